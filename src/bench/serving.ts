@@ -1,0 +1,161 @@
+/**
+ * Serving benchmark: client-side latency of GetMetricSpec, GetMetrics and IsActive with N
+ * registered ScaledObjects, at KEDA's call pattern, against `amadeus serve` in its own process
+ * (so its resident memory is its own). Open loop: polls start on schedule whether or not earlier
+ * ones finished, so a slow server shows up as latency instead of as a lower rate.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { createScalerClient, type ScalerClient } from '../scaler/client.js';
+import type { ScaledObjectRef } from '../scaler/contract.js';
+
+export interface ServingBenchOptions {
+  objects: number;
+  /** Total calls per second (each KEDA poll is 3 calls). */
+  rates: number[];
+  seconds: number;
+  log: (line: string) => void;
+}
+
+export interface RateResult {
+  callsPerSecond: number;
+  achievedCallsPerSecond: number;
+  calls: number;
+  errors: number;
+  p50Ms: Record<string, number>;
+  p99Ms: Record<string, number>;
+}
+
+export interface ServingBenchResult {
+  objects: number;
+  serverRssMiB: { idle: number; registered: number; afterLoad: number };
+  rates: RateResult[];
+}
+
+const RPCS = ['GetMetricSpec', 'GetMetrics', 'IsActive'] as const;
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : NaN;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function refOf(i: number): ScaledObjectRef {
+  return { name: `app-${i}`, namespace: `bench-${i % 20}`, scalerMetadata: { scalerAddress: 'amadeus:6000', targetValue: '20', headroom: '0.1', replayScale: String(1 + (i % 7) / 10) } };
+}
+
+async function startServer(): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /"msg":"gRPC server listening".*?"port":(\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`amadeus serve exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return {
+    port,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: number, seconds: number): Promise<RateResult> {
+  const lat: Record<string, number[]> = { GetMetricSpec: [], GetMetrics: [], IsActive: [] };
+  let errors = 0;
+  let calls = 0;
+  const timed = async (rpc: string, p: () => Promise<unknown>) => {
+    const t0 = process.hrtime.bigint();
+    try {
+      await p();
+      lat[rpc]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    } catch {
+      errors++;
+    }
+    calls++;
+  };
+  const pollsPerSecond = rate / 3;
+  const total = Math.round(pollsPerSecond * seconds);
+  const inflight: Promise<void>[] = [];
+  const started = performance.now();
+  let launched = 0;
+  while (launched < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * pollsPerSecond));
+    for (; launched < due; launched++) {
+      const r = refs[launched % refs.length]!;
+      // One KEDA poll: the three calls in order, as keda-operator makes them.
+      inflight.push(
+        (async () => {
+          await timed('GetMetricSpec', () => client.getMetricSpec(r));
+          await timed('GetMetrics', () => client.getMetrics(r, 'amadeus-predicted-load'));
+          await timed('IsActive', () => client.isActive(r));
+        })(),
+      );
+    }
+    if (inflight.length > 5000) await Promise.all(inflight.splice(0));
+    await sleep(2);
+  }
+  await Promise.all(inflight);
+  const elapsed = (performance.now() - started) / 1000;
+  const p50Ms: Record<string, number> = {};
+  const p99Ms: Record<string, number> = {};
+  for (const rpc of RPCS) {
+    const s = lat[rpc]!.sort((a, b) => a - b);
+    p50Ms[rpc] = Math.round(quantile(s, 0.5) * 1000) / 1000;
+    p99Ms[rpc] = Math.round(quantile(s, 0.99) * 1000) / 1000;
+  }
+  return { callsPerSecond: rate, achievedCallsPerSecond: Math.round(calls / elapsed), calls, errors, p50Ms, p99Ms };
+}
+
+export async function runServingBench(opts: ServingBenchOptions): Promise<ServingBenchResult> {
+  const server = await startServer();
+  const client = createScalerClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  try {
+    await sleep(500);
+    const idle = rssMiB(server.pid);
+    const refs = Array.from({ length: opts.objects }, (_, i) => refOf(i));
+    opts.log(`registering ${opts.objects} ScaledObjects…`);
+    for (let i = 0; i < refs.length; i += 100) await Promise.all(refs.slice(i, i + 100).map((r) => client.getMetricSpec(r)));
+    // Every object has a plan once GetMetrics stops answering UNAVAILABLE.
+    for (const r of refs) {
+      for (;;) {
+        try {
+          await client.getMetrics(r, '');
+          break;
+        } catch {
+          await sleep(50);
+        }
+      }
+    }
+    const registered = rssMiB(server.pid);
+    const rates: RateResult[] = [];
+    for (const rate of opts.rates) {
+      opts.log(`${rate} calls/s for ${opts.seconds} s…`);
+      const res = await runRate(client, refs, rate, opts.seconds);
+      opts.log(`  achieved ${res.achievedCallsPerSecond} calls/s, errors ${res.errors}, p50 ${JSON.stringify(res.p50Ms)}, p99 ${JSON.stringify(res.p99Ms)}`);
+      rates.push(res);
+    }
+    return { objects: opts.objects, serverRssMiB: { idle, registered, afterLoad: rssMiB(server.pid) }, rates };
+  } finally {
+    client.close();
+    await server.stop();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `amadeus serve` as a real process: start-up, configuration errors, the embedded demo, and a
+ * SIGTERM while KEDA holds a stream open.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { createScalerClient } from '../scaler/client.js';
+import { waitFor } from '../test-support/fakes.js';
+import { healthClient } from '../test-support/health.js';
+import { runCli, type CliProcess } from '../test-support/process.js';
+
+const listening = (l: Record<string, unknown>) => l.msg === 'gRPC server listening';
+
+describe('amadeus serve (process)', () => {
+  let proc: CliProcess | undefined;
+  afterEach(async () => {
+    if (proc && proc.child.exitCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+    proc = undefined;
+  });
+
+  test('serves the demo on the embedded replay source, logs each refresh, and stops gracefully on SIGTERM with a stream open', async () => {
+    proc = runCli(['serve', '--demo', '--address', '127.0.0.1:0', '--refresh-interval', '0.2']);
+    const port = (await proc.waitForLog(listening)).port as number;
+    const address = `127.0.0.1:${port}`;
+    const refresh = await proc.waitForLog((l) => l.msg === 'refresh' && l.scaledObject === 'default/amadeus-demo', 10_000, 'demo refresh');
+    expect(refresh).toMatchObject({ level: 'info', reason: expect.any(String), model: 'holt-winters' });
+    expect(refresh.observed).toBeGreaterThan(0);
+    expect((refresh.forecast as number[]).length).toBe(10);
+    expect(refresh.planned).toBeGreaterThanOrEqual(refresh.observed as number);
+
+    const health = healthClient(address);
+    expect(await health.check('externalscaler.ExternalScaler')).toBe('SERVING');
+    health.close();
+
+    const client = createScalerClient(address);
+    const r = { name: 'web', namespace: 'shop', scalerMetadata: { targetValue: '10' } };
+    expect((await client.getMetricSpec(r)).metricSpecs[0]!.targetSizeFloat).toBe(10);
+    const stream = client.streamIsActive(r);
+    const seen: boolean[] = [];
+    stream.on('data', (m: { result: boolean }) => seen.push(m.result));
+    stream.on('error', () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    await waitFor(() => seen.length === 1, 10_000, 'the stream\'s first state'); // the stream is open on the server
+    const started = Date.now();
+    proc.child.kill('SIGTERM');
+    expect((await status).code).toBe(grpc.status.OK); // ended by the server, not cut
+    expect(await proc.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000); // within --shutdown-timeout (default 10 s)
+    expect(seen).toEqual([true]);
+    expect(proc.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM' && l.openStreams === 1)).toBe(true);
+    expect(proc.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+    client.close();
+  });
+
+  test('configuration comes from environment variables too, flags winning', async () => {
+    proc = runCli(['serve', '--demo', '--address', '127.0.0.1:0'], {
+      AMADEUS_ADDRESS: 'not-an-address', // overridden by the flag, so never an error
+      AMADEUS_REFRESH_INTERVAL: '0.2',
+      AMADEUS_REFRESH_LOG_LEVEL: 'warn',
+    });
+    await proc.waitForLog(listening);
+    const first = await proc.waitForLog((l) => l.msg === 'refresh', 10_000, 'refresh');
+    expect(first.level).toBe('warn');
+    // Refreshes every 0.2 s, not the default 30 s.
+    await proc.waitForLog((l) => l.msg === 'refresh' && l !== first, 5_000, 'second refresh');
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+  });
+
+  test.each([
+    [['--refresh-interval', '-1'], '--refresh-interval (AMADEUS_REFRESH_INTERVAL) must be a number > 0 and <= 3600, got "-1"'],
+    [['--address', 'nowhere'], '--address (AMADEUS_ADDRESS) must be host:port, got "nowhere"'],
+    [['--tls-cert', '/x.crt'], 'TLS needs both --tls-cert and --tls-key'],
+    [['--speed', '2'], 'unknown option --speed'],
+    [['--replay-speed'], '--replay-speed needs a value'],
+  ])('bad configuration %j exits 2 with a clear message', async (args, message) => {
+    proc = runCli(['serve', '--address', '127.0.0.1:0', ...args]);
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toContain(message);
+  });
+
+  test('a bad environment variable is named', async () => {
+    proc = runCli(['serve'], { AMADEUS_MAX_OBJECTS: 'lots' });
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toContain('--max-objects (AMADEUS_MAX_OBJECTS) must be an integer >= 1, got "lots"');
+  });
+
+  test('a port in use fails start-up with exit 1 and says why', async () => {
+    const first = runCli(['serve', '--address', '127.0.0.1:0']);
+    const port = (await first.waitForLog(listening)).port as number;
+    proc = runCli(['serve', '--address', `127.0.0.1:${port}`]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toContain(`cannot listen on 127.0.0.1:${port}`);
+    first.child.kill('SIGTERM');
+    await first.exited;
+  });
+
+  test('--help lists every option with its environment variable and default', async () => {
+    proc = runCli(['serve', '--help']);
+    expect(await proc.exited).toBe(0);
+    const out = proc.logs.map((l) => l.raw).join('\n');
+    expect(out).toContain('--refresh-interval VALUE');
+    expect(out).toContain('[AMADEUS_REFRESH_INTERVAL]');
+    expect(out).toContain('default 0.0.0.0:6000');
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * `amadeus serve`: wires config → sources → forecasters → registry → gRPC server, and owns the
+ * process lifecycle (readiness, signals, bounded graceful shutdown).
+ */
+import { SERVE_OPTIONS } from '../config/serve.js';
+import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
+import { createForecaster } from '../forecast/registry.js';
+import type { Forecaster } from '../forecast/types.js';
+import { createMetadataParser, type ScalerConfig } from '../scaler/metadata.js';
+import { ScaledObjectRegistry } from '../scaler/registry.js';
+import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
+import { createReplaySource, TRACE_DEFAULT_LEAD_MS } from '../sources/replay.js';
+import { loadTrace, type Trace } from '../sources/trace.js';
+import type { MetricSource } from '../sources/types.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+
+export type ServeOptions = ParsedOptions<typeof SERVE_OPTIONS>;
+
+export const SERVE_HELP = helpText(
+  'serve',
+  'Serve KEDA\'s ExternalScaler gRPC contract with predicted load. Without a data source configured it replays a built-in synthetic workload.',
+  SERVE_OPTIONS,
+);
+
+/** The demo ScaledObject `--demo` registers, so refreshes run (and log) with no KEDA calling. */
+export const DEMO_OBJECT = {
+  namespace: 'default',
+  name: 'amadeus-demo',
+  metadata: { targetValue: '20', activationValue: '1', headroom: '0.1' },
+};
+
+export function tlsFrom(opts: ServeOptions): TlsFiles | undefined {
+  if (!opts.tlsCert && !opts.tlsKey && !opts.tlsClientCa) return undefined;
+  if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('TLS needs both --tls-cert and --tls-key (--tls-client-ca alone cannot enable it)');
+  return { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.tlsClientCa };
+}
+
+/**
+ * One replay clock for the whole process: every ScaledObject sees the same virtual "now", whenever
+ * it registered.
+ */
+function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: ScalerConfig) => MetricSource {
+  const realStart = Date.now();
+  const virtualStart = trace ? trace.start + TRACE_DEFAULT_LEAD_MS : realStart;
+  return (config) => {
+    const common = { speed: opts.replaySpeed, scale: config.replayScale, virtualStart: virtualStart + (Date.now() - realStart) * opts.replaySpeed };
+    return trace
+      ? createReplaySource({ ...common, trace })
+      : createReplaySource({ ...common, generator: { scenario: opts.replayScenario, seed: opts.replaySeed, peakRate: opts.replayPeak } });
+  };
+}
+
+export interface RunningServer {
+  server: ScalerServer;
+  registry: ScaledObjectRegistry;
+  logger: Logger;
+  /** Graceful stop: health NOT_SERVING, streams ended, in-flight calls finished (bounded), loops stopped. */
+  stop(): Promise<void>;
+}
+
+export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel })): Promise<RunningServer> {
+  const tls = tlsFrom(opts);
+  const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
+  const forecasters = new Map<string, Forecaster>();
+  const registry = new ScaledObjectRegistry({
+    parseMetadata: createMetadataParser(opts.defaultForecaster),
+    sourceFor: replaySourceFactory(opts, trace),
+    // The baselines are stateless: one instance per name serves every ScaledObject.
+    forecasterFor: (name) => {
+      let f = forecasters.get(name);
+      if (!f) forecasters.set(name, (f = createForecaster(name)));
+      return f;
+    },
+    refreshIntervalMs: opts.refreshInterval * 1000,
+    idleTimeoutMs: opts.idleTimeout * 1000,
+    maxObjects: opts.maxObjects,
+    refreshConcurrency: opts.refreshConcurrency,
+    refreshLogLevel: opts.refreshLogLevel,
+    logger,
+  });
+  let server: ScalerServer;
+  try {
+    server = await startScalerServer({ address: opts.address, tls, registry, logger });
+  } catch (err) {
+    registry.close();
+    throw err;
+  }
+  if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
+  server.markReady();
+  logger.info('ready', {
+    source: trace ? `replay trace ${opts.replayTrace}` : `replay generator (${opts.replayScenario})`,
+    replaySpeed: opts.replaySpeed,
+    defaultForecaster: opts.defaultForecaster,
+  });
+  return {
+    server,
+    registry,
+    logger,
+    async stop() {
+      await server.shutdown(opts.shutdownTimeout * 1000);
+      registry.close();
+    },
+  };
+}
+
+/** Runs until SIGTERM/SIGINT; a second signal exits at once. */
+export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const opts = parseOptions(SERVE_OPTIONS, argv, env);
+  const logger = createLogger({ level: opts.logLevel });
+  // A bug in one handler or refresh must not take the scaler down: log and keep serving.
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
+  const running = await startServe(opts, logger);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn('second signal: exiting now', { signal });
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info('shutting down', { signal, openStreams: running.server.openStreams });
+      running.stop().then(
+        () => {
+          logger.info('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error('shutdown failed', { error: err });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

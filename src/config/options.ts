@@ -1,0 +1,72 @@
+/**
+ * Command configuration from flags and environment variables, validated at start-up. Every option
+ * has a flag (`--refresh-interval 30` or `--refresh-interval=30`) and an environment variable
+ * (`AMADEUS_REFRESH_INTERVAL`); a flag wins over the environment, the environment over the default.
+ */
+import { FieldsError, parseFields, type FieldSpec, type Parsed, type Schema } from './fields.js';
+
+export interface OptionSpec<T> {
+  field: FieldSpec<T>;
+  help: string;
+}
+export type OptionSchema = Record<string, OptionSpec<unknown>>;
+export type ParsedOptions<O extends OptionSchema> = Parsed<{ [K in keyof O]: O[K]['field'] }>;
+
+export const ENV_PREFIX = 'AMADEUS_';
+
+export function flagOf(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+export function envOf(key: string): string {
+  return ENV_PREFIX + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+/** A configuration problem: the CLI prints it and exits with status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseOptions<O extends OptionSchema>(
+  options: O,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedOptions<O> {
+  const byFlag = new Map(Object.keys(options).map((k) => [flagOf(k), k]));
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(options)) {
+    const v = env[envOf(key)];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = byFlag.get(flag);
+    if (!key) throw new UsageError(`unknown option ${flag} (see --help)`);
+    if (eq !== -1) raw[key] = arg.slice(eq + 1);
+    else if (options[key]!.field.standalone) raw[key] = 'true';
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value: ${options[key]!.field.expected}`);
+      raw[key] = next;
+      i++;
+    }
+  }
+  const fields = Object.fromEntries(Object.entries(options).map(([k, o]) => [k, o.field])) as Schema;
+  try {
+    return parseFields(fields, raw, { describeKey: (k) => `${flagOf(k)} (${envOf(k)})` }) as ParsedOptions<O>;
+  } catch (err) {
+    if (err instanceof FieldsError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export function helpText(command: string, summary: string, options: OptionSchema): string {
+  const lines = [`Usage: amadeus ${command} [options]`, '', summary, '', 'Options (each also from its environment variable):'];
+  for (const [key, o] of Object.entries(options)) {
+    const dflt = o.field.default === undefined ? (o.field.required ? 'required' : 'unset') : `default ${String(o.field.default)}`;
+    lines.push(`  ${flagOf(key)}${o.field.standalone ? '' : ' VALUE'}`, `      ${o.help} ${o.field.expected}; ${dflt}. [${envOf(key)}]`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,31 @@
+/** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
+import { DEFAULT_FORECASTER, FORECASTER_NAMES } from '../forecast/registry.js';
+import { LEVELS } from '../telemetry/logger.js';
+import { boolean, integer, number, oneOf, optional, text } from './fields.js';
+import type { OptionSchema, OptionSpec } from './options.js';
+
+const o = <T>(field: OptionSpec<T>['field'], help: string): OptionSpec<T> => ({ field, help });
+
+const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const file = () => optional(text({ expected: 'a file path', required: true }));
+
+export const SERVE_OPTIONS = {
+  address: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:6000' }), 'gRPC listen address.'),
+  tlsCert: o(file(), 'Server certificate (PEM) for TLS; needs --tls-key.'),
+  tlsKey: o(file(), 'Server private key (PEM) for TLS.'),
+  tlsClientCa: o(file(), 'CA (PEM) that client certificates must chain to: enables mutual TLS.'),
+  refreshInterval: o(number({ gt: 0, max: 3600, default: 30 }), 'Seconds between two refreshes of one ScaledObject.'),
+  refreshConcurrency: o(integer({ min: 1, max: 1000, default: 8 }), 'Refreshes that may run at once.'),
+  idleTimeout: o(number({ gt: 0, default: 600 }), 'Seconds without a call after which a ScaledObject is forgotten.'),
+  maxObjects: o(integer({ min: 1, default: 5000 }), 'Most ScaledObjects served at once (more → RESOURCE_EXHAUSTED).'),
+  defaultForecaster: o(oneOf(FORECASTER_NAMES, { default: DEFAULT_FORECASTER }), 'Forecaster for ScaledObjects that name none.'),
+  replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]); unset → the built-in generator.'),
+  replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
+  replaySpeed: o(number({ gt: 0, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),
+  replaySeed: o(integer({ min: 0, default: 1 }), 'Replay source: the generator seed.'),
+  replayPeak: o(number({ gt: 0, default: 100 }), 'Replay source: the generator\'s weekday peak, requests per second.'),
+  demo: o(boolean({ default: false }), 'Register a demo ScaledObject (default/amadeus-demo) so refreshes run without KEDA.'),
+  shutdownTimeout: o(number({ gt: 0, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
+  logLevel: o(oneOf(LEVELS, { default: 'info' }), 'Log level.'),
+  refreshLogLevel: o(oneOf(LEVELS, { default: 'info' }), 'Level of the one line logged per refresh.'),
+} satisfies OptionSchema;

@@ -1,0 +1,20 @@
+/** The README documents every metadata key and every serve option, so the two cannot drift apart. */
+import { readFileSync } from 'node:fs';
+import { SERVE_OPTIONS } from './config/serve.js';
+import { envOf, flagOf } from './config/options.js';
+import { metadataSchema } from './scaler/metadata.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+test.each(Object.keys(metadataSchema()))('README documents metadata key %s', (key) => {
+  expect(readme).toMatch(new RegExp(`^\\| \`${key}\` \\|`, 'm'));
+});
+
+test.each(Object.keys(SERVE_OPTIONS))('README documents serve option %s (flag and environment variable)', (key) => {
+  expect(readme).toContain(`| \`${flagOf(key)}\` | \`${envOf(key)}\` |`);
+});
+
+test('README states the two commands', () => {
+  expect(readme).toContain('npm ci && npm start');
+  expect(readme).toContain('npm test');
+});

@@ -1,0 +1,75 @@
+/**
+ * Helpers over per-minute series with gaps. `null` marks an unobserved minute: it is masked
+ * (skipped or imputed), never read as zero, because a zero would drag every average toward an
+ * idle service that never existed.
+ */
+import { InsufficientHistoryError } from './types.js';
+
+export type Series = readonly (number | null)[];
+
+/** A minute that was really observed. NaN/±Inf are treated like gaps: they carry no information. */
+export function isObserved(value: number | null | undefined): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+export interface Observation {
+  value: number;
+  /** Index in the series (the last element is the most recent minute). */
+  index: number;
+}
+
+/** The most recent observed value and where it is, or null when nothing was observed. */
+export function lastObserved(values: Series): Observation | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (isObserved(v)) return { value: v, index: i };
+  }
+  return null;
+}
+
+/** `lastObserved`, but a history without any observation is an error every forecaster shares. */
+export function requireLastObserved(values: Series): Observation {
+  const last = lastObserved(values);
+  if (last === null) throw new InsufficientHistoryError('history holds no observed request value');
+  return last;
+}
+
+/** Mean of the observed values among `values[from, to)`, or null when none was observed. */
+export function observedMean(values: Series, from: number, to: number): number | null {
+  let sum = 0;
+  let count = 0;
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    const v = values[i];
+    if (isObserved(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  return count === 0 ? null : sum / count;
+}
+
+/** Number of observed values among `values[from, to)`. */
+export function observedCount(values: Series, from: number, to: number): number {
+  let count = 0;
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    if (isObserved(values[i])) count++;
+  }
+  return count;
+}
+
+/** Forecast values are request rates: finite and >= 0, whatever the arithmetic produced. */
+export function clampRate(value: number): number {
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** `horizon` copies of one (clamped) value. */
+export function repeatValue(value: number, horizon: number): number[] {
+  return new Array<number>(horizon).fill(clampRate(value));
+}
+
+/** A horizon is a whole number of minutes, 0 allowed (an empty forecast). */
+export function assertHorizon(horizon: number): void {
+  if (!Number.isInteger(horizon) || horizon < 0) {
+    throw new RangeError(`horizon must be a non-negative integer number of minutes, got ${horizon}`);
+  }
+}

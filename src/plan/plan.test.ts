@@ -1,0 +1,50 @@
+import type { Forecast } from '../forecast/types.js';
+import { forecastMax, makePlan } from './plan.js';
+
+const forecast = (values: number[]): Forecast => ({ model: 'test', values });
+const base = { headroom: 0, activationValue: 0 };
+
+describe('makePlan', () => {
+  test('predictive: the forecast maximum wins when above observed, with headroom', () => {
+    const p = makePlan({ ...base, headroom: 0.25, mode: 'predictive', observed: 100, forecast: forecast([110, 160, 120]) });
+    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, reason: 'forecast', model: 'test' });
+  });
+
+  test('predictive: a forecast may only add capacity, never remove it', () => {
+    const p = makePlan({ ...base, mode: 'predictive', observed: 100, forecast: forecast([50, 60]) });
+    expect(p.value).toBe(100);
+    expect(p.reason).toBe('observed');
+  });
+
+  test('predictive without a forecast falls back to observed and says so', () => {
+    const p = makePlan({ ...base, mode: 'predictive', observed: 42, forecast: null });
+    expect(p).toMatchObject({ value: 42, reason: 'forecast-unavailable', forecastMax: null });
+  });
+
+  test('shadow computes the forecast but answers the reactive value', () => {
+    const p = makePlan({ ...base, headroom: 0.1, mode: 'shadow', observed: 100, forecast: forecast([300]) });
+    expect(p.value).toBeCloseTo(110);
+    expect(p).toMatchObject({ forecastMax: 300, reason: 'shadow', model: 'test' });
+  });
+
+  test('reactive answers observed × (1 + headroom)', () => {
+    expect(makePlan({ ...base, headroom: 0.5, mode: 'reactive', observed: 10, forecast: null })).toMatchObject({ value: 15, reason: 'reactive' });
+  });
+
+  test('activation looks ahead only in predictive mode', () => {
+    const input = { headroom: 0, activationValue: 5, observed: 0, forecast: forecast([0, 8]) };
+    expect(makePlan({ ...input, mode: 'predictive' }).active).toBe(true);
+    expect(makePlan({ ...input, mode: 'shadow' }).active).toBe(false);
+    expect(makePlan({ ...input, mode: 'predictive', forecast: forecast([1, 2]) }).active).toBe(false);
+    expect(makePlan({ ...input, mode: 'predictive', observed: 6, forecast: null }).active).toBe(true);
+  });
+
+  test('zero load plans zero and is inactive', () => {
+    expect(makePlan({ ...base, mode: 'predictive', observed: 0, forecast: forecast([0, 0]) })).toMatchObject({ value: 0, active: false, reason: 'observed' });
+  });
+
+  test('non-finite inputs never leak into the plan', () => {
+    expect(forecastMax(forecast([NaN, Infinity]))).toBeNull();
+    expect(makePlan({ ...base, mode: 'predictive', observed: NaN, forecast: forecast([-3]) })).toMatchObject({ value: 0, forecastMax: 0 });
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * The planner: forecast + observation → the value KEDA scales on. Pure.
+ *
+ * A forecast may only add capacity: planned = max(forecast over the horizon, observed) × (1 + headroom).
+ * Scale-in stays with the HPA's own stabilization window, so a forecast that is too low can never
+ * remove pods that current load needs.
+ */
+import type { Forecast } from '../forecast/types.js';
+
+export type Mode = 'predictive' | 'shadow' | 'reactive';
+
+export const PLAN_REASONS = [
+  /** Predictive: the forecast's maximum over the horizon is above the observed load. */
+  'forecast',
+  /** Predictive: observed load is at or above the forecast, so it wins. */
+  'observed',
+  /** Predictive, but the forecaster failed: the observed load is used. */
+  'forecast-unavailable',
+  /** Shadow mode: the forecast is computed and exported, the reactive value is answered. */
+  'shadow',
+  /** Reactive mode: no forecast at all. */
+  'reactive',
+] as const;
+export type PlanReason = (typeof PLAN_REASONS)[number];
+
+export interface PlanInput {
+  mode: Mode;
+  headroom: number;
+  activationValue: number;
+  /** The latest observed load. */
+  observed: number;
+  /** Null in reactive mode or when the forecaster failed. */
+  forecast: Forecast | null;
+}
+
+export interface Plan {
+  /** The metric value for KEDA: total planned load, >= 0 and finite. */
+  value: number;
+  /** IsActive: observed load, or (predictive only) any forecast minute, above the activation value. */
+  active: boolean;
+  observed: number;
+  /** Maximum of the forecast over the horizon, when there is a forecast. */
+  forecastMax: number | null;
+  reason: PlanReason;
+  /** The model whose forecast was computed (also in shadow mode), or null. */
+  model: string | null;
+}
+
+export function forecastMax(forecast: Forecast | null): number | null {
+  if (!forecast || forecast.values.length === 0) return null;
+  let max = -Infinity;
+  for (const v of forecast.values) if (Number.isFinite(v) && v > max) max = v;
+  return max === -Infinity ? null : Math.max(0, max);
+}
+
+export function makePlan(input: PlanInput): Plan {
+  const observed = Number.isFinite(input.observed) ? Math.max(0, input.observed) : 0;
+  const fmax = forecastMax(input.forecast);
+  const model = input.forecast?.model ?? null;
+  let base = observed;
+  let reason: PlanReason;
+  let active = observed > input.activationValue;
+  if (input.mode === 'reactive') reason = 'reactive';
+  else if (input.mode === 'shadow') reason = 'shadow';
+  else if (fmax === null) reason = 'forecast-unavailable';
+  else {
+    // Activation looks ahead too, so 0 → 1 happens before the load arrives.
+    active = active || fmax > input.activationValue;
+    if (fmax > observed) {
+      base = fmax;
+      reason = 'forecast';
+    } else reason = 'observed';
+  }
+  return { value: base * (1 + input.headroom), active, observed, forecastMax: fmax, reason, model };
+}

@@ -1,0 +1,46 @@
+/**
+ * A typed ExternalScaler client, calling Amadeus exactly as KEDA does. Used by the tests, the
+ * serving benchmark and anyone checking a deployment by hand.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { GetMetricSpecResponse, GetMetricsResponse, IsActiveResponse, ScaledObjectRef } from './contract.js';
+import { loadExternalScaler } from './contract.js';
+
+export interface ScalerClient {
+  getMetricSpec(ref: ScaledObjectRef): Promise<GetMetricSpecResponse>;
+  getMetrics(ref: ScaledObjectRef, metricName: string): Promise<GetMetricsResponse>;
+  isActive(ref: ScaledObjectRef): Promise<IsActiveResponse>;
+  streamIsActive(ref: ScaledObjectRef): grpc.ClientReadableStream<IsActiveResponse>;
+  readonly raw: grpc.Client;
+  close(): void;
+}
+
+type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+
+interface RawClient extends grpc.Client {
+  GetMetricSpec: Unary<ScaledObjectRef, GetMetricSpecResponse>;
+  GetMetrics: Unary<{ scaledObjectRef: ScaledObjectRef; metricName: string }, GetMetricsResponse>;
+  IsActive: Unary<ScaledObjectRef, IsActiveResponse>;
+  StreamIsActive(req: ScaledObjectRef): grpc.ClientReadableStream<IsActiveResponse>;
+}
+
+function call<Req, Res>(fn: Unary<Req, Res>, self: grpc.Client, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => fn.call(self, req, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+export function createScalerClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ClientOptions = {},
+): ScalerClient {
+  const { Client } = loadExternalScaler();
+  const raw = new Client(address, credentials, options) as unknown as RawClient;
+  return {
+    raw,
+    getMetricSpec: (ref) => call(raw.GetMetricSpec, raw, ref),
+    getMetrics: (ref, metricName) => call(raw.GetMetrics, raw, { scaledObjectRef: ref, metricName }),
+    isActive: (ref) => call(raw.IsActive, raw, ref),
+    streamIsActive: (ref) => raw.StreamIsActive(ref),
+    close: () => raw.close(),
+  };
+}

@@ -1,0 +1,85 @@
+import { createMetadataParser, DEFAULT_METRIC_NAME, InvalidRequestError, metadataSchema } from './metadata.js';
+
+const parse = createMetadataParser();
+const base = { targetValue: '100' };
+
+describe('ScaledObject metadata', () => {
+  test('minimal metadata gets every documented default', () => {
+    expect(parse(base)).toEqual({
+      targetValue: 100,
+      activationValue: 0,
+      metricName: DEFAULT_METRIC_NAME,
+      horizonMinutes: 10,
+      historyMinutes: 60,
+      headroom: 0,
+      mode: 'predictive',
+      forecaster: 'holt-winters',
+      replayScale: 1,
+    });
+  });
+
+  test('KEDA connection keys pass through', () => {
+    expect(() =>
+      parse({ ...base, scalerAddress: 'amadeus.keda:6000', caCert: 'x', tlsClientCert: 'y', tlsClientKey: 'z', unsafeSsl: 'false', tlsCertFile: 'w' }),
+    ).not.toThrow();
+  });
+
+  test('the server default forecaster applies when metadata names none', () => {
+    expect(createMetadataParser('mean30')(base).forecaster).toBe('mean30');
+  });
+
+  // Each key, one valid value and its parsed form.
+  test.each([
+    ['targetValue', '0.5', 0.5],
+    ['activationValue', '3', 3],
+    ['metricName', 'frontend_rps-predicted.v1', 'frontend_rps-predicted.v1'],
+    ['horizonMinutes', '15', 15],
+    ['historyMinutes', '120', 120],
+    ['headroom', '0.2', 0.2],
+    ['mode', 'shadow', 'shadow'],
+    ['mode', 'reactive', 'reactive'],
+    ['forecaster', 'mean10', 'mean10'],
+    ['forecaster', 'persistence', 'persistence'],
+    ['replayScale', '2.5', 2.5],
+  ])('%s=%j parses', (key, raw, want) => {
+    expect(parse({ ...base, [key]: raw })[key as keyof ReturnType<typeof parse>]).toEqual(want);
+  });
+
+  // Each key, invalid values: the error names the key and the expected form.
+  test.each([
+    ['targetValue', '0', 'metadata "targetValue" must be a number > 0, got "0"'],
+    ['targetValue', '-5', 'metadata "targetValue" must be a number > 0, got "-5"'],
+    ['targetValue', 'ten', 'metadata "targetValue" must be a number > 0, got "ten"'],
+    ['activationValue', '-1', 'metadata "activationValue" must be a number >= 0, got "-1"'],
+    ['metricName', 'has space', 'metadata "metricName" must be a metric name of letters, digits, "-", "_" or "." (at most 200), got "has space"'],
+    ['metricName', '-leading', 'metadata "metricName" must be a metric name'],
+    ['horizonMinutes', '0', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120, got "0"'],
+    ['horizonMinutes', '2.5', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120, got "2.5"'],
+    ['horizonMinutes', '121', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120'],
+    ['historyMinutes', '5', 'metadata "historyMinutes" must be an integer >= 10 and <= 10080, got "5"'],
+    ['headroom', '-0.1', 'metadata "headroom" must be a number >= 0 and <= 10, got "-0.1"'],
+    ['headroom', '20%', 'metadata "headroom" must be a number >= 0 and <= 10, got "20%"'],
+    ['mode', 'aggressive', 'metadata "mode" must be one of "predictive", "shadow", "reactive", got "aggressive"'],
+    ['forecaster', 'prophet', 'metadata "forecaster" must be one of "persistence", "mean10", "mean30", "seasonal-day", "holt-winters", got "prophet"'],
+    ['replayScale', '0', 'metadata "replayScale" must be a number > 0 and <= 1000000000, got "0"'],
+  ])('%s=%j is rejected', (key, raw, message) => {
+    expect(() => parse({ ...base, [key]: raw })).toThrow(InvalidRequestError);
+    expect(() => parse({ ...base, [key]: raw })).toThrow(message);
+  });
+
+  test('missing targetValue is rejected with its expected form', () => {
+    expect(() => parse({})).toThrow('metadata "targetValue" is required: a number > 0');
+  });
+
+  test('an unknown key (a typo) is rejected, listing the known keys', () => {
+    expect(() => parse({ ...base, headRoom: '0.2' })).toThrow(/metadata "headRoom" is not a known key \(known: targetValue, activationValue/);
+  });
+
+  test('several problems are reported together', () => {
+    expect(() => parse({ targetValue: 'x', mode: 'y' })).toThrow(/"targetValue".*; .*"mode"/);
+  });
+
+  test('every key has an expected form for the docs', () => {
+    for (const [key, field] of Object.entries(metadataSchema())) expect(`${key}: ${field.expected}`).toMatch(/: \S/);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * ScaledObject trigger metadata → typed scaler configuration. One declarative table: every key
+ * Amadeus accepts, its form and its default. The README's metadata table mirrors it.
+ */
+import { FieldsError, integer, number, oneOf, parseFields, text, type FieldSpec } from '../config/fields.js';
+import { DEFAULT_FORECASTER, FORECASTER_NAMES, type ForecasterName } from '../forecast/registry.js';
+
+export const MODES = ['predictive', 'shadow', 'reactive'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const DEFAULT_METRIC_NAME = 'amadeus-predicted-load';
+
+/** Keys KEDA itself uses for the connection to the scaler; they arrive in the map but are not ours. */
+export const KEDA_CONNECTION_KEYS: ReadonlySet<string> = new Set([
+  'scalerAddress',
+  'tlsCertFile',
+  'caCert',
+  'tlsClientCert',
+  'tlsClientKey',
+  'unsafeSsl',
+]);
+
+// Kubernetes external metric names end up in URLs and label values: keep them to a safe alphabet.
+const METRIC_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,198}[A-Za-z0-9])?$/;
+
+export function metadataSchema(defaultForecaster: string = DEFAULT_FORECASTER) {
+  return {
+    /** Per-pod capacity in the load's unit: the HPA computes ceil(total planned load / targetValue). */
+    targetValue: number({ gt: 0, required: true }),
+    /** IsActive is true when observed load or any forecast minute in the horizon exceeds this. */
+    activationValue: number({ min: 0, default: 0 }),
+    metricName: text({ pattern: METRIC_NAME, expected: 'a metric name of letters, digits, "-", "_" or "." (at most 200)', default: DEFAULT_METRIC_NAME }),
+    horizonMinutes: integer({ min: 1, max: 120, default: 10 }),
+    historyMinutes: integer({ min: 10, max: 10080, default: 60 }),
+    /** Planned value = max(forecast over the horizon, observed) × (1 + headroom). */
+    headroom: number({ min: 0, max: 10, default: 0 }),
+    mode: oneOf(MODES, { default: 'predictive' }),
+    forecaster: oneOf(FORECASTER_NAMES, { default: defaultForecaster as ForecasterName }),
+    /** Replay source only: multiplies the replayed load, so several demo objects can differ. */
+    replayScale: number({ gt: 0, max: 1e9, default: 1 }),
+  } satisfies Record<string, FieldSpec<unknown>>;
+}
+
+export type ScalerConfig = ReturnType<MetadataParser>;
+export type MetadataParser = ReturnType<typeof createMetadataParser>;
+
+/** A request field that is wrong: the gRPC layer turns it into INVALID_ARGUMENT. */
+export class InvalidRequestError extends Error {
+  override name = 'InvalidRequestError';
+}
+
+/**
+ * Returns a parser of one ScaledObject's metadata. It throws InvalidRequestError naming every bad
+ * key and the form it expects (the message reaches the ScaledObject's status through KEDA).
+ */
+export function createMetadataParser(defaultForecaster?: string) {
+  const schema = metadataSchema(defaultForecaster);
+  return (raw: Readonly<Record<string, string>>) => {
+    try {
+      return parseFields(schema, raw, { describeKey: (k) => `metadata "${k}"`, passThrough: KEDA_CONNECTION_KEYS });
+    } catch (err) {
+      if (err instanceof FieldsError) throw new InvalidRequestError(err.message);
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,201 @@
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
+import { createMetadataParser, InvalidRequestError } from './metadata.js';
+import { CapacityError, NotReadyError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
+
+function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: number | null; gate?: Promise<void> } = {}) {
+  const sources: FakeSource[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const logger: Logger = createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l)) });
+  const forecaster = fakeForecaster('holt-winters', 2);
+  const registry = new ScaledObjectRegistry({
+    parseMetadata: createMetadataParser(),
+    sourceFor: () => {
+      const s = fakeSource(initial.value === undefined ? 10 : initial.value);
+      s.gate = initial.gate ?? null;
+      sources.push(s);
+      return s;
+    },
+    forecasterFor: () => forecaster,
+    refreshIntervalMs: 50,
+    idleTimeoutMs: 60_000,
+    maxObjects: 10,
+    refreshConcurrency: 2,
+    logger,
+    ...overrides,
+  });
+  return { registry, sources, lines, forecaster };
+}
+
+const ref = (name: string, metadata: Record<string, string> = { targetValue: '5' }) => ({ namespace: 'ns', name, metadata });
+
+describe('ScaledObjectRegistry', () => {
+  let ctx: ReturnType<typeof setup>;
+  afterEach(() => ctx.registry.close());
+
+  test('registers on first touch, refreshes in the background and serves the cached plan', async () => {
+    ctx = setup();
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', headroom: '0.5' }));
+    expect(() => ctx.registry.metricValue(state)).toThrow(NotReadyError);
+    await waitFor(() => state.plan !== null, 2000, 'first plan');
+    // fake forecaster predicts 2 × 10; with 50% headroom → 30.
+    expect(ctx.registry.metricValue(state)).toBe(30);
+    expect(ctx.registry.isActive(state)).toBe(true);
+    expect(state.plan?.reason).toBe('forecast');
+    const refresh = ctx.lines.find((l) => l.msg === 'refresh');
+    expect(refresh).toMatchObject({ scaledObject: 'ns/a', observed: 10, forecastMax: 20, planned: 30, reason: 'forecast', replicas: 6 });
+    // The loop keeps refreshing.
+    const reads = ctx.sources[0]!.reads;
+    await waitFor(() => ctx.sources[0]!.reads > reads + 1, 2000, 'more refreshes');
+  });
+
+  test('the same key with the same metadata is one object', () => {
+    ctx = setup();
+    ctx.registry.touch(ref('a'));
+    ctx.registry.touch(ref('a'));
+    expect(ctx.registry.size).toBe(1);
+    expect(ctx.sources).toHaveLength(1);
+  });
+
+  test('bad metadata is rejected and registers nothing', () => {
+    ctx = setup();
+    expect(() => ctx.registry.touch(ref('a', { targetValue: '-1' }))).toThrow(InvalidRequestError);
+    expect(ctx.registry.size).toBe(0);
+  });
+
+  test('changed metadata reconfigures the object and keeps serving meanwhile', async () => {
+    ctx = setup();
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.metricValue(state)).toBe(20);
+    ctx.registry.touch(ref('a', { targetValue: '5', mode: 'reactive' }));
+    expect(ctx.sources[0]!.closed).toBe(true);
+    expect(ctx.registry.metricValue(state)).toBe(20); // the last plan until the new one exists
+    await waitFor(() => state.plan?.reason === 'reactive', 2000, 'reactive plan');
+    expect(ctx.registry.metricValue(state)).toBe(10);
+    // Bad new metadata leaves the working configuration in place.
+    expect(() => ctx.registry.touch(ref('a', { targetValue: 'x' }))).toThrow(InvalidRequestError);
+    expect(state.config.mode).toBe('reactive');
+  });
+
+  test('a forecaster failure falls back to observed, logged once per change', async () => {
+    ctx = setup();
+    ctx.forecaster.failWith = new Error('model exploded');
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => ctx.forecaster.calls >= 3, 2000, 'several refreshes');
+    expect(state.plan).toMatchObject({ value: 10, reason: 'forecast-unavailable' });
+    expect(ctx.lines.filter((l) => l.msg === 'refresh degraded')).toHaveLength(1);
+    ctx.forecaster.failWith = null;
+    await waitFor(() => state.plan?.reason === 'forecast', 2000, 'recovery');
+    expect(ctx.lines.filter((l) => l.msg === 'refresh recovered')).toHaveLength(1);
+  });
+
+  test('a source failure keeps the last plan; with no plan ever it stays not-ready', async () => {
+    ctx = setup();
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.plan !== null);
+    ctx.sources[0]!.failWith = new Error('connection refused');
+    await waitFor(() => state.lastError !== null, 2000, 'error noted');
+    expect(ctx.registry.metricValue(state)).toBe(20);
+
+    const other = ctx.registry.touch(ref('b'));
+    ctx.sources[1]!.failWith = new Error('connection refused'); // before its first read: refreshes start off the caller's stack
+    await waitFor(() => other.lastError !== null, 2000, 'error on b');
+    expect(() => ctx.registry.metricValue(other)).toThrow(/no data yet for ScaledObject ns\/b: source fake: connection refused/);
+    expect(() => ctx.registry.isActive(other)).toThrow(NotReadyError);
+  });
+
+  test('an all-unobserved window is an error, never a zero', async () => {
+    ctx = setup({}, { value: null });
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.lastError !== null, 2000, 'error');
+    expect(state.lastError).toContain('no observed value');
+    expect(() => ctx.registry.metricValue(state)).toThrow(NotReadyError);
+  });
+
+  test('observed is served before the first plan when the forecaster is slow', async () => {
+    let release!: () => void;
+    const slow = fakeForecaster('holt-winters', 3);
+    const gate = new Promise<void>((r) => (release = r));
+    const origForecast = slow.forecast.bind(slow);
+    slow.forecast = async (req) => {
+      await gate;
+      return origForecast(req);
+    };
+    ctx = setup({ forecasterFor: () => slow });
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.observed !== null);
+    expect(state.plan).toBeNull();
+    expect(ctx.registry.metricValue(state)).toBe(10);
+    release();
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.metricValue(state)).toBe(30);
+  });
+
+  test('refuses new objects beyond maxObjects', () => {
+    ctx = setup({ maxObjects: 2 });
+    ctx.registry.touch(ref('a'));
+    ctx.registry.touch(ref('b'));
+    expect(() => ctx.registry.touch(ref('c'))).toThrow(CapacityError);
+    expect(() => ctx.registry.touch(ref('a'))).not.toThrow();
+  });
+
+  test('refreshes run at most refreshConcurrency at once', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    ctx = setup({}, { gate });
+    ctx.registry.touch(ref('a'));
+    ctx.registry.touch(ref('b'));
+    ctx.registry.touch(ref('c'));
+    // Registered synchronously; the first two refreshes start, the third waits for a slot.
+    await new Promise((r) => setTimeout(r, 20));
+    const reads = ctx.sources.map((s) => s.reads);
+    expect(reads.filter((n) => n > 0)).toHaveLength(2);
+    release();
+    await waitFor(() => ctx.sources.every((s) => s.reads > 0), 2000, 'third refresh');
+  });
+
+  test('forgets objects nobody asks for, but not subscribed or pinned ones', async () => {
+    let now = 1_000_000;
+    ctx = setup({ idleTimeoutMs: 1000, clock: () => now });
+    const a = ctx.registry.touch(ref('idle'));
+    const b = ctx.registry.touch(ref('streamed'));
+    ctx.registry.touch(ref('pinned'), { pinned: true });
+    await waitFor(() => a.plan !== null && b.plan !== null);
+    const seen: boolean[] = [];
+    const unsubscribe = ctx.registry.subscribe(b, (v) => seen.push(v));
+    expect(seen).toEqual([true]);
+    now += 5000;
+    await waitFor(() => ctx.registry.size === 2, 3000, 'idle sweep');
+    expect(ctx.registry.get('ns', 'idle')).toBeUndefined();
+    expect(ctx.sources[0]!.closed).toBe(true);
+    unsubscribe();
+    now += 5000;
+    await waitFor(() => ctx.registry.size === 1, 3000, 'second sweep');
+    expect(ctx.registry.get('ns', 'pinned')).toBeDefined();
+  });
+
+  test('subscribers hear every change of activity', async () => {
+    ctx = setup();
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '50' }));
+    const seen: boolean[] = [];
+    ctx.registry.subscribe(state, (v) => seen.push(v));
+    await waitFor(() => seen.length === 1);
+    expect(seen).toEqual([false]);
+    ctx.sources[0]!.value = 30; // forecast 60 > 50
+    await waitFor(() => seen.length === 2, 2000, 'activation');
+    expect(seen).toEqual([false, true]);
+  });
+
+  test('close stops every loop and releases sources', async () => {
+    ctx = setup();
+    ctx.registry.touch(ref('a'));
+    await waitFor(() => ctx.sources[0]!.reads > 0);
+    ctx.registry.close();
+    const reads = ctx.sources[0]!.reads;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ctx.sources[0]!.reads).toBe(reads);
+    expect(ctx.sources[0]!.closed).toBe(true);
+    expect(() => ctx.registry.touch(ref('b'))).toThrow(NotReadyError);
+  });
+});

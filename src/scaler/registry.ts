@@ -1,0 +1,368 @@
+/**
+ * The ScaledObjects KEDA is asking about, each with a background refresh loop and its latest plan.
+ *
+ * KEDA never waits on Amadeus's I/O or models: the RPC handlers only read what this registry has
+ * cached. An object is registered on its first call, refreshed every `refreshIntervalMs`, and
+ * forgotten once nothing has asked for it for `idleTimeoutMs` (an open IsActive stream counts as
+ * asking). Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once.
+ */
+import type { Forecaster } from '../forecast/types.js';
+import { lastObserved } from '../forecast/series.js';
+import { makePlan, type Plan } from '../plan/plan.js';
+import type { MetricSource } from '../sources/types.js';
+import type { Logger, Level } from '../telemetry/logger.js';
+import type { MetadataParser, ScalerConfig } from './metadata.js';
+
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+  metadata: Readonly<Record<string, string>>;
+}
+
+export interface RegistryOptions {
+  parseMetadata: MetadataParser;
+  /** Binds a data source to one ScaledObject's configuration. */
+  sourceFor(config: ScalerConfig, ref: { namespace: string; name: string }): MetricSource;
+  /** The forecaster by name, for one ScaledObject (later models keep per-workload state). */
+  forecasterFor(name: string, key: string): Forecaster;
+  refreshIntervalMs: number;
+  idleTimeoutMs: number;
+  maxObjects: number;
+  refreshConcurrency: number;
+  logger: Logger;
+  /** Level of the one line logged per refresh (observed, forecast, plan, reason). */
+  refreshLogLevel?: Level;
+  clock?: () => number;
+}
+
+/** Nothing is known yet for this object (no data has arrived): the RPC answers UNAVAILABLE. */
+export class NotReadyError extends Error {
+  override name = 'NotReadyError';
+}
+
+/** The registry is full: the RPC answers RESOURCE_EXHAUSTED. */
+export class CapacityError extends Error {
+  override name = 'CapacityError';
+}
+
+type Listener = (active: boolean) => void;
+
+export interface EntryState {
+  key: string;
+  config: ScalerConfig;
+  plan: Plan | null;
+  /** Latest observed load, known before the first plan when the forecaster is slow or failing. */
+  observed: number | null;
+  lastRefreshAt: number | null;
+  lastError: string | null;
+}
+
+interface Entry extends EntryState {
+  namespace: string;
+  name: string;
+  signature: string;
+  source: MetricSource;
+  lastAskedAt: number;
+  listeners: Set<Listener>;
+  pinned: boolean;
+  /** Bumped when the configuration changes, so a refresh started under the old one is discarded. */
+  generation: number;
+  timer: NodeJS.Timeout | null;
+  queued: boolean;
+  refreshing: boolean;
+  removed: boolean;
+}
+
+/** Canonical form of a metadata map: the same keys and values in any order give the same string. */
+function signatureOf(metadata: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(metadata).sort();
+  let s = '';
+  for (const k of keys) s += `${k}\u0000${metadata[k]}\u0001`;
+  return s;
+}
+
+export class ScaledObjectRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly queue: Entry[] = [];
+  private running = 0;
+  private pumpScheduled = false;
+  private closed = false;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.log = opts.logger;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(opts.idleTimeoutMs / 4, 60_000)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Parses the ref's metadata and returns its configuration, without registering anything: what
+   * GetMetricSpec needs, which must answer from metadata alone.
+   */
+  configOf(ref: ObjectRef): ScalerConfig {
+    const entry = this.entries.get(keyOf(ref));
+    if (entry && entry.signature === signatureOf(ref.metadata)) return entry.config;
+    return this.opts.parseMetadata(ref.metadata);
+  }
+
+  /**
+   * Registers (or finds) the object and marks it as asked for. A changed metadata map replaces the
+   * configuration and triggers an immediate refresh; the last plan keeps being served meanwhile.
+   * Throws InvalidRequestError for bad metadata and CapacityError when full.
+   */
+  touch(ref: ObjectRef, options: { pinned?: boolean } = {}): EntryState {
+    if (this.closed) throw new NotReadyError('shutting down');
+    const key = keyOf(ref);
+    const signature = signatureOf(ref.metadata);
+    const now = this.clock();
+    let entry = this.entries.get(key);
+    if (entry) {
+      entry.lastAskedAt = now;
+      if (options.pinned) entry.pinned = true;
+      if (entry.signature !== signature) this.reconfigure(entry, ref, signature);
+      return entry;
+    }
+    const config = this.opts.parseMetadata(ref.metadata);
+    if (this.entries.size >= this.opts.maxObjects) {
+      throw new CapacityError(`already serving ${this.entries.size} ScaledObjects (--max-objects)`);
+    }
+    entry = {
+      key,
+      namespace: ref.namespace,
+      name: ref.name,
+      signature,
+      config,
+      source: this.opts.sourceFor(config, ref),
+      plan: null,
+      observed: null,
+      lastRefreshAt: null,
+      lastError: null,
+      lastAskedAt: now,
+      listeners: new Set(),
+      pinned: options.pinned ?? false,
+      generation: 0,
+      timer: null,
+      queued: false,
+      refreshing: false,
+      removed: false,
+    };
+    this.entries.set(key, entry);
+    this.log.info('registered ScaledObject', { scaledObject: key, source: entry.source.description, mode: config.mode, forecaster: config.forecaster });
+    this.enqueue(entry);
+    return entry;
+  }
+
+  /** The metric value to answer now: the plan, else the observed load, else NotReadyError. */
+  metricValue(state: EntryState): number {
+    if (state.plan) return state.plan.value;
+    if (state.observed !== null) return state.observed * (1 + state.config.headroom);
+    throw new NotReadyError(notReadyMessage(state));
+  }
+
+  isActive(state: EntryState): boolean {
+    if (state.plan) return state.plan.active;
+    if (state.observed !== null) return state.observed > state.config.activationValue;
+    throw new NotReadyError(notReadyMessage(state));
+  }
+
+  /**
+   * Calls `listener` with every change of the object's activity (and once with the current state
+   * if it is known). Returns the unsubscribe function. A subscribed object is never forgotten.
+   */
+  subscribe(state: EntryState, listener: Listener): () => void {
+    const entry = this.entries.get(state.key);
+    if (!entry) throw new NotReadyError(`ScaledObject ${state.key} is not registered`);
+    entry.listeners.add(listener);
+    if (entry.plan || entry.observed !== null) listener(this.isActive(entry));
+    return () => {
+      entry.listeners.delete(listener);
+      entry.lastAskedAt = this.clock();
+    };
+  }
+
+  /** Read-only view of one object (for logs, metrics and tests). */
+  get(namespace: string, name: string): EntryState | undefined {
+    return this.entries.get(`${namespace}/${name}`);
+  }
+
+  /** Stops every loop and releases every source. Refreshes in flight finish but are discarded. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const entry of this.entries.values()) this.remove(entry, 'shutdown');
+    this.queue.length = 0;
+  }
+
+  private reconfigure(entry: Entry, ref: ObjectRef, signature: string): void {
+    const config = this.opts.parseMetadata(ref.metadata);
+    entry.source.close();
+    entry.source = this.opts.sourceFor(config, ref);
+    entry.config = config;
+    entry.signature = signature;
+    entry.generation++;
+    this.log.info('ScaledObject metadata changed', { scaledObject: entry.key, mode: config.mode, forecaster: config.forecaster });
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    this.enqueue(entry);
+  }
+
+  private enqueue(entry: Entry): void {
+    if (entry.removed || entry.queued || this.closed) return;
+    // A refresh in flight re-queues itself when it finishes if its generation went stale.
+    if (entry.refreshing) return;
+    entry.queued = true;
+    this.queue.push(entry);
+    // Deferred: touch() runs inside an RPC handler, which must never do a refresh's work.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.refreshConcurrency && this.queue.length > 0) {
+      const entry = this.queue.shift()!;
+      entry.queued = false;
+      if (entry.removed) continue;
+      this.running++;
+      entry.refreshing = true;
+      this.refresh(entry)
+        .catch((err: unknown) => this.log.error('refresh failed unexpectedly', { scaledObject: entry.key, error: err }))
+        .finally(() => {
+          this.running--;
+          entry.refreshing = false;
+          this.schedule(entry);
+          this.pump();
+        });
+    }
+  }
+
+  private schedule(entry: Entry): void {
+    if (entry.removed || this.closed) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      this.enqueue(entry);
+    }, this.opts.refreshIntervalMs);
+  }
+
+  private async refresh(entry: Entry): Promise<void> {
+    const started = this.clock();
+    const generation = entry.generation;
+    const config = entry.config;
+    const forecaster = config.mode === 'reactive' ? null : this.opts.forecasterFor(config.forecaster, entry.key);
+    const minutes = forecaster ? Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes)) : config.historyMinutes;
+
+    let observed: number | null;
+    let history;
+    try {
+      history = await entry.source.read(minutes);
+      observed = lastObserved(history.requests)?.value ?? null;
+      if (observed === null) throw new Error(`no observed value in the last ${minutes} minutes`);
+    } catch (err) {
+      if (generation === entry.generation) this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
+      return;
+    }
+    if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
+    entry.observed = observed;
+
+    let forecast = null;
+    let forecastError: string | null = null;
+    if (forecaster) {
+      try {
+        forecast = await forecaster.forecast({ history, horizon: config.horizonMinutes });
+      } catch (err) {
+        forecastError = `forecaster ${forecaster.name}: ${messageOf(err)}`;
+      }
+    }
+    if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
+
+    const previous = entry.plan;
+    const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast });
+    entry.plan = plan;
+    entry.lastRefreshAt = this.clock();
+    if (forecastError) this.noteError(entry, forecastError);
+    else this.clearError(entry);
+
+    this.log[this.opts.refreshLogLevel ?? 'info']('refresh', {
+      scaledObject: entry.key,
+      observed: round(observed),
+      forecast: forecast ? forecast.values.map(round) : null,
+      forecastMax: plan.forecastMax === null ? null : round(plan.forecastMax),
+      planned: round(plan.value),
+      // What the HPA will compute from it (AverageValue): ceil(planned / targetValue).
+      replicas: Math.ceil(plan.value / config.targetValue - 1e-9),
+      reason: plan.reason,
+      model: plan.model,
+      note: forecast?.note,
+      active: plan.active,
+      durationMs: this.clock() - started,
+    });
+    if (!previous || previous.active !== plan.active) {
+      for (const listener of entry.listeners) listener(plan.active);
+    }
+  }
+
+  private requeueIfStale(entry: Entry, generation: number): void {
+    // The configuration changed while this refresh was reading: run again under the new one soon.
+    if (!entry.removed && generation !== entry.generation) setImmediate(() => this.enqueue(entry));
+  }
+
+  /** Logs an error only when it differs from the last one: once per change, not once per poll. */
+  private noteError(entry: Entry, message: string): void {
+    if (entry.lastError === message) return;
+    entry.lastError = message;
+    this.log.warn('refresh degraded', { scaledObject: entry.key, error: message, servingPlan: entry.plan !== null });
+  }
+
+  private clearError(entry: Entry): void {
+    if (entry.lastError === null) return;
+    this.log.info('refresh recovered', { scaledObject: entry.key, previousError: entry.lastError });
+    entry.lastError = null;
+  }
+
+  private sweep(): void {
+    const cutoff = this.clock() - this.opts.idleTimeoutMs;
+    for (const entry of this.entries.values()) {
+      if (!entry.pinned && entry.listeners.size === 0 && entry.lastAskedAt < cutoff) this.remove(entry, 'idle');
+    }
+  }
+
+  private remove(entry: Entry, why: string): void {
+    entry.removed = true;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    entry.source.close();
+    entry.listeners.clear();
+    this.entries.delete(entry.key);
+    if (why !== 'shutdown') this.log.info('forgot ScaledObject', { scaledObject: entry.key, reason: why });
+  }
+}
+
+function keyOf(ref: { namespace: string; name: string }): string {
+  return `${ref.namespace}/${ref.name}`;
+}
+
+function notReadyMessage(state: EntryState): string {
+  return state.lastError
+    ? `no data yet for ScaledObject ${state.key}: ${state.lastError}`
+    : `no data yet for ScaledObject ${state.key}: the first refresh has not completed`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

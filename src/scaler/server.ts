@@ -1,0 +1,111 @@
+/**
+ * The gRPC server: ExternalScaler plus the standard health service, optional (m)TLS, and a
+ * bounded graceful shutdown.
+ */
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from '../telemetry/logger.js';
+import { loadExternalScaler, SERVICE_NAME } from './contract.js';
+import type { ScaledObjectRegistry } from './registry.js';
+import { createHandlers, StreamSet } from './service.js';
+
+export interface TlsFiles {
+  /** Server certificate chain (PEM). */
+  certFile: string;
+  /** Server private key (PEM). */
+  keyFile: string;
+  /** CA that client certificates must chain to; set → mutual TLS, clients without a cert are refused. */
+  clientCaFile?: string;
+}
+
+export interface ScalerServerOptions {
+  /** host:port; port 0 picks a free one. */
+  address: string;
+  tls?: TlsFiles;
+  registry: ScaledObjectRegistry;
+  logger: Logger;
+}
+
+export interface ScalerServer {
+  readonly port: number;
+  readonly health: HealthImplementation;
+  /** Health → SERVING for the scaler and the server as a whole. */
+  markReady(): void;
+  /**
+   * Stops accepting calls, ends open streams, lets in-flight unary calls finish, and force-closes
+   * whatever is left after `timeoutMs`. Resolves once the server is down.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
+  readonly openStreams: number;
+}
+
+export function credentialsFor(tls: TlsFiles | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read TLS ${what} ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  const cert = read(tls.certFile, 'certificate');
+  const key = read(tls.keyFile, 'key');
+  const ca = tls.clientCaFile ? read(tls.clientCaFile, 'client CA') : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
+}
+
+export async function startScalerServer(opts: ScalerServerOptions): Promise<ScalerServer> {
+  const log = opts.logger;
+  const { service } = loadExternalScaler();
+  const server = new grpc.Server({
+    // KEDA keeps one long-lived HTTP/2 connection per scaler address; allow its keepalive pings.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  });
+  const streams = new StreamSet();
+  server.addService(service, createHandlers(opts.registry, streams, log));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+
+  const credentials = credentialsFor(opts.tls);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(opts.address, credentials, (err, boundPort) => (err ? reject(new Error(`cannot listen on ${opts.address}: ${err.message}`)) : resolve(boundPort)));
+  });
+  log.info('gRPC server listening', { address: opts.address, port, tls: opts.tls ? (opts.tls.clientCaFile ? 'mutual' : 'server') : 'off' });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    port,
+    health,
+    get openStreams() {
+      return streams.size;
+    },
+    markReady() {
+      health.setStatus('', 'SERVING');
+      health.setStatus(SERVICE_NAME, 'SERVING');
+    },
+    shutdown(timeoutMs: number) {
+      stopping ??= new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+        const openStreams = streams.size;
+        const timer = setTimeout(() => {
+          log.warn('graceful shutdown timed out; closing remaining calls', { timeoutMs });
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        timer.unref();
+        // tryShutdown waits for every call, and a stream only ends when we end it: end them first,
+        // so their OK status is on the wire before the sessions close.
+        streams.endAll();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        log.info('gRPC server stopping', { endedStreams: openStreams });
+      });
+      return stopping;
+    },
+  };
+}

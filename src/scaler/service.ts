@@ -1,0 +1,132 @@
+/**
+ * The four ExternalScaler RPCs. Each answers from the registry's memory only; every failure
+ * becomes a gRPC status (never a crash, never an unhandled rejection).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../telemetry/logger.js';
+import type { ExternalScalerHandlers, IsActiveResponse, ScaledObjectRef } from './contract.js';
+import { InvalidRequestError } from './metadata.js';
+import { CapacityError, NotReadyError, type ObjectRef, type ScaledObjectRegistry } from './registry.js';
+
+type Stream = grpc.ServerWritableStream<ScaledObjectRef, IsActiveResponse>;
+
+/** Open StreamIsActive calls, so shutdown can end them instead of waiting for clients. */
+export class StreamSet {
+  private readonly streams = new Set<Stream>();
+  add(s: Stream): void {
+    this.streams.add(s);
+  }
+  delete(s: Stream): void {
+    this.streams.delete(s);
+  }
+  get size(): number {
+    return this.streams.size;
+  }
+  endAll(): void {
+    for (const s of this.streams) {
+      try {
+        s.end();
+      } catch {
+        // Already closed by the client: nothing left to end.
+      }
+    }
+    this.streams.clear();
+  }
+}
+
+function toRef(ref: ScaledObjectRef | null | undefined, field: string): ObjectRef {
+  if (!ref) throw new InvalidRequestError(`${field} is required`);
+  if (!ref.name) throw new InvalidRequestError(`${field}.name is required: the ScaledObject's name`);
+  if (!ref.namespace) throw new InvalidRequestError(`${field}.namespace is required: the ScaledObject's namespace`);
+  return { namespace: ref.namespace, name: ref.name, metadata: ref.scalerMetadata ?? {} };
+}
+
+export function toStatus(err: unknown, log: Logger, rpc: string): Partial<grpc.StatusObject> {
+  if (err instanceof InvalidRequestError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof NotReadyError) return { code: grpc.status.UNAVAILABLE, details: err.message };
+  if (err instanceof CapacityError) return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message };
+  log.error('rpc failed', { rpc, error: err });
+  return { code: grpc.status.INTERNAL, details: 'internal error (logged by the scaler)' };
+}
+
+/**
+ * KEDA reads the float fields only when > 0 and falls back to the int64 ones: fill both. The int
+ * is rounded up for the metric (never under-provisions) and down for the target (likewise), and a
+ * target is at least 1 so an old KEDA never divides by zero.
+ */
+export function intMetric(v: number): number {
+  return Math.ceil(v - 1e-9);
+}
+export function intTarget(v: number): number {
+  return Math.max(1, Math.floor(v + 1e-9));
+}
+
+export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSet, log: Logger): ExternalScalerHandlers {
+  return {
+    GetMetricSpec(call, callback) {
+      try {
+        const ref = toRef(call.request, 'scaledObjectRef');
+        const config = registry.configOf(ref);
+        // Registering starts the refresh loop early; failing to (registry full) must not fail the
+        // spec, or the HPA is left without metrics and KEDA's fallback never applies.
+        try {
+          registry.touch(ref);
+        } catch (err) {
+          if (!(err instanceof CapacityError || err instanceof NotReadyError)) throw err;
+          log.warn('GetMetricSpec: not registered', { scaledObject: `${ref.namespace}/${ref.name}`, error: err.message });
+        }
+        callback(null, {
+          metricSpecs: [{ metricName: config.metricName, targetSize: intTarget(config.targetValue), targetSizeFloat: config.targetValue }],
+        });
+      } catch (err) {
+        callback(toStatus(err, log, 'GetMetricSpec'));
+      }
+    },
+
+    GetMetrics(call, callback) {
+      try {
+        const ref = toRef(call.request.scaledObjectRef, 'scaledObjectRef');
+        const state = registry.touch(ref);
+        const value = registry.metricValue(state);
+        const metricName = call.request.metricName || state.config.metricName;
+        callback(null, { metricValues: [{ metricName, metricValue: intMetric(value), metricValueFloat: value }] });
+      } catch (err) {
+        callback(toStatus(err, log, 'GetMetrics'));
+      }
+    },
+
+    IsActive(call, callback) {
+      try {
+        const state = registry.touch(toRef(call.request, 'scaledObjectRef'));
+        callback(null, { result: registry.isActive(state) });
+      } catch (err) {
+        callback(toStatus(err, log, 'IsActive'));
+      }
+    },
+
+    StreamIsActive(call: Stream) {
+      let unsubscribe: (() => void) | null = null;
+      let done = false;
+      const cleanup = () => {
+        if (done) return;
+        done = true;
+        unsubscribe?.();
+        streams.delete(call);
+      };
+      call.on('cancelled', cleanup);
+      call.on('close', cleanup);
+      call.on('finish', cleanup);
+      call.on('error', cleanup);
+      try {
+        const state = registry.touch(toRef(call.request, 'scaledObjectRef'));
+        streams.add(call);
+        unsubscribe = registry.subscribe(state, (active) => {
+          if (!done && !call.cancelled && call.writable) call.write({ result: active });
+        });
+      } catch (err) {
+        cleanup();
+        call.emit('error', toStatus(err, log, 'StreamIsActive'));
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/** Controllable sources and forecasters for tests of the layers above them. */
+import type { Forecaster } from '../forecast/types.js';
+import { floorMinute, MINUTE_MS, type History, type MetricSource } from '../sources/types.js';
+
+export interface FakeSource extends MetricSource {
+  /** The load every minute of the window reads as; null → all minutes unobserved. */
+  value: number | null;
+  /** When set, read() rejects with it. */
+  failWith: Error | null;
+  /** When set, read() waits for this promise first (to hold a refresh in flight). */
+  gate: Promise<void> | null;
+  reads: number;
+  closed: boolean;
+}
+
+export function fakeSource(value: number | null = 10): FakeSource {
+  const src: FakeSource = {
+    description: 'fake',
+    value,
+    failWith: null,
+    gate: null,
+    reads: 0,
+    closed: false,
+    now: () => Date.now(),
+    async read(minutes: number): Promise<History> {
+      src.reads++;
+      if (src.gate) await src.gate;
+      if (src.failWith) throw src.failWith;
+      const start = floorMinute(Date.now()) - minutes * MINUTE_MS;
+      return { start, requests: Array.from({ length: minutes }, () => src.value) };
+    },
+    close() {
+      src.closed = true;
+    },
+  };
+  return src;
+}
+
+/** Forecasts `factor ×` the last value, or fails when `failWith` is set. */
+export function fakeForecaster(name = 'fake', factor = 2): Forecaster & { failWith: Error | null; calls: number } {
+  const f = {
+    name,
+    failWith: null as Error | null,
+    calls: 0,
+    historyMinutes: (r: number) => r,
+    async forecast({ history, horizon }: { history: History; horizon: number }) {
+      f.calls++;
+      if (f.failWith) throw f.failWith;
+      const last = history.requests[history.requests.length - 1] ?? 0;
+      return { model: name, values: Array.from({ length: horizon }, () => (last ?? 0) * factor) };
+    },
+  };
+  return f;
+}
+
+/** Polls `cond` until it holds or `timeoutMs` passes. */
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

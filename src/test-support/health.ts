@@ -1,0 +1,17 @@
+/** A client of the standard grpc.health.v1 service, as a kubelet gRPC probe or grpc-health-probe uses it. */
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+
+type CheckClient = grpc.Client & {
+  Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res: { status: string }) => void): void;
+};
+
+export function healthClient(address: string, credentials = grpc.credentials.createInsecure()) {
+  const Ctor = grpc.makeClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'Health');
+  const client = new Ctor(address, credentials) as unknown as CheckClient;
+  return {
+    check: (service = '') =>
+      new Promise<string>((resolve, reject) => client.Check({ service }, (err, res) => (err ? reject(err) : resolve(res.status)))),
+    close: () => client.close(),
+  };
+}
