@@ -9,7 +9,7 @@ import type { Forecaster } from '../forecast/types.js';
 import { createMetadataParser, type ScalerConfig } from '../scaler/metadata.js';
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
-import { createReplaySource, TRACE_DEFAULT_LEAD_MS } from '../sources/replay.js';
+import { createReplayFeed } from '../sources/replay.js';
 import { loadTrace, type Trace } from '../sources/trace.js';
 import type { MetricSource } from '../sources/types.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -36,18 +36,15 @@ export function tlsFrom(opts: ServeOptions): TlsFiles | undefined {
 }
 
 /**
- * One replay clock for the whole process: every ScaledObject sees the same virtual "now", whenever
- * it registered.
+ * One replay feed for the whole process: every ScaledObject sees the same virtual "now", whenever
+ * it registered, and the series is computed once for all of them.
  */
 function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: ScalerConfig) => MetricSource {
-  const realStart = Date.now();
-  const virtualStart = trace ? trace.start + TRACE_DEFAULT_LEAD_MS : realStart;
-  return (config) => {
-    const common = { speed: opts.replaySpeed, scale: config.replayScale, virtualStart: virtualStart + (Date.now() - realStart) * opts.replaySpeed };
-    return trace
-      ? createReplaySource({ ...common, trace })
-      : createReplaySource({ ...common, generator: { scenario: opts.replayScenario, seed: opts.replaySeed, peakRate: opts.replayPeak } });
-  };
+  const timing = { speed: opts.replaySpeed };
+  const feed = trace
+    ? createReplayFeed({ ...timing, trace })
+    : createReplayFeed({ ...timing, generator: { scenario: opts.replayScenario, seed: opts.replaySeed, peakRate: opts.replayPeak } });
+  return (config) => feed.source(config.replayScale);
 }
 
 export interface RunningServer {

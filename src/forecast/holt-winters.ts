@@ -7,7 +7,6 @@
 import type { Forecast, ForecastRequest, Forecaster } from './types.js';
 import { dampedHoltForecast, dampedTrendSum, type HoltParams } from './holt.js';
 import { DAY_MINUTES } from './seasonal-day.js';
-import type { SimpleForecast } from './mean.js';
 import {
   assertHorizon,
   clampRate,
@@ -16,6 +15,7 @@ import {
   observedMean,
   requireLastObserved,
   type Series,
+  type SeriesForecast,
 } from './series.js';
 
 export interface HoltWintersOptions extends HoltParams {
@@ -125,7 +125,7 @@ export function holtWintersForecast(
   values: Series,
   horizon: number,
   options: HoltWintersOptions = HOLT_WINTERS_DEFAULTS,
-): SimpleForecast {
+): SeriesForecast {
   assertHorizon(horizon);
   requireLastObserved(values);
   const { alpha, beta, gamma, phi, period: m } = options;
@@ -136,7 +136,7 @@ export function holtWintersForecast(
   if (!enough) {
     const observed = observedCount(values, 0, values.length);
     return {
-      values: dampedHoltForecast(values, horizon, options) ?? [],
+      values: dampedHoltForecast(values, horizon, options) ?? [], // never null: an observation exists
       note:
         `no daily season: needs 2 × ${m} min with >= ${Math.round(options.minObservedFraction * 100)}% observed each, ` +
         `history has ${values.length} min (${observed} observed); used damped Holt (level + trend)`,
@@ -147,7 +147,7 @@ export function holtWintersForecast(
   const mean2 = observedMean(values, m, 2 * m) as number;
   const season = initialSeasonalProfile(values, m, [mean1, mean2], options.smoothingWindow);
   let level = mean1;
-  let trend = (mean2 - mean1) / m; // damped per minute, so a wrong start fades within an hour
+  let trend = (mean2 - mean1) / m; // damped every minute, so a poor start fades quickly
 
   // One pass over the whole history. A missing minute uses the one-step-ahead prediction as its
   // observation: level and season stay on their path and the trend decays, instead of a fake 0.

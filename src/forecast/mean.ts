@@ -3,23 +3,25 @@
  * noisy, so averaging beats persistence at +10 min (design §5: relative MAE 0.80 and 0.77).
  */
 import type { Forecast, ForecastRequest, Forecaster } from './types.js';
-import { assertHorizon, observedMean, repeatValue, requireLastObserved, type Series } from './series.js';
+import {
+  assertHorizon,
+  observedMean,
+  repeatValue,
+  requireLastObserved,
+  type Series,
+  type SeriesForecast,
+} from './series.js';
 
 /** Mean of the observed values among the last `window` minutes, or null when none was observed. */
 export function windowMean(values: Series, window: number): number | null {
   return observedMean(values, values.length - window, values.length);
 }
 
-export interface SimpleForecast {
-  values: number[];
-  note?: string;
-}
-
 /**
  * The window mean repeated `horizon` times. A window without observations falls back to the last
  * observed value (older, but better than no forecast) and says so in `note`.
  */
-export function meanForecast(values: Series, window: number, horizon: number): SimpleForecast {
+export function meanForecast(values: Series, window: number, horizon: number): SeriesForecast {
   assertHorizon(horizon);
   const last = requireLastObserved(values);
   const mean = windowMean(values, window);

@@ -1,7 +1,13 @@
 /** `seasonal-day`: the same minute yesterday (seasonal naive with a one-day season). */
 import type { Forecast, ForecastRequest, Forecaster } from './types.js';
-import { assertHorizon, clampRate, isObserved, requireLastObserved, type Series } from './series.js';
-import type { SimpleForecast } from './mean.js';
+import {
+  assertHorizon,
+  clampRate,
+  isObserved,
+  requireLastObserved,
+  type Series,
+  type SeriesForecast,
+} from './series.js';
 
 /** Minutes in a day: the season of request traffic at 1-minute resolution. */
 export const DAY_MINUTES = 1440;
@@ -11,7 +17,7 @@ export const DAY_MINUTES = 1440;
  * index len-1+h-period. Where that minute is outside the history or unobserved, the last observed
  * value stands in (persistence is the honest fallback) and `note` counts those minutes.
  */
-export function seasonalNaiveForecast(values: Series, horizon: number, period = DAY_MINUTES): SimpleForecast {
+export function seasonalNaiveForecast(values: Series, horizon: number, period = DAY_MINUTES): SeriesForecast {
   assertHorizon(horizon);
   const last = requireLastObserved(values);
   const out = new Array<number>(horizon);

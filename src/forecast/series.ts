@@ -7,6 +7,12 @@ import { InsufficientHistoryError } from './types.js';
 
 export type Series = readonly (number | null)[];
 
+/** What the pure forecast functions return; the Forecaster classes add the model name. */
+export interface SeriesForecast {
+  values: number[];
+  note?: string;
+}
+
 /** A minute that was really observed. NaN/±Inf are treated like gaps: they carry no information. */
 export function isObserved(value: number | null | undefined): value is number {
   return typeof value === 'number' && Number.isFinite(value);

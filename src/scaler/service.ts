@@ -66,14 +66,15 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
     GetMetricSpec(call, callback) {
       try {
         const ref = toRef(call.request, 'scaledObjectRef');
-        const config = registry.configOf(ref);
-        // Registering starts the refresh loop early; failing to (registry full) must not fail the
-        // spec, or the HPA is left without metrics and KEDA's fallback never applies.
+        let config;
+        // Registering starts the refresh loop early; failing to (registry full, shutting down) must
+        // not fail the spec, or the HPA is left without metrics and KEDA's fallback never applies.
         try {
-          registry.touch(ref);
+          config = registry.touch(ref).config;
         } catch (err) {
           if (!(err instanceof CapacityError || err instanceof NotReadyError)) throw err;
           log.warn('GetMetricSpec: not registered', { scaledObject: `${ref.namespace}/${ref.name}`, error: err.message });
+          config = registry.configOf(ref);
         }
         callback(null, {
           metricSpecs: [{ metricName: config.metricName, targetSize: intTarget(config.targetValue), targetSizeFloat: config.targetValue }],

@@ -1,5 +1,5 @@
 import { createGenerator } from './generator.js';
-import { createReplaySource, TRACE_DEFAULT_LEAD_MS } from './replay.js';
+import { createReplayFeed, createReplaySource, TRACE_DEFAULT_LEAD_MS } from './replay.js';
 import { parseTrace, type Trace } from './trace.js';
 import { MINUTE_MS } from './types.js';
 
@@ -89,13 +89,13 @@ describe('createReplaySource', () => {
     expect(after.requests).toEqual([6, 7, 8, 9, 10, 1, 2, 3, 4, null, 6, 7]);
   });
 
-  it('applies scale to requests, leaving masked minutes masked and trace cpu as recorded', async () => {
+  it('applies scale to requests and cpu (totals of a larger workload), leaving masked minutes masked', async () => {
     const trace = tenMinuteTrace(',0.25');
     const { clock } = fakeClock(REAL_START);
     const source = createReplaySource({ trace, scale: 2.5, clock, virtualStart: TRACE_START + 10 * MINUTE_MS });
     const history = await source.read(10);
     expect(history.requests).toEqual([2.5, 5, 7.5, 10, null, 15, 17.5, 20, 22.5, 25]);
-    expect(history.cpu).toEqual([0.25, 0.25, 0.25, 0.25, null, 0.25, 0.25, 0.25, 0.25, 0.25]);
+    expect(history.cpu).toEqual([0.625, 0.625, 0.625, 0.625, null, 0.625, 0.625, 0.625, 0.625, 0.625]);
   });
 
   it('applies scale to the generator, whose cpu follows the scaled load', async () => {
@@ -105,6 +105,22 @@ describe('createReplaySource', () => {
     const doubled = await createReplaySource({ ...opts, scale: 2 }).read(30);
     doubled.requests.forEach((v, i) => expect(v).toBe((plain.requests[i] as number) * 2));
     expect((doubled.cpu as number[])[0]).toBeGreaterThan((plain.cpu as number[])[0] * 1.5);
+  });
+
+  it('sources of one feed share its virtual clock and series; closing one leaves the others', async () => {
+    const { clock, advance } = fakeClock(REAL_START);
+    const feed = createReplayFeed({ generator: { seed: 5 }, speed: 60, clock, virtualStart: Date.UTC(2025, 0, 8, 9) });
+    const a = feed.source();
+    advance(MINUTE_MS);
+    const b = feed.source(3); // created later, same virtual time
+    expect(b.now()).toBe(a.now());
+    expect(b.description).toBe('replay:generator(daily)x60*3');
+    const [ha, hb] = [await a.read(120), await b.read(120)];
+    expect(hb.start).toBe(ha.start);
+    hb.requests.forEach((v, i) => expect(v).toBeCloseTo((ha.requests[i] as number) * 3, 9));
+    a.close();
+    await expect(a.read(10)).rejects.toThrow('read after close');
+    await expect(b.read(10)).resolves.toBeDefined();
   });
 
   it('validates its inputs; close is idempotent and ends reads', async () => {

@@ -7,8 +7,6 @@ import { cachedReader, type WindowReader } from './window-cache.js';
 interface ReplayTimingOptions {
   /** Virtual minutes per real minute. Default 1. */
   speed?: number;
-  /** Multiplier on requests (cpu/memory of the generator follow the scaled load). Default 1. */
-  scale?: number;
   /**
    * Virtual epoch ms at creation. Default: trace start + 2 days (so seasonal models see history from
    * the first read); for the generator, the real clock's now (at speed 1 it follows wall-clock time).
@@ -18,7 +16,7 @@ interface ReplayTimingOptions {
   clock?: () => number;
 }
 
-export type ReplaySourceOptions = ReplayTimingOptions &
+export type ReplayFeedOptions = ReplayTimingOptions &
   (
     | {
         /** A parsed trace (per-minute counts), played in requests per second and looped. */
@@ -30,19 +28,35 @@ export type ReplaySourceOptions = ReplayTimingOptions &
       }
   );
 
+export type ReplaySourceOptions = ReplayFeedOptions & {
+  /** Multiplier on the load (requests, cpu and memory). Default 1. */
+  scale?: number;
+};
+
 /** Trace default start: two days in, so models that use "same minute yesterday" have it from the start. */
 export const TRACE_DEFAULT_LEAD_MS = 2 * 24 * 60 * MINUTE_MS;
 
+/** One replay clock and one computed series, shared by every ScaledObject of a process. */
+export interface ReplayFeed {
+  readonly description: string;
+  /** Virtual now, epoch ms. */
+  now(): number;
+  /**
+   * A source for one ScaledObject: the feed's load × `scale` (requests, and cpu and memory too, as
+   * totals of a workload `scale` times as large would be). Closing it does not close the feed.
+   */
+  source(scale?: number): MetricSource;
+}
+
 /**
- * A MetricSource that plays a trace or the synthetic generator in real or accelerated time:
- * virtual now = virtualStart + (clock() − realStart) × speed.
+ * Plays a trace or the synthetic generator in real or accelerated time:
+ * virtual now = virtualStart + (clock() − realStart) × speed. Every source made from one feed sees
+ * the same virtual time, and the generator's minutes are computed once for all of them.
  */
-export function createReplaySource(options: ReplaySourceOptions): MetricSource {
+export function createReplayFeed(options: ReplayFeedOptions): ReplayFeed {
   const clock = options.clock ?? Date.now;
   const speed = options.speed ?? 1;
-  const scale = options.scale ?? 1;
   if (!(Number.isFinite(speed) && speed > 0)) throw new RangeError(`replay: speed must be > 0, got ${speed}`);
-  if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`replay: scale must be >= 0, got ${scale}`);
 
   const realStart = clock();
   let virtualStart: number;
@@ -54,36 +68,63 @@ export function createReplaySource(options: ReplaySourceOptions): MetricSource {
     // Slots are whole minutes; a misaligned start would index between them.
     if (trace.start % MINUTE_MS !== 0) throw new RangeError(`replay: trace start ${trace.start} is not a whole minute`);
     virtualStart = options.virtualStart ?? trace.start + TRACE_DEFAULT_LEAD_MS;
-    reader = traceReader(trace, scale);
+    reader = traceReader(trace);
     name = `trace(${trace.file === undefined ? 'inline' : basename(trace.file)})`;
   } else {
     const generator = createGenerator(options.generator);
     virtualStart = options.virtualStart ?? realStart;
     // Each generated minute costs a few hashes and transcendentals; a copied one costs nothing.
-    reader = cachedReader(generatorReader(generator, scale));
+    reader = cachedReader(generatorReader(generator));
     name = `generator(${generator.scenario})`;
   }
   if (!Number.isFinite(virtualStart)) throw new RangeError(`replay: virtualStart must be epoch ms, got ${virtualStart}`);
 
-  let closed = false;
   const now = (): number => virtualStart + (clock() - realStart) * speed;
+  const description = `replay:${name}x${speed}`;
 
   return {
-    description: `replay:${name}x${speed}`,
+    description,
     now,
-    async read(minutes: number): Promise<History> {
-      if (closed) throw new Error('replay: read after close');
-      if (!(Number.isSafeInteger(minutes) && minutes > 0)) {
-        throw new RangeError(`replay: minutes must be a positive integer, got ${minutes}`);
-      }
-      // The minute containing "now" is still filling up; the window ends just before it.
-      const end = floorMinute(now());
-      return reader(end - minutes * MINUTE_MS, minutes);
-    },
-    close(): void {
-      closed = true;
+    source(scale = 1): MetricSource {
+      if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`replay: scale must be >= 0, got ${scale}`);
+      let closed = false;
+      return {
+        description: scale === 1 ? description : `${description}*${scale}`,
+        now,
+        async read(minutes: number): Promise<History> {
+          if (closed) throw new Error('replay: read after close');
+          if (!(Number.isSafeInteger(minutes) && minutes > 0)) {
+            throw new RangeError(`replay: minutes must be a positive integer, got ${minutes}`);
+          }
+          // The minute containing "now" is still filling up; the window ends just before it.
+          const end = floorMinute(now());
+          const history = reader(end - minutes * MINUTE_MS, minutes);
+          return scale === 1 ? history : scaled(history, scale);
+        },
+        close(): void {
+          closed = true;
+        },
+      };
     },
   };
+}
+
+/** A feed with one source: see createReplayFeed. */
+export function createReplaySource(options: ReplaySourceOptions): MetricSource {
+  const { scale, ...feed } = options;
+  return createReplayFeed(feed).source(scale);
+}
+
+/** Readers hand out fresh arrays, so scaling in place is safe. */
+function scaled(h: History, scale: number): History {
+  for (const series of [h.requests, h.cpu, h.memory]) {
+    if (!series) continue;
+    for (let i = 0; i < series.length; i++) {
+      const v = series[i];
+      if (v !== null && v !== undefined) series[i] = v * scale;
+    }
+  }
+  return h;
 }
 
 /**

@@ -29,6 +29,24 @@ describe('cachedReader', () => {
     expect(computed).toBe(60 + 1 + 0 + (101 + 139) + 0 + 60 + (10 + 2_930));
   });
 
+  it('serves windows of different lengths from one cache without recomputing, bounded by the longest', () => {
+    const direct = generatorReader(createGenerator({ scenario: 'flash-sale', seed: 4 }));
+    let computed = 0;
+    const cached = cachedReader((start, minutes) => {
+      computed += minutes;
+      return direct(start, minutes);
+    });
+    const at = (m: number) => T0 + m * MINUTE_MS;
+    expect(cached(at(0), 2880)).toEqual(direct(at(0), 2880));
+    expect(cached(at(2820), 60)).toEqual(direct(at(2820), 60)); // a short window inside: nothing computed
+    expect(cached(at(1), 2880)).toEqual(direct(at(1), 2880)); // the long one slides: one new minute
+    expect(cached(at(2822), 60)).toEqual(direct(at(2822), 60)); // the short one slides too
+    expect(computed).toBe(2880 + 0 + 1 + 1);
+    // Far ahead: the cache starts over rather than filling the gap.
+    expect(cached(at(100_000), 60)).toEqual(direct(at(100_000), 60));
+    expect(computed).toBe(2882 + 60);
+  });
+
   it('hands out copies, so a caller mutating its window cannot corrupt the next read', () => {
     const cached = cachedReader(generatorReader(createGenerator({ seed: 2 })));
     const first = cached(T0, 10);

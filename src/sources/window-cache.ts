@@ -7,28 +7,36 @@ type Series = 'requests' | 'cpu' | 'memory';
 const SERIES: readonly Series[] = ['requests', 'cpu', 'memory'];
 
 /**
- * Remembers the last window so the next read computes only the minutes it does not share with it.
- * Refreshes come every 30 s while a window spans up to 3,000 minutes, so consecutive reads overlap
- * almost entirely. Only worth it where computing a minute costs more than copying it (the generator).
+ * Remembers the minutes it has computed so the next read computes only the ones it lacks.
+ * Refreshes come every 30 s while a window spans up to a few thousand minutes, so consecutive
+ * reads overlap almost entirely; one cache also serves every ScaledObject of a replay feed, whose
+ * windows differ in length (60 minutes for one, two days for a seasonal model). So the cache keeps
+ * the *union* of recent windows, trimmed to the longest window asked for, rather than the last one.
+ * Only worth it where computing a minute costs more than copying it (the generator).
  * Callers get copies: a caller mutating its window must not corrupt the next one.
  */
 export function cachedReader(inner: WindowReader): WindowReader {
-  let last: History | undefined;
+  let cache: History | undefined;
+  let keep = 0;
   return (start, minutes) => {
     const end = start + minutes * MINUTE_MS;
-    // The overlap with the previous window, if any.
-    const from = last === undefined ? end : Math.max(start, last.start);
-    const to = last === undefined ? start : Math.min(end, last.start + last.requests.length * MINUTE_MS);
-    if (last === undefined || from >= to) {
-      last = inner(start, minutes);
-    } else {
+    keep = Math.max(keep, minutes);
+    const cStart = cache?.start ?? 0;
+    const cEnd = cache ? cStart + cache.requests.length * MINUTE_MS : 0;
+    if (cache === undefined || start > cEnd || end < cStart) {
+      cache = inner(start, minutes); // disjoint (or cold): start over
+    } else if (start < cStart || end > cEnd) {
       const parts: History[] = [];
-      if (start < from) parts.push(inner(start, (from - start) / MINUTE_MS));
-      parts.push(slice(last, from, to));
-      if (to < end) parts.push(inner(to, (end - to) / MINUTE_MS));
-      last = concat(start, parts);
+      if (start < cStart) parts.push(inner(start, (cStart - start) / MINUTE_MS));
+      parts.push(cache);
+      if (end > cEnd) parts.push(inner(cEnd, (end - cEnd) / MINUTE_MS));
+      const union = concat(Math.min(start, cStart), parts);
+      // Bound memory: keep the most recent `keep` minutes, which always include this window.
+      const unionEnd = Math.max(end, cEnd);
+      const from = Math.max(union.start, Math.min(start, unionEnd - keep * MINUTE_MS));
+      cache = from > union.start ? slice(union, from, unionEnd) : union;
     }
-    return slice(last, start, end);
+    return slice(cache, start, end);
   };
 }
 
@@ -47,7 +55,7 @@ function concat(start: number, parts: History[]): History {
   const out: History = { start, requests: [] };
   for (const s of SERIES) {
     // The parts come from one reader, so they agree on which series exist.
-    if (parts[0][s] === undefined) continue;
+    if (parts[0]![s] === undefined) continue;
     out[s] = ([] as (number | null)[]).concat(...parts.map((p) => p[s] ?? []));
   }
   return out;
