@@ -26,6 +26,8 @@ export interface RateResult {
   errors: number;
   p50Ms: Record<string, number>;
   p99Ms: Record<string, number>;
+  /** How late polls started against their schedule: the load generator's own delay, not the server's. */
+  launchLagP99Ms: number;
 }
 
 export interface ServingBenchResult {
@@ -95,12 +97,14 @@ async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: numb
   const pollsPerSecond = rate / 3;
   const total = Math.round(pollsPerSecond * seconds);
   const inflight: Promise<void>[] = [];
+  const lags: number[] = [];
   const started = performance.now();
   let launched = 0;
   while (launched < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * pollsPerSecond));
     for (; launched < due; launched++) {
       const r = refs[launched % refs.length]!;
+      lags.push(performance.now() - started - (launched / pollsPerSecond) * 1000);
       // One KEDA poll: the three calls in order, as keda-operator makes them.
       inflight.push(
         (async () => {
@@ -122,7 +126,8 @@ async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: numb
     p50Ms[rpc] = Math.round(quantile(s, 0.5) * 1000) / 1000;
     p99Ms[rpc] = Math.round(quantile(s, 0.99) * 1000) / 1000;
   }
-  return { callsPerSecond: rate, achievedCallsPerSecond: Math.round(calls / elapsed), calls, errors, p50Ms, p99Ms };
+  const launchLagP99Ms = Math.round(quantile(lags.sort((a, b) => a - b), 0.99) * 1000) / 1000;
+  return { callsPerSecond: rate, achievedCallsPerSecond: Math.round(calls / elapsed), calls, errors, p50Ms, p99Ms, launchLagP99Ms };
 }
 
 export async function runServingBench(opts: ServingBenchOptions): Promise<ServingBenchResult> {
@@ -150,7 +155,7 @@ export async function runServingBench(opts: ServingBenchOptions): Promise<Servin
     for (const rate of opts.rates) {
       opts.log(`${rate} calls/s for ${opts.seconds} s…`);
       const res = await runRate(client, refs, rate, opts.seconds);
-      opts.log(`  achieved ${res.achievedCallsPerSecond} calls/s, errors ${res.errors}, p50 ${JSON.stringify(res.p50Ms)}, p99 ${JSON.stringify(res.p99Ms)}`);
+      opts.log(`  achieved ${res.achievedCallsPerSecond} calls/s, errors ${res.errors}, p50 ${JSON.stringify(res.p50Ms)}, p99 ${JSON.stringify(res.p99Ms)}, launch lag p99 ${res.launchLagP99Ms} ms`);
       rates.push(res);
     }
     return { objects: opts.objects, serverRssMiB: { idle, registered, afterLoad: rssMiB(server.pid) }, rates };

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /** `amadeus <command>`: one file per command under cli/. */
 import { UsageError } from '../config/options.js';
+import { runProbe } from './probe.js';
 import { runServe } from './serve.js';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>; summary: string }> = {
   serve: { run: runServe, summary: 'serve the KEDA ExternalScaler gRPC API with predicted load' },
+  probe: { run: runProbe, summary: 'call a running scaler as KEDA does and print its answers' },
 };
 
 function usage(): string {

@@ -97,6 +97,21 @@ describe('amadeus serve (process)', () => {
     await first.exited;
   });
 
+  test('amadeus probe polls a running scaler as KEDA does', async () => {
+    proc = runCli(['serve', '--demo', '--address', '127.0.0.1:0']);
+    const port = (await proc.waitForLog(listening)).port as number;
+    await proc.waitForLog((l) => l.msg === 'refresh', 10_000, 'demo refresh');
+    const probe = runCli(['probe', '--address', `127.0.0.1:${port}`]);
+    expect(await probe.exited).toBe(0);
+    const line = probe.logs[0]!;
+    expect(line).toMatchObject({ scaledObject: 'default/amadeus-demo', metricName: 'amadeus-predicted-load', targetSize: 20, active: true });
+    expect(line.desiredReplicas).toBe(Math.ceil((line.metricValue as number) / 20));
+
+    const bad = runCli(['probe', '--address', `127.0.0.1:${port}`, '--name', 'x', '--metadata', 'targetValue=0']);
+    expect(await bad.exited).toBe(1);
+    expect(bad.logs[0]!.error).toEqual({ code: 'INVALID_ARGUMENT', details: 'metadata "targetValue" must be a number > 0, got "0"' });
+  });
+
   test('--help lists every option with its environment variable and default', async () => {
     proc = runCli(['serve', '--help']);
     expect(await proc.exited).toBe(0);

@@ -286,11 +286,16 @@ describe('ExternalScaler over gRPC', () => {
       h.server.markReady();
       expect(await health.check('')).toBe('SERVING');
       expect(await health.check('externalscaler.ExternalScaler')).toBe('SERVING');
-      // Hold a stream open so the server stays up (draining) while we look.
-      h.server.health.setStatus('', 'SERVING');
-      const stopping = h.server.shutdown(2000);
-      // The status flips synchronously, before the listener closes.
-      expect((h.server.health as unknown as { statusMap: Map<string, string> }).statusMap.get('')).toBe('NOT_SERVING');
+      // A Watch stream sees the flip to NOT_SERVING the moment a shutdown starts.
+      const watch = health.watch('');
+      const statuses: string[] = [];
+      watch.on('data', (m: { status: string }) => statuses.push(m.status));
+      watch.on('error', () => {});
+      await waitFor(() => statuses.length === 1, 3000, 'first watch status');
+      const stopping = h.server.shutdown(5000);
+      await waitFor(() => statuses.length === 2, 3000, 'status change');
+      expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
+      watch.cancel();
       await stopping;
     } finally {
       health.close();

@@ -4,6 +4,7 @@ import { service as healthService } from 'grpc-health-check';
 
 type CheckClient = grpc.Client & {
   Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res: { status: string }) => void): void;
+  Watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }>;
 };
 
 export function healthClient(address: string, credentials = grpc.credentials.createInsecure()) {
@@ -12,6 +13,8 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
   return {
     check: (service = '') =>
       new Promise<string>((resolve, reject) => client.Check({ service }, (err, res) => (err ? reject(err) : resolve(res.status)))),
+    /** The Watch stream: every status change of `service`, as it happens. */
+    watch: (service = '') => client.Watch({ service }),
     close: () => client.close(),
   };
 }

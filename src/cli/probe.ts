@@ -1,0 +1,68 @@
+/**
+ * `amadeus probe`: calls a scaler exactly as KEDA does (GetMetricSpec → GetMetrics → IsActive) and
+ * prints one JSON line per poll, so a deployment can be checked without KEDA.
+ */
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
+import { PROBE_OPTIONS } from '../config/probe.js';
+import { createScalerClient } from '../scaler/client.js';
+import type { ScaledObjectRef } from '../scaler/contract.js';
+
+type ProbeOptions = ParsedOptions<typeof PROBE_OPTIONS>;
+
+export function parseMetadataPairs(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--metadata: "${pair}" is not key=value`);
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function credentials(opts: ProbeOptions): grpc.ChannelCredentials {
+  if (!opts.ca) {
+    if (opts.cert || opts.key) throw new UsageError('--cert and --key need --ca');
+    return grpc.credentials.createInsecure();
+  }
+  if (Boolean(opts.cert) !== Boolean(opts.key)) throw new UsageError('mutual TLS needs both --cert and --key');
+  return grpc.credentials.createSsl(readFileSync(opts.ca), opts.key ? readFileSync(opts.key) : null, opts.cert ? readFileSync(opts.cert) : null);
+}
+
+export async function runProbe(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(helpText('probe', 'Call a running scaler the way KEDA does and print what it answers.', PROBE_OPTIONS));
+    return 0;
+  }
+  const opts = parseOptions(PROBE_OPTIONS, argv, env);
+  const ref: ScaledObjectRef = { namespace: opts.namespace, name: opts.name, scalerMetadata: parseMetadataPairs(opts.metadata) };
+  const client = createScalerClient(opts.address, credentials(opts));
+  let failed: boolean;
+  try {
+    for (;;) {
+      const line: Record<string, unknown> = { time: new Date().toISOString(), scaledObject: `${ref.namespace}/${ref.name}` };
+      try {
+        const spec = (await client.getMetricSpec(ref)).metricSpecs[0];
+        line.metricName = spec?.metricName;
+        line.targetSize = spec?.targetSizeFloat;
+        const value = (await client.getMetrics(ref, spec?.metricName ?? '')).metricValues[0];
+        line.metricValue = value?.metricValueFloat;
+        if (spec && value && spec.targetSizeFloat > 0) line.desiredReplicas = Math.ceil(value.metricValueFloat / spec.targetSizeFloat - 1e-9);
+        line.active = (await client.isActive(ref)).result;
+        failed = false;
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        line.error = { code: grpc.status[e.code] ?? e.code, details: e.details ?? e.message };
+        failed = true;
+      }
+      console.log(JSON.stringify(line));
+      if (!opts.watch) break;
+      await new Promise((r) => setTimeout(r, opts.interval * 1000));
+    }
+  } finally {
+    client.close();
+  }
+  return failed ? 1 : 0;
+}

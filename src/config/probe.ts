@@ -1,0 +1,18 @@
+/** `amadeus probe` options: one KEDA-style poll against a running scaler. */
+import { boolean, number, optional, text } from './fields.js';
+import type { OptionSchema, OptionSpec } from './options.js';
+
+const o = <T>(field: OptionSpec<T>['field'], help: string): OptionSpec<T> => ({ field, help });
+const file = () => optional(text({ expected: 'a file path', required: true }));
+
+export const PROBE_OPTIONS = {
+  address: o(text({ default: '127.0.0.1:6000', expected: 'host:port' }), 'The scaler to call.'),
+  namespace: o(text({ default: 'default' }), 'ScaledObject namespace.'),
+  name: o(text({ default: 'amadeus-demo' }), 'ScaledObject name.'),
+  metadata: o(text({ default: 'targetValue=20,activationValue=1,headroom=0.1', expected: 'key=value pairs separated by commas' }), 'The trigger metadata, as KEDA would send it.'),
+  ca: o(file(), 'CA (PEM) to verify the server: enables TLS.'),
+  cert: o(file(), 'Client certificate (PEM) for mutual TLS.'),
+  key: o(file(), 'Client key (PEM) for mutual TLS.'),
+  watch: o(boolean({ default: false }), 'Poll again every --interval seconds until interrupted.'),
+  interval: o(number({ gt: 0, default: 15 }), 'Seconds between polls with --watch (KEDA: every 15 s).'),
+} satisfies OptionSchema;
