@@ -3,13 +3,18 @@
  * has a flag (`--refresh-interval 30` or `--refresh-interval=30`) and an environment variable
  * (`AMADEUS_REFRESH_INTERVAL`); a flag wins over the environment, the environment over the default.
  */
-import { FieldsError, parseFields, type FieldSpec, type Parsed, type Schema } from './fields.js';
+import { FieldsError, optional, parseFields, text, type FieldSpec, type Parsed, type Schema } from './fields.js';
 
 export interface OptionSpec<T> {
   field: FieldSpec<T>;
   help: string;
 }
 export type OptionSchema = Record<string, OptionSpec<unknown>>;
+
+/** An option: its field and its one-line help. */
+export const option = <T>(field: FieldSpec<T>, help: string): OptionSpec<T> => ({ field, help });
+/** An optional file path. */
+export const fileOption = () => optional(text({ expected: 'a file path', required: true }));
 export type ParsedOptions<O extends OptionSchema> = Parsed<{ [K in keyof O]: O[K]['field'] }>;
 
 export const ENV_PREFIX = 'AMADEUS_';

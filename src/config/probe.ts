@@ -1,9 +1,9 @@
 /** `amadeus probe` options: one KEDA-style poll against a running scaler. */
-import { boolean, number, optional, text } from './fields.js';
-import type { OptionSchema, OptionSpec } from './options.js';
+import { boolean, number, text } from './fields.js';
+import { fileOption, option, type OptionSchema } from './options.js';
 
-const o = <T>(field: OptionSpec<T>['field'], help: string): OptionSpec<T> => ({ field, help });
-const file = () => optional(text({ expected: 'a file path', required: true }));
+const o = option;
+const file = fileOption;
 
 export const PROBE_OPTIONS = {
   address: o(text({ default: '127.0.0.1:6000', expected: 'host:port' }), 'The scaler to call.'),

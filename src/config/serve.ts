@@ -1,13 +1,13 @@
 /** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
 import { DEFAULT_FORECASTER, FORECASTER_NAMES } from '../forecast/registry.js';
 import { LEVELS } from '../telemetry/logger.js';
-import { boolean, integer, number, oneOf, optional, text } from './fields.js';
-import type { OptionSchema, OptionSpec } from './options.js';
+import { boolean, integer, number, oneOf, text } from './fields.js';
+import { fileOption, option, type OptionSchema } from './options.js';
 
-const o = <T>(field: OptionSpec<T>['field'], help: string): OptionSpec<T> => ({ field, help });
+const o = option;
 
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
-const file = () => optional(text({ expected: 'a file path', required: true }));
+const file = fileOption;
 
 export const SERVE_OPTIONS = {
   address: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:6000' }), 'gRPC listen address.'),
