@@ -15,6 +15,11 @@ export interface History {
   cpu?: (number | null)[];
   /** Memory usage (bytes), when the source has it. */
   memory?: (number | null)[];
+  /**
+   * The workload's local time offset from UTC in minutes (e.g. -240 for EDT), when the source
+   * knows it: calendar features (time of day, day of week) are computed in local time. Default 0.
+   */
+  utcOffsetMinutes?: number;
 }
 
 /**
