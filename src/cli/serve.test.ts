@@ -25,7 +25,8 @@ describe('amadeus serve (process)', () => {
     const port = (await proc.waitForLog(listening)).port as number;
     const address = `127.0.0.1:${port}`;
     const refresh = await proc.waitForLog((l) => l.msg === 'refresh' && l.scaledObject === 'default/amadeus-demo', 10_000, 'demo refresh');
-    expect(refresh).toMatchObject({ level: 'info', reason: expect.any(String), model: 'holt-winters' });
+    // The default forecaster is `auto`: the shipped LSTM, gated by live accuracy (warming up at first).
+    expect(refresh).toMatchObject({ level: 'info', reason: expect.any(String), model: 'lstm', gate: 'warming-up' });
     expect(refresh.observed).toBeGreaterThan(0);
     expect((refresh.forecast as number[]).length).toBe(10);
     expect(refresh.planned).toBeGreaterThanOrEqual(refresh.observed as number);

@@ -4,8 +4,8 @@
  */
 import { SERVE_OPTIONS } from '../config/serve.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
-import { createForecaster } from '../forecast/registry.js';
-import type { Forecaster } from '../forecast/types.js';
+import { createForecasterProvider } from '../forecast/catalog.js';
+import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import { createMetadataParser, type ScalerConfig } from '../scaler/metadata.js';
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
@@ -58,16 +58,19 @@ export interface RunningServer {
 export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel })): Promise<RunningServer> {
   const tls = tlsFrom(opts);
   const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
-  const forecasters = new Map<string, Forecaster>();
+  const { runtime: lstm, reason } = await loadLstmRuntime({
+    model: opts.model,
+    backend: opts.tfBackend,
+    fineTune: opts.fineTune,
+    fineTuneIntervalMs: opts.fineTuneInterval * 1000,
+    fineTuneHistoryMinutes: opts.fineTuneHistory,
+    weightsDir: opts.weightsDir,
+    log: logger,
+  });
   const registry = new ScaledObjectRegistry({
     parseMetadata: createMetadataParser(opts.defaultForecaster),
     sourceFor: replaySourceFactory(opts, trace),
-    // The baselines are stateless: one instance per name serves every ScaledObject.
-    forecasterFor: (name) => {
-      let f = forecasters.get(name);
-      if (!f) forecasters.set(name, (f = createForecaster(name)));
-      return f;
-    },
+    forecasterFor: createForecasterProvider({ lstm, unavailableReason: reason, log: logger }),
     refreshIntervalMs: opts.refreshInterval * 1000,
     idleTimeoutMs: opts.idleTimeout * 1000,
     maxObjects: opts.maxObjects,
@@ -80,6 +83,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     server = await startScalerServer({ address: opts.address, tls, registry, logger });
   } catch (err) {
     registry.close();
+    await lstm?.pool?.close();
     throw err;
   }
   if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
@@ -96,6 +100,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     async stop() {
       await server.shutdown(opts.shutdownTimeout * 1000);
       registry.close();
+      await lstm?.pool?.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 /** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
-import { DEFAULT_FORECASTER, FORECASTER_NAMES } from '../forecast/registry.js';
+import { DEFAULT_MODEL, MODEL_NAMES } from '../forecast/catalog.js';
+import { BACKENDS } from '../forecast/lstm/backend.js';
 import { LEVELS } from '../telemetry/logger.js';
 import { boolean, integer, number, oneOf, text } from './fields.js';
 import { fileOption, option, type OptionSchema } from './options.js';
@@ -18,7 +19,13 @@ export const SERVE_OPTIONS = {
   refreshConcurrency: o(integer({ min: 1, max: 1000, default: 8 }), 'Refreshes that may run at once.'),
   idleTimeout: o(number({ gt: 0, default: 600 }), 'Seconds without a call after which a ScaledObject is forgotten.'),
   maxObjects: o(integer({ min: 1, default: 5000 }), 'Most ScaledObjects served at once (more → RESOURCE_EXHAUSTED).'),
-  defaultForecaster: o(oneOf(FORECASTER_NAMES, { default: DEFAULT_FORECASTER }), 'Forecaster for ScaledObjects that name none.'),
+  defaultForecaster: o(oneOf(MODEL_NAMES, { default: DEFAULT_MODEL }), 'Forecaster for ScaledObjects that name none.'),
+  model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'The pre-trained LSTM (model.json, weights.bin, meta.json); relative paths are from the Amadeus install.'),
+  tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
+  fineTune: o(boolean({ default: true }), 'Fine-tune the LSTM per workload from its live history (in a worker thread).'),
+  fineTuneInterval: o(number({ gt: 0, default: 3600 }), 'Seconds between two fine-tuning rounds of one workload.'),
+  fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
+  weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
   replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]); unset → the built-in generator.'),
   replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
   replaySpeed: o(number({ gt: 0, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),

@@ -42,6 +42,8 @@ export interface Forecaster {
   historyMinutes(requested: number): number;
   /** Rejects when the history holds no observed value at all. */
   forecast(request: ForecastRequest): Promise<Forecast>;
+  /** Releases per-workload state (models, timers) when the workload is forgotten. */
+  close?(): void;
 }
 
 /** Raised when a forecaster cannot produce a forecast from the given history. */

@@ -7,7 +7,7 @@ const base = { headroom: 0, activationValue: 0 };
 describe('makePlan', () => {
   test('predictive: the forecast maximum wins when above observed, with headroom', () => {
     const p = makePlan({ ...base, headroom: 0.25, mode: 'predictive', observed: 100, forecast: forecast([110, 160, 120]) });
-    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, reason: 'forecast', model: 'test' });
+    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test' });
   });
 
   test('predictive: a forecast may only add capacity, never remove it', () => {
@@ -37,6 +37,14 @@ describe('makePlan', () => {
     expect(makePlan({ ...input, mode: 'shadow' }).active).toBe(false);
     expect(makePlan({ ...input, mode: 'predictive', forecast: forecast([1, 2]) }).active).toBe(false);
     expect(makePlan({ ...input, mode: 'predictive', observed: 6, forecast: null }).active).toBe(true);
+  });
+
+  test('a requested quantile of the horizon maximum is provisioned when the forecast has it', () => {
+    const f: Forecast = { model: 'lstm', values: [100, 110], maxQuantiles: { '0.5': 112, '0.9': 150 } };
+    expect(makePlan({ ...base, mode: 'predictive', observed: 90, forecast: f, quantile: '0.9' })).toMatchObject({ value: 150, forecastMax: 150, quantile: '0.9', reason: 'forecast' });
+    // Without the quantile (a baseline was chosen), the point forecast's maximum is used.
+    expect(makePlan({ ...base, mode: 'predictive', observed: 90, forecast: forecast([100, 110]), quantile: '0.9' })).toMatchObject({ value: 110, quantile: null });
+    expect(makePlan({ ...base, mode: 'predictive', observed: 90, forecast: f })).toMatchObject({ value: 110, quantile: null });
   });
 
   test('zero load plans zero and is inactive', () => {

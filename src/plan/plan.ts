@@ -31,6 +31,11 @@ export interface PlanInput {
   observed: number;
   /** Null in reactive mode or when the forecaster failed. */
   forecast: Forecast | null;
+  /**
+   * Provision for this quantile of the horizon's maximum (e.g. "0.9") when the forecast has it;
+   * otherwise (or when unset) the point forecast's maximum.
+   */
+  quantile?: string;
 }
 
 export interface Plan {
@@ -39,8 +44,10 @@ export interface Plan {
   /** IsActive: observed load, or (predictive only) any forecast minute, above the activation value. */
   active: boolean;
   observed: number;
-  /** Maximum of the forecast over the horizon, when there is a forecast. */
+  /** Maximum of the forecast over the horizon (or its requested quantile), when there is a forecast. */
   forecastMax: number | null;
+  /** The quantile level forecastMax stands for, or null for the point forecast. */
+  quantile: string | null;
   reason: PlanReason;
   /** The model whose forecast was computed (also in shadow mode), or null. */
   model: string | null;
@@ -53,9 +60,16 @@ export function forecastMax(forecast: Forecast | null): number | null {
   return max === -Infinity ? null : Math.max(0, max);
 }
 
+/** The requested quantile of the horizon maximum when the forecast carries it. */
+function quantileMax(forecast: Forecast | null, quantile: string | undefined): number | null {
+  const v = quantile === undefined ? undefined : forecast?.maxQuantiles?.[quantile];
+  return v !== undefined && Number.isFinite(v) ? Math.max(0, v) : null;
+}
+
 export function makePlan(input: PlanInput): Plan {
   const observed = Number.isFinite(input.observed) ? Math.max(0, input.observed) : 0;
-  const fmax = forecastMax(input.forecast);
+  const qmax = quantileMax(input.forecast, input.quantile);
+  const fmax = qmax ?? forecastMax(input.forecast);
   const model = input.forecast?.model ?? null;
   let base = observed;
   let reason: PlanReason;
@@ -71,5 +85,5 @@ export function makePlan(input: PlanInput): Plan {
       reason = 'forecast';
     } else reason = 'observed';
   }
-  return { value: base * (1 + input.headroom), active, observed, forecastMax: fmax, reason, model };
+  return { value: base * (1 + input.headroom), active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model };
 }

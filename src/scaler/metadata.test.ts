@@ -13,7 +13,8 @@ describe('ScaledObject metadata', () => {
       historyMinutes: 60,
       headroom: 0,
       mode: 'predictive',
-      forecaster: 'holt-winters',
+      forecaster: 'auto',
+      quantile: undefined,
       replayScale: 1,
     });
   });
@@ -40,6 +41,9 @@ describe('ScaledObject metadata', () => {
     ['mode', 'reactive', 'reactive'],
     ['forecaster', 'mean10', 'mean10'],
     ['forecaster', 'persistence', 'persistence'],
+    ['forecaster', 'lstm', 'lstm'],
+    ['forecaster', 'auto', 'auto'],
+    ['quantile', '0.9', '0.9'],
     ['replayScale', '2.5', 2.5],
   ])('%s=%j parses', (key, raw, want) => {
     expect(parse({ ...base, [key]: raw })[key as keyof ReturnType<typeof parse>]).toEqual(want);
@@ -60,7 +64,8 @@ describe('ScaledObject metadata', () => {
     ['headroom', '-0.1', 'metadata "headroom" must be a number >= 0 and <= 10, got "-0.1"'],
     ['headroom', '20%', 'metadata "headroom" must be a number >= 0 and <= 10, got "20%"'],
     ['mode', 'aggressive', 'metadata "mode" must be one of "predictive", "shadow", "reactive", got "aggressive"'],
-    ['forecaster', 'prophet', 'metadata "forecaster" must be one of "persistence", "mean10", "mean30", "seasonal-day", "holt-winters", got "prophet"'],
+    ['forecaster', 'prophet', 'metadata "forecaster" must be one of "auto", "lstm", "persistence", "mean10", "mean30", "seasonal-day", "holt-winters", got "prophet"'],
+    ['quantile', '0.99', 'metadata "quantile" must be one of "0.5", "0.8", "0.9", "0.95", got "0.99"'],
     ['replayScale', '0', 'metadata "replayScale" must be a number > 0 and <= 1000000000, got "0"'],
   ])('%s=%j is rejected', (key, raw, message) => {
     expect(() => parse({ ...base, [key]: raw })).toThrow(InvalidRequestError);

@@ -2,8 +2,9 @@
  * ScaledObject trigger metadata → typed scaler configuration. One declarative table: every key
  * Amadeus accepts, its form and its default. The README's metadata table mirrors it.
  */
-import { FieldsError, integer, number, oneOf, parseFields, text, type FieldSpec } from '../config/fields.js';
-import { DEFAULT_FORECASTER, FORECASTER_NAMES, type ForecasterName } from '../forecast/registry.js';
+import { FieldsError, integer, number, oneOf, optional, parseFields, text, type FieldSpec } from '../config/fields.js';
+import { DEFAULT_MODEL, MODEL_NAMES, type ModelName } from '../forecast/catalog.js';
+import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
 
 export const MODES = ['predictive', 'shadow', 'reactive'] as const;
 export type Mode = (typeof MODES)[number];
@@ -23,7 +24,10 @@ export const KEDA_CONNECTION_KEYS: ReadonlySet<string> = new Set([
 // Kubernetes external metric names end up in URLs and label values: keep them to a safe alphabet.
 const METRIC_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,198}[A-Za-z0-9])?$/;
 
-export function metadataSchema(defaultForecaster: string = DEFAULT_FORECASTER) {
+/** Quantile levels of the horizon maximum the LSTM provides (metadata `quantile`). */
+export const QUANTILES = DEFAULT_SHAPE.quantiles.map(String);
+
+export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
   return {
     /** Per-pod capacity in the load's unit: the HPA computes ceil(total planned load / targetValue). */
     targetValue: number({ gt: 0, required: true }),
@@ -35,7 +39,12 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_FORECASTER) {
     /** Planned value = max(forecast over the horizon, observed) × (1 + headroom). */
     headroom: number({ min: 0, max: 10, default: 0 }),
     mode: oneOf(MODES, { default: 'predictive' }),
-    forecaster: oneOf(FORECASTER_NAMES, { default: defaultForecaster as ForecasterName }),
+    forecaster: oneOf(MODEL_NAMES, { default: defaultForecaster as ModelName }),
+    /**
+     * Provision for this quantile of the horizon's maximum (the LSTM's upper forecast) instead of
+     * the point forecast's maximum; when the chosen model has no quantiles, the point forecast is used.
+     */
+    quantile: optional(oneOf(QUANTILES, { default: QUANTILES[0]! })),
     /** Replay source only: multiplies the replayed load, so several demo objects can differ. */
     replayScale: number({ gt: 0, max: 1e9, default: 1 }),
   } satisfies Record<string, FieldSpec<unknown>>;

@@ -23,7 +23,10 @@ export interface RegistryOptions {
   parseMetadata: MetadataParser;
   /** Binds a data source to one ScaledObject's configuration. */
   sourceFor(config: ScalerConfig, ref: { namespace: string; name: string }): MetricSource;
-  /** The forecaster by name, for one ScaledObject (later models keep per-workload state). */
+  /**
+   * The forecaster for one ScaledObject, made once per configuration (stateful models keep
+   * per-workload state: fine-tuned weights, live errors) and closed when the object goes.
+   */
   forecasterFor(name: string, key: string): Forecaster;
   refreshIntervalMs: number;
   idleTimeoutMs: number;
@@ -62,6 +65,8 @@ interface Entry extends EntryState {
   name: string;
   signature: string;
   source: MetricSource;
+  /** Null in reactive mode. */
+  forecaster: Forecaster | null;
   lastAskedAt: number;
   listeners: Set<Listener>;
   pinned: boolean;
@@ -140,6 +145,7 @@ export class ScaledObjectRegistry {
       signature,
       config,
       source: this.opts.sourceFor(config, ref),
+      forecaster: this.forecasterOf(config, key),
       plan: null,
       observed: null,
       lastRefreshAt: null,
@@ -203,7 +209,9 @@ export class ScaledObjectRegistry {
   private reconfigure(entry: Entry, ref: ObjectRef, signature: string): void {
     const config = this.opts.parseMetadata(ref.metadata);
     entry.source.close();
+    entry.forecaster?.close?.();
     entry.source = this.opts.sourceFor(config, ref);
+    entry.forecaster = this.forecasterOf(config, entry.key);
     entry.config = config;
     entry.signature = signature;
     entry.generation++;
@@ -211,6 +219,10 @@ export class ScaledObjectRegistry {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
     this.enqueue(entry);
+  }
+
+  private forecasterOf(config: ScalerConfig, key: string): Forecaster | null {
+    return config.mode === 'reactive' ? null : this.opts.forecasterFor(config.forecaster, key);
   }
 
   private enqueue(entry: Entry): void {
@@ -260,7 +272,7 @@ export class ScaledObjectRegistry {
     const started = this.clock();
     const generation = entry.generation;
     const config = entry.config;
-    const forecaster = config.mode === 'reactive' ? null : this.opts.forecasterFor(config.forecaster, entry.key);
+    const forecaster = entry.forecaster;
     const minutes = forecaster ? Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes)) : config.historyMinutes;
 
     let observed: number | null;
@@ -288,7 +300,7 @@ export class ScaledObjectRegistry {
     if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
 
     const previous = entry.plan;
-    const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast });
+    const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast, quantile: config.quantile });
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
     if (forecastError) this.noteError(entry, forecastError);
@@ -304,6 +316,9 @@ export class ScaledObjectRegistry {
       replicas: Math.ceil(plan.value / config.targetValue - 1e-9),
       reason: plan.reason,
       model: plan.model,
+      quantile: plan.quantile ?? undefined,
+      gate: forecast?.gate?.reason,
+      gateMae: forecast?.gate?.mae,
       note: forecast?.note,
       active: plan.active,
       durationMs: this.clock() - started,
@@ -343,6 +358,7 @@ export class ScaledObjectRegistry {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
     entry.source.close();
+    entry.forecaster?.close?.();
     entry.listeners.clear();
     this.entries.delete(entry.key);
     if (why !== 'shutdown') this.log.info('forgot ScaledObject', { scaledObject: entry.key, reason: why });

@@ -107,6 +107,15 @@ describe('createReplaySource', () => {
     expect((doubled.cpu as number[])[0]).toBeGreaterThan((plain.cpu as number[])[0] * 1.5);
   });
 
+  it('tells the forecaster the local time offset: the trace\'s, or the generator\'s', async () => {
+    const { clock } = fakeClock(REAL_START);
+    const csv = 'timestamp,requests\n' + Array.from({ length: 5 }, (_, i) => `2024-01-01T00:0${i}:00-04:00,${i}`).join('\n');
+    const fromTrace = await createReplaySource({ trace: parseTrace(csv), clock, virtualStart: Date.parse('2024-01-01T00:05:00-04:00') }).read(3);
+    expect(fromTrace.utcOffsetMinutes).toBe(-240);
+    const fromGenerator = await createReplaySource({ generator: { utcOffsetMinutes: 540 }, clock }).read(3);
+    expect(fromGenerator.utcOffsetMinutes).toBe(540);
+  });
+
   it('sources of one feed share its virtual clock and series; closing one leaves the others', async () => {
     const { clock, advance } = fakeClock(REAL_START);
     const feed = createReplayFeed({ generator: { seed: 5 }, speed: 60, clock, virtualStart: Date.UTC(2025, 0, 8, 9) });

@@ -62,6 +62,7 @@ export function createReplayFeed(options: ReplayFeedOptions): ReplayFeed {
   let virtualStart: number;
   let reader: WindowReader;
   let name: string;
+  let utcOffsetMinutes: number;
   if ('trace' in options) {
     const { trace } = options;
     if (trace.requests.length === 0) throw new RangeError('replay: the trace is empty');
@@ -69,12 +70,14 @@ export function createReplayFeed(options: ReplayFeedOptions): ReplayFeed {
     if (trace.start % MINUTE_MS !== 0) throw new RangeError(`replay: trace start ${trace.start} is not a whole minute`);
     virtualStart = options.virtualStart ?? trace.start + TRACE_DEFAULT_LEAD_MS;
     reader = traceReader(trace);
+    utcOffsetMinutes = trace.utcOffsetMinutes;
     name = `trace(${trace.file === undefined ? 'inline' : basename(trace.file)})`;
   } else {
     const generator = createGenerator(options.generator);
     virtualStart = options.virtualStart ?? realStart;
     // Each generated minute costs a few hashes and transcendentals; a copied one costs nothing.
     reader = cachedReader(generatorReader(generator));
+    utcOffsetMinutes = generator.utcOffsetMinutes;
     name = `generator(${generator.scenario})`;
   }
   if (!Number.isFinite(virtualStart)) throw new RangeError(`replay: virtualStart must be epoch ms, got ${virtualStart}`);
@@ -99,6 +102,8 @@ export function createReplayFeed(options: ReplayFeedOptions): ReplayFeed {
           // The minute containing "now" is still filling up; the window ends just before it.
           const end = floorMinute(now());
           const history = reader(end - minutes * MINUTE_MS, minutes);
+          // Calendar features need the workload's local time.
+          history.utcOffsetMinutes = utcOffsetMinutes;
           return scale === 1 ? history : scaled(history, scale);
         },
         close(): void {

@@ -1,0 +1,88 @@
+/**
+ * Forecasting benchmark: accuracy of every model on the NASA hold-out (the `eval` backtest), the
+ * calibration of the LSTM's quantiles, and the costs that decide whether the LSTM fits in the
+ * scaler: pre-training time, batched inference for 1,000 windows, one fine-tuning round.
+ */
+import { backtest } from '../eval/backtest.js';
+import { firstEvaluatedMinute } from '../eval/origins.js';
+import { loadModels, MODEL_NAMES } from '../eval/models.js';
+import { selectBackend } from '../forecast/lstm/backend.js';
+import { fineTuneRound } from '../forecast/lstm/finetune.js';
+import { LstmForecaster } from '../forecast/lstm/forecaster.js';
+import { getWeights, loadModel } from '../forecast/lstm/io.js';
+import { checkMeta } from '../forecast/lstm/meta.js';
+import { pretrain } from '../forecast/lstm/pretrain.js';
+import { resolveModelDir } from '../forecast/lstm/runtime.js';
+import { loadTrace } from '../sources/trace.js';
+import { MINUTE_MS } from '../sources/types.js';
+
+export interface ForecastBenchOptions {
+  trace: string;
+  modelDir: string;
+  /** Also time a full pre-training with the shipped model's settings (minutes of work). */
+  pretrain: boolean;
+  log: (line: string) => void;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (v: number, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
+
+export async function runForecastBench(o: ForecastBenchOptions) {
+  const backend = await selectBackend('auto');
+  const trace = loadTrace(o.trace);
+  const dir = resolveModelDir(o.modelDir);
+  const { model, meta: rawMeta } = await loadModel<unknown>(dir);
+  const meta = checkMeta(rawMeta, dir);
+
+  o.log('accuracy: backtest of every model on the held-out 25%…');
+  const evalStart = firstEvaluatedMinute(trace.requests.length, 0.75);
+  const models = await loadModels(MODEL_NAMES, { trace, horizon: 10, evalStart, modelDir: o.modelDir, log: o.log });
+  const t0 = performance.now();
+  const accuracy = await backtest(trace, models, { horizon: 10, split: 0.75 });
+  o.log(`  ${accuracy.origins} origins in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  o.log('inference: 1,000 windows in one batch…');
+  const lstm = new LstmForecaster('lstm', model, meta);
+  const need = lstm.historyMinutes(60);
+  const requests = Array.from({ length: 1000 }, (_, k) => {
+    const end = evalStart + k * 20;
+    return { history: { start: trace.start + (end - need) * MINUTE_MS, requests: trace.requests.slice(end - need, end), utcOffsetMinutes: trace.utcOffsetMinutes }, horizon: 10 };
+  });
+  lstm.forecastBatch(requests.slice(0, 10)); // warm-up: kernel compilation
+  const inferMs = Array.from({ length: 5 }, () => {
+    const s = performance.now();
+    lstm.forecastBatch(requests);
+    return performance.now() - s;
+  });
+
+  o.log('fine-tuning: one round on 2,880 minutes of one workload…');
+  const end = evalStart;
+  const series = { requests: trace.requests.slice(end - 2880, end), start: trace.start + (end - 2880) * MINUTE_MS, utcOffsetMinutes: trace.utcOffsetMinutes };
+  const f0 = performance.now();
+  const round1 = await fineTuneRound({ shape: meta.shape, weights: getWeights(model), series });
+  const fineTuneSeconds = (performance.now() - f0) / 1000;
+
+  let pretrainSeconds: number | null = null;
+  if (o.pretrain) {
+    o.log(`pre-training with the shipped model's settings (${meta.training.epochs} epochs)…`);
+    const p0 = performance.now();
+    const t = meta.training;
+    const r = await pretrain(trace, { split: t.split, validation: 0.1, epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, stride: t.stride ?? 1, units: meta.shape.units, dropRate: t.dropRate, seed: t.seed });
+    r.model.dispose();
+    pretrainSeconds = (performance.now() - p0) / 1000;
+  }
+
+  return {
+    backend,
+    trace: o.trace,
+    model: dir,
+    accuracy: {
+      origins: accuracy.origins,
+      persistenceMae: round(accuracy.persistenceMae),
+      models: accuracy.models.map((m) => ({ name: m.name, mae: round(m.mae), relMae: m.relMae === null ? null : round(m.relMae), mae5: round(m.mae5), underRate: round(m.underRate), ...(m.quantiles ? { quantiles: m.quantiles } : {}) })),
+    },
+    inference1000Ms: { median: round(median(inferMs), 1), runs: inferMs.map((v) => round(v, 1)) },
+    fineTuneRound: { seconds: round(fineTuneSeconds, 2), trainWindows: round1.trainWindows, holdoutWindows: round1.holdoutWindows, accepted: round1.accepted },
+    pretrainSeconds: pretrainSeconds === null ? null : round(pretrainSeconds, 1),
+  };
+}

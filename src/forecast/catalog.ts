@@ -1,0 +1,52 @@
+/**
+ * Every model a ScaledObject can name, and how each is made for one workload:
+ * - `auto` (the default): the LSTM gated by live accuracy against every baseline (see gate.ts);
+ * - `lstm`: the LSTM alone (pre-trained, fine-tuned per workload when enabled);
+ * - the baselines, stateless and shared by all workloads.
+ */
+import type { Logger } from '../telemetry/logger.js';
+import { createGatedForecaster } from './gate.js';
+import { WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
+import { createForecaster, FORECASTER_NAMES } from './registry.js';
+import type { Forecast, Forecaster } from './types.js';
+
+export const MODEL_NAMES = ['auto', 'lstm', ...FORECASTER_NAMES] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+export const DEFAULT_MODEL: ModelName = 'auto';
+
+/** Stands in for the LSTM when no model could be loaded: every forecast fails with the reason. */
+export function unavailableForecaster(name: string, reason: string): Forecaster {
+  return {
+    name,
+    historyMinutes: (r) => r,
+    forecast: (): Promise<Forecast> => Promise.reject(new Error(`${name} unavailable: ${reason}`)),
+  };
+}
+
+export interface CatalogOptions {
+  /** Null when the LSTM could not be loaded; `unavailableReason` says why. */
+  lstm: LstmRuntime | null;
+  unavailableReason?: string;
+  log: Logger;
+}
+
+export type ForecasterProvider = (name: string, key: string) => Forecaster;
+
+export function createForecasterProvider(o: CatalogOptions): ForecasterProvider {
+  // Baselines hold no per-workload state: one instance each serves every workload. The order is the
+  // gate's preference before any has a live record: best first on the NASA backtest.
+  const preference = ['holt-winters', 'mean30', 'mean10', 'seasonal-day', 'persistence'] as const;
+  const baselines = new Map(preference.map((n) => [n, createForecaster(n)]));
+  const lstmFor = (key: string): Forecaster => (o.lstm ? new WorkloadLstm(o.lstm, key) : unavailableForecaster('lstm', o.unavailableReason ?? 'no model loaded'));
+  return (name, key) => {
+    if (name === 'lstm') return lstmFor(key);
+    if (name === 'auto') {
+      const primary = lstmFor(key);
+      const gated = createGatedForecaster({ name: 'auto', primary, baselines: [...baselines.values()] });
+      return Object.assign(gated, { close: () => primary.close?.() });
+    }
+    const baseline = baselines.get(name as (typeof FORECASTER_NAMES)[number]);
+    if (!baseline) throw new Error(`unknown forecaster "${name}"; known: ${MODEL_NAMES.join(', ')}`);
+    return baseline;
+  };
+}

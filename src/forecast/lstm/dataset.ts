@@ -1,0 +1,84 @@
+/**
+ * Training windows from a per-minute series, pure. Unobserved minutes are never learned as zeros:
+ * a window needs most of its inputs observed (the rest enter as flagged gaps) and every target
+ * minute observed, otherwise it is skipped.
+ */
+import { FEATURE_COUNT, observedFraction, writeWindow, type WindowInput } from './features.js';
+
+export interface Dataset {
+  /** [count, history, FEATURE_COUNT] */
+  x: Float32Array;
+  /** [count, horizon + padding]: targets as ratios to each window's level, then the sample weight, then zeros. */
+  y: Float32Array;
+  /** Each window's level (its divisor), to turn ratios back into load. */
+  levels: Float32Array;
+  /** Each window's end index (the origin is end − 1). */
+  ends: Int32Array;
+  count: number;
+  history: number;
+  horizon: number;
+  yWidth: number;
+}
+
+export interface WindowOptions {
+  history: number;
+  horizon: number;
+  /** Extra columns in y, at least 1: the sample weight, then zeros (the quantile outputs have no direct target). */
+  yPadding: number;
+  /** Minimum share of observed input minutes. Default 0.75. */
+  minObserved?: number;
+  /** Training-time augmentation: probability that an observed input minute is hidden as a gap. */
+  dropRate?: number;
+  seed?: number;
+}
+
+/** A small, seedable PRNG (mulberry32): reproducible shuffles and augmentation. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Window ends in [from, to) usable for training: enough observed inputs, all targets observed. */
+export function usableEnds(input: WindowInput, from: number, to: number, o: WindowOptions, stride = 1): number[] {
+  const minObs = o.minObserved ?? 0.75;
+  const ends: number[] = [];
+  const req = input.requests;
+  for (let e = Math.max(from, o.history); e + o.horizon <= Math.min(to, req.length); e += stride) {
+    if (observedFraction(req, e, e + o.horizon) < 1) continue;
+    if (observedFraction(req, e - o.history, e) < minObs) continue;
+    ends.push(e);
+  }
+  return ends;
+}
+
+export function buildDataset(input: WindowInput, ends: readonly number[], o: WindowOptions): Dataset {
+  if (o.yPadding < 1) throw new Error('yPadding must be at least 1 (the sample weight column)');
+  const yWidth = o.horizon + o.yPadding;
+  const stride = o.history * FEATURE_COUNT;
+  const x = new Float32Array(ends.length * stride);
+  const y = new Float32Array(ends.length * yWidth);
+  const levels = new Float32Array(ends.length);
+  const out = new Int32Array(ends.length);
+  const random = rng(o.seed ?? 1);
+  const drop = o.dropRate ? () => random() < o.dropRate! : undefined;
+  let n = 0;
+  for (const e of ends) {
+    const level = writeWindow(input, e, o.history, o.horizon, x, n * stride, drop);
+    if (level === null || level <= 0) continue; // an all-zero window teaches nothing about ratios
+    for (let h = 0; h < o.horizon; h++) y[n * yWidth + h] = (input.requests[e + h] as number) / level;
+    levels[n] = level;
+    out[n] = e;
+    n++;
+  }
+  // Weight = level ÷ mean level: losses count in proportion to absolute load (see makeLoss).
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += levels[i]! / n;
+  for (let i = 0; i < n; i++) y[i * yWidth + o.horizon] = mean > 0 ? levels[i]! / mean : 1;
+  return { x: x.subarray(0, n * stride), y: y.subarray(0, n * yWidth), levels: levels.subarray(0, n), ends: out.subarray(0, n), count: n, history: o.history, horizon: o.horizon, yWidth };
+}

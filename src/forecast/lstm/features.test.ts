@@ -1,0 +1,76 @@
+import { FEATURE_COUNT, FEATURES, observedLevel, writeWindow } from './features.js';
+import { buildDataset, usableEnds } from './dataset.js';
+
+const T0 = Date.UTC(2025, 0, 6, 0, 0); // a Monday, 00:00 UTC
+
+describe('window features', () => {
+  test('values are divided by the window level, gaps are 0 with their flag 0, never a zero load', () => {
+    const requests = [10, 20, null, 30];
+    const out = new Float32Array(4 * FEATURE_COUNT);
+    const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, 4, 4, 2, out, 0);
+    expect(level).toBe(20);
+    const col = (f: string) => Array.from({ length: 4 }, (_, i) => out[i * FEATURE_COUNT + FEATURES.indexOf(f as (typeof FEATURES)[number])]);
+    expect(col('requests')).toEqual([0.5, 1, 0, 1.5]);
+    expect(col('requestsObserved')).toEqual([1, 1, 0, 1]);
+    // No cpu/memory series: zero with a zero flag throughout.
+    expect(col('cpuObserved')).toEqual([0, 0, 0, 0]);
+    // Normalisation round trip: ratio × level gives the load back.
+    expect(col('requests').map((v) => v * level!)).toEqual([10, 20, 0, 30]);
+  });
+
+  test('calendar features follow local time', () => {
+    const out = new Float32Array(FEATURE_COUNT);
+    // 18:00 UTC at UTC-6 is local noon: time-of-day phase 0.5 → sin 0, cos -1.
+    writeWindow({ requests: [1], start: Date.UTC(2025, 0, 6, 18), utcOffsetMinutes: -360 }, 1, 1, 2, out, 0);
+    expect(out[FEATURES.indexOf('todSin')]).toBeCloseTo(0, 5);
+    expect(out[FEATURES.indexOf('todCos')]).toBeCloseTo(-1, 5);
+  });
+
+  test('the day-ago feature carries yesterday\'s minutes shifted ahead by the horizon, never the future', () => {
+    const DAY = 1440;
+    // Minute i has value i; the window is the 4 minutes ending at index DAY + 100 (exclusive).
+    const requests = Array.from({ length: DAY + 100 }, (_, i) => i);
+    const out = new Float32Array(4 * FEATURE_COUNT);
+    const end = DAY + 100;
+    const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, end, 4, 10, out, 0)!;
+    const f = FEATURES.indexOf('dayAgoAhead');
+    // Position k is minute end-4+k; its feature is the value a day earlier, 10 minutes further on.
+    for (let k = 0; k < 4; k++) expect(out[k * FEATURE_COUNT + f]! * level).toBeCloseTo(end - 4 + k - DAY + 10, 2);
+    // The last position looks at end-1-DAY+10 < end: still the past.
+    // Less than a day of history: the feature is a flagged gap.
+    const short = new Float32Array(4 * FEATURE_COUNT);
+    writeWindow({ requests: requests.slice(0, 50), start: T0, utcOffsetMinutes: 0 }, 50, 4, 10, short, 0);
+    expect(short[f + 1]).toBe(0);
+  });
+
+  test('a window with no observed request has no level', () => {
+    expect(writeWindow({ requests: [null, null], start: T0, utcOffsetMinutes: 0 }, 2, 2, 2, new Float32Array(2 * FEATURE_COUNT), 0)).toBeNull();
+    expect(observedLevel([null, 4, 6], 0, 3)).toBe(5);
+  });
+});
+
+describe('training windows', () => {
+  const o = { history: 4, horizon: 2, yPadding: 1, minObserved: 0.75 };
+
+  test('windows whose targets touch a gap are skipped; inputs may hold flagged gaps', () => {
+    const requests = [1, 2, 3, 4, 5, 6, null, 8, 9, 10, 11, 12];
+    const ends = usableEnds({ requests, start: T0, utcOffsetMinutes: 0 }, 0, requests.length, o);
+    // end e uses inputs [e-4, e) and targets [e, e+2): ends 5 and 6 would target index 6 (null).
+    expect(ends).toEqual([4, 7, 8, 9, 10]);
+    // end 9: inputs [5,9) = 6,null,8,9 → 75% observed, allowed with a flagged gap.
+    const d = buildDataset({ requests, start: T0, utcOffsetMinutes: 0 }, ends, o);
+    expect(d.count).toBe(5);
+    const level9 = (6 + 8 + 9) / 3;
+    expect(d.levels[3]).toBeCloseTo(level9, 5);
+    expect(d.y[3 * d.yWidth]).toBeCloseTo(10 / level9, 5);
+    expect(d.y[3 * d.yWidth + 1]).toBeCloseTo(11 / level9, 5);
+  });
+
+  test('each sample carries its weight: its level over the mean level', () => {
+    const requests = [10, 10, 10, 10, 10, 10, 30, 30, 30, 30, 30, 30];
+    const d = buildDataset({ requests, start: T0, utcOffsetMinutes: 0 }, [4, 10], o);
+    const mean = (10 + 30) / 2;
+    expect(d.y[0 * d.yWidth + 2]).toBeCloseTo(10 / mean, 5);
+    expect(d.y[1 * d.yWidth + 2]).toBeCloseTo(30 / mean, 5);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Window → model input, pure. One window is the last `history` minutes before an origin: per minute
+ * the request rate, CPU and memory (each divided by the window's own mean, so one model serves
+ * workloads of any size), a 0/1 flag for each saying whether it was observed (a gap is 0 with flag
+ * 0, never a zero load), the minute's local time of day and day of week as sine/cosine pairs, and
+ * the request rate one day earlier *shifted ahead by the horizon* (also over the window's level):
+ * so the window's last `horizon` steps carry what happened yesterday in the minutes being
+ * forecast — the daily pattern, from history alone (one day before the window, never the future).
+ */
+import { MINUTE_MS } from '../../sources/types.js';
+
+export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved'] as const;
+
+/** One day in minutes: the lag of the day-ago feature. */
+export const DAY_MINUTES = 1440;
+export const FEATURE_COUNT = FEATURES.length;
+
+export type Series = ArrayLike<number | null>;
+
+export interface WindowInput {
+  requests: Series;
+  cpu?: Series;
+  memory?: Series;
+  /** Epoch ms of element 0 of the series. */
+  start: number;
+  utcOffsetMinutes: number;
+}
+
+/** Mean of the observed values in [from, to); null when none is observed. */
+export function observedLevel(series: Series, from: number, to: number): number | null {
+  let sum = 0;
+  let n = 0;
+  for (let i = Math.max(0, from); i < to; i++) {
+    const v = series[i];
+    if (v !== null && v !== undefined && Number.isFinite(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n === 0 ? null : sum / n;
+}
+
+export function observedFraction(series: Series, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const v = series[i];
+    if (v !== null && v !== undefined && Number.isFinite(v)) n++;
+  }
+  return n / Math.max(1, to - from);
+}
+
+const DAY = 1440;
+const WEEK = 7 * DAY;
+const TAU = 2 * Math.PI;
+
+/**
+ * Writes one window's features into `out` at `offset` (history × FEATURE_COUNT floats) and returns
+ * the window's request level (the divisor), or null when the window has no observed request.
+ * `end` is the index just after the window's last minute; `ahead` is the forecast horizon (the
+ * day-ago feature's shift, < DAY_MINUTES). `dropped` optionally marks minutes to treat as
+ * unobserved (training-time augmentation).
+ */
+export function writeWindow(input: WindowInput, end: number, history: number, ahead: number, out: Float32Array, offset: number, dropped?: (i: number) => boolean): number | null {
+  const from = end - history;
+  const level = observedLevel(input.requests, from, end);
+  if (level === null) return null;
+  const cpuLevel = input.cpu ? observedLevel(input.cpu, from, end) : null;
+  const memLevel = input.memory ? observedLevel(input.memory, from, end) : null;
+  const scale = level > 0 ? 1 / level : 0;
+  let o = offset;
+  for (let i = from; i < end; i++) {
+    const drop = dropped?.(i) ?? false;
+    writeValue(out, o, drop ? null : at(input.requests, i), scale);
+    writeValue(out, o + 2, drop || !input.cpu ? null : at(input.cpu, i), cpuLevel ? 1 / cpuLevel : 0);
+    writeValue(out, o + 4, drop || !input.memory ? null : at(input.memory, i), memLevel ? 1 / memLevel : 0);
+    // Local minute of the week; 1970-01-01 was a Thursday, which only shifts the phase.
+    const minute = Math.floor((input.start + i * MINUTE_MS) / MINUTE_MS) + input.utcOffsetMinutes;
+    const tod = (((minute % DAY) + DAY) % DAY) / DAY;
+    const dow = (((minute % WEEK) + WEEK) % WEEK) / WEEK;
+    out[o + 6] = Math.sin(TAU * tod);
+    out[o + 7] = Math.cos(TAU * tod);
+    out[o + 8] = Math.sin(TAU * dow);
+    out[o + 9] = Math.cos(TAU * dow);
+    writeValue(out, o + 10, at(input.requests, i - DAY_MINUTES + ahead), scale);
+    o += FEATURE_COUNT;
+  }
+  return level;
+}
+
+function at(series: Series, i: number): number | null {
+  return i >= 0 && i < series.length ? (series[i] ?? null) : null;
+}
+
+function writeValue(out: Float32Array, o: number, v: number | null, scale: number): void {
+  if (v === null || !Number.isFinite(v)) {
+    out[o] = 0;
+    out[o + 1] = 0;
+  } else {
+    out[o] = v * scale;
+    out[o + 1] = 1;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Fine-tuning in the worker thread (the built worker in dist/, which `npm test` builds first) and a
+ * workload whose accepted weights survive a restart.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { silentLogger } from '../../telemetry/logger.js';
+import { waitFor } from '../../test-support/fakes.js';
+import { sineSeries } from '../../test-support/series.js';
+import { startBackend } from './backend.js';
+import { FineTunePool } from './finetune-pool.js';
+import { LstmForecaster } from './forecaster.js';
+import { getWeights } from './io.js';
+import { META_FORMAT, type LstmMeta } from './meta.js';
+import { createModel, type ModelShape } from './model.js';
+import { workloadDir, WorkloadLstm, type LstmRuntime } from './workload.js';
+
+const WORKER = new URL('../../../dist/forecast/lstm/finetune-worker.js', import.meta.url);
+const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
+const T0 = Date.UTC(2025, 0, 6);
+const meta = (): LstmMeta => ({ format: META_FORMAT, shape, features: [], normalisation: 'test', createdAt: '', backend: 'wasm', training: {} as LstmMeta['training'] });
+
+beforeAll(async () => {
+  if (!existsSync(fileURLToPath(WORKER))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+  await startBackend('wasm');
+});
+
+test('a round runs in the worker thread and returns accepted weights', async () => {
+  const pool = new FineTunePool({ workerUrl: WORKER, backend: 'wasm' });
+  try {
+    const series = { requests: sineSeries(1400, { period: 120, seed: 3 }), start: T0, utcOffsetMinutes: 0 };
+    const result = await pool.run({ shape, weights: getWeights(createModel(shape, 9)), series, epochs: 3, learningRate: 0.01 });
+    expect(result.accepted).toBe(true);
+    // Typed arrays cross back from the worker (another realm: compare by tag, not instanceof).
+    expect(result.weights!.every((w) => Object.prototype.toString.call(w) === '[object Float32Array]')).toBe(true);
+    // A job the worker cannot run is reported, and the pool keeps working.
+    await expect(pool.run({ shape, weights: [], series, epochs: 1 })).rejects.toThrow(/weights do not fit/);
+    const again = await pool.run({ shape, weights: getWeights(createModel(shape, 9)), series: { ...series, requests: series.requests.slice(0, 100) } });
+    expect(again.accepted).toBe(false);
+  } finally {
+    await pool.close();
+  }
+  await expect(pool.run({} as never)).rejects.toThrow('closed');
+});
+
+test('a workload fine-tunes from the history its forecasts receive, persists the weights, and a restart loads them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-weights-'));
+  let now = 1_000_000;
+  const pool = new FineTunePool({ workerUrl: WORKER, backend: 'wasm' });
+  const runtime = (): LstmRuntime => ({
+    shared: new LstmForecaster('lstm', createModel(shape, 9), meta()),
+    pool,
+    weightsDir: dir,
+    fineTuneIntervalMs: 60_000,
+    fineTuneHistoryMinutes: 1400,
+    log: silentLogger,
+    clock: () => now,
+  });
+  try {
+    const w = new WorkloadLstm(runtime(), 'shop/web');
+    expect(w.historyMinutes(60)).toBe(20 + 1440); // the window and a day before it, more than the 1,400 of fine-tuning
+    const history = { start: T0, requests: sineSeries(1400, { period: 120, seed: 5 }) };
+    await w.forecast({ history, horizon: 5 }); // too early: the first round waits one interval
+    expect(w.fineTuned).toBe(false);
+    now += 61_000;
+    await w.forecast({ history, horizon: 5 });
+    await waitFor(() => w.fineTuned, 30_000, 'fine-tuned weights');
+    await waitFor(() => existsSync(join(workloadDir(dir, 'shop/web'), 'meta.json')), 10_000, 'persisted weights');
+    expect((await w.forecast({ history, horizon: 5 })).note).toBe('fine-tuned');
+
+    const restarted = new WorkloadLstm(runtime(), 'shop/web');
+    await restarted.loaded;
+    expect(restarted.fineTuned).toBe(true);
+    const other = new WorkloadLstm(runtime(), 'shop/cart');
+    await other.loaded;
+    expect(other.fineTuned).toBe(false);
+    w.close();
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  void tf;
+});
+
+test('workload directories cannot escape the weights root', () => {
+  expect(workloadDir('/w', 'ns/name')).toBe('/w/ns/name');
+  expect(workloadDir('/w', '../../etc/passwd')).toBe('/w/_/_');
+  expect(workloadDir('/w', 'a b/c:d')).toBe('/w/a_b/c_d');
+});

@@ -1,0 +1,49 @@
+/** What `meta.json` beside a saved model records: enough to use, audit and reproduce it. */
+import type { ModelShape } from './model.js';
+
+export const META_FORMAT = 'amadeus-lstm/1';
+
+export interface LstmMeta {
+  format: typeof META_FORMAT;
+  shape: ModelShape;
+  features: readonly string[];
+  normalisation: string;
+  createdAt: string;
+  backend: string;
+  training: {
+    trace: string;
+    provenance?: string;
+    /** ISO times of the first and last minute of the training span. */
+    from: string;
+    to: string;
+    split: number;
+    windows: number;
+    validationWindows: number;
+    epochs: number;
+    bestEpoch: number;
+    batchSize: number;
+    learningRate: number;
+    /** Minutes between two training windows. */
+    stride?: number;
+    seed: number;
+    dropRate: number;
+    seconds: number;
+    loss: number[];
+    valLoss: (number | null)[];
+  };
+  /**
+   * Multiplier per quantile level ("0.9") applied to the quantile outputs, chosen on the validation
+   * span so each level's empirical coverage there matches it (split-conformal calibration).
+   */
+  calibration?: Record<string, number>;
+  /** The model's own rolling-origin backtest on the held-out rest of the trace. */
+  backtest?: Record<string, unknown>;
+  /** Set on per-workload fine-tuned copies. */
+  fineTuned?: { workload: string; at: string; rounds: number; lastHoldoutLoss: number; baseHoldoutLoss: number };
+}
+
+export function checkMeta(meta: unknown, where: string): LstmMeta {
+  const m = meta as Partial<LstmMeta>;
+  if (!m || m.format !== META_FORMAT || !m.shape) throw new Error(`${where}: not an Amadeus LSTM model (meta.json format ${JSON.stringify(m?.format)})`);
+  return m as LstmMeta;
+}

@@ -1,0 +1,79 @@
+/**
+ * The LSTM: `history` minutes × FEATURE_COUNT in, `horizon` point values plus one value per
+ * quantile of the horizon's maximum out, all as ratios to the window's own request level.
+ *
+ * The 60 one-minute steps are folded into 12 steps of 5 minutes (a reshape, so the LSTM's input
+ * weights act as a learned 5-minute filter): a 12-step recurrence trains 5× faster than a 60-step
+ * one, and tfjs's WebAssembly backend has no gradient kernels for convolutions to do it otherwise.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { FEATURE_COUNT } from './features.js';
+
+export interface ModelShape {
+  historyMinutes: number;
+  horizonMinutes: number;
+  /** Quantile levels of the horizon maximum, e.g. [0.5, 0.9, 0.95]. */
+  quantiles: number[];
+  units: number;
+  /** Minutes folded into one recurrent step. */
+  stepMinutes: number;
+}
+
+export const DEFAULT_SHAPE: ModelShape = { historyMinutes: 60, horizonMinutes: 10, quantiles: [0.5, 0.8, 0.9, 0.95], units: 32, stepMinutes: 5 };
+
+/**
+ * A new model. `seed` makes its initial weights reproducible; `null` skips random initialisation
+ * (zeros) for a model whose weights are set right after, e.g. from a saved or fine-tuned copy.
+ */
+export function createModel(shape: ModelShape, seed: number | null): tf.LayersModel {
+  type Init = ReturnType<typeof tf.initializers.zeros>;
+  const init = (make: () => Init): Init => (seed === null ? tf.initializers.zeros() : make());
+  if (shape.historyMinutes % shape.stepMinutes !== 0) throw new Error('historyMinutes must be a multiple of stepMinutes');
+  const model = tf.sequential();
+  model.add(tf.layers.reshape({ inputShape: [shape.historyMinutes, FEATURE_COUNT], targetShape: [shape.historyMinutes / shape.stepMinutes, shape.stepMinutes * FEATURE_COUNT] }));
+  model.add(
+    tf.layers.lstm({
+      units: shape.units,
+      kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: seed! })),
+      recurrentInitializer: init(() => tf.initializers.orthogonal({ seed: seed! + 1, gain: 1 })),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      units: shape.horizonMinutes + shape.quantiles.length,
+      kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: seed! + 2 })),
+      // Outputs are ratios to the window's level: starting at 1 ("same as the last hour") is the right prior.
+      biasInitializer: tf.initializers.constant({ value: 1 }),
+    }),
+  );
+  return model;
+}
+
+/**
+ * Mean absolute error of the point outputs (the backtest's metric) plus the pinball loss of each
+ * quantile output against the horizon's actual maximum. `yTrue` is [batch, horizon + quantiles]:
+ * the targets in the first `horizon` columns, then the sample's weight (its level relative to the
+ * dataset's mean level), then padding. Errors are in ratios to each window's level; weighting by
+ * the level turns them back into proportion to absolute load, which is what the backtest scores —
+ * unweighted, a quiet night would count as much as a busy afternoon.
+ */
+export function makeLoss(horizon: number, quantiles: number[]) {
+  return (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar =>
+    tf.tidy(() => {
+      const batch = yTrue.shape[0]!;
+      const target = yTrue.slice([0, 0], [batch, horizon]);
+      const weight = yTrue.slice([0, horizon], [batch, 1]);
+      const point = yPred.slice([0, 0], [batch, horizon]);
+      let perSample = tf.mean(tf.abs(tf.sub(target, point)), 1, true);
+      if (quantiles.length > 0) {
+        const actualMax = tf.max(target, 1, true);
+        const q = tf.tensor2d([quantiles]);
+        const err = tf.sub(actualMax, yPred.slice([0, horizon], [batch, quantiles.length]));
+        const pinball = tf.maximum(tf.mul(q, err), tf.mul(tf.sub(q, 1), err));
+        // Averaged, not summed, over the quantiles: the point forecast must stay the main task of the
+        // shared recurrent state, or four quantile losses outweigh it.
+        perSample = tf.add(perSample, tf.mean(pinball, 1, true));
+      }
+      return tf.mean(tf.mul(perSample, weight)) as tf.Scalar;
+    });
+}

@@ -1,0 +1,51 @@
+/** Histories → forecasts with one model, batched: one `predict` for many windows. */
+import * as tf from '@tensorflow/tfjs';
+import type { Forecast, ForecastRequest } from '../types.js';
+import { InsufficientHistoryError } from '../types.js';
+import { FEATURE_COUNT, observedFraction, writeWindow } from './features.js';
+import type { ModelShape } from './model.js';
+
+/** Below this share of observed minutes in the window the LSTM declines (the gate falls back). */
+export const MIN_OBSERVED = 0.5;
+
+export type BatchResult = Forecast | Error;
+
+export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>): BatchResult[] {
+  const H = shape.historyMinutes;
+  const width = H * FEATURE_COUNT;
+  const x = new Float32Array(requests.length * width);
+  const levels: (number | Error)[] = [];
+  let rows = 0;
+  const rowOf: number[] = [];
+  for (const req of requests) {
+    const h = req.history;
+    const end = h.requests.length;
+    if (end < H || observedFraction(h.requests, end - H, end) < MIN_OBSERVED) {
+      levels.push(new InsufficientHistoryError(`lstm needs ${H} minutes with at least ${MIN_OBSERVED * 100}% observed`));
+      rowOf.push(-1);
+      continue;
+    }
+    const level = writeWindow({ requests: h.requests, cpu: h.cpu, memory: h.memory, start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 }, end, H, shape.horizonMinutes, x, rows * width);
+    levels.push(level ?? new InsufficientHistoryError('no observed request in the window'));
+    rowOf.push(level === null ? -1 : rows++);
+  }
+  const out = rows > 0 ? tf.tidy(() => (model.predict(tf.tensor3d(x.subarray(0, rows * width), [rows, H, FEATURE_COUNT])) as tf.Tensor).dataSync()) : new Float32Array(0);
+  const cols = shape.horizonMinutes + shape.quantiles.length;
+  return requests.map((req, i) => {
+    const level = levels[i]!;
+    if (level instanceof Error) return level;
+    const row = rowOf[i]!;
+    const r = out.subarray(row * cols, (row + 1) * cols);
+    const trained = Array.from(r.subarray(0, shape.horizonMinutes), (v) => Math.max(0, v * level));
+    const values = trained.slice(0, req.horizon);
+    let note: string | undefined;
+    // Beyond the trained horizon, hold the last forecast value rather than invent a shape.
+    while (values.length < req.horizon) values.push(trained[trained.length - 1] ?? 0);
+    if (req.horizon > shape.horizonMinutes) note = `forecast beyond the trained ${shape.horizonMinutes} minutes holds the last value`;
+    const maxQuantiles: Record<string, number> = {};
+    // Quantile outputs are trained independently; sort them so a higher level is never lower.
+    const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
+    shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
+    return { model: name, values, maxQuantiles, ...(note ? { note } : {}) };
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Pre-training on a trace: windows from the first `split` of it (the rest stays an honest hold-out),
+ * the last `validation` share of that span for best-epoch selection, seeded throughout.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Trace } from '../../sources/trace.js';
+import { MINUTE_MS } from '../../sources/types.js';
+import { buildDataset, usableEnds, type Dataset, type WindowOptions } from './dataset.js';
+import { FEATURE_COUNT, FEATURES } from './features.js';
+import { META_FORMAT, type LstmMeta } from './meta.js';
+import { createModel, DEFAULT_SHAPE, type ModelShape } from './model.js';
+import { train, type TrainOptions } from './train.js';
+
+export interface PretrainOptions {
+  split: number;
+  validation: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  stride: number;
+  units: number;
+  dropRate: number;
+  seed: number;
+  provenance?: string;
+  shape?: Partial<ModelShape>;
+  onProgress?: TrainOptions['onProgress'];
+  onEpoch?: TrainOptions['onEpoch'];
+}
+
+export async function pretrain(trace: Trace, o: PretrainOptions): Promise<{ model: tf.LayersModel; meta: LstmMeta }> {
+  const shape: ModelShape = { ...DEFAULT_SHAPE, ...o.shape, units: o.units };
+  const input = { requests: trace.requests, cpu: trace.cpu, memory: trace.memory, start: trace.start, utcOffsetMinutes: trace.utcOffsetMinutes };
+  const trainEnd = Math.floor(trace.requests.length * o.split);
+  const valStart = Math.floor(trainEnd * (1 - o.validation));
+  const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: Math.max(1, shape.quantiles.length), dropRate: o.dropRate, seed: o.seed };
+  // A window belongs to the span its targets fall in, so no validation target is ever trained on.
+  const trainSet = buildDataset(input, usableEnds(input, 0, valStart, wo, o.stride), wo);
+  const valSet = o.validation > 0 ? buildDataset(input, usableEnds(input, valStart, trainEnd, wo, o.stride), { ...wo, dropRate: 0 }) : null;
+  if (trainSet.count === 0) throw new Error('the training span has no usable window (too short, or too few observed minutes)');
+
+  const started = Date.now();
+  const model = createModel(shape, o.seed);
+  const result = await train(model, trainSet, valSet, {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    cosineDecay: true,
+    seed: o.seed,
+    quantiles: shape.quantiles,
+    onProgress: o.onProgress,
+    onEpoch: o.onEpoch,
+  });
+  const calibration = valSet && valSet.count >= 100 ? calibrateQuantiles(model, valSet, shape) : undefined;
+  const meta: LstmMeta = {
+    format: META_FORMAT,
+    shape,
+    features: FEATURES,
+    normalisation: 'each series divided by the mean of its observed values in the input window; outputs are ratios to the request level',
+    createdAt: new Date().toISOString(),
+    backend: tf.getBackend(),
+    training: {
+      trace: trace.file ?? 'inline',
+      provenance: o.provenance,
+      from: new Date(trace.start).toISOString(),
+      to: new Date(trace.start + (trainEnd - 1) * MINUTE_MS).toISOString(),
+      split: o.split,
+      windows: trainSet.count,
+      validationWindows: valSet?.count ?? 0,
+      epochs: o.epochs,
+      bestEpoch: result.bestEpoch,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      stride: o.stride,
+      seed: o.seed,
+      dropRate: o.dropRate,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      loss: result.epochs.map((e) => round(e.loss)),
+      valLoss: result.epochs.map((e) => (e.valLoss === null ? null : round(e.valLoss))),
+    },
+    ...(calibration ? { calibration } : {}),
+  };
+  return { model, meta };
+}
+
+/**
+ * Split-conformal calibration of the quantile outputs: for each level q, the multiplier c such that
+ * on the validation windows (never trained on) the actual horizon maximum is at most c × the
+ * predicted q-quantile in a share q of them. Pinball training alone under-covers on bursty data.
+ */
+export function calibrateQuantiles(model: tf.LayersModel, d: Dataset, shape: ModelShape): Record<string, number> {
+  const H = shape.horizonMinutes;
+  const cols = H + shape.quantiles.length;
+  const out = tf.tidy(() => (model.predict(tf.tensor3d(d.x, [d.count, d.history, FEATURE_COUNT])) as tf.Tensor).dataSync());
+  const result: Record<string, number> = {};
+  shape.quantiles.forEach((q, k) => {
+    const ratios: number[] = [];
+    for (let i = 0; i < d.count; i++) {
+      let actualMax = 0;
+      for (let h = 0; h < H; h++) actualMax = Math.max(actualMax, d.y[i * d.yWidth + h]!);
+      const predicted = out[i * cols + H + k]!;
+      if (predicted > 0) ratios.push(actualMax / predicted);
+    }
+    ratios.sort((a, b) => a - b);
+    const c = ratios[Math.min(ratios.length - 1, Math.ceil(q * ratios.length) - 1)] ?? 1;
+    result[String(q)] = Math.round(c * 1e4) / 1e4;
+  });
+  return result;
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e5) / 1e5;
+}

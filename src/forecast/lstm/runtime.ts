@@ -1,0 +1,59 @@
+/**
+ * Loads the pre-trained LSTM and the fine-tuning machinery for `amadeus serve`. A model that cannot
+ * be loaded is not fatal: it is logged, and the `auto` gate serves the best baseline instead.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../telemetry/logger.js';
+import { selectBackend, type BackendChoice } from './backend.js';
+import { FineTunePool } from './finetune-pool.js';
+import { LstmForecaster } from './forecaster.js';
+import { loadModel } from './io.js';
+import { checkMeta } from './meta.js';
+import type { LstmRuntime } from './workload.js';
+
+/** The directory Amadeus is installed in (where `models/` ships). */
+export const INSTALL_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A relative model path is looked up from the working directory first, then from the install. */
+export function resolveModelDir(path: string): string {
+  if (isAbsolute(path) || existsSync(resolve(path))) return resolve(path);
+  return join(INSTALL_ROOT, path);
+}
+
+export interface LstmRuntimeOptions {
+  model: string;
+  backend: BackendChoice;
+  fineTune: boolean;
+  fineTuneIntervalMs: number;
+  fineTuneHistoryMinutes: number;
+  weightsDir: string | null;
+  log: Logger;
+  /** Override of the worker script (tests run from sources, the worker from dist/). */
+  workerUrl?: URL;
+}
+
+export async function loadLstmRuntime(o: LstmRuntimeOptions): Promise<{ runtime: LstmRuntime | null; reason?: string }> {
+  const dir = resolveModelDir(o.model);
+  try {
+    const backend = await selectBackend(o.backend, o.log);
+    const { model, meta } = await loadModel<unknown>(dir);
+    const checked = checkMeta(meta, dir);
+    o.log.info('LSTM loaded', { dir, backend, trainedOn: checked.training?.trace, history: checked.shape.historyMinutes, horizon: checked.shape.horizonMinutes, quantiles: checked.shape.quantiles });
+    return {
+      runtime: {
+        shared: new LstmForecaster('lstm', model, checked),
+        pool: o.fineTune ? new FineTunePool({ backend: o.backend, workerUrl: o.workerUrl }) : null,
+        weightsDir: o.fineTune ? o.weightsDir : null,
+        fineTuneIntervalMs: o.fineTuneIntervalMs,
+        fineTuneHistoryMinutes: o.fineTuneHistoryMinutes,
+        log: o.log,
+      },
+    };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    o.log.error('LSTM unavailable: forecasting with baselines only', { dir, error: reason });
+    return { runtime: null, reason };
+  }
+}

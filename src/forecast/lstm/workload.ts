@@ -1,0 +1,148 @@
+/**
+ * The LSTM for one workload: the shared pre-trained model until a fine-tuned copy has earned its
+ * place. Fine-tuning rounds run in the worker pool from the history the forecasts already receive
+ * (no extra reads), at most once per interval; accepted weights are persisted per workload so a
+ * restart keeps them.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../telemetry/logger.js';
+import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
+import { LstmForecaster } from './forecaster.js';
+import type { FineTunePool } from './finetune-pool.js';
+import { getWeights, loadModel, saveModel, setWeights } from './io.js';
+import { checkMeta, type LstmMeta } from './meta.js';
+import { createModel } from './model.js';
+
+export interface LstmRuntime {
+  /** The pre-trained model, shared (and batched) by every workload without fine-tuned weights. */
+  shared: LstmForecaster;
+  /** Null: fine-tuning off. */
+  pool: FineTunePool | null;
+  /** Where accepted per-workload weights live; null: not persisted. */
+  weightsDir: string | null;
+  fineTuneIntervalMs: number;
+  /** History each fine-tuning round learns from (minutes). */
+  fineTuneHistoryMinutes: number;
+  /**
+   * Rounds allowed to wait for the worker at once (default 2). One worker trains one round at a
+   * time; with many workloads, a round that would queue behind more is postponed to the next
+   * interval instead, so the backlog stays bounded and rounds spread out over time.
+   */
+  maxPendingRounds?: number;
+  log: Logger;
+  clock?: () => number;
+}
+
+/** A directory name per workload: Kubernetes names are DNS labels, but never trust input with paths. */
+export function workloadDir(root: string, key: string): string {
+  const [ns, name] = key.split('/', 2).map((p) => (p ?? '').replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_'));
+  return join(root, ns || '_', name || '_');
+}
+
+export class WorkloadLstm implements Forecaster {
+  readonly name = 'lstm';
+  private own: LstmForecaster | null = null;
+  private lastAttempt: number;
+  private inFlight = false;
+  private rounds = 0;
+  private closed = false;
+  readonly loaded: Promise<void>;
+
+  constructor(
+    private readonly rt: LstmRuntime,
+    readonly key: string,
+  ) {
+    const clock = rt.clock ?? Date.now;
+    // The first round waits one interval: a workload that just appeared has little history.
+    this.lastAttempt = clock();
+    this.loaded = this.loadPersisted();
+  }
+
+  historyMinutes(requested: number): number {
+    const need = this.rt.shared.historyMinutes(requested);
+    return this.rt.pool ? Math.max(need, this.rt.fineTuneHistoryMinutes) : need;
+  }
+
+  /** Whether this workload runs on its own fine-tuned weights. */
+  get fineTuned(): boolean {
+    return this.own !== null;
+  }
+
+  async forecast(request: ForecastRequest): Promise<Forecast> {
+    const forecast = await (this.own ?? this.rt.shared).forecast(request);
+    this.maybeFineTune(request);
+    return this.own ? { ...forecast, note: forecast.note ? `fine-tuned; ${forecast.note}` : 'fine-tuned' } : forecast;
+  }
+
+  close(): void {
+    this.closed = true;
+    const own = this.own;
+    this.own = null;
+    if (own) setTimeout(() => own.currentModel.dispose(), 5000).unref();
+  }
+
+  private async loadPersisted(): Promise<void> {
+    if (!this.rt.weightsDir) return;
+    const dir = workloadDir(this.rt.weightsDir, this.key);
+    if (!existsSync(join(dir, 'meta.json'))) return;
+    try {
+      const { model, meta } = await loadModel<unknown>(dir);
+      const checked = checkMeta(meta, dir);
+      if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) {
+        model.dispose();
+        this.rt.log.warn('ignoring fine-tuned weights of another model shape', { workload: this.key, dir });
+        return;
+      }
+      this.own = new LstmForecaster('lstm', model, checked);
+      this.rounds = checked.fineTuned?.rounds ?? 0;
+      this.rt.log.info('loaded fine-tuned weights', { workload: this.key, dir, at: checked.fineTuned?.at });
+    } catch (err) {
+      this.rt.log.warn('cannot load fine-tuned weights; using the pre-trained model', { workload: this.key, dir, error: err });
+    }
+  }
+
+  private maybeFineTune(request: ForecastRequest): void {
+    const pool = this.rt.pool;
+    const now = (this.rt.clock ?? Date.now)();
+    if (!pool || this.inFlight || this.closed || now - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    this.lastAttempt = now;
+    if (pool.pending >= (this.rt.maxPendingRounds ?? 2)) return;
+    this.inFlight = true;
+    const current = this.own ?? this.rt.shared;
+    const meta = current.meta;
+    const h = request.history;
+    // Copies: the job crosses to the worker, and the registry's arrays may be reused.
+    const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 };
+    pool
+      .run({ shape: meta.shape, weights: getWeights(current.currentModel), series })
+      .then(async (result) => {
+        this.rt.log.info('fine-tuning round', {
+          workload: this.key,
+          accepted: result.accepted,
+          reason: result.reason,
+          baseLoss: result.baseLoss,
+          candidateLoss: result.candidateLoss,
+          trainWindows: result.trainWindows,
+          holdoutWindows: result.holdoutWindows,
+        });
+        if (!result.accepted || !result.weights || this.closed) return;
+        const model = createModel(meta.shape, null);
+        setWeights(model, result.weights);
+        this.rounds++;
+        const fineMeta: LstmMeta = {
+          ...meta,
+          fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss },
+        };
+        const previous = this.own;
+        this.own = new LstmForecaster('lstm', model, fineMeta);
+        // Forecasts already queued on the previous model flush on the next tick: dispose it later.
+        if (previous) setTimeout(() => previous.currentModel.dispose(), 5000).unref();
+        if (this.rt.weightsDir) await saveModel(model, workloadDir(this.rt.weightsDir, this.key), fineMeta);
+      })
+      .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
+      .finally(() => {
+        this.inFlight = false;
+      });
+  }
+}
