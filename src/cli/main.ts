@@ -2,12 +2,14 @@
 /** `amadeus <command>`: one file per command under cli/. */
 import { UsageError } from '../config/options.js';
 import { runProbe } from './probe.js';
+import { runGenerate } from './generate.js';
 import { runServe } from './serve.js';
 import { runTrain } from './train.js';
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>; summary: string }> = {
   serve: { run: runServe, summary: 'serve the KEDA ExternalScaler gRPC API with predicted load' },
   train: { run: runTrain, summary: 'pre-train the LSTM forecaster on a trace' },
+  generate: { run: runGenerate, summary: 'write the synthetic workload as a trace CSV' },
   probe: { run: runProbe, summary: 'call a running scaler as KEDA does and print its answers' },
   eval: { run: (argv, env) => import('./eval.js').then((m) => m.runEval(argv, env)), summary: 'backtest forecasting models on a trace (design §5)' },
 };

@@ -32,9 +32,9 @@ async function lstmBatch(name: string, ctx: ModelContext, fineTune: boolean): Pr
       // The whole past, held-out last 10% for the accept/reject rule, as a live round would.
       maxTrainWindows: Number.MAX_SAFE_INTEGER,
       holdoutWindows: Math.floor(ctx.evalStart / 10),
-      epochs: 2,
+      epochs: 10,
       batchSize: 256,
-      learningRate: 5e-4,
+      learningRate: 2e-3,
     });
     if (result.accepted && result.weights) setWeights(model, result.weights);
     note = result.accepted ? undefined : `fine-tuning rejected (${result.reason}); pre-trained weights kept`;

@@ -59,9 +59,9 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     setWeights(model, job.weights);
     const baseLoss = evaluateLoss(model, holdout, shape.quantiles);
     await train(model, trainSet, null, {
-      epochs: job.epochs ?? 3,
+      epochs: job.epochs ?? 4,
       batchSize: job.batchSize ?? 128,
-      learningRate: job.learningRate ?? 5e-4,
+      learningRate: job.learningRate ?? 1e-3,
       seed: job.seed ?? 7,
       quantiles: shape.quantiles,
     });

@@ -1,0 +1,28 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadTrace } from '../sources/trace.js';
+import { runCli } from '../test-support/process.js';
+import { isoWithOffset } from './generate.js';
+
+test('isoWithOffset writes the trace CSV timestamp form', () => {
+  expect(isoWithOffset(Date.UTC(1995, 6, 1, 4), -240)).toBe('1995-07-01T00:00:00-04:00');
+  expect(isoWithOffset(Date.UTC(2025, 0, 6), 0)).toBe('2025-01-06T00:00:00Z');
+  expect(isoWithOffset(Date.UTC(2025, 0, 6), 330)).toBe('2025-01-06T05:30:00+05:30');
+});
+
+test('amadeus generate writes a trace that loads back, one row per minute', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-gen-'));
+  try {
+    const out = join(dir, 'day.csv');
+    const proc = runCli(['generate', '--out', out, '--days', '1', '--scenario', 'daily', '--utc-offset-minutes', '-240']);
+    expect(await proc.exited).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('timestamp,requests,observed');
+    const trace = loadTrace(out);
+    expect(trace.requests).toHaveLength(1440);
+    expect(trace.utcOffsetMinutes).toBe(-240);
+    expect(trace.requests.every((v) => v !== null && v >= 0)).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
