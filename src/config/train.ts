@@ -15,6 +15,7 @@ export const TRAIN_OPTIONS = {
   stride: o(integer({ min: 1, max: 1440, default: 2 }), 'Minutes between two training windows (2 halves the time at no measured loss of accuracy).'),
   units: o(integer({ min: 1, max: 1024, default: DEFAULT_SHAPE.units }), 'LSTM units.'),
   dropRate: o(number({ min: 0, max: 0.5, default: 0.03 }), 'Share of input minutes hidden as gaps during training (robustness to missing data).'),
+  targetSmoothing: o(integer({ min: 1, max: 15, default: 1 }), 'Minutes averaged (centred) into each point target: the rate behind a noisy per-minute count.'),
   seed: o(integer({ min: 0, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),
   backend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend.'),
   provenance: o(text({ default: 'see the trace directory\'s PROVENANCE.md', expected: 'text' }), 'Where the trace came from, recorded in meta.json.'),

@@ -33,6 +33,7 @@ async function lstmBatch(name: string, ctx: ModelContext, fineTune: boolean): Pr
       maxTrainWindows: Number.MAX_SAFE_INTEGER,
       holdoutWindows: Math.floor(ctx.evalStart / 10),
       epochs: 10,
+      targetSmoothing: checked.training?.targetSmoothing,
       batchSize: 256,
       learningRate: 2e-3,
     });

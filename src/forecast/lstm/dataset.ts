@@ -8,7 +8,10 @@ import { FEATURE_COUNT, observedFraction, writeWindow, type WindowInput } from '
 export interface Dataset {
   /** [count, history, FEATURE_COUNT] */
   x: Float32Array;
-  /** [count, horizon + padding]: targets as ratios to each window's level, then the sample weight, then zeros. */
+  /**
+   * [count, horizon + padding], as ratios to each window's level: the point targets, then the sample
+   * weight, then the actual maximum over the horizon (raw, for the quantile losses), then zeros.
+   */
   y: Float32Array;
   /** Each window's level (its divisor), to turn ratios back into load. */
   levels: Float32Array;
@@ -23,8 +26,14 @@ export interface Dataset {
 export interface WindowOptions {
   history: number;
   horizon: number;
-  /** Extra columns in y, at least 1: the sample weight, then zeros (the quantile outputs have no direct target). */
+  /** Extra columns in y, at least 2: the sample weight, the horizon's actual maximum, then zeros. */
   yPadding: number;
+  /**
+   * Point targets as the mean of this many minutes centred on each target minute (odd; 1 = the raw
+   * minute). The value at +h of a per-minute count is its rate plus noise; training towards the
+   * rate gives the point outputs a less noisy signal. The quantile targets stay raw.
+   */
+  targetSmoothing?: number;
   /** Minimum share of observed input minutes. Default 0.75. */
   minObserved?: number;
   /** Training-time augmentation: probability that an observed input minute is hidden as a gap. */
@@ -57,8 +66,23 @@ export function usableEnds(input: WindowInput, from: number, to: number, o: Wind
   return ends;
 }
 
+/** Mean of the observed minutes in [at − half, at + half], never before `from` (the origin's past is not a target). */
+function smoothedTarget(series: WindowInput['requests'], from: number, at: number, half: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = Math.max(from, at - half); i <= at + half && i < series.length; i++) {
+    const v = series[i];
+    if (v !== null && v !== undefined && Number.isFinite(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : (series[at] as number);
+}
+
 export function buildDataset(input: WindowInput, ends: readonly number[], o: WindowOptions): Dataset {
-  if (o.yPadding < 1) throw new Error('yPadding must be at least 1 (the sample weight column)');
+  if (o.yPadding < 2) throw new Error('yPadding must be at least 2 (the sample weight and the horizon maximum)');
+  const half = Math.floor((o.targetSmoothing ?? 1) / 2);
   const yWidth = o.horizon + o.yPadding;
   const stride = o.history * FEATURE_COUNT;
   const x = new Float32Array(ends.length * stride);
@@ -71,7 +95,13 @@ export function buildDataset(input: WindowInput, ends: readonly number[], o: Win
   for (const e of ends) {
     const level = writeWindow(input, e, o.history, o.horizon, x, n * stride, drop);
     if (level === null || level <= 0) continue; // an all-zero window teaches nothing about ratios
-    for (let h = 0; h < o.horizon; h++) y[n * yWidth + h] = (input.requests[e + h] as number) / level;
+    let max = 0;
+    for (let h = 0; h < o.horizon; h++) {
+      const raw = input.requests[e + h] as number;
+      max = Math.max(max, raw);
+      y[n * yWidth + h] = (half === 0 ? raw : smoothedTarget(input.requests, e, e + h, half)) / level;
+    }
+    y[n * yWidth + o.horizon + 1] = max / level;
     levels[n] = level;
     out[n] = e;
     n++;

@@ -50,7 +50,7 @@ describe('window features', () => {
 });
 
 describe('training windows', () => {
-  const o = { history: 4, horizon: 2, yPadding: 1, minObserved: 0.75 };
+  const o = { history: 4, horizon: 2, yPadding: 2, minObserved: 0.75 };
 
   test('windows whose targets touch a gap are skipped; inputs may hold flagged gaps', () => {
     const requests = [1, 2, 3, 4, 5, 6, null, 8, 9, 10, 11, 12];
@@ -64,6 +64,14 @@ describe('training windows', () => {
     expect(d.levels[3]).toBeCloseTo(level9, 5);
     expect(d.y[3 * d.yWidth]).toBeCloseTo(10 / level9, 5);
     expect(d.y[3 * d.yWidth + 1]).toBeCloseTo(11 / level9, 5);
+  });
+
+  test('smoothed point targets average the centred minutes from the origin on; the maximum stays raw', () => {
+    const requests = [10, 10, 10, 10, 0, 30, 0, 50];
+    const d = buildDataset({ requests, start: T0, utcOffsetMinutes: 0 }, [4], { ...o, horizon: 3, targetSmoothing: 3 });
+    // Targets at indices 4, 5, 6; windows [4,5], [4..6], [5..7] (never before the origin's end).
+    expect(Array.from(d.y.subarray(0, 3)).map((v) => v * 10)).toEqual([15, 10, expect.closeTo(80 / 3, 5)]);
+    expect(d.y[4]! * 10).toBe(30); // the raw maximum of 0, 30, 0
   });
 
   test('each sample carries its weight: its level over the mean level', () => {

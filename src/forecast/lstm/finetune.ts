@@ -22,6 +22,8 @@ export interface FineTuneJob {
   learningRate?: number;
   batchSize?: number;
   seed?: number;
+  /** See WindowOptions.targetSmoothing; the pre-trained model's setting. */
+  targetSmoothing?: number;
   /** Required relative improvement of the hold-out loss to accept. Default 0.01 (1%). */
   minImprovement?: number;
 }
@@ -42,7 +44,7 @@ export const MIN_TRAIN_WINDOWS = 240;
 
 export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   const { shape } = job;
-  const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: Math.max(1, shape.quantiles.length), seed: job.seed ?? 7 };
+  const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: shape.quantiles.length, seed: job.seed ?? 7, targetSmoothing: job.targetSmoothing };
   const ends = usableEnds(job.series, 0, job.series.requests.length, wo);
   const holdoutN = Math.min(job.holdoutWindows ?? 120, Math.floor(ends.length / 3));
   // Hold-out windows must not share target minutes with training windows: drop `horizon` in between.

@@ -27,6 +27,8 @@ export interface LstmMeta {
     stride?: number;
     seed: number;
     dropRate: number;
+    /** Minutes averaged into each point target (1 = raw). */
+    targetSmoothing?: number;
     seconds: number;
     loss: number[];
     valLoss: (number | null)[];

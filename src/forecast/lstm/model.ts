@@ -29,6 +29,8 @@ export function createModel(shape: ModelShape, seed: number | null): tf.LayersMo
   type Init = ReturnType<typeof tf.initializers.zeros>;
   const init = (make: () => Init): Init => (seed === null ? tf.initializers.zeros() : make());
   if (shape.historyMinutes % shape.stepMinutes !== 0) throw new Error('historyMinutes must be a multiple of stepMinutes');
+  // The targets carry two extra columns (weight, horizon maximum) in the quantile outputs' places.
+  if (shape.quantiles.length < 2) throw new Error('the model needs at least two quantile levels');
   const model = tf.sequential();
   model.add(tf.layers.reshape({ inputShape: [shape.historyMinutes, FEATURE_COUNT], targetShape: [shape.historyMinutes / shape.stepMinutes, shape.stepMinutes * FEATURE_COUNT] }));
   model.add(
@@ -52,8 +54,8 @@ export function createModel(shape: ModelShape, seed: number | null): tf.LayersMo
 /**
  * Mean absolute error of the point outputs (the backtest's metric) plus the pinball loss of each
  * quantile output against the horizon's actual maximum. `yTrue` is [batch, horizon + quantiles]:
- * the targets in the first `horizon` columns, then the sample's weight (its level relative to the
- * dataset's mean level), then padding. Errors are in ratios to each window's level; weighting by
+ * the point targets in the first `horizon` columns, then the sample's weight (its level relative to
+ * the dataset's mean level), then the horizon's actual maximum, then padding. Errors are in ratios to each window's level; weighting by
  * the level turns them back into proportion to absolute load, which is what the backtest scores —
  * unweighted, a quiet night would count as much as a busy afternoon.
  */
@@ -66,7 +68,7 @@ export function makeLoss(horizon: number, quantiles: number[]) {
       const point = yPred.slice([0, 0], [batch, horizon]);
       let perSample = tf.mean(tf.abs(tf.sub(target, point)), 1, true);
       if (quantiles.length > 0) {
-        const actualMax = tf.max(target, 1, true);
+        const actualMax = yTrue.slice([0, horizon + 1], [batch, 1]);
         const q = tf.tensor2d([quantiles]);
         const err = tf.sub(actualMax, yPred.slice([0, horizon], [batch, quantiles.length]));
         const pinball = tf.maximum(tf.mul(q, err), tf.mul(tf.sub(q, 1), err));

@@ -21,6 +21,8 @@ export interface PretrainOptions {
   units: number;
   dropRate: number;
   seed: number;
+  /** See WindowOptions.targetSmoothing. Default 1 (raw targets). */
+  targetSmoothing?: number;
   provenance?: string;
   shape?: Partial<ModelShape>;
   onProgress?: TrainOptions['onProgress'];
@@ -32,7 +34,7 @@ export async function pretrain(trace: Trace, o: PretrainOptions): Promise<{ mode
   const input = { requests: trace.requests, cpu: trace.cpu, memory: trace.memory, start: trace.start, utcOffsetMinutes: trace.utcOffsetMinutes };
   const trainEnd = Math.floor(trace.requests.length * o.split);
   const valStart = Math.floor(trainEnd * (1 - o.validation));
-  const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: Math.max(1, shape.quantiles.length), dropRate: o.dropRate, seed: o.seed };
+  const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: shape.quantiles.length, dropRate: o.dropRate, seed: o.seed, targetSmoothing: o.targetSmoothing };
   // A window belongs to the span its targets fall in, so no validation target is ever trained on.
   const trainSet = buildDataset(input, usableEnds(input, 0, valStart, wo, o.stride), wo);
   const valSet = o.validation > 0 ? buildDataset(input, usableEnds(input, valStart, trainEnd, wo, o.stride), { ...wo, dropRate: 0 }) : null;
@@ -73,6 +75,7 @@ export async function pretrain(trace: Trace, o: PretrainOptions): Promise<{ mode
       stride: o.stride,
       seed: o.seed,
       dropRate: o.dropRate,
+      targetSmoothing: o.targetSmoothing ?? 1,
       seconds: Math.round((Date.now() - started) / 100) / 10,
       loss: result.epochs.map((e) => round(e.loss)),
       valLoss: result.epochs.map((e) => (e.valLoss === null ? null : round(e.valLoss))),
@@ -95,8 +98,7 @@ export function calibrateQuantiles(model: tf.LayersModel, d: Dataset, shape: Mod
   shape.quantiles.forEach((q, k) => {
     const ratios: number[] = [];
     for (let i = 0; i < d.count; i++) {
-      let actualMax = 0;
-      for (let h = 0; h < H; h++) actualMax = Math.max(actualMax, d.y[i * d.yWidth + h]!);
+      const actualMax = d.y[i * d.yWidth + H + 1]!;
       const predicted = out[i * cols + H + k]!;
       if (predicted > 0) ratios.push(actualMax / predicted);
     }

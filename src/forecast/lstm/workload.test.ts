@@ -8,7 +8,7 @@ import { META_FORMAT, type LstmMeta } from './meta.js';
 import { createModel, type ModelShape } from './model.js';
 import { WorkloadLstm } from './workload.js';
 
-const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.9], units: 2, stepMinutes: 5 };
+const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: [], normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
 const history = { start: Date.UTC(2025, 0, 6), requests: sineSeries(1500) };
 
