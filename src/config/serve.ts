@@ -2,7 +2,7 @@
 import { DEFAULT_MODEL, MODEL_NAMES } from '../forecast/catalog.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
 import { LEVELS } from '../telemetry/logger.js';
-import { boolean, integer, number, oneOf, text } from './fields.js';
+import { boolean, integer, number, oneOf, optional, text } from './fields.js';
 import { fileOption, option, type OptionSchema } from './options.js';
 
 const o = option;
@@ -26,6 +26,9 @@ export const SERVE_OPTIONS = {
   fineTuneInterval: o(number({ gt: 0, default: 3600 }), 'Seconds between two fine-tuning rounds of one workload.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
+  prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),
+  planTtl: o(number({ gt: 0, default: 300 }), 'Seconds the last good plan is served while the data source fails; then the last observed load.'),
+  metricsAddress: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:9464' }), 'HTTP listen address of /metrics, /healthz and /readyz.'),
   replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]); unset → the built-in generator.'),
   replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
   replaySpeed: o(number({ gt: 0, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),

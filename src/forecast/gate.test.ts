@@ -196,7 +196,7 @@ describe('createGatedForecaster', () => {
   it('returns the chosen forecast whole, with the gate decision added', async () => {
     const g = gate(new Fake('P', 100), [new Fake('B', 90)]);
     const f = await g.forecast({ history: history(5), horizon: 3 });
-    expect(f).toEqual({ model: 'P', values: [100, 100, 100], note: 'P note', gate: { reason: 'warming-up', mae: {} } });
+    expect(f).toEqual({ model: 'P', values: [100, 100, 100], note: 'P note', gate: { reason: 'warming-up', mae: {}, relativeError: {} } });
   });
 
   it('applies the relative-error threshold against the mean observed load', async () => {

@@ -398,8 +398,13 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
       const chosen = outcomes[names.indexOf(choice.model)];
       if (!chosen.ok) throw new Error(`gate ${name}: chose ${choice.model}, which failed`); // decide() never does
       const mae = maeByModel();
+      const relativeError: Record<string, number> = {};
+      for (const n of names) {
+        const r = scorer.stats(n).relativeError;
+        if (r !== null) relativeError[n] = r;
+      }
       last = { ...choice, at: clock(), mae };
-      return { ...chosen.forecast, gate: { reason: choice.reason, mae } };
+      return { ...chosen.forecast, gate: { reason: choice.reason, mae, relativeError } };
     },
 
     close(): void {

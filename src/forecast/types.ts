@@ -30,6 +30,8 @@ export interface GateDecision {
   reason: string;
   /** Rolling mean absolute error per model name (only models with scored forecasts). */
   mae: Record<string, number>;
+  /** Rolling MAE ÷ mean observed load per model (a weighted MAPE), where defined. */
+  relativeError?: Record<string, number>;
 }
 
 /** Turns a history of request rates into the next `horizon` minutes. */

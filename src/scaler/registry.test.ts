@@ -105,6 +105,40 @@ describe('ScaledObjectRegistry', () => {
     expect(() => ctx.registry.isActive(other)).toThrow(NotReadyError);
   });
 
+  test('a failing source: the last plan for the TTL, then the last observed load, with reasons; recovery', async () => {
+    let now = 1_000_000;
+    ctx = setup({ clock: () => now, planTtlMs: 60_000 });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', headroom: '0.5' }));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'forecast', model: 'holt-winters' });
+    ctx.sources[0]!.failWith = new Error('connection refused');
+    await waitFor(() => state.sourceFailing, 2000, 'failure noticed');
+    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'last-plan' });
+    now += 61_000;
+    // Past the TTL: the last observed load (10) with headroom, never zero.
+    expect(ctx.registry.served(state)).toMatchObject({ value: 15, reason: 'last-observed', model: null, active: true });
+    expect(ctx.registry.servedStates()).toEqual([{ namespace: 'ns', name: 'a', observed: 10, planned: 15, reason: 'last-observed', model: null }]);
+    ctx.sources[0]!.failWith = null;
+    ctx.sources[0]!.value = 20;
+    await waitFor(() => !state.sourceFailing, 2000, 'recovery');
+    await waitFor(() => ctx.registry.served(state).value === 60, 2000, 'a fresh plan');
+    expect(ctx.registry.served(state).reason).toBe('forecast');
+  });
+
+  test('the observer hears every refresh with the minute it is for, and every forgotten object', async () => {
+    const records: { name: string; at: number; observed: number }[] = [];
+    const forgotten: string[] = [];
+    let now = 1_000_000;
+    ctx = setup({ clock: () => now, idleTimeoutMs: 1000, observer: { refreshed: (r) => records.push(r), forgotten: (_ns, n) => forgotten.push(n) } });
+    ctx.registry.touch(ref('a'));
+    await waitFor(() => records.length > 0);
+    expect(records[0]).toMatchObject({ name: 'a', observed: 10 });
+    expect(records[0]!.at % 60_000).toBe(0);
+    now += 5000;
+    await waitFor(() => forgotten.length === 1, 3000, 'forgotten');
+    expect(forgotten).toEqual(['a']);
+  });
+
   test('an all-unobserved window is an error, never a zero', async () => {
     ctx = setup({}, { value: null });
     const state = ctx.registry.touch(ref('a'));

@@ -8,7 +8,9 @@
  */
 import type { Forecaster } from '../forecast/types.js';
 import { lastObserved } from '../forecast/series.js';
-import { makePlan, type Plan } from '../plan/plan.js';
+import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
+import type { Forecast } from '../forecast/types.js';
+import { MINUTE_MS } from '../sources/types.js';
 import type { MetricSource } from '../sources/types.js';
 import type { Logger, Level } from '../telemetry/logger.js';
 import type { MetadataParser, ScalerConfig } from './metadata.js';
@@ -35,7 +37,43 @@ export interface RegistryOptions {
   logger: Logger;
   /** Level of the one line logged per refresh (observed, forecast, plan, reason). */
   refreshLogLevel?: Level;
+  /**
+   * How long the last good plan is served while the source fails (ms); after that, the last observed
+   * load. Default 5 minutes.
+   */
+  planTtlMs?: number;
+  /** Told about every successful refresh and every forgotten object (metrics). */
+  observer?: RegistryObserver;
   clock?: () => number;
+}
+
+export interface RefreshRecord {
+  namespace: string;
+  name: string;
+  /** End of the last complete minute the refresh read (the source's clock: replay may be accelerated). */
+  at: number;
+  observed: number;
+  horizon: number;
+  forecast: Forecast | null;
+}
+
+export interface RegistryObserver {
+  refreshed(record: RefreshRecord): void;
+  forgotten(namespace: string, name: string): void;
+  refreshDuration?(seconds: number): void;
+}
+
+/**
+ * Why the answered value is what it is: the plan's own reason while the source works; while it
+ * fails, `last-plan` (within the TTL), then `last-observed`; `observed-only` before the first plan.
+ */
+export type ServedReason = PlanReason | 'last-plan' | 'last-observed' | 'observed-only';
+
+export interface Served {
+  value: number;
+  active: boolean;
+  reason: ServedReason;
+  model: string | null;
 }
 
 /** Nothing is known yet for this object (no data has arrived): the RPC answers UNAVAILABLE. */
@@ -56,8 +94,11 @@ export interface EntryState {
   plan: Plan | null;
   /** Latest observed load, known before the first plan when the forecaster is slow or failing. */
   observed: number | null;
+  /** When the last plan was made (the registry's clock). */
   lastRefreshAt: number | null;
   lastError: string | null;
+  /** The latest read of the source failed: the plan (or observed load) being served is aging. */
+  sourceFailing: boolean;
 }
 
 interface Entry extends EntryState {
@@ -150,6 +191,7 @@ export class ScaledObjectRegistry {
       observed: null,
       lastRefreshAt: null,
       lastError: null,
+      sourceFailing: false,
       lastAskedAt: now,
       listeners: new Set(),
       pinned: options.pinned ?? false,
@@ -165,17 +207,41 @@ export class ScaledObjectRegistry {
     return entry;
   }
 
-  /** The metric value to answer now: the plan, else the observed load, else NotReadyError. */
-  metricValue(state: EntryState): number {
-    if (state.plan) return state.plan.value;
-    if (state.observed !== null) return state.observed * (1 + state.config.headroom);
+  /**
+   * What to answer now. A failing source never scales a workload to zero: the last good plan for
+   * `planTtlMs`, then the last observed load; only with nothing known at all, NotReadyError (and
+   * KEDA's own `fallback` applies).
+   */
+  served(state: EntryState): Served {
+    const { plan, observed, config } = state;
+    const fresh = plan && (!state.sourceFailing || this.clock() - (state.lastRefreshAt ?? 0) <= (this.opts.planTtlMs ?? 300_000));
+    if (plan && fresh) return { value: plan.value, active: plan.active, reason: state.sourceFailing ? 'last-plan' : plan.reason, model: plan.model };
+    if (observed !== null) {
+      return { value: observed * (1 + config.headroom), active: observed > config.activationValue, reason: plan ? 'last-observed' : 'observed-only', model: null };
+    }
     throw new NotReadyError(notReadyMessage(state));
   }
 
+  /** The metric value to answer now (see served). */
+  metricValue(state: EntryState): number {
+    return this.served(state).value;
+  }
+
   isActive(state: EntryState): boolean {
-    if (state.plan) return state.plan.active;
-    if (state.observed !== null) return state.observed > state.config.activationValue;
-    throw new NotReadyError(notReadyMessage(state));
+    return this.served(state).active;
+  }
+
+  /** Every object's served state, for metrics at scrape time; objects with nothing known report nulls. */
+  servedStates(): { namespace: string; name: string; observed: number | null; planned: number | null; reason: string | null; model: string | null }[] {
+    return [...this.entries.values()].map((e) => {
+      let s: Served | null = null;
+      try {
+        s = this.served(e);
+      } catch {
+        // Nothing known yet: reported as nulls.
+      }
+      return { namespace: e.namespace, name: e.name, observed: e.observed, planned: s?.value ?? null, reason: s?.reason ?? null, model: s?.model ?? null };
+    });
   }
 
   /**
@@ -282,11 +348,15 @@ export class ScaledObjectRegistry {
       observed = lastObserved(history.requests)?.value ?? null;
       if (observed === null) throw new Error(`no observed value in the last ${minutes} minutes`);
     } catch (err) {
-      if (generation === entry.generation) this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
+      if (generation === entry.generation) {
+        entry.sourceFailing = true;
+        this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
+      }
       return;
     }
     if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
     entry.observed = observed;
+    entry.sourceFailing = false;
 
     let forecast = null;
     let forecastError: string | null = null;
@@ -326,6 +396,12 @@ export class ScaledObjectRegistry {
     if (!previous || previous.active !== plan.active) {
       for (const listener of entry.listeners) listener(plan.active);
     }
+    try {
+      this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at: history.start + history.requests.length * MINUTE_MS, observed, horizon: config.horizonMinutes, forecast });
+      this.opts.observer?.refreshDuration?.((this.clock() - started) / 1000);
+    } catch (err) {
+      this.log.warn('metrics observer failed', { scaledObject: entry.key, error: err });
+    }
   }
 
   private requeueIfStale(entry: Entry, generation: number): void {
@@ -361,6 +437,7 @@ export class ScaledObjectRegistry {
     entry.forecaster?.close?.();
     entry.listeners.clear();
     this.entries.delete(entry.key);
+    this.opts.observer?.forgotten(entry.namespace, entry.name);
     if (why !== 'shutdown') this.log.info('forgot ScaledObject', { scaledObject: entry.key, reason: why });
   }
 }

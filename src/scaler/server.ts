@@ -8,7 +8,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../telemetry/logger.js';
 import { loadExternalScaler, SERVICE_NAME } from './contract.js';
 import type { ScaledObjectRegistry } from './registry.js';
-import { createHandlers, StreamSet } from './service.js';
+import { createHandlers, StreamSet, type RpcObserver } from './service.js';
 
 export interface TlsFiles {
   /** Server certificate chain (PEM). */
@@ -25,6 +25,8 @@ export interface ScalerServerOptions {
   tls?: TlsFiles;
   registry: ScaledObjectRegistry;
   logger: Logger;
+  /** Told about every unary call (metrics). */
+  observeRpc?: RpcObserver;
 }
 
 export interface ScalerServer {
@@ -38,6 +40,8 @@ export interface ScalerServer {
    */
   shutdown(timeoutMs: number): Promise<void>;
   readonly openStreams: number;
+  /** True from markReady until a shutdown starts. */
+  readonly ready: boolean;
 }
 
 export function credentialsFor(tls: TlsFiles | undefined): grpc.ServerCredentials {
@@ -64,7 +68,7 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
   });
   const streams = new StreamSet();
-  server.addService(service, createHandlers(opts.registry, streams, log));
+  server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
 
@@ -75,13 +79,18 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
   log.info('gRPC server listening', { address: opts.address, port, tls: opts.tls ? (opts.tls.clientCaFile ? 'mutual' : 'server') : 'off' });
 
   let stopping: Promise<void> | null = null;
+  let ready = false;
   return {
     port,
     health,
+    get ready() {
+      return ready && stopping === null;
+    },
     get openStreams() {
       return streams.size;
     },
     markReady() {
+      ready = true;
       health.setStatus('', 'SERVING');
       health.setStatus(SERVICE_NAME, 'SERVING');
     },

@@ -61,9 +61,28 @@ export function intTarget(v: number): number {
   return Math.max(1, Math.floor(v + 1e-9));
 }
 
-export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSet, log: Logger): ExternalScalerHandlers {
+/** Told about every unary call: its method, status name and duration (metrics). */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+/** Wraps a unary handler's callback so every answer, success or error, is observed once. */
+function observed<Res>(method: string, observe: RpcObserver | undefined, callback: grpc.sendUnaryData<Res>): grpc.sendUnaryData<Res> {
+  if (!observe) return callback;
+  const started = process.hrtime.bigint();
+  return (err, value) => {
+    const code = err ? (grpc.status[(err as Partial<grpc.StatusObject>).code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN') : 'OK';
+    try {
+      observe(method, code, Number(process.hrtime.bigint() - started) / 1e9);
+    } catch {
+      // Metrics must never break an answer.
+    }
+    callback(err, value);
+  };
+}
+
+export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSet, log: Logger, observe?: RpcObserver): ExternalScalerHandlers {
   return {
-    GetMetricSpec(call, callback) {
+    GetMetricSpec(call, done) {
+      const callback = observed('GetMetricSpec', observe, done);
       try {
         const ref = toRef(call.request, 'scaledObjectRef');
         let config;
@@ -84,7 +103,8 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
       }
     },
 
-    GetMetrics(call, callback) {
+    GetMetrics(call, done) {
+      const callback = observed('GetMetrics', observe, done);
       try {
         const ref = toRef(call.request.scaledObjectRef, 'scaledObjectRef');
         const state = registry.touch(ref);
@@ -96,7 +116,8 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
       }
     },
 
-    IsActive(call, callback) {
+    IsActive(call, done) {
+      const callback = observed('IsActive', observe, done);
       try {
         const state = registry.touch(toRef(call.request, 'scaledObjectRef'));
         callback(null, { result: registry.isActive(state) });
