@@ -56,7 +56,7 @@ function refOf(i: number): ScaledObjectRef {
 }
 
 async function startServer(): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {

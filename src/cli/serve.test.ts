@@ -21,7 +21,7 @@ describe('amadeus serve (process)', () => {
   });
 
   test('serves the demo on the embedded replay source, logs each refresh, and stops gracefully on SIGTERM with a stream open', async () => {
-    proc = runCli(['serve', '--demo', '--address', '127.0.0.1:0', '--refresh-interval', '0.2']);
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0', '--refresh-interval', '0.2']);
     const port = (await proc.waitForLog(listening)).port as number;
     const address = `127.0.0.1:${port}`;
     const refresh = await proc.waitForLog((l) => l.msg === 'refresh' && l.scaledObject === 'default/amadeus-demo', 10_000, 'demo refresh');
@@ -30,6 +30,12 @@ describe('amadeus serve (process)', () => {
     expect(refresh.observed).toBeGreaterThan(0);
     expect((refresh.forecast as number[]).length).toBe(10);
     expect(refresh.planned).toBeGreaterThanOrEqual(refresh.observed as number);
+
+    // Metrics on their own port: the demo's planned value, and readiness.
+    const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening')).port as number;
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/^amadeus_planned_value\{namespace="default",scaledobject="amadeus-demo"\} \d/m);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
 
     const health = healthClient(address);
     expect(await health.check('externalscaler.ExternalScaler')).toBe('SERVING');
@@ -56,7 +62,7 @@ describe('amadeus serve (process)', () => {
   });
 
   test('configuration comes from environment variables too, flags winning', async () => {
-    proc = runCli(['serve', '--demo', '--address', '127.0.0.1:0'], {
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0'], {
       AMADEUS_ADDRESS: 'not-an-address', // overridden by the flag, so never an error
       AMADEUS_REFRESH_INTERVAL: '0.2',
       AMADEUS_REFRESH_LOG_LEVEL: 'warn',
@@ -77,7 +83,7 @@ describe('amadeus serve (process)', () => {
     [['--speed', '2'], 'unknown option --speed'],
     [['--replay-speed'], '--replay-speed needs a value'],
   ])('bad configuration %j exits 2 with a clear message', async (args, message) => {
-    proc = runCli(['serve', '--address', '127.0.0.1:0', ...args]);
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0', ...args]);
     expect(await proc.exited).toBe(2);
     expect(proc.stderr()).toContain(message);
   });
@@ -89,9 +95,9 @@ describe('amadeus serve (process)', () => {
   });
 
   test('a port in use fails start-up with exit 1 and says why', async () => {
-    const first = runCli(['serve', '--address', '127.0.0.1:0']);
+    const first = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0']);
     const port = (await first.waitForLog(listening)).port as number;
-    proc = runCli(['serve', '--address', `127.0.0.1:${port}`]);
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', `127.0.0.1:${port}`]);
     expect(await proc.exited).toBe(1);
     expect(proc.stderr()).toContain(`cannot listen on 127.0.0.1:${port}`);
     first.child.kill('SIGTERM');
@@ -99,7 +105,7 @@ describe('amadeus serve (process)', () => {
   });
 
   test('amadeus probe polls a running scaler as KEDA does', async () => {
-    proc = runCli(['serve', '--demo', '--address', '127.0.0.1:0']);
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0']);
     const port = (await proc.waitForLog(listening)).port as number;
     await proc.waitForLog((l) => l.msg === 'refresh', 10_000, 'demo refresh');
     const probe = runCli(['probe', '--address', `127.0.0.1:${port}`]);
@@ -114,7 +120,7 @@ describe('amadeus serve (process)', () => {
   });
 
   test('--help lists every option with its environment variable and default', async () => {
-    proc = runCli(['serve', '--help']);
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--help']);
     expect(await proc.exited).toBe(0);
     const out = proc.logs.map((l) => l.raw).join('\n');
     expect(out).toContain('--refresh-interval VALUE');

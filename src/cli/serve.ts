@@ -12,7 +12,9 @@ import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/s
 import { createReplayFeed } from '../sources/replay.js';
 import { loadTrace, type Trace } from '../sources/trace.js';
 import type { MetricSource } from '../sources/types.js';
+import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { ScalerMetrics } from '../telemetry/metrics.js';
 
 export type ServeOptions = ParsedOptions<typeof SERVE_OPTIONS>;
 
@@ -49,6 +51,8 @@ function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: 
 
 export interface RunningServer {
   server: ScalerServer;
+  metrics: ScalerMetrics;
+  metricsPort: number;
   registry: ScaledObjectRegistry;
   logger: Logger;
   /** Graceful stop: health NOT_SERVING, streams ended, in-flight calls finished (bounded), loops stopped. */
@@ -67,6 +71,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     weightsDir: opts.weightsDir,
     log: logger,
   });
+  const metrics = new ScalerMetrics();
   const registry = new ScaledObjectRegistry({
     parseMetadata: createMetadataParser(opts.defaultForecaster),
     sourceFor: replaySourceFactory(opts, trace),
@@ -76,16 +81,27 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     maxObjects: opts.maxObjects,
     refreshConcurrency: opts.refreshConcurrency,
     refreshLogLevel: opts.refreshLogLevel,
+    planTtlMs: opts.planTtl * 1000,
+    observer: {
+      refreshed: (r) => metrics.recordRefresh(r),
+      forgotten: (ns, name) => metrics.forget(ns, name),
+      refreshDuration: (s) => metrics.observeRefreshDuration(s),
+    },
     logger,
   });
+  metrics.setSnapshotSource(() => registry.servedStates());
   let server: ScalerServer;
+  let http: MetricsServer | null = null;
   try {
-    server = await startScalerServer({ address: opts.address, tls, registry, logger });
+    server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
+    const grpcServer = server;
+    http = await startMetricsServer({ address: opts.metricsAddress, metrics, ready: () => grpcServer.ready, log: logger });
   } catch (err) {
     registry.close();
     await lstm?.pool?.close();
     throw err;
   }
+  logger.info('metrics listening', { address: opts.metricsAddress, port: http.port });
   if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
   server.markReady();
   logger.info('ready', {
@@ -93,13 +109,17 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     replaySpeed: opts.replaySpeed,
     defaultForecaster: opts.defaultForecaster,
   });
+  const metricsServer = http;
   return {
     server,
+    metrics,
+    metricsPort: metricsServer.port,
     registry,
     logger,
     async stop() {
       await server.shutdown(opts.shutdownTimeout * 1000);
       registry.close();
+      await metricsServer.close();
       await lstm?.pool?.close();
     },
   };
