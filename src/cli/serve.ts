@@ -91,7 +91,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
   });
   metrics.setSnapshotSource(() => registry.servedStates());
   let server: ScalerServer;
-  let http: MetricsServer | null = null;
+  let http: MetricsServer;
   try {
     server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
     const grpcServer = server;
