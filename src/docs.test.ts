@@ -7,7 +7,8 @@ import { metadataSchema } from './scaler/metadata.js';
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 test.each(Object.keys(metadataSchema()))('README documents metadata key %s', (key) => {
-  expect(readme).toMatch(new RegExp(`^\\| \`${key}\` \\|`, 'm'));
+  // A row of the metadata table, alone or paired with its companion (`usernameFile` / `passwordFile`).
+  expect(readme).toMatch(new RegExp(`^\\| (\`\\w+\` / )?\`${key}\`( / \`\\w+\`)? \\|`, 'm'));
 });
 
 test.each(Object.keys(SERVE_OPTIONS))('README documents serve option %s (flag and environment variable)', (key) => {

@@ -6,7 +6,8 @@ import { SERVE_OPTIONS } from '../config/serve.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
-import { createMetadataParser, type ScalerConfig } from '../scaler/metadata.js';
+import { createMetadataParser, InvalidRequestError, type ScalerConfig } from '../scaler/metadata.js';
+import { createPrometheusSource, prometheusConfigProblems } from '../sources/prometheus.js';
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
 import { createReplayFeed } from '../sources/replay.js';
@@ -49,6 +50,25 @@ function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: 
   return (config) => feed.source(config.replayScale);
 }
 
+/**
+ * Where each ScaledObject's load comes from: Prometheus when its metadata has a `query` (at its
+ * `serverAddress`, else `--prometheus-url`); the replay source otherwise, unless `--prometheus-url`
+ * made Prometheus the default, in which case a missing `query` is the metadata's error.
+ */
+export function sourceFactory(opts: ServeOptions, trace: Trace | null, log: Logger): (config: ScalerConfig) => MetricSource {
+  const replay = replaySourceFactory(opts, trace);
+  return (config) => {
+    const serverAddress = config.serverAddress ?? opts.prometheusUrl;
+    const wantsPrometheus = config.query !== undefined || config.serverAddress !== undefined || opts.prometheusUrl !== undefined;
+    if (!wantsPrometheus) return replay(config);
+    if (serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query" (or start Amadeus with --prometheus-url)');
+    const full = { ...config, serverAddress };
+    const problems = prometheusConfigProblems(full, (k) => `metadata "${k}"`);
+    if (problems.length) throw new InvalidRequestError(problems.map((p) => p.message).join('; '));
+    return createPrometheusSource(full, { log });
+  };
+}
+
 export interface RunningServer {
   server: ScalerServer;
   metrics: ScalerMetrics;
@@ -74,7 +94,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
   const metrics = new ScalerMetrics();
   const registry = new ScaledObjectRegistry({
     parseMetadata: createMetadataParser(opts.defaultForecaster),
-    sourceFor: replaySourceFactory(opts, trace),
+    sourceFor: sourceFactory(opts, trace, logger),
     forecasterFor: createForecasterProvider({ lstm, unavailableReason: reason, log: logger }),
     refreshIntervalMs: opts.refreshInterval * 1000,
     idleTimeoutMs: opts.idleTimeout * 1000,
@@ -105,7 +125,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
   if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
   server.markReady();
   logger.info('ready', {
-    source: trace ? `replay trace ${opts.replayTrace}` : `replay generator (${opts.replayScenario})`,
+    source: opts.prometheusUrl ? `prometheus ${new URL(opts.prometheusUrl).origin}` : trace ? `replay trace ${opts.replayTrace}` : `replay generator (${opts.replayScenario})`,
     replaySpeed: opts.replaySpeed,
     defaultForecaster: opts.defaultForecaster,
   });

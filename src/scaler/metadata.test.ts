@@ -5,7 +5,11 @@ const base = { targetValue: '100' };
 
 describe('ScaledObject metadata', () => {
   test('minimal metadata gets every documented default', () => {
-    expect(parse(base)).toEqual({
+    const { serverAddress, query, cpuQuery, memoryQuery, authModes, usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile, prometheusUnsafeSsl, timeoutSeconds, ...scaler } = parse(base);
+    // The Prometheus source's keys: all unset but the two with defaults.
+    expect([serverAddress, query, cpuQuery, memoryQuery, authModes, usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile]).toEqual(Array(11).fill(undefined));
+    expect({ prometheusUnsafeSsl, timeoutSeconds }).toEqual({ prometheusUnsafeSsl: false, timeoutSeconds: 10 });
+    expect(scaler).toEqual({
       targetValue: 100,
       activationValue: 0,
       metricName: DEFAULT_METRIC_NAME,

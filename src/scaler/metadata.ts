@@ -5,6 +5,7 @@
 import { FieldsError, integer, number, oneOf, optional, parseFields, text, type FieldSpec } from '../config/fields.js';
 import { DEFAULT_MODEL, MODEL_NAMES, type ModelName } from '../forecast/catalog.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
+import { PROMETHEUS_METADATA } from '../sources/prometheus.js';
 
 export const MODES = ['predictive', 'shadow', 'reactive'] as const;
 export type Mode = (typeof MODES)[number];
@@ -47,6 +48,8 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
     quantile: optional(oneOf(QUANTILES, { default: QUANTILES[0]! })),
     /** Replay source only: multiplies the replayed load, so several demo objects can differ. */
     replayScale: number({ gt: 0, max: 1e9, default: 1 }),
+    /** The Prometheus source: serverAddress, query, cpuQuery, memoryQuery, auth and TLS files. */
+    ...PROMETHEUS_METADATA,
   } satisfies Record<string, FieldSpec<unknown>>;
 }
 

@@ -1,0 +1,295 @@
+/**
+ * The Prometheus source's metadata schema and its HTTP behaviour (auth headers, TLS, timeouts,
+ * errors, response mapping) against loopback servers that record requests; the real Prometheus is
+ * exercised in prometheus.test.ts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FieldsError, parseFields } from '../config/fields.js';
+import { generateCerts } from '../test-support/certs.js';
+import { freePort, matrixBody, startRecorder, type Recorder, type RecorderOptions } from '../test-support/prometheus.js';
+import {
+  createPrometheusSource,
+  PROMETHEUS_METADATA,
+  PrometheusError,
+  prometheusConfigProblems,
+  type PrometheusConfig,
+} from './prometheus.js';
+import { MAX_POINTS_PER_QUERY } from './prometheus-client.js';
+import { floorMinute, MINUTE_MS } from './types.js';
+
+const NOW = Date.UTC(2026, 0, 5, 12, 0, 30);
+const END = floorMinute(NOW);
+const clock = () => NOW;
+const dir = mkdtempSync(join(tmpdir(), 'amadeus-prom-secrets-'));
+const file = (name: string, content: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  return p;
+};
+
+function config(over: Partial<PrometheusConfig> & { serverAddress: string }): PrometheusConfig {
+  return { ...parseFields(PROMETHEUS_METADATA, { query: 'up' }), ...over };
+}
+
+const recorders: Recorder[] = [];
+async function recorder(options?: RecorderOptions): Promise<Recorder> {
+  const r = await startRecorder(options);
+  recorders.push(r);
+  return r;
+}
+afterAll(async () => {
+  await Promise.all(recorders.map((r) => r.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function failure(p: Promise<unknown>): Promise<PrometheusError> {
+  const err = await p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  if (!(err instanceof PrometheusError)) throw err;
+  return err;
+}
+
+describe('PROMETHEUS_METADATA', () => {
+  const parse = (raw: Record<string, string>) => parseFields(PROMETHEUS_METADATA, raw);
+  const problemKeys = (raw: Record<string, string>) => {
+    try {
+      parse(raw);
+      return [];
+    } catch (err) {
+      if (!(err instanceof FieldsError)) throw err;
+      return err.problems.map((p) => p.key);
+    }
+  };
+
+  it('parses every field with its defaults', () => {
+    expect(parse({})).toEqual(expect.objectContaining({ serverAddress: undefined, query: undefined, prometheusUnsafeSsl: false, timeoutSeconds: 10 }));
+    const c = parse({
+      serverAddress: 'https://prom.monitoring:9090/',
+      query: 'sum(rate(http_requests_total[1m]))',
+      authModes: 'tls, bearer',
+      bearerTokenFile: '/var/run/secrets/token',
+      prometheusUnsafeSsl: 'true',
+      timeoutSeconds: '2.5',
+    });
+    expect(c.serverAddress).toBe('https://prom.monitoring:9090');
+    expect(c.authModes).toEqual(['tls', 'bearer']);
+    expect(c.prometheusUnsafeSsl).toBe(true);
+    expect(c.timeoutSeconds).toBe(2.5);
+  });
+
+  it.each(['not a url', 'ftp://x', 'http://user:pw@prom:9090', 'http://'])('rejects serverAddress %j', (serverAddress) => {
+    expect(problemKeys({ serverAddress })).toEqual(['serverAddress']);
+  });
+
+  it.each(['digest', 'basic,bearer', ' , '])('rejects authModes %j', (authModes) => {
+    expect(problemKeys({ authModes })).toEqual(['authModes']);
+  });
+
+  it('rejects a bad timeout', () => {
+    expect(problemKeys({ timeoutSeconds: '0' })).toEqual(['timeoutSeconds']);
+  });
+
+  it('reports what no single field can see', () => {
+    const keys = (over: Partial<PrometheusConfig>) =>
+      prometheusConfigProblems({ ...config({ serverAddress: 'http://p:9090' }), ...over }).map((p) => p.key);
+    expect(keys({})).toEqual([]);
+    expect(keys({ query: undefined })).toEqual(['query']);
+    expect(keys({ authModes: ['basic'] })).toEqual(['usernameFile']);
+    expect(keys({ authModes: ['bearer'] })).toEqual(['bearerTokenFile']);
+    expect(keys({ authModes: ['tls'] })).toEqual(['caFile']);
+    expect(keys({ authModes: ['tls'], certFile: '/c' })).toEqual(['keyFile']);
+    expect(keys({ bearerTokenFile: '/t' })).toEqual(['bearerTokenFile']);
+    expect(keys({ serverAddress: 'ftp://x' })).toEqual(['serverAddress']);
+    // The global default may carry user info; only metadata may not.
+    expect(keys({ serverAddress: 'http://u:p@p:9090' })).toEqual([]);
+    expect(() => createPrometheusSource(config({ serverAddress: 'http://p:9090', authModes: ['basic'] }))).toThrow(FieldsError);
+  });
+});
+
+describe('Prometheus source over HTTP', () => {
+  it('queries the minute ends of the window and maps NaN and Inf to gaps', async () => {
+    const r = await recorder({
+      respond: () => ({
+        status: 200,
+        body: matrixBody([{ values: [[(END - 4 * MINUTE_MS) / 1000, '1'], [(END - 3 * MINUTE_MS) / 1000, 'NaN'], [(END - 2 * MINUTE_MS) / 1000, '+Inf'], [END / 1000, '5']] }]),
+      }),
+    });
+    const source = createPrometheusSource(config({ serverAddress: r.url, query: 'sum(rate(x[1m]))' }), { clock });
+    const h = await source.read(5);
+    expect(h).toEqual({ start: END - 5 * MINUTE_MS, requests: [1, null, null, null, 5] });
+    expect(r.requests).toHaveLength(1);
+    const req = r.requests[0]!;
+    expect(req.path).toBe('/api/v1/query_range');
+    expect(req.query.get('query')).toBe('sum(rate(x[1m]))');
+    expect(Number(req.query.get('start'))).toBe((END - 4 * MINUTE_MS) / 1000);
+    expect(Number(req.query.get('end'))).toBe(END / 1000);
+    expect(req.query.get('step')).toBe('60');
+    expect(source.now()).toBe(NOW);
+    expect(source.description).toBe(`prometheus:${r.url}`);
+    source.close();
+  });
+
+  it('sends the bearer token and keeps it out of descriptions and errors', async () => {
+    const r = await recorder();
+    const source = createPrometheusSource(
+      config({ serverAddress: r.url, authModes: ['bearer'], bearerTokenFile: file('token', 's3cret-token\n') }),
+      { clock },
+    );
+    const err = await failure(source.read(10));
+    expect(err.reason).toBe('no-data');
+    expect(err.message).toMatch(/query returned no data/);
+    expect(r.requests[0]!.headers.authorization).toBe('Bearer s3cret-token');
+    expect(`${err.message} ${source.description}`).not.toMatch(/s3cret/);
+    source.close();
+  });
+
+  it('sends basic credentials read from trimmed files, an absent password as empty', async () => {
+    const r = await recorder();
+    const user = file('user', 'alice\n');
+    const withPassword = createPrometheusSource(
+      config({ serverAddress: r.url, authModes: ['basic'], usernameFile: user, passwordFile: file('password', ' pa55word \n') }),
+      { clock },
+    );
+    const withoutPassword = createPrometheusSource(config({ serverAddress: r.url, authModes: ['basic'], usernameFile: user }), { clock });
+    const err = await failure(withPassword.read(3));
+    await failure(withoutPassword.read(3));
+    expect(r.requests.map((q) => q.headers.authorization)).toEqual([
+      `Basic ${Buffer.from('alice:pa55word').toString('base64')}`,
+      `Basic ${Buffer.from('alice:').toString('base64')}`,
+    ]);
+    expect(err.message).not.toMatch(/pa55word/);
+    withPassword.close();
+    withoutPassword.close();
+  });
+
+  it('re-reads rotated credentials after a failure, and redacts secrets echoed in errors', async () => {
+    // A proxy that echoes the header it refused: the message must not carry it on.
+    const r = await recorder({
+      respond: (req) =>
+        req.headers.authorization === 'Bearer new-token'
+          ? { status: 200, body: matrixBody([{ values: [[END / 1000, '7']] }]) }
+          : { status: 401, body: `unauthorized: ${req.headers.authorization}`, contentType: 'text/plain' },
+    });
+    const token = file('rotating', 'old-token');
+    const source = createPrometheusSource(config({ serverAddress: r.url, authModes: ['bearer'], bearerTokenFile: token }), { clock });
+    const err = await failure(source.read(2));
+    expect(err.reason).toBe('http');
+    expect(err.message).toMatch(/HTTP 401.*check authModes/);
+    expect(err.message).toContain(r.url);
+    expect(err.message).not.toContain('old-token');
+    writeFileSync(token, 'new-token\n');
+    expect((await source.read(2)).requests).toEqual([null, 7]);
+    source.close();
+  });
+
+  it('names the server, never the user info of its URL', async () => {
+    const port = await freePort();
+    const source = createPrometheusSource(config({ serverAddress: `http://bob:hunter2@127.0.0.1:${port}` }), { clock });
+    expect(source.description).toBe(`prometheus:http://127.0.0.1:${port}`);
+    const err = await failure(source.read(5));
+    expect(err.reason).toBe('unreachable');
+    expect(err.message).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}: cannot reach Prometheus`));
+    expect(err.message).not.toMatch(/hunter2|bob/);
+    source.close();
+  });
+
+  it('rejects on timeout with the configured limit', async () => {
+    const r = await recorder({ respond: () => 'hang' });
+    const source = createPrometheusSource(config({ serverAddress: r.url, timeoutSeconds: 0.2 }), { clock });
+    const err = await failure(source.read(5));
+    expect(err.reason).toBe('timeout');
+    expect(err.message).toBe(`${r.url}: no answer within 0.2s`);
+    expect(r.requests[0]!.query.get('timeout')).toBe('200ms');
+    source.close();
+  });
+
+  it('rejects an answer that is not the Prometheus API', async () => {
+    const r = await recorder({ respond: () => ({ status: 200, body: '<html>login</html>', contentType: 'text/html' }) });
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock });
+    const err = await failure(source.read(5));
+    expect(err.reason).toBe('response');
+    expect(err.message).toBe(`${r.url}: unexpected answer (is this the Prometheus HTTP API?)`);
+    source.close();
+  });
+
+  it('asks to aggregate a query matching several series', async () => {
+    const two = matrixBody([{ metric: { pod: 'a' }, values: [[END / 1000, '1']] }, { metric: { pod: 'b' }, values: [[END / 1000, '2']] }]);
+    const r = await recorder({ respond: () => ({ status: 200, body: two }) });
+    const source = createPrometheusSource(config({ serverAddress: r.url, query: 'rate(x[1m])' }), { clock });
+    const err = await failure(source.read(5));
+    expect(err.reason).toBe('series');
+    expect(err.message).toMatch(/query returned 2 series; it must return exactly one: aggregate it, e\.g\. sum\(rate\(x\[1m\]\)\)/);
+    source.close();
+  });
+
+  it('splits windows longer than Prometheus allows per query', async () => {
+    const r = await recorder();
+    const minutes = 2 * MAX_POINTS_PER_QUERY + 500;
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock, maxMinutes: minutes });
+    await failure(source.read(minutes));
+    const ranges = r.requests.map((q) => [Number(q.query.get('start')) * 1000, Number(q.query.get('end')) * 1000]);
+    const start = END - minutes * MINUTE_MS;
+    const at = (m: number) => start + m * MINUTE_MS;
+    expect(ranges).toEqual([
+      [at(1), at(MAX_POINTS_PER_QUERY)],
+      [at(MAX_POINTS_PER_QUERY + 1), at(2 * MAX_POINTS_PER_QUERY)],
+      [at(2 * MAX_POINTS_PER_QUERY + 1), END],
+    ]);
+    await expect(source.read(minutes + 1)).rejects.toThrow(RangeError);
+    await expect(source.read(0)).rejects.toThrow(RangeError);
+    source.close();
+  });
+
+  it('serialises concurrent reads: the second is served from what the first cached', async () => {
+    const r = await recorder({ respond: () => ({ status: 200, body: matrixBody([{ values: [[END / 1000, '3']] }]) }) });
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock });
+    const [a, b] = await Promise.all([source.read(2), source.read(2)]);
+    expect(a).toEqual({ start: END - 2 * MINUTE_MS, requests: [null, 3] });
+    expect(b).toEqual(a);
+    expect(r.requests).toHaveLength(1);
+    source.close();
+  });
+
+  it('closes idempotently; reads after close reject', async () => {
+    const source = createPrometheusSource(config({ serverAddress: 'http://127.0.0.1:9' }), { clock });
+    source.close();
+    source.close();
+    await expect(source.read(5)).rejects.toThrow(/read after close/);
+  });
+});
+
+describe('Prometheus source over TLS', () => {
+  const certs = generateCerts();
+
+  it('verifies the server with caFile and presents the client certificate', async () => {
+    const r = await recorder({ tls: { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey), ca: certs.read(certs.caCert), requestCert: true } });
+    const source = createPrometheusSource(
+      config({ serverAddress: r.url, authModes: ['tls'], caFile: certs.caCert, certFile: certs.clientCert, keyFile: certs.clientKey }),
+      { clock },
+    );
+    expect((await failure(source.read(5))).reason).toBe('no-data');
+    expect(r.requests[0]!.clientCert).toBe(true);
+    source.close();
+  });
+
+  it('refuses an unknown server certificate unless prometheusUnsafeSsl', async () => {
+    const r = await recorder({ tls: { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey) } });
+    const strict = createPrometheusSource(config({ serverAddress: r.url }), { clock });
+    const err = await failure(strict.read(5));
+    expect(err.reason).toBe('tls');
+    expect(err.message).toContain(r.url);
+    const wrongCa = createPrometheusSource(config({ serverAddress: r.url, authModes: ['tls'], caFile: certs.otherCaCert }), { clock });
+    expect((await failure(wrongCa.read(5))).reason).toBe('tls');
+    expect(r.requests).toHaveLength(0);
+    const unsafe = createPrometheusSource(config({ serverAddress: r.url, prometheusUnsafeSsl: true }), { clock });
+    expect((await failure(unsafe.read(5))).reason).toBe('no-data');
+    expect(r.requests).toHaveLength(1);
+    for (const s of [strict, wrongCa, unsafe]) s.close();
+  });
+});

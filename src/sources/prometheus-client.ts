@@ -1,0 +1,265 @@
+/**
+ * The HTTP side of the Prometheus source: a `prometheus-query` driver carrying one ScaledObject's
+ * authentication and TLS settings, range queries at a 1-minute step, and failures turned into
+ * errors that name the server and never carry credentials.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
+import { MINUTE_MS } from './types.js';
+
+export const AUTH_MODES = ['basic', 'bearer', 'tls'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export interface ConnectionConfig {
+  serverAddress: string;
+  authModes?: readonly AuthMode[];
+  usernameFile?: string;
+  passwordFile?: string;
+  bearerTokenFile?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  prometheusUnsafeSsl: boolean;
+  timeoutSeconds: number;
+}
+
+export type FailureReason = 'unreachable' | 'timeout' | 'tls' | 'http' | 'response' | 'credentials' | 'series' | 'no-data';
+
+/** Every failure of the source: `reason` lets callers tell a down server from a bad query. */
+export class PrometheusError extends Error {
+  override name = 'PrometheusError';
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Prometheus refuses range queries of more than 11,000 points per series; stay below it. */
+export const MAX_POINTS_PER_QUERY = 10_000;
+
+/** One query over a range of minutes: how many series it matched, and the single series' values. */
+export interface MinuteValues {
+  series: number;
+  /** All null unless exactly one series matched. */
+  values: (number | null)[];
+}
+
+export interface PrometheusClient {
+  /**
+   * Evaluates `query` at the end of each of `minutes` minutes from `start` (a whole minute):
+   * element i is its value at `start + (i + 1)·MINUTE_MS`, null where Prometheus has none.
+   */
+  minutes(query: string, start: number, minutes: number): Promise<MinuteValues>;
+  close(): void;
+}
+
+/** The server's address as shown in descriptions and errors: no user info, query or trailing slash. */
+export function safeAddress(serverAddress: string): string {
+  try {
+    const url = new URL(serverAddress);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+interface Connection {
+  driver: PrometheusDriver;
+  agents: [http.Agent, https.Agent];
+}
+
+export function createPrometheusClient(config: ConnectionConfig): PrometheusClient {
+  const server = safeAddress(config.serverAddress);
+  // Credentials are re-read at each (re)connect so rotated secret files are picked up; every
+  // string that could leak is remembered for redaction.
+  let secrets: string[] = [];
+  let conn: Connection | null = null;
+  let closed = false;
+
+  const disconnect = () => {
+    if (!conn) return;
+    for (const agent of conn.agents) agent.destroy();
+    conn = null;
+  };
+
+  const connect = (): Connection => {
+    const headers: Record<string, string> = {};
+    const modes = new Set(config.authModes ?? []);
+    const found: string[] = [];
+    const secret = (key: 'usernameFile' | 'passwordFile' | 'bearerTokenFile'): string => {
+      const value = readSecret(server, key, config[key]);
+      found.push(value);
+      return value;
+    };
+    if (modes.has('basic')) {
+      // Built here rather than through the driver's `auth`, which drops an empty password.
+      const user = secret('usernameFile');
+      const password = config.passwordFile === undefined ? '' : secret('passwordFile');
+      const encoded = Buffer.from(`${user}:${password}`).toString('base64');
+      found.push(encoded);
+      headers.Authorization = `Basic ${encoded}`;
+    }
+    if (modes.has('bearer')) headers.Authorization = `Bearer ${secret('bearerTokenFile')}`;
+    const tls: https.AgentOptions = { keepAlive: true, rejectUnauthorized: !config.prometheusUnsafeSsl };
+    if (modes.has('tls')) {
+      if (config.caFile !== undefined) tls.ca = readFile(server, 'caFile', config.caFile);
+      if (config.certFile !== undefined) tls.cert = readFile(server, 'certFile', config.certFile);
+      if (config.keyFile !== undefined) tls.key = readFile(server, 'keyFile', config.keyFile);
+    }
+    secrets = found.filter((s) => s.length >= 3);
+    const agents: [http.Agent, https.Agent] = [new http.Agent({ keepAlive: true }), new https.Agent(tls)];
+    const driver = new PrometheusDriver({
+      endpoint: config.serverAddress,
+      headers,
+      timeout: config.timeoutSeconds * 1000,
+      // The driver exposes no agent option; its axios request config does.
+      requestInterceptor: {
+        onFulfilled: (request) => {
+          request.httpAgent = agents[0];
+          request.httpsAgent = agents[1];
+          return request;
+        },
+      },
+      // Sees the raw axios error (status, body, code), which the driver would flatten.
+      responseInterceptor: {
+        onFulfilled: (response) => response,
+        onRejected: (error: unknown) => {
+          throw describeFailure(error, server, config.timeoutSeconds, secrets);
+        },
+      },
+    });
+    return { driver, agents };
+  };
+
+  const rangeOnce = async (query: string, start: number, minutes: number): Promise<MinuteValues> => {
+    conn ??= connect();
+    const firstEval = start + MINUTE_MS;
+    const lastEval = start + minutes * MINUTE_MS;
+    // Prometheus aborts the evaluation itself too, instead of computing an answer nobody awaits.
+    const evalTimeout = `${Math.ceil(config.timeoutSeconds * 1000)}ms`;
+    const result = await conn.driver.rangeQuery(query, firstEval, lastEval, MINUTE_MS / 1000, evalTimeout);
+    if (result.resultType !== 'matrix') {
+      throw new PrometheusError('response', `${server}: range query answered a ${result.resultType}, not a matrix`);
+    }
+    const matched = result.result as RangeVector[];
+    const values = new Array<number | null>(minutes).fill(null);
+    if (matched.length === 1) {
+      for (const sample of matched[0]!.values as SampleValue[]) {
+        const i = Math.round((sample.time.getTime() - start) / MINUTE_MS) - 1;
+        // NaN and ±Inf (a division by zero, a stale marker) carry no load: a gap, not a value.
+        if (i >= 0 && i < minutes && Number.isFinite(sample.value)) values[i] = sample.value;
+      }
+    }
+    return { series: matched.length, values };
+  };
+
+  return {
+    async minutes(query, start, minutes) {
+      if (closed) throw new PrometheusError('response', `${server}: client closed`);
+      const out: MinuteValues = { series: 0, values: [] };
+      try {
+        for (let done = 0; done < minutes; done += MAX_POINTS_PER_QUERY) {
+          const n = Math.min(MAX_POINTS_PER_QUERY, minutes - done);
+          const part = await rangeOnce(query, start + done * MINUTE_MS, n);
+          out.series = Math.max(out.series, part.series);
+          out.values.push(...part.values);
+        }
+      } catch (err) {
+        // Reconnect next time: fresh sockets, and credentials re-read in case they were rotated.
+        disconnect();
+        throw asPrometheusError(err, server, secrets);
+      }
+      if (out.series !== 1) out.values.fill(null);
+      return out;
+    },
+    close() {
+      closed = true;
+      disconnect();
+    },
+  };
+}
+
+function readFile(server: string, key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new PrometheusError('credentials', `${server}: cannot read ${key} ${path}: ${code}`);
+  }
+}
+
+function readSecret(server: string, key: string, path: string | undefined): string {
+  if (path === undefined) throw new PrometheusError('credentials', `${server}: ${key} is not set`);
+  // Mounted secrets often end with a newline that is not part of the credential.
+  const value = readFile(server, key, path).toString('utf8').trim();
+  if (value === '') throw new PrometheusError('credentials', `${server}: ${key} ${path} is empty`);
+  return value;
+}
+
+/** The parts of an axios error this module reads; typed structurally to keep axios out of the imports. */
+interface AxiosLike {
+  code?: string;
+  message?: string;
+  response?: { status?: number; statusText?: string; data?: unknown };
+}
+
+const TLS_CODE = /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+function describeFailure(error: unknown, server: string, timeoutSeconds: number, secrets: string[]): PrometheusError {
+  if (error instanceof PrometheusError) return error;
+  const e: AxiosLike = typeof error === 'object' && error !== null ? error : {};
+  const message = redact(e.message ?? String(error), secrets);
+  const status = e.response?.status;
+  if (status !== undefined) {
+    const detail = redact(bodyText(e.response?.data) ?? e.response?.statusText ?? '', secrets);
+    const hint = status === 401 || status === 403 ? ' (check authModes and the credential files)' : '';
+    return new PrometheusError('http', `${server}: HTTP ${status}${detail ? `: ${detail}` : ''}${hint}`);
+  }
+  const code = e.code ?? '';
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new PrometheusError('timeout', `${server}: no answer within ${timeoutSeconds}s`);
+  }
+  if (TLS_CODE.test(code)) return new PrometheusError('tls', `${server}: TLS failed: ${message}`);
+  return new PrometheusError('unreachable', `${server}: cannot reach Prometheus: ${message}`);
+}
+
+/** Prometheus's JSON error (`errorType: error`), or the first line of a plain-text body. */
+function bodyText(data: unknown): string | undefined {
+  if (typeof data === 'object' && data !== null && 'error' in data && typeof data.error === 'string') {
+    const type = 'errorType' in data && typeof data.errorType === 'string' ? `${data.errorType}: ` : '';
+    return type + data.error;
+  }
+  if (typeof data === 'string' && data.trim() !== '') return data.trim().split('\n')[0]!.slice(0, 200);
+  return undefined;
+}
+
+/**
+ * The driver wraps what it catches in plain objects, sometimes twice (`original` holds the cause):
+ * find our own error, else call it an unexpected answer.
+ */
+function asPrometheusError(thrown: unknown, server: string, secrets: string[]): PrometheusError {
+  let clientError = false;
+  for (let e = thrown, depth = 0; typeof e === 'object' && e !== null && depth < 5; depth++) {
+    if (e instanceof PrometheusError) return e;
+    if ('errorType' in e && e.errorType === 'client_error') clientError = true;
+    e = 'original' in e ? e.original : undefined;
+  }
+  if (clientError) return new PrometheusError('response', `${server}: unexpected answer (is this the Prometheus HTTP API?)`);
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return new PrometheusError('response', `${server}: unexpected answer: ${redact(message, secrets)}`);
+}
+
+/** A proxy or server may echo request headers into its error text. */
+function redact(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('<redacted>');
+  return out;
+}

@@ -1,0 +1,251 @@
+/**
+ * The Prometheus MetricSource: one ScaledObject's request rate (and optionally CPU and memory) read
+ * from PromQL range queries at a 1-minute step. Minute i of a window is the query's value at the
+ * END of that minute, so the newest complete minute ends at floorMinute(now). Reads are
+ * incremental: refreshes come every 30 s over windows of hours, so only the new minutes (plus a
+ * short overlap for late scrapes and rule evaluations) are fetched each time.
+ */
+import { boolean, FieldsError, number, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';
+import { silentLogger, type Logger } from '../telemetry/logger.js';
+import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
+import { floorMinute, MINUTE_MS, type History, type MetricSource } from './types.js';
+
+export { AUTH_MODES, PrometheusError, type AuthMode, type FailureReason } from './prometheus-client.js';
+
+/** Minutes re-fetched before the newest cached one: samples scraped or recorded late land there. */
+export const OVERLAP_MINUTES = 2;
+/** Default cap on one read's window: four weeks, above anything a forecaster or fine-tuning asks. */
+export const DEFAULT_MAX_MINUTES = 4 * 7 * 24 * 60;
+
+const httpUrl: FieldSpec<string | undefined> = optional({
+  expected: 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090',
+  parse(raw) {
+    const s = raw.trim();
+    const url = new URL(s);
+    // Secrets belong in mounted files, never in metadata that anyone reading the ScaledObject sees.
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || url.username || url.password) {
+      throw new Error('not an http(s) URL without credentials');
+    }
+    return s.replace(/\/+$/, '');
+  },
+});
+
+const authModes: FieldSpec<readonly AuthMode[] | undefined> = optional({
+  expected: `a comma-separated list of ${AUTH_MODES.map((m) => `"${m}"`).join(', ')} ("basic" and "bearer" exclude each other)`,
+  parse(raw) {
+    const modes = [...new Set(raw.split(',').map((m) => m.trim()).filter((m) => m !== ''))];
+    if (modes.length === 0 || !modes.every((m): m is AuthMode => (AUTH_MODES as readonly string[]).includes(m))) {
+      throw new Error('unknown auth mode');
+    }
+    // Both set the Authorization header: one would silently win.
+    if (modes.includes('basic') && modes.includes('bearer')) throw new Error('basic and bearer together');
+    return modes;
+  },
+});
+
+const promql = () => optional(text({ required: true, expected: 'a PromQL expression returning one series' }));
+const path = () => optional(text({ required: true, expected: 'the path of a mounted file' }));
+
+/** ScaledObject metadata of the Prometheus source; the lead merges it into the metadata table. */
+export const PROMETHEUS_METADATA = {
+  /** Prometheus's base URL; absent → the server's --prometheus-url. */
+  serverAddress: httpUrl,
+  /** PromQL of the request rate; must return exactly one series (aggregate with sum(...)). */
+  query: promql(),
+  /** PromQL of the workload's CPU usage in cores, one series. */
+  cpuQuery: promql(),
+  /** PromQL of the workload's memory usage in bytes, one series. */
+  memoryQuery: promql(),
+  /** How to authenticate, like KEDA's Prometheus scaler: basic | bearer | tls, combinable with commas. */
+  authModes,
+  usernameFile: path(),
+  passwordFile: path(),
+  bearerTokenFile: path(),
+  caFile: path(),
+  certFile: path(),
+  keyFile: path(),
+  /** Skip verification of Prometheus's TLS certificate (not `unsafeSsl`: that key is KEDA's own, for its connection to Amadeus). */
+  prometheusUnsafeSsl: boolean({ default: false }),
+  /** Per request: the HTTP timeout and Prometheus's own evaluation timeout. */
+  timeoutSeconds: number({ gt: 0, max: 300, default: 10 }),
+} satisfies Record<string, FieldSpec<unknown>>;
+
+export type PrometheusMetadata = Parsed<typeof PROMETHEUS_METADATA>;
+/** The parsed metadata with the server resolved (metadata `serverAddress`, else the global default). */
+export type PrometheusConfig = Omit<PrometheusMetadata, 'serverAddress'> & { serverAddress: string };
+
+export interface PrometheusSourceOptions {
+  /** Epoch ms; default `Date.now`. Injectable so tests read fixed windows of backfilled data. */
+  clock?: () => number;
+  log?: Logger;
+  /** Largest window one read may ask (and so the most minutes cached). Default DEFAULT_MAX_MINUTES. */
+  maxMinutes?: number;
+}
+
+export interface PrometheusSource extends MetricSource {
+  /** Minutes currently cached, for tests and diagnostics. */
+  readonly cachedMinutes: number;
+}
+
+/**
+ * Problems no single field can see: the query is required, each auth mode needs its files, and a
+ * file without its mode is almost certainly a typo. Empty when the configuration is usable.
+ */
+export function prometheusConfigProblems(config: PrometheusConfig, describeKey: (key: string) => string = (k) => `"${k}"`): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const add = (key: string, message: string) => problems.push({ key, message: `${describeKey(key)} ${message}` });
+  if (config.query === undefined) add('query', 'is required with the Prometheus source: a PromQL expression returning one series');
+  try {
+    httpUrl.parse(config.serverAddress);
+  } catch {
+    // The resolved address may be the global default, whose user info is allowed (it is no metadata).
+    const url = URL.canParse(config.serverAddress) ? new URL(config.serverAddress) : undefined;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) add('serverAddress', `must be ${httpUrl.expected}`);
+  }
+  const modes = new Set(config.authModes ?? []);
+  const need = (mode: AuthMode, key: keyof PrometheusConfig) => {
+    if (modes.has(mode) && config[key] === undefined) add(key, `is required when "authModes" includes "${mode}"`);
+  };
+  need('basic', 'usernameFile');
+  need('bearer', 'bearerTokenFile');
+  if (modes.has('tls') && config.caFile === undefined && config.certFile === undefined) {
+    add('caFile', 'or "certFile" and "keyFile" are required when "authModes" includes "tls"');
+  }
+  if (modes.has('tls') && (config.certFile === undefined) !== (config.keyFile === undefined)) {
+    const [missing, given] = config.certFile === undefined ? ['certFile', 'keyFile'] : ['keyFile', 'certFile'];
+    add(missing, `is required with "${given}": a client certificate needs both`);
+  }
+  const owner: [keyof PrometheusConfig, AuthMode][] = [
+    ['usernameFile', 'basic'],
+    ['passwordFile', 'basic'],
+    ['bearerTokenFile', 'bearer'],
+    ['caFile', 'tls'],
+    ['certFile', 'tls'],
+    ['keyFile', 'tls'],
+  ];
+  for (const [key, mode] of owner) {
+    if (config[key] !== undefined && !modes.has(mode)) add(key, `is set but "authModes" does not include "${mode}"`);
+  }
+  return problems;
+}
+
+type SeriesKey = 'requests' | 'cpu' | 'memory';
+const QUERY_KEYS: readonly [SeriesKey, 'query' | 'cpuQuery' | 'memoryQuery'][] = [
+  ['requests', 'query'],
+  ['cpu', 'cpuQuery'],
+  ['memory', 'memoryQuery'],
+];
+
+/** The cached minutes: the same layout as History (element i ends at start + (i + 1)·MINUTE_MS). */
+interface Cache {
+  start: number;
+  series: Map<SeriesKey, (number | null)[]>;
+}
+
+/**
+ * A source for one ScaledObject. Throws FieldsError when `config` is unusable (see
+ * prometheusConfigProblems); connection problems surface on `read`.
+ */
+export function createPrometheusSource(config: PrometheusConfig, options: PrometheusSourceOptions = {}): PrometheusSource {
+  const problems = prometheusConfigProblems(config);
+  if (problems.length) throw new FieldsError(problems);
+  const clock = options.clock ?? Date.now;
+  const maxMinutes = options.maxMinutes ?? DEFAULT_MAX_MINUTES;
+  const server = safeAddress(config.serverAddress);
+  const description = `prometheus:${server}`;
+  const log = (options.log ?? silentLogger).child({ source: description });
+  const client = createPrometheusClient(config);
+  const queries = QUERY_KEYS.flatMap(([key, field]) => {
+    const q = config[field];
+    return q === undefined ? [] : [{ key, field, query: q }];
+  });
+
+  let cache: Cache | undefined;
+  let keep = 0; // the longest window asked so far: what the cache holds at most
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const cacheEnd = (c: Cache) => c.start + c.series.get('requests')!.length * MINUTE_MS;
+
+  /** Fetches every query over [from, to) and merges the answers into the cache. */
+  const fetchInto = async (from: number, to: number) => {
+    const minutes = (to - from) / MINUTE_MS;
+    log.debug('prometheus range query', { from: new Date(from).toISOString(), minutes, queries: queries.length });
+    const answers = await Promise.all(queries.map((q) => client.minutes(q.query, from, minutes)));
+    const fetched = new Map<SeriesKey, (number | null)[]>();
+    queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
+    // A fetch that starts inside or at the end of the cache extends it; anything else replaces it.
+    if (cache === undefined || from < cache.start || from > cacheEnd(cache)) {
+      cache = { start: from, series: fetched };
+    } else {
+      const offset = (from - cache.start) / MINUTE_MS;
+      for (const [key, values] of fetched) {
+        const merged = cache.series.get(key)!;
+        merged.length = offset; // the fetched minutes are newer news than the cached ones
+        merged.push(...values);
+      }
+    }
+    // Bounded memory: the longest window asked so far, ending at the newest minute.
+    const excess = (cacheEnd(cache) - cache.start) / MINUTE_MS - keep;
+    if (excess > 0) {
+      for (const values of cache.series.values()) values.splice(0, excess);
+      cache.start += excess * MINUTE_MS;
+    }
+  };
+
+  const readWindow = async (minutes: number): Promise<History> => {
+    if (closed) throw new Error(`${description}: read after close`);
+    if (!(Number.isSafeInteger(minutes) && minutes > 0 && minutes <= maxMinutes)) {
+      throw new RangeError(`${description}: minutes must be an integer in 1..${maxMinutes}, got ${minutes}`);
+    }
+    const end = floorMinute(clock());
+    const start = end - minutes * MINUTE_MS;
+    keep = Math.max(keep, minutes);
+    if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
+      await fetchInto(start, end); // cold, a longer window than cached, or a clock jump
+    } else if (end > cacheEnd(cache)) {
+      await fetchInto(Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS), end);
+    }
+    const c = cache!;
+    const a = (start - c.start) / MINUTE_MS;
+    const history: History = { start, requests: [] };
+    for (const q of queries) {
+      const values = c.series.get(q.key)!.slice(a, a + minutes);
+      if (!values.some((v) => v !== null)) {
+        throw new PrometheusError('no-data', `${server}: query returned no data in the last ${minutes} minutes (${q.field}: ${q.query})`);
+      }
+      history[q.key] = values;
+    }
+    return history;
+  };
+
+  return {
+    description,
+    now: clock,
+    get cachedMinutes() {
+      return cache ? (cacheEnd(cache) - cache.start) / MINUTE_MS : 0;
+    },
+    read(minutes: number): Promise<History> {
+      // One read at a time: two interleaved merges would corrupt the cache.
+      const result = queue.then(() => readWindow(minutes));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      cache = undefined;
+      client.close();
+    },
+  };
+}
+
+function checked(answer: MinuteValues, field: string, query: string, server: string): (number | null)[] {
+  if (answer.series > 1) {
+    throw new PrometheusError(
+      'series',
+      `${server}: ${field} returned ${answer.series} series; it must return exactly one: aggregate it, e.g. sum(${query})`,
+    );
+  }
+  return answer.values;
+}
