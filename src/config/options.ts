@@ -47,11 +47,23 @@ export function parseOptions<O extends OptionSchema>(
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const flag = eq === -1 ? arg : arg.slice(0, eq);
+    // `--no-demo` is `--demo=false` for a boolean flag.
+    const negated = eq === -1 && flag.startsWith('--no-') ? byFlag.get('--' + flag.slice(5)) : undefined;
+    if (negated && options[negated]!.field.standalone) {
+      raw[negated] = 'false';
+      continue;
+    }
     const key = byFlag.get(flag);
     if (!key) throw new UsageError(`unknown option ${flag} (see --help)`);
     if (eq !== -1) raw[key] = arg.slice(eq + 1);
-    else if (options[key]!.field.standalone) raw[key] = 'true';
-    else {
+    else if (options[key]!.field.standalone) {
+      // A boolean flag alone means true; `--flag false` is accepted too.
+      const next = argv[i + 1];
+      if (next !== undefined && /^(true|false|1|0|yes|no)$/i.test(next)) {
+        raw[key] = next;
+        i++;
+      } else raw[key] = 'true';
+    } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value: ${options[key]!.field.expected}`);
       raw[key] = next;
