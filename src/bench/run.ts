@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: runs the benchmarks and prints their figures as JSON (and progress on stderr).
- * Options (environment): BENCH_SUITES ("serving,forecast"); serving: BENCH_OBJECTS (1000),
+ * Options (environment): BENCH_SUITES ("serving,refresh,forecast"); refresh: BENCH_REFRESH_SECONDS (90); serving: BENCH_OBJECTS (1000),
  * BENCH_RATES ("200,2000" calls/s), BENCH_SECONDS (20); forecast: BENCH_TRACE (the NASA CSV beside
  * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training).
  */
 import { runForecastBench } from './forecast.js';
+import { runRefreshBench } from './refresh.js';
 import { runServingBench } from './serving.js';
 
 const env = process.env;
@@ -15,10 +16,11 @@ if (!(objects > 0) || rates.some((r) => !(r > 0)) || !(seconds > 0)) {
   console.error('BENCH_OBJECTS, BENCH_RATES and BENCH_SECONDS must be positive numbers');
   process.exit(2);
 }
-const suites = (env.BENCH_SUITES ?? 'serving,forecast').split(',');
+const suites = (env.BENCH_SUITES ?? 'serving,refresh,forecast').split(',');
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const out: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 if (suites.includes('serving')) out.serving = await runServingBench({ objects, rates, seconds, log });
+if (suites.includes('refresh')) out.refresh = await runRefreshBench({ objects, seconds: Number(env.BENCH_REFRESH_SECONDS ?? 90), rate: rates[0] ?? 200, log });
 if (suites.includes('forecast')) {
   out.forecast = await runForecastBench({
     trace: env.BENCH_TRACE ?? '../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv',

@@ -39,7 +39,7 @@ export interface ServingBenchResult {
 const RPCS = ['GetMetricSpec', 'GetMetrics', 'IsActive'] as const;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
-function rssMiB(pid: number): number {
+export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : NaN;
 }
@@ -49,28 +49,30 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function refOf(i: number): ScaledObjectRef {
   return { name: `app-${i}`, namespace: `bench-${i % 20}`, scalerMetadata: { scalerAddress: 'amadeus:6000', targetValue: '20', headroom: '0.1', replayScale: String(1 + (i % 7) / 10) } };
 }
 
-async function startServer(): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000'], {
+export async function startServer(extraArgs: string[] = []): Promise<{ port: number; pid: number; metricsPort: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
       const m = /"msg":"gRPC server listening".*?"port":(\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
+      const mm = /"msg":"metrics listening".*?"port":(\d+)/.exec(buf);
+      if (m && mm) resolve([Number(m[1]), Number(mm[1])]);
     });
     child.on('exit', (code) => reject(new Error(`amadeus serve exited with ${code}`)));
   });
   child.stdout!.resume();
   return {
     port,
+    metricsPort,
     pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -80,7 +82,7 @@ async function startServer(): Promise<{ port: number; pid: number; stop: () => P
   };
 }
 
-async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: number, seconds: number): Promise<RateResult> {
+export async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: number, seconds: number): Promise<RateResult> {
   const lat: Record<string, number[]> = { GetMetricSpec: [], GetMetrics: [], IsActive: [] };
   let errors = 0;
   let calls = 0;
@@ -130,6 +132,21 @@ async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: numb
   return { callsPerSecond: rate, achievedCallsPerSecond: Math.round(calls / elapsed), calls, errors, p50Ms, p99Ms, launchLagP99Ms };
 }
 
+/** Registers every object (GetMetricSpec) and waits until each has a plan (GetMetrics answers). */
+export async function registerAll(client: ScalerClient, refs: ScaledObjectRef[]): Promise<void> {
+  for (let i = 0; i < refs.length; i += 100) await Promise.all(refs.slice(i, i + 100).map((r) => client.getMetricSpec(r)));
+  for (const r of refs) {
+    for (;;) {
+      try {
+        await client.getMetrics(r, '');
+        break;
+      } catch {
+        await sleep(50);
+      }
+    }
+  }
+}
+
 export async function runServingBench(opts: ServingBenchOptions): Promise<ServingBenchResult> {
   const server = await startServer();
   const client = createScalerClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
@@ -138,18 +155,7 @@ export async function runServingBench(opts: ServingBenchOptions): Promise<Servin
     const idle = rssMiB(server.pid);
     const refs = Array.from({ length: opts.objects }, (_, i) => refOf(i));
     opts.log(`registering ${opts.objects} ScaledObjects…`);
-    for (let i = 0; i < refs.length; i += 100) await Promise.all(refs.slice(i, i + 100).map((r) => client.getMetricSpec(r)));
-    // Every object has a plan once GetMetrics stops answering UNAVAILABLE.
-    for (const r of refs) {
-      for (;;) {
-        try {
-          await client.getMetrics(r, '');
-          break;
-        } catch {
-          await sleep(50);
-        }
-      }
-    }
+    await registerAll(client, refs);
     const registered = rssMiB(server.pid);
     const rates: RateResult[] = [];
     for (const rate of opts.rates) {

@@ -1,0 +1,29 @@
+/** Which source a ScaledObject gets: `--prometheus-url` makes Prometheus the default. */
+import { parseOptions } from '../config/options.js';
+import { SERVE_OPTIONS } from '../config/serve.js';
+import { createMetadataParser, InvalidRequestError } from '../scaler/metadata.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { sourceFactory } from './serve.js';
+
+const parse = createMetadataParser();
+const factory = (argv: string[]) => sourceFactory(parseOptions(SERVE_OPTIONS, argv, {}), null, silentLogger);
+
+test('without --prometheus-url: the replay source, unless the metadata names a query', () => {
+  const f = factory([]);
+  const replay = f(parse({ targetValue: '1' }));
+  expect(replay.description).toMatch(/^replay:generator/);
+  replay.close();
+  const prom = f(parse({ targetValue: '1', serverAddress: 'http://127.0.0.1:9', query: 'up' }));
+  expect(prom.description).toBe('prometheus:http://127.0.0.1:9');
+  prom.close();
+  expect(() => f(parse({ targetValue: '1', query: 'up' }))).toThrow('metadata "serverAddress" is required with "query"');
+});
+
+test('with --prometheus-url: Prometheus is the default, and a query is required', () => {
+  const f = factory(['--prometheus-url', 'http://user:secret@127.0.0.1:9090']);
+  const s = f(parse({ targetValue: '1', query: 'sum(rate(x[1m]))' }));
+  expect(s.description).toBe('prometheus:http://127.0.0.1:9090'); // never the credentials
+  s.close();
+  expect(() => f(parse({ targetValue: '1' }))).toThrow(InvalidRequestError);
+  expect(() => f(parse({ targetValue: '1' }))).toThrow(/metadata "query" is required/);
+});
