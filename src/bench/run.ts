@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs the benchmarks and prints their figures as JSON (and progress on stderr).
- * Options (environment): BENCH_SUITES ("serving,refresh,forecast"); refresh: BENCH_REFRESH_SECONDS (90); serving: BENCH_OBJECTS (1000),
+ * Options (environment): BENCH_SUITES ("serving,refresh,forecast"); refresh: BENCH_REFRESH_SECONDS (90),
+ * BENCH_SERVE_ARGS (extra `amadeus serve` flags); serving: BENCH_OBJECTS (1000),
  * BENCH_RATES ("200,2000" calls/s), BENCH_SECONDS (20); forecast: BENCH_TRACE (the NASA CSV beside
  * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training).
  */
@@ -20,7 +21,7 @@ const suites = (env.BENCH_SUITES ?? 'serving,refresh,forecast').split(',');
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const out: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 if (suites.includes('serving')) out.serving = await runServingBench({ objects, rates, seconds, log });
-if (suites.includes('refresh')) out.refresh = await runRefreshBench({ objects, seconds: Number(env.BENCH_REFRESH_SECONDS ?? 90), rate: rates[0] ?? 200, log });
+if (suites.includes('refresh')) out.refresh = await runRefreshBench({ objects, seconds: Number(env.BENCH_REFRESH_SECONDS ?? 90), rate: rates[0] ?? 200, log, serveArgs: env.BENCH_SERVE_ARGS?.split(' ').filter(Boolean) });
 if (suites.includes('forecast')) {
   out.forecast = await runForecastBench({
     trace: env.BENCH_TRACE ?? '../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv',
