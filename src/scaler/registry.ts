@@ -9,10 +9,10 @@
 import type { Forecaster } from '../forecast/types.js';
 import { lastObserved } from '../forecast/series.js';
 import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
-import type { Forecast } from '../forecast/types.js';
 import { MINUTE_MS } from '../sources/types.js';
 import type { MetricSource } from '../sources/types.js';
 import type { Logger, Level } from '../telemetry/logger.js';
+import type { RefreshRecord } from '../telemetry/metrics.js';
 import type { MetadataParser, ScalerConfig } from './metadata.js';
 
 export interface ObjectRef {
@@ -45,16 +45,6 @@ export interface RegistryOptions {
   /** Told about every successful refresh and every forgotten object (metrics). */
   observer?: RegistryObserver;
   clock?: () => number;
-}
-
-export interface RefreshRecord {
-  namespace: string;
-  name: string;
-  /** End of the last complete minute the refresh read (the source's clock: replay may be accelerated). */
-  at: number;
-  observed: number;
-  horizon: number;
-  forecast: Forecast | null;
 }
 
 export interface RegistryObserver {
