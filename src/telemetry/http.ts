@@ -49,7 +49,6 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   // After listening, a server error (rare: e.g. EMFILE on accept) is logged, never thrown.
   server.on('error', (err) => opts.log?.error('metrics server error', { error: err }));
   const bound = (server.address() as AddressInfo).port;
-  opts.log?.info('metrics server listening', { address: `${host}:${bound}` });
   return {
     port: bound,
     close: () =>
