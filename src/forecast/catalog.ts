@@ -40,11 +40,8 @@ export function createForecasterProvider(o: CatalogOptions): ForecasterProvider 
   const lstmFor = (key: string): Forecaster => (o.lstm ? new WorkloadLstm(o.lstm, key) : unavailableForecaster('lstm', o.unavailableReason ?? 'no model loaded'));
   return (name, key) => {
     if (name === 'lstm') return lstmFor(key);
-    if (name === 'auto') {
-      const primary = lstmFor(key);
-      const gated = createGatedForecaster({ name: 'auto', primary, baselines: [...baselines.values()] });
-      return Object.assign(gated, { close: () => primary.close?.() });
-    }
+    // The gate closes the models it wraps: the workload's LSTM; the shared baselines hold nothing.
+    if (name === 'auto') return createGatedForecaster({ name: 'auto', primary: lstmFor(key), baselines: [...baselines.values()] });
     const baseline = baselines.get(name as (typeof FORECASTER_NAMES)[number]);
     if (!baseline) throw new Error(`unknown forecaster "${name}"; known: ${MODEL_NAMES.join(', ')}`);
     return baseline;
