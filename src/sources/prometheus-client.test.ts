@@ -16,7 +16,7 @@ import {
   prometheusConfigProblems,
   type PrometheusConfig,
 } from './prometheus.js';
-import { MAX_POINTS_PER_QUERY } from './prometheus-client.js';
+import { MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER } from './prometheus-client.js';
 import { floorMinute, MINUTE_MS } from './types.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 30);
@@ -291,5 +291,31 @@ describe('Prometheus source over TLS', () => {
     expect((await failure(unsafe.read(5))).reason).toBe('no-data');
     expect(r.requests).toHaveLength(1);
     for (const s of [strict, wrongCa, unsafe]) s.close();
+  });
+});
+
+describe('connections', () => {
+  it('every source reading one Prometheus shares a small pool of connections', async () => {
+    const { createServer } = await import('node:http');
+    let connections = 0;
+    const server = createServer((_req, res) => {
+      // Slow enough that the reads overlap and would each open a socket without a shared pool.
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(matrixBody([{ values: [[NOW / 1000, '1']] }]));
+      }, 20);
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const sources = Array.from({ length: 40 }, () => createPrometheusSource(config({ serverAddress: url }), { clock }));
+    try {
+      await Promise.allSettled(sources.map((s) => s.read(5)));
+      expect(connections).toBeLessThanOrEqual(MAX_SOCKETS_PER_SERVER);
+    } finally {
+      for (const s of sources) s.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

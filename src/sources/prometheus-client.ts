@@ -3,6 +3,7 @@
  * authentication and TLS settings, range queries at a 1-minute step, and failures turned into
  * errors that name the server and never carry credentials.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -74,6 +75,41 @@ export function safeAddress(serverAddress: string): string {
 interface Connection {
   driver: PrometheusDriver;
   agents: [http.Agent, https.Agent];
+  release(): void;
+}
+
+/**
+ * Connections to one Prometheus are shared by every ScaledObject reading it: one keep-alive pool
+ * per TLS identity, at most MAX_SOCKETS_PER_SERVER sockets per server. A pool per object would
+ * hold 1,000 idle connections for 1,000 objects — past Prometheus's default
+ * `--web.max-connections` (512), where new connections just wait.
+ */
+export const MAX_SOCKETS_PER_SERVER = 8;
+const pools = new Map<string, { agents: [http.Agent, https.Agent]; users: number }>();
+
+function acquireAgents(tls: https.AgentOptions): { agents: [http.Agent, https.Agent]; release(): void } {
+  const key = createHash('sha256')
+    .update(JSON.stringify([tls.rejectUnauthorized, tls.ca?.toString(), tls.cert?.toString(), tls.key?.toString()]))
+    .digest('hex');
+  let pool = pools.get(key);
+  if (!pool) {
+    const common = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_SERVER, maxFreeSockets: MAX_SOCKETS_PER_SERVER };
+    pool = { agents: [new http.Agent(common), new https.Agent({ ...tls, ...common })], users: 0 };
+    pools.set(key, pool);
+  }
+  const p = pool;
+  p.users++;
+  let released = false;
+  return {
+    agents: p.agents,
+    release() {
+      if (released) return;
+      released = true;
+      if (--p.users > 0) return;
+      for (const agent of p.agents) agent.destroy();
+      pools.delete(key);
+    },
+  };
 }
 
 export function createPrometheusClient(config: ConnectionConfig): PrometheusClient {
@@ -86,7 +122,7 @@ export function createPrometheusClient(config: ConnectionConfig): PrometheusClie
 
   const disconnect = () => {
     if (!conn) return;
-    for (const agent of conn.agents) agent.destroy();
+    conn.release();
     conn = null;
   };
 
@@ -108,14 +144,14 @@ export function createPrometheusClient(config: ConnectionConfig): PrometheusClie
       headers.Authorization = `Basic ${encoded}`;
     }
     if (modes.has('bearer')) headers.Authorization = `Bearer ${secret('bearerTokenFile')}`;
-    const tls: https.AgentOptions = { keepAlive: true, rejectUnauthorized: !config.prometheusUnsafeSsl };
+    const tls: https.AgentOptions = { rejectUnauthorized: !config.prometheusUnsafeSsl };
     if (modes.has('tls')) {
       if (config.caFile !== undefined) tls.ca = readFile(server, 'caFile', config.caFile);
       if (config.certFile !== undefined) tls.cert = readFile(server, 'certFile', config.certFile);
       if (config.keyFile !== undefined) tls.key = readFile(server, 'keyFile', config.keyFile);
     }
     secrets = found.filter((s) => s.length >= 3);
-    const agents: [http.Agent, https.Agent] = [new http.Agent({ keepAlive: true }), new https.Agent(tls)];
+    const { agents, release } = acquireAgents(tls);
     const driver = new PrometheusDriver({
       endpoint: config.serverAddress,
       headers,
@@ -136,7 +172,7 @@ export function createPrometheusClient(config: ConnectionConfig): PrometheusClie
         },
       },
     });
-    return { driver, agents };
+    return { driver, agents, release };
   };
 
   const rangeOnce = async (query: string, start: number, minutes: number): Promise<MinuteValues> => {
