@@ -49,13 +49,13 @@ describe('amadeus serve (process)', () => {
     stream.on('data', (m: { result: boolean }) => seen.push(m.result));
     stream.on('error', () => {});
     const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
-    await waitFor(() => seen.length === 1, 10_000, 'the stream\'s first state'); // the stream is open on the server
+    await waitFor(() => seen.length >= 1, 10_000, 'the stream\'s first state'); // the stream is open on the server
     const started = Date.now();
     proc.child.kill('SIGTERM');
     expect((await status).code).toBe(grpc.status.OK); // ended by the server, not cut
     expect(await proc.exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000); // within --shutdown-timeout (default 10 s)
-    expect(seen).toEqual([true]);
+    expect(seen).toEqual([true]); // one state: activity did not change
     expect(proc.logs.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM' && l.openStreams === 1)).toBe(true);
     expect(proc.logs.at(-1)).toMatchObject({ msg: 'stopped' });
     client.close();

@@ -86,6 +86,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     model: opts.model,
     backend: opts.tfBackend,
     fineTune: opts.fineTune,
+    inferenceWorker: opts.inferenceWorker,
     fineTuneIntervalMs: opts.fineTuneInterval * 1000,
     fineTuneHistoryMinutes: opts.fineTuneHistory,
     weightsDir: opts.weightsDir,
@@ -119,6 +120,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
   } catch (err) {
     registry.close();
     await lstm?.pool?.close();
+    await lstm?.inference?.close();
     throw err;
   }
   logger.info('metrics listening', { address: opts.metricsAddress, port: http.port });
@@ -141,6 +143,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
       registry.close();
       await metricsServer.close();
       await lstm?.pool?.close();
+      await lstm?.inference?.close();
     },
   };
 }

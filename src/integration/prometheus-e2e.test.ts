@@ -52,7 +52,7 @@ const ref = (name: string, metadata: Record<string, string>): ScaledObjectRef =>
 
 beforeAll(async () => {
   ksm = await startKubeStateMetrics();
-  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-interval', '0.2', '--plan-ttl', '2', '--replay-speed', '150', '--fine-tune', 'false'], {});
+  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-interval', '0.2', '--plan-ttl', '2', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker'], {});
   amadeus = await startServe(opts, silentLogger);
   client = createScalerClient(`127.0.0.1:${amadeus.server.port}`);
   prom = await startPrometheus({

@@ -99,7 +99,8 @@ interface Entry extends EntryState {
   /** Null in reactive mode. */
   forecaster: Forecaster | null;
   lastAskedAt: number;
-  listeners: Set<Listener>;
+  /** Each subscriber with the activity it was last told (null: nothing yet), so it hears only changes. */
+  listeners: Map<Listener, boolean | null>;
   pinned: boolean;
   /** Bumped when the configuration changes, so a refresh started under the old one is discarded. */
   generation: number;
@@ -183,7 +184,7 @@ export class ScaledObjectRegistry {
       lastError: null,
       sourceFailing: false,
       lastAskedAt: now,
-      listeners: new Set(),
+      listeners: new Map(),
       pinned: options.pinned ?? false,
       generation: 0,
       timer: null,
@@ -241,8 +242,10 @@ export class ScaledObjectRegistry {
   subscribe(state: EntryState, listener: Listener): () => void {
     const entry = this.entries.get(state.key);
     if (!entry) throw new NotReadyError(`ScaledObject ${state.key} is not registered`);
-    entry.listeners.add(listener);
-    if (entry.plan || entry.observed !== null) listener(this.isActive(entry));
+    const known = entry.plan !== null || entry.observed !== null;
+    const active = known ? this.isActive(entry) : null;
+    entry.listeners.set(listener, active);
+    if (active !== null) listener(active);
     return () => {
       entry.listeners.delete(listener);
       entry.lastAskedAt = this.clock();
@@ -359,7 +362,6 @@ export class ScaledObjectRegistry {
     }
     if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
 
-    const previous = entry.plan;
     const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast, quantile: config.quantile });
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
@@ -383,8 +385,10 @@ export class ScaledObjectRegistry {
       active: plan.active,
       durationMs: this.clock() - started,
     });
-    if (!previous || previous.active !== plan.active) {
-      for (const listener of entry.listeners) listener(plan.active);
+    for (const [listener, told] of entry.listeners) {
+      if (told === plan.active) continue;
+      entry.listeners.set(listener, plan.active);
+      listener(plan.active);
     }
     try {
       this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at: history.start + history.requests.length * MINUTE_MS, observed, horizon: config.horizonMinutes, forecast });

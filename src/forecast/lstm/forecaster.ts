@@ -5,8 +5,12 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
 import { DAY_MINUTES } from './features.js';
+import type { InferencePool } from './inference-pool.js';
+import { getWeights } from './io.js';
 import type { LstmMeta } from './meta.js';
-import { predictBatch } from './predict.js';
+import { finishBatch, predictBatch, prepareBatch } from './predict.js';
+
+let instances = 0;
 
 interface Pending {
   request: ForecastRequest;
@@ -17,22 +21,26 @@ interface Pending {
 export class LstmForecaster implements Forecaster {
   private pending: Pending[] = [];
   private scheduled = false;
+  /** This model's key in the inference worker (one per instance: new weights, new instance). */
+  private readonly key = `lstm-${++instances}`;
 
   constructor(
     readonly name: string,
     private model: tf.LayersModel,
     readonly meta: LstmMeta,
+    /** When set, forecasts run in this worker pool instead of on the calling thread. */
+    private readonly inference: InferencePool | null = null,
   ) {}
+
+  /** Frees the model here and in the inference worker. */
+  dispose(): void {
+    this.inference?.drop(this.key);
+    this.model.dispose();
+  }
 
   /** The window, plus the day before it for the day-ago feature. */
   historyMinutes(requested: number): number {
     return Math.max(requested, this.meta.shape.historyMinutes + DAY_MINUTES);
-  }
-
-  /** Swaps in other weights of the same shape (a fine-tuned copy); forecasts in flight finish first. */
-  replaceModel(model: tf.LayersModel, meta: LstmMeta): void {
-    this.model = model;
-    Object.assign(this.meta, meta);
   }
 
   get currentModel(): tf.LayersModel {
@@ -58,17 +66,32 @@ export class LstmForecaster implements Forecaster {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
-    let results: (Forecast | Error)[];
-    try {
-      results = this.forecastBatch(batch.map((p) => p.request));
-    } catch (err) {
+    const settle = (results: (Forecast | Error)[]) =>
+      batch.forEach((p, i) => {
+        const r = results[i]!;
+        if (r instanceof Error) p.reject(r);
+        else p.resolve(r);
+      });
+    const fail = (err: unknown) => {
       for (const p of batch) p.reject(err as Error);
+    };
+    const requests = batch.map((p) => p.request);
+    if (!this.inference) {
+      try {
+        settle(this.forecastBatch(requests));
+      } catch (err) {
+        fail(err);
+      }
       return;
     }
-    batch.forEach((p, i) => {
-      const r = results[i]!;
-      if (r instanceof Error) p.reject(r);
-      else p.resolve(r);
-    });
+    // Off the event loop: only the feature windows cross, the weights once per model.
+    try {
+      const prepared = prepareBatch(this.meta.shape, requests);
+      this.inference
+        .run(this.key, 1, this.meta.shape, () => getWeights(this.model), prepared.x, prepared.rows)
+        .then((out) => settle(finishBatch(this.meta.shape, this.name, requests, prepared, out, this.meta.calibration)), fail);
+    } catch (err) {
+      fail(err);
+    }
   }
 }

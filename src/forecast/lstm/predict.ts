@@ -10,7 +10,16 @@ export const MIN_OBSERVED = 0.5;
 
 export type BatchResult = Forecast | Error;
 
-export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>): BatchResult[] {
+/** A batch's model input and what is needed to turn the model's output back into forecasts. */
+export interface PreparedBatch {
+  /** [rows, history, FEATURE_COUNT] */
+  x: Float32Array;
+  rows: number;
+  levels: (number | Error)[];
+  rowOf: number[];
+}
+
+export function prepareBatch(shape: ModelShape, requests: readonly ForecastRequest[]): PreparedBatch {
   const H = shape.historyMinutes;
   const width = H * FEATURE_COUNT;
   const x = new Float32Array(requests.length * width);
@@ -29,12 +38,21 @@ export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: str
     levels.push(level ?? new InsufficientHistoryError('no observed request in the window'));
     rowOf.push(level === null ? -1 : rows++);
   }
-  const out = rows > 0 ? tf.tidy(() => (model.predict(tf.tensor3d(x.subarray(0, rows * width), [rows, H, FEATURE_COUNT])) as tf.Tensor).dataSync()) : new Float32Array(0);
+  return { x: x.subarray(0, rows * width), rows, levels, rowOf };
+}
+
+/** The model's raw output for a prepared batch ([rows, horizon + quantiles]). */
+export function runModel(model: tf.LayersModel, shape: ModelShape, x: Float32Array, rows: number): Float32Array {
+  if (rows === 0) return new Float32Array(0);
+  return tf.tidy(() => (model.predict(tf.tensor3d(x, [rows, shape.historyMinutes, FEATURE_COUNT])) as tf.Tensor).dataSync() as Float32Array);
+}
+
+export function finishBatch(shape: ModelShape, name: string, requests: readonly ForecastRequest[], b: PreparedBatch, out: Float32Array, calibration?: Record<string, number>): BatchResult[] {
   const cols = shape.horizonMinutes + shape.quantiles.length;
   return requests.map((req, i) => {
-    const level = levels[i]!;
+    const level = b.levels[i]!;
     if (level instanceof Error) return level;
-    const row = rowOf[i]!;
+    const row = b.rowOf[i]!;
     const r = out.subarray(row * cols, (row + 1) * cols);
     const trained = Array.from(r.subarray(0, shape.horizonMinutes), (v) => Math.max(0, v * level));
     const values = trained.slice(0, req.horizon);
@@ -48,4 +66,10 @@ export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: str
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
     return { model: name, values, maxQuantiles, ...(note ? { note } : {}) };
   });
+}
+
+/** prepare → run → finish, in this thread (the backtest, the benchmark, tests). */
+export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>): BatchResult[] {
+  const b = prepareBatch(shape, requests);
+  return finishBatch(shape, name, requests, b, runModel(model, shape, b.x, b.rows), calibration);
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { FineTunePool } from './finetune-pool.js';
 import { LstmForecaster } from './forecaster.js';
+import { InferencePool } from './inference-pool.js';
 import { loadModel } from './io.js';
 import { checkMeta } from './meta.js';
 import type { LstmRuntime } from './workload.js';
@@ -30,6 +31,8 @@ export interface LstmRuntimeOptions {
   fineTuneHistoryMinutes: number;
   weightsDir: string | null;
   log: Logger;
+  /** Run LSTM inference in a worker thread (off the event loop answering KEDA). */
+  inferenceWorker?: boolean;
   /** Override of the worker script (tests run from sources, the worker from dist/). */
   workerUrl?: URL;
 }
@@ -41,9 +44,11 @@ export async function loadLstmRuntime(o: LstmRuntimeOptions): Promise<{ runtime:
     const { model, meta } = await loadModel<unknown>(dir);
     const checked = checkMeta(meta, dir);
     o.log.info('LSTM loaded', { dir, backend, trainedOn: checked.training?.trace, history: checked.shape.historyMinutes, horizon: checked.shape.horizonMinutes, quantiles: checked.shape.quantiles });
+    const inference = o.inferenceWorker ? new InferencePool({ backend: o.backend }) : null;
     return {
       runtime: {
-        shared: new LstmForecaster('lstm', model, checked),
+        shared: new LstmForecaster('lstm', model, checked, inference),
+        inference,
         pool: o.fineTune ? new FineTunePool({ backend: o.backend, workerUrl: o.workerUrl }) : null,
         weightsDir: o.fineTune ? o.weightsDir : null,
         fineTuneIntervalMs: o.fineTuneIntervalMs,

@@ -10,6 +10,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
+import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, saveModel, setWeights } from './io.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
@@ -19,6 +20,8 @@ export interface LstmRuntime {
   shared: LstmForecaster;
   /** Null: fine-tuning off. */
   pool: FineTunePool | null;
+  /** Runs inference in a worker thread; absent: on the calling thread. */
+  inference?: InferencePool | null;
   /** Where accepted per-workload weights live; null: not persisted. */
   weightsDir: string | null;
   fineTuneIntervalMs: number;
@@ -79,7 +82,7 @@ export class WorkloadLstm implements Forecaster {
     this.closed = true;
     const own = this.own;
     this.own = null;
-    if (own) setTimeout(() => own.currentModel.dispose(), 5000).unref();
+    if (own) setTimeout(() => own.dispose(), 5000).unref();
   }
 
   private async loadPersisted(): Promise<void> {
@@ -94,7 +97,7 @@ export class WorkloadLstm implements Forecaster {
         this.rt.log.warn('ignoring fine-tuned weights of another model shape', { workload: this.key, dir });
         return;
       }
-      this.own = new LstmForecaster('lstm', model, checked);
+      this.own = new LstmForecaster('lstm', model, checked, this.rt.inference ?? null);
       this.rounds = checked.fineTuned?.rounds ?? 0;
       this.rt.log.info('loaded fine-tuned weights', { workload: this.key, dir, at: checked.fineTuned?.at });
     } catch (err) {
@@ -135,9 +138,9 @@ export class WorkloadLstm implements Forecaster {
           fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss },
         };
         const previous = this.own;
-        this.own = new LstmForecaster('lstm', model, fineMeta);
+        this.own = new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null);
         // Forecasts already queued on the previous model flush on the next tick: dispose it later.
-        if (previous) setTimeout(() => previous.currentModel.dispose(), 5000).unref();
+        if (previous) setTimeout(() => previous.dispose(), 5000).unref();
         if (this.rt.weightsDir) await saveModel(model, workloadDir(this.rt.weightsDir, this.key), fineMeta);
       })
       .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
