@@ -10,7 +10,7 @@ import { loadModels } from '../eval/models.js';
 import { findOrigins, firstEvaluatedMinute } from '../eval/origins.js';
 import { createProgress } from '../telemetry/progress.js';
 import { formatTable, jsonReport } from '../eval/report.js';
-import { loadTrace, TraceError, type Trace } from '../sources/trace.js';
+import { readTrace } from './trace-file.js';
 
 export const EVAL_HELP = helpText(
   'eval',
@@ -18,18 +18,6 @@ export const EVAL_HELP = helpText(
     'scored at +horizon against what happened (MAE, RMSE, MAE of the 5-minute mean, MAE relative to persistence, under-forecast rate).',
   EVAL_OPTIONS,
 );
-
-function readTrace(file: string): Trace {
-  try {
-    return loadTrace(file);
-  } catch (err) {
-    if (err instanceof TraceError) throw new UsageError(`--trace: ${err.message}`);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`--trace: no such file "${file}"`);
-    if (code === 'EISDIR') throw new UsageError(`--trace: "${file}" is a directory, not a trace file`);
-    throw new UsageError(`--trace: cannot read "${file}": ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
 
 export async function runEval(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {

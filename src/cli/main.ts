@@ -12,6 +12,10 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], env: NodeJS.Proc
   generate: { run: runGenerate, summary: 'write the synthetic workload as a trace CSV' },
   probe: { run: runProbe, summary: 'call a running scaler as KEDA does and print its answers' },
   eval: { run: (argv, env) => import('./eval.js').then((m) => m.runEval(argv, env)), summary: 'backtest forecasting models on a trace (design §5)' },
+  simulate: {
+    run: (argv, env) => import('./simulate.js').then((m) => m.runSimulate(argv, env)),
+    summary: 'compare hpa-cpu, keda-reactive, amadeus and the oracle on a trace (design §5)',
+  },
 };
 
 function usage(): string {

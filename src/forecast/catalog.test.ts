@@ -6,7 +6,8 @@ const history = { start: Date.UTC(2025, 0, 6), requests: Array.from({ length: 30
 
 test('every model name is constructible; baselines are shared, stateful models are per workload', () => {
   for (const name of MODEL_NAMES) expect(provider(name, 'ns/a').historyMinutes(60)).toBeGreaterThanOrEqual(60);
-  expect(provider('mean30', 'ns/a')).toBe(provider('mean30', 'ns/b'));
+  // Per workload: each wraps the model in its own peak calibration.
+  expect(provider('mean30', 'ns/a')).not.toBe(provider('mean30', 'ns/b'));
   expect(provider('auto', 'ns/a')).not.toBe(provider('auto', 'ns/a'));
   expect(() => provider('prophet', 'ns/a')).toThrow('unknown forecaster "prophet"');
 });

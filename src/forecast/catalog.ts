@@ -3,8 +3,10 @@
  * - `auto` (the default): the LSTM gated by live accuracy against every baseline (see gate.ts);
  * - `lstm`: the LSTM alone (pre-trained, fine-tuned per workload when enabled);
  * - the baselines, stateless and shared by all workloads.
+ * Each is wrapped per workload in the peak-quantile calibration of calibrate.ts.
  */
 import type { Logger } from '../telemetry/logger.js';
+import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
 import { WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
 import { createForecaster, FORECASTER_NAMES } from './registry.js';
@@ -38,7 +40,7 @@ export function createForecasterProvider(o: CatalogOptions): ForecasterProvider 
   const preference = ['holt-winters', 'mean30', 'mean10', 'seasonal-day', 'persistence'] as const;
   const baselines = new Map(preference.map((n) => [n, createForecaster(n)]));
   const lstmFor = (key: string): Forecaster => (o.lstm ? new WorkloadLstm(o.lstm, key) : unavailableForecaster('lstm', o.unavailableReason ?? 'no model loaded'));
-  return (name, key) => {
+  const modelFor = (name: string, key: string): Forecaster => {
     if (name === 'lstm') return lstmFor(key);
     // The gate closes the models it wraps: the workload's LSTM; the shared baselines hold nothing.
     if (name === 'auto') return createGatedForecaster({ name: 'auto', primary: lstmFor(key), baselines: [...baselines.values()] });
@@ -46,4 +48,6 @@ export function createForecasterProvider(o: CatalogOptions): ForecasterProvider 
     if (!baseline) throw new Error(`unknown forecaster "${name}"; known: ${MODEL_NAMES.join(', ')}`);
     return baseline;
   };
+  // Every workload's peak quantiles are calibrated on its own forecasts (metadata quantile).
+  return (name, key) => createCalibratedForecaster(modelFor(name, key));
 }

@@ -322,7 +322,7 @@ export interface GateState {
 type Closable = Forecaster & { close?(): void };
 
 /** `close()` closes every model the gate composes: give each gate (each workload) its own instances. */
-export type GatedForecaster = Forecaster & { snapshot(): GateState; close(): void };
+export type GatedForecaster = Forecaster & { snapshot(): GateState; close(): void; settled(): Promise<void> };
 
 type Outcome = { ok: true; forecast: Forecast } | { ok: false; error: unknown };
 
@@ -405,6 +405,10 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
       }
       last = { ...choice, at: clock(), mae };
       return { ...chosen.forecast, gate: { reason: choice.reason, mae, relativeError } };
+    },
+
+    async settled(): Promise<void> {
+      await Promise.all(models.map((m) => m.settled?.()));
     },
 
     close(): void {

@@ -46,6 +46,11 @@ export interface Forecaster {
   forecast(request: ForecastRequest): Promise<Forecast>;
   /** Releases per-workload state (models, timers) when the workload is forgotten. */
   close?(): void;
+  /**
+   * Resolves once background work that earlier forecasts started (a fine-tuning round) is over.
+   * A simulation awaits it so its results do not depend on how fast the machine trains.
+   */
+  settled?(): Promise<void>;
 }
 
 /** Raised when a forecaster cannot produce a forecast from the given history. */

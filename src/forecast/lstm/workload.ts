@@ -47,7 +47,8 @@ export class WorkloadLstm implements Forecaster {
   readonly name = 'lstm';
   private own: LstmForecaster | null = null;
   private lastAttempt: number;
-  private inFlight = false;
+  /** The fine-tuning round in flight, if any. */
+  private round: Promise<void> | null = null;
   private rounds = 0;
   private closed = false;
   readonly loaded: Promise<void>;
@@ -76,6 +77,10 @@ export class WorkloadLstm implements Forecaster {
     const forecast = await (this.own ?? this.rt.shared).forecast(request);
     this.maybeFineTune(request);
     return this.own ? { ...forecast, note: forecast.note ? `fine-tuned; ${forecast.note}` : 'fine-tuned' } : forecast;
+  }
+
+  async settled(): Promise<void> {
+    await this.round;
   }
 
   close(): void {
@@ -108,16 +113,15 @@ export class WorkloadLstm implements Forecaster {
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
     const now = (this.rt.clock ?? Date.now)();
-    if (!pool || this.inFlight || this.closed || now - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    if (!pool || this.round || this.closed || now - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
     this.lastAttempt = now;
     if (pool.pending >= (this.rt.maxPendingRounds ?? 2)) return;
-    this.inFlight = true;
     const current = this.own ?? this.rt.shared;
     const meta = current.meta;
     const h = request.history;
     // Copies: the job crosses to the worker, and the registry's arrays may be reused.
     const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 };
-    pool
+    this.round = pool
       .run({ shape: meta.shape, weights: getWeights(current.currentModel), series, targetSmoothing: meta.training?.targetSmoothing })
       .then(async (result) => {
         this.rt.log.info('fine-tuning round', {
@@ -145,7 +149,7 @@ export class WorkloadLstm implements Forecaster {
       })
       .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
       .finally(() => {
-        this.inFlight = false;
+        this.round = null;
       });
   }
 }

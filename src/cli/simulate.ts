@@ -1,0 +1,191 @@
+/**
+ * `amadeus simulate`: the trace-driven autoscaling comparison of design §5 — hpa-cpu,
+ * keda-reactive, amadeus (the real forecaster and planner) and the oracle — on a trace file, the
+ * built-in generator, or a real workload's history from Prometheus ("what if"). Figures go to stdout
+ * (a table, or one JSON object with --json); progress and logs to stderr; charts to --report/--svg.
+ */
+import { writeFileSync } from 'node:fs';
+import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
+import { SIMULATE_OPTIONS } from '../config/simulate.js';
+import { createForecasterProvider } from '../forecast/catalog.js';
+import type { Forecaster } from '../forecast/types.js';
+import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
+import type { LstmRuntime } from '../forecast/lstm/workload.js';
+import type { PlannerTrace } from '../simulate/amadeus.js';
+import { checkParams, type SimParams } from '../simulate/params.js';
+import { renderMainChartSvg, renderReport } from '../simulate/report.js';
+import { jsonSummary, simulate, type SimulationResult } from '../simulate/simulate.js';
+import { createGenerator } from '../sources/generator.js';
+import { createPrometheusClient } from '../sources/prometheus-client.js';
+import { fetchHistory } from '../sources/prometheus-history.js';
+import { MINUTE_MS } from '../sources/types.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { createProgress } from '../telemetry/progress.js';
+import { readTrace } from './trace-file.js';
+
+type Options = ParsedOptions<typeof SIMULATE_OPTIONS>;
+
+export const SIMULATE_HELP = helpText(
+  'simulate',
+  'Simulate one Deployment on a trace, scaled by hpa-cpu, keda-reactive, amadeus (the real forecaster and planner, fed only with the past) and the oracle, ' +
+    'and report per policy the p95/p99 latency increase during spikes, SLO-violation minutes, pod-hours and scale events (design §5). ' +
+    'The load comes from --trace FILE, --scenario NAME, or --prometheus-url URL --query PROMQL ("what if" on your own traffic).',
+  SIMULATE_OPTIONS,
+);
+
+/** The generator's traces start on a Monday, so weekday effects line up from the first day. */
+const GENERATOR_START = Date.UTC(2025, 0, 6);
+
+function paramsOf(o: Options): SimParams {
+  const p: SimParams = {
+    peakPods: o.peakPods,
+    mu: o.mu,
+    startupSeconds: o.startupSeconds,
+    tickSeconds: o.tickSeconds,
+    syncSeconds: o.syncSeconds,
+    tolerance: o.tolerance,
+    stabilizationSeconds: o.stabilizationSeconds,
+    minReplicas: o.minReplicas,
+    maxReplicas: o.maxReplicas,
+    targetUtilization: o.targetUtilization,
+    pollSeconds: o.pollSeconds,
+    maxRho: 0.95,
+    sloFactor: o.sloFactor,
+    spikeRatio: o.spikeRatio,
+    oracleHeadroom: o.oracleHeadroom,
+  };
+  try {
+    checkParams(p);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return p;
+}
+
+async function loadOf(o: Options, log: Logger): Promise<{ name: string; trace: PlannerTrace }> {
+  const sources = [o.trace !== undefined, o.scenario !== undefined, o.prometheusUrl !== undefined].filter(Boolean).length;
+  if (sources !== 1) throw new UsageError('give exactly one load: --trace FILE, --scenario NAME, or --prometheus-url URL with --query PROMQL');
+  if ((o.query !== undefined) !== (o.prometheusUrl !== undefined)) throw new UsageError('--query and --prometheus-url go together');
+  const minutes = Math.round(o.days * 1440);
+  if (o.trace !== undefined) return { name: o.trace, trace: readTrace(o.trace) };
+  if (o.scenario !== undefined) {
+    const g = createGenerator({ scenario: o.scenario, seed: o.seed, utcOffsetMinutes: o.utcOffsetMinutes });
+    const requests = Array.from({ length: minutes }, (_, i) => g.requests(GENERATOR_START + i * MINUTE_MS));
+    return { name: `generator:${o.scenario} seed ${o.seed}, ${o.days} days`, trace: { start: GENERATOR_START, utcOffsetMinutes: o.utcOffsetMinutes, requests } };
+  }
+  const end = o.end === undefined ? Date.now() : Date.parse(o.end);
+  const client = createPrometheusClient({ serverAddress: o.prometheusUrl!, prometheusUnsafeSsl: false, timeoutSeconds: o.timeout });
+  const progress = createProgress(process.stderr, 'prometheus');
+  try {
+    log.info('reading history from Prometheus', { days: o.days, end: new Date(end).toISOString() });
+    const trace = await fetchHistory({ client, serverAddress: o.prometheusUrl!, query: o.query!, end, minutes, utcOffsetMinutes: o.utcOffsetMinutes, onProgress: (d, t) => progress.update(d, t) });
+    return { name: trace.file!, trace };
+  } finally {
+    progress.finish();
+    client.close();
+  }
+}
+
+/** The workload's forecaster, from the same catalog `serve` uses; a simulated clock drives its timers. */
+async function forecasterOf(o: Options, log: Logger, clock: () => number): Promise<{ forecaster: Forecaster; runtime: LstmRuntime | null }> {
+  let runtime: LstmRuntime | null = null;
+  let reason: string | undefined;
+  if (o.forecaster === 'auto' || o.forecaster === 'lstm') {
+    const loaded = await loadLstmRuntime({
+      model: o.model,
+      backend: o.tfBackend,
+      fineTune: o.fineTune,
+      fineTuneIntervalMs: o.fineTuneInterval * MINUTE_MS,
+      fineTuneHistoryMinutes: o.fineTuneHistory,
+      weightsDir: null,
+      log,
+      // Nothing here answers RPCs: inference on this thread is faster than crossing to a worker.
+      inferenceWorker: false,
+    });
+    runtime = loaded.runtime;
+    reason = loaded.reason;
+    if (runtime) runtime.clock = clock;
+  }
+  const provider = createForecasterProvider({ lstm: runtime, unavailableReason: reason, log });
+  return { forecaster: provider(o.forecaster, 'simulation/amadeus'), runtime };
+}
+
+const fmt = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function formatTable(r: SimulationResult): string {
+  const hpa = r.policies.find((p) => p.name === 'hpa-cpu');
+  const header = ['policy', 'p95 Δ%', 'p99 Δ%', 'SLO min', 'SLO ÷ hpa', 'pod-hours', 'pods ÷ hpa', 'scale events'];
+  const rows = r.policies.map((p) => [
+    p.name,
+    fmt(p.p95LatencyIncreasePct),
+    fmt(p.p99LatencyIncreasePct),
+    String(p.sloViolationMinutes),
+    hpa && hpa.sloViolationMinutes > 0 ? fmt(p.sloViolationMinutes / hpa.sloViolationMinutes, 2) : '-',
+    fmt(p.podHours),
+    hpa && hpa.podHours > 0 ? fmt(p.podHours / hpa.podHours, 2) : '-',
+    String(p.scaleEvents),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [
+    `trace ${r.trace}: ${r.minutes} minutes simulated from ${new Date(r.start).toISOString()}, ${r.spikeMinutes} spike minutes`,
+    `peak-pods ${r.params.peakPods}, mu ${r.params.mu}, start-up ${r.params.startupSeconds} s` + (r.amadeus ? `; amadeus ${Object.entries(r.amadeus).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
+    '',
+    line(header),
+    ...rows.map(line),
+  ];
+  const a = r.policies.find((p) => p.name === 'amadeus');
+  if (a?.planReasons) out.push('', `amadeus plan reasons: ${Object.entries(a.planReasons).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (a?.models && Object.keys(a.models).length) out.push(`amadeus models: ${Object.entries(a.models).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return out.join('\n');
+}
+
+export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(SIMULATE_HELP);
+    return 0;
+  }
+  const o = parseOptions(SIMULATE_OPTIONS, argv, env);
+  const params = paramsOf(o);
+  const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
+  const { name, trace } = await loadOf(o, log);
+
+  let now = trace.start;
+  const model = o.policies.includes('amadeus') ? await forecasterOf(o, log, () => now) : null;
+  const progress = createProgress(process.stderr, 'simulate');
+  let result: SimulationResult;
+  try {
+    result = await simulate({
+      name,
+      trace,
+      split: o.split,
+      params,
+      policies: o.policies,
+      amadeus: model
+        ? {
+            forecaster: model.forecaster,
+            horizonMinutes: o.horizon,
+            historyMinutes: o.history,
+            headroom: o.headroom,
+            quantile: o.quantile,
+            batchMinutes: o.batchMinutes,
+            setClock: (t) => (now = t),
+            describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile ?? null, fineTune: o.fineTune },
+          }
+        : undefined,
+      onProgress: (d, t) => progress.update(d, t),
+    });
+  } catch (err) {
+    if (err instanceof RangeError || (err instanceof Error && err.name === 'EmptySpanError')) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    progress.finish();
+    model?.forecaster.close?.();
+    await model?.runtime?.pool?.close();
+  }
+
+  if (o.report !== undefined) writeFileSync(o.report, renderReport(result));
+  if (o.svg !== undefined) writeFileSync(o.svg, renderMainChartSvg(result));
+  process.stdout.write(`${o.json ? JSON.stringify(jsonSummary(result)) : formatTable(result)}\n`);
+  return 0;
+}

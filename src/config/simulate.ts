@@ -1,0 +1,87 @@
+/** `amadeus simulate` options: the trace-driven autoscaling comparison of design §5. */
+import { DEFAULT_SPLIT } from '../eval/backtest.js';
+import { MODEL_NAMES } from '../forecast/catalog.js';
+import { BACKENDS } from '../forecast/lstm/backend.js';
+import { QUANTILES } from '../scaler/metadata.js';
+import { DEFAULT_BATCH_MINUTES } from '../simulate/amadeus.js';
+import { SIM_DEFAULTS } from '../simulate/params.js';
+import { POLICY_NAMES } from '../simulate/policies.js';
+import { SCENARIOS } from '../sources/generator.js';
+import { boolean, integer, number, oneOf, optional, text, type FieldSpec } from './fields.js';
+import { fileOption, option as o, type OptionSchema } from './options.js';
+
+/** Policy names separated by commas, each once, from POLICY_NAMES. */
+function policyList(): FieldSpec<(typeof POLICY_NAMES)[number][]> {
+  const expected = `policy names separated by commas, from ${POLICY_NAMES.join(', ')}`;
+  return {
+    expected,
+    required: false,
+    default: [...POLICY_NAMES],
+    parse(raw) {
+      const names = raw.split(',').map((n) => n.trim());
+      if (names.some((n) => !(POLICY_NAMES as readonly string[]).includes(n)) || new Set(names).size !== names.length) throw new Error(expected);
+      return names as (typeof POLICY_NAMES)[number][];
+    },
+  };
+}
+
+/** A share in [0, 1): a split of 1 would leave nothing to simulate. */
+function split(): FieldSpec<number> {
+  const base = number({ min: 0, max: 1, default: DEFAULT_SPLIT });
+  return {
+    ...base,
+    expected: 'a number >= 0 and < 1',
+    parse(raw) {
+      const n = base.parse(raw);
+      if (n >= 1) throw new Error('split must be < 1');
+      return n;
+    },
+  };
+}
+
+const d = SIM_DEFAULTS;
+
+export const SIMULATE_OPTIONS = {
+  // The load: exactly one of a trace file, the generator, or a Prometheus query.
+  trace: o(fileOption(), 'The load: a trace CSV (timestamp,requests[,observed]), one row per minute.'),
+  scenario: o(optional(oneOf(SCENARIOS, { required: true })), 'The load: the built-in generator (daily, or flash-sale: daily cycle + weekday 12:00 sale + random surges).'),
+  prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'The load: "what if" on a real workload — its history from this Prometheus (needs --query).'),
+  query: o(optional(text({ required: true, expected: 'a PromQL expression' })), 'PromQL for the workload\'s request rate (one series), with --prometheus-url.'),
+  days: o(number({ gt: 0, max: 366, default: 28 }), 'Days of load from --scenario or --prometheus-url.'),
+  end: o(optional(text({ pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})$/, expected: 'an ISO-8601 time with offset', required: true })), 'With --prometheus-url: the end of the history (default: now).'),
+  utcOffsetMinutes: o(integer({ min: -840, max: 840, default: 0 }), 'With --scenario or --prometheus-url: the workload\'s local time offset (daily cycles follow local time).'),
+  seed: o(integer({ min: 0, default: 1 }), 'With --scenario: the generator seed.'),
+  timeout: o(number({ gt: 0, max: 600, default: 30 }), 'With --prometheus-url: seconds one range query may take.'),
+  split: o(split(), 'Share of the load before the simulated span, for the forecaster\'s history only (0.75: the last 25% is simulated).'),
+  policies: o(policyList(), 'Policies to compare.'),
+  json: o(boolean({ default: false }), 'Print one JSON object instead of a table.'),
+  report: o(fileOption(), 'Write a self-contained HTML report with charts to this file.'),
+  svg: o(fileOption(), 'Write the main chart (the largest spike, zoomed) as an SVG to this file.'),
+  // The cluster model (design §5).
+  peakPods: o(number({ gt: 0, max: 1000, default: d.peakPods }), 'Pods the span\'s peak needs at the target utilisation (the load is rescaled to it).'),
+  mu: o(number({ gt: 0, default: d.mu }), 'Requests per second one pod serves.'),
+  startupSeconds: o(integer({ min: 0, max: 3600, default: d.startupSeconds }), 'Seconds until a new pod is ready.'),
+  tickSeconds: o(integer({ min: 1, max: 60, default: d.tickSeconds }), 'Simulation step, seconds (divides a minute).'),
+  syncSeconds: o(integer({ min: 1, max: 600, default: d.syncSeconds }), 'HPA sync period, seconds.'),
+  pollSeconds: o(integer({ min: 1, max: 600, default: d.pollSeconds }), 'KEDA polling interval (keda-reactive, amadeus), seconds.'),
+  tolerance: o(number({ min: 0, max: 1, default: d.tolerance }), 'HPA tolerance.'),
+  stabilizationSeconds: o(integer({ min: 0, max: 3600, default: d.stabilizationSeconds }), 'HPA scale-down stabilization window, seconds.'),
+  minReplicas: o(integer({ min: 1, max: 10000, default: d.minReplicas }), 'HPA minimum replicas.'),
+  maxReplicas: o(integer({ min: 1, max: 10000, default: d.maxReplicas }), 'HPA maximum replicas.'),
+  targetUtilization: o(number({ gt: 0, max: 0.99, default: d.targetUtilization }), 'Target utilisation of every policy.'),
+  sloFactor: o(number({ gt: 1, default: d.sloFactor }), 'A minute violates the SLO when its worst latency exceeds this × the baseline.'),
+  spikeRatio: o(number({ gt: 1, default: d.spikeRatio }), 'A spike minute: 5-minute mean load above this × the trailing 60-minute mean.'),
+  oracleHeadroom: o(number({ min: 0, max: 10, default: d.oracleHeadroom }), 'Extra capacity the oracle provisions (0.05 = 5%).'),
+  // Amadeus, as a ScaledObject would configure it.
+  forecaster: o(oneOf(MODEL_NAMES, { default: 'auto' }), 'Amadeus: the forecaster (metadata forecaster).'),
+  horizon: o(integer({ min: 1, max: 10, default: 3 }), 'Amadeus: minutes ahead whose maximum is planned for (metadata horizonMinutes).'),
+  history: o(integer({ min: 10, max: 1440, default: 60 }), 'Amadeus: minutes of history (metadata historyMinutes).'),
+  headroom: o(number({ min: 0, max: 10, default: 0 }), 'Amadeus: extra capacity over the plan (metadata headroom).'),
+  quantile: o(optional(oneOf(QUANTILES, { required: true })), 'Amadeus: plan for this quantile of the horizon\'s maximum (metadata quantile); unset: the point forecast.'),
+  model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
+  tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
+  fineTune: o(boolean({ default: false }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs (slow).'),
+  fineTuneInterval: o(integer({ min: 10, default: 360 }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
+  fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
+  batchMinutes: o(integer({ min: 1, max: 1440, default: DEFAULT_BATCH_MINUTES }), 'Amadeus: minutes forecast together (speed; each still sees only its past).'),
+} satisfies OptionSchema;

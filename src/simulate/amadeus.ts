@@ -1,0 +1,132 @@
+/**
+ * The `amadeus` policy's input: for every minute of the simulated span, the value the scaler would
+ * answer KEDA — the real forecaster (`src/forecast`) and planner (`src/plan`) fed with the minutes up
+ * to and including that minute, in time order, so live state (the accuracy gate, fine-tuning)
+ * evolves as it would in production.
+ *
+ * Where "now" is: the minute in progress's rate is what every policy of design §5 reads as the
+ * current request rate (keda-reactive scales on it), as a Prometheus `rate(…[1m])` would report it;
+ * Amadeus reads it too, and nothing after it. The future is never handed over: each request carries
+ * a copy of the minutes up to now alone.
+ */
+import { lastObserved } from '../forecast/series.js';
+import type { Forecast, Forecaster } from '../forecast/types.js';
+import { makePlan, type PlanReason } from '../plan/plan.js';
+import { MINUTE_MS, type History } from '../sources/types.js';
+import type { SimLoad } from './load.js';
+
+export interface PlannerTrace {
+  start: number;
+  utcOffsetMinutes: number;
+  requests: readonly (number | null)[];
+  cpu?: readonly (number | null)[];
+  memory?: readonly (number | null)[];
+}
+
+export interface AmadeusConfig {
+  /** The forecaster a ScaledObject's `forecaster` key names (built by the catalog, one per workload). */
+  forecaster: Forecaster;
+  /** ScaledObject metadata: horizonMinutes, historyMinutes, headroom, quantile. */
+  horizonMinutes: number;
+  historyMinutes: number;
+  headroom: number;
+  quantile?: string;
+  /**
+   * Minutes whose forecasts are requested together (then awaited) so a batched model runs them in
+   * one pass. Each still sees only its own past; the gate scores forecasts once a batch is back, so
+   * larger batches delay its scoring by up to this many minutes.
+   */
+  batchMinutes?: number;
+  /** Sets the clock the forecaster's timers read (fine-tuning intervals) to a simulated instant. */
+  setClock?: (epochMs: number) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * `no-data`: no observed minute in the history. The previous plan is kept, as the registry keeps its
+ * last good plan; before any plan there is no metric (NaN) and the HPA keeps the replicas it has.
+ */
+export type SimPlanReason = PlanReason | 'no-data';
+
+export interface AmadeusPlans {
+  /** Planned value per span minute, req/s; NaN where there is none yet. */
+  planned: Float64Array;
+  /** The forecast's maximum over the horizon (or its quantile) per span minute, req/s; NaN without one. */
+  forecastMax: Float64Array;
+  /** How often each plan reason was used. */
+  reasons: Partial<Record<SimPlanReason, number>>;
+  /** How often each model's forecast was the one planned with (the gate's choice). */
+  models: Record<string, number>;
+  /** How often each gate reason was given. */
+  gateReasons: Record<string, number>;
+}
+
+export const DEFAULT_BATCH_MINUTES = 10;
+
+const bump = <K extends string>(counts: Partial<Record<K, number>>, key: K) => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+/** Minutes [from, to) of a series as a fresh array (the forecaster can hold nothing of the trace). */
+const copy = (series: readonly (number | null)[] | undefined, from: number, to: number) => (series ? series.slice(from, to) : undefined);
+
+/** What is known at trace minute `j`: the `minutes` (or all there are) ending with it. */
+export function historyThrough(trace: PlannerTrace, j: number, minutes: number): History {
+  const from = Math.max(0, j + 1 - minutes);
+  const h: History = { start: trace.start + from * MINUTE_MS, requests: copy(trace.requests, from, j + 1)!, utcOffsetMinutes: trace.utcOffsetMinutes };
+  const cpu = copy(trace.cpu, from, j + 1);
+  const memory = copy(trace.memory, from, j + 1);
+  if (cpu) h.cpu = cpu;
+  if (memory) h.memory = memory;
+  return h;
+}
+
+export async function planAmadeus(trace: PlannerTrace, load: SimLoad, config: AmadeusConfig): Promise<AmadeusPlans> {
+  const batch = config.batchMinutes ?? DEFAULT_BATCH_MINUTES;
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batchMinutes must be an integer >= 1, got ${batch}`);
+  const { forecaster } = config;
+  const need = Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes));
+  const n = load.rate.length;
+  const planned = new Float64Array(n);
+  const forecastMax = new Float64Array(n).fill(NaN);
+  const reasons: AmadeusPlans['reasons'] = {};
+  const models: Record<string, number> = {};
+  const gateReasons: Record<string, number> = {};
+  let previous: number | null = null;
+  config.onProgress?.(0, n);
+
+  for (let c = 0; c < n; c += batch) {
+    const minutes = Array.from({ length: Math.min(batch, n - c) }, (_, k) => c + k);
+    config.setClock?.(load.start + c * MINUTE_MS);
+    const histories = minutes.map((i) => historyThrough(trace, load.offset + i, need));
+    const forecasts = await Promise.all(
+      histories.map((history) =>
+        forecaster.forecast({ history, horizon: config.horizonMinutes }).then(
+          (f): Forecast | null => f,
+          () => null,
+        ),
+      ),
+    );
+    // Background work these forecasts started ends before the next minutes are forecast.
+    await forecaster.settled?.();
+
+    minutes.forEach((i, k) => {
+      const observed = lastObserved(histories[k]!.requests)?.value ?? null;
+      if (observed === null) {
+        planned[i] = previous ?? NaN;
+        bump(reasons, 'no-data');
+        return;
+      }
+      const forecast = forecasts[k]!;
+      const plan = makePlan({ mode: 'predictive', headroom: config.headroom, activationValue: 0, observed, forecast, quantile: config.quantile });
+      planned[i] = plan.value * load.scale;
+      previous = planned[i]!;
+      if (plan.forecastMax !== null) forecastMax[i] = plan.forecastMax * load.scale;
+      bump(reasons, plan.reason);
+      if (forecast) bump(models, forecast.model);
+      if (forecast?.gate) bump(gateReasons, forecast.gate.reason);
+    });
+    config.onProgress?.(Math.min(n, c + batch), n);
+  }
+  return { planned, forecastMax, reasons, models, gateReasons };
+}

@@ -1,0 +1,110 @@
+/**
+ * A whole comparison: one load, every requested policy through the same engine, the figures of
+ * design §5 for each. The forecaster is passed in (the CLI builds it from the catalog), so this
+ * module does no I/O.
+ */
+import { planAmadeus, type AmadeusConfig, type AmadeusPlans, type PlannerTrace } from './amadeus.js';
+import { figures, runPolicy, type Policy, type PolicyFigures, type PolicyRun } from './engine.js';
+import { buildLoad, type SimLoad } from './load.js';
+import type { SimParams } from './params.js';
+import { amadeus, hpaCpu, kedaReactive, naive, oracle, type PolicyName } from './policies.js';
+
+export interface SimulationInput {
+  /** Where the trace came from (a file path or a Prometheus query), for the report. */
+  name: string;
+  trace: PlannerTrace;
+  /** Share of the trace before the simulated span: history for the forecaster only. */
+  split: number;
+  params: SimParams;
+  policies: readonly PolicyName[];
+  /** Required when `policies` has `amadeus`. */
+  amadeus?: AmadeusConfig & { describe: Record<string, string | number | boolean | null> };
+  /** Progress of the amadeus planning pass (the only slow part). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PolicyResult extends PolicyFigures {
+  /** amadeus only: how often each plan reason, model and gate reason was used. */
+  planReasons?: AmadeusPlans['reasons'];
+  models?: AmadeusPlans['models'];
+  gateReasons?: AmadeusPlans['gateReasons'];
+}
+
+export interface SimulationResult {
+  trace: string;
+  /** Epoch ms of the simulated span's first minute, and its UTC offset (minutes). */
+  start: number;
+  utcOffsetMinutes: number;
+  minutes: number;
+  spikeMinutes: number;
+  params: SimParams;
+  /** The Amadeus settings simulated (forecaster, horizon, headroom, quantile…), when it ran. */
+  amadeus: Record<string, string | number | boolean | null> | null;
+  policies: PolicyResult[];
+  load: SimLoad;
+  runs: PolicyRun[];
+  plans: AmadeusPlans | null;
+}
+
+/** First simulated minute for a split: the same rule as `amadeus eval`'s. */
+export function spanStart(length: number, split: number): number {
+  return Math.floor(length * split);
+}
+
+export async function simulate(input: SimulationInput): Promise<SimulationResult> {
+  const { trace, params } = input;
+  const load = buildLoad(trace, spanStart(trace.requests.length, input.split), trace.requests.length, params);
+  let plans: AmadeusPlans | null = null;
+  if (input.policies.includes('amadeus')) {
+    if (!input.amadeus) throw new Error('the amadeus policy needs a forecaster configuration');
+    plans = await planAmadeus(trace, load, { ...input.amadeus, onProgress: input.onProgress });
+  }
+  const policyOf = (name: PolicyName): Policy => {
+    switch (name) {
+      case 'hpa-cpu':
+        return hpaCpu(params);
+      case 'keda-reactive':
+        return kedaReactive(params);
+      case 'naive':
+        return naive(load, params);
+      case 'oracle':
+        return oracle(load, params);
+      case 'amadeus':
+        return amadeus(plans!.planned, params);
+    }
+  };
+  const runs = input.policies.map((name) => runPolicy(load, policyOf(name), params));
+  const results: PolicyResult[] = runs.map((run) => {
+    const f: PolicyResult = figures(load, run, params);
+    if (run.name === 'amadeus' && plans) Object.assign(f, { planReasons: plans.reasons, models: plans.models, gateReasons: plans.gateReasons });
+    return f;
+  });
+  let spikes = 0;
+  for (const s of load.spike) spikes += s;
+  return {
+    trace: input.name,
+    start: load.start,
+    utcOffsetMinutes: load.utcOffsetMinutes,
+    minutes: load.rate.length,
+    spikeMinutes: spikes,
+    params,
+    amadeus: input.amadeus?.describe ?? null,
+    policies: results,
+    load,
+    runs,
+    plans,
+  };
+}
+
+/** The `--json` object: the figures, without the per-tick series. */
+export function jsonSummary(r: SimulationResult): object {
+  return {
+    trace: r.trace,
+    start: new Date(r.start).toISOString(),
+    minutes: r.minutes,
+    spikeMinutes: r.spikeMinutes,
+    params: r.params,
+    amadeus: r.amadeus,
+    policies: r.policies,
+  };
+}
