@@ -1,6 +1,7 @@
-/** The README documents every metadata key and every serve option, so the two cannot drift apart. */
+/** The README documents every metadata key, serve option and simulate option, so they cannot drift apart. */
 import { readFileSync } from 'node:fs';
 import { SERVE_OPTIONS } from './config/serve.js';
+import { SIMULATE_OPTIONS } from './config/simulate.js';
 import { envOf, flagOf } from './config/options.js';
 import { metadataSchema } from './scaler/metadata.js';
 
@@ -13,6 +14,10 @@ test.each(Object.keys(metadataSchema()))('README documents metadata key %s', (ke
 
 test.each(Object.keys(SERVE_OPTIONS))('README documents serve option %s (flag and environment variable)', (key) => {
   expect(readme).toContain(`| \`${flagOf(key)}\` | \`${envOf(key)}\` |`);
+});
+
+test.each(Object.keys(SIMULATE_OPTIONS))('README documents simulate option %s', (key) => {
+  expect(readme).toContain(`\`${flagOf(key)}`);
 });
 
 test('README states the two commands', () => {

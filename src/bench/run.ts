@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: runs the benchmarks and prints their figures as JSON (and progress on stderr).
- * Options (environment): BENCH_SUITES ("serving,refresh,forecast"); refresh: BENCH_REFRESH_SECONDS (90),
+ * Options (environment): BENCH_SUITES ("serving,refresh,forecast,simulate"); refresh: BENCH_REFRESH_SECONDS (90),
  * BENCH_SERVE_ARGS (extra `amadeus serve` flags); serving: BENCH_OBJECTS (1000),
  * BENCH_RATES ("200,2000" calls/s), BENCH_SECONDS (20); forecast: BENCH_TRACE (the NASA CSV beside
  * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training).
  */
 import { runForecastBench } from './forecast.js';
 import { runRefreshBench } from './refresh.js';
+import { runSimulateBench } from './simulate.js';
 import { runServingBench } from './serving.js';
 
 const env = process.env;
@@ -17,7 +18,7 @@ if (!(objects > 0) || rates.some((r) => !(r > 0)) || !(seconds > 0)) {
   console.error('BENCH_OBJECTS, BENCH_RATES and BENCH_SECONDS must be positive numbers');
   process.exit(2);
 }
-const suites = (env.BENCH_SUITES ?? 'serving,refresh,forecast').split(',');
+const suites = (env.BENCH_SUITES ?? 'serving,refresh,forecast,simulate').split(',');
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const out: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 if (suites.includes('serving')) out.serving = await runServingBench({ objects, rates, seconds, log });
@@ -29,5 +30,8 @@ if (suites.includes('forecast')) {
     pretrain: (env.BENCH_PRETRAIN ?? '1') === '1',
     log,
   });
+}
+if (suites.includes('simulate')) {
+  out.simulate = await runSimulateBench({ trace: env.BENCH_TRACE ?? '../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv', modelDir: env.BENCH_MODEL ?? 'models/nasa-lstm', log });
 }
 console.log(JSON.stringify(out, null, 2));

@@ -7,11 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { SIMULATE_OPTIONS } from '../config/simulate.js';
-import { createForecasterProvider } from '../forecast/catalog.js';
-import type { Forecaster } from '../forecast/types.js';
-import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
-import type { LstmRuntime } from '../forecast/lstm/workload.js';
 import type { PlannerTrace } from '../simulate/amadeus.js';
+import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
 import { jsonSummary, simulate, type SimulationResult } from '../simulate/simulate.js';
@@ -86,30 +83,6 @@ async function loadOf(o: Options, log: Logger): Promise<{ name: string; trace: P
   }
 }
 
-/** The workload's forecaster, from the same catalog `serve` uses; a simulated clock drives its timers. */
-async function forecasterOf(o: Options, log: Logger, clock: () => number): Promise<{ forecaster: Forecaster; runtime: LstmRuntime | null }> {
-  let runtime: LstmRuntime | null = null;
-  let reason: string | undefined;
-  if (o.forecaster === 'auto' || o.forecaster === 'lstm') {
-    const loaded = await loadLstmRuntime({
-      model: o.model,
-      backend: o.tfBackend,
-      fineTune: o.fineTune,
-      fineTuneIntervalMs: o.fineTuneInterval * MINUTE_MS,
-      fineTuneHistoryMinutes: o.fineTuneHistory,
-      weightsDir: null,
-      log,
-      // Nothing here answers RPCs: inference on this thread is faster than crossing to a worker.
-      inferenceWorker: false,
-    });
-    runtime = loaded.runtime;
-    reason = loaded.reason;
-    if (runtime) runtime.clock = clock;
-  }
-  const provider = createForecasterProvider({ lstm: runtime, unavailableReason: reason, log });
-  return { forecaster: provider(o.forecaster, 'simulation/amadeus'), runtime };
-}
-
 const fmt = (x: number, digits = 1) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function formatTable(r: SimulationResult): string {
@@ -151,7 +124,18 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
   const { name, trace } = await loadOf(o, log);
 
   let now = trace.start;
-  const model = o.policies.includes('amadeus') ? await forecasterOf(o, log, () => now) : null;
+  const model = o.policies.includes('amadeus')
+    ? await createSimForecaster({
+        forecaster: o.forecaster,
+        model: o.model,
+        backend: o.tfBackend,
+        fineTune: o.fineTune,
+        fineTuneIntervalMinutes: o.fineTuneInterval,
+        fineTuneHistoryMinutes: o.fineTuneHistory,
+        log,
+        clock: () => now,
+      })
+    : null;
   const progress = createProgress(process.stderr, 'simulate');
   let result: SimulationResult;
   try {
@@ -167,10 +151,10 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
             horizonMinutes: o.horizon,
             historyMinutes: o.history,
             headroom: o.headroom,
-            quantile: o.quantile,
+            quantile: o.quantile === 'none' ? undefined : o.quantile,
             batchMinutes: o.batchMinutes,
             setClock: (t) => (now = t),
-            describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile ?? null, fineTune: o.fineTune },
+            describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, fineTune: o.fineTune },
           }
         : undefined,
       onProgress: (d, t) => progress.update(d, t),
@@ -180,8 +164,7 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
     throw err;
   } finally {
     progress.finish();
-    model?.forecaster.close?.();
-    await model?.runtime?.pool?.close();
+    await model?.close();
   }
 
   if (o.report !== undefined) writeFileSync(o.report, renderReport(result));

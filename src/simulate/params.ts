@@ -65,10 +65,10 @@ export function checkParams(p: SimParams): void {
   if (!(p.maxRho > p.targetUtilization && p.maxRho < 1)) throw new RangeError(`maxRho must be in (targetUtilization, 1), got ${p.maxRho}`);
   if (!Number.isInteger(p.minReplicas) || p.minReplicas < 1) throw new RangeError(`minReplicas must be an integer >= 1, got ${p.minReplicas}`);
   if (!Number.isInteger(p.maxReplicas) || p.maxReplicas < p.minReplicas) throw new RangeError(`maxReplicas must be an integer >= minReplicas, got ${p.maxReplicas}`);
+  if (60 % p.tickSeconds !== 0) throw new RangeError(`tickSeconds must divide a minute, got ${p.tickSeconds}`);
   for (const k of ['syncSeconds', 'pollSeconds', 'startupSeconds', 'stabilizationSeconds'] as const) {
     if (p[k] % p.tickSeconds !== 0) throw new RangeError(`${k} (${p[k]}) must be a multiple of tickSeconds (${p.tickSeconds})`);
   }
-  if (60 % p.tickSeconds !== 0) throw new RangeError(`tickSeconds must divide a minute, got ${p.tickSeconds}`);
 }
 
 /** Latency of an idle pod (one request's service time), seconds. */

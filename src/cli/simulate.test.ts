@@ -1,0 +1,130 @@
+/**
+ * `amadeus simulate` as a real process: the JSON schema, the table, the report files, the usage
+ * errors, and "what if" on a workload's history read from a real Prometheus.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../test-support/process.js';
+import { openMetricsGauge, prometheusAvailable, startPrometheus, type TestPrometheus } from '../test-support/prometheus.js';
+
+let dir: string;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'amadeus-simulate-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(args: string[]) {
+  const proc = runCli(['simulate', ...args]);
+  const code = await proc.exited;
+  return { code, logs: proc.logs, stderr: proc.stderr() };
+}
+
+// Small and fast: two days of the flash-sale generator, the second simulated, a baseline forecaster.
+const SMALL = ['--scenario', 'flash-sale', '--days', '2', '--split', '0.5', '--forecaster', 'mean10'];
+
+interface PolicyJson {
+  name: string;
+  p95LatencyIncreasePct: number;
+  p99LatencyIncreasePct: number;
+  sloViolationMinutes: number;
+  podHours: number;
+  scaleEvents: number;
+  planReasons?: Record<string, number>;
+}
+
+test('--json prints one object with the documented schema; --report and --svg write the charts', async () => {
+  const report = join(dir, 'report.html');
+  const svg = join(dir, 'main.svg');
+  const { code, logs, stderr } = await run([...SMALL, '--json', '--report', report, '--svg', svg]);
+  expect(code).toBe(0);
+  expect(logs).toHaveLength(1);
+  const out = logs[0] as { trace: string; minutes: number; spikeMinutes: number; policies: PolicyJson[]; amadeus: Record<string, unknown> };
+  expect(Object.keys(out)).toEqual(['trace', 'start', 'minutes', 'spikeMinutes', 'params', 'amadeus', 'policies']);
+  expect(out.trace).toContain('flash-sale');
+  expect(out.minutes).toBe(1440);
+  expect(out.spikeMinutes).toBeGreaterThan(0);
+  expect(out.amadeus).toMatchObject({ forecaster: 'mean10', horizonMinutes: 3, quantile: '0.9', headroom: 0.1 });
+  expect(out.policies.map((p) => p.name)).toEqual(['hpa-cpu', 'keda-reactive', 'naive', 'amadeus', 'oracle']);
+  for (const p of out.policies) {
+    for (const k of ['p95LatencyIncreasePct', 'p99LatencyIncreasePct', 'sloViolationMinutes', 'podHours', 'scaleEvents'] as const) {
+      expect(Number.isFinite(p[k])).toBe(true);
+    }
+    expect(p.podHours).toBeGreaterThan(0);
+  }
+  const amadeus = out.policies.find((p) => p.name === 'amadeus')!;
+  expect(Object.values(amadeus.planReasons!).reduce((a, b) => a + b, 0)).toBe(1440);
+  expect(stderr).toContain('simulate [');
+
+  const html = readFileSync(report, 'utf8');
+  expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+  expect(html).not.toContain('<script');
+  expect(readFileSync(svg, 'utf8')).toMatch(/^(<\?xml[^>]*>\s*)?<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+}, 60_000);
+
+test('the table names every policy and its ratios to hpa-cpu', async () => {
+  const { code, logs } = await run([...SMALL, '--policies', 'hpa-cpu,amadeus']);
+  expect(code).toBe(0);
+  const text = logs.map((l) => String(l.raw ?? JSON.stringify(l))).join('\n');
+  expect(text).toMatch(/policy\s+p95 Δ%\s+p99 Δ%\s+SLO min\s+SLO ÷ hpa\s+pod-hours\s+pods ÷ hpa\s+scale events/);
+  expect(text).toMatch(/^hpa-cpu .* 1\.00 .* 1\.00 /m);
+  expect(text).toMatch(/^amadeus /m);
+  expect(text).toContain('amadeus plan reasons:');
+}, 60_000);
+
+test.each([
+  [[], 'give exactly one load'],
+  [['--trace', 'x.csv', '--scenario', 'daily'], 'give exactly one load'],
+  [['--scenario', 'daily', '--query', 'up'], '--query and --prometheus-url go together'],
+  [['--scenario', 'daily', '--policies', 'hpa-cpu,magic'], '--policies'],
+  [['--scenario', 'daily', '--tick-seconds', '7'], 'tickSeconds must divide a minute'],
+  [['--trace', '/nonexistent/trace.csv'], 'no such file'],
+  [['--scenario', 'daily', '--quantile', '0.99'], '--quantile'],
+])('usage error %j', async (args, message) => {
+  const { code, stderr } = await run(args);
+  expect(code).toBe(2);
+  expect(stderr).toContain(message);
+});
+
+const withPrometheus = prometheusAvailable() ? describe : describe.skip;
+withPrometheus('what if, on a history read from a real Prometheus', () => {
+  let prom: TestPrometheus;
+  // Two days ending an hour ago (backfill must lie in the past): a daily cycle with a lunch surge.
+  const end = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+  const minutes = 2 * 1440;
+  const start = end - minutes * 60_000;
+  const rate = (i: number) => 100 + 60 * Math.sin((2 * Math.PI * i) / 1440) + (i % 1440 >= 700 && i % 1440 < 730 ? 150 : 0);
+
+  beforeAll(async () => {
+    const points = Array.from({ length: minutes }, (_, i) => ({ t: start + (i + 1) * 60_000, v: rate(i) }));
+    prom = await startPrometheus({
+      openMetrics: openMetricsGauge('shop_requests_per_second', { app: 'shop' }, points) + openMetricsGauge('shop_requests_per_second', { app: 'other' }, points),
+      lookbackDelta: '30s',
+    });
+  }, 60_000);
+  afterAll(() => prom?.close());
+
+  test('pulls N days at a 1-minute step and runs the same comparison', async () => {
+    const { code, logs, stderr } = await run([
+      '--prometheus-url', prom.url, '--query', 'shop_requests_per_second{app="shop"}', '--days', '2', '--end', new Date(end).toISOString(),
+      '--split', '0.5', '--forecaster', 'holt-winters', '--json',
+    ]);
+    expect(stderr).not.toContain('"level":"error"');
+    expect(code).toBe(0);
+    const out = logs[0] as { trace: string; minutes: number; policies: PolicyJson[] };
+    expect(out.trace).toContain(`prometheus:${prom.url}`);
+    expect(out.minutes).toBe(1440);
+    expect(out.policies).toHaveLength(5);
+    expect(stderr).toContain('prometheus [');
+  }, 120_000);
+
+  test('a query that matches several series is refused by name', async () => {
+    const { code, stderr } = await run(['--prometheus-url', prom.url, '--query', 'shop_requests_per_second', '--days', '1', '--end', new Date(end).toISOString()]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('returned 2 series');
+  }, 60_000);
+
+  test('an unreachable server fails with a clear error', async () => {
+    const { code, stderr } = await run(['--prometheus-url', 'http://127.0.0.1:1', '--query', 'up', '--days', '1', '--timeout', '2']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('127.0.0.1:1');
+  }, 60_000);
+});
