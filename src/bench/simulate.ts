@@ -4,7 +4,9 @@
  * checked against the product's goals: Amadeus p95 latency increase during spikes < 10%,
  * SLO-violation minutes ≤ 25% of hpa-cpu's, pod-hours ≤ 1.15× hpa-cpu's.
  */
+import { figures, runPolicy, type Policy } from '../simulate/engine.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
+import type { SimLoad } from '../simulate/load.js';
 import { SIM_DEFAULTS } from '../simulate/params.js';
 import { POLICY_NAMES, type PolicyName } from '../simulate/policies.js';
 import { simulate, type SimulationResult } from '../simulate/simulate.js';
@@ -22,8 +24,16 @@ export interface SimulateBenchOptions {
 
 /** The `amadeus simulate` defaults (config/simulate.ts). */
 const AMADEUS = { horizonMinutes: 3, historyMinutes: 60, headroom: 0.1, quantile: '0.9' };
+type AmadeusSettings = typeof AMADEUS;
 
-async function run(name: string, trace: PlannerTrace, split: number, policies: readonly PolicyName[], modelDir: string): Promise<{ result: SimulationResult; seconds: number }> {
+async function run(
+  name: string,
+  trace: PlannerTrace,
+  split: number,
+  policies: readonly PolicyName[],
+  modelDir: string,
+  settings: AmadeusSettings = AMADEUS,
+): Promise<{ result: SimulationResult; seconds: number }> {
   let now = trace.start;
   const model = policies.includes('amadeus')
     ? await createSimForecaster({ forecaster: 'auto', model: modelDir, backend: 'auto', fineTune: false, fineTuneIntervalMinutes: 360, fineTuneHistoryMinutes: 2880, log: silentLogger, clock: () => now })
@@ -36,7 +46,7 @@ async function run(name: string, trace: PlannerTrace, split: number, policies: r
       split,
       params: SIM_DEFAULTS,
       policies,
-      amadeus: model ? { forecaster: model.forecaster, ...AMADEUS, setClock: (t) => (now = t), describe: { forecaster: 'auto', ...AMADEUS } } : undefined,
+      amadeus: model ? { forecaster: model.forecaster, ...settings, setClock: (t) => (now = t), describe: { forecaster: 'auto', ...settings } } : undefined,
     });
     return { result, seconds: (performance.now() - started) / 1000 };
   } finally {
@@ -68,6 +78,39 @@ function outcome(r: SimulationResult) {
   };
 }
 
+/**
+ * What no forecaster of the smooth level can beat: the load's centred mean over ±w minutes — the
+ * *future* level, known exactly — times c. If even this needs more pod-hours than a goal allows,
+ * the goal needs the minute-scale bursts themselves predicted.
+ */
+function levelBound(load: SimLoad, hpaPodHours: number, w: number, factors: readonly number[]) {
+  const centred = Float64Array.from(load.rate, (_, i) => {
+    let sum = 0;
+    let n = 0;
+    for (let j = Math.max(0, i - w); j <= Math.min(load.rate.length - 1, i + w); j++, n++) sum += load.rate[j]!;
+    return sum / n;
+  });
+  return factors.map((c) => {
+    const policy: Policy = { name: `level±${w}×${c}`, kind: 'external', pollSeconds: SIM_DEFAULTS.pollSeconds, metric: ({ minute }) => c * centred[minute]! };
+    const f = figures(load, runPolicy(load, policy, SIM_DEFAULTS), SIM_DEFAULTS);
+    return { ...f, podHoursRatioToHpa: Math.round((f.podHours / hpaPodHours) * 1000) / 1000 };
+  });
+}
+
+/** Amadeus's latency/cost trade-off over its two provisioning knobs. */
+async function frontier(name: string, trace: PlannerTrace, modelDir: string, log: (l: string) => void) {
+  const rows = [];
+  for (const quantile of ['0.8', '0.9', '0.95']) {
+    for (const headroom of [0, 0.1]) {
+      const { result } = await run(name, trace, 0.75, ['amadeus'], modelDir, { ...AMADEUS, quantile, headroom });
+      const a = result.policies[0]!;
+      rows.push({ quantile, headroom, p95LatencyIncreasePct: a.p95LatencyIncreasePct, sloViolationMinutes: a.sloViolationMinutes, podHours: a.podHours });
+      log(`  ${name} quantile ${quantile} headroom ${headroom}: p95 ${a.p95LatencyIncreasePct}%, ${a.podHours} pod-hours`);
+    }
+  }
+  return rows;
+}
+
 export async function runSimulateBench(o: SimulateBenchOptions) {
   const nasa = loadTrace(o.trace);
   o.log(`speed: each policy over the whole ${Math.round(nasa.requests.length / 1440)}-day NASA trace…`);
@@ -79,11 +122,17 @@ export async function runSimulateBench(o: SimulateBenchOptions) {
   }
 
   o.log('outcome: NASA, last 25%…');
-  const onNasa = outcome((await run('nasa', nasa, 0.75, POLICY_NAMES, o.modelDir)).result);
+  const nasaRun = (await run('nasa', nasa, 0.75, POLICY_NAMES, o.modelDir)).result;
+  const onNasa = outcome(nasaRun);
+  const hpaPodHours = nasaRun.policies.find((p) => p.name === 'hpa-cpu')!.podHours;
+  o.log('bound: the exact future level (centred mean) × c, on NASA…');
+  const bound = [...levelBound(nasaRun.load, hpaPodHours, 2, [1.4, 1.5, 1.6]), ...levelBound(nasaRun.load, hpaPodHours, 5, [1.5, 1.6, 1.7])];
   o.log('outcome: flash-sale scenario, 28 days, last 25%…');
   const g = createGenerator({ scenario: 'flash-sale', seed: 1 });
   const start = Date.UTC(2025, 0, 6);
   const flash: PlannerTrace = { start, utcOffsetMinutes: 0, requests: Array.from({ length: 28 * 1440 }, (_, i) => g.requests(start + i * MINUTE_MS)) };
   const onFlash = outcome((await run('flash-sale', flash, 0.75, POLICY_NAMES, o.modelDir)).result);
-  return { settings: { ...SIM_DEFAULTS, amadeus: { forecaster: 'auto', ...AMADEUS } }, secondsPerPolicy62Days: speed, nasa: onNasa, flashSale: onFlash };
+  o.log('frontier: quantile × headroom…');
+  const trade = { nasa: await frontier('nasa', nasa, o.modelDir, o.log), flashSale: await frontier('flash-sale', flash, o.modelDir, o.log) };
+  return { settings: { ...SIM_DEFAULTS, amadeus: { forecaster: 'auto', ...AMADEUS } }, secondsPerPolicy62Days: speed, nasa: onNasa, flashSale: onFlash, nasaLevelBound: bound, frontier: trade };
 }

@@ -70,6 +70,19 @@ test('the table names every policy and its ratios to hpa-cpu', async () => {
   expect(text).toContain('amadeus plan reasons:');
 }, 60_000);
 
+test('--fine-tune fine-tunes the LSTM in its worker as the simulation runs, on the simulated clock', async () => {
+  const { code, logs, stderr } = await run([
+    '--scenario', 'flash-sale', '--days', '1', '--split', '0.5', '--policies', 'amadeus', '--forecaster', 'lstm',
+    '--fine-tune', '--fine-tune-interval', '180', '--fine-tune-history', '360', '--json',
+  ]);
+  expect(code).toBe(0);
+  // 720 simulated minutes, a round at most every 180: the first one interval after the start.
+  const rounds = stderr.split('\n').filter((l) => l.includes('"msg":"fine-tuning round"'));
+  expect(rounds.length).toBeGreaterThanOrEqual(2);
+  expect(rounds.length).toBeLessThanOrEqual(4);
+  expect((logs[0] as { amadeus: { fineTune: boolean } }).amadeus.fineTune).toBe(true);
+}, 120_000);
+
 test.each([
   [[], 'give exactly one load'],
   [['--trace', 'x.csv', '--scenario', 'daily'], 'give exactly one load'],

@@ -1,4 +1,4 @@
-import { createCalibratedForecaster, RatioWindow } from './calibrate.js';
+import { createCalibratedForecaster, dispersion, ScoreWindow } from './calibrate.js';
 import type { Forecaster } from './types.js';
 import { MINUTE_MS } from '../sources/types.js';
 
@@ -11,62 +11,81 @@ const flat: Forecaster = {
 
 const history = (values: (number | null)[]) => ({ start: 0, requests: values, utcOffsetMinutes: 0 });
 
-test('RatioWindow keeps the last `capacity` ratios and interpolates quantiles', () => {
-  const w = new RatioWindow(4);
+test('ScoreWindow keeps the last `capacity` scores and interpolates quantiles', () => {
+  const w = new ScoreWindow(4);
   for (const r of [9, 1, 2, 3, 4]) w.push(r);
   expect(w.count).toBe(4);
   expect(w.quantile(0)).toBe(1);
   expect(w.quantile(1)).toBe(4);
   expect(w.quantile(0.5)).toBe(2.5);
-  expect(() => new RatioWindow(0)).toThrow(RangeError);
+  expect(() => new ScoreWindow(0)).toThrow(RangeError);
 });
 
-test('quantiles of the horizon maximum come from the workload\'s own actual ÷ forecast peaks', async () => {
+test('dispersion: mean absolute minute-to-minute change over the last minutes; gaps break the chain', () => {
+  expect(dispersion([1, 3, 2], 30)).toBe(1.5);
+  expect(dispersion([50, 1, 3, 2], 3)).toBe(1.5);
+  expect(dispersion([1, 3, null, 10, 12], 30)).toBe(2);
+  expect(dispersion([5, 5, 5], 30)).toBe(0);
+  expect(dispersion([5, null], 30)).toBeNaN();
+});
+
+test('the quantile of the horizon peak is the forecast peak + the score quantile × the local dispersion', async () => {
   const f = createCalibratedForecaster(flat, { minScored: 5, window: 100 });
-  // Actual minutes alternate 80 / 150: every 2-minute window peaks at 150, so the ratio is 1.5.
+  // Minutes alternate 80 / 150: every 2-minute window peaks at 150, the dispersion is 70, so each
+  // score is (150 − 100) / 70 and every quantile lands on 150.
   const series = Array.from({ length: 40 }, (_, i) => (i % 2 ? 150 : 80));
   let last;
   for (let t = 10; t <= 40; t++) last = await f.forecast({ history: history(series.slice(0, t)), horizon: 2 });
-  // Until five ratios exist the model's own quantiles pass through.
-  expect(f.ratios.count).toBeGreaterThanOrEqual(5);
+  expect(f.scores.count).toBeGreaterThanOrEqual(5);
   expect(last!.maxQuantiles!['0.9']).toBeCloseTo(150, 9);
   expect(last!.maxQuantiles!['0.5']).toBeCloseTo(150, 9);
   expect(last!.values).toEqual([100, 100]);
 });
 
-test('before enough ratios, the model\'s own quantiles are kept; gaps give no ratio', async () => {
+test('the margin follows the local noise: a quieter history gets a narrower one', async () => {
+  const f = createCalibratedForecaster(flat, { minScored: 5, window: 100 });
+  const noisy = Array.from({ length: 40 }, (_, i) => (i % 2 ? 150 : 80));
+  for (let t = 10; t <= 40; t++) await f.forecast({ history: history(noisy.slice(0, t)), horizon: 2 });
+  const quiet = Array.from({ length: 40 }, (_, i) => (i % 2 ? 107 : 100)); // dispersion 7
+  const q = await f.forecast({ history: history(quiet), horizon: 2 });
+  expect(q.maxQuantiles!['0.9']).toBeCloseTo(100 + (50 / 70) * 7, 9);
+});
+
+test('before enough scores, the model\'s own quantiles are kept; gaps and flat histories give no score', async () => {
   const f = createCalibratedForecaster(flat, { minScored: 3 });
-  const first = await f.forecast({ history: history([100, 100]), horizon: 2 });
-  expect(first.maxQuantiles).toEqual({ '0.9': 777 });
-  // The forecast from minute 2 covers minutes 2 and 3; minute 3 is a gap.
-  await f.forecast({ history: history([100, 100, 120, null]), horizon: 2 });
-  expect(f.ratios.count).toBe(0);
+  expect((await f.forecast({ history: history([90, 110]), horizon: 2 })).maxQuantiles).toEqual({ '0.9': 777 });
+  // That forecast covers minutes 2 and 3; minute 3 is a gap.
+  await f.forecast({ history: history([90, 110, 120, null]), horizon: 2 });
+  expect(f.scores.count).toBe(0);
+  // Nothing to scale by: not recorded at all.
+  const g = createCalibratedForecaster(flat, { minScored: 1 });
+  await g.forecast({ history: history([100, 100]), horizon: 1 });
+  await g.forecast({ history: history([100, 100, 100, 100]), horizon: 1 });
+  expect(g.scores.count).toBe(0);
 });
 
 test('a forecast is scored once, when its whole horizon has come due', async () => {
   const f = createCalibratedForecaster(flat, { minScored: 1 });
-  await f.forecast({ history: history([100]), horizon: 3 }); // covers minutes 1..3
-  await f.forecast({ history: history([100, 200, 300]), horizon: 3 });
-  expect(f.ratios.count).toBe(0);
-  await f.forecast({ history: history([100, 200, 300, 120]), horizon: 3 });
-  expect(f.ratios.count).toBe(1);
-  expect(f.ratios.quantile(0.5)).toBeCloseTo(3, 12); // max(200, 300, 120) / 100
-  // The forecast made at length 3 covers minutes 3..5: due once minute 5 is in.
-  await f.forecast({ history: history([100, 200, 300, 120, 90]), horizon: 3 });
-  expect(f.ratios.count).toBe(1);
-  await f.forecast({ history: history([100, 200, 300, 120, 90, 60]), horizon: 3 });
-  expect(f.ratios.count).toBe(2);
-  expect(f.ratios.quantile(0)).toBeCloseTo(1.2, 12); // the new one: max(120, 90, 60) / 100
+  await f.forecast({ history: history([90, 110]), horizon: 3 }); // covers minutes 2..4, dispersion 20
+  await f.forecast({ history: history([90, 110, 200, 300]), horizon: 3 }); // covers 4..6, dispersion 70
+  expect(f.scores.count).toBe(0);
+  await f.forecast({ history: history([90, 110, 200, 300, 120]), horizon: 3 });
+  expect(f.scores.count).toBe(1);
+  expect(f.scores.quantile(0.5)).toBeCloseTo((300 - 100) / 20, 12);
+  await f.forecast({ history: history([90, 110, 200, 300, 120, 90, 60]), horizon: 3 });
+  expect(f.scores.count).toBe(2);
+  expect(f.scores.quantile(0)).toBeCloseTo((120 - 100) / 70, 12);
 });
 
 test('a replay that restarts drops forecasts from a timeline that no longer exists', async () => {
   const f = createCalibratedForecaster(flat, { minScored: 1 });
   await f.forecast({ history: { start: 100 * MINUTE_MS, requests: [1, 2, 3], utcOffsetMinutes: 0 }, horizon: 1 });
   await f.forecast({ history: history([1, 2, 3]), horizon: 1 });
-  expect(f.ratios.count).toBe(0);
+  expect(f.scores.count).toBe(0);
 });
 
 test('bad options fail at construction', () => {
   expect(() => createCalibratedForecaster(flat, { minScored: 0 })).toThrow(RangeError);
   expect(() => createCalibratedForecaster(flat, { levels: ['1.5'] })).toThrow(RangeError);
+  expect(() => createCalibratedForecaster(flat, { dispersionMinutes: 1 })).toThrow(RangeError);
 });

@@ -69,7 +69,7 @@ describe.each([
   [
     'the shipped LSTM',
     async () => {
-      const { runtime } = await loadLstmRuntime({ model: 'models/nasa-lstm', backend: 'cpu', fineTune: false, fineTuneIntervalMs: 1, fineTuneHistoryMinutes: 360, weightsDir: null, log: silentLogger });
+      const { runtime } = await loadLstmRuntime({ model: 'models/nasa-lstm', backend: 'wasm', fineTune: false, fineTuneIntervalMs: 1, fineTuneHistoryMinutes: 360, weightsDir: null, log: silentLogger });
       return createForecasterProvider({ lstm: runtime, log: silentLogger })('lstm', 'ns/a');
     },
   ],
