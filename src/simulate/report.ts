@@ -20,12 +20,13 @@ const LATENCY_CAP = 10;
 const COLORS: Record<string, string> = {
   'hpa-cpu': '#d62728',
   'keda-reactive': '#ff7f0e',
+  naive: '#8c564b',
   amadeus: '#2ca02c',
   oracle: '#7f7f7f',
   load: '#1f77b4',
   forecast: '#9467bd',
 };
-const EXTRA_COLORS = ['#8c564b', '#bcbd22', '#17becf', '#e377c2'];
+const EXTRA_COLORS = ['#bcbd22', '#17becf', '#e377c2'];
 const SPIKE_FILL = '#f2b134';
 const FONT = 'system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif';
 const WIDTH = 960;
