@@ -1,0 +1,374 @@
+/**
+ * The healer end to end against the wire-level fake API server, only through the real
+ * @kubernetes/client-node: informers, owner lookups, patches, Events, Leases, pod logs. The cluster
+ * starts from real object fixtures (a Deployment at revision 5 with its ReplicaSets) and a failing
+ * pod is put the way the kubelet would report it.
+ */
+import { readFileSync } from 'node:fs';
+import type { CoreV1Event, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { Notification, Notifier } from '../notify/notifier.js';
+import { waitFor } from '../test-support/fakes.js';
+import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { Healer, type HealerOptions, type HealReport } from './healer.js';
+import { makeClients } from './kube.js';
+import { HEAL_RULES } from './rules.js';
+
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
+const NOW = Date.UTC(2024, 4, 14, 9, 0);
+const NS = 'shop';
+
+let kube: FakeKube;
+let healers: Healer[] = [];
+let notes: Notification[];
+let heals: string[];
+let lines: Record<string, unknown>[];
+
+beforeEach(async () => {
+  kube = await startFakeKube();
+  notes = [];
+  heals = [];
+  lines = [];
+  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } });
+  kube.put(fixture<V1Deployment>('web-deployment.json'));
+  for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) kube.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
+});
+
+afterEach(async () => {
+  await Promise.all(healers.map((h) => h.stop()));
+  healers = [];
+  await kube.close();
+});
+
+const notifier: Notifier = { name: 'test', notify: async (n) => void notes.push(n) };
+const log = (): Logger => createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+
+async function startHealer(o: Partial<HealerOptions> = {}): Promise<Healer> {
+  const h = new Healer({
+    clients: makeClients(kube.kubeConfig()),
+    namespaces: [NS],
+    rules: HEAL_RULES,
+    dryRun: false,
+    identity: `amadeus-${healers.length}`,
+    lease: null,
+    notifier,
+    metrics: { heal: (a, r) => heals.push(`${a}/${r}`) },
+    log: log(),
+    clock: () => NOW,
+    markIntervalMs: 3_600_000,
+    restartDelayMs: 20,
+    retry: { baseDelayMs: 5 },
+    ...o,
+  });
+  healers.push(h);
+  await h.start();
+  return h;
+}
+
+const deployment = () => kube.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!;
+const webContainer = () => deployment().spec!.template.spec!.containers.find((c) => c.name === 'web')!;
+const events = () => kube.list<CoreV1Event>('v1', 'Event', NS);
+const patches = () => kube.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/deployments/'));
+
+function putPod(name: string, o: { container?: string; id?: string } = {}): V1Pod {
+  const pod = fixture<V1Pod>(name);
+  if (o.id) {
+    const s = pod.status!.containerStatuses!.find((c) => c.name === 'web')!;
+    const t = (s.lastState?.terminated ?? s.state?.terminated)!;
+    t.containerID = `containerd://${o.id}`;
+    pod.metadata!.name = `${pod.metadata!.name}-${o.id}`;
+    delete pod.metadata!.uid;
+  }
+  return kube.put({ apiVersion: 'v1', kind: 'Pod', ...pod });
+}
+
+async function nextReport(h: Healer, count = 1): Promise<HealReport> {
+  await waitFor(() => h.reports.length >= count, 5000, 'a heal report');
+  await h.idle();
+  return h.reports[count - 1]!;
+}
+
+describe('OOMKilled', () => {
+  test('raises the container limit on the Deployment by 20% or 100 MiB, whichever is more, and says so everywhere', async () => {
+    const h = await startHealer();
+    kube.setLogs(NS, 'web-7d4b9c6f5d-x2k8p', 'web', 'listening on :8080\njava.lang.OutOfMemoryError: Java heap space\n', { previous: true });
+    putPod('oomkilled-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied', reason: 'raised' });
+    // 256Mi: the minimum bump wins (256 × 1.2 = 307.2 < 356).
+    expect(webContainer().resources!.limits!.memory).toBe('356Mi');
+    expect(webContainer().resources!.requests!.memory).toBe('128Mi'); // below the limit: untouched
+    const other = deployment().spec!.template.spec!.containers.find((c) => c.name === 'log-shipper')!;
+    expect(other.resources!.limits!.memory).toBe('64Mi');
+    expect(JSON.parse(deployment().metadata!.annotations!['amadeus.io/last-oom-bump']!)).toMatchObject({ at: new Date(NOW).toISOString() });
+    expect(patches()).toHaveLength(1);
+    expect(patches()[0]!.contentType).toBe('application/strategic-merge-patch+json');
+    const ev = events();
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ reason: 'MemoryLimitRaised', type: 'Normal', involvedObject: { kind: 'Deployment', name: 'web', namespace: NS } });
+    expect(ev[0]!.message).toContain('256Mi → 356Mi');
+    expect(ev[0]!.message).toContain('out-of-memory');
+    expect(heals).toEqual(['oom-bump/applied']);
+    expect(notes[0]).toMatchObject({ source: 'heal', action: 'oom-bump', result: 'applied', object: 'Deployment/web' });
+    expect(notes[0]!.excerpt).toContain('OutOfMemoryError');
+    expect(lines.some((l) => l.msg === 'heal oom-bump applied: raised the memory limit of web: 256Mi → 356Mi')).toBe(true);
+  });
+
+  test('the factor wins above 500 MiB', async () => {
+    const d = deployment();
+    d.spec!.template.spec!.containers[0]!.resources = { limits: { memory: '1Gi' }, requests: { memory: '1Gi' } };
+    kube.put(d);
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    await nextReport(h);
+    expect(webContainer().resources!.limits!.memory).toBe('1229Mi'); // 1024 × 1.2 = 1228.8, rounded up
+    expect(webContainer().resources!.requests!.memory).toBe('1229Mi'); // Guaranteed stays Guaranteed
+  });
+
+  test('at the cap: no patch, a "max reached" report', async () => {
+    const d = deployment();
+    d.metadata!.annotations!['amadeus.io/max-memory'] = '256Mi';
+    kube.put(d);
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ result: 'refused', reason: 'max-reached' });
+    expect(patches()).toHaveLength(0);
+    expect(events()[0]).toMatchObject({ reason: 'HealRefused', type: 'Warning' });
+    expect(heals).toEqual(['oom-bump/refused']);
+  });
+
+  test('cooldown: a second OOM within the hour is refused, also by a restarted healer; a re-delivered event does nothing', async () => {
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    await nextReport(h);
+    // The same termination delivered again (a resync, a dropped watch): already handled.
+    putPod('oomkilled-pod.json');
+    // A new termination, in another pod of the same Deployment, ten minutes later.
+    await h.stop();
+    const later = await startHealer({ clock: () => NOW + 600_000 });
+    putPod('oomkilled-pod.json', { id: 'second' });
+    const r = await nextReport(later);
+    expect(r).toMatchObject({ result: 'refused', reason: 'cooldown' });
+    expect(r.message).toContain('cooldown ends in 3000 s');
+    expect(patches()).toHaveLength(1);
+    expect(webContainer().resources!.limits!.memory).toBe('356Mi');
+    // The restarted healer also saw the first pod again (its informer lists it) and did nothing.
+    expect(later.reports).toHaveLength(1);
+  });
+
+  test('after the cooldown, the next OOM bumps again', async () => {
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    await nextReport(h);
+    await h.stop();
+    const later = await startHealer({ clock: () => NOW + 3_700_000 });
+    putPod('oomkilled-pod.json', { id: 'second' });
+    await nextReport(later);
+    expect(webContainer().resources!.limits!.memory).toBe('456Mi');
+  });
+});
+
+describe('CrashLoopBackOff', () => {
+  test('rolls the Deployment back to the newest known-good revision, as kubectl rollout undo does', async () => {
+    const h = await startHealer();
+    kube.setLogs(NS, 'web-7d4b9c6f5d-q9zvt', 'web', 'panic: invalid memory address or nil pointer dereference\ngoroutine 1 [running]:\n', { previous: true });
+    putPod('crashloop-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'rollback', result: 'applied', reason: 'rolled-back' });
+    // Revision 4 is not known-good; 3 is.
+    expect(r.message).toContain('revision 3 (ReplicaSet web-6b9d4c8f7)');
+    expect(webContainer().image).toBe('ghcr.io/acme/web:2.3.0');
+    expect(deployment().spec!.template.metadata!.labels!['pod-template-hash']).toBeUndefined();
+    expect(deployment().metadata!.annotations!['kubernetes.io/change-cause']).toBe('deploy web 2.3.0 (ci #1811)');
+    // The stale bookkeeping on the old ReplicaSet did not come back; ours is there.
+    expect(JSON.parse(deployment().metadata!.annotations!['amadeus.io/last-rollback']!).key).toBe(r.failure.key);
+    expect(patches()[0]!.contentType).toBe('application/json-patch+json');
+    expect(events()[0]).toMatchObject({ reason: 'RolledBack' });
+    expect(events()[0]!.message).toContain('panic');
+  });
+
+  test('no known-good older revision: nothing is done, and it is reported', async () => {
+    for (const name of ['web-5c8f7d9b6', 'web-6b9d4c8f7']) {
+      const rs = kube.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, name)!;
+      delete rs.metadata!.annotations!['amadeus.io/known-good'];
+      kube.put(rs);
+    }
+    const h = await startHealer();
+    putPod('crashloop-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ result: 'refused', reason: 'no-known-good' });
+    expect(patches()).toHaveLength(0);
+  });
+
+  test('logs that point at a dependency outage: reported, not rolled back', async () => {
+    const h = await startHealer();
+    const text = [
+      'starting web 2.4.1',
+      'connecting to postgres://web:s3cr3t-Pa55@db.shop.svc:5432/orders',
+      'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3ZWIifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ',
+      'FATAL: dial tcp 10.0.3.7:5432: connect: connection refused',
+    ].join('\n');
+    kube.setLogs(NS, 'web-7d4b9c6f5d-q9zvt', 'web', text, { previous: true });
+    putPod('crashloop-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ result: 'refused', reason: 'dependency-outage' });
+    expect(patches()).toHaveLength(0);
+    const note = notes[0]!;
+    expect(note.excerpt).toContain('connection refused');
+    for (const secret of ['s3cr3t-Pa55', 'eyJhbGciOiJIUzI1NiJ9']) {
+      expect(note.excerpt).not.toContain(secret);
+      expect(JSON.stringify(lines)).not.toContain(secret);
+      expect(JSON.stringify(events())).not.toContain(secret);
+    }
+  });
+
+  test('a crash loop caused by OOM kills raises memory rather than rolling back', async () => {
+    const h = await startHealer();
+    putPod('oom-crashloop-pod.json');
+    const r = await nextReport(h);
+    expect(r.action).toBe('oom-bump');
+    expect(webContainer().image).toBe('ghcr.io/acme/web:2.4.1');
+  });
+});
+
+describe('guard rails', () => {
+  test('GitOps-managed: skipped and reported, never patched', async () => {
+    const d = deployment();
+    d.metadata!.labels = { ...d.metadata!.labels, 'argocd.argoproj.io/instance': 'shop' };
+    kube.put(d);
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    expect(await nextReport(h)).toMatchObject({ result: 'refused', reason: 'gitops' });
+    expect(patches()).toHaveLength(0);
+  });
+
+  test('not opted in: silence', async () => {
+    const d = deployment();
+    delete d.metadata!.annotations!['amadeus.io/heal'];
+    kube.put(d);
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    await waitFor(() => kube.requests.some((r) => r.path.endsWith('/deployments/web') && r.method === 'GET'), 5000, 'the owner lookup');
+    await h.idle();
+    expect(h.reports).toHaveLength(0);
+    expect(patches()).toHaveLength(0);
+    expect(events()).toHaveLength(0);
+  });
+
+  test('dry-run, globally or by namespace annotation: decided and reported, not patched', async () => {
+    const h = await startHealer({ dryRun: true });
+    putPod('oomkilled-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ result: 'dry-run' });
+    expect(r.message).toBe('would raise the memory limit of web: 256Mi → 356Mi');
+    expect(patches()).toHaveLength(0);
+    expect(events()[0]).toMatchObject({ reason: 'HealDryRun' });
+    await h.stop();
+
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, annotations: { 'amadeus.io/heal-dry-run': 'true' } } });
+    const h2 = await startHealer();
+    putPod('crashloop-pod.json');
+    // A dry run leaves no mark, so the restarted healer reports the first pod's OOM again too.
+    await nextReport(h2, 2);
+    expect(h2.reports.map((r) => `${r.action}/${r.result}`).sort()).toEqual(['oom-bump/dry-run', 'rollback/dry-run']);
+    expect(patches()).toHaveLength(0);
+  });
+
+  test('kube-system is never touched', async () => {
+    const h = await startHealer({ namespaces: [] });
+    const pod = fixture<V1Pod>('oomkilled-pod.json');
+    pod.metadata!.namespace = 'kube-system';
+    kube.put({ apiVersion: 'v1', kind: 'Pod', ...pod });
+    putPod('oomkilled-pod.json'); // the shop pod, after it: handled
+    await nextReport(h);
+    expect(h.reports).toHaveLength(1);
+    expect(h.reports[0]!.workload.namespace).toBe(NS);
+  });
+
+  test('the hourly budget stops a storm', async () => {
+    const h = await startHealer({ rules: { ...HEAL_RULES, maxActionsPerHour: 1, oomCooldownSeconds: 0 } });
+    putPod('oomkilled-pod.json');
+    await nextReport(h);
+    putPod('oomkilled-pod.json', { id: 'second' });
+    expect(await nextReport(h, 2)).toMatchObject({ result: 'refused', reason: 'rate-limit' });
+    expect(patches()).toHaveLength(1);
+  });
+
+  test('two replicas, one Lease: only the leader acts', async () => {
+    const lease = { namespace: NS, name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 1 };
+    const a = await startHealer({ lease, clock: Date.now });
+    await waitFor(() => a.isLeader, 5000, 'the first replica to lead');
+    const b = await startHealer({ lease, clock: Date.now });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.isLeader).toBe(false);
+    putPod('oomkilled-pod.json');
+    await nextReport(a);
+    await new Promise((r) => setTimeout(r, 300));
+    await b.idle();
+    expect(b.reports).toHaveLength(0);
+    expect(patches()).toHaveLength(1);
+    expect(kube.get<{ spec: { holderIdentity: string } }>('coordination.k8s.io/v1', 'Lease', NS, 'amadeus-healer')!.spec.holderIdentity).toBe('amadeus-0');
+    // The leader steps down: the other takes over within a retry period.
+    await a.stop();
+    healers = healers.filter((x) => x !== a);
+    await waitFor(() => b.isLeader, 5000, 'the second replica to take over');
+  });
+});
+
+describe('watch and API failures', () => {
+  test('a watch dropped mid-stream resumes without missing or double-acting', async () => {
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    await nextReport(h);
+    kube.dropWatches();
+    await new Promise((r) => setTimeout(r, 100));
+    putPod('crashloop-pod.json');
+    const r = await nextReport(h, 2);
+    expect(r.action).toBe('rollback');
+    await h.idle();
+    expect(h.reports).toHaveLength(2);
+    expect(patches()).toHaveLength(2);
+    expect(lines.some((l) => l.msg === 'pod watch failed; restarting')).toBe(true);
+  });
+
+  test('409 Conflict: re-read, re-planned, applied once', async () => {
+    const h = await startHealer();
+    kube.failNext({ method: 'PATCH', path: /\/deployments\/web$/ }, 409);
+    putPod('oomkilled-pod.json');
+    expect(await nextReport(h)).toMatchObject({ result: 'applied' });
+    expect(patches().map((p) => p.status)).toEqual([409, 200]);
+    expect(webContainer().resources!.limits!.memory).toBe('356Mi');
+  });
+
+  test('500s that do not stop: reported as failed, nothing half-applied', async () => {
+    const h = await startHealer();
+    const before = deployment();
+    kube.failNext({ method: 'PATCH', path: /\/deployments\/web$/ }, 500, 10);
+    putPod('crashloop-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ result: 'failed', reason: 'api-error' });
+    expect(r.message).toContain('HTTP 500');
+    expect(deployment()).toEqual(before);
+    expect(events()[0]).toMatchObject({ reason: 'HealFailed', type: 'Warning' });
+    expect(notes[0]!.severity).toBe('critical');
+    expect(heals).toEqual(['rollback/failed']);
+  });
+});
+
+test('known-good marks: a fully ready ReplicaSet is marked ready, then known-good once ready long enough', async () => {
+  let now = NOW;
+  const h = await startHealer({ clock: () => now });
+  const current = () => kube.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, 'web-7d4b9c6f5d')!;
+  const rs = current();
+  delete rs.metadata!.annotations!['amadeus.io/ready-since'];
+  rs.status = { ...rs.status!, replicas: 3, readyReplicas: 3, availableReplicas: 3 };
+  kube.put(rs);
+  await h.markKnownGood();
+  expect(current().metadata!.annotations!['amadeus.io/ready-since']).toBe(new Date(NOW).toISOString());
+  expect(current().metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
+  now += 601_000;
+  await h.markKnownGood();
+  expect(current().metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+});

@@ -1,0 +1,349 @@
+import { readFileSync } from 'node:fs';
+import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  deploymentRollbackPatch,
+  isReplicaSetFullyReady,
+  isStatefulSetRevisionFullyReady,
+  pickRollbackTarget,
+  pickStatefulSetRevision,
+  readinessMark,
+  readinessTransition,
+  rollbackAnnotations,
+  rollbackTemplate,
+  statefulSetPodsToRecreate,
+  statefulSetRollbackPatch,
+  templatesEqualIgnoringHash,
+} from './known-good.js';
+import { resolveHealRules } from './rules.js';
+
+const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
+const deployment = () => load<V1Deployment>('web-deployment.json');
+const replicaSets = () => load<{ items: V1ReplicaSet[] }>('web-replicasets.json').items;
+const byName = (list: V1ReplicaSet[], name: string) => list.find((rs) => rs.metadata?.name === name)!;
+
+const T0 = new Date('2024-05-14T12:00:00Z');
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+function rs(opts: { replicas?: number; ready?: number; available?: number; generation?: number; observed?: number; annotations?: Record<string, string> }): V1ReplicaSet {
+  const replicas = opts.replicas ?? 3;
+  return {
+    metadata: { name: 'web-abc', generation: opts.generation ?? 2, annotations: opts.annotations ?? {} },
+    spec: { replicas, selector: {} },
+    status: {
+      replicas,
+      readyReplicas: opts.ready ?? replicas,
+      availableReplicas: opts.available ?? opts.ready ?? replicas,
+      observedGeneration: opts.observed ?? opts.generation ?? 2,
+    },
+  };
+}
+
+describe('isReplicaSetFullyReady', () => {
+  test.each([
+    ['all ready and available', {}, true],
+    ['one not ready', { ready: 2 }, false],
+    ['ready but not yet available (minReadySeconds)', { ready: 3, available: 2 }, false],
+    ['scaled to zero', { replicas: 0 }, false],
+    ['status for an older generation', { generation: 3, observed: 2 }, false],
+  ])('%s → %s', (_what, opts, ready) => {
+    expect(isReplicaSetFullyReady(rs(opts))).toBe(ready);
+  });
+
+  test('spec.replicas defaults to 1; no status is not ready', () => {
+    expect(isReplicaSetFullyReady({ metadata: {}, spec: { selector: {} }, status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 } })).toBe(true);
+    expect(isReplicaSetFullyReady({ metadata: {}, spec: { replicas: 2, selector: {} } })).toBe(false);
+  });
+});
+
+describe('readinessMark over time', () => {
+  test('ready-since, a blip resets it, known-good after 10 minutes, then sticky', () => {
+    const annotations: Record<string, string> = {};
+    const step = (seconds: number, ready: boolean) => {
+      const patch = readinessMark({ kind: 'ReplicaSet', replicaSet: rs(ready ? { annotations } : { ready: 1, annotations }) }, at(seconds));
+      for (const [k, v] of Object.entries(patch ?? {})) {
+        if (v === null) delete annotations[k];
+        else annotations[k] = v;
+      }
+      return patch;
+    };
+    expect(step(0, false)).toBeNull();
+    expect(step(60, true)).toEqual({ 'amadeus.io/ready-since': '2024-05-14T12:01:00.000Z' });
+    expect(step(360, true)).toBeNull(); // 5 minutes: not yet
+    expect(step(400, false)).toEqual({ 'amadeus.io/ready-since': null }); // a pod fell over: the clock restarts
+    expect(step(420, false)).toBeNull();
+    expect(step(480, true)).toEqual({ 'amadeus.io/ready-since': '2024-05-14T12:08:00.000Z' });
+    expect(step(1079, true)).toBeNull(); // 599 s
+    expect(step(1080, true)).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-14T12:18:00.000Z' });
+    expect(annotations['amadeus.io/ready-since']).toBe('2024-05-14T12:08:00.000Z');
+    expect(step(2000, true)).toBeNull();
+    expect(step(3000, false)).toBeNull(); // scaled down by the next rollout: still known-good
+    expect(annotations['amadeus.io/known-good']).toBe('true');
+  });
+
+  test("an operator's known-good: \"false\" is never overwritten", () => {
+    expect(readinessTransition({ 'amadeus.io/known-good': 'false', 'amadeus.io/ready-since': T0.toISOString() }, true, at(10_000))).toBeNull();
+  });
+
+  test('an unreadable ready-since is reset when ready, removed when not', () => {
+    expect(readinessTransition({ 'amadeus.io/ready-since': 'yesterday' }, true, T0)).toEqual({ 'amadeus.io/ready-since': T0.toISOString() });
+    expect(readinessTransition({ 'amadeus.io/ready-since': 'yesterday' }, false, T0)).toEqual({ 'amadeus.io/ready-since': null });
+  });
+
+  test('knownGoodSeconds is a rule; 0 marks at first sight', () => {
+    const rules = resolveHealRules({ knownGoodSeconds: 0 });
+    expect(readinessTransition({}, true, T0, rules)).toEqual({
+      'amadeus.io/ready-since': T0.toISOString(),
+      'amadeus.io/known-good': 'true',
+      'amadeus.io/known-good-at': T0.toISOString(),
+    });
+    expect(readinessTransition({ 'amadeus.io/ready-since': T0.toISOString() }, true, at(120), resolveHealRules({ knownGoodSeconds: 120 }))).toMatchObject({
+      'amadeus.io/known-good': 'true',
+    });
+  });
+});
+
+function statefulSet(status: Partial<NonNullable<V1StatefulSet['status']>> = {}): V1StatefulSet {
+  return {
+    metadata: { name: 'db', namespace: 'shop', uid: 'sts-uid', generation: 4 },
+    spec: { replicas: 3, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: podTemplate('postgres:16.3') },
+    status: {
+      replicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      updatedReplicas: 3,
+      currentReplicas: 3,
+      currentRevision: 'db-7f9c8b6d5',
+      updateRevision: 'db-7f9c8b6d5',
+      observedGeneration: 4,
+      ...status,
+    },
+  };
+}
+
+function podTemplate(image: string): V1PodTemplateSpec {
+  return {
+    metadata: { labels: { app: 'db' } },
+    spec: { containers: [{ name: 'postgres', image, resources: { limits: { memory: '1Gi' } } }] },
+  };
+}
+
+function revision(name: string, number: number, image: string, annotations: Record<string, string> = {}, owner = 'sts-uid'): V1ControllerRevision {
+  return {
+    metadata: {
+      name,
+      namespace: 'shop',
+      annotations,
+      labels: { app: 'db', 'controller.kubernetes.io/hash': name.slice(3) },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: owner, controller: true, blockOwnerDeletion: true }],
+    },
+    revision: number,
+    data: { spec: { template: { ...podTemplate(image), $patch: 'replace' } } },
+  };
+}
+
+describe('StatefulSet revisions: readiness', () => {
+  const rev = revision('db-7f9c8b6d5', 3, 'postgres:16.3');
+  test.each([
+    ['rolled out, all ready', {}, true],
+    ['a replica not ready', { readyReplicas: 2, availableReplicas: 2 }, false],
+    ['rollout in progress (partition / ordinal 0 not updated)', { updatedReplicas: 2 }, false],
+    ['not the update revision', { updateRevision: 'db-5d6c7b8a9' }, false],
+    ['stale status', { observedGeneration: 3 }, false],
+  ])('%s → %s', (_what, status, ready) => {
+    expect(isStatefulSetRevisionFullyReady(statefulSet(status), rev)).toBe(ready);
+  });
+
+  test('the mark goes on the ControllerRevision', () => {
+    expect(readinessMark({ kind: 'ControllerRevision', statefulSet: statefulSet(), revision: rev }, T0)).toEqual({ 'amadeus.io/ready-since': T0.toISOString() });
+    const aged = revision('db-7f9c8b6d5', 3, 'postgres:16.3', { 'amadeus.io/ready-since': at(-600).toISOString() });
+    expect(readinessMark({ kind: 'ControllerRevision', statefulSet: statefulSet(), revision: aged }, T0)).toMatchObject({ 'amadeus.io/known-good': 'true' });
+    expect(readinessMark({ kind: 'ControllerRevision', statefulSet: statefulSet({ readyReplicas: 1 }), revision: aged }, T0)).toEqual({
+      'amadeus.io/ready-since': null,
+    });
+  });
+});
+
+describe('pickRollbackTarget', () => {
+  test('the newest known-good older revision: 3, skipping the unmarked 4 and the current 5', () => {
+    const pick = pickRollbackTarget(deployment(), replicaSets());
+    expect(pick).toMatchObject({ revision: 3 });
+    expect('target' in pick && pick.target.metadata?.name).toBe('web-6b9d4c8f7');
+  });
+
+  test('ReplicaSets of other deployments are ignored (web-api has a known-good revision 7)', () => {
+    const others = replicaSets().filter((r) => r.metadata?.name === 'web-api-5f7c9d8b4');
+    expect(pickRollbackTarget(deployment(), others)).toMatchObject({ code: 'no-revisions' });
+    // and it does not count as "current" either
+    expect(pickRollbackTarget(deployment(), replicaSets())).toMatchObject({ revision: 3 });
+  });
+
+  test('an unmarked or vetoed revision is skipped for an older known-good one', () => {
+    const list = replicaSets();
+    delete byName(list, 'web-6b9d4c8f7').metadata!.annotations!['amadeus.io/known-good'];
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
+    const vetoed = replicaSets();
+    byName(vetoed, 'web-6b9d4c8f7').metadata!.annotations!['amadeus.io/known-good'] = 'false';
+    expect(pickRollbackTarget(deployment(), vetoed)).toMatchObject({ revision: 2 });
+  });
+
+  test('a known-good revision with the current template is skipped (rolling back would change nothing)', () => {
+    const list = replicaSets();
+    const three = byName(list, 'web-6b9d4c8f7');
+    // revision 3 re-labelled with its own hash but carrying the deployment's current template
+    const current = deployment().spec!.template;
+    three.spec!.template = { ...current, metadata: { ...current.metadata, labels: { ...three.spec!.template!.metadata!.labels } } };
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
+  });
+
+  test('none: no known-good older revision', () => {
+    const list = replicaSets();
+    for (const r of list) delete r.metadata!.annotations!['amadeus.io/known-good'];
+    const pick = pickRollbackTarget(deployment(), list);
+    expect(pick).toMatchObject({ code: 'no-known-good' });
+    expect('none' in pick && pick.none).toMatch(/4, 3, 2/);
+  });
+
+  test('none: only the current revision', () => {
+    expect(pickRollbackTarget(deployment(), [byName(replicaSets(), 'web-7d4b9c6f5d')])).toMatchObject({ code: 'no-older-revision' });
+  });
+
+  test('none: the known-good ones all have the current template', () => {
+    const dep = deployment();
+    const list = replicaSets().filter((r) => ['web-6b9d4c8f7', 'web-7d4b9c6f5d'].includes(r.metadata!.name!));
+    dep.spec!.template = rollbackTemplate(byName(list, 'web-6b9d4c8f7'));
+    expect(pickRollbackTarget(dep, list)).toMatchObject({ code: 'same-template' });
+  });
+
+  test('none: a deployment without uid', () => {
+    const dep = deployment();
+    delete dep.metadata!.uid;
+    expect(pickRollbackTarget(dep, replicaSets())).toMatchObject({ code: 'no-uid' });
+  });
+
+  test('the current revision is the highest, wherever it sits in the list', () => {
+    expect(pickRollbackTarget(deployment(), replicaSets().reverse())).toMatchObject({ revision: 3 });
+  });
+});
+
+describe('rollback of a Deployment', () => {
+  test('rollbackTemplate: the ReplicaSet template without pod-template-hash, everything else kept, a copy', () => {
+    const target = byName(replicaSets(), 'web-6b9d4c8f7');
+    const template = rollbackTemplate(target);
+    expect(template.metadata?.labels).toEqual({ 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/part-of': 'shop' });
+    expect(template.metadata?.annotations).toEqual(target.spec!.template!.metadata!.annotations);
+    expect(template.spec?.containers.find((c) => c.name === 'web')?.image).toBe('ghcr.io/acme/web:2.3.0');
+    expect(target.spec!.template!.metadata!.labels!['pod-template-hash']).toBe('6b9d4c8f7');
+    template.spec!.containers[0].image = 'changed';
+    expect(target.spec!.template!.spec!.containers[0].image).not.toBe('changed');
+  });
+
+  test('templatesEqualIgnoringHash: the hash label, nil vs empty and Date vs string do not matter', () => {
+    const target = byName(replicaSets(), 'web-7d4b9c6f5d');
+    const dep = deployment();
+    expect(templatesEqualIgnoringHash(target.spec!.template, dep.spec!.template)).toBe(true);
+    const typed = structuredClone(dep.spec!.template);
+    typed.metadata!.creationTimestamp = undefined;
+    typed.spec!.securityContext = undefined;
+    typed.spec!.volumes = [];
+    expect(templatesEqualIgnoringHash(target.spec!.template, typed)).toBe(true);
+    const dated = structuredClone(typed);
+    dated.metadata!.creationTimestamp = new Date('2024-05-14T08:02:09Z');
+    const stringly = structuredClone(typed) as unknown as { metadata: { creationTimestamp: string } };
+    stringly.metadata.creationTimestamp = '2024-05-14T08:02:09.000Z';
+    expect(templatesEqualIgnoringHash(dated, stringly as unknown as V1PodTemplateSpec)).toBe(true);
+    typed.spec!.containers[0].image = 'other';
+    expect(templatesEqualIgnoringHash(target.spec!.template, typed)).toBe(false);
+  });
+
+  test("deploymentRollbackPatch: kubectl's JSON patch, guarded by resourceVersion, Amadeus's annotations kept", () => {
+    const dep = deployment();
+    const target = byName(replicaSets(), 'web-6b9d4c8f7');
+    const mark = '{"at":"2024-05-14T12:00:00.000Z","key":"k"}';
+    const ops = deploymentRollbackPatch(dep, target, { 'amadeus.io/last-rollback': mark });
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/resourceVersion', 'replace /spec/template', 'add /metadata/annotations']);
+    expect(ops[0].value).toBe('48231902');
+    expect(ops[1].value).toEqual(rollbackTemplate(target));
+    expect(ops[2].value).toEqual({
+      'amadeus.io/heal': 'true',
+      'amadeus.io/max-memory': '2Gi', // the deployment's, the RS never had it
+      'amadeus.io/last-rollback': mark, // the new mark, not the RS's stale copy
+      'deployment.kubernetes.io/revision': '5', // skip list: the deployment's value
+      'kubernetes.io/change-cause': 'deploy web 2.3.0 (ci #1811)', // from the revision restored, as kubectl does
+    });
+    // never copied from the ReplicaSet: its known-good marks and replica bookkeeping
+    expect(rollbackAnnotations(dep, target)).not.toHaveProperty('amadeus.io/known-good');
+    expect(rollbackAnnotations(dep, target)).not.toHaveProperty('deployment.kubernetes.io/desired-replicas');
+  });
+});
+
+describe('StatefulSets', () => {
+  const sts = () => {
+    const s = statefulSet({ updateRevision: 'db-9a8b7c6d5', currentRevision: 'db-9a8b7c6d5', readyReplicas: 1 });
+    s.spec!.template = podTemplate('postgres:16.4-broken');
+    return s;
+  };
+  const revisions = () => [
+    revision('db-5d6c7b8a9', 1, 'postgres:16.2', { 'amadeus.io/known-good': 'true' }),
+    revision('db-7f9c8b6d5', 2, 'postgres:16.3', { 'amadeus.io/known-good': 'true' }),
+    revision('db-9a8b7c6d5', 3, 'postgres:16.4-broken'),
+    revision('other-1234', 9, 'redis:7', { 'amadeus.io/known-good': 'true' }, 'other-uid'),
+  ];
+
+  test('the newest known-good revision older than the update revision', () => {
+    const pick = pickStatefulSetRevision(sts(), revisions());
+    expect(pick).toMatchObject({ revision: 2 });
+    expect('target' in pick && pick.target.metadata?.name).toBe('db-7f9c8b6d5');
+  });
+
+  test('skips unmarked ones and ones with the current template; none when nothing is left', () => {
+    const list = revisions();
+    delete list[1].metadata!.annotations!['amadeus.io/known-good'];
+    expect(pickStatefulSetRevision(sts(), list)).toMatchObject({ revision: 1 });
+    const same = sts();
+    same.spec!.template = podTemplate('postgres:16.3');
+    expect(pickStatefulSetRevision(same, revisions())).toMatchObject({ revision: 1 });
+    expect(pickStatefulSetRevision(sts(), revisions().slice(2))).toMatchObject({ code: 'no-older-revision' });
+    expect(pickStatefulSetRevision(sts(), revisions().slice(3))).toMatchObject({ code: 'no-revisions' });
+  });
+
+  test('without updateRevision in status, the highest revision is current', () => {
+    const s = sts();
+    delete s.status!.updateRevision;
+    expect(pickStatefulSetRevision(s, revisions())).toMatchObject({ revision: 2 });
+  });
+
+  test('data as raw JSON text is read too; unreadable revisions are skipped', () => {
+    const list = revisions();
+    list[1].data = JSON.stringify(list[1].data);
+    expect(pickStatefulSetRevision(sts(), list)).toMatchObject({ revision: 2 });
+    list[1].data = 'garbage';
+    expect(pickStatefulSetRevision(sts(), list)).toMatchObject({ revision: 1 });
+  });
+
+  test('statefulSetRollbackPatch: the revision data, $patch: replace, annotations riding along', () => {
+    const target = revisions()[1];
+    expect(statefulSetRollbackPatch(target)).toEqual(target.data);
+    const withMark = statefulSetRollbackPatch(target, { 'amadeus.io/last-rollback': '{"at":"x","key":"k"}' }) as {
+      metadata: unknown;
+      spec: { template: Record<string, unknown> };
+    };
+    expect(withMark.metadata).toEqual({ annotations: { 'amadeus.io/last-rollback': '{"at":"x","key":"k"}' } });
+    expect(withMark.spec.template.$patch).toBe('replace');
+
+    const noDirective = revisions()[1];
+    delete (noDirective.data as { spec: { template: Record<string, unknown> } }).spec.template.$patch;
+    expect((statefulSetRollbackPatch(noDirective) as { spec: { template: Record<string, unknown> } }).spec.template.$patch).toBe('replace');
+    expect(noDirective.data.spec.template.$patch).toBeUndefined(); // the input is not mutated
+
+    expect(() => statefulSetRollbackPatch({ revision: 1, metadata: { name: 'empty' }, data: {} })).toThrow(/empty holds no pod template/);
+  });
+
+  test('statefulSetPodsToRecreate: pods stuck at another revision, not Ready', () => {
+    const pod = (name: string, rev: string, ready: boolean): V1Pod => ({
+      metadata: { name, labels: { 'controller-revision-hash': rev } },
+      status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    });
+    const pods = [pod('db-0', 'db-7f9c8b6d5', true), pod('db-1', 'db-7f9c8b6d5', true), pod('db-2', 'db-9a8b7c6d5', false), pod('db-3', 'db-9a8b7c6d5', true)];
+    expect(statefulSetPodsToRecreate(pods, 'db-7f9c8b6d5').map((p) => p.metadata?.name)).toEqual(['db-2']);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The Kubernetes clients the healer uses, and how it treats API failures: conflicts and server
+ * errors are retried a few times with back-off (the caller re-reads and re-plans, so a retry never
+ * applies a stale decision); anything else is reported at once.
+ */
+import { ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+
+export interface KubeClients {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  coordination: CoordinationV1Api;
+  custom: CustomObjectsApi;
+  kc: KubeConfig;
+}
+
+export function makeClients(kc: KubeConfig): KubeClients {
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), coordination: kc.makeApiClient(CoordinationV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
+
+/**
+ * The cluster's credentials when Amadeus has any: in a pod, its service account; elsewhere,
+ * KUBECONFIG or ~/.kube/config. Null when neither exists, so `serve` runs without a healer.
+ */
+export function findKubeConfig(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): KubeConfig | null {
+  const kc = new KubeConfig();
+  if (env.KUBERNETES_SERVICE_HOST && exists('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+    kc.loadFromCluster();
+    return kc;
+  }
+  const files = (env.KUBECONFIG ?? '').split(':').filter(Boolean);
+  const home = env.HOME ? `${env.HOME}/.kube/config` : null;
+  const file = files.find(exists) ?? (home && exists(home) ? home : null);
+  if (!file) return null;
+  kc.loadFromFile(file);
+  return kc.getCurrentCluster() ? kc : null;
+}
+
+export const statusOf = (err: unknown): number | null => (err instanceof ApiException ? err.code : null);
+
+/** Worth another try after re-reading: a conflicting writer, throttling, or a server-side failure. */
+export const isRetryable = (err: unknown): boolean => {
+  const code = statusOf(err);
+  return code === 409 || code === 429 || (code !== null && code >= 500);
+};
+
+/** The API server's own message when there is one (a Status body), else the error's. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = err.body as { message?: string } | string | undefined;
+    const detail = typeof body === 'string' ? tryMessage(body) : body?.message;
+    return `HTTP ${err.code}${detail ? `: ${detail}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function tryMessage(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { message?: string }).message ?? text.slice(0, 200);
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+export interface RetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Runs `attempt` (which must re-read what it acts on) until it succeeds or fails for good. */
+export async function withRetries<T>(attempt: (n: number) => Promise<T>, o: RetryOptions = {}): Promise<T> {
+  const attempts = o.attempts ?? 4;
+  const sleep = o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (err) {
+      if (n >= attempts || !isRetryable(err)) throw err;
+      await sleep((o.baseDelayMs ?? 200) * 2 ** (n - 1));
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Leader election on a `coordination.k8s.io/v1` Lease, the way client-go's leaderelection does it:
+ * the holder renews `renewTime` every few seconds; a candidate takes the Lease over only once it
+ * has not been renewed for `leaseDurationSeconds`. Every write carries the resourceVersion it read,
+ * so two replicas racing for an expired Lease cannot both win: the API server answers the second
+ * with 409 Conflict. Only the leader heals; the scaler serves on every replica.
+ */
+import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from '../telemetry/logger.js';
+
+export interface LeaseOptions {
+  api: CoordinationV1Api;
+  namespace: string;
+  name: string;
+  /** This replica (the pod name in a cluster). */
+  identity: string;
+  leaseDurationSeconds?: number;
+  /** How often the holder renews and a candidate retries. */
+  retryPeriodSeconds?: number;
+  log: Logger;
+  clock?: () => number;
+  onChange?: (leading: boolean) => void;
+}
+
+export const LEASE_DEFAULTS = { leaseDurationSeconds: 15, retryPeriodSeconds: 5 } as const;
+
+const isStatus = (err: unknown, code: number) => err instanceof ApiException && err.code === code;
+
+export class LeaderElector {
+  private leading = false;
+  /** When this replica last wrote the Lease successfully. */
+  private renewedAt = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private running: Promise<unknown> | null = null;
+  private readonly clock: () => number;
+  private readonly duration: number;
+  private readonly retryMs: number;
+
+  constructor(private readonly o: LeaseOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.duration = o.leaseDurationSeconds ?? LEASE_DEFAULTS.leaseDurationSeconds;
+    this.retryMs = (o.retryPeriodSeconds ?? LEASE_DEFAULTS.retryPeriodSeconds) * 1000;
+    if (!(this.retryMs > 0 && this.retryMs < this.duration * 1000)) {
+      throw new RangeError(`the retry period must be shorter than the lease duration (${this.duration} s)`);
+    }
+  }
+
+  /** Leading, and the last renewal is recent enough that no other replica can have taken over. */
+  get isLeader(): boolean {
+    return this.leading && this.clock() - this.renewedAt < this.duration * 1000;
+  }
+
+  /** Tries at once, then every retry period. */
+  start(): void {
+    this.stopped = false;
+    const loop = () => {
+      this.running = this.tryOnce().finally(() => {
+        this.running = null;
+        if (!this.stopped) this.timer = setTimeout(loop, this.retryMs);
+      });
+    };
+    loop();
+  }
+
+  /** Stops trying and, when leading, releases the Lease so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    if (!this.leading) return;
+    this.setLeading(false);
+    try {
+      const lease = await this.read();
+      if (lease?.spec?.holderIdentity !== this.o.identity) return;
+      // An expired renewTime hands the Lease over without waiting for the duration.
+      lease.spec.renewTime = new V1MicroTime(0);
+      lease.spec.holderIdentity = undefined;
+      await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+    } catch (err) {
+      this.o.log.warn('could not release the healer lease; it expires on its own', { lease: this.o.name, error: messageOf(err) });
+    }
+  }
+
+  /** One round of the election; returns whether this replica leads afterwards. */
+  async tryOnce(): Promise<boolean> {
+    try {
+      const lease = await this.read();
+      const now = this.clock();
+      if (!lease) {
+        await this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(now, 0) });
+        this.renewedAt = now;
+        this.setLeading(true);
+        return true;
+      }
+      const spec = lease.spec ?? {};
+      const mine = spec.holderIdentity === this.o.identity;
+      const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
+      const expired = !spec.holderIdentity || renewed + (spec.leaseDurationSeconds ?? this.duration) * 1000 <= now;
+      if (!mine && !expired) {
+        this.setLeading(false);
+        return false;
+      }
+      const body: V1Lease = {
+        ...lease,
+        spec: {
+          ...spec,
+          holderIdentity: this.o.identity,
+          leaseDurationSeconds: this.duration,
+          renewTime: new V1MicroTime(now),
+          ...(mine ? {} : { acquireTime: new V1MicroTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+        },
+      };
+      // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
+      await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body });
+      this.renewedAt = now;
+      this.setLeading(true);
+      return true;
+    } catch (err) {
+      // 409: another replica wrote first (it created or took the Lease). Anything else: we cannot
+      // prove we still hold it, so we stop acting until a renewal succeeds.
+      if (!isStatus(err, 409)) this.o.log.warn('healer lease round failed', { lease: this.o.name, error: messageOf(err) });
+      this.setLeading(false);
+      return false;
+    }
+  }
+
+  private async read(): Promise<V1Lease | null> {
+    try {
+      return await this.o.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+    } catch (err) {
+      if (isStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  private fresh(now: number, transitions: number): V1Lease {
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.o.name, namespace: this.o.namespace },
+      spec: {
+        holderIdentity: this.o.identity,
+        leaseDurationSeconds: this.duration,
+        acquireTime: new V1MicroTime(now),
+        renewTime: new V1MicroTime(now),
+        leaseTransitions: transitions,
+      },
+    };
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.o.log.info(leading ? 'healer lease acquired: this replica heals' : 'healer lease lost: another replica heals', { lease: this.o.name, identity: this.o.identity });
+    this.o.onChange?.(leading);
+  }
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

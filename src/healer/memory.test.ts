@@ -1,0 +1,167 @@
+import { containerMemory, effectiveMemoryCap, memoryPatch, oomBumpTarget, planMemoryBump } from './memory.js';
+import { GiB, MiB, parseMemoryQuantity } from './quantity.js';
+import { HEAL_RULES, resolveHealRules } from './rules.js';
+
+const Mi = (n: number) => n * MiB;
+
+describe('oomBumpTarget: max(limit × 1.2, limit + 100Mi), whole MiB up', () => {
+  test.each([
+    // min-bump path: small limits
+    [Mi(64), Mi(164)],
+    [Mi(256), Mi(356)],
+    [Mi(499), Mi(599)],
+    // the crossover: 500Mi × 1.2 = 600Mi = 500Mi + 100Mi exactly (no extra MiB from float noise)
+    [Mi(500), Mi(600)],
+    // factor path
+    [Mi(512), Mi(615)], // 614.4 → 615
+    [GiB, Mi(1229)], // 1228.8 → 1229
+    [Mi(1500), Mi(1800)],
+    [4 * GiB, Mi(4916)], // 4915.2 → 4916
+    // not a whole MiB to begin with: 1G = 953.67Mi → × 1.2 = 1144.4 → 1145
+    [1e9, Mi(1145)],
+  ])('%d → %d', (limit, target) => {
+    expect(oomBumpTarget(limit)).toBe(target);
+  });
+
+  test('the constants are rules', () => {
+    expect(oomBumpTarget(GiB, resolveHealRules({ oomFactor: 1.5 }))).toBe(Mi(1536));
+    expect(oomBumpTarget(Mi(256), resolveHealRules({ oomMinBumpBytes: '200Mi' }))).toBe(Mi(456));
+  });
+});
+
+describe('planMemoryBump', () => {
+  test('no limit: nothing to raise', () => {
+    expect(planMemoryBump({ limitBytes: null, requestBytes: Mi(128), capBytes: 8 * GiB })).toEqual({ action: 'no-limit' });
+  });
+
+  test('plain bump; a request below the limit stays as it is', () => {
+    expect(planMemoryBump({ limitBytes: Mi(256), requestBytes: Mi(128), capBytes: 8 * GiB })).toEqual({
+      action: 'bump',
+      limitBytes: Mi(356),
+      requestBytes: Mi(128),
+      requestChanged: false,
+      clamped: false,
+    });
+  });
+
+  test('no request set: stays unset', () => {
+    expect(planMemoryBump({ limitBytes: GiB, requestBytes: null, capBytes: null })).toMatchObject({
+      action: 'bump',
+      limitBytes: Mi(1229),
+      requestBytes: null,
+      requestChanged: false,
+    });
+  });
+
+  test('request == limit (Guaranteed QoS): raised with the limit, so it stays Guaranteed', () => {
+    expect(planMemoryBump({ limitBytes: Mi(512), requestBytes: Mi(512), capBytes: 8 * GiB })).toMatchObject({
+      action: 'bump',
+      limitBytes: Mi(615),
+      requestBytes: Mi(615),
+      requestChanged: true,
+    });
+  });
+
+  test('inconsistent input, request above the limit: raised to the new limit at most', () => {
+    expect(planMemoryBump({ limitBytes: Mi(256), requestBytes: Mi(300), capBytes: null })).toMatchObject({
+      limitBytes: Mi(356),
+      requestBytes: Mi(356),
+      requestChanged: true,
+    });
+  });
+
+  test('cap: clamp to the cap once, then max-reached', () => {
+    const cap = 2 * GiB;
+    const first = planMemoryBump({ limitBytes: Mi(1800), requestBytes: Mi(512), capBytes: cap });
+    expect(first).toEqual({ action: 'bump', limitBytes: cap, requestBytes: Mi(512), requestChanged: false, clamped: true });
+    if (first.action !== 'bump') throw new Error('unreachable');
+    expect(planMemoryBump({ limitBytes: first.limitBytes, requestBytes: Mi(512), capBytes: cap })).toEqual({
+      action: 'max-reached',
+      limitBytes: cap,
+      capBytes: cap,
+    });
+  });
+
+  test('a target exactly at the cap is a normal bump', () => {
+    expect(planMemoryBump({ limitBytes: Mi(500), requestBytes: null, capBytes: Mi(600) })).toMatchObject({ action: 'bump', limitBytes: Mi(600), clamped: false });
+  });
+
+  test('limit already above the cap: max-reached, never lowered', () => {
+    expect(planMemoryBump({ limitBytes: 10 * GiB, requestBytes: null, capBytes: 8 * GiB })).toEqual({
+      action: 'max-reached',
+      limitBytes: 10 * GiB,
+      capBytes: 8 * GiB,
+    });
+  });
+
+  test('a cap that is not a whole MiB clamps down to whole MiB (the patch is written in Mi)', () => {
+    // 1G = 953.67Mi: the clamp is 953Mi, never 954Mi (above the cap)
+    expect(planMemoryBump({ limitBytes: Mi(900), requestBytes: null, capBytes: 1e9 })).toMatchObject({ action: 'bump', limitBytes: Mi(953), clamped: true });
+    // within the last fraction of a MiB below the cap: nothing left to give
+    expect(planMemoryBump({ limitBytes: Mi(953) + 1, requestBytes: null, capBytes: 1e9 })).toMatchObject({ action: 'max-reached' });
+  });
+
+  test('Guaranteed request follows a clamped limit', () => {
+    expect(planMemoryBump({ limitBytes: Mi(1900), requestBytes: Mi(1900), capBytes: 2 * GiB })).toMatchObject({
+      limitBytes: 2 * GiB,
+      requestBytes: 2 * GiB,
+      clamped: true,
+    });
+  });
+});
+
+describe('effectiveMemoryCap', () => {
+  test.each([
+    [undefined, 8 * GiB, 'global'],
+    [{}, 8 * GiB, 'global'],
+    [{ 'amadeus.io/max-memory': '2Gi' }, 2 * GiB, 'workload'],
+    [{ 'amadeus.io/max-memory': '16Gi' }, 8 * GiB, 'global'], // the workload cannot raise the global cap
+  ])('%j → %d (%s)', (annotations, cap, source) => {
+    expect(effectiveMemoryCap(annotations)).toEqual({ capBytes: cap, source });
+  });
+
+  test('a garbage annotation is ignored and reported', () => {
+    const cap = effectiveMemoryCap({ 'amadeus.io/max-memory': 'two gigs' });
+    expect(cap.capBytes).toBe(8 * GiB);
+    expect(cap.invalid).toMatch(/amadeus.io\/max-memory.*"two gigs"/);
+  });
+
+  test('the global cap is configurable', () => {
+    expect(effectiveMemoryCap({}, resolveHealRules({ globalMemoryCapBytes: '32Gi' })).capBytes).toBe(32 * GiB);
+  });
+});
+
+describe('memoryPatch', () => {
+  test('limit only', () => {
+    expect(memoryPatch('web', Mi(356))).toEqual({
+      spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { memory: '356Mi' } } }] } } },
+    });
+  });
+
+  test('with the request; sizes rounded up to whole MiB', () => {
+    expect(memoryPatch('web', 1e9, 5e8)).toEqual({
+      spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { memory: '954Mi' }, requests: { memory: '477Mi' } } }] } } },
+    });
+  });
+
+  test('init containers', () => {
+    expect(memoryPatch('migrate', Mi(200), null, { init: true })).toEqual({
+      spec: { template: { spec: { initContainers: [{ name: 'migrate', resources: { limits: { memory: '200Mi' } } }] } } },
+    });
+  });
+
+  test('end to end: plan → patch values parse back to the plan', () => {
+    const current = containerMemory({ name: 'web', resources: { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '128Mi' } } });
+    expect(current).toEqual({ limitBytes: Mi(256), requestBytes: Mi(128) });
+    const plan = planMemoryBump({ ...current, capBytes: HEAL_RULES.globalMemoryCapBytes });
+    if (plan.action !== 'bump') throw new Error(`unexpected ${plan.action}`);
+    const patch = memoryPatch('web', plan.limitBytes, plan.requestChanged ? plan.requestBytes : undefined);
+    const c = patch.spec.template.spec.containers![0];
+    expect(parseMemoryQuantity(c.resources.limits.memory)).toBe(plan.limitBytes);
+    expect(c.resources.requests).toBeUndefined();
+  });
+
+  test('containerMemory: unset is null', () => {
+    expect(containerMemory({ name: 'x' })).toEqual({ limitBytes: null, requestBytes: null });
+  });
+});
