@@ -12,6 +12,8 @@ export default tseslint.config(
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
+    // CommonJS files load modules with require(): that is what they are for.
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     rules: {

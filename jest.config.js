@@ -13,4 +13,5 @@ export default {
   // Servers and child processes in the integration tests need a little longer than jest's 5 s default.
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/scripts/jest-summary.cjs'],
+  setupFiles: ['<rootDir>/scripts/jest-no-cluster.cjs'],
 };

@@ -16,6 +16,9 @@ import type { MetricSource } from '../sources/types.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ScalerMetrics } from '../telemetry/metrics.js';
+import type { Healer } from '../healer/healer.js';
+import { startHealerFromConfig } from '../healer/start.js';
+import { fanOut, logNotifier } from '../notify/notifier.js';
 
 export type ServeOptions = ParsedOptions<typeof SERVE_OPTIONS>;
 
@@ -75,11 +78,13 @@ export interface RunningServer {
   metricsPort: number;
   registry: ScaledObjectRegistry;
   logger: Logger;
+  /** Null when healing is off or no cluster credentials were found. */
+  healer: Healer | null;
   /** Graceful stop: health NOT_SERVING, streams ended, in-flight calls finished (bounded), loops stopped. */
   stop(): Promise<void>;
 }
 
-export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel })): Promise<RunningServer> {
+export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel }), env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const tls = tlsFrom(opts);
   const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
   const { runtime: lstm, reason } = await loadLstmRuntime({
@@ -111,13 +116,18 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     logger,
   });
   metrics.setSnapshotSource(() => registry.servedStates());
-  let server: ScalerServer;
-  let http: MetricsServer;
+  const notifier = fanOut([logNotifier(logger)], logger);
+  let server: ScalerServer | undefined;
+  let http: MetricsServer | undefined;
+  let healer: Healer | null = null;
   try {
-    server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
-    const grpcServer = server;
+    const grpcServer = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
+    server = grpcServer;
     http = await startMetricsServer({ address: opts.metricsAddress, metrics, ready: () => grpcServer.ready, log: logger });
+    healer = await startHealerFromConfig(opts, { log: logger, notifier, metrics, env });
   } catch (err) {
+    await server?.shutdown(0);
+    await http?.close();
     registry.close();
     await lstm?.pool?.close();
     await lstm?.inference?.close();
@@ -138,7 +148,9 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     metricsPort: metricsServer.port,
     registry,
     logger,
+    healer,
     async stop() {
+      await healer?.stop();
       await server.shutdown(opts.shutdownTimeout * 1000);
       registry.close();
       await metricsServer.close();

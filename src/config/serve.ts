@@ -39,4 +39,18 @@ export const SERVE_OPTIONS = {
   shutdownTimeout: o(number({ gt: 0, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
   logLevel: o(oneOf(LEVELS, { default: 'info' }), 'Log level.'),
   refreshLogLevel: o(oneOf(LEVELS, { default: 'info' }), 'Level of the one line logged per refresh.'),
+  // The healer (src/healer): runs when Kubernetes credentials are found, unless turned off.
+  heal: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Self-healing: auto runs it when a kubeconfig or in-cluster service account is found; on requires one; off never runs it.'),
+  kubeconfig: o(file(), 'Kubeconfig for the healer; unset: the in-cluster service account, else KUBECONFIG, else ~/.kube/config.'),
+  healNamespaces: o(text({ default: '', pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, expected: 'namespace names separated by commas' }), 'Namespaces the healer watches; empty: all (kube-system is never touched).'),
+  healPodSelector: o(optional(text({ required: true, expected: 'a label selector' })), 'Only pods matching this label selector are watched.'),
+  healDryRun: o(boolean({ default: false }), 'Decide and report every healing action, but patch nothing (namespaces can ask for it with amadeus.io/heal-dry-run).'),
+  healMemoryCap: o(text({ default: '8Gi', pattern: /^\d+(\.\d+)?([EPTGMk]i?|e\d+)?$/, expected: 'a memory quantity such as 8Gi' }), 'No memory limit is raised above this (a workload\'s amadeus.io/max-memory may lower it).'),
+  healOomCooldown: o(number({ min: 0, default: 3600 }), 'Seconds before the same workload\'s memory is raised again.'),
+  healRollbackCooldown: o(number({ min: 0, default: 14400 }), 'Seconds before the same workload is rolled back again.'),
+  healMaxActionsPerHour: o(integer({ min: 1, default: 10 }), 'Healing actions allowed across the cluster in any hour.'),
+  healKnownGood: o(number({ min: 0, default: 600 }), 'Seconds a revision\'s pods must all have been Ready before it is a rollback target.'),
+  healLeaseNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the leader-election Lease; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
+  healLeaseName: o(text({ default: 'amadeus-healer', pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, expected: 'a Lease name' }), 'Name of the leader-election Lease: one replica heals.'),
+  healIdentity: o(optional(text({ required: true, expected: 'a name' })), 'This replica in the Lease; unset: POD_NAME or the host name.'),
 } satisfies OptionSchema;

@@ -27,9 +27,11 @@ export function findKubeConfig(env: NodeJS.ProcessEnv, exists: (path: string) =>
     kc.loadFromCluster();
     return kc;
   }
-  const files = (env.KUBECONFIG ?? '').split(':').filter(Boolean);
+  // As kubectl: a set KUBECONFIG is the whole answer (its missing files are skipped), with no
+  // fallback to ~/.kube/config.
+  const listed = (env.KUBECONFIG ?? '').split(':').filter(Boolean);
   const home = env.HOME ? `${env.HOME}/.kube/config` : null;
-  const file = files.find(exists) ?? (home && exists(home) ? home : null);
+  const file = listed.length > 0 ? listed.find(exists) : home && exists(home) ? home : undefined;
   if (!file) return null;
   kc.loadFromFile(file);
   return kc.getCurrentCluster() ? kc : null;

@@ -1,0 +1,71 @@
+/**
+ * `amadeus serve` with the healer: a real process given a kubeconfig that points at the fake API
+ * server heals an OOM-killed pod and exports the action; `--heal on` without credentials refuses to
+ * start; `auto` without credentials serves without healing.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
+import { waitFor } from '../test-support/fakes.js';
+import { runCli, type CliProcess } from '../test-support/process.js';
+
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../healer/fixtures/${name}`, import.meta.url), 'utf8')) as T;
+const BASE = ['serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--fine-tune', 'false', '--no-inference-worker'];
+
+let dir: string;
+let proc: CliProcess | undefined;
+let kube: FakeKube | undefined;
+beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'amadeus-serve-heal-'))));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  if (proc && proc.child.exitCode === null) {
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+  }
+  proc = undefined;
+  await kube?.close();
+  kube = undefined;
+});
+
+test('with a kubeconfig, the healer raises an OOM-killed container\'s memory and exports the action', async () => {
+  kube = await startFakeKube();
+  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  kube.put(fixture<V1Deployment>('web-deployment.json'));
+  for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) kube.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
+  const kubeconfig = join(dir, 'kubeconfig.json');
+  writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
+
+  proc = runCli([...BASE, '--kubeconfig', kubeconfig, '--heal-lease-namespace', 'amadeus', '--heal-identity', 'amadeus-0'], { POD_NAME: 'ignored-when-identity-is-given' });
+  const started = await proc.waitForLog((l) => l.msg === 'healer started', 15_000, 'the healer');
+  expect(started).toMatchObject({ namespaces: 'all', dryRun: false, lease: 'amadeus/amadeus-healer', identity: 'amadeus-0' });
+  await proc.waitForLog((l) => l.msg === 'healer lease acquired: this replica heals', 10_000, 'leadership');
+  kube.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
+  const line = await proc.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('heal oom-bump applied'), 10_000, 'the bump');
+  expect(line).toMatchObject({ component: 'healer', workload: 'Deployment/web', namespace: 'shop' });
+  const web = kube.get<V1Deployment>('apps/v1', 'Deployment', 'shop', 'web')!.spec!.template.spec!.containers.find((c) => c.name === 'web')!;
+  expect(web.resources!.limits!.memory).toBe('356Mi');
+  await proc.waitForLog((l) => l.msg === 'notification' && l.action === 'oom-bump', 5000, 'the notification');
+
+  const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening')).port as number;
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(text).toMatch(/^amadeus_heal_actions_total\{action="oom-bump",result="applied"\} 1$/m);
+
+  proc.child.kill('SIGTERM');
+  expect(await proc.exited).toBe(0);
+  // Stepping down released the Lease for the next replica.
+  await waitFor(() => kube!.get<{ spec: { holderIdentity?: string } }>('coordination.k8s.io/v1', 'Lease', 'amadeus', 'amadeus-healer')?.spec.holderIdentity === undefined, 5000, 'the release');
+}, 60_000);
+
+test('--heal on without credentials refuses to start, naming what is missing', async () => {
+  proc = runCli([...BASE, '--heal', 'on']);
+  expect(await proc.exited).toBe(2);
+  expect(proc.stderr()).toContain('--heal on: no Kubernetes credentials');
+}, 30_000);
+
+test('--heal auto without credentials serves without a healer', async () => {
+  proc = runCli(BASE);
+  await proc.waitForLog((l) => l.msg === 'healer off: no Kubernetes credentials found (in-cluster service account, KUBECONFIG, ~/.kube/config)', 15_000, 'the healer skip');
+  await proc.waitForLog((l) => l.msg === 'ready', 15_000, 'ready');
+}, 30_000);
