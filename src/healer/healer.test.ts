@@ -244,6 +244,19 @@ describe('guard rails', () => {
     expect(patches()).toHaveLength(0);
   });
 
+  test('a VerticalPodAutoscaler that updates the workload: memory left to it, reported', async () => {
+    await kube.close();
+    kube = await startFakeKube({ resources: [{ group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true }] });
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    kube.put(fixture<V1Deployment>('web-deployment.json'));
+    for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) kube.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
+    kube.put({ apiVersion: 'autoscaling.k8s.io/v1', kind: 'VerticalPodAutoscaler', metadata: { name: 'web', namespace: NS }, spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, updatePolicy: { updateMode: 'Auto' } } });
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    expect(await nextReport(h)).toMatchObject({ result: 'refused', reason: 'vpa' });
+    expect(patches()).toHaveLength(0);
+  });
+
   test('not opted in: silence', async () => {
     const d = deployment();
     delete d.metadata!.annotations!['amadeus.io/heal'];

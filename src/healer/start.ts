@@ -20,6 +20,9 @@ export interface HealerConfig {
   healPodSelector?: string;
   healDryRun: boolean;
   healMemoryCap: string;
+  healOomFactor: number;
+  healOomMinBump: string;
+  healCrashLoopRestarts: number;
   healOomCooldown: number;
   healRollbackCooldown: number;
   healMaxActionsPerHour: number;
@@ -52,6 +55,9 @@ export async function startHealerFromConfig(
   try {
     rules = resolveHealRules({
       globalMemoryCapBytes: c.healMemoryCap,
+      oomFactor: c.healOomFactor,
+      oomMinBumpBytes: c.healOomMinBump,
+      crashLoopMinRestarts: c.healCrashLoopRestarts,
       oomCooldownSeconds: c.healOomCooldown,
       rollbackCooldownSeconds: c.healRollbackCooldown,
       maxActionsPerHour: c.healMaxActionsPerHour,
