@@ -4,6 +4,8 @@
  * start; `auto` without credentials serves without healing.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
@@ -29,7 +31,19 @@ afterEach(async () => {
   kube = undefined;
 });
 
-test('with a kubeconfig, the healer raises an OOM-killed container\'s memory and exports the action', async () => {
+test('with a kubeconfig, the healer raises an OOM-killed container\'s memory, exports the action and tells Slack', async () => {
+  const posts: URLSearchParams[] = [];
+  const sink = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      posts.push(new URLSearchParams(body));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const slackApiUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/api/`;
   kube = await startFakeKube();
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
   kube.put(fixture<V1Deployment>('web-deployment.json'));
@@ -37,7 +51,11 @@ test('with a kubeconfig, the healer raises an OOM-killed container\'s memory and
   const kubeconfig = join(dir, 'kubeconfig.json');
   writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
 
-  proc = runCli([...BASE, '--kubeconfig', kubeconfig, '--heal-lease-namespace', 'amadeus', '--heal-identity', 'amadeus-0'], { POD_NAME: 'ignored-when-identity-is-given' });
+  const token = 'xoxb-test-TOKEN-NEVER-LOGGED';
+  proc = runCli([...BASE, '--kubeconfig', kubeconfig, '--heal-lease-namespace', 'amadeus', '--heal-identity', 'amadeus-0', '--slack-channel', '#ops', '--slack-api-url', slackApiUrl], {
+    POD_NAME: 'ignored-when-identity-is-given',
+    AMADEUS_SLACK_TOKEN: token,
+  });
   const started = await proc.waitForLog((l) => l.msg === 'healer started', 15_000, 'the healer');
   expect(started).toMatchObject({ namespaces: 'all', dryRun: false, lease: 'amadeus/amadeus-healer', identity: 'amadeus-0' });
   await proc.waitForLog((l) => l.msg === 'healer lease acquired: this replica heals', 10_000, 'leadership');
@@ -52,11 +70,24 @@ test('with a kubeconfig, the healer raises an OOM-killed container\'s memory and
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(text).toMatch(/^amadeus_heal_actions_total\{action="oom-bump",result="applied"\} 1$/m);
 
+  await waitFor(() => posts.length >= 1, 5000, 'the Slack message');
+  expect(posts[0]!.get('channel')).toBe('#ops');
+  expect(posts[0]!.get('text')).toContain('256Mi → 356Mi');
+  expect(posts[0]!.get('text')).toContain('undo: kubectl -n shop set resources deployment/web -c web --limits=memory=256Mi');
+
   proc.child.kill('SIGTERM');
   expect(await proc.exited).toBe(0);
+  await new Promise((r) => sink.close(r));
+  expect(JSON.stringify(proc.logs) + proc.stderr()).not.toContain('TOKEN-NEVER-LOGGED');
   // Stepping down released the Lease for the next replica.
   await waitFor(() => kube!.get<{ spec: { holderIdentity?: string } }>('coordination.k8s.io/v1', 'Lease', 'amadeus', 'amadeus-healer')?.spec.holderIdentity === undefined, 5000, 'the release');
 }, 60_000);
+
+test('Slack with a channel but no token refuses to start', async () => {
+  proc = runCli([...BASE, '--heal', 'off', '--slack-channel', '#ops']);
+  expect(await proc.exited).toBe(2);
+  expect(proc.stderr()).toContain('Slack needs both a token');
+}, 30_000);
 
 test('--heal on without credentials refuses to start, naming what is missing', async () => {
   proc = runCli([...BASE, '--heal', 'on']);

@@ -2,6 +2,7 @@
  * `amadeus serve`: wires config → sources → forecasters → registry → gRPC server, and owns the
  * process lifecycle (readiness, signals, bounded graceful shutdown).
  */
+import { readFileSync } from 'node:fs';
 import { SERVE_OPTIONS } from '../config/serve.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';
@@ -19,6 +20,8 @@ import { ScalerMetrics } from '../telemetry/metrics.js';
 import type { Healer } from '../healer/healer.js';
 import { startHealerFromConfig } from '../healer/start.js';
 import { fanOut, logNotifier } from '../notify/notifier.js';
+import { ScaleNotices } from '../notify/scale-notice.js';
+import { SlackNotifier } from '../notify/slack.js';
 
 export type ServeOptions = ParsedOptions<typeof SERVE_OPTIONS>;
 
@@ -84,6 +87,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The Slack notifier when a token and a channel are configured (one without the other is an error). */
+export function slackFrom(opts: ServeOptions, logger: Logger): SlackNotifier[] {
+  if (opts.slackToken !== undefined && opts.slackTokenFile !== undefined) throw new UsageError('give --slack-token or --slack-token-file, not both');
+  let token = opts.slackToken;
+  if (opts.slackTokenFile !== undefined) {
+    try {
+      token = readFileSync(opts.slackTokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--slack-token-file: cannot read ${opts.slackTokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  if (!token && opts.slackChannel === undefined) return [];
+  if (!token || opts.slackChannel === undefined) throw new UsageError('Slack needs both a token (--slack-token / AMADEUS_SLACK_TOKEN / --slack-token-file) and --slack-channel');
+  logger.info('Slack notices on', { channel: opts.slackChannel });
+  return [
+    new SlackNotifier({
+      token,
+      channel: opts.slackChannel,
+      apiUrl: opts.slackApiUrl,
+      log: logger.child({ component: 'slack' }),
+      minIntervalMs: opts.slackMinInterval * 1000,
+      dedupeWindowMs: opts.slackDedupeWindow * 1000,
+    }),
+  ];
+}
+
 export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel }), env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const tls = tlsFrom(opts);
   const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
@@ -110,13 +139,22 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     planTtlMs: opts.planTtl * 1000,
     observer: {
       refreshed: (r) => metrics.recordRefresh(r),
-      forgotten: (ns, name) => metrics.forget(ns, name),
+      forgotten: (ns, name) => {
+        metrics.forget(ns, name);
+        notices.forget(ns, name);
+      },
+      planned: (snapshot) => {
+        const notice = notices.next(snapshot);
+        if (notice) void notifier.notify(notice);
+      },
       refreshDuration: (s) => metrics.observeRefreshDuration(s),
     },
     logger,
   });
   metrics.setSnapshotSource(() => registry.servedStates());
-  const notifier = fanOut([logNotifier(logger)], logger);
+  const slack = slackFrom(opts, logger);
+  const notifier = fanOut([logNotifier(logger), ...slack], logger);
+  const notices = new ScaleNotices(opts.slackScaleStep);
   let server: ScalerServer | undefined;
   let http: MetricsServer | undefined;
   let healer: Healer | null = null;
@@ -152,6 +190,8 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     async stop() {
       await healer?.stop();
       await server.shutdown(opts.shutdownTimeout * 1000);
+      // The last notices (a rollback just before a shutdown) get a moment to go out, not forever.
+      await Promise.race([Promise.all(slack.map((s) => s.flush())), new Promise((r) => setTimeout(r, 3000).unref())]);
       registry.close();
       await metricsServer.close();
       await lstm?.pool?.close();

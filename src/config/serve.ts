@@ -39,6 +39,14 @@ export const SERVE_OPTIONS = {
   shutdownTimeout: o(number({ gt: 0, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
   logLevel: o(oneOf(LEVELS, { default: 'info' }), 'Log level.'),
   refreshLogLevel: o(oneOf(LEVELS, { default: 'info' }), 'Level of the one line logged per refresh.'),
+  // Notifications to Slack (src/notify): off unless a token and a channel are given.
+  slackToken: o(optional(text({ required: true, expected: 'a Slack bot token' })), 'Slack bot token (chat:write); prefer the environment variable or --slack-token-file: flags show in process lists.'),
+  slackTokenFile: o(file(), 'A file holding the Slack bot token (a mounted Secret).'),
+  slackChannel: o(optional(text({ required: true, expected: 'a channel name or ID' })), 'Slack channel for notices (#ops or C0123…).'),
+  slackApiUrl: o(optional(text({ pattern: /^https?:\/\/\S+\/$/, expected: 'an http(s) URL ending in /', required: true })), 'Slack API base URL (default https://slack.com/api/).'),
+  slackScaleStep: o(integer({ min: 1, default: 2 }), 'Announce a predicted scale-out when the plan needs at least this many pods more than the current load.'),
+  slackMinInterval: o(number({ min: 0, default: 60 }), 'Seconds between two Slack notices for one workload (the ones held back are counted in the next).'),
+  slackDedupeWindow: o(number({ min: 0, default: 600 }), 'Seconds within which an identical notice is not repeated.'),
   // The healer (src/healer): runs when Kubernetes credentials are found, unless turned off.
   heal: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Self-healing: auto runs it when a kubeconfig or in-cluster service account is found; on requires one; off never runs it.'),
   kubeconfig: o(file(), 'Kubeconfig for the healer; unset: the in-cluster service account, else KUBECONFIG, else ~/.kube/config.'),

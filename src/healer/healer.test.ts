@@ -112,6 +112,7 @@ describe('OOMKilled', () => {
     expect(heals).toEqual(['oom-bump/applied']);
     expect(notes[0]).toMatchObject({ source: 'heal', action: 'oom-bump', result: 'applied', object: 'Deployment/web' });
     expect(notes[0]!.excerpt).toContain('OutOfMemoryError');
+    expect(notes[0]!.fields!.undo).toBe('kubectl -n shop set resources deployment/web -c web --limits=memory=256Mi');
     expect(lines.some((l) => l.msg === 'heal oom-bump applied: raised the memory limit of web: 256Mi → 356Mi')).toBe(true);
   });
 
@@ -186,6 +187,7 @@ describe('CrashLoopBackOff', () => {
     expect(JSON.parse(deployment().metadata!.annotations!['amadeus.io/last-rollback']!).key).toBe(r.failure.key);
     expect(patches()[0]!.contentType).toBe('application/json-patch+json');
     expect(events()[0]).toMatchObject({ reason: 'RolledBack' });
+    expect(notes[0]!.fields!.undo).toBe('kubectl -n shop rollout undo deployment/web');
     expect(events()[0]!.message).toContain('panic');
   });
 

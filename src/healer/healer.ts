@@ -42,6 +42,15 @@ export interface HealReport {
   failure: Failure;
   logs: LogClassification | null;
   excerpt: string | null;
+  undo?: string;
+}
+
+/** What an action came to; `undo` is the command a person runs to reverse it. */
+interface Outcome {
+  result: HealResult;
+  reason: string;
+  message: string;
+  undo?: string;
 }
 
 export interface HealerOptions {
@@ -222,8 +231,8 @@ export class Healer {
     if (last?.key === failure.key) return;
 
     const logs = await this.readLogs(pod, failure);
-    const report = (result: HealResult, reason: string, message: string) =>
-      this.report({ action, result, reason, message, workload: refOf(workload), failure, logs: logs?.classification ?? null, excerpt: logs?.excerpt ?? null });
+    const report = (result: HealResult, reason: string, message: string, undo?: string) =>
+      this.report({ action, result, reason, message, workload: refOf(workload), failure, logs: logs?.classification ?? null, excerpt: logs?.excerpt ?? null, ...(undo ? { undo } : {}) });
 
     const manager = gitOpsManager(meta);
     if (manager) return report('refused', 'gitops', `managed by ${manager === 'argocd' ? 'Argo CD' : 'Flux'}: fix it in Git rather than fight the controller`);
@@ -239,7 +248,7 @@ export class Healer {
     const dryRun = this.o.dryRun || (await this.namespaceDryRun(namespace));
     const outcome = action === 'oom-bump' ? await this.bumpMemory(workload, failure, dryRun) : await this.rollBack(workload, failure, dryRun);
     if (outcome.result === 'applied') this.budget.record(this.clock());
-    return report(outcome.result, outcome.reason, outcome.message);
+    return report(outcome.result, outcome.reason, outcome.message, outcome.undo);
   }
 
   private async readLogs(pod: V1Pod, failure: Failure): Promise<{ classification: LogClassification; excerpt: string } | null> {
@@ -296,7 +305,7 @@ export class Healer {
     }
   }
 
-  private async bumpMemory(initial: Workload, failure: Failure, dryRun: boolean): Promise<{ result: HealResult; reason: string; message: string }> {
+  private async bumpMemory(initial: Workload, failure: Failure, dryRun: boolean): Promise<Outcome> {
     try {
       return await withRetries(async (attempt) => {
         const w = attempt === 1 ? initial : await this.reread(initial);
@@ -323,14 +332,16 @@ export class Healer {
           metadata: { resourceVersion: meta.resourceVersion, annotations: { [this.o.rules.annotations.lastOomBump]: writeMark({ at: this.clock(), key: failure.key }) } },
         };
         await this.patch(w, body, PatchStrategy.StrategicMergePatch);
-        return { result: 'applied' as const, reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}` };
+        const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
+        const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
+        return { result: 'applied' as const, reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}`, undo };
       }, this.o.retry);
     } catch (err) {
       return { result: 'failed', reason: 'api-error', message: `patch refused: ${apiMessage(err)}; nothing was changed` };
     }
   }
 
-  private async rollBack(initial: Workload, failure: Failure, dryRun: boolean): Promise<{ result: HealResult; reason: string; message: string }> {
+  private async rollBack(initial: Workload, failure: Failure, dryRun: boolean): Promise<Outcome> {
     if (initial.kind === 'DaemonSet') return { result: 'refused', reason: 'unsupported', message: 'DaemonSet rollbacks are left to people' };
     try {
       return await withRetries(async (attempt) => {
@@ -350,7 +361,8 @@ export class Healer {
           const what = `roll back to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`;
           if (dryRun) return { result: 'dry-run' as const, reason: 'dry-run', message: `would ${what}` };
           await this.patch(w, deploymentRollbackPatch(w.object, pick.target, mark), PatchStrategy.JsonPatch);
-          return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})` };
+          const undo = `kubectl -n ${namespace} rollout undo deployment/${meta.name}`;
+          return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`, undo };
         }
         if (w.kind !== 'StatefulSet') throw new Error('unreachable');
         const revisions = (await apps.listNamespacedControllerRevision({ namespace, labelSelector: labelSelector(w.object.spec?.selector?.matchLabels) })).items;
@@ -366,7 +378,8 @@ export class Healer {
         const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: labelSelector(w.object.spec?.selector?.matchLabels) })).items;
         const stuck = statefulSetPodsToRecreate(pods, pick.target.metadata!.name!);
         for (const p of stuck) await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name! }).catch(() => undefined);
-        return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}` };
+        const undo = `kubectl -n ${namespace} rollout undo statefulset/${meta.name}`;
+        return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}`, undo };
       }, this.o.retry);
     } catch (err) {
       return { result: 'failed', reason: 'api-error', message: `rollback refused: ${apiMessage(err)}; nothing was changed` };
@@ -423,7 +436,7 @@ export class Healer {
         namespace: w.namespace,
         object,
         title: `Amadeus: ${cause} — ${r.message}`,
-        fields: { reason: r.reason, ...(r.logs ? { logs: r.logs.category } : {}) },
+        fields: { reason: r.reason, ...(r.logs ? { logs: r.logs.category } : {}), ...(r.undo ? { undo: r.undo } : {}) },
         ...(r.excerpt ? { excerpt: r.excerpt } : {}),
       }),
     ]);

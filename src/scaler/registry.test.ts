@@ -1,3 +1,4 @@
+import type { PlanSnapshot } from '../notify/scale-notice.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
@@ -137,6 +138,14 @@ describe('ScaledObjectRegistry', () => {
     now += 5000;
     await waitFor(() => forgotten.length === 1, 3000, 'forgotten');
     expect(forgotten).toEqual(['a']);
+  });
+
+  test('the observer hears every plan with the target it is measured against', async () => {
+    const plans: PlanSnapshot[] = [];
+    ctx = setup({ observer: { refreshed: () => {}, forgotten: () => {}, planned: (p) => plans.push(p) } });
+    ctx.registry.touch(ref('a', { targetValue: '5', horizonMinutes: '7' }));
+    await waitFor(() => plans.length > 0);
+    expect(plans[0]).toMatchObject({ namespace: 'ns', name: 'a', targetValue: 5, horizonMinutes: 7, plan: { observed: 10, reason: expect.any(String) } });
   });
 
   test('an all-unobserved window is an error, never a zero', async () => {

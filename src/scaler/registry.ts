@@ -6,6 +6,7 @@
  * forgotten once nothing has asked for it for `idleTimeoutMs` (an open IsActive stream counts as
  * asking). Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once.
  */
+import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { Forecaster } from '../forecast/types.js';
 import { lastObserved } from '../forecast/series.js';
 import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
@@ -51,6 +52,8 @@ export interface RegistryObserver {
   refreshed(record: RefreshRecord): void;
   forgotten(namespace: string, name: string): void;
   refreshDuration?(seconds: number): void;
+  /** Every new plan, with what it is measured against (predicted scale-out notices). */
+  planned?(snapshot: PlanSnapshot): void;
 }
 
 /**
@@ -393,6 +396,7 @@ export class ScaledObjectRegistry {
     try {
       this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at: history.start + history.requests.length * MINUTE_MS, observed, horizon: config.horizonMinutes, forecast });
       this.opts.observer?.refreshDuration?.((this.clock() - started) / 1000);
+      this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
     } catch (err) {
       this.log.warn('metrics observer failed', { scaledObject: entry.key, error: err });
     }

@@ -1,0 +1,37 @@
+import { makePlan } from '../plan/plan.js';
+import { ScaleNotices } from './scale-notice.js';
+
+const snap = (observed: number, forecast: number[], name = 'frontend') => ({
+  namespace: 'shop',
+  name,
+  targetValue: 10,
+  horizonMinutes: 10,
+  plan: makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed, forecast: { model: 'lstm', values: forecast } }),
+});
+
+test('announces a predicted scale-out of at least `step` pods, in the words of the PRD', () => {
+  const n = new ScaleNotices(2);
+  const notice = n.next(snap(25, [30, 45, 63]))!;
+  expect(notice.title).toBe('Amadeus: future load detected for frontend. Scaling out 3 → 7 pods ahead of a forecast 2.5× rise in 10 min.');
+  expect(notice).toMatchObject({ source: 'scale', action: 'scale-out', object: 'ScaledObject/frontend', fields: { model: 'lstm' } });
+});
+
+test('below the step, or driven by the observed load, nothing', () => {
+  const n = new ScaleNotices(2);
+  expect(n.next(snap(25, [30, 35]))).toBeNull(); // 3 → 4
+  expect(n.next(snap(60, [30, 40]))).toBeNull(); // observed wins: no prediction to announce
+});
+
+test('one notice per episode; again only if it grows, or after the gap closed', () => {
+  const n = new ScaleNotices(2);
+  expect(n.next(snap(25, [63]))).not.toBeNull();
+  expect(n.next(snap(26, [63]))).toBeNull(); // same episode, same size
+  expect(n.next(snap(26, [90]))!.title).toContain('3 → 9 pods');
+  expect(n.next(snap(80, [82]))).toBeNull(); // the load arrived: episode over
+  expect(n.next(snap(25, [63]))).not.toBeNull();
+  expect(n.next(snap(25, [63], 'cart'))).not.toBeNull(); // per ScaledObject
+});
+
+test('a bad step is refused', () => {
+  expect(() => new ScaleNotices(0)).toThrow(RangeError);
+});

@@ -1,0 +1,62 @@
+/**
+ * When a plan is worth telling people about: a predicted scale-out. The plan's replicas
+ * (ceil(planned ÷ targetValue), as the HPA computes them) exceed the replicas the observed load
+ * needs by at least `step`, because of the forecast. One notice per episode: it repeats only if the
+ * episode grows, and a new episode starts once the gap has closed. Pure.
+ */
+import type { Plan } from '../plan/plan.js';
+import type { Notification } from './notifier.js';
+
+export interface PlanSnapshot {
+  namespace: string;
+  name: string;
+  plan: Plan;
+  /** Per-pod capacity (metadata targetValue). */
+  targetValue: number;
+  horizonMinutes: number;
+}
+
+const replicas = (load: number, target: number) => Math.max(1, Math.ceil(load / target));
+
+export class ScaleNotices {
+  /** Per ScaledObject: the replicas last announced in the current episode. */
+  private readonly announced = new Map<string, number>();
+
+  constructor(readonly step: number) {
+    if (!Number.isInteger(step) || step < 1) throw new RangeError(`step must be an integer >= 1, got ${step}`);
+  }
+
+  next(s: PlanSnapshot): Notification | null {
+    const key = `${s.namespace}/${s.name}`;
+    const from = replicas(s.plan.observed, s.targetValue);
+    const to = replicas(s.plan.value, s.targetValue);
+    if (s.plan.reason !== 'forecast' || to - from < this.step) {
+      this.announced.delete(key);
+      return null;
+    }
+    const last = this.announced.get(key);
+    if (last !== undefined && to <= last) return null;
+    this.announced.set(key, to);
+    const peak = s.plan.forecastMax ?? s.plan.value;
+    const rise = s.plan.observed > 0 ? `a forecast ${(peak / s.plan.observed).toFixed(1)}× rise` : 'forecast load';
+    return {
+      source: 'scale',
+      action: 'scale-out',
+      result: 'predicted',
+      severity: 'info',
+      namespace: s.namespace,
+      object: `ScaledObject/${s.name}`,
+      title: `Amadeus: future load detected for ${s.name}. Scaling out ${from} → ${to} pods ahead of ${rise} in ${s.horizonMinutes} min.`,
+      fields: {
+        observed: s.plan.observed.toFixed(1),
+        'forecast peak': peak.toFixed(1),
+        planned: s.plan.value.toFixed(1),
+        ...(s.plan.model ? { model: s.plan.model } : {}),
+      },
+    };
+  }
+
+  forget(namespace: string, name: string): void {
+    this.announced.delete(`${namespace}/${name}`);
+  }
+}

@@ -1,0 +1,135 @@
+/** The Slack notifier against a local HTTP sink standing in for slack.com/api (via slackApiUrl). */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../telemetry/logger.js';
+import type { Notification } from './notifier.js';
+import { escapeMrkdwn, SlackNotifier, slackMessage } from './slack.js';
+
+const TOKEN = 'xoxb-1111-2222-SECRETSECRET';
+interface Post {
+  path: string;
+  auth: string | undefined;
+  form: URLSearchParams;
+}
+let server: Server;
+let url: string;
+let posts: Post[];
+/** What the sink answers next, in order; then 200 ok. */
+let answers: { status: number; headers?: Record<string, string>; body?: object }[];
+let lines: string[];
+
+beforeEach(async () => {
+  posts = [];
+  answers = [];
+  lines = [];
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      posts.push({ path: req.url ?? '', auth: req.headers.authorization, form: new URLSearchParams(body) });
+      const a = answers.shift() ?? { status: 200, body: { ok: true, channel: 'C1', ts: '1.0' } };
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+      res.end(JSON.stringify(a.body ?? { ok: false, error: 'fatal_error' }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`;
+});
+afterEach(() => new Promise((r) => server.close(r)));
+
+const log = () => createLogger({ level: 'debug', sink: (l) => lines.push(l) });
+const slack = (o: Partial<ConstructorParameters<typeof SlackNotifier>[0]> = {}) =>
+  new SlackNotifier({ token: TOKEN, channel: '#ops', apiUrl: url, log: log(), retries: 2, retryDelayMs: 20, minIntervalMs: 0, ...o });
+const note = (o: Partial<Notification> = {}): Notification => ({
+  source: 'heal',
+  action: 'oom-bump',
+  result: 'applied',
+  severity: 'info',
+  namespace: 'shop',
+  object: 'Deployment/web',
+  title: 'Amadeus: container web was OOMKilled — raised the memory limit of web: 256Mi → 356Mi',
+  fields: { reason: 'raised', undo: 'kubectl -n shop set resources deployment/web -c web --limits=memory=256Mi' },
+  excerpt: 'java.lang.OutOfMemoryError: Java heap space',
+  ...o,
+});
+
+test('posts chat.postMessage with Block Kit and a plain-text fallback, authenticated, to the channel', async () => {
+  const s = slack();
+  await s.notify(note());
+  await s.flush();
+  expect(posts).toHaveLength(1);
+  const p = posts[0]!;
+  expect(p.path).toBe('/api/chat.postMessage');
+  expect(p.auth).toBe(`Bearer ${TOKEN}`);
+  expect(p.form.get('channel')).toBe('#ops');
+  expect(p.form.get('text')).toContain('256Mi → 356Mi');
+  expect(p.form.get('text')).toContain('undo: kubectl -n shop set resources');
+  const blocks = JSON.parse(p.form.get('blocks')!) as { type: string; text?: { text: string } }[];
+  expect(blocks[0]!.text!.text).toContain('*Amadeus: container web was OOMKilled');
+  expect(blocks.some((b) => b.text?.text.startsWith('```java.lang.OutOfMemoryError'))).toBe(true);
+  expect(lines.join('\n')).not.toContain('SECRETSECRET');
+});
+
+test('429 with Retry-After is honoured, then the message goes through', async () => {
+  answers = [{ status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' } }];
+  const s = slack();
+  const started = Date.now();
+  await s.notify(note());
+  await s.flush();
+  expect(posts).toHaveLength(2);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+});
+
+test('a 500 is retried; a Slack that stays down drops the notice with a log line, never throws', async () => {
+  answers = [{ status: 500 }];
+  const s = slack();
+  await s.notify(note());
+  await s.flush();
+  expect(posts).toHaveLength(2);
+  answers = [{ status: 500 }, { status: 500 }, { status: 500 }];
+  await s.notify(note({ title: 'another' }));
+  await s.flush();
+  expect(posts).toHaveLength(5); // 1 + 2 retries
+  const dropped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'slack: notice dropped after retries');
+  expect(dropped).toMatchObject({ level: 'warn', workload: 'shop/Deployment/web' });
+  expect(lines.join('\n')).not.toContain('SECRETSECRET');
+});
+
+test('notify returns at once: a slow or rate-limited Slack never holds up the caller', async () => {
+  answers = [{ status: 429, headers: { 'retry-after': '2' }, body: { ok: false, error: 'ratelimited' } }];
+  const s = slack();
+  const started = Date.now();
+  await s.notify(note());
+  expect(Date.now() - started).toBeLessThan(100);
+  await s.flush();
+});
+
+test('duplicates are dropped; per workload one notice per interval, the held-back ones counted in the next', async () => {
+  let now = 0;
+  const s = slack({ minIntervalMs: 60_000, dedupeWindowMs: 600_000, clock: () => now });
+  await s.notify(note());
+  await s.notify(note()); // identical: dropped
+  now = 1000;
+  await s.notify(note({ action: 'rollback', title: 'rolled back' })); // held back
+  await s.notify(note({ namespace: 'other' })); // another workload: its own budget
+  now = 61_000;
+  await s.notify(note({ action: 'rollback', title: 'rolled back again' }));
+  await s.flush();
+  expect(posts.map((p) => p.form.get('text')!.split('\n')[0])).toEqual([note().title, note().title, 'rolled back again']);
+  expect(posts[2]!.form.get('text')).toContain('(+1 held back)');
+});
+
+test('an error Slack answers with ok:false (a bad channel) is logged, not retried', async () => {
+  answers = [{ status: 200, body: { ok: false, error: 'channel_not_found' } }];
+  const s = slack();
+  await s.notify(note());
+  await s.flush();
+  expect(posts).toHaveLength(1);
+  expect(lines.some((l) => l.includes('channel_not_found'))).toBe(true);
+});
+
+test('mrkdwn control characters in titles are escaped', () => {
+  expect(escapeMrkdwn('a <b> & c')).toBe('a &lt;b&gt; &amp; c');
+  const m = slackMessage(note({ title: '<!channel> hi' }));
+  expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
+});

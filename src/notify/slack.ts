@@ -1,0 +1,136 @@
+/**
+ * Slack as a Notifier (`@slack/web-api`, `chat.postMessage`, Block Kit with a plain-text fallback).
+ *
+ * It must never slow down scaling or healing: `notify` only queues and returns. A background loop
+ * posts one message at a time; the client retries 5xx and honours 429's Retry-After; after the
+ * retries a message is dropped with a log line. Per workload, an identical notice within the
+ * de-duplication window is dropped, and at most one notice per `minIntervalMs` is sent — the ones
+ * held back are counted and mentioned in the next. The token is never logged.
+ */
+import { WebClient, type KnownBlock } from '@slack/web-api';
+import type { Logger } from '../telemetry/logger.js';
+import type { Notification, Notifier } from './notifier.js';
+
+export interface SlackOptions {
+  token: string;
+  channel: string;
+  /** Slack's API base URL; tests and Enterprise Grid proxies set it. */
+  apiUrl?: string;
+  log: Logger;
+  /** Identical notices (same workload, action, result and title) within this are dropped. */
+  dedupeWindowMs?: number;
+  /** At most one notice per workload per this interval; the rest are counted, then summarised. */
+  minIntervalMs?: number;
+  /** Retries of one message (5xx, network errors, 429 after its Retry-After). */
+  retries?: number;
+  /** First retry delay; doubles. */
+  retryDelayMs?: number;
+  /** Messages waiting at most; beyond it the oldest are dropped (Slack unreachable for long). */
+  maxQueue?: number;
+  timeoutMs?: number;
+  clock?: () => number;
+}
+
+export const SLACK_DEFAULTS = { dedupeWindowMs: 10 * 60_000, minIntervalMs: 60_000, retries: 3, retryDelayMs: 1000, maxQueue: 100, timeoutMs: 10_000 } as const;
+
+/** Slack mrkdwn treats &, < and > as control characters. */
+export const escapeMrkdwn = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const ICON: Record<Notification['severity'], string> = { info: ':large_green_circle:', warning: ':large_yellow_circle:', critical: ':red_circle:' };
+
+/** The message for one notification: Block Kit, and the text shown where blocks are not (notifications, old clients). */
+export function slackMessage(n: Notification, suppressed = 0): { text: string; blocks: KnownBlock[] } {
+  const fields: [string, string][] = [
+    ['Workload', `${n.namespace}/${n.object}`],
+    ['Result', `${n.action}: ${n.result}`],
+    ...Object.entries(n.fields ?? {}),
+  ];
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `${ICON[n.severity]} *${escapeMrkdwn(n.title)}*` } },
+    { type: 'section', fields: fields.slice(0, 10).map(([k, v]) => ({ type: 'mrkdwn' as const, text: `*${escapeMrkdwn(k)}*\n${escapeMrkdwn(v)}` })) },
+  ];
+  // Backticks would end the code block early.
+  if (n.excerpt) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(n.excerpt.replace(/```/g, "'''")).slice(0, 2900)}\`\`\`` } });
+  if (suppressed > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${suppressed} more notice(s) for this workload were held back by the rate limit.` }] });
+  const text = [n.title, ...fields.map(([k, v]) => `${k}: ${v}`), ...(suppressed > 0 ? [`(+${suppressed} held back)`] : [])].join('\n');
+  return { text, blocks };
+}
+
+interface Queued {
+  n: Notification;
+  suppressed: number;
+}
+
+export class SlackNotifier implements Notifier {
+  readonly name = 'slack';
+  private readonly client: WebClient;
+  private readonly queue: Queued[] = [];
+  private readonly lastSent = new Map<string, number>();
+  private readonly lastByContent = new Map<string, number>();
+  private readonly heldBack = new Map<string, number>();
+  private draining: Promise<void> | null = null;
+  private readonly clock: () => number;
+  private readonly o: Required<Omit<SlackOptions, 'apiUrl' | 'clock'>> & Pick<SlackOptions, 'apiUrl'>;
+
+  constructor(options: SlackOptions) {
+    this.o = { ...SLACK_DEFAULTS, ...options };
+    this.clock = options.clock ?? Date.now;
+    this.client = new WebClient(options.token, {
+      slackApiUrl: options.apiUrl,
+      timeout: this.o.timeoutMs,
+      retryConfig: { retries: this.o.retries, factor: 2, minTimeout: this.o.retryDelayMs, maxTimeout: this.o.retryDelayMs * 8, randomize: false },
+      // The client's own logger would print request details at debug; ours logs outcomes only.
+      logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} },
+    });
+  }
+
+  async notify(n: Notification): Promise<void> {
+    const now = this.clock();
+    const workload = `${n.namespace}/${n.object}`;
+    const content = `${workload}|${n.action}|${n.result}|${n.title}`;
+    const seen = this.lastByContent.get(content);
+    if (seen !== undefined && now - seen < this.o.dedupeWindowMs) {
+      this.o.log.debug('slack: duplicate notice dropped', { workload, action: n.action, result: n.result });
+      return;
+    }
+    const last = this.lastSent.get(workload);
+    if (last !== undefined && now - last < this.o.minIntervalMs) {
+      this.heldBack.set(workload, (this.heldBack.get(workload) ?? 0) + 1);
+      this.o.log.debug('slack: notice held back by the per-workload rate limit', { workload, action: n.action });
+      return;
+    }
+    this.lastByContent.set(content, now);
+    this.lastSent.set(workload, now);
+    const suppressed = this.heldBack.get(workload) ?? 0;
+    this.heldBack.delete(workload);
+    this.queue.push({ n, suppressed });
+    if (this.queue.length > this.o.maxQueue) {
+      const dropped = this.queue.shift()!;
+      this.o.log.warn('slack: queue full, oldest notice dropped', { workload: `${dropped.n.namespace}/${dropped.n.object}`, action: dropped.n.action });
+    }
+    this.draining ??= this.drain().finally(() => (this.draining = null));
+  }
+
+  /** Resolves once every queued message was sent or dropped (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+      const { text, blocks } = slackMessage(item.n, item.suppressed);
+      try {
+        await this.client.chat.postMessage({ channel: this.o.channel, text, blocks, unfurl_links: false });
+        this.o.log.debug('slack: notice sent', { workload: `${item.n.namespace}/${item.n.object}`, action: item.n.action });
+      } catch (err) {
+        // The client's errors carry the API error code or HTTP status, never the token.
+        const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string };
+        this.o.log.warn('slack: notice dropped after retries', {
+          workload: `${item.n.namespace}/${item.n.object}`,
+          action: item.n.action,
+          error: e.data?.error ?? (e.statusCode ? `HTTP ${e.statusCode}` : (e.code ?? e.message ?? String(err))),
+        });
+      }
+    }
+  }
+}
