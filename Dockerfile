@@ -25,5 +25,8 @@ RUN mkdir -p /app/.amadeus && chown node:node /app/.amadeus
 USER node
 # gRPC for KEDA on 6000; /metrics, /healthz and /readyz on 9464.
 EXPOSE 6000 9464
+# Docker's own health check (Kubernetes uses the probes in keda/ instead): the process answers.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=60s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["serve"]
