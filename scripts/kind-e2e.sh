@@ -43,40 +43,8 @@ log "KEDA $KEDA_VERSION"
 kubectl apply --server-side -f "https://github.com/kedacore/keda/releases/download/v${KEDA_VERSION}/keda-${KEDA_VERSION}.yaml"
 kubectl -n keda rollout status deploy/keda-operator --timeout=180s
 
-log "Amadeus (RBAC from keda/rbac.yaml)"
-kubectl create namespace amadeus --dry-run=client -o yaml | kubectl apply -f -
-kubectl apply -f keda/rbac.yaml
-kubectl apply -f - <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: amadeus, namespace: amadeus }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: amadeus } }
-  template:
-    metadata: { labels: { app: amadeus } }
-    spec:
-      serviceAccountName: amadeus
-      containers:
-        - name: amadeus
-          image: $IMAGE
-          imagePullPolicy: Never
-          # Short windows so the test runs in minutes: a revision is known-good after 30 s.
-          args: [serve, --heal, "on", --heal-known-good, "30", --heal-namespaces, e2e]
-          env:
-            - { name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }
-            - { name: POD_NAMESPACE, valueFrom: { fieldRef: { fieldPath: metadata.namespace } } }
-          ports: [{ containerPort: 6000, name: grpc }, { containerPort: 9464, name: metrics }]
-          readinessProbe: { httpGet: { path: /readyz, port: 9464 } }
-          resources: { requests: { cpu: 200m, memory: 512Mi }, limits: { memory: 1536Mi } }
----
-apiVersion: v1
-kind: Service
-metadata: { name: amadeus, namespace: amadeus }
-spec:
-  selector: { app: amadeus }
-  ports: [{ name: grpc, port: 6000 }, { name: metrics, port: 9464 }]
-YAML
+log "Amadeus (keda/overlays/kind: the base with its RBAC, two replicas, healing on in namespace e2e)"
+kubectl apply -k keda/overlays/kind
 kubectl -n amadeus rollout status deploy/amadeus --timeout=300s
 
 log "workloads in namespace e2e"

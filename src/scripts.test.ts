@@ -5,12 +5,25 @@ import { existsSync, readFileSync } from 'node:fs';
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
-test('scripts/kind-e2e.sh is valid bash and uses the repository\'s RBAC and image', () => {
+test('scripts/kind-e2e.sh is valid bash and deploys the kind overlay with the image it builds', () => {
   execFileSync('bash', ['-n', new URL('scripts/kind-e2e.sh', root).pathname]);
   const script = read('scripts/kind-e2e.sh');
-  expect(script).toContain('kubectl apply -f keda/rbac.yaml');
+  expect(script).toContain('kubectl apply -k keda/overlays/kind');
   expect(script).toContain('docker build -t "$IMAGE" .');
-  expect(script).toContain('serviceAccountName: amadeus');
+  expect(script).toContain('IMAGE=amadeus:e2e');
+  // The overlay it applies runs that image, never pulled, healing the namespace the script uses.
+  const overlay = read('keda/overlays/kind/kustomization.yaml') + read('keda/overlays/kind/deployment.yaml') + read('keda/overlays/kind/config.yaml');
+  expect(overlay).toMatch(/newName: amadeus\s+newTag: e2e/);
+  expect(overlay).toContain('imagePullPolicy: Never');
+  expect(overlay).toContain('AMADEUS_HEAL_NAMESPACES: "e2e"');
+});
+
+test('scripts/kind-online-boutique.sh is valid bash and applies the Online Boutique overlay with the Locust flash sale', () => {
+  execFileSync('bash', ['-n', new URL('scripts/kind-online-boutique.sh', root).pathname]);
+  const script = read('scripts/kind-online-boutique.sh');
+  expect(script).toContain('kubectl apply -k keda/overlays/online-boutique');
+  expect(script).toContain('locust -f scripts/locust/locustfile.py');
+  expect(script).toContain('AMADEUS_SHAPE=flash-sale');
 });
 
 test('every path the Dockerfile copies exists, and the image runs the CLI\'s serve', () => {

@@ -1,5 +1,5 @@
 /**
- * keda/rbac.yaml grants exactly what the healer uses: every request it makes across its actions
+ * keda/base/rbac.yaml grants exactly what the healer uses: every request it makes across its actions
  * (a Deployment's memory bump and rollback, a StatefulSet's rollback, a DaemonSet's bump, the
  * known-good marks, leader election) is allowed by a rule, and every verb of every rule is used.
  * The same run checks the StatefulSet and DaemonSet paths themselves.
@@ -108,7 +108,7 @@ function daemonSetWorld(): void {
   });
 }
 
-test('every request is allowed by keda/rbac.yaml, and every granted verb is used', async () => {
+test('every request is allowed by keda/base/rbac.yaml, and every granted verb is used', async () => {
   kube = await startFakeKube();
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   kube.put(fixture<V1Deployment>('web-deployment.json'));
@@ -162,7 +162,7 @@ test('every request is allowed by keda/rbac.yaml, and every granted verb is used
   const ds = kube.get<V1DaemonSet>('apps/v1', 'DaemonSet', NS, 'agent')!;
   expect(ds.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('1200Mi');
 
-  const manifests = loadAllYaml(readFileSync(new URL('../../keda/rbac.yaml', import.meta.url), 'utf8')) as Manifest[];
+  const manifests = loadAllYaml(readFileSync(new URL('../../keda/base/rbac.yaml', import.meta.url), 'utf8')) as Manifest[];
   const granted = new Set<string>();
   for (const m of manifests.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
     for (const rule of m.rules ?? []) for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${res}|${v}`);

@@ -3,6 +3,7 @@
  * layers format), `weights.bin` and Amadeus's `meta.json` — without tfjs-node's file:// handler,
  * which the WebAssembly and CPU backends do not have.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -15,7 +16,9 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Buffer
 
 /** Writes a file atomically: a reader (or a crash) never sees half of it. */
 function writeAtomic(path: string, data: string | Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
+  // Unique per write, not per process: two replicas (both PID 1 in their containers) may share the
+  // weights volume, and a second write in one process may overlap the first.
+  const tmp = `${path}.tmp-${randomUUID()}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
 }
