@@ -179,7 +179,7 @@ describe('CrashLoopBackOff', () => {
     const r = await nextReport(h);
     expect(r).toMatchObject({ action: 'rollback', result: 'applied', reason: 'rolled-back' });
     // Revision 4 is not known-good; 3 is.
-    expect(r.message).toContain('revision 3 (ReplicaSet web-6b9d4c8f7)');
+    expect(r.message).toBe('rolled back from revision 5 to revision 3 (ReplicaSet web-6b9d4c8f7)');
     expect(webContainer().image).toBe('ghcr.io/acme/web:2.3.0');
     expect(deployment().spec!.template.metadata!.labels!['pod-template-hash']).toBeUndefined();
     expect(deployment().metadata!.annotations!['kubernetes.io/change-cause']).toBe('deploy web 2.3.0 (ci #1811)');

@@ -358,17 +358,19 @@ export class Healer {
           const rss = (await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
           const pick = pickRollbackTarget(w.object, rss, this.o.rules);
           if ('none' in pick) return { result: 'refused' as const, reason: 'no-known-good', message: `no rollback: ${pick.none}` };
-          const what = `roll back to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`;
+          const from = meta.annotations?.['deployment.kubernetes.io/revision'];
+          const what = `roll back${from ? ` from revision ${from}` : ''} to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`;
           if (dryRun) return { result: 'dry-run' as const, reason: 'dry-run', message: `would ${what}` };
           await this.patch(w, deploymentRollbackPatch(w.object, pick.target, mark), PatchStrategy.JsonPatch);
           const undo = `kubectl -n ${namespace} rollout undo deployment/${meta.name}`;
-          return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`, undo };
+          return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back${from ? ` from revision ${from}` : ''} to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`, undo };
         }
         if (w.kind !== 'StatefulSet') throw new Error('unreachable');
         const revisions = (await apps.listNamespacedControllerRevision({ namespace, labelSelector: labelSelector(w.object.spec?.selector?.matchLabels) })).items;
         const pick = pickStatefulSetRevision(w.object, revisions, this.o.rules);
         if ('none' in pick) return { result: 'refused' as const, reason: 'no-known-good', message: `no rollback: ${pick.none}` };
-        const what = `roll back to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})`;
+        const from = w.object.status?.updateRevision;
+        const what = `roll back${from ? ` from ${from}` : ''} to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})`;
         if (dryRun) return { result: 'dry-run' as const, reason: 'dry-run', message: `would ${what}` };
         const body = statefulSetRollbackPatch(pick.target, mark) as { metadata?: Record<string, unknown> };
         body.metadata = { ...body.metadata, resourceVersion: meta.resourceVersion };
@@ -379,7 +381,7 @@ export class Healer {
         const stuck = statefulSetPodsToRecreate(pods, pick.target.metadata!.name!);
         for (const p of stuck) await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name! }).catch(() => undefined);
         const undo = `kubectl -n ${namespace} rollout undo statefulset/${meta.name}`;
-        return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}`, undo };
+        return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back${from ? ` from ${from}` : ''} to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}`, undo };
       }, this.o.retry);
     } catch (err) {
       return { result: 'failed', reason: 'api-error', message: `rollback refused: ${apiMessage(err)}; nothing was changed` };
