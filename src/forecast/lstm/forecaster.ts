@@ -12,6 +12,11 @@ import { finishBatch, predictBatch, prepareBatch } from './predict.js';
 
 let instances = 0;
 
+/** How long forecasts bound for the worker wait for company (a refresh is not an RPC: no one waits on it). */
+const WORKER_BATCH_WINDOW_MS = 25;
+/** A batch this large goes at once. */
+const MAX_BATCH = 256;
+
 interface Pending {
   request: ForecastRequest;
   resolve: (f: Forecast) => void;
@@ -50,9 +55,17 @@ export class LstmForecaster implements Forecaster {
   forecast(request: ForecastRequest): Promise<Forecast> {
     return new Promise((resolve, reject) => {
       this.pending.push({ request, resolve, reject });
+      if (this.pending.length >= MAX_BATCH) {
+        this.flush();
+        return;
+      }
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        // With a worker, refreshes that arrive within a few milliseconds share one batch: one
+        // message and one model call instead of many (tfjs's per-call overhead dominates a row).
+        // Without one, the next turn of the event loop, as before.
+        if (this.inference) setTimeout(() => this.flush(), WORKER_BATCH_WINDOW_MS);
+        else setImmediate(() => this.flush());
       }
     });
   }
@@ -66,6 +79,7 @@ export class LstmForecaster implements Forecaster {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
+    if (batch.length === 0) return;
     const settle = (results: (Forecast | Error)[]) =>
       batch.forEach((p, i) => {
         const r = results[i]!;
