@@ -14,7 +14,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], env: NodeJS.Proc
   eval: { run: (argv, env) => import('./eval.js').then((m) => m.runEval(argv, env)), summary: 'backtest forecasting models on a trace (design §5)' },
   simulate: {
     run: (argv, env) => import('./simulate.js').then((m) => m.runSimulate(argv, env)),
-    summary: 'compare hpa-cpu, keda-reactive, amadeus and the oracle on a trace (design §5)',
+    summary: 'compare hpa-cpu, keda-reactive, naive, amadeus and the oracle on a trace (design §5)',
   },
 };
 
