@@ -4,7 +4,7 @@
  * (so its resident memory is its own). Open loop: polls start on schedule whether or not earlier
  * ones finished, so a slow server shows up as latency instead of as a lower rate.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -59,6 +59,11 @@ export async function startServer(extraArgs: string[] = []): Promise<{ port: num
   const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // BENCH_SERVER_CPUS=1 (with the benchmark itself under `taskset -c 0`): the scaler gets its own
+  // core, so its latency is measured apart from the load generator's and Prometheus's CPU. Its
+  // threads started later (the inference and fine-tuning workers) inherit the affinity.
+  const cpus = process.env.BENCH_SERVER_CPUS;
+  if (cpus && child.pid) execFileSync('taskset', ['-a', '-cp', cpus, String(child.pid)], { stdio: 'ignore' });
   const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (c: Buffer) => {

@@ -148,6 +148,17 @@ describe('ScaledObjectRegistry', () => {
     expect(plans[0]).toMatchObject({ namespace: 'ns', name: 'a', targetValue: 5, horizonMinutes: 7, plan: { observed: 10, reason: expect.any(String) } });
   });
 
+  test('refreshes that need no I/O still yield to the event loop between rounds, so RPCs are not starved', async () => {
+    let refreshed = 0;
+    ctx = setup({ maxObjects: 200, refreshConcurrency: 4, refreshIntervalMs: 60_000, observer: { refreshed: () => refreshed++, forgotten: () => {} } });
+    for (let i = 0; i < 100; i++) ctx.registry.touch(ref(`o${i}`));
+    // Every object's first refresh is queued; an I/O callback (here: a timer-free macrotask) must get
+    // a turn long before the queue is drained.
+    const atTurn = await new Promise<number>((resolve) => setImmediate(() => setImmediate(() => resolve(refreshed))));
+    expect(atTurn).toBeLessThan(100);
+    await waitFor(() => refreshed === 100, 5000, 'every first refresh');
+  });
+
   test('an all-unobserved window is an error, never a zero', async () => {
     ctx = setup({}, { value: null });
     const state = ctx.registry.touch(ref('a'));

@@ -294,13 +294,22 @@ export class ScaledObjectRegistry {
     entry.queued = true;
     this.queue.push(entry);
     // Deferred: touch() runs inside an RPC handler, which must never do a refresh's work.
-    if (!this.pumpScheduled) {
-      this.pumpScheduled = true;
-      setImmediate(() => {
-        this.pumpScheduled = false;
-        this.pump();
-      });
-    }
+    this.schedulePump();
+  }
+
+  /**
+   * Starts queued refreshes on the next turn of the event loop, never in the same one: a refresh
+   * served from cached data by a fast forecaster completes without any I/O, and starting the next
+   * one from its completion would drain the whole queue in one chain of microtasks while the RPCs
+   * KEDA is waiting on sit unread.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private pump(): void {
@@ -316,7 +325,7 @@ export class ScaledObjectRegistry {
           this.running--;
           entry.refreshing = false;
           this.schedule(entry);
-          this.pump();
+          this.schedulePump();
         });
     }
   }
