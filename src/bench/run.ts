@@ -2,7 +2,7 @@
  * `npm run bench`: runs the benchmarks and prints their figures as JSON (and progress on stderr).
  * Options (environment): BENCH_SUITES ("serving,refresh,forecast,simulate"); refresh: BENCH_REFRESH_SECONDS (90),
  * BENCH_SERVE_ARGS (extra `amadeus serve` flags), BENCH_SERVER_CPUS (pin the server to these CPUs, e.g. "1",
- * with the benchmark itself under `taskset -c 0`); serving: BENCH_OBJECTS (1000),
+ * with the benchmark itself under `taskset -c 0`), BENCH_NODE_ARGS (Node flags for the server, e.g. --cpu-prof); serving: BENCH_OBJECTS (1000),
  * BENCH_RATES ("200,2000" calls/s), BENCH_SECONDS (20); forecast: BENCH_TRACE (the NASA CSV beside
  * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training).
  */

@@ -56,7 +56,8 @@ function refOf(i: number): ScaledObjectRef {
 }
 
 export async function startServer(extraArgs: string[] = []): Promise<{ port: number; pid: number; metricsPort: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000', ...extraArgs], {
+  // BENCH_NODE_ARGS: Node flags for the server (e.g. --cpu-prof, which NODE_OPTIONS may not carry).
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // BENCH_SERVER_CPUS=1 (with the benchmark itself under `taskset -c 0`): the scaler gets its own
