@@ -16,7 +16,7 @@ import os
 import random
 import sys
 
-from locust import HttpUser, LoadTestShape, SequentialTaskSet, between, events, task
+from locust import HttpUser, LoadTestShape, SequentialTaskSet, between, events
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes  # noqa: E402 - needs the path above
@@ -115,98 +115,50 @@ class Journey(SequentialTaskSet):
         self.interrupt(reschedule=False)
 
 
+# Each visit is a list of steps, run in order (a SequentialTaskSet calls each with the visit).
+
+
+def maybe_set_currency(visit: Journey) -> None:
+    if random.random() < CURRENCY_CHANCE:
+        visit.set_currency()
+
+
+def maybe_add_to_cart(visit: Journey) -> None:
+    if random.random() < 0.5:
+        visit.add_to_cart()
+
+
+def abandon(visit: Journey) -> None:
+    if random.random() < EMPTY_CART_CHANCE:
+        visit.empty_cart()
+    visit.leave()
+
+
+def continue_shopping(visit: Journey) -> None:
+    visit.home()
+    visit.leave()
+
+
+J = Journey
+
+
 class Browse(Journey):
     """Window shopping: the home page, maybe another currency, three products; buys nothing."""
 
-    @task
-    def landing(self) -> None:
-        self.home()
-
-    @task
-    def currency(self) -> None:
-        if random.random() < CURRENCY_CHANCE:
-            self.set_currency()
-
-    @task(3)
-    def look(self) -> None:
-        self.view_product()
-
-    @task
-    def done(self) -> None:
-        self.leave()
+    tasks = [J.home, maybe_set_currency, J.view_product, J.view_product, J.view_product, J.leave]
 
 
 class AbandonCart(Journey):
     """Puts a product or two in the cart, looks at the cart again later, and leaves without paying
     (sometimes emptying the cart first)."""
 
-    @task
-    def landing(self) -> None:
-        self.home()
-
-    @task
-    def look(self) -> None:
-        self.view_product()
-
-    @task
-    def add(self) -> None:
-        self.add_to_cart()
-
-    @task
-    def look_again(self) -> None:
-        self.view_product()
-
-    @task
-    def maybe_add(self) -> None:
-        if random.random() < 0.5:
-            self.add_to_cart()
-
-    @task
-    def cart(self) -> None:
-        self.view_cart()
-
-    @task
-    def abandon(self) -> None:
-        if random.random() < EMPTY_CART_CHANCE:
-            self.empty_cart()
-        self.leave()
+    tasks = [J.home, J.view_product, J.add_to_cart, J.view_product, maybe_add_to_cart, J.view_cart, abandon]
 
 
 class Checkout(Journey):
     """Buys: two products into the cart, reviews it, places the order, goes back to the shop."""
 
-    @task
-    def landing(self) -> None:
-        self.home()
-
-    @task
-    def look(self) -> None:
-        self.view_product()
-
-    @task
-    def add(self) -> None:
-        self.add_to_cart()
-
-    @task
-    def look_again(self) -> None:
-        self.view_product()
-
-    @task
-    def add_again(self) -> None:
-        self.add_to_cart()
-
-    @task
-    def cart(self) -> None:
-        self.view_cart()
-
-    @task
-    def order(self) -> None:
-        self.place_order()
-
-    @task
-    def continue_shopping(self) -> None:
-        self.home()
-        self.leave()
+    tasks = [J.home, J.view_product, J.add_to_cart, J.view_product, J.add_to_cart, J.view_cart, J.place_order, continue_shopping]
 
 
 class Shopper(HttpUser):
