@@ -11,10 +11,9 @@ import { SIM_DEFAULTS } from '../simulate/params.js';
 import { POLICY_NAMES, type PolicyName } from '../simulate/policies.js';
 import { simulate, type SimulationResult } from '../simulate/simulate.js';
 import { createGenerator } from '../sources/generator.js';
-import { loadTrace } from '../sources/trace.js';
+import { loadTrace, type TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { silentLogger } from '../telemetry/logger.js';
-import type { PlannerTrace } from '../simulate/amadeus.js';
 
 export interface SimulateBenchOptions {
   trace: string;
@@ -28,7 +27,7 @@ type AmadeusSettings = typeof AMADEUS;
 
 async function run(
   name: string,
-  trace: PlannerTrace,
+  trace: TraceWindow,
   split: number,
   policies: readonly PolicyName[],
   modelDir: string,
@@ -98,7 +97,7 @@ function levelBound(load: SimLoad, hpaPodHours: number, w: number, factors: read
 }
 
 /** Amadeus's latency/cost trade-off over its two provisioning knobs. */
-async function frontier(name: string, trace: PlannerTrace, modelDir: string, log: (l: string) => void) {
+async function frontier(name: string, trace: TraceWindow, modelDir: string, log: (l: string) => void) {
   const rows = [];
   for (const quantile of ['0.8', '0.9', '0.95']) {
     for (const headroom of [0, 0.1]) {
@@ -130,7 +129,7 @@ export async function runSimulateBench(o: SimulateBenchOptions) {
   o.log('outcome: flash-sale scenario, 28 days, last 25%…');
   const g = createGenerator({ scenario: 'flash-sale', seed: 1 });
   const start = Date.UTC(2025, 0, 6);
-  const flash: PlannerTrace = { start, utcOffsetMinutes: 0, requests: Array.from({ length: 28 * 1440 }, (_, i) => g.requests(start + i * MINUTE_MS)) };
+  const flash: TraceWindow = { start, utcOffsetMinutes: 0, requests: Array.from({ length: 28 * 1440 }, (_, i) => g.requests(start + i * MINUTE_MS)) };
   const onFlash = outcome((await run('flash-sale', flash, 0.75, POLICY_NAMES, o.modelDir)).result);
   o.log('frontier: quantile × headroom…');
   const trade = { nasa: await frontier('nasa', nasa, o.modelDir, o.log), flashSale: await frontier('flash-sale', flash, o.modelDir, o.log) };

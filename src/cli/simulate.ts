@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { SIMULATE_OPTIONS } from '../config/simulate.js';
-import type { PlannerTrace } from '../simulate/amadeus.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
@@ -18,6 +17,7 @@ import { fetchHistory } from '../sources/prometheus-history.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { createProgress } from '../telemetry/progress.js';
+import type { TraceWindow } from '../sources/trace.js';
 import { readTrace } from './trace-file.js';
 
 type Options = ParsedOptions<typeof SIMULATE_OPTIONS>;
@@ -59,7 +59,7 @@ function paramsOf(o: Options): SimParams {
   return p;
 }
 
-async function loadOf(o: Options, log: Logger): Promise<{ name: string; trace: PlannerTrace }> {
+async function loadOf(o: Options, log: Logger): Promise<{ name: string; trace: TraceWindow }> {
   const sources = [o.trace !== undefined, o.scenario !== undefined, o.prometheusUrl !== undefined].filter(Boolean).length;
   if (sources !== 1) throw new UsageError('give exactly one load: --trace FILE, --scenario NAME, or --prometheus-url URL with --query PROMQL');
   if ((o.query !== undefined) !== (o.prometheusUrl !== undefined)) throw new UsageError('--query and --prometheus-url go together');

@@ -4,8 +4,8 @@
  * MAE on the same origins is the yardstick of every relative MAE.
  */
 import type { Forecast, ForecastRequest } from '../forecast/types.js';
-import type { Trace } from '../sources/trace.js';
-import { MINUTE_MS, type History } from '../sources/types.js';
+import { historyThrough, type Trace } from '../sources/trace.js';
+import { MINUTE_MS } from '../sources/types.js';
 import { horizonStats, ScoreAccumulator } from './metrics.js';
 import { CONTEXT_MINUTES, findOrigins } from './origins.js';
 import type { BacktestResult, BatchForecaster } from './types.js';
@@ -51,6 +51,8 @@ export async function backtest(
     return minutes;
   });
   const scores = models.map(() => new ScoreAccumulator(horizon));
+  // Request rates only: the models are scored on what every one of them can use.
+  const series = { start: trace.start, requests, utcOffsetMinutes: trace.utcOffsetMinutes };
   let persistenceAbsSum = 0;
   const total = origins.length * models.length;
   let done = 0;
@@ -63,7 +65,7 @@ export async function backtest(
     chunk.forEach((t, j) => (persistenceAbsSum += Math.abs((requests[t] as number) - actual[j].atH)));
 
     for (let m = 0; m < models.length; m++) {
-      const batch: ForecastRequest[] = chunk.map((t) => ({ history: historyAt(trace, t, historyLengths[m]), horizon }));
+      const batch: ForecastRequest[] = chunk.map((t) => ({ history: historyThrough(series, t, historyLengths[m]), horizon }));
       const forecasts = await models[m].forecastBatch(batch);
       if (forecasts.length !== chunk.length) {
         throw new Error(`${models[m].name}: forecastBatch returned ${forecasts.length} forecasts for ${chunk.length} requests`);
@@ -87,15 +89,6 @@ export async function backtest(
     persistenceMae,
     models: scores.map((s, m) => s.score(models[m].name, persistenceMae)),
   };
-}
-
-/**
- * The `minutes` (or all there are) up to and including minute t. A copy per origin and model: a
- * plain array cannot be viewed in place, and copying two days costs microseconds.
- */
-function historyAt(trace: BacktestTrace, t: number, minutes: number): History {
-  const from = Math.max(0, t + 1 - minutes);
-  return { start: trace.start + from * MINUTE_MS, requests: trace.requests.slice(from, t + 1), utcOffsetMinutes: trace.utcOffsetMinutes };
 }
 
 /** A short or non-finite forecast would silently skew every mean: fail naming the model and origin. */

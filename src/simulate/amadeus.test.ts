@@ -7,7 +7,8 @@ import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import type { Forecaster, ForecastRequest } from '../forecast/types.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { silentLogger } from '../telemetry/logger.js';
-import { historyThrough, planAmadeus, type PlannerTrace } from './amadeus.js';
+import { historyThrough, type TraceWindow } from '../sources/trace.js';
+import { planAmadeus } from './amadeus.js';
 import { buildLoad } from './load.js';
 import { SIM_DEFAULTS } from './params.js';
 
@@ -16,7 +17,7 @@ const START = Date.UTC(2025, 0, 6);
 function cycle(days: number): number[] {
   return Array.from({ length: days * 1440 }, (_, i) => Math.round(200 + 150 * Math.sin((2 * Math.PI * i) / 1440) + 30 * Math.sin(i / 7)));
 }
-const traceOf = (requests: (number | null)[]): PlannerTrace => ({ start: START, utcOffsetMinutes: 0, requests });
+const traceOf = (requests: (number | null)[]): TraceWindow => ({ start: START, utcOffsetMinutes: 0, requests });
 const config = (forecaster: Forecaster) => ({ forecaster, horizonMinutes: 5, historyMinutes: 60, headroom: 0.1, batchMinutes: 7 });
 
 /** The span: the last 240 minutes of 3 days; T is 120 minutes into it. */

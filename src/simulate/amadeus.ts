@@ -12,16 +12,10 @@
 import { lastObserved } from '../forecast/series.js';
 import type { Forecast, Forecaster } from '../forecast/types.js';
 import { makePlan, type PlanReason } from '../plan/plan.js';
-import { MINUTE_MS, type History } from '../sources/types.js';
+import { historyThrough, type TraceWindow } from '../sources/trace.js';
+import { MINUTE_MS } from '../sources/types.js';
 import type { SimLoad } from './load.js';
 
-export interface PlannerTrace {
-  start: number;
-  utcOffsetMinutes: number;
-  requests: readonly (number | null)[];
-  cpu?: readonly (number | null)[];
-  memory?: readonly (number | null)[];
-}
 
 export interface AmadeusConfig {
   /** The forecaster a ScaledObject's `forecaster` key names (built by the catalog, one per workload). */
@@ -67,21 +61,7 @@ const bump = <K extends string>(counts: Partial<Record<K, number>>, key: K) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
-/** Minutes [from, to) of a series as a fresh array (the forecaster can hold nothing of the trace). */
-const copy = (series: readonly (number | null)[] | undefined, from: number, to: number) => (series ? series.slice(from, to) : undefined);
-
-/** What is known at trace minute `j`: the `minutes` (or all there are) ending with it. */
-export function historyThrough(trace: PlannerTrace, j: number, minutes: number): History {
-  const from = Math.max(0, j + 1 - minutes);
-  const h: History = { start: trace.start + from * MINUTE_MS, requests: copy(trace.requests, from, j + 1)!, utcOffsetMinutes: trace.utcOffsetMinutes };
-  const cpu = copy(trace.cpu, from, j + 1);
-  const memory = copy(trace.memory, from, j + 1);
-  if (cpu) h.cpu = cpu;
-  if (memory) h.memory = memory;
-  return h;
-}
-
-export async function planAmadeus(trace: PlannerTrace, load: SimLoad, config: AmadeusConfig): Promise<AmadeusPlans> {
+export async function planAmadeus(trace: TraceWindow, load: SimLoad, config: AmadeusConfig): Promise<AmadeusPlans> {
   const batch = config.batchMinutes ?? DEFAULT_BATCH_MINUTES;
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batchMinutes must be an integer >= 1, got ${batch}`);
   const { forecaster } = config;

@@ -4,14 +4,10 @@
  * which of its minutes are spike minutes. Pure.
  */
 import { isObserved } from '../forecast/series.js';
+import type { TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { SPIKE_WINDOWS, type SimParams } from './params.js';
 
-export interface SimTrace {
-  start: number;
-  utcOffsetMinutes: number;
-  requests: readonly (number | null)[];
-}
 
 export interface SimLoad {
   /** Epoch ms of the span's first minute. */
@@ -37,7 +33,7 @@ export class EmptySpanError extends Error {
 }
 
 /** Minutes `from` (inclusive) to `to` (exclusive) of `trace`. */
-export function buildLoad(trace: SimTrace, from: number, to: number, p: Pick<SimParams, 'peakPods' | 'mu' | 'targetUtilization' | 'spikeRatio'>): SimLoad {
+export function buildLoad(trace: TraceWindow, from: number, to: number, p: Pick<SimParams, 'peakPods' | 'mu' | 'targetUtilization' | 'spikeRatio'>): SimLoad {
   const n = trace.requests.length;
   if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= n)) {
     throw new RangeError(`span [${from}, ${to}) is not inside the trace's ${n} minutes`);

@@ -3,7 +3,8 @@
  * design §5 for each. The forecaster is passed in (the CLI builds it from the catalog), so this
  * module does no I/O.
  */
-import { planAmadeus, type AmadeusConfig, type AmadeusPlans, type PlannerTrace } from './amadeus.js';
+import type { TraceWindow } from '../sources/trace.js';
+import { planAmadeus, type AmadeusConfig, type AmadeusPlans } from './amadeus.js';
 import { figures, runPolicy, type Policy, type PolicyFigures, type PolicyRun } from './engine.js';
 import { buildLoad, type SimLoad } from './load.js';
 import type { SimParams } from './params.js';
@@ -12,7 +13,7 @@ import { amadeus, hpaCpu, kedaReactive, naive, oracle, type PolicyName } from '.
 export interface SimulationInput {
   /** Where the trace came from (a file path or a Prometheus query), for the report. */
   name: string;
-  trace: PlannerTrace;
+  trace: TraceWindow;
   /** Share of the trace before the simulated span: history for the forecaster only. */
   split: number;
   params: SimParams;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS, type History } from './types.js';
 
 /** A per-minute trace as read from a CSV file: one slot per minute from `start`, `null` where there is no data. */
 export interface Trace {
@@ -15,6 +15,28 @@ export interface Trace {
   memory?: (number | null)[];
   /** Where the trace came from, for log descriptions. */
   file?: string;
+}
+
+/** What a history is cut from: a trace, or any per-minute series starting at a whole minute. */
+export interface TraceWindow {
+  start: number;
+  utcOffsetMinutes: number;
+  requests: readonly (number | null)[];
+  cpu?: readonly (number | null)[];
+  memory?: readonly (number | null)[];
+}
+
+/**
+ * What is known at minute `t`: the `minutes` (or all there are) up to and including it, with CPU and
+ * memory when the trace has them. Copies: a plain array cannot be viewed in place, copying two days
+ * costs microseconds, and a forecaster can then hold nothing of the trace (least of all its future).
+ */
+export function historyThrough(trace: TraceWindow, t: number, minutes: number): History {
+  const from = Math.max(0, t + 1 - minutes);
+  const h: History = { start: trace.start + from * MINUTE_MS, requests: trace.requests.slice(from, t + 1), utcOffsetMinutes: trace.utcOffsetMinutes };
+  if (trace.cpu) h.cpu = trace.cpu.slice(from, t + 1);
+  if (trace.memory) h.memory = trace.memory.slice(from, t + 1);
+  return h;
 }
 
 /** A malformed trace file; the message names the file and the 1-based line. */
