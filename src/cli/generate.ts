@@ -6,14 +6,13 @@ import { createWriteStream } from 'node:fs';
 import { GENERATE_OPTIONS } from '../config/generate.js';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { createGenerator } from '../sources/generator.js';
+import { formatUtcOffset } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 
 /** ISO-8601 with the given offset, e.g. 2025-01-06T09:00:00-04:00 (the trace CSV's form). */
 export function isoWithOffset(t: number, offsetMinutes: number): string {
   const local = new Date(t + offsetMinutes * MINUTE_MS).toISOString().slice(0, 19);
-  if (offsetMinutes === 0) return `${local}Z`;
-  const a = Math.abs(offsetMinutes);
-  return `${local}${offsetMinutes < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+  return offsetMinutes === 0 ? `${local}Z` : `${local}${formatUtcOffset(offsetMinutes)}`;
 }
 
 export async function runGenerate(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {

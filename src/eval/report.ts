@@ -1,4 +1,5 @@
 /** How `amadeus eval` prints a backtest: one JSON object, or a table for people. */
+import { formatUtcOffset } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import type { BacktestResult, ModelScore } from './types.js';
 
@@ -63,10 +64,7 @@ export function formatTable(trace: TraceInfo, result: BacktestResult): string {
 /** `1995-08-16 11:59 (UTC-04:00)`: the trace's own local time, as its timestamps were written. */
 export function formatLocal(epochMs: number, utcOffsetMinutes: number): string {
   const iso = new Date(epochMs + utcOffsetMinutes * MINUTE_MS).toISOString();
-  const sign = utcOffsetMinutes < 0 ? '-' : '+';
-  const abs = Math.abs(utcOffsetMinutes);
-  const offset = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} (UTC${sign}${offset})`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} (UTC${formatUtcOffset(utcOffsetMinutes)})`;
 }
 
 function fixed(n: number): string {

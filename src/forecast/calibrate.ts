@@ -18,7 +18,7 @@
  */
 import { MINUTE_MS, type History } from '../sources/types.js';
 import { forecastOrigin } from './gate.js';
-import { isObserved } from './series.js';
+import { isObserved, percentile } from './series.js';
 import type { Forecast, ForecastRequest, Forecaster } from './types.js';
 
 export const CALIBRATION_DEFAULTS = {
@@ -59,10 +59,7 @@ export class ScoreWindow {
     if (this.size === 0) throw new RangeError('quantile of an empty window');
     // Sorted lazily: several forecasts read between two pushes when refreshes outpace minutes.
     this.sorted ??= this.values.slice(0, this.size).sort();
-    const pos = q * (this.size - 1);
-    const lo = Math.floor(pos);
-    const hi = Math.min(lo + 1, this.size - 1);
-    return this.sorted[lo]! + (this.sorted[hi]! - this.sorted[lo]!) * (pos - lo);
+    return percentile(this.sorted, q);
   }
 }
 

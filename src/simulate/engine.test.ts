@@ -1,5 +1,6 @@
 /** The engine against cases worked out by hand (design §5's model). */
-import { figures, percentile, Pods, recommend, runPolicy, Stabilizer, type Policy } from './engine.js';
+import { percentile } from '../forecast/series.js';
+import { figures, Pods, recommend, runPolicy, Stabilizer, type Policy } from './engine.js';
 import type { SimLoad } from './load.js';
 import { baselineLatency, SIM_DEFAULTS, type SimParams } from './params.js';
 import { hpaCpu, kedaReactive, oracle } from './policies.js';

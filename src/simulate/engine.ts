@@ -3,6 +3,7 @@
  * synchronous: the policies see the load only through `SyncContext` and their own inputs, and the
  * HPA mechanics (sync, tolerance, stabilization, replica bounds) are the same for all of them.
  */
+import { percentile } from '../forecast/series.js';
 import { baselineLatency, checkParams, idleLatency, type SimParams } from './params.js';
 import type { SimLoad } from './load.js';
 
@@ -212,15 +213,6 @@ export function figures(load: SimLoad, run: PolicyRun, p: SimParams): PolicyFigu
     podHours: round(run.podSeconds / 3600, 2),
     scaleEvents: run.scaleEvents,
   };
-}
-
-/** Linear interpolation between closest ranks (numpy's default), on a sorted array. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new RangeError('percentile of nothing');
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -4,6 +4,7 @@
  * Pure string builders over a SimulationResult; the CLI writes the files. Every text that reaches the
  * markup is escaped: trace names come from users.
  */
+import { formatUtcOffset } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import type { PolicyRun } from './engine.js';
 import { baselineLatency } from './params.js';
@@ -55,12 +56,6 @@ export function formatNumber(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function offsetSuffix(utcOffsetMinutes: number): string {
-  const abs = Math.abs(utcOffsetMinutes);
-  const pad = (v: number) => String(v).padStart(2, '0');
-  return `${utcOffsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
-
 /** The wall-clock ISO string of the trace's own time zone, without seconds. */
 function localIsoBase(epochMs: number, utcOffsetMinutes: number): string | null {
   const t = epochMs + utcOffsetMinutes * MINUTE_MS;
@@ -70,7 +65,7 @@ function localIsoBase(epochMs: number, utcOffsetMinutes: number): string | null 
 /** `2025-01-06T13:45+01:00`: local time as the trace's timestamps were written. */
 export function localIso(epochMs: number, utcOffsetMinutes: number): string {
   const base = localIsoBase(epochMs, utcOffsetMinutes);
-  return base === null ? '—' : base + offsetSuffix(utcOffsetMinutes);
+  return base === null ? '—' : base + formatUtcOffset(utcOffsetMinutes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,7 +386,7 @@ function chartBody(c: Chart): string {
   parts.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#666"/>`);
   const mid = r1((top + bottom) / 2);
   parts.push(`<text transform="translate(14,${mid}) rotate(-90)" text-anchor="middle">${escapeXml(c.yLabel)}</text>`);
-  parts.push(`<text x="${r1((left + right) / 2)}" y="${c.height - 6}" text-anchor="middle">${escapeXml(`local time (UTC${offsetSuffix(c.utcOffsetMinutes)})`)}</text>`);
+  parts.push(`<text x="${r1((left + right) / 2)}" y="${c.height - 6}" text-anchor="middle">${escapeXml(`local time (UTC${formatUtcOffset(c.utcOffsetMinutes)})`)}</text>`);
   return parts.join('');
 }
 

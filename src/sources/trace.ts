@@ -17,6 +17,13 @@ export interface Trace {
   file?: string;
 }
 
+/** `+01:00`, `-04:00`: a UTC offset in minutes as ISO-8601 writes it. */
+export function formatUtcOffset(minutes: number): string {
+  const abs = Math.abs(minutes);
+  const pad = (v: number) => String(v).padStart(2, '0');
+  return `${minutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
 /** What a history is cut from: a trace, or any per-minute series starting at a whole minute. */
 export interface TraceWindow {
   start: number;
