@@ -1,28 +1,13 @@
 /** `amadeus eval` options: the rolling-origin backtest of design §5 on a trace file. */
 import { DEFAULT_HORIZON, DEFAULT_SPLIT } from '../eval/backtest.js';
 import { MODEL_NAMES } from '../eval/models.js';
-import { boolean, integer, number, text, type FieldSpec } from './fields.js';
+import { boolean, integer, nameList, number, text, type FieldSpec } from './fields.js';
 import { option, type OptionSchema } from './options.js';
 
 const o = option;
 
-/** Model names from the eval table, separated by commas, each once. */
-function modelList(): FieldSpec<string[]> {
-  const expected = `model names separated by commas, from ${MODEL_NAMES.join(', ')}`;
-  return {
-    expected,
-    required: false,
-    default: [...MODEL_NAMES],
-    parse(raw) {
-      const names = raw.split(',').map((n) => n.trim());
-      if (names.some((n) => !MODEL_NAMES.includes(n)) || new Set(names).size !== names.length) throw new Error(expected);
-      return names;
-    },
-  };
-}
-
 /** `number` has no exclusive upper bound, and a split of 1 would leave nothing to evaluate. */
-function split(): FieldSpec<number> {
+export function split(): FieldSpec<number> {
   const base = number({ min: 0, max: 1, default: DEFAULT_SPLIT });
   return {
     ...base,
@@ -38,7 +23,7 @@ function split(): FieldSpec<number> {
 export const EVAL_OPTIONS = {
   trace: o(text({ required: true, expected: 'a trace CSV file path' }), 'The trace to evaluate on: timestamp,requests[,observed], one row per minute.'),
   horizon: o(integer({ min: 1, max: 1440, default: DEFAULT_HORIZON }), 'Minutes ahead at which forecasts are scored.'),
-  models: o(modelList(), 'Models to evaluate.'),
+  models: o(nameList('model', MODEL_NAMES), 'Models to evaluate.'),
   split: o(split(), 'Share of the trace before the evaluated span (0.75: origins in the last 25%).'),
   json: o(boolean({ default: false }), 'Print one JSON object instead of a table.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'The pre-trained LSTM for lstm-pretrained and lstm-finetuned.'),

@@ -169,3 +169,18 @@ export function parseFields<S extends Schema>(
   if (problems.length) throw new FieldsError(problems);
   return out as Parsed<S>;
 }
+
+/** Names separated by commas, each once, from `names`; the default: all of them. */
+export function nameList<const V extends string>(what: string, names: readonly V[]): FieldSpec<V[]> {
+  const expected = `${what} names separated by commas, from ${names.join(', ')}`;
+  return {
+    expected,
+    required: false,
+    default: [...names],
+    parse(raw) {
+      const list = raw.split(',').map((n) => n.trim());
+      if (list.some((n) => !(names as readonly string[]).includes(n)) || new Set(list).size !== list.length) throw new Error(expected);
+      return list as V[];
+    },
+  };
+}

@@ -1,5 +1,4 @@
 /** `amadeus simulate` options: the trace-driven autoscaling comparison of design §5. */
-import { DEFAULT_SPLIT } from '../eval/backtest.js';
 import { MODEL_NAMES } from '../forecast/catalog.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
 import { QUANTILES } from '../scaler/metadata.js';
@@ -7,37 +6,9 @@ import { DEFAULT_BATCH_MINUTES } from '../simulate/amadeus.js';
 import { SIM_DEFAULTS } from '../simulate/params.js';
 import { POLICY_NAMES } from '../simulate/policies.js';
 import { SCENARIOS } from '../sources/generator.js';
-import { boolean, integer, number, oneOf, optional, text, type FieldSpec } from './fields.js';
+import { split } from './eval.js';
+import { boolean, integer, nameList, number, oneOf, optional, text } from './fields.js';
 import { fileOption, option as o, type OptionSchema } from './options.js';
-
-/** Policy names separated by commas, each once, from POLICY_NAMES. */
-function policyList(): FieldSpec<(typeof POLICY_NAMES)[number][]> {
-  const expected = `policy names separated by commas, from ${POLICY_NAMES.join(', ')}`;
-  return {
-    expected,
-    required: false,
-    default: [...POLICY_NAMES],
-    parse(raw) {
-      const names = raw.split(',').map((n) => n.trim());
-      if (names.some((n) => !(POLICY_NAMES as readonly string[]).includes(n)) || new Set(names).size !== names.length) throw new Error(expected);
-      return names as (typeof POLICY_NAMES)[number][];
-    },
-  };
-}
-
-/** A share in [0, 1): a split of 1 would leave nothing to simulate. */
-function split(): FieldSpec<number> {
-  const base = number({ min: 0, max: 1, default: DEFAULT_SPLIT });
-  return {
-    ...base,
-    expected: 'a number >= 0 and < 1',
-    parse(raw) {
-      const n = base.parse(raw);
-      if (n >= 1) throw new Error('split must be < 1');
-      return n;
-    },
-  };
-}
 
 const d = SIM_DEFAULTS;
 
@@ -53,7 +24,7 @@ export const SIMULATE_OPTIONS = {
   seed: o(integer({ min: 0, default: 1 }), 'With --scenario: the generator seed.'),
   timeout: o(number({ gt: 0, max: 600, default: 30 }), 'With --prometheus-url: seconds one range query may take.'),
   split: o(split(), 'Share of the load before the simulated span, for the forecaster\'s history only (0.75: the last 25% is simulated).'),
-  policies: o(policyList(), 'Policies to compare.'),
+  policies: o(nameList('policy', POLICY_NAMES), 'Policies to compare.'),
   json: o(boolean({ default: false }), 'Print one JSON object instead of a table.'),
   report: o(fileOption(), 'Write a self-contained HTML report with charts to this file.'),
   svg: o(fileOption(), 'Write the main chart (the largest spike, zoomed) as an SVG to this file.'),
