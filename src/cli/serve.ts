@@ -2,7 +2,7 @@
  * `amadeus serve`: wires config → sources → forecasters → registry → gRPC server, and owns the
  * process lifecycle (readiness, signals, bounded graceful shutdown).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { SERVE_OPTIONS } from '../config/serve.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';
@@ -18,10 +18,10 @@ import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ScalerMetrics } from '../telemetry/metrics.js';
 import type { Healer } from '../healer/healer.js';
-import { startHealerFromConfig } from '../healer/start.js';
+import { healerCredentials } from '../healer/credentials.js';
 import { fanOut, logNotifier } from '../notify/notifier.js';
 import { ScaleNotices } from '../notify/scale-notice.js';
-import { SlackNotifier } from '../notify/slack.js';
+import type { SlackNotifier } from '../notify/slack.js';
 
 export type ServeOptions = ParsedOptions<typeof SERVE_OPTIONS>;
 
@@ -88,7 +88,7 @@ export interface RunningServer {
 }
 
 /** The Slack notifier when a token and a channel are configured (one without the other is an error). */
-export function slackFrom(opts: ServeOptions, logger: Logger): SlackNotifier[] {
+export async function slackFrom(opts: ServeOptions, logger: Logger): Promise<SlackNotifier[]> {
   if (opts.slackToken !== undefined && opts.slackTokenFile !== undefined) throw new UsageError('give --slack-token or --slack-token-file, not both');
   let token = opts.slackToken;
   if (opts.slackTokenFile !== undefined) {
@@ -101,6 +101,8 @@ export function slackFrom(opts: ServeOptions, logger: Logger): SlackNotifier[] {
   if (!token && opts.slackChannel === undefined) return [];
   if (!token || opts.slackChannel === undefined) throw new UsageError('Slack needs both a token (--slack-token / AMADEUS_SLACK_TOKEN / --slack-token-file) and --slack-channel');
   logger.info('Slack notices on', { channel: opts.slackChannel });
+  // Loaded only when used: the Slack client and its HTTP stack add to every start-up otherwise.
+  const { SlackNotifier } = await import('../notify/slack.js');
   return [
     new SlackNotifier({
       token,
@@ -152,7 +154,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     logger,
   });
   metrics.setSnapshotSource(() => registry.servedStates());
-  const slack = slackFrom(opts, logger);
+  const slack = await slackFrom(opts, logger);
   const notifier = fanOut([logNotifier(logger), ...slack], logger);
   const notices = new ScaleNotices(opts.slackScaleStep);
   let server: ScalerServer | undefined;
@@ -162,7 +164,9 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     const grpcServer = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
     server = grpcServer;
     http = await startMetricsServer({ address: opts.metricsAddress, metrics, ready: () => grpcServer.ready, log: logger });
-    healer = await startHealerFromConfig(opts, { log: logger, notifier, metrics, env });
+    // The Kubernetes client takes most of a second to load: only when there is a cluster to heal.
+    const creds = healerCredentials(opts, env, existsSync, logger);
+    if (creds) healer = await (await import('../healer/start.js')).startHealer(opts, creds, { log: logger, notifier, metrics, env });
   } catch (err) {
     await server?.shutdown(0);
     await http?.close();

@@ -4,6 +4,7 @@
  * applies a stale decision); anything else is reported at once.
  */
 import { ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { KubeCredentials } from './credentials.js';
 
 export interface KubeClients {
   core: CoreV1Api;
@@ -17,23 +18,11 @@ export function makeClients(kc: KubeConfig): KubeClients {
   return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), coordination: kc.makeApiClient(CoordinationV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
 }
 
-/**
- * The cluster's credentials when Amadeus has any: in a pod, its service account; elsewhere,
- * KUBECONFIG or ~/.kube/config. Null when neither exists, so `serve` runs without a healer.
- */
-export function findKubeConfig(env: NodeJS.ProcessEnv, exists: (path: string) => boolean): KubeConfig | null {
+/** The client configuration for found credentials; null when a kubeconfig names no current cluster. */
+export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
   const kc = new KubeConfig();
-  if (env.KUBERNETES_SERVICE_HOST && exists('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
-    kc.loadFromCluster();
-    return kc;
-  }
-  // As kubectl: a set KUBECONFIG is the whole answer (its missing files are skipped), with no
-  // fallback to ~/.kube/config.
-  const listed = (env.KUBECONFIG ?? '').split(':').filter(Boolean);
-  const home = env.HOME ? `${env.HOME}/.kube/config` : null;
-  const file = listed.length > 0 ? listed.find(exists) : home && exists(home) ? home : undefined;
-  if (!file) return null;
-  kc.loadFromFile(file);
+  if (creds.kind === 'in-cluster') kc.loadFromCluster();
+  else kc.loadFromFile(creds.path);
   return kc.getCurrentCluster() ? kc : null;
 }
 

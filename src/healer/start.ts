@@ -1,16 +1,15 @@
 /**
- * Starting the healer from `amadeus serve`'s options: find the cluster's credentials, resolve the
- * rules, the Lease and this replica's identity. With `--heal auto` and no credentials there is no
- * healer (the no-cluster demo); with `--heal on` that is an error.
+ * Starting the healer from `amadeus serve`'s options, once credentials were found (credentials.ts):
+ * resolve the rules, the Lease and this replica's identity.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { UsageError } from '../config/options.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Healer } from './healer.js';
-import { findKubeConfig, makeClients } from './kube.js';
+import type { KubeCredentials } from './credentials.js';
+import { loadKubeConfig, makeClients } from './kube.js';
 import { resolveHealRules } from './rules.js';
 
 export interface HealerConfig {
@@ -34,21 +33,15 @@ export interface HealerConfig {
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-export async function startHealerFromConfig(
+export async function startHealer(
   c: HealerConfig,
+  creds: KubeCredentials,
   deps: { log: Logger; notifier: Notifier; metrics?: { heal(action: string, result: string): void }; env: NodeJS.ProcessEnv },
 ): Promise<Healer | null> {
-  if (c.heal === 'off') return null;
-  let kc: KubeConfig | null;
-  if (c.kubeconfig) {
-    kc = new KubeConfig();
-    kc.loadFromFile(c.kubeconfig);
-  } else {
-    kc = findKubeConfig(deps.env, existsSync);
-  }
+  const kc = loadKubeConfig(creds);
   if (!kc) {
-    if (c.heal === 'on') throw new UsageError('--heal on: no Kubernetes credentials (no in-cluster service account, KUBECONFIG or ~/.kube/config; or pass --kubeconfig)');
-    deps.log.info('healer off: no Kubernetes credentials found (in-cluster service account, KUBECONFIG, ~/.kube/config)');
+    if (c.heal === 'on') throw new UsageError(`--heal on: the kubeconfig ${creds.kind === 'file' ? creds.path : ''} names no current cluster`);
+    deps.log.info('healer off: the kubeconfig names no current cluster', { kubeconfig: creds.kind === 'file' ? creds.path : 'in-cluster' });
     return null;
   }
   let rules;
