@@ -102,7 +102,7 @@ export class LstmForecaster implements Forecaster {
     try {
       const prepared = prepareBatch(this.meta.shape, requests);
       this.inference
-        .run(this.key, 1, this.meta.shape, () => getWeights(this.model), prepared.x, prepared.rows)
+        .run(this.key, this.meta.shape, () => getWeights(this.model), prepared.x, prepared.rows)
         .then((out) => settle(finishBatch(this.meta.shape, this.name, requests, prepared, out, this.meta.calibration)), fail);
     } catch (err) {
       fail(err);

@@ -36,5 +36,5 @@ test('forecasts from the worker equal forecasts made in this thread; models are 
   } finally {
     await pool.close();
   }
-  await expect(pool.run('k', 1, shape, () => [], new Float32Array(1), 1)).rejects.toThrow('closed');
+  await expect(pool.run('k', shape, () => [], new Float32Array(1), 1)).rejects.toThrow('closed');
 });

@@ -1,6 +1,6 @@
 /**
  * LSTM inference in a worker thread, so a forecast never holds the event loop that answers KEDA.
- * Each model is known to the worker by a key and a version; its weights cross once per version.
+ * Each model is known to the worker by a key (one per set of weights); its weights cross once.
  * A crashed worker fails the calls in flight (the gate falls back to a baseline for that refresh)
  * and is restarted on the next call.
  */
@@ -19,22 +19,22 @@ interface Pending {
 export class InferencePool {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
-  /** Model versions the current worker holds. */
-  private readonly loaded = new Map<string, number>();
+  /** Models the current worker holds. */
+  private readonly loaded = new Set<string>();
   private nextId = 1;
   private closed = false;
 
   constructor(private readonly opts: { workerUrl?: URL; backend?: BackendChoice } = {}) {}
 
-  run(key: string, version: number, shape: ModelShape, weights: () => Float32Array[], x: Float32Array, rows: number): Promise<Float32Array> {
+  run(key: string, shape: ModelShape, weights: () => Float32Array[], x: Float32Array, rows: number): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
     if (rows === 0) return Promise.resolve(new Float32Array(0));
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    const send = this.loaded.get(key) !== version;
+    const send = !this.loaded.has(key);
     const input = new Float32Array(x); // its own buffer, to transfer
-    const msg: InferenceRequest = { id, key, version, shape, x: input, rows, ...(send ? { weights: weights() } : {}) };
-    if (send) this.loaded.set(key, version);
+    const msg: InferenceRequest = { id, key, shape, x: input, rows, ...(send ? { weights: weights() } : {}) };
+    if (send) this.loaded.add(key);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage(msg, [input.buffer as ArrayBuffer]);

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry: runs LSTM inference off the event loop that answers KEDA. Models are kept
- * by key; a message carries the weights only when the worker does not have that key's version yet.
+ * by key; a message carries the weights only when the worker does not have that key yet.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
@@ -12,7 +12,6 @@ import { runModel } from './predict.js';
 export interface InferenceRequest {
   id: number;
   key: string;
-  version: number;
   shape: ModelShape;
   /** Present when the worker must (re)load this key's model. */
   weights?: Float32Array[];
@@ -23,26 +22,24 @@ export interface InferenceRequest {
 if (!parentPort) throw new Error('inference-worker must run in a worker thread');
 const port = parentPort;
 const ready = selectBackend((workerData as { backend?: BackendChoice } | null)?.backend ?? 'auto');
-const models = new Map<string, { version: number; model: tf.LayersModel }>();
+const models = new Map<string, tf.LayersModel>();
 
 port.on('message', async (msg: InferenceRequest | { drop: string }) => {
   if ('drop' in msg) {
-    models.get(msg.drop)?.model.dispose();
+    models.get(msg.drop)?.dispose();
     models.delete(msg.drop);
     return;
   }
   try {
     await ready;
-    let entry = models.get(msg.key);
-    if (!entry || entry.version !== msg.version) {
-      if (!msg.weights) throw new Error(`no weights for ${msg.key} v${msg.version}`);
-      entry?.model.dispose();
-      const model = createModel(msg.shape, null);
+    let model = models.get(msg.key);
+    if (!model) {
+      if (!msg.weights) throw new Error(`no weights for ${msg.key}`);
+      model = createModel(msg.shape, null);
       setWeights(model, msg.weights);
-      entry = { version: msg.version, model };
-      models.set(msg.key, entry);
+      models.set(msg.key, model);
     }
-    const out = runModel(entry.model, msg.shape, msg.x, msg.rows);
+    const out = runModel(model, msg.shape, msg.x, msg.rows);
     const copy = new Float32Array(out);
     port.postMessage({ id: msg.id, out: copy }, [copy.buffer as ArrayBuffer]);
   } catch (err) {
