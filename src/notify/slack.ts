@@ -101,6 +101,7 @@ export class SlackNotifier implements Notifier {
     }
     this.lastByContent.set(content, now);
     this.lastSent.set(workload, now);
+    this.forgetOld(now);
     const suppressed = this.heldBack.get(workload) ?? 0;
     this.heldBack.delete(workload);
     this.queue.push({ n, suppressed });
@@ -109,6 +110,14 @@ export class SlackNotifier implements Notifier {
       this.o.log.warn('slack: queue full, oldest notice dropped', { workload: `${dropped.n.namespace}/${dropped.n.object}`, action: dropped.n.action });
     }
     this.draining ??= this.drain().finally(() => (this.draining = null));
+  }
+
+  /** Entries past both windows decide nothing any more: a long-running scaler must not keep them all. */
+  private forgetOld(now: number): void {
+    if (this.lastByContent.size < 1000) return;
+    const horizon = now - Math.max(this.o.dedupeWindowMs, this.o.minIntervalMs);
+    for (const [k, t] of this.lastByContent) if (t < horizon) this.lastByContent.delete(k);
+    for (const [k, t] of this.lastSent) if (t < horizon && !this.heldBack.has(k)) this.lastSent.delete(k);
   }
 
   /** Resolves once every queued message was sent or dropped (tests, shutdown). */
