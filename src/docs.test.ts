@@ -1,6 +1,10 @@
-/** The README documents every metadata key, serve option and simulate option, so they cannot drift apart. */
+/** The README documents every metadata key and every command's options, so they cannot drift apart. */
 import { readFileSync } from 'node:fs';
+import { EVAL_OPTIONS } from './config/eval.js';
+import { GENERATE_OPTIONS } from './config/generate.js';
+import { PROBE_OPTIONS } from './config/probe.js';
 import { SERVE_OPTIONS } from './config/serve.js';
+import { TRAIN_OPTIONS } from './config/train.js';
 import { SIMULATE_OPTIONS } from './config/simulate.js';
 import { envOf, flagOf } from './config/options.js';
 import { metadataSchema } from './scaler/metadata.js';
@@ -18,6 +22,11 @@ test.each(Object.keys(SERVE_OPTIONS))('README documents serve option %s (flag an
 
 test.each(Object.keys(SIMULATE_OPTIONS))('README documents simulate option %s', (key) => {
   expect(readme).toContain(`\`${flagOf(key)}`);
+});
+
+const OTHER_COMMANDS = { train: TRAIN_OPTIONS, eval: EVAL_OPTIONS, generate: GENERATE_OPTIONS, probe: PROBE_OPTIONS };
+test.each(Object.entries(OTHER_COMMANDS).flatMap(([command, options]) => Object.keys(options).map((key) => [command, key])))('README documents %s option %s (flag and environment variable)', (_command, key) => {
+  expect(readme).toContain(`| \`${flagOf(key)}\` | \`${envOf(key)}\` |`);
 });
 
 test('README states the two commands', () => {
