@@ -66,7 +66,9 @@ spec:
           command: [python, -c, "import time; b = bytearray(150 * 1024 * 1024); time.sleep(86400)"]
           resources: { limits: { memory: 100Mi }, requests: { memory: 64Mi } }
 ---
-# Release 1 is healthy; release 2 (applied below) exits at start-up: a crash loop.
+# Release 1 is healthy; release 2 (applied below) ships a bad image — one without the shell the
+# command needs — so every start fails: a crash loop. (An image that cannot be pulled at all is
+# ImagePullBackOff, not a crash loop, and is not the healer's to fix.)
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: release, namespace: e2e, annotations: { amadeus.io/heal: "true" } }
@@ -101,7 +103,7 @@ log "release 1 becomes known-good, release 2 crash-loops → rolled back"
 kubectl -n e2e rollout status deploy/release --timeout=120s
 wait_for "release 1 known-good" true 180 -n e2e get rs -l app=release -o 'jsonpath={.items[0].metadata.annotations.amadeus\.io/known-good}'
 kubectl -n e2e patch deploy release --type=strategic -p \
-  '{"spec":{"template":{"metadata":{"annotations":{"kubernetes.io/change-cause":"release 2"}},"spec":{"containers":[{"name":"app","command":["sh","-c","echo release 2 is broken; exit 1"]}]}}}}'
+  '{"spec":{"template":{"metadata":{"annotations":{"kubernetes.io/change-cause":"release 2"}},"spec":{"containers":[{"name":"app","image":"hello-world:latest"}]}}}}'
 wait_for "release rolled back to release 1" "release 1" 420 -n e2e get deploy release -o 'jsonpath={.spec.template.metadata.annotations.kubernetes\.io/change-cause}'
 wait_for "RolledBack event" RolledBack 60 -n e2e get events --field-selector involvedObject.name=release,reason=RolledBack -o 'jsonpath={.items[0].reason}'
 
