@@ -43,6 +43,35 @@ describe('window features', () => {
     expect(short[f + 1]).toBe(0);
   });
 
+  test('roughness: mean absolute minute-to-minute change over the level, skipping gaps', () => {
+    // Steps observed on both sides: |20-10| and |40-30|; the gap breaks the pairs around it.
+    const requests = [10, 20, null, 30, 40];
+    const out = new Float32Array(5 * FEATURE_COUNT);
+    const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, 5, 5, 2, out, 0)!;
+    expect(level).toBe(25);
+    const f = FEATURES.indexOf('requestsRoughness');
+    for (let k = 0; k < 5; k++) expect(out[k * FEATURE_COUNT + f]).toBeCloseTo(10 / 25, 5);
+    // A flat window is perfectly smooth.
+    const flat = new Float32Array(3 * FEATURE_COUNT);
+    writeWindow({ requests: [7, 7, 7], start: T0, utcOffsetMinutes: 0 }, 3, 3, 2, flat, 0);
+    expect(flat[f]).toBe(0);
+  });
+
+  test('day level: the last 24 hours\' mean over the window level, from the past only', () => {
+    const DAY = 1440;
+    // A quiet day at 10, then a busy hour at 40: the last 24 hours' mean is well below the hour's level.
+    const requests = [...Array.from({ length: DAY }, () => 10), ...Array.from({ length: 60 }, () => 40)];
+    const out = new Float32Array(60 * FEATURE_COUNT);
+    const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, requests.length, 60, 10, out, 0)!;
+    expect(level).toBe(40);
+    const dayMean = ((DAY - 60) * 10 + 60 * 40) / DAY;
+    expect(out[FEATURES.indexOf('dayLevel')]).toBeCloseTo(dayMean / 40, 5);
+    // Minutes after the window (the future) change nothing.
+    const withFuture = new Float32Array(60 * FEATURE_COUNT);
+    writeWindow({ requests: [...requests, 1000, 1000], start: T0, utcOffsetMinutes: 0 }, requests.length, 60, 10, withFuture, 0);
+    expect(Array.from(withFuture)).toEqual(Array.from(out));
+  });
+
   test('a window with no observed request has no level', () => {
     expect(writeWindow({ requests: [null, null], start: T0, utcOffsetMinutes: 0 }, 2, 2, 2, new Float32Array(2 * FEATURE_COUNT), 0)).toBeNull();
     expect(observedLevel([null, 4, 6], 0, 3)).toBe(5);

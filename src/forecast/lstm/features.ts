@@ -6,10 +6,18 @@
  * the request rate one day earlier *shifted ahead by the horizon* (also over the window's level):
  * so the window's last `horizon` steps carry what happened yesterday in the minutes being
  * forecast — the daily pattern, from history alone (one day before the window, never the future).
+ *
+ * Two per-window constants, repeated on every step, restore what dividing by the level hides:
+ * - roughness, the mean absolute minute-to-minute change over the level: how much of the window is
+ *   noise, so the model knows how far to smooth (a few dozen bursty requests a minute vs a steady
+ *   thousand) without seeing the workload's absolute size;
+ * - day level, the last 24 hours' mean over the window's level: whether this hour is above or
+ *   below the workload's usual load, which the next minutes tend to return towards.
+ * Both are unit-free, so a workload in requests/s and one in requests/min get the same inputs.
  */
 import { MINUTE_MS } from '../../sources/types.js';
 
-export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved'] as const;
+export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'requestsRoughness', 'dayLevel'] as const;
 
 /** One day in minutes: the lag of the day-ago feature. */
 export const DAY_MINUTES = 1440;
@@ -67,6 +75,9 @@ export function writeWindow(input: WindowInput, end: number, history: number, ah
   const cpuLevel = input.cpu ? observedLevel(input.cpu, from, end) : null;
   const memLevel = input.memory ? observedLevel(input.memory, from, end) : null;
   const scale = level > 0 ? 1 / level : 0;
+  const roughness = Math.min(3, meanAbsStep(input.requests, from, end) * scale);
+  const dayLevel = observedLevel(input.requests, end - DAY_MINUTES, end);
+  const dayRatio = dayLevel === null ? 0 : Math.min(5, dayLevel * scale);
   let o = offset;
   for (let i = from; i < end; i++) {
     const drop = dropped?.(i) ?? false;
@@ -82,9 +93,25 @@ export function writeWindow(input: WindowInput, end: number, history: number, ah
     out[o + 8] = Math.sin(TAU * dow);
     out[o + 9] = Math.cos(TAU * dow);
     writeValue(out, o + 10, at(input.requests, i - DAY_MINUTES + ahead), scale);
+    out[o + 12] = roughness;
+    out[o + 13] = dayRatio;
     o += FEATURE_COUNT;
   }
   return level;
+}
+
+/** Mean absolute change between consecutive observed minutes in [from, to); 0 when there is none. */
+function meanAbsStep(series: Series, from: number, to: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = Math.max(1, from + 1); i < to; i++) {
+    const a = series[i - 1];
+    const b = series[i];
+    if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    sum += Math.abs(b - a);
+    n++;
+  }
+  return n === 0 ? 0 : sum / n;
 }
 
 function at(series: Series, i: number): number | null {

@@ -15,13 +15,14 @@ import { FineTunePool } from './finetune-pool.js';
 import { LstmForecaster } from './forecaster.js';
 import { getWeights } from './io.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
+import { FEATURES } from './features.js';
 import { createModel, type ModelShape } from './model.js';
 import { workloadDir, WorkloadLstm, type LstmRuntime } from './workload.js';
 
 const WORKER = new URL('../../../dist/forecast/lstm/finetune-worker.js', import.meta.url);
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
 const T0 = Date.UTC(2025, 0, 6);
-const meta = (): LstmMeta => ({ format: META_FORMAT, shape, features: [], normalisation: 'test', createdAt: '', backend: 'wasm', training: {} as LstmMeta['training'] });
+const meta = (): LstmMeta => ({ format: META_FORMAT, shape, features: FEATURES, normalisation: 'test', createdAt: '', backend: 'wasm', training: {} as LstmMeta['training'] });
 
 beforeAll(async () => {
   if (!existsSync(fileURLToPath(WORKER))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');

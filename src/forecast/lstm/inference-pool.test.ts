@@ -6,11 +6,12 @@ import { startBackend } from './backend.js';
 import { LstmForecaster } from './forecaster.js';
 import { InferencePool } from './inference-pool.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
+import { FEATURES } from './features.js';
 import { createModel, type ModelShape } from './model.js';
 
 const WORKER = new URL('../../../dist/forecast/lstm/inference-worker.js', import.meta.url);
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
-const meta: LstmMeta = { format: META_FORMAT, shape, features: [], normalisation: '', createdAt: '', backend: 'wasm', training: {} as LstmMeta['training'], calibration: { '0.9': 1.1 } };
+const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: 'wasm', training: {} as LstmMeta['training'], calibration: { '0.9': 1.1 } };
 
 beforeAll(async () => {
   if (!existsSync(fileURLToPath(WORKER))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');

@@ -1,4 +1,5 @@
 /** What `meta.json` beside a saved model records: enough to use, audit and reproduce it. */
+import { FEATURES } from './features.js';
 import type { ModelShape } from './model.js';
 
 export const META_FORMAT = 'amadeus-lstm/1';
@@ -47,5 +48,9 @@ export interface LstmMeta {
 export function checkMeta(meta: unknown, where: string): LstmMeta {
   const m = meta as Partial<LstmMeta>;
   if (!m || m.format !== META_FORMAT || !m.shape) throw new Error(`${where}: not an Amadeus LSTM model (meta.json format ${JSON.stringify(m?.format)})`);
+  // Inputs are positional: weights trained on another feature list would read the wrong columns.
+  if (JSON.stringify(m.features) !== JSON.stringify(FEATURES)) {
+    throw new Error(`${where}: the model was trained on the input features ${JSON.stringify(m.features)}, this version computes ${JSON.stringify(FEATURES)}: retrain it with \`amadeus train\``);
+  }
   return m as LstmMeta;
 }

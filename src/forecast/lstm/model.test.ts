@@ -13,7 +13,8 @@ import { fineTuneRound } from './finetune.js';
 import { LstmForecaster } from './forecaster.js';
 import { getWeights, loadModel, saveModel } from './io.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
-import { createModel, type ModelShape } from './model.js';
+import { FEATURES } from './features.js';
+import { createModel, makeLoss, type ModelShape } from './model.js';
 import { evaluateLoss, train } from './train.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
@@ -26,7 +27,7 @@ beforeAll(async () => {
 });
 
 function meta(): LstmMeta {
-  return { format: META_FORMAT, shape, features: [], normalisation: 'test', createdAt: '', backend: tf.getBackend(), training: {} as LstmMeta['training'] };
+  return { format: META_FORMAT, shape, features: FEATURES, normalisation: 'test', createdAt: '', backend: tf.getBackend(), training: {} as LstmMeta['training'] };
 }
 
 test('backend selection falls back cleanly when the native backend is absent', async () => {
@@ -106,4 +107,17 @@ test('fine-tuning accepts a candidate that beats the current weights on the hold
 
   const tooShort = await fineTuneRound({ shape, weights, series: series(200) });
   expect(tooShort).toMatchObject({ accepted: false, reason: expect.stringMatching(/not enough history/) });
+});
+
+test('the loss: point errors weigh more at the horizon\'s last minute, scaled by the sample weight; quantiles by pinball', () => {
+  const loss = makeLoss(2, [0.5, 0.9]);
+  // yTrue: targets t0 t1, weight, actual maximum; yPred: p0 p1, q0.5 q0.9 of the maximum.
+  const value = (yTrue: number[], yPred: number[]) => loss(tf.tensor2d([yTrue]), tf.tensor2d([yPred])).dataSync()[0]!;
+  // An error of 4 on the last minute: half of (mean 2 + last 4) = 3; on the first minute: half of (2 + 0) = 1.
+  expect(value([1, 1, 1, 3], [1, 5, 3, 3])).toBeCloseTo(3, 5);
+  expect(value([1, 1, 1, 3], [5, 1, 3, 3])).toBeCloseTo(1, 5);
+  // Twice the weight, twice the loss.
+  expect(value([1, 1, 2, 3], [1, 5, 3, 3])).toBeCloseTo(6, 5);
+  // Quantiles: actual maximum 3, both quantiles predicted 1 (under by 2): pinball 0.5·2 and 0.9·2, averaged.
+  expect(value([1, 1, 1, 3], [1, 1, 1, 1])).toBeCloseTo((1 + 1.8) / 2, 5);
 });

@@ -52,7 +52,7 @@ export function createModel(shape: ModelShape, seed: number | null): tf.LayersMo
 }
 
 /**
- * Mean absolute error of the point outputs (the backtest's metric) plus the pinball loss of each
+ * Absolute error of the point outputs (the backtest's metric) plus the pinball loss of each
  * quantile output against the horizon's actual maximum. `yTrue` is [batch, horizon + quantiles]:
  * the point targets in the first `horizon` columns, then the sample's weight (its level relative to
  * the dataset's mean level), then the horizon's actual maximum, then padding. Errors are in ratios to each window's level; weighting by
@@ -66,7 +66,10 @@ export function makeLoss(horizon: number, quantiles: number[]) {
       const target = yTrue.slice([0, 0], [batch, horizon]);
       const weight = yTrue.slice([0, horizon], [batch, 1]);
       const point = yPred.slice([0, 0], [batch, horizon]);
-      let perSample = tf.mean(tf.abs(tf.sub(target, point)), 1, true);
+      // Half on the mean over the horizon, half on its last minute: the backtest scores +horizon, the
+      // planner reads every minute. Measured on NASA: 0.7442 → 0.7427 relative MAE at +10.
+      const absErr = tf.abs(tf.sub(target, point));
+      let perSample = tf.mul(tf.add(tf.mean(absErr, 1, true), absErr.slice([0, horizon - 1], [batch, 1])), 0.5);
       if (quantiles.length > 0) {
         const actualMax = yTrue.slice([0, horizon + 1], [batch, 1]);
         const q = tf.tensor2d([quantiles]);

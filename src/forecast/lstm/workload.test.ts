@@ -1,15 +1,20 @@
 /** Fine-tuning scheduling of one workload, with a stand-in pool (no worker, no training). */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '../../telemetry/logger.js';
 import { sineSeries } from '../../test-support/series.js';
 import { startBackend } from './backend.js';
 import type { FineTunePool } from './finetune-pool.js';
 import { LstmForecaster } from './forecaster.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
+import { FEATURES } from './features.js';
+import { saveModel } from './io.js';
 import { createModel, type ModelShape } from './model.js';
-import { WorkloadLstm } from './workload.js';
+import { WorkloadLstm, workloadDir } from './workload.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
-const meta: LstmMeta = { format: META_FORMAT, shape, features: [], normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
+const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
 const history = { start: Date.UTC(2025, 0, 6), requests: sineSeries(1500) };
 
 beforeAll(() => startBackend('wasm'));
@@ -42,4 +47,24 @@ test('a round that would queue behind a busy worker is postponed, keeping the ba
   advance(1000);
   await w.forecast({ history, horizon: 5 });
   expect(jobs).toHaveLength(0);
+});
+
+test('persisted weights trained on other input features are ignored with a warning, not used', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  try {
+    const key = 'ns/app';
+    const old = createModel(shape, 2);
+    await saveModel(old, workloadDir(dir, key), { ...meta, features: FEATURES.slice(0, 12), fineTuned: { workload: key, at: '', rounds: 1, lastHoldoutLoss: 0, baseHoldoutLoss: 1 } });
+    old.dispose();
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg} ${String(f?.error)}`) };
+    const w = new WorkloadLstm({ shared: new LstmForecaster('lstm', createModel(shape, 1), meta), pool: null, weightsDir: dir, fineTuneIntervalMs: 1000, fineTuneHistoryMinutes: 1500, log }, key);
+    await w.loaded;
+    expect(w.fineTuned).toBe(false);
+    const f = await w.forecast({ history, horizon: 5 });
+    expect(f.values).toHaveLength(5);
+    expect(warnings.join('\n')).toMatch(/cannot load fine-tuned weights.*input features.*retrain/s);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -96,7 +96,13 @@ export class WorkloadLstm implements Forecaster {
     if (!existsSync(join(dir, 'meta.json'))) return;
     try {
       const { model, meta } = await loadModel<unknown>(dir);
-      const checked = checkMeta(meta, dir);
+      let checked: LstmMeta;
+      try {
+        checked = checkMeta(meta, dir);
+      } catch (err) {
+        model.dispose(); // e.g. weights from a version with other input features
+        throw err;
+      }
       if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) {
         model.dispose();
         this.rt.log.warn('ignoring fine-tuned weights of another model shape', { workload: this.key, dir });
