@@ -9,7 +9,7 @@ import { createScalerClient } from '../scaler/client.js';
 import type { ScaledObjectRef } from '../scaler/contract.js';
 import { floorMinute, MINUTE_MS } from '../sources/types.js';
 import { openMetricsGauge, startPrometheus, startRecorder } from '../test-support/prometheus.js';
-import { registerAll, rssMiB, runRate, sleep, startServer } from './serving.js';
+import { cpuSeconds, registerAll, rssMiB, runRate, sleep, startFloorServer, startServer } from './serving.js';
 
 export interface RefreshBenchOptions {
   objects: number;
@@ -17,6 +17,10 @@ export interface RefreshBenchOptions {
   seconds: number;
   rate: number;
   log: (line: string) => void;
+  /** Seconds of the call pattern before each measured window, not measured (JIT warm-up); 0 skips it. */
+  warmupSeconds: number;
+  /** Seconds of the same call pattern against a constant-answer server (the floor); 0 skips it. */
+  floorSeconds: number;
   /** Extra `amadeus serve` flags (e.g. another default forecaster, to compare). */
   serveArgs?: string[];
 }
@@ -35,6 +39,24 @@ async function scrapeSum(metricsPort: number, name: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
+/**
+ * The same call pattern against a server that answers a constant: the round trip itself on this
+ * machine (client, loopback, gRPC, scheduling), which no work inside the scaler can remove.
+ */
+async function measureFloor(o: RefreshBenchOptions, refs: ScaledObjectRef[], when: string): Promise<{ p50Ms: number; p99Ms: number }> {
+  o.log(`floor: the same calls to a constant-answer gRPC server for ${o.floorSeconds} s, ${when}…`);
+  const fs = await startFloorServer();
+  const fc = createScalerClient(`127.0.0.1:${fs.port}`);
+  try {
+    if (o.warmupSeconds > 0) await runRate(fc, refs, o.rate, o.warmupSeconds);
+    const f = await runRate(fc, refs, o.rate, o.floorSeconds);
+    return { p50Ms: f.p50Ms.GetMetrics, p99Ms: f.p99Ms.GetMetrics };
+  } finally {
+    fc.close();
+    await fs.stop();
+  }
+}
+
 export async function runRefreshBench(o: RefreshBenchOptions) {
   // Three hours of history per object, ending two minutes ago.
   const last = floorMinute(Date.now()) - 2 * MINUTE_MS;
@@ -48,29 +70,51 @@ export async function runRefreshBench(o: RefreshBenchOptions) {
   const proxy = process.env.BENCH_PROXY === '1' ? await startRecorder({ target: prom.url }) : null;
   const base = proxy?.url ?? prom.url;
   const count = async () => (proxy ? proxy.requests.length : await promRangeQueries(prom.url));
+  const refsFor = (url: string): ScaledObjectRef[] =>
+    Array.from({ length: o.objects }, (_, i) => ({
+      name: `app-${i}`,
+      namespace: 'bench',
+      scalerMetadata: { targetValue: '20', serverAddress: url, query: `app_rps{app="app-${i}"}` },
+    }));
+  const floorQuiet = o.floorSeconds > 0 ? await measureFloor(o, refsFor(base), 'before the scaler starts') : null;
   const server = await startServer(o.serveArgs ?? []);
   const client = createScalerClient(`127.0.0.1:${server.port}`);
   try {
-    const refs: ScaledObjectRef[] = Array.from({ length: o.objects }, (_, i) => ({
-      name: `app-${i}`,
-      namespace: 'bench',
-      scalerMetadata: { targetValue: '20', serverAddress: base, query: `app_rps{app="app-${i}"}` },
-    }));
+    const refs = refsFor(base);
     o.log('first full refresh (cold caches)…');
     const t0 = performance.now();
     await registerAll(client, refs);
     const coldSeconds = (performance.now() - t0) / 1000;
     const coldQueries = await count();
 
-    const q0 = coldQueries;
+    // Warm-up, not measured: a scaler in production has run for hours, its gRPC and refresh paths
+    // long since optimised by V8; the first seconds of a fresh process measure the JIT instead.
+    if (o.warmupSeconds > 0) {
+      o.log(`warm-up: ${o.rate} calls/s for ${o.warmupSeconds} s (not measured)…`);
+      await runRate(client, refs, o.rate, o.warmupSeconds);
+    }
+    const promPid = prom.pid();
+    const cpu0 = { server: cpuSeconds(server.pid), prometheus: promPid ? cpuSeconds(promPid) : NaN, self: process.cpuUsage() };
+    const q0 = await count();
     const r0 = await scrapeSum(server.metricsPort, 'amadeus_refresh_duration_seconds_count');
     const s0 = await scrapeSum(server.metricsPort, 'amadeus_refresh_duration_seconds_sum');
     o.log(`steady state: ${o.rate} calls/s for ${o.seconds} s while refreshes run…`);
     const load = await runRate(client, refs, o.rate, o.seconds);
+    // Share of one core each process used over the measured window: the machine load the calls met.
+    const pct = (seconds: number) => Math.round((seconds / o.seconds) * 1000) / 10;
+    const self = process.cpuUsage(cpu0.self);
+    const cpuPct = {
+      server: pct(cpuSeconds(server.pid) - cpu0.server),
+      prometheus: promPid ? pct(cpuSeconds(promPid) - cpu0.prometheus) : NaN,
+      loadGenerator: pct((self.user + self.system) / 1e6),
+    };
     await sleep(100);
     const refreshes = (await scrapeSum(server.metricsPort, 'amadeus_refresh_duration_seconds_count')) - r0;
     const refreshSeconds = (await scrapeSum(server.metricsPort, 'amadeus_refresh_duration_seconds_sum')) - s0;
     const queries = (await count()) - q0;
+    // The floor: the same call pattern against a server that answers a constant, while the scaler
+    // goes on refreshing beside it (same machine load). What the scaler adds is the difference.
+    const floorBeside = o.floorSeconds > 0 ? await measureFloor(o, refs, 'while the scaler refreshes') : null;
     return {
       objects: o.objects,
       firstFullRefresh: { seconds: Math.round(coldSeconds * 10) / 10, queries: coldQueries },
@@ -81,8 +125,11 @@ export async function runRefreshBench(o: RefreshBenchOptions) {
         queriesPerRefresh: Math.round((queries / Math.max(1, refreshes)) * 1000) / 1000,
         // Wall time of one refresh, I/O waits included (refreshes overlap, up to --refresh-concurrency).
         meanRefreshMs: Math.round((refreshSeconds / Math.max(1, refreshes)) * 1e4) / 10,
+        cpuPctOfOneCore: cpuPct,
       },
       getMetricsDuringRefreshes: { p50Ms: load.p50Ms.GetMetrics, p99Ms: load.p99Ms.GetMetrics, errors: load.errors, achievedCallsPerSecond: load.achievedCallsPerSecond },
+      // The round trip itself: with the scaler not yet started, then beside it while it refreshes.
+      floorGetMetrics: { quiet: floorQuiet, besideRefreshingScaler: floorBeside },
       serverRssMiB: rssMiB(server.pid),
     };
   } finally {

@@ -5,7 +5,7 @@
  * ones finished, so a slow server shows up as latency instead of as a lower rate.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { createScalerClient, type ScalerClient } from '../scaler/client.js';
@@ -44,6 +44,15 @@ export function rssMiB(pid: number): number {
   return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : NaN;
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis);
+  // utime and stime are fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -67,15 +76,24 @@ export async function startServer(extraArgs: string[] = []): Promise<{ port: num
   if (cpus && child.pid) execFileSync('taskset', ['-a', '-cp', cpus, String(child.pid)], { stdio: 'ignore' });
   const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
     let buf = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    // Only the start-up lines matter: stop buffering (and scanning) once both ports are known, so
+    // the server's later output costs the load generator nothing.
+    const onData = (c: Buffer) => {
       buf += c.toString();
       const m = /"msg":"gRPC server listening".*?"port":(\d+)/.exec(buf);
       const mm = /"msg":"metrics listening".*?"port":(\d+)/.exec(buf);
-      if (m && mm) resolve([Number(m[1]), Number(mm[1])]);
-    });
+      if (m && mm) {
+        child.stdout!.off('data', onData);
+        buf = '';
+        resolve([Number(m[1]), Number(mm[1])]);
+      }
+    };
+    child.stdout!.on('data', onData);
     child.on('exit', (code) => reject(new Error(`amadeus serve exited with ${code}`)));
   });
-  child.stdout!.resume();
+  // BENCH_SERVER_LOG=FILE keeps the server's output (its logs, or --trace-gc lines) for diagnosis.
+  if (process.env.BENCH_SERVER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_LOG, { flags: 'a' }));
+  else child.stdout!.resume();
   return {
     port,
     metricsPort,
@@ -86,6 +104,26 @@ export async function startServer(extraArgs: string[] = []): Promise<{ port: num
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The constant-answer ExternalScaler of floor-server.ts, in a child process. */
+export async function startFloorServer(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./floor-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString();
+      const m = /"port":(\d+)/.exec(buf);
+      if (m) {
+        child.stdout!.off('data', onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { port, stop: () => new Promise<void>((resolve) => (child.on('exit', () => resolve()), child.kill('SIGTERM'))) };
 }
 
 export async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: number, seconds: number): Promise<RateResult> {

@@ -45,6 +45,8 @@ export interface TestPrometheus {
   start(): Promise<void>;
   /** stop() and remove the temp dir. */
   close(): Promise<void>;
+  /** The running server's process id (null while stopped), e.g. to read its CPU time. */
+  pid(): number | null;
 }
 
 export function prometheusAvailable(): boolean {
@@ -136,6 +138,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+    pid: () => child?.pid ?? null,
   };
 }
 
