@@ -4,7 +4,7 @@
  * (so its resident memory is its own). Open loop: polls start on schedule whether or not earlier
  * ones finished, so a slow server shows up as latency instead of as a lower rate.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -74,23 +74,7 @@ export async function startServer(extraArgs: string[] = []): Promise<{ port: num
   // threads started later (the inference and fine-tuning workers) inherit the affinity.
   const cpus = process.env.BENCH_SERVER_CPUS;
   if (cpus && child.pid) execFileSync('taskset', ['-a', '-cp', cpus, String(child.pid)], { stdio: 'ignore' });
-  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
-    let buf = '';
-    // Only the start-up lines matter: stop buffering (and scanning) once both ports are known, so
-    // the server's later output costs the load generator nothing.
-    const onData = (c: Buffer) => {
-      buf += c.toString();
-      const m = /"msg":"gRPC server listening".*?"port":(\d+)/.exec(buf);
-      const mm = /"msg":"metrics listening".*?"port":(\d+)/.exec(buf);
-      if (m && mm) {
-        child.stdout!.off('data', onData);
-        buf = '';
-        resolve([Number(m[1]), Number(mm[1])]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`amadeus serve exited with ${code}`)));
-  });
+  const [port, metricsPort] = await readPorts(child, [/"msg":"gRPC server listening".*?"port":(\d+)/, /"msg":"metrics listening".*?"port":(\d+)/], 'amadeus serve');
   // BENCH_SERVER_LOG=FILE keeps the server's output (its logs, or --trace-gc lines) for diagnosis.
   if (process.env.BENCH_SERVER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_LOG, { flags: 'a' }));
   else child.stdout!.resume();
@@ -98,32 +82,45 @@ export async function startServer(extraArgs: string[] = []): Promise<{ port: num
     port,
     metricsPort,
     pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.on('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
 
 /** The constant-answer ExternalScaler of floor-server.ts, in a child process. */
 export async function startFloorServer(): Promise<{ port: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./floor-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port] = await readPorts(child, [/"port":(\d+)/], 'floor server');
+  child.stdout!.resume();
+  return { port, stop: () => stopChild(child) };
+}
+
+/**
+ * The ports a child prints at start-up, one per pattern (its first group). Only the start-up lines
+ * matter: buffering (and scanning) stops once every port is known, so the child's later output
+ * costs the load generator nothing.
+ */
+function readPorts(child: ChildProcess, patterns: RegExp[], what: string): Promise<number[]> {
+  return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (c: Buffer) => {
       buf += c.toString();
-      const m = /"port":(\d+)/.exec(buf);
-      if (m) {
+      const found = patterns.map((p) => p.exec(buf));
+      if (found.every((m) => m !== null)) {
         child.stdout!.off('data', onData);
-        resolve(Number(m[1]));
+        buf = '';
+        resolve(found.map((m) => Number(m![1])));
       }
     };
     child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
   });
-  child.stdout!.resume();
-  return { port, stop: () => new Promise<void>((resolve) => (child.on('exit', () => resolve()), child.kill('SIGTERM'))) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
 }
 
 export async function runRate(client: ScalerClient, refs: ScaledObjectRef[], rate: number, seconds: number): Promise<RateResult> {

@@ -16,6 +16,7 @@
  * Both are unit-free, so a workload in requests/s and one in requests/min get the same inputs.
  */
 import { MINUTE_MS } from '../../sources/types.js';
+import { isObserved } from '../series.js';
 
 export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'requestsRoughness', 'dayLevel'] as const;
 
@@ -107,7 +108,7 @@ function meanAbsStep(series: Series, from: number, to: number): number {
   for (let i = Math.max(1, from + 1); i < to; i++) {
     const a = series[i - 1];
     const b = series[i];
-    if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    if (!isObserved(a) || !isObserved(b)) continue;
     sum += Math.abs(b - a);
     n++;
   }
