@@ -14,6 +14,8 @@ import { createGenerator } from '../sources/generator.js';
 import { loadTrace, type TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { silentLogger } from '../telemetry/logger.js';
+import { QUANTILES } from '../scaler/metadata.js';
+import { defaultGrid, DEFAULT_GOALS } from '../simulate/tune.js';
 
 export interface SimulateBenchOptions {
   trace: string;
@@ -24,6 +26,7 @@ export interface SimulateBenchOptions {
 /** The `amadeus simulate` defaults (config/simulate.ts). */
 const AMADEUS = { horizonMinutes: 3, historyMinutes: 60, headroom: 0.1, quantile: '0.9' };
 type AmadeusSettings = typeof AMADEUS;
+const TUNE_DAYS = 4;
 
 async function run(
   name: string,
@@ -32,11 +35,13 @@ async function run(
   policies: readonly PolicyName[],
   modelDir: string,
   settings: AmadeusSettings = AMADEUS,
+  tuneDays = 0,
 ): Promise<{ result: SimulationResult; seconds: number }> {
   let now = trace.start;
-  const model = policies.includes('amadeus')
-    ? await createSimForecaster({ forecaster: 'auto', model: modelDir, backend: 'auto', fineTune: false, fineTuneIntervalMinutes: 360, fineTuneHistoryMinutes: 2880, log: silentLogger, clock: () => now })
-    : null;
+  const forecaster = () =>
+    createSimForecaster({ forecaster: 'auto', model: modelDir, backend: 'auto', fineTune: false, fineTuneIntervalMinutes: 360, fineTuneHistoryMinutes: 2880, log: silentLogger, clock: () => now });
+  const model = policies.includes('amadeus') ? await forecaster() : null;
+  const tuneModel = model && tuneDays > 0 ? await forecaster() : null;
   const started = performance.now();
   try {
     const result = await simulate({
@@ -45,11 +50,20 @@ async function run(
       split,
       params: SIM_DEFAULTS,
       policies,
-      amadeus: model ? { forecaster: model.forecaster, ...settings, setClock: (t) => (now = t), describe: { forecaster: 'auto', ...settings } } : undefined,
+      amadeus: model
+        ? {
+            forecaster: model.forecaster,
+            ...settings,
+            setClock: (t) => (now = t),
+            describe: { forecaster: 'auto', ...settings },
+            tune: tuneModel ? { minutes: tuneDays * 1440, forecaster: tuneModel.forecaster, grid: defaultGrid(QUANTILES), goals: DEFAULT_GOALS } : undefined,
+          }
+        : undefined,
     });
     return { result, seconds: (performance.now() - started) / 1000 };
   } finally {
     await model?.close();
+    await tuneModel?.close();
   }
 }
 
@@ -131,7 +145,17 @@ export async function runSimulateBench(o: SimulateBenchOptions) {
   const start = Date.UTC(2025, 0, 6);
   const flash: TraceWindow = { start, utcOffsetMinutes: 0, requests: Array.from({ length: 28 * 1440 }, (_, i) => g.requests(start + i * MINUTE_MS)) };
   const onFlash = outcome((await run('flash-sale', flash, 0.75, POLICY_NAMES, o.modelDir)).result);
+  // `simulate --tune`: quantile and headroom chosen on the 4 days before each span (on NASA, inside
+  // the validation tail the model was not trained on), then the span simulated with them.
+  o.log('tuned: quantile × headroom chosen on the 4 days before the span…');
+  const tunedOutcome = async (name: string, trace: TraceWindow) => {
+    const { result } = await run(name, trace, 0.75, POLICY_NAMES, o.modelDir, AMADEUS, TUNE_DAYS);
+    const { chosen, met, minutes } = result.tuning!;
+    o.log(`  ${name}: chose quantile ${chosen.quantile} headroom ${chosen.headroom} (goals met on the tuning days: ${met})`);
+    return { tuning: { days: minutes / 1440, chosen, metOnTuningDays: met }, ...outcome(result) };
+  };
+  const tuned = { nasa: await tunedOutcome('nasa', nasa), flashSale: await tunedOutcome('flash-sale', flash) };
   o.log('frontier: quantile × headroom…');
   const trade = { nasa: await frontier('nasa', nasa, o.modelDir, o.log), flashSale: await frontier('flash-sale', flash, o.modelDir, o.log) };
-  return { settings: { ...SIM_DEFAULTS, amadeus: { forecaster: 'auto', ...AMADEUS } }, secondsPerPolicy62Days: speed, nasa: onNasa, flashSale: onFlash, nasaLevelBound: bound, frontier: trade };
+  return { settings: { ...SIM_DEFAULTS, amadeus: { forecaster: 'auto', ...AMADEUS } }, secondsPerPolicy62Days: speed, nasa: onNasa, flashSale: onFlash, nasaLevelBound: bound, tuned, frontier: trade };
 }

@@ -11,6 +11,8 @@ import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
 import { jsonSummary, simulate, type SimulationResult } from '../simulate/simulate.js';
+import { defaultGrid } from '../simulate/tune.js';
+import { QUANTILES } from '../scaler/metadata.js';
 import { createGenerator } from '../sources/generator.js';
 import { createPrometheusClient } from '../sources/prometheus-client.js';
 import { fetchHistory } from '../sources/prometheus-history.js';
@@ -107,6 +109,16 @@ export function formatTable(r: SimulationResult): string {
     line(header),
     ...rows.map(line),
   ];
+  if (r.tuning) {
+    const t = r.tuning;
+    const c = t.chosen;
+    out.push(
+      '',
+      `amadeus tuned on ${fmt(t.minutes / 1440)} days from ${t.from} (${t.candidates.length} settings): quantile ${c.quantile}, headroom ${c.headroom} — ` +
+        `there p95 Δ ${fmt(c.p95LatencyIncreasePct)}%, SLO ${c.sloViolationMinutes} min (hpa-cpu ${t.hpaCpu.sloViolationMinutes}), pod-hours ${fmt(c.podHours)} (hpa-cpu ${fmt(t.hpaCpu.podHours)})` +
+        (t.met ? '' : `; no setting met the goals there (p95 < ${t.goals.p95IncreasePct}%, SLO ≤ ${t.goals.sloShareOfHpa} × hpa-cpu's): the lowest p95 was chosen`),
+    );
+  }
   const a = r.policies.find((p) => p.name === 'amadeus');
   if (a?.planReasons) out.push('', `amadeus plan reasons: ${Object.entries(a.planReasons).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (a?.models && Object.keys(a.models).length) out.push(`amadeus models: ${Object.entries(a.models).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -124,18 +136,22 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
   const { name, trace } = await loadOf(o, log);
 
   let now = trace.start;
-  const model = o.policies.includes('amadeus')
-    ? await createSimForecaster({
-        forecaster: o.forecaster,
-        model: o.model,
-        backend: o.tfBackend,
-        fineTune: o.fineTune,
-        fineTuneIntervalMinutes: o.fineTuneInterval,
-        fineTuneHistoryMinutes: o.fineTuneHistory,
-        log,
-        clock: () => now,
-      })
-    : null;
+  const forecasterOf = () =>
+    createSimForecaster({
+      forecaster: o.forecaster,
+      model: o.model,
+      backend: o.tfBackend,
+      fineTune: o.fineTune,
+      fineTuneIntervalMinutes: o.fineTuneInterval,
+      fineTuneHistoryMinutes: o.fineTuneHistory,
+      log,
+      clock: () => now,
+    });
+  const withAmadeus = o.policies.includes('amadeus');
+  const model = withAmadeus ? await forecasterOf() : null;
+  // The tuning pass gets a forecaster of its own, so the span's starts exactly as it would untuned.
+  const tuneModel = withAmadeus && o.tune ? await forecasterOf() : null;
+  const tuneProgress = tuneModel ? createProgress(process.stderr, 'tune') : null;
   const progress = createProgress(process.stderr, 'simulate');
   let result: SimulationResult;
   try {
@@ -155,6 +171,15 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
             batchMinutes: o.batchMinutes,
             setClock: (t) => (now = t),
             describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, fineTune: o.fineTune },
+            tune: tuneModel
+              ? {
+                  minutes: Math.round(o.tuneDays * 1440),
+                  forecaster: tuneModel.forecaster,
+                  grid: defaultGrid(QUANTILES),
+                  goals: { p95IncreasePct: o.goalP95, sloShareOfHpa: o.goalSloShare },
+                  onProgress: (d, t) => tuneProgress!.update(d, t),
+                }
+              : undefined,
           }
         : undefined,
       onProgress: (d, t) => progress.update(d, t),
@@ -163,8 +188,10 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
     if (err instanceof RangeError || (err instanceof Error && err.name === 'EmptySpanError')) throw new UsageError(err.message);
     throw err;
   } finally {
+    tuneProgress?.finish();
     progress.finish();
     await model?.close();
+    await tuneModel?.close();
   }
 
   if (o.report !== undefined) writeFileSync(o.report, renderReport(result));

@@ -5,6 +5,7 @@ import { QUANTILES } from '../scaler/metadata.js';
 import { DEFAULT_BATCH_MINUTES } from '../simulate/amadeus.js';
 import { SIM_DEFAULTS } from '../simulate/params.js';
 import { POLICY_NAMES } from '../simulate/policies.js';
+import { DEFAULT_GOALS } from '../simulate/tune.js';
 import { SCENARIOS } from '../sources/generator.js';
 import { split } from './eval.js';
 import { boolean, integer, nameList, number, oneOf, optional, text } from './fields.js';
@@ -54,5 +55,9 @@ export const SIMULATE_OPTIONS = {
   fineTune: o(boolean({ default: false }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs (slow).'),
   fineTuneInterval: o(integer({ min: 10, default: 360 }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
+  tune: o(boolean({ default: false }), 'Amadeus: choose its quantile and headroom on the days before the simulated span (the cheapest setting meeting the goals there), then simulate the span with it.'),
+  tuneDays: o(number({ gt: 0, max: 366, default: 4 }), 'With --tune: days before the simulated span to tune on.'),
+  goalP95: o(number({ gt: -100, default: DEFAULT_GOALS.p95IncreasePct }), 'With --tune: a setting must keep the p95 latency increase during spikes below this, percent.'),
+  goalSloShare: o(number({ min: 0, default: DEFAULT_GOALS.sloShareOfHpa }), 'With --tune: a setting may have at most this share of hpa-cpu\'s SLO-violation minutes.'),
   batchMinutes: o(integer({ min: 1, max: 1440, default: DEFAULT_BATCH_MINUTES }), 'Amadeus: minutes forecast together (speed; each still sees only its past).'),
 } satisfies OptionSchema;

@@ -61,20 +61,28 @@ const bump = <K extends string>(counts: Partial<Record<K, number>>, key: K) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
-export async function planAmadeus(trace: TraceWindow, load: SimLoad, config: AmadeusConfig): Promise<AmadeusPlans> {
+/** What the forecaster said for each span minute, before any planner setting is applied. */
+export interface SpanForecasts {
+  /** The latest observed load (trace units) per span minute; null where the history has none. */
+  observed: (number | null)[];
+  forecasts: (Forecast | null)[];
+  models: Record<string, number>;
+  gateReasons: Record<string, number>;
+}
+
+/**
+ * The forecaster's pass over the span, minute by minute in time order. Separate from the planner's,
+ * so planner settings can be compared on the same forecasts (the forecaster's state, the gate and
+ * fine-tuning, does not depend on them).
+ */
+export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Omit<AmadeusConfig, 'headroom' | 'quantile'>): Promise<SpanForecasts> {
   const batch = config.batchMinutes ?? DEFAULT_BATCH_MINUTES;
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batchMinutes must be an integer >= 1, got ${batch}`);
   const { forecaster } = config;
   const need = Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes));
   const n = load.rate.length;
-  const planned = new Float64Array(n);
-  const forecastMax = new Float64Array(n).fill(NaN);
-  const reasons: AmadeusPlans['reasons'] = {};
-  const models: Record<string, number> = {};
-  const gateReasons: Record<string, number> = {};
-  let previous: number | null = null;
+  const out: SpanForecasts = { observed: [], forecasts: [], models: {}, gateReasons: {} };
   config.onProgress?.(0, n);
-
   for (let c = 0; c < n; c += batch) {
     const minutes = Array.from({ length: Math.min(batch, n - c) }, (_, k) => c + k);
     config.setClock?.(load.start + c * MINUTE_MS);
@@ -89,24 +97,43 @@ export async function planAmadeus(trace: TraceWindow, load: SimLoad, config: Ama
     );
     // Background work these forecasts started ends before the next minutes are forecast.
     await forecaster.settled?.();
-
-    minutes.forEach((i, k) => {
-      const observed = lastObserved(histories[k]!.requests)?.value ?? null;
-      if (observed === null) {
-        planned[i] = previous ?? NaN;
-        bump(reasons, 'no-data');
-        return;
-      }
-      const forecast = forecasts[k]!;
-      const plan = makePlan({ mode: 'predictive', headroom: config.headroom, activationValue: 0, observed, forecast, quantile: config.quantile });
-      planned[i] = plan.value * load.scale;
-      previous = planned[i]!;
-      if (plan.forecastMax !== null) forecastMax[i] = plan.forecastMax * load.scale;
-      bump(reasons, plan.reason);
-      if (forecast) bump(models, forecast.model);
-      if (forecast?.gate) bump(gateReasons, forecast.gate.reason);
+    histories.forEach((history, k) => {
+      const observed = lastObserved(history.requests)?.value ?? null;
+      const forecast = observed === null ? null : forecasts[k]!;
+      out.observed.push(observed);
+      out.forecasts.push(forecast);
+      if (forecast) bump(out.models, forecast.model);
+      if (forecast?.gate) bump(out.gateReasons, forecast.gate.reason);
     });
     config.onProgress?.(Math.min(n, c + batch), n);
   }
-  return { planned, forecastMax, reasons, models, gateReasons };
+  return out;
+}
+
+/** The planner over a span's forecasts with one setting: the value KEDA would read each minute, req/s. */
+export function planSpan(f: SpanForecasts, load: SimLoad, setting: { headroom: number; quantile?: string }): Pick<AmadeusPlans, 'planned' | 'forecastMax' | 'reasons'> {
+  const n = f.observed.length;
+  const planned = new Float64Array(n);
+  const forecastMax = new Float64Array(n).fill(NaN);
+  const reasons: AmadeusPlans['reasons'] = {};
+  let previous: number | null = null;
+  for (let i = 0; i < n; i++) {
+    const observed = f.observed[i]!;
+    if (observed === null) {
+      planned[i] = previous ?? NaN;
+      bump(reasons, 'no-data');
+      continue;
+    }
+    const plan = makePlan({ mode: 'predictive', headroom: setting.headroom, activationValue: 0, observed, forecast: f.forecasts[i]!, quantile: setting.quantile });
+    planned[i] = plan.value * load.scale;
+    previous = planned[i]!;
+    if (plan.forecastMax !== null) forecastMax[i] = plan.forecastMax * load.scale;
+    bump(reasons, plan.reason);
+  }
+  return { planned, forecastMax, reasons };
+}
+
+export async function planAmadeus(trace: TraceWindow, load: SimLoad, config: AmadeusConfig): Promise<AmadeusPlans> {
+  const f = await forecastSpan(trace, load, config);
+  return { ...planSpan(f, load, config), models: f.models, gateReasons: f.gateReasons };
 }

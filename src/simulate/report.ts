@@ -452,6 +452,7 @@ table{border-collapse:collapse;margin:8px 0;font-size:14px}th,td{padding:4px 10p
 th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #ccc;vertical-align:bottom}
 .ratio{color:#777;font-size:12px;margin-left:6px}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 .muted{color:#666;font-size:14px}.grid{display:flex;flex-wrap:wrap;gap:0 32px}
+.chosen td{font-weight:bold;background:#eef7ee}
 figure{margin:16px 0}svg.chart{max-width:100%;height:auto;background:#fff}
 `;
 
@@ -512,7 +513,25 @@ function amadeusSection(r: SimulationResult): string {
   const counts = result
     ? `<div class="grid">${countsTable('Plan reasons', 'reason', result.planReasons)}${countsTable('Models planned with', 'model', result.models)}${countsTable('Gate reasons', 'reason', result.gateReasons)}</div>`
     : '';
-  return `<h2>Amadeus</h2>${settings}${counts}`;
+  return `<h2>Amadeus</h2>${settings}${tuningSection(r)}${counts}`;
+}
+
+/** With --tune: every setting compared on the days before the span, the chosen one marked. */
+function tuningSection(r: SimulationResult): string {
+  const t = r.tuning;
+  if (!t) return '';
+  const goals = `p95 increase below ${formatNumber(t.goals.p95IncreasePct, 1)}% and at most ${formatNumber(t.goals.sloShareOfHpa * 100, 0)}% of hpa-cpu’s SLO-violation minutes`;
+  const verdict = t.met ? `the cheapest setting meeting the goals (${goals}) there` : `no setting met the goals (${goals}) there; the one with the lowest p95 increase`;
+  const rows = t.candidates.map((c) => {
+    const mark = c === t.chosen ? ' class="chosen"' : '';
+    return `<tr${mark}><td>${escapeXml(c.quantile)}</td><td>${formatNumber(c.headroom, 2)}</td><td>${formatNumber(c.p95LatencyIncreasePct, 1)}%</td><td>${formatNumber(c.sloViolationMinutes)}</td><td>${formatNumber(c.podHours, 1)}</td><td>${c.meetsGoals ? 'yes' : 'no'}</td></tr>`;
+  });
+  return (
+    `<h3>Tuning</h3><p>Quantile and headroom were chosen on the ${formatNumber(t.minutes / 1440, 1)} days before the span (from ${escapeXml(t.from)}; ` +
+    `hpa-cpu there: ${formatNumber(t.hpaCpu.sloViolationMinutes)} SLO-violation minutes, ${formatNumber(t.hpaCpu.podHours, 1)} pod-hours): ${verdict}, ` +
+    `quantile ${escapeXml(t.chosen.quantile)}, headroom ${formatNumber(t.chosen.headroom, 2)}.</p>` +
+    `<table id="tuning"><thead><tr><th>quantile</th><th>headroom</th><th>p95 Δ</th><th>SLO min</th><th>pod-hours</th><th>meets goals</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 function parametersSection(d: ReportData): string {

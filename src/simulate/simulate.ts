@@ -9,6 +9,18 @@ import { figures, runPolicy, type Policy, type PolicyFigures, type PolicyRun } f
 import { buildLoad, type SimLoad } from './load.js';
 import type { SimParams } from './params.js';
 import { amadeus, hpaCpu, kedaReactive, naive, oracle, type PolicyName } from './policies.js';
+import { tunePlanner, type PlannerSetting, type TuneGoals, type Tuning } from './tune.js';
+
+/** `--tune`: choose Amadeus's quantile and headroom on the days before the span (see tune.ts). */
+export interface TuneRequest {
+  /** Trace minutes before the simulated span to tune on. */
+  minutes: number;
+  /** A forecaster of its own, so the span's forecaster starts as it would without tuning. */
+  forecaster: AmadeusConfig['forecaster'];
+  grid: readonly PlannerSetting[];
+  goals: TuneGoals;
+  onProgress?: (done: number, total: number) => void;
+}
 
 export interface SimulationInput {
   /** Where the trace came from (a file path or a Prometheus query), for the report. */
@@ -19,7 +31,7 @@ export interface SimulationInput {
   params: SimParams;
   policies: readonly PolicyName[];
   /** Required when `policies` has `amadeus`. */
-  amadeus?: AmadeusConfig & { describe: Record<string, string | number | boolean | null> };
+  amadeus?: AmadeusConfig & { describe: Record<string, string | number | boolean | null>; tune?: TuneRequest };
   /** Progress of the amadeus planning pass (the only slow part). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -41,6 +53,8 @@ export interface SimulationResult {
   params: SimParams;
   /** The Amadeus settings simulated (forecaster, horizon, headroom, quantile…), when it ran. */
   amadeus: Record<string, string | number | boolean | null> | null;
+  /** With --tune: the settings compared on the days before the span, and the one simulated. */
+  tuning: Tuning | null;
   policies: PolicyResult[];
   load: SimLoad;
   runs: PolicyRun[];
@@ -56,9 +70,21 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
   const { trace, params } = input;
   const load = buildLoad(trace, spanStart(trace.requests.length, input.split), trace.requests.length, params);
   let plans: AmadeusPlans | null = null;
+  let tuning: Tuning | null = null;
+  let describe = input.amadeus?.describe ?? null;
   if (input.policies.includes('amadeus')) {
     if (!input.amadeus) throw new Error('the amadeus policy needs a forecaster configuration');
-    plans = await planAmadeus(trace, load, { ...input.amadeus, onProgress: input.onProgress });
+    let config: AmadeusConfig = { ...input.amadeus, onProgress: input.onProgress };
+    const tune = input.amadeus.tune;
+    if (tune) {
+      const from = load.offset - tune.minutes;
+      if (from < 0) throw new RangeError(`tuning needs ${tune.minutes} minutes before the simulated span; the trace has ${load.offset}`);
+      tuning = await tunePlanner({ trace, from, to: load.offset, params, amadeus: { ...config, forecaster: tune.forecaster, onProgress: tune.onProgress }, grid: tune.grid, goals: tune.goals });
+      const { quantile, headroom } = tuning.chosen;
+      config = { ...config, headroom, quantile: quantile === 'none' ? undefined : quantile };
+      describe = { ...describe, quantile, headroom, tuned: true };
+    }
+    plans = await planAmadeus(trace, load, config);
   }
   const policyOf = (name: PolicyName): Policy => {
     switch (name) {
@@ -89,7 +115,8 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
     minutes: load.rate.length,
     spikeMinutes: spikes,
     params,
-    amadeus: input.amadeus?.describe ?? null,
+    amadeus: describe,
+    tuning,
     policies: results,
     load,
     runs,
@@ -106,6 +133,7 @@ export function jsonSummary(r: SimulationResult): object {
     spikeMinutes: r.spikeMinutes,
     params: r.params,
     amadeus: r.amadeus,
+    ...(r.tuning ? { tuning: r.tuning } : {}),
     policies: r.policies,
   };
 }
