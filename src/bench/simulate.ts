@@ -67,6 +67,33 @@ async function run(
   }
 }
 
+/**
+ * What the HPA's scale-down stabilization adds to Amadeus's cost: the mean of its plan in pods at
+ * the target utilisation, against the mean of that plan's maximum over the window (what the HPA
+ * holds on to) and the pods the run actually kept.
+ */
+function stabilizationCost(r: SimulationResult) {
+  const planned = r.plans?.planned;
+  if (!planned) return null;
+  const p = r.params;
+  const perPod = p.mu * p.targetUtilization;
+  const window = Math.round(p.stabilizationSeconds / 60);
+  let plan = 0;
+  let held = 0;
+  let n = 0;
+  for (let i = 0; i < planned.length; i++) {
+    if (Number.isNaN(planned[i]!)) continue;
+    let max = 0;
+    for (let k = Math.max(0, i - window); k <= i; k++) if (planned[k]! > max) max = planned[k]!;
+    plan += planned[i]!;
+    held += max;
+    n++;
+  }
+  const run = r.runs.find((x) => x.name === 'amadeus')!;
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return { meanPlanPods: round(plan / n / perPod), meanWindowMaxPods: round(held / n / perPod), meanPods: round(run.podSeconds / (r.minutes * 60)) };
+}
+
 function outcome(r: SimulationResult) {
   const by = (n: string) => r.policies.find((p) => p.name === n)!;
   const hpa = by('hpa-cpu');
@@ -84,6 +111,7 @@ function outcome(r: SimulationResult) {
       podHoursRatioToHpa: ratio(amadeus.podHours, hpa.podHours),
       podHoursAtMost115: amadeus.podHours <= 1.15 * hpa.podHours,
     },
+    amadeusStabilization: stabilizationCost(r),
     gapToOracle: {
       p95Points: Math.round((amadeus.p95LatencyIncreasePct - oracle.p95LatencyIncreasePct) * 10) / 10,
       podHoursRatio: ratio(amadeus.podHours, oracle.podHours),
