@@ -11,7 +11,7 @@ import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
 import { jsonSummary, simulate, type SimulationResult } from '../simulate/simulate.js';
-import { defaultGrid } from '../simulate/tune.js';
+import { defaultGrid, plannerQuantile } from '../simulate/tune.js';
 import { QUANTILES } from '../scaler/metadata.js';
 import { createGenerator } from '../sources/generator.js';
 import { createPrometheusClient } from '../sources/prometheus-client.js';
@@ -167,7 +167,7 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
             horizonMinutes: o.horizon,
             historyMinutes: o.history,
             headroom: o.headroom,
-            quantile: o.quantile === 'none' ? undefined : o.quantile,
+            quantile: plannerQuantile(o.quantile),
             batchMinutes: o.batchMinutes,
             setClock: (t) => (now = t),
             describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, fineTune: o.fineTune },

@@ -8,7 +8,7 @@ import type { Forecaster } from '../forecast/types.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { SIM_DEFAULTS } from './params.js';
 import { simulate } from './simulate.js';
-import { chooseCandidate, defaultGrid, DEFAULT_GOALS, meetsGoals, tunePlanner, type TuneCandidate } from './tune.js';
+import { chooseCandidate, defaultGrid, DEFAULT_GOALS, meetsGoals, plannerQuantile, tunePlanner, type TuneCandidate } from './tune.js';
 
 const DAY = 1440;
 const START = Date.UTC(2025, 0, 6);
@@ -106,7 +106,7 @@ describe('on a bursty trace', () => {
     const t = tuned.tuning!;
     expect(t.minutes).toBe(2 * DAY);
     expect(tuned.amadeus).toEqual({ forecaster: 'mean10', quantile: t.chosen.quantile, headroom: t.chosen.headroom, tuned: true });
-    const q = t.chosen.quantile === 'none' ? undefined : t.chosen.quantile;
+    const q = plannerQuantile(t.chosen.quantile);
     const direct = await simulate({ ...base, amadeus: { forecaster: mean10(), ...fixed, headroom: t.chosen.headroom, quantile: q, describe: {} } });
     expect(tuned.policies).toEqual(direct.policies);
     expect(direct.tuning).toBeNull();

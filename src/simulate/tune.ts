@@ -28,6 +28,11 @@ export interface PlannerSetting {
   headroom: number;
 }
 
+/** The planner's `quantile` for a setting's: `none` (the point forecast) is no quantile at all. */
+export function plannerQuantile(quantile: string): string | undefined {
+  return quantile === 'none' ? undefined : quantile;
+}
+
 export interface TuneCandidate extends PlannerSetting {
   p95LatencyIncreasePct: number;
   sloViolationMinutes: number;
@@ -95,7 +100,7 @@ export async function tunePlanner(input: TuneInput): Promise<Tuning> {
   const forecasts = await forecastSpan(input.trace, load, input.amadeus);
   const hpa = figures(load, runPolicy(load, hpaCpu(params), params), params);
   const candidates = input.grid.map((s): TuneCandidate => {
-    const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: s.quantile === 'none' ? undefined : s.quantile });
+    const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: plannerQuantile(s.quantile) });
     const f = figures(load, runPolicy(load, amadeus(planned, params), params), params);
     const c = { ...s, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHours: f.podHours };
     return { ...c, meetsGoals: meetsGoals(c, hpa.sloViolationMinutes, input.goals) };
