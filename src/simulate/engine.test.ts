@@ -3,7 +3,7 @@ import { percentile } from '../forecast/series.js';
 import { figures, Pods, recommend, runPolicy, Stabilizer, type Policy } from './engine.js';
 import type { SimLoad } from './load.js';
 import { baselineLatency, SIM_DEFAULTS, type SimParams } from './params.js';
-import { hpaCpu, kedaReactive, oracle } from './policies.js';
+import { hpaCpu, kedaReactive, naive, oracle } from './policies.js';
 
 /** A load straight from per-minute rates (req/s), every minute observed, no spikes unless given. */
 function loadOf(rates: number[], spike: number[] = []): SimLoad {
@@ -164,4 +164,19 @@ test('percentile interpolates between ranks', () => {
   expect(percentile([1, 2, 3, 4, 5], 0.5)).toBe(3);
   expect(percentile([0, 10], 0.95)).toBeCloseTo(9.5, 12);
   expect(percentile([7], 0.99)).toBe(7);
+});
+
+describe('naive planner', () => {
+  // Minutes 0–29 at 100 req/s, then 40: the mean of the last 30 minutes stays above the current rate.
+  const load = loadOf(steps([100, 30], [40, 10]));
+  const ctx = (minute: number) => ({ time: minute * 60, minute, load: load.rate[minute]!, ready: 5, replicas: 5 });
+  test('× 1.3 the larger of the current rate and the last 30 minutes\' mean', () => {
+    expect(naive(load, P).metric(ctx(10))).toBeCloseTo(130, 12);
+    // Minute 35: the last 30 minutes are 25 at 100 and 5 at 40 → mean 90, above the current 40.
+    expect(naive(load, P).metric(ctx(35))).toBeCloseTo(((25 * 100 + 5 * 40) / 30) * 1.3, 12);
+  });
+  test('its factor can be set, to trace its own latency/cost curve', () => {
+    expect(naive(load, P, 1.5).metric(ctx(35))).toBeCloseTo(((25 * 100 + 5 * 40) / 30) * 1.5, 12);
+    expect(naive(load, P, 1).metric(ctx(0))).toBe(100);
+  });
 });

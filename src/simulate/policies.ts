@@ -24,9 +24,10 @@ export const NAIVE = { meanMinutes: 30, factor: 1.3 } as const;
 
 /**
  * A predictive-looking planner without a model: provisions 30% above the larger of the current rate
- * and the last half hour's mean. Amadeus must match its latency at lower cost.
+ * and the last half hour's mean. Amadeus must match its latency at lower cost. `factor` replaces the
+ * 1.3, to trace the naive planner's own latency/cost curve.
  */
-export function naive(load: SimLoad, p: SimParams): Policy {
+export function naive(load: SimLoad, p: SimParams, factor: number = NAIVE.factor): Policy {
   return {
     name: 'naive',
     kind: 'external',
@@ -36,7 +37,7 @@ export function naive(load: SimLoad, p: SimParams): Policy {
       let sum = 0;
       for (let m = from; m < minute; m++) sum += load.rate[m]!;
       const mean = minute > from ? sum / (minute - from) : now;
-      return Math.max(now, mean) * NAIVE.factor;
+      return Math.max(now, mean) * factor;
     },
   };
 }
