@@ -18,7 +18,7 @@ import { loadTrace, type TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { QUANTILES } from '../scaler/metadata.js';
-import { defaultGrid, DEFAULT_GOALS, plannerQuantile } from '../simulate/tune.js';
+import { defaultGrid, DEFAULT_GOALS, NOISE_MARGINS, plannerQuantile } from '../simulate/tune.js';
 
 export interface SimulateBenchOptions {
   trace: string;
@@ -144,8 +144,9 @@ function levelBound(load: SimLoad, hpaPodHours: number, w: number, factors: read
 /**
  * Cost at equal latency — the issue's test of whether the forecaster earns its keep. Both planners'
  * curves are traced on the same span: the naive planner over its factor, Amadeus over its quantile
- * (or the point forecast) × headroom, from one forecaster pass. For each naive factor: the cheapest
- * Amadeus setting whose p95 increase is no higher. Both are at their best on the span itself, so
+ * (or the point forecast) × headroom × noise margin, from one forecaster pass. For each naive
+ * factor: the cheapest Amadeus setting whose p95 increase is no higher, with and without a noise
+ * margin. Both are at their best on the span itself, so
  * this compares the planners; it does not choose a setting for production (`--tune` does that).
  *
  * Then what sets spike latency: the same forecasts planned as max(observed × a, forecast × b), the
@@ -168,20 +169,25 @@ async function costAtEqualLatency(trace: TraceWindow, modelDir: string) {
     return { p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHoursRatioToHpa: ratio(f.podHours, hpa.podHours) };
   };
   const amadeusCurve = ['none', ...QUANTILES].flatMap((quantile) =>
-    Array.from({ length: 13 }, (_, k) => {
-      const headroom = k / 20;
-      const { planned } = planSpan(forecasts, load, { headroom, quantile: plannerQuantile(quantile) });
-      return { quantile, headroom, ...point(amadeus(planned, p)) };
-    }),
+    NOISE_MARGINS.flatMap((noiseMargin) =>
+      Array.from({ length: 13 }, (_, k) => {
+        const headroom = k / 20;
+        const { planned } = planSpan(forecasts, load, { headroom, quantile: plannerQuantile(quantile), noiseMargin });
+        return { quantile, headroom, noiseMargin, ...point(amadeus(planned, p)) };
+      }),
+    ),
   );
+  type Setting = (typeof amadeusCurve)[number];
+  const cheapest = (settings: Setting[], p95: number) =>
+    settings.filter((a) => a.p95LatencyIncreasePct <= p95).reduce<Setting | null>((b, a) => (b === null || a.podHoursRatioToHpa < b.podHoursRatioToHpa ? a : b), null);
   const naiveCurve = Array.from({ length: 11 }, (_, k) => {
     const factor = Math.round((1.1 + k * 0.05) * 100) / 100;
     return { factor, ...point(naive(load, p, factor)) };
   });
   const atEqualLatency = naiveCurve.map((n) => {
-    const candidates = amadeusCurve.filter((a) => a.p95LatencyIncreasePct <= n.p95LatencyIncreasePct);
-    const best = candidates.reduce<(typeof amadeusCurve)[number] | null>((b, a) => (b === null || a.podHoursRatioToHpa < b.podHoursRatioToHpa ? a : b), null);
-    return { naive: n, amadeus: best, amadeusCheaper: best !== null && best.podHoursRatioToHpa < n.podHoursRatioToHpa };
+    const best = cheapest(amadeusCurve, n.p95LatencyIncreasePct);
+    const withoutNoiseMargin = cheapest(amadeusCurve.filter((a) => a.noiseMargin === 0), n.p95LatencyIncreasePct);
+    return { naive: n, amadeus: best, amadeusWithoutNoiseMargin: withoutNoiseMargin, amadeusCheaper: best !== null && best.podHoursRatioToHpa < n.podHoursRatioToHpa };
   });
   const floorVsForecast = [1.2, 1.3, 1.4].flatMap((a) =>
     [1.2, 1.3, 1.4, 1.5].map((b) => {
@@ -232,7 +238,7 @@ export async function runSimulateBench(o: SimulateBenchOptions) {
   const equal = { nasa: await costAtEqualLatency(nasa, o.modelDir), flashSale: await costAtEqualLatency(flash, o.modelDir) };
   for (const [name, e] of Object.entries(equal)) {
     for (const { naive: n, amadeus: a } of e.atEqualLatency) {
-      o.log(`  ${name} naive ×${n.factor}: p95 ${n.p95LatencyIncreasePct}%, ${n.podHoursRatioToHpa}× · amadeus ${a ? `${a.quantile}/${a.headroom}: p95 ${a.p95LatencyIncreasePct}%, ${a.podHoursRatioToHpa}×` : 'none as low'}`);
+      o.log(`  ${name} naive ×${n.factor}: p95 ${n.p95LatencyIncreasePct}%, ${n.podHoursRatioToHpa}× · amadeus ${a ? `${a.quantile}/${a.headroom}/${a.noiseMargin}: p95 ${a.p95LatencyIncreasePct}%, ${a.podHoursRatioToHpa}×` : 'none as low'}`);
     }
   }
   return { settings: { ...SIM_DEFAULTS, amadeus: { forecaster: 'auto', ...AMADEUS } }, secondsPerPolicy62Days: speed, nasa: onNasa, flashSale: onFlash, nasaLevelBound: bound, tuned, costAtEqualLatency: equal };

@@ -70,15 +70,15 @@ test('the table names every policy and its ratios to hpa-cpu', async () => {
   expect(text).toContain('amadeus plan reasons:');
 }, 60_000);
 
-test('--tune chooses quantile and headroom on the days before the span, says so, and simulates the span with them', async () => {
+test('--tune chooses quantile, headroom and noise margin on the days before the span, says so, and simulates the span with them', async () => {
   const report = join(dir, 'tuned.html');
   const { code, logs, stderr } = await run([...SMALL, '--policies', 'hpa-cpu,amadeus', '--tune', '--tune-days', '0.5', '--json', '--report', report]);
   expect(code).toBe(0);
-  const out = logs[0] as { amadeus: Record<string, unknown>; tuning: { minutes: number; candidates: unknown[]; chosen: { quantile: string; headroom: number }; met: boolean; goals: unknown } };
+  const out = logs[0] as { amadeus: Record<string, unknown>; tuning: { minutes: number; candidates: unknown[]; chosen: { quantile: string; headroom: number; noiseMargin: number }; met: boolean; goals: unknown } };
   expect(out.tuning.minutes).toBe(720);
   expect(out.tuning.goals).toEqual({ p95IncreasePct: 10, sloShareOfHpa: 0.25 });
-  expect(out.tuning.candidates).toHaveLength(55);
-  expect(out.amadeus).toMatchObject({ quantile: out.tuning.chosen.quantile, headroom: out.tuning.chosen.headroom, tuned: true });
+  expect(out.tuning.candidates).toHaveLength(275);
+  expect(out.amadeus).toMatchObject({ quantile: out.tuning.chosen.quantile, headroom: out.tuning.chosen.headroom, noiseMargin: out.tuning.chosen.noiseMargin, tuned: true });
   expect(stderr).toContain('tune [');
   const html = readFileSync(report, 'utf8');
   expect(html).toContain('<table id="tuning">');
@@ -86,7 +86,7 @@ test('--tune chooses quantile and headroom on the days before the span, says so,
 
   const table = await run([...SMALL, '--policies', 'hpa-cpu,amadeus', '--tune', '--tune-days', '0.5']);
   const text = table.logs.map((l) => String(l.raw ?? JSON.stringify(l))).join('\n');
-  expect(text).toMatch(new RegExp(`amadeus tuned on 0\\.5 days from .* \\(55 settings\\): quantile ${out.tuning.chosen.quantile.replace('.', '\\.')}, headroom ${out.tuning.chosen.headroom}`));
+  expect(text).toMatch(new RegExp(`amadeus tuned on 0\\.5 days from .* \\(275 settings\\): quantile ${out.tuning.chosen.quantile.replace('.', '\\.')}, headroom ${out.tuning.chosen.headroom}, noise margin ${out.tuning.chosen.noiseMargin}`));
 
   const tooLong = await run([...SMALL, '--tune', '--tune-days', '2']);
   expect(tooLong.code).toBe(2);

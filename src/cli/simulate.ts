@@ -114,7 +114,7 @@ export function formatTable(r: SimulationResult): string {
     const c = t.chosen;
     out.push(
       '',
-      `amadeus tuned on ${fmt(t.minutes / 1440)} days from ${t.from} (${t.candidates.length} settings): quantile ${c.quantile}, headroom ${c.headroom} — ` +
+      `amadeus tuned on ${fmt(t.minutes / 1440)} days from ${t.from} (${t.candidates.length} settings): quantile ${c.quantile}, headroom ${c.headroom}, noise margin ${c.noiseMargin} — ` +
         `there p95 Δ ${fmt(c.p95LatencyIncreasePct)}%, SLO ${c.sloViolationMinutes} min (hpa-cpu ${t.hpaCpu.sloViolationMinutes}), pod-hours ${fmt(c.podHours)} (hpa-cpu ${fmt(t.hpaCpu.podHours)})` +
         (t.met ? '' : `; no setting met the goals there (p95 < ${t.goals.p95IncreasePct}%, SLO ≤ ${t.goals.sloShareOfHpa} × hpa-cpu's): the lowest p95 was chosen`),
     );
@@ -167,10 +167,11 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
             horizonMinutes: o.horizon,
             historyMinutes: o.history,
             headroom: o.headroom,
+            noiseMargin: o.noiseMargin,
             quantile: plannerQuantile(o.quantile),
             batchMinutes: o.batchMinutes,
             setClock: (t) => (now = t),
-            describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, fineTune: o.fineTune },
+            describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, noiseMargin: o.noiseMargin, fineTune: o.fineTune },
             tune: tuneModel
               ? {
                   minutes: Math.round(o.tuneDays * 1440),

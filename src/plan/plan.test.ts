@@ -7,7 +7,7 @@ const base = { headroom: 0, activationValue: 0 };
 describe('makePlan', () => {
   test('predictive: the forecast maximum wins when above observed, with headroom', () => {
     const p = makePlan({ ...base, headroom: 0.25, mode: 'predictive', observed: 100, forecast: forecast([110, 160, 120]) });
-    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test' });
+    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test', noiseMargin: 0 });
   });
 
   test('predictive: a forecast may only add capacity, never remove it', () => {
@@ -25,6 +25,23 @@ describe('makePlan', () => {
     const p = makePlan({ ...base, headroom: 0.1, mode: 'shadow', observed: 100, forecast: forecast([300]) });
     expect(p.value).toBeCloseTo(110);
     expect(p).toMatchObject({ forecastMax: 300, reason: 'shadow', model: 'test' });
+  });
+
+  test('a noise margin k·α·√base is added to the base before the headroom', () => {
+    // base 160 (the forecast), α 0.5, k 2: margin 2 × 0.5 × √160; then × 1.25.
+    const p = makePlan({ ...base, headroom: 0.25, mode: 'predictive', observed: 100, forecast: forecast([160]), noiseMargin: 2, noise: 0.5 });
+    expect(p.noiseMargin).toBeCloseTo(Math.sqrt(160), 12);
+    expect(p.value).toBeCloseTo((160 + Math.sqrt(160)) * 1.25, 12);
+    // Over the observed load too, when it is the base: the margin covers the noise around now.
+    const q = makePlan({ ...base, mode: 'predictive', observed: 400, forecast: forecast([100]), noiseMargin: 1, noise: 1 });
+    expect(q).toMatchObject({ value: 420, reason: 'observed', noiseMargin: 20 });
+  });
+
+  test('no noise margin without k or without a noise scale', () => {
+    for (const extra of [{ noiseMargin: 0, noise: 2 }, { noiseMargin: 1, noise: null }, { noiseMargin: 1 }]) {
+      const p = makePlan({ ...base, mode: 'predictive', observed: 100, forecast: forecast([100]), ...extra });
+      expect(p).toMatchObject({ value: 100, noiseMargin: 0 });
+    }
   });
 
   test('reactive answers observed × (1 + headroom)', () => {

@@ -1,11 +1,14 @@
 /**
  * The planner: forecast + observation → the value KEDA scales on. Pure.
  *
- * A forecast may only add capacity: planned = max(forecast over the horizon, observed) × (1 + headroom).
+ * A forecast may only add capacity: planned = (base + noise margin) × (1 + headroom), where base =
+ * max(forecast over the horizon, observed) and the noise margin (metadata `noiseMargin`, see
+ * noise.ts) follows the load's own minute-to-minute noise at that level.
  * Scale-in stays with the HPA's own stabilization window, so a forecast that is too low can never
  * remove pods that current load needs.
  */
 import type { Forecast } from '../forecast/types.js';
+import { noiseMargin } from './noise.js';
 
 export type Mode = 'predictive' | 'shadow' | 'reactive';
 
@@ -36,6 +39,10 @@ export interface PlanInput {
    * otherwise (or when unset) the point forecast's maximum.
    */
   quantile?: string;
+  /** k of the noise margin k·α·√base; 0 or unset: none. */
+  noiseMargin?: number;
+  /** α, the load's noise scale (`noiseScale` of the history); null or unset: no noise margin. */
+  noise?: number | null;
 }
 
 export interface Plan {
@@ -51,6 +58,8 @@ export interface Plan {
   reason: PlanReason;
   /** The model whose forecast was computed (also in shadow mode), or null. */
   model: string | null;
+  /** The noise margin added to the base, in the load's unit (before headroom); 0 when none. */
+  noiseMargin: number;
 }
 
 export function forecastMax(forecast: Forecast | null): number | null {
@@ -85,5 +94,6 @@ export function makePlan(input: PlanInput): Plan {
       reason = 'forecast';
     } else reason = 'observed';
   }
-  return { value: base * (1 + input.headroom), active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model };
+  const margin = noiseMargin(base, input.noiseMargin ?? 0, input.noise ?? null);
+  return { value: (base + margin) * (1 + input.headroom), active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model, noiseMargin: margin };
 }

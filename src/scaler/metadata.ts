@@ -37,8 +37,14 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
     metricName: text({ pattern: METRIC_NAME, expected: 'a metric name of letters, digits, "-", "_" or "." (at most 200)', default: DEFAULT_METRIC_NAME }),
     horizonMinutes: integer({ min: 1, max: 120, default: 10 }),
     historyMinutes: integer({ min: 10, max: 10080, default: 60 }),
-    /** Planned value = max(forecast over the horizon, observed) × (1 + headroom). */
+    /** Planned value = (max(forecast over the horizon, observed) + noise margin) × (1 + headroom). */
     headroom: number({ min: 0, max: 10, default: 0 }),
+    /**
+     * k of the noise margin k·α·√base added to the planned base, α fitted on the history's
+     * minute-to-minute changes (plan/noise.ts): room for bursts that grows with the load's own
+     * noise rather than with its level. 0: none.
+     */
+    noiseMargin: number({ min: 0, max: 10, default: 0 }),
     mode: oneOf(MODES, { default: 'predictive' }),
     forecaster: oneOf(MODEL_NAMES, { default: defaultForecaster as ModelName }),
     /**

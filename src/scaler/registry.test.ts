@@ -50,6 +50,19 @@ describe('ScaledObjectRegistry', () => {
     await waitFor(() => ctx.sources[0]!.reads > reads + 1, 2000, 'more refreshes');
   });
 
+  test('noiseMargin adds k·α·√base, α fitted on the object\'s history window', async () => {
+    ctx = setup();
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', noiseMargin: '2', historyMinutes: '10' }));
+    // Before the first refresh (next event-loop turn): a load alternating 4 and 16, ending on 16.
+    ctx.sources[0]!.pattern = [4, 16];
+    await waitFor(() => state.plan !== null, 2000, 'first plan');
+    // α = Σ|Δ| ÷ Σ√midpoint = 12 / √10 per pair; base = the fake forecast 2 × 16 = 32.
+    const margin = 2 * (12 / Math.sqrt(10)) * Math.sqrt(32);
+    expect(state.plan!.noiseMargin).toBeCloseTo(margin, 9);
+    expect(ctx.registry.metricValue(state)).toBeCloseTo(32 + margin, 9);
+    expect(ctx.lines.find((l) => l.msg === 'refresh')).toMatchObject({ noiseMargin: Math.round(margin * 1000) / 1000 });
+  });
+
   test('the same key with the same metadata is one object', () => {
     ctx = setup();
     ctx.registry.touch(ref('a'));

@@ -10,6 +10,7 @@ import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { Forecaster } from '../forecast/types.js';
 import { lastObserved } from '../forecast/series.js';
 import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
+import { noiseScale } from '../plan/noise.js';
 import { MINUTE_MS } from '../sources/types.js';
 import type { MetricSource } from '../sources/types.js';
 import type { Logger, Level } from '../telemetry/logger.js';
@@ -374,7 +375,9 @@ export class ScaledObjectRegistry {
     }
     if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
 
-    const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast, quantile: config.quantile });
+    // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
+    const noise = config.noiseMargin > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
+    const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast, quantile: config.quantile, noiseMargin: config.noiseMargin, noise });
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
     if (forecastError) this.noteError(entry, forecastError);
@@ -391,6 +394,7 @@ export class ScaledObjectRegistry {
       reason: plan.reason,
       model: plan.model,
       quantile: plan.quantile ?? undefined,
+      noiseMargin: plan.noiseMargin > 0 ? round(plan.noiseMargin) : undefined,
       gate: forecast?.gate?.reason,
       gateMae: forecast?.gate?.mae,
       note: forecast?.note,

@@ -5,6 +5,7 @@
 import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import type { Forecaster, ForecastRequest } from '../forecast/types.js';
+import { noiseScale } from '../plan/noise.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { historyThrough, type TraceWindow } from '../sources/trace.js';
@@ -18,7 +19,8 @@ function cycle(days: number): number[] {
   return Array.from({ length: days * 1440 }, (_, i) => Math.round(200 + 150 * Math.sin((2 * Math.PI * i) / 1440) + 30 * Math.sin(i / 7)));
 }
 const traceOf = (requests: (number | null)[]): TraceWindow => ({ start: START, utcOffsetMinutes: 0, requests });
-const config = (forecaster: Forecaster) => ({ forecaster, horizonMinutes: 5, historyMinutes: 60, headroom: 0.1, batchMinutes: 7 });
+// With a noise margin, so the tests that the future stays unseen cover its noise scale too.
+const config = (forecaster: Forecaster) => ({ forecaster, horizonMinutes: 5, historyMinutes: 60, headroom: 0.1, noiseMargin: 0.5, batchMinutes: 7 });
 
 /** The span: the last 240 minutes of 3 days; T is 120 minutes into it. */
 const SPAN = 240;
@@ -92,10 +94,24 @@ test('a forecaster that fails plans on the observed load, with the reason counte
   const failing: Forecaster = { name: 'down', historyMinutes: (r) => r, forecast: () => Promise.reject(new Error('down')) };
   const trace = traceOf(requests);
   const load = buildLoad(trace, from, requests.length, SIM_DEFAULTS);
-  const plans = await planAmadeus(trace, load, { ...config(failing), headroom: 0 });
+  const plans = await planAmadeus(trace, load, { ...config(failing), headroom: 0, noiseMargin: 0 });
   expect(plans.reasons).toEqual({ 'forecast-unavailable': SPAN });
   for (let i = 0; i < SPAN; i++) expect(plans.planned[i]).toBeCloseTo(requests[from + i]! * load.scale, 9);
   expect(plans.forecastMax.every(Number.isNaN)).toBe(true);
+});
+
+test('the noise margin: α fitted on the last historyMinutes up to the planned minute, as the scaler does', async () => {
+  const failing: Forecaster = { name: 'down', historyMinutes: (r) => r, forecast: () => Promise.reject(new Error('down')) };
+  const trace = traceOf(requests);
+  const load = buildLoad(trace, from, requests.length, SIM_DEFAULTS);
+  const plans = await planAmadeus(trace, load, { ...config(failing), headroom: 0, noiseMargin: 2 });
+  for (const i of [0, 1, 100, SPAN - 1]) {
+    const now = from + i;
+    const alpha = noiseScale(requests.slice(now - 59, now + 1), 60)!;
+    expect(alpha).toBeGreaterThan(0);
+    const observed = requests[now]!;
+    expect(plans.planned[i]).toBeCloseTo((observed + 2 * alpha * Math.sqrt(observed)) * load.scale, 9);
+  }
 });
 
 test('minutes with no observed history keep the previous plan; before any, there is none', async () => {

@@ -11,6 +11,7 @@
  */
 import { lastObserved } from '../forecast/series.js';
 import type { Forecast, Forecaster } from '../forecast/types.js';
+import { noiseScale } from '../plan/noise.js';
 import { makePlan, type PlanReason } from '../plan/plan.js';
 import { historyThrough, type TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
@@ -20,11 +21,12 @@ import type { SimLoad } from './load.js';
 export interface AmadeusConfig {
   /** The forecaster a ScaledObject's `forecaster` key names (built by the catalog, one per workload). */
   forecaster: Forecaster;
-  /** ScaledObject metadata: horizonMinutes, historyMinutes, headroom, quantile. */
+  /** ScaledObject metadata: horizonMinutes, historyMinutes, headroom, quantile, noiseMargin. */
   horizonMinutes: number;
   historyMinutes: number;
   headroom: number;
   quantile?: string;
+  noiseMargin?: number;
   /**
    * Minutes whose forecasts are requested together (then awaited) so a batched model runs them in
    * one pass. Each still sees only its own past; the gate scores forecasts once a batch is back, so
@@ -66,6 +68,8 @@ export interface SpanForecasts {
   /** The latest observed load (trace units) per span minute; null where the history has none. */
   observed: (number | null)[];
   forecasts: (Forecast | null)[];
+  /** The load's noise scale α over the last `historyMinutes` (plan/noise.ts), as the scaler fits it. */
+  noise: (number | null)[];
   models: Record<string, number>;
   gateReasons: Record<string, number>;
 }
@@ -75,13 +79,13 @@ export interface SpanForecasts {
  * so planner settings can be compared on the same forecasts (the forecaster's state, the gate and
  * fine-tuning, does not depend on them).
  */
-export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Omit<AmadeusConfig, 'headroom' | 'quantile'>): Promise<SpanForecasts> {
+export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Omit<AmadeusConfig, 'headroom' | 'quantile' | 'noiseMargin'>): Promise<SpanForecasts> {
   const batch = config.batchMinutes ?? DEFAULT_BATCH_MINUTES;
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batchMinutes must be an integer >= 1, got ${batch}`);
   const { forecaster } = config;
   const need = Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes));
   const n = load.rate.length;
-  const out: SpanForecasts = { observed: [], forecasts: [], models: {}, gateReasons: {} };
+  const out: SpanForecasts = { observed: [], forecasts: [], noise: [], models: {}, gateReasons: {} };
   config.onProgress?.(0, n);
   for (let c = 0; c < n; c += batch) {
     const minutes = Array.from({ length: Math.min(batch, n - c) }, (_, k) => c + k);
@@ -102,6 +106,7 @@ export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Om
       const forecast = observed === null ? null : forecasts[k]!;
       out.observed.push(observed);
       out.forecasts.push(forecast);
+      out.noise.push(noiseScale(history.requests, config.historyMinutes));
       if (forecast) bump(out.models, forecast.model);
       if (forecast?.gate) bump(out.gateReasons, forecast.gate.reason);
     });
@@ -111,7 +116,7 @@ export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Om
 }
 
 /** The planner over a span's forecasts with one setting: the value KEDA would read each minute, req/s. */
-export function planSpan(f: SpanForecasts, load: SimLoad, setting: { headroom: number; quantile?: string }): Pick<AmadeusPlans, 'planned' | 'forecastMax' | 'reasons'> {
+export function planSpan(f: SpanForecasts, load: SimLoad, setting: { headroom: number; quantile?: string; noiseMargin?: number }): Pick<AmadeusPlans, 'planned' | 'forecastMax' | 'reasons'> {
   const n = f.observed.length;
   const planned = new Float64Array(n);
   const forecastMax = new Float64Array(n).fill(NaN);
@@ -124,7 +129,7 @@ export function planSpan(f: SpanForecasts, load: SimLoad, setting: { headroom: n
       bump(reasons, 'no-data');
       continue;
     }
-    const plan = makePlan({ mode: 'predictive', headroom: setting.headroom, activationValue: 0, observed, forecast: f.forecasts[i]!, quantile: setting.quantile });
+    const plan = makePlan({ mode: 'predictive', headroom: setting.headroom, activationValue: 0, observed, forecast: f.forecasts[i]!, quantile: setting.quantile, noiseMargin: setting.noiseMargin, noise: f.noise[i]! });
     planned[i] = plan.value * load.scale;
     previous = planned[i]!;
     if (plan.forecastMax !== null) forecastMax[i] = plan.forecastMax * load.scale;

@@ -524,13 +524,13 @@ function tuningSection(r: SimulationResult): string {
   const verdict = t.met ? `the cheapest setting meeting the goals (${goals}) there` : `no setting met the goals (${goals}) there; the one with the lowest p95 increase`;
   const rows = t.candidates.map((c) => {
     const mark = c === t.chosen ? ' class="chosen"' : '';
-    return `<tr${mark}><td>${escapeXml(c.quantile)}</td><td>${formatNumber(c.headroom, 2)}</td><td>${formatNumber(c.p95LatencyIncreasePct, 1)}%</td><td>${formatNumber(c.sloViolationMinutes)}</td><td>${formatNumber(c.podHours, 1)}</td><td>${c.meetsGoals ? 'yes' : 'no'}</td></tr>`;
+    return `<tr${mark}><td>${escapeXml(c.quantile)}</td><td>${formatNumber(c.headroom, 2)}</td><td>${formatNumber(c.noiseMargin, 2)}</td><td>${formatNumber(c.p95LatencyIncreasePct, 1)}%</td><td>${formatNumber(c.sloViolationMinutes)}</td><td>${formatNumber(c.podHours, 1)}</td><td>${c.meetsGoals ? 'yes' : 'no'}</td></tr>`;
   });
   return (
-    `<h3>Tuning</h3><p>Quantile and headroom were chosen on the ${formatNumber(t.minutes / 1440, 1)} days before the span (from ${escapeXml(t.from)}; ` +
+    `<h3>Tuning</h3><p>Quantile, headroom and noise margin were chosen on the ${formatNumber(t.minutes / 1440, 1)} days before the span (from ${escapeXml(t.from)}; ` +
     `hpa-cpu there: ${formatNumber(t.hpaCpu.sloViolationMinutes)} SLO-violation minutes, ${formatNumber(t.hpaCpu.podHours, 1)} pod-hours): ${verdict}, ` +
-    `quantile ${escapeXml(t.chosen.quantile)}, headroom ${formatNumber(t.chosen.headroom, 2)}.</p>` +
-    `<table id="tuning"><thead><tr><th>quantile</th><th>headroom</th><th>p95 Δ</th><th>SLO min</th><th>pod-hours</th><th>meets goals</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    `quantile ${escapeXml(t.chosen.quantile)}, headroom ${formatNumber(t.chosen.headroom, 2)}, noise margin ${formatNumber(t.chosen.noiseMargin, 2)}.</p>` +
+    `<table id="tuning"><thead><tr><th>quantile</th><th>headroom</th><th>noise margin</th><th>p95 Δ</th><th>SLO min</th><th>pod-hours</th><th>meets goals</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
 

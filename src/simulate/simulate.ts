@@ -11,7 +11,7 @@ import type { SimParams } from './params.js';
 import { amadeus, hpaCpu, kedaReactive, naive, oracle, type PolicyName } from './policies.js';
 import { plannerQuantile, tunePlanner, type PlannerSetting, type TuneGoals, type Tuning } from './tune.js';
 
-/** `--tune`: choose Amadeus's quantile and headroom on the days before the span (see tune.ts). */
+/** `--tune`: choose Amadeus's quantile, headroom and noise margin on the days before the span (see tune.ts). */
 export interface TuneRequest {
   /** Trace minutes before the simulated span to tune on. */
   minutes: number;
@@ -80,9 +80,9 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
       const from = load.offset - tune.minutes;
       if (from < 0) throw new RangeError(`tuning needs ${tune.minutes} minutes before the simulated span; the trace has ${load.offset}`);
       tuning = await tunePlanner({ trace, from, to: load.offset, params, amadeus: { ...config, forecaster: tune.forecaster, onProgress: tune.onProgress }, grid: tune.grid, goals: tune.goals });
-      const { quantile, headroom } = tuning.chosen;
-      config = { ...config, headroom, quantile: plannerQuantile(quantile) };
-      describe = { ...describe, quantile, headroom, tuned: true };
+      const { quantile, headroom, noiseMargin } = tuning.chosen;
+      config = { ...config, headroom, quantile: plannerQuantile(quantile), noiseMargin };
+      describe = { ...describe, quantile, headroom, noiseMargin, tuned: true };
     }
     plans = await planAmadeus(trace, load, config);
   }

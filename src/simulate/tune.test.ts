@@ -16,6 +16,7 @@ const START = Date.UTC(2025, 0, 6);
 const candidate = (quantile: string, headroom: number, p95: number, slo: number, podHours: number, meets: boolean): TuneCandidate => ({
   quantile,
   headroom,
+  noiseMargin: 0,
   p95LatencyIncreasePct: p95,
   sloViolationMinutes: slo,
   podHours,
@@ -50,12 +51,14 @@ describe('the choice', () => {
     expect(meetsGoals({ p95LatencyIncreasePct: 0, sloViolationMinutes: 1 }, 0, DEFAULT_GOALS)).toBe(false);
   });
 
-  test('the grid: the point forecast and each quantile, headroom 0 to 0.5 by 0.05', () => {
+  test('the grid: the point forecast and each quantile, headroom 0 to 0.5 by 0.05, noise margin 0 to 1 by 0.25', () => {
     const grid = defaultGrid(['0.5', '0.9']);
-    expect(grid).toHaveLength(33);
-    expect(grid[0]).toEqual({ quantile: 'none', headroom: 0 });
-    expect(grid[10]).toEqual({ quantile: 'none', headroom: 0.5 });
-    expect(grid.filter((g) => g.quantile === '0.9').map((g) => g.headroom)).toEqual([0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]);
+    expect(grid).toHaveLength(3 * 11 * 5);
+    expect(grid[0]).toEqual({ quantile: 'none', headroom: 0, noiseMargin: 0 });
+    expect(grid[10]).toEqual({ quantile: 'none', headroom: 0.5, noiseMargin: 0 });
+    expect(grid[11]).toEqual({ quantile: 'none', headroom: 0, noiseMargin: 0.25 });
+    expect(grid.filter((g) => g.quantile === '0.9' && g.noiseMargin === 0).map((g) => g.headroom)).toEqual([0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]);
+    expect([...new Set(grid.map((g) => g.noiseMargin))]).toEqual([0, 0.25, 0.5, 0.75, 1]);
   });
 });
 
@@ -75,13 +78,16 @@ describe('on a bursty trace', () => {
   const trace = { start: START, utcOffsetMinutes: 0, requests };
   const grid = defaultGrid(['0.5', '0.9']);
 
-  test('more headroom never costs fewer pod-hours, and the choice is the cheapest meeting the goals', async () => {
+  test('more headroom or noise margin never costs fewer pod-hours, and the choice is the cheapest meeting the goals', async () => {
     const t = await tunePlanner({ trace, from: DAY, to: 3 * DAY, params: SIM_DEFAULTS, amadeus: { forecaster: mean10(), ...fixed }, grid, goals: DEFAULT_GOALS });
     expect(t.minutes).toBe(2 * DAY);
     expect(t.from).toBe(new Date(START + DAY * 60_000).toISOString());
     expect(t.candidates).toHaveLength(grid.length);
-    const point = t.candidates.filter((c) => c.quantile === 'none');
+    const point = t.candidates.filter((c) => c.quantile === 'none' && c.noiseMargin === 0);
     for (let k = 1; k < point.length; k++) expect(point[k]!.podHours).toBeGreaterThanOrEqual(point[k - 1]!.podHours);
+    const noisy = t.candidates.filter((c) => c.quantile === 'none' && c.headroom === 0);
+    expect(noisy.map((c) => c.noiseMargin)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    for (let k = 1; k < noisy.length; k++) expect(noisy[k]!.podHours).toBeGreaterThanOrEqual(noisy[k - 1]!.podHours);
     // Surges a lagging 10-minute mean and a 90 s start-up cannot follow: without headroom the goals are missed.
     expect(point[0]!.meetsGoals).toBe(false);
     expect(t.met).toBe(true);
@@ -105,9 +111,9 @@ describe('on a bursty trace', () => {
     });
     const t = tuned.tuning!;
     expect(t.minutes).toBe(2 * DAY);
-    expect(tuned.amadeus).toEqual({ forecaster: 'mean10', quantile: t.chosen.quantile, headroom: t.chosen.headroom, tuned: true });
+    expect(tuned.amadeus).toEqual({ forecaster: 'mean10', quantile: t.chosen.quantile, headroom: t.chosen.headroom, noiseMargin: t.chosen.noiseMargin, tuned: true });
     const q = plannerQuantile(t.chosen.quantile);
-    const direct = await simulate({ ...base, amadeus: { forecaster: mean10(), ...fixed, headroom: t.chosen.headroom, quantile: q, describe: {} } });
+    const direct = await simulate({ ...base, amadeus: { forecaster: mean10(), ...fixed, headroom: t.chosen.headroom, quantile: q, noiseMargin: t.chosen.noiseMargin, describe: {} } });
     expect(tuned.policies).toEqual(direct.policies);
     expect(direct.tuning).toBeNull();
   }, 30_000);

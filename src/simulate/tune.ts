@@ -1,5 +1,5 @@
 /**
- * Per-workload planner tuning: which quantile and headroom to run a workload with, chosen on the
+ * Per-workload planner tuning: which quantile, headroom and noise margin to run a workload with, chosen on the
  * days *before* the simulated span and then judged on the span itself, so the figures reported for
  * the span stay out-of-sample. The forecaster runs once over the tuning days; each candidate setting
  * only re-plans its forecasts and runs the engine (milliseconds each), because the forecaster's
@@ -26,6 +26,8 @@ export const DEFAULT_GOALS: TuneGoals = { p95IncreasePct: 10, sloShareOfHpa: 0.2
 export interface PlannerSetting {
   quantile: string;
   headroom: number;
+  /** k of the noise margin (metadata `noiseMargin`); 0: none. */
+  noiseMargin: number;
 }
 
 /** The planner's `quantile` for a setting's: `none` (the point forecast) is no quantile at all. */
@@ -53,10 +55,15 @@ export interface Tuning {
   met: boolean;
 }
 
-/** Headroom 0 to 0.5 in steps of 0.05, for the point forecast and each quantile. */
+/** Noise margins the default grid tries (0: none). */
+export const NOISE_MARGINS = [0, 0.25, 0.5, 0.75, 1] as const;
+
+/** Headroom 0 to 0.5 in steps of 0.05 × each noise margin, for the point forecast and each quantile. */
 export function defaultGrid(quantiles: readonly string[]): PlannerSetting[] {
   const grid: PlannerSetting[] = [];
-  for (const quantile of ['none', ...quantiles]) for (let k = 0; k <= 10; k++) grid.push({ quantile, headroom: k / 20 });
+  for (const quantile of ['none', ...quantiles]) {
+    for (const noiseMargin of NOISE_MARGINS) for (let k = 0; k <= 10; k++) grid.push({ quantile, headroom: k / 20, noiseMargin });
+  }
   return grid;
 }
 
@@ -89,7 +96,7 @@ export interface TuneInput {
   to: number;
   params: SimParams;
   /** The forecaster and fixed settings (horizon, history…); a forecaster of its own, not the span's. */
-  amadeus: Omit<AmadeusConfig, 'headroom' | 'quantile'>;
+  amadeus: Omit<AmadeusConfig, 'headroom' | 'quantile' | 'noiseMargin'>;
   grid: readonly PlannerSetting[];
   goals: TuneGoals;
 }
@@ -100,7 +107,7 @@ export async function tunePlanner(input: TuneInput): Promise<Tuning> {
   const forecasts = await forecastSpan(input.trace, load, input.amadeus);
   const hpa = figures(load, runPolicy(load, hpaCpu(params), params), params);
   const candidates = input.grid.map((s): TuneCandidate => {
-    const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: plannerQuantile(s.quantile) });
+    const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: plannerQuantile(s.quantile), noiseMargin: s.noiseMargin });
     const f = figures(load, runPolicy(load, amadeus(planned, params), params), params);
     const c = { ...s, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHours: f.podHours };
     return { ...c, meetsGoals: meetsGoals(c, hpa.sloViolationMinutes, input.goals) };

@@ -5,6 +5,8 @@ import { floorMinute, MINUTE_MS, type History, type MetricSource } from '../sour
 export interface FakeSource extends MetricSource {
   /** The load every minute of the window reads as; null → all minutes unobserved. */
   value: number | null;
+  /** When set, the window's minutes repeat this pattern instead (ending on its last element). */
+  pattern: number[] | null;
   /** When set, read() rejects with it. */
   failWith: Error | null;
   /** When set, read() waits for this promise first (to hold a refresh in flight). */
@@ -17,6 +19,7 @@ export function fakeSource(value: number | null = 10): FakeSource {
   const src: FakeSource = {
     description: 'fake',
     value,
+    pattern: null,
     failWith: null,
     gate: null,
     reads: 0,
@@ -27,7 +30,8 @@ export function fakeSource(value: number | null = 10): FakeSource {
       if (src.gate) await src.gate;
       if (src.failWith) throw src.failWith;
       const start = floorMinute(Date.now()) - minutes * MINUTE_MS;
-      return { start, requests: Array.from({ length: minutes }, () => src.value) };
+      const p = src.pattern;
+      return { start, requests: Array.from({ length: minutes }, (_, i) => (p ? p[(((i - minutes) % p.length) + p.length) % p.length]! : src.value)) };
     },
     close() {
       src.closed = true;
