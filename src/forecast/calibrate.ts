@@ -18,7 +18,7 @@
  */
 import { MINUTE_MS, type History } from '../sources/types.js';
 import { forecastOrigin } from './gate.js';
-import { isObserved, percentile } from './series.js';
+import { forEachMinuteStep, isObserved, percentile } from './series.js';
 import type { Forecast, ForecastRequest, Forecaster } from './types.js';
 
 export const CALIBRATION_DEFAULTS = {
@@ -78,19 +78,10 @@ interface Pending {
 export function dispersion(values: readonly (number | null)[], minutes: number): number {
   let sum = 0;
   let n = 0;
-  let prev: number | null = null;
-  for (let i = Math.max(0, values.length - minutes); i < values.length; i++) {
-    const v = values[i];
-    if (!isObserved(v)) {
-      prev = null; // a gap breaks the chain: the change across it is not a minute's
-      continue;
-    }
-    if (prev !== null) {
-      sum += Math.abs(v - prev);
-      n++;
-    }
-    prev = v;
-  }
+  forEachMinuteStep(values, values.length - minutes, values.length, (a, b) => {
+    sum += Math.abs(b - a);
+    n++;
+  });
   return n > 0 ? sum / n : NaN;
 }
 

@@ -2,6 +2,7 @@ import { InsufficientHistoryError } from './types.js';
 import {
   assertHorizon,
   clampRate,
+  forEachMinuteStep,
   isObserved,
   lastObserved,
   observedCount,
@@ -47,5 +48,21 @@ describe('series helpers', () => {
     expect(() => assertHorizon(0)).not.toThrow();
     expect(() => assertHorizon(-1)).toThrow(RangeError);
     expect(() => assertHorizon(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('forEachMinuteStep', () => {
+  const steps = (values: (number | null)[], from: number, to: number) => {
+    const out: [number, number][] = [];
+    forEachMinuteStep(values, from, to, (a, b) => out.push([a, b]));
+    return out;
+  };
+  test('consecutive observed pairs in [from, to), in order; a gap breaks the chain', () => {
+    expect(steps([1, 2, null, 4, 5, 6], 0, 6)).toEqual([[1, 2], [4, 5], [5, 6]]);
+    expect(steps([1, 2, NaN, 4, 5, 6], 1, 5)).toEqual([[4, 5]]);
+  });
+  test('bounds outside the series are clipped', () => {
+    expect(steps([1, 2, 3], -5, 10)).toEqual([[1, 2], [2, 3]]);
+    expect(steps([1, 2, 3], 2, 3)).toEqual([]);
   });
 });

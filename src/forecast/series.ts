@@ -63,6 +63,23 @@ export function observedCount(values: Series, from: number, to: number): number 
   return count;
 }
 
+/**
+ * Calls `visit(previous, current)` for every two consecutive minutes of `values[from, to)` that were
+ * both observed, in order. A gap breaks the chain: the change across it is not one minute's.
+ */
+export function forEachMinuteStep(values: ArrayLike<number | null | undefined>, from: number, to: number, visit: (previous: number, current: number) => void): void {
+  let prev: number | null = null;
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    const v = values[i];
+    if (!isObserved(v)) {
+      prev = null;
+      continue;
+    }
+    if (prev !== null) visit(prev, v);
+    prev = v;
+  }
+}
+
 /** Forecast values are request rates: finite and >= 0, whatever the arithmetic produced. */
 export function clampRate(value: number): number {
   return Number.isFinite(value) && value > 0 ? value : 0;

@@ -12,25 +12,17 @@
  * α·√level is in the load's own unit whatever the unit is (scaling the load by s scales both α
  * and √level by √s), so no knowledge of how the metric was sampled is needed.
  */
-import { isObserved } from '../forecast/series.js';
+import { forEachMinuteStep } from '../forecast/series.js';
 
 /** α of the last `minutes` of `values`; null when no two consecutive observed minutes have load. */
 export function noiseScale(values: ArrayLike<number | null>, minutes: number): number | null {
   let changes = 0;
   let roots = 0;
-  let prev: number | null = null;
-  for (let i = Math.max(0, values.length - minutes); i < values.length; i++) {
-    const v = values[i];
-    if (!isObserved(v) || v < 0) {
-      prev = null; // a gap breaks the chain: the change across it is not a minute's
-      continue;
-    }
-    if (prev !== null) {
-      changes += Math.abs(v - prev);
-      roots += Math.sqrt((v + prev) / 2);
-    }
-    prev = v;
-  }
+  forEachMinuteStep(values, values.length - minutes, values.length, (a, b) => {
+    if (a < 0 || b < 0) return; // not a load: no square root to fit
+    changes += Math.abs(b - a);
+    roots += Math.sqrt((a + b) / 2);
+  });
   return roots > 0 ? changes / roots : null;
 }
 

@@ -16,7 +16,7 @@
  * Both are unit-free, so a workload in requests/s and one in requests/min get the same inputs.
  */
 import { MINUTE_MS } from '../../sources/types.js';
-import { isObserved } from '../series.js';
+import { forEachMinuteStep } from '../series.js';
 
 export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'requestsRoughness', 'dayLevel'] as const;
 
@@ -105,13 +105,10 @@ export function writeWindow(input: WindowInput, end: number, history: number, ah
 function meanAbsStep(series: Series, from: number, to: number): number {
   let sum = 0;
   let n = 0;
-  for (let i = Math.max(1, from + 1); i < to; i++) {
-    const a = series[i - 1];
-    const b = series[i];
-    if (!isObserved(a) || !isObserved(b)) continue;
+  forEachMinuteStep(series, from, to, (a, b) => {
     sum += Math.abs(b - a);
     n++;
-  }
+  });
   return n === 0 ? 0 : sum / n;
 }
 
