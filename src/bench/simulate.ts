@@ -226,7 +226,7 @@ export async function runSimulateBench(o: SimulateBenchOptions) {
   const onFlash = outcome((await run('flash-sale', flash, 0.75, POLICY_NAMES, o.modelDir)).result);
   // `simulate --tune`: quantile and headroom chosen on the 4 days before each span (on NASA, inside
   // the validation tail the model was not trained on), then the span simulated with them.
-  o.log('tuned: quantile × headroom chosen on the 4 days before the span…');
+  o.log('tuned: quantile × headroom × noise margin chosen on the 4 days before the span…');
   const tunedOutcome = async (name: string, trace: TraceWindow) => {
     const { result } = await run(name, trace, 0.75, POLICY_NAMES, o.modelDir, AMADEUS, TUNE_DAYS);
     const { chosen, met, minutes } = result.tuning!;
@@ -234,7 +234,7 @@ export async function runSimulateBench(o: SimulateBenchOptions) {
     return { tuning: { days: minutes / 1440, chosen, metOnTuningDays: met }, ...outcome(result) };
   };
   const tuned = { nasa: await tunedOutcome('nasa', nasa), flashSale: await tunedOutcome('flash-sale', flash) };
-  o.log('cost at equal latency: Amadeus (quantile × headroom) against the naive planner (its factor)…');
+  o.log('cost at equal latency: Amadeus (quantile × headroom × noise margin) against the naive planner (its factor)…');
   const equal = { nasa: await costAtEqualLatency(nasa, o.modelDir), flashSale: await costAtEqualLatency(flash, o.modelDir) };
   for (const [name, e] of Object.entries(equal)) {
     for (const { naive: n, amadeus: a } of e.atEqualLatency) {
