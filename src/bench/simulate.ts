@@ -6,7 +6,7 @@
  * costs less than the naive planner at equal latency.
  */
 import { forecastMax } from '../plan/plan.js';
-import { forecastSpan, planSpan, type SpanForecasts } from '../simulate/amadeus.js';
+import { forecastSpan, type SpanForecasts } from '../simulate/amadeus.js';
 import { figures, runPolicy, type Policy } from '../simulate/engine.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { buildLoad, type SimLoad } from '../simulate/load.js';
@@ -18,7 +18,7 @@ import { loadTrace, type TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { QUANTILES } from '../scaler/metadata.js';
-import { defaultGrid, DEFAULT_GOALS, NOISE_MARGINS, plannerQuantile } from '../simulate/tune.js';
+import { defaultGrid, DEFAULT_GOALS, scoreSetting } from '../simulate/tune.js';
 
 export interface SimulateBenchOptions {
   trace: string;
@@ -168,15 +168,10 @@ async function costAtEqualLatency(trace: TraceWindow, modelDir: string) {
     const f = figures(load, runPolicy(load, policy, p), p);
     return { p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHoursRatioToHpa: ratio(f.podHours, hpa.podHours) };
   };
-  const amadeusCurve = ['none', ...QUANTILES].flatMap((quantile) =>
-    NOISE_MARGINS.flatMap((noiseMargin) =>
-      Array.from({ length: 13 }, (_, k) => {
-        const headroom = k / 20;
-        const { planned } = planSpan(forecasts, load, { headroom, quantile: plannerQuantile(quantile), noiseMargin });
-        return { quantile, headroom, noiseMargin, ...point(amadeus(planned, p)) };
-      }),
-    ),
-  );
+  const amadeusCurve = defaultGrid(QUANTILES, 0.6).map((s) => {
+    const f = scoreSetting(forecasts, load, p, s);
+    return { ...s, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHoursRatioToHpa: ratio(f.podHours, hpa.podHours) };
+  });
   type Setting = (typeof amadeusCurve)[number];
   const cheapest = (settings: Setting[], p95: number) =>
     settings.filter((a) => a.p95LatencyIncreasePct <= p95).reduce<Setting | null>((b, a) => (b === null || a.podHoursRatioToHpa < b.podHoursRatioToHpa ? a : b), null);

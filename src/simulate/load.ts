@@ -28,6 +28,13 @@ export interface SimLoad {
   scale: number;
 }
 
+/** How many minutes of the span are spike minutes. */
+export function countSpikeMinutes(load: Pick<SimLoad, 'spike'>): number {
+  let n = 0;
+  for (const s of load.spike) n += s;
+  return n;
+}
+
 export class EmptySpanError extends Error {
   override name = 'EmptySpanError';
 }

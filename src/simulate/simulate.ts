@@ -6,7 +6,7 @@
 import type { TraceWindow } from '../sources/trace.js';
 import { planAmadeus, type AmadeusConfig, type AmadeusPlans } from './amadeus.js';
 import { figures, runPolicy, type Policy, type PolicyFigures, type PolicyRun } from './engine.js';
-import { buildLoad, type SimLoad } from './load.js';
+import { buildLoad, countSpikeMinutes, type SimLoad } from './load.js';
 import type { SimParams } from './params.js';
 import { amadeus, hpaCpu, kedaReactive, naive, oracle, type PolicyName } from './policies.js';
 import { plannerQuantile, tunePlanner, type PlannerSetting, type TuneGoals, type Tuning } from './tune.js';
@@ -106,14 +106,12 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
     if (run.name === 'amadeus' && plans) Object.assign(f, { planReasons: plans.reasons, models: plans.models, gateReasons: plans.gateReasons });
     return f;
   });
-  let spikes = 0;
-  for (const s of load.spike) spikes += s;
   return {
     trace: input.name,
     start: load.start,
     utcOffsetMinutes: load.utcOffsetMinutes,
     minutes: load.rate.length,
-    spikeMinutes: spikes,
+    spikeMinutes: countSpikeMinutes(load),
     params,
     amadeus: describe,
     tuning,

@@ -6,9 +6,9 @@
  * state — the gate, fine-tuning — does not depend on the planner's settings.
  */
 import type { TraceWindow } from '../sources/trace.js';
-import { forecastSpan, planSpan, type AmadeusConfig } from './amadeus.js';
-import { figures, runPolicy } from './engine.js';
-import { buildLoad } from './load.js';
+import { forecastSpan, planSpan, type AmadeusConfig, type SpanForecasts } from './amadeus.js';
+import { figures, runPolicy, type PolicyFigures } from './engine.js';
+import { buildLoad, countSpikeMinutes, type SimLoad } from './load.js';
 import type { SimParams } from './params.js';
 import { amadeus, hpaCpu } from './policies.js';
 
@@ -58,13 +58,20 @@ export interface Tuning {
 /** Noise margins the default grid tries (0: none). */
 export const NOISE_MARGINS = [0, 0.25, 0.5, 0.75, 1] as const;
 
-/** Headroom 0 to 0.5 in steps of 0.05 × each noise margin, for the point forecast and each quantile. */
-export function defaultGrid(quantiles: readonly string[]): PlannerSetting[] {
+/** Headroom 0 to `maxHeadroom` in steps of 0.05 × each noise margin, for the point forecast and each quantile. */
+export function defaultGrid(quantiles: readonly string[], maxHeadroom = 0.5): PlannerSetting[] {
   const grid: PlannerSetting[] = [];
+  const steps = Math.round(maxHeadroom * 20);
   for (const quantile of ['none', ...quantiles]) {
-    for (const noiseMargin of NOISE_MARGINS) for (let k = 0; k <= 10; k++) grid.push({ quantile, headroom: k / 20, noiseMargin });
+    for (const noiseMargin of NOISE_MARGINS) for (let k = 0; k <= steps; k++) grid.push({ quantile, headroom: k / 20, noiseMargin });
   }
   return grid;
+}
+
+/** One setting's outcome on a span whose forecasts are known: the planner, then the engine. */
+export function scoreSetting(forecasts: SpanForecasts, load: SimLoad, params: SimParams, s: PlannerSetting): PolicyFigures {
+  const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: plannerQuantile(s.quantile), noiseMargin: s.noiseMargin });
+  return figures(load, runPolicy(load, amadeus(planned, params), params), params);
 }
 
 export function meetsGoals(c: Pick<TuneCandidate, 'p95LatencyIncreasePct' | 'sloViolationMinutes'>, hpaSloMinutes: number, goals: TuneGoals): boolean {
@@ -107,17 +114,14 @@ export async function tunePlanner(input: TuneInput): Promise<Tuning> {
   const forecasts = await forecastSpan(input.trace, load, input.amadeus);
   const hpa = figures(load, runPolicy(load, hpaCpu(params), params), params);
   const candidates = input.grid.map((s): TuneCandidate => {
-    const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: plannerQuantile(s.quantile), noiseMargin: s.noiseMargin });
-    const f = figures(load, runPolicy(load, amadeus(planned, params), params), params);
+    const f = scoreSetting(forecasts, load, params, s);
     const c = { ...s, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHours: f.podHours };
     return { ...c, meetsGoals: meetsGoals(c, hpa.sloViolationMinutes, input.goals) };
   });
-  let spikes = 0;
-  for (const s of load.spike) spikes += s;
   return {
     from: new Date(load.start).toISOString(),
     minutes: load.rate.length,
-    spikeMinutes: spikes,
+    spikeMinutes: countSpikeMinutes(load),
     goals: input.goals,
     hpaCpu: { sloViolationMinutes: hpa.sloViolationMinutes, podHours: hpa.podHours },
     candidates,
