@@ -2,8 +2,8 @@
  * Simulation benchmark (design §5): how fast the simulator runs a 62-day trace per policy, and the
  * autoscaling outcome with the default settings on NASA's last 25% and on the flash-sale scenario,
  * checked against the product's goals: Amadeus p95 latency increase during spikes < 10%,
- * SLO-violation minutes ≤ 25% of hpa-cpu's, pod-hours ≤ 1.15× hpa-cpu's; and whether Amadeus
- * costs less than the naive planner at equal latency.
+ * SLO-violation minutes ≤ 25% of hpa-cpu's, pod-hours ≤ 1.15× hpa-cpu's; whether Amadeus
+ * costs less than the naive planner at equal latency; and what knowing the future would be worth.
  */
 import { forecastMax } from '../plan/plan.js';
 import { forecastSpan, type SpanForecasts } from '../simulate/amadeus.js';
