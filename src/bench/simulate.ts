@@ -33,6 +33,16 @@ type AmadeusSettings = typeof AMADEUS;
 const TUNE_DAYS = 4;
 const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
 
+/** The forecaster every Amadeus run of this suite uses: the shipped model behind the gate, no fine-tuning. */
+const benchForecaster = (modelDir: string, clock: () => number) =>
+  createSimForecaster({ forecaster: 'auto', model: modelDir, backend: 'auto', fineTune: false, fineTuneIntervalMinutes: 360, fineTuneHistoryMinutes: 2880, log: silentLogger, clock });
+
+/** A bench-only policy that scales on `metric(minute)`, polled as KEDA polls an external scaler. */
+const externalPolicy = (name: string, metric: (minute: number) => number): Policy => ({ name, kind: 'external', pollSeconds: SIM_DEFAULTS.pollSeconds, metric: ({ minute }) => metric(minute) });
+
+/** A policy's figures on a span, with the shared HPA mechanics at their defaults. */
+const figuresOf = (load: SimLoad, policy: Policy) => figures(load, runPolicy(load, policy, SIM_DEFAULTS), SIM_DEFAULTS);
+
 async function run(
   name: string,
   trace: TraceWindow,
@@ -43,8 +53,7 @@ async function run(
   tuneDays = 0,
 ): Promise<{ result: SimulationResult; seconds: number }> {
   let now = trace.start;
-  const forecaster = () =>
-    createSimForecaster({ forecaster: 'auto', model: modelDir, backend: 'auto', fineTune: false, fineTuneIntervalMinutes: 360, fineTuneHistoryMinutes: 2880, log: silentLogger, clock: () => now });
+  const forecaster = () => benchForecaster(modelDir, () => now);
   const model = policies.includes('amadeus') ? await forecaster() : null;
   const tuneModel = model && tuneDays > 0 ? await forecaster() : null;
   const started = performance.now();
@@ -140,8 +149,7 @@ function centredMean(rate: Float64Array, w: number): Float64Array {
 function levelBound(load: SimLoad, hpaPodHours: number, w: number, factors: readonly number[]) {
   const centred = centredMean(load.rate, w);
   return factors.map((c) => {
-    const policy: Policy = { name: `level±${w}×${c}`, kind: 'external', pollSeconds: SIM_DEFAULTS.pollSeconds, metric: ({ minute }) => c * centred[minute]! };
-    const f = figures(load, runPolicy(load, policy, SIM_DEFAULTS), SIM_DEFAULTS);
+    const f = figuresOf(load, externalPolicy(`level±${w}×${c}`, (minute) => c * centred[minute]!));
     return { ...f, podHoursRatioToHpa: Math.round((f.podHours / hpaPodHours) * 1000) / 1000 };
   });
 }
@@ -156,7 +164,6 @@ function levelBound(load: SimLoad, hpaPodHours: number, w: number, factors: read
  * needs the bursts themselves foretold, which no forecaster of the level does.
  */
 function foresightBound(load: SimLoad, hpa: { sloViolationMinutes: number; podHours: number }) {
-  const p = SIM_DEFAULTS;
   const rate = load.rate;
   const alpha = Float64Array.from(rate, (_, i) => noiseScale(rate.subarray(Math.max(0, i - AMADEUS.historyMinutes + 1), i + 1), AMADEUS.historyMinutes) ?? 0);
   const levelAhead = (w: number) => {
@@ -173,8 +180,7 @@ function foresightBound(load: SimLoad, hpa: { sloViolationMinutes: number; podHo
       for (let h = 0; h <= 10; h++) {
         const noiseMargin = k * 0.125;
         const headroom = h * 0.02;
-        const policy: Policy = { name: base, kind: 'external', pollSeconds: p.pollSeconds, metric: ({ minute }) => (level[minute]! + noiseMargin * alpha[minute]! * Math.sqrt(level[minute]!)) * (1 + headroom) };
-        const f = figures(load, runPolicy(load, policy, p), p);
+        const f = figuresOf(load, externalPolicy(base, (minute) => (level[minute]! + noiseMargin * alpha[minute]! * Math.sqrt(level[minute]!)) * (1 + headroom)));
         if (!meetsGoals(f, hpa.sloViolationMinutes, DEFAULT_GOALS)) continue;
         const podHoursRatioToHpa = ratio(f.podHours, hpa.podHours);
         if (best === null || podHoursRatioToHpa < best.podHoursRatioToHpa) best = { noiseMargin, headroom, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHoursRatioToHpa };
@@ -198,9 +204,9 @@ function foresightBound(load: SimLoad, hpa: { sloViolationMinutes: number; podHo
 async function costAtEqualLatency(trace: TraceWindow, modelDir: string) {
   const p = SIM_DEFAULTS;
   const load = buildLoad(trace, spanStart(trace.requests.length, 0.75), trace.requests.length, p);
-  const hpa = figures(load, runPolicy(load, hpaCpu(p), p), p);
+  const hpa = figuresOf(load, hpaCpu(p));
   let now = trace.start;
-  const model = await createSimForecaster({ forecaster: 'auto', model: modelDir, backend: 'auto', fineTune: false, fineTuneIntervalMinutes: 360, fineTuneHistoryMinutes: 2880, log: silentLogger, clock: () => now });
+  const model = await benchForecaster(modelDir, () => now);
   let forecasts: SpanForecasts;
   try {
     forecasts = await forecastSpan(trace, load, { forecaster: model.forecaster, horizonMinutes: AMADEUS.horizonMinutes, historyMinutes: AMADEUS.historyMinutes, setClock: (t) => (now = t) });
@@ -208,7 +214,7 @@ async function costAtEqualLatency(trace: TraceWindow, modelDir: string) {
     await model.close();
   }
   const point = (policy: Policy) => {
-    const f = figures(load, runPolicy(load, policy, p), p);
+    const f = figuresOf(load, policy);
     return { p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHoursRatioToHpa: ratio(f.podHours, hpa.podHours) };
   };
   const amadeusCurve = defaultGrid(QUANTILES, 0.6).map((s) => {
