@@ -496,7 +496,9 @@ describe('ScaledObjects', () => {
     const metadata = trigger.metadata;
     expect(metadata.scalerAddress).toBe(SCALER_ADDRESS);
     expect(Object.keys(metadata).filter((key) => !accepted.has(key))).toEqual([]);
-    for (const key of ['targetValue', 'metricName', 'horizonMinutes', 'quantile', 'headroom', 'mode', 'forecaster', 'serverAddress', 'query']) expect(metadata).toHaveProperty(key);
+    for (const key of ['targetValue', 'metricName', 'quantile', 'headroom', 'mode', 'forecaster', 'serverAddress', 'query']) expect(metadata).toHaveProperty(key);
+    // How far ahead to plan: stated, or derived from the pods' start-up time.
+    expect('horizonMinutes' in metadata || 'podStartupSeconds' in metadata).toBe(true);
     const parsed = parse(metadata);
     // The Prometheus source's own checks (query present, auth files, the URL), as serve makes them.
     expect(prometheusConfigProblems({ ...parsed, serverAddress: parsed.serverAddress! })).toEqual([]);

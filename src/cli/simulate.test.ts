@@ -60,6 +60,18 @@ test('--json prints one object with the documented schema; --report and --svg wr
   expect(readFileSync(svg, 'utf8')).toMatch(/^(<\?xml[^>]*>\s*)?<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
 }, 60_000);
 
+test('the planning horizon follows the pod start-up time unless --horizon is given', async () => {
+  const horizonOf = async (extra: string[]) => {
+    const { code, logs } = await run([...SMALL, '--policies', 'amadeus', '--json', ...extra]);
+    expect(code).toBe(0);
+    return (logs[0] as { amadeus: { horizonMinutes: number } }).amadeus.horizonMinutes;
+  };
+  expect(await horizonOf(['--startup-seconds', '300'])).toBe(6); // ⌈(300 + 15 + 30) / 60⌉
+  expect(await horizonOf(['--startup-seconds', '30', '--sync-seconds', '15', '--poll-seconds', '15'])).toBe(1);
+  expect(await horizonOf(['--startup-seconds', '1200'])).toBe(10); // capped at the LSTM's trained horizon
+  expect(await horizonOf(['--startup-seconds', '300', '--horizon', '2'])).toBe(2);
+}, 60_000);
+
 test('the table names every policy and its ratios to hpa-cpu', async () => {
   const { code, logs } = await run([...SMALL, '--policies', 'hpa-cpu,amadeus']);
   expect(code).toBe(0);

@@ -6,7 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
-import { SIMULATE_OPTIONS } from '../config/simulate.js';
+import { MAX_SIM_HORIZON, SIMULATE_OPTIONS } from '../config/simulate.js';
+import { planningHorizonMinutes } from '../plan/horizon.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
@@ -148,6 +149,7 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
       clock: () => now,
     });
   const withAmadeus = o.policies.includes('amadeus');
+  const horizon = o.horizon ?? Math.min(MAX_SIM_HORIZON, planningHorizonMinutes(params.startupSeconds, params.syncSeconds, params.pollSeconds));
   const model = withAmadeus ? await forecasterOf() : null;
   // The tuning pass gets a forecaster of its own, so the span's starts exactly as it would untuned.
   const tuneModel = withAmadeus && o.tune ? await forecasterOf() : null;
@@ -164,14 +166,14 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
       amadeus: model
         ? {
             forecaster: model.forecaster,
-            horizonMinutes: o.horizon,
+            horizonMinutes: horizon,
             historyMinutes: o.history,
             headroom: o.headroom,
             noiseMargin: o.noiseMargin,
             quantile: plannerQuantile(o.quantile),
             batchMinutes: o.batchMinutes,
             setClock: (t) => (now = t),
-            describe: { forecaster: o.forecaster, horizonMinutes: o.horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, noiseMargin: o.noiseMargin, fineTune: o.fineTune },
+            describe: { forecaster: o.forecaster, horizonMinutes: horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, noiseMargin: o.noiseMargin, fineTune: o.fineTune },
             tune: tuneModel
               ? {
                   minutes: Math.round(o.tuneDays * 1440),

@@ -12,6 +12,8 @@ import { boolean, integer, nameList, number, oneOf, optional, text } from './fie
 import { fileOption, option as o, type OptionSchema } from './options.js';
 
 const d = SIM_DEFAULTS;
+/** The shipped LSTM's trained horizon: beyond it a forecast only holds its last value. */
+export const MAX_SIM_HORIZON = 10;
 
 export const SIMULATE_OPTIONS = {
   // The load: exactly one of a trace file, the generator, or a Prometheus query.
@@ -46,7 +48,7 @@ export const SIMULATE_OPTIONS = {
   oracleHeadroom: o(number({ min: 0, max: 10, default: d.oracleHeadroom }), 'Extra capacity the oracle provisions (0.05 = 5%).'),
   // Amadeus, as a ScaledObject would configure it.
   forecaster: o(oneOf(MODEL_NAMES, { default: 'auto' }), 'Amadeus: the forecaster (metadata forecaster).'),
-  horizon: o(integer({ min: 1, max: 10, default: 3 }), 'Amadeus: minutes ahead whose maximum is planned for (metadata horizonMinutes); about start-up + sync + poll.'),
+  horizon: o(optional(integer({ min: 1, max: MAX_SIM_HORIZON, required: true })), `Amadeus: minutes ahead whose maximum is planned for (metadata horizonMinutes). Default: when pods ordered now are ready, ⌈(start-up + sync + poll) ÷ 60⌉ (3 with the defaults; at most ${MAX_SIM_HORIZON}), as metadata podStartupSeconds sets it.`),
   history: o(integer({ min: 10, max: 1440, default: 60 }), 'Amadeus: minutes of history (metadata historyMinutes).'),
   headroom: o(number({ min: 0, max: 10, default: 0.1 }), 'Amadeus: extra capacity over the plan (metadata headroom); 0.1 matches the HPA tolerance, inside which the HPA lets utilisation drift above target.'),
   quantile: o(oneOf(['none', ...QUANTILES], { default: '0.9' }), 'Amadeus: plan for this quantile of the horizon\'s maximum (metadata quantile); none: the point forecast.'),

@@ -14,6 +14,7 @@ describe('ScaledObject metadata', () => {
       activationValue: 0,
       metricName: DEFAULT_METRIC_NAME,
       horizonMinutes: 10,
+      podStartupSeconds: undefined,
       historyMinutes: 60,
       headroom: 0,
       noiseMargin: 0,
@@ -30,6 +31,14 @@ describe('ScaledObject metadata', () => {
     ).not.toThrow();
   });
 
+  test('podStartupSeconds sets the horizon to when pods ordered now are ready; horizonMinutes wins', () => {
+    expect(parse({ ...base, podStartupSeconds: '90' }).horizonMinutes).toBe(3); // ⌈(90 + 15 + 30) / 60⌉
+    expect(parse({ ...base, podStartupSeconds: '300' }).horizonMinutes).toBe(6);
+    expect(parse({ ...base, podStartupSeconds: '0' }).horizonMinutes).toBe(1);
+    expect(parse({ ...base, podStartupSeconds: '3600' }).horizonMinutes).toBe(61);
+    expect(parse({ ...base, podStartupSeconds: '90', horizonMinutes: '10' }).horizonMinutes).toBe(10);
+  });
+
   test('the server default forecaster applies when metadata names none', () => {
     expect(createMetadataParser('mean30')(base).forecaster).toBe('mean30');
   });
@@ -40,6 +49,7 @@ describe('ScaledObject metadata', () => {
     ['activationValue', '3', 3],
     ['metricName', 'frontend_rps-predicted.v1', 'frontend_rps-predicted.v1'],
     ['horizonMinutes', '15', 15],
+    ['podStartupSeconds', '120', 120],
     ['historyMinutes', '120', 120],
     ['headroom', '0.2', 0.2],
     ['noiseMargin', '0.5', 0.5],
@@ -66,6 +76,8 @@ describe('ScaledObject metadata', () => {
     ['horizonMinutes', '0', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120, got "0"'],
     ['horizonMinutes', '2.5', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120, got "2.5"'],
     ['horizonMinutes', '121', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120'],
+    ['podStartupSeconds', '-1', 'metadata "podStartupSeconds" must be an integer >= 0 and <= 3600, got "-1"'],
+    ['podStartupSeconds', '90s', 'metadata "podStartupSeconds" must be an integer >= 0 and <= 3600, got "90s"'],
     ['historyMinutes', '5', 'metadata "historyMinutes" must be an integer >= 10 and <= 10080, got "5"'],
     ['headroom', '-0.1', 'metadata "headroom" must be a number >= 0 and <= 10, got "-0.1"'],
     ['headroom', '20%', 'metadata "headroom" must be a number >= 0 and <= 10, got "20%"'],

@@ -5,12 +5,15 @@
 import { FieldsError, integer, number, oneOf, optional, parseFields, text, type FieldSpec } from '../config/fields.js';
 import { DEFAULT_MODEL, MODEL_NAMES, type ModelName } from '../forecast/catalog.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
+import { planningHorizonMinutes } from '../plan/horizon.js';
 import { PROMETHEUS_METADATA } from '../sources/prometheus.js';
 
 export const MODES = ['predictive', 'shadow', 'reactive'] as const;
 export type Mode = (typeof MODES)[number];
 
 export const DEFAULT_METRIC_NAME = 'amadeus-predicted-load';
+/** horizonMinutes when neither it nor podStartupSeconds is given. */
+export const DEFAULT_HORIZON_MINUTES = 10;
 
 /** Keys KEDA itself uses for the connection to the scaler; they arrive in the map but are not ours. */
 export const KEDA_CONNECTION_KEYS: ReadonlySet<string> = new Set([
@@ -35,7 +38,13 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
     /** IsActive is true when observed load or any forecast minute in the horizon exceeds this. */
     activationValue: number({ min: 0, default: 0 }),
     metricName: text({ pattern: METRIC_NAME, expected: 'a metric name of letters, digits, "-", "_" or "." (at most 200)', default: DEFAULT_METRIC_NAME }),
-    horizonMinutes: integer({ min: 1, max: 120, default: 10 }),
+    /** Minutes ahead to forecast; the plan provisions for the maximum over them. Resolved by the parser. */
+    horizonMinutes: optional(integer({ min: 1, max: 120, required: true })),
+    /**
+     * Seconds a new pod of the workload takes to become ready. Without horizonMinutes it sets the
+     * horizon to when pods ordered now would be ready (plan/horizon.ts), rather than a fixed 10 minutes.
+     */
+    podStartupSeconds: optional(integer({ min: 0, max: 3600, required: true })),
     historyMinutes: integer({ min: 10, max: 10080, default: 60 }),
     /** Planned value = (max(forecast over the horizon, observed) + noise margin) × (1 + headroom). */
     headroom: number({ min: 0, max: 10, default: 0 }),
@@ -75,7 +84,10 @@ export function createMetadataParser(defaultForecaster?: string) {
   const schema = metadataSchema(defaultForecaster);
   return (raw: Readonly<Record<string, string>>) => {
     try {
-      return parseFields(schema, raw, { describeKey: (k) => `metadata "${k}"`, passThrough: KEDA_CONNECTION_KEYS });
+      const parsed = parseFields(schema, raw, { describeKey: (k) => `metadata "${k}"`, passThrough: KEDA_CONNECTION_KEYS });
+      // An explicit horizon wins; a known start-up time beats the fixed default.
+      const horizonMinutes = parsed.horizonMinutes ?? (parsed.podStartupSeconds === undefined ? DEFAULT_HORIZON_MINUTES : planningHorizonMinutes(parsed.podStartupSeconds));
+      return { ...parsed, horizonMinutes };
     } catch (err) {
       if (err instanceof FieldsError) throw new InvalidRequestError(err.message);
       throw err;

@@ -161,6 +161,16 @@ describe('ScaledObjectRegistry', () => {
     expect(plans[0]).toMatchObject({ namespace: 'ns', name: 'a', targetValue: 5, horizonMinutes: 7, plan: { observed: 10, reason: expect.any(String) } });
   });
 
+  test('a workload that states its pod start-up time is forecast and planned up to when new pods are ready', async () => {
+    const plans: PlanSnapshot[] = [];
+    const horizons: number[] = [];
+    ctx = setup({ observer: { refreshed: (r) => horizons.push(r.horizon), forgotten: () => {}, planned: (p) => plans.push(p) } });
+    ctx.registry.touch(ref('a', { targetValue: '5', podStartupSeconds: '90' }));
+    await waitFor(() => plans.length > 0);
+    expect(plans[0]).toMatchObject({ name: 'a', horizonMinutes: 3 });
+    expect(horizons[0]).toBe(3);
+  });
+
   test('refreshes that need no I/O still yield to the event loop between rounds, so RPCs are not starved', async () => {
     let refreshed = 0;
     ctx = setup({ maxObjects: 200, refreshConcurrency: 4, refreshIntervalMs: 60_000, observer: { refreshed: () => refreshed++, forgotten: () => {} } });
