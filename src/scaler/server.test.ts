@@ -241,6 +241,7 @@ describe('ExternalScaler over gRPC', () => {
       ['negative activationValue', { activationValue: '-1' }, /metadata "activationValue" must be a number >= 0/],
       ['bad metricName', { metricName: 'a b' }, /metadata "metricName" must be a metric name/],
       ['bad horizonMinutes', { horizonMinutes: '0' }, /metadata "horizonMinutes" must be an integer >= 1 and <= 120/],
+      ['bad podStartupSeconds', { podStartupSeconds: '90s' }, /metadata "podStartupSeconds" must be an integer >= 0 and <= 3600, got "90s"/],
       ['bad historyMinutes', { historyMinutes: 'hour' }, /metadata "historyMinutes" must be an integer/],
       ['bad headroom', { headroom: '-1' }, /metadata "headroom" must be a number >= 0 and <= 10/],
       ['bad mode', { mode: 'turbo' }, /metadata "mode" must be one of "predictive", "shadow", "reactive"/],
