@@ -66,6 +66,7 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
     // KEDA keeps one long-lived HTTP/2 connection per scaler address; allow its keepalive pings.
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    'grpc.enable_channelz': 0,
   });
   const streams = new StreamSet();
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));

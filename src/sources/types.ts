@@ -32,6 +32,10 @@ export interface MetricSource {
   readonly description: string;
   /** The source's notion of "now", epoch ms (wall clock for live sources). */
   now(): number;
+  /**
+   * The last `minutes` complete minutes. The arrays may be the source's own cache: read them, never
+   * change them, and copy what must outlive the next `read` (which may update them in place).
+   */
   read(minutes: number): Promise<History>;
   /** Releases timers, sockets or caches the source holds. Idempotent. */
   close(): void;

@@ -4,11 +4,11 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
-import { DAY_MINUTES } from './features.js';
+import { DAY_MINUTES, FEATURE_COUNT } from './features.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights } from './io.js';
 import type { LstmMeta } from './meta.js';
-import { finishBatch, predictBatch, prepareBatch } from './predict.js';
+import { finishBatch, predictBatch, prepareBatch, type PreparedBatch } from './predict.js';
 
 let instances = 0;
 
@@ -16,9 +16,13 @@ let instances = 0;
 const WORKER_BATCH_WINDOW_MS = 25;
 /** A batch this large goes at once. */
 const MAX_BATCH = 256;
+/** Forecasts handed back per turn of the event loop (see flush). */
+const SETTLE_PER_TURN = 4;
 
 interface Pending {
   request: ForecastRequest;
+  /** With a worker: the request's feature row, written when it arrived (see forecast). */
+  prepared?: PreparedBatch;
   resolve: (f: Forecast) => void;
   reject: (e: Error) => void;
 }
@@ -54,7 +58,23 @@ export class LstmForecaster implements Forecaster {
 
   forecast(request: ForecastRequest): Promise<Forecast> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
+      let prepared: PreparedBatch | undefined;
+      if (this.inference) {
+        // Each request's features are written in its own refresh's turn, not all at the flush: a
+        // full batch of windows takes milliseconds (about 22 µs a row) that RPCs would wait out.
+        try {
+          prepared = prepareBatch(this.meta.shape, [request]);
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+        const level = prepared.levels[0];
+        if (level instanceof Error) {
+          reject(level);
+          return;
+        }
+      }
+      this.pending.push({ request, prepared, resolve, reject });
       if (this.pending.length >= MAX_BATCH) {
         this.flush();
         return;
@@ -80,32 +100,51 @@ export class LstmForecaster implements Forecaster {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const settle = (results: (Forecast | Error)[]) =>
-      batch.forEach((p, i) => {
-        const r = results[i]!;
-        if (r instanceof Error) p.reject(r);
-        else p.resolve(r);
-      });
+    // A few waiting refreshes resume per turn of the event loop: resolved all at once, every
+    // refresh's remaining work (gate, plan, metrics) would run back to back while RPCs wait unread.
+    const settle = (result: (i: number) => Forecast | Error) => {
+      let i = 0;
+      const step = () => {
+        for (const end = Math.min(batch.length, i + SETTLE_PER_TURN); i < end; i++) {
+          let r: Forecast | Error;
+          try {
+            r = result(i);
+          } catch (err) {
+            r = err as Error; // never thrown out of a later turn, where no caller could catch it
+          }
+          if (r instanceof Error) batch[i]!.reject(r);
+          else batch[i]!.resolve(r);
+        }
+        if (i < batch.length) setImmediate(step);
+      };
+      step();
+    };
     const fail = (err: unknown) => {
       for (const p of batch) p.reject(err as Error);
     };
-    const requests = batch.map((p) => p.request);
     if (!this.inference) {
       try {
-        settle(this.forecastBatch(requests));
+        const results = this.forecastBatch(batch.map((p) => p.request));
+        settle((i) => results[i]!);
       } catch (err) {
         fail(err);
       }
       return;
     }
     // Off the event loop: only the feature windows cross, the weights once per model.
+    const shape = this.meta.shape;
+    const width = shape.historyMinutes * FEATURE_COUNT;
+    const cols = shape.horizonMinutes + shape.quantiles.length;
+    const x = new Float32Array(batch.length * width);
+    batch.forEach((p, i) => x.set(p.prepared!.x, i * width));
+    const finish = (out: Float32Array) => (i: number) => {
+      const p = batch[i]!;
+      return finishBatch(shape, this.name, [p.request], p.prepared!, out.subarray(i * cols, (i + 1) * cols), this.meta.calibration)[0]!;
+    };
     try {
-      const prepared = prepareBatch(this.meta.shape, requests);
-      this.inference
-        .run(this.key, this.meta.shape, () => getWeights(this.model), prepared.x, prepared.rows)
-        .then((out) => settle(finishBatch(this.meta.shape, this.name, requests, prepared, out, this.meta.calibration)), fail);
+      this.inference.run(this.key, shape, () => getWeights(this.model), x, batch.length).then((out) => settle(finish(out)), fail);
     } catch (err) {
-      fail(err);
+      fail(err); // e.g. the worker cannot start
     }
   }
 }

@@ -1,0 +1,42 @@
+/** How the LSTM forecaster hands batched results back to the event loop. */
+import { sineSeries } from '../../test-support/series.js';
+import { LstmForecaster } from './forecaster.js';
+import type { InferencePool } from './inference-pool.js';
+import { META_FORMAT, type LstmMeta } from './meta.js';
+import { FEATURES } from './features.js';
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelShape } from './model.js';
+
+const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
+const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: 'cpu', training: {} as LstmMeta['training'] };
+
+test('a batch answered by the worker resumes its callers a few per turn of the event loop, so I/O gets a turn in between', async () => {
+  // A stand-in for the worker: every output is 1 (the window's own level), answered on a later turn.
+  const pool = {
+    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) =>
+      new Promise<Float32Array>((resolve) => setTimeout(() => resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)), 0)),
+    drop: () => {},
+  } as unknown as InferencePool;
+  const forecaster = new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool);
+  const marks: string[] = [];
+  let turnScheduled = false;
+  const requests = Array.from({ length: 12 }, (_, k) => ({ history: { start: Date.UTC(2025, 0, 6), requests: sineSeries(40, { seed: k }) }, horizon: 5 }));
+  const forecasts = await Promise.all(
+    requests.map((r) =>
+      forecaster.forecast(r).then((f) => {
+        marks.push('forecast');
+        // The first result in: what else is waiting on the event loop gets its turn before the last one.
+        if (!turnScheduled) {
+          turnScheduled = true;
+          setImmediate(() => marks.push('turn'));
+        }
+        return f;
+      }),
+    ),
+  );
+  expect(forecasts).toHaveLength(12);
+  for (const f of forecasts) expect(f.values).toHaveLength(5);
+  expect(marks.filter((m) => m === 'forecast')).toHaveLength(12);
+  expect(marks.indexOf('turn')).toBeGreaterThan(0);
+  expect(marks.indexOf('turn')).toBeLessThan(marks.lastIndexOf('forecast'));
+});
