@@ -5,7 +5,7 @@
  * SLO-violation minutes ≤ 25% of hpa-cpu's, pod-hours ≤ 1.15× hpa-cpu's; whether Amadeus
  * costs less than the naive planner at equal latency; and what knowing the future would be worth.
  */
-import { planningHorizonMinutes } from '../plan/horizon.js';
+import { defaultSimHorizon } from '../config/simulate.js';
 import { forecastMax } from '../plan/plan.js';
 import { forecastSpan, type SpanForecasts } from '../simulate/amadeus.js';
 import { figures, runPolicy, type Policy } from '../simulate/engine.js';
@@ -29,7 +29,7 @@ export interface SimulateBenchOptions {
 }
 
 /** The `amadeus simulate` defaults (config/simulate.ts). */
-const AMADEUS = { horizonMinutes: planningHorizonMinutes(SIM_DEFAULTS.startupSeconds, SIM_DEFAULTS.syncSeconds, SIM_DEFAULTS.pollSeconds), historyMinutes: 60, headroom: 0.1, quantile: '0.9' };
+const AMADEUS = { horizonMinutes: defaultSimHorizon(SIM_DEFAULTS), historyMinutes: 60, headroom: 0.1, quantile: '0.9' };
 type AmadeusSettings = typeof AMADEUS;
 const TUNE_DAYS = 4;
 const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;

@@ -6,8 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
-import { MAX_SIM_HORIZON, SIMULATE_OPTIONS } from '../config/simulate.js';
-import { planningHorizonMinutes } from '../plan/horizon.js';
+import { defaultSimHorizon, SIMULATE_OPTIONS } from '../config/simulate.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
@@ -149,7 +148,7 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
       clock: () => now,
     });
   const withAmadeus = o.policies.includes('amadeus');
-  const horizon = o.horizon ?? Math.min(MAX_SIM_HORIZON, planningHorizonMinutes(params.startupSeconds, params.syncSeconds, params.pollSeconds));
+  const horizon = o.horizon ?? defaultSimHorizon(params);
   const model = withAmadeus ? await forecasterOf() : null;
   // The tuning pass gets a forecaster of its own, so the span's starts exactly as it would untuned.
   const tuneModel = withAmadeus && o.tune ? await forecasterOf() : null;

@@ -3,7 +3,9 @@ import { MODEL_NAMES } from '../forecast/catalog.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
 import { QUANTILES } from '../scaler/metadata.js';
 import { DEFAULT_BATCH_MINUTES } from '../simulate/amadeus.js';
-import { SIM_DEFAULTS } from '../simulate/params.js';
+import { SIM_DEFAULTS, type SimParams } from '../simulate/params.js';
+import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
+import { planningHorizonMinutes } from '../plan/horizon.js';
 import { POLICY_NAMES } from '../simulate/policies.js';
 import { DEFAULT_GOALS } from '../simulate/tune.js';
 import { SCENARIOS } from '../sources/generator.js';
@@ -12,8 +14,13 @@ import { boolean, integer, nameList, number, oneOf, optional, text } from './fie
 import { fileOption, option as o, type OptionSchema } from './options.js';
 
 const d = SIM_DEFAULTS;
-/** The shipped LSTM's trained horizon: beyond it a forecast only holds its last value. */
-export const MAX_SIM_HORIZON = 10;
+/** The LSTM's trained horizon: beyond it a forecast only holds its last value. */
+export const MAX_SIM_HORIZON = DEFAULT_SHAPE.horizonMinutes;
+
+/** `--horizon` when not given: when pods ordered now are ready (plan/horizon.ts), at most MAX_SIM_HORIZON. */
+export function defaultSimHorizon(p: Pick<SimParams, 'startupSeconds' | 'syncSeconds' | 'pollSeconds'>): number {
+  return Math.min(MAX_SIM_HORIZON, planningHorizonMinutes(p.startupSeconds, p.syncSeconds, p.pollSeconds));
+}
 
 export const SIMULATE_OPTIONS = {
   // The load: exactly one of a trace file, the generator, or a Prometheus query.
