@@ -26,3 +26,19 @@ test('amadeus generate writes a trace that loads back, one row per minute', asyn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('amadeus generate --scenario random draws the workload from --seed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-gen-'));
+  try {
+    const out = join(dir, 'random.csv');
+    const proc = runCli(['generate', '--out', out, '--days', '1', '--scenario', 'random', '--seed', '101']);
+    expect(await proc.exited).toBe(0);
+    expect(proc.stderr()).toContain('random seed 101 (');
+    const trace = loadTrace(out);
+    expect(trace.requests).toHaveLength(1440);
+    expect(trace.requests.every((v) => v !== null && v >= 0)).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+

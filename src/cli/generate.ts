@@ -6,6 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { GENERATE_OPTIONS } from '../config/generate.js';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { createGenerator } from '../sources/generator.js';
+import { describeScenario } from '../sources/scenario-family.js';
 import { formatUtcOffset } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 
@@ -34,6 +35,7 @@ export async function runGenerate(argv: readonly string[], env: NodeJS.ProcessEn
     await write(`${isoWithOffset(t, o.utcOffsetMinutes)},${Math.round(g.requests(t) * 60)},1\n`);
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  process.stderr.write(`wrote ${minutes} minutes of ${o.scenario} to ${o.out}\n`);
+  const what = g.params ? `random seed ${o.seed} (${describeScenario(g.params)})` : o.scenario;
+  process.stderr.write(`wrote ${minutes} minutes of ${what} to ${o.out}\n`);
   return 0;
 }

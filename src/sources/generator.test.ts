@@ -1,4 +1,4 @@
-import { createGenerator, dailyLevel, flashSaleFactor, isScenario, surgeFactor } from './generator.js';
+import { createGenerator, dailyLevel, flashSaleFactor, isScenario, SCENARIOS, surgeFactor } from './generator.js';
 import { hash32, uniform } from './hash.js';
 import { MINUTE_MS } from './types.js';
 
@@ -149,5 +149,24 @@ describe('createGenerator', () => {
     expect(() => createGenerator({ seed: 1.5 })).toThrow(/seed/);
     expect(() => createGenerator({ peakRate: -1 })).toThrow(/peakRate/);
     expect(() => createGenerator({ utcOffsetMinutes: 2000 })).toThrow(/utcOffsetMinutes/);
+  });
+});
+
+describe('createGenerator with the random family beside it', () => {
+  it('offers random among the scenarios', () => {
+    expect(SCENARIOS).toEqual(['daily', 'flash-sale', 'random']);
+    expect(isScenario('random')).toBe(true);
+    expect(createGenerator({ scenario: 'random', seed: 1 }).scenario).toBe('random');
+    expect(createGenerator({ scenario: 'daily' }).params).toBeUndefined();
+  });
+
+  it('leaves daily and flash-sale exactly as they were (values recorded before the family existed)', () => {
+    const recorded = { daily: { sum: 5_399_515, at: [2206, 2224, 5370, 5393, 5533] }, 'flash-sale': { sum: 5_870_231, at: [2206, 2224, 7512, 11837, 5533] } };
+    for (const scenario of ['daily', 'flash-sale'] as const) {
+      const g = createGenerator({ scenario, seed: 42 });
+      const counts = minutesOf(WEDNESDAY).map((t) => Math.round(g.requests(t) * 60));
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(recorded[scenario].sum);
+      expect([0, 360, 720, 722, 1080].map((i) => counts[i])).toEqual(recorded[scenario].at);
+    }
   });
 });
