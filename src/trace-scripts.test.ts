@@ -26,7 +26,18 @@ import {
   summarize,
   zeroRuns,
 } from '../scripts/traces/lib/minutes.mjs';
-import { CLARKNET_HTTP } from '../scripts/traces/clarknet-http/clarknet-http.mjs';
+import {
+  CLARKNET_HTTP,
+  CLEANED_WINDOWS,
+  OUTAGES,
+  compareWindows,
+  denormalize,
+  edtMinute,
+  parseCountsLine as parseClarknetCounts,
+  parseDcsimLine,
+  robustSd,
+  straightRuns,
+} from '../scripts/traces/clarknet-http/clarknet-http.mjs';
 import { SASKATCHEWAN_HTTP } from '../scripts/traces/saskatchewan-http/saskatchewan-http.mjs';
 import {
   PARTS,
@@ -177,6 +188,55 @@ describe('CLF trace descriptions', () => {
     expect((span.last - span.first) / MINUTE_MS + 1).toBe(56 * 1440);
     expect(new Date(span.first + SASKATCHEWAN_HTTP.offsetMinutes * MINUTE_MS).getUTCDay()).toBe(1); // starts on a Monday
     expect(localMinuteOf('1995-09-05T08:30', CST)).toBe(Date.UTC(1995, 8, 5, 14, 30));
+  });
+});
+
+describe('clarknet-http: the aggregated form and the DCSim check', () => {
+  it('reads EDT wall-time rows of the aggregated form', () => {
+    expect(parseClarknetCounts('1995-08-28 00:00:00,44')).toEqual({ minute: Date.UTC(1995, 7, 28, 4), count: 44 });
+    expect(parseClarknetCounts('1995-09-10 23:59:00,11')).toEqual({ minute: Date.UTC(1995, 8, 11, 3, 59), count: 11 });
+    expect(parseClarknetCounts('1995-09-31 10:00:00,5')).toBeNull();
+    expect(parseClarknetCounts('1995-09-01 10:00:30,5')).toBeNull();
+    expect(parseClarknetCounts('1995-09-01 10:00:00,-5')).toBeNull();
+    expect(parseClarknetCounts('datetime,view')).toBeNull();
+    expect(edtMinute('1995-09-05T19:17')).toBe(Date.UTC(1995, 8, 5, 23, 17));
+    expect(() => edtMinute('1995-09-05T24:00')).toThrow(RangeError);
+  });
+
+  it('finds straight-line stretches of five or more minutes (rounded interpolation), not noise', () => {
+    // 258, 258, 257, 257, 256, 256: a rounded line; then noise; then a 4-point line (too short)
+    const values = [100, 300, 258, 258, 257, 257, 256, 256, 90, 310, 120, 130, 140, 150, 40, 260];
+    expect(straightRuns(values)).toEqual([{ start: 2, end: 7 }]);
+    expect(straightRuns([10, 20, 30, 40, 50])).toEqual([{ start: 0, end: 4 }]);
+    expect(straightRuns([10, 20, 30, 40])).toEqual([]);
+    expect(straightRuns([10, 20, 30, 40, 50], [1, 1, 0, 1, 1])).toEqual([]); // a missing row breaks it
+    expect(straightRuns([5, 5, 5, 5, 5, 5], undefined, 6)).toEqual([{ start: 0, end: 5 }]);
+  });
+
+  it('recovers the counts behind normalized values and compares 5-minute windows with 100-second bins', () => {
+    expect(parseDcsimLine('100')).toBeNull();
+    expect(parseDcsimLine('300, 0.309111880046')).toEqual({ second: 300, value: 0.309111880046 });
+    expect(parseDcsimLine('1209400, 0.318339100346')).toEqual({ second: 1209400, value: 0.318339100346 });
+    expect(denormalize([205 / 867, 226 / 867, 1, 0].map((v) => Number(v.toPrecision(12))))).toEqual({ scale: 867, counts: [205, 226, 867, 0] });
+    expect(denormalize([0, 0])).toBeNull();
+    expect(robustSd([1, 2, 3, 4, 100])).toBeCloseTo(1.4826);
+    expect(robustSd([])).toBe(0);
+    // two windows of 5 minutes against six bins; the second window has an unobserved minute
+    const cmp = compareWindows([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1, 1, 1, 1, 1, 1, 0, 1, 1, 1], [5, 5, 4, 10, 10, 20]);
+    expect(cmp.diffs).toEqual([{ window: 0, diff: 1 }]);
+  });
+
+  it('names the outage and the contradicted windows inside the trace, on 5-minute boundaries', () => {
+    const first = localMinuteOf('1995-08-28T00:00', CLARKNET_HTTP.offsetMinutes);
+    const last = localMinuteOf('1995-09-10T23:59', CLARKNET_HTTP.offsetMinutes);
+    for (const w of CLEANED_WINDOWS) {
+      const t = edtMinute(w);
+      expect(t >= first && t <= last).toBe(true);
+      expect(((t - first) / MINUTE_MS) % 5).toBe(0);
+    }
+    expect(OUTAGES).toHaveLength(1);
+    expect(CLARKNET_HTTP.unobserved).toEqual(OUTAGES);
+    expect((localMinuteOf(OUTAGES[0].to, EDT) - localMinuteOf(OUTAGES[0].from, EDT)) / MINUTE_MS + 1).toBe(127);
   });
 });
 
@@ -357,7 +417,7 @@ describe('the build commands', () => {
       const r = run('clarknet-http', '--logs', dir, '--out', out);
       expect(r.status).toBe(0);
       expect(r.stderr).toMatch(/counted 6 requests; malformed lines: 1; outside the span: 1/);
-      expect(r.stderr).toMatch(/observed minutes: 20160 of 20160 \(100\.0%\)/);
+      expect(r.stderr).toMatch(/observed minutes: 20033 of 20160 \(99\.4%\)/); // less the Sep 5 outage
       const rows = rowsOf(out);
       expect(rows).toHaveLength(1 + 20160);
       const m = byTime(rows);
@@ -365,6 +425,7 @@ describe('the build commands', () => {
       expect(m.get('1995-09-03T23:59:00-04:00')).toBe('1995-09-03T23:59:00-04:00,1,1');
       expect(m.get('1995-09-04T00:00:00-04:00')).toBe('1995-09-04T00:00:00-04:00,1,1');
       expect(rows.at(-1)).toBe('1995-09-10T23:59:00-04:00,1,1');
+      expect(m.get('1995-09-05T20:00:00-04:00')).toBe('1995-09-05T20:00:00-04:00,0,0');
       expect(parseTrace(readFileSync(out, 'utf8'), out).requests).toHaveLength(20160);
     });
 
@@ -407,6 +468,92 @@ describe('the build commands', () => {
       r = run('clarknet-http', '--out', join(dir, 'c.csv'), '--to', '1995-09-11');
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/covers 1995-08-28 \.\. 1995-09-10/);
+    });
+  });
+
+  describe('build-clarknet-http-csv.mjs --counts (the aggregated form)', () => {
+    /** Sep 5 as the aggregated form has it: noisy counts (never straight), a 6-minute line at 03:00, and the outage interpolated. */
+    const sep5 = () => {
+      const v: number[] = [];
+      for (let i = 0; i < 1440; i++) v.push(200 + (i % 2 === 0 ? 40 : -40) + (i % 7) * 3);
+      for (let i = 0; i < 6; i++) v[180 + i] = 150 + 10 * i; // 03:00-03:05
+      for (let i = 19 * 60 + 16; i <= 21 * 60 + 24; i++) v[i] = 259 - Math.round((i - (19 * 60 + 16)) / 4); // like the real fill
+      return v;
+    };
+    const row = (day: string, i: number, n: number) => `1995-09-${day} ${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00,${n}`;
+    const countsFile = (values: number[], extra: string[] = []) => {
+      const path = join(dir, 'clarknet.csv');
+      writeFileSync(path, ['datetime,view', ...values.map((n, i) => row('05', i, n)), ...extra].join('\n') + '\n');
+      return path;
+    };
+
+    it('writes the rows it has, and unobserved the outage, its straight lines and the contradicted windows', () => {
+      const values = sep5();
+      const counts = countsFile(values, ['1995-09-04 23:59:00,7', 'not a row']);
+      const out = join(dir, 'c.csv');
+      const r = run('clarknet-http', '--counts', counts, '--out', out, '--from', '1995-09-05', '--to', '1995-09-05');
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/read 1441 rows of aggregated counts/);
+      expect(r.stderr).toMatch(/malformed rows: 1; requests outside the trace: 0; repeated minutes: 0; requests outside the span: 7/);
+      expect(r.stderr).toMatch(/127 minutes of the Sep 5 outage; 6 minutes in 1 straight-line runs/);
+      const m = byTime(rowsOf(out));
+      expect(m.size).toBe(1440);
+      expect(m.get('1995-09-05T00:00:00-04:00')).toBe(`1995-09-05T00:00:00-04:00,${values[0]},1`);
+      expect(m.get('1995-09-05T03:02:00-04:00')).toBe('1995-09-05T03:02:00-04:00,170,0'); // the straight line
+      expect(m.get('1995-09-05T03:06:00-04:00')).toBe(`1995-09-05T03:06:00-04:00,${values[186]},1`);
+      expect(m.get('1995-09-05T20:00:00-04:00')).toMatch(/,0$/); // the outage
+      expect(m.get('1995-09-05T21:25:00-04:00')).toMatch(/,1$/);
+      expect(m.get('1995-09-05T09:30:00-04:00')).toMatch(/,0$/); // a contradicted window
+      expect(m.get('1995-09-05T09:34:00-04:00')).toMatch(/,0$/);
+      expect(m.get('1995-09-05T09:35:00-04:00')).toMatch(/,1$/);
+      const trace = parseTrace(readFileSync(out, 'utf8'), out);
+      expect(trace.utcOffsetMinutes).toBe(-240);
+      expect(trace.requests[0]).toBe(values[0]);
+      expect(trace.requests[20 * 60]).toBeNull();
+    });
+
+    it('leaves a day without rows unobserved', () => {
+      const counts = countsFile(sep5());
+      const out = join(dir, 'c.csv');
+      const r = run('clarknet-http', '--counts', counts, '--out', out, '--from', '1995-09-06', '--to', '1995-09-06');
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/observed minutes: 0 of 1440/);
+    });
+
+    it('checks the counts against DCSim\'s normalized 100-second trace and names the windows that disagree', () => {
+      const values = sep5();
+      const counts = countsFile(values);
+      // DCSim bins from Aug 28 00:00: zero before Sep 5; on Sep 5 each 5-minute total split over three bins.
+      const bins: number[] = new Array(8 * 864).fill(0);
+      for (let w = 0; w < 288; w++) {
+        const total = values.slice(w * 5, w * 5 + 5).reduce((a, b) => a + b, 0) + (w === 12 ? 900 : 0); // 01:00 disagrees
+        const a = Math.floor(total / 3);
+        bins.push(a, a, total - 2 * a);
+      }
+      const peak = Math.max(...bins);
+      const dcsim = join(dir, 'dcsim-clarknet');
+      writeFileSync(dcsim, ['100', ...bins.map((b, i) => `${i * 100}, ${Number((b / peak).toPrecision(12))}`)].join('\n') + '\n');
+      const r = run('clarknet-http', '--counts', counts, '--dcsim', dcsim, '--out', join(dir, 'c.csv'), '--from', '1995-09-05', '--to', '1995-09-05');
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`dcsim before the contradicted windows are removed: ${bins.length} bins of 100 s, scale ${peak}`));
+      expect(r.stderr).toMatch(/beyond 5 sd \(0\): 1\n {2}1995-09-05T01:00 \(-900\)/);
+
+      writeFileSync(dcsim, '100\n0, 1\n100, 0.3141592653\n');
+      const bad = run('clarknet-http', '--counts', counts, '--dcsim', dcsim, '--out', join(dir, 'c.csv'));
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/not counts divided by a common peak/);
+    });
+
+    it.each([
+      [['--counts', 'c.csv', '--logs', '.', '--out', 'x.csv'], /give --logs or --counts, not both/],
+      [['--dcsim', 'd', '--out', 'x.csv'], /--dcsim checks --counts; give both/],
+      [['--counts', 'no-such.csv', '--out', 'x.csv'], /no such file/],
+      [['--counts', 'c.csv'], /--out is required/],
+    ])('exits 2 with the usage on bad arguments (%j)', (args, message) => {
+      const r = run('clarknet-http', ...(args as string[]));
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message as RegExp);
+      expect(r.stderr).toMatch(/usage: node scripts\/traces\/clarknet-http\/build-clarknet-http-csv\.mjs --out FILE/);
     });
   });
 
