@@ -184,3 +184,19 @@ export function nameList<const V extends string>(what: string, names: readonly V
     },
   };
 }
+
+/** A set of names separated by commas, or `none` for the empty set; default: `defaults`. */
+export function nameSet<const V extends string>(what: string, names: readonly V[], defaults: readonly V[]): FieldSpec<V[]> {
+  const expected = `"none" or ${what} names separated by commas, from ${names.join(', ')}`;
+  return {
+    expected,
+    required: false,
+    default: [...defaults],
+    parse(raw) {
+      if (raw.trim() === 'none') return [];
+      const list = raw.split(',').map((n) => n.trim());
+      if (list.some((n) => !(names as readonly string[]).includes(n)) || new Set(list).size !== list.length) throw new Error(expected);
+      return list as V[];
+    },
+  };
+}

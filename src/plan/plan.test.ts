@@ -7,7 +7,7 @@ const base = { headroom: 0, activationValue: 0 };
 describe('makePlan', () => {
   test('predictive: the forecast maximum wins when above observed, with headroom', () => {
     const p = makePlan({ ...base, headroom: 0.25, mode: 'predictive', observed: 100, forecast: forecast([110, 160, 120]) });
-    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test', noiseMargin: 0 });
+    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test', noiseMargin: 0, surging: false });
   });
 
   test('predictive: a forecast may only add capacity, never remove it', () => {

@@ -9,6 +9,7 @@
  */
 import type { Forecast } from '../forecast/types.js';
 import { noiseMargin } from './noise.js';
+import type { PlanSignals } from './signals.js';
 
 export type Mode = 'predictive' | 'shadow' | 'reactive';
 
@@ -17,6 +18,10 @@ export const PLAN_REASONS = [
   'forecast',
   /** Predictive: observed load is at or above the forecast, so it wins. */
   'observed',
+  /** Predictive: the load rises beyond noise; its projection over the horizon is above the forecast. */
+  'ramp',
+  /** Predictive: a jump that happened at this time on recent days is provisioned for before it starts. */
+  'recurring',
   /** Predictive, but the forecaster failed: the observed load is used. */
   'forecast-unavailable',
   /** Shadow mode: the forecast is computed and exported, the reactive value is answered. */
@@ -43,6 +48,10 @@ export interface PlanInput {
   noiseMargin?: number;
   /** α, the load's noise scale (`noiseScale` of the history); null or unset: no noise margin. */
   noise?: number | null;
+  /** What the history says beyond the forecast (signals.ts); predictive mode only. */
+  signals?: PlanSignals;
+  /** k of the noise margin while a surge is under way (signals.surging); unset: `noiseMargin`. */
+  surgeNoiseMargin?: number;
 }
 
 export interface Plan {
@@ -60,6 +69,8 @@ export interface Plan {
   model: string | null;
   /** The noise margin added to the base, in the load's unit (before headroom); 0 when none. */
   noiseMargin: number;
+  /** Whether a surge was under way (the surge margin applied). */
+  surging: boolean;
 }
 
 export function forecastMax(forecast: Forecast | null): number | null {
@@ -94,6 +105,22 @@ export function makePlan(input: PlanInput): Plan {
       reason = 'forecast';
     } else reason = 'observed';
   }
-  const margin = noiseMargin(base, input.noiseMargin ?? 0, input.noise ?? null);
-  return { value: (base + margin) * (1 + input.headroom), active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model, noiseMargin: margin };
+  const signals = input.mode === 'predictive' ? input.signals : undefined;
+  if (signals) {
+    // Each only ever raises the base: a signal that is wrong costs pods, never capacity.
+    for (const [value, why] of [
+      [signals.ramp, 'ramp'],
+      [signals.recurring, 'recurring'],
+    ] as const) {
+      if (value !== null && Number.isFinite(value) && value > base) {
+        base = value;
+        reason = why;
+        active = active || value > input.activationValue;
+      }
+    }
+  }
+  const surging = signals?.surging === true;
+  const k = surging ? (input.surgeNoiseMargin ?? input.noiseMargin ?? 0) : (input.noiseMargin ?? 0);
+  const margin = noiseMargin(base, k, input.noise ?? null);
+  return { value: (base + margin) * (1 + input.headroom), active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model, noiseMargin: margin, surging };
 }

@@ -4,6 +4,14 @@ const parse = createMetadataParser();
 const base = { targetValue: '100' };
 
 describe('ScaledObject metadata', () => {
+  test('signals: a subset of ramp, recurring, surge, or none; anything else names the key', () => {
+    expect(parse({ ...base, signals: 'ramp' }).signals).toEqual(['ramp']);
+    expect(parse({ ...base, signals: 'surge, ramp' }).signals).toEqual(['surge', 'ramp']);
+    expect(parse({ ...base, signals: 'none' }).signals).toEqual([]);
+    expect(() => parse({ ...base, signals: 'ramp,psychic' })).toThrow(/metadata "signals" must be "none" or signal names separated by commas, from ramp, recurring, surge/);
+    expect(() => parse({ ...base, signals: 'ramp,ramp' })).toThrow(/metadata "signals"/);
+  });
+
   test('minimal metadata gets every documented default', () => {
     const { serverAddress, query, cpuQuery, memoryQuery, authModes, usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile, prometheusUnsafeSsl, timeoutSeconds, ...scaler } = parse(base);
     // The Prometheus source's keys: all unset but the two with defaults.
@@ -16,8 +24,11 @@ describe('ScaledObject metadata', () => {
       horizonMinutes: 10,
       podStartupSeconds: undefined,
       historyMinutes: 60,
-      headroom: 0,
-      noiseMargin: 0,
+      // The planner's defaults, shared with `amadeus simulate` (plan/defaults.ts).
+      headroom: 0.08,
+      noiseMargin: 0.5,
+      surgeNoiseMargin: 0.75,
+      signals: ['ramp', 'recurring', 'surge'],
       mode: 'predictive',
       forecaster: 'auto',
       quantile: undefined,

@@ -2,10 +2,12 @@
  * ScaledObject trigger metadata → typed scaler configuration. One declarative table: every key
  * Amadeus accepts, its form and its default. The README's metadata table mirrors it.
  */
-import { FieldsError, integer, number, oneOf, optional, parseFields, text, type FieldSpec } from '../config/fields.js';
+import { FieldsError, integer, nameSet, number, oneOf, optional, parseFields, text, type FieldSpec } from '../config/fields.js';
 import { DEFAULT_MODEL, MODEL_NAMES, type ModelName } from '../forecast/catalog.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
+import { PLANNER_DEFAULTS } from '../plan/defaults.js';
 import { planningHorizonMinutes } from '../plan/horizon.js';
+import { SIGNAL_NAMES } from '../plan/signals.js';
 import { PROMETHEUS_METADATA } from '../sources/prometheus.js';
 
 export const MODES = ['predictive', 'shadow', 'reactive'] as const;
@@ -46,14 +48,18 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
      */
     podStartupSeconds: optional(integer({ min: 0, max: 3600, required: true })),
     historyMinutes: integer({ min: 10, max: 10080, default: 60 }),
-    /** Planned value = (max(forecast over the horizon, observed) + noise margin) × (1 + headroom). */
-    headroom: number({ min: 0, max: 10, default: 0 }),
+    /** Planned value = (max(forecast over the horizon, observed, signals) + noise margin) × (1 + headroom). */
+    headroom: number({ min: 0, max: 10, default: PLANNER_DEFAULTS.headroom }),
     /**
      * k of the noise margin k·α·√base added to the planned base, α fitted on the history's
      * minute-to-minute changes (plan/noise.ts): room for bursts that grows with the load's own
      * noise rather than with its level. 0: none.
      */
-    noiseMargin: number({ min: 0, max: 10, default: 0 }),
+    noiseMargin: number({ min: 0, max: 10, default: PLANNER_DEFAULTS.noiseMargin }),
+    /** k of the noise margin while a surge is under way (plan/signals.ts). */
+    surgeNoiseMargin: number({ min: 0, max: 10, default: PLANNER_DEFAULTS.surgeNoiseMargin }),
+    /** What the history says beyond the forecast (plan/signals.ts): ramp, recurring, surge; `none` for none. */
+    signals: nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals),
     mode: oneOf(MODES, { default: 'predictive' }),
     forecaster: oneOf(MODEL_NAMES, { default: defaultForecaster as ModelName }),
     /**

@@ -13,24 +13,22 @@ import { lastObserved } from '../forecast/series.js';
 import type { Forecast, Forecaster } from '../forecast/types.js';
 import { noiseScale } from '../plan/noise.js';
 import { makePlan, type PlanReason } from '../plan/plan.js';
+import { planSignals, SIGNAL_NAMES, type PlanSignals, type SignalName } from '../plan/signals.js';
 import { historyThrough, type TraceWindow } from '../sources/trace.js';
 import { MINUTE_MS } from '../sources/types.js';
 import type { SimLoad } from './load.js';
 
 
-export interface AmadeusConfig {
+export interface AmadeusConfig extends PlannerSettings {
   /** The forecaster a ScaledObject's `forecaster` key names (built by the catalog, one per workload). */
   forecaster: Forecaster;
-  /** ScaledObject metadata: horizonMinutes, historyMinutes, headroom, quantile, noiseMargin. */
+  /** ScaledObject metadata: horizonMinutes, historyMinutes; the planner's keys are PlannerSettings'. */
   horizonMinutes: number;
   historyMinutes: number;
-  headroom: number;
-  quantile?: string;
-  noiseMargin?: number;
   /**
    * Minutes whose forecasts are requested together (then awaited) so a batched model runs them in
-   * one pass. Each still sees only its own past; the gate scores forecasts once a batch is back, so
-   * larger batches delay its scoring by up to this many minutes.
+   * one pass. Each still sees only its own past, and the gate and the calibration score and decide
+   * in call order, so the plans are those of one minute at a time, as the scaler refreshes.
    */
   batchMinutes?: number;
   /** Sets the clock the forecaster's timers read (fine-tuning intervals) to a simulated instant. */
@@ -70,6 +68,8 @@ export interface SpanForecasts {
   forecasts: (Forecast | null)[];
   /** The load's noise scale α over the last `historyMinutes` (plan/noise.ts), as the scaler fits it. */
   noise: (number | null)[];
+  /** Every signal of plan/signals.ts per span minute (a planner setting chooses which it uses). */
+  signals: (PlanSignals | null)[];
   models: Record<string, number>;
   gateReasons: Record<string, number>;
 }
@@ -79,13 +79,14 @@ export interface SpanForecasts {
  * so planner settings can be compared on the same forecasts (the forecaster's state, the gate and
  * fine-tuning, does not depend on them).
  */
-export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Omit<AmadeusConfig, 'headroom' | 'quantile' | 'noiseMargin'>): Promise<SpanForecasts> {
+export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Omit<AmadeusConfig, keyof PlannerSettings>): Promise<SpanForecasts> {
   const batch = config.batchMinutes ?? DEFAULT_BATCH_MINUTES;
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batchMinutes must be an integer >= 1, got ${batch}`);
   const { forecaster } = config;
   const need = Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes));
   const n = load.rate.length;
-  const out: SpanForecasts = { observed: [], forecasts: [], noise: [], models: {}, gateReasons: {} };
+  const out: SpanForecasts = { observed: [], forecasts: [], noise: [], signals: [], models: {}, gateReasons: {} };
+  const allSignals = new Set(SIGNAL_NAMES);
   config.onProgress?.(0, n);
   for (let c = 0; c < n; c += batch) {
     const minutes = Array.from({ length: Math.min(batch, n - c) }, (_, k) => c + k);
@@ -106,7 +107,10 @@ export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Om
       const forecast = observed === null ? null : forecasts[k]!;
       out.observed.push(observed);
       out.forecasts.push(forecast);
-      out.noise.push(noiseScale(history.requests, config.historyMinutes));
+      const alpha = noiseScale(history.requests, config.historyMinutes);
+      out.noise.push(alpha);
+      // Signals read the trace in place, up to and including this minute (days of it, every minute: no copy).
+      out.signals.push(observed === null ? null : planSignals(trace.requests, config.horizonMinutes, alpha, allSignals, load.offset + minutes[k]! + 1));
       if (forecast) bump(out.models, forecast.model);
       if (forecast?.gate) bump(out.gateReasons, forecast.gate.reason);
     });
@@ -115,8 +119,21 @@ export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Om
   return out;
 }
 
+/** A planner setting: the ScaledObject metadata that shapes the plan, not the forecast. */
+export interface PlannerSettings {
+  headroom: number;
+  quantile?: string;
+  noiseMargin?: number;
+  surgeNoiseMargin?: number;
+  /** Signals of plan/signals.ts the plan uses; unset: none. */
+  signals?: ReadonlySet<SignalName>;
+}
+
+const maskSignals = (s: PlanSignals | null, on: ReadonlySet<SignalName> | undefined): PlanSignals | undefined =>
+  s === null || on === undefined || on.size === 0 ? undefined : { ramp: on.has('ramp') ? s.ramp : null, recurring: on.has('recurring') ? s.recurring : null, surging: on.has('surge') && s.surging };
+
 /** The planner over a span's forecasts with one setting: the value KEDA would read each minute, req/s. */
-export function planSpan(f: SpanForecasts, load: SimLoad, setting: { headroom: number; quantile?: string; noiseMargin?: number }): Pick<AmadeusPlans, 'planned' | 'forecastMax' | 'reasons'> {
+export function planSpan(f: SpanForecasts, load: SimLoad, setting: PlannerSettings): Pick<AmadeusPlans, 'planned' | 'forecastMax' | 'reasons'> {
   const n = f.observed.length;
   const planned = new Float64Array(n);
   const forecastMax = new Float64Array(n).fill(NaN);
@@ -129,7 +146,7 @@ export function planSpan(f: SpanForecasts, load: SimLoad, setting: { headroom: n
       bump(reasons, 'no-data');
       continue;
     }
-    const plan = makePlan({ mode: 'predictive', headroom: setting.headroom, activationValue: 0, observed, forecast: f.forecasts[i]!, quantile: setting.quantile, noiseMargin: setting.noiseMargin, noise: f.noise[i]! });
+    const plan = makePlan({ mode: 'predictive', headroom: setting.headroom, activationValue: 0, observed, forecast: f.forecasts[i]!, quantile: setting.quantile, noiseMargin: setting.noiseMargin, surgeNoiseMargin: setting.surgeNoiseMargin, noise: f.noise[i]!, signals: maskSignals(f.signals[i]!, setting.signals) });
     planned[i] = plan.value * load.scale;
     previous = planned[i]!;
     if (plan.forecastMax !== null) forecastMax[i] = plan.forecastMax * load.scale;

@@ -9,7 +9,7 @@ import { figures, runPolicy, type Policy, type PolicyFigures, type PolicyRun } f
 import { buildLoad, countSpikeMinutes, type SimLoad } from './load.js';
 import type { SimParams } from './params.js';
 import { amadeus, hpaCpu, kedaReactive, naive, oracle, type PolicyName } from './policies.js';
-import { plannerQuantile, tunePlanner, type PlannerSetting, type TuneGoals, type Tuning } from './tune.js';
+import { tunePlanner, withSetting, type PlannerSetting, type TuneGoals, type Tuning } from './tune.js';
 
 /** `--tune`: choose Amadeus's quantile, headroom and noise margin on the days before the span (see tune.ts). */
 export interface TuneRequest {
@@ -81,8 +81,9 @@ export async function simulate(input: SimulationInput): Promise<SimulationResult
       if (from < 0) throw new RangeError(`tuning needs ${tune.minutes} minutes before the simulated span; the trace has ${load.offset}`);
       tuning = await tunePlanner({ trace, from, to: load.offset, params, amadeus: { ...config, forecaster: tune.forecaster, onProgress: tune.onProgress }, grid: tune.grid, goals: tune.goals });
       const { quantile, headroom, noiseMargin } = tuning.chosen;
-      config = { ...config, headroom, quantile: plannerQuantile(quantile), noiseMargin };
-      describe = { ...describe, quantile, headroom, noiseMargin, tuned: true };
+      const chosen = withSetting(config, tuning.chosen);
+      config = { ...config, ...chosen };
+      describe = { ...describe, quantile, headroom, noiseMargin, surgeNoiseMargin: chosen.surgeNoiseMargin ?? null, tuned: true };
     }
     plans = await planAmadeus(trace, load, config);
   }

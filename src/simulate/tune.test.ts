@@ -79,7 +79,7 @@ describe('on a bursty trace', () => {
   const grid = defaultGrid(['0.5', '0.9']);
 
   test('more headroom or noise margin never costs fewer pod-hours, and the choice is the cheapest meeting the goals', async () => {
-    const t = await tunePlanner({ trace, from: DAY, to: 3 * DAY, params: SIM_DEFAULTS, amadeus: { forecaster: mean10(), ...fixed }, grid, goals: DEFAULT_GOALS });
+    const t = await tunePlanner({ trace, from: DAY, to: 3 * DAY, params: SIM_DEFAULTS, amadeus: { forecaster: mean10(), headroom: 0, ...fixed }, grid, goals: DEFAULT_GOALS });
     expect(t.minutes).toBe(2 * DAY);
     expect(t.from).toBe(new Date(START + DAY * 60_000).toISOString());
     expect(t.candidates).toHaveLength(grid.length);
@@ -99,7 +99,7 @@ describe('on a bursty trace', () => {
 
   test('it reads only the tuning days: whatever comes after them changes nothing', async () => {
     const changed = requests.map((v, i) => (i >= 3 * DAY ? v * 7 : v));
-    const tune = (r: number[]) => tunePlanner({ trace: { ...trace, requests: r }, from: DAY, to: 3 * DAY, params: SIM_DEFAULTS, amadeus: { forecaster: mean10(), ...fixed }, grid, goals: DEFAULT_GOALS });
+    const tune = (r: number[]) => tunePlanner({ trace: { ...trace, requests: r }, from: DAY, to: 3 * DAY, params: SIM_DEFAULTS, amadeus: { forecaster: mean10(), headroom: 0, ...fixed }, grid, goals: DEFAULT_GOALS });
     expect(await tune(changed)).toEqual(await tune(requests));
   }, 30_000);
 
@@ -111,7 +111,7 @@ describe('on a bursty trace', () => {
     });
     const t = tuned.tuning!;
     expect(t.minutes).toBe(2 * DAY);
-    expect(tuned.amadeus).toEqual({ forecaster: 'mean10', quantile: t.chosen.quantile, headroom: t.chosen.headroom, noiseMargin: t.chosen.noiseMargin, tuned: true });
+    expect(tuned.amadeus).toEqual({ forecaster: 'mean10', quantile: t.chosen.quantile, headroom: t.chosen.headroom, noiseMargin: t.chosen.noiseMargin, surgeNoiseMargin: t.chosen.noiseMargin, tuned: true });
     const q = plannerQuantile(t.chosen.quantile);
     const direct = await simulate({ ...base, amadeus: { forecaster: mean10(), ...fixed, headroom: t.chosen.headroom, quantile: q, noiseMargin: t.chosen.noiseMargin, describe: {} } });
     expect(tuned.policies).toEqual(direct.policies);

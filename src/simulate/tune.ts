@@ -6,7 +6,7 @@
  * state — the gate, fine-tuning — does not depend on the planner's settings.
  */
 import type { TraceWindow } from '../sources/trace.js';
-import { forecastSpan, planSpan, type AmadeusConfig, type SpanForecasts } from './amadeus.js';
+import { forecastSpan, planSpan, type AmadeusConfig, type PlannerSettings, type SpanForecasts } from './amadeus.js';
 import { figures, runPolicy, type PolicyFigures } from './engine.js';
 import { buildLoad, countSpikeMinutes, type SimLoad } from './load.js';
 import type { SimParams } from './params.js';
@@ -68,9 +68,18 @@ export function defaultGrid(quantiles: readonly string[], maxHeadroom = 0.5): Pl
   return grid;
 }
 
+/**
+ * A grid setting on top of the fixed ones (signals, and the surge margin as an increment over the
+ * noise margin, so a tuned margin keeps the surge's extra room).
+ */
+export function withSetting(base: Pick<PlannerSettings, 'signals' | 'noiseMargin' | 'surgeNoiseMargin'>, s: PlannerSetting): PlannerSettings {
+  const surgeExtra = Math.max(0, (base.surgeNoiseMargin ?? 0) - (base.noiseMargin ?? 0));
+  return { headroom: s.headroom, quantile: plannerQuantile(s.quantile), noiseMargin: s.noiseMargin, surgeNoiseMargin: s.noiseMargin + surgeExtra, signals: base.signals };
+}
+
 /** One setting's outcome on a span whose forecasts are known: the planner, then the engine. */
-export function scoreSetting(forecasts: SpanForecasts, load: SimLoad, params: SimParams, s: PlannerSetting): PolicyFigures {
-  const { planned } = planSpan(forecasts, load, { headroom: s.headroom, quantile: plannerQuantile(s.quantile), noiseMargin: s.noiseMargin });
+export function scoreSetting(forecasts: SpanForecasts, load: SimLoad, params: SimParams, s: PlannerSetting, base: Pick<PlannerSettings, 'signals' | 'noiseMargin' | 'surgeNoiseMargin'> = {}): PolicyFigures {
+  const { planned } = planSpan(forecasts, load, withSetting(base, s));
   return figures(load, runPolicy(load, amadeus(planned, params), params), params);
 }
 
@@ -102,8 +111,8 @@ export interface TuneInput {
   from: number;
   to: number;
   params: SimParams;
-  /** The forecaster and fixed settings (horizon, history…); a forecaster of its own, not the span's. */
-  amadeus: Omit<AmadeusConfig, 'headroom' | 'quantile' | 'noiseMargin'>;
+  /** The forecaster and fixed settings (horizon, history, signals…); a forecaster of its own, not the span's. */
+  amadeus: AmadeusConfig;
   grid: readonly PlannerSetting[];
   goals: TuneGoals;
 }
@@ -114,7 +123,7 @@ export async function tunePlanner(input: TuneInput): Promise<Tuning> {
   const forecasts = await forecastSpan(input.trace, load, input.amadeus);
   const hpa = figures(load, runPolicy(load, hpaCpu(params), params), params);
   const candidates = input.grid.map((s): TuneCandidate => {
-    const f = scoreSetting(forecasts, load, params, s);
+    const f = scoreSetting(forecasts, load, params, s, input.amadeus);
     const c = { ...s, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHours: f.podHours };
     return { ...c, meetsGoals: meetsGoals(c, hpa.sloViolationMinutes, input.goals) };
   });

@@ -1,0 +1,126 @@
+import { isSurging, planSignals, rampProjection, recurringPeak, SIGNAL_DEFAULTS, signalHistoryMinutes } from './signals.js';
+import { makePlan } from './plan.js';
+
+const DAY = 1440;
+/** A flat load with Poisson-like noise scale α = 1 (σ ≈ 0.89·√level per minute). */
+const flat = (minutes: number, level: number): (number | null)[] => new Array<number | null>(minutes).fill(level);
+
+describe('rampProjection', () => {
+  test('a surge that builds over minutes is projected over the horizon while it builds', () => {
+    // 100/min, then +40 a minute for the last four minutes: 140, 180, 220, 260.
+    const v = [...flat(60, 100), 140, 180, 220, 260];
+    const p = rampProjection(v, 3, 1)!;
+    // recent = (220 + 260) / 2 = 240; earlier = minutes t-5..t-3 = (100 + 100 + 140) / 3; their centres are 3.5 minutes apart.
+    const earlier = 340 / 3;
+    expect(p).toBeCloseTo(240 + ((240 - earlier) / 3.5) * (3 + 0.5), 6);
+    // Ahead of the load: pods ordered now are ready when the ramp has gone on.
+    expect(p).toBeGreaterThan(260);
+  });
+
+  test('noise is not a ramp: a rise within z standard deviations projects nothing', () => {
+    // A rise of 20 on a level of 400 with α = 1: σ of the difference ≈ 0.89·20·0.91 ≈ 16, z·σ ≈ 49.
+    expect(rampProjection([...flat(60, 400), 410, 420], 3, 1)).toBeNull();
+    // The same rise on a smooth series (small α) is a ramp.
+    expect(rampProjection([...flat(60, 400), 410, 420], 3, 0.05)).not.toBeNull();
+  });
+
+  test('falling or flat load, no noise scale or too short a history: no projection', () => {
+    expect(rampProjection([...flat(60, 300), 250, 200, 150], 3, 1)).toBeNull();
+    expect(rampProjection(flat(60, 300), 3, 1)).toBeNull();
+    expect(rampProjection([...flat(60, 100), 200, 300], 3, null)).toBeNull();
+    expect(rampProjection([1, 2, 3], 3, 1)).toBeNull();
+  });
+
+  test('the projection is capped at maxFactor × the recent level', () => {
+    const v = [...flat(60, 1), 1, 1, 1, 50, 100];
+    expect(rampProjection(v, 20, 0.1)).toBeCloseTo(75 * SIGNAL_DEFAULTS.ramp.maxFactor, 6);
+  });
+
+  test('reads only values[0, n): a simulation passes the whole trace without the future', () => {
+    const v = [...flat(60, 100), 140, 180, 220, 260, 9999, 9999];
+    expect(rampProjection(v, 3, 1, v.length - 2)).toBeCloseTo(rampProjection(v.slice(0, -2), 3, 1)!, 12);
+  });
+});
+
+/** `days` days at `level`, with a jump to `size` × level at minute-of-day `at` for `length` minutes on the days `on` selects. */
+function daysWithEvent(days: number, level: number, at: number, length: number, size: number, on: (day: number) => boolean): (number | null)[] {
+  const v: (number | null)[] = [];
+  for (let d = 0; d < days; d++) for (let m = 0; m < DAY; m++) v.push(on(d) && m >= at && m < at + length ? level * size : level);
+  return v;
+}
+
+describe('recurringPeak', () => {
+  const noon = 12 * 60;
+  test('a jump that happened at this time on recent days is provisioned for before it starts', () => {
+    // A 2.5× sale at 12:00 on every one of the last 7 days; now is 11:58 on day 8, before today's.
+    const v = daysWithEvent(8, 100, noon, 20, 2.5, () => true).slice(0, 7 * DAY + noon - 1);
+    expect(v[v.length - 1]).toBe(100); // nothing has happened yet today
+    expect(recurringPeak(v, 3, 1)).toBeCloseTo(250, 6);
+    // And makePlan plans for it, saying why.
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 100, forecast: { model: 'm', values: [100, 100, 100] }, signals: planSignals(v, 3, 1, new Set(['recurring'])) });
+    expect(plan).toMatchObject({ value: 250, reason: 'recurring' });
+  });
+
+  test('weekday-only events recur too (five of seven days)', () => {
+    const weekday = (d: number) => d % 7 < 5;
+    // Day 7 is a weekday again (d % 7 = 0).
+    const v = daysWithEvent(8, 100, noon, 20, 2.5, weekday).slice(0, 7 * DAY + noon - 1);
+    expect(recurringPeak(v, 3, 1)).toBeCloseTo(250, 6);
+  });
+
+  test('a one-off jump is not recurring, nor is a small one, nor is noise on a quiet workload', () => {
+    const once = daysWithEvent(8, 100, noon, 20, 2.5, (d) => d === 6).slice(0, 7 * DAY + noon - 1);
+    expect(recurringPeak(once, 3, 1)).toBeNull();
+    const small = daysWithEvent(8, 100, noon, 20, 1.3, () => true).slice(0, 7 * DAY + noon - 1);
+    expect(recurringPeak(small, 3, 1)).toBeNull();
+    // 2 → 6 requests a minute is 3×, but within z·α·√level of a Poisson-like level of 2.
+    const quiet = daysWithEvent(8, 2, noon, 20, 3, () => true).slice(0, 7 * DAY + noon - 1);
+    expect(recurringPeak(quiet, 3, 1.13)).toBeNull();
+  });
+
+  test('scales with today: the recurring ratio times today\'s level', () => {
+    const v = daysWithEvent(8, 100, noon, 20, 2, () => true).slice(0, 7 * DAY + noon - 1);
+    for (let i = v.length - 30; i < v.length; i++) v[i] = 300; // today busier
+    expect(recurringPeak(v, 3, 1)).toBeCloseTo(600, 6);
+  });
+
+  test('signalHistoryMinutes covers the days the guard looks back', () => {
+    expect(signalHistoryMinutes(3, new Set(['recurring']))).toBeGreaterThanOrEqual(SIGNAL_DEFAULTS.recurring.days * DAY + SIGNAL_DEFAULTS.recurring.levelMinutes);
+    expect(signalHistoryMinutes(3, new Set(['ramp', 'surge']))).toBe(SIGNAL_DEFAULTS.surge.trailingMinutes);
+  });
+});
+
+describe('isSurging and the surge margin', () => {
+  test('the last minutes well above the last hour is a surge', () => {
+    expect(isSurging([...flat(55, 100), 150, 160, 170, 180, 190])).toBe(true);
+    expect(isSurging([...flat(55, 100), 101, 99, 102, 98, 100])).toBe(false);
+  });
+
+  test('while surging the plan adds the surge margin instead of the usual one', () => {
+    const v = [...flat(55, 100), 150, 160, 170, 180, 190];
+    const input = { mode: 'predictive' as const, headroom: 0, activationValue: 0, observed: 190, forecast: null, noise: 1, noiseMargin: 0.5, surgeNoiseMargin: 1 };
+    const surging = makePlan({ ...input, signals: planSignals(v, 3, 1, new Set(['surge'])) });
+    expect(surging.surging).toBe(true);
+    expect(surging.noiseMargin).toBeCloseTo(Math.sqrt(190), 9);
+    const calm = makePlan({ ...input, signals: planSignals(v, 3, 1, new Set()) });
+    expect(calm.noiseMargin).toBeCloseTo(0.5 * Math.sqrt(190), 9);
+  });
+});
+
+describe('signals only add capacity', () => {
+  test('a signal below the forecast or observed load changes nothing', () => {
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 500, forecast: { model: 'm', values: [600] }, signals: { ramp: 550, recurring: 100, surging: false } });
+    expect(plan).toMatchObject({ value: 600, reason: 'forecast' });
+  });
+
+  test('shadow and reactive modes ignore them', () => {
+    const signals = { ramp: 900, recurring: 900, surging: true };
+    expect(makePlan({ mode: 'shadow', headroom: 0, activationValue: 0, observed: 100, forecast: null, signals }).value).toBe(100);
+    expect(makePlan({ mode: 'reactive', headroom: 0, activationValue: 0, observed: 100, forecast: null, signals }).value).toBe(100);
+  });
+
+  test('a ramp activates a workload before the load crosses the activation value', () => {
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 50, observed: 20, forecast: null, signals: { ramp: 80, recurring: null, surging: false } });
+    expect(plan).toMatchObject({ active: true, reason: 'ramp', value: 80 });
+  });
+});

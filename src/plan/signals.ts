@@ -1,0 +1,149 @@
+/**
+ * What the load's own history says about the next minutes, beyond a forecaster's point estimate:
+ * the errors that cost are under-provisioning at a surge's onset, and a model trained for mean error
+ * smooths exactly those away. Three guards, each pure, each in the load's own unit and scale-free
+ * (every threshold is a ratio, or a multiple of the noise α·√level of plan/noise.ts):
+ *
+ * - **ramp**: the last minutes rise well beyond noise → the rise is projected over the horizon, so
+ *   pods are ordered while a surge builds rather than after it has arrived;
+ * - **recurring**: at this time of day on several recent days the load jumped well above its level
+ *   just before → a jump of that size is provisioned for before it starts (a daily sale, a batch);
+ * - **surging**: the last minutes are well above the last hour (a surge is under way) → the plan
+ *   adds the larger surge margin, because latency during surges is what the product promises and
+ *   surges are a small share of the day, so the extra pods cost little.
+ */
+import { isObserved, observedMean, type Series } from '../forecast/series.js';
+
+const DAY_MINUTES = 1440;
+
+export const SIGNAL_DEFAULTS = {
+  ramp: {
+    /** The recent level: mean of the last `recentMinutes` (now included). */
+    recentMinutes: 2,
+    /** The earlier level: mean of the minutes `earlierFrom`..`earlierTo` ago (now = 0). */
+    earlierFrom: 5,
+    earlierTo: 3,
+    /** The rise must exceed z standard deviations of the difference of those two means. */
+    z: 3,
+    /** Minutes beyond the horizon the projection reaches (the recent mean is centred half a minute back). */
+    lead: 0.5,
+    /** The projection never exceeds this × the recent level: a rise is not a rocket. */
+    maxFactor: 4,
+  },
+  recurring: {
+    /** Days looked back (1 = yesterday). */
+    days: 7,
+    /** Days on which the jump must have happened for it to count as recurring. */
+    minDays: 3,
+    /** The jump: the peak 3-minute mean of the horizon ÷ the median of the 30 minutes before. */
+    ratio: 1.5,
+    /** … and its rise must exceed z·α·√level: a burst of a few requests on a quiet workload is noise. */
+    z: 3,
+    levelMinutes: 30,
+  },
+  surge: {
+    /** A surge is under way while the last `shortMinutes`' mean exceeds `ratio` × the last `trailingMinutes`'. */
+    shortMinutes: 5,
+    trailingMinutes: 60,
+    ratio: 1.3,
+  },
+} as const;
+
+export interface PlanSignals {
+  /** The ramp's projection over the horizon, or null when the load is not rising beyond noise. */
+  ramp: number | null;
+  /** Today's level × the jump seen at this time on recent days, or null when none recurs. */
+  recurring: number | null;
+  /** Whether a surge is under way. */
+  surging: boolean;
+}
+
+export type SignalName = 'ramp' | 'recurring' | 'surge';
+export const SIGNAL_NAMES: readonly SignalName[] = ['ramp', 'recurring', 'surge'];
+
+/** Minutes of history the signals look at: the recurring guard looks back days. */
+export function signalHistoryMinutes(horizon: number, enabled: ReadonlySet<SignalName>): number {
+  const r = SIGNAL_DEFAULTS.recurring;
+  const base = SIGNAL_DEFAULTS.surge.trailingMinutes;
+  return enabled.has('recurring') ? r.days * DAY_MINUTES + Math.max(r.levelMinutes, horizon + 2) : base;
+}
+
+/** Standard deviation of one minute's noise at `level`, from α of plan/noise.ts (E|Δ| = 2σ/√π for Gaussian noise). */
+const minuteSigma = (alpha: number, level: number) => (Math.sqrt(Math.PI) / 2) * alpha * Math.sqrt(Math.max(level, 0));
+
+/**
+ * The projected maximum over the next `horizon` minutes while the load rises beyond noise, else null.
+ * The history is `values[0, n)`, the current minute last (`n` defaults to the length, so a simulation
+ * can pass a whole trace without copying it); `alpha` is the load's noise scale (null: no projection).
+ */
+export function rampProjection(values: Series, horizon: number, alpha: number | null, n = values.length): number | null {
+  const c = SIGNAL_DEFAULTS.ramp;
+  if (alpha === null || !(alpha > 0) || n < c.earlierFrom + 1) return null;
+  const recent = observedMean(values, n - c.recentMinutes, n);
+  const earlier = observedMean(values, n - 1 - c.earlierFrom, n - c.earlierTo);
+  if (recent === null || earlier === null || !(recent > 0)) return null;
+  const rise = recent - earlier;
+  const spread = minuteSigma(alpha, recent) * Math.sqrt(1 / c.recentMinutes + 1 / (c.earlierFrom - c.earlierTo + 1));
+  if (!(rise > c.z * spread)) return null;
+  // Centres of the two windows are this many minutes apart.
+  const gap = (c.earlierFrom + c.earlierTo) / 2 - (c.recentMinutes - 1) / 2;
+  const projected = recent + (rise / gap) * (horizon + c.lead);
+  return Math.min(projected, recent * c.maxFactor);
+}
+
+/** Median of the observed values of values[from, to), or null. */
+function observedMedian(values: Series, from: number, to: number): number | null {
+  const v: number[] = [];
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    const x = values[i];
+    if (isObserved(x)) v.push(x);
+  }
+  if (v.length === 0) return null;
+  v.sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)]!;
+}
+
+/**
+ * Today's level × the jump that happened in the same minutes of the day on at least `minDays` of the
+ * last `days` days (the median of those days' jumps), or null when no jump recurs.
+ */
+export function recurringPeak(values: Series, horizon: number, alpha: number | null, n = values.length): number | null {
+  const c = SIGNAL_DEFAULTS.recurring;
+  const now = n - 1;
+  if (alpha === null || !(alpha > 0)) return null;
+  const today = observedMedian(values, now - c.levelMinutes + 1, now + 1);
+  if (today === null || !(today > 0)) return null;
+  const jumps: number[] = [];
+  for (let d = 1; d <= c.days; d++) {
+    const then = now - d * DAY_MINUTES;
+    if (then - c.levelMinutes + 1 < 0) break;
+    const level = observedMedian(values, then - c.levelMinutes + 1, then + 1);
+    if (level === null || !(level > 0)) continue;
+    let peak = 0;
+    for (let j = 1; j <= horizon; j++) {
+      const m = observedMean(values, then + j - 1, then + j + 2);
+      if (m !== null && m > peak) peak = m;
+    }
+    if (peak / level > c.ratio && peak - level > c.z * alpha * Math.sqrt(level)) jumps.push(peak / level);
+  }
+  if (jumps.length < c.minDays) return null;
+  jumps.sort((a, b) => a - b);
+  return today * jumps[Math.floor((jumps.length - 1) / 2)]!;
+}
+
+/** Whether a surge is under way: the last minutes' mean well above the last hour's. */
+export function isSurging(values: Series, n = values.length): boolean {
+  const c = SIGNAL_DEFAULTS.surge;
+  const short = observedMean(values, n - c.shortMinutes, n);
+  const trailing = observedMean(values, n - c.trailingMinutes, n);
+  return short !== null && trailing !== null && short > c.ratio * trailing;
+}
+
+/** Every enabled signal over the history `values[0, n)`, the current minute last. */
+export function planSignals(values: Series, horizon: number, alpha: number | null, enabled: ReadonlySet<SignalName>, n = values.length): PlanSignals {
+  return {
+    ramp: enabled.has('ramp') ? rampProjection(values, horizon, alpha, n) : null,
+    recurring: enabled.has('recurring') ? recurringPeak(values, horizon, alpha, n) : null,
+    surging: enabled.has('surge') ? isSurging(values, n) : false,
+  };
+}
