@@ -21,7 +21,7 @@ describe('amadeus serve (process)', () => {
   });
 
   test('serves the demo on the embedded replay source, logs each refresh, and stops gracefully on SIGTERM with a stream open', async () => {
-    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0', '--refresh-interval', '0.2']);
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0']);
     const port = (await proc.waitForLog(listening)).port as number;
     const address = `127.0.0.1:${port}`;
     const refresh = await proc.waitForLog((l) => l.msg === 'refresh' && l.scaledObject === 'default/amadeus-demo', 10_000, 'demo refresh');
@@ -64,20 +64,25 @@ describe('amadeus serve (process)', () => {
   test('configuration comes from environment variables too, flags winning', async () => {
     proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0'], {
       AMADEUS_ADDRESS: 'not-an-address', // overridden by the flag, so never an error
-      AMADEUS_REFRESH_INTERVAL: '0.2',
+      AMADEUS_REPLAY_SPEED: '600',
+      AMADEUS_REFRESH_OFFSET: '5',
       AMADEUS_REFRESH_LOG_LEVEL: 'warn',
     });
     await proc.waitForLog(listening);
     const first = await proc.waitForLog((l) => l.msg === 'refresh', 10_000, 'refresh');
     expect(first.level).toBe('warn');
-    // Refreshes every 0.2 s, not the default 30 s.
-    await proc.waitForLog((l) => l.msg === 'refresh' && l !== first, 5_000, 'second refresh');
+    // A replayed minute every 0.1 s: the next minute's refresh comes within seconds, not a real minute.
+    const second = await proc.waitForLog((l) => l.msg === 'refresh' && l !== first, 5_000, 'second refresh');
+    const minutes = (Date.parse(second.at as string) - Date.parse(first.at as string)) / 60_000;
+    expect(Number.isInteger(minutes) && minutes >= 1).toBe(true); // a later minute (more than one if the first refresh overran)
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
   });
 
   test.each([
-    [['--refresh-interval', '-1'], '--refresh-interval (AMADEUS_REFRESH_INTERVAL) must be a number > 0 and <= 3600, got "-1"'],
+    [['--refresh-offset', '60'], '--refresh-offset (AMADEUS_REFRESH_OFFSET) must be a number >= 0 and <= 59, got "60"'],
+    [['--refresh-interval', '30'], 'unknown option --refresh-interval'],
+    [['--replay-start', '2025-02-30T00:00:00Z'], '--replay-start (AMADEUS_REPLAY_START) is not a valid time: "2025-02-30T00:00:00Z"'],
     [['--address', 'nowhere'], '--address (AMADEUS_ADDRESS) must be host:port, got "nowhere"'],
     [['--tls-cert', '/x.crt'], 'TLS needs both --tls-cert and --tls-key'],
     [['--speed', '2'], 'unknown option --speed'],
@@ -123,8 +128,8 @@ describe('amadeus serve (process)', () => {
     proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--help']);
     expect(await proc.exited).toBe(0);
     const out = proc.logs.map((l) => l.raw).join('\n');
-    expect(out).toContain('--refresh-interval VALUE');
-    expect(out).toContain('[AMADEUS_REFRESH_INTERVAL]');
+    expect(out).toContain('--refresh-offset VALUE');
+    expect(out).toContain('[AMADEUS_REFRESH_OFFSET]');
     expect(out).toContain('default 0.0.0.0:6000');
   });
 });

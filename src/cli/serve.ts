@@ -12,7 +12,7 @@ import { createPrometheusSource, prometheusConfigProblems } from '../sources/pro
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
 import { createReplayFeed } from '../sources/replay.js';
-import { loadTrace, type Trace } from '../sources/trace.js';
+import { loadTrace, parseTimestamp, type Trace } from '../sources/trace.js';
 import type { MetricSource } from '../sources/types.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -44,12 +44,20 @@ export function tlsFrom(opts: ServeOptions): TlsFiles | undefined {
   return { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.tlsClientCa };
 }
 
+/** `--replay-start` as epoch ms, or undefined for the replay's own default. */
+export function replayStartOf(opts: Pick<ServeOptions, 'replayStart'>): number | undefined {
+  if (opts.replayStart === undefined) return undefined;
+  const t = parseTimestamp(opts.replayStart);
+  if (t === null) throw new UsageError(`--replay-start (AMADEUS_REPLAY_START) is not a valid time: "${opts.replayStart}"`);
+  return t.epochMs;
+}
+
 /**
  * One replay feed for the whole process: every ScaledObject sees the same virtual "now", whenever
  * it registered, and the series is computed once for all of them.
  */
 function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: ScalerConfig) => MetricSource {
-  const timing = { speed: opts.replaySpeed };
+  const timing = { speed: opts.replaySpeed, virtualStart: replayStartOf(opts) };
   const feed = trace
     ? createReplayFeed({ ...timing, trace })
     : createReplayFeed({ ...timing, generator: { scenario: opts.replayScenario, seed: opts.replaySeed, peakRate: opts.replayPeak } });
@@ -117,6 +125,7 @@ export async function slackFrom(opts: ServeOptions, logger: Logger): Promise<Sla
 
 export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel }), env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const tls = tlsFrom(opts);
+  replayStartOf(opts); // a bad value fails before the model loads
   const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
   const { runtime: lstm, reason } = await loadLstmRuntime({
     model: opts.model,
@@ -133,7 +142,7 @@ export async function startServe(opts: ServeOptions, logger = createLogger({ lev
     parseMetadata: createMetadataParser(opts.defaultForecaster),
     sourceFor: sourceFactory(opts, trace, logger),
     forecasterFor: createForecasterProvider({ lstm, unavailableReason: reason, log: logger }),
-    refreshIntervalMs: opts.refreshInterval * 1000,
+    refreshOffsetMs: opts.refreshOffset * 1000,
     idleTimeoutMs: opts.idleTimeout * 1000,
     maxObjects: opts.maxObjects,
     refreshConcurrency: opts.refreshConcurrency,

@@ -1,7 +1,7 @@
 /**
  * Command configuration from flags and environment variables, validated at start-up. Every option
- * has a flag (`--refresh-interval 30` or `--refresh-interval=30`) and an environment variable
- * (`AMADEUS_REFRESH_INTERVAL`); a flag wins over the environment, the environment over the default.
+ * has a flag (`--refresh-offset 10` or `--refresh-offset=10`) and an environment variable
+ * (`AMADEUS_REFRESH_OFFSET`); a flag wins over the environment, the environment over the default.
  */
 import { FieldsError, optional, parseFields, text, type FieldSpec, type Parsed, type Schema } from './fields.js';
 

@@ -89,3 +89,16 @@ test('bad options fail at construction', () => {
   expect(() => createCalibratedForecaster(flat, { levels: ['1.5'] })).toThrow(RangeError);
   expect(() => createCalibratedForecaster(flat, { dispersionMinutes: 1 })).toThrow(RangeError);
 });
+
+test('overlapping calls get exactly the answers of calls made one after the other (a batch of minutes)', async () => {
+  const series = Array.from({ length: 80 }, (_, i) => 100 + 30 * Math.sin(i / 2) + (i % 5) * 4);
+  const request = (t: number) => ({ history: history(series.slice(0, t)), horizon: 3 });
+  const one = createCalibratedForecaster(flat, { minScored: 5, window: 50 });
+  const sequential = [];
+  for (let t = 10; t < 80; t++) sequential.push((await one.forecast(request(t))).maxQuantiles);
+  const batched = createCalibratedForecaster(flat, { minScored: 5, window: 50 });
+  const together = [];
+  for (let t = 10; t < 80; t += 10) together.push(...(await Promise.all(Array.from({ length: Math.min(10, 80 - t) }, (_, k) => batched.forecast(request(t + k))))).map((f) => f.maxQuantiles));
+  expect(together).toEqual(sequential);
+  expect(sequential.at(-1)).not.toEqual({ '0.9': 777 }); // calibrated by then
+});

@@ -113,6 +113,8 @@ export function createCalibratedForecaster(inner: Forecaster, options: Calibrati
   for (const l of levels) if (!(Number(l) > 0 && Number(l) < 1)) throw new RangeError(`quantile level must be in (0, 1), got "${l}"`);
   // One forecast per origin minute (refreshes come faster than minutes); few are ever pending.
   const pending = new Map<number, Pending>();
+  /** Settles when the latest call has kept its forecast: the next one scores after it (see gate.ts). */
+  let turn: Promise<void> = Promise.resolve();
 
   /** Scores every pending forecast whose whole horizon is inside `history`. */
   const score = (history: History) => {
@@ -145,21 +147,36 @@ export function createCalibratedForecaster(inner: Forecaster, options: Calibrati
     scores,
     historyMinutes: (requested) => inner.historyMinutes(requested),
     async forecast(request: ForecastRequest): Promise<Forecast> {
-      // Before awaiting, so overlapping calls score in the order of their histories.
-      score(request.history);
-      const origin = forecastOrigin(request.history);
-      const forecast = await inner.forecast(request);
-      const max = peak(forecast.values, request.horizon);
-      const spread = dispersion(request.history.requests, dispersionMinutes);
-      // A flat history has no noise to scale by: its forecast is not scored (the model's own quantiles stand).
-      if (max === null || !(spread > 0)) return forecast;
-      pending.set(origin, { origin, horizon: request.horizon, forecastMax: max, dispersion: spread });
-      if (scores.count < minScored) return forecast;
-      const maxQuantiles: Record<string, number> = {};
-      for (const l of levels) maxQuantiles[l] = Math.max(0, max + scores.quantile(Number(l)) * spread);
-      return { ...forecast, maxQuantiles };
+      // The inner model starts at once (overlapping calls share its batched pass); scoring and
+      // keeping run in call order, so overlapping calls get the answers of one-after-the-other ones.
+      const running = inner.forecast(request);
+      running.catch(() => {}); // awaited below, maybe after it fails: not an unhandled rejection
+      const previous = turn;
+      let done!: () => void;
+      turn = new Promise((resolve) => (done = resolve));
+      try {
+        await previous;
+        score(request.history);
+        return calibrated(request, await running);
+      } finally {
+        done();
+      }
     },
     close: () => inner.close?.(),
     settled: async () => inner.settled?.(),
   };
+
+  /** Keeps the forecast's peak to score later and adds the calibrated quantiles once enough are scored. */
+  function calibrated(request: ForecastRequest, forecast: Forecast): Forecast {
+    const origin = forecastOrigin(request.history);
+    const max = peak(forecast.values, request.horizon);
+    const spread = dispersion(request.history.requests, dispersionMinutes);
+    // A flat history has no noise to scale by: its forecast is not scored (the model's own quantiles stand).
+    if (max === null || !(spread > 0)) return forecast;
+    pending.set(origin, { origin, horizon: request.horizon, forecastMax: max, dispersion: spread });
+    if (scores.count < minScored) return forecast;
+    const maxQuantiles: Record<string, number> = {};
+    for (const l of levels) maxQuantiles[l] = Math.max(0, max + scores.quantile(Number(l)) * spread);
+    return { ...forecast, maxQuantiles };
+  }
 }

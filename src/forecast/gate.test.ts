@@ -193,6 +193,26 @@ describe('createGatedForecaster', () => {
     }
   });
 
+  it('answers overlapping calls exactly as calls made one after the other (a batch of minutes, as the simulator asks)', async () => {
+    const load = (m: number) => 100 + 40 * Math.sin(m / 3) + (m % 7) * 5;
+    const scaled = (name: string, k: number): Forecaster => ({
+      name,
+      historyMinutes: (r) => r,
+      forecast: async ({ history: h, horizon }) => ({ model: name, values: new Array<number>(horizon).fill((h.requests.at(-1) ?? 0) * k) }),
+    });
+    const make = () => gate(scaled('P', 1.3), [scaled('B', 1), scaled('C', 0.9)], { window: 20, minScored: 5 });
+    const request = (end: number) => ({ history: history(end, load), horizon: 3 });
+    const summary = (f: Forecast) => ({ model: f.model, reason: f.gate?.reason, mae: f.gate?.mae });
+    const one = make();
+    const sequential = [];
+    for (let end = 1; end <= 40; end++) sequential.push(summary(await one.forecast(request(end))));
+    const batched = make();
+    const together = [];
+    for (let end = 1; end <= 40; end += 10) together.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => batched.forecast(request(end + k))))).map(summary));
+    expect(together).toEqual(sequential);
+    expect(new Set(sequential.map((s) => s.model)).size).toBeGreaterThan(1); // the rule had choices to make
+  });
+
   it('returns the chosen forecast whole, with the gate decision added', async () => {
     const g = gate(new Fake('P', 100), [new Fake('B', 90)]);
     const f = await g.forecast({ history: history(5), horizon: 3 });

@@ -360,6 +360,8 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
 
   const scorer = new ForecastScorer(window);
   let last: GateState['last'] = null;
+  /** Settles when the latest call has recorded its forecasts: the next one scores after it. */
+  let turn: Promise<void> = Promise.resolve();
 
   const maeByModel = (): Record<string, number> => {
     const mae: Record<string, number> = {};
@@ -370,6 +372,35 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
     return mae;
   };
 
+  /** Scores the minutes now due, records this call's forecasts and applies the rule. */
+  const decideOn = (request: ForecastRequest, outcomes: Outcome[]): Forecast => {
+    scorer.score(request.history);
+    const origin = forecastOrigin(request.history);
+    outcomes.forEach((o, i) => {
+      if (o.ok) scorer.record(names[i], origin, o.forecast.values);
+    });
+
+    const candidate = (i: number): Candidate => ({ name: names[i], ok: outcomes[i].ok, score: scorer.stats(names[i]) });
+    const choice = decide(candidate(0), baselines.map((_, i) => candidate(i + 1)), rule);
+    if (choice === null) {
+      const detail = outcomes.map((o, i) => `${names[i]}: ${o.ok ? 'ok' : messageOf(o.error)}`).join('; ');
+      const allShort = outcomes.every((o) => !o.ok && o.error instanceof InsufficientHistoryError);
+      const message = `gate ${name}: every model failed (${detail})`;
+      throw allShort ? new InsufficientHistoryError(message) : new Error(message, { cause: outcomes[0].ok ? undefined : outcomes[0].error });
+    }
+
+    const chosen = outcomes[names.indexOf(choice.model)];
+    if (!chosen.ok) throw new Error(`gate ${name}: chose ${choice.model}, which failed`); // decide() never does
+    const mae = maeByModel();
+    const relativeError: Record<string, number> = {};
+    for (const n of names) {
+      const r = scorer.stats(n).relativeError;
+      if (r !== null) relativeError[n] = r;
+    }
+    last = { ...choice, at: clock(), mae };
+    return { ...chosen.forecast, gate: { reason: choice.reason, mae, relativeError } };
+  };
+
   return {
     name,
 
@@ -378,33 +409,20 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
     },
 
     async forecast(request: ForecastRequest): Promise<Forecast> {
-      // Score before awaiting the models, so overlapping calls each see their own history in order.
-      scorer.score(request.history);
-      const origin = forecastOrigin(request.history);
-      const outcomes = await Promise.all(models.map((m) => run(m, request)));
-      outcomes.forEach((o, i) => {
-        if (o.ok) scorer.record(names[i], origin, o.forecast.values);
-      });
-
-      const candidate = (i: number): Candidate => ({ name: names[i], ok: outcomes[i].ok, score: scorer.stats(names[i]) });
-      const choice = decide(candidate(0), baselines.map((_, i) => candidate(i + 1)), rule);
-      if (choice === null) {
-        const detail = outcomes.map((o, i) => `${names[i]}: ${o.ok ? 'ok' : messageOf(o.error)}`).join('; ');
-        const allShort = outcomes.every((o) => !o.ok && o.error instanceof InsufficientHistoryError);
-        const message = `gate ${name}: every model failed (${detail})`;
-        throw allShort ? new InsufficientHistoryError(message) : new Error(message, { cause: outcomes[0].ok ? undefined : outcomes[0].error });
+      // The models start at once, so overlapping calls share a batched pass (the simulator asks for
+      // many minutes together); scoring, recording and deciding then run in call order, each after
+      // the previous call has recorded its forecasts: overlapping calls get exactly the answers of
+      // calls made one after the other, as the scaler makes them.
+      const running = Promise.all(models.map((m) => run(m, request)));
+      const previous = turn;
+      let done!: () => void;
+      turn = new Promise((resolve) => (done = resolve));
+      try {
+        await previous;
+        return decideOn(request, await running);
+      } finally {
+        done();
       }
-
-      const chosen = outcomes[names.indexOf(choice.model)];
-      if (!chosen.ok) throw new Error(`gate ${name}: chose ${choice.model}, which failed`); // decide() never does
-      const mae = maeByModel();
-      const relativeError: Record<string, number> = {};
-      for (const n of names) {
-        const r = scorer.stats(n).relativeError;
-        if (r !== null) relativeError[n] = r;
-      }
-      last = { ...choice, at: clock(), mae };
-      return { ...chosen.forecast, gate: { reason: choice.reason, mae, relativeError } };
     },
 
     async settled(): Promise<void> {

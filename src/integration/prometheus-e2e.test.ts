@@ -52,7 +52,7 @@ const ref = (name: string, metadata: Record<string, string>): ScaledObjectRef =>
 
 beforeAll(async () => {
   ksm = await startKubeStateMetrics();
-  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-interval', '0.2', '--plan-ttl', '2', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker'], {});
+  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--plan-ttl', '65', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker'], {});
   amadeus = await startServe(opts, silentLogger);
   client = createScalerClient(`127.0.0.1:${amadeus.server.port}`);
   prom = await startPrometheus({
@@ -74,7 +74,8 @@ afterAll(async () => {
   await new Promise((r) => ksm?.close(r));
 });
 
-const web = () => ref('web', { serverAddress: prom.url, query: 'app_requests_per_second{app="web"}', mode: 'reactive' });
+// Reactive with no margin: the answer is the newest observed minute itself.
+const web = () => ref('web', { serverAddress: prom.url, query: 'app_requests_per_second{app="web"}', mode: 'reactive', headroom: '0', noiseMargin: '0', surgeNoiseMargin: '0' });
 
 test('plans from Prometheus history end to end: GetMetrics answers the last observed minute over gRPC', async () => {
   await client.getMetricSpec(web());
@@ -140,15 +141,18 @@ test('Prometheus stopped mid-run: the last good plan, then the last observed val
   const before = (await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat;
   await prom.stop();
   // The source asks Prometheus only when a new minute has completed, so the outage shows at the
-  // next minute boundary (within a minute).
-  await waitFor(() => state().sourceFailing, 75_000, 'the outage noticed');
+  // next minute's refresh (within 70 s).
+  await waitFor(() => state().sourceFailing, 80_000, 'the outage noticed');
   expect(amadeus.registry.served(state()).reason).toBe('last-plan');
   expect((await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat).toBe(before);
-  await waitFor(() => amadeus.registry.served(state()).reason === 'last-observed', 10_000, 'the plan TTL to pass');
+  // The plan ages from when it was made, at most a minute before the failing refresh (hence a TTL
+  // of 65 s): it runs out within 65 s.
+  await waitFor(() => amadeus.registry.served(state()).reason === 'last-observed', 70_000, 'the plan TTL to pass');
   // Never a scale to zero: the last observed load, still answered.
   expect((await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat).toBe(webAt(0));
   expect(state().lastError).toMatch(/cannot reach Prometheus/);
   await prom.start();
-  await waitFor(() => !state().sourceFailing, 15_000, 'recovery');
+  // Refreshes come once a minute (at 10 s past it): recovery shows at the next one.
+  await waitFor(() => !state().sourceFailing, 80_000, 'recovery');
   expect(amadeus.registry.served(state()).reason).toBe('reactive');
-}, 120_000);
+}, 240_000);

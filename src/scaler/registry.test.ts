@@ -1,10 +1,12 @@
 import type { PlanSnapshot } from '../notify/scale-notice.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import type { History } from '../sources/types.js';
+import { floorMinute, MINUTE_MS } from '../sources/types.js';
 import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
 import { CapacityError, NotReadyError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
 
-function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: number | null; gate?: Promise<void> } = {}) {
+function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: number | null; gate?: Promise<void>; speed?: number } = {}) {
   const sources: FakeSource[] = [];
   const lines: Record<string, unknown>[] = [];
   const logger: Logger = createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l)) });
@@ -12,13 +14,12 @@ function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: numb
   const registry = new ScaledObjectRegistry({
     parseMetadata: createMetadataParser(),
     sourceFor: () => {
-      const s = fakeSource(initial.value === undefined ? 10 : initial.value);
+      const s = fakeSource(initial.value === undefined ? 10 : initial.value, initial.speed);
       s.gate = initial.gate ?? null;
       sources.push(s);
       return s;
     },
     forecasterFor: () => forecaster,
-    refreshIntervalMs: 50,
     idleTimeoutMs: 60_000,
     maxObjects: 10,
     refreshConcurrency: 2,
@@ -28,7 +29,9 @@ function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: numb
   return { registry, sources, lines, forecaster };
 }
 
-const ref = (name: string, metadata: Record<string, string> = { targetValue: '5' }) => ({ namespace: 'ns', name, metadata });
+/** The planner's own margins off, so these tests read the registry's arithmetic alone (plan/ tests the planner). */
+const PLAN_AS_IS = { headroom: '0', noiseMargin: '0', surgeNoiseMargin: '0', signals: 'none' };
+const ref = (name: string, metadata: Record<string, string> = { targetValue: '5' }) => ({ namespace: 'ns', name, metadata: { ...PLAN_AS_IS, ...metadata } });
 
 describe('ScaledObjectRegistry', () => {
   let ctx: ReturnType<typeof setup>;
@@ -173,7 +176,8 @@ describe('ScaledObjectRegistry', () => {
 
   test('refreshes that need no I/O still yield to the event loop between rounds, so RPCs are not starved', async () => {
     let refreshed = 0;
-    ctx = setup({ maxObjects: 200, refreshConcurrency: 4, refreshIntervalMs: 60_000, observer: { refreshed: () => refreshed++, forgotten: () => {} } });
+    // A clock so slow that no object's next minute comes during the test: first refreshes only.
+    ctx = setup({ maxObjects: 200, refreshConcurrency: 4, observer: { refreshed: () => refreshed++, forgotten: () => {} } }, { speed: 1e-3 });
     for (let i = 0; i < 100; i++) ctx.registry.touch(ref(`o${i}`));
     // Every object's first refresh is queued; an I/O callback (here: a timer-free macrotask) must get
     // a turn long before the queue is drained.
@@ -262,6 +266,90 @@ describe('ScaledObjectRegistry', () => {
     ctx.sources[0]!.value = 30; // forecast 60 > 50
     await waitFor(() => seen.length === 2, 2000, 'activation');
     expect(seen).toEqual([false, true]);
+  });
+
+  /** Sources on a clock 60 times as fast as real time (a minute a second) that note when each read starts. */
+  function timedSetup(gate: Promise<void> | null = null) {
+    const reads = new Map<string, { minute: number; second: number }[]>();
+    const c = setup({
+      sourceFor: (_config, r) => {
+        const s = fakeSource(10, 60);
+        s.gate = gate;
+        const read = s.read.bind(s);
+        s.read = (minutes) => {
+          const now = s.now();
+          reads.set(r.name, [...(reads.get(r.name) ?? []), { minute: floorMinute(now), second: (now - floorMinute(now)) / 1000 }]);
+          return read(minutes);
+        };
+        c.sources.push(s);
+        return s;
+      },
+    });
+    const clock = fakeSource(0, 60);
+    /** Waits for the given second of the sources' next minute. */
+    const untilSecond = (second: number) => new Promise((r) => setTimeout(r, clock.msUntil!(floorMinute(clock.now()) + MINUTE_MS + second * 1000)));
+    return { ctx: c, reads, untilSecond };
+  }
+
+  test('refreshes once per minute of the source\'s clock, at the offset, whenever the object registered', async () => {
+    const t = timedSetup();
+    ctx = t.ctx;
+    const { reads, untilSecond } = t;
+    // Registered before the offset: refreshed at once, then not again until the next minute's offset.
+    await untilSecond(1);
+    ctx.registry.touch(ref('early'));
+    await untilSecond(30);
+    ctx.registry.touch(ref('late'));
+    await waitFor(() => (reads.get('early')?.length ?? 0) >= 5 && (reads.get('late')?.length ?? 0) >= 4, 10_000, 'several minutes of refreshes');
+    const early = reads.get('early')!;
+    const late = reads.get('late')!;
+    expect(early[0]!.second).toBeLessThan(10);
+    for (const r of [early, late]) {
+      r.slice(1).forEach((x, i) => {
+        expect(x.minute).toBe(r[i]!.minute + MINUTE_MS); // one read a minute: no repeat, no skip
+        expect(x.second).toBeGreaterThanOrEqual(10); // never before the offset
+      });
+    }
+    expect(late[0]!.second).toBeGreaterThanOrEqual(30);
+  });
+
+  test('a refresh that overruns the next minute\'s offset is followed at once, reading that minute', async () => {
+    let release!: () => void;
+    const t = timedSetup(new Promise<void>((r) => (release = r)));
+    ctx = t.ctx;
+    await t.untilSecond(1);
+    ctx.registry.touch(ref('slow'));
+    await t.untilSecond(25); // the first refresh is still reading, past the next minute's offset
+    release();
+    await waitFor(() => (t.reads.get('slow')?.length ?? 0) >= 3, 5000, 'three refreshes');
+    const [first, second, third] = t.reads.get('slow')!;
+    expect(second!.minute).toBe(first!.minute + MINUTE_MS); // not skipped
+    expect(second!.second).toBeGreaterThanOrEqual(25);
+    expect(third!.minute).toBe(second!.minute + MINUTE_MS);
+    expect(third!.second).toBeGreaterThanOrEqual(10);
+  });
+
+  test('the refresh offset must lie within a minute', () => {
+    expect(() => setup({ refreshOffsetMs: 60_000 })).toThrow(RangeError);
+    expect(() => setup({ refreshOffsetMs: -1 })).toThrow(RangeError);
+  });
+
+  test('the forecaster gets exactly the window it asks for, though the signals read days; the log says which minute', async () => {
+    const seen: History[] = [];
+    const f = fakeForecaster('holt-winters', 2);
+    const forecast = f.forecast.bind(f);
+    f.forecast = (req) => {
+      seen.push(req.history);
+      return forecast(req);
+    };
+    ctx = setup({ forecasterFor: () => f });
+    ctx.registry.touch(ref('a', { targetValue: '5', signals: 'recurring', historyMinutes: '90' }));
+    await waitFor(() => seen.length > 0);
+    const end = seen[0]!.start + seen[0]!.requests.length * MINUTE_MS;
+    expect(seen[0]!.requests).toHaveLength(90);
+    expect(end % MINUTE_MS).toBe(0);
+    await waitFor(() => ctx.lines.some((l) => l.msg === 'refresh'));
+    expect(ctx.lines.find((l) => l.msg === 'refresh')!.at).toBe(new Date(end).toISOString());
   });
 
   test('close stops every loop and releases sources', async () => {

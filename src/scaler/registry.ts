@@ -2,17 +2,20 @@
  * The ScaledObjects KEDA is asking about, each with a background refresh loop and its latest plan.
  *
  * KEDA never waits on Amadeus's I/O or models: the RPC handlers only read what this registry has
- * cached. An object is registered on its first call, refreshed every `refreshIntervalMs`, and
- * forgotten once nothing has asked for it for `idleTimeoutMs` (an open IsActive stream counts as
- * asking). Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once.
+ * cached. An object is registered on its first call (and refreshed at once), then refreshed once per
+ * minute of its source's clock, `refreshOffsetMs` after the minute starts, and forgotten once nothing
+ * has asked for it for `idleTimeoutMs` (an open IsActive stream counts as asking). Every refresh in
+ * minute m + 1 reads the same window (the minutes up to m), whenever its object registered and on
+ * whichever replica: the plan is a function of the minute, which is also what the simulator computes.
+ * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once.
  */
 import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { Forecaster } from '../forecast/types.js';
 import { lastObserved } from '../forecast/series.js';
 import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
-import { MINUTE_MS } from '../sources/types.js';
-import type { MetricSource } from '../sources/types.js';
+import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
+import { floorMinute, MINUTE_MS, msUntil, type History, type MetricSource } from '../sources/types.js';
 import type { Logger, Level } from '../telemetry/logger.js';
 import type { RefreshRecord } from '../telemetry/metrics.js';
 import type { MetadataParser, ScalerConfig } from './metadata.js';
@@ -32,7 +35,11 @@ export interface RegistryOptions {
    * per-workload state: fine-tuned weights, live errors) and closed when the object goes.
    */
   forecasterFor(name: string, key: string): Forecaster;
-  refreshIntervalMs: number;
+  /**
+   * Milliseconds of the source's clock after each minute starts at which an object refreshes (its
+   * history then ends at the minute just completed, which has had this long to land). Default 10 s.
+   */
+  refreshOffsetMs?: number;
   idleTimeoutMs: number;
   maxObjects: number;
   refreshConcurrency: number;
@@ -109,6 +116,8 @@ interface Entry extends EntryState {
   /** Bumped when the configuration changes, so a refresh started under the old one is discarded. */
   generation: number;
   timer: NodeJS.Timeout | null;
+  /** The source's minute in progress when it was last read (the window ended just before it). */
+  readMinute: number | null;
   queued: boolean;
   refreshing: boolean;
   removed: boolean;
@@ -122,6 +131,11 @@ function signatureOf(metadata: Readonly<Record<string, string>>): string {
   return s;
 }
 
+/** The default refresh offset: late enough after a minute for Prometheus to have scraped and evaluated it. */
+export const DEFAULT_REFRESH_OFFSET_MS = 10_000;
+/** A timer waits at most this long at once (Node's limit is ~24.8 days; a slow replay can ask for more). */
+const MAX_TIMER_MS = 3_600_000;
+
 export class ScaledObjectRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly queue: Entry[] = [];
@@ -131,10 +145,13 @@ export class ScaledObjectRegistry {
   private readonly sweeper: NodeJS.Timeout;
   private readonly clock: () => number;
   private readonly log: Logger;
+  private readonly offsetMs: number;
 
   constructor(private readonly opts: RegistryOptions) {
     this.clock = opts.clock ?? Date.now;
     this.log = opts.logger;
+    this.offsetMs = opts.refreshOffsetMs ?? DEFAULT_REFRESH_OFFSET_MS;
+    if (!(this.offsetMs >= 0 && this.offsetMs < MINUTE_MS)) throw new RangeError(`refreshOffsetMs must be in [0, ${MINUTE_MS}), got ${this.offsetMs}`);
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(opts.idleTimeoutMs / 4, 60_000)));
     this.sweeper.unref();
   }
@@ -192,6 +209,7 @@ export class ScaledObjectRegistry {
       pinned: options.pinned ?? false,
       generation: 0,
       timer: null,
+      readMinute: null,
       queued: false,
       refreshing: false,
       removed: false,
@@ -278,6 +296,8 @@ export class ScaledObjectRegistry {
     entry.config = config;
     entry.signature = signature;
     entry.generation++;
+    // Another source may run on another clock: its minutes start afresh.
+    entry.readMinute = null;
     this.log.info('ScaledObject metadata changed', { scaledObject: entry.key, mode: config.mode, forecaster: config.forecaster });
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
@@ -331,13 +351,30 @@ export class ScaledObjectRegistry {
     }
   }
 
+  /**
+   * Arms the next refresh: at the offset of the first minute (of the source's clock) not read yet, so
+   * never twice in a minute (a first refresh before the offset, a timer that fired early). A refresh
+   * that overran its minute's successor's offset is followed at once, reading the minute then in
+   * progress; minutes wholly overrun are skipped, never queued up.
+   */
   private schedule(entry: Entry): void {
     if (entry.removed || this.closed) return;
     if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    const current = floorMinute(entry.source.now());
+    this.arm(entry, (entry.readMinute === null ? current : Math.max(current, entry.readMinute + MINUTE_MS)) + this.offsetMs);
+  }
+
+  /** Waits, in real time, until the source's clock reads `due`, then queues the refresh. */
+  private arm(entry: Entry, due: number): void {
+    if (entry.removed || this.closed) return;
+    const wait = msUntil(entry.source, due);
+    if (wait <= 0) return this.enqueue(entry);
+    // A timer may fire a little early, and a long wait is cut up: each wake-up checks the clock again.
     entry.timer = setTimeout(() => {
       entry.timer = null;
-      this.enqueue(entry);
-    }, this.opts.refreshIntervalMs);
+      this.arm(entry, due);
+    }, Math.min(Math.ceil(wait), MAX_TIMER_MS));
   }
 
   private async refresh(entry: Entry): Promise<void> {
@@ -345,7 +382,11 @@ export class ScaledObjectRegistry {
     const generation = entry.generation;
     const config = entry.config;
     const forecaster = entry.forecaster;
-    const minutes = forecaster ? Math.max(config.historyMinutes, forecaster.historyMinutes(config.historyMinutes)) : config.historyMinutes;
+    const signals = new Set(config.mode === 'predictive' ? config.signals : []);
+    const modelMinutes = Math.max(config.historyMinutes, forecaster ? forecaster.historyMinutes(config.historyMinutes) : 0);
+    const minutes = Math.max(modelMinutes, signals.size > 0 ? signalHistoryMinutes(config.horizonMinutes, signals) : 0);
+    // The window ends just before this minute: the next refresh waits for a later one.
+    entry.readMinute = floorMinute(entry.source.now());
 
     let observed: number | null;
     let history;
@@ -368,16 +409,30 @@ export class ScaledObjectRegistry {
     let forecastError: string | null = null;
     if (forecaster) {
       try {
-        forecast = await forecaster.forecast({ history, horizon: config.horizonMinutes });
+        // Exactly the window the model asked for, as the simulator hands it: a model may use all it
+        // is given (Holt-Winters runs over the whole of it), so the signals' longer read must not leak in.
+        forecast = await forecaster.forecast({ history: lastMinutes(history, modelMinutes), horizon: config.horizonMinutes });
       } catch (err) {
         forecastError = `forecaster ${forecaster.name}: ${messageOf(err)}`;
       }
     }
     if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
+    const at = history.start + history.requests.length * MINUTE_MS;
 
     // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
-    const noise = config.noiseMargin > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
-    const plan = makePlan({ mode: config.mode, headroom: config.headroom, activationValue: config.activationValue, observed, forecast, quantile: config.quantile, noiseMargin: config.noiseMargin, noise });
+    const noise = config.noiseMargin > 0 || config.surgeNoiseMargin > 0 || signals.size > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
+    const plan = makePlan({
+      mode: config.mode,
+      headroom: config.headroom,
+      activationValue: config.activationValue,
+      observed,
+      forecast,
+      quantile: config.quantile,
+      noiseMargin: config.noiseMargin,
+      surgeNoiseMargin: config.surgeNoiseMargin,
+      noise,
+      signals: signals.size > 0 ? planSignals(history.requests, config.horizonMinutes, noise, signals) : undefined,
+    });
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
     if (forecastError) this.noteError(entry, forecastError);
@@ -385,6 +440,8 @@ export class ScaledObjectRegistry {
 
     this.log[this.opts.refreshLogLevel ?? 'info']('refresh', {
       scaledObject: entry.key,
+      // The source's minute in progress: the history ends just before it (virtual time for a replay).
+      at: new Date(at).toISOString(),
       observed: round(observed),
       forecast: forecast ? forecast.values.map(round) : null,
       forecastMax: plan.forecastMax === null ? null : round(plan.forecastMax),
@@ -407,7 +464,7 @@ export class ScaledObjectRegistry {
       listener(plan.active);
     }
     try {
-      this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at: history.start + history.requests.length * MINUTE_MS, observed, horizon: config.horizonMinutes, forecast });
+      this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at, observed, horizon: config.horizonMinutes, forecast });
       this.opts.observer?.refreshDuration?.((this.clock() - started) / 1000);
       this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
     } catch (err) {
@@ -451,6 +508,17 @@ export class ScaledObjectRegistry {
     this.opts.observer?.forgotten(entry.namespace, entry.name);
     if (why !== 'shutdown') this.log.info('forgot ScaledObject', { scaledObject: entry.key, reason: why });
   }
+}
+
+/** The last `minutes` of a history (itself when it has no more). */
+function lastMinutes(h: History, minutes: number): History {
+  const cut = h.requests.length - minutes;
+  if (cut <= 0) return h;
+  const out: History = { start: h.start + cut * MINUTE_MS, requests: h.requests.slice(cut) };
+  if (h.cpu) out.cpu = h.cpu.slice(cut);
+  if (h.memory) out.memory = h.memory.slice(cut);
+  if (h.utcOffsetMinutes !== undefined) out.utcOffsetMinutes = h.utcOffsetMinutes;
+  return out;
 }
 
 function keyOf(ref: { namespace: string; name: string }): string {

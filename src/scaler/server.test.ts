@@ -36,7 +36,6 @@ async function startHarness(opts: { initial?: Record<string, number | null>; gat
       return s;
     },
     forecasterFor: () => fakeForecaster('holt-winters', 2),
-    refreshIntervalMs: 50,
     idleTimeoutMs: 60_000,
     maxObjects: opts.maxObjects ?? 100,
     refreshConcurrency: 4,
@@ -63,7 +62,8 @@ async function startHarness(opts: { initial?: Record<string, number | null>; gat
 const ref = (name: string, metadata: Record<string, string> = {}): ScaledObjectRef => ({
   name,
   namespace: 'shop',
-  scalerMetadata: { scalerAddress: 'amadeus.keda:6000', targetValue: '10', ...metadata },
+  // The planner's own margins off, so the values below are the arithmetic of the answer alone.
+  scalerMetadata: { scalerAddress: 'amadeus.keda:6000', targetValue: '10', headroom: '0', noiseMargin: '0', surgeNoiseMargin: '0', signals: 'none', ...metadata },
 });
 
 async function expectStatus(p: Promise<unknown>, code: grpc.status, details?: string | RegExp): Promise<grpc.ServiceError> {
@@ -354,7 +354,6 @@ describe('TLS', () => {
       parseMetadata: createMetadataParser(),
       sourceFor: () => fakeSource(),
       forecasterFor: () => fakeForecaster(),
-      refreshIntervalMs: 1000,
       idleTimeoutMs: 1000,
       maxObjects: 1,
       refreshConcurrency: 1,

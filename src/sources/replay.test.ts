@@ -34,6 +34,15 @@ describe('createReplaySource', () => {
     expect(history.start).toBe(Date.UTC(2025, 0, 1) + 1 * MINUTE_MS);
   });
 
+  it('tells how long, in real time, until its clock reads an instant: the virtual distance ÷ speed', () => {
+    const { clock, advance } = fakeClock(REAL_START);
+    const source = createReplaySource({ generator: {}, speed: 30, clock, virtualStart: Date.UTC(2025, 0, 1, 12, 0, 0) });
+    expect(source.msUntil!(Date.UTC(2025, 0, 1, 12, 1, 10))).toBe(70_000 / 30);
+    advance(1_000); // 30 virtual seconds
+    expect(source.msUntil!(Date.UTC(2025, 0, 1, 12, 1, 10))).toBe(40_000 / 30);
+    expect(source.msUntil!(Date.UTC(2025, 0, 1, 12, 0, 0))).toBeLessThan(0);
+  });
+
   it('reads the last complete virtual minutes, ending before the one in progress', async () => {
     const { clock, advance } = fakeClock(REAL_START);
     const virtualStart = Date.UTC(2025, 0, 1, 12, 0, 30); // mid-minute

@@ -41,6 +41,8 @@ export interface ReplayFeed {
   readonly description: string;
   /** Virtual now, epoch ms. */
   now(): number;
+  /** Real milliseconds until the virtual clock reads `epochMs`. */
+  msUntil(epochMs: number): number;
   /**
    * A source for one ScaledObject: the feed's load × `scale` (requests, and cpu and memory too, as
    * totals of a workload `scale` times as large would be). Closing it does not close the feed.
@@ -83,17 +85,21 @@ export function createReplayFeed(options: ReplayFeedOptions): ReplayFeed {
   if (!Number.isFinite(virtualStart)) throw new RangeError(`replay: virtualStart must be epoch ms, got ${virtualStart}`);
 
   const now = (): number => virtualStart + (clock() - realStart) * speed;
+  // Virtual time runs `speed` times as fast as real time.
+  const msUntil = (epochMs: number): number => (epochMs - now()) / speed;
   const description = `replay:${name}x${speed}`;
 
   return {
     description,
     now,
+    msUntil,
     source(scale = 1): MetricSource {
       if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`replay: scale must be >= 0, got ${scale}`);
       let closed = false;
       return {
         description: scale === 1 ? description : `${description}*${scale}`,
         now,
+        msUntil,
         async read(minutes: number): Promise<History> {
           if (closed) throw new Error('replay: read after close');
           if (!(Number.isSafeInteger(minutes) && minutes > 0)) {

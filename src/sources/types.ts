@@ -33,6 +33,11 @@ export interface MetricSource {
   /** The source's notion of "now", epoch ms (wall clock for live sources). */
   now(): number;
   /**
+   * Real milliseconds until `now()` reads `epochMs` (≤ 0 once it has): what a timer must wait for
+   * an instant of the source's clock. Absent: the source runs on the wall clock (`epochMs − now()`).
+   */
+  msUntil?(epochMs: number): number;
+  /**
    * The last `minutes` complete minutes. The arrays may be the source's own cache: read them, never
    * change them, and copy what must outlive the next `read` (which may update them in place).
    */
@@ -44,4 +49,9 @@ export interface MetricSource {
 /** Minute index (epoch ms) of the minute containing `t`. */
 export function floorMinute(t: number): number {
   return Math.floor(t / MINUTE_MS) * MINUTE_MS;
+}
+
+/** Real milliseconds until `source`'s clock reads `epochMs` (see MetricSource.msUntil). */
+export function msUntil(source: Pick<MetricSource, 'now' | 'msUntil'>, epochMs: number): number {
+  return source.msUntil ? source.msUntil(epochMs) : epochMs - source.now();
 }

@@ -15,7 +15,16 @@ export interface FakeSource extends MetricSource {
   closed: boolean;
 }
 
-export function fakeSource(value: number | null = 10): FakeSource {
+/**
+ * Fake sources' clock runs this many times as fast as real time by default: a minute every 50 ms,
+ * so the registry's refresh loops (once per minute of the source's clock) turn quickly in tests.
+ */
+export const FAKE_SOURCE_SPEED = 1200;
+/** Where every fake clock meets real time: sources of one speed share one clock, as a replay feed's do. */
+const FAKE_EPOCH = Date.now();
+
+export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED): FakeSource {
+  const now = () => FAKE_EPOCH + (Date.now() - FAKE_EPOCH) * speed;
   const src: FakeSource = {
     description: 'fake',
     value,
@@ -24,12 +33,14 @@ export function fakeSource(value: number | null = 10): FakeSource {
     gate: null,
     reads: 0,
     closed: false,
-    now: () => Date.now(),
+    now,
+    msUntil: (t) => (t - now()) / speed,
     async read(minutes: number): Promise<History> {
       src.reads++;
+      const end = floorMinute(now());
       if (src.gate) await src.gate;
       if (src.failWith) throw src.failWith;
-      const start = floorMinute(Date.now()) - minutes * MINUTE_MS;
+      const start = end - minutes * MINUTE_MS;
       const p = src.pattern;
       return { start, requests: Array.from({ length: minutes }, (_, i) => (p ? p[(((i - minutes) % p.length) + p.length) % p.length]! : src.value)) };
     },
