@@ -1,17 +1,20 @@
 /**
  * `npm run bench`: runs the benchmarks and prints their figures as JSON (and progress on stderr).
- * Options (environment): BENCH_SUITES ("serving,refresh,forecast,simulate"); refresh: BENCH_REFRESH_SECONDS (90),
+ * Options (environment): BENCH_SUITES ("serving,refresh,forecast,simulate,suite"); refresh: BENCH_REFRESH_SECONDS (90),
  * BENCH_SERVE_ARGS (extra `amadeus serve` flags), BENCH_SERVER_CPUS (pin the server to these CPUs, e.g. "1",
  * with the benchmark itself under `taskset -c 0`), BENCH_NODE_ARGS (Node flags for the server, e.g. --cpu-prof),
  * BENCH_SERVER_LOG (a file for the server's output), BENCH_FLOOR_SECONDS (30; the same calls to a constant-answer
  * server, the measurement floor; 0 skips it), BENCH_WARMUP_SECONDS (15; unmeasured calls before each measured window); serving: BENCH_OBJECTS (1000),
  * BENCH_RATES ("200,2000" calls/s), BENCH_SECONDS (20); forecast: BENCH_TRACE (the NASA CSV beside
- * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training).
+ * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training); suite:
+ * BENCH_SUITE ("default", "held-out", "tune", or a directory of trace CSVs), BENCH_TRACES_DIR (data/traces),
+ * and BENCH_TRACE, BENCH_MODEL as above.
  */
 import { runForecastBench } from './forecast.js';
 import { runRefreshBench } from './refresh.js';
 import { runSimulateBench } from './simulate.js';
 import { runServingBench } from './serving.js';
+import { runSuiteBench } from './suite.js';
 
 const env = process.env;
 const objects = Number(env.BENCH_OBJECTS ?? 1000);
@@ -21,20 +24,25 @@ if (!(objects > 0) || rates.some((r) => !(r > 0)) || !(seconds > 0)) {
   console.error('BENCH_OBJECTS, BENCH_RATES and BENCH_SECONDS must be positive numbers');
   process.exit(2);
 }
-const suites = (env.BENCH_SUITES ?? 'serving,refresh,forecast,simulate').split(',');
+const suites = (env.BENCH_SUITES ?? 'serving,refresh,forecast,simulate,suite').split(',');
+const nasaTrace = env.BENCH_TRACE ?? '../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv';
+const modelDir = env.BENCH_MODEL ?? 'models/nasa-lstm';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const out: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 if (suites.includes('serving')) out.serving = await runServingBench({ objects, rates, seconds, log });
 if (suites.includes('refresh')) out.refresh = await runRefreshBench({ objects, seconds: Number(env.BENCH_REFRESH_SECONDS ?? 90), floorSeconds: Number(env.BENCH_FLOOR_SECONDS ?? 30), warmupSeconds: Number(env.BENCH_WARMUP_SECONDS ?? 15), rate: rates[0] ?? 200, log, serveArgs: env.BENCH_SERVE_ARGS?.split(' ').filter(Boolean) });
 if (suites.includes('forecast')) {
   out.forecast = await runForecastBench({
-    trace: env.BENCH_TRACE ?? '../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv',
-    modelDir: env.BENCH_MODEL ?? 'models/nasa-lstm',
+    trace: nasaTrace,
+    modelDir,
     pretrain: (env.BENCH_PRETRAIN ?? '1') === '1',
     log,
   });
 }
 if (suites.includes('simulate')) {
-  out.simulate = await runSimulateBench({ trace: env.BENCH_TRACE ?? '../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv', modelDir: env.BENCH_MODEL ?? 'models/nasa-lstm', log });
+  out.simulate = await runSimulateBench({ trace: nasaTrace, modelDir, log });
+}
+if (suites.includes('suite')) {
+  out.suite = await runSuiteBench({ suite: env.BENCH_SUITE ?? 'default', tracesDir: env.BENCH_TRACES_DIR ?? 'data/traces', nasaTrace, modelDir, log });
 }
 console.log(JSON.stringify(out, null, 2));

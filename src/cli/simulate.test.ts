@@ -2,9 +2,11 @@
  * `amadeus simulate` as a real process: the JSON schema, the table, the report files, the usage
  * errors, and "what if" on a workload's history read from a real Prometheus.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PLANNER_DEFAULTS } from '../plan/defaults.js';
+import { generatedTrace } from '../simulate/suite.js';
 import { runCli } from '../test-support/process.js';
 import { openMetricsGauge, prometheusAvailable, startPrometheus, type TestPrometheus } from '../test-support/prometheus.js';
 
@@ -42,7 +44,8 @@ test('--json prints one object with the documented schema; --report and --svg wr
   expect(out.trace).toContain('flash-sale');
   expect(out.minutes).toBe(1440);
   expect(out.spikeMinutes).toBeGreaterThan(0);
-  expect(out.amadeus).toMatchObject({ forecaster: 'mean10', horizonMinutes: 3, quantile: '0.9', headroom: 0.1 });
+  // The planner's defaults are the ScaledObject's (plan/defaults.ts): what a simulation shows is what serve runs.
+  expect(out.amadeus).toMatchObject({ forecaster: 'mean10', horizonMinutes: 3, quantile: 'none', headroom: PLANNER_DEFAULTS.headroom, noiseMargin: PLANNER_DEFAULTS.noiseMargin, signals: 'ramp,recurring,surge' });
   expect(out.policies.map((p) => p.name)).toEqual(['hpa-cpu', 'keda-reactive', 'naive', 'amadeus', 'oracle']);
   for (const p of out.policies) {
     for (const k of ['p95LatencyIncreasePct', 'p99LatencyIncreasePct', 'sloViolationMinutes', 'podHours', 'scaleEvents'] as const) {
@@ -174,5 +177,94 @@ withPrometheus('what if, on a history read from a real Prometheus', () => {
     const { code, stderr } = await run(['--prometheus-url', 'http://127.0.0.1:1', '--query', 'up', '--days', '1', '--timeout', '2']);
     expect(code).toBe(1);
     expect(stderr).toContain('127.0.0.1:1');
+  }, 60_000);
+});
+
+describe('--suite DIR', () => {
+  let suite: string;
+  // Two days of two generator seeds as trace files; the fast policies and baselines only.
+  const FAST = ['--policies', 'hpa-cpu,naive,oracle', '--eval-models', 'persistence,mean10'];
+  const csvOf = (seed: number) => {
+    const t = generatedTrace({ scenario: 'flash-sale', seed, days: 2 });
+    return ['timestamp,requests', ...t.requests.map((r, i) => `${new Date(t.start + i * 60_000).toISOString()},${r}`)].join('\n') + '\n';
+  };
+  beforeAll(() => {
+    suite = join(dir, 'suite');
+    mkdirSync(suite);
+    writeFileSync(join(suite, 'shop.csv'), csvOf(1));
+    writeFileSync(join(suite, 'blog.csv'), csvOf(2));
+    writeFileSync(join(suite, 'README.md'), 'not a trace');
+  });
+  const text = (logs: Record<string, unknown>[]) => logs.map((l) => String(l.raw ?? JSON.stringify(l))).join('\n');
+
+  test('runs every CSV of the directory, held out, and prints the outcome, the bar and the eval tables', async () => {
+    const { code, logs, stderr } = await run(['--suite', suite, ...FAST]);
+    expect(code).toBe(0);
+    const out = text(logs);
+    expect(out).toContain(`suite ${suite}: 2 traces (design 0, tune 0, held-out 2)`);
+    expect(out).toMatch(/^trace\s+role\s+policy\s+p95 Δ%\s+p99 Δ%\s+SLO min\s+pod-hours\s+pods ÷ hpa$/m);
+    for (const name of ['blog', 'shop']) {
+      for (const policy of ['hpa-cpu', 'naive', 'oracle', 'oracle\\+5%']) expect(out).toMatch(new RegExp(`^${name}\\s+HELD-OUT\\s+${policy}\\s`, 'm'));
+    }
+    expect(out).toMatch(/^blog\s+HELD-OUT\s+hpa-cpu\s.*\s1\.00$/m);
+    expect(out).toMatch(/^worst of 2 real traces\s+HELD-OUT\s+naive\s/m);
+    expect(out).toMatch(/^trace\s+role\s+span min \(spike\)\s+p95 < 10%\s+vs naive at equal pod-hours/m);
+    // Without amadeus and the LSTMs, the bar cannot be judged: said, not passed.
+    expect(out).toMatch(/^shop\s+HELD-OUT\s+720 \(\d+\)\s+n\/a\s+n\/a\s+n\/a\s+n\/a\s+n\/a\s+incomplete$/m);
+    expect(out).toMatch(/^trace\s+role\s+persistence relMAE\s+mean10 relMAE$/m);
+    expect(out).toMatch(/^shop\s+HELD-OUT\s+1\.000\s+\d\.\d{3}$/m);
+    expect(stderr).toContain(`suite ${suite}: 1/2 blog (held-out)`);
+    expect(stderr).toContain('eval shop [');
+  }, 60_000);
+
+  test('--json prints one object: each trace\'s figures, the oracle with 5% headroom, naive\'s curve, the eval, the bar, the worst', async () => {
+    const { code, logs } = await run(['--suite', suite, ...FAST, '--json']);
+    expect(code).toBe(0);
+    expect(logs).toHaveLength(1);
+    const out = logs[0] as {
+      suite: string;
+      members: { member: { name: string; role: string }; minutes: number; policies: { name: string }[]; oracle5: { name: string }; naiveCurve: { factor: number }[]; eval: { models: { name: string; relMae: number }[] }; bar: { verdict: string } }[];
+      missing: unknown[];
+      worst: { role: string; family: string; members: number }[];
+    };
+    expect(out.suite).toBe(suite);
+    expect(out.members.map((m) => [m.member.name, m.member.role])).toEqual([['blog', 'held-out'], ['shop', 'held-out']]);
+    for (const m of out.members) {
+      expect(m.minutes).toBe(720);
+      expect(m.policies.map((p) => p.name)).toEqual(['hpa-cpu', 'naive', 'oracle']);
+      expect(m.oracle5.name).toBe('oracle+5%');
+      expect(m.naiveCurve.map((p) => p.factor)).toEqual(Array.from({ length: 21 }, (_, i) => Math.round((1 + i * 0.05) * 100) / 100));
+      expect(m.eval.models.map((s) => s.name)).toEqual(['persistence', 'mean10']);
+      expect(m.bar.verdict).toBe('incomplete');
+    }
+    expect(out.missing).toEqual([]);
+    expect(out.worst).toEqual([expect.objectContaining({ role: 'held-out', family: 'real', members: 2 })]);
+  }, 60_000);
+
+  test('a trace that cannot be read is reported as failed, the others still run, and the exit status is 1', async () => {
+    const broken = join(dir, 'suite-broken');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'shop.csv'), csvOf(1));
+    writeFileSync(join(broken, 'bad.csv'), 'timestamp,requests\nyesterday,12\n');
+    const { code, logs } = await run(['--suite', broken, ...FAST]);
+    expect(code).toBe(1);
+    const out = text(logs);
+    expect(out).toMatch(/^bad\s+HELD-OUT\s+failed \(below\)$/m);
+    expect(out).toMatch(/^failed: bad: .*bad\.csv:2: unparsable timestamp "yesterday"/m);
+    expect(out).toMatch(/^shop\s+HELD-OUT\s+hpa-cpu\s/m);
+  }, 60_000);
+
+  test('usage errors: an unknown suite, a directory without traces, another load beside it', async () => {
+    const unknown = await run(['--suite', join(dir, 'nowhere')]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('is neither a suite (default, held-out, tune) nor a directory');
+    const empty = join(dir, 'suite-empty');
+    mkdirSync(empty);
+    const none = await run(['--suite', empty]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no *.csv trace in directory');
+    const both = await run(['--suite', suite, '--scenario', 'flash-sale', '--tune']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--suite runs its own traces with one setting: it does not go with --scenario, --tune');
   }, 60_000);
 });

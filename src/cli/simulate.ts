@@ -5,35 +5,34 @@
  * (a table, or one JSON object with --json); progress and logs to stderr; charts to --report/--svg.
  */
 import { writeFileSync } from 'node:fs';
-import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
-import { defaultSimHorizon, SIMULATE_OPTIONS } from '../config/simulate.js';
+import { helpText, parseOptions, UsageError } from '../config/options.js';
+import { amadeusOf, SIMULATE_OPTIONS, type SimulateOptions } from '../config/simulate.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';
 import { jsonSummary, simulate, type SimulationResult } from '../simulate/simulate.js';
-import { defaultGrid, plannerQuantile } from '../simulate/tune.js';
+import { generatedTrace, resolveSuite, SuiteError } from '../simulate/suite.js';
+import { formatSuite, suiteJson } from '../simulate/suite-report.js';
+import { isFailure, runSuite } from '../simulate/suite-run.js';
+import { defaultGrid } from '../simulate/tune.js';
 import { QUANTILES } from '../scaler/metadata.js';
-import { createGenerator } from '../sources/generator.js';
 import { createPrometheusClient } from '../sources/prometheus-client.js';
 import { fetchHistory } from '../sources/prometheus-history.js';
-import { MINUTE_MS } from '../sources/types.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { createProgress } from '../telemetry/progress.js';
 import type { TraceWindow } from '../sources/trace.js';
 import { readTrace } from './trace-file.js';
 
-type Options = ParsedOptions<typeof SIMULATE_OPTIONS>;
+type Options = SimulateOptions;
 
 export const SIMULATE_HELP = helpText(
   'simulate',
   'Simulate one Deployment on a trace, scaled by hpa-cpu, keda-reactive, amadeus (the real forecaster and planner, fed only with the past) and the oracle, ' +
     'and report per policy the p95/p99 latency increase during spikes, SLO-violation minutes, pod-hours and scale events (design §5). ' +
-    'The load comes from --trace FILE, --scenario NAME, or --prometheus-url URL --query PROMQL ("what if" on your own traffic).',
+    'The load comes from --trace FILE, --scenario NAME, or --prometheus-url URL --query PROMQL ("what if" on your own traffic); ' +
+    'or --suite runs a whole suite of traces (real ones held out, a randomized scenario family) and judges the planner\'s bar on each.',
   SIMULATE_OPTIONS,
 );
-
-/** The generator's traces start on a Monday, so weekday effects line up from the first day. */
-const GENERATOR_START = Date.UTC(2025, 0, 6);
 
 function paramsOf(o: Options): SimParams {
   const p: SimParams = {
@@ -68,9 +67,8 @@ async function loadOf(o: Options, log: Logger): Promise<{ name: string; trace: T
   const minutes = Math.round(o.days * 1440);
   if (o.trace !== undefined) return { name: o.trace, trace: readTrace(o.trace) };
   if (o.scenario !== undefined) {
-    const g = createGenerator({ scenario: o.scenario, seed: o.seed, utcOffsetMinutes: o.utcOffsetMinutes });
-    const requests = Array.from({ length: minutes }, (_, i) => g.requests(GENERATOR_START + i * MINUTE_MS));
-    return { name: `generator:${o.scenario} seed ${o.seed}, ${o.days} days`, trace: { start: GENERATOR_START, utcOffsetMinutes: o.utcOffsetMinutes, requests } };
+    const trace = generatedTrace({ scenario: o.scenario, seed: o.seed, days: o.days, utcOffsetMinutes: o.utcOffsetMinutes });
+    return { name: `generator:${o.scenario} seed ${o.seed}, ${o.days} days`, trace };
   }
   const end = o.end === undefined ? Date.now() : Date.parse(o.end);
   const client = createPrometheusClient({ serverAddress: o.prometheusUrl!, prometheusUnsafeSsl: false, timeoutSeconds: o.timeout });
@@ -133,22 +131,13 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
   const o = parseOptions(SIMULATE_OPTIONS, argv, env);
   const params = paramsOf(o);
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
+  if (o.suite !== undefined) return runSuiteCommand(o, params, log);
   const { name, trace } = await loadOf(o, log);
 
   let now = trace.start;
-  const forecasterOf = () =>
-    createSimForecaster({
-      forecaster: o.forecaster,
-      model: o.model,
-      backend: o.tfBackend,
-      fineTune: o.fineTune,
-      fineTuneIntervalMinutes: o.fineTuneInterval,
-      fineTuneHistoryMinutes: o.fineTuneHistory,
-      log,
-      clock: () => now,
-    });
+  const amadeus = amadeusOf(o, params);
+  const forecasterOf = () => createSimForecaster({ ...amadeus.forecaster, log, clock: () => now });
   const withAmadeus = o.policies.includes('amadeus');
-  const horizon = o.horizon ?? defaultSimHorizon(params);
   const model = withAmadeus ? await forecasterOf() : null;
   // The tuning pass gets a forecaster of its own, so the span's starts exactly as it would untuned.
   const tuneModel = withAmadeus && o.tune ? await forecasterOf() : null;
@@ -165,14 +154,9 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
       amadeus: model
         ? {
             forecaster: model.forecaster,
-            horizonMinutes: horizon,
-            historyMinutes: o.history,
-            headroom: o.headroom,
-            noiseMargin: o.noiseMargin,
-            quantile: plannerQuantile(o.quantile),
-            batchMinutes: o.batchMinutes,
+            ...amadeus.settings,
             setClock: (t) => (now = t),
-            describe: { forecaster: o.forecaster, horizonMinutes: horizon, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, noiseMargin: o.noiseMargin, fineTune: o.fineTune },
+            describe: amadeus.describe,
             tune: tuneModel
               ? {
                   minutes: Math.round(o.tuneDays * 1440),
@@ -200,4 +184,32 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
   if (o.svg !== undefined) writeFileSync(o.svg, renderMainChartSvg(result));
   process.stdout.write(`${o.json ? JSON.stringify(jsonSummary(result)) : formatTable(result)}\n`);
   return 0;
+}
+
+/**
+ * `--suite`: every trace of the suite with the same settings, one table per kind of figure. A
+ * member that fails is reported and the others still run; the exit status is then 1.
+ */
+async function runSuiteCommand(o: Options, params: SimParams, log: Logger): Promise<number> {
+  const conflicting = [o.trace !== undefined && '--trace', o.scenario !== undefined && '--scenario', o.prometheusUrl !== undefined && '--prometheus-url', o.tune && '--tune', o.report !== undefined && '--report', o.svg !== undefined && '--svg'].filter(Boolean);
+  if (conflicting.length) throw new UsageError(`--suite runs its own traces with one setting: it does not go with ${conflicting.join(', ')}`);
+  let suite;
+  try {
+    suite = resolveSuite({ suite: o.suite!, tracesDir: o.tracesDir, nasaTrace: o.nasaTrace });
+  } catch (err) {
+    if (err instanceof SuiteError) throw new UsageError(`--suite: ${err.message}`);
+    throw err;
+  }
+  const report = await runSuite(suite, {
+    params,
+    split: o.split,
+    policies: o.policies,
+    amadeus: amadeusOf(o, params),
+    evalModels: o.evalModels,
+    log,
+    note: (line) => process.stderr.write(`${line}\n`),
+    progress: (label) => createProgress(process.stderr, label),
+  });
+  process.stdout.write(`${o.json ? JSON.stringify(suiteJson(report)) : formatSuite(report)}\n`);
+  return report.members.some(isFailure) ? 1 : 0;
 }

@@ -7,11 +7,16 @@ import { SIM_DEFAULTS, type SimParams } from '../simulate/params.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
 import { planningHorizonMinutes } from '../plan/horizon.js';
 import { POLICY_NAMES } from '../simulate/policies.js';
-import { DEFAULT_GOALS } from '../simulate/tune.js';
+import { DEFAULT_GOALS, plannerQuantile } from '../simulate/tune.js';
 import { SCENARIOS } from '../sources/generator.js';
+import { MODEL_NAMES as EVAL_MODEL_NAMES } from '../eval/models.js';
+import { DEFAULT_NASA_TRACE, DEFAULT_TRACES_DIR, SUITE_NAMES } from '../simulate/suite.js';
+import type { SuiteAmadeus } from '../simulate/suite-run.js';
 import { split } from './eval.js';
-import { boolean, integer, nameList, number, oneOf, optional, text } from './fields.js';
-import { fileOption, option as o, type OptionSchema } from './options.js';
+import { boolean, integer, nameList, nameSet, number, oneOf, optional, text } from './fields.js';
+import { PLANNER_DEFAULTS } from '../plan/defaults.js';
+import { SIGNAL_NAMES } from '../plan/signals.js';
+import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOptions } from './options.js';
 
 const d = SIM_DEFAULTS;
 /** The LSTM's trained horizon: beyond it a forecast only holds its last value. */
@@ -25,7 +30,7 @@ export function defaultSimHorizon(p: Pick<SimParams, 'startupSeconds' | 'syncSec
 export const SIMULATE_OPTIONS = {
   // The load: exactly one of a trace file, the generator, or a Prometheus query.
   trace: o(fileOption(), 'The load: a trace CSV (timestamp,requests[,observed]), one row per minute.'),
-  scenario: o(optional(oneOf(SCENARIOS, { required: true })), 'The load: the built-in generator (daily, or flash-sale: daily cycle + weekday 12:00 sale + random surges).'),
+  scenario: o(optional(oneOf(SCENARIOS, { required: true })), 'The load: the built-in generator (daily; flash-sale: daily cycle + weekday 12:00 sale + random surges; or random: a whole workload drawn from --seed).'),
   prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'The load: "what if" on a real workload — its history from this Prometheus (needs --query).'),
   query: o(optional(text({ required: true, expected: 'a PromQL expression' })), 'PromQL for the workload\'s request rate (one series), with --prometheus-url.'),
   days: o(number({ gt: 0, max: 366, default: 28 }), 'Days of load from --scenario or --prometheus-url.'),
@@ -57,9 +62,11 @@ export const SIMULATE_OPTIONS = {
   forecaster: o(oneOf(MODEL_NAMES, { default: 'auto' }), 'Amadeus: the forecaster (metadata forecaster).'),
   horizon: o(optional(integer({ min: 1, max: MAX_SIM_HORIZON, required: true })), `Amadeus: minutes ahead whose maximum is planned for (metadata horizonMinutes). Default: when pods ordered now are ready, ⌈(start-up + sync + poll) ÷ 60⌉ (3 with the defaults; at most ${MAX_SIM_HORIZON}), as metadata podStartupSeconds sets it.`),
   history: o(integer({ min: 10, max: 1440, default: 60 }), 'Amadeus: minutes of history (metadata historyMinutes).'),
-  headroom: o(number({ min: 0, max: 10, default: 0.1 }), 'Amadeus: extra capacity over the plan (metadata headroom); 0.1 matches the HPA tolerance, inside which the HPA lets utilisation drift above target.'),
-  quantile: o(oneOf(['none', ...QUANTILES], { default: '0.9' }), 'Amadeus: plan for this quantile of the horizon\'s maximum (metadata quantile); none: the point forecast.'),
-  noiseMargin: o(number({ min: 0, max: 10, default: 0 }), 'Amadeus: k of the noise margin k·α·√load added to the plan before the headroom (metadata noiseMargin); 0: none.'),
+  headroom: o(number({ min: 0, max: 10, default: PLANNER_DEFAULTS.headroom }), 'Amadeus: extra capacity over the plan (metadata headroom).'),
+  quantile: o(oneOf(['none', ...QUANTILES], { default: 'none' }), 'Amadeus: plan for this quantile of the horizon\'s maximum (metadata quantile); none: the point forecast.'),
+  noiseMargin: o(number({ min: 0, max: 10, default: PLANNER_DEFAULTS.noiseMargin }), 'Amadeus: k of the noise margin k·α·√load added to the plan before the headroom (metadata noiseMargin); 0: none.'),
+  surgeNoiseMargin: o(number({ min: 0, max: 10, default: PLANNER_DEFAULTS.surgeNoiseMargin }), 'Amadeus: k of the noise margin while a surge is under way (metadata surgeNoiseMargin).'),
+  signals: o(nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals), 'Amadeus: what the history says beyond the forecast (metadata signals): ramp, recurring, surge, or none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
   fineTune: o(boolean({ default: false }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs (slow).'),
@@ -70,4 +77,24 @@ export const SIMULATE_OPTIONS = {
   goalP95: o(number({ gt: -100, default: DEFAULT_GOALS.p95IncreasePct }), 'With --tune: a setting must keep the p95 latency increase during spikes below this, percent.'),
   goalSloShare: o(number({ min: 0, default: DEFAULT_GOALS.sloShareOfHpa }), 'With --tune: a setting may have at most this share of hpa-cpu\'s SLO-violation minutes.'),
   batchMinutes: o(integer({ min: 1, max: 1440, default: DEFAULT_BATCH_MINUTES }), 'Amadeus: minutes forecast together (speed; each still sees only its past).'),
+  // The trace suite: many traces, one table.
+  suite: o(optional(text({ required: true, expected: `a suite (${SUITE_NAMES.join(', ')}) or a directory of trace CSVs` })), 'Instead of one load, a suite: every trace of it simulated with the same settings and evaluated (amadeus eval), with the planner\'s bar per trace. default: NASA (design), the real traces of --traces-dir and the randomized scenario family\'s report seeds (held-out), its tuning seeds (tune); held-out: only the held-out ones; tune: NASA and the tuning seeds; a directory: its *.csv files (held-out).'),
+  tracesDir: o(text({ default: DEFAULT_TRACES_DIR, expected: 'a directory' }), 'With --suite: where the real traces are (scripts/traces/* build them).'),
+  nasaTrace: o(text({ default: DEFAULT_NASA_TRACE, expected: 'a file path' }), 'With --suite default or tune: the NASA trace (the design member).'),
+  evalModels: o(nameList('model', EVAL_MODEL_NAMES), 'With --suite: the models the eval backtest scores per trace.'),
 } satisfies OptionSchema;
+
+export type SimulateOptions = ParsedOptions<typeof SIMULATE_OPTIONS>;
+
+/** Every option at its default, as `amadeus simulate` with no flag (and no environment) runs. */
+export const simulateDefaults = (): SimulateOptions => parseOptions(SIMULATE_OPTIONS, [], {});
+
+/** Amadeus as the options configure it: the forecaster, the planner's settings, and how reports state them. */
+export function amadeusOf(o: SimulateOptions, params: Pick<SimParams, 'startupSeconds' | 'syncSeconds' | 'pollSeconds'>): SuiteAmadeus {
+  const horizonMinutes = o.horizon ?? defaultSimHorizon(params);
+  return {
+    forecaster: { forecaster: o.forecaster, model: o.model, backend: o.tfBackend, fineTune: o.fineTune, fineTuneIntervalMinutes: o.fineTuneInterval, fineTuneHistoryMinutes: o.fineTuneHistory },
+    settings: { horizonMinutes, historyMinutes: o.history, headroom: o.headroom, noiseMargin: o.noiseMargin, surgeNoiseMargin: o.surgeNoiseMargin, signals: new Set(o.signals), quantile: plannerQuantile(o.quantile), batchMinutes: o.batchMinutes },
+    describe: { forecaster: o.forecaster, horizonMinutes, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, noiseMargin: o.noiseMargin, surgeNoiseMargin: o.surgeNoiseMargin, signals: o.signals.join(',') || 'none', fineTune: o.fineTune },
+  };
+}
