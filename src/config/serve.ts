@@ -1,6 +1,7 @@
 /** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
 import { DEFAULT_MODEL, MODEL_NAMES } from '../forecast/catalog.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
+import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../forecast/lstm/workload.js';
 import { LEVELS } from '../telemetry/logger.js';
 import { boolean, integer, number, oneOf, optional, text } from './fields.js';
 import { fileOption, option, type OptionSchema } from './options.js';
@@ -24,7 +25,7 @@ export const SERVE_OPTIONS = {
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
   inferenceWorker: o(boolean({ default: true }), 'Run LSTM inference in a worker thread, off the event loop that answers KEDA.'),
   fineTune: o(boolean({ default: true }), 'Fine-tune the LSTM per workload from its live history (in a worker thread).'),
-  fineTuneInterval: o(number({ gt: 0, default: 3600 }), 'Seconds between two fine-tuning rounds of one workload.'),
+  fineTuneInterval: o(number({ gt: 0, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts).'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
   prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),

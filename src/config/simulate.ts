@@ -5,6 +5,7 @@ import { QUANTILES } from '../scaler/metadata.js';
 import { DEFAULT_BATCH_MINUTES } from '../simulate/amadeus.js';
 import { SIM_DEFAULTS, type SimParams } from '../simulate/params.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
+import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../forecast/lstm/workload.js';
 import { planningHorizonMinutes } from '../plan/horizon.js';
 import { POLICY_NAMES } from '../simulate/policies.js';
 import { DEFAULT_GOALS, plannerQuantile } from '../simulate/tune.js';
@@ -69,8 +70,8 @@ export const SIMULATE_OPTIONS = {
   signals: o(nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals), 'Amadeus: what the history says beyond the forecast (metadata signals): ramp, recurring, surge, or none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
-  fineTune: o(boolean({ default: false }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs (slow).'),
-  fineTuneInterval: o(integer({ min: 10, default: 360 }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
+  fineTune: o(boolean({ default: true }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs, as serve does (--no-fine-tune: the shipped model only).'),
+  fineTuneInterval: o(integer({ min: 10, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
   tune: o(boolean({ default: false }), 'Amadeus: choose its quantile, headroom and noise margin on the days before the simulated span (the cheapest setting meeting the goals there), then simulate the span with it.'),
   tuneDays: o(number({ gt: 0, max: 366, default: 4 }), 'With --tune: days before the simulated span to tune on.'),

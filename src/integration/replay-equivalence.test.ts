@@ -38,6 +38,8 @@ const START_MINUTE = 7 * 1440 + 60;
 const TRACE_DAYS = 8;
 /** KEDA polls on its own schedule too: this many times per virtual minute, whatever the refreshes do. */
 const POLLS_PER_MINUTE = 3;
+/** Virtual minutes between two fine-tuning rounds: three rounds start within the span. */
+const FINE_TUNE_MINUTES = 20;
 
 /** What serve's trigger metadata says; the simulator's defaults must come to the same (checked below). */
 const REF: ScaledObjectRef = { name: 'web', namespace: 'replay', scalerMetadata: { targetValue: '20', podStartupSeconds: String(SIM_DEFAULTS.startupSeconds) } };
@@ -77,7 +79,8 @@ describe('simulate runs what serve runs', () => {
     const trace = loadTrace(file);
 
     // The same settings on both sides: the metadata's defaults are the simulator's.
-    const simOptions = simulateDefaults();
+    // Fine-tuning on, as by default, with rounds every 20 minutes so that a few land in the span.
+    const simOptions = { ...simulateDefaults(), fineTuneInterval: FINE_TUNE_MINUTES };
     const amadeus = amadeusOf(simOptions, SIM_DEFAULTS);
     const config = createMetadataParser(simOptions.forecaster)(REF.scalerMetadata);
     expect({ horizonMinutes: config.horizonMinutes, historyMinutes: config.historyMinutes, headroom: config.headroom, noiseMargin: config.noiseMargin, surgeNoiseMargin: config.surgeNoiseMargin, signals: [...config.signals].sort(), quantile: config.quantile, forecaster: config.forecaster }).toEqual({
@@ -85,7 +88,7 @@ describe('simulate runs what serve runs', () => {
       signals: [...(amadeus.settings.signals ?? [])].sort(),
       forecaster: amadeus.forecaster.forecaster,
     });
-    expect(simOptions.fineTune).toBe(false);
+    expect(simOptions.fineTune).toBe(true);
 
     const start = new Date(trace.start + START_MINUTE * MINUTE_MS).toISOString();
     proc = runCli([
@@ -96,9 +99,8 @@ describe('simulate runs what serve runs', () => {
       '--replay-speed', String(SPEED),
       '--replay-start', start,
       '--model', simOptions.model,
-      // TODO(issue 18): switch fine-tuning on (here and `fineTune` in the simulator) once a round is
-      // deterministic and runs on the source's clock in both; until then both sides run without it.
-      '--no-fine-tune',
+      // Rounds run on the history's own minutes and answer 10 minutes after they start, in both.
+      '--fine-tune-interval', String(FINE_TUNE_MINUTES * 60),
       '--weights-dir', join(dir, 'weights'), // never weights a previous run left behind
       '--heal', 'off',
     ]);
@@ -146,6 +148,10 @@ describe('simulate runs what serve runs', () => {
     await Promise.all(pending);
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
+
+    // Fine-tuning ran in the span (its rounds, accepted or not, are part of what must match).
+    const rounds = running.logs.filter((l) => l.msg === 'fine-tuning round');
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
 
     // One refresh per virtual minute, none skipped or repeated (a skip would mean the machine
     // stalled for most of a virtual minute: the gate would then have missed a minute's forecasts).

@@ -9,9 +9,9 @@ import type { FineTunePool } from './finetune-pool.js';
 import { LstmForecaster } from './forecaster.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
 import { FEATURES } from './features.js';
-import { saveModel } from './io.js';
+import { getWeights, saveModel } from './io.js';
 import { createModel, type ModelShape } from './model.js';
-import { WorkloadLstm, workloadDir } from './workload.js';
+import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir } from './workload.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
@@ -19,34 +19,49 @@ const history = { start: Date.UTC(2025, 0, 6), requests: sineSeries(1500) };
 
 beforeAll(() => startBackend('wasm'));
 
-function setup(pending: number) {
-  let now = 0;
+const MIN = 60_000;
+/** The same series, its last minute `minutes` later: what a refresh that much later reads. */
+const at = (minutes: number) => ({ history: { ...history, start: history.start + minutes * MIN }, horizon: 5 });
+
+function setup(pending: number, result: unknown = new Promise(() => {})) {
   const jobs: unknown[] = [];
-  const pool = { pending, run: (job: unknown) => (jobs.push(job), new Promise(() => {})) } as unknown as FineTunePool;
-  const w = new WorkloadLstm(
-    { shared: new LstmForecaster('lstm', createModel(shape, 1), meta), pool, weightsDir: null, fineTuneIntervalMs: 1000, fineTuneHistoryMinutes: 1500, log: silentLogger, clock: () => now },
-    'ns/app',
-  );
-  return { w, jobs, advance: (ms: number) => (now += ms) };
+  const pool = { pending, run: (job: unknown) => (jobs.push(job), result) } as unknown as FineTunePool;
+  const w = new WorkloadLstm({ shared: new LstmForecaster('lstm', createModel(shape, 1), meta), pool, weightsDir: null, fineTuneIntervalMs: 60 * MIN, fineTuneHistoryMinutes: 1500, log: silentLogger }, 'ns/app');
+  return { w, jobs };
 }
 
-test('one round per interval, never two in flight, starting one interval after the workload appears', async () => {
-  const { w, jobs, advance } = setup(0);
-  await w.forecast({ history, horizon: 5 });
+test('one round per interval of the history\'s own time, never two in flight, the first one interval after the workload appears', async () => {
+  const { w, jobs } = setup(0);
+  await w.forecast(at(0));
+  await w.forecast(at(59));
   expect(jobs).toHaveLength(0);
-  advance(1000);
-  await w.forecast({ history, horizon: 5 });
+  await w.forecast(at(60));
   expect(jobs).toHaveLength(1);
-  advance(5000);
-  await w.forecast({ history, horizon: 5 }); // the first round is still running
+  await w.forecast(at(200)); // the first round is still running
   expect(jobs).toHaveLength(1);
 });
 
 test('a round that would queue behind a busy worker is postponed, keeping the backlog bounded', async () => {
-  const { w, jobs, advance } = setup(2);
-  advance(1000);
-  await w.forecast({ history, horizon: 5 });
+  const { w, jobs } = setup(2);
+  await w.forecast(at(0));
+  await w.forecast(at(60));
   expect(jobs).toHaveLength(0);
+});
+
+test('accepted weights answer from FINE_TUNE_EFFECT_MINUTES after the round\'s origin, however fast it trained', async () => {
+  const tuned = createModel(shape, 7);
+  const { w, jobs } = setup(0, Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) }));
+  await w.forecast(at(0));
+  await w.forecast(at(60));
+  expect(jobs).toHaveLength(1);
+  await w.settled(); // the round is over at once here…
+  expect(w.fineTuned).toBe(false);
+  await w.forecast(at(60 + FINE_TUNE_EFFECT_MINUTES - 1)); // …yet not used before its minute
+  expect(w.fineTuned).toBe(false);
+  const f = await w.forecast(at(60 + FINE_TUNE_EFFECT_MINUTES));
+  expect(w.fineTuned).toBe(true);
+  expect(f.note).toMatch(/fine-tuned/);
+  tuned.dispose();
 });
 
 test('persisted weights trained on other input features are ignored with a warning, not used', async () => {

@@ -3,11 +3,19 @@
  * place. Fine-tuning rounds run in the worker pool from the history the forecasts already receive
  * (no extra reads), at most once per interval; accepted weights are persisted per workload so a
  * restart keeps them.
+ *
+ * Timing is the history's, not the wall clock's: a round starts when the forecast origin is an
+ * interval past the last round's, and its weights answer from FINE_TUNE_EFFECT_MINUTES after that
+ * origin on. So the same histories give the same forecasts however fast the machine trains —
+ * `amadeus simulate` (which awaits rounds at most every DEFAULT_BATCH_MINUTES) and `amadeus serve`
+ * (which refreshes once a minute) answer alike, as do replicas.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
+import { forecastOrigin } from '../gate.js';
+import { MINUTE_MS } from '../../sources/types.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
 import type { InferencePool } from './inference-pool.js';
@@ -34,8 +42,23 @@ export interface LstmRuntime {
    */
   maxPendingRounds?: number;
   log: Logger;
+  /** Wall clock, for the time stamp of accepted weights only. */
   clock?: () => number;
 }
+
+/**
+ * Minutes from the origin a round learned up to until its weights answer: longer than a round takes
+ * (seconds) and than the simulator's forecast batches (10 minutes), so neither changes which
+ * minute a new model first answers.
+ */
+export const FINE_TUNE_EFFECT_MINUTES = 10;
+
+/**
+ * Minutes between two rounds of one workload, in serve and in simulate alike: a round learns from
+ * two days, so a quarter of a day between rounds follows a workload's change while 1,000 workloads
+ * cost a fraction of a core (BENCHMARKS.md).
+ */
+export const DEFAULT_FINE_TUNE_INTERVAL_MINUTES = 360;
 
 /** A directory name per workload: Kubernetes names are DNS labels, but never trust input with paths. */
 export function workloadDir(root: string, key: string): string {
@@ -46,7 +69,10 @@ export function workloadDir(root: string, key: string): string {
 export class WorkloadLstm implements Forecaster {
   readonly name = 'lstm';
   private own: LstmForecaster | null = null;
-  private lastAttempt: number;
+  /** Accepted weights waiting for their first minute. */
+  private next: { model: LstmForecaster; from: number } | null = null;
+  /** Origin (epoch ms) of the last round; null before the first forecast. */
+  private lastAttempt: number | null = null;
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
   private rounds = 0;
@@ -57,9 +83,6 @@ export class WorkloadLstm implements Forecaster {
     private readonly rt: LstmRuntime,
     readonly key: string,
   ) {
-    const clock = rt.clock ?? Date.now;
-    // The first round waits one interval: a workload that just appeared has little history.
-    this.lastAttempt = clock();
     this.loaded = this.loadPersisted();
   }
 
@@ -74,6 +97,14 @@ export class WorkloadLstm implements Forecaster {
   }
 
   async forecast(request: ForecastRequest): Promise<Forecast> {
+    const origin = forecastOrigin(request.history);
+    if (this.next && origin >= this.next.from) {
+      const previous = this.own;
+      this.own = this.next.model;
+      this.next = null;
+      // Forecasts already queued on the previous model flush on the next tick: dispose it later.
+      if (previous) setTimeout(() => previous.dispose(), 5000).unref();
+    }
     const forecast = await (this.own ?? this.rt.shared).forecast(request);
     this.maybeFineTune(request);
     return this.own ? { ...forecast, note: forecast.note ? `fine-tuned; ${forecast.note}` : 'fine-tuned' } : forecast;
@@ -85,9 +116,9 @@ export class WorkloadLstm implements Forecaster {
 
   close(): void {
     this.closed = true;
-    const own = this.own;
+    for (const m of [this.own, this.next?.model]) if (m) setTimeout(() => m.dispose(), 5000).unref();
     this.own = null;
-    if (own) setTimeout(() => own.dispose(), 5000).unref();
+    this.next = null;
   }
 
   private async loadPersisted(): Promise<void> {
@@ -118,9 +149,12 @@ export class WorkloadLstm implements Forecaster {
 
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
+    const origin = forecastOrigin(request.history);
+    // The first round waits one interval: a workload that just appeared has little history.
+    if (this.lastAttempt === null || origin < this.lastAttempt) this.lastAttempt = origin;
+    if (!pool || this.round || this.next || this.closed || origin - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    this.lastAttempt = origin;
     const now = (this.rt.clock ?? Date.now)();
-    if (!pool || this.round || this.closed || now - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
-    this.lastAttempt = now;
     if (pool.pending >= (this.rt.maxPendingRounds ?? 2)) return;
     const current = this.own ?? this.rt.shared;
     const meta = current.meta;
@@ -147,10 +181,7 @@ export class WorkloadLstm implements Forecaster {
           ...meta,
           fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss },
         };
-        const previous = this.own;
-        this.own = new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null);
-        // Forecasts already queued on the previous model flush on the next tick: dispose it later.
-        if (previous) setTimeout(() => previous.dispose(), 5000).unref();
+        this.next = { model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null), from: origin + FINE_TUNE_EFFECT_MINUTES * MINUTE_MS };
         if (this.rt.weightsDir) await saveModel(model, workloadDir(this.rt.weightsDir, this.key), fineMeta);
       })
       .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
