@@ -231,6 +231,9 @@ describe('patches', () => {
     expect(fake.requests.at(-1)?.contentType).toBe('application/json-patch+json');
     expect(err.code).toBe(422);
     expect(err.status.reason).toBe('Invalid');
+    // As kube-apiserver's patch handler words it: the json-patch library's text is not sent back,
+    // so a client cannot tell a failed `test` from the message (issue 19, defect 5).
+    expect(err.status.message).toBe('the server rejected our request due to an error in our request');
     expect(fake.get('apps/v1', 'Deployment', NS, 'web')).toEqual(before);
 
     const ok = await apps.patchNamespacedDeployment({
@@ -277,6 +280,17 @@ describe('injected failures', () => {
     expect((await apiError(patch())).code).toBe(409);
     expect((await apiError(patch())).code).toBe(409);
     expect((await patch()).metadata?.labels).toEqual({ a: 'b' });
+  });
+
+  it('beforeNext runs a write between a client\'s read and its patch: the patch sees it', async () => {
+    const v1 = fake.put(deployment('web'));
+    fake.beforeNext({ method: 'PATCH', path: /\/deployments\/web$/ }, () => fake.put({ ...v1, spec: { ...v1.spec!, replicas: 5 } }));
+    const body = [{ op: 'test', path: '/metadata/resourceVersion', value: v1.metadata!.resourceVersion }, { op: 'replace', path: '/spec/replicas', value: 9 }];
+    expect((await apiError(apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body }))).code).toBe(422);
+    expect(fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!.spec!.replicas).toBe(5);
+    // Once only.
+    body[0]!.value = fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!.metadata!.resourceVersion;
+    expect((await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body })).spec?.replicas).toBe(9);
   });
 });
 

@@ -119,6 +119,39 @@ export interface FakeKubeOptions {
   resources?: ResourceType[];
   /** The bearer token requests must carry (kubeConfig() uses it). Default "fake-token". */
   token?: string;
+  /** The clock creationTimestamps are stamped from (ms since the epoch); default Date.now. Simulated clusters pass theirs. */
+  now?: () => number;
+}
+
+/** One committed change, as a watch would deliver it. */
+export interface FakeKubeChange {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  apiVersion: string;
+  kind: string;
+  object: KubernetesObject;
+}
+
+/**
+ * The API verbs served in-process, through the same code as HTTP requests (resourceVersion
+ * preconditions and 409 Conflict, generation, the status subresource, the three patch formats,
+ * watch events), but neither recorded in `requests` nor subject to failNext(). For simulated
+ * controllers (see cluster/). Failures throw ApiError (`code`, `reason`).
+ */
+export interface FakeKubeVerbs {
+  create<T extends KubernetesObject>(obj: T): T;
+  /** PUT: `obj.metadata.resourceVersion`, when set, must be the stored one (else 409). `status` writes the status subresource. */
+  update<T extends KubernetesObject>(obj: T, opts?: { status?: boolean }): T;
+  patch<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    contentType: string,
+    body: unknown,
+    opts?: { status?: boolean },
+  ): T;
+  /** DELETE with optional uid/resourceVersion preconditions. */
+  delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, preconditions?: { uid?: string; resourceVersion?: string }): void;
 }
 
 export interface FailMatch {
@@ -157,6 +190,12 @@ export interface FakeKube {
   /** The next `times` requests matching answer `status` with a metav1 Status body instead of being served. */
   failNext(match: FailMatch, status: number, times?: number): void;
   /**
+   * Runs `fn` just before the next `times` requests matching are served (after they were
+   * received): a test plays a controller or a person writing between a client's read and its
+   * write, at exactly that moment.
+   */
+  beforeNext(match: FailMatch, fn: () => void, times?: number): void;
+  /**
    * Close every open watch stream. By default abruptly (the socket is destroyed mid-stream, as a
    * dropped connection or a crashed apiserver does); `graceful` ends the chunked response
    * cleanly, as the server does when a watch's timeout expires.
@@ -169,6 +208,10 @@ export interface FakeKube {
    * than the current one gets an ERROR event carrying a 410 Expired Status, then the stream ends.
    */
   compact(): void;
+  /** In-process API verbs for simulated controllers (see FakeKubeVerbs). */
+  readonly api: FakeKubeVerbs;
+  /** Calls `listener` synchronously on every committed change; returns the unsubscribe function. */
+  onChange(listener: (change: FakeKubeChange) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -193,7 +236,7 @@ const REASONS: Record<number, string> = {
   504: 'Timeout',
 };
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     readonly code: number,
     message: string,
@@ -324,7 +367,7 @@ const safeDecode = (s: string): string => {
   }
 };
 
-const nowTimestamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const nowTimestamp = (now: () => number = Date.now) => new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 // ---------------------------------------------------------------------------------------------
 // Selectors
@@ -459,6 +502,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const store = new Store();
   const requests: RecordedRequest[] = [];
   const failures: { match: FailMatch; status: number; remaining: number }[] = [];
+  const hooks: { match: FailMatch; fn: () => void; remaining: number }[] = [];
   const watchers = new Set<Watcher>();
   /** namespace/pod/container/current|previous → log text */
   const logs = new Map<string, string>();
@@ -649,7 +693,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
     if (store.peek(rt, meta.namespace, meta.name)) throw alreadyExists(rt, meta.name);
     meta.uid = randomUUID();
-    meta.creationTimestamp = nowTimestamp();
+    meta.creationTimestamp = nowTimestamp(options.now);
     delete meta.deletionTimestamp;
     if (rt.generation) meta.generation = 1;
     else delete meta.generation;
@@ -720,8 +764,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       else if (type === 'application/strategic-merge-patch+json') patched = applyStrategicMergePatch(stored, body);
       else throw new ApiError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
     } catch (err) {
-      if (err instanceof PatchError) throw err.status === 422 ? new ApiError(422, err.message) : badRequest(err.message);
-      throw err;
+      if (!(err instanceof PatchError)) throw err;
+      if (err.status !== 422) throw badRequest(err.message);
+      // A JSON patch that does not apply (a failed `test` among them) is answered as the real
+      // server answers it (NewGenericServerResponse in the apiserver's patch handler): 422
+      // Invalid with a generic message; the json-patch library's own text is not sent.
+      if (type === 'application/json-patch+json') throw new ApiError(422, 'the server rejected our request due to an error in our request', 'Invalid', {});
+      throw new ApiError(422, err.message);
     }
     if (!isObject(patched) || !isObject(patched.metadata)) throw invalid(rt, name, 'metadata: Required value');
     // A patch that leaves metadata.resourceVersion alone carries the stored one: unconditional.
@@ -856,17 +905,24 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     sendJson(res, err.code, err.status());
   }
 
+  const matchesRequest = (match: FailMatch, method: string, path: string) =>
+    (match.method === undefined || match.method.toUpperCase() === method) &&
+    (match.path === undefined || (typeof match.path === 'string' ? match.path === path : match.path.test(path)));
+
   function takeFailure(method: string, path: string): number | undefined {
-    const f = failures.find(
-      ({ match, remaining }) =>
-        remaining > 0 &&
-        (match.method === undefined || match.method.toUpperCase() === method) &&
-        (match.path === undefined || (typeof match.path === 'string' ? match.path === path : match.path.test(path))),
-    );
+    const f = failures.find(({ match, remaining }) => remaining > 0 && matchesRequest(match, method, path));
     if (!f) return undefined;
     f.remaining--;
     if (f.remaining === 0) failures.splice(failures.indexOf(f), 1);
     return f.status;
+  }
+
+  function runHooks(method: string, path: string): void {
+    for (const h of hooks.filter(({ match, remaining }) => remaining > 0 && matchesRequest(match, method, path))) {
+      h.remaining--;
+      if (h.remaining === 0) hooks.splice(hooks.indexOf(h), 1);
+      h.fn();
+    }
   }
 
   const server = http.createServer((req, res) => {
@@ -901,6 +957,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         if (req.headers.authorization !== `Bearer ${token}`) throw new ApiError(401, 'Unauthorized');
         const injected = takeFailure(method, path);
         if (injected !== undefined) throw new ApiError(injected, `injected failure (${injected})`);
+        runHooks(method, path);
         handle(method, url, contentType, recorded.body, res);
       } catch (err) {
         if (res.headersSent) {
@@ -950,7 +1007,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (!rt.namespaced) delete meta.namespace;
       const stored = store.peek(rt, meta.namespace, meta.name);
       meta.uid ??= stored?.metadata.uid ?? randomUUID();
-      meta.creationTimestamp ??= stored?.metadata.creationTimestamp ?? nowTimestamp();
+      meta.creationTimestamp ??= stored?.metadata.creationTimestamp ?? nowTimestamp(options.now);
       if (rt.generation) {
         const explicit = meta.generation !== undefined && meta.generation !== stored?.metadata.generation;
         if (!explicit) meta.generation = stored ? nextGeneration(rt, stored, obj) : 1;
@@ -982,6 +1039,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       failures.push({ match, status, remaining: times });
     },
 
+    beforeNext(match, fn, times = 1) {
+      hooks.push({ match, fn, remaining: times });
+    },
+
     dropWatches(opts = {}) {
       for (const w of [...watchers]) w.stop(opts.graceful ? 'end' : 'destroy');
     },
@@ -989,6 +1050,32 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     activeWatches: () => watchers.size,
 
     compact: () => store.compact(),
+
+    api: {
+      create<T extends KubernetesObject>(obj: T): T {
+        const rt = typeFor(obj.apiVersion ?? '', obj.kind ?? '');
+        return clone(create(rt, rt.namespaced ? obj.metadata?.namespace : undefined, obj)) as unknown as T;
+      },
+      update<T extends KubernetesObject>(obj: T, opts: { status?: boolean } = {}): T {
+        const rt = typeFor(obj.apiVersion ?? '', obj.kind ?? '');
+        const name = obj.metadata?.name ?? '';
+        return clone(update(rt, rt.namespaced ? obj.metadata?.namespace : undefined, name, asObject(rt, obj), opts.status ?? false)) as unknown as T;
+      },
+      patch<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string, contentType: string, body: unknown, opts: { status?: boolean } = {}): T {
+        const rt = typeFor(apiVersion, kind);
+        return clone(patch(rt, rt.namespaced ? namespace : undefined, name, contentType, body, opts.status ?? false)) as unknown as T;
+      },
+      delete(apiVersion, kind, namespace, name, preconditions) {
+        const rt = typeFor(apiVersion, kind);
+        remove(rt, rt.namespaced ? namespace : undefined, name, preconditions ? { preconditions } : undefined);
+      },
+    },
+
+    onChange(listener) {
+      const deliver = (c: Change) => listener({ type: c.type, apiVersion: groupVersion(c.rt), kind: c.rt.kind, object: c.object as unknown as KubernetesObject });
+      store.listeners.add(deliver);
+      return () => void store.listeners.delete(deliver);
+    },
 
     async close() {
       fake.dropWatches();
