@@ -59,6 +59,7 @@ export const SERVE_OPTIONS = {
   healOomFactor: o(number({ gt: 1, max: 10, default: 1.2 }), 'OOM rule: the new memory limit is at least limit × this…'),
   healOomMinBump: o(text({ default: '100Mi', pattern: /^\d+(\.\d+)?([EPTGMk]i?|e\d+)?$/, expected: 'a memory quantity such as 100Mi' }), '…and at least limit + this.'),
   healCrashLoopRestarts: o(integer({ min: 1, default: 2 }), 'Restarts from which a CrashLoopBackOff counts as a failure.'),
+  healCrashLoopShare: o(number({ gt: 0, max: 1, default: 0.5 }), 'A rollback needs more than this share of the newest revision\'s pods crash-looping (all of them when it has fewer than 3, or when this is 1).'),
   healOomCooldown: o(number({ min: 0, default: 3600 }), 'Seconds before the same workload\'s memory is raised again.'),
   healRollbackCooldown: o(number({ min: 0, default: 14400 }), 'Seconds before the same workload is rolled back again.'),
   healMaxActionsPerHour: o(integer({ min: 1, default: 10 }), 'Healing actions allowed across the cluster in any hour.'),

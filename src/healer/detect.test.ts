@@ -21,6 +21,7 @@ test('an OOMKilled container (restarted, running again) is oom-killed', () => {
       restartCount: 1,
       key: '5b3f0c2e-9a41-4d7e-b6f2-1c8e4a7d9f30/web/oom-killed/2f7c9a1e5b3d48c6a0e2f4b6d8c1a3e5f7b9d2c4e6a8f0b1d3c5e7a9f2b4d6c8',
       exitCode: 137,
+      finishedAt: Date.parse('2024-05-14T09:47:41Z'),
       message: 'OOMKilled',
     },
   ]);
@@ -71,8 +72,18 @@ test('a healthy pod, or one without status, has no failures', () => {
 
 test('other waiting reasons are not crash loops', () => {
   const pod = fixture('crashloop-pod.json');
-  webStatus(pod).state = { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } };
+  webStatus(pod).state = { waiting: { reason: 'ContainerCreating' } };
   expect(detectFailures(pod)).toEqual([]);
+});
+
+test('an image that cannot be pulled is image-pull (reported, never healed), once per pod and image', () => {
+  const pod = fixture('crashloop-pod.json');
+  webStatus(pod).state = { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "ghcr.io/acme/web:2.4.1"' } };
+  const [f] = detectFailures(pod);
+  expect(f).toMatchObject({ kind: 'image-pull', container: 'web', message: 'ImagePullBackOff: Back-off pulling image "ghcr.io/acme/web:2.4.1"' });
+  expect(f!.key).toBe('8c4e2a6f-1d3b-4e5a-a7c9-0b2d4f6e8a1c/web/image-pull/ghcr.io/acme/web:2.4.1');
+  webStatus(pod).state = { waiting: { reason: 'ErrImagePull' } };
+  expect(detectFailures(pod)[0]!.key).toBe(f!.key);
 });
 
 describe('idempotency key', () => {
@@ -141,7 +152,7 @@ test('init containers are detected too, flagged init', () => {
 
 describe('ownerOf', () => {
   test('the controller reference', () => {
-    expect(ownerOf(fixture('oomkilled-pod.json'))).toEqual({ kind: 'ReplicaSet', name: 'web-7d4b9c6f5d', uid: '0f6a2d8e-3c1b-4f5a-9e27-6b8d4c2a1e90' });
+    expect(ownerOf(fixture('oomkilled-pod.json'))).toEqual({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c6f5d', uid: '0f6a2d8e-3c1b-4f5a-9e27-6b8d4c2a1e90' });
   });
 
   test('non-controller references are not owners; no references, no owner', () => {
@@ -149,7 +160,7 @@ describe('ownerOf', () => {
     expect(ownerOf({ metadata: { ownerReferences: [ref, { ...ref, controller: false }] } })).toBeNull();
     expect(
       ownerOf({ metadata: { ownerReferences: [ref, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u2', controller: true }] } }),
-    ).toEqual({ kind: 'StatefulSet', name: 'db', uid: 'u2' });
+    ).toEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'u2' });
     expect(ownerOf({ metadata: {} })).toBeNull();
     expect(ownerOf(undefined)).toBeNull();
   });

@@ -1,11 +1,13 @@
 /**
- * Failure detection on a Pod: which containers were OOMKilled or are crash-looping, each failure
- * with an idempotency key so the same termination is never acted on twice.
+ * Failure detection on a Pod: which containers were OOMKilled, are crash-looping or cannot pull
+ * their image, each failure with an idempotency key so the same termination is never acted on
+ * twice; and the pod-level facts the known-good clock and the rollback share are counted from.
  */
 import type { V1ContainerStatus, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import { HEAL_RULES, type HealRules } from './rules.js';
 
-export type FailureKind = 'oom-killed' | 'crash-loop';
+/** `image-pull`: only ever reported (a rollback is not done for it, a memory bump would not help). */
+export type FailureKind = 'oom-killed' | 'crash-loop' | 'image-pull';
 
 export interface Failure {
   kind: FailureKind;
@@ -14,7 +16,7 @@ export interface Failure {
   /**
    * True for an init container (`spec.initContainers`, including restartable "sidecar" ones).
    * The fixes are the same (raise its limit, or roll back), but the memory patch goes to
-   * `initContainers`: see `memoryPatch`.
+   * `initContainers`: see `memoryJsonPatch`.
    */
   init: boolean;
   restartCount: number;
@@ -28,6 +30,11 @@ export interface Failure {
   key: string;
   /** The termination's exit code (137 for an OOM kill), when known. */
   exitCode: number | null;
+  /**
+   * When the terminated container finished (ms since the epoch), when known: an OOM kill that
+   * ended before the workload's last bump of that container was already answered by it.
+   */
+  finishedAt: number | null;
   /** A short human explanation: the kubelet's message, or the termination reason. */
   message: string | null;
 }
@@ -40,6 +47,15 @@ function isoTime(t: Time): string | null {
   const d = t instanceof Date ? t : new Date(t);
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
 }
+
+function epochMs(t: Time): number | null {
+  if (t === undefined || t === null || t === '') return null;
+  const ms = (t instanceof Date ? t : new Date(t)).getTime();
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** Waiting reasons of a container whose image cannot be pulled (the kubelet's `images` package). */
+const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
 
 function terminationId(terminated: { containerID?: string; finishedAt?: Time } | undefined, restartCount: number): string {
   const id = terminated?.containerID;
@@ -74,6 +90,7 @@ export function detectContainerFailure(pod: V1Pod, status: V1ContainerStatus, in
       restartCount,
       key: `${uid}/${status.name}/oom-killed/${terminationId(oom, restartCount)}`,
       exitCode: oom.exitCode ?? null,
+      finishedAt: epochMs(oom.finishedAt),
       message: oom.message || 'OOMKilled',
     };
   }
@@ -86,10 +103,29 @@ export function detectContainerFailure(pod: V1Pod, status: V1ContainerStatus, in
       restartCount,
       key: `${uid}/${status.name}/crash-loop/${terminationId(previous, restartCount)}`,
       exitCode: previous?.exitCode ?? null,
+      finishedAt: epochMs(previous?.finishedAt),
       message: waiting.message || previous?.reason || 'CrashLoopBackOff',
     };
   }
+  if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) {
+    const image = imageOf(pod, status.name, init) ?? status.image ?? '';
+    return {
+      kind: 'image-pull',
+      container: status.name,
+      init,
+      restartCount,
+      // Once per pod, container and image: a fixed image is a new failure.
+      key: `${uid}/${status.name}/image-pull/${image}`,
+      exitCode: null,
+      finishedAt: null,
+      message: `${waiting.reason}: ${waiting.message || image}`,
+    };
+  }
   return null;
+}
+
+function imageOf(pod: V1Pod, container: string, init: boolean): string | undefined {
+  return (init ? pod.spec?.initContainers : pod.spec?.containers)?.find((c) => c.name === container)?.image;
 }
 
 /**
@@ -109,7 +145,24 @@ export function detectFailures(pod: V1Pod, rules: HealRules = HEAL_RULES): Failu
   return failures;
 }
 
+/** The pod's Ready condition is True. */
+export function isPodReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Restarts of all the pod's containers (init containers included). */
+export function podRestarts(pod: V1Pod): number {
+  const sum = (list: V1ContainerStatus[] | undefined) => (list ?? []).reduce((n, s) => n + (s.restartCount ?? 0), 0);
+  return sum(pod.status?.containerStatuses) + sum(pod.status?.initContainerStatuses);
+}
+
+/** A container of the pod crash-loops (a crash loop, not an OOM kill: those get memory, not a rollback). */
+export function isCrashLooping(pod: V1Pod, rules: HealRules = HEAL_RULES): boolean {
+  return detectFailures(pod, rules).some((f) => f.kind === 'crash-loop');
+}
+
 export interface OwnerRef {
+  apiVersion: string;
   kind: string;
   name: string;
   uid: string;
@@ -118,5 +171,5 @@ export interface OwnerRef {
 /** The controlling owner (`ownerReferences[].controller === true`) of an object, or null. */
 export function ownerOf(obj: { metadata?: V1ObjectMeta } | null | undefined): OwnerRef | null {
   const ref = obj?.metadata?.ownerReferences?.find((r) => r.controller === true);
-  return ref ? { kind: ref.kind, name: ref.name, uid: ref.uid } : null;
+  return ref ? { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, uid: ref.uid } : null;
 }

@@ -24,12 +24,31 @@ export interface HealEvent {
   warning: boolean;
 }
 
-/** Kubernetes truncates Event messages at 1 KiB; keep ours within it. */
-const MAX_MESSAGE = 1024;
+/** Kubernetes truncates Event messages at 1 KiB — bytes of UTF-8, not characters; keep ours within it. */
+const MAX_MESSAGE_BYTES = 1024;
+const ELLIPSIS = '…';
+
+/**
+ * `text` cut to at most `maxBytes` bytes of UTF-8, the ellipsis included, on a code point
+ * boundary (iterating a string yields code points, so a surrogate pair is never split).
+ */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const budget = maxBytes - Buffer.byteLength(ELLIPSIS, 'utf8');
+  let used = 0;
+  let end = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch, 'utf8');
+    if (used + size > budget) break;
+    used += size;
+    end += ch.length;
+  }
+  return text.slice(0, end) + ELLIPSIS;
+}
 
 export function eventBody(e: HealEvent, identity: string, now: number): CoreV1Event {
   const at = new Date(now);
-  const message = e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE - 1)}…` : e.message;
+  const message = truncateUtf8(e.message, MAX_MESSAGE_BYTES);
   return {
     apiVersion: 'v1',
     kind: 'Event',

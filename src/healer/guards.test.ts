@@ -1,4 +1,4 @@
-import { cooldownLeft, gitOpsManager, HourlyLimit, readMark, writeMark } from './guards.js';
+import { cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, readMark, writeMark } from './guards.js';
 
 test.each([
   [{ labels: { 'argocd.argoproj.io/instance': 'shop' } }, 'argocd'],
@@ -8,16 +8,32 @@ test.each([
   [{ labels: { 'app.kubernetes.io/managed-by': 'Helm' } }, null],
   [undefined, null],
 ])('GitOps manager of %j is %s', (meta, tool) => {
-  expect(gitOpsManager(meta)).toBe(tool);
+  expect(gitOpsManager(meta)?.tool ?? null).toBe(tool);
 });
 
 test('action marks round-trip; garbage reads as no mark', () => {
-  const mark = { at: Date.UTC(2026, 10, 29, 3, 0), key: 'uid/app/containerd://abc' };
+  const mark = { at: Date.UTC(2026, 10, 29, 3, 0), key: 'uid/app/containerd://abc', keys: ['uid/app/containerd://abc'], containers: null };
   const meta = { annotations: { 'amadeus.io/last-oom-bump': writeMark(mark) } };
   expect(readMark(meta, 'amadeus.io/last-oom-bump')).toEqual(mark);
   expect(readMark({ annotations: { x: 'not json' } }, 'x')).toBeNull();
   expect(readMark({ annotations: { x: '{"at":"yesterday","key":"k"}' } }, 'x')).toBeNull();
   expect(readMark(undefined, 'x')).toBeNull();
+});
+
+// Issue 19, defect 3: what the OOM bookkeeping keeps — recent keys, each container's last bump.
+test('marks keep the recent keys (bounded) and each container\'s last bump; an old mark stands for every container', () => {
+  let mark = nextMark(null, 1000, 'k1', 'web');
+  mark = nextMark(mark, 2000, 'k2', 'log-shipper');
+  expect(mark).toEqual({ at: 2000, key: 'k2', keys: ['k1', 'k2'], containers: { web: 1000, 'log-shipper': 2000 } });
+  const back = readMark({ annotations: { m: writeMark(mark) } }, 'm');
+  expect(back).toEqual(mark);
+  expect(lastBumpOf(back, 'web')).toBe(1000);
+  expect(lastBumpOf(back, 'sidecar')).toBeNull();
+  for (let i = 3; i < 40; i++) mark = nextMark(mark, i * 1000, `k${i}`, 'web');
+  expect(mark.keys).toHaveLength(20);
+  expect(mark.keys.at(-1)).toBe('k39');
+  const old = readMark({ annotations: { m: '{"at":"2026-11-29T03:00:00.000Z","key":"k"}' } }, 'm');
+  expect(lastBumpOf(old, 'anything')).toBe(Date.UTC(2026, 10, 29, 3, 0));
 });
 
 test('cooldown: seconds left after the last action, none without one', () => {
@@ -35,4 +51,28 @@ test('the hourly limit slides', () => {
   expect(l.allows(2000)).toBe(false);
   expect(l.allows(3_600_000)).toBe(true); // the first has left the window
   expect(l.allows(3_600_999)).toBe(true);
+});
+
+// Issue 19, defect 6: Argo CD's default tracking label (2.x), Argo's annotation tracking and both
+// of Flux's label pairs. `app.kubernetes.io/instance` is also Helm's: explained by a Helm release
+// of the same name it is Helm's; unexplained it may be Argo CD's, and the healer does not patch.
+describe('GitOps tracking as Argo CD and Flux apply it', () => {
+  const helm = { labels: { 'app.kubernetes.io/instance': 'web', 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'web', 'meta.helm.sh/release-namespace': 'shop' } };
+  test.each([
+    ['Argo CD 2.x label tracking (the default)', { labels: { 'app.kubernetes.io/instance': 'shop' } }, 'argocd'],
+    ['a Helm chart rendered by Argo CD (no Helm release annotations)', { labels: { 'app.kubernetes.io/instance': 'shop', 'app.kubernetes.io/managed-by': 'Helm' } }, 'argocd'],
+    ['a Helm release installed by Helm itself', helm, null],
+    ['a Helm release adopted by an Argo CD app of another name', { labels: { ...helm.labels, 'app.kubernetes.io/instance': 'shop' }, annotations: helm.annotations }, 'argocd'],
+    ['the instance label, and the operator says no GitOps tool manages it', { labels: { 'app.kubernetes.io/instance': 'shop' }, annotations: { 'amadeus.io/gitops': 'none' } }, null],
+    ['Argo CD annotation tracking (3.x default), whatever the operator says', { annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/Deployment:shop/web', 'amadeus.io/gitops': 'none' } }, 'argocd'],
+    ['Flux kustomize-controller (namespace label)', { labels: { 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } }, 'flux'],
+    ['Flux helm-controller (namespace label)', { labels: { 'helm.toolkit.fluxcd.io/namespace': 'flux-system' } }, 'flux'],
+  ])('%s', (_what, meta, tool) => {
+    expect(gitOpsManager(meta)?.tool ?? null).toBe(tool);
+  });
+
+  test('the evidence says which key, and whether it is certain', () => {
+    expect(gitOpsManager({ labels: { 'app.kubernetes.io/instance': 'shop' } })).toMatchObject({ tool: 'argocd', certain: false, evidence: 'label app.kubernetes.io/instance=shop' });
+    expect(gitOpsManager({ annotations: { 'argocd.argoproj.io/tracking-id': 'x' } })).toMatchObject({ certain: true });
+  });
 });

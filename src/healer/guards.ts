@@ -3,51 +3,132 @@
  * Pure: the I/O (reading the workload, its namespace, VPAs) happens in the caller.
  */
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { HEAL_RULES, type HealRules } from './rules.js';
 
 /** Namespaces never touched, whatever the configuration says. */
 export const PROTECTED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system']);
 
+/** Which GitOps tool manages a workload, by which key, and whether that key is unambiguous. */
+export interface GitOpsManager {
+  tool: 'argocd' | 'flux';
+  /** `label k=v` or `annotation k=v`, for the report. */
+  evidence: string;
+  /** False for `app.kubernetes.io/instance`, which Helm sets too: "possibly". */
+  certain: boolean;
+}
+
 /**
- * Labels and annotations by which Argo CD and Flux mark what they manage. A healer patching a
- * GitOps-managed template starts a tug of war with the controller (it reverts the patch on the next
- * sync, or reports drift), so it reports instead and leaves the fix to the Git repository.
+ * Keys Argo CD and Flux put on what they apply. A healer patching a GitOps-managed template starts
+ * a tug of war with the controller (it reverts the patch on the next sync, or reports drift), so
+ * it reports instead and leaves the fix to the Git repository.
+ * - Argo CD: `argocd.argoproj.io/tracking-id` (annotation tracking, the default since 3.0, and
+ *   `annotation+label`); `argocd.argoproj.io/instance`, the label its docs suggest when the
+ *   tracking label is customised.
+ * - Flux: kustomize-controller and helm-controller label everything they apply with the name and
+ *   namespace of their Kustomization / HelmRelease.
  */
-const GITOPS_MARKS: { tool: 'argocd' | 'flux'; labels?: string[]; annotations?: string[] }[] = [
+const CERTAIN: { tool: GitOpsManager['tool']; labels: string[]; annotations: string[] }[] = [
   { tool: 'argocd', labels: ['argocd.argoproj.io/instance'], annotations: ['argocd.argoproj.io/tracking-id'] },
-  { tool: 'flux', labels: ['kustomize.toolkit.fluxcd.io/name', 'helm.toolkit.fluxcd.io/name'] },
+  {
+    tool: 'flux',
+    labels: ['kustomize.toolkit.fluxcd.io/name', 'kustomize.toolkit.fluxcd.io/namespace', 'helm.toolkit.fluxcd.io/name', 'helm.toolkit.fluxcd.io/namespace'],
+    annotations: [],
+  },
 ];
 
-export function gitOpsManager(meta: V1ObjectMeta | undefined): 'argocd' | 'flux' | null {
-  for (const m of GITOPS_MARKS) {
-    if (m.labels?.some((k) => meta?.labels?.[k] !== undefined) || m.annotations?.some((k) => meta?.annotations?.[k] !== undefined)) return m.tool;
+/** Argo CD 2.x's default tracking label: the Application's name. Helm charts set it to the release name. */
+const INSTANCE_LABEL = 'app.kubernetes.io/instance';
+/** Set by Helm's install/upgrade (the Helm SDK: helm itself, Flux's helm-controller), never by `helm template`, which is what Argo CD runs. */
+const HELM_RELEASE_NAME = 'meta.helm.sh/release-name';
+
+/**
+ * The GitOps tool managing a workload, or null. The unambiguous keys above decide first. Then
+ * `app.kubernetes.io/instance`, ambiguous: Argo CD 2.x tracks with it by default, but Helm charts
+ * set it too. It is taken as Helm's only when a Helm release of the same name explains it (the
+ * `meta.helm.sh/release-name` annotation Helm's install writes and Argo CD's rendering does not);
+ * otherwise as possibly Argo CD's — when in doubt, do not patch — unless the workload carries
+ * `amadeus.io/gitops: "none"`, the operator's word that nothing syncs it.
+ */
+export function gitOpsManager(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): GitOpsManager | null {
+  const labels = meta?.labels ?? {};
+  const annotations = meta?.annotations ?? {};
+  for (const m of CERTAIN) {
+    const label = m.labels.find((k) => labels[k] !== undefined);
+    if (label) return { tool: m.tool, evidence: `label ${label}=${labels[label]}`, certain: true };
+    const annotation = m.annotations.find((k) => annotations[k] !== undefined);
+    if (annotation) return { tool: m.tool, evidence: `annotation ${annotation}=${annotations[annotation]}`, certain: true };
   }
-  return null;
+  const instance = labels[INSTANCE_LABEL];
+  if (instance === undefined) return null;
+  if (annotations[rules.annotations.gitops]?.trim().toLowerCase() === 'none') return null;
+  if (annotations[HELM_RELEASE_NAME] === instance) return null;
+  return { tool: 'argocd', evidence: `label ${INSTANCE_LABEL}=${instance}`, certain: false };
 }
 
 /** What the workload's bookkeeping annotation says about the last action of one kind. */
 export interface ActionMark {
+  /** When the last action was taken (ms). */
   at: number;
+  /** The failure key it answered. */
   key: string;
+  /** The keys of the last few actions (idempotency across pods, ReplicaSets and restarts), newest last. */
+  keys: string[];
+  /**
+   * Memory bumps: when each container was last raised (ms). A mark written before this field
+   * existed has none: then `at` stands for every container.
+   */
+  containers: Record<string, number> | null;
 }
+
+/** Keys kept in a mark: enough for every pod of a workload failing at once, bounded. */
+const MARK_KEYS = 20;
 
 export function readMark(meta: V1ObjectMeta | undefined, annotation: string): ActionMark | null {
   const raw = meta?.annotations?.[annotation];
   if (raw === undefined) return null;
   try {
-    const v = JSON.parse(raw) as { at?: unknown; key?: unknown };
+    const v = JSON.parse(raw) as { at?: unknown; key?: unknown; keys?: unknown; containers?: unknown };
     const at = typeof v.at === 'string' ? Date.parse(v.at) : NaN;
-    return Number.isFinite(at) && typeof v.key === 'string' ? { at, key: v.key } : null;
+    if (!Number.isFinite(at) || typeof v.key !== 'string') return null;
+    const keys = Array.isArray(v.keys) ? v.keys.filter((k): k is string => typeof k === 'string') : [];
+    if (!keys.includes(v.key)) keys.push(v.key);
+    let containers: Record<string, number> | null = null;
+    if (v.containers !== null && typeof v.containers === 'object' && !Array.isArray(v.containers)) {
+      containers = {};
+      for (const [name, when] of Object.entries(v.containers as Record<string, unknown>)) {
+        const t = typeof when === 'string' ? Date.parse(when) : NaN;
+        if (Number.isFinite(t)) containers[name] = t;
+      }
+    }
+    return { at, key: v.key, keys, containers };
   } catch {
     return null; // a hand-edited annotation: treat as no record rather than block healing forever
   }
 }
 
-export function writeMark(mark: ActionMark): string {
-  return JSON.stringify({ at: new Date(mark.at).toISOString(), key: mark.key });
+/** The mark after one more action: `previous`'s keys and container times carried over. */
+export function nextMark(previous: ActionMark | null, at: number, key: string, container?: string): ActionMark {
+  const keys = [...(previous?.keys ?? []).filter((k) => k !== key), key].slice(-MARK_KEYS);
+  const containers = container === undefined ? previous?.containers ?? null : { ...(previous?.containers ?? {}), [container]: at };
+  return { at, key, keys, containers };
+}
+
+export function writeMark(mark: Pick<ActionMark, 'at' | 'key'> & Partial<ActionMark>): string {
+  const out: Record<string, unknown> = { at: new Date(mark.at).toISOString(), key: mark.key };
+  if (mark.keys && mark.keys.length > 0) out.keys = mark.keys.slice(-MARK_KEYS);
+  if (mark.containers) out.containers = Object.fromEntries(Object.entries(mark.containers).map(([k, t]) => [k, new Date(t).toISOString()]));
+  return JSON.stringify(out);
+}
+
+/** When a container was last raised according to the mark (a mark without per-container times: its `at`). */
+export function lastBumpOf(mark: ActionMark | null, container: string): number | null {
+  if (!mark) return null;
+  if (mark.containers === null) return mark.at;
+  return mark.containers[container] ?? null;
 }
 
 /** Seconds left of the cooldown after the last action of this kind (0: none left). */
-export function cooldownLeft(mark: ActionMark | null, cooldownSeconds: number, now: number): number {
+export function cooldownLeft(mark: Pick<ActionMark, 'at' | 'key'> | null, cooldownSeconds: number, now: number): number {
   if (!mark) return 0;
   return Math.max(0, Math.ceil((mark.at + cooldownSeconds * 1000 - now) / 1000));
 }

@@ -71,8 +71,10 @@ const webContainer = () => deployment().spec!.template.spec!.containers.find((c)
 const events = () => kube.list<CoreV1Event>('v1', 'Event', NS);
 const patches = () => kube.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/deployments/'));
 
-function putPod(name: string, o: { container?: string; id?: string } = {}): V1Pod {
+/** A fixture pod; `id` makes it another pod (and termination), `limit` the web container's memory limit in it. */
+function putPod(name: string, o: { container?: string; id?: string; limit?: string } = {}): V1Pod {
   const pod = fixture<V1Pod>(name);
+  if (o.limit) pod.spec!.containers.find((c) => c.name === 'web')!.resources!.limits!.memory = o.limit;
   if (o.id) {
     const s = pod.status!.containerStatuses!.find((c) => c.name === 'web')!;
     const t = (s.lastState?.terminated ?? s.state?.terminated)!;
@@ -103,7 +105,8 @@ describe('OOMKilled', () => {
     expect(other.resources!.limits!.memory).toBe('64Mi');
     expect(JSON.parse(deployment().metadata!.annotations!['amadeus.io/last-oom-bump']!)).toMatchObject({ at: new Date(NOW).toISOString() });
     expect(patches()).toHaveLength(1);
-    expect(patches()[0]!.contentType).toBe('application/strategic-merge-patch+json');
+    // A JSON patch whose `test`s of generation and annotations guard what it was planned on.
+    expect(patches()[0]!.contentType).toBe('application/json-patch+json');
     const ev = events();
     expect(ev).toHaveLength(1);
     expect(ev[0]).toMatchObject({ reason: 'MemoryLimitRaised', type: 'Normal', involvedObject: { kind: 'Deployment', name: 'web', namespace: NS } });
@@ -121,7 +124,7 @@ describe('OOMKilled', () => {
     d.spec!.template.spec!.containers[0]!.resources = { limits: { memory: '1Gi' }, requests: { memory: '1Gi' } };
     kube.put(d);
     const h = await startHealer();
-    putPod('oomkilled-pod.json');
+    putPod('oomkilled-pod.json', { limit: '1Gi' });
     await nextReport(h);
     expect(webContainer().resources!.limits!.memory).toBe('1229Mi'); // 1024 × 1.2 = 1228.8, rounded up
     expect(webContainer().resources!.requests!.memory).toBe('1229Mi'); // Guaranteed stays Guaranteed
@@ -146,10 +149,10 @@ describe('OOMKilled', () => {
     await nextReport(h);
     // The same termination delivered again (a resync, a dropped watch): already handled.
     putPod('oomkilled-pod.json');
-    // A new termination, in another pod of the same Deployment, ten minutes later.
+    // A new termination, in another pod of the same Deployment (made with the raised limit), ten minutes later.
     await h.stop();
     const later = await startHealer({ clock: () => NOW + 600_000 });
-    putPod('oomkilled-pod.json', { id: 'second' });
+    putPod('oomkilled-pod.json', { id: 'second', limit: '356Mi' });
     const r = await nextReport(later);
     expect(r).toMatchObject({ result: 'refused', reason: 'cooldown' });
     expect(r.message).toContain('cooldown ends in 3000 s');
@@ -165,7 +168,7 @@ describe('OOMKilled', () => {
     await nextReport(h);
     await h.stop();
     const later = await startHealer({ clock: () => NOW + 3_700_000 });
-    putPod('oomkilled-pod.json', { id: 'second' });
+    putPod('oomkilled-pod.json', { id: 'second', limit: '356Mi' });
     await nextReport(later);
     expect(webContainer().resources!.limits!.memory).toBe('456Mi');
   });
@@ -284,7 +287,9 @@ describe('guard rails', () => {
 
     kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, annotations: { 'amadeus.io/heal-dry-run': 'true' } } });
     const h2 = await startHealer();
+    // Two of the revision's three pods crash-loop (the OOM-killed one runs again): enough for a rollback.
     putPod('crashloop-pod.json');
+    putPod('crashloop-pod.json', { id: 'second' });
     // A dry run leaves no mark, so the restarted healer reports the first pod's OOM again too.
     await nextReport(h2, 2);
     expect(h2.reports.map((r) => `${r.action}/${r.result}`).sort()).toEqual(['oom-bump/dry-run', 'rollback/dry-run']);
@@ -306,7 +311,7 @@ describe('guard rails', () => {
     const h = await startHealer({ rules: { ...HEAL_RULES, maxActionsPerHour: 1, oomCooldownSeconds: 0 } });
     putPod('oomkilled-pod.json');
     await nextReport(h);
-    putPod('oomkilled-pod.json', { id: 'second' });
+    putPod('oomkilled-pod.json', { id: 'second', limit: '356Mi' });
     expect(await nextReport(h, 2)).toMatchObject({ result: 'refused', reason: 'rate-limit' });
     expect(patches()).toHaveLength(1);
   });
@@ -340,10 +345,11 @@ describe('watch and API failures', () => {
     kube.dropWatches();
     await new Promise((r) => setTimeout(r, 100));
     putPod('crashloop-pod.json');
-    const r = await nextReport(h, 2);
-    expect(r.action).toBe('rollback');
+    putPod('crashloop-pod.json', { id: 'second' });
+    await waitFor(() => h.reports.some((r) => r.action === 'rollback' && r.result === 'applied'), 5000, 'the rollback');
     await h.idle();
-    expect(h.reports).toHaveLength(2);
+    // The second crash-looping pod of the revision rolled back from: nothing more to say.
+    expect(h.reports.map((r) => `${r.action}/${r.result}`)).toEqual(['oom-bump/applied', 'rollback/applied']);
     expect(patches()).toHaveLength(2);
     expect(lines.some((l) => l.msg === 'pod watch failed; restarting')).toBe(true);
   });
@@ -372,18 +378,25 @@ describe('watch and API failures', () => {
   });
 });
 
-test('known-good marks: a fully ready ReplicaSet is marked ready, then known-good once ready long enough', async () => {
+test('known-good marks: a fully ready ReplicaSet whose pods this process observed healthy for the window is marked', async () => {
   let now = NOW;
   const h = await startHealer({ clock: () => now });
   const current = () => kube.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, 'web-7d4b9c6f5d')!;
   const rs = current();
-  delete rs.metadata!.annotations!['amadeus.io/ready-since'];
   rs.status = { ...rs.status!, replicas: 3, readyReplicas: 3, availableReplicas: 3 };
   kube.put(rs);
+  for (const id of ['a', 'b', 'c']) {
+    const pod = fixture<V1Pod>('oomkilled-pod.json'); // running and Ready again
+    pod.metadata!.name = `web-ready-${id}`;
+    pod.metadata!.uid = `ready-${id}`;
+    kube.put({ apiVersion: 'v1', kind: 'Pod', ...pod });
+  }
+  await waitFor(() => h.observed(NS).ready === 3, 5000, 'three Ready pods observed');
   await h.markKnownGood();
-  expect(current().metadata!.annotations!['amadeus.io/ready-since']).toBe(new Date(NOW).toISOString());
   expect(current().metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
   now += 601_000;
   await h.markKnownGood();
-  expect(current().metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+  expect(current().metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': new Date(now).toISOString() });
+  // The ready-since an earlier version wrote is not trusted, and goes with the mark.
+  expect(current().metadata!.annotations!['amadeus.io/ready-since']).toBeUndefined();
 });

@@ -2,30 +2,59 @@
  * The healer: watches pods, and for an OOM-killed container raises its memory limit on the owning
  * workload, for a crash loop rolls the workload back to its last known-good revision — each time
  * only after every guard rail agreed, and always saying so (a Kubernetes Event on the workload, a
- * log line, a metric, a notification). The decisions are the pure functions beside this file; this
- * module is the I/O around them: informers, reads, patches, the Lease, the audit trail.
+ * log line, a metric, a notification). What it cannot heal (a Job's or a bare pod's OOM, an image
+ * that cannot be pulled, an Argo Rollouts Rollout) it reports the same way, saying why. The
+ * decisions are the pure functions beside this file; this module is the I/O around them:
+ * informers, reads, patches, the Lease, the audit trail.
+ *
+ * Every replica observes every pod (the known-good clock and the rollback share come from that,
+ * `revisions.ts`); only the Lease holder acts. One failure at a time per workload (its uid): pods
+ * of two ReplicaSets of one Deployment failing together are one problem.
  *
  * Order of checks for one failure (cheapest and most final first): leader? → protected namespace →
- * owning workload → opted in → already handled (idempotency key on the workload) → GitOps / VPA →
- * cooldown → hourly budget → the plan itself (cap, known-good target, dependency outage) → dry-run →
- * patch (re-read and re-planned on every retry, so a conflict never applies a stale decision).
+ * owning workload → opted in → already handled (idempotency keys; an OOM kill older than the
+ * container's last bump, or at a limit the template has already raised) → GitOps / VPA / paused →
+ * for a rollback, is it the newest revision, never known-good, failing in more than the share of
+ * its pods → cooldown → hourly budget → the plan itself (cap, known-good target, dependency
+ * outage) → dry-run → leader, again → patch. The whole sequence runs again on a fresh read of the
+ * workload after a conflict (409, or 422 from a failed precondition), so a retry re-checks the
+ * cooldown, the budget and the plan, never re-sends a stale decision.
  */
 import { makeInformer, PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
-import { detectFailures, type Failure } from './detect.js';
+import { detectFailures, ownerOf, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
-import { cooldownLeft, gitOpsManager, HourlyLimit, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
-import { deploymentRollbackPatch, pickRollbackTarget, pickStatefulSetRevision, readinessMark, statefulSetPodsToRecreate, statefulSetRollbackPatch } from './known-good.js';
-import { apiMessage, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
+import { cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
+import {
+  crashLoopRecord,
+  deploymentRollbackPatch,
+  isReplicaSetFullyReady,
+  isStatefulSetRevisionFullyReady,
+  knownGoodMark,
+  pickRollbackTarget,
+  pickStatefulSetRevision,
+  rolledBackFrom,
+  statefulSetPodsToRecreate,
+  statefulSetRollbackPatch,
+  templateHash,
+  withRolledBackFrom,
+  type AnnotationPatch,
+  type RollbackPick,
+} from './known-good.js';
+import { apiMessage, PreconditionFailed, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { containerMemory, effectiveMemoryCap, memoryPatch, planMemoryBump } from './memory.js';
-import { owningWorkload, refOf, type Workload } from './owners.js';
-import { formatMebibytes } from './quantity.js';
-import { isDryRun, isHealEnabled, type HealRules } from './rules.js';
+import { containerMemory, effectiveMemoryCap, memoryJsonPatch, planOomBump } from './memory.js';
+import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
+import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
+import { formatMebibytes, parseOptionalMemory } from './quantity.js';
+import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
+import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
+import { RestartBackoff } from './watch.js';
 
-export type HealAction = 'oom-bump' | 'rollback';
+/** `report`: nothing could be done and nothing was tried (an image that cannot be pulled). */
+export type HealAction = 'oom-bump' | 'rollback' | 'report';
 /**
  * `applied`: patched. `dry-run`: would have patched. `refused`: a guard rail or the plan said no
  * (`reason` says which). `failed`: the API refused the patch after retries: nothing was changed.
@@ -35,9 +64,10 @@ export type HealResult = 'applied' | 'dry-run' | 'refused' | 'failed';
 export interface HealReport {
   action: HealAction;
   result: HealResult;
-  /** Machine-readable: `max-reached`, `cooldown`, `gitops`, `vpa`, `dependency-outage`, `no-known-good`… */
+  /** Machine-readable: `max-reached`, `cooldown`, `gitops`, `vpa`, `dependency-outage`, `no-known-good`, `too-few-failing`… */
   reason: string;
   message: string;
+  /** What the report is about: the workload, or the Job / CronJob / Rollout / Pod that is not healed. */
   workload: WorkloadRef;
   failure: Failure;
   logs: LogClassification | null;
@@ -52,6 +82,8 @@ interface Outcome {
   message: string;
   undo?: string;
 }
+
+type Logs = { classification: LogClassification; excerpt: string } | null;
 
 export interface HealerOptions {
   clients: KubeClients;
@@ -69,17 +101,19 @@ export interface HealerOptions {
   metrics?: { heal(action: string, result: string): void };
   log: Logger;
   clock?: () => number;
-  /** How often the revisions of opted-in workloads are checked for the known-good mark. */
+  /** How often the known-good marks are written (the clock behind them runs on pod events). */
   markIntervalMs?: number;
-  /** First delay before restarting a failed watch (doubles up to 30 s). */
+  /** First delay before restarting a failed watch (doubles up to 30 s, with jitter). */
   restartDelayMs?: number;
   retry?: RetryOptions;
   /** Lines of the failed container's previous logs read for classification. */
   logLines?: number;
 }
 
-/** The same refusal (workload, action, reason) is reported once per this period; repeats are logged at debug. */
+/** The same refusal or dry run (workload, action, reason) is reported once per this period; repeats are logged at debug. */
 const REFUSAL_QUIET_MS = 15 * 60_000;
+/** Refusals remembered for that: bounded, oldest forgotten first. */
+const REFUSALS_KEPT = 2000;
 
 const VPA = { group: 'autoscaling.k8s.io', version: 'v1', plural: 'verticalpodautoscalers' } as const;
 
@@ -88,21 +122,24 @@ export class Healer {
   private readonly elector: LeaderElector | null;
   private readonly budget: HourlyLimit;
   private readonly clock: () => number;
+  private readonly revisions: RevisionTracker;
   /** Failures already handled by this process (the workload annotation covers restarts). */
   private readonly seen = new Set<string>();
-  /** One failure at a time per workload: two pods of one Deployment failing at once are one problem. */
+  /** One failure at a time per workload uid. */
   private readonly queues = new Map<string, Promise<void>>();
   private markTimer: NodeJS.Timeout | null = null;
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
   private readonly pending = new Set<Promise<unknown>>();
   /** Reports, newest last (for tests and a future status endpoint); bounded. */
   readonly reports: HealReport[] = [];
-  /** When each (workload, action, reason) refusal was last reported: a crash loop in cooldown restarts every few minutes. */
+  /** When each (workload, action, reason) refusal or dry run was last reported: a crash loop in cooldown restarts every few minutes. */
   private readonly refusals = new Map<string, number>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
     this.budget = new HourlyLimit(o.rules.maxActionsPerHour);
+    this.revisions = new RevisionTracker(this.clock, o.rules);
     this.elector = o.lease
       ? new LeaderElector({
           api: o.clients.coordination,
@@ -123,6 +160,11 @@ export class Healer {
     return this.elector ? this.elector.isLeader : true;
   }
 
+  /** What this process observes of a namespace's pods (revisions of Deployments and StatefulSets). */
+  observed(namespace: string): { pods: number; ready: number; crashLooping: number; restarts: number } {
+    return this.revisions.summary(namespace);
+  }
+
   async start(): Promise<void> {
     this.elector?.start();
     const namespaces = this.o.namespaces.length > 0 ? this.o.namespaces : [null];
@@ -139,6 +181,8 @@ export class Healer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.markTimer) clearTimeout(this.markTimer);
+    for (const t of this.restartTimers) clearTimeout(t);
+    this.restartTimers.clear();
     await Promise.all(this.informers.map((i) => i.stop().catch(() => undefined)));
     await Promise.allSettled([...this.pending]);
     await this.elector?.stop();
@@ -167,23 +211,33 @@ export class Healer {
     const onPod = (pod: V1Pod) => this.onPod(pod);
     informer.on('add', onPod);
     informer.on('update', onPod);
-    // client-node's informer stops on a stream error (a dropped connection); it resumes from its
-    // resourceVersion when started again, and re-lists by itself on 410 Gone.
-    let delay = this.o.restartDelayMs ?? 1000;
+    informer.on('delete', (pod: V1Pod) => this.revisions.forget(pod));
+    // client-node's informer stops on a failed list or watch (reporting it through 'error') and
+    // its start() resolves all the same: a start is healthy only if no error came during it. It
+    // resumes from its resourceVersion when started again, and re-lists by itself on 410 Gone.
+    const backoff = new RestartBackoff({ initialMs: this.o.restartDelayMs ?? 1000 });
+    let errored = false;
+    let scheduled: NodeJS.Timeout | null = null;
+    const run = async () => {
+      errored = false;
+      await informer.start().catch(() => undefined); // reported through 'error'
+      if (!errored) backoff.healthy(Date.now());
+    };
     informer.on('error', (err: unknown) => {
-      if (this.stopped) return;
+      errored = true;
+      if (this.stopped || scheduled) return;
+      const delay = backoff.next(Date.now());
       this.o.log.warn('pod watch failed; restarting', { namespace: namespace ?? '*', error: apiMessage(err), retryInMs: delay });
-      setTimeout(() => {
-        if (this.stopped) return;
-        informer.start().then(
-          () => (delay = this.o.restartDelayMs ?? 1000),
-          () => undefined, // reported through 'error' again
-        );
-      }, delay).unref();
-      delay = Math.min(delay * 2, 30_000);
+      scheduled = setTimeout(() => {
+        this.restartTimers.delete(scheduled!);
+        scheduled = null;
+        if (!this.stopped) void run();
+      }, delay);
+      scheduled.unref();
+      this.restartTimers.add(scheduled);
     });
     this.informers.push(informer);
-    await informer.start();
+    await run();
   }
 
   /** Everything the informers hold, again: after becoming leader. */
@@ -192,66 +246,314 @@ export class Healer {
   }
 
   private onPod(pod: V1Pod): void {
-    if (this.stopped || !this.isLeader) return;
+    if (this.stopped) return;
+    // Every replica observes: a follower that becomes leader has its own, uninterrupted clock.
+    this.revisions.observe(pod);
+    if (!this.isLeader) return;
     const namespace = pod.metadata?.namespace;
-    if (!namespace || PROTECTED_NAMESPACES.has(namespace)) return;
+    if (!namespace || PROTECTED_NAMESPACES.has(namespace) || pod.metadata?.deletionTimestamp) return;
     for (const failure of detectFailures(pod, this.o.rules)) {
       if (this.seen.has(failure.key)) continue;
       this.seen.add(failure.key);
       if (this.seen.size > 10_000) this.seen.delete(this.seen.values().next().value!);
-      // Serialised per owner: a Deployment whose pods fail together is patched once.
-      const owner = pod.metadata?.ownerReferences?.find((r) => r.controller)?.uid ?? pod.metadata?.uid ?? '';
-      const previous = this.queues.get(owner) ?? Promise.resolve();
-      const next = previous.then(() => this.handle(pod, failure)).catch((err: unknown) => {
-        this.o.log.error('healing failed unexpectedly', { pod: pod.metadata?.name, namespace, failure: failure.kind, error: apiMessage(err) });
-      });
-      this.queues.set(owner, next);
-      this.track(next).finally(() => {
-        if (this.queues.get(owner) === next) this.queues.delete(owner);
-      });
+      this.track(this.route(pod, failure));
     }
+  }
+
+  /** Finds what the failing pod belongs to, then queues the failure behind that owner's others. */
+  private async route(pod: V1Pod, failure: Failure): Promise<void> {
+    const namespace = pod.metadata!.namespace!;
+    try {
+      const owner = await resolveOwner(this.o.clients, namespace, pod);
+      if (!owner) {
+        this.o.log.debug('failure of a pod without a healable owner', { pod: pod.metadata?.name, namespace, failure: failure.kind });
+        return;
+      }
+      if (owner.kind === 'workload') {
+        const uid = owner.workload.object.metadata?.uid ?? `${namespace}/${owner.workload.kind}/${owner.workload.object.metadata?.name}`;
+        await this.enqueue(uid, () => this.handle(pod, failure, owner.workload));
+      } else {
+        await this.enqueue(owner.owner.ref.uid ?? `${namespace}/${owner.owner.ref.kind}/${owner.owner.ref.name}`, () => this.notice(pod, failure, owner.owner));
+      }
+    } catch (err) {
+      // 403: this replica may not read that owner (a Job, a CronJob, a Rollout without the RBAC rule).
+      const level = statusOf(err) === 403 ? 'warn' : 'error';
+      this.o.log[level]('could not find what the failing pod belongs to', { pod: pod.metadata?.name, namespace, failure: failure.kind, error: apiMessage(err) });
+    }
+  }
+
+  private enqueue(key: string, run: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous.then(run).catch((err: unknown) => {
+      this.o.log.error('healing failed unexpectedly', { owner: key, error: apiMessage(err) });
+    });
+    this.queues.set(key, next);
+    void next.finally(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+    return next;
   }
 
   // ---------------------------------------------------------------------------------------------
-  // One failure
+  // One failure of a workload
 
-  private async handle(pod: V1Pod, failure: Failure): Promise<void> {
-    const namespace = pod.metadata!.namespace!;
-    const workload = await owningWorkload(this.o.clients, namespace, pod.metadata!);
-    if (!workload) {
-      this.o.log.debug('failure of a pod without a healable owner', { pod: pod.metadata?.name, namespace, failure: failure.kind });
-      return;
+  private async handle(pod: V1Pod, failure: Failure, initial: Workload): Promise<void> {
+    const action: HealAction = failure.kind === 'oom-killed' ? 'oom-bump' : failure.kind === 'crash-loop' ? 'rollback' : 'report';
+    let logs: Logs | undefined;
+    const readLogs = async (): Promise<Logs> => (logs === undefined ? (logs = await this.readLogs(pod, failure)) : logs);
+    let workload = initial;
+    let outcome: Outcome | null;
+    try {
+      outcome = await withRetries(async () => {
+        // Always a fresh read: failures queued behind another of the same workload see its patch.
+        try {
+          workload = await readWorkload(this.o.clients, initial);
+        } catch (err) {
+          if (statusOf(err) === 404) return null; // deleted meanwhile: nothing to heal
+          throw err;
+        }
+        if (workload.object.metadata?.uid !== initial.object.metadata?.uid) return null; // re-created: another workload
+        return this.decide(workload, pod, failure, action, readLogs);
+      }, this.o.retry);
+    } catch (err) {
+      outcome = { result: 'failed', reason: 'api-error', message: `${action === 'oom-bump' ? 'patch' : 'rollback'} refused: ${apiMessage(err)}; nothing was changed` };
     }
-    const meta = workload.object.metadata;
-    if (!isHealEnabled(meta?.annotations, this.o.rules)) return;
-    const action: HealAction = failure.kind === 'oom-killed' ? 'oom-bump' : 'rollback';
-    const markKey = action === 'oom-bump' ? this.o.rules.annotations.lastOomBump : this.o.rules.annotations.lastRollback;
-    const last = readMark(meta, markKey);
-    // Idempotent across restarts: this very termination was acted on already.
-    if (last?.key === failure.key) return;
-
-    const logs = await this.readLogs(pod, failure);
-    const report = (result: HealResult, reason: string, message: string, undo?: string) =>
-      this.report({ action, result, reason, message, workload: refOf(workload), failure, logs: logs?.classification ?? null, excerpt: logs?.excerpt ?? null, ...(undo ? { undo } : {}) });
-
-    const manager = gitOpsManager(meta);
-    if (manager) return report('refused', 'gitops', `managed by ${manager === 'argocd' ? 'Argo CD' : 'Flux'}: fix it in Git rather than fight the controller`);
-    if (action === 'oom-bump' && (await this.hasVpa(workload))) return report('refused', 'vpa', 'a VerticalPodAutoscaler manages this workload\'s resources');
-    const cooldown = action === 'oom-bump' ? this.o.rules.oomCooldownSeconds : this.o.rules.rollbackCooldownSeconds;
-    const left = cooldownLeft(last, cooldown, this.clock());
-    if (left > 0) return report('refused', 'cooldown', `the last ${action} was at ${new Date(last!.at).toISOString()}; cooldown ends in ${left} s`);
-    if (!this.budget.allows(this.clock())) return report('refused', 'rate-limit', `the healer's budget of ${this.o.rules.maxActionsPerHour} actions per hour is spent`);
-
-    if (action === 'rollback' && logs && isDependencyOutage(logs.classification)) {
-      return report('refused', 'dependency-outage', `the logs point at a dependency, not the revision (${logs.classification.evidence}): a rollback would not help`);
-    }
-    const dryRun = this.o.dryRun || (await this.namespaceDryRun(namespace));
-    const outcome = action === 'oom-bump' ? await this.bumpMemory(workload, failure, dryRun) : await this.rollBack(workload, failure, dryRun);
+    if (!outcome) return;
     if (outcome.result === 'applied') this.budget.record(this.clock());
-    return report(outcome.result, outcome.reason, outcome.message, outcome.undo);
+    const l = failure.kind === 'image-pull' ? null : await readLogs();
+    await this.report({ action, ...outcome, workload: refOf(workload), failure, logs: l?.classification ?? null, excerpt: l?.excerpt ?? null });
   }
 
-  private async readLogs(pod: V1Pod, failure: Failure): Promise<{ classification: LogClassification; excerpt: string } | null> {
+  /** One attempt: the checks and the plan on what was just read, then the patch. Null: nothing to do or to say. */
+  private async decide(w: Workload, pod: V1Pod, failure: Failure, action: HealAction, readLogs: () => Promise<Logs>): Promise<Outcome | null> {
+    if (!isHealEnabled(w.object.metadata?.annotations, this.o.rules)) return null;
+    if (action === 'report') {
+      return { result: 'refused', reason: 'image-pull', message: `${failure.message ?? 'the image cannot be pulled'}: fix the image reference or its pull secret; nothing is patched for it` };
+    }
+    return action === 'oom-bump' ? this.decideOom(w, pod, failure) : this.decideRollback(w, pod, failure, readLogs);
+  }
+
+  private refused(reason: string, message: string): Outcome {
+    return { result: 'refused', reason, message };
+  }
+
+  /** The checks every action shares, after its own "nothing to do" checks. */
+  private sharedGuards(action: 'oom-bump' | 'rollback', last: ReturnType<typeof readMark>): Outcome | null {
+    const cooldown = action === 'oom-bump' ? this.o.rules.oomCooldownSeconds : this.o.rules.rollbackCooldownSeconds;
+    const left = cooldownLeft(last, cooldown, this.clock());
+    if (left > 0) return this.refused('cooldown', `the last ${action} was at ${new Date(last!.at).toISOString()}; cooldown ends in ${left} s`);
+    if (!this.budget.allows(this.clock())) return this.refused('rate-limit', `the healer's budget of ${this.o.rules.maxActionsPerHour} actions per hour is spent`);
+    return null;
+  }
+
+  private gitOpsRefusal(meta: V1ObjectMeta | undefined): Outcome | null {
+    const gitops = gitOpsManager(meta, this.o.rules);
+    if (!gitops) return null;
+    const tool = gitops.tool === 'argocd' ? 'Argo CD' : 'Flux';
+    return this.refused(
+      'gitops',
+      gitops.certain
+        ? `managed by ${tool} (${gitops.evidence}): fix it in Git rather than fight the controller`
+        : `possibly managed by ${tool} (${gitops.evidence}, its default tracking label, not explained by a Helm release of that name): not patched; fix it in Git, or set ${this.o.rules.annotations.gitops}: "none" on the workload if nothing syncs it`,
+    );
+  }
+
+  /** Right before a patch: still the leader? (A patch after losing the Lease could race the new leader's.) */
+  private stillLeading(w: Workload, action: HealAction): boolean {
+    if (this.isLeader && !this.stopped) return true;
+    this.o.log.info(`this replica no longer leads: ${action} of ${w.kind}/${w.object.metadata?.name} left to the leader`, { namespace: w.object.metadata?.namespace });
+    return false;
+  }
+
+  private async dryRun(namespace: string): Promise<boolean> {
+    return this.o.dryRun || (await this.namespaceDryRun(namespace));
+  }
+
+  // --- memory ---------------------------------------------------------------------------------
+
+  private async decideOom(w: Workload, pod: V1Pod, failure: Failure): Promise<Outcome | null> {
+    const meta = w.object.metadata!;
+    const A = this.o.rules.annotations;
+    const last = readMark(meta, A.lastOomBump);
+    // Already answered: this very termination (any pod, any ReplicaSet, any earlier process), or a
+    // kill that ended before this container's last bump (its pod was made with the old limit).
+    if (last?.keys.includes(failure.key)) return null;
+    const bumpedAt = lastBumpOf(last, failure.container);
+    if (bumpedAt !== null && failure.finishedAt !== null && failure.finishedAt <= bumpedAt) {
+      this.o.log.debug('OOM kill from before the last bump of this container: already answered', { workload: `${w.kind}/${meta.name}`, container: failure.container, key: failure.key });
+      return null;
+    }
+    const spec = w.object.spec!.template.spec!;
+    const containers = (failure.init ? spec.initContainers : spec.containers) ?? [];
+    const index = containers.findIndex((c) => c.name === failure.container);
+    if (index < 0) return this.refused('container-gone', `container ${failure.container} is no longer in the template`);
+    const container = containers[index]!;
+    let template: ReturnType<typeof containerMemory>;
+    try {
+      template = containerMemory(container);
+    } catch (err) {
+      return this.refused('invalid-limit', `container ${failure.container}'s memory in the template cannot be read: ${(err as Error).message}`);
+    }
+    const killedAt = this.killedAtLimit(pod, failure);
+    const cap = effectiveMemoryCap(meta.annotations, this.o.rules);
+    const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes }, this.o.rules);
+    if (plan.action === 'already-raised') {
+      this.o.log.info(`OOM kill at ${formatMebibytes(plan.killedAtBytes)}, below the template's ${formatMebibytes(plan.templateLimitBytes)}: already raised, its replacement has more`, {
+        workload: `${w.kind}/${meta.name}`,
+        namespace: meta.namespace,
+        pod: pod.metadata?.name,
+        container: failure.container,
+      });
+      return null;
+    }
+    const gitops = this.gitOpsRefusal(meta);
+    if (gitops) return gitops;
+    if (await this.hasVpa(w)) return this.refused('vpa', "a VerticalPodAutoscaler manages this workload's resources");
+    const guard = this.sharedGuards('oom-bump', last);
+    if (guard) return guard;
+    if (plan.action === 'no-limit') return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
+    if (plan.action === 'max-reached') {
+      return this.refused('max-reached', `memory limit of ${failure.container} is at the cap (${formatMebibytes(plan.capBytes)}, ${cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`);
+    }
+    const from = template.limitBytes!;
+    const killedNote = killedAt !== null && killedAt !== from ? ` (killed at ${formatMebibytes(killedAt)})` : '';
+    const what = `memory limit of ${failure.container}: ${formatMebibytes(from)}${killedNote} → ${formatMebibytes(plan.limitBytes)}${plan.requestChanged ? ` (request → ${formatMebibytes(plan.requestBytes!)})` : ''}${plan.clamped ? ' (clamped to the cap)' : ''}`;
+    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}` };
+    if (!this.stillLeading(w, 'oom-bump')) return null;
+    const now = this.clock();
+    // One patch: the preconditions it was planned on, the template change, the bookkeeping.
+    const ops: JsonPatchOp[] = [
+      ...preconditions(meta),
+      ...memoryJsonPatch(index, plan.limitBytes, plan.requestChanged ? plan.requestBytes : undefined, { init: failure.init }),
+      ...annotationOps(meta, { [A.lastOomBump]: writeMark(nextMark(last, now, failure.key, failure.container)) }),
+    ];
+    await this.patchChecked(w, ops);
+    const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
+    const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
+    return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}`, undo };
+  }
+
+  /** The memory limit the container had in its own pod when it was killed; null when unset or unreadable. */
+  private killedAtLimit(pod: V1Pod, failure: Failure): number | null {
+    const c = (failure.init ? pod.spec?.initContainers : pod.spec?.containers)?.find((x) => x.name === failure.container);
+    try {
+      return parseOptionalMemory(c?.resources?.limits?.memory);
+    } catch {
+      return null;
+    }
+  }
+
+  // --- rollback -------------------------------------------------------------------------------
+
+  private async decideRollback(w: Workload, pod: V1Pod, failure: Failure, readLogs: () => Promise<Logs>): Promise<Outcome | null> {
+    if (w.kind === 'DaemonSet') return this.refused('unsupported', 'DaemonSet rollbacks are left to people');
+    const meta = w.object.metadata!;
+    const namespace = meta.namespace!;
+    const A = this.o.rules.annotations;
+    const last = readMark(meta, A.lastRollback);
+    if (last?.keys.includes(failure.key)) return null;
+    const gitops = this.gitOpsRefusal(meta);
+    if (gitops) return gitops;
+    if (w.kind === 'Deployment' && w.object.spec?.paused) return this.refused('paused', 'the Deployment is paused: a rollback would not roll out (kubectl refuses it too); resume it or roll back by hand');
+
+    const apps = this.o.clients.apps;
+    const labelSelector = selectorString(w.object.spec?.selector);
+    const away = rolledBackFrom(meta, this.o.rules);
+    let pick: RollbackPick<KubernetesObject>;
+    let revisionKey: string;
+    let revisionWhat: string;
+    if (w.kind === 'Deployment') {
+      const owner = ownerOf(pod);
+      const rss = (await apps.listNamespacedReplicaSet({ namespace, labelSelector })).items;
+      pick = pickRollbackTarget(w.object, rss, this.o.rules, { failing: owner?.name, rolledBackFrom: away });
+      revisionKey = replicaSetRevisionKey(owner?.uid ?? '');
+      revisionWhat = 'revision';
+    } else {
+      const failing = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
+      const revs = (await apps.listNamespacedControllerRevision({ namespace, labelSelector })).items;
+      pick = pickStatefulSetRevision(w.object, revs, this.o.rules, { failing, rolledBackFrom: away });
+      revisionKey = statefulSetRevisionKey(meta.uid ?? '', failing ?? '');
+      revisionWhat = 'ControllerRevision';
+    }
+    const failing = pick.failing;
+    // A marked revision seen crash-looping is no target any more (bookkeeping, like the marks).
+    if (failing) await this.recordCrashLoop(w, failing.obj);
+    // Pods of a revision this workload was rolled back from, still being replaced: done already.
+    if (failing && away.includes(failing.hash) && templateHash(w.object.spec?.template) !== failing.hash) {
+      this.o.log.debug('crash loop of a revision already rolled back from', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
+      return null;
+    }
+    if ('none' in pick && pick.code !== 'no-older-revision' && pick.code !== 'no-known-good' && pick.code !== 'same-template') {
+      return this.refused(pick.code, `no rollback: ${pick.none}`);
+    }
+    const stats = this.revisions.stats(revisionKey);
+    if (!crashLoopShareMet(stats.crashLooping, stats.pods, this.o.rules.crashLoopShare)) {
+      const share = this.o.rules.crashLoopShare;
+      const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
+      return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
+    }
+    const guard = this.sharedGuards('rollback', last);
+    if (guard) return guard;
+    const logs = await readLogs();
+    if (logs && isDependencyOutage(logs.classification)) {
+      return this.refused('dependency-outage', `the logs point at a dependency, not the revision (${logs.classification.evidence}): a rollback would not help`);
+    }
+    if ('none' in pick) return this.refused(pick.code, `no rollback: ${pick.none}`);
+
+    const now = this.clock();
+    const marks = { [A.lastRollback]: writeMark(nextMark(last, now, failure.key)), [A.rolledBackFrom]: withRolledBackFrom(meta, pick.failing.hash, this.o.rules) };
+    const targetName = pick.target.metadata?.name;
+    if (w.kind === 'Deployment') {
+      const target = pick.target as Parameters<typeof deploymentRollbackPatch>[1];
+      const what = `from revision ${pick.failing.revision} to revision ${pick.revision} (ReplicaSet ${targetName})`;
+      if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
+      if (!this.stillLeading(w, 'rollback')) return null;
+      await this.patchChecked(w, deploymentRollbackPatch(w.object, target, marks));
+      return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}`, undo: `kubectl -n ${namespace} rollout undo deployment/${meta.name}` };
+    }
+    const target = pick.target as Parameters<typeof statefulSetRollbackPatch>[1];
+    const what = `from ${pick.failing.name} to revision ${pick.revision} (ControllerRevision ${targetName})`;
+    if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
+    if (!this.stillLeading(w, 'rollback')) return null;
+    await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
+    // With OrderedReady updates a pod stuck broken at the bad revision blocks the rollout
+    // (kubernetes/kubernetes#67250): delete those — the set's own pods only, found by its whole
+    // selector and its uid as their controller — and the controller recreates them restored.
+    const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector })).items;
+    const stuck = statefulSetPodsToRecreate(w.object, pods, targetName!);
+    for (const p of stuck) {
+      await this.o.clients.core
+        .deleteNamespacedPod({ namespace, name: p.metadata!.name!, body: { preconditions: { uid: p.metadata!.uid } } })
+        .catch((err: unknown) => this.o.log.warn('could not recreate a stuck pod', { namespace, pod: p.metadata?.name, error: apiMessage(err) }));
+    }
+    return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+  }
+
+  /** Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). */
+  private async recordCrashLoop(w: Workload, revision: KubernetesObject): Promise<void> {
+    const patch = crashLoopRecord(revision.metadata, new Date(this.clock()), this.o.rules);
+    if (!patch) return;
+    const namespace = w.object.metadata!.namespace!;
+    const name = revision.metadata!.name!;
+    try {
+      await this.patchRevision(w.kind === 'Deployment' ? 'ReplicaSet' : 'ControllerRevision', namespace, name, patch);
+    } catch (err) {
+      this.o.log.warn('could not record the crash loop on the revision', { namespace, revision: name, error: apiMessage(err) });
+    }
+  }
+
+  /** Bookkeeping on a revision (marks, crash-loop records): the leader's alone, checked right before. */
+  private async patchRevision(kind: 'ReplicaSet' | 'ControllerRevision', namespace: string, name: string, annotations: AnnotationPatch): Promise<void> {
+    if (!this.isLeader || this.stopped) return;
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const body = { metadata: { annotations } };
+    if (kind === 'ReplicaSet') await this.o.clients.apps.patchNamespacedReplicaSet({ namespace, name, body }, options);
+    else await this.o.clients.apps.patchNamespacedControllerRevision({ namespace, name, body }, options);
+  }
+
+  // --- I/O helpers ----------------------------------------------------------------------------
+
+  private async readLogs(pod: V1Pod, failure: Failure): Promise<Logs> {
     try {
       const text = await this.o.clients.core.readNamespacedPodLog({
         namespace: pod.metadata!.namespace!,
@@ -291,106 +593,27 @@ export class Healer {
     }
   }
 
-  /** Reads the workload again (each retry): decisions are made on what the API server has now. */
-  private async reread(w: Workload): Promise<Workload> {
-    const { namespace, name } = w.object.metadata! as Required<Pick<V1ObjectMeta, 'namespace' | 'name'>>;
-    const apps = this.o.clients.apps;
-    switch (w.kind) {
-      case 'Deployment':
-        return { kind: w.kind, object: await apps.readNamespacedDeployment({ namespace, name }) };
-      case 'StatefulSet':
-        return { kind: w.kind, object: await apps.readNamespacedStatefulSet({ namespace, name }) };
-      case 'DaemonSet':
-        return { kind: w.kind, object: await apps.readNamespacedDaemonSet({ namespace, name }) };
-    }
-  }
-
-  private async bumpMemory(initial: Workload, failure: Failure, dryRun: boolean): Promise<Outcome> {
+  /**
+   * The JSON patch, with its preconditions. A 422 is what the API server answers a failed `test`
+   * with — and an invalid patch too, in the same words: read the workload again, and if what the
+   * preconditions tested has changed it was the test (a concurrent writer), retried with a new
+   * read and plan; otherwise the patch itself is wrong and the error stands.
+   */
+  private async patchChecked(w: Workload, ops: JsonPatchOp[]): Promise<void> {
     try {
-      return await withRetries(async (attempt) => {
-        const w = attempt === 1 ? initial : await this.reread(initial);
-        const meta = w.object.metadata!;
-        if (readMark(meta, this.o.rules.annotations.lastOomBump)?.key === failure.key) {
-          return { result: 'applied' as const, reason: 'already-applied', message: 'another writer applied this bump already' };
-        }
-        const spec = w.object.spec!.template.spec!;
-        const container = (failure.init ? spec.initContainers : spec.containers)?.find((c) => c.name === failure.container);
-        if (!container) return { result: 'refused' as const, reason: 'container-gone', message: `container ${failure.container} is no longer in the template` };
-        const cap = effectiveMemoryCap(meta.annotations, this.o.rules);
-        const { limitBytes, requestBytes } = containerMemory(container);
-        const plan = planMemoryBump({ limitBytes, requestBytes, capBytes: cap.capBytes }, this.o.rules);
-        if (plan.action === 'no-limit') return { result: 'refused' as const, reason: 'no-limit', message: `container ${failure.container} has no memory limit to raise` };
-        if (plan.action === 'max-reached') {
-          return { result: 'refused' as const, reason: 'max-reached', message: `memory limit of ${failure.container} is at the cap (${formatMebibytes(plan.capBytes)}, ${cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}` };
-        }
-        const what = `memory limit of ${failure.container}: ${formatMebibytes(limitBytes!)} → ${formatMebibytes(plan.limitBytes)}${plan.requestChanged ? ` (request → ${formatMebibytes(plan.requestBytes!)})` : ''}${plan.clamped ? ' (clamped to the cap)' : ''}`;
-        if (dryRun) return { result: 'dry-run' as const, reason: 'dry-run', message: `would raise the ${what}` };
-        // One patch: the template change, the bookkeeping annotation, and the resourceVersion it was
-        // planned on (the API server answers 409 if the workload changed since: re-read, re-plan).
-        const body = {
-          ...memoryPatch(failure.container, plan.limitBytes, plan.requestChanged ? plan.requestBytes : undefined, { init: failure.init }),
-          metadata: { resourceVersion: meta.resourceVersion, annotations: { [this.o.rules.annotations.lastOomBump]: writeMark({ at: this.clock(), key: failure.key }) } },
-        };
-        await this.patch(w, body, PatchStrategy.StrategicMergePatch);
-        const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
-        const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
-        return { result: 'applied' as const, reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}`, undo };
-      }, this.o.retry);
+      await this.patch(w, ops);
     } catch (err) {
-      return { result: 'failed', reason: 'api-error', message: `patch refused: ${apiMessage(err)}; nothing was changed` };
+      if (statusOf(err) === 422) {
+        const now = await readWorkload(this.o.clients, w).catch(() => null);
+        if (now && !preconditionsHold(w.object.metadata, now.object.metadata)) throw new PreconditionFailed(err);
+      }
+      throw err;
     }
   }
 
-  private async rollBack(initial: Workload, failure: Failure, dryRun: boolean): Promise<Outcome> {
-    if (initial.kind === 'DaemonSet') return { result: 'refused', reason: 'unsupported', message: 'DaemonSet rollbacks are left to people' };
-    try {
-      return await withRetries(async (attempt) => {
-        const w = attempt === 1 ? initial : await this.reread(initial);
-        const meta = w.object.metadata!;
-        if (readMark(meta, this.o.rules.annotations.lastRollback)?.key === failure.key) {
-          return { result: 'applied' as const, reason: 'already-applied', message: 'another writer applied this rollback already' };
-        }
-        const mark = { [this.o.rules.annotations.lastRollback]: writeMark({ at: this.clock(), key: failure.key }) };
-        const apps = this.o.clients.apps;
-        const namespace = meta.namespace!;
-        if (w.kind === 'Deployment') {
-          const selector = labelSelector(w.object.spec?.selector?.matchLabels);
-          const rss = (await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
-          const pick = pickRollbackTarget(w.object, rss, this.o.rules);
-          if ('none' in pick) return { result: 'refused' as const, reason: 'no-known-good', message: `no rollback: ${pick.none}` };
-          const from = meta.annotations?.['deployment.kubernetes.io/revision'];
-          const what = `roll back${from ? ` from revision ${from}` : ''} to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`;
-          if (dryRun) return { result: 'dry-run' as const, reason: 'dry-run', message: `would ${what}` };
-          await this.patch(w, deploymentRollbackPatch(w.object, pick.target, mark), PatchStrategy.JsonPatch);
-          const undo = `kubectl -n ${namespace} rollout undo deployment/${meta.name}`;
-          return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back${from ? ` from revision ${from}` : ''} to revision ${pick.revision} (ReplicaSet ${pick.target.metadata?.name})`, undo };
-        }
-        if (w.kind !== 'StatefulSet') throw new Error('unreachable');
-        const revisions = (await apps.listNamespacedControllerRevision({ namespace, labelSelector: labelSelector(w.object.spec?.selector?.matchLabels) })).items;
-        const pick = pickStatefulSetRevision(w.object, revisions, this.o.rules);
-        if ('none' in pick) return { result: 'refused' as const, reason: 'no-known-good', message: `no rollback: ${pick.none}` };
-        const from = w.object.status?.updateRevision;
-        const what = `roll back${from ? ` from ${from}` : ''} to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})`;
-        if (dryRun) return { result: 'dry-run' as const, reason: 'dry-run', message: `would ${what}` };
-        const body = statefulSetRollbackPatch(pick.target, mark) as { metadata?: Record<string, unknown> };
-        body.metadata = { ...body.metadata, resourceVersion: meta.resourceVersion };
-        await this.patch(w, body, PatchStrategy.StrategicMergePatch);
-        // With OrderedReady updates a pod stuck broken at the bad revision blocks the rollout
-        // (kubernetes/kubernetes#67250): delete those, the controller recreates them restored.
-        const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: labelSelector(w.object.spec?.selector?.matchLabels) })).items;
-        const stuck = statefulSetPodsToRecreate(pods, pick.target.metadata!.name!);
-        for (const p of stuck) await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name! }).catch(() => undefined);
-        const undo = `kubectl -n ${namespace} rollout undo statefulset/${meta.name}`;
-        return { result: 'applied' as const, reason: 'rolled-back', message: `rolled back${from ? ` from ${from}` : ''} to revision ${pick.revision} (ControllerRevision ${pick.target.metadata?.name})${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}`, undo };
-      }, this.o.retry);
-    } catch (err) {
-      return { result: 'failed', reason: 'api-error', message: `rollback refused: ${apiMessage(err)}; nothing was changed` };
-    }
-  }
-
-  private async patch(w: Workload, body: object, strategy: PatchStrategy): Promise<void> {
+  private async patch(w: Workload, body: JsonPatchOp[]): Promise<void> {
     const { namespace, name } = w.object.metadata! as Required<Pick<V1ObjectMeta, 'namespace' | 'name'>>;
-    const options = setHeaderOptions('Content-Type', strategy);
+    const options = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
     const apps = this.o.clients.apps;
     switch (w.kind) {
       case 'Deployment':
@@ -406,17 +629,53 @@ export class Healer {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // What is not healed
+
+  /** A failure of a pod whose owner the healer does not patch: said once (per 15 minutes), when that owner opted in. */
+  private async notice(pod: V1Pod, failure: Failure, u: Unhealable): Promise<void> {
+    if (!isHealEnabled(u.annotations, this.o.rules)) return;
+    const action: HealAction = failure.kind === 'oom-killed' ? 'oom-bump' : failure.kind === 'crash-loop' ? 'rollback' : 'report';
+    let reason: string = u.reason;
+    let message: string;
+    if (failure.kind === 'image-pull') {
+      reason = 'image-pull';
+      message = `${failure.message ?? 'the image cannot be pulled'}: fix the image reference or its pull secret; nothing is patched for it`;
+    } else if (u.reason === 'argo-rollouts') {
+      message =
+        action === 'rollback'
+          ? 'Argo Rollouts owns this Rollout\'s updates and rollbacks (abort or undo it there, or let its analysis do it): Amadeus does not patch it'
+          : 'Argo Rollouts owns this Rollout: raise the memory limit in its template; Amadeus does not patch it';
+    } else if (failure.kind === 'crash-loop') {
+      this.o.log.debug('crash loop of a pod without a revision to roll back to', { pod: pod.metadata?.name, owner: `${u.ref.kind}/${u.ref.name}` });
+      return;
+    } else if (u.reason === 'job') {
+      message =
+        u.ref.kind === 'CronJob'
+          ? "a Job's pod template cannot change once it runs: raise the memory limit in the CronJob's jobTemplate; the next run gets it"
+          : "a Job's pod template cannot change once it runs: raise the memory limit in the Job's spec and run it again";
+    } else {
+      message = 'a bare pod has no controller and no template to change: raise its memory limit where it is created';
+    }
+    const logs = failure.kind === 'image-pull' ? null : await this.readLogs(pod, failure);
+    await this.report({ action, result: 'refused', reason, message, workload: u.ref, failure, logs: logs?.classification ?? null, excerpt: logs?.excerpt ?? null });
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Audit
 
   private async report(r: HealReport): Promise<void> {
-    if (r.result === 'refused') {
-      const key = `${r.workload.uid ?? r.workload.name}/${r.action}/${r.reason}`;
+    // A refusal, or a dry run's "would", is the same story for every pod of the workload.
+    if (r.result === 'refused' || r.result === 'dry-run') {
+      const key = `${r.workload.uid ?? `${r.workload.namespace}/${r.workload.kind}/${r.workload.name}`}/${r.action}/${r.reason}`;
+      const now = this.clock();
       const last = this.refusals.get(key);
-      if (last !== undefined && this.clock() - last < REFUSAL_QUIET_MS) {
-        this.o.log.debug(`heal ${r.action} refused again: ${r.message}`, { workload: `${r.workload.kind}/${r.workload.name}`, namespace: r.workload.namespace, reason: r.reason });
+      if (last !== undefined && now - last < REFUSAL_QUIET_MS) {
+        this.o.log.debug(`heal ${r.action} ${r.result} again: ${r.message}`, { workload: `${r.workload.kind}/${r.workload.name}`, namespace: r.workload.namespace, reason: r.reason });
         return;
       }
-      this.refusals.set(key, this.clock());
+      this.refusals.delete(key); // re-inserted last: the map stays in report order
+      this.refusals.set(key, now);
+      if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
     }
     this.reports.push(r);
     if (this.reports.length > 1000) this.reports.shift();
@@ -426,7 +685,12 @@ export class Healer {
     (r.result === 'failed' ? this.o.log.error : r.result === 'refused' ? this.o.log.warn : this.o.log.info).call(this.o.log, `heal ${r.action} ${r.result}: ${r.message}`, fields);
     this.o.metrics?.heal(r.action, r.result);
     const reason = r.result === 'applied' ? (r.action === 'oom-bump' ? 'MemoryLimitRaised' : 'RolledBack') : r.result === 'dry-run' ? 'HealDryRun' : r.result === 'failed' ? 'HealFailed' : 'HealRefused';
-    const cause = r.failure.kind === 'oom-killed' ? `container ${r.failure.container} was OOMKilled` : `container ${r.failure.container} is in CrashLoopBackOff (${r.failure.restartCount} restarts)`;
+    const cause =
+      r.failure.kind === 'oom-killed'
+        ? `container ${r.failure.container} was OOMKilled`
+        : r.failure.kind === 'crash-loop'
+          ? `container ${r.failure.container} is in CrashLoopBackOff (${r.failure.restartCount} restarts)`
+          : `container ${r.failure.container} cannot pull its image`;
     const logsNote = r.logs && r.logs.category !== 'unknown' ? `; logs: ${r.logs.category}${r.logs.evidence ? ` (${r.logs.evidence})` : ''}` : '';
     await Promise.all([
       emitEvent(this.o.clients.core, { workload: w, reason, action: r.action, message: `${cause}: ${r.message}${logsNote}`, warning: r.result !== 'applied' && r.result !== 'dry-run' }, this.o.identity, this.o.log, this.clock()),
@@ -447,33 +711,44 @@ export class Healer {
   // ---------------------------------------------------------------------------------------------
   // Known-good marks
 
-  /** Marks the revisions of opted-in workloads that have been fully ready long enough (leader only). */
+  /**
+   * Writes the known-good marks (leader only): a revision observed healthy by this process for the
+   * whole window (`revisions.ts`), every desired pod Ready now — by the revision's status and by
+   * what this process saw — is marked on its ReplicaSet / ControllerRevision. A StatefulSet's
+   * revision is its `updateRevision` (what `OnDelete` sets' pods run too; their `currentRevision`
+   * never moves).
+   */
   async markKnownGood(): Promise<void> {
     if (!this.isLeader || this.stopped) return;
     const apps = this.o.clients.apps;
     const now = new Date(this.clock());
     const namespaces = this.o.namespaces.length > 0 ? this.o.namespaces : [null];
-    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     for (const namespace of namespaces) {
       try {
         const deployments = namespace ? await apps.listNamespacedDeployment({ namespace }) : await apps.listDeploymentForAllNamespaces({});
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = d.metadata!.namespace!;
-          const rss = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: labelSelector(d.spec?.selector?.matchLabels) })).items;
-          for (const rs of rss.filter((r) => r.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid))) {
-            const patch = readinessMark({ kind: 'ReplicaSet', replicaSet: rs }, now, this.o.rules);
-            if (patch) await apps.patchNamespacedReplicaSet({ namespace: ns, name: rs.metadata!.name!, body: { metadata: { annotations: patch } } }, options);
+          const rss = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector) })).items;
+          for (const rs of rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid)) {
+            const want = rs.spec?.replicas ?? 1;
+            const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
+            const full = want > 0 && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
+            const patch = knownGoodMark(rs.metadata?.annotations, full ? seen.healthySince : null, now, this.o.rules);
+            if (patch) await this.patchRevision('ReplicaSet', ns, rs.metadata!.name!, patch);
           }
         }
         const sets = namespace ? await apps.listNamespacedStatefulSet({ namespace }) : await apps.listStatefulSetForAllNamespaces({});
         for (const s of sets.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = s.metadata!.namespace!;
-          const revision = s.status?.currentRevision;
+          const revision = s.status?.updateRevision;
           if (!revision) continue;
           const cr = await apps.readNamespacedControllerRevision({ namespace: ns, name: revision }).catch(() => null);
-          if (!cr) continue;
-          const patch = readinessMark({ kind: 'ControllerRevision', statefulSet: s, revision: cr }, now, this.o.rules);
-          if (patch) await apps.patchNamespacedControllerRevision({ namespace: ns, name: revision, body: { metadata: { annotations: patch } } }, options);
+          if (!cr || ownerOf(cr)?.uid !== s.metadata?.uid) continue;
+          const want = s.spec?.replicas ?? 1;
+          const seen = this.revisions.stats(statefulSetRevisionKey(s.metadata?.uid ?? '', revision));
+          const full = want > 0 && isStatefulSetRevisionFullyReady(s, cr) && seen.pods === want && seen.ready === want;
+          const patch = knownGoodMark(cr.metadata?.annotations, full ? seen.healthySince : null, now, this.o.rules);
+          if (patch) await this.patchRevision('ControllerRevision', ns, revision, patch);
         }
       } catch (err) {
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
@@ -484,11 +759,4 @@ export class Healer {
 
 function eligible(obj: KubernetesObject, rules: HealRules): boolean {
   return !PROTECTED_NAMESPACES.has(obj.metadata?.namespace ?? '') && isHealEnabled(obj.metadata?.annotations, rules);
-}
-
-function labelSelector(labels: Record<string, string> | undefined): string | undefined {
-  if (!labels) return undefined;
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }

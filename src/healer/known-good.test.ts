@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import {
+  crashLoopRecord,
   deploymentRollbackPatch,
   isReplicaSetFullyReady,
   isStatefulSetRevisionFullyReady,
+  isUsableKnownGood,
+  knownGoodMark,
   pickRollbackTarget,
   pickStatefulSetRevision,
-  readinessMark,
-  readinessTransition,
+  replicaSetRevision,
   rollbackAnnotations,
+  templateHash,
   rollbackTemplate,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
@@ -55,50 +58,49 @@ describe('isReplicaSetFullyReady', () => {
   });
 });
 
-describe('readinessMark over time', () => {
-  test('ready-since, a blip resets it, known-good after 10 minutes, then sticky', () => {
-    const annotations: Record<string, string> = {};
-    const step = (seconds: number, ready: boolean) => {
-      const patch = readinessMark({ kind: 'ReplicaSet', replicaSet: rs(ready ? { annotations } : { ready: 1, annotations }) }, at(seconds));
-      for (const [k, v] of Object.entries(patch ?? {})) {
-        if (v === null) delete annotations[k];
-        else annotations[k] = v;
-      }
-      return patch;
-    };
-    expect(step(0, false)).toBeNull();
-    expect(step(60, true)).toEqual({ 'amadeus.io/ready-since': '2024-05-14T12:01:00.000Z' });
-    expect(step(360, true)).toBeNull(); // 5 minutes: not yet
-    expect(step(400, false)).toEqual({ 'amadeus.io/ready-since': null }); // a pod fell over: the clock restarts
-    expect(step(420, false)).toBeNull();
-    expect(step(480, true)).toEqual({ 'amadeus.io/ready-since': '2024-05-14T12:08:00.000Z' });
-    expect(step(1079, true)).toBeNull(); // 599 s
-    expect(step(1080, true)).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-14T12:18:00.000Z' });
-    expect(annotations['amadeus.io/ready-since']).toBe('2024-05-14T12:08:00.000Z');
-    expect(step(2000, true)).toBeNull();
-    expect(step(3000, false)).toBeNull(); // scaled down by the next rollout: still known-good
-    expect(annotations['amadeus.io/known-good']).toBe('true');
+// Issue 19, defect 8: the mark comes from this process's continuous observation (revisions.ts),
+// never from a persisted ready-since; a crash loop seen after the mark takes the revision out.
+describe('knownGoodMark', () => {
+  const ms = (seconds: number) => at(seconds).getTime();
+
+  test('marked once observed healthy for the window; nothing before; sticky after', () => {
+    expect(knownGoodMark({}, null, at(10_000))).toBeNull(); // not healthy (or not fully Ready) now
+    expect(knownGoodMark({}, ms(0), at(599))).toBeNull();
+    expect(knownGoodMark({}, ms(0), at(600))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() });
+    const marked = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() };
+    expect(knownGoodMark(marked, ms(0), at(5000))).toBeNull();
+    expect(knownGoodMark(marked, null, at(5000))).toBeNull(); // scaled down by the next rollout: still known-good
+  });
+
+  test('a ready-since written by an earlier process is neither trusted nor kept', () => {
+    const old = { 'amadeus.io/ready-since': at(-7200).toISOString() };
+    expect(knownGoodMark(old, ms(0), at(60))).toBeNull();
+    expect(knownGoodMark(old, ms(0), at(600))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/ready-since': null });
   });
 
   test("an operator's known-good: \"false\" is never overwritten", () => {
-    expect(readinessTransition({ 'amadeus.io/known-good': 'false', 'amadeus.io/ready-since': T0.toISOString() }, true, at(10_000))).toBeNull();
+    expect(knownGoodMark({ 'amadeus.io/known-good': 'false' }, ms(0), at(10_000))).toBeNull();
   });
 
-  test('an unreadable ready-since is reset when ready, removed when not', () => {
-    expect(readinessTransition({ 'amadeus.io/ready-since': 'yesterday' }, true, T0)).toEqual({ 'amadeus.io/ready-since': T0.toISOString() });
-    expect(readinessTransition({ 'amadeus.io/ready-since': 'yesterday' }, false, T0)).toEqual({ 'amadeus.io/ready-since': null });
+  test('crash-looped since the mark: not a target until observed healthy again, after the crash', () => {
+    const crashed = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/crash-looped-at': at(1000).toISOString() };
+    expect(isUsableKnownGood({ annotations: crashed })).toBe(false);
+    expect(knownGoodMark(crashed, ms(900), at(2000))).toBeNull(); // its clock started before the crash
+    expect(knownGoodMark(crashed, ms(1100), at(1699))).toBeNull();
+    expect(knownGoodMark(crashed, ms(1100), at(1700))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(1700).toISOString() });
+    expect(isUsableKnownGood({ annotations: { ...crashed, 'amadeus.io/known-good-at': at(1700).toISOString() } })).toBe(true);
+  });
+
+  test('crashLoopRecord: once per mark, only on marked revisions', () => {
+    const marked = { annotations: { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() } };
+    expect(crashLoopRecord(marked, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
+    expect(crashLoopRecord({ annotations: { ...marked.annotations, 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toBeNull();
+    expect(crashLoopRecord({ annotations: {} }, at(1000))).toBeNull();
   });
 
   test('knownGoodSeconds is a rule; 0 marks at first sight', () => {
-    const rules = resolveHealRules({ knownGoodSeconds: 0 });
-    expect(readinessTransition({}, true, T0, rules)).toEqual({
-      'amadeus.io/ready-since': T0.toISOString(),
-      'amadeus.io/known-good': 'true',
-      'amadeus.io/known-good-at': T0.toISOString(),
-    });
-    expect(readinessTransition({ 'amadeus.io/ready-since': T0.toISOString() }, true, at(120), resolveHealRules({ knownGoodSeconds: 120 }))).toMatchObject({
-      'amadeus.io/known-good': 'true',
-    });
+    expect(knownGoodMark({}, ms(0), at(0), resolveHealRules({ knownGoodSeconds: 0 }))).toMatchObject({ 'amadeus.io/known-good': 'true' });
+    expect(knownGoodMark({}, ms(0), at(120), resolveHealRules({ knownGoodSeconds: 120 }))).toMatchObject({ 'amadeus.io/known-good': 'true' });
   });
 });
 
@@ -153,13 +155,8 @@ describe('StatefulSet revisions: readiness', () => {
     expect(isStatefulSetRevisionFullyReady(statefulSet(status), rev)).toBe(ready);
   });
 
-  test('the mark goes on the ControllerRevision', () => {
-    expect(readinessMark({ kind: 'ControllerRevision', statefulSet: statefulSet(), revision: rev }, T0)).toEqual({ 'amadeus.io/ready-since': T0.toISOString() });
-    const aged = revision('db-7f9c8b6d5', 3, 'postgres:16.3', { 'amadeus.io/ready-since': at(-600).toISOString() });
-    expect(readinessMark({ kind: 'ControllerRevision', statefulSet: statefulSet(), revision: aged }, T0)).toMatchObject({ 'amadeus.io/known-good': 'true' });
-    expect(readinessMark({ kind: 'ControllerRevision', statefulSet: statefulSet({ readyReplicas: 1 }), revision: aged }, T0)).toEqual({
-      'amadeus.io/ready-since': null,
-    });
+  test('an OnDelete set: its update revision is fully ready when every pod runs it, whatever currentRevision says', () => {
+    expect(isStatefulSetRevisionFullyReady(statefulSet({ currentRevision: 'db-5d6c7b8a9', currentReplicas: 0 }), rev)).toBe(true);
   });
 });
 
@@ -225,6 +222,58 @@ describe('pickRollbackTarget', () => {
   });
 });
 
+// Issue 19, defect 2: like a rollout controller.
+describe('pickRollbackTarget: the failing revision and the memory of rollbacks', () => {
+  test('only from the newest revision: pods of an older one are being replaced', () => {
+    expect(pickRollbackTarget(deployment(), replicaSets(), undefined, { failing: 'web-84f6b7c9d8' })).toMatchObject({ code: 'not-newest-revision', failing: { revision: 4 } });
+    expect(pickRollbackTarget(deployment(), replicaSets(), undefined, { failing: 'web-7d4b9c6f5d' })).toMatchObject({ revision: 3, failing: { revision: 5 } });
+    expect(pickRollbackTarget(deployment(), replicaSets(), undefined, { failing: 'elsewhere' })).toMatchObject({ code: 'unknown-revision' });
+  });
+
+  test('never from a revision that was itself marked known-good', () => {
+    const list = replicaSets();
+    byName(list, 'web-7d4b9c6f5d').metadata!.annotations!['amadeus.io/known-good'] = 'true';
+    const pick = pickRollbackTarget(deployment(), list, undefined, { failing: 'web-7d4b9c6f5d' });
+    expect(pick).toMatchObject({ code: 'revision-known-good' });
+  });
+
+  test('never to a revision that crash-looped since it was marked', () => {
+    const list = replicaSets();
+    byName(list, 'web-6b9d4c8f7').metadata!.annotations!['amadeus.io/crash-looped-at'] = '2024-05-01T00:00:00Z';
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
+  });
+
+  test('never to a revision rolled back from before, whatever number the controller gave it since', () => {
+    const list = replicaSets();
+    // Revision 3 renumbered as 6 (reused), 5 is now older, known-good by some means — and rolled back from.
+    const three = byName(list, 'web-6b9d4c8f7');
+    three.metadata!.annotations!['deployment.kubernetes.io/revision'] = '6';
+    delete three.metadata!.annotations!['amadeus.io/known-good'];
+    const five = byName(list, 'web-7d4b9c6f5d');
+    five.metadata!.annotations!['amadeus.io/known-good'] = 'true';
+    const dep = deployment();
+    dep.spec!.template = rollbackTemplate(three);
+    expect(pickRollbackTarget(dep, list, undefined, { failing: 'web-6b9d4c8f7' })).toMatchObject({ revision: 5 }); // without the memory: back to the bad one
+    const pick = pickRollbackTarget(dep, list, undefined, { failing: 'web-6b9d4c8f7', rolledBackFrom: [templateHash(five.spec!.template)] });
+    expect(pick).toMatchObject({ revision: 2 });
+  });
+
+  test('never to a newer revision than the failing one', () => {
+    const list = replicaSets();
+    // The failing revision is the newest by definition; a known-good revision with a higher number cannot exist beside it.
+    const pick = pickRollbackTarget(deployment(), list, undefined, { failing: 'web-7d4b9c6f5d' });
+    expect('target' in pick && replicaSetRevision(pick.target)! < 5).toBe(true);
+  });
+
+  test('templateHash: equal templates hash equal, whatever carries them (the hash label, $patch, Dates)', () => {
+    const rs3 = byName(replicaSets(), 'web-6b9d4c8f7');
+    expect(templateHash(rs3.spec!.template)).toBe(templateHash(rollbackTemplate(rs3)));
+    expect(templateHash({ ...rollbackTemplate(rs3), $patch: 'replace' } as never)).toBe(templateHash(rs3.spec!.template));
+    expect(templateHash(rs3.spec!.template)).not.toBe(templateHash(byName(replicaSets(), 'web-5c8f7d9b6').spec!.template));
+    expect(templateHash(rs3.spec!.template)).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
 describe('rollback of a Deployment', () => {
   test('rollbackTemplate: the ReplicaSet template without pod-template-hash, everything else kept, a copy', () => {
     const target = byName(replicaSets(), 'web-6b9d4c8f7');
@@ -255,15 +304,17 @@ describe('rollback of a Deployment', () => {
     expect(templatesEqualIgnoringHash(target.spec!.template, typed)).toBe(false);
   });
 
-  test("deploymentRollbackPatch: kubectl's JSON patch, guarded by resourceVersion, Amadeus's annotations kept", () => {
+  test("deploymentRollbackPatch: kubectl's JSON patch, guarded by preconditions, Amadeus's annotations kept", () => {
     const dep = deployment();
     const target = byName(replicaSets(), 'web-6b9d4c8f7');
     const mark = '{"at":"2024-05-14T12:00:00.000Z","key":"k"}';
     const ops = deploymentRollbackPatch(dep, target, { 'amadeus.io/last-rollback': mark });
-    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/resourceVersion', 'replace /spec/template', 'add /metadata/annotations']);
-    expect(ops[0].value).toBe('48231902');
-    expect(ops[1].value).toEqual(rollbackTemplate(target));
-    expect(ops[2].value).toEqual({
+    // Guarded by what a status write does not change: generation and annotations (issue 19, defect 5).
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/generation', 'test /metadata/annotations', 'replace /spec/template', 'add /metadata/annotations']);
+    expect(ops[0].value).toBe(9);
+    expect(ops[1].value).toEqual(dep.metadata!.annotations);
+    expect(ops[2].value).toEqual(rollbackTemplate(target));
+    expect(ops[3].value).toEqual({
       'amadeus.io/heal': 'true',
       'amadeus.io/max-memory': '2Gi', // the deployment's, the RS never had it
       'amadeus.io/last-rollback': mark, // the new mark, not the RS's stale copy
@@ -320,30 +371,35 @@ describe('StatefulSets', () => {
     expect(pickStatefulSetRevision(sts(), list)).toMatchObject({ revision: 1 });
   });
 
-  test('statefulSetRollbackPatch: the revision data, $patch: replace, annotations riding along', () => {
+  test('statefulSetRollbackPatch: preconditions, the revision\'s template (without $patch) replacing the set\'s, annotations in the same patch', () => {
+    const set = sts();
+    set.metadata!.annotations = { 'amadeus.io/heal': 'true' };
     const target = revisions()[1];
-    expect(statefulSetRollbackPatch(target)).toEqual(target.data);
-    const withMark = statefulSetRollbackPatch(target, { 'amadeus.io/last-rollback': '{"at":"x","key":"k"}' }) as {
-      metadata: unknown;
-      spec: { template: Record<string, unknown> };
-    };
-    expect(withMark.metadata).toEqual({ annotations: { 'amadeus.io/last-rollback': '{"at":"x","key":"k"}' } });
-    expect(withMark.spec.template.$patch).toBe('replace');
-
-    const noDirective = revisions()[1];
-    delete (noDirective.data as { spec: { template: Record<string, unknown> } }).spec.template.$patch;
-    expect((statefulSetRollbackPatch(noDirective) as { spec: { template: Record<string, unknown> } }).spec.template.$patch).toBe('replace');
-    expect(noDirective.data.spec.template.$patch).toBeUndefined(); // the input is not mutated
-
-    expect(() => statefulSetRollbackPatch({ revision: 1, metadata: { name: 'empty' }, data: {} })).toThrow(/empty holds no pod template/);
+    const ops = statefulSetRollbackPatch(set, target, { 'amadeus.io/last-rollback': '{"at":"x","key":"k"}' });
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/generation', 'test /metadata/annotations', 'replace /spec/template', 'add /metadata/annotations/amadeus.io~1last-rollback']);
+    expect(ops[2].value).toEqual(podTemplate('postgres:16.3'));
+    expect((target.data as { spec: { template: Record<string, unknown> } }).spec.template.$patch).toBe('replace'); // the input is not mutated
+    expect(() => statefulSetRollbackPatch(set, { revision: 1, metadata: { name: 'empty' }, data: {} })).toThrow(/empty holds no pod template/);
   });
 
-  test('statefulSetPodsToRecreate: pods stuck at another revision, not Ready', () => {
-    const pod = (name: string, rev: string, ready: boolean): V1Pod => ({
-      metadata: { name, labels: { 'controller-revision-hash': rev } },
+  // Issue 19, defect 1: never a label-only match.
+  test('statefulSetPodsToRecreate: the set\'s own pods (owner uid, whole selector) stuck at another revision, not Ready', () => {
+    const set = sts();
+    set.spec!.selector = { matchLabels: { app: 'db' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['cache'] }] };
+    const own = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true }];
+    const pod = (name: string, rev: string, ready: boolean, o: { owner?: typeof own; labels?: Record<string, string> } = {}): V1Pod => ({
+      metadata: { name, labels: { app: 'db', 'controller-revision-hash': rev, ...o.labels }, ...(o.owner === undefined ? { ownerReferences: own } : o.owner.length ? { ownerReferences: o.owner } : {}) },
       status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
     });
-    const pods = [pod('db-0', 'db-7f9c8b6d5', true), pod('db-1', 'db-7f9c8b6d5', true), pod('db-2', 'db-9a8b7c6d5', false), pod('db-3', 'db-9a8b7c6d5', true)];
-    expect(statefulSetPodsToRecreate(pods, 'db-7f9c8b6d5').map((p) => p.metadata?.name)).toEqual(['db-2']);
+    const pods = [
+      pod('db-0', 'db-7f9c8b6d5', true),
+      pod('db-1', 'db-7f9c8b6d5', true),
+      pod('db-2', 'db-9a8b7c6d5', false),
+      pod('db-3', 'db-9a8b7c6d5', true),
+      pod('other-0', 'db-9a8b7c6d5', false, { owner: [{ ...own[0]!, name: 'other', uid: 'other-uid' }] }),
+      pod('bare-0', 'db-9a8b7c6d5', false, { owner: [] }),
+      pod('cache-0', 'db-9a8b7c6d5', false, { labels: { tier: 'cache' } }),
+    ];
+    expect(statefulSetPodsToRecreate(set, pods, 'db-7f9c8b6d5').map((p) => p.metadata?.name)).toEqual(['db-2']);
   });
 });

@@ -1,16 +1,21 @@
 /**
- * Known-good revisions and rollback targets.
+ * Known-good revisions, and the rollback rule.
  *
  * A revision (a Deployment's ReplicaSet, a StatefulSet's ControllerRevision) becomes
- * **known-good** once all its pods have been Ready, continuously, for `knownGoodSeconds`:
- * `readinessMark` records `amadeus.io/ready-since` when it becomes fully ready, clears it when it
- * stops being ready before qualifying, and sets `amadeus.io/known-good: "true"` (and
- * `amadeus.io/known-good-at`) once it qualifies. The mark is sticky: old revisions are scaled to
- * zero, which is exactly when they are needed as rollback targets. A `known-good` value other than
- * `"true"` (an operator's `"false"`) is never overwritten and vetoes the revision as a target.
+ * **known-good** once this process has observed its pods healthy, without interruption, for
+ * `knownGoodSeconds` (the clock is `revisions.ts`'s, fed by the pod informer) and every pod it
+ * wants is Ready at that moment: `knownGoodMark` then sets `amadeus.io/known-good: "true"` and
+ * `amadeus.io/known-good-at`. The mark is sticky — old revisions are scaled to zero, which is
+ * exactly when they are needed as targets — but one whose pods were seen crash-looping after it
+ * was marked (`amadeus.io/crash-looped-at`) is no target until marked again. A `known-good` value
+ * other than `"true"` (an operator's `"false"`) is never overwritten and vetoes the revision.
  *
- * A crash loop is answered by rolling back to the newest known-good revision older than the
- * current one, the way `kubectl rollout undo --to-revision` does it.
+ * A crash loop is answered like a rollout controller would: only when the crash-looping pods run
+ * the workload's newest revision, that revision was never marked known-good itself, and enough of
+ * its pods fail (`revisions.ts`'s share rule); then to the newest known-good revision older than
+ * it, never one the workload was rolled back from before (`amadeus.io/rolled-back-from` holds
+ * their template hashes, which survive the controller's renumbering), the way
+ * `kubectl rollout undo --to-revision` does it.
  */
 import type {
   V1ControllerRevision,
@@ -21,7 +26,10 @@ import type {
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { ownerOf } from './detect.js';
+import { selectorMatches } from './owners.js';
+import { annotationOps, preconditions, type JsonPatchOp } from './patches.js';
 import { HEAL_PREFIX, HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
 
 /** An annotations patch: a value sets, `null` removes (JSON merge-patch semantics: send it as `{ metadata: { annotations } }`). */
@@ -76,56 +84,56 @@ function parseTime(value: string | undefined): number | null {
 }
 
 /**
- * The readiness bookkeeping rule on one revision's annotations, given whether it is fully ready
- * now. Returns the annotations to change, or null when nothing changes.
- * - known-good mark present (any value) → nothing: the mark is sticky;
- * - not ready → remove `ready-since` if set (the clock restarts);
- * - ready, no (or an unreadable) `ready-since` → set it to `now`;
- * - ready for at least `knownGoodSeconds` → set `known-good: "true"` and `known-good-at: now`.
+ * The mark rule on one revision's annotations, given since when this process has observed it
+ * healthy (null: not healthy now, or not every desired pod Ready). Returns the annotations to
+ * change, or null:
+ * - vetoed (`known-good` other than `"true"`) or marked and not crash-looped since → nothing;
+ * - observed healthy for at least `knownGoodSeconds`, and since after any recorded crash loop →
+ *   `known-good: "true"`, `known-good-at: now` (and an old `ready-since`, no longer trusted, removed).
  */
-export function readinessTransition(
+export function knownGoodMark(
   annotations: Record<string, string> | undefined,
-  ready: boolean,
+  healthySince: number | null,
   now: Date,
   rules: HealRules = HEAL_RULES,
 ): AnnotationPatch | null {
   const A = rules.annotations;
   const current = annotations ?? {};
-  if (current[A.knownGood] !== undefined) return null;
-  if (!ready) return current[A.readySince] !== undefined ? { [A.readySince]: null } : null;
-  const patch: AnnotationPatch = {};
-  let since = parseTime(current[A.readySince]);
-  if (since === null) {
-    since = now.getTime();
-    patch[A.readySince] = now.toISOString();
-  }
-  if (now.getTime() - since >= rules.knownGoodSeconds * 1000) {
-    patch[A.knownGood] = 'true';
-    patch[A.knownGoodAt] = now.toISOString();
-  }
-  return Object.keys(patch).length > 0 ? patch : null;
+  const mark = current[A.knownGood];
+  if (mark !== undefined && mark !== 'true') return null;
+  if (isUsableKnownGood({ annotations: current }, rules)) return null;
+  if (healthySince === null || now.getTime() - healthySince < rules.knownGoodSeconds * 1000) return null;
+  const crashed = parseTime(current[A.crashLoopedAt]);
+  if (crashed !== null && healthySince <= crashed) return null;
+  const patch: AnnotationPatch = { [A.knownGood]: 'true', [A.knownGoodAt]: now.toISOString() };
+  if (current[A.readySince] !== undefined) patch[A.readySince] = null;
+  return patch;
 }
-
-/** What {@link readinessMark} looks at: a ReplicaSet, or a StatefulSet with one of its revisions. */
-export type ReadinessSubject =
-  | { kind: 'ReplicaSet'; replicaSet: V1ReplicaSet }
-  | { kind: 'ControllerRevision'; statefulSet: V1StatefulSet; revision: V1ControllerRevision };
 
 /**
- * The annotation update for a ReplicaSet (patch the ReplicaSet) or a StatefulSet revision (patch
- * the ControllerRevision: its `data` is immutable, its metadata is not), or null.
+ * The crash-loop record for a marked revision whose pods crash-loop: `crash-looped-at: now`,
+ * unless it already says so since the mark. Null for unmarked revisions (nothing to withdraw).
  */
-export function readinessMark(subject: ReadinessSubject, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
-  if (subject.kind === 'ReplicaSet') {
-    return readinessTransition(subject.replicaSet.metadata?.annotations, isReplicaSetFullyReady(subject.replicaSet), now, rules);
-  }
-  const ready = isStatefulSetRevisionFullyReady(subject.statefulSet, subject.revision);
-  return readinessTransition(subject.revision.metadata?.annotations, ready, now, rules);
+export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
+  if (!isKnownGood(meta, rules)) return null;
+  const A = rules.annotations;
+  const markedAt = parseTime(meta?.annotations?.[A.knownGoodAt]) ?? 0;
+  const crashed = parseTime(meta?.annotations?.[A.crashLoopedAt]);
+  if (crashed !== null && crashed >= markedAt) return null;
+  return { [A.crashLoopedAt]: now.toISOString() };
 }
 
-/** True when the revision carries `amadeus.io/known-good: "true"`. */
+/** True when the revision carries `amadeus.io/known-good: "true"` (it was observed healthy once). */
 export function isKnownGood(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
   return meta?.annotations?.[rules.annotations.knownGood] === 'true';
+}
+
+/** Known-good, and not seen crash-looping since it was marked: a rollback target. */
+export function isUsableKnownGood(meta: Pick<V1ObjectMeta, 'annotations'> | undefined, rules: HealRules = HEAL_RULES): boolean {
+  if (!isKnownGood(meta, rules)) return false;
+  const crashed = parseTime(meta?.annotations?.[rules.annotations.crashLoopedAt]);
+  const markedAt = parseTime(meta?.annotations?.[rules.annotations.knownGoodAt]) ?? 0;
+  return crashed === null || crashed < markedAt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,11 +173,65 @@ export function templatesEqualIgnoringHash(a: V1PodTemplateSpec | undefined, b: 
   return JSON.stringify(withoutHash(a)) === JSON.stringify(withoutHash(b));
 }
 
+/**
+ * A hash of a pod template, ignoring `pod-template-hash` (and the `$patch` directive a
+ * ControllerRevision stores): equal templates hash equal whatever revision number or object
+ * carries them, which is what the memory of rolled-away-from revisions needs.
+ */
+export function templateHash(template: V1PodTemplateSpec | Record<string, unknown> | undefined): string {
+  const copy = { ...(template ?? {}) } as Record<string, unknown>;
+  delete copy.$patch;
+  return createHash('sha256')
+    .update(JSON.stringify(withoutHash(copy as V1PodTemplateSpec)) ?? '')
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The template hashes a workload was rolled back from (`amadeus.io/rolled-back-from`), oldest first. */
+export function rolledBackFrom(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): string[] {
+  const raw = meta?.annotations?.[rules.annotations.rolledBackFrom];
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Hashes remembered: a workload rolled back more often than this has bigger problems than oscillation. */
+const ROLLED_BACK_FROM_KEPT = 10;
+
+/** The annotation value after rolling back from `hash`. */
+export function withRolledBackFrom(meta: V1ObjectMeta | undefined, hash: string, rules: HealRules = HEAL_RULES): string {
+  return JSON.stringify([...rolledBackFrom(meta, rules).filter((h) => h !== hash), hash].slice(-ROLLED_BACK_FROM_KEPT));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Deployments
 
-export type NoRollbackCode = 'no-uid' | 'no-revisions' | 'no-older-revision' | 'no-known-good' | 'same-template';
-export type RollbackPick<T> = { target: T; revision: number } | { none: string; code: NoRollbackCode };
+export type NoRollbackCode =
+  | 'no-uid'
+  | 'no-revisions'
+  | 'unknown-revision'
+  | 'not-newest-revision'
+  | 'revision-known-good'
+  | 'no-older-revision'
+  | 'no-known-good'
+  | 'same-template';
+
+/** The revision whose pods crash-loop, as found among the workload's revisions. */
+export interface FailingRevision<T> {
+  obj: T;
+  name: string;
+  revision: number;
+  /** {@link templateHash} of its template. */
+  hash: string;
+}
+
+export type RollbackPick<T> =
+  | { target: T; revision: number; failing: FailingRevision<T> }
+  | { none: string; code: NoRollbackCode; failing?: FailingRevision<T> };
 
 /** The revision number of a ReplicaSet (`deployment.kubernetes.io/revision`), or null. */
 export function replicaSetRevision(rs: V1ReplicaSet): number | null {
@@ -180,40 +242,83 @@ export function replicaSetRevision(rs: V1ReplicaSet): number | null {
 
 interface Candidate<T> {
   obj: T;
+  name: string;
   revision: number;
   meta: V1ObjectMeta | undefined;
+  hash: string;
   sameTemplate: boolean;
 }
 
+export interface PickOptions {
+  /**
+   * The name of the revision whose pods crash-loop (ReplicaSet, or ControllerRevision); default:
+   * the newest. It must be the newest, and never marked known-good itself.
+   */
+  failing?: string;
+  /** Template hashes the workload was rolled back from: never targets. */
+  rolledBackFrom?: readonly string[];
+}
+
 /**
- * The shared rule: among the owned revisions older than `current`, the newest that is known-good
- * and whose template differs from the workload's current one (restoring an identical template
- * would change nothing: the failure is elsewhere, e.g. a dependency or a ConfigMap).
+ * The shared rule, over a workload's own revisions (`newest`: the one the controller is rolling
+ * out, default the highest number):
+ * 1. the failing revision must be the newest — pods of an older one are being replaced by a
+ *    rollout already, and rolling back from the newest because an old one fails would be wrong;
+ * 2. it must never have been marked known-good — a revision that ran healthy for the window and
+ *    then crash-loops points at something else than the release (the cluster, a dependency,
+ *    data), and rolling it back would undo a working release;
+ * 3. the target is the newest revision *older* than the failing one (never a newer one) that is
+ *    known-good and not seen crash-looping since, was never rolled back from (by template hash:
+ *    the controller renumbers a revision it reuses, so numbers alone cannot tell), and whose
+ *    template differs from the workload's current one (restoring the same template would change
+ *    nothing).
  */
-function pickOlderKnownGood<T>(candidates: Candidate<T>[], current: number, what: string, rules: HealRules): RollbackPick<T> {
-  const older = candidates.filter((c) => c.revision < current).sort((a, b) => b.revision - a.revision);
-  if (older.length === 0) return { none: `no ${what} older than the current revision ${current}`, code: 'no-older-revision' };
-  const good = older.filter((c) => isKnownGood(c.meta, rules));
+function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string | undefined, what: string, rules: HealRules): RollbackPick<T> {
+  const byNumber = [...candidates].sort((a, b) => b.revision - a.revision);
+  const newest = candidates.find((c) => c.name === newestName) ?? byNumber[0]!;
+  const failingCandidate = o.failing === undefined ? newest : candidates.find((c) => c.name === o.failing);
+  if (!failingCandidate) return { none: `the crash-looping pods run ${o.failing}, which is not one of this workload's ${what}s`, code: 'unknown-revision' };
+  const failing: FailingRevision<T> = { obj: failingCandidate.obj, name: failingCandidate.name, revision: failingCandidate.revision, hash: failingCandidate.hash };
+  if (failingCandidate !== newest) {
+    return {
+      none: `the crash-looping pods run revision ${failing.revision}, but revision ${newest.revision} is the newest: its rollout replaces them`,
+      code: 'not-newest-revision',
+      failing,
+    };
+  }
+  if (isKnownGood(failingCandidate.meta, rules)) {
+    const at = failingCandidate.meta?.annotations?.[rules.annotations.knownGoodAt];
+    return {
+      none: `revision ${failing.revision} was marked known-good${at ? ` at ${at}` : ''}: it ran healthy, so the crash loop points elsewhere (a dependency, the cluster, data) and rolling it back would undo a working release`,
+      code: 'revision-known-good',
+      failing,
+    };
+  }
+  const older = byNumber.filter((c) => c.revision < failing.revision);
+  if (older.length === 0) return { none: `no ${what} older than the failing revision ${failing.revision}`, code: 'no-older-revision', failing };
+  const away = new Set(o.rolledBackFrom ?? []);
+  const good = older.filter((c) => isUsableKnownGood(c.meta, rules) && !away.has(c.hash));
   if (good.length === 0) {
-    return { none: `none of the older revisions (${older.map((c) => c.revision).join(', ')}) is marked known-good`, code: 'no-known-good' };
+    const notes = older.map((c) => `${c.revision}${away.has(c.hash) ? ' (rolled back from before)' : isKnownGood(c.meta, rules) ? ' (crash-looped since marked)' : ''}`);
+    return { none: `none of the older revisions (${notes.join(', ')}) is a known-good target`, code: 'no-known-good', failing };
   }
   const usable = good.find((c) => !c.sameTemplate);
   if (!usable) {
     return {
       none: `the known-good revisions (${good.map((c) => c.revision).join(', ')}) have the current pod template: a rollback would change nothing`,
       code: 'same-template',
+      failing,
     };
   }
-  return { target: usable.obj, revision: usable.revision };
+  return { target: usable.obj, revision: usable.revision, failing };
 }
 
 /**
- * The ReplicaSet to roll a Deployment back to: among the ReplicaSets it controls (controller
- * ownerReference with the Deployment's uid; others are ignored), the current one is the highest
- * revision; the target is the newest lower revision marked known-good whose template is not the
- * Deployment's current template. `{ none, code }` says why there is none.
+ * The ReplicaSet to roll a Deployment back to, by the rule above, among the ReplicaSets it
+ * controls (controller ownerReference with the Deployment's uid; others are ignored); the newest
+ * is the highest revision. `{ none, code }` says why there is none.
  */
-export function pickRollbackTarget(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[], rules: HealRules = HEAL_RULES): RollbackPick<V1ReplicaSet> {
+export function pickRollbackTarget(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[], rules: HealRules = HEAL_RULES, o: PickOptions = {}): RollbackPick<V1ReplicaSet> {
   const uid = deployment.metadata?.uid;
   if (!uid) return { none: 'the deployment has no uid: cannot tell which ReplicaSets it owns', code: 'no-uid' };
   const owned: Candidate<V1ReplicaSet>[] = [];
@@ -221,11 +326,17 @@ export function pickRollbackTarget(deployment: V1Deployment, replicaSets: readon
     if (ownerOf(rs)?.uid !== uid) continue;
     const revision = replicaSetRevision(rs);
     if (revision === null) continue;
-    owned.push({ obj: rs, revision, meta: rs.metadata, sameTemplate: templatesEqualIgnoringHash(rs.spec?.template, deployment.spec?.template) });
+    owned.push({
+      obj: rs,
+      name: rs.metadata?.name ?? '',
+      revision,
+      meta: rs.metadata,
+      hash: templateHash(rs.spec?.template),
+      sameTemplate: templatesEqualIgnoringHash(rs.spec?.template, deployment.spec?.template),
+    });
   }
   if (owned.length === 0) return { none: 'no ReplicaSet with a revision is owned by this deployment', code: 'no-revisions' };
-  const current = Math.max(...owned.map((c) => c.revision));
-  return pickOlderKnownGood(owned, current, 'ReplicaSet', rules);
+  return pick(owned, o, undefined, 'ReplicaSet', rules);
 }
 
 /**
@@ -269,22 +380,20 @@ export function rollbackAnnotations(deployment: V1Deployment, target: V1ReplicaS
   return { ...out, ...extra };
 }
 
-export type JsonPatchOp = { op: 'test' | 'replace' | 'add'; path: string; value: unknown };
-
 /**
  * The JSON patch (`application/json-patch+json`) of the Deployment, as `kubectl rollout undo`
- * sends it: replace `/spec/template` and `/metadata/annotations`. Two differences: a leading
- * `test` of `/metadata/resourceVersion` (when known) makes it fail, rather than clobber, when the
- * Deployment changed since it was read; annotations use `add` (sets or replaces), which also works
- * on an object without annotations.
+ * sends it: replace `/spec/template` and `/metadata/annotations`. Two differences: leading `test`s
+ * of what the plan was made on (`patches.ts`: generation and annotations) make it fail, rather
+ * than clobber, when the Deployment's spec or bookkeeping changed since it was read — but not
+ * for a status write; annotations use `add` (sets or replaces), which also works on an object
+ * without annotations.
  */
 export function deploymentRollbackPatch(deployment: V1Deployment, target: V1ReplicaSet, extraAnnotations: Record<string, string> = {}): JsonPatchOp[] {
-  const ops: JsonPatchOp[] = [];
-  const rv = deployment.metadata?.resourceVersion;
-  if (rv) ops.push({ op: 'test', path: '/metadata/resourceVersion', value: rv });
-  ops.push({ op: 'replace', path: '/spec/template', value: rollbackTemplate(target) });
-  ops.push({ op: 'add', path: '/metadata/annotations', value: rollbackAnnotations(deployment, target, extraAnnotations) });
-  return ops;
+  return [
+    ...preconditions(deployment.metadata),
+    { op: 'replace', path: '/spec/template', value: rollbackTemplate(target) },
+    { op: 'add', path: '/metadata/annotations', value: rollbackAnnotations(deployment, target, extraAnnotations) },
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,54 +427,69 @@ function revisionTemplate(revision: V1ControllerRevision): V1PodTemplateSpec | u
 }
 
 /**
- * The ControllerRevision to roll a StatefulSet back to: among the revisions it controls, the
- * current one is `status.updateRevision` (else the highest `revision`); the target is the newest
- * lower revision marked known-good, holding a readable template that differs from the set's
- * current `spec.template`.
+ * The ControllerRevision to roll a StatefulSet back to, by the rule above, among the revisions it
+ * controls holding a readable template; the newest is `status.updateRevision` (else the highest
+ * `revision`).
  */
 export function pickStatefulSetRevision(
   sts: V1StatefulSet,
   revisions: readonly V1ControllerRevision[],
   rules: HealRules = HEAL_RULES,
+  o: PickOptions = {},
 ): RollbackPick<V1ControllerRevision> {
   const uid = sts.metadata?.uid;
   if (!uid) return { none: 'the statefulset has no uid: cannot tell which ControllerRevisions it owns', code: 'no-uid' };
   const owned = revisions.filter((rev) => ownerOf(rev)?.uid === uid && Number.isInteger(rev.revision));
   if (owned.length === 0) return { none: 'no ControllerRevision is owned by this statefulset', code: 'no-revisions' };
-  const updateRevision = owned.find((rev) => rev.metadata?.name === sts.status?.updateRevision);
-  const current = updateRevision ? updateRevision.revision : Math.max(...owned.map((rev) => rev.revision));
   const candidates: Candidate<V1ControllerRevision>[] = [];
   for (const rev of owned) {
     const template = revisionTemplate(rev);
     if (template === undefined) continue; // not a StatefulSet revision we can restore
-    candidates.push({ obj: rev, revision: rev.revision, meta: rev.metadata, sameTemplate: templatesEqualIgnoringHash(template, sts.spec?.template) });
+    candidates.push({
+      obj: rev,
+      name: rev.metadata?.name ?? '',
+      revision: rev.revision,
+      meta: rev.metadata,
+      hash: templateHash(template),
+      sameTemplate: templatesEqualIgnoringHash(template, sts.spec?.template),
+    });
   }
-  return pickOlderKnownGood(candidates, current, 'restorable ControllerRevision', rules);
+  if (candidates.length === 0) return { none: 'no ControllerRevision of this statefulset holds a pod template', code: 'no-revisions' };
+  return pick(candidates, o, sts.status?.updateRevision, 'restorable ControllerRevision', rules);
 }
 
 /**
- * The strategic-merge patch (`application/strategic-merge-patch+json`) restoring a StatefulSet to
- * a revision: the revision's `data` itself, exactly what `kubectl rollout undo statefulset` sends;
- * its `"$patch": "replace"` directive makes the API server replace the whole pod template rather
- * than merge into it (added if a writer left it out). `annotations` (e.g. the `last-rollback` mark)
- * ride along in the same patch. The StatefulSet controller then records (or reuses) a revision
- * for the restored template. Throws when the revision holds no template.
+ * The JSON patch restoring a StatefulSet to a revision: its preconditions (`patches.ts`), then
+ * `/spec/template` replaced by the template the revision recorded — what `kubectl rollout undo
+ * statefulset` achieves with the revision's strategic-merge `data` and its `"$patch": "replace"`
+ * — and `annotations` (e.g. the `last-rollback` mark) set in the same patch. The StatefulSet
+ * controller then records (or reuses) a revision for the restored template. Throws when the
+ * revision holds no template.
  *
  * Caveat for the caller: with `podManagementPolicy: OrderedReady` and a rolling update, a pod
  * stuck broken at the bad revision blocks the rollout forever (kubernetes/kubernetes#67250); once
  * the template is restored, delete the pods {@link statefulSetPodsToRecreate} lists.
  */
-export function statefulSetRollbackPatch(target: V1ControllerRevision, annotations: Record<string, string> = {}): Record<string, unknown> {
-  const data = revisionData(target);
-  if (!data) throw new Error(`ControllerRevision ${target.metadata?.name ?? '?'} holds no pod template (data.spec.template)`);
-  const copy = structuredClone(data) as { spec: { template: Record<string, unknown> } } & Record<string, unknown>;
-  copy.spec.template.$patch = 'replace';
-  return Object.keys(annotations).length > 0 ? { ...copy, metadata: { annotations: { ...annotations } } } : copy;
+export function statefulSetRollbackPatch(sts: V1StatefulSet, target: V1ControllerRevision, annotations: Record<string, string> = {}): JsonPatchOp[] {
+  const template = revisionTemplate(target);
+  if (!template) throw new Error(`ControllerRevision ${target.metadata?.name ?? '?'} holds no pod template (data.spec.template)`);
+  const ops: JsonPatchOp[] = [...preconditions(sts.metadata), { op: 'replace', path: '/spec/template', value: structuredClone(template) }];
+  if (Object.keys(annotations).length > 0) ops.push(...annotationOps(sts.metadata, annotations));
+  return ops;
 }
 
-/** The pods not at `targetRevisionName` (`controller-revision-hash` label) and not Ready: to delete after a StatefulSet rollback. */
-export function statefulSetPodsToRecreate(pods: readonly V1Pod[], targetRevisionName: string): V1Pod[] {
+/**
+ * The pods to delete after a StatefulSet rollback: the set's own — controlled by it (owner uid)
+ * and matched by its whole selector, never by labels alone — not at `targetRevisionName`
+ * (`controller-revision-hash` label) and not Ready.
+ */
+export function statefulSetPodsToRecreate(sts: V1StatefulSet, pods: readonly V1Pod[], targetRevisionName: string): V1Pod[] {
+  const uid = sts.metadata?.uid;
+  if (!uid) return [];
   return pods.filter((pod) => {
+    if (ownerOf(pod)?.uid !== uid || ownerOf(pod)?.kind !== 'StatefulSet') return false;
+    if (!selectorMatches(sts.spec?.selector, pod.metadata?.labels)) return false;
+    if (pod.metadata?.deletionTimestamp) return false;
     if (pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === targetRevisionName) return false;
     const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
     return ready?.status !== 'True';

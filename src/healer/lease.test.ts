@@ -13,8 +13,8 @@ beforeEach(async () => {
 });
 afterEach(() => kube.close());
 
-const elector = (identity: string) =>
-  new LeaderElector({ api: makeClients(kube.kubeConfig()).coordination, namespace: 'amadeus', name: 'healer', identity, leaseDurationSeconds: 15, retryPeriodSeconds: 5, log: silentLogger, clock: () => now });
+const elector = (identity: string, skewMs = 0) =>
+  new LeaderElector({ api: makeClients(kube.kubeConfig()).coordination, namespace: 'amadeus', name: 'healer', identity, leaseDurationSeconds: 15, retryPeriodSeconds: 5, log: silentLogger, clock: () => now + skewMs });
 const lease = () => kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus', 'healer')!;
 
 test('the first creates and holds the Lease; the second follows until it expires, then takes over', async () => {
@@ -37,8 +37,9 @@ test('the first creates and holds the Lease; the second follows until it expires
 test('two candidates racing for an expired Lease: the API server lets one win', async () => {
   const a = elector('a');
   await a.tryOnce();
-  now += 60_000;
   const [b, c] = [elector('b'), elector('c')];
+  await Promise.all([b.tryOnce(), c.tryOnce()]); // each first sees the record…
+  now += 60_000; // …and it does not change for longer than the Lease
   const results = await Promise.all([b.tryOnce(), c.tryOnce()]);
   expect(results.filter(Boolean)).toHaveLength(1);
   expect(lease().spec!.holderIdentity).toBe(results[0] ? 'b' : 'c');
@@ -61,4 +62,41 @@ test('an API failure means not leading, until a round succeeds again', async () 
   expect(await a.tryOnce()).toBe(false);
   expect(a.isLeader).toBe(false);
   expect(await a.tryOnce()).toBe(true);
+});
+
+// Issue 19 (smaller): expiry by the time this replica observed the record last change, as
+// client-go does, never by comparing the holder's renewTime with the local clock.
+describe('expiry by observed time', () => {
+  test('a candidate whose clock runs an hour ahead does not take a Lease its holder keeps renewing', async () => {
+    const a = elector('a');
+    const b = elector('b', 3_600_000);
+    expect(await a.tryOnce()).toBe(true);
+    for (let i = 0; i < 4; i++) {
+      expect(await b.tryOnce()).toBe(false);
+      now += 5_000;
+      expect(await a.tryOnce()).toBe(true);
+    }
+    expect(lease().spec!.holderIdentity).toBe('a');
+  });
+
+  test('a candidate whose clock runs behind takes over once the record has not changed for the Lease duration, by its own clock', async () => {
+    const a = elector('a');
+    const b = elector('b', -3_600_000); // the holder's renewTime looks an hour in b's future
+    expect(await a.tryOnce()).toBe(true);
+    expect(await b.tryOnce()).toBe(false); // first sight: the clock starts now
+    now += 14_000;
+    expect(await b.tryOnce()).toBe(false);
+    now += 2_000; // 16 s without a change
+    expect(await b.tryOnce()).toBe(true);
+    expect(lease().spec!.holderIdentity).toBe('b');
+  });
+
+  test('a fresh candidate does not take over at once a Lease whose renewTime is old: it waits a Lease duration', async () => {
+    const a = elector('a', -600_000); // renewTime 10 minutes in the past for everyone else
+    expect(await a.tryOnce()).toBe(true);
+    const b = elector('b');
+    expect(await b.tryOnce()).toBe(false);
+    now += 16_000;
+    expect(await b.tryOnce()).toBe(true);
+  });
 });

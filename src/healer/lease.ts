@@ -1,9 +1,13 @@
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, the way client-go's leaderelection does it:
- * the holder renews `renewTime` every few seconds; a candidate takes the Lease over only once it
- * has not been renewed for `leaseDurationSeconds`. Every write carries the resourceVersion it read,
- * so two replicas racing for an expired Lease cannot both win: the API server answers the second
- * with 409 Conflict. Only the leader heals; the scaler serves on every replica.
+ * the holder renews `renewTime` every few seconds; a candidate takes the Lease over only once the
+ * record has not changed for `leaseDurationSeconds` **as this replica observed it** — measured
+ * from when it last saw the record change, on its own clock, never by comparing the holder's
+ * `renewTime` with the local clock (the two clocks may disagree by minutes). A fresh candidate
+ * therefore waits a full Lease duration after its first look. Every write carries the
+ * resourceVersion it read, so two replicas racing for an expired Lease cannot both win: the API
+ * server answers the second with 409 Conflict. Only the leader heals; the scaler serves on every
+ * replica.
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../telemetry/logger.js';
@@ -30,6 +34,8 @@ export class LeaderElector {
   private leading = false;
   /** When this replica last wrote the Lease successfully. */
   private renewedAt = -Infinity;
+  /** The record as last seen (its resourceVersion: every write changes it) and when, on this replica's clock. */
+  private observed: { version: string; at: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private running: Promise<unknown> | null = null;
@@ -88,15 +94,16 @@ export class LeaderElector {
       const lease = await this.read();
       const now = this.clock();
       if (!lease) {
-        await this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(now, 0) });
+        const created = await this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(now, 0) });
+        this.observe(created, now);
         this.renewedAt = now;
         this.setLeading(true);
         return true;
       }
       const spec = lease.spec ?? {};
       const mine = spec.holderIdentity === this.o.identity;
-      const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-      const expired = !spec.holderIdentity || renewed + (spec.leaseDurationSeconds ?? this.duration) * 1000 <= now;
+      this.observe(lease, now);
+      const expired = !spec.holderIdentity || this.observed!.at + (spec.leaseDurationSeconds ?? this.duration) * 1000 <= now;
       if (!mine && !expired) {
         this.setLeading(false);
         return false;
@@ -112,7 +119,8 @@ export class LeaderElector {
         },
       };
       // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
-      await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body });
+      const written = await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body });
+      this.observe(written, now);
       this.renewedAt = now;
       this.setLeading(true);
       return true;
@@ -123,6 +131,12 @@ export class LeaderElector {
       this.setLeading(false);
       return false;
     }
+  }
+
+  /** Remembers when the record last changed, as this replica saw it (client-go's observedTime). */
+  private observe(lease: V1Lease, now: number): void {
+    const version = lease.metadata?.resourceVersion ?? JSON.stringify(lease.spec ?? {});
+    if (this.observed?.version !== version) this.observed = { version, at: now };
   }
 
   private async read(): Promise<V1Lease | null> {

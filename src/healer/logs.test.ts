@@ -227,6 +227,18 @@ VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK
     ['amqp://guest:guest@rabbitmq:5672/', 'amqp://guest:***@rabbitmq:5672/'],
     ['exec app --password hunter2 --port 80', 'exec app --password *** --port 80'],
     ['exec app --token=abc123', 'exec app --token=***'],
+    // Issue 19 (smaller): cookies, URL-encoded SAS signatures, short GitLab tokens, `apikey <value>`.
+    ['Cookie: session=8f2a9c; csrftoken=Zx81', 'Cookie: ***'],
+    ['> cookie: sid=abc', '> cookie: ***'],
+    ['Set-Cookie: id=a3fWa; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure', 'Set-Cookie: ***'],
+    ['GET https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2026-01-01&sig=AbC%2Bdef%2F12%3D HTTP/1.1', 'GET https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2026-01-01&sig=*** HTTP/1.1'],
+    ['url=https://x.blob.core.windows.net/c?sig=k9%2B%3D&sp=r', 'url=https://x.blob.core.windows.net/c?sig=***&sp=r'],
+    ['git clone https://oauth2:glpat-Ab12Cd34Ef56Gh78Ij90@gitlab.com/x.git', 'git clone https://oauth2:***@gitlab.com/x.git'],
+    ['using glpat-Ab12Cd34Ef56Gh78Ij90 for the registry', 'using *** for the registry'],
+    ['PRIVATE-TOKEN glpat-x7Yz_9k', 'PRIVATE-TOKEN ***'],
+    ['registry login with glpat-x7Yz_9k failed', 'registry login with *** failed'],
+    ['Authorization: apikey 7f3e9a1c', 'Authorization: ***'],
+    ['calling with apikey 7f3e9a1c0b', 'calling with apikey ***'],
   ])('%j → %j', (input, output) => {
     expect(redact(input)).toBe(output);
   });
@@ -244,6 +256,9 @@ VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK
     'Error: secret "web-db" not found',
     '  File "/usr/local/lib/python3.12/site-packages/psycopg2/__init__.py", line 122, in connect',
     'kube-prometheus-stack-operator-7d4b9c6f5d-x2k8p ready',
+    'apikey required for this endpoint',
+    'cookie jar emptied',
+    'signal sig=TERM received',
   ])('ordinary text survives: %j', (line) => {
     expect(redact(line)).toBe(line);
   });

@@ -181,6 +181,14 @@ const REDACTIONS: ReadonlyArray<[RegExp, (match: string, ...groups: string[]) =>
     (_m, head: string, scheme: string | undefined) => `${head}${scheme ? `${scheme} ` : ''}${MASK}`,
   ],
   [/\b(Bearer|Basic)\s+([A-Za-z0-9._~+/-]+=*)/gi, (m, scheme: string, token: string) => (looksLikeCredential(token) ? `${scheme} ${MASK}` : m)],
+  // Cookie and Set-Cookie headers: every cookie in them, to the end of the value.
+  [/\b((?:Set-)?Cookie["']?\s*:\s*["']?)([^"'\r\n]+)/gi, (_m, head: string) => `${head}${MASK}`],
+  // Azure SAS signatures (`sig=`, URL-encoded base64) in a query string.
+  [/([?&]sig=)[^&\s"'#]+/gi, (_m, head: string) => `${head}${MASK}`],
+  // GitLab tokens (personal, project, group: glpat-…), also short ones.
+  [/\bglpat-[A-Za-z0-9_.-]{4,}/g, () => MASK],
+  // `apikey <value>` (a scheme-like word and a credential after it, as in `Authorization: apikey …`).
+  [/\b(api[_-]?key\s+)([^\s"',;]+)/gi, (m, head: string, value: string) => (looksLikeCredential(value) ? `${head}${MASK}` : m)],
   // JSON Web Tokens: base64url header and payload both start with '{"' = "eyJ".
   [/\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, () => MASK],
   // AWS access key ids (long-term AKIA, temporary ASIA).
@@ -200,8 +208,9 @@ const REDACTIONS: ReadonlyArray<[RegExp, (match: string, ...groups: string[]) =>
 ];
 
 /**
- * Masks secrets with `***`: PEM private key blocks, URL passwords (`user:***@`), Authorization
- * headers, Bearer/Basic credentials, JWTs, AWS access key ids, values of password/passwd/pass/
+ * Masks secrets with `***`: PEM private key blocks, URL passwords (`user:***@`), Authorization,
+ * Cookie and Set-Cookie headers, Bearer/Basic credentials, Azure SAS signatures (`sig=`), GitLab
+ * `glpat-` tokens, `apikey <value>`, JWTs, AWS access key ids, values of password/passwd/pass/
  * secret/token/api_key/apikey/access_key/private_key/credentials keys (`k=v`, `k: v`, `"k": "v"`,
  * `--k v`), and long hex (≥ 32) or mixed base64 (≥ 32) runs. Errs on the side of masking.
  */

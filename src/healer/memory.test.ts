@@ -1,4 +1,4 @@
-import { containerMemory, effectiveMemoryCap, memoryPatch, oomBumpTarget, planMemoryBump } from './memory.js';
+import { containerMemory, effectiveMemoryCap, memoryJsonPatch, oomBumpTarget, planMemoryBump, planOomBump } from './memory.js';
 import { GiB, MiB, parseMemoryQuantity } from './quantity.js';
 import { HEAL_RULES, resolveHealRules } from './rules.js';
 
@@ -131,23 +131,20 @@ describe('effectiveMemoryCap', () => {
   });
 });
 
-describe('memoryPatch', () => {
+describe('memoryJsonPatch', () => {
   test('limit only', () => {
-    expect(memoryPatch('web', Mi(356))).toEqual({
-      spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { memory: '356Mi' } } }] } } },
-    });
+    expect(memoryJsonPatch(0, Mi(356), undefined)).toEqual([{ op: 'replace', path: '/spec/template/spec/containers/0/resources/limits/memory', value: '356Mi' }]);
   });
 
   test('with the request; sizes rounded up to whole MiB', () => {
-    expect(memoryPatch('web', 1e9, 5e8)).toEqual({
-      spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { memory: '954Mi' }, requests: { memory: '477Mi' } } }] } } },
-    });
+    expect(memoryJsonPatch(1, 1e9, 5e8)).toEqual([
+      { op: 'replace', path: '/spec/template/spec/containers/1/resources/limits/memory', value: '954Mi' },
+      { op: 'replace', path: '/spec/template/spec/containers/1/resources/requests/memory', value: '477Mi' },
+    ]);
   });
 
   test('init containers', () => {
-    expect(memoryPatch('migrate', Mi(200), null, { init: true })).toEqual({
-      spec: { template: { spec: { initContainers: [{ name: 'migrate', resources: { limits: { memory: '200Mi' } } }] } } },
-    });
+    expect(memoryJsonPatch(0, Mi(200), null, { init: true })).toEqual([{ op: 'replace', path: '/spec/template/spec/initContainers/0/resources/limits/memory', value: '200Mi' }]);
   });
 
   test('end to end: plan → patch values parse back to the plan', () => {
@@ -155,13 +152,37 @@ describe('memoryPatch', () => {
     expect(current).toEqual({ limitBytes: Mi(256), requestBytes: Mi(128) });
     const plan = planMemoryBump({ ...current, capBytes: HEAL_RULES.globalMemoryCapBytes });
     if (plan.action !== 'bump') throw new Error(`unexpected ${plan.action}`);
-    const patch = memoryPatch('web', plan.limitBytes, plan.requestChanged ? plan.requestBytes : undefined);
-    const c = patch.spec.template.spec.containers![0];
-    expect(parseMemoryQuantity(c.resources.limits.memory)).toBe(plan.limitBytes);
-    expect(c.resources.requests).toBeUndefined();
+    const ops = memoryJsonPatch(0, plan.limitBytes, plan.requestChanged ? plan.requestBytes : undefined);
+    expect(ops).toHaveLength(1);
+    expect(parseMemoryQuantity(ops[0]!.value as string)).toBe(plan.limitBytes);
   });
 
   test('containerMemory: unset is null', () => {
     expect(containerMemory({ name: 'x' })).toEqual({ limitBytes: null, requestBytes: null });
+  });
+});
+
+// Issue 19, defect 3: from the limit the container was killed at, never below the template's.
+describe('planOomBump', () => {
+  const cap = 8 * GiB;
+  test('from the killed-at limit when it is above the template\'s', () => {
+    expect(planOomBump({ killedAtBytes: Mi(512), templateLimitBytes: Mi(256), templateRequestBytes: Mi(128), capBytes: cap })).toMatchObject({ action: 'bump', limitBytes: Mi(615), requestChanged: false });
+  });
+
+  test('killed below the template\'s limit: already raised, nothing to do', () => {
+    expect(planOomBump({ killedAtBytes: Mi(256), templateLimitBytes: Mi(356), templateRequestBytes: Mi(128), capBytes: cap })).toEqual({ action: 'already-raised', killedAtBytes: Mi(256), templateLimitBytes: Mi(356) });
+  });
+
+  test('no limit in the pod: the template\'s; no limit in the template: nothing to raise', () => {
+    expect(planOomBump({ killedAtBytes: null, templateLimitBytes: Mi(256), templateRequestBytes: null, capBytes: cap })).toMatchObject({ action: 'bump', limitBytes: Mi(356) });
+    expect(planOomBump({ killedAtBytes: Mi(256), templateLimitBytes: null, templateRequestBytes: null, capBytes: cap })).toEqual({ action: 'no-limit' });
+  });
+
+  test('Guaranteed stays Guaranteed: a request equal to the template\'s limit follows the new limit', () => {
+    expect(planOomBump({ killedAtBytes: Mi(1024), templateLimitBytes: Mi(1024), templateRequestBytes: Mi(1024), capBytes: cap })).toMatchObject({ limitBytes: Mi(1229), requestBytes: Mi(1229), requestChanged: true });
+  });
+
+  test('the cap still holds', () => {
+    expect(planOomBump({ killedAtBytes: Mi(2048), templateLimitBytes: Mi(2048), templateRequestBytes: null, capBytes: Mi(2048) })).toMatchObject({ action: 'max-reached' });
   });
 });

@@ -1,8 +1,9 @@
 /**
- * The OOM rule: how far to raise a container's memory limit after an OOM kill, within a cap, and
- * the strategic-merge patch that does it.
+ * The OOM rule: how far to raise a container's memory limit after an OOM kill, within a cap, from
+ * the limit it was actually killed at, and the JSON patch operations that do it.
  */
 import type { V1Container } from '@kubernetes/client-node';
+import type { JsonPatchOp } from './patches.js';
 import { floorToMebibytes, formatMebibytes, MiB, parseMemoryQuantity, parseOptionalMemory, QuantityError } from './quantity.js';
 import { HEAL_RULES, type HealRules } from './rules.js';
 
@@ -108,25 +109,53 @@ export function containerMemory(container: V1Container): { limitBytes: number | 
   };
 }
 
-export interface MemoryPatchContainer {
-  name: string;
-  resources: { limits: { memory: string }; requests?: { memory: string } };
+// ---------------------------------------------------------------------------------------------
+// From the facts of one OOM kill
+
+/** What is known when a container was OOM-killed. */
+export interface OomFacts {
+  /** The limit the container was killed at: its pod's spec (null: the pod has none, or it is unreadable). */
+  killedAtBytes: number | null;
+  /** The workload template's limit and request for that container now (null: unset). */
+  templateLimitBytes: number | null;
+  templateRequestBytes: number | null;
+  /** The effective cap (see {@link effectiveMemoryCap}); null for none. */
+  capBytes: number | null;
 }
 
-export type MemoryPatch = {
-  spec: { template: { spec: { containers?: MemoryPatchContainer[]; initContainers?: MemoryPatchContainer[] } } };
-};
+export type OomPlan =
+  | MemoryPlan
+  /** The template's limit is above what the container was killed at: raised since that pod was made; its replacement has more. */
+  | { action: 'already-raised'; killedAtBytes: number; templateLimitBytes: number };
 
 /**
- * The strategic-merge patch body (for a Deployment or StatefulSet) setting one container's memory
- * limit, and its request when `requestBytes` is given (pass it only when the plan changed it, so an
- * untouched request keeps its exact original spelling). Containers merge by `name` and the
- * `limits`/`requests` maps merge key by key, so CPU and other containers are untouched. Values are
- * written as whole MiB, rounded up.
+ * The OOM rule on the facts: the new limit is the rule's target from the limit the container was
+ * actually killed at — not from the template's, which may have been raised (or changed) since the
+ * pod was created — and never below the template's:
+ * - no template limit → `no-limit` (nothing to raise; a limit is not invented);
+ * - killed below the template's limit → `already-raised` (a pod of an older revision dying at its
+ *   old limit says nothing about the current one);
+ * - otherwise {@link planMemoryBump} from the killed-at limit (cap, clamping, max-reached), with the
+ *   request raised too when the template's request equals its limit (Guaranteed QoS kept).
  */
-export function memoryPatch(container: string, limitBytes: number, requestBytes?: number | null, options: { init?: boolean } = {}): MemoryPatch {
-  const entry: MemoryPatchContainer = { name: container, resources: { limits: { memory: formatMebibytes(limitBytes) } } };
-  if (requestBytes !== undefined && requestBytes !== null) entry.resources.requests = { memory: formatMebibytes(requestBytes) };
-  const list = options.init ? 'initContainers' : 'containers';
-  return { spec: { template: { spec: { [list]: [entry] } } } };
+export function planOomBump(f: OomFacts, rules: HealRules = HEAL_RULES): OomPlan {
+  if (f.templateLimitBytes === null) return { action: 'no-limit' };
+  const killedAt = f.killedAtBytes ?? f.templateLimitBytes;
+  if (killedAt < f.templateLimitBytes) return { action: 'already-raised', killedAtBytes: killedAt, templateLimitBytes: f.templateLimitBytes };
+  const plan = planMemoryBump({ limitBytes: killedAt, requestBytes: f.templateRequestBytes, capBytes: f.capBytes }, rules);
+  if (plan.action !== 'bump') return plan;
+  const guaranteed = f.templateRequestBytes !== null && f.templateRequestBytes >= f.templateLimitBytes;
+  return { ...plan, requestChanged: guaranteed, requestBytes: guaranteed ? plan.limitBytes : f.templateRequestBytes };
+}
+
+/**
+ * The JSON patch operations setting container `index`'s memory limit in the pod template (and its
+ * request, when given: it exists, as the plan only changes a request that is set). The caller
+ * puts the preconditions first: the template (generation) must be the one the index was found in.
+ */
+export function memoryJsonPatch(index: number, limitBytes: number, requestBytes: number | null | undefined, options: { init?: boolean } = {}): JsonPatchOp[] {
+  const base = `/spec/template/spec/${options.init ? 'initContainers' : 'containers'}/${index}/resources`;
+  const ops: JsonPatchOp[] = [{ op: 'replace', path: `${base}/limits/memory`, value: formatMebibytes(limitBytes) }];
+  if (requestBytes !== undefined && requestBytes !== null) ops.push({ op: 'replace', path: `${base}/requests/memory`, value: formatMebibytes(requestBytes) });
+  return ops;
 }

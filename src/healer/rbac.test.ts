@@ -116,6 +116,7 @@ test('every request is allowed by keda/base/rbac.yaml, and every granted verb is
   statefulSetWorld();
   daemonSetWorld();
 
+  let skew = 0;
   const healer = new Healer({
     clients: makeClients(kube.kubeConfig()),
     namespaces: [],
@@ -125,29 +126,54 @@ test('every request is allowed by keda/base/rbac.yaml, and every granted verb is
     lease: { namespace: 'amadeus', name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 1 },
     notifier: { name: 'none', notify: async () => undefined },
     log: silentLogger,
-    clock: Date.now,
+    clock: () => Date.now() + skew,
     markIntervalMs: 3_600_000,
     retry: { baseDelayMs: 5 },
   });
   try {
     await healer.start();
     await waitFor(() => healer.isLeader, 5000, 'leadership');
-    // The pods already there are handled as soon as this replica leads; then a Deployment's two failures.
+    // The pods already there are handled as soon as this replica leads; then a Deployment's
+    // failures: an OOM kill, and two of its three pods crash-looping.
     kube.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
     kube.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('crashloop-pod.json') });
+    const second = fixture<V1Pod>('crashloop-pod.json');
+    second.metadata!.name = 'web-7d4b9c6f5d-second';
+    second.metadata!.uid = 'second-crash-uid';
+    kube.put({ apiVersion: 'v1', kind: 'Pod', ...second });
     await waitFor(() => healer.reports.length >= 4, 10_000, 'four reports');
     await healer.idle();
-    // The StatefulSet controller recorded the restored template as revision 3, and it is ready.
+    // The revision restored crash-loops too (the cause was elsewhere): recorded on its ReplicaSet, no second rollback.
+    const restored = fixture<V1Pod>('crashloop-pod.json');
+    restored.metadata = { ...restored.metadata!, name: 'web-6b9d4c8f7-r1', uid: 'restored-uid', ownerReferences: [{ ...restored.metadata!.ownerReferences![0]!, name: 'web-6b9d4c8f7', uid: '2b4d6f8a-0c2e-4b4d-9f6a-8e0a2b4d6f8a' }] };
+    kube.put({ apiVersion: 'v1', kind: 'Pod', ...restored });
+    await waitFor(() => healer.reports.length >= 5, 10_000, 'five reports');
+    await healer.idle();
+    expect(kube.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7')!.metadata!.annotations!['amadeus.io/crash-looped-at']).toBeDefined();
+    // The StatefulSet controller recorded the restored template as revision 3; its pod is Ready.
     const sts = kube.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!;
-    kube.put<V1ControllerRevision>({ ...kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-1')!, metadata: { name: 'db-3', namespace: NS, labels: { app: 'db' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true }] }, revision: 3 });
+    const stsOwner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true }];
+    kube.put<V1ControllerRevision>({ ...kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-1')!, metadata: { name: 'db-3', namespace: NS, labels: { app: 'db' }, ownerReferences: stsOwner }, revision: 3 });
     kube.put({ ...sts, status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, currentReplicas: 1, currentRevision: 'db-3', updateRevision: 'db-3', observedGeneration: sts.metadata!.generation } });
+    kube.put<V1Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db-0', namespace: NS, uid: 'db-0-restored', labels: { app: 'db', 'controller-revision-hash': 'db-3' }, ownerReferences: stsOwner },
+      spec: { containers: [{ name: 'db', image: 'db:1' }] },
+      status: { conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'db', image: 'db:1', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] },
+    });
+    await waitFor(() => healer.observed(NS).ready >= 2, 5000, 'the restored pod observed'); // with the OOM-killed web pod
+    // Ten minutes later (this process's clock), revision 3 is marked known-good.
+    skew += 601_000;
+    await waitFor(() => healer.isLeader, 5000, 'leadership renewed on the new clock');
     await healer.markKnownGood();
-    expect(kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-3')!.metadata!.annotations!['amadeus.io/ready-since']).toBeDefined();
+    expect(kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-3')!.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
     await new Promise((r) => setTimeout(r, 1200)); // a Lease renewal
     expect(healer.reports.map((r) => `${r.workload.kind}/${r.action}/${r.result}`).sort()).toEqual([
       'DaemonSet/oom-bump/applied',
       'Deployment/oom-bump/applied',
       'Deployment/rollback/applied',
+      'Deployment/rollback/refused',
       'StatefulSet/rollback/applied',
     ]);
   } finally {
@@ -157,7 +183,7 @@ test('every request is allowed by keda/base/rbac.yaml, and every granted verb is
   // The StatefulSet's template is revision 1's, and its pod stuck at revision 2 was deleted.
   const sts = kube.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!;
   expect(sts.spec!.template.spec!.containers[0]!.image).toBe('db:1');
-  expect(kube.get('v1', 'Pod', NS, 'db-0')).toBeUndefined();
+  expect(kube.get<V1Pod>('v1', 'Pod', NS, 'db-0')!.metadata!.uid).toBe('db-0-restored'); // the stuck one was deleted, the controller made this one
   // The DaemonSet's agent: 1000Mi × 1.2 = 1200Mi.
   const ds = kube.get<V1DaemonSet>('apps/v1', 'DaemonSet', NS, 'agent')!;
   expect(ds.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('1200Mi');

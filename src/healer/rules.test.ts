@@ -1,3 +1,5 @@
+import { parseOptions, UsageError } from '../config/options.js';
+import { SERVE_OPTIONS } from '../config/serve.js';
 import { GiB, MiB } from './quantity.js';
 import { HEAL_ANNOTATIONS, HEAL_PREFIX, HEAL_RULES, isDryRun, isHealEnabled, resolveHealRules } from './rules.js';
 
@@ -75,4 +77,20 @@ test('opt-in and dry-run annotations', () => {
   expect(isHealEnabled(undefined)).toBe(false);
   expect(isDryRun({ 'amadeus.io/heal-dry-run': 'true' })).toBe(true);
   expect(isDryRun({ 'amadeus.io/heal': 'true' })).toBe(false);
+});
+
+// Issue 19, defect 2: the share of the newest revision's pods that must crash-loop for a rollback.
+describe('crashLoopShare', () => {
+  test('defaults to more than half; any share in (0, 1]', () => {
+    expect(HEAL_RULES.crashLoopShare).toBe(0.5);
+    expect(resolveHealRules({ crashLoopShare: 1 }).crashLoopShare).toBe(1);
+    for (const bad of [0, -0.1, 1.01, Number.NaN]) expect(() => resolveHealRules({ crashLoopShare: bad })).toThrow(/crashLoopShare must be a number in \(0, 1\]/);
+  });
+
+  test('--heal-crash-loop-share / AMADEUS_HEAL_CRASH_LOOP_SHARE, validated as serve parses it', () => {
+    expect(parseOptions(SERVE_OPTIONS, [], {}).healCrashLoopShare).toBe(0.5);
+    expect(parseOptions(SERVE_OPTIONS, ['--heal-crash-loop-share', '0.75'], {}).healCrashLoopShare).toBe(0.75);
+    expect(parseOptions(SERVE_OPTIONS, [], { AMADEUS_HEAL_CRASH_LOOP_SHARE: '1' }).healCrashLoopShare).toBe(1);
+    for (const bad of ['0', '1.5', 'half']) expect(() => parseOptions(SERVE_OPTIONS, ['--heal-crash-loop-share', bad], {})).toThrow(UsageError);
+  });
 });

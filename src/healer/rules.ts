@@ -12,31 +12,44 @@ export const HEAL_PREFIX = 'amadeus.io/';
 /**
  * Annotation names, all under {@link HEAL_PREFIX}.
  *
- * On a Deployment / StatefulSet:
+ * On a Deployment / StatefulSet / DaemonSet (or, to be told why nothing is patched, a Job,
+ * CronJob, Argo Rollouts Rollout or bare Pod):
  * - `heal`: opt-in; the healer touches a workload only when this is `"true"`.
  * - `maxMemory`: per-workload ceiling for memory limits (a quantity such as `"4Gi"`); the
  *   effective cap is the smaller of this and {@link HealRules.globalMemoryCapBytes}.
  * - `lastOomBump`, `lastRollback`: bookkeeping for cooldown and idempotency, JSON
- *   `{"at": "<ISO time>", "key": "<failure key>"}` (the key is a `Failure.key`, see `detect.ts`;
- *   read and written by `readMark`/`writeMark` in `guards.ts`).
+ *   `{"at": "<ISO time>", "key": "<failure key>", "keys": [recent keys], "containers": {"<name>": "<ISO time>"}}`
+ *   (keys are `Failure.key`s, see `detect.ts`; `containers`, for memory bumps, says when each
+ *   container was last raised; read and written by `readMark`/`writeMark` in `guards.ts`).
+ * - `rolledBackFrom`: JSON list of the template hashes (`templateHash`) of revisions the healer
+ *   rolled the workload back from, newest last: never a rollback target again, whatever number
+ *   the controller gives them later.
+ * - `gitops`: `"none"` — the operator's word that no GitOps tool manages the workload, which
+ *   overrides the one ambiguous sign (`app.kubernetes.io/instance`, see `guards.ts`).
  *
  * On a Namespace:
  * - `dryRun`: `"true"` makes the healer decide and report, but never patch, in that namespace.
  *
  * On a ReplicaSet / ControllerRevision (see `known-good.ts`):
- * - `readySince`: ISO time since which all the revision's pods have been Ready.
- * - `knownGood`: `"true"` once it has been ready for {@link HealRules.knownGoodSeconds}: a
- *   rollback target. `knownGoodAt` records when that mark was set.
+ * - `knownGood`: `"true"` once this process observed its pods healthy for
+ *   {@link HealRules.knownGoodSeconds}: a rollback target. `knownGoodAt` records when.
+ * - `crashLoopedAt`: when its pods were last seen crash-looping while it was marked: a mark older
+ *   than this does not make it a target.
+ * - `readySince`: written by earlier versions; no longer trusted (time while Amadeus was not
+ *   watching must not count) and removed when the revision is marked.
  */
 export const HEAL_ANNOTATIONS = Object.freeze({
   heal: 'amadeus.io/heal',
   maxMemory: 'amadeus.io/max-memory',
   lastOomBump: 'amadeus.io/last-oom-bump',
   lastRollback: 'amadeus.io/last-rollback',
+  rolledBackFrom: 'amadeus.io/rolled-back-from',
+  gitops: 'amadeus.io/gitops',
   dryRun: 'amadeus.io/heal-dry-run',
   readySince: 'amadeus.io/ready-since',
   knownGood: 'amadeus.io/known-good',
   knownGoodAt: 'amadeus.io/known-good-at',
+  crashLoopedAt: 'amadeus.io/crash-looped-at',
 } as const);
 
 export type HealAnnotations = typeof HEAL_ANNOTATIONS;
@@ -65,6 +78,11 @@ export interface HealRules {
   readonly oomMinBumpBytes: number;
   /** A `CrashLoopBackOff` counts as a failure only from this many restarts on. */
   readonly crashLoopMinRestarts: number;
+  /**
+   * A rollback needs more than this share of the newest revision's pods crash-looping (all of
+   * them when it has fewer than 3, or when this is 1). In (0, 1].
+   */
+  readonly crashLoopShare: number;
   /** A revision is known-good once all its pods have been Ready for this long. */
   readonly knownGoodSeconds: number;
   /** No second memory bump of the same workload within this time. */
@@ -84,6 +102,7 @@ export const HEAL_RULES: HealRules = Object.freeze({
   oomFactor: 1.2,
   oomMinBumpBytes: 100 * MiB,
   crashLoopMinRestarts: 2,
+  crashLoopShare: 0.5,
   knownGoodSeconds: 600,
   oomCooldownSeconds: 3600,
   rollbackCooldownSeconds: 14_400,
@@ -102,6 +121,7 @@ const CHECKS: Record<NumericRule, { ok: (v: number) => boolean; want: string }> 
   oomFactor: { ok: (v) => v > 1 && v <= 10, want: 'a number in (1, 10]' },
   oomMinBumpBytes: { ok: (v) => Number.isInteger(v) && v >= 0, want: 'a whole number of bytes >= 0' },
   crashLoopMinRestarts: { ok: (v) => Number.isInteger(v) && v >= 1, want: 'an integer >= 1' },
+  crashLoopShare: { ok: (v) => v > 0 && v <= 1, want: 'a number in (0, 1]' },
   knownGoodSeconds: { ok: (v) => v >= 0, want: 'a number of seconds >= 0' },
   oomCooldownSeconds: { ok: (v) => v >= 0, want: 'a number of seconds >= 0' },
   rollbackCooldownSeconds: { ok: (v) => v >= 0, want: 'a number of seconds >= 0' },

@@ -22,6 +22,7 @@ export interface HealerConfig {
   healOomFactor: number;
   healOomMinBump: string;
   healCrashLoopRestarts: number;
+  healCrashLoopShare: number;
   healOomCooldown: number;
   healRollbackCooldown: number;
   healMaxActionsPerHour: number;
@@ -51,6 +52,7 @@ export async function startHealer(
       oomFactor: c.healOomFactor,
       oomMinBumpBytes: c.healOomMinBump,
       crashLoopMinRestarts: c.healCrashLoopRestarts,
+      crashLoopShare: c.healCrashLoopShare,
       oomCooldownSeconds: c.healOomCooldown,
       rollbackCooldownSeconds: c.healRollbackCooldown,
       maxActionsPerHour: c.healMaxActionsPerHour,

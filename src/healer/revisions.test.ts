@@ -1,0 +1,107 @@
+/**
+ * The continuous observation behind known-good marks and the rollback share (issue 19, defects 2
+ * and 8): pod events, not samples, stop and start a revision's clock.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, revisionKeyOf, statefulSetRevisionKey } from './revisions.js';
+
+let now = 0;
+const tracker = () => new RevisionTracker(() => now);
+const RS = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'rs-uid', controller: true };
+
+function pod(name: string, o: { ready?: boolean; restarts?: number; crash?: boolean; owner?: typeof RS; labels?: Record<string, string>; deleting?: boolean } = {}): V1Pod {
+  return {
+    metadata: { name, namespace: 'shop', uid: `${name}-uid`, labels: o.labels, ownerReferences: [o.owner ?? RS], ...(o.deleting ? { deletionTimestamp: new Date() } : {}) },
+    status: {
+      conditions: [{ type: 'Ready', status: o.ready === false || o.crash ? 'False' : 'True' }],
+      containerStatuses: [
+        {
+          name: 'web',
+          image: 'web',
+          imageID: '',
+          ready: !(o.ready === false || o.crash),
+          restartCount: o.restarts ?? (o.crash ? 4 : 0),
+          state: o.crash ? { waiting: { reason: 'CrashLoopBackOff' } } : { running: {} },
+        },
+      ],
+    },
+  };
+}
+
+const KEY = replicaSetRevisionKey('rs-uid');
+
+beforeEach(() => (now = 1_000_000));
+
+test('the clock starts when every pod is Ready, and only then (first sight counts from now)', () => {
+  const t = tracker();
+  t.observe(pod('a'));
+  expect(t.stats(KEY)).toMatchObject({ pods: 1, ready: 1, healthySince: 1_000_000 });
+  now += 1000;
+  t.observe(pod('b', { ready: false })); // starting: no restart, never Ready yet
+  expect(t.stats(KEY).healthySince).toBe(1_000_000); // a starting pod does not stop a running clock
+  const fresh = tracker();
+  fresh.observe(pod('b', { ready: false }));
+  expect(fresh.stats(KEY).healthySince).toBeNull();
+});
+
+test('a restart, a Ready pod turning not Ready, a crash loop: each restarts the clock', () => {
+  const t = tracker();
+  t.observe(pod('a'));
+  now += 10_000;
+  t.observe(pod('a', { restarts: 1 })); // restarted and Ready again between two events
+  expect(t.stats(KEY).healthySince).toBe(now);
+  now += 10_000;
+  t.observe(pod('a', { restarts: 1, ready: false }));
+  expect(t.stats(KEY).healthySince).toBeNull();
+  now += 10_000;
+  t.observe(pod('a', { restarts: 1 }));
+  expect(t.stats(KEY).healthySince).toBe(now);
+  now += 10_000;
+  t.observe(pod('a', { crash: true }));
+  expect(t.stats(KEY)).toMatchObject({ crashLooping: 1, healthySince: null });
+});
+
+test('a crash-looping pod stays counted as crash-looping between crashes, until Ready', () => {
+  const t = tracker();
+  t.observe(pod('a', { crash: true }));
+  t.observe(pod('a', { ready: false, restarts: 5 })); // running again, not Ready yet
+  expect(t.stats(KEY).crashLooping).toBe(1);
+  t.observe(pod('a', { restarts: 5 }));
+  expect(t.stats(KEY).crashLooping).toBe(0);
+});
+
+test('a pod seen first not Ready after restarts is not healthy; deleted pods leave the count', () => {
+  const t = tracker();
+  t.observe(pod('a', { ready: false, restarts: 3 }));
+  expect(t.stats(KEY).healthySince).toBeNull();
+  t.observe(pod('a', { deleting: true }));
+  expect(t.stats(KEY).pods).toBe(0);
+  t.observe(pod('b'));
+  t.forget(pod('b'));
+  expect(t.stats(KEY).pods).toBe(0);
+});
+
+test('StatefulSet pods are counted per revision (controller-revision-hash)', () => {
+  const sts = { ...RS, kind: 'StatefulSet', name: 'db', uid: 'sts-uid' };
+  expect(revisionKeyOf(pod('db-0', { owner: sts, labels: { 'controller-revision-hash': 'db-2' } }))).toBe(statefulSetRevisionKey('sts-uid', 'db-2'));
+  expect(revisionKeyOf(pod('db-0', { owner: sts }))).toBeNull();
+  expect(revisionKeyOf(pod('job-x', { owner: { ...RS, kind: 'Job' } }))).toBeNull();
+});
+
+test.each([
+  // crashing, pods, share, met
+  [1, 1, 0.5, true],
+  [1, 2, 0.5, false], // fewer than 3: all of them
+  [2, 2, 0.5, true],
+  [1, 3, 0.5, false],
+  [2, 3, 0.5, true], // more than half
+  [2, 4, 0.5, false], // half is not more than half
+  [3, 4, 0.5, true],
+  [2, 5, 0.25, true],
+  [1, 4, 0.25, false],
+  [4, 5, 1, false], // 1: all of them
+  [5, 5, 1, true],
+  [0, 3, 0.5, false],
+])('%i crash-looping of %i pods, share %d: %s', (crashing, pods, share, met) => {
+  expect(crashLoopShareMet(crashing, pods, share)).toBe(met);
+});

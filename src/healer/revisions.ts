@@ -1,0 +1,153 @@
+/**
+ * What this process has observed of each revision's pods, continuously, from the pod informer's
+ * events: how many there are, how many are Ready or crash-looping, and since when the revision
+ * has been healthy without interruption. The known-good mark needs that clock to have run for the
+ * whole window in this process (time while Amadeus was not watching never counts); the rollback
+ * rule counts the failing revision's crash-looping pods here.
+ *
+ * A revision is a Deployment's ReplicaSet (pods' controller owner) or a StatefulSet's
+ * ControllerRevision (the owner plus the pods' `controller-revision-hash` label).
+ *
+ * The clock stops (is reset) on evidence that the revision is not healthy: a container restart,
+ * a pod that was Ready turning not Ready, a crash loop, or a pod first seen not Ready after
+ * restarts. It starts when every pod of the revision is Ready. A pod that is still starting (not
+ * yet Ready, no restart) does not stop a running clock — autoscaling adds pods all the time — but
+ * the mark also needs every desired pod Ready at the moment it is written (`known-good.ts`).
+ * A pod being deleted (scale-down, a rollout) leaves it; an evicted pod's replacement comes back
+ * not Ready or restarted, which says enough.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { isCrashLooping, isPodReady, ownerOf, podRestarts } from './detect.js';
+import { HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
+
+interface PodState {
+  ready: boolean;
+  restarts: number;
+  /** Seen crash-looping and not Ready since: a container between two crashes is still crash-looping. */
+  crashLooping: boolean;
+}
+
+interface RevisionState {
+  namespace: string;
+  pods: Map<string, PodState>;
+  /** Since when (this process's clock) the revision has been healthy without interruption; null: not now. */
+  healthySince: number | null;
+}
+
+export interface RevisionStats {
+  pods: number;
+  ready: number;
+  crashLooping: number;
+  /** Restarts summed over the pods (what the tests and a status page look at). */
+  restarts: number;
+  healthySince: number | null;
+}
+
+const EMPTY: RevisionStats = { pods: 0, ready: 0, crashLooping: 0, restarts: 0, healthySince: null };
+
+/** The key of a ReplicaSet's revision (its uid). */
+export const replicaSetRevisionKey = (uid: string) => `rs/${uid}`;
+/** The key of a StatefulSet's revision (the set's uid and the ControllerRevision's name). */
+export const statefulSetRevisionKey = (uid: string, revision: string) => `sts/${uid}/${revision}`;
+
+/** The revision a pod runs, or null for pods of anything else. */
+export function revisionKeyOf(pod: V1Pod): string | null {
+  const owner = ownerOf(pod);
+  if (owner?.kind === 'ReplicaSet') return replicaSetRevisionKey(owner.uid);
+  if (owner?.kind === 'StatefulSet') {
+    const revision = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
+    return revision ? statefulSetRevisionKey(owner.uid, revision) : null;
+  }
+  return null;
+}
+
+export class RevisionTracker {
+  private readonly revisions = new Map<string, RevisionState>();
+  /** Pod uid → the revision it was last counted in (a pod's labels may move it). */
+  private readonly podRevision = new Map<string, string>();
+
+  constructor(
+    private readonly clock: () => number,
+    private readonly rules: HealRules = HEAL_RULES,
+  ) {}
+
+  /** An added or updated pod. A pod being deleted is forgotten. */
+  observe(pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    if (pod.metadata?.deletionTimestamp) return this.forget(pod);
+    const key = revisionKeyOf(pod);
+    const before = this.podRevision.get(uid);
+    if (before !== undefined && before !== key) this.forget(pod);
+    if (key === null) return;
+    const now = this.clock();
+    let rev = this.revisions.get(key);
+    if (!rev) this.revisions.set(key, (rev = { namespace: pod.metadata?.namespace ?? '', pods: new Map(), healthySince: null }));
+    const prev = rev.pods.get(uid);
+    const ready = isPodReady(pod);
+    const restarts = podRestarts(pod);
+    const crashLooping = isCrashLooping(pod, this.rules) || (prev?.crashLooping === true && !ready);
+    const failed =
+      crashLooping ||
+      (prev !== undefined && restarts > prev.restarts) ||
+      (prev?.ready === true && !ready) ||
+      (prev === undefined && !ready && restarts > 0);
+    rev.pods.set(uid, { ready, restarts, crashLooping });
+    this.podRevision.set(uid, key);
+    if (failed) rev.healthySince = null;
+    // (Re)started when every pod is Ready: after a restart already over, from now.
+    if (rev.healthySince === null && [...rev.pods.values()].every((p) => p.ready)) rev.healthySince = now;
+  }
+
+  /** A deleted pod (or one being deleted). */
+  forget(pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    const key = this.podRevision.get(uid);
+    if (key === undefined) return;
+    this.podRevision.delete(uid);
+    const rev = this.revisions.get(key);
+    if (!rev) return;
+    rev.pods.delete(uid);
+    if (rev.pods.size === 0) this.revisions.delete(key);
+  }
+
+  stats(key: string): RevisionStats {
+    const rev = this.revisions.get(key);
+    if (!rev) return EMPTY;
+    const pods = [...rev.pods.values()];
+    return {
+      pods: pods.length,
+      ready: pods.filter((p) => p.ready).length,
+      crashLooping: pods.filter((p) => p.crashLooping).length,
+      restarts: pods.reduce((n, p) => n + p.restarts, 0),
+      healthySince: rev.healthySince,
+    };
+  }
+
+  /** Totals over a namespace's revisions. */
+  summary(namespace: string): Omit<RevisionStats, 'healthySince'> {
+    const out = { pods: 0, ready: 0, crashLooping: 0, restarts: 0 };
+    for (const [key, rev] of this.revisions) {
+      if (rev.namespace !== namespace) continue;
+      const s = this.stats(key);
+      out.pods += s.pods;
+      out.ready += s.ready;
+      out.crashLooping += s.crashLooping;
+      out.restarts += s.restarts;
+    }
+    return out;
+  }
+}
+
+/**
+ * The share rule: a rollback needs more than `share` of the revision's pods crash-looping, and
+ * all of them when it has fewer than 3 pods (one pod of two is no majority worth a rollback) or
+ * when `share` is 1.
+ */
+export function crashLoopShareMet(crashLooping: number, pods: number, share: number): boolean {
+  if (pods <= 0 || crashLooping <= 0) return false;
+  if (crashLooping >= pods) return true;
+  if (pods < 3 || share >= 1) return false;
+  return crashLooping > share * pods;
+}
