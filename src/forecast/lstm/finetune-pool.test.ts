@@ -17,7 +17,7 @@ import { getWeights } from './io.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
 import { FEATURES } from './features.js';
 import { createModel, type ModelShape } from './model.js';
-import { workloadDir, WorkloadLstm, type LstmRuntime } from './workload.js';
+import { FINE_TUNE_EFFECT_MINUTES, workloadDir, WorkloadLstm, type LstmRuntime } from './workload.js';
 
 const WORKER = new URL('../../../dist/forecast/lstm/finetune-worker.js', import.meta.url);
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
@@ -63,14 +63,18 @@ test('a workload fine-tunes from the history its forecasts receive, persists the
   try {
     const w = new WorkloadLstm(runtime(), 'shop/web');
     expect(w.historyMinutes(60)).toBe(20 + 1440); // the window and a day before it, more than the 1,400 of fine-tuning
-    const history = { start: T0, requests: sineSeries(1400, { period: 120, seed: 5 }) };
-    await w.forecast({ history, horizon: 5 }); // too early: the first round waits one interval
+    const requests = sineSeries(1400, { period: 120, seed: 5 });
+    // Rounds follow the history's own minutes: the same series read `minutes` later.
+    const at = (minutes: number) => ({ history: { start: T0 + minutes * 60_000, requests }, horizon: 5 });
+    await w.forecast(at(0)); // too early: the first round waits one interval
     expect(w.fineTuned).toBe(false);
     now += 61_000;
-    await w.forecast({ history, horizon: 5 });
-    await waitFor(() => w.fineTuned, 30_000, 'fine-tuned weights');
+    await w.forecast(at(1));
+    await w.settled();
     await waitFor(() => existsSync(join(workloadDir(dir, 'shop/web'), 'meta.json')), 10_000, 'persisted weights');
-    expect((await w.forecast({ history, horizon: 5 })).note).toBe('fine-tuned');
+    // The accepted weights answer from FINE_TUNE_EFFECT_MINUTES after the round's origin.
+    expect((await w.forecast(at(1 + FINE_TUNE_EFFECT_MINUTES))).note).toBe('fine-tuned');
+    expect(w.fineTuned).toBe(true);
 
     const restarted = new WorkloadLstm(runtime(), 'shop/web');
     await restarted.loaded;
