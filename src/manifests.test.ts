@@ -358,6 +358,8 @@ function schemaErrors(o: K8sObject): string[] {
 // The kustomizations
 
 const KUSTOMIZATIONS = ['keda/base', 'keda/grafana', 'keda/overlays/online-boutique', 'keda/overlays/online-boutique/shop', 'keda/overlays/kind'];
+/** Components: built on the base by the real kubectl in src/healer/rbac.test.ts; their files are checked here. */
+const COMPONENTS = ['keda/components/namespaced-healer'];
 const built = new Map(KUSTOMIZATIONS.map((k) => [k, build(join(ROOT, k))]));
 const objectsOf = (k: string) => built.get(k)!.objects;
 
@@ -380,7 +382,7 @@ const yamlFiles = allFiles(KEDA).filter((f) => /\.ya?ml$/.test(f));
 describe('kustomize builds', () => {
   test('every kustomization under keda/ is built here', () => {
     const found = allFiles(KEDA).filter((f) => /(^|\/)kustomization\.ya?ml$|\/Kustomization$/.test(f)).map((f) => relative(ROOT, dirname(f)));
-    expect(found.sort()).toEqual([...KUSTOMIZATIONS].sort());
+    expect(found.sort()).toEqual([...KUSTOMIZATIONS, ...COMPONENTS].sort());
   });
 
   test('what each build holds', () => {
@@ -468,6 +470,29 @@ describe('schemas', () => {
       const lines = readFileSync(f, 'utf8').split('\n');
       const bad = lines.filter((l) => /^\s*(- |[^#]*:\s+)(y|n|yes|no|on|off)\s*(#.*)?$/i.test(l) && !/^\s*#/.test(l));
       expect([relative(ROOT, f), bad]).toEqual([relative(ROOT, f), []]);
+    }
+  });
+});
+
+describe('components', () => {
+  test.each(COMPONENTS)('%s: valid objects, and one patch per file naming fields its kind has and an object of keda/base', (c) => {
+    const k = yaml.load(readFileSync(kustomizationFile(join(ROOT, c)), 'utf8')) as Obj;
+    expect([k.apiVersion, k.kind]).toEqual(['kustomize.config.k8s.io/v1alpha1', 'Component']);
+    expect(Object.keys(k).sort()).toEqual(['apiVersion', 'kind', 'patches', 'resources']);
+    for (const r of k.resources as string[]) {
+      for (const o of loadDocs(join(ROOT, c, r))) {
+        expect(schemaErrors(o)).toEqual([]);
+        expect(unknownFields(o)).toEqual([]);
+      }
+    }
+    const base = objectsOf('keda/base').map(idOf);
+    for (const p of k.patches as Obj[]) {
+      expect(Object.keys(p)).toEqual(['path']);
+      // kustomize 5.5 crashes on two `$patch: delete` documents in one file.
+      const [patch, ...more] = loadDocs(join(ROOT, c, p.path as string));
+      expect(more).toEqual([]);
+      expect(unknownFields(patch!, { patch: true })).toEqual([]);
+      expect(base).toContain(idOf(patch!));
     }
   });
 });

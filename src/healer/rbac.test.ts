@@ -1,11 +1,28 @@
 /**
- * keda/base/rbac.yaml grants exactly what the healer uses: every request it makes across its actions
- * (a Deployment's memory bump and rollback, a StatefulSet's rollback, a DaemonSet's bump, the
- * known-good marks, leader election) is allowed by a rule, and every verb of every rule is used.
- * The same run checks the StatefulSet and DaemonSet paths themselves.
+ * keda/'s RBAC grants exactly what the healer uses, in both variants, as the real `kubectl kustomize`
+ * builds them (kubectl must be installed):
+ *
+ * - keda/base: the cluster-wide ClusterRole amadeus-healer (healing every namespace);
+ * - keda/base + the component scripts/namespaced-healer.sh writes (healing listed namespaces):
+ *   a Role per namespace, no ClusterRole.
+ *
+ * The healer runs through its actions against the fake API server (a Deployment's memory bump and
+ * rollback, a StatefulSet's rollback, a DaemonSet's bump, the known-good marks, reports on a
+ * CronJob's Job and an Argo Rollout, leader election), with the namespaces the build's ConfigMap
+ * gives it. Every request it made must be allowed by the build's RBAC — decided as the API server
+ * does: its request attributes (k8s.io/apiserver's RequestInfo) against the bindings of the pod's
+ * service account — and every granted verb must be used. For the namespaced variant, the same
+ * requests in another namespace, or cluster-wide, must be denied.
  */
-import { readFileSync } from 'node:fs';
-import { loadAllYaml, type V1ControllerRevision, type V1DaemonSet, type V1Deployment, type V1Pod, type V1ReplicaSet, type V1StatefulSet } from '@kubernetes/client-node';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import type { KubernetesObject, V1ControllerRevision, V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import { parseOptions } from '../config/options.js';
+import { SERVE_OPTIONS } from '../config/serve.js';
 import { waitFor } from '../test-support/fakes.js';
 import { startFakeKube, type FakeKube, type RecordedRequest } from '../test-support/fake-kube.js';
 import { silentLogger } from '../telemetry/logger.js';
@@ -13,42 +30,155 @@ import { Healer } from './healer.js';
 import { makeClients } from './kube.js';
 import { HEAL_RULES } from './rules.js';
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = join(ROOT, 'scripts/namespaced-healer.sh');
+const COMPONENT = join(ROOT, 'keda/components/namespaced-healer');
+const COMPONENT_FILES = ['delete-clusterrole.yaml', 'delete-clusterrolebinding.yaml', 'heal-namespaces.yaml', 'kustomization.yaml', 'roles.yaml'];
+
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
 const NOW = Date.UTC(2024, 4, 14, 9, 0);
+/** The workloads the healer patches live in NS; the Job and the Rollout it only reports on, in NS2. */
 const NS = 'shop';
+const NS2 = 'reports';
+const LEASE_NS = 'amadeus';
+
+// ---------------------------------------------------------------------------------------------
+// Manifests, built by kubectl
 
 interface Rule {
-  apiGroups: string[];
-  resources: string[];
+  apiGroups?: string[];
+  resources?: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
-interface Manifest {
+interface K8s {
+  apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
   rules?: Rule[];
+  roleRef?: { kind: string; name: string };
+  subjects?: { kind: string; name: string; namespace?: string }[];
+  data?: Record<string, string>;
+  spec?: { template?: { spec?: { serviceAccountName?: string; containers?: { name: string; args?: string[] }[] } } };
 }
 
-/** What RBAC sees of a request: API group, resource (with subresource), verb. */
-function rbacOf(r: RecordedRequest): { group: string; resource: string; verb: string } {
+const kustomize = (dir: string): K8s[] => (yaml.loadAll(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })) as (K8s | null)[]).filter((o): o is K8s => o !== null);
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'amadeus-rbac-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** An overlay of keda/base with `component`, as a user writes one (kustomize takes relative paths only). */
+function overlayWith(component: string): string {
+  const dir = join(tmp, 'overlay');
+  mkdirSync(dir, { recursive: true });
+  const k = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [relative(dir, join(ROOT, 'keda/base'))], components: [relative(dir, component)] };
+  writeFileSync(join(dir, 'kustomization.yaml'), yaml.dump(k));
+  return dir;
+}
+
+function runScript(args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8' });
+  return { status: r.status, stderr: r.stderr };
+}
+
+const one = (objects: K8s[], kind: string, name: string, namespace?: string): K8s => {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+  if (found.length !== 1) throw new Error(`${found.length} × ${kind} ${namespace ?? '-'}/${name}`);
+  return found[0]!;
+};
+const amadeus = (objects: K8s[]) => one(objects, 'Deployment', 'amadeus', 'amadeus');
+/** The service account the Amadeus pods run as. */
+const serviceAccountOf = (objects: K8s[]) => ({ namespace: amadeus(objects).metadata.namespace!, name: amadeus(objects).spec!.template!.spec!.serviceAccountName! });
+/** The namespaces the healer of this build watches, read as `amadeus serve` and startHealer read them. */
+function healNamespacesOf(objects: K8s[]): string[] {
+  const args = amadeus(objects).spec!.template!.spec!.containers!.find((c) => c.name === 'amadeus')!.args!.slice(1);
+  return parseOptions(SERVE_OPTIONS, args, one(objects, 'ConfigMap', 'amadeus-config', 'amadeus').data!).healNamespaces.split(',').filter(Boolean);
+}
+const ids = (objects: K8s[], kinds: string[]) => objects.filter((o) => kinds.includes(o.kind)).map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`).sort();
+const RBAC_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+const ruleKeys = (rules: Rule[] = []) => rules.flatMap((r) => (r.apiGroups ?? []).flatMap((g) => (r.resources ?? []).flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`)))).sort();
+
+// ---------------------------------------------------------------------------------------------
+// Authorization, as the API server decides it
+
+interface Attributes {
+  group: string;
+  /** With its subresource: "pods/log". */
+  resource: string;
+  verb: string;
+  /** Null for a cluster-scoped or all-namespaces request. */
+  namespace: string | null;
+  name?: string;
+}
+
+const METHOD_VERBS: Record<string, string> = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+/**
+ * A request's attributes as k8s.io/apiserver's RequestInfoFactory derives them. Note the namespace
+ * of GET /api/v1/namespaces/NAME: NAME, so a Role in NAME granting `namespaces: get` allows it.
+ */
+function attributesOf(r: Pick<RecordedRequest, 'method' | 'path' | 'query'>): Attributes {
   const parts = r.path.split('/').filter(Boolean);
-  const [group, rest] = parts[0] === 'api' ? ['', parts.slice(2)] : [parts[1]!, parts.slice(3)];
-  let i = 0;
-  if (rest[0] === 'namespaces' && rest.length > 2) i = 2; // namespaced: skip namespaces/{ns}
-  const resource = rest[i]!;
-  const name = rest[i + 1];
-  const sub = rest[i + 2];
-  const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
-  const verb = r.method === 'GET' ? (name === undefined ? (r.query.watch === 'true' || r.query.watch === '1' ? 'watch' : 'list') : 'get') : verbs[r.method]!;
-  return { group, resource: sub ? `${resource}/${sub}` : resource, verb };
+  const group = parts[0] === 'api' ? '' : parts[1]!;
+  let rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+  let namespace: string | null = null;
+  if (rest[0] === 'namespaces' && rest.length > 1) {
+    namespace = rest[1]!;
+    if (rest.length > 2 && !['status', 'finalize'].includes(rest[2]!)) rest = rest.slice(2);
+  }
+  const [resource, name, sub] = rest;
+  const watch = r.query.watch === 'true' || r.query.watch === '1';
+  let verb = METHOD_VERBS[r.method]!;
+  if (name === undefined && verb === 'get') verb = watch ? 'watch' : 'list';
+  if (name === undefined && verb === 'delete') verb = 'deletecollection';
+  return { group, resource: sub ? `${resource}/${sub}` : resource!, verb, namespace, ...(name === undefined ? {} : { name }) };
 }
 
-let kube: FakeKube;
-afterEach(() => kube?.close());
+const includes = (list: string[] | undefined, value: string) => (list ?? []).includes(value) || (list ?? []).includes('*');
+const ruleAllows = (rule: Rule, a: Attributes) =>
+  includes(rule.verbs, a.verb) && includes(rule.apiGroups, a.group) && includes(rule.resources, a.resource) && (!rule.resourceNames?.length || (a.name !== undefined && rule.resourceNames.includes(a.name)));
 
-function statefulSetWorld(): void {
+/** The RBAC authorizer: a ClusterRoleBinding's rules apply everywhere, a RoleBinding's in its own namespace only. */
+function authorize(objects: K8s[], sa: { namespace: string; name: string }, a: Attributes): boolean {
+  for (const b of objects) {
+    if (!(b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace)) continue;
+    let role: K8s | undefined;
+    if (b.kind === 'ClusterRoleBinding') role = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === b.roleRef!.name);
+    else if (b.kind === 'RoleBinding' && a.namespace === b.metadata.namespace) {
+      role = objects.find((o) => o.kind === b.roleRef!.kind && o.metadata.name === b.roleRef!.name && (o.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace));
+    }
+    if (role?.rules?.some((rule) => ruleAllows(rule, a))) return true;
+  }
+  return false;
+}
+
+const show = (r: Pick<RecordedRequest, 'method' | 'path' | 'query'>) => `${r.method} ${r.path}${r.query.watch ? '?watch' : ''}`;
+/** Requests the build's RBAC denies the service account. */
+const denied = (objects: K8s[], requests: Pick<RecordedRequest, 'method' | 'path' | 'query'>[]) =>
+  [...new Set(requests.filter((r) => !authorize(objects, serviceAccountOf(objects), attributesOf(r))).map(show))].sort();
+/** Every verb the build's Roles and ClusterRoles grant is one the healer used (namespaces aside). */
+function unusedGrants(objects: K8s[], requests: RecordedRequest[]): string[] {
+  const used = new Set(requests.map(attributesOf).map((a) => `${a.group}|${a.resource}|${a.verb}`));
+  const granted = new Set(objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').flatMap((o) => ruleKeys(o.rules)));
+  return [...granted].filter((g) => !used.has(g)).sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The healer's actions
+
+let kube: FakeKube | undefined;
+afterEach(async () => {
+  await kube?.close();
+  kube = undefined;
+});
+
+function statefulSetWorld(k: FakeKube): void {
   const labels = { app: 'db' };
   const template = (image: string) => ({ metadata: { labels }, spec: { containers: [{ name: 'db', image, resources: { limits: { memory: '512Mi' } } }] } });
-  const sts = kube.put<V1StatefulSet>({
+  const sts = k.put<V1StatefulSet>({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name: 'db', namespace: NS, uid: 'sts-uid', annotations: { 'amadeus.io/heal': 'true' } },
@@ -57,7 +187,7 @@ function statefulSetWorld(): void {
   });
   const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
   for (const [rev, image, good] of [[1, 'db:1', true], [2, 'db:2', false]] as const) {
-    kube.put<V1ControllerRevision>({
+    k.put<V1ControllerRevision>({
       apiVersion: 'apps/v1',
       kind: 'ControllerRevision',
       metadata: { name: `db-${rev}`, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true' } : {} },
@@ -65,7 +195,7 @@ function statefulSetWorld(): void {
       data: { spec: { template: { ...template(image), $patch: 'replace' } } },
     });
   }
-  kube.put<V1Pod>({
+  k.put<V1Pod>({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'db-0', namespace: NS, uid: 'db-0-uid', labels: { ...labels, 'controller-revision-hash': 'db-2' }, ownerReferences: owner },
@@ -87,43 +217,77 @@ function statefulSetWorld(): void {
   });
 }
 
-function daemonSetWorld(): void {
-  const labels = { app: 'agent' };
-  const ds = kube.put<V1DaemonSet>({
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'agent', namespace: NS, uid: 'ds-uid', annotations: { 'amadeus.io/heal': 'true' } },
-    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'agent', image: 'agent:1', resources: { limits: { memory: '1000Mi' } } }] } } },
-  });
-  kube.put<V1Pod>({
+/** A running pod whose container was OOM-killed once, owned by `owner`. */
+function oomPod(k: FakeKube, namespace: string, name: string, container: string, owner: { apiVersion: string; kind: string; name: string; uid: string }, labels: Record<string, string> = {}): void {
+  k.put<V1Pod>({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'agent-x', namespace: NS, uid: 'agent-x-uid', labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds.metadata!.uid!, controller: true }] },
-    spec: { containers: [{ name: 'agent', image: 'agent:1' }] },
+    metadata: { name, namespace, uid: `${name}-uid`, labels, ownerReferences: [{ ...owner, controller: true }] },
+    spec: { containers: [{ name: container, image: `${container}:1` }] },
     status: {
       containerStatuses: [
-        { name: 'agent', image: 'agent:1', imageID: '', ready: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', containerID: 'containerd://ag1' } } },
+        { name: container, image: `${container}:1`, imageID: '', ready: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', containerID: `containerd://${name}` } } },
       ],
     },
   });
 }
 
-test('every request is allowed by keda/base/rbac.yaml, and every granted verb is used', async () => {
-  kube = await startFakeKube();
-  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  kube.put(fixture<V1Deployment>('web-deployment.json'));
-  for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) kube.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
-  statefulSetWorld();
-  daemonSetWorld();
+function daemonSetWorld(k: FakeKube): void {
+  const labels = { app: 'agent' };
+  const ds = k.put<V1DaemonSet>({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: NS, uid: 'ds-uid', annotations: { 'amadeus.io/heal': 'true' } },
+    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'agent', image: 'agent:1', resources: { limits: { memory: '1000Mi' } } }] } } },
+  });
+  oomPod(k, NS, 'agent-x', 'agent', { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds.metadata!.uid! }, labels);
+}
+
+/** Owners the healer reads but never patches, in NS2: a CronJob's Job and an Argo Rollout, each with an OOM-killed pod. */
+function reportedWorld(k: FakeKube): void {
+  const heal = { 'amadeus.io/heal': 'true' };
+  const cron = k.put<KubernetesObject>({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'report', namespace: NS2, annotations: heal }, spec: { schedule: '0 * * * *', jobTemplate: { spec: { template: { spec: { containers: [] } } } } } } as KubernetesObject);
+  const job = k.put<KubernetesObject>({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'report-1', namespace: NS2, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'report', uid: cron.metadata!.uid!, controller: true }] },
+    spec: { template: { spec: { containers: [] } } },
+  } as KubernetesObject);
+  const rollout = k.put<KubernetesObject>({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'checkout', namespace: NS2, annotations: heal }, spec: {} } as KubernetesObject);
+  const rs = k.put<V1ReplicaSet>({
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name: 'checkout-6d5f', namespace: NS2, ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'checkout', uid: rollout.metadata!.uid!, controller: true }] },
+    spec: { selector: { matchLabels: { app: 'checkout' } } },
+  });
+  oomPod(k, NS2, 'report-1-x', 'report', { apiVersion: 'batch/v1', kind: 'Job', name: 'report-1', uid: job.metadata!.uid! }, { 'job-name': 'report-1' });
+  oomPod(k, NS2, 'checkout-6d5f-a', 'checkout', { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'checkout-6d5f', uid: rs.metadata!.uid! }, { app: 'checkout' });
+}
+
+/** Runs the healer (watching `namespaces`, all when empty) through every action; its requests. */
+async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
+  const k = (kube = await startFakeKube({
+    resources: [
+      { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true, statusSubresource: true, generation: true },
+      { group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true, statusSubresource: true, generation: true },
+      { group: 'argoproj.io', version: 'v1alpha1', kind: 'Rollout', plural: 'rollouts', namespaced: true },
+    ],
+  }));
+  for (const name of [NS, NS2]) k.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  k.put(fixture<V1Deployment>('web-deployment.json'));
+  for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) k.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
+  statefulSetWorld(k);
+  daemonSetWorld(k);
+  reportedWorld(k);
 
   let skew = 0;
   const healer = new Healer({
-    clients: makeClients(kube.kubeConfig()),
-    namespaces: [],
+    clients: makeClients(k.kubeConfig()),
+    namespaces,
     rules: { ...HEAL_RULES, maxActionsPerHour: 100 },
     dryRun: false,
     identity: 'amadeus-0',
-    lease: { namespace: 'amadeus', name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 1 },
+    lease: { namespace: LEASE_NS, name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 1 },
     notifier: { name: 'none', notify: async () => undefined },
     log: silentLogger,
     clock: () => Date.now() + skew,
@@ -135,27 +299,27 @@ test('every request is allowed by keda/base/rbac.yaml, and every granted verb is
     await waitFor(() => healer.isLeader, 5000, 'leadership');
     // The pods already there are handled as soon as this replica leads; then a Deployment's
     // failures: an OOM kill, and two of its three pods crash-looping.
-    kube.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
-    kube.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('crashloop-pod.json') });
+    k.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
+    k.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('crashloop-pod.json') });
     const second = fixture<V1Pod>('crashloop-pod.json');
     second.metadata!.name = 'web-7d4b9c6f5d-second';
     second.metadata!.uid = 'second-crash-uid';
-    kube.put({ apiVersion: 'v1', kind: 'Pod', ...second });
-    await waitFor(() => healer.reports.length >= 4, 10_000, 'four reports');
+    k.put({ apiVersion: 'v1', kind: 'Pod', ...second });
+    await waitFor(() => healer.reports.length >= 6, 10_000, 'six reports');
     await healer.idle();
     // The revision restored crash-loops too (the cause was elsewhere): recorded on its ReplicaSet, no second rollback.
     const restored = fixture<V1Pod>('crashloop-pod.json');
     restored.metadata = { ...restored.metadata!, name: 'web-6b9d4c8f7-r1', uid: 'restored-uid', ownerReferences: [{ ...restored.metadata!.ownerReferences![0]!, name: 'web-6b9d4c8f7', uid: '2b4d6f8a-0c2e-4b4d-9f6a-8e0a2b4d6f8a' }] };
-    kube.put({ apiVersion: 'v1', kind: 'Pod', ...restored });
-    await waitFor(() => healer.reports.length >= 5, 10_000, 'five reports');
+    k.put({ apiVersion: 'v1', kind: 'Pod', ...restored });
+    await waitFor(() => healer.reports.length >= 7, 10_000, 'seven reports');
     await healer.idle();
-    expect(kube.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7')!.metadata!.annotations!['amadeus.io/crash-looped-at']).toBeDefined();
+    expect(k.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7')!.metadata!.annotations!['amadeus.io/crash-looped-at']).toBeDefined();
     // The StatefulSet controller recorded the restored template as revision 3; its pod is Ready.
-    const sts = kube.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!;
+    const sts = k.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!;
     const stsOwner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true }];
-    kube.put<V1ControllerRevision>({ ...kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-1')!, metadata: { name: 'db-3', namespace: NS, labels: { app: 'db' }, ownerReferences: stsOwner }, revision: 3 });
-    kube.put({ ...sts, status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, currentReplicas: 1, currentRevision: 'db-3', updateRevision: 'db-3', observedGeneration: sts.metadata!.generation } });
-    kube.put<V1Pod>({
+    k.put<V1ControllerRevision>({ ...k.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-1')!, metadata: { name: 'db-3', namespace: NS, labels: { app: 'db' }, ownerReferences: stsOwner }, revision: 3 });
+    k.put({ ...sts, status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, currentReplicas: 1, currentRevision: 'db-3', updateRevision: 'db-3', observedGeneration: sts.metadata!.generation } });
+    k.put<V1Pod>({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'db-0', namespace: NS, uid: 'db-0-restored', labels: { app: 'db', 'controller-revision-hash': 'db-3' }, ownerReferences: stsOwner },
@@ -167,44 +331,159 @@ test('every request is allowed by keda/base/rbac.yaml, and every granted verb is
     skew += 601_000;
     await waitFor(() => healer.isLeader, 5000, 'leadership renewed on the new clock');
     await healer.markKnownGood();
-    expect(kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-3')!.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    expect(k.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-3')!.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
     await new Promise((r) => setTimeout(r, 1200)); // a Lease renewal
     expect(healer.reports.map((r) => `${r.workload.kind}/${r.action}/${r.result}`).sort()).toEqual([
+      'CronJob/oom-bump/refused',
       'DaemonSet/oom-bump/applied',
       'Deployment/oom-bump/applied',
       'Deployment/rollback/applied',
       'Deployment/rollback/refused',
+      'Rollout/oom-bump/refused',
       'StatefulSet/rollback/applied',
     ]);
+    // Reported because their owners were read: the CronJob through its Job, the Rollout through its ReplicaSet.
+    expect(healer.reports.filter((r) => r.workload.namespace === NS2).map((r) => r.reason).sort()).toEqual(['argo-rollouts', 'job']);
   } finally {
     await healer.stop();
   }
 
   // The StatefulSet's template is revision 1's, and its pod stuck at revision 2 was deleted.
-  const sts = kube.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!;
-  expect(sts.spec!.template.spec!.containers[0]!.image).toBe('db:1');
-  expect(kube.get<V1Pod>('v1', 'Pod', NS, 'db-0')!.metadata!.uid).toBe('db-0-restored'); // the stuck one was deleted, the controller made this one
+  expect(k.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!.spec!.template.spec!.containers[0]!.image).toBe('db:1');
+  expect(k.get<V1Pod>('v1', 'Pod', NS, 'db-0')!.metadata!.uid).toBe('db-0-restored');
   // The DaemonSet's agent: 1000Mi × 1.2 = 1200Mi.
-  const ds = kube.get<V1DaemonSet>('apps/v1', 'DaemonSet', NS, 'agent')!;
-  expect(ds.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('1200Mi');
+  expect(k.get<V1DaemonSet>('apps/v1', 'DaemonSet', NS, 'agent')!.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('1200Mi');
+  // Nothing the healer only reports on was written to.
+  expect(k.requests.filter((r) => r.method !== 'GET' && /\/(jobs|cronjobs|rollouts)\//.test(r.path))).toEqual([]);
+  return k.requests;
+}
 
-  const manifests = loadAllYaml(readFileSync(new URL('../../keda/base/rbac.yaml', import.meta.url), 'utf8')) as Manifest[];
-  const granted = new Set<string>();
-  for (const m of manifests.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
-    for (const rule of m.rules ?? []) for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) granted.add(`${g}|${res}|${v}`);
-  }
-  const used = new Set(kube.requests.map((r) => rbacOf(r)).map((x) => `${x.group}|${x.resource}|${x.verb}`));
-  expect([...used].filter((u) => !granted.has(u)).sort()).toEqual([]);
-  expect([...granted].filter((g) => !used.has(g)).sort()).toEqual([]);
+// ---------------------------------------------------------------------------------------------
+
+test('keda/base: every request of the healer watching all namespaces is allowed by the ClusterRole, and every granted verb is used', async () => {
+  const objects = kustomize(join(ROOT, 'keda/base'));
+  expect(ids(objects, RBAC_KINDS)).toEqual([
+    'ClusterRole -/amadeus-healer',
+    'ClusterRoleBinding -/amadeus-healer',
+    'Role amadeus/amadeus-leader-election',
+    'RoleBinding amadeus/amadeus-leader-election',
+  ]);
+  const namespaces = healNamespacesOf(objects);
+  expect(namespaces).toEqual([]);
+  const requests = await exercise(namespaces);
+  // All namespaces: one cluster-wide pod watch.
+  expect(requests.some((r) => r.path === '/api/v1/pods' && r.query.watch === 'true')).toBe(true);
+  expect(denied(objects, requests)).toEqual([]);
+  expect(unusedGrants(objects, requests)).toEqual([]);
 }, 30_000);
 
-test('rbacOf reads paths as the API server authorizes them', () => {
-  const req = (method: string, path: string, query: Record<string, string> = {}) => ({ method, path, query, contentType: undefined, headers: {}, body: undefined });
-  expect(rbacOf(req('GET', '/api/v1/namespaces/shop/pods', { watch: 'true' }))).toEqual({ group: '', resource: 'pods', verb: 'watch' });
-  expect(rbacOf(req('GET', '/api/v1/pods'))).toEqual({ group: '', resource: 'pods', verb: 'list' });
-  expect(rbacOf(req('GET', '/api/v1/namespaces/shop/pods/web-1/log'))).toEqual({ group: '', resource: 'pods/log', verb: 'get' });
-  expect(rbacOf(req('GET', '/api/v1/namespaces/shop'))).toEqual({ group: '', resource: 'namespaces', verb: 'get' });
-  expect(rbacOf(req('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web'))).toEqual({ group: 'apps', resource: 'deployments', verb: 'patch' });
-  expect(rbacOf(req('PUT', '/apis/coordination.k8s.io/v1/namespaces/amadeus/leases/amadeus-healer'))).toEqual({ group: 'coordination.k8s.io', resource: 'leases', verb: 'update' });
-  expect(rbacOf(req('GET', '/apis/apps/v1/deployments'))).toEqual({ group: 'apps', resource: 'deployments', verb: 'list' });
+test('keda/components/namespaced-healer (from scripts/namespaced-healer.sh): Roles in the listed namespaces allow every request there, and nothing elsewhere', async () => {
+  const component = join(tmp, 'component');
+  expect(runScript(['-o', component, NS, NS2]).status).toBe(0);
+  const objects = kustomize(overlayWith(component));
+  // No ClusterRole or ClusterRoleBinding at all: a Role + RoleBinding per namespace, and the Lease's.
+  expect(ids(objects, RBAC_KINDS)).toEqual([
+    'Role amadeus/amadeus-leader-election',
+    `Role ${NS2}/amadeus-healer`,
+    `Role ${NS}/amadeus-healer`,
+    'RoleBinding amadeus/amadeus-leader-election',
+    `RoleBinding ${NS2}/amadeus-healer`,
+    `RoleBinding ${NS}/amadeus-healer`,
+  ]);
+  // Each Role is the base ClusterRole's rules, no more, no less.
+  const clusterRole = one(kustomize(join(ROOT, 'keda/base')), 'ClusterRole', 'amadeus-healer');
+  for (const ns of [NS, NS2]) expect(ruleKeys(one(objects, 'Role', 'amadeus-healer', ns).rules)).toEqual(ruleKeys(clusterRole.rules));
+  // The healer is told the same namespaces.
+  const namespaces = healNamespacesOf(objects);
+  expect(namespaces).toEqual([NS, NS2]);
+
+  const requests = await exercise(namespaces);
+  expect(denied(objects, requests)).toEqual([]);
+  expect(unusedGrants(objects, requests)).toEqual([]);
+  // Every request names a listed namespace (the Lease's aside): nothing cluster-wide, watches included.
+  const outside = requests.map(attributesOf).filter((a) => !(a.namespace && [...namespaces, LEASE_NS].includes(a.namespace)));
+  expect(outside).toEqual([]);
+  expect(requests.filter((r) => r.query.watch === 'true').map((r) => r.path).sort()).toEqual(expect.arrayContaining([`/api/v1/namespaces/${NS}/pods`, `/api/v1/namespaces/${NS2}/pods`]));
+
+  // The same requests in another namespace, or across all of them, are denied.
+  const healerRequests = requests.filter((r) => attributesOf(r).namespace !== LEASE_NS);
+  const elsewhere = healerRequests.map((r) => ({ ...r, path: r.path.replace(/\/namespaces\/[^/]+/, '/namespaces/elsewhere') }));
+  expect(denied(objects, elsewhere)).toHaveLength(new Set(elsewhere.map(show)).size);
+  const collections = healerRequests.filter((r) => ['list', 'watch'].includes(attributesOf(r).verb));
+  const clusterWide = collections.map((r) => ({ ...r, path: r.path.replace(/\/namespaces\/[^/]+/, '') }));
+  expect(clusterWide.length).toBeGreaterThan(0);
+  expect(denied(objects, clusterWide)).toHaveLength(new Set(clusterWide.map(show)).size);
+  // Only a listed namespace's own object is readable.
+  expect(authorize(objects, serviceAccountOf(objects), attributesOf({ method: 'GET', path: `/api/v1/namespaces/${NS}`, query: {} }))).toBe(true);
+  expect(authorize(objects, serviceAccountOf(objects), attributesOf({ method: 'GET', path: '/api/v1/namespaces/elsewhere', query: {} }))).toBe(false);
+  expect(authorize(objects, serviceAccountOf(objects), attributesOf({ method: 'GET', path: '/api/v1/namespaces', query: {} }))).toBe(false);
+}, 30_000);
+
+test('the shipped component is the script\'s output for online-boutique, and builds on the base', () => {
+  const fresh = join(tmp, 'component');
+  expect(runScript(['-o', fresh, 'online-boutique']).status).toBe(0);
+  expect(readdirSync(COMPONENT).sort()).toEqual(COMPONENT_FILES);
+  expect(readdirSync(fresh).sort()).toEqual(COMPONENT_FILES);
+  for (const f of COMPONENT_FILES) expect([f, readFileSync(join(COMPONENT, f), 'utf8')]).toEqual([f, readFileSync(join(fresh, f), 'utf8')]);
+
+  const objects = kustomize(overlayWith(COMPONENT));
+  expect(healNamespacesOf(objects)).toEqual(['online-boutique']);
+  expect(ids(objects, ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']).filter((id) => id.includes('amadeus-healer'))).toEqual(['Role online-boutique/amadeus-healer', 'RoleBinding online-boutique/amadeus-healer']);
+  // Everything else is the base's, unchanged.
+  const base = kustomize(join(ROOT, 'keda/base'));
+  const rest = (os: K8s[]) => os.filter((o) => !o.metadata.name.startsWith('amadeus-healer') && o.metadata.name !== 'amadeus-config');
+  expect(rest(objects)).toEqual(rest(base));
+  const { AMADEUS_HEAL_NAMESPACES, ...config } = one(objects, 'ConfigMap', 'amadeus-config', 'amadeus').data!;
+  expect(AMADEUS_HEAL_NAMESPACES).toBe('online-boutique');
+  expect(config).toEqual(one(base, 'ConfigMap', 'amadeus-config', 'amadeus').data);
+});
+
+test('scripts/namespaced-healer.sh refuses what is not a namespace to heal', () => {
+  const out = join(tmp, 'refused');
+  for (const args of [[], ['Shop'], ['shop', 'shop'], ['kube-system'], ['-shop'], ['a'.repeat(64)]]) {
+    const r = runScript(['-o', out, ...args]);
+    expect([args, r.status]).toEqual([args, 2]);
+    expect(r.stderr).not.toBe('');
+  }
+  expect(() => readdirSync(out)).toThrow(); // nothing written
+  // A name YAML 1.1 would read as a boolean stays a string.
+  expect(runScript(['-o', out, 'on', 'no']).status).toBe(0);
+  const objects = yaml.loadAll(readFileSync(join(out, 'roles.yaml'), 'utf8')) as K8s[];
+  expect(objects.map((o) => o.metadata.namespace)).toEqual(['on', 'on', 'no', 'no']);
+  expect(readFileSync(join(out, 'roles.yaml'), 'utf8')).toContain('namespace: "on"');
+});
+
+test('attributesOf reads paths as the API server does', () => {
+  const req = (method: string, path: string, query: Record<string, string> = {}) => attributesOf({ method, path, query });
+  expect(req('GET', '/api/v1/namespaces/shop/pods', { watch: 'true' })).toEqual({ group: '', resource: 'pods', verb: 'watch', namespace: 'shop' });
+  expect(req('GET', '/api/v1/pods', { watch: 'true' })).toEqual({ group: '', resource: 'pods', verb: 'watch', namespace: null });
+  expect(req('GET', '/api/v1/pods')).toEqual({ group: '', resource: 'pods', verb: 'list', namespace: null });
+  expect(req('GET', '/api/v1/namespaces/shop/pods/web-1/log')).toEqual({ group: '', resource: 'pods/log', verb: 'get', namespace: 'shop', name: 'web-1' });
+  expect(req('GET', '/api/v1/namespaces/shop')).toEqual({ group: '', resource: 'namespaces', verb: 'get', namespace: 'shop', name: 'shop' });
+  expect(req('GET', '/api/v1/namespaces')).toEqual({ group: '', resource: 'namespaces', verb: 'list', namespace: null });
+  expect(req('PUT', '/api/v1/namespaces/shop/finalize')).toEqual({ group: '', resource: 'namespaces/finalize', verb: 'update', namespace: 'shop', name: 'shop' });
+  expect(req('PATCH', '/apis/apps/v1/namespaces/shop/deployments/web')).toEqual({ group: 'apps', resource: 'deployments', verb: 'patch', namespace: 'shop', name: 'web' });
+  expect(req('PUT', '/apis/coordination.k8s.io/v1/namespaces/amadeus/leases/amadeus-healer')).toEqual({ group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: 'amadeus', name: 'amadeus-healer' });
+  expect(req('GET', '/apis/apps/v1/deployments')).toEqual({ group: 'apps', resource: 'deployments', verb: 'list', namespace: null });
+  expect(req('DELETE', '/api/v1/namespaces/shop/pods')).toEqual({ group: '', resource: 'pods', verb: 'deletecollection', namespace: 'shop' });
+});
+
+test('authorize: a ClusterRoleBinding grants everywhere, a RoleBinding in its namespace only, and only to its subject', () => {
+  const sa = { namespace: 'amadeus', name: 'amadeus' };
+  const subjects = [{ kind: 'ServiceAccount', ...sa }];
+  const rules: Rule[] = [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }];
+  const objects: K8s[] = [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', namespace: 'shop' }, rules },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'r', namespace: 'shop' }, roleRef: { kind: 'Role', name: 'r' }, subjects },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'c' }, rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'], resourceNames: ['web'] }] },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'c' }, roleRef: { kind: 'ClusterRole', name: 'c' }, subjects },
+  ];
+  const can = (path: string, who = sa) => authorize(objects, who, attributesOf({ method: 'GET', path, query: {} }));
+  expect(can('/api/v1/namespaces/shop/pods')).toBe(true);
+  expect(can('/api/v1/namespaces/other/pods')).toBe(false);
+  expect(can('/api/v1/pods')).toBe(false);
+  expect(can('/api/v1/namespaces/shop/pods', { namespace: 'amadeus', name: 'default' })).toBe(false);
+  expect(can('/apis/apps/v1/namespaces/other/deployments/web')).toBe(true);
+  expect(can('/apis/apps/v1/namespaces/other/deployments/api')).toBe(false);
+  expect(can('/apis/apps/v1/namespaces/other/deployments')).toBe(false);
 });
