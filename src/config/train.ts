@@ -1,4 +1,5 @@
 /** `amadeus train` options. */
+import { DEFAULT_AUGMENT } from '../forecast/lstm/augment.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
 import { integer, number, oneOf, text } from './fields.js';
@@ -14,7 +15,11 @@ export const TRAIN_OPTIONS = {
   learningRate: o(number({ gt: 0, max: 1, default: 0.003 }), 'Adam learning rate (cosine-decayed over the epochs).'),
   stride: o(integer({ min: 1, max: 1440, default: 2 }), 'Minutes between two training windows (2 halves the time at no measured loss of accuracy).'),
   units: o(integer({ min: 1, max: 1024, default: DEFAULT_SHAPE.units }), 'LSTM units.'),
+  skipMinutes: o(integer({ min: 0, max: 60, default: 5 }), 'Last minutes of the window fed linearly to the outputs beside the LSTM (0: none).'),
   dropRate: o(number({ min: 0, max: 0.5, default: 0.03 }), 'Share of input minutes hidden as gaps during training (robustness to missing data).'),
+  augmentCopies: o(integer({ min: 0, max: 16, default: 4 }), 'Augmented copies of the training span added to it: busier and quieter servers and level shifts (see src/forecast/lstm/augment.ts; 0: none).'),
+  augmentShiftsPerDay: o(number({ min: 0, max: 100, default: DEFAULT_AUGMENT.shiftsPerDay }), 'Expected level shifts a day in an augmented copy (each up to 100× either way, ramped over 1–30 minutes).'),
+  augmentStride: o(integer({ min: 1, max: 1440, default: 4 }), 'Minutes between two windows of an augmented copy.'),
   targetSmoothing: o(integer({ min: 1, max: 15, default: 1 }), 'Minutes averaged (centred) into each point target: the rate behind a noisy per-minute count.'),
   seed: o(integer({ min: 0, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),
   backend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend.'),

@@ -1,14 +1,33 @@
 /**
  * The LSTM entries of the eval table: the shipped pre-trained model as it is, and the same model
- * fine-tuned on the evaluated trace's own past (everything before the first evaluated minute), so
- * no scored minute was ever trained on.
+ * fine-tuned as `serve` and `simulate` fine-tune it: a round every `intervalMinutes` on the
+ * `historyMinutes` before it (the live defaults), each accepted only when it beats the weights in
+ * use on its own hold-out. Rounds start a day before the evaluated span and go on through it, each
+ * from the minutes up to the origin it precedes, so no scored minute is ever trained on before it
+ * is forecast.
  */
+import type { FineTuneJob } from '../forecast/lstm/finetune.js';
 import type { LstmForecaster } from '../forecast/lstm/forecaster.js';
 import type { ForecastRequest } from '../forecast/types.js';
+import { MINUTE_MS } from '../sources/types.js';
 import type { BatchForecaster } from './types.js';
 import type { ModelContext } from './models.js';
 
-async function lstmBatch(name: string, ctx: ModelContext, fineTune: boolean): Promise<BatchForecaster> {
+/** The live rounds' schedule (serve's and simulate's defaults). */
+export const EVAL_FINE_TUNE: FineTuneSchedule = { historyMinutes: 2880, intervalMinutes: 360, warmUpMinutes: 1440 };
+
+export interface FineTuneSchedule {
+  /** Minutes of history each round learns from. */
+  historyMinutes: number;
+  /** Minutes between two rounds. */
+  intervalMinutes: number;
+  /** Rounds start this long before the evaluated span. */
+  warmUpMinutes: number;
+  /** Settings of each round other than the live defaults (experiments, tests). */
+  round?: Partial<Pick<FineTuneJob, 'steps' | 'learningRate' | 'batchSize' | 'trainStride' | 'holdoutWindows' | 'maxTrainWindows' | 'minImprovement'>>;
+}
+
+async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSchedule | null): Promise<BatchForecaster> {
   // Loaded on demand (tfjs is heavy) and one at a time: jest's ESM loader trips over concurrent
   // dynamic imports of modules that share dependencies.
   const { selectBackend } = await import('../forecast/lstm/backend.js');
@@ -20,28 +39,60 @@ async function lstmBatch(name: string, ctx: ModelContext, fineTune: boolean): Pr
   const dir = resolveModelDir(ctx.modelDir ?? 'models/nasa-lstm');
   const { model, meta } = await loadModel<unknown>(dir);
   const checked = checkMeta(meta, dir);
-  let note: string | undefined;
-  if (fineTune) {
-    const { fineTuneRound } = await import('../forecast/lstm/finetune.js');
-    const { getWeights, setWeights } = await import('../forecast/lstm/io.js');
-    const t = ctx.trace;
-    const result = await fineTuneRound({
-      shape: checked.shape,
-      weights: getWeights(model),
-      series: { requests: t.requests.slice(0, ctx.evalStart), cpu: t.cpu?.slice(0, ctx.evalStart), memory: t.memory?.slice(0, ctx.evalStart), start: t.start, utcOffsetMinutes: t.utcOffsetMinutes },
-      // The whole past, held-out last 10% for the accept/reject rule, as a live round would.
-      maxTrainWindows: Number.MAX_SAFE_INTEGER,
-      holdoutWindows: Math.floor(ctx.evalStart / 10),
-      epochs: 10,
-      targetSmoothing: checked.training?.targetSmoothing,
-      batchSize: 256,
-      learningRate: 2e-3,
-    });
-    if (result.accepted && result.weights) setWeights(model, result.weights);
-    note = result.accepted ? undefined : `fine-tuning rejected (${result.reason}); pre-trained weights kept`;
-    ctx.log?.(`${name}: ${result.reason}${Number.isFinite(result.baseLoss) ? ` (hold-out loss ${result.baseLoss.toFixed(4)} → ${result.candidateLoss.toFixed(4)})` : ''}`);
-  }
-  return lstmAsBatch(name, new LstmForecaster(name, model, checked), note);
+  const lstm = new LstmForecaster(name, model, checked);
+  if (!schedule) return lstmAsBatch(name, lstm);
+
+  const { fineTuneRound } = await import('../forecast/lstm/finetune.js');
+  const { getWeights, setWeights } = await import('../forecast/lstm/io.js');
+  const t = ctx.trace;
+  const s = schedule;
+  const pretrained = getWeights(model);
+  let next = Math.max(0, ctx.evalStart - s.warmUpMinutes);
+  let rounds = 0;
+  let accepted = 0;
+  /** Rounds due up to origin `origin` (a minute index), each from the minutes up to and including its own time. */
+  const catchUp = async (origin: number) => {
+    while (next <= origin) {
+      const end = next + 1;
+      const from = Math.max(0, end - s.historyMinutes);
+      const r = await fineTuneRound({
+        shape: checked.shape,
+        weights: getWeights(model),
+        pretrained,
+        series: { requests: t.requests.slice(from, end), cpu: t.cpu?.slice(from, end), memory: t.memory?.slice(from, end), start: t.start + from * MINUTE_MS, utcOffsetMinutes: t.utcOffsetMinutes },
+        targetSmoothing: checked.training?.targetSmoothing,
+        ...s.round,
+      });
+      if (Number.isFinite(r.baseLoss)) rounds++;
+      if (r.accepted && r.weights) {
+        setWeights(model, r.weights);
+        accepted++;
+      }
+      if (rounds === 1 && Number.isFinite(r.baseLoss)) ctx.log?.(`${name}: first round: ${r.reason} (hold-out loss ${r.baseLoss.toFixed(4)} → ${r.candidateLoss.toFixed(4)})`);
+      next += s.intervalMinutes;
+    }
+  };
+  const originOf = (r: ForecastRequest) => Math.round((r.history.start - t.start) / MINUTE_MS) + r.history.requests.length - 1;
+  return {
+    name,
+    historyMinutes: (r) => lstm.historyMinutes(r),
+    async forecastBatch(requests: readonly ForecastRequest[]) {
+      const out: Awaited<ReturnType<BatchForecaster['forecastBatch']>> = [];
+      // Runs of requests between two rounds share one batched predict.
+      let i = 0;
+      while (i < requests.length) {
+        await catchUp(originOf(requests[i]!));
+        let j = i + 1;
+        while (j < requests.length && originOf(requests[j]!) < next) j++;
+        for (const f of lstm.forecastBatch(requests.slice(i, j))) {
+          if (f instanceof Error) throw f;
+          out.push(accepted === 0 ? { ...f, note: `no fine-tuning round accepted yet (${rounds} run)` } : f);
+        }
+        i = j;
+      }
+      return out;
+    },
+  };
 }
 
 /** An LSTM forecaster as the backtest's batch interface (one `predict` per chunk of origins). */
@@ -58,5 +109,7 @@ export function lstmAsBatch(name: string, lstm: LstmForecaster, note?: string): 
   };
 }
 
-export const lstmPretrained = (ctx: ModelContext) => lstmBatch('lstm-pretrained', ctx, false);
-export const lstmFinetuned = (ctx: ModelContext) => lstmBatch('lstm-finetuned', ctx, true);
+export const lstmPretrained = (ctx: ModelContext) => lstmBatch('lstm-pretrained', ctx, null);
+export const lstmFinetuned = (ctx: ModelContext) => lstmBatch('lstm-finetuned', ctx, EVAL_FINE_TUNE);
+/** lstm-finetuned on another schedule (tests, experiments). */
+export const lstmFinetunedOn = (schedule: FineTuneSchedule) => (ctx: ModelContext) => lstmBatch('lstm-finetuned', ctx, schedule);

@@ -80,7 +80,12 @@ function smoothedTarget(series: WindowInput['requests'], from: number, at: numbe
   return n > 0 ? sum / n : (series[at] as number);
 }
 
-export function buildDataset(input: WindowInput, ends: readonly number[], o: WindowOptions): Dataset {
+/**
+ * Sample weights are each window's level over the mean level, so that losses count in proportion to
+ * absolute load; `weight`, when given, maps each window (its end and level) to the value that takes
+ * the level's place in that ratio (augmented copies: see augment.ts's augmentedWeight).
+ */
+export function buildDataset(input: WindowInput, ends: readonly number[], o: WindowOptions, weight?: (end: number, level: number) => number): Dataset {
   if (o.yPadding < 2) throw new Error('yPadding must be at least 2 (the sample weight and the horizon maximum)');
   const half = Math.floor((o.targetSmoothing ?? 1) / 2);
   const yWidth = o.horizon + o.yPadding;
@@ -88,6 +93,7 @@ export function buildDataset(input: WindowInput, ends: readonly number[], o: Win
   const x = new Float32Array(ends.length * stride);
   const y = new Float32Array(ends.length * yWidth);
   const levels = new Float32Array(ends.length);
+  const weightLevels = new Float64Array(ends.length);
   const out = new Int32Array(ends.length);
   const random = rng(o.seed ?? 1);
   const drop = o.dropRate ? () => random() < o.dropRate! : undefined;
@@ -103,12 +109,43 @@ export function buildDataset(input: WindowInput, ends: readonly number[], o: Win
     }
     y[n * yWidth + o.horizon + 1] = max / level;
     levels[n] = level;
+    weightLevels[n] = weight ? weight(e, level) : level;
     out[n] = e;
     n++;
   }
   // Weight = level ÷ mean level: losses count in proportion to absolute load (see makeLoss).
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += levels[i]! / n;
-  for (let i = 0; i < n; i++) y[i * yWidth + o.horizon] = mean > 0 ? levels[i]! / mean : 1;
+  for (let i = 0; i < n; i++) mean += weightLevels[i]! / n;
+  for (let i = 0; i < n; i++) y[i * yWidth + o.horizon] = mean > 0 ? weightLevels[i]! / mean : 1;
   return { x: x.subarray(0, n * stride), y: y.subarray(0, n * yWidth), levels: levels.subarray(0, n), ends: out.subarray(0, n), count: n, history: o.history, horizon: o.horizon, yWidth };
+}
+
+/** Several datasets of one window shape as one (their rows in order; each keeps its own weights). */
+export function concatDatasets(parts: readonly Dataset[]): Dataset {
+  const first = parts[0];
+  if (!first) throw new Error('concatDatasets needs at least one dataset');
+  for (const p of parts) {
+    if (p.history !== first.history || p.horizon !== first.horizon || p.yWidth !== first.yWidth) throw new Error('concatDatasets: datasets of different shapes');
+  }
+  if (parts.length === 1) return first;
+  const count = parts.reduce((s, p) => s + p.count, 0);
+  const cat = <T extends Float32Array | Int32Array>(make: (n: number) => T, pick: (d: Dataset) => T): T => {
+    const out = make(parts.reduce((s, p) => s + pick(p).length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(pick(p), o);
+      o += pick(p).length;
+    }
+    return out;
+  };
+  return {
+    x: cat((n) => new Float32Array(n), (d) => d.x),
+    y: cat((n) => new Float32Array(n), (d) => d.y),
+    levels: cat((n) => new Float32Array(n), (d) => d.levels),
+    ends: cat((n) => new Int32Array(n), (d) => d.ends),
+    count,
+    history: first.history,
+    horizon: first.horizon,
+    yWidth: first.yWidth,
+  };
 }

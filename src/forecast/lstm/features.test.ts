@@ -1,5 +1,5 @@
-import { FEATURE_COUNT, FEATURES, observedLevel, writeWindow } from './features.js';
-import { buildDataset, usableEnds } from './dataset.js';
+import { FEATURE_COUNT, FEATURES, observedLevel, RECENT_MINUTES, writeWindow } from './features.js';
+import { buildDataset, concatDatasets, usableEnds } from './dataset.js';
 
 const T0 = Date.UTC(2025, 0, 6, 0, 0); // a Monday, 00:00 UTC
 
@@ -43,21 +43,45 @@ describe('window features', () => {
     expect(short[f + 1]).toBe(0);
   });
 
-  test('roughness: mean absolute minute-to-minute change over the level, skipping gaps', () => {
+  test('roughness: the log of the mean absolute minute-to-minute change over the level, skipping gaps', () => {
     // Steps observed on both sides: |20-10| and |40-30|; the gap breaks the pairs around it.
     const requests = [10, 20, null, 30, 40];
     const out = new Float32Array(5 * FEATURE_COUNT);
     const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, 5, 5, 2, out, 0)!;
     expect(level).toBe(25);
-    const f = FEATURES.indexOf('requestsRoughness');
-    for (let k = 0; k < 5; k++) expect(out[k * FEATURE_COUNT + f]).toBeCloseTo(10 / 25, 5);
-    // A flat window is perfectly smooth.
+    const f = FEATURES.indexOf('logRoughness');
+    for (let k = 0; k < 5; k++) expect(out[k * FEATURE_COUNT + f]).toBeCloseTo(Math.log(10 / 25), 5);
+    // A flat window is as smooth as the input reads: the floor, 10⁻³.
     const flat = new Float32Array(3 * FEATURE_COUNT);
     writeWindow({ requests: [7, 7, 7], start: T0, utcOffsetMinutes: 0 }, 3, 3, 2, flat, 0);
-    expect(flat[f]).toBe(0);
+    expect(flat[f]).toBeCloseTo(Math.log(1e-3), 5);
   });
 
-  test('day level: the last 24 hours\' mean over the window level, from the past only', () => {
+  test('steady roughness leaves out the largest fifth of the steps: a jump is not noise', () => {
+    // ±1 around 100 for 50 minutes, then a jump to 200 (one step of 102) and ±1 around it.
+    const requests = Array.from({ length: 60 }, (_, i) => (i < 50 ? 100 : 200) + (i % 2 === 0 ? 1 : -1));
+    const out = new Float32Array(60 * FEATURE_COUNT);
+    const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, 60, 60, 10, out, 0)!;
+    const rough = Math.exp(out[FEATURES.indexOf('logRoughness')]!) * level;
+    const steady = Math.exp(out[FEATURES.indexOf('logSteadyRoughness')]!) * level;
+    expect(rough).toBeCloseTo((58 * 2 + 102) / 59, 3); // 99 → 201 at the jump
+    expect(steady).toBeCloseTo(2, 5);
+  });
+
+  test('the divisor is the window\'s mean, or the last minutes\' when the load has jumped above it', () => {
+    const steady = [...Array.from({ length: 55 }, () => 10), ...Array.from({ length: RECENT_MINUTES }, () => 12)];
+    expect(writeWindow({ requests: steady, start: T0, utcOffsetMinutes: 0 }, 60, 60, 10, new Float32Array(60 * FEATURE_COUNT), 0)).toBe(12);
+    const jump = [...Array.from({ length: 55 }, () => 10), ...Array.from({ length: RECENT_MINUTES }, () => 1000)];
+    const out = new Float32Array(60 * FEATURE_COUNT);
+    const level = writeWindow({ requests: jump, start: T0, utcOffsetMinutes: 0 }, 60, 60, 10, out, 0)!;
+    expect(level).toBe(1000);
+    expect(out[59 * FEATURE_COUNT]).toBeCloseTo(1, 6); // the last minute reads 1, not 60/5.5
+    // A drop keeps the window's mean: the last minutes read as a small share of it.
+    const drop = [...Array.from({ length: 55 }, () => 1000), ...Array.from({ length: RECENT_MINUTES }, () => 10)];
+    expect(writeWindow({ requests: drop, start: T0, utcOffsetMinutes: 0 }, 60, 60, 10, new Float32Array(60 * FEATURE_COUNT), 0)).toBeCloseTo((55 * 1000 + 50) / 60, 6);
+  });
+
+  test('day level: the log of the last 24 hours\' mean over the window level, from the past only', () => {
     const DAY = 1440;
     // A quiet day at 10, then a busy hour at 40: the last 24 hours' mean is well below the hour's level.
     const requests = [...Array.from({ length: DAY }, () => 10), ...Array.from({ length: 60 }, () => 40)];
@@ -65,7 +89,7 @@ describe('window features', () => {
     const level = writeWindow({ requests, start: T0, utcOffsetMinutes: 0 }, requests.length, 60, 10, out, 0)!;
     expect(level).toBe(40);
     const dayMean = ((DAY - 60) * 10 + 60 * 40) / DAY;
-    expect(out[FEATURES.indexOf('dayLevel')]).toBeCloseTo(dayMean / 40, 5);
+    expect(out[FEATURES.indexOf('logDayLevel')]).toBeCloseTo(Math.log(dayMean / 40), 5);
     // Minutes after the window (the future) change nothing.
     const withFuture = new Float32Array(60 * FEATURE_COUNT);
     writeWindow({ requests: [...requests, 1000, 1000], start: T0, utcOffsetMinutes: 0 }, requests.length, 60, 10, withFuture, 0);
@@ -109,5 +133,18 @@ describe('training windows', () => {
     const mean = (10 + 30) / 2;
     expect(d.y[0 * d.yWidth + 2]).toBeCloseTo(10 / mean, 5);
     expect(d.y[1 * d.yWidth + 2]).toBeCloseTo(30 / mean, 5);
+  });
+
+  test('an explicit weight replaces the level in the weights (augmented copies), and datasets concatenate', () => {
+    const requests = [10, 10, 10, 10, 10, 10, 30, 30, 30, 30, 30, 30];
+    const input = { requests, start: T0, utcOffsetMinutes: 0 };
+    const d = buildDataset(input, [4, 10], o, (end, level) => (end === 10 ? level / 3 : level));
+    expect(d.y[0 * d.yWidth + 2]).toBeCloseTo(1, 5);
+    expect(d.y[1 * d.yWidth + 2]).toBeCloseTo(1, 5);
+    const both = concatDatasets([d, buildDataset(input, [5], o)]);
+    expect(both.count).toBe(3);
+    expect(Array.from(both.ends)).toEqual([4, 10, 5]);
+    expect(both.x.length).toBe(3 * o.history * FEATURE_COUNT);
+    expect(Array.from(both.y.subarray(2 * d.yWidth))).toEqual(Array.from(buildDataset(input, [5], o).y));
   });
 });

@@ -1,24 +1,30 @@
 /**
  * Window → model input, pure. One window is the last `history` minutes before an origin: per minute
- * the request rate, CPU and memory (each divided by the window's own mean, so one model serves
- * workloads of any size), a 0/1 flag for each saying whether it was observed (a gap is 0 with flag
- * 0, never a zero load), the minute's local time of day and day of week as sine/cosine pairs, and
- * the request rate one day earlier *shifted ahead by the horizon* (also over the window's level):
- * so the window's last `horizon` steps carry what happened yesterday in the minutes being
- * forecast — the daily pattern, from history alone (one day before the window, never the future).
+ * the request rate, CPU and memory, a 0/1 flag for each saying whether it was observed (a gap is 0
+ * with flag 0, never a zero load), the minute's local time of day and day of week as sine/cosine
+ * pairs, and the request rate one day earlier *shifted ahead by the horizon*: so the window's last
+ * `horizon` steps carry what happened yesterday in the minutes being forecast — the daily pattern,
+ * from history alone (one day before the window, never the future).
  *
- * Two per-window constants, repeated on every step, restore what dividing by the level hides:
- * - roughness, the mean absolute minute-to-minute change over the level: how much of the window is
- *   noise, so the model knows how far to smooth (a few dozen bursty requests a minute vs a steady
- *   thousand) without seeing the workload's absolute size;
- * - day level, the last 24 hours' mean over the window's level: whether this hour is above or
- *   below the workload's usual load, which the next minutes tend to return towards.
- * Both are unit-free, so a workload in requests/s and one in requests/min get the same inputs.
+ * Requests (today's and yesterday's) are divided by the window's level, the larger of the window's
+ * mean and its last RECENT_MINUTES minutes' mean: one model serves workloads of any size, and after
+ * a jump up the inputs and the targets stay near 1 instead of reading 5 or 50. CPU and memory are
+ * divided by their own window means.
+ *
+ * Three per-window constants, repeated on every step, restore what dividing by the level hides:
+ * - log roughness, the mean absolute minute-to-minute change over the level: how much of the window
+ *   is noise, so the model knows how far to smooth (a few dozen bursty requests a minute vs a
+ *   steady million) without seeing the workload's absolute size;
+ * - log steady roughness, the same over the smallest 80% of the changes: the noise without the
+ *   jumps and ramps, which the plain mean counts as noise;
+ * - log day level, the last 24 hours' mean over the level: whether this hour is above or below the
+ *   workload's usual load.
+ * All are unit-free, so a workload in requests/s and one in requests/min get the same inputs.
  */
 import { MINUTE_MS } from '../../sources/types.js';
 import { forEachMinuteStep } from '../series.js';
 
-export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'requestsRoughness', 'dayLevel'] as const;
+export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'logRoughness', 'logSteadyRoughness', 'logDayLevel'] as const;
 
 /** One day in minutes: the lag of the day-ago feature. */
 export const DAY_MINUTES = 1440;
@@ -58,6 +64,16 @@ export function observedFraction(series: Series, from: number, to: number): numb
   return n / Math.max(1, to - from);
 }
 
+/** Minutes whose mean is the divisor when it exceeds the window's mean. */
+export const RECENT_MINUTES = 5;
+/** Roughness enters as its logarithm within these bounds: smooth traffic of ~10⁶ a minute … one burst. */
+const MIN_ROUGHNESS = 1e-3;
+const MAX_ROUGHNESS = 3;
+/** The steady roughness averages the smallest this share of the steps: a jump or a ramp does not count. */
+const STEADY_SHARE = 0.8;
+/** The day level enters as its logarithm within 1/this … this. */
+const MAX_DAY_RATIO = 1000;
+
 const DAY = 1440;
 const WEEK = 7 * DAY;
 const TAU = 2 * Math.PI;
@@ -71,14 +87,20 @@ const TAU = 2 * Math.PI;
  */
 export function writeWindow(input: WindowInput, end: number, history: number, ahead: number, out: Float32Array, offset: number, dropped?: (i: number) => boolean): number | null {
   const from = end - history;
-  const level = observedLevel(input.requests, from, end);
-  if (level === null) return null;
+  const windowLevel = observedLevel(input.requests, from, end);
+  if (windowLevel === null) return null;
+  // After a jump up, the window's mean is far below where the load now is: divide by the last
+  // minutes' mean instead, so the inputs and the outputs stay near 1 whatever the jump's size.
+  const level = Math.max(windowLevel, observedLevel(input.requests, end - RECENT_MINUTES, end) ?? 0);
   const cpuLevel = input.cpu ? observedLevel(input.cpu, from, end) : null;
   const memLevel = input.memory ? observedLevel(input.memory, from, end) : null;
   const scale = level > 0 ? 1 / level : 0;
-  const roughness = Math.min(3, meanAbsStep(input.requests, from, end) * scale);
+  const steps = absSteps(input.requests, from, end);
+  const roughness = Math.log(clamp(mean(steps, steps.length) * scale, MIN_ROUGHNESS, MAX_ROUGHNESS));
+  steps.sort();
+  const steady = Math.log(clamp(mean(steps, Math.ceil(steps.length * STEADY_SHARE)) * scale, MIN_ROUGHNESS, MAX_ROUGHNESS));
   const dayLevel = observedLevel(input.requests, end - DAY_MINUTES, end);
-  const dayRatio = dayLevel === null ? 0 : Math.min(5, dayLevel * scale);
+  const dayRatio = dayLevel === null ? 0 : Math.log(clamp(dayLevel * scale, 1 / MAX_DAY_RATIO, MAX_DAY_RATIO));
   let o = offset;
   for (let i = from; i < end; i++) {
     const drop = dropped?.(i) ?? false;
@@ -95,21 +117,30 @@ export function writeWindow(input: WindowInput, end: number, history: number, ah
     out[o + 9] = Math.cos(TAU * dow);
     writeValue(out, o + 10, at(input.requests, i - DAY_MINUTES + ahead), scale);
     out[o + 12] = roughness;
-    out[o + 13] = dayRatio;
+    out[o + 13] = steady;
+    out[o + 14] = dayRatio;
     o += FEATURE_COUNT;
   }
   return level;
 }
 
-/** Mean absolute change between consecutive observed minutes in [from, to); 0 when there is none. */
-function meanAbsStep(series: Series, from: number, to: number): number {
-  let sum = 0;
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** Absolute changes between consecutive observed minutes in [from, to). */
+function absSteps(series: Series, from: number, to: number): Float64Array {
+  const out = new Float64Array(Math.max(0, to - from - 1));
   let n = 0;
-  forEachMinuteStep(series, from, to, (a, b) => {
-    sum += Math.abs(b - a);
-    n++;
-  });
-  return n === 0 ? 0 : sum / n;
+  forEachMinuteStep(series, from, to, (a, b) => (out[n++] = Math.abs(b - a)));
+  return out.subarray(0, n);
+}
+
+/** Mean of the first `count` values (0 when none). */
+function mean(values: Float64Array, count: number): number {
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += values[i]!;
+  return count > 0 ? sum / count : 0;
 }
 
 function at(series: Series, i: number): number | null {

@@ -33,12 +33,12 @@ test('a round runs in the worker thread and returns accepted weights', async () 
   const pool = new FineTunePool({ workerUrl: WORKER, backend: 'wasm' });
   try {
     const series = { requests: sineSeries(1400, { period: 120, seed: 3 }), start: T0, utcOffsetMinutes: 0 };
-    const result = await pool.run({ shape, weights: getWeights(createModel(shape, 9)), series, epochs: 3, learningRate: 0.01 });
+    const result = await pool.run({ shape, weights: getWeights(createModel(shape, 9)), series, learningRate: 0.01 });
     expect(result.accepted).toBe(true);
     // Typed arrays cross back from the worker (another realm: compare by tag, not instanceof).
     expect(result.weights!.every((w) => Object.prototype.toString.call(w) === '[object Float32Array]')).toBe(true);
     // A job the worker cannot run is reported, and the pool keeps working.
-    await expect(pool.run({ shape, weights: [], series, epochs: 1 })).rejects.toThrow(/weights do not fit/);
+    await expect(pool.run({ shape, weights: [], series })).rejects.toThrow(/weights do not fit/);
     const again = await pool.run({ shape, weights: getWeights(createModel(shape, 9)), series: { ...series, requests: series.requests.slice(0, 100) } });
     expect(again.accepted).toBe(false);
   } finally {

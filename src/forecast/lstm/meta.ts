@@ -1,4 +1,5 @@
 /** What `meta.json` beside a saved model records: enough to use, audit and reproduce it. */
+import type { AugmentOptions } from './augment.js';
 import { FEATURES } from './features.js';
 import type { ModelShape } from './model.js';
 
@@ -19,6 +20,11 @@ export interface LstmMeta {
     to: string;
     split: number;
     windows: number;
+    /** With augmentation: the real windows among `windows`, the copies and their settings. */
+    realWindows?: number;
+    augmentCopies?: number;
+    augmentStride?: number;
+    augment?: AugmentOptions;
     validationWindows: number;
     epochs: number;
     bestEpoch: number;

@@ -94,19 +94,68 @@ test('forecasts: finite, >= 0, quantiles ordered, gaps tolerated, too little his
 test('fine-tuning accepts a candidate that beats the current weights on the hold-out and rejects a worse one', async () => {
   const s = series(1400, 4);
   const weights = getWeights(createModel(shape, 9)); // untrained: easy to beat
-  const good = await fineTuneRound({ shape, weights, series: s, epochs: 3, learningRate: 0.01, seed: 1 });
+  const good = await fineTuneRound({ shape, weights, series: s, learningRate: 0.01, seed: 1 });
   expect(good.accepted).toBe(true);
   expect(good.candidateLoss).toBeLessThan(good.baseLoss);
   expect(good.weights).toHaveLength(weights.length);
 
   // A learning rate this large wrecks the weights: the candidate must be rejected, weights kept.
-  const bad = await fineTuneRound({ shape, weights: good.weights!, series: s, epochs: 2, learningRate: 50, seed: 1 });
+  const bad = await fineTuneRound({ shape, weights: good.weights!, series: s, steps: 20, learningRate: 50, seed: 1 });
   expect(bad.accepted).toBe(false);
   expect(bad.weights).toBeUndefined();
   expect(bad.candidateLoss).toBeGreaterThan(bad.baseLoss);
 
+  // Rounds refit from the pre-trained weights, and fall back to them when the weights in use do
+  // worse: here the weights in use are the untrained ones, the pre-trained the good round's.
+  const back = await fineTuneRound({ shape, weights, pretrained: good.weights!, series: s, steps: 0, seed: 1 });
+  expect(back).toMatchObject({ accepted: true, reason: 'pre-trained weights beat current weights on the hold-out' });
+  expect(back.weights!.map((w) => Array.from(w))).toEqual(good.weights!.map((w) => Array.from(w)));
+  const kept = await fineTuneRound({ shape, weights: good.weights!, pretrained: good.weights!, series: s, steps: 0, seed: 1 });
+  expect(kept.accepted).toBe(false);
+
   const tooShort = await fineTuneRound({ shape, weights, series: series(200) });
   expect(tooShort).toMatchObject({ accepted: false, reason: expect.stringMatching(/not enough history/) });
+});
+
+test('a round scores the hold-out with the training loss (makeLoss), computed outside tfjs', async () => {
+  const skipShape: ModelShape = { ...shape, skipMinutes: 5 };
+  const model = createModel(skipShape, 9);
+  const s = series(1400, 4);
+  const r = await fineTuneRound({ shape: skipShape, weights: getWeights(model), series: s, steps: 0 });
+  // The hold-out is the last 120 usable windows.
+  const o = { ...wo, yPadding: skipShape.quantiles.length, seed: 7 };
+  const holdout = buildDataset(s, usableEnds(s, 0, 1400, o).slice(-120), o);
+  expect(r.holdoutWindows).toBe(120);
+  expect(r.baseLoss).toBeCloseTo(evaluateLoss(model, holdout, skipShape.quantiles), 5);
+  expect(r.basePointLoss).toBeCloseTo(evaluateLoss(model, holdout, []), 5);
+  // No step: the candidate is the current map, not better, not accepted.
+  expect(r.candidateLoss).toBeCloseTo(r.baseLoss, 10);
+  expect(r.accepted).toBe(false);
+  model.dispose();
+});
+
+test('a round refits only the output layers, the skip path included, and keeps the LSTM as it was', async () => {
+  const skipShape: ModelShape = { ...shape, skipMinutes: 5 };
+  const model = createModel(skipShape, 9);
+  const names = model.weights.map((w) => w.originalName);
+  const weights = getWeights(model);
+  model.dispose();
+  const r = await fineTuneRound({ shape: skipShape, weights, series: series(1400, 4), learningRate: 0.01, seed: 1 });
+  expect(r.accepted).toBe(true);
+  r.weights!.forEach((w, i) => {
+    const changed = w.some((v, j) => v !== weights[i]![j]);
+    expect([names[i], changed]).toEqual([names[i], /^(head|skip)\//.test(names[i]!)]);
+  });
+  // Training windows every 2nd minute by default; every 4th halves them again.
+  const strided = await fineTuneRound({ shape: skipShape, weights, series: series(1400, 4), trainStride: 4, seed: 1 });
+  expect(strided.trainWindows).toBeLessThan(r.trainWindows / 1.9);
+});
+
+test('the skip path starts at zero: a new model with it forecasts as the same model without it', () => {
+  const a = createModel(shape, 4);
+  const b = createModel({ ...shape, skipMinutes: 5 }, 4);
+  const x = tf.randomUniform([3, shape.historyMinutes, FEATURES.length], 0, 2, 'float32', 1);
+  expect(Array.from((b.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((a.predict(x) as tf.Tensor).dataSync()));
 });
 
 test('the loss: point errors weigh more at the horizon\'s last minute, scaled by the sample weight; quantiles by pinball', () => {

@@ -2,6 +2,8 @@
  * The LSTM: `history` minutes × FEATURE_COUNT in, `horizon` point values plus one value per
  * quantile of the horizon's maximum out, all as ratios to the window's own request level.
  *
+ * With `skipMinutes`, the last minutes' inputs also reach the outputs through a linear map.
+ *
  * The 60 one-minute steps are folded into 12 steps of 5 minutes (a reshape, so the LSTM's input
  * weights act as a learned 5-minute filter): a 12-step recurrence trains 5× faster than a 60-step
  * one, and tfjs's WebAssembly backend has no gradient kernels for convolutions to do it otherwise.
@@ -17,6 +19,8 @@ export interface ModelShape {
   units: number;
   /** Minutes folded into one recurrent step. */
   stepMinutes: number;
+  /** Last minutes of the window fed linearly to the outputs beside the LSTM (0 or absent: none). */
+  skipMinutes?: number;
 }
 
 export const DEFAULT_SHAPE: ModelShape = { historyMinutes: 60, horizonMinutes: 10, quantiles: [0.5, 0.8, 0.9, 0.95], units: 32, stepMinutes: 5 };
@@ -31,24 +35,38 @@ export function createModel(shape: ModelShape, seed: number | null): tf.LayersMo
   if (shape.historyMinutes % shape.stepMinutes !== 0) throw new Error('historyMinutes must be a multiple of stepMinutes');
   // The targets carry two extra columns (weight, horizon maximum) in the quantile outputs' places.
   if (shape.quantiles.length < 2) throw new Error('the model needs at least two quantile levels');
-  const model = tf.sequential();
-  model.add(tf.layers.reshape({ inputShape: [shape.historyMinutes, FEATURE_COUNT], targetShape: [shape.historyMinutes / shape.stepMinutes, shape.stepMinutes * FEATURE_COUNT] }));
-  model.add(
-    tf.layers.lstm({
+  const outputs = shape.horizonMinutes + shape.quantiles.length;
+  const input = tf.input({ shape: [shape.historyMinutes, FEATURE_COUNT] });
+  const steps = tf.layers.reshape({ targetShape: [shape.historyMinutes / shape.stepMinutes, shape.stepMinutes * FEATURE_COUNT] }).apply(input) as tf.SymbolicTensor;
+  const state = tf.layers
+    .lstm({
       units: shape.units,
       kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: seed! })),
       recurrentInitializer: init(() => tf.initializers.orthogonal({ seed: seed! + 1, gain: 1 })),
-    }),
-  );
-  model.add(
-    tf.layers.dense({
-      units: shape.horizonMinutes + shape.quantiles.length,
+    })
+    .apply(steps) as tf.SymbolicTensor;
+  let out = tf.layers
+    .dense({
+      units: outputs,
       kernelInitializer: init(() => tf.initializers.glorotUniform({ seed: seed! + 2 })),
       // Outputs are ratios to the window's level: starting at 1 ("same as the last hour") is the right prior.
       biasInitializer: tf.initializers.constant({ value: 1 }),
-    }),
-  );
-  return model;
+      name: 'head',
+    })
+    .apply(state) as tf.SymbolicTensor;
+  const skip = shape.skipMinutes ?? 0;
+  if (skip > 0) {
+    // A linear path from the last minutes' inputs straight to the outputs (starting at zero): where
+    // the traffic is smooth, the forecast is the last minutes' level plus a small correction, and a
+    // straight line carries that level more precisely than the recurrent state can.
+    // (tfjs has no Cropping1D: the window as a one-channel image, cropped to its last rows.)
+    const image = tf.layers.reshape({ targetShape: [shape.historyMinutes, FEATURE_COUNT, 1] }).apply(input) as tf.SymbolicTensor;
+    const last = tf.layers.cropping2D({ cropping: [[shape.historyMinutes - skip, 0], [0, 0]] }).apply(image) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten().apply(last) as tf.SymbolicTensor;
+    const linear = tf.layers.dense({ units: outputs, useBias: false, kernelInitializer: tf.initializers.zeros(), name: 'skip' }).apply(flat) as tf.SymbolicTensor;
+    out = tf.layers.add().apply([out, linear]) as tf.SymbolicTensor;
+  }
+  return tf.model({ inputs: input, outputs: out });
 }
 
 /**

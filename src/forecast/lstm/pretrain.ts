@@ -5,8 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Trace } from '../../sources/trace.js';
 import { MINUTE_MS } from '../../sources/types.js';
-import { buildDataset, usableEnds, type Dataset, type WindowOptions } from './dataset.js';
-import { FEATURE_COUNT, FEATURES } from './features.js';
+import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, type AugmentOptions } from './augment.js';
+import { buildDataset, concatDatasets, rng, usableEnds, type Dataset, type WindowOptions } from './dataset.js';
+import { FEATURE_COUNT, FEATURES, RECENT_MINUTES } from './features.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
 import { createModel, DEFAULT_SHAPE, type ModelShape } from './model.js';
 import { train, type TrainOptions } from './train.js';
@@ -19,8 +20,18 @@ export interface PretrainOptions {
   learningRate: number;
   stride: number;
   units: number;
+  /** See ModelShape.skipMinutes. */
+  skipMinutes?: number;
   dropRate: number;
   seed: number;
+  /**
+   * Augmented copies of the training span added to it (see augment.ts): busier-server noise levels
+   * and level shifts. Default 0.
+   */
+  augmentCopies?: number;
+  /** Minutes between two windows of an augmented copy. Default: 2 × stride. */
+  augmentStride?: number;
+  augment?: Partial<AugmentOptions>;
   /** See WindowOptions.targetSmoothing. Default 1 (raw targets). */
   targetSmoothing?: number;
   provenance?: string;
@@ -30,13 +41,26 @@ export interface PretrainOptions {
 }
 
 export async function pretrain(trace: Trace, o: PretrainOptions): Promise<{ model: tf.LayersModel; meta: LstmMeta }> {
-  const shape: ModelShape = { ...DEFAULT_SHAPE, ...o.shape, units: o.units };
+  const shape: ModelShape = { ...DEFAULT_SHAPE, ...o.shape, units: o.units, ...(o.skipMinutes ? { skipMinutes: o.skipMinutes } : {}) };
   const input = { requests: trace.requests, cpu: trace.cpu, memory: trace.memory, start: trace.start, utcOffsetMinutes: trace.utcOffsetMinutes };
   const trainEnd = Math.floor(trace.requests.length * o.split);
   const valStart = Math.floor(trainEnd * (1 - o.validation));
   const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: shape.quantiles.length, dropRate: o.dropRate, seed: o.seed, targetSmoothing: o.targetSmoothing };
   // A window belongs to the span its targets fall in, so no validation target is ever trained on.
-  const trainSet = buildDataset(input, usableEnds(input, 0, valStart, wo, o.stride), wo);
+  const real = buildDataset(input, usableEnds(input, 0, valStart, wo, o.stride), wo);
+  // Copies of the training span only: their local means must not reach into the validation span.
+  const augment: AugmentOptions = { ...DEFAULT_AUGMENT, ...o.augment };
+  const copies: Dataset[] = [];
+  const random = rng(o.seed + 1000);
+  const span = trace.requests.slice(0, valStart);
+  for (let c = 0; c < (o.augmentCopies ?? 0); c++) {
+    const a = augmentSeries(span, augment, random);
+    const copy = { requests: a.requests, start: trace.start, utcOffsetMinutes: trace.utcOffsetMinutes };
+    const stride = o.augmentStride ?? 2 * o.stride;
+    // Each copy starts at another offset, so the copies' windows do not all end on the same minutes.
+    copies.push(buildDataset(copy, usableEnds(copy, wo.history + (c % stride), valStart, wo, stride), { ...wo, seed: o.seed + c + 1 }, augmentedWeight(a)));
+  }
+  const trainSet = concatDatasets([real, ...copies]);
   const valSet = o.validation > 0 ? buildDataset(input, usableEnds(input, valStart, trainEnd, wo, o.stride), { ...wo, dropRate: 0 }) : null;
   if (trainSet.count === 0) throw new Error('the training span has no usable window (too short, or too few observed minutes)');
 
@@ -57,7 +81,7 @@ export async function pretrain(trace: Trace, o: PretrainOptions): Promise<{ mode
     format: META_FORMAT,
     shape,
     features: FEATURES,
-    normalisation: 'each series divided by the mean of its observed values in the input window; outputs are ratios to the request level',
+    normalisation: `requests divided by the request level: the larger of the mean of the observed values in the input window and of its last ${RECENT_MINUTES} minutes; CPU and memory by the mean of their observed values in the window; outputs are ratios to the request level`,
     createdAt: new Date().toISOString(),
     backend: tf.getBackend(),
     training: {
@@ -67,6 +91,7 @@ export async function pretrain(trace: Trace, o: PretrainOptions): Promise<{ mode
       to: new Date(trace.start + (trainEnd - 1) * MINUTE_MS).toISOString(),
       split: o.split,
       windows: trainSet.count,
+      ...(copies.length > 0 ? { realWindows: real.count, augmentCopies: copies.length, augmentStride: o.augmentStride ?? 2 * o.stride, augment } : {}),
       validationWindows: valSet?.count ?? 0,
       epochs: o.epochs,
       bestEpoch: result.bestEpoch,

@@ -162,7 +162,7 @@ export class WorkloadLstm implements Forecaster {
     // Copies: the job crosses to the worker, and the registry's arrays may be reused.
     const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 };
     this.round = pool
-      .run({ shape: meta.shape, weights: getWeights(current.currentModel), series, targetSmoothing: meta.training?.targetSmoothing })
+      .run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing })
       .then(async (result) => {
         this.rt.log.info('fine-tuning round', {
           workload: this.key,

@@ -1,0 +1,74 @@
+import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, localRate, thin, type AugmentOptions } from './augment.js';
+import { rng } from './dataset.js';
+
+const noisy = (n: number, seed = 3) => {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, i) => Math.round(100 + 50 * Math.sin((2 * Math.PI * i) / 600) + (r() - 0.5) * 40));
+};
+const only = (o: Partial<AugmentOptions>): AugmentOptions => ({ ...DEFAULT_AUGMENT, minBusier: 1, maxBusier: 1, shiftsPerDay: 0, ...o });
+
+describe('augmentation', () => {
+  test('the local rate is a centred mean of the observed minutes, gaps skipped', () => {
+    const m = localRate([1, 2, null, 4, 5], 1);
+    // Boxcar of ±1 (1.5, 1.5, 3, 4.5, 4.5), then again on that.
+    expect(Array.from(m)).toEqual([1.5, 2, 3, 4, 4.5]);
+  });
+
+  test('k = 1 and no shifts leaves the series as it is', () => {
+    const s = noisy(500);
+    const a = augmentSeries(s, only({}), rng(1));
+    expect(a.requests).toEqual(s);
+    expect(Array.from(a.factor).every((f) => f === 1)).toBe(true);
+  });
+
+  test('a k-times busier copy keeps the local rate and shrinks the deviations from it by √k; gaps stay gaps', () => {
+    const s: (number | null)[] = noisy(720);
+    s[100] = null;
+    const half = 20;
+    const a = augmentSeries(s, only({ minBusier: 100, maxBusier: 100, smoothMinutes: [half, half] }), rng(1));
+    const m = localRate(s, half);
+    expect(a.requests[100]).toBeNull();
+    for (const i of [0, 50, 300, 719]) expect((a.requests[i]! - m[i]!) * 10).toBeCloseTo(s[i]! - m[i]!, 6);
+    expect(Array.from(a.busier).every((k) => Math.abs(k - 100) < 1e-9)).toBe(true);
+  });
+
+  test('a quieter copy thins each minute\'s count (every request kept with probability k)', () => {
+    const s = Array.from({ length: 2000 }, () => 40);
+    const a = augmentSeries(s, only({ minBusier: 0.25, maxBusier: 0.25 }), rng(2));
+    const values = a.requests as number[];
+    expect(values.every((v) => Number.isInteger(v) && v >= 0 && v <= 40)).toBe(true);
+    const mean = values.reduce((x, v) => x + v, 0) / values.length;
+    expect(mean).toBeGreaterThan(9.5);
+    expect(mean).toBeLessThan(10.5);
+    // Large counts take the normal approximation, still a count within [0, n].
+    const big = thin(1e6, 0.5, rng(3));
+    expect(Number.isInteger(big) && Math.abs(big - 5e5) < 5000).toBe(true);
+  });
+
+  test('level shifts: the copy is the busier series × a factor that jumps, ramps and holds, within maxShift² either way', () => {
+    const s = noisy(14 * 1440);
+    const a = augmentSeries(s, only({ shiftsPerDay: 4, maxShift: 100, rampMinutes: [5, 5] }), rng(4));
+    for (let i = 0; i < s.length; i += 97) expect(a.requests[i]).toBeCloseTo(s[i]! * a.factor[i]!, 6);
+    const logs = Array.from(a.factor, Math.log);
+    expect(Math.max(...logs.map(Math.abs))).toBeLessThanOrEqual(2 * Math.log(100) + 1e-9);
+    // It moves (about 56 shifts in 14 days), and holds between shifts.
+    const moving = logs.filter((v, i) => i > 0 && Math.abs(v - logs[i - 1]!) > 1e-12).length;
+    expect(moving).toBeGreaterThan(100);
+    expect(moving).toBeLessThan(s.length / 10);
+  });
+
+  test('seeded: the same generator state gives the same copy', () => {
+    const s = noisy(3000);
+    expect(augmentSeries(s, DEFAULT_AUGMENT, rng(9)).requests).toEqual(augmentSeries(s, DEFAULT_AUGMENT, rng(9)).requests);
+    expect(augmentSeries(s, DEFAULT_AUGMENT, rng(9)).requests).not.toEqual(augmentSeries(s, DEFAULT_AUGMENT, rng(10)).requests);
+  });
+
+  test('a window\'s weight is its level over the shift factor at its end, times √k', () => {
+    const a = { requests: [], factor: Float64Array.from([1, 4, 0.01]), busier: Float64Array.from([1, 1, 25]) };
+    const w = augmentedWeight(a);
+    expect(w(1, 10)).toBe(10);
+    expect(w(2, 40)).toBe(10);
+    // Just shifted down 100×: the window's level still holds the minutes before.
+    expect(w(3, 2)).toBeCloseTo(200 * 5, 9);
+  });
+});
