@@ -12,6 +12,7 @@ import { startFakeKube, type FakeKube, type FakeKubeOptions, type RecordedReques
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { Healer, type HealerOptions, type HealReport } from './healer.js';
 import { makeClients } from './kube.js';
+import { templateHash } from './known-good.js';
 import { HEAL_RULES, resolveHealRules } from './rules.js';
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
@@ -626,5 +627,106 @@ describe('smaller: leadership, what is not healed', () => {
     await h.idle();
     expect(h.reports.map((r) => `${r.action}/${r.result}/${r.reason}/${r.workload.kind}`).sort()).toEqual(['oom-bump/refused/argo-rollouts/Rollout', 'rollback/refused/argo-rollouts/Rollout']);
     expect(kube.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+  });
+});
+
+describe('defect 9 (found by scenarios-*.test.ts): an OrderedReady StatefulSet replaces no pod that is not Ready — the pods a change left stuck are recreated, by whoever finds them', () => {
+  const labels = { app: 'db' };
+  const template = (image: string, memory = '256Mi') => ({ metadata: { labels }, spec: { containers: [{ name: 'db', image, resources: { limits: { memory }, requests: { memory } } }] } });
+  const stsPatches = () => kube.requests.filter((r) => isPatch(r, 'statefulsets'));
+  const deletes = () => kube.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
+
+  function putSet(o: { image?: string; memory?: string; annotations?: Record<string, string>; updateRevision?: string } = {}): V1StatefulSet {
+    return kube.put<V1StatefulSet>({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: NS, annotations: { 'amadeus.io/heal': 'true', ...o.annotations } },
+      spec: { serviceName: 'db', replicas: 2, selector: { matchLabels: labels }, template: template(o.image ?? 'db:1', o.memory) },
+      status: { replicas: 2, readyReplicas: 1, currentRevision: o.updateRevision ?? 'db-aaa', updateRevision: o.updateRevision ?? 'db-aaa' },
+    });
+  }
+
+  /** A pod of `owner` at `revision`: Ready, crash-looping, or OOM-killed (and waiting to restart) at `memory`. */
+  function putSetPod(name: string, owner: V1StatefulSet, o: { revision: string; memory?: string; image?: string; state: 'ready' | 'crash' | 'oom'; finishedAt?: string }): V1Pod {
+    const ready = o.state === 'ready';
+    const image = o.image ?? 'db:1';
+    const lastState =
+      o.state === 'ready'
+        ? {}
+        : { terminated: { exitCode: o.state === 'oom' ? 137 : 1, reason: o.state === 'oom' ? 'OOMKilled' : 'Error', containerID: `containerd://${name}-${o.finishedAt ?? 'x'}`, startedAt: '2024-05-14T08:59:00Z', finishedAt: o.finishedAt ?? '2024-05-14T08:59:30Z' } };
+    return kube.put<V1Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS, uid: `${name}-uid`, labels: { ...labels, 'controller-revision-hash': o.revision }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true }] },
+      spec: { containers: [{ name: 'db', image, resources: { limits: { memory: o.memory ?? '256Mi' }, requests: { memory: o.memory ?? '256Mi' } } }] },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+        containerStatuses: [
+          (ready
+            ? { name: 'db', image, imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: '2024-05-14T08:00:00Z' } }, lastState }
+            : { name: 'db', image, imageID: '', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState }) as unknown as V1ContainerStatus,
+        ],
+      },
+    });
+  }
+
+  test('a memory bump recreates the set’s own pods still OOM-killed at the old limit (not a Ready one, not a look-alike)', async () => {
+    const sts = putSet();
+    const other = kube.put<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db-copy', namespace: NS }, spec: { serviceName: 'db', replicas: 1, selector: { matchLabels: labels }, template: template('db:1') } });
+    putSetPod('db-1', sts, { revision: 'db-aaa', state: 'ready' });
+    putSetPod('db-copy-0', other, { revision: 'db-copy-aaa', state: 'crash' });
+    const h = await startHealer();
+    putSetPod('db-0', sts, { revision: 'db-aaa', state: 'oom' });
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied', reason: 'raised' });
+    expect(r.message).toBe('raised the memory limit of db: 256Mi → 356Mi (request → 356Mi); recreated 1 stuck pod(s)');
+    expect(deletes()).toEqual(['db-0']);
+    expect(stsPatches()).toHaveLength(1);
+  });
+
+  test('a bump whose stuck pods were never recreated (the replica stopped first): finished at the next OOM kill, no second bump; not in dry-run', async () => {
+    const mark = JSON.stringify({ at: '2024-05-14T08:30:00.000Z', key: 'db-0-uid/db/oom-killed/before', containers: { db: '2024-05-14T08:30:00.000Z' } });
+    const sts = putSet({ memory: '356Mi', annotations: { 'amadeus.io/last-oom-bump': mark } });
+    const dry = await startHealer({ dryRun: true });
+    putSetPod('db-0', sts, { revision: 'db-aaa', state: 'oom', finishedAt: '2024-05-14T08:59:30Z' });
+    await settle(dry);
+    expect(dry.reports).toEqual([]);
+    expect(deletes()).toEqual([]);
+    await dry.stop();
+
+    const h = await startHealer();
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied', reason: 'recreated-stuck-pods', message: "recreated 1 stuck pod(s) still at a memory limit below the template's 356Mi" });
+    expect(deletes()).toEqual(['db-0']);
+    expect(stsPatches()).toHaveLength(0);
+  });
+
+  test('a rollback whose stuck pod was never recreated: finished when it crash-loops again (no cooldown: not a new rollback), never rolled back twice', async () => {
+    const bad = template('db:2');
+    const sts = putSet({
+      updateRevision: 'db-aaa',
+      annotations: {
+        'amadeus.io/rolled-back-from': JSON.stringify([templateHash(bad)]),
+        'amadeus.io/last-rollback': JSON.stringify({ at: '2024-05-14T08:59:00.000Z', key: 'db-1-uid/db/crash-loop/before' }),
+      },
+    });
+    const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
+    for (const [name, rev, t, good] of [['db-aaa', 3, template('db:1'), true], ['db-bbb', 2, bad, false]] as const) {
+      kube.put<V1ControllerRevision>({
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: { name, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
+        revision: rev,
+        data: { spec: { template: { ...t, $patch: 'replace' } } },
+      });
+    }
+    putSetPod('db-0', sts, { revision: 'db-aaa', state: 'ready' });
+    const h = await startHealer();
+    putSetPod('db-1', sts, { revision: 'db-bbb', image: 'db:2', state: 'crash' });
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'rollback', result: 'applied', reason: 'recreated-stuck-pods', message: 'recreated 1 stuck pod(s) at db-bbb, which this StatefulSet was rolled back from' });
+    expect(deletes()).toEqual(['db-1']);
+    expect(stsPatches()).toHaveLength(0);
   });
 });

@@ -398,6 +398,12 @@ export class Healer {
     const cap = effectiveMemoryCap(meta.annotations, this.o.rules);
     const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes }, this.o.rules);
     if (plan.action === 'already-raised') {
+      // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
+      if (w.kind === 'StatefulSet' && bumpedAt !== null) {
+        const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes;
+        const finished = await this.finishStatefulSet(w, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`);
+        if (finished) return finished;
+      }
       this.o.log.info(`OOM kill at ${formatMebibytes(plan.killedAtBytes)}, below the template's ${formatMebibytes(plan.templateLimitBytes)}: already raised, its replacement has more`, {
         workload: `${w.kind}/${meta.name}`,
         namespace: meta.namespace,
@@ -428,19 +434,15 @@ export class Healer {
       ...annotationOps(meta, { [A.lastOomBump]: writeMark(nextMark(last, now, failure.key, failure.container)) }),
     ];
     await this.patchChecked(w, ops);
+    const recreated = w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, (p) => (podMemoryLimit(p, failure) ?? Infinity) < plan.limitBytes) : 0;
     const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
     const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
-    return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}`, undo };
+    return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo };
   }
 
   /** The memory limit the container had in its own pod when it was killed; null when unset or unreadable. */
   private killedAtLimit(pod: V1Pod, failure: Failure): number | null {
-    const c = (failure.init ? pod.spec?.initContainers : pod.spec?.containers)?.find((x) => x.name === failure.container);
-    try {
-      return parseOptionalMemory(c?.resources?.limits?.memory);
-    } catch {
-      return null;
-    }
+    return podMemoryLimit(pod, failure);
   }
 
   // --- rollback -------------------------------------------------------------------------------
@@ -480,6 +482,13 @@ export class Healer {
     if (failing) await this.recordCrashLoop(w, failing.obj);
     // Pods of a revision this workload was rolled back from, still being replaced: done already.
     if (failing && away.includes(failing.hash) && templateHash(w.object.spec?.template) !== failing.hash) {
+      // A StatefulSet rolled back by a replica that stopped (or whose delete failed) before it
+      // recreated the pods stuck at this revision: they block the rollback's rollout until deleted.
+      if (w.kind === 'StatefulSet') {
+        const stuck = (p: V1Pod) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === failing.name;
+        const finished = await this.finishStatefulSet(w, 'rollback', stuck, `at ${failing.name}, which this StatefulSet was rolled back from`);
+        if (finished) return finished;
+      }
       this.o.log.debug('crash loop of a revision already rolled back from', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
       return null;
     }
@@ -516,17 +525,43 @@ export class Healer {
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
     if (!this.stillLeading(w, 'rollback')) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
-    // With OrderedReady updates a pod stuck broken at the bad revision blocks the rollout
-    // (kubernetes/kubernetes#67250): delete those — the set's own pods only, found by its whole
-    // selector and its uid as their controller — and the controller recreates them restored.
-    const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector })).items;
-    const stuck = statefulSetPodsToRecreate(w.object, pods, targetName!);
-    for (const p of stuck) {
-      await this.o.clients.core
-        .deleteNamespacedPod({ namespace, name: p.metadata!.name!, body: { preconditions: { uid: p.metadata!.uid } } })
-        .catch((err: unknown) => this.o.log.warn('could not recreate a stuck pod', { namespace, pod: p.metadata?.name, error: apiMessage(err) }));
+    const recreated = await this.recreateStuckPods(w, (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
+    return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+  }
+
+  /**
+   * With OrderedReady pod management a StatefulSet replaces no pod that is not Ready
+   * (kubernetes/kubernetes#67250): a pod left broken at what the healer changed — a revision it
+   * rolled back from, a memory limit it raised since — blocks the change's rollout forever. Deletes
+   * the set's own pods (its whole selector, its uid as their controller) that are not Ready and
+   * `stuck`; the controller recreates them from the template. Returns how many were deleted.
+   */
+  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, stuck: (pod: V1Pod) => boolean): Promise<number> {
+    const namespace = w.object.metadata!.namespace!;
+    const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: selectorString(w.object.spec?.selector) })).items;
+    // No revision is spared by name: `stuck` says which pods are the change's to replace.
+    let deleted = 0;
+    for (const p of statefulSetPodsToRecreate(w.object, pods, '').filter(stuck)) {
+      try {
+        await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name!, body: { preconditions: { uid: p.metadata!.uid } } });
+        deleted++;
+      } catch (err) {
+        this.o.log.warn('could not recreate a stuck pod', { namespace, pod: p.metadata?.name, error: apiMessage(err) });
+      }
     }
-    return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${stuck.length ? `; recreated ${stuck.length} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+    return deleted;
+  }
+
+  /**
+   * A change the healer made to a StatefulSet (its mark says so) whose stuck pods were never
+   * recreated — the replica that made it stopped first, or the delete failed — is finished by
+   * whoever sees one of them fail again: the leader, unless in dry-run; no cooldown applies, as
+   * it is not a new action. Null when there was nothing to recreate.
+   */
+  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string): Promise<Outcome | null> {
+    if (!this.stillLeading(w, action) || (await this.dryRun(w.object.metadata!.namespace!))) return null;
+    const recreated = await this.recreateStuckPods(w, stuck);
+    return recreated > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${recreated} stuck pod(s) ${what}` } : null;
   }
 
   /** Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). */
@@ -754,6 +789,16 @@ export class Healer {
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
       }
     }
+  }
+}
+
+/** The memory limit the failed container has in `pod`; null when unset or unreadable. */
+function podMemoryLimit(pod: V1Pod, failure: Failure): number | null {
+  const c = (failure.init ? pod.spec?.initContainers : pod.spec?.containers)?.find((x) => x.name === failure.container);
+  try {
+    return parseOptionalMemory(c?.resources?.limits?.memory);
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,256 @@
+/**
+ * Multi-step scenarios of the healer under concurrency (issue 19), on the simulated cluster: two
+ * replicas of Amadeus electing a leader on the fake API server's Lease with a fail-over in the
+ * middle of an action, and a 409 or a 422 answered to the first attempt of every kind of patch.
+ * The end state must be one action, whole: never none, never two, never half of one.
+ */
+import type { V1ControllerRevision, V1DaemonSet, V1Deployment, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, LEASE, NS, type HealerWorld } from '../test-support/healer-world.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const summary = (w: HealerWorld) => w.reports().map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}/${r.result}/${r.reason}`);
+const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+const holder = (w: HealerWorld) => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
+const image = (obj: V1Deployment | V1StatefulSet | V1DaemonSet) => obj.spec!.template.spec!.containers[0]!.image;
+const memory = (obj: V1Deployment | V1StatefulSet | V1DaemonSet) => obj.spec!.template.spec!.containers[0]!.resources!.limits!.memory;
+const noAlarm = (w: HealerWorld) => {
+  expect(w.reports().filter((r) => r.result === 'failed')).toEqual([]);
+  expect(w.notes().filter((n) => n.severity === 'critical')).toEqual([]);
+  expect(w.lines().filter((l) => l.level === 'error')).toEqual([]);
+};
+
+describe('two replicas, one Lease, a fail-over in the middle of an action', () => {
+  test('the leader’s rollback patch is held up past its Lease: the new leader rolls back, the old one’s late patch is refused (422) and it re-plans to nothing', async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:2', 'crash');
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start({ name: 'a', elect: true });
+    const b = await w.start({ name: 'b', elect: true });
+    await w.advance(11 * 60);
+    expect(a.healer.isLeader).toBe(true);
+    expect(b.healer.isLeader).toBe(false);
+
+    const stall = a.stallNext('patchNamespacedDeployment');
+    let held = false;
+    void stall.reached.then(() => (held = true));
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    expect(await w.advance(5 * 60, { until: () => held })).toBe(true);
+    // A pauses (a long GC, a partition) with its patch in flight: it renews its Lease no more.
+    a.electing = false;
+    await w.advance(3 * 60);
+    expect(holder(w)).toBe('b');
+    expect(b.healer.reports.map((r) => `${r.action}/${r.result}`)).toEqual(['rollback/applied']);
+    expect(image(w.get<V1Deployment>('apps/v1', 'Deployment', 'web'))).toBe('web:1');
+
+    // A wakes up: its patch arrives, planned on a Deployment that has changed since.
+    stall.release();
+    a.electing = true;
+    await w.advance(10 * 60);
+    expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200, 422]);
+    // A read the Deployment again after the 422 and found the revision already rolled back from.
+    expect(a.lines.filter((l) => l.msg === 'crash loop of a revision already rolled back from')).toHaveLength(1);
+    expect(a.healer.reports).toEqual([]);
+    expect(a.healer.isLeader).toBe(false);
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+    const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+    expect(image(d)).toBe('web:1');
+    expect(JSON.parse(d.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
+    expect(w.events().map((e) => `${e.reason} by ${e.reportingInstance}`)).toEqual(['RolledBack by b']);
+    expect(w.pods({ app: 'web' }).map((p) => `${image({ spec: { template: { spec: p.spec } } } as V1Deployment)} ${ready(p)}`)).toEqual(['web:1 true', 'web:1 true', 'web:1 true']);
+    noAlarm(w);
+  });
+
+  test('the leader dies right after its StatefulSet rollback patch, before recreating the stuck pod: the new leader finishes the rollback, never repeats it', async () => {
+    w = await healerWorld();
+    w.cluster.behave('db:2', 'crash');
+    w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start({ name: 'a', elect: true });
+    const b = await w.start({ name: 'b', elect: true });
+    await w.advance(11 * 60);
+    const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+    const good = set().status!.updateRevision!;
+    expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', good).metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+
+    let dead = false;
+    void a.cutAfter('patchNamespacedStatefulSet').then(() => (dead = true));
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
+    expect(await w.advance(5 * 60, { until: () => dead })).toBe(true);
+    // The template is back, the broken pod is not: OrderedReady waits for it forever.
+    expect(image(set())).toBe('db:1');
+    await w.advance(10 * 60);
+
+    expect(holder(w)).toBe('b');
+    expect(w.patches('statefulsets/db').map((p) => p.status)).toEqual([200]);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/recreated-stuck-pods']);
+    expect(b.healer.reports[0]!.message).toMatch(/^recreated 1 stuck pod\(s\) at db-[a-z0-9]+, which this StatefulSet was rolled back from$/);
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
+    expect(set().status).toMatchObject({ updateRevision: good, currentRevision: good, readyReplicas: 3, updatedReplicas: 3 });
+    expect(w.pods().every(ready)).toBe(true);
+    noAlarm(w);
+  });
+
+  test('the leader dies right after its memory bump: the new leader re-plans from fresh reads and bumps nothing', async () => {
+    w = await healerWorld({ marks: false });
+    w.cluster.behave('api:1', 'leak:1Mi'); // 256Mi in 256 s
+    const a = await w.start({ name: 'a', elect: true });
+    const b = await w.start({ name: 'b', elect: true });
+    let dead = false;
+    void a.cutAfter('patchNamespacedDeployment').then(() => (dead = true));
+    w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
+    await w.quiet();
+    // Paused: the OOM-killed pods stay, at the old limit, for the new leader to see.
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.paused = true));
+    const pods = w.pods().map((p) => p.metadata!.uid).sort();
+    expect(await w.advance(600, { until: () => dead })).toBe(true);
+    await w.advance(30 * 60);
+    expect(w.pods().map((p) => p.metadata!.uid).sort()).toEqual(pods);
+
+    expect(holder(w)).toBe('b');
+    expect(b.healer.isLeader).toBe(true);
+    expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+    expect(memory(w.get<V1Deployment>('apps/v1', 'Deployment', 'api'))).toBe('356Mi');
+    expect(b.healer.reports).toEqual([]);
+    expect(w.pods().every((p) => p.status!.containerStatuses![0]!.restartCount! >= 5)).toBe(true);
+    expect(b.lines.filter((l) => l.msg.includes('already raised, its replacement has more')).length).toBeGreaterThan(0);
+    noAlarm(w);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Case {
+  resource: string;
+  /** Builds the world up to just before the failure; `arm` is called before the failure happens. */
+  run(arm: () => void): Promise<void>;
+  /** The end state, applied once. */
+  check(): void;
+  apiVersion: string;
+  kind: string;
+  name: string;
+}
+
+const CASES: Record<string, () => Case> = {
+  'Deployment rollback': () => ({
+    resource: 'deployments/web',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    name: 'web',
+    async run(arm) {
+      w.cluster.behave('web:2', 'crash');
+      w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+      await w.start();
+      await w.advance(11 * 60);
+      arm();
+      w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+      await w.advance(30 * 60);
+    },
+    check() {
+      const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+      expect(image(d)).toBe('web:1');
+      expect(JSON.parse(d.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
+      expect(JSON.parse(d.metadata!.annotations!['amadeus.io/last-rollback']!).keys).toHaveLength(1);
+      expect(w.pods().map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['web:1 true', 'web:1 true', 'web:1 true']);
+    },
+  }),
+  'StatefulSet rollback': () => ({
+    resource: 'statefulsets/db',
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    name: 'db',
+    async run(arm) {
+      w.cluster.behave('db:2', 'crash');
+      w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL }));
+      await w.start();
+      await w.advance(11 * 60);
+      arm();
+      w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
+      await w.advance(30 * 60);
+    },
+    check() {
+      const s = w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+      expect(image(s)).toBe('db:1');
+      expect(JSON.parse(s.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
+      expect(s.status).toMatchObject({ readyReplicas: 3, updatedReplicas: 3 });
+      expect(s.status!.currentRevision).toBe(s.status!.updateRevision);
+      expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
+      expect(w.pods().map((p) => `${p.metadata!.name} ${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:1 true']);
+    },
+  }),
+  ...Object.fromEntries(
+    (
+      [
+        ['Deployment', 'deployments', () => deployment('app', { namespace: NS, image: 'app:1', replicas: 2, memory: '256Mi', annotations: HEAL })],
+        ['StatefulSet', 'statefulsets', () => statefulSet('app', { namespace: NS, image: 'app:1', replicas: 2, memory: '256Mi', annotations: HEAL })],
+        ['DaemonSet', 'daemonsets', () => daemonSet('app', { namespace: NS, image: 'app:1', memory: '256Mi', annotations: HEAL })],
+      ] as const
+    ).map(([kind, plural, build]) => [
+      `${kind} memory bump`,
+      (): Case => ({
+        resource: `${plural}/app`,
+        apiVersion: 'apps/v1',
+        kind,
+        name: 'app',
+        async run(arm) {
+          w.cluster.behave('app:1', 'oom-at:300Mi');
+          await w.start();
+          arm();
+          w.kube.put(build());
+          await w.advance(2 * 3600);
+        },
+        check() {
+          const obj = w.get<V1Deployment>('apps/v1', kind, 'app');
+          expect(memory(obj)).toBe('356Mi'); // once: not 456Mi
+          expect(JSON.parse(obj.metadata!.annotations!['amadeus.io/last-oom-bump']!).keys).toHaveLength(1);
+          const pods = w.pods();
+          expect(pods.length).toBe(kind === 'DaemonSet' ? 3 : 2);
+          expect(pods.map((p) => `${p.spec!.containers[0]!.resources!.limits!.memory} ${ready(p)}`)).toEqual(pods.map(() => '356Mi true'));
+          // Only a StatefulSet's pod OOM-killed at the old limit is the healer's to recreate (OrderedReady waits on it).
+          expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual(kind === 'StatefulSet' ? [`/api/v1/namespaces/${NS}/pods/app-0`] : []);
+        },
+      }),
+    ]),
+  ),
+};
+
+describe('409 and 422 on the first attempt of every patch', () => {
+  const matrix = Object.keys(CASES).flatMap((name) => [
+    [name, 409],
+    [name, 422],
+  ]) as [string, 409 | 422][];
+
+  test.each(matrix)('%s, first answered %i: re-read, re-planned, applied once', async (name, status) => {
+    w = await healerWorld({ marks: name.includes('rollback') });
+    const c = CASES[name]!();
+    const path = `/apis/apps/v1/namespaces/${NS}/${c.resource}`;
+    await c.run(() => {
+      if (status === 409) w.kube.failNext({ method: 'PATCH', path }, 409);
+      // A person writes the workload's annotations (sets a cap) between the healer's read and its
+      // patch: the patch's `test` of the annotations fails, as on a real API server.
+      else w.kube.beforeNext({ method: 'PATCH', path }, () => void w.edit(c.apiVersion, c.kind, c.name, (o) => void (o.metadata!.annotations = { ...o.metadata!.annotations, 'amadeus.io/max-memory': '4Gi' })));
+    });
+    expect(w.patches(c.resource).map((p) => p.status)).toEqual([status, 200]);
+    const action = name.includes('rollback') ? 'rollback' : 'oom-bump';
+    expect(w.reports().filter((r) => r.result === 'applied').map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}`)).toEqual([`${c.kind}/${c.name} ${action}`]);
+    c.check();
+    if (status === 422) expect(w.get<V1Deployment>(c.apiVersion, c.kind, c.name).metadata!.annotations!['amadeus.io/max-memory']).toBe('4Gi'); // planned on, not clobbered
+    expect(w.events().filter((e) => e.type === 'Normal')).toHaveLength(1);
+    noAlarm(w);
+  });
+
+  test('a status write between read and patch is no conflict: applied at the first attempt', async () => {
+    w = await healerWorld({ marks: false });
+    const c = CASES['Deployment memory bump']!();
+    const path = `/apis/apps/v1/namespaces/${NS}/${c.resource}`;
+    await c.run(() =>
+      w.kube.beforeNext({ method: 'PATCH', path }, () => void w.edit<V1Deployment>('apps/v1', 'Deployment', 'app', (d) => void (d.status = { ...d.status, observedGeneration: 99 }))),
+    );
+    expect(w.patches(c.resource).map((p) => p.status)).toEqual([200]);
+    c.check();
+    noAlarm(w);
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * Multi-step scenarios of the healer's rollbacks (issue 19), on the simulated cluster: real
+ * controllers, a kubelet stand-in, and the real Healer talking HTTP to the fake API server, over
+ * simulated minutes and hours. Each asserts the end state of the cluster's objects and what the
+ * healer said — and what must not have happened.
+ */
+import type { V1ControllerRevision, V1Deployment, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, NS, type HealerWorld } from '../test-support/healer-world.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const summary = (w: HealerWorld) => w.reports().map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}/${r.result}/${r.reason}`);
+const replicaSets = (w: HealerWorld, owner: string) =>
+  w.kube.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS).filter((rs) => rs.metadata?.ownerReferences?.[0]?.name === owner);
+const rsRunning = (w: HealerWorld, owner: string, image: string) => replicaSets(w, owner).find((rs) => rs.spec?.template?.spec?.containers[0]?.image === image)!;
+const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+const uids = (pods: { metadata?: { uid?: string } }[]) => pods.map((p) => p.metadata!.uid!).sort();
+
+describe('a bad rollout and its rollback', () => {
+  test('Deployment: web:2 crash-loops after web:1 was known-good → rolled back to web:1 once, no oscillation, the look-alike Deployment untouched', async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:2', { run: 'crash', log: 'starting web:2\npanic: runtime error: invalid memory address or nil pointer dereference\n' });
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+    // Shares app=web; its selector (app=web, track=canary) overlaps web's (app=web).
+    w.kube.put(deployment('web-canary', { namespace: NS, image: 'web:1-canary', replicas: 2, labels: { app: 'web', track: 'canary' }, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const good = rsRunning(w, 'web', 'web:1');
+    expect(good.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'deployment.kubernetes.io/revision': '1' });
+    const webPods = uids(w.pods({ app: 'web' }).filter((p) => !p.metadata!.labels!.track));
+    const canaryPods = uids(w.pods({ track: 'canary' }));
+    const canary = w.get<V1Deployment>('apps/v1', 'Deployment', 'web-canary');
+    expect(webPods).toHaveLength(3);
+    expect(canaryPods).toHaveLength(2);
+
+    // The bad rollout.
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(5 * 60);
+
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+    const [r] = a.healer.reports;
+    const bad = rsRunning(w, 'web', 'web:2');
+    expect(r!.message).toBe(`rolled back from revision 2 to revision 1 (ReplicaSet ${good.metadata!.name})`);
+    expect(r!.logs?.category).toBe('panic');
+    const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+    expect(d.spec!.template.spec!.containers[0]!.image).toBe('web:1');
+    expect(d.spec!.template.metadata!.labels).toEqual({ app: 'web' }); // no pod-template-hash carried over
+    // The controller renumbered web:1's ReplicaSet (kubectl rollout undo's way) and scaled web:2's to zero.
+    expect(rsRunning(w, 'web', 'web:1').metadata!.annotations).toMatchObject({ 'deployment.kubernetes.io/revision': '3', 'deployment.kubernetes.io/revision-history': '1', 'amadeus.io/known-good': 'true' });
+    expect(bad.spec!.replicas).toBe(0);
+    expect(bad.metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
+    expect(d.metadata!.annotations!['deployment.kubernetes.io/revision']).toBe('3');
+    expect(JSON.parse(d.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
+    // web:1's pods were never replaced: the bad revision got one pod (maxUnavailable 0), now gone.
+    const after = w.pods({ app: 'web' }).filter((p) => !p.metadata!.labels!.track);
+    expect(uids(after)).toEqual(webPods);
+    expect(after.every(ready)).toBe(true);
+    expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(['web Normal RolledBack']);
+    expect(w.notes()).toHaveLength(1);
+    expect(w.notes()[0]).toMatchObject({ severity: 'info', result: 'applied', fields: { undo: `kubectl -n ${NS} rollout undo deployment/web` } });
+
+    // Another hour: no second rollback (of the renumbered revision 3, or back to web:2), nothing else said.
+    await w.advance(60 * 60);
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+    expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200]);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:1');
+    expect(replicaSets(w, 'web')).toHaveLength(2);
+    expect(uids(w.pods({ app: 'web' }).filter((p) => !p.metadata!.labels!.track))).toEqual(webPods);
+    // The look-alike: not one pod deleted, its template and revisions untouched.
+    expect(w.patches('deployments/web-canary')).toEqual([]);
+    expect(uids(w.pods({ track: 'canary' }))).toEqual(canaryPods);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web-canary').spec).toEqual(canary.spec);
+    expect(replicaSets(w, 'web-canary')).toHaveLength(1);
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+  });
+});
+
+describe('a bad rollout of a StatefulSet and its rollback', () => {
+  const selectors = {
+    matchLabels: { matchLabels: { app: 'db' } },
+    'matchExpressions only': { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] },
+  };
+  test.each(Object.keys(selectors) as (keyof typeof selectors)[])(
+    'RollingUpdate (selector: %s): db:2 stuck crash-looping → back to the known-good ControllerRevision, the stuck pod replaced; a never-Ready Deployment matching the selector untouched',
+    async (shape) => {
+      w = await healerWorld();
+      w.cluster.behave('db:2', { run: 'crash', log: 'starting db:2\nfatal: unknown flag --wal-mode\n' });
+      w.cluster.behave('db-tools:1', 'not-ready');
+      const sts = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL });
+      sts.spec!.selector = selectors[shape];
+      w.kube.put(sts);
+      // Its pods match the set's selector and are never Ready: only ownership tells them apart.
+      w.kube.put(deployment('db-tools', { namespace: NS, image: 'db-tools:1', replicas: 2, labels: { app: 'db', role: 'tools' }, annotations: HEAL }));
+      const a = await w.start();
+      await w.advance(11 * 60);
+      const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+      const goodName = set().status!.updateRevision!;
+      expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', goodName).metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true' });
+      const tools = uids(w.pods({ role: 'tools' }));
+      expect(tools).toHaveLength(2);
+
+      w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
+      await w.advance(5 * 60);
+
+      expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+      const [r] = a.healer.reports;
+      expect(r!.message).toMatch(new RegExp(`^rolled back from db-[a-z0-9]+ to revision 1 \\(ControllerRevision ${goodName}\\); recreated 1 stuck pod\\(s\\)$`));
+      const badName = r!.message.split(' ')[3]!;
+      expect(badName).not.toBe(goodName);
+      // The good revision is the update revision again (renumbered 3), every pod runs it and is Ready.
+      expect(set().spec!.template.spec!.containers[0]!.image).toBe('db:1');
+      expect(set().status).toMatchObject({ updateRevision: goodName, currentRevision: goodName, readyReplicas: 3, updatedReplicas: 3 });
+      expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', goodName).revision).toBe(3);
+      const pods = w.pods({ app: 'db' }).filter((p) => p.metadata!.labels!.role !== 'tools');
+      expect(pods.map((p) => `${p.metadata!.name} ${p.metadata!.labels!['controller-revision-hash']} ${ready(p)}`)).toEqual(['db-0', 'db-1', 'db-2'].map((n) => `${n} ${goodName} true`));
+      // Exactly one pod deleted by the healer: db-2, stuck at the bad revision.
+      const deletes = w.kube.requests.filter((q) => q.method === 'DELETE');
+      expect(deletes.map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
+      expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(['db Normal RolledBack']);
+
+      await w.advance(60 * 60);
+      expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+      expect(w.patches('statefulsets/db').map((p) => p.status)).toEqual([200]);
+      expect(set().status).toMatchObject({ updateRevision: goodName, currentRevision: goodName, readyReplicas: 3 });
+      expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toHaveLength(1);
+      // The look-alike Deployment: every pod kept, never patched.
+      expect(uids(w.pods({ role: 'tools' }))).toEqual(tools);
+      expect(w.patches('deployments/db-tools')).toEqual([]);
+    },
+  );
+});
+
+describe('crash loops that are not the release', () => {
+  test('a ConfigMap change crash-loops a long known-good revision → no rollback, a report and an Event saying why; fixed config, marked again', async () => {
+    w = await healerWorld();
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+    // The app refuses a config it cannot parse; the kubelet reads the ConfigMap at every container start.
+    w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
+    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL });
+    d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
+    d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+    w.kube.put(d);
+    const a = await w.start();
+    await w.advance(60 * 60); // an hour of a known-good release
+    const rs = () => replicaSets(w, 'web')[0]!;
+    const markedAt = rs().metadata!.annotations!['amadeus.io/known-good-at']!;
+    expect(rs().metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    const template = w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template;
+
+    // Someone edits the ConfigMap and deletes the pods to pick it up: the same revision now crash-loops.
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: turbo\n' }, NS));
+    for (const p of w.pods({ app: 'web' })) w.kube.remove('v1', 'Pod', NS, p.metadata!.name!);
+    await w.advance(10 * 60);
+
+    expect(w.pods({ app: 'web' }).map((p) => p.status!.containerStatuses![0]!.state!.waiting?.reason)).toEqual(['CrashLoopBackOff', 'CrashLoopBackOff', 'CrashLoopBackOff']);
+    // One report for the three pods' failures (a refusal is said once per quarter hour).
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/revision-known-good']);
+    const [r] = a.healer.reports;
+    expect(r!.message).toBe(
+      `no rollback: revision 1 was marked known-good at ${markedAt}: it ran healthy, so the crash loop points elsewhere (a dependency, the cluster, data) and rolling it back would undo a working release`,
+    );
+    expect(r!.logs).toMatchObject({ category: 'config' });
+    const [e] = w.events();
+    expect(w.events()).toHaveLength(1);
+    expect(e).toMatchObject({ type: 'Warning', reason: 'HealRefused', involvedObject: { kind: 'Deployment', name: 'web' } });
+    expect(e!.message).toContain('was marked known-good');
+    expect(e!.message).toContain('logs: config');
+    expect(w.notes().map((n) => n.severity)).toEqual(['warning']);
+    // Nothing patched: the template, the revisions, the pods' owner are what they were.
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template).toEqual(template);
+    expect(replicaSets(w, 'web')).toHaveLength(1);
+    // The revision is no rollback target any more until it runs healthy again.
+    const crashedAt = rs().metadata!.annotations!['amadeus.io/crash-looped-at']!;
+    expect(Date.parse(crashedAt)).toBeGreaterThan(Date.parse(markedAt));
+
+    // The ConfigMap is fixed: the next restarts pick it up; the revision earns its mark again.
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+    await w.advance(30 * 60);
+    expect(w.pods({ app: 'web' }).every(ready)).toBe(true);
+    expect(Date.parse(rs().metadata!.annotations!['amadeus.io/known-good-at']!)).toBeGreaterThan(Date.parse(crashedAt));
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/revision-known-good']);
+    expect(w.patches('deployments/web')).toEqual([]);
+  });
+
+  test('a minority crash loop: 1 of the new revision’s 4 pods crash-loops → reported, not rolled back', async () => {
+    w = await healerWorld();
+    // The fourth pod of web:2 crash-loops (a bad node, a poisoned shard), the other three run.
+    const web2: string[] = [];
+    w.cluster.behaviour(({ pod, container }) => {
+      if (container.image !== 'web:2') return undefined;
+      if (!web2.includes(pod.metadata!.uid!)) web2.push(pod.metadata!.uid!);
+      return web2.indexOf(pod.metadata!.uid!) === 3 ? { run: 'crash', log: 'fatal: shard 3 checksum mismatch\n' } : undefined;
+    });
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 4, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    expect(rsRunning(w, 'web', 'web:1').metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(60 * 60);
+
+    const pods = w.pods({ app: 'web' });
+    expect(pods.map((p) => p.spec!.containers[0]!.image)).toEqual(['web:2', 'web:2', 'web:2', 'web:2']);
+    expect(pods.filter(ready)).toHaveLength(3);
+    const reports = a.healer.reports;
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    expect(reports.length).toBeLessThanOrEqual(5); // once per quarter hour at most
+    for (const r of reports) {
+      expect(r).toMatchObject({ action: 'rollback', result: 'refused', reason: 'too-few-failing' });
+      expect(r.message).toBe('1 of 4 pods of revision 2 crash-loop; a rollback needs more than 50% of them (all when fewer than 3)');
+    }
+    expect(w.events().every((e) => e.reason === 'HealRefused')).toBe(true);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:2');
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+  });
+
+  test('Argo CD-managed workloads: a crash-looping rollout and an OOM kill are reported, never patched', async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:2', 'crash');
+    w.cluster.behave('cache:1', 'oom-at:300Mi');
+    const argo = (name: string) => ({
+      labels: { app: name, 'app.kubernetes.io/instance': 'shop' },
+      annotations: { ...HEAL, 'argocd.argoproj.io/tracking-id': `shop:apps/Deployment:${NS}/${name}` },
+    });
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, ...argo('web') }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    expect(rsRunning(w, 'web', 'web:1').metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', memory: '256Mi', ...argo('cache') }));
+    await w.advance(30 * 60);
+
+    expect([...new Set(summary(w))].sort()).toEqual(['Deployment/cache oom-bump/refused/gitops', 'Deployment/web rollback/refused/gitops']);
+    expect(a.healer.reports.find((r) => r.workload.name === 'web')!.message).toBe(
+      'managed by Argo CD (annotation argocd.argoproj.io/tracking-id=shop:apps/Deployment:shop/web): fix it in Git rather than fight the controller',
+    );
+    // Only the healer's bookkeeping on the ReplicaSet (its known-good mark) was written.
+    expect(w.kube.requests.filter((q) => q.method === 'PATCH' || q.method === 'DELETE').map((q) => q.path.split('/').slice(-2, -1)[0])).toEqual(['replicasets']);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:2');
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('256Mi');
+  });
+});

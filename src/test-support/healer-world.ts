@@ -1,0 +1,343 @@
+/**
+ * The healer's scenario harness: real Healer instances (the real @kubernetes/client-node over
+ * loopback HTTP) against the simulated cluster of `cluster/`, everything on the cluster's clock.
+ *
+ *   const w = await healerWorld();
+ *   const a = await w.start();                 // a replica of Amadeus (its own clients and informer)
+ *   w.kube.put(deployment(...));
+ *   await w.advance(600);                      // 10 simulated minutes, step by step
+ *   expect(w.reports()).toEqual(...);
+ *   await w.close();
+ *
+ * `advance` moves the clock from one wake-up of the controllers to the next (never more than a
+ * minute at a time while known-good marks are on, fifteen seconds while replicas elect a leader), and
+ * at every step waits until the cluster is quiet: every live replica's pod informer holds exactly
+ * the pods the server holds (resourceVersion for resourceVersion), every failure it saw has been
+ * handled, and the controllers have reacted to what the healers wrote. So a healer sees each state
+ * of the cluster at the simulated time it happens, and a scenario is deterministic.
+ *
+ * What a running Amadeus does on wall-clock timers is driven here on the simulated one: the
+ * known-good marks (`markKnownGood`, once a simulated minute, as `markIntervalMs` does) and the
+ * Lease rounds (`LeaderElector.tryOnce`, every fifteen simulated seconds; the elector's own timer is set
+ * past any test's length). A replica can be stalled on one API call, cut off from the API server
+ * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
+ */
+import type { CoreV1Event, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
+import { makeClients, type KubeClients } from '../healer/kube.js';
+import type { LeaderElector } from '../healer/lease.js';
+import { HEAL_RULES } from '../healer/rules.js';
+import type { Notification } from '../notify/notifier.js';
+import { createLogger } from '../telemetry/logger.js';
+import { startCluster, type Cluster, type ClusterOptions } from './cluster/index.js';
+import type { FakeKube, RecordedRequest } from './fake-kube.js';
+
+export const NS = 'shop';
+/** The opt-in every healed workload carries. */
+export const HEAL = Object.freeze({ 'amadeus.io/heal': 'true' });
+/** The Lease the replicas of a scenario elect their leader on. */
+export const LEASE = Object.freeze({ namespace: NS, name: 'amadeus-healer', durationSeconds: 60, retrySeconds: 59 });
+
+export type LogLine = Record<string, unknown> & { msg: string; level: string };
+
+/** One replica of Amadeus: a Healer with its own clients, logs and notifications. */
+export interface Replica {
+  readonly name: string;
+  readonly healer: Healer;
+  readonly notes: Notification[];
+  readonly lines: LogLine[];
+  /** Out of the game: stopped, crashed, or cut off (its API calls hang). */
+  readonly gone: boolean;
+  /** Renews (or contends for) the Lease at every election round; false once it stops (a crash, a pause). */
+  electing: boolean;
+  /** Holds the next call of `method` (e.g. `patchNamespacedDeployment`) until released; `reached` resolves when it is held. */
+  stallNext(method: string): { reached: Promise<void>; release(): void };
+  /** The next call of `method` is served, but its answer never arrives: the replica is cut off (every call hangs) from then on. */
+  cutAfter(method: string): Promise<void>;
+}
+
+export interface HealerWorld {
+  readonly cluster: Cluster;
+  readonly kube: FakeKube;
+  readonly replicas: Replica[];
+  /** Starts a replica; `elect` makes it one of several electing a leader on LEASE. */
+  start(o?: Partial<Omit<HealerOptions, 'lease'>> & { name?: string; elect?: boolean }): Promise<Replica>;
+  /** A graceful stop (the Lease, if held, is released). */
+  stop(r: Replica): Promise<void>;
+  /** Waits until the healers have seen and handled everything and the controllers have reacted. */
+  quiet(): Promise<void>;
+  /**
+   * Moves simulated time forward by `seconds`, step by step (see the header). With `until`, stops
+   * at the first quiet step where it holds, right after the healers acted and before the
+   * controllers react to it (with `auto: false`, the default here); returns whether it held.
+   */
+  advance(seconds: number, o?: { until?: () => boolean }): Promise<boolean>;
+  /** Every report of every replica, in the order the replicas started. */
+  reports(): HealReport[];
+  notes(): Notification[];
+  lines(): LogLine[];
+  events(): CoreV1Event[];
+  /** PATCH requests to a workload (`deployments/web`), in order. */
+  patches(resource: string): RecordedRequest[];
+  get<T = KubernetesObject>(apiVersion: string, kind: string, name: string): T;
+  pods(labels?: Record<string, string>): V1Pod[];
+  /** A write by a person or a deploy tool: the stored object, edited. */
+  edit<T extends KubernetesObject>(apiVersion: string, kind: string, name: string, change: (obj: T) => void): T;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions extends ClusterOptions {
+  /** Known-good marks once a simulated minute by the live replicas (default true). */
+  marks?: boolean;
+}
+
+const MARK_EVERY_MS = 60_000;
+const ELECT_EVERY_MS = 15_000;
+
+type Mode = 'up' | 'cut' | 'dead';
+
+class LiveReplica implements Replica {
+  electing: boolean;
+  healer!: Healer;
+  readonly notes: Notification[] = [];
+  readonly lines: LogLine[] = [];
+  mode: Mode = 'up';
+  stopped = false;
+  /** Calls held by stallNext, per method. */
+  private readonly stalls = new Map<string, { gate: Promise<void>; reached: () => void; fail: (err: Error) => void }>();
+  private readonly cuts = new Map<string, () => void>();
+  /** Hanging calls, failed when the world closes. */
+  private readonly hung: ((err: Error) => void)[] = [];
+  /** Calls held or hanging right now: the replica cannot be waited for. */
+  held = 0;
+
+  constructor(
+    readonly name: string,
+    readonly lease: boolean,
+  ) {
+    this.electing = lease;
+  }
+
+  get gone(): boolean {
+    return this.stopped || this.mode !== 'up';
+  }
+
+  stallNext(method: string): { reached: Promise<void>; release(): void } {
+    let release!: () => void;
+    let fail!: (err: Error) => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((resolve, reject) => {
+      release = resolve;
+      fail = reject;
+    });
+    const seen = new Promise<void>((r) => (reached = r));
+    this.stalls.set(method, { gate, reached, fail });
+    this.hung.push(fail);
+    return { reached: seen, release };
+  }
+
+  cutAfter(method: string): Promise<void> {
+    return new Promise<void>((r) => this.cuts.set(method, r));
+  }
+
+  /** Fails every hanging call (the world is closing) and every call from now on. */
+  kill(): void {
+    this.mode = 'dead';
+    for (const fail of this.hung.splice(0)) fail(new Error(`replica ${this.name} is gone`));
+  }
+
+  private hang<T>(): Promise<T> {
+    this.held++;
+    return new Promise<T>((_, reject) => this.hung.push(reject));
+  }
+
+  async call<T>(method: string, run: () => Promise<T>): Promise<T> {
+    if (this.mode === 'dead') throw new Error(`replica ${this.name} is gone`);
+    if (this.mode === 'cut') return this.hang<T>();
+    const stall = this.stalls.get(method);
+    if (stall) {
+      this.stalls.delete(method);
+      this.held++;
+      stall.reached();
+      try {
+        await stall.gate;
+      } finally {
+        this.held--;
+      }
+    }
+    const cut = this.cuts.get(method);
+    if (cut) {
+      this.cuts.delete(method);
+      await run(); // served; the answer is lost
+      this.mode = 'cut';
+      cut();
+      return this.hang<T>();
+    }
+    return run();
+  }
+
+  /** Clients whose every API call goes through call(). The informer's watch (kc) is left as is. */
+  clients(base: KubeClients): KubeClients {
+    const wrap = <T extends object>(api: T): T =>
+      new Proxy(api, {
+        get: (target, prop, receiver) => {
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof v !== 'function') return v;
+          return (...args: unknown[]) => this.call(String(prop), () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        },
+      });
+    return { kc: base.kc, core: wrap(base.core), apps: wrap(base.apps), batch: wrap(base.batch), coordination: wrap(base.coordination), custom: wrap(base.custom) };
+  }
+}
+
+/** The healer's private pieces a scenario drives on the simulated clock. */
+const elector = (h: Healer) => (h as unknown as { elector: LeaderElector | null }).elector;
+const informers = (h: Healer) => (h as unknown as { informers: { list(): V1Pod[] }[] }).informers;
+/** What `idle()` waits for, looked at without waiting: a replica can get held on a call meanwhile. */
+const pending = (h: Healer) => (h as unknown as { pending: Set<Promise<unknown>> }).pending;
+
+const tick = () => new Promise((r) => setTimeout(r, 1));
+
+export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
+  const cluster = await startCluster({ auto: false, ...o });
+  const kube = cluster.kube;
+  const clock = cluster.clock;
+  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  const replicas: LiveReplica[] = [];
+  const marks = o.marks ?? true;
+  let lastMark = -Infinity;
+  let lastElection = -Infinity;
+
+  const live = () => replicas.filter((r) => !r.gone);
+  const waitable = () => live().filter((r) => r.held === 0);
+
+  /** The replica's pod informer holds exactly the server's pods. */
+  const caughtUp = (r: LiveReplica): boolean => {
+    const want = new Map(kube.list<V1Pod>('v1', 'Pod', NS).map((p) => [p.metadata!.name!, p.metadata!.resourceVersion!]));
+    for (const informer of informers(r.healer)) {
+      const have = informer.list().filter((p) => p.metadata?.namespace === NS);
+      if (have.length !== want.size || have.some((p) => want.get(p.metadata!.name!) !== p.metadata!.resourceVersion)) return false;
+    }
+    return true;
+  };
+
+  /** Every replica that can be waited for has seen every pod and handled every failure (one held on a call stops counting). */
+  async function settled(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    const done = (r: LiveReplica) => caughtUp(r) && pending(r.healer).size === 0;
+    while (!waitable().every(done)) {
+      if (Date.now() > deadline) throw new Error(`healer world: the healers did not catch up with the cluster (${waitable().filter((r) => !done(r)).map((r) => r.name).join(', ')})`);
+      await tick();
+    }
+  }
+
+  async function quiet(until?: () => boolean): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      if (i > 1000) throw new Error('healer world: no quiet after 1000 rounds (healer and controllers keep writing)');
+      const before = kube.resourceVersion;
+      await settled();
+      if (until?.()) return true;
+      await cluster.settle();
+      if (kube.resourceVersion === before) return false;
+    }
+  }
+
+  /** The Lease rounds and known-good marks a running replica does on its timers, when due. */
+  async function housekeeping(until?: () => boolean): Promise<boolean> {
+    const now = clock.now();
+    let did = false;
+    if (replicas.some((r) => r.lease) && now - lastElection >= ELECT_EVERY_MS) {
+      lastElection = now;
+      for (const r of live().filter((x) => x.electing)) await elector(r.healer)!.tryOnce();
+      did = true;
+    }
+    if (marks && now - lastMark >= MARK_EVERY_MS) {
+      lastMark = now;
+      for (const r of waitable()) await r.healer.markKnownGood();
+      did = true;
+    }
+    return did ? quiet(until) : false;
+  }
+
+  const world: HealerWorld = {
+    cluster,
+    kube,
+    replicas,
+
+    async start(opts = {}) {
+      const { name, elect, ...rest } = opts;
+      const r = new LiveReplica(name ?? `amadeus-${replicas.length}`, elect ?? false);
+      const log = createLogger({ level: 'debug', sink: (l) => r.lines.push(JSON.parse(l) as LogLine) });
+      r.healer = new Healer({
+        clients: r.clients(makeClients(kube.kubeConfig())),
+        namespaces: [NS],
+        rules: HEAL_RULES,
+        dryRun: false,
+        identity: r.name,
+        lease: r.lease ? { ...LEASE } : null,
+        notifier: { name: 'test', notify: async (n) => void r.notes.push(n) },
+        log,
+        clock: clock.now,
+        markIntervalMs: 86_400_000,
+        restartDelayMs: 20,
+        retry: { baseDelayMs: 1 },
+        ...rest,
+      });
+      replicas.push(r);
+      await r.healer.start();
+      if (r.lease) {
+        // The elector's first round, which start() began; then rounds on the simulated clock.
+        await (elector(r.healer) as unknown as { running: Promise<unknown> | null }).running;
+      }
+      await quiet();
+      return r;
+    },
+
+    async stop(r) {
+      const x = r as LiveReplica;
+      x.stopped = true;
+      await x.healer.stop();
+      await quiet();
+    },
+
+    quiet: async () => void (await quiet()),
+
+    async advance(seconds, opts = {}) {
+      const target = clock.now() + seconds * 1000;
+      for (;;) {
+        if (await quiet(opts.until)) return true;
+        if (await housekeeping(opts.until)) return true;
+        const now = clock.now();
+        if (now >= target) return false;
+        let next = Math.min(target, clock.nextWake() ?? Infinity);
+        if (replicas.some((r) => r.lease && !r.gone)) next = Math.min(next, lastElection + ELECT_EVERY_MS);
+        if (marks) next = Math.min(next, lastMark + MARK_EVERY_MS);
+        await cluster.tick(Math.max(1, next - now) / 1000);
+      }
+    },
+
+    reports: () => replicas.flatMap((r) => r.healer.reports),
+    notes: () => replicas.flatMap((r) => r.notes),
+    lines: () => replicas.flatMap((r) => r.lines),
+    events: () => kube.list<CoreV1Event>('v1', 'Event', NS),
+    patches: (resource) => kube.requests.filter((q) => q.method === 'PATCH' && q.path.endsWith(`/namespaces/${NS}/${resource}`)),
+    get<T>(apiVersion: string, kind: string, name: string): T {
+      const obj = kube.get<T>(apiVersion, kind, NS, name);
+      if (!obj) throw new Error(`healer world: no ${kind} ${name}`);
+      return obj;
+    },
+    pods: (labels) => cluster.pods(NS, labels),
+    edit<T extends KubernetesObject>(apiVersion: string, kind: string, name: string, change: (obj: T) => void): T {
+      const obj = world.get<T>(apiVersion, kind, name);
+      change(obj);
+      return kube.put(obj);
+    },
+
+    async close() {
+      for (const r of replicas) if (r.mode !== 'up' || r.held > 0) r.kill();
+      await Promise.all(replicas.filter((r) => !r.stopped).map((r) => r.healer.stop().catch(() => undefined)));
+      await cluster.close();
+    },
+  };
+  return world;
+}
