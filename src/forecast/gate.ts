@@ -130,7 +130,7 @@ export function forecastOrigin(history: History): number {
 
 /**
  * Records each model's forecasts and scores them against later histories. Only the latest forecast per
- * model and origin minute is kept (refreshes come every 30 s, minutes every 60 s), each target minute is
+ * model and origin minute is kept (a refresh comes once a minute, and batches or replays may score one origin more than once), each target minute is
  * scored once, when it is inside a history and observed; a forecast leaves as soon as it is fully scored
  * or its last minute is more than LATE_DATA_MINUTES past due, so memory stays bounded per model by
  * horizon + LATE_DATA_MINUTES + 1 forecasts plus the error window.

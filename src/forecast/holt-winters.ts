@@ -1,7 +1,7 @@
 /**
  * `holt-winters`: additive Holt-Winters with a damped trend and a daily season at 1-minute
  * resolution (m = 1440). It knows what the time of day usually brings, which the flat baselines
- * cannot, and it is one O(n) pass over ~2 days of minutes, cheap enough to rerun every 30 s for
+ * cannot, and it is one O(n) pass over ~2 days of minutes, cheap enough to rerun every minute for
  * a thousand workloads.
  */
 import type { Forecast, ForecastRequest, Forecaster } from './types.js';

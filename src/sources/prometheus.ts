@@ -2,7 +2,7 @@
  * The Prometheus MetricSource: one ScaledObject's request rate (and optionally CPU and memory) read
  * from PromQL range queries at a 1-minute step. Minute i of a window is the query's value at the
  * END of that minute, so the newest complete minute ends at floorMinute(now). Reads are
- * incremental: refreshes come every 30 s over windows of hours, so only the new minutes (plus a
+ * incremental: refreshes come once a minute over windows of hours, so only the new minutes (plus a
  * short overlap for late scrapes and rule evaluations) are fetched each time.
  */
 import { boolean, FieldsError, number, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';

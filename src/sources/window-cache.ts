@@ -8,7 +8,7 @@ const SERIES: readonly Series[] = ['requests', 'cpu', 'memory'];
 
 /**
  * Remembers the minutes it has computed so the next read computes only the ones it lacks.
- * Refreshes come every 30 s while a window spans up to a few thousand minutes, so consecutive
+ * Refreshes come once a minute while a window spans up to a few thousand minutes, so consecutive
  * reads overlap almost entirely; one cache also serves every ScaledObject of a replay feed, whose
  * windows differ in length (60 minutes for one, two days for a seasonal model). So the cache keeps
  * the *union* of recent windows, trimmed to the longest window asked for, rather than the last one.
