@@ -14,6 +14,8 @@ KEDA_VERSION=${KEDA_VERSION:-2.20.0}
 IMAGE=amadeus:e2e
 KEEP=${1:-}
 for tool in docker kind kubectl; do command -v "$tool" >/dev/null || { echo "kind-e2e: $tool is required" >&2; exit 2; }; done
+# The overlay must build with this kubectl's kustomize before minutes go into the cluster and image.
+kubectl kustomize keda/overlays/kind >/dev/null || { echo "kind-e2e: keda/overlays/kind does not build with this kubectl" >&2; exit 2; }
 
 log() { printf '\n== %s\n' "$*"; }
 # Polls `kubectl ... -o jsonpath` until it prints the expected value (or times out).

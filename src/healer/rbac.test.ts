@@ -14,7 +14,7 @@
  * service account — and every granted verb must be used. For the namespaced variant, the same
  * requests in another namespace, or cluster-wide, must be denied.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -24,6 +24,7 @@ import type { KubernetesObject, V1ControllerRevision, V1DaemonSet, V1Deployment,
 import { parseOptions } from '../config/options.js';
 import { SERVE_OPTIONS } from '../config/serve.js';
 import { waitFor } from '../test-support/fakes.js';
+import { kustomize as kubectlKustomize } from '../test-support/kustomize.js';
 import { startFakeKube, type FakeKube, type RecordedRequest } from '../test-support/fake-kube.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { Healer } from './healer.js';
@@ -62,7 +63,7 @@ interface K8s {
   spec?: { template?: { spec?: { serviceAccountName?: string; containers?: { name: string; args?: string[] }[] } } };
 }
 
-const kustomize = (dir: string): K8s[] => (yaml.loadAll(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' })) as (K8s | null)[]).filter((o): o is K8s => o !== null);
+const kustomize = (dir: string): K8s[] => kubectlKustomize<K8s>(dir);
 
 let tmp: string;
 beforeEach(() => {
