@@ -1,16 +1,19 @@
 /**
  * `amadeus serve` with the healer: a real process given a kubeconfig that points at the fake API
  * server heals an OOM-killed pod and exports the action; `--heal on` without credentials refuses to
- * start; `auto` without credentials serves without healing.
+ * start; `auto` without credentials serves without healing; a Kubernetes API that never answers
+ * neither holds scaling readiness nor a SIGTERM.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { createScalerClient } from '../scaler/client.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { waitFor } from '../test-support/fakes.js';
+import { healthClient } from '../test-support/health.js';
 import { runCli, type CliProcess } from '../test-support/process.js';
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../healer/fixtures/${name}`, import.meta.url), 'utf8')) as T;
@@ -100,3 +103,96 @@ test('--heal auto without credentials serves without a healer', async () => {
   await proc.waitForLog((l) => l.msg === 'healer off: no Kubernetes credentials found (in-cluster service account, KUBECONFIG, ~/.kube/config)', 15_000, 'the healer skip');
   await proc.waitForLog((l) => l.msg === 'ready', 15_000, 'ready');
 }, 30_000);
+
+/** A Kubernetes API that accepts connections and requests and never answers, and a kubeconfig for it. */
+async function silentKubeApi(): Promise<{ kubeconfig: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server: Server = createServer(() => void requests++); // never answers
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const kubeconfig = join(dir, 'silent-kubeconfig.json');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'silent', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { token: 'silent-token' } }],
+      contexts: [{ name: 'c', context: { cluster: 'silent', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  return {
+    kubeconfig,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe('a Kubernetes API that never answers', () => {
+  let api: Awaited<ReturnType<typeof silentKubeApi>> | undefined;
+  afterEach(async () => {
+    await api?.close(); // (the process is killed by the afterEach above, which runs after this one)
+    api = undefined;
+  });
+
+  test('--heal on: the scaler is ready within seconds and answers GetMetrics; the healer waits apart; SIGTERM exits 0', async () => {
+    api = await silentKubeApi();
+    proc = runCli([...BASE, '--heal', 'on', '--kubeconfig', api.kubeconfig, '--shutdown-timeout', '2']);
+    const port = (await proc.waitForLog((l) => l.msg === 'gRPC server listening', 15_000, 'listening')).port as number;
+    const ready = await proc.waitForLog((l) => l.msg === 'ready', 10_000, 'ready, with the Kubernetes API silent');
+    expect(ready.healer).toBe('starting in the background');
+    await waitFor(() => api!.requests() > 0, 5000, 'the healer asking the API');
+    const address = `127.0.0.1:${port}`;
+
+    const health = healthClient(address);
+    expect(await health.check('')).toBe('SERVING');
+    expect(await health.check('externalscaler.ExternalScaler')).toBe('SERVING');
+    health.close();
+    const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening')).port as number;
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+    // The healer's own readiness, apart: not started.
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(/^amadeus_healer_ready 0$/m);
+
+    const client = createScalerClient(address);
+    const ref = { name: 'web', namespace: 'shop', scalerMetadata: { targetValue: '10' } };
+    const spec = await client.getMetricSpec(ref);
+    let value: number | undefined;
+    const deadline = Date.now() + 10_000;
+    while (value === undefined) {
+      try {
+        value = (await client.getMetrics(ref, spec.metricSpecs[0]!.metricName)).metricValues[0]!.metricValueFloat;
+      } catch (err) {
+        if (Date.now() > deadline) throw err; // UNAVAILABLE until the first refresh has data
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    expect(value).toBeGreaterThan(0);
+    client.close();
+    expect(proc.logs.some((l) => l.msg === 'healer started')).toBe(false);
+
+    const started = Date.now();
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8000); // the healer's stop is bounded by --shutdown-timeout
+    expect(proc.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+  }, 60_000);
+
+  test('a SIGTERM during start-up stops it: exit code 0, not killed by the signal', async () => {
+    api = await silentKubeApi();
+    proc = runCli([...BASE, '--heal', 'on', '--kubeconfig', api.kubeconfig, '--shutdown-timeout', '2']);
+    // The first line is logged from inside start-up (the model loads first); the healer's client
+    // takes most of a second to load after it, so the signal comes before "ready".
+    await proc.waitForLog(() => true, 15_000, 'the first log line');
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(proc.child.signalCode).toBeNull();
+    expect(proc.logs).toContainEqual(expect.objectContaining({ msg: 'shutting down', signal: 'SIGTERM', during: 'start-up' }));
+    expect(proc.logs.some((l) => l.msg === 'ready')).toBe(false);
+    expect(proc.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+  }, 60_000);
+});

@@ -61,6 +61,30 @@ describe('amadeus serve (process)', () => {
     client.close();
   });
 
+  test('SIGTERM with a health Watch open stops well before --shutdown-timeout (the Watch is ended, not waited for)', async () => {
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0', '--shutdown-timeout', '5', '--fine-tune', 'false', '--no-inference-worker', '--heal', 'off']);
+    const port = (await proc.waitForLog(listening, 15_000)).port as number;
+    await proc.waitForLog((l) => l.msg === 'ready', 10_000, 'ready');
+    const health = healthClient(`127.0.0.1:${port}`);
+    const watch = health.watch('');
+    const seen: string[] = [];
+    watch.on('data', (m: { status: string }) => seen.push(m.status));
+    watch.on('error', () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => watch.on('status', resolve));
+    await waitFor(() => seen.length === 1, 5000, 'the Watch open');
+    const started = Date.now();
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000); // the exit, before --shutdown-timeout even passed
+    expect((await status).code).toBe(grpc.status.OK); // the server ended the Watch
+    expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    // The shutdown itself, by the process's own clock: well under the 5 s timeout (it was all of it).
+    const at = (msg: string) => Date.parse(proc!.logs.find((l) => l.msg === msg)!.time as string);
+    expect(at('stopped') - at('shutting down')).toBeLessThan(2000);
+    expect(proc.logs.some((l) => l.msg === 'graceful shutdown timed out; closing remaining calls')).toBe(false);
+    health.close();
+  });
+
   test('configuration comes from environment variables too, flags winning', async () => {
     proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--demo', '--address', '127.0.0.1:0'], {
       AMADEUS_ADDRESS: 'not-an-address', // overridden by the flag, so never an error
@@ -96,7 +120,7 @@ describe('amadeus serve (process)', () => {
   test('a bad environment variable is named', async () => {
     proc = runCli(['serve'], { AMADEUS_MAX_OBJECTS: 'lots' });
     expect(await proc.exited).toBe(2);
-    expect(proc.stderr()).toContain('--max-objects (AMADEUS_MAX_OBJECTS) must be an integer >= 1, got "lots"');
+    expect(proc.stderr()).toContain('--max-objects (AMADEUS_MAX_OBJECTS) must be an integer >= 1 and <= 1e6, got "lots"');
   });
 
   test('a port in use fails start-up with exit 1 and says why', async () => {
@@ -121,7 +145,7 @@ describe('amadeus serve (process)', () => {
 
     const bad = runCli(['probe', '--address', `127.0.0.1:${port}`, '--name', 'x', '--metadata', 'targetValue=0']);
     expect(await bad.exited).toBe(1);
-    expect(bad.logs[0]!.error).toEqual({ code: 'INVALID_ARGUMENT', details: 'metadata "targetValue" must be a number > 0, got "0"' });
+    expect(bad.logs[0]!.error).toEqual({ code: 'INVALID_ARGUMENT', details: 'metadata "targetValue" must be a number >= 0.001 and <= 1e12, got "0"' });
   });
 
   test('--help lists every option with its environment variable and default', async () => {

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SERVE_OPTIONS } from '../config/serve.js';
+import { joinMessages } from '../config/fields.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
@@ -14,7 +15,7 @@ import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/s
 import { createReplayFeed } from '../sources/replay.js';
 import { loadTrace, parseTimestamp, type Trace } from '../sources/trace.js';
 import type { MetricSource } from '../sources/types.js';
-import { startMetricsServer, type MetricsServer } from '../telemetry/http.js';
+import { startMetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ScalerMetrics } from '../telemetry/metrics.js';
 import type { Healer } from '../healer/healer.js';
@@ -78,7 +79,7 @@ export function sourceFactory(opts: ServeOptions, trace: Trace | null, log: Logg
     if (serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query" (or start Amadeus with --prometheus-url)');
     const full = { ...config, serverAddress };
     const problems = prometheusConfigProblems(full, (k) => `metadata "${k}"`);
-    if (problems.length) throw new InvalidRequestError(problems.map((p) => p.message).join('; '));
+    if (problems.length) throw new InvalidRequestError(joinMessages(problems.map((p) => p.message)));
     return createPrometheusSource(full, { log });
   };
 }
@@ -123,129 +124,224 @@ export async function slackFrom(opts: ServeOptions, logger: Logger): Promise<Sla
   ];
 }
 
-export async function startServe(opts: ServeOptions, logger = createLogger({ level: opts.logLevel }), env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+/** Thrown out of start-up by a SIGTERM or SIGINT that came during it. */
+export class StartupInterrupted extends Error {
+  override name = 'StartupInterrupted';
+  constructor(readonly signal: string) {
+    super(`start-up interrupted by ${signal}`);
+  }
+}
+
+/** Seconds after which a healer whose pod watches have not started yet is reported as waiting. */
+const HEALER_SLOW_START_MS = 10_000;
+
+/**
+ * Starts everything `amadeus serve` runs and marks it ready. Readiness never waits for the
+ * Kubernetes API: the healer starts in the background, its own readiness in the log and in
+ * `amadeus_healer_ready`. When `signal` aborts (a SIGTERM during start-up), start-up stops at its
+ * next step, closes what it had opened and rejects with the abort's reason.
+ */
+export async function startServe(
+  opts: ServeOptions,
+  logger = createLogger({ level: opts.logLevel }),
+  env: NodeJS.ProcessEnv = process.env,
+  startup: { signal?: AbortSignal } = {},
+): Promise<RunningServer> {
+  const { signal } = startup;
   const tls = tlsFrom(opts);
   replayStartOf(opts); // a bad value fails before the model loads
   const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
-  const { runtime: lstm, reason } = await loadLstmRuntime({
-    model: opts.model,
-    backend: opts.tfBackend,
-    fineTune: opts.fineTune,
-    inferenceWorker: opts.inferenceWorker,
-    fineTuneIntervalMs: opts.fineTuneInterval * 1000,
-    fineTuneHistoryMinutes: opts.fineTuneHistory,
-    weightsDir: opts.weightsDir,
-    log: logger,
-  });
-  const metrics = new ScalerMetrics();
-  const registry = new ScaledObjectRegistry({
-    parseMetadata: createMetadataParser(opts.defaultForecaster),
-    sourceFor: sourceFactory(opts, trace, logger),
-    forecasterFor: createForecasterProvider({ lstm, unavailableReason: reason, log: logger }),
-    refreshOffsetMs: opts.refreshOffset * 1000,
-    idleTimeoutMs: opts.idleTimeout * 1000,
-    maxObjects: opts.maxObjects,
-    refreshConcurrency: opts.refreshConcurrency,
-    refreshLogLevel: opts.refreshLogLevel,
-    planTtlMs: opts.planTtl * 1000,
-    observer: {
-      refreshed: (r) => metrics.recordRefresh(r),
-      forgotten: (ns, name) => {
-        metrics.forget(ns, name);
-        notices.forget(ns, name);
-      },
-      planned: (snapshot) => {
-        const notice = notices.next(snapshot);
-        if (notice) void notifier.notify(notice);
-      },
-      refreshDuration: (s) => metrics.observeRefreshDuration(s),
-    },
-    logger,
-  });
-  metrics.setSnapshotSource(() => registry.servedStates());
-  const slack = await slackFrom(opts, logger);
-  const notifier = fanOut([logNotifier(logger), ...slack], logger);
-  const notices = new ScaleNotices(opts.slackScaleStep);
-  let server: ScalerServer | undefined;
-  let http: MetricsServer | undefined;
-  let healer: Healer | null = null;
+  // What start-up has opened, closed in reverse order when it fails or is interrupted.
+  const opened: (() => unknown)[] = [];
+  const closeOpened = async () => {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        logger.warn('closing after an unfinished start-up failed', { error: err });
+      }
+    }
+  };
+  const shutdownMs = opts.shutdownTimeout * 1000;
   try {
-    const grpcServer = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
-    server = grpcServer;
-    http = await startMetricsServer({ address: opts.metricsAddress, metrics, ready: () => grpcServer.ready, log: logger });
-    // The Kubernetes client takes most of a second to load: only when there is a cluster to heal.
-    const creds = healerCredentials(opts, env, existsSync, logger);
-    if (creds) healer = await (await import('../healer/start.js')).startHealer(opts, creds, { log: logger, notifier, metrics, env });
-  } catch (err) {
-    await server?.shutdown(0);
-    await http?.close();
-    registry.close();
-    await lstm?.pool?.close();
-    await lstm?.inference?.close();
-    throw err;
-  }
-  logger.info('metrics listening', { address: opts.metricsAddress, port: http.port });
-  if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
-  server.markReady();
-  logger.info('ready', {
-    source: opts.prometheusUrl ? `prometheus ${new URL(opts.prometheusUrl).origin}` : trace ? `replay trace ${opts.replayTrace}` : `replay generator (${opts.replayScenario})`,
-    replaySpeed: opts.replaySpeed,
-    defaultForecaster: opts.defaultForecaster,
-  });
-  const metricsServer = http;
-  return {
-    server,
-    metrics,
-    metricsPort: metricsServer.port,
-    registry,
-    logger,
-    healer,
-    async stop() {
-      await healer?.stop();
-      await server.shutdown(opts.shutdownTimeout * 1000);
-      // The last notices (a rollback just before a shutdown) get a moment to go out, not forever.
-      await Promise.race([Promise.all(slack.map((s) => s.flush())), new Promise((r) => setTimeout(r, 3000).unref())]);
-      registry.close();
-      await metricsServer.close();
+    signal?.throwIfAborted();
+    const { runtime: lstm, reason } = await loadLstmRuntime({
+      model: opts.model,
+      backend: opts.tfBackend,
+      fineTune: opts.fineTune,
+      inferenceWorker: opts.inferenceWorker,
+      fineTuneIntervalMs: opts.fineTuneInterval * 1000,
+      fineTuneHistoryMinutes: opts.fineTuneHistory,
+      weightsDir: opts.weightsDir,
+      log: logger,
+    });
+    opened.push(async () => {
       await lstm?.pool?.close();
       await lstm?.inference?.close();
-    },
-  };
+    });
+    signal?.throwIfAborted();
+    const metrics = new ScalerMetrics();
+    const registry = new ScaledObjectRegistry({
+      parseMetadata: createMetadataParser(opts.defaultForecaster),
+      sourceFor: sourceFactory(opts, trace, logger),
+      forecasterFor: createForecasterProvider({ lstm, unavailableReason: reason, log: logger }),
+      refreshOffsetMs: opts.refreshOffset * 1000,
+      idleTimeoutMs: opts.idleTimeout * 1000,
+      maxObjects: opts.maxObjects,
+      refreshConcurrency: opts.refreshConcurrency,
+      refreshLogLevel: opts.refreshLogLevel,
+      planTtlMs: opts.planTtl * 1000,
+      observer: {
+        refreshed: (r) => metrics.recordRefresh(r),
+        forgotten: (ns, name) => {
+          metrics.forget(ns, name);
+          notices.forget(ns, name);
+        },
+        planned: (snapshot) => {
+          const notice = notices.next(snapshot);
+          if (notice) void notifier.notify(notice);
+        },
+        refreshDuration: (s) => metrics.observeRefreshDuration(s),
+      },
+      logger,
+    });
+    opened.push(() => registry.close());
+    metrics.setSnapshotSource(() => registry.servedStates());
+    const slack = await slackFrom(opts, logger);
+    const notifier = fanOut([logNotifier(logger), ...slack], logger);
+    const notices = new ScaleNotices(opts.slackScaleStep);
+    const server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
+    opened.push(() => server.shutdown(0));
+    signal?.throwIfAborted();
+    const http = await startMetricsServer({ address: opts.metricsAddress, metrics, ready: () => server.ready, log: logger });
+    opened.push(() => http.close());
+    logger.info('metrics listening', { address: opts.metricsAddress, port: http.port });
+    signal?.throwIfAborted();
+    // The Kubernetes client takes most of a second to load: only when there is a cluster to heal.
+    // Its configuration is checked here (an error fails start-up); its watches start in the background.
+    const creds = healerCredentials(opts, env, existsSync, logger);
+    let started: { healer: Healer; started: Promise<void> } | null = null;
+    if (creds) {
+      const { startHealer } = await import('../healer/start.js');
+      signal?.throwIfAborted();
+      started = await startHealer(opts, creds, { log: logger, notifier, metrics, env });
+    }
+    const healer = started?.healer ?? null;
+    let healerSlow: NodeJS.Timeout | undefined;
+    let stopping = false;
+    const stopHealer = async () => {
+      clearTimeout(healerSlow);
+      if (!healer) return;
+      // A silent Kubernetes API can hold a request (and so the healer's stop) forever: bounded.
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = healer.stop().then(
+        () => false,
+        (err: unknown) => {
+          logger.warn('healer stop failed', { error: err });
+          return false;
+        },
+      );
+      const gaveUp = await Promise.race([stopped, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), shutdownMs)))]);
+      clearTimeout(timer);
+      if (gaveUp) logger.warn('healer did not stop in time; leaving it', { timeoutMs: shutdownMs });
+    };
+    if (started) {
+      opened.push(stopHealer);
+      metrics.healerReady(false);
+      healerSlow = setTimeout(() => logger.warn('healer still waiting for the Kubernetes API; scaling is served meanwhile', { waitedMs: HEALER_SLOW_START_MS }), HEALER_SLOW_START_MS);
+      healerSlow.unref();
+      started.started.then(
+        () => {
+          clearTimeout(healerSlow);
+          if (!stopping) metrics.healerReady(true);
+        },
+        (err: unknown) => {
+          clearTimeout(healerSlow);
+          logger.error('healer failed to start', { error: err });
+        },
+      );
+    }
+    signal?.throwIfAborted();
+    if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
+    server.markReady();
+    logger.info('ready', {
+      source: opts.prometheusUrl ? `prometheus ${new URL(opts.prometheusUrl).origin}` : trace ? `replay trace ${opts.replayTrace}` : `replay generator (${opts.replayScenario})`,
+      replaySpeed: opts.replaySpeed,
+      defaultForecaster: opts.defaultForecaster,
+      healer: healer ? 'starting in the background' : 'off',
+    });
+    return {
+      server,
+      metrics,
+      metricsPort: http.port,
+      registry,
+      logger,
+      healer,
+      async stop() {
+        stopping = true;
+        // KEDA first: health NOT_SERVING and the streams ended at once, while the healer stops beside it.
+        await Promise.all([stopHealer(), server.shutdown(shutdownMs)]);
+        // The last notices (a rollback just before a shutdown) get a moment to go out, not forever.
+        await Promise.race([Promise.all(slack.map((s) => s.flush())), new Promise((r) => setTimeout(r, 3000).unref())]);
+        registry.close();
+        await http.close();
+        await lstm?.pool?.close();
+        await lstm?.inference?.close();
+      },
+    };
+  } catch (err) {
+    await closeOpened();
+    throw err;
+  }
 }
 
-/** Runs until SIGTERM/SIGINT; a second signal exits at once. */
+/**
+ * Runs until SIGTERM/SIGINT, which are handled from the first moment: one during start-up stops
+ * it, closing what was opened, with exit code 0 as after serving; a second signal exits at once (1).
+ */
 export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(SERVE_HELP);
     return 0;
   }
+  const interrupted = new AbortController();
+  let exitNow: (code: number) => void = () => {};
+  const forced = new Promise<number>((resolve) => (exitNow = resolve));
+  let logger: Logger | null = null;
+  let running: RunningServer | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted.signal.aborted) {
+      logger?.warn('second signal: exiting now', { signal });
+      exitNow(1);
+      return;
+    }
+    logger?.info('shutting down', running ? { signal, openStreams: running.server.openStreams } : { signal, during: 'start-up' });
+    interrupted.abort(new StartupInterrupted(signal));
+  };
+  // Kept after the command returns: a signal while the process exits must not kill it by signal.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const opts = parseOptions(SERVE_OPTIONS, argv, env);
-  const logger = createLogger({ level: opts.logLevel });
+  const log = (logger = createLogger({ level: opts.logLevel }));
   // A bug in one handler or refresh must not take the scaler down: log and keep serving.
-  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason }));
-  const running = await startServe(opts, logger);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn('second signal: exiting now', { signal });
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      logger.info('shutting down', { signal, openStreams: running.server.openStreams });
-      running.stop().then(
-        () => {
-          logger.info('stopped');
-          resolve(0);
-        },
-        (err: unknown) => {
-          logger.error('shutdown failed', { error: err });
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
+  const serve = async (): Promise<number> => {
+    try {
+      running = await startServe(opts, log, env, { signal: interrupted.signal });
+    } catch (err) {
+      if (!(err instanceof StartupInterrupted)) throw err;
+      log.info('stopped');
+      return 0;
+    }
+    if (!interrupted.signal.aborted) await new Promise((resolve) => interrupted.signal.addEventListener('abort', resolve, { once: true }));
+    try {
+      await running.stop();
+    } catch (err) {
+      log.error('shutdown failed', { error: err });
+      return 1;
+    }
+    log.info('stopped');
+    return 0;
+  };
+  return Promise.race([forced, serve()]);
 }

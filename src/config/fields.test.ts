@@ -1,4 +1,4 @@
-import { boolean, FieldsError, integer, number, oneOf, optional, parseFields, text } from './fields.js';
+import { boolean, FieldsError, formatBound, integer, joinMessages, MAX_MESSAGE_LENGTH, number, oneOf, optional, parseFields, quote, text } from './fields.js';
 
 describe('field primitives', () => {
   test.each([
@@ -68,5 +68,63 @@ describe('parseFields', () => {
 
   test('pass-through keys are accepted without being parsed', () => {
     expect(parseFields(schema, { a: '1', extra: 'x' }, { passThrough: new Set(['extra']) })).toEqual({ a: 1, b: 7, c: undefined });
+  });
+});
+
+describe('bounded messages (a message goes back to KEDA in a gRPC trailer)', () => {
+  const schema = { targetValue: number({ gt: 0, required: true }), mode: oneOf(['a', 'b'], { default: 'a' }) };
+  const problemsOf = (raw: Record<string, string>) => {
+    try {
+      parseFields(schema, raw);
+    } catch (err) {
+      if (err instanceof FieldsError) return err;
+      throw err;
+    }
+    throw new Error('expected a FieldsError');
+  };
+
+  test('a huge value is quoted cut, with its length; the quote is ASCII, escaped as in JSON', () => {
+    expect(quote('abc')).toBe('"abc"');
+    expect(quote('x'.repeat(1 << 20))).toBe(`"${'x'.repeat(60)}..." (1048576 characters)`);
+    expect(quote('a"b\\c\né')).toBe('"a\\"b\\\\c\\u000a\\u00e9"');
+    expect(quote('é'.repeat(1000))).toMatch(/^"(\\u00e9){10}\.\.\." \(1000 characters\)$/);
+  });
+
+  test('a 1 MB value and 10,000 unknown keys: one short message naming the field, the rest counted', () => {
+    const raw: Record<string, string> = { targetValue: 'x'.repeat(1 << 20) };
+    for (let i = 0; i < 10_000; i++) raw[`unknown${i}`] = 'v';
+    raw['k'.repeat(100_000)] = '1';
+    const err = problemsOf(raw);
+    expect(err.problems).toHaveLength(10_002); // every problem is kept for the caller…
+    expect(err.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH); // …the message is bounded
+    expect(err.message).toMatch(/^"targetValue" must be a number > 0, got "x{60}\.\.\." \(1048576 characters\); "unknown0" is not a known key \(known: targetValue, mode\); "unknown1" is not a known key; /);
+    expect(err.message).toMatch(/; and \d+ more problems$/);
+    // The known keys are listed once, not once per unknown key.
+    expect(err.message.match(/known: /g)).toHaveLength(1);
+    // A huge unknown key is cut too.
+    expect(err.problems.at(-1)!.message).toBe(`"${'k'.repeat(40)}..." is not a known key`);
+  });
+
+  test('joinMessages keeps whole messages while they fit and counts the rest', () => {
+    expect(joinMessages(['a', 'b'])).toBe('a; b');
+    expect(joinMessages(['a'.repeat(600), 'b'.repeat(600), 'c'])).toBe(`${'a'.repeat(600)}; and 2 more problems`);
+    expect(joinMessages(['z'.repeat(5000)]).length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(joinMessages(['z'.repeat(5000), 'y']).length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+  });
+
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])('%s (inherited by every object) is an unknown key', (key) => {
+    // JSON.parse makes "__proto__" an own key, as protobufjs decodes a map entry of that name.
+    const raw = JSON.parse(`{"targetValue": "1", ${JSON.stringify(key)}: "1"}`) as Record<string, string>;
+    expect(problemsOf(raw).message).toBe(`"${key}" is not a known key (known: targetValue, mode)`);
+  });
+
+  test('a schema key is read from the map\'s own keys only', () => {
+    const inherited = Object.create({ targetValue: '5' }) as Record<string, string>;
+    expect(problemsOf(inherited).message).toBe('"targetValue" is required: a number > 0');
+  });
+
+  test('bounds read as written: 1e9 rather than 1000000000', () => {
+    expect([1e9, 1e12, 2_592_000, 604800, 0.001, 1e-6, 10].map(formatBound)).toEqual(['1e9', '1e12', '2592000', '604800', '0.001', '0.000001', '10']);
+    expect(number({ min: 0.001, max: 1e12, required: true }).expected).toBe('a number >= 0.001 and <= 1e12');
   });
 });

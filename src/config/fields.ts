@@ -2,6 +2,11 @@
  * Declarative string → typed value parsing, shared by the ScaledObject metadata (from KEDA) and
  * the process configuration (flags and environment). A schema is a plain object of field specs;
  * parsing reports every bad key at once, each with the form it expected.
+ *
+ * Every message is bounded: it goes back to KEDA in a gRPC trailer (and from there into the
+ * ScaledObject's status), where a message of ~100 KB makes the client drop the connection. A bad
+ * key or value is quoted cut to a few dozen characters, and a whole error is at most
+ * MAX_MESSAGE_LENGTH characters, the problems beyond it counted ("and 9,999 more").
  */
 
 export interface FieldSpec<T> {
@@ -26,10 +31,66 @@ export interface FieldProblem {
   message: string;
 }
 
+/** Most characters of a FieldsError's message (and of any error text sent to a gRPC client). */
+export const MAX_MESSAGE_LENGTH = 1024;
+/** Most characters of a bad value quoted in a message; of an unknown key, KEY_QUOTE_LENGTH. */
+export const VALUE_QUOTE_LENGTH = 60;
+const KEY_QUOTE_LENGTH = 40;
+
+function escapeCutting(s: string, max: number): { text: string; cut: boolean } {
+  let text = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const piece = c === 0x22 ? '\\"' : c === 0x5c ? '\\\\' : c >= 0x20 && c <= 0x7e ? s[i]! : '\\u' + c.toString(16).padStart(4, '0');
+    if (text.length + piece.length > max) return { text: text + '...', cut: true };
+    text += piece;
+  }
+  return { text, cut: false };
+}
+
+/**
+ * `s` escaped as inside a JSON string, ASCII only (so its length is its size on the wire), cut to
+ * at most `max` characters, with `...` when cut. Reads only the start of `s`, however long.
+ */
+export function escapeCut(s: string, max: number): string {
+  return escapeCutting(s, max).text;
+}
+
+/** `s` quoted for a message: `"abc"`, or `"abc..." (1048576 characters)` when cut. */
+export function quote(s: string, max = VALUE_QUOTE_LENGTH): string {
+  const { text, cut } = escapeCutting(s, max);
+  return cut ? `"${text}" (${s.length} characters)` : `"${text}"`;
+}
+
+/** `text` cut to `max` characters, with `...` when cut. */
+export function capText(text: string, max = MAX_MESSAGE_LENGTH): string {
+  return text.length <= max ? text : text.slice(0, max - 3) + '...';
+}
+
+/**
+ * Messages joined by "; ", at most `max` characters: those that do not fit are counted
+ * ("; and 12 more problems") rather than listed.
+ */
+export function joinMessages(messages: readonly string[], max = MAX_MESSAGE_LENGTH): string {
+  const room = max - 40; // for the count
+  let out = '';
+  for (let i = 0; i < messages.length; i++) {
+    const next = (i === 0 ? '' : '; ') + messages[i];
+    const last = i === messages.length - 1;
+    if (out.length + next.length > (last ? max : room)) {
+      if (i === 0) out = capText(messages[0]!, room);
+      const more = messages.length - (i === 0 ? 1 : i);
+      return more > 0 ? `${out}; and ${more} more problem${more === 1 ? '' : 's'}` : out;
+    }
+    out += next;
+  }
+  return out;
+}
+
 export class FieldsError extends Error {
   override name = 'FieldsError';
   constructor(readonly problems: FieldProblem[]) {
-    super(problems.map((p) => p.message).join('; '));
+    super(joinMessages(problems.map((p) => p.message)));
   }
 }
 
@@ -51,6 +112,9 @@ export function optional<T>(field: Omit<FieldSpec<T>, 'default' | 'required'>): 
   return { ...field, default: undefined, required: false };
 }
 
+/** Largest seed: generators use a seed's low 32 bits, so larger ones would repeat smaller ones. */
+export const SEED_MAX = 2 ** 32 - 1;
+
 // Plain decimal notation only: Number() alone would accept "0x10", "" and "Infinity".
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -63,11 +127,18 @@ interface NumberOpts extends Common<number> {
   max?: number;
 }
 
+/** 1e9 rather than 1000000000; 2592000 and 0.001 as they are. */
+export function formatBound(n: number): string {
+  const plain = String(n);
+  const exp = n.toExponential().replace('e+', 'e');
+  return Math.abs(n) >= 1e6 && exp.length < plain.length ? exp : plain;
+}
+
 function describeRange(kind: string, o: NumberOpts): string {
   const parts: string[] = [];
-  if (o.gt !== undefined) parts.push(`> ${o.gt}`);
-  if (o.min !== undefined) parts.push(`>= ${o.min}`);
-  if (o.max !== undefined) parts.push(`<= ${o.max}`);
+  if (o.gt !== undefined) parts.push(`> ${formatBound(o.gt)}`);
+  if (o.min !== undefined) parts.push(`>= ${formatBound(o.min)}`);
+  if (o.max !== undefined) parts.push(`<= ${formatBound(o.max)}`);
   return parts.length ? `${kind} ${parts.join(' and ')}` : kind;
 }
 
@@ -137,7 +208,8 @@ export function boolean(o: Common<boolean>): FieldSpec<boolean> {
  * Parses `raw` against `schema`. Keys absent from `raw` (or empty, which is how an unset
  * environment variable or an empty YAML value arrives) take their default. Keys present in `raw`
  * but not in the schema are reported unless listed in `passThrough`, so a typo such as
- * `headRoom` fails loudly instead of being silently ignored.
+ * `headRoom` fails loudly instead of being silently ignored. Only the schema's own keys are known:
+ * `constructor`, `toString` or `__proto__` (inherited by every object) are unknown keys.
  */
 export function parseFields<S extends Schema>(
   schema: S,
@@ -148,7 +220,7 @@ export function parseFields<S extends Schema>(
   const problems: FieldProblem[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(schema)) {
-    const value = raw[key];
+    const value = Object.hasOwn(raw, key) ? raw[key] : undefined;
     if (value === undefined || value.trim() === '') {
       if (field.required) problems.push({ key, message: `${name(key)} is required: ${field.expected}` });
       else out[key] = field.default;
@@ -157,13 +229,17 @@ export function parseFields<S extends Schema>(
     try {
       out[key] = field.parse(value);
     } catch {
-      problems.push({ key, message: `${name(key)} must be ${field.expected}, got ${JSON.stringify(value)}` });
+      problems.push({ key, message: `${name(key)} must be ${field.expected}, got ${quote(value)}` });
     }
   }
   if (options.rejectUnknown ?? true) {
+    let listed = false;
     for (const key of Object.keys(raw)) {
-      if (key in schema || options.passThrough?.has(key)) continue;
-      problems.push({ key, message: `${name(key)} is not a known key (known: ${Object.keys(schema).join(', ')})` });
+      if (Object.hasOwn(schema, key) || options.passThrough?.has(key)) continue;
+      // The known keys once, with the first unknown one: not once per key of a huge map.
+      const known = listed ? '' : ` (known: ${capText(Object.keys(schema).join(', '), 600)})`;
+      listed = true;
+      problems.push({ key, message: `${name(escapeCut(key, KEY_QUOTE_LENGTH))} is not a known key${known}` });
     }
   }
   if (problems.length) throw new FieldsError(problems);

@@ -14,5 +14,5 @@ export const PROBE_OPTIONS = {
   cert: o(file(), 'Client certificate (PEM) for mutual TLS.'),
   key: o(file(), 'Client key (PEM) for mutual TLS.'),
   watch: o(boolean({ default: false }), 'Poll again every --interval seconds until interrupted.'),
-  interval: o(number({ gt: 0, default: 15 }), 'Seconds between polls with --watch (KEDA: every 15 s).'),
+  interval: o(number({ min: 1, max: 3600, default: 15 }), 'Seconds between polls with --watch (KEDA: every 15 s).'),
 } satisfies OptionSchema;

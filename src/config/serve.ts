@@ -3,10 +3,13 @@ import { DEFAULT_MODEL, MODEL_NAMES } from '../forecast/catalog.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
 import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../forecast/lstm/workload.js';
 import { LEVELS } from '../telemetry/logger.js';
-import { boolean, integer, number, oneOf, optional, text } from './fields.js';
+import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from './fields.js';
 import { fileOption, option, type OptionSchema } from './options.js';
 
 const o = option;
+
+// Every number has both bounds (README "Configuration" says why each): a duration within what a
+// timer or a cooldown can mean (below a day to a month), a count within what one process serves.
 
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const file = fileOption;
@@ -18,27 +21,27 @@ export const SERVE_OPTIONS = {
   tlsClientCa: o(file(), 'CA (PEM) that client certificates must chain to: enables mutual TLS.'),
   refreshOffset: o(number({ min: 0, max: 59, default: 10 }), 'Seconds after each minute (of the source\'s clock) at which every ScaledObject refreshes, reading the history up to the minute just ended.'),
   refreshConcurrency: o(integer({ min: 1, max: 1000, default: 8 }), 'Refreshes that may run at once.'),
-  idleTimeout: o(number({ gt: 0, default: 600 }), 'Seconds without a call after which a ScaledObject is forgotten.'),
-  maxObjects: o(integer({ min: 1, default: 5000 }), 'Most ScaledObjects served at once (more → RESOURCE_EXHAUSTED).'),
+  idleTimeout: o(number({ min: 10, max: 604800, default: 600 }), 'Seconds without a call after which a ScaledObject is forgotten.'),
+  maxObjects: o(integer({ min: 1, max: 1_000_000, default: 5000 }), 'Most ScaledObjects served at once (more → RESOURCE_EXHAUSTED).'),
   defaultForecaster: o(oneOf(MODEL_NAMES, { default: DEFAULT_MODEL }), 'Forecaster for ScaledObjects that name none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'The pre-trained LSTM (model.json, weights.bin, meta.json); relative paths are from the Amadeus install.'),
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
   inferenceWorker: o(boolean({ default: true }), 'Run LSTM inference in a worker thread, off the event loop that answers KEDA.'),
   fineTune: o(boolean({ default: true }), 'Fine-tune the LSTM per workload from its live history (in a worker thread).'),
-  fineTuneInterval: o(number({ gt: 0, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts).'),
+  fineTuneInterval: o(number({ min: 600, max: 2_592_000, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts).'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
   prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),
-  planTtl: o(number({ gt: 0, default: 300 }), 'Seconds the last good plan is served while the data source fails; then the last observed load.'),
+  planTtl: o(number({ min: 1, max: 86400, default: 300 }), 'Seconds the last good plan is served as `last-plan` while the data source fails; then as `stale-plan` until the trigger\'s maxOutageSeconds, then UNAVAILABLE.'),
   metricsAddress: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:9464' }), 'HTTP listen address of /metrics, /healthz and /readyz.'),
   replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]); unset → the built-in generator.'),
   replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
-  replaySpeed: o(number({ gt: 0, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),
+  replaySpeed: o(number({ min: 0.01, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),
   replayStart: o(optional(text({ pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, expected: 'an ISO-8601 time with offset', required: true })), 'Replay source: the virtual time at start-up; unset: the trace\'s start + 2 days, or now for the generator.'),
-  replaySeed: o(integer({ min: 0, default: 1 }), 'Replay source: the generator seed.'),
-  replayPeak: o(number({ gt: 0, default: 100 }), 'Replay source: the generator\'s weekday peak, requests per second.'),
+  replaySeed: o(integer({ min: 0, max: SEED_MAX, default: 1 }), 'Replay source: the generator seed.'),
+  replayPeak: o(number({ min: 0.001, max: 1e9, default: 100 }), 'Replay source: the generator\'s weekday peak, requests per second.'),
   demo: o(boolean({ default: false }), 'Register a demo ScaledObject (default/amadeus-demo) so refreshes run without KEDA.'),
-  shutdownTimeout: o(number({ gt: 0, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
+  shutdownTimeout: o(number({ min: 0.1, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
   logLevel: o(oneOf(LEVELS, { default: 'info' }), 'Log level.'),
   refreshLogLevel: o(oneOf(LEVELS, { default: 'info' }), 'Level of the one line logged per refresh.'),
   // Notifications to Slack (src/notify): off unless a token and a channel are given.
@@ -46,9 +49,9 @@ export const SERVE_OPTIONS = {
   slackTokenFile: o(file(), 'A file holding the Slack bot token (a mounted Secret).'),
   slackChannel: o(optional(text({ required: true, expected: 'a channel name or ID' })), 'Slack channel for notices (#ops or C0123…).'),
   slackApiUrl: o(optional(text({ pattern: /^https?:\/\/\S+\/$/, expected: 'an http(s) URL ending in /', required: true })), 'Slack API base URL (default https://slack.com/api/).'),
-  slackScaleStep: o(integer({ min: 1, default: 2 }), 'Announce a predicted scale-out when the plan needs at least this many pods more than the current load.'),
-  slackMinInterval: o(number({ min: 0, default: 60 }), 'Seconds between two Slack notices for one workload (the ones held back are counted in the next).'),
-  slackDedupeWindow: o(number({ min: 0, default: 600 }), 'Seconds within which an identical notice is not repeated.'),
+  slackScaleStep: o(integer({ min: 1, max: 10000, default: 2 }), 'Announce a predicted scale-out when the plan needs at least this many pods more than the current load.'),
+  slackMinInterval: o(number({ min: 0, max: 86400, default: 60 }), 'Seconds between two Slack notices for one workload (the ones held back are counted in the next).'),
+  slackDedupeWindow: o(number({ min: 0, max: 604800, default: 600 }), 'Seconds within which an identical notice is not repeated.'),
   // The healer (src/healer): runs when Kubernetes credentials are found, unless turned off.
   heal: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Self-healing: auto runs it when a kubeconfig or in-cluster service account is found; on requires one; off never runs it.'),
   kubeconfig: o(file(), 'Kubeconfig for the healer; unset: the in-cluster service account, else KUBECONFIG, else ~/.kube/config.'),
@@ -58,12 +61,12 @@ export const SERVE_OPTIONS = {
   healMemoryCap: o(text({ default: '8Gi', pattern: /^\d+(\.\d+)?([EPTGMk]i?|e\d+)?$/, expected: 'a memory quantity such as 8Gi' }), 'No memory limit is raised above this (a workload\'s amadeus.io/max-memory may lower it).'),
   healOomFactor: o(number({ gt: 1, max: 10, default: 1.2 }), 'OOM rule: the new memory limit is at least limit × this…'),
   healOomMinBump: o(text({ default: '100Mi', pattern: /^\d+(\.\d+)?([EPTGMk]i?|e\d+)?$/, expected: 'a memory quantity such as 100Mi' }), '…and at least limit + this.'),
-  healCrashLoopRestarts: o(integer({ min: 1, default: 2 }), 'Restarts from which a CrashLoopBackOff counts as a failure.'),
-  healCrashLoopShare: o(number({ gt: 0, max: 1, default: 0.5 }), 'A rollback needs more than this share of the newest revision\'s pods crash-looping (all of them when it has fewer than 3, or when this is 1).'),
-  healOomCooldown: o(number({ min: 0, default: 3600 }), 'Seconds before the same workload\'s memory is raised again.'),
-  healRollbackCooldown: o(number({ min: 0, default: 14400 }), 'Seconds before the same workload is rolled back again.'),
-  healMaxActionsPerHour: o(integer({ min: 1, default: 10 }), 'Healing actions allowed across the cluster in any hour.'),
-  healKnownGood: o(number({ min: 0, default: 600 }), 'Seconds a revision\'s pods must all have been Ready before it is a rollback target.'),
+  healCrashLoopRestarts: o(integer({ min: 1, max: 1000, default: 2 }), 'Restarts from which a CrashLoopBackOff counts as a failure.'),
+  healCrashLoopShare: o(number({ min: 0.01, max: 1, default: 0.5 }), 'A rollback needs more than this share of the newest revision\'s pods crash-looping (all of them when it has fewer than 3, or when this is 1).'),
+  healOomCooldown: o(number({ min: 0, max: 2_592_000, default: 3600 }), 'Seconds before the same workload\'s memory is raised again.'),
+  healRollbackCooldown: o(number({ min: 0, max: 2_592_000, default: 14400 }), 'Seconds before the same workload is rolled back again.'),
+  healMaxActionsPerHour: o(integer({ min: 1, max: 10000, default: 10 }), 'Healing actions allowed across the cluster in any hour.'),
+  healKnownGood: o(number({ min: 0, max: 604800, default: 600 }), 'Seconds a revision\'s pods must all have been Ready before it is a rollback target.'),
   healLeaseNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the leader-election Lease; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
   healLeaseName: o(text({ default: 'amadeus-healer', pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, expected: 'a Lease name' }), 'Name of the leader-election Lease: one replica heals.'),
   healIdentity: o(optional(text({ required: true, expected: 'a name' })), 'This replica in the Lease; unset: POD_NAME or the host name.'),

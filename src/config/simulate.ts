@@ -14,7 +14,7 @@ import { MODEL_NAMES as EVAL_MODEL_NAMES } from '../eval/models.js';
 import { DEFAULT_NASA_TRACE, DEFAULT_TRACES_DIR, SUITE_NAMES } from '../simulate/suite.js';
 import type { SuiteAmadeus } from '../simulate/suite-run.js';
 import { split } from './eval.js';
-import { boolean, integer, nameList, nameSet, number, oneOf, optional, text } from './fields.js';
+import { boolean, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text } from './fields.js';
 import { PLANNER_DEFAULTS } from '../plan/defaults.js';
 import { SIGNAL_NAMES } from '../plan/signals.js';
 import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOptions } from './options.js';
@@ -34,19 +34,19 @@ export const SIMULATE_OPTIONS = {
   scenario: o(optional(oneOf(SCENARIOS, { required: true })), 'The load: the built-in generator (daily; flash-sale: daily cycle + weekday 12:00 sale + random surges; or random: a whole workload drawn from --seed).'),
   prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'The load: "what if" on a real workload — its history from this Prometheus (needs --query).'),
   query: o(optional(text({ required: true, expected: 'a PromQL expression' })), 'PromQL for the workload\'s request rate (one series), with --prometheus-url.'),
-  days: o(number({ gt: 0, max: 366, default: 28 }), 'Days of load from --scenario or --prometheus-url.'),
+  days: o(number({ min: 0.001, max: 366, default: 28 }), 'Days of load from --scenario or --prometheus-url.'),
   end: o(optional(text({ pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, expected: 'an ISO-8601 time with offset', required: true })), 'With --prometheus-url: the end of the history (default: now).'),
   utcOffsetMinutes: o(integer({ min: -840, max: 840, default: 0 }), 'With --scenario or --prometheus-url: the workload\'s local time offset (daily cycles follow local time).'),
-  seed: o(integer({ min: 0, default: 1 }), 'With --scenario: the generator seed.'),
-  timeout: o(number({ gt: 0, max: 600, default: 30 }), 'With --prometheus-url: seconds one range query may take.'),
+  seed: o(integer({ min: 0, max: SEED_MAX, default: 1 }), 'With --scenario: the generator seed.'),
+  timeout: o(number({ min: 0.1, max: 600, default: 30 }), 'With --prometheus-url: seconds one range query may take.'),
   split: o(split(), 'Share of the load before the simulated span, for the forecaster\'s history only (0.75: the last 25% is simulated).'),
   policies: o(nameList('policy', POLICY_NAMES), 'Policies to compare.'),
   json: o(boolean({ default: false }), 'Print one JSON object instead of a table.'),
   report: o(fileOption(), 'Write a self-contained HTML report with charts to this file.'),
   svg: o(fileOption(), 'Write the main chart (the largest spike, zoomed) as an SVG to this file.'),
   // The cluster model (design §5).
-  peakPods: o(number({ gt: 0, max: 1000, default: d.peakPods }), 'Pods the span\'s peak needs at the target utilisation (the load is rescaled to it).'),
-  mu: o(number({ gt: 0, default: d.mu }), 'Requests per second one pod serves.'),
+  peakPods: o(number({ min: 0.1, max: 1000, default: d.peakPods }), 'Pods the span\'s peak needs at the target utilisation (the load is rescaled to it).'),
+  mu: o(number({ min: 0.001, max: 1e9, default: d.mu }), 'Requests per second one pod serves.'),
   startupSeconds: o(integer({ min: 0, max: 3600, default: d.startupSeconds }), 'Seconds until a new pod is ready.'),
   tickSeconds: o(integer({ min: 1, max: 60, default: d.tickSeconds }), 'Simulation step, seconds (divides a minute).'),
   syncSeconds: o(integer({ min: 1, max: 600, default: d.syncSeconds }), 'HPA sync period, seconds.'),
@@ -55,9 +55,9 @@ export const SIMULATE_OPTIONS = {
   stabilizationSeconds: o(integer({ min: 0, max: 3600, default: d.stabilizationSeconds }), 'HPA scale-down stabilization window, seconds.'),
   minReplicas: o(integer({ min: 1, max: 10000, default: d.minReplicas }), 'HPA minimum replicas.'),
   maxReplicas: o(integer({ min: 1, max: 10000, default: d.maxReplicas }), 'HPA maximum replicas.'),
-  targetUtilization: o(number({ gt: 0, max: 0.99, default: d.targetUtilization }), 'Target utilisation of every policy.'),
-  sloFactor: o(number({ gt: 1, default: d.sloFactor }), 'A minute violates the SLO when its worst latency exceeds this × the baseline.'),
-  spikeRatio: o(number({ gt: 1, default: d.spikeRatio }), 'A spike minute: 5-minute mean load above this × the trailing 60-minute mean.'),
+  targetUtilization: o(number({ min: 0.01, max: 0.99, default: d.targetUtilization }), 'Target utilisation of every policy.'),
+  sloFactor: o(number({ gt: 1, max: 100, default: d.sloFactor }), 'A minute violates the SLO when its worst latency exceeds this × the baseline.'),
+  spikeRatio: o(number({ gt: 1, max: 100, default: d.spikeRatio }), 'A spike minute: 5-minute mean load above this × the trailing 60-minute mean.'),
   oracleHeadroom: o(number({ min: 0, max: 10, default: d.oracleHeadroom }), 'Extra capacity the oracle provisions (0.05 = 5%).'),
   // Amadeus, as a ScaledObject would configure it.
   forecaster: o(oneOf(MODEL_NAMES, { default: 'auto' }), 'Amadeus: the forecaster (metadata forecaster).'),
@@ -71,12 +71,12 @@ export const SIMULATE_OPTIONS = {
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
   fineTune: o(boolean({ default: true }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs, as serve does (--no-fine-tune: the shipped model only).'),
-  fineTuneInterval: o(integer({ min: 10, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
+  fineTuneInterval: o(integer({ min: 10, max: 43200, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
   tune: o(boolean({ default: false }), 'Amadeus: choose its quantile, headroom and noise margin on the days before the simulated span (the cheapest setting meeting the goals there), then simulate the span with it.'),
-  tuneDays: o(number({ gt: 0, max: 366, default: 4 }), 'With --tune: days before the simulated span to tune on.'),
-  goalP95: o(number({ gt: -100, default: DEFAULT_GOALS.p95IncreasePct }), 'With --tune: a setting must keep the p95 latency increase during spikes below this, percent.'),
-  goalSloShare: o(number({ min: 0, default: DEFAULT_GOALS.sloShareOfHpa }), 'With --tune: a setting may have at most this share of hpa-cpu\'s SLO-violation minutes.'),
+  tuneDays: o(number({ min: 0.01, max: 366, default: 4 }), 'With --tune: days before the simulated span to tune on.'),
+  goalP95: o(number({ gt: -100, max: 1e6, default: DEFAULT_GOALS.p95IncreasePct }), 'With --tune: a setting must keep the p95 latency increase during spikes below this, percent.'),
+  goalSloShare: o(number({ min: 0, max: 100, default: DEFAULT_GOALS.sloShareOfHpa }), 'With --tune: a setting may have at most this share of hpa-cpu\'s SLO-violation minutes.'),
   batchMinutes: o(integer({ min: 1, max: 1440, default: DEFAULT_BATCH_MINUTES }), 'Amadeus: minutes forecast together (speed; each still sees only its past).'),
   // The trace suite: many traces, one table.
   suite: o(optional(text({ required: true, expected: `a suite (${SUITE_NAMES.join(', ')}) or a directory of trace CSVs` })), 'Instead of one load, a suite: every trace of it simulated with the same settings and evaluated (amadeus eval), with the planner\'s bar per trace. default: NASA (design), the real traces of --traces-dir and the randomized scenario family\'s report seeds (held-out), its tuning seeds (tune); held-out: only the held-out ones; tune: NASA and the tuning seeds; a directory: its *.csv files (held-out).'),

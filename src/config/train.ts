@@ -2,17 +2,17 @@
 import { DEFAULT_AUGMENT } from '../forecast/lstm/augment.js';
 import { BACKENDS } from '../forecast/lstm/backend.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
-import { integer, number, oneOf, text } from './fields.js';
+import { integer, number, oneOf, SEED_MAX, text } from './fields.js';
 import { option as o, type OptionSchema } from './options.js';
 
 export const TRAIN_OPTIONS = {
   trace: o(text({ required: true, expected: 'a trace CSV path' }), 'Trace to train on (timestamp,requests[,observed]).'),
   out: o(text({ required: true, expected: 'a directory' }), 'Where to write model.json, weights.bin and meta.json.'),
-  split: o(number({ gt: 0, max: 1, default: 0.75 }), 'Share of the trace (from its start) used for training; the rest is the held-out backtest.'),
+  split: o(number({ min: 0.01, max: 1, default: 0.75 }), 'Share of the trace (from its start) used for training; the rest is the held-out backtest.'),
   validation: o(number({ min: 0, max: 0.5, default: 0.1 }), 'Share of the training span (its end) kept for validation and best-epoch selection.'),
   epochs: o(integer({ min: 1, max: 1000, default: 16 }), 'Training epochs.'),
   batchSize: o(integer({ min: 1, max: 65536, default: 256 }), 'Mini-batch size.'),
-  learningRate: o(number({ gt: 0, max: 1, default: 0.003 }), 'Adam learning rate (cosine-decayed over the epochs).'),
+  learningRate: o(number({ min: 1e-6, max: 1, default: 0.003 }), 'Adam learning rate (cosine-decayed over the epochs).'),
   stride: o(integer({ min: 1, max: 1440, default: 2 }), 'Minutes between two training windows (2 halves the time at no measured loss of accuracy).'),
   units: o(integer({ min: 1, max: 1024, default: DEFAULT_SHAPE.units }), 'LSTM units.'),
   skipMinutes: o(integer({ min: 0, max: 60, default: 5 }), 'Last minutes of the window fed linearly to the outputs beside the LSTM (0: none).'),
@@ -21,7 +21,7 @@ export const TRAIN_OPTIONS = {
   augmentShiftsPerDay: o(number({ min: 0, max: 100, default: DEFAULT_AUGMENT.shiftsPerDay }), 'Expected level shifts a day in an augmented copy (each up to 100× either way, ramped over 1–30 minutes).'),
   augmentStride: o(integer({ min: 1, max: 1440, default: 4 }), 'Minutes between two windows of an augmented copy.'),
   targetSmoothing: o(integer({ min: 1, max: 15, default: 1 }), 'Minutes averaged (centred) into each point target: the rate behind a noisy per-minute count.'),
-  seed: o(integer({ min: 0, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),
+  seed: o(integer({ min: 0, max: SEED_MAX, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),
   backend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend.'),
   provenance: o(text({ default: 'see the trace directory\'s PROVENANCE.md', expected: 'text' }), 'Where the trace came from, recorded in meta.json.'),
 } satisfies OptionSchema;

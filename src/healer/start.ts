@@ -34,11 +34,16 @@ export interface HealerConfig {
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
+/**
+ * Validates the configuration and starts the healer in the background: `started` resolves once its
+ * pod watches have started, which a silent Kubernetes API may hold off indefinitely — the scaler
+ * must not wait for it.
+ */
 export async function startHealer(
   c: HealerConfig,
   creds: KubeCredentials,
   deps: { log: Logger; notifier: Notifier; metrics?: { heal(action: string, result: string): void }; env: NodeJS.ProcessEnv },
-): Promise<Healer | null> {
+): Promise<{ healer: Healer; started: Promise<void> } | null> {
   const kc = loadKubeConfig(creds);
   if (!kc) {
     if (c.heal === 'on') throw new UsageError(`--heal on: the kubeconfig ${creds.kind === 'file' ? creds.path : ''} names no current cluster`);
@@ -76,7 +81,8 @@ export async function startHealer(
     metrics: deps.metrics,
     log: deps.log.child({ component: 'healer' }),
   });
-  await healer.start();
-  deps.log.info('healer started', { cluster: kc.getCurrentCluster()?.server, namespaces: namespaces.length ? namespaces : 'all', dryRun: c.healDryRun, lease: `${leaseNamespace}/${c.healLeaseName}`, identity });
-  return healer;
+  const started = healer.start().then(() => {
+    deps.log.info('healer started', { cluster: kc.getCurrentCluster()?.server, namespaces: namespaces.length ? namespaces : 'all', dryRun: c.healDryRun, lease: `${leaseNamespace}/${c.healLeaseName}`, identity });
+  });
+  return { healer, started };
 }

@@ -135,7 +135,7 @@ test('every dashboard query returns data from the real Prometheus', async () => 
   expect(missing).toEqual([]);
 }, 45_000);
 
-test('Prometheus stopped mid-run: the last good plan, then the last observed value, with reasons; recovery when it returns', async () => {
+test('Prometheus stopped mid-run: the last good plan, fresh then stale, never less, with reasons; recovery when it returns', async () => {
   const state = () => amadeus.registry.get('shop', 'web')!;
   await waitFor(() => state().plan !== null && !state().sourceFailing, 10_000, 'a healthy plan');
   const before = (await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat;
@@ -147,9 +147,10 @@ test('Prometheus stopped mid-run: the last good plan, then the last observed val
   expect((await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat).toBe(before);
   // The plan ages from when it was made, at most a minute before the failing refresh (hence a TTL
   // of 65 s): it runs out within 65 s.
-  await waitFor(() => amadeus.registry.served(state()).reason === 'last-observed', 70_000, 'the plan TTL to pass');
-  // Never a scale to zero: the last observed load, still answered.
-  expect((await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat).toBe(webAt(0));
+  await waitFor(() => amadeus.registry.served(state()).reason === 'stale-plan', 70_000, 'the plan TTL to pass');
+  // Never less than the last good plan, never inactive (UNAVAILABLE only after maxOutageSeconds).
+  expect((await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat).toBe(before);
+  expect((await client.isActive(web())).result).toBe(true);
   expect(state().lastError).toMatch(/cannot reach Prometheus/);
   await prom.start();
   // Refreshes come once a minute (at 10 s past it): recovery shows at the next one.

@@ -1,5 +1,5 @@
 import type { Forecast } from '../forecast/types.js';
-import { forecastMax, makePlan } from './plan.js';
+import { forecastMax, makePlan, MAX_PLAN_VALUE } from './plan.js';
 
 const forecast = (values: number[]): Forecast => ({ model: 'test', values });
 const base = { headroom: 0, activationValue: 0 };
@@ -7,7 +7,7 @@ const base = { headroom: 0, activationValue: 0 };
 describe('makePlan', () => {
   test('predictive: the forecast maximum wins when above observed, with headroom', () => {
     const p = makePlan({ ...base, headroom: 0.25, mode: 'predictive', observed: 100, forecast: forecast([110, 160, 120]) });
-    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test', noiseMargin: 0, surging: false });
+    expect(p).toEqual({ value: 200, active: true, observed: 100, forecastMax: 160, quantile: null, reason: 'forecast', model: 'test', noiseMargin: 0, surging: false, capped: false });
   });
 
   test('predictive: a forecast may only add capacity, never remove it', () => {
@@ -66,6 +66,13 @@ describe('makePlan', () => {
 
   test('zero load plans zero and is inactive', () => {
     expect(makePlan({ ...base, mode: 'predictive', observed: 0, forecast: forecast([0, 0]) })).toMatchObject({ value: 0, active: false, reason: 'observed' });
+  });
+
+  test('the value never passes the ceiling, however large the forecast or its product with headroom', () => {
+    // 1e308 × (1 + 1) overflows to Infinity: the ceiling catches the product too.
+    expect(makePlan({ ...base, headroom: 1, mode: 'predictive', observed: 10, forecast: forecast([1e308]), maxValue: 1e6 })).toMatchObject({ value: 1e6, capped: true, reason: 'forecast' });
+    expect(makePlan({ ...base, headroom: 1, mode: 'predictive', observed: 10, forecast: forecast([1e308]) })).toMatchObject({ value: MAX_PLAN_VALUE, capped: true });
+    expect(makePlan({ ...base, mode: 'reactive', observed: 5, forecast: null, maxValue: 1e6 })).toMatchObject({ value: 5, capped: false });
   });
 
   test('non-finite inputs never leak into the plan', () => {

@@ -52,7 +52,16 @@ export interface PlanInput {
   signals?: PlanSignals;
   /** k of the noise margin while a surge is under way (signals.surging); unset: `noiseMargin`. */
   surgeNoiseMargin?: number;
+  /**
+   * The largest value ever answered (metadata `maxValue`): a forecast or margin beyond it is cut
+   * to it, so the value stays finite and within what KEDA's int64 fields carry. Unset, or above
+   * MAX_PLAN_VALUE: MAX_PLAN_VALUE.
+   */
+  maxValue?: number;
 }
+
+/** The ceiling when none is given: the largest value whose milli-units (KEDA's Quantity) fit an int64. */
+export const MAX_PLAN_VALUE = 9e15;
 
 export interface Plan {
   /** The metric value for KEDA: total planned load, >= 0 and finite. */
@@ -71,6 +80,8 @@ export interface Plan {
   noiseMargin: number;
   /** Whether a surge was under way (the surge margin applied). */
   surging: boolean;
+  /** Whether the value was cut to the ceiling (`maxValue`). */
+  capped: boolean;
 }
 
 export function forecastMax(forecast: Forecast | null): number | null {
@@ -121,6 +132,12 @@ export function makePlan(input: PlanInput): Plan {
   }
   const surging = signals?.surging === true;
   const k = surging ? (input.surgeNoiseMargin ?? input.noiseMargin ?? 0) : (input.noiseMargin ?? 0);
-  const margin = noiseMargin(base, k, input.noise ?? null);
-  return { value: (base + margin) * (1 + input.headroom), active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model, noiseMargin: margin, surging };
+  const m = noiseMargin(base, k, input.noise ?? null);
+  const margin = Number.isFinite(m) && m > 0 ? m : 0;
+  const ceiling = input.maxValue !== undefined && input.maxValue >= 0 && input.maxValue < MAX_PLAN_VALUE ? input.maxValue : MAX_PLAN_VALUE;
+  // Every term is finite and >= 0, but their product may still overflow: the ceiling also catches that.
+  const raw = (base + margin) * (1 + Math.max(0, input.headroom));
+  const capped = !(raw <= ceiling);
+  const value = capped ? ceiling : raw;
+  return { value, active, observed, forecastMax: fmax, quantile: qmax === null ? null : input.quantile!, reason, model, noiseMargin: margin, surging, capped };
 }

@@ -20,6 +20,9 @@ describe('ScaledObject metadata', () => {
     expect(scaler).toEqual({
       targetValue: 100,
       activationValue: 0,
+      // The ceiling of every answer; the outage limit is the scaler's default when unset.
+      maxValue: 1e12,
+      maxOutageSeconds: undefined,
       metricName: DEFAULT_METRIC_NAME,
       horizonMinutes: 10,
       podStartupSeconds: undefined,
@@ -78,10 +81,10 @@ describe('ScaledObject metadata', () => {
 
   // Each key, invalid values: the error names the key and the expected form.
   test.each([
-    ['targetValue', '0', 'metadata "targetValue" must be a number > 0, got "0"'],
-    ['targetValue', '-5', 'metadata "targetValue" must be a number > 0, got "-5"'],
-    ['targetValue', 'ten', 'metadata "targetValue" must be a number > 0, got "ten"'],
-    ['activationValue', '-1', 'metadata "activationValue" must be a number >= 0, got "-1"'],
+    ['targetValue', '0', 'metadata "targetValue" must be a number >= 0.001 and <= 1e12, got "0"'],
+    ['targetValue', '-5', 'metadata "targetValue" must be a number >= 0.001 and <= 1e12, got "-5"'],
+    ['targetValue', 'ten', 'metadata "targetValue" must be a number >= 0.001 and <= 1e12, got "ten"'],
+    ['activationValue', '-1', 'metadata "activationValue" must be a number >= 0 and <= 1e12, got "-1"'],
     ['metricName', 'has space', 'metadata "metricName" must be a metric name of letters, digits, "-", "_" or "." (at most 200), got "has space"'],
     ['metricName', '-leading', 'metadata "metricName" must be a metric name'],
     ['horizonMinutes', '0', 'metadata "horizonMinutes" must be an integer >= 1 and <= 120, got "0"'],
@@ -96,14 +99,14 @@ describe('ScaledObject metadata', () => {
     ['mode', 'aggressive', 'metadata "mode" must be one of "predictive", "shadow", "reactive", got "aggressive"'],
     ['forecaster', 'prophet', 'metadata "forecaster" must be one of "auto", "lstm", "persistence", "mean10", "mean30", "seasonal-day", "holt-winters", got "prophet"'],
     ['quantile', '0.99', 'metadata "quantile" must be one of "0.5", "0.8", "0.9", "0.95", got "0.99"'],
-    ['replayScale', '0', 'metadata "replayScale" must be a number > 0 and <= 1000000000, got "0"'],
+    ['replayScale', '0', 'metadata "replayScale" must be a number >= 0.001 and <= 1e9, got "0"'],
   ])('%s=%j is rejected', (key, raw, message) => {
     expect(() => parse({ ...base, [key]: raw })).toThrow(InvalidRequestError);
     expect(() => parse({ ...base, [key]: raw })).toThrow(message);
   });
 
   test('missing targetValue is rejected with its expected form', () => {
-    expect(() => parse({})).toThrow('metadata "targetValue" is required: a number > 0');
+    expect(() => parse({})).toThrow('metadata "targetValue" is required: a number >= 0.001 and <= 1e12');
   });
 
   test('an unknown key (a typo) is rejected, listing the known keys', () => {

@@ -6,6 +6,7 @@ import { FieldsError, integer, nameSet, number, oneOf, optional, parseFields, te
 import { DEFAULT_MODEL, MODEL_NAMES, type ModelName } from '../forecast/catalog.js';
 import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
 import { PLANNER_DEFAULTS } from '../plan/defaults.js';
+import { MAX_PLAN_VALUE } from '../plan/plan.js';
 import { planningHorizonMinutes } from '../plan/horizon.js';
 import { SIGNAL_NAMES } from '../plan/signals.js';
 import { PROMETHEUS_METADATA } from '../sources/prometheus.js';
@@ -16,6 +17,14 @@ export type Mode = (typeof MODES)[number];
 export const DEFAULT_METRIC_NAME = 'amadeus-predicted-load';
 /** horizonMinutes when neither it nor podStartupSeconds is given. */
 export const DEFAULT_HORIZON_MINUTES = 10;
+
+/** Smallest targetValue: KEDA passes it to the HPA as a quantity in milli-units. */
+export const TARGET_MIN = 0.001;
+/** Largest targetValue and activationValue: far inside an int64 of milli-units (9.2e15), finite in every sum. */
+export const VALUE_LIMIT = 1e12;
+
+/** maxOutageSeconds when not given: 15 minutes of a failing source, then KEDA's fallback. */
+export const DEFAULT_MAX_OUTAGE_SECONDS = 900;
 
 /** Keys KEDA itself uses for the connection to the scaler; they arrive in the map but are not ours. */
 export const KEDA_CONNECTION_KEYS: ReadonlySet<string> = new Set([
@@ -35,10 +44,25 @@ export const QUANTILES = DEFAULT_SHAPE.quantiles.map(String);
 
 export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
   return {
-    /** Per-pod capacity in the load's unit: the HPA computes ceil(total planned load / targetValue). */
-    targetValue: number({ gt: 0, required: true }),
+    /**
+     * Per-pod capacity in the load's unit: the HPA computes ceil(total planned load / targetValue).
+     * KEDA hands it to the HPA in milli-units (int64 of value × 1000): below 0.001 it would be 0.
+     */
+    targetValue: number({ min: TARGET_MIN, max: VALUE_LIMIT, required: true }),
     /** IsActive is true when observed load or any forecast minute in the horizon exceeds this. */
-    activationValue: number({ min: 0, default: 0 }),
+    activationValue: number({ min: 0, max: VALUE_LIMIT, default: 0 }),
+    /**
+     * The ceiling of every value answered, in the load's unit: a plan above it is cut to it, and a
+     * newest sample above it (like a negative, NaN or infinite one) is a source error, so the last
+     * good plan stays in force. At most 9e15: KEDA turns values into int64 milli-units.
+     */
+    maxValue: number({ min: TARGET_MIN, max: MAX_PLAN_VALUE, default: VALUE_LIMIT }),
+    /**
+     * Seconds the last good plan is answered while the source fails (never less, never inactive);
+     * after that every call answers UNAVAILABLE, so KEDA's own `fallback` replica count applies.
+     * Unset: the scaler's default (DEFAULT_MAX_OUTAGE_SECONDS).
+     */
+    maxOutageSeconds: optional(number({ min: 60, max: 604800, required: true })),
     metricName: text({ pattern: METRIC_NAME, expected: 'a metric name of letters, digits, "-", "_" or "." (at most 200)', default: DEFAULT_METRIC_NAME }),
     /** Minutes ahead to forecast; the plan provisions for the maximum over them. Resolved by the parser. */
     horizonMinutes: optional(integer({ min: 1, max: 120, required: true })),
@@ -68,7 +92,7 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
      */
     quantile: optional(oneOf(QUANTILES, { default: QUANTILES[0]! })),
     /** Replay source only: multiplies the replayed load, so several demo objects can differ. */
-    replayScale: number({ gt: 0, max: 1e9, default: 1 }),
+    replayScale: number({ min: 0.001, max: 1e9, default: 1 }),
     /** The Prometheus source: serverAddress, query, cpuQuery, memoryQuery, auth and TLS files. */
     ...PROMETHEUS_METADATA,
   } satisfies Record<string, FieldSpec<unknown>>;

@@ -4,7 +4,7 @@ import type { History } from '../sources/types.js';
 import { floorMinute, MINUTE_MS } from '../sources/types.js';
 import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
-import { CapacityError, NotReadyError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
+import { CapacityError, NotReadyError, OutageError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
 
 function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: number | null; gate?: Promise<void>; speed?: number } = {}) {
   const sources: FakeSource[] = [];
@@ -80,19 +80,31 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.registry.size).toBe(0);
   });
 
-  test('changed metadata reconfigures the object and keeps serving meanwhile', async () => {
-    ctx = setup();
+  test('other metadata under the same name is another trigger, with its own state; the one no longer asked for expires', async () => {
+    let now = 1_000_000;
+    ctx = setup({ clock: () => now, idleTimeoutMs: 1000 });
     const state = ctx.registry.touch(ref('a'));
     await waitFor(() => state.plan !== null);
     expect(ctx.registry.metricValue(state)).toBe(20);
-    ctx.registry.touch(ref('a', { targetValue: '5', mode: 'reactive' }));
-    expect(ctx.sources[0]!.closed).toBe(true);
-    expect(ctx.registry.metricValue(state)).toBe(20); // the last plan until the new one exists
-    await waitFor(() => state.plan?.reason === 'reactive', 2000, 'reactive plan');
-    expect(ctx.registry.metricValue(state)).toBe(10);
-    // Bad new metadata leaves the working configuration in place.
+    const other = ctx.registry.touch(ref('a', { targetValue: '5', mode: 'reactive' }));
+    expect(other).not.toBe(state);
+    expect(ctx.registry.size).toBe(2);
+    expect(ctx.sources[0]!.closed).toBe(false); // the first trigger is untouched
+    await waitFor(() => other.plan?.reason === 'reactive', 2000, 'reactive plan');
+    expect(ctx.registry.metricValue(other)).toBe(10);
+    expect(ctx.registry.metricValue(state)).toBe(20);
+    expect(ctx.registry.triggers('ns', 'a')).toHaveLength(2);
+    expect(ctx.lines.some((l) => l.msg === 'ScaledObject has several triggers (or its metadata changed): each is served on its own')).toBe(true);
+    // Bad metadata registers nothing and leaves both in place.
     expect(() => ctx.registry.touch(ref('a', { targetValue: 'x' }))).toThrow(InvalidRequestError);
-    expect(state.config.mode).toBe('reactive');
+    expect(ctx.registry.size).toBe(2);
+    // Only the reactive trigger is still asked for: the first one expires, its source released.
+    now += 800;
+    ctx.registry.touch(ref('a', { targetValue: '5', mode: 'reactive' }));
+    now += 800;
+    await waitFor(() => ctx.registry.size === 1, 3000, 'the unasked trigger to expire');
+    expect(ctx.sources[0]!.closed).toBe(true);
+    expect(ctx.registry.get('ns', 'a')).toBe(other);
   });
 
   test('a forecaster failure falls back to observed, logged once per change', async () => {
@@ -122,19 +134,36 @@ describe('ScaledObjectRegistry', () => {
     expect(() => ctx.registry.isActive(other)).toThrow(NotReadyError);
   });
 
-  test('a failing source: the last plan for the TTL, then the last observed load, with reasons; recovery', async () => {
+  test('a failing source: the last plan, fresh then stale (never less), then UNAVAILABLE past maxOutage, with reasons; recovery', async () => {
     let now = 1_000_000;
-    ctx = setup({ clock: () => now, planTtlMs: 60_000 });
+    ctx = setup({ clock: () => now, planTtlMs: 60_000, maxOutageMs: 600_000 });
     const state = ctx.registry.touch(ref('a', { targetValue: '5', headroom: '0.5' }));
     await waitFor(() => state.plan !== null);
     expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'forecast', model: 'holt-winters' });
     ctx.sources[0]!.failWith = new Error('connection refused');
     await waitFor(() => state.sourceFailing, 2000, 'failure noticed');
-    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'last-plan' });
+    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'last-plan', active: true });
     now += 61_000;
-    // Past the TTL: the last observed load (10) with headroom, never zero.
-    expect(ctx.registry.served(state)).toMatchObject({ value: 15, reason: 'last-observed', model: null, active: true });
-    expect(ctx.registry.servedStates()).toEqual([{ namespace: 'ns', name: 'a', observed: 10, planned: 15, reason: 'last-observed', model: null }]);
+    // Past the TTL: still the last good plan (the forecast's 30, not the observed 10 × 1.5).
+    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'stale-plan', model: 'holt-winters', active: true });
+    expect(ctx.registry.servedStates()).toEqual([
+      { namespace: 'ns', name: 'a', metric: undefined, observed: 10, planned: 30, reason: 'stale-plan', model: 'holt-winters', stage: 'stale-plan', cause: 'error' },
+    ]);
+    now += 540_000;
+    // Past maxOutage: UNAVAILABLE (KEDA's fallback), said in the log and the snapshot.
+    expect(() => ctx.registry.served(state)).toThrow(OutageError);
+    expect(() => ctx.registry.isActive(state)).toThrow(/failed for 10m01s \(maxOutageSeconds 600\), answering UNAVAILABLE/);
+    expect(ctx.registry.servedStates()[0]).toMatchObject({ planned: null, reason: 'unavailable', stage: 'unavailable' });
+    expect(ctx.lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['source failing: serving the last good plan', 'source still failing: serving the last good plan, now stale', "source outage past maxOutageSeconds: answering UNAVAILABLE, KEDA's fallback applies"]),
+    );
+    // Metadata may set its own limit.
+    const own = ctx.registry.touch(ref('b', { targetValue: '5', maxOutageSeconds: '60' }));
+    await waitFor(() => own.plan !== null);
+    ctx.sources[1]!.failWith = new Error('connection refused');
+    await waitFor(() => own.sourceFailing, 2000, 'failure noticed on b');
+    now += 61_000;
+    expect(() => ctx.registry.served(own)).toThrow(OutageError);
     ctx.sources[0]!.failWith = null;
     ctx.sources[0]!.value = 20;
     await waitFor(() => !state.sourceFailing, 2000, 'recovery');
@@ -268,12 +297,17 @@ describe('ScaledObjectRegistry', () => {
     expect(seen).toEqual([false, true]);
   });
 
-  /** Sources on a clock 60 times as fast as real time (a minute a second) that note when each read starts. */
+  /**
+   * Sources on a clock 20 times as fast as real time (a minute in 3 s) that note when each read
+   * starts: slow enough that a busy CI machine's event-loop stalls (a few hundred ms) stay well
+   * inside the 10 s offset, which they did not at 60×.
+   */
+  const SPEED = 20;
   function timedSetup(gate: Promise<void> | null = null) {
     const reads = new Map<string, { minute: number; second: number }[]>();
     const c = setup({
       sourceFor: (_config, r) => {
-        const s = fakeSource(10, 60);
+        const s = fakeSource(10, SPEED);
         s.gate = gate;
         const read = s.read.bind(s);
         s.read = (minutes) => {
@@ -285,7 +319,7 @@ describe('ScaledObjectRegistry', () => {
         return s;
       },
     });
-    const clock = fakeSource(0, 60);
+    const clock = fakeSource(0, SPEED);
     /** Waits for the given second of the sources' next minute. */
     const untilSecond = (second: number) => new Promise((r) => setTimeout(r, clock.msUntil!(floorMinute(clock.now()) + MINUTE_MS + second * 1000)));
     return { ctx: c, reads, untilSecond };
@@ -300,7 +334,7 @@ describe('ScaledObjectRegistry', () => {
     ctx.registry.touch(ref('early'));
     await untilSecond(30);
     ctx.registry.touch(ref('late'));
-    await waitFor(() => (reads.get('early')?.length ?? 0) >= 5 && (reads.get('late')?.length ?? 0) >= 4, 10_000, 'several minutes of refreshes');
+    await waitFor(() => (reads.get('early')?.length ?? 0) >= 5 && (reads.get('late')?.length ?? 0) >= 4, 40_000, 'several minutes of refreshes');
     const early = reads.get('early')!;
     const late = reads.get('late')!;
     expect(early[0]!.second).toBeLessThan(10);
@@ -311,7 +345,7 @@ describe('ScaledObjectRegistry', () => {
       });
     }
     expect(late[0]!.second).toBeGreaterThanOrEqual(30);
-  });
+  }, 60_000);
 
   test('a refresh that overruns the next minute\'s offset is followed at once, reading that minute', async () => {
     let release!: () => void;
@@ -321,13 +355,13 @@ describe('ScaledObjectRegistry', () => {
     ctx.registry.touch(ref('slow'));
     await t.untilSecond(25); // the first refresh is still reading, past the next minute's offset
     release();
-    await waitFor(() => (t.reads.get('slow')?.length ?? 0) >= 3, 5000, 'three refreshes');
+    await waitFor(() => (t.reads.get('slow')?.length ?? 0) >= 3, 20_000, 'three refreshes');
     const [first, second, third] = t.reads.get('slow')!;
     expect(second!.minute).toBe(first!.minute + MINUTE_MS); // not skipped
     expect(second!.second).toBeGreaterThanOrEqual(25);
     expect(third!.minute).toBe(second!.minute + MINUTE_MS);
     expect(third!.second).toBeGreaterThanOrEqual(10);
-  });
+  }, 60_000);
 
   test('the refresh offset must lie within a minute', () => {
     expect(() => setup({ refreshOffsetMs: 60_000 })).toThrow(RangeError);

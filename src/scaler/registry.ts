@@ -1,24 +1,39 @@
 /**
- * The ScaledObjects KEDA is asking about, each with a background refresh loop and its latest plan.
+ * The triggers KEDA is asking about, each with a background refresh loop and its latest plan.
+ *
+ * A trigger is one ScaledObject's namespace, name *and* metadata: a ScaledObject with two triggers
+ * pointing at Amadeus sends the same name with different metadata, and each gets its own state,
+ * source and plan (keyed by the canonical metadata, so a changed metadata map is a new trigger and
+ * the old one expires once nothing asks for it).
  *
  * KEDA never waits on Amadeus's I/O or models: the RPC handlers only read what this registry has
- * cached. An object is registered on its first call (and refreshed at once), then refreshed once per
+ * cached. A trigger is registered on its first call (and refreshed at once), then refreshed once per
  * minute of its source's clock, `refreshOffsetMs` after the minute starts, and forgotten once nothing
  * has asked for it for `idleTimeoutMs` (an open IsActive stream counts as asking). Every refresh in
- * minute m + 1 reads the same window (the minutes up to m), whenever its object registered and on
+ * minute m + 1 reads the same window (the minutes up to m), whenever its trigger registered and on
  * whichever replica: the plan is a function of the minute, which is also what the simulator computes.
- * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once.
+ * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once; every
+ * read has a deadline (metadata `timeoutSeconds`), and a refresh still reading after `slowRefreshMs`
+ * gives its slot to the next one (a few such at once), so a hanging source cannot starve the rest.
+ *
+ * A failing source never lowers what is answered: the last good plan (value and activity) stays in
+ * force, `last-plan` within `planTtlMs`, `stale-plan` after, until the outage passes
+ * `maxOutageSeconds`; then every call answers UNAVAILABLE so KEDA's own `fallback` applies. A sample
+ * outside [0, maxValue] (negative, NaN, ±Inf, absurd) is such a failure, and no value answered is
+ * ever above `maxValue`.
  */
+import { createHash } from 'node:crypto';
 import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { Forecaster } from '../forecast/types.js';
-import { lastObserved } from '../forecast/series.js';
-import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
+import { makePlan, MAX_PLAN_VALUE, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
 import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
+import { deadlineSignal, untilAborted } from '../sources/deadline.js';
 import { floorMinute, MINUTE_MS, msUntil, type History, type MetricSource } from '../sources/types.js';
 import type { Logger, Level } from '../telemetry/logger.js';
 import type { RefreshRecord } from '../telemetry/metrics.js';
-import type { MetadataParser, ScalerConfig } from './metadata.js';
+import { DEFAULT_MAX_OUTAGE_SECONDS, DEFAULT_METRIC_NAME, type MetadataParser, type ScalerConfig } from './metadata.js';
+import { checkSamples } from './samples.js';
 
 export interface ObjectRef {
   namespace: string;
@@ -28,29 +43,40 @@ export interface ObjectRef {
 
 export interface RegistryOptions {
   parseMetadata: MetadataParser;
-  /** Binds a data source to one ScaledObject's configuration. */
+  /** Binds a data source to one trigger's configuration. */
   sourceFor(config: ScalerConfig, ref: { namespace: string; name: string }): MetricSource;
   /**
-   * The forecaster for one ScaledObject, made once per configuration (stateful models keep
-   * per-workload state: fine-tuned weights, live errors) and closed when the object goes.
+   * The forecaster for one trigger, made once per configuration (stateful models keep
+   * per-workload state: fine-tuned weights, live errors) and closed when the trigger goes.
    */
   forecasterFor(name: string, key: string): Forecaster;
   /**
-   * Milliseconds of the source's clock after each minute starts at which an object refreshes (its
+   * Milliseconds of the source's clock after each minute starts at which a trigger refreshes (its
    * history then ends at the minute just completed, which has had this long to land). Default 10 s.
    */
   refreshOffsetMs?: number;
   idleTimeoutMs: number;
+  /** Most triggers served at once (a ScaledObject with two Amadeus triggers counts twice). */
   maxObjects: number;
   refreshConcurrency: number;
   logger: Logger;
   /** Level of the one line logged per refresh (observed, forecast, plan, reason). */
   refreshLogLevel?: Level;
   /**
-   * How long the last good plan is served while the source fails (ms); after that, the last observed
-   * load. Default 5 minutes.
+   * While the source fails, the last good plan is `last-plan` for this long (ms), then
+   * `stale-plan`: the same value and activity either way. Default 5 minutes.
    */
   planTtlMs?: number;
+  /**
+   * How long the last good plan is answered while the source fails (ms), for triggers whose
+   * metadata sets no `maxOutageSeconds`; after that, UNAVAILABLE. Default 15 minutes.
+   */
+  maxOutageMs?: number;
+  /**
+   * A refresh still running after this long (ms) frees its concurrency slot, up to
+   * 4 × refreshConcurrency such at once, and goes on to its deadline. Default 2 s.
+   */
+  slowRefreshMs?: number;
   /** Told about every successful refresh and every forgotten object (metrics). */
   observer?: RegistryObserver;
   clock?: () => number;
@@ -58,6 +84,7 @@ export interface RegistryOptions {
 
 export interface RegistryObserver {
   refreshed(record: RefreshRecord): void;
+  /** The last trigger of a ScaledObject was forgotten. */
   forgotten(namespace: string, name: string): void;
   refreshDuration?(seconds: number): void;
   /** Every new plan, with what it is measured against (predicted scale-out notices). */
@@ -66,9 +93,13 @@ export interface RegistryObserver {
 
 /**
  * Why the answered value is what it is: the plan's own reason while the source works; while it
- * fails, `last-plan` (within the TTL), then `last-observed`; `observed-only` before the first plan.
+ * fails, `last-plan` (within the plan TTL), then `stale-plan` (the same value, older);
+ * `observed-only` before the first plan when the forecaster is slow.
  */
-export type ServedReason = PlanReason | 'last-plan' | 'last-observed' | 'observed-only';
+export type ServedReason = PlanReason | 'last-plan' | 'stale-plan' | 'observed-only';
+
+/** Where a trigger stands: answering (`serving`, or the degraded stages) or not. */
+export type Stage = 'serving' | 'last-plan' | 'stale-plan' | 'unavailable' | 'not-ready';
 
 export interface Served {
   value: number;
@@ -77,9 +108,17 @@ export interface Served {
   model: string | null;
 }
 
-/** Nothing is known yet for this object (no data has arrived): the RPC answers UNAVAILABLE. */
+/** Nothing is known yet for this trigger (no data has arrived): the RPC answers UNAVAILABLE. */
 export class NotReadyError extends Error {
   override name = 'NotReadyError';
+}
+
+/**
+ * The source has failed for longer than the trigger's maxOutageSeconds: the RPC answers
+ * UNAVAILABLE, so KEDA's `fallback` replica count applies (or the HPA holds its replicas).
+ */
+export class OutageError extends NotReadyError {
+  override name = 'OutageError';
 }
 
 /** The registry is full: the RPC answers RESOURCE_EXHAUSTED. */
@@ -90,22 +129,29 @@ export class CapacityError extends Error {
 type Listener = (active: boolean) => void;
 
 export interface EntryState {
+  /** The trigger's key: namespace, name and canonical metadata. */
   key: string;
+  namespace: string;
+  name: string;
+  /** Short stable id of the trigger's metadata, for logs (several triggers may share a name). */
+  trigger: string;
   config: ScalerConfig;
   plan: Plan | null;
   /** Latest observed load, known before the first plan when the forecaster is slow or failing. */
   observed: number | null;
   /** When the last plan was made (the registry's clock). */
   lastRefreshAt: number | null;
+  /** When the source last answered a good read (the registry's clock): an outage is measured from it. */
+  lastGoodAt: number | null;
   lastError: string | null;
   /** The latest read of the source failed: the plan (or observed load) being served is aging. */
   sourceFailing: boolean;
+  /** Why the latest read failed (a PrometheusError's reason, `deadline`, `bounds`, …), null when it did not. */
+  cause: string | null;
 }
 
 interface Entry extends EntryState {
-  namespace: string;
-  name: string;
-  signature: string;
+  objectKey: string;
   source: MetricSource;
   /** Null in reactive mode. */
   forecaster: Forecaster | null;
@@ -113,14 +159,29 @@ interface Entry extends EntryState {
   /** Each subscriber with the activity it was last told (null: nothing yet), so it hears only changes. */
   listeners: Map<Listener, boolean | null>;
   pinned: boolean;
-  /** Bumped when the configuration changes, so a refresh started under the old one is discarded. */
-  generation: number;
   timer: NodeJS.Timeout | null;
   /** The source's minute in progress when it was last read (the window ended just before it). */
   readMinute: number | null;
   queued: boolean;
   refreshing: boolean;
   removed: boolean;
+  /** The stage last logged, so each change is logged once. */
+  loggedStage: Stage;
+}
+
+/** What metrics read at scrape time for one trigger. */
+export interface TriggerSnapshot {
+  namespace: string;
+  name: string;
+  /** The trigger's metricName; unset for the default one, so a single default trigger's series keep their labels. */
+  metric?: string;
+  observed: number | null;
+  planned: number | null;
+  /** The served reason, or `unavailable` / null (nothing known yet). */
+  reason: string | null;
+  model: string | null;
+  stage: Stage;
+  cause: string | null;
 }
 
 /** Canonical form of a metadata map: the same keys and values in any order give the same string. */
@@ -133,13 +194,19 @@ function signatureOf(metadata: Readonly<Record<string, string>>): string {
 
 /** The default refresh offset: late enough after a minute for Prometheus to have scraped and evaluated it. */
 export const DEFAULT_REFRESH_OFFSET_MS = 10_000;
+export const DEFAULT_PLAN_TTL_MS = 300_000;
+export const DEFAULT_SLOW_REFRESH_MS = 2_000;
 /** A timer waits at most this long at once (Node's limit is ~24.8 days; a slow replay can ask for more). */
 const MAX_TIMER_MS = 3_600_000;
 
 export class ScaledObjectRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** The triggers of each ScaledObject (namespace/name). */
+  private readonly objects = new Map<string, Set<Entry>>();
   private readonly queue: Entry[] = [];
   private running = 0;
+  /** Slow refreshes that gave their slot back and go on to their deadline. */
+  private detached = 0;
   private pumpScheduled = false;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
@@ -156,6 +223,7 @@ export class ScaledObjectRegistry {
     this.sweeper.unref();
   }
 
+  /** Triggers registered. */
   get size(): number {
     return this.entries.size;
   }
@@ -165,74 +233,103 @@ export class ScaledObjectRegistry {
    * GetMetricSpec needs, which must answer from metadata alone.
    */
   configOf(ref: ObjectRef): ScalerConfig {
-    const entry = this.entries.get(keyOf(ref));
-    if (entry && entry.signature === signatureOf(ref.metadata)) return entry.config;
-    return this.opts.parseMetadata(ref.metadata);
+    const entry = this.entries.get(triggerKey(ref, signatureOf(ref.metadata)));
+    return entry ? entry.config : this.opts.parseMetadata(ref.metadata);
   }
 
   /**
-   * Registers (or finds) the object and marks it as asked for. A changed metadata map replaces the
-   * configuration and triggers an immediate refresh; the last plan keeps being served meanwhile.
-   * Throws InvalidRequestError for bad metadata and CapacityError when full.
+   * Registers (or finds) the trigger and marks it as asked for. Throws InvalidRequestError for bad
+   * metadata and CapacityError when full.
    */
   touch(ref: ObjectRef, options: { pinned?: boolean } = {}): EntryState {
     if (this.closed) throw new NotReadyError('shutting down');
-    const key = keyOf(ref);
     const signature = signatureOf(ref.metadata);
+    const key = triggerKey(ref, signature);
     const now = this.clock();
     let entry = this.entries.get(key);
     if (entry) {
       entry.lastAskedAt = now;
       if (options.pinned) entry.pinned = true;
-      if (entry.signature !== signature) this.reconfigure(entry, ref, signature);
       return entry;
     }
     const config = this.opts.parseMetadata(ref.metadata);
     if (this.entries.size >= this.opts.maxObjects) {
       throw new CapacityError(`already serving ${this.entries.size} ScaledObjects (--max-objects)`);
     }
+    const objectKey = `${ref.namespace}/${ref.name}`;
+    const trigger = createHash('sha256').update(signature).digest('hex').slice(0, 8);
     entry = {
       key,
+      objectKey,
       namespace: ref.namespace,
       name: ref.name,
-      signature,
+      trigger,
       config,
       source: this.opts.sourceFor(config, ref),
-      forecaster: this.forecasterOf(config, key),
+      forecaster: this.forecasterOf(config, workloadKey(objectKey, config.metricName)),
       plan: null,
       observed: null,
       lastRefreshAt: null,
+      lastGoodAt: null,
       lastError: null,
       sourceFailing: false,
+      cause: null,
       lastAskedAt: now,
       listeners: new Map(),
       pinned: options.pinned ?? false,
-      generation: 0,
       timer: null,
       readMinute: null,
       queued: false,
       refreshing: false,
       removed: false,
+      loggedStage: 'not-ready',
     };
     this.entries.set(key, entry);
-    this.log.info('registered ScaledObject', { scaledObject: key, source: entry.source.description, mode: config.mode, forecaster: config.forecaster });
+    let siblings = this.objects.get(objectKey);
+    if (!siblings) this.objects.set(objectKey, (siblings = new Set()));
+    const others = [...siblings];
+    siblings.add(entry);
+    this.log.info('registered ScaledObject', { scaledObject: objectKey, trigger, metric: config.metricName, source: entry.source.description, mode: config.mode, forecaster: config.forecaster });
+    if (others.length > 0) {
+      // Two triggers of one ScaledObject, or a trigger whose metadata changed (the old one is
+      // forgotten after the idle timeout once KEDA stops asking for it).
+      const sameName = others.filter((o) => o.config.metricName === config.metricName).map((o) => o.trigger);
+      this.log[sameName.length > 0 ? 'warn' : 'info']('ScaledObject has several triggers (or its metadata changed): each is served on its own', {
+        scaledObject: objectKey,
+        triggers: [...others.map((o) => o.trigger), trigger],
+        ...(sameName.length > 0 ? { note: `triggers ${[...sameName, trigger].join(', ')} share metricName "${config.metricName}": give each its own metricName to tell them apart in Amadeus's metrics` } : {}),
+      });
+    }
     this.enqueue(entry);
     return entry;
   }
 
   /**
-   * What to answer now. A failing source never scales a workload to zero: the last good plan for
-   * `planTtlMs`, then the last observed load; only with nothing known at all, NotReadyError (and
-   * KEDA's own `fallback` applies).
+   * What to answer now. A failing source never lowers the answer nor deactivates: the last good
+   * plan stays in force until the outage passes the trigger's maxOutageSeconds, then OutageError
+   * (UNAVAILABLE: KEDA's `fallback` applies); with nothing known yet, NotReadyError.
    */
   served(state: EntryState): Served {
     const { plan, observed, config } = state;
-    const fresh = plan && (!state.sourceFailing || this.clock() - (state.lastRefreshAt ?? 0) <= (this.opts.planTtlMs ?? 300_000));
-    if (plan && fresh) return { value: plan.value, active: plan.active, reason: state.sourceFailing ? 'last-plan' : plan.reason, model: plan.model };
-    if (observed !== null) {
-      return { value: observed * (1 + config.headroom), active: observed > config.activationValue, reason: plan ? 'last-observed' : 'observed-only', model: null };
+    let base: Served;
+    if (plan) base = { value: plan.value, active: plan.active, reason: plan.reason, model: plan.model };
+    else if (observed !== null) {
+      // Before the first plan (a slow forecaster): the observed load with headroom, within the ceiling.
+      const value = Math.min(observed * (1 + config.headroom), config.maxValue ?? MAX_PLAN_VALUE);
+      base = { value, active: observed > config.activationValue, reason: 'observed-only', model: null };
+    } else throw new NotReadyError(notReadyMessage(state));
+    if (!state.sourceFailing) return this.stageNoted(state, 'serving', base);
+    const age = this.clock() - (state.lastGoodAt ?? 0);
+    const limit = this.maxOutageMs(config);
+    if (age > limit) {
+      this.stageNoted(state, 'unavailable', null);
+      throw new OutageError(
+        `ScaledObject ${state.namespace}/${state.name}: the source has failed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}), ` +
+          `answering UNAVAILABLE so KEDA's fallback applies: ${state.lastError ?? 'source failing'}`,
+      );
     }
-    throw new NotReadyError(notReadyMessage(state));
+    const stage = age <= (this.opts.planTtlMs ?? DEFAULT_PLAN_TTL_MS) ? 'last-plan' : 'stale-plan';
+    return this.stageNoted(state, stage, { ...base, reason: stage });
   }
 
   /** The metric value to answer now (see served). */
@@ -244,28 +341,53 @@ export class ScaledObjectRegistry {
     return this.served(state).active;
   }
 
-  /** Every object's served state, for metrics at scrape time; objects with nothing known report nulls. */
-  servedStates(): { namespace: string; name: string; observed: number | null; planned: number | null; reason: string | null; model: string | null }[] {
-    return [...this.entries.values()].map((e) => {
-      let s: Served | null = null;
-      try {
-        s = this.served(e);
-      } catch {
-        // Nothing known yet: reported as nulls.
-      }
-      return { namespace: e.namespace, name: e.name, observed: e.observed, planned: s?.value ?? null, reason: s?.reason ?? null, model: s?.model ?? null };
-    });
+  /** The stage a trigger is at now, without logging or throwing. */
+  stageOf(state: EntryState): { stage: Stage; served: Served | null } {
+    try {
+      const served = this.served(state);
+      return { stage: served.reason === 'last-plan' || served.reason === 'stale-plan' ? served.reason : 'serving', served };
+    } catch (err) {
+      return { stage: err instanceof OutageError ? 'unavailable' : 'not-ready', served: null };
+    }
   }
 
   /**
-   * Calls `listener` with every change of the object's activity (and once with the current state
-   * if it is known). Returns the unsubscribe function. A subscribed object is never forgotten.
+   * Every trigger's served state, for metrics at scrape time; triggers with nothing known report
+   * nulls. Two triggers of one ScaledObject with the same metricName share their labels: the one
+   * asked for most recently is reported.
+   */
+  servedStates(): TriggerSnapshot[] {
+    const rows = new Map<string, { row: TriggerSnapshot; askedAt: number }>();
+    for (const e of this.entries.values()) {
+      const { stage, served } = this.stageOf(e);
+      const row: TriggerSnapshot = {
+        namespace: e.namespace,
+        name: e.name,
+        metric: e.config.metricName === DEFAULT_METRIC_NAME ? undefined : e.config.metricName,
+        observed: e.observed,
+        planned: served?.value ?? null,
+        reason: served?.reason ?? (stage === 'unavailable' ? 'unavailable' : null),
+        model: served?.model ?? null,
+        stage,
+        cause: e.sourceFailing ? e.cause : null,
+      };
+      const k = `${e.objectKey}\u0000${e.config.metricName}`;
+      const seen = rows.get(k);
+      if (!seen || e.lastAskedAt > seen.askedAt) rows.set(k, { row, askedAt: e.lastAskedAt });
+    }
+    return [...rows.values()].map((r) => r.row);
+  }
+
+  /**
+   * Calls `listener` with every change of the trigger's activity (and once with the current state
+   * if it is known). Returns the unsubscribe function. A subscribed trigger is never forgotten.
+   * A failing source sends nothing: the last activity told stays in force.
    */
   subscribe(state: EntryState, listener: Listener): () => void {
     const entry = this.entries.get(state.key);
-    if (!entry) throw new NotReadyError(`ScaledObject ${state.key} is not registered`);
-    const known = entry.plan !== null || entry.observed !== null;
-    const active = known ? this.isActive(entry) : null;
+    if (!entry) throw new NotReadyError(`ScaledObject ${state.namespace}/${state.name} is not registered`);
+    const { served } = this.stageOf(entry);
+    const active = served ? served.active : null;
     entry.listeners.set(listener, active);
     if (active !== null) listener(active);
     return () => {
@@ -274,9 +396,16 @@ export class ScaledObjectRegistry {
     };
   }
 
-  /** Read-only view of one object (for logs, metrics and tests). */
+  /** Read-only view of a ScaledObject's trigger asked for most recently (for logs, metrics and tests). */
   get(namespace: string, name: string): EntryState | undefined {
-    return this.entries.get(`${namespace}/${name}`);
+    let best: Entry | undefined;
+    for (const e of this.objects.get(`${namespace}/${name}`) ?? []) if (!best || e.lastAskedAt >= best.lastAskedAt) best = e;
+    return best;
+  }
+
+  /** Every trigger of a ScaledObject. */
+  triggers(namespace: string, name: string): EntryState[] {
+    return [...(this.objects.get(`${namespace}/${name}`) ?? [])];
   }
 
   /** Stops every loop and releases every source. Refreshes in flight finish but are discarded. */
@@ -287,21 +416,25 @@ export class ScaledObjectRegistry {
     this.queue.length = 0;
   }
 
-  private reconfigure(entry: Entry, ref: ObjectRef, signature: string): void {
-    const config = this.opts.parseMetadata(ref.metadata);
-    entry.source.close();
-    entry.forecaster?.close?.();
-    entry.source = this.opts.sourceFor(config, ref);
-    entry.forecaster = this.forecasterOf(config, entry.key);
-    entry.config = config;
-    entry.signature = signature;
-    entry.generation++;
-    // Another source may run on another clock: its minutes start afresh.
-    entry.readMinute = null;
-    this.log.info('ScaledObject metadata changed', { scaledObject: entry.key, mode: config.mode, forecaster: config.forecaster });
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = null;
-    this.enqueue(entry);
+  private maxOutageMs(config: ScalerConfig): number {
+    if (config.maxOutageSeconds !== undefined) return config.maxOutageSeconds * 1000;
+    return this.opts.maxOutageMs ?? DEFAULT_MAX_OUTAGE_SECONDS * 1000;
+  }
+
+  /** Logs each change of a trigger's stage once: degraded, stale, unavailable. Returns `served`. */
+  private stageNoted<T>(state: EntryState, stage: Stage, served: T): T {
+    const entry = this.entries.get(state.key);
+    if (!entry || entry.loggedStage === stage) return served;
+    const previous = entry.loggedStage;
+    entry.loggedStage = stage;
+    const fields = { scaledObject: entry.objectKey, trigger: entry.trigger, error: entry.lastError ?? undefined, cause: entry.cause ?? undefined };
+    const failingFor = entry.lastGoodAt === null ? undefined : formatAge(this.clock() - entry.lastGoodAt);
+    if (stage === 'last-plan') this.log.warn('source failing: serving the last good plan', { ...fields, failingFor });
+    else if (stage === 'stale-plan') this.log.warn('source still failing: serving the last good plan, now stale', { ...fields, failingFor });
+    else if (stage === 'unavailable') {
+      this.log.error('source outage past maxOutageSeconds: answering UNAVAILABLE, KEDA\'s fallback applies', { ...fields, failingFor, maxOutageSeconds: this.maxOutageMs(entry.config) / 1000 });
+    } else if (stage === 'serving' && previous !== 'not-ready') this.log.info('serving fresh plans again', { scaledObject: entry.objectKey, trigger: entry.trigger, after: previous });
+    return served;
   }
 
   private forecasterOf(config: ScalerConfig, key: string): Forecaster | null {
@@ -310,7 +443,7 @@ export class ScaledObjectRegistry {
 
   private enqueue(entry: Entry): void {
     if (entry.removed || entry.queued || this.closed) return;
-    // A refresh in flight re-queues itself when it finishes if its generation went stale.
+    // A refresh in flight schedules the next one itself when it finishes.
     if (entry.refreshing) return;
     entry.queued = true;
     this.queue.push(entry);
@@ -334,16 +467,36 @@ export class ScaledObjectRegistry {
   }
 
   private pump(): void {
+    const slowMs = this.opts.slowRefreshMs ?? DEFAULT_SLOW_REFRESH_MS;
+    const maxDetached = 4 * this.opts.refreshConcurrency;
     while (this.running < this.opts.refreshConcurrency && this.queue.length > 0) {
       const entry = this.queue.shift()!;
       entry.queued = false;
       if (entry.removed) continue;
       this.running++;
       entry.refreshing = true;
+      let holding = true;
+      let detached = false;
+      const release = () => {
+        if (!holding) return;
+        holding = false;
+        this.running--;
+        this.schedulePump();
+      };
+      // A refresh waiting on a slow source (until its deadline) hands its slot on: the queue moves.
+      const slow = setTimeout(() => {
+        if (this.detached >= maxDetached) return;
+        this.detached++;
+        detached = true;
+        release();
+      }, slowMs);
+      slow.unref();
       this.refresh(entry)
-        .catch((err: unknown) => this.log.error('refresh failed unexpectedly', { scaledObject: entry.key, error: err }))
+        .catch((err: unknown) => this.log.error('refresh failed unexpectedly', { scaledObject: entry.objectKey, trigger: entry.trigger, error: err }))
         .finally(() => {
-          this.running--;
+          clearTimeout(slow);
+          if (detached) this.detached--;
+          release();
           entry.refreshing = false;
           this.schedule(entry);
           this.schedulePump();
@@ -379,7 +532,6 @@ export class ScaledObjectRegistry {
 
   private async refresh(entry: Entry): Promise<void> {
     const started = this.clock();
-    const generation = entry.generation;
     const config = entry.config;
     const forecaster = entry.forecaster;
     const signals = new Set(config.mode === 'predictive' ? config.signals : []);
@@ -388,22 +540,25 @@ export class ScaledObjectRegistry {
     // The window ends just before this minute: the next refresh waits for a later one.
     entry.readMinute = floorMinute(entry.source.now());
 
-    let observed: number | null;
-    let history;
+    let observed: number;
+    let history: History;
+    // The whole read, every request of it, within timeoutSeconds: a source that trickles or hangs
+    // fails the read at the deadline (and the refresh ends), it does not hold it.
+    const deadline = deadlineSignal(config.timeoutSeconds * 1000);
     try {
-      history = await entry.source.read(minutes);
-      observed = lastObserved(history.requests)?.value ?? null;
-      if (observed === null) throw new Error(`no observed value in the last ${minutes} minutes`);
+      const read = await untilAborted(entry.source.read(minutes, deadline.signal), deadline.signal);
+      ({ history, observed } = checkSamples(read, config.maxValue));
     } catch (err) {
-      if (generation === entry.generation) {
-        entry.sourceFailing = true;
-        this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
-      }
+      if (!entry.removed) this.sourceFailed(entry, err);
       return;
+    } finally {
+      deadline.clear();
     }
-    if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
+    if (entry.removed) return;
     entry.observed = observed;
+    entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
+    entry.cause = null;
 
     let forecast = null;
     let forecastError: string | null = null;
@@ -416,7 +571,7 @@ export class ScaledObjectRegistry {
         forecastError = `forecaster ${forecaster.name}: ${messageOf(err)}`;
       }
     }
-    if (generation !== entry.generation || entry.removed) return this.requeueIfStale(entry, generation);
+    if (entry.removed) return;
     const at = history.start + history.requests.length * MINUTE_MS;
 
     // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
@@ -432,14 +587,17 @@ export class ScaledObjectRegistry {
       surgeNoiseMargin: config.surgeNoiseMargin,
       noise,
       signals: signals.size > 0 ? planSignals(history.requests, config.horizonMinutes, noise, signals) : undefined,
+      maxValue: config.maxValue,
     });
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
     if (forecastError) this.noteError(entry, forecastError);
     else this.clearError(entry);
+    this.stageNoted(entry, 'serving', null);
 
     this.log[this.opts.refreshLogLevel ?? 'info']('refresh', {
-      scaledObject: entry.key,
+      scaledObject: entry.objectKey,
+      trigger: entry.trigger,
       // The source's minute in progress: the history ends just before it (virtual time for a replay).
       at: new Date(at).toISOString(),
       observed: round(observed),
@@ -452,6 +610,7 @@ export class ScaledObjectRegistry {
       model: plan.model,
       quantile: plan.quantile ?? undefined,
       noiseMargin: plan.noiseMargin > 0 ? round(plan.noiseMargin) : undefined,
+      capped: plan.capped ? config.maxValue : undefined,
       gate: forecast?.gate?.reason,
       gateMae: forecast?.gate?.mae,
       note: forecast?.note,
@@ -468,25 +627,29 @@ export class ScaledObjectRegistry {
       this.opts.observer?.refreshDuration?.((this.clock() - started) / 1000);
       this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
     } catch (err) {
-      this.log.warn('metrics observer failed', { scaledObject: entry.key, error: err });
+      this.log.warn('metrics observer failed', { scaledObject: entry.objectKey, error: err });
     }
   }
 
-  private requeueIfStale(entry: Entry, generation: number): void {
-    // The configuration changed while this refresh was reading: run again under the new one soon.
-    if (!entry.removed && generation !== entry.generation) setImmediate(() => this.enqueue(entry));
+  /** A read failed (I/O, deadline, bad samples): the last good plan stays in force, the error is noted. */
+  private sourceFailed(entry: Entry, err: unknown): void {
+    entry.sourceFailing = true;
+    entry.cause = causeOf(err);
+    this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
+    // The stage (last-plan, stale-plan, unavailable) as of now, logged on change.
+    this.stageOf(entry);
   }
 
   /** Logs an error only when it differs from the last one: once per change, not once per poll. */
   private noteError(entry: Entry, message: string): void {
     if (entry.lastError === message) return;
     entry.lastError = message;
-    this.log.warn('refresh degraded', { scaledObject: entry.key, error: message, servingPlan: entry.plan !== null });
+    this.log.warn('refresh degraded', { scaledObject: entry.objectKey, trigger: entry.trigger, error: message, cause: entry.sourceFailing ? entry.cause : undefined, servingPlan: entry.plan !== null });
   }
 
   private clearError(entry: Entry): void {
     if (entry.lastError === null) return;
-    this.log.info('refresh recovered', { scaledObject: entry.key, previousError: entry.lastError });
+    this.log.info('refresh recovered', { scaledObject: entry.objectKey, trigger: entry.trigger, previousError: entry.lastError });
     entry.lastError = null;
   }
 
@@ -505,8 +668,13 @@ export class ScaledObjectRegistry {
     entry.forecaster?.close?.();
     entry.listeners.clear();
     this.entries.delete(entry.key);
-    this.opts.observer?.forgotten(entry.namespace, entry.name);
-    if (why !== 'shutdown') this.log.info('forgot ScaledObject', { scaledObject: entry.key, reason: why });
+    const siblings = this.objects.get(entry.objectKey);
+    siblings?.delete(entry);
+    if (!siblings || siblings.size === 0) {
+      this.objects.delete(entry.objectKey);
+      this.opts.observer?.forgotten(entry.namespace, entry.name);
+    }
+    if (why !== 'shutdown') this.log.info('forgot ScaledObject trigger', { scaledObject: entry.objectKey, trigger: entry.trigger, reason: why });
   }
 }
 
@@ -521,14 +689,35 @@ function lastMinutes(h: History, minutes: number): History {
   return out;
 }
 
-function keyOf(ref: { namespace: string; name: string }): string {
-  return `${ref.namespace}/${ref.name}`;
+/**
+ * The key a stateful forecaster keeps per-workload state under (fine-tuned weights on disk):
+ * "namespace/name" for a trigger with the default metricName, as before triggers were told apart,
+ * so its weights survive a metadata change; "namespace/name_metricName" for a named one (no Kubernetes name holds "_"), so two
+ * triggers of one ScaledObject never share (and overwrite) each other's.
+ */
+function workloadKey(objectKey: string, metricName: string): string {
+  return metricName === DEFAULT_METRIC_NAME ? objectKey : `${objectKey}_${metricName}`;
+}
+
+function triggerKey(ref: { namespace: string; name: string }, signature: string): string {
+  return `${ref.namespace}/${ref.name}\u0000${signature}`;
 }
 
 function notReadyMessage(state: EntryState): string {
-  return state.lastError
-    ? `no data yet for ScaledObject ${state.key}: ${state.lastError}`
-    : `no data yet for ScaledObject ${state.key}: the first refresh has not completed`;
+  const name = `${state.namespace}/${state.name}`;
+  return state.lastError ? `no data yet for ScaledObject ${name}: ${state.lastError}` : `no data yet for ScaledObject ${name}: the first refresh has not completed`;
+}
+
+/** The failure's kind for metrics: a source error's own reason when it has one. */
+function causeOf(err: unknown): string {
+  const reason = typeof err === 'object' && err !== null && 'reason' in err ? (err as { reason: unknown }).reason : undefined;
+  return typeof reason === 'string' && /^[a-z-]{1,20}$/.test(reason) ? reason : 'error';
+}
+
+/** 95 s → "1m35s". */
+function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 function messageOf(err: unknown): string {

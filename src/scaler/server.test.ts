@@ -236,8 +236,8 @@ describe('ExternalScaler over gRPC', () => {
 
   describe('INVALID_ARGUMENT', () => {
     const cases: [string, Record<string, string>, RegExp][] = [
-      ['missing targetValue', { targetValue: '' }, /metadata "targetValue" is required: a number > 0/],
-      ['zero targetValue', { targetValue: '0' }, /metadata "targetValue" must be a number > 0, got "0"/],
+      ['missing targetValue', { targetValue: '' }, /metadata "targetValue" is required: a number >= 0\.001 and <= 1e12/],
+      ['zero targetValue', { targetValue: '0' }, /metadata "targetValue" must be a number >= 0\.001 and <= 1e12, got "0"/],
       ['negative activationValue', { activationValue: '-1' }, /metadata "activationValue" must be a number >= 0/],
       ['bad metricName', { metricName: 'a b' }, /metadata "metricName" must be a metric name/],
       ['bad horizonMinutes', { horizonMinutes: '0' }, /metadata "horizonMinutes" must be an integer >= 1 and <= 120/],
@@ -246,7 +246,7 @@ describe('ExternalScaler over gRPC', () => {
       ['bad headroom', { headroom: '-1' }, /metadata "headroom" must be a number >= 0 and <= 10/],
       ['bad mode', { mode: 'turbo' }, /metadata "mode" must be one of "predictive", "shadow", "reactive"/],
       ['unknown forecaster', { forecaster: 'crystal-ball' }, /metadata "forecaster" must be one of/],
-      ['bad replayScale', { replayScale: '-2' }, /metadata "replayScale" must be a number > 0/],
+      ['bad replayScale', { replayScale: '-2' }, /metadata "replayScale" must be a number >= 0\.001 and <= 1e9/],
       ['unknown key', { targetvalue: '5' }, /metadata "targetvalue" is not a known key/],
     ];
 

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../telemetry/logger.js';
 import { loadExternalScaler, SERVICE_NAME } from './contract.js';
+import { HealthService } from './health.js';
 import type { ScaledObjectRegistry } from './registry.js';
 import { createHandlers, StreamSet, type RpcObserver } from './service.js';
 
@@ -31,12 +31,13 @@ export interface ScalerServerOptions {
 
 export interface ScalerServer {
   readonly port: number;
-  readonly health: HealthImplementation;
-  /** Health → SERVING for the scaler and the server as a whole. */
+  readonly health: HealthService;
+  /** Health → SERVING for the scaler and the server as a whole (not once a shutdown started). */
   markReady(): void;
   /**
-   * Stops accepting calls, ends open streams, lets in-flight unary calls finish, and force-closes
-   * whatever is left after `timeoutMs`. Resolves once the server is down.
+   * Stops accepting calls, ends open streams (StreamIsActive and health Watch, after telling the
+   * watchers NOT_SERVING), lets in-flight unary calls finish, and force-closes whatever is left
+   * after `timeoutMs`. Resolves once the server is down.
    */
   shutdown(timeoutMs: number): Promise<void>;
   readonly openStreams: number;
@@ -70,8 +71,8 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
   });
   const streams = new StreamSet();
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
-  health.addToServer(server);
+  const health = new HealthService({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  health.addTo(server);
 
   const credentials = credentialsFor(opts.tls);
   const port = await new Promise<number>((resolve, reject) => {
@@ -91,6 +92,7 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
       return streams.size;
     },
     markReady() {
+      if (stopping) return;
       ready = true;
       health.setStatus('', 'SERVING');
       health.setStatus(SERVICE_NAME, 'SERVING');
@@ -100,20 +102,23 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(SERVICE_NAME, 'NOT_SERVING');
         const openStreams = streams.size;
+        const openWatches = health.openWatches;
         const timer = setTimeout(() => {
           log.warn('graceful shutdown timed out; closing remaining calls', { timeoutMs });
           server.forceShutdown();
           resolve();
         }, timeoutMs);
         timer.unref();
-        // tryShutdown waits for every call, and a stream only ends when we end it: end them first,
-        // so their OK status is on the wire before the sessions close.
+        // tryShutdown waits for every call, and a stream only ends when we end it: end them first
+        // (the scaler's and the health Watches, which have just been sent NOT_SERVING), so their OK
+        // status is on the wire before the sessions close.
         streams.endAll();
+        health.endWatches();
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
         });
-        log.info('gRPC server stopping', { endedStreams: openStreams });
+        log.info('gRPC server stopping', { endedStreams: openStreams, endedHealthWatches: openWatches });
       });
       return stopping;
     },

@@ -3,6 +3,7 @@
  * becomes a gRPC status (never a crash, never an unhandled rejection).
  */
 import * as grpc from '@grpc/grpc-js';
+import { capText } from '../config/fields.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ExternalScalerHandlers, IsActiveResponse, ScaledObjectRef } from './contract.js';
 import { InvalidRequestError } from './metadata.js';
@@ -41,10 +42,13 @@ function toRef(ref: ScaledObjectRef | null | undefined, field: string): ObjectRe
   return { namespace: ref.namespace, name: ref.name, metadata: ref.scalerMetadata ?? {} };
 }
 
+// Every message is capped (config/fields.ts): a status travels in a trailer, and ~100 KB of them
+// make KEDA's client drop the connection its other calls share.
 export function toStatus(err: unknown, log: Logger, rpc: string): Partial<grpc.StatusObject> {
-  if (err instanceof InvalidRequestError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
-  if (err instanceof NotReadyError) return { code: grpc.status.UNAVAILABLE, details: err.message };
-  if (err instanceof CapacityError) return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message };
+  if (err instanceof InvalidRequestError) return { code: grpc.status.INVALID_ARGUMENT, details: capText(err.message) };
+  if (err instanceof NotReadyError) return { code: grpc.status.UNAVAILABLE, details: capText(err.message) };
+  if (err instanceof CapacityError) return { code: grpc.status.RESOURCE_EXHAUSTED, details: capText(err.message) };
+  if (err instanceof UnknownMetricError) return { code: grpc.status.NOT_FOUND, details: capText(err.message) };
   log.error('rpc failed', { rpc, error: err });
   return { code: grpc.status.INTERNAL, details: 'internal error (logged by the scaler)' };
 }
@@ -59,6 +63,29 @@ export function intMetric(v: number): number {
 }
 export function intTarget(v: number): number {
   return Math.max(1, Math.floor(v + 1e-9));
+}
+
+/**
+ * Whether `asked` names the trigger's metric: itself, or with the "s<index>-" prefix KEDA puts on
+ * each trigger's metric in the HPA (KEDA strips it before calling; older versions may not).
+ */
+export function servesMetric(asked: string, own: string): boolean {
+  return asked === own || (asked.endsWith(`-${own}`) && /^s\d+$/.test(asked.slice(0, asked.length - own.length - 1)));
+}
+
+/**
+ * The last gate before a value goes on the wire: finite, >= 0 and at most the trigger's ceiling.
+ * The registry already guarantees it; a value that is not is a bug, answered as INTERNAL rather
+ * than sent to KEDA.
+ */
+export function answerable(v: number, maxValue: number): number {
+  if (!(Number.isFinite(v) && v >= 0 && v <= maxValue)) throw new Error(`refusing to answer the out-of-bounds value ${v} (maxValue ${maxValue})`);
+  return v;
+}
+
+/** GetMetrics asked for a metric the trigger does not serve: NOT_FOUND. */
+export class UnknownMetricError extends Error {
+  override name = 'UnknownMetricError';
 }
 
 /** Told about every unary call: its method, status name and duration (metrics). */
@@ -107,9 +134,14 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
       const callback = observed('GetMetrics', observe, done);
       try {
         const ref = toRef(call.request.scaledObjectRef, 'scaledObjectRef');
+        // The trigger is its metadata (each of a ScaledObject's triggers sends its own); the metric
+        // asked for must be the one its GetMetricSpec named.
         const state = registry.touch(ref);
-        const value = registry.metricValue(state);
         const metricName = call.request.metricName || state.config.metricName;
+        if (!servesMetric(metricName, state.config.metricName)) {
+          throw new UnknownMetricError(`ScaledObject ${ref.namespace}/${ref.name}: this trigger serves metric ${JSON.stringify(state.config.metricName)}, not ${JSON.stringify(metricName.slice(0, 200))}`);
+        }
+        const value = answerable(registry.metricValue(state), state.config.maxValue);
         callback(null, { metricValues: [{ metricName, metricValue: intMetric(value), metricValueFloat: value }] });
       } catch (err) {
         callback(toStatus(err, log, 'GetMetrics'));

@@ -1,8 +1,11 @@
 /**
  * The HTTP side of the Prometheus source: a `prometheus-query` driver carrying one ScaledObject's
  * authentication and TLS settings, range queries at a 1-minute step, and failures turned into
- * errors that name the server and never carry credentials.
+ * errors that name the server and never carry credentials. Every request is bounded in time (an
+ * overall deadline, not only axios's idle timer, which a server trickling one byte at a time keeps
+ * resetting) and in size (an answer larger than its points can need is cut off and rejected).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -26,7 +29,7 @@ export interface ConnectionConfig {
   timeoutSeconds: number;
 }
 
-export type FailureReason = 'unreachable' | 'timeout' | 'tls' | 'http' | 'response' | 'credentials' | 'series' | 'no-data';
+export type FailureReason = 'unreachable' | 'timeout' | 'deadline' | 'tls' | 'http' | 'response' | 'too-large' | 'credentials' | 'series' | 'no-data';
 
 /** Every failure of the source: `reason` lets callers tell a down server from a bad query. */
 export class PrometheusError extends Error {
@@ -42,6 +45,36 @@ export class PrometheusError extends Error {
 /** Prometheus refuses range queries of more than 11,000 points per series; stay below it. */
 export const MAX_POINTS_PER_QUERY = 10_000;
 
+/**
+ * The most bytes one range answer may take: a fixed allowance for the envelope and a few series'
+ * labels, plus per point room for several series (`[1736078400,"1.2345678901234567e+308"]` is 45
+ * bytes), so an answer naming two or three series still arrives whole and is refused for what it is.
+ * A larger answer (a query matching thousands of series, or a proxy sending something else) is cut
+ * off as it streams in, before it is buffered, and fails the read as `too-large`.
+ */
+export const ANSWER_BASE_BYTES = 256 * 1024;
+export const ANSWER_BYTES_PER_POINT = 128;
+export function maxAnswerBytes(points: number): number {
+  return ANSWER_BASE_BYTES + Math.max(0, points) * ANSWER_BYTES_PER_POINT;
+}
+
+export interface ClientOptions {
+  /**
+   * Keep NaN and ±Inf samples as they are, for a caller that judges every value itself; by default
+   * they become gaps.
+   */
+  keepNonFinite?: boolean;
+}
+
+/** What one request is bounded by, handed to the driver's request interceptor. */
+interface RequestBounds {
+  signal: AbortSignal;
+  maxBytes: number;
+}
+// The driver builds each axios request itself and takes no per-call options; its interceptors run
+// in the continuation of the call, so the bounds of the call in progress travel with it.
+const requestBounds = new AsyncLocalStorage<RequestBounds>();
+
 /** One query over a range of minutes: how many series it matched, and the single series' values. */
 export interface MinuteValues {
   series: number;
@@ -52,9 +85,11 @@ export interface MinuteValues {
 export interface PrometheusClient {
   /**
    * Evaluates `query` at the end of each of `minutes` minutes from `start` (a whole minute):
-   * element i is its value at `start + (i + 1)·MINUTE_MS`, null where Prometheus has none.
+   * element i is its value at `start + (i + 1)·MINUTE_MS`, null where Prometheus has none. Each
+   * HTTP request ends within `timeoutSeconds` whatever the server does; `signal` (the caller's
+   * deadline for the whole call) ends it sooner.
    */
-  minutes(query: string, start: number, minutes: number): Promise<MinuteValues>;
+  minutes(query: string, start: number, minutes: number, signal?: AbortSignal): Promise<MinuteValues>;
   close(): void;
 }
 
@@ -112,8 +147,10 @@ function acquireAgents(tls: https.AgentOptions): { agents: [http.Agent, https.Ag
   };
 }
 
-export function createPrometheusClient(config: ConnectionConfig): PrometheusClient {
+export function createPrometheusClient(config: ConnectionConfig, options: ClientOptions = {}): PrometheusClient {
   const server = safeAddress(config.serverAddress);
+  // Whole milliseconds: AbortSignal.timeout refuses 0.15 × 1000 = 150.00000000000003.
+  const timeoutMs = Math.ceil(config.timeoutSeconds * 1000 - 1e-6);
   // Credentials are re-read at each (re)connect so rotated secret files are picked up; every
   // string that could leak is remembered for redaction.
   let secrets: string[] = [];
@@ -157,12 +194,18 @@ export function createPrometheusClient(config: ConnectionConfig): PrometheusClie
     const driver = new PrometheusDriver({
       endpoint: config.serverAddress,
       headers,
-      timeout: config.timeoutSeconds * 1000,
+      // A backstop only: each request's own deadline (rangeOnce) ends it first, silent or trickling.
+      timeout: 2 * timeoutMs + 1000,
       // The driver exposes no agent option; its axios request config does.
       requestInterceptor: {
         onFulfilled: (request) => {
           request.httpAgent = agents[0];
           request.httpsAgent = agents[1];
+          const bounds = requestBounds.getStore();
+          if (bounds) {
+            request.signal = bounds.signal;
+            request.maxContentLength = bounds.maxBytes;
+          }
           return request;
         },
       },
@@ -177,13 +220,34 @@ export function createPrometheusClient(config: ConnectionConfig): PrometheusClie
     return { driver, agents, release };
   };
 
-  const rangeOnce = async (query: string, start: number, minutes: number): Promise<MinuteValues> => {
+  /** The error for a request ended by its deadline: the caller's reason, else this request's own. */
+  const deadlineError = (reason: unknown): PrometheusError => {
+    if (reason instanceof PrometheusError) return reason;
+    if (reason instanceof Error && reason.name !== 'TimeoutError' && reason.name !== 'AbortError') {
+      return new PrometheusError('deadline', `${server}: ${reason.message}`);
+    }
+    return new PrometheusError('deadline', `${server}: deadline exceeded after ${config.timeoutSeconds}s`);
+  };
+
+  const rangeOnce = async (query: string, start: number, minutes: number, caller: AbortSignal | undefined): Promise<MinuteValues> => {
     conn ??= connect();
     const firstEval = start + MINUTE_MS;
     const lastEval = start + minutes * MINUTE_MS;
     // Prometheus aborts the evaluation itself too, instead of computing an answer nobody awaits.
-    const evalTimeout = `${Math.ceil(config.timeoutSeconds * 1000)}ms`;
-    const result = await conn.driver.rangeQuery(query, firstEval, lastEval, MINUTE_MS / 1000, evalTimeout);
+    const evalTimeout = `${timeoutMs}ms`;
+    // The whole request, headers to last byte, within timeoutSeconds: axios's own timeout only
+    // notices a silent socket, and a byte every few seconds keeps it quiet forever.
+    const own = AbortSignal.timeout(timeoutMs);
+    const signal = caller ? AbortSignal.any([caller, own]) : own;
+    if (signal.aborted) throw deadlineError(signal.reason);
+    let result;
+    try {
+      const driver = conn.driver;
+      result = await requestBounds.run({ signal, maxBytes: maxAnswerBytes(minutes) }, () => driver.rangeQuery(query, firstEval, lastEval, MINUTE_MS / 1000, evalTimeout));
+    } catch (err) {
+      if (signal.aborted) throw deadlineError(signal.reason);
+      throw err;
+    }
     if (result.resultType !== 'matrix') {
       throw new PrometheusError('response', `${server}: range query answered a ${result.resultType}, not a matrix`);
     }
@@ -192,21 +256,21 @@ export function createPrometheusClient(config: ConnectionConfig): PrometheusClie
     if (matched.length === 1) {
       for (const sample of matched[0]!.values as SampleValue[]) {
         const i = Math.round((sample.time.getTime() - start) / MINUTE_MS) - 1;
-        // NaN and ±Inf (a division by zero, a stale marker) carry no load: a gap, not a value.
-        if (i >= 0 && i < minutes && Number.isFinite(sample.value)) values[i] = sample.value;
+        // NaN and ±Inf (a division by zero) carry no load: a gap, unless the caller judges them.
+        if (i >= 0 && i < minutes && (options.keepNonFinite || Number.isFinite(sample.value))) values[i] = sample.value;
       }
     }
     return { series: matched.length, values };
   };
 
   return {
-    async minutes(query, start, minutes) {
+    async minutes(query, start, minutes, signal) {
       if (closed) throw new PrometheusError('response', `${server}: client closed`);
       const out: MinuteValues = { series: 0, values: [] };
       try {
         for (let done = 0; done < minutes; done += MAX_POINTS_PER_QUERY) {
           const n = Math.min(MAX_POINTS_PER_QUERY, minutes - done);
-          const part = await rangeOnce(query, start + done * MINUTE_MS, n);
+          const part = await rangeOnce(query, start + done * MINUTE_MS, n, signal);
           out.series = Math.max(out.series, part.series);
           out.values.push(...part.values);
         }
@@ -255,16 +319,21 @@ function describeFailure(error: unknown, server: string, timeoutSeconds: number,
   if (error instanceof PrometheusError) return error;
   const e: AxiosLike = typeof error === 'object' && error !== null ? error : {};
   const message = redact(e.message ?? String(error), secrets);
+  const code = e.code ?? '';
+  // Checked before the status: a body cut off mid-way still carries its response's "200 OK".
+  if (code === 'ERR_CANCELED') return new PrometheusError('deadline', `${server}: deadline exceeded`);
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new PrometheusError('timeout', `${server}: no answer within ${timeoutSeconds}s`);
+  }
+  const tooLarge = /^maxContentLength size of (\d+) exceeded/.exec(e.message ?? '');
+  if (tooLarge) return new PrometheusError('too-large', `${server}: answer larger than ${tooLarge[1]} bytes, refused (does the query match many series?)`);
   const status = e.response?.status;
-  if (status !== undefined) {
+  if (status !== undefined && (status < 200 || status >= 300)) {
     const detail = redact(bodyText(e.response?.data) ?? e.response?.statusText ?? '', secrets);
     const hint = status === 401 || status === 403 ? ' (check authModes and the credential files)' : '';
     return new PrometheusError('http', `${server}: HTTP ${status}${detail ? `: ${detail}` : ''}${hint}`);
   }
-  const code = e.code ?? '';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    return new PrometheusError('timeout', `${server}: no answer within ${timeoutSeconds}s`);
-  }
+  if (status !== undefined) return new PrometheusError('response', `${server}: answer broken off: ${message}`);
   if (TLS_CODE.test(code)) return new PrometheusError('tls', `${server}: TLS failed: ${message}`);
   return new PrometheusError('unreachable', `${server}: cannot reach Prometheus: ${message}`);
 }

@@ -8,6 +8,7 @@
 import { boolean, FieldsError, number, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
+import { untilAborted } from './deadline.js';
 import { floorMinute, MINUTE_MS, type History, type MetricSource } from './types.js';
 
 export { AUTH_MODES, PrometheusError, type AuthMode, type FailureReason } from './prometheus-client.js';
@@ -66,8 +67,11 @@ export const PROMETHEUS_METADATA = {
   keyFile: path(),
   /** Skip verification of Prometheus's TLS certificate (not `unsafeSsl`: that key is KEDA's own, for its connection to Amadeus). */
   prometheusUnsafeSsl: boolean({ default: false }),
-  /** Per request: the HTTP timeout and Prometheus's own evaluation timeout. */
-  timeoutSeconds: number({ gt: 0, max: 300, default: 10 }),
+  /**
+   * The deadline of one read (every request of it, headers to last byte: a server trickling a byte
+   * at a time fails at it) and Prometheus's own evaluation timeout; 0.1 s to 5 minutes.
+   */
+  timeoutSeconds: number({ min: 0.1, max: 300, default: 10 }),
 } satisfies Record<string, FieldSpec<unknown>>;
 
 export type PrometheusMetadata = Parsed<typeof PROMETHEUS_METADATA>;
@@ -154,7 +158,8 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   const server = safeAddress(config.serverAddress);
   const description = `prometheus:${server}`;
   const log = (options.log ?? silentLogger).child({ source: description });
-  const client = createPrometheusClient(config);
+  // NaN and ±Inf are kept: the scaler judges every sample (a bad newest one is a source error).
+  const client = createPrometheusClient(config, { keepNonFinite: true });
   const queries = QUERY_KEYS.flatMap(([key, field]) => {
     const q = config[field];
     return q === undefined ? [] : [{ key, field, query: q }];
@@ -165,13 +170,16 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
 
+  const deadlineError = (reason: unknown) =>
+    reason instanceof PrometheusError ? reason : new PrometheusError('deadline', `${server}: ${reason instanceof Error ? reason.message : 'deadline exceeded'}`);
+
   const cacheEnd = (c: Cache) => c.start + c.series.get('requests')!.length * MINUTE_MS;
 
   /** Fetches every query over [from, to) and merges the answers into the cache. */
-  const fetchInto = async (from: number, to: number) => {
+  const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined) => {
     const minutes = (to - from) / MINUTE_MS;
     log.debug('prometheus range query', { from: new Date(from).toISOString(), minutes, queries: queries.length });
-    const answers = await Promise.all(queries.map((q) => client.minutes(q.query, from, minutes)));
+    const answers = await Promise.all(queries.map((q) => client.minutes(q.query, from, minutes, signal)));
     const fetched = new Map<SeriesKey, (number | null)[]>();
     queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
     // A fetch that starts inside or at the end of the cache extends it; anything else replaces it.
@@ -193,7 +201,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     }
   };
 
-  const readWindow = async (minutes: number): Promise<History> => {
+  const readWindow = async (minutes: number, signal: AbortSignal | undefined): Promise<History> => {
     if (closed) throw new Error(`${description}: read after close`);
     if (!(Number.isSafeInteger(minutes) && minutes > 0 && minutes <= maxMinutes)) {
       throw new RangeError(`${description}: minutes must be an integer in 1..${maxMinutes}, got ${minutes}`);
@@ -202,9 +210,9 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
-      await fetchInto(start, end); // cold, a longer window than cached, or a clock jump
+      await fetchInto(start, end, signal); // cold, a longer window than cached, or a clock jump
     } else if (end > cacheEnd(cache)) {
-      await fetchInto(Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS), end);
+      await fetchInto(Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS), end, signal);
     }
     const c = cache!;
     const a = (start - c.start) / MINUTE_MS;
@@ -229,11 +237,15 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     get cachedMinutes() {
       return cache ? (cacheEnd(cache) - cache.start) / MINUTE_MS : 0;
     },
-    read(minutes: number): Promise<History> {
+    read(minutes: number, signal?: AbortSignal): Promise<History> {
       // One read at a time: two interleaved merges would corrupt the cache.
-      const result = queue.then(() => readWindow(minutes));
+      const result = queue.then(() => {
+        if (signal?.aborted) throw deadlineError(signal.reason);
+        return readWindow(minutes, signal);
+      });
       queue = result.catch(() => undefined);
-      return result;
+      // A read waiting behind a slow one gives up at its own deadline too.
+      return untilAborted(result, signal, deadlineError);
     },
     close(): void {
       if (closed) return;

@@ -40,8 +40,10 @@ export interface MetricSource {
   /**
    * The last `minutes` complete minutes. The arrays may be the source's own cache: read them, never
    * change them, and copy what must outlive the next `read` (which may update them in place).
+   * `signal` is the read's deadline: once it aborts, the read gives up its I/O and rejects with
+   * the signal's reason.
    */
-  read(minutes: number): Promise<History>;
+  read(minutes: number, signal?: AbortSignal): Promise<History>;
   /** Releases timers, sockets or caches the source holds. Idempotent. */
   close(): void;
 }

@@ -124,14 +124,36 @@ test('snapshot-driven gauges change between scrapes without a refresh; reason an
   expect(pick(s, 'amadeus_scaled_objects')[0].value).toBe(2);
 
   // The source fails past the plan TTL: only the served state changes.
-  states[0] = { ...states[0], planned: 44, reason: 'last-observed', model: null };
+  states[0] = { ...states[0], planned: 44, reason: 'stale-plan', model: null };
   states.pop();
   s = await scrape(m);
   expect(pick(s, 'amadeus_planned_value', so).map((x) => x.value)).toEqual([44]);
-  expect(pick(s, 'amadeus_plan_reason', so).map((x) => x.labels.reason)).toEqual(['last-observed']);
+  expect(pick(s, 'amadeus_plan_reason', so).map((x) => x.labels.reason)).toEqual(['stale-plan']);
   expect(pick(s, 'amadeus_model_in_use', so)).toEqual([]);
   expect(pick(s, 'amadeus_observed_load', { scaledobject: 'cart' })).toEqual([]);
   expect(pick(s, 'amadeus_scaled_objects')[0].value).toBe(1);
+});
+
+test('scrape-driven series are per trigger (metric label); degraded triggers are counted by stage and cause', async () => {
+  const m = new ScalerMetrics({ defaultMetrics: false });
+  const states: ServedState[] = [
+    { namespace: 'shop', name: 'frontend', metric: 'rps', observed: 50, planned: 55, reason: 'last-plan', model: null, stage: 'last-plan', cause: 'deadline' },
+    { namespace: 'shop', name: 'frontend', metric: 'queue', observed: 500, planned: 550, reason: 'stale-plan', model: null, stage: 'stale-plan', cause: 'deadline' },
+    { namespace: 'shop', name: 'cart', metric: 'amadeus-predicted-load', observed: 3, planned: null, reason: 'unavailable', model: null, stage: 'unavailable', cause: 'bounds' },
+    { namespace: 'shop', name: 'web', metric: 'amadeus-predicted-load', observed: 3, planned: 3, reason: 'reactive', model: null, stage: 'serving', cause: null },
+  ];
+  m.setSnapshotSource(() => states);
+  const s = await scrape(m);
+  expect(pick(s, 'amadeus_planned_value', so).map((x) => [x.labels.metric, x.value])).toEqual([
+    ['rps', 55],
+    ['queue', 550],
+  ]);
+  expect(pick(s, 'amadeus_plan_reason', { scaledobject: 'cart' }).map((x) => x.labels.reason)).toEqual(['unavailable']);
+  expect(pick(s, 'amadeus_degraded_triggers').map((x) => [x.labels.stage, x.labels.cause, x.value])).toEqual([
+    ['last-plan', 'deadline', 1],
+    ['stale-plan', 'deadline', 1],
+    ['unavailable', 'bounds', 1],
+  ]);
 });
 
 test('forget removes every series of one object and only those', async () => {

@@ -8,7 +8,10 @@
  * - scrape-driven (`amadeus_planned_value`, `amadeus_plan_reason`, `amadeus_model_in_use`,
  *   `amadeus_scaled_objects`, and `amadeus_observed_load` once a snapshot source is set): read from
  *   the scaler at every scrape, because what KEDA is answered changes without a refresh (a plan
- *   served past its TTL turns `last-plan` into `last-observed` while the source keeps failing).
+ *   served past its TTL turns `last-plan` into `stale-plan` while the source keeps failing, and
+ *   into `unavailable` past maxOutageSeconds). A trigger with its own metricName adds a `metric`
+ *   label: one series per trigger.
+ * - `amadeus_degraded_triggers`: how many triggers answer from a failing source, by stage and cause.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -29,14 +32,26 @@ export interface RefreshRecord {
   } | null;
 }
 
-/** What the scaler currently answers for one ScaledObject (null: not known yet). */
+/** What the scaler currently answers for one ScaledObject's trigger (null: not known yet). */
 export interface ServedState {
   namespace: string;
   name: string;
+  /**
+   * The trigger's metricName when it is not the default (a ScaledObject may have several Amadeus
+   * triggers): a `metric` label. Unset: no such label, as before triggers were told apart.
+   */
+  metric?: string;
   observed: number | null;
   planned: number | null;
   reason: string | null;
   model: string | null;
+  /**
+   * `serving`, or how it is degraded: `last-plan` / `stale-plan` (the source fails, the last good
+   * plan is answered), `unavailable` (failing past maxOutageSeconds: UNAVAILABLE), `not-ready`.
+   */
+  stage?: string;
+  /** Why the source fails (its error's reason: timeout, deadline, http, too-large, bounds, …); null when it does not. */
+  cause?: string | null;
 }
 
 export interface ScalerMetricsOptions {
@@ -46,6 +61,7 @@ export interface ScalerMetricsOptions {
 }
 
 type ObjectLabels = { namespace: string; scaledobject: string };
+type TriggerLabels = ObjectLabels & { metric?: string };
 type ErrorStat = 'mae' | 'mape';
 
 /** The refresh-driven series one object has, so they can be replaced or removed exactly. */
@@ -74,6 +90,7 @@ export class ScalerMetrics {
   private readonly rpcSeconds: Histogram<'method'>;
   private readonly refreshSeconds: Histogram;
   private readonly heals: Counter<'action' | 'result'>;
+  private healerUp: Gauge | null = null;
 
   constructor(opts: ScalerMetricsOptions = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -82,11 +99,13 @@ export class ScalerMetrics {
     const read = () => this.snapshot?.() ?? null;
     const count = () => (this.snapshot ? this.snapshot().length : this.objects.size);
     const object = ['namespace', 'scaledobject'] as const;
+    // Scrape-driven series are per trigger: a ScaledObject may have several Amadeus triggers.
+    const trigger = ['namespace', 'scaledobject', 'metric'] as const;
 
     this.observed = new Gauge({
       name: 'amadeus_observed_load',
       help: 'Latest observed load of the workload, in its own unit (e.g. requests/s).',
-      labelNames: object,
+      labelNames: trigger,
       registers,
       collect() {
         const states = read();
@@ -116,7 +135,7 @@ export class ScalerMetrics {
     new Gauge({
       name: 'amadeus_planned_value',
       help: 'The value KEDA is answered now (total planned load).',
-      labelNames: object,
+      labelNames: trigger,
       registers,
       collect() {
         rebuild(this, read(), (s) => (isNumber(s.planned) ? [labelsOf(s), s.planned] : null));
@@ -124,8 +143,8 @@ export class ScalerMetrics {
     });
     new Gauge({
       name: 'amadeus_plan_reason',
-      help: 'Why the answered value is what it is: 1 for the current reason only.',
-      labelNames: [...object, 'reason'],
+      help: 'Why the answered value is what it is: 1 for the current reason only (unavailable: the source has failed past maxOutageSeconds, calls answer UNAVAILABLE).',
+      labelNames: [...trigger, 'reason'],
       registers,
       collect() {
         rebuild(this, read(), (s) => (s.reason === null ? null : [{ ...labelsOf(s), reason: s.reason }, 1]));
@@ -134,15 +153,35 @@ export class ScalerMetrics {
     new Gauge({
       name: 'amadeus_model_in_use',
       help: 'The model whose forecast the current plan used: 1 for the current model only.',
-      labelNames: [...object, 'model'],
+      labelNames: [...trigger, 'model'],
       registers,
       collect() {
         rebuild(this, read(), (s) => (s.model === null ? null : [{ ...labelsOf(s), model: s.model }, 1]));
       },
     });
     new Gauge({
+      name: 'amadeus_degraded_triggers',
+      help: 'Triggers whose source fails, by stage (last-plan, stale-plan: the last good plan is answered; unavailable: past maxOutageSeconds, UNAVAILABLE so KEDA\'s fallback applies) and cause (timeout, deadline, unreachable, http, response, too-large, bounds, no-data, …).',
+      labelNames: ['stage', 'cause'],
+      registers,
+      collect() {
+        const states = read();
+        if (!states) return;
+        this.reset();
+        const counts = new Map<string, { stage: string; cause: string; n: number }>();
+        for (const s of states) {
+          if (!s.cause || !s.stage) continue;
+          const k = `${s.stage}\u0000${s.cause}`;
+          const c = counts.get(k) ?? { stage: s.stage, cause: s.cause, n: 0 };
+          c.n++;
+          counts.set(k, c);
+        }
+        for (const c of counts.values()) this.set({ stage: c.stage, cause: c.cause }, c.n);
+      },
+    });
+    new Gauge({
       name: 'amadeus_scaled_objects',
-      help: 'ScaledObjects served.',
+      help: 'ScaledObject triggers served (a ScaledObject with two Amadeus triggers counts twice).',
       registers,
       collect() {
         this.set(count());
@@ -235,6 +274,16 @@ export class ScalerMetrics {
     this.heals.inc({ action, result });
   }
 
+  /** The healer's own readiness, apart from the scaler's; the series exists only with a healer. */
+  healerReady(ready: boolean): void {
+    this.healerUp ??= new Gauge({
+      name: 'amadeus_healer_ready',
+      help: 'The healer: 1 once its pod watches have started, 0 while it waits for the Kubernetes API. Scaling readiness does not depend on it.',
+      registers: [this.registry],
+    });
+    this.healerUp.set(ready ? 1 : 0);
+  }
+
   observeRefreshDuration(seconds: number): void {
     this.refreshSeconds.observe(seconds);
   }
@@ -297,8 +346,8 @@ function isNumber(v: number | null | undefined): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-function labelsOf(s: ServedState): ObjectLabels {
-  return { namespace: s.namespace, scaledobject: s.name };
+function labelsOf(s: ServedState): TriggerLabels {
+  return s.metric === undefined ? { namespace: s.namespace, scaledobject: s.name } : { namespace: s.namespace, scaledobject: s.name, metric: s.metric };
 }
 
 /** Namespaces are DNS labels, so "/" cannot occur in one. */

@@ -1,0 +1,249 @@
+/**
+ * Issue 20, defects 2–5: what KEDA is answered, over gRPC, while the Prometheus a trigger reads
+ * misbehaves (a loopback stand-in that refuses, hangs, trickles, errs, sends garbage or hundreds of
+ * megabytes, or lies with negative, NaN and absurd samples). An error never lowers the answer below
+ * the last good plan nor deactivates; after maxOutage it is UNAVAILABLE; every value sent is
+ * finite, >= 0 and <= maxValue; every read ends by its deadline; no answer is read whole when it is
+ * larger than its points can need.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ScaledObjectRef } from './contract.js';
+import { waitFor } from '../test-support/fakes.js';
+import { startFaultPrometheus, type Fault, type FaultPrometheus } from '../test-support/fault-prometheus.js';
+import { startScalerHarness, triggerRef, type HarnessOptions, type ScalerHarness } from '../test-support/scaler-harness.js';
+
+let prom: FaultPrometheus;
+let h: ScalerHarness | undefined;
+
+beforeEach(async () => {
+  prom = await startFaultPrometheus(() => ({ kind: 'healthy', value: 10 }));
+});
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  await prom.close();
+});
+
+/** One KEDA poll of a trigger: the value (or the status) and the activity (or the status). */
+async function poll(r: ScaledObjectRef): Promise<{ value: number | string; int: number | null; active: boolean | string }> {
+  let value: number | string;
+  let int: number | null = null;
+  try {
+    const m = (await h!.client.getMetrics(r, '')).metricValues[0]!;
+    value = m.metricValueFloat;
+    int = m.metricValue;
+  } catch (err) {
+    value = grpc.status[(err as grpc.ServiceError).code]!;
+  }
+  let active: boolean | string;
+  try {
+    active = (await h!.client.isActive(r)).result;
+  } catch (err) {
+    active = grpc.status[(err as grpc.ServiceError).code]!;
+  }
+  return { value, int, active };
+}
+
+/** Registers the trigger and waits for its first plan: healthy 10, forecast 2 × 10 = 20, active (> 15). */
+async function planned(r: ScaledObjectRef): Promise<void> {
+  await h!.client.getMetricSpec(r);
+  await waitFor(() => h!.registry.get(r.namespace, r.name)?.plan != null, 5000, `a plan for ${r.name}`);
+  expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
+}
+
+const web = (extra: Record<string, string> = {}) => triggerRef('web', { serverAddress: prom.url, query: 'web_rps', activationValue: '15', ...extra });
+
+async function start(o: HarnessOptions = {}) {
+  h = await startScalerHarness(o);
+}
+
+describe('defect 2: a source outage never lowers the answer nor deactivates; UNAVAILABLE after maxOutage', () => {
+  test('the last good plan through the TTL and beyond, then UNAVAILABLE (logged, in the metrics), then recovery', async () => {
+    await start({ planTtlMs: 1800, maxOutageMs: 4500 });
+    const r = web();
+    await planned(r);
+    prom.behaviour = () => ({ kind: 'refuse' });
+    const answers: Awaited<ReturnType<typeof poll>>[] = [];
+    let unavailable: Awaited<ReturnType<typeof poll>> | null = null;
+    const reasons = new Set<string>();
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const a = await poll(r);
+      if (typeof a.value === 'string') {
+        unavailable = a;
+        break;
+      }
+      answers.push(a);
+      reasons.add(h!.registry.served(h!.registry.get('shop', 'web')!).reason);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    // Through the outage: the plan (20, active), never the observed 10, never inactive.
+    expect(answers.length).toBeGreaterThan(20);
+    expect(answers.filter((a) => a.value !== 20 || a.active !== true)).toEqual([]);
+    expect(reasons).toEqual(new Set(['forecast', 'last-plan', 'stale-plan']));
+    // Past maxOutage: UNAVAILABLE for both calls, so KEDA's fallback applies; said in the log and the metrics.
+    expect(unavailable).toEqual({ value: 'UNAVAILABLE', int: null, active: 'UNAVAILABLE' });
+    const err = await h!.client.getMetrics(r, '').catch((e: grpc.ServiceError) => e);
+    expect((err as grpc.ServiceError).details).toMatch(/the source has failed for \d+s \(maxOutageSeconds 4\.5\), answering UNAVAILABLE so KEDA's fallback applies: .*cannot reach Prometheus/);
+    expect(h!.registry.servedStates()).toEqual([expect.objectContaining({ name: 'web', stage: 'unavailable', reason: 'unavailable', cause: 'unreachable', planned: null })]);
+    expect(h!.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['source failing: serving the last good plan', "source outage past maxOutageSeconds: answering UNAVAILABLE, KEDA's fallback applies"]));
+    // The source returns: fresh plans again.
+    prom.behaviour = () => ({ kind: 'healthy', value: 7 });
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === false, 5000, 'recovery');
+    expect(await poll(r)).toEqual({ value: 14, int: 14, active: false });
+  }, 30_000);
+
+  test('metadata maxOutageSeconds overrides the default limit', async () => {
+    await start({ planTtlMs: 500 });
+    const r = web({ maxOutageSeconds: '60' });
+    await planned(r);
+    expect(h!.registry.get('shop', 'web')!.config.maxOutageSeconds).toBe(60);
+  });
+});
+
+describe('defect 3: every value sent is finite, >= 0 and <= maxValue; a sample out of bounds is a source error', () => {
+  /** Polls while the source answers `fault` for at least `reads` more requests. */
+  async function pollThrough(r: ScaledObjectRef, fault: Fault, reads = 2): Promise<Awaited<ReturnType<typeof poll>>[]> {
+    prom.behaviour = () => fault;
+    const from = prom.requests;
+    const answers = [];
+    const until = Date.now() + 8000;
+    while (Date.now() < until && (prom.requests < from + reads || answers.length < 10)) {
+      answers.push(await poll(r));
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    return answers;
+  }
+
+  test.each([
+    ['a negative sample', '-5', {}, /is negative \(-5\)/],
+    ['a NaN sample', 'NaN', {}, /is NaN/],
+    ['an infinite sample', '+Inf', {}, /is NaN|is \+Inf/],
+    ['an absurd sample', '1e308', {}, /is 1e\+308, above maxValue 1000000000000/],
+    ['a sample above maxValue', '2000', { maxValue: '1000' }, /is 2000, above maxValue 1000/],
+  ])('%s keeps the last good plan, also through an outage after it', async (_what, sample, metadata: Record<string, string>, why) => {
+    await start({ planTtlMs: 300 });
+    const r = web(metadata);
+    await planned(r);
+    const answers = await pollThrough(r, { kind: 'lies', value: 10, newest: sample });
+    // Then an outage past the plan TTL: what is answered must not move either.
+    answers.push(...(await pollThrough(r, { kind: 'refuse' })));
+    expect(answers.filter((a) => a.value !== 20 || a.int !== 20 || a.active !== true)).toEqual([]);
+    // The bad sample was a source error with its reason.
+    expect(h!.lines.some((l) => l.msg === 'refresh degraded' && l.cause === 'bounds' && why.test(String(l.error)))).toBe(true);
+  });
+
+  test('a forecast beyond maxValue is cut to it: the float and the int fields stay within it', async () => {
+    await start();
+    prom.behaviour = () => ({ kind: 'healthy', value: 800 });
+    const r = web({ maxValue: '1000' });
+    await h!.client.getMetricSpec(r);
+    await waitFor(() => h!.registry.get('shop', 'web')?.plan != null, 5000, 'a plan');
+    // Forecast 2 × 800 = 1600: capped.
+    expect(await poll(r)).toEqual({ value: 1000, int: 1000, active: true });
+    expect(h!.registry.get('shop', 'web')!.plan).toMatchObject({ capped: true, reason: 'forecast' });
+    // Without maxValue, the default ceiling (1e12) holds 1e11 × 2 = 2e11 as it is; 1e12 + is a source error.
+    prom.behaviour = () => ({ kind: 'healthy', value: 1e11 });
+    const big = triggerRef('big', { serverAddress: prom.url, query: 'big_rps' });
+    await h!.client.getMetricSpec(big);
+    await waitFor(() => h!.registry.get('shop', 'big')?.plan != null, 5000, 'a plan for big');
+    expect((await poll(big)).value).toBe(2e11);
+  });
+});
+
+describe('defect 4: timeoutSeconds bounds a trickling Prometheus; one slow object does not starve the others', () => {
+  test('a read trickled a byte every 500 ms ends at its deadline with that reason; the old plan is then reported as such', async () => {
+    await start();
+    const r = web({ timeoutSeconds: '1' });
+    await planned(r);
+    const switched = Date.now();
+    prom.behaviour = () => ({ kind: 'trickle' });
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === true, 4000, 'the trickle noticed');
+    expect(Date.now() - switched).toBeLessThan(3500);
+    const state = h!.registry.get('shop', 'web')!;
+    expect(state.lastError).toMatch(/deadline exceeded after 1s/);
+    expect(state.lastError).not.toMatch(/HTTP 200/);
+    expect(state.cause).toBe('deadline');
+    expect(h!.registry.served(state)).toMatchObject({ value: 20, reason: 'last-plan', active: true });
+  });
+
+  test('with --refresh-concurrency 2 and two trickling objects, a healthy one gets its plan and keeps refreshing', async () => {
+    prom.behaviour = (q) => (q.query.startsWith('slow') ? { kind: 'trickle' } : { kind: 'healthy', value: 10 });
+    await start({ refreshConcurrency: 2 });
+    const slow = [1, 2].map((i) => triggerRef(`slow${i}`, { serverAddress: prom.url, query: `slow${i}`, timeoutSeconds: '1' }));
+    for (const s of slow) await h!.client.getMetricSpec(s);
+    const ok = web();
+    const registered = Date.now();
+    await h!.client.getMetricSpec(ok);
+    await waitFor(() => h!.registry.get('shop', 'web')?.plan != null, 4000, 'the healthy plan');
+    expect(Date.now() - registered).toBeLessThan(3000);
+    expect(await poll(ok)).toEqual({ value: 20, int: 20, active: true });
+    const reads = h!.reads.get('web_rps')!;
+    await new Promise((res) => setTimeout(res, 4000));
+    // A minute of the source per second: the healthy object refreshes on, between the slow ones.
+    expect(h!.reads.get('web_rps')! - reads).toBeGreaterThanOrEqual(2);
+    for (const s of slow) expect(h!.registry.get('shop', s.name)!.lastError).toMatch(/deadline exceeded after 1s/);
+  }, 20_000);
+
+  test('a refresh slower than slowRefreshMs gives its slot on: the queue moves long before the deadline', async () => {
+    prom.behaviour = (q) => (q.query.startsWith('slow') ? { kind: 'hang' } : { kind: 'healthy', value: 10 });
+    await start({ refreshConcurrency: 1, slowRefreshMs: 200 });
+    for (const i of [1, 2, 3]) await h!.client.getMetricSpec(triggerRef(`slow${i}`, { serverAddress: prom.url, query: `slow${i}`, timeoutSeconds: '20' }));
+    const ok = web();
+    const registered = Date.now();
+    await h!.client.getMetricSpec(ok);
+    await waitFor(() => h!.registry.get('shop', 'web')?.plan != null, 5000, 'the healthy plan');
+    // Three hanging reads ahead of it, 20 s deadlines each: it waited about 3 × 200 ms, not a minute.
+    expect(Date.now() - registered).toBeLessThan(2500);
+  });
+});
+
+describe('defect 5: the size of an answer is bounded', () => {
+  test('a 400 MB answer is cut off as it streams, refused as too large, and the last good plan stays', async () => {
+    await start();
+    const r = web();
+    await planned(r);
+    const other = triggerRef('other', { serverAddress: prom.url, query: 'other_rps' });
+    await planned(other);
+    const rss = process.memoryUsage().rss;
+    prom.behaviour = (q) => (q.query === 'web_rps' ? { kind: 'huge', bytes: 400 * 1024 * 1024 } : { kind: 'healthy', value: 10 });
+    const latencies: number[] = [];
+    const until = Date.now() + 3000;
+    while (Date.now() < until && h!.registry.get('shop', 'web')?.cause !== 'too-large') {
+      const t0 = performance.now();
+      expect(await poll(other)).toEqual({ value: 20, int: 20, active: true });
+      latencies.push(performance.now() - t0);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const state = h!.registry.get('shop', 'web')!;
+    expect(state.cause).toBe('too-large');
+    expect(state.lastError).toMatch(/answer larger than \d+ bytes, refused/);
+    expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
+    // Only about the cap (plus socket buffers) was ever sent, and memory did not follow the answer.
+    expect(prom.hugeBytesSent).toBeLessThan(32 * 1024 * 1024);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(200 * 1024 * 1024);
+    expect(Math.max(...latencies)).toBeLessThan(1000);
+  });
+});
+
+describe('every misbehaviour of the source: the last good plan stays, with the right reason', () => {
+  const cases: [string, Fault, string, RegExp][] = [
+    ['refuses', { kind: 'refuse' }, 'unreachable', /cannot reach Prometheus/],
+    ['hangs', { kind: 'hang' }, 'deadline', /deadline exceeded after 1s/],
+    ['trickles', { kind: 'trickle' }, 'deadline', /deadline exceeded after 1s/],
+    ['answers HTTP 500', { kind: 'error500' }, 'http', /HTTP 500: internal: stand-in: internal error/],
+    ['answers garbage', { kind: 'garbage' }, 'response', /unexpected answer/],
+    ['answers 400 MB', { kind: 'huge' }, 'too-large', /answer larger than/],
+  ];
+  test.each(cases)('Prometheus %s', async (_what, fault, cause, why) => {
+    await start();
+    const r = web({ timeoutSeconds: '1' });
+    await planned(r);
+    prom.behaviour = () => fault;
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === true, 5000, 'the failure noticed');
+    for (let i = 0; i < 5; i++) expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
+    const state = h!.registry.get('shop', 'web')!;
+    expect(state.lastError).toMatch(why);
+    expect(state.cause).toBe(cause);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The standard grpc.health.v1 service (Check, Watch, List), as grpc-health-check's own
+ * implementation answers it, with one difference: it knows its open Watch streams, so a shutdown
+ * ends them. grpc-js's tryShutdown waits for every call to finish, and a Watch only ends when the
+ * server ends it; left open, one watching client (a mesh sidecar, grpc-health-probe --watch)
+ * held every graceful shutdown to its full timeout.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+
+export type ServingStatus = 'SERVING' | 'NOT_SERVING';
+type WatchCall = grpc.ServerWritableStream<{ service: string }, { status: string }>;
+
+// grpc-health-check answers at most this many services in List, as the gRPC spec suggests.
+const LIST_LIMIT = 100;
+const NOT_FOUND = 5;
+const RESOURCE_EXHAUSTED = 8;
+
+export class HealthService {
+  private readonly statuses = new Map<string, ServingStatus>();
+  /** Open Watch calls and the service each watches. */
+  private readonly watches = new Map<WatchCall, string>();
+
+  constructor(initial: Record<string, ServingStatus>) {
+    for (const [service, status] of Object.entries(initial)) this.statuses.set(service, status);
+  }
+
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  status(service: string): ServingStatus | undefined {
+    return this.statuses.get(service);
+  }
+
+  setStatus(service: string, status: ServingStatus): void {
+    this.statuses.set(service, status);
+    for (const [call, watched] of this.watches) if (watched === service) this.send(call, status);
+  }
+
+  /** Ends every open Watch (OK status: the client sees the stream finish, not fail). Returns how many. */
+  endWatches(): number {
+    const calls = [...this.watches.keys()];
+    this.watches.clear();
+    for (const call of calls) {
+      try {
+        call.end();
+      } catch {
+        // Already closed by the client.
+      }
+    }
+    return calls.length;
+  }
+
+  addTo(server: grpc.Server): void {
+    server.addService(healthService as unknown as grpc.ServiceDefinition, {
+      check: (call: grpc.ServerUnaryCall<{ service: string }, { status: string }>, callback: grpc.sendUnaryData<{ status: string }>) => {
+        const status = this.statuses.get(call.request.service);
+        if (status) callback(null, { status });
+        else callback({ code: NOT_FOUND, details: 'health status unknown for that service' });
+      },
+      watch: (call: WatchCall) => {
+        const service = call.request.service;
+        const drop = () => this.watches.delete(call);
+        call.on('cancelled', drop);
+        call.on('close', drop);
+        call.on('finish', drop);
+        call.on('error', drop);
+        this.watches.set(call, service);
+        this.send(call, this.statuses.get(service) ?? 'SERVICE_UNKNOWN');
+      },
+      list: (_call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+        if (this.statuses.size > LIST_LIMIT) {
+          callback({ code: RESOURCE_EXHAUSTED, details: 'Too many services to list.' });
+          return;
+        }
+        callback(null, { statuses: Object.fromEntries([...this.statuses].map(([service, status]) => [service, { status }])) });
+      },
+    });
+  }
+
+  private send(call: WatchCall, status: string): void {
+    if (call.cancelled || !call.writable) return;
+    call.write({ status });
+  }
+}

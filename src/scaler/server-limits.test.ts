@@ -1,0 +1,145 @@
+/**
+ * The gRPC server under hostile or careless input and at shutdown, over real loopback sockets:
+ * error text stays small (a huge trailer makes the client drop the connection its other calls
+ * share), keys every object inherits are not ours, absurd numbers are refused, and an open health
+ * Watch does not hold a graceful shutdown to its timeout.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { MAX_MESSAGE_LENGTH } from '../config/fields.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { fakeForecaster, fakeSource, waitFor } from '../test-support/fakes.js';
+import { healthClient } from '../test-support/health.js';
+import { createScalerClient, type ScalerClient } from './client.js';
+import type { GetMetricSpecResponse, ScaledObjectRef } from './contract.js';
+import { createMetadataParser } from './metadata.js';
+import { ScaledObjectRegistry } from './registry.js';
+import { startScalerServer, type ScalerServer } from './server.js';
+
+let registry: ScaledObjectRegistry;
+let server: ScalerServer;
+let client: ScalerClient;
+let address: string;
+
+beforeEach(async () => {
+  registry = new ScaledObjectRegistry({
+    parseMetadata: createMetadataParser(),
+    sourceFor: () => fakeSource(10),
+    forecasterFor: () => fakeForecaster('holt-winters', 2),
+    idleTimeoutMs: 60_000,
+    maxObjects: 100,
+    refreshConcurrency: 4,
+    logger: silentLogger,
+  });
+  server = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger });
+  server.markReady();
+  address = `127.0.0.1:${server.port}`;
+  client = createScalerClient(address);
+});
+
+afterEach(async () => {
+  client.close();
+  await server.shutdown(1000);
+  registry.close();
+});
+
+const ref = (metadata: Record<string, string>, name = 'web'): ScaledObjectRef => ({ name, namespace: 'shop', scalerMetadata: metadata });
+
+/** GetMetricSpec with a deadline: a call on a connection the client gave up on hangs until it. */
+function getMetricSpec(r: ScaledObjectRef, deadlineMs = 3000): Promise<GetMetricSpecResponse> {
+  const raw = client.raw as unknown as {
+    GetMetricSpec(req: ScaledObjectRef, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: GetMetricSpecResponse) => void): void;
+  };
+  return new Promise((resolve, reject) => raw.GetMetricSpec(r, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (e, res) => (e ? reject(e) : resolve(res))));
+}
+
+async function invalid(r: ScaledObjectRef): Promise<string> {
+  try {
+    await getMetricSpec(r);
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    expect(grpc.status[e.code]).toBe('INVALID_ARGUMENT');
+    return e.details;
+  }
+  throw new Error('expected INVALID_ARGUMENT, the call succeeded');
+}
+
+describe('bad metadata over gRPC', () => {
+  test('a 1 MB value and 10,000 unknown keys: a short INVALID_ARGUMENT naming the field, and the same channel keeps answering promptly', async () => {
+    const metadata: Record<string, string> = { targetValue: 'x'.repeat(1 << 20) };
+    for (let i = 0; i < 10_000; i++) metadata[`unknownKey${i}`] = String(i);
+    const details = await invalid(ref(metadata));
+    expect(details.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    expect(details).toMatch(/^metadata "targetValue" must be a number >= 0\.001 and <= 1e12, got "x+\.\.\." \(1048576 characters\); metadata "unknownKey0" is not a known key \(known: targetValue, /);
+    expect(details).toMatch(/; and \d+ more problems$/);
+    // The connection the error went out on still serves, at once (not at a deadline).
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      expect((await getMetricSpec(ref({ targetValue: '10' }), 2000)).metricSpecs[0]!.targetSizeFloat).toBe(10);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+  });
+
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('%s (inherited by every object) is an unknown key', async (key) => {
+    // JSON.parse makes "__proto__" an own key; protobufjs sends and decodes it as one.
+    const metadata = JSON.parse(`{"targetValue": "10", ${JSON.stringify(key)}: "1"}`) as Record<string, string>;
+    expect(await invalid(ref(metadata))).toMatch(new RegExp(`^metadata "${key}" is not a known key \\(known: `));
+  });
+
+  test.each([
+    ['targetValue', '1e-320', 'a number >= 0.001 and <= 1e12'],
+    ['targetValue', '0.0001', 'a number >= 0.001 and <= 1e12'],
+    ['targetValue', '1e300', 'a number >= 0.001 and <= 1e12'],
+    ['activationValue', '1e300', 'a number >= 0 and <= 1e12'],
+    ['timeoutSeconds', '1e-300', 'a number >= 0.1 and <= 300'],
+    ['timeoutSeconds', '0.01', 'a number >= 0.1 and <= 300'],
+    ['replayScale', '1e-300', 'a number >= 0.001 and <= 1e9'],
+  ])('%s=%s is refused, naming the key and its range', async (key, value, expected) => {
+    expect(await invalid(ref({ targetValue: '10', [key]: value }))).toBe(`metadata "${key}" must be ${expected}, got "${value}"`);
+  });
+
+  test('the ends of the ranges are accepted', async () => {
+    expect((await getMetricSpec(ref({ targetValue: '0.001', timeoutSeconds: '0.1' }, 'small'))).metricSpecs[0]!.targetSizeFloat).toBe(0.001);
+    expect((await getMetricSpec(ref({ targetValue: '1e12', timeoutSeconds: '300' }, 'large'))).metricSpecs[0]!.targetSizeFloat).toBe(1e12);
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('open health Watch streams are told NOT_SERVING and ended: the shutdown does not wait for its timeout', async () => {
+    const health = healthClient(address);
+    const watches = ['', 'externalscaler.ExternalScaler'].map((service) => {
+      const stream = health.watch(service);
+      const seen: string[] = [];
+      stream.on('data', (m: { status: string }) => seen.push(m.status));
+      stream.on('error', () => {});
+      const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+      return { seen, status };
+    });
+    // A StreamIsActive too, as KEDA holds one.
+    const scalerStream = client.streamIsActive(ref({ targetValue: '10' }));
+    scalerStream.on('error', () => {});
+    scalerStream.on('data', () => {});
+    const scalerStatus = new Promise<grpc.StatusObject>((resolve) => scalerStream.on('status', resolve));
+    await waitFor(() => watches.every((w) => w.seen.length === 1) && server.openStreams === 1, 3000, 'the watches and the stream open');
+
+    const timeoutMs = 5000;
+    const started = Date.now();
+    await server.shutdown(timeoutMs);
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(timeoutMs / 2.5); // well before the timeout (before: the whole 5 s)
+    for (const w of watches) {
+      expect(w.seen).toEqual(['SERVING', 'NOT_SERVING']);
+      expect((await w.status).code).toBe(grpc.status.OK); // ended by the server, not cut
+    }
+    expect((await scalerStatus).code).toBe(grpc.status.OK);
+    expect(server.health.openWatches).toBe(0);
+    health.close();
+  });
+
+  test('markReady after a shutdown started leaves health NOT_SERVING', async () => {
+    const stopping = server.shutdown(1000);
+    server.markReady();
+    expect(server.ready).toBe(false);
+    expect(server.health.status('')).toBe('NOT_SERVING');
+    await stopping;
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Deadlines on reads: an AbortSignal that fires with a DeadlineError naming the limit, and a race
+ * that settles at the deadline even when the awaited work ignores its signal.
+ */
+
+/** A read (or request) ran out of time: the message says how long it was given. */
+export class DeadlineError extends Error {
+  override name = 'DeadlineError';
+  readonly reason = 'deadline';
+  constructor(readonly ms: number) {
+    super(`deadline exceeded after ${formatSeconds(ms)}s`);
+  }
+}
+
+/** An AbortSignal that aborts with a DeadlineError after `ms`, and the function that disarms it. */
+export function deadlineSignal(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DeadlineError(ms)), ms);
+  // A deadline alone never keeps a process alive (a shutdown does not wait for it).
+  timer.unref();
+  return {
+    signal: controller.signal,
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts, whichever comes first. The
+ * work goes on (it should heed the signal too), but the caller is free at the deadline.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, reasonOf: (reason: unknown) => unknown = (r) => r): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(reasonOf(signal.reason));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(reasonOf(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function formatSeconds(ms: number): string {
+  return String(Math.round(ms) / 1000);
+}
