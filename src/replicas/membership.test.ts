@@ -1,0 +1,167 @@
+/** Replica discovery over Leases, against the fake API server over real HTTP with the real client-node. */
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
+import { Membership, REPLICA_SET_LABEL, type MembershipOptions } from './membership.js';
+import { owned } from './rendezvous.js';
+
+let kube: FakeKube;
+let now = Date.UTC(2026, 11, 4, 1, 0);
+beforeEach(async () => {
+  kube = await startFakeKube();
+  now = Date.UTC(2026, 11, 4, 1, 0);
+});
+afterEach(() => kube.close());
+
+const member = (identity: string, extra: Partial<MembershipOptions> = {}, skewMs = 0) =>
+  new Membership({
+    api: kube.kubeConfig().makeApiClient(CoordinationV1Api),
+    namespace: 'amadeus',
+    set: 'amadeus',
+    identity,
+    leaseDurationSeconds: 15,
+    renewMs: 5_000,
+    clock: () => now + skewMs,
+    ...extra,
+  });
+const lease = (identity: string) => kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus', `amadeus-replica-${identity}`);
+const tickAll = (ms: Membership[]) => Promise.all(ms.map((m) => m.tick()));
+
+test('three members see each other; each holds its own labelled Lease', async () => {
+  const ms = [member('a'), member('b'), member('c')];
+  await tickAll(ms);
+  await tickAll(ms); // the first round of each may run before the others created theirs
+  for (const m of ms) expect(m.members).toEqual(['a', 'b', 'c']);
+  expect(lease('a')).toMatchObject({ metadata: { labels: { [REPLICA_SET_LABEL]: 'amadeus' } }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } });
+  // Another replica set in the same namespace is invisible.
+  const other = member('z', { set: 'other' });
+  await other.tick();
+  expect(other.members).toEqual(['z']);
+  await tickAll(ms);
+  expect(ms[0].members).toEqual(['a', 'b', 'c']);
+});
+
+test('a member that stops renewing (SIGKILL: no cleanup) drops out after the lease duration as observed; its keys move to survivors only', async () => {
+  const [a, b, c] = [member('a'), member('b'), member('c')];
+  await tickAll([a, b, c]);
+  await tickAll([a, b, c]);
+  const keys = Array.from({ length: 300 }, (_, i) => `ns/w${i}`);
+  const before = new Map(['a', 'b', 'c'].map((m) => [m, owned(keys, m, a.members)]));
+  // c is killed: its timers simply stop; its Lease stays behind.
+  for (let t = 5_000; t <= 15_000; t += 5_000) {
+    now += 5_000;
+    await tickAll([a, b]);
+    if (t < 15_000) expect(a.members).toEqual(['a', 'b', 'c']); // not yet a full duration unchanged
+  }
+  // 15 s after a and b last saw c's record change, c is out, for both.
+  expect(a.members).toEqual(['a', 'b']);
+  expect(b.members).toEqual(['a', 'b']);
+  expect(lease('c')).toBeDefined();
+  const afterA = owned(keys, 'a', a.members);
+  const afterB = owned(keys, 'b', b.members);
+  expect(afterA.length + afterB.length).toBe(keys.length);
+  for (const k of before.get('a')!) expect(afterA).toContain(k);
+  for (const k of before.get('b')!) expect(afterB).toContain(k);
+});
+
+test("liveness uses this replica's observation clock, never the holder's renewTime", async () => {
+  const ahead = member('ahead', {}, 3_600_000); // its renewTime looks an hour in the future
+  const behind = member('behind', {}, -3_600_000); // and this one's an hour in the past
+  const c = member('c');
+  await tickAll([ahead, behind, c]);
+  await tickAll([ahead, behind, c]);
+  expect(c.members).toEqual(['ahead', 'behind', 'c']);
+  for (let i = 0; i < 6; i++) {
+    now += 5_000;
+    await tickAll([ahead, behind, c]);
+    expect(c.members).toEqual(['ahead', 'behind', 'c']);
+    expect(behind.members).toEqual(['ahead', 'behind', 'c']);
+  }
+  // A fresh observer counts a stale-looking Lease live for one duration after first seeing it.
+  now += 5_000;
+  await behind.tick(); // behind renews once more, then dies
+  const fresh = member('fresh');
+  await fresh.tick();
+  expect(fresh.members).toContain('behind');
+  now += 16_000;
+  await tickAll([fresh, ahead, c]);
+  expect(fresh.members).toEqual(['ahead', 'c', 'fresh']);
+});
+
+test('a fresh member joins: the others see it at their next round', async () => {
+  const [a, b] = [member('a'), member('b')];
+  await tickAll([a, b]);
+  await tickAll([a, b]);
+  const changes: string[][] = [];
+  const d = member('d', { onChange: (m) => changes.push(m) });
+  now += 5_000;
+  await d.tick();
+  expect(d.members).toEqual(['a', 'b', 'd']);
+  expect(changes).toEqual([['a', 'b', 'd']]);
+  await a.tick();
+  expect(a.members).toEqual(['a', 'b', 'd']);
+});
+
+test('a concurrent update (409 Conflict) is re-read and retried', async () => {
+  const a = member('a');
+  await a.tick();
+  // Between a's read and its write, someone else writes the record (resourceVersion changes).
+  kube.beforeNext({ method: 'PUT', path: /leases\/amadeus-replica-a$/ }, () => {
+    const l = kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus', 'amadeus-replica-a')!;
+    kube.put({ ...l, metadata: { ...l.metadata, annotations: { touched: 'yes' } } });
+  });
+  const puts = () => kube.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/leases/amadeus-replica-a'));
+  now += 5_000;
+  await a.tick();
+  expect(puts().map((r) => r.status)).toEqual([409, 200]);
+  expect(a.members).toEqual(['a']);
+  expect(lease('a')!.spec!.renewTime).toBeDefined();
+  expect(new Date(lease('a')!.spec!.renewTime as unknown as string).getTime()).toBe(now);
+  expect(lease('a')!.metadata!.annotations).toEqual({ touched: 'yes' }); // the other writer's change kept
+});
+
+test('a member that cannot renew for a lease duration stops counting itself', async () => {
+  const [a, b] = [member('a'), member('b')];
+  await tickAll([a, b]);
+  await tickAll([a, b]);
+  kube.failNext({ path: /leases\/amadeus-replica-a$/ }, 500, 100);
+  for (let i = 0; i < 4; i++) {
+    now += 5_000;
+    await tickAll([a, b]);
+  }
+  expect(a.members).toEqual(['b']);
+  expect(b.members).toEqual(['b']);
+});
+
+test('start renews on a timer; a killed member expires after its duration; stop deletes the Lease so the others drop it at once', async () => {
+  const a = member('a', { clock: Date.now, renewMs: 50, leaseDurationSeconds: 2 });
+  const b = member('b', { clock: Date.now, renewMs: 50, leaseDurationSeconds: 2 });
+  a.start();
+  b.start();
+  const until = async (pred: () => boolean) => {
+    for (let i = 0; i < 100 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pred()).toBe(true);
+  };
+  const c = member('c', { clock: Date.now, renewMs: 50, leaseDurationSeconds: 1 });
+  c.start();
+  await until(() => a.members.length === 3 && b.members.length === 3);
+  // c killed: timers stop, no cleanup; the others drop it once its record has not changed for 1 s.
+  await c.stop({ release: false });
+  const killedAt = Date.now();
+  expect(lease('c')).toBeDefined();
+  await until(() => a.members.join() === 'a,b');
+  expect(Date.now() - killedAt).toBeGreaterThanOrEqual(900);
+  await b.stop();
+  expect(lease('b')).toBeUndefined();
+  await until(() => a.members.join() === 'a');
+  await a.stop();
+  expect(kube.list<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus').map((l) => l.metadata!.name)).toEqual(['amadeus-replica-c']);
+});
+
+test('without a Kubernetes client a single replica owns everything', async () => {
+  const solo = new Membership({ identity: 'solo' });
+  expect(solo.members).toEqual(['solo']);
+  solo.start();
+  expect(await solo.tick()).toEqual(['solo']);
+  await solo.stop();
+  expect(owned(['x', 'y'], 'solo', solo.members)).toEqual(['x', 'y']);
+});

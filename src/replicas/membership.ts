@@ -1,0 +1,246 @@
+/**
+ * Replica discovery with Kubernetes Leases: each replica holds its own `coordination.k8s.io/v1`
+ * Lease (`<prefix>-<identity>`, labelled `amadeus.io/replica-set=<set>`), renews it every
+ * `renewMs`, and lists the Leases with that label to compute the live set.
+ *
+ * Liveness follows client-go's leader election: a Lease is live while its record was seen to
+ * change within its `leaseDurationSeconds`, measured on **this replica's own clock** from when this
+ * replica last observed the record change (resourceVersion). The holder's `renewTime` is never
+ * compared with the local clock, so clock skew between nodes does not matter. A Lease seen for
+ * the first time therefore counts as live for one full duration, exactly as a leader-election
+ * candidate waits a full duration before taking over. A Lease released on stop (holder cleared,
+ * or deleted) drops out at once.
+ *
+ * Renewals carry the resourceVersion read: a 409 Conflict (someone else wrote the record in
+ * between) re-reads and retries. This replica counts itself live only while its own last
+ * successful renewal is younger than the duration, so a replica cut off from the API server stops
+ * claiming work at about the time the others stop counting it.
+ *
+ * Without a Kubernetes client the set is always just this replica.
+ */
+import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+
+export const REPLICA_SET_LABEL = 'amadeus.io/replica-set';
+
+export const MEMBERSHIP_DEFAULTS = { leaseDurationSeconds: 15, renewMs: 5_000, prefix: 'amadeus-replica', conflictRetries: 3 } as const;
+
+export interface MembershipLog {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  info?(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface MembershipOptions {
+  /** Null or absent: no Kubernetes credentials, a single replica owns everything. */
+  api?: CoordinationV1Api | null;
+  namespace?: string;
+  /** The replica set's name (the label value): replicas of different sets ignore each other. */
+  set?: string;
+  /** This replica (the pod name in a cluster). */
+  identity: string;
+  prefix?: string;
+  leaseDurationSeconds?: number;
+  renewMs?: number;
+  /** Re-reads after a 409 before giving up on this round. */
+  conflictRetries?: number;
+  clock?: () => number;
+  log?: MembershipLog;
+  /** Called with the sorted live set whenever it changes. */
+  onChange?: (members: string[]) => void;
+}
+
+const statusOf = (err: unknown): number | null => (err instanceof ApiException ? err.code : null);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const silent: MembershipLog = { warn: () => {} };
+
+export class Membership {
+  private readonly api: CoordinationV1Api | null;
+  private readonly clock: () => number;
+  private readonly duration: number;
+  private readonly renewMs: number;
+  private readonly leaseName: string;
+  private readonly log: MembershipLog;
+  /** Per Lease name: the last resourceVersion seen and when, on this replica's clock. */
+  private readonly observed = new Map<string, { version: string; at: number; holder: string | null; duration: number }>();
+  private renewedAt = -Infinity;
+  private current: string[];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = true;
+
+  constructor(private readonly o: MembershipOptions) {
+    this.api = o.api ?? null;
+    this.clock = o.clock ?? Date.now;
+    this.duration = o.leaseDurationSeconds ?? MEMBERSHIP_DEFAULTS.leaseDurationSeconds;
+    this.renewMs = o.renewMs ?? MEMBERSHIP_DEFAULTS.renewMs;
+    this.leaseName = leaseNameFor(o.prefix ?? MEMBERSHIP_DEFAULTS.prefix, o.identity);
+    this.log = o.log ?? silent;
+    if (this.api && !(this.renewMs > 0 && this.renewMs < this.duration * 1000)) {
+      throw new RangeError(`the renew period must be shorter than the lease duration (${this.duration} s)`);
+    }
+    this.current = this.api ? [] : [o.identity];
+  }
+
+  get identity(): string {
+    return this.o.identity;
+  }
+
+  /** The live set, sorted; always `[identity]` without Kubernetes. */
+  get members(): string[] {
+    return [...this.current];
+  }
+
+  /** Renews at once, then every renew period. */
+  start(): void {
+    if (!this.api || !this.stopped) return;
+    this.stopped = false;
+    const loop = () => {
+      this.running = this.tick().finally(() => {
+        this.running = null;
+        if (!this.stopped) this.timer = setTimeout(loop, this.renewMs);
+      });
+    };
+    loop();
+  }
+
+  /**
+   * Stops renewing. With `release` (the default) deletes this replica's Lease so the others drop
+   * it at once; without, it simply stops (as a SIGKILL would) and expires after the duration.
+   */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    if (!this.api || opts.release === false) return;
+    try {
+      await this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.namespace });
+    } catch (err) {
+      if (statusOf(err) !== 404) this.log.warn('could not delete the replica lease; it expires on its own', { lease: this.leaseName, error: messageOf(err) });
+    }
+    this.renewedAt = -Infinity;
+    this.setMembers([]);
+  }
+
+  /** One round: renew this replica's Lease, then list the set's Leases. Returns the live set. */
+  async tick(): Promise<string[]> {
+    if (!this.api) return this.members;
+    try {
+      await this.renew();
+    } catch (err) {
+      this.log.warn('replica lease renewal failed', { lease: this.leaseName, error: messageOf(err) });
+    }
+    try {
+      await this.refresh();
+    } catch (err) {
+      this.log.warn('listing replica leases failed; keeping the last live set', { error: messageOf(err) });
+      // Still drop ourselves once our own renewal is too old to be trusted by the others.
+      if (!this.selfLive(this.clock())) this.setMembers(this.current.filter((m) => m !== this.o.identity));
+    }
+    return this.members;
+  }
+
+  private get namespace(): string {
+    return this.o.namespace ?? 'default';
+  }
+
+  private selfLive(now: number): boolean {
+    return now - this.renewedAt < this.duration * 1000;
+  }
+
+  private async renew(): Promise<void> {
+    const api = this.api!;
+    const retries = this.o.conflictRetries ?? MEMBERSHIP_DEFAULTS.conflictRetries;
+    for (let attempt = 0; ; attempt++) {
+      const now = this.clock();
+      try {
+        const lease = await this.read();
+        if (!lease) {
+          await api.createNamespacedLease({ namespace: this.namespace, body: this.fresh(now) });
+        } else {
+          const body: V1Lease = {
+            ...lease,
+            metadata: { ...lease.metadata, labels: { ...(lease.metadata?.labels ?? {}), [REPLICA_SET_LABEL]: this.setName } },
+            spec: {
+              ...lease.spec,
+              holderIdentity: this.o.identity,
+              leaseDurationSeconds: this.duration,
+              renewTime: new V1MicroTime(now),
+            },
+          };
+          // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
+          await api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body });
+        }
+        this.renewedAt = now;
+        return;
+      } catch (err) {
+        // 409: written (or created) in between; read the new record and try again.
+        if (statusOf(err) !== 409 || attempt >= retries) throw err;
+      }
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    const now = this.clock();
+    const list = await this.api!.listNamespacedLease({ namespace: this.namespace, labelSelector: `${REPLICA_SET_LABEL}=${this.setName}` });
+    const seen = new Set<string>();
+    const live = new Set<string>();
+    for (const lease of list.items) {
+      const name = lease.metadata?.name;
+      if (!name) continue;
+      seen.add(name);
+      const version = lease.metadata?.resourceVersion ?? JSON.stringify(lease.spec ?? {});
+      const holder = lease.spec?.holderIdentity || null;
+      const duration = lease.spec?.leaseDurationSeconds ?? this.duration;
+      const prev = this.observed.get(name);
+      const entry = prev?.version === version ? prev : { version, at: now, holder, duration };
+      this.observed.set(name, entry);
+      if (entry.holder && now - entry.at < entry.duration * 1000) live.add(entry.holder);
+    }
+    for (const name of this.observed.keys()) if (!seen.has(name)) this.observed.delete(name);
+    // Ourselves: by our own last successful renewal, not by what the list says.
+    if (this.selfLive(now)) live.add(this.o.identity);
+    else live.delete(this.o.identity);
+    this.setMembers([...live]);
+  }
+
+  private get setName(): string {
+    return this.o.set ?? 'amadeus';
+  }
+
+  private async read(): Promise<V1Lease | null> {
+    try {
+      return await this.api!.readNamespacedLease({ name: this.leaseName, namespace: this.namespace });
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  private fresh(now: number): V1Lease {
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.leaseName, namespace: this.namespace, labels: { [REPLICA_SET_LABEL]: this.setName } },
+      spec: {
+        holderIdentity: this.o.identity,
+        leaseDurationSeconds: this.duration,
+        acquireTime: new V1MicroTime(now),
+        renewTime: new V1MicroTime(now),
+      },
+    };
+  }
+
+  private setMembers(members: string[]): void {
+    const sorted = [...new Set(members)].sort();
+    if (sorted.length === this.current.length && sorted.every((m, i) => m === this.current[i])) return;
+    this.current = sorted;
+    this.log.info?.('replica set changed', { identity: this.o.identity, members: sorted });
+    this.o.onChange?.(sorted);
+  }
+}
+
+/** The Lease name for a replica: a lower-case DNS-1123 subdomain (at most 253 characters). */
+export function leaseNameFor(prefix: string, identity: string): string {
+  const clean = `${prefix}-${identity}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return clean.slice(0, 253);
+}

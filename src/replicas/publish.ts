@@ -1,0 +1,231 @@
+/**
+ * Atomic publication of a model's files to a shared volume, and reading back the newest complete
+ * version. Layout under `<root>/<key>/`:
+ *
+ *   v<N>/<files…>, v<N>/meta.json   one directory per version; meta.json = { version, checksum, files }
+ *   current                         the published version number, as text
+ *
+ * A publisher writes every file into a fresh temp directory beside the target (same filesystem),
+ * fsyncs each file, writes meta.json last, fsyncs it and the directory, renames the directory to
+ * `v<N>`, fsyncs the parent, then switches `current` by writing a uniquely named temp file, fsync,
+ * rename over `current`, fsync. A writer killed at any point leaves either the previous `current`
+ * or the new one, never a partial one; a temp directory left behind is ignored and later pruned.
+ * readCurrent() verifies the checksum and, when the pointed-to version is missing or corrupt,
+ * falls back to the newest older version that verifies.
+ *
+ * The checksum is SHA-256 over the files other than meta.json in name order, each as
+ * `name \0 byteLength \0 bytes`, so a renamed, truncated or swapped file fails it too.
+ * This module imports only node: builtins (a test compiles it for a child process on its own).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+
+export const META = 'meta.json';
+export const CURRENT = 'current';
+const TMP_PREFIX = '.tmp-';
+/** Temp directories older than this are a dead writer's leftovers. */
+const STALE_TMP_MS = 10 * 60_000;
+
+export interface Meta {
+  version: number;
+  checksum: string;
+  files: string[];
+  publishedAt?: string;
+}
+
+export interface PublishOptions {
+  /** Versions kept (newest by number; the current one is never removed). Default 2. */
+  keep?: number;
+  /** Test hook: runs after each model file is written and synced (before meta.json). */
+  afterFile?: (name: string) => Promise<void> | void;
+  /** Test hook: runs after everything is written and synced, just before the directory rename. */
+  beforeRename?: () => Promise<void> | void;
+  /** Test hook: runs after the directory rename, just before `current` is switched. */
+  beforeSwitch?: () => Promise<void> | void;
+  clock?: () => number;
+}
+
+export interface Current {
+  version: number;
+  dir: string;
+  meta: Meta;
+  files: Record<string, Buffer>;
+}
+
+const validName = (name: string) => /^[A-Za-z0-9._-]+$/.test(name) && name !== META && name !== '.' && name !== '..';
+
+export function checksumOf(files: Record<string, Buffer | string>): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(files).sort()) {
+    const bytes = Buffer.from(files[name]);
+    h.update(`${name}\0${bytes.length}\0`);
+    h.update(bytes);
+  }
+  return h.digest('hex');
+}
+
+async function writeSynced(path: string, data: Buffer | string): Promise<void> {
+  const fh = await fs.open(path, 'wx');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(path: string): Promise<void> {
+  const fh = await fs.open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const tmpName = () => `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
+
+/** The published version number in `current`, or null when absent or unreadable. */
+export async function readPointer(root: string, key: string): Promise<number | null> {
+  try {
+    const text = (await fs.readFile(join(root, key, CURRENT), 'utf8')).trim();
+    return /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Version numbers present as `v<N>` directories, ascending (complete or not). */
+export async function listVersions(root: string, key: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(join(root, key));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^v\d+$/.test(n)).map((n) => Number(n.slice(1))).sort((a, b) => a - b);
+}
+
+/** Reads and verifies one version; null when missing, partial or corrupt. */
+export async function readVersion(root: string, key: string, version: number): Promise<Current | null> {
+  const dir = join(root, key, `v${version}`);
+  try {
+    const meta = JSON.parse(await fs.readFile(join(dir, META), 'utf8')) as Meta;
+    if (meta.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
+    const files: Record<string, Buffer> = {};
+    for (const name of meta.files) {
+      if (!validName(name)) return null;
+      files[name] = await fs.readFile(join(dir, name));
+    }
+    if (checksumOf(files) !== meta.checksum) return null;
+    return { version, dir, meta, files };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The current version, verified; when `current` points at a missing or corrupt version (or is
+ * missing), the newest older version that verifies. Null when there is none.
+ */
+export async function readCurrent(root: string, key: string): Promise<Current | null> {
+  const pointer = await readPointer(root, key);
+  const versions = await listVersions(root, key);
+  // The pointed-to version first, then older ones newest first; a newer complete directory (renamed
+  // but not yet switched to) only when nothing else verifies (e.g. a racing publisher pruned it).
+  const older = versions.filter((v) => pointer === null || v <= pointer).reverse();
+  const newer = pointer === null ? [] : versions.filter((v) => v > pointer).reverse();
+  const candidates = [...older, ...newer];
+  for (const v of candidates) {
+    const got = await readVersion(root, key, v);
+    if (got) return got;
+  }
+  return null;
+}
+
+/** One more than the highest version present or pointed at. */
+export async function nextVersion(root: string, key: string): Promise<number> {
+  const versions = await listVersions(root, key);
+  return Math.max(0, (await readPointer(root, key)) ?? 0, ...versions) + 1;
+}
+
+/**
+ * Publishes `files` (flat names, no meta.json) as `version` of `key`. Returns the checksum.
+ * `current` moves forward only: a publisher finishing after a newer one leaves the pointer alone
+ * (best effort: two publishers of one key racing between the pointer read and the rename can move
+ * it back one version, never to an incomplete one; ownership leaves one publisher per key anyway).
+ * Each pointer write goes through its own uniquely named temp file, so concurrent switches never
+ * interleave into a torn `current`.
+ * Throws when `version` already exists with different contents.
+ */
+export async function publish(root: string, key: string, version: number, files: Record<string, Buffer | string>, o: PublishOptions = {}): Promise<string> {
+  if (!Number.isSafeInteger(version) || version < 1) throw new RangeError(`version must be a positive integer, got ${version}`);
+  if (!validName(key)) throw new RangeError(`invalid key ${JSON.stringify(key)}`);
+  for (const name of Object.keys(files)) if (!validName(name)) throw new RangeError(`invalid file name ${JSON.stringify(name)}`);
+  const clock = o.clock ?? Date.now;
+  const keyDir = join(root, key);
+  await fs.mkdir(keyDir, { recursive: true });
+  const checksum = checksumOf(files);
+  const tmp = join(keyDir, tmpName());
+  await fs.mkdir(tmp);
+  try {
+    for (const name of Object.keys(files).sort()) {
+      await writeSynced(join(tmp, name), files[name]);
+      await o.afterFile?.(name);
+    }
+    const meta: Meta = { version, checksum, files: Object.keys(files).sort(), publishedAt: new Date(clock()).toISOString() };
+    await writeSynced(join(tmp, META), JSON.stringify(meta, null, 2) + '\n');
+    await syncDir(tmp);
+    await o.beforeRename?.();
+    const target = join(keyDir, `v${version}`);
+    try {
+      await fs.rename(tmp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // Already there: the same contents is an idempotent retry; anything else is a version clash.
+      const existing = await readVersion(root, key, version);
+      if (existing?.meta.checksum !== checksum) throw new Error(`version ${version} of ${key} already exists with different contents`, { cause: err });
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+    await syncDir(keyDir);
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+  await o.beforeSwitch?.();
+  const pointer = await readPointer(root, key);
+  if (pointer === null || pointer < version || !(await readVersion(root, key, pointer))) {
+    const tmpPointer = join(keyDir, `${CURRENT}${tmpName()}`);
+    await writeSynced(tmpPointer, `${version}\n`);
+    await fs.rename(tmpPointer, join(keyDir, CURRENT));
+    await syncDir(keyDir);
+  }
+  await prune(root, key, o.keep ?? 2, clock());
+  return checksum;
+}
+
+/**
+ * Removes versions older than the newest `keep` that verify (never the current one, and nothing
+ * while fewer than `keep` verify, so a corrupt newer version never costs the last good one), and
+ * temp entries a dead writer left behind.
+ */
+export async function prune(root: string, key: string, keep = 2, now = Date.now()): Promise<void> {
+  const keyDir = join(root, key);
+  const pointer = await readPointer(root, key);
+  const versions = await listVersions(root, key);
+  const good: number[] = [];
+  for (const v of [...versions].reverse()) {
+    if (good.length >= keep) break;
+    if (await readVersion(root, key, v)) good.push(v);
+  }
+  const cutoff = good.length >= keep ? good[keep - 1] : -Infinity;
+  const drop = versions.filter((v) => v < cutoff && v !== pointer);
+  for (const v of drop) await fs.rm(join(keyDir, `v${v}`), { recursive: true, force: true });
+  for (const name of await fs.readdir(keyDir).catch(() => [] as string[])) {
+    if (!name.includes(TMP_PREFIX)) continue;
+    const st = await fs.stat(join(keyDir, name)).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_TMP_MS) await fs.rm(join(keyDir, name), { recursive: true, force: true });
+  }
+}
