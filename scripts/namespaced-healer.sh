@@ -5,7 +5,7 @@
 #
 # Usage: scripts/namespaced-healer.sh [-o DIR] NAMESPACE...
 #   DIR defaults to keda/components/namespaced-healer (shipped as this script's output for
-#   online-boutique; src/healer/rbac.test.ts checks the two agree). Only the component's five
+#   online-boutique; src/integration/healer-rbac.test.ts checks the two agree). Only the component's five
 #   files are written. Then, in an overlay of keda/base:  components: [<path to DIR>]
 #
 # The rules are keda/base/rbac.yaml's ClusterRole's: change them together (the test compares them).

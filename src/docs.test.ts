@@ -1,11 +1,11 @@
 /** The README documents every metadata key and every command's options, so they cannot drift apart. */
 import { readFileSync } from 'node:fs';
-import { EVAL_OPTIONS } from './config/eval.js';
-import { GENERATE_OPTIONS } from './config/generate.js';
-import { PROBE_OPTIONS } from './config/probe.js';
-import { SERVE_OPTIONS } from './config/serve.js';
-import { TRAIN_OPTIONS } from './config/train.js';
-import { SIMULATE_OPTIONS } from './config/simulate.js';
+import { EVAL_OPTIONS } from './cli/options/eval.js';
+import { GENERATE_OPTIONS } from './cli/options/generate.js';
+import { PROBE_OPTIONS } from './cli/options/probe.js';
+import { SERVE_OPTIONS } from './cli/options/serve.js';
+import { TRAIN_OPTIONS } from './cli/options/train.js';
+import { SIMULATE_OPTIONS } from './cli/options/simulate.js';
 import { envOf, flagOf } from './config/options.js';
 import { metadataSchema } from './scaler/metadata.js';
 

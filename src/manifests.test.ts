@@ -45,7 +45,7 @@ import { ScaledObject, type IScaledObject } from '@kubernetes-models/keda/keda.s
 import { TriggerAuthentication, type ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
 import { ServiceMonitor, type IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { envOf, parseOptions } from './config/options.js';
-import { SERVE_OPTIONS } from './config/serve.js';
+import { SERVE_OPTIONS } from './cli/options/serve.js';
 import { createMetadataParser, KEDA_CONNECTION_KEYS, metadataSchema } from './scaler/metadata.js';
 import { prometheusConfigProblems } from './sources/prometheus.js';
 import { isRemote, kustomizationFile, kustomize, offlineCopy, readKustomization, remoteResources, ROOT } from './test-support/kustomize.js';

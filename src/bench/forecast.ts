@@ -14,7 +14,7 @@ import { checkMeta } from '../forecast/lstm/meta.js';
 import { pretrain } from '../forecast/lstm/pretrain.js';
 import { resolveModelDir } from '../forecast/lstm/runtime.js';
 import { loadTrace } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 export interface ForecastBenchOptions {
   trace: string;

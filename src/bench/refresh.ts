@@ -7,7 +7,7 @@
  */
 import { createScalerClient } from '../scaler/client.js';
 import type { ScaledObjectRef } from '../scaler/contract.js';
-import { floorMinute, MINUTE_MS } from '../sources/types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { openMetricsGauge, startPrometheus, startRecorder } from '../test-support/prometheus.js';
 import { cpuSeconds, registerAll, rssMiB, runRate, sleep, startFloorServer, startServer } from './serving.js';
 

@@ -4,7 +4,7 @@
  * minute). The autoscaling outcomes themselves are the trace suite's (bench/suite.ts): one trace
  * proves little, and the figures that count are those of held-out traces.
  */
-import { amadeusOf, simulateDefaults } from '../config/simulate.js';
+import { amadeusOf, simulateDefaults } from '../cli/options/simulate.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { SIM_DEFAULTS } from '../simulate/params.js';
 import { POLICY_NAMES } from '../simulate/policies.js';

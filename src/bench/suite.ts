@@ -4,7 +4,7 @@
  * backtest, the planner's bar judged per trace. The tables go to stderr with the progress; the
  * figures into the bench's JSON.
  */
-import { amadeusOf, simulateDefaults } from '../config/simulate.js';
+import { amadeusOf, simulateDefaults } from '../cli/options/simulate.js';
 import { SIM_DEFAULTS } from '../simulate/params.js';
 import { resolveSuite } from '../simulate/suite.js';
 import { formatSuite, suiteJson } from '../simulate/suite-report.js';

@@ -3,7 +3,7 @@
  * design §5 and prints the figures (a table, or one JSON object with --json). Progress goes to
  * stderr so that stdout holds the result alone.
  */
-import { EVAL_OPTIONS } from '../config/eval.js';
+import { EVAL_OPTIONS } from './options/eval.js';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { backtest } from '../eval/backtest.js';
 import { loadModels } from '../eval/models.js';

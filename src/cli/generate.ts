@@ -3,12 +3,12 @@
  * so `eval`, `train` and `serve --replay-trace` can use it like any recorded trace.
  */
 import { createWriteStream } from 'node:fs';
-import { GENERATE_OPTIONS } from '../config/generate.js';
+import { GENERATE_OPTIONS } from './options/generate.js';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { createGenerator } from '../sources/generator.js';
 import { describeScenario } from '../sources/scenario-family.js';
 import { formatUtcOffset } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 /** ISO-8601 with the given offset, e.g. 2025-01-06T09:00:00-04:00 (the trace CSV's form). */
 export function isoWithOffset(t: number, offsetMinutes: number): string {

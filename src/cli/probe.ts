@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
-import { PROBE_OPTIONS } from '../config/probe.js';
+import { PROBE_OPTIONS } from './options/probe.js';
 import { createScalerClient } from '../scaler/client.js';
 import type { ScaledObjectRef } from '../scaler/contract.js';
 

@@ -3,7 +3,7 @@
  * process lifecycle (readiness, signals, bounded graceful shutdown).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { SERVE_OPTIONS } from '../config/serve.js';
+import { SERVE_OPTIONS } from './options/serve.js';
 import { joinMessages } from '../config/fields.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
-import { amadeusOf, SIMULATE_OPTIONS, type SimulateOptions } from '../config/simulate.js';
+import { amadeusOf, SIMULATE_OPTIONS, type SimulateOptions } from './options/simulate.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
 import { renderMainChartSvg, renderReport } from '../simulate/report.js';

@@ -1,6 +1,6 @@
 /** Which source a ScaledObject gets: `--prometheus-url` makes Prometheus the default. */
 import { parseOptions } from '../config/options.js';
-import { SERVE_OPTIONS } from '../config/serve.js';
+import { SERVE_OPTIONS } from './options/serve.js';
 import { createMetadataParser, InvalidRequestError } from '../scaler/metadata.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { sourceFactory } from './serve.js';

@@ -1,7 +1,7 @@
 /** `amadeus train`: pre-trains the LSTM on a trace and saves it (tfjs layers format + meta.json). */
 import { basename } from 'node:path';
 import { helpText, parseOptions } from '../config/options.js';
-import { TRAIN_OPTIONS } from '../config/train.js';
+import { TRAIN_OPTIONS } from './options/train.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
 import { saveModel } from '../forecast/lstm/io.js';
 import { pretrain } from '../forecast/lstm/pretrain.js';

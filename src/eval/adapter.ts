@@ -1,5 +1,6 @@
 /** Fits plain `Forecaster`s into the batch interface `eval` drives. */
-import type { Forecast, Forecaster } from '../forecast/types.js';
+import type { Forecast } from '../series/forecast.js';
+import type { Forecaster } from '../forecast/types.js';
 import type { BatchForecaster } from './types.js';
 
 /** A `BatchForecaster` that forecasts one request after the other with `forecaster`. */

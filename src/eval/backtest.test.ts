@@ -1,6 +1,8 @@
 import { PersistenceForecaster } from '../forecast/persistence.js';
-import type { Forecast, ForecastRequest } from '../forecast/types.js';
-import { MINUTE_MS, type History } from '../sources/types.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest } from '../forecast/types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
 import { batchFromForecaster } from './adapter.js';
 import { backtest, NoOriginsError, type BacktestTrace } from './backtest.js';
 import { findOrigins } from './origins.js';

@@ -3,9 +3,10 @@
  * with the history up to and including it, and is scored at +H against the trace; persistence's
  * MAE on the same origins is the yardstick of every relative MAE.
  */
-import type { Forecast, ForecastRequest } from '../forecast/types.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest } from '../forecast/types.js';
 import { historyThrough, type Trace } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { horizonStats, ScoreAccumulator } from './metrics.js';
 import { CONTEXT_MINUTES, findOrigins } from './origins.js';
 import type { BacktestResult, BatchForecaster } from './types.js';

@@ -1,8 +1,8 @@
 /** The eval table's LSTM entries load the shipped model and forecast; fine-tuning never sees a minute before it is forecast. */
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { sineSeries } from '../test-support/series.js';
 import { EVAL_FINE_TUNE, lstmFinetuned, lstmFinetunedOn, lstmPretrained } from './lstm-models.js';
-import type { ModelContext } from './models.js';
+import type { ModelContext } from './types.js';
 
 const minutes = 3000;
 const requests = sineSeries(minutes, { period: 1440, seed: 2 });

@@ -9,9 +9,8 @@
 import type { FineTuneJob } from '../forecast/lstm/finetune.js';
 import type { LstmForecaster } from '../forecast/lstm/forecaster.js';
 import type { ForecastRequest } from '../forecast/types.js';
-import { MINUTE_MS } from '../sources/types.js';
-import type { BatchForecaster } from './types.js';
-import type { ModelContext } from './models.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { BatchForecaster, ModelContext } from './types.js';
 
 /** The live rounds' schedule (serve's and simulate's defaults). */
 export const EVAL_FINE_TUNE: FineTuneSchedule = { historyMinutes: 2880, intervalMinutes: 360, warmUpMinutes: 1440 };

@@ -1,5 +1,5 @@
 /** Per-origin error accounting for the backtest (design §5), one accumulator per model. */
-import type { Forecast } from '../forecast/types.js';
+import type { Forecast } from '../series/forecast.js';
 import type { ModelScore, QuantileScore } from './types.js';
 
 /** Minutes averaged by `mae5`: a 5-minute mean is what a scaler acting every few minutes feels. */

@@ -2,8 +2,8 @@ import { FORECASTER_NAMES } from '../forecast/registry.js';
 import type { Forecaster } from '../forecast/types.js';
 import type { Trace } from '../sources/trace.js';
 import { batchFromForecaster, renamed } from './adapter.js';
-import { loadModels, MODEL_NAMES, MODEL_PROVIDERS, type ModelContext } from './models.js';
-import type { BatchForecaster } from './types.js';
+import { loadModels, MODEL_NAMES, MODEL_PROVIDERS } from './models.js';
+import type { BatchForecaster, ModelContext } from './types.js';
 
 const trace: Trace = { start: 0, utcOffsetMinutes: 0, requests: [1, 2, 3] };
 const context: ModelContext = { trace, horizon: 2, evalStart: 2 };

@@ -10,24 +10,9 @@
  *   whatever the model calls itself.
  */
 import { createForecaster, type ForecasterName } from '../forecast/registry.js';
-import type { Trace } from '../sources/trace.js';
 import { batchFromForecaster, renamed } from './adapter.js';
 import { lstmFinetuned, lstmPretrained } from './lstm-models.js';
-import type { BatchForecaster } from './types.js';
-
-export interface ModelContext {
-  /** The whole trace being evaluated. */
-  trace: Trace;
-  horizon: number;
-  /** Index of the first minute that may be an origin (`firstEvaluatedMinute`). */
-  evalStart: number;
-  /** The pre-trained LSTM's directory (default `models/nasa-lstm`). */
-  modelDir?: string;
-  /** Progress notes of slow providers (fine-tuning), for stderr. */
-  log?: (line: string) => void;
-}
-
-export type ModelProvider = (context: ModelContext) => Promise<BatchForecaster>;
+import type { BatchForecaster, ModelContext, ModelProvider } from './types.js';
 
 const baseline = (name: ForecasterName): ModelProvider => async () => batchFromForecaster(createForecaster(name));
 

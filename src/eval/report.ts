@@ -1,6 +1,6 @@
 /** How `amadeus eval` prints a backtest: one JSON object, or a table for people. */
 import { formatUtcOffset } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import type { BacktestResult, ModelScore } from './types.js';
 
 /** What the table says about the trace besides the scores. */

@@ -1,5 +1,7 @@
-/** What `amadeus eval` scores (a batch forecaster) and what it reports per model. */
-import type { Forecast, ForecastRequest } from '../forecast/types.js';
+/** What `amadeus eval` scores (a batch forecaster), how its table makes one, and what it reports per model. */
+import type { Forecast } from '../series/forecast.js';
+import type { Trace } from '../sources/trace.js';
+import type { ForecastRequest } from '../forecast/types.js';
 
 /**
  * A forecaster that may answer many origins in one call. Models with a per-call overhead (the
@@ -17,6 +19,22 @@ export interface BatchForecaster {
    */
   forecastBatch(requests: readonly ForecastRequest[]): Promise<Forecast[]>;
 }
+
+/** What a provider of the eval table (models.ts) is given to make its model. */
+export interface ModelContext {
+  /** The whole trace being evaluated. */
+  trace: Trace;
+  horizon: number;
+  /** Index of the first minute that may be an origin (`firstEvaluatedMinute`). */
+  evalStart: number;
+  /** The pre-trained LSTM's directory (default `models/nasa-lstm`). */
+  modelDir?: string;
+  /** Progress notes of slow providers (fine-tuning), for stderr. */
+  log?: (line: string) => void;
+}
+
+/** One entry of the eval table (models.ts): makes the model for one trace. */
+export type ModelProvider = (context: ModelContext) => Promise<BatchForecaster>;
 
 /** Calibration of one quantile of the horizon's maximum (`Forecast.maxQuantiles`). */
 export interface QuantileScore {

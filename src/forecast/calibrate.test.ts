@@ -1,6 +1,6 @@
 import { createCalibratedForecaster, dispersion, ScoreWindow } from './calibrate.js';
 import type { Forecaster } from './types.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 /** Forecasts a flat 100 for every minute, with its own (uncalibrated) quantiles. */
 const flat: Forecaster = {

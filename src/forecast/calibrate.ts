@@ -16,10 +16,13 @@
  *
  * Until enough scores exist, the model's own `maxQuantiles` (the LSTM's) pass through unchanged.
  */
-import { MINUTE_MS, type History } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
 import { forecastOrigin } from './gate.js';
-import { forEachMinuteStep, isObserved, percentile } from './series.js';
-import type { Forecast, ForecastRequest, Forecaster } from './types.js';
+import { forEachMinuteStep, isObserved } from '../series/observed.js';
+import { percentile } from '../series/percentile.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest, Forecaster } from './types.js';
 
 export const CALIBRATION_DEFAULTS = {
   /** Scores kept: the last day of per-minute forecasts, so the calibration follows the workload. */

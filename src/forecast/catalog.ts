@@ -10,7 +10,8 @@ import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
 import { WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
 import { createForecaster, FORECASTER_NAMES } from './registry.js';
-import type { Forecast, Forecaster } from './types.js';
+import type { Forecast } from '../series/forecast.js';
+import type { Forecaster } from './types.js';
 
 export const MODEL_NAMES = ['auto', 'lstm', ...FORECASTER_NAMES] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];

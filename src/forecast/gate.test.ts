@@ -1,4 +1,5 @@
-import { MINUTE_MS, type History } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
 import {
   ForecastScorer,
   GATE_DEFAULTS,
@@ -11,7 +12,8 @@ import {
   type GatedForecasterOptions,
   type ModelScore,
 } from './gate.js';
-import { InsufficientHistoryError, type Forecast, type ForecastRequest, type Forecaster } from './types.js';
+import { InsufficientHistoryError, type ForecastRequest, type Forecaster } from './types.js';
+import type { Forecast } from '../series/forecast.js';
 
 const M = MINUTE_MS;
 

@@ -8,9 +8,11 @@
  * forecasts and scores them against later histories, exactly once per target minute) and `decide` (the
  * rule). `createGatedForecaster` only wires them around the models. One gate per workload: it is stateful.
  */
-import { MINUTE_MS, type History } from '../sources/types.js';
-import { isObserved } from './series.js';
-import { InsufficientHistoryError, type Forecast, type ForecastRequest, type Forecaster } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
+import { isObserved } from '../series/observed.js';
+import { InsufficientHistoryError, type ForecastRequest, type Forecaster } from './types.js';
+import type { Forecast } from '../series/forecast.js';
 
 export const GATE_DEFAULTS = {
   /** Scored minute-errors kept per model: with a 10-minute horizon, roughly the last hour of forecasts. */

@@ -4,19 +4,12 @@
  * cannot, and it is one O(n) pass over ~2 days of minutes, cheap enough to rerun every minute for
  * a thousand workloads.
  */
-import type { Forecast, ForecastRequest, Forecaster } from './types.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest, Forecaster } from './types.js';
 import { dampedHoltForecast, dampedTrendSum, type HoltParams } from './holt.js';
 import { DAY_MINUTES } from './seasonal-day.js';
-import {
-  assertHorizon,
-  clampRate,
-  isObserved,
-  observedCount,
-  observedMean,
-  requireLastObserved,
-  type Series,
-  type SeriesForecast,
-} from './series.js';
+import { assertHorizon, clampRate, requireLastObserved, type SeriesForecast } from './series.js';
+import { isObserved, observedCount, observedMean, type Series } from '../series/observed.js';
 
 export interface HoltWintersOptions extends HoltParams {
   /** Seasonal smoothing, 0 <= gamma <= 1. Each index is updated once per season (once a day). */

@@ -2,7 +2,8 @@
  * Damped Holt linear smoothing (level + damped trend, no season), the fallback of `holt-winters`
  * when there is too little history for a daily season.
  */
-import { clampRate, isObserved, type Series } from './series.js';
+import { clampRate } from './series.js';
+import { isObserved, type Series } from '../series/observed.js';
 
 export interface HoltParams {
   /** Level smoothing, 0 < alpha <= 1. */

@@ -2,15 +2,10 @@
  * `mean10` / `mean30`: the mean of the last N minutes, held over the horizon. Per-minute counts are
  * noisy, so averaging beats persistence at +10 min (design §5: relative MAE 0.80 and 0.77).
  */
-import type { Forecast, ForecastRequest, Forecaster } from './types.js';
-import {
-  assertHorizon,
-  observedMean,
-  repeatValue,
-  requireLastObserved,
-  type Series,
-  type SeriesForecast,
-} from './series.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest, Forecaster } from './types.js';
+import { assertHorizon, repeatValue, requireLastObserved, type SeriesForecast } from './series.js';
+import { observedMean, type Series } from '../series/observed.js';
 
 /** Mean of the observed values among the last `window` minutes, or null when none was observed. */
 export function windowMean(values: Series, window: number): number | null {

@@ -1,6 +1,8 @@
 /** `persistence`: the value now, held over the horizon. The yardstick every model must beat. */
-import type { Forecast, ForecastRequest, Forecaster } from './types.js';
-import { assertHorizon, repeatValue, requireLastObserved, type Series } from './series.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest, Forecaster } from './types.js';
+import { assertHorizon, repeatValue, requireLastObserved } from './series.js';
+import type { Series } from '../series/observed.js';
 
 /** The last observed value repeated `horizon` times; throws InsufficientHistoryError without one. */
 export function persistenceForecast(values: Series, horizon: number): number[] {

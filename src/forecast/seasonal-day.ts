@@ -1,13 +1,8 @@
 /** `seasonal-day`: the same minute yesterday (seasonal naive with a one-day season). */
-import type { Forecast, ForecastRequest, Forecaster } from './types.js';
-import {
-  assertHorizon,
-  clampRate,
-  isObserved,
-  requireLastObserved,
-  type Series,
-  type SeriesForecast,
-} from './series.js';
+import type { Forecast } from '../series/forecast.js';
+import type { ForecastRequest, Forecaster } from './types.js';
+import { assertHorizon, clampRate, requireLastObserved, type SeriesForecast } from './series.js';
+import { isObserved, type Series } from '../series/observed.js';
 
 /** Minutes in a day: the season of request traffic at 1-minute resolution. */
 export const DAY_MINUTES = 1440;

@@ -1,11 +1,10 @@
 /**
- * Helpers over per-minute series with gaps. `null` marks an unobserved minute: it is masked
- * (skipped or imputed), never read as zero, because a zero would drag every average toward an
- * idle service that never existed.
+ * What every forecaster shares on top of the gap-aware series helpers (series/observed.ts): a
+ * history without an observation is an error, forecast values are clamped request rates, and a
+ * horizon is a whole number of minutes.
  */
+import { lastObserved, type Observation, type Series } from '../series/observed.js';
 import { InsufficientHistoryError } from './types.js';
-
-export type Series = readonly (number | null)[];
 
 /** What the pure forecast functions return; the Forecaster classes add the model name. */
 export interface SeriesForecast {
@@ -13,71 +12,11 @@ export interface SeriesForecast {
   note?: string;
 }
 
-/** A minute that was really observed. NaN/±Inf are treated like gaps: they carry no information. */
-export function isObserved(value: number | null | undefined): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-export interface Observation {
-  value: number;
-  /** Index in the series (the last element is the most recent minute). */
-  index: number;
-}
-
-/** The most recent observed value and where it is, or null when nothing was observed. */
-export function lastObserved(values: Series): Observation | null {
-  for (let i = values.length - 1; i >= 0; i--) {
-    const v = values[i];
-    if (isObserved(v)) return { value: v, index: i };
-  }
-  return null;
-}
-
 /** `lastObserved`, but a history without any observation is an error every forecaster shares. */
 export function requireLastObserved(values: Series): Observation {
   const last = lastObserved(values);
   if (last === null) throw new InsufficientHistoryError('history holds no observed request value');
   return last;
-}
-
-/** Mean of the observed values among `values[from, to)`, or null when none was observed. */
-export function observedMean(values: Series, from: number, to: number): number | null {
-  let sum = 0;
-  let count = 0;
-  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
-    const v = values[i];
-    if (isObserved(v)) {
-      sum += v;
-      count++;
-    }
-  }
-  return count === 0 ? null : sum / count;
-}
-
-/** Number of observed values among `values[from, to)`. */
-export function observedCount(values: Series, from: number, to: number): number {
-  let count = 0;
-  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
-    if (isObserved(values[i])) count++;
-  }
-  return count;
-}
-
-/**
- * Calls `visit(previous, current)` for every two consecutive minutes of `values[from, to)` that were
- * both observed, in order. A gap breaks the chain: the change across it is not one minute's.
- */
-export function forEachMinuteStep(values: ArrayLike<number | null | undefined>, from: number, to: number, visit: (previous: number, current: number) => void): void {
-  let prev: number | null = null;
-  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
-    const v = values[i];
-    if (!isObserved(v)) {
-      prev = null;
-      continue;
-    }
-    if (prev !== null) visit(prev, v);
-    prev = v;
-  }
 }
 
 /** Forecast values are request rates: finite and >= 0, whatever the arithmetic produced. */
@@ -95,13 +34,4 @@ export function assertHorizon(horizon: number): void {
   if (!Number.isInteger(horizon) || horizon < 0) {
     throw new RangeError(`horizon must be a non-negative integer number of minutes, got ${horizon}`);
   }
-}
-
-/** The q-quantile of sorted values, interpolating linearly between closest ranks (numpy's default). */
-export function percentile(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) throw new RangeError('percentile of nothing');
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

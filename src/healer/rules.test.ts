@@ -1,5 +1,3 @@
-import { parseOptions, UsageError } from '../config/options.js';
-import { SERVE_OPTIONS } from '../config/serve.js';
 import { GiB, MiB } from './quantity.js';
 import { HEAL_ANNOTATIONS, HEAL_PREFIX, HEAL_RULES, isDryRun, isHealEnabled, resolveHealRules } from './rules.js';
 
@@ -85,12 +83,5 @@ describe('crashLoopShare', () => {
     expect(HEAL_RULES.crashLoopShare).toBe(0.5);
     expect(resolveHealRules({ crashLoopShare: 1 }).crashLoopShare).toBe(1);
     for (const bad of [0, -0.1, 1.01, Number.NaN]) expect(() => resolveHealRules({ crashLoopShare: bad })).toThrow(/crashLoopShare must be a number in \(0, 1\]/);
-  });
-
-  test('--heal-crash-loop-share / AMADEUS_HEAL_CRASH_LOOP_SHARE, validated as serve parses it', () => {
-    expect(parseOptions(SERVE_OPTIONS, [], {}).healCrashLoopShare).toBe(0.5);
-    expect(parseOptions(SERVE_OPTIONS, ['--heal-crash-loop-share', '0.75'], {}).healCrashLoopShare).toBe(0.75);
-    expect(parseOptions(SERVE_OPTIONS, [], { AMADEUS_HEAL_CRASH_LOOP_SHARE: '1' }).healCrashLoopShare).toBe(1);
-    for (const bad of ['0', '1.5', 'half']) expect(() => parseOptions(SERVE_OPTIONS, ['--heal-crash-loop-share', bad], {})).toThrow(UsageError);
   });
 });

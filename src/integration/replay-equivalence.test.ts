@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { amadeusOf, simulateDefaults } from '../config/simulate.js';
+import { amadeusOf, simulateDefaults } from '../cli/options/simulate.js';
 import { createMetadataParser } from '../scaler/metadata.js';
 import { createScalerClient, type ScalerClient } from '../scaler/client.js';
 import type { ScaledObjectRef } from '../scaler/contract.js';
@@ -24,7 +24,7 @@ import { createSimForecaster } from '../simulate/forecaster.js';
 import { SIM_DEFAULTS } from '../simulate/params.js';
 import { simulate } from '../simulate/simulate.js';
 import { loadTrace, type Trace } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { createLogger } from '../telemetry/logger.js';
 import { waitFor } from '../test-support/fakes.js';
 import { runCli, type CliProcess } from '../test-support/process.js';

@@ -1,6 +1,6 @@
 /**
  * The planner's defaults, in one place: ScaledObject metadata (scaler/metadata.ts) and
- * `amadeus simulate` (config/simulate.ts) both read them, so a simulation runs the plan that a
+ * `amadeus simulate` (cli/options/simulate.ts) both read them, so a simulation runs the plan that a
  * ScaledObject without those keys gets. Chosen on the tuning set of the trace suite (NASA and the
  * generator's random family, seeds 1–10) and reported on held-out traces (BENCHMARKS.md).
  */

@@ -12,7 +12,7 @@
  * α·√level is in the load's own unit whatever the unit is (scaling the load by s scales both α
  * and √level by √s), so no knowledge of how the metric was sampled is needed.
  */
-import { forEachMinuteStep } from '../forecast/series.js';
+import { forEachMinuteStep } from '../series/observed.js';
 
 /** α of the last `minutes` of `values`; null when no two consecutive observed minutes have load. */
 export function noiseScale(values: ArrayLike<number | null>, minutes: number): number | null {

@@ -1,4 +1,4 @@
-import type { Forecast } from '../forecast/types.js';
+import type { Forecast } from '../series/forecast.js';
 import { forecastMax, makePlan, MAX_PLAN_VALUE } from './plan.js';
 
 const forecast = (values: number[]): Forecast => ({ model: 'test', values });

@@ -7,7 +7,7 @@
  * Scale-in stays with the HPA's own stabilization window, so a forecast that is too low can never
  * remove pods that current load needs.
  */
-import type { Forecast } from '../forecast/types.js';
+import type { Forecast } from '../series/forecast.js';
 import { noiseMargin } from './noise.js';
 import type { PlanSignals } from './signals.js';
 

@@ -12,7 +12,7 @@
  *   adds the larger surge margin, because latency during surges is what the product promises and
  *   surges are a small share of the day, so the extra pods cost little.
  */
-import { isObserved, observedMean, type Series } from '../forecast/series.js';
+import { isObserved, observedMean, type Series } from '../series/observed.js';
 
 const DAY_MINUTES = 1440;
 

@@ -1,7 +1,7 @@
 import type { PlanSnapshot } from '../notify/scale-notice.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
-import type { History } from '../sources/types.js';
-import { floorMinute, MINUTE_MS } from '../sources/types.js';
+import type { History } from '../series/history.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
 import { CapacityError, NotReadyError, OutageError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
@@ -306,6 +306,9 @@ describe('ScaledObjectRegistry', () => {
   function timedSetup(gate: Promise<void> | null = null) {
     const reads = new Map<string, { minute: number; second: number }[]>();
     const c = setup({
+      // A gated read here lasts seconds of real time: keep it in its slot (giving the slot up has
+      // its own test), so only the minute schedule is under test.
+      slowRefreshMs: 60_000,
       sourceFor: (_config, r) => {
         const s = fakeSource(10, SPEED);
         s.gate = gate;

@@ -29,7 +29,9 @@ import { makePlan, MAX_PLAN_VALUE, type Plan, type PlanReason } from '../plan/pl
 import { noiseScale } from '../plan/noise.js';
 import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
 import { deadlineSignal, untilAborted } from '../sources/deadline.js';
-import { floorMinute, MINUTE_MS, msUntil, type History, type MetricSource } from '../sources/types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import { msUntil, type MetricSource } from '../sources/types.js';
+import type { History } from '../series/history.js';
 import type { Logger, Level } from '../telemetry/logger.js';
 import type { RefreshRecord } from '../telemetry/metrics.js';
 import { DEFAULT_MAX_OUTAGE_SECONDS, DEFAULT_METRIC_NAME, type MetadataParser, type ScalerConfig } from './metadata.js';

@@ -4,7 +4,8 @@
  * the read (a source error with its reason: the last good plan stays in force); a bad older sample
  * is only a gap in the history, never read as load.
  */
-import { MINUTE_MS, type History } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
 
 /** A sample outside the bounds: the read fails with `reason` "bounds". */
 export class SampleBoundsError extends Error {

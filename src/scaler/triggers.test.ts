@@ -5,7 +5,7 @@
  * over gRPC exactly as KEDA polls two triggers.
  */
 import * as grpc from '@grpc/grpc-js';
-import { floorMinute, MINUTE_MS } from '../sources/types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import type { ScaledObjectRef } from './contract.js';
 import { openMetricsGauge, startPrometheus, type TestPrometheus } from '../test-support/prometheus.js';
 import { startScalerHarness, triggerRef, type ScalerHarness } from '../test-support/scaler-harness.js';

@@ -6,7 +6,7 @@ import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import type { Forecaster, ForecastRequest } from '../forecast/types.js';
 import { noiseScale } from '../plan/noise.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { historyThrough, type TraceWindow } from '../sources/trace.js';
 import { planAmadeus } from './amadeus.js';

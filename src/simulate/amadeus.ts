@@ -9,13 +9,14 @@
  * Amadeus reads it too, and nothing after it. The future is never handed over: each request carries
  * a copy of the minutes up to now alone.
  */
-import { lastObserved } from '../forecast/series.js';
-import type { Forecast, Forecaster } from '../forecast/types.js';
+import { lastObserved } from '../series/observed.js';
+import type { Forecast } from '../series/forecast.js';
+import type { Forecaster } from '../forecast/types.js';
 import { noiseScale } from '../plan/noise.js';
 import { makePlan, type PlanReason } from '../plan/plan.js';
 import { planSignals, SIGNAL_NAMES, type PlanSignals, type SignalName } from '../plan/signals.js';
 import { historyThrough, type TraceWindow } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import type { SimLoad } from './load.js';
 
 

@@ -1,5 +1,4 @@
 /** The engine against cases worked out by hand (design §5's model). */
-import { percentile } from '../forecast/series.js';
 import { figures, Pods, recommend, runPolicy, Stabilizer, type Policy } from './engine.js';
 import type { SimLoad } from './load.js';
 import { baselineLatency, SIM_DEFAULTS, type SimParams } from './params.js';
@@ -158,12 +157,6 @@ test('unobserved minutes count in no figure', () => {
   const f = figures(load, runPolicy(load, kedaReactive(P), P), P);
   expect(f.sloViolationMinutes).toBe(0);
   expect(f.p95LatencyIncreasePct).toBe(0);
-});
-
-test('percentile interpolates between ranks', () => {
-  expect(percentile([1, 2, 3, 4, 5], 0.5)).toBe(3);
-  expect(percentile([0, 10], 0.95)).toBeCloseTo(9.5, 12);
-  expect(percentile([7], 0.99)).toBe(7);
 });
 
 describe('naive planner', () => {

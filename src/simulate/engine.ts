@@ -3,7 +3,7 @@
  * synchronous: the policies see the load only through `SyncContext` and their own inputs, and the
  * HPA mechanics (sync, tolerance, stabilization, replica bounds) are the same for all of them.
  */
-import { percentile } from '../forecast/series.js';
+import { percentile } from '../series/percentile.js';
 import { baselineLatency, checkParams, idleLatency, type SimParams } from './params.js';
 import type { SimLoad } from './load.js';
 

@@ -8,7 +8,7 @@ import type { BackendChoice } from '../forecast/lstm/backend.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import type { LstmRuntime } from '../forecast/lstm/workload.js';
 import type { Forecaster } from '../forecast/types.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface SimForecasterOptions {

@@ -3,9 +3,9 @@
  * request rate and rescaled so the span's peak needs `peakPods` pods at the target utilisation; and
  * which of its minutes are spike minutes. Pure.
  */
-import { isObserved } from '../forecast/series.js';
+import { isObserved } from '../series/observed.js';
 import type { TraceWindow } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { SPIKE_WINDOWS, type SimParams } from './params.js';
 
 

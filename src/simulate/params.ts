@@ -1,6 +1,6 @@
 /**
  * The autoscaling model of design §5, as parameters with their defaults in one place. Every one is
- * also a flag of `amadeus simulate` (see config/simulate.ts).
+ * also a flag of `amadeus simulate` (see cli/options/simulate.ts).
  */
 
 export interface SimParams {

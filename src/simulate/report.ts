@@ -5,7 +5,7 @@
  * markup is escaped: trace names come from users.
  */
 import { formatUtcOffset } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import type { PolicyRun } from './engine.js';
 import { baselineLatency } from './params.js';
 import type { PolicyResult, SimulationResult } from './simulate.js';

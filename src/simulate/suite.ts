@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createGenerator, isScenario, type Scenario } from '../sources/generator.js';
 import { describeScenario } from '../sources/scenario-family.js';
 import { loadTrace, type Trace } from '../sources/trace.js';
-import { MINUTE_MS } from '../sources/types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 export const SUITE_NAMES = ['default', 'held-out', 'tune'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];

@@ -1,6 +1,6 @@
 import { createGenerator, dailyLevel, flashSaleFactor, isScenario, SCENARIOS, surgeFactor } from './generator.js';
 import { hash32, uniform } from './hash.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 // Wednesday 2024-05-15 and Saturday 2024-05-18, UTC midnight.
 const WEDNESDAY = Date.UTC(2024, 4, 15);

@@ -1,6 +1,6 @@
 import { normal, uniform } from './hash.js';
 import { checkScenarioParams, drawScenario, FAMILY, type ScenarioParams } from './scenario-family.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 /**
  * A deterministic synthetic workload, random-access: the value of any minute depends only on

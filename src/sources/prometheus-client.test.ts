@@ -17,7 +17,7 @@ import {
   type PrometheusConfig,
 } from './prometheus.js';
 import { MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER } from './prometheus-client.js';
-import { floorMinute, MINUTE_MS } from './types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 30);
 const END = floorMinute(NOW);

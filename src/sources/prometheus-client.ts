@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 export const AUTH_MODES = ['basic', 'bearer', 'tls'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];

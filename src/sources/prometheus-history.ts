@@ -3,10 +3,10 @@
  * at a 1-minute step, in chunks Prometheus accepts, with progress. Minute i of the trace is the
  * query's value at the end of that minute (the same mapping as the live source's).
  */
-import { isObserved } from '../forecast/series.js';
+import { isObserved } from '../series/observed.js';
 import { MAX_POINTS_PER_QUERY, PrometheusError, safeAddress, type PrometheusClient } from './prometheus-client.js';
 import type { Trace } from './trace.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 export interface HistoryRequest {
   client: PrometheusClient;

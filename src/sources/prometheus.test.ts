@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { parseFields } from '../config/fields.js';
 import { openMetricsGauge, startPrometheus, startRecorder, type Recorder, type TestPrometheus } from '../test-support/prometheus.js';
 import { createPrometheusSource, PROMETHEUS_METADATA, PrometheusError, type PrometheusConfig } from './prometheus.js';
-import { floorMinute, MINUTE_MS } from './types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
 
 const HOURS = 4;
 const N = HOURS * 60;

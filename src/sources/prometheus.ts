@@ -9,7 +9,9 @@ import { boolean, FieldsError, number, optional, text, type FieldProblem, type F
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
 import { untilAborted } from './deadline.js';
-import { floorMinute, MINUTE_MS, type History, type MetricSource } from './types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
+import type { MetricSource } from './types.js';
 
 export { AUTH_MODES, PrometheusError, type AuthMode, type FailureReason } from './prometheus-client.js';
 

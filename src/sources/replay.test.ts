@@ -1,7 +1,7 @@
 import { createGenerator } from './generator.js';
 import { createReplayFeed, createReplaySource, TRACE_DEFAULT_LEAD_MS } from './replay.js';
 import { parseTrace, type Trace } from './trace.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 /** A clock the test moves by hand. */
 function fakeClock(start: number): { clock: () => number; advance: (ms: number) => void } {

@@ -1,7 +1,9 @@
 import { basename } from 'node:path';
 import { createGenerator, type Generator, type GeneratorOptions } from './generator.js';
 import type { Trace } from './trace.js';
-import { floorMinute, MINUTE_MS, type History, type MetricSource } from './types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
+import type { MetricSource } from './types.js';
 import { cachedReader, type WindowReader } from './window-cache.js';
 
 interface ReplayTimingOptions {

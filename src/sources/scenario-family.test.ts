@@ -1,6 +1,6 @@
 import { createGenerator, familyShape } from './generator.js';
 import { checkScenarioParams, describeScenario, drawScenario, FAMILY, REFERENCE_SCENARIO, type ScenarioParams } from './scenario-family.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 // The trend origin (Monday 2025-01-06), then Wednesday and Saturday of that week, UTC midnight.
 const MONDAY = FAMILY.trendOriginMs;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTrace, parseTimestamp, parseTrace, TraceError } from './trace.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 
 const NASA = new URL('../../../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv', import.meta.url).pathname;
 

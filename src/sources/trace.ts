@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { MINUTE_MS, type History } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
 
 /** A per-minute trace as read from a CSV file: one slot per minute from `start`, `null` where there is no data. */
 export interface Trace {

@@ -1,26 +1,5 @@
-/** One minute in milliseconds: every series in Amadeus is sampled at a 1-minute step. */
-export const MINUTE_MS = 60_000;
-
-/**
- * A per-minute history window. Element i covers the minute starting at `start + i * MINUTE_MS`;
- * the last element is the most recent *complete* minute. `null` marks a minute with no data:
- * consumers must mask it, never read it as zero.
- */
-export interface History {
-  /** Epoch milliseconds of the first minute, aligned to a whole minute (UTC). */
-  start: number;
-  /** Request rate, in the source's unit (the replay source reports requests per second). */
-  requests: (number | null)[];
-  /** CPU usage (cores), when the source has it. */
-  cpu?: (number | null)[];
-  /** Memory usage (bytes), when the source has it. */
-  memory?: (number | null)[];
-  /**
-   * The workload's local time offset from UTC in minutes (e.g. -240 for EDT), when the source
-   * knows it: calendar features (time of day, day of week) are computed in local time. Default 0.
-   */
-  utcOffsetMinutes?: number;
-}
+/** The metric-source contract; the history it reads (`History`) is in series/history.ts. */
+import type { History } from '../series/history.js';
 
 /**
  * Where one ScaledObject's load comes from. A source is bound to one ScaledObject's configuration;
@@ -46,11 +25,6 @@ export interface MetricSource {
   read(minutes: number, signal?: AbortSignal): Promise<History>;
   /** Releases timers, sockets or caches the source holds. Idempotent. */
   close(): void;
-}
-
-/** Minute index (epoch ms) of the minute containing `t`. */
-export function floorMinute(t: number): number {
-  return Math.floor(t / MINUTE_MS) * MINUTE_MS;
 }
 
 /** Real milliseconds until `source`'s clock reads `epochMs` (see MetricSource.msUntil). */

@@ -1,6 +1,6 @@
 import { createGenerator } from './generator.js';
 import { generatorReader } from './replay.js';
-import { MINUTE_MS } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { cachedReader } from './window-cache.js';
 
 const T0 = Date.UTC(2025, 2, 3);

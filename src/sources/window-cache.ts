@@ -1,4 +1,5 @@
-import { MINUTE_MS, type History } from './types.js';
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
 
 /** Fills one window of minutes, [start, start + minutes·MINUTE_MS); `start` is a whole minute. */
 export type WindowReader = (start: number, minutes: number) => History;

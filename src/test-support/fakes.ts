@@ -1,6 +1,8 @@
 /** Controllable sources and forecasters for tests of the layers above them. */
 import type { Forecaster } from '../forecast/types.js';
-import { floorMinute, MINUTE_MS, type History, type MetricSource } from '../sources/types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
+import type { MetricSource } from '../sources/types.js';
 
 export interface FakeSource extends MetricSource {
   /** The load every minute of the window reads as; null → all minutes unobserved. */

@@ -1,5 +1,5 @@
 /**
- * The real `kubectl kustomize`, for the tests of keda/ (src/manifests.test.ts, src/healer/rbac.test.ts).
+ * The real `kubectl kustomize`, for the tests of keda/ (src/manifests.test.ts, src/integration/healer-rbac.test.ts).
  *
  * kubectl must be on the PATH (CI has kubectl v1.32 with kustomize v5.5, and nothing else: no
  * standalone kustomize). The network is off while tests run, so a kustomization with a remote

@@ -21,8 +21,8 @@
  *   workload's usual load.
  * All are unit-free, so a workload in requests/s and one in requests/min get the same inputs.
  */
-import { MINUTE_MS } from '../../sources/types.js';
-import { forEachMinuteStep } from '../series.js';
+import { MINUTE_MS } from '../../series/minute.js';
+import { forEachMinuteStep } from '../../series/observed.js';
 
 export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'logRoughness', 'logSteadyRoughness', 'logDayLevel'] as const;
 

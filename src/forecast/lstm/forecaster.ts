@@ -3,7 +3,8 @@
  * ScaledObjects) are answered by one batched `predict`, which costs about as much as a single one.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
+import type { Forecast } from '../../series/forecast.js';
+import type { ForecastRequest, Forecaster } from '../types.js';
 import { DAY_MINUTES, FEATURE_COUNT } from './features.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights } from './io.js';

@@ -1,6 +1,7 @@
 /** Histories → forecasts with one model, batched: one `predict` for many windows. */
 import * as tf from '@tensorflow/tfjs';
-import type { Forecast, ForecastRequest } from '../types.js';
+import type { Forecast } from '../../series/forecast.js';
+import type { ForecastRequest } from '../types.js';
 import { InsufficientHistoryError } from '../types.js';
 import { FEATURE_COUNT, observedFraction, writeWindow } from './features.js';
 import type { ModelShape } from './model.js';

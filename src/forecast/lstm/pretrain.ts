@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Trace } from '../../sources/trace.js';
-import { MINUTE_MS } from '../../sources/types.js';
+import { MINUTE_MS } from '../../series/minute.js';
 import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, type AugmentOptions } from './augment.js';
 import { buildDataset, concatDatasets, rng, usableEnds, type Dataset, type WindowOptions } from './dataset.js';
 import { FEATURE_COUNT, FEATURES, RECENT_MINUTES } from './features.js';

@@ -13,9 +13,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.js';
-import type { Forecast, ForecastRequest, Forecaster } from '../types.js';
+import type { Forecast } from '../../series/forecast.js';
+import type { ForecastRequest, Forecaster } from '../types.js';
 import { forecastOrigin } from '../gate.js';
-import { MINUTE_MS } from '../../sources/types.js';
+import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
 import type { InferencePool } from './inference-pool.js';

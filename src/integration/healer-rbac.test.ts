@@ -22,21 +22,21 @@ import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import type { KubernetesObject, V1ControllerRevision, V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { parseOptions } from '../config/options.js';
-import { SERVE_OPTIONS } from '../config/serve.js';
+import { SERVE_OPTIONS } from '../cli/options/serve.js';
 import { waitFor } from '../test-support/fakes.js';
 import { kustomize as kubectlKustomize } from '../test-support/kustomize.js';
 import { startFakeKube, type FakeKube, type RecordedRequest } from '../test-support/fake-kube.js';
 import { silentLogger } from '../telemetry/logger.js';
-import { Healer } from './healer.js';
-import { makeClients } from './kube.js';
-import { HEAL_RULES } from './rules.js';
+import { Healer } from '../healer/healer.js';
+import { makeClients } from '../healer/kube.js';
+import { HEAL_RULES } from '../healer/rules.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts/namespaced-healer.sh');
 const COMPONENT = join(ROOT, 'keda/components/namespaced-healer');
 const COMPONENT_FILES = ['delete-clusterrole.yaml', 'delete-clusterrolebinding.yaml', 'heal-namespaces.yaml', 'kustomization.yaml', 'roles.yaml'];
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
+const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../healer/fixtures/${name}`, import.meta.url), 'utf8')) as T;
 const NOW = Date.UTC(2024, 4, 14, 9, 0);
 /** The workloads the healer patches live in NS; the Job and the Rollout it only reports on, in NS2. */
 const NS = 'shop';

@@ -1,10 +1,10 @@
 /** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
-import { DEFAULT_MODEL, MODEL_NAMES } from '../forecast/catalog.js';
-import { BACKENDS } from '../forecast/lstm/backend.js';
-import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../forecast/lstm/workload.js';
-import { LEVELS } from '../telemetry/logger.js';
-import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from './fields.js';
-import { fileOption, option, type OptionSchema } from './options.js';
+import { DEFAULT_MODEL, MODEL_NAMES } from '../../forecast/catalog.js';
+import { BACKENDS } from '../../forecast/lstm/backend.js';
+import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../../forecast/lstm/workload.js';
+import { LEVELS } from '../../telemetry/logger.js';
+import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
+import { fileOption, option, type OptionSchema } from '../../config/options.js';
 
 const o = option;
 

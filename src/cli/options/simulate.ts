@@ -1,23 +1,23 @@
 /** `amadeus simulate` options: the trace-driven autoscaling comparison of design §5. */
-import { MODEL_NAMES } from '../forecast/catalog.js';
-import { BACKENDS } from '../forecast/lstm/backend.js';
-import { QUANTILES } from '../scaler/metadata.js';
-import { DEFAULT_BATCH_MINUTES } from '../simulate/amadeus.js';
-import { SIM_DEFAULTS, type SimParams } from '../simulate/params.js';
-import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
-import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../forecast/lstm/workload.js';
-import { planningHorizonMinutes } from '../plan/horizon.js';
-import { POLICY_NAMES } from '../simulate/policies.js';
-import { DEFAULT_GOALS, plannerQuantile } from '../simulate/tune.js';
-import { SCENARIOS } from '../sources/generator.js';
-import { MODEL_NAMES as EVAL_MODEL_NAMES } from '../eval/models.js';
-import { DEFAULT_NASA_TRACE, DEFAULT_TRACES_DIR, SUITE_NAMES } from '../simulate/suite.js';
-import type { SuiteAmadeus } from '../simulate/suite-run.js';
+import { MODEL_NAMES } from '../../forecast/catalog.js';
+import { BACKENDS } from '../../forecast/lstm/backend.js';
+import { QUANTILES } from '../../scaler/metadata.js';
+import { DEFAULT_BATCH_MINUTES } from '../../simulate/amadeus.js';
+import { SIM_DEFAULTS, type SimParams } from '../../simulate/params.js';
+import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
+import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../../forecast/lstm/workload.js';
+import { planningHorizonMinutes } from '../../plan/horizon.js';
+import { POLICY_NAMES } from '../../simulate/policies.js';
+import { DEFAULT_GOALS, plannerQuantile } from '../../simulate/tune.js';
+import { SCENARIOS } from '../../sources/generator.js';
+import { MODEL_NAMES as EVAL_MODEL_NAMES } from '../../eval/models.js';
+import { DEFAULT_NASA_TRACE, DEFAULT_TRACES_DIR, SUITE_NAMES } from '../../simulate/suite.js';
+import type { SuiteAmadeus } from '../../simulate/suite-run.js';
 import { split } from './eval.js';
-import { boolean, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text } from './fields.js';
-import { PLANNER_DEFAULTS } from '../plan/defaults.js';
-import { SIGNAL_NAMES } from '../plan/signals.js';
-import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOptions } from './options.js';
+import { boolean, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
+import { PLANNER_DEFAULTS } from '../../plan/defaults.js';
+import { SIGNAL_NAMES } from '../../plan/signals.js';
+import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOptions } from '../../config/options.js';
 
 const d = SIM_DEFAULTS;
 /** The LSTM's trained horizon: beyond it a forecast only holds its last value. */

@@ -1,6 +1,6 @@
 /** `amadeus probe` options: one KEDA-style poll against a running scaler. */
-import { boolean, number, text } from './fields.js';
-import { fileOption, option, type OptionSchema } from './options.js';
+import { boolean, number, text } from '../../config/fields.js';
+import { fileOption, option, type OptionSchema } from '../../config/options.js';
 
 const o = option;
 const file = fileOption;

@@ -1,7 +1,7 @@
 /** `amadeus generate` options: write the synthetic workload as a trace CSV. */
-import { SCENARIOS } from '../sources/generator.js';
-import { integer, number, oneOf, optional, SEED_MAX, text } from './fields.js';
-import { option as o, type OptionSchema } from './options.js';
+import { SCENARIOS } from '../../sources/generator.js';
+import { integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
+import { option as o, type OptionSchema } from '../../config/options.js';
 
 export const GENERATE_OPTIONS = {
   out: o(text({ required: true, expected: 'a file path' }), 'Where to write the CSV (timestamp,requests,observed).'),

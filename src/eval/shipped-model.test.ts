@@ -10,9 +10,9 @@
  * persistence is hard to beat, keep it above 1 (docs/experiments/forecaster-2026-12.md). The live
  * gate serves a baseline wherever one does better; the bound of 1.3 below guards the gain.
  */
-import { backtest } from '../../eval/backtest.js';
-import { loadModels } from '../../eval/models.js';
-import { firstEvaluatedMinute } from '../../eval/origins.js';
+import { backtest } from './backtest.js';
+import { loadModels } from './models.js';
+import { firstEvaluatedMinute } from './origins.js';
 
 const DAY = 1440;
 const SPLIT = 0.75;

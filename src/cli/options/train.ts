@@ -1,9 +1,9 @@
 /** `amadeus train` options. */
-import { DEFAULT_AUGMENT } from '../forecast/lstm/augment.js';
-import { BACKENDS } from '../forecast/lstm/backend.js';
-import { DEFAULT_SHAPE } from '../forecast/lstm/model.js';
-import { integer, number, oneOf, SEED_MAX, text } from './fields.js';
-import { option as o, type OptionSchema } from './options.js';
+import { DEFAULT_AUGMENT } from '../../forecast/lstm/augment.js';
+import { BACKENDS } from '../../forecast/lstm/backend.js';
+import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
+import { integer, number, oneOf, SEED_MAX, text } from '../../config/fields.js';
+import { option as o, type OptionSchema } from '../../config/options.js';
 
 export const TRAIN_OPTIONS = {
   trace: o(text({ required: true, expected: 'a trace CSV path' }), 'Trace to train on (timestamp,requests[,observed]).'),

@@ -3,15 +3,15 @@
  * no value so small that dividing by it overflows (targetValue=1e-320 once announced "Infinity
  * pods"), none so large it stops being a number in the arithmetic behind it.
  */
-import { metadataSchema } from '../scaler/metadata.js';
-import type { FieldSpec } from './fields.js';
+import { metadataSchema } from '../../scaler/metadata.js';
+import type { FieldSpec } from '../../config/fields.js';
 import { EVAL_OPTIONS } from './eval.js';
 import { GENERATE_OPTIONS } from './generate.js';
 import { PROBE_OPTIONS } from './probe.js';
 import { SERVE_OPTIONS } from './serve.js';
 import { SIMULATE_OPTIONS } from './simulate.js';
 import { TRAIN_OPTIONS } from './train.js';
-import type { OptionSchema } from './options.js';
+import type { OptionSchema } from '../../config/options.js';
 
 const fieldsOf = (options: OptionSchema) => Object.entries(options).map(([k, o]) => [k, o.field] as const);
 const numeric = (fields: (readonly [string, FieldSpec<unknown>])[]) => fields.filter(([, f]) => /^an? (number|integer)\b/.test(f.expected));

@@ -1,8 +1,8 @@
 /** `amadeus eval` options: the rolling-origin backtest of design §5 on a trace file. */
-import { DEFAULT_HORIZON, DEFAULT_SPLIT } from '../eval/backtest.js';
-import { MODEL_NAMES } from '../eval/models.js';
-import { boolean, integer, nameList, number, text, type FieldSpec } from './fields.js';
-import { option, type OptionSchema } from './options.js';
+import { DEFAULT_HORIZON, DEFAULT_SPLIT } from '../../eval/backtest.js';
+import { MODEL_NAMES } from '../../eval/models.js';
+import { boolean, integer, nameList, number, text, type FieldSpec } from '../../config/fields.js';
+import { option, type OptionSchema } from '../../config/options.js';
 
 const o = option;
 

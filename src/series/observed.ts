@@ -1,0 +1,67 @@
+/**
+ * Helpers over per-minute series with gaps. `null` marks an unobserved minute: it is masked
+ * (skipped or imputed), never read as zero, because a zero would drag every average toward an
+ * idle service that never existed.
+ */
+
+export type Series = readonly (number | null)[];
+
+/** A minute that was really observed. NaN/±Inf are treated like gaps: they carry no information. */
+export function isObserved(value: number | null | undefined): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+export interface Observation {
+  value: number;
+  /** Index in the series (the last element is the most recent minute). */
+  index: number;
+}
+
+/** The most recent observed value and where it is, or null when nothing was observed. */
+export function lastObserved(values: Series): Observation | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (isObserved(v)) return { value: v, index: i };
+  }
+  return null;
+}
+
+/** Mean of the observed values among `values[from, to)`, or null when none was observed. */
+export function observedMean(values: Series, from: number, to: number): number | null {
+  let sum = 0;
+  let count = 0;
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    const v = values[i];
+    if (isObserved(v)) {
+      sum += v;
+      count++;
+    }
+  }
+  return count === 0 ? null : sum / count;
+}
+
+/** Number of observed values among `values[from, to)`. */
+export function observedCount(values: Series, from: number, to: number): number {
+  let count = 0;
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    if (isObserved(values[i])) count++;
+  }
+  return count;
+}
+
+/**
+ * Calls `visit(previous, current)` for every two consecutive minutes of `values[from, to)` that were
+ * both observed, in order. A gap breaks the chain: the change across it is not one minute's.
+ */
+export function forEachMinuteStep(values: ArrayLike<number | null | undefined>, from: number, to: number, visit: (previous: number, current: number) => void): void {
+  let prev: number | null = null;
+  for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
+    const v = values[i];
+    if (!isObserved(v)) {
+      prev = null;
+      continue;
+    }
+    if (prev !== null) visit(prev, v);
+    prev = v;
+  }
+}
