@@ -10,23 +10,13 @@
  * persistence is hard to beat, keep it above 1 (docs/experiments/forecaster-2026-12.md). The live
  * gate serves a baseline wherever one does better; the bound of 1.3 below guards the gain.
  */
+import { seededRandom } from '../test-support/cluster/util.js';
 import { backtest } from './backtest.js';
 import { loadModels } from './models.js';
 import { firstEvaluatedMinute } from './origins.js';
 
 const DAY = 1440;
 const SPLIT = 0.75;
-
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A Poisson count (exact below 50, normal approximation above). */
 function poisson(r: () => number, mean: number): number {
@@ -46,7 +36,7 @@ function poisson(r: () => number, mean: number): number {
 
 /** Four days of a daily cycle around `base` a minute; at day 3.25 the level moves by `factor` over 3 minutes and holds. */
 function shiftTrace(base: number, factor: number) {
-  const r = random(11);
+  const r = seededRandom(11);
   const shiftAt = 3.25 * DAY;
   const requests: number[] = [];
   for (let i = 0; i < 4 * DAY; i++) {

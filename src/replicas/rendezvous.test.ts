@@ -1,17 +1,6 @@
 /** Rendezvous hashing: only the departed (or arriving) member's keys move; even balance; deterministic. */
+import { seededRandom as rng } from '../test-support/cluster/util.js';
 import { assign, owned, ownerOf, weight } from './rendezvous.js';
-
-/** mulberry32: a small seeded PRNG, so every run draws the same memberships. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const randomName = (r: () => number, prefix: string) => `${prefix}-${Math.floor(r() * 1e9).toString(36)}`;
 

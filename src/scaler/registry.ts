@@ -22,6 +22,7 @@
  * outside [0, maxValue] (negative, NaN, ±Inf, absurd) is such a failure, and no value answered is
  * ever above `maxValue`.
  */
+import type { ServedState } from '../telemetry/metrics.js';
 import { createHash } from 'node:crypto';
 import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { Forecaster } from '../forecast/types.js';
@@ -171,20 +172,8 @@ interface Entry extends EntryState {
   loggedStage: Stage;
 }
 
-/** What metrics read at scrape time for one trigger. */
-export interface TriggerSnapshot {
-  namespace: string;
-  name: string;
-  /** The trigger's metricName; unset for the default one, so a single default trigger's series keep their labels. */
-  metric?: string;
-  observed: number | null;
-  planned: number | null;
-  /** The served reason, or `unavailable` / null (nothing known yet). */
-  reason: string | null;
-  model: string | null;
-  stage: Stage;
-  cause: string | null;
-}
+/** What metrics read at scrape time for one trigger: the exporter's row, its stage always known. */
+export type TriggerSnapshot = ServedState & { stage: Stage; cause: string | null };
 
 /** Canonical form of a metadata map: the same keys and values in any order give the same string. */
 function signatureOf(metadata: Readonly<Record<string, string>>): string {

@@ -59,17 +59,8 @@ export function shortHash(value: unknown, collisionCount = 0): string {
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-/** A seeded generator (mulberry32), so a cluster's pod names are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (the training data's mulberry32), so a cluster's pod names are the same on every run. */
+export { rng as seededRandom } from '../../forecast/lstm/dataset.js';
 
 /** The 5-character suffix of a generated name (`generateName`), from the same alphabet. */
 export const randomSuffix = (random: () => number): string =>
