@@ -323,8 +323,14 @@ describe('ScaledObjectRegistry', () => {
       },
     });
     const clock = fakeSource(0, speed);
-    /** Waits for the given second of the sources' next minute. */
-    const untilSecond = (second: number) => new Promise((r) => setTimeout(r, clock.msUntil!(floorMinute(clock.now()) + MINUTE_MS + second * 1000)));
+    /**
+     * Waits for the given second of the sources' next minute. Node's timers may fire a fraction of
+     * a millisecond early against Date.now() (29.995 s on CI at 10×), so wait until it has passed.
+     */
+    const untilSecond = async (second: number) => {
+      const target = floorMinute(clock.now()) + MINUTE_MS + second * 1000;
+      while (clock.now() < target) await new Promise((r) => setTimeout(r, Math.max(1, clock.msUntil!(target))));
+    };
     return { ctx: c, reads, untilSecond };
   }
 
