@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole stack on a real cluster, for those who have Docker: a kind cluster, KEDA, Amadeus (built
 # from this repo), a workload that gets OOM-killed and one whose new release crash-loops. Checks
-# that Amadeus raises the first one's memory limit and rolls the second back to its known-good
+# that both replicas join the replica set (a Lease each) on one shared weights volume, and that
+# Amadeus raises the first one's memory limit and rolls the second back to its known-good
 # revision, with an Event for each. Not run in CI (no Docker engine there).
 #
 # Needs: docker, kind, kubectl; network for the KEDA manifest and the images.
@@ -48,6 +49,10 @@ kubectl -n keda rollout status deploy/keda-operator --timeout=180s
 log "Amadeus (keda/overlays/kind: the base with its RBAC, two replicas, healing on in namespace e2e)"
 kubectl apply -k keda/overlays/kind
 kubectl -n amadeus rollout status deploy/amadeus --timeout=300s
+# The replica model's Kubernetes side: the weights claim bound (ReadWriteOnce on kind's one node, both
+# pods mounting it), and each replica holding its own Lease, which needs the Role's create and list.
+wait_for "weights claim" Bound 60 -n amadeus get pvc amadeus-weights -o 'jsonpath={.status.phase}'
+wait_for "replica Leases" 2 60 -n amadeus get leases -l amadeus.io/replica-set=amadeus -o 'go-template={{len .items}}'
 
 log "workloads in namespace e2e"
 kubectl create namespace e2e --dry-run=client -o yaml | kubectl apply -f -

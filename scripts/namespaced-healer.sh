@@ -45,7 +45,8 @@ $header
 # from an overlay of keda/base (which must not set \`namespace:\`, as that would move the Roles):
 #   components:
 #     - <path to this directory>
-# The leader-election Role in namespace amadeus stays as the base has it.
+# The base's Lease Role in namespace amadeus (the healer's leader election, and each replica's
+# membership Lease) stays as the base has it: replicas still find each other.
 apiVersion: kustomize.config.k8s.io/v1alpha1
 kind: Component
 resources:

@@ -19,6 +19,8 @@
  * 4. Every AMADEUS_* variable is a real `amadeus serve` option, and the ConfigMap parses as one.
  * 5. The Deployment's security settings and probes, the Services, the dashboard ConfigMap and the
  *    ServiceMonitor are as the README promises.
+ * 6. What the replica model needs (README, "Deploying on Kubernetes"): the Lease verbs in Amadeus's
+ *    namespace, one weights volume shared by every replica, a PodDisruptionBudget over the pods.
  *
  * YAML is read with js-yaml, not @kubernetes/client-node's loadAllYaml: that one converts known
  * kinds into its typed models, which silently drops unknown fields (and `$patch` directives) —
@@ -31,12 +33,12 @@ import yaml from 'js-yaml';
 import ts from 'typescript';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
-import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
-import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { Role, type IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding, type IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Namespace, type INamespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim, type IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Secret, type ISecret } from 'kubernetes-models/v1/Secret';
 import { Service, type IService } from 'kubernetes-models/v1/Service';
@@ -307,8 +309,9 @@ describe('kustomize builds', () => {
     // `kubectl apply -k keda/overlays/kind` builds.
     expect(buildDir('keda/overlays/kind')).toBe(join(ROOT, 'keda/overlays/kind'));
     const built = ids(objectsOf('keda/overlays/kind'));
-    expect(built.filter((id) => /^(PersistentVolumeClaim|ServiceMonitor) /.test(id))).toEqual([]);
+    expect(built.filter((id) => /^ServiceMonitor /.test(id))).toEqual([]);
     expect(built).toContain('Deployment amadeus/amadeus');
+    expect(built).toContain('PersistentVolumeClaim amadeus/amadeus-weights');
   });
 
   test('a `$patch: delete` patch file holds that one document (kustomize 5.5 panics on a deletion followed by another patch in the same file)', () => {
@@ -339,7 +342,7 @@ describe('kustomize builds', () => {
       'ServiceMonitor amadeus/amadeus',
     ]);
     const base = ids(objectsOf('keda/base'));
-    expect(ids(objectsOf('keda/overlays/kind'))).toEqual(base.filter((id) => !id.startsWith('PersistentVolumeClaim') && !id.startsWith('ServiceMonitor')));
+    expect(ids(objectsOf('keda/overlays/kind'))).toEqual(base.filter((id) => !id.startsWith('ServiceMonitor')));
     expect(ids(objectsOf('keda/grafana'))).toEqual(['ConfigMap amadeus/amadeus-dashboard']);
     // The shop: Amadeus's additions, and the stand-in's objects where upstream's would be.
     const standIn = ['frontend', 'cartservice', 'checkoutservice'].flatMap((n) => [`Deployment online-boutique/${n}`, `Service online-boutique/${n}`, `ServiceAccount online-boutique/${n}`]);
@@ -544,7 +547,8 @@ describe('amadeus serve configuration', () => {
       expect(opts.healKnownGood).toBe(30);
       expect(opts.heal).toBe('on');
       expect(opts.healNamespaces).toBe('e2e');
-    } else expect(opts.heal).toBe('auto');
+      expect(opts.replicas).toBe('on');
+    } else expect([opts.heal, opts.replicas]).toEqual(['auto', 'auto']);
   });
 });
 
@@ -571,13 +575,10 @@ describe('the Amadeus Deployment', () => {
     expect(mounts.get('/app/.amadeus')!.readOnly).toBeFalsy();
     expect(volumes.get(mounts.get('/tmp')!.name)!.emptyDir).toBeDefined();
     const weights = volumes.get(mounts.get('/app/.amadeus')!.name)!;
-    if (k === 'keda/overlays/kind') expect(weights).toEqual({ name: 'weights', emptyDir: {} });
-    else {
-      expect(weights.persistentVolumeClaim!.claimName).toBe('amadeus-weights');
-      const pvc = find<IPersistentVolumeClaim>(k, 'v1', 'PersistentVolumeClaim', 'amadeus-weights', 'amadeus');
-      // Two replicas on any nodes mount it.
-      expect(pvc.spec!.accessModes).toEqual(['ReadWriteMany']);
-    }
+    expect(weights).toEqual({ name: 'weights', persistentVolumeClaim: { claimName: 'amadeus-weights' } });
+    const pvc = find<IPersistentVolumeClaim>(k, 'v1', 'PersistentVolumeClaim', 'amadeus-weights', 'amadeus');
+    // Two replicas on any nodes mount it; on kind's single node, ReadWriteOnce is shared by its pods.
+    expect(pvc.spec!.accessModes).toEqual([k === 'keda/overlays/kind' ? 'ReadWriteOnce' : 'ReadWriteMany']);
   });
 
   test.each(AMADEUS_BUILDS)('%s: ports, and HTTP probes on the metrics port', (k) => {
@@ -611,7 +612,83 @@ describe('the Amadeus Deployment', () => {
     expect(headless.spec!.ports).toEqual([expect.objectContaining({ name: 'grpc', port: 6000, targetPort: 'grpc' })]);
     const pdb = find<IPodDisruptionBudget>(k, 'policy/v1', 'PodDisruptionBudget', 'amadeus', 'amadeus');
     expect(selects(pdb.spec!.selector!.matchLabels!)).toBe(true);
-    expect(pdb.spec!.minAvailable).toBeLessThan(d.spec!.replicas!);
+    expect(pdb.spec!.selector!.matchExpressions).toBeUndefined();
+    // One replica at a time, whatever the replica count: a drain can proceed, and KEDA keeps a scaler.
+    expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });
+    expect(pdb.spec!.minAvailable).toBeUndefined();
+    expect(d.spec!.replicas).toBeGreaterThan(1);
+  });
+});
+
+describe('the replica model', () => {
+  /** Every build with the Amadeus Deployment: the overlays, and the component on each of its bases. */
+  const REPLICA_BUILDS = [...AMADEUS_BUILDS, ...COMPONENT_BUILDS.map((b) => b.dir)];
+  const name = (k: string) => (isAbsolute(k) ? relative(offline.at('keda'), k) : k);
+  const LEASE_VERBS = ['create', 'delete', 'get', 'list', 'update'];
+
+  /**
+   * The verbs on coordination.k8s.io leases granted to `sa` in `namespace` (all names: a replica's
+   * Lease is named after its pod), through RoleBindings there and ClusterRoleBindings.
+   */
+  function leaseVerbs(k: string, sa: { namespace: string; name: string }, namespace: string): string[] {
+    const objects = objectsOf(k);
+    const bound = (b: IRoleBinding) => (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace);
+    const roles = objects
+      .filter((o) => (o.kind === 'RoleBinding' && o.metadata.namespace === namespace) || o.kind === 'ClusterRoleBinding')
+      .filter((b) => bound(b as unknown as IRoleBinding))
+      .map((b) => (b as unknown as IRoleBinding).roleRef)
+      .map((ref) => objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && (ref.kind === 'ClusterRole' || o.metadata.namespace === namespace)) as unknown as IRole | undefined);
+    const rules = roles.flatMap((r) => r?.rules ?? []);
+    const leases = rules.filter((r) => r.apiGroups?.includes('coordination.k8s.io') && r.resources?.includes('leases') && !r.resourceNames?.length);
+    return [...new Set(leases.flatMap((r) => r.verbs))].sort();
+  }
+
+  test.each(REPLICA_BUILDS.map((k) => [name(k), k]))('%s: the pods\' service account may get, list, create, update and delete Leases in Amadeus\'s namespace, and nowhere else', (_name, k) => {
+    const d = amadeusOf(k);
+    const namespace = d.metadata!.namespace!;
+    const sa = { namespace, name: d.spec!.template.spec!.serviceAccountName! };
+    expect(leaseVerbs(k, sa, namespace)).toEqual(LEASE_VERBS);
+    // Both Leases live in the pod's own namespace (POD_NAMESPACE): nothing moves them elsewhere.
+    const config = configOf(k);
+    for (const key of ['AMADEUS_HEAL_LEASE_NAMESPACE', 'AMADEUS_REPLICA_NAMESPACE']) expect([key, config[key] ?? namespace]).toEqual([key, namespace]);
+    // No ClusterRole grants Leases: they would be writable in every namespace.
+    const clusterRoles = objectsOf(k).filter((o) => o.kind === 'ClusterRole') as unknown as IRole[];
+    expect(clusterRoles.flatMap((r) => r.rules ?? []).filter((r) => r.resources?.includes('leases'))).toEqual([]);
+    expect(leaseVerbs(k, sa, 'elsewhere')).toEqual([]);
+  });
+
+  test.each(REPLICA_BUILDS.map((k) => [name(k), k]))('%s: the weights directory is on one volume that every replica mounts, never one of its own', (_name, k) => {
+    const d = amadeusOf(k);
+    const pod = d.spec!.template.spec!;
+    const c = containerOf(d);
+    const { weightsDir } = parseOptions(SERVE_OPTIONS, c.args!.slice(1), configOf(k));
+    const holding = c.volumeMounts!.filter((m) => weightsDir === m.mountPath || weightsDir.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+    expect(holding).toHaveLength(1);
+    expect(holding[0]!.readOnly).toBeFalsy();
+    expect(holding[0]!.subPathExpr).toBeUndefined(); // a per-pod subdirectory would split it again
+    const volume = pod.volumes!.find((v) => v.name === holding[0]!.name)!;
+    // A claim: the same volume for every pod of the Deployment. An emptyDir (or a per-pod ephemeral
+    // volume) would give each replica its own directory: non-owners would never load a workload's
+    // fine-tuned weights. A hostPath is refused by the namespace's restricted Pod Security Standard.
+    expect(Object.keys(volume).sort()).toEqual(['name', 'persistentVolumeClaim']);
+    const pvc = find<IPersistentVolumeClaim>(k, 'v1', 'PersistentVolumeClaim', volume.persistentVolumeClaim!.claimName, d.metadata!.namespace);
+    const modes = pvc.spec!.accessModes!;
+    if (k === 'keda/overlays/kind') {
+      // ReadWriteOnce is per node: kind's single node shares it between the replicas, as long as
+      // nothing forces them onto different nodes.
+      expect(modes).toEqual(['ReadWriteOnce']);
+      expect(pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+      for (const t of pod.topologySpreadConstraints ?? []) expect(t.whenUnsatisfiable).toBe('ScheduleAnyway');
+    } else expect(modes).toEqual(['ReadWriteMany']);
+    expect(find<INamespace>(k, 'v1', 'Namespace', d.metadata!.namespace!).metadata!.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  test.each(REPLICA_BUILDS.map((k) => [name(k), k]))('%s: a PodDisruptionBudget selects the replicas and lets one go at a time', (_name, k) => {
+    const d = amadeusOf(k);
+    const labels = d.spec!.template.metadata!.labels!;
+    const pdbs = all<IPodDisruptionBudget>(k, 'PodDisruptionBudget').filter((p) => p.metadata!.namespace === d.metadata!.namespace && Object.entries(p.spec!.selector!.matchLabels ?? {}).every(([key, v]) => labels[key] === v));
+    expect(pdbs).toHaveLength(1);
+    expect(pdbs[0]!.spec!.maxUnavailable).toBe(1);
   });
 });
 

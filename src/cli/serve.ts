@@ -20,6 +20,8 @@ import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ScalerMetrics } from '../telemetry/metrics.js';
 import type { Healer } from '../healer/healer.js';
 import { healerCredentials } from '../healer/credentials.js';
+import { fileStateStore } from '../replicas/shared-dir.js';
+import { replicaMetrics, startReplicas } from './replicas.js';
 import { fanOut, logNotifier } from '../notify/notifier.js';
 import { ScaleNotices } from '../notify/scale-notice.js';
 import type { SlackNotifier } from '../notify/slack.js';
@@ -124,6 +126,21 @@ export async function slackFrom(opts: ServeOptions, logger: Logger): Promise<Sla
   ];
 }
 
+/** Waits for the replica Lease's release at most the shutdown timeout: a silent API server must not hold the exit. */
+async function boundedStop(stop: Promise<void>, ms: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = stop.then(
+    () => true,
+    (err: unknown) => {
+      log.warn('releasing the replica lease failed; it expires on its own', { error: err });
+      return true;
+    },
+  );
+  const finished = await Promise.race([done, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  clearTimeout(timer);
+  if (!finished) log.warn('the replica lease was not released in time; it expires on its own', { timeoutMs: ms });
+}
+
 /** Thrown out of start-up by a SIGTERM or SIGINT that came during it. */
 export class StartupInterrupted extends Error {
   override name = 'StartupInterrupted';
@@ -180,11 +197,26 @@ export async function startServe(
       await lstm?.inference?.close();
     });
     signal?.throwIfAborted();
+    // Replica coordination before any workload registers: ownership decides who fine-tunes.
+    const replicas = await startReplicas(opts, env, logger);
+    opened.push(() => boundedStop(replicas.stop(), shutdownMs, logger));
+    if (lstm) {
+      lstm.owns = replicas.owns;
+      lstm.roundLock = replicas.roundLock;
+      lstm.workloads = new Set();
+    }
     const metrics = new ScalerMetrics();
+    const replicaCounters = replicaMetrics(metrics.registry, { replicas, workloads: lstm?.workloads ?? null, queue: () => lstm?.pool?.pending ?? 0 });
     const registry = new ScaledObjectRegistry({
       parseMetadata: createMetadataParser(opts.defaultForecaster),
       sourceFor: sourceFactory(opts, trace, logger),
-      forecasterFor: createForecasterProvider({ lstm, unavailableReason: reason, log: logger }),
+      forecasterFor: createForecasterProvider({
+        lstm,
+        unavailableReason: reason,
+        log: logger,
+        // Every replica advances each workload's gate and calibration alike; the owner publishes them.
+        sync: { store: fileStateStore(opts.weightsDir), owns: replicas.owns, intervalMinutes: opts.stateSyncInterval / 60, onSnapshot: replicaCounters.snapshots },
+      }),
       refreshOffsetMs: opts.refreshOffset * 1000,
       idleTimeoutMs: opts.idleTimeout * 1000,
       maxObjects: opts.maxObjects,
@@ -284,6 +316,8 @@ export async function startServe(
         // The last notices (a rollback just before a shutdown) get a moment to go out, not forever.
         await Promise.race([Promise.all(slack.map((s) => s.flush())), new Promise((r) => setTimeout(r, 3000).unref())]);
         registry.close();
+        // The replica Lease goes at once, so the others take over its workloads without waiting.
+        await boundedStop(replicas.stop(), shutdownMs, logger);
         await http.close();
         await lstm?.pool?.close();
         await lstm?.inference?.close();

@@ -22,7 +22,7 @@ import { forecastOrigin } from './gate.js';
 import { forEachMinuteStep, isObserved } from '../series/observed.js';
 import { percentile } from '../series/percentile.js';
 import type { Forecast } from '../series/forecast.js';
-import type { ForecastRequest, Forecaster } from './types.js';
+import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
 
 export const CALIBRATION_DEFAULTS = {
   /** Scores kept: the last day of per-minute forecasts, so the calibration follows the workload. */
@@ -56,6 +56,22 @@ export class ScoreWindow {
 
   get count(): number {
     return this.size;
+  }
+
+  /** The window exactly, in slot order, for a replica to continue from. */
+  toState(): { next: number; size: number; values: number[] } {
+    return { next: this.next, size: this.size, values: Array.from(this.values.subarray(0, this.size)) };
+  }
+
+  loadState(s: { next: number; size: number; values: number[] }): void {
+    const ok = Number.isInteger(s.size) && s.size >= 0 && s.size <= this.capacity && Number.isInteger(s.next) && s.next >= 0 && s.next < this.capacity
+      && Array.isArray(s.values) && s.values.length === s.size && s.values.every(Number.isFinite);
+    if (!ok) throw new Error('score window state does not fit this window');
+    this.values.fill(0);
+    this.values.set(s.values);
+    this.next = s.next;
+    this.size = s.size;
+    this.sorted = null;
   }
 
   quantile(q: number): number {
@@ -102,7 +118,7 @@ export interface CalibrationOptions {
   dispersionMinutes?: number;
 }
 
-export type CalibratedForecaster = Forecaster & { scores: ScoreWindow };
+export type CalibratedForecaster = Forecaster & StatefulForecaster & { scores: ScoreWindow };
 
 export function createCalibratedForecaster(inner: Forecaster, options: CalibrationOptions = {}): CalibratedForecaster {
   const scores = new ScoreWindow(options.window ?? CALIBRATION_DEFAULTS.window);
@@ -167,6 +183,24 @@ export function createCalibratedForecaster(inner: Forecaster, options: Calibrati
     },
     close: () => inner.close?.(),
     settled: async () => inner.settled?.(),
+    exportState(): unknown {
+      const innerState = isStateful(inner) ? inner.exportState() : null;
+      return { kind: 'calibration', scores: scores.toState(), pending: [...pending.values()], inner: innerState };
+    },
+    importState(state: unknown): void {
+      const s = state as { kind?: unknown; scores?: { next: number; size: number; values: number[] }; pending?: Pending[]; inner?: unknown };
+      if (s?.kind !== 'calibration' || !s.scores || !Array.isArray(s.pending)) throw new Error('the state is not a calibration state');
+      const ok = s.pending.every((p) => [p.origin, p.horizon, p.forecastMax, p.dispersion].every(Number.isFinite));
+      if (!ok) throw new Error('calibration state: malformed pending forecast');
+      const window = new ScoreWindow(scores.capacity);
+      window.loadState(s.scores); // checked on a copy first
+      // The inner state next: if it does not fit, nothing has changed here either.
+      if (isStateful(inner)) inner.importState(s.inner);
+      else if (s.inner !== null && s.inner !== undefined) throw new Error(`calibration state: ${inner.name} keeps no state, the state has one`);
+      scores.loadState(s.scores);
+      pending.clear();
+      for (const p of s.pending) pending.set(p.origin, { origin: p.origin, horizon: p.horizon, forecastMax: p.forecastMax, dispersion: p.dispersion });
+    },
   };
 
   /** Keeps the forecast's peak to score later and adds the calibrated quantiles once enough are scored. */
@@ -182,4 +216,9 @@ export function createCalibratedForecaster(inner: Forecaster, options: Calibrati
     for (const l of levels) maxQuantiles[l] = Math.max(0, max + scores.quantile(Number(l)) * spread);
     return { ...forecast, maxQuantiles };
   }
+}
+
+function isStateful(f: Forecaster): f is Forecaster & StatefulForecaster {
+  const g = f as Partial<StatefulForecaster>;
+  return typeof g.exportState === 'function' && typeof g.importState === 'function';
 }

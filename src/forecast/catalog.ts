@@ -3,11 +3,13 @@
  * - `auto` (the default): the LSTM gated by live accuracy against every baseline (see gate.ts);
  * - `lstm`: the LSTM alone (pre-trained, fine-tuned per workload when enabled);
  * - the baselines, stateless and shared by all workloads.
- * Each is wrapped per workload in the peak-quantile calibration of calibrate.ts.
+ * Each is wrapped per workload in the peak-quantile calibration of calibrate.ts, and, in serve, in
+ * the replica state sync of sync.ts.
  */
 import type { Logger } from '../telemetry/logger.js';
 import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
+import { createSyncedForecaster, type SyncOptions } from './sync.js';
 import { WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
 import { createForecaster, FORECASTER_NAMES } from './registry.js';
 import type { Forecast } from '../series/forecast.js';
@@ -31,9 +33,15 @@ export interface CatalogOptions {
   lstm: LstmRuntime | null;
   unavailableReason?: string;
   log: Logger;
+  /**
+   * Serve's replica state sync (sync.ts), per workload; absent: none (the simulator steps through
+   * every minute itself, and its state is its own).
+   */
+  sync?: Omit<SyncOptions, 'key' | 'owns' | 'log'> & { owns: (key: string) => boolean };
 }
 
-export type ForecasterProvider = (name: string, key: string) => Forecaster;
+/** `key`: the workload (fine-tuned weights, ownership); `stateKey`: the trigger (published state). */
+export type ForecasterProvider = (name: string, key: string, stateKey?: string) => Forecaster;
 
 export function createForecasterProvider(o: CatalogOptions): ForecasterProvider {
   // Baselines hold no per-workload state: one instance each serves every workload. The order is the
@@ -50,5 +58,9 @@ export function createForecasterProvider(o: CatalogOptions): ForecasterProvider 
     return baseline;
   };
   // Every workload's peak quantiles are calibrated on its own forecasts (metadata quantile).
-  return (name, key) => createCalibratedForecaster(modelFor(name, key));
+  return (name, key, stateKey = key) => {
+    const calibrated = createCalibratedForecaster(modelFor(name, key));
+    const sync = o.sync;
+    return sync ? createSyncedForecaster(calibrated, { ...sync, key: stateKey, owns: () => sync.owns(key), log: o.log }) : calibrated;
+  };
 }

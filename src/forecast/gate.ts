@@ -11,7 +11,7 @@
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import { isObserved } from '../series/observed.js';
-import { InsufficientHistoryError, type ForecastRequest, type Forecaster } from './types.js';
+import { InsufficientHistoryError, type ForecastRequest, type Forecaster, type StatefulForecaster } from './types.js';
 import type { Forecast } from '../series/forecast.js';
 
 export const GATE_DEFAULTS = {
@@ -38,6 +38,15 @@ export type GateReason =
   | 'primary-failed'
   /** The primary failed the rule but no baseline produced a forecast this round: it is all there is. */
   | 'no-baseline';
+
+export interface RollingErrorsState {
+  next: number;
+  size: number;
+  errorSum: number;
+  actualSum: number;
+  errors: number[];
+  actuals: number[];
+}
 
 /** The most recent `capacity` absolute errors and the observed loads they were scored against. */
 export class RollingErrors {
@@ -82,6 +91,27 @@ export class RollingErrors {
   /** Mean observed load over the same scored minutes, null before the first score. */
   get meanObserved(): number | null {
     return this.size === 0 ? null : this.actualSum / this.size;
+  }
+
+  /** The whole window, exactly (running sums included), for a replica to continue from. */
+  toState(): RollingErrorsState {
+    return { next: this.next, size: this.size, errorSum: this.errorSum, actualSum: this.actualSum, errors: Array.from(this.errors.subarray(0, this.size)), actuals: Array.from(this.actuals.subarray(0, this.size)) };
+  }
+
+  /** Replaces the window with `s` (from toState of a window of the same capacity). */
+  loadState(s: RollingErrorsState): void {
+    const ok = Number.isInteger(s.size) && s.size >= 0 && s.size <= this.capacity && Number.isInteger(s.next) && s.next >= 0 && s.next < this.capacity
+      && s.errors.length === s.size && s.actuals.length === s.size && Number.isFinite(s.errorSum) && Number.isFinite(s.actualSum)
+      && s.errors.every(Number.isFinite) && s.actuals.every(Number.isFinite);
+    if (!ok) throw new Error('error window state does not fit this window');
+    this.errors.fill(0);
+    this.actuals.fill(0);
+    this.errors.set(s.errors);
+    this.actuals.set(s.actuals);
+    this.next = s.next;
+    this.size = s.size;
+    this.errorSum = s.errorSum;
+    this.actualSum = s.actualSum;
   }
 
   private resum(): void {
@@ -205,6 +235,39 @@ export class ForecastScorer {
     };
   }
 
+  /** Everything scoring depends on, exactly: what another replica needs to score as this one does. */
+  toState(): ScorerState {
+    const models: ScorerState['models'] = {};
+    for (const [model, errors] of this.errors) {
+      const pending = [...(this.pending.get(model)?.values() ?? [])].map((f) => ({ origin: f.origin, values: Array.from(f.values), scored: Array.from(f.scored) }));
+      models[model] = { errors: errors.toState(), pending };
+    }
+    return { window: this.window, models };
+  }
+
+  /** Replaces every model's record with `s`; throws (changing nothing) when it does not fit. */
+  loadState(s: ScorerState): void {
+    if (s.window !== this.window || typeof s.models !== 'object' || s.models === null) throw new Error(`scorer state for window ${s.window} does not fit window ${this.window}`);
+    const errors = new Map<string, RollingErrors>();
+    const pending = new Map<string, Map<number, PendingForecast>>();
+    for (const [model, m] of Object.entries(s.models)) {
+      const e = new RollingErrors(this.window);
+      e.loadState(m.errors);
+      errors.set(model, e);
+      const forecasts = new Map<number, PendingForecast>();
+      for (const f of m.pending) {
+        if (!Number.isFinite(f.origin) || f.values.length !== f.scored.length || !f.values.every(Number.isFinite)) throw new Error(`pending forecast of ${model} is malformed`);
+        const scored = Uint8Array.from(f.scored, (x) => (x ? 1 : 0));
+        forecasts.set(f.origin, { origin: f.origin, values: Float64Array.from(f.values), scored, remaining: scored.length - scored.reduce((a, b) => a + b, 0) });
+      }
+      pending.set(model, forecasts);
+    }
+    this.errors.clear();
+    this.pending.clear();
+    for (const [k, v] of errors) this.errors.set(k, v);
+    for (const [k, v] of pending) this.pending.set(k, v);
+  }
+
   private pendingOf(model: string): Map<number, PendingForecast> {
     let forecasts = this.pending.get(model);
     if (forecasts === undefined) {
@@ -223,6 +286,11 @@ export class ForecastScorer {
     }
     return errors;
   }
+}
+
+export interface ScorerState {
+  window: number;
+  models: Record<string, { errors: RollingErrorsState; pending: { origin: number; values: number[]; scored: number[] }[] }>;
 }
 
 /** A model as the rule sees it this round. */
@@ -324,7 +392,7 @@ export interface GateState {
 type Closable = Forecaster & { close?(): void };
 
 /** `close()` closes every model the gate composes: give each gate (each workload) its own instances. */
-export type GatedForecaster = Forecaster & { snapshot(): GateState; close(): void; settled(): Promise<void> };
+export type GatedForecaster = Forecaster & StatefulForecaster & { snapshot(): GateState; close(): void; settled(): Promise<void> };
 
 type Outcome = { ok: true; forecast: Forecast } | { ok: false; error: unknown };
 
@@ -440,6 +508,18 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
           /* nothing left to do for it */
         }
       }
+    },
+
+    exportState(): unknown {
+      // Without the decision's wall-clock time: replicas decide the same at different instants.
+      return { kind: 'gate', names, scorer: scorer.toState(), last: last && { model: last.model, reason: last.reason, mae: last.mae } };
+    },
+
+    importState(state: unknown): void {
+      const s = state as { kind?: unknown; names?: unknown; scorer?: ScorerState; last?: Omit<NonNullable<GateState['last']>, 'at'> | null };
+      if (s?.kind !== 'gate' || JSON.stringify(s.names) !== JSON.stringify(names) || !s.scorer) throw new Error(`gate ${name}: the state is not of a gate over ${names.join(', ')}`);
+      scorer.loadState(s.scorer);
+      last = s.last ? { ...s.last, at: clock() } : null;
     },
 
     snapshot(): GateState {

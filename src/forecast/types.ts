@@ -27,6 +27,17 @@ export interface Forecaster {
   settled?(): Promise<void>;
 }
 
+/**
+ * A forecaster whose answers depend on what it has seen (the gate's scores, the calibration's
+ * window): its state can be exported exactly and loaded into another instance of the same
+ * composition, so replicas answer alike (docs/adr/0003-replica-state.md). The state is plain
+ * JSON-able data; importState throws, changing nothing, when the state does not fit.
+ */
+export interface StatefulForecaster {
+  exportState(): unknown;
+  importState(state: unknown): void;
+}
+
 /** Raised when a forecaster cannot produce a forecast from the given history. */
 export class InsufficientHistoryError extends Error {
   override name = 'InsufficientHistoryError';

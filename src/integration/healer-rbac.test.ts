@@ -1,6 +1,6 @@
 /**
- * keda/'s RBAC grants exactly what the healer uses, in both variants, as the real `kubectl kustomize`
- * builds them (kubectl must be installed):
+ * keda/'s RBAC grants exactly what the healer and the replica membership use, in both variants, as
+ * the real `kubectl kustomize` builds them (kubectl must be installed):
  *
  * - keda/base: the cluster-wide ClusterRole amadeus-healer (healing every namespace);
  * - keda/base + the component scripts/namespaced-healer.sh writes (healing listed namespaces):
@@ -9,10 +9,12 @@
  * The healer runs through its actions against the fake API server (a Deployment's memory bump and
  * rollback, a StatefulSet's rollback, a DaemonSet's bump, the known-good marks, reports on a
  * CronJob's Job and an Argo Rollout, leader election), with the namespaces the build's ConfigMap
- * gives it. Every request it made must be allowed by the build's RBAC — decided as the API server
- * does: its request attributes (k8s.io/apiserver's RequestInfo) against the bindings of the pod's
+ * gives it; beside it a replica joins and leaves the replica set (src/replicas/membership.ts: its
+ * own Lease created and renewed, the set's Leases listed, its Lease deleted on a graceful stop).
+ * Every request they made must be allowed by the build's RBAC — decided as the API server does:
+ * its request attributes (k8s.io/apiserver's RequestInfo) against the bindings of the pod's
  * service account — and every granted verb must be used. For the namespaced variant, the same
- * requests in another namespace, or cluster-wide, must be denied.
+ * healer requests in another namespace, or cluster-wide, must be denied.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import type { KubernetesObject, V1ControllerRevision, V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubernetesObject, type V1ControllerRevision, type V1DaemonSet, type V1Deployment, type V1Pod, type V1ReplicaSet, type V1StatefulSet } from '@kubernetes/client-node';
 import { parseOptions } from '../config/options.js';
 import { SERVE_OPTIONS } from '../cli/options/serve.js';
 import { waitFor } from '../test-support/fakes.js';
@@ -30,6 +32,7 @@ import { silentLogger } from '../telemetry/logger.js';
 import { Healer } from '../healer/healer.js';
 import { makeClients } from '../healer/kube.js';
 import { HEAL_RULES } from '../healer/rules.js';
+import { Membership, REPLICA_SET_LABEL } from '../replicas/membership.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts/namespaced-healer.sh');
@@ -160,7 +163,7 @@ const show = (r: Pick<RecordedRequest, 'method' | 'path' | 'query'>) => `${r.met
 /** Requests the build's RBAC denies the service account. */
 const denied = (objects: K8s[], requests: Pick<RecordedRequest, 'method' | 'path' | 'query'>[]) =>
   [...new Set(requests.filter((r) => !authorize(objects, serviceAccountOf(objects), attributesOf(r))).map(show))].sort();
-/** Every verb the build's Roles and ClusterRoles grant is one the healer used (namespaces aside). */
+/** Every verb the build's Roles and ClusterRoles grant is one the healer or the membership used (namespaces aside). */
 function unusedGrants(objects: K8s[], requests: RecordedRequest[]): string[] {
   const used = new Set(requests.map(attributesOf).map((a) => `${a.group}|${a.resource}|${a.verb}`));
   const granted = new Set(objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').flatMap((o) => ruleKeys(o.rules)));
@@ -265,7 +268,21 @@ function reportedWorld(k: FakeKube): void {
   oomPod(k, NS2, 'checkout-6d5f-a', 'checkout', { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'checkout-6d5f', uid: rs.metadata!.uid! }, { app: 'checkout' });
 }
 
-/** Runs the healer (watching `namespaces`, all when empty) through every action; its requests. */
+/**
+ * A replica's whole life in the replica set, in the Leases' namespace: joins (creates its Lease,
+ * lists the set's), renews (reads and replaces it), leaves gracefully (deletes it).
+ */
+async function replicaLifecycle(k: FakeKube): Promise<void> {
+  const m = new Membership({ api: k.kubeConfig().makeApiClient(CoordinationV1Api), namespace: LEASE_NS, set: 'amadeus', identity: 'amadeus-0', leaseDurationSeconds: 15, renewMs: 5_000 });
+  await m.tick();
+  await m.tick();
+  expect(m.members).toEqual(['amadeus-0']);
+  expect(k.get('coordination.k8s.io/v1', 'Lease', LEASE_NS, 'amadeus-replica-amadeus-0')).toMatchObject({ metadata: { labels: { [REPLICA_SET_LABEL]: 'amadeus' } } });
+  await m.stop();
+  expect(k.get('coordination.k8s.io/v1', 'Lease', LEASE_NS, 'amadeus-replica-amadeus-0')).toBeUndefined();
+}
+
+/** Runs the healer (watching `namespaces`, all when empty) through every action, and a replica through the replica set; their requests. */
 async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
   const k = (kube = await startFakeKube({
     resources: [
@@ -356,12 +373,13 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
   expect(k.get<V1DaemonSet>('apps/v1', 'DaemonSet', NS, 'agent')!.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('1200Mi');
   // Nothing the healer only reports on was written to.
   expect(k.requests.filter((r) => r.method !== 'GET' && /\/(jobs|cronjobs|rollouts)\//.test(r.path))).toEqual([]);
+  await replicaLifecycle(k);
   return k.requests;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-test('keda/base: every request of the healer watching all namespaces is allowed by the ClusterRole, and every granted verb is used', async () => {
+test('keda/base: every request of the healer watching all namespaces, and of a replica\'s membership, is allowed, and every granted verb is used', async () => {
   const objects = kustomize(join(ROOT, 'keda/base'));
   expect(ids(objects, RBAC_KINDS)).toEqual([
     'ClusterRole -/amadeus-healer',
@@ -376,9 +394,13 @@ test('keda/base: every request of the healer watching all namespaces is allowed 
   expect(requests.some((r) => r.path === '/api/v1/pods' && r.query.watch === 'true')).toBe(true);
   expect(denied(objects, requests)).toEqual([]);
   expect(unusedGrants(objects, requests)).toEqual([]);
+  // The replica Leases: every verb of the Role used, in the Leases' namespace only.
+  const leases = requests.map(attributesOf).filter((a) => a.resource === 'leases');
+  expect([...new Set(leases.map((a) => a.verb))].sort()).toEqual(['create', 'delete', 'get', 'list', 'update']);
+  expect([...new Set(leases.map((a) => a.namespace))]).toEqual([LEASE_NS]);
 }, 30_000);
 
-test('keda/components/namespaced-healer (from scripts/namespaced-healer.sh): Roles in the listed namespaces allow every request there, and nothing elsewhere', async () => {
+test('keda/components/namespaced-healer (from scripts/namespaced-healer.sh): Roles in the listed namespaces allow every request there, and nothing elsewhere; the replica Leases stay allowed', async () => {
   const component = join(tmp, 'component');
   expect(runScript(['-o', component, NS, NS2]).status).toBe(0);
   const objects = kustomize(overlayWith(component));

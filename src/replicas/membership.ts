@@ -19,6 +19,7 @@
  * Without a Kubernetes client the set is always just this replica.
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { within } from './timeout.js';
 
 export const REPLICA_SET_LABEL = 'amadeus.io/replica-set';
 
@@ -42,6 +43,8 @@ export interface MembershipOptions {
   renewMs?: number;
   /** Re-reads after a 409 before giving up on this round. */
   conflictRetries?: number;
+  /** Deadline of each request to the API server (default: the renew period, at most 10 s). */
+  requestTimeoutMs?: number;
   clock?: () => number;
   log?: MembershipLog;
   /** Called with the sorted live set whenever it changes. */
@@ -57,6 +60,7 @@ export class Membership {
   private readonly clock: () => number;
   private readonly duration: number;
   private readonly renewMs: number;
+  private readonly timeoutMs: number;
   private readonly leaseName: string;
   private readonly log: MembershipLog;
   /** Per Lease name: the last resourceVersion seen and when, on this replica's clock. */
@@ -66,12 +70,15 @@ export class Membership {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = true;
+  /** stop() was called: late ticks neither log nor change the set. */
+  private ended = false;
 
   constructor(private readonly o: MembershipOptions) {
     this.api = o.api ?? null;
     this.clock = o.clock ?? Date.now;
     this.duration = o.leaseDurationSeconds ?? MEMBERSHIP_DEFAULTS.leaseDurationSeconds;
     this.renewMs = o.renewMs ?? MEMBERSHIP_DEFAULTS.renewMs;
+    this.timeoutMs = o.requestTimeoutMs ?? Math.min(this.renewMs, 10_000);
     this.leaseName = leaseNameFor(o.prefix ?? MEMBERSHIP_DEFAULTS.prefix, o.identity);
     this.log = o.log ?? silent;
     if (this.api && !(this.renewMs > 0 && this.renewMs < this.duration * 1000)) {
@@ -93,6 +100,7 @@ export class Membership {
   start(): void {
     if (!this.api || !this.stopped) return;
     this.stopped = false;
+    this.ended = false;
     const loop = () => {
       this.running = this.tick().finally(() => {
         this.running = null;
@@ -108,12 +116,13 @@ export class Membership {
    */
   async stop(opts: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    this.ended = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
     if (!this.api || opts.release === false) return;
     try {
-      await this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.namespace });
+      await within(this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.namespace }), this.timeoutMs, 'delete the replica lease');
     } catch (err) {
       if (statusOf(err) !== 404) this.log.warn('could not delete the replica lease; it expires on its own', { lease: this.leaseName, error: messageOf(err) });
     }
@@ -127,12 +136,13 @@ export class Membership {
     try {
       await this.renew();
     } catch (err) {
-      this.log.warn('replica lease renewal failed', { lease: this.leaseName, error: messageOf(err) });
+      // After stop() a tick still in flight ends quietly: the process is past its last line.
+      if (!this.ended) this.log.warn('replica lease renewal failed', { lease: this.leaseName, error: messageOf(err) });
     }
     try {
       await this.refresh();
     } catch (err) {
-      this.log.warn('listing replica leases failed; keeping the last live set', { error: messageOf(err) });
+      if (!this.ended) this.log.warn('listing replica leases failed; keeping the last live set', { error: messageOf(err) });
       // Still drop ourselves once our own renewal is too old to be trusted by the others.
       if (!this.selfLive(this.clock())) this.setMembers(this.current.filter((m) => m !== this.o.identity));
     }
@@ -155,7 +165,7 @@ export class Membership {
       try {
         const lease = await this.read();
         if (!lease) {
-          await api.createNamespacedLease({ namespace: this.namespace, body: this.fresh(now) });
+          await within(api.createNamespacedLease({ namespace: this.namespace, body: this.fresh(now) }), this.timeoutMs, 'create the replica lease');
         } else {
           const body: V1Lease = {
             ...lease,
@@ -168,7 +178,7 @@ export class Membership {
             },
           };
           // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
-          await api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body });
+          await within(api.replaceNamespacedLease({ name: this.leaseName, namespace: this.namespace, body }), this.timeoutMs, 'renew the replica lease');
         }
         this.renewedAt = now;
         return;
@@ -181,7 +191,7 @@ export class Membership {
 
   private async refresh(): Promise<void> {
     const now = this.clock();
-    const list = await this.api!.listNamespacedLease({ namespace: this.namespace, labelSelector: `${REPLICA_SET_LABEL}=${this.setName}` });
+    const list = await within(this.api!.listNamespacedLease({ namespace: this.namespace, labelSelector: `${REPLICA_SET_LABEL}=${this.setName}` }), this.timeoutMs, 'list the replica leases');
     const seen = new Set<string>();
     const live = new Set<string>();
     for (const lease of list.items) {
@@ -209,7 +219,7 @@ export class Membership {
 
   private async read(): Promise<V1Lease | null> {
     try {
-      return await this.api!.readNamespacedLease({ name: this.leaseName, namespace: this.namespace });
+      return await within(this.api!.readNamespacedLease({ name: this.leaseName, namespace: this.namespace }), this.timeoutMs, 'read the replica lease');
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw err;
@@ -231,6 +241,7 @@ export class Membership {
   }
 
   private setMembers(members: string[]): void {
+    if (this.ended && members.length > 0) return; // a tick that outlived stop()
     const sorted = [...new Set(members)].sort();
     if (sorted.length === this.current.length && sorted.every((m, i) => m === this.current[i])) return;
     this.current = sorted;

@@ -52,7 +52,7 @@ export interface RegistryOptions {
    * The forecaster for one trigger, made once per configuration (stateful models keep
    * per-workload state: fine-tuned weights, live errors) and closed when the trigger goes.
    */
-  forecasterFor(name: string, key: string): Forecaster;
+  forecasterFor(name: string, key: string, stateKey: string): Forecaster;
   /**
    * Milliseconds of the source's clock after each minute starts at which a trigger refreshes (its
    * history then ends at the minute just completed, which has had this long to land). Default 10 s.
@@ -257,7 +257,8 @@ export class ScaledObjectRegistry {
       trigger,
       config,
       source: this.opts.sourceFor(config, ref),
-      forecaster: this.forecasterOf(config, workloadKey(objectKey, config.metricName)),
+      // The model's state is the trigger's own (its metadata may differ from a sibling's of one name).
+      forecaster: this.forecasterOf(config, workloadKey(objectKey, config.metricName), `${objectKey}#${trigger}`),
       plan: null,
       observed: null,
       lastRefreshAt: null,
@@ -428,8 +429,8 @@ export class ScaledObjectRegistry {
     return served;
   }
 
-  private forecasterOf(config: ScalerConfig, key: string): Forecaster | null {
-    return config.mode === 'reactive' ? null : this.opts.forecasterFor(config.forecaster, key);
+  private forecasterOf(config: ScalerConfig, key: string, stateKey: string): Forecaster | null {
+    return config.mode === 'reactive' ? null : this.opts.forecasterFor(config.forecaster, key, stateKey);
   }
 
   private enqueue(entry: Entry): void {

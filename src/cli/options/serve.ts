@@ -69,5 +69,12 @@ export const SERVE_OPTIONS = {
   healKnownGood: o(number({ min: 0, max: 604800, default: 600 }), 'Seconds a revision\'s pods must all have been Ready before it is a rollback target.'),
   healLeaseNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the leader-election Lease; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
   healLeaseName: o(text({ default: 'amadeus-healer', pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, expected: 'a Lease name' }), 'Name of the leader-election Lease: one replica heals.'),
-  healIdentity: o(optional(text({ required: true, expected: 'a name' })), 'This replica in the Lease; unset: POD_NAME or the host name.'),
+  // Several replicas (src/replicas, docs/adr/0003-replica-state.md).
+  replicas: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Replica coordination: auto uses Kubernetes Leases when credentials are found (in-cluster, --kubeconfig, KUBECONFIG, ~/.kube/config); on requires them; off: this replica owns every workload.'),
+  replicaSet: o(text({ default: 'amadeus', pattern: /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, expected: 'a label value' }), 'The replica set\'s name (label amadeus.io/replica-set on each replica\'s Lease): replicas of one set share the work.'),
+  replicaNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the replica and fine-tuning Leases; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
+  replicaLeaseDuration: o(number({ min: 2, max: 600, default: 15 }), 'Seconds after its last renewal that a replica (its Lease) counts as gone.'),
+  replicaRenew: o(number({ min: 0.5, max: 300, default: 5 }), 'Seconds between two renewals of this replica\'s Lease (less than --replica-lease-duration).'),
+  stateSyncInterval: o(integer({ min: 60, max: 3600, default: 300 }), 'Seconds (whole minutes) between two snapshots of a workload\'s gate and calibration state that its owner publishes to --weights-dir; the other replicas compare and adopt them.'),
+  healIdentity: o(optional(text({ required: true, expected: 'a name' })), 'This replica in the Leases (healer and replicas); unset: POD_NAME or the host name.'),
 } satisfies OptionSchema;

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { silentLogger } from '../../telemetry/logger.js';
-import { waitFor } from '../../test-support/fakes.js';
 import { sineSeries } from '../../test-support/series.js';
 import { startBackend } from './backend.js';
 import { FineTunePool } from './finetune-pool.js';
@@ -18,6 +17,7 @@ import { META_FORMAT, type LstmMeta } from './meta.js';
 import { FEATURES } from './features.js';
 import { createModel, type ModelShape } from './model.js';
 import { FINE_TUNE_EFFECT_MINUTES, workloadDir, WorkloadLstm, type LstmRuntime } from './workload.js';
+import { fileWeightsStore } from '../../replicas/shared-dir.js';
 
 const WORKER = new URL('../../../dist/forecast/lstm/finetune-worker.js', import.meta.url);
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
@@ -71,14 +71,21 @@ test('a workload fine-tunes from the history its forecasts receive, persists the
     now += 61_000;
     await w.forecast(at(1));
     await w.settled();
-    await waitFor(() => existsSync(join(workloadDir(dir, 'shop/web'), 'meta.json')), 10_000, 'persisted weights');
+    // Published as version 1 on the weights volume (publish.ts: verified, with its checksum).
+    expect(await fileWeightsStore(dir).latestVersion('shop/web')).toBe(1);
+    expect(w.version).toBe(0); // not yet answering
     // The accepted weights answer from FINE_TUNE_EFFECT_MINUTES after the round's origin.
     expect((await w.forecast(at(1 + FINE_TUNE_EFFECT_MINUTES))).note).toBe('fine-tuned');
     expect(w.fineTuned).toBe(true);
+    expect(w.version).toBe(1);
 
+    // A restart (or another replica) loads the version, and switches at the same minute.
     const restarted = new WorkloadLstm(runtime(), 'shop/web');
     await restarted.loaded;
+    expect((await restarted.forecast(at(FINE_TUNE_EFFECT_MINUTES))).note ?? '').not.toContain('fine-tuned');
+    expect((await restarted.forecast(at(1 + FINE_TUNE_EFFECT_MINUTES))).note).toBe('fine-tuned');
     expect(restarted.fineTuned).toBe(true);
+    restarted.close();
     const other = new WorkloadLstm(runtime(), 'shop/cart');
     await other.loaded;
     expect(other.fineTuned).toBe(false);

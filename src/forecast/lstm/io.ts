@@ -42,6 +42,47 @@ export async function saveModel<M extends object>(model: tf.LayersModel, dir: st
   writeAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
+/** The model as in-memory files (model.json, weights.bin, and `metaName` holding `meta`), for publishing. */
+export async function modelFiles<M extends object>(model: tf.LayersModel, meta: M, metaName: string): Promise<Record<string, Buffer>> {
+  let files: Record<string, Buffer> | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = concatWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);
+      const manifest = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+      };
+      files = { 'model.json': Buffer.from(JSON.stringify(manifest)), 'weights.bin': weights, [metaName]: Buffer.from(JSON.stringify(meta, null, 2) + '\n') };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
+    }),
+  );
+  return files!;
+}
+
+/** Loads a model from files made by modelFiles. */
+export async function modelFromFiles<M>(files: Record<string, Buffer>, metaName: string): Promise<LoadedModel<M>> {
+  const need = (name: string) => {
+    const f = files[name];
+    if (!f) throw new Error(`model file ${name} is missing`);
+    return f;
+  };
+  return parseModel<M>(need('model.json'), need('weights.bin'), need(metaName));
+}
+
+async function parseModel<M>(modelJson: Buffer, bin: Buffer, metaJson: Buffer): Promise<LoadedModel<M>> {
+  const manifest = JSON.parse(modelJson.toString()) as {
+    modelTopology: object;
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((m) => m.weights), weightData }),
+  );
+  return { model, meta: JSON.parse(metaJson.toString()) as M };
+}
+
 export interface LoadedModel<M> {
   model: tf.LayersModel;
   meta: M;
@@ -55,17 +96,7 @@ export async function loadModel<M>(dir: string): Promise<LoadedModel<M>> {
       throw new Error(`cannot read model file ${join(dir, f)}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const manifest = JSON.parse(read('model.json').toString()) as {
-    modelTopology: object;
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const bin = read('weights.bin');
-  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((m) => m.weights), weightData }),
-  );
-  const meta = JSON.parse(read('meta.json').toString()) as M;
-  return { model, meta };
+  return parseModel<M>(read('model.json'), read('weights.bin'), read('meta.json'));
 }
 
 /** The weights as plain arrays: what crosses to the fine-tuning worker and back. */

@@ -48,7 +48,17 @@ export interface LstmMeta {
   /** The model's own rolling-origin backtest on the held-out rest of the trace. */
   backtest?: Record<string, unknown>;
   /** Set on per-workload fine-tuned copies. */
-  fineTuned?: { workload: string; at: string; rounds: number; lastHoldoutLoss: number; baseHoldoutLoss: number };
+  fineTuned?: {
+    workload: string;
+    at: string;
+    rounds: number;
+    lastHoldoutLoss: number;
+    baseHoldoutLoss: number;
+    /** Epoch ms: the origin of the round (the schedule's last round, for a replica taking over). */
+    origin?: number;
+    /** Epoch ms: the first origin these weights answer (every replica switches at that minute). */
+    from?: number;
+  };
 }
 
 export function checkMeta(meta: unknown, where: string): LstmMeta {

@@ -11,7 +11,7 @@ import { META_FORMAT, type LstmMeta } from './meta.js';
 import { FEATURES } from './features.js';
 import { getWeights, saveModel } from './io.js';
 import { createModel, type ModelShape } from './model.js';
-import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir } from './workload.js';
+import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir, type LstmRuntime } from './workload.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
@@ -23,11 +23,11 @@ const MIN = 60_000;
 /** The same series, its last minute `minutes` later: what a refresh that much later reads. */
 const at = (minutes: number) => ({ history: { ...history, start: history.start + minutes * MIN }, horizon: 5 });
 
-function setup(pending: number, result: unknown = new Promise(() => {})) {
+function setup(pending: number, result: unknown = new Promise(() => {}), extra: Partial<LstmRuntime> = {}) {
   const jobs: unknown[] = [];
   const pool = { pending, run: (job: unknown) => (jobs.push(job), result) } as unknown as FineTunePool;
-  const w = new WorkloadLstm({ shared: new LstmForecaster('lstm', createModel(shape, 1), meta), pool, weightsDir: null, fineTuneIntervalMs: 60 * MIN, fineTuneHistoryMinutes: 1500, log: silentLogger }, 'ns/app');
-  return { w, jobs };
+  const w = new WorkloadLstm({ shared: new LstmForecaster('lstm', createModel(shape, 1), meta), pool, weightsDir: null, fineTuneIntervalMs: 60 * MIN, fineTuneHistoryMinutes: 1500, log: silentLogger, maxPendingRounds: 2, ...extra }, 'ns/app');
+  return { w, jobs, pool: pool as { pending: number } };
 }
 
 test('one round per interval of the history\'s own time, never two in flight, the first one interval after the workload appears', async () => {
@@ -41,11 +41,66 @@ test('one round per interval of the history\'s own time, never two in flight, th
   expect(jobs).toHaveLength(1);
 });
 
-test('a round that would queue behind a busy worker is postponed, keeping the backlog bounded', async () => {
-  const { w, jobs } = setup(2);
+test('a round that would queue behind a busy worker is postponed to the next minute, keeping the backlog bounded', async () => {
+  const { w, jobs, pool } = setup(2);
   await w.forecast(at(0));
   await w.forecast(at(60));
+  await w.forecast(at(61));
   expect(jobs).toHaveLength(0);
+  pool.pending = 1; // the worker caught up: the very next minute runs it, not an interval later
+  await w.forecast(at(62));
+  expect(jobs).toHaveLength(1);
+});
+
+test('only the owner runs rounds, and only while it holds the workload\'s lock; a replayed minute never starts one', async () => {
+  let owner = false;
+  const held = new Set<string>();
+  const lock = { acquire: async (k: string) => (held.has(k) ? false : (held.add(k), true)), release: async (k: string) => void held.delete(k) };
+  const { w, jobs } = setup(0, Promise.resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1 }), { owns: () => owner, roundLock: lock });
+  await w.forecast(at(0));
+  await w.forecast(at(70));
+  expect(jobs).toHaveLength(0); // another replica's
+  owner = true;
+  await w.forecast(at(65)); // a replay (an earlier minute): never a round
+  expect(jobs).toHaveLength(0);
+  held.add('ns/app'); // another replica still holds the lock (a handover in progress)
+  await w.forecast(at(71));
+  await w.settled();
+  expect(jobs).toHaveLength(0);
+  held.clear();
+  await w.forecast(at(140)); // the next interval, lock free
+  await w.settled();
+  expect(jobs).toHaveLength(1);
+  expect(held.size).toBe(0); // released after the round
+});
+
+test('a replica that does not own the workload loads the owner\'s published weights and switches at the same minute', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  try {
+    const tuned = createModel(shape, 7);
+    const accepted = Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    const a = setup(0, accepted, { weightsDir: dir, owns: () => true });
+    const b = setup(0, accepted, { weightsDir: dir, owns: () => false });
+    for (const m of [0, 60]) {
+      await a.w.forecast(at(m));
+      await b.w.forecast(at(m));
+    }
+    await a.w.settled();
+    expect(a.jobs).toHaveLength(1);
+    expect(b.jobs).toHaveLength(0);
+    for (let m = 61; m <= 60 + FINE_TUNE_EFFECT_MINUTES + 1; m++) {
+      const fa = await a.w.forecast(at(m));
+      const fb = await b.w.forecast(at(m));
+      await b.w.settled(); // its look at the volume, once a minute, in the background
+      expect(fb.values).toEqual(fa.values);
+      expect(b.w.version).toBe(a.w.version);
+      expect(a.w.version).toBe(m >= 60 + FINE_TUNE_EFFECT_MINUTES ? 1 : 0);
+    }
+    expect(b.jobs).toHaveLength(0);
+    tuned.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('accepted weights answer from FINE_TUNE_EFFECT_MINUTES after the round\'s origin, however fast it trained', async () => {

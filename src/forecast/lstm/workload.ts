@@ -9,6 +9,12 @@
  * origin on. So the same histories give the same forecasts however fast the machine trains —
  * `amadeus simulate` (which awaits rounds at most every DEFAULT_BATCH_MINUTES) and `amadeus serve`
  * (which refreshes once a minute) answer alike, as do replicas.
+ *
+ * With several replicas (docs/adr/0003-replica-state.md) only the workload's owner runs rounds,
+ * under a per-workload lock, and publishes accepted weights as a new version on the shared volume
+ * with the minute they answer from; every replica checks for a new version once a minute and
+ * switches at that same minute. Earlier versions stay loaded while a replay may still reach back
+ * to their minutes, so a replayed minute is forecast with the weights that answered it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +26,8 @@ import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
 import type { InferencePool } from './inference-pool.js';
-import { getWeights, loadModel, saveModel, setWeights } from './io.js';
+import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
+import { fileWeightsStore, type WeightsStore } from '../../replicas/shared-dir.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
 
@@ -31,26 +38,39 @@ export interface LstmRuntime {
   pool: FineTunePool | null;
   /** Runs inference in a worker thread; absent: on the calling thread. */
   inference?: InferencePool | null;
-  /** Where accepted per-workload weights live; null: not persisted. */
+  /** Where accepted per-workload weights are published (the shared volume); null: not kept. */
   weightsDir: string | null;
+  /** The published weights; absent: the file store over weightsDir. */
+  weights?: WeightsStore | null;
+  /** Whether this replica fine-tunes `key` (it owns it); absent: every workload is this replica's. */
+  owns?: (key: string) => boolean;
+  /**
+   * The exclusive right to run a round of `key` across replicas (a Lease); absent: always granted.
+   * acquire resolves false when another replica holds it.
+   */
+  roundLock?: { acquire(key: string): Promise<boolean>; release(key: string): Promise<void> } | null;
   fineTuneIntervalMs: number;
   /** History each fine-tuning round learns from (minutes). */
   fineTuneHistoryMinutes: number;
   /**
-   * Rounds allowed to wait for the worker at once (default 2). One worker trains one round at a
-   * time; with many workloads, a round that would queue behind more is postponed to the next
-   * interval instead, so the backlog stays bounded and rounds spread out over time.
+   * Rounds allowed to wait for the worker at once (default 16, about 11 s of work). A round that
+   * would queue behind more is tried again at the next minute's refresh: the backlog stays bounded,
+   * and workloads that all came due at once (a restart) are worked through over the following
+   * minutes rather than pushed back a whole interval each time they collide.
    */
   maxPendingRounds?: number;
   log: Logger;
+  /** Every live workload's LSTM (for metrics: owned workloads, versions, fine-tuning lag). */
+  workloads?: Set<WorkloadLstm>;
   /** Wall clock, for the time stamp of accepted weights only. */
   clock?: () => number;
 }
 
 /**
  * Minutes from the origin a round learned up to until its weights answer: longer than a round takes
- * (seconds) and than the simulator's forecast batches (10 minutes), so neither changes which
- * minute a new model first answers.
+ * (seconds), than the simulator's forecast batches (10 minutes) and than publishing and every
+ * replica's next look at the shared volume (a minute), so none of them changes which minute a new
+ * model first answers.
  */
 export const FINE_TUNE_EFFECT_MINUTES = 10;
 
@@ -61,30 +81,53 @@ export const FINE_TUNE_EFFECT_MINUTES = 10;
  */
 export const DEFAULT_FINE_TUNE_INTERVAL_MINUTES = 360;
 
-/** A directory name per workload: Kubernetes names are DNS labels, but never trust input with paths. */
+export const DEFAULT_MAX_PENDING_ROUNDS = 16;
+
+/** How far back (minutes) a replayed minute may reach: earlier versions are kept that long. */
+const KEEP_VERSIONS_MINUTES = 120;
+
+/** The LSTM's own meta file inside a published version (publish.ts keeps meta.json for itself). */
+export const LSTM_META_FILE = 'lstm-meta.json';
+
+/** The directory of the layout before versions were published (read once, to migrate). */
 export function workloadDir(root: string, key: string): string {
   const [ns, name] = key.split('/', 2).map((p) => (p ?? '').replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_'));
   return join(root, ns || '_', name || '_');
 }
 
+interface Version {
+  /** 0: weights of the old layout, or not published. */
+  version: number;
+  /** Epoch ms of the first origin it answers. */
+  from: number;
+  model: LstmForecaster;
+}
+
 export class WorkloadLstm implements Forecaster {
   readonly name = 'lstm';
-  private own: LstmForecaster | null = null;
-  /** Accepted weights waiting for their first minute. */
-  private next: { model: LstmForecaster; from: number } | null = null;
+  /** Fine-tuned versions loaded, by `from` ascending; before the first one the shared model answers. */
+  private versions: Version[] = [];
   /** Origin (epoch ms) of the last round; null before the first forecast. */
   private lastAttempt: number | null = null;
+  /** The latest origin forecast live (a smaller one is a replay). */
+  private maxOrigin = -Infinity;
+  /** The origin minute the shared volume was last looked at. */
+  private checkedAt = -Infinity;
+  private checking: Promise<void> | null = null;
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
   private rounds = 0;
   private closed = false;
+  private readonly store: WeightsStore | null;
   readonly loaded: Promise<void>;
 
   constructor(
     private readonly rt: LstmRuntime,
     readonly key: string,
   ) {
+    this.store = rt.weights !== undefined ? rt.weights : rt.weightsDir ? fileWeightsStore(rt.weightsDir) : null;
     this.loaded = this.loadPersisted();
+    rt.workloads?.add(this);
   }
 
   historyMinutes(requested: number): number {
@@ -92,79 +135,205 @@ export class WorkloadLstm implements Forecaster {
     return this.rt.pool ? Math.max(need, this.rt.fineTuneHistoryMinutes) : need;
   }
 
-  /** Whether this workload runs on its own fine-tuned weights. */
+  /** Whether this workload runs on its own fine-tuned weights (at the latest minute forecast). */
   get fineTuned(): boolean {
-    return this.own !== null;
+    return this.active(this.maxOrigin) !== null;
+  }
+
+  /** The published version answering at the latest minute forecast; 0: the pre-trained model. */
+  get version(): number {
+    return this.active(this.maxOrigin)?.version ?? 0;
+  }
+
+  /** Epoch ms (history time) by which the next round is due; null before the first forecast. */
+  get nextRoundDue(): number | null {
+    return this.lastAttempt === null ? null : this.lastAttempt + this.rt.fineTuneIntervalMs;
+  }
+
+  /** The latest origin forecast live, or null. */
+  get latestOrigin(): number | null {
+    return Number.isFinite(this.maxOrigin) ? this.maxOrigin : null;
   }
 
   async forecast(request: ForecastRequest): Promise<Forecast> {
     const origin = forecastOrigin(request.history);
-    if (this.next && origin >= this.next.from) {
-      const previous = this.own;
-      this.own = this.next.model;
-      this.next = null;
-      // Forecasts already queued on the previous model flush on the next tick: dispose it later.
-      if (previous) setTimeout(() => previous.dispose(), 5000).unref();
+    const live = origin > this.maxOrigin;
+    if (live) {
+      this.maxOrigin = origin;
+      this.pruneVersions();
+      this.lookForPublished(origin);
     }
-    const forecast = await (this.own ?? this.rt.shared).forecast(request);
-    this.maybeFineTune(request);
-    return this.own ? { ...forecast, note: forecast.note ? `fine-tuned; ${forecast.note}` : 'fine-tuned' } : forecast;
+    const own = this.active(origin);
+    const forecast = await (own?.model ?? this.rt.shared).forecast(request);
+    if (live) this.maybeFineTune(request);
+    return own ? { ...forecast, note: forecast.note ? `fine-tuned; ${forecast.note}` : 'fine-tuned' } : forecast;
   }
 
   async settled(): Promise<void> {
     await this.round;
+    await this.checking;
   }
 
   close(): void {
     this.closed = true;
-    for (const m of [this.own, this.next?.model]) if (m) setTimeout(() => m.dispose(), 5000).unref();
-    this.own = null;
-    this.next = null;
+    this.rt.workloads?.delete(this);
+    for (const v of this.versions) setTimeout(() => v.model.dispose(), 5000).unref();
+    this.versions = [];
   }
 
-  private async loadPersisted(): Promise<void> {
-    if (!this.rt.weightsDir) return;
-    const dir = workloadDir(this.rt.weightsDir, this.key);
-    if (!existsSync(join(dir, 'meta.json'))) return;
+  private active(origin: number): Version | null {
+    let found: Version | null = null;
+    for (const v of this.versions) if (v.from <= origin) found = v;
+    return found;
+  }
+
+  /** Adds a version in `from` order (a version already loaded is not loaded twice). */
+  private addVersion(v: Version): void {
+    if (this.closed || this.versions.some((x) => x.version === v.version && v.version > 0)) {
+      setTimeout(() => v.model.dispose(), 5000).unref();
+      return;
+    }
+    this.versions = [...this.versions, v].sort((a, b) => a.from - b.from || a.version - b.version);
+  }
+
+  /** Drops versions a replay can no longer reach (a later one answers from before its reach). */
+  private pruneVersions(): void {
+    const reach = this.maxOrigin - KEEP_VERSIONS_MINUTES * MINUTE_MS;
+    while (this.versions.length > 1 && this.versions[1]!.from <= reach) {
+      const old = this.versions.shift()!;
+      // Forecasts already queued on it flush on the next tick: dispose it later.
+      setTimeout(() => old.model.dispose(), 5000).unref();
+    }
+  }
+
+  private newestVersion(): number {
+    return Math.max(0, ...this.versions.map((v) => v.version));
+  }
+
+  /** Loads and checks one published version; null (logged) when it cannot be used. */
+  private async fromFiles(files: Record<string, Buffer>, version: number, where: string): Promise<{ v: Version; meta: LstmMeta } | null> {
     try {
-      const { model, meta } = await loadModel<unknown>(dir);
+      const { model, meta } = await modelFromFiles<unknown>(files, LSTM_META_FILE);
       let checked: LstmMeta;
       try {
-        checked = checkMeta(meta, dir);
+        checked = checkMeta(meta, where);
+        if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) throw new Error(`${where}: weights of another model shape`);
       } catch (err) {
         model.dispose(); // e.g. weights from a version with other input features
         throw err;
       }
-      if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) {
-        model.dispose();
-        this.rt.log.warn('ignoring fine-tuned weights of another model shape', { workload: this.key, dir });
+      const from = checked.fineTuned?.from ?? -Infinity;
+      return { v: { version, from, model: new LstmForecaster('lstm', model, checked, this.rt.inference ?? null) }, meta: checked };
+    } catch (err) {
+      this.rt.log.warn('cannot load fine-tuned weights; using the pre-trained model', { workload: this.key, where, version, error: err });
+      return null;
+    }
+  }
+
+  private noteRound(meta: LstmMeta): void {
+    this.rounds = Math.max(this.rounds, meta.fineTuned?.rounds ?? 0);
+    // A replica that takes the workload over continues the schedule of the round it loaded.
+    const origin = meta.fineTuned?.origin;
+    if (origin !== undefined && (this.lastAttempt === null || origin > this.lastAttempt)) this.lastAttempt = origin;
+  }
+
+  private async loadPersisted(): Promise<void> {
+    if (!this.store) return;
+    try {
+      const current = await this.store.read(this.key);
+      if (current) {
+        const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
+        if (!got) return;
+        // A version that answers from a later minute than some still replayable: its predecessor too.
+        if (Number.isFinite(got.v.from)) {
+          const older = (await this.store.versions(this.key)).filter((v) => v < current.version).reverse();
+          for (const n of older) {
+            const prev = await this.store.read(this.key, n);
+            const p = prev && (await this.fromFiles(prev.files, n, `published weights v${n} of ${this.key}`));
+            if (p) {
+              this.addVersion(p.v);
+              break;
+            }
+          }
+        }
+        this.addVersion(got.v);
+        this.noteRound(got.meta);
+        this.rt.log.info('loaded fine-tuned weights', { workload: this.key, version: current.version, at: got.meta.fineTuned?.at });
         return;
       }
-      this.own = new LstmForecaster('lstm', model, checked, this.rt.inference ?? null);
-      this.rounds = checked.fineTuned?.rounds ?? 0;
-      this.rt.log.info('loaded fine-tuned weights', { workload: this.key, dir, at: checked.fineTuned?.at });
+      await this.loadLegacy();
     } catch (err) {
-      this.rt.log.warn('cannot load fine-tuned weights; using the pre-trained model', { workload: this.key, dir, error: err });
+      this.rt.log.warn('cannot load fine-tuned weights; using the pre-trained model', { workload: this.key, error: err });
     }
+  }
+
+  /** Weights kept by a version before publishing (`<dir>/<ns>/<name>/`): used until the next round. */
+  private async loadLegacy(): Promise<void> {
+    const dir = workloadDir(this.rt.weightsDir ?? '', this.key);
+    if (!this.rt.weightsDir || !existsSync(join(dir, 'meta.json'))) return;
+    const { model, meta } = await loadModel<unknown>(dir);
+    let checked: LstmMeta;
+    try {
+      checked = checkMeta(meta, dir);
+      if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) throw new Error(`${dir}: weights of another model shape`);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    this.addVersion({ version: 0, from: -Infinity, model: new LstmForecaster('lstm', model, checked, this.rt.inference ?? null) });
+    this.noteRound(checked);
+    this.rt.log.info('loaded fine-tuned weights', { workload: this.key, dir, at: checked.fineTuned?.at });
+  }
+
+  /** Once per origin minute: a version someone else published is loaded (in the background). */
+  private lookForPublished(origin: number): void {
+    if (!this.store || this.checking || this.closed || origin <= this.checkedAt) return;
+    this.checkedAt = origin;
+    const store = this.store;
+    this.checking = (async () => {
+      await this.loaded;
+      const latest = await store.latestVersion(this.key);
+      if (latest === null || latest <= this.newestVersion()) return;
+      const current = await store.read(this.key);
+      if (!current || current.version <= this.newestVersion()) return;
+      const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
+      if (!got) return;
+      this.addVersion(got.v);
+      this.noteRound(got.meta);
+      this.rt.log.info('loaded published fine-tuned weights', { workload: this.key, version: current.version, from: new Date(got.v.from).toISOString() });
+    })()
+      .catch((err: unknown) => this.rt.log.warn('cannot read published weights', { workload: this.key, error: err }))
+      .finally(() => {
+        this.checking = null;
+      });
   }
 
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
     const origin = forecastOrigin(request.history);
     // The first round waits one interval: a workload that just appeared has little history.
-    if (this.lastAttempt === null || origin < this.lastAttempt) this.lastAttempt = origin;
-    if (!pool || this.round || this.next || this.closed || origin - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    if (this.lastAttempt === null) this.lastAttempt = origin;
+    if (!pool || this.round || this.closed || origin - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    // A version waiting for its first minute: the next round learns on top of it.
+    if (this.versions.some((v) => v.from > origin)) return;
+    // Another replica's: it publishes, this one loads (lookForPublished).
+    if (this.rt.owns && !this.rt.owns(this.key)) return;
+    if (pool.pending >= (this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS)) return;
     this.lastAttempt = origin;
     const now = (this.rt.clock ?? Date.now)();
-    if (pool.pending >= (this.rt.maxPendingRounds ?? 2)) return;
-    const current = this.own ?? this.rt.shared;
+    const current = this.active(origin)?.model ?? this.rt.shared;
     const meta = current.meta;
     const h = request.history;
     // Copies: the job crosses to the worker, and the registry's arrays may be reused.
     const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 };
-    this.round = pool
-      .run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing })
-      .then(async (result) => {
+    const lock = this.rt.roundLock ?? null;
+    this.round = (async () => {
+      if (lock && !(await lock.acquire(this.key))) {
+        this.rt.log.info('fine-tuning round skipped: another replica holds the workload\'s lock', { workload: this.key });
+        return;
+      }
+      try {
+        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing });
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
           accepted: result.accepted,
@@ -178,13 +347,27 @@ export class WorkloadLstm implements Forecaster {
         const model = createModel(meta.shape, null);
         setWeights(model, result.weights);
         this.rounds++;
+        const from = origin + FINE_TUNE_EFFECT_MINUTES * MINUTE_MS;
         const fineMeta: LstmMeta = {
           ...meta,
-          fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss },
+          fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss, origin, from },
         };
-        this.next = { model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null), from: origin + FINE_TUNE_EFFECT_MINUTES * MINUTE_MS };
-        if (this.rt.weightsDir) await saveModel(model, workloadDir(this.rt.weightsDir, this.key), fineMeta);
-      })
+        let version = 0;
+        if (this.store) {
+          try {
+            version = await this.store.publish(this.key, await modelFiles(model, fineMeta, LSTM_META_FILE));
+          } catch (err) {
+            // Not published: the other replicas would not have it, so this one must not answer with it either.
+            model.dispose();
+            this.rt.log.warn('could not publish fine-tuned weights; keeping the current ones', { workload: this.key, error: err });
+            return;
+          }
+        }
+        this.addVersion({ version, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
+      } finally {
+        if (lock) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
+      }
+    })()
       .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
       .finally(() => {
         this.round = null;

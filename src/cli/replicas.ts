@@ -1,0 +1,151 @@
+/**
+ * `amadeus serve`'s part in a set of replicas (docs/adr/0003-replica-state.md): Lease membership,
+ * rendezvous ownership of workloads, the per-workload fine-tuning lock, and their metrics. Without
+ * Kubernetes credentials (or with --replicas off) this replica is the whole set and owns everything.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { UsageError } from '../config/options.js';
+import { findCredentials, type KubeCredentials } from '../healer/credentials.js';
+import type { WorkloadLstm } from '../forecast/lstm/workload.js';
+import { Membership } from '../replicas/membership.js';
+import { ownerOf } from '../replicas/rendezvous.js';
+import { RoundLock } from '../replicas/round-lock.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { ParsedOptions } from '../config/options.js';
+import type { SERVE_OPTIONS } from './options/serve.js';
+
+const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface Replicas {
+  identity: string;
+  membership: Membership;
+  /** Whether this replica owns `key` among the live replicas now. */
+  owns(key: string): boolean;
+  roundLock: RoundLock | null;
+  stop(): Promise<void>;
+}
+
+type Opts = Pick<ParsedOptions<typeof SERVE_OPTIONS>, 'replicas' | 'replicaSet' | 'replicaNamespace' | 'replicaLeaseDuration' | 'replicaRenew' | 'stateSyncInterval' | 'kubeconfig' | 'healIdentity'>;
+
+/** The credentials replica coordination runs with, or null (a single replica). */
+export function replicaCredentials(o: Opts, env: NodeJS.ProcessEnv, exists: (p: string) => boolean): KubeCredentials | null {
+  if (o.replicas === 'off') return null;
+  const found = o.kubeconfig ? { kind: 'file' as const, path: o.kubeconfig } : findCredentials(env, exists);
+  if (!found && o.replicas === 'on') throw new UsageError('--replicas on: no Kubernetes credentials (no in-cluster service account, KUBECONFIG or ~/.kube/config; or pass --kubeconfig)');
+  return found;
+}
+
+export function checkReplicaOptions(o: Opts): void {
+  if (!(o.replicaRenew < o.replicaLeaseDuration)) throw new UsageError(`--replica-renew (${o.replicaRenew} s) must be shorter than --replica-lease-duration (${o.replicaLeaseDuration} s)`);
+  if (o.stateSyncInterval % 60 !== 0) throw new UsageError(`--state-sync-interval must be whole minutes (a multiple of 60 s), got ${o.stateSyncInterval}`);
+}
+
+export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger): Promise<Replicas> {
+  checkReplicaOptions(o);
+  const identity = o.healIdentity ?? env.POD_NAME ?? hostname();
+  const creds = replicaCredentials(o, env, existsSync);
+  if (!creds) {
+    const membership = new Membership({ identity });
+    log.info('replicas: this one owns every workload', { identity, reason: o.replicas === 'off' ? '--replicas off' : 'no Kubernetes credentials' });
+    return { identity, membership, owns: () => true, roundLock: null, stop: async () => {} };
+  }
+  // Loaded only with a cluster: the Kubernetes client takes most of a second to load.
+  const { loadKubeConfig } = await import('../healer/kube.js');
+  const { CoordinationV1Api } = await import('@kubernetes/client-node');
+  const kc = loadKubeConfig(creds);
+  if (!kc) throw new UsageError('replicas: the kubeconfig names no current cluster');
+  const api = kc.makeApiClient(CoordinationV1Api);
+  const namespace = o.replicaNamespace ?? env.POD_NAMESPACE ?? (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
+  const membership = new Membership({
+    api,
+    namespace,
+    set: o.replicaSet,
+    identity,
+    leaseDurationSeconds: o.replicaLeaseDuration,
+    renewMs: o.replicaRenew * 1000,
+    log: log.child({ component: 'replicas' }),
+  });
+  membership.start();
+  log.info('replicas: Lease membership on', { identity, namespace, set: o.replicaSet, leaseDurationSeconds: o.replicaLeaseDuration });
+  return {
+    identity,
+    membership,
+    owns: (key) => ownerOf(key, membership.members) === identity,
+    roundLock: new RoundLock({ api, namespace, identity }),
+    stop: () => membership.stop(),
+  };
+}
+
+export interface ReplicaMetricsSources {
+  replicas: Replicas;
+  workloads: Set<WorkloadLstm> | null;
+  /** Fine-tuning rounds waiting for or in the worker. */
+  queue: () => number;
+}
+
+/** The replica model's gauges; `snapshots` counts published / matched / adopted state snapshots. */
+export function replicaMetrics(registry: Registry, s: ReplicaMetricsSources): { snapshots: (action: string) => void } {
+  const registers = [registry];
+  const owned = () => [...(s.workloads ?? [])].filter((w) => s.replicas.owns(w.key));
+  new Gauge({
+    name: 'amadeus_replica_members',
+    help: 'Live Amadeus replicas this one sees (itself included; 1 without Kubernetes).',
+    registers,
+    collect() {
+      this.set(s.replicas.membership.members.length);
+    },
+  });
+  new Gauge({
+    name: 'amadeus_owned_workloads',
+    help: 'Workloads this replica owns: it fine-tunes them and publishes their state.',
+    registers,
+    collect() {
+      this.set(owned().length);
+    },
+  });
+  new Gauge({
+    name: 'amadeus_weights_version',
+    help: 'Published fine-tuned weights version a workload answers with (0: the pre-trained model).',
+    labelNames: ['namespace', 'name'],
+    registers,
+    collect() {
+      this.reset();
+      for (const w of s.workloads ?? []) {
+        const [namespace = '', name = ''] = splitKey(w.key);
+        this.set({ namespace, name }, w.version);
+      }
+    },
+  });
+  new Gauge({
+    name: 'amadeus_finetune_queue_length',
+    help: 'Fine-tuning rounds waiting for or running in this replica\'s worker.',
+    registers,
+    collect() {
+      this.set(s.queue());
+    },
+  });
+  new Gauge({
+    name: 'amadeus_finetune_lag_seconds',
+    help: 'How far (history time) the most overdue workload this replica owns is past its fine-tuning interval.',
+    registers,
+    collect() {
+      let lag = 0;
+      for (const w of owned()) {
+        const due = w.nextRoundDue;
+        const at = w.latestOrigin;
+        if (due !== null && at !== null) lag = Math.max(lag, (at - due) / 1000);
+      }
+      this.set(lag);
+    },
+  });
+  const snapshots = new Counter({ name: 'amadeus_state_snapshots_total', help: 'Forecasting-state snapshots: published (owner), matched (already equal) or adopted (a follower loaded one).', labelNames: ['action'], registers });
+  for (const action of ['published', 'matched', 'adopted']) snapshots.inc({ action }, 0);
+  return { snapshots: (action) => snapshots.inc({ action }) };
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + 1)];
+}

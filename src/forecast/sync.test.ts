@@ -1,0 +1,125 @@
+/**
+ * Replicas of one workload's forecaster (gate + calibration, as serve builds it) answer alike: a late
+ * starter adopts the owner's published state, a replica that missed minutes replays them, and one
+ * whose state diverged is brought back at the next snapshot. Real files (publish.ts) carry the state.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCalibratedForecaster } from './calibrate.js';
+import { createGatedForecaster } from './gate.js';
+import { createForecaster } from './registry.js';
+import { createSyncedForecaster, SYNC_DEFAULTS, type SyncedForecaster } from './sync.js';
+import { fileStateStore, type StateStore } from '../replicas/shared-dir.js';
+import type { Forecast } from '../series/forecast.js';
+import type { History } from '../series/history.js';
+import { sineSeries } from '../test-support/series.js';
+import { silentLogger } from '../telemetry/logger.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0);
+const series = sineSeries(3000, { period: 90, base: 100, amplitude: 40, noise: 12, seed: 11 });
+
+/** The gate (mean10 primary against persistence and mean30) under the calibration, small windows. */
+const stack = () =>
+  createCalibratedForecaster(
+    createGatedForecaster({ name: 'auto', primary: createForecaster('mean10'), baselines: [createForecaster('persistence'), createForecaster('mean30')], window: 60, minScored: 10 }),
+    { window: 120, minScored: 10 },
+  );
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'amadeus-sync-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function replica(store: StateStore | null, owns: boolean, counts?: Record<string, number>): SyncedForecaster {
+  return createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => owns, log: silentLogger, onSnapshot: (a) => counts && (counts[a] = (counts[a] ?? 0) + 1) });
+}
+
+/** The window the registry reads at minute index `m` (the history ends just before it). */
+function windowAt(f: SyncedForecaster, m: number, edit?: (requests: (number | null)[]) => void): History {
+  const n = f.historyMinutes(30);
+  const requests: (number | null)[] = series.slice(m - n, m);
+  edit?.(requests);
+  return { start: T0 + (m - n) * MIN, requests };
+}
+
+const ask = (f: SyncedForecaster, m: number, edit?: (r: (number | null)[]) => void): Promise<Forecast> => f.forecast({ history: windowAt(f, m, edit), horizon: 10 });
+const answer = (f: Forecast) => ({ values: f.values, q: f.maxQuantiles, gate: f.gate?.reason });
+
+test('a replica that starts late answers like the owner from its first refresh, by adopting its state', async () => {
+  const store = fileStateStore(dir);
+  const counts: Record<string, number> = {};
+  const owner = replica(store, true);
+  const late = replica(store, false, counts);
+  const alone = replica(null, false); // the same late start, with nothing to adopt: the control
+  let differed = 0;
+  for (let m = 200; m < 320; m++) {
+    const a = await ask(owner, m);
+    await owner.settled(); // published before anyone looks
+    if (m < 247) continue;
+    const b = await ask(late, m);
+    expect(answer(b)).toEqual(answer(a));
+    if (JSON.stringify(answer(await ask(alone, m))) !== JSON.stringify(answer(a))) differed++;
+  }
+  // Without the owner's state it would have answered otherwise: the test can fail.
+  expect(differed).toBeGreaterThan(5);
+  expect(counts.adopted).toBe(1); // once, on its first refresh
+  expect(counts.matched).toBeGreaterThan(10); // every later snapshot equal to its own
+});
+
+test('a replica that missed minutes replays them from the window it reads, and answers as if it had not', async () => {
+  const a = replica(null, true);
+  const b = replica(null, true);
+  for (let m = 200; m < 300; m++) {
+    const x = await ask(a, m);
+    if (m >= 240 && m < 252) continue; // b is stalled for 12 minutes
+    expect(answer(await ask(b, m))).toEqual(answer(x));
+  }
+  expect(b.lastOrigin).toBe(T0 + 299 * MIN);
+});
+
+test('a follower whose state diverged (a late sample it saw differently) is brought back at the next snapshot', async () => {
+  const store = fileStateStore(dir);
+  const counts: Record<string, number> = {};
+  const owner = replica(store, true);
+  const follower = replica(store, false, counts);
+  const interval = SYNC_DEFAULTS.intervalMinutes;
+  let diverged = false;
+  for (let m = 200; m < 300; m++) {
+    const a = await ask(owner, m);
+    await owner.settled();
+    // At minute 251 the follower reads the last minute 50% higher than it stays (a revised sample).
+    const b = await ask(follower, m, m === 251 ? (r) => (r[r.length - 1] = (r[r.length - 1] as number) * 1.5) : undefined);
+    const same = JSON.stringify(answer(a)) === JSON.stringify(answer(b));
+    if (m > 251 && !same) diverged = true;
+    // Equal again from the first refresh after the next snapshot (at the next multiple of the interval).
+    const healedBy = Math.ceil(252 / interval) * interval + 1;
+    if (m < 251 || m >= healedBy) expect(answer(b)).toEqual(answer(a));
+  }
+  expect(diverged).toBe(true);
+  expect(counts.adopted).toBeGreaterThanOrEqual(1);
+});
+
+test('a snapshot that does not fit is refused whole: the replica keeps its own state and says why', async () => {
+  const store = fileStateStore(dir);
+  const warnings: string[] = [];
+  const follower = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => false, log: { ...silentLogger, warn: (m: string) => void warnings.push(m) } });
+  const twin = replica(null, false);
+  for (let m = 200; m < 230; m++) {
+    expect(answer(await ask(follower, m))).toEqual(answer(await ask(twin, m)));
+    if (m === 214) await store.publish('shop/web#abc', { origin: T0 + 210 * MIN, digest: 'x', state: { kind: 'calibration', scores: { next: 0, size: 0, values: [] }, pending: [], inner: { kind: 'gate', names: ['other'] } } });
+  }
+  expect(warnings.join('\n')).toMatch(/could not read or load the published forecasting state/);
+});
+
+test('gate and calibration state round-trips exactly: a copy answers like the original from then on', async () => {
+  const a = stack();
+  const b = stack();
+  const at = (m: number) => ({ history: { start: T0 + (m - 100) * MIN, requests: series.slice(m - 100, m) }, horizon: 10 });
+  for (let m = 200; m < 300; m++) await a.forecast(at(m));
+  b.importState(JSON.parse(JSON.stringify(a.exportState())));
+  for (let m = 300; m < 400; m++) expect(answer(await b.forecast(at(m)))).toEqual(answer(await a.forecast(at(m))));
+  expect(() => b.importState({ kind: 'calibration' })).toThrow(/not a calibration state/);
+});

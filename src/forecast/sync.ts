@@ -1,0 +1,163 @@
+/**
+ * One workload's forecaster as a replica runs it (docs/adr/0003-replica-state.md): every replica
+ * advances the same state by the same steps, so every replica answers alike.
+ *
+ * - One step per origin minute, each from the history window that ends at that minute (the same
+ *   length for every step). A refresh that finds minutes it missed (an overrun, a source outage, a
+ *   restart) first replays them, up to `catchUpMinutes` back, from the window it has just read:
+ *   so the state after minute m is the same whether a replica saw every minute or not.
+ * - The owner of the workload publishes the state every `intervalMinutes` (at origins that are whole
+ *   multiples of it, the same minutes on every replica). Every replica keeps the digest of its own
+ *   state at those minutes; on seeing a newer snapshot it compares: equal → nothing to do; different,
+ *   or no state yet (a replica just started, or just saw the object) → it loads the snapshot and
+ *   replays the minutes since. So a newcomer answers like the others from its first refresh, and a
+ *   divergence (a late sample one replica saw and another did not) lasts at most one interval.
+ *
+ * Only serve wraps forecasters in this: the simulator already steps through every minute itself.
+ */
+import { MINUTE_MS } from '../series/minute.js';
+import type { History } from '../series/history.js';
+import type { Forecast } from '../series/forecast.js';
+import type { StateStore } from '../replicas/shared-dir.js';
+import { digestOf } from '../replicas/shared-dir.js';
+import { forecastOrigin } from './gate.js';
+import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
+
+export const SYNC_DEFAULTS = {
+  /** Minutes between two published snapshots of a workload's state. */
+  intervalMinutes: 5,
+  /** Missed minutes replayed at most: beyond that the state skips them (as it always did). */
+  catchUpMinutes: 30,
+} as const;
+
+export interface SyncLog {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  debug?(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SyncOptions {
+  /** The workload (what snapshots are published under). */
+  key: string;
+  /** Null: no shared volume; the state is this replica's alone (single replica). */
+  store: StateStore | null;
+  /** Whether this replica owns the workload now (it publishes; the others follow). */
+  owns: () => boolean;
+  intervalMinutes?: number;
+  catchUpMinutes?: number;
+  log: SyncLog;
+  /** Counts snapshots: published by the owner; matched (already equal) or adopted by a follower. */
+  onSnapshot?: (action: 'published' | 'matched' | 'adopted') => void;
+}
+
+export type SyncedForecaster = Forecaster & { settled(): Promise<void>; close(): void; readonly lastOrigin: number | null };
+
+/** The last `minutes` minutes of `h` before `origin` (which must lie inside h or just after it). */
+export function windowEndingAt(h: History, origin: number, minutes: number): History {
+  const end = (origin - h.start) / MINUTE_MS;
+  const start = Math.max(0, end - minutes);
+  const out: History = { start: h.start + start * MINUTE_MS, requests: h.requests.slice(start, end) };
+  if (h.cpu) out.cpu = h.cpu.slice(start, end);
+  if (h.memory) out.memory = h.memory.slice(start, end);
+  if (h.utcOffsetMinutes !== undefined) out.utcOffsetMinutes = h.utcOffsetMinutes;
+  return out;
+}
+
+export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o: SyncOptions): SyncedForecaster {
+  const interval = o.intervalMinutes ?? SYNC_DEFAULTS.intervalMinutes;
+  const catchUp = o.catchUpMinutes ?? SYNC_DEFAULTS.catchUpMinutes;
+  if (!Number.isInteger(interval) || interval < 1) throw new RangeError(`the state sync interval must be a whole number of minutes >= 1, got ${interval}`);
+  if (!Number.isInteger(catchUp) || catchUp < interval) throw new RangeError(`catch-up must be a whole number of minutes >= the interval (${interval}), got ${catchUp}`);
+  let lastOrigin: number | null = null;
+  /** The version of the last snapshot looked at (matched, adopted or skipped as not fitting). */
+  let seenVersion = 0;
+  /** This replica's own state digests at the publishing minutes (the last few). */
+  const digests = new Map<number, string>();
+  let publishing: Promise<unknown> = Promise.resolve();
+
+  const step = async (history: History, origin: number, minutes: number, horizon: number): Promise<Forecast> => {
+    try {
+      return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon });
+    } finally {
+      lastOrigin = origin;
+      if ((origin / MINUTE_MS) % interval === 0) afterPublishingMinute(origin);
+    }
+  };
+
+  const afterPublishingMinute = (origin: number) => {
+    const state = inner.exportState();
+    const digest = digestOf(state);
+    digests.set(origin, digest);
+    for (const k of digests.keys()) if (k < origin - (catchUp + interval) * MINUTE_MS) digests.delete(k);
+    if (!o.store || !o.owns()) return;
+    const store = o.store;
+    publishing = publishing
+      .then(() => store.publish(o.key, { origin, digest, state }))
+      .then((version) => {
+        seenVersion = Math.max(seenVersion, version);
+        o.onSnapshot?.('published');
+      })
+      .catch((err: unknown) => o.log.warn('could not publish the forecasting state', { workload: o.key, error: messageOf(err) }));
+  };
+
+  /** Looks at the newest snapshot; loads it when this replica's state differs. Returns the origin to replay from. */
+  const follow = async (origin: number): Promise<void> => {
+    const store = o.store;
+    // The owner follows nobody, except when it has no state at all (it just started or took over).
+    if (!store || (lastOrigin !== null && o.owns())) return;
+    let version: number | null;
+    try {
+      version = await store.latestVersion(o.key);
+      if (version === null || version <= seenVersion) return;
+      const got = await store.read(o.key);
+      if (!got || got.version <= seenVersion) return;
+      const s = got.snapshot;
+      // A snapshot of this very minute or later: the owner is ahead; look again next minute.
+      if (s.origin >= origin) return;
+      seenVersion = got.version;
+      if (digests.get(s.origin) === s.digest) return o.onSnapshot?.('matched');
+      // Too old to replay up to now: keep what this replica has (a new one comes within an interval).
+      if (origin - s.origin > catchUp * MINUTE_MS) return;
+      inner.importState(s.state);
+      lastOrigin = s.origin;
+      digests.set(s.origin, s.digest);
+      o.onSnapshot?.('adopted');
+    } catch (err) {
+      o.log.warn('could not read or load the published forecasting state; keeping this replica\'s', { workload: o.key, error: messageOf(err) });
+    }
+  };
+
+  return {
+    name: inner.name,
+    get lastOrigin() {
+      return lastOrigin;
+    },
+    historyMinutes: (requested) => Math.max(requested, inner.historyMinutes(requested)) + catchUp,
+
+    async forecast(request: ForecastRequest): Promise<Forecast> {
+      const h = request.history;
+      const origin = forecastOrigin(h);
+      // Each step's window: what the registry would hand the model without catching up.
+      const minutes = h.requests.length - catchUp;
+      if (minutes < 1) return inner.forecast(request);
+      await follow(origin);
+      if (lastOrigin !== null && lastOrigin < origin - MINUTE_MS) {
+        for (let t = Math.max(lastOrigin + MINUTE_MS, origin - catchUp * MINUTE_MS); t < origin; t += MINUTE_MS) {
+          // A failed step is a minute the state saw fail, as it would live.
+          await step(h, t, minutes, request.horizon).catch(() => undefined);
+        }
+      }
+      return step(h, origin, minutes, request.horizon);
+    },
+
+    async settled(): Promise<void> {
+      await inner.settled?.();
+      await publishing;
+    },
+
+    close(): void {
+      inner.close?.();
+    },
+  };
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,0 +1,94 @@
+/**
+ * What replicas share on the weights volume, per workload: its published fine-tuned weights and
+ * snapshots of its forecasting state (the accuracy gate's scores and the calibration window), each
+ * as atomically published versions (publish.ts). One directory per workload and kind:
+ * `<root>/<kind>-<readable part>-<hash>/`, so any workload key, however long or odd, maps to a safe
+ * and distinct name.
+ */
+import { createHash } from 'node:crypto';
+import { nextVersion, publish, readCurrent, readPointer, readVersion, listVersions, type Current } from './publish.js';
+
+export type SharedKind = 'weights' | 'state';
+
+/** The directory name (a publish key) of one workload's `kind`. */
+export function sharedKey(kind: SharedKind, workload: string): string {
+  const readable = workload.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(0, 80);
+  const hash = createHash('sha256').update(workload).digest('hex').slice(0, 12);
+  return `${kind}-${readable}-${hash}`;
+}
+
+/** A published snapshot of one workload's forecasting state, after the refresh of `origin`. */
+export interface StateSnapshot {
+  /** Epoch ms: the origin (first forecast minute) of the refresh the state is after. */
+  origin: number;
+  /** SHA-256 of `state` as JSON: replicas compare it with their own before adopting. */
+  digest: string;
+  state: unknown;
+}
+
+/** Reads and publishes state snapshots: the forecasting layer sees only this. */
+export interface StateStore {
+  /** The newest published version number, cheaply (one small file); null: none. */
+  latestVersion(workload: string): Promise<number | null>;
+  read(workload: string): Promise<{ version: number; snapshot: StateSnapshot } | null>;
+  publish(workload: string, snapshot: StateSnapshot): Promise<number>;
+}
+
+/** Files of one published model version (any names but meta.json). */
+export type ModelFiles = Record<string, Buffer>;
+
+export interface WeightsStore {
+  latestVersion(workload: string): Promise<number | null>;
+  /** The current version, verified; older ones that verify when asked for by number. */
+  read(workload: string, version?: number): Promise<{ version: number; files: ModelFiles } | null>;
+  /** Version numbers present (complete or not), ascending. */
+  versions(workload: string): Promise<number[]>;
+  publish(workload: string, files: ModelFiles): Promise<number>;
+}
+
+export function digestOf(state: unknown): string {
+  return createHash('sha256').update(JSON.stringify(state)).digest('hex');
+}
+
+/** Publishes with the next free version; a racing publisher that took it makes this retry once more. */
+async function publishNext(root: string, key: string, files: Record<string, Buffer | string>): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const version = await nextVersion(root, key);
+    try {
+      await publish(root, key, version, files);
+      return version;
+    } catch (err) {
+      if (attempt >= 2 || !/already exists/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+const STATE_FILE = 'state.json';
+
+export function fileStateStore(root: string): StateStore {
+  return {
+    latestVersion: (workload) => readPointer(root, sharedKey('state', workload)),
+    async read(workload) {
+      const got: Current | null = await readCurrent(root, sharedKey('state', workload));
+      const bytes = got?.files[STATE_FILE];
+      if (!got || !bytes) return null;
+      const snapshot = JSON.parse(bytes.toString('utf8')) as StateSnapshot;
+      if (!Number.isFinite(snapshot?.origin) || typeof snapshot.digest !== 'string') return null;
+      return { version: got.version, snapshot };
+    },
+    publish: (workload, snapshot) => publishNext(root, sharedKey('state', workload), { [STATE_FILE]: JSON.stringify(snapshot) }),
+  };
+}
+
+export function fileWeightsStore(root: string): WeightsStore {
+  return {
+    latestVersion: (workload) => readPointer(root, sharedKey('weights', workload)),
+    async read(workload, version) {
+      const key = sharedKey('weights', workload);
+      const got = version === undefined ? await readCurrent(root, key) : await readVersion(root, key, version);
+      return got && { version: got.version, files: got.files };
+    },
+    versions: (workload) => listVersions(root, sharedKey('weights', workload)),
+    publish: (workload, files) => publishNext(root, sharedKey('weights', workload), files),
+  };
+}
