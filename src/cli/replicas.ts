@@ -27,7 +27,7 @@ export interface Replicas {
   stop(): Promise<void>;
 }
 
-type Opts = Pick<ParsedOptions<typeof SERVE_OPTIONS>, 'replicas' | 'replicaSet' | 'replicaNamespace' | 'replicaLeaseDuration' | 'replicaRenew' | 'stateSyncInterval' | 'kubeconfig' | 'healIdentity'>;
+type Opts = Pick<ParsedOptions<typeof SERVE_OPTIONS>, 'replicas' | 'replicaSet' | 'replicaNamespace' | 'replicaLeaseDuration' | 'replicaRenew' | 'stateSyncInterval' | 'fineTuneLockDuration' | 'kubeconfig' | 'healIdentity'>;
 
 /** The credentials replica coordination runs with, or null (a single replica). */
 export function replicaCredentials(o: Opts, env: NodeJS.ProcessEnv, exists: (p: string) => boolean): KubeCredentials | null {
@@ -73,7 +73,7 @@ export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger
     identity,
     membership,
     owns: (key) => ownerOf(key, membership.members) === identity,
-    roundLock: new RoundLock({ api, namespace, identity }),
+    roundLock: new RoundLock({ api, namespace, identity, durationSeconds: o.fineTuneLockDuration }),
     stop: () => membership.stop(),
   };
 }

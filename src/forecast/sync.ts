@@ -75,20 +75,26 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   let publishing: Promise<unknown> = Promise.resolve();
 
   const step = async (history: History, origin: number, minutes: number, horizon: number): Promise<Forecast> => {
+    // An owner with nothing published or adopted yet (a new object) publishes its first step too,
+    // so replicas that saw the object a minute later follow it within a minute, not an interval.
+    const first = lastOrigin === null;
     try {
       return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon });
     } finally {
       lastOrigin = origin;
-      if ((origin / MINUTE_MS) % interval === 0) afterPublishingMinute(origin);
+      if ((origin / MINUTE_MS) % interval === 0 || first) afterStep(origin, (origin / MINUTE_MS) % interval === 0);
     }
   };
 
-  const afterPublishingMinute = (origin: number) => {
+  /** Keeps this replica's digest at a publishing minute; the owner publishes. */
+  const afterStep = (origin: number, publishingMinute: boolean) => {
+    const owner = !!o.store && o.owns();
+    if (!publishingMinute && !owner) return;
     const state = inner.exportState();
     const digest = digestOf(state);
     digests.set(origin, digest);
     for (const k of digests.keys()) if (k < origin - (catchUp + interval) * MINUTE_MS) digests.delete(k);
-    if (!o.store || !o.owns()) return;
+    if (!owner || !o.store) return;
     const store = o.store;
     publishing = publishing
       .then(() => store.publish(o.key, { origin, digest, state }))

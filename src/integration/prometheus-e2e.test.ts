@@ -4,7 +4,9 @@
  * Amadeus's /metrics, every dashboard query returning data, and an outage with its fallbacks.
  */
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { startServe, type RunningServer } from '../cli/serve.js';
@@ -50,9 +52,12 @@ async function instant(expr: string): Promise<unknown[]> {
 
 const ref = (name: string, metadata: Record<string, string>): ScaledObjectRef => ({ name, namespace: 'shop', scalerMetadata: { targetValue: '20', ...metadata } });
 
+// Its own weights and state directory: a snapshot left by an earlier run would be adopted.
+const weightsDir = mkdtempSync(join(tmpdir(), 'amadeus-e2e-weights-'));
+
 beforeAll(async () => {
   ksm = await startKubeStateMetrics();
-  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--plan-ttl', '65', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker'], {});
+  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--plan-ttl', '65', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker', '--weights-dir', weightsDir], {});
   amadeus = await startServe(opts, silentLogger);
   client = createScalerClient(`127.0.0.1:${amadeus.server.port}`);
   prom = await startPrometheus({
@@ -72,6 +77,7 @@ afterAll(async () => {
   await amadeus?.stop();
   await prom?.close();
   await new Promise((r) => ksm?.close(r));
+  rmSync(weightsDir, { recursive: true, force: true });
 });
 
 // Reactive with no margin: the answer is the newest observed minute itself.

@@ -1,6 +1,8 @@
 /** Runs the built CLI (`dist/cli/main.js`) as a child process and reads its JSON log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './fakes.js';
 
@@ -17,7 +19,15 @@ export interface CliProcess {
 
 export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
+  // `serve` keeps weights and state snapshots in --weights-dir (default under the working
+  // directory), and a later start adopts them: each process gets its own unless the test shares one.
+  let ownDir: string | null = null;
+  if (args[0] === 'serve' && !args.includes('--weights-dir') && env.AMADEUS_WEIGHTS_DIR === undefined) {
+    ownDir = mkdtempSync(join(tmpdir(), 'amadeus-cli-weights-'));
+    args = [...args, '--weights-dir', ownDir];
+  }
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (ownDir) child.on('exit', () => rmSync(ownDir!, { recursive: true, force: true }));
   const logs: Record<string, unknown>[] = [];
   let err = '';
   let buf = '';

@@ -332,6 +332,7 @@ export class WorkloadLstm implements Forecaster {
         this.rt.log.info('fine-tuning round skipped: another replica holds the workload\'s lock', { workload: this.key });
         return;
       }
+      this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
         const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing });
         this.rt.log.info('fine-tuning round', {

@@ -1,0 +1,167 @@
+/**
+ * A replica killed (SIGKILL) in the middle of a fine-tuning round: two real `amadeus serve`
+ * processes on the accelerated replay source (a virtual minute per second, a round per workload
+ * every 10 virtual minutes), sharing one weights directory and the fake Kubernetes API server for
+ * their Leases. The survivor owns the dead one's workloads within the Lease duration (plus its
+ * renew period); the weights on disk are always complete, verified versions; and no workload is
+ * ever trained by two replicas at once — the dead replica's lock holds the round back until it
+ * expires (a 409 on the Lease for anyone racing it), then the survivor trains it.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createScalerClient, type ScalerClient } from '../scaler/client.js';
+import { readPointer, readVersion, listVersions } from '../replicas/publish.js';
+import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
+import { waitFor } from '../test-support/fakes.js';
+import { runCli, type CliProcess } from '../test-support/process.js';
+
+const LEASE_SECONDS = 4;
+const RENEW_SECONDS = 1;
+const OBJECTS = ['web', 'cart', 'checkout', 'search', 'ads', 'email'];
+
+interface Replica {
+  name: string;
+  proc: CliProcess;
+  client: ScalerClient;
+  metricsPort: number;
+}
+
+let dir: string;
+let kube: FakeKube;
+const replicas: Replica[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'amadeus-failover-'));
+  kube = await startFakeKube();
+});
+
+afterAll(async () => {
+  for (const r of replicas) {
+    r.client.close();
+    r.proc.child.kill('SIGKILL');
+  }
+  await kube?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function startReplica(name: string): Promise<Replica> {
+  const kubeconfig = join(dir, 'kubeconfig.json');
+  writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
+  const proc = runCli([
+    'serve',
+    '--address', '127.0.0.1:0',
+    '--metrics-address', '127.0.0.1:0',
+    '--kubeconfig', kubeconfig,
+    '--heal', 'off',
+    '--replicas', 'on',
+    '--replica-namespace', 'amadeus',
+    '--replica-lease-duration', String(LEASE_SECONDS),
+    '--replica-renew', String(RENEW_SECONDS),
+    '--fine-tune-lock-duration', '8',
+    '--heal-identity', name,
+    '--weights-dir', join(dir, 'weights'),
+    '--replay-speed', '60',
+    '--fine-tune-interval', '600',
+    '--fine-tune-history', '360',
+    '--refresh-log-level', 'debug',
+  ]);
+  const port = (await proc.waitForLog((l) => l.msg === 'gRPC server listening', 30_000, `${name} listening`)).port as number;
+  const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening', 10_000, `${name} metrics`)).port as number;
+  await proc.waitForLog((l) => l.msg === 'ready', 30_000, `${name} ready`);
+  const r = { name, proc, client: createScalerClient(`127.0.0.1:${port}`), metricsPort };
+  replicas.push(r);
+  return r;
+}
+
+async function metric(r: Replica, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ').at(-1)) : NaN;
+}
+
+interface Round {
+  replica: string;
+  workload: string;
+  start: number;
+  end: number;
+}
+
+/** Fine-tuning rounds from a replica's log: start to end (or to `killedAt` when it never ended). */
+function rounds(r: Replica, killedAt = Infinity): Round[] {
+  const out: Round[] = [];
+  const open = new Map<string, number>();
+  for (const l of r.proc.logs) {
+    const workload = l.workload as string;
+    if (l.msg === 'fine-tuning round started') open.set(workload, Date.parse(l.time as string));
+    if (l.msg === 'fine-tuning round' && open.has(workload)) {
+      out.push({ replica: r.name, workload, start: open.get(workload)!, end: Date.parse(l.time as string) });
+      open.delete(workload);
+    }
+  }
+  for (const [workload, start] of open) out.push({ replica: r.name, workload, start, end: killedAt });
+  return out;
+}
+
+/** Every published weights version on disk verifies, and every `current` points at one that does. */
+async function checkWeightsOnDisk(root: string): Promise<number> {
+  let versions = 0;
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => n.startsWith('weights-'));
+  } catch {
+    return 0;
+  }
+  for (const key of names) {
+    const pointer = await readPointer(root, key);
+    if (pointer !== null) expect(await readVersion(root, key, pointer)).not.toBeNull();
+    for (const v of await listVersions(root, key)) {
+      expect(await readVersion(root, key, v)).not.toBeNull();
+      versions++;
+    }
+  }
+  return versions;
+}
+
+test('SIGKILL mid-fine-tune: the survivor owns its workloads within the Lease duration, weights stay whole, no round runs twice at once', async () => {
+  const [a, b] = [await startReplica('amadeus-0'), await startReplica('amadeus-1')];
+  const ref = (name: string) => ({ name, namespace: 'shop', scalerMetadata: { targetValue: '20' } });
+  for (const r of [a, b]) for (const o of OBJECTS) await r.client.getMetricSpec(ref(o));
+  const twoMembers = (r: Replica) => r.proc.logs.some((l) => l.msg === 'replica set changed' && (l.members as string[]).length === 2);
+  await waitFor(() => twoMembers(a) && twoMembers(b), 20_000, 'both replicas seeing each other');
+  // Some workloads are each one's.
+  for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 200))) {
+    if ((await metric(a, 'amadeus_owned_workloads')) > 0 && (await metric(b, 'amadeus_owned_workloads')) > 0) break;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the workloads to be split between the replicas');
+  }
+
+  // Kill a the moment one of its rounds has started (rounds take about a second).
+  const startedBefore = a.proc.logs.filter((l) => l.msg === 'fine-tuning round started').length;
+  await waitFor(() => a.proc.logs.filter((l) => l.msg === 'fine-tuning round started').length > startedBefore, 60_000, 'a round on the replica to kill');
+  a.proc.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  await a.proc.exited;
+  const inFlight = rounds(a, killedAt).filter((r) => r.end === killedAt);
+  expect(inFlight.length).toBeGreaterThanOrEqual(1); // it died mid-round
+  const victim = inFlight[0]!.workload;
+
+  // The survivor drops it within the Lease duration (as it observes it) plus one renew period, and owns everything.
+  await waitFor(() => b.proc.logs.some((l) => l.msg === 'replica set changed' && JSON.stringify(l.members) === '["amadeus-1"]' && Date.parse(l.time as string) >= killedAt), 15_000, 'the survivor alone');
+  const alone = b.proc.logs.find((l) => l.msg === 'replica set changed' && JSON.stringify(l.members) === '["amadeus-1"]' && Date.parse(l.time as string) >= killedAt)!;
+  expect(Date.parse(alone.time as string) - killedAt).toBeLessThanOrEqual((LEASE_SECONDS + 2 * RENEW_SECONDS) * 1000 + 1000);
+  expect(await metric(b, 'amadeus_owned_workloads')).toBe(OBJECTS.length);
+
+  // The survivor trains the victim's workload once the dead holder's lock has expired.
+  await waitFor(() => rounds(b).some((r) => r.workload === victim && r.start > killedAt && r.end < Infinity), 90_000, `a round of ${victim} on the survivor`);
+
+  // No workload was ever in two rounds at once, across both replicas.
+  const all = [...rounds(a, killedAt), ...rounds(b)].sort((x, y) => x.start - y.start);
+  for (const w of new Set(all.map((r) => r.workload))) {
+    const of = all.filter((r) => r.workload === w);
+    for (let i = 1; i < of.length; i++) {
+      if (of[i]!.start < of[i - 1]!.end) throw new Error(`${w}: rounds overlap: ${JSON.stringify(of.slice(i - 1, i + 1))}`);
+    }
+  }
+  // Whatever the kill interrupted, every version on the shared volume is whole.
+  expect(await checkWeightsOnDisk(join(dir, 'weights'))).toBeGreaterThanOrEqual(1);
+}, 240_000);
