@@ -357,6 +357,7 @@ export class WorkloadLstm implements Forecaster {
         if (this.store) {
           try {
             version = await this.store.publish(this.key, await modelFiles(model, fineMeta, LSTM_META_FILE));
+            this.rt.log.info('published fine-tuned weights', { workload: this.key, version, from: new Date(from).toISOString() });
           } catch (err) {
             // Not published: the other replicas would not have it, so this one must not answer with it either.
             model.dispose();
