@@ -2,7 +2,7 @@
 # Amadeus scaling Google's Online Boutique on a kind cluster, under the Locust flash-sale shape:
 # creates the cluster, installs kube-prometheus-stack (Prometheus + Grafana with the Amadeus
 # dashboard), Istio (whose sidecars give the request rates the ScaledObjects forecast) and KEDA,
-# builds and loads the Amadeus image, applies keda/overlays/online-boutique, runs the flash sale
+# builds and loads the Amadeus image, applies keda/overlays/kind-online-boutique, runs the flash sale
 # and prints the frontend's replicas every 15 s and Locust's latency at the end.
 # Not run in CI (no Docker engine there).
 #
@@ -71,8 +71,8 @@ log "image $IMAGE"
 docker build -t "$IMAGE" .
 kind load docker-image "$IMAGE" --name "$CLUSTER"
 
-log "Online Boutique + Amadeus (keda/overlays/online-boutique)"
-kubectl apply -k keda/overlays/online-boutique
+log "Online Boutique + Amadeus (keda/overlays/kind-online-boutique: its weights claim ReadWriteOnce, as kind offers no ReadWriteMany)"
+kubectl apply -k keda/overlays/kind-online-boutique
 kubectl -n amadeus set image deploy/amadeus amadeus="$IMAGE"
 kubectl -n amadeus patch deploy amadeus --type=json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"Never"}]'
 # Locust below is the load: Online Boutique's own generator would blur it.

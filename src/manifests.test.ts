@@ -206,7 +206,7 @@ function schemaErrors(o: K8sObject): string[] {
 // ---------------------------------------------------------------------------------------------
 // The kustomizations, built by the real `kubectl kustomize`
 
-const KUSTOMIZATIONS = ['keda/base', 'keda/grafana', 'keda/overlays/online-boutique', 'keda/overlays/online-boutique/shop', 'keda/overlays/kind'];
+const KUSTOMIZATIONS = ['keda/base', 'keda/grafana', 'keda/overlays/online-boutique', 'keda/overlays/online-boutique/shop', 'keda/overlays/kind-online-boutique', 'keda/overlays/kind'];
 const COMPONENTS = ['keda/components/namespaced-healer'];
 /** The kustomizations each component is meant to be used from (keda/README.md): it is built on each. */
 const COMPONENT_BASES: Record<string, string[]> = { 'keda/components/namespaced-healer': ['keda/base', 'keda/overlays/online-boutique'] };
@@ -275,7 +275,11 @@ const all = <T>(k: string, kind: string) => objectsOf(k).filter((o) => o.kind ==
 const amadeusOf = (k: string) => find<IDeployment>(k, 'apps/v1', 'Deployment', 'amadeus', 'amadeus');
 const containerOf = (d: IDeployment) => d.spec!.template.spec!.containers.find((c) => c.name === 'amadeus')!;
 const configOf = (k: string) => find<IConfigMap>(k, 'v1', 'ConfigMap', 'amadeus-config', 'amadeus').data!;
-const AMADEUS_BUILDS = ['keda/base', OB, 'keda/overlays/kind'];
+/** Online Boutique on kind (scripts/kind-online-boutique.sh): a sibling, as kustomize refuses a child including its parent. */
+const KIND_OB = 'keda/overlays/kind-online-boutique';
+const AMADEUS_BUILDS = ['keda/base', OB, KIND_OB, 'keda/overlays/kind'];
+/** Builds for kind's single node: the weights claim ReadWriteOnce, shared by the replicas on it. */
+const SINGLE_NODE = new Set(['keda/overlays/kind', KIND_OB]);
 const ids = (objects: K8sObject[]) => objects.map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`).sort();
 
 function allFiles(dir: string): string[] {
@@ -353,7 +357,7 @@ describe('kustomize builds', () => {
 
   test('only the Online Boutique overlays need the network: everything else is built from keda/ itself', () => {
     for (const k of [...KUSTOMIZATIONS, ...COMPONENTS]) {
-      if (k.startsWith(OB)) expect(buildDir(k)).toBe(offline.at(k));
+      if (k.startsWith(OB) || k === KIND_OB) expect(buildDir(k)).toBe(offline.at(k));
       else expect([k, remoteResources(join(ROOT, k)), buildDir(k)]).toEqual([k, [], join(ROOT, k)]);
     }
   });
@@ -578,7 +582,7 @@ describe('the Amadeus Deployment', () => {
     expect(weights).toEqual({ name: 'weights', persistentVolumeClaim: { claimName: 'amadeus-weights' } });
     const pvc = find<IPersistentVolumeClaim>(k, 'v1', 'PersistentVolumeClaim', 'amadeus-weights', 'amadeus');
     // Two replicas on any nodes mount it; on kind's single node, ReadWriteOnce is shared by its pods.
-    expect(pvc.spec!.accessModes).toEqual([k === 'keda/overlays/kind' ? 'ReadWriteOnce' : 'ReadWriteMany']);
+    expect(pvc.spec!.accessModes).toEqual([SINGLE_NODE.has(k) ? 'ReadWriteOnce' : 'ReadWriteMany']);
   });
 
   test.each(AMADEUS_BUILDS)('%s: ports, and HTTP probes on the metrics port', (k) => {
@@ -673,7 +677,7 @@ describe('the replica model', () => {
     expect(Object.keys(volume).sort()).toEqual(['name', 'persistentVolumeClaim']);
     const pvc = find<IPersistentVolumeClaim>(k, 'v1', 'PersistentVolumeClaim', volume.persistentVolumeClaim!.claimName, d.metadata!.namespace);
     const modes = pvc.spec!.accessModes!;
-    if (k === 'keda/overlays/kind') {
+    if (SINGLE_NODE.has(k)) {
       // ReadWriteOnce is per node: kind's single node shares it between the replicas, as long as
       // nothing forces them onto different nodes.
       expect(modes).toEqual(['ReadWriteOnce']);
