@@ -21,7 +21,9 @@ test('scripts/kind-e2e.sh is valid bash and deploys the kind overlay with the im
 test('scripts/kind-online-boutique.sh is valid bash and applies the Online Boutique overlay with the Locust flash sale', () => {
   execFileSync('bash', ['-n', new URL('scripts/kind-online-boutique.sh', root).pathname]);
   const script = read('scripts/kind-online-boutique.sh');
-  expect(script).toContain('kubectl apply -k keda/overlays/online-boutique');
+  // The Online Boutique overlay with kind's ReadWriteOnce weights claim (kind has no ReadWriteMany).
+  expect(script).toContain('kubectl apply -k keda/overlays/kind-online-boutique');
+  expect(read('keda/overlays/kind-online-boutique/kustomization.yaml')).toMatch(/resources:\s+- \.\.\/online-boutique\s+patches:\s+- path: pvc\.yaml/);
   expect(script).toContain('locust -f scripts/locust/locustfile.py');
   expect(script).toContain('AMADEUS_SHAPE=flash-sale');
 });
