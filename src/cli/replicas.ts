@@ -3,11 +3,10 @@
  * rendezvous ownership of workloads, the per-workload fine-tuning lock, and their metrics. Without
  * Kubernetes credentials (or with --replicas off) this replica is the whole set and owns everything.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { UsageError } from '../config/options.js';
-import { findCredentials, type KubeCredentials } from '../healer/credentials.js';
+import { findCredentials, podIdentity, podNamespace, type KubeCredentials } from '../healer/credentials.js';
 import type { WorkloadLstm } from '../forecast/lstm/workload.js';
 import { Membership } from '../replicas/membership.js';
 import { ownerOf } from '../replicas/rendezvous.js';
@@ -15,8 +14,6 @@ import { RoundLock } from '../replicas/round-lock.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ParsedOptions } from '../config/options.js';
 import type { SERVE_OPTIONS } from './options/serve.js';
-
-const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export interface Replicas {
   identity: string;
@@ -44,7 +41,7 @@ export function checkReplicaOptions(o: Opts): void {
 
 export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger): Promise<Replicas> {
   checkReplicaOptions(o);
-  const identity = o.healIdentity ?? env.POD_NAME ?? hostname();
+  const identity = podIdentity(o.healIdentity, env);
   const creds = replicaCredentials(o, env, existsSync);
   if (!creds) {
     const membership = new Membership({ identity });
@@ -57,7 +54,7 @@ export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger
   const kc = loadKubeConfig(creds);
   if (!kc) throw new UsageError('replicas: the kubeconfig names no current cluster');
   const api = kc.makeApiClient(CoordinationV1Api);
-  const namespace = o.replicaNamespace ?? env.POD_NAMESPACE ?? (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
+  const namespace = podNamespace(o.replicaNamespace, env);
   const membership = new Membership({
     api,
     namespace,

@@ -126,20 +126,25 @@ export async function slackFrom(opts: ServeOptions, logger: Logger): Promise<Sla
   ];
 }
 
-/** Waits for the replica Lease's release at most the shutdown timeout: a silent API server must not hold the exit. */
-async function boundedStop(stop: Promise<void>, ms: number, log: Logger): Promise<void> {
+/**
+ * Waits for `stop` at most `ms`: a silent Kubernetes API can hold a request (and so a stop) forever.
+ * `failed` is logged when it rejects, `late` when it is left running.
+ */
+async function boundedStop(stop: Promise<void>, ms: number, log: Logger, messages: { failed: string; late: string }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const done = stop.then(
     () => true,
     (err: unknown) => {
-      log.warn('releasing the replica lease failed; it expires on its own', { error: err });
+      log.warn(messages.failed, { error: err });
       return true;
     },
   );
   const finished = await Promise.race([done, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
   clearTimeout(timer);
-  if (!finished) log.warn('the replica lease was not released in time; it expires on its own', { timeoutMs: ms });
+  if (!finished) log.warn(messages.late, { timeoutMs: ms });
 }
+
+const LEASE_STOP = { failed: 'releasing the replica lease failed; it expires on its own', late: 'the replica lease was not released in time; it expires on its own' };
 
 /** Thrown out of start-up by a SIGTERM or SIGINT that came during it. */
 export class StartupInterrupted extends Error {
@@ -199,7 +204,7 @@ export async function startServe(
     signal?.throwIfAborted();
     // Replica coordination before any workload registers: ownership decides who fine-tunes.
     const replicas = await startReplicas(opts, env, logger);
-    opened.push(() => boundedStop(replicas.stop(), shutdownMs, logger));
+    opened.push(() => boundedStop(replicas.stop(), shutdownMs, logger, LEASE_STOP));
     if (lstm) {
       lstm.owns = replicas.owns;
       lstm.roundLock = replicas.roundLock;
@@ -264,18 +269,7 @@ export async function startServe(
     const stopHealer = async () => {
       clearTimeout(healerSlow);
       if (!healer) return;
-      // A silent Kubernetes API can hold a request (and so the healer's stop) forever: bounded.
-      let timer: NodeJS.Timeout | undefined;
-      const stopped = healer.stop().then(
-        () => false,
-        (err: unknown) => {
-          logger.warn('healer stop failed', { error: err });
-          return false;
-        },
-      );
-      const gaveUp = await Promise.race([stopped, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), shutdownMs)))]);
-      clearTimeout(timer);
-      if (gaveUp) logger.warn('healer did not stop in time; leaving it', { timeoutMs: shutdownMs });
+      await boundedStop(healer.stop(), shutdownMs, logger, { failed: 'healer stop failed', late: 'healer did not stop in time; leaving it' });
     };
     if (started) {
       opened.push(stopHealer);
@@ -317,7 +311,7 @@ export async function startServe(
         await Promise.race([Promise.all(slack.map((s) => s.flush())), new Promise((r) => setTimeout(r, 3000).unref())]);
         registry.close();
         // The replica Lease goes at once, so the others take over its workloads without waiting.
-        await boundedStop(replicas.stop(), shutdownMs, logger);
+        await boundedStop(replicas.stop(), shutdownMs, logger, LEASE_STOP);
         await http.close();
         await lstm?.pool?.close();
         await lstm?.inference?.close();

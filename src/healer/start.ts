@@ -2,13 +2,11 @@
  * Starting the healer from `amadeus serve`'s options, once credentials were found (credentials.ts):
  * resolve the rules, the Lease and this replica's identity.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { UsageError } from '../config/options.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Healer } from './healer.js';
-import type { KubeCredentials } from './credentials.js';
+import { podIdentity, podNamespace, type KubeCredentials } from './credentials.js';
 import { loadKubeConfig, makeClients } from './kube.js';
 import { resolveHealRules } from './rules.js';
 
@@ -32,7 +30,6 @@ export interface HealerConfig {
   healIdentity?: string;
 }
 
-const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /**
  * Validates the configuration and starts the healer in the background: `started` resolves once its
@@ -66,8 +63,8 @@ export async function startHealer(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const leaseNamespace = c.healLeaseNamespace ?? deps.env.POD_NAMESPACE ?? (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
-  const identity = c.healIdentity ?? deps.env.POD_NAME ?? hostname();
+  const leaseNamespace = podNamespace(c.healLeaseNamespace, deps.env);
+  const identity = podIdentity(c.healIdentity, deps.env);
   const namespaces = c.healNamespaces.split(',').filter(Boolean);
   const healer = new Healer({
     clients: makeClients(kc),

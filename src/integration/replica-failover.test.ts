@@ -7,78 +7,33 @@
  * ever trained by two replicas at once — the dead replica's lock holds the round back until it
  * expires (a 409 on the Lease for anyone racing it), then the survivor trains it.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createScalerClient, type ScalerClient } from '../scaler/client.js';
 import { readPointer, readVersion, listVersions } from '../replicas/publish.js';
-import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { waitFor } from '../test-support/fakes.js';
-import { runCli, type CliProcess } from '../test-support/process.js';
+import { metricOf, startReplicaSet, type Replica, type ReplicaSet } from '../test-support/replica-set.js';
 
 const LEASE_SECONDS = 4;
 const RENEW_SECONDS = 1;
 const OBJECTS = ['web', 'cart', 'checkout', 'search', 'ads', 'email'];
 
-interface Replica {
-  name: string;
-  proc: CliProcess;
-  client: ScalerClient;
-  metricsPort: number;
-}
-
-let dir: string;
-let kube: FakeKube;
-const replicas: Replica[] = [];
-
+let set: ReplicaSet;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'amadeus-failover-'));
-  kube = await startFakeKube();
+  set = await startReplicaSet('amadeus-failover-');
 });
+afterAll(() => set?.close());
 
-afterAll(async () => {
-  for (const r of replicas) {
-    r.client.close();
-    r.proc.child.kill('SIGKILL');
-  }
-  await kube?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function startReplica(name: string): Promise<Replica> {
-  const kubeconfig = join(dir, 'kubeconfig.json');
-  writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
-  const proc = runCli([
-    'serve',
-    '--address', '127.0.0.1:0',
-    '--metrics-address', '127.0.0.1:0',
-    '--kubeconfig', kubeconfig,
-    '--heal', 'off',
-    '--replicas', 'on',
-    '--replica-namespace', 'amadeus',
+const startReplica = (name: string) =>
+  set.start(name, [
     '--replica-lease-duration', String(LEASE_SECONDS),
     '--replica-renew', String(RENEW_SECONDS),
     '--fine-tune-lock-duration', '8',
-    '--heal-identity', name,
-    '--weights-dir', join(dir, 'weights'),
     '--replay-speed', '60',
     '--fine-tune-interval', '600',
     '--fine-tune-history', '360',
     '--refresh-log-level', 'debug',
   ]);
-  const port = (await proc.waitForLog((l) => l.msg === 'gRPC server listening', 30_000, `${name} listening`)).port as number;
-  const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening', 10_000, `${name} metrics`)).port as number;
-  await proc.waitForLog((l) => l.msg === 'ready', 30_000, `${name} ready`);
-  const r = { name, proc, client: createScalerClient(`127.0.0.1:${port}`), metricsPort };
-  replicas.push(r);
-  return r;
-}
-
-async function metric(r: Replica, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ').at(-1)) : NaN;
-}
+const metric = (r: Replica, name: string) => metricOf(r, name);
 
 interface Round {
   replica: string;
@@ -165,5 +120,5 @@ test('SIGKILL mid-fine-tune: the survivor owns its workloads within the Lease du
   // Whatever the kill interrupted, every version on the shared volume is whole (each checked
   // inside); there is one for every workload that had a round accepted and published.
   const published = new Set([a, b].flatMap((r) => r.proc.logs.filter((l) => l.msg === 'published fine-tuned weights').map((l) => l.workload)));
-  expect(await checkWeightsOnDisk(join(dir, 'weights'))).toBeGreaterThanOrEqual(published.size);
+  expect(await checkWeightsOnDisk(join(set.dir, 'weights'))).toBeGreaterThanOrEqual(published.size);
 }, 240_000);

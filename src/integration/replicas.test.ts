@@ -11,15 +11,10 @@
  * minute A was read, and which came back before any later line for the object, is minute A's.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createScalerClient, type ScalerClient } from '../scaler/client.js';
 import type { ScaledObjectRef } from '../scaler/contract.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
-import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
-import { runCli, type CliProcess } from '../test-support/process.js';
+import { metricOf, startReplicaSet, type Replica, type ReplicaSet } from '../test-support/replica-set.js';
 import { openMetricsGauge, startPrometheus, type TestPrometheus } from '../test-support/prometheus.js';
 
 const QUERY = 'max(app_requests_per_second{app="web"})';
@@ -32,22 +27,14 @@ const loadAt = (t: number) => {
   return Math.round((120 + 40 * Math.sin(m / 180) + 15 * Math.sin(m / 7) + 5 * Math.sin(m * 1.7)) * 100) / 100;
 };
 
-interface Replica {
-  name: string;
-  proc: CliProcess;
-  client: ScalerClient;
-  metricsPort: number;
-}
-
-let dir: string;
-let kube: FakeKube;
+let set: ReplicaSet;
 let prom: TestPrometheus;
 let exporter: Server;
-const replicas: Replica[] = [];
+let replicas: Replica[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'amadeus-replicas-'));
-  kube = await startFakeKube();
+  set = await startReplicaSet('amadeus-replicas-');
+  replicas = set.replicas;
   // Live samples: the exporter answers the current load; Prometheus scrapes it every second.
   exporter = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -66,43 +53,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const r of replicas) {
-    r.client.close();
-    r.proc.child.kill('SIGKILL');
-  }
+  await set?.close();
   await prom?.close();
   await new Promise((r) => exporter?.close(r));
-  await kube?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-async function startReplica(name: string): Promise<Replica> {
-  const kubeconfig = join(dir, 'kubeconfig.json');
-  writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
-  const proc = runCli([
-    'serve',
-    '--address', '127.0.0.1:0',
-    '--metrics-address', '127.0.0.1:0',
-    '--prometheus-url', prom.url,
-    '--kubeconfig', kubeconfig,
-    '--heal', 'off',
-    '--replicas', 'on',
-    '--replica-namespace', 'amadeus',
-    '--replica-lease-duration', '6',
-    '--replica-renew', '2',
-    '--heal-identity', name,
-    '--weights-dir', join(dir, 'weights'),
-    '--state-sync-interval', '60',
-    '--fine-tune', 'false',
-    '--no-inference-worker',
-  ]);
-  const port = (await proc.waitForLog((l) => l.msg === 'gRPC server listening', 30_000, `${name} listening`)).port as number;
-  const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening', 10_000, `${name} metrics`)).port as number;
-  await proc.waitForLog((l) => l.msg === 'ready', 30_000, `${name} ready`);
-  const r = { name, proc, client: createScalerClient(`127.0.0.1:${port}`), metricsPort };
-  replicas.push(r);
-  return r;
-}
+const startReplica = (name: string) =>
+  set.start(name, ['--prometheus-url', prom.url, '--replica-lease-duration', '6', '--replica-renew', '2', '--state-sync-interval', '60', '--fine-tune', 'false', '--no-inference-worker']);
 
 /** The latest refresh minute a replica has logged for an object (epoch ms), or null. */
 function latestRefresh(r: Replica, object: string): number | null {
@@ -113,11 +70,7 @@ function latestRefresh(r: Replica, object: string): number | null {
   return null;
 }
 
-async function metric(r: Replica, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `) || (labels === '' && l.startsWith(`${name} `)));
-  return line ? Number(line.split(' ').at(-1)) : NaN;
-}
+const metric = metricOf;
 
 test('three replicas, the third started later, answer the same value for the same object in every minute', async () => {
   await startReplica('amadeus-0');

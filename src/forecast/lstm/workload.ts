@@ -17,6 +17,7 @@
  * to their minutes, so a replayed minute is forecast with the weights that answered it.
  */
 import { existsSync } from 'node:fs';
+import type * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Forecast } from '../../series/forecast.js';
@@ -210,20 +211,27 @@ export class WorkloadLstm implements Forecaster {
     return Math.max(0, ...this.versions.map((v) => v.version));
   }
 
+  /**
+   * The loaded weights as a forecaster, after checking they fit the shared model (features, shape);
+   * disposes them and throws when they do not (e.g. weights from a version with other input features).
+   */
+  private usable(model: tf.LayersModel, meta: unknown, where: string): { forecaster: LstmForecaster; meta: LstmMeta } {
+    try {
+      const checked = checkMeta(meta, where);
+      if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) throw new Error(`${where}: weights of another model shape`);
+      return { forecaster: new LstmForecaster('lstm', model, checked, this.rt.inference ?? null), meta: checked };
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
+
   /** Loads and checks one published version; null (logged) when it cannot be used. */
   private async fromFiles(files: Record<string, Buffer>, version: number, where: string): Promise<{ v: Version; meta: LstmMeta } | null> {
     try {
-      const { model, meta } = await modelFromFiles<unknown>(files, LSTM_META_FILE);
-      let checked: LstmMeta;
-      try {
-        checked = checkMeta(meta, where);
-        if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) throw new Error(`${where}: weights of another model shape`);
-      } catch (err) {
-        model.dispose(); // e.g. weights from a version with other input features
-        throw err;
-      }
-      const from = checked.fineTuned?.from ?? -Infinity;
-      return { v: { version, from, model: new LstmForecaster('lstm', model, checked, this.rt.inference ?? null) }, meta: checked };
+      const loaded = await modelFromFiles<unknown>(files, LSTM_META_FILE);
+      const { forecaster, meta } = this.usable(loaded.model, loaded.meta, where);
+      return { v: { version, from: meta.fineTuned?.from ?? -Infinity, model: forecaster }, meta };
     } catch (err) {
       this.rt.log.warn('cannot load fine-tuned weights; using the pre-trained model', { workload: this.key, where, version, error: err });
       return null;
@@ -271,16 +279,9 @@ export class WorkloadLstm implements Forecaster {
   private async loadLegacy(): Promise<void> {
     const dir = workloadDir(this.rt.weightsDir ?? '', this.key);
     if (!this.rt.weightsDir || !existsSync(join(dir, 'meta.json'))) return;
-    const { model, meta } = await loadModel<unknown>(dir);
-    let checked: LstmMeta;
-    try {
-      checked = checkMeta(meta, dir);
-      if (JSON.stringify(checked.shape) !== JSON.stringify(this.rt.shared.meta.shape)) throw new Error(`${dir}: weights of another model shape`);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    this.addVersion({ version: 0, from: -Infinity, model: new LstmForecaster('lstm', model, checked, this.rt.inference ?? null) });
+    const loaded = await loadModel<unknown>(dir);
+    const { forecaster, meta: checked } = this.usable(loaded.model, loaded.meta, dir);
+    this.addVersion({ version: 0, from: -Infinity, model: forecaster });
     this.noteRound(checked);
     this.rt.log.info('loaded fine-tuned weights', { workload: this.key, dir, at: checked.fineTuned?.at });
   }
