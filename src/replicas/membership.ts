@@ -19,7 +19,7 @@
  * Without a Kubernetes client the set is always just this replica.
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
-import { within } from './timeout.js';
+import { within } from '../deadline/deadline.js';
 
 export const REPLICA_SET_LABEL = 'amadeus.io/replica-set';
 

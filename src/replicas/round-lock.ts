@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
-import { within } from './timeout.js';
+import { within } from '../deadline/deadline.js';
 
 export const ROUND_LOCK_LABEL = 'amadeus.io/finetune-lock';
 

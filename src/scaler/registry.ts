@@ -29,7 +29,7 @@ import type { Forecaster } from '../forecast/types.js';
 import { makePlan, MAX_PLAN_VALUE, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
 import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
-import { deadlineSignal, untilAborted } from '../sources/deadline.js';
+import { deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { msUntil, type MetricSource } from '../sources/types.js';
 import type { History } from '../series/history.js';

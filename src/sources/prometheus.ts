@@ -8,7 +8,7 @@
 import { boolean, FieldsError, number, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
-import { untilAborted } from './deadline.js';
+import { untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import type { MetricSource } from './types.js';

@@ -1,14 +1,15 @@
 /**
- * Deadlines on reads: an AbortSignal that fires with a DeadlineError naming the limit, and a race
- * that settles at the deadline even when the awaited work ignores its signal.
+ * Deadlines on I/O, shared by every part that waits on another process (Prometheus reads, the
+ * Kubernetes API's Leases): an AbortSignal that fires with a DeadlineError naming the limit, and a
+ * race that settles at the deadline even when the awaited work ignores its signal.
  */
 
-/** A read (or request) ran out of time: the message says how long it was given. */
+/** A read (or request) ran out of time: the message says what and how long it was given. */
 export class DeadlineError extends Error {
   override name = 'DeadlineError';
   readonly reason = 'deadline';
-  constructor(readonly ms: number) {
-    super(`deadline exceeded after ${formatSeconds(ms)}s`);
+  constructor(readonly ms: number, what?: string) {
+    super(`${what === undefined ? '' : `${what}: `}deadline exceeded after ${formatSeconds(ms)}s`);
   }
 }
 
@@ -55,4 +56,15 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
 
 function formatSeconds(ms: number): string {
   return String(Math.round(ms) / 1000);
+}
+
+/**
+ * `work`, or a DeadlineError naming `what` after `ms`, whichever comes first: for requests that take
+ * no signal (client-node's), so a silent server cannot hold a renewal, a lock or a shutdown.
+ */
+export function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DeadlineError(ms, what)), ms);
+  timer.unref();
+  return untilAborted(work, deadline.signal).finally(() => clearTimeout(timer));
 }
