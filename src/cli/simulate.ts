@@ -195,7 +195,7 @@ async function runSuiteCommand(o: Options, params: SimParams, log: Logger): Prom
   if (conflicting.length) throw new UsageError(`--suite runs its own traces with one setting: it does not go with ${conflicting.join(', ')}`);
   let suite;
   try {
-    suite = resolveSuite({ suite: o.suite!, tracesDir: o.tracesDir, nasaTrace: o.nasaTrace });
+    suite = resolveSuite({ suite: o.suite!, tracesDir: o.tracesDir, nasaTrace: o.nasaTrace, ...(o.reportSeeds && { reportSeeds: o.reportSeeds }) });
   } catch (err) {
     if (err instanceof SuiteError) throw new UsageError(`--suite: ${err.message}`);
     throw err;

@@ -122,3 +122,10 @@ test('members load: a file as read, a seed generated deterministically from a Mo
   expect(generatedTrace({ scenario: 'flash-sale', seed: 3, days: 0.5 }).requests).toEqual(a.requests);
   expect(generatedTrace({ scenario: 'flash-sale', seed: 4, days: 0.5 }).requests).not.toEqual(a.requests);
 });
+
+test('held-out seeds can be drawn afresh, but never from the tuning seeds', () => {
+  const s = resolveSuite(spec('held-out', { familyScenario: 'random', reportSeeds: [201, 202, 203] }));
+  expect(s.members.filter((m) => m.family === 'random').map((m) => `${m.name}:${m.role}`)).toEqual(['random seed 201:held-out', 'random seed 202:held-out', 'random seed 203:held-out']);
+  expect(() => resolveSuite(spec('default', { reportSeeds: [2, 3] }))).toThrow(/held-out seeds must not be tuning seeds \(1-2\): 2/);
+  expect(() => resolveSuite({ suite: 'held-out', tracesDir: traces, reportSeeds: [9, 10, 11] })).toThrow(/\(1-10\): 9, 10/);
+});

@@ -149,8 +149,13 @@ export function resolveSuite(spec: SuiteSpec): Suite {
   const nasaPath = spec.nasaTrace ?? DEFAULT_NASA_TRACE;
   const scenario = spec.familyScenario ?? FAMILY_SCENARIO;
   const days = spec.familyDays ?? FAMILY_DAYS;
-  const tune = familyMembers(scenario, spec.tuneSeeds ?? TUNE_SEEDS, 'tune', days);
-  const report = familyMembers(scenario, spec.reportSeeds ?? REPORT_SEEDS, 'held-out', days);
+  const tuneSeeds = spec.tuneSeeds ?? TUNE_SEEDS;
+  const reportSeeds = spec.reportSeeds ?? REPORT_SEEDS;
+  // A seed settings were chosen on cannot also be the evidence that they hold.
+  const reused = reportSeeds.filter((seed) => tuneSeeds.includes(seed));
+  if (reused.length) throw new SuiteError(`held-out seeds must not be tuning seeds (${tuneSeeds[0]}-${tuneSeeds.at(-1)}): ${reused.slice(0, 5).join(', ')}${reused.length > 5 ? ', …' : ''}`);
+  const tune = familyMembers(scenario, tuneSeeds, 'tune', days);
+  const report = familyMembers(scenario, reportSeeds, 'held-out', days);
   const nasa = (): { members: SuiteMember[]; missing: MissingTrace[] } =>
     existsSync(nasaPath)
       ? { members: [{ name: 'nasa', family: 'nasa', role: 'design', source: { kind: 'file', path: nasaPath } }], missing: [] }

@@ -52,3 +52,10 @@ test('the numbers the issue found are refused, naming the key', () => {
   expect(schema.targetValue.parse('0.001')).toBe(0.001);
   expect(schema.targetValue.parse('1e12')).toBe(1e12);
 });
+
+test('--report-seeds: a range of seeds, bounded in count and value', () => {
+  const field = SIMULATE_OPTIONS.reportSeeds.field;
+  expect(field.parse('201-203')).toEqual([201, 202, 203]);
+  expect(field.parse('7')).toEqual([7]);
+  for (const bad of ['210-201', '1-1000', '1e3', '-5', '4294967296', '1,2', 'x']) expect(parses(field, bad)).toBe(false);
+});

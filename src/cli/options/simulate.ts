@@ -14,7 +14,7 @@ import { MODEL_NAMES as EVAL_MODEL_NAMES } from '../../eval/models.js';
 import { DEFAULT_NASA_TRACE, DEFAULT_TRACES_DIR, SUITE_NAMES } from '../../simulate/suite.js';
 import type { SuiteAmadeus } from '../../simulate/suite-run.js';
 import { split } from './eval.js';
-import { boolean, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
+import { boolean, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text, type FieldSpec } from '../../config/fields.js';
 import { PLANNER_DEFAULTS } from '../../plan/defaults.js';
 import { SIGNAL_NAMES } from '../../plan/signals.js';
 import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOptions } from '../../config/options.js';
@@ -22,6 +22,25 @@ import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOp
 const d = SIM_DEFAULTS;
 /** The LSTM's trained horizon: beyond it a forecast only holds its last value. */
 export const MAX_SIM_HORIZON = DEFAULT_SHAPE.horizonMinutes;
+
+/** At most this many held-out seeds in one suite: each is a full simulation and backtest. */
+export const MAX_REPORT_SEEDS = 100;
+
+/** FIRST-LAST (or one seed): the seeds in order, FIRST <= LAST, at most MAX_REPORT_SEEDS of them. */
+export function seedRange(): Omit<FieldSpec<number[]>, 'default' | 'required'> {
+  const expected = `seeds as FIRST-LAST (e.g. 201-210), 0 to ${SEED_MAX}, at most ${MAX_REPORT_SEEDS}`;
+  return {
+    expected,
+    parse(raw) {
+      const m = /^\s*(\d{1,10})\s*(?:-\s*(\d{1,10})\s*)?$/.exec(raw);
+      if (!m) throw new Error(expected);
+      const first = Number(m[1]);
+      const last = m[2] === undefined ? first : Number(m[2]);
+      if (last > SEED_MAX || first > last || last - first + 1 > MAX_REPORT_SEEDS) throw new Error(expected);
+      return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    },
+  };
+}
 
 /** `--horizon` when not given: when pods ordered now are ready (plan/horizon.ts), at most MAX_SIM_HORIZON. */
 export function defaultSimHorizon(p: Pick<SimParams, 'startupSeconds' | 'syncSeconds' | 'pollSeconds'>): number {
@@ -82,6 +101,7 @@ export const SIMULATE_OPTIONS = {
   suite: o(optional(text({ required: true, expected: `a suite (${SUITE_NAMES.join(', ')}) or a directory of trace CSVs` })), 'Instead of one load, a suite: every trace of it simulated with the same settings and evaluated (amadeus eval), with the planner\'s bar per trace. default: NASA (design), the real traces of --traces-dir and the randomized scenario family\'s report seeds (held-out), its tuning seeds (tune); held-out: only the held-out ones; tune: NASA and the tuning seeds; a directory: its *.csv files (held-out).'),
   tracesDir: o(text({ default: DEFAULT_TRACES_DIR, expected: 'a directory' }), 'With --suite: where the real traces are (scripts/traces/* build them).'),
   nasaTrace: o(text({ default: DEFAULT_NASA_TRACE, expected: 'a file path' }), 'With --suite default or tune: the NASA trace (the design member).'),
+  reportSeeds: o(optional(seedRange()), 'With --suite default or held-out: the random family\'s held-out seeds, as FIRST-LAST (default 101-110). A fresh range judges a change on traces no earlier run has seen.'),
   evalModels: o(nameList('model', EVAL_MODEL_NAMES), 'With --suite: the models the eval backtest scores per trace.'),
 } satisfies OptionSchema;
 
