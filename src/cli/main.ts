@@ -1,19 +1,34 @@
 #!/usr/bin/env node
 /** `amadeus <command>`: one file per command under cli/. */
 import { UsageError } from '../config/options.js';
-import { runProbe } from './probe.js';
-import { runGenerate } from './generate.js';
-import { runServe } from './serve.js';
-import { runTrain } from './train.js';
 
-const COMMANDS: Record<string, { run: (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>; summary: string }> = {
-  serve: { run: runServe, summary: 'serve the KEDA ExternalScaler gRPC API with predicted load' },
-  train: { run: runTrain, summary: 'pre-train the LSTM forecaster on a trace' },
-  generate: { run: runGenerate, summary: 'write the synthetic workload as a trace CSV' },
-  probe: { run: runProbe, summary: 'call a running scaler as KEDA does and print its answers' },
-  eval: { run: (argv, env) => import('./eval.js').then((m) => m.runEval(argv, env)), summary: 'backtest forecasting models on a trace (design §5)' },
+// A signal while the command's modules load (tfjs and the Kubernetes client take a second or more)
+// must not kill the process by signal: nothing has started yet, so it stops at once with 0. Each
+// command installs its own handlers when it starts (serve: a graceful shutdown), and these go then.
+const beforeStart = (signal: NodeJS.Signals) => {
+  console.error(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'stopped before start-up', signal }));
+  process.exit(0);
+};
+process.on('SIGTERM', beforeStart);
+process.on('SIGINT', beforeStart);
+
+type Run = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
+/** Loads a command's module, then runs it with the early handlers removed (in the same turn, so no signal falls between). */
+const lazy = (load: () => Promise<Run>): Run => async (argv, env) => {
+  const run = await load();
+  process.off('SIGTERM', beforeStart);
+  process.off('SIGINT', beforeStart);
+  return run(argv, env);
+};
+
+const COMMANDS: Record<string, { run: Run; summary: string }> = {
+  serve: { run: lazy(() => import('./serve.js').then((m) => m.runServe)), summary: 'serve the KEDA ExternalScaler gRPC API with predicted load' },
+  train: { run: lazy(() => import('./train.js').then((m) => m.runTrain)), summary: 'pre-train the LSTM forecaster on a trace' },
+  generate: { run: lazy(() => import('./generate.js').then((m) => m.runGenerate)), summary: 'write the synthetic workload as a trace CSV' },
+  probe: { run: lazy(() => import('./probe.js').then((m) => m.runProbe)), summary: 'call a running scaler as KEDA does and print its answers' },
+  eval: { run: lazy(() => import('./eval.js').then((m) => m.runEval)), summary: 'backtest forecasting models on a trace (design §5)' },
   simulate: {
-    run: (argv, env) => import('./simulate.js').then((m) => m.runSimulate(argv, env)),
+    run: lazy(() => import('./simulate.js').then((m) => m.runSimulate)),
     summary: 'compare hpa-cpu, keda-reactive, naive, amadeus and the oracle on a trace (design §5)',
   },
 };

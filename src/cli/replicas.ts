@@ -105,13 +105,13 @@ export function replicaMetrics(registry: Registry, s: ReplicaMetricsSources): { 
   new Gauge({
     name: 'amadeus_weights_version',
     help: 'Published fine-tuned weights version a workload answers with (0: the pre-trained model).',
-    labelNames: ['namespace', 'name'],
+    labelNames: ['namespace', 'name', 'series'],
     registers,
     collect() {
       this.reset();
       for (const w of s.workloads ?? []) {
-        const [namespace = '', name = ''] = splitKey(w.key);
-        this.set({ namespace, name }, w.version);
+        const [namespace, name, series] = splitKey(w.key);
+        this.set({ namespace, name, series }, w.version);
       }
     },
   });
@@ -142,7 +142,10 @@ export function replicaMetrics(registry: Registry, s: ReplicaMetricsSources): { 
   return { snapshots: (action) => snapshots.inc({ action }) };
 }
 
-function splitKey(key: string): [string, string] {
+/** "namespace/name[_metricName]~series" (scaler/registry.ts workloadKey) as its three labels. */
+function splitKey(key: string): [string, string, string] {
   const i = key.indexOf('/');
-  return i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + 1)];
+  const [namespace, rest] = i < 0 ? ['', key] : [key.slice(0, i), key.slice(i + 1)];
+  const j = rest.lastIndexOf('~');
+  return j < 0 ? [namespace, rest, ''] : [namespace, rest.slice(0, j), rest.slice(j + 1)];
 }

@@ -119,6 +119,48 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.lines.filter((l) => l.msg === 'refresh recovered')).toHaveLength(1);
   });
 
+  test('a forecaster failure after a good plan never lowers the answer nor deactivates, until maxOutage; then the reactive plan', async () => {
+    let now = 1_000_000;
+    ctx = setup({ clock: () => now, maxOutageMs: 600_000 });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '15' }));
+    await waitFor(() => state.plan !== null);
+    // The fake forecast doubles the observed 10: 20, active above 15.
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast' });
+    ctx.forecaster.failWith = new Error('model exploded');
+    const calls = ctx.forecaster.calls;
+    await waitFor(() => ctx.forecaster.calls >= calls + 2 && state.plan?.reason === 'forecast-unavailable', 2000, 'refreshes with a failing forecaster');
+    // The reactive plan alone would be 10 and inactive (10 < 15): the last good plan holds.
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast-unavailable' });
+    // Load above the last good plan still raises the answer.
+    ctx.sources[0]!.value = 30;
+    await waitFor(() => ctx.registry.served(state).value === 30, 2000, 'observed load above the held plan');
+    ctx.sources[0]!.value = 10;
+    await waitFor(() => ctx.registry.served(state).value === 20, 2000, 'back to the held plan');
+    // Past maxOutage: the reactive plan from the (fresh) observed load, said once in the log.
+    now += 601_000;
+    await waitFor(() => ctx.registry.served(state).value === 10, 2000, 'the reactive plan');
+    expect(ctx.registry.served(state).active).toBe(false);
+    expect(ctx.lines.filter((l) => l.msg === 'forecaster failing past maxOutageSeconds: answering the reactive plan')).toHaveLength(1);
+    ctx.forecaster.failWith = null;
+    await waitFor(() => state.plan?.reason === 'forecast', 2000, 'recovery');
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true });
+  });
+
+  test('fine-tuned weights are kept per series: two triggers of one name on different queries never share them; new planner settings keep them', () => {
+    const keys: string[] = [];
+    ctx = setup({ forecasterFor: (_name, key) => (keys.push(key), fakeForecaster()) });
+    const on = (query: string, extra: Record<string, string> = {}) => ref('shop', { targetValue: '5', serverAddress: 'http://prom:9090', query, ...extra });
+    ctx.registry.touch(on('sum(rate(http_requests_total[1m]))'));
+    ctx.registry.touch(on('sum(queue_depth)'));
+    ctx.registry.touch(on('sum(rate(http_requests_total[1m]))', { headroom: '0.3' }));
+    ctx.registry.touch(on('sum(queue_depth)', { metricName: 'shop-queue' }));
+    expect(keys).toHaveLength(4);
+    expect(keys[0]).toMatch(/^ns\/shop~[0-9a-f]{8}$/);
+    expect(keys[1]).not.toBe(keys[0]);
+    expect(keys[2]).toBe(keys[0]);
+    expect(keys[3]).toBe(`ns/shop_shop-queue~${keys[1]!.split('~')[1]}`);
+  });
+
   test('a source failure keeps the last plan; with no plan ever it stays not-ready', async () => {
     ctx = setup();
     const state = ctx.registry.touch(ref('a'));

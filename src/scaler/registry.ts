@@ -151,6 +151,11 @@ export interface EntryState {
   sourceFailing: boolean;
   /** Why the latest read failed (a PrometheusError's reason, `deadline`, `bounds`, …), null when it did not. */
   cause: string | null;
+  /**
+   * The last plan made with a working forecaster (any plan in reactive or shadow mode) and when: while
+   * the forecaster fails, the answer never drops below it nor deactivates, up to maxOutageSeconds.
+   */
+  goodPlan: { plan: Plan; at: number } | null;
 }
 
 interface Entry extends EntryState {
@@ -258,7 +263,7 @@ export class ScaledObjectRegistry {
       config,
       source: this.opts.sourceFor(config, ref),
       // The model's state is the trigger's own (its metadata may differ from a sibling's of one name).
-      forecaster: this.forecasterOf(config, workloadKey(objectKey, config.metricName), `${objectKey}#${trigger}`),
+      forecaster: this.forecasterOf(config, workloadKey(objectKey, config), `${objectKey}#${trigger}`),
       plan: null,
       observed: null,
       lastRefreshAt: null,
@@ -266,6 +271,7 @@ export class ScaledObjectRegistry {
       lastError: null,
       sourceFailing: false,
       cause: null,
+      goodPlan: null,
       lastAskedAt: now,
       listeners: new Map(),
       pinned: options.pinned ?? false,
@@ -568,7 +574,7 @@ export class ScaledObjectRegistry {
 
     // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
     const noise = config.noiseMargin > 0 || config.surgeNoiseMargin > 0 || signals.size > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
-    const plan = makePlan({
+    let plan = makePlan({
       mode: config.mode,
       headroom: config.headroom,
       activationValue: config.activationValue,
@@ -581,6 +587,8 @@ export class ScaledObjectRegistry {
       signals: signals.size > 0 ? planSignals(history.requests, config.horizonMinutes, noise, signals) : undefined,
       maxValue: config.maxValue,
     });
+    if (forecastError === null) entry.goodPlan = { plan, at: this.clock() };
+    else if (config.mode === 'predictive') plan = this.heldThroughForecastError(entry, plan);
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
     if (forecastError) this.noteError(entry, forecastError);
@@ -621,6 +629,25 @@ export class ScaledObjectRegistry {
     } catch (err) {
       this.log.warn('metrics observer failed', { scaledObject: entry.objectKey, error: err });
     }
+  }
+
+  /**
+   * The forecaster failed, so `plan` is the reactive one (observed load): an error must not remove
+   * capacity the last good plan provisioned nor deactivate, so the answer is the larger of the two
+   * while the last good plan is younger than maxOutageSeconds; after that, the reactive plan alone
+   * (the source still answers, so the observed load is fresh), logged once.
+   */
+  private heldThroughForecastError(entry: Entry, plan: Plan): Plan {
+    const good = entry.goodPlan;
+    if (!good) return plan;
+    const age = this.clock() - good.at;
+    if (age > this.maxOutageMs(entry.config)) {
+      this.log.warn('forecaster failing past maxOutageSeconds: answering the reactive plan', { scaledObject: entry.objectKey, trigger: entry.trigger, failingFor: formatAge(age) });
+      entry.goodPlan = null;
+      return plan;
+    }
+    if (plan.value >= good.plan.value && (plan.active || !good.plan.active)) return plan;
+    return { ...plan, value: Math.max(plan.value, good.plan.value), active: plan.active || good.plan.active };
   }
 
   /** A read failed (I/O, deadline, bad samples): the last good plan stays in force, the error is noted. */
@@ -683,12 +710,15 @@ function lastMinutes(h: History, minutes: number): History {
 
 /**
  * The key a stateful forecaster keeps per-workload state under (fine-tuned weights on disk):
- * "namespace/name" for a trigger with the default metricName, as before triggers were told apart,
- * so its weights survive a metadata change; "namespace/name_metricName" for a named one (no Kubernetes name holds "_"), so two
- * triggers of one ScaledObject never share (and overwrite) each other's.
+ * "namespace/name" (with "_metricName" for a named trigger; no Kubernetes name holds "_") and "~"
+ * with 8 hex digits of the series it forecasts (server, query, replay scale). Weights learn one
+ * series: two triggers of one ScaledObject with one metricName but different queries must not train
+ * and overwrite each other's, while a change of planner settings (a new trigger on the same series)
+ * keeps them.
  */
-function workloadKey(objectKey: string, metricName: string): string {
-  return metricName === DEFAULT_METRIC_NAME ? objectKey : `${objectKey}_${metricName}`;
+export function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' | 'serverAddress' | 'query' | 'replayScale'>): string {
+  const series = createHash('sha256').update(JSON.stringify([config.serverAddress ?? null, config.query ?? null, config.replayScale])).digest('hex').slice(0, 8);
+  return `${config.metricName === DEFAULT_METRIC_NAME ? objectKey : `${objectKey}_${config.metricName}`}~${series}`;
 }
 
 function triggerKey(ref: { namespace: string; name: string }, signature: string): string {

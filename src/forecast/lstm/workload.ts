@@ -92,7 +92,7 @@ export const LSTM_META_FILE = 'lstm-meta.json';
 
 /** The directory of the layout before versions were published (read once, to migrate). */
 export function workloadDir(root: string, key: string): string {
-  const [ns, name] = key.split('/', 2).map((p) => (p ?? '').replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_'));
+  const [ns, name] = key.split('/', 2).map((p) => (p ?? '').replace(/[^A-Za-z0-9_.~-]/g, '_').replace(/^\.+/, '_'));
   return join(root, ns || '_', name || '_');
 }
 
