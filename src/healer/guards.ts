@@ -133,7 +133,11 @@ export function cooldownLeft(mark: Pick<ActionMark, 'at' | 'key'> | null, cooldo
   return Math.max(0, Math.ceil((mark.at + cooldownSeconds * 1000 - now) / 1000));
 }
 
-/** A sliding one-hour window of actions across every workload: a storm of failures is not a storm of patches. */
+/**
+ * A sliding one-hour window of actions across every workload: a storm of failures is not a storm
+ * of patches. In memory, per process: a new leader starts with an empty window (the per-workload
+ * cooldowns, on the workloads, are what holds across leader changes).
+ */
 export class HourlyLimit {
   private readonly times: number[] = [];
 

@@ -450,6 +450,44 @@ describe('defect 5: concurrent writes are re-read and re-planned, never reported
   });
 });
 
+describe('defect 6: Argo CD 2.x default tracking (the app.kubernetes.io/instance label alone) is GitOps', () => {
+  // What Argo CD 2.x's default label tracking leaves on a workload: its Application's name in
+  // app.kubernetes.io/instance, no tracking-id annotation, no Helm release annotations.
+  const argoLabelOnly = () => setDeployment((d) => (d.metadata!.labels = { ...d.metadata!.labels, 'app.kubernetes.io/instance': 'shop' }));
+  const mutations = () => kube.requests.filter((r) => r.method === 'PATCH' || r.method === 'DELETE');
+
+  test.each([
+    ['an OOM kill', 'oom-bump', ['web-a'] as const, 'oom' as const],
+    ['a crash loop of the newest revision', 'rollback', ['web-a', 'web-b'] as const, 'crash' as const],
+  ])('%s: refused as gitops, reported (Event, notice, log line), and nothing is patched', async (_, action, pods, state) => {
+    argoLabelOnly();
+    const template = deployment().spec!.template;
+    const h = await startHealer();
+    for (const p of pods) putPod(p, { state });
+    const r = await nextReport(h);
+    await settle(h);
+    expect(h.reports).toHaveLength(1);
+    expect(r).toMatchObject({ action, result: 'refused', reason: 'gitops', workload: { kind: 'Deployment', name: 'web' } });
+    expect(r.message).toBe(
+      'possibly managed by Argo CD (label app.kubernetes.io/instance=shop, its default tracking label, not explained by a Helm release of that name): not patched; fix it in Git, or set amadeus.io/gitops: "none" on the workload if nothing syncs it',
+    );
+    expect(events().map((e) => `${e.type} ${e.reason} ${e.involvedObject.kind}/${e.involvedObject.name}`)).toEqual(['Warning HealRefused Deployment/web']);
+    expect(notes.map((n) => `${n.severity} ${n.result} ${n.object}`)).toEqual(['warning refused Deployment/web']);
+    expect(lines.some((l) => l.level === 'warn' && l.reason === 'gitops')).toBe(true);
+    expect(mutations()).toEqual([]);
+    expect(deployment().spec!.template).toEqual(template);
+  });
+
+  test('the operator’s amadeus.io/gitops: "none" lifts it: the same OOM kill is answered', async () => {
+    argoLabelOnly();
+    setDeployment((d) => (d.metadata!.annotations!['amadeus.io/gitops'] = 'none'));
+    const h = await startHealer();
+    putPod('web-a', { state: 'oom' });
+    expect(await nextReport(h)).toMatchObject({ action: 'oom-bump', result: 'applied' });
+    expect(webContainer().resources!.limits!.memory).toBe('356Mi');
+  });
+});
+
 describe('defect 7: a failing watch backs off exponentially', () => {
   const lists = () => kube.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/${NS}/pods` && r.query.watch === undefined);
 
@@ -597,6 +635,53 @@ describe('smaller: leadership, what is not healed', () => {
     expect(r.message).toContain('jobTemplate');
   });
 
+  test('a bare pod crash-looping: an Event on the pod, a log line and a notice say why nothing was rolled back', async () => {
+    const h = await startHealer();
+    putPod('scratch', { owner: null, state: 'crash', annotations: { 'amadeus.io/heal': 'true' } });
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'rollback', result: 'refused', reason: 'bare-pod', workload: { kind: 'Pod', name: 'scratch' } });
+    expect(r.message).toBe('a bare pod has no controller and no revisions to roll back to: fix it where it is created');
+    expect(events().map((e) => `${e.type} ${e.reason} ${e.involvedObject.kind}/${e.involvedObject.name}`)).toEqual(['Warning HealRefused Pod/scratch']);
+    expect(events()[0]!.message).toContain('container web is in CrashLoopBackOff (5 restarts)');
+    expect(notes.map((n) => `${n.severity} ${n.action} ${n.result} ${n.object}`)).toEqual(['warning rollback refused Pod/scratch']);
+    expect(lines.some((l) => l.level === 'warn' && l.reason === 'bare-pod' && l.failure === 'crash-loop')).toBe(true);
+    expect(kube.requests.filter((q) => q.method === 'PATCH' || q.method === 'DELETE')).toHaveLength(0);
+  });
+
+  test.each([
+    ['the pods of a CronJob’s Job', true, 'CronJob', 'report', "a Job has no revisions to roll back to: fix the image or configuration in the CronJob's jobTemplate; the next run gets it"],
+    ['the pods of a Job without a CronJob', false, 'Job', 'report-28612345', "a Job has no revisions to roll back to: fix the image or configuration in the Job's spec and run it again"],
+  ])('%s crash-looping: reported once (rate-limited like an OOM report) on its owner, nothing patched', async (_, cronJob, kind, name, message) => {
+    await kube.close();
+    await world({
+      resources: [
+        { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true, statusSubresource: true, generation: true },
+        { group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true, statusSubresource: true, generation: true },
+      ],
+    });
+    const heal = { 'amadeus.io/heal': 'true' };
+    const cron = cronJob ? kube.put<KubernetesObject & { spec?: unknown }>({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'report', namespace: NS, annotations: heal }, spec: { schedule: '0 * * * *', jobTemplate: { spec: { template: { spec: { containers: [] } } } } } }) : null;
+    const job = kube.put<KubernetesObject & { spec?: unknown }>({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'report-28612345', namespace: NS, ...(cron ? { ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'report', uid: cron.metadata!.uid!, controller: true }] } : { annotations: heal }) },
+      spec: { template: { spec: { containers: [] } } },
+    });
+    const h = await startHealer();
+    const owner = { apiVersion: 'batch/v1', kind: 'Job', name: 'report-28612345', uid: job.metadata!.uid! };
+    putPod('report-28612345-x', { owner, state: 'crash', labels: { 'job-name': 'report-28612345' } });
+    putPod('report-28612345-y', { owner, state: 'crash', labels: { 'job-name': 'report-28612345' } });
+    const r = await nextReport(h);
+    await settle(h);
+    expect(h.reports).toHaveLength(1); // the second pod's crash loop is the same story within 15 minutes
+    expect(r).toMatchObject({ action: 'rollback', result: 'refused', reason: 'job', workload: { kind, name }, message });
+    expect(events().map((e) => `${e.type} ${e.reason} ${e.involvedObject.apiVersion} ${e.involvedObject.kind}/${e.involvedObject.name}`)).toEqual([`Warning HealRefused batch/v1 ${kind}/${name}`]);
+    expect(notes.map((n) => `${n.severity} ${n.result} ${n.object}`)).toEqual([`warning refused ${kind}/${name}`]);
+    expect(lines.filter((l) => l.level === 'warn' && l.reason === 'job' && l.failure === 'crash-loop')).toHaveLength(1);
+    expect(lines.some((l) => l.level === 'debug' && typeof l.msg === 'string' && l.msg.startsWith('heal rollback refused again'))).toBe(true);
+    expect(kube.requests.filter((q) => q.method === 'PATCH' || q.method === 'DELETE')).toHaveLength(0);
+  });
+
   test('ImagePullBackOff: reported once per workload, nothing patched', async () => {
     const h = await startHealer();
     putPod('web-a', { state: 'image-pull' });
@@ -630,7 +715,7 @@ describe('smaller: leadership, what is not healed', () => {
   });
 });
 
-describe('defect 9 (found by scenarios-*.test.ts): an OrderedReady StatefulSet replaces no pod that is not Ready — the pods a change left stuck are recreated, by whoever finds them', () => {
+describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady StatefulSet replaces no pod that is not Ready): the pods a change left stuck are recreated, by whoever finds them', () => {
   const labels = { app: 'db' };
   const template = (image: string, memory = '256Mi') => ({ metadata: { labels }, spec: { containers: [{ name: 'db', image, resources: { limits: { memory }, requests: { memory } } }] } });
   const stsPatches = () => kube.requests.filter((r) => isPatch(r, 'statefulsets'));
@@ -700,6 +785,43 @@ describe('defect 9 (found by scenarios-*.test.ts): an OrderedReady StatefulSet r
     expect(r).toMatchObject({ action: 'oom-bump', result: 'applied', reason: 'recreated-stuck-pods', message: "recreated 1 stuck pod(s) still at a memory limit below the template's 356Mi" });
     expect(deletes()).toEqual(['db-0']);
     expect(stsPatches()).toHaveLength(0);
+  });
+
+  test.each(['oom-bump', 'rollback'] as const)('%s: leadership lost between the StatefulSet patch and the deletes that finish it → no DELETE, left to the new leader', async (action) => {
+    let now = NOW;
+    const lease = { namespace: NS, name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 5 };
+    let sts: V1StatefulSet;
+    if (action === 'oom-bump') {
+      sts = putSet();
+      putSetPod('db-1', sts, { revision: 'db-aaa', state: 'ready' });
+    } else {
+      sts = putSet({ image: 'db:2', updateRevision: 'db-bbb' });
+      const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
+      for (const [name, rev, t, good] of [['db-aaa', 1, template('db:1'), true], ['db-bbb', 2, template('db:2'), false]] as const) {
+        kube.put<V1ControllerRevision>({
+          apiVersion: 'apps/v1',
+          kind: 'ControllerRevision',
+          metadata: { name, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
+          revision: rev,
+          data: { spec: { template: { ...t, $patch: 'replace' } } },
+        });
+      }
+      putSetPod('db-0', sts, { revision: 'db-aaa', state: 'ready' });
+    }
+    const h = await startHealer({ clock: () => now, lease });
+    await waitFor(() => h.isLeader, 5000, 'leadership');
+    // The patch is the replica's last renewal-fresh act: by the time it is answered the Lease has expired.
+    kube.beforeNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/statefulsets/db` }, () => (now += 20_000));
+    if (action === 'oom-bump') putSetPod('db-0', sts, { revision: 'db-aaa', state: 'oom' });
+    else putSetPod('db-1', sts, { revision: 'db-bbb', image: 'db:2', state: 'crash' });
+    const r = await nextReport(h);
+    await settle(h);
+    expect(r).toMatchObject({ action, result: 'applied' });
+    expect(r.message).not.toContain('recreated');
+    expect(stsPatches().map((q) => q.status)).toEqual([200]);
+    expect(deletes()).toEqual([]);
+    expect(kube.get('v1', 'Pod', NS, action === 'oom-bump' ? 'db-0' : 'db-1')).toBeDefined();
+    expect(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`this replica no longer leads: ${action} of StatefulSet/db`))).toHaveLength(1);
   });
 
   test('a rollback whose stuck pod was never recreated: finished when it crash-loops again (no cooldown: not a new rollback), never rolled back twice', async () => {

@@ -2,9 +2,9 @@
  * The healer: watches pods, and for an OOM-killed container raises its memory limit on the owning
  * workload, for a crash loop rolls the workload back to its last known-good revision — each time
  * only after every guard rail agreed, and always saying so (a Kubernetes Event on the workload, a
- * log line, a metric, a notification). What it cannot heal (a Job's or a bare pod's OOM, an image
- * that cannot be pulled, an Argo Rollouts Rollout) it reports the same way, saying why. The
- * decisions are the pure functions beside this file; this module is the I/O around them:
+ * log line, a metric, a notification). What it cannot heal (a Job's or a bare pod's OOM or crash
+ * loop, an image that cannot be pulled, an Argo Rollouts Rollout) it reports the same way, saying
+ * why. The decisions are the pure functions beside this file; this module is the I/O around them:
  * informers, reads, patches, the Lease, the audit trail.
  *
  * Every replica observes every pod (the known-good clock and the rollback share come from that,
@@ -16,9 +16,10 @@
  * container's last bump, or at a limit the template has already raised) → GitOps / VPA / paused →
  * for a rollback, is it the newest revision, never known-good, failing in more than the share of
  * its pods → cooldown → hourly budget → the plan itself (cap, known-good target, dependency
- * outage) → dry-run → leader, again → patch. The whole sequence runs again on a fresh read of the
- * workload after a conflict (409, or 422 from a failed precondition), so a retry re-checks the
- * cooldown, the budget and the plan, never re-sends a stale decision.
+ * outage) → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
+ * StatefulSet is deleted). The whole sequence runs again on a fresh read of the workload after a
+ * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
+ * and the plan, never re-sends a stale decision.
  */
 import { makeInformer, PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
@@ -42,7 +43,7 @@ import {
   type AnnotationPatch,
   type RollbackPick,
 } from './known-good.js';
-import { apiMessage, PreconditionFailed, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
+import { apiMessage, isRetryable, PreconditionFailed, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { containerMemory, effectiveMemoryCap, memoryJsonPatch, planOomBump } from './memory.js';
@@ -434,7 +435,7 @@ export class Healer {
       ...annotationOps(meta, { [A.lastOomBump]: writeMark(nextMark(last, now, failure.key, failure.container)) }),
     ];
     await this.patchChecked(w, ops);
-    const recreated = w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, (p) => (podMemoryLimit(p, failure) ?? Infinity) < plan.limitBytes) : 0;
+    const recreated = w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', (p) => (podMemoryLimit(p, failure) ?? Infinity) < plan.limitBytes) : 0;
     const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
     const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
     return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo };
@@ -525,7 +526,7 @@ export class Healer {
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
     if (!this.stillLeading(w, 'rollback')) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
-    const recreated = await this.recreateStuckPods(w, (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
+    const recreated = await this.recreateStuckPods(w, 'rollback', (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
   }
 
@@ -535,19 +536,34 @@ export class Healer {
    * rolled back from, a memory limit it raised since — blocks the change's rollout forever. Deletes
    * the set's own pods (its whole selector, its uid as their controller) that are not Ready and
    * `stuck`; the controller recreates them from the template. Returns how many were deleted.
+   *
+   * The deletes finish a change already patched: leadership is checked again before each (a
+   * replica that lost the Lease since its patch leaves them to the new leader, which finishes
+   * them), a conflict (409: a namesake replaced the pod since the list) lists the pods again and
+   * re-decides, and no error here turns the applied change into a failure — a pod left stuck is
+   * recreated when it fails again (`finishStatefulSet`).
    */
-  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, stuck: (pod: V1Pod) => boolean): Promise<number> {
+  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean): Promise<number> {
     const namespace = w.object.metadata!.namespace!;
-    const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: selectorString(w.object.spec?.selector) })).items;
-    // No revision is spared by name: `stuck` says which pods are the change's to replace.
     let deleted = 0;
-    for (const p of statefulSetPodsToRecreate(w.object, pods, '').filter(stuck)) {
-      try {
-        await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name!, body: { preconditions: { uid: p.metadata!.uid } } });
-        deleted++;
-      } catch (err) {
-        this.o.log.warn('could not recreate a stuck pod', { namespace, pod: p.metadata?.name, error: apiMessage(err) });
-      }
+    try {
+      await withRetries(async () => {
+        if (!this.stillLeading(w, action)) return;
+        const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: selectorString(w.object.spec?.selector) })).items;
+        // No revision is spared by name: `stuck` says which pods are the change's to replace.
+        for (const p of statefulSetPodsToRecreate(w.object, pods, '').filter(stuck)) {
+          if (!this.stillLeading(w, action)) return;
+          try {
+            await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name!, body: { preconditions: { uid: p.metadata!.uid } } });
+            deleted++;
+          } catch (err) {
+            if (isRetryable(err)) throw err; // list again: the pod may be another one by now
+            if (statusOf(err) !== 404) this.o.log.warn('could not recreate a stuck pod', { namespace, pod: p.metadata?.name, error: apiMessage(err) });
+          }
+        }
+      }, this.o.retry);
+    } catch (err) {
+      this.o.log.warn('could not recreate the stuck pods; they are recreated when they fail again', { namespace, workload: `${w.kind}/${w.object.metadata?.name}`, error: apiMessage(err) });
     }
     return deleted;
   }
@@ -560,18 +576,25 @@ export class Healer {
    */
   private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string): Promise<Outcome | null> {
     if (!this.stillLeading(w, action) || (await this.dryRun(w.object.metadata!.namespace!))) return null;
-    const recreated = await this.recreateStuckPods(w, stuck);
+    const recreated = await this.recreateStuckPods(w, action, stuck);
     return recreated > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${recreated} stuck pod(s) ${what}` } : null;
   }
 
-  /** Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). */
+  /**
+   * Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). A
+   * conflict re-reads the revision and decides again (it may have been vetoed or recorded since).
+   */
   private async recordCrashLoop(w: Workload, revision: KubernetesObject): Promise<void> {
-    const patch = crashLoopRecord(revision.metadata, new Date(this.clock()), this.o.rules);
-    if (!patch) return;
     const namespace = w.object.metadata!.namespace!;
     const name = revision.metadata!.name!;
+    const kind = w.kind === 'Deployment' ? 'ReplicaSet' : 'ControllerRevision';
+    const apps = this.o.clients.apps;
     try {
-      await this.patchRevision(w.kind === 'Deployment' ? 'ReplicaSet' : 'ControllerRevision', namespace, name, patch);
+      await withRetries(async (n) => {
+        const current = n === 1 ? revision : kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ namespace, name }) : await apps.readNamespacedControllerRevision({ namespace, name });
+        const patch = crashLoopRecord(current.metadata, new Date(this.clock()), this.o.rules);
+        if (patch) await this.patchRevision(kind, namespace, name, patch);
+      }, this.o.retry);
     } catch (err) {
       this.o.log.warn('could not record the crash loop on the revision', { namespace, revision: name, error: apiMessage(err) });
     }
@@ -681,8 +704,13 @@ export class Healer {
           ? 'Argo Rollouts owns this Rollout\'s updates and rollbacks (abort or undo it there, or let its analysis do it): Amadeus does not patch it'
           : 'Argo Rollouts owns this Rollout: raise the memory limit in its template; Amadeus does not patch it';
     } else if (failure.kind === 'crash-loop') {
-      this.o.log.debug('crash loop of a pod without a revision to roll back to', { pod: pod.metadata?.name, owner: `${u.ref.kind}/${u.ref.name}` });
-      return;
+      // Nothing to roll back to: a Job's template is fixed once it runs, a bare pod has none.
+      message =
+        u.reason === 'job'
+          ? u.ref.kind === 'CronJob'
+            ? "a Job has no revisions to roll back to: fix the image or configuration in the CronJob's jobTemplate; the next run gets it"
+            : "a Job has no revisions to roll back to: fix the image or configuration in the Job's spec and run it again"
+          : 'a bare pod has no controller and no revisions to roll back to: fix it where it is created';
     } else if (u.reason === 'job') {
       message =
         u.ref.kind === 'CronJob'
@@ -769,7 +797,7 @@ export class Healer {
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
             const full = want > 0 && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
             const patch = knownGoodMark(rs.metadata?.annotations, full ? seen.healthySince : null, now, this.o.rules);
-            if (patch) await this.patchRevision('ReplicaSet', ns, rs.metadata!.name!, patch);
+            if (patch) await this.markRevision('ReplicaSet', ns, rs.metadata!.name!, patch);
           }
         }
         const sets = namespace ? await apps.listNamespacedStatefulSet({ namespace }) : await apps.listStatefulSetForAllNamespaces({});
@@ -783,11 +811,23 @@ export class Healer {
           const seen = this.revisions.stats(statefulSetRevisionKey(s.metadata?.uid ?? '', revision));
           const full = want > 0 && isStatefulSetRevisionFullyReady(s, cr) && seen.pods === want && seen.ready === want;
           const patch = knownGoodMark(cr.metadata?.annotations, full ? seen.healthySince : null, now, this.o.rules);
-          if (patch) await this.patchRevision('ControllerRevision', ns, revision, patch);
+          if (patch) await this.markRevision('ControllerRevision', ns, revision, patch);
         }
       } catch (err) {
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
       }
+    }
+  }
+
+  /**
+   * One known-good mark. A refused write (a conflict) skips only this revision: the next round
+   * lists everything again and decides its mark afresh, so nothing is re-sent on a stale read.
+   */
+  private async markRevision(kind: 'ReplicaSet' | 'ControllerRevision', namespace: string, name: string, patch: AnnotationPatch): Promise<void> {
+    try {
+      await this.patchRevision(kind, namespace, name, patch);
+    } catch (err) {
+      this.o.log.warn('could not write a known-good mark; tried again at the next round', { namespace, revision: `${kind}/${name}`, error: apiMessage(err) });
     }
   }
 }

@@ -89,7 +89,7 @@ export interface HealRules {
   readonly oomCooldownSeconds: number;
   /** No second rollback of the same workload within this time. */
   readonly rollbackCooldownSeconds: number;
-  /** Cluster-wide budget of healing actions (patches) in any sliding hour. */
+  /** Budget of healing actions (patches) in any sliding hour, counted in memory by the leader process (a new leader starts afresh). */
   readonly maxActionsPerHour: number;
   /** No memory limit is ever raised above this (a workload's `amadeus.io/max-memory` may lower it). */
   readonly globalMemoryCapBytes: number;

@@ -18,6 +18,8 @@ const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready'
 const holder = (w: HealerWorld) => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
 const image = (obj: V1Deployment | V1StatefulSet | V1DaemonSet) => obj.spec!.template.spec!.containers[0]!.image;
 const memory = (obj: V1Deployment | V1StatefulSet | V1DaemonSet) => obj.spec!.template.spec!.containers[0]!.resources!.limits!.memory;
+/** The DELETEs the server carried out (a refused one is retried, and counted once). */
+const deleted = (w: HealerWorld) => w.kube.requests.filter((q) => q.method === 'DELETE' && q.status! < 300).map((q) => q.path);
 const noAlarm = (w: HealerWorld) => {
   expect(w.reports().filter((r) => r.result === 'failed')).toEqual([]);
   expect(w.notes().filter((n) => n.severity === 'critical')).toEqual([]);
@@ -125,8 +127,11 @@ describe('two replicas, one Lease, a fail-over in the middle of an action', () =
 
 interface Case {
   resource: string;
-  /** Builds the world up to just before the failure; `arm` is called before the failure happens. */
-  run(arm: () => void): Promise<void>;
+  /**
+   * Builds the world up to just before the failure; `arm` is called before the failure happens.
+   * `before`: more seconds before the bad rollout (a rollback's known-good mark needs a round more).
+   */
+  run(arm: () => void, o?: { before?: number }): Promise<void>;
   /** The end state, applied once. */
   check(): void;
   apiVersion: string;
@@ -140,11 +145,11 @@ const CASES: Record<string, () => Case> = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     name: 'web',
-    async run(arm) {
+    async run(arm, o = {}) {
       w.cluster.behave('web:2', 'crash');
       w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
       await w.start();
-      await w.advance(11 * 60);
+      await w.advance(11 * 60 + (o.before ?? 0));
       arm();
       w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
       await w.advance(30 * 60);
@@ -162,11 +167,11 @@ const CASES: Record<string, () => Case> = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     name: 'db',
-    async run(arm) {
+    async run(arm, o = {}) {
       w.cluster.behave('db:2', 'crash');
       w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL }));
       await w.start();
-      await w.advance(11 * 60);
+      await w.advance(11 * 60 + (o.before ?? 0));
       arm();
       w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
       await w.advance(30 * 60);
@@ -177,7 +182,7 @@ const CASES: Record<string, () => Case> = {
       expect(JSON.parse(s.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
       expect(s.status).toMatchObject({ readyReplicas: 3, updatedReplicas: 3 });
       expect(s.status!.currentRevision).toBe(s.status!.updateRevision);
-      expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
+      expect(deleted(w)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
       expect(w.pods().map((p) => `${p.metadata!.name} ${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:1 true']);
     },
   }),
@@ -210,7 +215,7 @@ const CASES: Record<string, () => Case> = {
           expect(pods.length).toBe(kind === 'DaemonSet' ? 3 : 2);
           expect(pods.map((p) => `${p.spec!.containers[0]!.resources!.limits!.memory} ${ready(p)}`)).toEqual(pods.map(() => '356Mi true'));
           // Only a StatefulSet's pod OOM-killed at the old limit is the healer's to recreate (OrderedReady waits on it).
-          expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual(kind === 'StatefulSet' ? [`/api/v1/namespaces/${NS}/pods/app-0`] : []);
+          expect(deleted(w)).toEqual(kind === 'StatefulSet' ? [`/api/v1/namespaces/${NS}/pods/app-0`] : []);
         },
       }),
     ]),
@@ -250,6 +255,94 @@ describe('409 and 422 on the first attempt of every patch', () => {
       w.kube.beforeNext({ method: 'PATCH', path }, () => void w.edit<V1Deployment>('apps/v1', 'Deployment', 'app', (d) => void (d.status = { ...d.status, observedGeneration: 99 }))),
     );
     expect(w.patches(c.resource).map((p) => p.status)).toEqual([200]);
+    c.check();
+    noAlarm(w);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The writes around the workload patch: the known-good marks and crash-loop records (JSON merge
+// patches of a ReplicaSet's or ControllerRevision's annotations) and the DELETE of a StatefulSet's
+// stuck pod. A 422 does not apply to them (no `test` preconditions: it would be a malformed
+// request, not a race); a 409 does (a namesake replaced the pod since the list, or a conflict the
+// server gave up retrying). Each must be decided again on a fresh read, never half done.
+
+describe('409 on the first attempt of the bookkeeping patches and the stuck-pod delete', () => {
+  const revisionPatches = (w: HealerWorld, plural: 'replicasets' | 'controllerrevisions') => w.kube.requests.filter((q) => q.method === 'PATCH' && q.path.includes(`/namespaces/${NS}/${plural}/`));
+  const annotations = (w: HealerWorld, kind: 'ReplicaSet' | 'ControllerRevision', name: string) => w.get<V1ControllerRevision>('apps/v1', kind, name).metadata!.annotations ?? {};
+
+  test.each([
+    ['Deployment rollback', 'ReplicaSet', 'replicasets'],
+    ['StatefulSet rollback', 'ControllerRevision', 'controllerrevisions'],
+  ] as const)('%s: the known-good mark of its %s first answered 409 → written at the next round from a fresh list; then the rollback, once', async (name, kind, plural) => {
+    w = await healerWorld();
+    const c = CASES[name]!();
+    w.kube.failNext({ method: 'PATCH', path: new RegExp(`/namespaces/${NS}/${plural}/`) }, 409);
+    // The case's own run, with one more minute before the bad rollout for the mark's second round.
+    await c.run(() => void 0, { before: 60 });
+    const marks = revisionPatches(w, plural);
+    expect(marks.map((q) => q.status)).toEqual([409, 200]);
+    expect(marks[0]!.path).toBe(marks[1]!.path);
+    const good = marks[1]!.path.split('/').pop()!;
+    expect(annotations(w, kind, good)['amadeus.io/known-good']).toBe('true');
+    expect(w.lines().filter((l) => l.msg.startsWith('could not write a known-good mark'))).toHaveLength(1);
+    expect(w.patches(c.resource).map((p) => p.status)).toEqual([200]);
+    expect(summary(w)).toEqual([`${c.kind}/${c.name} rollback/applied/rolled-back`]);
+    c.check();
+    noAlarm(w);
+  });
+
+  test.each([
+    ['Deployment', 'ReplicaSet', 'replicasets'],
+    ['StatefulSet', 'ControllerRevision', 'controllerrevisions'],
+  ] as const)('%s: the crash-loop record on its known-good %s first answered 409 → the revision re-read and the record written; no rollback, one report', async (kind, revisionKind, plural) => {
+    w = await healerWorld();
+    const name = kind === 'Deployment' ? 'web' : 'db';
+    w.kube.put(kind === 'Deployment' ? deployment(name, { namespace: NS, image: 'app:1', replicas: 3, annotations: HEAL }) : statefulSet(name, { namespace: NS, image: 'app:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const marks = revisionPatches(w, plural);
+    expect(marks.map((q) => q.status)).toEqual([200]);
+    const good = marks[0]!.path.split('/').pop()!;
+    const template = w.get<V1Deployment>('apps/v1', kind, name).spec!.template;
+
+    // The same revision breaks (a dependency, data): its pods are restarted and crash-loop.
+    w.cluster.behave('app:1', 'crash');
+    for (const p of w.pods({ app: name })) w.kube.remove('v1', 'Pod', NS, p.metadata!.name!);
+    w.kube.failNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/${plural}/${good}` }, 409);
+    await w.advance(10 * 60);
+
+    const [, refused, written] = revisionPatches(w, plural);
+    expect([refused!.status, written!.status]).toEqual([409, 200]);
+    expect(revisionPatches(w, plural)).toHaveLength(3);
+    // The retry read the revision again, between the refused record and the written one.
+    const at = (q: object) => w.kube.requests.indexOf(q as (typeof w.kube.requests)[number]);
+    const reads = w.kube.requests.filter((q) => q.method === 'GET' && q.path === `/apis/apps/v1/namespaces/${NS}/${plural}/${good}` && at(q) > at(refused!) && at(q) < at(written!));
+    expect(reads).toHaveLength(1);
+    const record = annotations(w, revisionKind, good);
+    expect(Date.parse(record['amadeus.io/crash-looped-at']!)).toBeGreaterThan(Date.parse(record['amadeus.io/known-good-at']!));
+    expect(a.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`)).toEqual(['rollback/refused/revision-known-good']);
+    expect(w.patches(`${kind === 'Deployment' ? 'deployments' : 'statefulsets'}/${name}`)).toEqual([]);
+    expect(w.get<V1Deployment>('apps/v1', kind, name).spec!.template).toEqual(template);
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    noAlarm(w);
+  });
+
+  test.each(['StatefulSet rollback', 'StatefulSet memory bump'])('%s: the DELETE of the stuck pod first answered 409 → the pods listed again, the stuck one deleted; the patch applied once', async (name) => {
+    w = await healerWorld({ marks: name.includes('rollback') });
+    const c = CASES[name]!();
+    await c.run(() => w.kube.failNext({ method: 'DELETE', path: new RegExp(`^/api/v1/namespaces/${NS}/pods/`) }, 409));
+    const pod = name.includes('rollback') ? 'db-2' : 'app-0';
+    const deletes = w.kube.requests.filter((q) => q.method === 'DELETE');
+    expect(deletes.map((q) => `${q.status} ${q.path}`)).toEqual([409, 200].map((s) => `${s} /api/v1/namespaces/${NS}/pods/${pod}`));
+    // Listed again between the two.
+    const lists = w.kube.requests.filter((q) => q.method === 'GET' && q.path === `/api/v1/namespaces/${NS}/pods` && q.query.watch === undefined && q.query.labelSelector !== undefined);
+    const at = (q: (typeof deletes)[number]) => w.kube.requests.indexOf(q);
+    expect(lists.filter((q) => at(q) > at(deletes[0]!) && at(q) < at(deletes[1]!))).toHaveLength(1);
+    expect(w.patches(c.resource).map((p) => p.status)).toEqual([200]);
+    const applied = w.reports().filter((r) => r.result === 'applied');
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.message).toMatch(/; recreated 1 stuck pod\(s\)$/);
     c.check();
     noAlarm(w);
   });

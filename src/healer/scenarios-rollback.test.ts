@@ -80,18 +80,26 @@ describe('a bad rollout and its rollback', () => {
 });
 
 describe('a bad rollout of a StatefulSet and its rollback', () => {
-  const selectors = {
-    matchLabels: { matchLabels: { app: 'db' } },
-    'matchExpressions only': { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] },
+  const matchLabels = { matchLabels: { app: 'db' } };
+  const matchExpressions = { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] };
+  // RollingUpdate: the controller replaces db-2 first, which then crash-loops and blocks the rest.
+  // OnDelete: the controller replaces nothing; the operator deletes db-2 to roll it, and only that
+  // pod runs db:2. Either way the rollback restores the template and the healer recreates only the
+  // failing pod it owns; db-0 and db-1 are never touched.
+  const cases = {
+    'RollingUpdate (selector: matchLabels)': { selector: matchLabels, onDelete: false },
+    'RollingUpdate (selector: matchExpressions only)': { selector: matchExpressions, onDelete: false },
+    'OnDelete (selector: matchLabels)': { selector: matchLabels, onDelete: true },
   };
-  test.each(Object.keys(selectors) as (keyof typeof selectors)[])(
-    'RollingUpdate (selector: %s): db:2 stuck crash-looping → back to the known-good ControllerRevision, the stuck pod replaced; a never-Ready Deployment matching the selector untouched',
-    async (shape) => {
+  test.each(Object.keys(cases) as (keyof typeof cases)[])(
+    '%s: db:2 stuck crash-looping → back to the known-good ControllerRevision, the stuck pod replaced; a never-Ready Deployment matching the selector untouched',
+    async (name) => {
+      const { selector, onDelete } = cases[name];
       w = await healerWorld();
       w.cluster.behave('db:2', { run: 'crash', log: 'starting db:2\nfatal: unknown flag --wal-mode\n' });
       w.cluster.behave('db-tools:1', 'not-ready');
-      const sts = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL });
-      sts.spec!.selector = selectors[shape];
+      const sts = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL, ...(onDelete ? { updateStrategy: { type: 'OnDelete' } } : {}) });
+      sts.spec!.selector = selector;
       w.kube.put(sts);
       // Its pods match the set's selector and are never Ready: only ownership tells them apart.
       w.kube.put(deployment('db-tools', { namespace: NS, image: 'db-tools:1', replicas: 2, labels: { app: 'db', role: 'tools' }, annotations: HEAL }));
@@ -102,8 +110,20 @@ describe('a bad rollout of a StatefulSet and its rollback', () => {
       expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', goodName).metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true' });
       const tools = uids(w.pods({ role: 'tools' }));
       expect(tools).toHaveLength(2);
+      const uidOf = (pod: string) => w.pods({ app: 'db' }).find((p) => p.metadata!.name === pod)?.metadata!.uid;
+      const kept = [uidOf('db-0'), uidOf('db-1')];
 
       w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
+      if (onDelete) {
+        await w.advance(60);
+        // OnDelete: nothing is replaced until someone deletes a pod (the healer's marks only).
+        expect(w.pods({ app: 'db' }).filter((p) => p.metadata!.labels!.role !== 'tools').map((p) => `${p.spec!.containers[0]!.image} ${p.metadata!.labels!['controller-revision-hash']}`)).toEqual(['db:1', 'db:1', 'db:1'].map((i) => `${i} ${goodName}`));
+        expect(set().status!.currentRevision).toBe(goodName);
+        expect(set().status!.updateRevision).not.toBe(goodName);
+        expect(set().status!.updatedReplicas ?? 0).toBe(0);
+        expect(a.healer.reports).toEqual([]);
+        w.kube.remove('v1', 'Pod', NS, 'db-2'); // the operator rolls the highest ordinal first
+      }
       await w.advance(5 * 60);
 
       expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
@@ -120,6 +140,7 @@ describe('a bad rollout of a StatefulSet and its rollback', () => {
       // Exactly one pod deleted by the healer: db-2, stuck at the bad revision.
       const deletes = w.kube.requests.filter((q) => q.method === 'DELETE');
       expect(deletes.map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
+      expect([uidOf('db-0'), uidOf('db-1')]).toEqual(kept);
       expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(['db Normal RolledBack']);
 
       await w.advance(60 * 60);
