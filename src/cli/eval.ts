@@ -34,7 +34,7 @@ export async function runEval(argv: readonly string[], env: NodeJS.ProcessEnv): 
         `within the last ${Math.round((1 - split) * 1000) / 10}% of the trace (${trace.requests.length} min)`,
     );
   }
-  const models = await loadModels(opts.models, { trace, horizon, evalStart: firstEvaluatedMinute(trace.requests.length, split), modelDir: opts.model, log: (l) => process.stderr.write(l + '\n') });
+  const models = await loadModels(opts.models, { trace, horizon, evalStart: firstEvaluatedMinute(trace.requests.length, split), modelDir: opts.model, fineTuneBlend: opts.fineTuneBlend, log: (l) => process.stderr.write(l + '\n') });
 
   const progress = createProgress(process.stderr, 'eval');
   const result = await backtest(trace, models, { horizon, split, onProgress: (done, total) => progress.update(done, total) }).finally(() =>

@@ -194,6 +194,7 @@ export async function startServe(
       inferenceWorker: opts.inferenceWorker,
       fineTuneIntervalMs: opts.fineTuneInterval * 1000,
       fineTuneHistoryMinutes: opts.fineTuneHistory,
+      fineTuneBlend: opts.fineTuneBlend,
       weightsDir: opts.weightsDir,
       log: logger,
     });

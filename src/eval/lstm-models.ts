@@ -37,7 +37,8 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
   await selectBackend('auto');
   const dir = resolveModelDir(ctx.modelDir ?? 'models/nasa-lstm');
   const { model, meta } = await loadModel<unknown>(dir);
-  const checked = checkMeta(meta, dir);
+  // A copy: fine-tuning rounds below set its blend, which the forecaster reads at each call.
+  const checked = { ...checkMeta(meta, dir) };
   const lstm = new LstmForecaster(name, model, checked);
   if (!schedule) return lstmAsBatch(name, lstm);
 
@@ -60,11 +61,14 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
         pretrained,
         series: { requests: t.requests.slice(from, end), cpu: t.cpu?.slice(from, end), memory: t.memory?.slice(from, end), start: t.start + from * MINUTE_MS, utcOffsetMinutes: t.utcOffsetMinutes },
         targetSmoothing: checked.training?.targetSmoothing,
+        blend: checked.blend,
+        chooseBlend: ctx.fineTuneBlend === true,
         ...s.round,
       });
       if (Number.isFinite(r.baseLoss)) rounds++;
       if (r.accepted && r.weights) {
         setWeights(model, r.weights);
+        if (r.blend !== undefined || ctx.fineTuneBlend !== true) checked.blend = r.blend && r.blend.weight > 0 ? r.blend : undefined;
         accepted++;
       }
       if (rounds === 1 && Number.isFinite(r.baseLoss)) ctx.log?.(`${name}: first round: ${r.reason} (hold-out loss ${r.baseLoss.toFixed(4)} → ${r.candidateLoss.toFixed(4)})`);

@@ -31,6 +31,8 @@ export interface ModelContext {
   modelDir?: string;
   /** Progress notes of slow providers (fine-tuning), for stderr. */
   log?: (line: string) => void;
+  /** lstm-finetuned's rounds also choose a blend toward a baseline (`--fine-tune-blend`). */
+  fineTuneBlend?: boolean;
 }
 
 /** One entry of the eval table (models.ts): makes the model for one trace. */

@@ -19,6 +19,8 @@ export interface SimForecasterOptions {
   /** Simulated minutes between two fine-tuning rounds. */
   fineTuneIntervalMinutes: number;
   fineTuneHistoryMinutes: number;
+  /** Rounds also choose a blend toward a baseline (`--fine-tune-blend`). */
+  fineTuneBlend?: boolean;
   log: Logger;
   /** The simulated time (epoch ms) the forecaster's timers read. */
   clock: () => number;
@@ -39,6 +41,7 @@ export async function createSimForecaster(o: SimForecasterOptions): Promise<SimF
       fineTune: o.fineTune,
       fineTuneIntervalMs: o.fineTuneIntervalMinutes * MINUTE_MS,
       fineTuneHistoryMinutes: o.fineTuneHistoryMinutes,
+      fineTuneBlend: o.fineTuneBlend === true,
       // A simulation must not leave weights behind that a real scaler would pick up.
       weightsDir: null,
       log: o.log,

@@ -105,7 +105,7 @@ async function evaluate(member: SuiteMember, trace: Trace, o: SuiteRunOptions): 
   // Fine-tuning (minutes on a long trace) reports nothing until it ends: say that it is still going.
   const loading = performance.now();
   const beat = setInterval(() => o.note?.(`  eval ${member.name}: still loading the models, ${formatDuration(performance.now() - loading)} so far`), HEARTBEAT_MS);
-  const models = await loadModels(o.evalModels, { trace, horizon, evalStart: firstEvaluatedMinute(trace.requests.length, o.split), modelDir: o.amadeus.forecaster.model, log: (l) => o.note?.(`  ${l}`) }).finally(() =>
+  const models = await loadModels(o.evalModels, { trace, horizon, evalStart: firstEvaluatedMinute(trace.requests.length, o.split), modelDir: o.amadeus.forecaster.model, fineTuneBlend: o.amadeus.forecaster.fineTuneBlend === true, log: (l) => o.note?.(`  ${l}`) }).finally(() =>
     clearInterval(beat),
   );
   const bar = o.progress?.(`eval ${member.name}`);

@@ -30,6 +30,7 @@ export const SERVE_OPTIONS = {
   fineTune: o(boolean({ default: true }), 'Fine-tune the LSTM per workload from its live history (in a worker thread).'),
   fineTuneInterval: o(number({ min: 600, max: 2_592_000, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts).'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
+  fineTuneBlend: o(boolean({ default: false }), 'Opt-in: each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence or mean10 by a weight it chooses on the workload\'s own history (published with the weights).'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
   prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),
   planTtl: o(number({ min: 1, max: 86400, default: 300 }), 'Seconds the last good plan is served as `last-plan` while the data source fails; then as `stale-plan` until the trigger\'s maxOutageSeconds, then UNAVAILABLE.'),

@@ -57,6 +57,7 @@ test('a workload fine-tunes from the history its forecasts receive, persists the
     weightsDir: dir,
     fineTuneIntervalMs: 60_000,
     fineTuneHistoryMinutes: 1400,
+    fineTuneBlend: true,
     log: silentLogger,
     clock: () => now,
   });
@@ -83,8 +84,11 @@ test('a workload fine-tunes from the history its forecasts receive, persists the
     const restarted = new WorkloadLstm(runtime(), 'shop/web');
     await restarted.loaded;
     expect((await restarted.forecast(at(FINE_TUNE_EFFECT_MINUTES))).note ?? '').not.toContain('fine-tuned');
-    expect((await restarted.forecast(at(1 + FINE_TUNE_EFFECT_MINUTES))).note).toBe('fine-tuned');
+    const theirs = await restarted.forecast(at(1 + FINE_TUNE_EFFECT_MINUTES));
+    expect(theirs.note).toBe('fine-tuned');
     expect(restarted.fineTuned).toBe(true);
+    // The same answer as the replica that fine-tuned: weights and blend (blend.ts) both published.
+    expect(theirs.values).toEqual((await w.forecast(at(1 + FINE_TUNE_EFFECT_MINUTES))).values);
     restarted.close();
     const other = new WorkloadLstm(runtime(), 'shop/cart');
     await other.loaded;

@@ -18,6 +18,7 @@ import { buildDataset, rng, usableEnds, type Dataset, type WindowOptions } from 
 import { FEATURE_COUNT, type WindowInput } from './features.js';
 import { getWeights, setWeights } from './io.js';
 import { createModel, type ModelShape } from './model.js';
+import { BLEND_BASELINES, baselineAt, chooseBlend, type Blend, type BlendBaseline } from './blend.js';
 
 export interface FineTuneJob {
   shape: ModelShape;
@@ -48,12 +49,23 @@ export interface FineTuneJob {
   targetSmoothing?: number;
   /** Required relative improvement of the hold-out loss to accept. Default 0.01 (1%). */
   minImprovement?: number;
+  /** The blend in use with `weights` (blend.ts); absent: none (the LSTM alone). */
+  blend?: Blend;
+  /**
+   * Also choose a blend for the weights the round keeps (opt-in, `--fine-tune-blend`): better
+   * relative MAE on most traces, but not adopted as the default (docs/experiments/forecaster-2026-12.md).
+   * Off: no blend, and one in use is dropped with the next accepted weights.
+   */
+  chooseBlend?: boolean;
 }
 
 export interface FineTuneResult {
+  /** New weights, or a new blend with the weights in use: publish them. */
   accepted: boolean;
   /** Present when accepted. */
   weights?: Float32Array[];
+  /** The blend to use with the weights (chosen on the hold-out); present when the round scored one. */
+  blend?: Blend;
   baseLoss: number;
   candidateLoss: number;
   /** The same, point forecasts only (no quantile loss). */
@@ -71,6 +83,8 @@ export const TRAIN_STRIDE = 2;
 export const STEPS = 150;
 export const LEARNING_RATE = 0.005;
 export const BATCH = 512;
+/** Minutes between two windows the blend is scored on. */
+export const BLEND_STRIDE = 3;
 
 export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   const { shape } = job;
@@ -110,15 +124,29 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     const beats = (a: { loss: number; point: number }, b: { loss: number; point: number }) => a.loss < b.loss * minImprovement && a.point <= b.point;
     const fitOk = beats(candidate, pre);
     const best = fitOk ? { map: fitted, ...candidate } : { map: start, ...pre };
-    const accepted = best.map !== current && beats(best, base);
-    if (accepted) setMap(layers, best.map);
+    const newWeights = best.map !== current && beats(best, base);
+    // The weights that will be in use, then their blend, scored on every window of the round's span
+    // (a few minutes apart) in the load's unit: two hours of hold-out are too few to choose it on.
+    if (newWeights) setMap(layers, best.map);
+    else setWeights(model, job.weights);
+    let blend = NO_BLEND;
+    if (job.chooseBlend) {
+      const blendSet = buildDataset(job.series, ends.filter((e) => e % BLEND_STRIDE === 0), wo);
+      blend = scoreBlend(currentMap(layers), headInputs(model, blendSet), blendSet, job.series.requests, shape.horizonMinutes, minImprovement);
+    }
+    // Without the opt-in a blend in use stays until new weights come (which drop it).
+    const blendChanged = job.chooseBlend === true && !sameBlend(blend, job.blend);
+    const accepted = newWeights || blendChanged;
     const reason = !accepted
       ? 'candidate does not beat current weights on the hold-out'
-      : fitOk
-        ? 'candidate beats current weights on the hold-out'
-        : 'pre-trained weights beat current weights on the hold-out';
+      : !newWeights
+        ? `blend ${describeBlend(blend)} beats ${describeBlend(job.blend)} on the hold-out`
+        : fitOk
+          ? 'candidate beats current weights on the hold-out'
+          : 'pre-trained weights beat current weights on the hold-out';
     return {
       accepted,
+      ...(job.chooseBlend ? { blend } : {}),
       ...(accepted ? { weights: getWeights(model) } : {}),
       baseLoss: base.loss,
       candidateLoss: accepted ? best.loss : candidate.loss,
@@ -131,6 +159,34 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   } finally {
     model.dispose();
   }
+}
+
+const NO_BLEND: Blend = { baseline: BLEND_BASELINES[0], weight: 0 };
+const sameBlend = (a: Blend, b: Blend | undefined) => (b ?? NO_BLEND).weight === a.weight && (a.weight === 0 || (b ?? NO_BLEND).baseline === a.baseline);
+const describeBlend = (b: Blend | undefined) => (!b || b.weight === 0 ? 'none' : `${b.baseline} ${b.weight}`);
+
+/**
+ * The blend (blend.ts) of the map's point forecasts with a baseline that does best on the hold-out's
+ * raw minutes; the LSTM alone unless a blend's mean absolute error is below `bar` × the LSTM's.
+ */
+function scoreBlend(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInput['requests'], horizon: number, bar: number): Blend {
+  const H = Math.min(horizon, d.horizon);
+  const predicted = new Float64Array(d.count * H);
+  const actual = new Float64Array(d.count * H);
+  const base = Object.fromEntries(BLEND_BASELINES.map((b) => [b, [] as (number | null)[]])) as Record<BlendBaseline, (number | null)[]>;
+  const out = new Float64Array(m.outputs);
+  for (let r = 0; r < d.count; r++) {
+    apply(m, x, r, out);
+    const end = d.ends[r]!;
+    for (let h = 0; h < H; h++) {
+      predicted[r * H + h] = Math.max(0, out[h]! * d.levels[r]!);
+      // Hold-out windows have every target minute observed (dataset.ts).
+      actual[r * H + h] = (series[end + h] as number | null) ?? 0;
+    }
+    for (const b of BLEND_BASELINES) base[b].push(baselineAt(series, end, b));
+  }
+  const best = chooseBlend(predicted, actual, H, base);
+  return best.weight > 0 && best.mae < bar * best.lstmMae ? { baseline: best.baseline, weight: best.weight } : NO_BLEND;
 }
 
 /** The outputs as one linear map of what the output layers read: [inputs × outputs] kernel, row-major, and a bias. */

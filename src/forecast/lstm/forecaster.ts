@@ -93,7 +93,7 @@ export class LstmForecaster implements Forecaster {
 
   /** Many forecasts at once (the backtest uses it directly). */
   forecastBatch(requests: readonly ForecastRequest[]): (Forecast | Error)[] {
-    return predictBatch(this.model, this.meta.shape, this.name, requests, this.meta.calibration);
+    return predictBatch(this.model, this.meta.shape, this.name, requests, this.meta.calibration, this.meta.blend);
   }
 
   private flush(): void {
@@ -140,7 +140,7 @@ export class LstmForecaster implements Forecaster {
     batch.forEach((p, i) => x.set(p.prepared!.x, i * width));
     const finish = (out: Float32Array) => (i: number) => {
       const p = batch[i]!;
-      return finishBatch(shape, this.name, [p.request], p.prepared!, out.subarray(i * cols, (i + 1) * cols), this.meta.calibration)[0]!;
+      return finishBatch(shape, this.name, [p.request], p.prepared!, out.subarray(i * cols, (i + 1) * cols), this.meta.calibration, this.meta.blend)[0]!;
     };
     try {
       this.inference.run(this.key, shape, () => getWeights(this.model), x, batch.length).then((out) => settle(finish(out)), fail);

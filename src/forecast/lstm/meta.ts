@@ -1,4 +1,5 @@
 /** What `meta.json` beside a saved model records: enough to use, audit and reproduce it. */
+import { isBlend, type Blend } from './blend.js';
 import type { AugmentOptions } from './augment.js';
 import { FEATURES } from './features.js';
 import type { ModelShape } from './model.js';
@@ -47,6 +48,8 @@ export interface LstmMeta {
   calibration?: Record<string, number>;
   /** The model's own rolling-origin backtest on the held-out rest of the trace. */
   backtest?: Record<string, unknown>;
+  /** Per-workload fine-tuned copies: the point forecast shrunk toward a baseline (blend.ts), chosen by the round. */
+  blend?: Blend;
   /** Set on per-workload fine-tuned copies. */
   fineTuned?: {
     workload: string;
@@ -68,5 +71,6 @@ export function checkMeta(meta: unknown, where: string): LstmMeta {
   if (JSON.stringify(m.features) !== JSON.stringify(FEATURES)) {
     throw new Error(`${where}: the model was trained on the input features ${JSON.stringify(m.features)}, this version computes ${JSON.stringify(FEATURES)}: retrain it with \`amadeus train\``);
   }
+  if (m.blend !== undefined && !isBlend(m.blend)) throw new Error(`${where}: blend must be {baseline: persistence|mean10, weight in [0, 1)}, got ${JSON.stringify(m.blend).slice(0, 100)}`);
   return m as LstmMeta;
 }

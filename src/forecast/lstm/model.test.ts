@@ -170,3 +170,29 @@ test('the loss: point errors weigh more at the horizon\'s last minute, scaled by
   // Quantiles: actual maximum 3, both quantiles predicted 1 (under by 2): pinball 0.5·2 and 0.9·2, averaged.
   expect(value([1, 1, 1, 3], [1, 1, 1, 1])).toBeCloseTo((1 + 1.8) / 2, 5);
 });
+
+test('opt-in: a round also chooses how far to shrink the point forecast toward a baseline, and publishes a new blend with the weights in use', async () => {
+  const s = series(1400, 4);
+  const weights = getWeights(createModel(shape, 9)); // untrained: a baseline beats it
+  const r = await fineTuneRound({ shape, weights, series: s, steps: 0, seed: 1, chooseBlend: true });
+  expect(r.blend!.weight).toBeGreaterThan(0);
+  expect(r).toMatchObject({ accepted: true, reason: expect.stringMatching(/^blend (persistence|mean10) 0\.\d+ beats none on the hold-out$/) });
+  // The weights are the ones in use: only the blend is new.
+  expect(r.weights!.map((w) => Array.from(w))).toEqual(weights.map((w) => Array.from(w)));
+  // The same round with that blend in use: nothing new to publish.
+  const again = await fineTuneRound({ shape, weights, blend: r.blend, series: s, steps: 0, seed: 1, chooseBlend: true });
+  // Without the opt-in a round chooses none and publishes nothing for it.
+  const off = await fineTuneRound({ shape, weights, series: s, steps: 0, seed: 1 });
+  expect(off.accepted).toBe(false);
+  expect(off.blend).toBeUndefined();
+  expect(again).toMatchObject({ accepted: false, blend: r.blend });
+  // The forecaster applies the blend from its meta: the point forecast moves toward the baseline.
+  const plain = new LstmForecaster('lstm', createModel(shape, 9), meta());
+  const blended = new LstmForecaster('lstm', createModel(shape, 9), { ...meta(), blend: r.blend });
+  const history = { start: T0, requests: s.requests.slice(0, 200) };
+  const a = await plain.forecast({ history, horizon: 5 });
+  const b = await blended.forecast({ history, horizon: 5 });
+  expect(b.values).not.toEqual(a.values);
+  expect(b.values.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+});
+

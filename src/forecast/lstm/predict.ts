@@ -1,4 +1,5 @@
 /** Histories → forecasts with one model, batched: one `predict` for many windows. */
+import { applyBlend, baselineAt, type Blend } from './blend.js';
 import * as tf from '@tensorflow/tfjs';
 import type { Forecast } from '../../series/forecast.js';
 import type { ForecastRequest } from '../types.js';
@@ -48,7 +49,7 @@ export function runModel(model: tf.LayersModel, shape: ModelShape, x: Float32Arr
   return tf.tidy(() => (model.predict(tf.tensor3d(x, [rows, shape.historyMinutes, FEATURE_COUNT])) as tf.Tensor).dataSync() as Float32Array);
 }
 
-export function finishBatch(shape: ModelShape, name: string, requests: readonly ForecastRequest[], b: PreparedBatch, out: Float32Array, calibration?: Record<string, number>): BatchResult[] {
+export function finishBatch(shape: ModelShape, name: string, requests: readonly ForecastRequest[], b: PreparedBatch, out: Float32Array, calibration?: Record<string, number>, blend?: Blend): BatchResult[] {
   const cols = shape.horizonMinutes + shape.quantiles.length;
   return requests.map((req, i) => {
     const level = b.levels[i]!;
@@ -65,12 +66,17 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     // Quantile outputs are trained independently; sort them so a higher level is never lower.
     const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
+    if (blend && blend.weight > 0) {
+      const h = req.history.requests;
+      const mixed = applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline));
+      return { model: name, values: mixed.values, maxQuantiles: mixed.maxQuantiles, ...(note ? { note } : {}) };
+    }
     return { model: name, values, maxQuantiles, ...(note ? { note } : {}) };
   });
 }
 
 /** prepare → run → finish, in this thread (the backtest, the benchmark, tests). */
-export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>): BatchResult[] {
+export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>, blend?: Blend): BatchResult[] {
   const b = prepareBatch(shape, requests);
-  return finishBatch(shape, name, requests, b, runModel(model, shape, b.x, b.rows), calibration);
+  return finishBatch(shape, name, requests, b, runModel(model, shape, b.x, b.rows), calibration, blend);
 }

@@ -29,6 +29,8 @@ export interface LstmRuntimeOptions {
   fineTune: boolean;
   fineTuneIntervalMs: number;
   fineTuneHistoryMinutes: number;
+  /** See LstmRuntime.fineTuneBlend. */
+  fineTuneBlend?: boolean;
   weightsDir: string | null;
   log: Logger;
   /** Run LSTM inference in a worker thread (off the event loop answering KEDA). */
@@ -53,6 +55,7 @@ export async function loadLstmRuntime(o: LstmRuntimeOptions): Promise<{ runtime:
         weightsDir: o.fineTune ? o.weightsDir : null,
         fineTuneIntervalMs: o.fineTuneIntervalMs,
         fineTuneHistoryMinutes: o.fineTuneHistoryMinutes,
+        fineTuneBlend: o.fineTuneBlend === true,
         log: o.log,
       },
     };

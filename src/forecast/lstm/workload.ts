@@ -53,6 +53,8 @@ export interface LstmRuntime {
   fineTuneIntervalMs: number;
   /** History each fine-tuning round learns from (minutes). */
   fineTuneHistoryMinutes: number;
+  /** Rounds also choose a blend toward a baseline (finetune.ts `chooseBlend`, `--fine-tune-blend`). */
+  fineTuneBlend?: boolean;
   /**
    * Rounds allowed to wait for the worker at once (default 16, about 11 s of work). A round that
    * would queue behind more is tried again at the next minute's refresh: the backlog stays bounded,
@@ -335,11 +337,12 @@ export class WorkloadLstm implements Forecaster {
       }
       this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
-        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing });
+        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true });
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
           accepted: result.accepted,
           reason: result.reason,
+          blend: result.blend,
           baseLoss: result.baseLoss,
           candidateLoss: result.candidateLoss,
           trainWindows: result.trainWindows,
@@ -352,6 +355,7 @@ export class WorkloadLstm implements Forecaster {
         const from = origin + FINE_TUNE_EFFECT_MINUTES * MINUTE_MS;
         const fineMeta: LstmMeta = {
           ...meta,
+          ...(result.blend && result.blend.weight > 0 ? { blend: result.blend } : { blend: undefined }),
           fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss, origin, from },
         };
         let version = 0;
