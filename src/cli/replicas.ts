@@ -8,16 +8,16 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { UsageError } from '../config/options.js';
 import { findCredentials, podIdentity, podNamespace, type KubeCredentials } from '../healer/credentials.js';
 import type { WorkloadLstm } from '../forecast/lstm/workload.js';
-import { Membership } from '../replicas/membership.js';
 import { ownerOf } from '../replicas/rendezvous.js';
-import { RoundLock } from '../replicas/round-lock.js';
+import type { RoundLock } from '../replicas/round-lock.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ParsedOptions } from '../config/options.js';
 import type { SERVE_OPTIONS } from './options/serve.js';
 
 export interface Replicas {
   identity: string;
-  membership: Membership;
+  /** The live replicas this one sees (a Membership with a cluster; itself alone without). */
+  membership: { readonly members: readonly string[] };
   /** Whether this replica owns `key` among the live replicas now. */
   owns(key: string): boolean;
   roundLock: RoundLock | null;
@@ -44,13 +44,15 @@ export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger
   const identity = podIdentity(o.healIdentity, env);
   const creds = replicaCredentials(o, env, existsSync);
   if (!creds) {
-    const membership = new Membership({ identity });
+    const membership = { members: [identity] };
     log.info('replicas: this one owns every workload', { identity, reason: o.replicas === 'off' ? '--replicas off' : 'no Kubernetes credentials' });
     return { identity, membership, owns: () => true, roundLock: null, stop: async () => {} };
   }
-  // Loaded only with a cluster: the Kubernetes client takes most of a second to load.
+  // Loaded only with a cluster: the Kubernetes client takes most of a second and ~75 MiB to load.
   const { loadKubeConfig } = await import('../healer/kube.js');
   const { CoordinationV1Api } = await import('@kubernetes/client-node');
+  const { Membership } = await import('../replicas/membership.js');
+  const { RoundLock } = await import('../replicas/round-lock.js');
   const kc = loadKubeConfig(creds);
   if (!kc) throw new UsageError('replicas: the kubeconfig names no current cluster');
   const api = kc.makeApiClient(CoordinationV1Api);
