@@ -787,6 +787,20 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
     expect(stsPatches()).toHaveLength(0);
   });
 
+  /** The set's ControllerRevisions: [name, revision, template, known-good]. */
+  const putRevisions = (sts: V1StatefulSet, revisions: readonly (readonly [string, number, ReturnType<typeof template>, boolean])[]) => {
+    const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
+    for (const [name, rev, t, good] of revisions) {
+      kube.put<V1ControllerRevision>({
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: { name, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
+        revision: rev,
+        data: { spec: { template: { ...t, $patch: 'replace' } } },
+      });
+    }
+  };
+
   test.each(['oom-bump', 'rollback'] as const)('%s: leadership lost between the StatefulSet patch and the deletes that finish it → no DELETE, left to the new leader', async (action) => {
     let now = NOW;
     const lease = { namespace: NS, name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 5 };
@@ -796,16 +810,7 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
       putSetPod('db-1', sts, { revision: 'db-aaa', state: 'ready' });
     } else {
       sts = putSet({ image: 'db:2', updateRevision: 'db-bbb' });
-      const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
-      for (const [name, rev, t, good] of [['db-aaa', 1, template('db:1'), true], ['db-bbb', 2, template('db:2'), false]] as const) {
-        kube.put<V1ControllerRevision>({
-          apiVersion: 'apps/v1',
-          kind: 'ControllerRevision',
-          metadata: { name, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
-          revision: rev,
-          data: { spec: { template: { ...t, $patch: 'replace' } } },
-        });
-      }
+      putRevisions(sts, [['db-aaa', 1, template('db:1'), true], ['db-bbb', 2, template('db:2'), false]]);
       putSetPod('db-0', sts, { revision: 'db-aaa', state: 'ready' });
     }
     const h = await startHealer({ clock: () => now, lease });
@@ -833,16 +838,7 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
         'amadeus.io/last-rollback': JSON.stringify({ at: '2024-05-14T08:59:00.000Z', key: 'db-1-uid/db/crash-loop/before' }),
       },
     });
-    const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
-    for (const [name, rev, t, good] of [['db-aaa', 3, template('db:1'), true], ['db-bbb', 2, bad, false]] as const) {
-      kube.put<V1ControllerRevision>({
-        apiVersion: 'apps/v1',
-        kind: 'ControllerRevision',
-        metadata: { name, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
-        revision: rev,
-        data: { spec: { template: { ...t, $patch: 'replace' } } },
-      });
-    }
+    putRevisions(sts, [['db-aaa', 3, template('db:1'), true], ['db-bbb', 2, bad, false]]);
     putSetPod('db-0', sts, { revision: 'db-aaa', state: 'ready' });
     const h = await startHealer();
     putSetPod('db-1', sts, { revision: 'db-bbb', image: 'db:2', state: 'crash' });
