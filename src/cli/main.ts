@@ -1,23 +1,17 @@
 #!/usr/bin/env node
 /** `amadeus <command>`: one file per command under cli/. */
 import { UsageError } from '../config/options.js';
+import { commandStarted, installSignals } from './signals.js';
 
-// A signal while the command's modules load (tfjs and the Kubernetes client take a second or more)
-// must not kill the process by signal: nothing has started yet, so it stops at once with 0. Each
-// command installs its own handlers when it starts (serve: a graceful shutdown), and these go then.
-const beforeStart = (signal: NodeJS.Signals) => {
-  console.error(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'stopped before start-up', signal }));
-  process.exit(0);
-};
-process.on('SIGTERM', beforeStart);
-process.on('SIGINT', beforeStart);
+// First of all: a signal while the command's modules load (tfjs and the Kubernetes client take a
+// second or more) must not kill the process by signal (signals.ts).
+installSignals();
 
 type Run = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;
-/** Loads a command's module, then runs it with the early handlers removed (in the same turn, so no signal falls between). */
+/** Loads a command's module on demand (only that command's dependencies), then runs it. */
 const lazy = (load: () => Promise<Run>): Run => async (argv, env) => {
   const run = await load();
-  process.off('SIGTERM', beforeStart);
-  process.off('SIGINT', beforeStart);
+  commandStarted();
   return run(argv, env);
 };
 

@@ -2,6 +2,7 @@
  * `amadeus serve`: wires config → sources → forecasters → registry → gRPC server, and owns the
  * process lifecycle (readiness, signals, bounded graceful shutdown).
  */
+import { onSignals } from './signals.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { SERVE_OPTIONS } from './options/serve.js';
 import { joinMessages } from '../config/fields.js';
@@ -348,8 +349,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
     interrupted.abort(new StartupInterrupted(signal));
   };
   // Kept after the command returns: a signal while the process exits must not kill it by signal.
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  onSignals(onSignal);
   const opts = parseOptions(SERVE_OPTIONS, argv, env);
   const log = (logger = createLogger({ level: opts.logLevel }));
   // A bug in one handler or refresh must not take the scaler down: log and keep serving.
