@@ -130,19 +130,27 @@ export async function readVersion(root: string, key: string, version: number): P
  * missing), the newest older version that verifies. Null when there is none.
  */
 export async function readCurrent(root: string, key: string): Promise<Current | null> {
-  const pointer = await readPointer(root, key);
-  const versions = await listVersions(root, key);
-  // The pointed-to version first, then older ones newest first; a newer complete directory (renamed
-  // but not yet switched to) only when nothing else verifies (e.g. a racing publisher pruned it).
-  const older = versions.filter((v) => pointer === null || v <= pointer).reverse();
-  const newer = pointer === null ? [] : versions.filter((v) => v > pointer).reverse();
-  const candidates = [...older, ...newer];
-  for (const v of candidates) {
-    const got = await readVersion(root, key, v);
-    if (got) return got;
+  // Publishers prune as they go: every version listed may be gone by the time it is read (several
+  // publishes between this reader's listing and its reads). Then the listing is stale, not empty:
+  // list again, a few times, before saying there is nothing.
+  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+    const pointer = await readPointer(root, key);
+    const versions = await listVersions(root, key);
+    if (pointer === null && versions.length === 0) return null;
+    // The pointed-to version first, then older ones newest first; a newer complete directory (renamed
+    // but not yet switched to) only when nothing else verifies (e.g. a racing publisher pruned it).
+    const older = versions.filter((v) => pointer === null || v <= pointer).reverse();
+    const newer = pointer === null ? [] : versions.filter((v) => v > pointer).reverse();
+    for (const v of [...older, ...newer]) {
+      const got = await readVersion(root, key, v);
+      if (got) return got;
+    }
   }
   return null;
 }
+
+/** Listings readCurrent tries before it reports no readable version. */
+const READ_ATTEMPTS = 5;
 
 /** One more than the highest version present or pointed at. */
 export async function nextVersion(root: string, key: string): Promise<number> {
