@@ -68,7 +68,7 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
       if (Number.isFinite(r.baseLoss)) rounds++;
       if (r.accepted && r.weights) {
         setWeights(model, r.weights);
-        if (r.blend !== undefined || ctx.fineTuneBlend !== true) checked.blend = r.blend && r.blend.weight > 0 ? r.blend : undefined;
+        checked.blend = r.blend && r.blend.weight > 0 ? r.blend : undefined;
         accepted++;
       }
       if (rounds === 1 && Number.isFinite(r.baseLoss)) ctx.log?.(`${name}: first round: ${r.reason} (hold-out loss ${r.baseLoss.toFixed(4)} → ${r.candidateLoss.toFixed(4)})`);

@@ -716,7 +716,7 @@ function lastMinutes(h: History, minutes: number): History {
  * and overwrite each other's, while a change of planner settings (a new trigger on the same series)
  * keeps them.
  */
-export function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' | 'serverAddress' | 'query' | 'replayScale'>): string {
+function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' | 'serverAddress' | 'query' | 'replayScale'>): string {
   const series = createHash('sha256').update(JSON.stringify([config.serverAddress ?? null, config.query ?? null, config.replayScale])).digest('hex').slice(0, 8);
   return `${config.metricName === DEFAULT_METRIC_NAME ? objectKey : `${objectKey}_${config.metricName}`}~${series}`;
 }

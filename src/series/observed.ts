@@ -27,7 +27,7 @@ export function lastObserved(values: Series): Observation | null {
 }
 
 /** Mean of the observed values among `values[from, to)`, or null when none was observed. */
-export function observedMean(values: Series, from: number, to: number): number | null {
+export function observedMean(values: ArrayLike<number | null>, from: number, to: number): number | null {
   let sum = 0;
   let count = 0;
   for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {

@@ -10,7 +10,7 @@
  * and weights, and keeps the best; w = 0 (the LSTM alone) wins ties, and w stays below 1 so the model
  * is never replaced outright — the gate does that when a baseline is better throughout.
  */
-import { isObserved } from '../../series/observed.js';
+import { isObserved, observedMean } from '../../series/observed.js';
 
 type Series = ArrayLike<number | null>;
 
@@ -27,18 +27,7 @@ export interface Blend {
 
 /** The baseline's forecast (flat over the horizon) from the history `values[0, end)`, or null without an observed minute. */
 export function baselineAt(values: Series, end: number, baseline: BlendBaseline): number | null {
-  if (baseline === 'mean10') {
-    let sum = 0;
-    let count = 0;
-    for (let i = Math.max(0, end - 10); i < Math.min(values.length, end); i++) {
-      const v = values[i];
-      if (isObserved(v)) {
-        sum += v;
-        count++;
-      }
-    }
-    return count > 0 ? sum / count : null;
-  }
+  if (baseline === 'mean10') return observedMean(values, end - 10, end);
   for (let i = end - 1; i >= Math.max(0, end - 60); i--) {
     const v = values[i];
     if (isObserved(v)) return v;

@@ -125,12 +125,12 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     const fitOk = beats(candidate, pre);
     const best = fitOk ? { map: fitted, ...candidate } : { map: start, ...pre };
     const newWeights = best.map !== current && beats(best, base);
-    // The weights that will be in use, then their blend, scored on every window of the round's span
-    // (a few minutes apart) in the load's unit: two hours of hold-out are too few to choose it on.
     if (newWeights) setMap(layers, best.map);
-    else setWeights(model, job.weights);
     let blend = NO_BLEND;
     if (job.chooseBlend) {
+      // The blend of the weights that will be in use, scored on every window of the round's span (a
+      // few minutes apart) in the load's unit: two hours of hold-out are too few to choose it on.
+      if (!newWeights) setWeights(model, job.weights);
       const blendSet = buildDataset(job.series, ends.filter((e) => e % BLEND_STRIDE === 0), wo);
       blend = scoreBlend(currentMap(layers), headInputs(model, blendSet), blendSet, job.series.requests, shape.horizonMinutes, minImprovement);
     }

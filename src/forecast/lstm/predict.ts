@@ -1,6 +1,6 @@
 /** Histories → forecasts with one model, batched: one `predict` for many windows. */
-import { applyBlend, baselineAt, type Blend } from './blend.js';
 import * as tf from '@tensorflow/tfjs';
+import { applyBlend, baselineAt, type Blend } from './blend.js';
 import type { Forecast } from '../../series/forecast.js';
 import type { ForecastRequest } from '../types.js';
 import { InsufficientHistoryError } from '../types.js';
@@ -66,12 +66,9 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     // Quantile outputs are trained independently; sort them so a higher level is never lower.
     const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
-    if (blend && blend.weight > 0) {
-      const h = req.history.requests;
-      const mixed = applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline));
-      return { model: name, values: mixed.values, maxQuantiles: mixed.maxQuantiles, ...(note ? { note } : {}) };
-    }
-    return { model: name, values, maxQuantiles, ...(note ? { note } : {}) };
+    const h = req.history.requests;
+    const forecast = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values, maxQuantiles };
+    return { model: name, ...forecast, ...(note ? { note } : {}) };
   });
 }
 

@@ -355,7 +355,7 @@ export class WorkloadLstm implements Forecaster {
         const from = origin + FINE_TUNE_EFFECT_MINUTES * MINUTE_MS;
         const fineMeta: LstmMeta = {
           ...meta,
-          ...(result.blend && result.blend.weight > 0 ? { blend: result.blend } : { blend: undefined }),
+          blend: result.blend && result.blend.weight > 0 ? result.blend : undefined,
           fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss, origin, from },
         };
         let version = 0;
