@@ -346,4 +346,80 @@ describe('409 on the first attempt of the bookkeeping patches and the stuck-pod 
     c.check();
     noAlarm(w);
   });
+
+  test('StatefulSet rollback: the stuck pod replaced by a healthy namesake between the list and the DELETE → 409 on its uid precondition, listed again, nothing left to delete; the namesake untouched then and at the next cycle', async () => {
+    w = await healerWorld();
+    const c = CASES['StatefulSet rollback']!();
+    const path = `/api/v1/namespaces/${NS}/pods/db-2`;
+    const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+    let good = '';
+    let stuckUid = '';
+    let namesakeUid = '';
+    const gone: string[] = [];
+    w.kube.onChange((ch) => void (ch.kind === 'Pod' && ch.type === 'DELETED' && gone.push(ch.object.metadata!.uid!)));
+    await c.run(() => {
+      good = set().status!.updateRevision!;
+      // After the rollback patch, before its DELETE lands: db-2 is gone and back (someone deleted
+      // it, the controller recreated it from the restored template), Ready at the known-good revision.
+      w.kube.beforeNext({ method: 'DELETE', path }, () => {
+        const stuck = w.get<V1Pod>('v1', 'Pod', 'db-2');
+        stuckUid = stuck.metadata!.uid!;
+        const namesake = structuredClone(stuck);
+        delete namesake.metadata!.uid;
+        delete namesake.metadata!.resourceVersion;
+        delete namesake.metadata!.creationTimestamp;
+        namesake.metadata!.labels = { ...namesake.metadata!.labels, 'controller-revision-hash': good };
+        namesake.spec!.containers[0]!.image = 'db:1';
+        namesake.status = w.get<V1Pod>('v1', 'Pod', 'db-1').status; // Running, Ready, no restarts
+        w.kube.remove('v1', 'Pod', NS, 'db-2');
+        namesakeUid = w.kube.put(namesake).metadata!.uid!;
+      });
+    });
+    expect(stuckUid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(namesakeUid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(namesakeUid).not.toBe(stuckUid);
+
+    // One DELETE, for the pod listed (its uid), refused as the server refuses it: never retried blind.
+    const deletes = w.kube.requests.filter((q) => q.method === 'DELETE');
+    expect(deletes.map((q) => `${q.status} ${q.path}`)).toEqual([`409 ${path}`]);
+    expect(deletes[0]!.body).toMatchObject({ preconditions: { uid: stuckUid } });
+    expect(deleted(w)).toEqual([]);
+    // Listed again after the 409, before the action was recorded: the re-decision found nothing stuck.
+    const at = (q: (typeof deletes)[number]) => w.kube.requests.indexOf(q);
+    const event = w.kube.requests.find((q) => q.method === 'POST' && q.path === `/api/v1/namespaces/${NS}/events`)!;
+    const lists = w.kube.requests.filter((q) => q.method === 'GET' && q.path === `/api/v1/namespaces/${NS}/pods` && q.query.watch === undefined && q.query.labelSelector !== undefined);
+    expect(lists.filter((q) => at(q) > at(deletes[0]!) && at(q) < at(event))).toHaveLength(1);
+
+    // The rollback once, and recorded as just that: no pod recreated, no failure to recreate one.
+    expect(w.patches(c.resource).map((p) => p.status)).toEqual([200]);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+    const message = w.reports()[0]!.message;
+    expect(message).toMatch(new RegExp(`^rolled back from db-[a-z0-9]+ to revision \\d+ \\(ControllerRevision ${good}\\)$`));
+    expect(w.events().map((e) => `${e.type} ${e.reason} ${e.message!.endsWith(`: ${message}`)}`)).toEqual(['Normal RolledBack true']);
+    expect(w.notes().map((n) => `${n.severity} ${n.title.endsWith(` — ${message}`)}`)).toEqual(['info true']);
+    expect(w.lines().filter((l) => /recreate/.test(l.msg))).toEqual([]);
+    const s = set();
+    expect(JSON.parse(s.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
+    expect(JSON.parse(s.metadata!.annotations!['amadeus.io/last-rollback']!).keys).toHaveLength(1);
+    expect(s.status).toMatchObject({ updateRevision: good, currentRevision: good, readyReplicas: 3, updatedReplicas: 3 });
+    const pods = () => w.pods().map((p) => `${p.metadata!.name} ${p.metadata!.uid === namesakeUid} ${p.spec!.containers[0]!.image} ${ready(p)}`);
+    const settled = ['db-0 false db:1 true', 'db-1 false db:1 true', 'db-2 true db:1 true'];
+    expect(pods()).toEqual(settled);
+    noAlarm(w);
+
+    // The next cycle, by a restarted replica (a fresh informer, nothing remembered): it sees every
+    // pod again, marks and re-decides, and leaves the namesake and the StatefulSet alone.
+    const requests = w.kube.requests.length;
+    await w.stop(w.replicas[0]!);
+    await w.start({ name: 'again' });
+    await w.advance(30 * 60);
+    const later = w.kube.requests.slice(requests);
+    expect(later.filter((q) => q.method === 'DELETE' || (q.method === 'PATCH' && q.path.includes('/statefulsets/')))).toEqual([]);
+    expect(gone).toContain(stuckUid);
+    expect(gone).not.toContain(namesakeUid);
+    expect(pods()).toEqual(settled);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+    expect(w.events()).toHaveLength(1);
+    noAlarm(w);
+  });
 });
