@@ -10,11 +10,35 @@ describe('rampProjection', () => {
     // 100/min, then +40 a minute for the last four minutes: 140, 180, 220, 260.
     const v = [...flat(60, 100), 140, 180, 220, 260];
     const p = rampProjection(v, 3, 1)!;
-    // recent = (220 + 260) / 2 = 240; earlier = minutes t-5..t-3 = (100 + 100 + 140) / 3; their centres are 3.5 minutes apart.
-    const earlier = 340 / 3;
-    expect(p).toBeCloseTo(240 + ((240 - earlier) / 3.5) * (3 + 0.5), 6);
-    // Ahead of the load: pods ordered now are ready when the ramp has gone on.
-    expect(p).toBeGreaterThan(260);
+    // The ramp: recent = (220 + 260) / 2 = 240; earlier = minutes t-5..t-3 = (100 + 100 + 140) / 3;
+    // their centres are 3.5 minutes apart.
+    const ramp = 240 + ((240 - 340 / 3) / 3.5) * (3 + 0.5);
+    // The step: the latest minute, 260, against minutes t-4..t-2 = (100 + 140 + 180) / 3, 3 minutes apart:
+    // centred on now, it reads the ramp's true slope (40/min) where the two-minute mean lags it.
+    const step = 260 + ((260 - 140) / 3) * (3 + 0.5);
+    expect(step).toBeGreaterThan(ramp);
+    expect(p).toBeCloseTo(step, 6);
+    // Ahead of the load: pods ordered now are ready when the ramp has gone on (380 at t+3).
+    expect(p).toBeGreaterThanOrEqual(380);
+  });
+
+  test('a surge that builds in two minutes: its first minute already orders what the second brings', () => {
+    // 100/min, then the surge's first minute at 200 (it peaks at 300 the next minute).
+    const v = [...flat(60, 100), 200];
+    const p = rampProjection(v, 3, 1)!;
+    // The two-minute mean (150) sees half the rise: its projection (150 + 50/3.5·3.5 = 200) is below
+    // the coming peak; the latest minute alone projects 200 + 100/3·3.5.
+    expect(p).toBeCloseTo(200 + (100 / 3) * 3.5, 6);
+    expect(p).toBeGreaterThan(300);
+  });
+
+  test('the step only fires beyond noise, and never on a minute with no observation', () => {
+    // One minute 40 above a level of 400 with α = 1: σ ≈ 0.89·20·1.15 ≈ 20.5, 4σ ≈ 82.
+    expect(rampProjection([...flat(60, 400), 440], 3, 1)).toBeNull();
+    expect(rampProjection([...flat(60, 400), 500], 3, 1)).not.toBeNull();
+    // The latest minute not observed: the two-minute mean (of the one observed minute) decides alone.
+    const gap = rampProjection([...flat(60, 100), 300, null], 3, 1);
+    expect(gap).toBeCloseTo(300 + ((300 - 100) / 3.5) * 3.5, 6);
   });
 
   test('noise is not a ramp: a rise within z standard deviations projects nothing', () => {
@@ -31,9 +55,19 @@ describe('rampProjection', () => {
     expect(rampProjection([1, 2, 3], 3, 1)).toBeNull();
   });
 
-  test('the projection is capped at maxFactor × the recent level', () => {
+  test('the projection is capped: the ramp at maxFactor × its recent level, the step at maxFactor × the level it rose from', () => {
+    // The ramp's recent level is 75 (cap 300); the step rose from minutes t-4..t-2 = (1 + 1 + 50) / 3.
     const v = [...flat(60, 1), 1, 1, 1, 50, 100];
     expect(rampProjection(v, 20, 0.1)).toBeCloseTo(75 * SIGNAL_DEFAULTS.ramp.maxFactor, 6);
+    // A 10× jump in one minute: the step (100 + 30 × 3.5) is cut to 4 × 10, so the ramp's 55 + 45 decides.
+    const w = [...flat(60, 10), 100];
+    expect(rampProjection(w, 3, 0.1)).toBeCloseTo(100, 6);
+  });
+
+  test('load back after an outage (zeros) is no step to carry on: only the ramp projects it', () => {
+    // NASA's one such minute: 0, 0, 0, 0, 84, 108 — the ramp's 96 + 96 = 192; the step's cap is 4 × 0.
+    const v = [...flat(60, 50), 0, 0, 0, 0, 84, 108];
+    expect(rampProjection(v, 3, 2.5)).toBeCloseTo(96 + (96 / 3.5) * 3.5, 6);
   });
 
   test('reads only values[0, n): a simulation passes the whole trace without the future', () => {

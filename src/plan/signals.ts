@@ -5,7 +5,9 @@
  * (every threshold is a ratio, or a multiple of the noise α·√level of plan/noise.ts):
  *
  * - **ramp**: the last minutes rise well beyond noise → the rise is projected over the horizon, so
- *   pods are ordered while a surge builds rather than after it has arrived;
+ *   pods are ordered while a surge builds rather than after it has arrived; the latest minute alone
+ *   is also compared (a step), because a surge that builds in two minutes shows only half its rise
+ *   in a two-minute mean, and pods ordered on that half are ready after the surge has peaked;
  * - **recurring**: at this time of day on several recent days the load jumped well above its level
  *   just before → a jump of that size is provisioned for before it starts (a daily sale, a batch);
  * - **surging**: the last minutes are well above the last hour (a surge is under way) → the plan
@@ -27,8 +29,14 @@ export const SIGNAL_DEFAULTS = {
     z: 3,
     /** Minutes beyond the horizon the projection reaches (the recent mean is centred half a minute back). */
     lead: 0.5,
-    /** The projection never exceeds this × the recent level: a rise is not a rocket. */
+    /** The projection never exceeds this × the recent level (the step's: the level it rose from): a rise is not a rocket. */
     maxFactor: 4,
+    /**
+     * The step: the latest minute alone against the mean of the minutes `earlierFrom`..`earlierTo`
+     * ago, its rise beyond `z` standard deviations (stricter than the ramp's: one minute is noisier
+     * than two). Settings chosen on the tuning traces (docs/experiments/planner-2026-12.md).
+     */
+    step: { earlierFrom: 4, earlierTo: 2, z: 4 },
   },
   recurring: {
     /** Days looked back (1 = yesterday). */
@@ -72,23 +80,38 @@ export function signalHistoryMinutes(horizon: number, enabled: ReadonlySet<Signa
 const minuteSigma = (alpha: number, level: number) => (Math.sqrt(Math.PI) / 2) * alpha * Math.sqrt(Math.max(level, 0));
 
 /**
- * The projected maximum over the next `horizon` minutes while the load rises beyond noise, else null.
+ * The projected maximum over the next `horizon` minutes while the load rises beyond noise, else null:
+ * the larger of the ramp's projection (the last two minutes' mean) and the step's (the latest minute).
  * The history is `values[0, n)`, the current minute last (`n` defaults to the length, so a simulation
  * can pass a whole trace without copying it); `alpha` is the load's noise scale (null: no projection).
  */
 export function rampProjection(values: Series, horizon: number, alpha: number | null, n = values.length): number | null {
   const c = SIGNAL_DEFAULTS.ramp;
   if (alpha === null || !(alpha > 0) || n < c.earlierFrom + 1) return null;
-  const recent = observedMean(values, n - c.recentMinutes, n);
-  const earlier = observedMean(values, n - 1 - c.earlierFrom, n - c.earlierTo);
+  const ramp = projectRise(values, n, horizon, alpha, c.recentMinutes, c.earlierFrom, c.earlierTo, c.z);
+  const step = projectRise(values, n, horizon, alpha, 1, c.step.earlierFrom, c.step.earlierTo, c.step.z);
+  // The step is capped on the level it rose from: one minute's jump from (next to) nothing — a
+  // workload back after an outage — is no surge's shape to carry on, and the ramp still sees it.
+  const r = ramp && Math.min(ramp.projected, ramp.recent * c.maxFactor);
+  const p = step && Math.min(step.projected, step.earlier * c.maxFactor);
+  return r === null ? p : p === null ? r : Math.max(r, p);
+}
+
+/**
+ * The mean of the last `recentMinutes` against the mean of the minutes `earlierFrom`..`earlierTo` ago:
+ * when it rose by more than z standard deviations of their difference, that rise per minute carried
+ * over the horizon (plus the lead) from the recent mean; else null.
+ */
+function projectRise(values: Series, n: number, horizon: number, alpha: number, recentMinutes: number, earlierFrom: number, earlierTo: number, z: number): { projected: number; recent: number; earlier: number } | null {
+  const recent = observedMean(values, n - recentMinutes, n);
+  const earlier = observedMean(values, n - 1 - earlierFrom, n - earlierTo);
   if (recent === null || earlier === null || !(recent > 0)) return null;
   const rise = recent - earlier;
-  const spread = minuteSigma(alpha, recent) * Math.sqrt(1 / c.recentMinutes + 1 / (c.earlierFrom - c.earlierTo + 1));
-  if (!(rise > c.z * spread)) return null;
+  const spread = minuteSigma(alpha, recent) * Math.sqrt(1 / recentMinutes + 1 / (earlierFrom - earlierTo + 1));
+  if (!(rise > z * spread)) return null;
   // Centres of the two windows are this many minutes apart.
-  const gap = (c.earlierFrom + c.earlierTo) / 2 - (c.recentMinutes - 1) / 2;
-  const projected = recent + (rise / gap) * (horizon + c.lead);
-  return Math.min(projected, recent * c.maxFactor);
+  const gap = (earlierFrom + earlierTo) / 2 - (recentMinutes - 1) / 2;
+  return { projected: recent + (rise / gap) * (horizon + SIGNAL_DEFAULTS.ramp.lead), recent, earlier };
 }
 
 /** Median of the observed values of values[from, to), or null. */
