@@ -27,7 +27,7 @@ export const SIGNAL_DEFAULTS = {
     earlierTo: 3,
     /** The rise must exceed z standard deviations of the difference of those two means. */
     z: 3,
-    /** Minutes beyond the horizon the projection reaches (the recent mean is centred half a minute back). */
+    /** Minutes beyond the horizon the projection reaches (the two-minute mean is centred half a minute back). */
     lead: 0.5,
     /** The projection never exceeds this × the recent level (the step's: the level it rose from): a rise is not a rocket. */
     maxFactor: 4,
@@ -88,8 +88,8 @@ const minuteSigma = (alpha: number, level: number) => (Math.sqrt(Math.PI) / 2) *
 export function rampProjection(values: Series, horizon: number, alpha: number | null, n = values.length): number | null {
   const c = SIGNAL_DEFAULTS.ramp;
   if (alpha === null || !(alpha > 0) || n < c.earlierFrom + 1) return null;
-  const ramp = projectRise(values, n, horizon, alpha, c.recentMinutes, c.earlierFrom, c.earlierTo, c.z);
-  const step = projectRise(values, n, horizon, alpha, 1, c.step.earlierFrom, c.step.earlierTo, c.step.z);
+  const ramp = projectRise(values, n, horizon, alpha, c);
+  const step = projectRise(values, n, horizon, alpha, { recentMinutes: 1, ...c.step });
   // The step is capped on the level it rose from: one minute's jump from (next to) nothing — a
   // workload back after an outage — is no surge's shape to carry on, and the ramp still sees it.
   const r = ramp && Math.min(ramp.projected, ramp.recent * c.maxFactor);
@@ -97,12 +97,22 @@ export function rampProjection(values: Series, horizon: number, alpha: number | 
   return r === null ? p : p === null ? r : Math.max(r, p);
 }
 
+/** Two windows of the history compared: the last `recentMinutes` and the minutes `earlierFrom`..`earlierTo` ago. */
+interface RiseWindows {
+  recentMinutes: number;
+  earlierFrom: number;
+  earlierTo: number;
+  /** The rise must exceed z standard deviations of the difference of their means. */
+  z: number;
+}
+
 /**
- * The mean of the last `recentMinutes` against the mean of the minutes `earlierFrom`..`earlierTo` ago:
- * when it rose by more than z standard deviations of their difference, that rise per minute carried
- * over the horizon (plus the lead) from the recent mean; else null.
+ * The recent window's mean against the earlier one's: when it rose by more than z standard
+ * deviations of their difference, that rise per minute carried over the horizon (plus the lead)
+ * from the recent mean; else null.
  */
-function projectRise(values: Series, n: number, horizon: number, alpha: number, recentMinutes: number, earlierFrom: number, earlierTo: number, z: number): { projected: number; recent: number; earlier: number } | null {
+function projectRise(values: Series, n: number, horizon: number, alpha: number, w: RiseWindows): { projected: number; recent: number; earlier: number } | null {
+  const { recentMinutes, earlierFrom, earlierTo, z } = w;
   const recent = observedMean(values, n - recentMinutes, n);
   const earlier = observedMean(values, n - 1 - earlierFrom, n - earlierTo);
   if (recent === null || earlier === null || !(recent > 0)) return null;
