@@ -80,7 +80,7 @@ export function sourceFactory(opts: ServeOptions, trace: Trace | null, log: Logg
     const wantsPrometheus = config.query !== undefined || config.serverAddress !== undefined || opts.prometheusUrl !== undefined;
     if (!wantsPrometheus) return replay(config);
     if (serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query" (or start Amadeus with --prometheus-url)');
-    const full = { ...config, serverAddress };
+    const full = { ...config, serverAddress, credentialsDir: opts.prometheusCredentialsDir };
     const problems = prometheusConfigProblems(full, (k) => `metadata "${k}"`);
     if (problems.length) throw new InvalidRequestError(joinMessages(problems.map((p) => p.message)));
     return createPrometheusSource(full, { log });

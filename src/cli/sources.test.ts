@@ -27,3 +27,18 @@ test('with --prometheus-url: Prometheus is the default, and a query is required'
   expect(() => f(parse({ targetValue: '1' }))).toThrow(InvalidRequestError);
   expect(() => f(parse({ targetValue: '1' }))).toThrow(/metadata "query" is required/);
 });
+
+test('credential files only from --prometheus-credentials-dir: anything else is the metadata\'s error, naming the key', () => {
+  const f = factory(['--prometheus-credentials-dir', '/etc/amadeus/prom']);
+  const meta = (over: Record<string, string>) => parse({ targetValue: '1', serverAddress: 'http://127.0.0.1:9', query: 'up', ...over });
+  // The scaler's own service-account token, sent to a server of the ScaledObject author's choosing: refused.
+  const stolen = meta({ authModes: 'bearer', bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' });
+  expect(() => f(stolen)).toThrow(InvalidRequestError);
+  expect(() => f(stolen)).toThrow('metadata "bearerTokenFile" must name a file under --prometheus-credentials-dir (/etc/amadeus/prom)');
+  expect(() => f(meta({ authModes: 'tls', caFile: '../ca.crt' }))).toThrow(/metadata "caFile" must name a file under/);
+  const ok = f(meta({ authModes: 'bearer', bearerTokenFile: 'team-a/token' }));
+  expect(ok.description).toBe('prometheus:http://127.0.0.1:9');
+  ok.close();
+  // The default directory applies without the flag.
+  expect(() => factory([])(stolen)).toThrow('(/etc/amadeus/prometheus-credentials)');
+});

@@ -3,9 +3,10 @@
  * errors, response mapping) against loopback servers that record requests; the real Prometheus is
  * exercised in prometheus.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FieldsError, parseFields } from '../config/fields.js';
 import { generateCerts } from '../test-support/certs.js';
 import { freePort, matrixBody, startRecorder, type Recorder, type RecorderOptions } from '../test-support/prometheus.js';
@@ -17,6 +18,7 @@ import {
   type PrometheusConfig,
 } from './prometheus.js';
 import { MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER } from './prometheus-client.js';
+import { credentialPath, CredentialFileError, MAX_CREDENTIAL_BYTES, readCredentialFile } from './credential-file.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 30);
@@ -30,7 +32,7 @@ const file = (name: string, content: string) => {
 };
 
 function config(over: Partial<PrometheusConfig> & { serverAddress: string }): PrometheusConfig {
-  return { ...parseFields(PROMETHEUS_METADATA, { query: 'up' }), ...over };
+  return { ...parseFields(PROMETHEUS_METADATA, { query: 'up' }), credentialsDir: dir, ...over };
 }
 
 const recorders: Recorder[] = [];
@@ -103,8 +105,18 @@ describe('PROMETHEUS_METADATA', () => {
     expect(keys({ authModes: ['basic'] })).toEqual(['usernameFile']);
     expect(keys({ authModes: ['bearer'] })).toEqual(['bearerTokenFile']);
     expect(keys({ authModes: ['tls'] })).toEqual(['caFile']);
-    expect(keys({ authModes: ['tls'], certFile: '/c' })).toEqual(['keyFile']);
+    expect(keys({ authModes: ['tls'], certFile: 'c' })).toEqual(['keyFile']);
     expect(keys({ bearerTokenFile: '/t' })).toEqual(['bearerTokenFile']);
+    // File keys name files inside the credentials directory only (relative names are taken from it).
+    expect(keys({ authModes: ['bearer'], bearerTokenFile: 'token' })).toEqual([]);
+    expect(keys({ authModes: ['bearer'], bearerTokenFile: join(dir, 'sub', 'token') })).toEqual([]);
+    expect(keys({ authModes: ['bearer'], bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' })).toEqual(['bearerTokenFile']);
+    expect(keys({ authModes: ['bearer'], bearerTokenFile: '../token' })).toEqual(['bearerTokenFile']);
+    expect(keys({ authModes: ['bearer'], bearerTokenFile: dir })).toEqual(['bearerTokenFile']);
+    expect(keys({ authModes: ['tls'], caFile: '/dev/zero' })).toEqual(['caFile']);
+    expect(keys({ authModes: ['bearer'], bearerTokenFile: 'token', credentialsDir: undefined })).toEqual(['bearerTokenFile']);
+    const [outside] = prometheusConfigProblems({ ...config({ serverAddress: 'http://p:9090' }), authModes: ['bearer'], bearerTokenFile: '/etc/passwd' });
+    expect(outside!.message).toBe(`"bearerTokenFile" must name a file under --prometheus-credentials-dir (${dir})`);
     expect(keys({ serverAddress: 'ftp://x' })).toEqual(['serverAddress']);
     // The global default may carry user info; only metadata may not.
     expect(keys({ serverAddress: 'http://u:p@p:9090' })).toEqual([]);
@@ -268,13 +280,60 @@ describe('Prometheus source over HTTP', () => {
   });
 });
 
+describe('credential files', () => {
+  // What a ScaledObject's author could aim at: a file outside the directory (the service account's
+  // token), reached through a link inside it; a device or a FIFO; something too large to be a key.
+  it('reads only small regular files inside the directory, and sends nothing otherwise', async () => {
+    const r = await recorder();
+    const outsideDir = mkdtempSync(join(tmpdir(), 'amadeus-prom-outside-'));
+    try {
+      writeFileSync(join(outsideDir, 'token'), 'service-account-token');
+      symlinkSync(join(outsideDir, 'token'), join(dir, 'link-out'));
+      symlinkSync('/dev/zero', join(dir, 'zero'));
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      file('huge', 'x'.repeat(MAX_CREDENTIAL_BYTES + 1));
+      for (const [name, reason] of [
+        ['link-out', /leads out of the credentials directory/],
+        ['zero', /leads out of the credentials directory/],
+        ['fifo', /not a regular file/],
+        ['huge', /larger than 65536 bytes/],
+        ['absent', /ENOENT/],
+      ] as const) {
+        const source = createPrometheusSource(config({ serverAddress: r.url, authModes: ['bearer'], bearerTokenFile: name }), { clock });
+        const err = await failure(source.read(2));
+        expect(err.reason).toBe('credentials');
+        expect(err.message).toMatch(reason);
+        expect(err.message).not.toContain('service-account-token');
+        source.close();
+      }
+      expect(r.requests).toHaveLength(0);
+      // A link that stays inside is followed, as a mounted Secret's links are.
+      file('real-token', 'inside-token\n');
+      symlinkSync('real-token', join(dir, 'link-in'));
+      const ok = createPrometheusSource(config({ serverAddress: r.url, authModes: ['bearer'], bearerTokenFile: 'link-in' }), { clock });
+      expect((await failure(ok.read(2))).reason).toBe('no-data');
+      expect(r.requests[0]!.headers.authorization).toBe('Bearer inside-token');
+      ok.close();
+    } finally {
+      rmSync(outsideDir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes relative names from the directory and never leads out of it', () => {
+    expect(() => readCredentialFile(dir, '../x')).toThrow(CredentialFileError);
+    expect(credentialPath('/etc/amadeus/p', 'a/b')).toBe('/etc/amadeus/p/a/b');
+    expect(credentialPath('/etc/amadeus/p', '/etc/amadeus/p2/b')).toBeNull();
+    expect(credentialPath('/etc/amadeus/p', '/etc/amadeus/p')).toBeNull();
+  });
+});
+
 describe('Prometheus source over TLS', () => {
   const certs = generateCerts();
 
   it('verifies the server with caFile and presents the client certificate', async () => {
     const r = await recorder({ tls: { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey), ca: certs.read(certs.caCert), requestCert: true } });
     const source = createPrometheusSource(
-      config({ serverAddress: r.url, authModes: ['tls'], caFile: certs.caCert, certFile: certs.clientCert, keyFile: certs.clientKey }),
+      config({ serverAddress: r.url, authModes: ['tls'], caFile: certs.caCert, certFile: certs.clientCert, keyFile: certs.clientKey, credentialsDir: dirname(certs.caCert) }),
       { clock },
     );
     expect((await failure(source.read(5))).reason).toBe('no-data');
@@ -288,7 +347,7 @@ describe('Prometheus source over TLS', () => {
     const err = await failure(strict.read(5));
     expect(err.reason).toBe('tls');
     expect(err.message).toContain(r.url);
-    const wrongCa = createPrometheusSource(config({ serverAddress: r.url, authModes: ['tls'], caFile: certs.otherCaCert }), { clock });
+    const wrongCa = createPrometheusSource(config({ serverAddress: r.url, authModes: ['tls'], caFile: certs.otherCaCert, credentialsDir: dirname(certs.otherCaCert) }), { clock });
     expect((await failure(wrongCa.read(5))).reason).toBe('tls');
     expect(r.requests).toHaveLength(0);
     const unsafe = createPrometheusSource(config({ serverAddress: r.url, prometheusUnsafeSsl: true }), { clock });

@@ -7,11 +7,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
 import { MINUTE_MS } from '../series/minute.js';
+import { CredentialFileError, readCredentialFile } from './credential-file.js';
 
 export const AUTH_MODES = ['basic', 'bearer', 'tls'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -25,6 +25,8 @@ export interface ConnectionConfig {
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+  /** The only directory the file keys above may name files in (serve's --prometheus-credentials-dir). */
+  credentialsDir?: string;
   prometheusUnsafeSsl: boolean;
   timeoutSeconds: number;
 }
@@ -170,7 +172,7 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
     const modes = new Set(config.authModes ?? []);
     const found: string[] = [];
     const secret = (key: 'usernameFile' | 'passwordFile' | 'bearerTokenFile'): string => {
-      const value = readSecret(server, key, config[key]);
+      const value = readSecret(server, key, config[key], config.credentialsDir);
       found.push(value);
       return value;
     };
@@ -185,9 +187,9 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
     if (modes.has('bearer')) headers.Authorization = `Bearer ${secret('bearerTokenFile')}`;
     const tls: https.AgentOptions = { rejectUnauthorized: !config.prometheusUnsafeSsl };
     if (modes.has('tls')) {
-      if (config.caFile !== undefined) tls.ca = readFile(server, 'caFile', config.caFile);
-      if (config.certFile !== undefined) tls.cert = readFile(server, 'certFile', config.certFile);
-      if (config.keyFile !== undefined) tls.key = readFile(server, 'keyFile', config.keyFile);
+      if (config.caFile !== undefined) tls.ca = readFile(server, 'caFile', config.caFile, config.credentialsDir);
+      if (config.certFile !== undefined) tls.cert = readFile(server, 'certFile', config.certFile, config.credentialsDir);
+      if (config.keyFile !== undefined) tls.key = readFile(server, 'keyFile', config.keyFile, config.credentialsDir);
     }
     secrets = found.filter((s) => s.length >= 3);
     const { agents, release } = acquireAgents(tls);
@@ -289,19 +291,20 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
   };
 }
 
-function readFile(server: string, key: string, path: string): Buffer {
+function readFile(server: string, key: string, path: string, dir: string | undefined): Buffer {
+  if (dir === undefined) throw new PrometheusError('credentials', `${server}: ${key} needs a credentials directory (--prometheus-credentials-dir)`);
   try {
-    return readFileSync(path);
+    return readCredentialFile(dir, path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new PrometheusError('credentials', `${server}: cannot read ${key} ${path}: ${code}`);
+    const reason = err instanceof CredentialFileError ? err.message : ((err as NodeJS.ErrnoException).code ?? 'error');
+    throw new PrometheusError('credentials', `${server}: cannot read ${key} ${path}: ${reason}`);
   }
 }
 
-function readSecret(server: string, key: string, path: string | undefined): string {
+function readSecret(server: string, key: string, path: string | undefined, dir: string | undefined): string {
   if (path === undefined) throw new PrometheusError('credentials', `${server}: ${key} is not set`);
   // Mounted secrets often end with a newline that is not part of the credential.
-  const value = readFile(server, key, path).toString('utf8').trim();
+  const value = readFile(server, key, path, dir).toString('utf8').trim();
   if (value === '') throw new PrometheusError('credentials', `${server}: ${key} ${path} is empty`);
   return value;
 }

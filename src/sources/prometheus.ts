@@ -12,6 +12,7 @@ import { untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import type { MetricSource } from './types.js';
+import { credentialPath } from './credential-file.js';
 
 export { AUTH_MODES, PrometheusError, type AuthMode, type FailureReason } from './prometheus-client.js';
 
@@ -78,7 +79,11 @@ export const PROMETHEUS_METADATA = {
 
 export type PrometheusMetadata = Parsed<typeof PROMETHEUS_METADATA>;
 /** The parsed metadata with the server resolved (metadata `serverAddress`, else the global default). */
-export type PrometheusConfig = Omit<PrometheusMetadata, 'serverAddress'> & { serverAddress: string };
+export type PrometheusConfig = Omit<PrometheusMetadata, 'serverAddress'> & {
+  serverAddress: string;
+  /** Where the file keys may name files (serve's --prometheus-credentials-dir); none: no file key may be set. */
+  credentialsDir?: string;
+};
 
 export interface PrometheusSourceOptions {
   /** Epoch ms; default `Date.now`. Injectable so tests read fixed windows of backfilled data. */
@@ -130,7 +135,11 @@ export function prometheusConfigProblems(config: PrometheusConfig, describeKey: 
     ['keyFile', 'tls'],
   ];
   for (const [key, mode] of owner) {
-    if (config[key] !== undefined && !modes.has(mode)) add(key, `is set but "authModes" does not include "${mode}"`);
+    const value = config[key] as string | undefined;
+    if (value === undefined) continue;
+    if (!modes.has(mode)) add(key, `is set but "authModes" does not include "${mode}"`);
+    else if (config.credentialsDir === undefined) add(key, 'needs Amadeus started with --prometheus-credentials-dir: file credentials are read only from there');
+    else if (credentialPath(config.credentialsDir, value) === null) add(key, `must name a file under --prometheus-credentials-dir (${config.credentialsDir})`);
   }
   return problems;
 }
