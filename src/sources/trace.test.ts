@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTrace, parseTimestamp, parseTrace, TraceError } from './trace.js';
+import { loadTrace, MAX_TRACE_BYTES, parseTimestamp, parseTrace, TraceError } from './trace.js';
 import { MINUTE_MS } from '../series/minute.js';
 
 const NASA = new URL('../../../shared/datasets/nasa-http-1995/nasa_http_1995_1min.csv', import.meta.url).pathname;
@@ -95,6 +96,16 @@ describe('loadTrace', () => {
     const path = join(dir, 'bad.csv');
     writeFileSync(path, 'timestamp,requests\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,x\n');
     expect(() => loadTrace(path)).toThrow(`${path}:3: requests is not a number: "x"`);
+  });
+
+  it('refuses what is not a regular file, or too large, before reading it', () => {
+    const fifo = join(dir, 'fifo.csv');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => loadTrace(fifo)).toThrow(`${fifo}:0: not a regular file`);
+    const huge = join(dir, 'huge.csv');
+    writeFileSync(huge, 'timestamp,requests\n');
+    truncateSync(huge, MAX_TRACE_BYTES + 1); // sparse: no disk used
+    expect(() => loadTrace(huge)).toThrow(`more than the ${MAX_TRACE_BYTES} a trace may have`);
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 
@@ -193,8 +193,18 @@ function checkValue(raw: string, column: string): string | null {
   return null;
 }
 
+/**
+ * The largest trace file read: a few times MAX_TRACE_MINUTES' rows of `timestamp,requests,observed`,
+ * well below what one JavaScript string may hold (a larger file would fail with an opaque error).
+ */
+export const MAX_TRACE_BYTES = 256 * 1024 * 1024;
+
 /** Reads and parses a trace CSV (synchronously: this happens once, at start-up). */
 export function loadTrace(path: string): Trace {
+  // A FIFO or a device would block or never end; a huge file would exhaust memory before any row is checked.
+  const stat = statSync(path);
+  if (!stat.isFile()) throw new TraceError(path, 0, 'not a regular file');
+  if (stat.size > MAX_TRACE_BYTES) throw new TraceError(path, 0, `${stat.size} bytes, more than the ${MAX_TRACE_BYTES} a trace may have`);
   return parseTrace(readFileSync(path, 'utf8'), path);
 }
 
