@@ -105,6 +105,12 @@ describe('ScaledObject metadata', () => {
     expect(() => parse({ ...base, [key]: raw })).toThrow(message);
   });
 
+  test('an activationValue at or above maxValue (load there is a source error, so it could never activate) names the key', () => {
+    expect(() => parse({ ...base, maxValue: '50', activationValue: '50' })).toThrow(InvalidRequestError);
+    expect(() => parse({ ...base, maxValue: '50', activationValue: '80' })).toThrow('metadata "activationValue" must be below "maxValue" (50), got 80: the workload could never activate');
+    expect(parse({ ...base, maxValue: '50', activationValue: '49' }).activationValue).toBe(49);
+  });
+
   test('missing targetValue is rejected with its expected form', () => {
     expect(() => parse({})).toThrow('metadata "targetValue" is required: a number >= 0.001 and <= 1e12');
   });

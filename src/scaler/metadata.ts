@@ -115,6 +115,10 @@ export function createMetadataParser(defaultForecaster?: string) {
   return (raw: Readonly<Record<string, string>>) => {
     try {
       const parsed = parseFields(schema, raw, { describeKey: (k) => `metadata "${k}"`, passThrough: KEDA_CONNECTION_KEYS });
+      // Load above maxValue is a source error, so a threshold at or above it could never be crossed.
+      if (parsed.activationValue >= parsed.maxValue) {
+        throw new InvalidRequestError(`metadata "activationValue" must be below "maxValue" (${parsed.maxValue}), got ${parsed.activationValue}: the workload could never activate`);
+      }
       // An explicit horizon wins; a known start-up time beats the fixed default.
       const horizonMinutes = parsed.horizonMinutes ?? (parsed.podStartupSeconds === undefined ? DEFAULT_HORIZON_MINUTES : planningHorizonMinutes(parsed.podStartupSeconds));
       return { ...parsed, horizonMinutes };
