@@ -15,14 +15,18 @@ export type JsonPatchOp = { op: 'test' | 'replace' | 'add' | 'remove'; path: str
 export const pointerToken = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
- * The `test` operations a patch planned on `meta` starts with: generation and annotations; the
- * resourceVersion only when the object carries no generation (not the case for apps/v1 objects).
+ * The `test` operations a patch planned on `meta` starts with: generation and annotations (their
+ * absence when there are none); the resourceVersion only when the object carries no generation
+ * (not the case for apps/v1 objects).
  */
 export function preconditions(meta: V1ObjectMeta | undefined): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
   if (meta?.generation !== undefined) ops.push({ op: 'test', path: '/metadata/generation', value: meta.generation });
   else if (meta?.resourceVersion) ops.push({ op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion });
-  if (meta?.annotations !== undefined) ops.push({ op: 'test', path: '/metadata/annotations', value: meta.annotations });
+  // Without annotations, a patch that sets some adds the whole map: testing against null (which the
+  // API server's json-patch passes only while the member is absent) keeps it from replacing a map
+  // another writer added since the read.
+  ops.push({ op: 'test', path: '/metadata/annotations', value: meta?.annotations ?? null });
   return ops;
 }
 

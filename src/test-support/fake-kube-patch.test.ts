@@ -42,6 +42,17 @@ describe('JSON patch (RFC 6902)', () => {
     expect(errorOf(() => applyJsonPatch(input, [{ op: 'add', path: '/spec/list/5', value: 1 }])).status).toBe(422);
   });
 
+  it('tests against null as the API server does: passes on a missing member, fails on a present one', () => {
+    const input = { metadata: { name: 'web' } as { name: string; annotations?: Record<string, string> } };
+    const added = applyJsonPatch(input, [
+      { op: 'test', path: '/metadata/annotations', value: null },
+      { op: 'add', path: '/metadata/annotations', value: { a: '1' } },
+    ]);
+    expect(added.metadata.annotations).toEqual({ a: '1' });
+    expect(errorOf(() => applyJsonPatch(added, [{ op: 'test', path: '/metadata/annotations', value: null }])).status).toBe(422);
+    expect(errorOf(() => applyJsonPatch(input, [{ op: 'test', path: '/missing/annotations', value: null }])).status).toBe(422);
+  });
+
   it('rejects malformed patches with 400', () => {
     expect(errorOf(() => applyJsonPatch({}, { op: 'add' })).status).toBe(400);
     expect(errorOf(() => applyJsonPatch({}, [{ op: 'frobnicate', path: '/a' }])).status).toBe(400);

@@ -92,6 +92,14 @@ function getAt(doc: Json, pointer: string): Json {
   return v;
 }
 
+function absentOrNull(doc: Json, pointer: string): boolean {
+  if (pointer === '') return doc === null;
+  const { parent, key } = locate(doc, pointer);
+  if (!isObject(parent) && !Array.isArray(parent)) throw new PatchError(422, `path ${pointer}: parent is not a container`);
+  const v = Array.isArray(parent) ? parent[Number(key)] : parent[key];
+  return v === undefined || v === null;
+}
+
 function addAt(doc: Json, pointer: string, value: Json): void {
   const { parent, key } = locate(doc, pointer);
   if (Array.isArray(parent)) {
@@ -149,7 +157,9 @@ export function applyJsonPatch<T>(doc: T, ops: unknown): T {
         addAt(out, path, clone(getAt(out, from)));
         break;
       case 'test':
-        if (!deepEqual(getAt(out, path), value)) throw new PatchError(422, `testing value ${path} failed: test failed`);
+        // As the API server's json-patch library: a test against null passes on a missing member (of an
+        // existing parent), which is how a patch asserts that a field is still absent.
+        if (value === null ? !absentOrNull(out, path) : !deepEqual(getAt(out, path), value)) throw new PatchError(422, `testing value ${path} failed: test failed`);
         break;
       default:
         throw new PatchError(400, `unknown JSON patch operation ${JSON.stringify(op)}`);
