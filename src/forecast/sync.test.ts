@@ -123,3 +123,29 @@ test('gate and calibration state round-trips exactly: a copy answers like the or
   for (let m = 300; m < 400; m++) expect(answer(await b.forecast(at(m)))).toEqual(answer(await a.forecast(at(m))));
   expect(() => b.importState({ kind: 'calibration' })).toThrow(/not a calibration state/);
 });
+
+test('a shared volume that does not answer holds no forecast: each read has a deadline, and a hung read is not joined by more', async () => {
+  let reads = 0;
+  const hung: (() => void)[] = [];
+  const warnings: string[] = [];
+  const store: StateStore = {
+    latestVersion: () => {
+      reads++;
+      return new Promise((resolve) => hung.push(() => resolve(null)));
+    },
+    read: () => Promise.resolve(null),
+    publish: () => Promise.resolve(1),
+  };
+  const f = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => false, readTimeoutMs: 20, log: { warn: (msg, fields) => warnings.push(`${msg}: ${String(fields?.error)}`) } });
+  const control = replica(null, false);
+  expect(answer(await ask(f, 200))).toEqual(answer(await ask(control, 200)));
+  expect(warnings).toEqual([expect.stringMatching(/keeping this replica's: reading the latest state version: deadline exceeded after 0.02s$/)]);
+  // Still hung: the next forecasts read nothing (so wait on nothing) and answer alike.
+  for (let m = 201; m < 204; m++) expect(answer(await ask(f, m))).toEqual(answer(await ask(control, m)));
+  expect(reads).toBe(1);
+  // Once it has ended, the volume is read again.
+  for (const end of hung.splice(0)) end();
+  await new Promise((r) => setImmediate(r));
+  await ask(f, 204);
+  expect(reads).toBe(2);
+});

@@ -15,6 +15,7 @@
  *
  * Only serve wraps forecasters in this: the simulator already steps through every minute itself.
  */
+import { within } from '../deadline/deadline.js';
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import type { Forecast } from '../series/forecast.js';
@@ -28,6 +29,11 @@ export const SYNC_DEFAULTS = {
   intervalMinutes: 5,
   /** Missed minutes replayed at most: beyond that the state skips them (as it always did). */
   catchUpMinutes: 30,
+  /**
+   * How long a forecast waits on each read of the shared volume (ms): a hung volume (an NFS server
+   * gone) must not hold the forecast, so past it the replica keeps its own state for this minute.
+   */
+  readTimeoutMs: 5_000,
 } as const;
 
 export interface SyncLog {
@@ -44,6 +50,8 @@ export interface SyncOptions {
   owns: () => boolean;
   intervalMinutes?: number;
   catchUpMinutes?: number;
+  /** Deadline of each read of the store on the forecast path (ms); default SYNC_DEFAULTS.readTimeoutMs. */
+  readTimeoutMs?: number;
   log: SyncLog;
   /** Counts snapshots: published by the owner; matched (already equal) or adopted by a follower. */
   onSnapshot?: (action: 'published' | 'matched' | 'adopted') => void;
@@ -73,6 +81,22 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   /** This replica's own state digests at the publishing minutes (the last few). */
   const digests = new Map<number, string>();
   let publishing: Promise<unknown> = Promise.resolve();
+  const readTimeoutMs = o.readTimeoutMs ?? SYNC_DEFAULTS.readTimeoutMs;
+  /** A read of the store still running past its deadline: none other starts until it ends. */
+  let reading: Promise<void> | null = null;
+
+  /** `read`, within the deadline; it is remembered until it ends, however long that takes. */
+  const bounded = <T>(read: Promise<T>, what: string): Promise<T> => {
+    const ended = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    reading = ended;
+    void ended.then(() => {
+      if (reading === ended) reading = null;
+    });
+    return within(read, readTimeoutMs, what);
+  };
 
   const step = async (history: History, origin: number, minutes: number, horizon: number): Promise<Forecast> => {
     // An owner with nothing published or adopted yet (a new object) publishes its first step too,
@@ -110,11 +134,16 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     const store = o.store;
     // The owner follows nobody, except when it has no state at all (it just started or took over).
     if (!store || (lastOrigin !== null && o.owns())) return;
+    // A read that outlived its deadline is still holding a thread of the file system: not another one.
+    if (reading) {
+      o.log.debug?.('the shared volume has not answered an earlier read yet; keeping this replica\'s state', { workload: o.key });
+      return;
+    }
     let version: number | null;
     try {
-      version = await store.latestVersion(o.key);
+      version = await bounded(store.latestVersion(o.key), 'reading the latest state version');
       if (version === null || version <= seenVersion) return;
-      const got = await store.read(o.key);
+      const got = await bounded(store.read(o.key), 'reading the published state');
       if (!got || got.version <= seenVersion) return;
       const s = got.snapshot;
       // A snapshot of this very minute or later: the owner is ahead; look again next minute.

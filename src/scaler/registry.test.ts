@@ -146,6 +146,162 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true });
   });
 
+  /** The fake forecaster, made to hang (a promise that settles only when released) or answer `values`. */
+  function controllable(name = 'holt-winters') {
+    const f = fakeForecaster(name, 2);
+    const answer = f.forecast.bind(f);
+    const ctl = {
+      f,
+      hang: false,
+      /** Replaces the values of the next forecasts (null: the fake's own). */
+      values: null as number[] | null,
+      gate: null as string | null,
+      /** The model named in the next forecasts (null: the fake's own). */
+      model: null as string | null,
+      hung: [] as (() => void)[],
+    };
+    f.forecast = async (req) => {
+      if (ctl.hang) {
+        f.calls++;
+        await new Promise<void>((resolve) => ctl.hung.push(resolve));
+      }
+      const got = await answer(req);
+      return { ...got, ...(ctl.values ? { values: ctl.values } : {}), ...(ctl.model ? { model: ctl.model } : {}), ...(ctl.gate ? { gate: { reason: ctl.gate, mae: {} } } : {}) };
+    };
+    return ctl;
+  }
+
+  test('a forecaster that never answers: each refresh ends at the forecast deadline, the last good plan holds, refreshes go on; past maxOutage, the reactive plan', async () => {
+    let now = 1_000_000;
+    const ctl = controllable();
+    ctx = setup({ clock: () => now, maxOutageMs: 600_000, forecastTimeoutMs: 50, forecasterFor: () => ctl.f });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '15' }));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast' });
+    ctl.hang = true;
+    const calls = ctl.f.calls;
+    await waitFor(() => /forecaster holt-winters: deadline exceeded after 0.05s/.test(state.lastError ?? ''), 2000, 'the forecast deadline');
+    // The refresh ended: the source is read again minute after minute, and nothing is failing at it.
+    const reads = ctx.sources[0]!.reads;
+    await waitFor(() => ctx.sources[0]!.reads >= reads + 3, 2000, 'refreshes after the deadline');
+    expect(state.lastError).toMatch(/its previous forecast is still running: deadline exceeded/);
+    expect(state.sourceFailing).toBe(false);
+    expect(ctx.registry.stageOf(state).stage).toBe('serving');
+    // The reactive plan alone would be 10 and inactive: the last good plan holds.
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast-unavailable' });
+    expect(ctx.lines.filter((l) => l.msg === 'refresh' && l.held === true).length).toBeGreaterThan(0);
+    // The hung call is not joined by another each minute.
+    expect(ctl.f.calls).toBe(calls + 1);
+    // Past maxOutage (counted from the last good plan): the reactive plan from the fresh observed load.
+    now += 601_000;
+    await waitFor(() => ctx.registry.served(state).value === 10, 2000, 'the reactive plan');
+    expect(ctx.registry.served(state).active).toBe(false);
+    expect(ctx.lines.filter((l) => l.msg === 'forecaster failing past maxOutageSeconds: answering the reactive plan')).toHaveLength(1);
+    // Once the hung call settles, the forecaster is asked again and the plans are fresh.
+    ctl.hang = false;
+    for (const release of ctl.hung.splice(0)) release();
+    await waitFor(() => state.plan?.reason === 'forecast', 2000, 'recovery');
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true });
+    expect(ctl.f.calls).toBeGreaterThan(calls + 1);
+  });
+
+  test('triggers whose forecasters hang do not hold up the other triggers\' refreshes', async () => {
+    const hung = controllable();
+    hung.hang = true;
+    const working = fakeForecaster('holt-winters', 2);
+    // One slot, and more hung triggers than slow refreshes may give theirs up (4 × 1).
+    ctx = setup({ refreshConcurrency: 1, forecastTimeoutMs: 50, forecasterFor: (_name, key) => (key.startsWith('ns/h') ? hung.f : working) });
+    const stuck = Array.from({ length: 6 }, (_, i) => ctx.registry.touch(ref(`h${i}`)));
+    const ok = ctx.registry.touch(ref('ok'));
+    await waitFor(() => working.calls >= 3, 10_000, 'the working trigger to refresh again and again');
+    expect(ctx.registry.metricValue(ok)).toBe(20);
+    for (const s of stuck) {
+      // Observed load before any plan; the error says why.
+      expect(s.lastError).toMatch(/deadline exceeded/);
+      expect(ctx.registry.metricValue(s)).toBe(10);
+    }
+    for (const release of hung.hung.splice(0)) release();
+  });
+
+  test('an unusable forecast (NaN, ±Inf, negative, wrong length) is a forecaster failure: it never replaces the last good plan', async () => {
+    const ctl = controllable();
+    ctx = setup({ forecasterFor: () => ctl.f });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '15', horizonMinutes: '2' }));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast' });
+    for (const [values, why] of [
+      [[NaN, NaN], /returned NaN for minute 1/],
+      [[1, Infinity], /returned Infinity for minute 2/],
+      [[5, -1], /returned -1 for minute 2/],
+      [[5], /returned 1 values for a horizon of 2 minutes/],
+    ] as const) {
+      ctl.values = [...values];
+      await waitFor(() => why.test(state.lastError ?? ''), 2000, String(why));
+      expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast-unavailable' });
+      expect(state.goodPlan?.plan.value).toBe(20);
+    }
+    ctl.values = null;
+    await waitFor(() => state.lastError === null, 2000, 'recovery');
+  });
+
+  test('with no good plan yet, an all-NaN forecast is still an error (the observed load is answered), not a plan', async () => {
+    const ctl = controllable();
+    ctl.values = [NaN, NaN];
+    ctx = setup({ forecasterFor: () => ctl.f });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', horizonMinutes: '2' }));
+    await waitFor(() => state.plan !== null);
+    expect(state.lastError).toMatch(/returned NaN/);
+    expect(state.goodPlan).toBeNull();
+    expect(ctx.registry.served(state)).toMatchObject({ value: 10, reason: 'forecast-unavailable' });
+  });
+
+  test('a requested quantile that is not finite is an unusable forecast', async () => {
+    const f = fakeForecaster('lstm', 2);
+    const answer = f.forecast.bind(f);
+    f.forecast = async (req) => ({ ...(await answer(req)), maxQuantiles: { '0.9': NaN } });
+    ctx = setup({ forecasterFor: () => f });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', quantile: '0.9' }));
+    await waitFor(() => state.plan !== null);
+    expect(state.lastError).toMatch(/returned NaN for quantile 0.9 of the horizon maximum/);
+    // Not asked for: not looked at.
+    const plain = ctx.registry.touch(ref('b'));
+    await waitFor(() => plain.plan !== null);
+    expect(plain.lastError).toBeNull();
+  });
+
+  test('a gate that answered a baseline because its primary failed never lowers the answer, but a higher baseline plan is answered', async () => {
+    let now = 1_000_000;
+    const ctl = controllable('auto');
+    ctx = setup({ clock: () => now, maxOutageMs: 600_000, forecasterFor: () => ctl.f });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '15', horizonMinutes: '2' }));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true, reason: 'forecast' });
+    // The primary fails; the gate's baseline forecasts less: the last good plan holds.
+    ctl.gate = 'primary-failed';
+    ctl.model = 'holt-winters';
+    ctl.values = [3, 3];
+    await waitFor(() => /forecaster auto: its primary model failed; answering holt-winters/.test(state.lastError ?? ''), 2000, 'the failure noted');
+    await waitFor(() => state.plan?.reason === 'observed', 2000, 'a plan from the baseline');
+    expect(ctx.registry.served(state)).toMatchObject({ value: 20, active: true });
+    expect(state.goodPlan?.plan.value).toBe(20);
+    // A baseline forecasting more than the last good plan is answered.
+    ctl.values = [40, 40];
+    await waitFor(() => ctx.registry.served(state).value === 40, 2000, 'the higher baseline plan');
+    expect(state.goodPlan?.plan.value).toBe(20);
+    ctl.values = [3, 3];
+    await waitFor(() => ctx.registry.served(state).value === 20, 2000, 'held again');
+    // Past maxOutage: the baseline's plan alone, said once.
+    now += 601_000;
+    await waitFor(() => ctx.registry.served(state).value === 10, 2000, 'the baseline plan');
+    expect(ctx.lines.filter((l) => l.msg === 'forecaster failing past maxOutageSeconds: answering the plan of holt-winters')).toHaveLength(1);
+    // The primary back: a good plan again, which may be lower.
+    ctl.gate = 'primary-best';
+    ctl.model = null;
+    await waitFor(() => state.lastError === null, 2000, 'recovery');
+    expect(state.goodPlan?.plan.value).toBe(10);
+    expect(ctx.lines.filter((l) => l.msg === 'refresh recovered')).toHaveLength(1);
+  });
+
   test('fine-tuned weights are kept per series: two triggers of one name on different queries never share them; new planner settings keep them', () => {
     const keys: string[] = [];
     ctx = setup({ forecasterFor: (_name, key) => (keys.push(key), fakeForecaster()) });

@@ -13,23 +13,30 @@
  * minute m + 1 reads the same window (the minutes up to m), whenever its trigger registered and on
  * whichever replica: the plan is a function of the minute, which is also what the simulator computes.
  * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once; every
- * read has a deadline (metadata `timeoutSeconds`), and a refresh still reading after `slowRefreshMs`
- * gives its slot to the next one (a few such at once), so a hanging source cannot starve the rest.
+ * read has a deadline (metadata `timeoutSeconds`), every forecast one too (`forecastTimeoutMs`), and a
+ * refresh still running after `slowRefreshMs` gives its slot to the next one (a few such at once), so
+ * a hanging source or model cannot starve the rest: every refresh ends within both deadlines.
  *
  * A failing source never lowers what is answered: the last good plan (value and activity) stays in
  * force, `last-plan` within `planTtlMs`, `stale-plan` after, until the outage passes
  * `maxOutageSeconds`; then every call answers UNAVAILABLE so KEDA's own `fallback` applies. A sample
  * outside [0, maxValue] (negative, NaN, ±Inf, absurd) is such a failure, and no value answered is
  * ever above `maxValue`.
+ *
+ * A failing forecaster (a rejection, no answer within `forecastTimeoutMs`, a forecast of the wrong
+ * length or with a value that is not finite and >= 0, or a gate that answered a baseline because its
+ * primary model failed) never lowers the answer nor deactivates either: see heldThroughForecastError.
  */
 import type { ServedState } from '../telemetry/metrics.js';
 import { createHash } from 'node:crypto';
 import type { PlanSnapshot } from '../notify/scale-notice.js';
-import type { Forecaster } from '../forecast/types.js';
+import type { ForecastRequest, Forecaster } from '../forecast/types.js';
+import type { GateReason } from '../forecast/gate.js';
+import type { Forecast } from '../series/forecast.js';
 import { makePlan, MAX_PLAN_VALUE, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
 import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
-import { deadlineSignal, untilAborted } from '../deadline/deadline.js';
+import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { msUntil, type MetricSource } from '../sources/types.js';
 import type { History } from '../series/history.js';
@@ -80,6 +87,12 @@ export interface RegistryOptions {
    * 4 × refreshConcurrency such at once, and goes on to its deadline. Default 2 s.
    */
   slowRefreshMs?: number;
+  /**
+   * How long one refresh waits for its forecast (ms). Past it the forecast is a forecaster error (the
+   * last good plan holds, see heldThroughForecastError) and the refresh ends; a forecast still
+   * running then is not called again until it settles. Default 30 s (DEFAULT_FORECAST_TIMEOUT_MS).
+   */
+  forecastTimeoutMs?: number;
   /** Told about every successful refresh and every forgotten object (metrics). */
   observer?: RegistryObserver;
   clock?: () => number;
@@ -170,6 +183,8 @@ interface Entry extends EntryState {
   timer: NodeJS.Timeout | null;
   /** The source's minute in progress when it was last read (the window ended just before it). */
   readMinute: number | null;
+  /** The forecaster's call in flight (settling, never rejecting), kept past its deadline until it settles. */
+  forecasting: Promise<void> | null;
   queued: boolean;
   refreshing: boolean;
   removed: boolean;
@@ -192,6 +207,14 @@ function signatureOf(metadata: Readonly<Record<string, string>>): string {
 export const DEFAULT_REFRESH_OFFSET_MS = 10_000;
 export const DEFAULT_PLAN_TTL_MS = 300_000;
 export const DEFAULT_SLOW_REFRESH_MS = 2_000;
+/**
+ * How long a refresh waits for its forecast: longer than the LSTM inference worker's own deadline
+ * (inference-pool.ts, 20 s), so a stuck worker is answered by the gate's baseline first, and short
+ * enough that a refresh at the 10 s offset with a 10 s read still ends within its minute.
+ */
+export const DEFAULT_FORECAST_TIMEOUT_MS = 30_000;
+/** The gate's reason when it answered a baseline because its primary model failed (gate.ts). */
+const PRIMARY_FAILED: GateReason = 'primary-failed';
 /** A timer waits at most this long at once (Node's limit is ~24.8 days; a slow replay can ask for more). */
 const MAX_TIMER_MS = 3_600_000;
 
@@ -277,6 +300,7 @@ export class ScaledObjectRegistry {
       pinned: options.pinned ?? false,
       timer: null,
       readMinute: null,
+      forecasting: null,
       queued: false,
       refreshing: false,
       removed: false,
@@ -558,18 +582,27 @@ export class ScaledObjectRegistry {
     entry.sourceFailing = false;
     entry.cause = null;
 
-    let forecast = null;
+    let forecast: Forecast | null = null;
     let forecastError: string | null = null;
     if (forecaster) {
       try {
         // Exactly the window the model asked for, as the simulator hands it: a model may use all it
         // is given (Holt-Winters runs over the whole of it), so the signals' longer read must not leak in.
-        forecast = await forecaster.forecast({ history: lastMinutes(history, modelMinutes), horizon: config.horizonMinutes });
+        const got = await this.forecastWithin(entry, forecaster, { history: lastMinutes(history, modelMinutes), horizon: config.horizonMinutes });
+        // A forecast the planner would read wrong (NaN minutes skipped, a NaN quantile ignored) is no
+        // forecast: a failure, so it cannot replace the last good plan.
+        const unusable = unusableForecast(got, config.horizonMinutes, config.quantile);
+        if (unusable === null) forecast = got;
+        else forecastError = `forecaster ${forecaster.name}: ${unusable}`;
       } catch (err) {
         forecastError = `forecaster ${forecaster.name}: ${messageOf(err)}`;
       }
     }
     if (entry.removed) return;
+    // A gate whose primary model failed answers a baseline: a usable forecast, planned on, but made
+    // because of an error, so it is held like one (never below the last good plan) and replaces nothing.
+    const primaryFailed = forecast?.gate?.reason === PRIMARY_FAILED;
+    const failure = forecastError ?? (primaryFailed ? `forecaster ${forecaster!.name}: its primary model failed; answering ${forecast!.model}` : null);
     const at = history.start + history.requests.length * MINUTE_MS;
 
     // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
@@ -587,11 +620,12 @@ export class ScaledObjectRegistry {
       signals: signals.size > 0 ? planSignals(history.requests, config.horizonMinutes, noise, signals) : undefined,
       maxValue: config.maxValue,
     });
-    if (forecastError === null) entry.goodPlan = { plan, at: this.clock() };
-    else if (config.mode === 'predictive') plan = this.heldThroughForecastError(entry, plan);
+    const made = plan;
+    if (failure === null) entry.goodPlan = { plan, at: this.clock() };
+    else if (config.mode === 'predictive') plan = this.heldThroughForecastError(entry, plan, primaryFailed ? `the plan of ${forecast!.model}` : 'the reactive plan');
     entry.plan = plan;
     entry.lastRefreshAt = this.clock();
-    if (forecastError) this.noteError(entry, forecastError);
+    if (failure) this.noteError(entry, failure);
     else this.clearError(entry);
     this.stageNoted(entry, 'serving', null);
 
@@ -615,6 +649,8 @@ export class ScaledObjectRegistry {
       gateMae: forecast?.gate?.mae,
       note: forecast?.note,
       active: plan.active,
+      // The last good plan held the value or activity up through a forecaster failure.
+      held: plan !== made ? true : undefined,
       durationMs: this.clock() - started,
     });
     for (const [listener, told] of entry.listeners) {
@@ -632,22 +668,54 @@ export class ScaledObjectRegistry {
   }
 
   /**
-   * The forecaster failed, so `plan` is the reactive one (observed load): an error must not remove
-   * capacity the last good plan provisioned nor deactivate, so the answer is the larger of the two
-   * while the last good plan is younger than maxOutageSeconds; after that, the reactive plan alone
-   * (the source still answers, so the observed load is fresh), logged once.
+   * The forecaster failed, so `plan` is the reactive one (observed load), or the plan of the baseline
+   * a gate fell back to: an error must not remove capacity the last good plan provisioned nor
+   * deactivate, so the answer is the larger of the two while the last good plan is younger than
+   * maxOutageSeconds; after that, `plan` alone (the source still answers, so the observed load is
+   * fresh), logged once. `what` names `plan` in that line.
    */
-  private heldThroughForecastError(entry: Entry, plan: Plan): Plan {
+  private heldThroughForecastError(entry: Entry, plan: Plan, what: string): Plan {
     const good = entry.goodPlan;
     if (!good) return plan;
     const age = this.clock() - good.at;
     if (age > this.maxOutageMs(entry.config)) {
-      this.log.warn('forecaster failing past maxOutageSeconds: answering the reactive plan', { scaledObject: entry.objectKey, trigger: entry.trigger, failingFor: formatAge(age) });
+      this.log.warn(`forecaster failing past maxOutageSeconds: answering ${what}`, { scaledObject: entry.objectKey, trigger: entry.trigger, failingFor: formatAge(age) });
       entry.goodPlan = null;
       return plan;
     }
     if (plan.value >= good.plan.value && (plan.active || !good.plan.active)) return plan;
     return { ...plan, value: Math.max(plan.value, good.plan.value), active: plan.active || good.plan.active };
+  }
+
+  /**
+   * The forecaster's answer within `forecastTimeoutMs`, else a DeadlineError. One call per trigger at
+   * a time: a call still running past an earlier refresh's deadline is waited for (within this
+   * refresh's deadline) before the next is made, so a hung model is not handed one more call, and
+   * one more history to hold, every minute. (Stateful forecasters answer in call order anyway.)
+   */
+  private async forecastWithin(entry: Entry, forecaster: Forecaster, request: ForecastRequest): Promise<Forecast> {
+    const ms = this.opts.forecastTimeoutMs ?? DEFAULT_FORECAST_TIMEOUT_MS;
+    const deadline = deadlineSignal(ms);
+    try {
+      if (entry.forecasting) await untilAborted(entry.forecasting, deadline.signal, () => new DeadlineError(ms, 'its previous forecast is still running'));
+      let call: Promise<Forecast>;
+      try {
+        call = forecaster.forecast(request);
+      } catch (err) {
+        call = Promise.reject(err);
+      }
+      const settled = call.then(
+        () => undefined,
+        () => undefined,
+      );
+      entry.forecasting = settled;
+      void settled.then(() => {
+        if (entry.forecasting === settled) entry.forecasting = null;
+      });
+      return await untilAborted(call, deadline.signal);
+    } finally {
+      deadline.clear();
+    }
   }
 
   /** A read failed (I/O, deadline, bad samples): the last good plan stays in force, the error is noted. */
@@ -696,6 +764,24 @@ export class ScaledObjectRegistry {
     if (why !== 'shutdown') this.log.info('forgot ScaledObject trigger', { scaledObject: entry.objectKey, trigger: entry.trigger, reason: why });
   }
 }
+
+/**
+ * Why the planner cannot use `f` for `horizon` minutes, or null: every value sent to KEDA is finite
+ * and >= 0, and makePlan would silently skip a NaN minute or quantile (planning on less than the
+ * model said), so a forecast of the wrong length, or with a value (or the requested quantile of the
+ * horizon maximum) that is not a finite number >= 0, is a forecaster failure.
+ */
+export function unusableForecast(f: Forecast | null | undefined, horizon: number, quantile?: string): string | null {
+  if (!f || !Array.isArray(f.values)) return 'returned no forecast values';
+  if (f.values.length !== horizon) return `returned ${f.values.length} values for a horizon of ${horizon} minutes`;
+  const bad = f.values.findIndex((v) => !isUsable(v));
+  if (bad >= 0) return `returned ${String(f.values[bad])} for minute ${bad + 1} of the horizon (values must be finite and >= 0)`;
+  const q = quantile === undefined ? undefined : f.maxQuantiles?.[quantile];
+  if (q !== undefined && !isUsable(q)) return `returned ${String(q)} for quantile ${quantile} of the horizon maximum (values must be finite and >= 0)`;
+  return null;
+}
+
+const isUsable = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** The last `minutes` of a history (itself when it has no more). */
 function lastMinutes(h: History, minutes: number): History {

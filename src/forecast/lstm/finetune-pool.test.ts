@@ -106,3 +106,45 @@ test('workload directories cannot escape the weights root', () => {
   expect(workloadDir('/w', '../../etc/passwd')).toBe('/w/_/_');
   expect(workloadDir('/w', 'a b/c:d')).toBe('/w/a_b/c_d');
 });
+
+describe('a worker that misbehaves (a stand-in worker that answers every job "not accepted")', () => {
+  /** A job with `hang` spins forever (a stuck round); with `exit` the thread exits with that code, unasked. */
+  const STAND_IN = new URL(
+    'data:text/javascript,' +
+      encodeURIComponent(`
+        import { parentPort } from 'node:worker_threads';
+        parentPort.on('message', ({ id, job }) => {
+          if (job.hang) for (;;);
+          if (job.exit !== undefined) process.exit(job.exit);
+          parentPort.postMessage({ id, result: { accepted: false, reason: 'stand-in ' + job.n } });
+        });
+      `),
+  );
+  const job = (j: Record<string, unknown>) => j as never;
+  let pool: FineTunePool;
+  // Generous against a slow machine's worker start-up: only a job that never ends reaches it.
+  beforeEach(() => (pool = new FineTunePool({ workerUrl: STAND_IN, jobTimeoutMs: 2000 })));
+  afterEach(() => pool.close());
+
+  test('a stuck job fails at its deadline; the worker is replaced and the jobs queued behind it run', async () => {
+    expect((await pool.run(job({ n: 1 }))).reason).toBe('stand-in 1');
+    const stuck = pool.run(job({ hang: true }));
+    const behind = pool.run(job({ n: 2 }));
+    expect(pool.pending).toBe(2);
+    await expect(stuck).rejects.toThrow(/^fine-tuning job \(worker restarted\): deadline exceeded after 2s$/);
+    expect((await behind).reason).toBe('stand-in 2');
+    expect(pool.started).toBe(2);
+    expect(pool.pending).toBe(0);
+  });
+
+  test('a worker that exits, even with code 0, fails its job and the next job gets a new worker', async () => {
+    for (const code of [0, 7]) {
+      const exited = pool.run(job({ exit: code }));
+      const behind = pool.run(job({ n: code }));
+      await expect(exited).rejects.toThrow(`fine-tuning worker exited with code ${code}`);
+      expect((await behind).reason).toBe(`stand-in ${code}`);
+    }
+    expect(pool.started).toBe(3);
+    expect((await pool.run(job({ n: 3 }))).reason).toBe('stand-in 3');
+  });
+});

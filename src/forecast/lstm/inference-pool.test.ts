@@ -39,3 +39,87 @@ test('forecasts from the worker equal forecasts made in this thread; models are 
   }
   await expect(pool.run('k', shape, () => [], new Float32Array(1), 1)).rejects.toThrow('closed');
 });
+
+describe('a worker that misbehaves (a stand-in worker: no model, it doubles its input)', () => {
+  /**
+   * Key `hang` spins forever (a stuck model), `ignore` is never answered while the rest are, `crash`
+   * exits the thread, `fail-once…` fails its first load (as setWeights would on weights that do not fit).
+   */
+  const STAND_IN = new URL(
+    'data:text/javascript,' +
+      encodeURIComponent(`
+        import { parentPort } from 'node:worker_threads';
+        const models = new Set();
+        const loads = new Map();
+        parentPort.on('message', (msg) => {
+          if ('drop' in msg) return void models.delete(msg.drop);
+          if (msg.key === 'hang') for (;;);
+          if (msg.key === 'ignore') return;
+          if (msg.key === 'crash') process.exit(3);
+          try {
+            if (!models.has(msg.key)) {
+              if (!msg.weights) throw new Error('no weights for ' + msg.key);
+              const n = (loads.get(msg.key) ?? 0) + 1;
+              loads.set(msg.key, n);
+              if (msg.key.startsWith('fail-once') && n === 1) throw new Error('weights do not fit');
+              models.add(msg.key);
+            }
+            const out = msg.x.map((v) => v * 2);
+            parentPort.postMessage({ id: msg.id, out }, [out.buffer]);
+          } catch (err) {
+            parentPort.postMessage({ id: msg.id, error: err.message });
+          }
+        });
+      `),
+  );
+  // Generous against a slow machine's worker start-up: only a call that is never answered reaches it.
+  const TIMEOUT_MS = 2000;
+  let pool: InferencePool;
+  /** Times model `m` (or `fail-once`) had its weights sent. */
+  let sent: number;
+  const call = (key: string) => pool.run(key, shape, () => (key === 'm' || key === 'fail-once' ? sent++ : 0, [new Float32Array(1)]), Float32Array.from([1, 2]), 1);
+
+  beforeEach(() => {
+    pool = new InferencePool({ workerUrl: STAND_IN, callTimeoutMs: TIMEOUT_MS });
+    sent = 0;
+  });
+  afterEach(() => pool.close());
+
+  test('a stuck call fails at its deadline, with the calls behind it; the worker is replaced and sent its models again', async () => {
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    await call('m');
+    expect(sent).toBe(1); // confirmed held: not sent again
+    const stuck = call('hang');
+    const behind = call('m');
+    await expect(stuck).rejects.toThrow(/inference worker stuck, restarted: deadline exceeded after 2s/);
+    await expect(behind).rejects.toThrow(/stuck/);
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    expect(pool.started).toBe(2);
+    expect(sent).toBe(2); // the new worker had to be sent the model
+  });
+
+  test('a call the worker leaves unanswered while it answers others fails alone; the worker is kept', async () => {
+    const ignored = call('ignore');
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    await expect(ignored).rejects.toThrow(/^inference call: deadline exceeded after 2s/);
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    expect(pool.started).toBe(1);
+    expect(sent).toBe(1);
+  });
+
+  test('a model whose weights failed to load is sent again with the next call', async () => {
+    await expect(call('fail-once')).rejects.toThrow('weights do not fit');
+    expect(Array.from(await call('fail-once'))).toEqual([2, 4]);
+    expect(sent).toBe(2);
+    await call('fail-once');
+    expect(sent).toBe(2);
+  });
+
+  test('a worker that exits fails its calls and is replaced by the next call', async () => {
+    await call('m');
+    await expect(call('crash')).rejects.toThrow('inference worker exited with code 3');
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    expect(pool.started).toBe(2);
+    expect(sent).toBe(2);
+  });
+});

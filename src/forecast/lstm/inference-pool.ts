@@ -1,17 +1,44 @@
 /**
  * LSTM inference in a worker thread, so a forecast never holds the event loop that answers KEDA.
- * Each model is known to the worker by a key (one per set of weights); its weights cross once.
- * A crashed worker fails the calls in flight (the gate falls back to a baseline for that refresh)
- * and is restarted on the next call.
+ * Each model is known to the worker by a key (one per set of weights); its weights cross until the
+ * worker confirms it holds them (a model whose weights failed to load is sent again).
+ *
+ * Every call has a deadline (`callTimeoutMs`): past it the call fails (the gate falls back to a
+ * baseline for that refresh). A worker that has answered nothing since that call was sent is stuck
+ * (a call that never ends holds every call behind it, since one worker serves every LSTM): it is
+ * terminated, every call in flight fails, and the next call starts a new worker, which is sent its
+ * models again. A crashed or exited worker is handled the same way. A worker that is merely busy
+ * (answering calls, just not this one yet) is left alone.
  */
 import { Worker } from 'node:worker_threads';
+import { DeadlineError } from '../../deadline/deadline.js';
 import type { BackendChoice } from './backend.js';
 import type { InferenceRequest } from './inference-worker.js';
 import type { ModelShape } from './model.js';
 
 export const DEFAULT_INFERENCE_WORKER_URL = new URL('./inference-worker.js', import.meta.url);
 
+/**
+ * How long one inference call may take, worker start-up and the calls queued before it included: a
+ * batch of 256 windows takes well under a second, so only a stuck worker reaches it. Shorter than the
+ * registry's forecast deadline (30 s), so the gate's baseline answers before the refresh gives up.
+ */
+export const DEFAULT_INFERENCE_TIMEOUT_MS = 20_000;
+
+export interface InferencePoolOptions {
+  workerUrl?: URL;
+  backend?: BackendChoice;
+  /** Deadline of one call (ms); default DEFAULT_INFERENCE_TIMEOUT_MS. */
+  callTimeoutMs?: number;
+}
+
 interface Pending {
+  key: string;
+  /** The message carried the model's weights: a success confirms the worker holds them. */
+  weights: boolean;
+  /** The worker's answers received when the call was sent: none since, at its deadline, is a stuck worker. */
+  answersAtSend: number;
+  timer: NodeJS.Timeout;
   resolve: (out: Float32Array) => void;
   reject: (err: Error) => void;
 }
@@ -19,31 +46,55 @@ interface Pending {
 export class InferencePool {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
-  /** Models the current worker holds. */
+  /** Models the current worker has confirmed it holds. */
   private readonly loaded = new Set<string>();
+  /** Messages the current worker has answered. */
+  private answers = 0;
+  private workersStarted = 0;
   private nextId = 1;
   private closed = false;
+  private readonly timeoutMs: number;
 
-  constructor(private readonly opts: { workerUrl?: URL; backend?: BackendChoice } = {}) {}
+  constructor(private readonly opts: InferencePoolOptions = {}) {
+    this.timeoutMs = opts.callTimeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new RangeError(`the inference call timeout must be > 0 ms, got ${this.timeoutMs}`);
+  }
+
+  /** Workers started so far (the first one included): more than one means a crash or a stuck worker. */
+  get started(): number {
+    return this.workersStarted;
+  }
 
   run(key: string, shape: ModelShape, weights: () => Float32Array[], x: Float32Array, rows: number): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
     if (rows === 0) return Promise.resolve(new Float32Array(0));
-    const worker = this.ensureWorker();
+    let worker: Worker;
+    try {
+      worker = this.ensureWorker();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const id = this.nextId++;
     const send = !this.loaded.has(key);
     const input = new Float32Array(x); // its own buffer, to transfer
-    const msg: InferenceRequest = { id, key, shape, x: input, rows, ...(send ? { weights: weights() } : {}) };
-    if (send) this.loaded.add(key);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage(msg, [input.buffer as ArrayBuffer]);
+      const msg: InferenceRequest = { id, key, shape, x: input, rows, ...(send ? { weights: weights() } : {}) };
+      const timer = setTimeout(() => this.expire(id, worker), this.timeoutMs);
+      timer.unref();
+      this.pending.set(id, { key, weights: send, answersAtSend: this.answers, timer, resolve, reject });
+      try {
+        worker.postMessage(msg, [input.buffer as ArrayBuffer]);
+      } catch (err) {
+        this.settle(id)?.reject(err as Error);
+      }
     });
   }
 
   /** Frees a model the worker no longer needs. */
   drop(key: string): void {
-    if (!this.loaded.delete(key)) return;
+    // A load still in flight must not mark it held once the worker has dropped it.
+    for (const p of this.pending.values()) if (p.key === key) p.weights = false;
+    this.loaded.delete(key);
     this.worker?.postMessage({ drop: key });
   }
 
@@ -55,9 +106,37 @@ export class InferencePool {
     if (w) await w.terminate();
   }
 
+  /** Removes a call from the pending ones (its deadline disarmed) and returns it, if still pending. */
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    return p;
+  }
+
+  /** A call's deadline: it fails; a worker that has answered nothing since it was sent is replaced. */
+  private expire(id: number, worker: Worker): void {
+    const p = this.settle(id);
+    if (!p) return;
+    const stuck = this.worker === worker && this.answers === p.answersAtSend;
+    const err = new DeadlineError(this.timeoutMs, stuck ? 'inference worker stuck, restarted' : 'inference call');
+    p.reject(err);
+    if (stuck) this.discard(worker, err);
+  }
+
+  /** Stops using `w` (crashed, exited or stuck): every call in flight fails; the next call starts a new worker. */
+  private discard(w: Worker, err: Error): void {
+    if (this.worker !== w) return; // already replaced: its calls were failed then
+    this.worker = null;
+    w.removeAllListeners();
+    w.on('error', () => undefined); // whatever it still reports while it stops
+    void w.terminate().catch(() => undefined);
+    this.failAll(err);
+  }
+
   private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
     this.loaded.clear();
   }
 
@@ -65,21 +144,23 @@ export class InferencePool {
     if (this.worker) return this.worker;
     const w = new Worker(this.opts.workerUrl ?? DEFAULT_INFERENCE_WORKER_URL, { workerData: { backend: this.opts.backend ?? 'auto' } });
     w.unref();
+    this.workersStarted++;
+    this.answers = 0;
     w.on('message', (msg: { id: number; out?: Float32Array; error?: string }) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (msg.error !== undefined) p.reject(new Error(msg.error));
-      else p.resolve(msg.out!);
+      if (this.worker !== w) return;
+      this.answers++;
+      const p = this.settle(msg.id);
+      if (!p) return; // past its deadline: already failed
+      if (msg.error !== undefined) {
+        p.reject(new Error(msg.error));
+        return;
+      }
+      // Held only once the worker says so: a model whose weights failed to load is sent again.
+      if (p.weights) this.loaded.add(p.key);
+      p.resolve(msg.out!);
     });
-    const fail = (err: Error) => {
-      if (this.worker === w) this.worker = null;
-      this.failAll(err);
-    };
-    w.on('error', fail);
-    w.on('exit', (code) => {
-      if (!this.closed) fail(new Error(`inference worker exited with code ${code}`));
-    });
+    w.on('error', (err) => this.discard(w, err));
+    w.on('exit', (code) => this.discard(w, new Error(`inference worker exited with code ${code}`)));
     this.worker = w;
     return w;
   }

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry: runs LSTM inference off the event loop that answers KEDA. Models are kept
- * by key; a message carries the weights only when the worker does not have that key yet.
+ * by key; a message carries the weights until the worker has answered one that loaded them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
@@ -35,9 +35,16 @@ port.on('message', async (msg: InferenceRequest | { drop: string }) => {
     let model = models.get(msg.key);
     if (!model) {
       if (!msg.weights) throw new Error(`no weights for ${msg.key}`);
-      model = createModel(msg.shape, null);
-      setWeights(model, msg.weights);
-      models.set(msg.key, model);
+      const created = createModel(msg.shape, null);
+      try {
+        setWeights(created, msg.weights);
+      } catch (err) {
+        // Not kept: the pool sends the weights again with the next call.
+        created.dispose();
+        throw err;
+      }
+      models.set(msg.key, created);
+      model = created;
     }
     const out = runModel(model, msg.shape, msg.x, msg.rows);
     const copy = new Float32Array(out);
