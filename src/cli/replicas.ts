@@ -49,13 +49,14 @@ export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger
     return { identity, membership, owns: () => true, roundLock: null, stop: async () => {} };
   }
   // Loaded only with a cluster: the Kubernetes client takes most of a second and ~75 MiB to load.
-  const { loadKubeConfig } = await import('../healer/kube.js');
+  const { loadKubeConfig, makeApiClient } = await import('../healer/kube.js');
   const { CoordinationV1Api } = await import('@kubernetes/client-node');
   const { Membership } = await import('../replicas/membership.js');
   const { RoundLock } = await import('../replicas/round-lock.js');
   const kc = loadKubeConfig(creds);
   if (!kc) throw new UsageError('replicas: the kubeconfig names no current cluster');
-  const api = kc.makeApiClient(CoordinationV1Api);
+  // Every request has an overall deadline (kube.ts), besides Membership's and RoundLock's own.
+  const api = makeApiClient(kc, CoordinationV1Api);
   const namespace = podNamespace(o.replicaNamespace, env);
   const membership = new Membership({
     api,

@@ -13,10 +13,10 @@ export class DeadlineError extends Error {
   }
 }
 
-/** An AbortSignal that aborts with a DeadlineError after `ms`, and the function that disarms it. */
-export function deadlineSignal(ms: number): { signal: AbortSignal; clear(): void } {
+/** An AbortSignal that aborts with a DeadlineError (naming `what`, when given) after `ms`, and the function that disarms it. */
+export function deadlineSignal(ms: number, what?: string): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DeadlineError(ms)), ms);
+  const timer = setTimeout(() => controller.abort(new DeadlineError(ms, what)), ms);
   // A deadline alone never keeps a process alive (a shutdown does not wait for it).
   timer.unref();
   return {

@@ -3,9 +3,46 @@
  * 422 from a JSON patch whose precondition `test` failed), throttling and server errors are
  * retried a few times with back-off (the caller re-reads and re-plans, so a retry never applies a
  * stale decision); anything else is reported at once.
+ *
+ * Every request made through these clients has an overall deadline (KUBE_REQUEST_DEADLINE_MS,
+ * from sending it to reading the whole answer): client-node 1.x sets none, so a silent API server
+ * would hold a workload's queue, a Lease round or a shutdown forever. Pod watches go through
+ * BoundedWatch instead: a deadline on connecting, a server-side timeoutSeconds with jitter, and a
+ * client-side guard should the server not end the stream by then.
  */
-import { ApiException, AppsV1Api, BatchV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  createConfiguration,
+  CustomObjectsApi,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  ListWatch,
+  Observable,
+  ResponseContext,
+  ServerConfiguration,
+  Watch,
+  type HttpLibrary,
+  type Informer,
+  type KubernetesObject,
+  type ListPromise,
+  type ObjectCache,
+  type RequestContext,
+  type V1ListMeta,
+} from '@kubernetes/client-node';
+import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import type { KubeCredentials } from './credentials.js';
+
+/** The longest one API request may take, answer read in full; a watch's stream is not one request. */
+export const KUBE_REQUEST_DEADLINE_MS = 30_000;
+
+export interface KubeRequestOptions {
+  /** Overall deadline of every request; default KUBE_REQUEST_DEADLINE_MS (tests pass a short one). */
+  requestDeadlineMs?: number;
+}
 
 export interface KubeClients {
   core: CoreV1Api;
@@ -17,15 +54,168 @@ export interface KubeClients {
   kc: KubeConfig;
 }
 
-export function makeClients(kc: KubeConfig): KubeClients {
+export function makeClients(kc: KubeConfig, o: KubeRequestOptions = {}): KubeClients {
   return {
     kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
+    core: makeApiClient(kc, CoreV1Api, o),
+    apps: makeApiClient(kc, AppsV1Api, o),
+    batch: makeApiClient(kc, BatchV1Api, o),
+    coordination: makeApiClient(kc, CoordinationV1Api, o),
+    custom: makeApiClient(kc, CustomObjectsApi, o),
   };
+}
+
+type ApiConfiguration = ReturnType<typeof createConfiguration>;
+
+/**
+ * `kc.makeApiClient(type)`, but every request has an overall deadline. The deadline sits in the
+ * HTTP library rather than in a middleware: a call passing its own middleware (with the default
+ * "replace" strategy) would drop ours, while a call's own httpApi is unheard of.
+ */
+export function makeApiClient<T>(kc: KubeConfig, type: new (config: ApiConfiguration) => T, o: KubeRequestOptions = {}): T {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('No active cluster!');
+  return new type(
+    createConfiguration({
+      baseServer: new ServerConfiguration<Record<string, string>>(cluster.server, {}),
+      authMethods: { default: kc },
+      httpApi: new DeadlineHttpLibrary(o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS),
+    }),
+  );
+}
+
+/**
+ * client-node's fetch library with a deadline per request: its signal aborts the connection, and
+ * the caller is released with a DeadlineError naming the request at the deadline, whether it
+ * falls while waiting for the headers or while a trickling body is read.
+ */
+export class DeadlineHttpLibrary implements HttpLibrary {
+  private readonly inner = new IsomorphicFetchHttpLibrary();
+  constructor(private readonly ms: number) {}
+
+  send(request: RequestContext): Observable<ResponseContext> {
+    const what = `Kubernetes API ${request.getHttpMethod()} ${pathOf(request.getUrl())}`;
+    const deadline = deadlineSignal(this.ms, what);
+    const own = request.getSignal();
+    request.setSignal(own ? AbortSignal.any([own, deadline.signal]) : deadline.signal);
+    const settle = <R>(work: Promise<R>) => untilAborted(work, deadline.signal).finally(deadline.clear);
+    const answered = untilAborted(this.inner.send(request).toPromise(), deadline.signal).then(
+      (res) => new ResponseContext(res.httpStatusCode, res.headers, { text: () => settle(res.body.text()), binary: () => settle(res.body.binary()) }),
+      (err: unknown) => {
+        deadline.clear();
+        throw err;
+      },
+    );
+    return new Observable(answered);
+  }
+}
+
+const pathOf = (url: string): string => {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+};
+
+/** How long a pod watch lives: the API server ends it after a random time in [min, max) s (replicas do not re-list in step). */
+export const KUBE_WATCH = { minTimeoutSeconds: 300, maxTimeoutSeconds: 600, graceMs: 30_000 } as const;
+
+export interface WatchBounds {
+  /** The response headers must come within this; default KUBE_REQUEST_DEADLINE_MS. */
+  connectMs?: number;
+  /** The server-side timeoutSeconds of the next watch; default random in KUBE_WATCH's range. */
+  timeoutSeconds?: () => number;
+  /** A stream the server has not ended this long after its timeoutSeconds is aborted here. */
+  graceMs?: number;
+}
+
+/**
+ * A Watch that cannot hang: connecting has a deadline (node-fetch's own `timeout`, which covers
+ * the request until its headers: client-node 1.4's watch builds a timeout signal, then drops it);
+ * every watch asks the server to end it after timeoutSeconds (the informer then resumes from its
+ * resourceVersion); and a stream still open `graceMs` later — a silent or half-open connection —
+ * is aborted and reported as a DeadlineError, which the informer's owner restarts.
+ */
+export class BoundedWatch extends Watch {
+  constructor(
+    kc: KubeConfig,
+    private readonly bounds: WatchBounds = {},
+  ) {
+    super(withConnectTimeout(kc, bounds.connectMs ?? KUBE_REQUEST_DEADLINE_MS));
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const timeoutSeconds = this.bounds.timeoutSeconds?.() ?? watchTimeoutSeconds();
+    const overallMs = timeoutSeconds * 1000 + (this.bounds.graceMs ?? KUBE_WATCH.graceMs);
+    let ended = false;
+    let expired = false;
+    let guard: NodeJS.Timeout | undefined;
+    const finish = (err: unknown) => {
+      ended = true;
+      clearTimeout(guard);
+      done(expired ? new DeadlineError(overallMs, `Kubernetes API watch ${path}`) : err);
+    };
+    const controller = await super.watch(path, { ...queryParams, timeoutSeconds }, callback, finish);
+    if (!ended) {
+      guard = setTimeout(() => {
+        expired = true;
+        controller.abort();
+      }, overallMs);
+      guard.unref();
+    }
+    return controller;
+  }
+}
+
+/** A server-side watch timeout, uniformly in KUBE_WATCH's range. */
+export function watchTimeoutSeconds(random: () => number = Math.random): number {
+  const { minTimeoutSeconds: lo, maxTimeoutSeconds: hi } = KUBE_WATCH;
+  return Math.floor(lo + (hi - lo) * random());
+}
+
+/** The same configuration, whose fetch options carry node-fetch's `timeout` (until the response headers). */
+function withConnectTimeout(kc: KubeConfig, ms: number): KubeConfig {
+  const bounded = Object.create(kc) as KubeConfig;
+  bounded.applyToFetchOptions = async (opts) => ({ ...(await kc.applyToFetchOptions(opts)), timeout: ms });
+  return bounded;
+}
+
+/** client-node's makeInformer, on a BoundedWatch. */
+export function makeBoundedInformer<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  list: ListPromise<T>,
+  labelSelector?: string,
+  bounds?: WatchBounds,
+): Informer<T> & ObjectCache<T> {
+  return new ListWatch<T>(path, new BoundedWatch(kc, bounds), list, false, labelSelector);
+}
+
+/** Items per page of a paginated list: each page is one request under the deadline. */
+export const KUBE_LIST_PAGE = 500;
+
+/**
+ * Every page of a list (limit/continue), as one list: the pages are one consistent snapshot, and
+ * the answer's resourceVersion is the snapshot's, for a watch to resume from. `page` gets the
+ * continue token (undefined first) and should pass `limit: KUBE_LIST_PAGE, _continue`.
+ */
+export async function listAllPages<L extends { items: unknown[]; metadata?: V1ListMeta }>(page: (cont: string | undefined) => Promise<L>): Promise<L> {
+  const first = await page(undefined);
+  const items = [...first.items];
+  let cont = first.metadata?._continue;
+  let last = first;
+  while (cont) {
+    last = await page(cont);
+    items.push(...last.items);
+    cont = last.metadata?._continue;
+  }
+  return { ...first, items, metadata: { ...last.metadata, _continue: undefined, remainingItemCount: undefined } };
 }
 
 /** The client configuration for found credentials; null when a kubeconfig names no current cluster. */

@@ -1,5 +1,7 @@
 /** Leader election against the fake API server: one holder, renewal, takeover only after expiry, release. */
-import type { V1Lease } from '@kubernetes/client-node';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { makeClients } from './kube.js';
@@ -100,3 +102,94 @@ describe('expiry by observed time', () => {
     expect(await b.tryOnce()).toBe(true);
   });
 });
+
+// A silent API server (accepting, never answering) must fail a round by its deadline, not hold it:
+// the loop carries on, and leads again once the server answers.
+describe('a silent API server', () => {
+  /** A loopback proxy in front of the fake API server that can stop answering (it holds requests instead). */
+  async function gate(target: string) {
+    const held: ServerResponse[] = [];
+    let received = 0;
+    const state = { silent: false };
+    const server = createServer((req, res) => {
+      received++;
+      if (state.silent) return void held.push(res);
+      const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'gate', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: kube.token }],
+      contexts: [{ name: 'gate', cluster: 'gate', user: 'u' }],
+      currentContext: 'gate',
+    });
+    return {
+      kc,
+      state,
+      received: () => received,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  test('a renewal fails within its deadline, the loop carries on, and it leads again once the server answers', async () => {
+    const g = await gate(kube.url);
+    try {
+      // The request deadline (1 s) is the client-wide one; the Lease's own (100 ms) is shorter.
+      const a = new LeaderElector({
+        api: makeClients(g.kc, { requestDeadlineMs: 1000 }).coordination,
+        namespace: 'amadeus',
+        name: 'healer',
+        identity: 'a',
+        leaseDurationSeconds: 15,
+        retryPeriodSeconds: 0.05,
+        requestTimeoutMs: 100,
+        log: silentLogger,
+        clock: () => now,
+      });
+      expect(await a.tryOnce()).toBe(true);
+      g.state.silent = true;
+      const t0 = Date.now();
+      expect(await a.tryOnce()).toBe(false); // the renewal's read never answers
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(a.isLeader).toBe(false);
+      a.start();
+      const before = g.received();
+      await until(() => g.received() >= before + 3, 5000); // round after round, each bounded
+      g.state.silent = false;
+      await until(() => a.isLeader, 5000);
+      await a.stop();
+      expect(lease().spec!.holderIdentity).toBeUndefined(); // released
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('without a Lease deadline of its own, the client-wide request deadline still ends the round', async () => {
+    const g = await gate(kube.url);
+    try {
+      const a = new LeaderElector({ api: makeClients(g.kc, { requestDeadlineMs: 150 }).coordination, namespace: 'amadeus', name: 'healer', identity: 'a', log: silentLogger, clock: () => now });
+      g.state.silent = true;
+      const t0 = Date.now();
+      expect(await a.tryOnce()).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -10,6 +10,7 @@
  * replica.
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { within } from '../deadline/deadline.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface LeaseOptions {
@@ -22,6 +23,11 @@ export interface LeaseOptions {
   /** How often the holder renews and a candidate retries. */
   retryPeriodSeconds?: number;
   log: Logger;
+  /**
+   * Each Lease request (read, create, replace) settles within this, so a silent API server fails
+   * the round instead of holding it and every later one: default the retry period, at most 10 s.
+   */
+  requestTimeoutMs?: number;
   clock?: () => number;
   onChange?: (leading: boolean) => void;
 }
@@ -42,6 +48,7 @@ export class LeaderElector {
   private readonly clock: () => number;
   private readonly duration: number;
   private readonly retryMs: number;
+  private readonly timeoutMs: number;
 
   constructor(private readonly o: LeaseOptions) {
     this.clock = o.clock ?? Date.now;
@@ -50,6 +57,7 @@ export class LeaderElector {
     if (!(this.retryMs > 0 && this.retryMs < this.duration * 1000)) {
       throw new RangeError(`the retry period must be shorter than the lease duration (${this.duration} s)`);
     }
+    this.timeoutMs = o.requestTimeoutMs ?? Math.min(this.retryMs, 10_000);
   }
 
   /** Leading, and the last renewal is recent enough that no other replica can have taken over. */
@@ -82,7 +90,7 @@ export class LeaderElector {
       // An expired renewTime hands the Lease over without waiting for the duration.
       lease.spec.renewTime = new V1MicroTime(0);
       lease.spec.holderIdentity = undefined;
-      await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+      await within(this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease }), this.timeoutMs, 'release the healer lease');
     } catch (err) {
       this.o.log.warn('could not release the healer lease; it expires on its own', { lease: this.o.name, error: messageOf(err) });
     }
@@ -94,7 +102,7 @@ export class LeaderElector {
       const lease = await this.read();
       const now = this.clock();
       if (!lease) {
-        const created = await this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(now, 0) });
+        const created = await within(this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(now, 0) }), this.timeoutMs, 'create the healer lease');
         this.observe(created, now);
         this.renewedAt = now;
         this.setLeading(true);
@@ -119,7 +127,7 @@ export class LeaderElector {
         },
       };
       // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
-      const written = await this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body });
+      const written = await within(this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body }), this.timeoutMs, mine ? 'renew the healer lease' : 'take the healer lease');
       this.observe(written, now);
       this.renewedAt = now;
       this.setLeading(true);
@@ -127,7 +135,8 @@ export class LeaderElector {
     } catch (err) {
       // 409: another replica wrote first (it created or took the Lease). Anything else: we cannot
       // prove we still hold it, so we stop acting until a renewal succeeds.
-      if (!isStatus(err, 409)) this.o.log.warn('healer lease round failed', { lease: this.o.name, error: messageOf(err) });
+      // A round that ends after stop() (a shutdown gave up waiting for it) is not worth a warning.
+      if (!isStatus(err, 409)) this.o.log[this.stopped ? 'debug' : 'warn']('healer lease round failed', { lease: this.o.name, error: messageOf(err) });
       this.setLeading(false);
       return false;
     }
@@ -141,7 +150,7 @@ export class LeaderElector {
 
   private async read(): Promise<V1Lease | null> {
     try {
-      return await this.o.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+      return await within(this.o.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }), this.timeoutMs, 'read the healer lease');
     } catch (err) {
       if (isStatus(err, 404)) return null;
       throw err;

@@ -1,5 +1,5 @@
 /** The Slack notifier against a local HTTP sink standing in for slack.com/api (via slackApiUrl). */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../telemetry/logger.js';
 import type { Notification } from './notifier.js';
@@ -17,16 +17,21 @@ let posts: Post[];
 /** What the sink answers next, in order; then 200 ok. */
 let answers: { status: number; headers?: Record<string, string>; body?: object }[];
 let lines: string[];
+/** When set, answers instead (a trickling or huge reply). */
+let custom: ((res: ServerResponse) => void) | null;
+const timers: NodeJS.Timeout[] = [];
 
 beforeEach(async () => {
   posts = [];
   answers = [];
   lines = [];
+  custom = null;
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       posts.push({ path: req.url ?? '', auth: req.headers.authorization, form: new URLSearchParams(body) });
+      if (custom) return custom(res);
       const a = answers.shift() ?? { status: 200, body: { ok: true, channel: 'C1', ts: '1.0' } };
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
       res.end(JSON.stringify(a.body ?? { ok: false, error: 'fatal_error' }));
@@ -35,7 +40,11 @@ beforeEach(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`;
 });
-afterEach(() => new Promise((r) => server.close(r)));
+afterEach(() => {
+  timers.splice(0).forEach(clearInterval);
+  server.closeAllConnections();
+  return new Promise((r) => server.close(r));
+});
 
 const log = () => createLogger({ level: 'debug', sink: (l) => lines.push(l) });
 const slack = (o: Partial<ConstructorParameters<typeof SlackNotifier>[0]> = {}) =>
@@ -132,4 +141,60 @@ test('mrkdwn control characters in titles are escaped', () => {
   expect(escapeMrkdwn('a <b> & c')).toBe('a &lt;b&gt; &amp; c');
   const m = slackMessage(note({ title: '<!channel> hi' }));
   expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
+});
+
+// Every attempt has an overall deadline and a size cap; a Retry-After has a cap too.
+describe('bounded', () => {
+  const dropped = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'slack: notice dropped after retries');
+
+  test('a server that trickles its answer a byte at a time: each attempt ends at the deadline, then the notice is dropped', async () => {
+    custom = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"ok":true,');
+      timers.push(setInterval(() => res.write(' '), 20)); // never idle long enough for axios's timeout
+    };
+    const s = slack({ timeoutMs: 300 });
+    const started = Date.now();
+    await s.notify(note());
+    await s.flush();
+    expect(Date.now() - started).toBeLessThan(3000); // 3 attempts × 0.3 s, plus the back-off
+    expect(posts).toHaveLength(3);
+    expect(dropped()).toEqual([expect.objectContaining({ level: 'warn', error: 'no complete answer within the deadline' })]);
+  });
+
+  test('a huge answer is refused past the size cap, not buffered whole', async () => {
+    custom = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"ok":true,"pad":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      for (let i = 0; i < 64; i++) res.write(chunk); // 4 MiB
+      res.end('"}');
+    };
+    const s = slack({ maxResponseBytes: 256 * 1024 });
+    await s.notify(note());
+    await s.flush();
+    expect(dropped()).toHaveLength(1);
+    expect(String(dropped()[0]!.error)).toContain('maxContentLength');
+  });
+
+  test('429 with Retry-After: 3600 drops the notice at once, and the queue is not posted into the limit', async () => {
+    answers = [{ status: 429, headers: { 'retry-after': '3600' }, body: { ok: false, error: 'ratelimited' } }];
+    const s = slack();
+    const started = Date.now();
+    await s.notify(note());
+    await s.notify(note({ namespace: 'other' }));
+    await s.flush();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(posts).toHaveLength(1);
+    expect(dropped().map((l) => l.error)).toEqual(['rate limited: Slack asks to wait 3600 s, more than 30 s', expect.stringMatching(/^rate limited: Slack asked for quiet for 3\d\d\d s more$/)]);
+  });
+
+  test('429s within the cap are waited on, at most `retries` times', async () => {
+    answers = [0, 1, 2].map(() => ({ status: 429, headers: { 'retry-after': '0' }, body: { ok: false, error: 'ratelimited' } }));
+    const s = slack({ retries: 2 });
+    await s.notify(note());
+    await s.flush();
+    expect(posts).toHaveLength(3);
+    expect(dropped().map((l) => l.error)).toEqual(['rate limited 3 times']);
+  });
 });

@@ -2,12 +2,17 @@
  * Slack as a Notifier (`@slack/web-api`, `chat.postMessage`, Block Kit with a plain-text fallback).
  *
  * It must never slow down scaling or healing: `notify` only queues and returns. A background loop
- * posts one message at a time; the client retries 5xx and honours 429's Retry-After; after the
- * retries a message is dropped with a log line. Per workload, an identical notice within the
+ * posts one message at a time. Every HTTP attempt has an overall deadline (`timeoutMs`, from
+ * sending to the last byte: axios's own `timeout` is an idle timer a trickling server never trips)
+ * and a cap on the answer's size; the client retries 5xx and network failures; a 429's Retry-After
+ * is honoured here, up to `maxRetryAfterMs` (a longer one drops the message, and the queue is
+ * dropped until then rather than posted into the limit). After the retries a message is dropped
+ * with a log line. Per workload, an identical notice within the
  * de-duplication window is dropped, and at most one notice per `minIntervalMs` is sent — the ones
  * held back are counted and mentioned in the next. The token is never logged.
  */
 import { WebClient, type KnownBlock } from '@slack/web-api';
+import { deadlineSignal } from '../deadline/deadline.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Notification, Notifier } from './notifier.js';
 
@@ -27,11 +32,16 @@ export interface SlackOptions {
   retryDelayMs?: number;
   /** Messages waiting at most; beyond it the oldest are dropped (Slack unreachable for long). */
   maxQueue?: number;
+  /** Each HTTP attempt, answer read in full, ends by this. */
   timeoutMs?: number;
+  /** A 429 asking to wait longer than this drops the message instead (as does the retry budget). */
+  maxRetryAfterMs?: number;
+  /** Answers larger than this are refused (a chat.postMessage answer is a few KiB). */
+  maxResponseBytes?: number;
   clock?: () => number;
 }
 
-export const SLACK_DEFAULTS = { dedupeWindowMs: 10 * 60_000, minIntervalMs: 60_000, retries: 3, retryDelayMs: 1000, maxQueue: 100, timeoutMs: 10_000 } as const;
+export const SLACK_DEFAULTS = { dedupeWindowMs: 10 * 60_000, minIntervalMs: 60_000, retries: 3, retryDelayMs: 1000, maxQueue: 100, timeoutMs: 10_000, maxRetryAfterMs: 30_000, maxResponseBytes: 1024 * 1024 } as const;
 
 /** Slack mrkdwn treats &, < and > as control characters. */
 export const escapeMrkdwn = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -70,6 +80,8 @@ export class SlackNotifier implements Notifier {
   private readonly heldBack = new Map<string, number>();
   private draining: Promise<void> | null = null;
   private readonly clock: () => number;
+  /** Slack asked for quiet until then (a Retry-After beyond the cap): queued messages are dropped, not sent. */
+  private rateLimitedUntil = 0;
   private readonly o: Required<Omit<SlackOptions, 'apiUrl' | 'clock'>> & Pick<SlackOptions, 'apiUrl'>;
 
   constructor(options: SlackOptions) {
@@ -78,6 +90,13 @@ export class SlackNotifier implements Notifier {
     this.client = new WebClient(options.token, {
       slackApiUrl: options.apiUrl,
       timeout: this.o.timeoutMs,
+      // 429s come back to us at once (post() honours a Retry-After up to the cap), not slept on by the client.
+      rejectRateLimitedCalls: true,
+      requestInterceptor: (config) => {
+        config.signal = deadlineSignal(this.o.timeoutMs, 'slack').signal;
+        config.maxContentLength = this.o.maxResponseBytes;
+        return config;
+      },
       retryConfig: { retries: this.o.retries, factor: 2, minTimeout: this.o.retryDelayMs, maxTimeout: this.o.retryDelayMs * 8, randomize: false },
       // The client's own logger would print request details at debug; ours logs outcomes only.
       logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} },
@@ -127,19 +146,50 @@ export class SlackNotifier implements Notifier {
 
   private async drain(): Promise<void> {
     for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-      const { text, blocks } = slackMessage(item.n, item.suppressed);
+      const workload = `${item.n.namespace}/${item.n.object}`;
       try {
-        await this.client.chat.postMessage({ channel: this.o.channel, text, blocks, unfurl_links: false });
-        this.o.log.debug('slack: notice sent', { workload: `${item.n.namespace}/${item.n.object}`, action: item.n.action });
+        await this.post(item);
+        this.o.log.debug('slack: notice sent', { workload, action: item.n.action });
       } catch (err) {
-        // The client's errors carry the API error code or HTTP status, never the token.
-        const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string };
-        this.o.log.warn('slack: notice dropped after retries', {
-          workload: `${item.n.namespace}/${item.n.object}`,
-          action: item.n.action,
-          error: e.data?.error ?? (e.statusCode ? `HTTP ${e.statusCode}` : (e.code ?? e.message ?? String(err))),
-        });
+        this.o.log.warn('slack: notice dropped after retries', { workload, action: item.n.action, error: describe(err) });
       }
     }
   }
+
+  /** One message: the client's retries for 5xx and network failures, ours for 429s (capped). */
+  private async post(item: Queued): Promise<void> {
+    const { text, blocks } = slackMessage(item.n, item.suppressed);
+    for (let limited = 0; ; limited++) {
+      const quiet = this.rateLimitedUntil - Date.now();
+      if (quiet > 0) throw new Error(`rate limited: Slack asked for quiet for ${Math.ceil(quiet / 1000)} s more`);
+      try {
+        await this.client.chat.postMessage({ channel: this.o.channel, text, blocks, unfurl_links: false });
+        return;
+      } catch (err) {
+        const retryAfter = (err as { code?: string; retryAfter?: number }).code === RATE_LIMITED ? (err as { retryAfter: number }).retryAfter : null;
+        if (retryAfter === null) throw err;
+        const waitMs = Math.max(0, retryAfter) * 1000;
+        if (waitMs > this.o.maxRetryAfterMs) {
+          this.rateLimitedUntil = Date.now() + waitMs;
+          throw new Error(`rate limited: Slack asks to wait ${retryAfter} s, more than ${this.o.maxRetryAfterMs / 1000} s`, { cause: err });
+        }
+        if (limited >= this.o.retries) throw new Error(`rate limited ${limited + 1} times`, { cause: err });
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+  }
+}
+
+const RATE_LIMITED = 'slack_webapi_rate_limited_error';
+
+/** What went wrong, for the log: the API error code, the HTTP status, or the request's own failure (never the token). */
+function describe(err: unknown): string {
+  const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string; original?: { message?: string; code?: string; cause?: unknown } };
+  if (e.data?.error) return e.data.error;
+  if (e.statusCode) return `HTTP ${e.statusCode}`;
+  if (e.code === 'slack_webapi_request_error' && e.original) {
+    // Our deadline aborts the attempt (axios calls that "canceled"); a too large answer names its cap.
+    return e.original.code === 'ERR_CANCELED' ? 'no complete answer within the deadline' : (e.original.message ?? e.code);
+  }
+  return e.message ?? e.code ?? String(err);
 }

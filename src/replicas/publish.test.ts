@@ -1,11 +1,12 @@
 /** Atomic publication to a shared volume: complete versions only, fallback on corruption, no torn pointer. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { CURRENT, checksumOf, listVersions, publish, readCurrent, readPointer } from './publish.js';
+import { CURRENT, checksumOf, FileTooLarge, listVersions, publish, READ_CAPS, readCapped, readCurrent, readPointer } from './publish.js';
+import { fileStateStore, fileWeightsStore, SHARED_CAPS } from './shared-dir.js';
 
 let root: string;
 beforeEach(() => {
@@ -57,6 +58,55 @@ test('a corrupted file makes readCurrent fall back to the previous version', asy
   expect((await readCurrent(root, 'k'))!.version).toBe(1);
 });
 
+// Files other replicas wrote are read with a cap, the size checked before reading: a file over
+// its cap is a corrupt version, and the reader falls back to an older good one.
+describe('size caps', () => {
+  test('a version whose files together exceed the reader\'s cap is passed over, even with a good checksum', async () => {
+    await publish(root, 'k', 1, model(1));
+    await publish(root, 'k', 2, { 'model.json': '{}', 'weights.bin': Buffer.alloc(8192, 2) });
+    expect((await readCurrent(root, 'k'))!.version).toBe(2);
+    expect((await readCurrent(root, 'k', { maxBytes: 6000 }))!.version).toBe(1);
+    await expect(publish(root, 'k', 3, model(3), { maxBytes: 1000 })).rejects.toThrow('k v3: 4108 bytes, more than the 1000 readers accept');
+  });
+
+  test('a huge weights file (sparse, 1 GiB) is refused by its size alone, not read', async () => {
+    await publish(root, 'k', 1, model(1));
+    await publish(root, 'k', 2, model(2));
+    truncateSync(join(root, 'k', 'v2', 'weights.bin'), 1024 ** 3);
+    const started = Date.now();
+    expect((await readCurrent(root, 'k', { maxBytes: 64 * 1024 }))!.version).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(readCapped(join(root, 'k', 'v2', 'weights.bin'), 64 * 1024)).rejects.toBeInstanceOf(FileTooLarge);
+  });
+
+  test('an oversized meta.json or current is corrupt too', async () => {
+    await publish(root, 'k', 1, model(1));
+    await publish(root, 'k', 2, model(2));
+    const meta = join(root, 'k', 'v2', 'meta.json');
+    writeFileSync(meta, readFileSync(meta, 'utf8') + ' '.repeat(READ_CAPS.metaBytes)); // still valid JSON
+    expect((await readCurrent(root, 'k'))!.version).toBe(1);
+    writeFileSync(join(root, 'k', CURRENT), '0'.repeat(READ_CAPS.pointerBytes) + '1\n');
+    expect(await readPointer(root, 'k')).toBeNull();
+    expect((await readCurrent(root, 'k'))!.version).toBe(1); // the newest that verifies
+  });
+
+  test('the shared stores apply their kind\'s cap: an oversized state.json falls back to the previous snapshot', async () => {
+    expect(SHARED_CAPS).toEqual({ weights: 64 * 1024 * 1024, state: 4 * 1024 * 1024 });
+    const roomy = fileStateStore(root, { maxBytes: 1024 * 1024 });
+    await roomy.publish('shop/web', { origin: 1, digest: 'a', state: { small: true } });
+    await roomy.publish('shop/web', { origin: 2, digest: 'b', state: { pad: 'x'.repeat(20_000) } });
+    expect((await roomy.read('shop/web'))!.snapshot.origin).toBe(2);
+    const strict = fileStateStore(root, { maxBytes: 10_000 });
+    expect(await strict.read('shop/web')).toMatchObject({ version: 1, snapshot: { origin: 1 } });
+    await expect(strict.publish('shop/web', { origin: 3, digest: 'c', state: { pad: 'x'.repeat(20_000) } })).rejects.toThrow(/readers accept/);
+    const weights = fileWeightsStore(root, { maxBytes: 5000 });
+    await weights.publish('shop/web', { 'model.json': Buffer.from('{}'), 'weights.bin': Buffer.alloc(4096) });
+    await fileWeightsStore(root).publish('shop/web', { 'model.json': Buffer.from('{}'), 'weights.bin': Buffer.alloc(6000) });
+    expect((await weights.read('shop/web'))!.version).toBe(1);
+    expect(await weights.read('shop/web', 2)).toBeNull();
+  });
+});
+
 test('nothing published: readCurrent is null', async () => {
   expect(await readCurrent(root, 'nothing')).toBeNull();
 });
@@ -80,7 +130,7 @@ describe('a writer killed mid-write (SIGKILL) leaves the previous complete versi
     const script = `
       import { publish } from ${JSON.stringify(compiled)};
       const stall = async () => { process.stdout.write('stalled\\n'); await new Promise(() => setInterval(() => {}, 1000)); };
-      const big = Buffer.alloc(64 * 1024 * 1024, 7);
+      const big = Buffer.alloc(48 * 1024 * 1024, 7); // large (a wide window to kill in), within the default cap
       const files = { 'model.json': '{"layers":${version}}', 'weights.bin': big };
       const hook = ${JSON.stringify(hook)};
       if (hook === 'anyTime') process.stdout.write('stalled\\n');

@@ -13,6 +13,10 @@
  * readCurrent() verifies the checksum and, when the pointed-to version is missing or corrupt,
  * falls back to the newest older version that verifies.
  *
+ * Everything read was written by another process, so every read is capped: `current` and meta.json
+ * at READ_CAPS, a version's files together at the reader's `maxBytes` (each file's size is checked
+ * before it is read). A file over its cap is treated as corrupt: the reader falls back as above.
+ *
  * The checksum is SHA-256 over the files other than meta.json in name order, each as
  * `name \0 byteLength \0 bytes`, so a renamed, truncated or swapped file fails it too.
  * This module imports only node: builtins (a test compiles it for a child process on its own).
@@ -27,6 +31,50 @@ const TMP_PREFIX = '.tmp-';
 /** Temp directories older than this are a dead writer's leftovers. */
 const STALE_TMP_MS = 10 * 60_000;
 
+/** Caps on the small files; a version's own files have the reader's `maxBytes` (ReadLimits). */
+export const READ_CAPS = { pointerBytes: 4 * 1024, metaBytes: 1024 * 1024 } as const;
+/** A version's files together (meta.json aside), unless the reader says otherwise. */
+export const DEFAULT_VERSION_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface ReadLimits {
+  /** The files of one version together (meta.json aside) are at most this; more: corrupt. Default DEFAULT_VERSION_MAX_BYTES. */
+  maxBytes?: number;
+}
+
+/** A file larger than its reader accepts. */
+export class FileTooLarge extends Error {
+  override name = 'FileTooLarge';
+  constructor(readonly path: string, readonly size: number, readonly max: number) {
+    super(`${path}: ${size} bytes, more than the ${max} accepted`);
+  }
+}
+
+/**
+ * The file's bytes, at most `max`: its size is checked before reading, and a file growing while
+ * read is cut off at `max + 1` and refused all the same.
+ */
+export async function readCapped(path: string, max: number): Promise<Buffer> {
+  const fh = await fs.open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size > max) throw new FileTooLarge(path, size, max);
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got === buf.length) {
+        if (got > max) throw new FileTooLarge(path, got, max);
+        break; // exactly size + 1 <= max bytes: it grew, but within the cap (published files never do)
+      }
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
+
 export interface Meta {
   version: number;
   checksum: string;
@@ -37,6 +85,8 @@ export interface Meta {
 export interface PublishOptions {
   /** Versions kept (newest by number; the current one is never removed). Default 2. */
   keep?: number;
+  /** The cap readers apply to a version's files (ReadLimits); a publish over it is refused. */
+  maxBytes?: number;
   /** Test hook: runs after each model file is written and synced (before meta.json). */
   afterFile?: (name: string) => Promise<void> | void;
   /** Test hook: runs after everything is written and synced, just before the directory rename. */
@@ -89,7 +139,7 @@ const tmpName = () => `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('he
 /** The published version number in `current`, or null when absent or unreadable. */
 export async function readPointer(root: string, key: string): Promise<number | null> {
   try {
-    const text = (await fs.readFile(join(root, key, CURRENT), 'utf8')).trim();
+    const text = (await readCapped(join(root, key, CURRENT), READ_CAPS.pointerBytes)).toString('utf8').trim();
     return /^\d+$/.test(text) ? Number(text) : null;
   } catch {
     return null;
@@ -107,16 +157,18 @@ export async function listVersions(root: string, key: string): Promise<number[]>
   return names.filter((n) => /^v\d+$/.test(n)).map((n) => Number(n.slice(1))).sort((a, b) => a - b);
 }
 
-/** Reads and verifies one version; null when missing, partial or corrupt. */
-export async function readVersion(root: string, key: string, version: number): Promise<Current | null> {
+/** Reads and verifies one version; null when missing, partial, corrupt or over its caps. */
+export async function readVersion(root: string, key: string, version: number, limits: ReadLimits = {}): Promise<Current | null> {
   const dir = join(root, key, `v${version}`);
   try {
-    const meta = JSON.parse(await fs.readFile(join(dir, META), 'utf8')) as Meta;
+    const meta = JSON.parse((await readCapped(join(dir, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
     if (meta.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
     const files: Record<string, Buffer> = {};
+    let left = limits.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
     for (const name of meta.files) {
       if (!validName(name)) return null;
-      files[name] = await fs.readFile(join(dir, name));
+      files[name] = await readCapped(join(dir, name), left);
+      left -= files[name].length;
     }
     if (checksumOf(files) !== meta.checksum) return null;
     return { version, dir, meta, files };
@@ -129,7 +181,7 @@ export async function readVersion(root: string, key: string, version: number): P
  * The current version, verified; when `current` points at a missing or corrupt version (or is
  * missing), the newest older version that verifies. Null when there is none.
  */
-export async function readCurrent(root: string, key: string): Promise<Current | null> {
+export async function readCurrent(root: string, key: string, limits: ReadLimits = {}): Promise<Current | null> {
   // Publishers prune as they go: every version listed may be gone by the time it is read (several
   // publishes between this reader's listing and its reads). Then the listing is stale, not empty:
   // list again, a few times, before saying there is nothing.
@@ -142,7 +194,7 @@ export async function readCurrent(root: string, key: string): Promise<Current | 
     const older = versions.filter((v) => pointer === null || v <= pointer).reverse();
     const newer = pointer === null ? [] : versions.filter((v) => v > pointer).reverse();
     for (const v of [...older, ...newer]) {
-      const got = await readVersion(root, key, v);
+      const got = await readVersion(root, key, v, limits);
       if (got) return got;
     }
   }
@@ -171,6 +223,11 @@ export async function publish(root: string, key: string, version: number, files:
   if (!Number.isSafeInteger(version) || version < 1) throw new RangeError(`version must be a positive integer, got ${version}`);
   if (!validName(key)) throw new RangeError(`invalid key ${JSON.stringify(key)}`);
   for (const name of Object.keys(files)) if (!validName(name)) throw new RangeError(`invalid file name ${JSON.stringify(name)}`);
+  const limits: ReadLimits = { maxBytes: o.maxBytes };
+  const total = Object.values(files).reduce((n, f) => n + Buffer.byteLength(f), 0);
+  const max = o.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
+  // Every reader would take it for corrupt.
+  if (total > max) throw new RangeError(`${key} v${version}: ${total} bytes, more than the ${max} readers accept`);
   const clock = o.clock ?? Date.now;
   const keyDir = join(root, key);
   await fs.mkdir(keyDir, { recursive: true });
@@ -193,7 +250,7 @@ export async function publish(root: string, key: string, version: number, files:
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       // Already there: the same contents is an idempotent retry; anything else is a version clash.
-      const existing = await readVersion(root, key, version);
+      const existing = await readVersion(root, key, version, limits);
       if (existing?.meta.checksum !== checksum) throw new Error(`version ${version} of ${key} already exists with different contents`, { cause: err });
       await fs.rm(tmp, { recursive: true, force: true });
     }
@@ -204,13 +261,13 @@ export async function publish(root: string, key: string, version: number, files:
   }
   await o.beforeSwitch?.();
   const pointer = await readPointer(root, key);
-  if (pointer === null || pointer < version || !(await readVersion(root, key, pointer))) {
+  if (pointer === null || pointer < version || !(await readVersion(root, key, pointer, limits))) {
     const tmpPointer = join(keyDir, `${CURRENT}${tmpName()}`);
     await writeSynced(tmpPointer, `${version}\n`);
     await fs.rename(tmpPointer, join(keyDir, CURRENT));
     await syncDir(keyDir);
   }
-  await prune(root, key, o.keep ?? 2, clock());
+  await prune(root, key, o.keep ?? 2, clock(), limits);
   return checksum;
 }
 
@@ -219,14 +276,14 @@ export async function publish(root: string, key: string, version: number, files:
  * while fewer than `keep` verify, so a corrupt newer version never costs the last good one), and
  * temp entries a dead writer left behind.
  */
-export async function prune(root: string, key: string, keep = 2, now = Date.now()): Promise<void> {
+export async function prune(root: string, key: string, keep = 2, now = Date.now(), limits: ReadLimits = {}): Promise<void> {
   const keyDir = join(root, key);
   const pointer = await readPointer(root, key);
   const versions = await listVersions(root, key);
   const good: number[] = [];
   for (const v of [...versions].reverse()) {
     if (good.length >= keep) break;
-    if (await readVersion(root, key, v)) good.push(v);
+    if (await readVersion(root, key, v, limits)) good.push(v);
   }
   const cutoff = good.length >= keep ? good[keep - 1] : -Infinity;
   const drop = versions.filter((v) => v < cutoff && v !== pointer);

@@ -6,9 +6,16 @@
  * and distinct name.
  */
 import { createHash } from 'node:crypto';
-import { nextVersion, publish, readCurrent, readPointer, readVersion, listVersions, type Current } from './publish.js';
+import { nextVersion, publish, readCurrent, readPointer, readVersion, listVersions, type Current, type ReadLimits } from './publish.js';
 
 export type SharedKind = 'weights' | 'state';
+
+/**
+ * What a reader accepts of one version, per kind (publish.ts READ_CAPS covers `current` and
+ * meta.json): more is taken for corrupt, and the reader falls back to an older version. A
+ * workload's LSTM weights are tens of KiB, its state (score windows, pending forecasts) about as much.
+ */
+export const SHARED_CAPS: Record<SharedKind, number> = { weights: 64 * 1024 * 1024, state: 4 * 1024 * 1024 };
 
 /** The directory name (a publish key) of one workload's `kind`. */
 export function sharedKey(kind: SharedKind, workload: string): string {
@@ -51,11 +58,11 @@ export function digestOf(state: unknown): string {
 }
 
 /** Publishes with the next free version; a racing publisher that took it makes this retry once more. */
-async function publishNext(root: string, key: string, files: Record<string, Buffer | string>): Promise<number> {
+async function publishNext(root: string, key: string, files: Record<string, Buffer | string>, limits: ReadLimits): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const version = await nextVersion(root, key);
     try {
-      await publish(root, key, version, files);
+      await publish(root, key, version, files, { maxBytes: limits.maxBytes });
       return version;
     } catch (err) {
       if (attempt >= 2 || !/already exists/.test((err as Error).message)) throw err;
@@ -65,30 +72,30 @@ async function publishNext(root: string, key: string, files: Record<string, Buff
 
 const STATE_FILE = 'state.json';
 
-export function fileStateStore(root: string): StateStore {
+export function fileStateStore(root: string, limits: ReadLimits = { maxBytes: SHARED_CAPS.state }): StateStore {
   return {
     latestVersion: (workload) => readPointer(root, sharedKey('state', workload)),
     async read(workload) {
-      const got: Current | null = await readCurrent(root, sharedKey('state', workload));
+      const got: Current | null = await readCurrent(root, sharedKey('state', workload), limits);
       const bytes = got?.files[STATE_FILE];
       if (!got || !bytes) return null;
       const snapshot = JSON.parse(bytes.toString('utf8')) as StateSnapshot;
       if (!Number.isFinite(snapshot?.origin) || typeof snapshot.digest !== 'string') return null;
       return { version: got.version, snapshot };
     },
-    publish: (workload, snapshot) => publishNext(root, sharedKey('state', workload), { [STATE_FILE]: JSON.stringify(snapshot) }),
+    publish: (workload, snapshot) => publishNext(root, sharedKey('state', workload), { [STATE_FILE]: JSON.stringify(snapshot) }, limits),
   };
 }
 
-export function fileWeightsStore(root: string): WeightsStore {
+export function fileWeightsStore(root: string, limits: ReadLimits = { maxBytes: SHARED_CAPS.weights }): WeightsStore {
   return {
     latestVersion: (workload) => readPointer(root, sharedKey('weights', workload)),
     async read(workload, version) {
       const key = sharedKey('weights', workload);
-      const got = version === undefined ? await readCurrent(root, key) : await readVersion(root, key, version);
+      const got = version === undefined ? await readCurrent(root, key, limits) : await readVersion(root, key, version, limits);
       return got && { version: got.version, files: got.files };
     },
     versions: (workload) => listVersions(root, sharedKey('weights', workload)),
-    publish: (workload, files) => publishNext(root, sharedKey('weights', workload), files),
+    publish: (workload, files) => publishNext(root, sharedKey('weights', workload), files, limits),
   };
 }

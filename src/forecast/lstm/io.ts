@@ -4,9 +4,30 @@
  * which the WebAssembly and CPU backends do not have.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { readCapped } from '../../replicas/publish.js';
+
+/**
+ * What loadModel reads at most: model.json and meta.json, and weights.bin at most this and no more
+ * than its manifest describes. A larger file is refused like a corrupt one (on the shared volume
+ * another replica may have written it).
+ */
+export const MODEL_FILE_CAPS = { json: 1024 * 1024, weights: 64 * 1024 * 1024 } as const;
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+
+/** The bytes of weights.bin a manifest describes (its shapes and dtypes); null when it cannot tell. */
+export function manifestWeightBytes(weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[]): number | null {
+  let total = 0;
+  for (const w of weightsManifest.flatMap((m) => m.weights)) {
+    const per = DTYPE_BYTES[w.quantization?.dtype ?? w.dtype];
+    if (per === undefined || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return null;
+    total += w.shape.reduce((a, d) => a * d, 1) * per;
+  }
+  return total;
+}
 
 function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Buffer {
   if (!data) return Buffer.alloc(0);
@@ -88,15 +109,24 @@ export interface LoadedModel<M> {
   meta: M;
 }
 
+/** Reads a model directory without blocking the event loop, each file capped (MODEL_FILE_CAPS). */
 export async function loadModel<M>(dir: string): Promise<LoadedModel<M>> {
-  const read = (f: string) => {
+  const read = async (f: string, max: number) => {
     try {
-      return readFileSync(join(dir, f));
+      return await readCapped(join(dir, f), max);
     } catch (err) {
       throw new Error(`cannot read model file ${join(dir, f)}: ${(err as Error).message}`, { cause: err });
     }
   };
-  return parseModel<M>(read('model.json'), read('weights.bin'), read('meta.json'));
+  const modelJson = await read('model.json', MODEL_FILE_CAPS.json);
+  let described: number | null = null;
+  try {
+    described = manifestWeightBytes((JSON.parse(modelJson.toString()) as { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] }).weightsManifest);
+  } catch {
+    // parseModel reports a malformed model.json
+  }
+  const weights = await read('weights.bin', Math.min(MODEL_FILE_CAPS.weights, described ?? Infinity));
+  return parseModel<M>(modelJson, weights, await read('meta.json', MODEL_FILE_CAPS.json));
 }
 
 /** The weights as plain arrays: what crosses to the fine-tuning worker and back. */

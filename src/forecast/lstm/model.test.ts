@@ -2,7 +2,7 @@
  * The LSTM on tiny data: training runs and learns, save/load keeps predictions identical, and the
  * fine-tuning acceptance rule rejects a worse candidate. Tiny models, a few seconds in all.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -73,6 +73,21 @@ test('save/load round trip gives identical predictions', async () => {
     const b = new LstmForecaster('lstm', loaded.model, loaded.meta).forecastBatch([req])[0];
     expect(b).toEqual(a);
     expect((a as { values: number[] }).values).toHaveLength(5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a weights file larger than its manifest describes (or than any model) is refused before it is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-model-'));
+  try {
+    await saveModel(createModel(shape, 11), dir, meta());
+    const weights = join(dir, 'weights.bin');
+    const size = statSync(weights).size;
+    appendFileSync(weights, Buffer.alloc(4));
+    await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(`more than the ${size} accepted`);
+    truncateSync(weights, 1024 ** 3); // sparse: no disk used, and never read
+    await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(/weights\.bin/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
