@@ -139,16 +139,35 @@ export function cooldownLeft(mark: Pick<ActionMark, 'at' | 'key'> | null, cooldo
  * cooldowns, on the workloads, are what holds across leader changes).
  */
 export class HourlyLimit {
-  private readonly times: number[] = [];
+  /** Slots taken, oldest first: recorded actions and reservations still being decided. */
+  private readonly slots: { at: number }[] = [];
 
   constructor(readonly perHour: number) {}
 
   allows(now: number): boolean {
-    while (this.times.length > 0 && this.times[0]! <= now - 3_600_000) this.times.shift();
-    return this.times.length < this.perHour;
+    while (this.slots.length > 0 && this.slots[0]!.at <= now - 3_600_000) this.slots.shift();
+    return this.slots.length < this.perHour;
   }
 
   record(now: number): void {
-    this.times.push(now);
+    this.slots.push({ at: now });
+  }
+
+  /**
+   * Takes a slot at the check, synchronously: failures of different workloads are decided
+   * concurrently, each awaiting I/O between its check and its patch, so a check that only counted
+   * finished actions would let all of them through. Null when the window is full; `release` gives
+   * the slot back when the action was not taken (refused later, dry run, failed).
+   */
+  reserve(now: number): { release(): void } | null {
+    if (!this.allows(now)) return null;
+    const slot = { at: now };
+    this.slots.push(slot);
+    return {
+      release: () => {
+        const i = this.slots.indexOf(slot);
+        if (i >= 0) this.slots.splice(i, 1);
+      },
+    };
   }
 }

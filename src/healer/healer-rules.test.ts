@@ -80,6 +80,11 @@ const events = () => kube.list<CoreV1Event>('v1', 'Event', NS);
 const isPatch = (r: RecordedRequest, what: string) => r.method === 'PATCH' && r.path.includes(`/${what}/`);
 const patches = () => kube.requests.filter((r) => isPatch(r, 'deployments'));
 
+/** As the workload's controller would: its status is for its latest generation. */
+function observed<T extends V1StatefulSet | V1Deployment>(obj: T): T {
+  return kube.put<T>({ ...obj, status: { ...obj.status, observedGeneration: obj.metadata!.generation } });
+}
+
 function setDeployment(edit: (d: V1Deployment) => void): void {
   const d = deployment();
   edit(d);
@@ -187,19 +192,21 @@ describe('defect 1: after a StatefulSet rollback only its own stuck pods are rec
     const labels = { app: 'db' };
     const template = (image: string) => ({ metadata: { labels: { ...labels, role: 'primary' } }, spec: { containers: [{ name: 'db', image, resources: { limits: { memory: '512Mi' } } }] } });
     const selector = { matchLabels: labels, matchExpressions: [{ key: 'role', operator: 'In', values: ['primary'] }] };
-    const sts = kube.put<V1StatefulSet>({
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'db', namespace: NS, annotations: { 'amadeus.io/heal': 'true' } },
-      spec: { serviceName: 'db', replicas: 1, selector, template: template('db:2') },
-      status: { replicas: 1, readyReplicas: 0, currentRevision: 'db-2', updateRevision: 'db-2' },
-    });
+    const sts = observed(
+      kube.put<V1StatefulSet>({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: NS, annotations: { 'amadeus.io/heal': 'true' } },
+        spec: { serviceName: 'db', replicas: 1, selector, template: template('db:2') },
+        status: { replicas: 1, readyReplicas: 0, currentRevision: 'db-2', updateRevision: 'db-2' },
+      }),
+    );
     const owner = (name: string, uid: string) => [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name, uid, controller: true }];
     for (const [rev, image, good] of [[1, 'db:1', true], [2, 'db:2', false]] as const) {
       kube.put<V1ControllerRevision>({
         apiVersion: 'apps/v1',
         kind: 'ControllerRevision',
-        metadata: { name: `db-${rev}`, namespace: NS, labels: template(image).metadata.labels, ownerReferences: owner('db', sts.metadata!.uid!), annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
+        metadata: { name: `db-${rev}`, namespace: NS, creationTimestamp: '2024-04-01T00:00:00Z' as unknown as Date, labels: template(image).metadata.labels, ownerReferences: owner('db', sts.metadata!.uid!), annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
         revision: rev,
         data: { spec: { template: { ...template(image), $patch: 'replace' } } },
       });
@@ -328,7 +335,10 @@ describe('defect 2: rollback semantics like a rollout controller', () => {
       Object.assign(rs.metadata!.annotations!, { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-14T08:20:00Z' });
       rs.spec!.replicas = 0;
     });
-    setDeployment((d) => (d.metadata!.annotations!['deployment.kubernetes.io/revision'] = '6'));
+    setDeployment((d) => {
+      d.metadata!.annotations!['deployment.kubernetes.io/revision'] = '6';
+      d.status!.observedGeneration = d.metadata!.generation; // the controller has seen the rollback
+    });
     kube.remove('v1', 'Pod', NS, 'web-a');
     kube.remove('v1', 'Pod', NS, 'web-b');
     now += 5 * 3_600_000; // past the rollback cooldown
@@ -722,13 +732,13 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
   const deletes = () => kube.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/').pop());
 
   function putSet(o: { image?: string; memory?: string; annotations?: Record<string, string>; updateRevision?: string } = {}): V1StatefulSet {
-    return kube.put<V1StatefulSet>({
+    return observed(kube.put<V1StatefulSet>({
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: { name: 'db', namespace: NS, annotations: { 'amadeus.io/heal': 'true', ...o.annotations } },
       spec: { serviceName: 'db', replicas: 2, selector: { matchLabels: labels }, template: template(o.image ?? 'db:1', o.memory) },
       status: { replicas: 2, readyReplicas: 1, currentRevision: o.updateRevision ?? 'db-aaa', updateRevision: o.updateRevision ?? 'db-aaa' },
-    });
+    }));
   }
 
   /** A pod of `owner` at `revision`: Ready, crash-looping, or OOM-killed (and waiting to restart) at `memory`. */
@@ -794,7 +804,7 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
       kube.put<V1ControllerRevision>({
         apiVersion: 'apps/v1',
         kind: 'ControllerRevision',
-        metadata: { name, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
+        metadata: { name, namespace: NS, creationTimestamp: '2024-04-01T00:00:00Z' as unknown as Date, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-01T00:00:00Z' } : {} },
         revision: rev,
         data: { spec: { template: { ...t, $patch: 'replace' } } },
       });

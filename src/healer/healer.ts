@@ -21,7 +21,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { makeInformer, PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, ownerOf, type Failure } from './detect.js';
@@ -35,6 +35,7 @@ import {
   knownGoodMark,
   pickRollbackTarget,
   pickStatefulSetRevision,
+  revisionMarksOnWorkload,
   rolledBackFrom,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
@@ -43,7 +44,7 @@ import {
   type AnnotationPatch,
   type RollbackPick,
 } from './known-good.js';
-import { apiMessage, isRetryable, PreconditionFailed, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
+import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { containerMemory, effectiveMemoryCap, memoryJsonPatch, planOomBump } from './memory.js';
@@ -86,6 +87,11 @@ interface Outcome {
 
 type Logs = { classification: LogClassification; excerpt: string } | null;
 
+/** A failure's reserved slot of the hourly budget, if it holds one. */
+interface Held {
+  slot: { release(): void } | null;
+}
+
 export interface HealerOptions {
   clients: KubeClients;
   /** Namespaces to watch; empty: all of them (kube-system is never touched either way). */
@@ -110,6 +116,9 @@ export interface HealerOptions {
   /** Lines of the failed container's previous logs read for classification. */
   logLines?: number;
 }
+
+/** Previous logs read for classification at most (on top of the line count). */
+const LOG_LIMIT_BYTES = 64 * 1024;
 
 /** The same refusal or dry run (workload, action, reason) is reported once per this period; repeats are logged at debug. */
 const REFUSAL_QUIET_MS = 15 * 60_000;
@@ -136,6 +145,11 @@ export class Healer {
   readonly reports: HealReport[] = [];
   /** When each (workload, action, reason) refusal or dry run was last reported: a crash loop in cooldown restarts every few minutes. */
   private readonly refusals = new Map<string, number>();
+  /**
+   * Dry run writes nothing: the marks and crash-loop records it would have written on revisions
+   * (by uid), applied over what it reads, so its decisions are those a live healer would make.
+   */
+  private readonly dryMarks = new Map<string, AnnotationPatch>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -206,9 +220,13 @@ export class Healer {
   private async watch(namespace: string | null): Promise<void> {
     const { core, kc } = this.o.clients;
     const path = namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods';
-    const list = () =>
-      namespace ? core.listNamespacedPod({ namespace, labelSelector: this.o.podSelector }) : core.listPodForAllNamespaces({ labelSelector: this.o.podSelector });
-    const informer = makeInformer<V1Pod>(kc, path, list, this.o.podSelector);
+    // Paged (each page one request under the client's deadline); the watch is bounded (kube.ts):
+    // a connect deadline, a jittered server-side timeoutSeconds, and a guard should the server not end it.
+    const page = (_continue: string | undefined) =>
+      namespace
+        ? core.listNamespacedPod({ namespace, labelSelector: this.o.podSelector, limit: KUBE_LIST_PAGE, _continue })
+        : core.listPodForAllNamespaces({ labelSelector: this.o.podSelector, limit: KUBE_LIST_PAGE, _continue });
+    const informer = makeBoundedInformer<V1Pod>(kc, path, () => listAllPages(page), this.o.podSelector);
     const onPod = (pod: V1Pod) => this.onPod(pod);
     informer.on('add', onPod);
     informer.on('update', onPod);
@@ -304,8 +322,15 @@ export class Healer {
     const readLogs = async (): Promise<Logs> => (logs === undefined ? (logs = await this.readLogs(pod, failure)) : logs);
     let workload = initial;
     let outcome: Outcome | null;
+    // The budget slot this failure holds (taken at the budget check, kept only if applied).
+    const held: Held = { slot: null };
+    const release = () => {
+      held.slot?.release();
+      held.slot = null;
+    };
     try {
       outcome = await withRetries(async () => {
+        release(); // a retry decides again from scratch, budget included
         // Always a fresh read: failures queued behind another of the same workload see its patch.
         try {
           workload = await readWorkload(this.o.clients, initial);
@@ -314,24 +339,28 @@ export class Healer {
           throw err;
         }
         if (workload.object.metadata?.uid !== initial.object.metadata?.uid) return null; // re-created: another workload
-        return this.decide(workload, pod, failure, action, readLogs);
+        return this.decide(workload, pod, failure, action, readLogs, held);
       }, this.o.retry);
     } catch (err) {
       outcome = { result: 'failed', reason: 'api-error', message: `${action === 'oom-bump' ? 'patch' : 'rollback'} refused: ${apiMessage(err)}; nothing was changed` };
     }
+    if (outcome?.result === 'applied') {
+      // Finishing a StatefulSet change takes no slot at the check, and still counts.
+      if (!held.slot) this.budget.record(this.clock());
+      held.slot = null;
+    } else release();
     if (!outcome) return;
-    if (outcome.result === 'applied') this.budget.record(this.clock());
     const l = failure.kind === 'image-pull' ? null : await readLogs();
     await this.report({ action, ...outcome, workload: refOf(workload), failure, logs: l?.classification ?? null, excerpt: l?.excerpt ?? null });
   }
 
   /** One attempt: the checks and the plan on what was just read, then the patch. Null: nothing to do or to say. */
-  private async decide(w: Workload, pod: V1Pod, failure: Failure, action: HealAction, readLogs: () => Promise<Logs>): Promise<Outcome | null> {
+  private async decide(w: Workload, pod: V1Pod, failure: Failure, action: HealAction, readLogs: () => Promise<Logs>, held: Held): Promise<Outcome | null> {
     if (!isHealEnabled(w.object.metadata?.annotations, this.o.rules)) return null;
     if (action === 'report') {
       return { result: 'refused', reason: 'image-pull', message: `${failure.message ?? 'the image cannot be pulled'}: fix the image reference or its pull secret; nothing is patched for it` };
     }
-    return action === 'oom-bump' ? this.decideOom(w, pod, failure) : this.decideRollback(w, pod, failure, readLogs);
+    return action === 'oom-bump' ? this.decideOom(w, pod, failure, held) : this.decideRollback(w, pod, failure, readLogs, held);
   }
 
   private refused(reason: string, message: string): Outcome {
@@ -339,11 +368,13 @@ export class Healer {
   }
 
   /** The checks every action shares, after its own "nothing to do" checks. */
-  private sharedGuards(action: 'oom-bump' | 'rollback', last: ReturnType<typeof readMark>): Outcome | null {
+  private sharedGuards(action: 'oom-bump' | 'rollback', last: ReturnType<typeof readMark>, held: Held): Outcome | null {
     const cooldown = action === 'oom-bump' ? this.o.rules.oomCooldownSeconds : this.o.rules.rollbackCooldownSeconds;
     const left = cooldownLeft(last, cooldown, this.clock());
     if (left > 0) return this.refused('cooldown', `the last ${action} was at ${new Date(last!.at).toISOString()}; cooldown ends in ${left} s`);
-    if (!this.budget.allows(this.clock())) return this.refused('rate-limit', `the healer's budget of ${this.o.rules.maxActionsPerHour} actions per hour is spent`);
+    const slot = this.budget.reserve(this.clock());
+    if (!slot) return this.refused('rate-limit', `the healer's budget of ${this.o.rules.maxActionsPerHour} actions per hour is spent`);
+    held.slot = slot;
     return null;
   }
 
@@ -372,7 +403,7 @@ export class Healer {
 
   // --- memory ---------------------------------------------------------------------------------
 
-  private async decideOom(w: Workload, pod: V1Pod, failure: Failure): Promise<Outcome | null> {
+  private async decideOom(w: Workload, pod: V1Pod, failure: Failure, held: Held): Promise<Outcome | null> {
     const meta = w.object.metadata!;
     const A = this.o.rules.annotations;
     const last = readMark(meta, A.lastOomBump);
@@ -416,7 +447,7 @@ export class Healer {
     const gitops = this.gitOpsRefusal(meta);
     if (gitops) return gitops;
     if (await this.hasVpa(w)) return this.refused('vpa', "a VerticalPodAutoscaler manages this workload's resources");
-    const guard = this.sharedGuards('oom-bump', last);
+    const guard = this.sharedGuards('oom-bump', last, held);
     if (guard) return guard;
     if (plan.action === 'no-limit') return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
     if (plan.action === 'max-reached') {
@@ -448,7 +479,7 @@ export class Healer {
 
   // --- rollback -------------------------------------------------------------------------------
 
-  private async decideRollback(w: Workload, pod: V1Pod, failure: Failure, readLogs: () => Promise<Logs>): Promise<Outcome | null> {
+  private async decideRollback(w: Workload, pod: V1Pod, failure: Failure, readLogs: () => Promise<Logs>, held: Held): Promise<Outcome | null> {
     if (w.kind === 'DaemonSet') return this.refused('unsupported', 'DaemonSet rollbacks are left to people');
     const meta = w.object.metadata!;
     const namespace = meta.namespace!;
@@ -467,13 +498,13 @@ export class Healer {
     let revisionWhat: string;
     if (w.kind === 'Deployment') {
       const owner = ownerOf(pod);
-      const rss = (await apps.listNamespacedReplicaSet({ namespace, labelSelector })).items;
+      const rss = (await apps.listNamespacedReplicaSet({ namespace, labelSelector })).items.map((x) => this.withDryMarks(x));
       pick = pickRollbackTarget(w.object, rss, this.o.rules, { failing: owner?.name, rolledBackFrom: away });
       revisionKey = replicaSetRevisionKey(owner?.uid ?? '');
       revisionWhat = 'revision';
     } else {
       const failing = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
-      const revs = (await apps.listNamespacedControllerRevision({ namespace, labelSelector })).items;
+      const revs = (await apps.listNamespacedControllerRevision({ namespace, labelSelector })).items.map((x) => this.withDryMarks(x));
       pick = pickStatefulSetRevision(w.object, revs, this.o.rules, { failing, rolledBackFrom: away });
       revisionKey = statefulSetRevisionKey(meta.uid ?? '', failing ?? '');
       revisionWhat = 'ControllerRevision';
@@ -502,7 +533,7 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
-    const guard = this.sharedGuards('rollback', last);
+    const guard = this.sharedGuards('rollback', last, held);
     if (guard) return guard;
     const logs = await readLogs();
     if (logs && isDependencyOutage(logs.classification)) {
@@ -591,22 +622,44 @@ export class Healer {
     const apps = this.o.clients.apps;
     try {
       await withRetries(async (n) => {
-        const current = n === 1 ? revision : kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ namespace, name }) : await apps.readNamespacedControllerRevision({ namespace, name });
+        const current = n === 1 ? revision : this.withDryMarks(kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ namespace, name }) : await apps.readNamespacedControllerRevision({ namespace, name }));
         const patch = crashLoopRecord(current.metadata, new Date(this.clock()), this.o.rules);
-        if (patch) await this.patchRevision(kind, namespace, name, patch);
+        if (patch) await this.patchRevision(kind, current, patch);
       }, this.o.retry);
     } catch (err) {
       this.o.log.warn('could not record the crash loop on the revision', { namespace, revision: name, error: apiMessage(err) });
     }
   }
 
-  /** Bookkeeping on a revision (marks, crash-loop records): the leader's alone, checked right before. */
-  private async patchRevision(kind: 'ReplicaSet' | 'ControllerRevision', namespace: string, name: string, annotations: AnnotationPatch): Promise<void> {
+  /** Bookkeeping on a revision (marks, crash-loop records): the leader's alone, checked right before; in dry run, only remembered. */
+  private async patchRevision(kind: 'ReplicaSet' | 'ControllerRevision', revision: KubernetesObject, annotations: AnnotationPatch): Promise<void> {
     if (!this.isLeader || this.stopped) return;
+    const { namespace, name, uid } = revision.metadata! as Required<Pick<V1ObjectMeta, 'namespace' | 'name'>> & V1ObjectMeta;
+    if (await this.dryRun(namespace)) {
+      if (uid) {
+        this.dryMarks.delete(uid); // re-inserted last: oldest forgotten first
+        this.dryMarks.set(uid, { ...this.dryMarks.get(uid), ...annotations });
+        if (this.dryMarks.size > REFUSALS_KEPT) this.dryMarks.delete(this.dryMarks.keys().next().value!);
+      }
+      this.o.log.info('dry run: would annotate a revision', { namespace, revision: `${kind}/${name}`, annotations });
+      return;
+    }
     const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     const body = { metadata: { annotations } };
     if (kind === 'ReplicaSet') await this.o.clients.apps.patchNamespacedReplicaSet({ namespace, name, body }, options);
     else await this.o.clients.apps.patchNamespacedControllerRevision({ namespace, name, body }, options);
+  }
+
+  /** The object with the annotations dry run would have written on it (itself outside dry run). */
+  private withDryMarks<T extends KubernetesObject>(obj: T): T {
+    const marks = obj.metadata?.uid ? this.dryMarks.get(obj.metadata.uid) : undefined;
+    if (!marks) return obj;
+    const annotations: Record<string, string> = { ...obj.metadata!.annotations };
+    for (const [k, v] of Object.entries(marks)) {
+      if (v === null) delete annotations[k];
+      else annotations[k] = v;
+    }
+    return { ...obj, metadata: { ...obj.metadata, annotations } };
   }
 
   // --- I/O helpers ----------------------------------------------------------------------------
@@ -619,6 +672,8 @@ export class Healer {
         container: failure.container,
         previous: true,
         tailLines: this.o.logLines ?? 200,
+        // Lines can be arbitrarily long: the answer is capped too (the API server cuts the tail off).
+        limitBytes: LOG_LIMIT_BYTES,
       });
       return { classification: classifyLogs(text), excerpt: excerpt(text, { lines: 10, chars: 800 }) };
     } catch (err) {
@@ -791,13 +846,14 @@ export class Healer {
         const deployments = namespace ? await apps.listNamespacedDeployment({ namespace }) : await apps.listDeploymentForAllNamespaces({});
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = d.metadata!.namespace!;
-          const rss = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector) })).items;
+          await this.dropRevisionMarks(d);
+          const rss = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector) })).items.map((x) => this.withDryMarks(x));
           for (const rs of rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid)) {
             const want = rs.spec?.replicas ?? 1;
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
             const full = want > 0 && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
-            const patch = knownGoodMark(rs.metadata?.annotations, full ? seen.healthySince : null, now, this.o.rules);
-            if (patch) await this.markRevision('ReplicaSet', ns, rs.metadata!.name!, patch);
+            const patch = knownGoodMark(rs.metadata, full ? seen.healthySince : null, now, this.o.rules);
+            if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }
         }
         const sets = namespace ? await apps.listNamespacedStatefulSet({ namespace }) : await apps.listStatefulSetForAllNamespaces({});
@@ -805,13 +861,14 @@ export class Healer {
           const ns = s.metadata!.namespace!;
           const revision = s.status?.updateRevision;
           if (!revision) continue;
-          const cr = await apps.readNamespacedControllerRevision({ namespace: ns, name: revision }).catch(() => null);
+          const read = await apps.readNamespacedControllerRevision({ namespace: ns, name: revision }).catch(() => null);
+          const cr = read && this.withDryMarks(read);
           if (!cr || ownerOf(cr)?.uid !== s.metadata?.uid) continue;
           const want = s.spec?.replicas ?? 1;
           const seen = this.revisions.stats(statefulSetRevisionKey(s.metadata?.uid ?? '', revision));
           const full = want > 0 && isStatefulSetRevisionFullyReady(s, cr) && seen.pods === want && seen.ready === want;
-          const patch = knownGoodMark(cr.metadata?.annotations, full ? seen.healthySince : null, now, this.o.rules);
-          if (patch) await this.markRevision('ControllerRevision', ns, revision, patch);
+          const patch = knownGoodMark(cr.metadata, full ? seen.healthySince : null, now, this.o.rules);
+          if (patch) await this.markRevision('ControllerRevision', cr, patch);
         }
       } catch (err) {
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
@@ -823,11 +880,35 @@ export class Healer {
    * One known-good mark. A refused write (a conflict) skips only this revision: the next round
    * lists everything again and decides its mark afresh, so nothing is re-sent on a stale read.
    */
-  private async markRevision(kind: 'ReplicaSet' | 'ControllerRevision', namespace: string, name: string, patch: AnnotationPatch): Promise<void> {
+  private async markRevision(kind: 'ReplicaSet' | 'ControllerRevision', revision: KubernetesObject, patch: AnnotationPatch): Promise<void> {
     try {
-      await this.patchRevision(kind, namespace, name, patch);
+      await this.patchRevision(kind, revision, patch);
     } catch (err) {
-      this.o.log.warn('could not write a known-good mark; tried again at the next round', { namespace, revision: `${kind}/${name}`, error: apiMessage(err) });
+      this.o.log.warn('could not write a known-good mark; tried again at the next round', { namespace: revision.metadata?.namespace, revision: `${kind}/${revision.metadata?.name}`, error: apiMessage(err) });
+    }
+  }
+
+  /**
+   * Removes revision marks from a Deployment (`kubectl rollout undo` copies them there): the
+   * controller would otherwise keep copying them over each new ReplicaSet's own mark. Only those
+   * annotations, by merge patch: no spec change, no rollout. Leader only; nothing in dry run, nor
+   * on a GitOps-managed workload.
+   */
+  private async dropRevisionMarks(d: KubernetesObject): Promise<void> {
+    const annotations = revisionMarksOnWorkload(d.metadata, this.o.rules);
+    const { namespace, name } = d.metadata! as Required<Pick<V1ObjectMeta, 'namespace' | 'name'>>;
+    if (!annotations || !this.isLeader || this.stopped) return;
+    // A GitOps-managed workload is never written (its copied marks still count for nothing: they name another revision).
+    if (gitOpsManager(d.metadata, this.o.rules)) return;
+    if (await this.dryRun(namespace)) {
+      this.o.log.info('dry run: would remove revision marks copied onto the Deployment', { namespace, workload: `Deployment/${name}`, annotations: Object.keys(annotations) });
+      return;
+    }
+    try {
+      await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      this.o.log.info('removed revision marks copied onto the Deployment (kubectl rollout undo copies them)', { namespace, workload: `Deployment/${name}`, annotations: Object.keys(annotations) });
+    } catch (err) {
+      this.o.log.warn('could not remove revision marks from the Deployment; tried again at the next round', { namespace, workload: `Deployment/${name}`, error: apiMessage(err) });
     }
   }
 }

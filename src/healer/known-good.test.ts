@@ -5,6 +5,7 @@ import {
   deploymentRollbackPatch,
   isReplicaSetFullyReady,
   isStatefulSetRevisionFullyReady,
+  isKnownGood,
   isUsableKnownGood,
   knownGoodMark,
   pickRollbackTarget,
@@ -68,26 +69,26 @@ describe('knownGoodMark', () => {
     expect(knownGoodMark({}, ms(0), at(599))).toBeNull();
     expect(knownGoodMark({}, ms(0), at(600))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() });
     const marked = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() };
-    expect(knownGoodMark(marked, ms(0), at(5000))).toBeNull();
-    expect(knownGoodMark(marked, null, at(5000))).toBeNull(); // scaled down by the next rollout: still known-good
+    expect(knownGoodMark({ annotations: marked }, ms(0), at(5000))).toBeNull();
+    expect(knownGoodMark({ annotations: marked }, null, at(5000))).toBeNull(); // scaled down by the next rollout: still known-good
   });
 
   test('a ready-since written by an earlier process is neither trusted nor kept', () => {
-    const old = { 'amadeus.io/ready-since': at(-7200).toISOString() };
+    const old = { annotations: { 'amadeus.io/ready-since': at(-7200).toISOString() } };
     expect(knownGoodMark(old, ms(0), at(60))).toBeNull();
     expect(knownGoodMark(old, ms(0), at(600))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/ready-since': null });
   });
 
   test("an operator's known-good: \"false\" is never overwritten", () => {
-    expect(knownGoodMark({ 'amadeus.io/known-good': 'false' }, ms(0), at(10_000))).toBeNull();
+    expect(knownGoodMark({ annotations: { 'amadeus.io/known-good': 'false' } }, ms(0), at(10_000))).toBeNull();
   });
 
   test('crash-looped since the mark: not a target until observed healthy again, after the crash', () => {
     const crashed = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/crash-looped-at': at(1000).toISOString() };
     expect(isUsableKnownGood({ annotations: crashed })).toBe(false);
-    expect(knownGoodMark(crashed, ms(900), at(2000))).toBeNull(); // its clock started before the crash
-    expect(knownGoodMark(crashed, ms(1100), at(1699))).toBeNull();
-    expect(knownGoodMark(crashed, ms(1100), at(1700))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(1700).toISOString() });
+    expect(knownGoodMark({ annotations: crashed }, ms(900), at(2000))).toBeNull(); // its clock started before the crash
+    expect(knownGoodMark({ annotations: crashed }, ms(1100), at(1699))).toBeNull();
+    expect(knownGoodMark({ annotations: crashed }, ms(1100), at(1700))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(1700).toISOString() });
     expect(isUsableKnownGood({ annotations: { ...crashed, 'amadeus.io/known-good-at': at(1700).toISOString() } })).toBe(true);
   });
 
@@ -96,6 +97,30 @@ describe('knownGoodMark', () => {
     expect(crashLoopRecord(marked, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
     expect(crashLoopRecord({ annotations: { ...marked.annotations, 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toBeNull();
     expect(crashLoopRecord({ annotations: {} }, at(1000))).toBeNull();
+  });
+
+  // The safety audit: `kubectl rollout undo` copies a ReplicaSet's annotations onto the
+  // Deployment, and the controller copies them onto every new ReplicaSet.
+  test('a mark counts only on the revision it was made for', () => {
+    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1' };
+    expect(knownGoodMark({ uid: 'rs-1', annotations: {} }, ms(0), at(600))).toEqual({ ...mark });
+    expect(isUsableKnownGood({ uid: 'rs-1', annotations: mark })).toBe(true);
+    // Copied onto rs-3: neither a target nor a reason to refuse; it earns its own mark.
+    const copied = { uid: 'rs-3', creationTimestamp: at(900), annotations: mark };
+    expect(isKnownGood(copied)).toBe(false);
+    expect(isUsableKnownGood(copied)).toBe(false);
+    expect(crashLoopRecord(copied, at(1000))).toBeNull();
+    expect(knownGoodMark(copied, ms(1000), at(1500))).toBeNull();
+    expect(knownGoodMark(copied, ms(1000), at(1600))).toEqual({ ...mark, 'amadeus.io/known-good-at': at(1600).toISOString(), 'amadeus.io/known-good-for': 'rs-3' });
+    expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, ms(0), at(5000))).toBeNull();
+  });
+
+  test('an unbound mark of an earlier version counts only if made after the revision was created; rewritten bound', () => {
+    const legacy = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() };
+    expect(isUsableKnownGood({ uid: 'rs-1', creationTimestamp: at(0), annotations: legacy })).toBe(true);
+    expect(isUsableKnownGood({ uid: 'rs-1', creationTimestamp: at(0).toISOString() as unknown as Date, annotations: legacy })).toBe(true);
+    expect(isKnownGood({ uid: 'rs-3', creationTimestamp: at(900), annotations: legacy })).toBe(false); // copied onto a later revision
+    expect(knownGoodMark({ uid: 'rs-1', creationTimestamp: at(0), annotations: legacy }, ms(700), at(1300))).toEqual({ ...legacy, 'amadeus.io/known-good-at': at(1300).toISOString(), 'amadeus.io/known-good-for': 'rs-1' });
   });
 
   test('knownGoodSeconds is a rule; 0 marks at first sight', () => {
@@ -183,13 +208,29 @@ describe('pickRollbackTarget', () => {
     expect(pickRollbackTarget(deployment(), vetoed)).toMatchObject({ revision: 2 });
   });
 
-  test('a known-good revision with the current template is skipped (rolling back would change nothing)', () => {
+  test('a known-good revision with the current template: same-template, never further back', () => {
     const list = replicaSets();
     const three = byName(list, 'web-6b9d4c8f7');
     // revision 3 re-labelled with its own hash but carrying the deployment's current template
     const current = deployment().spec!.template;
     three.spec!.template = { ...current, metadata: { ...current.metadata, labels: { ...three.spec!.template!.metadata!.labels } } };
-    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ code: 'same-template' });
+  });
+
+  // The safety audit: the workload must still want the failing revision.
+  test('the controller has not observed the latest spec (an operator applied a fix): rollout-not-observed', () => {
+    const dep = deployment();
+    dep.metadata!.generation = 10; // observedGeneration 9
+    dep.spec!.template.spec!.containers[0]!.image = 'ghcr.io/acme/web:2.4.2';
+    expect(pickRollbackTarget(dep, replicaSets(), undefined, { failing: 'web-7d4b9c6f5d' })).toMatchObject({ code: 'rollout-not-observed', failing: { revision: 5 } });
+    delete dep.status!.observedGeneration;
+    expect(pickRollbackTarget(dep, replicaSets())).toMatchObject({ code: 'rollout-not-observed' });
+  });
+
+  test('a template that is no longer the failing revision\'s (status caught up, new ReplicaSet not listed yet): revision-not-wanted', () => {
+    const dep = deployment();
+    dep.spec!.template.spec!.containers[0]!.image = 'ghcr.io/acme/web:2.4.2';
+    expect(pickRollbackTarget(dep, replicaSets(), undefined, { failing: 'web-7d4b9c6f5d' })).toMatchObject({ code: 'revision-not-wanted', failing: { revision: 5 } });
   });
 
   test('none: no known-good older revision', () => {
@@ -232,7 +273,8 @@ describe('pickRollbackTarget: the failing revision and the memory of rollbacks',
 
   test('never from a revision that was itself marked known-good', () => {
     const list = replicaSets();
-    byName(list, 'web-7d4b9c6f5d').metadata!.annotations!['amadeus.io/known-good'] = 'true';
+    const five = byName(list, 'web-7d4b9c6f5d');
+    Object.assign(five.metadata!.annotations!, { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': five.metadata!.uid });
     const pick = pickRollbackTarget(deployment(), list, undefined, { failing: 'web-7d4b9c6f5d' });
     expect(pick).toMatchObject({ code: 'revision-known-good' });
   });
@@ -250,7 +292,7 @@ describe('pickRollbackTarget: the failing revision and the memory of rollbacks',
     three.metadata!.annotations!['deployment.kubernetes.io/revision'] = '6';
     delete three.metadata!.annotations!['amadeus.io/known-good'];
     const five = byName(list, 'web-7d4b9c6f5d');
-    five.metadata!.annotations!['amadeus.io/known-good'] = 'true';
+    Object.assign(five.metadata!.annotations!, { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': five.metadata!.uid });
     const dep = deployment();
     dep.spec!.template = rollbackTemplate(three);
     expect(pickRollbackTarget(dep, list, undefined, { failing: 'web-6b9d4c8f7' })).toMatchObject({ revision: 5 }); // without the memory: back to the bad one
@@ -350,17 +392,27 @@ describe('StatefulSets', () => {
     const list = revisions();
     delete list[1].metadata!.annotations!['amadeus.io/known-good'];
     expect(pickStatefulSetRevision(sts(), list)).toMatchObject({ revision: 1 });
+    // The template is already known-good revision 2's (an undo not rolled out yet): not further back.
     const same = sts();
     same.spec!.template = podTemplate('postgres:16.3');
-    expect(pickStatefulSetRevision(same, revisions())).toMatchObject({ revision: 1 });
+    expect(pickStatefulSetRevision(same, revisions())).toMatchObject({ code: 'same-template' });
     expect(pickStatefulSetRevision(sts(), revisions().slice(2))).toMatchObject({ code: 'no-older-revision' });
     expect(pickStatefulSetRevision(sts(), revisions().slice(3))).toMatchObject({ code: 'no-revisions' });
   });
 
-  test('without updateRevision in status, the highest revision is current', () => {
+  test('the controller has not caught up: no updateRevision, another updateRevision, or an older observedGeneration → rollout-not-observed', () => {
     const s = sts();
     delete s.status!.updateRevision;
-    expect(pickStatefulSetRevision(s, revisions())).toMatchObject({ revision: 2 });
+    expect(pickStatefulSetRevision(s, revisions())).toMatchObject({ code: 'rollout-not-observed' });
+    const other = sts();
+    other.status!.updateRevision = 'db-not-listed-yet';
+    expect(pickStatefulSetRevision(other, revisions(), undefined, { failing: 'db-9a8b7c6d5' })).toMatchObject({ code: 'rollout-not-observed', failing: { revision: 3 } });
+    const lagging = sts();
+    lagging.metadata!.generation = 5;
+    expect(pickStatefulSetRevision(lagging, revisions(), undefined, { failing: 'db-9a8b7c6d5' })).toMatchObject({ code: 'rollout-not-observed' });
+    const changed = sts();
+    changed.spec!.template = podTemplate('postgres:16.5');
+    expect(pickStatefulSetRevision(changed, revisions(), undefined, { failing: 'db-9a8b7c6d5' })).toMatchObject({ code: 'revision-not-wanted' });
   });
 
   test('data as raw JSON text is read too; unreadable revisions are skipped', () => {

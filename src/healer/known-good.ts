@@ -91,23 +91,33 @@ function parseTime(value: string | undefined): number | null {
  * - observed healthy for at least `knownGoodSeconds`, and since after any recorded crash loop →
  *   `known-good: "true"`, `known-good-at: now` (and an old `ready-since`, no longer trusted, removed).
  */
-export function knownGoodMark(
-  annotations: Record<string, string> | undefined,
-  healthySince: number | null,
-  now: Date,
-  rules: HealRules = HEAL_RULES,
-): AnnotationPatch | null {
+export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number | null, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
   const A = rules.annotations;
-  const current = annotations ?? {};
+  const current = meta?.annotations ?? {};
   const mark = current[A.knownGood];
   if (mark !== undefined && mark !== 'true') return null;
-  if (isUsableKnownGood({ annotations: current }, rules)) return null;
+  // A mark bound to this revision stands; one copied from another revision, or an unbound one of an
+  // earlier version, is replaced by this revision's own once it has earned it.
+  if (isUsableKnownGood(meta, rules) && current[A.knownGoodFor] === meta?.uid) return null;
   if (healthySince === null || now.getTime() - healthySince < rules.knownGoodSeconds * 1000) return null;
   const crashed = parseTime(current[A.crashLoopedAt]);
   if (crashed !== null && healthySince <= crashed) return null;
   const patch: AnnotationPatch = { [A.knownGood]: 'true', [A.knownGoodAt]: now.toISOString() };
+  if (meta?.uid !== undefined) patch[A.knownGoodFor] = meta.uid;
   if (current[A.readySince] !== undefined) patch[A.readySince] = null;
   return patch;
+}
+
+/**
+ * Annotations that belong on revisions only, found on a workload (null: none), as removals.
+ * `kubectl rollout undo` copies them there from the ReplicaSet; the Deployment controller then
+ * copies them onto every new ReplicaSet and keeps re-copying them over that ReplicaSet's own
+ * (it syncs the new ReplicaSet's annotations to the Deployment's), so its own mark never sticks.
+ */
+export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
+  const A = rules.annotations;
+  const keys = [A.knownGood, A.knownGoodAt, A.knownGoodFor, A.crashLoopedAt, A.readySince].filter((k) => meta?.annotations?.[k] !== undefined);
+  return keys.length > 0 ? Object.fromEntries(keys.map((k) => [k, null])) : null;
 }
 
 /**
@@ -123,13 +133,36 @@ export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules
   return { [A.crashLoopedAt]: now.toISOString() };
 }
 
-/** True when the revision carries `amadeus.io/known-good: "true"` (it was observed healthy once). */
-export function isKnownGood(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
-  return meta?.annotations?.[rules.annotations.knownGood] === 'true';
+/** What the mark rule reads of a revision. */
+export type MarkMeta = Pick<V1ObjectMeta, 'annotations' | 'uid' | 'creationTimestamp'>;
+
+/**
+ * Whether the revision's mark was made for it. `kubectl rollout undo` copies the target
+ * ReplicaSet's annotations onto the Deployment, and the Deployment controller copies those onto
+ * every new ReplicaSet: a mark alone would make later revisions "born known-good". So a mark
+ * counts only on the object whose uid it names (`known-good-for`). A mark without one (written
+ * by a version before marks were bound) counts only when it was made after the revision was
+ * created — a copied mark predates the revision it was copied onto; the next healthy window
+ * rewrites it bound.
+ */
+function markIsOwn(meta: MarkMeta | undefined, rules: HealRules): boolean {
+  const A = rules.annotations;
+  const boundTo = meta?.annotations?.[A.knownGoodFor];
+  if (boundTo !== undefined) return boundTo === meta?.uid;
+  const created = meta?.creationTimestamp;
+  const createdAt = created instanceof Date ? created.getTime() : parseTime(created as string | undefined);
+  if (createdAt === null || Number.isNaN(createdAt)) return true; // not from an API server: nothing to compare
+  const markedAt = parseTime(meta?.annotations?.[A.knownGoodAt]);
+  return markedAt !== null && markedAt > createdAt;
+}
+
+/** True when the revision carries `amadeus.io/known-good: "true"` made for it (it was observed healthy once). */
+export function isKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
+  return meta?.annotations?.[rules.annotations.knownGood] === 'true' && markIsOwn(meta, rules);
 }
 
 /** Known-good, and not seen crash-looping since it was marked: a rollback target. */
-export function isUsableKnownGood(meta: Pick<V1ObjectMeta, 'annotations'> | undefined, rules: HealRules = HEAL_RULES): boolean {
+export function isUsableKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
   if (!isKnownGood(meta, rules)) return false;
   const crashed = parseTime(meta?.annotations?.[rules.annotations.crashLoopedAt]);
   const markedAt = parseTime(meta?.annotations?.[rules.annotations.knownGoodAt]) ?? 0;
@@ -218,7 +251,9 @@ export type NoRollbackCode =
   | 'revision-known-good'
   | 'no-older-revision'
   | 'no-known-good'
-  | 'same-template';
+  | 'same-template'
+  | 'rollout-not-observed'
+  | 'revision-not-wanted';
 
 /** The revision whose pods crash-loop, as found among the workload's revisions. */
 export interface FailingRevision<T> {
@@ -260,20 +295,35 @@ export interface PickOptions {
 }
 
 /**
+ * Why the workload's controller may not have caught up with its spec (null: it has): its
+ * `status.observedGeneration` is not its `metadata.generation`. Until it has, the revisions listed
+ * may not include the one the spec now asks for (an operator's fix, a `kubectl rollout undo`), and
+ * "the newest revision" is not what the workload wants.
+ */
+function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGeneration: number | undefined): string | null {
+  if (meta?.generation !== undefined && observedGeneration === meta.generation) return null;
+  return `the ${kind}'s controller has not observed its latest spec yet (generation ${meta?.generation ?? '?'}, observed ${observedGeneration ?? 'none'}): rollout not observed yet, the spec may hold a newer change than the revisions do`;
+}
+
+/**
  * The shared rule, over a workload's own revisions (`newest`: the one the controller is rolling
  * out, default the highest number):
  * 1. the failing revision must be the newest — pods of an older one are being replaced by a
  *    rollout already, and rolling back from the newest because an old one fails would be wrong;
- * 2. it must never have been marked known-good — a revision that ran healthy for the window and
+ * 2. the workload must still want it: its controller has observed the latest spec (`lag` null:
+ *    observedGeneration, and for a StatefulSet its update revision) and the failing revision's
+ *    template is the workload's current one — otherwise a newer change (an operator's fix, a
+ *    `kubectl rollout undo`) is not rolled out yet and a rollback would overwrite it;
+ * 3. it must never have been marked known-good — a revision that ran healthy for the window and
  *    then crash-loops points at something else than the release (the cluster, a dependency,
  *    data), and rolling it back would undo a working release;
- * 3. the target is the newest revision *older* than the failing one (never a newer one) that is
- *    known-good and not seen crash-looping since, was never rolled back from (by template hash:
- *    the controller renumbers a revision it reuses, so numbers alone cannot tell), and whose
- *    template differs from the workload's current one (restoring the same template would change
- *    nothing).
+ * 4. the target is the newest revision *older* than the failing one (never a newer one) that is
+ *    known-good and not seen crash-looping since, and was never rolled back from (by template
+ *    hash: the controller renumbers a revision it reuses, so numbers alone cannot tell); when a
+ *    known-good revision has the current template, nothing is done (`same-template`) rather than
+ *    going further back.
  */
-function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string | undefined, what: string, rules: HealRules): RollbackPick<T> {
+function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string | undefined, what: string, rules: HealRules, lag: string | null): RollbackPick<T> {
   const byNumber = [...candidates].sort((a, b) => b.revision - a.revision);
   const newest = candidates.find((c) => c.name === newestName) ?? byNumber[0]!;
   const failingCandidate = o.failing === undefined ? newest : candidates.find((c) => c.name === o.failing);
@@ -283,6 +333,25 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
     return {
       none: `the crash-looping pods run revision ${failing.revision}, but revision ${newest.revision} is the newest: its rollout replaces them`,
       code: 'not-newest-revision',
+      failing,
+    };
+  }
+  // The workload must still want the failing revision: a rollback planned on a spec the controller
+  // has not rolled out, or on a template that is no longer the failing one, would overwrite a
+  // newer change (an operator's fix) or undo a rollback already asked for.
+  if (lag !== null) return { none: lag, code: 'rollout-not-observed', failing };
+  if (!failingCandidate.sameTemplate) {
+    const asked = byNumber.find((c) => c.sameTemplate && c.revision < failing.revision && isKnownGood(c.meta, rules));
+    if (asked) {
+      return {
+        none: `the workload's template is already that of known-good revision ${asked.revision} (a rollback not rolled out yet): rolling back further would undo it`,
+        code: 'same-template',
+        failing,
+      };
+    }
+    return {
+      none: `the workload no longer wants the failing revision ${failing.revision}: its template has changed since (a newer change not rolled out yet), and a rollback would overwrite it`,
+      code: 'revision-not-wanted',
       failing,
     };
   }
@@ -302,14 +371,17 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
     const notes = older.map((c) => `${c.revision}${away.has(c.hash) ? ' (rolled back from before)' : isKnownGood(c.meta, rules) ? ' (crash-looped since marked)' : ''}`);
     return { none: `none of the older revisions (${notes.join(', ')}) is a known-good target`, code: 'no-known-good', failing };
   }
-  const usable = good.find((c) => !c.sameTemplate);
-  if (!usable) {
+  // A known-good revision with the current template: the workload already runs (or asks for) a
+  // known-good template, so going further back would undo it rather than fix anything.
+  const same = good.filter((c) => c.sameTemplate);
+  if (same.length > 0) {
     return {
-      none: `the known-good revisions (${good.map((c) => c.revision).join(', ')}) have the current pod template: a rollback would change nothing`,
+      none: `the known-good revision${same.length > 1 ? 's' : ''} ${same.map((c) => c.revision).join(', ')} ${same.length > 1 ? 'have' : 'has'} the current pod template: a rollback would change nothing`,
       code: 'same-template',
       failing,
     };
   }
+  const usable = good[0]!;
   return { target: usable.obj, revision: usable.revision, failing };
 }
 
@@ -336,7 +408,7 @@ export function pickRollbackTarget(deployment: V1Deployment, replicaSets: readon
     });
   }
   if (owned.length === 0) return { none: 'no ReplicaSet with a revision is owned by this deployment', code: 'no-revisions' };
-  return pick(owned, o, undefined, 'ReplicaSet', rules);
+  return pick(owned, o, undefined, 'ReplicaSet', rules, notObserved('Deployment', deployment.metadata, deployment.status?.observedGeneration));
 }
 
 /**
@@ -455,7 +527,13 @@ export function pickStatefulSetRevision(
     });
   }
   if (candidates.length === 0) return { none: 'no ControllerRevision of this statefulset holds a pod template', code: 'no-revisions' };
-  return pick(candidates, o, sts.status?.updateRevision, 'restorable ControllerRevision', rules);
+  const update = sts.status?.updateRevision;
+  let lag = notObserved('StatefulSet', sts.metadata, sts.status?.observedGeneration);
+  const failingName = o.failing ?? update;
+  if (lag === null && (update === undefined || update !== failingName)) {
+    lag = `the StatefulSet's update revision is ${update ?? 'not reported'}, not the failing ${failingName ?? '?'}: rollout not observed yet`;
+  }
+  return pick(candidates, o, update, 'restorable ControllerRevision', rules, lag);
 }
 
 /**

@@ -105,3 +105,24 @@ test.each([
 ])('%i crash-looping of %i pods, share %d: %s', (crashing, pods, share, met) => {
   expect(crashLoopShareMet(crashing, pods, share)).toBe(met);
 });
+
+// The safety audit: after a re-list (410 Gone) a StatefulSet pod deleted and recreated in the gap
+// arrives as an update with a new uid, and no delete ever comes for the old one.
+test('a namesake with a new uid replaces the old pod (no delete seen for it)', () => {
+  const t = tracker();
+  const STS = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true };
+  const key = statefulSetRevisionKey('sts-uid', 'db-1');
+  const dbPod = (uid: string, o: { crash?: boolean } = {}) => {
+    const p = pod('db-0', { owner: STS, labels: { 'controller-revision-hash': 'db-1' }, ...o });
+    p.metadata!.uid = uid;
+    return p;
+  };
+  t.observe(dbPod('old', { crash: true }));
+  t.observe(pod('db-1', { owner: STS, labels: { 'controller-revision-hash': 'db-1' } }));
+  t.observe(dbPod('new'));
+  expect(t.stats(key)).toMatchObject({ pods: 2, ready: 2, crashLooping: 0 });
+  t.forget(dbPod('old')); // a late delete of the old uid takes nothing else
+  expect(t.stats(key)).toMatchObject({ pods: 2 });
+  t.forget(dbPod('new'));
+  expect(t.stats(key)).toMatchObject({ pods: 1 });
+});

@@ -65,6 +65,8 @@ export class RevisionTracker {
   private readonly revisions = new Map<string, RevisionState>();
   /** Pod uid → the revision it was last counted in (a pod's labels may move it). */
   private readonly podRevision = new Map<string, string>();
+  /** namespace/name → the uid last seen under it: a namesake with a new uid replaces it. */
+  private readonly podUid = new Map<string, string>();
 
   constructor(
     private readonly clock: () => number,
@@ -76,6 +78,12 @@ export class RevisionTracker {
     const uid = pod.metadata?.uid;
     if (!uid) return;
     if (pod.metadata?.deletionTimestamp) return this.forget(pod);
+    // After a re-list (410 Gone), a StatefulSet pod deleted and recreated in the gap arrives as an
+    // update with a new uid, and its delete never comes: the old one is gone.
+    const name = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+    const previous = this.podUid.get(name);
+    if (previous !== undefined && previous !== uid) this.forgetUid(previous);
+    this.podUid.set(name, uid);
     const key = revisionKeyOf(pod);
     const before = this.podRevision.get(uid);
     if (before !== undefined && before !== key) this.forget(pod);
@@ -103,6 +111,12 @@ export class RevisionTracker {
   forget(pod: V1Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
+    const name = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+    if (this.podUid.get(name) === uid) this.podUid.delete(name);
+    this.forgetUid(uid);
+  }
+
+  private forgetUid(uid: string): void {
     const key = this.podRevision.get(uid);
     if (key === undefined) return;
     this.podRevision.delete(uid);

@@ -32,7 +32,10 @@ export const HEAL_PREFIX = 'amadeus.io/';
  *
  * On a ReplicaSet / ControllerRevision (see `known-good.ts`):
  * - `knownGood`: `"true"` once this process observed its pods healthy for
- *   {@link HealRules.knownGoodSeconds}: a rollback target. `knownGoodAt` records when.
+ *   {@link HealRules.knownGoodSeconds}: a rollback target. `knownGoodAt` records when,
+ *   `knownGoodFor` for which object (its uid): a mark copied onto another revision (kubectl
+ *   rollout undo copies a ReplicaSet's annotations to the Deployment, which copies them to new
+ *   ReplicaSets) does not count there.
  * - `crashLoopedAt`: when its pods were last seen crash-looping while it was marked: a mark older
  *   than this does not make it a target.
  * - `readySince`: written by earlier versions; no longer trusted (time while Amadeus was not
@@ -49,6 +52,7 @@ export const HEAL_ANNOTATIONS = Object.freeze({
   readySince: 'amadeus.io/ready-since',
   knownGood: 'amadeus.io/known-good',
   knownGoodAt: 'amadeus.io/known-good-at',
+  knownGoodFor: 'amadeus.io/known-good-for',
   crashLoopedAt: 'amadeus.io/crash-looped-at',
 } as const);
 

@@ -6,14 +6,14 @@
  */
 import type { V1Container, V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, NS, type HealerWorld, type Replica } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, type Replica, reportSummary } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
   await w?.close();
 });
 
-const summary = (w: HealerWorld) => w.reports().map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}/${r.result}/${r.reason}`);
+const summary = reportSummary;
 const applied = (r: Replica) => r.healer.reports.filter((x) => x.result === 'applied').length;
 const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const memory = (c: V1Container | undefined) => `${c?.resources?.limits?.memory}/${c?.resources?.requests?.memory}`;

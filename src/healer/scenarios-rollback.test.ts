@@ -4,19 +4,18 @@
  * simulated minutes and hours. Each asserts the end state of the cluster's objects and what the
  * healer said — and what must not have happened.
  */
-import type { V1ControllerRevision, V1Deployment, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ControllerRevision, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, NS, type HealerWorld } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
   await w?.close();
 });
 
-const summary = (w: HealerWorld) => w.reports().map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}/${r.result}/${r.reason}`);
-const replicaSets = (w: HealerWorld, owner: string) =>
-  w.kube.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS).filter((rs) => rs.metadata?.ownerReferences?.[0]?.name === owner);
-const rsRunning = (w: HealerWorld, owner: string, image: string) => replicaSets(w, owner).find((rs) => rs.spec?.template?.spec?.containers[0]?.image === image)!;
+const summary = reportSummary;
+const replicaSets = replicaSetsOf;
+const rsRunning = (w: HealerWorld, owner: string, image: string) => replicaSetRunning(w, owner, image)!;
 const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const uids = (pods: { metadata?: { uid?: string } }[]) => pods.map((p) => p.metadata!.uid!).sort();
 

@@ -179,6 +179,11 @@ afterEach(async () => {
   kube = undefined;
 });
 
+/** As the workload's controller would: its status is for the generation the fake API server gave it. */
+function observed<T extends V1StatefulSet | V1Deployment>(k: FakeKube, obj: T): T {
+  return k.put<T>({ ...obj, status: { ...obj.status, observedGeneration: obj.metadata!.generation } });
+}
+
 function statefulSetWorld(k: FakeKube): void {
   const labels = { app: 'db' };
   const template = (image: string) => ({ metadata: { labels }, spec: { containers: [{ name: 'db', image, resources: { limits: { memory: '512Mi' } } }] } });
@@ -189,12 +194,13 @@ function statefulSetWorld(k: FakeKube): void {
     spec: { serviceName: 'db', replicas: 1, selector: { matchLabels: labels }, template: template('db:2') },
     status: { replicas: 1, readyReplicas: 0, currentRevision: 'db-2', updateRevision: 'db-2' },
   });
+  observed(k, sts);
   const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
   for (const [rev, image, good] of [[1, 'db:1', true], [2, 'db:2', false]] as const) {
     k.put<V1ControllerRevision>({
       apiVersion: 'apps/v1',
       kind: 'ControllerRevision',
-      metadata: { name: `db-${rev}`, namespace: NS, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true' } : {} },
+      metadata: { name: `db-${rev}`, namespace: NS, uid: `db-${rev}-uid`, labels, ownerReferences: owner, annotations: good ? { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': `db-${rev}-uid` } : {} },
       revision: rev,
       data: { spec: { template: { ...template(image), $patch: 'replace' } } },
     });
@@ -292,7 +298,7 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     ],
   }));
   for (const name of [NS, NS2]) k.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  k.put(fixture<V1Deployment>('web-deployment.json'));
+  observed(k, k.put(fixture<V1Deployment>('web-deployment.json')));
   for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) k.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
   statefulSetWorld(k);
   daemonSetWorld(k);
@@ -316,13 +322,16 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     await healer.start();
     await waitFor(() => healer.isLeader, 5000, 'leadership');
     // The pods already there are handled as soon as this replica leads; then a Deployment's
-    // failures: an OOM kill, and two of its three pods crash-looping.
-    k.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
+    // failures: two of its three pods crash-looping (rolled back), then an OOM kill. (An OOM bump
+    // first would make the rollback wait for the bumped spec's rollout, which no controller runs here.)
     k.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('crashloop-pod.json') });
     const second = fixture<V1Pod>('crashloop-pod.json');
     second.metadata!.name = 'web-7d4b9c6f5d-second';
     second.metadata!.uid = 'second-crash-uid';
     k.put({ apiVersion: 'v1', kind: 'Pod', ...second });
+    await waitFor(() => healer.reports.some((r) => r.workload.kind === 'Deployment' && r.action === 'rollback'), 10_000, 'the rollback');
+    await healer.idle();
+    k.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
     await waitFor(() => healer.reports.length >= 6, 10_000, 'six reports');
     await healer.idle();
     // The revision restored crash-loops too (the cause was elsewhere): recorded on its ReplicaSet, no second rollback.

@@ -22,7 +22,7 @@
  * past any test's length). A replica can be stalled on one API call, cut off from the API server
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
-import type { CoreV1Event, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
@@ -341,3 +341,14 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
   };
   return world;
 }
+
+/** What the healer reported, a line each: `Kind/name action/result/reason`. */
+export const reportSummary = (w: HealerWorld): string[] => w.reports().map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}/${r.result}/${r.reason}`);
+
+/** The ReplicaSets of Deployment `owner` in NS. */
+export const replicaSetsOf = (w: HealerWorld, owner: string): V1ReplicaSet[] =>
+  w.kube.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS).filter((rs) => rs.metadata?.ownerReferences?.[0]?.name === owner);
+
+/** Deployment `owner`'s ReplicaSet whose first container runs `image`. */
+export const replicaSetRunning = (w: HealerWorld, owner: string, image: string): V1ReplicaSet | undefined =>
+  replicaSetsOf(w, owner).find((rs) => rs.spec?.template?.spec?.containers[0]?.image === image);

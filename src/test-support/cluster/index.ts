@@ -56,6 +56,9 @@ export interface ClusterOptions {
   fake?: Omit<FakeKubeOptions, 'now'>;
 }
 
+/** The controllers a scenario can pause (`Cluster.pause`). */
+export type ControllerName = 'deployment' | 'replicaset' | 'statefulset' | 'daemonset';
+
 export interface Cluster {
   readonly kube: FakeKube;
   readonly clock: SimClock;
@@ -75,6 +78,12 @@ export interface Cluster {
   until(cond: () => boolean, opts?: { maxSeconds?: number; what?: string }): Promise<void>;
   /** Pods of a namespace (all when omitted) whose labels match; wire JSON as kube.list() gives (timestamps are strings). */
   pods(namespace?: string, matchLabels?: Record<string, string>): V1Pod[];
+  /**
+   * Stops a controller from reconciling until resume(): a controller that has not caught up yet
+   * (a busy or restarting kube-controller-manager), so a scenario can act in that gap.
+   */
+  pause(controller: ControllerName): void;
+  resume(controller: ControllerName): void;
   addNode(name: string): void;
   removeNode(name: string): void;
   close(): Promise<void>;
@@ -104,6 +113,7 @@ class SimCluster implements Cluster {
   private closed = false;
   private failure: unknown;
   private readonly unsubscribe: () => void;
+  private readonly paused = new Set<ControllerName>();
 
   constructor(
     readonly kube: FakeKube,
@@ -170,6 +180,15 @@ class SimCluster implements Cluster {
 
   pods(namespace?: string, matchLabels?: Record<string, string>): V1Pod[] {
     return this.kube.list<V1Pod>('v1', 'Pod', namespace).filter((p) => selectorMatches({ matchLabels }, p.metadata?.labels));
+  }
+
+  pause(controller: ControllerName): void {
+    this.paused.add(controller);
+  }
+
+  resume(controller: ControllerName): void {
+    this.paused.delete(controller);
+    this.poke();
   }
 
   addNode(name: string): void {
@@ -252,10 +271,10 @@ class SimCluster implements Cluster {
     this.api.writes = 0;
     try {
       collectGarbage(this.ctx);
-      reconcileDeployments(this.ctx);
-      reconcileReplicaSets(this.ctx);
-      reconcileStatefulSets(this.ctx);
-      reconcileDaemonSets(this.ctx);
+      if (!this.paused.has('deployment')) reconcileDeployments(this.ctx);
+      if (!this.paused.has('replicaset')) reconcileReplicaSets(this.ctx);
+      if (!this.paused.has('statefulset')) reconcileStatefulSets(this.ctx);
+      if (!this.paused.has('daemonset')) reconcileDaemonSets(this.ctx);
       schedule(this.ctx);
       this.kubelet.sync(this.ctx);
     } finally {
