@@ -44,7 +44,7 @@ import {
   type AnnotationPatch,
   type RollbackPick,
 } from './known-good.js';
-import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, type KubeClients, type RetryOptions } from './kube.js';
+import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { containerMemory, effectiveMemoryCap, memoryJsonPatch, planOomBump } from './memory.js';
@@ -328,6 +328,8 @@ export class Healer {
       held.slot?.release();
       held.slot = null;
     };
+    // A patch of ours that got no answer: the next read tells whether it landed (its mark is there).
+    let unanswered: WriteOutcomeUnknown | null = null;
     try {
       outcome = await withRetries(async () => {
         release(); // a retry decides again from scratch, budget included
@@ -339,10 +341,27 @@ export class Healer {
           throw err;
         }
         if (workload.object.metadata?.uid !== initial.object.metadata?.uid) return null; // re-created: another workload
-        return this.decide(workload, pod, failure, action, readLogs, held);
+        try {
+          return await this.decide(workload, pod, failure, action, readLogs, held);
+        } catch (err) {
+          if (err instanceof WriteOutcomeUnknown) unanswered = err;
+          throw err;
+        }
       }, this.o.retry);
+      // Nothing left to do because our unanswered patch did land: that is what happened, and said so.
+      if (outcome === null && unanswered && this.answered(workload, action, failure)) outcome = this.landedUnanswered(action, unanswered);
     } catch (err) {
-      outcome = { result: 'failed', reason: 'api-error', message: `${action === 'oom-bump' ? 'patch' : 'rollback'} refused: ${apiMessage(err)}; nothing was changed` };
+      const what = action === 'oom-bump' ? 'patch' : 'rollback';
+      // After a write with no answer, "nothing was changed" is said only once the workload, read back, shows it.
+      const now = err instanceof WriteOutcomeUnknown ? await readWorkload(this.o.clients, initial).catch(() => null) : null;
+      const cause = apiMessage(err instanceof WriteOutcomeUnknown ? err.original : err);
+      if (err instanceof WriteOutcomeUnknown && now === null) {
+        outcome = { result: 'failed', reason: 'outcome-unknown', message: `${what} unanswered: ${cause}; whether it was applied is not known (the workload could not be read back to tell)` };
+      } else if (err instanceof WriteOutcomeUnknown && this.answered(now!, action, failure)) {
+        outcome = this.landedUnanswered(action, err);
+      } else {
+        outcome = { result: 'failed', reason: 'api-error', message: `${what} refused: ${cause}; nothing was changed` };
+      }
     }
     if (outcome?.result === 'applied') {
       // Finishing a StatefulSet change takes no slot at the check, and still counts.
@@ -352,6 +371,18 @@ export class Healer {
     if (!outcome) return;
     const l = failure.kind === 'image-pull' ? null : await readLogs();
     await this.report({ action, ...outcome, workload: refOf(workload), failure, logs: l?.classification ?? null, excerpt: l?.excerpt ?? null });
+  }
+
+  /** Whether the workload carries this failure's mark (the patch answering it landed). */
+  private answered(w: Workload, action: HealAction, failure: Failure): boolean {
+    if (action === 'report') return false;
+    const A = this.o.rules.annotations;
+    return readMark(w.object.metadata!, action === 'oom-bump' ? A.lastOomBump : A.lastRollback)?.keys.includes(failure.key) === true;
+  }
+
+  private landedUnanswered(action: HealAction, err: WriteOutcomeUnknown): Outcome {
+    const what = action === 'oom-bump' ? 'the memory limit raise' : 'the rollback';
+    return { result: 'applied', reason: action === 'oom-bump' ? 'raised' : 'rolled-back', message: `${what} was applied: its answer was lost (${apiMessage(err.original)}), and reading the workload back found its mark` };
   }
 
   /** One attempt: the checks and the plan on what was just read, then the patch. Null: nothing to do or to say. */
@@ -716,6 +747,7 @@ export class Healer {
     try {
       await this.patch(w, ops);
     } catch (err) {
+      if (writeMayHaveLanded(err)) throw new WriteOutcomeUnknown(err);
       if (statusOf(err) === 422) {
         const now = await readWorkload(this.o.clients, w).catch(() => null);
         if (now && !preconditionsHold(w.object.metadata, now.object.metadata)) throw new PreconditionFailed(err);

@@ -241,9 +241,27 @@ export class PreconditionFailed extends Error {
   }
 }
 
-/** Worth another try after re-reading: a conflicting writer, throttling, or a server-side failure. */
+/**
+ * A write with no answer to tell whether it was applied: the connection failed or a deadline passed
+ * after it was sent, or a 5xx came back (a gateway or an API server may answer one after the write
+ * was committed). The caller re-reads to find out; it never reports "nothing was changed" on it.
+ */
+export class WriteOutcomeUnknown extends Error {
+  constructor(readonly original: unknown) {
+    super(`no answer to the write (${apiMessage(original)}): it may have been applied`);
+    this.name = 'WriteOutcomeUnknown';
+  }
+}
+
+/** Whether a failed write may have been applied all the same (see WriteOutcomeUnknown). */
+export const writeMayHaveLanded = (err: unknown): boolean => {
+  const code = statusOf(err);
+  return code === null ? !(err instanceof PreconditionFailed) : code >= 500;
+};
+
+/** Worth another try after re-reading: a conflicting writer, throttling, a server-side failure, a write with no answer. */
 export const isRetryable = (err: unknown): boolean => {
-  if (err instanceof PreconditionFailed) return true;
+  if (err instanceof PreconditionFailed || err instanceof WriteOutcomeUnknown) return true;
   const code = statusOf(err);
   return code === 409 || code === 429 || (code !== null && code >= 500);
 };

@@ -196,6 +196,12 @@ export interface FakeKube {
    */
   beforeNext(match: FailMatch, fn: () => void, times?: number): void;
   /**
+   * The next `times` requests matching are served — a write is applied — but their answer is lost:
+   * the connection is reset (`reset`), or a 504 is answered as a gateway that gave up does
+   * (`timeout`). The client cannot tell whether its write landed.
+   */
+  loseAnswerNext(match: FailMatch, how: 'reset' | 'timeout', times?: number): void;
+  /**
    * Close every open watch stream. By default abruptly (the socket is destroyed mid-stream, as a
    * dropped connection or a crashed apiserver does); `graceful` ends the chunked response
    * cleanly, as the server does when a watch's timeout expires.
@@ -503,6 +509,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const requests: RecordedRequest[] = [];
   const failures: { match: FailMatch; status: number; remaining: number }[] = [];
   const hooks: { match: FailMatch; fn: () => void; remaining: number }[] = [];
+  const lost: { match: FailMatch; how: 'reset' | 'timeout'; remaining: number }[] = [];
   const watchers = new Set<Watcher>();
   /** namespace/pod/container/current|previous → log text */
   const logs = new Map<string, string>();
@@ -917,6 +924,13 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     return f.status;
   }
 
+  function takeLost(method: string, path: string): 'reset' | 'timeout' | undefined {
+    const l = lost.find(({ match, remaining }) => remaining > 0 && matchesRequest(match, method, path));
+    if (!l) return undefined;
+    if (--l.remaining === 0) lost.splice(lost.indexOf(l), 1);
+    return l.how;
+  }
+
   function runHooks(method: string, path: string): void {
     for (const h of hooks.filter(({ match, remaining }) => remaining > 0 && matchesRequest(match, method, path))) {
       h.remaining--;
@@ -958,6 +972,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         const injected = takeFailure(method, path);
         if (injected !== undefined) throw new ApiError(injected, `injected failure (${injected})`);
         runHooks(method, path);
+        const lose = takeLost(method, path);
+        if (lose) {
+          // Served into a response no one reads, then the real answer is lost.
+          const sink = new http.ServerResponse(req);
+          handle(method, url, contentType, recorded.body, sink);
+          recorded.status = sink.statusCode;
+          if (lose === 'reset') res.destroy();
+          else sendError(res, new ApiError(504, 'the server was unable to return a response in the time allotted'));
+          return;
+        }
         handle(method, url, contentType, recorded.body, res);
       } catch (err) {
         if (res.headersSent) {
@@ -1041,6 +1065,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
 
     beforeNext(match, fn, times = 1) {
       hooks.push({ match, fn, remaining: times });
+    },
+
+    loseAnswerNext(match, how, times = 1) {
+      lost.push({ match, how, remaining: times });
     },
 
     dropWatches(opts = {}) {

@@ -1,0 +1,43 @@
+/**
+ * A healer's patch that the API server applied but whose answer never came back (a connection reset,
+ * a gateway's 504 after the write was committed): the healer cannot tell from the error, so it reads
+ * the workload back. Its mark there says the patch landed — it is not sent again, and what happened
+ * is reported as applied, once, never as "nothing was changed". On the simulated cluster with its
+ * controllers and kubelet.
+ */
+import type { V1Deployment } from '@kubernetes/client-node';
+import { deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, NS, reportSummary, type HealerWorld } from '../test-support/healer-world.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const limit = (w: HealerWorld) => w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers[0]!.resources!.limits!.memory;
+
+test.each([
+  ['the connection reset', 'reset'],
+  ['a 504 after the write was committed', 'timeout'],
+] as const)('an OOM bump answered by %s: applied once, reported once as applied, its mark found on reading back', async (_label, how) => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('cache:1', 'oom-at:300Mi');
+  w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', memory: '256Mi', annotations: HEAL }));
+  w.kube.loseAnswerNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/deployments/cache` }, how);
+  const a = await w.start({ name: 'a' });
+  expect(await w.advance(30 * 60, { until: () => a.healer.reports.length > 0 })).toBe(true);
+  await a.healer.idle();
+
+  // One PATCH, applied by the server; none after it: the re-read found the kill answered.
+  expect(w.patches('deployments/cache').map((p) => p.status)).toEqual([200]);
+  expect(limit(w)).toBe('356Mi');
+  expect(reportSummary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+  expect(w.reports()[0]!.message).toMatch(/^the memory limit raise was applied: its answer was lost \(.+\), and reading the workload back found its mark$/);
+  expect(w.events().map((e) => `${e.type} ${e.reason}`)).toEqual(['Normal MemoryLimitRaised']);
+
+  // The raised limit rolls out and holds: nothing more to do, nothing said twice.
+  await w.advance(20 * 60);
+  expect(limit(w)).toBe('356Mi');
+  expect(w.pods({ app: 'cache' }).every((p) => p.spec!.containers[0]!.resources!.limits!.memory === '356Mi')).toBe(true);
+  expect(reportSummary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+});
