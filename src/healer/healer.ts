@@ -21,7 +21,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1LimitRange, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, ownerOf, type Failure } from './detect.js';
@@ -47,7 +47,7 @@ import {
 import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { containerMemory, effectiveMemoryCap, memoryJsonPatch, planOomBump } from './memory.js';
+import { containerMemory, effectiveMemoryCap, limitRangeCap, memoryJsonPatch, planOomBump, withLimitRange } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -135,6 +135,8 @@ export class Healer {
   private readonly revisions: RevisionTracker;
   /** Failures already handled by this process (the workload annotation covers restarts). */
   private readonly seen = new Set<string>();
+  /** Namespaces whose LimitRanges this service account may not list (warned once). */
+  private readonly limitRangesDenied = new Set<string>();
   /** One failure at a time per workload uid. */
   private readonly queues = new Map<string, Promise<void>>();
   private markTimer: NodeJS.Timeout | null = null;
@@ -458,7 +460,11 @@ export class Healer {
       return this.refused('invalid-limit', `container ${failure.container}'s memory in the template cannot be read: ${(err as Error).message}`);
     }
     const killedAt = this.killedAtLimit(pod, failure);
-    const cap = effectiveMemoryCap(meta.annotations, this.o.rules);
+    // The namespace's LimitRanges bound the raise too: past one, the rollout could create no pod.
+    const others = failure.init ? 0 : spec.containers.reduce((sum, c, i) => sum + (i === index ? 0 : (limitOf(c) ?? 0)), 0);
+    const follows = template.requestBytes !== null && template.limitBytes !== null && template.requestBytes >= template.limitBytes;
+    const ranges = await this.limitRanges(meta.namespace!);
+    const cap = withLimitRange(effectiveMemoryCap(meta.annotations, this.o.rules), limitRangeCap(ranges, { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others }));
     const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes }, this.o.rules);
     if (plan.action === 'already-raised') {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
@@ -482,11 +488,11 @@ export class Healer {
     if (guard) return guard;
     if (plan.action === 'no-limit') return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
     if (plan.action === 'max-reached') {
-      return this.refused('max-reached', `memory limit of ${failure.container} is at the cap (${formatMebibytes(plan.capBytes)}, ${cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`);
+      return this.refused('max-reached', `memory limit of ${failure.container} is at the cap (${formatMebibytes(plan.capBytes)}, ${cap.detail ?? cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`);
     }
     const from = template.limitBytes!;
     const killedNote = killedAt !== null && killedAt !== from ? ` (killed at ${formatMebibytes(killedAt)})` : '';
-    const what = `memory limit of ${failure.container}: ${formatMebibytes(from)}${killedNote} → ${formatMebibytes(plan.limitBytes)}${plan.requestChanged ? ` (request → ${formatMebibytes(plan.requestBytes!)})` : ''}${plan.clamped ? ' (clamped to the cap)' : ''}`;
+    const what = `memory limit of ${failure.container}: ${formatMebibytes(from)}${killedNote} → ${formatMebibytes(plan.limitBytes)}${plan.requestChanged ? ` (request → ${formatMebibytes(plan.requestBytes!)})` : ''}${plan.clamped ? ` (clamped to the cap${cap.detail ? `: ${cap.detail}` : ''})` : ''}`;
     if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}` };
     if (!this.stillLeading(w, 'oom-bump')) return null;
     const now = this.clock();
@@ -726,6 +732,20 @@ export class Healer {
     }
   }
 
+  /** The namespace's LimitRanges; none when this service account may not list them (said once per namespace). */
+  private async limitRanges(namespace: string): Promise<V1LimitRange[]> {
+    try {
+      return (await this.o.clients.core.listNamespacedLimitRange({ namespace })).items ?? [];
+    } catch (err) {
+      if (statusOf(err) !== 403) throw err;
+      if (!this.limitRangesDenied.has(namespace)) {
+        this.limitRangesDenied.add(namespace);
+        this.o.log.warn('may not list LimitRanges: memory raises are not checked against them (grant "list" on limitranges)', { namespace, error: apiMessage(err) });
+      }
+      return [];
+    }
+  }
+
   private async namespaceDryRun(namespace: string): Promise<boolean> {
     try {
       const ns = await this.o.clients.core.readNamespace({ name: namespace });
@@ -942,6 +962,15 @@ export class Healer {
     } catch (err) {
       this.o.log.warn('could not remove revision marks from the Deployment; tried again at the next round', { namespace, workload: `Deployment/${name}`, error: apiMessage(err) });
     }
+  }
+}
+
+/** A container's memory limit in bytes; null when unset or unreadable. */
+function limitOf(c: V1Container): number | null {
+  try {
+    return parseOptionalMemory(c.resources?.limits?.memory);
+  } catch {
+    return null;
   }
 }
 

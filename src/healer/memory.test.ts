@@ -1,4 +1,5 @@
-import { containerMemory, effectiveMemoryCap, memoryJsonPatch, oomBumpTarget, planMemoryBump, planOomBump } from './memory.js';
+import type { V1LimitRange } from '@kubernetes/client-node';
+import { containerMemory, effectiveMemoryCap, limitRangeCap, memoryJsonPatch, oomBumpTarget, planMemoryBump, planOomBump, withLimitRange } from './memory.js';
 import { GiB, MiB, parseMemoryQuantity } from './quantity.js';
 import { HEAL_RULES, resolveHealRules } from './rules.js';
 
@@ -128,6 +129,38 @@ describe('effectiveMemoryCap', () => {
 
   test('the global cap is configurable', () => {
     expect(effectiveMemoryCap({}, resolveHealRules({ globalMemoryCapBytes: '32Gi' })).capBytes).toBe(32 * GiB);
+  });
+});
+
+describe('limitRangeCap: what the namespace admits, since admission checks pods, not templates', () => {
+  const range = (name: string, limits: NonNullable<V1LimitRange['spec']>['limits']): V1LimitRange => ({ metadata: { name }, spec: { limits } });
+  const subject = { requestBytes: 200 * MiB, requestFollowsLimit: false, otherLimitsBytes: 100 * MiB };
+
+  test('the lowest of a Container max, a limit/request ratio and a Pod max less the other containers, named', () => {
+    expect(limitRangeCap([], subject)).toBeNull();
+    expect(limitRangeCap([range('mem', [{ type: 'Container', max: { memory: '1Gi' } }])], subject)).toEqual({ capBytes: GiB, detail: 'LimitRange mem: max memory per container 1024Mi' });
+    expect(limitRangeCap([range('mem', [{ type: 'Container', max: { memory: '1Gi' }, maxLimitRequestRatio: { memory: '2' } }])], subject)).toEqual({
+      capBytes: 400 * MiB,
+      detail: 'LimitRange mem: memory limit at most 2× the request (200Mi)',
+    });
+    expect(limitRangeCap([range('a', [{ type: 'Container', max: { memory: '1Gi' } }]), range('b', [{ type: 'Pod', max: { memory: '600Mi' } }])], subject)).toEqual({
+      capBytes: 500 * MiB,
+      detail: 'LimitRange b: max memory per pod 600Mi, 100Mi of it the other containers\'',
+    });
+  });
+
+  test('a request raised with the limit (Guaranteed) or unset is bound by no ratio; unreadable quantities and other types are skipped', () => {
+    const ratio = [range('r', [{ type: 'Container', maxLimitRequestRatio: { memory: '1.5' } }])];
+    expect(limitRangeCap(ratio, { ...subject, requestFollowsLimit: true })).toBeNull();
+    expect(limitRangeCap(ratio, { ...subject, requestBytes: null })).toBeNull();
+    expect(limitRangeCap([range('x', [{ type: 'Container', max: { memory: 'lots' } }, { type: 'PersistentVolumeClaim', max: { storage: '1Gi' } }])], subject)).toBeNull();
+  });
+
+  test('withLimitRange: the smaller cap wins, in whole MiB', () => {
+    const global = effectiveMemoryCap(undefined);
+    expect(withLimitRange(global, null)).toBe(global);
+    expect(withLimitRange(global, { capBytes: 300.5 * MiB, detail: 'd' })).toEqual({ capBytes: 300 * MiB, source: 'limit-range', detail: 'd' });
+    expect(withLimitRange(global, { capBytes: global.capBytes * 2, detail: 'd' })).toBe(global);
   });
 });
 

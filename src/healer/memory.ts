@@ -2,7 +2,7 @@
  * The OOM rule: how far to raise a container's memory limit after an OOM kill, within a cap, from
  * the limit it was actually killed at, and the JSON patch operations that do it.
  */
-import type { V1Container } from '@kubernetes/client-node';
+import type { V1Container, V1LimitRange } from '@kubernetes/client-node';
 import type { JsonPatchOp } from './patches.js';
 import { floorToMebibytes, formatMebibytes, MiB, parseMemoryQuantity, parseOptionalMemory, QuantityError } from './quantity.js';
 import { HEAL_RULES, type HealRules } from './rules.js';
@@ -82,8 +82,10 @@ export function planMemoryBump(state: MemoryState, rules: HealRules = HEAL_RULES
 
 export interface EffectiveCap {
   capBytes: number;
-  /** Which cap is the smaller one. */
-  source: 'global' | 'workload';
+  /** Which cap is the smaller one (`limit-range`: the namespace's, see {@link limitRangeCap}). */
+  source: 'global' | 'workload' | 'limit-range';
+  /** With `limit-range`: which LimitRange, and which of its rules. */
+  detail?: string;
   /** Set when the workload's `amadeus.io/max-memory` is unparsable (then ignored): report it. */
   invalid?: string;
 }
@@ -99,6 +101,61 @@ export function effectiveMemoryCap(workloadAnnotations: Record<string, string> |
     if (!(err instanceof QuantityError)) throw err;
     return { capBytes: rules.globalMemoryCapBytes, source: 'global', invalid: `${rules.annotations.maxMemory}: ${err.message}` };
   }
+}
+
+/** The container whose limit is raised, as the namespace's LimitRanges judge it. */
+export interface LimitRangeSubject {
+  /** Its request after the raise (null: none set); a request raised with the limit is bound by no ratio. */
+  requestBytes: number | null;
+  requestFollowsLimit: boolean;
+  /** The limits of the pod's other containers that count with it against a Pod item's max (0 for an init container). */
+  otherLimitsBytes: number;
+}
+
+/**
+ * The highest memory limit the namespace's LimitRanges admit for the container, and the rule that
+ * sets it; null when none bounds it. Admission checks LimitRanges when pods are created, not when a
+ * template is patched: a raise past one would leave the rollout unable to create a single pod, while
+ * a RollingUpdate still takes old pods away by its maxUnavailable. Rules: a `Container` item's
+ * `max.memory`; its `maxLimitRequestRatio.memory` times the request that stays; a `Pod` item's
+ * `max.memory` less the other containers' limits. An unreadable quantity is skipped (admission
+ * would have refused the LimitRange itself).
+ */
+export function limitRangeCap(ranges: readonly V1LimitRange[], c: LimitRangeSubject): { capBytes: number; detail: string } | null {
+  let best: { capBytes: number; detail: string } | null = null;
+  const consider = (bytes: number, detail: string) => {
+    if (Number.isFinite(bytes) && (best === null || bytes < best.capBytes)) best = { capBytes: Math.max(0, bytes), detail };
+  };
+  const quantity = (q: unknown): number | null => {
+    try {
+      return typeof q === 'string' || typeof q === 'number' ? parseMemoryQuantity(String(q)) : null;
+    } catch {
+      return null;
+    }
+  };
+  for (const range of ranges) {
+    const name = `LimitRange ${range.metadata?.name ?? '?'}`;
+    for (const item of range.spec?.limits ?? []) {
+      const max = quantity(item.max?.memory);
+      if (item.type === 'Container') {
+        if (max !== null) consider(max, `${name}: max memory per container ${formatMebibytes(max)}`);
+        const ratio = Number(item.maxLimitRequestRatio?.memory);
+        if (c.requestBytes !== null && !c.requestFollowsLimit && Number.isFinite(ratio) && ratio > 0) {
+          consider(c.requestBytes * ratio, `${name}: memory limit at most ${ratio}× the request (${formatMebibytes(c.requestBytes)})`);
+        }
+      } else if (item.type === 'Pod' && max !== null) {
+        consider(max - c.otherLimitsBytes, `${name}: max memory per pod ${formatMebibytes(max)}, ${formatMebibytes(c.otherLimitsBytes)} of it the other containers'`);
+      }
+    }
+  }
+  return best;
+}
+
+/** `cap`, or the LimitRanges' when lower (rounded down to a whole MiB, as limits are written). */
+export function withLimitRange(cap: EffectiveCap, range: { capBytes: number; detail: string } | null): EffectiveCap {
+  if (range === null) return cap;
+  const bytes = floorToMebibytes(range.capBytes);
+  return bytes < cap.capBytes ? { capBytes: bytes, source: 'limit-range', detail: range.detail, ...(cap.invalid ? { invalid: cap.invalid } : {}) } : cap;
 }
 
 /** A container's memory limit and request in bytes (null when unset). Throws a QuantityError on garbage. */

@@ -176,3 +176,24 @@ describe('an OOM kill at a fixed usage', () => {
     expect(w.pods().map((p) => `${p.metadata!.name} ${memory(p.spec!.containers[0])} ${ready(p)}`)).toEqual(['db-0 356Mi/356Mi true', 'db-1 356Mi/356Mi true']);
   });
 });
+
+describe("the namespace's LimitRange", () => {
+  test('a raise stops at what the LimitRange admits (clamped there, named), and the next OOM kill is reported, not patched past it', async () => {
+    w = await healerWorld({ marks: false });
+    // Needs 300Mi; the namespace admits 280Mi a container: a raise to 356Mi would leave the rollout unable to create pods.
+    w.cluster.behave('cache:1', 'oom-at:300Mi');
+    w.kube.put({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'mem', namespace: NS }, spec: { limits: [{ type: 'Container', max: { memory: '280Mi' } }] } });
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', memory: '256Mi', annotations: HEAL }));
+    const a = await w.start({ name: 'a' });
+    expect(await w.advance(6 * 3600, { until: () => a.healer.reports.some((r) => r.reason === 'max-reached') })).toBe(true);
+    // Kills within the hour after the raise are refused for the cooldown; the first after it, for the cap.
+    const said = summary(w);
+    expect([said[0], said.at(-1)]).toEqual(['Deployment/cache oom-bump/applied/clamped', 'Deployment/cache oom-bump/refused/max-reached']);
+    expect(new Set(said.slice(1, -1))).toEqual(new Set(said.length > 2 ? ['Deployment/cache oom-bump/refused/cooldown'] : []));
+    expect(w.patches('deployments/cache')).toHaveLength(1);
+    const [raised, refused] = [w.reports()[0], w.reports().at(-1)];
+    expect(raised!.message).toBe('raised the memory limit of app: 256Mi → 280Mi (request → 280Mi) (clamped to the cap: LimitRange mem: max memory per container 280Mi)');
+    expect(refused!.message).toBe('memory limit of app is at the cap (280Mi, LimitRange mem: max memory per container 280Mi)');
+    expect(memory(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers[0])).toBe('280Mi/280Mi');
+  });
+});

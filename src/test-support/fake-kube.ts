@@ -72,6 +72,8 @@ export const DEFAULT_RESOURCES: readonly ResourceType[] = [
   },
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  // Served, not enforced: admission (a LimitRange refusing a pod) is not modelled.
+  { group: '', version: 'v1', plural: 'limitranges', kind: 'LimitRange', namespaced: true },
   {
     group: '',
     version: 'v1',
