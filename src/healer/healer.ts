@@ -977,11 +977,7 @@ function limitOf(c: V1Container): number | null {
 /** The memory limit the failed container has in `pod`; null when unset or unreadable. */
 function podMemoryLimit(pod: V1Pod, failure: Failure): number | null {
   const c = (failure.init ? pod.spec?.initContainers : pod.spec?.containers)?.find((x) => x.name === failure.container);
-  try {
-    return parseOptionalMemory(c?.resources?.limits?.memory);
-  } catch {
-    return null;
-  }
+  return c ? limitOf(c) : null;
 }
 
 function eligible(obj: KubernetesObject, rules: HealRules): boolean {

@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DeadlineError } from '../../deadline/deadline.js';
+import { retireWorker } from './retire-worker.js';
 import type { BackendChoice } from './backend.js';
 import type { FineTuneJob, FineTuneResult } from './finetune.js';
 
@@ -83,9 +84,7 @@ export class FineTunePool {
   private discard(w: Worker, err: Error): void {
     if (this.worker !== w) return; // already replaced
     this.worker = null;
-    w.removeAllListeners();
-    w.on('error', () => undefined); // whatever it still reports while it stops
-    void w.terminate().catch(() => undefined);
+    retireWorker(w);
     this.finish()?.reject(err);
     this.next();
   }

@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DeadlineError } from '../../deadline/deadline.js';
+import { retireWorker } from './retire-worker.js';
 import type { BackendChoice } from './backend.js';
 import type { InferenceRequest } from './inference-worker.js';
 import type { ModelShape } from './model.js';
@@ -129,9 +130,7 @@ export class InferencePool {
   private discard(w: Worker, err: Error): void {
     if (this.worker !== w) return; // already replaced: its calls were failed then
     this.worker = null;
-    w.removeAllListeners();
-    w.on('error', () => undefined); // whatever it still reports while it stops
-    void w.terminate().catch(() => undefined);
+    retireWorker(w);
     this.failAll(err);
   }
 
