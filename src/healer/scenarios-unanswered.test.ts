@@ -41,3 +41,22 @@ test.each([
   expect(w.pods({ app: 'cache' }).every((p) => p.spec!.containers[0]!.resources!.limits!.memory === '356Mi')).toBe(true);
   expect(reportSummary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
 });
+
+test('a lost answer, then the healer restarts before the raised limit has rolled out: the new instance answers that kill no more', async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('cache:1', 'oom-at:300Mi');
+  w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', memory: '256Mi', annotations: HEAL }));
+  w.kube.loseAnswerNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/deployments/cache` }, 'reset');
+  const a = await w.start({ name: 'a' });
+  expect(await w.advance(30 * 60, { until: () => a.healer.reports.length > 0 })).toBe(true);
+  await a.healer.idle();
+  await w.stop(a);
+  // The pods still OOM-killed at 256Mi are listed again by the new instance: their kill is answered (the mark holds its key).
+  const b = await w.start({ name: 'b' });
+  await w.advance(20 * 60);
+  await b.healer.idle();
+  expect(w.patches('deployments/cache').map((p) => p.status)).toEqual([200]);
+  expect(limit(w)).toBe('356Mi');
+  expect(b.healer.reports.filter((r) => r.result === 'applied')).toEqual([]);
+  expect(reportSummary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+});
