@@ -101,12 +101,28 @@ test('plans from Prometheus history end to end: GetMetrics answers the last obse
   expect(amadeus.registry.get('shop', 'web-auto')!.plan!.model).toBe('lstm');
 });
 
-test('a query returning two series is a clear error, and nothing is made up', async () => {
+test('a query returning two series is INVALID_ARGUMENT naming the key, and nothing is made up', async () => {
   const dup = ref('dup', { serverAddress: prom.url, query: 'app_requests_per_second{app="dup"}' });
   await client.getMetricSpec(dup);
   await waitFor(() => amadeus.registry.get('shop', 'dup')?.lastError != null, 10_000, 'the error');
   expect(amadeus.registry.get('shop', 'dup')!.lastError).toMatch(/returned 2 series; it must return exactly one/);
-  await expect(client.getMetrics(dup, '')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/2 series/) });
+  const wrong = { code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/^ScaledObject shop\/dup: metadata "query": .*returned 2 series; it must return exactly one: aggregate it/) };
+  await expect(client.getMetrics(dup, '')).rejects.toMatchObject(wrong);
+  await expect(client.isActive(dup)).rejects.toMatchObject(wrong);
+});
+
+test('PromQL that Prometheus cannot parse is INVALID_ARGUMENT naming the key and quoting Prometheus', async () => {
+  // A typo in cpuQuery, beside a good query: the key at fault is the one named.
+  const typo = ref('typo', { serverAddress: prom.url, query: 'app_requests_per_second{app="web"}', cpuQuery: 'sum(rate(container_cpu_usage_seconds_total[1m]' });
+  await client.getMetricSpec(typo);
+  await waitFor(() => amadeus.registry.get('shop', 'typo')?.lastError != null, 10_000, 'the error');
+  const entry = amadeus.registry.get('shop', 'typo')!;
+  expect(entry.cause).toBe('query');
+  expect(entry.plan).toBeNull();
+  await expect(client.getMetrics(typo, '')).rejects.toMatchObject({
+    code: grpc.status.INVALID_ARGUMENT,
+    details: expect.stringMatching(/^ScaledObject shop\/typo: metadata "cpuQuery": .*rejects the query: bad_data: .*parse error: unclosed left parenthesis/),
+  });
 });
 
 test('bad serverAddress or a missing query is INVALID_ARGUMENT naming the key', async () => {

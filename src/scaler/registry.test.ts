@@ -332,6 +332,26 @@ describe('ScaledObjectRegistry', () => {
     expect(() => ctx.registry.isActive(other)).toThrow(NotReadyError);
   });
 
+  test('a metadata fault (an error naming the key): INVALID_ARGUMENT while nothing is known; after a plan, the last plan holds', async () => {
+    ctx = setup();
+    const fault = () => Object.assign(new Error('http://prom:9090: rejects the query: bad_data: 1:3: parse error: unexpected'), { reason: 'query', metadataField: 'query' });
+    const fresh = ctx.registry.touch(ref('new'));
+    ctx.sources[0]!.failWith = fault();
+    await waitFor(() => fresh.lastError !== null, 2000, 'error noted');
+    expect(() => ctx.registry.metricValue(fresh)).toThrow(InvalidRequestError);
+    expect(() => ctx.registry.isActive(fresh)).toThrow(/^ScaledObject ns\/new: metadata "query": http:\/\/prom:9090: rejects the query: bad_data: 1:3: parse error/);
+    expect(ctx.registry.stageOf(fresh).stage).toBe('not-ready');
+    // Fixed at the source (the same metadata now answers): served as usual.
+    ctx.sources[0]!.failWith = null;
+    await waitFor(() => fresh.plan !== null, 2000, 'a plan');
+    expect(ctx.registry.metricValue(fresh)).toBe(20);
+    // The same answer once a plan exists is a source fault: the last plan holds, never less.
+    ctx.sources[0]!.failWith = fault();
+    await waitFor(() => fresh.lastError !== null, 2000, 'error noted again');
+    expect(ctx.registry.metricValue(fresh)).toBe(20);
+    expect(ctx.registry.stageOf(fresh).stage).toBe('last-plan');
+  });
+
   test('a failing source: the last plan, fresh then stale (never less), then UNAVAILABLE past maxOutage, with reasons; recovery', async () => {
     let now = 1_000_000;
     ctx = setup({ clock: () => now, planTtlMs: 60_000, maxOutageMs: 600_000 });

@@ -42,7 +42,7 @@ import { msUntil, type MetricSource } from '../sources/types.js';
 import type { History } from '../series/history.js';
 import type { Logger, Level } from '../telemetry/logger.js';
 import type { RefreshRecord } from '../telemetry/metrics.js';
-import { DEFAULT_MAX_OUTAGE_SECONDS, DEFAULT_METRIC_NAME, type MetadataParser, type ScalerConfig } from './metadata.js';
+import { DEFAULT_MAX_OUTAGE_SECONDS, DEFAULT_METRIC_NAME, InvalidRequestError, type MetadataParser, type ScalerConfig } from './metadata.js';
 import { checkSamples } from './samples.js';
 
 export interface ObjectRef {
@@ -164,6 +164,11 @@ export interface EntryState {
   sourceFailing: boolean;
   /** Why the latest read failed (a PrometheusError's reason, `deadline`, `bounds`, …), null when it did not. */
   cause: string | null;
+  /**
+   * The latest read failed because of the trigger's own metadata (a query Prometheus cannot parse, or
+   * one matching several series): before anything is known it is INVALID_ARGUMENT naming the key.
+   */
+  metadataFault: string | null;
   /**
    * The last plan made with a working forecaster (any plan in reactive or shadow mode) and when: while
    * the forecaster fails, the answer never drops below it nor deactivates, up to maxOutageSeconds.
@@ -294,6 +299,7 @@ export class ScaledObjectRegistry {
       lastError: null,
       sourceFailing: false,
       cause: null,
+      metadataFault: null,
       goodPlan: null,
       lastAskedAt: now,
       listeners: new Map(),
@@ -339,6 +345,10 @@ export class ScaledObjectRegistry {
       // Before the first plan (a slow forecaster): the observed load with headroom, within the ceiling.
       const value = Math.min(observed * (1 + config.headroom), config.maxValue ?? MAX_PLAN_VALUE);
       base = { value, active: observed > config.activationValue, reason: 'observed-only', model: null };
+    } else if (state.sourceFailing && state.metadataFault !== null) {
+      // Nothing is known yet and the metadata is why: a clear error, not "no data yet" for ever.
+      // (Once a plan exists the same answer is a source fault: the last plan holds.)
+      throw new InvalidRequestError(`ScaledObject ${state.namespace}/${state.name}: ${state.metadataFault}`);
     } else throw new NotReadyError(notReadyMessage(state));
     if (!state.sourceFailing) return this.stageNoted(state, 'serving', base);
     const age = this.clock() - (state.lastGoodAt ?? 0);
@@ -581,6 +591,7 @@ export class ScaledObjectRegistry {
     entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
     entry.cause = null;
+    entry.metadataFault = null;
 
     let forecast: Forecast | null = null;
     let forecastError: string | null = null;
@@ -722,6 +733,7 @@ export class ScaledObjectRegistry {
   private sourceFailed(entry: Entry, err: unknown): void {
     entry.sourceFailing = true;
     entry.cause = causeOf(err);
+    entry.metadataFault = metadataFaultOf(err);
     this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
     // The stage (last-plan, stale-plan, unavailable) as of now, logged on change.
     this.stageOf(entry);
@@ -814,6 +826,14 @@ function triggerKey(ref: { namespace: string; name: string }, signature: string)
 function notReadyMessage(state: EntryState): string {
   const name = `${state.namespace}/${state.name}`;
   return state.lastError ? `no data yet for ScaledObject ${name}: ${state.lastError}` : `no data yet for ScaledObject ${name}: the first refresh has not completed`;
+}
+
+/** `metadata "KEY": …` when a source error names the metadata key at fault, else null. */
+function metadataFaultOf(err: unknown): string | null {
+  const field = typeof err === 'object' && err !== null && 'metadataField' in err ? (err as { metadataField: unknown }).metadataField : undefined;
+  if (typeof field !== 'string') return null;
+  const message = messageOf(err);
+  return message.startsWith(`metadata "${field}"`) ? message : `metadata "${field}": ${message}`;
 }
 
 /** The failure's kind for metrics: a source error's own reason when it has one. */

@@ -244,6 +244,29 @@ describe('Prometheus source over HTTP', () => {
     source.close();
   });
 
+  it('PromQL Prometheus cannot parse is the metadata key\'s fault; any other 400 is the server\'s answer', async () => {
+    const bad = (error: string) => ({ status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error }) });
+    for (const [error, reason] of [
+      ['1:15: parse error: unclosed left parenthesis', 'query'], // Prometheus 2.x
+      ['invalid parameter "query": 1:15: parse error: unclosed left parenthesis', 'query'], // later versions
+      ['exceeded maximum resolution of 11,000 points per timeseries', 'http'],
+    ] as const) {
+      const r = await recorder({ respond: () => bad(error) });
+      const source = createPrometheusSource(config({ serverAddress: r.url, query: 'x', cpuQuery: 'sum(rate(y[1m]' }), { clock });
+      const err = await failure(source.read(5));
+      expect(err.reason).toBe(reason);
+      if (reason === 'query') {
+        // The first of the two queries to fail is named: both were sent, both answered 400.
+        expect(err.metadataField).toMatch(/^(query|cpuQuery)$/);
+        expect(err.message).toBe(`metadata "${err.metadataField}": ${r.url}: rejects the query: bad_data: ${error}`);
+      } else {
+        expect(err.metadataField).toBeUndefined();
+        expect(err.message).toBe(`${r.url}: HTTP 400: bad_data: ${error}`);
+      }
+      source.close();
+    }
+  });
+
   it('splits windows longer than Prometheus allows per query', async () => {
     const r = await recorder();
     const minutes = 2 * MAX_POINTS_PER_QUERY + 500;

@@ -31,7 +31,7 @@ export interface ConnectionConfig {
   timeoutSeconds: number;
 }
 
-export type FailureReason = 'unreachable' | 'timeout' | 'deadline' | 'tls' | 'http' | 'response' | 'too-large' | 'credentials' | 'series' | 'no-data';
+export type FailureReason = 'unreachable' | 'timeout' | 'deadline' | 'tls' | 'http' | 'response' | 'too-large' | 'credentials' | 'series' | 'query' | 'no-data';
 
 /** Every failure of the source: `reason` lets callers tell a down server from a bad query. */
 export class PrometheusError extends Error {
@@ -39,6 +39,8 @@ export class PrometheusError extends Error {
   constructor(
     readonly reason: FailureReason,
     message: string,
+    /** The metadata key at fault, when the trigger's own metadata is what is wrong (not the server). */
+    readonly metadataField?: string,
   ) {
     super(message);
   }
@@ -333,6 +335,10 @@ function describeFailure(error: unknown, server: string, timeoutSeconds: number,
   const status = e.response?.status;
   if (status !== undefined && (status < 200 || status >= 300)) {
     const detail = redact(bodyText(e.response?.data) ?? e.response?.statusText ?? '', secrets);
+    // Prometheus's answer to PromQL it cannot parse (2.x: "1:15: parse error: …"; later versions
+    // prefix 'invalid parameter "query"'): the query, the trigger's metadata, is wrong, not the
+    // server. The range parameters are ours and always valid.
+    if (status === 400 && /^bad_data: (invalid parameter "query"|\d+:\d+: parse error)/.test(detail)) return new PrometheusError('query', `${server}: rejects the query: ${detail}`);
     const hint = status === 401 || status === 403 ? ' (check authModes and the credential files)' : '';
     return new PrometheusError('http', `${server}: HTTP ${status}${detail ? `: ${detail}` : ''}${hint}`);
   }

@@ -149,10 +149,11 @@ describe('Prometheus source on a real Prometheus', () => {
     for (const s of [source, cpuless, gap]) s.close();
   });
 
-  it('reports PromQL errors from Prometheus', async () => {
+  it('reports PromQL errors from Prometheus as the metadata key\'s fault', async () => {
     after(N);
     const source = createPrometheusSource(config({ query: 'sum(' }), { clock });
-    await expect(source.read(10)).rejects.toThrow(new RegExp(`^${prom.url}: HTTP 400: bad_data: .*parse error`));
+    await expect(source.read(10)).rejects.toThrow(new RegExp(`^metadata "query": ${prom.url}: rejects the query: bad_data: .*parse error`));
+    await expect(source.read(10)).rejects.toMatchObject({ reason: 'query', metadataField: 'query' });
     source.close();
   });
 

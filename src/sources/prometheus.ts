@@ -190,7 +190,13 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined) => {
     const minutes = (to - from) / MINUTE_MS;
     log.debug('prometheus range query', { from: new Date(from).toISOString(), minutes, queries: queries.length });
-    const answers = await Promise.all(queries.map((q) => client.minutes(q.query, from, minutes, signal)));
+    const answers = await Promise.all(
+      queries.map((q) =>
+        client.minutes(q.query, from, minutes, signal).catch((err: unknown) => {
+          throw err instanceof PrometheusError && err.reason === 'query' ? new PrometheusError('query', `metadata "${q.field}": ${err.message}`, q.field) : err;
+        }),
+      ),
+    );
     const fetched = new Map<SeriesKey, (number | null)[]>();
     queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
     // A fetch that starts inside or at the end of the cache extends it; anything else replaces it.
@@ -272,6 +278,7 @@ function checked(answer: MinuteValues, field: string, query: string, server: str
     throw new PrometheusError(
       'series',
       `${server}: ${field} returned ${answer.series} series; it must return exactly one: aggregate it, e.g. sum(${query})`,
+      field,
     );
   }
   return answer.values;
