@@ -19,6 +19,7 @@ export const TRAIN_OPTIONS = {
   dropRate: o(number({ min: 0, max: 0.5, default: 0.03 }), 'Share of input minutes hidden as gaps during training (robustness to missing data).'),
   augmentCopies: o(integer({ min: 0, max: 16, default: 4 }), 'Augmented copies of the training span added to it: busier and quieter servers and level shifts (see src/forecast/lstm/augment.ts; 0: none).'),
   augmentShiftsPerDay: o(number({ min: 0, max: 100, default: DEFAULT_AUGMENT.shiftsPerDay }), 'Expected level shifts a day in an augmented copy (each up to 100× either way, ramped over 1–30 minutes).'),
+  augmentSurgesPerDay: o(number({ min: 0, max: 100, default: DEFAULT_AUGMENT.surgesPerDay }), 'Expected surges a day in an augmented copy (each 1.25–5× for 5–180 minutes, building over 1–15 minutes, then ending; 0: none).'),
   augmentStride: o(integer({ min: 1, max: 1440, default: 4 }), 'Minutes between two windows of an augmented copy.'),
   targetSmoothing: o(integer({ min: 1, max: 15, default: 1 }), 'Minutes averaged (centred) into each point target: the rate behind a noisy per-minute count.'),
   seed: o(integer({ min: 0, max: SEED_MAX, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),

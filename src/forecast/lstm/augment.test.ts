@@ -1,4 +1,4 @@
-import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, localRate, thin, type AugmentOptions } from './augment.js';
+import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, localRate, surgeFactors, thin, type AugmentOptions } from './augment.js';
 import { rng } from './dataset.js';
 
 const noisy = (n: number, seed = 3) => {
@@ -55,6 +55,37 @@ describe('augmentation', () => {
     const moving = logs.filter((v, i) => i > 0 && Math.abs(v - logs[i - 1]!) > 1e-12).length;
     expect(moving).toBeGreaterThan(100);
     expect(moving).toBeLessThan(s.length / 10);
+  });
+
+  test('surges: a bump that builds, holds at its peak within the factor range, and ends back at 1', () => {
+    const o = only({ surgesPerDay: 3, surgeFactor: [2, 3], surgeRiseMinutes: [4, 4], surgeHoldMinutes: [30, 30], surgeFallMinutes: [6, 6] });
+    const f = surgeFactors(14 * 1440, o, rng(5));
+    expect(Math.min(...f)).toBe(1);
+    expect(Math.max(...f)).toBeLessThanOrEqual(3 + 1e-9);
+    // Each surge rises over 4 minutes (the 4th at its peak, ≥ 2), holds 30 more, and falls over 6 (the 6th at 1).
+    const starts = Array.from(f.keys()).filter((i) => f[i]! > 1 && (i === 0 || f[i - 1] === 1));
+    expect(starts.length).toBeGreaterThan(20);
+    expect(starts.length).toBeLessThan(70);
+    for (const i of starts.slice(0, -1)) {
+      const peak = f[i + 3]!;
+      expect(peak).toBeGreaterThanOrEqual(2);
+      for (let t = 0; t < 3; t++) expect(f[i + t]!).toBeLessThan(f[i + t + 1]!);
+      for (let t = 4; t < 34; t++) expect(f[i + t]).toBe(peak);
+      for (let t = 34; t < 40; t++) expect(f[i + t]!).toBeLessThan(f[i + t - 1]!);
+      expect(f[i + 39]).toBe(1);
+    }
+    // In the copy, on top of the busier series and any level shift.
+    const s = noisy(3 * 1440);
+    const a = augmentSeries(s, only({ surgesPerDay: 6, shiftsPerDay: 2 }), rng(6));
+    for (let i = 0; i < s.length; i += 7) expect(a.requests[i]).toBeCloseTo(s[i]! * a.factor[i]!, 6);
+    expect(Math.max(...a.factor)).toBeGreaterThan(1.25);
+  });
+
+  test('without surges, a copy is what it was before surges existed (the shipped model stays reproducible)', () => {
+    const s = noisy(2 * 1440);
+    const a = augmentSeries(s, { ...DEFAULT_AUGMENT, surgesPerDay: 0 }, rng(9));
+    const b = augmentSeries(s, { ...DEFAULT_AUGMENT, surgesPerDay: 0, surgeFactor: [4, 5] }, rng(9));
+    expect(a.requests).toEqual(b.requests);
   });
 
   test('seeded: the same generator state gives the same copy', () => {

@@ -11,6 +11,10 @@
  * - **Level shifts.** The level is multiplied by a factor that jumps at random times (a few a day)
  *   by up to `maxShift`× either way, each jump ramped over a few minutes, and stays there: a
  *   service whose traffic moves by orders of magnitude within days (events, launches, failovers).
+ * - **Surges.** The level is multiplied by a bump that builds over minutes, holds for minutes to
+ *   hours and ends (a sale, a campaign, a news link): on busy, smooth traffic such a rise is real and
+ *   goes on while it builds, where NASA's own bursts (a few dozen noisy requests) revert at once —
+ *   without them the model pulls every rise back toward the window's level.
  *
  * The local rate m uses minutes on both sides of each one: that makes a smoother *series*, which the
  * model then only ever sees the past of (its windows are cut from the augmented series as from any
@@ -35,6 +39,14 @@ export interface AugmentOptions {
   maxShift: number;
   /** A shift ramps (log-linearly) over this many minutes, drawn in [min, max]. */
   rampMinutes: [number, number];
+  /** Expected surges per day (0: none); one at a time. */
+  surgesPerDay: number;
+  /** A surge's peak factor, log-uniform in [min, max]. */
+  surgeFactor: [number, number];
+  /** Minutes a surge builds (log-linearly), holds at its peak, and falls back, each drawn in [min, max]. */
+  surgeRiseMinutes: [number, number];
+  surgeHoldMinutes: [number, number];
+  surgeFallMinutes: [number, number];
 }
 
 export const DEFAULT_AUGMENT: AugmentOptions = {
@@ -45,6 +57,11 @@ export const DEFAULT_AUGMENT: AugmentOptions = {
   shiftsPerDay: 8,
   maxShift: 100,
   rampMinutes: [1, 30],
+  surgesPerDay: 0,
+  surgeFactor: [1.25, 5],
+  surgeRiseMinutes: [1, 15],
+  surgeHoldMinutes: [5, 180],
+  surgeFallMinutes: [1, 30],
 };
 
 export interface Augmented {
@@ -166,9 +183,38 @@ export function augmentSeries(series: Series, o: AugmentOptions, random: () => n
         if (left === 0) log = target;
       }
       factor[i] = Math.exp(log);
-      const v = out[i];
-      if (v !== null && v !== undefined) out[i] = v * factor[i]!;
     }
   }
+  if (o.surgesPerDay > 0) {
+    const bump = surgeFactors(n, o, random);
+    for (let i = 0; i < n; i++) factor[i] = factor[i]! * bump[i]!;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = out[i];
+    if (v !== null && v !== undefined) out[i] = v * factor[i]!;
+  }
   return { requests: out, factor, busier };
+}
+
+/**
+ * Each minute's surge factor (1 outside surges): surges start at Poisson times, one at a time, and
+ * rise log-linearly to their peak, hold, and fall back to 1.
+ */
+export function surgeFactors(n: number, o: AugmentOptions, random: () => number): Float64Array {
+  const out = new Float64Array(n).fill(1);
+  const between = ([lo, hi]: [number, number]) => Math.max(1, Math.round(lo + random() * (hi - lo)));
+  const p = o.surgesPerDay / 1440;
+  for (let i = 0; i < n; i++) {
+    if (random() >= p) continue;
+    const [lo, hi] = o.surgeFactor;
+    const peak = Math.log(lo) + random() * (Math.log(hi) - Math.log(lo));
+    const rise = between(o.surgeRiseMinutes);
+    const hold = between(o.surgeHoldMinutes);
+    const fall = between(o.surgeFallMinutes);
+    const shape = (t: number) => (t < rise ? ((t + 1) / rise) * peak : t < rise + hold ? peak : ((rise + hold + fall - t - 1) / fall) * peak);
+    const length = rise + hold + fall;
+    for (let t = 0; t < length && i + t < n; t++) out[i + t] = Math.exp(shape(t));
+    i += length - 1;
+  }
+  return out;
 }
