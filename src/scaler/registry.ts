@@ -145,7 +145,7 @@ export class CapacityError extends Error {
 type Listener = (active: boolean) => void;
 
 export interface EntryState {
-  /** The trigger's key: namespace, name and canonical metadata. */
+  /** The trigger's key: namespace, name and a digest of the canonical metadata. */
   key: string;
   namespace: string;
   name: string;
@@ -257,7 +257,7 @@ export class ScaledObjectRegistry {
    * GetMetricSpec needs, which must answer from metadata alone.
    */
   configOf(ref: ObjectRef): ScalerConfig {
-    const entry = this.entries.get(triggerKey(ref, signatureOf(ref.metadata)));
+    const entry = this.entries.get(triggerKey(ref, signatureOf(ref.metadata)).key);
     return entry ? entry.config : this.opts.parseMetadata(ref.metadata);
   }
 
@@ -267,8 +267,7 @@ export class ScaledObjectRegistry {
    */
   touch(ref: ObjectRef, options: { pinned?: boolean } = {}): EntryState {
     if (this.closed) throw new NotReadyError('shutting down');
-    const signature = signatureOf(ref.metadata);
-    const key = triggerKey(ref, signature);
+    const { key, digest } = triggerKey(ref, signatureOf(ref.metadata));
     const now = this.clock();
     let entry = this.entries.get(key);
     if (entry) {
@@ -281,7 +280,7 @@ export class ScaledObjectRegistry {
       throw new CapacityError(`already serving ${this.entries.size} ScaledObjects (--max-objects)`);
     }
     const objectKey = `${ref.namespace}/${ref.name}`;
-    const trigger = createHash('sha256').update(signature).digest('hex').slice(0, 8);
+    const trigger = digest.slice(0, 8);
     entry = {
       key,
       objectKey,
@@ -819,8 +818,14 @@ function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' 
   return `${config.metricName === DEFAULT_METRIC_NAME ? objectKey : `${objectKey}_${config.metricName}`}~${series}`;
 }
 
-function triggerKey(ref: { namespace: string; name: string }, signature: string): string {
-  return `${ref.namespace}/${ref.name}\u0000${signature}`;
+/**
+ * A trigger's key: its object and a digest of its canonical metadata. The digest, not the metadata
+ * itself: a key then costs the same whatever KEDA sends (values up to gRPC's 4 MiB, and KEDA's own
+ * connection keys, TLS material included, that are not ours to keep).
+ */
+function triggerKey(ref: { namespace: string; name: string }, signature: string): { key: string; digest: string } {
+  const digest = createHash('sha256').update(signature).digest('hex');
+  return { key: `${ref.namespace}/${ref.name}\u0000${digest}`, digest };
 }
 
 function notReadyMessage(state: EntryState): string {

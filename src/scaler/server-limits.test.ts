@@ -79,6 +79,27 @@ describe('bad metadata over gRPC', () => {
     }
   });
 
+  test.each([
+    ['query', 'sum(x)' + ' + x'.repeat(5000), 'a PromQL expression returning one series (at most 16,384 characters)'],
+    ['passwordFile', 'a/'.repeat(3000), 'the path of a mounted file (at most 4,096 characters)'],
+    ['serverAddress', `http://prom/${'p'.repeat(3000)}`, 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)'],
+  ])('a %s longer than any real one is refused, naming the key and the bound', async (key, value, expected) => {
+    const details = await invalid(ref({ targetValue: '10', serverAddress: 'http://prom:9090', query: 'up', [key]: value }));
+    expect(details.startsWith(`metadata "${key}" must be ${expected}, got "`)).toBe(true);
+  });
+
+  test('a trigger\'s key costs the same whatever KEDA sends: its own 1 MB connection keys are digested, not kept', async () => {
+    const big = { targetValue: '10', caCert: 'c'.repeat(1 << 20) };
+    expect((await getMetricSpec(ref(big), 5000)).metricSpecs[0]!.targetSizeFloat).toBe(10);
+    await client.getMetrics(ref(big), 'amadeus-predicted-load').catch(() => undefined); // registers it
+    const state = registry.get('shop', 'web')!;
+    expect(state.key.length).toBeLessThan(200);
+    // Still one trigger per metadata: another certificate is another trigger.
+    await client.getMetrics(ref({ ...big, caCert: 'd'.repeat(1 << 20) }), 'amadeus-predicted-load').catch(() => undefined);
+    expect(registry.triggers('shop', 'web')).toHaveLength(2);
+    expect(registry.triggers('shop', 'web').every((t) => t.key.length < 200)).toBe(true);
+  });
+
   test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('%s (inherited by every object) is an unknown key', async (key) => {
     // JSON.parse makes "__proto__" an own key; protobufjs sends and decodes it as one.
     const metadata = JSON.parse(`{"targetValue": "10", ${JSON.stringify(key)}: "1"}`) as Record<string, string>;

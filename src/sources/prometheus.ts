@@ -22,9 +22,10 @@ export const OVERLAP_MINUTES = 2;
 export const DEFAULT_MAX_MINUTES = 4 * 7 * 24 * 60;
 
 const httpUrl: FieldSpec<string | undefined> = optional({
-  expected: 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090',
+  expected: 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)',
   parse(raw) {
     const s = raw.trim();
+    if (s.length > 2048) throw new Error('too long');
     const url = new URL(s);
     // Secrets belong in mounted files, never in metadata that anyone reading the ScaledObject sees.
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || url.username || url.password) {
@@ -47,8 +48,10 @@ const authModes: FieldSpec<readonly AuthMode[] | undefined> = optional({
   },
 });
 
-const promql = () => optional(text({ required: true, expected: 'a PromQL expression returning one series' }));
-const path = () => optional(text({ required: true, expected: 'the path of a mounted file' }));
+// Bounded like everything taken from a request: a real query is a few hundred characters, a path
+// at most PATH_MAX.
+const promql = () => optional(text({ required: true, maxLength: 16_384, expected: 'a PromQL expression returning one series (at most 16,384 characters)' }));
+const path = () => optional(text({ required: true, maxLength: 4096, expected: 'the path of a mounted file (at most 4,096 characters)' }));
 
 /** ScaledObject metadata of the Prometheus source; the lead merges it into the metadata table. */
 export const PROMETHEUS_METADATA = {
