@@ -249,7 +249,7 @@ export async function startServe(
     const slack = await slackFrom(opts, logger);
     const notifier = fanOut([logNotifier(logger), ...slack], logger);
     const notices = new ScaleNotices(opts.slackScaleStep);
-    const server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s) });
+    const server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s), maxStreams: 2 * opts.maxObjects });
     opened.push(() => server.shutdown(0));
     signal?.throwIfAborted();
     const http = await startMetricsServer({ address: opts.metricsAddress, metrics, ready: () => server.ready, log: logger });

@@ -100,6 +100,37 @@ describe('bad metadata over gRPC', () => {
     expect(registry.triggers('shop', 'web').every((t) => t.key.length < 200)).toBe(true);
   });
 
+  test('StreamIsActive calls are bounded: one past maxStreams is RESOURCE_EXHAUSTED, and a closed one frees its place', async () => {
+    const small = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger, maxStreams: 2 });
+    small.markReady();
+    const c = createScalerClient(`127.0.0.1:${small.port}`);
+    const open = (name: string) => {
+      const call = c.streamIsActive(ref({ targetValue: '10' }, name));
+      const first = new Promise<unknown>((resolve) => {
+        call.on('data', (d: unknown) => resolve(d));
+        call.on('error', (e: unknown) => resolve(e));
+      });
+      return { call, first };
+    };
+    try {
+      const a = open('a');
+      const b = open('b');
+      expect(await a.first).toEqual({ result: true });
+      expect(await b.first).toEqual({ result: true });
+      const third = open('c');
+      expect(await third.first).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/already 2 open StreamIsActive calls/) });
+      a.call.cancel();
+      await waitFor(() => small.openStreams === 1, 5000, 'the cancelled stream closed');
+      const d = open('d');
+      expect(await d.first).toEqual({ result: true });
+      b.call.cancel();
+      d.call.cancel();
+    } finally {
+      c.close();
+      await small.shutdown(1000);
+    }
+  });
+
   test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('%s (inherited by every object) is an unknown key', async (key) => {
     // JSON.parse makes "__proto__" an own key; protobufjs sends and decodes it as one.
     const metadata = JSON.parse(`{"targetValue": "10", ${JSON.stringify(key)}: "1"}`) as Record<string, string>;

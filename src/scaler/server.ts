@@ -27,6 +27,8 @@ export interface ScalerServerOptions {
   logger: Logger;
   /** Told about every unary call (metrics). */
   observeRpc?: RpcObserver;
+  /** Most StreamIsActive calls open at once; more → RESOURCE_EXHAUSTED. Default DEFAULT_MAX_STREAMS. */
+  maxStreams?: number;
 }
 
 export interface ScalerServer {
@@ -69,7 +71,7 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamSet();
+  const streams = new StreamSet(opts.maxStreams);
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
   const health = new HealthService({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addTo(server);

@@ -11,9 +11,14 @@ import { CapacityError, NotReadyError, type ObjectRef, type ScaledObjectRegistry
 
 type Stream = grpc.ServerWritableStream<ScaledObjectRef, IsActiveResponse>;
 
-/** Open StreamIsActive calls, so shutdown can end them instead of waiting for clients. */
+/**
+ * Open StreamIsActive calls, so shutdown can end them instead of waiting for clients; at most
+ * `limit` at once (each holds a listener and a call: a client opening them without end would hold
+ * the scaler's memory).
+ */
 export class StreamSet {
   private readonly streams = new Set<Stream>();
+  constructor(readonly limit = DEFAULT_MAX_STREAMS) {}
   add(s: Stream): void {
     this.streams.add(s);
   }
@@ -34,6 +39,9 @@ export class StreamSet {
     this.streams.clear();
   }
 }
+
+/** KEDA opens one stream per external-push trigger; twice the default --max-objects. */
+export const DEFAULT_MAX_STREAMS = 10_000;
 
 function toRef(ref: ScaledObjectRef | null | undefined, field: string): ObjectRef {
   if (!ref) throw new InvalidRequestError(`${field} is required`);
@@ -172,6 +180,7 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
       call.on('finish', cleanup);
       call.on('error', cleanup);
       try {
+        if (streams.size >= streams.limit) throw new CapacityError(`already ${streams.size} open StreamIsActive calls (the most at once: twice --max-objects)`);
         const state = registry.touch(toRef(call.request, 'scaledObjectRef'));
         streams.add(call);
         unsubscribe = registry.subscribe(state, (active) => {
