@@ -117,7 +117,7 @@ rules:
     resources: ["namespaces"]
     verbs: ["get"]
   - apiGroups: [""]
-    resources: ["limitranges"]
+    resources: ["limitranges", "resourcequotas"]
     verbs: ["list"]
   - apiGroups: ["apps"]
     resources: ["deployments", "statefulsets"]

@@ -21,7 +21,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1LimitRange, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, ownerOf, type Failure } from './detect.js';
@@ -47,7 +47,7 @@ import {
 import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { containerMemory, effectiveMemoryCap, limitRangeCap, memoryJsonPatch, planOomBump, withLimitRange } from './memory.js';
+import { containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -135,8 +135,8 @@ export class Healer {
   private readonly revisions: RevisionTracker;
   /** Failures already handled by this process (the workload annotation covers restarts). */
   private readonly seen = new Set<string>();
-  /** Namespaces whose LimitRanges this service account may not list (warned once). */
-  private readonly limitRangesDenied = new Set<string>();
+  /** `LimitRanges/<namespace>`, `ResourceQuotas/<namespace>`: what this service account may not list there (warned once). */
+  private readonly listDenied = new Set<string>();
   /** One failure at a time per workload uid. */
   private readonly queues = new Map<string, Promise<void>>();
   private markTimer: NodeJS.Timeout | null = null;
@@ -460,12 +460,10 @@ export class Healer {
       return this.refused('invalid-limit', `container ${failure.container}'s memory in the template cannot be read: ${(err as Error).message}`);
     }
     const killedAt = this.killedAtLimit(pod, failure);
-    // The namespace's LimitRanges bound the raise too: past one, the rollout could create no pod.
-    const others = failure.init ? 0 : spec.containers.reduce((sum, c, i) => sum + (i === index ? 0 : (limitOf(c) ?? 0)), 0);
-    const follows = template.requestBytes !== null && template.limitBytes !== null && template.requestBytes >= template.limitBytes;
-    const ranges = await this.limitRanges(meta.namespace!);
-    const cap = withLimitRange(effectiveMemoryCap(meta.annotations, this.o.rules), limitRangeCap(ranges, { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others }));
-    const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes }, this.o.rules);
+    const cap = await this.memoryCap(w, spec, index, failure.init, template);
+    // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
+    const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
+    const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
     if (plan.action === 'already-raised') {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
@@ -488,7 +486,13 @@ export class Healer {
     if (guard) return guard;
     if (plan.action === 'no-limit') return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
     if (plan.action === 'max-reached') {
-      return this.refused('max-reached', `memory limit of ${failure.container} is at the cap (${formatMebibytes(plan.capBytes)}, ${cap.detail ?? cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`);
+      const at = `(${formatMebibytes(plan.capBytes)}, ${cap.detail ?? cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`;
+      // Below the cap only when what is left of the step is too little to be worth a rollout.
+      const said =
+        plan.limitBytes < plan.capBytes
+          ? `memory limit of ${failure.container} is near the cap ${at}: a raise from ${formatMebibytes(plan.limitBytes)} would be less than ${Math.round(minClampedShare * 100)}% of the rule's step, not worth a rollout`
+          : `memory limit of ${failure.container} is at the cap ${at}`;
+      return this.refused('max-reached', said);
     }
     const from = template.limitBytes!;
     const killedNote = killedAt !== null && killedAt !== from ? ` (killed at ${formatMebibytes(killedAt)})` : '';
@@ -732,15 +736,46 @@ export class Healer {
     }
   }
 
-  /** The namespace's LimitRanges; none when this service account may not list them (said once per namespace). */
-  private async limitRanges(namespace: string): Promise<V1LimitRange[]> {
+  /**
+   * The cap on the container's limit: the global one, the workload's, and what the namespace admits
+   * — its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods.
+   */
+  private async memoryCap(w: Workload, spec: V1PodSpec, index: number, init: boolean, template: ReturnType<typeof containerMemory>): Promise<EffectiveCap> {
+    const namespace = w.object.metadata!.namespace!;
+    const core = this.o.clients.core;
+    const [ranges, quotas] = await Promise.all([
+      this.namespaceList(namespace, 'LimitRanges', () => core.listNamespacedLimitRange({ namespace })),
+      this.namespaceList(namespace, 'ResourceQuotas', () => core.listNamespacedResourceQuota({ namespace })),
+    ]);
+    // What the pod's other containers add against a Pod max or a quota (none for an init container: it runs alone).
+    const others = (read: (c: V1Container) => number | null) => (init ? 0 : spec.containers.reduce((sum, c, i) => sum + (i === index ? 0 : (read(c) ?? 0)), 0));
+    // A request unset is the limit (the API server defaults it so); one equal to it is raised with it.
+    const follows = template.limitBytes !== null && (template.requestBytes === null || template.requestBytes >= template.limitBytes);
+    const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others(limitOf) };
+    const quota =
+      template.limitBytes === null
+        ? null
+        : resourceQuotaCap(quotas, {
+            ...subject,
+            limitBytes: template.limitBytes,
+            otherRequestsBytes: others(requestOf),
+            rollout: rolloutPods(w),
+            pod: { activeDeadlineSeconds: spec.activeDeadlineSeconds, priorityClassName: spec.priorityClassName },
+          });
+    const cap = withNamespaceCap(effectiveMemoryCap(w.object.metadata!.annotations, this.o.rules), 'limit-range', limitRangeCap(ranges, subject));
+    return withNamespaceCap(cap, 'resource-quota', quota);
+  }
+
+  /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */
+  private async namespaceList<T>(namespace: string, kind: 'LimitRanges' | 'ResourceQuotas', list: () => Promise<{ items: T[] }>): Promise<T[]> {
     try {
-      return (await this.o.clients.core.listNamespacedLimitRange({ namespace })).items ?? [];
+      return (await list()).items ?? [];
     } catch (err) {
       if (statusOf(err) !== 403) throw err;
-      if (!this.limitRangesDenied.has(namespace)) {
-        this.limitRangesDenied.add(namespace);
-        this.o.log.warn('may not list LimitRanges: memory raises are not checked against them (grant "list" on limitranges)', { namespace, error: apiMessage(err) });
+      const key = `${kind}/${namespace}`;
+      if (!this.listDenied.has(key)) {
+        this.listDenied.add(key);
+        this.o.log.warn(`may not list ${kind}: memory raises are not checked against them (grant "list" on ${kind.toLowerCase()})`, { namespace, error: apiMessage(err) });
       }
       return [];
     }
@@ -969,6 +1004,15 @@ export class Healer {
 function limitOf(c: V1Container): number | null {
   try {
     return parseOptionalMemory(c.resources?.limits?.memory);
+  } catch {
+    return null;
+  }
+}
+
+/** A container's memory request in bytes, its limit when unset (as the API server defaults it); null when neither is set or readable. */
+function requestOf(c: V1Container): number | null {
+  try {
+    return parseOptionalMemory(c.resources?.requests?.memory) ?? limitOf(c);
   } catch {
     return null;
   }

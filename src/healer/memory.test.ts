@@ -1,5 +1,17 @@
-import type { V1LimitRange } from '@kubernetes/client-node';
-import { containerMemory, effectiveMemoryCap, limitRangeCap, memoryJsonPatch, oomBumpTarget, planMemoryBump, planOomBump, withLimitRange } from './memory.js';
+import type { V1DaemonSet, V1Deployment, V1LimitRange, V1ResourceQuota, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  containerMemory,
+  effectiveMemoryCap,
+  limitRangeCap,
+  memoryJsonPatch,
+  oomBumpTarget,
+  planMemoryBump,
+  planOomBump,
+  resourceQuotaCap,
+  rolloutPods,
+  withNamespaceCap,
+  type QuotaSubject,
+} from './memory.js';
 import { GiB, MiB, parseMemoryQuantity } from './quantity.js';
 import { HEAL_RULES, resolveHealRules } from './rules.js';
 
@@ -102,6 +114,16 @@ describe('planMemoryBump', () => {
     expect(planMemoryBump({ limitBytes: Mi(953) + 1, requestBytes: null, capBytes: 1e9 })).toMatchObject({ action: 'max-reached' });
   });
 
+  test('a raise the cap cuts short of minClampedShare of the step is refused (max-reached)', () => {
+    // The step is 100Mi: 25% of it is 25Mi.
+    expect(planMemoryBump({ limitBytes: Mi(256), requestBytes: null, capBytes: Mi(280), minClampedShare: 0.25 })).toEqual({ action: 'max-reached', limitBytes: Mi(256), capBytes: Mi(280) });
+    expect(planMemoryBump({ limitBytes: Mi(256), requestBytes: null, capBytes: Mi(281), minClampedShare: 0.25 })).toMatchObject({ action: 'bump', limitBytes: Mi(281), clamped: true });
+    expect(planMemoryBump({ limitBytes: Mi(256), requestBytes: null, capBytes: Mi(280) })).toMatchObject({ action: 'bump', limitBytes: Mi(280), clamped: true });
+    // Not clamped: the share does not matter.
+    expect(planMemoryBump({ limitBytes: Mi(256), requestBytes: null, capBytes: Mi(356), minClampedShare: 1 })).toMatchObject({ action: 'bump', limitBytes: Mi(356), clamped: false });
+    expect(planOomBump({ killedAtBytes: Mi(256), templateLimitBytes: Mi(256), templateRequestBytes: null, capBytes: Mi(270), minClampedShare: 0.25 })).toMatchObject({ action: 'max-reached' });
+  });
+
   test('Guaranteed request follows a clamped limit', () => {
     expect(planMemoryBump({ limitBytes: Mi(1900), requestBytes: Mi(1900), capBytes: 2 * GiB })).toMatchObject({
       limitBytes: 2 * GiB,
@@ -156,11 +178,171 @@ describe('limitRangeCap: what the namespace admits, since admission checks pods,
     expect(limitRangeCap([range('x', [{ type: 'Container', max: { memory: 'lots' } }, { type: 'PersistentVolumeClaim', max: { storage: '1Gi' } }])], subject)).toBeNull();
   });
 
-  test('withLimitRange: the smaller cap wins, in whole MiB', () => {
+  test('withNamespaceCap: the smaller cap wins, in whole MiB, named by where it comes from', () => {
     const global = effectiveMemoryCap(undefined);
-    expect(withLimitRange(global, null)).toBe(global);
-    expect(withLimitRange(global, { capBytes: 300.5 * MiB, detail: 'd' })).toEqual({ capBytes: 300 * MiB, source: 'limit-range', detail: 'd' });
-    expect(withLimitRange(global, { capBytes: global.capBytes * 2, detail: 'd' })).toBe(global);
+    expect(withNamespaceCap(global, 'limit-range', null)).toBe(global);
+    expect(withNamespaceCap(global, 'limit-range', { capBytes: 300.5 * MiB, detail: 'd' })).toEqual({ capBytes: 300 * MiB, source: 'limit-range', detail: 'd' });
+    expect(withNamespaceCap(global, 'limit-range', { capBytes: global.capBytes * 2, detail: 'd' })).toBe(global);
+    const range = withNamespaceCap(global, 'limit-range', { capBytes: Mi(400), detail: 'r' });
+    expect(withNamespaceCap(range, 'resource-quota', { capBytes: Mi(300), detail: 'q' })).toEqual({ capBytes: Mi(300), source: 'resource-quota', detail: 'q' });
+    expect(withNamespaceCap(range, 'resource-quota', { capBytes: Mi(500), detail: 'q' })).toBe(range);
+    const invalid = effectiveMemoryCap({ 'amadeus.io/max-memory': 'lots' });
+    expect(withNamespaceCap(invalid, 'resource-quota', { capBytes: Mi(300), detail: 'q' }).invalid).toBe(invalid.invalid);
+  });
+});
+
+describe('rolloutPods: the pods a rollout runs, surge included, as the controllers resolve it', () => {
+  const deploy = (spec: V1Deployment['spec'], replicas?: number): V1Deployment => ({ spec, ...(replicas === undefined ? {} : { status: { replicas } }) });
+  const d = (object: V1Deployment) => rolloutPods({ kind: 'Deployment', object });
+  const selector = {};
+  const template = {};
+
+  test.each([
+    ['25% of 4 (the default)', { replicas: 4, selector, template }, 1],
+    ['25% of 3, rounded up', { replicas: 3, selector, template }, 1],
+    ['25% of 10, rounded up', { replicas: 10, selector, template }, 3],
+    ['15% of 10, rounded up', { replicas: 10, selector, template, strategy: { rollingUpdate: { maxSurge: '15%' } } }, 2],
+    ['an int', { replicas: 4, selector, template, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } } }, 2],
+    ['0%', { replicas: 4, selector, template, strategy: { rollingUpdate: { maxSurge: '0%' } } }, 0],
+    ['unreadable: the default', { replicas: 4, selector, template, strategy: { rollingUpdate: { maxSurge: 'lots' } } }, 1],
+    ['Recreate: none', { replicas: 4, selector, template, strategy: { type: 'Recreate' } }, 0],
+  ] as [string, V1Deployment['spec'], number][])('Deployment: %s', (_, spec, surge) => {
+    expect(d(deploy(spec)).surge).toBe(surge);
+  });
+
+  test('replicas default to 1; the pods that exist are its status\'s (none before the controller counted them)', () => {
+    expect(d(deploy({ selector, template }, 3))).toEqual({ replicas: 1, surge: 1, current: 3 });
+    expect(d(deploy({ replicas: 4, selector, template }))).toEqual({ replicas: 4, surge: 1, current: 0 });
+  });
+
+  test('StatefulSet: a pod is deleted before its replacement is created: no surge', () => {
+    const object: V1StatefulSet = { spec: { replicas: 3, selector, template, serviceName: 's' }, status: { replicas: 3 } };
+    expect(rolloutPods({ kind: 'StatefulSet', object })).toEqual({ replicas: 3, surge: 0, current: 3 });
+  });
+
+  test('DaemonSet: a pod per node it should run on; maxSurge (default 0) against them, rounded up; none with OnDelete', () => {
+    const ds = (updateStrategy?: NonNullable<V1DaemonSet['spec']>['updateStrategy']): V1DaemonSet => ({ spec: { selector, template, updateStrategy }, status: { desiredNumberScheduled: 3, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2 } });
+    expect(rolloutPods({ kind: 'DaemonSet', object: ds() })).toEqual({ replicas: 3, surge: 0, current: 2 });
+    expect(rolloutPods({ kind: 'DaemonSet', object: ds({ rollingUpdate: { maxSurge: '50%', maxUnavailable: 0 } }) })).toEqual({ replicas: 3, surge: 2, current: 2 });
+    expect(rolloutPods({ kind: 'DaemonSet', object: ds({ type: 'OnDelete', rollingUpdate: { maxSurge: 1 } }) }).surge).toBe(0);
+    expect(rolloutPods({ kind: 'DaemonSet', object: { spec: { selector, template } } })).toEqual({ replicas: 1, surge: 0, current: 0 });
+  });
+});
+
+describe('resourceQuotaCap: the rollout at the new limit must fit the namespace\'s quotas, since admission checks pods', () => {
+  type Quota = { hard: Record<string, string>; used?: Record<string, string>; statusHard?: Record<string, string>; scopes?: string[]; scopeSelector?: NonNullable<V1ResourceQuota['spec']>['scopeSelector'] };
+  const quota = (name: string, q: Quota): V1ResourceQuota => ({
+    metadata: { name },
+    spec: { hard: q.hard, ...(q.scopes ? { scopes: q.scopes } : {}), ...(q.scopeSelector ? { scopeSelector: q.scopeSelector } : {}) },
+    status: { hard: q.statusHard ?? q.hard, ...(q.used ? { used: q.used } : {}) },
+  });
+  // 4 replicas of one container at 256Mi (request = limit: it follows), 25% surge: 5 pods at the peak.
+  const subject: QuotaSubject = {
+    limitBytes: Mi(256),
+    requestBytes: Mi(256),
+    requestFollowsLimit: true,
+    otherLimitsBytes: 0,
+    otherRequestsBytes: 0,
+    rollout: { replicas: 4, surge: 1, current: 4 },
+    pod: {},
+  };
+  const mem = (hard: string, used: string) => quota('mem', { hard: { 'limits.memory': hard }, used: { 'limits.memory': used } });
+
+  test('(replicas + surge) pods at the new limit in hard − used + what the current pods use; named', () => {
+    expect(resourceQuotaCap([], subject)).toBeNull();
+    expect(resourceQuotaCap([mem('1500Mi', '1024Mi')], subject)).toEqual({ capBytes: Mi(300), detail: "ResourceQuota mem: limits.memory 1500Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 300Mi each" });
+    // Other workloads' pods use 200Mi of it: less room.
+    expect(resourceQuotaCap([mem('1500Mi', '1224Mi')], subject)!.capBytes).toBe(Mi(260));
+    // An int surge of 2: 6 pods at the peak.
+    expect(resourceQuotaCap([mem('1500Mi', '1024Mi')], { ...subject, rollout: { replicas: 4, surge: 2, current: 4 } })!.capBytes).toBe(Mi(250));
+    // No surge (a StatefulSet, Recreate): the 4 pods alone.
+    expect(resourceQuotaCap([mem('1500Mi', '1024Mi')], { ...subject, rollout: { replicas: 4, surge: 0, current: 4 } })).toEqual({ capBytes: Mi(375), detail: "ResourceQuota mem: limits.memory 1500Mi, 1024Mi used: the rollout's 4 pods fit 375Mi each" });
+  });
+
+  test('only the pods that exist free what they use; surge pods existing mid-rollout count up to the peak', () => {
+    // 3 of 4 exist (the 4th refused already): 768Mi of the used is theirs.
+    expect(resourceQuotaCap([mem('1500Mi', '768Mi')], { ...subject, rollout: { replicas: 4, surge: 1, current: 3 } })!.capBytes).toBe(Mi(1500 / 5));
+    expect(resourceQuotaCap([mem('1500Mi', '1280Mi')], { ...subject, rollout: { replicas: 4, surge: 1, current: 9 } })!.capBytes).toBe(Mi(300));
+  });
+
+  test('the other containers count in each pod', () => {
+    const sidecar = { ...subject, otherLimitsBytes: Mi(64), otherRequestsBytes: Mi(32) };
+    // Used 4 × 320Mi; 5 × (64Mi + L) ≤ 1900Mi → L ≤ 316Mi.
+    expect(resourceQuotaCap([mem('1900Mi', '1280Mi')], sidecar)).toEqual({
+      capBytes: Mi(316),
+      detail: "ResourceQuota mem: limits.memory 1900Mi, 1280Mi used: the rollout's 5 pods (4 + 1 surge) fit 380Mi each, 64Mi of it the other containers'",
+    });
+  });
+
+  test('requests.memory and memory count only when the request follows the limit', () => {
+    const requests = quota('req', { hard: { 'requests.memory': '1300Mi', memory: '1400Mi' }, used: { 'requests.memory': '1024Mi', memory: '1024Mi' } });
+    expect(resourceQuotaCap([requests], subject)).toEqual({ capBytes: Mi(260), detail: "ResourceQuota req: requests.memory 1300Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 260Mi each" });
+    // A request of 128Mi that stays: the raise adds nothing to these.
+    expect(resourceQuotaCap([requests], { ...subject, requestBytes: Mi(128), requestFollowsLimit: false })).toBeNull();
+    // No request set: the API server makes it the limit, so it follows (the caller says so).
+    const memory = quota('m', { hard: { memory: '1400Mi' }, used: { memory: '1024Mi' } });
+    expect(resourceQuotaCap([memory], { ...subject, requestBytes: null })!.capBytes).toBe(Mi(280));
+    // The other containers' requests, not their limits, count there: 4 pods × (20Mi + 256Mi) used, 5 × (20Mi + L) ≤ 1400Mi.
+    const sidecar = quota('m', { hard: { memory: '1400Mi' }, used: { memory: '1104Mi' } });
+    expect(resourceQuotaCap([sidecar], { ...subject, otherLimitsBytes: Mi(512), otherRequestsBytes: Mi(20) })).toMatchObject({ capBytes: Mi(260) });
+  });
+
+  test('several quotas: the tightest wins, and is the one named', () => {
+    const loose = mem('4Gi', '1024Mi');
+    const tight = quota('team', { hard: { 'limits.memory': '1400Mi', pods: '10' }, used: { 'limits.memory': '1024Mi', pods: '4' } });
+    expect(resourceQuotaCap([loose, tight], subject)).toEqual({ capBytes: Mi(280), detail: "ResourceQuota team: limits.memory 1400Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 280Mi each" });
+    expect(resourceQuotaCap([tight, loose], subject)!.detail).toMatch(/^ResourceQuota team:/);
+  });
+
+  test('units: Gi, M, plain bytes; the status\'s hard when it is the lower (admission enforces it until the controller catches up)', () => {
+    const statefulSet = { ...subject, limitBytes: 5e8, requestBytes: 5e8, rollout: { replicas: 2, surge: 0, current: 2 } };
+    // 1.5Gi − 1G + 2 × 500M = 1.5Gi: 768Mi a pod.
+    expect(resourceQuotaCap([quota('u', { hard: { 'limits.memory': '1.5Gi' }, used: { 'limits.memory': '1G' } })], statefulSet)).toEqual({
+      capBytes: Mi(768),
+      detail: "ResourceQuota u: limits.memory 1536Mi, 954Mi used: the rollout's 2 pods fit 768Mi each",
+    });
+    expect(resourceQuotaCap([quota('u', { hard: { 'limits.memory': '1610612736' }, used: { 'limits.memory': '1000M' } })], statefulSet)!.capBytes).toBe(Mi(768));
+    const raised = quota('u', { hard: { 'limits.memory': '8Gi' }, statusHard: { 'limits.memory': '1.5Gi' }, used: { 'limits.memory': '1G' } });
+    expect(resourceQuotaCap([raised], statefulSet)!.capBytes).toBe(Mi(768));
+  });
+
+  test('usage not computed yet (no status.used): no room is known, so no more than the current limit', () => {
+    const fresh: V1ResourceQuota = { metadata: { name: 'new' }, spec: { hard: { 'limits.memory': '64Gi' } } };
+    expect(resourceQuotaCap([fresh], subject)).toEqual({ capBytes: Mi(256), detail: 'ResourceQuota new: its limits.memory usage is not computed yet' });
+    // Used known for another resource only: the same.
+    expect(resourceQuotaCap([quota('half', { hard: { 'limits.memory': '64Gi', pods: '10' }, used: { pods: '4' } })], subject)!.capBytes).toBe(Mi(256));
+  });
+
+  test('over quota already (its hard lowered under the pods): below the current limit, never negative', () => {
+    expect(resourceQuotaCap([mem('1000Mi', '1024Mi')], subject)!.capBytes).toBe(Mi(200));
+    expect(resourceQuotaCap([mem('100Mi', '4Gi')], subject)!.capBytes).toBe(0);
+  });
+
+  test('quotas on other resources, and a workload scaled to zero, bound nothing', () => {
+    expect(resourceQuotaCap([quota('cpu', { hard: { 'limits.cpu': '4', pods: '4' }, used: { 'limits.cpu': '4', pods: '4' } })], subject)).toBeNull();
+    expect(resourceQuotaCap([mem('1000Mi', '1024Mi')], { ...subject, rollout: { replicas: 0, surge: 0, current: 0 } })).toBeNull();
+  });
+
+  test('scopes: a quota that cannot take in the pods is skipped; one that may counts, and says so', () => {
+    const scoped = (name: string, s: Pick<Quota, 'scopes' | 'scopeSelector'>) => quota(name, { hard: { 'limits.memory': '1400Mi' }, used: { 'limits.memory': '1024Mi' }, ...s });
+    const cap = (q: V1ResourceQuota, pod: QuotaSubject['pod'] = {}) => resourceQuotaCap([q], { ...subject, pod });
+    // Pods of a Deployment, StatefulSet or DaemonSet have no activeDeadlineSeconds: NotTerminating; with a limit: NotBestEffort.
+    expect(cap(scoped('jobs', { scopes: ['Terminating'] }))).toBeNull();
+    expect(cap(scoped('jobs', { scopes: ['Terminating'] }), { activeDeadlineSeconds: 60 })!.capBytes).toBe(Mi(280));
+    expect(cap(scoped('long', { scopes: ['NotTerminating', 'NotBestEffort'] }))!.detail).toMatch(/^ResourceQuota long: limits\.memory/);
+    expect(cap(scoped('be', { scopes: ['BestEffort'] }))).toBeNull();
+    // PriorityClass: judged when the template names one; without one, admission may give it the cluster's default: assumed.
+    const high = scoped('high', { scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['high'] }] } });
+    expect(cap(high, { priorityClassName: 'low' })).toBeNull();
+    expect(cap(high, { priorityClassName: 'high' })!.detail).toMatch(/^ResourceQuota high: /);
+    expect(cap(high)!.detail).toMatch(/^ResourceQuota high \(scoped, assumed to apply\): /);
+    const notHigh = scoped('rest', { scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'NotIn', values: ['high'] }] } });
+    expect(cap(notHigh, { priorityClassName: 'high' })).toBeNull();
+    expect(cap(notHigh, { priorityClassName: 'low' })!.capBytes).toBe(Mi(280));
+    expect(cap(scoped('any', { scopes: ['PriorityClass'] }), { priorityClassName: 'low' })!.capBytes).toBe(Mi(280));
+    // A scope not judged here is taken to apply; any scope that excludes the pods wins.
+    expect(cap(scoped('x', { scopes: ['CrossNamespacePodAffinity'] }))!.detail).toMatch(/assumed to apply/);
+    expect(cap(scoped('x', { scopes: ['CrossNamespacePodAffinity', 'Terminating'] }))).toBeNull();
   });
 });
 

@@ -2,7 +2,8 @@
  * The OOM rule: how far to raise a container's memory limit after an OOM kill, within a cap, from
  * the limit it was actually killed at, and the JSON patch operations that do it.
  */
-import type { V1Container, V1LimitRange } from '@kubernetes/client-node';
+import type { IntOrString, V1Container, V1LimitRange, V1ResourceQuota, V1ScopedResourceSelectorRequirement } from '@kubernetes/client-node';
+import type { Workload } from './owners.js';
 import type { JsonPatchOp } from './patches.js';
 import { floorToMebibytes, formatMebibytes, MiB, parseMemoryQuantity, parseOptionalMemory, QuantityError } from './quantity.js';
 import { HEAL_RULES, type HealRules } from './rules.js';
@@ -14,6 +15,8 @@ export interface MemoryState {
   requestBytes: number | null;
   /** The effective cap (see {@link effectiveMemoryCap}); null for none. */
   capBytes: number | null;
+  /** A raise the cap cuts short must keep at least this share of the rule's step, else `max-reached` (default 0: any whole MiB). */
+  minClampedShare?: number;
 }
 
 export type MemoryPlan =
@@ -49,7 +52,8 @@ export function oomBumpTarget(limitBytes: number, rules: HealRules = HEAL_RULES)
  * still below the cap, the limit is raised **to the cap once** (rounded down to a whole MiB, as
  * limits are written in Mi) and the plan says `clamped`; from then on (limit ≥ cap) the answer is
  * `max-reached` and nothing is patched. Refusing the last partial step instead would leave
- * headroom the operator explicitly allowed unused.
+ * headroom the operator explicitly allowed unused — unless the cut-down raise keeps less than
+ * `minClampedShare` of the rule's step (a ResourceQuota's room, see {@link HealRules.quotaMinRaiseShare}).
  *
  * Request: left alone (no request set stays unset: the API server then defaults it to the new
  * limit), except when it is equal to (or, in inconsistent input, above) the current limit, where it
@@ -65,9 +69,10 @@ export function planMemoryBump(state: MemoryState, rules: HealRules = HEAL_RULES
   if (capBytes !== null && capBytes !== undefined) {
     if (limitBytes >= capBytes) return { action: 'max-reached', limitBytes, capBytes };
     if (target > capBytes) {
+      const step = target - limitBytes;
       target = floorToMebibytes(capBytes);
       clamped = true;
-      if (target <= limitBytes) return { action: 'max-reached', limitBytes, capBytes };
+      if (target <= limitBytes || target - limitBytes < step * (state.minClampedShare ?? 0)) return { action: 'max-reached', limitBytes, capBytes };
     }
   }
   const requestChanged = requestBytes !== null && requestBytes !== undefined && requestBytes >= limitBytes;
@@ -82,9 +87,9 @@ export function planMemoryBump(state: MemoryState, rules: HealRules = HEAL_RULES
 
 export interface EffectiveCap {
   capBytes: number;
-  /** Which cap is the smaller one (`limit-range`: the namespace's, see {@link limitRangeCap}). */
-  source: 'global' | 'workload' | 'limit-range';
-  /** With `limit-range`: which LimitRange, and which of its rules. */
+  /** Which cap is the smaller one (the namespace's: {@link limitRangeCap}, {@link resourceQuotaCap}). */
+  source: 'global' | 'workload' | NamespaceCapSource;
+  /** With a namespace's cap: which LimitRange or ResourceQuota, and which of its rules. */
   detail?: string;
   /** Set when the workload's `amadeus.io/max-memory` is unparsable (then ignored): report it. */
   invalid?: string;
@@ -103,59 +108,234 @@ export function effectiveMemoryCap(workloadAnnotations: Record<string, string> |
   }
 }
 
-/** The container whose limit is raised, as the namespace's LimitRanges judge it. */
+// ---------------------------------------------------------------------------------------------
+// What the namespace admits: admission checks LimitRanges and ResourceQuotas when pods are
+// created, not when a template is patched. A raise past them leaves the rollout unable to create
+// its pods, while a RollingUpdate still takes old ones away by its maxUnavailable: the raise would
+// remove capacity.
+
+export type NamespaceCapSource = 'limit-range' | 'resource-quota';
+
+/** A namespace's cap on the container's limit, and the rule that sets it. */
+export interface NamespaceCap {
+  capBytes: number;
+  detail: string;
+}
+
+/** A quantity in bytes; null when absent or unreadable (the API server would have refused the object). */
+function readQuantity(q: unknown): number | null {
+  try {
+    return typeof q === 'string' || typeof q === 'number' ? parseMemoryQuantity(String(q)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Collects candidate caps; `best` is the lowest and its rule (null: none). */
+function lowest(): { consider(bytes: number, detail: string): void; readonly best: NamespaceCap | null } {
+  let best: NamespaceCap | null = null;
+  return {
+    consider(bytes, detail) {
+      if (Number.isFinite(bytes) && (best === null || bytes < best.capBytes)) best = { capBytes: Math.max(0, bytes), detail };
+    },
+    get best() {
+      return best;
+    },
+  };
+}
+
+/** The container whose limit is raised, in its pod. */
 export interface LimitRangeSubject {
-  /** Its request after the raise (null: none set); a request raised with the limit is bound by no ratio. */
+  /** Its request now (null: none set). */
   requestBytes: number | null;
+  /** Its request after the raise is the new limit: set equal to it (Guaranteed QoS kept), or unset (the API server defaults it to the limit). Such a request is bound by no ratio. */
   requestFollowsLimit: boolean;
-  /** The limits of the pod's other containers that count with it against a Pod item's max (0 for an init container). */
+  /** The limits of the pod's other containers that count with it against a Pod item's max or a quota (0 for an init container). */
   otherLimitsBytes: number;
 }
 
 /**
  * The highest memory limit the namespace's LimitRanges admit for the container, and the rule that
- * sets it; null when none bounds it. Admission checks LimitRanges when pods are created, not when a
- * template is patched: a raise past one would leave the rollout unable to create a single pod, while
- * a RollingUpdate still takes old pods away by its maxUnavailable. Rules: a `Container` item's
- * `max.memory`; its `maxLimitRequestRatio.memory` times the request that stays; a `Pod` item's
- * `max.memory` less the other containers' limits. An unreadable quantity is skipped (admission
- * would have refused the LimitRange itself).
+ * sets it; null when none bounds it. Rules: a `Container` item's `max.memory`; its
+ * `maxLimitRequestRatio.memory` times the request that stays; a `Pod` item's `max.memory` less the
+ * other containers' limits. An unreadable quantity is skipped.
  */
-export function limitRangeCap(ranges: readonly V1LimitRange[], c: LimitRangeSubject): { capBytes: number; detail: string } | null {
-  let best: { capBytes: number; detail: string } | null = null;
-  const consider = (bytes: number, detail: string) => {
-    if (Number.isFinite(bytes) && (best === null || bytes < best.capBytes)) best = { capBytes: Math.max(0, bytes), detail };
-  };
-  const quantity = (q: unknown): number | null => {
-    try {
-      return typeof q === 'string' || typeof q === 'number' ? parseMemoryQuantity(String(q)) : null;
-    } catch {
-      return null;
-    }
-  };
+export function limitRangeCap(ranges: readonly V1LimitRange[], c: LimitRangeSubject): NamespaceCap | null {
+  const low = lowest();
   for (const range of ranges) {
     const name = `LimitRange ${range.metadata?.name ?? '?'}`;
     for (const item of range.spec?.limits ?? []) {
-      const max = quantity(item.max?.memory);
+      const max = readQuantity(item.max?.memory);
       if (item.type === 'Container') {
-        if (max !== null) consider(max, `${name}: max memory per container ${formatMebibytes(max)}`);
+        if (max !== null) low.consider(max, `${name}: max memory per container ${formatMebibytes(max)}`);
         const ratio = Number(item.maxLimitRequestRatio?.memory);
         if (c.requestBytes !== null && !c.requestFollowsLimit && Number.isFinite(ratio) && ratio > 0) {
-          consider(c.requestBytes * ratio, `${name}: memory limit at most ${ratio}× the request (${formatMebibytes(c.requestBytes)})`);
+          low.consider(c.requestBytes * ratio, `${name}: memory limit at most ${ratio}× the request (${formatMebibytes(c.requestBytes)})`);
         }
       } else if (item.type === 'Pod' && max !== null) {
-        consider(max - c.otherLimitsBytes, `${name}: max memory per pod ${formatMebibytes(max)}, ${formatMebibytes(c.otherLimitsBytes)} of it the other containers'`);
+        low.consider(max - c.otherLimitsBytes, `${name}: max memory per pod ${formatMebibytes(max)}, ${formatMebibytes(c.otherLimitsBytes)} of it the other containers'`);
       }
     }
   }
-  return best;
+  return low.best;
 }
 
-/** `cap`, or the LimitRanges' when lower (rounded down to a whole MiB, as limits are written). */
-export function withLimitRange(cap: EffectiveCap, range: { capBytes: number; detail: string } | null): EffectiveCap {
-  if (range === null) return cap;
-  const bytes = floorToMebibytes(range.capBytes);
-  return bytes < cap.capBytes ? { capBytes: bytes, source: 'limit-range', detail: range.detail, ...(cap.invalid ? { invalid: cap.invalid } : {}) } : cap;
+/** The pods a workload's rollout runs, for its namespace's ResourceQuotas. */
+export interface RolloutPods {
+  /** Pods once rolled out. */
+  replicas: number;
+  /** Pods the rollout may create on top of them (a RollingUpdate's maxSurge, resolved as the controller does). */
+  surge: number;
+  /** Its pods that exist now (its status's count): the quotas' `used` holds them already. */
+  current: number;
+}
+
+/** maxSurge against `total`: an int, or a percentage rounded up (as the Deployment and DaemonSet controllers resolve surge); unreadable: `fallback`'s. */
+function resolveSurge(value: IntOrString | undefined, fallback: IntOrString, total: number): number {
+  const resolve = (v: IntOrString): number | null => {
+    if (typeof v === 'number') return Math.max(0, v);
+    const percent = /^(\d+)%$/.exec(v.trim());
+    return percent ? Math.ceil((Number(percent[1]) * total) / 100) : null;
+  };
+  return (value === undefined ? null : resolve(value)) ?? resolve(fallback) ?? 0;
+}
+
+/**
+ * The pods a rollout of the workload runs. A Deployment's RollingUpdate may add maxSurge pods
+ * (default 25%); Recreate adds none. A StatefulSet deletes a pod before it creates its
+ * replacement, so it adds none (kubernetes' controller, and the fake's). A DaemonSet adds its
+ * RollingUpdate's maxSurge (default 0) against the nodes it should run on (the fake models no
+ * surge: its DaemonSets replace pods one at a time).
+ */
+export function rolloutPods(w: Workload): RolloutPods {
+  switch (w.kind) {
+    case 'Deployment': {
+      const spec = w.object.spec;
+      const replicas = spec?.replicas ?? 1;
+      const rolling = (spec?.strategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
+      return { replicas, surge: rolling ? resolveSurge(spec?.strategy?.rollingUpdate?.maxSurge, '25%', replicas) : 0, current: w.object.status?.replicas ?? 0 };
+    }
+    case 'StatefulSet':
+      return { replicas: w.object.spec?.replicas ?? 1, surge: 0, current: w.object.status?.replicas ?? 0 };
+    case 'DaemonSet': {
+      const status = w.object.status;
+      const strategy = w.object.spec?.updateStrategy;
+      // One pod a node it should run on; before the controller said how many, at least the failed pod's.
+      const replicas = Math.max(1, status?.desiredNumberScheduled ?? 0, status?.currentNumberScheduled ?? 0);
+      const rolling = (strategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
+      return { replicas, surge: rolling ? resolveSurge(strategy?.rollingUpdate?.maxSurge, 0, replicas) : 0, current: status?.currentNumberScheduled ?? 0 };
+    }
+  }
+}
+
+/** The container's raise as the namespace's ResourceQuotas judge it. */
+export interface QuotaSubject extends LimitRangeSubject {
+  /** Its memory limit now (the template's). */
+  limitBytes: number;
+  /** The requests of the pod's other containers that count with it (a limit without a request: the limit; 0 for an init container). */
+  otherRequestsBytes: number;
+  rollout: RolloutPods;
+  /** What a quota's scopes look at, from the pod template. */
+  pod: { activeDeadlineSeconds?: number | null; priorityClassName?: string | null };
+}
+
+/**
+ * Whether a scope takes in the workload's pods, as the quota admission's pod evaluator decides
+ * (an expression's operator only matters for PriorityClass); 'assumed' where the template cannot
+ * tell: a pod without a priorityClassName may be given the cluster's default one at admission, and
+ * scopes not judged here (CrossNamespacePodAffinity, newer ones) are taken to apply.
+ */
+function scopeMatches(t: Pick<V1ScopedResourceSelectorRequirement, 'scopeName' | 'operator' | 'values'>, pod: QuotaSubject['pod']): boolean | 'assumed' {
+  const terminating = pod.activeDeadlineSeconds !== null && pod.activeDeadlineSeconds !== undefined && pod.activeDeadlineSeconds >= 0;
+  switch (t.scopeName) {
+    case 'Terminating':
+      return terminating;
+    case 'NotTerminating':
+      return !terminating;
+    // The container has a memory limit: its pod is never BestEffort.
+    case 'BestEffort':
+      return false;
+    case 'NotBestEffort':
+      return true;
+    case 'PriorityClass': {
+      const name = pod.priorityClassName;
+      if (!name) return 'assumed';
+      const listed = (t.values ?? []).includes(name);
+      return t.operator === 'Exists' ? true : t.operator === 'In' ? listed : t.operator === 'NotIn' ? !listed : 'assumed';
+    }
+    default:
+      return 'assumed';
+  }
+}
+
+/** A quota applies when all its scopes (and scope selector expressions) take in the pods; 'assumed' when one may. */
+function quotaApplies(q: V1ResourceQuota, pod: QuotaSubject['pod']): boolean | 'assumed' {
+  const terms = [...(q.spec?.scopes ?? []).map((scopeName) => ({ scopeName, operator: 'Exists' })), ...(q.spec?.scopeSelector?.matchExpressions ?? [])];
+  let verdict: boolean | 'assumed' = true;
+  for (const t of terms) {
+    const v = scopeMatches(t, pod);
+    if (v === false) return false;
+    if (v === 'assumed') verdict = 'assumed';
+  }
+  return verdict;
+}
+
+/** The memory resources a quota may bound that the container's pods count against. */
+const QUOTA_MEMORY = ['limits.memory', 'requests.memory', 'memory'] as const;
+
+/**
+ * The highest memory limit the namespace's ResourceQuotas admit for the whole rollout of the
+ * raise, and the quota and resource that set it; null when none bounds it. The rollout's peak —
+ * its replicas plus its surge, every pod at the new limit — must fit in what the quota has left
+ * (`hard − used`) plus what the workload's current pods use of it now (counted at the template's
+ * limit, at most that peak of them), so no pod creation of the rollout is refused. Per quota, the
+ * tightest of:
+ * - `limits.memory`: the pod's limits (the container's and the other containers');
+ * - `requests.memory` and `memory` (the same thing), only when the request follows the limit: a
+ *   request the raise leaves alone adds nothing to the quota.
+ * `hard` is the lower of the spec's and the status's (admission enforces the status's, which the
+ * quota controller brings to the spec's). A quota whose `used` is missing for such a resource (a
+ * new or changed quota the controller has not counted yet, within seconds) leaves the room unknown:
+ * it admits no more than the current limit, which the pods running now show to fit. Scopes: a quota
+ * that cannot take in the pods is skipped; one that may (see {@link scopeMatches}) counts, and says so.
+ */
+export function resourceQuotaCap(quotas: readonly V1ResourceQuota[], c: QuotaSubject): NamespaceCap | null {
+  const { replicas, surge } = c.rollout;
+  if (replicas <= 0) return null; // no pods: nothing to fit
+  const peak = replicas + surge;
+  const counted = Math.min(Math.max(0, c.rollout.current), peak);
+  const pods = surge > 0 ? `${peak} pods (${replicas} + ${surge} surge)` : `${replicas} pods`;
+  const low = lowest();
+  for (const q of quotas) {
+    const applies = quotaApplies(q, c.pod);
+    if (applies === false) continue;
+    const name = `ResourceQuota ${q.metadata?.name ?? '?'}${applies === 'assumed' ? ' (scoped, assumed to apply)' : ''}`;
+    for (const resource of QUOTA_MEMORY) {
+      const limits = resource === 'limits.memory';
+      if (!limits && !c.requestFollowsLimit) continue;
+      const bounds = [q.spec?.hard?.[resource], q.status?.hard?.[resource]].map(readQuantity).filter((b): b is number => b !== null);
+      if (bounds.length === 0) continue;
+      const hard = Math.min(...bounds);
+      const used = readQuantity(q.status?.used?.[resource]);
+      if (used === null) {
+        low.consider(c.limitBytes, `${name}: its ${resource} usage is not computed yet`);
+        continue;
+      }
+      const others = limits ? c.otherLimitsBytes : c.otherRequestsBytes;
+      const own = limits ? c.limitBytes : (c.requestBytes ?? c.limitBytes);
+      const perPod = (hard - used + counted * (others + own)) / peak;
+      const share = others > 0 ? `, ${formatMebibytes(others)} of it the other containers'` : '';
+      low.consider(perPod - others, `${name}: ${resource} ${formatMebibytes(hard)}, ${formatMebibytes(used)} used: the rollout's ${pods} fit ${formatMebibytes(floorToMebibytes(Math.max(0, perPod)))} each${share}`);
+    }
+  }
+  return low.best;
+}
+
+/** `cap`, or a namespace's when lower (rounded down to a whole MiB, as limits are written). */
+export function withNamespaceCap(cap: EffectiveCap, source: NamespaceCapSource, found: NamespaceCap | null): EffectiveCap {
+  if (found === null) return cap;
+  const bytes = floorToMebibytes(found.capBytes);
+  return bytes < cap.capBytes ? { capBytes: bytes, source, detail: found.detail, ...(cap.invalid ? { invalid: cap.invalid } : {}) } : cap;
 }
 
 /** A container's memory limit and request in bytes (null when unset). Throws a QuantityError on garbage. */
@@ -178,6 +358,8 @@ export interface OomFacts {
   templateRequestBytes: number | null;
   /** The effective cap (see {@link effectiveMemoryCap}); null for none. */
   capBytes: number | null;
+  /** See {@link MemoryState.minClampedShare}. */
+  minClampedShare?: number;
 }
 
 export type OomPlan =
@@ -199,7 +381,7 @@ export function planOomBump(f: OomFacts, rules: HealRules = HEAL_RULES): OomPlan
   if (f.templateLimitBytes === null) return { action: 'no-limit' };
   const killedAt = f.killedAtBytes ?? f.templateLimitBytes;
   if (killedAt < f.templateLimitBytes) return { action: 'already-raised', killedAtBytes: killedAt, templateLimitBytes: f.templateLimitBytes };
-  const plan = planMemoryBump({ limitBytes: killedAt, requestBytes: f.templateRequestBytes, capBytes: f.capBytes }, rules);
+  const plan = planMemoryBump({ limitBytes: killedAt, requestBytes: f.templateRequestBytes, capBytes: f.capBytes, minClampedShare: f.minClampedShare }, rules);
   if (plan.action !== 'bump') return plan;
   const guaranteed = f.templateRequestBytes !== null && f.templateRequestBytes >= f.templateLimitBytes;
   return { ...plan, requestChanged: guaranteed, requestBytes: guaranteed ? plan.limitBytes : f.templateRequestBytes };

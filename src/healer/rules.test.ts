@@ -11,6 +11,7 @@ test('defaults', () => {
     rollbackCooldownSeconds: 14_400,
     maxActionsPerHour: 10,
     globalMemoryCapBytes: 8 * GiB,
+    quotaMinRaiseShare: 0.25,
   });
   expect(Object.isFrozen(HEAL_RULES)).toBe(true);
 });
@@ -56,6 +57,8 @@ describe('resolveHealRules', () => {
     [{ maxActionsPerHour: 0 }, 'maxActionsPerHour'],
     [{ globalMemoryCapBytes: '-8Gi' }, 'globalMemoryCapBytes'],
     [{ globalMemoryCapBytes: 1000 }, 'globalMemoryCapBytes'],
+    [{ quotaMinRaiseShare: 1.5 }, 'quotaMinRaiseShare'],
+    [{ quotaMinRaiseShare: -0.1 }, 'quotaMinRaiseShare'],
     [{ crashLoopMinRestarts: '3' }, 'crashLoopMinRestarts'],
     [{ oomFactr: 1.3 }, 'oomFactr'],
     [{ annotations: {} }, 'annotations'],

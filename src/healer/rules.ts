@@ -97,6 +97,13 @@ export interface HealRules {
   readonly maxActionsPerHour: number;
   /** No memory limit is ever raised above this (a workload's `amadeus.io/max-memory` may lower it). */
   readonly globalMemoryCapBytes: number;
+  /**
+   * A raise a ResourceQuota cuts short is made only when it still gives at least this share of the
+   * rule's step (0.25: 25 MiB of a 100 MiB step); less is refused (`max-reached`). Unlike the other
+   * caps, set for this container on purpose, a quota's room is what the namespace has left: a few
+   * MiB buys nothing the next OOM kill will not take, and costs a rollout. In [0, 1].
+   */
+  readonly quotaMinRaiseShare: number;
   /** Annotation names (fixed: not overridable). */
   readonly annotations: HealAnnotations;
 }
@@ -112,6 +119,7 @@ export const HEAL_RULES: HealRules = Object.freeze({
   rollbackCooldownSeconds: 14_400,
   maxActionsPerHour: 10,
   globalMemoryCapBytes: 8 * GiB,
+  quotaMinRaiseShare: 0.25,
   annotations: HEAL_ANNOTATIONS,
 });
 
@@ -131,6 +139,7 @@ const CHECKS: Record<NumericRule, { ok: (v: number) => boolean; want: string }> 
   rollbackCooldownSeconds: { ok: (v) => v >= 0, want: 'a number of seconds >= 0' },
   maxActionsPerHour: { ok: (v) => Number.isInteger(v) && v >= 1, want: 'an integer >= 1' },
   globalMemoryCapBytes: { ok: (v) => Number.isInteger(v) && v >= MiB, want: 'a whole number of bytes >= 1Mi' },
+  quotaMinRaiseShare: { ok: (v) => v >= 0 && v <= 1, want: 'a number in [0, 1]' },
 };
 
 /**

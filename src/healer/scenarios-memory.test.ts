@@ -2,11 +2,12 @@
  * Multi-step scenarios of the healer's memory bumps (issue 19), on the simulated cluster: the
  * kubelet stand-in OOM-kills containers against their limit (`oom-at`, `leak`), the controllers
  * roll the raised limit out, and the real Healer answers each new OOM kill once — across restarts
- * of the healer, pauses and rollouts.
+ * of the healer, pauses and rollouts — within what the namespace's LimitRanges and ResourceQuotas
+ * admit (the fake API server refuses pods past a quota, as kube-apiserver does).
  */
-import type { V1Container, V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1Deployment, V1DeploymentStrategy, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, type Replica, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetsOf, type Replica, reportSummary } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -195,5 +196,108 @@ describe("the namespace's LimitRange", () => {
     expect(raised!.message).toBe('raised the memory limit of app: 256Mi → 280Mi (request → 280Mi) (clamped to the cap: LimitRange mem: max memory per container 280Mi)');
     expect(refused!.message).toBe('memory limit of app is at the cap (280Mi, LimitRange mem: max memory per container 280Mi)');
     expect(memory(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers[0])).toBe('280Mi/280Mi');
+  });
+});
+
+describe("the namespace's ResourceQuota", () => {
+  const QUOTA_DENIED = { method: 'GET', path: `/api/v1/namespaces/${NS}/resourcequotas` };
+  const cache = () => w.pods({ app: 'cache' });
+  const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'cache');
+  const condition = (type: string) => template().status?.conditions?.find((c) => c.type === type);
+  const newest = () => replicaSetsOf(w, 'cache').find((rs) => memory(rs.spec?.template?.spec?.containers[0]) !== '256Mi/256Mi');
+
+  /**
+   * Four pods of 256Mi (request = limit) in a namespace whose quota bounds limits.memory; the first
+   * container to start leaks to its limit once (an OOM kill about four minutes in), every other run
+   * is healthy. Returns the fewest Ready pods seen at any write from the moment all four are Ready.
+   */
+  async function oomUnderQuota(hard: string, strategy?: V1DeploymentStrategy, o: { denyQuotas?: boolean } = {}): Promise<{ a: Replica; fewestReady: () => number }> {
+    w = await healerWorld({ marks: false });
+    let leaked = false;
+    w.cluster.behaviour(() => (leaked ? undefined : ((leaked = true), 'leak')));
+    w.kube.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': hard, pods: '10' } } });
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '256Mi', annotations: HEAL, strategy }));
+    await w.quiet();
+    expect(cache().filter(ready)).toHaveLength(4);
+    let fewest = Infinity;
+    w.kube.onChange((c) => {
+      if (c.kind === 'Pod') fewest = Math.min(fewest, cache().filter(ready).length);
+    });
+    if (o.denyQuotas) w.kube.failNext(QUOTA_DENIED, 403, 1000);
+    const a = await w.start({ name: 'a' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    return { a, fewestReady: () => fewest };
+  }
+
+  const noDowntime: V1DeploymentStrategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+
+  test('room for part of the raise (maxSurge 1, maxUnavailable 0): raised only as far as the rollout fits, named; it completes and no pod is ever lost', async () => {
+    // 1500Mi, 4 × 256Mi used: the rollout's 5 pods (4 + 1 surge) at the new limit fit 300Mi each, not the rule's 356Mi.
+    const { a, fewestReady } = await oomUnderQuota('1500Mi', noDowntime);
+    const quotaRule = "ResourceQuota mem: limits.memory 1500Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 300Mi each";
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/clamped']);
+    expect(a.healer.reports[0]!.message).toBe(`raised the memory limit of app: 256Mi → 300Mi (request → 300Mi) (clamped to the cap: ${quotaRule})`);
+    expect(a.notes[0]!.title).toContain(quotaRule);
+    expect(w.events().map((e) => [e.reason, e.message?.includes(quotaRule)])).toEqual([['MemoryLimitRaised', true]]);
+
+    await w.advance(30 * 60);
+    expect(cache().map((p) => `${memory(p.spec!.containers[0])} ${ready(p)}`)).toEqual(Array(4).fill('300Mi/300Mi true'));
+    expect(condition('Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+    expect(fewestReady()).toBe(4);
+    expect(w.cluster.refusals).toBe(0);
+    expect(w.patches('deployments/cache')).toHaveLength(1);
+  });
+
+  test('the same without the check (may not list resourcequotas): the full raise, whose rollout the quota stops half way — stuck for good', async () => {
+    const { a, fewestReady } = await oomUnderQuota('1500Mi', noDowntime, { denyQuotas: true });
+    expect(a.lines.filter((l) => l.msg.startsWith('may not list ResourceQuotas'))).toEqual([
+      expect.objectContaining({ level: 'warn', msg: 'may not list ResourceQuotas: memory raises are not checked against them (grant "list" on resourcequotas)', namespace: NS }),
+    ]);
+    expect(a.healer.reports.map((r) => r.message)).toEqual(['raised the memory limit of app: 256Mi → 356Mi (request → 356Mi)']);
+
+    await w.advance(60 * 60);
+    // 2 × 256Mi + 2 × 356Mi = 1224Mi: a third 356Mi pod would make 1580Mi. maxUnavailable 0 keeps the old two; the raise never lands.
+    expect(cache().map((p) => memory(p.spec!.containers[0])).sort()).toEqual(['256Mi/256Mi', '256Mi/256Mi', '356Mi/356Mi', '356Mi/356Mi']);
+    expect(fewestReady()).toBe(4);
+    expect(condition('Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(newest()!.status!.conditions).toEqual([expect.objectContaining({ type: 'ReplicaFailure', reason: 'FailedCreate', message: expect.stringContaining('is forbidden: exceeded quota: mem, requested: limits.memory=356Mi') })]);
+  });
+
+  test('no room for a raise worth a rollout (the default 25%/25%): refused, naming the quota; nothing is patched, no pod is lost', async () => {
+    // 1200Mi, 4 × 256Mi used: 5 pods fit 240Mi each, below the current limit.
+    const { a, fewestReady } = await oomUnderQuota('1200Mi');
+    const quotaRule = "ResourceQuota mem: limits.memory 1200Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 240Mi each";
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/max-reached']);
+    expect(a.healer.reports[0]!.message).toBe(`memory limit of app is at the cap (240Mi, ${quotaRule})`);
+    expect(a.notes[0]).toMatchObject({ severity: 'warning', result: 'refused' });
+    expect(a.notes[0]!.title).toContain(quotaRule);
+    await w.advance(30 * 60);
+    expect(w.patches('deployments/cache')).toEqual([]);
+    expect(memory(template().spec!.template.spec!.containers[0])).toBe('256Mi/256Mi');
+    expect(fewestReady()).toBe(4);
+  });
+
+  test('room for a sliver only: a raise of less than a quarter of the step is refused as not worth a rollout', async () => {
+    // 1400Mi: 5 pods fit 280Mi each, 24Mi of the rule's 100Mi step.
+    const { a } = await oomUnderQuota('1400Mi', noDowntime);
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/max-reached']);
+    expect(a.healer.reports[0]!.message).toBe(
+      "memory limit of app is near the cap (280Mi, ResourceQuota mem: limits.memory 1400Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 280Mi each): a raise from 256Mi would be less than 25% of the rule's step, not worth a rollout",
+    );
+    expect(w.patches('deployments/cache')).toEqual([]);
+  });
+
+  test('the same without the check: the full raise leaves the rollout stuck with a pod fewer than before, for good', async () => {
+    const { a, fewestReady } = await oomUnderQuota('1200Mi', undefined, { denyQuotas: true });
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+    await w.advance(60 * 60);
+    // maxUnavailable took an old pod away for each new one the quota refused: 2 × 256Mi + 356Mi = 868Mi, and a second 356Mi pod does not fit.
+    expect(cache().map((p) => memory(p.spec!.containers[0])).sort()).toEqual(['256Mi/256Mi', '256Mi/256Mi', '356Mi/356Mi']);
+    expect(cache().filter(ready)).toHaveLength(3);
+    expect(fewestReady()).toBe(3);
+    expect(template().status).toMatchObject({ availableReplicas: 3, unavailableReplicas: 1 });
+    expect(condition('Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(newest()!.status!.conditions).toEqual([expect.objectContaining({ type: 'ReplicaFailure', reason: 'FailedCreate' })]);
+    expect(a.healer.reports).toHaveLength(1);
   });
 });

@@ -319,6 +319,55 @@ describe('leases', () => {
   });
 });
 
+describe('ResourceQuota admission (pods, memory)', () => {
+  const memPod = (name: string, limit: string, request?: string): V1Pod => ({
+    ...pod(name),
+    spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { memory: limit }, ...(request ? { requests: { memory: request } } : {}) } }] },
+  });
+  const quota = (status: { hard?: Record<string, string>; used?: Record<string, string> }, spec: Record<string, unknown> = {}) =>
+    fake.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': '1Gi', pods: '4' }, ...spec }, status });
+  const used = () => fake.get<{ status: { used: Record<string, string> } }>('v1', 'ResourceQuota', NS, 'mem')!.status.used;
+
+  it('admits a pod that fits and charges it to status.used; refuses one that does not with 403 and the API server\'s message', async () => {
+    quota({ hard: { 'limits.memory': '1Gi', 'requests.memory': '1Gi', pods: '4' }, used: { 'limits.memory': '768Mi', 'requests.memory': '512Mi', pods: '3' } });
+    expect((await core.listNamespacedResourceQuota({ namespace: NS })).items.map((q) => q.metadata?.name)).toEqual(['mem']);
+    // No request set: its request is its limit.
+    await core.createNamespacedPod({ namespace: NS, body: memPod('a', '128Mi') });
+    expect(used()).toEqual({ 'limits.memory': '896Mi', 'requests.memory': '640Mi', pods: '4' });
+
+    const refused = await apiError(core.createNamespacedPod({ namespace: NS, body: memPod('b', '256Mi', '64Mi') }));
+    expect(refused.code).toBe(403);
+    expect(refused.status).toMatchObject({
+      reason: 'Forbidden',
+      code: 403,
+      message: 'pods "b" is forbidden: exceeded quota: mem, requested: limits.memory=256Mi,pods=1, used: limits.memory=896Mi,pods=4, limited: limits.memory=1Gi,pods=4',
+      details: { name: 'b', kind: 'pods' },
+    });
+    expect(fake.get('v1', 'Pod', NS, 'b')).toBeUndefined();
+    expect(used()).toEqual({ 'limits.memory': '896Mi', 'requests.memory': '640Mi', pods: '4' });
+  });
+
+  it('a generated name is in the message; a quota the controller has not computed yet refuses what it bounds', async () => {
+    quota({ hard: { 'limits.memory': '1Gi', pods: '4' }, used: { pods: '0' } });
+    const body = memPod('', '128Mi');
+    body.metadata = { generateName: 'web-', namespace: NS };
+    const refused = await apiError(core.createNamespacedPod({ namespace: NS, body }));
+    expect(refused.status.message).toMatch(/^pods "web-[bcdfghjklmnpqrstvwxz2456789]{5}" is forbidden: status unknown for quota: mem, resources: limits.memory,pods$/);
+  });
+
+  it('not enforced: a quota without status.hard (not synced yet), a scoped quota, resources it does not track; put() is not admitted', async () => {
+    quota({});
+    await core.createNamespacedPod({ namespace: NS, body: memPod('a', '2Gi') });
+    quota({ hard: { 'limits.memory': '1Gi' }, used: { 'limits.memory': '1Gi' } }, { scopes: ['NotTerminating'] });
+    await core.createNamespacedPod({ namespace: NS, body: memPod('b', '2Gi') });
+    quota({ hard: { 'limits.cpu': '1' }, used: {} });
+    await core.createNamespacedPod({ namespace: NS, body: memPod('c', '2Gi') });
+    quota({ hard: { 'limits.memory': '1Gi' }, used: { 'limits.memory': '1Gi' } });
+    fake.put(memPod('d', '2Gi'));
+    expect(fake.list('v1', 'Pod', NS)).toHaveLength(4);
+  });
+});
+
 describe('pod logs', () => {
   it('serves current and previous logs per container, honouring tailLines', async () => {
     fake.put({ ...pod('web-1'), spec: { containers: [{ name: 'app' }, { name: 'sidecar' }] } });

@@ -6,14 +6,20 @@
  * errors, and pod logs. Tests play the cluster's controllers through put()/remove(), and inject
  * faults with failNext(), dropWatches() and compact().
  *
- * Not modelled: admission, defaulting and validation beyond names, finalizers and graceful
- * deletion (deletes are immediate), garbage collection of owned objects, namespace lifecycle
+ * Admission: ResourceQuota's, for pods and memory (fake-quota.ts): a pod created through the API
+ * that a quota of its namespace does not admit is refused with 403, as kube-apiserver refuses it,
+ * and an admitted one is charged to the quota's status.used. put() is not admitted (it plays the
+ * controllers, and the tests' own writes).
+ *
+ * Not modelled: other admission (LimitRanges are served, not enforced), defaulting and validation
+ * beyond names, finalizers and graceful deletion (deletes are immediate), garbage collection of owned objects, namespace lifecycle
  * (objects may live in namespaces that do not exist), server-side apply, dryRun, protobuf.
  */
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { admitPod as quotaAdmits, type QuotaObject, type QuotaPod } from './fake-quota.js';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -74,6 +80,8 @@ export const DEFAULT_RESOURCES: readonly ResourceType[] = [
   { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   // Served, not enforced: admission (a LimitRange refusing a pod) is not modelled.
   { group: '', version: 'v1', plural: 'limitranges', kind: 'LimitRange', namespaced: true },
+  // Enforced when pods are created (admitPod); its status is the quota controller's (cluster/quota.ts).
+  { group: '', version: 'v1', plural: 'resourcequotas', kind: 'ResourceQuota', namespaced: true, statusSubresource: true },
   {
     group: '',
     version: 'v1',
@@ -701,6 +709,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       throw new ApiError(500, 'resourceVersion should not be set on objects to be created');
     }
     if (store.peek(rt, meta.namespace, meta.name)) throw alreadyExists(rt, meta.name);
+    if (rt.kind === 'Pod' && rt.group === '') admitPod(rt, obj);
     meta.uid = randomUUID();
     meta.creationTimestamp = nowTimestamp(options.now);
     delete meta.deletionTimestamp;
@@ -708,6 +717,22 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     else delete meta.generation;
     if (rt.statusSubresource) obj.status = clone(rt.initialStatus ?? {});
     return store.commit(rt, 'ADDED', obj);
+  }
+
+  /**
+   * The ResourceQuota admission plugin: a pod every quota of its namespace admits is charged to
+   * them (their status.used); one that a quota refuses is refused with 403 Forbidden, nothing written.
+   */
+  function admitPod(podType: ResourceType, pod: Obj): void {
+    const quotaType = typeFor('v1', 'ResourceQuota');
+    const charged: Obj[] = [];
+    for (const q of store.scan(quotaType, pod.metadata.namespace)) {
+      const verdict = quotaAdmits(q as QuotaObject, pod as QuotaPod);
+      if (verdict === null) continue;
+      if ('refused' in verdict) throw new ApiError(403, `pods "${pod.metadata.name}" is forbidden: ${verdict.refused}`, 'Forbidden', details(podType, pod.metadata.name));
+      charged.push({ ...q, status: { ...(isObject(q.status) ? q.status : {}), used: verdict.used } });
+    }
+    for (const q of charged) store.commit(quotaType, 'MODIFIED', q);
   }
 
   /**

@@ -3,7 +3,9 @@
  * requests: resourceVersion preconditions, 409s, the status subresource, watch events), with the
  * bookkeeping a controller round needs. Every write carries the resourceVersion the controller
  * read, so a write racing the healer's fails with 409 and is redone from a fresh read next round,
- * as a real controller's requeue does.
+ * as a real controller's requeue does. A creation admission refuses (403: a ResourceQuota) writes
+ * nothing and is no write: the controller tries again in the next round something else starts —
+ * the real one requeues it with back-off — so a round of refusals alone is quiescent.
  */
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
 import { ApiError, type FakeKube } from '../fake-kube.js';
@@ -21,6 +23,8 @@ export class ClusterApi {
   writes = 0;
   /** Writes refused with 409 Conflict or 404 since the cluster started (the race was lost; redone next round). */
   conflicts = 0;
+  /** Creations admission refused (403) since the cluster started. */
+  refusals = 0;
 
   constructor(private readonly kube: FakeKube) {}
 
@@ -32,8 +36,16 @@ export class ClusterApi {
     return this.kube.get<Wire<T>>(apiVersion, kind, namespace, name);
   }
 
-  create<T extends Obj>(obj: T): T | undefined {
-    return this.attempt(() => this.kube.api.create(obj as KubernetesObject) as unknown as T);
+  /** Undefined when it lost a race, or when admission refused it (then `refused` hears the API server's message). */
+  create<T extends Obj>(obj: T, refused?: (message: string) => void): T | undefined {
+    try {
+      return this.attempt(() => this.kube.api.create(obj as KubernetesObject) as unknown as T);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 403) throw err;
+      this.refusals++;
+      refused?.(err.message);
+      return undefined;
+    }
   }
 
   /** PUT of the main resource (spec, metadata), conditional on obj.metadata.resourceVersion. */

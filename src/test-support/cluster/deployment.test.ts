@@ -2,7 +2,7 @@
  * The Deployment controller on the simulated cluster, driven the way a user or the healer drives
  * a real one: through @kubernetes/client-node over HTTP.
  */
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1DeploymentStrategy, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from './index.js';
 import { deployment } from './objects.js';
 
@@ -222,4 +222,74 @@ test('minReadySeconds: pods count as available only after that much simulated ti
   await cluster.until(() => get().status?.updatedReplicas === 2 && get().status?.availableReplicas === 2 && get().status?.replicas === 2, { what: 'the v2 rollout' });
   // Surge 1, unavailable 0: two pods replaced one after the other, each waiting 30 s to be available.
   expect((cluster.clock.now() - start) / 1000).toBe(60);
+});
+
+describe("a ResourceQuota refusing the rollout's pods (403 at creation): maxSurge and maxUnavailable still hold, and the controllers keep trying", () => {
+  const quota = (hard: string) => cluster.kube.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': hard } } });
+  const setMemory = (memory: string) =>
+    apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'app', resources: { limits: { memory }, requests: { memory } } }] } } } } }, smp);
+  const memoryOf = (t: { spec?: { containers: { resources?: { limits?: Record<string, string> } }[] } } | undefined) => t?.spec?.containers[0]?.resources?.limits?.memory;
+  const memories = () => cluster.pods(NS).map((p) => memoryOf(p)).sort();
+  const rsWith = (memory: string) => replicaSets().find((rs) => memoryOf(rs.spec?.template) === memory)!;
+  const failure = (rs: V1ReplicaSet) => rs.status?.conditions?.find((c) => c.type === 'ReplicaFailure');
+  const start = async (hard: string, strategy?: V1DeploymentStrategy) => {
+    quota(hard);
+    cluster.kube.put(deployment('web', { image: 'web:1', replicas: 4, memory: '256Mi', strategy }));
+    await cluster.settle();
+    expect(cluster.pods(NS).filter(ready)).toHaveLength(4);
+  };
+
+  test('maxUnavailable 0: a refused pod takes no old one away; the rollout waits, tries again, and completes once the quota has room', async () => {
+    await start('1400Mi', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const bounds = watchBounds(5, 4);
+    await setMemory('356Mi');
+    await cluster.tick(700);
+    // 4 × 256Mi + 356Mi fit in 1400Mi, 3 × 256Mi + 2 × 356Mi do not: one new pod, one old one gone for it, and there it stops.
+    expect(memories()).toEqual(['256Mi', '256Mi', '256Mi', '356Mi']);
+    const raised = rsWith('356Mi');
+    expect(raised.spec!.replicas).toBe(2);
+    expect(raised.status).toMatchObject({ replicas: 1, availableReplicas: 1 });
+    expect(failure(raised)).toMatchObject({
+      status: 'True',
+      reason: 'FailedCreate',
+      message: expect.stringMatching(/^pods "web-\w+-\w{5}" is forbidden: exceeded quota: mem, requested: limits\.memory=356Mi, used: limits\.memory=1124Mi, limited: limits\.memory=1400Mi$/),
+    });
+    expect(condition('Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(cluster.refusals).toBeGreaterThan(0);
+
+    quota('2000Mi');
+    await cluster.settle();
+    bounds.check();
+    expect(memories()).toEqual(Array(4).fill('356Mi'));
+    expect(failure(rsWith('356Mi'))).toBeUndefined();
+    expect(condition('Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+    expect(cluster.kube.get<{ status: unknown }>('v1', 'ResourceQuota', NS, 'mem')!.status).toEqual({ hard: { 'limits.memory': '2000Mi' }, used: { 'limits.memory': '1424Mi' } });
+  });
+
+  test('25%/25% (the default): old pods go by maxUnavailable and their room lets new ones in, until the quota admits no more — stuck one pod short', async () => {
+    await start('1200Mi');
+    const bounds = watchBounds(5, 3);
+    await setMemory('356Mi');
+    await cluster.tick(700);
+    bounds.check();
+    // 2 × 256Mi + 356Mi = 868Mi; one more 356Mi pod would make 1224Mi.
+    expect(memories()).toEqual(['256Mi', '256Mi', '356Mi']);
+    expect(cluster.pods(NS).filter(ready)).toHaveLength(3);
+    expect(rsWith('256Mi').spec!.replicas).toBe(2);
+    expect(rsWith('356Mi')).toMatchObject({ spec: { replicas: 3 }, status: { replicas: 1, availableReplicas: 1 } });
+    expect(failure(rsWith('356Mi'))).toMatchObject({ reason: 'FailedCreate' });
+    expect(get().status).toMatchObject({ availableReplicas: 3, unavailableReplicas: 1 });
+    expect(condition('Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+  });
+
+  test('25%/25%: a quota the rolled-out pods fit completes, some creations refused on the way', async () => {
+    await start('1450Mi');
+    const bounds = watchBounds(5, 3);
+    await setMemory('356Mi');
+    await cluster.settle();
+    bounds.check();
+    expect(memories()).toEqual(Array(4).fill('356Mi'));
+    expect(cluster.refusals).toBeGreaterThan(0);
+    expect(condition('Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+  });
 });

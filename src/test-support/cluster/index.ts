@@ -1,6 +1,6 @@
 /**
- * A simulated cluster on the wire-level fake API server: the Deployment, ReplicaSet, StatefulSet
- * and DaemonSet controllers, a scheduler, a garbage collector and a kubelet stand-in, all on a
+ * A simulated cluster on the wire-level fake API server: the Deployment, ReplicaSet, StatefulSet,
+ * DaemonSet and ResourceQuota controllers, a scheduler, a garbage collector and a kubelet stand-in, all on a
  * simulated clock, writing through FakeKube's own request handling (resourceVersions, 409s, the
  * status subresource, watch events) so a client such as the healer sees what it would see on a
  * real cluster, and its writes (a rollback patch, a raised memory limit) drive the controllers.
@@ -26,6 +26,7 @@ import { SimClock } from './clock.js';
 import { reconcileDaemonSets } from './daemonset.js';
 import { reconcileDeployments } from './deployment.js';
 import { Kubelet, type BehaviourRule, type BehaviourSpec } from './kubelet.js';
+import { reconcileResourceQuotas } from './quota.js';
 import { reconcileReplicaSets } from './replicaset.js';
 import { collectGarbage, schedule } from './scheduler.js';
 import { reconcileStatefulSets } from './statefulset.js';
@@ -66,6 +67,8 @@ export interface Cluster {
   readonly nodes: readonly string[];
   /** Controller writes that lost a race (409) or found their object gone (404), redone later. */
   readonly conflicts: number;
+  /** Pod creations admission refused (403: a ResourceQuota), tried again later. */
+  readonly refusals: number;
   /** Containers running `image` (exactly, or matching) behave so; newest first. */
   behave(image: string | RegExp, behaviour: BehaviourSpec): void;
   /** A rule that decides a container's behaviour (undefined: no opinion); rules go before images and FAKE_BEHAVIOUR. */
@@ -134,6 +137,10 @@ class SimCluster implements Cluster {
 
   get conflicts(): number {
     return this.api.conflicts;
+  }
+
+  get refusals(): number {
+    return this.api.refusals;
   }
 
   behave(image: string | RegExp, behaviour: BehaviourSpec): void {
@@ -271,6 +278,8 @@ class SimCluster implements Cluster {
     this.api.writes = 0;
     try {
       collectGarbage(this.ctx);
+      // Usage first: the controllers' creations below are admitted against what is there now.
+      reconcileResourceQuotas(this.ctx);
       if (!this.paused.has('deployment')) reconcileDeployments(this.ctx);
       if (!this.paused.has('replicaset')) reconcileReplicaSets(this.ctx);
       if (!this.paused.has('statefulset')) reconcileStatefulSets(this.ctx);

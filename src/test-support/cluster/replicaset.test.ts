@@ -81,3 +81,38 @@ test('availableReplicas waits minReadySeconds of simulated time', async () => {
   await cluster.tick(1);
   expect(rs().status!.availableReplicas).toBe(2);
 });
+
+test('a pod creation a ResourceQuota refuses (403): ReplicaFailure FailedCreate, tried again at every sync, created once there is room', async () => {
+  const quota = (hard: string) => cluster.kube.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': hard } } });
+  quota('600Mi');
+  const set = replicaSet(3);
+  set.spec!.template!.spec!.containers[0]!.resources = { limits: { memory: '256Mi' } };
+  cluster.kube.put(set);
+  await cluster.settle();
+  expect(names()).toHaveLength(2);
+  expect(rs().status).toMatchObject({ replicas: 2, readyReplicas: 2 });
+  expect(rs().status!.conditions).toEqual([
+    {
+      type: 'ReplicaFailure',
+      status: 'True',
+      reason: 'FailedCreate',
+      message: expect.stringMatching(/^pods "web-\w{5}" is forbidden: exceeded quota: mem, requested: limits\.memory=256Mi, used: limits\.memory=512Mi, limited: limits\.memory=600Mi$/),
+      lastTransitionTime: expect.any(String),
+    },
+  ]);
+  // Tried again at the next sync; a refusal writes nothing, so the rounds still come to rest.
+  const [refused, version] = [cluster.refusals, cluster.kube.resourceVersion];
+  await cluster.tick(60);
+  expect(cluster.refusals).toBeGreaterThan(refused);
+  expect(cluster.kube.resourceVersion).toBe(version);
+
+  // A pod deleted frees its room for a moment (the quota controller counts it gone): replaced at once.
+  await cluster.kube.kubeConfig().makeApiClient(CoreV1Api).deleteNamespacedPod({ name: names()[0]!, namespace: NS });
+  await cluster.settle();
+  expect(names()).toHaveLength(2);
+
+  quota('1Gi');
+  await cluster.settle();
+  expect(names()).toHaveLength(3);
+  expect(rs().status).toEqual({ replicas: 3, fullyLabeledReplicas: 3, readyReplicas: 3, availableReplicas: 3, observedGeneration: 1 });
+});

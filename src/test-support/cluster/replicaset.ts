@@ -2,13 +2,16 @@
  * The ReplicaSet controller: keeps `spec.replicas` active pods controlled by each ReplicaSet,
  * creating `<rs>-<random>` pods from its template and deleting the surplus (the least useful
  * first), and reports `status` (replicas, fullyLabeledReplicas, readyReplicas, availableReplicas,
- * observedGeneration).
+ * observedGeneration). A pod creation admission refuses (a ResourceQuota) ends the sync's creations,
+ * as the real controller's slow-start batch does; they are tried again at every later sync, and the
+ * condition ReplicaFailure (FailedCreate, with the first refusal's message) stays until a sync
+ * creates all it needs.
  *
  * Not modelled: adoption of orphan pods and release of pods that stop matching (only pods with a
  * controller reference to the ReplicaSet count), burst limits and expectations (the fake's writes
- * are synchronous), pod-deletion-cost, ReplicaFailure conditions.
+ * are synchronous), pod-deletion-cost, the rate-limited back-off between failed syncs, FailedDelete.
  */
-import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Pod, V1ReplicaSet, V1ReplicaSetCondition } from '@kubernetes/client-node';
 import type { Ctx } from './api.js';
 import { isActive, isAvailable, isReady, omitZero, podFromTemplate, type Pod } from './pods.js';
 import { controlledBy, controllerRef, randomSuffix, selectorMatches, semanticEqual, type Wire } from './util.js';
@@ -52,16 +55,17 @@ function syncReplicaSet(ctx: Ctx, rs: ReplicaSet, owned: Pod[], allPods: Pod[]):
   const namespace = rs.metadata?.namespace ?? '';
   const want = rs.spec?.replicas ?? 1;
   let active = owned.filter(isActive);
+  let refused: string | undefined;
 
   if (active.length < want) {
     const taken = new Set(allPods.filter((p) => p.metadata?.namespace === namespace).map((p) => p.metadata?.name));
-    for (let i = active.length; i < want; i++) {
+    for (let i = active.length; i < want && refused === undefined; i++) {
       let podName: string;
       do podName = `${name}-${randomSuffix(ctx.random)}`;
       while (taken.has(podName));
       taken.add(podName);
       const pod = podFromTemplate(rs.spec?.template, { name: podName, generateName: `${name}-`, namespace, owner: controllerRef(rs) });
-      const created = ctx.api.create(pod);
+      const created = ctx.api.create(pod, (message) => (refused = message));
       if (created) active = [...active, created];
     }
   } else if (active.length > want) {
@@ -83,6 +87,15 @@ function syncReplicaSet(ctx: Ctx, rs: ReplicaSet, owned: Pod[], allPods: Pod[]):
     },
     ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'],
   );
-  const next = { ...(rs.status?.conditions ? { conditions: rs.status.conditions } : {}), ...status };
+  const conditions = withReplicaFailure(rs.status?.conditions, refused, ctx.clock.iso());
+  const next = { ...(conditions.length > 0 ? { conditions } : {}), ...status };
   if (!semanticEqual(next, rs.status)) ctx.api.updateStatus({ ...rs, status: next });
+}
+
+/** ReplicaFailure as the real controller keeps it: set (once) while creations are refused, dropped by a sync without a refusal. */
+function withReplicaFailure(conditions: Wire<V1ReplicaSetCondition>[] | undefined, refused: string | undefined, now: string): Wire<V1ReplicaSetCondition>[] {
+  const others = (conditions ?? []).filter((c) => c.type !== 'ReplicaFailure');
+  if (refused === undefined) return others;
+  const current = conditions?.find((c) => c.type === 'ReplicaFailure');
+  return [...others, current ?? { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: refused, lastTransitionTime: now }];
 }
