@@ -1,7 +1,7 @@
 /** The per-workload fine-tuning lock, against the fake API server over real HTTP with the real client-node. */
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
-import { lockName, RoundLock } from './round-lock.js';
+import { lockName, RoundLock, SKEW_ALLOWANCE_MS } from './round-lock.js';
 
 let kube: FakeKube;
 let now = Date.UTC(2026, 11, 4, 3, 0);
@@ -34,12 +34,61 @@ test('replicas racing for one workload\'s lock: exactly one wins (a 409 loses), 
   expect(await replicas[1]!.acquire('shop/cart')).toBe(true);
 });
 
-test('a holder that died (never released) loses the lock after its duration, not before', async () => {
+test('a holder that died (never released) loses the lock once another replica has seen it unchanged for its duration, on that replica\'s clock', async () => {
   const [a, b] = [lock('a'), lock('b')];
   expect(await a.acquire('shop/web')).toBe(true);
+  expect(a.holds('shop/web')).toBe(true);
+  now += 60_000;
+  expect(await b.acquire('shop/web')).toBe(false); // first seen now
   now += 299_000;
   expect(await b.acquire('shop/web')).toBe(false);
-  now += 2_000;
+  now += 2_000; // unchanged for more than 300 s since b first saw it
   expect(await b.acquire('shop/web')).toBe(true);
   expect(holder('shop/web')).toBe('b');
+  // A's renewal finds another holder: A has lost it, and says so.
+  await a.renewHeld();
+  expect(a.holds('shop/web')).toBe(false);
+  expect(holder('shop/web')).toBe('b');
+});
+
+test('a live holder renews: however long its round runs, the others never see its lock expire', async () => {
+  const [a, b] = [lock('a'), lock('b')];
+  expect(await a.acquire('shop/web')).toBe(true);
+  for (let i = 0; i < 10; i++) {
+    now += 100_000; // a third of the duration, as the timer renews
+    await a.renewHeld();
+    expect(await b.acquire('shop/web')).toBe(false);
+  }
+  expect(a.holds('shop/web')).toBe(true);
+  await a.release('shop/web');
+  expect(a.holds('shop/web')).toBe(false);
+  expect(await b.acquire('shop/web')).toBe(true);
+});
+
+test('clock skew: a holder whose clock runs minutes ahead or behind is judged by what this replica sees change, not by its renewTime', async () => {
+  let aNow = now + 8 * 60_000; // A's clock 8 minutes ahead: its renewTime looks fresh for 8 minutes too long
+  const a = new RoundLock({ api: kube.kubeConfig().makeApiClient(CoordinationV1Api), namespace: 'amadeus', identity: 'a', durationSeconds: 300, clock: () => aNow });
+  const b = lock('b');
+  expect(await a.acquire('shop/web')).toBe(true); // then A dies
+  expect(await b.acquire('shop/web')).toBe(false);
+  now += 301_000;
+  expect(await b.acquire('shop/web')).toBe(true); // 5 minutes as B saw it, not 13
+  await b.release('shop/web');
+
+  // A's clock 8 minutes behind: its fresh renewals look old, but they change the record: not expired.
+  aNow = now - 8 * 60_000;
+  expect(await a.acquire('shop/web')).toBe(true);
+  for (let i = 0; i < 5; i++) {
+    now += 100_000;
+    aNow += 100_000;
+    await a.renewHeld();
+    expect(await b.acquire('shop/web')).toBe(false);
+  }
+});
+
+test('a lock whose renewTime is older than its duration plus the skew allowance expires at first sight (a holder long dead)', async () => {
+  const [a, b] = [lock('a'), lock('b')];
+  expect(await a.acquire('shop/web')).toBe(true);
+  now += 300_000 + SKEW_ALLOWANCE_MS + 1000;
+  expect(await b.acquire('shop/web')).toBe(true);
 });

@@ -6,9 +6,15 @@
  * guard for the moments when two replicas' views of the live set differ (a replica joining or
  * leaving), so no workload is ever trained by two replicas at once.
  *
- * A held lock is released (holder cleared) when the round ends; one whose holder died expires after
- * `durationSeconds` (judged by its renewTime against this replica's clock: minutes, not seconds, so
- * clock skew between nodes does not matter).
+ * A held lock is renewed every third of `durationSeconds` while its round runs (waiting in the
+ * fine-tuning queue included) and released (holder cleared) when the round ends. Whether another
+ * replica's lock has expired follows client-go's leader election, as the replicas' own Leases do
+ * (membership.ts): it expires once its record has not changed for `durationSeconds` on **this
+ * replica's clock**, from when this replica first saw that version — the holder's clock is never
+ * trusted to the second. A lock whose renewTime is older than the duration plus SKEW_ALLOWANCE_MS
+ * (a holder long dead, seen for the first time) expires at once. A holder whose renewals stop
+ * succeeding (taken over after a 409, or no renewal for a duration) has lost the lock: `holds` says
+ * so, and the round must not publish what it trained.
  */
 import { createHash } from 'node:crypto';
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
@@ -29,19 +35,88 @@ export interface RoundLockOptions {
 
 const statusOf = (err: unknown): number | null => (err instanceof ApiException ? err.code : null);
 
+/** How far the holders' clocks may run behind this one before a stale-looking renewTime is believed. */
+export const SKEW_ALLOWANCE_MS = 10 * 60_000;
+
 export function lockName(key: string): string {
   return `amadeus-finetune-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
+}
+
+interface Held {
+  timer: NodeJS.Timeout;
+  /** When this replica last wrote the lock (its own clock). */
+  renewedAt: number;
+  lost: boolean;
 }
 
 export class RoundLock {
   private readonly duration: number;
   private readonly clock: () => number;
   private readonly ms: number;
+  /** Locks this replica holds, by Lease name. */
+  private readonly held = new Map<string, Held>();
+  /** Other holders' locks: the version last seen and when it was first seen (this replica's clock). */
+  private readonly seen = new Map<string, { version: string; at: number }>();
 
   constructor(private readonly o: RoundLockOptions) {
     this.duration = o.durationSeconds ?? 300;
     this.ms = o.requestTimeoutMs ?? 10_000;
     this.clock = o.clock ?? Date.now;
+  }
+
+  /** Whether this replica still holds `key`'s lock: taken and neither released nor lost since. */
+  holds(key: string): boolean {
+    const h = this.held.get(lockName(key));
+    return h !== undefined && !h.lost;
+  }
+
+  /** Renews every lock held (the timer does this every third of the duration). */
+  async renewHeld(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((name) => this.renew(name)));
+  }
+
+  private async renew(name: string): Promise<void> {
+    const h = this.held.get(name);
+    if (!h || h.lost) return;
+    try {
+      const lease = await within(this.o.api.readNamespacedLease({ name, namespace: this.o.namespace }), this.ms, 'read the fine-tuning lock');
+      if (lease.spec?.holderIdentity !== this.o.identity) {
+        h.lost = true;
+        return;
+      }
+      const now = this.clock();
+      await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(now) } } }), this.ms, 'renew the fine-tuning lock');
+      h.renewedAt = now;
+    } catch (err) {
+      // 409: another replica wrote it, so it took it. Anything else: tried again at the next tick,
+      // and lost once the others may have seen it unchanged for a duration.
+      if (statusOf(err) === 409 || statusOf(err) === 404 || this.clock() - h.renewedAt >= this.duration * 1000) h.lost = true;
+    }
+  }
+
+  private hold(name: string, now: number): void {
+    this.drop(name);
+    const every = Math.max(1000, (this.duration * 1000) / 3);
+    const timer = setInterval(() => void this.renew(name), every);
+    timer.unref();
+    this.held.set(name, { timer, renewedAt: now, lost: false });
+  }
+
+  private drop(name: string): void {
+    const h = this.held.get(name);
+    if (h) clearInterval(h.timer);
+    this.held.delete(name);
+  }
+
+  /** Whether another holder's lock has expired, as this replica has watched it (see the header). */
+  private expired(name: string, lease: V1Lease, now: number): boolean {
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? this.duration) * 1000;
+    const version = lease.metadata?.resourceVersion ?? '';
+    const prev = this.seen.get(name);
+    if (!prev || prev.version !== version) this.seen.set(name, { version, at: now });
+    if (prev && prev.version === version && now - prev.at > durationMs) return true;
+    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string | Date).getTime() : 0;
+    return now - renewed > durationMs + SKEW_ALLOWANCE_MS;
   }
 
   /** True when this replica now holds the lock of `key`; false when another live holder has it. */
@@ -65,14 +140,15 @@ export class RoundLock {
           this.ms,
           'create the fine-tuning lock',
         );
+        this.hold(name, now);
         return true;
       }
       const holder = lease.spec?.holderIdentity;
-      const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string | Date).getTime() : 0;
-      const expired = now - renewed > (lease.spec?.leaseDurationSeconds ?? this.duration) * 1000;
-      if (holder && holder !== this.o.identity && !expired) return false;
+      if (holder && holder !== this.o.identity && !this.expired(name, lease, now)) return false;
       // The resourceVersion read stays in metadata: whoever wrote in between makes this a 409.
       await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, ...spec } } }), this.ms, 'take the fine-tuning lock');
+      this.seen.delete(name);
+      this.hold(name, now);
       return true;
     } catch (err) {
       if (statusOf(err) === 409) return false; // another replica took it first
@@ -83,6 +159,7 @@ export class RoundLock {
   /** Clears the holder (only if still this replica), so the next round anywhere may take it at once. */
   async release(key: string): Promise<void> {
     const name = lockName(key);
+    this.drop(name);
     let lease: V1Lease;
     try {
       lease = await within(this.o.api.readNamespacedLease({ name, namespace: this.o.namespace }), this.ms, 'read the fine-tuning lock');

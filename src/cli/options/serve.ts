@@ -77,7 +77,7 @@ export const SERVE_OPTIONS = {
   replicaNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the replica and fine-tuning Leases; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
   replicaLeaseDuration: o(number({ min: 2, max: 600, default: 15 }), 'Seconds after its last renewal that a replica (its Lease) counts as gone.'),
   replicaRenew: o(number({ min: 0.5, max: 300, default: 5 }), 'Seconds between two renewals of this replica\'s Lease (less than --replica-lease-duration).'),
-  fineTuneLockDuration: o(integer({ min: 5, max: 3600, default: 120 }), 'Seconds a workload\'s fine-tuning lock (a Lease) outlives a replica that died holding it; a round releases it when done.'),
+  fineTuneLockDuration: o(integer({ min: 5, max: 3600, default: 120 }), 'Seconds a workload\'s fine-tuning lock (a Lease) outlives a replica that died holding it, as the other replicas see it unchanged; the holder renews it every third of this while its round runs and releases it when done.'),
   stateSyncInterval: o(integer({ min: 60, max: 3600, default: 300 }), 'Seconds (whole minutes) between two snapshots of a workload\'s gate and calibration state that its owner publishes to --weights-dir; the other replicas compare and adopt them.'),
   healIdentity: o(optional(text({ required: true, expected: 'a name' })), 'This replica in the Leases (healer and replicas); unset: POD_NAME or the host name.'),
 } satisfies OptionSchema;

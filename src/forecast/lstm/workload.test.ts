@@ -119,6 +119,36 @@ test('accepted weights answer from FINE_TUNE_EFFECT_MINUTES after the round\'s o
   tuned.dispose();
 });
 
+test('a round whose lock was lost while it ran (another replica took it) publishes nothing and keeps the weights in use', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const tuned = createModel(shape, 7);
+  try {
+    let holds = true;
+    const released: string[] = [];
+    const lock = { acquire: async () => true, release: async (k: string) => void released.push(k), holds: () => holds };
+    let finish!: (r: unknown) => void;
+    const result = new Promise((r) => (finish = r));
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string) => void warnings.push(msg) };
+    const { w, jobs } = setup(0, result, { weightsDir: dir, owns: () => true, roundLock: lock, log });
+    await w.forecast(at(0));
+    await w.forecast(at(60));
+    await new Promise((r) => setImmediate(r)); // the lock is taken and the job handed to the pool
+    expect(jobs).toHaveLength(1);
+    holds = false; // renewals failed while the round ran
+    finish({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    await w.settled();
+    expect(warnings).toContain('fine-tuning round not published: the workload\'s lock was lost during the round');
+    expect(released).toEqual(['ns/app']);
+    await w.forecast(at(60 + FINE_TUNE_EFFECT_MINUTES));
+    expect(w.fineTuned).toBe(false);
+    expect(w.version).toBe(0);
+  } finally {
+    tuned.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('persisted weights trained on other input features are ignored with a warning, not used', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
   try {

@@ -49,7 +49,7 @@ export interface LstmRuntime {
    * The exclusive right to run a round of `key` across replicas (a Lease); absent: always granted.
    * acquire resolves false when another replica holds it.
    */
-  roundLock?: { acquire(key: string): Promise<boolean>; release(key: string): Promise<void> } | null;
+  roundLock?: { acquire(key: string): Promise<boolean>; release(key: string): Promise<void>; holds?(key: string): boolean } | null;
   fineTuneIntervalMs: number;
   /** History each fine-tuning round learns from (minutes). */
   fineTuneHistoryMinutes: number;
@@ -349,6 +349,11 @@ export class WorkloadLstm implements Forecaster {
           holdoutWindows: result.holdoutWindows,
         });
         if (!result.accepted || !result.weights || this.closed) return;
+        if (lock?.holds && !lock.holds(this.key)) {
+          // Another replica may be training this workload now: two sets of weights must not both be published.
+          this.rt.log.warn('fine-tuning round not published: the workload\'s lock was lost during the round', { workload: this.key });
+          return;
+        }
         const model = createModel(meta.shape, null);
         setWeights(model, result.weights);
         this.rounds++;
