@@ -40,6 +40,7 @@ import {
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
   templateHash,
+  withRememberedMarks,
   withRolledBackFrom,
   type AnnotationPatch,
   type RollbackPick,
@@ -436,10 +437,22 @@ export class Healer {
 
   // --- memory ---------------------------------------------------------------------------------
 
+  /**
+   * The workload's metadata with the healer's marks as a Deployment's ReplicaSets also remember
+   * them (`kubectl rollout undo` replaces the Deployment's annotations: see withRememberedMarks).
+   * For reading the marks only: patches are still checked against the workload's own annotations.
+   */
+  private async markedMeta(w: Workload): Promise<V1ObjectMeta> {
+    const meta = w.object.metadata!;
+    if (w.kind !== 'Deployment') return meta;
+    const rss = await this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector) });
+    return withRememberedMarks(meta, rss.items, this.o.rules);
+  }
+
   private async decideOom(w: Workload, pod: V1Pod, failure: Failure, held: Held): Promise<Outcome | null> {
     const meta = w.object.metadata!;
     const A = this.o.rules.annotations;
-    const last = readMark(meta, A.lastOomBump);
+    const last = readMark(await this.markedMeta(w), A.lastOomBump);
     // Already answered: this very termination (any pod, any ReplicaSet, any earlier process), or a
     // kill that ended before this container's last bump (its pod was made with the old limit).
     if (last?.keys.includes(failure.key)) return null;
@@ -525,7 +538,8 @@ export class Healer {
     const meta = w.object.metadata!;
     const namespace = meta.namespace!;
     const A = this.o.rules.annotations;
-    const last = readMark(meta, A.lastRollback);
+    const marked = await this.markedMeta(w);
+    const last = readMark(marked, A.lastRollback);
     if (last?.keys.includes(failure.key)) return null;
     const gitops = this.gitOpsRefusal(meta);
     if (gitops) return gitops;
@@ -533,7 +547,7 @@ export class Healer {
 
     const apps = this.o.clients.apps;
     const labelSelector = selectorString(w.object.spec?.selector);
-    const away = rolledBackFrom(meta, this.o.rules);
+    const away = rolledBackFrom(marked, this.o.rules);
     let pick: RollbackPick<KubernetesObject>;
     let revisionKey: string;
     let revisionWhat: string;
@@ -583,7 +597,7 @@ export class Healer {
     if ('none' in pick) return this.refused(pick.code, `no rollback: ${pick.none}`);
 
     const now = this.clock();
-    const marks = { [A.lastRollback]: writeMark(nextMark(last, now, failure.key)), [A.rolledBackFrom]: withRolledBackFrom(meta, pick.failing.hash, this.o.rules) };
+    const marks = { [A.lastRollback]: writeMark(nextMark(last, now, failure.key)), [A.rolledBackFrom]: withRolledBackFrom(marked, pick.failing.hash, this.o.rules) };
     const targetName = pick.target.metadata?.name;
     if (w.kind === 'Deployment') {
       const target = pick.target as Parameters<typeof deploymentRollbackPatch>[1];

@@ -17,6 +17,7 @@ import {
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
   templatesEqualIgnoringHash,
+  withRememberedMarks,
 } from './known-good.js';
 import { resolveHealRules } from './rules.js';
 
@@ -453,5 +454,32 @@ describe('StatefulSets', () => {
       pod('cache-0', 'db-9a8b7c6d5', false, { labels: { tier: 'cache' } }),
     ];
     expect(statefulSetPodsToRecreate(set, pods, 'db-7f9c8b6d5').map((p) => p.metadata?.name)).toEqual(['db-2']);
+  });
+});
+
+describe('withRememberedMarks', () => {
+  const mark = (at: string, key: string) => JSON.stringify({ at, key });
+  const deploymentMeta = { name: 'web', namespace: 'shop', uid: 'd-1', annotations: { 'amadeus.io/heal': 'true', 'amadeus.io/last-rollback': mark('2026-12-04T09:00:00Z', 'old'), 'amadeus.io/rolled-back-from': '["h1"]' } };
+  const rs = (uid: string, annotations: Record<string, string>, owner = 'd-1') => ({ metadata: { name: `web-${uid}`, uid, annotations, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: owner, controller: true }] } });
+
+  test('after kubectl rollout undo: the newest mark and every hash rolled back from, from the Deployment\'s own ReplicaSets', () => {
+    const out = withRememberedMarks(deploymentMeta, [
+      rs('a', { 'amadeus.io/last-rollback': mark('2026-12-04T11:00:00Z', 'new'), 'amadeus.io/rolled-back-from': '["h1","h2"]', 'amadeus.io/last-oom-bump': mark('2026-12-04T10:00:00Z', 'oom') }),
+      rs('b', { 'amadeus.io/last-rollback': mark('2026-12-04T08:00:00Z', 'older') }),
+      // Another Deployment's ReplicaSet with the same labels: not this workload's memory.
+      rs('c', { 'amadeus.io/last-rollback': mark('2026-12-04T12:00:00Z', 'theirs'), 'amadeus.io/rolled-back-from': '["x"]' }, 'd-2'),
+    ]);
+    expect(JSON.parse(out.annotations!['amadeus.io/last-rollback']!).key).toBe('new');
+    expect(JSON.parse(out.annotations!['amadeus.io/last-oom-bump']!).key).toBe('oom');
+    expect(JSON.parse(out.annotations!['amadeus.io/rolled-back-from']!)).toEqual(['h1', 'h2']);
+    expect(out.annotations!['amadeus.io/heal']).toBe('true');
+    // The Deployment itself is left as it was (patches are checked against its own annotations).
+    expect(JSON.parse(deploymentMeta.annotations['amadeus.io/last-rollback']).key).toBe('old');
+  });
+
+  test('nothing newer on the ReplicaSets: the Deployment\'s own marks', () => {
+    const out = withRememberedMarks(deploymentMeta, [rs('b', { 'amadeus.io/last-rollback': mark('2026-12-04T08:00:00Z', 'older'), 'amadeus.io/last-rollback-garbage': 'x' })]);
+    expect(out.annotations).toEqual(deploymentMeta.annotations);
+    expect(withRememberedMarks(deploymentMeta, [])).toBe(deploymentMeta);
   });
 });

@@ -28,6 +28,7 @@ import type {
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { ownerOf } from './detect.js';
+import { readMark } from './guards.js';
 import { selectorMatches } from './owners.js';
 import { annotationOps, preconditions, type JsonPatchOp } from './patches.js';
 import { HEAL_PREFIX, HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
@@ -230,6 +231,34 @@ export function rolledBackFrom(meta: V1ObjectMeta | undefined, rules: HealRules 
   } catch {
     return [];
   }
+}
+
+/**
+ * A Deployment's metadata with the healer's own marks (`lastOomBump`, `lastRollback`,
+ * `rolledBackFrom`) as its ReplicaSets remember them too. The Deployment controller copies the
+ * Deployment's annotations onto the ReplicaSet it makes current, and `kubectl rollout undo`
+ * replaces the Deployment's annotations with an older ReplicaSet's: the marks written since that
+ * ReplicaSet was made vanish from the Deployment (a cooldown forgotten, a revision rolled back from
+ * no longer known) but survive on the ReplicaSet that was current when they were written. So each
+ * action mark is the newest found (by its time), and the hashes rolled back from are all of them.
+ * Only ReplicaSets the Deployment controls count.
+ */
+export function withRememberedMarks(meta: V1ObjectMeta, replicaSets: readonly { metadata?: V1ObjectMeta }[], rules: HealRules = HEAL_RULES): V1ObjectMeta {
+  const A = rules.annotations;
+  const sources = [meta, ...replicaSets.map((rs) => rs.metadata).filter((m): m is V1ObjectMeta => m?.ownerReferences?.some((o) => o.controller && o.uid === meta.uid) === true)];
+  if (sources.length === 1) return meta;
+  const annotations = { ...(meta.annotations ?? {}) };
+  for (const key of [A.lastOomBump, A.lastRollback]) {
+    let best: { at: number; raw: string } | null = null;
+    for (const m of sources) {
+      const mark = readMark(m, key);
+      if (mark && (best === null || mark.at > best.at)) best = { at: mark.at, raw: m.annotations![key]! };
+    }
+    if (best) annotations[key] = best.raw;
+  }
+  const hashes = [...new Set(sources.flatMap((m) => rolledBackFrom(m, rules)))];
+  if (hashes.length > 0) annotations[A.rolledBackFrom] = JSON.stringify(hashes.slice(-ROLLED_BACK_FROM_KEPT));
+  return { ...meta, annotations };
 }
 
 /** Hashes remembered: a workload rolled back more often than this has bigger problems than oscillation. */

@@ -191,6 +191,37 @@ describe('a known-good mark copied by `kubectl rollout undo`', () => {
   });
 });
 
+describe('the healer\'s own marks replaced by `kubectl rollout undo`', () => {
+  test('rolled back web:2 → web:1; the operator undoes it (web:2\'s older annotations replace the Deployment\'s): web:2 crash-loops again inside the cooldown → refused, not rolled back a second time', async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:2', { run: 'crash', log: 'panic: nil map\n' });
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(5 * 60);
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+    expect(image(w, 'Deployment', 'web')).toBe('web:1');
+    const marked = w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations!;
+    expect(Object.keys(marked)).toEqual(expect.arrayContaining(['amadeus.io/last-rollback', 'amadeus.io/rolled-back-from']));
+
+    // The operator wants web:2 back (to look at it, or sure it was a fluke): kubectl rollout undo.
+    // web:2's ReplicaSet was made before the rollback: its annotations carry none of those marks.
+    const two = replicaSets(w, 'web').find((rs) => rs.spec!.template!.spec!.containers[0]!.image === 'web:2')!;
+    expect(two.metadata!.annotations!['amadeus.io/last-rollback']).toBeUndefined();
+    kubectlUndo(w, 'web', two);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations!['amadeus.io/last-rollback']).toBeUndefined();
+    await w.advance(10 * 60);
+
+    // The rollback an hour ago is still remembered (by the ReplicaSet that was current when it was
+    // written): the cooldown holds, the operator's choice stands, and it is said.
+    expect(image(w, 'Deployment', 'web')).toBe('web:2');
+    expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200]);
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back', 'Deployment/web rollback/refused/cooldown']);
+    expect(a.healer.reports[1]!.message).toMatch(/cooldown/);
+  });
+});
+
 describe('dry run', () => {
   test('writes nothing over a bad rollout — no known-good mark, no crash-loop record, no patch — and still says what it would do', async () => {
     w = await healerWorld();
