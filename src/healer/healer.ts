@@ -21,7 +21,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, ownerOf, type Failure } from './detect.js';
@@ -441,18 +441,19 @@ export class Healer {
    * The workload's metadata with the healer's marks as a Deployment's ReplicaSets also remember
    * them (`kubectl rollout undo` replaces the Deployment's annotations: see withRememberedMarks).
    * For reading the marks only: patches are still checked against the workload's own annotations.
+   * A Deployment's ReplicaSets come back too, listed once for whoever needs them next.
    */
-  private async markedMeta(w: Workload): Promise<V1ObjectMeta> {
+  private async markedMeta(w: Workload): Promise<{ meta: V1ObjectMeta; replicaSets: V1ReplicaSet[] }> {
     const meta = w.object.metadata!;
-    if (w.kind !== 'Deployment') return meta;
-    const rss = await this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector) });
-    return withRememberedMarks(meta, rss.items, this.o.rules);
+    if (w.kind !== 'Deployment') return { meta, replicaSets: [] };
+    const rss = (await this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector) })).items;
+    return { meta: withRememberedMarks(meta, rss, this.o.rules), replicaSets: rss };
   }
 
   private async decideOom(w: Workload, pod: V1Pod, failure: Failure, held: Held): Promise<Outcome | null> {
     const meta = w.object.metadata!;
     const A = this.o.rules.annotations;
-    const last = readMark(await this.markedMeta(w), A.lastOomBump);
+    const last = readMark((await this.markedMeta(w)).meta, A.lastOomBump);
     // Already answered: this very termination (any pod, any ReplicaSet, any earlier process), or a
     // kill that ended before this container's last bump (its pod was made with the old limit).
     if (last?.keys.includes(failure.key)) return null;
@@ -538,7 +539,7 @@ export class Healer {
     const meta = w.object.metadata!;
     const namespace = meta.namespace!;
     const A = this.o.rules.annotations;
-    const marked = await this.markedMeta(w);
+    const { meta: marked, replicaSets } = await this.markedMeta(w);
     const last = readMark(marked, A.lastRollback);
     if (last?.keys.includes(failure.key)) return null;
     const gitops = this.gitOpsRefusal(meta);
@@ -553,7 +554,7 @@ export class Healer {
     let revisionWhat: string;
     if (w.kind === 'Deployment') {
       const owner = ownerOf(pod);
-      const rss = (await apps.listNamespacedReplicaSet({ namespace, labelSelector })).items.map((x) => this.withDryMarks(x));
+      const rss = replicaSets.map((x) => this.withDryMarks(x));
       pick = pickRollbackTarget(w.object, rss, this.o.rules, { failing: owner?.name, rolledBackFrom: away });
       revisionKey = replicaSetRevisionKey(owner?.uid ?? '');
       revisionWhat = 'revision';
