@@ -41,7 +41,7 @@ export function observedMean(values: ArrayLike<number | null>, from: number, to:
 }
 
 /** Number of observed values among `values[from, to)`. */
-export function observedCount(values: Series, from: number, to: number): number {
+export function observedCount(values: ArrayLike<number | null>, from: number, to: number): number {
   let count = 0;
   for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
     if (isObserved(values[i])) count++;

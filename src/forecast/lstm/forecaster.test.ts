@@ -40,3 +40,20 @@ test('a batch answered by the worker resumes its callers a few per turn of the e
   expect(marks.indexOf('turn')).toBeGreaterThan(0);
   expect(marks.indexOf('turn')).toBeLessThan(marks.lastIndexOf('forecast'));
 });
+
+test('a surge the window clearly shows is held: the served forecast does not fall back below its latest minute', async () => {
+  // A model that answers the window's level (its divisor) for every minute ahead, as a mean-reverting one would.
+  const pool = {
+    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
+    drop: () => {},
+  } as unknown as InferencePool;
+  const forecaster = new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool);
+  const steady = Array.from({ length: 40 }, (_, i) => 30_000 + ((i * 7919) % 300) - 150);
+  const surge = [...steady.slice(0, 37), 36_000, 45_000, 54_000];
+  const level = (await forecaster.forecast({ history: { start: Date.UTC(2025, 0, 6), requests: steady }, horizon: 5 })).values;
+  expect(level.every((v) => Math.abs(v - 30_000) < 300)).toBe(true);
+  const held = await forecaster.forecast({ history: { start: Date.UTC(2025, 0, 6), requests: surge }, horizon: 5 });
+  // The window's level after the jump is the last five minutes' mean (~41,000); the forecast holds 54,000.
+  expect(held.values).toEqual([54_000, 54_000, 54_000, 54_000, 54_000]);
+  expect(held.maxQuantiles?.['0.9']).toBeGreaterThanOrEqual(54_000);
+});

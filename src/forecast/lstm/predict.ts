@@ -6,6 +6,7 @@ import type { ForecastRequest } from '../types.js';
 import { InsufficientHistoryError } from '../types.js';
 import { FEATURE_COUNT, observedFraction, writeWindow } from './features.js';
 import type { ModelShape } from './model.js';
+import { holdMove } from './move-hold.js';
 
 /** Below this share of observed minutes in the window the LSTM declines (the gate falls back). */
 export const MIN_OBSERVED = 0.5;
@@ -67,7 +68,9 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
     const h = req.history.requests;
-    const forecast = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values, maxQuantiles };
+    // The model's own forecast first holds a clear move (move-hold.ts), then any blend applies.
+    const own = holdMove(values, maxQuantiles, h, shape.historyMinutes);
+    const forecast = blend && blend.weight > 0 ? applyBlend(own.values, own.maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values: own.values, maxQuantiles: own.maxQuantiles };
     return { model: name, ...forecast, ...(note ? { note } : {}) };
   });
 }
