@@ -18,7 +18,7 @@ export interface Observation {
 }
 
 /** The most recent observed value and where it is, or null when nothing was observed. */
-export function lastObserved(values: Series): Observation | null {
+export function lastObserved(values: ArrayLike<number | null>): Observation | null {
   for (let i = values.length - 1; i >= 0; i--) {
     const v = values[i];
     if (isObserved(v)) return { value: v, index: i };

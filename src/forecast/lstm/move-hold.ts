@@ -10,7 +10,7 @@
  * it stays at least at the latest minute, on a fall at most there. Everywhere else the LSTM's
  * forecast is untouched.
  */
-import { forEachMinuteStep, isObserved, observedCount, observedMean } from '../../series/observed.js';
+import { forEachMinuteStep, lastObserved, observedCount, observedMean } from '../../series/observed.js';
 
 type Series = ArrayLike<number | null>;
 
@@ -63,10 +63,9 @@ export function detectMove(values: Series, end: number, window: number): Move | 
  * lowered (a fall read from three minutes must not remove capacity a quantile asked for).
  */
 export function holdMove(values: readonly number[], maxQuantiles: Readonly<Record<string, number>>, history: Series, window: number): { values: number[]; maxQuantiles: Record<string, number>; move: Move | null } {
-  const end = history.length;
-  const move = detectMove(history, end, window);
-  let last: number | null = null;
-  for (let i = end - 1; i >= Math.max(0, end - window) && last === null; i--) if (isObserved(history[i])) last = history[i]!;
+  const move = detectMove(history, history.length, window);
+  // A move needs two observed minutes among the last three, so the latest one is among them.
+  const last = move === null ? null : (lastObserved(history)?.value ?? null);
   if (move === null || last === null) return { values: [...values], maxQuantiles: { ...maxQuantiles }, move: null };
   const held = values.map((v) => (move === 'rise' ? Math.max(v, last) : Math.min(v, last)));
   const lift = Math.max(0, Math.max(0, ...held) - Math.max(0, ...values));
