@@ -17,9 +17,9 @@ export interface Observation {
   index: number;
 }
 
-/** The most recent observed value and where it is, or null when nothing was observed. */
-export function lastObserved(values: ArrayLike<number | null>): Observation | null {
-  for (let i = values.length - 1; i >= 0; i--) {
+/** The most recent observed value among `values[0, end)` and where it is, or null when nothing was observed. */
+export function lastObserved(values: ArrayLike<number | null>, end = values.length): Observation | null {
+  for (let i = Math.min(end, values.length) - 1; i >= 0; i--) {
     const v = values[i];
     if (isObserved(v)) return { value: v, index: i };
   }

@@ -34,6 +34,20 @@ test('the blend with the lowest error wins; the LSTM alone wins ties', () => {
   expect(chooseBlend(Float64Array.from([18, 18]), Float64Array.from([10, 10]), horizon, { persistence: [null], mean10: [null] })).toMatchObject({ weight: 0, lstmMae: 8 });
 });
 
+test('the blend is scored as it is served, with a clear move held after it: a weight is not charged for undoing a rise serving would keep', () => {
+  const horizon = 2;
+  // Window 0: no move, the LSTM 8 too high, persistence right. Window 1: a clear rise to 40, the LSTM right, persistence 20 behind.
+  const predicted = Float64Array.from([18, 18, 40, 40]);
+  const actual = Float64Array.from([10, 10, 40, 40]);
+  const base = { persistence: [10, 20], mean10: [10, 20] };
+  // Scored without the hold, shrinking loses more on the rise than it gains elsewhere: the LSTM alone.
+  expect(chooseBlend(predicted, actual, horizon, base)).toMatchObject({ weight: 0, lstmMae: 4 });
+  // Served, the rise is held at 40 whatever the weight: the largest weight wins.
+  const held = chooseBlend(predicted, actual, horizon, base, [null, { move: 'rise', last: 40 }]);
+  expect(held).toMatchObject({ weight: 0.75, lstmMae: 4 });
+  expect(held.mae).toBeCloseTo(1, 10);
+});
+
 test('a blend in a meta file is checked', () => {
   expect(isBlend({ baseline: 'mean10', weight: 0.25 })).toBe(true);
   for (const bad of [null, {}, { baseline: 'mean30', weight: 0.5 }, { baseline: 'mean10', weight: 1 }, { baseline: 'mean10', weight: -0.1 }, { baseline: 'persistence', weight: '0.5' }]) expect(isBlend(bad)).toBe(false);

@@ -11,6 +11,7 @@
  * is never replaced outright — the gate does that when a baseline is better throughout.
  */
 import { isObserved, observedMean } from '../../series/observed.js';
+import { holdValue, type HeldMove } from './move-hold.js';
 
 type Series = ArrayLike<number | null>;
 
@@ -57,9 +58,10 @@ export function applyBlend(values: readonly number[], maxQuantiles: Record<strin
 /**
  * The blend with the lowest mean absolute error over `n` hold-out windows: `predicted` and `actual`
  * are [n × horizon] in the load's unit, `base[b][i]` is baseline b's forecast for window i (null:
- * none, the window is scored as the LSTM alone). Ties go to the earlier candidate (w = 0 first).
+ * none, the window is scored as the LSTM alone), `held[i]` the move window i holds after the blend,
+ * as serving does (move-hold.ts). Ties go to the earlier candidate (w = 0 first).
  */
-export function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>): Blend & { mae: number; lstmMae: number } {
+export function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>, held: readonly (HeldMove | null)[] = []): Blend & { mae: number; lstmMae: number } {
   const n = actual.length / horizon;
   let best: Blend & { mae: number } = { baseline: BLEND_BASELINES[0], weight: 0, mae: Infinity };
   let lstmMae = NaN;
@@ -71,7 +73,7 @@ export function chooseBlend(predicted: Float64Array, actual: Float64Array, horiz
         const b = base[baseline][i] ?? null;
         for (let h = 0; h < horizon; h++) {
           const p = predicted[i * horizon + h]!;
-          const f = b === null ? p : Math.max(0, (1 - weight) * p + weight * b);
+          const f = holdValue(b === null ? p : Math.max(0, (1 - weight) * p + weight * b), held[i] ?? null);
           sum += Math.abs(f - actual[i * horizon + h]!);
         }
       }

@@ -19,6 +19,7 @@ import { FEATURE_COUNT, type WindowInput } from './features.js';
 import { getWeights, setWeights } from './io.js';
 import { createModel, type ModelShape } from './model.js';
 import { BLEND_BASELINES, baselineAt, chooseBlend, type Blend, type BlendBaseline } from './blend.js';
+import { moveAt, type HeldMove } from './move-hold.js';
 
 export interface FineTuneJob {
   shape: ModelShape;
@@ -174,6 +175,7 @@ function scoreBlend(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInp
   const predicted = new Float64Array(d.count * H);
   const actual = new Float64Array(d.count * H);
   const base = Object.fromEntries(BLEND_BASELINES.map((b) => [b, [] as (number | null)[]])) as Record<BlendBaseline, (number | null)[]>;
+  const held: (HeldMove | null)[] = [];
   const out = new Float64Array(m.outputs);
   for (let r = 0; r < d.count; r++) {
     apply(m, x, r, out);
@@ -184,8 +186,9 @@ function scoreBlend(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInp
       actual[r * H + h] = (series[end + h] as number | null) ?? 0;
     }
     for (const b of BLEND_BASELINES) base[b].push(baselineAt(series, end, b));
+    held.push(moveAt(series, end, d.history));
   }
-  const best = chooseBlend(predicted, actual, H, base);
+  const best = chooseBlend(predicted, actual, H, base, held);
   return best.weight > 0 && best.mae < bar * best.lstmMae ? { baseline: best.baseline, weight: best.weight } : NO_BLEND;
 }
 

@@ -57,3 +57,18 @@ test('a surge the window clearly shows is held: the served forecast does not fal
   expect(held.values).toEqual([54_000, 54_000, 54_000, 54_000, 54_000]);
   expect(held.maxQuantiles?.['0.9']).toBeGreaterThanOrEqual(54_000);
 });
+
+test('with a blend toward a baseline (fine-tuned copies, --fine-tune-blend) a clear surge is still held: the blend applies first', async () => {
+  const pool = {
+    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
+    drop: () => {},
+  } as unknown as InferencePool;
+  const blended = new LstmForecaster('lstm', {} as tf.LayersModel, { ...meta, blend: { baseline: 'mean10', weight: 0.75 } }, pool);
+  const steady = Array.from({ length: 40 }, (_, i) => 30_000 + ((i * 7919) % 300) - 150);
+  const surge = [...steady.slice(0, 37), 36_000, 45_000, 54_000];
+  // mean10 is ~37,500 here: blended after the hold, the forecast would have fallen to ~41,700.
+  expect((await blended.forecast({ history: { start: Date.UTC(2025, 0, 6), requests: surge }, horizon: 5 })).values).toEqual([54_000, 54_000, 54_000, 54_000, 54_000]);
+  // Without a move the blend is what is served: three quarters of the way to mean10.
+  const calm = (await blended.forecast({ history: { start: Date.UTC(2025, 0, 6), requests: steady }, horizon: 5 })).values;
+  expect(calm.every((v) => Math.abs(v - 30_000) < 300)).toBe(true);
+});

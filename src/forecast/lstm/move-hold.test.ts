@@ -1,6 +1,6 @@
 /** Holding a clear move: hand-made windows of the kinds that decide it. */
 import { rng } from './dataset.js';
-import { detectMove, holdMove } from './move-hold.js';
+import { detectMove, holdMove, moveAt } from './move-hold.js';
 
 const WINDOW = 60;
 
@@ -105,4 +105,10 @@ describe('holdMove', () => {
     expect(out.values).not.toBe(values);
     expect(out.maxQuantiles).not.toBe(q);
   });
+});
+
+test('moveAt reads the move and the latest minute of the history before `end` only, as a forecast made then would', () => {
+  const h = [...window(30_000, [1.2, 1.5, 1.8]), 5, 5, 5];
+  expect(moveAt(h, WINDOW, WINDOW)).toEqual({ move: 'rise', last: h[WINDOW - 1] });
+  expect(moveAt(window(30_000), WINDOW, WINDOW)).toBeNull();
 });

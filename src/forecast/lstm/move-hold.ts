@@ -57,19 +57,37 @@ export function detectMove(values: Series, end: number, window: number): Move | 
   return change > 0 ? 'rise' : 'fall';
 }
 
+/** A clear move at `end` and the latest observed minute before it, which a forecast from there may not undo. */
+export interface HeldMove {
+  move: Move;
+  last: number;
+}
+
+/** The move to hold for a forecast made at `end` from `values[end − window, end)`, or null. */
+export function moveAt(values: Series, end: number, window: number): HeldMove | null {
+  const move = detectMove(values, end, window);
+  // A move needs two observed minutes among the last three, so the latest one is among them.
+  const last = move === null ? null : (lastObserved(values, end)?.value ?? null);
+  return move === null || last === null ? null : { move, last };
+}
+
+/** One forecast value with the move held: on a rise not below the latest minute, on a fall not above. */
+export function holdValue(v: number, held: HeldMove | null): number {
+  if (held === null) return v;
+  return held.move === 'rise' ? Math.max(v, held.last) : Math.min(v, held.last);
+}
+
 /**
  * The forecast with a clear move held: on a rise no value below the latest observed minute, on a
  * fall none above it. The quantiles of the horizon maximum rise with the maximum; they are never
  * lowered (a fall read from three minutes must not remove capacity a quantile asked for).
  */
 export function holdMove(values: readonly number[], maxQuantiles: Readonly<Record<string, number>>, history: Series, window: number): { values: number[]; maxQuantiles: Record<string, number>; move: Move | null } {
-  const move = detectMove(history, history.length, window);
-  // A move needs two observed minutes among the last three, so the latest one is among them.
-  const last = move === null ? null : (lastObserved(history)?.value ?? null);
-  if (move === null || last === null) return { values: [...values], maxQuantiles: { ...maxQuantiles }, move: null };
-  const held = values.map((v) => (move === 'rise' ? Math.max(v, last) : Math.min(v, last)));
-  const lift = Math.max(0, Math.max(0, ...held) - Math.max(0, ...values));
+  const held = moveAt(history, history.length, window);
+  if (held === null) return { values: [...values], maxQuantiles: { ...maxQuantiles }, move: null };
+  const out = values.map((v) => holdValue(v, held));
+  const lift = Math.max(0, Math.max(0, ...out) - Math.max(0, ...values));
   const q: Record<string, number> = {};
   for (const [k, v] of Object.entries(maxQuantiles)) q[k] = v + lift;
-  return { values: held, maxQuantiles: q, move };
+  return { values: out, maxQuantiles: q, move: held.move };
 }

@@ -68,10 +68,11 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
     const h = req.history.requests;
-    // The model's own forecast first holds a clear move (move-hold.ts), then any blend applies.
-    const own = holdMove(values, maxQuantiles, h, shape.historyMinutes);
-    const forecast = blend && blend.weight > 0 ? applyBlend(own.values, own.maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values: own.values, maxQuantiles: own.maxQuantiles };
-    return { model: name, ...forecast, ...(note ? { note } : {}) };
+    // Any blend first, then a clear move is held (move-hold.ts): a blend toward a level from before
+    // the move must not pull the forecast back under it.
+    const blended = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values, maxQuantiles };
+    const held = holdMove(blended.values, blended.maxQuantiles, h, shape.historyMinutes);
+    return { model: name, values: held.values, maxQuantiles: held.maxQuantiles, ...(note ? { note } : {}) };
   });
 }
 
