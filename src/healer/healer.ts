@@ -28,6 +28,7 @@ import { detectFailures, ownerOf, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
 import { cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
 import {
+  answeredByRollback,
   crashLoopRecord,
   deploymentRollbackPatch,
   isReplicaSetFullyReady,
@@ -35,6 +36,7 @@ import {
   knownGoodMark,
   pickRollbackTarget,
   pickStatefulSetRevision,
+  revisionData,
   revisionMarksOnWorkload,
   rolledBackFrom,
   statefulSetPodsToRecreate,
@@ -453,10 +455,30 @@ export class Healer {
   private async decideOom(w: Workload, pod: V1Pod, failure: Failure, held: Held): Promise<Outcome | null> {
     const meta = w.object.metadata!;
     const A = this.o.rules.annotations;
-    const last = readMark((await this.markedMeta(w)).meta, A.lastOomBump);
+    const { meta: marked, replicaSets } = await this.markedMeta(w);
+    const last = readMark(marked, A.lastOomBump);
     // Already answered: this very termination (any pod, any ReplicaSet, any earlier process), or a
     // kill that ended before this container's last bump (its pod was made with the old limit).
     if (last?.keys.includes(failure.key)) return null;
+    // ... or a kill in a revision this workload was rolled back from, still being replaced: it says
+    // what that release needed, not what the template rolled back to needs.
+    const away = rolledBackFrom(marked, this.o.rules);
+    const revision = away.length > 0 ? await this.podRevision(w, pod, replicaSets) : null;
+    if (revision && answeredByRollback(revision.hash, away, w.object.spec?.template)) {
+      if (w.kind === 'StatefulSet') {
+        const stuck = (p: V1Pod) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === revision.name;
+        const finished = await this.finishStatefulSet(w, 'rollback', stuck, `at ${revision.name}, which this StatefulSet was rolled back from`);
+        if (finished) return finished;
+      }
+      this.o.log.info('OOM kill in a revision this workload was rolled back from: answered by the rollback, no memory raise', {
+        workload: `${w.kind}/${meta.name}`,
+        namespace: meta.namespace,
+        pod: pod.metadata?.name,
+        container: failure.container,
+        revision: revision.name,
+      });
+      return null;
+    }
     const bumpedAt = lastBumpOf(last, failure.container);
     if (bumpedAt !== null && failure.finishedAt !== null && failure.finishedAt <= bumpedAt) {
       this.o.log.debug('OOM kill from before the last bump of this container: already answered', { workload: `${w.kind}/${meta.name}`, container: failure.container, key: failure.key });
@@ -527,6 +549,28 @@ export class Healer {
     return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo };
   }
 
+  /**
+   * The revision a workload's pod runs — its ReplicaSet (among `replicaSets`, by uid), or its
+   * StatefulSet's ControllerRevision (by its label, read and checked to be the set's) — with the
+   * {@link templateHash} of its template; null when unknown (a DaemonSet's: no rollbacks there).
+   */
+  private async podRevision(w: Workload, pod: V1Pod, replicaSets: readonly V1ReplicaSet[]): Promise<{ name: string; hash: string } | null> {
+    const uid = w.object.metadata?.uid;
+    if (w.kind === 'Deployment') {
+      const owner = ownerOf(pod);
+      const rs = replicaSets.find((r) => r.metadata?.uid === owner?.uid && ownerOf(r)?.uid === uid);
+      return rs ? { name: rs.metadata!.name!, hash: templateHash(rs.spec?.template) } : null;
+    }
+    const name = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
+    if (w.kind !== 'StatefulSet' || !name) return null;
+    const cr = await this.o.clients.apps.readNamespacedControllerRevision({ namespace: w.object.metadata!.namespace!, name }).catch((err: unknown) => {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    });
+    const data = cr && ownerOf(cr)?.uid === uid ? revisionData(cr) : null;
+    return data ? { name, hash: templateHash(data.spec.template) } : null;
+  }
+
   /** The memory limit the container had in its own pod when it was killed; null when unset or unreadable. */
   private killedAtLimit(pod: V1Pod, failure: Failure): number | null {
     return podMemoryLimit(pod, failure);
@@ -569,7 +613,7 @@ export class Healer {
     // A marked revision seen crash-looping is no target any more (bookkeeping, like the marks).
     if (failing) await this.recordCrashLoop(w, failing.obj);
     // Pods of a revision this workload was rolled back from, still being replaced: done already.
-    if (failing && away.includes(failing.hash) && templateHash(w.object.spec?.template) !== failing.hash) {
+    if (failing && answeredByRollback(failing.hash, away, w.object.spec?.template)) {
       // A StatefulSet rolled back by a replica that stopped (or whose delete failed) before it
       // recreated the pods stuck at this revision: they block the rollback's rollout until deleted.
       if (w.kind === 'StatefulSet') {

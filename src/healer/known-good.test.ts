@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import {
+  answeredByRollback,
   crashLoopRecord,
   deploymentRollbackPatch,
   isReplicaSetFullyReady,
@@ -481,5 +482,20 @@ describe('withRememberedMarks', () => {
     const out = withRememberedMarks(deploymentMeta, [rs('b', { 'amadeus.io/last-rollback': mark('2026-12-04T08:00:00Z', 'older'), 'amadeus.io/last-rollback-garbage': 'x' })]);
     expect(out.annotations).toEqual(deploymentMeta.annotations);
     expect(withRememberedMarks(deploymentMeta, [])).toBe(deploymentMeta);
+  });
+});
+
+describe('answeredByRollback', () => {
+  const t = (image: string, memory = '256Mi'): V1PodTemplateSpec => ({ metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image, resources: { limits: { memory } } }] } });
+  const web2 = templateHash(t('web:2'));
+  test('a failure of a revision rolled back from, while the template is another: answered', () => {
+    expect(answeredByRollback(web2, [web2], t('web:1'))).toBe(true);
+  });
+  test('not rolled back from, unknown, or the template is that revision again (re-applied): not answered', () => {
+    expect(answeredByRollback(web2, [], t('web:1'))).toBe(false);
+    expect(answeredByRollback(null, [web2], t('web:1'))).toBe(false);
+    expect(answeredByRollback(web2, [web2], t('web:2'))).toBe(false);
+    // The pod-template-hash label the controller adds does not make it another template.
+    expect(answeredByRollback(web2, [web2], { ...t('web:2'), metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } } })).toBe(false);
   });
 });

@@ -269,6 +269,18 @@ export function withRolledBackFrom(meta: V1ObjectMeta | undefined, hash: string,
   return JSON.stringify([...rolledBackFrom(meta, rules).filter((h) => h !== hash), hash].slice(-ROLLED_BACK_FROM_KEPT));
 }
 
+/**
+ * A failure in a pod of a revision the workload was rolled back from (`revisionHash`, its
+ * {@link templateHash}; null: not known), while the workload's template is no longer that revision's:
+ * the rollback answered it already. Its evidence — a crash loop, an OOM kill at that revision's
+ * limit — is about a release the workload no longer runs: acting on it would change the
+ * (known-good) template rolled back to, or roll back again. A template that is that revision's
+ * again (someone re-applied it since) is a new rollout, whose failures count.
+ */
+export function answeredByRollback(revisionHash: string | null, rolledBackFromHashes: readonly string[], template: V1PodTemplateSpec | undefined): boolean {
+  return revisionHash !== null && rolledBackFromHashes.includes(revisionHash) && templateHash(template) !== revisionHash;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Deployments
 
