@@ -50,7 +50,7 @@ import {
 import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { alongside, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -806,8 +806,9 @@ export class Healer {
       this.namespaceList(namespace, 'LimitRanges', () => core.listNamespacedLimitRange({ namespace })),
       this.namespaceList(namespace, 'ResourceQuotas', () => core.listNamespacedResourceQuota({ namespace })),
     ]);
-    // What the pod's other containers add against a Pod max or a quota (none for an init container: it runs alone).
-    const others = (read: (c: V1Container) => number | null) => (init ? 0 : spec.containers.reduce((sum, c, i) => sum + (i === index ? 0 : (read(c) ?? 0)), 0));
+    // What the containers running beside it add against a Pod max or a quota: the other containers
+    // and the sidecars (restartable init containers), or for a regular init container the sidecars started before it.
+    const others = (read: (c: V1Container) => number | null) => alongside(spec, index, init, read);
     // A request unset is the limit (the API server defaults it so); one equal to it is raised with it.
     const follows = template.limitBytes !== null && (template.requestBytes === null || template.requestBytes >= template.limitBytes);
     const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others(limitOf) };

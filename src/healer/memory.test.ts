@@ -1,5 +1,6 @@
-import type { V1DaemonSet, V1Deployment, V1LimitRange, V1ResourceQuota, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1Deployment, V1LimitRange, V1ResourceQuota, V1StatefulSet } from '@kubernetes/client-node';
 import {
+  alongside,
   containerMemory,
   effectiveMemoryCap,
   limitRangeCap,
@@ -399,5 +400,27 @@ describe('planOomBump', () => {
 
   test('the cap still holds', () => {
     expect(planOomBump({ killedAtBytes: Mi(2048), templateLimitBytes: Mi(2048), templateRequestBytes: null, capBytes: Mi(2048) })).toMatchObject({ action: 'max-reached' });
+  });
+});
+
+describe('alongside: what runs beside a container, as the API server sums a pod', () => {
+  const c = (name: string, mi: number, restartPolicy?: string): V1Container => ({ name, ...(restartPolicy ? { restartPolicy } : {}), resources: { limits: { memory: `${mi}Mi` } } });
+  const spec = {
+    containers: [c('app', 256), c('worker', 64)],
+    initContainers: [c('migrate', 512), c('proxy', 128, 'Always'), c('warm', 32), c('log', 16, 'Always')],
+  };
+  const limit = (x: V1Container) => parseMemoryQuantity(x.resources!.limits!.memory!);
+  test('a container: the other containers and every sidecar', () => {
+    expect(alongside(spec, 0, false, limit)).toBe((64 + 128 + 16) * MiB);
+  });
+  test('a sidecar: every container and the other sidecars', () => {
+    expect(alongside(spec, 1, true, limit)).toBe((256 + 64 + 16) * MiB);
+  });
+  test('a regular init container: only the sidecars started before it', () => {
+    expect(alongside(spec, 0, true, limit)).toBe(0);
+    expect(alongside(spec, 2, true, limit)).toBe(128 * MiB);
+  });
+  test('no init containers: the other containers (unset counts 0)', () => {
+    expect(alongside({ containers: [c('app', 256), { name: 'bare' }] }, 0, false, (x) => (x.resources ? limit(x) : null))).toBe(0);
   });
 });

@@ -2,7 +2,7 @@
  * The OOM rule: how far to raise a container's memory limit after an OOM kill, within a cap, from
  * the limit it was actually killed at, and the JSON patch operations that do it.
  */
-import type { IntOrString, V1Container, V1LimitRange, V1ResourceQuota, V1ScopedResourceSelectorRequirement } from '@kubernetes/client-node';
+import type { IntOrString, V1Container, V1LimitRange, V1PodSpec, V1ResourceQuota, V1ScopedResourceSelectorRequirement } from '@kubernetes/client-node';
 import type { Workload } from './owners.js';
 import type { JsonPatchOp } from './patches.js';
 import { floorToMebibytes, formatMebibytes, MiB, parseMemoryQuantity, parseOptionalMemory, QuantityError } from './quantity.js';
@@ -144,13 +144,32 @@ function lowest(): { consider(bytes: number, detail: string): void; readonly bes
   };
 }
 
+/** A restartable init container (`restartPolicy: Always`): a "sidecar", running beside the pod's containers for its whole life. */
+export const isSidecar = (c: Pick<V1Container, 'restartPolicy'> | undefined): boolean => c?.restartPolicy === 'Always';
+
+/**
+ * What the containers running beside one of a pod's containers add to the pod's total (`read`: a
+ * limit or a request, null counting 0), as the API server sums a pod for its LimitRanges and
+ * ResourceQuotas (resourcehelper.PodLimits / PodRequests): a container, or a sidecar, runs with
+ * every other container and every sidecar; a regular init container runs alone with the sidecars
+ * declared before it. `index` is in `initContainers` when `init`, else in `containers`.
+ */
+export function alongside(spec: Pick<V1PodSpec, 'containers' | 'initContainers'>, index: number, init: boolean, read: (c: V1Container) => number | null): number {
+  const inits = spec.initContainers ?? [];
+  const sum = (list: V1Container[]) => list.reduce((n, c) => n + (read(c) ?? 0), 0);
+  if (init && !isSidecar(inits[index])) return sum(inits.slice(0, index).filter(isSidecar));
+  const containers = spec.containers.filter((_, i) => init || i !== index);
+  const sidecars = inits.filter((c, i) => isSidecar(c) && !(init && i === index));
+  return sum(containers) + sum(sidecars);
+}
+
 /** The container whose limit is raised, in its pod. */
 export interface LimitRangeSubject {
   /** Its request now (null: none set). */
   requestBytes: number | null;
   /** Its request after the raise is the new limit: set equal to it (Guaranteed QoS kept), or unset (the API server defaults it to the limit). Such a request is bound by no ratio. */
   requestFollowsLimit: boolean;
-  /** The limits of the pod's other containers that count with it against a Pod item's max or a quota (0 for an init container). */
+  /** The limits of the containers that run beside it and count with it against a Pod item's max or a quota ({@link alongside}). */
   otherLimitsBytes: number;
 }
 
@@ -232,7 +251,7 @@ export function rolloutPods(w: Workload): RolloutPods {
 export interface QuotaSubject extends LimitRangeSubject {
   /** Its memory limit now (the template's). */
   limitBytes: number;
-  /** The requests of the pod's other containers that count with it (a limit without a request: the limit; 0 for an init container). */
+  /** The requests of the containers that run beside it (a limit without a request: the limit; {@link alongside}). */
   otherRequestsBytes: number;
   rollout: RolloutPods;
   /** What a quota's scopes look at, from the pod template. */

@@ -301,3 +301,34 @@ describe("the namespace's ResourceQuota", () => {
     expect(a.healer.reports).toHaveLength(1);
   });
 });
+
+describe("a native sidecar's share of the namespace's ResourceQuota", () => {
+  test('the app container of pods with a sidecar (a restartable init container) is OOM-killed: the raise leaves room for the sidecars of the rollout’s pods, and the rollout completes', async () => {
+    w = await healerWorld({ marks: false });
+    let leaked = false;
+    w.cluster.behaviour(() => (leaked ? undefined : ((leaked = true), 'leak')));
+    // 4 pods of 256Mi (app) + 128Mi (proxy, a sidecar): 1536Mi; 760Mi left of the quota.
+    w.kube.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': '2296Mi', pods: '10' } } });
+    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '256Mi', annotations: HEAL, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
+    d.spec!.template.spec!.initContainers = [{ name: 'proxy', image: 'proxy:1', restartPolicy: 'Always', resources: { limits: { memory: '128Mi' }, requests: { memory: '128Mi' } } }];
+    w.kube.put(d);
+    await w.quiet();
+    const cache = () => w.pods({ app: 'cache' });
+    expect(cache().filter(ready)).toHaveLength(4);
+    expect(w.get<{ status?: { used?: Record<string, string> } }>('v1', 'ResourceQuota', 'mem').status!.used!['limits.memory']).toBe('1536Mi');
+    const a = await w.start({ name: 'a' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+
+    // The rollout's 5 pods (4 + 1 surge) must fit their sidecars too: (760Mi + 4 × 384Mi) / 5 − 128Mi = 331Mi for app.
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/clamped']);
+    expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 256Mi → 331Mi \(request → 331Mi\) \(clamped to the cap: ResourceQuota mem: limits\.memory 2296Mi, 1536Mi used: the rollout's 5 pods \(4 \+ 1 surge\) fit 459Mi each, 128Mi of it the other containers'\)$/);
+
+    await w.advance(30 * 60);
+    const template = w.get<V1Deployment>('apps/v1', 'Deployment', 'cache');
+    expect(template.spec!.template.spec!.initContainers!.map(memory)).toEqual(['128Mi/128Mi']);
+    expect(cache().map((p) => `${memory(p.spec!.containers[0])} ${ready(p)}`)).toEqual(Array(4).fill('331Mi/331Mi true'));
+    expect(template.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+    expect(w.cluster.refusals).toBe(0);
+    expect(w.patches('deployments/cache')).toHaveLength(1);
+  });
+});

@@ -7,6 +7,11 @@
  *
  * Tracked: `pods`, `count/pods`, `requests.memory` (and `memory`, its other name), `limits.memory`.
  * A pod's request is its request, or its limit when it sets none (the API server defaults it so).
+ * A pod's usage is its effective request and limit (`resourcehelper.PodRequests` / `PodLimits`, which
+ * the quota evaluator uses): its containers and its restartable init containers ("sidecars",
+ * `restartPolicy: Always`) summed, as they all run together, or a regular init container with the
+ * sidecars started before it when that is larger ("Quota and limits are applied based on the
+ * effective Pod request and limit": kubernetes.io, Sidecar Containers, Resource sharing).
  * Not modelled: other resources (cpu, storage, object counts: ignored), scopes (a quota with
  * `scopes` or a `scopeSelector` is neither enforced nor counted), the "must specify limits.memory"
  * constraint on pods without limits, pod overhead, updates of pods (only creation is checked).
@@ -20,6 +25,7 @@ const isTracked = (r: string): r is Tracked => (TRACKED as readonly string[]).in
 
 interface Container {
   resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
+  restartPolicy?: string;
 }
 /** The parts of a pod (stored or wire JSON) that count. */
 export interface QuotaPod {
@@ -51,12 +57,27 @@ export function quantityString(n: number): string {
   return String(n);
 }
 
-/** What one pod counts: containers summed, an init container counted when it alone is larger (it runs alone). */
+/**
+ * What one pod counts, as resourcehelper.PodLimits / PodRequests sum it: containers and sidecars
+ * (restartable init containers) summed; a regular init container, with the sidecars declared
+ * before it, counted instead when that is larger (it runs with those only).
+ */
 export function podUsage(pod: QuotaPod): Usage {
   const memory = (c: Container, kind: 'limits' | 'requests') =>
     value(kind === 'limits' ? c.resources?.limits?.memory : (c.resources?.requests?.memory ?? c.resources?.limits?.memory));
-  const total = (kind: 'limits' | 'requests') =>
-    Math.max((pod.spec?.containers ?? []).reduce((sum, c) => sum + memory(c, kind), 0), ...(pod.spec?.initContainers ?? []).map((c) => memory(c, kind)));
+  const total = (kind: 'limits' | 'requests') => {
+    let running = (pod.spec?.containers ?? []).reduce((sum, c) => sum + memory(c, kind), 0);
+    let sidecars = 0;
+    let init = 0;
+    for (const c of pod.spec?.initContainers ?? []) {
+      if (c.restartPolicy === 'Always') {
+        running += memory(c, kind);
+        sidecars += memory(c, kind);
+        init = Math.max(init, sidecars);
+      } else init = Math.max(init, memory(c, kind) + sidecars);
+    }
+    return Math.max(running, init);
+  };
   const requests = total('requests');
   return { 'count/pods': 1, 'limits.memory': total('limits'), memory: requests, pods: 1, 'requests.memory': requests };
 }

@@ -1,5 +1,5 @@
 /** The ResourceQuota controller: status.hard from the spec, status.used from the namespace's pods, as they come and go. */
-import type { V1Pod, V1ResourceQuota } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1ResourceQuota } from '@kubernetes/client-node';
 import { startCluster, type Cluster } from './index.js';
 import { configMap, deployment } from './objects.js';
 
@@ -54,4 +54,24 @@ test('a pod that finished (Failed or Succeeded) counts no more; a scoped quota i
   expect(cluster.kube.get<V1Pod>('v1', 'Pod', 'default', 'once')!.status!.phase).toBe('Failed');
   expect(status()!.used).toEqual({ 'limits.memory': '0', pods: '0' });
   expect(status('scoped')).toBeUndefined();
+});
+
+test('init containers count as the API server sums a pod: sidecars (restartPolicy Always) with the containers, a regular one only when it alone (with the sidecars before it) is larger', async () => {
+  quota({ 'limits.memory': '4Gi', pods: '10' });
+  const pod = (name: string, initContainers: V1Container[]) =>
+    cluster.kube.put<V1Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { memory: '256Mi' } } }], initContainers },
+    });
+  const mem = (mi: number) => ({ limits: { memory: `${mi}Mi` } });
+  // 256 + 128 (sidecar) = 384; the 300Mi init container runs with no sidecar before it.
+  pod('sidecar', [{ name: 'migrate', image: 'm:1', resources: mem(300) }, { name: 'proxy', image: 'p:1', restartPolicy: 'Always', resources: mem(128) }]);
+  await cluster.settle();
+  expect(status()!.used).toMatchObject({ 'limits.memory': '384Mi' });
+  // The 300Mi init container after the 128Mi sidecar: 428Mi while it runs, more than 384Mi.
+  pod('late', [{ name: 'proxy', image: 'p:1', restartPolicy: 'Always', resources: mem(128) }, { name: 'migrate', image: 'm:1', resources: mem(300) }]);
+  await cluster.settle();
+  expect(status()!.used).toMatchObject({ 'limits.memory': '812Mi' });
 });
