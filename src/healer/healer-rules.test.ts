@@ -768,6 +768,7 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
 
   test('a memory bump recreates the set’s own pods still OOM-killed at the old limit (not a Ready one, not a look-alike)', async () => {
     const sts = putSet();
+    putRevisions(sts, [['db-aaa', 1, template('db:1'), false]]);
     const other = kube.put<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db-copy', namespace: NS }, spec: { serviceName: 'db', replicas: 1, selector: { matchLabels: labels }, template: template('db:1') } });
     putSetPod('db-1', sts, { revision: 'db-aaa', state: 'ready' });
     putSetPod('db-copy-0', other, { revision: 'db-copy-aaa', state: 'crash' });
@@ -783,6 +784,8 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
   test('a bump whose stuck pods were never recreated (the replica stopped first): finished at the next OOM kill, no second bump; not in dry-run', async () => {
     const mark = JSON.stringify({ at: '2024-05-14T08:30:00.000Z', key: 'db-0-uid/db/oom-killed/before', containers: { db: '2024-05-14T08:30:00.000Z' } });
     const sts = putSet({ memory: '356Mi', annotations: { 'amadeus.io/last-oom-bump': mark } });
+    // db-0's revision: the set's template but for the memory raised since.
+    putRevisions(sts, [['db-aaa', 1, template('db:1'), false]]);
     const dry = await startHealer({ dryRun: true });
     putSetPod('db-0', sts, { revision: 'db-aaa', state: 'oom', finishedAt: '2024-05-14T08:59:30Z' });
     await settle(dry);

@@ -36,12 +36,14 @@ import {
   knownGoodMark,
   pickRollbackTarget,
   pickStatefulSetRevision,
+  recreatedFromTemplate,
   revisionData,
   revisionMarksOnWorkload,
   rolledBackFrom,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
   templateHash,
+  templatesEqualButMemory,
   withRememberedMarks,
   withRolledBackFrom,
   type AnnotationPatch,
@@ -89,6 +91,11 @@ interface Outcome {
 }
 
 type Logs = { classification: LogClassification; excerpt: string } | null;
+
+/** A memory raise a StatefulSet's stuck pods are recreated for: the container whose memory alone may differ. */
+type Raise = { container: string; init: boolean };
+/** Stuck pods deleted (for the controller to recreate), and those left, each with why. */
+type Recreated = { deleted: number; left: string[] };
 
 /** A failure's reserved slot of the hourly budget, if it holds one. */
 interface Held {
@@ -504,7 +511,7 @@ export class Healer {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
         const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes;
-        const finished = await this.finishStatefulSet(w, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`);
+        const finished = await this.finishStatefulSet(w, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, { container: failure.container, init: failure.init });
         if (finished) return finished;
       }
       this.o.log.info(`OOM kill at ${formatMebibytes(plan.killedAtBytes)}, below the template's ${formatMebibytes(plan.templateLimitBytes)}: already raised, its replacement has more`, {
@@ -543,10 +550,12 @@ export class Healer {
       ...annotationOps(meta, { [A.lastOomBump]: writeMark(nextMark(last, now, failure.key, failure.container)) }),
     ];
     await this.patchChecked(w, ops);
-    const recreated = w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', (p) => (podMemoryLimit(p, failure) ?? Infinity) < plan.limitBytes) : 0;
+    const { deleted: recreated, left } =
+      w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', (p) => (podMemoryLimit(p, failure) ?? Infinity) < plan.limitBytes, { container: failure.container, init: failure.init }) : { deleted: 0, left: [] };
     const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
     const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
-    return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo };
+    const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.join(', ')}` : '';
+    return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}`, undo };
   }
 
   /**
@@ -657,7 +666,7 @@ export class Healer {
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
     if (!this.stillLeading(w, 'rollback')) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
-    const recreated = await this.recreateStuckPods(w, 'rollback', (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
+    const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
   }
 
@@ -674,15 +683,18 @@ export class Healer {
    * re-decides, and no error here turns the applied change into a failure — a pod left stuck is
    * recreated when it fails again (`finishStatefulSet`).
    */
-  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean): Promise<number> {
+  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, raise?: Raise): Promise<Recreated> {
     const namespace = w.object.metadata!.namespace!;
     let deleted = 0;
+    let left: string[] = [];
     try {
       await withRetries(async () => {
         if (!this.stillLeading(w, action)) return;
         const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: selectorString(w.object.spec?.selector) })).items;
         // No revision is spared by name: `stuck` says which pods are the change's to replace.
-        for (const p of statefulSetPodsToRecreate(w.object, pods, '').filter(stuck)) {
+        let candidates = statefulSetPodsToRecreate(w.object, pods, '').filter(stuck);
+        if (raise) ({ recreate: candidates, left } = await this.recreatedWithRaise(w, candidates, raise));
+        for (const p of candidates) {
           if (!this.stillLeading(w, action)) return;
           try {
             await this.o.clients.core.deleteNamespacedPod({ namespace, name: p.metadata!.name!, body: { preconditions: { uid: p.metadata!.uid } } });
@@ -696,7 +708,43 @@ export class Healer {
     } catch (err) {
       this.o.log.warn('could not recreate the stuck pods; they are recreated when they fail again', { namespace, workload: `${w.kind}/${w.object.metadata?.name}`, error: apiMessage(err) });
     }
-    return deleted;
+    return { deleted, left };
+  }
+
+  /**
+   * Of a StatefulSet's pods stuck at a memory limit below its template's, those a delete gives
+   * the raised limit and nothing else: the controller recreates them from the template (not below
+   * a RollingUpdate partition: those come back at the current revision, at the old limit, to be
+   * killed and deleted again and again), and their revision's template is the set's but for that
+   * container's memory (not, say, an image an `OnDelete` set's operator has not rolled out yet:
+   * the delete would roll it out). The others are left, each with why.
+   */
+  private async recreatedWithRaise(w: Workload & { kind: 'StatefulSet' }, pods: V1Pod[], raise: Raise): Promise<{ recreate: V1Pod[]; left: string[] }> {
+    const namespace = w.object.metadata!.namespace!;
+    const templates = new Map<string, Record<string, unknown> | null>();
+    const recreate: V1Pod[] = [];
+    const left: string[] = [];
+    for (const p of pods) {
+      const name = p.metadata?.name ?? '?';
+      if (!recreatedFromTemplate(w.object, p)) {
+        left.push(`${name} (below the partition: it would come back at the current revision)`);
+        continue;
+      }
+      const revision = p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] ?? '';
+      if (!templates.has(revision)) {
+        const cr = revision
+          ? await this.o.clients.apps.readNamespacedControllerRevision({ namespace, name: revision }).catch((err: unknown) => {
+              if (statusOf(err) === 404) return null;
+              throw err;
+            })
+          : null;
+        templates.set(revision, cr && ownerOf(cr)?.uid === w.object.metadata?.uid ? (revisionData(cr)?.spec.template ?? null) : null);
+      }
+      const template = templates.get(revision);
+      if (template && templatesEqualButMemory(template, w.object.spec?.template, raise.container, raise.init)) recreate.push(p);
+      else left.push(`${name} (its revision ${revision || '?'} differs from the template in more than this memory: a delete would roll that change out too)`);
+    }
+    return { recreate, left };
   }
 
   /**
@@ -705,11 +753,13 @@ export class Healer {
    * whoever sees one of them fail again: the leader, unless in dry-run; no cooldown applies, as
    * it is not a new action. Null when there was nothing to recreate.
    */
-  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string): Promise<Outcome | null> {
+  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string, raise?: Raise): Promise<Outcome | null> {
     if (!this.stillLeading(w, action) || (await this.dryRun(w.object.metadata!.namespace!))) return null;
-    const recreated = await this.recreateStuckPods(w, action, stuck);
-    return recreated > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${recreated} stuck pod(s) ${what}` } : null;
+    const { deleted, left } = await this.recreateStuckPods(w, action, stuck, raise);
+    if (left.length > 0) this.o.log.debug('stuck pods left as they are', { namespace: w.object.metadata!.namespace, workload: `${w.kind}/${w.object.metadata!.name}`, left });
+    return deleted > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${deleted} stuck pod(s) ${what}` } : null;
   }
+
 
   /**
    * Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). A

@@ -11,12 +11,15 @@ import {
   knownGoodMark,
   pickRollbackTarget,
   pickStatefulSetRevision,
+  podOrdinal,
+  recreatedFromTemplate,
   replicaSetRevision,
   rollbackAnnotations,
   templateHash,
   rollbackTemplate,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
+  templatesEqualButMemory,
   templatesEqualIgnoringHash,
   withRememberedMarks,
 } from './known-good.js';
@@ -497,5 +500,40 @@ describe('answeredByRollback', () => {
     expect(answeredByRollback(web2, [web2], t('web:2'))).toBe(false);
     // The pod-template-hash label the controller adds does not make it another template.
     expect(answeredByRollback(web2, [web2], { ...t('web:2'), metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } } })).toBe(false);
+  });
+});
+
+describe('a StatefulSet pod a delete gives the raised memory, and nothing else', () => {
+  const sts = (updateStrategy?: V1StatefulSet['spec'] extends infer S ? (S extends { updateStrategy?: infer U } ? U : never) : never): V1StatefulSet => ({
+    metadata: { name: 'db', uid: 'db-uid' },
+    spec: { serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: {}, ...(updateStrategy ? { updateStrategy } : {}) },
+  });
+  const pod = (name: string, index?: string): V1Pod => ({ metadata: { name, labels: index === undefined ? {} : { 'apps.kubernetes.io/pod-index': index } } });
+  test('the ordinal: the pod-index label, else the name', () => {
+    expect(podOrdinal(sts(), pod('db-2'))).toBe(2);
+    expect(podOrdinal(sts(), pod('whatever', '7'))).toBe(7);
+    expect(podOrdinal(sts(), pod('db-02'))).toBeNull();
+    expect(podOrdinal(sts(), pod('dbx-1'))).toBeNull();
+  });
+  test('recreated from the template: OnDelete and RollingUpdate always, but never below a partition', () => {
+    expect(recreatedFromTemplate(sts(), pod('db-0'))).toBe(true);
+    expect(recreatedFromTemplate(sts({ type: 'OnDelete' }), pod('db-0'))).toBe(true);
+    expect(recreatedFromTemplate(sts({ type: 'RollingUpdate', rollingUpdate: { partition: 2 } }), pod('db-1'))).toBe(false);
+    expect(recreatedFromTemplate(sts({ type: 'RollingUpdate', rollingUpdate: { partition: 2 } }), pod('db-2'))).toBe(true);
+    expect(recreatedFromTemplate(sts({ type: 'RollingUpdate', rollingUpdate: { partition: 2 } }), pod('stray'))).toBe(false);
+  });
+  test('templates equal but for one container’s memory', () => {
+    const t = (image: string, memory: string, sidecar = '64Mi'): V1PodTemplateSpec => ({
+      metadata: { labels: { app: 'db' } },
+      spec: {
+        initContainers: [{ name: 'proxy', image: 'p:1', restartPolicy: 'Always', resources: { limits: { memory: sidecar } } }],
+        containers: [{ name: 'db', image, resources: { limits: { memory, cpu: '1' }, requests: { memory } } }],
+      },
+    });
+    expect(templatesEqualButMemory(t('db:1', '256Mi'), t('db:1', '356Mi'), 'db', false)).toBe(true);
+    expect(templatesEqualButMemory({ ...t('db:1', '256Mi'), $patch: 'replace' }, t('db:1', '356Mi'), 'db', false)).toBe(true);
+    expect(templatesEqualButMemory(t('db:1', '256Mi'), t('db:2', '356Mi'), 'db', false)).toBe(false);
+    expect(templatesEqualButMemory(t('db:1', '256Mi', '64Mi'), t('db:1', '256Mi', '128Mi'), 'db', false)).toBe(false);
+    expect(templatesEqualButMemory(t('db:1', '256Mi', '64Mi'), t('db:1', '256Mi', '128Mi'), 'proxy', true)).toBe(true);
   });
 });

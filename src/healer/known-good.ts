@@ -597,6 +597,48 @@ export function statefulSetRollbackPatch(sts: V1StatefulSet, target: V1Controlle
   return ops;
 }
 
+/** A StatefulSet pod's ordinal: its `apps.kubernetes.io/pod-index` label, else the `<set>-<n>` of its name; null when neither says. */
+export function podOrdinal(sts: V1StatefulSet, pod: V1Pod): number | null {
+  const label = pod.metadata?.labels?.['apps.kubernetes.io/pod-index'];
+  if (label !== undefined && /^(0|[1-9]\d*)$/.test(label)) return Number(label);
+  const prefix = `${sts.metadata?.name ?? ''}-`;
+  const name = pod.metadata?.name ?? '';
+  const rest = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+  return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : null;
+}
+
+/**
+ * Whether the StatefulSet controller recreates a deleted pod from the set's template (its update
+ * revision): with `OnDelete`, always; with `RollingUpdate`, only at or above the partition — a pod
+ * below it comes back at the current revision, which is what a partition is for (the controller's
+ * newVersionedStatefulSetPod). A pod whose ordinal cannot be told, under a partition: no.
+ */
+export function recreatedFromTemplate(sts: V1StatefulSet, pod: V1Pod): boolean {
+  const strategy = sts.spec?.updateStrategy;
+  if ((strategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return true;
+  const partition = strategy?.rollingUpdate?.partition ?? 0;
+  if (partition <= 0) return true;
+  const ordinal = podOrdinal(sts, pod);
+  return ordinal !== null && ordinal >= partition;
+}
+
+/**
+ * Pod templates equal but for one container's memory limit and request (ignoring, too, the
+ * `pod-template-hash` label and a ControllerRevision's `$patch`): a pod made from `a`, recreated
+ * from `b`, gets that container's memory and nothing else.
+ */
+export function templatesEqualButMemory(a: V1PodTemplateSpec | Record<string, unknown> | undefined, b: V1PodTemplateSpec | Record<string, unknown> | undefined, container: string, init: boolean): boolean {
+  const strip = (t: V1PodTemplateSpec | Record<string, unknown> | undefined): V1PodTemplateSpec => {
+    const copy = structuredClone(t ?? {}) as V1PodTemplateSpec & { $patch?: unknown };
+    delete copy.$patch;
+    const c = (init ? copy.spec?.initContainers : copy.spec?.containers)?.find((x) => x.name === container);
+    if (c?.resources?.limits) delete c.resources.limits.memory;
+    if (c?.resources?.requests) delete c.resources.requests.memory;
+    return copy;
+  };
+  return templatesEqualIgnoringHash(strip(a), strip(b));
+}
+
 /**
  * The pods to delete after a StatefulSet rollback: the set's own — controlled by it (owner uid)
  * and matched by its whole selector, never by labels alone — not at `targetRevisionName`

@@ -332,3 +332,59 @@ describe("a native sidecar's share of the namespace's ResourceQuota", () => {
     expect(w.patches('deployments/cache')).toHaveLength(1);
   });
 });
+
+describe('a StatefulSet whose pods a delete would not move to the raised template', () => {
+  /**
+   * db (3 pods of 256Mi, OrderedReady) with `updateStrategy`; db-0 runs healthy but leaks, and each
+   * of its later starts is OOM-killed at once (so it is stuck not Ready, at the old limit).
+   * `change` runs once the set is up, before the first kill (about 128 s in).
+   */
+  async function dbZeroOoms(updateStrategy: V1StatefulSet['spec'] extends infer S ? (S extends { updateStrategy?: infer U } ? U : never) : never, change?: () => void): Promise<Replica> {
+    w = await healerWorld({ marks: false });
+    const starts = new Map<string, number>();
+    w.cluster.behaviour(({ pod }) => {
+      if (pod.metadata!.name !== 'db-0') return undefined;
+      const n = starts.get(pod.metadata!.uid!) ?? 0;
+      starts.set(pod.metadata!.uid!, n + 1);
+      return n === 0 ? 'leak:2Mi' : 'oom-at:300Mi';
+    });
+    w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, memory: '256Mi', annotations: HEAL, updateStrategy }));
+    await w.advance(30);
+    expect(w.pods().map((p) => `${p.metadata!.name} ${ready(p)}`)).toEqual(['db-0 true', 'db-1 true', 'db-2 true']);
+    change?.();
+    return w.start();
+  }
+  const deletes = () => w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path);
+  const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+
+  test('RollingUpdate with a partition above db-0: the template is raised once; db-0 is never deleted, as the controller would recreate it at the current revision, at the old limit', async () => {
+    const a = await dbZeroOoms({ type: 'RollingUpdate', rollingUpdate: { partition: 3 } });
+    await w.advance(60 * 60);
+    expect(summary(w)).toEqual(['StatefulSet/db oom-bump/applied/raised']);
+    expect(a.healer.reports[0]!.message).toBe(
+      'raised the memory limit of app: 256Mi → 356Mi (request → 356Mi); not recreated, still at the old limit: db-0 (below the partition: it would come back at the current revision)',
+    );
+    expect(memory(set().spec!.template.spec!.containers[0])).toBe('356Mi/356Mi');
+    expect(deletes()).toEqual([]);
+    expect(w.patches('statefulsets/db')).toHaveLength(1);
+    // The partition holds every pod at the current revision, as the operator asked.
+    expect(w.pods().map((p) => `${p.metadata!.name} ${p.metadata!.labels!['controller-revision-hash']} ${memory(p.spec!.containers[0])}`)).toEqual(
+      ['db-0', 'db-1', 'db-2'].map((n) => `${n} ${set().status!.currentRevision} 256Mi/256Mi`),
+    );
+  });
+
+  test('OnDelete with a change the operator has not rolled out (db:2): the template is raised; db-0 is not deleted, which would roll db:2 out to it', async () => {
+    const a = await dbZeroOoms({ type: 'OnDelete' }, () => {
+      w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
+    });
+    await w.advance(60 * 60);
+    expect(summary(w)).toEqual(['StatefulSet/db oom-bump/applied/raised']);
+    const db0 = w.pods().find((p) => p.metadata!.name === 'db-0')!.metadata!.labels!['controller-revision-hash'];
+    expect(a.healer.reports[0]!.message).toBe(
+      `raised the memory limit of app: 256Mi → 356Mi (request → 356Mi); not recreated, still at the old limit: db-0 (its revision ${db0} differs from the template in more than this memory: a delete would roll that change out too)`,
+    );
+    expect(set().spec!.template.spec!.containers[0]).toMatchObject({ image: 'db:2', resources: { limits: { memory: '356Mi' } } });
+    expect(deletes()).toEqual([]);
+    expect(w.pods().map((p) => `${p.metadata!.name} ${p.spec!.containers[0]!.image}`)).toEqual(['db-0 db:1', 'db-1 db:1', 'db-2 db:1']);
+  });
+});
