@@ -842,6 +842,25 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
     expect(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`this replica no longer leads: ${action} of StatefulSet/db`))).toHaveLength(1);
   });
 
+  test('an OOM kill of a pod at a revision the set was rolled back from: no memory raise; the stuck pod is recreated at the template rolled back to', async () => {
+    const bad = template('db:2');
+    const sts = putSet({
+      updateRevision: 'db-aaa',
+      annotations: {
+        'amadeus.io/rolled-back-from': JSON.stringify([templateHash(bad)]),
+        'amadeus.io/last-rollback': JSON.stringify({ at: '2024-05-14T08:59:00.000Z', key: 'db-1-uid/db/crash-loop/before' }),
+      },
+    });
+    putRevisions(sts, [['db-aaa', 3, template('db:1'), true], ['db-bbb', 2, bad, false]]);
+    putSetPod('db-0', sts, { revision: 'db-aaa', state: 'ready' });
+    const h = await startHealer();
+    putSetPod('db-1', sts, { revision: 'db-bbb', image: 'db:2', state: 'oom' });
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied', reason: 'recreated-stuck-pods', message: 'recreated 1 stuck pod(s) at db-bbb, which this StatefulSet was rolled back from' });
+    expect(deletes()).toEqual(['db-1']);
+    expect(stsPatches()).toHaveLength(0);
+  });
+
   test('a rollback whose stuck pod was never recreated: finished when it crash-loops again (no cooldown: not a new rollback), never rolled back twice', async () => {
     const bad = template('db:2');
     const sts = putSet({
