@@ -760,7 +760,6 @@ export class Healer {
     return deleted > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${deleted} stuck pod(s) ${what}` } : null;
   }
 
-
   /**
    * Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). A
    * conflict re-reads the revision and decides again (it may have been vetoed or recorded since).

@@ -50,8 +50,6 @@ export interface FineTuneJob {
   targetSmoothing?: number;
   /** Required relative improvement of the hold-out loss to accept. Default 0.01 (1%). */
   minImprovement?: number;
-  /** Required paired t of that improvement over blocks of the hold-out (pairedT). Default MIN_PAIRED_T; 0: none. */
-  minPairedT?: number;
   /** The blend in use with `weights` (blend.ts); absent: none (the LSTM alone). */
   blend?: Blend;
   /**
@@ -86,15 +84,6 @@ export const TRAIN_STRIDE = 2;
 export const STEPS = 150;
 export const LEARNING_RATE = 0.005;
 export const BATCH = 512;
-/**
- * How clearly a round must beat the weights it would replace: the paired t of the hold-out loss
- * improvement over blocks of `horizon` windows. Why: two hours of hold-out are a few independent
- * stretches of one workload's traffic; with only a 1% bar, rounds swung between refit and
- * pre-trained weights on noise (one accepted, the next reverted, and so on) and left the
- * fine-tuned model worse than the pre-trained one on many traces (docs/experiments/
- * forecaster-2026-12.md). 2 is about the 5% one-sided level at the default 12 blocks.
- */
-export const MIN_PAIRED_T = 2;
 /** Minutes between two windows the blend is scored on. */
 export const BLEND_STRIDE = 3;
 
@@ -117,11 +106,7 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   const model = createModel(shape, null);
   try {
     const minImprovement = 1 - (job.minImprovement ?? 0.01);
-    const minT = job.minPairedT ?? MIN_PAIRED_T;
-    const lossesOf = (m: LinearMap, x: Float32Array) => {
-      const windows = windowLosses(m, x, holdout, shape.quantiles);
-      return { loss: mean(windows), point: headLoss(m, x, holdout, []), windows };
-    };
+    const lossesOf = (m: LinearMap, x: Float32Array) => ({ loss: headLoss(m, x, holdout, shape.quantiles), point: headLoss(m, x, holdout, []) });
     // The weights in use, scored with their own LSTM (weights saved before a change of the
     // pre-trained model may differ there).
     setWeights(model, job.weights);
@@ -135,10 +120,9 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     const pre = job.pretrained ? lossesOf(start, holdX) : base;
     const fitted = await fitMap(start, trainX, trainSet, shape.quantiles, job);
     const candidate = lossesOf(fitted, holdX);
-    // Better on the whole loss, beyond what the hold-out's noise explains (pairedT), and no worse on
-    // the point forecast alone: a candidate must not buy tighter quantiles with worse point forecasts.
-    type Scored = { loss: number; point: number; windows: Float64Array };
-    const beats = (a: Scored, b: Scored) => a.loss < b.loss * minImprovement && a.point <= b.point && pairedT(b.windows, a.windows, shape.horizonMinutes) >= minT;
+    // Better on the whole loss, and no worse on the point forecast alone: a candidate must not buy
+    // tighter quantiles with worse point forecasts.
+    const beats = (a: { loss: number; point: number }, b: { loss: number; point: number }) => a.loss < b.loss * minImprovement && a.point <= b.point;
     const fitOk = beats(candidate, pre);
     const best = fitOk ? { map: fitted, ...candidate } : { map: start, ...pre };
     const newWeights = best.map !== current && beats(best, base);
@@ -296,46 +280,6 @@ function windowLoss(pred: Float64Array, d: Dataset, row: number, quantiles: read
     if (grad) grad[H + j] = (weight * (e > 0 ? -q : 1 - q)) / quantiles.length;
   }
   return (0.5 * (mean + lossAt) + pinball) * weight;
-}
-
-/** Each window's loss under a map (`quantiles` empty: the point forecasts alone). */
-function windowLosses(m: LinearMap, x: Float32Array, d: Dataset, quantiles: readonly number[]): Float64Array {
-  const pred = new Float64Array(m.outputs);
-  const out = new Float64Array(d.count);
-  for (let r = 0; r < d.count; r++) {
-    apply(m, x, r, pred);
-    out[r] = windowLoss(pred, d, r, quantiles);
-  }
-  return out;
-}
-
-function mean(v: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i]!;
-  return v.length === 0 ? NaN : sum / v.length;
-}
-
-/**
- * The paired t statistic of how much lower `candidate`'s per-window losses are than `base`'s: the
- * windows are cut into consecutive blocks of `block` (neighbouring windows share most of their
- * target minutes, so single windows are far from independent), and t = mean / (sd / √blocks) of
- * the blocks' mean differences. Positive: the candidate is better. Fewer than two blocks, or no
- * spread with a positive mean: a clear sign is returned only when every block agrees.
- */
-export function pairedT(base: ArrayLike<number>, candidate: ArrayLike<number>, block: number): number {
-  const n = Math.min(base.length, candidate.length);
-  const size = Math.max(1, Math.floor(block));
-  const blocks: number[] = [];
-  for (let from = 0; from + size <= n; from += size) {
-    let sum = 0;
-    for (let i = from; i < from + size; i++) sum += base[i]! - candidate[i]!;
-    blocks.push(sum / size);
-  }
-  if (blocks.length < 2) return 0;
-  const m = mean(blocks);
-  const variance = blocks.reduce((a, b) => a + (b - m) ** 2, 0) / (blocks.length - 1);
-  if (variance === 0) return m > 0 ? Infinity : m < 0 ? -Infinity : 0;
-  return m / Math.sqrt(variance / blocks.length);
 }
 
 /** Mean loss of a map over a dataset's windows (`quantiles` empty: the point forecasts alone). */
