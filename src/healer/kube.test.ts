@@ -2,15 +2,18 @@
  * Deadlines on the Kubernetes API (client-node 1.x sets none): every request through makeClients
  * settles by its deadline against a loopback server that never answers or trickles; pod watches
  * ask the server to end them, have a connect deadline and a client-side guard; lists come in pages.
+ * Size caps (client-node buffers any answer whole): an answer or a watch event past the cap fails
+ * its call with AnswerTooLarge, through the real client against the fake API server and loopback
+ * servers that never stop sending.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type V1Pod, type V1PodList } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { DeadlineError } from '../deadline/deadline.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { emitEvent } from './events.js';
-import { BoundedWatch, KUBE_LIST_PAGE, KUBE_WATCH, listAllPages, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
+import { AnswerTooLarge, BoundedWatch, customList, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
 import { readWorkload } from './owners.js';
 
 /** A loopback server answering each request with `handle` (which may never answer); closing ends every connection. */
@@ -179,8 +182,8 @@ describe('a watch on a silent server', () => {
     const t0 = Date.now();
     const err = await new Promise<unknown>((done) => void watch.watch('/api/v1/pods', {}, () => undefined, done));
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(err).toBeInstanceOf(Error);
-    expect(String((err as Error).message)).toContain('timeout');
+    expect(err).toBeInstanceOf(DeadlineError);
+    expect((err as Error).message).toBe('Kubernetes API watch /api/v1/pods (connecting): deadline exceeded after 0.2s');
   });
 
   test('a stream the server does not end by its timeoutSeconds is aborted as a DeadlineError', async () => {
@@ -196,6 +199,183 @@ describe('a watch on a silent server', () => {
     expect(err).toBeInstanceOf(DeadlineError);
     expect((err as Error).message).toBe('Kubernetes API watch /api/v1/pods: deadline exceeded after 1.1s');
     expect(server.requests[0].url).toContain('timeoutSeconds=1');
+  });
+});
+
+describe('every answer has a size cap', () => {
+  const CAP = 64 * 1024;
+  const pad = (bytes: number) => 'x'.repeat(bytes);
+  const pod = (name: string, padBytes = 0): V1Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: 'shop', name, labels: { app: 'web' }, ...(padBytes ? { annotations: { 'example.com/pad': pad(padBytes) } } : {}) },
+    spec: { containers: [{ name: 'c', image: 'i' }] },
+  });
+  let kube: FakeKube | undefined;
+  let server: Awaited<ReturnType<typeof loopback>> | undefined;
+  afterEach(async () => {
+    await kube?.close();
+    await server?.close();
+    kube = server = undefined;
+  });
+
+  test('the default has room for a page of KUBE_LIST_PAGE objects of 64 KiB', () => {
+    expect(KUBE_MAX_ANSWER_BYTES).toBeGreaterThanOrEqual(KUBE_LIST_PAGE * 64 * 1024);
+  });
+
+  test('a list answer larger than the cap fails the call, naming the request and the cap; one page of it is read', async () => {
+    kube = await startFakeKube();
+    for (let i = 0; i < 40; i++) kube.put(pod(`web-${String(i).padStart(2, '0')}`, 2048)); // ~90 KiB in all
+    const { core } = makeClients(kube.kubeConfig(), { maxAnswerBytes: CAP });
+    const err = await core.listNamespacedPod({ namespace: 'shop' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnswerTooLarge);
+    expect((err as Error).message).toBe(`Kubernetes API GET /api/v1/namespaces/shop/pods: answer larger than ${CAP} bytes, refused (--kube-max-answer-bytes)`);
+    // The same pods in pages of 20 (~45 KiB each) come back whole.
+    const paged = await listAllPages((cont) => core.listNamespacedPod({ namespace: 'shop', limit: 20, _continue: cont }));
+    expect(paged.items).toHaveLength(40);
+  });
+
+  test('a single object larger than the cap fails its read; a smaller one is read', async () => {
+    kube = await startFakeKube();
+    kube.put(pod('big', CAP));
+    kube.put(pod('small', 1024));
+    const { core } = makeClients(kube.kubeConfig(), { maxAnswerBytes: CAP });
+    await expect(core.readNamespacedPod({ namespace: 'shop', name: 'big' })).rejects.toThrow(new AnswerTooLarge(CAP, 'Kubernetes API GET /api/v1/namespaces/shop/pods/big'));
+    expect((await core.readNamespacedPod({ namespace: 'shop', name: 'small' })).metadata?.name).toBe('small');
+  });
+
+  test('a write whose answer is too large fails as one that may have been applied', async () => {
+    kube = await startFakeKube();
+    const { core } = makeClients(kube.kubeConfig(), { maxAnswerBytes: CAP });
+    const err = await core.createNamespacedPod({ namespace: 'shop', body: pod('big', CAP) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnswerTooLarge);
+    const { writeMayHaveLanded } = await import('./kube.js');
+    expect(writeMayHaveLanded(err)).toBe(true);
+    expect(kube.get('v1', 'Pod', 'shop', 'big')).toBeDefined(); // it was: the caller reads back to tell
+  });
+
+  test('a server that never stops sending (no Content-Length) is cut off at the cap, not read to the deadline', async () => {
+    let sent = 0;
+    let closed = false;
+    server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"kind":"PodList","items":[');
+      const chunk = Buffer.from(pad(16 * 1024));
+      const more = () => {
+        while (!closed && res.write(chunk)) sent += chunk.length;
+        if (!closed) res.once('drain', more);
+      };
+      res.on('close', () => (closed = true));
+      more();
+    });
+    const { core } = makeClients(kubeConfigFor(server.url), { requestDeadlineMs: 20_000, maxAnswerBytes: CAP });
+    const err = await core.listPodForAllNamespaces({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AnswerTooLarge);
+    await until(() => closed, 5000); // the connection was closed: nothing more is read
+    expect(sent).toBeLessThan(256 * CAP); // at most what the socket buffers held, not a stream read to its end
+  });
+
+  test('a Content-Length above the cap is refused before the body is read', async () => {
+    server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(10 * CAP) });
+      res.write('{'); // and nothing more: waiting for the rest would take the deadline
+    });
+    const { core } = makeClients(kubeConfigFor(server.url), { requestDeadlineMs: 20_000, maxAnswerBytes: CAP });
+    await expect(core.readNamespacedPod({ namespace: 'shop', name: 'web' })).rejects.toBeInstanceOf(AnswerTooLarge);
+  });
+
+  test('a watch event line larger than the cap ends the watch with AnswerTooLarge; the events before it are delivered', async () => {
+    kube = await startFakeKube();
+    kube.put(pod('web-0', 1024));
+    kube.put(pod('web-1', CAP)); // its ADDED event is one line of more than CAP bytes
+    const watch = new BoundedWatch(kube.kubeConfig(), { maxEventBytes: CAP, timeoutSeconds: () => 2 });
+    const seen: string[] = [];
+    const err = await new Promise<unknown>((done) => void watch.watch('/api/v1/namespaces/shop/pods', {}, (_type, obj) => void seen.push((obj as V1Pod).metadata!.name!), done));
+    expect(seen).toEqual(['web-0']);
+    expect(err).toBeInstanceOf(AnswerTooLarge);
+    expect((err as Error).message).toBe(`Kubernetes API watch /api/v1/namespaces/shop/pods: event larger than ${CAP} bytes, refused (--kube-max-answer-bytes)`);
+  });
+
+  test('a watch stream that sends one endless line is cut off at the cap, not buffered until the guard', async () => {
+    let closed = false;
+    server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n{"type":"ADDED","object":{"metadata":{"name":"');
+      const chunk = Buffer.from(pad(16 * 1024));
+      const more = () => {
+        while (!closed && res.write(chunk));
+        if (!closed) res.once('drain', more);
+      };
+      res.on('close', () => (closed = true));
+      more();
+    });
+    const watch = new BoundedWatch(kubeConfigFor(server.url), { maxEventBytes: CAP, timeoutSeconds: () => 20, graceMs: 0 });
+    const seen: string[] = [];
+    const err = await new Promise<unknown>((done) => void watch.watch('/api/v1/pods', {}, (_type, obj) => void seen.push((obj as V1Pod).metadata!.name!), done));
+    expect(err).toBeInstanceOf(AnswerTooLarge);
+    expect(seen).toEqual(['a']);
+    await until(() => closed, 5000);
+  });
+
+  test('the healer-side informer stops on an oversized event and reports it through error (its owner restarts it)', async () => {
+    kube = await startFakeKube();
+    kube.put(pod('web-0', 1024));
+    const core = makeClients(kube.kubeConfig(), { maxAnswerBytes: CAP }).core;
+    const informer = makeBoundedInformer<V1Pod>(kube.kubeConfig(), '/api/v1/namespaces/shop/pods', () => listPaged((p) => core.listNamespacedPod({ namespace: 'shop', ...p })), undefined, { maxEventBytes: CAP });
+    const errors: unknown[] = [];
+    informer.on('error', (e) => void errors.push(e));
+    await informer.start();
+    await until(() => kube!.activeWatches() === 1, 2000);
+    kube.put(pod('web-1', CAP)); // its ADDED event is too large
+    await until(() => errors.length > 0, 5000);
+    expect(errors[0]).toBeInstanceOf(AnswerTooLarge);
+    expect(informer.list().map((p) => p.metadata?.name)).toEqual(['web-0']);
+    await informer.stop();
+  });
+});
+
+describe('lists that grow with the cluster come in pages', () => {
+  let kube: FakeKube;
+  afterEach(() => kube.close());
+
+  test('listPaged reads KUBE_LIST_PAGE at a time, every page, into one list', async () => {
+    kube = await startFakeKube();
+    for (let i = 0; i < 2 * KUBE_LIST_PAGE + 3; i++) kube.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { namespace: 'shop', name: `web-${String(i).padStart(4, '0')}`, labels: { app: 'web' } }, spec: { selector: { matchLabels: { app: 'web' } } } } as KubernetesObject);
+    const { apps } = makeClients(kube.kubeConfig());
+    const list = await listPaged((p) => apps.listNamespacedReplicaSet({ namespace: 'shop', labelSelector: 'app=web', ...p }));
+    expect(list.items).toHaveLength(2 * KUBE_LIST_PAGE + 3);
+    expect(new Set(list.items.map((r) => r.metadata?.name)).size).toBe(2 * KUBE_LIST_PAGE + 3);
+    const pages = kube.requests.filter((r) => r.path === '/apis/apps/v1/namespaces/shop/replicasets');
+    expect(pages.map((r) => [r.query.limit, r.query.continue === undefined])).toEqual([
+      [String(KUBE_LIST_PAGE), true],
+      [String(KUBE_LIST_PAGE), false],
+      [String(KUBE_LIST_PAGE), false],
+    ]);
+  });
+
+  test('a custom objects list (raw JSON: metadata.continue) is paged too; an answer with no items is no list', async () => {
+    kube = await startFakeKube({ resources: [{ group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true }] });
+    for (let i = 0; i < KUBE_LIST_PAGE + 1; i++) kube.put({ apiVersion: 'autoscaling.k8s.io/v1', kind: 'VerticalPodAutoscaler', metadata: { namespace: 'shop', name: `vpa-${String(i).padStart(4, '0')}` } } as KubernetesObject);
+    const { custom } = makeClients(kube.kubeConfig());
+    const VPA = { group: 'autoscaling.k8s.io', version: 'v1', plural: 'verticalpodautoscalers', namespace: 'shop' };
+    const list = await listPaged((p) => custom.listNamespacedCustomObject({ ...VPA, ...p }).then(customList<KubernetesObject>));
+    expect(list.items).toHaveLength(KUBE_LIST_PAGE + 1);
+    expect(kube.requests.filter((r) => r.path.endsWith('/verticalpodautoscalers'))).toHaveLength(2);
+    expect(() => customList({ kind: 'Status' })).toThrow('no items array');
+  });
+
+  test('a server handing out continue tokens forever: the list fails after KUBE_LIST_MAX_PAGES pages', async () => {
+    kube = await startFakeKube();
+    const { KUBE_LIST_MAX_PAGES } = await import('./kube.js');
+    let pages = 0;
+    const endless = (cont: string | undefined) => {
+      pages++;
+      // (a list that does not stop is failed here, a few pages past the bound, rather than hanging the test)
+      if (pages > KUBE_LIST_MAX_PAGES + 5) return Promise.reject(new Error('the list did not stop'));
+      return Promise.resolve({ items: [cont ?? 'first'], metadata: { _continue: `t${pages}` } });
+    };
+    await expect(listAllPages(endless)).rejects.toThrow(`more than ${KUBE_LIST_MAX_PAGES} pages`);
+    expect(pages).toBe(KUBE_LIST_MAX_PAGES);
   });
 });
 

@@ -6,10 +6,18 @@
  *
  * Every request made through these clients has an overall deadline (KUBE_REQUEST_DEADLINE_MS,
  * from sending it to reading the whole answer): client-node 1.x sets none, so a silent API server
- * would hold a workload's queue, a Lease round or a shutdown forever. Pod watches go through
- * BoundedWatch instead: a deadline on connecting, a server-side timeoutSeconds with jitter, and a
- * client-side guard should the server not end the stream by then.
+ * would hold a workload's queue, a Lease round or a shutdown forever. Every answer has a size cap
+ * too (KUBE_MAX_ANSWER_BYTES, --kube-max-answer-bytes): client-node buffers a whole answer before
+ * parsing it, so a proxy or server sending something else, or a list of a huge cluster, would
+ * exhaust the process's memory; a larger answer is cut off as it streams in and fails its call
+ * (AnswerTooLarge), whose caller reports it and changes nothing. Lists that grow with the cluster
+ * are read in pages of KUBE_LIST_PAGE objects (listPaged), each page one bounded answer.
+ * Pod watches go through BoundedWatch instead: a deadline on connecting, a server-side
+ * timeoutSeconds with jitter, a client-side guard should the server not end the stream by then,
+ * and the same cap on each event (one line of the stream).
  */
+import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import {
   ApiException,
   AppsV1Api,
@@ -18,7 +26,6 @@ import {
   CoreV1Api,
   createConfiguration,
   CustomObjectsApi,
-  IsomorphicFetchHttpLibrary,
   KubeConfig,
   ListWatch,
   Observable,
@@ -35,6 +42,9 @@ import {
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import type { KubeCredentials } from './credentials.js';
+import { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES } from './kube-limits.js';
+
+export { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from './kube-limits.js';
 
 /** The longest one API request may take, answer read in full; a watch's stream is not one request. */
 export const KUBE_REQUEST_DEADLINE_MS = 30_000;
@@ -42,6 +52,8 @@ export const KUBE_REQUEST_DEADLINE_MS = 30_000;
 export interface KubeRequestOptions {
   /** Overall deadline of every request; default KUBE_REQUEST_DEADLINE_MS (tests pass a short one). */
   requestDeadlineMs?: number;
+  /** The most bytes one answer may take; default KUBE_MAX_ANSWER_BYTES (--kube-max-answer-bytes). */
+  maxAnswerBytes?: number;
 }
 
 export interface KubeClients {
@@ -52,11 +64,14 @@ export interface KubeClients {
   coordination: CoordinationV1Api;
   custom: CustomObjectsApi;
   kc: KubeConfig;
+  /** The bounds the clients were made with; the healer's pod watches take the same size cap. */
+  bounds?: KubeRequestOptions;
 }
 
 export function makeClients(kc: KubeConfig, o: KubeRequestOptions = {}): KubeClients {
   return {
     kc,
+    bounds: o,
     core: makeApiClient(kc, CoreV1Api, o),
     apps: makeApiClient(kc, AppsV1Api, o),
     batch: makeApiClient(kc, BatchV1Api, o),
@@ -68,9 +83,9 @@ export function makeClients(kc: KubeConfig, o: KubeRequestOptions = {}): KubeCli
 type ApiConfiguration = ReturnType<typeof createConfiguration>;
 
 /**
- * `kc.makeApiClient(type)`, but every request has an overall deadline. The deadline sits in the
- * HTTP library rather than in a middleware: a call passing its own middleware (with the default
- * "replace" strategy) would drop ours, while a call's own httpApi is unheard of.
+ * `kc.makeApiClient(type)`, but every request has an overall deadline and every answer a size cap.
+ * Both sit in the HTTP library rather than in a middleware: a call passing its own middleware (with
+ * the default "replace" strategy) would drop ours, while a call's own httpApi is unheard of.
  */
 export function makeApiClient<T>(kc: KubeConfig, type: new (config: ApiConfiguration) => T, o: KubeRequestOptions = {}): T {
   const cluster = kc.getCurrentCluster();
@@ -79,36 +94,97 @@ export function makeApiClient<T>(kc: KubeConfig, type: new (config: ApiConfigura
     createConfiguration({
       baseServer: new ServerConfiguration<Record<string, string>>(cluster.server, {}),
       authMethods: { default: kc },
-      httpApi: new DeadlineHttpLibrary(o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS),
+      httpApi: new BoundedHttpLibrary(o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS, o.maxAnswerBytes ?? KUBE_MAX_ANSWER_BYTES),
     }),
   );
 }
 
+/** An answer (or a watch event) larger than the cap: cut off as it streamed in, never parsed. */
+export class AnswerTooLarge extends Error {
+  override name = 'AnswerTooLarge';
+  readonly reason = 'too-large';
+  constructor(
+    readonly maxBytes: number,
+    what: string,
+    thing: 'answer' | 'event' = 'answer',
+  ) {
+    super(`${what}: ${thing} larger than ${maxBytes} bytes, refused (--kube-max-answer-bytes)`);
+  }
+}
+
 /**
- * client-node's fetch library with a deadline per request: its signal aborts the connection, and
- * the caller is released with a DeadlineError naming the request at the deadline, whether it
- * falls while waiting for the headers or while a trickling body is read.
+ * client-node's HTTP library (IsomorphicFetchHttpLibrary, node-fetch) has no hook for a size cap:
+ * it buffers every answer whole. This one sends the same request (URL, method, headers, body, and
+ * the agent carrying the kubeconfig's TLS settings or proxy) with node:http(s), reads the answer up
+ * to `maxBytes` (a Content-Length above it is refused before reading; a body growing past it is cut
+ * off and the connection closed), and fails the call with AnswerTooLarge beyond. The deadline's
+ * signal aborts the connection, and the caller is released with a DeadlineError naming the request
+ * at the deadline, whether it falls while waiting for the headers or while a trickling body is read.
+ * No Accept-Encoding is sent: the answer comes uncompressed, so the cap is on what is parsed.
  */
-export class DeadlineHttpLibrary implements HttpLibrary {
-  private readonly inner = new IsomorphicFetchHttpLibrary();
-  constructor(private readonly ms: number) {}
+export class BoundedHttpLibrary implements HttpLibrary {
+  constructor(
+    private readonly ms: number,
+    private readonly maxBytes: number = KUBE_MAX_ANSWER_BYTES,
+  ) {}
 
   send(request: RequestContext): Observable<ResponseContext> {
     const what = `Kubernetes API ${request.getHttpMethod()} ${pathOf(request.getUrl())}`;
     const deadline = deadlineSignal(this.ms, what);
     const own = request.getSignal();
-    request.setSignal(own ? AbortSignal.any([own, deadline.signal]) : deadline.signal);
-    const settle = <R>(work: Promise<R>) => untilAborted(work, deadline.signal).finally(deadline.clear);
-    const answered = untilAborted(this.inner.send(request).toPromise(), deadline.signal).then(
-      (res) => new ResponseContext(res.httpStatusCode, res.headers, { text: () => settle(res.body.text()), binary: () => settle(res.body.binary()) }),
-      (err: unknown) => {
-        deadline.clear();
-        throw err;
-      },
-    );
-    return new Observable(answered);
+    const signal = own ? AbortSignal.any([own, deadline.signal]) : deadline.signal;
+    return new Observable(untilAborted(exchange(request, signal, this.maxBytes, what), deadline.signal).finally(deadline.clear));
   }
 }
+
+function exchange(request: RequestContext, signal: AbortSignal, maxBytes: number, what: string): Promise<ResponseContext> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(request.getUrl());
+    const body = requestBody(request.getBody());
+    const headers: Record<string, string> = { ...request.getHeaders() };
+    if (body !== undefined) headers['Content-Length'] = String(body.length);
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    const req = send(url, { method: request.getHttpMethod(), headers, agent: request.getAgent(), signal });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      readCapped(res, maxBytes, what).then((buf) => resolve(new ResponseContext(res.statusCode ?? 0, headersOf(res), { text: async () => buf.toString('utf8'), binary: async () => buf })), reject);
+    });
+    req.end(body);
+  });
+}
+
+function requestBody(body: ReturnType<RequestContext['getBody']>): Buffer | undefined {
+  if (body === undefined) return undefined;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof URLSearchParams) return Buffer.from(body.toString(), 'utf8');
+  throw new Error('a multipart request body is not supported'); // no Kubernetes API call sends one
+}
+
+/** The whole body, or AnswerTooLarge as soon as it passes `maxBytes` (the connection is closed then). */
+function readCapped(res: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const refuse = () => {
+      res.destroy();
+      reject(new AnswerTooLarge(maxBytes, what));
+    };
+    if (Number(res.headers['content-length']) > maxBytes) return refuse();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) return refuse();
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks, size)));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error(`${what}: answer broken off`));
+    });
+  });
+}
+
+const headersOf = (res: IncomingMessage): Record<string, string> =>
+  Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
 
 const pathOf = (url: string): string => {
   try {
@@ -128,21 +204,27 @@ export interface WatchBounds {
   timeoutSeconds?: () => number;
   /** A stream the server has not ended this long after its timeoutSeconds is aborted here. */
   graceMs?: number;
+  /** The most bytes one event (one line of the stream) may take; default KUBE_MAX_ANSWER_BYTES. */
+  maxEventBytes?: number;
 }
 
 /**
- * A Watch that cannot hang: connecting has a deadline (node-fetch's own `timeout`, which covers
- * the request until its headers: client-node 1.4's watch builds a timeout signal, then drops it);
- * every watch asks the server to end it after timeoutSeconds (the informer then resumes from its
- * resourceVersion); and a stream still open `graceMs` later — a silent or half-open connection —
- * is aborted and reported as a DeadlineError, which the informer's owner restarts.
+ * A Watch that cannot hang nor exhaust memory: connecting has a deadline (until the response
+ * headers); every watch asks the server to end it after timeoutSeconds (the informer then resumes
+ * from its resourceVersion); a stream still open `graceMs` later — a silent or half-open
+ * connection — is aborted and reported as a DeadlineError, which the informer's owner restarts;
+ * and an event line longer than `maxEventBytes` ends the watch with AnswerTooLarge as soon as it
+ * passes the cap (client-node's Watch splits the stream with readline, which buffers a line of any
+ * length). Otherwise client-node's Watch, over node:http(s): the same URL, query, headers and agent
+ * (kc.applyToFetchOptions), events parsed and handed on alike (a line that is not JSON is skipped),
+ * a non-200 answer an error carrying its statusCode (410 makes the informer list again).
  */
 export class BoundedWatch extends Watch {
   constructor(
     kc: KubeConfig,
     private readonly bounds: WatchBounds = {},
   ) {
-    super(withConnectTimeout(kc, bounds.connectMs ?? KUBE_REQUEST_DEADLINE_MS));
+    super(kc);
   }
 
   override async watch(
@@ -151,39 +233,113 @@ export class BoundedWatch extends Watch {
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('No currently active cluster');
     const timeoutSeconds = this.bounds.timeoutSeconds?.() ?? watchTimeoutSeconds();
     const overallMs = timeoutSeconds * 1000 + (this.bounds.graceMs ?? KUBE_WATCH.graceMs);
+    const connectMs = this.bounds.connectMs ?? KUBE_REQUEST_DEADLINE_MS;
+    const maxEventBytes = this.bounds.maxEventBytes ?? KUBE_MAX_ANSWER_BYTES;
+    const what = `Kubernetes API watch ${path}`;
+    const url = new URL(cluster.server + path);
+    url.searchParams.set('watch', 'true');
+    for (const [key, value] of Object.entries({ ...queryParams, timeoutSeconds })) if (value !== undefined) url.searchParams.set(key, String(value));
+    const init = await this.config.applyToFetchOptions({});
+
+    const controller = new AbortController();
     let ended = false;
-    let expired = false;
-    let guard: NodeJS.Timeout | undefined;
+    // The connect deadline until the headers come, then the guard on the stream.
+    let timer: NodeJS.Timeout | undefined;
     const finish = (err: unknown) => {
+      if (ended) return;
       ended = true;
-      clearTimeout(guard);
-      done(expired ? new DeadlineError(overallMs, `Kubernetes API watch ${path}`) : err);
+      clearTimeout(timer);
+      controller.abort(); // closes the connection, if still open
+      done(err);
     };
-    const controller = await super.watch(path, { ...queryParams, timeoutSeconds }, callback, finish);
-    if (!ended) {
-      guard = setTimeout(() => {
-        expired = true;
-        controller.abort();
-      }, overallMs);
-      guard.unref();
+
+    const res = await new Promise<IncomingMessage | null>((resolve) => {
+      const send = url.protocol === 'https:' ? https.request : http.request;
+      const req = send(url, { method: 'GET', headers: plainHeaders(init.headers), agent: init.agent as http.Agent | undefined, signal: controller.signal });
+      timer = setTimeout(() => finish(new DeadlineError(connectMs, `${what} (connecting)`)), connectMs);
+      timer.unref();
+      req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
+      req.on('error', (err) => {
+        finish(err);
+        resolve(null);
+      });
+      req.on('response', (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      req.end();
+    });
+    if (!res || ended) {
+      res?.destroy();
+      return controller;
     }
+    if (res.statusCode !== 200) {
+      res.resume();
+      const status = res.statusCode ?? 500;
+      finish(Object.assign(new Error(res.statusMessage || STATUS_CODES[status] || 'Internal Server Error'), { statusCode: status }));
+      return controller;
+    }
+
+    const emit = (line: Buffer) => {
+      try {
+        const data = JSON.parse(line.toString('utf8')) as { type: string; object: unknown };
+        callback(data.type, data.object, data);
+      } catch {
+        // as client-node: a line that is not an event is skipped
+      }
+    };
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const tooLarge = () => finish(new AnswerTooLarge(maxEventBytes, what, 'event'));
+    res.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1 && !ended; nl = chunk.indexOf(10, start)) {
+        const part = chunk.subarray(start, nl);
+        if (pendingBytes + part.length > maxEventBytes) return tooLarge();
+        const line = pendingBytes > 0 ? Buffer.concat([...pending, part]) : part;
+        pending = [];
+        pendingBytes = 0;
+        start = nl + 1;
+        emit(line);
+      }
+      if (ended) return;
+      const rest = chunk.subarray(start);
+      if (pendingBytes + rest.length > maxEventBytes) return tooLarge();
+      if (rest.length > 0) {
+        pending.push(rest);
+        pendingBytes += rest.length;
+      }
+    });
+    res.on('end', () => {
+      if (pendingBytes > 0 && !ended) emit(Buffer.concat(pending));
+      finish(null);
+    });
+    res.on('error', finish);
+    res.on('close', () => finish(null));
+    timer = setTimeout(() => finish(new DeadlineError(overallMs, what)), overallMs);
+    timer.unref();
     return controller;
   }
+}
+
+/** The headers of kc.applyToFetchOptions (a fetch Headers) as node:http takes them. */
+function plainHeaders(headers: unknown): Record<string, string> {
+  // Duck-typed: under jest's VM modules, client-node's Headers need not be this realm's.
+  const fetchHeaders = headers as { forEach?: (fn: (value: string, name: string) => void) => void } | undefined;
+  if (typeof fetchHeaders?.forEach !== 'function') return { ...(headers as Record<string, string> | undefined) };
+  const out: Record<string, string> = {};
+  fetchHeaders.forEach((value, name) => (out[name] = value));
+  return out;
 }
 
 /** A server-side watch timeout, uniformly in KUBE_WATCH's range. */
 export function watchTimeoutSeconds(random: () => number = Math.random): number {
   const { minTimeoutSeconds: lo, maxTimeoutSeconds: hi } = KUBE_WATCH;
   return Math.floor(lo + (hi - lo) * random());
-}
-
-/** The same configuration, whose fetch options carry node-fetch's `timeout` (until the response headers). */
-function withConnectTimeout(kc: KubeConfig, ms: number): KubeConfig {
-  const bounded = Object.create(kc) as KubeConfig;
-  bounded.applyToFetchOptions = async (opts) => ({ ...(await kc.applyToFetchOptions(opts)), timeout: ms });
-  return bounded;
 }
 
 /** client-node's makeInformer, on a BoundedWatch. */
@@ -197,8 +353,8 @@ export function makeBoundedInformer<T extends KubernetesObject>(
   return new ListWatch<T>(path, new BoundedWatch(kc, bounds), list, false, labelSelector);
 }
 
-/** Items per page of a paginated list: each page is one request under the deadline. */
-export const KUBE_LIST_PAGE = 500;
+/** Most pages one list may take (KUBE_LIST_PAGE each): a server handing out continue tokens forever must not hold its caller forever. */
+export const KUBE_LIST_MAX_PAGES = 1000;
 
 /**
  * Every page of a list (limit/continue), as one list: the pages are one consistent snapshot, and
@@ -210,12 +366,33 @@ export async function listAllPages<L extends { items: unknown[]; metadata?: V1Li
   const items = [...first.items];
   let cont = first.metadata?._continue;
   let last = first;
-  while (cont) {
+  for (let pages = 1; cont; pages++) {
+    if (pages >= KUBE_LIST_MAX_PAGES) throw new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`);
     last = await page(cont);
     items.push(...last.items);
     cont = last.metadata?._continue;
   }
   return { ...first, items, metadata: { ...last.metadata, _continue: undefined, remainingItemCount: undefined } };
+}
+
+/**
+ * A custom objects list (CustomObjectsApi answers raw JSON, typed any) as listAllPages reads a typed
+ * one: its `metadata.continue` is `_continue`. An answer without an `items` array is no list: it
+ * fails, rather than reading as "none" (no VPA, say) and being acted on.
+ */
+export function customList<T>(raw: unknown): { items: T[]; metadata?: V1ListMeta } {
+  const list = (typeof raw === 'object' && raw !== null ? raw : {}) as { items?: unknown; metadata?: V1ListMeta & { continue?: string } };
+  if (!Array.isArray(list.items)) throw new Error('Kubernetes API list: the answer has no items array');
+  const { continue: cont, ...metadata } = list.metadata ?? {};
+  return { items: list.items as T[], metadata: { ...metadata, _continue: cont ?? metadata._continue } };
+}
+
+/**
+ * A list read in pages of KUBE_LIST_PAGE (listAllPages): `list` is one page, given the paging
+ * parameters to pass on, e.g. `listPaged((p) => apps.listNamespacedReplicaSet({ namespace, labelSelector, ...p }))`.
+ */
+export function listPaged<L extends { items: unknown[]; metadata?: V1ListMeta }>(list: (page: { limit: number; _continue?: string }) => Promise<L>): Promise<L> {
+  return listAllPages((cont) => list({ limit: KUBE_LIST_PAGE, _continue: cont }));
 }
 
 /** The client configuration for found credentials; null when a kubeconfig names no current cluster. */

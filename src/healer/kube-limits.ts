@@ -1,0 +1,22 @@
+/**
+ * The size bounds of the Kubernetes API I/O (kube.ts), apart from it: `serve`'s option schema
+ * declares --kube-max-answer-bytes from these without loading the Kubernetes client.
+ */
+
+/** Items per page of a paginated list: each page is one request under the deadline and the size cap. */
+export const KUBE_LIST_PAGE = 500;
+
+/**
+ * The most bytes one answer of the Kubernetes API may take, and one event of a watch (one line of
+ * its stream). Room for a page of KUBE_LIST_PAGE objects of 64 KiB each (a pod is typically 5–20
+ * KiB of JSON, managedFields included), and far above the largest object etcd stores (1.5 MiB by
+ * default), so a read of one object or one page fails on it only when something is wrong.
+ */
+export const KUBE_MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What --kube-max-answer-bytes accepts: room for at least one of etcd's largest objects in JSON
+ * (4 MiB), and at most 256 MiB (an answer is decoded into one string, and V8 refuses strings past
+ * ~512 MiB; parsing one takes several times its size in memory).
+ */
+export const KUBE_MAX_ANSWER_BYTES_RANGE = { min: 4 * 1024 * 1024, max: 256 * 1024 * 1024 } as const;
