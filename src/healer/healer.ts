@@ -49,7 +49,7 @@ import {
   type AnnotationPatch,
   type RollbackPick,
 } from './known-good.js';
-import { apiMessage, isRetryable, KUBE_LIST_PAGE, listAllPages, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
+import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { alongside, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
@@ -136,6 +136,10 @@ const REFUSAL_QUIET_MS = 15 * 60_000;
 const REFUSALS_KEPT = 2000;
 
 const VPA = { group: 'autoscaling.k8s.io', version: 'v1', plural: 'verticalpodautoscalers' } as const;
+/** What the healer reads of a VerticalPodAutoscaler. */
+interface Vpa {
+  spec?: { targetRef?: { kind?: string; name?: string }; updatePolicy?: { updateMode?: string } };
+}
 
 export class Healer {
   private readonly informers: Informer<V1Pod>[] = [];
@@ -230,15 +234,14 @@ export class Healer {
   // Watching
 
   private async watch(namespace: string | null): Promise<void> {
-    const { core, kc } = this.o.clients;
+    const { core, kc, bounds } = this.o.clients;
     const path = namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods';
-    // Paged (each page one request under the client's deadline); the watch is bounded (kube.ts):
-    // a connect deadline, a jittered server-side timeoutSeconds, and a guard should the server not end it.
-    const page = (_continue: string | undefined) =>
-      namespace
-        ? core.listNamespacedPod({ namespace, labelSelector: this.o.podSelector, limit: KUBE_LIST_PAGE, _continue })
-        : core.listPodForAllNamespaces({ labelSelector: this.o.podSelector, limit: KUBE_LIST_PAGE, _continue });
-    const informer = makeBoundedInformer<V1Pod>(kc, path, () => listAllPages(page), this.o.podSelector);
+    // Paged (each page one request under the client's deadline and size cap); the watch is bounded
+    // (kube.ts): a connect deadline, a jittered server-side timeoutSeconds, a guard should the
+    // server not end it, and the clients' size cap on each event.
+    const page = (p: { limit: number; _continue?: string }) =>
+      namespace ? core.listNamespacedPod({ namespace, labelSelector: this.o.podSelector, ...p }) : core.listPodForAllNamespaces({ labelSelector: this.o.podSelector, ...p });
+    const informer = makeBoundedInformer<V1Pod>(kc, path, () => listPaged(page), this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes });
     const onPod = (pod: V1Pod) => this.onPod(pod);
     informer.on('add', onPod);
     informer.on('update', onPod);
@@ -455,7 +458,7 @@ export class Healer {
   private async markedMeta(w: Workload): Promise<{ meta: V1ObjectMeta; replicaSets: V1ReplicaSet[] }> {
     const meta = w.object.metadata!;
     if (w.kind !== 'Deployment') return { meta, replicaSets: [] };
-    const rss = (await this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector) })).items;
+    const rss = (await listPaged((p) => this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector), ...p }))).items;
     return { meta: withRememberedMarks(meta, rss, this.o.rules), replicaSets: rss };
   }
 
@@ -613,7 +616,7 @@ export class Healer {
       revisionWhat = 'revision';
     } else {
       const failing = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
-      const revs = (await apps.listNamespacedControllerRevision({ namespace, labelSelector })).items.map((x) => this.withDryMarks(x));
+      const revs = (await listPaged((p) => apps.listNamespacedControllerRevision({ namespace, labelSelector, ...p }))).items.map((x) => this.withDryMarks(x));
       pick = pickStatefulSetRevision(w.object, revs, this.o.rules, { failing, rolledBackFrom: away });
       revisionKey = statefulSetRevisionKey(meta.uid ?? '', failing ?? '');
       revisionWhat = 'ControllerRevision';
@@ -690,7 +693,7 @@ export class Healer {
     try {
       await withRetries(async () => {
         if (!this.stillLeading(w, action)) return;
-        const pods = (await this.o.clients.core.listNamespacedPod({ namespace, labelSelector: selectorString(w.object.spec?.selector) })).items;
+        const pods = (await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace, labelSelector: selectorString(w.object.spec?.selector), ...p }))).items;
         // No revision is spared by name: `stuck` says which pods are the change's to replace.
         let candidates = statefulSetPodsToRecreate(w.object, pods, '').filter(stuck);
         if (raise) ({ recreate: candidates, left } = await this.recreatedWithRaise(w, candidates, raise));
@@ -835,9 +838,9 @@ export class Healer {
   private async hasVpa(w: Workload): Promise<boolean> {
     const m = w.object.metadata!;
     try {
-      const list = (await this.o.clients.custom.listNamespacedCustomObject({ ...VPA, namespace: m.namespace! })) as { items?: { spec?: { targetRef?: { kind?: string; name?: string }; updatePolicy?: { updateMode?: string } } }[] };
+      const list = await listPaged((p) => this.o.clients.custom.listNamespacedCustomObject({ ...VPA, namespace: m.namespace!, ...p }).then(customList<Vpa>));
       // A VPA in "Off" mode only recommends: it does not fight a patched limit.
-      return (list.items ?? []).some((v) => v.spec?.targetRef?.kind === w.kind && v.spec.targetRef.name === m.name && v.spec.updatePolicy?.updateMode !== 'Off');
+      return list.items.some((v) => v.spec?.targetRef?.kind === w.kind && v.spec.targetRef.name === m.name && v.spec.updatePolicy?.updateMode !== 'Off');
     } catch (err) {
       if (statusOf(err) === 404) return false; // the VPA CRD is not installed
       throw err;
@@ -852,8 +855,8 @@ export class Healer {
     const namespace = w.object.metadata!.namespace!;
     const core = this.o.clients.core;
     const [ranges, quotas] = await Promise.all([
-      this.namespaceList(namespace, 'LimitRanges', () => core.listNamespacedLimitRange({ namespace })),
-      this.namespaceList(namespace, 'ResourceQuotas', () => core.listNamespacedResourceQuota({ namespace })),
+      this.namespaceList(namespace, 'LimitRanges', () => listPaged((p) => core.listNamespacedLimitRange({ namespace, ...p }))),
+      this.namespaceList(namespace, 'ResourceQuotas', () => listPaged((p) => core.listNamespacedResourceQuota({ namespace, ...p }))),
     ]);
     // What the containers running beside it add against a Pod max or a quota: the other containers
     // and the sidecars (restartable init containers), or for a regular init container the sidecars started before it.
@@ -1039,11 +1042,11 @@ export class Healer {
     const namespaces = this.o.namespaces.length > 0 ? this.o.namespaces : [null];
     for (const namespace of namespaces) {
       try {
-        const deployments = namespace ? await apps.listNamespacedDeployment({ namespace }) : await apps.listDeploymentForAllNamespaces({});
+        const deployments = await listPaged((p) => (namespace ? apps.listNamespacedDeployment({ namespace, ...p }) : apps.listDeploymentForAllNamespaces(p)));
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = d.metadata!.namespace!;
           await this.dropRevisionMarks(d);
-          const rss = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector) })).items.map((x) => this.withDryMarks(x));
+          const rss = (await listPaged((p) => apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector), ...p }))).items.map((x) => this.withDryMarks(x));
           for (const rs of rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid)) {
             const want = rs.spec?.replicas ?? 1;
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
@@ -1052,7 +1055,7 @@ export class Healer {
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }
         }
-        const sets = namespace ? await apps.listNamespacedStatefulSet({ namespace }) : await apps.listStatefulSetForAllNamespaces({});
+        const sets = await listPaged((p) => (namespace ? apps.listNamespacedStatefulSet({ namespace, ...p }) : apps.listStatefulSetForAllNamespaces(p)));
         for (const s of sets.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = s.metadata!.namespace!;
           const revision = s.status?.updateRevision;
