@@ -24,7 +24,7 @@ export interface Replicas {
   stop(): Promise<void>;
 }
 
-type Opts = Pick<ParsedOptions<typeof SERVE_OPTIONS>, 'replicas' | 'replicaSet' | 'replicaNamespace' | 'replicaLeaseDuration' | 'replicaRenew' | 'stateSyncInterval' | 'fineTuneLockDuration' | 'kubeconfig' | 'healIdentity'>;
+type Opts = Pick<ParsedOptions<typeof SERVE_OPTIONS>, 'replicas' | 'replicaSet' | 'replicaNamespace' | 'replicaLeaseDuration' | 'replicaRenew' | 'stateSyncInterval' | 'fineTuneLockDuration' | 'kubeconfig' | 'kubeMaxAnswerBytes' | 'healIdentity'>;
 
 /** The credentials replica coordination runs with, or null (a single replica). */
 export function replicaCredentials(o: Opts, env: NodeJS.ProcessEnv, exists: (p: string) => boolean): KubeCredentials | null {
@@ -55,8 +55,8 @@ export async function startReplicas(o: Opts, env: NodeJS.ProcessEnv, log: Logger
   const { RoundLock } = await import('../replicas/round-lock.js');
   const kc = loadKubeConfig(creds);
   if (!kc) throw new UsageError('replicas: the kubeconfig names no current cluster');
-  // Every request has an overall deadline (kube.ts), besides Membership's and RoundLock's own.
-  const api = makeApiClient(kc, CoordinationV1Api);
+  // Every request has an overall deadline and a size cap (kube.ts), besides Membership's and RoundLock's own deadlines.
+  const api = makeApiClient(kc, CoordinationV1Api, { maxAnswerBytes: o.kubeMaxAnswerBytes });
   const namespace = podNamespace(o.replicaNamespace, env);
   const membership = new Membership({
     api,

@@ -13,6 +13,8 @@ import { resolveHealRules } from './rules.js';
 export interface HealerConfig {
   heal: 'auto' | 'on' | 'off';
   kubeconfig?: string;
+  /** The size cap of every Kubernetes API answer and watch event (kube.ts). */
+  kubeMaxAnswerBytes: number;
   healNamespaces: string;
   healPodSelector?: string;
   healDryRun: boolean;
@@ -67,7 +69,7 @@ export async function startHealer(
   const identity = podIdentity(c.healIdentity, deps.env);
   const namespaces = c.healNamespaces.split(',').filter(Boolean);
   const healer = new Healer({
-    clients: makeClients(kc),
+    clients: makeClients(kc, { maxAnswerBytes: c.kubeMaxAnswerBytes }),
     namespaces,
     podSelector: c.healPodSelector,
     rules,

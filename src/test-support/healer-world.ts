@@ -24,7 +24,7 @@
  */
 import type { CoreV1Event, KubernetesObject, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
-import { makeClients, type KubeClients } from '../healer/kube.js';
+import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
 import { HEAL_RULES } from '../healer/rules.js';
 import type { Notification } from '../notify/notifier.js';
@@ -61,7 +61,7 @@ export interface HealerWorld {
   readonly kube: FakeKube;
   readonly replicas: Replica[];
   /** Starts a replica; `elect` makes it one of several electing a leader on LEASE. */
-  start(o?: Partial<Omit<HealerOptions, 'lease'>> & { name?: string; elect?: boolean }): Promise<Replica>;
+  start(o?: Partial<Omit<HealerOptions, 'lease'>> & { name?: string; elect?: boolean; bounds?: KubeRequestOptions }): Promise<Replica>;
   /** A graceful stop (the Lease, if held, is released). */
   stop(r: Replica): Promise<void>;
   /** Waits until the healers have seen and handled everything and the controllers have reacted. */
@@ -186,7 +186,7 @@ class LiveReplica implements Replica {
           return (...args: unknown[]) => this.call(String(prop), () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
         },
       });
-    return { kc: base.kc, core: wrap(base.core), apps: wrap(base.apps), batch: wrap(base.batch), coordination: wrap(base.coordination), custom: wrap(base.custom) };
+    return { kc: base.kc, bounds: base.bounds, core: wrap(base.core), apps: wrap(base.apps), batch: wrap(base.batch), coordination: wrap(base.coordination), custom: wrap(base.custom) };
   }
 }
 
@@ -265,11 +265,11 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
     replicas,
 
     async start(opts = {}) {
-      const { name, elect, ...rest } = opts;
+      const { name, elect, bounds, ...rest } = opts;
       const r = new LiveReplica(name ?? `amadeus-${replicas.length}`, elect ?? false);
       const log = createLogger({ level: 'debug', sink: (l) => r.lines.push(JSON.parse(l) as LogLine) });
       r.healer = new Healer({
-        clients: r.clients(makeClients(kube.kubeConfig())),
+        clients: r.clients(makeClients(kube.kubeConfig(), bounds)),
         namespaces: [NS],
         rules: HEAL_RULES,
         dryRun: false,

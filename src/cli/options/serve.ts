@@ -5,6 +5,7 @@ import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../../forecast/lstm/workload
 import { LEVELS } from '../../telemetry/logger.js';
 import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
+import { KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from '../../healer/kube-limits.js';
 
 const o = option;
 
@@ -57,6 +58,7 @@ export const SERVE_OPTIONS = {
   // The healer (src/healer): runs when Kubernetes credentials are found, unless turned off.
   heal: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Self-healing: auto runs it when a kubeconfig or in-cluster service account is found; on requires one; off never runs it.'),
   kubeconfig: o(file(), 'Kubeconfig for the healer; unset: the in-cluster service account, else KUBECONFIG, else ~/.kube/config.'),
+  kubeMaxAnswerBytes: o(integer({ ...KUBE_MAX_ANSWER_BYTES_RANGE, default: KUBE_MAX_ANSWER_BYTES }), 'Most bytes one Kubernetes API answer (a page of a list, an object) or one watch event may take (healer and replica Leases); a larger one fails its call, which changes nothing and is reported.'),
   healNamespaces: o(text({ default: '', pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, expected: 'namespace names separated by commas' }), 'Namespaces the healer watches; empty: all (kube-system is never touched).'),
   healPodSelector: o(optional(text({ required: true, expected: 'a label selector' })), 'Only pods matching this label selector are watched.'),
   healDryRun: o(boolean({ default: false }), 'Decide and report every healing action, but patch nothing (namespaces can ask for it with amadeus.io/heal-dry-run).'),
