@@ -4,14 +4,15 @@
  * It must never slow down scaling or healing: `notify` only queues and returns. A background loop
  * posts one message at a time. Every HTTP attempt has an overall deadline (`timeoutMs`, from
  * sending to the last byte: axios's own `timeout` is an idle timer a trickling server never trips)
- * and a cap on the answer's size; the client retries 5xx and network failures; a 429's Retry-After
+ * and a cap on the answer's size (a larger answer fails the attempt and is not retried: the message
+ * was taken); the client retries 5xx and network failures; a 429's Retry-After
  * is honoured here, up to `maxRetryAfterMs` (a longer one drops the message, and the queue is
  * dropped until then rather than posted into the limit). After the retries a message is dropped
  * with a log line. Per workload, an identical notice within the
  * de-duplication window is dropped, and at most one notice per `minIntervalMs` is sent — the ones
  * held back are counted and mentioned in the next. The token is never logged.
  */
-import { WebClient, type KnownBlock } from '@slack/web-api';
+import { WebClient, type KnownBlock, type RetryOptions } from '@slack/web-api';
 import { deadlineSignal } from '../deadline/deadline.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Notification, Notifier } from './notifier.js';
@@ -97,7 +98,19 @@ export class SlackNotifier implements Notifier {
         config.maxContentLength = this.o.maxResponseBytes;
         return config;
       },
-      retryConfig: { retries: this.o.retries, factor: 2, minTimeout: this.o.retryDelayMs, maxTimeout: this.o.retryDelayMs * 8, randomize: false },
+      retryConfig: {
+        retries: this.o.retries,
+        factor: 2,
+        minTimeout: this.o.retryDelayMs,
+        maxTimeout: this.o.retryDelayMs * 8,
+        randomize: false,
+        // Read by the client's p-retry (RetryOptions does not declare it): throwing ends the retries.
+        // An answer too large came from a server that took the message: posting it again would
+        // post it twice.
+        onFailedAttempt: (err: unknown) => {
+          if (isTooLarge(err)) throw new SlackAnswerTooLarge(this.o.maxResponseBytes);
+        },
+      } as RetryOptions,
       // The client's own logger would print request details at debug; ours logs outcomes only.
       logger: { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} },
     });
@@ -182,8 +195,24 @@ export class SlackNotifier implements Notifier {
 
 const RATE_LIMITED = 'slack_webapi_rate_limited_error';
 
+/** Slack's answer passed maxResponseBytes (cut off by axios as it streamed in): the notice is not sent again. */
+export class SlackAnswerTooLarge extends Error {
+  override name = 'SlackAnswerTooLarge';
+  readonly reason = 'too-large';
+  constructor(readonly maxBytes: number) {
+    super(`answer larger than ${maxBytes} bytes, refused (not sent again: it may have been posted)`);
+  }
+}
+
+/** The client's request error for an answer past axios's maxContentLength. */
+const isTooLarge = (err: unknown): boolean => {
+  const e = err as { code?: string; original?: { message?: string } };
+  return e.code === 'slack_webapi_request_error' && /^maxContentLength size of \d+ exceeded/.test(e.original?.message ?? '');
+};
+
 /** What went wrong, for the log: the API error code, the HTTP status, or the request's own failure (never the token). */
 function describe(err: unknown): string {
+  if (err instanceof SlackAnswerTooLarge) return err.message;
   const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string; original?: { message?: string; code?: string; cause?: unknown } };
   if (e.data?.error) return e.data.error;
   if (e.statusCode) return `HTTP ${e.statusCode}`;
