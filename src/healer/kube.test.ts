@@ -7,10 +7,12 @@
  * servers that never stop sending.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, type KubernetesObject, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { DeadlineError } from '../deadline/deadline.js';
 import { silentLogger } from '../telemetry/logger.js';
+import { generateCerts } from '../test-support/certs.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { emitEvent } from './events.js';
 import { AnswerTooLarge, BoundedWatch, customList, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
@@ -376,6 +378,42 @@ describe('lists that grow with the cluster come in pages', () => {
     };
     await expect(listAllPages(endless)).rejects.toThrow(`more than ${KUBE_LIST_MAX_PAGES} pages`);
     expect(pages).toBe(KUBE_LIST_MAX_PAGES);
+  });
+});
+
+describe('over TLS, with the kubeconfig\'s CA and client certificate (the agent client-node builds)', () => {
+  test('a read, a watch event, and an answer past the cap', async () => {
+    const certs = generateCerts();
+    const seen: { path: string; authorized: boolean }[] = [];
+    const server = createTlsServer({ key: certs.read(certs.serverKey), cert: certs.read(certs.serverCert), ca: certs.read(certs.caCert), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://x');
+      seen.push({ path: url.pathname, authorized: (req.socket as unknown as { authorized: boolean }).authorized });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') return void res.end(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'web-0' } } }) + '\n');
+      if (url.pathname.endsWith('/big')) return void res.end(JSON.stringify({ metadata: { name: 'big', annotations: { pad: 'x'.repeat(128 * 1024) } } }));
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caFile: certs.caCert }],
+        users: [{ name: 'u', certFile: certs.clientCert, keyFile: certs.clientKey }],
+        contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+        currentContext: 'c',
+      });
+      const { core } = makeClients(kc, { maxAnswerBytes: 64 * 1024 });
+      expect((await core.readNamespacedPod({ namespace: 'shop', name: 'web-0' })).metadata?.name).toBe('web-0');
+      await expect(core.readNamespacedPod({ namespace: 'shop', name: 'big' })).rejects.toBeInstanceOf(AnswerTooLarge);
+      const names: string[] = [];
+      const err = await new Promise<unknown>((done) => void new BoundedWatch(kc).watch('/api/v1/pods', {}, (_t, obj) => void names.push((obj as V1Pod).metadata!.name!), done));
+      expect(err).toBeNull();
+      expect(names).toEqual(['web-0']);
+      expect(seen.map((s) => s.authorized)).toEqual([true, true, true]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
