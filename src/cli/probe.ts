@@ -2,7 +2,7 @@
  * `amadeus probe`: calls a scaler exactly as KEDA does (GetMetricSpec → GetMetrics → IsActive) and
  * prints one JSON line per poll, so a deployment can be checked without KEDA.
  */
-import { readFileSync } from 'node:fs';
+import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-file.js';
 import * as grpc from '@grpc/grpc-js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
 import { PROBE_OPTIONS } from './options/probe.js';
@@ -28,7 +28,14 @@ function credentials(opts: ProbeOptions): grpc.ChannelCredentials {
     return grpc.credentials.createInsecure();
   }
   if (Boolean(opts.cert) !== Boolean(opts.key)) throw new UsageError('mutual TLS needs both --cert and --key');
-  return grpc.credentials.createSsl(readFileSync(opts.ca), opts.key ? readFileSync(opts.key) : null, opts.cert ? readFileSync(opts.cert) : null);
+  const read = (file: string, flag: string) => {
+    try {
+      return readSmallFile(file, MAX_TLS_FILE_BYTES);
+    } catch (err) {
+      throw new UsageError(`${flag}: cannot read ${file}: ${readFailure(err)}`);
+    }
+  };
+  return grpc.credentials.createSsl(read(opts.ca, '--ca'), opts.key ? read(opts.key, '--key') : null, opts.cert ? read(opts.cert, '--cert') : null);
 }
 
 export async function runProbe(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {

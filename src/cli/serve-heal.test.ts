@@ -4,6 +4,7 @@
  * start; `auto` without credentials serves without healing; a Kubernetes API that never answers
  * neither holds scaling readiness nor a SIGTERM.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -90,6 +91,25 @@ test('Slack with a channel but no token refuses to start', async () => {
   proc = runCli([...BASE, '--heal', 'off', '--slack-channel', '#ops']);
   expect(await proc.exited).toBe(2);
   expect(proc.stderr()).toContain('Slack needs both a token');
+}, 30_000);
+
+test('a Slack token file that is not a small regular file (a FIFO nobody writes to) refuses to start at once, saying why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slack-token-'));
+  try {
+    const fifo = join(dir, 'token');
+    execFileSync('mkfifo', [fifo]);
+    proc = runCli([...BASE, '--heal', 'off', '--slack-channel', '#ops', '--slack-token-file', fifo]);
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toContain(`--slack-token-file: cannot read ${fifo}: not a regular file`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
+
+test('a kubeconfig that is not a small regular file is refused with its reason, not read whole', async () => {
+  proc = runCli([...BASE, '--heal', 'on', '--kubeconfig', '/dev/zero']);
+  expect(await proc.exited).not.toBe(0);
+  expect(proc.stderr()).toContain('kubeconfig /dev/zero: cannot read: not a regular file');
 }, 30_000);
 
 test('--heal on without credentials refuses to start, naming what is missing', async () => {

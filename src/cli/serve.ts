@@ -3,7 +3,8 @@
  * process lifecycle (readiness, signals, bounded graceful shutdown).
  */
 import { onSignals } from './signals.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFailure, readSmallFile } from '../files/small-file.js';
 import { SERVE_OPTIONS } from './options/serve.js';
 import { joinMessages } from '../config/fields.js';
 import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
@@ -99,15 +100,18 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** A Slack token is a few dozen characters; a file much larger than that is not one. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+
 /** The Slack notifier when a token and a channel are configured (one without the other is an error). */
 export async function slackFrom(opts: ServeOptions, logger: Logger): Promise<SlackNotifier[]> {
   if (opts.slackToken !== undefined && opts.slackTokenFile !== undefined) throw new UsageError('give --slack-token or --slack-token-file, not both');
   let token = opts.slackToken;
   if (opts.slackTokenFile !== undefined) {
     try {
-      token = readFileSync(opts.slackTokenFile, 'utf8').trim();
+      token = readSmallFile(opts.slackTokenFile, MAX_TOKEN_FILE_BYTES).toString('utf8').trim();
     } catch (err) {
-      throw new UsageError(`--slack-token-file: cannot read ${opts.slackTokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new UsageError(`--slack-token-file: cannot read ${opts.slackTokenFile}: ${readFailure(err)}`);
     }
   }
   if (!token && opts.slackChannel === undefined) return [];

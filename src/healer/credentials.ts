@@ -2,7 +2,8 @@
  * Whether there is a cluster to heal, decided before anything heavy is loaded: `serve` imports the
  * Kubernetes client (most of a second) only when this finds credentials.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readSmallFile } from '../files/small-file.js';
 import { hostname } from 'node:os';
 import { UsageError } from '../config/options.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -14,7 +15,7 @@ const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** This pod's namespace, for its Leases: the flag, else POD_NAMESPACE, else the service account's, else default. */
 export function podNamespace(explicit: string | undefined, env: NodeJS.ProcessEnv): string {
-  return explicit ?? env.POD_NAMESPACE ?? (existsSync(SA_NAMESPACE) ? readFileSync(SA_NAMESPACE, 'utf8').trim() : 'default');
+  return explicit ?? env.POD_NAMESPACE ?? (existsSync(SA_NAMESPACE) ? readSmallFile(SA_NAMESPACE, 4096).toString('utf8').trim() : 'default');
 }
 
 /** This replica's name in its Leases (healer and replicas alike): the flag, else POD_NAME, else the host name. */

@@ -42,6 +42,7 @@ import {
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import type { KubeCredentials } from './credentials.js';
+import { readFailure, readSmallFile } from '../files/small-file.js';
 import { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES } from './kube-limits.js';
 
 export { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from './kube-limits.js';
@@ -395,11 +396,23 @@ export function listPaged<L extends { items: unknown[]; metadata?: V1ListMeta }>
   return listAllPages((cont) => list({ limit: KUBE_LIST_PAGE, _continue: cont }));
 }
 
+/** A kubeconfig of many clusters with their certificates embedded stays far below this. */
+export const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
+
 /** The client configuration for found credentials; null when a kubeconfig names no current cluster. */
 export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
   const kc = new KubeConfig();
   if (creds.kind === 'in-cluster') kc.loadFromCluster();
-  else kc.loadFromFile(creds.path);
+  else {
+    // client-node reads the file whole, whatever it is: checked first (a regular file, not larger
+    // than MAX_KUBECONFIG_BYTES), so a FIFO or a wrong path to a huge file fails with its reason.
+    try {
+      readSmallFile(creds.path, MAX_KUBECONFIG_BYTES);
+    } catch (err) {
+      throw new Error(`kubeconfig ${creds.path}: cannot read: ${readFailure(err)}`, { cause: err });
+    }
+    kc.loadFromFile(creds.path);
+  }
   return kc.getCurrentCluster() ? kc : null;
 }
 

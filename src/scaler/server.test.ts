@@ -360,7 +360,11 @@ describe('TLS', () => {
       logger: silentLogger,
     });
     await expect(startScalerServer({ address: '127.0.0.1:0', tls: { certFile: '/nope.crt', keyFile: certs.serverKey }, registry, logger: silentLogger })).rejects.toThrow(
-      'cannot read TLS certificate /nope.crt',
+      'cannot read TLS certificate /nope.crt: ENOENT',
+    );
+    // A key path that is a device (or a FIFO) fails at once with its reason, instead of filling memory or hanging start-up.
+    await expect(startScalerServer({ address: '127.0.0.1:0', tls: { certFile: certs.serverCert, keyFile: '/dev/zero' }, registry, logger: silentLogger })).rejects.toThrow(
+      'cannot read TLS key /dev/zero: not a regular file',
     );
     registry.close();
   });

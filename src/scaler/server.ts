@@ -2,7 +2,7 @@
  * The gRPC server: ExternalScaler plus the standard health service, optional (m)TLS, and a
  * bounded graceful shutdown.
  */
-import { readFileSync } from 'node:fs';
+import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-file.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
 import { loadExternalScaler, SERVICE_NAME } from './contract.js';
@@ -51,9 +51,9 @@ export function credentialsFor(tls: TlsFiles | undefined): grpc.ServerCredential
   if (!tls) return grpc.ServerCredentials.createInsecure();
   const read = (file: string, what: string) => {
     try {
-      return readFileSync(file);
+      return readSmallFile(file, MAX_TLS_FILE_BYTES);
     } catch (err) {
-      throw new Error(`cannot read TLS ${what} ${file}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`cannot read TLS ${what} ${file}: ${readFailure(err)}`, { cause: err });
     }
   };
   const cert = read(tls.certFile, 'certificate');

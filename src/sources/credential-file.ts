@@ -5,8 +5,9 @@
  * the process's memory and a FIFO would block it for good. So a path counts only inside the one
  * directory the operator mounted credentials into, and only a small regular file is read.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { readSmallFile, SmallFileError } from '../files/small-file.js';
 
 /** Certificates, keys, tokens and passwords fit well inside this; anything larger is not one. */
 export const MAX_CREDENTIAL_BYTES = 64 * 1024;
@@ -41,27 +42,9 @@ export function readCredentialFile(dir: string, value: string, maxBytes = MAX_CR
     throw new CredentialFileError((err as NodeJS.ErrnoException).code ?? 'cannot resolve');
   }
   if (!inside(realpathSync(dir), real)) throw new CredentialFileError(`leads out of the credentials directory ${dir}`);
-  let fd: number;
   try {
-    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    return readSmallFile(real, maxBytes, { noFollow: true });
   } catch (err) {
-    throw new CredentialFileError((err as NodeJS.ErrnoException).code ?? 'cannot open');
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new CredentialFileError('not a regular file');
-    if (stat.size > maxBytes) throw new CredentialFileError(`larger than ${maxBytes} bytes`);
-    // One byte more than the cap: a file that grew since fstat is refused, not cut short.
-    const buf = Buffer.alloc(maxBytes + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, null);
-      if (got === 0) break;
-      n += got;
-    }
-    if (n > maxBytes) throw new CredentialFileError(`larger than ${maxBytes} bytes`);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
+    throw new CredentialFileError(err instanceof SmallFileError ? err.message : 'cannot read');
   }
 }
