@@ -125,6 +125,22 @@ test('PromQL that Prometheus cannot parse is INVALID_ARGUMENT naming the key and
   });
 });
 
+test('StreamIsActive on a query Prometheus cannot parse ends with INVALID_ARGUMENT naming the key, opened before the first read or after', async () => {
+  const early = ref('typo-stream', { serverAddress: prom.url, query: 'sum(rate(app_requests_per_second{app="web"}[1m]' });
+  const wrong = { code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/^ScaledObject shop\/typo-stream: metadata "query": .*parse error/) };
+  const ended = (r: ScaledObjectRef) =>
+    new Promise<grpc.ServiceError>((resolve, reject) => {
+      const stream = client.streamIsActive(r);
+      stream.on('data', (m: unknown) => reject(new Error(`a state was sent: ${JSON.stringify(m)}`)));
+      stream.on('error', resolve);
+    });
+  // Opened first: the stream registers the trigger, waits for its first state, and ends when the read fails.
+  await expect(ended(early)).resolves.toMatchObject(wrong);
+  // Opened once the fault is known: refused at once, as IsActive is.
+  await expect(ended(early)).resolves.toMatchObject(wrong);
+  await expect(client.isActive(early)).rejects.toMatchObject(wrong);
+});
+
 test('bad serverAddress or a missing query is INVALID_ARGUMENT naming the key', async () => {
   await expect(client.getMetricSpec(ref('bad', { serverAddress: 'not a url', query: 'up' }))).rejects.toMatchObject({
     code: grpc.status.INVALID_ARGUMENT,

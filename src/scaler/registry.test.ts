@@ -352,6 +352,37 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.registry.stageOf(fresh).stage).toBe('last-plan');
   });
 
+  test('a subscriber (StreamIsActive) waiting for the first state is ended with the metadata fault, not left waiting; one subscribing then is refused with it', async () => {
+    ctx = setup();
+    const fault = () => Object.assign(new Error('http://prom:9090: rejects the query: bad_data: 1:3: parse error: unexpected'), { reason: 'query', metadataField: 'query' });
+    const fresh = ctx.registry.touch(ref('new'));
+    ctx.sources[0]!.failWith = fault(); // before its first read: refreshes start off the caller's stack
+    const told: boolean[] = [];
+    const faults: Error[] = [];
+    ctx.registry.subscribe(fresh, (a) => told.push(a), (err) => faults.push(err));
+    await waitFor(() => faults.length === 1, 2000, 'the fault');
+    expect(faults[0]).toBeInstanceOf(InvalidRequestError);
+    expect(faults[0]!.message).toMatch(/^ScaledObject ns\/new: metadata "query": http:\/\/prom:9090: rejects the query/);
+    expect(told).toEqual([]);
+    // Told once: the subscription is over, later failed reads tell it nothing more.
+    const reads = ctx.sources[0]!.reads;
+    await waitFor(() => ctx.sources[0]!.reads > reads, 3000, 'another read');
+    expect(faults).toHaveLength(1);
+    expect(() => ctx.registry.subscribe(fresh, () => {}, () => {})).toThrow(InvalidRequestError);
+
+    // Once a plan exists the same fault is a source failure: a subscriber hears the plan's state and no fault.
+    ctx.sources[0]!.failWith = null;
+    await waitFor(() => fresh.plan !== null, 2000, 'a plan');
+    const later: Error[] = [];
+    const states: boolean[] = [];
+    ctx.registry.subscribe(fresh, (a) => states.push(a), (err) => later.push(err));
+    expect(states).toEqual([true]);
+    ctx.sources[0]!.failWith = fault();
+    await waitFor(() => fresh.sourceFailing, 2000, 'the failure');
+    expect(later).toEqual([]);
+    expect(ctx.registry.isActive(fresh)).toBe(true);
+  });
+
   test('a failing source: the last plan, fresh then stale (never less), then UNAVAILABLE past maxOutage, with reasons; recovery', async () => {
     let now = 1_000_000;
     ctx = setup({ clock: () => now, planTtlMs: 60_000, maxOutageMs: 600_000 });

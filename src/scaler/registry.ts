@@ -143,6 +143,8 @@ export class CapacityError extends Error {
 }
 
 type Listener = (active: boolean) => void;
+/** Told once when the trigger's own metadata is found wrong while nothing is known (the answer would be INVALID_ARGUMENT); the subscription then ends. */
+type FaultListener = (err: InvalidRequestError) => void;
 
 export interface EntryState {
   /** The trigger's key: namespace, name and a digest of the canonical metadata. */
@@ -184,6 +186,8 @@ interface Entry extends EntryState {
   lastAskedAt: number;
   /** Each subscriber with the activity it was last told (null: nothing yet), so it hears only changes. */
   listeners: Map<Listener, boolean | null>;
+  /** The subscribers that end on a metadata fault (StreamIsActive), by their listener. */
+  faultListeners: Map<Listener, FaultListener>;
   pinned: boolean;
   timer: NodeJS.Timeout | null;
   /** The source's minute in progress when it was last read (the window ended just before it). */
@@ -302,6 +306,7 @@ export class ScaledObjectRegistry {
       goodPlan: null,
       lastAskedAt: now,
       listeners: new Map(),
+      faultListeners: new Map(),
       pinned: options.pinned ?? false,
       timer: null,
       readMinute: null,
@@ -414,15 +419,23 @@ export class ScaledObjectRegistry {
    * if it is known). Returns the unsubscribe function. A subscribed trigger is never forgotten.
    * A failing source sends nothing: the last activity told stays in force.
    */
-  subscribe(state: EntryState, listener: Listener): () => void {
+  subscribe(state: EntryState, listener: Listener, onFault?: FaultListener): () => void {
     const entry = this.entries.get(state.key);
     if (!entry) throw new NotReadyError(`ScaledObject ${state.namespace}/${state.name} is not registered`);
-    const { served } = this.stageOf(entry);
-    const active = served ? served.active : null;
+    // What IsActive would answer now: its INVALID_ARGUMENT (the trigger's own metadata is wrong and
+    // nothing is known) is thrown, as IsActive throws it; nothing known yet for another reason waits.
+    let active: boolean | null = null;
+    try {
+      active = this.served(entry).active;
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw err;
+    }
     entry.listeners.set(listener, active);
+    if (onFault) entry.faultListeners.set(listener, onFault);
     if (active !== null) listener(active);
     return () => {
       entry.listeners.delete(listener);
+      entry.faultListeners.delete(listener);
       entry.lastAskedAt = this.clock();
     };
   }
@@ -736,6 +749,16 @@ export class ScaledObjectRegistry {
     this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
     // The stage (last-plan, stale-plan, unavailable) as of now, logged on change.
     this.stageOf(entry);
+    // A stream waiting for the first state would wait for ever on metadata that cannot work: it
+    // ends with the INVALID_ARGUMENT IsActive answers (KEDA reports it and opens a new one later).
+    if (entry.faultListeners.size > 0 && entry.plan === null && entry.observed === null && entry.metadataFault !== null) {
+      const fault = new InvalidRequestError(`ScaledObject ${entry.namespace}/${entry.name}: ${entry.metadataFault}`);
+      for (const [listener, onFault] of [...entry.faultListeners]) {
+        entry.faultListeners.delete(listener);
+        entry.listeners.delete(listener);
+        onFault(fault);
+      }
+    }
   }
 
   /** Logs an error only when it differs from the last one: once per change, not once per poll. */
@@ -765,6 +788,7 @@ export class ScaledObjectRegistry {
     entry.source.close();
     entry.forecaster?.close?.();
     entry.listeners.clear();
+    entry.faultListeners.clear();
     this.entries.delete(entry.key);
     const siblings = this.objects.get(entry.objectKey);
     siblings?.delete(entry);

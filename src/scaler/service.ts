@@ -183,9 +183,17 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
         if (streams.size >= streams.limit) throw new CapacityError(`already ${streams.size} open StreamIsActive calls (the most at once: twice --max-objects)`);
         const state = registry.touch(toRef(call.request, 'scaledObjectRef'));
         streams.add(call);
-        unsubscribe = registry.subscribe(state, (active) => {
-          if (!done && !call.cancelled && call.writable) call.write({ result: active });
-        });
+        unsubscribe = registry.subscribe(
+          state,
+          (active) => {
+            if (!done && !call.cancelled && call.writable) call.write({ result: active });
+          },
+          (fault) => {
+            if (done) return;
+            cleanup();
+            call.emit('error', toStatus(fault, log, 'StreamIsActive'));
+          },
+        );
       } catch (err) {
         cleanup();
         call.emit('error', toStatus(err, log, 'StreamIsActive'));
