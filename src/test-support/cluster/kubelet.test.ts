@@ -152,6 +152,20 @@ test('readiness after a delay: Running, not Ready, then Ready with its transitio
   expect(ready('p')).toMatchObject({ status: 'True', lastTransitionTime: at(0) });
 });
 
+test('healthy-then-crash: Ready and serving until it exits after s seconds; the restart decides again', async () => {
+  let down = false;
+  cluster.behaviour(({ container }) => (container.image !== 'db-client' ? undefined : down ? { run: 'crash', log: 'fatal: primary lost\n' } : 'healthy-then-crash:3600'));
+  runPod('p', 'db-client');
+  await cluster.tick(3599);
+  expect(app('p')).toMatchObject({ ready: true, restartCount: 0, state: { running: { startedAt: at(-3599) } } });
+  down = true;
+  await cluster.tick(1);
+  // The run ended after an hour; the restart (at once, the first one) crashed at start.
+  expect(app('p')).toMatchObject({ ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } } });
+  expect(app('p').lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error', finishedAt: at(0) });
+  expect(() => cluster.behave('x', 'healthy-then-crash')).toThrow(/unknown behaviour/);
+});
+
 test('a ConfigMap-caused crash loop: same image, broken config; fixing the ConfigMap fixes it at the next restart', async () => {
   cluster.kube.put(configMap('web-config', { 'app.yaml': 'mode: ok\n' }));
   // The app crashes on a config it cannot parse.

@@ -7,6 +7,8 @@
  * - `healthy`, `healthy:<s>`: runs; Ready at once, or after s seconds.
  * - `not-ready`: runs, never Ready.
  * - `crash`, `crash:<s>`: exits 1 (or exitCode) at once, or after s seconds.
+ * - `healthy-then-crash:<s>`: runs, Ready at once, and exits 1 (or exitCode) after s seconds: a
+ *   process that served until something under it went away (a database, a disk).
  * - `oom-at:<quantity>`: allocates that much at start: OOMKilled (exit 137) when the container's
  *   memory limit is below it, healthy otherwise, so raising the limit fixes it.
  * - `leak`, `leak:<quantity>`: Ready, but grows by 1Mi (or the quantity) a second until it hits
@@ -37,11 +39,11 @@ import type { Pod } from './pods.js';
 import { bytesOf, goDuration, semanticEqual, sha256, type Wire } from './util.js';
 
 export interface Behaviour {
-  /** healthy[:s] | not-ready | crash[:s] | oom-at:<quantity> | leak[:<quantity per second>] */
+  /** healthy[:s] | not-ready | crash[:s] | healthy-then-crash:<s> | oom-at:<quantity> | leak[:<quantity per second>] */
   run: string;
   /** What each run of the container prints (its log). */
   log?: string;
-  /** For crash: the exit code (default 1; 0 is a Completed exit, restarted all the same under restartPolicy Always). */
+  /** For crash and healthy-then-crash: the exit code (default 1; 0 is a Completed exit, restarted all the same under restartPolicy Always). */
   exitCode?: number;
 }
 export type BehaviourSpec = string | Behaviour;
@@ -81,9 +83,10 @@ export function parseBehaviour(spec: BehaviourSpec): Behaviour {
     (kind === 'healthy' && seconds(arg)) ||
     (kind === 'not-ready' && arg === undefined) ||
     (kind === 'crash' && seconds(arg)) ||
+    (kind === 'healthy-then-crash' && arg !== undefined && arg !== '' && seconds(arg)) ||
     (kind === 'oom-at' && bytesOf(arg) !== undefined) ||
     (kind === 'leak' && (arg === undefined || (bytesOf(arg) ?? 0) > 0));
-  if (!ok) throw new Error(`fake kubelet: unknown behaviour "${b.run}" (healthy[:s], not-ready, crash[:s], oom-at:<quantity>, leak[:<quantity>/s])`);
+  if (!ok) throw new Error(`fake kubelet: unknown behaviour "${b.run}" (healthy[:s], not-ready, crash[:s], healthy-then-crash:<s>, oom-at:<quantity>, leak[:<quantity>/s])`);
   return b;
 }
 
@@ -100,6 +103,10 @@ function plan(b: Behaviour, image: string, limitBytes: number): Plan {
     case 'crash': {
       const code = b.exitCode ?? 1;
       return { ready: false, readyAfter: 0, exitAfter: Number(arg ?? 0) || 0, exitCode: code, reason: code === 0 ? 'Completed' : 'Error', log: b.log ?? `${starting}fatal: exiting with status ${code}\n` };
+    }
+    case 'healthy-then-crash': {
+      const code = b.exitCode ?? 1;
+      return { ready: true, readyAfter: 0, exitAfter: Number(arg), exitCode: code, reason: code === 0 ? 'Completed' : 'Error', log: b.log ?? `${starting}ready\nfatal: exiting with status ${code}\n` };
     }
     case 'oom-at':
       return limitBytes < bytesOf(arg)! ? oom(0) : healthy(0);
