@@ -15,7 +15,8 @@
  * owning workload → opted in → already handled (idempotency keys; an OOM kill older than the
  * container's last bump, or at a limit the template has already raised) → GitOps / VPA / paused →
  * for a rollback, is it the newest revision, never known-good, failing in more than the share of
- * its pods → cooldown → hourly budget → the plan itself (cap, known-good target, dependency
+ * its pods, not shown by the API server to have run healthy while unwatched (`unwatched.ts`) →
+ * cooldown → hourly budget → the plan itself (cap, known-good target, dependency
  * outage) → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
  * StatefulSet is deleted). The whole sequence runs again on a fresh read of the workload after a
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
@@ -47,6 +48,7 @@ import {
   withRememberedMarks,
   withRolledBackFrom,
   type AnnotationPatch,
+  type FailingRevision,
   type RollbackPick,
 } from './known-good.js';
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
@@ -58,6 +60,7 @@ import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } fro
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
 import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
+import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, statefulSetRolloutCompleted } from './unwatched.js';
 import { RestartBackoff } from './watch.js';
 
 /** `report`: nothing could be done and nothing was tried (an image that cannot be pulled). */
@@ -166,6 +169,8 @@ export class Healer {
    * (by uid), applied over what it reads, so its decisions are those a live healer would make.
    */
   private readonly dryMarks = new Map<string, AnnotationPatch>();
+  /** Revisions (by uid) found to have run healthy while unwatched: the evidence, once found (`unwatched.ts`). */
+  private readonly healthyUnwatched = new Map<string, string>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -645,6 +650,8 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
+    const unwatched = failing ? this.ranHealthyUnwatched(w, failing, pick) : null;
+    if (unwatched) return unwatched;
     const guard = this.sharedGuards('rollback', last, held);
     if (guard) return guard;
     const logs = await readLogs();
@@ -671,6 +678,34 @@ export class Healer {
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+  }
+
+  /**
+   * A refusal when the API server shows that the failing revision ran healthy while this process
+   * was not watching (`unwatched.ts`): never a reason to roll back, only not to. Once found for a
+   * revision it is remembered (the crash loop's restarts wear the evidence down), by its uid.
+   */
+  private ranHealthyUnwatched(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, pick: RollbackPick<KubernetesObject>): Outcome | null {
+    const meta = w.object.metadata!;
+    const key = failing.obj.metadata?.uid ?? `${meta.uid}/${failing.name}`;
+    let evidence = this.healthyUnwatched.get(key);
+    if (evidence === undefined) {
+      const completed = w.kind === 'Deployment' ? deploymentRolloutCompleted(w.object, failing.name) : statefulSetRolloutCompleted(w.object, failing.name);
+      const cached = this.informers.flatMap((i) => (i as unknown as { list(): V1Pod[] }).list());
+      const found = completed && ranHealthyUnwatched(completed, podsOfRevision(cached, w.kind, meta.uid, failing.obj.metadata), this.clock(), this.o.rules);
+      if (!found) return null;
+      evidence = found;
+      this.healthyUnwatched.set(key, evidence);
+      if (this.healthyUnwatched.size > REFUSALS_KEPT) this.healthyUnwatched.delete(this.healthyUnwatched.keys().next().value!);
+    }
+    const what = w.kind === 'Deployment' ? `revision ${failing.revision}` : `ControllerRevision ${failing.name}`;
+    const to = 'target' in pick ? ` --to-revision=${pick.revision}` : '';
+    return this.refused(
+      'ran-healthy-unwatched',
+      `no rollback: ${what} ran healthy before this crash loop, while Amadeus was not watching it (so it carries no known-good mark): ${evidence}. ` +
+        `The crash loop points elsewhere (a dependency, the cluster, data), and rolling it back would undo a working release. ` +
+        `To roll back anyway: kubectl -n ${meta.namespace} rollout undo ${w.kind.toLowerCase()}/${meta.name}${to}`,
+    );
   }
 
   /**

@@ -15,7 +15,9 @@
  * its pods fail (`revisions.ts`'s share rule); then to the newest known-good revision older than
  * it, never one the workload was rolled back from before (`amadeus.io/rolled-back-from` holds
  * their template hashes, which survive the controller's renumbering), the way
- * `kubectl rollout undo --to-revision` does it.
+ * `kubectl rollout undo --to-revision` does it. (A revision that ran healthy while this process was
+ * not watching carries no mark: what the API server shows of that refuses its rollback too, never
+ * makes a target — `unwatched.ts`.)
  */
 import type {
   V1ControllerRevision,
