@@ -331,7 +331,11 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     k.put({ apiVersion: 'v1', kind: 'Pod', ...second });
     await waitFor(() => healer.reports.some((r) => r.workload.kind === 'Deployment' && r.action === 'rollback'), 10_000, 'the rollback');
     await healer.idle();
-    k.put({ apiVersion: 'v1', kind: 'Pod', ...fixture<V1Pod>('oomkilled-pod.json') });
+    // The OOM kill is in the revision restored (the template the Deployment runs now): raised. (One
+    // in the revision rolled back from would be answered by the rollback, with nothing to patch.)
+    const oom = fixture<V1Pod>('oomkilled-pod.json');
+    oom.metadata = { ...oom.metadata!, labels: { ...oom.metadata!.labels, 'pod-template-hash': '6b9d4c8f7' }, ownerReferences: [{ ...oom.metadata!.ownerReferences![0]!, name: 'web-6b9d4c8f7', uid: '2b4d6f8a-0c2e-4b4d-9f6a-8e0a2b4d6f8a' }] };
+    k.put({ apiVersion: 'v1', kind: 'Pod', ...oom });
     await waitFor(() => healer.reports.length >= 6, 10_000, 'six reports');
     await healer.idle();
     // The revision restored crash-loops too (the cause was elsewhere): recorded on its ReplicaSet, no second rollback.
