@@ -15,7 +15,8 @@
  * owning workload → opted in → already handled (idempotency keys; an OOM kill older than the
  * container's last bump, or at a limit the template has already raised) → GitOps / VPA / paused →
  * for a rollback, is it the newest revision, never known-good, failing in more than the share of
- * its pods, not shown by the API server to have run healthy while unwatched (`unwatched.ts`) →
+ * its pods, not shown by the API server to have run healthy while unwatched (`unwatched.ts`; the
+ * finding recorded on the revision) →
  * cooldown → hourly budget → the plan itself (cap, known-good target, dependency
  * outage) → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
  * StatefulSet is deleted). The whole sequence runs again on a fresh read of the workload after a
@@ -60,7 +61,7 @@ import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } fro
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
 import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
-import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, statefulSetRolloutCompleted } from './unwatched.js';
+import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
 import { RestartBackoff } from './watch.js';
 
 /** `report`: nothing could be done and nothing was tried (an image that cannot be pulled). */
@@ -171,6 +172,8 @@ export class Healer {
   private readonly dryMarks = new Map<string, AnnotationPatch>();
   /** Revisions (by uid) found to have run healthy while unwatched: the evidence, once found (`unwatched.ts`). */
   private readonly healthyUnwatched = new Map<string, string>();
+  /** Revisions (by uid) dry run said it would record that finding on: said once each at info. */
+  private readonly dryRecorded = new Set<string>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -650,7 +653,7 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
-    const unwatched = failing ? this.ranHealthyUnwatched(w, failing, pick) : null;
+    const unwatched = failing ? await this.ranHealthyUnwatched(w, failing, pick) : null;
     if (unwatched) return unwatched;
     const guard = this.sharedGuards('rollback', last, held);
     if (guard) return guard;
@@ -683,21 +686,27 @@ export class Healer {
   /**
    * A refusal when the API server shows that the failing revision ran healthy while this process
    * was not watching (`unwatched.ts`): never a reason to roll back, only not to. Once found for a
-   * revision it is remembered (the crash loop's restarts wear the evidence down), by its uid.
+   * revision it is remembered (the crash loop's restarts wear the evidence down), by its uid, and
+   * recorded on the revision (leader only, never in dry run), where a restarted or newly elected
+   * process finds it; the revision's own record refuses as the evidence did.
    */
-  private ranHealthyUnwatched(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, pick: RollbackPick<KubernetesObject>): Outcome | null {
+  private async ranHealthyUnwatched(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, pick: RollbackPick<KubernetesObject>): Promise<Outcome | null> {
     const meta = w.object.metadata!;
     const key = failing.obj.metadata?.uid ?? `${meta.uid}/${failing.name}`;
-    let evidence = this.healthyUnwatched.get(key);
-    if (evidence === undefined) {
+    let found = this.healthyUnwatched.get(key) ?? null;
+    if (found === null && !recordedUnwatched(failing.obj.metadata, this.o.rules)) {
       const completed = w.kind === 'Deployment' ? deploymentRolloutCompleted(w.object, failing.name) : statefulSetRolloutCompleted(w.object, failing.name);
       const cached = this.informers.flatMap((i) => (i as unknown as { list(): V1Pod[] }).list());
-      const found = completed && ranHealthyUnwatched(completed, podsOfRevision(cached, w.kind, meta.uid, failing.obj.metadata), this.clock(), this.o.rules);
-      if (!found) return null;
-      evidence = found;
-      this.healthyUnwatched.set(key, evidence);
-      if (this.healthyUnwatched.size > REFUSALS_KEPT) this.healthyUnwatched.delete(this.healthyUnwatched.keys().next().value!);
+      found = completed && ranHealthyUnwatched(completed, podsOfRevision(cached, w.kind, meta.uid, failing.obj.metadata), this.clock(), this.o.rules);
+      if (found) {
+        this.healthyUnwatched.set(key, found);
+        if (this.healthyUnwatched.size > REFUSALS_KEPT) this.healthyUnwatched.delete(this.healthyUnwatched.keys().next().value!);
+      }
     }
+    const finding = unwatchedFinding(failing.obj.metadata, found || null, new Date(this.clock()), this.o.rules);
+    if (!finding) return null;
+    if (finding.record) await this.recordUnwatched(w, failing.obj, finding.record);
+    const evidence = finding.evidence;
     const what = w.kind === 'Deployment' ? `revision ${failing.revision}` : `ControllerRevision ${failing.name}`;
     const to = 'target' in pick ? ` --to-revision=${pick.revision}` : '';
     return this.refused(
@@ -815,6 +824,32 @@ export class Healer {
       }, this.o.retry);
     } catch (err) {
       this.o.log.warn('could not record the crash loop on the revision', { namespace, revision: name, error: apiMessage(err) });
+    }
+  }
+
+  /**
+   * Records on the failing revision that it ran healthy while unwatched (`unwatched.ts`): the
+   * leader's alone, nothing in dry run (where the finding is only remembered by this process, not
+   * taken for a record). A failed write is said and tried again at the next decision.
+   */
+  private async recordUnwatched(w: Workload, revision: KubernetesObject, record: AnnotationPatch): Promise<void> {
+    const namespace = w.object.metadata!.namespace!;
+    const kind = w.kind === 'Deployment' ? 'ReplicaSet' : 'ControllerRevision';
+    const name = `${kind}/${revision.metadata?.name}`;
+    if (!this.isLeader || this.stopped) return;
+    if (await this.dryRun(namespace)) {
+      const uid = revision.metadata?.uid ?? name;
+      const level = this.dryRecorded.has(uid) ? 'debug' : 'info';
+      this.dryRecorded.add(uid);
+      if (this.dryRecorded.size > REFUSALS_KEPT) this.dryRecorded.delete(this.dryRecorded.values().next().value!);
+      this.o.log[level]('dry run: would record on the revision that it ran healthy while unwatched', { namespace, revision: name, annotations: Object.keys(record) });
+      return;
+    }
+    try {
+      await this.patchRevision(kind, revision, record);
+      this.o.log.info('recorded on the revision that it ran healthy while unwatched: its rollback stays refused after a restart', { namespace, revision: name });
+    } catch (err) {
+      this.o.log.warn('could not record on the revision that it ran healthy while unwatched; tried again at its next crash', { namespace, revision: name, error: apiMessage(err) });
     }
   }
 

@@ -14,6 +14,7 @@ import {
   podOrdinal,
   recreatedFromTemplate,
   replicaSetRevision,
+  revisionMarksOnWorkload,
   rollbackAnnotations,
   templateHash,
   rollbackTemplate,
@@ -120,6 +121,29 @@ describe('knownGoodMark', () => {
     expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, ms(0), at(5000))).toBeNull();
   });
 
+  test('revision marks found on a workload (kubectl rollout undo copies them there) are removed; its own marks stay', () => {
+    const onDeployment = {
+      'amadeus.io/heal': 'true',
+      'amadeus.io/last-rollback': '{}',
+      'amadeus.io/known-good': 'true',
+      'amadeus.io/known-good-at': at(600).toISOString(),
+      'amadeus.io/known-good-for': 'rs-1',
+      'amadeus.io/crash-looped-at': at(900).toISOString(),
+      'amadeus.io/ready-since': at(0).toISOString(),
+      'amadeus.io/ran-healthy-unwatched': JSON.stringify({ at: at(900).toISOString(), for: 'rs-2', evidence: '…' }),
+    };
+    expect(revisionMarksOnWorkload({ annotations: onDeployment })).toEqual({
+      'amadeus.io/known-good': null,
+      'amadeus.io/known-good-at': null,
+      'amadeus.io/known-good-for': null,
+      'amadeus.io/crash-looped-at': null,
+      'amadeus.io/ready-since': null,
+      'amadeus.io/ran-healthy-unwatched': null,
+    });
+    expect(revisionMarksOnWorkload({ annotations: { 'amadeus.io/ran-healthy-unwatched': '{}' } })).toEqual({ 'amadeus.io/ran-healthy-unwatched': null });
+    expect(revisionMarksOnWorkload({ annotations: { 'amadeus.io/heal': 'true', 'amadeus.io/last-rollback': '{}' } })).toBeNull();
+  });
+
   test('an unbound mark of an earlier version counts only if made after the revision was created; rewritten bound', () => {
     const legacy = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() };
     expect(isUsableKnownGood({ uid: 'rs-1', creationTimestamp: at(0), annotations: legacy })).toBe(true);
@@ -211,6 +235,14 @@ describe('pickRollbackTarget', () => {
     const vetoed = replicaSets();
     byName(vetoed, 'web-6b9d4c8f7').metadata!.annotations!['amadeus.io/known-good'] = 'false';
     expect(pickRollbackTarget(deployment(), vetoed)).toMatchObject({ revision: 2 });
+  });
+
+  test('a revision recorded to have run healthy while unwatched is no target: only a known-good mark makes one', () => {
+    const list = replicaSets();
+    const three = byName(list, 'web-6b9d4c8f7');
+    delete three.metadata!.annotations!['amadeus.io/known-good'];
+    three.metadata!.annotations!['amadeus.io/ran-healthy-unwatched'] = JSON.stringify({ at: T0.toISOString(), for: three.metadata!.uid, evidence: '…' });
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
   });
 
   test('a known-good revision with the current template: same-template, never further back', () => {

@@ -119,7 +119,7 @@ export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number |
  */
 export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
   const A = rules.annotations;
-  const keys = [A.knownGood, A.knownGoodAt, A.knownGoodFor, A.crashLoopedAt, A.readySince].filter((k) => meta?.annotations?.[k] !== undefined);
+  const keys = [A.knownGood, A.knownGoodAt, A.knownGoodFor, A.crashLoopedAt, A.readySince, A.ranHealthyUnwatched].filter((k) => meta?.annotations?.[k] !== undefined);
   return keys.length > 0 ? Object.fromEntries(keys.map((k) => [k, null])) : null;
 }
 

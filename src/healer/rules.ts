@@ -40,6 +40,12 @@ export const HEAL_PREFIX = 'amadeus.io/';
  *   than this does not make it a target.
  * - `readySince`: written by earlier versions; no longer trusted (time while Amadeus was not
  *   watching must not count) and removed when the revision is marked.
+ * - `ranHealthyUnwatched`: the leader's record that the API server showed the revision ran healthy
+ *   while Amadeus was not watching (`unwatched.ts`), written when that refused its rollback, so the
+ *   refusal survives restarts and leader changes after the pods' own numbers stop proving it. JSON
+ *   `{"at": "<ISO time>", "for": "<the revision's uid>", "evidence": "<what was shown>"}`: like a
+ *   `knownGoodFor`-bound mark it counts only on the object whose uid it names. It only ever refuses
+ *   a rollback of that revision, never makes it a target; never written in dry run.
  */
 export const HEAL_ANNOTATIONS = Object.freeze({
   heal: 'amadeus.io/heal',
@@ -54,6 +60,7 @@ export const HEAL_ANNOTATIONS = Object.freeze({
   knownGoodAt: 'amadeus.io/known-good-at',
   knownGoodFor: 'amadeus.io/known-good-for',
   crashLoopedAt: 'amadeus.io/crash-looped-at',
+  ranHealthyUnwatched: 'amadeus.io/ran-healthy-unwatched',
 } as const);
 
 export type HealAnnotations = typeof HEAL_ANNOTATIONS;

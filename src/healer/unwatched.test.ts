@@ -1,6 +1,6 @@
 import type { V1ContainerStatus, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { HEAL_RULES } from './rules.js';
-import { deploymentRolloutCompleted, longestRunAtLeast, podLongestRun, podsOfRevision, ranHealthyUnwatched, statefulSetRolloutCompleted } from './unwatched.js';
+import { deploymentRolloutCompleted, longestRunAtLeast, podLongestRun, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
 
 const NOW = Date.UTC(2024, 4, 14, 12, 0);
 const t = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();
@@ -129,4 +129,50 @@ test('podsOfRevision: a ReplicaSet’s by controller uid; a StatefulSet revision
   const db = (name: string, rev: string): V1Pod => ({ metadata: { name, labels: { 'controller-revision-hash': rev }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts', controller: true }] } });
   expect(podsOfRevision([db('db-0', 'db-1'), db('db-2', 'db-2')], 'StatefulSet', 'sts', { name: 'db-2' }).map((p) => p.metadata!.name)).toEqual(['db-2']);
   expect(podsOfRevision([db('db-2', 'db-2')], 'StatefulSet', 'other', { name: 'db-2' })).toEqual([]);
+});
+
+describe('the finding recorded on the revision (amadeus.io/ran-healthy-unwatched)', () => {
+  const KEY = 'amadeus.io/ran-healthy-unwatched';
+  const EVIDENCE = 'its rollout completed at …, and each of its 3 pods older than 12 min ran every container at least 54 min without a restart';
+  const now = new Date(NOW);
+  const record = (o: Record<string, unknown>) => ({ [KEY]: JSON.stringify({ at: now.toISOString(), for: 'rs-2', evidence: EVIDENCE, ...o }) });
+
+  test('found and not recorded yet: refused with what was found, recorded bound to the revision’s uid', () => {
+    const finding = unwatchedFinding({ uid: 'rs-2', annotations: { 'amadeus.io/heal': 'true' } }, EVIDENCE, now);
+    expect(finding).toEqual({ evidence: EVIDENCE, record: record({}) });
+    expect(JSON.parse(finding!.record![KEY]!)).toEqual({ at: '2024-05-14T12:00:00.000Z', for: 'rs-2', evidence: EVIDENCE });
+  });
+
+  test('recorded on this revision: refused by the record, nothing to write — whatever the pods show now', () => {
+    const meta = { uid: 'rs-2', annotations: record({ at: t(90) }) };
+    expect(recordedUnwatched(meta)).toEqual({ at: t(90), for: 'rs-2', evidence: EVIDENCE });
+    const finding = unwatchedFinding(meta, null, now);
+    expect(finding).toEqual({ evidence: `as recorded on the revision at ${t(90)} (${KEY}): ${EVIDENCE}`, record: null });
+    expect(unwatchedFinding(meta, 'found again', now)).toEqual(finding);
+  });
+
+  test('nothing found, nothing recorded: no finding (a revision that crash-looped from its start is rolled back as ever)', () => {
+    expect(unwatchedFinding({ uid: 'rs-2', annotations: {} }, null, now)).toBeNull();
+    expect(unwatchedFinding(undefined, null, now)).toBeNull();
+  });
+
+  // kubectl rollout undo copies a ReplicaSet's annotations onto the Deployment, whose controller
+  // copies them onto every new ReplicaSet: a record names the revision it was made for.
+  test('a record copied onto another revision counts for nothing there; what that revision shows itself is recorded over it', () => {
+    const copied = { uid: 'rs-3', annotations: record({}) };
+    expect(recordedUnwatched(copied)).toBeNull();
+    expect(unwatchedFinding(copied, null, now)).toBeNull();
+    expect(unwatchedFinding(copied, EVIDENCE, now)).toEqual({ evidence: EVIDENCE, record: record({ for: 'rs-3' }) });
+  });
+
+  test('no uid, an unreadable or incomplete record: counts for nothing; nothing is recorded without a uid to bind it to', () => {
+    expect(recordedUnwatched({ annotations: record({}) })).toBeNull();
+    expect(unwatchedFinding({ annotations: {} }, EVIDENCE, now)).toEqual({ evidence: EVIDENCE, record: null });
+    for (const raw of ['true', '', '{', '[]', 'null', JSON.stringify({ at: t(0) }), JSON.stringify({ for: 'rs-2' }), JSON.stringify({ at: 'yesterday', for: 'rs-2' })]) {
+      expect(recordedUnwatched({ uid: 'rs-2', annotations: { [KEY]: raw } })).toBeNull();
+    }
+    // The evidence is what it says, not what makes it count.
+    expect(recordedUnwatched({ uid: 'rs-2', annotations: { [KEY]: JSON.stringify({ at: t(0), for: 'rs-2' }) } })).toEqual({ at: t(0), for: 'rs-2', evidence: '' });
+    expect(unwatchedFinding({ uid: 'rs-2', annotations: { [KEY]: JSON.stringify({ at: t(0), for: 'rs-2' }) } }, null, now)!.evidence).toBe(`as recorded on the revision at ${t(0)} (${KEY})`);
+  });
 });

@@ -28,10 +28,16 @@
  *
  * A revision that crash-looped from its first minutes has neither (its rollout never completed,
  * and no run of its pods lasted), and is rolled back as before. The evidence wears down as a crash
- * loop goes on (each restart adds a back-off to explain); the healer remembers it once found.
+ * loop goes on (each restart adds a back-off to explain), so once found it is recorded on the
+ * revision itself (`amadeus.io/ran-healthy-unwatched`, by the leader, never in dry run), bound to
+ * the revision's uid: a restarted or newly elected Amadeus late in the crash loop, whose pods no
+ * longer prove the run, still refuses by the record ({@link unwatchedFinding}). A record copied onto
+ * another revision (`kubectl rollout undo` copies a ReplicaSet's annotations onto the Deployment, its
+ * controller copies those onto new ReplicaSets) names another uid and counts for nothing there.
  */
 import type { V1ContainerStatus, V1Deployment, V1ObjectMeta, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ownerOf } from './detect.js';
+import type { AnnotationPatch } from './known-good.js';
 import { HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
 
 /** The kubelet's cap on a crash loop's back-off (MaxContainerBackOff; KEP-4603 lets a node lower it, never raise it). */
@@ -156,4 +162,59 @@ export function ranHealthyUnwatched(completed: string | null, pods: readonly V1P
     `${completed}, and ${each}${young > 0 ? ` (${young} younger not counted)` : ''} ran every container at least ${Math.floor(least / 60)} min without a restart ` +
     `(by the pod's start, its restart counts and the kubelet's back-off of at most ${MAX_BACKOFF_SECONDS / 60} min per restart): longer than a crash loop since its start can explain`
   );
+}
+
+/** The finding as recorded on a revision (`amadeus.io/ran-healthy-unwatched`). */
+export interface UnwatchedRecord {
+  /** When it was found and recorded (ISO time). */
+  readonly at: string;
+  /** The uid of the revision it was found for. */
+  readonly for: string;
+  /** What the API server showed ({@link ranHealthyUnwatched}'s sentence). */
+  readonly evidence: string;
+}
+
+/**
+ * The finding recorded on this revision, or null: none, unreadable, or not made for it — a record
+ * counts only on the object whose uid it names (`for`), so one copied onto another revision, or
+ * on an object without a uid, counts for nothing.
+ */
+export function recordedUnwatched(meta: Pick<V1ObjectMeta, 'annotations' | 'uid'> | undefined, rules: HealRules = HEAL_RULES): UnwatchedRecord | null {
+  const raw = meta?.annotations?.[rules.annotations.ranHealthyUnwatched];
+  if (raw === undefined || meta?.uid === undefined) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const r = v as Record<string, unknown>;
+  if (r.for !== meta.uid || typeof r.at !== 'string' || ms(r.at) === null) return null;
+  return { at: r.at, for: r.for, evidence: typeof r.evidence === 'string' ? r.evidence : '' };
+}
+
+/**
+ * The decision for a failing revision: the evidence to refuse its rollback with, and the record to
+ * write on it (null: none to write), or null when there is no evidence. `found` is the evidence
+ * this process found ({@link ranHealthyUnwatched}, now or earlier), null when none. The revision's
+ * own record stands first (it is what survives the crash loop wearing the pods' numbers down);
+ * else what was found is refused with and recorded, bound to the revision's uid (never without
+ * one). Nothing here makes a revision a rollback target.
+ */
+export function unwatchedFinding(
+  meta: Pick<V1ObjectMeta, 'annotations' | 'uid'> | undefined,
+  found: string | null,
+  now: Date,
+  rules: HealRules = HEAL_RULES,
+): { evidence: string; record: AnnotationPatch | null } | null {
+  const recorded = recordedUnwatched(meta, rules);
+  if (recorded) {
+    const said = recorded.evidence ? `: ${recorded.evidence}` : '';
+    return { evidence: `as recorded on the revision at ${recorded.at} (${rules.annotations.ranHealthyUnwatched})${said}`, record: null };
+  }
+  if (found === null) return null;
+  const uid = meta?.uid;
+  const record = uid ? { [rules.annotations.ranHealthyUnwatched]: JSON.stringify({ at: now.toISOString(), for: uid, evidence: found } satisfies UnwatchedRecord) } : null;
+  return { evidence: found, record };
 }
