@@ -4,9 +4,9 @@
  * out yet, act past its hourly budget in a storm, trust a known-good mark `kubectl rollout undo`
  * copied onto another revision, or write anything in dry-run.
  */
-import type { V1ControllerRevision, V1Deployment, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ControllerRevision, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
 import { HEAL_RULES } from './rules.js';
 
 let w: HealerWorld;
@@ -140,20 +140,6 @@ describe('the hourly budget in a storm', () => {
     expect([...new Set(refused.map((r) => r.workload.name))].sort()).toEqual(names.filter((n) => !patched.includes(n)));
   });
 });
-
-/** `kubectl rollout undo --to-revision`: the ReplicaSet's template (without pod-template-hash) and its annotations, except kubectl's skip list, replace the Deployment's. */
-function kubectlUndo(w: HealerWorld, name: string, to: V1ReplicaSet): void {
-  const skip = ['kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision', 'deployment.kubernetes.io/revision-history', 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deprecated.deployment.rollback.to'];
-  w.edit<V1Deployment>('apps/v1', 'Deployment', name, (d) => {
-    const template = structuredClone(to.spec!.template!);
-    delete template.metadata!.labels!['pod-template-hash'];
-    d.spec!.template = template;
-    const annotations: Record<string, string> = {};
-    for (const k of skip) if (d.metadata!.annotations?.[k] !== undefined) annotations[k] = d.metadata!.annotations[k];
-    for (const [k, v] of Object.entries(to.metadata!.annotations ?? {})) if (!skip.includes(k)) annotations[k] = v;
-    d.metadata!.annotations = annotations;
-  });
-}
 
 describe('a known-good mark copied by `kubectl rollout undo`', () => {
   test('undo to known-good web:1 copies its mark onto the Deployment, so web:3 is born marked → the mark does not count there: web:3 is rolled back to web:1; the copies leave the Deployment, web:4 keeps its own mark', async () => {

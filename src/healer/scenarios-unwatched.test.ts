@@ -5,9 +5,11 @@
  * new healer did when the release's pods crash-loop shortly after it started, and what it must not
  * have done.
  */
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import type { HealerOptions } from './healer.js';
+import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched } from './unwatched.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -127,5 +129,135 @@ describe('a release rolled out while Amadeus was not watching', () => {
     expect(reportSummary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
     expect(second.healer.reports[0]!.message).toBe(`rolled back from revision 2 to revision 1 (ReplicaSet ${good.metadata!.name})`);
     expect(image()).toBe('web:1');
+  });
+});
+
+const RECORD = 'amadeus.io/ran-healthy-unwatched';
+/** The finding recorded on a revision, parsed; undefined when none. */
+const recordOn = (rs: V1ReplicaSet | undefined): { at: string; for: string; evidence: string } | undefined => {
+  const raw = rs?.metadata?.annotations?.[RECORD];
+  return raw === undefined ? undefined : (JSON.parse(raw) as { at: string; for: string; evidence: string });
+};
+/** Deployment web's ReplicaSet running `img`, as stored now. */
+const rsOf = (img: string) => replicaSetRunning(w, 'web', img)!;
+
+/**
+ * web:1 marked known-good by a first Amadeus, which stops; web:2 rolls out and serves for three
+ * hours unwatched; a second Amadeus starts (with `second`'s options), and five minutes later web:2
+ * crash-loops with logs the classifier does not know, until `outage.end` (never, unless set).
+ */
+async function ranHealthyUnwatchedThenCrashLoops(second: Partial<HealerOptions> = {}): Promise<{ second: Replica; good: V1ReplicaSet; released: V1ReplicaSet; outage: { at: number; end: number } }> {
+  w = await healerWorld();
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+  const first = await w.start({ name: 'amadeus-before' });
+  await w.advance(11 * 60);
+  const good = rsOf('web:1');
+  expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+  await w.stop(first);
+  const outage = { at: w.cluster.clock.now() + (3 * 60 + 5) * 60_000, end: Infinity };
+  w.cluster.behaviour(({ container }) => {
+    if (container.image !== 'web:2') return undefined;
+    const now = w.cluster.clock.now();
+    if (now >= outage.end) return 'healthy';
+    const left = Math.round((outage.at - now) / 1000);
+    return left > 0 ? `healthy-then-crash:${left}` : { run: 'crash', log: LOST_PRIMARY };
+  });
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+  await w.advance(3 * 60 * 60);
+  const released = rsOf('web:2');
+  expect(released.metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
+  const replica = await w.start({ name: 'amadeus-after', ...second });
+  await w.advance(15 * 60);
+  expect(reportSummary(w)).toEqual([`Deployment/web rollback/refused/ran-healthy-unwatched`]);
+  expect(replica.healer.reports[0]!.logs?.category).toBe('unknown');
+  return { second: replica, good, released, outage };
+}
+
+/** What the pods of web:2's ReplicaSet show now, by the rule of `unwatched.ts` (null: they prove no long run). */
+const podsShowNow = (released: V1ReplicaSet) => {
+  const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+  const completed = deploymentRolloutCompleted(d, released.metadata!.name!);
+  return ranHealthyUnwatched(completed, podsOfRevision(w.pods({ app: 'web' }), 'Deployment', d.metadata!.uid, released.metadata), w.cluster.clock.now());
+};
+
+describe('the finding recorded on the revision: it outlives the process that found it', () => {
+  test('web:2 refused and the finding recorded on its ReplicaSet; late in a long crash loop (its pods prove nothing any more) a new Amadeus still refuses, by the record; nothing patched on the Deployment throughout', async () => {
+    const { second, released } = await ranHealthyUnwatchedThenCrashLoops();
+    const uid = released.metadata!.uid!;
+    // Recorded on web:2's ReplicaSet, bound to its uid, saying what was shown: once.
+    const record = recordOn(rsOf('web:2'))!;
+    expect(record).toEqual({ at: expect.any(String), for: uid, evidence: expect.stringMatching(/^its rollout completed at .* ran every container at least \d+ min without a restart /) });
+    expect(second.healer.reports[0]!.message).toContain(record.evidence);
+    expect(w.patches(`replicasets/${released.metadata!.name}`)).toHaveLength(1);
+    expect(w.lines().some((l) => l.msg.startsWith('recorded on the revision that it ran healthy while unwatched'))).toBe(true);
+
+    // Two hours of the crash loop: the restarts pile up, and the pods' own numbers no longer tell
+    // it from a crash loop since their start. The refusal stands; the record is not written again.
+    await w.advance(2 * 60 * 60);
+    expect(Math.min(...w.pods({ app: 'web' }).map((p) => p.status!.containerStatuses![0]!.restartCount!))).toBeGreaterThan(20);
+    expect(podsShowNow(released)).toBeNull();
+    expect(new Set(reportSummary(w))).toEqual(new Set(['Deployment/web rollback/refused/ran-healthy-unwatched']));
+    expect(w.patches(`replicasets/${released.metadata!.name}`)).toHaveLength(1);
+
+    // Amadeus restarts (a new process: nothing in memory) while the crash loop goes on.
+    await w.stop(second);
+    const third = await w.start({ name: 'amadeus-again' });
+    await w.advance(15 * 60);
+    expect(podsShowNow(released)).toBeNull();
+    expect(third.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`)).toEqual(['rollback/refused/ran-healthy-unwatched']);
+    expect(third.healer.reports[0]!.message).toContain(
+      `no rollback: revision 2 ran healthy before this crash loop, while Amadeus was not watching it (so it carries no known-good mark): as recorded on the revision at ${record.at} (${RECORD}): ${record.evidence}. `,
+    );
+    expect(third.healer.reports[0]!.message).toContain(`To roll back anyway: kubectl -n ${NS} rollout undo deployment/web --to-revision=1`);
+    expect(recordOn(rsOf('web:2'))).toEqual(record);
+    expect(w.patches(`replicasets/${released.metadata!.name}`)).toHaveLength(1);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(image()).toBe('web:2');
+    expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(Array(w.reports().length).fill('web Warning HealRefused'));
+  });
+
+  test('the record copied by kubectl rollout undo onto the Deployment, and by its controller onto web:3’s new ReplicaSet, protects nothing there: web:3 crash-looping from its start is rolled back to known-good web:1 — not to web:2, which the record never makes a target', async () => {
+    const { second, good, released } = await ranHealthyUnwatchedThenCrashLoops();
+    expect(recordOn(rsOf('web:2'))!.for).toBe(released.metadata!.uid);
+    // The operator rolls back by hand, as the report says (kubectl rollout undo --to-revision=1).
+    kubectlUndo(w, 'web', rsOf('web:1'));
+    await w.advance(10 * 60);
+    expect(image()).toBe('web:1');
+    expect(w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${p.status!.containerStatuses![0]!.ready}`)).toEqual(Array(3).fill('web:1 true'));
+
+    // Later: undo back to web:2 — its annotations, the record included, replace the Deployment's —
+    // and, before the healer's next round, web:3, whose ReplicaSet the controller makes with them.
+    w.cluster.behave('web:3', { run: 'crash', log: 'starting web:3\nfatal: schema version 41 is not supported by this build\n' });
+    kubectlUndo(w, 'web', rsOf('web:2'));
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations![RECORD]).toBe(rsOf('web:2').metadata!.annotations![RECORD]);
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:3'));
+    const before = second.healer.reports.length;
+    await w.advance(10 * 60);
+
+    const three = rsOf('web:3');
+    expect(recordOn(three)).toEqual(recordOn(rsOf('web:2'))); // the copy: it names web:2's uid
+    expect(recordOn(three)!.for).not.toBe(three.metadata!.uid);
+    const after = second.healer.reports.slice(before);
+    expect(after.map((r) => `${r.action}/${r.result}/${r.reason}`)).toEqual(['rollback/applied/rolled-back']);
+    expect(after[0]!.message).toMatch(new RegExp(`^rolled back from revision \\d+ to revision \\d+ \\(ReplicaSet ${good.metadata!.name}\\)$`));
+    expect(image()).toBe('web:1');
+    // The leader removed the copy from the Deployment (as it does known-good marks); web:2 keeps its own record.
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations![RECORD]).toBeUndefined();
+    expect(recordOn(rsOf('web:2'))!.for).toBe(released.metadata!.uid);
+  });
+
+  test('dry run: refused the same way, nothing recorded (dry run writes nothing), and said what it would record', async () => {
+    const { second, released } = await ranHealthyUnwatchedThenCrashLoops({ dryRun: true });
+    expect(second.healer.reports[0]!.message).toMatch(/^no rollback: revision 2 ran healthy before this crash loop, while Amadeus was not watching it \(so it carries no known-good mark\): its rollout completed at /);
+    expect(recordOn(rsOf('web:2'))).toBeUndefined();
+    expect(w.patches(`replicasets/${released.metadata!.name}`)).toEqual([]);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(w.lines().some((l) => l.msg === 'dry run: would record on the revision that it ran healthy while unwatched')).toBe(true);
+    // Remembered by this process through the crash loop, as before.
+    await w.advance(2 * 60 * 60);
+    expect(podsShowNow(released)).toBeNull();
+    expect(new Set(reportSummary(w))).toEqual(new Set(['Deployment/web rollback/refused/ran-healthy-unwatched']));
+    expect(recordOn(rsOf('web:2'))).toBeUndefined();
+    expect(w.patches('deployments/web')).toEqual([]);
   });
 });

@@ -22,7 +22,7 @@
  * past any test's length). A replica can be stalled on one API call, cut off from the API server
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
-import type { CoreV1Event, KubernetesObject, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
@@ -352,3 +352,17 @@ export const replicaSetsOf = (w: HealerWorld, owner: string): V1ReplicaSet[] =>
 /** Deployment `owner`'s ReplicaSet whose first container runs `image`. */
 export const replicaSetRunning = (w: HealerWorld, owner: string, image: string): V1ReplicaSet | undefined =>
   replicaSetsOf(w, owner).find((rs) => rs.spec?.template?.spec?.containers[0]?.image === image);
+
+/** `kubectl rollout undo --to-revision`: the ReplicaSet's template (without pod-template-hash) and its annotations, except kubectl's skip list, replace the Deployment's. */
+export function kubectlUndo(w: HealerWorld, name: string, to: V1ReplicaSet): void {
+  const skip = ['kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision', 'deployment.kubernetes.io/revision-history', 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deprecated.deployment.rollback.to'];
+  w.edit<V1Deployment>('apps/v1', 'Deployment', name, (d) => {
+    const template = structuredClone(to.spec!.template!);
+    delete template.metadata!.labels!['pod-template-hash'];
+    d.spec!.template = template;
+    const annotations: Record<string, string> = {};
+    for (const k of skip) if (d.metadata!.annotations?.[k] !== undefined) annotations[k] = d.metadata!.annotations[k];
+    for (const [k, v] of Object.entries(to.metadata!.annotations ?? {})) if (!skip.includes(k)) annotations[k] = v;
+    d.metadata!.annotations = annotations;
+  });
+}
