@@ -20,17 +20,22 @@ const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.te
 /** Not a dependency outage by the log classifier's patterns (the app's own words for it). */
 const LOST_PRIMARY = 'starting web:2\nfatal: lost the primary: ledger is read-only, refusing to serve stale balances\n';
 
+/** A new world: web:1 rolled out and marked known-good by a first Amadeus, which then stops; web:1's ReplicaSet. */
+async function webOneKnownGoodThenStopped(): Promise<V1ReplicaSet> {
+  w = await healerWorld();
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+  const first = await w.start({ name: 'amadeus-before' });
+  await w.advance(11 * 60);
+  const good = replicaSetRunning(w, 'web', 'web:1')!;
+  expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+  await w.stop(first);
+  return good;
+}
+
 describe('a release rolled out while Amadeus was not watching', () => {
   test('web:2 ran healthy for three hours unwatched, then crash-loops minutes after Amadeus starts again (logs not a known dependency outage)', async () => {
-    w = await healerWorld();
-    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
-    const first = await w.start({ name: 'amadeus-before' });
-    await w.advance(11 * 60);
-    const good = replicaSetRunning(w, 'web', 'web:1')!;
-    expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
-
     // Amadeus stops (an upgrade, a node drain); web:2 rolls out and serves for three hours.
-    await w.stop(first);
+    await webOneKnownGoodThenStopped();
     const outageAt = w.cluster.clock.now() + (3 * 60 + 5) * 60_000;
     let outageEnd = Infinity;
     // web:2's pods serve until the primary goes away, then exit at every start until it is back.
@@ -87,14 +92,8 @@ describe('a release rolled out while Amadeus was not watching', () => {
   });
 
   test('web:2 rolls out minutes after Amadeus starts again and crash-loops from its start → rolled back to web:1 as ever', async () => {
-    w = await healerWorld();
+    const good = await webOneKnownGoodThenStopped();
     w.cluster.behave('web:2', { run: 'crash', log: LOST_PRIMARY });
-    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
-    const first = await w.start({ name: 'amadeus-before' });
-    await w.advance(11 * 60);
-    const good = replicaSetRunning(w, 'web', 'web:1')!;
-    expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
-    await w.stop(first);
     await w.advance(3 * 60 * 60); // web:1 serves on, unwatched
 
     const second = await w.start({ name: 'amadeus-after' });
@@ -108,14 +107,8 @@ describe('a release rolled out while Amadeus was not watching', () => {
   });
 
   test('web:2 rolled out while Amadeus was stopped and has crash-looped since its start, for three hours → rolled back at the first look', async () => {
-    w = await healerWorld();
+    const good = await webOneKnownGoodThenStopped();
     w.cluster.behave('web:2', { run: 'crash', log: LOST_PRIMARY });
-    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
-    const first = await w.start({ name: 'amadeus-before' });
-    await w.advance(11 * 60);
-    const good = replicaSetRunning(w, 'web', 'web:1')!;
-    expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
-    await w.stop(first);
     w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
     await w.advance(3 * 60 * 60);
     // The rollout is stuck on its first web:2 pod (maxUnavailable 0), old enough to count: no long run in it.
@@ -147,13 +140,7 @@ const rsOf = (img: string) => replicaSetRunning(w, 'web', img)!;
  * crash-loops with logs the classifier does not know, until `outage.end` (never, unless set).
  */
 async function ranHealthyUnwatchedThenCrashLoops(second: Partial<HealerOptions> = {}): Promise<{ second: Replica; good: V1ReplicaSet; released: V1ReplicaSet; outage: { at: number; end: number } }> {
-  w = await healerWorld();
-  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
-  const first = await w.start({ name: 'amadeus-before' });
-  await w.advance(11 * 60);
-  const good = rsOf('web:1');
-  expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
-  await w.stop(first);
+  const good = await webOneKnownGoodThenStopped();
   const outage = { at: w.cluster.clock.now() + (3 * 60 + 5) * 60_000, end: Infinity };
   w.cluster.behaviour(({ container }) => {
     if (container.image !== 'web:2') return undefined;
