@@ -40,15 +40,17 @@ export interface Failure {
 }
 
 /** A `metav1.Time` field: a Date from the typed client, an ISO string from raw JSON. */
-type Time = Date | string | undefined | null;
+export type Time = Date | string | undefined | null;
 
-function isoTime(t: Time): string | null {
+/** A Time as ISO-8601 (null when unset; as given when unreadable). */
+export function isoTime(t: Time): string | null {
   if (t === undefined || t === null || t === '') return null;
   const d = t instanceof Date ? t : new Date(t);
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
 }
 
-function epochMs(t: Time): number | null {
+/** A Time in ms since the epoch; null when unset or unreadable. */
+export function epochMs(t: Time): number | null {
   if (t === undefined || t === null || t === '') return null;
   const ms = (t instanceof Date ? t : new Date(t)).getTime();
   return Number.isNaN(ms) ? null : ms;

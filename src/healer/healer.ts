@@ -583,12 +583,17 @@ export class Healer {
     }
     const name = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
     if (w.kind !== 'StatefulSet' || !name) return null;
+    const template = await this.setRevisionTemplate(w, name);
+    return template ? { name, hash: templateHash(template) } : null;
+  }
+
+  /** The pod template of a StatefulSet's own ControllerRevision `name` (read; owner uid checked); null when it is not there or not the set's. */
+  private async setRevisionTemplate(w: Workload, name: string): Promise<Record<string, unknown> | null> {
     const cr = await this.o.clients.apps.readNamespacedControllerRevision({ namespace: w.object.metadata!.namespace!, name }).catch((err: unknown) => {
       if (statusOf(err) === 404) return null;
       throw err;
     });
-    const data = cr && ownerOf(cr)?.uid === uid ? revisionData(cr) : null;
-    return data ? { name, hash: templateHash(data.spec.template) } : null;
+    return cr && ownerOf(cr)?.uid === w.object.metadata?.uid ? (revisionData(cr)?.spec.template ?? null) : null;
   }
 
   /** The memory limit the container had in its own pod when it was killed; null when unset or unreadable. */
@@ -767,7 +772,6 @@ export class Healer {
    * the delete would roll it out). The others are left, each with why.
    */
   private async recreatedWithRaise(w: Workload & { kind: 'StatefulSet' }, pods: V1Pod[], raise: Raise): Promise<{ recreate: V1Pod[]; left: string[] }> {
-    const namespace = w.object.metadata!.namespace!;
     const templates = new Map<string, Record<string, unknown> | null>();
     const recreate: V1Pod[] = [];
     const left: string[] = [];
@@ -778,15 +782,7 @@ export class Healer {
         continue;
       }
       const revision = p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] ?? '';
-      if (!templates.has(revision)) {
-        const cr = revision
-          ? await this.o.clients.apps.readNamespacedControllerRevision({ namespace, name: revision }).catch((err: unknown) => {
-              if (statusOf(err) === 404) return null;
-              throw err;
-            })
-          : null;
-        templates.set(revision, cr && ownerOf(cr)?.uid === w.object.metadata?.uid ? (revisionData(cr)?.spec.template ?? null) : null);
-      }
+      if (!templates.has(revision)) templates.set(revision, revision ? await this.setRevisionTemplate(w, revision) : null);
       const template = templates.get(revision);
       if (template && templatesEqualButMemory(template, w.object.spec?.template, raise.container, raise.init)) recreate.push(p);
       else left.push(`${name} (its revision ${revision || '?'} differs from the template in more than this memory: a delete would roll that change out too)`);

@@ -36,7 +36,7 @@
  * controller copies those onto new ReplicaSets) names another uid and counts for nothing there.
  */
 import type { V1ContainerStatus, V1Deployment, V1ObjectMeta, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { ownerOf } from './detect.js';
+import { epochMs, isoTime, ownerOf } from './detect.js';
 import type { AnnotationPatch } from './known-good.js';
 import { HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
 
@@ -47,20 +47,6 @@ export const START_SLACK_SECONDS = 60;
 /** Between the nodes' clocks (pod and container times), the API server's (creation times, conditions) and this process's. */
 export const CLOCK_MARGIN_SECONDS = 120;
 
-/** A `metav1.Time`: a Date from the typed client, an ISO string from raw JSON. */
-type Time = Date | string | undefined | null;
-
-function ms(t: Time): number | null {
-  if (t === undefined || t === null || t === '') return null;
-  const v = (t instanceof Date ? t : new Date(t)).getTime();
-  return Number.isNaN(v) ? null : v;
-}
-
-function iso(t: Time): string {
-  const v = ms(t);
-  return v === null ? String(t) : new Date(v).toISOString();
-}
-
 /**
  * When a Deployment's rollout of `replicaSet` completed, as its `Progressing` condition says
  * (`True`, `NewReplicaSetAvailable`, naming that ReplicaSet — the controller's message is
@@ -69,7 +55,7 @@ function iso(t: Time): string {
 export function deploymentRolloutCompleted(deployment: V1Deployment, replicaSet: string): string | null {
   const c = deployment.status?.conditions?.find((x) => x.type === 'Progressing');
   if (c?.status !== 'True' || c.reason !== 'NewReplicaSetAvailable' || !c.message?.includes(`"${replicaSet}"`)) return null;
-  return `its rollout completed${c.lastUpdateTime ? ` at ${iso(c.lastUpdateTime)}` : ''} (the Deployment's Progressing condition: NewReplicaSetAvailable for ReplicaSet ${replicaSet})`;
+  return `its rollout completed${c.lastUpdateTime ? ` at ${isoTime(c.lastUpdateTime)}` : ''} (the Deployment's Progressing condition: NewReplicaSetAvailable for ReplicaSet ${replicaSet})`;
 }
 
 /**
@@ -106,16 +92,16 @@ export function longestRunAtLeast(status: V1ContainerStatus, start: number | nul
   const running = status.state?.running;
   const runs: number[] = [0];
   for (const t of [last, ended]) {
-    const from = ms(t?.startedAt);
-    const to = ms(t?.finishedAt);
+    const from = epochMs(t?.startedAt);
+    const to = epochMs(t?.finishedAt);
     if (from !== null && to !== null) runs.push((to - from) / 1000);
   }
-  const runningFrom = ms(running?.startedAt);
+  const runningFrom = epochMs(running?.startedAt);
   if (runningFrom !== null) runs.push((now - runningFrom) / 1000 - CLOCK_MARGIN_SECONDS);
   // Everything between the pod's start and the latest start or end the status shows, less the
   // longest waits the kubelet could have made it spend restarting, was running time, shared by
   // at most restarts + 1 runs.
-  const ends = [ms(last?.finishedAt), ms(ended?.finishedAt), runningFrom].filter((t): t is number => t !== null);
+  const ends = [epochMs(last?.finishedAt), epochMs(ended?.finishedAt), runningFrom].filter((t): t is number => t !== null);
   if (start !== null && ends.length > 0) {
     const span = (Math.max(...ends) - start) / 1000;
     runs.push((span - (restarts + 1) * (MAX_BACKOFF_SECONDS + START_SLACK_SECONDS)) / (restarts + 1));
@@ -125,8 +111,8 @@ export function longestRunAtLeast(status: V1ContainerStatus, start: number | nul
 
 /** When a pod's regular containers could first start: its `startTime`, or after its init containers finished (node clock). */
 function containersStart(pod: V1Pod): number | null {
-  const times = [ms(pod.status?.startTime), ...(pod.status?.initContainerStatuses ?? []).map((s) => ms(s.state?.terminated?.finishedAt))].filter((t): t is number => t !== null);
-  return ms(pod.status?.startTime) === null ? null : Math.max(...times);
+  const times = [epochMs(pod.status?.startTime), ...(pod.status?.initContainerStatuses ?? []).map((s) => epochMs(s.state?.terminated?.finishedAt))].filter((t): t is number => t !== null);
+  return epochMs(pod.status?.startTime) === null ? null : Math.max(...times);
 }
 
 /**
@@ -134,7 +120,7 @@ function containersStart(pod: V1Pod): number | null {
  * containers' longest runs (seconds; 0 when a container has no status yet).
  */
 export function podLongestRun(pod: V1Pod, now: number, rules: HealRules = HEAL_RULES): number | null {
-  const created = ms(pod.metadata?.creationTimestamp);
+  const created = epochMs(pod.metadata?.creationTimestamp);
   if (created === null || now - created < (rules.knownGoodSeconds + CLOCK_MARGIN_SECONDS) * 1000) return null;
   const start = containersStart(pod);
   const statuses = pod.status?.containerStatuses ?? [];
@@ -190,7 +176,7 @@ export function recordedUnwatched(meta: Pick<V1ObjectMeta, 'annotations' | 'uid'
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
   const r = v as Record<string, unknown>;
-  if (r.for !== meta.uid || typeof r.at !== 'string' || ms(r.at) === null) return null;
+  if (r.for !== meta.uid || typeof r.at !== 'string' || epochMs(r.at) === null) return null;
   return { at: r.at, for: r.for, evidence: typeof r.evidence === 'string' ? r.evidence : '' };
 }
 

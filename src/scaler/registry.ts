@@ -184,10 +184,11 @@ interface Entry extends EntryState {
   /** Null in reactive mode. */
   forecaster: Forecaster | null;
   lastAskedAt: number;
-  /** Each subscriber with the activity it was last told (null: nothing yet), so it hears only changes. */
-  listeners: Map<Listener, boolean | null>;
-  /** The subscribers that end on a metadata fault (StreamIsActive), by their listener. */
-  faultListeners: Map<Listener, FaultListener>;
+  /**
+   * Each subscriber with the activity it was last told (null: nothing yet), so it hears only
+   * changes, and what ends it on a metadata fault (StreamIsActive).
+   */
+  listeners: Map<Listener, { told: boolean | null; onFault?: FaultListener }>;
   pinned: boolean;
   timer: NodeJS.Timeout | null;
   /** The source's minute in progress when it was last read (the window ended just before it). */
@@ -306,7 +307,6 @@ export class ScaledObjectRegistry {
       goodPlan: null,
       lastAskedAt: now,
       listeners: new Map(),
-      faultListeners: new Map(),
       pinned: options.pinned ?? false,
       timer: null,
       readMinute: null,
@@ -430,12 +430,10 @@ export class ScaledObjectRegistry {
     } catch (err) {
       if (err instanceof InvalidRequestError) throw err;
     }
-    entry.listeners.set(listener, active);
-    if (onFault) entry.faultListeners.set(listener, onFault);
+    entry.listeners.set(listener, { told: active, onFault });
     if (active !== null) listener(active);
     return () => {
       entry.listeners.delete(listener);
-      entry.faultListeners.delete(listener);
       entry.lastAskedAt = this.clock();
     };
   }
@@ -676,9 +674,9 @@ export class ScaledObjectRegistry {
       held: plan !== made ? true : undefined,
       durationMs: this.clock() - started,
     });
-    for (const [listener, told] of entry.listeners) {
-      if (told === plan.active) continue;
-      entry.listeners.set(listener, plan.active);
+    for (const [listener, sub] of entry.listeners) {
+      if (sub.told === plan.active) continue;
+      sub.told = plan.active;
       listener(plan.active);
     }
     try {
@@ -747,16 +745,17 @@ export class ScaledObjectRegistry {
     entry.cause = causeOf(err);
     entry.metadataFault = metadataFaultOf(err);
     this.noteError(entry, `source ${entry.source.description}: ${messageOf(err)}`);
-    // The stage (last-plan, stale-plan, unavailable) as of now, logged on change.
-    this.stageOf(entry);
-    // A stream waiting for the first state would wait for ever on metadata that cannot work: it
-    // ends with the INVALID_ARGUMENT IsActive answers (KEDA reports it and opens a new one later).
-    if (entry.faultListeners.size > 0 && entry.plan === null && entry.observed === null && entry.metadataFault !== null) {
-      const fault = new InvalidRequestError(`ScaledObject ${entry.namespace}/${entry.name}: ${entry.metadataFault}`);
-      for (const [listener, onFault] of [...entry.faultListeners]) {
-        entry.faultListeners.delete(listener);
+    // The stage (last-plan, stale-plan, unavailable) as of now, logged on change; and what IsActive
+    // answers now: its INVALID_ARGUMENT ends a stream waiting for a first state for ever on
+    // metadata that cannot work (KEDA reports it and opens a new one later).
+    try {
+      this.served(entry);
+    } catch (err) {
+      if (!(err instanceof InvalidRequestError)) return;
+      for (const [listener, sub] of [...entry.listeners]) {
+        if (!sub.onFault) continue;
         entry.listeners.delete(listener);
-        onFault(fault);
+        sub.onFault(err);
       }
     }
   }
@@ -788,7 +787,6 @@ export class ScaledObjectRegistry {
     entry.source.close();
     entry.forecaster?.close?.();
     entry.listeners.clear();
-    entry.faultListeners.clear();
     this.entries.delete(entry.key);
     const siblings = this.objects.get(entry.objectKey);
     siblings?.delete(entry);
