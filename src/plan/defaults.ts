@@ -7,10 +7,15 @@
 import type { SignalName } from './signals.js';
 
 export const PLANNER_DEFAULTS = {
-  /** × (1 + headroom) over the base and its noise margin. */
+  /**
+   * × (1 + headroom) over the base and its noise margin. Not below 0.0756: at 10+ replicas the HPA
+   * holds its count until the metric is 10% above target, so a plan of (1 + h) × load lets the
+   * pods' utilisation reach 0.8 × 1.1 ÷ (1 + h) before one is added, and beyond 0.818 a tick's
+   * latency exceeds the SLO's 1.1 × baseline (docs/experiments/planner-2026-12.md, 2026-12-05).
+   */
   headroom: 0.08,
-  /** k of the noise margin k·α·√base (plan/noise.ts). */
-  noiseMargin: 0.5,
+  /** k of the noise margin k·α·√base (plan/noise.ts): 0.55 since 2026-12-05 (0.5 before). */
+  noiseMargin: 0.55,
   /** k while a surge is under way (plan/signals.ts). */
   surgeNoiseMargin: 0.75,
   /** Signals the plan uses (plan/signals.ts). */

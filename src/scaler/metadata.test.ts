@@ -29,7 +29,7 @@ describe('ScaledObject metadata', () => {
       historyMinutes: 60,
       // The planner's defaults, shared with `amadeus simulate` (plan/defaults.ts).
       headroom: 0.08,
-      noiseMargin: 0.5,
+      noiseMargin: 0.55,
       surgeNoiseMargin: 0.75,
       signals: ['ramp', 'recurring', 'surge'],
       mode: 'predictive',
