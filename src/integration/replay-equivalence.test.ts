@@ -89,6 +89,7 @@ describe('simulate runs what serve runs', () => {
       forecaster: amadeus.forecaster.forecaster,
     });
     expect(simOptions.fineTune).toBe(true);
+    expect(simOptions.fineTuneBlend).toBe(true); // the rounds' blend too, as serve's default
 
     const start = new Date(trace.start + START_MINUTE * MINUTE_MS).toISOString();
     proc = runCli([
