@@ -105,6 +105,7 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
     inferenceWorker: serve.inferenceWorker,
     fineTuneIntervalMs: serve.fineTuneInterval * 1000,
     fineTuneHistoryMinutes: historyMinutes,
+    fineTuneBlend: serve.fineTuneBlend,
     weightsDir: null, // accepted weights stay in memory here
     log: createLogger({ sink: (line) => lines.push(line) }),
   });
@@ -151,7 +152,7 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
     const c0 = processCpuSeconds();
     const s0 = performance.now();
     // As WorkloadLstm.maybeFineTune: the weights in use, and the pre-trained ones once it has its own.
-    const job: FineTuneJob = { shape: meta.shape, weights: w.own ?? pretrained(), pretrained: w.own ? pretrained() : undefined, series, targetSmoothing: meta.training?.targetSmoothing };
+    const job: FineTuneJob = { shape: meta.shape, weights: w.own ?? pretrained(), pretrained: w.own ? pretrained() : undefined, series, targetSmoothing: meta.training?.targetSmoothing, chooseBlend: serve.fineTuneBlend };
     const result: FineTuneResult = await pool.run(job);
     const wall = (performance.now() - s0) / 1000;
     const cpu = processCpuSeconds() - c0;

@@ -3,6 +3,8 @@
  * calibration of the LSTM's quantiles, and the costs that decide whether the LSTM fits in the
  * scaler: pre-training time, batched inference for 1,000 windows, one fine-tuning round.
  */
+import { parseOptions } from '../config/options.js';
+import { SERVE_OPTIONS } from '../cli/options/serve.js';
 import { backtest } from '../eval/backtest.js';
 import { firstEvaluatedMinute } from '../eval/origins.js';
 import { loadModels, MODEL_NAMES } from '../eval/models.js';
@@ -36,7 +38,9 @@ export async function runForecastBench(o: ForecastBenchOptions) {
 
   o.log('accuracy: backtest of every model on the held-out 25%…');
   const evalStart = firstEvaluatedMinute(trace.requests.length, 0.75);
-  const models = await loadModels(MODEL_NAMES, { trace, horizon: 10, evalStart, modelDir: o.modelDir, log: o.log });
+  // Fine-tuning as serve does it by default (the round's blend included).
+  const { fineTuneBlend } = parseOptions(SERVE_OPTIONS, [], {});
+  const models = await loadModels(MODEL_NAMES, { trace, horizon: 10, evalStart, modelDir: o.modelDir, fineTuneBlend, log: o.log });
   const t0 = performance.now();
   const accuracy = await backtest(trace, models, { horizon: 10, split: 0.75 });
   o.log(`  ${accuracy.origins} origins in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -59,7 +63,7 @@ export async function runForecastBench(o: ForecastBenchOptions) {
   const end = evalStart;
   const series = { requests: trace.requests.slice(end - 2880, end), start: trace.start + (end - 2880) * MINUTE_MS, utcOffsetMinutes: trace.utcOffsetMinutes };
   const f0 = performance.now();
-  const round1 = await fineTuneRound({ shape: meta.shape, weights: getWeights(model), series });
+  const round1 = await fineTuneRound({ shape: meta.shape, weights: getWeights(model), series, chooseBlend: fineTuneBlend });
   const fineTuneSeconds = (performance.now() - f0) / 1000;
 
   let pretrainSeconds: number | null = null;
