@@ -3,6 +3,7 @@ import { figures, Pods, recommend, runPolicy, Stabilizer, type Policy } from './
 import type { SimLoad } from './load.js';
 import { baselineLatency, SIM_DEFAULTS, type SimParams } from './params.js';
 import { hpaCpu, kedaReactive, naive, oracle } from './policies.js';
+import { PLANNER_DEFAULTS } from '../plan/defaults.js';
 
 /** A load straight from per-minute rates (req/s), every minute observed, no spikes unless given. */
 function loadOf(rates: number[], spike: number[] = []): SimLoad {
@@ -171,5 +172,27 @@ describe('naive planner', () => {
   test('its factor can be set, to trace its own latency/cost curve', () => {
     expect(naive(load, P, 1.5).metric(ctx(35))).toBeCloseTo(((25 * 100 + 5 * 40) / 30) * 1.5, 12);
     expect(naive(load, P, 1).metric(ctx(0))).toBe(100);
+  });
+});
+
+describe("the HPA tolerance's dead band sets the planner's headroom floor (plan/defaults.ts)", () => {
+  // A smooth, slow rise at 10+ replicas: the HPA keeps its count until the metric is 10% above
+  // target × replicas, so a plan of (1 + h) × load lets utilisation reach 0.8 × 1.1 ÷ (1 + h)
+  // before a pod is added; a tick's latency exceeds the SLO (1.1 × baseline) beyond 0.818.
+  const rates = Array.from({ length: 400 }, (_, m) => 200 + m * 0.5); // 200 → 400 req/s
+  const load = loadOf(rates);
+  const planned = (h: number): Policy => ({ name: `load × ${1 + h}`, kind: 'external', pollSeconds: P.pollSeconds, metric: ({ minute }) => rates[minute]! * (1 + h) });
+  const sloMinutes = (h: number) => figures(load, runPolicy(load, planned(h), P), P).sloViolationMinutes;
+
+  test('the floor is 1.1 × 0.8 ÷ 0.818… − 1 ≈ 0.0756', () => {
+    const rhoSlo = 1 - (1 - P.targetUtilization) / P.sloFactor;
+    expect((1 + P.tolerance) * P.targetUtilization / rhoSlo - 1).toBeCloseTo(0.0756, 4);
+  });
+
+  test('above it (the default, 0.08) no minute breaks the SLO; below it (0.07, 0.05) minutes do, before every scale-up', () => {
+    expect(PLANNER_DEFAULTS.headroom).toBeGreaterThanOrEqual(0.0756);
+    expect(sloMinutes(PLANNER_DEFAULTS.headroom)).toBe(0);
+    expect(sloMinutes(0.07)).toBeGreaterThan(0);
+    expect(sloMinutes(0.05)).toBeGreaterThan(sloMinutes(0.07));
   });
 });
