@@ -20,7 +20,7 @@ function member(name: string, role: SuiteRole, family: string, amadeusP95: numbe
   const oracle5 = policy('oracle+5%', -12, 90, 110);
   const models = [score('persistence', 1), score('holt-winters', 0.8), score('lstm-pretrained', 0.78, 0.91), score('lstm-finetuned', ftRelMae, 0.88)];
   return {
-    member, start: '2025-01-01T00:00:00.000Z', minutes: 1000, spikeMinutes: 50, policies, oracle5, naiveCurve: CURVE,
+    member, start: '2025-01-01T00:00:00.000Z', minutes: 1000, spikeMinutes: 50, policies, oracle5, naiveCurve: CURVE, meanOracle: null,
     eval: { horizon: 10, origins: 900, models },
     bar: judgeBar({ spikeMinutes: 50, amadeus: policies[2], hpaCpu: policies[0], oracle5, naiveCurve: CURVE, eval: models }),
     seconds: { simulate: 1, eval: 2 },
@@ -98,6 +98,20 @@ test('the eval table has relative MAE per model and p90 coverage where the model
   expect(text).toMatch(/^trace\s+role\s+persistence relMAE\s+holt-winters relMAE\s+lstm-pretrained relMAE\s+lstm-finetuned relMAE\s+lstm-pretrained p90 cov\s+lstm-finetuned p90 cov$/m);
   expect(text).toMatch(/^random seed 102\s+HELD-OUT\s+1\.000\s+0\.800\s+0\.780\s+0\.780\s+91\.0%\s+88\.0%$/m);
   expect(text).toMatch(/^worst of 2 random seeds\s+HELD-OUT\s+1\.000\s+0\.800\s+0\.780\s+0\.790\s+91\.0%\s+88\.0%$/m);
+});
+
+test('generated members get the mean-knowing oracle\'s cheapest point that meets the p95 goal, and whether it fits the pod budget', () => {
+  const m101 = REPORT.members[0] as MemberResult;
+  const m102 = REPORT.members[3] as MemberResult;
+  const curve = (pods: number[]) => [0.9, 0.98, 0.995].map((q, i) => ({ q, p95LatencyIncreasePct: [40, 5, -20][i]!, sloViolationMinutes: [300, 100, 40][i]!, podHours: pods[i]! }));
+  const members = [{ ...m101, meanOracle: curve([110, 125, 140]) }, { ...m102, meanOracle: [{ q: 0.9, p95LatencyIncreasePct: 300, sloViolationMinutes: 500, podHours: 110 }, { q: 0.995, p95LatencyIncreasePct: 12.5, sloViolationMinutes: 90, podHours: 150 }] }, REPORT.members[1]!];
+  const text = formatSuite({ ...REPORT, members });
+  expect(text).toContain("The mean-knowing oracle (generated traces; a reference, not a policy");
+  expect(text).toMatch(/^random seed 101\s+HELD-OUT\s+\+20\.0 \/ 1\.20×\s+q0\.98: \+5\.0%, 100 SLO min, 1\.25×\s+yes$/m);
+  expect(text).toMatch(/^random seed 102\s+HELD-OUT\s+\+4\.0 \/ 1\.25×\s+none up to q0\.995 \(\+12\.5% at 1\.50×\)\s+no$/m);
+  // Files have no noise-free rate: no row, and no section when no member has one.
+  expect(text).not.toMatch(/^nasa\s+design\s+-9\.0 \//m);
+  expect(formatSuite(REPORT)).not.toContain('mean-knowing oracle');
 });
 
 test('missing traces and failures are named below the tables, with how to rebuild', () => {

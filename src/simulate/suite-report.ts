@@ -6,6 +6,7 @@
 import type { ModelScore } from '../eval/types.js';
 import type { Bar, Verdict } from './suite-bar.js';
 import { BAR } from './suite-bar.js';
+import { cheapestMeeting } from './mean-oracle.js';
 import { isFailure, type MemberFailure, type MemberResult, type SuiteReport } from './suite-run.js';
 import { ROLES, type SuiteRole } from './suite.js';
 
@@ -190,6 +191,33 @@ function perCriterion(g: Group): string[] {
   });
 }
 
+/** Generated members: Amadeus beside the mean-knowing oracle's cheapest point that meets the p95 goal. */
+function meanOracleTable(groups: Group[]): string[] {
+  const header = ['trace', 'role', 'amadeus p95 Δ% / pods ÷ hpa', `mean-oracle: cheapest q with p95 < ${BAR.p95IncreasePct}%`, `within ${BAR.podHoursRatioToHpa}× hpa`];
+  const rows: string[][] = [];
+  for (const g of groups) {
+    for (const e of g.entries) {
+      if (isFailure(e) || !e.meanOracle) continue;
+      const hpa = e.policies.find((p) => p.name === 'hpa-cpu');
+      const am = e.policies.find((p) => p.name === 'amadeus');
+      const toHpa = (podHours: number) => (hpa ? ratio(podHours, hpa.podHours) : null);
+      const amCell = am ? `${signed(am.p95LatencyIncreasePct)} / ${plain(toHpa(am.podHours), 2)}×` : dash;
+      if (e.spikeMinutes === 0) {
+        rows.push([e.member.name, roleCell(g.role), amCell, 'no spike minutes', dash]);
+        continue;
+      }
+      const best = cheapestMeeting(e.meanOracle, BAR.p95IncreasePct);
+      const last = e.meanOracle[e.meanOracle.length - 1];
+      const cell = best
+        ? `q${best.q}: ${signed(best.p95LatencyIncreasePct)}%, ${best.sloViolationMinutes} SLO min, ${plain(toHpa(best.podHours), 2)}×`
+        : `none up to q${last?.q ?? dash} (${signed(last?.p95LatencyIncreasePct ?? null)}% at ${plain(last ? toHpa(last.podHours) : null, 2)}×)`;
+      const ratioToHpa = best ? toHpa(best.podHours) : null;
+      rows.push([e.member.name, roleCell(g.role), amCell, cell, ratioToHpa === null ? 'no' : ratioToHpa <= BAR.podHoursRatioToHpa ? 'yes' : 'no']);
+    }
+  }
+  return renderTable(header, rows, 2);
+}
+
 function evalTable(groups: Group[], models: readonly string[]): string[] {
   const withCoverage = models.filter((name) => groups.some((g) => g.entries.some((e) => !isFailure(e) && evalModels(e).some((m) => m.name === name && p90Coverage(m) !== null))));
   const header = ['trace', 'role', ...models.map((m) => `${m} relMAE`), ...withCoverage.map((m) => `${m} p90 cov`)];
@@ -248,6 +276,13 @@ export function formatSuite(r: SuiteReport): string {
     `The planner's bar (amadeus with the settings above; p95 required only where oracle+5% reaches it; naive's curve over k ${factorRange(r)}, interpolated at amadeus's pod-hours)`,
     ...barTable(groups),
   ];
+  if (r.members.some((e) => !isFailure(e) && e.meanOracle)) {
+    out.push(
+      '',
+      "The mean-knowing oracle (generated traces; a reference, not a policy: it knows the generator's noise-free rate, sales and surges included, but not each minute's draw; it provisions for the q-quantile of the minute's count under the generator's noise law, never below the last minute's load, × (1 + the planner's headroom), at KEDA's poll). Where even it needs more than the pod budget, no forecast meets the p95 goal within it",
+      ...meanOracleTable(groups),
+    );
+  }
   if (r.evalModels.length > 0) out.push('', `Forecast accuracy (amadeus eval's backtest, +10 min: relative MAE, p90 coverage of the horizon's maximum)`, ...evalTable(groups, r.evalModels));
   const chose = r.members.flatMap((e) => {
     const models = isFailure(e) ? undefined : e.policies.find((p) => p.name === 'amadeus')?.models;

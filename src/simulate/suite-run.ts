@@ -16,7 +16,11 @@ import { figures, runPolicy, type Policy, type PolicyFigures } from './engine.js
 import { createSimForecaster, type SimForecasterOptions } from './forecaster.js';
 import type { SimLoad } from './load.js';
 import type { SimParams } from './params.js';
+import { meanOracleCurve, POISSON_LAW, type MeanOraclePoint } from './mean-oracle.js';
 import { naive, oracle, type PolicyName } from './policies.js';
+import { PLANNER_DEFAULTS } from '../plan/defaults.js';
+import { createGenerator } from '../sources/generator.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { simulate, type PolicyResult } from './simulate.js';
 import { memberTrace, type MissingTrace, type Suite, type SuiteMember } from './suite.js';
 import { BAR, judgeBar, NAIVE_FACTORS, type Bar, type NaivePoint } from './suite-bar.js';
@@ -58,6 +62,8 @@ export interface MemberResult {
   /** The oracle with BAR.oracleHeadroom, which decides whether the p95 goal applies. */
   oracle5: PolicyFigures;
   naiveCurve: NaivePoint[];
+  /** Generated traces only: the mean-knowing oracle's curve over its quantiles (mean-oracle.ts); null for files. */
+  meanOracle: MeanOraclePoint[] | null;
   eval: MemberEval | null;
   bar: Bar;
   seconds: { simulate: number; eval: number };
@@ -117,6 +123,18 @@ async function evaluate(member: SuiteMember, trace: Trace, o: SuiteRunOptions): 
   }
 }
 
+/**
+ * For a generated member, the mean-knowing oracle's curve: the generator's noise-free rate over the
+ * span, at the load's scale, and its noise law; with the planner's default headroom.
+ */
+export function meanOracleOf(member: SuiteMember, load: SimLoad, params: SimParams): MeanOraclePoint[] | null {
+  const s = member.source;
+  if (s.kind !== 'generator') return null;
+  const g = createGenerator({ scenario: s.scenario, seed: s.seed, utcOffsetMinutes: load.utcOffsetMinutes });
+  const mean = Float64Array.from(load.rate, (_, i) => g.meanRate(load.start + i * MINUTE_MS) * load.scale);
+  return meanOracleCurve(load, mean, g.params?.noise ?? POISSON_LAW, params, PLANNER_DEFAULTS.headroom, (policy) => figuresOn(load, params, policy));
+}
+
 export async function runMember(member: SuiteMember, o: SuiteRunOptions): Promise<MemberResult> {
   const trace = memberTrace(member);
   const { params } = o;
@@ -142,6 +160,7 @@ export async function runMember(member: SuiteMember, o: SuiteRunOptions): Promis
   const withHeadroom = { ...params, oracleHeadroom: BAR.oracleHeadroom };
   const oracle5 = { ...figuresOn(result.load, withHeadroom, oracle(result.load, withHeadroom)), name: `oracle+${BAR.oracleHeadroom * 100}%` };
   const curve = naiveCurve(result.load, params, o.naiveFactors);
+  const meanOracle = meanOracleOf(member, result.load, params);
   const simulateSeconds = seconds(simStarted);
 
   const evalStarted = performance.now();
@@ -159,6 +178,7 @@ export async function runMember(member: SuiteMember, o: SuiteRunOptions): Promis
     policies: result.policies,
     oracle5,
     naiveCurve: curve,
+    meanOracle,
     eval: scores,
     bar: judgeBar({ spikeMinutes: result.spikeMinutes, amadeus: by('amadeus'), hpaCpu: by('hpa-cpu'), oracle5, naiveCurve: curve, eval: scores && 'models' in scores ? scores.models : null }),
     seconds: { simulate: simulateSeconds, eval: seconds(evalStarted) },
