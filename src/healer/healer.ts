@@ -673,14 +673,14 @@ export class Healer {
     const targetName = pick.target.metadata?.name;
     if (w.kind === 'Deployment') {
       const target = pick.target as Parameters<typeof deploymentRollbackPatch>[1];
-      const what = `from revision ${pick.failing.revision} to revision ${pick.revision} (ReplicaSet ${targetName})`;
+      const what = `from revision ${pick.failing.revision} to revision ${pick.revision} (ReplicaSet ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
       if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
       if (!this.stillLeading(w, 'rollback')) return null;
       await this.patchChecked(w, deploymentRollbackPatch(w.object, target, marks));
       return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}`, undo: `kubectl -n ${namespace} rollout undo deployment/${meta.name}` };
     }
     const target = pick.target as Parameters<typeof statefulSetRollbackPatch>[1];
-    const what = `from ${pick.failing.name} to revision ${pick.revision} (ControllerRevision ${targetName})`;
+    const what = `from ${pick.failing.name} to revision ${pick.revision} (ControllerRevision ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
     if (!this.stillLeading(w, 'rollback')) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
@@ -1179,6 +1179,9 @@ export class Healer {
 }
 
 /** A container's memory limit in bytes; null when unset or unreadable. */
+/** `, known-good revision N with more memory` when the rollback's target is a raise of a known-good revision. */
+const raiseNote = (raiseOf: number | undefined, what: string): string => (raiseOf === undefined ? '' : `: known-good ${what} ${raiseOf} with its memory raised since`);
+
 function limitOf(c: V1Container): number | null {
   try {
     return parseOptionalMemory(c.resources?.limits?.memory);

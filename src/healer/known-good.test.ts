@@ -9,6 +9,7 @@ import {
   isKnownGood,
   isUsableKnownGood,
   knownGoodMark,
+  memoryRaiseOf,
   pickRollbackTarget,
   pickStatefulSetRevision,
   podOrdinal,
@@ -406,6 +407,54 @@ describe('rollback of a Deployment', () => {
   });
 });
 
+describe('a memory raise of a known-good revision', () => {
+  const tpl = (image: string, limit?: string, request?: string, init?: { limit?: string }): V1PodTemplateSpec => ({
+    metadata: { labels: { app: 'web', 'pod-template-hash': image.length.toString() } },
+    spec: {
+      containers: [{ name: 'app', image, resources: { ...(limit && { limits: { memory: limit, cpu: '1' } }), ...(request && { requests: { memory: request } }) } }],
+      ...(init && { initContainers: [{ name: 'setup', image: 'setup:1', restartPolicy: 'Always', resources: init.limit ? { limits: { memory: init.limit } } : {} }] }),
+    },
+  });
+
+  test('memoryRaiseOf: the same template with more memory, never less, none dropped or added, nothing else changed', () => {
+    expect(memoryRaiseOf(tpl('web:1', '256Mi', '256Mi'), tpl('web:1', '356Mi', '356Mi'))).toBe(true);
+    expect(memoryRaiseOf(tpl('web:1', '256Mi', '128Mi'), tpl('web:1', '307Mi', '128Mi'))).toBe(true); // the limit alone
+    expect(memoryRaiseOf(tpl('web:1', '256Mi'), tpl('web:1', '0.25Gi'))).toBe(false); // equal: no raise
+    expect(memoryRaiseOf(tpl('web:1', '256Mi'), tpl('web:1', '200Mi'))).toBe(false);
+    expect(memoryRaiseOf(tpl('web:1', '256Mi', '256Mi'), tpl('web:1', '356Mi', '200Mi'))).toBe(false); // one lowered
+    expect(memoryRaiseOf(tpl('web:1', '256Mi'), tpl('web:2', '356Mi'))).toBe(false); // a release too
+    expect(memoryRaiseOf(tpl('web:1'), tpl('web:1', '356Mi'))).toBe(false); // a cap where there was none
+    expect(memoryRaiseOf(tpl('web:1', '256Mi'), tpl('web:1'))).toBe(false); // the cap dropped
+    expect(memoryRaiseOf(tpl('web:1', '256Mi'), tpl('web:1', 'lots'))).toBe(false); // unreadable
+    expect(memoryRaiseOf(tpl('web:1', '256Mi', undefined, { limit: '64Mi' }), tpl('web:1', '256Mi', undefined, { limit: '96Mi' }))).toBe(true); // a sidecar's
+    expect(memoryRaiseOf(undefined, tpl('web:1', '356Mi'))).toBe(false);
+  });
+
+  /** Revision 4 made revision 3's template with more memory (the fixture's 4 is another release). */
+  const raisedFour = (limit: string) => {
+    const list = replicaSets();
+    const four = byName(list, 'web-84f6b7c9d8');
+    four.spec!.template = structuredClone(byName(list, 'web-6b9d4c8f7').spec!.template!);
+    four.spec!.template.metadata!.labels!['pod-template-hash'] = 'web-84f6b7c9d8'.slice(4);
+    four.spec!.template.spec!.containers[0]!.resources = { limits: { memory: limit } };
+    byName(list, 'web-6b9d4c8f7').spec!.template!.spec!.containers[0]!.resources = { limits: { memory: '256Mi' } };
+    return list;
+  };
+
+  test('pickRollbackTarget: revision 4, known-good 3 with more memory and not marked yet, is the target, not 3', () => {
+    expect(replicaSets().map((r) => r.metadata!.name)).toContain('web-84f6b7c9d8');
+    const pick = pickRollbackTarget(deployment(), raisedFour('356Mi'));
+    expect(pick).toMatchObject({ revision: 4, raiseOf: 3 });
+    expect('target' in pick && pick.target.metadata?.name).toBe('web-84f6b7c9d8');
+    // Less memory than 3, or a raise the workload was rolled back from: 3 itself.
+    expect(pickRollbackTarget(deployment(), raisedFour('200Mi'))).toMatchObject({ revision: 3 });
+    expect(pickRollbackTarget(deployment(), raisedFour('200Mi'))).not.toHaveProperty('raiseOf');
+    const list = raisedFour('356Mi');
+    const away = [templateHash(byName(list, 'web-84f6b7c9d8').spec!.template)];
+    expect(pickRollbackTarget(deployment(), list, undefined, { rolledBackFrom: away })).toMatchObject({ revision: 3 });
+  });
+});
+
 describe('StatefulSets', () => {
   const sts = () => {
     const s = statefulSet({ updateRevision: 'db-9a8b7c6d5', currentRevision: 'db-9a8b7c6d5', readyReplicas: 1 });
@@ -435,6 +484,16 @@ describe('StatefulSets', () => {
     expect(pickStatefulSetRevision(same, revisions())).toMatchObject({ code: 'same-template' });
     expect(pickStatefulSetRevision(sts(), revisions().slice(2))).toMatchObject({ code: 'no-older-revision' });
     expect(pickStatefulSetRevision(sts(), revisions().slice(3))).toMatchObject({ code: 'no-revisions' });
+  });
+
+  test('a revision that is known-good 2 with more memory, between it and the failing one: the target', () => {
+    const list = revisions();
+    const raised = revision('db-8e7d6c5b4', 3, 'postgres:16.3');
+    (raised.data as { spec: { template: V1PodTemplateSpec } }).spec.template.spec!.containers[0]!.resources = { limits: { memory: '1229Mi' } };
+    const failing = revision('db-9a8b7c6d5', 4, 'postgres:16.4-broken');
+    const pick = pickStatefulSetRevision(sts(), [list[0]!, list[1]!, raised, failing]);
+    expect(pick).toMatchObject({ revision: 3, raiseOf: 2 });
+    expect('target' in pick && pick.target.metadata?.name).toBe('db-8e7d6c5b4');
   });
 
   test('the controller has not caught up: no updateRevision, another updateRevision, or an older observedGeneration → rollout-not-observed', () => {

@@ -33,6 +33,7 @@ import { ownerOf } from './detect.js';
 import { readMark } from './guards.js';
 import { selectorMatches } from './owners.js';
 import { annotationOps, preconditions, type JsonPatchOp } from './patches.js';
+import { parseMemoryQuantity } from './quantity.js';
 import { HEAL_PREFIX, HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
 
 /** An annotations patch: a value sets, `null` removes (JSON merge-patch semantics: send it as `{ metadata: { annotations } }`). */
@@ -308,7 +309,8 @@ export interface FailingRevision<T> {
 }
 
 export type RollbackPick<T> =
-  | { target: T; revision: number; failing: FailingRevision<T> }
+  /** `raiseOf`: the target is that known-good revision's template with more memory (a raise since), not itself marked. */
+  | { target: T; revision: number; failing: FailingRevision<T>; raiseOf?: number }
   | { none: string; code: NoRollbackCode; failing?: FailingRevision<T> };
 
 /** The revision number of a ReplicaSet (`deployment.kubernetes.io/revision`), or null. */
@@ -325,6 +327,7 @@ interface Candidate<T> {
   meta: V1ObjectMeta | undefined;
   hash: string;
   sameTemplate: boolean;
+  template: V1PodTemplateSpec | undefined;
 }
 
 export interface PickOptions {
@@ -364,7 +367,12 @@ function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGener
  *    known-good and not seen crash-looping since, and was never rolled back from (by template
  *    hash: the controller renumbers a revision it reuses, so numbers alone cannot tell); when a
  *    known-good revision has the current template, nothing is done (`same-template`) rather than
- *    going further back.
+ *    going further back;
+ * 5. but a newer revision (still older than the failing one, never rolled back from) that is that
+ *    target's template with more memory — a memory raise, the healer's own or a person's, not
+ *    marked yet because the release came within the known-good window — is taken instead: rolling
+ *    back past it would undo the raise and bring back the OOM kills it answered. More memory
+ *    alone does not make a container crash.
  */
 function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string | undefined, what: string, rules: HealRules, lag: string | null): RollbackPick<T> {
   const byNumber = [...candidates].sort((a, b) => b.revision - a.revision);
@@ -425,6 +433,8 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
     };
   }
   const usable = good[0]!;
+  const raised = byNumber.find((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && memoryRaiseOf(usable.template, c.template));
+  if (raised) return { target: raised.obj, revision: raised.revision, failing, raiseOf: usable.revision };
   return { target: usable.obj, revision: usable.revision, failing };
 }
 
@@ -448,6 +458,7 @@ export function pickRollbackTarget(deployment: V1Deployment, replicaSets: readon
       meta: rs.metadata,
       hash: templateHash(rs.spec?.template),
       sameTemplate: templatesEqualIgnoringHash(rs.spec?.template, deployment.spec?.template),
+      template: rs.spec?.template,
     });
   }
   if (owned.length === 0) return { none: 'no ReplicaSet with a revision is owned by this deployment', code: 'no-revisions' };
@@ -567,6 +578,7 @@ export function pickStatefulSetRevision(
       meta: rev.metadata,
       hash: templateHash(template),
       sameTemplate: templatesEqualIgnoringHash(template, sts.spec?.template),
+      template,
     });
   }
   if (candidates.length === 0) return { none: 'no ControllerRevision of this statefulset holds a pod template', code: 'no-revisions' };
@@ -639,6 +651,58 @@ export function templatesEqualButMemory(a: V1PodTemplateSpec | Record<string, un
     return copy;
   };
   return templatesEqualIgnoringHash(strip(a), strip(b));
+}
+
+/**
+ * Whether `raised` is `base` with more memory: the templates equal but for the memory limits and
+ * requests of their containers (init containers too; the `pod-template-hash` label and a
+ * ControllerRevision's `$patch` ignored), each of `raised`'s at least `base`'s — never a limit or
+ * request dropped, nor one added where `base` had none — and at least one higher.
+ */
+const bytesOrNaN = (q: string): number => {
+  try {
+    return parseMemoryQuantity(q);
+  } catch {
+    return NaN;
+  }
+};
+
+export function memoryRaiseOf(base: V1PodTemplateSpec | undefined, raised: V1PodTemplateSpec | undefined): boolean {
+  if (!base || !raised) return false;
+  type Memory = { limit: number | null; request: number | null };
+  const take = (t: V1PodTemplateSpec): { stripped: V1PodTemplateSpec; memory: Map<string, Memory> } | null => {
+    const copy = structuredClone(t) as V1PodTemplateSpec & { $patch?: unknown };
+    delete copy.$patch;
+    const memory = new Map<string, Memory>();
+    for (const [list, prefix] of [[copy.spec?.containers, ''], [copy.spec?.initContainers, 'init:']] as const) {
+      for (const c of list ?? []) {
+        const limit = c.resources?.limits?.memory;
+        const request = c.resources?.requests?.memory;
+        const m = { limit: limit === undefined ? null : bytesOrNaN(limit), request: request === undefined ? null : bytesOrNaN(request) };
+        if (Number.isNaN(m.limit) || Number.isNaN(m.request)) return null; // unreadable: not comparable
+        memory.set(prefix + c.name, m);
+        if (c.resources?.limits) delete c.resources.limits.memory;
+        if (c.resources?.requests) delete c.resources.requests.memory;
+      }
+    }
+    return { stripped: copy, memory };
+  };
+  const a = take(base);
+  const b = take(raised);
+  if (!a || !b || !templatesEqualIgnoringHash(a.stripped, b.stripped)) return false;
+  let higher = false;
+  for (const [name, m] of a.memory) {
+    const n = b.memory.get(name);
+    if (!n) return false;
+    for (const k of ['limit', 'request'] as const) {
+      const was = m[k];
+      const now = n[k];
+      if (was === null && now === null) continue;
+      if (was === null || now === null || now < was) return false; // added where there was none (a new cap), or dropped, or lowered
+      if (now > was) higher = true;
+    }
+  }
+  return higher;
 }
 
 /**
