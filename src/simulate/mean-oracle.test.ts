@@ -66,15 +66,15 @@ test('the quantile series follows each minute\'s mean, in the load\'s unit', () 
   expect(quantileSeries(new Float64Array(3), 0.9, law, 15)).toEqual(new Float64Array(3));
 });
 
-test('the policy asks for the largest quantile a pod started now would serve, never below the last minute, × (1 + headroom)', () => {
+test('the policy asks for the largest quantile a pod started now would serve, never below the current load, × (1 + headroom)', () => {
   const p = { ...SIM_DEFAULTS, startupSeconds: 90, syncSeconds: 15, pollSeconds: 30 };
-  const load = { start: 0, utcOffsetMinutes: 0, offset: 0, rate: Float64Array.from([100, 500, 100, 100, 100, 100]), observed: new Uint8Array(6).fill(1), spike: new Uint8Array(6), scale: 1 };
   const quantiles = Float64Array.from([110, 120, 130, 400, 140, 150]);
-  const policy = meanOracle(load, quantiles, p, 0.1);
-  // At 0 s the window (90 + 15 + 30 s) reaches minutes 0–2; at 60 s minutes 1–3; at 120 s after the 500 minute.
+  const policy = meanOracle(quantiles, p, 0.1);
+  expect(policy).toMatchObject({ kind: 'external', pollSeconds: 30 });
+  // At 0 s the window (90 + 15 + 30 s) reaches minutes 0–2; at 60 s minutes 1–3; the current load wins when larger.
   expect(policy.metric({ time: 0, minute: 0, load: 100, ready: 1, replicas: 1 })).toBeCloseTo(130 * 1.1);
-  expect(policy.metric({ time: 60, minute: 1, load: 500, ready: 1, replicas: 1 })).toBeCloseTo(400 * 1.1);
-  expect(policy.metric({ time: 120, minute: 2, load: 100, ready: 1, replicas: 1 })).toBeCloseTo(500 * 1.1);
+  expect(policy.metric({ time: 60, minute: 1, load: 100, ready: 1, replicas: 1 })).toBeCloseTo(400 * 1.1);
+  expect(policy.metric({ time: 120, minute: 2, load: 500, ready: 1, replicas: 1 })).toBeCloseTo(500 * 1.1);
   expect(policy.metric({ time: 300, minute: 5, load: 100, ready: 1, replicas: 1 })).toBeCloseTo(150 * 1.1);
 });
 

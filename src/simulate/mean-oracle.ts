@@ -4,8 +4,8 @@
  * bursts included, so it passes where no forecast could. This one knows only what a perfect
  * forecaster could know — the generator's noise-free rate, sales and surges included — and
  * provisions for the q-quantile of each minute's count under the generator's noise law, with the
- * product's own rules: never below the last complete minute's load, × (1 + headroom), refreshed at
- * KEDA's poll. It still knows more than any causal planner (a surge's onset, the true level), so
+ * product's own rules: never below the current load (what every policy, Amadeus included, reads as
+ * now), × (1 + headroom), refreshed at KEDA's poll. It still knows more than any causal planner (a surge's onset, the true level), so
  * where even it cannot reach the latency goal within the pod budget, no forecast can. Pure.
  */
 import type { Noise } from '../sources/scenario-family.js';
@@ -129,18 +129,17 @@ export function quantileSeries(mean: Float64Array, q: number, law: NoiseLaw, cou
 
 /**
  * The mean-knowing oracle at one quantile: at each KEDA poll, (the largest quantile over the
- * minutes a pod started now would serve, or the last complete minute's load if larger) ×
- * (1 + headroom).
+ * minutes a pod started now would serve, or the current load if larger) × (1 + headroom).
  */
-export function meanOracle(load: SimLoad, quantiles: Float64Array, p: SimParams, headroom: number): Policy {
+export function meanOracle(quantiles: Float64Array, p: SimParams, headroom: number): Policy {
   const window = p.startupSeconds + p.syncSeconds + p.pollSeconds;
   return {
     name: 'mean-oracle',
     kind: 'external',
     pollSeconds: p.pollSeconds,
-    metric: ({ time, minute }) => {
+    metric: ({ time, minute, load: now }) => {
       const last = Math.min(quantiles.length - 1, Math.ceil((time + window) / 60) - 1);
-      let max = minute > 0 ? load.rate[minute - 1]! : load.rate[0]!;
+      let max = now;
       for (let m = minute; m <= last; m++) max = Math.max(max, quantiles[m]!);
       return max * (1 + headroom);
     },
@@ -165,7 +164,7 @@ export function meanOracleCurve(
   qs: readonly number[] = MEAN_ORACLE_QUANTILES,
 ): MeanOraclePoint[] {
   return qs.map((q) => {
-    const f = run(meanOracle(load, quantileSeries(mean, q, law, 60 / load.scale), p, headroom));
+    const f = run(meanOracle(quantileSeries(mean, q, law, 60 / load.scale), p, headroom));
     return { q, p95LatencyIncreasePct: f.p95LatencyIncreasePct, sloViolationMinutes: f.sloViolationMinutes, podHours: f.podHours };
   });
 }

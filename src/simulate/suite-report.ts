@@ -279,7 +279,7 @@ export function formatSuite(r: SuiteReport): string {
   if (r.members.some((e) => !isFailure(e) && e.meanOracle)) {
     out.push(
       '',
-      "The mean-knowing oracle (generated traces; a reference, not a policy: it knows the generator's noise-free rate, sales and surges included, but not each minute's draw; it provisions for the q-quantile of the minute's count under the generator's noise law, never below the last minute's load, × (1 + the planner's headroom), at KEDA's poll). Where even it needs more than the pod budget, no forecast meets the p95 goal within it",
+      "The mean-knowing oracle (generated traces; a reference, not a policy: it knows the generator's noise-free rate, sales and surges included, but not each minute's draw; it provisions for the q-quantile of the minute's count under the generator's noise law, never below the current load, × (1 + the planner's headroom), at KEDA's poll). Where even it needs more than the pod budget, no forecast meets the p95 goal within it",
       ...meanOracleTable(groups),
     );
   }
