@@ -2,7 +2,7 @@
  * The planner: forecast + observation → the value KEDA scales on. Pure.
  *
  * A forecast may only add capacity: planned = (base + noise margin) × (1 + headroom), where base =
- * max(forecast over the horizon, observed) and the noise margin (metadata `noiseMargin`, see
+ * max(forecast over the horizon, observed, and the signals of signals.ts) and the noise margin (metadata `noiseMargin`, see
  * noise.ts) follows the load's own minute-to-minute noise at that level.
  * Scale-in stays with the HPA's own stabilization window, so a forecast that is too low can never
  * remove pods that current load needs.
@@ -22,6 +22,8 @@ export const PLAN_REASONS = [
   'ramp',
   /** Predictive: a jump that happened at this time on recent days is provisioned for before it starts. */
   'recurring',
+  /** Predictive: a surge is under way and its level (the mean of its last minutes) is above the rest. */
+  'surge',
   /** Predictive, but the forecaster failed: the observed load is used. */
   'forecast-unavailable',
   /** Shadow mode: the forecast is computed and exported, the reactive value is answered. */
@@ -122,6 +124,7 @@ export function makePlan(input: PlanInput): Plan {
     for (const [value, why] of [
       [signals.ramp, 'ramp'],
       [signals.recurring, 'recurring'],
+      [signals.surging ? signals.surgeLevel : null, 'surge'],
     ] as const) {
       if (value !== null && Number.isFinite(value) && value > base) {
         base = value;

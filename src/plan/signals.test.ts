@@ -139,22 +139,37 @@ describe('isSurging and the surge margin', () => {
     const calm = makePlan({ ...input, signals: planSignals(v, 3, 1, new Set()) });
     expect(calm.noiseMargin).toBeCloseTo(0.5 * Math.sqrt(190), 9);
   });
+
+  test("while surging the base holds at the surge's level, the mean of its last 3 minutes, through a quiet minute", () => {
+    // An hour at 100, then a surge: 300, 320, and a minute of noise at 180; the forecast still catching up at 150.
+    const v = [...flat(57, 100), 300, 320, 180];
+    const signals = planSignals(v, 3, 1, new Set(['surge']));
+    expect(signals).toMatchObject({ surging: true, surgeLevel: (300 + 320 + 180) / 3 });
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 180, forecast: { model: 'm', values: [150, 150, 150] }, signals });
+    expect(plan).toMatchObject({ reason: 'surge', value: (300 + 320 + 180) / 3, surging: true });
+    // Not surging (or the signal off): no hold.
+    expect(planSignals([...flat(57, 100), 101, 99, 100], 3, 1, new Set(['surge']))).toMatchObject({ surging: false, surgeLevel: null });
+    expect(planSignals(v, 3, 1, new Set(['ramp']))).toMatchObject({ surging: false, surgeLevel: null });
+    // A level without the surging flag (a hand-made input) raises nothing; above the level, the forecast wins.
+    expect(makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 180, forecast: { model: 'm', values: [150] }, signals: { ramp: null, recurring: null, surging: false, surgeLevel: 400 } })).toMatchObject({ reason: 'observed', value: 180 });
+    expect(makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 180, forecast: { model: 'm', values: [350] }, signals })).toMatchObject({ reason: 'forecast', value: 350 });
+  });
 });
 
 describe('signals only add capacity', () => {
   test('a signal below the forecast or observed load changes nothing', () => {
-    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 500, forecast: { model: 'm', values: [600] }, signals: { ramp: 550, recurring: 100, surging: false } });
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 500, forecast: { model: 'm', values: [600] }, signals: { ramp: 550, recurring: 100, surging: false, surgeLevel: null } });
     expect(plan).toMatchObject({ value: 600, reason: 'forecast' });
   });
 
   test('shadow and reactive modes ignore them', () => {
-    const signals = { ramp: 900, recurring: 900, surging: true };
+    const signals = { ramp: 900, recurring: 900, surging: true, surgeLevel: 900 };
     expect(makePlan({ mode: 'shadow', headroom: 0, activationValue: 0, observed: 100, forecast: null, signals }).value).toBe(100);
     expect(makePlan({ mode: 'reactive', headroom: 0, activationValue: 0, observed: 100, forecast: null, signals }).value).toBe(100);
   });
 
   test('a ramp activates a workload before the load crosses the activation value', () => {
-    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 50, observed: 20, forecast: null, signals: { ramp: 80, recurring: null, surging: false } });
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 50, observed: 20, forecast: null, signals: { ramp: 80, recurring: null, surging: false, surgeLevel: null } });
     expect(plan).toMatchObject({ active: true, reason: 'ramp', value: 80 });
   });
 });

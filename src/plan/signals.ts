@@ -12,7 +12,9 @@
  *   just before → a jump of that size is provisioned for before it starts (a daily sale, a batch);
  * - **surging**: the last minutes are well above the last hour (a surge is under way) → the plan
  *   adds the larger surge margin, because latency during surges is what the product promises and
- *   surges are a small share of the day, so the extra pods cost little.
+ *   surges are a small share of the day, so the extra pods cost little; and its base holds at the
+ *   surge's level, the mean of its last minutes, so one quiet minute of noise or a forecast still
+ *   catching up with the new level does not lower the plan mid-surge.
  */
 import { isObserved, observedMean, type Series } from '../series/observed.js';
 
@@ -54,6 +56,8 @@ export const SIGNAL_DEFAULTS = {
     shortMinutes: 5,
     trailingMinutes: 60,
     ratio: 1.3,
+    /** While it is, the base is at least the mean of the last `holdMinutes` (docs/experiments/planner-2026-12.md, "holding a surge's level"). */
+    holdMinutes: 3,
   },
 } as const;
 
@@ -64,6 +68,8 @@ export interface PlanSignals {
   recurring: number | null;
   /** Whether a surge is under way. */
   surging: boolean;
+  /** While a surge is under way, its level (the mean of the last `holdMinutes`); else null. */
+  surgeLevel: number | null;
 }
 
 export type SignalName = 'ramp' | 'recurring' | 'surge';
@@ -174,9 +180,11 @@ export function isSurging(values: Series, n = values.length): boolean {
 
 /** Every enabled signal over the history `values[0, n)`, the current minute last. */
 export function planSignals(values: Series, horizon: number, alpha: number | null, enabled: ReadonlySet<SignalName>, n = values.length): PlanSignals {
+  const surging = enabled.has('surge') && isSurging(values, n);
   return {
     ramp: enabled.has('ramp') ? rampProjection(values, horizon, alpha, n) : null,
     recurring: enabled.has('recurring') ? recurringPeak(values, horizon, alpha, n) : null,
-    surging: enabled.has('surge') ? isSurging(values, n) : false,
+    surging,
+    surgeLevel: surging ? observedMean(values, n - SIGNAL_DEFAULTS.surge.holdMinutes, n) : null,
   };
 }
