@@ -452,6 +452,13 @@ describe('a memory raise of a known-good revision', () => {
     const list = raisedFour('356Mi');
     const away = [templateHash(byName(list, 'web-84f6b7c9d8').spec!.template)];
     expect(pickRollbackTarget(deployment(), list, undefined, { rolledBackFrom: away })).toMatchObject({ revision: 3 });
+    // Vetoed by an operator, or recorded crash-looping: 3 itself.
+    const vetoed = raisedFour('356Mi');
+    byName(vetoed, 'web-84f6b7c9d8').metadata!.annotations!['amadeus.io/known-good'] = 'false';
+    expect(pickRollbackTarget(deployment(), vetoed)).toMatchObject({ revision: 3 });
+    const crashed = raisedFour('356Mi');
+    byName(crashed, 'web-84f6b7c9d8').metadata!.annotations!['amadeus.io/crash-looped-at'] = T0.toISOString();
+    expect(pickRollbackTarget(deployment(), crashed)).toMatchObject({ revision: 3 });
   });
 });
 

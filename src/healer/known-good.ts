@@ -368,7 +368,8 @@ function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGener
  *    hash: the controller renumbers a revision it reuses, so numbers alone cannot tell); when a
  *    known-good revision has the current template, nothing is done (`same-template`) rather than
  *    going further back;
- * 5. but a newer revision (still older than the failing one, never rolled back from) that is that
+ * 5. but a newer revision (still older than the failing one, never rolled back from, vetoed or seen
+ *    crash-looping) that is that
  *    target's template with more memory — a memory raise, the healer's own or a person's, not
  *    marked yet because the release came within the known-good window — is taken instead: rolling
  *    back past it would undo the raise and bring back the OOM kills it answered. More memory
@@ -433,7 +434,12 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
     };
   }
   const usable = good[0]!;
-  const raised = byNumber.find((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && memoryRaiseOf(usable.template, c.template));
+  // Never one an operator vetoed (`known-good: "false"`, or any value but "true") or seen crash-looping.
+  const clean = (c: Candidate<T>) => {
+    const a = c.meta?.annotations ?? {};
+    return (a[rules.annotations.knownGood] === undefined || a[rules.annotations.knownGood] === 'true') && a[rules.annotations.crashLoopedAt] === undefined;
+  };
+  const raised = byNumber.find((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && clean(c) && memoryRaiseOf(usable.template, c.template));
   if (raised) return { target: raised.obj, revision: raised.revision, failing, raiseOf: usable.revision };
   return { target: usable.obj, revision: usable.revision, failing };
 }

@@ -125,14 +125,14 @@ async function evaluate(member: SuiteMember, trace: Trace, o: SuiteRunOptions): 
 
 /**
  * For a generated member, the mean-knowing oracle's curve: the generator's noise-free rate over the
- * span, at the load's scale, and its noise law; with the planner's default headroom.
+ * span, at the load's scale, and its noise law; with the run's planner headroom.
  */
-export function meanOracleOf(member: SuiteMember, load: SimLoad, params: SimParams): MeanOraclePoint[] | null {
+export function meanOracleOf(member: SuiteMember, load: SimLoad, params: SimParams, headroom: number = PLANNER_DEFAULTS.headroom): MeanOraclePoint[] | null {
   const s = member.source;
   if (s.kind !== 'generator') return null;
   const g = createGenerator({ scenario: s.scenario, seed: s.seed, utcOffsetMinutes: load.utcOffsetMinutes });
   const mean = Float64Array.from(load.rate, (_, i) => g.meanRate(load.start + i * MINUTE_MS) * load.scale);
-  return meanOracleCurve(load, mean, g.params?.noise ?? POISSON_LAW, params, PLANNER_DEFAULTS.headroom, (policy) => figuresOn(load, params, policy));
+  return meanOracleCurve(load, mean, g.params?.noise ?? POISSON_LAW, params, headroom, (policy) => figuresOn(load, params, policy));
 }
 
 export async function runMember(member: SuiteMember, o: SuiteRunOptions): Promise<MemberResult> {
@@ -160,7 +160,7 @@ export async function runMember(member: SuiteMember, o: SuiteRunOptions): Promis
   const withHeadroom = { ...params, oracleHeadroom: BAR.oracleHeadroom };
   const oracle5 = { ...figuresOn(result.load, withHeadroom, oracle(result.load, withHeadroom)), name: `oracle+${BAR.oracleHeadroom * 100}%` };
   const curve = naiveCurve(result.load, params, o.naiveFactors);
-  const meanOracle = meanOracleOf(member, result.load, params);
+  const meanOracle = meanOracleOf(member, result.load, params, o.amadeus.settings.headroom);
   const simulateSeconds = seconds(simStarted);
 
   const evalStarted = performance.now();
