@@ -1178,10 +1178,10 @@ export class Healer {
   }
 }
 
-/** A container's memory limit in bytes; null when unset or unreadable. */
-/** `, known-good revision N with more memory` when the rollback's target is a raise of a known-good revision. */
+/** `: known-good revision N with its memory raised since` when the rollback's target is a raise of a known-good revision. */
 const raiseNote = (raiseOf: number | undefined, what: string): string => (raiseOf === undefined ? '' : `: known-good ${what} ${raiseOf} with its memory raised since`);
 
+/** A container's memory limit in bytes; null when unset or unreadable. */
 function limitOf(c: V1Container): number | null {
   try {
     return parseOptionalMemory(c.resources?.limits?.memory);

@@ -642,29 +642,30 @@ export function recreatedFromTemplate(sts: V1StatefulSet, pod: V1Pod): boolean {
   return ordinal !== null && ordinal >= partition;
 }
 
-/**
- * Pod templates equal but for one container's memory limit and request (ignoring, too, the
- * `pod-template-hash` label and a ControllerRevision's `$patch`): a pod made from `a`, recreated
- * from `b`, gets that container's memory and nothing else.
- */
-export function templatesEqualButMemory(a: V1PodTemplateSpec | Record<string, unknown> | undefined, b: V1PodTemplateSpec | Record<string, unknown> | undefined, container: string, init: boolean): boolean {
-  const strip = (t: V1PodTemplateSpec | Record<string, unknown> | undefined): V1PodTemplateSpec => {
-    const copy = structuredClone(t ?? {}) as V1PodTemplateSpec & { $patch?: unknown };
-    delete copy.$patch;
-    const c = (init ? copy.spec?.initContainers : copy.spec?.containers)?.find((x) => x.name === container);
-    if (c?.resources?.limits) delete c.resources.limits.memory;
-    if (c?.resources?.requests) delete c.resources.requests.memory;
-    return copy;
-  };
-  return templatesEqualIgnoringHash(strip(a), strip(b));
-}
+type MemoryOf = { limit: number | null; request: number | null };
 
 /**
- * Whether `raised` is `base` with more memory: the templates equal but for the memory limits and
- * requests of their containers (init containers too; the `pod-template-hash` label and a
- * ControllerRevision's `$patch` ignored), each of `raised`'s at least `base`'s — never a limit or
- * request dropped, nor one added where `base` had none — and at least one higher.
+ * A copy of a pod template without the memory limits and requests of the containers `which` picks
+ * (and without a ControllerRevision's `$patch`), and those it removed, in bytes by container
+ * (`init:` before an init container's name; NaN where a quantity cannot be read).
  */
+function withoutMemory(t: V1PodTemplateSpec | Record<string, unknown> | undefined, which: (name: string, init: boolean) => boolean): { stripped: V1PodTemplateSpec; memory: Map<string, MemoryOf> } {
+  const copy = structuredClone(t ?? {}) as V1PodTemplateSpec & { $patch?: unknown };
+  delete copy.$patch;
+  const memory = new Map<string, MemoryOf>();
+  for (const [list, init] of [[copy.spec?.containers, false], [copy.spec?.initContainers, true]] as const) {
+    for (const c of list ?? []) {
+      if (!which(c.name, init)) continue;
+      const limit = c.resources?.limits?.memory;
+      const request = c.resources?.requests?.memory;
+      memory.set((init ? 'init:' : '') + c.name, { limit: limit === undefined ? null : bytesOrNaN(limit), request: request === undefined ? null : bytesOrNaN(request) });
+      if (c.resources?.limits) delete c.resources.limits.memory;
+      if (c.resources?.requests) delete c.resources.requests.memory;
+    }
+  }
+  return { stripped: copy, memory };
+}
+
 const bytesOrNaN = (q: string): number => {
   try {
     return parseMemoryQuantity(q);
@@ -673,29 +674,27 @@ const bytesOrNaN = (q: string): number => {
   }
 };
 
+/**
+ * Pod templates equal but for one container's memory limit and request (ignoring, too, the
+ * `pod-template-hash` label and a ControllerRevision's `$patch`): a pod made from `a`, recreated
+ * from `b`, gets that container's memory and nothing else.
+ */
+export function templatesEqualButMemory(a: V1PodTemplateSpec | Record<string, unknown> | undefined, b: V1PodTemplateSpec | Record<string, unknown> | undefined, container: string, init: boolean): boolean {
+  const only = (name: string, isInit: boolean) => name === container && isInit === init;
+  return templatesEqualIgnoringHash(withoutMemory(a, only).stripped, withoutMemory(b, only).stripped);
+}
+
+/**
+ * Whether `raised` is `base` with more memory: the templates equal but for the memory limits and
+ * requests of their containers (init containers too; the `pod-template-hash` label and a
+ * ControllerRevision's `$patch` ignored), each of `raised`'s at least `base`'s — never a limit or
+ * request dropped, nor one added where `base` had none — and at least one higher.
+ */
 export function memoryRaiseOf(base: V1PodTemplateSpec | undefined, raised: V1PodTemplateSpec | undefined): boolean {
   if (!base || !raised) return false;
-  type Memory = { limit: number | null; request: number | null };
-  const take = (t: V1PodTemplateSpec): { stripped: V1PodTemplateSpec; memory: Map<string, Memory> } | null => {
-    const copy = structuredClone(t) as V1PodTemplateSpec & { $patch?: unknown };
-    delete copy.$patch;
-    const memory = new Map<string, Memory>();
-    for (const [list, prefix] of [[copy.spec?.containers, ''], [copy.spec?.initContainers, 'init:']] as const) {
-      for (const c of list ?? []) {
-        const limit = c.resources?.limits?.memory;
-        const request = c.resources?.requests?.memory;
-        const m = { limit: limit === undefined ? null : bytesOrNaN(limit), request: request === undefined ? null : bytesOrNaN(request) };
-        if (Number.isNaN(m.limit) || Number.isNaN(m.request)) return null; // unreadable: not comparable
-        memory.set(prefix + c.name, m);
-        if (c.resources?.limits) delete c.resources.limits.memory;
-        if (c.resources?.requests) delete c.resources.requests.memory;
-      }
-    }
-    return { stripped: copy, memory };
-  };
-  const a = take(base);
-  const b = take(raised);
-  if (!a || !b || !templatesEqualIgnoringHash(a.stripped, b.stripped)) return false;
+  const a = withoutMemory(base, () => true);
+  const b = withoutMemory(raised, () => true);
+  if (!templatesEqualIgnoringHash(a.stripped, b.stripped)) return false;
   let higher = false;
   for (const [name, m] of a.memory) {
     const n = b.memory.get(name);
@@ -703,6 +702,7 @@ export function memoryRaiseOf(base: V1PodTemplateSpec | undefined, raised: V1Pod
     for (const k of ['limit', 'request'] as const) {
       const was = m[k];
       const now = n[k];
+      if (Number.isNaN(was) || Number.isNaN(now)) return false; // unreadable: not comparable
       if (was === null && now === null) continue;
       if (was === null || now === null || now < was) return false; // added where there was none (a new cap), or dropped, or lowered
       if (now > was) higher = true;

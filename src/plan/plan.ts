@@ -2,8 +2,8 @@
  * The planner: forecast + observation → the value KEDA scales on. Pure.
  *
  * A forecast may only add capacity: planned = (base + noise margin) × (1 + headroom), where base =
- * max(forecast over the horizon, observed, and the signals of signals.ts) and the noise margin (metadata `noiseMargin`, see
- * noise.ts) follows the load's own minute-to-minute noise at that level.
+ * max(forecast over the horizon, observed, the signals of signals.ts) and the noise margin
+ * (metadata `noiseMargin`, see noise.ts) follows the load's own minute-to-minute noise at that level.
  * Scale-in stays with the HPA's own stabilization window, so a forecast that is too low can never
  * remove pods that current load needs.
  */
