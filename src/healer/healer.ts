@@ -804,7 +804,7 @@ export class Healer {
   }
 
   /**
-   * Records `crash-looped-at` on a marked revision whose pods crash-loop (once per mark). A
+   * Records `crash-looped-at` on a revision whose pods crash-loop (once per mark, or once when unmarked). A
    * conflict re-reads the revision and decides again (it may have been vetoed or recorded since).
    */
   private async recordCrashLoop(w: Workload, revision: KubernetesObject): Promise<void> {

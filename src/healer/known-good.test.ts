@@ -99,11 +99,16 @@ describe('knownGoodMark', () => {
     expect(isUsableKnownGood({ annotations: { ...crashed, 'amadeus.io/known-good-at': at(1700).toISOString() } })).toBe(true);
   });
 
-  test('crashLoopRecord: once per mark, only on marked revisions', () => {
+  test('crashLoopRecord: once per mark on marked revisions, once on unmarked ones', () => {
     const marked = { annotations: { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() } };
     expect(crashLoopRecord(marked, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
     expect(crashLoopRecord({ annotations: { ...marked.annotations, 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toBeNull();
-    expect(crashLoopRecord({ annotations: {} }, at(1000))).toBeNull();
+    // Marked again after that crash loop: a new one is recorded.
+    const remarked = { annotations: { ...marked.annotations, 'amadeus.io/crash-looped-at': at(300).toISOString() } };
+    expect(crashLoopRecord(remarked, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
+    // Unmarked: recorded once (it keeps a memory raise that crash-looped from being a rollback target).
+    expect(crashLoopRecord({ annotations: {} }, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
+    expect(crashLoopRecord({ annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toBeNull();
   });
 
   // The safety audit: `kubectl rollout undo` copies a ReplicaSet's annotations onto the
@@ -116,7 +121,8 @@ describe('knownGoodMark', () => {
     const copied = { uid: 'rs-3', creationTimestamp: at(900), annotations: mark };
     expect(isKnownGood(copied)).toBe(false);
     expect(isUsableKnownGood(copied)).toBe(false);
-    expect(crashLoopRecord(copied, at(1000))).toBeNull();
+    // A copied mark is not its own: the crash loop is recorded as on any unmarked revision.
+    expect(crashLoopRecord(copied, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
     expect(knownGoodMark(copied, ms(1000), at(1500))).toBeNull();
     expect(knownGoodMark(copied, ms(1000), at(1600))).toEqual({ ...mark, 'amadeus.io/known-good-at': at(1600).toISOString(), 'amadeus.io/known-good-for': 'rs-3' });
     expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, ms(0), at(5000))).toBeNull();
@@ -452,13 +458,18 @@ describe('a memory raise of a known-good revision', () => {
     const list = raisedFour('356Mi');
     const away = [templateHash(byName(list, 'web-84f6b7c9d8').spec!.template)];
     expect(pickRollbackTarget(deployment(), list, undefined, { rolledBackFrom: away })).toMatchObject({ revision: 3 });
-    // Vetoed by an operator, or recorded crash-looping: 3 itself.
+    // Vetoed by an operator: 3 itself.
     const vetoed = raisedFour('356Mi');
     byName(vetoed, 'web-84f6b7c9d8').metadata!.annotations!['amadeus.io/known-good'] = 'false';
     expect(pickRollbackTarget(deployment(), vetoed)).toMatchObject({ revision: 3 });
+    // Recorded crash-looping: neither it nor 3 (the OOM kills back) — nothing, said.
     const crashed = raisedFour('356Mi');
     byName(crashed, 'web-84f6b7c9d8').metadata!.annotations!['amadeus.io/crash-looped-at'] = T0.toISOString();
-    expect(pickRollbackTarget(deployment(), crashed)).toMatchObject({ revision: 3 });
+    const refused = pickRollbackTarget(deployment(), crashed);
+    expect(refused).toMatchObject({ code: 'raise-crash-looped', failing: { revision: 5 } });
+    expect('none' in refused && refused.none).toBe(
+      `revision 4 raised the memory of known-good revision 3 since, and its pods were seen crash-looping at ${T0.toISOString()}: rolling back to it could bring that crash loop back, and rolling back to revision 3 would undo the raise and bring back the OOM kills it answered`,
+    );
   });
 });
 

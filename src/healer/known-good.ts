@@ -125,13 +125,15 @@ export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: H
 }
 
 /**
- * The crash-loop record for a marked revision whose pods crash-loop: `crash-looped-at: now`,
- * unless it already says so since the mark. Null for unmarked revisions (nothing to withdraw).
+ * The crash-loop record for a revision whose pods crash-loop: `crash-looped-at: now`, unless it
+ * already says so since its mark (any record, when it has no mark of its own). On a marked revision
+ * it withdraws the mark as a rollback target; on an unmarked one it keeps the revision from being
+ * taken later as a memory raise of a known-good target (rule 5 of the pick) — a crash loop refused
+ * there as too few pods is seen crash-looping all the same.
  */
 export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
-  if (!isKnownGood(meta, rules)) return null;
   const A = rules.annotations;
-  const markedAt = parseTime(meta?.annotations?.[A.knownGoodAt]) ?? 0;
+  const markedAt = isKnownGood(meta, rules) ? (parseTime(meta?.annotations?.[A.knownGoodAt]) ?? 0) : -Infinity;
   const crashed = parseTime(meta?.annotations?.[A.crashLoopedAt]);
   if (crashed !== null && crashed >= markedAt) return null;
   return { [A.crashLoopedAt]: now.toISOString() };
@@ -297,7 +299,8 @@ export type NoRollbackCode =
   | 'no-known-good'
   | 'same-template'
   | 'rollout-not-observed'
-  | 'revision-not-wanted';
+  | 'revision-not-wanted'
+  | 'raise-crash-looped';
 
 /** The revision whose pods crash-loop, as found among the workload's revisions. */
 export interface FailingRevision<T> {
@@ -369,11 +372,11 @@ function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGener
  *    known-good revision has the current template, nothing is done (`same-template`) rather than
  *    going further back;
  * 5. but a newer revision (still older than the failing one, never rolled back from, vetoed or seen
- *    crash-looping) that is that
- *    target's template with more memory — a memory raise, the healer's own or a person's, not
- *    marked yet because the release came within the known-good window — is taken instead: rolling
- *    back past it would undo the raise and bring back the OOM kills it answered. More memory
- *    alone does not make a container crash.
+ *    crash-looping) that is that target's template with more memory — a memory raise, the healer's
+ *    own or a person's, not marked yet because the release came within the known-good window — is
+ *    taken instead: rolling back past it would undo the raise and bring back the OOM kills it
+ *    answered. More memory alone does not make a container crash. When the only such raise was
+ *    seen crash-looping, nothing is done (`raise-crash-looped`): either target could fail.
  */
 function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string | undefined, what: string, rules: HealRules, lag: string | null): RollbackPick<T> {
   const byNumber = [...candidates].sort((a, b) => b.revision - a.revision);
@@ -439,8 +442,20 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
     const a = c.meta?.annotations ?? {};
     return (a[rules.annotations.knownGood] === undefined || a[rules.annotations.knownGood] === 'true') && a[rules.annotations.crashLoopedAt] === undefined;
   };
-  const raised = byNumber.find((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && clean(c) && memoryRaiseOf(usable.template, c.template));
+  const raises = byNumber.filter((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && memoryRaiseOf(usable.template, c.template));
+  const raised = raises.find(clean);
   if (raised) return { target: raised.obj, revision: raised.revision, failing, raiseOf: usable.revision };
+  // A raise seen crash-looping (a share of its pods too small for a rollback, a dependency): neither
+  // it nor the target under it is safe to roll out — one may crash-loop again, the other brings the
+  // OOM kills back. People decide.
+  const crashed = raises.find((c) => c.meta?.annotations?.[rules.annotations.crashLoopedAt] !== undefined);
+  if (crashed) {
+    return {
+      none: `revision ${crashed.revision} raised the memory of known-good revision ${usable.revision} since, and its pods were seen crash-looping at ${crashed.meta!.annotations![rules.annotations.crashLoopedAt]}: rolling back to it could bring that crash loop back, and rolling back to revision ${usable.revision} would undo the raise and bring back the OOM kills it answered`,
+      code: 'raise-crash-looped',
+      failing,
+    };
+  }
   return { target: usable.obj, revision: usable.revision, failing };
 }
 

@@ -202,7 +202,11 @@ describe('the healer\'s own marks replaced by `kubectl rollout undo`', () => {
     // The rollback an hour ago is still remembered (by the ReplicaSet that was current when it was
     // written): the cooldown holds, the operator's choice stands, and it is said.
     expect(image(w, 'Deployment', 'web')).toBe('web:2');
-    expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200]);
+    // The Deployment patched twice: the rollback, and later only the removal of web:2's crash-loop
+    // record, which kubectl copied onto it with web:2's annotations (it belongs on revisions only).
+    const patches = w.patches('deployments/web');
+    expect(patches.map((p) => p.status)).toEqual([200, 200]);
+    expect(patches[1]!.body).toEqual({ metadata: { annotations: { 'amadeus.io/crash-looped-at': null } } });
     expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back', 'Deployment/web rollback/refused/cooldown']);
     expect(a.healer.reports[1]!.message).toMatch(/cooldown/);
   });
