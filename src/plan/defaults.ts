@@ -16,11 +16,8 @@ export const PLANNER_DEFAULTS = {
   headroom: 0.08,
   /** k of the noise margin k·α·√base (plan/noise.ts): 0.55 since 2026-12-05 (0.5 before). */
   noiseMargin: 0.55,
-  /**
-   * k while a surge is under way (plan/signals.ts): the base's since 2026-12-05 (0.75 before), as
-   * the surge's onset level, grown, now carries the surge (docs/experiments/planner-2026-12.md).
-   */
-  surgeNoiseMargin: 0.55,
+  /** k while a surge is under way (plan/signals.ts). */
+  surgeNoiseMargin: 0.75,
   /** Signals the plan uses (plan/signals.ts). */
   signals: ['ramp', 'recurring', 'surge'] as readonly SignalName[],
 } as const;

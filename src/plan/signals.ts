@@ -10,17 +10,11 @@
  *   in a two-minute mean, and pods ordered on that half are ready after the surge has peaked;
  * - **recurring**: at this time of day on several recent days the load jumped well above its level
  *   just before → a jump of that size is provisioned for before it starts (a daily sale, a batch);
- * - **surging**: a surge is under way — its onset found by a CUSUM (below), or the last minutes well
- *   above the last hour → the base holds at the surge's level, the mean of its last minutes, so one
- *   quiet minute of noise or a forecast still catching up with the new level does not lower the plan
- *   mid-surge; and while the onset detector fires, the base is provisioned for the surge to grow
- *   half as much again as it has shown, since it is still building while pods start.
- *
- * The onset detector is Page's one-sided CUSUM: each of the last minutes adds its excess over the
- * level before them, in noise units, less a slack k, to a sum floored at 0; it fires when the sum
- * ends above h. Several moderate minutes count together, so a surge building over minutes on noisy
- * traffic is found sooner than by a test of one or two minutes at the same false-alarm rate
- * (docs/experiments/planner-2026-12.md, "a surge's onset, found by CUSUM").
+ * - **surging**: the last minutes are well above the last hour (a surge is under way) → the plan
+ *   adds the larger surge margin, because latency during surges is what the product promises and
+ *   surges are a small share of the day, so the extra pods cost little; and its base holds at the
+ *   surge's level, the mean of its last minutes, so one quiet minute of noise or a forecast still
+ *   catching up with the new level does not lower the plan mid-surge.
  */
 import { isObserved, observedMean, type Series } from '../series/observed.js';
 
@@ -64,21 +58,6 @@ export const SIGNAL_DEFAULTS = {
     ratio: 1.3,
     /** While it is, the base is at least the mean of the last `holdMinutes` (docs/experiments/planner-2026-12.md, "holding a surge's level"). */
     holdMinutes: 3,
-    /** The onset detector (CUSUM); settings chosen on the tuning traces (docs/experiments/planner-2026-12.md). */
-    onset: {
-      /** The minutes searched: the last `minutes`, now included. */
-      minutes: 10,
-      /** The level before: the median of the `beforeMinutes` before them. */
-      beforeMinutes: 30,
-      /** Slack: each minute adds (excess over the level before) ÷ σ − k. */
-      k: 1.25,
-      /** It fires when the sum ends above h. */
-      h: 5,
-      /** The surge's level: the mean of the minutes since the change point (the sum's last 0), at most this many. */
-      levelMinutes: 3,
-      /** While it fires, the base is at least before + growth × (level − before). */
-      growth: 1.5,
-    },
   },
 } as const;
 
@@ -89,10 +68,7 @@ export interface PlanSignals {
   recurring: number | null;
   /** Whether a surge is under way. */
   surging: boolean;
-  /**
-   * While a surge is under way, the base it holds: the mean of the last `holdMinutes`, or, while the
-   * onset detector fires, the onset's level grown (whichever is higher); else null.
-   */
+  /** While a surge is under way, its level (the mean of the last `holdMinutes`); else null. */
   surgeLevel: number | null;
 }
 
@@ -194,30 +170,6 @@ export function recurringPeak(values: Series, horizon: number, alpha: number | n
   return today * jumps[Math.floor((jumps.length - 1) / 2)]!;
 }
 
-/**
- * The onset detector (see the header) over the history `values[0, n)`: the base a surge that has
- * begun is provisioned for, before + growth × (level − before), or null when it does not fire.
- */
-export function surgeOnset(values: Series, alpha: number | null, n = values.length): number | null {
-  const c = SIGNAL_DEFAULTS.surge.onset;
-  if (alpha === null || !(alpha > 0)) return null;
-  const from = n - c.minutes;
-  const before = observedMedian(values, from - c.beforeMinutes, from);
-  if (before === null || !(before > 0) || from < 0) return null;
-  const sigma = minuteSigma(alpha, before);
-  let sum = 0;
-  let changed = from - 1;
-  for (let i = from; i < n; i++) {
-    const x = values[i];
-    if (!isObserved(x)) continue;
-    sum = Math.max(0, sum + (x - before) / sigma - c.k);
-    if (sum === 0) changed = i;
-  }
-  if (!(sum > c.h)) return null;
-  const level = observedMean(values, Math.max(changed + 1, n - c.levelMinutes), n);
-  return level === null ? null : before + c.growth * (level - before);
-}
-
 /** Whether a surge is under way: the last minutes' mean well above the last hour's. */
 export function isSurging(values: Series, n = values.length): boolean {
   const c = SIGNAL_DEFAULTS.surge;
@@ -228,14 +180,11 @@ export function isSurging(values: Series, n = values.length): boolean {
 
 /** Every enabled signal over the history `values[0, n)`, the current minute last. */
 export function planSignals(values: Series, horizon: number, alpha: number | null, enabled: ReadonlySet<SignalName>, n = values.length): PlanSignals {
-  const surge = enabled.has('surge');
-  const onset = surge ? surgeOnset(values, alpha, n) : null;
-  const surging = surge && (onset !== null || isSurging(values, n));
-  const held = surging ? observedMean(values, n - SIGNAL_DEFAULTS.surge.holdMinutes, n) : null;
+  const surging = enabled.has('surge') && isSurging(values, n);
   return {
     ramp: enabled.has('ramp') ? rampProjection(values, horizon, alpha, n) : null,
     recurring: enabled.has('recurring') ? recurringPeak(values, horizon, alpha, n) : null,
     surging,
-    surgeLevel: onset === null ? held : Math.max(onset, held ?? 0),
+    surgeLevel: surging ? observedMean(values, n - SIGNAL_DEFAULTS.surge.holdMinutes, n) : null,
   };
 }

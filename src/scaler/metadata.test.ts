@@ -30,7 +30,7 @@ describe('ScaledObject metadata', () => {
       // The planner's defaults, shared with `amadeus simulate` (plan/defaults.ts).
       headroom: 0.08,
       noiseMargin: 0.55,
-      surgeNoiseMargin: 0.55,
+      surgeNoiseMargin: 0.75,
       signals: ['ramp', 'recurring', 'surge'],
       mode: 'predictive',
       forecaster: 'auto',
