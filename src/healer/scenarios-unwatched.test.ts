@@ -139,7 +139,10 @@ const rsOf = (img: string) => replicaSetRunning(w, 'web', img)!;
  * hours unwatched; a second Amadeus starts (with `second`'s options), and five minutes later web:2
  * crash-loops with logs the classifier does not know, until `outage.end` (never, unless set).
  */
-async function ranHealthyUnwatchedThenCrashLoops(second: Partial<HealerOptions> = {}): Promise<{ second: Replica; good: V1ReplicaSet; released: V1ReplicaSet; outage: { at: number; end: number } }> {
+async function ranHealthyUnwatchedThenCrashLoops(
+  second: Partial<HealerOptions> & { elect?: boolean } = {},
+  alongside: () => Promise<void> = async () => {},
+): Promise<{ second: Replica; good: V1ReplicaSet; released: V1ReplicaSet; outage: { at: number; end: number } }> {
   const good = await webOneKnownGoodThenStopped();
   const outage = { at: w.cluster.clock.now() + (3 * 60 + 5) * 60_000, end: Infinity };
   w.cluster.behaviour(({ container }) => {
@@ -154,6 +157,7 @@ async function ranHealthyUnwatchedThenCrashLoops(second: Partial<HealerOptions> 
   const released = rsOf('web:2');
   expect(released.metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
   const replica = await w.start({ name: 'amadeus-after', ...second });
+  await alongside();
   await w.advance(15 * 60);
   expect(reportSummary(w)).toEqual([`Deployment/web rollback/refused/ran-healthy-unwatched`]);
   expect(replica.healer.reports[0]!.logs?.category).toBe('unknown');
@@ -234,6 +238,32 @@ describe('the finding recorded on the revision: it outlives the process that fou
     // The leader removed the copy from the Deployment (as it does known-good marks); web:2 keeps its own record.
     expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations![RECORD]).toBeUndefined();
     expect(recordOn(rsOf('web:2'))!.for).toBe(released.metadata!.uid);
+  });
+
+  test('two replicas electing a leader: the leader alone refuses and records, once; after it stops, the other takes over and refuses by the record, writing nothing', async () => {
+    let other: Replica | undefined;
+    const { second, released } = await ranHealthyUnwatchedThenCrashLoops({ elect: true }, async () => {
+      other = await w.start({ name: 'amadeus-other', elect: true });
+    });
+    expect(second.healer.isLeader).toBe(true);
+    expect(other!.healer.isLeader).toBe(false);
+    expect(other!.healer.reports).toEqual([]);
+    const record = recordOn(rsOf('web:2'))!;
+    expect(record.for).toBe(released.metadata!.uid);
+    expect(revisionWrites(released)).toEqual(['amadeus.io/crash-looped-at', RECORD]);
+
+    // Two hours on (the pods prove nothing any more), the leader stops: the other takes the Lease.
+    await w.advance(2 * 60 * 60);
+    expect(podsShowNow(released)).toBeNull();
+    await w.stop(second);
+    await w.advance(15 * 60);
+    expect(other!.healer.isLeader).toBe(true);
+    expect(new Set(other!.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`))).toEqual(new Set(['rollback/refused/ran-healthy-unwatched']));
+    expect(other!.healer.reports[0]!.message).toContain(`as recorded on the revision at ${record.at}`);
+    expect(recordOn(rsOf('web:2'))).toEqual(record);
+    expect(revisionWrites(released)).toEqual(['amadeus.io/crash-looped-at', RECORD]);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(image()).toBe('web:2');
   });
 
   test('dry run: refused the same way, nothing recorded (dry run writes nothing), and said what it would record', async () => {

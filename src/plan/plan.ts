@@ -24,6 +24,8 @@ export const PLAN_REASONS = [
   'recurring',
   /** Predictive: a surge is under way and its level (the mean of its last minutes) is above the rest. */
   'surge',
+  /** Predictive (opt-in signal): a surge's onset was found and its level, grown, is above the rest. */
+  'onset',
   /** Predictive, but the forecaster failed: the observed load is used. */
   'forecast-unavailable',
   /** Shadow mode: the forecast is computed and exported, the reactive value is answered. */
@@ -80,7 +82,7 @@ export interface Plan {
   model: string | null;
   /** The noise margin added to the base, in the load's unit (before headroom); 0 when none. */
   noiseMargin: number;
-  /** Whether a surge was under way (the surge margin applied). */
+  /** Whether a surge was under way, or its onset found (the surge margin applied). */
   surging: boolean;
   /** Whether the value was cut to the ceiling (`maxValue`). */
   capped: boolean;
@@ -125,6 +127,7 @@ export function makePlan(input: PlanInput): Plan {
       [signals.ramp, 'ramp'],
       [signals.recurring, 'recurring'],
       [signals.surging ? signals.surgeLevel : null, 'surge'],
+      [signals.onset ?? null, 'onset'],
     ] as const) {
       if (value !== null && Number.isFinite(value) && value > base) {
         base = value;
@@ -133,7 +136,7 @@ export function makePlan(input: PlanInput): Plan {
       }
     }
   }
-  const surging = signals?.surging === true;
+  const surging = signals?.surging === true || (signals?.onset ?? null) !== null;
   const k = surging ? (input.surgeNoiseMargin ?? input.noiseMargin ?? 0) : (input.noiseMargin ?? 0);
   const m = noiseMargin(base, k, input.noise ?? null);
   const margin = Number.isFinite(m) && m > 0 ? m : 0;

@@ -1,4 +1,4 @@
-import { isSurging, planSignals, rampProjection, recurringPeak, SIGNAL_DEFAULTS, signalHistoryMinutes } from './signals.js';
+import { isSurging, planSignals, rampProjection, recurringPeak, SIGNAL_DEFAULTS, signalHistoryMinutes, surgeOnset } from './signals.js';
 import { makePlan } from './plan.js';
 
 const DAY = 1440;
@@ -153,6 +153,63 @@ describe('isSurging and the surge margin', () => {
     // A level without the surging flag (a hand-made input) raises nothing; above the level, the forecast wins.
     expect(makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 180, forecast: { model: 'm', values: [150] }, signals: { ramp: null, recurring: null, surging: false, surgeLevel: 400 } })).toMatchObject({ reason: 'observed', value: 180 });
     expect(makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 180, forecast: { model: 'm', values: [350] }, signals })).toMatchObject({ reason: 'forecast', value: 350 });
+  });
+});
+
+describe('surgeOnset (the opt-in `onset` signal): a surge found while it builds, on noisy traffic', () => {
+  // α 1.5 at 400/min: one minute's noise σ ≈ 0.886 × 1.5 × 20 ≈ 26.6 (±7%); the same zig-zag of
+  // noise (±1 σ) on every minute, so the cases are exact.
+  const alpha = 1.5;
+  const sigma = (Math.sqrt(Math.PI) / 2) * alpha * Math.sqrt(400);
+  const noisy = (minutes: number, level: (i: number) => number) => Array.from({ length: minutes }, (_, i) => level(i) + (i % 2 === 0 ? sigma : -sigma));
+  const c = SIGNAL_DEFAULTS.onset;
+  const onlyOnset = new Set(['onset'] as const);
+
+  test('a surge building slowly (+5% a minute) is found in its seventh minute, where the ramp never fires and the five-minute test fires at the ninth; provisioned beyond what it has shown', () => {
+    const before = noisy(60, () => 400);
+    const minute = (m: number) => [...before, ...noisy(m, (i) => 400 * (1 + 0.05 * (i + 1)))];
+    expect(surgeOnset(minute(6), alpha)).toBeNull();
+    const seventh = minute(7);
+    const onset = surgeOnset(seventh, alpha)!;
+    // The level before is the median of the zig-zag, 400 + σ; the surge's level the mean of its last three minutes.
+    const level = (seventh.at(-1)! + seventh.at(-2)! + seventh.at(-3)!) / 3;
+    const median = 400 + sigma;
+    expect(onset).toBeCloseTo(median + c.growth * (level - median), 6);
+    expect(onset).toBeGreaterThan(level);
+    for (let m = 1; m <= 12; m++) expect(rampProjection(minute(m), 3, alpha)).toBeNull();
+    expect(isSurging(minute(8))).toBe(false);
+    expect(isSurging(minute(9))).toBe(true);
+    // As a signal: only when enabled; the plan takes it (reason onset) and counts it as a surge (the surge margin).
+    expect(planSignals(seventh, 3, alpha, onlyOnset)).toMatchObject({ onset, surging: false });
+    expect(planSignals(seventh, 3, alpha, new Set(['ramp', 'recurring', 'surge']))).toMatchObject({ onset: null });
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: seventh.at(-1)!, forecast: { model: 'm', values: [400, 400, 400] }, noise: alpha, noiseMargin: 0.5, surgeNoiseMargin: 1, signals: planSignals(seventh, 3, alpha, onlyOnset) });
+    expect(plan).toMatchObject({ reason: 'onset', surging: true });
+    expect(plan.noiseMargin).toBeCloseTo(alpha * Math.sqrt(onset), 9);
+    expect(plan.value).toBeCloseTo(onset + alpha * Math.sqrt(onset), 9);
+  });
+
+  test('noise alone, a single burst minute, or a small lasting shift does not fire it', () => {
+    expect(surgeOnset(noisy(60, () => 400), alpha)).toBeNull();
+    const burst = noisy(60, () => 400);
+    burst[55] = 400 + 4 * sigma;
+    expect(surgeOnset(burst, alpha)).toBeNull();
+    // +1 σ for the last ten minutes: each adds ±1 − 1.25 < 0.
+    expect(surgeOnset([...noisy(50, () => 400), ...noisy(10, () => 400 + sigma)], alpha)).toBeNull();
+    // +3 σ for five minutes is not enough against the zig-zag's median (400 + σ); +4 σ is.
+    expect(surgeOnset([...noisy(55, () => 400), ...noisy(5, () => 400 + 3 * sigma)], alpha)).toBeNull();
+    expect(surgeOnset([...noisy(55, () => 400), ...noisy(5, () => 400 + 4 * sigma)], alpha)).not.toBeNull();
+  });
+
+  test('no noise scale, no level before (too short a history, or nothing but zeros): nothing; unobserved minutes are skipped', () => {
+    const surge = [...noisy(50, () => 400), ...noisy(10, () => 800)];
+    expect(surgeOnset(surge, null)).toBeNull();
+    expect(surgeOnset(surge, 0)).toBeNull();
+    expect(surgeOnset(surge.slice(-c.minutes), alpha)).toBeNull();
+    expect(surgeOnset([...flat(50, 0), ...flat(10, 50)], alpha)).toBeNull();
+    const gaps: (number | null)[] = [...surge];
+    gaps[55] = null;
+    expect(surgeOnset(gaps, alpha)).not.toBeNull();
+    expect(signalHistoryMinutes(3, onlyOnset)).toBeGreaterThanOrEqual(c.minutes + c.beforeMinutes);
   });
 });
 

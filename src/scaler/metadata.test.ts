@@ -8,7 +8,7 @@ describe('ScaledObject metadata', () => {
     expect(parse({ ...base, signals: 'ramp' }).signals).toEqual(['ramp']);
     expect(parse({ ...base, signals: 'surge, ramp' }).signals).toEqual(['surge', 'ramp']);
     expect(parse({ ...base, signals: 'none' }).signals).toEqual([]);
-    expect(() => parse({ ...base, signals: 'ramp,psychic' })).toThrow(/metadata "signals" must be "none" or signal names separated by commas, from ramp, recurring, surge/);
+    expect(() => parse({ ...base, signals: 'ramp,psychic' })).toThrow(/metadata "signals" must be "none" or signal names separated by commas, from ramp, recurring, surge, onset/);
     expect(() => parse({ ...base, signals: 'ramp,ramp' })).toThrow(/metadata "signals"/);
   });
 
