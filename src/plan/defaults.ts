@@ -14,10 +14,13 @@ export const PLANNER_DEFAULTS = {
    * latency exceeds the SLO's 1.1 × baseline (docs/experiments/planner-2026-12.md, 2026-12-05).
    */
   headroom: 0.08,
-  /** k of the noise margin k·α·√base (plan/noise.ts): 0.55 since 2026-12-05 (0.5 before). */
-  noiseMargin: 0.55,
-  /** k while a surge is under way (plan/signals.ts). */
-  surgeNoiseMargin: 0.75,
-  /** Signals the plan uses (plan/signals.ts). */
-  signals: ['ramp', 'recurring', 'surge'] as readonly SignalName[],
+  /**
+   * k of the noise margin k·α·√base (plan/noise.ts): 0.52 since the onset signal is on
+   * (2026-12-05; 0.55 the night before, 0.5 until then).
+   */
+  noiseMargin: 0.52,
+  /** k while a surge is under way (plan/signals.ts): the base's, as the onset's grown level carries the surge (0.75 before). */
+  surgeNoiseMargin: 0.52,
+  /** Signals the plan uses (plan/signals.ts); `onset` since 2026-12-05 (docs/experiments/planner-2026-12.md). */
+  signals: ['ramp', 'recurring', 'surge', 'onset'] as readonly SignalName[],
 } as const;

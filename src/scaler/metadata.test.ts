@@ -29,9 +29,9 @@ describe('ScaledObject metadata', () => {
       historyMinutes: 60,
       // The planner's defaults, shared with `amadeus simulate` (plan/defaults.ts).
       headroom: 0.08,
-      noiseMargin: 0.55,
-      surgeNoiseMargin: 0.75,
-      signals: ['ramp', 'recurring', 'surge'],
+      noiseMargin: 0.52,
+      surgeNoiseMargin: 0.52,
+      signals: ['ramp', 'recurring', 'surge', 'onset'],
       mode: 'predictive',
       forecaster: 'auto',
       quantile: undefined,
