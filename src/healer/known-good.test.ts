@@ -10,6 +10,7 @@ import {
   isUsableKnownGood,
   knownGoodMark,
   memoryRaiseOf,
+  ownCrashLoopRecord,
   pickRollbackTarget,
   pickStatefulSetRevision,
   podOrdinal,
@@ -109,6 +110,10 @@ describe('knownGoodMark', () => {
     // Unmarked: recorded once (it keeps a memory raise that crash-looped from being a rollback target).
     expect(crashLoopRecord({ annotations: {} }, at(1000))).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
     expect(crashLoopRecord({ annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toBeNull();
+    // A record older than the revision was copied onto it (kubectl rollout undo, then the controller): not its own.
+    expect(crashLoopRecord({ creationTimestamp: at(1500), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toEqual({ 'amadeus.io/crash-looped-at': at(2000).toISOString() });
+    expect(ownCrashLoopRecord({ creationTimestamp: at(1500), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } })).toBeNull();
+    expect(ownCrashLoopRecord({ creationTimestamp: at(500), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } })).toBe(at(1000).getTime());
   });
 
   // The safety audit: `kubectl rollout undo` copies a ReplicaSet's annotations onto the
@@ -467,6 +472,12 @@ describe('a memory raise of a known-good revision', () => {
     byName(crashed, 'web-84f6b7c9d8').metadata!.annotations!['amadeus.io/crash-looped-at'] = T0.toISOString();
     const refused = pickRollbackTarget(deployment(), crashed);
     expect(refused).toMatchObject({ code: 'raise-crash-looped', failing: { revision: 5 } });
+    // A record copied from another revision (older than this one) is not its crash loop: it is the target.
+    const copied = raisedFour('356Mi');
+    const four = byName(copied, 'web-84f6b7c9d8');
+    four.metadata!.creationTimestamp = new Date(T0.getTime() + 1000);
+    four.metadata!.annotations!['amadeus.io/crash-looped-at'] = T0.toISOString();
+    expect(pickRollbackTarget(deployment(), copied)).toMatchObject({ revision: 4, raiseOf: 3 });
     expect('none' in refused && refused.none).toBe(
       `revision 4 raised the memory of known-good revision 3 since, and its pods were seen crash-looping at ${T0.toISOString()}: rolling back to it could bring that crash loop back, and rolling back to revision 3 would undo the raise and bring back the OOM kills it answered`,
     );

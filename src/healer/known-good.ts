@@ -126,7 +126,7 @@ export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: H
 
 /**
  * The crash-loop record for a revision whose pods crash-loop: `crash-looped-at: now`, unless it
- * already says so since its mark (any record, when it has no mark of its own). On a marked revision
+ * already says so since its mark (any record of its own, when it has no mark of its own). On a marked revision
  * it withdraws the mark as a rollback target; on an unmarked one it keeps the revision from being
  * taken later as a memory raise of a known-good target (rule 5 of the pick) — a crash loop refused
  * there as too few pods is seen crash-looping all the same.
@@ -134,7 +134,7 @@ export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: H
 export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
   const A = rules.annotations;
   const markedAt = isKnownGood(meta, rules) ? (parseTime(meta?.annotations?.[A.knownGoodAt]) ?? 0) : -Infinity;
-  const crashed = parseTime(meta?.annotations?.[A.crashLoopedAt]);
+  const crashed = ownCrashLoopRecord(meta, rules);
   if (crashed !== null && crashed >= markedAt) return null;
   return { [A.crashLoopedAt]: now.toISOString() };
 }
@@ -165,6 +165,19 @@ function markIsOwn(meta: MarkMeta | undefined, rules: HealRules): boolean {
 /** True when the revision carries `amadeus.io/known-good: "true"` made for it (it was observed healthy once). */
 export function isKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
   return meta?.annotations?.[rules.annotations.knownGood] === 'true' && markIsOwn(meta, rules);
+}
+
+/**
+ * When the revision was recorded crash-looping, if that record is its own: made after the revision
+ * was created (a record `kubectl rollout undo` and the Deployment controller copied from another
+ * revision predates it). Null: none of its own.
+ */
+export function ownCrashLoopRecord(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): number | null {
+  const crashed = parseTime(meta?.annotations?.[rules.annotations.crashLoopedAt]);
+  if (crashed === null) return null;
+  const created = meta?.creationTimestamp;
+  const createdAt = created instanceof Date ? created.getTime() : parseTime(created as string | undefined);
+  return createdAt === null || Number.isNaN(createdAt) || crashed >= createdAt ? crashed : null;
 }
 
 /** Known-good, and not seen crash-looping since it was marked: a rollback target. */
@@ -438,9 +451,10 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
   }
   const usable = good[0]!;
   // Never one an operator vetoed (`known-good: "false"`, or any value but "true") or seen crash-looping.
+  const crashedAt = (c: Candidate<T>) => ownCrashLoopRecord(c.meta, rules);
   const clean = (c: Candidate<T>) => {
-    const a = c.meta?.annotations ?? {};
-    return (a[rules.annotations.knownGood] === undefined || a[rules.annotations.knownGood] === 'true') && a[rules.annotations.crashLoopedAt] === undefined;
+    const mark = c.meta?.annotations?.[rules.annotations.knownGood];
+    return (mark === undefined || mark === 'true') && crashedAt(c) === null;
   };
   const raises = byNumber.filter((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && memoryRaiseOf(usable.template, c.template));
   const raised = raises.find(clean);
@@ -448,10 +462,10 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
   // A raise seen crash-looping (a share of its pods too small for a rollback, a dependency): neither
   // it nor the target under it is safe to roll out — one may crash-loop again, the other brings the
   // OOM kills back. People decide.
-  const crashed = raises.find((c) => c.meta?.annotations?.[rules.annotations.crashLoopedAt] !== undefined);
+  const crashed = raises.find((c) => crashedAt(c) !== null);
   if (crashed) {
     return {
-      none: `revision ${crashed.revision} raised the memory of known-good revision ${usable.revision} since, and its pods were seen crash-looping at ${crashed.meta!.annotations![rules.annotations.crashLoopedAt]}: rolling back to it could bring that crash loop back, and rolling back to revision ${usable.revision} would undo the raise and bring back the OOM kills it answered`,
+      none: `revision ${crashed.revision} raised the memory of known-good revision ${usable.revision} since, and its pods were seen crash-looping at ${new Date(crashedAt(crashed)!).toISOString()}: rolling back to it could bring that crash loop back, and rolling back to revision ${usable.revision} would undo the raise and bring back the OOM kills it answered`,
       code: 'raise-crash-looped',
       failing,
     };

@@ -1,7 +1,7 @@
 /** Replica discovery over Leases, against the fake API server over real HTTP with the real client-node. */
-import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
-import { Membership, REPLICA_SET_LABEL, type MembershipOptions } from './membership.js';
+import { LEASE_MAX_PAGES, LEASE_PAGE, Membership, REPLICA_SET_LABEL, type MembershipOptions } from './membership.js';
 import { owned } from './rendezvous.js';
 
 let kube: FakeKube;
@@ -164,4 +164,27 @@ test('without a Kubernetes client a single replica owns everything', async () =>
   expect(await solo.tick()).toEqual(['solo']);
   await solo.stop();
   expect(owned(['x', 'y'], 'solo', solo.members)).toEqual(['x', 'y']);
+});
+
+test("the set's Leases are listed in pages: members beyond the first page count; beyond the page limit the round fails and the members stand", async () => {
+  const renewed = (name: string, holder: string): V1Lease => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, namespace: 'amadeus', labels: { [REPLICA_SET_LABEL]: 'amadeus' } },
+    spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(now) },
+  });
+  // More Leases than one page holds: the last ones sort after the first page.
+  for (let i = 0; i < LEASE_PAGE + 20; i++) kube.put(renewed(`amadeus-replica-m${String(i).padStart(4, '0')}`, `m${String(i).padStart(4, '0')}`));
+  const warnings: string[] = [];
+  const a = member('zz', { log: { warn: (msg, fields) => warnings.push(`${msg}: ${String(fields?.error)}`) } });
+  await a.tick();
+  expect(a.members).toHaveLength(LEASE_PAGE + 21);
+  expect(a.members).toContain(`m${String(LEASE_PAGE + 19).padStart(4, '0')}`);
+  const lists = kube.requests.filter((q) => q.method === 'GET' && q.path.endsWith('/leases'));
+  expect(lists.map((q) => q.query.limit)).toEqual([String(LEASE_PAGE), String(LEASE_PAGE)]);
+  // Past the page limit: the round fails (said), and the members seen before stand.
+  for (let i = LEASE_PAGE + 20; i < LEASE_PAGE * LEASE_MAX_PAGES + 5; i++) kube.put(renewed(`amadeus-replica-m${String(i).padStart(4, '0')}`, `m${String(i).padStart(4, '0')}`));
+  await a.tick();
+  expect(warnings).toEqual(['listing replica leases failed; keeping the last live set: replica leases: more than 1000 in set amadeus, refused']);
+  expect(a.members).toHaveLength(LEASE_PAGE + 21);
 });

@@ -24,6 +24,9 @@ import { within } from '../deadline/deadline.js';
 export const REPLICA_SET_LABEL = 'amadeus.io/replica-set';
 
 export const MEMBERSHIP_DEFAULTS = { leaseDurationSeconds: 15, renewMs: 5_000, prefix: 'amadeus-replica', conflictRetries: 3 } as const;
+/** Leases per page of the set's list, and most pages read (so at most 1,000 members). */
+export const LEASE_PAGE = 100;
+export const LEASE_MAX_PAGES = 10;
 
 export interface MembershipLog {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -189,12 +192,33 @@ export class Membership {
     }
   }
 
+  /**
+   * The set's Leases, read in pages of LEASE_PAGE (each call with its own deadline): a set has a
+   * handful, and a list past LEASE_MAX_PAGES pages — a label gone wrong, or a server handing out
+   * continue tokens forever — fails the round rather than holding it.
+   */
+  private async listLeases(): Promise<V1Lease[]> {
+    const items: V1Lease[] = [];
+    let cont: string | undefined;
+    for (let page = 0; page < LEASE_MAX_PAGES; page++) {
+      const list = await within(
+        this.api!.listNamespacedLease({ namespace: this.namespace, labelSelector: `${REPLICA_SET_LABEL}=${this.setName}`, limit: LEASE_PAGE, _continue: cont }),
+        this.timeoutMs,
+        'list the replica leases',
+      );
+      items.push(...list.items);
+      cont = list.metadata?._continue;
+      if (!cont) return items;
+    }
+    throw new Error(`replica leases: more than ${LEASE_PAGE * LEASE_MAX_PAGES} in set ${this.setName}, refused`);
+  }
+
   private async refresh(): Promise<void> {
     const now = this.clock();
-    const list = await within(this.api!.listNamespacedLease({ namespace: this.namespace, labelSelector: `${REPLICA_SET_LABEL}=${this.setName}` }), this.timeoutMs, 'list the replica leases');
+    const leases = await this.listLeases();
     const seen = new Set<string>();
     const live = new Set<string>();
-    for (const lease of list.items) {
+    for (const lease of leases) {
       const name = lease.metadata?.name;
       if (!name) continue;
       seen.add(name);
