@@ -45,7 +45,7 @@ test('--json prints one object with the documented schema; --report and --svg wr
   expect(out.minutes).toBe(1440);
   expect(out.spikeMinutes).toBeGreaterThan(0);
   // The planner's defaults are the ScaledObject's (plan/defaults.ts): what a simulation shows is what serve runs.
-  expect(out.amadeus).toMatchObject({ forecaster: 'mean10', horizonMinutes: 3, quantile: 'none', headroom: PLANNER_DEFAULTS.headroom, noiseMargin: PLANNER_DEFAULTS.noiseMargin, signals: 'ramp,recurring,surge' });
+  expect(out.amadeus).toMatchObject({ forecaster: 'mean10', horizonMinutes: 3, quantile: 'none', headroom: PLANNER_DEFAULTS.headroom, noiseMargin: PLANNER_DEFAULTS.noiseMargin, signals: PLANNER_DEFAULTS.signals.join(',') });
   expect(out.policies.map((p) => p.name)).toEqual(['hpa-cpu', 'keda-reactive', 'naive', 'amadeus', 'oracle']);
   for (const p of out.policies) {
     for (const k of ['p95LatencyIncreasePct', 'p99LatencyIncreasePct', 'sloViolationMinutes', 'podHours', 'scaleEvents'] as const) {

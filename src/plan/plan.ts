@@ -24,7 +24,7 @@ export const PLAN_REASONS = [
   'recurring',
   /** Predictive: a surge is under way and its level (the mean of its last minutes) is above the rest. */
   'surge',
-  /** Predictive (opt-in signal): a surge's onset was found and its level, grown, is above the rest. */
+  /** Predictive: a surge's onset was found and its level, grown, is above the rest. */
   'onset',
   /** Predictive, but the forecaster failed: the observed load is used. */
   'forecast-unavailable',

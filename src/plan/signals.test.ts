@@ -156,7 +156,7 @@ describe('isSurging and the surge margin', () => {
   });
 });
 
-describe('surgeOnset (the opt-in `onset` signal): a surge found while it builds, on noisy traffic', () => {
+describe('surgeOnset (the `onset` signal): a surge found while it builds, on noisy traffic', () => {
   // α 1.5 at 400/min: one minute's noise σ ≈ 0.886 × 1.5 × 20 ≈ 26.6 (±7%); the same zig-zag of
   // noise (±1 σ) on every minute, so the cases are exact.
   const alpha = 1.5;

@@ -15,16 +15,15 @@
  *   surges are a small share of the day, so the extra pods cost little; and its base holds at the
  *   surge's level, the mean of its last minutes, so one quiet minute of noise or a forecast still
  *   catching up with the new level does not lower the plan mid-surge;
- * - **onset** (opt-in: not among the defaults): a surge's onset found by Page's one-sided CUSUM —
+ * - **onset**: a surge's onset found by Page's one-sided CUSUM —
  *   each of the last minutes adds its excess over the level before them, in noise units, less a
  *   slack k, to a sum floored at 0, and it fires when the sum ends above h — so several moderate
  *   minutes count together and a surge building over minutes on noisy traffic is found sooner than
  *   by a test of one or two minutes at the same false-alarm rate; while it fires the surge is under
  *   way (the surge margin applies) and the base is provisioned for it to grow half as much again as
- *   it has shown, since it is still building while pods start. It buys p95 latency on every trace
- *   measured at up to ~3% more pod-hours — which tipped a held-out trace at the edge of the 1.3×
- *   pod budget over it, so it is not a default (docs/experiments/planner-2026-12.md, "a surge's
- *   onset, found by CUSUM").
+ *   it has shown, since it is still building while pods start. It buys p95 latency at 1–3% more
+ *   pod-hours, paid for by a smaller noise margin (plan/defaults.ts; docs/experiments/
+ *   planner-2026-12.md, "a surge's onset, found by CUSUM").
  */
 import { isObserved, observedMean, type Series } from '../series/observed.js';
 
