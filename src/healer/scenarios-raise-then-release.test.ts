@@ -2,7 +2,7 @@
  * A memory raise followed by a bad release, on the simulated cluster: the healer's own raise must
  * survive the rollback that answers the release.
  */
-import type { V1Container, V1ControllerRevision, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1ControllerRevision, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
 import { HEAL, healerWorld, type HealerWorld, NS, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
 
@@ -14,13 +14,19 @@ afterEach(async () => {
 const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const memory = (c: V1Container | undefined) => `${c?.resources?.limits?.memory}/${c?.resources?.requests?.memory}`;
 
-test('api:1 known-good at 256Mi, OOM-killed once usage grows → raised; api:2 crash-loops before the raised revision is marked: the rollback keeps the raise', async () => {
+/** A world where `name`:1 runs healthy at 256Mi and `name`:2 crash-loops; `workload` put, a healer started, 11 minutes on (the known-good window). */
+async function healthyThenBadRelease(name: string, workload: KubernetesObject) {
   w = await healerWorld();
-  w.cluster.behave('api:1', 'healthy');
-  w.cluster.behave('api:2', 'crash');
-  w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 3, memory: '256Mi', annotations: HEAL }));
+  w.cluster.behave(`${name}:1`, 'healthy');
+  w.cluster.behave(`${name}:2`, 'crash');
+  w.kube.put(workload);
   const a = await w.start();
   await w.advance(11 * 60);
+  return a;
+}
+
+test('api:1 known-good at 256Mi, OOM-killed once usage grows → raised; api:2 crash-loops before the raised revision is marked: the rollback keeps the raise', async () => {
+  const a = await healthyThenBadRelease('api', deployment('api', { namespace: NS, image: 'api:1', replicas: 3, memory: '256Mi', annotations: HEAL }));
   expect(replicaSetsOf(w, 'api')[0]!.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true' });
 
   // Usage grows past the limit: the next start of api:1 needs 300Mi. A pod lost (a node drained) comes back at 256Mi and is OOM-killed.
@@ -55,12 +61,7 @@ test('api:1 known-good at 256Mi, OOM-killed once usage grows → raised; api:2 c
 });
 
 test('the same with a StatefulSet (RollingUpdate, OrderedReady): the rollback goes to the raise\'s ControllerRevision, its stuck pod recreated; the raise holds', async () => {
-  w = await healerWorld();
-  w.cluster.behave('db:1', 'healthy');
-  w.cluster.behave('db:2', 'crash');
-  w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
-  const a = await w.start();
-  await w.advance(11 * 60);
+  const a = await healthyThenBadRelease('db', statefulSet('db', { namespace: NS, image: 'db:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
   const revisions = () => w.kube.list<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS);
   expect(revisions().map((r) => r.metadata!.annotations?.['amadeus.io/known-good'])).toEqual(['true']);
 
