@@ -11,8 +11,8 @@
  * - **recurring**: at this time of day on several recent days the load jumped well above its level
  *   just before → a jump of that size is provisioned for before it starts (a daily sale, a batch);
  * - **surging**: the last minutes are well above the last hour (a surge is under way) → the plan
- *   adds the larger surge margin, because latency during surges is what the product promises and
- *   surges are a small share of the day, so the extra pods cost little; and its base holds at the
+ *   adds the surge margin (`surgeNoiseMargin`: by default the base's since the onset below carries
+ *   surges; larger before); and its base holds at the
  *   surge's level, the mean of its last minutes, so one quiet minute of noise or a forecast still
  *   catching up with the new level does not lower the plan mid-surge;
  * - **onset**: a surge's onset found by Page's one-sided CUSUM —
