@@ -139,6 +139,13 @@ export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules
   return { [A.crashLoopedAt]: now.toISOString() };
 }
 
+/** A revision's creation time in ms (client-node parses it to a Date; a hand-made object may carry a string); null when unknown. */
+function createdAtOf(meta: MarkMeta | undefined): number | null {
+  const created = meta?.creationTimestamp;
+  const at = created instanceof Date ? created.getTime() : parseTime(created as string | undefined);
+  return at === null || Number.isNaN(at) ? null : at;
+}
+
 /** What the mark rule reads of a revision. */
 export type MarkMeta = Pick<V1ObjectMeta, 'annotations' | 'uid' | 'creationTimestamp'>;
 
@@ -155,9 +162,8 @@ function markIsOwn(meta: MarkMeta | undefined, rules: HealRules): boolean {
   const A = rules.annotations;
   const boundTo = meta?.annotations?.[A.knownGoodFor];
   if (boundTo !== undefined) return boundTo === meta?.uid;
-  const created = meta?.creationTimestamp;
-  const createdAt = created instanceof Date ? created.getTime() : parseTime(created as string | undefined);
-  if (createdAt === null || Number.isNaN(createdAt)) return true; // not from an API server: nothing to compare
+  const createdAt = createdAtOf(meta);
+  if (createdAt === null) return true; // not from an API server: nothing to compare
   const markedAt = parseTime(meta?.annotations?.[A.knownGoodAt]);
   return markedAt !== null && markedAt > createdAt;
 }
@@ -175,9 +181,8 @@ export function isKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_
 export function ownCrashLoopRecord(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): number | null {
   const crashed = parseTime(meta?.annotations?.[rules.annotations.crashLoopedAt]);
   if (crashed === null) return null;
-  const created = meta?.creationTimestamp;
-  const createdAt = created instanceof Date ? created.getTime() : parseTime(created as string | undefined);
-  return createdAt === null || Number.isNaN(createdAt) || crashed >= createdAt ? crashed : null;
+  const createdAt = createdAtOf(meta);
+  return createdAt === null || crashed >= createdAt ? crashed : null;
 }
 
 /** Known-good, and not seen crash-looping since it was marked: a rollback target. */
