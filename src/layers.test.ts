@@ -27,8 +27,9 @@ const GROUND = 'series';
 /** Bottom to top. A file may import its own folder and the folders of lower rows, nothing else. */
 const LAYERS: readonly (readonly string[])[] = [
   // The ground floor: the minute grid, the history window, gap-aware series helpers, what a forecast is;
-  // deadlines on I/O (Prometheus reads and Kubernetes requests share them); bounded reads of small files.
-  [GROUND, 'deadline', 'files'],
+  // deadlines on I/O (Prometheus reads and Kubernetes requests share them); bounded reads of small files;
+  // bounded reads of paged lists (the healer's lists and the replica set's Leases).
+  [GROUND, 'deadline', 'files', 'paging'],
   // Leaves: flag/env and metadata field parsing; logs, metrics and the /metrics server.
   ['config', 'telemetry'],
   // Pure planning: forecast + observation → the value KEDA scales on.
@@ -135,6 +136,7 @@ describe('the rules of issue 20, whatever LAYERS says', () => {
   test(`the ground floor (${GROUND}/) imports nothing else in src/`, () => expect(only(GROUND, [])).toEqual([]));
   test('deadline/ (ground floor too) imports nothing else in src/', () => expect(only('deadline', [])).toEqual([]));
   test('files/ (ground floor too) imports nothing else in src/', () => expect(only('files', [])).toEqual([]));
+  test('paging/ (ground floor too) imports nothing else in src/', () => expect(only('paging', [])).toEqual([]));
   test('plan/ is pure: it imports only the ground floor', () => expect(only('plan', [GROUND])).toEqual([]));
   test('config/ is a leaf: it imports only the ground floor', () => expect(only('config', [GROUND])).toEqual([]));
   test('sources/ never imports forecast/', () => expect(never('sources', ['forecast'])).toEqual([]));

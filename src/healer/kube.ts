@@ -41,6 +41,7 @@ import {
   type V1ListMeta,
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
+import { readAllPages } from '../paging/pages.js';
 import type { KubeCredentials } from './credentials.js';
 import { readFailure, readSmallFile } from '../files/small-file.js';
 import { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES } from './kube-limits.js';
@@ -363,16 +364,7 @@ export const KUBE_LIST_MAX_PAGES = 1000;
  * continue token (undefined first) and should pass `limit: KUBE_LIST_PAGE, _continue`.
  */
 export async function listAllPages<L extends { items: unknown[]; metadata?: V1ListMeta }>(page: (cont: string | undefined) => Promise<L>): Promise<L> {
-  const first = await page(undefined);
-  const items = [...first.items];
-  let cont = first.metadata?._continue;
-  let last = first;
-  for (let pages = 1; cont; pages++) {
-    if (pages >= KUBE_LIST_MAX_PAGES) throw new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`);
-    last = await page(cont);
-    items.push(...last.items);
-    cont = last.metadata?._continue;
-  }
+  const { first, last, items } = await readAllPages(page, KUBE_LIST_MAX_PAGES, () => new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`));
   return { ...first, items, metadata: { ...last.metadata, _continue: undefined, remainingItemCount: undefined } };
 }
 

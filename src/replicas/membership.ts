@@ -20,6 +20,7 @@
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { within } from '../deadline/deadline.js';
+import { readAllPages } from '../paging/pages.js';
 
 export const REPLICA_SET_LABEL = 'amadeus.io/replica-set';
 
@@ -198,19 +199,14 @@ export class Membership {
    * continue tokens forever — fails the round rather than holding it.
    */
   private async listLeases(): Promise<V1Lease[]> {
-    const items: V1Lease[] = [];
-    let cont: string | undefined;
-    for (let page = 0; page < LEASE_MAX_PAGES; page++) {
-      const list = await within(
+    const list = (cont: string | undefined) =>
+      within(
         this.api!.listNamespacedLease({ namespace: this.namespace, labelSelector: `${REPLICA_SET_LABEL}=${this.setName}`, limit: LEASE_PAGE, _continue: cont }),
         this.timeoutMs,
         'list the replica leases',
       );
-      items.push(...list.items);
-      cont = list.metadata?._continue;
-      if (!cont) return items;
-    }
-    throw new Error(`replica leases: more than ${LEASE_PAGE * LEASE_MAX_PAGES} in set ${this.setName}, refused`);
+    const tooMany = () => new Error(`replica leases: more than ${LEASE_PAGE * LEASE_MAX_PAGES} in set ${this.setName}, refused`);
+    return (await readAllPages(list, LEASE_MAX_PAGES, tooMany)).items;
   }
 
   private async refresh(): Promise<void> {
