@@ -41,6 +41,7 @@ import {
   recreatedFromTemplate,
   revisionData,
   revisionMarksOnWorkload,
+  ownCrashLoopRecord,
   rolledBackFrom,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
@@ -282,15 +283,20 @@ export class Healer {
     await run();
   }
 
-  /** Everything the informers hold, again: after becoming leader. */
+  /**
+   * Everything the informers hold, again: after becoming leader, for the failures seen while
+   * following. Not observed again: the revision clocks saw each of these pods already, and a second
+   * look would start a clock stopped by a crash loop whose pods have gone since (an old ReplicaSet
+   * scaled down, unhealthy pods first) — a mark the leader it replaces would never have written.
+   */
   private resync(): void {
-    for (const informer of this.informers) for (const pod of (informer as unknown as { list(): V1Pod[] }).list()) this.onPod(pod);
+    for (const informer of this.informers) for (const pod of (informer as unknown as { list(): V1Pod[] }).list()) this.onPod(pod, false);
   }
 
-  private onPod(pod: V1Pod): void {
+  private onPod(pod: V1Pod, observe = true): void {
     if (this.stopped) return;
     // Every replica observes: a follower that becomes leader has its own, uninterrupted clock.
-    this.revisions.observe(pod);
+    if (observe) this.revisions.observe(pod);
     if (!this.isLeader) return;
     const namespace = pod.metadata?.namespace;
     if (!namespace || PROTECTED_NAMESPACES.has(namespace) || pod.metadata?.deletionTimestamp) return;
@@ -1116,7 +1122,11 @@ export class Healer {
           for (const rs of rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid)) {
             const want = rs.spec?.replicas ?? 1;
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
-            const full = want > 0 && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
+            // A revision with its own crash-loop record proves itself again only at the Deployment's
+            // size: scaled down by a newer rollout, its unhealthy pods go first, and the Ready ones
+            // left are no evidence (a process that watched the crash loop never marks it then either).
+            const partial = ownCrashLoopRecord(rs.metadata, this.o.rules) !== null && want < (d.spec?.replicas ?? 1);
+            const full = want > 0 && !partial && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
             const patch = knownGoodMark(rs.metadata, full ? seen.healthySince : null, now, this.o.rules);
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }

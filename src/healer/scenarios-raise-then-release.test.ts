@@ -4,7 +4,7 @@
  */
 import type { KubernetesObject, V1Container, V1ControllerRevision, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -89,24 +89,8 @@ const summary = () => reportSummary(w);
 
 test('the raise itself seen crash-looping (one pod of it, too few for a rollback): a release crash-looping next is left to people — neither the raise nor the known-good revision under it is rolled out', async () => {
   w = await healerWorld();
-  w.cluster.behave('api:1', 'healthy');
-  w.cluster.behave('api:2', 'crash');
-  // The second pod made at the raised memory crash-loops (a bad node, a dependency): a share of the raise's pods too small for a rollback.
-  const raisedPods: string[] = [];
-  w.cluster.behaviour((c) => {
-    if (c.container.image !== 'api:1' || c.container.resources?.limits?.memory !== '356Mi') return undefined;
-    const name = c.pod.metadata!.name!;
-    if (!raisedPods.includes(name)) raisedPods.push(name);
-    return name === raisedPods[1] ? 'crash' : undefined;
-  });
-  w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 3, memory: '256Mi', annotations: HEAL }));
-  const a = await w.start();
-  await w.advance(11 * 60);
-  w.cluster.behave('api:1', 'oom-at:300Mi');
-  w.kube.remove('v1', 'Pod', NS, w.pods()[0]!.metadata!.name!);
-  await w.advance(5 * 60);
+  const { started: a, raised } = await raiseSeenCrashLooping(w, () => w.start());
   expect(summary()).toEqual(['Deployment/api oom-bump/applied/raised', 'Deployment/api rollback/refused/too-few-failing']);
-  const raised = replicaSetsOf(w, 'api').find((rs) => memory(rs.spec!.template!.spec!.containers[0]) === '356Mi/356Mi')!;
   // Unmarked, yet its crash loop is recorded on it.
   expect(raised.metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
   expect(raised.metadata!.annotations!['amadeus.io/crash-looped-at']).toEqual(expect.any(String));

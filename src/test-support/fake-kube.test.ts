@@ -292,6 +292,18 @@ describe('injected failures', () => {
     body[0]!.value = fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!.metadata!.resourceVersion;
     expect((await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body })).spec?.replicas).toBe(9);
   });
+
+  it('beforeNext runs before a failNext answer too: another client\'s write lands, then the conflict; the retry applies over it', async () => {
+    const v1 = fake.put(deployment('web'));
+    const path = /\/deployments\/web$/;
+    fake.beforeNext({ method: 'PATCH', path }, () => void fake.put({ ...v1, metadata: { ...v1.metadata, annotations: { owner: 'team-a' } } }));
+    fake.failNext({ method: 'PATCH', path }, 409);
+    const patch = () => apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { metadata: { annotations: { mark: 'x' } } } }, mergePatch);
+    expect((await apiError(patch())).code).toBe(409);
+    expect(fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!.metadata!.annotations).toEqual({ owner: 'team-a' }); // the write, not the refused patch
+    expect((await patch()).metadata?.annotations).toEqual({ owner: 'team-a', mark: 'x' });
+    expect(fake.requests.filter((q) => q.method === 'PATCH').map((q) => q.status)).toEqual([409, 200]);
+  });
 });
 
 describe('leases', () => {

@@ -201,8 +201,8 @@ export interface FakeKube {
   failNext(match: FailMatch, status: number, times?: number): void;
   /**
    * Runs `fn` just before the next `times` requests matching are served (after they were
-   * received): a test plays a controller or a person writing between a client's read and its
-   * write, at exactly that moment.
+   * received), or answered with a failNext() status: a test plays a controller or a person writing
+   * between a client's read and its write, at exactly that moment.
    */
   beforeNext(match: FailMatch, fn: () => void, times?: number): void;
   /**
@@ -996,9 +996,11 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
           } else recorded.body = text;
         }
         if (req.headers.authorization !== `Bearer ${token}`) throw new ApiError(401, 'Unauthorized');
+        // A hook's write lands first, also before an injected failure: another client's write, then
+        // the conflict (409) a server that gave up retrying answers for it.
+        runHooks(method, path);
         const injected = takeFailure(method, path);
         if (injected !== undefined) throw new ApiError(injected, `injected failure (${injected})`);
-        runHooks(method, path);
         const lose = takeLost(method, path);
         if (lose) {
           // Served into a response no one reads, then the real answer is lost.

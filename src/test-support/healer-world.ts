@@ -22,7 +22,7 @@
  * past any test's length). A replica can be stalled on one API call, cut off from the API server
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
-import type { CoreV1Event, KubernetesObject, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Container, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
@@ -30,6 +30,7 @@ import { HEAL_RULES } from '../healer/rules.js';
 import type { Notification } from '../notify/notifier.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster/index.js';
+import { deployment } from './cluster/objects.js';
 import type { FakeKube, RecordedRequest } from './fake-kube.js';
 
 export const NS = 'shop';
@@ -46,6 +47,8 @@ export interface Replica {
   readonly healer: Healer;
   readonly notes: Notification[];
   readonly lines: LogLine[];
+  /** The API calls it sent (the client method, e.g. `patchNamespacedReplicaSet`), in order: which replica wrote. */
+  readonly calls: string[];
   /** Out of the game: stopped, crashed, or cut off (its API calls hang). */
   readonly gone: boolean;
   /** Renews (or contends for) the Lease at every election round; false once it stops (a crash, a pause). */
@@ -101,6 +104,7 @@ class LiveReplica implements Replica {
   healer!: Healer;
   readonly notes: Notification[] = [];
   readonly lines: LogLine[] = [];
+  readonly calls: string[] = [];
   mode: Mode = 'up';
   stopped = false;
   /** Calls held by stallNext, per method. */
@@ -154,6 +158,7 @@ class LiveReplica implements Replica {
   async call<T>(method: string, run: () => Promise<T>): Promise<T> {
     if (this.mode === 'dead') throw new Error(`replica ${this.name} is gone`);
     if (this.mode === 'cut') return this.hang<T>();
+    this.calls.push(method);
     const stall = this.stalls.get(method);
     if (stall) {
       this.stalls.delete(method);
@@ -352,6 +357,36 @@ export const replicaSetsOf = (w: HealerWorld, owner: string): V1ReplicaSet[] =>
 /** Deployment `owner`'s ReplicaSet whose first container runs `image`. */
 export const replicaSetRunning = (w: HealerWorld, owner: string, image: string): V1ReplicaSet | undefined =>
   replicaSetsOf(w, owner).find((rs) => rs.spec?.template?.spec?.containers[0]?.image === image);
+
+/**
+ * The start of the raise-then-release refusal story: Deployment `api` (3 replicas, 256Mi) runs
+ * api:1 healthy and is marked known-good; usage grows past the limit, a lost pod comes back
+ * OOM-killed and the healer raises the limit to 356Mi. The second pod made at the raised memory
+ * crash-loops (a bad node, a dependency): a share of the raise's pods too small for a rollback,
+ * recorded on its ReplicaSet all the same. api:2 crash-loops when it is released. `start` starts
+ * the replica(s) once the Deployment is put, `beforeRaise` runs once api:1 is marked; returns what
+ * `start` returned and the raise's ReplicaSet.
+ */
+export async function raiseSeenCrashLooping<T>(w: HealerWorld, start: () => Promise<T>, beforeRaise: () => void = () => {}): Promise<{ started: T; raised: V1ReplicaSet }> {
+  const memory = (c: V1Container | undefined) => c?.resources?.limits?.memory;
+  w.cluster.behave('api:1', 'healthy');
+  w.cluster.behave('api:2', 'crash');
+  const raisedPods: string[] = [];
+  w.cluster.behaviour((c) => {
+    if (c.container.image !== 'api:1' || memory(c.container) !== '356Mi') return undefined;
+    const name = c.pod.metadata!.name!;
+    if (!raisedPods.includes(name)) raisedPods.push(name);
+    return name === raisedPods[1] ? 'crash' : undefined;
+  });
+  w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 3, memory: '256Mi', annotations: HEAL }));
+  const started = await start();
+  await w.advance(11 * 60);
+  beforeRaise();
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.kube.remove('v1', 'Pod', NS, w.pods()[0]!.metadata!.name!);
+  await w.advance(5 * 60);
+  return { started, raised: replicaSetsOf(w, 'api').find((rs) => memory(rs.spec!.template!.spec!.containers[0]) === '356Mi')! };
+}
 
 /** `kubectl rollout undo --to-revision`: the ReplicaSet's template (without pod-template-hash) and its annotations, except kubectl's skip list, replace the Deployment's. */
 export function kubectlUndo(w: HealerWorld, name: string, to: V1ReplicaSet): void {
