@@ -15,7 +15,7 @@ import { holdValue, type HeldMove } from './move-hold.js';
 
 type Series = ArrayLike<number | null>;
 
-export const BLEND_BASELINES = ['persistence', 'mean10'] as const;
+export const BLEND_BASELINES = ['persistence', 'mean10', 'mean30'] as const;
 export type BlendBaseline = (typeof BLEND_BASELINES)[number];
 /** Weights tried; 0 (the LSTM alone) first, so it wins ties. */
 export const BLEND_WEIGHTS = [0, 0.25, 0.5, 0.75] as const;
@@ -29,6 +29,7 @@ export interface Blend {
 /** The baseline's forecast (flat over the horizon) from the history `values[0, end)`, or null without an observed minute. */
 export function baselineAt(values: Series, end: number, baseline: BlendBaseline): number | null {
   if (baseline === 'mean10') return observedMean(values, end - 10, end);
+  if (baseline === 'mean30') return observedMean(values, end - 30, end);
   for (let i = end - 1; i >= Math.max(0, end - 60); i--) {
     const v = values[i];
     if (isObserved(v)) return v;
