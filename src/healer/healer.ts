@@ -290,14 +290,19 @@ export class Healer {
    * scaled down, unhealthy pods first) — a mark the leader it replaces would never have written.
    */
   private resync(): void {
-    for (const informer of this.informers) for (const pod of (informer as unknown as { list(): V1Pod[] }).list()) this.onPod(pod, false);
+    for (const informer of this.informers) for (const pod of (informer as unknown as { list(): V1Pod[] }).list()) this.onFailures(pod);
   }
 
-  private onPod(pod: V1Pod, observe = true): void {
+  private onPod(pod: V1Pod): void {
     if (this.stopped) return;
     // Every replica observes: a follower that becomes leader has its own, uninterrupted clock.
-    if (observe) this.revisions.observe(pod);
-    if (!this.isLeader) return;
+    this.revisions.observe(pod);
+    this.onFailures(pod);
+  }
+
+  /** The leader's part of a pod event: each failure of the pod not handled yet is routed to its owner. */
+  private onFailures(pod: V1Pod): void {
+    if (this.stopped || !this.isLeader) return;
     const namespace = pod.metadata?.namespace;
     if (!namespace || PROTECTED_NAMESPACES.has(namespace) || pod.metadata?.deletionTimestamp) return;
     for (const failure of detectFailures(pod, this.o.rules)) {

@@ -469,8 +469,9 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
   // OOM kills back. People decide.
   const crashed = raises.find((c) => crashedAt(c) !== null);
   if (crashed) {
+    const at = new Date(crashedAt(crashed)!).toISOString();
     return {
-      none: `revision ${crashed.revision} raised the memory of known-good revision ${usable.revision} since, and its pods were seen crash-looping at ${new Date(crashedAt(crashed)!).toISOString()}: rolling back to it could bring that crash loop back, and rolling back to revision ${usable.revision} would undo the raise and bring back the OOM kills it answered`,
+      none: `revision ${crashed.revision} raised the memory of known-good revision ${usable.revision} since, and its pods were seen crash-looping at ${at}: rolling back to it could bring that crash loop back, and rolling back to revision ${usable.revision} would undo the raise and bring back the OOM kills it answered`,
       code: 'raise-crash-looped',
       failing,
     };
