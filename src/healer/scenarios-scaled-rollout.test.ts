@@ -1,0 +1,187 @@
+/**
+ * The partial-size rule of the known-good mark (`markKnownGood`, healer.ts) under an autoscaler, on
+ * the simulated cluster: a ReplicaSet carrying its own crash-loop record is marked again only when
+ * it wants the Deployment's full size. An HPA (KEDA's included) changing `spec.replicas` while a
+ * rollout runs makes the Deployment controller scale every active ReplicaSet proportionally, so the
+ * crash-looped raise's remainder grows or shrinks with the Deployment:
+ * - scaled up: the remainder gets a pod (which restarts this process's healthy clock for it) yet stays
+ *   below the Deployment's size; Ready for three windows it is not marked — by the process that
+ *   watched the crash loop, nor by a fresh one — and the crash-looping release is refused
+ *   (`raise-crash-looped`), never rolled back to the raise;
+ * - scaled down to the remainder's size: the remainder is then the Deployment's full size. The
+ *   process that watched the crash loop still does not mark it (its clock stopped with the crash
+ *   loop, and no pod of the raise changed since); a fresh process sees it Ready at full size for the
+ *   window and marks it — a revision that ran healthy at the Deployment's full size has proved
+ *   itself again — and the crash-looping release is then rolled back to it;
+ * - throughout, another Deployment in the namespace is never patched and no pod is deleted.
+ */
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import type { RevisionStats, RevisionTracker } from './revisions.js';
+import { replicaSetRevisionKey } from './revisions.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const RECORD = 'amadeus.io/crash-looped-at';
+const KNOWN_GOOD = 'amadeus.io/known-good';
+const RAISED = 'Deployment/api oom-bump/applied/raised';
+const TOO_FEW = 'Deployment/api rollback/refused/too-few-failing';
+const REFUSED = 'Deployment/api rollback/refused/raise-crash-looped';
+const ROLLED_BACK = 'Deployment/api rollback/applied/rolled-back';
+const WINDOW = 10 * 60; // HEAL_RULES.knownGoodSeconds
+const summary = () => reportSummary(w);
+const rs = (name: string) => w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', name);
+const api = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api');
+const container = () => api().spec!.template.spec!.containers[0]!;
+const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+/** What a replica's own revision clock holds for a ReplicaSet (the mark needs it to have run for the window). */
+const seen = (r: Replica, name: string): RevisionStats => (r.healer as unknown as { revisions: RevisionTracker }).revisions.stats(replicaSetRevisionKey(rs(name).metadata!.uid!));
+/** Every write sent from request `from` on, but for Events: `METHOD resource body`. */
+const writes = (from = 0) =>
+  w.kube.requests
+    .slice(from)
+    .filter((q) => q.method !== 'GET' && !q.path.endsWith('/events'))
+    .map((q) => `${q.method} ${q.path.replace(`/apis/apps/v1/namespaces/${NS}/`, '').replace(`/api/v1/namespaces/${NS}/`, '')} ${q.status}`);
+
+/**
+ * What an HPA does to the Deployment: `spec.replicas` set through the API server (a request like
+ * any other, so it shows among the writes). The real HPA writes the `scale` subresource, which
+ * the fake API server does not serve; for the Deployment it is the same change.
+ */
+async function autoscale(replicas: number): Promise<void> {
+  const apps = w.kube.kubeConfig().makeApiClient(AppsV1Api);
+  await apps.patchNamespacedDeployment({ namespace: NS, name: 'api', body: { spec: { replicas } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+}
+
+/**
+ * `raiseSeenCrashLooping` with a neighbour, Deployment `web` (2 replicas, healthy, opted in: marked
+ * known-good in its first window), then the release api:2 (crash-looping on every pod) and three
+ * minutes: refused, its rollout stuck with one pod of the raise left — the raise's crash-looping pod
+ * went first.
+ */
+async function raiseThenRelease() {
+  w = await healerWorld();
+  const { started: a, raised } = await raiseSeenCrashLooping(w, async () => {
+    w.cluster.behave('web:1', 'healthy');
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, memory: '128Mi', annotations: HEAL }));
+    return w.start();
+  });
+  const raise = raised.metadata!.name!;
+  const web = replicaSetRunning(w, 'web', 'web:1')!.metadata!.name!;
+  const webPods = w.pods({ app: 'web' }).map((p) => p.metadata!.uid!);
+  expect(rs(web).metadata!.annotations![KNOWN_GOOD]).toBe('true');
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'api:2'));
+  await w.advance(3 * 60);
+  expect(summary()).toEqual([RAISED, TOO_FEW, REFUSED]);
+  expect(rs(raise).spec!.replicas).toBe(1);
+  expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
+  expect(rs(raise).metadata!.annotations![RECORD]).toEqual(expect.any(String));
+  const release = replicaSetRunning(w, 'api', 'api:2')!.metadata!.name!;
+
+  /** `web` as it was: its Deployment never patched, its ReplicaSet written once (its mark), its pods the same, Ready, never restarted. */
+  const webUntouched = () => {
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(w.patches(`replicasets/${web}`).map((q) => q.body)).toEqual([{ metadata: { annotations: expect.objectContaining({ [KNOWN_GOOD]: 'true' }) } }]);
+    expect(replicaSetsOf(w, 'web').map((x) => x.metadata!.name)).toEqual([web]);
+    const pods = w.pods({ app: 'web' });
+    expect(pods.map((p) => p.metadata!.uid)).toEqual(webPods);
+    expect(pods.every((p) => ready(p) && p.status!.containerStatuses![0]!.restartCount === 0)).toBe(true);
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+  };
+  return { a, raise, release, webUntouched };
+}
+
+describe('the crash-looped raise scaled up with the Deployment during the release’s rollout', () => {
+  test('HPA 3 → 6 mid-rollout: the raise’s remainder (2 of 6) Ready for three windows, this process’s clock running, is not marked; the release is refused throughout, never rolled back to the raise; no write but the autoscaler’s; web untouched', async () => {
+    const { a, raise, release, webUntouched } = await raiseThenRelease();
+    const from = w.kube.requests.length;
+    await autoscale(6);
+    await w.advance(60);
+    // Proportional scaling: the raise gets a share of the three new replicas, not the Deployment's size.
+    expect(rs(raise).spec!.replicas).toBe(2);
+    expect(api().spec!.replicas).toBe(6);
+    await w.advance(3 * WINDOW);
+    expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
+    // Every crash loop of api:2 since is refused: neither the raise nor api:1 under it rolled out.
+    expect(new Set(summary().slice(2))).toEqual(new Set([REFUSED]));
+    // Yet it ran healthy, 2 of 6, for three windows: the scale-up's pod restarted this process's
+    // clock for the raise, which has run for more than the window with every pod Ready — the size
+    // rule alone keeps the mark off.
+    expect(rs(raise).status).toMatchObject({ replicas: 2, readyReplicas: 2, availableReplicas: 2 });
+    expect(w.pods({ 'pod-template-hash': rs(raise).metadata!.labels!['pod-template-hash']! }).map((p) => `${ready(p)} ${p.status!.containerStatuses![0]!.restartCount}`)).toEqual(['true 0', 'true 0']);
+    const clock = seen(a, raise);
+    expect(clock).toMatchObject({ pods: 2, ready: 2, crashLooping: 0 });
+    expect(w.cluster.clock.now() - clock.healthySince!).toBeGreaterThan(2 * WINDOW * 1000);
+    expect(summary().length).toBeGreaterThan(3);
+    expect(container().image).toBe('api:2');
+    expect(container().resources!.limits!.memory).toBe('356Mi');
+    // The autoscaler's PATCH and nothing else: no mark, no rollback, no delete.
+    expect(writes(from)).toEqual(['PATCH deployments/api 200']);
+    expect(w.patches('deployments/api').at(-1)!.body).toEqual({ spec: { replicas: 6 } });
+    expect(rs(release).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
+    webUntouched();
+  });
+
+  test('and Amadeus restarted after the scale-up (no memory of the crash loop): the fresh process sees the remainder Ready from its start, for an hour, still 2 of 6 — not marked, the release still refused, nothing written', async () => {
+    const { a, raise, webUntouched } = await raiseThenRelease();
+    await autoscale(6);
+    await w.advance(60);
+    await w.stop(a);
+    const from = w.kube.requests.length;
+    const b = await w.start({ name: 'b' });
+    await w.advance(60 * 60);
+    expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
+    expect(new Set(b.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`))).toEqual(new Set(['rollback/refused/raise-crash-looped']));
+    expect(rs(raise).spec!.replicas).toBe(2);
+    expect(w.cluster.clock.now() - seen(b, raise).healthySince!).toBeGreaterThan(5 * WINDOW * 1000);
+    expect(writes(from)).toEqual([]);
+    expect(container().image).toBe('api:2');
+    webUntouched();
+  });
+});
+
+describe('the crash-looped raise, its Deployment scaled down to its remainder during the release’s rollout', () => {
+  test('HPA 3 → 1 mid-rollout (the remainder, 1 of 1, is the full size): the process that watched the crash loop does not mark it; a fresh one marks it after the window and rolls the crash-looping release back to it; web untouched', async () => {
+    const { a, raise, release, webUntouched } = await raiseThenRelease();
+    const from = w.kube.requests.length;
+    await autoscale(1);
+    await w.advance(60);
+    // Proportional scaling: api:1's two pods go, the raise and the release keep one each.
+    expect(api().spec!.replicas).toBe(1);
+    expect(rs(raise).spec!.replicas).toBe(1);
+    expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
+    expect(rs(release).spec!.replicas).toBe(1);
+
+    // The process that watched the crash loop: its clock for the raise stopped then, and nothing of
+    // the raise has changed since (the scale-down left its one pod as it was): no mark.
+    await w.advance(3 * WINDOW);
+    expect(seen(a, raise)).toMatchObject({ pods: 1, ready: 1, healthySince: null });
+    expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
+    expect(new Set(summary().slice(2))).toEqual(new Set([REFUSED]));
+    expect(writes(from)).toEqual(['PATCH deployments/api 200']);
+
+    // A fresh process sees the raise's pod Ready at the Deployment's full size from its start: after
+    // the window it is marked (bound to it, later than its record), and the next crash loop of the
+    // release is rolled back to it, memory raise kept.
+    await w.stop(a);
+    const b = await w.start({ name: 'b' });
+    await w.advance(WINDOW + 5 * 60);
+    const marks = rs(raise).metadata!.annotations!;
+    expect(marks[KNOWN_GOOD]).toBe('true');
+    expect(marks['amadeus.io/known-good-for']).toBe(rs(raise).metadata!.uid);
+    expect(Date.parse(marks['amadeus.io/known-good-at']!)).toBeGreaterThan(Date.parse(marks[RECORD]!));
+    expect(summary().filter((x) => x === ROLLED_BACK)).toHaveLength(1);
+    expect(summary().at(-1)).toBe(ROLLED_BACK);
+    expect(b.healer.reports.at(-1)!.message).toBe(`rolled back from revision 3 to revision 2 (ReplicaSet ${raise})`);
+    expect(container().image).toBe('api:1');
+    expect(container().resources!.limits!.memory).toBe('356Mi');
+    expect(api().spec!.replicas).toBe(1);
+    expect(w.patches('deployments/api').map((q) => q.status)).toEqual([200, 200, 200]); // the raise, the autoscaler, the rollback
+    expect(writes(from)).toEqual(['PATCH deployments/api 200', `PATCH replicasets/${raise} 200`, 'PATCH deployments/api 200']);
+    webUntouched();
+  });
+});
