@@ -41,7 +41,7 @@ import {
   recreatedFromTemplate,
   revisionData,
   revisionMarksOnWorkload,
-  ownCrashLoopRecord,
+  provedSinceCrashLoop,
   rolledBackFrom,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
@@ -62,7 +62,7 @@ import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } fro
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
 import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
-import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
+import { CLOCK_MARGIN_SECONDS, deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
 import { RestartBackoff } from './watch.js';
 
 /** `report`: nothing could be done and nothing was tried (an image that cannot be pulled). */
@@ -1128,10 +1128,9 @@ export class Healer {
             const want = rs.spec?.replicas ?? 1;
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
             // A revision with its own crash-loop record proves itself again only at the Deployment's
-            // size: scaled down by a newer rollout, its unhealthy pods go first, and the Ready ones
-            // left are no evidence (a process that watched the crash loop never marks it then either).
-            const partial = ownCrashLoopRecord(rs.metadata, this.o.rules) !== null && want < (d.spec?.replicas ?? 1);
-            const full = want > 0 && !partial && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
+            // size, on pods run since the crash loop (provedSinceCrashLoop).
+            const proved = provedSinceCrashLoop(rs.metadata, want, d.spec?.replicas ?? 1, seen.lastStart, now, CLOCK_MARGIN_SECONDS * 1000, this.o.rules);
+            const full = want > 0 && proved && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
             const patch = knownGoodMark(rs.metadata, full ? seen.healthySince : null, now, this.o.rules);
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }

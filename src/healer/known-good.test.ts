@@ -11,6 +11,7 @@ import {
   knownGoodMark,
   memoryRaiseOf,
   ownCrashLoopRecord,
+  provedSinceCrashLoop,
   pickRollbackTarget,
   pickStatefulSetRevision,
   podOrdinal,
@@ -114,6 +115,22 @@ describe('knownGoodMark', () => {
     expect(crashLoopRecord({ creationTimestamp: at(1500), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } }, at(2000))).toEqual({ 'amadeus.io/crash-looped-at': at(2000).toISOString() });
     expect(ownCrashLoopRecord({ creationTimestamp: at(1500), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } })).toBeNull();
     expect(ownCrashLoopRecord({ creationTimestamp: at(500), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } })).toBe(at(1000).getTime());
+  });
+
+  test('a revision with its own crash-loop record is proved again only at the Deployment’s size, by a pod come up after the record (past the clock margin) that has run the window', () => {
+    const own = { creationTimestamp: at(0), annotations: { 'amadeus.io/crash-looped-at': at(1000).toISOString() } };
+    const margin = 120_000;
+    const t = (s: number) => at(s).getTime();
+    // No record of its own (none, or one copied from an older revision): nothing to prove.
+    expect(provedSinceCrashLoop({ annotations: {} }, 1, 3, null, at(5000), margin)).toBe(true);
+    expect(provedSinceCrashLoop({ creationTimestamp: at(1500), annotations: own.annotations }, 1, 3, null, at(5000), margin)).toBe(true);
+    // A pod started at 1,300 s, run for the window by 1,900 s, at full size: proved.
+    expect(provedSinceCrashLoop(own, 3, 3, t(1300), at(1900), margin)).toBe(true);
+    expect(provedSinceCrashLoop(own, 3, 3, t(1300), at(1899), margin)).toBe(false); // not yet the window
+    expect(provedSinceCrashLoop(own, 2, 3, t(1300), at(5000), margin)).toBe(false); // below the Deployment's size
+    expect(provedSinceCrashLoop(own, 3, 3, t(900), at(5000), margin)).toBe(false); // its newest pod ran beside the crash loop
+    expect(provedSinceCrashLoop(own, 3, 3, t(1100), at(5000), margin)).toBe(false); // within the clocks' margin of the record
+    expect(provedSinceCrashLoop(own, 3, 3, null, at(5000), margin)).toBe(false); // no container running
   });
 
   // The safety audit: `kubectl rollout undo` copies a ReplicaSet's annotations onto the

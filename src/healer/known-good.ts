@@ -185,6 +185,21 @@ export function ownCrashLoopRecord(meta: MarkMeta | undefined, rules: HealRules 
   return createdAt === null || crashed >= createdAt ? crashed : null;
 }
 
+/**
+ * Whether a ReplicaSet may be marked known-good as far as its own crash-loop record goes: always
+ * without one; with one, only once it wants the Deployment's full size and its newest container
+ * start (`lastStart`, over its pods) came after the record, by `marginMs` (node clocks differ from
+ * this process's), and a whole window before `now`. Why: a rollout scales the old ReplicaSet down
+ * unhealthy pods first, so the Ready pods left — and the same pods once an autoscaler shrinks the
+ * Deployment to them — are the ones that ran beside the crash loop, no evidence that the revision
+ * works. A pod come up since is: the revision starting again after the crash loop, at full size.
+ */
+export function provedSinceCrashLoop(meta: MarkMeta | undefined, want: number, deploymentReplicas: number, lastStart: number | null, now: Date, marginMs: number, rules: HealRules = HEAL_RULES): boolean {
+  const crashed = ownCrashLoopRecord(meta, rules);
+  if (crashed === null) return true;
+  return want >= deploymentReplicas && lastStart !== null && lastStart > crashed + marginMs && now.getTime() - lastStart >= rules.knownGoodSeconds * 1000;
+}
+
 /** Known-good, and not seen crash-looping since it was marked: a rollback target. */
 export function isUsableKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
   if (!isKnownGood(meta, rules)) return false;

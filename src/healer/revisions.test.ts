@@ -9,7 +9,7 @@ let now = 0;
 const tracker = () => new RevisionTracker(() => now);
 const RS = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'rs-uid', controller: true };
 
-function pod(name: string, o: { ready?: boolean; restarts?: number; crash?: boolean; owner?: typeof RS; labels?: Record<string, string>; deleting?: boolean } = {}): V1Pod {
+function pod(name: string, o: { ready?: boolean; restarts?: number; crash?: boolean; owner?: typeof RS; labels?: Record<string, string>; deleting?: boolean; started?: string } = {}): V1Pod {
   return {
     metadata: { name, namespace: 'shop', uid: `${name}-uid`, labels: o.labels, ownerReferences: [o.owner ?? RS], ...(o.deleting ? { deletionTimestamp: new Date() } : {}) },
     status: {
@@ -21,7 +21,7 @@ function pod(name: string, o: { ready?: boolean; restarts?: number; crash?: bool
           imageID: '',
           ready: !(o.ready === false || o.crash),
           restartCount: o.restarts ?? (o.crash ? 4 : 0),
-          state: o.crash ? { waiting: { reason: 'CrashLoopBackOff' } } : { running: {} },
+          state: o.crash ? { waiting: { reason: 'CrashLoopBackOff' } } : { running: o.started ? { startedAt: new Date(o.started) } : {} },
         },
       ],
     },
@@ -125,4 +125,16 @@ test('a namesake with a new uid replaces the old pod (no delete seen for it)', (
   expect(t.stats(key)).toMatchObject({ pods: 2 });
   t.forget(dbPod('new'));
   expect(t.stats(key)).toMatchObject({ pods: 1 });
+});
+
+test('the newest running container start over a revision\'s pods (what a crash-looped revision is proved by); none running: null', () => {
+  const t = tracker();
+  expect(t.stats(KEY).lastStart).toBeNull();
+  t.observe(pod('a', { started: '2026-01-01T10:00:00Z' }));
+  t.observe(pod('b', { crash: true }));
+  expect(t.stats(KEY).lastStart).toBe(Date.parse('2026-01-01T10:00:00Z'));
+  t.observe(pod('b', { started: '2026-01-01T11:00:00Z', restarts: 5 })); // its container restarted and runs
+  expect(t.stats(KEY).lastStart).toBe(Date.parse('2026-01-01T11:00:00Z'));
+  t.forget(pod('b'));
+  expect(t.stats(KEY).lastStart).toBe(Date.parse('2026-01-01T10:00:00Z'));
 });

@@ -17,7 +17,7 @@
  * not Ready or restarted, which says enough.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { isCrashLooping, isPodReady, ownerOf, podRestarts } from './detect.js';
+import { epochMs, isCrashLooping, isPodReady, ownerOf, podRestarts } from './detect.js';
 import { HEAL_RULES, KUBE_KEYS, type HealRules } from './rules.js';
 
 interface PodState {
@@ -25,6 +25,8 @@ interface PodState {
   restarts: number;
   /** Seen crash-looping and not Ready since: a container between two crashes is still crash-looping. */
   crashLooping: boolean;
+  /** The latest start of a running container (node clock), null when none runs. */
+  lastStart: number | null;
 }
 
 interface RevisionState {
@@ -41,9 +43,21 @@ export interface RevisionStats {
   /** Restarts summed over the pods (what the tests and a status page look at). */
   restarts: number;
   healthySince: number | null;
+  /** The latest start of a running container of any of its pods (node clock); null when none runs. */
+  lastStart: number | null;
 }
 
-const EMPTY: RevisionStats = { pods: 0, ready: 0, crashLooping: 0, restarts: 0, healthySince: null };
+const EMPTY: RevisionStats = { pods: 0, ready: 0, crashLooping: 0, restarts: 0, healthySince: null, lastStart: null };
+
+/** The latest start of any running container of the pod, or null. */
+function lastContainerStart(pod: V1Pod): number | null {
+  let last: number | null = null;
+  for (const c of pod.status?.containerStatuses ?? []) {
+    const t = epochMs(c.state?.running?.startedAt);
+    if (t !== null && (last === null || t > last)) last = t;
+  }
+  return last;
+}
 
 /** The key of a ReplicaSet's revision (its uid). */
 export const replicaSetRevisionKey = (uid: string) => `rs/${uid}`;
@@ -100,7 +114,7 @@ export class RevisionTracker {
       (prev !== undefined && restarts > prev.restarts) ||
       (prev?.ready === true && !ready) ||
       (prev === undefined && !ready && restarts > 0);
-    rev.pods.set(uid, { ready, restarts, crashLooping });
+    rev.pods.set(uid, { ready, restarts, crashLooping, lastStart: lastContainerStart(pod) });
     this.podRevision.set(uid, key);
     if (failed) rev.healthySince = null;
     // (Re)started when every pod is Ready: after a restart already over, from now.
@@ -136,11 +150,12 @@ export class RevisionTracker {
       crashLooping: pods.filter((p) => p.crashLooping).length,
       restarts: pods.reduce((n, p) => n + p.restarts, 0),
       healthySince: rev.healthySince,
+      lastStart: pods.reduce<number | null>((t, p) => (p.lastStart !== null && (t === null || p.lastStart > t) ? p.lastStart : t), null),
     };
   }
 
   /** Totals over a namespace's revisions. */
-  summary(namespace: string): Omit<RevisionStats, 'healthySince'> {
+  summary(namespace: string): Omit<RevisionStats, 'healthySince' | 'lastStart'> {
     const out = { pods: 0, ready: 0, crashLooping: 0, restarts: 0 };
     for (const [key, rev] of this.revisions) {
       if (rev.namespace !== namespace) continue;

@@ -1,18 +1,19 @@
 /**
- * The partial-size rule of the known-good mark (`markKnownGood`, healer.ts) under an autoscaler, on
- * the simulated cluster: a ReplicaSet carrying its own crash-loop record is marked again only when
- * it wants the Deployment's full size. An HPA (KEDA's included) changing `spec.replicas` while a
+ * The crash-loop rule of the known-good mark (`provedSinceCrashLoop`, known-good.ts) under an
+ * autoscaler, on the simulated cluster: a ReplicaSet carrying its own crash-loop record is marked
+ * again only when it wants the Deployment's full size and a pod of it came up after the record and
+ * has run the window. An HPA (KEDA's included) changing `spec.replicas` while a
  * rollout runs makes the Deployment controller scale every active ReplicaSet proportionally, so the
  * crash-looped raise's remainder grows or shrinks with the Deployment:
  * - scaled up: the remainder gets a pod (which restarts this process's healthy clock for it) yet stays
  *   below the Deployment's size; Ready for three windows it is not marked — by the process that
  *   watched the crash loop, nor by a fresh one — and the crash-looping release is refused
  *   (`raise-crash-looped`), never rolled back to the raise;
- * - scaled down to the remainder's size: the remainder is then the Deployment's full size. The
- *   process that watched the crash loop still does not mark it (its clock stopped with the crash
- *   loop, and no pod of the raise changed since); a fresh process sees it Ready at full size for the
- *   window and marks it — a revision that ran healthy at the Deployment's full size has proved
- *   itself again — and the crash-looping release is then rolled back to it;
+ * - scaled down to the remainder's size: the remainder is then the Deployment's full size, but its
+ *   pod is one that ran beside the crash loop (started before it). Neither the process that watched
+ *   the crash loop nor a fresh one marks it (`provedSinceCrashLoop`: a pod must have come up since);
+ *   once the pod is replaced and the new one has run Ready for the window, it is, and the
+ *   crash-looping release is rolled back to it;
  * - throughout, another Deployment in the namespace is never patched and no pod is deleted.
  */
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
@@ -145,7 +146,7 @@ describe('the crash-looped raise scaled up with the Deployment during the releas
 });
 
 describe('the crash-looped raise, its Deployment scaled down to its remainder during the release’s rollout', () => {
-  test('HPA 3 → 1 mid-rollout (the remainder, 1 of 1, is the full size): the process that watched the crash loop does not mark it; a fresh one marks it after the window and rolls the crash-looping release back to it; web untouched', async () => {
+  test('HPA 3 → 1 mid-rollout (the remainder, 1 of 1, is the full size, its pod one that ran beside the crash loop): not marked by the process that watched the crash loop, nor by a fresh one, for an hour; once that pod is replaced (a node drained), the new one Ready for the window, the raise is marked and the release rolled back to it; web untouched', async () => {
     const { a, raise, release, webUntouched } = await raiseThenRelease();
     const from = w.kube.requests.length;
     await autoscale(1);
@@ -155,6 +156,9 @@ describe('the crash-looped raise, its Deployment scaled down to its remainder du
     expect(rs(raise).spec!.replicas).toBe(1);
     expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
     expect(rs(release).spec!.replicas).toBe(1);
+    const survivor = w.pods({ 'pod-template-hash': rs(raise).metadata!.labels!['pod-template-hash']! })[0]!;
+    const record = Date.parse(rs(raise).metadata!.annotations![RECORD]!);
+    expect(Date.parse(survivor.status!.containerStatuses![0]!.state!.running!.startedAt as unknown as string)).toBeLessThan(record);
 
     // The process that watched the crash loop: its clock for the raise stopped then, and nothing of
     // the raise has changed since (the scale-down left its one pod as it was): no mark.
@@ -164,23 +168,37 @@ describe('the crash-looped raise, its Deployment scaled down to its remainder du
     expect(new Set(summary().slice(2))).toEqual(new Set([REFUSED]));
     expect(writes(from)).toEqual(['PATCH deployments/api 200']);
 
-    // A fresh process sees the raise's pod Ready at the Deployment's full size from its start: after
-    // the window it is marked (bound to it, later than its record), and the next crash loop of the
-    // release is rolled back to it, memory raise kept.
+    // A fresh process sees that pod Ready at the Deployment's full size from its start, its clock
+    // running for an hour: still no mark — the pod started before the crash loop it ran beside —
+    // and the release still refused, nothing written.
     await w.stop(a);
     const b = await w.start({ name: 'b' });
-    await w.advance(WINDOW + 5 * 60);
+    await w.advance(60 * 60);
+    expect(w.cluster.clock.now() - seen(b, raise).healthySince!).toBeGreaterThan(5 * WINDOW * 1000);
+    expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
+    expect(new Set(b.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`))).toEqual(new Set(['rollback/refused/raise-crash-looped']));
+    expect(writes(from)).toEqual(['PATCH deployments/api 200']);
+    expect(container().image).toBe('api:2');
+
+    // The node under it drained: its replacement comes up after the crash loop and runs Ready at the
+    // Deployment's size. Not marked before it has run the window; after, marked (bound to the raise,
+    // later than its record), and the release's next crash loop is rolled back to it, memory kept.
+    w.kube.remove('v1', 'Pod', NS, survivor.metadata!.name!);
+    await w.advance(WINDOW - 2 * 60);
+    expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
+    expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
+    await w.advance(5 * 60);
     const marks = rs(raise).metadata!.annotations!;
     expect(marks[KNOWN_GOOD]).toBe('true');
     expect(marks['amadeus.io/known-good-for']).toBe(rs(raise).metadata!.uid);
-    expect(Date.parse(marks['amadeus.io/known-good-at']!)).toBeGreaterThan(Date.parse(marks[RECORD]!));
+    expect(Date.parse(marks['amadeus.io/known-good-at']!)).toBeGreaterThan(record);
+    await w.advance(5 * 60);
     expect(summary().filter((x) => x === ROLLED_BACK)).toHaveLength(1);
     expect(summary().at(-1)).toBe(ROLLED_BACK);
     expect(b.healer.reports.at(-1)!.message).toBe(`rolled back from revision 3 to revision 2 (ReplicaSet ${raise})`);
     expect(container().image).toBe('api:1');
     expect(container().resources!.limits!.memory).toBe('356Mi');
     expect(api().spec!.replicas).toBe(1);
-    expect(w.patches('deployments/api').map((q) => q.status)).toEqual([200, 200, 200]); // the raise, the autoscaler, the rollback
     expect(writes(from)).toEqual(['PATCH deployments/api 200', `PATCH replicasets/${raise} 200`, 'PATCH deployments/api 200']);
     webUntouched();
   });
