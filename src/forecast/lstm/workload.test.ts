@@ -103,6 +103,41 @@ test('a replica that does not own the workload loads the owner\'s published weig
   }
 });
 
+test('during a rolling upgrade, weights a newer version published with a meta this one cannot read are refused once, logged once, and the replica keeps answering with what it had', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  try {
+    const tuned = createModel(shape, 7);
+    // The newer replica's round: a blend toward a baseline this version does not know.
+    const accepted = Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned), blend: { baseline: 'a-newer-baseline', weight: 0.5 } });
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg} ${String(f?.error)}`) };
+    const newer = setup(0, accepted, { weightsDir: dir, owns: () => true });
+    const older = setup(0, accepted, { weightsDir: dir, owns: () => false, log });
+    for (const m of [0, 60]) {
+      await newer.w.forecast(at(m));
+      await older.w.forecast(at(m));
+    }
+    await newer.w.settled();
+    const before = await older.w.forecast(at(61));
+    for (let m = 62; m <= 60 + FINE_TUNE_EFFECT_MINUTES + 30; m++) {
+      const f = await older.w.forecast(at(m));
+      await older.w.settled();
+      expect(f.values).toHaveLength(5);
+      expect(older.w.version).toBe(0);
+    }
+    await newer.w.forecast(at(60 + FINE_TUNE_EFFECT_MINUTES));
+    expect(newer.w.version).toBe(1); // it published and answers with its version
+    // The pre-trained model's answer, unchanged: the refused version is not half-used.
+    expect((await older.w.forecast(at(61))).values).toEqual(before.values);
+    const refused = warnings.filter((x) => x.startsWith('cannot load fine-tuned weights'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/blend must be/);
+    tuned.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('accepted weights answer from FINE_TUNE_EFFECT_MINUTES after the round\'s origin, however fast it trained', async () => {
   const tuned = createModel(shape, 7);
   const { w, jobs } = setup(0, Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) }));

@@ -117,6 +117,11 @@ export class WorkloadLstm implements Forecaster {
   /** The origin minute the shared volume was last looked at. */
   private checkedAt = -Infinity;
   private checking: Promise<void> | null = null;
+  /**
+   * The newest published version this one could not use (a newer release's meta during a rolling
+   * upgrade, a damaged file): not read again, so it costs one read and one warning, not one a minute.
+   */
+  private refusedVersion = 0;
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
   private rounds = 0;
@@ -235,7 +240,8 @@ export class WorkloadLstm implements Forecaster {
       const { forecaster, meta } = this.usable(loaded.model, loaded.meta, where);
       return { v: { version, from: meta.fineTuned?.from ?? -Infinity, model: forecaster }, meta };
     } catch (err) {
-      this.rt.log.warn('cannot load fine-tuned weights; using the pre-trained model', { workload: this.key, where, version, error: err });
+      this.refusedVersion = Math.max(this.refusedVersion, version);
+      this.rt.log.warn('cannot load fine-tuned weights; answering with the version in use (0: the pre-trained model)', { workload: this.key, where, version, inUse: this.newestVersion(), error: err });
       return null;
     }
   }
@@ -296,9 +302,10 @@ export class WorkloadLstm implements Forecaster {
     this.checking = (async () => {
       await this.loaded;
       const latest = await store.latestVersion(this.key);
-      if (latest === null || latest <= this.newestVersion()) return;
+      const known = Math.max(this.newestVersion(), this.refusedVersion);
+      if (latest === null || latest <= known) return;
       const current = await store.read(this.key);
-      if (!current || current.version <= this.newestVersion()) return;
+      if (!current || current.version <= known) return;
       const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
       if (!got) return;
       this.addVersion(got.v);
