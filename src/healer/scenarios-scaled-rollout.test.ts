@@ -16,11 +16,9 @@
  *   crash-looping release is rolled back to it;
  * - throughout, another Deployment in the namespace is never patched and no pod is deleted.
  */
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
-import type { RevisionStats, RevisionTracker } from './revisions.js';
-import { replicaSetRevisionKey } from './revisions.js';
+import { apiWrites, autoscale, HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, revisionSeen } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -40,23 +38,12 @@ const api = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api');
 const container = () => api().spec!.template.spec!.containers[0]!;
 const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 /** What a replica's own revision clock holds for a ReplicaSet (the mark needs it to have run for the window). */
-const seen = (r: Replica, name: string): RevisionStats => (r.healer as unknown as { revisions: RevisionTracker }).revisions.stats(replicaSetRevisionKey(rs(name).metadata!.uid!));
-/** Every write sent from request `from` on, but for Events: `METHOD resource body`. */
-const writes = (from = 0) =>
-  w.kube.requests
-    .slice(from)
-    .filter((q) => q.method !== 'GET' && !q.path.endsWith('/events'))
-    .map((q) => `${q.method} ${q.path.replace(`/apis/apps/v1/namespaces/${NS}/`, '').replace(`/api/v1/namespaces/${NS}/`, '')} ${q.status}`);
+const seen = (r: Replica, name: string) => revisionSeen(w, r, name);
+/** Every write sent from request `from` on, but for Events: `METHOD resource status`. */
+const writes = (from = 0) => apiWrites(w, from);
 
-/**
- * What an HPA does to the Deployment: `spec.replicas` set through the API server (a request like
- * any other, so it shows among the writes). The real HPA writes the `scale` subresource, which
- * the fake API server does not serve; for the Deployment it is the same change.
- */
-async function autoscale(replicas: number): Promise<void> {
-  const apps = w.kube.kubeConfig().makeApiClient(AppsV1Api);
-  await apps.patchNamespacedDeployment({ namespace: NS, name: 'api', body: { spec: { replicas } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-}
+/** What an HPA does to Deployment api (healer-world's `autoscale`). */
+const scale = (replicas: number) => autoscale(w, 'api', replicas);
 
 /**
  * `raiseSeenCrashLooping` with a neighbour, Deployment `web` (2 replicas, healthy, opted in: marked
@@ -100,7 +87,7 @@ describe('the crash-looped raise scaled up with the Deployment during the releas
   test('HPA 3 → 6 mid-rollout: the raise’s remainder (2 of 6) Ready for three windows, this process’s clock running, is not marked; the release is refused throughout, never rolled back to the raise; no write but the autoscaler’s; web untouched', async () => {
     const { a, raise, release, webUntouched } = await raiseThenRelease();
     const from = w.kube.requests.length;
-    await autoscale(6);
+    await scale(6);
     await w.advance(60);
     // Proportional scaling: the raise gets a share of the three new replicas, not the Deployment's size.
     expect(rs(raise).spec!.replicas).toBe(2);
@@ -129,7 +116,7 @@ describe('the crash-looped raise scaled up with the Deployment during the releas
 
   test('and Amadeus restarted after the scale-up (no memory of the crash loop): the fresh process sees the remainder Ready from its start, for an hour, still 2 of 6 — not marked, the release still refused, nothing written', async () => {
     const { a, raise, webUntouched } = await raiseThenRelease();
-    await autoscale(6);
+    await scale(6);
     await w.advance(60);
     await w.stop(a);
     const from = w.kube.requests.length;
@@ -149,7 +136,7 @@ describe('the crash-looped raise, its Deployment scaled down to its remainder du
   test('HPA 3 → 1 mid-rollout (the remainder, 1 of 1, is the full size, its pod one that ran beside the crash loop): not marked by the process that watched the crash loop, nor by a fresh one, for an hour; once that pod is replaced (a node drained), the new one Ready for the window, the raise is marked and the release rolled back to it; web untouched', async () => {
     const { a, raise, release, webUntouched } = await raiseThenRelease();
     const from = w.kube.requests.length;
-    await autoscale(1);
+    await scale(1);
     await w.advance(60);
     // Proportional scaling: api:1's two pods go, the raise and the release keep one each.
     expect(api().spec!.replicas).toBe(1);

@@ -22,10 +22,11 @@
  * past any test's length). A replica can be stalled on one API call, cut off from the API server
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
-import type { CoreV1Event, KubernetesObject, V1Container, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1Container, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
+import { replicaSetRevisionKey, type RevisionStats, type RevisionTracker } from '../healer/revisions.js';
 import { HEAL_RULES } from '../healer/rules.js';
 import type { Notification } from '../notify/notifier.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -357,6 +358,27 @@ export const replicaSetsOf = (w: HealerWorld, owner: string): V1ReplicaSet[] =>
 /** Deployment `owner`'s ReplicaSet whose first container runs `image`. */
 export const replicaSetRunning = (w: HealerWorld, owner: string, image: string): V1ReplicaSet | undefined =>
   replicaSetsOf(w, owner).find((rs) => rs.spec?.template?.spec?.containers[0]?.image === image);
+
+/**
+ * What an HPA does to Deployment `name`: `spec.replicas` set through the API server (a request like
+ * any other, so it shows among the writes). The real HPA writes the `scale` subresource, which the
+ * fake API server does not serve; for the Deployment it is the same change.
+ */
+export async function autoscale(w: HealerWorld, name: string, replicas: number): Promise<void> {
+  const apps = w.kube.kubeConfig().makeApiClient(AppsV1Api);
+  await apps.patchNamespacedDeployment({ namespace: NS, name, body: { spec: { replicas } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+}
+
+/** Every write the API server received from request `from` on, but for Events (and, with `lease: false`, the Lease's): `METHOD resource status`. */
+export const apiWrites = (w: HealerWorld, from = 0, o: { lease?: boolean } = {}): string[] =>
+  w.kube.requests
+    .slice(from)
+    .filter((q) => q.method !== 'GET' && !q.path.endsWith('/events') && (o.lease !== false || !q.path.includes('/leases')))
+    .map((q) => `${q.method} ${q.path.replace(`/apis/apps/v1/namespaces/${NS}/`, '').replace(`/api/v1/namespaces/${NS}/`, '')} ${q.status}`);
+
+/** What a replica's own revision clock (from its own pod informer) holds for ReplicaSet `name`. */
+export const revisionSeen = (w: HealerWorld, r: Replica, name: string): RevisionStats =>
+  (r.healer as unknown as { revisions: RevisionTracker }).revisions.stats(replicaSetRevisionKey(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', name).metadata!.uid!));
 
 /**
  * The start of the raise-then-release refusal story: Deployment `api` (3 replicas, 256Mi) runs
