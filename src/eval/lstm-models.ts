@@ -6,6 +6,7 @@
  * from the minutes up to the origin it precedes, so no scored minute is ever trained on before it
  * is forecast.
  */
+import type { BlendRecord } from '../forecast/lstm/blend-record.js';
 import type { FineTuneJob } from '../forecast/lstm/finetune.js';
 import type { LstmForecaster } from '../forecast/lstm/forecaster.js';
 import type { ForecastRequest } from '../forecast/types.js';
@@ -50,6 +51,8 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
   let next = Math.max(0, ctx.evalStart - s.warmUpMinutes);
   let rounds = 0;
   let accepted = 0;
+  /** The blend's record of out-of-sample errors, carried from round to round as serve carries it. */
+  let record: BlendRecord | undefined;
   /** Rounds due up to origin `origin` (a minute index), each from the minutes up to and including its own time. */
   const catchUp = async (origin: number) => {
     while (next <= origin) {
@@ -63,8 +66,10 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
         targetSmoothing: checked.training?.targetSmoothing,
         blend: checked.blend,
         chooseBlend: ctx.fineTuneBlend === true,
+        record,
         ...s.round,
       });
+      record = r.record;
       if (Number.isFinite(r.baseLoss)) rounds++;
       if (r.accepted && r.weights) {
         setWeights(model, r.weights);

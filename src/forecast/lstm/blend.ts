@@ -6,8 +6,9 @@
  * but above it (docs/experiments/forecaster-2026-12.md): refitting its output maps on two days of
  * the workload does not close that gap, while an average of the two often beats both (the errors of
  * a learned model and of a level estimate are far from perfectly correlated). So the round also
- * scores (1 − w)·LSTM + w·baseline on the hold-out it already keeps, for a small grid of baselines
- * and weights, and keeps the best; w = 0 (the LSTM alone) wins ties, and w stays below 1 so the model
+ * scores (1 − w)·LSTM + w·baseline for a small grid of baselines and weights — on the workload's
+ * record of out-of-sample errors (blend-record.ts), or on its own span until that record is long
+ * enough — and keeps the best; w = 0 (the LSTM alone) wins ties, and w stays below 1 so the model
  * is never replaced outright — the gate does that when a baseline is better throughout.
  */
 import { isObserved, observedMean } from '../../series/observed.js';
@@ -56,32 +57,51 @@ export function applyBlend(values: readonly number[], maxQuantiles: Record<strin
   return { values: out, maxQuantiles: q };
 }
 
+/** The grid in the order ties are settled: the LSTM alone first, then each weight × baseline. */
+export const BLEND_CANDIDATES: readonly Blend[] = BLEND_WEIGHTS.flatMap<Blend>((weight) =>
+  weight === 0 ? [{ baseline: BLEND_BASELINES[0], weight }] : BLEND_BASELINES.map((baseline) => ({ baseline, weight })),
+);
+
 /**
- * The blend with the lowest mean absolute error over `n` hold-out windows: `predicted` and `actual`
- * are [n × horizon] in the load's unit, `base[b][i]` is baseline b's forecast for window i (null:
- * none, the window is scored as the LSTM alone), `held[i]` the move window i holds after the blend,
- * as serving does (move-hold.ts). Ties go to the earlier candidate (w = 0 first).
+ * The summed absolute error of every candidate of BLEND_CANDIDATES (same order) over `n` windows:
+ * `predicted` and `actual` are [n × horizon] in the load's unit, `base[b][i]` is baseline b's
+ * forecast for window i (null: none, the window is scored as the LSTM alone), `held[i]` the move
+ * window i holds after the blend, as serving does (move-hold.ts).
+ */
+export function blendErrorSums(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>, held: readonly (HeldMove | null)[] = []): number[] {
+  const n = actual.length / horizon;
+  return BLEND_CANDIDATES.map(({ baseline, weight }) => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const b = base[baseline][i] ?? null;
+      for (let h = 0; h < horizon; h++) {
+        const p = predicted[i * horizon + h]!;
+        const f = holdValue(b === null || weight === 0 ? p : Math.max(0, (1 - weight) * p + weight * b), held[i] ?? null);
+        sum += Math.abs(f - actual[i * horizon + h]!);
+      }
+    }
+    return sum;
+  });
+}
+
+/** The candidate with the lowest of `sums` (BLEND_CANDIDATES' order; ties to the earlier), with its share of `count` and the LSTM's. */
+export function bestOfSums(sums: readonly number[], count: number): Blend & { mae: number; lstmMae: number } {
+  let best = 0;
+  for (let k = 1; k < sums.length; k++) if (sums[k]! < sums[best]!) best = k;
+  const mae = (s: number) => (count > 0 ? s / count : NaN);
+  return { ...BLEND_CANDIDATES[best]!, mae: mae(sums[best]!), lstmMae: mae(sums[0]!) };
+}
+
+/** The lowest-error candidate of `sums` (over `count` minute-errors), used only when its error is below `bar` × the LSTM alone's; else none. */
+export function blendBelowBar(sums: readonly number[], count: number, bar: number): Blend {
+  const best = bestOfSums(sums, count);
+  return best.weight > 0 && best.mae < bar * best.lstmMae ? { baseline: best.baseline, weight: best.weight } : { baseline: BLEND_BASELINES[0], weight: 0 };
+}
+
+/**
+ * The blend with the lowest mean absolute error over the windows blendErrorSums scores. Ties go to
+ * the earlier candidate (w = 0 first).
  */
 export function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>, held: readonly (HeldMove | null)[] = []): Blend & { mae: number; lstmMae: number } {
-  const n = actual.length / horizon;
-  let best: Blend & { mae: number } = { baseline: BLEND_BASELINES[0], weight: 0, mae: Infinity };
-  let lstmMae = NaN;
-  for (const weight of BLEND_WEIGHTS) {
-    for (const baseline of BLEND_BASELINES) {
-      if (weight === 0 && baseline !== BLEND_BASELINES[0]) continue;
-      let sum = 0;
-      for (let i = 0; i < n; i++) {
-        const b = base[baseline][i] ?? null;
-        for (let h = 0; h < horizon; h++) {
-          const p = predicted[i * horizon + h]!;
-          const f = holdValue(b === null ? p : Math.max(0, (1 - weight) * p + weight * b), held[i] ?? null);
-          sum += Math.abs(f - actual[i * horizon + h]!);
-        }
-      }
-      const mae = n > 0 ? sum / (n * horizon) : NaN;
-      if (weight === 0) lstmMae = mae;
-      if (mae < best.mae) best = { baseline, weight, mae };
-    }
-  }
-  return { ...best, lstmMae };
+  return bestOfSums(blendErrorSums(predicted, actual, horizon, base, held), actual.length);
 }

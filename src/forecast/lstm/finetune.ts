@@ -18,7 +18,9 @@ import { buildDataset, rng, usableEnds, type Dataset, type WindowOptions } from 
 import { FEATURE_COUNT, type WindowInput } from './features.js';
 import { getWeights, setWeights } from './io.js';
 import { createModel, type ModelShape } from './model.js';
-import { BLEND_BASELINES, baselineAt, chooseBlend, type Blend, type BlendBaseline } from './blend.js';
+import { BLEND_BASELINES, baselineAt, blendBelowBar, blendErrorSums, type Blend, type BlendBaseline } from './blend.js';
+import { MINUTE_MS } from '../../series/minute.js';
+import { addToRecord, emptyRecord, recordChoice, type BlendRecord } from './blend-record.js';
 import { moveAt, type HeldMove } from './move-hold.js';
 
 export interface FineTuneJob {
@@ -53,11 +55,15 @@ export interface FineTuneJob {
   /** The blend in use with `weights` (blend.ts); absent: none (the LSTM alone). */
   blend?: Blend;
   /**
-   * Also choose a blend for the weights the round keeps (opt-in, `--fine-tune-blend`): better
-   * relative MAE on most traces, but not adopted as the default (docs/experiments/forecaster-2026-12.md).
-   * Off: no blend, and one in use is dropped with the next accepted weights.
+   * Also choose a blend for the weights the round keeps (`--fine-tune-blend`, on by default in
+   * serve, simulate and eval). Off: no blend, and one in use is dropped with the next accepted weights.
    */
   chooseBlend?: boolean;
+  /**
+   * The workload's record of each blend's out-of-sample errors (blend-record.ts), as the last round
+   * returned it; absent: none yet. Used only with `chooseBlend`.
+   */
+  record?: BlendRecord;
 }
 
 export interface FineTuneResult {
@@ -67,6 +73,10 @@ export interface FineTuneResult {
   weights?: Float32Array[];
   /** The blend to use with the weights (chosen on the hold-out); present when the round scored one. */
   blend?: Blend;
+  /** The record with this round's newly scoreable windows added; present when the round scored a blend. */
+  record?: BlendRecord;
+  /** Where the blend came from: the record of out-of-sample errors, or the round's own span (the record still too short). */
+  blendFrom?: 'record' | 'span';
   baseLoss: number;
   candidateLoss: number;
   /** The same, point forecasts only (no quantile loss). */
@@ -113,6 +123,9 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     const layers = outputLayers(model);
     const current = currentMap(layers);
     const base = lossesOf(current, headInputs(model, holdout));
+    // The weights in use were fitted no later than the last round: the windows that became
+    // scoreable since then are out of sample for them.
+    const record = job.chooseBlend ? updateRecord(job.record, job.series, ends, current, (d) => headInputs(model, d), wo, shape.horizonMinutes) : undefined;
     if (job.pretrained) setWeights(model, job.pretrained);
     const start = job.pretrained ? currentMap(layers) : current;
     const trainX = headInputs(model, trainSet);
@@ -128,12 +141,16 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     const newWeights = best.map !== current && beats(best, base);
     if (newWeights) setMap(layers, best.map);
     let blend = NO_BLEND;
-    if (job.chooseBlend) {
-      // The blend of the weights that will be in use, scored on every window of the round's span (a
-      // few minutes apart) in the load's unit: two hours of hold-out are too few to choose it on.
+    const fromRecord = job.chooseBlend ? recordChoice(record, minImprovement) : null;
+    if (fromRecord) blend = fromRecord;
+    else if (job.chooseBlend) {
+      // Until the record is long enough: the blend of the weights that will be in use, scored on
+      // every window of the round's span (a few minutes apart) in the load's unit — in sample, so
+      // it blends too little where the LSTM overfits, but two hours of hold-out are too few.
       if (!newWeights) setWeights(model, job.weights);
       const blendSet = buildDataset(job.series, ends.filter((e) => e % BLEND_STRIDE === 0), wo);
-      blend = scoreBlend(currentMap(layers), headInputs(model, blendSet), blendSet, job.series.requests, shape.horizonMinutes, minImprovement);
+      const e = blendErrors(currentMap(layers), headInputs(model, blendSet), blendSet, job.series.requests, shape.horizonMinutes);
+      blend = blendBelowBar(e.sums, e.count, minImprovement);
     }
     // Without the opt-in a blend in use stays until new weights come (which drop it).
     const blendChanged = job.chooseBlend === true && !sameBlend(blend, job.blend);
@@ -147,7 +164,7 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
           : 'pre-trained weights beat current weights on the hold-out';
     return {
       accepted,
-      ...(job.chooseBlend ? { blend } : {}),
+      ...(job.chooseBlend ? { blend, record, blendFrom: fromRecord ? ('record' as const) : ('span' as const) } : {}),
       ...(accepted ? { weights: getWeights(model) } : {}),
       baseLoss: base.loss,
       candidateLoss: accepted ? best.loss : candidate.loss,
@@ -167,10 +184,10 @@ const sameBlend = (a: Blend, b: Blend | undefined) => (b ?? NO_BLEND).weight ===
 const describeBlend = (b: Blend | undefined) => (!b || b.weight === 0 ? 'none' : `${b.baseline} ${b.weight}`);
 
 /**
- * The blend (blend.ts) of the map's point forecasts with a baseline that does best on the hold-out's
- * raw minutes; the LSTM alone unless a blend's mean absolute error is below `bar` × the LSTM's.
+ * Every blend candidate's summed absolute error (blend.ts) on the dataset's windows, in the load's
+ * unit, as serving forecasts: the map's point forecasts, blended, then a clear move held.
  */
-function scoreBlend(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInput['requests'], horizon: number, bar: number): Blend {
+function blendErrors(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInput['requests'], horizon: number): { sums: number[]; count: number } {
   const H = Math.min(horizon, d.horizon);
   const predicted = new Float64Array(d.count * H);
   const actual = new Float64Array(d.count * H);
@@ -182,14 +199,30 @@ function scoreBlend(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInp
     const end = d.ends[r]!;
     for (let h = 0; h < H; h++) {
       predicted[r * H + h] = Math.max(0, out[h]! * d.levels[r]!);
-      // Hold-out windows have every target minute observed (dataset.ts).
+      // Scored windows have every target minute observed (dataset.ts).
       actual[r * H + h] = (series[end + h] as number | null) ?? 0;
     }
     for (const b of BLEND_BASELINES) base[b].push(baselineAt(series, end, b));
     held.push(moveAt(series, end, d.history));
   }
-  const best = chooseBlend(predicted, actual, H, base, held);
-  return best.weight > 0 && best.mae < bar * best.lstmMae ? { baseline: best.baseline, weight: best.weight } : NO_BLEND;
+  return { sums: blendErrorSums(predicted, actual, H, base, held), count: actual.length };
+}
+
+/**
+ * The record with the windows that became scoreable since it was last updated (their ends a few
+ * minutes apart on the clock, so rounds never score a window twice), scored with the weights in use.
+ * No record yet: one starts at the span's end, since the weights in use may have been fitted on it.
+ */
+function updateRecord(record: BlendRecord | undefined, series: WindowInput, ends: readonly number[], m: LinearMap, inputs: (d: Dataset) => Float32Array, wo: WindowOptions, horizon: number): BlendRecord {
+  const startMinute = Math.round(series.start / MINUTE_MS);
+  // The first window end whose targets are not all in the span yet.
+  const spanNext = startMinute + series.requests.length - horizon + 1;
+  if (!record) return emptyRecord(spanNext);
+  const fresh = ends.filter((e) => startMinute + e >= record.next && (startMinute + e) % BLEND_STRIDE === 0);
+  if (fresh.length === 0) return addToRecord(record, Math.max(record.next, spanNext), [], 0);
+  const d = buildDataset(series, fresh, wo);
+  const e = blendErrors(m, inputs(d), d, series.requests, horizon);
+  return addToRecord(record, Math.max(record.next, spanNext), e.sums, e.count);
 }
 
 /** The outputs as one linear map of what the output layers read: [inputs × outputs] kernel, row-major, and a bias. */

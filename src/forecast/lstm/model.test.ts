@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { sineSeries } from '../../test-support/series.js';
 import { startBackend } from './backend.js';
 import { buildDataset, usableEnds } from './dataset.js';
+import { BLEND_CANDIDATES } from './blend.js';
+import { RECORD_MIN_COUNT } from './blend-record.js';
 import { fineTuneRound } from './finetune.js';
 import { LstmForecaster } from './forecaster.js';
 import { getWeights, loadModel, saveModel } from './io.js';
@@ -164,6 +166,30 @@ test('a round refits only the output layers, the skip path included, and keeps t
   // Training windows every 2nd minute by default; every 4th halves them again.
   const strided = await fineTuneRound({ shape: skipShape, weights, series: series(1400, 4), trainStride: 4, seed: 1 });
   expect(strided.trainWindows).toBeLessThan(r.trainWindows / 1.9);
+});
+
+test('a round keeps a record of each blend\'s errors on windows its weights were not fitted on, scores each window once, and chooses from it once it is long enough', async () => {
+  const weights = getWeights(createModel(shape, 9)); // untrained: a baseline beats it
+  const long = series(1700, 4);
+  const upTo = (n: number) => ({ ...long, requests: long.requests.slice(0, n) });
+  // First round: the weights in use may have been fitted on the span, so a record starts at its end, empty; the blend is chosen on the span.
+  const first = await fineTuneRound({ shape, weights, series: upTo(1400), steps: 0, seed: 1, chooseBlend: true });
+  const startMinute = T0 / 60_000;
+  expect(first.record).toMatchObject({ next: startMinute + 1400 - shape.horizonMinutes + 1, count: 0 });
+  expect(first.blendFrom).toBe('span');
+  // 300 minutes later: the windows that became scoreable (every 3rd minute), each a horizon of minute-errors.
+  const second = await fineTuneRound({ shape, weights, series: upTo(1700), steps: 0, seed: 1, chooseBlend: true, record: first.record });
+  expect(second.record!.next).toBe(startMinute + 1700 - shape.horizonMinutes + 1);
+  expect(second.record!.count).toBe(100 * shape.horizonMinutes);
+  expect(second.record!.sums.every((x) => x > 0)).toBe(true);
+  // The same span again: nothing new is scored twice.
+  const again = await fineTuneRound({ shape, weights, series: upTo(1700), steps: 0, seed: 1, chooseBlend: true, record: second.record });
+  expect(again.record).toEqual(second.record);
+  // A record long enough is trusted over the span: one in which the LSTM alone did best keeps it alone, though on the span a blend wins.
+  const lstmBest = { next: second.record!.next, sums: BLEND_CANDIDATES.map((_, k) => (k === 0 ? 1 : 2) * RECORD_MIN_COUNT), count: RECORD_MIN_COUNT };
+  const trusted = await fineTuneRound({ shape, weights, blend: first.blend, series: upTo(1700), steps: 0, seed: 1, chooseBlend: true, record: lstmBest });
+  expect(first.blend!.weight).toBeGreaterThan(0);
+  expect(trusted).toMatchObject({ blendFrom: 'record', blend: { weight: 0 }, accepted: true, reason: expect.stringMatching(/^blend none beats (persistence|mean10|mean30) 0\.\d+ on the hold-out$/) });
 });
 
 test('the skip path starts at zero: a new model with it forecasts as the same model without it', () => {

@@ -41,6 +41,18 @@ test('one round per interval of the history\'s own time, never two in flight, th
   expect(jobs).toHaveLength(1);
 });
 
+test('each round gets the blend record the last one returned, accepted or not; the first none', async () => {
+  const record = { next: 123, sums: [1, 2], count: 3 };
+  const { w, jobs } = setup(0, Promise.resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1, record }), { fineTuneBlend: true });
+  await w.forecast(at(0));
+  await w.forecast(at(60));
+  await new Promise((r) => setImmediate(r)); // the round's result is taken in
+  await w.forecast(at(120));
+  expect(jobs).toHaveLength(2);
+  expect((jobs[0] as { record?: unknown }).record).toBeUndefined();
+  expect((jobs[1] as { record?: unknown }).record).toEqual(record);
+});
+
 test('a round that would queue behind a busy worker is postponed to the next minute, keeping the backlog bounded', async () => {
   const { w, jobs, pool } = setup(2);
   await w.forecast(at(0));

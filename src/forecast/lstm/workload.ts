@@ -26,6 +26,7 @@ import { forecastOrigin } from '../gate.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
+import type { BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
 import { fileWeightsStore, type WeightsStore } from '../../replicas/shared-dir.js';
@@ -125,6 +126,12 @@ export class WorkloadLstm implements Forecaster {
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
   private rounds = 0;
+  /**
+   * The blend's record of out-of-sample errors (blend-record.ts), carried from round to round. In
+   * memory only: a restarted process, or a replica taking the workload over, starts one (and chooses
+   * as before until it is half a day long); the blend it chooses is published with the weights.
+   */
+  private blendRecord: BlendRecord | undefined;
   private closed = false;
   private readonly store: WeightsStore | null;
   readonly loaded: Promise<void>;
@@ -344,12 +351,14 @@ export class WorkloadLstm implements Forecaster {
       }
       this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
-        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true });
+        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.blendRecord });
+        this.blendRecord = result.record;
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
           accepted: result.accepted,
           reason: result.reason,
           blend: result.blend,
+          blendFrom: result.blendFrom,
           baseLoss: result.baseLoss,
           candidateLoss: result.candidateLoss,
           trainWindows: result.trainWindows,
