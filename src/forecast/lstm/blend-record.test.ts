@@ -1,5 +1,5 @@
 import { BLEND_CANDIDATES } from './blend.js';
-import { addToRecord, emptyRecord, recordChoice, RECORD_HALF_LIFE_MINUTES, RECORD_MIN_COUNT } from './blend-record.js';
+import { addToRecord, emptyRecord, isBlendRecord, recordChoice, RECORD_HALF_LIFE_MINUTES, RECORD_MIN_COUNT } from './blend-record.js';
 
 /** Sums that make candidate `k` the best: its error 1 a minute-error, the LSTM alone's `lstm`, every other 2. */
 const sumsFavouring = (k: number, count: number, lstm = 2) => BLEND_CANDIDATES.map((_, i) => (i === k ? 1 : i === 0 ? lstm : 2) * count);
@@ -46,4 +46,13 @@ test('a record of another grid, or one ahead of the span (a clock moved back), s
   expect(recordChoice(other, 0.99)).toBeNull();
   const ahead = addToRecord(emptyRecord(500), 500, sumsFavouring(mean10Half, n), n);
   expect(addToRecord(ahead, 100, [], 0)).toEqual(emptyRecord(100));
+});
+
+test('a record read back from a published meta file is used only when whole', () => {
+  const good = addToRecord(emptyRecord(10), 10, BLEND_CANDIDATES.map(() => 1), 5);
+  expect(isBlendRecord(good)).toBe(true);
+  expect(isBlendRecord(JSON.parse(JSON.stringify(good)))).toBe(true);
+  for (const bad of [undefined, null, 'x', {}, { ...good, next: 'soon' }, { ...good, count: -1 }, { ...good, sums: [1, 2] }, { ...good, sums: good.sums.map((v, i) => (i === 3 ? -1 : v)) }, { ...good, sums: good.sums.map(() => null) }]) {
+    expect(isBlendRecord(bad)).toBe(false);
+  }
 });

@@ -50,3 +50,18 @@ export function recordChoice(r: BlendRecord | undefined, bar: number): Blend | n
   if (!r || r.count < RECORD_MIN_COUNT || r.sums.length !== BLEND_CANDIDATES.length) return null;
   return blendBelowBar(r.sums, r.count, bar);
 }
+
+/** A record read from a published meta file is used only when it is whole: otherwise a round starts one. */
+export function isBlendRecord(x: unknown): x is BlendRecord {
+  const r = x as Partial<BlendRecord> | null;
+  return (
+    !!r &&
+    typeof r === 'object' &&
+    Number.isFinite(r.next) &&
+    Number.isFinite(r.count) &&
+    (r.count as number) >= 0 &&
+    Array.isArray(r.sums) &&
+    r.sums.length === BLEND_CANDIDATES.length &&
+    r.sums.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)
+  );
+}

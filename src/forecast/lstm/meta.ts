@@ -50,6 +50,12 @@ export interface LstmMeta {
   backtest?: Record<string, unknown>;
   /** Per-workload fine-tuned copies: the point forecast shrunk toward a baseline (blend.ts), chosen by the round. */
   blend?: Blend;
+  /**
+   * Per-workload fine-tuned copies: the owner's record of each blend's out-of-sample errors when it
+   * published them (blend-record.ts), so a replica taking the workload over, or the owner after a
+   * restart, continues it. Not checked here: a damaged one is not used, the weights still are.
+   */
+  blendRecord?: unknown;
   /** Set on per-workload fine-tuned copies. */
   fineTuned?: {
     workload: string;

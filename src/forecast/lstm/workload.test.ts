@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../telemetry/logger.js';
 import { sineSeries } from '../../test-support/series.js';
 import { startBackend } from './backend.js';
+import { BLEND_CANDIDATES } from './blend.js';
 import type { FineTunePool } from './finetune-pool.js';
 import { LstmForecaster } from './forecaster.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
@@ -113,6 +114,44 @@ test('a replica that does not own the workload loads the owner\'s published weig
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * Replica a owns the workload and its round publishes weights with `record`; b loads them; then b
+ * takes the workload over: the record b's first round is given.
+ */
+async function recordAfterHandover(record: unknown): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const tuned = createModel(shape, 7);
+  try {
+    let aOwns = true;
+    const a = setup(0, Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned), record }), { weightsDir: dir, owns: () => aOwns });
+    const b = setup(0, new Promise(() => {}), { weightsDir: dir, owns: () => !aOwns });
+    for (const m of [0, 60]) {
+      await a.w.forecast(at(m));
+      await b.w.forecast(at(m));
+    }
+    await a.w.settled();
+    for (let m = 61; m <= 60 + FINE_TUNE_EFFECT_MINUTES; m++) {
+      await b.w.forecast(at(m));
+      await b.w.settled();
+    }
+    expect(b.w.version).toBe(1); // the published weights load, whatever the record
+    aOwns = false; // a goes (an upgrade): b owns the workload
+    await b.w.forecast(at(130));
+    expect(b.jobs).toHaveLength(1);
+    return (b.jobs[0] as { record?: unknown }).record;
+  } finally {
+    tuned.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the blend\'s record is published with accepted weights: a replica that takes the workload over continues it; a damaged one is not used, the weights still are', async () => {
+  const record = { next: 12_345, sums: BLEND_CANDIDATES.map((_, k) => k + 1), count: 3_000 };
+  expect(await recordAfterHandover(record)).toEqual(record);
+  // Another grid's, or a negative sum: the round starts a record of its own.
+  expect(await recordAfterHandover({ next: 1, sums: [-1], count: 5 })).toBeUndefined();
 });
 
 test('during a rolling upgrade, weights a newer version published with a meta this one cannot read are refused once, logged once, and the replica keeps answering with what it had', async () => {

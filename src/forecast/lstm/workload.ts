@@ -26,7 +26,7 @@ import { forecastOrigin } from '../gate.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
-import type { BlendRecord } from './blend-record.js';
+import { isBlendRecord, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
 import { fileWeightsStore, type WeightsStore } from '../../replicas/shared-dir.js';
@@ -127,9 +127,10 @@ export class WorkloadLstm implements Forecaster {
   private round: Promise<void> | null = null;
   private rounds = 0;
   /**
-   * The blend's record of out-of-sample errors (blend-record.ts), carried from round to round. In
-   * memory only: a restarted process, or a replica taking the workload over, starts one (and chooses
-   * as before until it is half a day long); the blend it chooses is published with the weights.
+   * The blend's record of out-of-sample errors (blend-record.ts), carried from round to round and
+   * published with accepted weights: a restarted process, or a replica taking the workload over,
+   * continues the one published with the weights in use (the rounds since, if none was accepted,
+   * are scored again from there: their windows are still in the span).
    */
   private blendRecord: BlendRecord | undefined;
   private closed = false;
@@ -351,7 +352,7 @@ export class WorkloadLstm implements Forecaster {
       }
       this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
-        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.blendRecord });
+        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.blendRecord ?? (isBlendRecord(meta.blendRecord) ? meta.blendRecord : undefined) });
         this.blendRecord = result.record;
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
@@ -377,6 +378,7 @@ export class WorkloadLstm implements Forecaster {
         const fineMeta: LstmMeta = {
           ...meta,
           blend: result.blend && result.blend.weight > 0 ? result.blend : undefined,
+          blendRecord: result.record,
           fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss, origin, from },
         };
         let version = 0;
