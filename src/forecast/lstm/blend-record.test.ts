@@ -1,5 +1,5 @@
 import { BLEND_CANDIDATES } from './blend.js';
-import { addToRecord, emptyRecord, isBlendRecord, recordChoice, RECORD_HALF_LIFE_MINUTES, RECORD_MIN_COUNT } from './blend-record.js';
+import { addToRecord, emptyRecord, isBlendRecord, recordChoice, recordToContinue, RECORD_HALF_LIFE_MINUTES, RECORD_MIN_COUNT } from './blend-record.js';
 
 /** Sums that make candidate `k` the best: its error 1 a minute-error, the LSTM alone's `lstm`, every other 2. */
 const sumsFavouring = (k: number, count: number, lstm = 2) => BLEND_CANDIDATES.map((_, i) => (i === k ? 1 : i === 0 ? lstm : 2) * count);
@@ -55,4 +55,19 @@ test('a record read back from a published meta file is used only when whole', ()
   for (const bad of [undefined, null, 'x', {}, { ...good, next: 'soon' }, { ...good, count: -1 }, { ...good, sums: [1, 2] }, { ...good, sums: good.sums.map((v, i) => (i === 3 ? -1 : v)) }, { ...good, sums: good.sums.map(() => null) }]) {
     expect(isBlendRecord(bad)).toBe(false);
   }
+});
+
+test('a round continues the newest record that scores nothing the weights in use were fitted on', () => {
+  const at = (next: number) => addToRecord(emptyRecord(next), next, BLEND_CANDIDATES.map(() => 1), 5);
+  const own = at(1000);
+  const published = at(1200);
+  // The weights in use fitted at origin minute 1204 with a 5-minute horizon: windows from 1200 on are out of sample.
+  expect(recordToContinue([own, published], 1204, 5)).toBe(published);
+  // This process's own newer record wins over an older published one.
+  expect(recordToContinue([at(1300), published], 1204, 5)?.next).toBe(1300);
+  // Weights fitted after both started (another owner published them): neither may be continued.
+  expect(recordToContinue([own, published], 1500, 5)).toBeUndefined();
+  // Weights never fitted on the workload (the pre-trained ones): the newest.
+  expect(recordToContinue([own, undefined], undefined, 5)).toBe(own);
+  expect(recordToContinue([undefined, undefined], undefined, 5)).toBeUndefined();
 });

@@ -65,3 +65,20 @@ export function isBlendRecord(x: unknown): x is BlendRecord {
     r.sums.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)
   );
 }
+
+/**
+ * The record a round continues: the newest of `records` (this process's own, the one published with
+ * the weights in use) that scores nothing those weights were fitted on — it must start no earlier
+ * than the first window whose targets all came after the round that fitted them, whose origin was
+ * minute `fittedAt` (undefined: weights never fitted on this workload). None: the round starts one.
+ * A replica that owned the workload before another owner published newer weights must not score
+ * those weights on the minutes they were fitted on.
+ */
+export function recordToContinue(records: readonly (BlendRecord | undefined)[], fittedAt: number | undefined, horizon: number): BlendRecord | undefined {
+  let best: BlendRecord | undefined;
+  for (const r of records) {
+    if (!r || (fittedAt !== undefined && r.next < fittedAt - horizon + 1)) continue;
+    if (!best || r.next > best.next) best = r;
+  }
+  return best;
+}

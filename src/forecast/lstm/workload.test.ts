@@ -148,10 +148,14 @@ async function recordAfterHandover(record: unknown): Promise<unknown> {
 }
 
 test('the blend\'s record is published with accepted weights: a replica that takes the workload over continues it; a damaged one is not used, the weights still are', async () => {
-  const record = { next: 12_345, sums: BLEND_CANDIDATES.map((_, k) => k + 1), count: 3_000 };
+  // a's round ran at origin minute 60 of the history's clock (1,500 minutes then): its record continues from the first window whose targets came after it.
+  const fittedAt = history.start / MIN + 60 + history.requests.length;
+  const record = { next: fittedAt - shape.horizonMinutes + 1, sums: BLEND_CANDIDATES.map((_, k) => k + 1), count: 3_000 };
   expect(await recordAfterHandover(record)).toEqual(record);
   // Another grid's, or a negative sum: the round starts a record of its own.
-  expect(await recordAfterHandover({ next: 1, sums: [-1], count: 5 })).toBeUndefined();
+  expect(await recordAfterHandover({ ...record, sums: [-1] })).toBeUndefined();
+  // One that would score the published weights on minutes they were fitted on: not used either.
+  expect(await recordAfterHandover({ ...record, next: record.next - 1 })).toBeUndefined();
 });
 
 test('during a rolling upgrade, weights a newer version published with a meta this one cannot read are refused once, logged once, and the replica keeps answering with what it had', async () => {

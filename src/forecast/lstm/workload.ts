@@ -26,7 +26,7 @@ import { forecastOrigin } from '../gate.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
-import { isBlendRecord, type BlendRecord } from './blend-record.js';
+import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
 import { fileWeightsStore, type WeightsStore } from '../../replicas/shared-dir.js';
@@ -326,6 +326,13 @@ export class WorkloadLstm implements Forecaster {
       });
   }
 
+  /** This process's record, or the one published with the weights in use, whichever is newer and out of sample for them (blend-record.ts). */
+  private recordToContinue(meta: LstmMeta): BlendRecord | undefined {
+    const published = isBlendRecord(meta.blendRecord) ? meta.blendRecord : undefined;
+    const fittedAt = meta.fineTuned?.origin !== undefined ? Math.round(meta.fineTuned.origin / MINUTE_MS) : undefined;
+    return recordToContinue([this.blendRecord, published], fittedAt, meta.shape.horizonMinutes);
+  }
+
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
     const origin = forecastOrigin(request.history);
@@ -352,7 +359,7 @@ export class WorkloadLstm implements Forecaster {
       }
       this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
-        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.blendRecord ?? (isBlendRecord(meta.blendRecord) ? meta.blendRecord : undefined) });
+        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.recordToContinue(meta) });
         this.blendRecord = result.record;
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
