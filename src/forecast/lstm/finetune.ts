@@ -107,7 +107,8 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   const holdoutEnds = ends.slice(ends.length - holdoutN);
   const firstHoldout = holdoutEnds[0] ?? Infinity;
   const trainEnds = ends.filter((e) => e + shape.horizonMinutes <= firstHoldout && (firstHoldout - e) % stride === 0).slice(-(job.maxTrainWindows ?? 4000));
-  const empty = { accepted: false, baseLoss: NaN, candidateLoss: NaN, basePointLoss: NaN, candidatePointLoss: NaN, trainWindows: trainEnds.length, holdoutWindows: holdoutEnds.length };
+  // A round that cannot run keeps the record as it was (a gap in the data must not erase it).
+  const empty = { accepted: false, baseLoss: NaN, candidateLoss: NaN, basePointLoss: NaN, candidatePointLoss: NaN, trainWindows: trainEnds.length, holdoutWindows: holdoutEnds.length, ...(job.record ? { record: job.record } : {}) };
   // MIN_TRAIN_WINDOWS minutes' worth of windows, whatever the stride.
   if (trainEnds.length < MIN_TRAIN_WINDOWS / stride || holdoutEnds.length < 30) return { ...empty, reason: `not enough history yet (${trainEnds.length} training windows, ${holdoutEnds.length} hold-out)` };
 

@@ -185,6 +185,11 @@ test('a round keeps a record of each blend\'s errors on windows its weights were
   // The same span again: nothing new is scored twice.
   const again = await fineTuneRound({ shape, weights, series: upTo(1700), steps: 0, seed: 1, chooseBlend: true, record: second.record });
   expect(again.record).toEqual(second.record);
+  // A round without enough history (a gap in the data) keeps the record as it was.
+  const gap = { ...long, requests: long.requests.map((v, i) => (i < 1600 ? null : v)) };
+  const skipped = await fineTuneRound({ shape, weights, series: gap, steps: 0, seed: 1, chooseBlend: true, record: second.record });
+  expect(skipped.reason).toMatch(/not enough history/);
+  expect(skipped.record).toEqual(second.record);
   // A record long enough is trusted over the span: one in which the LSTM alone did best keeps it alone, though on the span a blend wins.
   const lstmBest = { next: second.record!.next, sums: BLEND_CANDIDATES.map((_, k) => (k === 0 ? 1 : 2) * RECORD_MIN_COUNT), count: RECORD_MIN_COUNT };
   const trusted = await fineTuneRound({ shape, weights, blend: first.blend, series: upTo(1700), steps: 0, seed: 1, chooseBlend: true, record: lstmBest });
