@@ -6,7 +6,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 import { KUBE_LIST_PAGE } from './kube.js';
 
 let w: HealerWorld;
@@ -17,7 +17,6 @@ afterEach(async () => {
 const CAP = 32 * 1024;
 /** A Deployment annotation the controller copies onto every ReplicaSet: ~20 KiB each. */
 const NOTES = { 'example.com/release-notes': 'n'.repeat(20 * 1024) };
-const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const COLLECTION = /\/(pods|replicasets|deployments|statefulsets|daemonsets|controllerrevisions|limitranges|resourcequotas|verticalpodautoscalers|events)$/;
 
 test('a bad rollout whose ReplicaSet list is larger than the cap: the rollback is reported as failed, nothing is patched, web:1 keeps serving; with room, it is rolled back', async () => {

@@ -6,17 +6,16 @@
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import { HEAL_ANNOTATIONS } from './rules.js';
+import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, API_STORY } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
   await w?.close();
 });
 
-const RECORD = 'amadeus.io/crash-looped-at';
-const RAISED = 'Deployment/api oom-bump/applied/raised';
-const TOO_FEW = 'Deployment/api rollback/refused/too-few-failing';
-const REFUSED = 'Deployment/api rollback/refused/raise-crash-looped';
+const { crashLoopedAt: RECORD } = HEAL_ANNOTATIONS;
+const { raised: RAISED, tooFew: TOO_FEW, refused: REFUSED } = API_STORY;
 const summary = () => reportSummary(w);
 const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers[0]!;
 const annotations = (name: string) => w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', name).metadata!.annotations!;

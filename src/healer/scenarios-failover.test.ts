@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1DaemonSet, V1Deployment, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, LEASE, NS, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, LEASE, NS, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -14,7 +14,6 @@ afterEach(async () => {
 });
 
 const summary = reportSummary;
-const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const holder = (w: HealerWorld) => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
 const image = (obj: V1Deployment | V1StatefulSet | V1DaemonSet) => obj.spec!.template.spec!.containers[0]!.image;
 const memory = (obj: V1Deployment | V1StatefulSet | V1DaemonSet) => obj.spec!.template.spec!.containers[0]!.resources!.limits!.memory;

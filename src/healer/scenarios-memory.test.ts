@@ -7,7 +7,7 @@
  */
 import type { V1Container, V1DaemonSet, V1Deployment, V1DeploymentStrategy, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetsOf, type Replica, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetsOf, type Replica, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -16,7 +16,6 @@ afterEach(async () => {
 
 const summary = reportSummary;
 const applied = (r: Replica) => r.healer.reports.filter((x) => x.result === 'applied').length;
-const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const memory = (c: V1Container | undefined) => `${c?.resources?.limits?.memory}/${c?.resources?.requests?.memory}`;
 const uids = (pods: V1Pod[]) => pods.map((p) => p.metadata!.uid!).sort();
 

@@ -2,16 +2,15 @@
  * A memory raise followed by a bad release, on the simulated cluster: the healer's own raise must
  * survive the rollback that answers the release.
  */
-import type { KubernetesObject, V1Container, V1ControllerRevision, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1ControllerRevision, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
   await w?.close();
 });
 
-const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const memory = (c: V1Container | undefined) => `${c?.resources?.limits?.memory}/${c?.resources?.requests?.memory}`;
 
 /** A world where `name`:1 runs healthy at 256Mi and `name`:2 crash-loops; `workload` put, a healer started, 11 minutes on (the known-good window). */

@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -16,7 +16,6 @@ afterEach(async () => {
 const summary = reportSummary;
 const replicaSets = replicaSetsOf;
 const rsRunning = (w: HealerWorld, owner: string, image: string) => replicaSetRunning(w, owner, image)!;
-const ready = (p: { status?: { conditions?: { type: string; status: string }[] } }) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const uids = (pods: { metadata?: { uid?: string } }[]) => pods.map((p) => p.metadata!.uid!).sort();
 
 describe('a bad rollout and its rollback', () => {

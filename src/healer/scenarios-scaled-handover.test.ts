@@ -17,26 +17,21 @@
  * `web` in the namespace is never written after its own mark, and no pod is deleted.
  */
 import type { V1Deployment, V1Lease, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
-import { deployment } from '../test-support/cluster/objects.js';
-import { apiWrites, autoscale, HEAL, healerWorld, type HealerWorld, LEASE, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, revisionSeen } from '../test-support/healer-world.js';
+import { HEAL_ANNOTATIONS, HEAL_RULES } from './rules.js';
+import { apiWrites, autoscale, healerWorld, type HealerWorld, LEASE, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, API_STORY, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
   await w?.close();
 });
 
-const RECORD = 'amadeus.io/crash-looped-at';
-const KNOWN_GOOD = 'amadeus.io/known-good';
-const RAISED = 'Deployment/api oom-bump/applied/raised';
-const TOO_FEW = 'Deployment/api rollback/refused/too-few-failing';
-const REFUSED = 'Deployment/api rollback/refused/raise-crash-looped';
-const ROLLED_BACK = 'Deployment/api rollback/applied/rolled-back';
-const WINDOW = 10 * 60; // HEAL_RULES.knownGoodSeconds
+const { crashLoopedAt: RECORD, knownGood: KNOWN_GOOD } = HEAL_ANNOTATIONS;
+const { raised: RAISED, tooFew: TOO_FEW, refused: REFUSED, rolledBack: ROLLED_BACK } = API_STORY;
+const WINDOW = HEAL_RULES.knownGoodSeconds;
 const summary = () => reportSummary(w);
 const rs = (name: string) => w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', name);
 const api = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api');
 const container = () => api().spec!.template.spec!.containers[0]!;
-const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 const holder = () => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
 const startedAt = (p: V1Pod) => Date.parse(p.status!.containerStatuses![0]!.state!.running!.startedAt as unknown as string);
 /** A replica's reports, a line each: `action/result/reason`. */
@@ -60,24 +55,16 @@ const scale = (replicas: number) => autoscale(w, 'api', replicas);
  */
 async function scaledDownUnderLeader(follower: boolean) {
   w = await healerWorld();
-  const { started, raised } = await raiseSeenCrashLooping(w, async () => {
-    w.cluster.behave('web:1', 'healthy');
-    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, memory: '128Mi', annotations: HEAL }));
+  const { started, raise, release, web, webPods } = await releaseBesideNeighbour(w, async () => {
     const a = await w.start({ name: 'a', elect: true });
     return { a, b: follower ? await w.start({ name: 'b', elect: true }) : null };
   });
   const { a } = started;
-  const raise = raised.metadata!.name!;
-  const web = replicaSetRunning(w, 'web', 'web:1')!.metadata!.name!;
-  const webPods = w.pods({ app: 'web' }).map((p) => p.metadata!.uid!);
   expect(a.healer.isLeader).toBe(true);
   expect(rs(web).metadata!.annotations![KNOWN_GOOD]).toBe('true');
-  w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'api:2'));
-  await w.advance(3 * 60);
   expect(summary()).toEqual([RAISED, TOO_FEW, REFUSED]);
   expect(reportsOf(a)).toEqual(['oom-bump/applied/raised', 'rollback/refused/too-few-failing', 'rollback/refused/raise-crash-looped']);
   const record = Date.parse(rs(raise).metadata!.annotations![RECORD]!);
-  const release = replicaSetRunning(w, 'api', 'api:2')!.metadata!.name!;
 
   /** `web` as it was: its Deployment never patched, its ReplicaSet written once (a's mark), its pods the same, Ready, never restarted. */
   const webUntouched = () => {

@@ -16,27 +16,22 @@
  *   crash-looping release is rolled back to it;
  * - throughout, another Deployment in the namespace is never patched and no pod is deleted.
  */
-import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
-import { deployment } from '../test-support/cluster/objects.js';
-import { apiWrites, autoscale, HEAL, healerWorld, type HealerWorld, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, revisionSeen } from '../test-support/healer-world.js';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { HEAL_ANNOTATIONS, HEAL_RULES } from './rules.js';
+import { apiWrites, autoscale, healerWorld, type HealerWorld, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, API_STORY, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
   await w?.close();
 });
 
-const RECORD = 'amadeus.io/crash-looped-at';
-const KNOWN_GOOD = 'amadeus.io/known-good';
-const RAISED = 'Deployment/api oom-bump/applied/raised';
-const TOO_FEW = 'Deployment/api rollback/refused/too-few-failing';
-const REFUSED = 'Deployment/api rollback/refused/raise-crash-looped';
-const ROLLED_BACK = 'Deployment/api rollback/applied/rolled-back';
-const WINDOW = 10 * 60; // HEAL_RULES.knownGoodSeconds
+const { crashLoopedAt: RECORD, knownGood: KNOWN_GOOD } = HEAL_ANNOTATIONS;
+const { raised: RAISED, tooFew: TOO_FEW, refused: REFUSED, rolledBack: ROLLED_BACK } = API_STORY;
+const WINDOW = HEAL_RULES.knownGoodSeconds;
 const summary = () => reportSummary(w);
 const rs = (name: string) => w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', name);
 const api = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api');
 const container = () => api().spec!.template.spec!.containers[0]!;
-const ready = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 /** What a replica's own revision clock holds for a ReplicaSet (the mark needs it to have run for the window). */
 const seen = (r: Replica, name: string) => revisionSeen(w, r, name);
 /** Every write sent from request `from` on, but for Events: `METHOD resource status`. */
@@ -53,22 +48,12 @@ const scale = (replicas: number) => autoscale(w, 'api', replicas);
  */
 async function raiseThenRelease() {
   w = await healerWorld();
-  const { started: a, raised } = await raiseSeenCrashLooping(w, async () => {
-    w.cluster.behave('web:1', 'healthy');
-    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, memory: '128Mi', annotations: HEAL }));
-    return w.start();
-  });
-  const raise = raised.metadata!.name!;
-  const web = replicaSetRunning(w, 'web', 'web:1')!.metadata!.name!;
-  const webPods = w.pods({ app: 'web' }).map((p) => p.metadata!.uid!);
+  const { started: a, raise, release, web, webPods } = await releaseBesideNeighbour(w, () => w.start());
   expect(rs(web).metadata!.annotations![KNOWN_GOOD]).toBe('true');
-  w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'api:2'));
-  await w.advance(3 * 60);
   expect(summary()).toEqual([RAISED, TOO_FEW, REFUSED]);
   expect(rs(raise).spec!.replicas).toBe(1);
   expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
   expect(rs(raise).metadata!.annotations![RECORD]).toEqual(expect.any(String));
-  const release = replicaSetRunning(w, 'api', 'api:2')!.metadata!.name!;
 
   /** `web` as it was: its Deployment never patched, its ReplicaSet written once (its mark), its pods the same, Ready, never restarted. */
   const webUntouched = () => {

@@ -348,6 +348,17 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
   return world;
 }
 
+/** Whether a pod's Ready condition is True. */
+export const podReady = (p: V1Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+/** The reports of the raise-then-release story on Deployment api (`raiseSeenCrashLooping`), as `reportSummary` prints them. */
+export const API_STORY = Object.freeze({
+  raised: 'Deployment/api oom-bump/applied/raised',
+  tooFew: 'Deployment/api rollback/refused/too-few-failing',
+  refused: 'Deployment/api rollback/refused/raise-crash-looped',
+  rolledBack: 'Deployment/api rollback/applied/rolled-back',
+});
+
 /** What the healer reported, a line each: `Kind/name action/result/reason`. */
 export const reportSummary = (w: HealerWorld): string[] => w.reports().map((r) => `${r.workload.kind}/${r.workload.name} ${r.action}/${r.result}/${r.reason}`);
 
@@ -408,6 +419,26 @@ export async function raiseSeenCrashLooping<T>(w: HealerWorld, start: () => Prom
   w.kube.remove('v1', 'Pod', NS, w.pods()[0]!.metadata!.name!);
   await w.advance(5 * 60);
   return { started, raised: replicaSetsOf(w, 'api').find((rs) => memory(rs.spec!.template!.spec!.containers[0]) === '356Mi')! };
+}
+
+/**
+ * `raiseSeenCrashLooping` beside a neighbour, Deployment `web` (2 replicas, healthy, opted in: marked
+ * known-good in its first window), with the replica(s) `start` starts; then the release api:2
+ * (crash-looping on every pod) and three minutes, in which it is refused and its rollout stuck with
+ * one pod of the raise left. Returns what `start` returned, the raise's and the release's
+ * ReplicaSet names, web's ReplicaSet and its pods' uids.
+ */
+export async function releaseBesideNeighbour<T>(w: HealerWorld, start: () => Promise<T>): Promise<{ started: T; raise: string; release: string; web: string; webPods: string[] }> {
+  const { started, raised } = await raiseSeenCrashLooping(w, async () => {
+    w.cluster.behave('web:1', 'healthy');
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, memory: '128Mi', annotations: HEAL }));
+    return start();
+  });
+  const web = replicaSetRunning(w, 'web', 'web:1')!.metadata!.name!;
+  const webPods = w.pods({ app: 'web' }).map((p) => p.metadata!.uid!);
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'api:2'));
+  await w.advance(3 * 60);
+  return { started, raise: raised.metadata!.name!, release: replicaSetRunning(w, 'api', 'api:2')!.metadata!.name!, web, webPods };
 }
 
 /** `kubectl rollout undo --to-revision`: the ReplicaSet's template (without pod-template-hash) and its annotations, except kubectl's skip list, replace the Deployment's. */
