@@ -75,6 +75,9 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
         setWeights(model, r.weights);
         checked.blend = r.blend && r.blend.weight > 0 ? r.blend : undefined;
         accepted++;
+        // As serve's published meta: fine-tuned weights answer with their round's blend, never the shipped default (smooth-blend.ts).
+        const at = t.start + next * MINUTE_MS;
+        checked.fineTuned = { workload: name, at: new Date(at).toISOString(), rounds: accepted, lastHoldoutLoss: r.candidateLoss, baseHoldoutLoss: r.baseLoss, origin: at };
       }
       if (rounds === 1 && Number.isFinite(r.baseLoss)) ctx.log?.(`${name}: first round: ${r.reason} (hold-out loss ${r.baseLoss.toFixed(4)} → ${r.candidateLoss.toFixed(4)})`);
       next += s.intervalMinutes;

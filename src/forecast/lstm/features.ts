@@ -87,18 +87,14 @@ const TAU = 2 * Math.PI;
  */
 export function writeWindow(input: WindowInput, end: number, history: number, ahead: number, out: Float32Array, offset: number, dropped?: (i: number) => boolean): number | null {
   const from = end - history;
-  const windowLevel = observedLevel(input.requests, from, end);
-  if (windowLevel === null) return null;
-  // After a jump up, the window's mean is far below where the load now is: divide by the last
-  // minutes' mean instead, so the inputs and the outputs stay near 1 whatever the jump's size.
-  const level = Math.max(windowLevel, observedLevel(input.requests, end - RECENT_MINUTES, end) ?? 0);
+  const level = requestLevel(input.requests, end, history);
+  if (level === null) return null;
   const cpuLevel = input.cpu ? observedLevel(input.cpu, from, end) : null;
   const memLevel = input.memory ? observedLevel(input.memory, from, end) : null;
   const scale = level > 0 ? 1 / level : 0;
-  const steps = absSteps(input.requests, from, end);
-  const roughness = Math.log(clamp(mean(steps, steps.length) * scale, MIN_ROUGHNESS, MAX_ROUGHNESS));
-  steps.sort();
-  const steady = Math.log(clamp(mean(steps, Math.ceil(steps.length * STEADY_SHARE)) * scale, MIN_ROUGHNESS, MAX_ROUGHNESS));
+  const rough = windowRoughness(input.requests, from, end, scale);
+  const roughness = Math.log(clamp(rough.mean, MIN_ROUGHNESS, MAX_ROUGHNESS));
+  const steady = Math.log(clamp(rough.steady, MIN_ROUGHNESS, MAX_ROUGHNESS));
   const dayLevel = observedLevel(input.requests, end - DAY_MINUTES, end);
   const dayRatio = dayLevel === null ? 0 : Math.log(clamp(dayLevel * scale, 1 / MAX_DAY_RATIO, MAX_DAY_RATIO));
   let o = offset;
@@ -122,6 +118,30 @@ export function writeWindow(input: WindowInput, end: number, history: number, ah
     o += FEATURE_COUNT;
   }
   return level;
+}
+
+/**
+ * The window's request level, the divisor of its requests: the larger of the window's mean and its
+ * last RECENT_MINUTES minutes' mean (after a jump up, the window's mean is far below where the load
+ * now is, so the inputs and the outputs stay near 1 whatever the jump's size); null when no minute
+ * of the window is observed.
+ */
+export function requestLevel(requests: Series, end: number, history: number): number | null {
+  const windowLevel = observedLevel(requests, end - history, end);
+  if (windowLevel === null) return null;
+  return Math.max(windowLevel, observedLevel(requests, end - RECENT_MINUTES, end) ?? 0);
+}
+
+/**
+ * Roughness of [from, to) times `scale` (1 / level), unclamped: the mean absolute change between
+ * consecutive observed minutes, and the same over the smallest STEADY_SHARE of the changes (0 for
+ * both without a pair of consecutive observed minutes; `steps` counts the pairs).
+ */
+export function windowRoughness(series: Series, from: number, to: number, scale: number): { mean: number; steady: number; steps: number } {
+  const steps = absSteps(series, from, to);
+  const all = mean(steps, steps.length) * scale;
+  steps.sort();
+  return { mean: all, steady: mean(steps, Math.ceil(steps.length * STEADY_SHARE)) * scale, steps: steps.length };
 }
 
 function clamp(v: number, lo: number, hi: number): number {

@@ -10,6 +10,7 @@ import type { InferencePool } from './inference-pool.js';
 import { getWeights } from './io.js';
 import type { LstmMeta } from './meta.js';
 import { finishBatch, predictBatch, prepareBatch, type PreparedBatch } from './predict.js';
+import { blendInUse } from './smooth-blend.js';
 
 let instances = 0;
 
@@ -93,7 +94,7 @@ export class LstmForecaster implements Forecaster {
 
   /** Many forecasts at once (the backtest uses it directly). */
   forecastBatch(requests: readonly ForecastRequest[]): (Forecast | Error)[] {
-    return predictBatch(this.model, this.meta.shape, this.name, requests, this.meta.calibration, this.meta.blend);
+    return predictBatch(this.model, this.meta.shape, this.name, requests, this.meta.calibration, blendInUse(this.meta));
   }
 
   private flush(): void {
@@ -140,7 +141,7 @@ export class LstmForecaster implements Forecaster {
     batch.forEach((p, i) => x.set(p.prepared!.x, i * width));
     const finish = (out: Float32Array) => (i: number) => {
       const p = batch[i]!;
-      return finishBatch(shape, this.name, [p.request], p.prepared!, out.subarray(i * cols, (i + 1) * cols), this.meta.calibration, this.meta.blend)[0]!;
+      return finishBatch(shape, this.name, [p.request], p.prepared!, out.subarray(i * cols, (i + 1) * cols), this.meta.calibration, blendInUse(this.meta))[0]!;
     };
     try {
       this.inference.run(this.key, shape, () => getWeights(this.model), x, batch.length).then((out) => settle(finish(out)), fail);

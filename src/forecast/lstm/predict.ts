@@ -1,12 +1,13 @@
 /** Histories → forecasts with one model, batched: one `predict` for many windows. */
 import * as tf from '@tensorflow/tfjs';
-import { applyBlend, baselineAt, type Blend } from './blend.js';
+import { applyBlend, baselineAt } from './blend.js';
 import type { Forecast } from '../../series/forecast.js';
 import type { ForecastRequest } from '../types.js';
 import { InsufficientHistoryError } from '../types.js';
 import { FEATURE_COUNT, observedFraction, writeWindow } from './features.js';
 import type { ModelShape } from './model.js';
 import { holdMove } from './move-hold.js';
+import { resolveBlend, type BlendInUse } from './smooth-blend.js';
 
 /** Below this share of observed minutes in the window the LSTM declines (the gate falls back). */
 export const MIN_OBSERVED = 0.5;
@@ -50,7 +51,7 @@ export function runModel(model: tf.LayersModel, shape: ModelShape, x: Float32Arr
   return tf.tidy(() => (model.predict(tf.tensor3d(x, [rows, shape.historyMinutes, FEATURE_COUNT])) as tf.Tensor).dataSync() as Float32Array);
 }
 
-export function finishBatch(shape: ModelShape, name: string, requests: readonly ForecastRequest[], b: PreparedBatch, out: Float32Array, calibration?: Record<string, number>, blend?: Blend): BatchResult[] {
+export function finishBatch(shape: ModelShape, name: string, requests: readonly ForecastRequest[], b: PreparedBatch, out: Float32Array, calibration?: Record<string, number>, blendInUse?: BlendInUse): BatchResult[] {
   const cols = shape.horizonMinutes + shape.quantiles.length;
   return requests.map((req, i) => {
     const level = b.levels[i]!;
@@ -68,6 +69,7 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
     const h = req.history.requests;
+    const blend = resolveBlend(blendInUse, h, shape.historyMinutes);
     // Any blend first, then a clear move is held (move-hold.ts): a blend toward a level from before
     // the move must not pull the forecast back under it.
     const blended = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values, maxQuantiles };
@@ -77,7 +79,7 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
 }
 
 /** prepare → run → finish, in this thread (the backtest, the benchmark, tests). */
-export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>, blend?: Blend): BatchResult[] {
+export function predictBatch(model: tf.LayersModel, shape: ModelShape, name: string, requests: readonly ForecastRequest[], calibration?: Record<string, number>, blend?: BlendInUse): BatchResult[] {
   const b = prepareBatch(shape, requests);
   return finishBatch(shape, name, requests, b, runModel(model, shape, b.x, b.rows), calibration, blend);
 }
