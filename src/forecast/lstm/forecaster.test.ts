@@ -72,3 +72,25 @@ test('with a blend toward a baseline (fine-tuned copies, --fine-tune-blend) a cl
   const calm = (await blended.forecast({ history: { start: Date.UTC(2025, 0, 6), requests: steady }, horizon: 5 })).values;
   expect(calm.every((v) => Math.abs(v - 30_000) < 300)).toBe(true);
 });
+
+test('the shipped weights on a smooth window answer halfway between the model and the latest minute; fine-tuned weights answer the model', async () => {
+  // A model 2% above the window's level for every minute ahead: the imprecision it shows on smooth traffic.
+  const pool = {
+    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1.02)),
+    drop: () => {},
+  } as unknown as InferencePool;
+  // Thousands a minute, ±0.5%: far smoother than the 1.5% at which the default has its full weight.
+  const smooth = Array.from({ length: 40 }, (_, i) => 30_000 + ((i * 7919) % 300) - 150);
+  const latest = smooth[smooth.length - 1]!;
+  const level = smooth.slice(-20).reduce((a, b) => a + b, 0) / 20;
+  const ask = (m: LstmMeta) => new LstmForecaster('lstm', {} as tf.LayersModel, m, pool).forecast({ history: { start: Date.UTC(2025, 0, 6), requests: smooth }, horizon: 5 });
+  const shipped = (await ask(meta)).values;
+  for (const v of shipped) expect(v).toBeCloseTo(0.5 * 1.02 * level + 0.5 * latest, 1);
+  const fineTuned = (await ask({ ...meta, fineTuned: { workload: 'default/api', at: '2026-12-05T00:00:00Z', rounds: 1, lastHoldoutLoss: 0.1, baseHoldoutLoss: 0.2 } })).values;
+  for (const v of fineTuned) expect(v).toBeCloseTo(1.02 * level, 1);
+  // NASA-like noise (±40%): the shipped weights answer the model.
+  const noisy = Array.from({ length: 40 }, (_, i) => 50 + (((i * 7919) % 41) - 20));
+  const noisyLevel = Math.max(noisy.slice(-20).reduce((a, b) => a + b, 0) / 20, noisy.slice(-5).reduce((a, b) => a + b, 0) / 5);
+  const raw = (await new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool).forecast({ history: { start: Date.UTC(2025, 0, 6), requests: noisy }, horizon: 5 })).values;
+  for (const v of raw) expect(v).toBeCloseTo(1.02 * noisyLevel, 2);
+});
