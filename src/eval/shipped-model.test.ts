@@ -4,11 +4,13 @@
  * over the evaluated last 25%, persistence = 1), the shift in the middle of that span.
  *
  * The model before the 2026-12 retraining (per-window mean as the divisor, NASA alone) scored
- * 3.07, 4.17 and 6.00 on these three traces; the shipped one 0.95, 1.08 and 1.24, and 0.93, 1.02
- * and 1.19 since its forecasts hold a clear move (move-hold.ts). The issue's target — never worse
- * than persistence — holds for the first only: on the other two smooth traffic of thousands a
- * minute, where persistence is hard to beat, keeps it above 1 (docs/experiments/forecaster-2026-12.md).
- * The live gate serves a baseline wherever one does better; the bound of 1.3 below guards the gain.
+ * 3.07, 4.17 and 6.00 on these three traces; the shipped one 0.95, 1.08 and 1.24, 0.93, 1.02 and
+ * 1.19 since its forecasts hold a clear move (move-hold.ts), and 0.93, 0.98 and 1.04 since the
+ * shipped weights blend toward persistence on smooth windows (smooth-blend.ts). The issue's target —
+ * never worse than persistence — now holds for the first two; after the rise from 50, traffic of
+ * thousands a minute with Poisson noise, where persistence is hard to beat, keeps it above 1, as on
+ * the same traffic without a shift (1.26 without the smooth blend, 1.06 with it;
+ * docs/experiments/forecaster-2026-12.md). The live gate serves a baseline wherever one does better.
  */
 import { seededRandom } from '../test-support/cluster/util.js';
 import { backtest } from './backtest.js';
@@ -54,16 +56,19 @@ async function relMae(base: number, factor: number): Promise<Record<string, numb
   return Object.fromEntries(result.models.map((m) => [m.name, m.relMae]));
 }
 
-test('a 100× rise from a quiet 5 a minute: no worse than persistence', async () => {
-  const r = await relMae(5, 100);
+test.each([
+  ['a 100× rise from a quiet 5 a minute', 5, 100],
+  ['a 100× fall from 2,000 a minute (1.02 without the smooth blend)', 2000, 0.01],
+])('%s: no worse than persistence', async (_label, base, factor) => {
+  const r = await relMae(base, factor);
   expect(r.persistence).toBe(1);
   expect(r['lstm-pretrained']!).toBeLessThanOrEqual(1);
 }, 60_000);
 
 test.each([
-  ['a 100× fall from 2,000 a minute', 2000, 0.01],
-  ['a 100× rise from 50 a minute', 50, 100],
-])('%s: within 1.3× persistence (the old model: 4–6×)', async (_label, base, factor) => {
+  ['a 100× rise from 50 a minute (1.19 without the smooth blend; the old model: 6.00)', 50, 100],
+  ['5,000 a minute without a shift (1.26 without the smooth blend)', 5000, 1],
+])('%s: within 1.1× persistence', async (_label, base, factor) => {
   const r = await relMae(base, factor);
-  expect(r['lstm-pretrained']!).toBeLessThan(1.3);
+  expect(r['lstm-pretrained']!).toBeLessThan(1.1);
 }, 60_000);
