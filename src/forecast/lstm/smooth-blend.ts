@@ -7,10 +7,10 @@
  * workloads by up to 2% (docs/experiments/forecaster-2026-12.md). The window's steady roughness (the
  * feature of that name) tells such traffic apart from the noisy traffic the model is good at: most of
  * NASA's windows sit at 0.14–0.35 (its 1st to 90th percentile), the workloads where it lost at
- * 0.005–0.03. So, until a fine-tuning round
- * has chosen a blend for the workload (which then replaces this one: the round scores its own
- * candidates on the workload's errors), a smooth window's point forecast is pulled halfway to the
- * latest minute, less as the window gets rougher, not at all from SMOOTH_NONE up.
+ * 0.005–0.03. So, until a fine-tuning round has chosen a blend for the workload (which then
+ * replaces this one: the round scores its own candidates on the workload's errors), a smooth
+ * window's point forecast is pulled halfway to the latest minute, less as the window gets rougher,
+ * not at all from SMOOTH_NONE up.
  */
 import type { Blend } from './blend.js';
 import { requestLevel, windowRoughness, type Series } from './features.js';
