@@ -78,14 +78,21 @@ const DAY = 1440;
 const WEEK = 7 * DAY;
 const TAU = 2 * Math.PI;
 
+/** A window's steady roughness over its level, unclamped, and how many minute-to-minute changes it was read from. */
+export interface WindowNoise {
+  steady: number;
+  steps: number;
+}
+
 /**
  * Writes one window's features into `out` at `offset` (history × FEATURE_COUNT floats) and returns
  * the window's request level (the divisor), or null when the window has no observed request.
  * `end` is the index just after the window's last minute; `ahead` is the forecast horizon (the
  * day-ago feature's shift, < DAY_MINUTES). `dropped` optionally marks minutes to treat as
- * unobserved (training-time augmentation).
+ * unobserved (training-time augmentation); `noise`, when given, receives the window's steady
+ * roughness as read for the features (serving's smooth blend uses it: smooth-blend.ts).
  */
-export function writeWindow(input: WindowInput, end: number, history: number, ahead: number, out: Float32Array, offset: number, dropped?: (i: number) => boolean): number | null {
+export function writeWindow(input: WindowInput, end: number, history: number, ahead: number, out: Float32Array, offset: number, dropped?: (i: number) => boolean, noise?: WindowNoise): number | null {
   const from = end - history;
   const level = requestLevel(input.requests, end, history);
   if (level === null) return null;
@@ -95,6 +102,10 @@ export function writeWindow(input: WindowInput, end: number, history: number, ah
   const rough = windowRoughness(input.requests, from, end, scale);
   const roughness = Math.log(clamp(rough.mean, MIN_ROUGHNESS, MAX_ROUGHNESS));
   const steady = Math.log(clamp(rough.steady, MIN_ROUGHNESS, MAX_ROUGHNESS));
+  if (noise) {
+    noise.steady = rough.steady;
+    noise.steps = rough.steps;
+  }
   const dayLevel = observedLevel(input.requests, end - DAY_MINUTES, end);
   const dayRatio = dayLevel === null ? 0 : Math.log(clamp(dayLevel * scale, 1 / MAX_DAY_RATIO, MAX_DAY_RATIO));
   let o = offset;

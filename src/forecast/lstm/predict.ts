@@ -4,7 +4,7 @@ import { applyBlend, baselineAt } from './blend.js';
 import type { Forecast } from '../../series/forecast.js';
 import type { ForecastRequest } from '../types.js';
 import { InsufficientHistoryError } from '../types.js';
-import { FEATURE_COUNT, observedFraction, writeWindow } from './features.js';
+import { FEATURE_COUNT, observedFraction, writeWindow, type WindowNoise } from './features.js';
 import type { ModelShape } from './model.js';
 import { holdMove } from './move-hold.js';
 import { resolveBlend, type BlendInUse } from './smooth-blend.js';
@@ -20,6 +20,8 @@ export interface PreparedBatch {
   x: Float32Array;
   rows: number;
   levels: (number | Error)[];
+  /** Each window's noise as the features read it (the smooth blend's input), undefined without a row. */
+  noise: (WindowNoise | undefined)[];
   rowOf: number[];
 }
 
@@ -28,6 +30,7 @@ export function prepareBatch(shape: ModelShape, requests: readonly ForecastReque
   const width = H * FEATURE_COUNT;
   const x = new Float32Array(requests.length * width);
   const levels: (number | Error)[] = [];
+  const noise: (WindowNoise | undefined)[] = [];
   let rows = 0;
   const rowOf: number[] = [];
   for (const req of requests) {
@@ -35,14 +38,17 @@ export function prepareBatch(shape: ModelShape, requests: readonly ForecastReque
     const end = h.requests.length;
     if (end < H || observedFraction(h.requests, end - H, end) < MIN_OBSERVED) {
       levels.push(new InsufficientHistoryError(`lstm needs ${H} minutes with at least ${MIN_OBSERVED * 100}% observed`));
+      noise.push(undefined);
       rowOf.push(-1);
       continue;
     }
-    const level = writeWindow({ requests: h.requests, cpu: h.cpu, memory: h.memory, start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 }, end, H, shape.horizonMinutes, x, rows * width);
+    const n: WindowNoise = { steady: 0, steps: 0 };
+    const level = writeWindow({ requests: h.requests, cpu: h.cpu, memory: h.memory, start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 }, end, H, shape.horizonMinutes, x, rows * width, undefined, n);
     levels.push(level ?? new InsufficientHistoryError('no observed request in the window'));
+    noise.push(level === null ? undefined : n);
     rowOf.push(level === null ? -1 : rows++);
   }
-  return { x: x.subarray(0, rows * width), rows, levels, rowOf };
+  return { x: x.subarray(0, rows * width), rows, levels, noise, rowOf };
 }
 
 /** The model's raw output for a prepared batch ([rows, horizon + quantiles]). */
@@ -69,7 +75,7 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     const qs = Array.from(r.subarray(shape.horizonMinutes), (v, k) => Math.max(0, v * level * (calibration?.[String(shape.quantiles[k])] ?? 1))).sort((a, b) => a - b);
     shape.quantiles.forEach((q, k) => (maxQuantiles[String(q)] = qs[k]!));
     const h = req.history.requests;
-    const blend = resolveBlend(blendInUse, h, shape.historyMinutes);
+    const blend = resolveBlend(blendInUse, level, b.noise[i], shape.historyMinutes);
     // Any blend first, then a clear move is held (move-hold.ts): a blend toward a level from before
     // the move must not pull the forecast back under it.
     const blended = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values, maxQuantiles };

@@ -1,5 +1,6 @@
 import { seededRandom } from '../../test-support/cluster/util.js';
 import { applyBlend } from './blend.js';
+import { requestLevel, windowRoughness } from './features.js';
 import { blendInUse, resolveBlend, SMOOTH_DEFAULT, SMOOTH_WEIGHT, smoothBlend } from './smooth-blend.js';
 
 const HISTORY = 60;
@@ -47,8 +48,11 @@ test('the shipped weights answer with the default; a round\'s choice, or a round
   const fineTuned = { workload: 'default/api', at: '2026-12-05T00:00:00Z', rounds: 1, lastHoldoutLoss: 0.1, baseHoldoutLoss: 0.2 };
   expect(blendInUse({ fineTuned })).toBeUndefined();
   const smooth = noisy(5000, 0.01);
-  expect(resolveBlend(SMOOTH_DEFAULT, smooth, HISTORY)).toEqual({ baseline: 'persistence', weight: SMOOTH_WEIGHT });
-  expect(resolveBlend(undefined, smooth, HISTORY)).toBeUndefined();
+  // The window's level and noise as prepareBatch has them from writing the features.
+  const level = requestLevel(smooth, HISTORY, HISTORY)!;
+  const noise = windowRoughness(smooth, 0, HISTORY, 1 / level);
+  expect(resolveBlend(SMOOTH_DEFAULT, level, noise, HISTORY)).toEqual({ baseline: 'persistence', weight: SMOOTH_WEIGHT });
+  expect(resolveBlend(undefined, level, noise, HISTORY)).toBeUndefined();
 });
 
 test('applied, the default pulls a smooth window\'s forecast halfway to the latest minute', () => {

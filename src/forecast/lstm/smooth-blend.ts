@@ -13,7 +13,7 @@
  * not at all from SMOOTH_NONE up.
  */
 import type { Blend } from './blend.js';
-import { requestLevel, windowRoughness, type Series } from './features.js';
+import { requestLevel, windowRoughness, type Series, type WindowNoise } from './features.js';
 import type { LstmMeta } from './meta.js';
 
 /** Steady roughness from which the default blend is off. */
@@ -33,19 +33,24 @@ export function blendInUse(meta: Pick<LstmMeta, 'blend' | 'fineTuned'>): BlendIn
   return meta.fineTuned ? undefined : SMOOTH_DEFAULT;
 }
 
-/** The default blend for the window of `history` minutes ending just before `end`. */
-export function smoothBlend(requests: Series, end: number, history: number): Blend {
-  const level = requestLevel(requests, end, history);
-  if (level === null || level <= 0) return { baseline: 'persistence', weight: 0 };
-  const rough = windowRoughness(requests, end - history, end, 1 / level);
+/** The default blend for a window of `history` minutes with this request level and noise (features.ts reads both). */
+export function smoothWeight(level: number, noise: WindowNoise, history: number): Blend {
+  if (level <= 0) return { baseline: 'persistence', weight: 0 };
   // Too few pairs of consecutive minutes (a window full of gaps) tell nothing about its noise.
-  if (rough.steps < history / 2) return { baseline: 'persistence', weight: 0 };
-  const r = rough.steady;
-  const share = Math.min(1, Math.max(0, (SMOOTH_NONE - r) / (SMOOTH_NONE - SMOOTH_FULL)));
+  if (noise.steps < history / 2) return { baseline: 'persistence', weight: 0 };
+  const share = Math.min(1, Math.max(0, (SMOOTH_NONE - noise.steady) / (SMOOTH_NONE - SMOOTH_FULL)));
   return { baseline: 'persistence', weight: SMOOTH_WEIGHT * share };
 }
 
-/** The blend for one window: `smoothBlend` for the shipped default, else as given. */
-export function resolveBlend(blend: BlendInUse, requests: Series, history: number): Blend | undefined {
-  return blend === SMOOTH_DEFAULT ? smoothBlend(requests, requests.length, history) : blend;
+/** The default blend for the window of `history` minutes ending just before `end`, read from the series. */
+export function smoothBlend(requests: Series, end: number, history: number): Blend {
+  const level = requestLevel(requests, end, history);
+  if (level === null || level <= 0) return { baseline: 'persistence', weight: 0 };
+  return smoothWeight(level, windowRoughness(requests, end - history, end, 1 / level), history);
+}
+
+/** The blend for one window: the default from its level and noise (as prepared for the model), else as given. */
+export function resolveBlend(blend: BlendInUse, level: number, noise: WindowNoise | undefined, history: number): Blend | undefined {
+  if (blend !== SMOOTH_DEFAULT) return blend;
+  return noise ? smoothWeight(level, noise, history) : undefined;
 }
