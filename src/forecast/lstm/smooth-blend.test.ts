@@ -1,9 +1,17 @@
 import { seededRandom } from '../../test-support/cluster/util.js';
 import { applyBlend } from './blend.js';
 import { requestLevel, windowRoughness } from './features.js';
-import { blendInUse, resolveBlend, SMOOTH_DEFAULT, SMOOTH_WEIGHT, smoothBlend } from './smooth-blend.js';
+import type { Blend } from './blend.js';
+import { blendInUse, resolveBlend, SMOOTH_DEFAULT, SMOOTH_WEIGHT, smoothWeight } from './smooth-blend.js';
 
 const HISTORY = 60;
+
+/** The default blend for the window ending before `end`, from its level and noise as writeWindow reads them. */
+function smoothBlend(requests: (number | null)[], end: number, history: number): Blend {
+  const level = requestLevel(requests, end, history);
+  if (level === null) return { baseline: 'persistence', weight: 0 };
+  return smoothWeight(level, windowRoughness(requests, end - history, end, level > 0 ? 1 / level : 0), history);
+}
 
 /** `n` minutes around `level`, each off by up to ±`noise` of it (uniform), seeded. */
 function noisy(level: number, noise: number, n = HISTORY, seed = 3): number[] {

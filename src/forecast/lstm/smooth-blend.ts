@@ -13,7 +13,7 @@
  * not at all from SMOOTH_NONE up.
  */
 import type { Blend } from './blend.js';
-import { requestLevel, windowRoughness, type Series, type WindowNoise } from './features.js';
+import type { WindowNoise } from './features.js';
 import type { LstmMeta } from './meta.js';
 
 /** Steady roughness from which the default blend is off. */
@@ -23,7 +23,7 @@ export const SMOOTH_FULL = 0.015;
 /** Persistence's share of the point forecast at and below SMOOTH_FULL. */
 export const SMOOTH_WEIGHT = 0.5;
 
-/** Marks a forecaster answering with the shipped default, resolved per window by `smoothBlend`. */
+/** Marks a forecaster answering with the shipped default, resolved per window by `smoothWeight`. */
 export const SMOOTH_DEFAULT = 'smooth-default' as const;
 export type BlendInUse = Blend | typeof SMOOTH_DEFAULT | undefined;
 
@@ -40,13 +40,6 @@ export function smoothWeight(level: number, noise: WindowNoise, history: number)
   if (noise.steps < history / 2) return { baseline: 'persistence', weight: 0 };
   const share = Math.min(1, Math.max(0, (SMOOTH_NONE - noise.steady) / (SMOOTH_NONE - SMOOTH_FULL)));
   return { baseline: 'persistence', weight: SMOOTH_WEIGHT * share };
-}
-
-/** The default blend for the window of `history` minutes ending just before `end`, read from the series. */
-export function smoothBlend(requests: Series, end: number, history: number): Blend {
-  const level = requestLevel(requests, end, history);
-  if (level === null || level <= 0) return { baseline: 'persistence', weight: 0 };
-  return smoothWeight(level, windowRoughness(requests, end - history, end, 1 / level), history);
 }
 
 /** The blend for one window: the default from its level and noise (as prepared for the model), else as given. */
