@@ -1,4 +1,10 @@
-import { applyBlend, baselineAt, chooseBlend, isBlend } from './blend.js';
+import { applyBlend, baselineAt, bestOfSums, blendErrorSums, isBlend, type Blend, type BlendBaseline } from './blend.js';
+import type { HeldMove } from './move-hold.js';
+
+/** The lowest-error blend over the windows blendErrorSums scores (ties to the earlier candidate, w = 0 first), as a round chooses on its span. */
+function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>, held: readonly (HeldMove | null)[] = []): Blend & { mae: number; lstmMae: number } {
+  return bestOfSums(blendErrorSums(predicted, actual, horizon, base, held), actual.length);
+}
 
 test('baselines read only the history before the window end: the last observed minute, the mean of the last ten observed', () => {
   const h = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, null];

@@ -97,11 +97,3 @@ export function blendBelowBar(sums: readonly number[], count: number, bar: numbe
   const best = bestOfSums(sums, count);
   return best.weight > 0 && best.mae < bar * best.lstmMae ? { baseline: best.baseline, weight: best.weight } : { baseline: BLEND_BASELINES[0], weight: 0 };
 }
-
-/**
- * The blend with the lowest mean absolute error over the windows blendErrorSums scores. Ties go to
- * the earlier candidate (w = 0 first).
- */
-export function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>, held: readonly (HeldMove | null)[] = []): Blend & { mae: number; lstmMae: number } {
-  return bestOfSums(blendErrorSums(predicted, actual, horizon, base, held), actual.length);
-}
