@@ -42,3 +42,16 @@ test('lstm-finetuned with the default schedule forecasts the evaluated span', as
   expect(out).toHaveLength(2);
   expect(out.every((f) => f.values.every((v) => Number.isFinite(v) && v >= 0))).toBe(true);
 });
+
+test('lstm-finetuned choosing blends asks for the days days3 reads, and its rounds still never see a minute past their origin', async () => {
+  const schedule = { historyMinutes: 1000, intervalMinutes: 200, warmUpMinutes: 600 };
+  const blended = { ...context, fineTuneBlend: true };
+  const model = await lstmFinetunedOn(schedule)(blended);
+  expect(model.historyMinutes(60)).toBe(5 * 1440 + 10);
+  const origin = 2400;
+  const [f] = await model.forecastBatch([at(origin)]);
+  const altered = requests.map((v, i) => (i > origin ? v * 10 + 500 : v));
+  const other = await lstmFinetunedOn(schedule)({ ...blended, trace: { ...context.trace, requests: altered } });
+  const [g] = await other.forecastBatch([at(origin, altered)]);
+  expect(g!.values).toEqual(f!.values);
+});

@@ -43,12 +43,14 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
   const lstm = new LstmForecaster(name, model, checked);
   if (!schedule) return lstmAsBatch(name, lstm);
 
-  const { fineTuneRound } = await import('../forecast/lstm/finetune.js');
+  const { fineTuneRound, roundReadMinutes } = await import('../forecast/lstm/finetune.js');
+  const { BLEND_CONTEXT_MINUTES } = await import('../forecast/lstm/blend.js');
   const { getWeights, setWeights } = await import('../forecast/lstm/io.js');
   const t = ctx.trace;
   const s = schedule;
   const pretrained = getWeights(model);
   let next = Math.max(0, ctx.evalStart - s.warmUpMinutes);
+  const read = roundReadMinutes(s.historyMinutes, s.intervalMinutes, checked.shape.horizonMinutes, ctx.fineTuneBlend === true);
   let rounds = 0;
   let accepted = 0;
   /** The blend's record of out-of-sample errors, carried from round to round as serve carries it. */
@@ -57,11 +59,12 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
   const catchUp = async (origin: number) => {
     while (next <= origin) {
       const end = next + 1;
-      const from = Math.max(0, end - s.historyMinutes);
+      const from = Math.max(0, end - read);
       const r = await fineTuneRound({
         shape: checked.shape,
         weights: getWeights(model),
         pretrained,
+        fitMinutes: s.historyMinutes,
         series: { requests: t.requests.slice(from, end), cpu: t.cpu?.slice(from, end), memory: t.memory?.slice(from, end), start: t.start + from * MINUTE_MS, utcOffsetMinutes: t.utcOffsetMinutes },
         targetSmoothing: checked.training?.targetSmoothing,
         blend: checked.blend,
@@ -86,7 +89,8 @@ async function lstmBatch(name: string, ctx: ModelContext, schedule: FineTuneSche
   const originOf = (r: ForecastRequest) => Math.round((r.history.start - t.start) / MINUTE_MS) + r.history.requests.length - 1;
   return {
     name,
-    historyMinutes: (r) => lstm.historyMinutes(r),
+    // Asked once, before any round: a blend the rounds choose later may read earlier days.
+    historyMinutes: (r) => Math.max(lstm.historyMinutes(r), ctx.fineTuneBlend === true ? BLEND_CONTEXT_MINUTES : 0),
     async forecastBatch(requests: readonly ForecastRequest[]) {
       const out: Awaited<ReturnType<BatchForecaster['forecastBatch']>> = [];
       // Runs of requests between two rounds share one batched predict.

@@ -1,6 +1,7 @@
 import { normal, uniform } from './hash.js';
 import { checkScenarioParams, drawScenario, FAMILY, type ScenarioParams } from './scenario-family.js';
 import { MINUTE_MS } from '../series/minute.js';
+import { DAY_MINUTES, isWeekend, localDay } from '../series/calendar.js';
 
 /**
  * A deterministic synthetic workload, random-access: the value of any minute depends only on
@@ -100,9 +101,6 @@ const STREAM = {
 // Bound once: under jest's vm contexts every lookup of the global `Math` is slow, and these run per minute.
 const { abs, ceil, cos, exp, floor, log1p, max, min, PI, round, sqrt } = Math;
 
-const DAY_MINUTES = 24 * 60;
-// 1970-01-01 was a Thursday (Sunday = 0).
-const EPOCH_WEEKDAY = 4;
 // Below this mean count per minute the normal approximation of Poisson is poor; sample exactly instead.
 const EXACT_POISSON_BELOW = 30;
 
@@ -170,16 +168,6 @@ export function createGenerator(options: GeneratorOptions = {}): Generator {
       return max(0, round((RESOURCES.baseBytes + rate * RESOURCES.bytesPerRequestPerSecond) * noise));
     },
   };
-}
-
-/** Local day index and weekday (Sunday = 0) of a local minute index. */
-function localDay(local: number): { minuteOfDay: number; weekday: number } {
-  const day = floor(local / DAY_MINUTES);
-  return { minuteOfDay: local - day * DAY_MINUTES, weekday: (((day + EPOCH_WEEKDAY) % 7) + 7) % 7 };
-}
-
-function isWeekend(weekday: number): boolean {
-  return weekday === 0 || weekday === 6;
 }
 
 /** Daily cycle in (0, 1] of the weekday peak: a cosine from the trough to the afternoon peak, damped on weekends. */

@@ -92,7 +92,7 @@ export const SIMULATE_OPTIONS = {
   fineTune: o(boolean({ default: true }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs, as serve does (--no-fine-tune: the shipped model only).'),
   fineTuneInterval: o(integer({ min: 10, max: 43200, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
-  fineTuneBlend: o(boolean({ default: true }), 'Amadeus: each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10 or mean30 by a weight it chooses on the workload\'s own history, as serve does; with --suite, eval\'s lstm-finetuned does the same (--no-fine-tune-blend: neither).'),
+  fineTuneBlend: o(boolean({ default: true }), 'Amadeus: each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10, mean30 or days3 (the median of the last three days\' same minutes) by a weight it chooses on the workload\'s own history, as serve does; with --suite, eval\'s lstm-finetuned does the same (--no-fine-tune-blend: neither).'),
   tune: o(boolean({ default: false }), 'Amadeus: choose its quantile, headroom and noise margin on the days before the simulated span (the cheapest setting meeting the goals there), then simulate the span with it.'),
   tuneDays: o(number({ min: 0.01, max: 366, default: 4 }), 'With --tune: days before the simulated span to tune on.'),
   goalP95: o(number({ gt: -100, max: 1e6, default: DEFAULT_GOALS.p95IncreasePct }), 'With --tune: a setting must keep the p95 latency increase during spikes below this, percent.'),

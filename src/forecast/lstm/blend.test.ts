@@ -1,8 +1,8 @@
-import { applyBlend, baselineAt, bestOfSums, blendErrorSums, isBlend, type Blend, type BlendBaseline } from './blend.js';
+import { applyBlend, baselineAt, bestOfSums, blendErrorSums, isBlend, type BaseValue, type Blend, type BlendBaseline } from './blend.js';
 import type { HeldMove } from './move-hold.js';
 
 /** The lowest-error blend over the windows blendErrorSums scores (ties to the earlier candidate, w = 0 first), as a round chooses on its span. */
-function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, (number | null)[]>, held: readonly (HeldMove | null)[] = []): Blend & { mae: number; lstmMae: number } {
+function chooseBlend(predicted: Float64Array, actual: Float64Array, horizon: number, base: Record<BlendBaseline, BaseValue[]>, held: readonly (HeldMove | null)[] = []): Blend & { mae: number; lstmMae: number } {
   return bestOfSums(blendErrorSums(predicted, actual, horizon, base, held), actual.length);
 }
 
@@ -34,13 +34,13 @@ test('the blend with the lowest error wins; the LSTM alone wins ties', () => {
   const horizon = 2;
   const actual = Float64Array.from([10, 10, 20, 20]);
   // An LSTM that is right: no blend.
-  expect(chooseBlend(Float64Array.from([10, 10, 20, 20]), actual, horizon, { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20] })).toMatchObject({ weight: 0, mae: 0, lstmMae: 0 });
+  expect(chooseBlend(Float64Array.from([10, 10, 20, 20]), actual, horizon, { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20], days3: [null, null] })).toMatchObject({ weight: 0, mae: 0, lstmMae: 0 });
   // An LSTM 8 too high everywhere, persistence right: the largest weight on persistence.
-  const r = chooseBlend(Float64Array.from([18, 18, 28, 28]), actual, horizon, { persistence: [10, 20], mean10: [0, 0], mean30: [0, 0] });
+  const r = chooseBlend(Float64Array.from([18, 18, 28, 28]), actual, horizon, { persistence: [10, 20], mean10: [0, 0], mean30: [0, 0], days3: [[0, 0], [0, 0]] });
   expect(r).toMatchObject({ baseline: 'persistence', weight: 0.75, lstmMae: 8 });
   expect(r.mae).toBeCloseTo(2, 10);
   // A window without a baseline is scored as the LSTM alone.
-  expect(chooseBlend(Float64Array.from([18, 18]), Float64Array.from([10, 10]), horizon, { persistence: [null], mean10: [null], mean30: [null] })).toMatchObject({ weight: 0, lstmMae: 8 });
+  expect(chooseBlend(Float64Array.from([18, 18]), Float64Array.from([10, 10]), horizon, { persistence: [null], mean10: [null], mean30: [null], days3: [null] })).toMatchObject({ weight: 0, lstmMae: 8 });
 });
 
 test('the blend is scored as it is served, with a clear move held after it: a weight is not charged for undoing a rise serving would keep', () => {
@@ -48,7 +48,7 @@ test('the blend is scored as it is served, with a clear move held after it: a we
   // Window 0: no move, the LSTM 8 too high, persistence right. Window 1: a clear rise to 40, the LSTM right, persistence 20 behind.
   const predicted = Float64Array.from([18, 18, 40, 40]);
   const actual = Float64Array.from([10, 10, 40, 40]);
-  const base = { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20] };
+  const base = { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20], days3: [null, null] };
   // Scored without the hold, shrinking loses more on the rise than it gains elsewhere: the LSTM alone.
   expect(chooseBlend(predicted, actual, horizon, base)).toMatchObject({ weight: 0, lstmMae: 4 });
   // Served, the rise is held at 40 whatever the weight: the largest weight wins.
@@ -57,8 +57,75 @@ test('the blend is scored as it is served, with a clear move held after it: a we
   expect(held.mae).toBeCloseTo(1, 10);
 });
 
+test('days3: each minute ahead on the last three weekdays, each the mean of the five around it scaled to today\'s level, and their median', () => {
+  const day = 1440;
+  const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 }; // a Monday: days 0–4 Mon–Fri, 5–6 the weekend, 7 Monday
+  // Each weekday at 100; from minute 32 a sale at 300 on Tuesday, a one-off surge to 5,000 on Wednesday, nothing on Monday.
+  const week = (i: number) => {
+    const [d, m] = [Math.floor(i / day), i % day];
+    if (m < 32 || m >= 60) return 100;
+    return d === 1 ? 300 : d === 2 ? 5_000 : 100;
+  };
+  const v: (number | null)[] = Array.from({ length: 8 * day }, (_, i) => (i >= 3 * day && i < 4 * day ? 200 : week(i)));
+  // Thursday at 00:30, today twice the level of the same ten minutes on each earlier day: on each
+  // minute ahead Tuesday's value is the median (Monday's 100 below it, Wednesday's surge above).
+  // Minute 30 on Tuesday: (100 × 4 + 300) / 5 × 2; minute 31: (100 × 3 + 300 × 2) / 5 × 2; and so on into the sale.
+  const end = 3 * day + 30;
+  expect(baselineAt(v, end, 'days3', 4, clock)).toEqual([280, 360, 440, 520]);
+  // It reads nothing at or after the window's end: today's minutes after it change nothing.
+  expect(baselineAt([...v.slice(0, end), ...v.slice(end).map(() => 9_999)], end, 'days3', 4, clock)).toEqual([280, 360, 440, 520]);
+  // An unobserved minute of Tuesday's five is left out of its mean; five unobserved leave no baseline.
+  const gap = [...v];
+  gap[day + 30] = null;
+  expect((baselineAt(gap, end, 'days3', 1, clock) as number[])[0]).toBeCloseTo(((100 * 3 + 300) / 4) * 2, 10);
+  for (let i = day + 28; i <= day + 32; i++) gap[i] = null;
+  expect(baselineAt(gap, end, 'days3', 1, clock)).toBeNull();
+  // Without the series' clock, with fewer than three weekdays behind it, or a day at level 0: none.
+  expect(baselineAt(v, end, 'days3', 4)).toBeNull();
+  expect(baselineAt(v, 2 * day + 30, 'days3', 4, clock)).toBeNull();
+  expect(baselineAt(v.map((x, i) => (i < day ? 0 : x)), end, 'days3', 4, clock)).toBeNull();
+});
+
+test('days3 on a Monday reads Friday, Thursday and Wednesday; on a weekend day it has none', () => {
+  const day = 1440;
+  const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 };
+  const v = Array.from({ length: 8 * day }, (_, i) => 100 + (i % day === 40 ? 50 : 0));
+  const monday = 7 * day + 30;
+  const before = baselineAt(v, monday, 'days3', 12, clock);
+  expect(before).toHaveLength(12);
+  // The weekend's minutes do not count: a surge at the same minutes on Saturday and Sunday (two of
+  // the last three calendar days) leaves it as it was.
+  const weekendChanged = v.map((x, i) => (i >= 5 * day && i < 7 * day && i % day >= 33 && i % day < 38 ? x + 5_000 : x));
+  expect(baselineAt(weekendChanged, monday, 'days3', 12, clock)).toEqual(before);
+  // Saturday and Sunday: none.
+  expect(baselineAt(v, 5 * day + 30, 'days3', 4, clock)).toBeNull();
+  expect(baselineAt(v, 6 * day + 30, 'days3', 4, clock)).toBeNull();
+  // The kind of day is the workload's local one: 00:30 UTC on Saturday is a Friday at UTC−1.
+  expect(baselineAt(v, 5 * day + 30, 'days3', 4, { ...clock, utcOffsetMinutes: -60 })).toHaveLength(4);
+});
+
+test('a baseline that differs by minute moves each minute of the forecast toward its own value', () => {
+  const out = applyBlend([10, 20, 30], { '0.9': 35 }, { baseline: 'days3', weight: 0.5 }, [20, 20, 50]);
+  expect(out.values).toEqual([15, 20, 40]);
+  expect(out.maxQuantiles).toEqual({ '0.9': 45 }); // the maximum moved from 30 to 40
+  expect(applyBlend([10], { '0.9': 10 }, { baseline: 'days3', weight: 0.5 }, [NaN]).values).toEqual([10]);
+});
+
+test('a sale at the time it came on the days before: the LSTM that does not see it coming loses to a blend with days3', () => {
+  const horizon = 3;
+  // Two windows: a quiet one, and one whose next minutes ramp into a sale that the days before ramped into too.
+  const actual = Float64Array.from([100, 100, 100, 100, 200, 300]);
+  const predicted = Float64Array.from([100, 100, 100, 100, 100, 100]);
+  const base = { persistence: [100, 100], mean10: [100, 100], mean30: [100, 100], days3: [[100, 100, 100], [100, 200, 300]] };
+  expect(chooseBlend(predicted, actual, horizon, base)).toMatchObject({ baseline: 'days3', weight: 0.75, lstmMae: 50 });
+  // A window without days3 (a weekend) is scored as the LSTM alone for its candidates.
+  const weekend = chooseBlend(predicted, actual, horizon, { ...base, days3: [[100, 100, 100], null] });
+  expect(weekend.baseline === 'days3' && weekend.weight > 0).toBe(false);
+});
+
 test('a blend in a meta file is checked', () => {
   expect(isBlend({ baseline: 'mean10', weight: 0.25 })).toBe(true);
   expect(isBlend({ baseline: 'mean30', weight: 0.5 })).toBe(true);
+  expect(isBlend({ baseline: 'days3', weight: 0.75 })).toBe(true);
   for (const bad of [null, {}, { baseline: 'mean60', weight: 0.5 }, { baseline: 'mean10', weight: 1 }, { baseline: 'mean10', weight: -0.1 }, { baseline: 'persistence', weight: '0.5' }]) expect(isBlend(bad)).toBe(false);
 });

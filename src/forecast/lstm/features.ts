@@ -23,11 +23,12 @@
  */
 import { MINUTE_MS } from '../../series/minute.js';
 import { forEachMinuteStep } from '../../series/observed.js';
+import { DAY_MINUTES } from '../../series/calendar.js';
 
 export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'logRoughness', 'logSteadyRoughness', 'logDayLevel'] as const;
 
-/** One day in minutes: the lag of the day-ago feature. */
-export const DAY_MINUTES = 1440;
+// One day in minutes: the lag of the day-ago feature.
+export { DAY_MINUTES };
 export const FEATURE_COUNT = FEATURES.length;
 
 export type Series = ArrayLike<number | null>;

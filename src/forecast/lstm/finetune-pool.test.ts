@@ -63,7 +63,11 @@ test('a workload fine-tunes from the history its forecasts receive, persists the
   });
   try {
     const w = new WorkloadLstm(runtime(), 'shop/web');
-    expect(w.historyMinutes(60)).toBe(20 + 1440); // the window and a day before it, more than the 1,400 of fine-tuning
+    // A round's 1,400 minutes and, as it chooses a blend, five days and ten minutes before its newest windows (a minute's interval, the horizon).
+    expect(w.historyMinutes(60)).toBe(5 * 1440 + 10 + 1 + 5);
+    const noBlend = new WorkloadLstm({ ...runtime(), fineTuneBlend: false }, 'shop/other');
+    expect(noBlend.historyMinutes(60)).toBe(20 + 1440); // the window and a day before it, more than the 1,400 of fine-tuning
+    noBlend.close();
     const requests = sineSeries(1400, { period: 120, seed: 5 });
     // Rounds follow the history's own minutes: the same series read `minutes` later.
     const at = (minutes: number) => ({ history: { start: T0 + minutes * 60_000, requests }, horizon: 5 });

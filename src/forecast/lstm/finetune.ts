@@ -18,7 +18,7 @@ import { buildDataset, rng, usableEnds, type Dataset, type WindowOptions } from 
 import { FEATURE_COUNT, type WindowInput } from './features.js';
 import { getWeights, setWeights } from './io.js';
 import { createModel, type ModelShape } from './model.js';
-import { BLEND_BASELINES, baselineAt, blendBelowBar, blendErrorSums, type Blend, type BlendBaseline } from './blend.js';
+import { BLEND_BASELINES, BLEND_CONTEXT_MINUTES, baselineAt, blendBelowBar, blendErrorSums, type BaseValue, type Blend, type BlendBaseline, type SeriesClock } from './blend.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { addToRecord, emptyRecord, recordChoice, type BlendRecord } from './blend-record.js';
 import { moveAt, type HeldMove } from './move-hold.js';
@@ -35,6 +35,12 @@ export interface FineTuneJob {
    */
   pretrained?: Float32Array[];
   series: WindowInput;
+  /**
+   * Windows are fitted, held out and scored for the blend only in the last `fitMinutes` of `series`
+   * (default: all of it); the minutes before are context the baselines read from earlier days
+   * (roundReadMinutes).
+   */
+  fitMinutes?: number;
   /** Most recent windows held out for the accept/reject decision. Default 120. */
   holdoutWindows?: number;
   /** At most this many windows (the most recent before the hold-out) are trained on. Default 4,000. */
@@ -97,10 +103,24 @@ export const BATCH = 512;
 /** Minutes between two windows the blend is scored on. */
 export const BLEND_STRIDE = 3;
 
+/**
+ * Minutes of history a round is given: the `fitMinutes` it learns from and, when it chooses a blend,
+ * enough before them that every window its record scores (those since the last round, `interval`
+ * minutes ago) has the baselines' days behind it. Serve, simulate and eval read this much.
+ */
+export function roundReadMinutes(fitMinutes: number, intervalMinutes: number, horizonMinutes: number, chooseBlend: boolean): number {
+  return chooseBlend ? Math.max(fitMinutes, BLEND_CONTEXT_MINUTES + intervalMinutes + horizonMinutes) : fitMinutes;
+}
+
 export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   const { shape } = job;
   const wo: WindowOptions = { history: shape.historyMinutes, horizon: shape.horizonMinutes, yPadding: shape.quantiles.length, seed: job.seed ?? 7, targetSmoothing: job.targetSmoothing };
-  const ends = usableEnds(job.series, 0, job.series.requests.length, wo);
+  // Fitting sees only the span (its windows exactly as if the read were no longer); the blend's
+  // baselines read the whole series.
+  const before = Math.max(0, job.series.requests.length - (job.fitMinutes ?? Infinity));
+  const series = before > 0 ? lastMinutes(job.series, before) : job.series;
+  const context: BaseContext = { requests: job.series.requests, offset: before, clock: { start: job.series.start, utcOffsetMinutes: job.series.utcOffsetMinutes } };
+  const ends = usableEnds(series, 0, series.requests.length, wo);
   const stride = job.trainStride ?? TRAIN_STRIDE;
   const holdoutN = Math.min(job.holdoutWindows ?? 120, Math.floor(ends.length / 3));
   // Hold-out windows must not share target minutes with training windows: drop `horizon` in between.
@@ -112,8 +132,8 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   // MIN_TRAIN_WINDOWS minutes' worth of windows, whatever the stride.
   if (trainEnds.length < MIN_TRAIN_WINDOWS / stride || holdoutEnds.length < 30) return { ...empty, reason: `not enough history yet (${trainEnds.length} training windows, ${holdoutEnds.length} hold-out)` };
 
-  const trainSet = buildDataset(job.series, trainEnds, wo);
-  const holdout = buildDataset(job.series, holdoutEnds, wo);
+  const trainSet = buildDataset(series, trainEnds, wo);
+  const holdout = buildDataset(series, holdoutEnds, wo);
   const model = createModel(shape, null);
   try {
     const minImprovement = 1 - (job.minImprovement ?? 0.01);
@@ -126,7 +146,7 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
     const base = lossesOf(current, headInputs(model, holdout));
     // The weights in use were fitted no later than the last round: the windows that became
     // scoreable since then are out of sample for them.
-    const record = job.chooseBlend ? updateRecord(job.record, job.series, ends, current, (d) => headInputs(model, d), wo, shape.horizonMinutes) : undefined;
+    const record = job.chooseBlend ? updateRecord(job.record, series, context, ends, current, (d) => headInputs(model, d), wo, shape.horizonMinutes) : undefined;
     if (job.pretrained) setWeights(model, job.pretrained);
     const start = job.pretrained ? currentMap(layers) : current;
     const trainX = headInputs(model, trainSet);
@@ -149,8 +169,8 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
       // every window of the round's span (a few minutes apart) in the load's unit — in sample, so
       // it blends too little where the LSTM overfits, but two hours of hold-out are too few.
       if (!newWeights) setWeights(model, job.weights);
-      const blendSet = buildDataset(job.series, ends.filter((e) => e % BLEND_STRIDE === 0), wo);
-      const e = blendErrors(currentMap(layers), headInputs(model, blendSet), blendSet, job.series.requests, shape.horizonMinutes);
+      const blendSet = buildDataset(series, ends.filter((e) => e % BLEND_STRIDE === 0), wo);
+      const e = blendErrors(currentMap(layers), headInputs(model, blendSet), blendSet, context, shape.horizonMinutes);
       blend = blendBelowBar(e.sums, e.count, minImprovement);
     }
     // Without the opt-in a blend in use stays until new weights come (which drop it).
@@ -180,6 +200,19 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   }
 }
 
+/** The whole series a round was given, for the blend's baselines, and where its fitted span begins in it. */
+interface BaseContext {
+  requests: WindowInput['requests'];
+  offset: number;
+  clock: SeriesClock;
+}
+
+/** The series from minute `from` on (its start moved with it). */
+function lastMinutes(s: WindowInput, from: number): WindowInput {
+  const cut = (x: WindowInput['requests']) => Array.prototype.slice.call(x, from) as (number | null)[];
+  return { ...s, requests: cut(s.requests), cpu: s.cpu && cut(s.cpu), memory: s.memory && cut(s.memory), start: s.start + from * MINUTE_MS };
+}
+
 const NO_BLEND: Blend = { baseline: BLEND_BASELINES[0], weight: 0 };
 const sameBlend = (a: Blend, b: Blend | undefined) => (b ?? NO_BLEND).weight === a.weight && (a.weight === 0 || (b ?? NO_BLEND).baseline === a.baseline);
 const describeBlend = (b: Blend | undefined) => (!b || b.weight === 0 ? 'none' : `${b.baseline} ${b.weight}`);
@@ -188,22 +221,23 @@ const describeBlend = (b: Blend | undefined) => (!b || b.weight === 0 ? 'none' :
  * Every blend candidate's summed absolute error (blend.ts) on the dataset's windows, in the load's
  * unit, as serving forecasts: the map's point forecasts, blended, then a clear move held.
  */
-function blendErrors(m: LinearMap, x: Float32Array, d: Dataset, series: WindowInput['requests'], horizon: number): { sums: number[]; count: number } {
+function blendErrors(m: LinearMap, x: Float32Array, d: Dataset, context: BaseContext, horizon: number): { sums: number[]; count: number } {
+  const series = context.requests;
   const H = Math.min(horizon, d.horizon);
   const predicted = new Float64Array(d.count * H);
   const actual = new Float64Array(d.count * H);
-  const base = Object.fromEntries(BLEND_BASELINES.map((b) => [b, [] as (number | null)[]])) as Record<BlendBaseline, (number | null)[]>;
+  const base = Object.fromEntries(BLEND_BASELINES.map((b) => [b, [] as BaseValue[]])) as Record<BlendBaseline, BaseValue[]>;
   const held: (HeldMove | null)[] = [];
   const out = new Float64Array(m.outputs);
   for (let r = 0; r < d.count; r++) {
     apply(m, x, r, out);
-    const end = d.ends[r]!;
+    const end = context.offset + d.ends[r]!;
     for (let h = 0; h < H; h++) {
       predicted[r * H + h] = Math.max(0, out[h]! * d.levels[r]!);
       // Scored windows have every target minute observed (dataset.ts).
       actual[r * H + h] = (series[end + h] as number | null) ?? 0;
     }
-    for (const b of BLEND_BASELINES) base[b].push(baselineAt(series, end, b));
+    for (const b of BLEND_BASELINES) base[b].push(baselineAt(series, end, b, H, context.clock));
     held.push(moveAt(series, end, d.history));
   }
   return { sums: blendErrorSums(predicted, actual, H, base, held), count: actual.length };
@@ -214,7 +248,7 @@ function blendErrors(m: LinearMap, x: Float32Array, d: Dataset, series: WindowIn
  * minutes apart on the clock, so rounds never score a window twice), scored with the weights in use.
  * No record yet: one starts at the span's end, since the weights in use may have been fitted on it.
  */
-function updateRecord(record: BlendRecord | undefined, series: WindowInput, ends: readonly number[], m: LinearMap, inputs: (d: Dataset) => Float32Array, wo: WindowOptions, horizon: number): BlendRecord {
+function updateRecord(record: BlendRecord | undefined, series: WindowInput, context: BaseContext, ends: readonly number[], m: LinearMap, inputs: (d: Dataset) => Float32Array, wo: WindowOptions, horizon: number): BlendRecord {
   const startMinute = Math.round(series.start / MINUTE_MS);
   // The first window end whose targets are not all in the span yet.
   const spanNext = startMinute + series.requests.length - horizon + 1;
@@ -222,7 +256,7 @@ function updateRecord(record: BlendRecord | undefined, series: WindowInput, ends
   const fresh = ends.filter((e) => startMinute + e >= record.next && (startMinute + e) % BLEND_STRIDE === 0);
   if (fresh.length === 0) return addToRecord(record, Math.max(record.next, spanNext), [], 0);
   const d = buildDataset(series, fresh, wo);
-  const e = blendErrors(m, inputs(d), d, series.requests, horizon);
+  const e = blendErrors(m, inputs(d), d, context, horizon);
   return addToRecord(record, Math.max(record.next, spanNext), e.sums, e.count);
 }
 

@@ -96,3 +96,26 @@ test('the shipped weights on a smooth window answer halfway between the model an
   const raw = (await new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool).forecast({ history: { start: Date.UTC(2025, 0, 6), requests: noisy }, horizon: 5 })).values;
   for (const v of raw) expect(v).toBeCloseTo(1.02 * noisyLevel, 2);
 });
+
+test('with a blend toward days3, a sale that began at this time on the weekdays before is forecast before anything of it shows today', async () => {
+  // A model that answers the window's level (100) for every minute ahead: it does not see the sale coming.
+  const pool = {
+    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
+    drop: () => {},
+  } as unknown as InferencePool;
+  const f = new LstmForecaster('lstm', {} as tf.LayersModel, { ...meta, blend: { baseline: 'days3', weight: 0.75 } }, pool);
+  // It asks for five days and the level's ten minutes (three weekdays behind a Monday); the shipped weights for the window and a day.
+  expect(f.historyMinutes(60)).toBe(5 * 1440 + 10);
+  expect(new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool).historyMinutes(60)).toBe(20 + 1440);
+  // Monday to Wednesday at 100 with a sale at 400 from minute 42 each day; Thursday at 100 so far, asked at minute 40.
+  const monday = Date.UTC(2025, 0, 6);
+  const requests = Array.from({ length: 3 * 1440 + 40 }, (_, i) => (i % 1440 >= 42 && i % 1440 < 90 ? 400 : 100));
+  const values = (await f.forecast({ history: { start: monday, requests }, horizon: 5 })).values;
+  // Minutes 40–44 of each day, each the mean of the five around it (160, 220, 280, 340, 400), three quarters of the way from 100.
+  expect(values.map((v) => Math.round(v))).toEqual([145, 190, 235, 280, 325]);
+  // The pre-trained weights (no round's blend) answer the model alone here; so does the blend on a Saturday.
+  const shipped = (await new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool).forecast({ history: { start: monday, requests }, horizon: 5 })).values;
+  expect(shipped.every((v) => Math.abs(v - 100) < 1)).toBe(true);
+  const saturday = (await f.forecast({ history: { start: monday + 2 * 86_400_000, requests }, horizon: 5 })).values;
+  expect(saturday.every((v) => Math.abs(v - 100) < 1)).toBe(true);
+});

@@ -11,6 +11,7 @@ import { getWeights } from './io.js';
 import type { LstmMeta } from './meta.js';
 import { finishBatch, predictBatch, prepareBatch, type PreparedBatch } from './predict.js';
 import { blendInUse } from './smooth-blend.js';
+import { BLEND_CONTEXT_MINUTES, FROM_EARLIER_DAYS } from './blend.js';
 
 let instances = 0;
 
@@ -49,9 +50,10 @@ export class LstmForecaster implements Forecaster {
     this.model.dispose();
   }
 
-  /** The window, plus the day before it for the day-ago feature. */
+  /** The window, plus the day before it for the day-ago feature; a blend from earlier days, the days it reads. */
   historyMinutes(requested: number): number {
-    return Math.max(requested, this.meta.shape.historyMinutes + DAY_MINUTES);
+    const blend = this.meta.blend;
+    return Math.max(requested, this.meta.shape.historyMinutes + DAY_MINUTES, blend && FROM_EARLIER_DAYS.has(blend.baseline) ? BLEND_CONTEXT_MINUTES : 0);
   }
 
   get currentModel(): tf.LayersModel {

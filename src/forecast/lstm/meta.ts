@@ -1,5 +1,5 @@
 /** What `meta.json` beside a saved model records: enough to use, audit and reproduce it. */
-import { isBlend, type Blend } from './blend.js';
+import { BLEND_BASELINES, isBlend, type Blend } from './blend.js';
 import type { AugmentOptions } from './augment.js';
 import { FEATURES } from './features.js';
 import type { ModelShape } from './model.js';
@@ -77,6 +77,6 @@ export function checkMeta(meta: unknown, where: string): LstmMeta {
   if (JSON.stringify(m.features) !== JSON.stringify(FEATURES)) {
     throw new Error(`${where}: the model was trained on the input features ${JSON.stringify(m.features)}, this version computes ${JSON.stringify(FEATURES)}: retrain it with \`amadeus train\``);
   }
-  if (m.blend !== undefined && !isBlend(m.blend)) throw new Error(`${where}: blend must be {baseline: persistence|mean10|mean30, weight in [0, 1)}, got ${JSON.stringify(m.blend).slice(0, 100)}`);
+  if (m.blend !== undefined && !isBlend(m.blend)) throw new Error(`${where}: blend must be {baseline: ${BLEND_BASELINES.join('|')}, weight in [0, 1)}, got ${JSON.stringify(m.blend).slice(0, 100)}`);
   return m as LstmMeta;
 }

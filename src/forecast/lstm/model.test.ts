@@ -11,7 +11,7 @@ import { startBackend } from './backend.js';
 import { buildDataset, usableEnds } from './dataset.js';
 import { BLEND_CANDIDATES } from './blend.js';
 import { RECORD_MIN_COUNT } from './blend-record.js';
-import { fineTuneRound } from './finetune.js';
+import { fineTuneRound, roundReadMinutes } from './finetune.js';
 import { LstmForecaster } from './forecaster.js';
 import { getWeights, loadModel, saveModel } from './io.js';
 import { META_FORMAT, type LstmMeta } from './meta.js';
@@ -195,6 +195,48 @@ test('a round keeps a record of each blend\'s errors on windows its weights were
   const trusted = await fineTuneRound({ shape, weights, blend: first.blend, series: upTo(1700), steps: 0, seed: 1, chooseBlend: true, record: lstmBest });
   expect(first.blend!.weight).toBeGreaterThan(0);
   expect(trusted).toMatchObject({ blendFrom: 'record', blend: { weight: 0 }, accepted: true, reason: expect.stringMatching(/^blend none beats (persistence|mean10|mean30) 0\.\d+ on the hold-out$/) });
+});
+
+test('a round on a workload whose sales come at the same times every weekday chooses the blend with days3, reading the days before its span', async () => {
+  const weights = getWeights(createModel(shape, 9)); // untrained: it sees no sale coming
+  // 100 a minute (±3), and every two hours a 20-minute sale at 300 that ramps over 3 minutes, at the same times each day.
+  const sale = (m: number) => {
+    const t = m % 120;
+    return t < 3 ? 100 + (200 * (t + 1)) / 3 : t < 20 ? 300 : 100;
+  };
+  const requests = Array.from({ length: 5 * 1440 + 300 }, (_, i) => sale(i % 1440) + ((i * 7919) % 7) - 3);
+  // T0 is a Monday. Each round learns from its last two days only; the minutes before them are what days3 reads.
+  const upTo = (n: number) => ({ requests: requests.slice(0, n), start: T0, utcOffsetMinutes: 0 });
+  const first = await fineTuneRound({ shape, weights, series: upTo(3 * 1440 + 300), fitMinutes: 2880, steps: 0, seed: 1, chooseBlend: true });
+  expect(first.record).toBeDefined();
+  // Two days later (Saturday 05:00) its record holds two days of out-of-sample windows, those of Thursday and Friday with three weekdays behind them.
+  const second = await fineTuneRound({ shape, weights, blend: first.blend, series: upTo(5 * 1440 + 300), fitMinutes: 2880, steps: 0, seed: 1, chooseBlend: true, record: first.record });
+  expect(second).toMatchObject({ blendFrom: 'record', blend: { baseline: 'days3' } });
+  expect(second.blend!.weight).toBeGreaterThan(0);
+  // Given only its span, the same round has no days before it to read: no days3.
+  const alone = await fineTuneRound({ shape, weights, blend: first.blend, series: { ...upTo(5 * 1440 + 300), requests: requests.slice(3 * 1440 + 300), start: T0 + (3 * 1440 + 300) * 60_000 }, steps: 0, seed: 1, chooseBlend: true, record: first.record });
+  expect(alone.blend?.baseline).not.toBe('days3');
+});
+
+test('a round given more than its span fits and holds out exactly as on the span alone', async () => {
+  const requests = sineSeries(3000, { period: 240, seed: 4 });
+  const weights = getWeights(createModel(shape, 9));
+  const span = 1200;
+  const sliced = { requests: requests.slice(3000 - span), start: T0 + (3000 - span) * 60_000, utcOffsetMinutes: 0 };
+  const onSpan = await fineTuneRound({ shape, weights, series: sliced, steps: 20, seed: 3 });
+  const withDays = await fineTuneRound({ shape, weights, series: { requests, start: T0, utcOffsetMinutes: 0 }, fitMinutes: span, steps: 20, seed: 3 });
+  expect(withDays.trainWindows).toBe(onSpan.trainWindows);
+  expect(withDays.holdoutWindows).toBe(onSpan.holdoutWindows);
+  expect(withDays.candidateLoss).toBe(onSpan.candidateLoss);
+  expect(withDays.baseLoss).toBe(onSpan.baseLoss);
+  // Without fitMinutes the whole series is the span: more windows.
+  expect((await fineTuneRound({ shape, weights, series: { requests, start: T0, utcOffsetMinutes: 0 }, steps: 0, seed: 3 })).trainWindows).toBeGreaterThan(onSpan.trainWindows);
+});
+
+test('a round is given its span and, choosing a blend, five days and the interval before its newest windows', () => {
+  expect(roundReadMinutes(2880, 360, 10, false)).toBe(2880);
+  expect(roundReadMinutes(2880, 360, 10, true)).toBe(5 * 1440 + 10 + 360 + 10);
+  expect(roundReadMinutes(20_160, 360, 10, true)).toBe(20_160);
 });
 
 test('the skip path starts at zero: a new model with it forecasts as the same model without it', () => {

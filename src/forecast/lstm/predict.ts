@@ -78,7 +78,7 @@ export function finishBatch(shape: ModelShape, name: string, requests: readonly 
     const blend = resolveBlend(blendInUse, level, b.noise[i], shape.historyMinutes);
     // Any blend first, then a clear move is held (move-hold.ts): a blend toward a level from before
     // the move must not pull the forecast back under it.
-    const blended = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline)) : { values, maxQuantiles };
+    const blended = blend && blend.weight > 0 ? applyBlend(values, maxQuantiles, blend, baselineAt(h, h.length, blend.baseline, values.length, { start: req.history.start, utcOffsetMinutes: req.history.utcOffsetMinutes ?? 0 })) : { values, maxQuantiles };
     const held = holdMove(blended.values, blended.maxQuantiles, h, shape.historyMinutes);
     return { model: name, values: held.values, maxQuantiles: held.maxQuantiles, ...(note ? { note } : {}) };
   });

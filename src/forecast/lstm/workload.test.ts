@@ -52,6 +52,9 @@ test('each round gets the blend record the last one returned, accepted or not; t
   expect(jobs).toHaveLength(2);
   expect((jobs[0] as { record?: unknown }).record).toBeUndefined();
   expect((jobs[1] as { record?: unknown }).record).toEqual(record);
+  // Each round learns from its span and is given the whole read, the days before it for days3's baseline.
+  expect(w.historyMinutes(60)).toBe(5 * 1440 + 10 + 60 + 5);
+  expect(jobs[1]).toMatchObject({ fitMinutes: 1500, series: { requests: history.requests } });
 });
 
 test('a round that would queue behind a busy worker is postponed to the next minute, keeping the backlog bounded', async () => {

@@ -26,6 +26,7 @@ import { forecastOrigin } from '../gate.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
+import { roundReadMinutes } from './finetune.js';
 import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
@@ -148,7 +149,12 @@ export class WorkloadLstm implements Forecaster {
 
   historyMinutes(requested: number): number {
     const need = this.rt.shared.historyMinutes(requested);
-    return this.rt.pool ? Math.max(need, this.rt.fineTuneHistoryMinutes) : need;
+    return this.rt.pool ? Math.max(need, this.roundMinutes) : need;
+  }
+
+  /** What a round is given: its span and, choosing a blend, the days the baselines read before it. */
+  private get roundMinutes(): number {
+    return roundReadMinutes(this.rt.fineTuneHistoryMinutes, Math.ceil(this.rt.fineTuneIntervalMs / MINUTE_MS), this.rt.shared.meta.shape.horizonMinutes, this.rt.fineTuneBlend === true);
   }
 
   /** Whether this workload runs on its own fine-tuned weights (at the latest minute forecast). */
@@ -359,7 +365,7 @@ export class WorkloadLstm implements Forecaster {
       }
       this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
-        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.recordToContinue(meta) });
+        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, fitMinutes: this.rt.fineTuneHistoryMinutes, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.recordToContinue(meta) });
         this.blendRecord = result.record;
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
