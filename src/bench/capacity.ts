@@ -22,7 +22,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parseOptions } from '../config/options.js';
 import { SERVE_OPTIONS } from '../cli/options/serve.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
-import type { FineTuneJob, FineTuneResult } from '../forecast/lstm/finetune.js';
+import { roundReadMinutes, type FineTuneJob, type FineTuneResult } from '../forecast/lstm/finetune.js';
 import { getWeights } from '../forecast/lstm/io.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../forecast/lstm/workload.js';
@@ -112,6 +112,8 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
   if (!runtime?.pool) throw new Error(`the LSTM runtime did not load: ${reason ?? 'no fine-tuning pool'}`);
   const pool = runtime.pool;
   const shared = runtime.shared;
+  // What WorkloadLstm hands a round: its span and, choosing a blend, the days before it days3 reads.
+  const readMinutes = roundReadMinutes(historyMinutes, intervalMinutes, shared.meta.shape.horizonMinutes, serve.fineTuneBlend);
   const backend = await selectBackend(serve.tfBackend);
 
   // The workloads: NASA windows a week apart, and generator members (seeds 1, 2, …).
@@ -123,7 +125,7 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
   const workloads: Workload[] = [];
   for (let k = 0; k < o.workloads; k++) {
     if (k < nasaCount) {
-      const firstMinute = historyMinutes + k * 7 * 1440;
+      const firstMinute = readMinutes + k * 7 * 1440;
       if (firstMinute + (perWorkload - 1) * intervalMinutes > trace.requests.length) throw new Error(`the NASA trace is too short for ${nasaCount} workloads a week apart`);
       const firstEnd = trace.start + firstMinute * MINUTE_MS;
       workloads.push({ name: `nasa@${new Date(firstEnd).toISOString().slice(0, 10)}`, read: nasa, utcOffsetMinutes: trace.utcOffsetMinutes, firstEnd, rounds: 0, own: null });
@@ -133,7 +135,7 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
       workloads.push({ name: `random seed ${seed}`, read: generatorReader(createGenerator({ scenario: 'random', seed })), utcOffsetMinutes: 0, firstEnd, rounds: 0, own: null });
     }
   }
-  o.log(`capacity: ${o.warmupRounds} warm-up + ${o.rounds} measured fine-tuning rounds through serve's FineTunePool (backend ${backend}, model ${o.modelDir}), ${historyMinutes} minutes of history each, round-robin over ${workloads.length} workloads (${workloads.map((w) => w.name).join(', ')})`);
+  o.log(`capacity: ${o.warmupRounds} warm-up + ${o.rounds} measured fine-tuning rounds through serve's FineTunePool (backend ${backend}, model ${o.modelDir}), ${historyMinutes} minutes of history each (given ${readMinutes}), round-robin over ${workloads.length} workloads (${workloads.map((w) => w.name).join(', ')})`);
 
   const pretrained = () => getWeights(shared.currentModel);
   // Threads that exist now are the main thread's and Node's helpers; the pool's worker starts with the first round.
@@ -145,14 +147,14 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
   for (let i = 0; i < total; i++) {
     const w = workloads[i % workloads.length]!;
     const end = w.firstEnd + w.rounds * intervalMinutes * MINUTE_MS;
-    const h = w.read(end - historyMinutes * MINUTE_MS, historyMinutes);
+    const h = w.read(end - readMinutes * MINUTE_MS, readMinutes);
     const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: w.utcOffsetMinutes };
     const meta = shared.meta;
     const t0 = threadCpuSeconds();
     const c0 = processCpuSeconds();
     const s0 = performance.now();
     // As WorkloadLstm.maybeFineTune: the weights in use, and the pre-trained ones once it has its own.
-    const job: FineTuneJob = { shape: meta.shape, weights: w.own ?? pretrained(), pretrained: w.own ? pretrained() : undefined, series, targetSmoothing: meta.training?.targetSmoothing, chooseBlend: serve.fineTuneBlend };
+    const job: FineTuneJob = { shape: meta.shape, weights: w.own ?? pretrained(), pretrained: w.own ? pretrained() : undefined, series, fitMinutes: historyMinutes, targetSmoothing: meta.training?.targetSmoothing, chooseBlend: serve.fineTuneBlend };
     const result: FineTuneResult = await pool.run(job);
     const wall = (performance.now() - s0) / 1000;
     const cpu = processCpuSeconds() - c0;
@@ -209,6 +211,7 @@ export async function runCapacityBench(o: CapacityBenchOptions) {
     backend,
     model: o.modelDir,
     historyMinutes,
+    roundReadMinutes: readMinutes,
     intervalMinutes,
     workloads: workloads.map((w) => w.name),
     warmupRounds: o.warmupRounds,

@@ -9,7 +9,7 @@ import { backtest } from '../eval/backtest.js';
 import { firstEvaluatedMinute } from '../eval/origins.js';
 import { loadModels, MODEL_NAMES } from '../eval/models.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
-import { fineTuneRound } from '../forecast/lstm/finetune.js';
+import { fineTuneRound, roundReadMinutes } from '../forecast/lstm/finetune.js';
 import { LstmForecaster } from '../forecast/lstm/forecaster.js';
 import { getWeights, loadModel } from '../forecast/lstm/io.js';
 import { checkMeta } from '../forecast/lstm/meta.js';
@@ -39,7 +39,7 @@ export async function runForecastBench(o: ForecastBenchOptions) {
   o.log('accuracy: backtest of every model on the held-out 25%…');
   const evalStart = firstEvaluatedMinute(trace.requests.length, 0.75);
   // Fine-tuning as serve does it by default (the round's blend included).
-  const { fineTuneBlend } = parseOptions(SERVE_OPTIONS, [], {});
+  const { fineTuneBlend, fineTuneHistory, fineTuneInterval } = parseOptions(SERVE_OPTIONS, [], {});
   const models = await loadModels(MODEL_NAMES, { trace, horizon: 10, evalStart, modelDir: o.modelDir, fineTuneBlend, log: o.log });
   const t0 = performance.now();
   const accuracy = await backtest(trace, models, { horizon: 10, split: 0.75 });
@@ -59,11 +59,13 @@ export async function runForecastBench(o: ForecastBenchOptions) {
     return performance.now() - s;
   });
 
-  o.log('fine-tuning: one round on 2,880 minutes of one workload…');
+  // As serve gives a round: its span and, choosing a blend, the days before it days3 reads.
+  const read = roundReadMinutes(fineTuneHistory, fineTuneInterval / 60, meta.shape.horizonMinutes, fineTuneBlend);
+  o.log(`fine-tuning: one round on ${fineTuneHistory} minutes of one workload (given ${read})…`);
   const end = evalStart;
-  const series = { requests: trace.requests.slice(end - 2880, end), start: trace.start + (end - 2880) * MINUTE_MS, utcOffsetMinutes: trace.utcOffsetMinutes };
+  const series = { requests: trace.requests.slice(end - read, end), start: trace.start + (end - read) * MINUTE_MS, utcOffsetMinutes: trace.utcOffsetMinutes };
   const f0 = performance.now();
-  const round1 = await fineTuneRound({ shape: meta.shape, weights: getWeights(model), series, chooseBlend: fineTuneBlend });
+  const round1 = await fineTuneRound({ shape: meta.shape, weights: getWeights(model), series, fitMinutes: fineTuneHistory, chooseBlend: fineTuneBlend });
   const fineTuneSeconds = (performance.now() - f0) / 1000;
 
   let pretrainSeconds: number | null = null;
@@ -86,7 +88,7 @@ export async function runForecastBench(o: ForecastBenchOptions) {
       models: accuracy.models.map((m) => ({ name: m.name, mae: round(m.mae), relMae: m.relMae === null ? null : round(m.relMae), mae5: round(m.mae5), underRate: round(m.underRate), ...(m.quantiles ? { quantiles: m.quantiles } : {}) })),
     },
     inference1000Ms: { median: round(median(inferMs), 1), runs: inferMs.map((v) => round(v, 1)) },
-    fineTuneRound: { seconds: round(fineTuneSeconds, 2), trainWindows: round1.trainWindows, holdoutWindows: round1.holdoutWindows, accepted: round1.accepted },
+    fineTuneRound: { seconds: round(fineTuneSeconds, 2), givenMinutes: read, trainWindows: round1.trainWindows, holdoutWindows: round1.holdoutWindows, accepted: round1.accepted },
     pretrainSeconds: pretrainSeconds === null ? null : round(pretrainSeconds, 1),
   };
 }
