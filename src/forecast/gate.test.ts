@@ -364,6 +364,22 @@ describe('createGatedForecaster', () => {
     expect(g.name).toBe('gate');
   });
 
+  it('hands each model only the history it asked for when the request says what the object asked for, so one model\'s long window does not change another\'s answer', async () => {
+    const seen: Record<string, number> = {};
+    const recording = (name: string, minutes: number): Forecaster => ({
+      name,
+      historyMinutes: (r) => Math.max(r, minutes),
+      forecast: async ({ history: h, horizon }) => ((seen[name] = h.requests.length), { model: name, values: new Array<number>(horizon).fill(1) }),
+    });
+    const g = gate(recording('P', 7580), [recording('B', 2880), recording('C', 30)]);
+    const long = { start: 0, requests: new Array<number>(g.historyMinutes(60)).fill(5) };
+    await g.forecast({ history: long, horizon: 1, requested: 60 });
+    expect(seen).toEqual({ P: 7580, B: 2880, C: 60 });
+    // Without it (a caller that does not know), each model gets the whole history, as before.
+    await g.forecast({ history: long, horizon: 1 });
+    expect(seen).toEqual({ P: 7580, B: 7580, C: 7580 });
+  });
+
   it('rejects ambiguous names and impossible options', () => {
     expect(() => gate(new Fake('P', 1), [new Fake('P', 1)])).toThrow(/distinct/);
     expect(() => gate(new Fake('P', 1), [], { window: 10, minScored: 11 })).toThrow(RangeError);

@@ -9,7 +9,7 @@
  * rule). `createGatedForecaster` only wires them around the models. One gate per workload: it is stateful.
  */
 import { MINUTE_MS } from '../series/minute.js';
-import type { History } from '../series/history.js';
+import { lastMinutes, type History } from '../series/history.js';
 import { isObserved } from '../series/observed.js';
 import { InsufficientHistoryError, type ForecastRequest, type Forecaster, type StatefulForecaster } from './types.js';
 import type { Forecast } from '../series/forecast.js';
@@ -483,7 +483,7 @@ export function createGatedForecaster(options: GatedForecasterOptions): GatedFor
       // many minutes together); scoring, recording and deciding then run in call order, each after
       // the previous call has recorded its forecasts: overlapping calls get exactly the answers of
       // calls made one after the other, as the scaler makes them.
-      const running = Promise.all(models.map((m) => run(m, request)));
+      const running = Promise.all(models.map((m) => run(m, request.requested === undefined ? request : { ...request, history: lastMinutes(request.history, m.historyMinutes(request.requested)) })));
       const previous = turn;
       let done!: () => void;
       turn = new Promise((resolve) => (done = resolve));

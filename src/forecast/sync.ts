@@ -98,12 +98,12 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     return within(read, readTimeoutMs, what);
   };
 
-  const step = async (history: History, origin: number, minutes: number, horizon: number): Promise<Forecast> => {
+  const step = async (history: History, origin: number, minutes: number, horizon: number, requested: number | undefined): Promise<Forecast> => {
     // An owner with nothing published or adopted yet (a new object) publishes its first step too,
     // so replicas that saw the object a minute later follow it within a minute, not an interval.
     const first = lastOrigin === null;
     try {
-      return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon });
+      return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon, ...(requested === undefined ? {} : { requested }) });
     } finally {
       lastOrigin = origin;
       if ((origin / MINUTE_MS) % interval === 0 || first) afterStep(origin, (origin / MINUTE_MS) % interval === 0);
@@ -178,10 +178,10 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       if (lastOrigin !== null && lastOrigin < origin - MINUTE_MS) {
         for (let t = Math.max(lastOrigin + MINUTE_MS, origin - catchUp * MINUTE_MS); t < origin; t += MINUTE_MS) {
           // A failed step is a minute the state saw fail, as it would live.
-          await step(h, t, minutes, request.horizon).catch(() => undefined);
+          await step(h, t, minutes, request.horizon, request.requested).catch(() => undefined);
         }
       }
-      return step(h, origin, minutes, request.horizon);
+      return step(h, origin, minutes, request.horizon, request.requested);
     },
 
     async settled(): Promise<void> {

@@ -6,6 +6,13 @@ export interface ForecastRequest {
   history: History;
   /** Number of future minutes to forecast: values[0] is the minute after the history's last one. */
   horizon: number;
+  /**
+   * The minutes of history the ScaledObject asked for (metadata `historyMinutes`), when the caller
+   * knows them: a forecaster made of others (the gate) hands each only the last
+   * `historyMinutes(requested)` of `history`, so a model that uses all it is given (Holt-Winters)
+   * sees the same window whatever its neighbours need. Absent: each gets the whole history.
+   */
+  requested?: number;
 }
 
 /** Turns a history of request rates into the next `horizon` minutes. */

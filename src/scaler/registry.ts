@@ -39,7 +39,7 @@ import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
 import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { msUntil, type MetricSource } from '../sources/types.js';
-import type { History } from '../series/history.js';
+import { lastMinutes, type History } from '../series/history.js';
 import type { Logger, Level } from '../telemetry/logger.js';
 import type { RefreshRecord } from '../telemetry/metrics.js';
 import { DEFAULT_MAX_OUTAGE_SECONDS, DEFAULT_METRIC_NAME, InvalidRequestError, type MetadataParser, type ScalerConfig } from './metadata.js';
@@ -609,7 +609,7 @@ export class ScaledObjectRegistry {
       try {
         // Exactly the window the model asked for, as the simulator hands it: a model may use all it
         // is given (Holt-Winters runs over the whole of it), so the signals' longer read must not leak in.
-        const got = await this.forecastWithin(entry, forecaster, { history: lastMinutes(history, modelMinutes), horizon: config.horizonMinutes });
+        const got = await this.forecastWithin(entry, forecaster, { history: lastMinutes(history, modelMinutes), horizon: config.horizonMinutes, requested: config.historyMinutes });
         // A forecast the planner would read wrong (NaN minutes skipped, a NaN quantile ignored) is no
         // forecast: a failure, so it cannot replace the last good plan.
         const unusable = unusableForecast(got, config.horizonMinutes, config.quantile);
@@ -816,16 +816,6 @@ export function unusableForecast(f: Forecast | null | undefined, horizon: number
 
 const isUsable = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-/** The last `minutes` of a history (itself when it has no more). */
-function lastMinutes(h: History, minutes: number): History {
-  const cut = h.requests.length - minutes;
-  if (cut <= 0) return h;
-  const out: History = { start: h.start + cut * MINUTE_MS, requests: h.requests.slice(cut) };
-  if (h.cpu) out.cpu = h.cpu.slice(cut);
-  if (h.memory) out.memory = h.memory.slice(cut);
-  if (h.utcOffsetMinutes !== undefined) out.utcOffsetMinutes = h.utcOffsetMinutes;
-  return out;
-}
 
 /**
  * The key a stateful forecaster keeps per-workload state under (fine-tuned weights on disk):

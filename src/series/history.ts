@@ -1,4 +1,5 @@
 /** The per-minute history window a metric source reads and a forecaster learns from. */
+import { MINUTE_MS } from './minute.js';
 
 /**
  * A per-minute history window. Element i covers the minute starting at `start + i * MINUTE_MS`
@@ -19,4 +20,15 @@ export interface History {
    * knows it: calendar features (time of day, day of week) are computed in local time. Default 0.
    */
   utcOffsetMinutes?: number;
+}
+
+/** The last `minutes` of the window (the whole window when it is no longer). */
+export function lastMinutes(h: History, minutes: number): History {
+  const cut = h.requests.length - minutes;
+  if (cut <= 0) return h;
+  const out: History = { start: h.start + cut * MINUTE_MS, requests: h.requests.slice(cut) };
+  if (h.cpu) out.cpu = h.cpu.slice(cut);
+  if (h.memory) out.memory = h.memory.slice(cut);
+  if (h.utcOffsetMinutes !== undefined) out.utcOffsetMinutes = h.utcOffsetMinutes;
+  return out;
 }

@@ -95,7 +95,7 @@ export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Om
     const histories = minutes.map((i) => historyThrough(trace, load.offset + i, need));
     const forecasts = await Promise.all(
       histories.map((history) =>
-        forecaster.forecast({ history, horizon: config.horizonMinutes }).then(
+        forecaster.forecast({ history, horizon: config.horizonMinutes, requested: config.historyMinutes }).then(
           (f): Forecast | null => f,
           () => null,
         ),
