@@ -10,6 +10,13 @@ import type { ModelShape } from './model.js';
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 4, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: 'cpu', training: {} as LstmMeta['training'] };
 
+/** A stand-in for the inference worker whose every output is 1: the window's own level, at once. */
+const levelPool = () =>
+  ({
+    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
+    drop: () => {},
+  }) as unknown as InferencePool;
+
 test('a batch answered by the worker resumes its callers a few per turn of the event loop, so I/O gets a turn in between', async () => {
   // A stand-in for the worker: every output is 1 (the window's own level), answered on a later turn.
   const pool = {
@@ -43,10 +50,7 @@ test('a batch answered by the worker resumes its callers a few per turn of the e
 
 test('a surge the window clearly shows is held: the served forecast does not fall back below its latest minute', async () => {
   // A model that answers the window's level (its divisor) for every minute ahead, as a mean-reverting one would.
-  const pool = {
-    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
-    drop: () => {},
-  } as unknown as InferencePool;
+  const pool = levelPool();
   const forecaster = new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool);
   const steady = Array.from({ length: 40 }, (_, i) => 30_000 + ((i * 7919) % 300) - 150);
   const surge = [...steady.slice(0, 37), 36_000, 45_000, 54_000];
@@ -59,10 +63,7 @@ test('a surge the window clearly shows is held: the served forecast does not fal
 });
 
 test('with a blend toward a baseline (fine-tuned copies, --fine-tune-blend) a clear surge is still held: the blend applies first', async () => {
-  const pool = {
-    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
-    drop: () => {},
-  } as unknown as InferencePool;
+  const pool = levelPool();
   const blended = new LstmForecaster('lstm', {} as tf.LayersModel, { ...meta, blend: { baseline: 'mean10', weight: 0.75 } }, pool);
   const steady = Array.from({ length: 40 }, (_, i) => 30_000 + ((i * 7919) % 300) - 150);
   const surge = [...steady.slice(0, 37), 36_000, 45_000, 54_000];
@@ -99,10 +100,7 @@ test('the shipped weights on a smooth window answer halfway between the model an
 
 test('with a blend toward days3, a sale that began at this time on the weekdays before is forecast before anything of it shows today', async () => {
   // A model that answers the window's level (100) for every minute ahead: it does not see the sale coming.
-  const pool = {
-    run: (_key: string, s: ModelShape, _w: unknown, _x: Float32Array, rows: number) => Promise.resolve(new Float32Array(rows * (s.horizonMinutes + s.quantiles.length)).fill(1)),
-    drop: () => {},
-  } as unknown as InferencePool;
+  const pool = levelPool();
   const f = new LstmForecaster('lstm', {} as tf.LayersModel, { ...meta, blend: { baseline: 'days3', weight: 0.75 } }, pool);
   // It asks for five days and the level's ten minutes (three weekdays behind a Monday); the shipped weights for the window and a day.
   expect(f.historyMinutes(60)).toBe(5 * 1440 + 10);
