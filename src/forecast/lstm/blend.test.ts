@@ -86,20 +86,6 @@ test('days3: each minute ahead on the last three weekdays, each the mean of the 
   expect(baselineAt(v.map((x, i) => (i < day ? 0 : x)), end, 'days3', 4, clock)).toBeNull();
 });
 
-test('days3 scales an earlier day by at most tenfold either way: a batch that started from nothing on the days before is not forecast thousands of times over', () => {
-  const day = 1440;
-  const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 };
-  // Monday to Wednesday idle (0.01 a minute) until minute 32, then a batch at 1,000; Thursday busy at 100 already.
-  const v = Array.from({ length: 4 * day }, (_, i) => (i >= 3 * day ? 100 : i % day >= 32 && i % day < 60 ? 1_000 : 0.01));
-  // Asked at Thursday 00:31: the ten minutes before, 100 today and 0.01 on each earlier day.
-  const out = baselineAt(v, 3 * day + 31, 'days3', 1, clock) as number[];
-  // Unbounded, the scale would be 10,000 and the minute (the mean of minutes 29–33: three idle, two of the batch) 4 million; bounded, ten times it.
-  expect(out[0]).toBeCloseTo(10 * ((3 * 0.01 + 2 * 1_000) / 5), 6);
-  // And today idle where the days before were busy: a tenth of theirs, not nothing.
-  const quiet = Array.from({ length: 4 * day }, (_, i) => (i >= 3 * day ? 0 : 100));
-  expect((baselineAt(quiet, 3 * day + 35, 'days3', 1, clock) as number[])[0]).toBeCloseTo(10, 6);
-});
-
 test('days3 on a Monday reads Friday, Thursday and Wednesday; on a weekend day it has none', () => {
   const day = 1440;
   const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 };

@@ -59,14 +59,6 @@ export const BASELINE_LOOKBACK_DAYS = 5;
  * minutes the scale lagged both, and seed 8's surges cost more than its daily sale gained).
  */
 export const DAY_LEVEL_MINUTES = 10;
-/**
- * The scale is kept within [1/this, this]: where the earlier day was idle at this time and today is
- * not (a batch that starts from nothing), the ratio of the two means is unbounded, and that day's
- * minutes would be forecast thousands of times over. Within it on every generated trace of the
- * suite (at most 6.6); beyond it on 1.7% of NASA's weekday ratios and 0.9% of WorldCup98's (nights
- * of a few requests a minute, match days).
- */
-export const DAY_LEVEL_RATIO_MAX = 10;
 /** An earlier day's minute is read as the mean of the minutes this far either side of it: one minute's noise is not the schedule. */
 export const DAY_SMOOTH_MINUTES = 2;
 /** History every baseline's forecast needs behind a window's end (`days3`'s, the longest). */
@@ -120,8 +112,7 @@ function median(xs: number[]): number {
 
 /**
  * Each minute of the horizon `days` days earlier, as the mean of the observed minutes within
- * DAY_SMOOTH_MINUTES of it, × (the last DAY_LEVEL_MINUTES' mean ÷ the same minutes' mean that day,
- * within DAY_LEVEL_RATIO_MAX either way).
+ * DAY_SMOOTH_MINUTES of it, × (the last DAY_LEVEL_MINUTES' mean ÷ the same minutes' mean that day).
  * Reads only minutes before `end`.
  */
 function dayScaled(values: Series, end: number, horizon: number, days: number): number[] | null {
@@ -131,7 +122,6 @@ function dayScaled(values: Series, end: number, horizon: number, days: number): 
   const today = observedMean(values, end - n, end);
   const then = observedMean(values, end - back - n, end - back);
   if (today === null || then === null || !(then > 0)) return null;
-  const scale = Math.min(DAY_LEVEL_RATIO_MAX, Math.max(1 / DAY_LEVEL_RATIO_MAX, today / then));
   const out: number[] = [];
   const k = DAY_SMOOTH_MINUTES;
   for (let h = 0; h < horizon; h++) {
@@ -139,7 +129,7 @@ function dayScaled(values: Series, end: number, horizon: number, days: number): 
     // Never past the history's end, however long the horizon.
     const v = observedMean(values, at - k, Math.min(at + k + 1, end));
     if (v === null) return null;
-    out.push(v * scale);
+    out.push((v * today) / then);
   }
   return out;
 }
