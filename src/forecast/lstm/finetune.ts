@@ -118,7 +118,7 @@ export async function fineTuneRound(job: FineTuneJob): Promise<FineTuneResult> {
   // Fitting sees only the span (its windows exactly as if the read were no longer); the blend's
   // baselines read the whole series.
   const before = Math.max(0, job.series.requests.length - (job.fitMinutes ?? Infinity));
-  const series = before > 0 ? lastMinutes(job.series, before) : job.series;
+  const series = before > 0 ? fromMinute(job.series, before) : job.series;
   const context: BaseContext = { requests: job.series.requests, offset: before, clock: { start: job.series.start, utcOffsetMinutes: job.series.utcOffsetMinutes } };
   const ends = usableEnds(series, 0, series.requests.length, wo);
   const stride = job.trainStride ?? TRAIN_STRIDE;
@@ -208,7 +208,7 @@ interface BaseContext {
 }
 
 /** The series from minute `from` on (its start moved with it). */
-function lastMinutes(s: WindowInput, from: number): WindowInput {
+function fromMinute(s: WindowInput, from: number): WindowInput {
   const cut = (x: WindowInput['requests']) => Array.prototype.slice.call(x, from) as (number | null)[];
   return { ...s, requests: cut(s.requests), cpu: s.cpu && cut(s.cpu), memory: s.memory && cut(s.memory), start: s.start + from * MINUTE_MS };
 }
