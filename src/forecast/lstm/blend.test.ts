@@ -86,6 +86,26 @@ test('days3: each minute ahead on the last three weekdays, each the mean of the 
   expect(baselineAt(v.map((x, i) => (i < day ? 0 : x)), end, 'days3', 4, clock)).toBeNull();
 });
 
+test('days3 lifts a day by any scale, but its shape at most tenfold above today unless the day itself was that high', () => {
+  const day = 1440;
+  const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 }; // Monday
+  // Monday to Wednesday idle at 1 until a batch of 50 from minute 40; Thursday busy at `today` from its start.
+  const trace = (today: number) => Array.from({ length: 4 * day }, (_, i) => (i >= 3 * day ? today : i % day >= 40 && i % day < 60 ? 50 : 1));
+  const end = 3 * day + 30;
+  const at = (xs: BaseValue) => xs as number[];
+  // Busy today (100 against 1): the scale is 100, the batch would be forecast at 5,000; it stops at 10 × 100.
+  const busy = at(baselineAt(trace(100), end, 'days3', 15, clock));
+  expect(busy[0]).toBe(100); // minute 30 of each day: 1 × 100
+  expect(busy[12]).toBe(1_000); // minute 42: 50 × 100 = 5,000, bounded
+  expect(Math.max(...busy)).toBe(1_000);
+  // The same batch on an idle day is forecast as large as it was: its own value.
+  expect(at(baselineAt(trace(1), end, 'days3', 15, clock))[12]).toBe(50);
+  // A level shift (26×, as WorldCup98's match days) scales the whole day, a fivefold batch with it.
+  const shifted = trace(1).map((x, i) => (i >= 3 * day ? 260 : x === 1 ? 10 : x));
+  expect(at(baselineAt(shifted, end, 'days3', 15, clock))[0]).toBe(260);
+  expect(at(baselineAt(shifted, end, 'days3', 15, clock))[12]).toBe(50 * 26);
+});
+
 test('days3 on a Monday reads Friday, Thursday and Wednesday; on a weekend day it has none', () => {
   const day = 1440;
   const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 };

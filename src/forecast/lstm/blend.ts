@@ -59,6 +59,15 @@ export const BASELINE_LOOKBACK_DAYS = 5;
  * minutes the scale lagged both, and seed 8's surges cost more than its daily sale gained).
  */
 export const DAY_LEVEL_MINUTES = 10;
+/**
+ * An earlier day's scaled minute is at most the larger of its own value and this many times today's
+ * level. Where that day was idle before this time and today is not (a batch that starts from
+ * nothing), the ratio of the levels is unbounded and would forecast its later minutes thousands of
+ * times over; a bound on the ratio instead would cap real level shifts (WorldCup98's match days, up
+ * to 26×). So the scale may lift a day however far, but the shape it lifts may not rise more than
+ * tenfold above today within the horizon unless the day itself was that high.
+ */
+export const DAY_RISE_LIMIT = 10;
 /** An earlier day's minute is read as the mean of the minutes this far either side of it: one minute's noise is not the schedule. */
 export const DAY_SMOOTH_MINUTES = 2;
 /** History every baseline's forecast needs behind a window's end (`days3`'s, the longest). */
@@ -112,8 +121,8 @@ function median(xs: number[]): number {
 
 /**
  * Each minute of the horizon `days` days earlier, as the mean of the observed minutes within
- * DAY_SMOOTH_MINUTES of it, × (the last DAY_LEVEL_MINUTES' mean ÷ the same minutes' mean that day).
- * Reads only minutes before `end`.
+ * DAY_SMOOTH_MINUTES of it, × (the last DAY_LEVEL_MINUTES' mean ÷ the same minutes' mean that day),
+ * at most max(its own mean, DAY_RISE_LIMIT × today's). Reads only minutes before `end`.
  */
 function dayScaled(values: Series, end: number, horizon: number, days: number): number[] | null {
   const n = DAY_LEVEL_MINUTES;
@@ -129,7 +138,7 @@ function dayScaled(values: Series, end: number, horizon: number, days: number): 
     // Never past the history's end, however long the horizon.
     const v = observedMean(values, at - k, Math.min(at + k + 1, end));
     if (v === null) return null;
-    out.push((v * today) / then);
+    out.push(Math.min((v * today) / then, Math.max(v, DAY_RISE_LIMIT * today)));
   }
   return out;
 }
