@@ -27,5 +27,5 @@ export const EVAL_OPTIONS = {
   split: o(split(), 'Share of the trace before the evaluated span (0.75: origins in the last 25%).'),
   json: o(boolean({ default: false }), 'Print one JSON object instead of a table.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'The pre-trained LSTM for lstm-pretrained and lstm-finetuned.'),
-  fineTuneBlend: o(boolean({ default: true }), 'As serve\'s --fine-tune-blend: lstm-finetuned\'s rounds also shrink its point forecast toward persistence, mean10, mean30 or days3 (the median of the last three weekdays\' same minutes) (--no-fine-tune-blend: they do not).'),
+  fineTuneBlend: o(boolean({ default: true }), 'As serve\'s --fine-tune-blend: lstm-finetuned\'s rounds also shrink its point forecast toward persistence, mean10, mean30, days3 (the median of the last three weekdays\' same minutes) or holt-winters (over the two days before) (--no-fine-tune-blend: they do not).'),
 } satisfies OptionSchema;

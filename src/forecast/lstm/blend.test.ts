@@ -1,3 +1,4 @@
+import { holtWintersForecast } from '../holt-winters.js';
 import { applyBlend, baselineAt, bestOfSums, blendErrorSums, isBlend, type BaseValue, type Blend, type BlendBaseline } from './blend.js';
 import type { HeldMove } from './move-hold.js';
 
@@ -34,13 +35,13 @@ test('the blend with the lowest error wins; the LSTM alone wins ties', () => {
   const horizon = 2;
   const actual = Float64Array.from([10, 10, 20, 20]);
   // An LSTM that is right: no blend.
-  expect(chooseBlend(Float64Array.from([10, 10, 20, 20]), actual, horizon, { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20], days3: [null, null] })).toMatchObject({ weight: 0, mae: 0, lstmMae: 0 });
+  expect(chooseBlend(Float64Array.from([10, 10, 20, 20]), actual, horizon, { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20], days3: [null, null], 'holt-winters': [null, null] })).toMatchObject({ weight: 0, mae: 0, lstmMae: 0 });
   // An LSTM 8 too high everywhere, persistence right: the largest weight on persistence.
-  const r = chooseBlend(Float64Array.from([18, 18, 28, 28]), actual, horizon, { persistence: [10, 20], mean10: [0, 0], mean30: [0, 0], days3: [[0, 0], [0, 0]] });
+  const r = chooseBlend(Float64Array.from([18, 18, 28, 28]), actual, horizon, { persistence: [10, 20], mean10: [0, 0], mean30: [0, 0], days3: [[0, 0], [0, 0]], 'holt-winters': [] });
   expect(r).toMatchObject({ baseline: 'persistence', weight: 0.75, lstmMae: 8 });
   expect(r.mae).toBeCloseTo(2, 10);
   // A window without a baseline is scored as the LSTM alone.
-  expect(chooseBlend(Float64Array.from([18, 18]), Float64Array.from([10, 10]), horizon, { persistence: [null], mean10: [null], mean30: [null], days3: [null] })).toMatchObject({ weight: 0, lstmMae: 8 });
+  expect(chooseBlend(Float64Array.from([18, 18]), Float64Array.from([10, 10]), horizon, { persistence: [null], mean10: [null], mean30: [null], days3: [null], 'holt-winters': [null] })).toMatchObject({ weight: 0, lstmMae: 8 });
 });
 
 test('the blend is scored as it is served, with a clear move held after it: a weight is not charged for undoing a rise serving would keep', () => {
@@ -48,7 +49,7 @@ test('the blend is scored as it is served, with a clear move held after it: a we
   // Window 0: no move, the LSTM 8 too high, persistence right. Window 1: a clear rise to 40, the LSTM right, persistence 20 behind.
   const predicted = Float64Array.from([18, 18, 40, 40]);
   const actual = Float64Array.from([10, 10, 40, 40]);
-  const base = { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20], days3: [null, null] };
+  const base = { persistence: [10, 20], mean10: [10, 20], mean30: [10, 20], days3: [null, null], 'holt-winters': [null, null] };
   // Scored without the hold, shrinking loses more on the rise than it gains elsewhere: the LSTM alone.
   expect(chooseBlend(predicted, actual, horizon, base)).toMatchObject({ weight: 0, lstmMae: 4 });
   // Served, the rise is held at 40 whatever the weight: the largest weight wins.
@@ -106,6 +107,21 @@ test('days3 lifts a day by any scale, but its shape at most tenfold above today 
   expect(at(baselineAt(shifted, end, 'days3', 15, clock))[12]).toBe(50 * 26);
 });
 
+test('holt-winters: the shipped Holt-Winters over exactly the two days before the window end; none with less history or an unobserved last minute', () => {
+  const day = 1440;
+  // A daily cycle with a slow rise: three days and a half.
+  const v: (number | null)[] = Array.from({ length: 3.5 * day }, (_, i) => 200 + 100 * Math.sin((2 * Math.PI * i) / day) + i / 100);
+  const end = 3 * day + 17;
+  const hw = baselineAt(v, end, 'holt-winters', 10) as number[];
+  expect(hw).toEqual(holtWintersForecast(v.slice(end - 2 * day, end), 10).values);
+  // Only the two days before the end: the minutes before them and after the end change nothing.
+  expect(baselineAt(v.map((x, i) => (i < end - 2 * day || i >= end ? 9_999 : x)), end, 'holt-winters', 10)).toEqual(hw);
+  expect(baselineAt(v, 2 * day - 1, 'holt-winters', 10)).toBeNull();
+  const gap = [...v];
+  gap[end - 1] = null;
+  expect(baselineAt(gap, end, 'holt-winters', 10)).toBeNull();
+});
+
 test('days3 on a Monday reads Friday, Thursday and Wednesday; on a weekend day it has none', () => {
   const day = 1440;
   const clock = { start: Date.UTC(2025, 0, 6), utcOffsetMinutes: 0 };
@@ -136,7 +152,7 @@ test('a sale at the time it came on the days before: the LSTM that does not see 
   // Two windows: a quiet one, and one whose next minutes ramp into a sale that the days before ramped into too.
   const actual = Float64Array.from([100, 100, 100, 100, 200, 300]);
   const predicted = Float64Array.from([100, 100, 100, 100, 100, 100]);
-  const base = { persistence: [100, 100], mean10: [100, 100], mean30: [100, 100], days3: [[100, 100, 100], [100, 200, 300]] };
+  const base = { persistence: [100, 100], mean10: [100, 100], mean30: [100, 100], days3: [[100, 100, 100], [100, 200, 300]], 'holt-winters': [] };
   expect(chooseBlend(predicted, actual, horizon, base)).toMatchObject({ baseline: 'days3', weight: 0.75, lstmMae: 50 });
   // A window without days3 (a weekend) is scored as the LSTM alone for its candidates.
   const weekend = chooseBlend(predicted, actual, horizon, { ...base, days3: [[100, 100, 100], null] });

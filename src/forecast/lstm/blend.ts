@@ -16,7 +16,9 @@
  * five minutes around it, so one minute's noise is not taken for the schedule), each day scaled by
  * how today's last ten minutes compare with the same ten minutes that day, and the median of the three
  * taken — one day's unannounced surge is outvoted by the two days without it, where yesterday alone
- * would forecast it again, and a weekday's sale is not forecast on a Saturday. Where a workload's
+ * would forecast it again, and a weekday's sale is not forecast on a Saturday. `holt-winters` is the
+ * shipped one over the two days before the window (the same five days hold them): the daily cycle
+ * with a level, for smooth days whose shape the flat baselines lag. Where a workload's
  * events recur at fixed times (a daily sale, a batch) the LSTM's errors and its are far apart and
  * their mix beats both; where they do not, the record's out-of-sample errors keep it out
  * (docs/experiments/forecaster-2026-12.md).
@@ -25,10 +27,11 @@ import { isObserved, observedMean } from '../../series/observed.js';
 import { DAY_MINUTES, isWeekend, localDay } from '../../series/calendar.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { holdValue, type HeldMove } from './move-hold.js';
+import { holtWintersForecast } from '../holt-winters.js';
 
 type Series = ArrayLike<number | null>;
 
-export const BLEND_BASELINES = ['persistence', 'mean10', 'mean30', 'days3'] as const;
+export const BLEND_BASELINES = ['persistence', 'mean10', 'mean30', 'days3', 'holt-winters'] as const;
 export type BlendBaseline = (typeof BLEND_BASELINES)[number];
 /** Weights tried; 0 (the LSTM alone) first, so it wins ties. */
 export const BLEND_WEIGHTS = [0, 0.25, 0.5, 0.75] as const;
@@ -73,7 +76,9 @@ export const DAY_SMOOTH_MINUTES = 2;
 /** History every baseline's forecast needs behind a window's end (`days3`'s, the longest). */
 export const BLEND_CONTEXT_MINUTES = BASELINE_LOOKBACK_DAYS * DAY_MINUTES + DAY_LEVEL_MINUTES;
 /** Baselines read from earlier days: they need BLEND_CONTEXT_MINUTES of history and the series' clock, the flat ones an hour. */
-export const FROM_EARLIER_DAYS: ReadonlySet<BlendBaseline> = new Set<BlendBaseline>(['days3']);
+export const FROM_EARLIER_DAYS: ReadonlySet<BlendBaseline> = new Set<BlendBaseline>(['days3', 'holt-winters']);
+/** Minutes of history the Holt-Winters baseline runs over: its two initial seasons, as the gate's. */
+export const HW_BASE_MINUTES = 2 * DAY_MINUTES;
 
 /** Where a series sits in the workload's local time: epoch ms of its element 0 and the UTC offset. */
 export interface SeriesClock {
@@ -89,6 +94,7 @@ export interface SeriesClock {
  */
 export function baselineAt(values: Series, end: number, baseline: BlendBaseline, horizon = 1, clock?: SeriesClock): BaseValue {
   if (baseline === 'days3') return clock ? medianOfDays(values, end, horizon, clock) : null;
+  if (baseline === 'holt-winters') return holtWintersAt(values, end, horizon);
   if (baseline === 'mean10') return observedMean(values, end - 10, end);
   if (baseline === 'mean30') return observedMean(values, end - 30, end);
   for (let i = end - 1; i >= Math.max(0, end - 60); i--) {
@@ -111,6 +117,14 @@ function medianOfDays(values: Series, end: number, horizon: number, clock: Serie
     days.push(day);
   }
   return days.length === BASELINE_DAYS ? Array.from({ length: horizon }, (_, h) => median(days.map((day) => day[h]!))) : null;
+}
+
+/** The shipped Holt-Winters over the two days before `end`; none with less history or no observed last minute. */
+function holtWintersAt(values: Series, end: number, horizon: number): number[] | null {
+  if (end < HW_BASE_MINUTES || !isObserved(values[end - 1])) return null;
+  const window = Array.prototype.slice.call(values, end - HW_BASE_MINUTES, end) as (number | null)[];
+  const f = holtWintersForecast(window, horizon).values;
+  return f.length === horizon && f.every(Number.isFinite) ? f : null;
 }
 
 function median(xs: number[]): number {

@@ -104,6 +104,8 @@ test('with a blend toward days3, a sale that began at this time on the weekdays 
   const f = new LstmForecaster('lstm', {} as tf.LayersModel, { ...meta, blend: { baseline: 'days3', weight: 0.75 } }, pool);
   // It asks for five days and the level's ten minutes (three weekdays behind a Monday); the shipped weights for the window and a day.
   expect(f.historyMinutes(60)).toBe(5 * 1440 + 10);
+  // A blend toward Holt-Winters reads from earlier days too (its two days, within the same five).
+  expect(new LstmForecaster('lstm', {} as tf.LayersModel, { ...meta, blend: { baseline: 'holt-winters', weight: 0.5 } }, pool).historyMinutes(60)).toBe(5 * 1440 + 10);
   expect(new LstmForecaster('lstm', {} as tf.LayersModel, meta, pool).historyMinutes(60)).toBe(20 + 1440);
   // Monday to Wednesday at 100 with a sale at 400 from minute 42 each day; Thursday at 100 so far, asked at minute 40.
   const monday = Date.UTC(2025, 0, 6);
