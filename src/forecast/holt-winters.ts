@@ -7,7 +7,7 @@
 import type { Forecast } from '../series/forecast.js';
 import type { ForecastRequest, Forecaster } from './types.js';
 import { dampedHoltForecast, dampedTrendSum, type HoltParams } from './holt.js';
-import { DAY_MINUTES } from './seasonal-day.js';
+import { DAY_MINUTES } from '../series/calendar.js';
 import { assertHorizon, clampRate, requireLastObserved, type SeriesForecast } from './series.js';
 import { isObserved, observedCount, observedMean, type Series } from '../series/observed.js';
 

@@ -3,9 +3,10 @@ import type { Forecast } from '../series/forecast.js';
 import type { ForecastRequest, Forecaster } from './types.js';
 import { assertHorizon, clampRate, requireLastObserved, type SeriesForecast } from './series.js';
 import { isObserved, type Series } from '../series/observed.js';
+import { DAY_MINUTES } from '../series/calendar.js';
 
-/** Minutes in a day: the season of request traffic at 1-minute resolution. */
-export const DAY_MINUTES = 1440;
+/** Minutes in a day, the season of request traffic at 1-minute resolution: the calendar's. */
+export { DAY_MINUTES };
 
 /**
  * Forecast for future minute h (1-based; series index len-1+h) = the value one `period` earlier,

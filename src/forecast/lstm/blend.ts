@@ -27,7 +27,7 @@ import { isObserved, observedMean } from '../../series/observed.js';
 import { DAY_MINUTES, isWeekend, localDay } from '../../series/calendar.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { holdValue, type HeldMove } from './move-hold.js';
-import { holtWintersForecast } from '../holt-winters.js';
+import { HOLT_WINTERS_DEFAULTS, holtWintersForecast } from '../holt-winters.js';
 
 type Series = ArrayLike<number | null>;
 
@@ -78,7 +78,7 @@ export const BLEND_CONTEXT_MINUTES = BASELINE_LOOKBACK_DAYS * DAY_MINUTES + DAY_
 /** Baselines read from earlier days: they need BLEND_CONTEXT_MINUTES of history and the series' clock, the flat ones an hour. */
 export const FROM_EARLIER_DAYS: ReadonlySet<BlendBaseline> = new Set<BlendBaseline>(['days3', 'holt-winters']);
 /** Minutes of history the Holt-Winters baseline runs over: its two initial seasons, as the gate's. */
-export const HW_BASE_MINUTES = 2 * DAY_MINUTES;
+export const HW_BASE_MINUTES = 2 * HOLT_WINTERS_DEFAULTS.period;
 
 /** Where a series sits in the workload's local time: epoch ms of its element 0 and the UTC offset. */
 export interface SeriesClock {
@@ -124,7 +124,7 @@ function holtWintersAt(values: Series, end: number, horizon: number): number[] |
   if (end < HW_BASE_MINUTES || !isObserved(values[end - 1])) return null;
   const window = Array.prototype.slice.call(values, end - HW_BASE_MINUTES, end) as (number | null)[];
   const f = holtWintersForecast(window, horizon).values;
-  return f.length === horizon && f.every(Number.isFinite) ? f : null;
+  return f.every(Number.isFinite) ? f : null;
 }
 
 function median(xs: number[]): number {
