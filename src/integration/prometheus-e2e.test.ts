@@ -181,7 +181,15 @@ test('Prometheus stopped mid-run: the last good plan, fresh then stale, never le
   // The source asks Prometheus only when a new minute has completed, so the outage shows at the
   // next minute's refresh (within 70 s).
   await waitFor(() => state().sourceFailing, 80_000, 'the outage noticed');
-  expect(amadeus.registry.served(state()).reason).toBe('last-plan');
+  // On a loaded machine the failing refresh can come late, after the plan's TTL has run out: then
+  // the notice is already `stale-plan`. Which one is right follows from the plan's age, read on
+  // both sides of the answer (the registry's clock is the wall clock).
+  const ageBefore = Date.now() - state().lastGoodAt!;
+  const noticed = amadeus.registry.served(state()).reason;
+  const ageAfter = Date.now() - state().lastGoodAt!;
+  if (ageAfter <= 65_000) expect(noticed).toBe('last-plan');
+  else if (ageBefore > 65_000) expect(noticed).toBe('stale-plan');
+  else expect(['last-plan', 'stale-plan']).toContain(noticed);
   expect((await client.getMetrics(web(), '')).metricValues[0]!.metricValueFloat).toBe(before);
   // The plan ages from when it was made, at most a minute before the failing refresh (hence a TTL
   // of 65 s): it runs out within 65 s.
