@@ -23,6 +23,11 @@ export interface RefreshBenchOptions {
   floorSeconds: number;
   /** Extra `amadeus serve` flags (e.g. another default forecaster, to compare). */
   serveArgs?: string[];
+  /**
+   * Minutes of history backfilled per object (default 180). A scaler that has run for a week
+   * holds far longer windows than three hours: its memory is measured with 10,080 or more.
+   */
+  historyMinutes?: number;
 }
 
 /** Range queries Prometheus has answered so far, from its own metrics. */
@@ -57,14 +62,19 @@ async function measureFloor(o: RefreshBenchOptions, refs: ScaledObjectRef[], whe
   }
 }
 
+/** Each object's series, one chunk of OpenMetrics text at a time (a week of 1,000 series is ~0.5 GB of text). */
+function* backfill(objects: number, minutes: number, last: number): Generator<string> {
+  for (let i = 0; i < objects; i++) {
+    yield openMetricsGauge('app_rps', { app: `app-${i}` }, Array.from({ length: minutes }, (_, j) => ({ t: last - (minutes - 1 - j) * MINUTE_MS, v: 50 + (i % 50) + 10 * Math.sin(j / 20) })));
+  }
+}
+
 export async function runRefreshBench(o: RefreshBenchOptions) {
-  // Three hours of history per object, ending two minutes ago.
+  // `historyMinutes` of history per object (default three hours), ending two minutes ago.
+  const minutes = o.historyMinutes ?? 180;
   const last = floorMinute(Date.now()) - 2 * MINUTE_MS;
-  const text = Array.from({ length: o.objects }, (_, i) =>
-    openMetricsGauge('app_rps', { app: `app-${i}` }, Array.from({ length: 180 }, (_, j) => ({ t: last - (179 - j) * MINUTE_MS, v: 50 + (i % 50) + 10 * Math.sin(j / 20) }))),
-  ).join('');
-  o.log(`backfilling ${o.objects} series × 180 minutes into Prometheus…`);
-  const prom = await startPrometheus({ openMetrics: text, lookbackDelta: '30s' });
+  o.log(`backfilling ${o.objects} series × ${minutes} minutes into Prometheus…`);
+  const prom = await startPrometheus({ openMetrics: backfill(o.objects, minutes, last), lookbackDelta: '30s' });
   // BENCH_PROXY=1 counts queries through a proxy in this process (an upper bound on latency);
   // by default Prometheus's own request counter is read instead.
   const proxy = process.env.BENCH_PROXY === '1' ? await startRecorder({ target: prom.url }) : null;
@@ -117,6 +127,7 @@ export async function runRefreshBench(o: RefreshBenchOptions) {
     const floorBeside = o.floorSeconds > 0 ? await measureFloor(o, refs, 'while the scaler refreshes') : null;
     return {
       objects: o.objects,
+      historyMinutes: minutes,
       firstFullRefresh: { seconds: Math.round(coldSeconds * 10) / 10, queries: coldQueries },
       steady: {
         seconds: o.seconds,

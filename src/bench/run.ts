@@ -4,7 +4,8 @@
  * BENCH_SERVE_ARGS (extra `amadeus serve` flags), BENCH_SERVER_CPUS (pin the server to these CPUs, e.g. "1",
  * with the benchmark itself under `taskset -c 0`), BENCH_NODE_ARGS (Node flags for the server, e.g. --cpu-prof),
  * BENCH_SERVER_LOG (a file for the server's output), BENCH_FLOOR_SECONDS (30; the same calls to a constant-answer
- * server, the measurement floor; 0 skips it), BENCH_WARMUP_SECONDS (15; unmeasured calls before each measured window); serving: BENCH_OBJECTS (1000),
+ * server, the measurement floor; 0 skips it), BENCH_WARMUP_SECONDS (15; unmeasured calls before each measured window), BENCH_REFRESH_HISTORY_MINUTES
+ * (180 minutes of history backfilled per object; 10080 for a week); serving: BENCH_OBJECTS (1000),
  * BENCH_RATES ("200,2000" calls/s), BENCH_SECONDS (20); forecast: BENCH_TRACE (the NASA CSV beside
  * the repo), BENCH_MODEL (models/nasa-lstm), BENCH_PRETRAIN ("1": also time a full pre-training); suite:
  * BENCH_SUITE ("default", "held-out", "tune", or a directory of trace CSVs), BENCH_TRACES_DIR (data/traces),
@@ -36,7 +37,7 @@ const modelDir = env.BENCH_MODEL ?? 'models/nasa-lstm';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const out: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 if (suites.includes('serving')) out.serving = await runServingBench({ objects, rates, seconds, log });
-if (suites.includes('refresh')) out.refresh = await runRefreshBench({ objects, seconds: Number(env.BENCH_REFRESH_SECONDS ?? 90), floorSeconds: Number(env.BENCH_FLOOR_SECONDS ?? 30), warmupSeconds: Number(env.BENCH_WARMUP_SECONDS ?? 15), rate: rates[0] ?? 200, log, serveArgs: env.BENCH_SERVE_ARGS?.split(' ').filter(Boolean) });
+if (suites.includes('refresh')) out.refresh = await runRefreshBench({ objects, seconds: Number(env.BENCH_REFRESH_SECONDS ?? 90), floorSeconds: Number(env.BENCH_FLOOR_SECONDS ?? 30), warmupSeconds: Number(env.BENCH_WARMUP_SECONDS ?? 15), rate: rates[0] ?? 200, log, serveArgs: env.BENCH_SERVE_ARGS?.split(' ').filter(Boolean), historyMinutes: Number(env.BENCH_REFRESH_HISTORY_MINUTES ?? 180) });
 if (suites.includes('faults')) {
   out.faults = await runFaultSoakBench({ objects, seconds: Number(env.BENCH_FAULT_SECONDS ?? 180), rate: Number(env.BENCH_FAULT_RATE ?? 200), log, serveArgs: env.BENCH_SERVE_ARGS?.split(' ').filter(Boolean) });
 }

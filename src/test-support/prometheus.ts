@@ -4,7 +4,7 @@
  * proxies to it) so tests can see the requests a client sends.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -20,8 +20,10 @@ export interface PrometheusOptions {
   /**
    * History to backfill before the first start, in OpenMetrics text (see openMetricsGauge); `# EOF`
    * is appended when missing. Timestamps must lie in the past: the head then starts after them.
+   * Chunks (an iterable of texts, without `# EOF`) are written one at a time, for a history too
+   * large to hold as one string.
    */
-  openMetrics?: string;
+  openMetrics?: string | Iterable<string>;
   /** host:port of loopback exporters, one scrape job each (honor_labels: true). */
   scrapeTargets?: string[];
   /** Global scrape and rule evaluation interval. Default 15. */
@@ -72,8 +74,14 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   writeFileSync(config, prometheusYaml(targets, options.scrapeIntervalSeconds ?? 15));
   if (options.openMetrics !== undefined) {
     const file = join(dir, 'backfill.om');
-    const text = options.openMetrics.trimEnd();
-    writeFileSync(file, text.endsWith('# EOF') ? `${text}\n` : `${text}\n# EOF\n`);
+    if (typeof options.openMetrics === 'string') {
+      const text = options.openMetrics.trimEnd();
+      writeFileSync(file, text.endsWith('# EOF') ? `${text}\n` : `${text}\n# EOF\n`);
+    } else {
+      writeFileSync(file, '');
+      for (const chunk of options.openMetrics) appendFileSync(file, chunk);
+      appendFileSync(file, '# EOF\n');
+    }
     try {
       await run(PROMTOOL_BIN, ['tsdb', 'create-blocks-from', 'openmetrics', file, data]);
     } catch (err) {
