@@ -72,7 +72,7 @@ function* backfill(objects: number, minutes: number, last: number): Generator<st
 export async function runRefreshBench(o: RefreshBenchOptions) {
   // `historyMinutes` of history per object (default three hours), ending two minutes ago.
   const minutes = o.historyMinutes ?? 180;
-  if (!Number.isSafeInteger(minutes) || minutes < 1) throw new RangeError(`BENCH_REFRESH_HISTORY_MINUTES must be a whole number of minutes >= 1, got ${o.historyMinutes}`);
+  if (!Number.isSafeInteger(minutes) || minutes < 1) throw new RangeError(`historyMinutes (BENCH_REFRESH_HISTORY_MINUTES) must be a whole number of minutes >= 1, got ${o.historyMinutes}`);
   const last = floorMinute(Date.now()) - 2 * MINUTE_MS;
   o.log(`backfilling ${o.objects} series × ${minutes} minutes into Prometheus…`);
   const prom = await startPrometheus({ openMetrics: backfill(o.objects, minutes, last), lookbackDelta: '30s' });

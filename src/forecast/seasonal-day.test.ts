@@ -1,5 +1,6 @@
 import { InsufficientHistoryError } from './types.js';
-import { DAY_MINUTES, SeasonalDayForecaster, seasonalNaiveForecast } from './seasonal-day.js';
+import { SeasonalDayForecaster, seasonalNaiveForecast } from './seasonal-day.js';
+import { DAY_MINUTES } from '../series/calendar.js';
 
 const history = (requests: (number | null)[]) => ({ start: 0, requests });
 

@@ -5,8 +5,6 @@ import { assertHorizon, clampRate, requireLastObserved, type SeriesForecast } fr
 import { isObserved, type Series } from '../series/observed.js';
 import { DAY_MINUTES } from '../series/calendar.js';
 
-/** Minutes in a day, the season of request traffic at 1-minute resolution: the calendar's. */
-export { DAY_MINUTES };
 
 /**
  * Forecast for future minute h (1-based; series index len-1+h) = the value one `period` earlier,

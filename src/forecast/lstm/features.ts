@@ -27,8 +27,6 @@ import { DAY_MINUTES } from '../../series/calendar.js';
 
 export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', 'memory', 'memoryObserved', 'todSin', 'todCos', 'dowSin', 'dowCos', 'dayAgoAhead', 'dayAgoAheadObserved', 'logRoughness', 'logSteadyRoughness', 'logDayLevel'] as const;
 
-// One day in minutes: the lag of the day-ago feature.
-export { DAY_MINUTES };
 export const FEATURE_COUNT = FEATURES.length;
 
 export type Series = ArrayLike<number | null>;

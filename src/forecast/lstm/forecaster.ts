@@ -5,7 +5,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Forecast } from '../../series/forecast.js';
 import type { ForecastRequest, Forecaster } from '../types.js';
-import { DAY_MINUTES, FEATURE_COUNT } from './features.js';
+import { FEATURE_COUNT } from './features.js';
+import { DAY_MINUTES } from '../../series/calendar.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights } from './io.js';
 import type { LstmMeta } from './meta.js';
