@@ -52,7 +52,7 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
   let lastVal = '';
   const { model, meta } = await pretrain(trace, {
     ...opts,
-    augment: { shiftsPerDay: opts.augmentShiftsPerDay, surgesPerDay: opts.augmentSurgesPerDay },
+    augment: { shiftsPerDay: opts.augmentShiftsPerDay, surgesPerDay: opts.augmentSurgesPerDay, smoothMinutes: opts.augmentSmoothMinutes, trendAmplitude: opts.augmentTrendAmplitude },
     onProgress: (p) => progress.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}${lastVal}`),
     onEpoch: (e) => {
       lastVal = e.valLoss === null ? '' : ` (last val ${e.valLoss.toFixed(4)})`;

@@ -19,6 +19,8 @@ export interface FieldSpec<T> {
   readonly required: boolean;
   /** True for booleans: a command-line flag may then stand alone, meaning "true". */
   readonly standalone?: boolean;
+  /** How the default reads in help text (default: String(value)). */
+  show?(value: T): string;
 }
 
 export type Schema = Record<string, FieldSpec<unknown>>;

@@ -82,7 +82,7 @@ export function parseOptions<O extends OptionSchema>(
 export function helpText(command: string, summary: string, options: OptionSchema): string {
   const lines = [`Usage: amadeus ${command} [options]`, '', summary, '', 'Options (each also from its environment variable):'];
   for (const [key, o] of Object.entries(options)) {
-    const dflt = o.field.default === undefined ? (o.field.required ? 'required' : 'unset') : `default ${String(o.field.default)}`;
+    const dflt = o.field.default === undefined ? (o.field.required ? 'required' : 'unset') : `default ${o.field.show ? o.field.show(o.field.default) : String(o.field.default)}`;
     lines.push(`  ${flagOf(key)}${o.field.standalone ? '' : ' VALUE'}`, `      ${o.help} ${o.field.expected}; ${dflt}. [${envOf(key)}]`);
   }
   return lines.join('\n');

@@ -15,6 +15,9 @@
  *   hours and ends (a sale, a campaign, a news link): on busy, smooth traffic such a rise is real and
  *   goes on while it builds, where NASA's own bursts (a few dozen noisy requests) revert at once —
  *   without them the model pulls every rise back toward the window's level.
+ * - **Trends.** The level is multiplied by a smooth factor (the exp of a sum of slow sinusoids): a
+ *   slope that persists for hours, which a model trained on NASA alone pulls back toward the hour's
+ *   level.
  *
  * The local rate m uses minutes on both sides of each one: that makes a smoother *series*, which the
  * model then only ever sees the past of (its windows are cut from the augmented series as from any
@@ -47,7 +50,14 @@ export interface AugmentOptions {
   surgeRiseMinutes: [number, number];
   surgeHoldMinutes: [number, number];
   surgeFallMinutes: [number, number];
+  /** Largest log-amplitude of each of the trend's sinusoids, drawn uniform in [0, this] (0: no trend). */
+  trendAmplitude: number;
+  /** Periods of the trend's sinusoids in minutes, drawn log-uniform in [min, max]. */
+  trendPeriodMinutes: [number, number];
 }
+
+/** Sinusoids summed into one copy's trend. */
+const TREND_WAVES = 3;
 
 export const DEFAULT_AUGMENT: AugmentOptions = {
   minBusier: 1 / 16,
@@ -62,6 +72,8 @@ export const DEFAULT_AUGMENT: AugmentOptions = {
   surgeRiseMinutes: [1, 15],
   surgeHoldMinutes: [5, 180],
   surgeFallMinutes: [1, 30],
+  trendAmplitude: 0,
+  trendPeriodMinutes: [180, 1440],
 };
 
 export interface Augmented {
@@ -189,11 +201,27 @@ export function augmentSeries(series: Series, o: AugmentOptions, random: () => n
     const bump = surgeFactors(n, o, random);
     for (let i = 0; i < n; i++) factor[i] = factor[i]! * bump[i]!;
   }
+  // Drawn last and only when asked, so copies without a trend are the same draws as before it existed.
+  if (o.trendAmplitude > 0) {
+    const trend = trendFactors(n, o, random);
+    for (let i = 0; i < n; i++) factor[i] = factor[i]! * trend[i]!;
+  }
   for (let i = 0; i < n; i++) {
     const v = out[i];
     if (v !== null && v !== undefined) out[i] = v * factor[i]!;
   }
   return { requests: out, factor, busier };
+}
+
+/** Each minute's trend factor: exp of a sum of sinusoids with drawn amplitudes, periods and phases. */
+export function trendFactors(n: number, o: AugmentOptions, random: () => number): Float64Array {
+  const [lo, hi] = o.trendPeriodMinutes;
+  const waves = Array.from({ length: TREND_WAVES }, () => ({
+    amplitude: random() * o.trendAmplitude,
+    omega: (2 * Math.PI) / Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo))),
+    phase: 2 * Math.PI * random(),
+  }));
+  return Float64Array.from({ length: n }, (_, i) => Math.exp(waves.reduce((sum, w) => sum + w.amplitude * Math.sin(w.omega * i + w.phase), 0)));
 }
 
 /**
