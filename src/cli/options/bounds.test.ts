@@ -53,6 +53,14 @@ test('the numbers the issue found are refused, naming the key', () => {
   expect(schema.targetValue.parse('1e12')).toBe(1e12);
 });
 
+test('train --augment-smooth-minutes: LO-HI whole minutes, shown as it is written', () => {
+  const field = TRAIN_OPTIONS.augmentSmoothMinutes.field;
+  expect(field.parse('60-180')).toEqual([60, 180]);
+  expect(field.parse(' 10 - 45 ')).toEqual([10, 45]);
+  expect(field.show?.([10, 45])).toBe('10-45');
+  for (const bad of ['180-60', '0-10', '10-1441', '10', '1e2-200', '-5-5', 'x']) expect(parses(field, bad)).toBe(false);
+});
+
 test('--report-seeds: a range of seeds, bounded in count and value', () => {
   const field = SIMULATE_OPTIONS.reportSeeds.field;
   expect(field.parse('201-203')).toEqual([201, 202, 203]);

@@ -1,4 +1,4 @@
-import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, localRate, surgeFactors, thin, type AugmentOptions } from './augment.js';
+import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, localRate, surgeFactors, thin, trendFactors, type AugmentOptions } from './augment.js';
 import { rng } from './dataset.js';
 
 const noisy = (n: number, seed = 3) => {
@@ -86,6 +86,32 @@ describe('augmentation', () => {
     const a = augmentSeries(s, { ...DEFAULT_AUGMENT, surgesPerDay: 0 }, rng(9));
     const b = augmentSeries(s, { ...DEFAULT_AUGMENT, surgesPerDay: 0, surgeFactor: [4, 5] }, rng(9));
     expect(a.requests).toEqual(b.requests);
+  });
+
+  test('trends: a smooth factor within e^(±3·amplitude) whose slope persists for hours, on top of the busier series', () => {
+    const o = only({ trendAmplitude: 0.25, trendPeriodMinutes: [180, 1440] });
+    const f = trendFactors(3 * 1440, o, rng(7));
+    const logs = Array.from(f, Math.log);
+    expect(Math.max(...logs.map(Math.abs))).toBeLessThanOrEqual(0.75 + 1e-9);
+    expect(Math.max(...logs) - Math.min(...logs)).toBeGreaterThan(0.05);
+    // Smooth: no minute moves by more than the steepest wave allows (3 × 0.25 × 2π/180 per minute) …
+    for (let i = 1; i < logs.length; i++) expect(Math.abs(logs[i]! - logs[i - 1]!)).toBeLessThanOrEqual((0.75 * 2 * Math.PI) / 180 + 1e-9);
+    // … and a ten-minute rise is followed by another rise far more often than by a fall.
+    let same = 0;
+    let turned = 0;
+    for (let i = 10; i + 10 < logs.length; i += 10) (Math.sign(logs[i]! - logs[i - 10]!) === Math.sign(logs[i + 10]! - logs[i]!) ? same++ : turned++);
+    expect(same).toBeGreaterThan(5 * turned);
+    const s = noisy(3 * 1440);
+    const a = augmentSeries(s, o, rng(8));
+    for (let i = 0; i < s.length; i += 11) expect(a.requests[i]).toBeCloseTo(s[i]! * a.factor[i]!, 6);
+  });
+
+  test('without a trend, a copy is what it was before trends existed (the shipped model stays reproducible)', () => {
+    const s = noisy(2 * 1440);
+    const a = augmentSeries(s, { ...DEFAULT_AUGMENT, trendAmplitude: 0 }, rng(9));
+    const b = augmentSeries(s, { ...DEFAULT_AUGMENT, trendAmplitude: 0, trendPeriodMinutes: [10, 20] }, rng(9));
+    expect(a.requests).toEqual(b.requests);
+    expect(Array.from(augmentSeries(s, { ...DEFAULT_AUGMENT, trendAmplitude: 0.25 }, rng(9)).requests.slice(0, 50))).not.toEqual(a.requests.slice(0, 50));
   });
 
   test('seeded: the same generator state gives the same copy', () => {
