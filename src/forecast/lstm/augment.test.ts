@@ -99,7 +99,10 @@ describe('augmentation', () => {
     // … and a ten-minute rise is followed by another rise far more often than by a fall.
     let same = 0;
     let turned = 0;
-    for (let i = 10; i + 10 < logs.length; i += 10) (Math.sign(logs[i]! - logs[i - 10]!) === Math.sign(logs[i + 10]! - logs[i]!) ? same++ : turned++);
+    for (let i = 10; i + 10 < logs.length; i += 10) {
+      if (Math.sign(logs[i]! - logs[i - 10]!) === Math.sign(logs[i + 10]! - logs[i]!)) same++;
+      else turned++;
+    }
     expect(same).toBeGreaterThan(5 * turned);
     const s = noisy(3 * 1440);
     const a = augmentSeries(s, o, rng(8));
