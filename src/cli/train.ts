@@ -4,7 +4,7 @@ import { helpText, parseOptions } from '../config/options.js';
 import { TRAIN_OPTIONS } from './options/train.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
 import { saveModel } from '../forecast/lstm/io.js';
-import { pretrain } from '../forecast/lstm/pretrain.js';
+import { pretrainBest } from '../forecast/lstm/pretrain.js';
 import { loadTrace, type Trace } from '../sources/trace.js';
 import type * as tf from '@tensorflow/tfjs';
 import { backtest } from '../eval/backtest.js';
@@ -48,9 +48,9 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
   await selectBackend(opts.backend, log);
   const trace = loadTrace(opts.trace);
-  const progress = createProgress(process.stderr, `train ${basename(opts.trace)}`);
+  let progress = createProgress(process.stderr, `train ${basename(opts.trace)}`);
   let lastVal = '';
-  const { model, meta } = await pretrain(trace, {
+  const { model, meta } = await pretrainBest(trace, {
     ...opts,
     augment: { shiftsPerDay: opts.augmentShiftsPerDay, surgesPerDay: opts.augmentSurgesPerDay, smoothMinutes: opts.augmentSmoothMinutes, trendAmplitude: opts.augmentTrendAmplitude },
     onProgress: (p) => progress.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}${lastVal}`),
@@ -58,10 +58,15 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
       lastVal = e.valLoss === null ? '' : ` (last val ${e.valLoss.toFixed(4)})`;
       log.info('epoch', { epoch: e.epoch, loss: e.loss, valLoss: e.valLoss });
     },
+  }, opts.restarts, (r, seed) => {
+    if (r === 0) return;
+    progress.finish();
+    lastVal = '';
+    progress = createProgress(process.stderr, `train ${basename(opts.trace)} (seed ${seed}, ${r + 1}/${opts.restarts})`);
   });
   progress.finish();
   if (opts.split < 1) meta.backtest = await heldOutBacktest(trace, model, meta, opts.split);
   await saveModel(model, opts.out, meta);
-  log.info('model saved', { out: opts.out, windows: meta.training.windows, bestEpoch: meta.training.bestEpoch, seconds: meta.training.seconds });
+  log.info('model saved', { out: opts.out, windows: meta.training.windows, seed: meta.training.seed, bestEpoch: meta.training.bestEpoch, seconds: meta.training.seconds, ...(meta.training.restarts ? { restarts: meta.training.restarts } : {}) });
   return 0;
 }

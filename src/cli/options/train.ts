@@ -44,6 +44,7 @@ export const TRAIN_OPTIONS = {
   augmentStride: o(integer({ min: 1, max: 1440, default: 4 }), 'Minutes between two windows of an augmented copy.'),
   targetSmoothing: o(integer({ min: 1, max: 15, default: 1 }), 'Minutes averaged (centred) into each point target: the rate behind a noisy per-minute count.'),
   seed: o(integer({ min: 0, max: SEED_MAX, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),
+  restarts: o(integer({ min: 1, max: 16, default: 1 }), 'Trainings with seeds --seed, --seed + 1, …; the one with the lowest validation loss is kept and every one is recorded in meta.json (needs --validation above 0). The seed alone can move the model as much as a change of recipe.'),
   backend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend.'),
   provenance: o(text({ default: 'see the trace directory\'s PROVENANCE.md', expected: 'text' }), 'Where the trace came from, recorded in meta.json.'),
 } satisfies OptionSchema;

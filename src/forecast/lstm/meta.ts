@@ -34,6 +34,8 @@ export interface LstmMeta {
     /** Minutes between two training windows. */
     stride?: number;
     seed: number;
+    /** With `train --restarts`: every training's seed and best validation loss; `seed` is the one kept. */
+    restarts?: { seed: number; valLoss: number | null }[];
     dropRate: number;
     /** Minutes averaged into each point target (1 = raw). */
     targetSmoothing?: number;
