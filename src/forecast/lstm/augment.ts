@@ -19,6 +19,9 @@
  *   slope that persists for hours, which a model trained on NASA alone pulls back toward the hour's
  *   level.
  *
+ * Surges and trends are off in the shipped recipe: neither gave a better model when tried
+ * (docs/experiments/forecaster-2026-12.md).
+ *
  * The local rate m uses minutes on both sides of each one: that makes a smoother *series*, which the
  * model then only ever sees the past of (its windows are cut from the augmented series as from any
  * other), not a peek at the future. Unobserved minutes stay unobserved.

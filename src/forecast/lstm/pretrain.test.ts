@@ -50,4 +50,5 @@ test('one restart is the plain training and records none; restarts without valid
   one.model.dispose();
   await expect(pretrainBest(trace, { ...o, validation: 0 }, 2)).rejects.toThrow('validation share above 0');
   await expect(pretrainBest(trace, o, 0)).rejects.toThrow('positive integer');
+  await expect(pretrainBest(trace, { ...o, seed: 2 ** 32 - 2 }, 3)).rejects.toThrow('exceed');
 });

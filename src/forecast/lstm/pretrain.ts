@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Trace } from '../../sources/trace.js';
+import { SEED_MAX } from '../../config/fields.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { augmentedWeight, augmentSeries, DEFAULT_AUGMENT, type AugmentOptions } from './augment.js';
 import { buildDataset, concatDatasets, rng, usableEnds, type Dataset, type WindowOptions } from './dataset.js';
@@ -129,6 +130,7 @@ export async function pretrainBest(
   onRestart?: (index: number, seed: number) => void,
 ): Promise<{ model: tf.LayersModel; meta: LstmMeta }> {
   if (!(Number.isSafeInteger(restarts) && restarts >= 1)) throw new RangeError(`restarts must be a positive integer, got ${restarts}`);
+  if (o.seed + restarts - 1 > SEED_MAX) throw new RangeError(`seeds ${o.seed}…${o.seed + restarts - 1} exceed ${SEED_MAX}`);
   if (restarts > 1 && !(o.validation > 0)) throw new Error('choosing among restarts needs a validation share above 0 (--validation)');
   let best: { model: tf.LayersModel; meta: LstmMeta } | undefined;
   const tried: { seed: number; valLoss: number | null }[] = [];
