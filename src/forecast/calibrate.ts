@@ -19,7 +19,7 @@
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import { forecastOrigin } from './gate.js';
-import { forEachMinuteStep, isObserved } from '../series/observed.js';
+import { forEachMinuteStep, isObserved, type Series } from '../series/observed.js';
 import { percentile } from '../series/percentile.js';
 import type { Forecast } from '../series/forecast.js';
 import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
@@ -94,7 +94,7 @@ interface Pending {
  * Mean absolute change between consecutive observed minutes over the last `minutes` of `values`:
  * the load's local noise, in its own units. NaN when no two consecutive minutes are observed.
  */
-export function dispersion(values: readonly (number | null)[], minutes: number): number {
+export function dispersion(values: Series, minutes: number): number {
   let sum = 0;
   let n = 0;
   forEachMinuteStep(values, values.length - minutes, values.length, (a, b) => {

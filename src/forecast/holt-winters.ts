@@ -55,7 +55,7 @@ export const HOLT_WINTERS_DEFAULTS: Readonly<HoltWintersOptions> = Object.freeze
 export function circularMovingAverage(profile: Series, window: number): number[] {
   const m = profile.length;
   const half = Math.min(Math.floor(window / 2), Math.floor((m - 1) / 2));
-  const at = (i: number): number | null => profile[((i % m) + m) % m];
+  const at = (i: number): number | null | undefined => profile[((i % m) + m) % m];
   let sum = 0;
   let count = 0;
   for (let k = -half; k <= half; k++) {

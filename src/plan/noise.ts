@@ -15,7 +15,7 @@
 import { forEachMinuteStep } from '../series/observed.js';
 
 /** α of the last `minutes` of `values`; null when no two consecutive observed minutes have load. */
-export function noiseScale(values: ArrayLike<number | null>, minutes: number): number | null {
+export function noiseScale(values: ArrayLike<number | null | undefined>, minutes: number): number | null {
   let changes = 0;
   let roots = 0;
   forEachMinuteStep(values, values.length - minutes, values.length, (a, b) => {

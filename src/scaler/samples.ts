@@ -5,7 +5,7 @@
  * is only a gap in the history, never read as load.
  */
 import { MINUTE_MS } from '../series/minute.js';
-import type { History } from '../series/history.js';
+import type { History, Samples } from '../series/history.js';
 
 /** A sample outside the bounds: the read fails with `reason` "bounds". */
 export class SampleBoundsError extends Error {
@@ -29,15 +29,18 @@ function describe(v: number, maxValue: number): string | null {
   return null;
 }
 
-/** Out-of-bounds values of a series as gaps, copying it only when one is found. */
-function masked(values: (number | null)[], bad: (v: number) => boolean): { values: (number | null)[]; count: number } {
-  let out: (number | null)[] | null = null;
+/**
+ * Out-of-bounds values of a series as gaps, copying it only when one is found. A gap is left as a
+ * hole, not written as null, so the copy stays an array of unboxed doubles (history.ts).
+ */
+function masked(values: Samples, bad: (v: number) => boolean): { values: Samples; count: number } {
+  let out: Samples | null = null;
   let count = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || v === undefined || !bad(v)) continue;
     out ??= values.slice();
-    out[i] = null;
+    delete out[i];
     count++;
   }
   return { values: out ?? values, count };

@@ -2,19 +2,43 @@
 import { MINUTE_MS } from './minute.js';
 
 /**
+ * A per-minute series. A minute with no data is null or a hole (it reads as undefined). Sources that
+ * keep long histories leave gaps as holes: V8 then stores the array's numbers as unboxed doubles,
+ * 8 bytes a minute, where one null makes every non-integer number its own heap object (24 bytes more,
+ * and work for every garbage collection). Build such series with `noSamples` and `appendSamples`:
+ * writing null or undefined into them, or spreading them, boxes them again.
+ */
+export type Samples = (number | null | undefined)[];
+
+/** `n` minutes without data, as holes. */
+export function noSamples(n: number): Samples {
+  return new Array<number | null | undefined>(n);
+}
+
+/** Appends `from` to `to`, its gaps as holes (NaN and ±Inf are kept: they are samples, if bad ones). */
+export function appendSamples(to: Samples, from: Samples): void {
+  const base = to.length;
+  to.length = base + from.length;
+  for (let i = 0; i < from.length; i++) {
+    const v = from[i];
+    if (typeof v === 'number') to[base + i] = v;
+  }
+}
+
+/**
  * A per-minute history window. Element i covers the minute starting at `start + i * MINUTE_MS`
- * (minute.ts); the last element is the most recent *complete* minute. `null` marks a minute with no
- * data: consumers must mask it, never read it as zero.
+ * (minute.ts); the last element is the most recent *complete* minute. `null` or a hole marks a
+ * minute with no data: consumers must mask it (`isObserved`), never read it as zero.
  */
 export interface History {
   /** Epoch milliseconds of the first minute, aligned to a whole minute (UTC). */
   start: number;
   /** Request rate, in the source's unit (the replay source reports requests per second). */
-  requests: (number | null)[];
+  requests: Samples;
   /** CPU usage (cores), when the source has it. */
-  cpu?: (number | null)[];
+  cpu?: Samples;
   /** Memory usage (bytes), when the source has it. */
-  memory?: (number | null)[];
+  memory?: Samples;
   /**
    * The workload's local time offset from UTC in minutes (e.g. -240 for EDT), when the source
    * knows it: calendar features (time of day, day of week) are computed in local time. Default 0.

@@ -1,10 +1,10 @@
 /**
- * Helpers over per-minute series with gaps. `null` marks an unobserved minute: it is masked
- * (skipped or imputed), never read as zero, because a zero would drag every average toward an
- * idle service that never existed.
+ * Helpers over per-minute series with gaps. `null` or a hole (undefined) marks an unobserved minute
+ * (history.ts, `Samples`): it is masked (skipped or imputed), never read as zero, because a zero would
+ * drag every average toward an idle service that never existed.
  */
 
-export type Series = readonly (number | null)[];
+export type Series = readonly (number | null | undefined)[];
 
 /** A minute that was really observed. NaN/±Inf are treated like gaps: they carry no information. */
 export function isObserved(value: number | null | undefined): value is number {
@@ -18,7 +18,7 @@ export interface Observation {
 }
 
 /** The most recent observed value among `values[0, end)` and where it is, or null when nothing was observed. */
-export function lastObserved(values: ArrayLike<number | null>, end = values.length): Observation | null {
+export function lastObserved(values: ArrayLike<number | null | undefined>, end = values.length): Observation | null {
   for (let i = Math.min(end, values.length) - 1; i >= 0; i--) {
     const v = values[i];
     if (isObserved(v)) return { value: v, index: i };
@@ -27,7 +27,7 @@ export function lastObserved(values: ArrayLike<number | null>, end = values.leng
 }
 
 /** Mean of the observed values among `values[from, to)`, or null when none was observed. */
-export function observedMean(values: ArrayLike<number | null>, from: number, to: number): number | null {
+export function observedMean(values: ArrayLike<number | null | undefined>, from: number, to: number): number | null {
   let sum = 0;
   let count = 0;
   for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
@@ -41,7 +41,7 @@ export function observedMean(values: ArrayLike<number | null>, from: number, to:
 }
 
 /** Number of observed values among `values[from, to)`. */
-export function observedCount(values: ArrayLike<number | null>, from: number, to: number): number {
+export function observedCount(values: ArrayLike<number | null | undefined>, from: number, to: number): number {
   let count = 0;
   for (let i = Math.max(0, from); i < Math.min(values.length, to); i++) {
     if (isObserved(values[i])) count++;

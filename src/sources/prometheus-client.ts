@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
 import { MINUTE_MS } from '../series/minute.js';
+import { appendSamples, noSamples, type Samples } from '../series/history.js';
 import { CredentialFileError, readCredentialFile } from './credential-file.js';
 
 export const AUTH_MODES = ['basic', 'bearer', 'tls'] as const;
@@ -82,14 +83,14 @@ const requestBounds = new AsyncLocalStorage<RequestBounds>();
 /** One query over a range of minutes: how many series it matched, and the single series' values. */
 export interface MinuteValues {
   series: number;
-  /** All null unless exactly one series matched. */
-  values: (number | null)[];
+  /** All gaps unless exactly one series matched; gaps are holes (history.ts, `Samples`). */
+  values: Samples;
 }
 
 export interface PrometheusClient {
   /**
    * Evaluates `query` at the end of each of `minutes` minutes from `start` (a whole minute):
-   * element i is its value at `start + (i + 1)·MINUTE_MS`, null where Prometheus has none. Each
+   * element i is its value at `start + (i + 1)·MINUTE_MS`, a hole where Prometheus has none. Each
    * HTTP request ends within `timeoutSeconds` whatever the server does; `signal` (the caller's
    * deadline for the whole call) ends it sooner.
    */
@@ -256,7 +257,7 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
       throw new PrometheusError('response', `${server}: range query answered a ${result.resultType}, not a matrix`);
     }
     const matched = result.result as RangeVector[];
-    const values = new Array<number | null>(minutes).fill(null);
+    const values = noSamples(minutes);
     if (matched.length === 1) {
       for (const sample of matched[0]!.values as SampleValue[]) {
         const i = Math.round((sample.time.getTime() - start) / MINUTE_MS) - 1;
@@ -276,14 +277,14 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
           const n = Math.min(MAX_POINTS_PER_QUERY, minutes - done);
           const part = await rangeOnce(query, start + done * MINUTE_MS, n, signal);
           out.series = Math.max(out.series, part.series);
-          out.values.push(...part.values);
+          appendSamples(out.values, part.values);
         }
       } catch (err) {
         // Reconnect next time: fresh sockets, and credentials re-read in case they were rotated.
         disconnect();
         throw asPrometheusError(err, server, secrets);
       }
-      if (out.series !== 1) out.values.fill(null);
+      if (out.series !== 1) out.values = noSamples(out.values.length);
       return out;
     },
     close() {

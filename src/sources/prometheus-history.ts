@@ -32,7 +32,7 @@ export async function fetchHistory(r: HistoryRequest): Promise<Trace> {
     if (part.series > 1) {
       throw new PrometheusError('series', `${server}: the query returned ${part.series} series; it must return exactly one: aggregate it, e.g. sum(${r.query})`);
     }
-    requests.push(...part.values);
+    for (const v of part.values) requests.push(v ?? null); // a trace marks gaps null (trace.ts)
     r.onProgress?.(done + n, r.minutes);
   }
   if (!requests.some(isObserved)) {

@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
 import { untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
-import type { History } from '../series/history.js';
+import { appendSamples, type History, type Samples } from '../series/history.js';
 import type { MetricSource } from './types.js';
 import { credentialPath } from './credential-file.js';
 
@@ -157,7 +157,8 @@ const QUERY_KEYS: readonly [SeriesKey, 'query' | 'cpuQuery' | 'memoryQuery'][] =
 /** The cached minutes: the same layout as History (element i ends at start + (i + 1)·MINUTE_MS). */
 interface Cache {
   start: number;
-  series: Map<SeriesKey, (number | null)[]>;
+  /** Gaps are holes, so a week of minutes stays unboxed doubles (history.ts, `Samples`). */
+  series: Map<SeriesKey, Samples>;
 }
 
 /**
@@ -200,7 +201,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
         }),
       ),
     );
-    const fetched = new Map<SeriesKey, (number | null)[]>();
+    const fetched = new Map<SeriesKey, Samples>();
     queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
     // A fetch that starts inside or at the end of the cache extends it; anything else replaces it.
     if (cache === undefined || from < cache.start || from > cacheEnd(cache)) {
@@ -210,7 +211,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       for (const [key, values] of fetched) {
         const merged = cache.series.get(key)!;
         merged.length = offset; // the fetched minutes are newer news than the cached ones
-        merged.push(...values);
+        appendSamples(merged, values);
       }
     }
     // Bounded memory: the longest window asked so far, ending at the newest minute.
@@ -243,7 +244,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       // minutes per refresh outlived the refresh often enough to be a fifth of what the scaler's
       // young-generation GCs promoted (V8's sampling heap profiler, refresh benchmark).
       const values = a === 0 && minutes === cached.length ? cached : cached.slice(a, a + minutes);
-      if (!values.some((v) => v !== null)) {
+      if (!values.some((v) => v !== null && v !== undefined)) {
         throw new PrometheusError('no-data', `${server}: query returned no data in the last ${minutes} minutes (${q.field}: ${q.query})`);
       }
       history[q.key] = values;
@@ -276,7 +277,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   };
 }
 
-function checked(answer: MinuteValues, field: string, query: string, server: string): (number | null)[] {
+function checked(answer: MinuteValues, field: string, query: string, server: string): Samples {
   if (answer.series > 1) {
     throw new PrometheusError(
       'series',

@@ -1,5 +1,5 @@
 import { MINUTE_MS } from '../series/minute.js';
-import type { History } from '../series/history.js';
+import type { History, Samples } from '../series/history.js';
 
 /** Fills one window of minutes, [start, start + minutes·MINUTE_MS); `start` is a whole minute. */
 export type WindowReader = (start: number, minutes: number) => History;
@@ -57,7 +57,7 @@ function concat(start: number, parts: History[]): History {
   for (const s of SERIES) {
     // The parts come from one reader, so they agree on which series exist.
     if (parts[0]![s] === undefined) continue;
-    out[s] = ([] as (number | null)[]).concat(...parts.map((p) => p[s] ?? []));
+    out[s] = ([] as Samples).concat(...parts.map((p) => p[s] ?? []));
   }
   return out;
 }

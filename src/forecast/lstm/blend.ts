@@ -29,7 +29,7 @@ import { MINUTE_MS } from '../../series/minute.js';
 import { holdValue, type HeldMove } from './move-hold.js';
 import { HOLT_WINTERS_DEFAULTS, holtWintersForecast } from '../holt-winters.js';
 
-type Series = ArrayLike<number | null>;
+type Series = ArrayLike<number | null | undefined>;
 
 export const BLEND_BASELINES = ['persistence', 'mean10', 'mean30', 'days3', 'holt-winters'] as const;
 export type BlendBaseline = (typeof BLEND_BASELINES)[number];

@@ -29,7 +29,7 @@ export const FEATURES = ['requests', 'requestsObserved', 'cpu', 'cpuObserved', '
 
 export const FEATURE_COUNT = FEATURES.length;
 
-export type Series = ArrayLike<number | null>;
+export type Series = ArrayLike<number | null | undefined>;
 
 export interface WindowInput {
   requests: Series;

@@ -12,7 +12,7 @@
  */
 import { forEachMinuteStep, lastObserved, observedCount, observedMean } from '../../series/observed.js';
 
-type Series = ArrayLike<number | null>;
+type Series = ArrayLike<number | null | undefined>;
 
 /** The move is the mean of the last RECENT minutes against the mean of the BEFORE minutes before them. */
 export const RECENT = 3;
