@@ -4,9 +4,9 @@ import { MINUTE_MS } from './minute.js';
 /**
  * A per-minute series. A minute with no data is null or a hole (it reads as undefined). Sources that
  * keep long histories leave gaps as holes: V8 then stores the array's numbers as unboxed doubles,
- * 8 bytes a minute, where one null makes every non-integer number its own heap object (24 bytes more,
- * and work for every garbage collection). Build such series with `noSamples` and `appendSamples`:
- * writing null or undefined into them, or spreading them, boxes them again.
+ * 8 bytes a minute, where one null makes every non-integer number its own heap object (about 28
+ * bytes a minute, and work for every garbage collection). Build such series with `noSamples` and
+ * `appendSamples`: writing null or undefined into them, or spreading them, boxes them again.
  */
 export type Samples = (number | null | undefined)[];
 
