@@ -1,16 +1,8 @@
 import { checkSamples, SampleBoundsError } from './samples.js';
-import { noSamples, type Samples } from '../series/history.js';
+import { noSamples } from '../series/history.js';
+import { holey } from '../test-support/series.js';
 
 const START = Date.UTC(2026, 0, 1);
-
-/** A series with holes where `undefined` is given, as the Prometheus source hands gaps out. */
-function holey(...values: (number | undefined)[]): Samples {
-  const out = noSamples(values.length);
-  values.forEach((v, i) => {
-    if (v !== undefined) out[i] = v;
-  });
-  return out;
-}
 
 test('a hole is a gap: the newest observed sample is the one before it', () => {
   const r = checkSamples({ start: START, requests: holey(1, 2, undefined) }, 100);

@@ -20,6 +20,7 @@ import {
 import { MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER } from './prometheus-client.js';
 import { credentialPath, CredentialFileError, MAX_CREDENTIAL_BYTES, readCredentialFile } from './credential-file.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import { holey } from '../test-support/series.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 30);
 const END = floorMinute(NOW);
@@ -55,15 +56,6 @@ async function failure(p: Promise<unknown>): Promise<PrometheusError> {
   );
   if (!(err instanceof PrometheusError)) throw err;
   return err;
-}
-
-/** An array with a hole wherever `undefined` is given: how the source hands out gaps (history.ts, `Samples`). */
-function holey(...values: (number | undefined)[]): (number | undefined)[] {
-  const out = new Array<number | undefined>(values.length);
-  values.forEach((v, i) => {
-    if (v !== undefined) out[i] = v;
-  });
-  return out;
 }
 
 describe('PROMETHEUS_METADATA', () => {
