@@ -26,6 +26,8 @@ export const PLAN_REASONS = [
   'surge',
   /** Predictive: a surge's onset was found and its level, grown, is above the rest. */
   'onset',
+  /** Predictive: the load's level now (a line through the last half hour, plus some of its scatter) is above the rest. */
+  'level',
   /** Predictive, but the forecaster failed: the observed load is used. */
   'forecast-unavailable',
   /** Shadow mode: the forecast is computed and exported, the reactive value is answered. */
@@ -128,6 +130,7 @@ export function makePlan(input: PlanInput): Plan {
       [signals.recurring, 'recurring'],
       [signals.surging ? signals.surgeLevel : null, 'surge'],
       [signals.onset ?? null, 'onset'],
+      [signals.level ?? null, 'level'],
     ] as const) {
       if (value !== null && Number.isFinite(value) && value > base) {
         base = value;

@@ -1,4 +1,4 @@
-import { isSurging, planSignals, rampProjection, recurringPeak, SIGNAL_DEFAULTS, signalHistoryMinutes, surgeOnset } from './signals.js';
+import { isSurging, loadLevel, planSignals, rampProjection, recurringPeak, SIGNAL_DEFAULTS, signalHistoryMinutes, surgeOnset } from './signals.js';
 import { makePlan } from './plan.js';
 
 const DAY = 1440;
@@ -210,6 +210,64 @@ describe('surgeOnset (the `onset` signal): a surge found while it builds, on noi
     gaps[55] = null;
     expect(surgeOnset(gaps, alpha)).not.toBeNull();
     expect(signalHistoryMinutes(3, onlyOnset)).toBeGreaterThanOrEqual(c.minutes + c.beforeMinutes);
+  });
+});
+
+describe('loadLevel (the `level` signal): standing capacity between bursts', () => {
+  const c = SIGNAL_DEFAULTS.level;
+  const onlyLevel = new Set(['level'] as const);
+  /** The scatter the floor adds: spread × √(Σ r² ÷ (k − 2)). */
+  const scatter = (residuals: number[]) => c.spread * Math.sqrt(residuals.reduce((s, r) => s + r * r, 0) / (residuals.length - 2));
+
+  test('a flat load with short bursts: the level plus a quarter of its scatter, above the quiet minute now', () => {
+    // 100/min with one-minute bursts to 250, placed symmetrically in the last half hour (so the line
+    // is flat at the window's mean); now is a quiet minute.
+    const window = Array.from({ length: c.minutes }, (_, o) => ([2, 14, 15, 27].includes(o) ? 250 : 100));
+    const v = [...flat(30, 100), ...window];
+    const level = loadLevel(v)!;
+    const mean = window.reduce((a, b) => a + b, 0) / window.length;
+    expect(mean).toBe(120);
+    expect(level).toBeCloseTo(mean + scatter(window.map((x) => x - mean)), 9);
+    expect(level).toBeGreaterThan(v.at(-1)!);
+    // The plan holds it between the bursts (reason level), where the observed minute alone would not.
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: v.at(-1)!, forecast: { model: 'm', values: [100, 100, 100] }, signals: planSignals(v, 3, 1, onlyLevel) });
+    expect(plan).toMatchObject({ reason: 'level', value: level });
+  });
+
+  test('a steady decline: the line read now, not the mean of the half hour, so the pods of an hour ago are let go', () => {
+    // 400 falling by 5 a minute: exactly on a line, so no scatter; the mean of the half hour is 72.5 above now.
+    const v = Array.from({ length: 60 }, (_, i) => 400 - 5 * i);
+    expect(loadLevel(v)).toBeCloseTo(v.at(-1)!, 9);
+    const mean = v.slice(-c.minutes).reduce((a, b) => a + b, 0) / c.minutes;
+    expect(mean - v.at(-1)!).toBeCloseTo(72.5, 9);
+    // A rise on a line is read now too: the floor is the current load, which the plan has anyway.
+    const up = Array.from({ length: 60 }, (_, i) => 100 + 5 * i);
+    expect(loadLevel(up)).toBeCloseTo(up.at(-1)!, 9);
+  });
+
+  test('unobserved minutes are left out of the line; fewer than three observed minutes give no floor; never negative', () => {
+    const v: (number | null)[] = Array.from({ length: 60 }, (_, i) => 200 + (i % 2 === 0 ? 10 : -10));
+    const holes = [...v];
+    for (let i = 40; i < 50; i++) holes[i] = null;
+    const kept = holes.slice(-c.minutes).filter((x): x is number => x !== null);
+    expect(kept).toHaveLength(20);
+    expect(loadLevel(holes)).toBeGreaterThan(200);
+    expect(loadLevel(holes)).toBeLessThan(210);
+    expect(loadLevel([...new Array<null>(58).fill(null), 100, 120])).toBeNull();
+    expect(loadLevel([])).toBeNull();
+    // A collapse to 0 projects below zero: the floor stays at 0 plus the scatter.
+    const collapse = [...flat(50, 1000), ...flat(10, 0)];
+    expect(loadLevel(collapse)!).toBeGreaterThanOrEqual(0);
+    expect(loadLevel(collapse)!).toBeLessThan(1000);
+  });
+
+  test('only when enabled, and it only raises the base', () => {
+    const v = Array.from({ length: 60 }, (_, i) => (i % 10 === 5 ? 250 : 100));
+    expect(planSignals(v, 3, 1, new Set(['ramp', 'recurring', 'surge', 'onset'])).level).toBeNull();
+    expect(planSignals(v, 3, 1, onlyLevel).level).toBe(loadLevel(v));
+    const plan = makePlan({ mode: 'predictive', headroom: 0, activationValue: 0, observed: 100, forecast: { model: 'm', values: [900] }, signals: planSignals(v, 3, 1, onlyLevel) });
+    expect(plan).toMatchObject({ reason: 'forecast', value: 900 });
+    expect(signalHistoryMinutes(3, onlyLevel)).toBeGreaterThanOrEqual(c.minutes);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * What the load's own history says about the next minutes, beyond a forecaster's point estimate:
  * the errors that cost are under-provisioning at a surge's onset, and a model trained for mean error
- * smooths exactly those away. Three guards, each pure, each in the load's own unit and scale-free
+ * smooths exactly those away. Guards, each pure, each in the load's own unit and scale-free
  * (every threshold is a ratio, or a multiple of the noise α·√level of plan/noise.ts):
  *
  * - **ramp**: the last minutes rise well beyond noise → the rise is projected over the horizon, so
@@ -23,7 +23,12 @@
  *   way (the surge margin applies) and the base is provisioned for it to grow half as much again as
  *   it has shown, since it is still building while pods start. It buys p95 latency at 1–3% more
  *   pod-hours, paid for by a smaller noise margin (plan/defaults.ts; docs/experiments/
- *   planner-2026-12.md, "a surge's onset, found by CUSUM").
+ *   planner-2026-12.md, "a surge's onset, found by CUSUM");
+ * - **level**: the load's level now — a straight line fitted through the last half hour, read at
+ *   the current minute, plus a quarter of the scatter around it — as a floor: traffic of short
+ *   bursts needs standing capacity between them (a pod ordered on a one-minute burst is ready after
+ *   it), and a line, unlike a mean, follows a daily decline instead of holding the pods of an hour
+ *   ago (docs/experiments/planner-2026-12.md, "a floor at the load's level").
  */
 import { isObserved, observedMean, type Series } from '../series/observed.js';
 
@@ -82,6 +87,12 @@ export const SIGNAL_DEFAULTS = {
     /** While it fires, the base is at least before + growth × (level − before). */
     growth: 1.5,
   },
+  level: {
+    /** The line is fitted through the observed minutes of the last `minutes`, now included. */
+    minutes: 30,
+    /** … and the floor is its value now plus `spread` × the standard deviation of the minutes around it. */
+    spread: 0.25,
+  },
 } as const;
 
 export interface PlanSignals {
@@ -95,15 +106,17 @@ export interface PlanSignals {
   surgeLevel: number | null;
   /** While the onset detector fires, the surge's level grown (`surgeOnset`); else null. Optional: absent is null. */
   onset?: number | null;
+  /** The load's level now (`loadLevel`), a floor; null without three observed minutes. Optional: absent is null. */
+  level?: number | null;
 }
 
-export type SignalName = 'ramp' | 'recurring' | 'surge' | 'onset';
-export const SIGNAL_NAMES: readonly SignalName[] = ['ramp', 'recurring', 'surge', 'onset'];
+export type SignalName = 'ramp' | 'recurring' | 'surge' | 'onset' | 'level';
+export const SIGNAL_NAMES: readonly SignalName[] = ['ramp', 'recurring', 'surge', 'onset', 'level'];
 
 /** Minutes of history the signals look at: the recurring guard looks back days. */
 export function signalHistoryMinutes(horizon: number, enabled: ReadonlySet<SignalName>): number {
   const r = SIGNAL_DEFAULTS.recurring;
-  const base = Math.max(SIGNAL_DEFAULTS.surge.trailingMinutes, SIGNAL_DEFAULTS.onset.minutes + SIGNAL_DEFAULTS.onset.beforeMinutes);
+  const base = Math.max(SIGNAL_DEFAULTS.surge.trailingMinutes, SIGNAL_DEFAULTS.onset.minutes + SIGNAL_DEFAULTS.onset.beforeMinutes, SIGNAL_DEFAULTS.level.minutes);
   return enabled.has('recurring') ? r.days * DAY_MINUTES + Math.max(r.levelMinutes, horizon + 2) : base;
 }
 
@@ -219,6 +232,45 @@ export function surgeOnset(values: Series, alpha: number | null, n = values.leng
   return level === null ? null : before + c.growth * (level - before);
 }
 
+/**
+ * The level floor (see the header) over the history `values[0, n)`: the least-squares line through
+ * the observed minutes of the last `level.minutes`, at the current minute, plus `level.spread` × the
+ * standard deviation of those minutes around the line; never below 0. Null with fewer than three
+ * observed minutes (no line and scatter to speak of).
+ */
+export function loadLevel(values: Series, n = values.length): number | null {
+  const c = SIGNAL_DEFAULTS.level;
+  const from = Math.max(0, n - c.minutes);
+  // x counts minutes back from now (0 = now), so the intercept is the line's value now.
+  let k = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = from; i < n; i++) {
+    const y = values[i];
+    if (!isObserved(y)) continue;
+    const x = i - (n - 1);
+    k++;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  if (k < 3) return null;
+  const slope = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+  const now = (sy - slope * sx) / k;
+  let squares = 0;
+  for (let i = from; i < n; i++) {
+    const y = values[i];
+    if (!isObserved(y)) continue;
+    const r = y - (now + slope * (i - (n - 1)));
+    squares += r * r;
+  }
+  // Two parameters fitted: k − 2 degrees of freedom for the scatter.
+  return Math.max(0, now) + c.spread * Math.sqrt(squares / (k - 2));
+}
+
 /** Whether a surge is under way: the last minutes' mean well above the last hour's. */
 export function isSurging(values: Series, n = values.length): boolean {
   const c = SIGNAL_DEFAULTS.surge;
@@ -236,5 +288,6 @@ export function planSignals(values: Series, horizon: number, alpha: number | nul
     surging,
     surgeLevel: surging ? observedMean(values, n - SIGNAL_DEFAULTS.surge.holdMinutes, n) : null,
     onset: enabled.has('onset') ? surgeOnset(values, alpha, n) : null,
+    level: enabled.has('level') ? loadLevel(values, n) : null,
   };
 }

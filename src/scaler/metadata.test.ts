@@ -4,11 +4,13 @@ const parse = createMetadataParser();
 const base = { targetValue: '100' };
 
 describe('ScaledObject metadata', () => {
-  test('signals: a subset of ramp, recurring, surge, or none; anything else names the key', () => {
+  test('signals: a subset of ramp, recurring, surge, onset, level, or none; anything else names the key', () => {
     expect(parse({ ...base, signals: 'ramp' }).signals).toEqual(['ramp']);
+    // level is opt-in: accepted by name, not among the defaults (line 34 below).
+    expect(parse({ ...base, signals: 'ramp,recurring,surge,onset,level' }).signals).toEqual(['ramp', 'recurring', 'surge', 'onset', 'level']);
     expect(parse({ ...base, signals: 'surge, ramp' }).signals).toEqual(['surge', 'ramp']);
     expect(parse({ ...base, signals: 'none' }).signals).toEqual([]);
-    expect(() => parse({ ...base, signals: 'ramp,psychic' })).toThrow(/metadata "signals" must be "none" or signal names separated by commas, from ramp, recurring, surge, onset/);
+    expect(() => parse({ ...base, signals: 'ramp,psychic' })).toThrow(/metadata "signals" must be "none" or signal names separated by commas, from ramp, recurring, surge, onset, level/);
     expect(() => parse({ ...base, signals: 'ramp,ramp' })).toThrow(/metadata "signals"/);
   });
 

@@ -82,7 +82,7 @@ export function metadataSchema(defaultForecaster: string = DEFAULT_MODEL) {
     noiseMargin: number({ min: 0, max: 10, default: PLANNER_DEFAULTS.noiseMargin }),
     /** k of the noise margin while a surge is under way (plan/signals.ts). */
     surgeNoiseMargin: number({ min: 0, max: 10, default: PLANNER_DEFAULTS.surgeNoiseMargin }),
-    /** What the history says beyond the forecast (plan/signals.ts): ramp, recurring, surge, onset; `none` for none. */
+    /** What the history says beyond the forecast (plan/signals.ts): ramp, recurring, surge, onset, level; `none` for none. */
     signals: nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals),
     mode: oneOf(MODES, { default: 'predictive' }),
     forecaster: oneOf(MODEL_NAMES, { default: defaultForecaster as ModelName }),

@@ -133,7 +133,7 @@ export interface PlannerSettings {
 const maskSignals = (s: PlanSignals | null, on: ReadonlySet<SignalName> | undefined): PlanSignals | undefined =>
   s === null || on === undefined || on.size === 0
     ? undefined
-    : { ramp: on.has('ramp') ? s.ramp : null, recurring: on.has('recurring') ? s.recurring : null, surging: on.has('surge') && s.surging, surgeLevel: on.has('surge') ? s.surgeLevel : null, onset: on.has('onset') ? (s.onset ?? null) : null };
+    : { ramp: on.has('ramp') ? s.ramp : null, recurring: on.has('recurring') ? s.recurring : null, surging: on.has('surge') && s.surging, surgeLevel: on.has('surge') ? s.surgeLevel : null, onset: on.has('onset') ? (s.onset ?? null) : null, level: on.has('level') ? (s.level ?? null) : null };
 
 /** The planner over a span's forecasts with one setting: the value KEDA would read each minute, req/s. */
 export function planSpan(f: SpanForecasts, load: SimLoad, setting: PlannerSettings): Pick<AmadeusPlans, 'planned' | 'forecastMax' | 'reasons'> {

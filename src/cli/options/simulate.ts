@@ -86,7 +86,7 @@ export const SIMULATE_OPTIONS = {
   quantile: o(oneOf(['none', ...QUANTILES], { default: 'none' }), 'Amadeus: plan for this quantile of the horizon\'s maximum (metadata quantile); none: the point forecast.'),
   noiseMargin: o(number({ min: 0, max: 10, default: PLANNER_DEFAULTS.noiseMargin }), 'Amadeus: k of the noise margin k·α·√load added to the plan before the headroom (metadata noiseMargin); 0: none.'),
   surgeNoiseMargin: o(number({ min: 0, max: 10, default: PLANNER_DEFAULTS.surgeNoiseMargin }), 'Amadeus: k of the noise margin while a surge is under way (metadata surgeNoiseMargin).'),
-  signals: o(nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals), 'Amadeus: what the history says beyond the forecast (metadata signals): ramp, recurring, surge, onset, or none.'),
+  signals: o(nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals), 'Amadeus: what the history says beyond the forecast (metadata signals): ramp, recurring, surge, onset, level, or none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
   fineTune: o(boolean({ default: true }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs, as serve does (--no-fine-tune: the shipped model only).'),
