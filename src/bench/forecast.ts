@@ -69,11 +69,36 @@ export async function runForecastBench(o: ForecastBenchOptions) {
   const fineTuneSeconds = (performance.now() - f0) / 1000;
 
   let pretrainSeconds: number | null = null;
+  let pretrainWindows: number | null = null;
+  let pretrainSameWeights: boolean | null = null;
   if (o.pretrain) {
     o.log(`pre-training with the shipped model's settings (${meta.training.epochs} epochs)…`);
     const p0 = performance.now();
     const t = meta.training;
-    const r = await pretrain(trace, { split: t.split, validation: 0.1, epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate, stride: t.stride ?? 1, units: meta.shape.units, dropRate: t.dropRate, seed: t.seed });
+    // Every setting the shipped model was trained with, its augmented copies included (without them
+    // a third of the windows are trained on and the time is not the shipped model's).
+    const r = await pretrain(trace, {
+      split: t.split,
+      validation: 0.1,
+      epochs: t.epochs,
+      batchSize: t.batchSize,
+      learningRate: t.learningRate,
+      stride: t.stride ?? 1,
+      units: meta.shape.units,
+      shape: meta.shape,
+      dropRate: t.dropRate,
+      seed: t.seed,
+      augmentCopies: t.augmentCopies ?? 0,
+      ...(t.augmentStride !== undefined && { augmentStride: t.augmentStride }),
+      ...(t.augment && { augment: t.augment }),
+      ...(t.targetSmoothing !== undefined && { targetSmoothing: t.targetSmoothing }),
+    });
+    pretrainWindows = r.meta.training.windows;
+    // Training is seeded: on the shipped model's backend the weights come out the same, which
+    // shows these were the shipped settings (another backend or a changed recipe says false).
+    const shipped = getWeights(model);
+    const trained = getWeights(r.model);
+    pretrainSameWeights = shipped.length === trained.length && shipped.every((w, i) => w.length === trained[i]!.length && w.every((x, j) => x === trained[i]![j]));
     r.model.dispose();
     pretrainSeconds = (performance.now() - p0) / 1000;
   }
@@ -90,5 +115,9 @@ export async function runForecastBench(o: ForecastBenchOptions) {
     inference1000Ms: { median: round(median(inferMs), 1), runs: inferMs.map((v) => round(v, 1)) },
     fineTuneRound: { seconds: round(fineTuneSeconds, 2), givenMinutes: read, trainWindows: round1.trainWindows, holdoutWindows: round1.holdoutWindows, accepted: round1.accepted },
     pretrainSeconds: pretrainSeconds === null ? null : round(pretrainSeconds, 1),
+    /** Training windows of that run, augmented copies included (the shipped model's meta.json has its own). */
+    pretrainWindows,
+    /** Whether that run's weights equal the shipped model's, value for value. */
+    pretrainSameWeights,
   };
 }
