@@ -12,7 +12,7 @@
  * of two ReplicaSets of one Deployment failing together are one problem.
  *
  * Order of checks for one failure (cheapest and most final first): leader? → protected namespace →
- * owning workload → opted in → already handled (idempotency keys; an OOM kill older than the
+ * owning workload → opted in → the workload has no controller of its own → already handled (idempotency keys; an OOM kill older than the
  * container's last bump, or at a limit the template has already raised) → GitOps / VPA / paused →
  * for a rollback, is it the newest revision, never known-good, failing in more than the share of
  * its pods, not shown by the API server to have run healthy while unwatched (`unwatched.ts`; the
@@ -425,6 +425,8 @@ export class Healer {
     if (action === 'report') {
       return { result: 'refused', reason: 'image-pull', message: `${failure.message ?? 'the image cannot be pulled'}: fix the image reference or its pull secret; nothing is patched for it` };
     }
+    const owned = ownedRefusal(w);
+    if (owned) return owned;
     return action === 'oom-bump' ? this.decideOom(w, pod, failure, held) : this.decideRollback(w, pod, failure, readLogs, held);
   }
 
@@ -1219,6 +1221,22 @@ function podMemoryLimit(pod: V1Pod, failure: Failure): number | null {
   return c ? limitOf(c) : null;
 }
 
+/** Marks only where a rollback could follow: opted in, not protected, no controller of its own (`ownedRefusal`). */
 function eligible(obj: KubernetesObject, rules: HealRules): boolean {
-  return !PROTECTED_NAMESPACES.has(obj.metadata?.namespace ?? '') && isHealEnabled(obj.metadata?.annotations, rules);
+  return !PROTECTED_NAMESPACES.has(obj.metadata?.namespace ?? '') && isHealEnabled(obj.metadata?.annotations, rules) && ownerOf(obj) === null;
+}
+
+/**
+ * A workload with a controller of its own (a Knative Revision's Deployment, Flagger's `-primary`,
+ * an operator's StatefulSet): that controller writes its template and would revert a patch, or
+ * fight it. Refused, naming the owner; null when the workload has none.
+ */
+function ownedRefusal(w: Workload): Outcome | null {
+  const owner = ownerOf(w.object);
+  if (!owner) return null;
+  return {
+    result: 'refused',
+    reason: 'owned',
+    message: `controlled by ${owner.kind}/${owner.name} (${owner.apiVersion}), which writes this ${w.kind}'s template and would undo or fight a patch: fix it there; Amadeus does not patch it`,
+  };
 }
