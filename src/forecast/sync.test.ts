@@ -149,3 +149,45 @@ test('a shared volume that does not answer holds no forecast: each read has a de
   await ask(f, 204);
   expect(reads).toBe(2);
 });
+
+test('a shared volume that does not answer a publish holds neither the owner nor its memory: a deadline, and only the newest state waits', async () => {
+  const published: number[] = [];
+  const hung: (() => void)[] = [];
+  let answering = false;
+  const warnings: string[] = [];
+  const store: StateStore = {
+    latestVersion: () => Promise.resolve(null),
+    read: () => Promise.resolve(null),
+    publish: (_key, snapshot) => {
+      published.push((snapshot.origin - T0) / MIN);
+      const version = published.length;
+      return answering ? Promise.resolve(version) : new Promise((resolve) => hung.push(() => resolve(version)));
+    },
+  };
+  const counts: Record<string, number> = {};
+  const owner = createSyncedForecaster(stack(), {
+    key: 'shop/web#abc',
+    store,
+    owns: () => true,
+    readTimeoutMs: 20,
+    log: { warn: (msg, fields) => warnings.push(`${msg}: ${String(fields?.error)}`) },
+    onSnapshot: (a) => (counts[a] = (counts[a] ?? 0) + 1),
+  });
+  const control = replica(null, true);
+  for (let m = 200; m < 230; m++) {
+    expect(answer(await ask(owner, m))).toEqual(answer(await ask(control, m)));
+    await owner.settled(); // ends at the deadline, not when the volume answers
+  }
+  // Six publishing minutes (200, 205, … 225): one write started, the newest state waiting, no more.
+  expect(published).toEqual([200]);
+  expect(warnings).toEqual(['could not publish the forecasting state: publishing the forecasting state: deadline exceeded after 0.02s']);
+  // The volume answers: the snapshot that waited (minute 225's) is published, then each as usual.
+  answering = true;
+  for (const end of hung.splice(0)) end();
+  await owner.settled();
+  expect(published).toEqual([200, 225]);
+  for (let m = 230; m < 236; m++) await ask(owner, m);
+  await owner.settled();
+  expect(published).toEqual([200, 225, 230, 235]);
+  expect(counts.published).toBe(3); // the first answered after its deadline: not counted as published in time
+});

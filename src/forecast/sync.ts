@@ -15,12 +15,12 @@
  *
  * Only serve wraps forecasters in this: the simulator already steps through every minute itself.
  */
-import { within } from '../deadline/deadline.js';
+import { DeadlineError, within } from '../deadline/deadline.js';
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import type { Forecast } from '../series/forecast.js';
-import type { StateStore } from '../replicas/shared-dir.js';
-import { digestOf } from '../replicas/shared-dir.js';
+import type { StateSnapshot, StateStore } from '../replicas/shared-dir.js';
+import { digestOf, SHARED_VOLUME_TIMEOUT_MS } from '../replicas/shared-dir.js';
 import { forecastOrigin } from './gate.js';
 import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
 
@@ -30,10 +30,11 @@ export const SYNC_DEFAULTS = {
   /** Missed minutes replayed at most: beyond that the state skips them (as it always did). */
   catchUpMinutes: 30,
   /**
-   * How long a forecast waits on each read of the shared volume (ms): a hung volume (an NFS server
-   * gone) must not hold the forecast, so past it the replica keeps its own state for this minute.
+   * How long a forecast waits on each read of the shared volume, and a publish on its write (ms): a
+   * hung volume (an NFS server gone) must not hold the forecast, so past it the replica keeps its own
+   * state for this minute.
    */
-  readTimeoutMs: 5_000,
+  readTimeoutMs: SHARED_VOLUME_TIMEOUT_MS,
 } as const;
 
 export interface SyncLog {
@@ -50,7 +51,7 @@ export interface SyncOptions {
   owns: () => boolean;
   intervalMinutes?: number;
   catchUpMinutes?: number;
-  /** Deadline of each read of the store on the forecast path (ms); default SYNC_DEFAULTS.readTimeoutMs. */
+  /** Deadline of each read of the store on the forecast path, and of each publish (ms); default SYNC_DEFAULTS.readTimeoutMs. */
   readTimeoutMs?: number;
   log: SyncLog;
   /** Counts snapshots: published by the owner; matched (already equal) or adopted by a follower. */
@@ -80,7 +81,15 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   let seenVersion = 0;
   /** This replica's own state digests at the publishing minutes (the last few). */
   const digests = new Map<number, string>();
-  let publishing: Promise<unknown> = Promise.resolve();
+  /** Settles once the latest publish has answered or passed its deadline (what settled() waits for). */
+  let publishing: Promise<void> = Promise.resolve();
+  /** A publish the store has not answered yet, past its deadline or not: none other starts until it ends. */
+  let writing: Promise<void> | null = null;
+  /**
+   * The newest snapshot waiting for that publish to end; a newer one replaces it. A hung volume so
+   * holds two snapshots at most (this one and the one being written), not one per publishing minute.
+   */
+  let queued: StateSnapshot | null = null;
   const readTimeoutMs = o.readTimeoutMs ?? SYNC_DEFAULTS.readTimeoutMs;
   /** A read of the store still running past its deadline: none other starts until it ends. */
   let reading: Promise<void> | null = null;
@@ -119,14 +128,44 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     digests.set(origin, digest);
     for (const k of digests.keys()) if (k < origin - (catchUp + interval) * MINUTE_MS) digests.delete(k);
     if (!owner || !o.store) return;
-    const store = o.store;
-    publishing = publishing
-      .then(() => store.publish(o.key, { origin, digest, state }))
-      .then((version) => {
+    const snapshot = { origin, digest, state };
+    if (writing) {
+      o.log.debug?.('the shared volume has not answered the last publish yet; the newest state waits for it', { workload: o.key });
+      queued = snapshot;
+      return;
+    }
+    startPublish(o.store, snapshot);
+  };
+
+  const startPublish = (store: StateStore, snapshot: StateSnapshot) => {
+    const write = (async () => store.publish(o.key, snapshot))();
+    const ended = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    writing = ended;
+    // Once the store has answered (in time or long after), the snapshot that waited goes next.
+    const next = () => {
+      if (writing !== ended) return;
+      writing = null;
+      const waiting = queued;
+      queued = null;
+      // No longer the owner meanwhile: the new owner publishes; a stale snapshot would only compete.
+      if (waiting && o.owns()) startPublish(store, waiting);
+    };
+    void ended.then(next);
+    publishing = within(write, readTimeoutMs, 'publishing the forecasting state').then(
+      (version) => {
         seenVersion = Math.max(seenVersion, version);
         o.onSnapshot?.('published');
-      })
-      .catch((err: unknown) => o.log.warn('could not publish the forecasting state', { workload: o.key, error: messageOf(err) }));
+        next();
+      },
+      (err: unknown) => {
+        o.log.warn('could not publish the forecasting state', { workload: o.key, error: messageOf(err) });
+        // Past the deadline the write goes on: `ended` starts the next one when it does end.
+        if (!(err instanceof DeadlineError)) next();
+      },
+    );
   };
 
   /** Looks at the newest snapshot; loads it when this replica's state differs. Returns the origin to replay from. */
@@ -186,7 +225,11 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
 
     async settled(): Promise<void> {
       await inner.settled?.();
-      await publishing;
+      // Until no publish waits on the store, or the one writing is past its deadline.
+      for (let p = publishing; ; p = publishing) {
+        await p;
+        if (p === publishing) return;
+      }
     },
 
     close(): void {

@@ -11,6 +11,12 @@ import { nextVersion, publish, readCurrent, readPointer, readVersion, listVersio
 export type SharedKind = 'weights' | 'state';
 
 /**
+ * Deadline of each read of the shared volume on the forecast path, and of each publish (ms): a hung
+ * volume (an NFS server gone) must hold neither a forecast nor a fine-tuning round and its lock.
+ */
+export const SHARED_VOLUME_TIMEOUT_MS = 5_000;
+
+/**
  * What a reader accepts of one version, per kind (publish.ts READ_CAPS covers `current` and
  * meta.json): more is taken for corrupt, and the reader falls back to an older version. A
  * workload's LSTM weights are tens of KiB, its state (score windows, pending forecasts) about as much.

@@ -13,6 +13,7 @@ import { FEATURES } from './features.js';
 import { getWeights, saveModel } from './io.js';
 import { createModel, type ModelShape } from './model.js';
 import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir, type LstmRuntime } from './workload.js';
+import type { WeightsStore } from '../../replicas/shared-dir.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
@@ -285,4 +286,67 @@ test('workloads that all came due at once (a restart) are worked through minute 
   }
   // 30 rounds at two a minute: all within the 15–20 minutes after they came due (an interval each, before).
   expect(trained.size).toBe(30);
+});
+
+test('a publish of weights the volume does not answer ends the round at its deadline and releases the lock; rounds resume once it answers', async () => {
+  const tuned = createModel(shape, 7);
+  try {
+    // A store in memory (a real volume's fsyncs could outlast the short deadline), whose publishes
+    // hang until the volume "comes back".
+    const kept = new Map<number, Record<string, Buffer>>();
+    const hung: (() => void)[] = [];
+    let answering = false;
+    const published: number[] = [];
+    const write = (f: Record<string, Buffer>) => {
+      const v = kept.size + 1;
+      kept.set(v, f);
+      published.push(v);
+      return v;
+    };
+    const newest = () => (kept.size ? kept.size : null);
+    const store: WeightsStore = {
+      latestVersion: async () => newest(),
+      read: async (_key, version) => {
+        const v = version ?? newest();
+        const f = v === null ? undefined : kept.get(v);
+        return f && v !== null ? { version: v, files: f } : null;
+      },
+      versions: async () => [...kept.keys()],
+      publish: (_key, f) => (answering ? Promise.resolve(write(f)) : new Promise((resolve) => hung.push(() => resolve(write(f))))),
+    };
+    const taken: string[] = [];
+    const released: string[] = [];
+    const lock = { acquire: async (k: string) => (taken.push(k), true), release: async (k: string) => void released.push(k), holds: () => true };
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg}: ${String((f?.error as Error | undefined)?.message)}`) };
+    const accepted = Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    const { w, jobs } = setup(0, accepted, { weights: store, owns: () => true, roundLock: lock, log, publishTimeoutMs: 20 });
+    await w.forecast(at(0));
+    await w.forecast(at(60));
+    await w.settled(); // ends at the deadline, not when the volume answers
+    expect(jobs).toHaveLength(1);
+    expect(warnings).toEqual(['could not publish fine-tuned weights; keeping the current ones: publishing fine-tuned weights: deadline exceeded after 0.02s']);
+    expect(released).toEqual(['ns/app']); // the lock is not renewed on for as long as the volume hangs
+    // Due again, but the last write has not ended: no round trains what it could not publish.
+    await w.forecast(at(120));
+    await w.forecast(at(121));
+    expect(jobs).toHaveLength(1);
+    expect(w.version).toBe(0);
+    // The volume answers: the late version is on it and loads; the next round runs and publishes.
+    answering = true;
+    for (const end of hung.splice(0)) end();
+    await new Promise((r) => setImmediate(r));
+    await w.forecast(at(122));
+    await w.settled();
+    expect(w.version).toBe(1);
+    expect(jobs).toHaveLength(2);
+    expect(warnings).toHaveLength(1); // the next round published in time
+    expect(published).toEqual([1, 2]);
+    expect(taken).toEqual(['ns/app', 'ns/app']);
+    expect(released).toEqual(['ns/app', 'ns/app']);
+    await w.forecast(at(122 + FINE_TUNE_EFFECT_MINUTES));
+    expect(w.version).toBe(2);
+  } finally {
+    tuned.dispose();
+  }
 });

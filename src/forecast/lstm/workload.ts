@@ -30,7 +30,8 @@ import { roundReadMinutes } from './finetune.js';
 import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
-import { fileWeightsStore, type WeightsStore } from '../../replicas/shared-dir.js';
+import { fileWeightsStore, SHARED_VOLUME_TIMEOUT_MS, type WeightsStore } from '../../replicas/shared-dir.js';
+import { within } from '../../deadline/deadline.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
 
@@ -69,6 +70,11 @@ export interface LstmRuntime {
   workloads?: Set<WorkloadLstm>;
   /** Wall clock, for the time stamp of accepted weights only. */
   clock?: () => number;
+  /**
+   * Deadline of publishing accepted weights (ms); default SHARED_VOLUME_TIMEOUT_MS. Past it the round
+   * fails and releases its lock: a hung volume must not keep the workload's lock renewed indefinitely.
+   */
+  publishTimeoutMs?: number;
 }
 
 /**
@@ -126,6 +132,8 @@ export class WorkloadLstm implements Forecaster {
   private refusedVersion = 0;
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
+  /** A publish of weights the store has not answered yet (past its deadline): no round starts until it ends. */
+  private writing: Promise<void> | null = null;
   private rounds = 0;
   /**
    * The blend's record of out-of-sample errors (blend-record.ts), carried from round to round and
@@ -339,12 +347,32 @@ export class WorkloadLstm implements Forecaster {
     return recordToContinue([this.blendRecord, published], fittedAt, meta.shape.horizonMinutes);
   }
 
+  /**
+   * `files` published, within the deadline. A write past it goes on: if it completes, the version is
+   * on the volume like any other (`current` only moves forward) and lookForPublished loads it here too.
+   */
+  private publish(store: WeightsStore, files: Record<string, Buffer>): Promise<number> {
+    const write = store.publish(this.key, files);
+    const ended = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing = ended;
+    void ended.then(() => {
+      if (this.writing === ended) this.writing = null;
+    });
+    return within(write, this.rt.publishTimeoutMs ?? SHARED_VOLUME_TIMEOUT_MS, 'publishing fine-tuned weights');
+  }
+
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
     const origin = forecastOrigin(request.history);
     // The first round waits one interval: a workload that just appeared has little history.
     if (this.lastAttempt === null) this.lastAttempt = origin;
     if (!pool || this.round || this.closed || origin - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    // The volume still has not answered the last publish: a new round could not publish either (tried
+    // again each minute, so it runs as soon as the volume is back).
+    if (this.writing) return;
     // A version waiting for its first minute: the next round learns on top of it.
     if (this.versions.some((v) => v.from > origin)) return;
     // Another replica's: it publishes, this one loads (lookForPublished).
@@ -397,7 +425,7 @@ export class WorkloadLstm implements Forecaster {
         let version = 0;
         if (this.store) {
           try {
-            version = await this.store.publish(this.key, await modelFiles(model, fineMeta, LSTM_META_FILE));
+            version = await this.publish(this.store, await modelFiles(model, fineMeta, LSTM_META_FILE));
             this.rt.log.info('published fine-tuned weights', { workload: this.key, version, from: new Date(from).toISOString() });
           } catch (err) {
             // Not published: the other replicas would not have it, so this one must not answer with it either.
