@@ -29,6 +29,37 @@ export interface ScalerServerOptions {
   observeRpc?: RpcObserver;
   /** Most StreamIsActive calls open at once; more → RESOURCE_EXHAUSTED. Default DEFAULT_MAX_STREAMS. */
   maxStreams?: number;
+  /** Default SERVER_KEEPALIVE (tests shorten it). */
+  keepalive?: Keepalive;
+}
+
+export interface Keepalive {
+  /** A ping on every connection this long after the last one was answered (ms). */
+  timeMs: number;
+  /** No answer within this (ms): the connection is closed and its calls end. */
+  timeoutMs: number;
+}
+
+/**
+ * The server pings each connection: KEDA on a node lost without a FIN leaves a half-open connection,
+ * and TCP alone never notices it (a StreamIsActive writes only when activity changes), so its
+ * streams would hold their StreamIsActive places for good. About 80 s to notice one.
+ */
+export const SERVER_KEEPALIVE: Keepalive = { timeMs: 60_000, timeoutMs: 20_000 };
+
+/**
+ * The grpc.Server options. Only the server's own pings: grpc-js servers ping every connection, with
+ * calls or without, and police no client's pings (no too_many_pings GOAWAY; C-core options such as
+ * 'grpc.http2.min_ping_interval_without_data_ms' and the channel option
+ * 'grpc.keepalive_permit_without_calls' have no effect here). KEDA's client sets no keepalive and
+ * answers pings as any HTTP/2 peer must.
+ */
+export function serverOptions(keepalive: Keepalive = SERVER_KEEPALIVE): grpc.ServerOptions {
+  return {
+    'grpc.keepalive_time_ms': keepalive.timeMs,
+    'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
+    'grpc.enable_channelz': 0,
+  };
 }
 
 export interface ScalerServer {
@@ -65,12 +96,7 @@ export function credentialsFor(tls: TlsFiles | undefined): grpc.ServerCredential
 export async function startScalerServer(opts: ScalerServerOptions): Promise<ScalerServer> {
   const log = opts.logger;
   const { service } = loadExternalScaler();
-  const server = new grpc.Server({
-    // KEDA keeps one long-lived HTTP/2 connection per scaler address; allow its keepalive pings.
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-    'grpc.enable_channelz': 0,
-  });
+  const server = new grpc.Server(serverOptions(opts.keepalive));
   const streams = new StreamSet(opts.maxStreams);
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
   const health = new HealthService({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
