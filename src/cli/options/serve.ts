@@ -1,7 +1,10 @@
 /** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
 import { DEFAULT_MODEL, MODEL_NAMES } from '../../forecast/catalog.js';
 import { BACKENDS } from '../../forecast/lstm/backend.js';
-import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES } from '../../forecast/lstm/workload.js';
+import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES, maxFineTuneIntervalMinutes } from '../../forecast/lstm/workload.js';
+import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
+import { SYNC_DEFAULTS } from '../../forecast/sync.js';
+import { DEFAULT_MAX_MINUTES } from '../../sources/prometheus.js';
 import { LEVELS } from '../../telemetry/logger.js';
 import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
@@ -14,6 +17,13 @@ const o = option;
 
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const file = fileOption;
+
+/**
+ * Longest --fine-tune-interval (s): with --fine-tune-blend a refresh reads about the interval plus
+ * five days, and a longer one than a Prometheus read allows (DEFAULT_MAX_MINUTES) would fail every
+ * read of every LSTM trigger. The horizon is the one `amadeus train` gives its models.
+ */
+export const MAX_FINE_TUNE_INTERVAL_SECONDS = maxFineTuneIntervalMinutes(DEFAULT_MAX_MINUTES, SYNC_DEFAULTS.catchUpMinutes, DEFAULT_SHAPE.horizonMinutes) * 60;
 
 export const SERVE_OPTIONS = {
   address: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:6000' }), 'gRPC listen address.'),
@@ -29,7 +39,7 @@ export const SERVE_OPTIONS = {
   tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
   inferenceWorker: o(boolean({ default: true }), 'Run LSTM inference in a worker thread, off the event loop that answers KEDA.'),
   fineTune: o(boolean({ default: true }), 'Fine-tune the LSTM per workload from its live history (in a worker thread).'),
-  fineTuneInterval: o(number({ min: 600, max: 2_592_000, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts).'),
+  fineTuneInterval: o(number({ min: 600, max: MAX_FINE_TUNE_INTERVAL_SECONDS, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts); at most what a Prometheus read can hold beside the five days a round choosing a blend reads too.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
   fineTuneBlend: o(boolean({ default: true }), 'Each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10, mean30, days3 (the median of the last three weekdays\' same minutes) or holt-winters (over the two days before) by a weight it chooses on the workload\'s own history (published with the weights); --no-fine-tune-blend: the round\'s weights alone.'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),

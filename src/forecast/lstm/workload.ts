@@ -92,6 +92,15 @@ export const FINE_TUNE_EFFECT_MINUTES = 10;
  */
 export const DEFAULT_FINE_TUNE_INTERVAL_MINUTES = 360;
 
+/**
+ * The longest fine-tuning interval (minutes) whose refresh read still fits in `readLimit` minutes (a
+ * source's largest window): a round choosing a blend reads the interval and the baselines' days
+ * before its span (roundReadMinutes), and serve's state sync reads `catchUpMinutes` more.
+ */
+export function maxFineTuneIntervalMinutes(readLimit: number, catchUpMinutes: number, horizonMinutes: number): number {
+  return readLimit - catchUpMinutes - roundReadMinutes(0, 0, horizonMinutes, true);
+}
+
 export const DEFAULT_MAX_PENDING_ROUNDS = 16;
 
 /** How far back (minutes) a replayed minute may reach: earlier versions are kept that long. */
