@@ -14,7 +14,8 @@
  * Order of checks for one failure (cheapest and most final first): leader? → protected namespace →
  * owning workload → opted in → the workload has no controller of its own → already handled (idempotency keys; an OOM kill older than the
  * container's last bump, or at a limit the template has already raised) → GitOps / VPA / paused →
- * for a rollback, is it the newest revision, never known-good, failing in more than the share of
+ * for a rollback, is the crashing container in the revision's template (not injected), is it the
+ * newest revision, never known-good, more than a restart of the target, failing in more than the share of
  * its pods, not shown by the API server to have run healthy while unwatched (`unwatched.ts`; the
  * finding recorded on the revision) →
  * cooldown → hourly budget → the plan itself (cap, known-good target, dependency
@@ -23,7 +24,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, ownerOf, type Failure } from './detect.js';
@@ -662,6 +663,15 @@ export class Healer {
       this.o.log.debug('crash loop of a revision already rolled back from', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
       return null;
     }
+    // A container the revision's template does not have was added at admission (a mesh's proxy, an
+    // agent): a rollback changes the template, not what injects it.
+    if (failing?.template && !hasContainer(failing.template, failure)) {
+      const what = w.kind === 'Deployment' ? `revision ${failing.revision}` : `ControllerRevision ${failing.name}`;
+      return this.refused(
+        'container-not-in-template',
+        `no rollback: the crash-looping ${failure.init ? 'init container' : 'container'} ${failure.container} is not in the pod template of ${what}; it was added when the pod was created (a service mesh's proxy, an injected agent), and a rollback would not change it: fix it where it is injected`,
+      );
+    }
     if ('none' in pick && pick.code !== 'no-older-revision' && pick.code !== 'no-known-good' && pick.code !== 'same-template') {
       return this.refused(pick.code, `no rollback: ${pick.none}`);
     }
@@ -1213,6 +1223,11 @@ function requestOf(c: V1Container): number | null {
   } catch {
     return null;
   }
+}
+
+/** Whether a pod template has the failed container (among its init containers for an init container's failure). */
+function hasContainer(template: V1PodTemplateSpec, failure: Failure): boolean {
+  return ((failure.init ? template.spec?.initContainers : template.spec?.containers) ?? []).some((c) => c.name === failure.container);
 }
 
 /** The memory limit the failed container has in `pod`; null when unset or unreadable. */

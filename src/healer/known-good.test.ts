@@ -24,6 +24,7 @@ import {
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
   templatesEqualButMemory,
+  templatesEqualButRestart,
   templatesEqualIgnoringHash,
   withRememberedMarks,
 } from './known-good.js';
@@ -498,6 +499,71 @@ describe('a memory raise of a known-good revision', () => {
     expect('none' in refused && refused.none).toBe(
       `revision 4 raised the memory of known-good revision 3 since, and its pods were seen crash-looping at ${T0.toISOString()}: rolling back to it could bring that crash loop back, and rolling back to revision 3 would undo the raise and bring back the OOM kills it answered`,
     );
+  });
+});
+
+describe('a release that only restarted the pods', () => {
+  const tpl = (o: { annotations?: Record<string, string>; env?: { name: string; value: string }[]; initEnv?: { name: string; value: string }[]; image?: string } = {}): V1PodTemplateSpec => ({
+    metadata: { labels: { app: 'web' }, ...(o.annotations && { annotations: o.annotations }) },
+    spec: {
+      containers: [{ name: 'app', image: o.image ?? 'web:1', env: [{ name: 'MODE', value: 'serve' }, ...(o.env ?? [])] }],
+      initContainers: [{ name: 'migrate', image: 'web:1', ...(o.initEnv && { env: o.initEnv }) }],
+    },
+  });
+  const restarted = { 'kubectl.kubernetes.io/restartedAt': '2024-05-14T09:12:00Z' };
+
+  test('templatesEqualButRestart: kubectl rollout restart and Stakater Reloader markers ignored, on either side; anything else counts', () => {
+    expect(templatesEqualButRestart(tpl(), tpl({ annotations: restarted }))).toBe(true);
+    expect(templatesEqualButRestart(tpl({ annotations: { 'kubectl.kubernetes.io/restartedAt': '2024-05-13T00:00:00Z' } }), tpl({ annotations: restarted }))).toBe(true);
+    expect(templatesEqualButRestart(tpl(), tpl({ annotations: { 'reloader.stakater.com/last-reloaded-from': '{"type":"CONFIGMAP","name":"web-config"}' } }))).toBe(true);
+    for (const name of ['STAKATER_WEB_CONFIG_CONFIGMAP', 'STAKATER_DB_PASSWORD_SECRET', 'STAKATER_VAULT_SECRETPROVIDERCLASS']) {
+      expect(templatesEqualButRestart(tpl(), tpl({ env: [{ name, value: 'a3f1' }] }))).toBe(true);
+      expect(templatesEqualButRestart(tpl(), tpl({ initEnv: [{ name, value: 'a3f1' }] }))).toBe(true);
+    }
+    // ...and the pod-template-hash label, a ControllerRevision's $patch.
+    const hashed = tpl({ annotations: restarted });
+    hashed.metadata!.labels!['pod-template-hash'] = '6b9d4c8f7';
+    expect(templatesEqualButRestart({ ...tpl(), $patch: 'replace' } as Record<string, unknown>, hashed)).toBe(true);
+    // Not restart markers: another annotation, another variable, another image; the inputs untouched.
+    expect(templatesEqualButRestart(tpl(), tpl({ annotations: { ...restarted, 'prometheus.io/scrape': 'true' } }))).toBe(false);
+    expect(templatesEqualButRestart(tpl(), tpl({ env: [{ name: 'STAKATER_WEB_CONFIG', value: 'x' }] }))).toBe(false);
+    expect(templatesEqualButRestart(tpl(), tpl({ env: [{ name: 'MY_CONFIGMAP', value: 'x' }] }))).toBe(false);
+    expect(templatesEqualButRestart(tpl(), tpl({ annotations: restarted, image: 'web:2' }))).toBe(false);
+    const input = tpl({ annotations: restarted, env: [{ name: 'STAKATER_WEB_CONFIG_CONFIGMAP', value: 'a3f1' }] });
+    const copy = structuredClone(input);
+    templatesEqualButRestart(input, tpl());
+    expect(input).toEqual(copy);
+  });
+
+  test('pickRollbackTarget: the failing revision is the target restarted → restart-only, naming both; a real change is rolled back as ever', () => {
+    const list = replicaSets();
+    const five = byName(list, 'web-7d4b9c6f5d');
+    const three = byName(list, 'web-6b9d4c8f7');
+    // Revision 5 is known-good 3 restarted (and the Deployment asks for 5's template).
+    five.spec!.template = structuredClone(three.spec!.template!);
+    five.spec!.template.metadata!.labels!['pod-template-hash'] = '7d4b9c6f5d';
+    five.spec!.template.metadata!.annotations = { ...five.spec!.template.metadata!.annotations, ...restarted };
+    const d = deployment();
+    d.spec!.template = structuredClone(five.spec!.template);
+    delete d.spec!.template.metadata!.labels!['pod-template-hash'];
+    const pick = pickRollbackTarget(d, list);
+    expect(pick).toMatchObject({ code: 'restart-only', failing: { revision: 5, name: 'web-7d4b9c6f5d' } });
+    expect('none' in pick && pick.none).toBe(
+      'revision 5 differs from revision 3 only in restart markers (kubectl rollout restart, Stakater Reloader): the crash loop comes from what the restarted pods read again — a ConfigMap, a Secret, a dependency — and a rollback would restart them into the same; fix that',
+    );
+    expect(pick.failing?.template).toBe(five.spec!.template);
+    // The fixture as it is: 5 is another release than 3.
+    expect(pickRollbackTarget(deployment(), replicaSets())).toMatchObject({ revision: 3, failing: { revision: 5 } });
+  });
+
+  test('pickStatefulSetRevision: the update revision is known-good 2 restarted → restart-only', () => {
+    const set = statefulSet({ updateRevision: 'db-9a8b7c6d5', currentRevision: 'db-9a8b7c6d5', readyReplicas: 1 });
+    const failing = revision('db-9a8b7c6d5', 3, 'postgres:16.3');
+    (failing.data as { spec: { template: V1PodTemplateSpec } }).spec.template.metadata!.annotations = restarted;
+    set.spec!.template = structuredClone((failing.data as { spec: { template: V1PodTemplateSpec } }).spec.template);
+    delete (set.spec!.template as { $patch?: string }).$patch;
+    const list = [revision('db-5d6c7b8a9', 1, 'postgres:16.2', { 'amadeus.io/known-good': 'true' }), revision('db-7f9c8b6d5', 2, 'postgres:16.3', { 'amadeus.io/known-good': 'true' }), failing];
+    expect(pickStatefulSetRevision(set, list)).toMatchObject({ code: 'restart-only', failing: { name: 'db-9a8b7c6d5' } });
   });
 });
 

@@ -246,6 +246,36 @@ export function templatesEqualIgnoringHash(a: V1PodTemplateSpec | undefined, b: 
 }
 
 /**
+ * Pod-template annotations that only restart the pods: `kubectl rollout restart`'s, and Stakater
+ * Reloader's with its `annotations` reload strategy.
+ */
+const RESTART_ANNOTATIONS = ['kubectl.kubernetes.io/restartedAt', 'reloader.stakater.com/last-reloaded-from'];
+/** The variable Stakater Reloader's `env-vars` strategy sets on containers: `STAKATER_<RESOURCE>_<TYPE>`, its value a hash of the data. */
+const RELOADER_ENV = /^STAKATER_[A-Z0-9_]+_(CONFIGMAP|SECRET|SECRETPROVIDERCLASS)$/;
+
+/** A copy of a pod template without restart markers (and a ControllerRevision's `$patch`). */
+function withoutRestartMarkers(t: V1PodTemplateSpec | Record<string, unknown> | undefined): V1PodTemplateSpec {
+  const copy = structuredClone(t ?? {}) as V1PodTemplateSpec & { $patch?: unknown };
+  delete copy.$patch;
+  for (const k of RESTART_ANNOTATIONS) delete copy.metadata?.annotations?.[k];
+  for (const c of [...(copy.spec?.containers ?? []), ...(copy.spec?.initContainers ?? [])]) {
+    if (c.env) c.env = c.env.filter((e) => !RELOADER_ENV.test(e.name));
+  }
+  return copy;
+}
+
+/**
+ * Pod templates equal once restart markers are ignored (and `pod-template-hash`): a release made by
+ * `kubectl rollout restart` (`kubectl.kubernetes.io/restartedAt`) or by Stakater Reloader (the
+ * `reloader.stakater.com/last-reloaded-from` annotation, or `STAKATER_*_CONFIGMAP` / `_SECRET` /
+ * `_SECRETPROVIDERCLASS` variables). Its pods run what the earlier ones ran; only what they read at
+ * start (a ConfigMap, a Secret, a dependency) can differ.
+ */
+export function templatesEqualButRestart(a: V1PodTemplateSpec | Record<string, unknown> | undefined, b: V1PodTemplateSpec | Record<string, unknown> | undefined): boolean {
+  return templatesEqualIgnoringHash(withoutRestartMarkers(a), withoutRestartMarkers(b));
+}
+
+/**
  * A hash of a pod template, ignoring `pod-template-hash` (and the `$patch` directive a
  * ControllerRevision stores): equal templates hash equal whatever revision number or object
  * carries them, which is what the memory of rolled-away-from revisions needs.
@@ -333,7 +363,8 @@ export type NoRollbackCode =
   | 'same-template'
   | 'rollout-not-observed'
   | 'revision-not-wanted'
-  | 'raise-crash-looped';
+  | 'raise-crash-looped'
+  | 'restart-only';
 
 /** The revision whose pods crash-loop, as found among the workload's revisions. */
 export interface FailingRevision<T> {
@@ -342,6 +373,8 @@ export interface FailingRevision<T> {
   revision: number;
   /** {@link templateHash} of its template. */
   hash: string;
+  /** Its pod template (a ControllerRevision's without `$patch`). */
+  template: V1PodTemplateSpec | undefined;
 }
 
 export type RollbackPick<T> =
@@ -409,14 +442,18 @@ function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGener
  *    own or a person's, not marked yet because the release came within the known-good window — is
  *    taken instead: rolling back past it would undo the raise and bring back the OOM kills it
  *    answered. More memory alone does not make a container crash. When the only such raise was
- *    seen crash-looping, nothing is done (`raise-crash-looped`): either target could fail.
+ *    seen crash-looping, nothing is done (`raise-crash-looped`): either target could fail;
+ * 6. nothing is done either when the failing template is the target's but for restart markers
+ *    (`restart-only`, {@link templatesEqualButRestart}): `kubectl rollout restart`, or Stakater
+ *    Reloader after a ConfigMap or Secret changed, made the release, and what crashes is what the
+ *    pods read again at start, which a rollback reads again too.
  */
 function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string | undefined, what: string, rules: HealRules, lag: string | null): RollbackPick<T> {
   const byNumber = [...candidates].sort((a, b) => b.revision - a.revision);
   const newest = candidates.find((c) => c.name === newestName) ?? byNumber[0]!;
   const failingCandidate = o.failing === undefined ? newest : candidates.find((c) => c.name === o.failing);
   if (!failingCandidate) return { none: `the crash-looping pods run ${o.failing}, which is not one of this workload's ${what}s`, code: 'unknown-revision' };
-  const failing: FailingRevision<T> = { obj: failingCandidate.obj, name: failingCandidate.name, revision: failingCandidate.revision, hash: failingCandidate.hash };
+  const failing: FailingRevision<T> = { obj: failingCandidate.obj, name: failingCandidate.name, revision: failingCandidate.revision, hash: failingCandidate.hash, template: failingCandidate.template };
   if (failingCandidate !== newest) {
     return {
       none: `the crash-looping pods run revision ${failing.revision}, but revision ${newest.revision} is the newest: its rollout replaces them`,
@@ -476,9 +513,19 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
     const mark = c.meta?.annotations?.[rules.annotations.knownGood];
     return (mark === undefined || mark === 'true') && crashedAt(c) === null;
   };
+  // Rule 6: a release that only restarted the target's template re-read what the pods read at
+  // start (a ConfigMap, a Secret): rolling the restart back restarts them into the same.
+  const restartOnly = (target: Candidate<T>): RollbackPick<T> | null =>
+    templatesEqualButRestart(failingCandidate.template, target.template)
+      ? {
+          none: `revision ${failing.revision} differs from revision ${target.revision} only in restart markers (kubectl rollout restart, Stakater Reloader): the crash loop comes from what the restarted pods read again — a ConfigMap, a Secret, a dependency — and a rollback would restart them into the same; fix that`,
+          code: 'restart-only',
+          failing,
+        }
+      : null;
   const raises = byNumber.filter((c) => c.revision > usable.revision && c.revision < failing.revision && !away.has(c.hash) && memoryRaiseOf(usable.template, c.template));
   const raised = raises.find(clean);
-  if (raised) return { target: raised.obj, revision: raised.revision, failing, raiseOf: usable.revision };
+  if (raised) return restartOnly(raised) ?? { target: raised.obj, revision: raised.revision, failing, raiseOf: usable.revision };
   // A raise seen crash-looping (a share of its pods too small for a rollback, a dependency): neither
   // it nor the target under it is safe to roll out — one may crash-loop again, the other brings the
   // OOM kills back. People decide.
@@ -491,7 +538,7 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
       failing,
     };
   }
-  return { target: usable.obj, revision: usable.revision, failing };
+  return restartOnly(usable) ?? { target: usable.obj, revision: usable.revision, failing };
 }
 
 /**

@@ -4,7 +4,7 @@
  * simulated minutes and hours. Each asserts the end state of the cluster's objects and what the
  * healer said — and what must not have happened.
  */
-import type { V1ControllerRevision, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ControllerRevision, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
 import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
@@ -204,6 +204,96 @@ describe('crash loops that are not the release', () => {
     expect(Date.parse(rs().metadata!.annotations!['amadeus.io/known-good-at']!)).toBeGreaterThan(Date.parse(crashedAt));
     expect(summary(w)).toEqual(['Deployment/web rollback/refused/revision-known-good']);
     expect(w.patches('deployments/web')).toEqual([]);
+  });
+
+  // A release that only restarts the pods: `kubectl rollout restart`, or Stakater Reloader once the
+  // ConfigMap changed (its annotations strategy, or its env-vars strategy). The pods it makes read
+  // the bad ConfigMap; the template rolled back to would be restarted into the same.
+  const restarts = {
+    'kubectl rollout restart (restarted before, too)': (d: V1Deployment) => void (d.spec!.template.metadata!.annotations!['kubectl.kubernetes.io/restartedAt'] = '2024-05-14T09:12:00Z'),
+    "Stakater Reloader's annotation": (d: V1Deployment) =>
+      void (d.spec!.template.metadata!.annotations = {
+        ...d.spec!.template.metadata!.annotations,
+        'reloader.stakater.com/last-reloaded-from': JSON.stringify({ type: 'CONFIGMAP', name: 'web-config', namespace: NS, hash: 'a3f1', containerRefs: ['app'], observedAt: 1715677920 }),
+      }),
+    "Stakater Reloader's variable": (d: V1Deployment) => void d.spec!.template.spec!.containers[0]!.env!.push({ name: 'STAKATER_WEB_CONFIG_CONFIGMAP', value: 'a3f1c2' }),
+  };
+  test.each(Object.keys(restarts) as (keyof typeof restarts)[])('a bad ConfigMap, then a restart (%s) crash-loops → no rollback to the known-good revision (`restart-only`); the fixed ConfigMap lets the restart finish', async (how) => {
+    w = await healerWorld();
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+    w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
+    // Restarted once already, at creation: a marker on both sides is ignored as well.
+    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL, env: { MODE: 'serve' }, podAnnotations: { 'kubectl.kubernetes.io/restartedAt': '2024-05-14T08:00:00Z' } });
+    d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
+    d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+    w.kube.put(d);
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const good = replicaSets(w, 'web')[0]!;
+    expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    const oldPods = uids(w.pods({ app: 'web' }));
+
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: turbo\n' }, NS));
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', restarts[how]);
+    await w.advance(5 * 60);
+
+    // The restart's first pod crash-loops (1 of 1: enough for a rollback), the old ones run on.
+    expect(replicaSets(w, 'web')).toHaveLength(2);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/restart-only']);
+    const [r] = a.healer.reports;
+    expect(r!.message).toBe(
+      'no rollback: revision 2 differs from revision 1 only in restart markers (kubectl rollout restart, Stakater Reloader): the crash loop comes from what the restarted pods read again — a ConfigMap, a Secret, a dependency — and a rollback would restart them into the same; fix that',
+    );
+    expect(r!.logs?.category).toBe('config');
+    expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(['web Warning HealRefused']);
+    expect(w.notes().map((n) => `${n.severity} ${n.fields?.reason}`)).toEqual(['warning restart-only']);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(uids(w.pods({ app: 'web' }).filter(ready))).toEqual(oldPods);
+
+    // The ConfigMap fixed: the crash-looping pod's next start reads it, and the restart rolls on.
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+    await w.advance(20 * 60);
+    const pods = w.pods({ app: 'web' });
+    expect(pods).toHaveLength(3);
+    expect(pods.every(ready)).toBe(true);
+    expect(pods.some((p) => oldPods.includes(p.metadata!.uid!))).toBe(false);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/restart-only']);
+  });
+
+  test('a service mesh injects a proxy that crash-loops into the pods of a new release → no rollback (`container-not-in-template`); the mesh fixed, the release rolls out', async () => {
+    w = await healerWorld();
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    expect(rsRunning(w, 'web', 'web:1').metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+
+    // The namespace joins the mesh: its webhook adds istio-proxy to every pod created from now on,
+    // and that proxy version cannot start.
+    w.cluster.behave('istio/proxyv2:1.22.0', { run: 'crash', log: 'envoy: critical: error initializing configuration: bootstrap: unknown field "tracing_v2"\n' });
+    w.kube.mutateOnCreate('v1', 'Pod', (p) => void (p as V1Pod).spec!.containers.push({ name: 'istio-proxy', image: 'istio/proxyv2:1.22.0' }));
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(5 * 60);
+
+    const injected = w.pods({ app: 'web' }).filter((p) => p.spec!.containers.length === 2);
+    expect(injected).toHaveLength(1);
+    expect(injected[0]!.status!.containerStatuses!.map((c) => `${c.name} ${c.state?.waiting?.reason ?? 'running'}`)).toEqual(['app running', 'istio-proxy CrashLoopBackOff']);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/container-not-in-template']);
+    const [r] = a.healer.reports;
+    expect(r!.failure.container).toBe('istio-proxy');
+    expect(r!.message).toBe(
+      "no rollback: the crash-looping container istio-proxy is not in the pod template of revision 2; it was added when the pod was created (a service mesh's proxy, an injected agent), and a rollback would not change it: fix it where it is injected",
+    );
+    expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(['web Warning HealRefused']);
+    expect(w.patches('deployments/web')).toEqual([]);
+
+    // The mesh ships a proxy that starts: the release's pods come up, web:2 rolls out, nothing patched.
+    w.cluster.behave('istio/proxyv2:1.22.0', 'healthy');
+    await w.advance(20 * 60);
+    const pods = w.pods({ app: 'web' });
+    expect(pods.map((p) => `${p.spec!.containers.map((c) => c.image).join(',')} ${ready(p)}`)).toEqual(Array(3).fill('web:2,istio/proxyv2:1.22.0 true'));
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/container-not-in-template']);
   });
 
   test('a minority crash loop: 1 of the new revision’s 4 pods crash-loops → reported, not rolled back', async () => {

@@ -380,6 +380,24 @@ describe('ResourceQuota admission (pods, memory)', () => {
   });
 });
 
+describe('mutating admission', () => {
+  it('changes each pod created (HTTP and in-process) before the quota admits it; not put(); removable', async () => {
+    const remove = fake.mutateOnCreate('v1', 'Pod', (p) => void (p as V1Pod).spec!.containers.push({ name: 'istio-proxy', image: 'proxyv2:1', resources: { limits: { memory: '1Gi' } } }));
+    const created = await core.createNamespacedPod({ namespace: NS, body: pod('a') });
+    expect(created.spec!.containers.map((c) => c.name)).toEqual(['app', 'istio-proxy']);
+    fake.api.create(pod('b'));
+    fake.put(pod('c'));
+    const names = (name: string) => fake.get<V1Pod>('v1', 'Pod', NS, name)!.spec!.containers.map((c) => c.name);
+    expect([names('b'), names('c')]).toEqual([['app', 'istio-proxy'], ['app']]);
+    // The quota sees the injected proxy's memory.
+    fake.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': '512Mi' } }, status: { hard: { 'limits.memory': '512Mi' }, used: { 'limits.memory': '0' } } });
+    expect((await apiError(core.createNamespacedPod({ namespace: NS, body: pod('d') }))).code).toBe(403);
+    remove();
+    fake.remove('v1', 'ResourceQuota', NS, 'mem');
+    expect((await core.createNamespacedPod({ namespace: NS, body: pod('e') })).spec!.containers.map((c) => c.name)).toEqual(['app']);
+  });
+});
+
 describe('pod logs', () => {
   it('serves current and previous logs per container, honouring tailLines', async () => {
     fake.put({ ...pod('web-1'), spec: { containers: [{ name: 'app' }, { name: 'sidecar' }] } });

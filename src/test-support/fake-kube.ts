@@ -224,6 +224,12 @@ export interface FakeKube {
    * than the current one gets an ERROR event carrying a 410 Expired Status, then the stream ends.
    */
   compact(): void;
+  /**
+   * A mutating admission webhook: `mutate` changes each object of that kind created from now on
+   * (through HTTP or the in-process verbs; not put()) before it is admitted and stored — a service
+   * mesh injecting its proxy into pods. Returns the function that removes it.
+   */
+  mutateOnCreate(apiVersion: string, kind: string, mutate: (obj: KubernetesObject) => void): () => void;
   /** In-process API verbs for simulated controllers (see FakeKubeVerbs). */
   readonly api: FakeKubeVerbs;
   /** Calls `listener` synchronously on every committed change; returns the unsubscribe function. */
@@ -519,6 +525,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const requests: RecordedRequest[] = [];
   const failures: { match: FailMatch; status: number; remaining: number }[] = [];
   const hooks: { match: FailMatch; fn: () => void; remaining: number }[] = [];
+  const mutators: { rt: ResourceType; mutate: (obj: KubernetesObject) => void }[] = [];
   const lost: { match: FailMatch; how: 'reset' | 'timeout'; remaining: number }[] = [];
   const watchers = new Set<Watcher>();
   /** namespace/pod/container/current|previous → log text */
@@ -709,6 +716,8 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       throw new ApiError(500, 'resourceVersion should not be set on objects to be created');
     }
     if (store.peek(rt, meta.namespace, meta.name)) throw alreadyExists(rt, meta.name);
+    // Mutating admission runs before validating admission (a quota sees the injected containers).
+    for (const m of mutators) if (m.rt === rt) m.mutate(obj as unknown as KubernetesObject);
     if (rt.kind === 'Pod' && rt.group === '') admitPod(rt, obj);
     meta.uid = randomUUID();
     meta.creationTimestamp = nowTimestamp(options.now);
@@ -1107,6 +1116,15 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     activeWatches: () => watchers.size,
 
     compact: () => store.compact(),
+
+    mutateOnCreate(apiVersion, kind, mutate) {
+      const m = { rt: typeFor(apiVersion, kind), mutate };
+      mutators.push(m);
+      return () => {
+        const i = mutators.indexOf(m);
+        if (i >= 0) mutators.splice(i, 1);
+      };
+    },
 
     api: {
       create<T extends KubernetesObject>(obj: T): T {
