@@ -498,7 +498,7 @@ export class Healer {
     const revision = away.length > 0 ? await this.podRevision(w, pod, replicaSets) : null;
     if (revision && answeredByRollback(revision.hash, away, w.object.spec?.template)) {
       if (w.kind === 'StatefulSet') {
-        const stuck = (p: V1Pod) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === revision.name;
+        const stuck = replacedByRollback(w, revision.name);
         const finished = await this.finishStatefulSet(w, 'rollback', stuck, `at ${revision.name}, which this StatefulSet was rolled back from`);
         if (finished) return finished;
       }
@@ -656,7 +656,7 @@ export class Healer {
       // A StatefulSet rolled back by a replica that stopped (or whose delete failed) before it
       // recreated the pods stuck at this revision: they block the rollback's rollout until deleted.
       if (w.kind === 'StatefulSet') {
-        const stuck = (p: V1Pod) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === failing.name;
+        const stuck = replacedByRollback(w, failing.name);
         const finished = await this.finishStatefulSet(w, 'rollback', stuck, `at ${failing.name}, which this StatefulSet was rolled back from`);
         if (finished) return finished;
       }
@@ -707,7 +707,7 @@ export class Healer {
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
     if (!this.stillLeading(w, 'rollback')) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
-    const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] !== targetName);
+    const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
   }
 
@@ -1223,6 +1223,16 @@ function requestOf(c: V1Container): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A StatefulSet's pods a delete moves off `revision` (the one rolled back from) onto the restored
+ * template: that revision's, at or above a RollingUpdate partition. Others — another revision's, or
+ * one below the partition, which the controller recreates at the current revision — are not the
+ * rollback's to replace.
+ */
+function replacedByRollback(w: Workload & { kind: 'StatefulSet' }, revision: string): (pod: V1Pod) => boolean {
+  return (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === revision && recreatedFromTemplate(w.object, p);
 }
 
 /** Whether a pod template has the failed container (among its init containers for an init container's failure). */

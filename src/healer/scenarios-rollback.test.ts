@@ -153,6 +153,60 @@ describe('a bad rollout of a StatefulSet and its rollback', () => {
   );
 });
 
+describe('a StatefulSet rolled back under a RollingUpdate partition', () => {
+  test('db:2 canaried on db-2 (partition 2) crash-loops while db-0, below the partition at another revision, is not Ready → rolled back; only db-2 is deleted, db-0 left to its controller', async () => {
+    w = await healerWorld();
+    w.cluster.behave('db:2', { run: 'crash', log: 'starting db:2\nfatal: unknown flag --wal-mode\n' });
+    // db-0's next start at db:1b never gets Ready (a slow disk on its node), until fixed.
+    let slow = false;
+    w.cluster.behaviour(({ pod, container }) => (slow && pod.metadata!.name === 'db-0' && container.image === 'db:1b' ? 'not-ready' : undefined));
+    w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+    const one = set().status!.updateRevision!;
+    expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', one).metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    // db:1b rolls out to every pod (the current revision), not long enough to be marked.
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:1b'));
+    await w.advance(2 * 60);
+    const oneB = set().status!.currentRevision!;
+    expect(oneB).not.toBe(one);
+    expect(set().status).toMatchObject({ updateRevision: oneB, updatedReplicas: 3, readyReplicas: 3 });
+
+    // db:2, canaried on db-2 only.
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => {
+      s.spec!.template.spec!.containers[0]!.image = 'db:2';
+      s.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 2 } };
+    });
+    const revisionOf = (name: string) => w.pods({ app: 'db' }).find((p) => p.metadata!.name === name)?.metadata!.labels!['controller-revision-hash'];
+    expect(await w.advance(60, { until: () => revisionOf('db-2') === set().status!.updateRevision && revisionOf('db-2') !== oneB })).toBe(true);
+    const two = set().status!.updateRevision!;
+    // db-0 restarts (its node drained), comes back at the current revision below the partition, not Ready.
+    slow = true;
+    w.kube.remove('v1', 'Pod', NS, 'db-0');
+    await w.advance(5 * 60);
+
+    const db0 = w.pods({ app: 'db' }).find((p) => p.metadata!.name === 'db-0')!;
+    expect(`${db0.metadata!.labels!['controller-revision-hash']} ${ready(db0)}`).toBe(`${oneB} false`);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+    expect(a.healer.reports[0]!.message).toBe(`rolled back from ${two} to revision 1 (ControllerRevision ${one}); recreated 1 stuck pod(s)`);
+    expect(set().spec!.template.spec!.containers[0]!.image).toBe('db:1');
+    // Only db-2, at the revision rolled back from, was deleted; db-0 is the one the test deleted, left as it came back.
+    const healerDeletes = () => w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path.split('/').pop());
+    expect(healerDeletes()).toEqual(['db-2']);
+    expect(w.pods({ app: 'db' }).find((p) => p.metadata!.name === 'db-0')!.metadata!.uid).toBe(db0.metadata!.uid);
+
+    // Its node fixed, db-0 is restarted by a person: Ready at the current revision; the set recreates db-2 from the restored template.
+    slow = false;
+    w.kube.remove('v1', 'Pod', NS, 'db-0');
+    await w.advance(10 * 60);
+    const pods = w.pods({ app: 'db' });
+    expect(pods.map((p) => `${p.metadata!.name} ${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['db-0 db:1b true', 'db-1 db:1b true', 'db-2 db:1 true']);
+    expect(healerDeletes()).toEqual(['db-2']);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+  });
+});
+
 describe('crash loops that are not the release', () => {
   test('a ConfigMap change crash-loops a long known-good revision → no rollback, a report and an Event saying why; fixed config, marked again', async () => {
     w = await healerWorld();
