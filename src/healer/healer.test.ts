@@ -364,6 +364,31 @@ describe('watch and API failures', () => {
     expect(webContainer().resources!.limits!.memory).toBe('356Mi');
   });
 
+  test("the owner lookup fails (500): the failure is not taken as handled — the pod's next event raises the limit, once; a 403 is not tried again", async () => {
+    const h = await startHealer();
+    kube.failNext({ method: 'GET', path: /\/replicasets\/web-7d4b9c6f5d$/ }, 500);
+    const pod = putPod('oomkilled-pod.json');
+    await waitFor(() => lines.some((l) => l.msg === 'could not find what the failing pod belongs to'), 5000, 'the failed lookup');
+    await h.idle();
+    expect(h.reports).toEqual([]);
+    // The same termination, in the pod's next event (a status update: its Ready condition, say).
+    kube.put({ ...pod, metadata: { ...pod.metadata, labels: { ...pod.metadata!.labels, seen: 'again' } } });
+    expect(await nextReport(h)).toMatchObject({ action: 'oom-bump', result: 'applied', reason: 'raised' });
+    kube.put({ ...pod, metadata: { ...pod.metadata, labels: { ...pod.metadata!.labels, seen: 'thrice' } } });
+    await new Promise((r) => setTimeout(r, 100));
+    await h.idle();
+    expect(patches().map((p) => p.status)).toEqual([200]);
+    expect(h.reports).toHaveLength(1);
+
+    kube.failNext({ method: 'GET', path: /\/replicasets\/web-7d4b9c6f5d$/ }, 403);
+    const other = putPod('oomkilled-pod.json', { id: 'other' });
+    await waitFor(() => lines.filter((l) => l.msg === 'could not find what the failing pod belongs to').length === 2, 5000, 'the refused lookup');
+    kube.put({ ...other, metadata: { ...other.metadata, labels: { ...other.metadata!.labels, seen: 'again' } } });
+    await new Promise((r) => setTimeout(r, 100));
+    await h.idle();
+    expect(kube.requests.filter((q) => q.path.endsWith('/replicasets/web-7d4b9c6f5d')).map((q) => q.status)).toEqual([500, 200, 403]);
+  });
+
   test('500s that do not stop: reported as failed, nothing half-applied', async () => {
     const h = await startHealer();
     const before = deployment();

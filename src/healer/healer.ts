@@ -330,6 +330,9 @@ export class Healer {
         await this.enqueue(owner.owner.ref.uid ?? `${namespace}/${owner.owner.ref.kind}/${owner.owner.ref.name}`, () => this.notice(pod, failure, owner.owner));
       }
     } catch (err) {
+      // A passing fault (no answer, a deadline, 5xx, 429): forgotten, so the pod's next event or a
+      // resync tries again. A 4xx (403: no RBAC rule) would only say the same again.
+      if (statusOf(err) === null || isRetryable(err)) this.seen.delete(failure.key);
       // 403: this replica may not read that owner (a Job, a CronJob, a Rollout without the RBAC rule).
       const level = statusOf(err) === 403 ? 'warn' : 'error';
       this.o.log[level]('could not find what the failing pod belongs to', { pod: pod.metadata?.name, namespace, failure: failure.kind, error: apiMessage(err) });
@@ -465,6 +468,17 @@ export class Healer {
     return false;
   }
 
+  /**
+   * `stillLeading`, on a failure's behalf: a replica that no longer leads forgets the failure, so
+   * its resync looks at it again once it leads again (the Lease back after a failed round) — else
+   * the failure stays among those handled, and is never acted on or reported.
+   */
+  private leadingFor(w: Workload, action: HealAction, failure: Failure): boolean {
+    if (this.stillLeading(w, action)) return true;
+    this.seen.delete(failure.key);
+    return false;
+  }
+
   private async dryRun(namespace: string): Promise<boolean> {
     return this.o.dryRun || (await this.namespaceDryRun(namespace));
   }
@@ -499,7 +513,7 @@ export class Healer {
     if (revision && answeredByRollback(revision.hash, away, w.object.spec?.template)) {
       if (w.kind === 'StatefulSet') {
         const stuck = replacedByRollback(w, revision.name);
-        const finished = await this.finishStatefulSet(w, 'rollback', stuck, `at ${revision.name}, which this StatefulSet was rolled back from`);
+        const finished = await this.finishStatefulSet(w, failure, 'rollback', stuck, `at ${revision.name}, which this StatefulSet was rolled back from`);
         if (finished) return finished;
       }
       this.o.log.info('OOM kill in a revision this workload was rolled back from: answered by the rollback, no memory raise', {
@@ -536,7 +550,7 @@ export class Healer {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
         const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes;
-        const finished = await this.finishStatefulSet(w, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, { container: failure.container, init: failure.init });
+        const finished = await this.finishStatefulSet(w, failure, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, { container: failure.container, init: failure.init });
         if (finished) return finished;
       }
       this.o.log.info(`OOM kill at ${formatMebibytes(plan.killedAtBytes)}, below the template's ${formatMebibytes(plan.templateLimitBytes)}: already raised, its replacement has more`, {
@@ -566,7 +580,7 @@ export class Healer {
     const killedNote = killedAt !== null && killedAt !== from ? ` (killed at ${formatMebibytes(killedAt)})` : '';
     const what = `memory limit of ${failure.container}: ${formatMebibytes(from)}${killedNote} → ${formatMebibytes(plan.limitBytes)}${plan.requestChanged ? ` (request → ${formatMebibytes(plan.requestBytes!)})` : ''}${plan.clamped ? ` (clamped to the cap${cap.detail ? `: ${cap.detail}` : ''})` : ''}`;
     if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}` };
-    if (!this.stillLeading(w, 'oom-bump')) return null;
+    if (!this.leadingFor(w, 'oom-bump', failure)) return null;
     const now = this.clock();
     // One patch: the preconditions it was planned on, the template change, the bookkeeping.
     const ops: JsonPatchOp[] = [
@@ -657,7 +671,7 @@ export class Healer {
       // recreated the pods stuck at this revision: they block the rollback's rollout until deleted.
       if (w.kind === 'StatefulSet') {
         const stuck = replacedByRollback(w, failing.name);
-        const finished = await this.finishStatefulSet(w, 'rollback', stuck, `at ${failing.name}, which this StatefulSet was rolled back from`);
+        const finished = await this.finishStatefulSet(w, failure, 'rollback', stuck, `at ${failing.name}, which this StatefulSet was rolled back from`);
         if (finished) return finished;
       }
       this.o.log.debug('crash loop of a revision already rolled back from', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
@@ -698,14 +712,14 @@ export class Healer {
       const target = pick.target as Parameters<typeof deploymentRollbackPatch>[1];
       const what = `from revision ${pick.failing.revision} to revision ${pick.revision} (ReplicaSet ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
       if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
-      if (!this.stillLeading(w, 'rollback')) return null;
+      if (!this.leadingFor(w, 'rollback', failure)) return null;
       await this.patchChecked(w, deploymentRollbackPatch(w.object, target, marks));
       return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}`, undo: `kubectl -n ${namespace} rollout undo deployment/${meta.name}` };
     }
     const target = pick.target as Parameters<typeof statefulSetRollbackPatch>[1];
     const what = `from ${pick.failing.name} to revision ${pick.revision} (ControllerRevision ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
-    if (!this.stillLeading(w, 'rollback')) return null;
+    if (!this.leadingFor(w, 'rollback', failure)) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
@@ -819,9 +833,11 @@ export class Healer {
    * whoever sees one of them fail again: the leader, unless in dry-run; no cooldown applies, as
    * it is not a new action. Null when there was nothing to recreate.
    */
-  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string, raise?: Raise): Promise<Outcome | null> {
-    if (!this.stillLeading(w, action) || (await this.dryRun(w.object.metadata!.namespace!))) return null;
+  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, failure: Failure, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string, raise?: Raise): Promise<Outcome | null> {
+    if (!this.leadingFor(w, action, failure) || (await this.dryRun(w.object.metadata!.namespace!))) return null;
     const { deleted, left } = await this.recreateStuckPods(w, action, stuck, raise);
+    // Leadership lost before any delete: looked at again once leading again, as before a patch.
+    if (deleted === 0 && !this.isLeader) this.seen.delete(failure.key);
     if (left.length > 0) this.o.log.debug('stuck pods left as they are', { namespace: w.object.metadata!.namespace, workload: `${w.kind}/${w.object.metadata!.name}`, left });
     return deleted > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${deleted} stuck pod(s) ${what}` } : null;
   }

@@ -66,6 +66,24 @@ test('an API failure means not leading, until a round succeeds again', async () 
   expect(await a.tryOnce()).toBe(true);
 });
 
+test('onChange: told each change of leading, and told it leads again when a renewal comes after its last one grew too old to act on', async () => {
+  const told: boolean[] = [];
+  const a = new LeaderElector({ api: makeClients(kube.kubeConfig()).coordination, namespace: 'amadeus', name: 'healer', identity: 'a', leaseDurationSeconds: 15, retryPeriodSeconds: 5, log: silentLogger, clock: () => now, onChange: (l) => void told.push(l) });
+  await a.tryOnce();
+  now += 5_000;
+  await a.tryOnce(); // a renewal in time: nothing to tell
+  expect(told).toEqual([true]);
+  kube.failNext({ method: 'GET', path: /leases\/healer$/ }, 500);
+  await a.tryOnce();
+  await a.tryOnce(); // a failed round, then back
+  expect(told).toEqual([true, false, true]);
+  now += 16_000; // rounds too slow: the last renewal is older than the Lease
+  expect(a.isLeader).toBe(false);
+  expect(await a.tryOnce()).toBe(true);
+  expect(a.isLeader).toBe(true);
+  expect(told).toEqual([true, false, true, true]);
+});
+
 // Issue 19 (smaller): expiry by the time this replica observed the record last change, as
 // client-go does, never by comparing the holder's renewTime with the local clock.
 describe('expiry by observed time', () => {

@@ -129,8 +129,15 @@ export class LeaderElector {
       // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
       const written = await within(this.o.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body }), this.timeoutMs, mine ? 'renew the healer lease' : 'take the healer lease');
       this.observe(written, now);
+      // Leading, but the last renewal had grown too old to act on (slow rounds): no change of
+      // `leading`, yet the healer stood still meanwhile, and is told it leads again.
+      const lapsed = this.leading && !this.isLeader;
       this.renewedAt = now;
       this.setLeading(true);
+      if (lapsed) {
+        this.o.log.info('healer lease renewed after a lapse: this replica heals again', { lease: this.o.name, identity: this.o.identity });
+        this.o.onChange?.(true);
+      }
       return true;
     } catch (err) {
       // 409: another replica wrote first (it created or took the Lease). Anything else: we cannot

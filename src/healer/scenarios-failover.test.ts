@@ -122,6 +122,69 @@ describe('two replicas, one Lease, a fail-over in the middle of an action', () =
   });
 });
 
+describe('a blip of the Lease during a queued decision', () => {
+  // One OOM kill and no other: the cache warms up past its limit on its first start only, so the
+  // pod's later events carry that same termination and nothing new comes to look at it again.
+  const oomOnce = (w: HealerWorld) => {
+    const started = new Set<string>();
+    w.cluster.behaviour(({ pod }) => {
+      const uid = pod.metadata!.uid!;
+      if (started.has(uid)) return undefined;
+      started.add(uid);
+      return 'oom-at:300Mi';
+    });
+  };
+
+  test.each([
+    ['the Lease read fails (500) once', (w: HealerWorld) => w.kube.failNext({ method: 'GET', path: /\/leases\// }, 500)],
+    ['the Lease is renewed late (its last renewal older than the Lease)', null],
+  ] as const)('%s while the only replica decides an OOM kill: the decision is abandoned, then the same replica leads again and raises the limit, once', async (_, blip) => {
+    w = await healerWorld({ marks: false });
+    oomOnce(w);
+    const a = await w.start({ name: 'a', elect: true });
+    expect(a.healer.isLeader).toBe(true);
+    // The decision is held on its first read of the workload's ReplicaSets.
+    const stall = a.stallNext('listNamespacedReplicaSet');
+    let held = false;
+    void stall.reached.then(() => (held = true));
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '256Mi', annotations: HEAL }));
+    expect(await w.advance(60, { until: () => held })).toBe(true);
+    const [pod] = w.pods({ app: 'cache' });
+    expect(pod!.status!.containerStatuses![0]!).toMatchObject({ restartCount: 1, ready: true, lastState: { terminated: { reason: 'OOMKilled' } } });
+
+    // Leadership lapses while it is held: a failed round, or rounds that come too late.
+    if (blip) {
+      blip(w);
+      await w.advance(30, { until: () => !a.healer.isLeader });
+    } else {
+      a.electing = false;
+      await w.advance(61);
+    }
+    expect(a.healer.isLeader).toBe(false);
+    stall.release();
+    await w.advance(5); // not to the next round of the Lease
+    expect(a.lines.filter((l) => l.msg === 'this replica no longer leads: oom-bump of Deployment/cache left to the leader')).toHaveLength(1);
+    expect(w.patches('deployments/cache')).toEqual([]);
+    expect(a.healer.reports).toEqual([]);
+
+    // The same replica leads again (no other took the Lease): its resync looks at the kill again.
+    a.electing = true;
+    await w.advance(60);
+    expect(a.healer.isLeader).toBe(true);
+    expect(w.patches('deployments/cache').map((p) => p.status)).toEqual([200]);
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+    expect(memory(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache'))).toBe('356Mi');
+
+    // Once: another hour, and another blip and return, change nothing.
+    w.kube.failNext({ method: 'GET', path: /\/leases\// }, 500);
+    await w.advance(60 * 60);
+    expect(w.patches('deployments/cache').map((p) => p.status)).toEqual([200]);
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+    expect(w.pods({ app: 'cache' }).map((p) => `${p.spec!.containers[0]!.resources!.limits!.memory} ${ready(p)}`)).toEqual(['356Mi true']);
+    noAlarm(w);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 
 interface Case {
