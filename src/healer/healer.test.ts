@@ -194,6 +194,22 @@ describe('CrashLoopBackOff', () => {
     expect(events()[0]!.message).toContain('panic');
   });
 
+  test('the target ReplicaSet, read whole before the patch, is gone since the list: re-planned on a fresh read — rolled back to the older known-good revision, never to a template rebuilt from the list', async () => {
+    const h = await startHealer();
+    kube.beforeNext({ method: 'GET', path: /\/replicasets\/web-6b9d4c8f7$/ }, () => void kube.remove('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7'));
+    putPod('crashloop-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'rollback', result: 'applied', reason: 'rolled-back' });
+    expect(r.message).toBe('rolled back from revision 5 to revision 2 (ReplicaSet web-5c8f7d9b6)');
+    expect(webContainer().image).toBe('ghcr.io/acme/web:2.2.0');
+    expect(patches().map((p) => p.status)).toEqual([200]);
+    expect(kube.requests.filter((q) => q.method === 'GET' && /\/replicasets\/web-/.test(q.path)).map((q) => `${q.path.split('/').pop()} ${q.status}`)).toEqual([
+      'web-7d4b9c6f5d 200', // the failing pod's owner
+      'web-6b9d4c8f7 404',
+      'web-5c8f7d9b6 200',
+    ]);
+  });
+
   test('no known-good older revision: nothing is done, and it is reported', async () => {
     for (const name of ['web-5c8f7d9b6', 'web-6b9d4c8f7']) {
       const rs = kube.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, name)!;

@@ -712,8 +712,9 @@ export class Healer {
       const target = pick.target as Parameters<typeof deploymentRollbackPatch>[1];
       const what = `from revision ${pick.failing.revision} to revision ${pick.revision} (ReplicaSet ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
       if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
+      const template = await this.rawTemplate(namespace, target);
       if (!this.leadingFor(w, 'rollback', failure)) return null;
-      await this.patchChecked(w, deploymentRollbackPatch(w.object, target, marks));
+      await this.patchChecked(w, deploymentRollbackPatch(w.object, { ...target, spec: { ...target.spec!, template } }, marks));
       return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}`, undo: `kubectl -n ${namespace} rollout undo deployment/${meta.name}` };
     }
     const target = pick.target as Parameters<typeof statefulSetRollbackPatch>[1];
@@ -723,6 +724,28 @@ export class Healer {
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+  }
+
+  /**
+   * The rollback target's pod template as the API server holds it, raw JSON: client-node's typed
+   * model drops fields it does not know (a newer Kubernetes' pod field), and a template rebuilt
+   * from it would lose them — the rollback would not restore the known-good template, and the
+   * controller would make a new ReplicaSet for the stripped one. Read through the custom-objects
+   * client (same deadline and size cap). The hashes and comparisons that chose the target stay on
+   * the typed model, where both sides of each comparison are read alike. Gone or replaced since
+   * the list: a conflict, re-read and re-planned.
+   */
+  private async rawTemplate(namespace: string, target: V1ReplicaSet): Promise<V1PodTemplateSpec> {
+    const name = target.metadata!.name!;
+    let raw: V1ReplicaSet;
+    try {
+      raw = (await this.o.clients.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'replicasets', name })) as V1ReplicaSet;
+    } catch (err) {
+      if (statusOf(err) === 404) throw new PreconditionFailed(err);
+      throw err;
+    }
+    if (raw.metadata?.uid !== target.metadata?.uid || !raw.spec?.template) throw new PreconditionFailed(new Error(`ReplicaSet ${name} was replaced or emptied since it was listed`));
+    return raw.spec.template;
   }
 
   /**

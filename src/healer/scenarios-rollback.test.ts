@@ -4,7 +4,7 @@
  * simulated minutes and hours. Each asserts the end state of the cluster's objects and what the
  * healer said — and what must not have happened.
  */
-import type { V1ControllerRevision, V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
 import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
@@ -74,6 +74,42 @@ describe('a bad rollout and its rollback', () => {
     expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web-canary').spec).toEqual(canary.spec);
     expect(replicaSets(w, 'web-canary')).toHaveLength(1);
     expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+  });
+});
+
+describe('a rollback restores the template as the API server holds it', () => {
+  test("a pod-template field client-node's model does not know survives the rollback: the known-good ReplicaSet is reused, no new one made for a stripped template", async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:2', { run: 'crash', log: 'panic: nil map\n' });
+    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL });
+    // A pod field client-node 1.4's model does not know (a newer Kubernetes', or an alpha one).
+    const unknown = { workloadRef: { name: 'training', podGroup: 'workers' } };
+    Object.assign(d.spec!.template.spec!, unknown);
+    w.kube.put(d);
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const good = rsRunning(w, 'web', 'web:1');
+    expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    expect(good.spec!.template!.spec).toMatchObject(unknown);
+
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (x) => void (x.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(5 * 60);
+
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+    expect(a.healer.reports[0]!.message).toBe(`rolled back from revision 2 to revision 1 (ReplicaSet ${good.metadata!.name})`);
+    const [patch] = w.patches('deployments/web');
+    const sent = (patch!.body as { path: string; value: V1PodTemplateSpec }[]).find((op) => op.path === '/spec/template')!.value;
+    expect(sent.spec).toMatchObject({ ...unknown, containers: [{ name: 'app', image: 'web:1' }] });
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec).toMatchObject({ ...unknown, containers: [{ name: 'app', image: 'web:1' }] });
+    // The controller found web:1's ReplicaSet for it (renumbered 3) and scaled it back: no third ReplicaSet.
+    expect(replicaSets(w, 'web')).toHaveLength(2);
+    expect(rsRunning(w, 'web', 'web:1').metadata).toMatchObject({ uid: good.metadata!.uid, annotations: { 'deployment.kubernetes.io/revision': '3' } });
+    expect(w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)} ${JSON.stringify((p.spec as unknown as Record<string, unknown>).workloadRef)}`)).toEqual(
+      Array(2).fill(`web:1 true ${JSON.stringify(unknown.workloadRef)}`),
+    );
+    await w.advance(60 * 60);
+    expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+    expect(w.patches('deployments/web')).toHaveLength(1);
   });
 });
 
