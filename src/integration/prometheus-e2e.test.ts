@@ -23,7 +23,10 @@ import { openMetricsGauge, startPrometheus, type TestPrometheus } from '../test-
 const dashboard = JSON.parse(readFileSync(new URL('../../keda/grafana/amadeus-dashboard.json', import.meta.url), 'utf8')) as GrafanaDashboard;
 
 // Four hours of per-minute history ending 3 minutes ago, with a 20-minute gap; the value at minute k
-// (k minutes before the last one) is written at that minute's end, as the source reads it.
+// (k minutes before the last one) is written at that minute's end, as the source reads it. From
+// Prometheus's start the same series goes on live, flat at its last value (scraped from the stand-in
+// below with the backfill's labels): a series whose newest sample is 5 minutes old has stopped, and
+// the scaler treats it as a failing source.
 const last = floorMinute(Date.now()) - 3 * MINUTE_MS;
 const webAt = (k: number) => Math.round((100 + 30 * Math.sin(k / 25)) * 100) / 100;
 const history = (f: (k: number) => number) =>
@@ -34,11 +37,16 @@ let amadeus: RunningServer;
 let client: ScalerClient;
 let ksm: Server;
 
-/** A stand-in for kube-state-metrics: the replica count the dashboard plots beside the plan. */
+const WEB_LABELS = { app: 'web', job: 'web', instance: 'web-0' };
+
+/** A stand-in for kube-state-metrics (the replica count the dashboard plots beside the plan) and the web app's live gauge. */
 function startKubeStateMetrics(): Promise<Server> {
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end('# TYPE kube_deployment_status_replicas gauge\nkube_deployment_status_replicas{namespace="shop",deployment="web"} 3\n');
+    res.end(
+      '# TYPE kube_deployment_status_replicas gauge\nkube_deployment_status_replicas{namespace="shop",deployment="web"} 3\n' +
+        `# TYPE app_requests_per_second gauge\napp_requests_per_second{app="web",job="web",instance="web-0"} ${webAt(0)}\n`,
+    );
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -62,7 +70,7 @@ beforeAll(async () => {
   client = createScalerClient(`127.0.0.1:${amadeus.server.port}`);
   prom = await startPrometheus({
     openMetrics: [
-      openMetricsGauge('app_requests_per_second', { app: 'web' }, history(webAt)),
+      openMetricsGauge('app_requests_per_second', WEB_LABELS, history(webAt)),
       openMetricsGauge('app_requests_per_second', { app: 'dup', instance: 'a' }, history(() => 1)),
       openMetricsGauge('app_requests_per_second', { app: 'dup', instance: 'b' }, history(() => 2)),
     ].join(''),
@@ -87,7 +95,8 @@ test('plans from Prometheus history end to end: GetMetrics answers the last obse
   await client.getMetricSpec(web());
   await waitFor(() => amadeus.registry.get('shop', 'web')?.plan != null, 10_000, 'a plan from Prometheus');
   const value = (await client.getMetrics(web(), 'amadeus-predicted-load')).metricValues[0]!;
-  // Reactive: exactly the newest observed minute (the minutes after it are gaps, not zeros).
+  // Reactive: exactly the newest observed minute (the minutes between the backfill and the live
+  // samples are gaps, not zeros).
   expect(value.metricValueFloat).toBe(webAt(0));
   expect(value.metricValue).toBe(Math.ceil(webAt(0)));
   expect((await client.isActive(web())).result).toBe(true);

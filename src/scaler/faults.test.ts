@@ -1,7 +1,7 @@
 /**
  * Issue 20, defects 2–5: what KEDA is answered, over gRPC, while the Prometheus a trigger reads
  * misbehaves (a loopback stand-in that refuses, hangs, trickles, errs, sends garbage or hundreds of
- * megabytes, or lies with negative, NaN and absurd samples). An error never lowers the answer below
+ * megabytes, lies with negative, NaN and absurd samples, or serves a series that stopped). An error never lowers the answer below
  * the last good plan nor deactivates; after maxOutage it is UNAVAILABLE; every value sent is
  * finite, >= 0 and <= maxValue; every read ends by its deadline; no answer is read whole when it is
  * larger than its points can need.
@@ -100,6 +100,36 @@ describe('defect 2: a source outage never lowers the answer nor deactivates; UNA
     expect(h!.registry.servedStates()).toEqual([expect.objectContaining({ name: 'web', stage: 'unavailable', reason: 'unavailable', cause: 'unreachable', planned: null })]);
     expect(h!.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['source failing: serving the last good plan', "source outage past maxOutageSeconds: answering UNAVAILABLE, KEDA's fallback applies"]));
     // The source returns: fresh plans again.
+    prom.behaviour = () => ({ kind: 'healthy', value: 7 });
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === false, 5000, 'recovery');
+    expect(await poll(r)).toEqual({ value: 14, int: 14, active: false });
+  }, 30_000);
+
+  test('a series that stopped (its newest minutes missing) is an outage: the last good plan, then UNAVAILABLE; a minute or two late is not', async () => {
+    await start({ planTtlMs: 1800, maxOutageMs: 4500 });
+    const r = web();
+    await planned(r);
+    // The newest two minutes not scraped yet: reads stay fresh and the plan follows them.
+    prom.behaviour = () => ({ kind: 'stopped', value: 10, missing: 2 });
+    const reads = prom.requests;
+    await waitFor(() => prom.requests >= reads + 3, 8000, 'three reads');
+    expect(h!.registry.get('shop', 'web')!.sourceFailing).toBe(false);
+    expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
+    // Then the series stops: its last value (3) is old news, never planned on.
+    prom.behaviour = () => ({ kind: 'stopped', value: 3, missing: 6 });
+    const answers: Awaited<ReturnType<typeof poll>>[] = [];
+    const until = Date.now() + 15_000;
+    let last: Awaited<ReturnType<typeof poll>> | null = null;
+    while (Date.now() < until) {
+      last = await poll(r);
+      if (last.value === 'UNAVAILABLE' && last.active === 'UNAVAILABLE') break;
+      answers.push(last);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(answers.filter((a) => !(a.value === 20 && a.active === true) && !(a.value === 20 && a.active === 'UNAVAILABLE'))).toEqual([]);
+    expect(last).toEqual({ value: 'UNAVAILABLE', int: null, active: 'UNAVAILABLE' });
+    expect(h!.lines.some((l) => l.msg === 'refresh degraded' && l.cause === 'stale' && /is \d+ minutes old: the series stopped/.test(String(l.error)))).toBe(true);
+    // Scrapes come back: fresh plans again.
     prom.behaviour = () => ({ kind: 'healthy', value: 7 });
     await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === false, 5000, 'recovery');
     expect(await poll(r)).toEqual({ value: 14, int: 14, active: false });
@@ -246,6 +276,7 @@ describe('every misbehaviour of the source: the last good plan stays, with the r
     ['answers HTTP 500', { kind: 'error500' }, 'http', /HTTP 500: internal: stand-in: internal error/],
     ['answers garbage', { kind: 'garbage' }, 'response', /unexpected answer/],
     ['answers 400 MB', { kind: 'huge' }, 'too-large', /answer larger than/],
+    ['answers a series that stopped 10 minutes ago', { kind: 'stopped', value: 1, missing: 10 }, 'stale', /minutes old: the series stopped/],
   ];
   test.each(cases)('Prometheus %s', async (_what, fault, cause, why) => {
     await start();

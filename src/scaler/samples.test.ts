@@ -1,4 +1,5 @@
-import { checkSamples, SampleBoundsError } from './samples.js';
+import { checkSamples, SampleBoundsError, SampleStaleError } from './samples.js';
+import { STALE_AFTER_MINUTES } from '../series/observed.js';
 import { noSamples } from '../series/history.js';
 import { holey } from '../test-support/series.js';
 
@@ -33,4 +34,14 @@ test('a clean series is handed back as is, and a series of gaps is refused', () 
   expect(checkSamples(h, 100).history).toBe(h);
   expect(() => checkSamples({ start: START, requests: noSamples(3) }, 100)).toThrow(/no observed value in the last 3 minutes/);
   expect(() => checkSamples({ start: START, requests: [null, null] }, 100)).toThrow(/no observed value/);
+});
+
+test('a series that stopped: STALE_AFTER_MINUTES trailing gaps fail the read as stale; fewer are a late scrape', () => {
+  const late = checkSamples({ start: START, requests: holey(1, 2, ...Array<undefined>(STALE_AFTER_MINUTES - 1).fill(undefined)) }, 100);
+  expect(late.observed).toBe(2);
+  const stopped = { start: START, requests: holey(1, 2, ...Array<undefined>(STALE_AFTER_MINUTES).fill(undefined)) };
+  expect(() => checkSamples(stopped, 100)).toThrow(SampleStaleError);
+  expect(() => checkSamples(stopped, 100)).toThrow(`newest sample (2026-01-01T00:02:00.000Z) is ${STALE_AFTER_MINUTES} minutes old: the series stopped`);
+  // Stale is said before bounds: an old bad sample is first of all old.
+  expect(() => checkSamples({ start: START, requests: holey(NaN, ...Array<undefined>(STALE_AFTER_MINUTES).fill(undefined)) }, 100)).toThrow(SampleStaleError);
 });

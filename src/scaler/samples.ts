@@ -1,16 +1,23 @@
 /**
  * What a source's samples may be before anything is computed from them: finite, >= 0 and at most
- * the trigger's `maxValue`. The newest observed sample is the load answered now, so a bad one fails
- * the read (a source error with its reason: the last good plan stays in force); a bad older sample
- * is only a gap in the history, never read as load.
+ * the trigger's `maxValue`. The newest observed sample is the load answered now, so a bad or old one
+ * fails the read (a source error with its reason: the last good plan stays in force and the outage
+ * clock runs); a bad older sample is only a gap in the history, never read as load.
  */
 import { MINUTE_MS } from '../series/minute.js';
+import { STALE_AFTER_MINUTES } from '../series/observed.js';
 import type { History, Samples } from '../series/history.js';
 
 /** A sample outside the bounds: the read fails with `reason` "bounds". */
 export class SampleBoundsError extends Error {
   override name = 'SampleBoundsError';
   readonly reason = 'bounds';
+}
+
+/** The newest sample is STALE_AFTER_MINUTES or more old: the read fails with `reason` "stale". */
+export class SampleStaleError extends Error {
+  override name = 'SampleStaleError';
+  readonly reason = 'stale';
 }
 
 export interface CheckedHistory {
@@ -47,10 +54,11 @@ function masked(values: Samples, bad: (v: number) => boolean): { values: Samples
 }
 
 /**
- * Checks a history read for one trigger. Throws SampleBoundsError when the newest observed request
- * sample is out of bounds, and an Error when no minute was observed at all; otherwise returns the
- * history with out-of-bounds older samples (and non-finite or negative CPU and memory samples) as
- * gaps. The arrays are copied only when something is masked (they may be the source's cache).
+ * Checks a history read for one trigger. Throws SampleStaleError when the newest request sample is
+ * STALE_AFTER_MINUTES or more before the window's end, SampleBoundsError when it is out of bounds,
+ * and an Error when no minute was observed at all; otherwise returns the history with out-of-bounds
+ * older samples (and non-finite or negative CPU and memory samples) as gaps. The arrays are copied
+ * only when something is masked (they may be the source's cache).
  */
 export function checkSamples(h: History, maxValue: number): CheckedHistory {
   const requests = h.requests;
@@ -58,6 +66,11 @@ export function checkSamples(h: History, maxValue: number): CheckedHistory {
   while (last >= 0 && (requests[last] === null || requests[last] === undefined)) last--;
   if (last < 0) throw new Error(`no observed value in the last ${requests.length} minutes`);
   const newest = requests[last]!;
+  const since = requests.length - 1 - last;
+  if (since >= STALE_AFTER_MINUTES) {
+    const at = new Date(h.start + (last + 1) * MINUTE_MS).toISOString();
+    throw new SampleStaleError(`newest sample (${at}) is ${since} minutes old: the series stopped (scrapes failing, or the metric gone)`);
+  }
   const problem = describe(newest, maxValue);
   if (problem !== null) {
     const at = new Date(h.start + (last + 1) * MINUTE_MS).toISOString();

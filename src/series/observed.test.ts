@@ -1,4 +1,4 @@
-import { forEachMinuteStep, isObserved, lastObserved, observedCount, observedMean } from './observed.js';
+import { forEachMinuteStep, isObserved, lastObserved, minutesSinceSample, observedCount, observedMean } from './observed.js';
 
 describe('observed-series helpers', () => {
   it('isObserved treats null and non-finite numbers as gaps, zero as a value', () => {
@@ -13,6 +13,15 @@ describe('observed-series helpers', () => {
     expect(lastObserved([NaN, 2, Infinity])).toEqual({ value: 2, index: 1 });
     expect(lastObserved([null, null])).toBeNull();
     expect(lastObserved([])).toBeNull();
+  });
+
+  it('minutesSinceSample counts the trailing minutes without a sample (a NaN is a sample, if a bad one)', () => {
+    expect(minutesSinceSample([1, 2])).toBe(0);
+    expect(minutesSinceSample([1, null, undefined])).toBe(2);
+    expect(minutesSinceSample([1, NaN, null])).toBe(1);
+    expect(minutesSinceSample([1, null, 3, null], 3)).toBe(0);
+    expect(minutesSinceSample([null, null])).toBe(2);
+    expect(minutesSinceSample([])).toBe(0);
   });
 
   it('observedMean and observedCount skip gaps and clip the range', () => {

@@ -26,6 +26,24 @@ export function lastObserved(values: ArrayLike<number | null | undefined>, end =
   return null;
 }
 
+/**
+ * Trailing minutes without a sample after which a series' newest sample no longer says what the load
+ * is. Prometheus answers from samples up to 5 minutes old (its default lookback) and a refresh may
+ * find the newest minute or two not yet scraped, so a longer run means the series stopped: scrapes
+ * failing (often because the pods are overloaded) or the metric gone. Serving that old value as
+ * today's load would plan on it, so the scaler treats it as a source failure and the simulator,
+ * which runs what serve runs, does the same.
+ */
+export const STALE_AFTER_MINUTES = 5;
+
+/** Minutes after the newest sample of `values[0, end)` (null and holes are not samples; NaN is a bad one). */
+export function minutesSinceSample(values: ArrayLike<number | null | undefined>, end = values.length): number {
+  const to = Math.min(end, values.length);
+  let i = to - 1;
+  while (i >= 0 && (values[i] === null || values[i] === undefined)) i--;
+  return to - 1 - i;
+}
+
 /** Mean of the observed values among `values[from, to)`, or null when none was observed. */
 export function observedMean(values: ArrayLike<number | null | undefined>, from: number, to: number): number | null {
   let sum = 0;

@@ -7,6 +7,7 @@ import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import type { Forecaster, ForecastRequest } from '../forecast/types.js';
 import { noiseScale } from '../plan/noise.js';
 import { MINUTE_MS } from '../series/minute.js';
+import { STALE_AFTER_MINUTES } from '../series/observed.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { historyThrough, type TraceWindow } from '../sources/trace.js';
 import { planAmadeus } from './amadeus.js';
@@ -124,4 +125,33 @@ test('minutes with no observed history keep the previous plan; before any, there
   for (let i = 0; i < 10; i++) expect(plans.planned[i]).toBeNaN();
   expect(plans.planned[10]).toBeGreaterThan(0);
   expect(plans.reasons['no-data']).toBe(10);
+});
+
+test('a series that stopped: once its newest sample is STALE_AFTER_MINUTES old, the previous plan holds and no forecast is asked for, as serve does', async () => {
+  const gap = 20;
+  const stopped: (number | null)[] = [...requests];
+  stopped.fill(null, from + 100, from + 100 + gap);
+  let asked = 0;
+  const flat: Forecaster = {
+    name: 'flat',
+    historyMinutes: (r) => r,
+    forecast: async (req) => {
+      asked++;
+      return { model: 'flat', values: Array<number>(req.horizon).fill(1) };
+    },
+  };
+  const trace = traceOf(stopped);
+  const load = buildLoad(trace, from, stopped.length, SIM_DEFAULTS);
+  const plans = await planAmadeus(trace, load, config(flat));
+  const planned = Array.from(plans.planned, (v) => v / load.scale);
+  // Minutes 100 … 100 + STALE − 2 of the span read a sample at most STALE − 1 minutes old: planned on it.
+  const lastSample = stopped[from + 99]!;
+  for (let i = 100; i < 100 + STALE_AFTER_MINUTES - 1; i++) expect(planned[i]).toBeGreaterThanOrEqual(lastSample);
+  // From then on to the gap's end the sample is stale: the plan of the last fresh minute, unchanged.
+  const held = planned[100 + STALE_AFTER_MINUTES - 2]!;
+  for (let i = 100 + STALE_AFTER_MINUTES - 1; i < 100 + gap; i++) expect(planned[i]).toBe(held);
+  expect(plans.reasons['no-data']).toBe(gap - STALE_AFTER_MINUTES + 1);
+  expect(asked).toBe(SPAN - (gap - STALE_AFTER_MINUTES + 1));
+  // The series back: planned on fresh samples again.
+  expect(planned[100 + gap]).toBeGreaterThanOrEqual(stopped[from + 100 + gap]!);
 });

@@ -9,7 +9,7 @@
  * Amadeus reads it too, and nothing after it. The future is never handed over: each request carries
  * a copy of the minutes up to now alone.
  */
-import { lastObserved } from '../series/observed.js';
+import { lastObserved, minutesSinceSample, STALE_AFTER_MINUTES } from '../series/observed.js';
 import type { Forecast } from '../series/forecast.js';
 import type { Forecaster } from '../forecast/types.js';
 import { noiseScale } from '../plan/noise.js';
@@ -64,7 +64,7 @@ const bump = <K extends string>(counts: Partial<Record<K, number>>, key: K) => {
 
 /** What the forecaster said for each span minute, before any planner setting is applied. */
 export interface SpanForecasts {
-  /** The latest observed load (trace units) per span minute; null where the history has none. */
+  /** The latest observed load (trace units) per span minute; null where the history has none, or only a stale one. */
   observed: (number | null)[];
   forecasts: (Forecast | null)[];
   /** The load's noise scale α over the last `historyMinutes` (plan/noise.ts), as the scaler fits it. */
@@ -93,18 +93,23 @@ export async function forecastSpan(trace: TraceWindow, load: SimLoad, config: Om
     const minutes = Array.from({ length: Math.min(batch, n - c) }, (_, k) => c + k);
     config.setClock?.(load.start + c * MINUTE_MS);
     const histories = minutes.map((i) => historyThrough(trace, load.offset + i, need));
+    // A minute whose newest sample is stale is a failed read in serve: no forecast is asked for, and
+    // the last plan holds (planSpan).
+    const fresh = histories.map((history) => minutesSinceSample(history.requests) < STALE_AFTER_MINUTES);
     const forecasts = await Promise.all(
-      histories.map((history) =>
-        forecaster.forecast({ history, horizon: config.horizonMinutes, requested: config.historyMinutes }).then(
-          (f): Forecast | null => f,
-          () => null,
-        ),
+      histories.map((history, k) =>
+        !fresh[k]
+          ? null
+          : forecaster.forecast({ history, horizon: config.horizonMinutes, requested: config.historyMinutes }).then(
+              (f): Forecast | null => f,
+              () => null,
+            ),
       ),
     );
     // Background work these forecasts started ends before the next minutes are forecast.
     await forecaster.settled?.();
     histories.forEach((history, k) => {
-      const observed = lastObserved(history.requests)?.value ?? null;
+      const observed = fresh[k] ? (lastObserved(history.requests)?.value ?? null) : null;
       const forecast = observed === null ? null : forecasts[k]!;
       out.observed.push(observed);
       out.forecasts.push(forecast);

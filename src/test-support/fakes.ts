@@ -2,6 +2,7 @@
 import type { Forecaster } from '../forecast/types.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
+import { lastObserved } from '../series/observed.js';
 import type { MetricSource } from '../sources/types.js';
 
 export interface FakeSource extends MetricSource {
@@ -63,8 +64,9 @@ export function fakeForecaster(name = 'fake', factor = 2): Forecaster & { failWi
     async forecast({ history, horizon }: { history: History; horizon: number }) {
       f.calls++;
       if (f.failWith) throw f.failWith;
-      const last = history.requests[history.requests.length - 1] ?? 0;
-      return { model: name, values: Array.from({ length: horizon }, () => (last ?? 0) * factor) };
+      // The newest observed minute, as the real forecasters read it (a trailing gap is not a zero).
+      const last = lastObserved(history.requests)?.value ?? 0;
+      return { model: name, values: Array.from({ length: horizon }, () => last * factor) };
     },
   };
   return f;

@@ -1,7 +1,7 @@
 /**
  * A loopback stand-in for Prometheus's range-query API that misbehaves on demand, per request:
  * answers every minute of the range with a value (or with the lies a broken exporter or recording
- * rule tells: -5, NaN, 1e308), or refuses (resets the connection), hangs, trickles a byte every
+ * rule tells: -5, NaN, 1e308), or with a series that stopped (its newest minutes missing), or refuses (resets the connection), hangs, trickles a byte every
  * half second, fails with HTTP 500, sends garbage, or streams an answer of hundreds of megabytes.
  * For the fault tests and the fault-soak benchmark.
  */
@@ -13,6 +13,8 @@ export type Fault =
   | { kind: 'healthy'; value: number | string }
   /** Like healthy, but the newest point of the range carries `newest` (the value of a lying source). */
   | { kind: 'lies'; value: number | string; newest: string }
+  /** Like healthy, but the newest `missing` points of the range are absent: a series that stopped (scrapes failing, the metric gone). */
+  | { kind: 'stopped'; value: number; missing: number }
   /** The connection is reset as soon as the request arrives: no status, no byte. */
   | { kind: 'refuse' }
   /** Headers never come. */
@@ -78,12 +80,16 @@ export async function startFaultPrometheus(behaviour: (req: RangeRequest) => Fau
     const fault = state.behaviour(range);
     switch (fault.kind) {
       case 'healthy':
-      case 'lies': {
+      case 'lies':
+      case 'stopped': {
         const values: [number, string][] = [];
-        for (let t = range.start; t <= range.end; t += range.step) values.push([t, String(fault.value)]);
+        const last = fault.kind === 'stopped' ? range.end - fault.missing * range.step : range.end;
+        for (let t = range.start; t <= last; t += range.step) values.push([t, String(fault.value)]);
         if (fault.kind === 'lies' && values.length > 0) values[values.length - 1]![1] = fault.newest;
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values }] } }));
+        // A series with no point in the range is not in the answer at all, as Prometheus leaves it out.
+        const result = values.length > 0 ? [{ metric: {}, values }] : [];
+        res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }));
         return;
       }
       case 'refuse':
