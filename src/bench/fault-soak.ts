@@ -29,7 +29,7 @@ export interface FaultSoakOptions {
   serveArgs?: string[];
 }
 
-export const FAULT_PHASES = ['refuse', 'hang', 'trickle', 'error500', 'garbage', 'huge', 'lies', 'healthy'] as const;
+export const FAULT_PHASES = ['refuse', 'hang', 'trickle', 'error500', 'garbage', 'huge', 'lies', 'stopped', 'healthy'] as const;
 type Phase = (typeof FAULT_PHASES)[number];
 const LIES = ['-5', 'NaN', '1e308'];
 /** Every object's ceiling: far above its load (at most ~70 planned), far below the lies. */
@@ -75,6 +75,9 @@ export async function runFaultSoakBench(o: FaultSoakOptions) {
       garbage: { kind: 'garbage' },
       huge: { kind: 'huge', bytes: 400 * 1024 * 1024 },
       lies: { kind: 'lies', value: loadOf(i), newest: LIES[(i + minute) % LIES.length]! },
+      // A series whose newest 10 minutes are missing (scrapes failing): within a one-minute phase the
+      // cached minutes still end late enough to be fresh, so this checks the gaps never lower an answer.
+      stopped: { kind: 'stopped', value: loadOf(i), missing: 10 },
       healthy: { kind: 'healthy', value: loadOf(i) },
     };
     return faults[phase];
