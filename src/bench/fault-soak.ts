@@ -75,8 +75,8 @@ export async function runFaultSoakBench(o: FaultSoakOptions) {
       garbage: { kind: 'garbage' },
       huge: { kind: 'huge', bytes: 400 * 1024 * 1024 },
       lies: { kind: 'lies', value: loadOf(i), newest: LIES[(i + minute) % LIES.length]! },
-      // A series whose newest 10 minutes are missing (scrapes failing): within a one-minute phase the
-      // cached minutes still end late enough to be fresh, so this checks the gaps never lower an answer.
+      // A series whose newest 10 minutes are missing (scrapes failing): the read's overlap with the
+      // cache brings those gaps in, so the newest sample is old (cause "stale"), never planned on.
       stopped: { kind: 'stopped', value: loadOf(i), missing: 10 },
       healthy: { kind: 'healthy', value: loadOf(i) },
     };
