@@ -499,6 +499,25 @@ describe('ScaledObjectRegistry', () => {
     expect(() => ctx.registry.touch(ref('a'))).not.toThrow();
   });
 
+  test('configOf (GetMetricSpec while full) checks what the source checks, and leaves no source open', () => {
+    const made: FakeSource[] = [];
+    ctx = setup({
+      maxObjects: 1,
+      sourceFor: (config) => {
+        if (config.query !== undefined && config.serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query"');
+        const s = fakeSource(10);
+        made.push(s);
+        return s;
+      },
+    });
+    ctx.registry.touch(ref('a'));
+    expect(() => ctx.registry.touch(ref('b'))).toThrow(CapacityError);
+    expect(() => ctx.registry.configOf(ref('b', { targetValue: '5', query: 'up' }))).toThrow(/metadata "serverAddress" is required with "query"/);
+    expect(ctx.registry.configOf(ref('b')).targetValue).toBe(5);
+    // The registered one's source stays open; the one made to check 'b' is closed at once.
+    expect(made.map((s) => s.closed)).toEqual([false, true]);
+  });
+
   test('refreshes run at most refreshConcurrency at once', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

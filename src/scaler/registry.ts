@@ -263,7 +263,12 @@ export class ScaledObjectRegistry {
    */
   configOf(ref: ObjectRef): ScalerConfig {
     const entry = this.entries.get(triggerKey(ref, signatureOf(ref.metadata)).key);
-    return entry ? entry.config : this.opts.parseMetadata(ref.metadata);
+    if (entry) return entry.config;
+    const config = this.opts.parseMetadata(ref.metadata);
+    // What only the source checks (serverAddress with query, credential files) is checked here too,
+    // as registering would: a full registry must not answer OK to metadata that can never work.
+    this.opts.sourceFor(config, ref).close();
+    return config;
   }
 
   /**
