@@ -525,6 +525,13 @@ describe('defect 8: known-good from continuous observation', () => {
       rs.status = { replicas: 3, readyReplicas: 3, availableReplicas: 3, fullyLabeledReplicas: 3, observedGeneration: rs.metadata!.generation };
     });
   const mark = (name: string) => replicaSet(name).metadata!.annotations!['amadeus.io/known-good'];
+  /** The marks, once a bookmark has shown the pod watch live at `now` (only watched time counts). */
+  const markWatched = async (h: Healer, now: number) => {
+    kube.bookmarkWatches();
+    const liveAt = () => (h as unknown as { watchLiveAt: Map<string, number> }).watchLiveAt.get(NS) ?? -Infinity;
+    await waitFor(() => liveAt() >= now, 5000, 'a bookmark received');
+    await h.markKnownGood();
+  };
 
   test('time while Amadeus was down does not count: a persisted ready-since from before is not trusted', async () => {
     fullyReady(RS.rev5.name); // its ready-since says 08:02:30, an hour before this process started
@@ -532,10 +539,10 @@ describe('defect 8: known-good from continuous observation', () => {
     const h = await startHealer({ clock: () => now });
     for (const p of ['web-a', 'web-b', 'web-c']) putPod(p);
     await waitFor(() => h.observed(NS).pods === 3, 5000, 'the pods observed');
-    await h.markKnownGood();
+    await markWatched(h, now);
     expect(mark(RS.rev5.name)).toBeUndefined();
     now += 601_000;
-    await h.markKnownGood();
+    await markWatched(h, now);
     expect(mark(RS.rev5.name)).toBe('true');
   });
 
@@ -546,12 +553,12 @@ describe('defect 8: known-good from continuous observation', () => {
     const h = await startHealer({ clock: () => now });
     for (const p of ['web-a', 'web-b', 'web-c']) putPod(p);
     await waitFor(() => h.observed(NS).pods === 3, 5000, 'the pods observed');
-    await h.markKnownGood();
+    await markWatched(h, now);
     now += 300_000;
     const restarted = putPod('web-b', { restarts: 1 }); // it restarted and is Ready again before anyone sampled
     await waitFor(() => h.observed(NS).restarts === 1, 5000, 'the restart observed');
     now += 301_000; // 601 s after the first sample, 301 s after the restart
-    await h.markKnownGood();
+    await markWatched(h, now);
     expect(mark(RS.rev5.name)).toBeUndefined();
     // A pod that was Ready and is not any more: the clock restarts again.
     now += 200_000;
@@ -560,10 +567,10 @@ describe('defect 8: known-good from continuous observation', () => {
     kube.put(webPod('web-b', { restarts: 1 }));
     await waitFor(() => h.observed(NS).ready === 3, 5000, 'Ready again');
     now += 500_000; // 1001 s after the restart, 500 s after the pod was not Ready
-    await h.markKnownGood();
+    await markWatched(h, now);
     expect(mark(RS.rev5.name)).toBeUndefined();
     now += 101_000;
-    await h.markKnownGood();
+    await markWatched(h, now);
     expect(mark(RS.rev5.name)).toBe('true');
   });
 
@@ -592,9 +599,9 @@ describe('defect 8: known-good from continuous observation', () => {
       });
     }
     await waitFor(() => h.observed(NS).pods === 2, 5000, 'the pods observed');
-    await h.markKnownGood();
+    await markWatched(h, now);
     now += 601_000;
-    await h.markKnownGood();
+    await markWatched(h, now);
     const revision = (name: string) => kube.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, name)!.metadata!.annotations?.['amadeus.io/known-good'];
     expect(revision('db-2')).toBe('true');
     expect(revision('db-1')).toBeUndefined();

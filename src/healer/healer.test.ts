@@ -438,6 +438,11 @@ test('known-good marks: a fully ready ReplicaSet whose pods this process observe
   expect(current().metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
   now += 601_000;
   await h.markKnownGood();
+  // Only time up to the pod watch's last proof of life counts: none since the pods came.
+  expect(current().metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
+  kube.bookmarkWatches();
+  await waitFor(() => ((h as unknown as { watchLiveAt: Map<string, number> }).watchLiveAt.get(NS) ?? -Infinity) >= now, 5000, 'a bookmark received');
+  await h.markKnownGood();
   expect(current().metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': new Date(now).toISOString() });
   // The ready-since an earlier version wrote is not trusted, and goes with the mark.
   expect(current().metadata!.annotations!['amadeus.io/ready-since']).toBeUndefined();

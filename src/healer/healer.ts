@@ -149,6 +149,8 @@ interface Vpa {
 
 export class Healer {
   private readonly informers: Informer<V1Pod>[] = [];
+  /** Pod watch scope (namespace, `*` for all) → when (this.clock) it last proved live: an event, a bookmark, a list, a clean end. */
+  private readonly watchLiveAt = new Map<string, number>();
   private readonly elector: LeaderElector | null;
   private readonly budget: HourlyLimit;
   private readonly clock: () => number;
@@ -251,7 +253,16 @@ export class Healer {
     // server not end it, and the clients' size cap on each event.
     const page = (p: { limit: number; _continue?: string }) =>
       namespace ? core.listNamespacedPod({ namespace, labelSelector: this.o.podSelector, ...p }) : core.listPodForAllNamespaces({ labelSelector: this.o.podSelector, ...p });
-    const informer = makeBoundedInformer<V1Pod>(kc, path, () => listPaged(page), this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes });
+    const scope = namespace ?? '*';
+    const alive = () => void this.watchLiveAt.set(scope, this.clock());
+    // Every (re-)list — the first, a 410's — restarts the revision clocks from what it lists.
+    const list = async () => {
+      const pods = await listPaged(page);
+      this.revisions.relisted(namespace, pods.items);
+      alive();
+      return pods;
+    };
+    const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive });
     const onPod = (pod: V1Pod) => this.onPod(pod);
     informer.on('add', onPod);
     informer.on('update', onPod);
@@ -265,10 +276,16 @@ export class Healer {
     const run = async () => {
       errored = false;
       await informer.start().catch(() => undefined); // reported through 'error'
-      if (!errored) backoff.healthy(Date.now());
+      if (errored) return;
+      backoff.healthy(Date.now());
+      this.revisions.rewatched(namespace);
+      alive();
     };
     informer.on('error', (err: unknown) => {
       errored = true;
+      // Until the watch is back nothing is seen: the clocks it feeds stop (ADR 0001).
+      this.revisions.unwatched(namespace);
+      this.watchLiveAt.delete(scope);
       if (this.stopped || scheduled) return;
       const delay = backoff.next(Date.now());
       this.o.log.warn('pod watch failed; restarting', { namespace: namespace ?? '*', error: apiMessage(err), retryInMs: delay });
@@ -1169,6 +1186,8 @@ export class Healer {
     const now = new Date(this.clock());
     const namespaces = this.o.namespaces.length > 0 ? this.o.namespaces : [null];
     for (const namespace of namespaces) {
+      // Only time up to the pod watch's last proof of life counts: a silent, half-open watch observes nothing.
+      const observedUntil = this.watchLiveAt.get(namespace ?? '*') ?? -Infinity;
       try {
         const deployments = await listPaged((p) => (namespace ? apps.listNamespacedDeployment({ namespace, ...p }) : apps.listDeploymentForAllNamespaces(p)));
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
@@ -1182,7 +1201,7 @@ export class Healer {
             // size, on pods run since the crash loop (provedSinceCrashLoop).
             const proved = provedSinceCrashLoop(rs.metadata, want, d.spec?.replicas ?? 1, seen.lastStart, now, CLOCK_MARGIN_SECONDS * 1000, this.o.rules);
             const full = want > 0 && proved && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
-            const patch = knownGoodMark(rs.metadata, full ? seen.healthySince : null, now, this.o.rules);
+            const patch = knownGoodMark(rs.metadata, full ? seen.healthySince : null, now, this.o.rules, observedUntil);
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }
         }
@@ -1197,7 +1216,7 @@ export class Healer {
           const want = s.spec?.replicas ?? 1;
           const seen = this.revisions.stats(statefulSetRevisionKey(s.metadata?.uid ?? '', revision));
           const full = want > 0 && isStatefulSetRevisionFullyReady(s, cr) && seen.pods === want && seen.ready === want;
-          const patch = knownGoodMark(cr.metadata, full ? seen.healthySince : null, now, this.o.rules);
+          const patch = knownGoodMark(cr.metadata, full ? seen.healthySince : null, now, this.o.rules, observedUntil);
           if (patch) await this.markRevision('ControllerRevision', cr, patch);
         }
       } catch (err) {

@@ -28,7 +28,7 @@ import {
   templatesEqualIgnoringHash,
   withRememberedMarks,
 } from './known-good.js';
-import { resolveHealRules } from './rules.js';
+import { HEAL_RULES, resolveHealRules } from './rules.js';
 
 const load = <T>(name: string): T => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
 const deployment = () => load<V1Deployment>('web-deployment.json');
@@ -81,6 +81,12 @@ describe('knownGoodMark', () => {
     const marked = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString() };
     expect(knownGoodMark({ annotations: marked }, ms(0), at(5000))).toBeNull();
     expect(knownGoodMark({ annotations: marked }, null, at(5000))).toBeNull(); // scaled down by the next rollout: still known-good
+  });
+
+  test('only time up to the pod watch\'s last proof of life counts (a silent watch observes nothing)', () => {
+    expect(knownGoodMark({}, ms(0), at(900), HEAL_RULES, ms(599))).toBeNull();
+    expect(knownGoodMark({}, ms(0), at(900), HEAL_RULES, ms(600))).toEqual({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(900).toISOString() });
+    expect(knownGoodMark({}, ms(0), at(900), HEAL_RULES, -Infinity)).toBeNull(); // the watch is down
   });
 
   test('a ready-since written by an earlier process is neither trusted nor kept', () => {

@@ -92,10 +92,11 @@ function parseTime(value: string | undefined): number | null {
  * healthy (null: not healthy now, or not every desired pod Ready). Returns the annotations to
  * change, or null:
  * - vetoed (`known-good` other than `"true"`) or marked and not crash-looped since → nothing;
- * - observed healthy for at least `knownGoodSeconds`, and since after any recorded crash loop →
+ * - observed healthy for at least `knownGoodSeconds` up to `observedUntil` (the pod watch's last
+ *   proof of being live; a silent watch observes nothing), and since after any recorded crash loop →
  *   `known-good: "true"`, `known-good-at: now` (and an old `ready-since`, no longer trusted, removed).
  */
-export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number | null, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
+export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number | null, now: Date, rules: HealRules = HEAL_RULES, observedUntil: number = now.getTime()): AnnotationPatch | null {
   const A = rules.annotations;
   const current = meta?.annotations ?? {};
   const mark = current[A.knownGood];
@@ -103,7 +104,7 @@ export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number |
   // A mark bound to this revision stands; one copied from another revision, or an unbound one of an
   // earlier version, is replaced by this revision's own once it has earned it.
   if (isUsableKnownGood(meta, rules) && current[A.knownGoodFor] === meta?.uid) return null;
-  if (healthySince === null || now.getTime() - healthySince < rules.knownGoodSeconds * 1000) return null;
+  if (healthySince === null || Math.min(now.getTime(), observedUntil) - healthySince < rules.knownGoodSeconds * 1000) return null;
   const crashed = parseTime(current[A.crashLoopedAt]);
   if (crashed !== null && healthySince <= crashed) return null;
   const patch: AnnotationPatch = { [A.knownGood]: 'true', [A.knownGoodAt]: now.toISOString() };

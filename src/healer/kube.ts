@@ -208,6 +208,8 @@ export interface WatchBounds {
   graceMs?: number;
   /** The most bytes one event (one line of the stream) may take; default KUBE_MAX_ANSWER_BYTES. */
   maxEventBytes?: number;
+  /** Called on every event (bookmarks included) and on a clean end: the stream was live then. */
+  onAlive?: () => void;
 }
 
 /**
@@ -244,7 +246,8 @@ export class BoundedWatch extends Watch {
     const what = `Kubernetes API watch ${path}`;
     const url = new URL(cluster.server + path);
     url.searchParams.set('watch', 'true');
-    for (const [key, value] of Object.entries({ ...queryParams, timeoutSeconds })) if (value !== undefined) url.searchParams.set(key, String(value));
+    // Bookmarks: the server's periodic proof that an idle stream is still live (onAlive).
+    for (const [key, value] of Object.entries({ ...queryParams, allowWatchBookmarks: true, timeoutSeconds })) if (value !== undefined) url.searchParams.set(key, String(value));
     const init = await this.config.applyToFetchOptions({});
 
     const controller = new AbortController();
@@ -292,7 +295,9 @@ export class BoundedWatch extends Watch {
         callback(data.type, data.object, data);
       } catch {
         // as client-node: a line that is not an event is skipped
+        return;
       }
+      this.bounds.onAlive?.();
     };
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -318,6 +323,7 @@ export class BoundedWatch extends Watch {
     });
     res.on('end', () => {
       if (pendingBytes > 0 && !ended) emit(Buffer.concat(pending));
+      if (!ended) this.bounds.onAlive?.();
       finish(null);
     });
     res.on('error', finish);

@@ -138,3 +138,24 @@ test('the newest running container start over a revision\'s pods (what a crash-l
   t.forget(pod('b'));
   expect(t.stats(KEY).lastStart).toBe(Date.parse('2026-01-01T10:00:00Z'));
 });
+
+test('a failed watch stops the clocks of its scope; back, or re-listed, they count from then (pods missing from the list are gone)', () => {
+  const t = tracker();
+  t.observe(pod('a'));
+  t.observe(pod('b'));
+  now += 300_000;
+  t.unwatched('other'); // another namespace's watch
+  expect(t.stats(KEY).healthySince).toBe(1_000_000);
+  t.unwatched('shop');
+  expect(t.stats(KEY).healthySince).toBeNull();
+  now += 60_000;
+  t.rewatched('shop');
+  expect(t.stats(KEY).healthySince).toBe(1_360_000);
+  now += 60_000;
+  t.relisted(null, [pod('a')]); // b deleted in a gap: its delete never came
+  expect(t.stats(KEY)).toMatchObject({ pods: 1, ready: 1, healthySince: 1_420_000 });
+  t.unwatched(null);
+  t.observe(pod('b', { ready: false })); // a pod still starting does not start a clock
+  t.rewatched(null);
+  expect(t.stats(KEY).healthySince).toBeNull();
+});

@@ -14,7 +14,8 @@
  * yet Ready, no restart) does not stop a running clock — autoscaling adds pods all the time — but
  * the mark also needs every desired pod Ready at the moment it is written (`known-good.ts`).
  * A pod being deleted (scale-down, a rollout) leaves it; an evicted pod's replacement comes back
- * not Ready or restarted, which says enough.
+ * not Ready or restarted, which says enough. A failed pod watch stops the clocks it covers and a
+ * re-list restarts them from what it lists (`unwatched`, `rewatched`, `relisted`).
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { epochMs, isCrashLooping, isPodReady, ownerOf, podRestarts } from './detect.js';
@@ -119,6 +120,38 @@ export class RevisionTracker {
     if (failed) rev.healthySince = null;
     // (Re)started when every pod is Ready: after a restart already over, from now.
     if (rev.healthySince === null && [...rev.pods.values()].every((p) => p.ready)) rev.healthySince = now;
+  }
+
+  /**
+   * The pod watch covering `namespace` (null: all) failed: what happens until it is back goes
+   * unseen, so its revisions' clocks stop (time not watched never counts).
+   */
+  unwatched(namespace: string | null): void {
+    for (const rev of this.revisions.values()) if (namespace === null || rev.namespace === namespace) rev.healthySince = null;
+  }
+
+  /** The watch is back (resumed from where it stopped): revisions of its scope with every pod Ready count from now. */
+  rewatched(namespace: string | null): void {
+    const now = this.clock();
+    for (const rev of this.revisions.values()) {
+      if ((namespace === null || rev.namespace === namespace) && rev.healthySince === null && [...rev.pods.values()].every((p) => p.ready)) rev.healthySince = now;
+    }
+  }
+
+  /**
+   * A (re-)list of the pods `namespace` (null: all) holds: the clocks of its revisions start again
+   * from this observation, and pods missing from it are gone (their deletes were not seen).
+   */
+  relisted(namespace: string | null, pods: V1Pod[]): void {
+    this.unwatched(namespace);
+    const listed = new Set(pods.map((p) => p.metadata?.uid));
+    for (const [name, uid] of [...this.podUid]) {
+      if ((namespace === null || name.startsWith(`${namespace}/`)) && !listed.has(uid)) {
+        this.podUid.delete(name);
+        this.forgetUid(uid);
+      }
+    }
+    for (const pod of pods) this.observe(pod);
   }
 
   /** A deleted pod (or one being deleted). */

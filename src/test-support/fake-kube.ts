@@ -217,6 +217,10 @@ export interface FakeKube {
    * cleanly, as the server does when a watch's timeout expires.
    */
   dropWatches(opts?: { graceful?: boolean }): void;
+  /** A BOOKMARK event to every open watch that asked for them (as the real server sends about once a minute). */
+  bookmarkWatches(): void;
+  /** Every open watch stream stays open but sends nothing more (a half-open connection); later ones are served. */
+  stallWatches(): void;
   /** Open watch streams. */
   activeWatches(): number;
   /**
@@ -508,6 +512,10 @@ function sameContent(a: Obj, b: Obj): boolean {
 interface Watcher {
   /** Unregisters the watch, then ends the response cleanly, destroys its socket, or (closed already) neither. */
   stop(how?: 'end' | 'destroy'): void;
+  /** A BOOKMARK at the current resourceVersion, if the watch asked for them (allowWatchBookmarks). */
+  bookmark(): void;
+  /** Sends nothing more, yet stays open: a half-open connection. */
+  stall(): void;
 }
 
 interface Route {
@@ -914,7 +922,17 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       for (const c of store.history) if (c.rv > Number(from)) deliver(c);
     }
 
+    const bookmarks = query.get('allowWatchBookmarks') === 'true';
+    let stalled = false;
     const watcher: Watcher = {
+      bookmark() {
+        if (bookmarks && !stalled) send('BOOKMARK', { kind: rt.kind, apiVersion: groupVersion(rt), metadata: { resourceVersion: String(store.rv) } });
+      },
+      stall() {
+        stalled = true;
+        clearTimeout(timer); // no clean end at timeoutSeconds either
+        store.listeners.delete(deliver);
+      },
       stop(how) {
         clearTimeout(timer);
         watchers.delete(watcher);
@@ -1111,6 +1129,14 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
 
     dropWatches(opts = {}) {
       for (const w of [...watchers]) w.stop(opts.graceful ? 'end' : 'destroy');
+    },
+
+    bookmarkWatches() {
+      for (const w of watchers) w.bookmark();
+    },
+
+    stallWatches() {
+      for (const w of watchers) w.stall();
     },
 
     activeWatches: () => watchers.size,

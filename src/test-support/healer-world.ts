@@ -203,6 +203,8 @@ const informers = (h: Healer) => (h as unknown as { informers: { list(): V1Pod[]
 const pending = (h: Healer) => (h as unknown as { pending: Set<Promise<unknown>> }).pending;
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
+/** When the replica's pod watch last proved live (healer clock), undefined when it is down. */
+const watchLiveAt = (h: Healer) => (h as unknown as { watchLiveAt: Map<string, number> }).watchLiveAt.get(NS);
 
 export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
   const cluster = await startCluster({ auto: false, ...o });
@@ -259,6 +261,11 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
     }
     if (marks && now - lastMark >= MARK_EVERY_MS) {
       lastMark = now;
+      // The server's periodic bookmarks (about once a minute), received before the marks are
+      // written; a stalled or broken watch gets none (given up on after a short real-time wait).
+      kube.bookmarkWatches();
+      const deadline = Date.now() + 50;
+      while (waitable().some((r) => (watchLiveAt(r.healer) ?? -Infinity) < now) && Date.now() < deadline) await tick();
       for (const r of waitable()) await r.healer.markKnownGood();
       did = true;
     }
