@@ -1008,14 +1008,13 @@ export class Healer {
     const others = (read: (c: V1Container) => number | null) => alongside(spec, index, init, read);
     // A request unset is the limit (the API server defaults it so); one equal to it is raised with it.
     const follows = template.limitBytes !== null && (template.requestBytes === null || template.requestBytes >= template.limitBytes);
-    const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others(limitOf) };
+    const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others(limitOf), otherRequestsBytes: others(requestOf) };
     const quota =
       template.limitBytes === null
         ? null
         : resourceQuotaCap(quotas, {
             ...subject,
             limitBytes: template.limitBytes,
-            otherRequestsBytes: others(requestOf),
             rollout: rolloutPods(w),
             pod: { activeDeadlineSeconds: spec.activeDeadlineSeconds, priorityClassName: spec.priorityClassName },
           });

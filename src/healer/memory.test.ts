@@ -157,7 +157,7 @@ describe('effectiveMemoryCap', () => {
 
 describe('limitRangeCap: what the namespace admits, since admission checks pods, not templates', () => {
   const range = (name: string, limits: NonNullable<V1LimitRange['spec']>['limits']): V1LimitRange => ({ metadata: { name }, spec: { limits } });
-  const subject = { requestBytes: 200 * MiB, requestFollowsLimit: false, otherLimitsBytes: 100 * MiB };
+  const subject = { requestBytes: 200 * MiB, requestFollowsLimit: false, otherLimitsBytes: 100 * MiB, otherRequestsBytes: 50 * MiB };
 
   test('the lowest of a Container max, a limit/request ratio and a Pod max less the other containers, named', () => {
     expect(limitRangeCap([], subject)).toBeNull();
@@ -170,6 +170,18 @@ describe('limitRangeCap: what the namespace admits, since admission checks pods,
       capBytes: 500 * MiB,
       detail: 'LimitRange b: max memory per pod 600Mi, 100Mi of it the other containers\'',
     });
+  });
+
+  test('a Pod item\'s limit/request ratio: the pod\'s summed limits at most ratio × its summed requests, this request kept', () => {
+    // Requests 50Mi + 200Mi = 250Mi; × 1.5 = 375Mi for all limits, 100Mi of them the others' → 275Mi,
+    // below the Container ratio's 3 × 200Mi = 600Mi.
+    const ranges = [range('c', [{ type: 'Container', maxLimitRequestRatio: { memory: '3' } }]), range('p', [{ type: 'Pod', maxLimitRequestRatio: { memory: '1.5' } }])];
+    expect(limitRangeCap(ranges, subject)).toEqual({ capBytes: 275 * MiB, detail: "LimitRange p: pod memory limits at most 1.5× its requests (250Mi), 100Mi of the limits the other containers'" });
+    // With a Pod max beside it, the lower wins: max 1Gi − 100Mi = 924Mi against 2 × 250Mi − 100Mi = 400Mi.
+    expect(limitRangeCap([range('p', [{ type: 'Pod', max: { memory: '1Gi' }, maxLimitRequestRatio: { memory: '2' } }])], subject)).toMatchObject({ capBytes: 400 * MiB });
+    // A request raised with the limit (or unset, defaulted to it) only eases the ratio: no cap from it.
+    expect(limitRangeCap([range('p', [{ type: 'Pod', maxLimitRequestRatio: { memory: '1.5' } }])], { ...subject, requestFollowsLimit: true })).toBeNull();
+    expect(limitRangeCap([range('p', [{ type: 'Pod', maxLimitRequestRatio: { memory: '1.5' } }])], { ...subject, requestBytes: null })).toBeNull();
   });
 
   test('a request raised with the limit (Guaranteed) or unset is bound by no ratio; unreadable quantities and other types are skipped', () => {

@@ -171,13 +171,16 @@ export interface LimitRangeSubject {
   requestFollowsLimit: boolean;
   /** The limits of the containers that run beside it and count with it against a Pod item's max or a quota ({@link alongside}). */
   otherLimitsBytes: number;
+  /** The requests of the containers that run beside it (a limit without a request: the limit; {@link alongside}). */
+  otherRequestsBytes: number;
 }
 
 /**
  * The highest memory limit the namespace's LimitRanges admit for the container, and the rule that
  * sets it; null when none bounds it. Rules: a `Container` item's `max.memory`; its
  * `maxLimitRequestRatio.memory` times the request that stays; a `Pod` item's `max.memory` less the
- * other containers' limits. An unreadable quantity is skipped.
+ * other containers' limits, and its `maxLimitRequestRatio.memory` times the pod's requests (this
+ * one's staying) less the other containers' limits. An unreadable quantity is skipped.
  */
 export function limitRangeCap(ranges: readonly V1LimitRange[], c: LimitRangeSubject): NamespaceCap | null {
   const low = lowest();
@@ -191,8 +194,19 @@ export function limitRangeCap(ranges: readonly V1LimitRange[], c: LimitRangeSubj
         if (c.requestBytes !== null && !c.requestFollowsLimit && Number.isFinite(ratio) && ratio > 0) {
           low.consider(c.requestBytes * ratio, `${name}: memory limit at most ${ratio}× the request (${formatMebibytes(c.requestBytes)})`);
         }
-      } else if (item.type === 'Pod' && max !== null) {
-        low.consider(max - c.otherLimitsBytes, `${name}: max memory per pod ${formatMebibytes(max)}, ${formatMebibytes(c.otherLimitsBytes)} of it the other containers'`);
+      } else if (item.type === 'Pod') {
+        if (max !== null) low.consider(max - c.otherLimitsBytes, `${name}: max memory per pod ${formatMebibytes(max)}, ${formatMebibytes(c.otherLimitsBytes)} of it the other containers'`);
+        // Admission bounds the pod's summed limits by its summed requests too: with this request kept,
+        // others' limits + the new limit ≤ ratio × (others' requests + this request). A request raised
+        // with the limit only makes the ratio easier to meet, so it caps nothing.
+        const ratio = Number(item.maxLimitRequestRatio?.memory);
+        if (c.requestBytes !== null && !c.requestFollowsLimit && Number.isFinite(ratio) && ratio > 0) {
+          const requests = c.otherRequestsBytes + c.requestBytes;
+          low.consider(
+            requests * ratio - c.otherLimitsBytes,
+            `${name}: pod memory limits at most ${ratio}× its requests (${formatMebibytes(requests)}), ${formatMebibytes(c.otherLimitsBytes)} of the limits the other containers'`,
+          );
+        }
       }
     }
   }
@@ -251,8 +265,6 @@ export function rolloutPods(w: Workload): RolloutPods {
 export interface QuotaSubject extends LimitRangeSubject {
   /** Its memory limit now (the template's). */
   limitBytes: number;
-  /** The requests of the containers that run beside it (a limit without a request: the limit; {@link alongside}). */
-  otherRequestsBytes: number;
   rollout: RolloutPods;
   /** What a quota's scopes look at, from the pod template. */
   pod: { activeDeadlineSeconds?: number | null; priorityClassName?: string | null };
