@@ -190,6 +190,40 @@ describe('typed API round trips', () => {
   });
 });
 
+describe('watch bookmarks and stalls', () => {
+  /** A raw pod watch; resolves its lines as they come. */
+  async function rawWatch(query: string): Promise<{ lines: string[]; stop: () => void }> {
+    const controller = new AbortController();
+    const res = await fetch(`${fake.url}/api/v1/namespaces/${NS}/pods?watch=true&${query}`, { headers: { Authorization: 'Bearer fake-token' }, signal: controller.signal });
+    const lines: string[] = [];
+    void (async () => {
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) lines.push(...decoder.decode(chunk).split('\n').filter(Boolean));
+      } catch {
+        // aborted
+      }
+    })();
+    return { lines, stop: () => controller.abort() };
+  }
+
+  it('sends a BOOKMARK only to watches that asked; a stalled watch stays open and sends nothing more', async () => {
+    const asked = await rawWatch('allowWatchBookmarks=true&resourceVersion=1');
+    const plain = await rawWatch('resourceVersion=1');
+    await waitFor(() => fake.activeWatches() === 2, 5000, 'two watches');
+    fake.bookmarkWatches();
+    await waitFor(() => asked.lines.length === 1, 5000, 'the bookmark');
+    expect(JSON.parse(asked.lines[0]!)).toEqual({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: fake.resourceVersion } } });
+    fake.stallWatches();
+    fake.put(pod('a'));
+    fake.bookmarkWatches();
+    await new Promise((r) => setTimeout(r, 50));
+    expect([asked.lines.length, plain.lines.length, fake.activeWatches()]).toEqual([1, 0, 2]);
+    asked.stop();
+    plain.stop();
+  });
+});
+
 describe('patches', () => {
   it('strategic merge patch changes one container and keeps the others; merge patch replaces the list', async () => {
     fake.put(deployment('web'));
