@@ -361,6 +361,12 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     // Ten minutes later (this process's clock), revision 3 is marked known-good.
     skew += 601_000;
     await waitFor(() => healer.isLeader, 5000, 'leadership renewed on the new clock');
+    // The server's periodic bookmark: the pod watch was alive through the window (time it was not
+    // watching never counts toward a mark).
+    const bookmarkedAt = Date.now() + skew;
+    k.bookmarkWatches();
+    const watchLiveAt = (healer as unknown as { watchLiveAt: Map<string, number> }).watchLiveAt;
+    await waitFor(() => [...watchLiveAt.values()].some((t) => t >= bookmarkedAt), 5000, 'a bookmark received');
     await healer.markKnownGood();
     expect(k.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-3')!.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
     await new Promise((r) => setTimeout(r, 1200)); // a Lease renewal
