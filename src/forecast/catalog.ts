@@ -9,8 +9,9 @@
 import type { Logger } from '../telemetry/logger.js';
 import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
-import { createSyncedForecaster, type SyncOptions } from './sync.js';
-import { WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
+import { createSyncedForecaster, SYNC_DEFAULTS, type SyncOptions } from './sync.js';
+import { checkFineTuneInterval, WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
+import { DEFAULT_MAX_MINUTES } from '../sources/prometheus.js';
 import { createForecaster, FORECASTER_NAMES } from './registry.js';
 import type { Forecast } from '../series/forecast.js';
 import type { Forecaster } from './types.js';
@@ -38,12 +39,21 @@ export interface CatalogOptions {
    * every minute itself, and its state is its own).
    */
   sync?: Omit<SyncOptions, 'key' | 'owns' | 'log'> & { owns: (key: string) => boolean };
+  /**
+   * The most minutes one read of the source may hold: a fine-tuning interval whose reads would not
+   * fit with the loaded model is refused here, at start-up (checkFineTuneInterval). Default with
+   * `sync` (serve): a Prometheus read's, DEFAULT_MAX_MINUTES; without it (the simulator reads a trace
+   * it holds) or null: not checked.
+   */
+  maxReadMinutes?: number | null;
 }
 
 /** `key`: the workload (fine-tuned weights, ownership); `stateKey`: the trigger (published state). */
 export type ForecasterProvider = (name: string, key: string, stateKey?: string) => Forecaster;
 
 export function createForecasterProvider(o: CatalogOptions): ForecasterProvider {
+  const readLimit = o.maxReadMinutes !== undefined ? o.maxReadMinutes : o.sync ? DEFAULT_MAX_MINUTES : null;
+  if (o.lstm && readLimit !== null) checkFineTuneInterval(o.lstm, readLimit, o.sync ? (o.sync.catchUpMinutes ?? SYNC_DEFAULTS.catchUpMinutes) : 0);
   // Baselines hold no per-workload state: one instance each serves every workload. The order is the
   // gate's preference before any has a live record: best first on the NASA backtest.
   const preference = ['holt-winters', 'mean30', 'mean10', 'seasonal-day', 'persistence'] as const;

@@ -30,14 +30,36 @@ test('--fine-tune-interval: at most what a refresh can read from Prometheus, nam
   }
   // What serve builds for a trigger (sync over calibration over the gate or the LSTM, the metadata's
   // longest history) reads at most a Prometheus read at the bound, and more one minute past it.
-  const readMinutes = (intervalSeconds: number, name: string) => {
-    const shared = new LstmForecaster('lstm', {} as never, { shape: DEFAULT_SHAPE } as LstmMeta);
-    const lstm: LstmRuntime = { shared, pool: {} as FineTunePool, weightsDir: null, weights: null, fineTuneIntervalMs: intervalSeconds * 1000, fineTuneHistoryMinutes: 20160, fineTuneBlend: true, log: silentLogger };
-    const provider = createForecasterProvider({ lstm, log: silentLogger, sync: { store: null, owns: () => true } });
-    return provider(name, 'shop/web').historyMinutes(10080);
-  };
   for (const name of ['auto', 'lstm']) {
     expect(readMinutes(max, name)).toBe(DEFAULT_MAX_MINUTES);
-    expect(readMinutes(max + 60, name)).toBeGreaterThan(DEFAULT_MAX_MINUTES);
+    // (Past the bound serve refuses to start, below: the read is measured with the check off.)
+    expect(readMinutes(max + 60, name, { maxReadMinutes: null })).toBeGreaterThan(DEFAULT_MAX_MINUTES);
   }
+});
+
+/** The most minutes one refresh of `name` reads in serve's composition (the metadata's longest history). */
+function readMinutes(intervalSeconds: number, name: string, o: { horizonMinutes?: number; blend?: boolean; fineTune?: boolean; maxReadMinutes?: number | null } = {}): number {
+  const shape = { ...DEFAULT_SHAPE, horizonMinutes: o.horizonMinutes ?? DEFAULT_SHAPE.horizonMinutes };
+  const shared = new LstmForecaster('lstm', {} as never, { shape } as LstmMeta);
+  const lstm: LstmRuntime = { shared, pool: o.fineTune === false ? null : ({} as FineTunePool), weightsDir: null, weights: null, fineTuneIntervalMs: intervalSeconds * 1000, fineTuneHistoryMinutes: 20160, fineTuneBlend: o.blend ?? true, log: silentLogger };
+  const provider = createForecasterProvider({ lstm, log: silentLogger, sync: { store: null, owns: () => true }, ...(o.maxReadMinutes === undefined ? {} : { maxReadMinutes: o.maxReadMinutes }) });
+  return provider(name, 'shop/web').historyMinutes(10080);
+}
+
+// The flag's bound assumes `amadeus train`'s 10-minute horizon: a loaded model with a longer one
+// makes every round read more, so an interval the flag accepts could still fail every read.
+test('--fine-tune-interval: a loaded model whose horizon makes the interval\'s reads exceed a Prometheus read is refused at start-up, naming the flag and the numbers', () => {
+  const max = MAX_FINE_TUNE_INTERVAL_SECONDS;
+  const horizon = DEFAULT_SHAPE.horizonMinutes + 50;
+  const bound = max - 50 * 60; // 50 more minutes of horizon, 50 fewer of interval
+  expect(() => readMinutes(max, 'auto', { horizonMinutes: horizon })).toThrow(UsageError);
+  expect(() => readMinutes(max, 'lstm', { horizonMinutes: horizon })).toThrow(`--fine-tune-interval ${max} s is too long for the loaded model (horizon ${horizon} min): a refresh would read ${DEFAULT_MAX_MINUTES + 50} minutes, more than a source read may hold (${DEFAULT_MAX_MINUTES}); at most ${bound} s with this model, or --no-fine-tune-blend`);
+  // At that model's own bound it starts, and reads exactly a Prometheus read's window.
+  expect(readMinutes(bound, 'auto', { horizonMinutes: horizon })).toBe(DEFAULT_MAX_MINUTES);
+  expect(() => readMinutes(bound + 1, 'auto', { horizonMinutes: horizon })).toThrow(UsageError);
+  // Rounds that choose no blend, or no fine-tuning at all, read no interval: nothing to refuse.
+  expect(readMinutes(max, 'auto', { horizonMinutes: horizon, blend: false })).toBeLessThanOrEqual(DEFAULT_MAX_MINUTES);
+  expect(readMinutes(max, 'auto', { horizonMinutes: horizon, fineTune: false })).toBeLessThanOrEqual(DEFAULT_MAX_MINUTES);
+  // A horizon so long that no interval fits with a blend: the message says what does.
+  expect(() => readMinutes(600, 'auto', { horizonMinutes: 40_000 })).toThrow(/--fine-tune-interval 600 s .*use --no-fine-tune-blend with this model$/);
 });

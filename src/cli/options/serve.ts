@@ -21,7 +21,8 @@ const file = fileOption;
 /**
  * Longest --fine-tune-interval (s): with --fine-tune-blend a refresh reads about the interval plus
  * five days, and a longer one than a Prometheus read allows (DEFAULT_MAX_MINUTES) would fail every
- * read of every LSTM trigger. The horizon is the one `amadeus train` gives its models.
+ * read of every LSTM trigger. The horizon is the one `amadeus train` gives its models; a loaded model
+ * with a longer one lowers it, and serve refuses to start past that (checkFineTuneInterval).
  */
 export const MAX_FINE_TUNE_INTERVAL_SECONDS = maxFineTuneIntervalMinutes(DEFAULT_MAX_MINUTES, SYNC_DEFAULTS.catchUpMinutes, DEFAULT_SHAPE.horizonMinutes) * 60;
 

@@ -32,6 +32,7 @@ import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
 import { fileWeightsStore, SHARED_VOLUME_TIMEOUT_MS, type WeightsStore } from '../../replicas/shared-dir.js';
 import { within } from '../../deadline/deadline.js';
+import { UsageError } from '../../config/options.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
 
@@ -99,6 +100,26 @@ export const DEFAULT_FINE_TUNE_INTERVAL_MINUTES = 360;
  */
 export function maxFineTuneIntervalMinutes(readLimit: number, catchUpMinutes: number, horizonMinutes: number): number {
   return readLimit - catchUpMinutes - roundReadMinutes(0, 0, horizonMinutes, true);
+}
+
+/**
+ * Refuses (a UsageError naming the flag and the numbers) a fine-tuning interval whose refresh read,
+ * with the model actually loaded, exceeds `readLimit` minutes. The flag's own bound
+ * (MAX_FINE_TUNE_INTERVAL_SECONDS) assumes the horizon `amadeus train` gives its models; a model
+ * with a longer one makes every round read more, and every read of every LSTM trigger would fail at
+ * run time. Only rounds that choose a blend read the interval; without fine-tuning nothing does.
+ */
+export function checkFineTuneInterval(rt: Pick<LstmRuntime, 'shared' | 'pool' | 'fineTuneIntervalMs' | 'fineTuneHistoryMinutes' | 'fineTuneBlend'>, readLimit: number, catchUpMinutes: number): void {
+  if (!rt.pool || rt.fineTuneBlend !== true) return;
+  const horizon = rt.shared.meta.shape.horizonMinutes;
+  const max = maxFineTuneIntervalMinutes(readLimit, catchUpMinutes, horizon);
+  const interval = Math.ceil(rt.fineTuneIntervalMs / MINUTE_MS);
+  if (interval <= max) return;
+  const reads = catchUpMinutes + roundReadMinutes(rt.fineTuneHistoryMinutes, interval, horizon, true);
+  throw new UsageError(
+    `--fine-tune-interval ${rt.fineTuneIntervalMs / 1000} s is too long for the loaded model (horizon ${horizon} min): a refresh would read ${reads} minutes, more than a source read may hold (${readLimit}); ` +
+      (max * 60 >= 600 ? `at most ${max * 60} s with this model, or --no-fine-tune-blend` : 'use --no-fine-tune-blend with this model'),
+  );
 }
 
 export const DEFAULT_MAX_PENDING_ROUNDS = 16;
