@@ -3,7 +3,7 @@
  * Prometheus stand-in that misbehaves, half a healthy one, polled as KEDA polls them. Each minute
  * every faulty object meets another phase of a cycle — refuse (connection reset), hang, trickle (a
  * byte every 500 ms), HTTP 500, garbage, a 400 MB answer, lies (-5, NaN, 1e308 as the newest
- * sample), healthy — staggered by object, so every kind of fault is live in every minute (the
+ * sample), a series that stopped, half the load with a warning (a partial response), healthy — staggered by object, so every kind of fault is live in every minute (the
  * objects refresh once a minute, all at the same offset).
  *
  * Reports: answers out of bounds (not finite, < 0, or > the objects' maxValue), activity lost to an
@@ -29,7 +29,7 @@ export interface FaultSoakOptions {
   serveArgs?: string[];
 }
 
-export const FAULT_PHASES = ['refuse', 'hang', 'trickle', 'error500', 'garbage', 'huge', 'lies', 'stopped', 'healthy'] as const;
+export const FAULT_PHASES = ['refuse', 'hang', 'trickle', 'error500', 'garbage', 'huge', 'lies', 'stopped', 'partial', 'healthy'] as const;
 type Phase = (typeof FAULT_PHASES)[number];
 const LIES = ['-5', 'NaN', '1e308'];
 /** Every object's ceiling: far above its load (at most ~70 planned), far below the lies. */
@@ -78,6 +78,8 @@ export async function runFaultSoakBench(o: FaultSoakOptions) {
       // A series whose newest 10 minutes are missing (scrapes failing): the read's overlap with the
       // cache brings those gaps in, so the newest sample is old (cause "stale"), never planned on.
       stopped: { kind: 'stopped', value: loadOf(i), missing: 10 },
+      // Half the load, with a warning (a store missing): may raise the plan, never lower it.
+      partial: { kind: 'partial', value: loadOf(i) / 2, warning: 'partial response: a store is unavailable' },
       healthy: { kind: 'healthy', value: loadOf(i) },
     };
     return faults[phase];

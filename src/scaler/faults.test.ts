@@ -1,7 +1,7 @@
 /**
  * Issue 20, defects 2–5: what KEDA is answered, over gRPC, while the Prometheus a trigger reads
  * misbehaves (a loopback stand-in that refuses, hangs, trickles, errs, sends garbage or hundreds of
- * megabytes, lies with negative, NaN and absurd samples, or serves a series that stopped). An error never lowers the answer below
+ * megabytes, lies with negative, NaN and absurd samples, serves a series that stopped, or answers part of the load with a warning). An error never lowers the answer below
  * the last good plan nor deactivates; after maxOutage it is UNAVAILABLE; every value sent is
  * finite, >= 0 and <= maxValue; every read ends by its deadline; no answer is read whole when it is
  * larger than its points can need.
@@ -277,6 +277,7 @@ describe('every misbehaviour of the source: the last good plan stays, with the r
     ['answers garbage', { kind: 'garbage' }, 'response', /unexpected answer/],
     ['answers 400 MB', { kind: 'huge' }, 'too-large', /answer larger than/],
     ['answers a series that stopped 10 minutes ago', { kind: 'stopped', value: 1, missing: 10 }, 'stale', /minutes old: the series stopped/],
+    ['answers part of the load, with a warning', { kind: 'partial', value: 1, warning: 'partial response: store 10.0.0.3:10901 unavailable' }, 'partial', /answer may be incomplete: query: partial response: store 10.0.0.3:10901 unavailable/],
   ];
   test.each(cases)('Prometheus %s', async (_what, fault, cause, why) => {
     await start();

@@ -15,10 +15,10 @@ describe('ScaledObject metadata', () => {
   });
 
   test('minimal metadata gets every documented default', () => {
-    const { serverAddress, query, cpuQuery, memoryQuery, authModes, usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile, prometheusUnsafeSsl, timeoutSeconds, ...scaler } = parse(base);
-    // The Prometheus source's keys: all unset but the two with defaults.
+    const { serverAddress, query, cpuQuery, memoryQuery, authModes, usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile, prometheusUnsafeSsl, timeoutSeconds, partialResponse, ...scaler } = parse(base);
+    // The Prometheus source's keys: all unset but the three with defaults.
     expect([serverAddress, query, cpuQuery, memoryQuery, authModes, usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile]).toEqual(Array(11).fill(undefined));
-    expect({ prometheusUnsafeSsl, timeoutSeconds }).toEqual({ prometheusUnsafeSsl: false, timeoutSeconds: 10 });
+    expect({ prometheusUnsafeSsl, timeoutSeconds, partialResponse }).toEqual({ prometheusUnsafeSsl: false, timeoutSeconds: 10, partialResponse: 'hold' });
     expect(scaler).toEqual({
       targetValue: 100,
       activationValue: 0,

@@ -420,6 +420,65 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.registry.served(state).reason).toBe('forecast');
   });
 
+  test('a partial answer (warnings) may raise the plan in force, never lower it, asks no forecast, and counts toward maxOutage; a whole answer plans again', async () => {
+    let now = 1_000_000;
+    ctx = setup({ clock: () => now, maxOutageMs: 600_000 });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', headroom: '0.5' }));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'forecast' });
+    const src = ctx.sources[0]!;
+    // Half the shards answer: the load reads 5. The plan in force stays.
+    src.partial = 'answer may be incomplete: query: store 10.0.0.3:10901 unavailable';
+    src.value = 5;
+    await waitFor(() => state.sourceFailing, 2000, 'the partial answer noticed');
+    const calls = ctx.forecaster.calls;
+    const reads = src.reads;
+    await waitFor(() => src.reads > reads + 2, 2000, 'more partial reads');
+    expect(ctx.registry.served(state)).toMatchObject({ value: 30, reason: 'last-plan', active: true });
+    expect(ctx.registry.servedStates()[0]).toMatchObject({ cause: 'partial', observed: 10 });
+    expect(ctx.forecaster.calls).toBe(calls);
+    expect(ctx.lines.find((l) => l.msg === 'refresh degraded' && /store 10.0.0.3:10901 unavailable/.test(String(l.error)))).toMatchObject({ cause: 'partial' });
+    // Even undercounted, the load it shows is above what the plan provides: raised to 40 × 1.5.
+    src.value = 40;
+    await waitFor(() => ctx.registry.served(state).value === 60, 2000, 'the raise');
+    expect(ctx.registry.served(state).reason).toBe('last-plan');
+    expect(ctx.lines.find((l) => l.msg === 'plan raised by a partial answer')).toMatchObject({ planned: 60, previous: 30 });
+    // Partial answers only, for longer than maxOutage: UNAVAILABLE, as for any failed read.
+    now += 601_000;
+    expect(() => ctx.registry.served(state)).toThrow(OutageError);
+    // Whole again: planned on as usual, lower too.
+    src.partial = null;
+    src.value = 5;
+    await waitFor(() => !state.sourceFailing, 2000, 'recovery');
+    await waitFor(() => ctx.registry.served(state).value === 15, 2000, 'a fresh, lower plan');
+    expect(ctx.registry.served(state).reason).toBe('forecast');
+  });
+
+  test('a partial answer activates a trigger (subscribers told) but never deactivates one; with no plan yet it serves nothing', async () => {
+    ctx = setup({}, { value: 0 });
+    const state = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '1' }));
+    await waitFor(() => state.plan !== null);
+    expect(ctx.registry.isActive(state)).toBe(false);
+    const told: boolean[] = [];
+    ctx.registry.subscribe(state, (active) => told.push(active));
+    ctx.sources[0]!.partial = 'answer may be incomplete: query: remote_read failed';
+    ctx.sources[0]!.value = 8;
+    await waitFor(() => told.includes(true), 2000, 'activation told');
+    expect(ctx.registry.isActive(state)).toBe(true);
+    ctx.sources[0]!.value = 0;
+    const reads = ctx.sources[0]!.reads;
+    await waitFor(() => ctx.sources[0]!.reads > reads + 2, 2000, 'more partial reads');
+    expect(ctx.registry.isActive(state)).toBe(true);
+    expect(told).toEqual([false, true]);
+
+    const fresh = ctx.registry.touch(ref('b', { targetValue: '5' }));
+    ctx.sources[1]!.partial = 'answer may be incomplete: query: remote_read failed';
+    await waitFor(() => fresh.sourceFailing, 2000, 'the first read, partial');
+    expect(fresh.plan).toBeNull();
+    expect(() => ctx.registry.served(fresh)).toThrow(NotReadyError);
+    expect(() => ctx.registry.served(fresh)).toThrow(/remote_read failed/);
+  });
+
   test('the observer hears every refresh with the minute it is for, and every forgotten object', async () => {
     const records: { name: string; at: number; observed: number }[] = [];
     const forgotten: string[] = [];

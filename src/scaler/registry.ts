@@ -35,7 +35,7 @@ import type { GateReason } from '../forecast/gate.js';
 import type { Forecast } from '../series/forecast.js';
 import { makePlan, MAX_PLAN_VALUE, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
-import { planSignals, signalHistoryMinutes } from '../plan/signals.js';
+import { planSignals, signalHistoryMinutes, type SignalName } from '../plan/signals.js';
 import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { msUntil, type MetricSource } from '../sources/types.js';
@@ -602,6 +602,7 @@ export class ScaledObjectRegistry {
       deadline.clear();
     }
     if (entry.removed) return;
+    if (history.partial !== undefined) return this.partialRead(entry, history, observed, signals, started);
     entry.observed = observed;
     entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
@@ -631,21 +632,7 @@ export class ScaledObjectRegistry {
     const failure = forecastError ?? (primaryFailed ? `forecaster ${forecaster!.name}: its primary model failed; answering ${forecast!.model}` : null);
     const at = history.start + history.requests.length * MINUTE_MS;
 
-    // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
-    const noise = config.noiseMargin > 0 || config.surgeNoiseMargin > 0 || signals.size > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
-    let plan = makePlan({
-      mode: config.mode,
-      headroom: config.headroom,
-      activationValue: config.activationValue,
-      observed,
-      forecast,
-      quantile: config.quantile,
-      noiseMargin: config.noiseMargin,
-      surgeNoiseMargin: config.surgeNoiseMargin,
-      noise,
-      signals: signals.size > 0 ? planSignals(history.requests, config.horizonMinutes, noise, signals) : undefined,
-      maxValue: config.maxValue,
-    });
+    let plan = planOf(config, history, observed, forecast, signals);
     const made = plan;
     if (failure === null) entry.goodPlan = { plan, at: this.clock() };
     else if (config.mode === 'predictive') plan = this.heldThroughForecastError(entry, plan, primaryFailed ? `the plan of ${forecast!.model}` : 'the reactive plan');
@@ -690,6 +677,51 @@ export class ScaledObjectRegistry {
       this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
     } catch (err) {
       this.log.warn('metrics observer failed', { scaledObject: entry.objectKey, error: err });
+    }
+  }
+
+  /**
+   * The source answered, but said its answer may be incomplete (Prometheus's or Thanos's warnings: a
+   * store or remote read missing), so the load it shows may be undercounted. Such a read counts as a
+   * failed one (cause `partial`: the outage clock runs, the last good plan stays in force, then
+   * UNAVAILABLE past maxOutageSeconds) except that what it shows may raise the plan in force, value
+   * and activity, never lower it: a surge seen by half the shards is still a surge. No forecast is
+   * asked (a model must not learn from, nor be judged on, undercounted minutes), so the raise comes
+   * from the observed load and the signals; with no plan yet, nothing is served from it.
+   */
+  private partialRead(entry: Entry, history: History, observed: number, signals: ReadonlySet<SignalName>, started: number): void {
+    const config = entry.config;
+    entry.sourceFailing = true;
+    entry.cause = 'partial';
+    entry.metadataFault = null;
+    this.noteError(entry, `source ${entry.source.description}: ${history.partial}`);
+    const previous = entry.plan;
+    if (previous !== null) {
+      const seen = planOf(config, history, observed, null, signals);
+      const raised = seen.value > previous.value || (seen.active && !previous.active);
+      if (raised) {
+        entry.plan = { ...previous, value: Math.max(seen.value, previous.value), active: seen.active || previous.active };
+        this.log.info('plan raised by a partial answer', {
+          scaledObject: entry.objectKey,
+          trigger: entry.trigger,
+          observed: round(observed),
+          planned: round(entry.plan.value),
+          previous: round(previous.value),
+          active: entry.plan.active,
+          durationMs: this.clock() - started,
+        });
+        for (const [listener, sub] of entry.listeners) {
+          if (sub.told === entry.plan.active) continue;
+          sub.told = entry.plan.active;
+          listener(entry.plan.active);
+        }
+      }
+    }
+    // The stage as of now (last-plan, stale-plan, unavailable, not ready), logged on change.
+    try {
+      this.served(entry);
+    } catch {
+      // Nothing to answer yet, or the outage has passed maxOutageSeconds: served() noted it.
     }
   }
 
@@ -848,6 +880,25 @@ function triggerKey(ref: { namespace: string; name: string }, signature: string)
 function notReadyMessage(state: EntryState): string {
   const name = `${state.namespace}/${state.name}`;
   return state.lastError ? `no data yet for ScaledObject ${name}: ${state.lastError}` : `no data yet for ScaledObject ${name}: the first refresh has not completed`;
+}
+
+/** The plan of one refresh: the observed load, the forecast (if any) and the signals on `history`. */
+function planOf(config: ScalerConfig, history: History, observed: number, forecast: Forecast | null, signals: ReadonlySet<SignalName>): Plan {
+  // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
+  const noise = config.noiseMargin > 0 || config.surgeNoiseMargin > 0 || signals.size > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
+  return makePlan({
+    mode: config.mode,
+    headroom: config.headroom,
+    activationValue: config.activationValue,
+    observed,
+    forecast,
+    quantile: config.quantile,
+    noiseMargin: config.noiseMargin,
+    surgeNoiseMargin: config.surgeNoiseMargin,
+    noise,
+    signals: signals.size > 0 ? planSignals(history.requests, config.horizonMinutes, noise, signals) : undefined,
+    maxValue: config.maxValue,
+  });
 }
 
 /** `metadata "KEY": …` when a source error names the metadata key at fault, else null. */

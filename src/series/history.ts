@@ -44,6 +44,12 @@ export interface History {
    * knows it: calendar features (time of day, day of week) are computed in local time. Default 0.
    */
   utcOffsetMinutes?: number;
+  /**
+   * Set when the source says the window may be incomplete (Prometheus or Thanos answered with
+   * warnings: a store, shard or remote read missing), so its values may be undercounted: why, for
+   * logs. The scaler plans on such a window only to raise what it answers (registry.ts).
+   */
+  partial?: string;
 }
 
 /** The last `minutes` of the window (the whole window when it is no longer). */
@@ -54,5 +60,6 @@ export function lastMinutes(h: History, minutes: number): History {
   if (h.cpu) out.cpu = h.cpu.slice(cut);
   if (h.memory) out.memory = h.memory.slice(cut);
   if (h.utcOffsetMinutes !== undefined) out.utcOffsetMinutes = h.utcOffsetMinutes;
+  if (h.partial !== undefined) out.partial = h.partial;
   return out;
 }

@@ -17,7 +17,8 @@ import {
   prometheusConfigProblems,
   type PrometheusConfig,
 } from './prometheus.js';
-import { MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER } from './prometheus-client.js';
+import { createPrometheusClient, MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER, MAX_WARNINGS, partialWarnings, WARNING_CHARS } from './prometheus-client.js';
+import { fetchHistory } from './prometheus-history.js';
 import { credentialPath, CredentialFileError, MAX_CREDENTIAL_BYTES, readCredentialFile } from './credential-file.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { holey } from '../test-support/series.js';
@@ -71,7 +72,9 @@ describe('PROMETHEUS_METADATA', () => {
   };
 
   it('parses every field with its defaults', () => {
-    expect(parse({})).toEqual(expect.objectContaining({ serverAddress: undefined, query: undefined, prometheusUnsafeSsl: false, timeoutSeconds: 10 }));
+    expect(parse({})).toEqual(expect.objectContaining({ serverAddress: undefined, query: undefined, prometheusUnsafeSsl: false, timeoutSeconds: 10, partialResponse: 'hold' }));
+    expect(parse({ partialResponse: 'accept' }).partialResponse).toBe('accept');
+    expect(problemKeys({ partialResponse: 'ignore' })).toEqual(['partialResponse']);
     const c = parse({
       serverAddress: 'https://prom.monitoring:9090/',
       query: 'sum(rate(http_requests_total[1m]))',
@@ -122,6 +125,22 @@ describe('PROMETHEUS_METADATA', () => {
     // The global default may carry user info; only metadata may not.
     expect(keys({ serverAddress: 'http://u:p@p:9090' })).toEqual([]);
     expect(() => createPrometheusSource(config({ serverAddress: 'http://p:9090', authModes: ['basic'] }))).toThrow(FieldsError);
+  });
+});
+
+describe('partialWarnings', () => {
+  it('keeps the warnings that say data may be missing, not PromQL info annotations, each bounded', () => {
+    expect(partialWarnings({ status: 'success', data: {} })).toEqual([]);
+    expect(partialWarnings({ warnings: 'not a list' })).toEqual([]);
+    expect(partialWarnings({ warnings: ['PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "x"', ' ', 7] })).toEqual([]);
+    expect(partialWarnings({ warnings: ['partial response: store 10.0.0.3:10901 unavailable', 'PromQL warning: encountered a mix of histograms and floats'] })).toEqual([
+      'partial response: store 10.0.0.3:10901 unavailable',
+      'PromQL warning: encountered a mix of histograms and floats',
+    ]);
+    const many = partialWarnings({ warnings: Array.from({ length: 10 }, (_, i) => `${i}`.repeat(WARNING_CHARS + 5)) });
+    expect(many).toHaveLength(MAX_WARNINGS + 1);
+    expect(many[0]).toHaveLength(WARNING_CHARS + 1);
+    expect(many[MAX_WARNINGS]).toBe(`${10 - MAX_WARNINGS} more`);
   });
 });
 
@@ -284,6 +303,59 @@ describe('Prometheus source over HTTP', () => {
     await expect(source.read(minutes + 1)).rejects.toThrow(RangeError);
     await expect(source.read(0)).rejects.toThrow(RangeError);
     source.close();
+  });
+
+  it('marks a read whose answer has warnings partial, asks its minutes again, and forgets the mark once an answer is whole', async () => {
+    let now = NOW;
+    let warn: string[] = ['remote_read: remote server http://store:9090/read returned HTTP status 500'];
+    const r = await recorder({
+      respond: (req) => {
+        const end = Number(req.query.get('end'));
+        const body = JSON.parse(matrixBody([{ values: [[end, warn.length ? '1' : '7']] }])) as Record<string, unknown>;
+        if (warn.length) body.warnings = warn;
+        return { status: 200, body: JSON.stringify(body) };
+      },
+    });
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock: () => now });
+    const a = await source.read(10);
+    expect(a.partial).toBe('answer may be incomplete: query: remote_read: remote server http://store:9090/read returned HTTP status 500');
+    expect(a.requests[9]).toBe(1);
+    // Next minute, still warned: asked again from the first minute the partial answer filled.
+    now += MINUTE_MS;
+    const b = await source.read(10);
+    expect(b.partial).toBeDefined();
+    expect(Number(r.requests[1]!.query.get('start'))).toBe((END - 9 * MINUTE_MS) / 1000);
+    // Whole again: the minutes the warned answers filled are replaced, the mark gone.
+    warn = [];
+    now += MINUTE_MS;
+    const c = await source.read(10);
+    expect(c.partial).toBeUndefined();
+    expect(Number(r.requests[2]!.query.get('start'))).toBe((END - 8 * MINUTE_MS) / 1000);
+    expect(c.requests[9]).toBe(7);
+    // And the next read asks only the new minute and the overlap.
+    now += MINUTE_MS;
+    await source.read(10);
+    expect(Number(r.requests[3]!.query.get('start'))).toBe((END + MINUTE_MS) / 1000); // the window ends at END + 3 min; 2 minutes of overlap
+    source.close();
+  });
+
+  it('with partialResponse "accept" takes an answer with warnings as whole', async () => {
+    const body = JSON.stringify({ ...(JSON.parse(matrixBody([{ values: [[END / 1000, '4']] }])) as object), warnings: ['store gateway unavailable'] });
+    const r = await recorder({ respond: () => ({ status: 200, body }) });
+    const source = createPrometheusSource({ ...config({ serverAddress: r.url }), partialResponse: 'accept' }, { clock });
+    const h = await source.read(2);
+    expect(h).toStrictEqual({ start: END - 2 * MINUTE_MS, requests: holey(undefined, 4) });
+    source.close();
+  });
+
+  it('simulate\'s history read refuses an answer with warnings: an undercounted trace is not simulated', async () => {
+    const body = JSON.stringify({ ...(JSON.parse(matrixBody([{ values: [[END / 1000, '4']] }])) as object), warnings: ['store gateway unavailable'] });
+    const r = await recorder({ respond: () => ({ status: 200, body }) });
+    const client = createPrometheusClient({ serverAddress: r.url, prometheusUnsafeSsl: false, timeoutSeconds: 5 });
+    const err = await failure(fetchHistory({ client, serverAddress: r.url, query: 'up', end: END, minutes: 3, utcOffsetMinutes: 0 }));
+    expect(err.reason).toBe('partial');
+    expect(err.message).toBe(`${r.url}: the answer may be incomplete (store gateway unavailable): not simulated`);
+    client.close();
   });
 
   it('serialises concurrent reads: the second is served from what the first cached', async () => {

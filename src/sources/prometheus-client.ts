@@ -32,7 +32,7 @@ export interface ConnectionConfig {
   timeoutSeconds: number;
 }
 
-export type FailureReason = 'unreachable' | 'timeout' | 'deadline' | 'tls' | 'http' | 'response' | 'too-large' | 'credentials' | 'series' | 'query' | 'no-data';
+export type FailureReason = 'unreachable' | 'timeout' | 'deadline' | 'tls' | 'http' | 'response' | 'too-large' | 'credentials' | 'series' | 'query' | 'no-data' | 'partial';
 
 /** Every failure of the source: `reason` lets callers tell a down server from a bad query. */
 export class PrometheusError extends Error {
@@ -71,10 +71,12 @@ export interface ClientOptions {
   keepNonFinite?: boolean;
 }
 
-/** What one request is bounded by, handed to the driver's request interceptor. */
+/** What one request is bounded by, handed to the driver's request interceptor; and its answer's warnings. */
 interface RequestBounds {
   signal: AbortSignal;
   maxBytes: number;
+  /** Filled by the response interceptor: the driver reads them from the wrong place and drops them. */
+  warnings: string[];
 }
 // The driver builds each axios request itself and takes no per-call options; its interceptors run
 // in the continuation of the call, so the bounds of the call in progress travel with it.
@@ -85,6 +87,36 @@ export interface MinuteValues {
   series: number;
   /** All gaps unless exactly one series matched; gaps are holes (history.ts, `Samples`). */
   values: Samples;
+  /**
+   * The answer's warnings (partialWarnings): a store, shard or remote read missing from it, so its
+   * values may be undercounted. Empty for a whole answer.
+   */
+  warnings: string[];
+}
+
+/** At most this many warnings are kept per answer, each cut to WARNING_CHARS: they end up in logs. */
+export const MAX_WARNINGS = 3;
+export const WARNING_CHARS = 300;
+
+/**
+ * The warnings of a Prometheus API answer that say it may be incomplete. Prometheus puts remote-read
+ * failures and PromQL warning annotations in `warnings`, Thanos its partial responses; Prometheus
+ * 2.46–2.53 also put *info* annotations there ("PromQL info: metric might not be a counter…"),
+ * which may be false positives and say nothing about missing data (later versions move them to
+ * `infos`), so those are left out.
+ */
+export function partialWarnings(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null || !('warnings' in body) || !Array.isArray(body.warnings)) return [];
+  const out: string[] = [];
+  let more = 0;
+  for (const w of body.warnings as unknown[]) {
+    const text = typeof w === 'string' ? w.trim() : '';
+    if (text === '' || text.startsWith('PromQL info:')) continue;
+    if (out.length < MAX_WARNINGS) out.push(text.length > WARNING_CHARS ? `${text.slice(0, WARNING_CHARS)}…` : text);
+    else more++;
+  }
+  if (more > 0) out.push(`${more} more`);
+  return out;
 }
 
 export interface PrometheusClient {
@@ -216,7 +248,10 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
       },
       // Sees the raw axios error (status, body, code), which the driver would flatten.
       responseInterceptor: {
-        onFulfilled: (response) => response,
+        onFulfilled: (response) => {
+          requestBounds.getStore()?.warnings.push(...partialWarnings(response.data));
+          return response;
+        },
         onRejected: (error: unknown) => {
           throw describeFailure(error, server, config.timeoutSeconds, secrets);
         },
@@ -246,9 +281,10 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
     const signal = caller ? AbortSignal.any([caller, own]) : own;
     if (signal.aborted) throw deadlineError(signal.reason);
     let result;
+    const bounds: RequestBounds = { signal, maxBytes: maxAnswerBytes(minutes), warnings: [] };
     try {
       const driver = conn.driver;
-      result = await requestBounds.run({ signal, maxBytes: maxAnswerBytes(minutes) }, () => driver.rangeQuery(query, firstEval, lastEval, MINUTE_MS / 1000, evalTimeout));
+      result = await requestBounds.run(bounds, () => driver.rangeQuery(query, firstEval, lastEval, MINUTE_MS / 1000, evalTimeout));
     } catch (err) {
       if (signal.aborted) throw deadlineError(signal.reason);
       throw err;
@@ -265,19 +301,20 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
         if (i >= 0 && i < minutes && (options.keepNonFinite || Number.isFinite(sample.value))) values[i] = sample.value;
       }
     }
-    return { series: matched.length, values };
+    return { series: matched.length, values, warnings: bounds.warnings };
   };
 
   return {
     async minutes(query, start, minutes, signal) {
       if (closed) throw new PrometheusError('response', `${server}: client closed`);
-      const out: MinuteValues = { series: 0, values: [] };
+      const out: MinuteValues = { series: 0, values: [], warnings: [] };
       try {
         for (let done = 0; done < minutes; done += MAX_POINTS_PER_QUERY) {
           const n = Math.min(MAX_POINTS_PER_QUERY, minutes - done);
           const part = await rangeOnce(query, start + done * MINUTE_MS, n, signal);
           out.series = Math.max(out.series, part.series);
           appendSamples(out.values, part.values);
+          out.warnings.push(...part.warnings);
         }
       } catch (err) {
         // Reconnect next time: fresh sockets, and credentials re-read in case they were rotated.
@@ -285,6 +322,7 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
         throw asPrometheusError(err, server, secrets);
       }
       if (out.series !== 1) out.values = noSamples(out.values.length);
+      if (out.warnings.length > MAX_WARNINGS) out.warnings = [...out.warnings.slice(0, MAX_WARNINGS), 'more warnings omitted'];
       return out;
     },
     close() {

@@ -32,6 +32,8 @@ export async function fetchHistory(r: HistoryRequest): Promise<Trace> {
     if (part.series > 1) {
       throw new PrometheusError('series', `${server}: the query returned ${part.series} series; it must return exactly one: aggregate it, e.g. sum(${r.query})`);
     }
+    // An undercounted trace would show a gain or a loss that is not there: refused, not simulated.
+    if (part.warnings.length > 0) throw new PrometheusError('partial', `${server}: the answer may be incomplete (${part.warnings.join('; ')}): not simulated`);
     for (const v of part.values) requests.push(v ?? null); // a trace marks gaps null (trace.ts)
     r.onProgress?.(done + n, r.minutes);
   }

@@ -181,6 +181,31 @@ describe('Prometheus source on a real Prometheus', () => {
   });
 });
 
+describe('Prometheus source on a real Prometheus whose remote read fails', () => {
+  it('marks the read partial, with Prometheus\'s warning, and still hands out the local minutes', async () => {
+    const store = http.createServer((_req, res) => {
+      res.writeHead(503);
+      res.end('store down');
+    });
+    await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
+    const storeUrl = `http://127.0.0.1:${(store.address() as AddressInfo).port}/read`;
+    const partialProm = await startPrometheus({ openMetrics: openMetricsGauge('app_requests_per_second', { app: 'web' }, points(web).slice(0, 30)), lookbackDelta: '30s', remoteRead: [storeUrl] });
+    try {
+      const source = createPrometheusSource({ ...config({}), serverAddress: partialProm.url }, { clock: () => endOf(30) + 17_000 });
+      const h = await source.read(10);
+      expect(h.partial).toMatch(/^answer may be incomplete: query: remote_read: .*503/);
+      expect(h.requests).toStrictEqual(expected(web, 30, 10));
+      source.close();
+      const accepting = createPrometheusSource({ ...config({}), serverAddress: partialProm.url, partialResponse: 'accept' }, { clock: () => endOf(30) + 17_000 });
+      expect((await accepting.read(10)).partial).toBeUndefined();
+      accepting.close();
+    } finally {
+      await partialProm.close();
+      await new Promise((resolve) => store.close(resolve));
+    }
+  }, 60_000);
+});
+
 describe('startPrometheus', () => {
   it('scrapes loopback exporters', async () => {
     const exporter = http.createServer((_req, res) => {

@@ -5,7 +5,7 @@
  * incremental: refreshes come once a minute over windows of hours, so only the new minutes (plus a
  * short overlap for late scrapes and rule evaluations) are fetched each time.
  */
-import { boolean, FieldsError, number, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';
+import { boolean, FieldsError, number, oneOf, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
 import { untilAborted } from '../deadline/deadline.js';
@@ -78,6 +78,12 @@ export const PROMETHEUS_METADATA = {
    * at a time fails at it) and Prometheus's own evaluation timeout; 0.1 s to 5 minutes.
    */
   timeoutSeconds: number({ min: 0.1, max: 300, default: 10 }),
+  /**
+   * An answer with warnings (Thanos's partial response, a failed remote read): `hold` (default) plans
+   * on it only to raise the answer and counts it as a failed read toward maxOutageSeconds; `accept`
+   * takes it as whole, logging the warnings.
+   */
+  partialResponse: oneOf(['hold', 'accept'], { default: 'hold' }),
 } satisfies Record<string, FieldSpec<unknown>>;
 
 export type PrometheusMetadata = Parsed<typeof PROMETHEUS_METADATA>;
@@ -182,6 +188,10 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
 
   let cache: Cache | undefined;
   let keep = 0; // the longest window asked so far: what the cache holds at most
+  // The oldest cached minute that came from an answer with warnings: refetched by the next read, so
+  // an undercount is not kept once Prometheus answers whole again. Null when every cached minute is whole.
+  let partialFrom: number | null = null;
+  let acceptedWarnings = '';
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -190,8 +200,11 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
 
   const cacheEnd = (c: Cache) => c.start + c.series.get('requests')!.length * MINUTE_MS;
 
-  /** Fetches every query over [from, to) and merges the answers into the cache. */
-  const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined) => {
+  /**
+   * Fetches every query over [from, to) and merges the answers into the cache. Returns the answers'
+   * warnings when they count (partialResponse "hold"), else null.
+   */
+  const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined): Promise<string | null> => {
     const minutes = (to - from) / MINUTE_MS;
     log.debug('prometheus range query', { from: new Date(from).toISOString(), minutes, queries: queries.length });
     const answers = await Promise.all(
@@ -203,6 +216,15 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     );
     const fetched = new Map<SeriesKey, Samples>();
     queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
+    const warned = queries.flatMap((q, i) => answers[i]!.warnings.map((w) => `${q.field}: ${w}`));
+    let partial: string | null = null;
+    if (warned.length > 0 && config.partialResponse === 'accept') {
+      const text = warned.join('; ');
+      if (text !== acceptedWarnings) log.warn('answer with warnings taken as whole (partialResponse: accept)', { warnings: warned });
+      acceptedWarnings = text;
+    } else if (warned.length > 0) {
+      partial = `answer may be incomplete: ${warned.join('; ')}`;
+    }
     // A fetch that starts inside or at the end of the cache extends it; anything else replaces it.
     if (cache === undefined || from < cache.start || from > cacheEnd(cache)) {
       cache = { start: from, series: fetched };
@@ -220,6 +242,10 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       for (const values of cache.series.values()) values.splice(0, excess);
       cache.start += excess * MINUTE_MS;
     }
+    if (partial !== null) partialFrom = Math.min(partialFrom ?? from, from);
+    else if (partialFrom !== null && from <= partialFrom) partialFrom = null;
+    if (partialFrom !== null && partialFrom < cache.start) partialFrom = cache.start;
+    return partial;
   };
 
   const readWindow = async (minutes: number, signal: AbortSignal | undefined): Promise<History> => {
@@ -230,14 +256,20 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     const end = floorMinute(clock());
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
+    let partial: string | null = null;
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
-      await fetchInto(start, end, signal); // cold, a longer window than cached, or a clock jump
-    } else if (end > cacheEnd(cache)) {
-      await fetchInto(Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS), end, signal);
+      partial = await fetchInto(start, end, signal); // cold, a longer window than cached, or a clock jump
+    } else if (end > cacheEnd(cache) || partialFrom !== null) {
+      // Minutes an answer with warnings filled are asked again (even cached ones before this
+      // window, which a longer read could hand out) until an answer is whole.
+      const lo = partialFrom === null ? start : Math.min(start, partialFrom);
+      const from = Math.max(lo, Math.min(cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS, partialFrom ?? Infinity));
+      partial = await fetchInto(from, end, signal);
     }
     const c = cache!;
     const a = (start - c.start) / MINUTE_MS;
     const history: History = { start, requests: [] };
+    if (partial !== null) history.partial = partial;
     for (const q of queries) {
       const cached = c.series.get(q.key)!;
       // The usual case, the whole cache, is handed out as is (MetricSource.read): a copy of ~3,000

@@ -12,6 +12,8 @@ export interface FakeSource extends MetricSource {
   pattern: number[] | null;
   /** When set, read() rejects with it. */
   failWith: Error | null;
+  /** When set, read() marks its window partial with this reason (an answer with warnings). */
+  partial: string | null;
   /** When set, read() waits for this promise first (to hold a refresh in flight). */
   gate: Promise<void> | null;
   reads: number;
@@ -33,6 +35,7 @@ export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED)
     value,
     pattern: null,
     failWith: null,
+    partial: null,
     gate: null,
     reads: 0,
     closed: false,
@@ -45,7 +48,9 @@ export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED)
       if (src.failWith) throw src.failWith;
       const start = end - minutes * MINUTE_MS;
       const p = src.pattern;
-      return { start, requests: Array.from({ length: minutes }, (_, i) => (p ? p[(((i - minutes) % p.length) + p.length) % p.length]! : src.value)) };
+      const h: History = { start, requests: Array.from({ length: minutes }, (_, i) => (p ? p[(((i - minutes) % p.length) + p.length) % p.length]! : src.value)) };
+      if (src.partial !== null) h.partial = src.partial;
+      return h;
     },
     close() {
       src.closed = true;

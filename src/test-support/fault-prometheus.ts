@@ -1,7 +1,8 @@
 /**
  * A loopback stand-in for Prometheus's range-query API that misbehaves on demand, per request:
  * answers every minute of the range with a value (or with the lies a broken exporter or recording
- * rule tells: -5, NaN, 1e308), or with a series that stopped (its newest minutes missing), or refuses (resets the connection), hangs, trickles a byte every
+ * rule tells: -5, NaN, 1e308), or with a series that stopped (its newest minutes missing), or partly
+ * (an undercount with a warning, as Thanos answers when a store is missing), or refuses (resets the connection), hangs, trickles a byte every
  * half second, fails with HTTP 500, sends garbage, or streams an answer of hundreds of megabytes.
  * For the fault tests and the fault-soak benchmark.
  */
@@ -15,6 +16,8 @@ export type Fault =
   | { kind: 'lies'; value: number | string; newest: string }
   /** Like healthy, but the newest `missing` points of the range are absent: a series that stopped (scrapes failing, the metric gone). */
   | { kind: 'stopped'; value: number; missing: number }
+  /** Like healthy, with `warning` in the answer's `warnings`: a partial response (a store or shard missing), `value` its undercount. */
+  | { kind: 'partial'; value: number; warning: string }
   /** The connection is reset as soon as the request arrives: no status, no byte. */
   | { kind: 'refuse' }
   /** Headers never come. */
@@ -81,7 +84,8 @@ export async function startFaultPrometheus(behaviour: (req: RangeRequest) => Fau
     switch (fault.kind) {
       case 'healthy':
       case 'lies':
-      case 'stopped': {
+      case 'stopped':
+      case 'partial': {
         const values: [number, string][] = [];
         const last = fault.kind === 'stopped' ? range.end - fault.missing * range.step : range.end;
         for (let t = range.start; t <= last; t += range.step) values.push([t, String(fault.value)]);
@@ -89,7 +93,8 @@ export async function startFaultPrometheus(behaviour: (req: RangeRequest) => Fau
         res.writeHead(200, { 'content-type': 'application/json' });
         // A series with no point in the range is not in the answer at all, as Prometheus leaves it out.
         const result = values.length > 0 ? [{ metric: {}, values }] : [];
-        res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } }));
+        const warnings = fault.kind === 'partial' ? { warnings: [fault.warning] } : {};
+        res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result }, ...warnings }));
         return;
       }
       case 'refuse':

@@ -34,6 +34,11 @@ export interface PrometheusOptions {
    * of per-minute backfills that want gaps to read as gaps pass something under a minute.
    */
   lookbackDelta?: string;
+  /**
+   * Remote-read endpoints (loopback URLs), read for recent data too: one that fails makes every
+   * query's answer partial (data from the local TSDB, with a `warnings` entry naming the failure).
+   */
+  remoteRead?: string[];
 }
 
 export interface TestPrometheus {
@@ -71,7 +76,10 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'amadeus-prometheus-'));
   const data = join(dir, 'data');
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, prometheusYaml(targets, options.scrapeIntervalSeconds ?? 15));
+  for (const u of options.remoteRead ?? []) {
+    if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}\//.test(u)) throw new Error(`remote read ${u} is not a loopback URL`);
+  }
+  writeFileSync(config, prometheusYaml(targets, options.scrapeIntervalSeconds ?? 15, options.remoteRead ?? []));
   if (options.openMetrics !== undefined) {
     const file = join(dir, 'backfill.om');
     if (typeof options.openMetrics === 'string') {
@@ -150,7 +158,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   };
 }
 
-function prometheusYaml(targets: string[], interval: number): string {
+function prometheusYaml(targets: string[], interval: number, remoteRead: string[]): string {
   const jobs = targets.map((t, i) => [
     `  - job_name: target-${i}`,
     '    honor_labels: true',
@@ -163,6 +171,7 @@ function prometheusYaml(targets: string[], interval: number): string {
     `  evaluation_interval: ${interval}s`,
     jobs.length ? 'scrape_configs:' : 'scrape_configs: []',
     ...jobs.flat(),
+    ...(remoteRead.length ? ['remote_read:', ...remoteRead.flatMap((u) => [`  - url: ${u}`, '    read_recent: true', '    remote_timeout: 2s'])] : []),
     '',
   ].join('\n');
 }
