@@ -749,8 +749,9 @@ export class Healer {
    * from it would lose them — the rollback would not restore the known-good template, and the
    * controller would make a new ReplicaSet for the stripped one. Read through the custom-objects
    * client (same deadline and size cap). The hashes and comparisons that chose the target stay on
-   * the typed model, where both sides of each comparison are read alike. Gone or replaced since
-   * the list: a conflict, re-read and re-planned.
+   * the typed model, where both sides of each comparison are read alike. Gone, replaced or changed
+   * since the list (another resourceVersion: its template, or the marks that made it the target —
+   * a known-good mark withdrawn, a crash loop recorded): a conflict, re-read and re-planned.
    */
   private async rawTemplate(namespace: string, target: V1ReplicaSet): Promise<V1PodTemplateSpec> {
     const name = target.metadata!.name!;
@@ -761,7 +762,9 @@ export class Healer {
       if (statusOf(err) === 404) throw new PreconditionFailed(err);
       throw err;
     }
-    if (raw.metadata?.uid !== target.metadata?.uid || !raw.spec?.template) throw new PreconditionFailed(new Error(`ReplicaSet ${name} was replaced or emptied since it was listed`));
+    if (raw.metadata?.uid !== target.metadata?.uid || raw.metadata?.resourceVersion !== target.metadata?.resourceVersion || !raw.spec?.template) {
+      throw new PreconditionFailed(new Error(`ReplicaSet ${name} was replaced, changed or emptied since it was listed`));
+    }
     return raw.spec.template;
   }
 

@@ -1,0 +1,111 @@
+/**
+ * Multi-step scenarios of the races around a rollback's decision, on the simulated cluster: real
+ * controllers, a kubelet stand-in, and the real Healer(s) talking HTTP to the fake API server.
+ *
+ * - The Deployment rollback's target ReplicaSet is read raw right before the patch (fd9f4d2); what
+ *   the healer listed and planned on may have been replaced (deleted, re-created under its name)
+ *   or changed (its known-good mark withdrawn) by then. The rollback must be re-planned on a fresh
+ *   read — never a template from another object, or from one that no longer qualifies.
+ */
+import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const summary = reportSummary;
+const rsRunning = (w: HealerWorld, image: string) => replicaSetRunning(w, 'web', image)!;
+const image = (t: V1PodTemplateSpec | undefined) => t!.spec!.containers[0]!.image;
+const rsReads = (w: HealerWorld, from: number) =>
+  w.kube.requests
+    .slice(from)
+    .filter((q) => q.method === 'GET' && q.path.startsWith(`/apis/apps/v1/namespaces/${NS}/replicasets/`))
+    .map((q) => `${q.path.split('/').pop()} ${q.status}`);
+
+describe("the rollback target changes between the healer's list and its raw read", () => {
+  // What happens to the newest known-good ReplicaSet (web:1b's) at the raw read of it, just before
+  // it is served. Either way the re-plan's target is web:1's, the older known-good revision.
+  const races = {
+    // Deleted and re-created under its name (a restore from a backup, a person's `kubectl replace
+    // --force`): another object, another uid, another template, no mark.
+    'replaced by a namesake with another template': (w: HealerWorld, rs: V1ReplicaSet) => {
+      const namesake = structuredClone(rs);
+      delete namesake.metadata!.uid;
+      delete namesake.metadata!.resourceVersion;
+      delete namesake.metadata!.creationTimestamp;
+      delete namesake.status;
+      for (const k of Object.keys(namesake.metadata!.annotations!)) if (k.startsWith('amadeus.io/')) delete namesake.metadata!.annotations![k];
+      namesake.spec!.template!.spec!.containers[0]!.image = 'web:1b-rebuilt';
+      namesake.spec!.replicas = 0;
+      w.kube.remove('apps/v1', 'ReplicaSet', NS, rs.metadata!.name!);
+      w.kube.put(namesake);
+    },
+    // The same object, its known-good mark withdrawn by a person who knows that release is bad
+    // after all (`kubectl annotate rs … amadeus.io/known-good-`): no rollback target any more.
+    'its known-good mark withdrawn': (w: HealerWorld, rs: V1ReplicaSet) =>
+      void w.edit<V1ReplicaSet>('apps/v1', 'ReplicaSet', rs.metadata!.name!, (x) => {
+        delete x.metadata!.annotations!['amadeus.io/known-good'];
+        delete x.metadata!.annotations!['amadeus.io/known-good-at'];
+        delete x.metadata!.annotations!['amadeus.io/known-good-for'];
+      }),
+  };
+
+  test.each(Object.keys(races) as (keyof typeof races)[])(
+    'web:3 crash-loops; the target web:1b is %s → re-read and re-planned: rolled back to web:1 in one whole patch, never to what was listed',
+    async (how) => {
+      w = await healerWorld();
+      w.cluster.behave('web:3', { run: 'crash', log: 'panic: nil map\n' });
+      w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
+      const a = await w.start();
+      await w.advance(11 * 60);
+      w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:1b'));
+      await w.advance(11 * 60);
+      const one = rsRunning(w, 'web:1');
+      const oneB = rsRunning(w, 'web:1b');
+      for (const rs of [one, oneB]) expect(rs.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+      expect(oneB.metadata!.annotations!['deployment.kubernetes.io/revision']).toBe('2');
+
+      // The race: at the healer's raw read of web:1b's ReplicaSet, after it listed and picked it.
+      let raced = 0;
+      w.kube.beforeNext({ method: 'GET', path: new RegExp(`/replicasets/${oneB.metadata!.name}$`) }, () => {
+        raced++;
+        races[how](w, w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', oneB.metadata!.name!));
+      });
+      const from = w.kube.requests.length;
+      w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:3'));
+      await w.advance(5 * 60);
+      expect(raced).toBe(1);
+
+      // Re-planned: the raw read of web:1b's, refused; then web:1's, read and restored.
+      const three = rsRunning(w, 'web:3');
+      expect(rsReads(w, from)).toEqual([`${three.metadata!.name} 200`, `${oneB.metadata!.name} 200`, `${one.metadata!.name} 200`]);
+      expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+      expect(a.healer.reports[0]!.message).toBe(`rolled back from revision 3 to revision 1 (ReplicaSet ${one.metadata!.name})`);
+      // One patch, whole: web:1's template and the marks together.
+      const patches = w.patches('deployments/web');
+      expect(patches.map((p) => p.status)).toEqual([200]);
+      const ops = patches[0]!.body as { op: string; path: string; value: V1PodTemplateSpec }[];
+      expect(image(ops.find((op) => op.op !== 'test' && op.path === '/spec/template')!.value)).toBe('web:1');
+      expect(JSON.stringify(ops)).not.toContain('web:1b');
+      const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+      expect(image(d.spec!.template)).toBe('web:1');
+      expect(JSON.parse(d.metadata!.annotations!['amadeus.io/rolled-back-from']!)).toHaveLength(1);
+      expect(JSON.parse(d.metadata!.annotations!['amadeus.io/last-rollback']!).keys).toHaveLength(1);
+      // The controller took web:1's ReplicaSet back (renumbered 4): no ReplicaSet made for a
+      // template that was never web:1's; every pod web:1 and Ready.
+      expect(rsRunning(w, 'web:1').metadata).toMatchObject({ uid: one.metadata!.uid, annotations: { 'deployment.kubernetes.io/revision': '4' } });
+      expect(replicaSetsOf(w, 'web').map((rs) => image(rs.spec!.template)).sort()).toEqual(['web:1', how.startsWith('replaced') ? 'web:1b-rebuilt' : 'web:1b', 'web:3']);
+      expect(w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['web:1 true', 'web:1 true']);
+      expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(['web Normal RolledBack']);
+
+      // An hour on: nothing more.
+      await w.advance(60 * 60);
+      expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
+      expect(w.patches('deployments/web')).toHaveLength(1);
+      expect(w.reports().filter((r) => r.result === 'failed')).toEqual([]);
+    },
+  );
+});
