@@ -15,6 +15,7 @@ import type { Forecast } from '../series/forecast.js';
 import type { History } from '../series/history.js';
 import { sineSeries } from '../test-support/series.js';
 import { silentLogger } from '../telemetry/logger.js';
+import { VolumeGate } from './volume-ops.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0);
@@ -190,4 +191,83 @@ test('a shared volume that does not answer a publish holds neither the owner nor
   await owner.settled();
   expect(published).toEqual([200, 225, 230, 235]);
   expect(counts.published).toBe(3); // the first answered after its deadline: not counted as published in time
+});
+
+// A hung volume must not take more of libuv's thread pool than the process-wide bound (volume-ops.ts),
+// however many workloads look at it: the rest are skipped like a failed read and tried again later.
+test('many workloads on a hung volume hold at most the bound\'s reads: the others never start, answer with their own state, and read again once it answers', async () => {
+  const gate = new VolumeGate({ limit: 2, stuckMs: 10 });
+  const started: string[] = [];
+  const hung: (() => void)[] = [];
+  let answering = false;
+  const store: StateStore = {
+    latestVersion: (key) => {
+      started.push(key);
+      return answering ? Promise.resolve(null) : new Promise((resolve) => hung.push(() => resolve(null)));
+    },
+    read: () => Promise.resolve(null),
+    publish: () => Promise.resolve(1),
+  };
+  const warnings: string[] = [];
+  const skipped: string[] = [];
+  const log = { warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg}: ${String(f?.error)}`), debug: (msg: string, f?: Record<string, unknown>) => void skipped.push(`${msg}: ${String(f?.error)}`) };
+  const keys = Array.from({ length: 6 }, (_, i) => `shop/web-${i}#abc`);
+  const followers = keys.map((key) => createSyncedForecaster(stack(), { key, store, owns: () => false, readTimeoutMs: 20, log, volume: gate }));
+  const control = replica(null, false);
+  // All at once (refreshes run side by side): two reads start; the others wait for a slot until their deadline, and never start.
+  const answers = await Promise.all(followers.map((f) => ask(f, 200)));
+  const expected = answer(await ask(control, 200));
+  for (const a of answers) expect(answer(a)).toEqual(expected);
+  expect(started).toEqual(keys.slice(0, 2));
+  expect(gate.outstanding).toBe(2);
+  expect(warnings).toEqual(keys.map(() => expect.stringMatching(/deadline exceeded after 0.02s$/)));
+  // The next minutes: the two hung reads are not joined, and the others are refused at once (the volume looks hung).
+  for (let m = 201; m < 204; m++) {
+    const want = answer(await ask(control, m));
+    for (const f of followers) expect(answer(await ask(f, m))).toEqual(want);
+  }
+  expect(started).toHaveLength(2);
+  expect(skipped.filter((l) => /: reading the latest state version: not started, the 2 shared-volume operations allowed at once have all gone unanswered/.test(l))).toHaveLength(4 * 3);
+  expect(warnings).toHaveLength(6); // refusals each minute are not warned about again
+  // The volume answers: the slots free, and every workload reads it again.
+  answering = true;
+  for (const end of hung.splice(0)) end();
+  await new Promise((r) => setImmediate(r));
+  expect(gate.outstanding).toBe(0);
+  started.length = 0;
+  const want = answer(await ask(control, 204));
+  for (const f of followers) expect(answer(await ask(f, 204))).toEqual(want);
+  expect(started).toEqual(keys);
+});
+
+test('a publish the bound refuses fails like any failed publish: nothing is written, and the owner\'s state is published at the next publishing minute for followers to adopt', async () => {
+  const gate = new VolumeGate({ limit: 2, stuckMs: 0 });
+  // Two operations of other workloads the volume has not answered.
+  const holding: (() => void)[] = [];
+  for (let i = 0; i < 2; i++) void gate.run('another workload', () => new Promise<void>((resolve) => holding.push(resolve)), 10).result.catch(() => undefined);
+  const files = fileStateStore(dir);
+  const published: number[] = [];
+  const store: StateStore = { ...files, publish: (key, snapshot) => (published.push((snapshot.origin - T0) / MIN), files.publish(key, snapshot)) };
+  const warnings: string[] = [];
+  const log = { warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg}: ${String(f?.error)}`) };
+  const owner = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => true, readTimeoutMs: 20, log, volume: gate });
+  for (let m = 200; m < 205; m++) {
+    await ask(owner, m);
+    await owner.settled();
+  }
+  expect(published).toEqual([]);
+  expect(warnings).toEqual([expect.stringMatching(/^could not publish the forecasting state: publishing the forecasting state: not started, the 2 shared-volume operations/)]);
+  // The volume answers them: the next publishing minute publishes the owner's state then.
+  for (const end of holding.splice(0)) end();
+  await new Promise((r) => setImmediate(r));
+  const counts: Record<string, number> = {};
+  const late = replica(store, false, counts);
+  for (let m = 205; m < 215; m++) {
+    const a = await ask(owner, m);
+    await owner.settled();
+    if (m > 205) expect(answer(await ask(late, m))).toEqual(answer(a));
+  }
+  expect(published).toEqual([205, 210]);
+  expect(counts.adopted).toBe(1);
+  expect(warnings).toHaveLength(1);
 });

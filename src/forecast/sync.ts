@@ -15,13 +15,14 @@
  *
  * Only serve wraps forecasters in this: the simulator already steps through every minute itself.
  */
-import { DeadlineError, within } from '../deadline/deadline.js';
+import { DeadlineError } from '../deadline/deadline.js';
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import type { Forecast } from '../series/forecast.js';
 import type { StateSnapshot, StateStore } from '../replicas/shared-dir.js';
 import { digestOf, SHARED_VOLUME_TIMEOUT_MS } from '../replicas/shared-dir.js';
 import { forecastOrigin } from './gate.js';
+import { sharedVolume, VolumeBusyError, type VolumeGate } from './volume-ops.js';
 import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
 
 export const SYNC_DEFAULTS = {
@@ -54,6 +55,11 @@ export interface SyncOptions {
   /** Deadline of each read of the store on the forecast path, and of each publish (ms); default SYNC_DEFAULTS.readTimeoutMs. */
   readTimeoutMs?: number;
   log: SyncLog;
+  /**
+   * The process-wide bound on shared-volume operations outstanding (volume-ops.ts); default the
+   * process's one. A read or publish it refuses fails like any other (tried again later).
+   */
+  volume?: VolumeGate;
   /** Counts snapshots: published by the owner; matched (already equal) or adopted by a follower. */
   onSnapshot?: (action: 'published' | 'matched' | 'adopted') => void;
 }
@@ -94,17 +100,15 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   /** A read of the store still running past its deadline: none other starts until it ends. */
   let reading: Promise<void> | null = null;
 
+  const volume = o.volume ?? sharedVolume;
   /** `read`, within the deadline; it is remembered until it ends, however long that takes. */
-  const bounded = <T>(read: Promise<T>, what: string): Promise<T> => {
-    const ended = read.then(
-      () => undefined,
-      () => undefined,
-    );
+  const bounded = <T>(read: () => Promise<T>, what: string): Promise<T> => {
+    const { result, ended } = volume.run(what, read, readTimeoutMs);
     reading = ended;
     void ended.then(() => {
       if (reading === ended) reading = null;
     });
-    return within(read, readTimeoutMs, what);
+    return result;
   };
 
   const step = async (history: History, origin: number, minutes: number, horizon: number, requested: number | undefined): Promise<Forecast> => {
@@ -138,11 +142,9 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   };
 
   const startPublish = (store: StateStore, snapshot: StateSnapshot) => {
-    const write = (async () => store.publish(o.key, snapshot))();
-    const ended = write.then(
-      () => undefined,
-      () => undefined,
-    );
+    // Refused or never started (the volume looks hung), it fails like a write that failed: the owner
+    // publishes its newer state at the next publishing minute.
+    const { result: write, ended } = volume.run('publishing the forecasting state', () => store.publish(o.key, snapshot), readTimeoutMs);
     writing = ended;
     // Once the store has answered (in time or long after), the snapshot that waited goes next.
     const next = () => {
@@ -154,7 +156,7 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       if (waiting && o.owns()) startPublish(store, waiting);
     };
     void ended.then(next);
-    publishing = within(write, readTimeoutMs, 'publishing the forecasting state').then(
+    publishing = write.then(
       (version) => {
         seenVersion = Math.max(seenVersion, version);
         o.onSnapshot?.('published');
@@ -180,9 +182,9 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     }
     let version: number | null;
     try {
-      version = await bounded(store.latestVersion(o.key), 'reading the latest state version');
+      version = await bounded(() => store.latestVersion(o.key), 'reading the latest state version');
       if (version === null || version <= seenVersion) return;
-      const got = await bounded(store.read(o.key), 'reading the published state');
+      const got = await bounded(() => store.read(o.key), 'reading the published state');
       if (!got || got.version <= seenVersion) return;
       const s = got.snapshot;
       // A snapshot of this very minute or later: the owner is ahead; look again next minute.
@@ -196,7 +198,10 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       digests.set(s.origin, s.digest);
       o.onSnapshot?.('adopted');
     } catch (err) {
-      o.log.warn('could not read or load the published forecasting state; keeping this replica\'s', { workload: o.key, error: messageOf(err) });
+      // Refused (the volume looks hung, every follower's read each minute): its reads that did time out said so already.
+      const fields = { workload: o.key, error: messageOf(err) };
+      if (err instanceof VolumeBusyError) o.log.debug?.('could not read the published forecasting state; keeping this replica\'s', fields);
+      else o.log.warn('could not read or load the published forecasting state; keeping this replica\'s', fields);
     }
   };
 

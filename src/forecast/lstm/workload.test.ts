@@ -14,6 +14,7 @@ import { getWeights, saveModel } from './io.js';
 import { createModel, type ModelShape } from './model.js';
 import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir, type LstmRuntime } from './workload.js';
 import type { WeightsStore } from '../../replicas/shared-dir.js';
+import { VolumeGate } from '../volume-ops.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
@@ -346,6 +347,76 @@ test('a publish of weights the volume does not answer ends the round at its dead
     expect(released).toEqual(['ns/app', 'ns/app']);
     await w.forecast(at(122 + FINE_TUNE_EFFECT_MINUTES));
     expect(w.version).toBe(2);
+  } finally {
+    tuned.dispose();
+  }
+});
+
+// The process-wide bound on shared-volume operations (volume-ops.ts): when the volume holds every slot
+// unanswered, a round is not trained for nothing, and a publish it refuses fails like any other.
+test('while the shared volume refuses every operation no round starts; a publish refused mid-round keeps the current weights; rounds resume once it answers', async () => {
+  const tuned = createModel(shape, 7);
+  try {
+    const kept = new Map<number, Record<string, Buffer>>();
+    const newest = () => (kept.size ? kept.size : null);
+    const publishes: number[] = [];
+    const store: WeightsStore = {
+      latestVersion: async () => newest(),
+      read: async (_key, version) => {
+        const v = version ?? newest();
+        const f = v === null ? undefined : kept.get(v);
+        return f && v !== null ? { version: v, files: f } : null;
+      },
+      versions: async () => [...kept.keys()],
+      publish: async (_key, f) => {
+        kept.set(kept.size + 1, f);
+        publishes.push(kept.size);
+        return kept.size;
+      },
+    };
+    // Two operations of other workloads the volume does not answer fill the bound (stuck at once here).
+    const gate = new VolumeGate({ limit: 2, stuckMs: 0 });
+    const holding: (() => void)[] = [];
+    const hang = () => {
+      for (let i = 0; i < 2; i++) void gate.run('another workload', () => new Promise<void>((resolve) => holding.push(resolve)), 10).result.catch(() => undefined);
+    };
+    const answer = async () => {
+      for (const end of holding.splice(0)) end();
+      await new Promise((r) => setImmediate(r));
+    };
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg}: ${String((f?.error as Error | undefined)?.message)}`) };
+    let finish: (r: unknown) => void = () => {};
+    const result = new Promise((resolve) => (finish = resolve));
+    const { w, jobs } = setup(0, result, { weights: store, owns: () => true, log, volume: gate });
+    await w.forecast(at(0));
+    await w.settled();
+    // Due at minute 60, but nothing could be published: no round trains, minute after minute.
+    hang();
+    await w.forecast(at(60));
+    await w.forecast(at(61));
+    expect(jobs).toHaveLength(0);
+    await answer();
+    await w.forecast(at(62));
+    expect(jobs).toHaveLength(1);
+    // The volume hangs again while the round trains: its publish is refused, like a failed one.
+    hang();
+    finish({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    await w.settled();
+    expect(warnings).toEqual([expect.stringMatching(/^could not publish fine-tuned weights; keeping the current ones: publishing fine-tuned weights: not started, the 2 shared-volume operations allowed at once/)]);
+    expect(publishes).toEqual([]);
+    await w.forecast(at(62 + FINE_TUNE_EFFECT_MINUTES));
+    expect(w.version).toBe(0);
+    expect(gate.outstanding).toBe(2); // its own operations all ended: only the other workloads' are held
+    // Once it answers, the next round publishes and its weights answer.
+    await answer();
+    await w.forecast(at(122));
+    await w.settled();
+    expect(jobs).toHaveLength(2);
+    expect(publishes).toEqual([1]);
+    await w.forecast(at(122 + FINE_TUNE_EFFECT_MINUTES));
+    expect(w.version).toBe(1);
+    expect(gate.outstanding).toBe(0);
   } finally {
     tuned.dispose();
   }

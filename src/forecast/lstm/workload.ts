@@ -31,7 +31,7 @@ import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-recor
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
 import { fileWeightsStore, SHARED_VOLUME_TIMEOUT_MS, type WeightsStore } from '../../replicas/shared-dir.js';
-import { within } from '../../deadline/deadline.js';
+import { sharedVolume, VolumeBusyError, type VolumeGate } from '../volume-ops.js';
 import { UsageError } from '../../config/options.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
@@ -76,6 +76,11 @@ export interface LstmRuntime {
    * fails and releases its lock: a hung volume must not keep the workload's lock renewed indefinitely.
    */
   publishTimeoutMs?: number;
+  /**
+   * The process-wide bound on shared-volume operations outstanding (volume-ops.ts); default the
+   * process's one. An operation it refuses fails like any other, and is tried again later.
+   */
+  volume?: VolumeGate;
 }
 
 /**
@@ -123,6 +128,14 @@ export function checkFineTuneInterval(rt: Pick<LstmRuntime, 'shared' | 'pool' | 
 }
 
 export const DEFAULT_MAX_PENDING_ROUNDS = 16;
+
+/**
+ * Deadline of each read of the published weights when a workload first appears (ms): nothing waits on
+ * it but the background load, so it may wait its turn for the volume (volume-ops.ts) behind the
+ * reads of many workloads appearing at once. A load that fails is made good by the next minute's
+ * look at the volume.
+ */
+const LOAD_TIMEOUT_MS = 60_000;
 
 /** How far back (minutes) a replayed minute may reach: earlier versions are kept that long. */
 const KEEP_VERSIONS_MINUTES = 120;
@@ -174,6 +187,7 @@ export class WorkloadLstm implements Forecaster {
   private blendRecord: BlendRecord | undefined;
   private closed = false;
   private readonly store: WeightsStore | null;
+  private readonly volume: VolumeGate;
   readonly loaded: Promise<void>;
 
   constructor(
@@ -181,6 +195,7 @@ export class WorkloadLstm implements Forecaster {
     readonly key: string,
   ) {
     this.store = rt.weights !== undefined ? rt.weights : rt.weightsDir ? fileWeightsStore(rt.weightsDir) : null;
+    this.volume = rt.volume ?? sharedVolume;
     this.loaded = this.loadPersisted();
     rt.workloads?.add(this);
   }
@@ -305,18 +320,24 @@ export class WorkloadLstm implements Forecaster {
     if (origin !== undefined && (this.lastAttempt === null || origin > this.lastAttempt)) this.lastAttempt = origin;
   }
 
+  /** One operation on the shared volume, through the process's bound (volume-ops.ts), within `ms`. */
+  private onVolume<T>(what: string, op: () => Promise<T>, ms = SHARED_VOLUME_TIMEOUT_MS): Promise<T> {
+    return this.volume.run(what, op, ms).result;
+  }
+
   private async loadPersisted(): Promise<void> {
-    if (!this.store) return;
+    const store = this.store;
+    if (!store) return;
     try {
-      const current = await this.store.read(this.key);
+      const current = await this.onVolume('reading published weights', () => store.read(this.key), LOAD_TIMEOUT_MS);
       if (current) {
         const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
         if (!got) return;
         // A version that answers from a later minute than some still replayable: its predecessor too.
         if (Number.isFinite(got.v.from)) {
-          const older = (await this.store.versions(this.key)).filter((v) => v < current.version).reverse();
+          const older = (await this.onVolume('listing published weights', () => store.versions(this.key), LOAD_TIMEOUT_MS)).filter((v) => v < current.version).reverse();
           for (const n of older) {
-            const prev = await this.store.read(this.key, n);
+            const prev = await this.onVolume('reading published weights', () => store.read(this.key, n), LOAD_TIMEOUT_MS);
             const p = prev && (await this.fromFiles(prev.files, n, `published weights v${n} of ${this.key}`));
             if (p) {
               this.addVersion(p.v);
@@ -339,7 +360,7 @@ export class WorkloadLstm implements Forecaster {
   private async loadLegacy(): Promise<void> {
     const dir = workloadDir(this.rt.weightsDir ?? '', this.key);
     if (!this.rt.weightsDir || !existsSync(join(dir, 'meta.json'))) return;
-    const loaded = await loadModel<unknown>(dir);
+    const loaded = await this.onVolume('reading weights of the old layout', () => loadModel<unknown>(dir), LOAD_TIMEOUT_MS);
     const { forecaster, meta: checked } = this.usable(loaded.model, loaded.meta, dir);
     this.addVersion({ version: 0, from: -Infinity, model: forecaster });
     this.noteRound(checked);
@@ -353,10 +374,10 @@ export class WorkloadLstm implements Forecaster {
     const store = this.store;
     this.checking = (async () => {
       await this.loaded;
-      const latest = await store.latestVersion(this.key);
+      const latest = await this.onVolume('reading the latest weights version', () => store.latestVersion(this.key));
       const known = Math.max(this.newestVersion(), this.refusedVersion);
       if (latest === null || latest <= known) return;
-      const current = await store.read(this.key);
+      const current = await this.onVolume('reading published weights', () => store.read(this.key));
       if (!current || current.version <= known) return;
       const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
       if (!got) return;
@@ -364,7 +385,11 @@ export class WorkloadLstm implements Forecaster {
       this.noteRound(got.meta);
       this.rt.log.info('loaded published fine-tuned weights', { workload: this.key, version: current.version, from: new Date(got.v.from).toISOString() });
     })()
-      .catch((err: unknown) => this.rt.log.warn('cannot read published weights', { workload: this.key, error: err }))
+      // Refused (the volume looks hung; every workload's look each minute): the reads that did time out said so.
+      .catch((err: unknown) => {
+        if (err instanceof VolumeBusyError) this.rt.log.debug('cannot read published weights', { workload: this.key, error: err });
+        else this.rt.log.warn('cannot read published weights', { workload: this.key, error: err });
+      })
       .finally(() => {
         this.checking = null;
       });
@@ -382,16 +407,13 @@ export class WorkloadLstm implements Forecaster {
    * on the volume like any other (`current` only moves forward) and lookForPublished loads it here too.
    */
   private publish(store: WeightsStore, files: Record<string, Buffer>): Promise<number> {
-    const write = store.publish(this.key, files);
-    const ended = write.then(
-      () => undefined,
-      () => undefined,
-    );
+    // Refused or never started (the volume looks hung), it fails like a write that failed.
+    const { result, ended } = this.volume.run('publishing fine-tuned weights', () => store.publish(this.key, files), this.rt.publishTimeoutMs ?? SHARED_VOLUME_TIMEOUT_MS);
     this.writing = ended;
     void ended.then(() => {
       if (this.writing === ended) this.writing = null;
     });
-    return within(write, this.rt.publishTimeoutMs ?? SHARED_VOLUME_TIMEOUT_MS, 'publishing fine-tuned weights');
+    return result;
   }
 
   private maybeFineTune(request: ForecastRequest): void {
@@ -403,6 +425,8 @@ export class WorkloadLstm implements Forecaster {
     // The volume still has not answered the last publish: a new round could not publish either (tried
     // again each minute, so it runs as soon as the volume is back).
     if (this.writing) return;
+    // Nor while the volume refuses every operation (volume-ops.ts): the round's weights could not be published.
+    if (this.store && this.volume.refusing) return;
     // A version waiting for its first minute: the next round learns on top of it.
     if (this.versions.some((v) => v.from > origin)) return;
     // Another replica's: it publishes, this one loads (lookForPublished).
