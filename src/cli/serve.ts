@@ -11,7 +11,7 @@ import { helpText, parseOptions, UsageError, type ParsedOptions } from '../confi
 import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import { createMetadataParser, InvalidRequestError, type ScalerConfig } from '../scaler/metadata.js';
-import { createPrometheusSource, prometheusConfigProblems } from '../sources/prometheus.js';
+import { createPrometheusSource, prometheusConfigProblems, type PrometheusConfig } from '../sources/prometheus.js';
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
 import { createReplayFeed } from '../sources/replay.js';
@@ -70,21 +70,33 @@ function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: 
 }
 
 /**
- * Where each ScaledObject's load comes from: Prometheus when its metadata has a `query` (at its
- * `serverAddress`, else `--prometheus-url`); the replay source otherwise, unless `--prometheus-url`
- * made Prometheus the default, in which case a missing `query` is the metadata's error.
+ * The Prometheus configuration of a trigger, or null when it reads the replay source: Prometheus when
+ * its metadata has a `query` (at its `serverAddress`, else `--prometheus-url`); the replay source
+ * otherwise, unless `--prometheus-url` made Prometheus the default, in which case a missing `query`
+ * is the metadata's error. Throws InvalidRequestError for metadata no source could serve; opens nothing.
  */
+function prometheusConfigOf(opts: ServeOptions, config: ScalerConfig): PrometheusConfig | null {
+  const serverAddress = config.serverAddress ?? opts.prometheusUrl;
+  const wantsPrometheus = config.query !== undefined || config.serverAddress !== undefined || opts.prometheusUrl !== undefined;
+  if (!wantsPrometheus) return null;
+  if (serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query" (or start Amadeus with --prometheus-url)');
+  const full = { ...config, serverAddress, credentialsDir: opts.prometheusCredentialsDir };
+  const problems = prometheusConfigProblems(full, (k) => `metadata "${k}"`);
+  if (problems.length) throw new InvalidRequestError(joinMessages(problems.map((p) => p.message)));
+  return full;
+}
+
+/** What sourceFactory would refuse, checked without opening a source (GetMetricSpec while the registry is full). */
+export function sourceCheck(opts: ServeOptions): (config: ScalerConfig) => void {
+  return (config) => void prometheusConfigOf(opts, config);
+}
+
+/** Where each ScaledObject's load comes from (see prometheusConfigOf). */
 export function sourceFactory(opts: ServeOptions, trace: Trace | null, log: Logger): (config: ScalerConfig) => MetricSource {
   const replay = replaySourceFactory(opts, trace);
   return (config) => {
-    const serverAddress = config.serverAddress ?? opts.prometheusUrl;
-    const wantsPrometheus = config.query !== undefined || config.serverAddress !== undefined || opts.prometheusUrl !== undefined;
-    if (!wantsPrometheus) return replay(config);
-    if (serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query" (or start Amadeus with --prometheus-url)');
-    const full = { ...config, serverAddress, credentialsDir: opts.prometheusCredentialsDir };
-    const problems = prometheusConfigProblems(full, (k) => `metadata "${k}"`);
-    if (problems.length) throw new InvalidRequestError(joinMessages(problems.map((p) => p.message)));
-    return createPrometheusSource(full, { log });
+    const prometheus = prometheusConfigOf(opts, config);
+    return prometheus === null ? replay(config) : createPrometheusSource(prometheus, { log });
   };
 }
 
@@ -221,6 +233,7 @@ export async function startServe(
     const registry = new ScaledObjectRegistry({
       parseMetadata: createMetadataParser(opts.defaultForecaster),
       sourceFor: sourceFactory(opts, trace, logger),
+      checkSource: sourceCheck(opts),
       forecasterFor: createForecasterProvider({
         lstm,
         unavailableReason: reason,

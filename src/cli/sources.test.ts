@@ -3,7 +3,7 @@ import { parseOptions } from '../config/options.js';
 import { SERVE_OPTIONS } from './options/serve.js';
 import { createMetadataParser, InvalidRequestError } from '../scaler/metadata.js';
 import { silentLogger } from '../telemetry/logger.js';
-import { sourceFactory } from './serve.js';
+import { sourceCheck, sourceFactory } from './serve.js';
 
 const parse = createMetadataParser();
 const factory = (argv: string[]) => sourceFactory(parseOptions(SERVE_OPTIONS, argv, {}), null, silentLogger);
@@ -41,4 +41,36 @@ test('credential files only from --prometheus-credentials-dir: anything else is 
   ok.close();
   // The default directory applies without the flag.
   expect(() => factory([])(stolen)).toThrow('(/etc/amadeus/prometheus-credentials)');
+});
+
+test('the check GetMetricSpec runs while the registry is full refuses exactly what the factory refuses', () => {
+  const argv = ['--prometheus-credentials-dir', '/etc/amadeus/prom'];
+  const f = factory(argv);
+  const check = sourceCheck(parseOptions(SERVE_OPTIONS, argv, {}));
+  const cases: Record<string, string>[] = [
+    { targetValue: '1' },
+    { targetValue: '1', query: 'up' },
+    { targetValue: '1', serverAddress: 'http://127.0.0.1:9', query: 'up' },
+    { targetValue: '1', serverAddress: 'http://127.0.0.1:9', query: 'up', authModes: 'bearer', bearerTokenFile: '/var/run/secrets/token' },
+    { targetValue: '1', serverAddress: 'http://127.0.0.1:9', query: 'up', authModes: 'bearer', bearerTokenFile: 'team-a/token' },
+    { targetValue: '1', serverAddress: 'http://127.0.0.1:9', authModes: 'tls' },
+  ];
+  for (const meta of cases) {
+    const config = parse(meta);
+    let made: string;
+    try {
+      const s = f(config);
+      s.close();
+      made = 'ok';
+    } catch (err) {
+      made = (err as Error).message;
+    }
+    let checked = 'ok';
+    try {
+      check(config);
+    } catch (err) {
+      checked = (err as Error).message;
+    }
+    expect(checked).toBe(made);
+  }
 });

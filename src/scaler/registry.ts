@@ -56,6 +56,11 @@ export interface RegistryOptions {
   /** Binds a data source to one trigger's configuration. */
   sourceFor(config: ScalerConfig, ref: { namespace: string; name: string }): MetricSource;
   /**
+   * Throws InvalidRequestError where `sourceFor` would refuse `config` (serverAddress with query,
+   * credential files), opening nothing: GetMetricSpec while the registry is full. Absent: no check.
+   */
+  checkSource?(config: ScalerConfig, ref: { namespace: string; name: string }): void;
+  /**
    * The forecaster for one trigger, made once per configuration (stateful models keep
    * per-workload state: fine-tuned weights, live errors) and closed when the trigger goes.
    */
@@ -267,7 +272,7 @@ export class ScaledObjectRegistry {
     const config = this.opts.parseMetadata(ref.metadata);
     // What only the source checks (serverAddress with query, credential files) is checked here too,
     // as registering would: a full registry must not answer OK to metadata that can never work.
-    this.opts.sourceFor(config, ref).close();
+    this.opts.checkSource?.(config, ref);
     return config;
   }
 
