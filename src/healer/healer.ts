@@ -425,6 +425,10 @@ export class Healer {
     } else release();
     if (!outcome) return;
     const l = failure.kind === 'image-pull' ? null : await readLogs();
+    // A refusal (or a dry run's "would") is the leader's to say, as a patch is its to write: a
+    // replica that lost the Lease since it decided leaves it to the new leader, which decides again
+    // and says it — else the cluster hears it twice. Forgotten, as a patch given up is (leadingFor).
+    if ((outcome.result === 'refused' || outcome.result === 'dry-run') && !this.leadingFor(workload, action, failure)) return;
     await this.report({ action, ...outcome, workload: refOf(workload), failure, logs: l?.classification ?? null, excerpt: l?.excerpt ?? null });
   }
 

@@ -6,10 +6,12 @@
  *   the healer listed and planned on may have been replaced (deleted, re-created under its name)
  *   or changed (its known-good mark withdrawn) by then. The rollback must be re-planned on a fresh
  *   read — never a template from another object, or from one that no longer qualifies.
+ * - A `restart-only` refusal (c922552) decided by a leader that loses its Lease before it says so:
+ *   the new leader decides the same, and the cluster hears it once; nothing is written.
  */
-import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
-import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import type { V1Deployment, V1Lease, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { configMap, deployment } from '../test-support/cluster/objects.js';
+import { apiWrites, HEAL, healerWorld, type HealerWorld, LEASE, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -108,4 +110,88 @@ describe("the rollback target changes between the healer's list and its raw read
       expect(w.reports().filter((r) => r.result === 'failed')).toEqual([]);
     },
   );
+});
+
+describe('a restart-only crash loop decided by a leader that loses its Lease before it acts', () => {
+  const holder = (w: HealerWorld) => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
+
+  test('a bad ConfigMap, then `kubectl rollout restart`: leader a decides `restart-only`, then stalls past its Lease; b takes over and decides the same; a, back, says nothing and writes nothing — one refusal, no rollback', async () => {
+    w = await healerWorld();
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+    w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
+    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL });
+    d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
+    d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+    w.kube.put(d);
+    const a = await w.start({ name: 'a', elect: true });
+    const b = await w.start({ name: 'b', elect: true });
+    await w.advance(11 * 60);
+    expect(a.healer.isLeader).toBe(true);
+    expect(b.healer.isLeader).toBe(false);
+    const good = replicaSetsOf(w, 'web')[0]!;
+    expect(good.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    const template = w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template;
+    const oldPods = w.pods({ app: 'web' }).map((p) => p.metadata!.uid!).sort();
+
+    // a's decision is made (the refusal is the outcome); it is held on the crash-looping
+    // container's logs, read to go with its report, and pauses there (a GC, a partition).
+    const stall = a.stallNext('readNamespacedPodLog');
+    let held = false;
+    void stall.reached.then(() => (held = true));
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: turbo\n' }, NS));
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (x) => void (x.spec!.template.metadata!.annotations = { ...x.spec!.template.metadata!.annotations, 'kubectl.kubernetes.io/restartedAt': '2024-05-14T09:12:00Z' }));
+    const from = w.kube.requests.length;
+    expect(await w.advance(5 * 60, { until: () => held })).toBe(true);
+    expect(a.calls.filter((c) => c === 'listNamespacedReplicaSet').length).toBeGreaterThan(0);
+    expect(w.reports()).toEqual([]);
+    a.electing = false;
+    await w.advance(3 * 60);
+    expect(holder(w)).toBe('b');
+    expect(a.healer.isLeader).toBe(false);
+    // b, leading, found the failure on its resync and came to the same decision.
+    expect(b.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`)).toEqual(['rollback/refused/restart-only']);
+    expect(b.healer.reports[0]!.message).toBe(
+      'no rollback: revision 2 differs from revision 1 only in restart markers (kubectl rollout restart, Stakater Reloader): the crash loop comes from what the restarted pods read again — a ConfigMap, a Secret, a dependency — and a rollback would restart them into the same; fix that',
+    );
+
+    // a wakes up with its decision in hand: it no longer leads, so it neither acts nor says it.
+    stall.release();
+    a.electing = true;
+    await w.advance(10 * 60);
+    expect(a.healer.isLeader).toBe(false);
+    expect(a.healer.reports).toEqual([]);
+    // Its decision, and any queued behind it for the same workload, given up.
+    expect(a.lines.filter((l) => l.msg === 'this replica no longer leads: rollback of Deployment/web left to the leader').length).toBeGreaterThanOrEqual(1);
+    expect(a.lines.filter((l) => l.msg.startsWith('heal '))).toEqual([]);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/restart-only']);
+    expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason} by ${e.reportingInstance}`)).toEqual(['web Warning HealRefused by b']);
+    expect(w.notes().map((n) => `${n.severity} ${n.fields?.reason}`)).toEqual(['warning restart-only']);
+    expect(b.notes).toHaveLength(1);
+    // One write in all: the crash loop recorded on the restart's ReplicaSet, by a while it led and
+    // decided, found there by b and not written again. No rollback, half or whole, by either.
+    const restart = replicaSetsOf(w, 'web').find((rs) => rs.metadata!.uid !== good.metadata!.uid)!;
+    expect(apiWrites(w, from, { lease: false })).toEqual([`PATCH replicasets/${restart.metadata!.name} 200`]);
+    expect(w.kube.requests.find((q) => q.method === 'PATCH' && q.path.endsWith(`/replicasets/${restart.metadata!.name}`) && w.kube.requests.indexOf(q) >= from)!.body).toEqual({
+      metadata: { annotations: { 'amadeus.io/crash-looped-at': expect.any(String) } },
+    });
+    const writes = (r: typeof a) => r.calls.filter((c) => /^(patch|create|replace|delete)/.test(c) && !c.endsWith('Lease'));
+    expect(writes(a)).toEqual(['patchNamespacedReplicaSet', 'patchNamespacedReplicaSet']); // the known-good mark, the record: no Event
+    expect(writes(b)).toEqual(['createNamespacedEvent']);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec).toEqual(template.spec);
+    expect(replicaSetsOf(w, 'web')).toHaveLength(2);
+    expect(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', good.metadata!.name!).metadata!.annotations).toEqual(good.metadata!.annotations);
+    expect(w.pods({ app: 'web' }).filter(ready).map((p) => p.metadata!.uid!).sort()).toEqual(oldPods);
+
+    // The ConfigMap fixed: the restart rolls on; nothing more said or written by either.
+    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+    await w.advance(20 * 60);
+    const pods = w.pods({ app: 'web' });
+    expect(pods.every(ready)).toBe(true);
+    expect(pods.some((p) => oldPods.includes(p.metadata!.uid!))).toBe(false);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/restart-only']);
+    expect(w.events()).toHaveLength(1);
+    expect(w.reports().filter((r) => r.result === 'failed')).toEqual([]);
+  });
 });
