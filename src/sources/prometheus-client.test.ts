@@ -305,37 +305,46 @@ describe('Prometheus source over HTTP', () => {
     source.close();
   });
 
-  it('marks a read whose answer has warnings partial, asks its minutes again, and forgets the mark once an answer is whole', async () => {
+  it('marks a read whose answer has warnings partial; once an answer is whole, asks the warned minutes again, once', async () => {
     let now = NOW;
     let warn: string[] = ['remote_read: remote server http://store:9090/read returned HTTP status 500'];
     const r = await recorder({
       respond: (req) => {
+        const start = Number(req.query.get('start'));
         const end = Number(req.query.get('end'));
-        const body = JSON.parse(matrixBody([{ values: [[end, warn.length ? '1' : '7']] }])) as Record<string, unknown>;
+        const values: [number, string][] = [];
+        for (let t = start; t <= end; t += 60) values.push([t, warn.length ? '1' : '7']);
+        const body = JSON.parse(matrixBody([{ values }])) as Record<string, unknown>;
         if (warn.length) body.warnings = warn;
         return { status: 200, body: JSON.stringify(body) };
       },
     });
+    const firstEval = (i: number) => Number(r.requests[i]!.query.get('start')) * 1000;
+    const lastEval = (i: number) => Number(r.requests[i]!.query.get('end')) * 1000;
     const source = createPrometheusSource(config({ serverAddress: r.url }), { clock: () => now });
     const a = await source.read(10);
     expect(a.partial).toBe('answer may be incomplete: query: remote_read: remote server http://store:9090/read returned HTTP status 500');
-    expect(a.requests[9]).toBe(1);
-    // Next minute, still warned: asked again from the first minute the partial answer filled.
+    expect(a.requests).toEqual(Array(10).fill(1));
+    // Next minute, still warned: only the new minute and the overlap are asked, as usual.
     now += MINUTE_MS;
     const b = await source.read(10);
     expect(b.partial).toBeDefined();
-    expect(Number(r.requests[1]!.query.get('start'))).toBe((END - 9 * MINUTE_MS) / 1000);
-    // Whole again: the minutes the warned answers filled are replaced, the mark gone.
+    expect(r.requests).toHaveLength(2);
+    expect([firstEval(1), lastEval(1)]).toEqual([END - MINUTE_MS, END + MINUTE_MS]);
+    // Whole again: the new minutes, then the minutes the warned answers filled (still cached), once.
     warn = [];
     now += MINUTE_MS;
     const c = await source.read(10);
     expect(c.partial).toBeUndefined();
-    expect(Number(r.requests[2]!.query.get('start'))).toBe((END - 8 * MINUTE_MS) / 1000);
-    expect(c.requests[9]).toBe(7);
+    expect(r.requests).toHaveLength(4);
+    expect([firstEval(2), lastEval(2)]).toEqual([END, END + 2 * MINUTE_MS]);
+    expect([firstEval(3), lastEval(3)]).toEqual([END - 7 * MINUTE_MS, END - MINUTE_MS]);
+    expect(c.requests).toEqual(Array(10).fill(7));
     // And the next read asks only the new minute and the overlap.
     now += MINUTE_MS;
     await source.read(10);
-    expect(Number(r.requests[3]!.query.get('start'))).toBe((END + MINUTE_MS) / 1000); // the window ends at END + 3 min; 2 minutes of overlap
+    expect(r.requests).toHaveLength(5);
+    expect([firstEval(4), lastEval(4)]).toEqual([END + MINUTE_MS, END + 3 * MINUTE_MS]);
     source.close();
   });
 

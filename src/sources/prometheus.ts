@@ -225,15 +225,26 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     } else if (warned.length > 0) {
       partial = `answer may be incomplete: ${warned.join('; ')}`;
     }
-    // A fetch that starts inside or at the end of the cache extends it; anything else replaces it.
+    // A fetch that starts inside or at the end of the cache extends it, or rewrites the minutes it
+    // covers (a back-fill of minutes an answer with warnings filled); anything else replaces it.
     if (cache === undefined || from < cache.start || from > cacheEnd(cache)) {
       cache = { start: from, series: fetched };
-    } else {
+    } else if (to >= cacheEnd(cache)) {
       const offset = (from - cache.start) / MINUTE_MS;
       for (const [key, values] of fetched) {
         const merged = cache.series.get(key)!;
         merged.length = offset; // the fetched minutes are newer news than the cached ones
         appendSamples(merged, values);
+      }
+    } else {
+      const offset = (from - cache.start) / MINUTE_MS;
+      for (const [key, values] of fetched) {
+        const merged = cache.series.get(key)!;
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i];
+          if (typeof v === 'number') merged[offset + i] = v;
+          else delete merged[offset + i]; // a gap stays a hole (history.ts, `Samples`)
+        }
       }
     }
     // Bounded memory: the longest window asked so far, ending at the newest minute.
@@ -260,11 +271,20 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
       partial = await fetchInto(start, end, signal); // cold, a longer window than cached, or a clock jump
     } else if (end > cacheEnd(cache) || partialFrom !== null) {
-      // Minutes an answer with warnings filled are asked again (even cached ones before this
-      // window, which a longer read could hand out) until an answer is whole.
-      const lo = partialFrom === null ? start : Math.min(start, partialFrom);
-      const from = Math.max(lo, Math.min(cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS, partialFrom ?? Infinity));
+      const from = Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS);
       partial = await fetchInto(from, end, signal);
+      // Minutes an earlier answer with warnings filled (even cached ones before this window, which
+      // a longer read could hand out) are asked again once an answer is whole: not while answers
+      // stay partial, which would ask a whole window every minute of a store's outage.
+      const since = partialFrom;
+      if (partial === null && since !== null && since < from) {
+        try {
+          partial = await fetchInto(since, from, signal);
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          partial = `minutes answered with warnings earlier could not be asked again: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
     }
     const c = cache!;
     const a = (start - c.start) / MINUTE_MS;
