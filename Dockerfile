@@ -15,6 +15,9 @@ RUN npm run build && npm prune --omit=dev
 FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# libuv's pool (4 threads by default) runs every file read, DNS lookup and hash of the process: a
+# hung shared volume may hold two of them (volume-ops.ts) and a slow resolver more, so give it room.
+ENV UV_THREADPOOL_SIZE=16
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

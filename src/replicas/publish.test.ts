@@ -1,5 +1,5 @@
 /** Atomic publication to a shared volume: complete versions only, fallback on corruption, no torn pointer. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,16 @@ describe('size caps', () => {
     expect((await readCurrent(root, 'k', { maxBytes: 64 * 1024 }))!.version).toBe(1);
     expect(Date.now() - started).toBeLessThan(1000);
     await expect(readCapped(join(root, 'k', 'v2', 'weights.bin'), 64 * 1024)).rejects.toBeInstanceOf(FileTooLarge);
+  });
+
+  test('a FIFO in place of a weights file is refused at once, not waited on (a libuv thread held for ever)', async () => {
+    await publish(root, 'k', 1, model(1));
+    await publish(root, 'k', 2, model(2));
+    const file = join(root, 'k', 'v2', 'weights.bin');
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    await expect(readCapped(file, 64 * 1024)).rejects.toThrow(`${file}: not a regular file`);
+    expect((await readCurrent(root, 'k'))!.version).toBe(1);
   });
 
   test('an oversized meta.json or current is corrupt too', async () => {

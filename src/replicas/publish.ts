@@ -22,7 +22,7 @@
  * This module imports only node: builtins (a test compiles it for a child process on its own).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
 export const META = 'meta.json';
@@ -50,13 +50,16 @@ export class FileTooLarge extends Error {
 }
 
 /**
- * The file's bytes, at most `max`: its size is checked before reading, and a file growing while
- * read is cut off at `max + 1` and refused all the same.
+ * The file's bytes, at most `max`: a regular file only (opened with O_NONBLOCK, so a FIFO or a
+ * device left in the volume is refused instead of blocking a libuv thread for ever), its size
+ * checked before reading, and a file growing while read cut off at `max + 1` and refused all the same.
  */
 export async function readCapped(path: string, max: number): Promise<Buffer> {
-  const fh = await fs.open(path, 'r');
+  const fh = await fs.open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
-    const { size } = await fh.stat();
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw new Error(`${path}: not a regular file`);
+    const size = stat.size;
     if (size > max) throw new FileTooLarge(path, size, max);
     const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;

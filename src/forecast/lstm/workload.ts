@@ -16,7 +16,7 @@
  * switches at that same minute. Earlier versions stay loaded while a replay may still reach back
  * to their minutes, so a replayed minute is forecast with the weights that answered it.
  */
-import { existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.js';
@@ -359,7 +359,10 @@ export class WorkloadLstm implements Forecaster {
   /** Weights kept by a version before publishing (`<dir>/<ns>/<name>/`): used until the next round. */
   private async loadLegacy(): Promise<void> {
     const dir = workloadDir(this.rt.weightsDir ?? '', this.key);
-    if (!this.rt.weightsDir || !existsSync(join(dir, 'meta.json'))) return;
+    if (!this.rt.weightsDir) return;
+    // Asked off the event loop, within the volume's bounds: a hung volume must not freeze the process.
+    const present = await this.onVolume('looking for weights of the old layout', () => access(join(dir, 'meta.json')).then(() => true, () => false));
+    if (!present) return;
     const loaded = await this.onVolume('reading weights of the old layout', () => loadModel<unknown>(dir), LOAD_TIMEOUT_MS);
     const { forecaster, meta: checked } = this.usable(loaded.model, loaded.meta, dir);
     this.addVersion({ version: 0, from: -Infinity, model: forecaster });
