@@ -45,23 +45,31 @@ export async function runProbe(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const opts = parseOptions(PROBE_OPTIONS, argv, env);
   const ref: ScaledObjectRef = { namespace: opts.namespace, name: opts.name, scalerMetadata: parseMetadataPairs(opts.metadata) };
-  const client = createScalerClient(opts.address, credentials(opts));
+  // Every call has a deadline: a server that accepts the connection and never answers (a wedged
+  // process, a proxy with nothing behind it) fails the poll after --timeout instead of hanging it.
+  const timeoutMs = opts.timeout * 1000;
+  const client = createScalerClient(opts.address, credentials(opts), {}, { callTimeoutMs: timeoutMs });
   let failed: boolean;
   try {
     for (;;) {
       const line: Record<string, unknown> = { time: new Date().toISOString(), scaledObject: `${ref.namespace}/${ref.name}` };
+      let rpc = 'GetMetricSpec';
       try {
         const spec = (await client.getMetricSpec(ref)).metricSpecs[0];
         line.metricName = spec?.metricName;
         line.targetSize = spec?.targetSizeFloat;
+        rpc = 'GetMetrics';
         const value = (await client.getMetrics(ref, spec?.metricName ?? '')).metricValues[0];
         line.metricValue = value?.metricValueFloat;
         if (spec && value && spec.targetSizeFloat > 0) line.desiredReplicas = Math.ceil(value.metricValueFloat / spec.targetSizeFloat - 1e-9);
+        rpc = 'IsActive';
         line.active = (await client.isActive(ref)).result;
         failed = false;
       } catch (err) {
         const e = err as grpc.ServiceError;
-        line.error = { code: grpc.status[e.code] ?? e.code, details: e.details ?? e.message };
+        // grpc-js words an expired deadline as timings and load-balancer details: say what it means.
+        const details = e.code === grpc.status.DEADLINE_EXCEEDED ? `${rpc}: no answer from ${opts.address} within ${opts.timeout} s (--timeout)` : (e.details ?? e.message);
+        line.error = { code: grpc.status[e.code] ?? e.code, details };
         failed = true;
       }
       console.log(JSON.stringify(line));

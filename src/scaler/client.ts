@@ -15,7 +15,7 @@ export interface ScalerClient {
   close(): void;
 }
 
-type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
 
 interface RawClient extends grpc.Client {
   GetMetricSpec: Unary<ScaledObjectRef, GetMetricSpecResponse>;
@@ -24,22 +24,34 @@ interface RawClient extends grpc.Client {
   StreamIsActive(req: ScaledObjectRef): grpc.ClientReadableStream<IsActiveResponse>;
 }
 
-function call<Req, Res>(fn: Unary<Req, Res>, self: grpc.Client, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => fn.call(self, req, (err, res) => (err ? reject(err) : resolve(res))));
+export interface ScalerClientOptions {
+  /**
+   * The deadline of each unary call, in milliseconds from its start: past it the call fails with
+   * DEADLINE_EXCEEDED instead of waiting on a server that accepted and never answers. Unset: no
+   * deadline (the tests' and benchmarks' own timeouts bound them). Streams have none: they are
+   * meant to stay open.
+   */
+  callTimeoutMs?: number;
+}
+
+function call<Req, Res>(fn: Unary<Req, Res>, self: grpc.Client, req: Req, timeoutMs: number | undefined): Promise<Res> {
+  const options: grpc.CallOptions = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
+  return new Promise((resolve, reject) => fn.call(self, req, new grpc.Metadata(), options, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 export function createScalerClient(
   address: string,
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   options: grpc.ClientOptions = {},
+  { callTimeoutMs }: ScalerClientOptions = {},
 ): ScalerClient {
   const { Client } = loadExternalScaler();
   const raw = new Client(address, credentials, options) as unknown as RawClient;
   return {
     raw,
-    getMetricSpec: (ref) => call(raw.GetMetricSpec, raw, ref),
-    getMetrics: (ref, metricName) => call(raw.GetMetrics, raw, { scaledObjectRef: ref, metricName }),
-    isActive: (ref) => call(raw.IsActive, raw, ref),
+    getMetricSpec: (ref) => call(raw.GetMetricSpec, raw, ref, callTimeoutMs),
+    getMetrics: (ref, metricName) => call(raw.GetMetrics, raw, { scaledObjectRef: ref, metricName }, callTimeoutMs),
+    isActive: (ref) => call(raw.IsActive, raw, ref, callTimeoutMs),
     streamIsActive: (ref) => raw.StreamIsActive(ref),
     close: () => raw.close(),
   };

@@ -15,4 +15,5 @@ export const PROBE_OPTIONS = {
   key: o(file(), 'Client key (PEM) for mutual TLS.'),
   watch: o(boolean({ default: false }), 'Poll again every --interval seconds until interrupted.'),
   interval: o(number({ min: 1, max: 3600, default: 15 }), 'Seconds between polls with --watch (KEDA: every 15 s).'),
+  timeout: o(number({ min: 0.1, max: 300, default: 10 }), 'Seconds each call may take before it fails with DEADLINE_EXCEEDED (a server that accepts and never answers).'),
 } satisfies OptionSchema;
