@@ -34,9 +34,11 @@ import {
   answeredByRollback,
   crashLoopRecord,
   deploymentRollbackPatch,
+  healthySinceTemplateEdit,
   isReplicaSetFullyReady,
   isStatefulSetRevisionFullyReady,
   knownGoodMark,
+  markedForAnotherTemplate,
   pickRollbackTarget,
   pickStatefulSetRevision,
   recreatedFromTemplate,
@@ -178,6 +180,12 @@ export class Healer {
   private readonly healthyUnwatched = new Map<string, string>();
   /** Revisions (by uid) dry run said it would record that finding on: said once each at info. */
   private readonly dryRecorded = new Set<string>();
+  /**
+   * When this process first saw a ReplicaSet's template differ from the one its mark names
+   * (`<uid>/<template hash now>`): the template was edited in place before then, so only pods made
+   * since run it (`healthySinceTemplateEdit`). A restart forgets it: the edit is then seen anew, later.
+   */
+  private readonly templateEdits = new Map<string, number>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -901,7 +909,8 @@ export class Healer {
     try {
       await withRetries(async (n) => {
         const current = n === 1 ? revision : this.withDryMarks(kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ namespace, name }) : await apps.readNamespacedControllerRevision({ namespace, name }));
-        const patch = crashLoopRecord(current.metadata, new Date(this.clock()), this.o.rules);
+        const hash = kind === 'ReplicaSet' ? templateHash((current as V1ReplicaSet).spec?.template) : undefined;
+        const patch = crashLoopRecord(current.metadata, new Date(this.clock()), this.o.rules, hash);
         if (patch) await this.patchRevision(kind, current, patch);
       }, this.o.retry);
     } catch (err) {
@@ -1207,7 +1216,12 @@ export class Healer {
             // size, on pods run since the crash loop (provedSinceCrashLoop).
             const proved = provedSinceCrashLoop(rs.metadata, want, d.spec?.replicas ?? 1, seen.lastStart, now, CLOCK_MARGIN_SECONDS * 1000, this.o.rules);
             const full = want > 0 && proved && isReplicaSetFullyReady(rs) && seen.pods === want && seen.ready === want;
-            const patch = knownGoodMark(rs.metadata, full ? seen.healthySince : null, now, this.o.rules, observedUntil);
+            // The mark names the template it was observed healthy with; one edited in place since
+            // proves itself again on pods made from the template it has now.
+            const hash = templateHash(rs.spec?.template);
+            let since = full ? seen.healthySince : null;
+            if (markedForAnotherTemplate(rs.metadata, hash, this.o.rules)) since = healthySinceTemplateEdit(since, this.templateEditSeen(rs.metadata?.uid ?? '', hash, now.getTime()), seen.oldestCreated, CLOCK_MARGIN_SECONDS * 1000);
+            const patch = knownGoodMark(rs.metadata, since, now, this.o.rules, observedUntil, hash);
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }
         }
@@ -1229,6 +1243,16 @@ export class Healer {
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
       }
     }
+  }
+
+  /** When this process first saw ReplicaSet `uid`'s template be `hash`, other than its mark's (now, the first time). */
+  private templateEditSeen(uid: string, hash: string, now: number): number {
+    const key = `${uid}/${hash}`;
+    const seen = this.templateEdits.get(key);
+    if (seen !== undefined) return seen;
+    this.templateEdits.set(key, now);
+    if (this.templateEdits.size > REFUSALS_KEPT) this.templateEdits.delete(this.templateEdits.keys().next().value!);
+    return now;
   }
 
   /**

@@ -4,11 +4,13 @@ import {
   answeredByRollback,
   crashLoopRecord,
   deploymentRollbackPatch,
+  healthySinceTemplateEdit,
   isReplicaSetFullyReady,
   isStatefulSetRevisionFullyReady,
   isKnownGood,
   isUsableKnownGood,
   knownGoodMark,
+  markedForAnotherTemplate,
   memoryRaiseOf,
   ownCrashLoopRecord,
   provedSinceCrashLoop,
@@ -164,6 +166,7 @@ describe('knownGoodMark', () => {
       'amadeus.io/known-good': 'true',
       'amadeus.io/known-good-at': at(600).toISOString(),
       'amadeus.io/known-good-for': 'rs-1',
+      'amadeus.io/known-good-template': 'abc',
       'amadeus.io/crash-looped-at': at(900).toISOString(),
       'amadeus.io/ready-since': at(0).toISOString(),
       'amadeus.io/ran-healthy-unwatched': JSON.stringify({ at: at(900).toISOString(), for: 'rs-2', evidence: '…' }),
@@ -172,6 +175,7 @@ describe('knownGoodMark', () => {
       'amadeus.io/known-good': null,
       'amadeus.io/known-good-at': null,
       'amadeus.io/known-good-for': null,
+      'amadeus.io/known-good-template': null,
       'amadeus.io/crash-looped-at': null,
       'amadeus.io/ready-since': null,
       'amadeus.io/ran-healthy-unwatched': null,
@@ -186,6 +190,68 @@ describe('knownGoodMark', () => {
     expect(isUsableKnownGood({ uid: 'rs-1', creationTimestamp: at(0).toISOString() as unknown as Date, annotations: legacy })).toBe(true);
     expect(isKnownGood({ uid: 'rs-3', creationTimestamp: at(900), annotations: legacy })).toBe(false); // copied onto a later revision
     expect(knownGoodMark({ uid: 'rs-1', creationTimestamp: at(0), annotations: legacy }, ms(700), at(1300))).toEqual({ ...legacy, 'amadeus.io/known-good-at': at(1300).toISOString(), 'amadeus.io/known-good-for': 'rs-1' });
+  });
+
+  // A ReplicaSet's template edited in place (`kubectl edit rs`) after it was marked: what it would
+  // restore was never observed healthy.
+  test('a mark counts only for the template it was made with (known-good-template); a ControllerRevision\'s (no hash given) as before', () => {
+    const h1 = templateHash(podTemplate('web:1'));
+    const h2 = templateHash(podTemplate('web:1-edited'));
+    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': h1 };
+    // Written with the mark when the hash is given; not without one (a ControllerRevision).
+    expect(knownGoodMark({ uid: 'rs-1', annotations: {} }, ms(0), at(600), HEAL_RULES, ms(600), h1)).toEqual(mark);
+    expect(knownGoodMark({ uid: 'rs-1', annotations: {} }, ms(0), at(600))).not.toHaveProperty(['amadeus.io/known-good-template']);
+    const same = { uid: 'rs-1', annotations: mark };
+    expect(isUsableKnownGood(same, HEAL_RULES, h1)).toBe(true);
+    expect(markedForAnotherTemplate(same, h1)).toBe(false);
+    expect(knownGoodMark(same, ms(0), at(5000), HEAL_RULES, ms(5000), h1)).toBeNull(); // stands
+    // The template edited since: neither known-good nor a target, nor a reason to refuse its rollback.
+    expect(markedForAnotherTemplate(same, h2)).toBe(true);
+    expect(isKnownGood(same, HEAL_RULES, h2)).toBe(false);
+    expect(isUsableKnownGood(same, HEAL_RULES, h2)).toBe(false);
+    expect(crashLoopRecord(same, at(1000), HEAL_RULES, h2)).toEqual({ 'amadeus.io/crash-looped-at': at(1000).toISOString() });
+    // Re-marked (with the new hash) only after a whole window observed healthy with it.
+    expect(knownGoodMark(same, ms(1000), at(1599), HEAL_RULES, ms(1599), h2)).toBeNull();
+    expect(knownGoodMark(same, null, at(5000), HEAL_RULES, ms(5000), h2)).toBeNull();
+    expect(knownGoodMark(same, ms(1000), at(1600), HEAL_RULES, ms(1600), h2)).toEqual({ ...mark, 'amadeus.io/known-good-at': at(1600).toISOString(), 'amadeus.io/known-good-template': h2 });
+    // Edited back to what was observed: the mark counts again.
+    expect(isUsableKnownGood(same, HEAL_RULES, h1)).toBe(true);
+    // An operator's veto is still never overwritten, nor taken for a mark of another template.
+    const vetoed = { uid: 'rs-1', annotations: { ...mark, 'amadeus.io/known-good': 'false' } };
+    expect(markedForAnotherTemplate(vetoed, h2)).toBe(false);
+    expect(knownGoodMark(vetoed, ms(0), at(5000), HEAL_RULES, ms(5000), h2)).toBeNull();
+    // Without a hash to compare (a ControllerRevision: its data is immutable), as before.
+    expect(isUsableKnownGood(same)).toBe(true);
+    expect(markedForAnotherTemplate(same, undefined)).toBe(false);
+  });
+
+  test('a mark of an earlier version (bound to the uid, no template) counts as before; the next healthy window rewrites it with the template', () => {
+    const h1 = templateHash(podTemplate('web:1'));
+    const before = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1' };
+    const old = { uid: 'rs-1', creationTimestamp: at(0), annotations: before };
+    expect(isUsableKnownGood(old, HEAL_RULES, h1)).toBe(true);
+    expect(isKnownGood(old, HEAL_RULES, h1)).toBe(true);
+    expect(markedForAnotherTemplate(old, h1)).toBe(false);
+    expect(knownGoodMark(old, ms(700), at(1299), HEAL_RULES, ms(1299), h1)).toBeNull();
+    expect(knownGoodMark(old, ms(700), at(1300), HEAL_RULES, ms(1300), h1)).toEqual({ ...before, 'amadeus.io/known-good-at': at(1300).toISOString(), 'amadeus.io/known-good-template': h1 });
+    // ControllerRevisions are not rewritten (no hash): the mark stands.
+    expect(knownGoodMark(old, ms(700), at(1300))).toBeNull();
+  });
+
+  test('healthySinceTemplateEdit: after an edit in place, only a window on pods all made after the edit was seen (past the clock margin) counts', () => {
+    const t = (s: number) => at(s).getTime();
+    const margin = 120_000;
+    // The edit first seen at 1,000 s; the revision's clock ran since 0 s on pods from before.
+    expect(healthySinceTemplateEdit(t(0), t(1000), t(0), margin)).toBeNull();
+    expect(healthySinceTemplateEdit(t(0), t(1000), t(1100), margin)).toBeNull(); // within the clocks' margin
+    expect(healthySinceTemplateEdit(t(0), t(1000), null, margin)).toBeNull(); // no pods, or one of unknown age
+    expect(healthySinceTemplateEdit(null, t(1000), t(1500), margin)).toBeNull(); // not healthy now
+    // Every pod made at 1,500 s or later: the window counts from then (plus the margin), not from 0.
+    expect(healthySinceTemplateEdit(t(0), t(1000), t(1500), margin)).toBe(t(1620));
+    expect(healthySinceTemplateEdit(t(2000), t(1000), t(1500), margin)).toBe(t(2000));
+    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': 'h1' };
+    expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, healthySinceTemplateEdit(t(0), t(1000), t(1500), margin), at(2219), HEAL_RULES, t(2219), 'h2')).toBeNull();
+    expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, healthySinceTemplateEdit(t(0), t(1000), t(1500), margin), at(2220), HEAL_RULES, t(2220), 'h2')).toMatchObject({ 'amadeus.io/known-good-template': 'h2' });
   });
 
   test('knownGoodSeconds is a rule; 0 marks at first sight', () => {
@@ -312,6 +378,27 @@ describe('pickRollbackTarget', () => {
     const pick = pickRollbackTarget(deployment(), list);
     expect(pick).toMatchObject({ code: 'no-known-good' });
     expect('none' in pick && pick.none).toMatch(/4, 3, 2/);
+  });
+
+  test('a known-good revision whose template was edited in place since it was marked is no target: an older untouched one, else none', () => {
+    const list = replicaSets();
+    const three = byName(list, 'web-6b9d4c8f7');
+    const two = list.find((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '2')!;
+    three.metadata!.annotations!['amadeus.io/known-good-template'] = templateHash(three.spec!.template);
+    two.metadata!.annotations!['amadeus.io/known-good-template'] = templateHash(two.spec!.template);
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 3 });
+    three.spec!.template!.spec!.containers[0]!.image = 'ghcr.io/acme/web:never-run';
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
+    two.spec!.template!.spec!.containers[0]!.args = ['--never-run'];
+    const pick = pickRollbackTarget(deployment(), list);
+    expect(pick).toMatchObject({ code: 'no-known-good' });
+    expect('none' in pick && pick.none).toMatch(/3 \(template edited since marked\), 2 \(template edited since marked\)/);
+    // A change the controller makes (the pod-template-hash label) is no edit.
+    const relabelled = replicaSets();
+    const r3 = byName(relabelled, 'web-6b9d4c8f7');
+    r3.metadata!.annotations!['amadeus.io/known-good-template'] = templateHash(r3.spec!.template);
+    r3.spec!.template!.metadata!.labels!['pod-template-hash'] = 'other';
+    expect(pickRollbackTarget(deployment(), relabelled)).toMatchObject({ revision: 3 });
   });
 
   test('none: only the current revision', () => {

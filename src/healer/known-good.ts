@@ -5,7 +5,9 @@
  * **known-good** once this process has observed its pods healthy, without interruption, for
  * `knownGoodSeconds` (the clock is `revisions.ts`'s, fed by the pod informer) and every pod it
  * wants is Ready at that moment: `knownGoodMark` then sets `amadeus.io/known-good: "true"` and
- * `amadeus.io/known-good-at`. The mark is sticky — old revisions are scaled to zero, which is
+ * `amadeus.io/known-good-at` (and, on a ReplicaSet, `amadeus.io/known-good-template`: the hash of
+ * the pod template it was observed healthy with — a template edited in place since is not what was
+ * observed, and the mark does not count for it). The mark is sticky — old revisions are scaled to zero, which is
  * exactly when they are needed as targets — but one whose pods were seen crash-looping after it
  * was marked (`amadeus.io/crash-looped-at`) is no target until marked again. A `known-good` value
  * other than `"true"` (an operator's `"false"`) is never overwritten and vetoes the revision.
@@ -89,26 +91,30 @@ function parseTime(value: string | undefined): number | null {
 
 /**
  * The mark rule on one revision's annotations, given since when this process has observed it
- * healthy (null: not healthy now, or not every desired pod Ready). Returns the annotations to
- * change, or null:
- * - vetoed (`known-good` other than `"true"`) or marked and not crash-looped since → nothing;
+ * healthy (null: not healthy now, or not every desired pod Ready) and, for a ReplicaSet, the
+ * {@link templateHash} of its template now (`hash`; undefined for a ControllerRevision, whose data
+ * is immutable). Returns the annotations to change, or null:
+ * - vetoed (`known-good` other than `"true"`) or marked for this template and not crash-looped
+ *   since → nothing;
  * - observed healthy for at least `knownGoodSeconds` up to `observedUntil` (the pod watch's last
  *   proof of being live; a silent watch observes nothing), and since after any recorded crash loop →
  *   `known-good: "true"`, `known-good-at: now` (and an old `ready-since`, no longer trusted, removed).
  */
-export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number | null, now: Date, rules: HealRules = HEAL_RULES, observedUntil: number = now.getTime()): AnnotationPatch | null {
+export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number | null, now: Date, rules: HealRules = HEAL_RULES, observedUntil: number = now.getTime(), hash?: string): AnnotationPatch | null {
   const A = rules.annotations;
   const current = meta?.annotations ?? {};
   const mark = current[A.knownGood];
   if (mark !== undefined && mark !== 'true') return null;
-  // A mark bound to this revision stands; one copied from another revision, or an unbound one of an
-  // earlier version, is replaced by this revision's own once it has earned it.
-  if (isUsableKnownGood(meta, rules) && current[A.knownGoodFor] === meta?.uid) return null;
+  // A mark bound to this revision and its template stands; one copied from another revision, one
+  // made for a template since edited in place, or one of an earlier version (unbound, or bound to
+  // the uid alone) is replaced by this revision's own once it has earned it.
+  if (isUsableKnownGood(meta, rules, hash) && current[A.knownGoodFor] === meta?.uid && (hash === undefined || current[A.knownGoodTemplate] === hash)) return null;
   if (healthySince === null || Math.min(now.getTime(), observedUntil) - healthySince < rules.knownGoodSeconds * 1000) return null;
   const crashed = parseTime(current[A.crashLoopedAt]);
   if (crashed !== null && healthySince <= crashed) return null;
   const patch: AnnotationPatch = { [A.knownGood]: 'true', [A.knownGoodAt]: now.toISOString() };
   if (meta?.uid !== undefined) patch[A.knownGoodFor] = meta.uid;
+  if (hash !== undefined) patch[A.knownGoodTemplate] = hash;
   if (current[A.readySince] !== undefined) patch[A.readySince] = null;
   return patch;
 }
@@ -121,7 +127,7 @@ export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number |
  */
 export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
   const A = rules.annotations;
-  const keys = [A.knownGood, A.knownGoodAt, A.knownGoodFor, A.crashLoopedAt, A.readySince, A.ranHealthyUnwatched].filter((k) => meta?.annotations?.[k] !== undefined);
+  const keys = [A.knownGood, A.knownGoodAt, A.knownGoodFor, A.knownGoodTemplate, A.crashLoopedAt, A.readySince, A.ranHealthyUnwatched].filter((k) => meta?.annotations?.[k] !== undefined);
   return keys.length > 0 ? Object.fromEntries(keys.map((k) => [k, null])) : null;
 }
 
@@ -132,9 +138,9 @@ export function revisionMarksOnWorkload(meta: V1ObjectMeta | undefined, rules: H
  * taken later as a memory raise of a known-good target (rule 5 of the pick) — a crash loop refused
  * there as too few pods is seen crash-looping all the same.
  */
-export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules: HealRules = HEAL_RULES): AnnotationPatch | null {
+export function crashLoopRecord(meta: V1ObjectMeta | undefined, now: Date, rules: HealRules = HEAL_RULES, hash?: string): AnnotationPatch | null {
   const A = rules.annotations;
-  const markedAt = isKnownGood(meta, rules) ? (parseTime(meta?.annotations?.[A.knownGoodAt]) ?? 0) : -Infinity;
+  const markedAt = isKnownGood(meta, rules, hash) ? (parseTime(meta?.annotations?.[A.knownGoodAt]) ?? 0) : -Infinity;
   const crashed = ownCrashLoopRecord(meta, rules);
   if (crashed !== null && crashed >= markedAt) return null;
   return { [A.crashLoopedAt]: now.toISOString() };
@@ -158,9 +164,16 @@ export type MarkMeta = Pick<V1ObjectMeta, 'annotations' | 'uid' | 'creationTimes
  * by a version before marks were bound) counts only when it was made after the revision was
  * created — a copied mark predates the revision it was copied onto; the next healthy window
  * rewrites it bound.
+ *
+ * Nor does a mark count for a template other than the one it was made with: with `hash` (the
+ * {@link templateHash} of the revision's template now), a mark naming another
+ * (`known-good-template`) is not own — someone edited the ReplicaSet's template in place since
+ * (`kubectl edit rs`), and what it would restore was never observed healthy. A mark naming none
+ * (an earlier version's) counts as before; the next healthy window rewrites it with one.
  */
-function markIsOwn(meta: MarkMeta | undefined, rules: HealRules): boolean {
+function markIsOwn(meta: MarkMeta | undefined, rules: HealRules, hash?: string): boolean {
   const A = rules.annotations;
+  if (markedForAnotherTemplate(meta, hash, rules)) return false;
   const boundTo = meta?.annotations?.[A.knownGoodFor];
   if (boundTo !== undefined) return boundTo === meta?.uid;
   const createdAt = createdAtOf(meta);
@@ -169,9 +182,35 @@ function markIsOwn(meta: MarkMeta | undefined, rules: HealRules): boolean {
   return markedAt !== null && markedAt > createdAt;
 }
 
-/** True when the revision carries `amadeus.io/known-good: "true"` made for it (it was observed healthy once). */
-export function isKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
-  return meta?.annotations?.[rules.annotations.knownGood] === 'true' && markIsOwn(meta, rules);
+/**
+ * True when the revision's mark names a template (`known-good-template`) other than `hash`, its
+ * template's {@link templateHash} now: its template was edited in place since it was marked. False
+ * without `hash`, without a mark, or for a mark naming no template.
+ */
+export function markedForAnotherTemplate(meta: MarkMeta | undefined, hash: string | undefined, rules: HealRules = HEAL_RULES): boolean {
+  const madeFor = meta?.annotations?.[rules.annotations.knownGoodTemplate];
+  return hash !== undefined && madeFor !== undefined && madeFor !== hash && meta?.annotations?.[rules.annotations.knownGood] === 'true';
+}
+
+/**
+ * True when the revision carries `amadeus.io/known-good: "true"` made for it (it was observed
+ * healthy once) — and, given `hash` (its template's {@link templateHash} now), for that template.
+ */
+export function isKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES, hash?: string): boolean {
+  return meta?.annotations?.[rules.annotations.knownGood] === 'true' && markIsOwn(meta, rules, hash);
+}
+
+/**
+ * Since when a ReplicaSet whose mark names another template (edited in place, {@link
+ * markedForAnotherTemplate}) counts as observed healthy with its template now: only pods made
+ * after the edit run it, and the edit's time is not recorded anywhere — but it came before
+ * `editSeenAt`, when this process first saw the template differ from the mark's. So every pod must
+ * have been created after that (`oldestCreated`, API server clock, by `marginMs`), and the window
+ * counts from the later of the revision's clock and that. Null: not proved.
+ */
+export function healthySinceTemplateEdit(healthySince: number | null, editSeenAt: number, oldestCreated: number | null, marginMs: number): number | null {
+  if (healthySince === null || oldestCreated === null || oldestCreated <= editSeenAt + marginMs) return null;
+  return Math.max(healthySince, oldestCreated + marginMs);
 }
 
 /**
@@ -201,9 +240,9 @@ export function provedSinceCrashLoop(meta: MarkMeta | undefined, want: number, d
   return want >= deploymentReplicas && lastStart !== null && lastStart > crashed + marginMs && now.getTime() - lastStart >= rules.knownGoodSeconds * 1000;
 }
 
-/** Known-good, and not seen crash-looping since it was marked: a rollback target. */
-export function isUsableKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES): boolean {
-  if (!isKnownGood(meta, rules)) return false;
+/** Known-good (for the template `hash` names, when given), and not seen crash-looping since it was marked: a rollback target. */
+export function isUsableKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES, hash?: string): boolean {
+  if (!isKnownGood(meta, rules, hash)) return false;
   const crashed = parseTime(meta?.annotations?.[rules.annotations.crashLoopedAt]);
   const markedAt = parseTime(meta?.annotations?.[rules.annotations.knownGoodAt]) ?? 0;
   return crashed === null || crashed < markedAt;
@@ -434,7 +473,8 @@ function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGener
  *    then crash-loops points at something else than the release (the cluster, a dependency,
  *    data), and rolling it back would undo a working release;
  * 4. the target is the newest revision *older* than the failing one (never a newer one) that is
- *    known-good and not seen crash-looping since, and was never rolled back from (by template
+ *    known-good — for the template it has now, not one edited in place since — and not seen
+ *    crash-looping since, and was never rolled back from (by template
  *    hash: the controller renumbers a revision it reuses, so numbers alone cannot tell); when a
  *    known-good revision has the current template, nothing is done (`same-template`) rather than
  *    going further back;
@@ -467,7 +507,7 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
   // newer change (an operator's fix) or undo a rollback already asked for.
   if (lag !== null) return { none: lag, code: 'rollout-not-observed', failing };
   if (!failingCandidate.sameTemplate) {
-    const asked = byNumber.find((c) => c.sameTemplate && c.revision < failing.revision && isKnownGood(c.meta, rules));
+    const asked = byNumber.find((c) => c.sameTemplate && c.revision < failing.revision && isKnownGood(c.meta, rules, c.hash));
     if (asked) {
       return {
         none: `the workload's template is already that of known-good revision ${asked.revision} (a rollback not rolled out yet): rolling back further would undo it`,
@@ -481,7 +521,7 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
       failing,
     };
   }
-  if (isKnownGood(failingCandidate.meta, rules)) {
+  if (isKnownGood(failingCandidate.meta, rules, failingCandidate.hash)) {
     const at = failingCandidate.meta?.annotations?.[rules.annotations.knownGoodAt];
     return {
       none: `revision ${failing.revision} was marked known-good${at ? ` at ${at}` : ''}: it ran healthy, so the crash loop points elsewhere (a dependency, the cluster, data) and rolling it back would undo a working release`,
@@ -492,9 +532,12 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
   const older = byNumber.filter((c) => c.revision < failing.revision);
   if (older.length === 0) return { none: `no ${what} older than the failing revision ${failing.revision}`, code: 'no-older-revision', failing };
   const away = new Set(o.rolledBackFrom ?? []);
-  const good = older.filter((c) => isUsableKnownGood(c.meta, rules) && !away.has(c.hash));
+  const good = older.filter((c) => isUsableKnownGood(c.meta, rules, c.hash) && !away.has(c.hash));
   if (good.length === 0) {
-    const notes = older.map((c) => `${c.revision}${away.has(c.hash) ? ' (rolled back from before)' : isKnownGood(c.meta, rules) ? ' (crash-looped since marked)' : ''}`);
+    const notes = older.map(
+      (c) =>
+        `${c.revision}${away.has(c.hash) ? ' (rolled back from before)' : markedForAnotherTemplate(c.meta, c.hash, rules) ? ' (template edited since marked)' : isKnownGood(c.meta, rules, c.hash) ? ' (crash-looped since marked)' : ''}`,
+    );
     return { none: `none of the older revisions (${notes.join(', ')}) is a known-good target`, code: 'no-known-good', failing };
   }
   // A known-good revision with the current template: the workload already runs (or asks for) a

@@ -159,3 +159,16 @@ test('a failed watch stops the clocks of its scope; back, or re-listed, they cou
   t.rewatched(null);
   expect(t.stats(KEY).healthySince).toBeNull();
 });
+
+test('oldestCreated: the creation of the oldest pod the revision has (null when it has none, or one of unknown age)', () => {
+  const t = tracker();
+  const made = (p: V1Pod, at: string) => ({ ...p, metadata: { ...p.metadata, creationTimestamp: new Date(at) } });
+  expect(t.stats(KEY).oldestCreated).toBeNull();
+  t.observe(made(pod('a'), '2024-05-14T12:00:00Z'));
+  t.observe(made(pod('b'), '2024-05-14T12:05:00Z'));
+  expect(t.stats(KEY).oldestCreated).toBe(Date.parse('2024-05-14T12:00:00Z'));
+  t.forget(pod('a'));
+  expect(t.stats(KEY).oldestCreated).toBe(Date.parse('2024-05-14T12:05:00Z'));
+  t.observe(pod('c')); // no creationTimestamp: its age cannot be told
+  expect(t.stats(KEY).oldestCreated).toBeNull();
+});

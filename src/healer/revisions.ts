@@ -28,6 +28,8 @@ interface PodState {
   crashLooping: boolean;
   /** The latest start of a running container (node clock), null when none runs. */
   lastStart: number | null;
+  /** The pod's creation (API server clock), null when unknown. */
+  created: number | null;
 }
 
 interface RevisionState {
@@ -46,9 +48,11 @@ export interface RevisionStats {
   healthySince: number | null;
   /** The latest start of a running container of any of its pods (node clock); null when none runs. */
   lastStart: number | null;
+  /** The creation of its oldest pod (API server clock); null when it has none, or one's is unknown. */
+  oldestCreated: number | null;
 }
 
-const EMPTY: RevisionStats = { pods: 0, ready: 0, crashLooping: 0, restarts: 0, healthySince: null, lastStart: null };
+const EMPTY: RevisionStats = { pods: 0, ready: 0, crashLooping: 0, restarts: 0, healthySince: null, lastStart: null, oldestCreated: null };
 
 /** The latest start of any running container of the pod, or null. */
 function lastContainerStart(pod: V1Pod): number | null {
@@ -115,7 +119,7 @@ export class RevisionTracker {
       (prev !== undefined && restarts > prev.restarts) ||
       (prev?.ready === true && !ready) ||
       (prev === undefined && !ready && restarts > 0);
-    rev.pods.set(uid, { ready, restarts, crashLooping, lastStart: lastContainerStart(pod) });
+    rev.pods.set(uid, { ready, restarts, crashLooping, lastStart: lastContainerStart(pod), created: epochMs(pod.metadata?.creationTimestamp) });
     this.podRevision.set(uid, key);
     if (failed) rev.healthySince = null;
     // (Re)started when every pod is Ready: after a restart already over, from now.
@@ -184,11 +188,12 @@ export class RevisionTracker {
       restarts: pods.reduce((n, p) => n + p.restarts, 0),
       healthySince: rev.healthySince,
       lastStart: pods.reduce<number | null>((t, p) => (p.lastStart !== null && (t === null || p.lastStart > t) ? p.lastStart : t), null),
+      oldestCreated: pods.some((p) => p.created === null) ? null : pods.reduce<number | null>((t, p) => (t === null || p.created! < t ? p.created : t), null),
     };
   }
 
   /** Totals over a namespace's revisions. */
-  summary(namespace: string): Omit<RevisionStats, 'healthySince' | 'lastStart'> {
+  summary(namespace: string): Omit<RevisionStats, 'healthySince' | 'lastStart' | 'oldestCreated'> {
     const out = { pods: 0, ready: 0, crashLooping: 0, restarts: 0 };
     for (const [key, rev] of this.revisions) {
       if (rev.namespace !== namespace) continue;

@@ -35,7 +35,11 @@ export const HEAL_PREFIX = 'amadeus.io/';
  *   {@link HealRules.knownGoodSeconds}: a rollback target. `knownGoodAt` records when,
  *   `knownGoodFor` for which object (its uid): a mark copied onto another revision (kubectl
  *   rollout undo copies a ReplicaSet's annotations to the Deployment, which copies them to new
- *   ReplicaSets) does not count there.
+ *   ReplicaSets) does not count there. On a ReplicaSet, `knownGoodTemplate` holds the
+ *   `templateHash` of the pod template it was observed healthy with: a mark on a ReplicaSet whose
+ *   template was edited in place since (`kubectl edit rs`) no longer counts (a mark without one,
+ *   from an earlier version, counts as before and is rewritten with it at the next healthy window).
+ *   Not written on a ControllerRevision: its `data` is immutable.
  * - `crashLoopedAt`: when its pods were last seen crash-looping while it was marked: a mark older
  *   than this does not make it a target.
  * - `readySince`: written by earlier versions; no longer trusted (time while Amadeus was not
@@ -59,6 +63,7 @@ export const HEAL_ANNOTATIONS = Object.freeze({
   knownGood: 'amadeus.io/known-good',
   knownGoodAt: 'amadeus.io/known-good-at',
   knownGoodFor: 'amadeus.io/known-good-for',
+  knownGoodTemplate: 'amadeus.io/known-good-template',
   crashLoopedAt: 'amadeus.io/crash-looped-at',
   ranHealthyUnwatched: 'amadeus.io/ran-healthy-unwatched',
 } as const);
