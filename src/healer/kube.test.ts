@@ -9,13 +9,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { DeadlineError } from '../deadline/deadline.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { generateCerts } from '../test-support/certs.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { emitEvent } from './events.js';
-import { AnswerTooLarge, BoundedWatch, customList, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
+import { AnswerTooLarge, BoundedWatch, customList, withoutManagedFields, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
 import { readWorkload } from './owners.js';
 
 /** A loopback server answering each request with `handle` (which may never answer); closing ends every connection. */
@@ -171,6 +174,84 @@ describe('pod watches', () => {
     const seconds = Number(kube.requests.find((r) => r.query.watch === 'true')!.query.timeoutSeconds);
     expect(seconds).toBeGreaterThanOrEqual(KUBE_WATCH.minTimeoutSeconds);
     expect(seconds).toBeLessThan(KUBE_WATCH.maxTimeoutSeconds);
+  });
+});
+
+describe('what the informer caches', () => {
+  let kube: FakeKube;
+  beforeEach(async () => {
+    kube = await startFakeKube();
+  });
+  afterEach(() => kube.close());
+
+  test('pods listed and watched are cached without managedFields (server-side apply\'s bookkeeping, never read)', async () => {
+    const managed = [{ manager: 'kubelet', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:status': {} } }];
+    const pod = (name: string): V1Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'shop', name, managedFields: managed }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+    kube.put(pod('listed'));
+    const core = makeClients(kube.kubeConfig()).core;
+    const informer = makeBoundedInformer<V1Pod>(kube.kubeConfig(), '/api/v1/namespaces/shop/pods', () => listAllPages<V1PodList>((cont) => core.listNamespacedPod({ namespace: 'shop', limit: KUBE_LIST_PAGE, _continue: cont })));
+    const added: V1Pod[] = [];
+    informer.on('add', (p) => void added.push(p));
+    await informer.start();
+    kube.put(pod('watched'));
+    await until(() => added.length === 2, 3000);
+    await informer.stop();
+    expect(added.map((p) => p.metadata?.name)).toEqual(['listed', 'watched']);
+    for (const p of [...added, ...informer.list()]) expect(p.metadata).not.toHaveProperty('managedFields');
+    expect(informer.list().map((p) => p.metadata?.name).sort()).toEqual(['listed', 'watched']);
+    expect(withoutManagedFields(null)).toBeNull();
+  });
+});
+
+describe('credentials applied with a deadline', () => {
+  // A kubeconfig whose user runs a credential plugin that never answers (kubelogin waiting for a
+  // browser login): each run records its pid, so the test can count and end them.
+  let dir: string;
+  let pids: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'amadeus-exec-auth-'));
+    pids = join(dir, 'pids');
+  });
+  afterEach(() => {
+    for (const pid of existsSync(pids) ? readFileSync(pids, 'utf8').split('\n').filter(Boolean) : []) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const hungPlugin = (server: string): KubeConfig => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server, skipTLSVerify: true }],
+      users: [{ name: 'sso', exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'sh', args: ['-c', `echo $$ >> ${pids}; exec sleep 60`], env: [] } }],
+      contexts: [{ name: 'c', cluster: 'c', user: 'sso' }],
+      currentContext: 'c',
+    });
+    return kc;
+  };
+
+  test('a plugin that never answers fails the request at the deadline, and is not started again while it hangs', async () => {
+    const server = await loopback((_req, res) => res.end('{}'));
+    try {
+      const kc = hungPlugin(server.url);
+      const { core } = makeClients(kc, { requestDeadlineMs: 400 });
+      const first = await elapsed(core.readNamespace({ name: 'shop' }));
+      expect(first.result).toBeInstanceOf(DeadlineError);
+      expect(String(first.result)).toMatch(/Kubernetes credentials of kubeconfig user sso/);
+      const second = await elapsed(core.readNamespace({ name: 'shop' }));
+      expect(String(second.result)).toMatch(/credentials have not been applied for \d+ s \(a credential plugin not answering\?\); not tried again/);
+      expect(second.ms).toBeLessThan(first.ms);
+      // A watch is refused the same way, through done (its informer's owner restarts it).
+      const ended = new Promise<unknown>((resolve) => void new BoundedWatch(kc, { connectMs: 400 }).watch('/api/v1/pods', {}, () => {}, resolve));
+      expect(String(await ended)).toMatch(/not tried again/);
+      expect(server.requests).toHaveLength(0);
+      expect(readFileSync(pids, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -378,6 +459,18 @@ describe('lists that grow with the cluster come in pages', () => {
     };
     await expect(listAllPages(endless)).rejects.toThrow(`more than ${KUBE_LIST_MAX_PAGES} pages`);
     expect(pages).toBe(KUBE_LIST_MAX_PAGES);
+  });
+
+  test('no page is asked for past the list\'s overall deadline', async () => {
+    kube = await startFakeKube();
+    let pages = 0;
+    const slow = async (cont: string | undefined) => {
+      pages++;
+      await new Promise((r) => setTimeout(r, 30));
+      return { items: [cont ?? 'first'], metadata: { _continue: `t${pages}` } };
+    };
+    await expect(listAllPages(slow, 100)).rejects.toThrow(DeadlineError);
+    expect(pages).toBeLessThan(10);
   });
 });
 

@@ -40,7 +40,7 @@ import {
   type RequestContext,
   type V1ListMeta,
 } from '@kubernetes/client-node';
-import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
+import { DeadlineError, deadlineSignal, untilAborted, within } from '../deadline/deadline.js';
 import { readAllPages } from '../paging/pages.js';
 import type { KubeCredentials } from './credentials.js';
 import { readFailure, readSmallFile } from '../files/small-file.js';
@@ -54,6 +54,8 @@ export const KUBE_REQUEST_DEADLINE_MS = 30_000;
 export interface KubeRequestOptions {
   /** Overall deadline of every request; default KUBE_REQUEST_DEADLINE_MS (tests pass a short one). */
   requestDeadlineMs?: number;
+  /** Deadline of applying the kubeconfig's credentials before a request (boundedAuth); default requestDeadlineMs. */
+  authDeadlineMs?: number;
   /** The most bytes one answer may take; default KUBE_MAX_ANSWER_BYTES (--kube-max-answer-bytes). */
   maxAnswerBytes?: number;
 }
@@ -95,10 +97,60 @@ export function makeApiClient<T>(kc: KubeConfig, type: new (config: ApiConfigura
   return new type(
     createConfiguration({
       baseServer: new ServerConfiguration<Record<string, string>>(cluster.server, {}),
-      authMethods: { default: kc },
+      authMethods: { default: boundedAuth(kc, o.authDeadlineMs ?? o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS) },
       httpApi: new BoundedHttpLibrary(o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS, o.maxAnswerBytes ?? KUBE_MAX_ANSWER_BYTES),
     }),
   );
+}
+
+/**
+ * Applying a kubeconfig's credentials can run a program or a network call before any request is
+ * sent — an exec plugin (kubelogin waiting for a browser login), the legacy gcp provider, an OIDC
+ * refresh — and client-node gives it no deadline, while a request's own deadline starts only after
+ * it. So it gets one here; and while one is still running past its deadline (the plugin hung), new
+ * ones fail at once rather than each starting another process that never exits. One gate per
+ * KubeConfig, shared by its clients and watches.
+ */
+class CredentialGate {
+  /** The runs not yet settled, by when each started. */
+  private readonly running = new Map<object, number>();
+  constructor(private readonly kc: KubeConfig) {}
+
+  run<T>(apply: () => Promise<T>, ms: number): Promise<T> {
+    const now = Date.now();
+    for (const since of this.running.values()) {
+      if (now - since >= ms) {
+        return Promise.reject(new Error(`Kubernetes credentials: the kubeconfig user's credentials have not been applied for ${Math.round((now - since) / 1000)} s (a credential plugin not answering?); not tried again until that ends`));
+      }
+    }
+    const token = {};
+    this.running.set(token, now);
+    let work: Promise<T>;
+    try {
+      work = apply();
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    const settled = () => void this.running.delete(token);
+    work.then(settled, settled);
+    return within(work, ms, `Kubernetes credentials of kubeconfig user ${this.kc.getCurrentUser()?.name ?? '(none)'}`);
+  }
+}
+
+const credentialGates = new WeakMap<KubeConfig, CredentialGate>();
+function credentialGate(kc: KubeConfig): CredentialGate {
+  let gate = credentialGates.get(kc);
+  if (!gate) credentialGates.set(kc, (gate = new CredentialGate(kc)));
+  return gate;
+}
+
+/** `kc` as a client's authentication, its credentials applied within `ms` (CredentialGate). */
+export function boundedAuth(kc: KubeConfig, ms: number): { getName(): string; applySecurityAuthentication(context: RequestContext): Promise<void> } {
+  const gate = credentialGate(kc);
+  return {
+    getName: () => kc.getName(),
+    applySecurityAuthentication: (context) => gate.run(() => kc.applySecurityAuthentication(context), ms),
+  };
 }
 
 /** An answer (or a watch event) larger than the cap: cut off as it streamed in, never parsed. */
@@ -248,9 +300,16 @@ export class BoundedWatch extends Watch {
     url.searchParams.set('watch', 'true');
     // Bookmarks: the server's periodic proof that an idle stream is still live (onAlive).
     for (const [key, value] of Object.entries({ ...queryParams, allowWatchBookmarks: true, timeoutSeconds })) if (value !== undefined) url.searchParams.set(key, String(value));
-    const init = await this.config.applyToFetchOptions({});
-
     const controller = new AbortController();
+    let init: Awaited<ReturnType<KubeConfig['applyToFetchOptions']>>;
+    try {
+      init = await credentialGate(this.config).run(() => this.config.applyToFetchOptions({}), connectMs);
+    } catch (err) {
+      // Through done, as a failed connection is: the informer's owner hears it and restarts it.
+      done(err);
+      return controller;
+    }
+
     let ended = false;
     // The connect deadline until the headers come, then the guard on the stream.
     let timer: NodeJS.Timeout | undefined;
@@ -292,6 +351,7 @@ export class BoundedWatch extends Watch {
     const emit = (line: Buffer) => {
       try {
         const data = JSON.parse(line.toString('utf8')) as { type: string; object: unknown };
+        withoutManagedFields(data.object);
         callback(data.type, data.object, data);
       } catch {
         // as client-node: a line that is not an event is skipped
@@ -350,7 +410,21 @@ export function watchTimeoutSeconds(random: () => number = Math.random): number 
   return Math.floor(lo + (hi - lo) * random());
 }
 
-/** client-node's makeInformer, on a BoundedWatch. */
+/**
+ * Drops `metadata.managedFields` (server-side apply's bookkeeping: often half of a pod's JSON) from
+ * an object about to be cached: the healer never reads it, and an informer keeps every pod of the
+ * namespaces it watches (every replica does, leaders and followers), twice over during a re-list.
+ */
+export function withoutManagedFields<T>(obj: T): T {
+  const meta = typeof obj === 'object' && obj !== null ? (obj as { metadata?: { managedFields?: unknown } }).metadata : undefined;
+  if (meta && 'managedFields' in meta) delete meta.managedFields;
+  return obj;
+}
+
+/**
+ * client-node's makeInformer, on a BoundedWatch; what it caches, listed or watched, without
+ * managedFields (withoutManagedFields).
+ */
 export function makeBoundedInformer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
@@ -358,19 +432,37 @@ export function makeBoundedInformer<T extends KubernetesObject>(
   labelSelector?: string,
   bounds?: WatchBounds,
 ): Informer<T> & ObjectCache<T> {
-  return new ListWatch<T>(path, new BoundedWatch(kc, bounds), list, false, labelSelector);
+  const lean: ListPromise<T> = async () => {
+    const l = await list();
+    for (const item of l.items) withoutManagedFields(item);
+    return l;
+  };
+  return new ListWatch<T>(path, new BoundedWatch(kc, bounds), lean, false, labelSelector);
 }
 
 /** Most pages one list may take (KUBE_LIST_PAGE each): a server handing out continue tokens forever must not hold its caller forever. */
 export const KUBE_LIST_MAX_PAGES = 1000;
 
 /**
+ * The longest one list may take, all its pages (each also within KUBE_REQUEST_DEADLINE_MS): a next
+ * page is not asked for past it. A thousand pages at 30 s each would otherwise hold a re-list — and
+ * the healer waiting on it — for eight hours.
+ */
+export const KUBE_LIST_DEADLINE_MS = 5 * 60_000;
+
+/**
  * Every page of a list (limit/continue), as one list: the pages are one consistent snapshot, and
  * the answer's resourceVersion is the snapshot's, for a watch to resume from. `page` gets the
- * continue token (undefined first) and should pass `limit: KUBE_LIST_PAGE, _continue`.
+ * continue token (undefined first) and should pass `limit: KUBE_LIST_PAGE, _continue`. At most
+ * KUBE_LIST_MAX_PAGES pages, and no page asked for past `deadlineMs` (KUBE_LIST_DEADLINE_MS).
  */
-export async function listAllPages<L extends { items: unknown[]; metadata?: V1ListMeta }>(page: (cont: string | undefined) => Promise<L>): Promise<L> {
-  const { first, last, items } = await readAllPages(page, KUBE_LIST_MAX_PAGES, () => new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`));
+export async function listAllPages<L extends { items: unknown[]; metadata?: V1ListMeta }>(page: (cont: string | undefined) => Promise<L>, deadlineMs = KUBE_LIST_DEADLINE_MS): Promise<L> {
+  const started = Date.now();
+  const bounded = (cont: string | undefined) => {
+    if (cont !== undefined && Date.now() - started > deadlineMs) return Promise.reject(new DeadlineError(deadlineMs, 'Kubernetes API list (all its pages)'));
+    return page(cont);
+  };
+  const { first, last, items } = await readAllPages(bounded, KUBE_LIST_MAX_PAGES, () => new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`));
   return { ...first, items, metadata: { ...last.metadata, _continue: undefined, remainingItemCount: undefined } };
 }
 
