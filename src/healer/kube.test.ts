@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject, type V1Pod, type V1PodList } from '@kubernetes/client-node';
@@ -18,7 +18,7 @@ import { silentLogger } from '../telemetry/logger.js';
 import { generateCerts } from '../test-support/certs.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { emitEvent } from './events.js';
-import { AnswerTooLarge, BoundedWatch, customList, withoutManagedFields, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
+import { AnswerTooLarge, BoundedWatch, customList, withoutManagedFields, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, loadKubeConfig, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
 import { readWorkload } from './owners.js';
 
 /** A loopback server answering each request with `handle` (which may never answer); closing ends every connection. */
@@ -253,6 +253,30 @@ describe('credentials applied with a deadline', () => {
       await server.close();
     }
   });
+});
+
+test('a kubeconfig whose user refreshes its token with a legacy auth-provider (execSync: the whole process stops) is refused, naming the plugin to use', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-kubeconfig-'));
+  try {
+    const file = join(dir, 'config');
+    const config = (provider: string) =>
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]',
+        `users: [{name: u, user: {auth-provider: {name: ${provider}, config: {cmd-path: /usr/bin/gcloud}}}}]`,
+        'contexts: [{name: c, context: {cluster: c, user: u}}]',
+        'current-context: c',
+      ].join('\n');
+    writeFileSync(file, config('gcp'));
+    expect(() => loadKubeConfig({ kind: 'file', path: file })).toThrow(`kubeconfig ${file}: user u uses the legacy "gcp" auth-provider, which blocks the process while it refreshes its token; use its exec credential plugin (gke-gcloud-auth-plugin) instead, or run without the cluster (--heal off --replicas off)`);
+    writeFileSync(file, config('azure'));
+    expect(() => loadKubeConfig({ kind: 'file', path: file })).toThrow(/legacy "azure" auth-provider.*\(kubelogin\)/);
+    writeFileSync(file, config('oidc'));
+    expect(loadKubeConfig({ kind: 'file', path: file })?.getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('a watch on a silent server', () => {

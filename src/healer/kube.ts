@@ -502,6 +502,15 @@ export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
       throw new Error(`kubeconfig ${creds.path}: cannot read: ${readFailure(err)}`, { cause: err });
     }
     kc.loadFromFile(creds.path);
+    // client-node refreshes these legacy providers' tokens with execSync: the whole process — KEDA's
+    // calls included — would stop for as long as gcloud or az takes, with no deadline possible.
+    const provider = kc.getCurrentUser()?.authProvider as { name?: string } | undefined;
+    if (provider?.name === 'gcp' || provider?.name === 'azure') {
+      throw new Error(
+        `kubeconfig ${creds.path}: user ${kc.getCurrentUser()!.name} uses the legacy "${provider.name}" auth-provider, which blocks the process while it refreshes its token; ` +
+          `use its exec credential plugin (${provider.name === 'gcp' ? 'gke-gcloud-auth-plugin' : 'kubelogin'}) instead, or run without the cluster (--heal off --replicas off)`,
+      );
+    }
   }
   return kc.getCurrentCluster() ? kc : null;
 }
