@@ -1,5 +1,7 @@
 import { Agent, request } from 'node:http';
-import { startMetricsServer, parseAddress, type MetricsServer } from './http.js';
+import { connect, type Socket } from 'node:net';
+import { waitFor } from '../test-support/fakes.js';
+import { startMetricsServer, parseAddress, HTTP_LIMITS, type MetricsServer } from './http.js';
 import { createLogger } from './logger.js';
 import { ScalerMetrics } from './metrics.js';
 
@@ -105,4 +107,94 @@ test('a port in use rejects the start', async () => {
   await expect(
     startMetricsServer({ address: `127.0.0.1:${server.port}`, metrics: new ScalerMetrics({ defaultMetrics: false }), ready: () => true }),
   ).rejects.toThrow(/EADDRINUSE/);
+});
+
+describe('every connection is bounded in time and in number', () => {
+  const sockets: Socket[] = [];
+  const open = (port: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(s)).on('error', reject);
+      sockets.push(s);
+    });
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+  /** Polls the server's own count of open connections (no timing assumed but a generous cap). */
+  const untilConnections = async (n: number, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while ((await server!.connections()) !== n) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  /** A /metrics body far larger than the loopback socket buffers: its write never completes unread. */
+  const huge = { registry: { metrics: () => Promise.resolve('x'.repeat(64 * 1024 * 1024)), contentType: 'text/plain' } } as unknown as ScalerMetrics;
+
+  test('the defaults', () => {
+    expect(HTTP_LIMITS).toEqual({ idleTimeoutMs: 30_000, headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000, maxConnections: 128 });
+  });
+
+  test('a client that connects and never sends is disconnected', async () => {
+    server = await startMetricsServer({ address: '127.0.0.1:0', metrics: new ScalerMetrics({ defaultMetrics: false }), ready: () => true, limits: { idleTimeoutMs: 200 } });
+    const s = await open(server.port);
+    s.on('error', () => {});
+    s.resume();
+    let closed = false;
+    s.on('close', () => (closed = true));
+    await waitFor(() => closed, 10_000, 'the silent client disconnected');
+    expect(await server.connections()).toBe(0);
+  });
+
+  test('a client that sends headers slowly, byte by byte, is answered 408 and disconnected (headersTimeout)', async () => {
+    server = await startMetricsServer({
+      address: '127.0.0.1:0',
+      metrics: new ScalerMetrics({ defaultMetrics: false }),
+      ready: () => true,
+      limits: { headersTimeoutMs: 300, requestTimeoutMs: 300, checkIntervalMs: 100 },
+    });
+    const s = await open(server.port);
+    let answer = '';
+    let closed = false;
+    s.on('data', (d: Buffer) => (answer += d.toString()));
+    s.on('error', () => {});
+    s.on('close', () => (closed = true));
+    // Activity every 50 ms keeps the idle timeout (30 s) from firing: only the headers deadline ends it.
+    const request = 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'y'.repeat(10_000);
+    let i = 0;
+    const drip = setInterval(() => !s.destroyed && s.write(request[i++ % request.length]!), 50);
+    try {
+      await waitFor(() => closed, 10_000, 'the slow client disconnected');
+    } finally {
+      clearInterval(drip);
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  test('a client that asks for /metrics and never reads the answer is disconnected, and its buffered body freed', async () => {
+    server = await startMetricsServer({ address: '127.0.0.1:0', metrics: huge, ready: () => true, limits: { idleTimeoutMs: 300 } });
+    const s = await open(server.port);
+    s.on('error', () => {});
+    s.pause(); // never reads
+    s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+    await untilConnections(0, 'the server to drop the non-reading client');
+  });
+
+  test('connections past maxConnections are refused; one closing makes room', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ sink: (l) => lines.push(l) });
+    server = await startMetricsServer({ address: '127.0.0.1:0', metrics: new ScalerMetrics({ defaultMetrics: false }), ready: () => true, log, limits: { maxConnections: 2 } });
+    const a = await open(server.port);
+    await open(server.port);
+    await untilConnections(2, 'two connections');
+    // The third is accepted by the kernel and closed at once by the server: the request fails.
+    await expect(call(server.port, '/healthz')).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(await server.connections()).toBe(2);
+    await expect(call(server.port, '/healthz')).rejects.toThrow(/socket hang up|ECONNRESET/);
+    // Said once (at most once a minute), not once per refused connection.
+    const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'metrics server at its connection limit: connections refused');
+    expect(said).toEqual([expect.objectContaining({ level: 'warn', maxConnections: 2, refused: 1 })]);
+    a.destroy();
+    await untilConnections(1, 'one connection');
+    expect((await call(server.port, '/healthz')).status).toBe(200);
+  });
 });

@@ -14,10 +14,49 @@ export interface MetricsServerOptions {
   /** /readyz answers 200 while this is true, 503 otherwise. */
   ready: () => boolean;
   log?: Logger;
+  /** The bounds on connections (HTTP_LIMITS by default); the tests shorten them. */
+  limits?: Partial<HttpLimits>;
 }
+
+/**
+ * Every connection is bounded in time and in number. Node's defaults bound neither where it
+ * matters here: no idle timeout (server.timeout 0), so a client that sends a request and never
+ * reads the answer held its socket — and the /metrics body buffered in it — forever; and no
+ * connection limit.
+ */
+export interface HttpLimits {
+  /**
+   * A socket with nothing read or written for this long is destroyed (server.timeout: the only
+   * bound that covers a response the client stops reading; Node's requestTimeout covers receiving
+   * the request only). A kept-alive socket between requests closes sooner (keepAliveTimeout, 5 s).
+   */
+  idleTimeoutMs: number;
+  /** The request's headers must have arrived within this (else 408 and close). */
+  headersTimeoutMs: number;
+  /** The whole request must have arrived within this (>= headersTimeoutMs, as Node requires). */
+  requestTimeoutMs: number;
+  /**
+   * How often Node checks the two above (connectionsCheckingInterval, default 30 s: the check lags
+   * by up to that much). It walks only the connections with a request in progress.
+   */
+  checkIntervalMs: number;
+  /** Connections past this many are closed as soon as they are accepted. */
+  maxConnections: number;
+}
+
+// A scrape is a few hundred KB at most, the kubelet's probes a few bytes: generous for both.
+export const HTTP_LIMITS: HttpLimits = {
+  idleTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  checkIntervalMs: 1_000,
+  maxConnections: 128,
+};
 
 export interface MetricsServer {
   port: number;
+  /** Connections open now (what maxConnections counts). */
+  connections(): Promise<number>;
   /** Stops listening and drops open (keep-alive) connections, so shutdown never waits on a scraper. */
   close(): Promise<void>;
 }
@@ -31,7 +70,12 @@ export function parseAddress(address: string): { host: string; port: number } {
 
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const { host, port } = parseAddress(opts.address);
-  const server = createServer((req, res) => {
+  const limits = { ...HTTP_LIMITS, ...opts.limits };
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  }, (req, res) => {
     handle(req, res, opts).catch((err: unknown) => {
       // handle() answers every error itself; this only guards against a bug there.
       opts.log?.error('metrics request failed', { error: err });
@@ -39,6 +83,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       else res.destroy();
     });
   });
+  // No 'timeout' listener anywhere: Node then destroys the idle socket itself.
+  server.timeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -48,9 +95,20 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   });
   // After listening, a server error (rare: e.g. EMFILE on accept) is logged, never thrown.
   server.on('error', (err) => opts.log?.error('metrics server error', { error: err }));
+  // Connections refused at the limit: said at most once a minute, with how many since.
+  let dropped = 0;
+  let lastSaid = -Infinity;
+  server.on('drop', () => {
+    dropped++;
+    if (Date.now() - lastSaid < 60_000) return;
+    lastSaid = Date.now();
+    opts.log?.warn('metrics server at its connection limit: connections refused', { maxConnections: limits.maxConnections, refused: dropped });
+    dropped = 0;
+  });
   const bound = (server.address() as AddressInfo).port;
   return {
     port: bound,
+    connections: () => new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
