@@ -274,6 +274,9 @@ test('a kubeconfig whose user refreshes its token with a legacy auth-provider (e
     expect(() => loadKubeConfig({ kind: 'file', path: file })).toThrow(/legacy "azure" auth-provider.*\(kubelogin\)/);
     writeFileSync(file, config('oidc'));
     expect(loadKubeConfig({ kind: 'file', path: file })?.getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+    // Loaded from the bytes that were checked, files named in it relative to its directory as kubectl takes them.
+    writeFileSync(file, config('oidc').replace('server: "https://127.0.0.1:6443"', 'server: "https://127.0.0.1:6443", certificate-authority: certs/ca.crt'));
+    expect(loadKubeConfig({ kind: 'file', path: file })?.getCurrentCluster()?.caFile).toBe(join(dir, 'certs', 'ca.crt'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

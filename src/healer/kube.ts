@@ -18,6 +18,7 @@
  */
 import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { dirname } from 'node:path';
 import {
   ApiException,
   AppsV1Api,
@@ -496,12 +497,16 @@ export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
   else {
     // client-node reads the file whole, whatever it is: checked first (a regular file, not larger
     // than MAX_KUBECONFIG_BYTES), so a FIFO or a wrong path to a huge file fails with its reason.
+    let text: string;
     try {
-      readSmallFile(creds.path, MAX_KUBECONFIG_BYTES);
+      text = readSmallFile(creds.path, MAX_KUBECONFIG_BYTES).toString('utf8');
     } catch (err) {
       throw new Error(`kubeconfig ${creds.path}: cannot read: ${readFailure(err)}`, { cause: err });
     }
-    kc.loadFromFile(creds.path);
+    // What was checked is what is loaded (loadFromFile would read the path again), with paths in it
+    // taken relative to its directory, as loadFromFile does.
+    kc.loadFromString(text);
+    kc.makePathsAbsolute(dirname(creds.path));
     // client-node refreshes these legacy providers' tokens with execSync: the whole process — KEDA's
     // calls included — would stop for as long as gcloud or az takes, with no deadline possible.
     const provider = kc.getCurrentUser()?.authProvider as { name?: string } | undefined;
