@@ -310,6 +310,18 @@ describe('a watch on a silent server', () => {
     expect((err as Error).message).toBe('Kubernetes API watch /api/v1/pods: deadline exceeded after 1.1s');
     expect(server.requests[0].url).toContain('timeoutSeconds=1');
   });
+
+  test('a stream ended at once with no event (a proxy closing it) is an error, so its informer backs off; one with an event is a clean end', async () => {
+    let withEvent = false;
+    server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(withEvent ? `${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '7' } } })}\n` : '');
+    });
+    const ended = () => new Promise<unknown>((done) => void new BoundedWatch(kubeConfigFor(server!.url)).watch('/api/v1/pods', {}, () => undefined, done));
+    expect(String(await ended())).toMatch(/^Error: Kubernetes API watch \/api\/v1\/pods: ended after \d+ ms with no event \(very short watch\)$/);
+    withEvent = true;
+    expect(await ended()).toBeNull();
+  });
 });
 
 describe('every answer has a size cap', () => {

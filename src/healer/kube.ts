@@ -249,6 +249,9 @@ const pathOf = (url: string): string => {
   }
 };
 
+/** A watch stream that ends sooner than this with no event is reported as an error (BoundedWatch). */
+export const VERY_SHORT_WATCH_MS = 1000;
+
 /** How long a pod watch lives: the API server ends it after a random time in [min, max) s (replicas do not re-list in step). */
 export const KUBE_WATCH = { minTimeoutSeconds: 300, maxTimeoutSeconds: 600, graceMs: 30_000 } as const;
 
@@ -349,16 +352,27 @@ export class BoundedWatch extends Watch {
       return controller;
     }
 
+    let events = 0;
     const emit = (line: Buffer) => {
       try {
         const data = JSON.parse(line.toString('utf8')) as { type: string; object: unknown };
         withoutManagedFields(data.object);
+        events++;
         callback(data.type, data.object, data);
       } catch {
         // as client-node: a line that is not an event is skipped
         return;
       }
       this.bounds.onAlive?.();
+    };
+    // A stream that ends at once with nothing in it (a proxy closing it, a server in trouble) would
+    // be watched again at once, and again: an error instead, so the informer's owner restarts it
+    // with back-off (client-go's reflector calls such a watch "very short" likewise).
+    const connectedAt = Date.now();
+    const endClean = () => {
+      const lasted = Date.now() - connectedAt;
+      if (events === 0 && lasted < VERY_SHORT_WATCH_MS) finish(new Error(`${what}: ended after ${lasted} ms with no event (very short watch)`));
+      else finish(null);
     };
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -385,10 +399,10 @@ export class BoundedWatch extends Watch {
     res.on('end', () => {
       if (pendingBytes > 0 && !ended) emit(Buffer.concat(pending));
       if (!ended) this.bounds.onAlive?.();
-      finish(null);
+      endClean();
     });
     res.on('error', finish);
-    res.on('close', () => finish(null));
+    res.on('close', endClean);
     timer = setTimeout(() => finish(new DeadlineError(overallMs, what)), overallMs);
     timer.unref();
     return controller;
