@@ -3,7 +3,9 @@
  * implementation answers it, with one difference: it knows its open Watch streams, so a shutdown
  * ends them. grpc-js's tryShutdown waits for every call to finish, and a Watch only ends when the
  * server ends it; left open, one watching client (a mesh sidecar, grpc-health-probe --watch)
- * held every graceful shutdown to its full timeout.
+ * held every graceful shutdown to its full timeout. And it bounds them, as StreamIsActive is
+ * bounded: each open Watch holds a call, its buffers and a place in every status change, and a
+ * client that opened them in a loop had no limit.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
@@ -16,12 +18,21 @@ const LIST_LIMIT = 100;
 const NOT_FOUND = 5;
 const RESOURCE_EXHAUSTED = 8;
 
+/**
+ * The most health Watch streams open at once; one more is answered RESOURCE_EXHAUSTED. Watchers
+ * are a kubelet, a mesh sidecar or a load balancer per pod, a few at most: 256 leaves ample room.
+ */
+export const MAX_HEALTH_WATCHES = 256;
+
 export class HealthService {
   private readonly statuses = new Map<string, ServingStatus>();
   /** Open Watch calls and the service each watches. */
   private readonly watches = new Map<WatchCall, string>();
 
-  constructor(initial: Record<string, ServingStatus>) {
+  constructor(
+    initial: Record<string, ServingStatus>,
+    private readonly maxWatches = MAX_HEALTH_WATCHES,
+  ) {
     for (const [service, status] of Object.entries(initial)) this.statuses.set(service, status);
   }
 
@@ -61,6 +72,14 @@ export class HealthService {
       },
       watch: (call: WatchCall) => {
         const service = call.request.service;
+        if (this.watches.size >= this.maxWatches) {
+          call.emit('error', {
+            code: RESOURCE_EXHAUSTED,
+            details: `already ${this.watches.size} open health Watch streams (the most at once: ${this.maxWatches}); use Check, or end a Watch`,
+          });
+          return;
+        }
+        // Whichever way the stream ends (the client cancels, the server ends it, an error), its slot is freed.
         const drop = () => this.watches.delete(call);
         call.on('cancelled', drop);
         call.on('close', drop);
