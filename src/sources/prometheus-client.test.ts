@@ -290,20 +290,40 @@ describe('Prometheus source over HTTP', () => {
   it('splits windows longer than Prometheus allows per query', async () => {
     const r = await recorder();
     const minutes = 2 * MAX_POINTS_PER_QUERY + 500;
-    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock, maxMinutes: minutes });
-    await failure(source.read(minutes));
-    const ranges = r.requests.map((q) => [Number(q.query.get('start')) * 1000, Number(q.query.get('end')) * 1000]);
+    const client = createPrometheusClient({ serverAddress: r.url, prometheusUnsafeSsl: false, timeoutSeconds: 5 });
     const start = END - minutes * MINUTE_MS;
+    const got = await client.minutes('up', start, minutes);
+    expect(got.values).toHaveLength(minutes);
+    const ranges = r.requests.map((q) => [Number(q.query.get('start')) * 1000, Number(q.query.get('end')) * 1000]);
     const at = (m: number) => start + m * MINUTE_MS;
     expect(ranges).toEqual([
       [at(1), at(MAX_POINTS_PER_QUERY)],
       [at(MAX_POINTS_PER_QUERY + 1), at(2 * MAX_POINTS_PER_QUERY)],
       [at(2 * MAX_POINTS_PER_QUERY + 1), END],
     ]);
+    client.close();
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock, maxMinutes: minutes });
     await expect(source.read(minutes + 1)).rejects.toThrow(RangeError);
     await expect(source.read(0)).rejects.toThrow(RangeError);
     source.close();
   });
+
+  it('reads a long window newest minutes first, a chunk a request, older chunks growing; a fast server fills it in one read', async () => {
+    const r = await recorder({ respond: (req) => ({ status: 200, body: matrixBody([{ values: [[Number(req.query.get('end')), '2']] }]) }) });
+    const minutes = 7 * 1440;
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock, maxMinutes: minutes });
+    const h = await source.read(minutes);
+    const spans = r.requests.map((q) => (Number(q.query.get('end')) - Number(q.query.get('start'))) / 60 + 1);
+    const ends = r.requests.map((q) => Number(q.query.get('end')) * 1000);
+    // A day, then 2, then 4 days back: each request ends where the one before began.
+    expect(spans).toEqual([1440, 1440, 2880, 1440 * 7 - 1440 * 4]);
+    expect(ends).toEqual([END, END - 1440 * MINUTE_MS, END - 2 * 1440 * MINUTE_MS, END - 4 * 1440 * MINUTE_MS]);
+    expect(h.requests).toHaveLength(minutes);
+    expect(h.requests.filter((v) => v === 2)).toHaveLength(4); // the last minute of each request
+    // The next minute: only the new minutes and the overlap.
+    source.close();
+  });
+
 
   it('marks a read whose answer has warnings partial; once an answer is whole, asks the warned minutes again, once', async () => {
     let now = NOW;
@@ -366,6 +386,39 @@ describe('Prometheus source over HTTP', () => {
     expect(err.message).toBe(`${r.url}: the answer may be incomplete (store gateway unavailable): not simulated`);
     client.close();
   });
+
+  it('a server too slow for a long window: ready on its newest minutes, the older ones back-filled by later reads in chunks that fit', async () => {
+    // Answers a range of at most 800 minutes at once and never answers a longer one.
+    const r = await recorder({
+      respond: (req) => {
+        const first = Number(req.query.get('start'));
+        const last = Number(req.query.get('end'));
+        if ((last - first) / 60 + 1 > 800) return 'hang';
+        const values: [number, string][] = [];
+        for (let t = first; t <= last; t += 60) values.push([t, '3']);
+        return { status: 200, body: matrixBody([{ values }]) };
+      },
+    });
+    let now = NOW;
+    const minutes = 3 * 1440;
+    const source = createPrometheusSource(config({ serverAddress: r.url, timeoutSeconds: 0.4 }), { clock: () => now, maxMinutes: minutes });
+    // The first read asks its newest day, which never comes: it fails, and the next asks half.
+    await expect(source.read(minutes)).rejects.toMatchObject({ reason: 'deadline' });
+    const filled: number[] = [];
+    for (let read = 0; read < 12 && filled.at(-1) !== minutes; read++) {
+      now += MINUTE_MS;
+      const h = await source.read(minutes); // never fails again: the back-fill gives up, the read goes on
+      const have = h.requests.filter((v) => v === 3).length;
+      // What it has is the newest minutes, contiguous: no hole between them and now.
+      expect(h.requests.slice(minutes - have).every((v) => v === 3)).toBe(true);
+      filled.push(have);
+    }
+    expect(filled[0]).toBeGreaterThanOrEqual(720);
+    expect(filled[0]).toBeLessThan(minutes);
+    expect(filled.at(-1)).toBe(minutes);
+    for (let i = 1; i < filled.length; i++) expect(filled[i]!).toBeGreaterThan(filled[i - 1]!);
+    source.close();
+  }, 30_000);
 
   it('serialises concurrent reads: the second is served from what the first cached', async () => {
     const r = await recorder({ respond: () => ({ status: 200, body: matrixBody([{ values: [[END / 1000, '3']] }]) }) });

@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
 import { untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
-import { appendSamples, type History, type Samples } from '../series/history.js';
+import { appendSamples, noSamples, type History, type Samples } from '../series/history.js';
 import type { MetricSource } from './types.js';
 import { credentialPath } from './credential-file.js';
 
@@ -20,6 +20,18 @@ export { AUTH_MODES, PrometheusError, type AuthMode, type FailureReason } from '
 export const OVERLAP_MINUTES = 2;
 /** Default cap on one read's window: four weeks, above anything a forecaster or fine-tuning asks. */
 export const DEFAULT_MAX_MINUTES = 4 * 7 * 24 * 60;
+
+/**
+ * A window longer than a chunk (a week, with the `recurring` signal) is read newest minutes first,
+ * a chunk per request, the older ones back-filled by the same read while its budget lasts and by
+ * later reads after it: a slow Prometheus (or Thanos fetching a week from object storage) then makes
+ * a trigger ready on its newest day rather than keep it not ready while a week never fits in
+ * `timeoutSeconds`. The chunk halves after a request that ran out of time (down to `min`) and
+ * doubles after one that did not (up to `max`, a request's most points).
+ */
+export const CHUNK_MINUTES = { start: 1440, min: 60, max: 10_000 } as const;
+/** Share of `timeoutSeconds` after which a read starts no further back-fill request (and ends the one running). */
+export const BACKFILL_BUDGET_SHARE = 0.5;
 
 const httpUrl: FieldSpec<string | undefined> = optional({
   expected: 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)',
@@ -188,9 +200,12 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
 
   let cache: Cache | undefined;
   let keep = 0; // the longest window asked so far: what the cache holds at most
-  // The oldest cached minute that came from an answer with warnings: refetched by the next read, so
-  // an undercount is not kept once Prometheus answers whole again. Null when every cached minute is whole.
-  let partialFrom: number | null = null;
+  // The cached minutes that came from answers with warnings (one span holding them all): asked again
+  // once Prometheus answers whole, so an undercount is not kept. Null when every cached minute is whole.
+  let warned: { from: number; to: number } | null = null;
+  // Every cached minute from this one on has been fetched; older ones are still to be back-filled.
+  let coveredFrom = 0;
+  let chunk: number = CHUNK_MINUTES.start;
   let acceptedWarnings = '';
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
@@ -216,14 +231,14 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     );
     const fetched = new Map<SeriesKey, Samples>();
     queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
-    const warned = queries.flatMap((q, i) => answers[i]!.warnings.map((w) => `${q.field}: ${w}`));
+    const warnings = queries.flatMap((q, i) => answers[i]!.warnings.map((w) => `${q.field}: ${w}`));
     let partial: string | null = null;
-    if (warned.length > 0 && config.partialResponse === 'accept') {
-      const text = warned.join('; ');
-      if (text !== acceptedWarnings) log.warn('answer with warnings taken as whole (partialResponse: accept)', { warnings: warned });
+    if (warnings.length > 0 && config.partialResponse === 'accept') {
+      const text = warnings.join('; ');
+      if (text !== acceptedWarnings) log.warn('answer with warnings taken as whole (partialResponse: accept)', { warnings });
       acceptedWarnings = text;
-    } else if (warned.length > 0) {
-      partial = `answer may be incomplete: ${warned.join('; ')}`;
+    } else if (warnings.length > 0) {
+      partial = `answer may be incomplete: ${warnings.join('; ')}`;
     }
     // A fetch that starts inside or at the end of the cache extends it, or rewrites the minutes it
     // covers (a back-fill of minutes an answer with warnings filled); anything else replaces it.
@@ -253,9 +268,43 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       for (const values of cache.series.values()) values.splice(0, excess);
       cache.start += excess * MINUTE_MS;
     }
-    if (partial !== null) partialFrom = Math.min(partialFrom ?? from, from);
-    else if (partialFrom !== null && from <= partialFrom) partialFrom = null;
-    if (partialFrom !== null && partialFrom < cache.start) partialFrom = cache.start;
+    if (partial !== null) warned = warned ? { from: Math.min(warned.from, from), to: Math.max(warned.to, to) } : { from, to };
+    else if (warned !== null) {
+      // Whole minutes cut the span from either end; a whole answer inside it leaves it be.
+      if (from <= warned.from && to >= warned.to) warned = null;
+      else if (from <= warned.from && to > warned.from) warned = { ...warned, from: to };
+      else if (to >= warned.to && from < warned.to) warned = { ...warned, to: from };
+    }
+    if (warned !== null) warned = warned.to <= cache.start ? null : { ...warned, from: Math.max(warned.from, cache.start) };
+    return partial;
+  };
+
+  /**
+   * Fetches the cache's minutes not fetched yet, newest first, a chunk at a time, until none is left
+   * or the read's back-fill budget (BACKFILL_BUDGET_SHARE of timeoutSeconds since `began`) is spent:
+   * a chunk still running then is given up, its minutes left for the next read, and the read goes
+   * on with what it has. Returns the warnings of a chunk answered with them (as fetchInto).
+   */
+  const backfill = async (began: number, signal: AbortSignal | undefined): Promise<string | null> => {
+    let partial: string | null = null;
+    const budgetEnd = began + BACKFILL_BUDGET_SHARE * config.timeoutSeconds * 1000;
+    while (cache !== undefined && coveredFrom > cache.start && !signal?.aborted) {
+      const left = budgetEnd - Date.now();
+      if (left <= 0) break;
+      const to = coveredFrom;
+      const from = Math.max(cache.start, to - chunk * MINUTE_MS);
+      const budget = AbortSignal.timeout(Math.ceil(left));
+      try {
+        partial = (await fetchInto(from, to, signal ? AbortSignal.any([signal, budget]) : budget)) ?? partial;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (ranOutOfTime(err)) chunk = Math.max(CHUNK_MINUTES.min, Math.floor(chunk / 2));
+        log.debug('back-fill of older minutes stopped; the next read goes on', { from: new Date(from).toISOString(), minutes: (to - from) / MINUTE_MS, error: err });
+        break;
+      }
+      coveredFrom = Math.max(from, cache.start);
+      chunk = Math.min(CHUNK_MINUTES.max, chunk * 2);
+    }
     return partial;
   };
 
@@ -267,25 +316,49 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     const end = floorMinute(clock());
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
+    const began = Date.now();
     let partial: string | null = null;
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
-      partial = await fetchInto(start, end, signal); // cold, a longer window than cached, or a clock jump
-    } else if (end > cacheEnd(cache) || partialFrom !== null) {
+      // Cold, a longer window than cached, or a clock jump: the newest chunk first, the rest below.
+      const from = Math.max(start, end - chunk * MINUTE_MS);
+      warned = null;
+      try {
+        partial = await fetchInto(from, end, signal);
+      } catch (err) {
+        if (ranOutOfTime(err)) chunk = Math.max(CHUNK_MINUTES.min, Math.floor(chunk / 2));
+        throw err;
+      }
+      const c = cache!;
+      if (c.start > start) {
+        // The older minutes of the window, not fetched yet: holes until back-filled.
+        const pad = (c.start - start) / MINUTE_MS;
+        for (const [key, values] of c.series) {
+          const padded = noSamples(pad);
+          appendSamples(padded, values);
+          c.series.set(key, padded);
+        }
+        c.start = start;
+      }
+      coveredFrom = from;
+    } else if (end > cacheEnd(cache) || warned !== null) {
       const from = Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS);
       partial = await fetchInto(from, end, signal);
+      coveredFrom = Math.min(coveredFrom, from);
       // Minutes an earlier answer with warnings filled (even cached ones before this window, which
       // a longer read could hand out) are asked again once an answer is whole: not while answers
       // stay partial, which would ask a whole window every minute of a store's outage.
-      const since = partialFrom;
-      if (partial === null && since !== null && since < from) {
+      const again = warned;
+      if (partial === null && again !== null && again.from < from) {
         try {
-          partial = await fetchInto(since, from, signal);
+          partial = await fetchInto(again.from, Math.min(again.to, from), signal);
         } catch (err) {
           if (signal?.aborted) throw err;
           partial = `minutes answered with warnings earlier could not be asked again: ${err instanceof Error ? err.message : String(err)}`;
         }
       }
     }
+    const backfilled = await backfill(began, signal);
+    if (partial === null) partial = backfilled;
     const c = cache!;
     const a = (start - c.start) / MINUTE_MS;
     const history: History = { start, requests: [] };
@@ -327,6 +400,11 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       client.close();
     },
   };
+}
+
+/** A request that ended for lack of time (its own or the read's), not for what the server said. */
+function ranOutOfTime(err: unknown): boolean {
+  return err instanceof PrometheusError && (err.reason === 'deadline' || err.reason === 'timeout');
 }
 
 function checked(answer: MinuteValues, field: string, query: string, server: string): Samples {
