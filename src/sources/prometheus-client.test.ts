@@ -308,16 +308,16 @@ describe('Prometheus source over HTTP', () => {
     source.close();
   });
 
-  it('reads a long window newest minutes first, a chunk a request, older chunks growing; a fast server fills it in one read', async () => {
+  it('reads a long window newest two hours first, then a chunk a request, older chunks growing; a fast server fills it in one read', async () => {
     const r = await recorder({ respond: (req) => ({ status: 200, body: matrixBody([{ values: [[Number(req.query.get('end')), '2']] }]) }) });
     const minutes = 7 * 1440;
     const source = createPrometheusSource(config({ serverAddress: r.url }), { clock, maxMinutes: minutes });
     const h = await source.read(minutes);
     const spans = r.requests.map((q) => (Number(q.query.get('end')) - Number(q.query.get('start'))) / 60 + 1);
     const ends = r.requests.map((q) => Number(q.query.get('end')) * 1000);
-    // A day, then 2, then 4 days back: each request ends where the one before began.
-    expect(spans).toEqual([1440, 1440, 2880, 1440 * 7 - 1440 * 4]);
-    expect(ends).toEqual([END, END - 1440 * MINUTE_MS, END - 2 * 1440 * MINUTE_MS, END - 4 * 1440 * MINUTE_MS]);
+    // Two hours, then a day, then two days, then the rest: each request ends where the one before began.
+    expect(spans).toEqual([120, 1440, 2880, minutes - 120 - 1440 - 2880]);
+    expect(ends).toEqual([END, END - 120 * MINUTE_MS, END - 1560 * MINUTE_MS, END - 4440 * MINUTE_MS]);
     expect(h.requests).toHaveLength(minutes);
     expect(h.requests.filter((v) => v === 2)).toHaveLength(4); // the last minute of each request
     // The next minute: only the new minutes and the overlap.
@@ -387,7 +387,7 @@ describe('Prometheus source over HTTP', () => {
     client.close();
   });
 
-  it('a server too slow for a long window: ready on its newest minutes, the older ones back-filled by later reads in chunks that fit', async () => {
+  it('a server too slow for a long window: ready on its newest two hours, the older ones back-filled by later reads in chunks that fit', async () => {
     // Answers a range of at most 800 minutes at once and never answers a longer one.
     const r = await recorder({
       respond: (req) => {
@@ -402,23 +402,62 @@ describe('Prometheus source over HTTP', () => {
     let now = NOW;
     const minutes = 3 * 1440;
     const source = createPrometheusSource(config({ serverAddress: r.url, timeoutSeconds: 0.4 }), { clock: () => now, maxMinutes: minutes });
-    // The first read asks its newest day, which never comes: it fails, and the next asks half.
-    await expect(source.read(minutes)).rejects.toMatchObject({ reason: 'deadline' });
     const filled: number[] = [];
     for (let read = 0; read < 12 && filled.at(-1) !== minutes; read++) {
-      now += MINUTE_MS;
-      const h = await source.read(minutes); // never fails again: the back-fill gives up, the read goes on
+      if (read > 0) now += MINUTE_MS;
+      const h = await source.read(minutes); // never fails: the back-fill gives up, the read goes on
       const have = h.requests.filter((v) => v === 3).length;
       // What it has is the newest minutes, contiguous: no hole between them and now.
       expect(h.requests.slice(minutes - have).every((v) => v === 3)).toBe(true);
       filled.push(have);
     }
-    expect(filled[0]).toBeGreaterThanOrEqual(720);
+    expect(filled[0]).toBeGreaterThanOrEqual(120); // the newest two hours at once, then what fits
     expect(filled[0]).toBeLessThan(minutes);
     expect(filled.at(-1)).toBe(minutes);
     for (let i = 1; i < filled.length; i++) expect(filled[i]!).toBeGreaterThan(filled[i - 1]!);
     source.close();
   }, 30_000);
+
+  it('older minutes answered with warnings (a store of old blocks down) are gaps, not a partial read; asked again every 10 minutes until whole', async () => {
+    // Answers ranges reaching more than two hours back with warnings and no data there, as Thanos
+    // does while its store gateway is down; the newest two hours come whole from the sidecar.
+    let storeDown = true;
+    let now = NOW;
+    const r = await recorder({
+      respond: (req) => {
+        const first = Number(req.query.get('start')) * 1000;
+        const last = Number(req.query.get('end')) * 1000;
+        const sidecarFrom = floorMinute(now) - 120 * MINUTE_MS;
+        const values: [number, string][] = [];
+        for (let t = first; t <= last; t += MINUTE_MS) if (!storeDown || t > sidecarFrom) values.push([t / 1000, '5']);
+        const body = JSON.parse(matrixBody(values.length ? [{ values }] : [])) as Record<string, unknown>;
+        if (storeDown && first <= sidecarFrom) body.warnings = ['No StoreAPIs matched for this query (store gateway down)'];
+        return { status: 200, body: JSON.stringify(body) };
+      },
+    });
+    const minutes = 1440;
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock: () => now, maxMinutes: minutes });
+    const a = await source.read(minutes);
+    expect(a.partial).toBeUndefined();
+    expect(a.requests.filter((v) => v === 5)).toHaveLength(120);
+    expect(r.requests).toHaveLength(2); // the newest two hours, then the rest, warned: gaps
+    // Minutes later: only the new minutes; the warned span is not asked again before 10 minutes.
+    for (let i = 0; i < 9; i++) {
+      now += MINUTE_MS;
+      expect((await source.read(minutes)).partial).toBeUndefined();
+    }
+    expect(r.requests).toHaveLength(11);
+    now += MINUTE_MS;
+    await source.read(minutes);
+    expect(r.requests).toHaveLength(13); // the new minutes, and the warned span asked again (still warned)
+    // The store is back: at the next ask, the span fills.
+    storeDown = false;
+    now += 10 * MINUTE_MS;
+    const b = await source.read(minutes);
+    expect(b.partial).toBeUndefined();
+    expect(b.requests.filter((v) => v === 5)).toHaveLength(minutes);
+    source.close();
+  });
 
   it('serialises concurrent reads: the second is served from what the first cached', async () => {
     const r = await recorder({ respond: () => ({ status: 200, body: matrixBody([{ values: [[END / 1000, '3']] }]) }) });

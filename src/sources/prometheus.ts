@@ -22,16 +22,24 @@ export const OVERLAP_MINUTES = 2;
 export const DEFAULT_MAX_MINUTES = 4 * 7 * 24 * 60;
 
 /**
- * A window longer than a chunk (a week, with the `recurring` signal) is read newest minutes first,
- * a chunk per request, the older ones back-filled by the same read while its budget lasts and by
- * later reads after it: a slow Prometheus (or Thanos fetching a week from object storage) then makes
- * a trigger ready on its newest day rather than keep it not ready while a week never fits in
- * `timeoutSeconds`. The chunk halves after a request that ran out of time (down to `min`) and
+ * A long window (a week, with the `recurring` signal) is read newest minutes first (FIRST_MINUTES),
+ * then a chunk per request, the older ones back-filled by the same read while its budget lasts and
+ * by later reads after it: a slow Prometheus (or Thanos fetching a week from object storage) then
+ * makes a trigger ready on its newest hours rather than keep it not ready while a week never fits
+ * in `timeoutSeconds`. The chunk halves after a request that ran out of time (down to `min`) and
  * doubles after one that did not (up to `max`, a request's most points).
  */
 export const CHUNK_MINUTES = { start: 1440, min: 60, max: 10_000 } as const;
+/**
+ * A cold read's first request: the newest two hours (less for a shorter window), what a Thanos
+ * sidecar or a Prometheus head answers itself, so a store of older blocks being down or slow does
+ * not hold the trigger's first plan.
+ */
+export const FIRST_MINUTES = 120;
 /** Share of `timeoutSeconds` after which a read starts no further back-fill request (and ends the one running). */
 export const BACKFILL_BUDGET_SHARE = 0.5;
+/** Older minutes answered with warnings are asked again at most this often (source clock). */
+export const REASK_AFTER_MS = 10 * 60_000;
 
 const httpUrl: FieldSpec<string | undefined> = optional({
   expected: 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)',
@@ -205,6 +213,12 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   let warned: { from: number; to: number } | null = null;
   // Every cached minute from this one on has been fetched; older ones are still to be back-filled.
   let coveredFrom = 0;
+  // The warned minutes whose values are kept (newest minutes answered with warnings): made gaps once
+  // a newer answer is whole, so no read hands them out as load after the one they were partial for.
+  let warnedValues: { from: number; to: number } | null = null;
+  // When the warned span may be asked again (after an answer for it came with warnings again).
+  let reaskAt = 0;
+  let olderWarnings = '';
   let chunk: number = CHUNK_MINUTES.start;
   let acceptedWarnings = '';
   let closed = false;
@@ -216,10 +230,14 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   const cacheEnd = (c: Cache) => c.start + c.series.get('requests')!.length * MINUTE_MS;
 
   /**
-   * Fetches every query over [from, to) and merges the answers into the cache. Returns the answers'
-   * warnings when they count (partialResponse "hold"), else null.
+   * Fetches every query over [from, to) and merges the answers into the cache. An answer with
+   * warnings (partialResponse "hold") adds its minutes to the warned span, to be asked again; for
+   * the newest minutes (`older` false: they hold the load answered now) its values are kept and the
+   * warnings returned, so the read is partial; for older minutes (a back-fill, an ask again) they
+   * are left as gaps — unknown, not undercounted — and the read is not partial on their account: a
+   * store of old blocks being down (Thanos) shortens the trigger's memory instead of failing it.
    */
-  const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined): Promise<string | null> => {
+  const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined, older = false): Promise<string | null> => {
     const minutes = (to - from) / MINUTE_MS;
     log.debug('prometheus range query', { from: new Date(from).toISOString(), minutes, queries: queries.length });
     const answers = await Promise.all(
@@ -239,6 +257,14 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       acceptedWarnings = text;
     } else if (warnings.length > 0) {
       partial = `answer may be incomplete: ${warnings.join('; ')}`;
+      if (older) {
+        const text = warnings.join('; ');
+        if (text !== olderWarnings) log.warn('older minutes answered with warnings: left as gaps, asked again later', { from: new Date(from).toISOString(), minutes, warnings });
+        olderWarnings = text;
+        reaskAt = clock() + REASK_AFTER_MS;
+        for (const values of fetched.values()) values.length = 0;
+        for (const values of fetched.values()) values.length = minutes; // all holes
+      }
     }
     // A fetch that starts inside or at the end of the cache extends it, or rewrites the minutes it
     // covers (a back-fill of minutes an answer with warnings filled); anything else replaces it.
@@ -268,34 +294,76 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       for (const values of cache.series.values()) values.splice(0, excess);
       cache.start += excess * MINUTE_MS;
     }
-    if (partial !== null) warned = warned ? { from: Math.min(warned.from, from), to: Math.max(warned.to, to) } : { from, to };
-    else if (warned !== null) {
+    if (partial !== null) {
+      warned = warned ? { from: Math.min(warned.from, from), to: Math.max(warned.to, to) } : { from, to };
+      if (!older) warnedValues = warnedValues ? { from: Math.min(warnedValues.from, from), to: Math.max(warnedValues.to, to) } : { from, to };
+    } else if (warned !== null) {
       // Whole minutes cut the span from either end; a whole answer inside it leaves it be.
       if (from <= warned.from && to >= warned.to) warned = null;
       else if (from <= warned.from && to > warned.from) warned = { ...warned, from: to };
       else if (to >= warned.to && from < warned.to) warned = { ...warned, to: from };
     }
     if (warned !== null) warned = warned.to <= cache.start ? null : { ...warned, from: Math.max(warned.from, cache.start) };
-    return partial;
+    return older ? null : partial;
+  };
+
+  /** The cache's minutes in [from, to) as gaps. */
+  const punch = (from: number, to: number) => {
+    const c = cache!;
+    const lo = Math.max(0, (from - c.start) / MINUTE_MS);
+    const hi = Math.min((to - c.start) / MINUTE_MS, (cacheEnd(c) - c.start) / MINUTE_MS);
+    for (const values of c.series.values()) for (let i = lo; i < hi; i++) delete values[i];
+  };
+
+  /** A request bounded by the read's back-fill budget as well as by the read's own deadline. */
+  const budgeted = (budgetEnd: number, signal: AbortSignal | undefined): AbortSignal | null => {
+    const left = budgetEnd - Date.now();
+    if (left <= 0) return null;
+    const budget = AbortSignal.timeout(Math.ceil(left));
+    return signal ? AbortSignal.any([signal, budget]) : budget;
+  };
+
+  /**
+   * After a whole answer for the newest minutes (`newestFrom` on): the minutes kept from answers
+   * with warnings become gaps, and the newest `chunk` of the warned span is asked again — at once
+   * the first time, then at most every REASK_AFTER_MS while answers for it keep coming with warnings
+   * (a store down for hours is not asked a week of minutes each minute). Within the back-fill budget;
+   * a failure leaves the span for later, never fails the read.
+   */
+  const reask = async (newestFrom: number, budgetEnd: number, signal: AbortSignal | undefined) => {
+    if (warnedValues !== null && warnedValues.from < newestFrom) punch(warnedValues.from, Math.min(warnedValues.to, newestFrom));
+    warnedValues = null;
+    const span = warned;
+    if (span === null || clock() < reaskAt) return;
+    const to = Math.min(span.to, newestFrom);
+    if (to <= span.from) return;
+    const from = Math.max(span.from, to - chunk * MINUTE_MS);
+    const bounded = budgeted(budgetEnd, signal);
+    if (bounded === null) return;
+    try {
+      await fetchInto(from, to, bounded, true);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      log.debug('asking warned minutes again failed; later', { from: new Date(from).toISOString(), minutes: (to - from) / MINUTE_MS, error: err });
+      reaskAt = clock() + REASK_AFTER_MS;
+      return;
+    }
   };
 
   /**
    * Fetches the cache's minutes not fetched yet, newest first, a chunk at a time, until none is left
-   * or the read's back-fill budget (BACKFILL_BUDGET_SHARE of timeoutSeconds since `began`) is spent:
-   * a chunk still running then is given up, its minutes left for the next read, and the read goes
-   * on with what it has. Returns the warnings of a chunk answered with them (as fetchInto).
+   * or the read's back-fill budget (BACKFILL_BUDGET_SHARE of timeoutSeconds) is spent: a chunk still
+   * running then is given up, its minutes left for the next read, and the read goes on with what it
+   * has. Older minutes answered with warnings are left as gaps (fetchInto).
    */
-  const backfill = async (began: number, signal: AbortSignal | undefined): Promise<string | null> => {
-    let partial: string | null = null;
-    const budgetEnd = began + BACKFILL_BUDGET_SHARE * config.timeoutSeconds * 1000;
+  const backfill = async (budgetEnd: number, signal: AbortSignal | undefined): Promise<void> => {
     while (cache !== undefined && coveredFrom > cache.start && !signal?.aborted) {
-      const left = budgetEnd - Date.now();
-      if (left <= 0) break;
+      const bounded = budgeted(budgetEnd, signal);
+      if (bounded === null) break;
       const to = coveredFrom;
       const from = Math.max(cache.start, to - chunk * MINUTE_MS);
-      const budget = AbortSignal.timeout(Math.ceil(left));
       try {
-        partial = (await fetchInto(from, to, signal ? AbortSignal.any([signal, budget]) : budget)) ?? partial;
+        await fetchInto(from, to, bounded, true);
       } catch (err) {
         if (signal?.aborted) throw err;
         if (ranOutOfTime(err)) chunk = Math.max(CHUNK_MINUTES.min, Math.floor(chunk / 2));
@@ -305,7 +373,6 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       coveredFrom = Math.max(from, cache.start);
       chunk = Math.min(CHUNK_MINUTES.max, chunk * 2);
     }
-    return partial;
   };
 
   const readWindow = async (minutes: number, signal: AbortSignal | undefined): Promise<History> => {
@@ -316,18 +383,15 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     const end = floorMinute(clock());
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
-    const began = Date.now();
+    const budgetEnd = Date.now() + BACKFILL_BUDGET_SHARE * config.timeoutSeconds * 1000;
     let partial: string | null = null;
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
-      // Cold, a longer window than cached, or a clock jump: the newest chunk first, the rest below.
-      const from = Math.max(start, end - chunk * MINUTE_MS);
+      // Cold, a longer window than cached, or a clock jump: the newest minutes first, the rest below.
+      const from = Math.max(start, end - FIRST_MINUTES * MINUTE_MS);
       warned = null;
-      try {
-        partial = await fetchInto(from, end, signal);
-      } catch (err) {
-        if (ranOutOfTime(err)) chunk = Math.max(CHUNK_MINUTES.min, Math.floor(chunk / 2));
-        throw err;
-      }
+      warnedValues = null;
+      reaskAt = 0;
+      partial = await fetchInto(from, end, signal);
       const c = cache!;
       if (c.start > start) {
         // The older minutes of the window, not fetched yet: holes until back-filled.
@@ -344,21 +408,11 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       const from = Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS);
       partial = await fetchInto(from, end, signal);
       coveredFrom = Math.min(coveredFrom, from);
-      // Minutes an earlier answer with warnings filled (even cached ones before this window, which
-      // a longer read could hand out) are asked again once an answer is whole: not while answers
-      // stay partial, which would ask a whole window every minute of a store's outage.
-      const again = warned;
-      if (partial === null && again !== null && again.from < from) {
-        try {
-          partial = await fetchInto(again.from, Math.min(again.to, from), signal);
-        } catch (err) {
-          if (signal?.aborted) throw err;
-          partial = `minutes answered with warnings earlier could not be asked again: ${err instanceof Error ? err.message : String(err)}`;
-        }
-      }
+      // Minutes answered with warnings before (even cached ones before this window, which a longer
+      // read could hand out) once the newest are whole: not while they are partial too.
+      if (partial === null) await reask(from, budgetEnd, signal);
     }
-    const backfilled = await backfill(began, signal);
-    if (partial === null) partial = backfilled;
+    await backfill(budgetEnd, signal);
     const c = cache!;
     const a = (start - c.start) / MINUTE_MS;
     const history: History = { start, requests: [] };
