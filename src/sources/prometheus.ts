@@ -23,19 +23,22 @@ export const DEFAULT_MAX_MINUTES = 4 * 7 * 24 * 60;
 
 /**
  * A long window (a week, with the `recurring` signal) is read newest minutes first (FIRST_MINUTES),
- * then a chunk per request, the older ones back-filled by the same read while its budget lasts and
- * by later reads after it: a slow Prometheus (or Thanos fetching a week from object storage) then
+ * then the rest a chunk per request, back-filled by the same read while its budget lasts and by
+ * later reads after it: a slow Prometheus (or Thanos fetching a week from object storage) then
  * makes a trigger ready on its newest hours rather than keep it not ready while a week never fits
- * in `timeoutSeconds`. The chunk halves after a request that ran out of time (down to `min`) and
- * doubles after one that did not (up to `max`, a request's most points).
+ * in `timeoutSeconds`. The chunk starts at a request's most points (a fast server answers the rest
+ * at once: two requests for a week), halves after a request that ran out of time (down to `min`),
+ * and doubles after one that did not.
  */
-export const CHUNK_MINUTES = { start: 1440, min: 60, max: 10_000 } as const;
+export const CHUNK_MINUTES = { start: 10_000, min: 60, max: 10_000 } as const;
 /**
- * A cold read's first request: the newest two hours (less for a shorter window), what a Thanos
+ * A cold read's first request for a long window: the newest two hours, what a Thanos
  * sidecar or a Prometheus head answers itself, so a store of older blocks being down or slow does
  * not hold the trigger's first plan.
  */
 export const FIRST_MINUTES = 120;
+/** A window up to this long (a day) is asked whole when cold: one request of at most 1,440 points. */
+export const LONG_WINDOW_MINUTES = 1440;
 /** Share of `timeoutSeconds` after which a read starts no further back-fill request (and ends the one running). */
 export const BACKFILL_BUDGET_SHARE = 0.5;
 /** Older minutes answered with warnings are asked again at most this often (source clock). */
@@ -387,7 +390,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     let partial: string | null = null;
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
       // Cold, a longer window than cached, or a clock jump: the newest minutes first, the rest below.
-      const from = Math.max(start, end - FIRST_MINUTES * MINUTE_MS);
+      const from = minutes > LONG_WINDOW_MINUTES ? end - FIRST_MINUTES * MINUTE_MS : start;
       warned = null;
       warnedValues = null;
       reaskAt = 0;
