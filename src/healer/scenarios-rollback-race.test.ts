@@ -11,7 +11,7 @@
  */
 import type { V1Deployment, V1Lease, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { configMap, deployment } from '../test-support/cluster/objects.js';
-import { apiWrites, HEAL, healerWorld, type HealerWorld, LEASE, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, configReadingWeb, HEAL, healerWorld, type HealerWorld, LEASE, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -117,11 +117,7 @@ describe('a restart-only crash loop decided by a leader that loses its Lease bef
 
   test('a bad ConfigMap, then `kubectl rollout restart`: leader a decides `restart-only`, then stalls past its Lease; b takes over and decides the same; a, back, says nothing and writes nothing — one refusal, no rollback', async () => {
     w = await healerWorld();
-    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
-    w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
-    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL });
-    d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
-    d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+    const d = configReadingWeb(w);
     w.kube.put(d);
     const a = await w.start({ name: 'a', elect: true });
     const b = await w.start({ name: 'b', elect: true });

@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { configReadingWeb, HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -246,12 +246,7 @@ describe('a StatefulSet rolled back under a RollingUpdate partition', () => {
 describe('crash loops that are not the release', () => {
   test('a ConfigMap change crash-loops a long known-good revision → no rollback, a report and an Event saying why; fixed config, marked again', async () => {
     w = await healerWorld();
-    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
-    // The app refuses a config it cannot parse; the kubelet reads the ConfigMap at every container start.
-    w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
-    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL });
-    d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
-    d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+    const d = configReadingWeb(w);
     w.kube.put(d);
     const a = await w.start();
     await w.advance(60 * 60); // an hour of a known-good release
@@ -310,12 +305,8 @@ describe('crash loops that are not the release', () => {
   };
   test.each(Object.keys(restarts) as (keyof typeof restarts)[])('a bad ConfigMap, then a restart (%s) crash-loops → no rollback to the known-good revision (`restart-only`); the fixed ConfigMap lets the restart finish', async (how) => {
     w = await healerWorld();
-    w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
-    w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
     // Restarted once already, at creation: a marker on both sides is ignored as well.
-    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL, env: { MODE: 'serve' }, podAnnotations: { 'kubectl.kubernetes.io/restartedAt': '2024-05-14T08:00:00Z' } });
-    d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
-    d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+    const d = configReadingWeb(w, { env: { MODE: 'serve' }, podAnnotations: { 'kubectl.kubernetes.io/restartedAt': '2024-05-14T08:00:00Z' } });
     w.kube.put(d);
     const a = await w.start();
     await w.advance(11 * 60);

@@ -31,7 +31,7 @@ import { HEAL_RULES } from '../healer/rules.js';
 import type { Notification } from '../notify/notifier.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster/index.js';
-import { deployment } from './cluster/objects.js';
+import { configMap, deployment } from './cluster/objects.js';
 import type { FakeKube, RecordedRequest } from './fake-kube.js';
 
 export const NS = 'shop';
@@ -372,6 +372,21 @@ export const reportSummary = (w: HealerWorld): string[] => w.reports().map((r) =
 /** The ReplicaSets of Deployment `owner` in NS. */
 export const replicaSetsOf = (w: HealerWorld, owner: string): V1ReplicaSet[] =>
   w.kube.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS).filter((rs) => rs.metadata?.ownerReferences?.[0]?.name === owner);
+
+/**
+ * Deployment `web` (web:1, 3 replicas, healing on, `extra` deployment options) reading ConfigMap
+ * `web-config` (`mode: fast`) at every container start, the ConfigMap put: a config naming `turbo`
+ * crash-loops it, as an app refusing a config it cannot parse. Returned unput, for the caller to change first.
+ */
+export function configReadingWeb(w: HealerWorld, extra: Omit<Parameters<typeof deployment>[1], 'namespace' | 'image' | 'replicas' | 'annotations'> = {}): V1Deployment {
+  w.kube.put(configMap('web-config', { 'app.yaml': 'mode: fast\n' }, NS));
+  // The kubelet reads the ConfigMap at every container start.
+  w.cluster.behaviour((c) => (c.configMaps['web-config']?.['app.yaml']?.includes('turbo') ? { run: 'crash', log: 'starting web:1\nerror: invalid config: unknown mode "turbo"\n' } : undefined));
+  const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL, ...extra });
+  d.spec!.template.spec!.volumes = [{ name: 'config', configMap: { name: 'web-config' } }];
+  d.spec!.template.spec!.containers[0]!.volumeMounts = [{ name: 'config', mountPath: '/etc/web' }];
+  return d;
+}
 
 /** Deployment `owner`'s ReplicaSet whose first container runs `image`. */
 export const replicaSetRunning = (w: HealerWorld, owner: string, image: string): V1ReplicaSet | undefined =>

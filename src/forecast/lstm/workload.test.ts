@@ -289,6 +289,21 @@ test('workloads that all came due at once (a restart) are worked through minute 
   expect(trained.size).toBe(30);
 });
 
+/** Versions kept in memory (1, 2, …; the newest current), published by `publish`: a shared volume for one process. */
+function memoryWeightsStore(kept: Map<number, Record<string, Buffer>>, publish: (files: Record<string, Buffer>) => Promise<number>): WeightsStore {
+  const newest = () => (kept.size ? kept.size : null);
+  return {
+    latestVersion: async () => newest(),
+    read: async (_key, version) => {
+      const v = version ?? newest();
+      const f = v === null ? undefined : kept.get(v);
+      return f && v !== null ? { version: v, files: f } : null;
+    },
+    versions: async () => [...kept.keys()],
+    publish: (_key, f) => publish(f),
+  };
+}
+
 test('a publish of weights the volume does not answer ends the round at its deadline and releases the lock; rounds resume once it answers', async () => {
   const tuned = createModel(shape, 7);
   try {
@@ -304,17 +319,7 @@ test('a publish of weights the volume does not answer ends the round at its dead
       published.push(v);
       return v;
     };
-    const newest = () => (kept.size ? kept.size : null);
-    const store: WeightsStore = {
-      latestVersion: async () => newest(),
-      read: async (_key, version) => {
-        const v = version ?? newest();
-        const f = v === null ? undefined : kept.get(v);
-        return f && v !== null ? { version: v, files: f } : null;
-      },
-      versions: async () => [...kept.keys()],
-      publish: (_key, f) => (answering ? Promise.resolve(write(f)) : new Promise((resolve) => hung.push(() => resolve(write(f))))),
-    };
+    const store = memoryWeightsStore(kept, (f) => (answering ? Promise.resolve(write(f)) : new Promise((resolve) => hung.push(() => resolve(write(f))))));
     const taken: string[] = [];
     const released: string[] = [];
     const lock = { acquire: async (k: string) => (taken.push(k), true), release: async (k: string) => void released.push(k), holds: () => true };
@@ -358,22 +363,12 @@ test('while the shared volume refuses every operation no round starts; a publish
   const tuned = createModel(shape, 7);
   try {
     const kept = new Map<number, Record<string, Buffer>>();
-    const newest = () => (kept.size ? kept.size : null);
     const publishes: number[] = [];
-    const store: WeightsStore = {
-      latestVersion: async () => newest(),
-      read: async (_key, version) => {
-        const v = version ?? newest();
-        const f = v === null ? undefined : kept.get(v);
-        return f && v !== null ? { version: v, files: f } : null;
-      },
-      versions: async () => [...kept.keys()],
-      publish: async (_key, f) => {
-        kept.set(kept.size + 1, f);
-        publishes.push(kept.size);
-        return kept.size;
-      },
-    };
+    const store = memoryWeightsStore(kept, async (f) => {
+      kept.set(kept.size + 1, f);
+      publishes.push(kept.size);
+      return kept.size;
+    });
     // Two operations of other workloads the volume does not answer fill the bound (stuck at once here).
     const gate = new VolumeGate({ limit: 2, stuckMs: 0 });
     const holding: (() => void)[] = [];
