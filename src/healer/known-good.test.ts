@@ -22,6 +22,8 @@ import {
   revisionMarksOnWorkload,
   rollbackAnnotations,
   templateHash,
+  templateMark,
+  TEMPLATE_MARK_TAG,
   rollbackTemplate,
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
@@ -197,7 +199,7 @@ describe('knownGoodMark', () => {
   test('a mark counts only for the template it was made with (known-good-template); a ControllerRevision\'s (no hash given) as before', () => {
     const h1 = templateHash(podTemplate('web:1'));
     const h2 = templateHash(podTemplate('web:1-edited'));
-    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': h1 };
+    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': templateMark(h1) };
     // Written with the mark when the hash is given; not without one (a ControllerRevision).
     expect(knownGoodMark({ uid: 'rs-1', annotations: {} }, ms(0), at(600), HEAL_RULES, ms(600), h1)).toEqual(mark);
     expect(knownGoodMark({ uid: 'rs-1', annotations: {} }, ms(0), at(600))).not.toHaveProperty(['amadeus.io/known-good-template']);
@@ -213,7 +215,7 @@ describe('knownGoodMark', () => {
     // Re-marked (with the new hash) only after a whole window observed healthy with it.
     expect(knownGoodMark(same, ms(1000), at(1599), HEAL_RULES, ms(1599), h2)).toBeNull();
     expect(knownGoodMark(same, null, at(5000), HEAL_RULES, ms(5000), h2)).toBeNull();
-    expect(knownGoodMark(same, ms(1000), at(1600), HEAL_RULES, ms(1600), h2)).toEqual({ ...mark, 'amadeus.io/known-good-at': at(1600).toISOString(), 'amadeus.io/known-good-template': h2 });
+    expect(knownGoodMark(same, ms(1000), at(1600), HEAL_RULES, ms(1600), h2)).toEqual({ ...mark, 'amadeus.io/known-good-at': at(1600).toISOString(), 'amadeus.io/known-good-template': templateMark(h2) });
     // Edited back to what was observed: the mark counts again.
     expect(isUsableKnownGood(same, HEAL_RULES, h1)).toBe(true);
     // An operator's veto is still never overwritten, nor taken for a mark of another template.
@@ -233,9 +235,20 @@ describe('knownGoodMark', () => {
     expect(isKnownGood(old, HEAL_RULES, h1)).toBe(true);
     expect(markedForAnotherTemplate(old, h1)).toBe(false);
     expect(knownGoodMark(old, ms(700), at(1299), HEAL_RULES, ms(1299), h1)).toBeNull();
-    expect(knownGoodMark(old, ms(700), at(1300), HEAL_RULES, ms(1300), h1)).toEqual({ ...before, 'amadeus.io/known-good-at': at(1300).toISOString(), 'amadeus.io/known-good-template': h1 });
+    expect(knownGoodMark(old, ms(700), at(1300), HEAL_RULES, ms(1300), h1)).toEqual({ ...before, 'amadeus.io/known-good-at': at(1300).toISOString(), 'amadeus.io/known-good-template': templateMark(h1) });
     // ControllerRevisions are not rewritten (no hash): the mark stands.
     expect(knownGoodMark(old, ms(700), at(1300))).toBeNull();
+  });
+
+  test('a template recorded by a build with another client library (its tag) names nothing to compare: the mark counts as one without a template, rewritten at the next healthy window', () => {
+    const h1 = templateHash(podTemplate('web:1'));
+    expect(TEMPLATE_MARK_TAG).toMatch(/^cn\d+\.\d+\.\d+/);
+    expect(templateMark(h1)).toBe(`${TEMPLATE_MARK_TAG}:${h1}`);
+    const other = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': `cn0.0.1:${templateHash(podTemplate('web:1-as-another-model-saw-it'))}` };
+    const meta = { uid: 'rs-1', annotations: other };
+    expect(markedForAnotherTemplate(meta, h1)).toBe(false);
+    expect(isUsableKnownGood(meta, HEAL_RULES, h1)).toBe(true);
+    expect(knownGoodMark(meta, ms(700), at(1300), HEAL_RULES, ms(1300), h1)).toEqual({ ...other, 'amadeus.io/known-good-at': at(1300).toISOString(), 'amadeus.io/known-good-template': templateMark(h1) });
   });
 
   test('healthySinceTemplateEdit: after an edit in place, only a window on pods all made after the edit was seen (past the clock margin) counts', () => {
@@ -249,9 +262,9 @@ describe('knownGoodMark', () => {
     // Every pod made at 1,500 s or later: the window counts from then (plus the margin), not from 0.
     expect(healthySinceTemplateEdit(t(0), t(1000), t(1500), margin)).toBe(t(1620));
     expect(healthySinceTemplateEdit(t(2000), t(1000), t(1500), margin)).toBe(t(2000));
-    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': 'h1' };
+    const mark = { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': at(600).toISOString(), 'amadeus.io/known-good-for': 'rs-1', 'amadeus.io/known-good-template': templateMark('h1') };
     expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, healthySinceTemplateEdit(t(0), t(1000), t(1500), margin), at(2219), HEAL_RULES, t(2219), 'h2')).toBeNull();
-    expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, healthySinceTemplateEdit(t(0), t(1000), t(1500), margin), at(2220), HEAL_RULES, t(2220), 'h2')).toMatchObject({ 'amadeus.io/known-good-template': 'h2' });
+    expect(knownGoodMark({ uid: 'rs-1', annotations: mark }, healthySinceTemplateEdit(t(0), t(1000), t(1500), margin), at(2220), HEAL_RULES, t(2220), 'h2')).toMatchObject({ 'amadeus.io/known-good-template': templateMark('h2') });
   });
 
   test('knownGoodSeconds is a rule; 0 marks at first sight', () => {
@@ -384,8 +397,8 @@ describe('pickRollbackTarget', () => {
     const list = replicaSets();
     const three = byName(list, 'web-6b9d4c8f7');
     const two = list.find((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '2')!;
-    three.metadata!.annotations!['amadeus.io/known-good-template'] = templateHash(three.spec!.template);
-    two.metadata!.annotations!['amadeus.io/known-good-template'] = templateHash(two.spec!.template);
+    three.metadata!.annotations!['amadeus.io/known-good-template'] = templateMark(templateHash(three.spec!.template));
+    two.metadata!.annotations!['amadeus.io/known-good-template'] = templateMark(templateHash(two.spec!.template));
     expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 3 });
     three.spec!.template!.spec!.containers[0]!.image = 'ghcr.io/acme/web:never-run';
     expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
@@ -396,7 +409,7 @@ describe('pickRollbackTarget', () => {
     // A change the controller makes (the pod-template-hash label) is no edit.
     const relabelled = replicaSets();
     const r3 = byName(relabelled, 'web-6b9d4c8f7');
-    r3.metadata!.annotations!['amadeus.io/known-good-template'] = templateHash(r3.spec!.template);
+    r3.metadata!.annotations!['amadeus.io/known-good-template'] = templateMark(templateHash(r3.spec!.template));
     r3.spec!.template!.metadata!.labels!['pod-template-hash'] = 'other';
     expect(pickRollbackTarget(deployment(), relabelled)).toMatchObject({ revision: 3 });
   });

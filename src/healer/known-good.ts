@@ -31,6 +31,8 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { ownerOf } from './detect.js';
 import { readMark } from './guards.js';
 import { selectorMatches } from './owners.js';
@@ -108,13 +110,13 @@ export function knownGoodMark(meta: MarkMeta | undefined, healthySince: number |
   // A mark bound to this revision and its template stands; one copied from another revision, one
   // made for a template since edited in place, or one of an earlier version (unbound, or bound to
   // the uid alone) is replaced by this revision's own once it has earned it.
-  if (isUsableKnownGood(meta, rules, hash) && current[A.knownGoodFor] === meta?.uid && (hash === undefined || current[A.knownGoodTemplate] === hash)) return null;
+  if (isUsableKnownGood(meta, rules, hash) && current[A.knownGoodFor] === meta?.uid && (hash === undefined || current[A.knownGoodTemplate] === templateMark(hash))) return null;
   if (healthySince === null || Math.min(now.getTime(), observedUntil) - healthySince < rules.knownGoodSeconds * 1000) return null;
   const crashed = parseTime(current[A.crashLoopedAt]);
   if (crashed !== null && healthySince <= crashed) return null;
   const patch: AnnotationPatch = { [A.knownGood]: 'true', [A.knownGoodAt]: now.toISOString() };
   if (meta?.uid !== undefined) patch[A.knownGoodFor] = meta.uid;
-  if (hash !== undefined) patch[A.knownGoodTemplate] = hash;
+  if (hash !== undefined) patch[A.knownGoodTemplate] = templateMark(hash);
   if (current[A.readySince] !== undefined) patch[A.readySince] = null;
   return patch;
 }
@@ -189,7 +191,34 @@ function markIsOwn(meta: MarkMeta | undefined, rules: HealRules, hash?: string):
  */
 export function markedForAnotherTemplate(meta: MarkMeta | undefined, hash: string | undefined, rules: HealRules = HEAL_RULES): boolean {
   const madeFor = meta?.annotations?.[rules.annotations.knownGoodTemplate];
-  return hash !== undefined && madeFor !== undefined && madeFor !== hash && meta?.annotations?.[rules.annotations.knownGood] === 'true';
+  // A value tagged otherwise was computed by another build (templateMark): nothing to compare.
+  if (hash === undefined || madeFor === undefined || !madeFor.startsWith(`${TEMPLATE_MARK_TAG}:`)) return false;
+  return madeFor !== templateMark(hash) && meta?.annotations?.[rules.annotations.knownGood] === 'true';
+}
+
+/** The client library's version, read once; "unknown" if it cannot be read. */
+function clientLibraryVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@kubernetes/client-node/package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The tag of a `known-good-template` value: the hash is of client-node's typed template, which
+ * another client-node may fill differently (a field it now knows, defaulted by the API server), so
+ * a value written by a build with another client-node names no template this one can compare. Such
+ * a mark counts as one of an earlier version without a template (uid-bound), and the next healthy
+ * window rewrites it — rather than every mark reading as "edited" after an upgrade, leaving no
+ * rollback target until new rollouts earn new ones.
+ */
+export const TEMPLATE_MARK_TAG = `cn${clientLibraryVersion()}`;
+
+/** The `known-good-template` value for a template of {@link templateHash} `hash`: tagged by the build that computed it. */
+export function templateMark(hash: string): string {
+  return `${TEMPLATE_MARK_TAG}:${hash}`;
 }
 
 /**

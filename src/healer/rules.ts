@@ -36,7 +36,8 @@ export const HEAL_PREFIX = 'amadeus.io/';
  *   `knownGoodFor` for which object (its uid): a mark copied onto another revision (kubectl
  *   rollout undo copies a ReplicaSet's annotations to the Deployment, which copies them to new
  *   ReplicaSets) does not count there. On a ReplicaSet, `knownGoodTemplate` holds the
- *   `templateHash` of the pod template it was observed healthy with: a mark on a ReplicaSet whose
+ *   `templateHash` of the pod template it was observed healthy with, tagged by the client library's
+ *   version (`templateMark`; another tag counts as none): a mark on a ReplicaSet whose
  *   template was edited in place since (`kubectl edit rs`) no longer counts (a mark without one,
  *   from an earlier version, counts as before and is rewritten with it at the next healthy window).
  *   Not written on a ControllerRevision: its `data` is immutable.

@@ -14,7 +14,7 @@
  * `data`.)
  */
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
-import { templateHash } from './known-good.js';
+import { templateHash, templateMark } from './known-good.js';
 import { deployment } from '../test-support/cluster/objects.js';
 import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
@@ -56,7 +56,7 @@ describe('a known-good ReplicaSet whose template is edited in place after it was
       const oneB = replicaSetRunning(w, 'web', 'web:1b')!;
       // Both marked, each with the hash of the template it ran healthy with.
       for (const rs of [one, oneB]) {
-        expect(rs.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': rs.metadata!.uid, 'amadeus.io/known-good-template': templateHash(rs.spec!.template) });
+        expect(rs.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': rs.metadata!.uid, 'amadeus.io/known-good-template': templateMark(templateHash(rs.spec!.template)) });
       }
 
       // Someone edits the running web:1b's ReplicaSet in place (and, in the second case, the old
@@ -105,7 +105,7 @@ describe('a known-good ReplicaSet whose template is edited in place after it was
         expect(image(now.spec!.template)).toMatch(/-edited$/);
         expect(now.spec!.replicas).toBe(0);
         expect(now.metadata!.annotations).toEqual(rs.metadata!.annotations);
-        expect(templateHash(now.spec!.template)).not.toBe(now.metadata!.annotations!['amadeus.io/known-good-template']);
+        expect(templateMark(templateHash(now.spec!.template))).not.toBe(now.metadata!.annotations!['amadeus.io/known-good-template']);
       }
       expect(replicaSetsOf(w, 'web').map((rs) => image(rs.spec!.template)).sort()).toEqual(editOne ? ['web:1-edited', 'web:1b', 'web:1b-edited', 'web:3'] : ['web:1', 'web:1b', 'web:1b-edited', 'web:3']);
 
@@ -117,7 +117,7 @@ describe('a known-good ReplicaSet whose template is edited in place after it was
       if (editOne) {
         const three = rsNamed(w, again.metadata!.name!);
         expect(a.healer.reports[1]!.message).toBe(`rolled back from revision 4 to revision 3 (ReplicaSet ${again.metadata!.name})`);
-        expect(three.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': again.metadata!.uid, 'amadeus.io/known-good-template': templateHash(again.spec!.template) });
+        expect(three.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': again.metadata!.uid, 'amadeus.io/known-good-template': templateMark(templateHash(again.spec!.template)) });
         expect(image(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template)).toBe('web:1b');
         expect(w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['web:1b true', 'web:1b true']);
       }
@@ -138,12 +138,12 @@ describe('a running ReplicaSet edited in place (its Deployment paused): marked f
     const rs = replicaSetRunning(w, 'web', 'web:1')!;
     const name = rs.metadata!.name!;
     const marks = rs.metadata!.annotations!;
-    expect(marks['amadeus.io/known-good-template']).toBe(templateHash(rs.spec!.template));
+    expect(marks['amadeus.io/known-good-template']).toBe(templateMark(templateHash(rs.spec!.template)));
     w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.paused = true));
     await w.advance(60);
 
     await kubectlEditImage(w, name, 'web:1-edited');
-    const edited = templateHash(rsNamed(w, name).spec!.template);
+    const edited = templateMark(templateHash(rsNamed(w, name).spec!.template));
     expect(edited).not.toBe(marks['amadeus.io/known-good-template']);
     // Half an hour of the pods from before, healthy: nothing said of the edited template.
     await w.advance(30 * 60);
