@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { runCli, type CliProcess } from '../test-support/process.js';
+import { type CliProcess, killCli, runCli } from '../test-support/process.js';
 
 let silent: Server;
 const sockets = new Set<Socket>();
@@ -29,10 +29,7 @@ afterAll(async () => {
 
 let proc: CliProcess | undefined;
 afterEach(async () => {
-  if (proc && proc.child.exitCode === null) {
-    proc.child.kill('SIGKILL');
-    await proc.exited;
-  }
+  await killCli(proc);
   proc = undefined;
 });
 

@@ -15,7 +15,7 @@ import { createScalerClient } from '../scaler/client.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { waitFor } from '../test-support/fakes.js';
 import { healthClient } from '../test-support/health.js';
-import { CLI, runCli, type CliProcess } from '../test-support/process.js';
+import { CLI, type CliProcess, killCli, runCli } from '../test-support/process.js';
 
 const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../healer/fixtures/${name}`, import.meta.url), 'utf8')) as T;
 const BASE = ['serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--fine-tune', 'false', '--no-inference-worker'];
@@ -26,10 +26,7 @@ let kube: FakeKube | undefined;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'amadeus-serve-heal-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
-  if (proc && proc.child.exitCode === null) {
-    proc.child.kill('SIGKILL');
-    await proc.exited;
-  }
+  await killCli(proc);
   proc = undefined;
   await kube?.close();
   kube = undefined;

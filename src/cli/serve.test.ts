@@ -6,17 +6,14 @@ import * as grpc from '@grpc/grpc-js';
 import { createScalerClient } from '../scaler/client.js';
 import { waitFor } from '../test-support/fakes.js';
 import { healthClient } from '../test-support/health.js';
-import { runCli, type CliProcess } from '../test-support/process.js';
+import { type CliProcess, killCli, runCli } from '../test-support/process.js';
 
 const listening = (l: Record<string, unknown>) => l.msg === 'gRPC server listening';
 
 describe('amadeus serve (process)', () => {
   let proc: CliProcess | undefined;
   afterEach(async () => {
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
+    await killCli(proc);
     proc = undefined;
   });
 

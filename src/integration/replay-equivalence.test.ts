@@ -27,7 +27,7 @@ import { loadTrace, type Trace } from '../sources/trace.js';
 import { MINUTE_MS } from '../series/minute.js';
 import { createLogger } from '../telemetry/logger.js';
 import { waitFor } from '../test-support/fakes.js';
-import { runCli, type CliProcess } from '../test-support/process.js';
+import { type CliProcess, killCli, runCli } from '../test-support/process.js';
 
 /** Virtual minutes per real minute: a virtual minute every 2 s, so a refresh (tens of ms) always fits well inside one. */
 const SPEED = 30;
@@ -64,10 +64,7 @@ describe('simulate runs what serve runs', () => {
   });
   afterAll(async () => {
     client?.close();
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
+    await killCli(proc);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -671,17 +671,22 @@ export class ScaledObjectRegistry {
       held: plan !== made ? true : undefined,
       durationMs: this.clock() - started,
     });
-    for (const [listener, sub] of entry.listeners) {
-      if (sub.told === plan.active) continue;
-      sub.told = plan.active;
-      listener(plan.active);
-    }
+    this.tell(entry, plan.active);
     try {
       this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at, observed, horizon: config.horizonMinutes, forecast });
       this.opts.observer?.refreshDuration?.((this.clock() - started) / 1000);
       this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
     } catch (err) {
       this.log.warn('metrics observer failed', { scaledObject: entry.objectKey, error: err });
+    }
+  }
+
+  /** Tells each subscriber the trigger's activity when it differs from what it was told last. */
+  private tell(entry: Entry, active: boolean): void {
+    for (const [listener, sub] of entry.listeners) {
+      if (sub.told === active) continue;
+      sub.told = active;
+      listener(active);
     }
   }
 
@@ -715,11 +720,7 @@ export class ScaledObjectRegistry {
           active: entry.plan.active,
           durationMs: this.clock() - started,
         });
-        for (const [listener, sub] of entry.listeners) {
-          if (sub.told === entry.plan.active) continue;
-          sub.told = entry.plan.active;
-          listener(entry.plan.active);
-        }
+        this.tell(entry, entry.plan.active);
       }
     }
     // The stage as of now (last-plan, stale-plan, unavailable, not ready), logged on change.

@@ -265,8 +265,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
         if (text !== olderWarnings) log.warn('older minutes answered with warnings: left as gaps, asked again later', { from: new Date(from).toISOString(), minutes, warnings });
         olderWarnings = text;
         reaskAt = clock() + REASK_AFTER_MS;
-        for (const values of fetched.values()) values.length = 0;
-        for (const values of fetched.values()) values.length = minutes; // all holes
+        for (const key of fetched.keys()) fetched.set(key, noSamples(minutes));
       }
     }
     // A fetch that starts inside or at the end of the cache extends it, or rewrites the minutes it

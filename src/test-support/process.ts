@@ -17,6 +17,13 @@ export interface CliProcess {
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, unknown>>;
 }
 
+/** Ends a CLI process a test left running (SIGKILL) and waits for it to exit; nothing if it ended. */
+export async function killCli(proc: CliProcess | undefined): Promise<void> {
+  if (!proc || proc.child.exitCode !== null) return;
+  proc.child.kill('SIGKILL');
+  await proc.exited;
+}
+
 export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
   // `serve` keeps weights and state snapshots in --weights-dir (default under the working
