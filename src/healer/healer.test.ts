@@ -371,6 +371,55 @@ describe('watch and API failures', () => {
     expect(lines.some((l) => l.msg === 'pod watch failed; restarting')).toBe(true);
   });
 
+  /** `n` running pods of another app in the namespace: what --heal-max-pods counts with the failing ones. */
+  function putBystanders(n: number, from = 0): string[] {
+    const names: string[] = [];
+    for (let i = from; i < from + n; i++) {
+      const name = `batch-${i}`;
+      kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: { app: 'batch' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] }, status: { phase: 'Running' } } as V1Pod);
+      names.push(name);
+    }
+    return names;
+  }
+  const podLists = () => kube.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/${NS}/pods` && r.query.watch !== 'true');
+  const tooManyLogged = () => lines.filter((l) => l.msg === 'pod watch failed; restarting' && String(l.error).startsWith('more than --heal-max-pods 4 pods to watch (namespace shop: at least'));
+
+  test('--heal-max-pods: a namespace with more pods is not watched — nothing healed there, the log says what to narrow — until a re-list fits', async () => {
+    const batch = putBystanders(4);
+    putPod('oomkilled-pod.json');
+    const h = await startHealer({ maxPods: 4, restartDelayMs: 50 });
+    await waitFor(() => tooManyLogged().length >= 2, 5000, 'the refused list, retried');
+    expect(tooManyLogged()[0]!.error).toContain('narrow --heal-namespaces or --heal-pod-selector, or raise --heal-max-pods');
+    expect(h.reports).toEqual([]);
+    expect(patches()).toHaveLength(0);
+    // Room again: the next re-list fits, and the OOM it finds is healed, once.
+    kube.remove('v1', 'Pod', NS, batch[0]!);
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied' });
+    expect(patches()).toHaveLength(1);
+    expect(podLists().every((l) => l.query.limit === '500')).toBe(true);
+  });
+
+  test('--heal-max-pods: a watch that grows past it is dropped with its cache, and lists afresh once there is room; what was added meanwhile is healed then', async () => {
+    putBystanders(3);
+    const h = await startHealer({ maxPods: 4, restartDelayMs: 50 });
+    const listsBefore = podLists().length;
+    // The fifth pod arrives through the watch: past the bound, the watch is dropped.
+    const extra = putBystanders(2, 3);
+    await waitFor(() => tooManyLogged().length >= 1, 5000, 'the watch dropped at the bound');
+    // Restarted by listing again (a fresh cache, not a resumed watch), which is refused while five
+    // pods are there: an OOM meanwhile is not seen.
+    putPod('oomkilled-pod.json');
+    await waitFor(() => tooManyLogged().length >= 3, 5000, 'the re-lists refused');
+    expect(podLists().length).toBeGreaterThan(listsBefore);
+    expect(h.reports).toEqual([]);
+    kube.remove('v1', 'Pod', NS, extra[1]!);
+    kube.remove('v1', 'Pod', NS, extra[0]!);
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied' });
+    expect(patches()).toHaveLength(1);
+  });
+
   test('409 Conflict: re-read, re-planned, applied once', async () => {
     const h = await startHealer();
     kube.failNext({ method: 'PATCH', path: /\/deployments\/web$/ }, 409);

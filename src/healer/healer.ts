@@ -66,7 +66,8 @@ import { formatMebibytes, parseOptionalMemory } from './quantity.js';
 import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
 import { CLOCK_MARGIN_SECONDS, deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
-import { RestartBackoff } from './watch.js';
+import { RestartBackoff, TooManyPods } from './watch.js';
+import { HEAL_MAX_PODS } from './kube-limits.js';
 
 /** `report`: nothing could be done and nothing was tried (an image that cannot be pulled). */
 export type HealAction = 'oom-bump' | 'rollback' | 'report';
@@ -116,6 +117,8 @@ export interface HealerOptions {
   namespaces: readonly string[];
   /** Only pods matching this label selector are watched. */
   podSelector?: string;
+  /** The most pods the watches may cache, all together (HEAL_MAX_PODS by default; --heal-max-pods). */
+  maxPods?: number;
   rules: HealRules;
   /** Globally: decide and report, never patch. Namespaces can ask for it with an annotation too. */
   dryRun: boolean;
@@ -150,9 +153,12 @@ interface Vpa {
 }
 
 export class Healer {
-  private readonly informers: Informer<V1Pod>[] = [];
+  /** Pod watch scope (namespace, `*` for all) → its informer. */
+  private readonly informers = new Map<string, Informer<V1Pod>>();
   /** Pod watch scope (namespace, `*` for all) → when (this.clock) it last proved live: an event, a bookmark, a list, a clean end. */
   private readonly watchLiveAt = new Map<string, number>();
+  /** Pod watch scope → pods its informer caches (its add and delete events): bounded by maxPods, all together. */
+  private readonly cachedPods = new Map<string, number>();
   private readonly elector: LeaderElector | null;
   private readonly budget: HourlyLimit;
   private readonly clock: () => number;
@@ -234,7 +240,7 @@ export class Healer {
     if (this.markTimer) clearTimeout(this.markTimer);
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
-    await Promise.all(this.informers.map((i) => i.stop().catch(() => undefined)));
+    await Promise.all([...this.informers.values()].map((i) => i.stop().catch(() => undefined)));
     await Promise.allSettled([...this.pending]);
     await this.elector?.stop();
   }
@@ -263,33 +269,69 @@ export class Healer {
       namespace ? core.listNamespacedPod({ namespace, labelSelector: this.o.podSelector, ...p }) : core.listPodForAllNamespaces({ labelSelector: this.o.podSelector, ...p });
     const scope = namespace ?? '*';
     const alive = () => void this.watchLiveAt.set(scope, this.clock());
+    // What the informers cache is bounded, all scopes together: a list may bring what the others
+    // leave room for (its own cache is replaced by it), and fails on the page that passes it.
+    const maxPods = this.o.maxPods ?? HEAL_MAX_PODS;
+    const cachedElsewhere = () => this.cachedPodsTotal() - this.cachedPods.get(scope)!;
+    const tooMany = (count: number) => new TooManyPods(maxPods, scope, count, cachedElsewhere());
     // Every (re-)list — the first, a 410's — restarts the revision clocks from what it lists.
     const list = async () => {
-      const pods = await listPaged(page);
+      const room = maxPods - cachedElsewhere();
+      const pods = await listPaged(page, { count: room, error: tooMany });
       this.revisions.relisted(namespace, pods.items);
       alive();
       return pods;
     };
-    const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive });
+    const count = (delta: number) => this.cachedPods.set(scope, this.cachedPods.get(scope)! + delta);
     const onPod = (pod: V1Pod) => this.onPod(pod);
-    informer.on('add', onPod);
-    informer.on('update', onPod);
-    informer.on('delete', (pod: V1Pod) => this.revisions.forget(pod));
+    // A cache grown past the bound is dropped whole: the next start lists afresh (within the
+    // bound) into a new informer, rather than resuming the watch on top of what it holds.
+    let dropped = false;
+    const open = () => {
+      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive });
+      const current = () => this.informers.get(scope) === informer;
+      informer.on('add', () => {
+        if (!current()) return;
+        count(+1);
+        // Grown past the bound through the watch: stopped like a failed watch (restarted with
+        // back-off), so the cache grows no further.
+        if (this.cachedPodsTotal() > maxPods && !dropped && !this.stopped) {
+          dropped = true;
+          failed(tooMany(this.cachedPods.get(scope)!));
+          void informer.stop();
+        }
+      });
+      informer.on('add', onPod);
+      informer.on('update', onPod);
+      informer.on('delete', (pod: V1Pod) => {
+        if (current()) count(-1);
+        this.revisions.forget(pod);
+      });
+      informer.on('error', (err: unknown) => current() && failed(err));
+      this.informers.set(scope, informer);
+      this.cachedPods.set(scope, 0);
+      return informer;
+    };
     // client-node's informer stops on a failed list or watch (reporting it through 'error') and
     // its start() resolves all the same: a start is healthy only if no error came during it. It
     // resumes from its resourceVersion when started again, and re-lists by itself on 410 Gone.
     const backoff = new RestartBackoff({ initialMs: this.o.restartDelayMs ?? 1000 });
     let errored = false;
     let scheduled: NodeJS.Timeout | null = null;
+    let informer = open();
     const run = async () => {
       errored = false;
+      if (dropped) {
+        dropped = false;
+        informer = open();
+      }
       await informer.start().catch(() => undefined); // reported through 'error'
       if (errored) return;
       backoff.healthy(Date.now());
       this.revisions.rewatched(namespace);
       alive();
     };
-    informer.on('error', (err: unknown) => {
+    const failed = (err: unknown) => {
       errored = true;
       // Until the watch is back nothing is seen: the clocks it feeds stop (ADR 0001).
       this.revisions.unwatched(namespace);
@@ -304,9 +346,14 @@ export class Healer {
       }, delay);
       scheduled.unref();
       this.restartTimers.add(scheduled);
-    });
-    this.informers.push(informer);
+    };
     await run();
+  }
+
+  private cachedPodsTotal(): number {
+    let total = 0;
+    for (const n of this.cachedPods.values()) total += n;
+    return total;
   }
 
   /**
@@ -316,7 +363,7 @@ export class Healer {
    * scaled down, unhealthy pods first) — a mark the leader it replaces would never have written.
    */
   private resync(): void {
-    for (const informer of this.informers) for (const pod of (informer as unknown as { list(): V1Pod[] }).list()) this.onFailures(pod);
+    for (const informer of this.informers.values()) for (const pod of (informer as unknown as { list(): V1Pod[] }).list()) this.onFailures(pod);
   }
 
   private onPod(pod: V1Pod): void {
@@ -793,7 +840,7 @@ export class Healer {
     let found = this.healthyUnwatched.get(key) ?? null;
     if (found === null && !recordedUnwatched(failing.obj.metadata, this.o.rules)) {
       const completed = w.kind === 'Deployment' ? deploymentRolloutCompleted(w.object, failing.name) : statefulSetRolloutCompleted(w.object, failing.name);
-      const cached = this.informers.flatMap((i) => (i as unknown as { list(): V1Pod[] }).list());
+      const cached = [...this.informers.values()].flatMap((i) => (i as unknown as { list(): V1Pod[] }).list());
       found = completed && ranHealthyUnwatched(completed, podsOfRevision(cached, w.kind, meta.uid, failing.obj.metadata), this.clock(), this.o.rules);
       if (found) {
         this.healthyUnwatched.set(key, found);

@@ -42,7 +42,7 @@ import {
   type V1ListMeta,
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted, within } from '../deadline/deadline.js';
-import { readAllPages } from '../paging/pages.js';
+import { readAllPages, type ItemBound } from '../paging/pages.js';
 import type { KubeCredentials } from './credentials.js';
 import { readFailure, readSmallFile } from '../files/small-file.js';
 import { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES } from './kube-limits.js';
@@ -469,15 +469,16 @@ export const KUBE_LIST_DEADLINE_MS = 5 * 60_000;
  * Every page of a list (limit/continue), as one list: the pages are one consistent snapshot, and
  * the answer's resourceVersion is the snapshot's, for a watch to resume from. `page` gets the
  * continue token (undefined first) and should pass `limit: KUBE_LIST_PAGE, _continue`. At most
- * KUBE_LIST_MAX_PAGES pages, and no page asked for past `deadlineMs` (KUBE_LIST_DEADLINE_MS).
+ * KUBE_LIST_MAX_PAGES pages, no page asked for past `deadlineMs` (KUBE_LIST_DEADLINE_MS), and
+ * when `maxItems` is given no more items than it allows (failing on the page that passes it).
  */
-export async function listAllPages<L extends { items: unknown[]; metadata?: V1ListMeta }>(page: (cont: string | undefined) => Promise<L>, deadlineMs = KUBE_LIST_DEADLINE_MS): Promise<L> {
+export async function listAllPages<L extends { items: unknown[]; metadata?: V1ListMeta }>(page: (cont: string | undefined) => Promise<L>, deadlineMs = KUBE_LIST_DEADLINE_MS, maxItems?: ItemBound): Promise<L> {
   const started = Date.now();
   const bounded = (cont: string | undefined) => {
     if (cont !== undefined && Date.now() - started > deadlineMs) return Promise.reject(new DeadlineError(deadlineMs, 'Kubernetes API list (all its pages)'));
     return page(cont);
   };
-  const { first, last, items } = await readAllPages(bounded, KUBE_LIST_MAX_PAGES, () => new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`));
+  const { first, last, items } = await readAllPages(bounded, KUBE_LIST_MAX_PAGES, () => new Error(`Kubernetes API list: more than ${KUBE_LIST_MAX_PAGES} pages, refused`), maxItems);
   return { ...first, items, metadata: { ...last.metadata, _continue: undefined, remainingItemCount: undefined } };
 }
 
@@ -497,8 +498,8 @@ export function customList<T>(raw: unknown): { items: T[]; metadata?: V1ListMeta
  * A list read in pages of KUBE_LIST_PAGE (listAllPages): `list` is one page, given the paging
  * parameters to pass on, e.g. `listPaged((p) => apps.listNamespacedReplicaSet({ namespace, labelSelector, ...p }))`.
  */
-export function listPaged<L extends { items: unknown[]; metadata?: V1ListMeta }>(list: (page: { limit: number; _continue?: string }) => Promise<L>): Promise<L> {
-  return listAllPages((cont) => list({ limit: KUBE_LIST_PAGE, _continue: cont }));
+export function listPaged<L extends { items: unknown[]; metadata?: V1ListMeta }>(list: (page: { limit: number; _continue?: string }) => Promise<L>, maxItems?: ItemBound): Promise<L> {
+  return listAllPages((cont) => list({ limit: KUBE_LIST_PAGE, _continue: cont }), KUBE_LIST_DEADLINE_MS, maxItems);
 }
 
 /** A kubeconfig of many clusters with their certificates embedded stays far below this. */

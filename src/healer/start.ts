@@ -17,6 +17,7 @@ export interface HealerConfig {
   kubeMaxAnswerBytes: number;
   healNamespaces: string;
   healPodSelector?: string;
+  healMaxPods: number;
   healDryRun: boolean;
   healMemoryCap: string;
   healOomFactor: number;
@@ -72,6 +73,7 @@ export async function startHealer(
     clients: makeClients(kc, { maxAnswerBytes: c.kubeMaxAnswerBytes }),
     namespaces,
     podSelector: c.healPodSelector,
+    maxPods: c.healMaxPods,
     rules,
     dryRun: c.healDryRun,
     identity,

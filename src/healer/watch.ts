@@ -47,3 +47,23 @@ export class RestartBackoff {
     return Math.min(this.capMs, Math.round(base * (1 + 0.2 * this.random())));
   }
 }
+
+/**
+ * A pod watch refused for the bound on what the watches cache (--heal-max-pods): `scope` (a
+ * namespace, `*` for all) holds or lists at least `count` pods, the other scopes `elsewhere`.
+ */
+export class TooManyPods extends Error {
+  constructor(
+    readonly maxPods: number,
+    readonly scope: string,
+    readonly count: number,
+    readonly elsewhere: number,
+  ) {
+    const where = scope === '*' ? 'the cluster' : `namespace ${scope}`;
+    super(
+      `more than --heal-max-pods ${maxPods} pods to watch (${where}: at least ${count}${elsewhere > 0 ? `, the other watched namespaces: ${elsewhere}` : ''}); ` +
+        `the healer sees nothing in ${where} until there is room: narrow --heal-namespaces or --heal-pod-selector, or raise --heal-max-pods`,
+    );
+    this.name = 'TooManyPods';
+  }
+}

@@ -49,3 +49,14 @@ test('a failed page fails the whole read', async () => {
   const failing = (cont: string | undefined) => (cont ? Promise.reject(new Error('page 2 lost')) : s.page(cont));
   await expect(readAllPages(failing, 5, refused)).rejects.toThrow('page 2 lost');
 });
+
+test('a list of more items than the bound fails on the page that brings them, before the next is asked for', async () => {
+  const s = server([1, 2, 3, 4, 5, 6, 7], 3);
+  const bound = { count: 4, error: (read: number) => new Error(`${read} items, more than 4`) };
+  await expect(readAllPages(s.page, 10, refused, bound)).rejects.toThrow('6 items, more than 4');
+  expect(s.asked).toEqual([undefined, '3']);
+  // At the bound exactly, the list is read whole.
+  expect((await readAllPages(server([1, 2, 3, 4], 3).page, 10, refused, bound)).items).toEqual([1, 2, 3, 4]);
+  // The first page alone can exceed it.
+  await expect(readAllPages(server([1, 2, 3, 4, 5], 10).page, 10, refused, bound)).rejects.toThrow('5 items');
+});

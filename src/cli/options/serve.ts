@@ -8,7 +8,7 @@ import { DEFAULT_MAX_MINUTES } from '../../sources/prometheus.js';
 import { LEVELS } from '../../telemetry/logger.js';
 import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
-import { KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from '../../healer/kube-limits.js';
+import { HEAL_MAX_PODS, HEAL_MAX_PODS_RANGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from '../../healer/kube-limits.js';
 
 const o = option;
 
@@ -72,6 +72,7 @@ export const SERVE_OPTIONS = {
   kubeMaxAnswerBytes: o(integer({ ...KUBE_MAX_ANSWER_BYTES_RANGE, default: KUBE_MAX_ANSWER_BYTES }), 'Most bytes one Kubernetes API answer (a page of a list, an object) or one watch event may take (healer and replica Leases); a larger one fails its call, which changes nothing and is reported.'),
   healNamespaces: o(text({ default: '', pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, expected: 'namespace names separated by commas' }), 'Namespaces the healer watches; empty: all (kube-system is never touched).'),
   healPodSelector: o(optional(text({ required: true, expected: 'a label selector' })), 'Only pods matching this label selector are watched.'),
+  healMaxPods: o(integer({ ...HEAL_MAX_PODS_RANGE, default: HEAL_MAX_PODS }), 'Most pods the healer watches, all its namespaces together (each replica keeps them in memory); past it the namespace that grew is not watched (nothing is healed there) until there is room again, and the log says so.'),
   healDryRun: o(boolean({ default: false }), 'Decide and report every healing action, but patch nothing (namespaces can ask for it with amadeus.io/heal-dry-run).'),
   healMemoryCap: o(text({ default: '8Gi', pattern: /^\d+(\.\d+)?([EPTGMk]i?|e\d+)?$/, expected: 'a memory quantity such as 8Gi' }), 'No memory limit is raised above this (a workload\'s amadeus.io/max-memory may lower it).'),
   healOomFactor: o(number({ gt: 1, max: 10, default: 1.2 }), 'OOM rule: the new memory limit is at least limit × this…'),
