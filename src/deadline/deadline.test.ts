@@ -1,4 +1,4 @@
-import { DeadlineError, deadlineSignal, untilAborted, within } from './deadline.js';
+import { DeadlineError, deadlineOf, deadlineSignal, untilAborted, within } from './deadline.js';
 
 test('within: the work when it answers in time, a DeadlineError naming what when it does not', async () => {
   await expect(within(Promise.resolve(7), 1000, 'read the lease')).resolves.toBe(7);
@@ -18,4 +18,17 @@ test('untilAborted: settles at the signal even when the work ignores it; a signa
   const ok = deadlineSignal(1000);
   await expect(untilAborted(Promise.resolve('x'), ok.signal)).resolves.toBe('x');
   ok.clear();
+});
+
+test('deadlineOf: when a deadlineSignal started and how long it gives; nothing for any other signal', () => {
+  const before = Date.now();
+  const d = deadlineSignal(2500, 'read');
+  const span = deadlineOf(d.signal);
+  d.clear();
+  expect(span?.ms).toBe(2500);
+  expect(span!.start).toBeGreaterThanOrEqual(before);
+  expect(span!.start).toBeLessThanOrEqual(Date.now());
+  expect(deadlineOf(new AbortController().signal)).toBeUndefined();
+  expect(deadlineOf(AbortSignal.any([d.signal]))).toBeUndefined();
+  expect(deadlineOf(undefined)).toBeUndefined();
 });

@@ -13,9 +13,27 @@ export class DeadlineError extends Error {
   }
 }
 
+/** When a deadline started and how long it gives (epoch ms, ms): see deadlineOf. */
+export interface DeadlineSpan {
+  readonly start: number;
+  readonly ms: number;
+}
+
+const spans = new WeakMap<AbortSignal, DeadlineSpan>();
+
+/**
+ * The span of the deadline `signal` stands for, when deadlineSignal made it: what a callee handed
+ * the signal can still spend (a read queued behind another has already spent its wait). Undefined
+ * for any other signal (one composed with AbortSignal.any included).
+ */
+export function deadlineOf(signal: AbortSignal | undefined): DeadlineSpan | undefined {
+  return signal === undefined ? undefined : spans.get(signal);
+}
+
 /** An AbortSignal that aborts with a DeadlineError (naming `what`, when given) after `ms`, and the function that disarms it. */
 export function deadlineSignal(ms: number, what?: string): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
+  spans.set(controller.signal, { start: Date.now(), ms });
   const timer = setTimeout(() => controller.abort(new DeadlineError(ms, what)), ms);
   // A deadline alone never keeps a process alive (a shutdown does not wait for it).
   timer.unref();

@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FieldsError, parseFields } from '../config/fields.js';
@@ -12,6 +14,7 @@ import { generateCerts } from '../test-support/certs.js';
 import { freePort, matrixBody, startRecorder, type Recorder, type RecorderOptions } from '../test-support/prometheus.js';
 import {
   createPrometheusSource,
+  FIRST_MINUTES,
   PROMETHEUS_METADATA,
   PrometheusError,
   prometheusConfigProblems,
@@ -22,6 +25,7 @@ import { fetchHistory } from './prometheus-history.js';
 import { credentialPath, CredentialFileError, MAX_CREDENTIAL_BYTES, readCredentialFile } from './credential-file.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { holey } from '../test-support/series.js';
+import { deadlineSignal } from '../deadline/deadline.js';
 
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 30);
 const END = floorMinute(NOW);
@@ -420,6 +424,51 @@ describe('Prometheus source over HTTP', () => {
     expect(Math.max(...asked.filter((n) => n <= 800))).toBeGreaterThanOrEqual(400); // it found a size that fits
     source.close();
   }, 30_000);
+
+  it('a read queued behind a slow one answers its newest minutes within its deadline: the back-fill budget counts from the deadline\'s start, the wait included', async () => {
+    // The newest two hours take 0.8 of timeoutSeconds to answer, an older chunk a third of it. Two
+    // reads asked together, each with its deadline as the registry starts it: the second waits in
+    // the source's queue until the first has its newest minutes, and a back-fill it began then could
+    // not end before its deadline (the read would fail though it had its newest minutes).
+    const timeoutMs = 3000;
+    const newestMs = 2400;
+    const olderMs = 1000;
+    const server = http.createServer((req, res) => {
+      const q = new URL(req.url ?? '/', 'http://stand-in').searchParams;
+      const first = Number(q.get('start'));
+      const last = Number(q.get('end'));
+      const values: [number, string][] = [];
+      for (let t = first; t <= last; t += 60) values.push([t, '4']);
+      const newest = last * 1000 > END - FIRST_MINUTES * MINUTE_MS;
+      const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(matrixBody([{ values }])), newest ? newestMs : olderMs);
+      res.on('close', () => clearTimeout(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const minutes = 7 * 1440;
+    const source = createPrometheusSource(config({ serverAddress: url, timeoutSeconds: timeoutMs / 1000 }), { clock, maxMinutes: minutes });
+    const read = () => {
+      const deadline = deadlineSignal(timeoutMs);
+      return source.read(minutes, deadline.signal).finally(deadline.clear);
+    };
+    const filled = (h: { requests: readonly (number | null | undefined)[] }) => h.requests.filter((v) => v === 4).length;
+    try {
+      const [first, second] = await Promise.allSettled([read(), read()]);
+      expect(first.status).toBe('fulfilled');
+      // Failed before: the second read back-filled for half of timeoutSeconds from when it left the
+      // queue, past its deadline.
+      if (second.status === 'rejected') throw second.reason;
+      const h = second.value;
+      expect(filled(h)).toBe(FIRST_MINUTES);
+      expect(h.requests.slice(minutes - FIRST_MINUTES).every((v) => v === 4)).toBe(true);
+      // The next read, asked with nothing ahead of it, back-fills the rest.
+      expect(filled(await read())).toBe(minutes);
+    } finally {
+      source.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 15_000);
 
   it('older minutes answered with warnings (a store of old blocks down) are gaps, not a partial read; asked again every 10 minutes until whole', async () => {
     // Answers ranges reaching more than two hours back with warnings and no data there, as Thanos

@@ -8,7 +8,7 @@
 import { boolean, FieldsError, number, oneOf, optional, text, type FieldProblem, type FieldSpec, type Parsed } from '../config/fields.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
-import { untilAborted } from '../deadline/deadline.js';
+import { deadlineOf, untilAborted } from '../deadline/deadline.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { appendSamples, noSamples, type History, type Samples } from '../series/history.js';
 import type { MetricSource } from './types.js';
@@ -39,7 +39,11 @@ export const CHUNK_MINUTES = { start: 10_000, min: 60, max: 10_000 } as const;
 export const FIRST_MINUTES = 120;
 /** A window up to this long (a day) is asked whole when cold: one request of at most 1,440 points. */
 export const LONG_WINDOW_MINUTES = 1440;
-/** Share of `timeoutSeconds` after which a read starts no further back-fill request (and ends the one running). */
+/**
+ * Share of `timeoutSeconds` after which a read starts no further back-fill request (and ends the one
+ * running), counted from the read's start: its deadline's (the registry's), a wait behind an earlier
+ * read of the source included, so the read hands back what it has well before that deadline.
+ */
 export const BACKFILL_BUDGET_SHARE = 0.5;
 /** Older minutes answered with warnings are asked again at most this often (source clock). */
 export const REASK_AFTER_MS = 10 * 60_000;
@@ -354,9 +358,10 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
 
   /**
    * Fetches the cache's minutes not fetched yet, newest first, a chunk at a time, until none is left
-   * or the read's back-fill budget (BACKFILL_BUDGET_SHARE of timeoutSeconds) is spent: a chunk still
-   * running then is given up, its minutes left for the next read, and the read goes on with what it
-   * has. Older minutes answered with warnings are left as gaps (fetchInto).
+   * or the read's back-fill budget (`budgetEnd`: BACKFILL_BUDGET_SHARE of timeoutSeconds from the
+   * read's start, see read) is spent: a chunk still running then is given up, its minutes left for
+   * the next read, and the read goes on with what it has. Older minutes answered with warnings are
+   * left as gaps (fetchInto).
    */
   const backfill = async (budgetEnd: number, signal: AbortSignal | undefined): Promise<void> => {
     while (cache !== undefined && coveredFrom > cache.start && !signal?.aborted) {
@@ -377,7 +382,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     }
   };
 
-  const readWindow = async (minutes: number, signal: AbortSignal | undefined): Promise<History> => {
+  const readWindow = async (minutes: number, budgetEnd: number, signal: AbortSignal | undefined): Promise<History> => {
     if (closed) throw new Error(`${description}: read after close`);
     if (!(Number.isSafeInteger(minutes) && minutes > 0 && minutes <= maxMinutes)) {
       throw new RangeError(`${description}: minutes must be an integer in 1..${maxMinutes}, got ${minutes}`);
@@ -385,7 +390,6 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     const end = floorMinute(clock());
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
-    const budgetEnd = Date.now() + BACKFILL_BUDGET_SHARE * config.timeoutSeconds * 1000;
     let partial: string | null = null;
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
       // Cold, a longer window than cached, or a clock jump: the newest minutes first, the rest below.
@@ -440,10 +444,17 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       return cache ? (cacheEnd(cache) - cache.start) / MINUTE_MS : 0;
     },
     read(minutes: number, signal?: AbortSignal): Promise<History> {
+      // The back-fill budget counts from the read's start, not from when it leaves the queue below:
+      // from its deadline's start when the signal is one (the registry's), else from now. A read that
+      // waited behind a slow one then back-fills less (or not at all) and still answers with its
+      // newest minutes before that deadline, rather than fail at it while back-filling.
+      const deadline = deadlineOf(signal);
+      const budgetMs = BACKFILL_BUDGET_SHARE * Math.min(config.timeoutSeconds * 1000, deadline?.ms ?? Infinity);
+      const budgetEnd = (deadline?.start ?? Date.now()) + budgetMs;
       // One read at a time: two interleaved merges would corrupt the cache.
       const result = queue.then(() => {
         if (signal?.aborted) throw deadlineError(signal.reason);
-        return readWindow(minutes, signal);
+        return readWindow(minutes, budgetEnd, signal);
       });
       queue = result.catch(() => undefined);
       // A read waiting behind a slow one gives up at its own deadline too.

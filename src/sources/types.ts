@@ -20,7 +20,8 @@ export interface MetricSource {
    * The last `minutes` complete minutes. The arrays may be the source's own cache: read them, never
    * change them, and copy what must outlive the next `read` (which may update them in place).
    * `signal` is the read's deadline: once it aborts, the read gives up its I/O and rejects with
-   * the signal's reason.
+   * the signal's reason. One made by deadlineSignal also tells when the deadline started
+   * (deadlineOf): time spent waiting for an earlier read of the source counts against it.
    */
   read(minutes: number, signal?: AbortSignal): Promise<History>;
   /** Releases timers, sockets or caches the source holds. Idempotent. */
