@@ -198,7 +198,8 @@ class LiveReplica implements Replica {
 
 /** The healer's private pieces a scenario drives on the simulated clock. */
 const elector = (h: Healer) => (h as unknown as { elector: LeaderElector | null }).elector;
-const informers = (h: Healer) => (h as unknown as { informers: { list(): V1Pod[] }[] }).informers;
+/** The replica's pod informers, one a watch scope (whichever collection the Healer keeps them in). */
+const informers = (h: Healer) => [...(h as unknown as { informers: { values(): Iterable<{ list(): V1Pod[] }> } }).informers.values()];
 /** What `idle()` waits for, looked at without waiting: a replica can get held on a call meanwhile. */
 const pending = (h: Healer) => (h as unknown as { pending: Set<Promise<unknown>> }).pending;
 
