@@ -9,7 +9,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { MAX_TLS_FILE_BYTES } from '../files/small-file.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject, type V1Pod, type V1PodList } from '@kubernetes/client-node';
@@ -150,19 +152,20 @@ describe('pod watches', () => {
     expect(watchTimeoutSeconds(() => 0)).toBe(KUBE_WATCH.minTimeoutSeconds);
     expect(watchTimeoutSeconds(() => 0.999)).toBeLessThan(KUBE_WATCH.maxTimeoutSeconds);
     kube.put(pod('web-0'));
-    const informer = makeBoundedInformer<V1Pod>(kube.kubeConfig(), '/api/v1/namespaces/shop/pods', pages(kube, KUBE_LIST_PAGE), undefined, { timeoutSeconds: () => 1 });
+    // 2 s: a stream the server ends within VERY_SHORT_WATCH_MS with no event would be an error.
+    const informer = makeBoundedInformer<V1Pod>(kube.kubeConfig(), '/api/v1/namespaces/shop/pods', pages(kube, KUBE_LIST_PAGE), undefined, { timeoutSeconds: () => 2 });
     const errors: unknown[] = [];
     const added: string[] = [];
     informer.on('error', (e) => void errors.push(e));
     informer.on('add', (p) => void added.push(p.metadata!.name!));
     await informer.start();
     const watches = () => kube.requests.filter((r) => r.query.watch === 'true');
-    await until(() => watches().length >= 2, 5000); // the server ended the first after 1 s
+    await until(() => watches().length >= 2, 8000); // the server ended the first after 2 s
     kube.put(pod('web-1'));
     await until(() => added.includes('web-1'), 2000);
     expect(errors).toEqual([]); // (stopping reports an AbortError, as client-node's own informer does)
     await informer.stop();
-    expect(watches()[0].query.timeoutSeconds).toBe('1');
+    expect(watches()[0].query.timeoutSeconds).toBe('2');
     expect(added).toEqual(['web-0', 'web-1']);
   });
 
@@ -275,8 +278,43 @@ test('a kubeconfig whose user refreshes its token with a legacy auth-provider (e
     writeFileSync(file, config('oidc'));
     expect(loadKubeConfig({ kind: 'file', path: file })?.getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
     // Loaded from the bytes that were checked, files named in it relative to its directory as kubectl takes them.
+    mkdirSync(join(dir, 'certs'));
+    writeFileSync(join(dir, 'certs', 'ca.crt'), 'a CA\n');
     writeFileSync(file, config('oidc').replace('server: "https://127.0.0.1:6443"', 'server: "https://127.0.0.1:6443", certificate-authority: certs/ca.crt'));
     expect(loadKubeConfig({ kind: 'file', path: file })?.getCurrentCluster()?.caFile).toBe(join(dir, 'certs', 'ca.crt'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the files a kubeconfig names, which client-node reads synchronously at every request, are checked at start-up: a FIFO, a device, a missing or oversized file fails with its name and reason', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-kubeconfig-'));
+  try {
+    const file = join(dir, 'config');
+    writeFileSync(join(dir, 'ca.crt'), 'a CA\n');
+    writeFileSync(join(dir, 'token'), 'a token\n');
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    writeFileSync(join(dir, 'big'), Buffer.alloc(MAX_TLS_FILE_BYTES + 1));
+    const config = (ca: string, user: string) =>
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority: ${ca}}}]`,
+        `users: [{name: u, user: {${user}}}]`,
+        'contexts: [{name: c, context: {cluster: c, user: u}}]',
+        'current-context: c',
+      ].join('\n');
+    const load = (ca: string, user: string) => {
+      writeFileSync(file, config(ca, user));
+      return () => loadKubeConfig({ kind: 'file', path: file });
+    };
+    expect(load('ca.crt', 'token: t')()?.getCurrentCluster()?.caFile).toBe(join(dir, 'ca.crt'));
+    // Would block the first request for good: refused at once.
+    expect(load('fifo', 'token: t')).toThrow(`kubeconfig ${file}: certificate-authority ${join(dir, 'fifo')}: cannot read: not a regular file`);
+    expect(load('ca.crt', 'client-certificate: /dev/zero, client-key: ca.crt')).toThrow('client-certificate /dev/zero: cannot read: not a regular file');
+    expect(load('ca.crt', 'client-certificate: ca.crt, client-key: missing.key')).toThrow(`client-key ${join(dir, 'missing.key')}: cannot read: ENOENT`);
+    expect(load('big', 'token: t')).toThrow(`larger than ${MAX_TLS_FILE_BYTES} bytes`);
+    expect(load('ca.crt', `token-file: ${join(dir, 'token')}`)()?.getCurrentUser()?.name).toBe('u');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

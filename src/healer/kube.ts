@@ -39,12 +39,13 @@ import {
   type ListPromise,
   type ObjectCache,
   type RequestContext,
+  type User,
   type V1ListMeta,
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted, within } from '../deadline/deadline.js';
 import { readAllPages, type ItemBound } from '../paging/pages.js';
 import type { KubeCredentials } from './credentials.js';
-import { readFailure, readSmallFile } from '../files/small-file.js';
+import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-file.js';
 import { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES } from './kube-limits.js';
 
 export { KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from './kube-limits.js';
@@ -532,7 +533,35 @@ export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
       );
     }
   }
+  if (kc.getCurrentCluster()) checkCredentialFiles(kc, creds.kind === 'file' ? `kubeconfig ${creds.path}` : 'in-cluster service account');
   return kc.getCurrentCluster() ? kc : null;
+}
+
+/**
+ * client-node reads the files a kubeconfig names — the cluster's CA, the user's certificate and key
+ * — with readFileSync on every request, and the service account's token once a minute: a FIFO there
+ * would stop the whole process at the first request, a device fill its memory. Each is checked once
+ * at start-up as the kubeconfig was (a regular file, at most MAX_TLS_FILE_BYTES), failing with its
+ * name and reason; they are still read where they are, so rotated files are taken up as before.
+ * (A user's `token-file` client-node reads once, while parsing the kubeconfig, before this check.)
+ */
+function checkCredentialFiles(kc: KubeConfig, source: string): void {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser() as (User & { authProvider?: { config?: { tokenFile?: string } } }) | null;
+  const files: [string, string | undefined][] = [
+    ['certificate-authority', cluster?.caFile],
+    ['client-certificate', user?.certFile],
+    ['client-key', user?.keyFile],
+    ['token-file', user?.authProvider?.config?.tokenFile],
+  ];
+  for (const [what, path] of files) {
+    if (!path) continue;
+    try {
+      readSmallFile(path, MAX_TLS_FILE_BYTES);
+    } catch (err) {
+      throw new Error(`${source}: ${what} ${path}: cannot read: ${readFailure(err)}`, { cause: err });
+    }
+  }
 }
 
 export const statusOf = (err: unknown): number | null => (err instanceof ApiException ? err.code : null);
