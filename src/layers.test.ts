@@ -28,8 +28,9 @@ const GROUND = 'series';
 const LAYERS: readonly (readonly string[])[] = [
   // The ground floor: the minute grid, the history window, gap-aware series helpers, what a forecast is;
   // deadlines on I/O (Prometheus reads and Kubernetes requests share them); bounded reads of small files;
-  // bounded reads of paged lists (the healer's lists and the replica set's Leases).
-  [GROUND, 'deadline', 'files', 'paging'],
+  // bounded reads of paged lists (the healer's lists and the replica set's Leases); name lookups that
+  // cannot tie up the thread pool (dns).
+  [GROUND, 'deadline', 'dns', 'files', 'paging'],
   // Leaves: flag/env and metadata field parsing; logs, metrics and the /metrics server.
   ['config', 'telemetry'],
   // Pure planning: forecast + observation → the value KEDA scales on.

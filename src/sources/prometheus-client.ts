@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
+import { boundedLookup } from '../dns/lookup.js';
 import { MINUTE_MS } from '../series/minute.js';
 import { appendSamples, noSamples, type Samples } from '../series/history.js';
 import { CredentialFileError, readCredentialFile } from './credential-file.js';
@@ -158,6 +159,8 @@ interface Connection {
  */
 export const MAX_SOCKETS_PER_SERVER = 8;
 const pools = new Map<string, { agents: [http.Agent, https.Agent]; users: number }>();
+/** Every pool's name lookups: one in flight per name, so DNS down holds one libuv thread per server, not one per connection attempt. */
+const lookup = boundedLookup();
 
 function acquireAgents(tls: https.AgentOptions): { agents: [http.Agent, https.Agent]; release(): void } {
   const key = createHash('sha256')
@@ -165,7 +168,7 @@ function acquireAgents(tls: https.AgentOptions): { agents: [http.Agent, https.Ag
     .digest('hex');
   let pool = pools.get(key);
   if (!pool) {
-    const common = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_SERVER, maxFreeSockets: MAX_SOCKETS_PER_SERVER };
+    const common = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_SERVER, maxFreeSockets: MAX_SOCKETS_PER_SERVER, lookup };
     pool = { agents: [new http.Agent(common), new https.Agent({ ...tls, ...common })], users: 0 };
     pools.set(key, pool);
   }
