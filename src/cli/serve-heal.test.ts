@@ -70,6 +70,7 @@ test('with a kubeconfig, the healer raises an OOM-killed container\'s memory, ex
   const metricsPort = (await proc.waitForLog((l) => l.msg === 'metrics listening')).port as number;
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(text).toMatch(/^amadeus_heal_actions_total\{action="oom-bump",result="applied"\} 1$/m);
+  expect(text).toMatch(/^amadeus_healer_watch_up\{scope="\*"\} 1$/m);
 
   await waitFor(() => posts.length >= 1, 5000, 'the Slack message');
   expect(posts[0]!.get('channel')).toBe('#ops');

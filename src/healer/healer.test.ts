@@ -22,12 +22,15 @@ let kube: FakeKube;
 let healers: Healer[] = [];
 let notes: Notification[];
 let heals: string[];
+/** amadeus_healer_watch_up as set, in order: `scope:0|1`. */
+let watchUp: string[];
 let lines: Record<string, unknown>[];
 
 beforeEach(async () => {
   kube = await startFakeKube();
   notes = [];
   heals = [];
+  watchUp = [];
   lines = [];
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } });
@@ -53,7 +56,7 @@ async function startHealer(o: Partial<HealerOptions> = {}): Promise<Healer> {
     identity: `amadeus-${healers.length}`,
     lease: null,
     notifier,
-    metrics: { heal: (a, r) => heals.push(`${a}/${r}`) },
+    metrics: { heal: (a, r) => heals.push(`${a}/${r}`), healerWatch: (scope, up) => watchUp.push(`${scope}:${up ? 1 : 0}`) },
     log: log(),
     clock: () => NOW,
     markIntervalMs: 3_600_000,
@@ -392,12 +395,14 @@ describe('watch and API failures', () => {
     expect(tooManyLogged()[0]!.error).toContain('narrow --heal-namespaces or --heal-pod-selector, or raise --heal-max-pods');
     expect(h.reports).toEqual([]);
     expect(patches()).toHaveLength(0);
+    expect(new Set(watchUp)).toEqual(new Set(['shop:0']));
     // Room again: the next re-list fits, and the OOM it finds is healed, once.
     kube.remove('v1', 'Pod', NS, batch[0]!);
     const r = await nextReport(h);
     expect(r).toMatchObject({ action: 'oom-bump', result: 'applied' });
     expect(patches()).toHaveLength(1);
     expect(podLists().every((l) => l.query.limit === '500')).toBe(true);
+    expect(watchUp.at(-1)).toBe('shop:1');
   });
 
   test('--heal-max-pods: a watch that grows past it is dropped with its cache, and lists afresh once there is room; what was added meanwhile is healed then', async () => {
@@ -413,6 +418,7 @@ describe('watch and API failures', () => {
     await waitFor(() => tooManyLogged().length >= 3, 5000, 'the re-lists refused');
     expect(podLists().length).toBeGreaterThan(listsBefore);
     expect(h.reports).toEqual([]);
+    expect(watchUp.slice(0, 2)).toEqual(['shop:1', 'shop:0']);
     kube.remove('v1', 'Pod', NS, extra[1]!);
     kube.remove('v1', 'Pod', NS, extra[0]!);
     const r = await nextReport(h);

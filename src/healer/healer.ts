@@ -111,6 +111,12 @@ interface Held {
   slot: { release(): void } | null;
 }
 
+/** What the healer counts: its actions, and whether each pod watch is live. */
+export interface HealerMetrics {
+  heal(action: string, result: string): void;
+  healerWatch?(scope: string, up: boolean): void;
+}
+
 export interface HealerOptions {
   clients: KubeClients;
   /** Namespaces to watch; empty: all of them (kube-system is never touched either way). */
@@ -126,7 +132,7 @@ export interface HealerOptions {
   /** Where the leader-election Lease lives; null: this replica always acts (a single replica). */
   lease: { namespace: string; name: string; durationSeconds?: number; retrySeconds?: number } | null;
   notifier: Notifier;
-  metrics?: { heal(action: string, result: string): void };
+  metrics?: HealerMetrics;
   log: Logger;
   clock?: () => number;
   /** How often the known-good marks are written (the clock behind them runs on pod events). */
@@ -330,12 +336,14 @@ export class Healer {
       backoff.healthy(Date.now());
       this.revisions.rewatched(namespace);
       alive();
+      this.o.metrics?.healerWatch?.(scope, true);
     };
     const failed = (err: unknown) => {
       errored = true;
       // Until the watch is back nothing is seen: the clocks it feeds stop (ADR 0001).
       this.revisions.unwatched(namespace);
       this.watchLiveAt.delete(scope);
+      this.o.metrics?.healerWatch?.(scope, false);
       if (this.stopped || scheduled) return;
       const delay = backoff.next(Date.now());
       this.o.log.warn('pod watch failed; restarting', { namespace: namespace ?? '*', error: apiMessage(err), retryInMs: delay });

@@ -5,7 +5,7 @@
 import { UsageError } from '../config/options.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
-import { Healer } from './healer.js';
+import { Healer, type HealerMetrics } from './healer.js';
 import { podIdentity, podNamespace, type KubeCredentials } from './credentials.js';
 import { loadKubeConfig, makeClients } from './kube.js';
 import { resolveHealRules } from './rules.js';
@@ -42,7 +42,7 @@ export interface HealerConfig {
 export async function startHealer(
   c: HealerConfig,
   creds: KubeCredentials,
-  deps: { log: Logger; notifier: Notifier; metrics?: { heal(action: string, result: string): void }; env: NodeJS.ProcessEnv },
+  deps: { log: Logger; notifier: Notifier; metrics?: HealerMetrics; env: NodeJS.ProcessEnv },
 ): Promise<{ healer: Healer; started: Promise<void> } | null> {
   const kc = loadKubeConfig(creds);
   if (!kc) {

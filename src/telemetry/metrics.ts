@@ -91,6 +91,7 @@ export class ScalerMetrics {
   private readonly refreshSeconds: Histogram;
   private readonly heals: Counter<'action' | 'result'>;
   private healerUp: Gauge | null = null;
+  private healerWatchUp: Gauge<'scope'> | null = null;
 
   constructor(opts: ScalerMetricsOptions = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -282,6 +283,17 @@ export class ScalerMetrics {
       registers: [this.registry],
     });
     this.healerUp.set(ready ? 1 : 0);
+  }
+
+  /** Whether the healer's pod watch of `scope` (a namespace, `*` for all) is live; the series exists only with a healer. */
+  healerWatch(scope: string, up: boolean): void {
+    this.healerWatchUp ??= new Gauge({
+      name: 'amadeus_healer_watch_up',
+      help: "The healer's pod watch of a namespace (`*`: all): 1 while listed and watching, 0 while it fails and is retried (an API error, more pods than --heal-max-pods): nothing in that namespace is healed then.",
+      labelNames: ['scope'],
+      registers: [this.registry],
+    });
+    this.healerWatchUp.set({ scope }, up ? 1 : 0);
   }
 
   observeRefreshDuration(seconds: number): void {
