@@ -314,7 +314,12 @@ test('the files a kubeconfig names, which client-node reads synchronously at eve
     expect(load('ca.crt', 'client-certificate: /dev/zero, client-key: ca.crt')).toThrow('client-certificate /dev/zero: cannot read: not a regular file');
     expect(load('ca.crt', 'client-certificate: ca.crt, client-key: missing.key')).toThrow(`client-key ${join(dir, 'missing.key')}: cannot read: ENOENT`);
     expect(load('big', 'token: t')).toThrow(`larger than ${MAX_TLS_FILE_BYTES} bytes`);
+    // A user's token-file client-node reads while parsing: checked before it does, whichever user names it.
+    expect(load('ca.crt', `token-file: ${join(dir, 'fifo')}`)).toThrow(`kubeconfig ${file}: user u: token-file ${join(dir, 'fifo')}: cannot read: not a regular file`);
+    expect(load('ca.crt', `token-file: ${join(dir, 'big')}`)).toThrow(`larger than ${MAX_TLS_FILE_BYTES} bytes`);
     expect(load('ca.crt', `token-file: ${join(dir, 'token')}`)()?.getCurrentUser()?.name).toBe('u');
+    writeFileSync(file, config('ca.crt', 'token: t').replace('users: [', `users: [{name: other, user: {token-file: ${join(dir, 'fifo')}}}, `));
+    expect(() => loadKubeConfig({ kind: 'file', path: file })).toThrow('user other: token-file');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

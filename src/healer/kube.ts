@@ -19,6 +19,7 @@
 import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { dirname } from 'node:path';
+import yaml from 'js-yaml';
 import {
   ApiException,
   AppsV1Api,
@@ -521,6 +522,7 @@ export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
     }
     // What was checked is what is loaded (loadFromFile would read the path again), with paths in it
     // taken relative to its directory, as loadFromFile does.
+    checkTokenFiles(text, `kubeconfig ${creds.path}`);
     kc.loadFromString(text);
     kc.makePathsAbsolute(dirname(creds.path));
     // client-node refreshes these legacy providers' tokens with execSync: the whole process — KEDA's
@@ -538,12 +540,36 @@ export function loadKubeConfig(creds: KubeCredentials): KubeConfig | null {
 }
 
 /**
+ * client-node reads every user's `token-file` while parsing the kubeconfig, whole and synchronously
+ * (the path as written, from the working directory): each is checked first, as the files below are.
+ * A kubeconfig that is not YAML is left to client-node to report.
+ */
+function checkTokenFiles(text: string, source: string): void {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch {
+    return;
+  }
+  const users = typeof doc === 'object' && doc !== null ? (doc as { users?: unknown }).users : undefined;
+  if (!Array.isArray(users)) return;
+  for (const entry of users as { name?: unknown; user?: { 'token-file'?: unknown } }[]) {
+    const file = entry?.user?.['token-file'];
+    if (typeof file !== 'string' || file === '') continue;
+    try {
+      readSmallFile(file, MAX_TLS_FILE_BYTES);
+    } catch (err) {
+      throw new Error(`${source}: user ${String(entry.name)}: token-file ${file}: cannot read: ${readFailure(err)}`, { cause: err });
+    }
+  }
+}
+
+/**
  * client-node reads the files a kubeconfig names — the cluster's CA, the user's certificate and key
  * — with readFileSync on every request, and the service account's token once a minute: a FIFO there
  * would stop the whole process at the first request, a device fill its memory. Each is checked once
  * at start-up as the kubeconfig was (a regular file, at most MAX_TLS_FILE_BYTES), failing with its
  * name and reason; they are still read where they are, so rotated files are taken up as before.
- * (A user's `token-file` client-node reads once, while parsing the kubeconfig, before this check.)
  */
 function checkCredentialFiles(kc: KubeConfig, source: string): void {
   const cluster = kc.getCurrentCluster();
