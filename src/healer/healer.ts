@@ -294,7 +294,7 @@ export class Healer {
     // bound) into a new informer, rather than resuming the watch on top of what it holds.
     let dropped = false;
     const open = () => {
-      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive });
+      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive, lookup: bounds?.lookup });
       const current = () => this.informers.get(scope) === informer;
       informer.on('add', () => {
         if (!current()) return;

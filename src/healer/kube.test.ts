@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject, type V1Pod, type V1PodList } from '@kubernetes/client-node';
 import { DeadlineError } from '../deadline/deadline.js';
+import { boundedLookup } from '../dns/lookup.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { generateCerts } from '../test-support/certs.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
@@ -322,6 +323,29 @@ test('the files a kubeconfig names, which client-node reads synchronously at eve
     expect(() => loadKubeConfig({ kind: 'file', path: file })).toThrow('user other: token-file');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a server named by host name is looked up through the bounded lookup, once for many requests and the watch: client-node's new connection per request does not mean a lookup each", async () => {
+  const kube = await startFakeKube();
+  try {
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    // A name only the test's resolver knows: a request reaching the server proves the lookup was ours.
+    const config = JSON.parse(kube.kubeConfig().exportConfig()) as { clusters: { cluster: { server: string } }[] };
+    for (const c of config.clusters) c.cluster.server = c.cluster.server.replace('127.0.0.1', 'api.cluster.test');
+    const kc = new KubeConfig();
+    kc.loadFromString(JSON.stringify(config));
+    const asked: string[] = [];
+    const lookup = boundedLookup({ resolve: (hostname, _o, cb) => (asked.push(hostname), setImmediate(() => cb(null, [{ address: '127.0.0.1', family: 4 }]))) });
+    const { core } = makeClients(kc, { lookup });
+    for (let i = 0; i < 3; i++) expect((await core.readNamespace({ name: 'shop' })).metadata?.name).toBe('shop');
+    const ended = new Promise<unknown>((resolve) => void new BoundedWatch(kc, { lookup, timeoutSeconds: () => 2 }).watch('/api/v1/namespaces/shop/pods', {}, () => undefined, resolve));
+    await until(() => kube.activeWatches() === 1, 5000);
+    expect(asked).toEqual(['api.cluster.test']);
+    kube.dropWatches({ graceful: true });
+    await ended;
+  } finally {
+    await kube.close();
   }
 });
 

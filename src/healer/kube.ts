@@ -44,6 +44,7 @@ import {
   type V1ListMeta,
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted, within } from '../deadline/deadline.js';
+import { boundedLookup, type Lookup } from '../dns/lookup.js';
 import { readAllPages, type ItemBound } from '../paging/pages.js';
 import type { KubeCredentials } from './credentials.js';
 import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-file.js';
@@ -61,7 +62,17 @@ export interface KubeRequestOptions {
   authDeadlineMs?: number;
   /** The most bytes one answer may take; default KUBE_MAX_ANSWER_BYTES (--kube-max-answer-bytes). */
   maxAnswerBytes?: number;
+  /** How the API server's name is looked up; default kubeLookup (tests count the lookups). */
+  lookup?: Lookup;
 }
+
+/**
+ * The API server's name, looked up once in flight and reused for a few seconds (src/dns): client-node
+ * makes a new agent, so a new connection, for every request, and a kubeconfig naming its server by
+ * host name (a managed cluster's endpoint) would otherwise look it up for each (in a pod, the
+ * service account's server is an IP address, which is never looked up).
+ */
+export const kubeLookup: Lookup = boundedLookup();
 
 export interface KubeClients {
   core: CoreV1Api;
@@ -101,7 +112,7 @@ export function makeApiClient<T>(kc: KubeConfig, type: new (config: ApiConfigura
     createConfiguration({
       baseServer: new ServerConfiguration<Record<string, string>>(cluster.server, {}),
       authMethods: { default: boundedAuth(kc, o.authDeadlineMs ?? o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS) },
-      httpApi: new BoundedHttpLibrary(o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS, o.maxAnswerBytes ?? KUBE_MAX_ANSWER_BYTES),
+      httpApi: new BoundedHttpLibrary(o.requestDeadlineMs ?? KUBE_REQUEST_DEADLINE_MS, o.maxAnswerBytes ?? KUBE_MAX_ANSWER_BYTES, o.lookup),
     }),
   );
 }
@@ -183,6 +194,7 @@ export class BoundedHttpLibrary implements HttpLibrary {
   constructor(
     private readonly ms: number,
     private readonly maxBytes: number = KUBE_MAX_ANSWER_BYTES,
+    private readonly lookup: Lookup = kubeLookup,
   ) {}
 
   send(request: RequestContext): Observable<ResponseContext> {
@@ -190,18 +202,19 @@ export class BoundedHttpLibrary implements HttpLibrary {
     const deadline = deadlineSignal(this.ms, what);
     const own = request.getSignal();
     const signal = own ? AbortSignal.any([own, deadline.signal]) : deadline.signal;
-    return new Observable(untilAborted(exchange(request, signal, this.maxBytes, what), deadline.signal).finally(deadline.clear));
+    return new Observable(untilAborted(exchange(request, signal, this.maxBytes, this.lookup, what), deadline.signal).finally(deadline.clear));
   }
 }
 
-function exchange(request: RequestContext, signal: AbortSignal, maxBytes: number, what: string): Promise<ResponseContext> {
+function exchange(request: RequestContext, signal: AbortSignal, maxBytes: number, lookup: Lookup, what: string): Promise<ResponseContext> {
   return new Promise((resolve, reject) => {
     const url = new URL(request.getUrl());
     const body = requestBody(request.getBody());
     const headers: Record<string, string> = { ...request.getHeaders() };
     if (body !== undefined) headers['Content-Length'] = String(body.length);
     const send = url.protocol === 'https:' ? https.request : http.request;
-    const req = send(url, { method: request.getHttpMethod(), headers, agent: request.getAgent(), signal });
+    // The lookup rides on the request: client-node's agent sets none, so it reaches the connection.
+    const req = send(url, { method: request.getHttpMethod(), headers, agent: request.getAgent(), signal, lookup });
     req.on('error', reject);
     req.on('response', (res) => {
       readCapped(res, maxBytes, what).then((buf) => resolve(new ResponseContext(res.statusCode ?? 0, headersOf(res), { text: async () => buf.toString('utf8'), binary: async () => buf })), reject);
@@ -268,6 +281,8 @@ export interface WatchBounds {
   maxEventBytes?: number;
   /** Called on every event (bookmarks included) and on a clean end: the stream was live then. */
   onAlive?: () => void;
+  /** How the API server's name is looked up; default kubeLookup. */
+  lookup?: Lookup;
 }
 
 /**
@@ -329,7 +344,7 @@ export class BoundedWatch extends Watch {
 
     const res = await new Promise<IncomingMessage | null>((resolve) => {
       const send = url.protocol === 'https:' ? https.request : http.request;
-      const req = send(url, { method: 'GET', headers: plainHeaders(init.headers), agent: init.agent as http.Agent | undefined, signal: controller.signal });
+      const req = send(url, { method: 'GET', headers: plainHeaders(init.headers), agent: init.agent as http.Agent | undefined, signal: controller.signal, lookup: this.bounds.lookup ?? kubeLookup });
       timer = setTimeout(() => finish(new DeadlineError(connectMs, `${what} (connecting)`)), connectMs);
       timer.unref();
       req.on('socket', (socket) => socket.setKeepAlive(true, 30_000));
