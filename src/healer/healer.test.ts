@@ -426,6 +426,14 @@ describe('watch and API failures', () => {
     expect(patches()).toHaveLength(1);
   });
 
+  test('stopped while its pod list is in flight: no watch is opened once the list returns (client-node would open one)', async () => {
+    kube.beforeNext({ method: 'GET', path: `/api/v1/namespaces/${NS}/pods` }, () => void healers[0]!.stop());
+    await startHealer();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(kube.requests.filter((r) => r.path === `/api/v1/namespaces/${NS}/pods`).map((r) => r.query.watch ?? 'list')).toEqual(['list']);
+    expect(kube.activeWatches()).toBe(0);
+  });
+
   test('409 Conflict: re-read, re-planned, applied once', async () => {
     const h = await startHealer();
     kube.failNext({ method: 'PATCH', path: /\/deployments\/web$/ }, 409);

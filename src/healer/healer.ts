@@ -294,8 +294,10 @@ export class Healer {
     // bound) into a new informer, rather than resuming the watch on top of what it holds.
     let dropped = false;
     const open = () => {
-      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive, lookup: bounds?.lookup });
       const current = () => this.informers.get(scope) === informer;
+      // Stopped (the healer, or this informer dropped) while a list was in flight: no watch after it.
+      const wanted = () => !this.stopped && !dropped && current();
+      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive, lookup: bounds?.lookup, wanted });
       informer.on('add', () => {
         if (!current()) return;
         count(+1);

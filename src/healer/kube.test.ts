@@ -349,6 +349,17 @@ test("a server named by host name is looked up through the bounded lookup, once 
   }
 });
 
+test('a watch no longer wanted when it is asked for is not opened: done at once, with no error', async () => {
+  const server = await loopback(() => undefined);
+  try {
+    const ended = await new Promise<unknown>((resolve) => void new BoundedWatch(kubeConfigFor(server.url), { wanted: () => false }).watch('/api/v1/pods', {}, () => undefined, resolve));
+    expect(ended).toBeNull();
+    expect(server.requests).toHaveLength(0);
+  } finally {
+    await server.close();
+  }
+});
+
 describe('a watch on a silent server', () => {
   let server: Awaited<ReturnType<typeof loopback>> | undefined;
   afterEach(() => server?.close());

@@ -283,6 +283,12 @@ export interface WatchBounds {
   onAlive?: () => void;
   /** How the API server's name is looked up; default kubeLookup. */
   lookup?: Lookup;
+  /**
+   * Whether a watch is still wanted when one is asked for (default: always). client-node's informer
+   * opens its watch after a list returns even when it was stopped during the list; false here ends
+   * that watch before it is opened (done with no error: a stopped informer does not restart).
+   */
+  wanted?: () => boolean;
 }
 
 /**
@@ -312,6 +318,12 @@ export class BoundedWatch extends Watch {
   ): Promise<AbortController> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('No currently active cluster');
+    if (this.bounds.wanted && !this.bounds.wanted()) {
+      const controller = new AbortController();
+      controller.abort();
+      queueMicrotask(() => done(null));
+      return controller;
+    }
     const timeoutSeconds = this.bounds.timeoutSeconds?.() ?? watchTimeoutSeconds();
     const overallMs = timeoutSeconds * 1000 + (this.bounds.graceMs ?? KUBE_WATCH.graceMs);
     const connectMs = this.bounds.connectMs ?? KUBE_REQUEST_DEADLINE_MS;
