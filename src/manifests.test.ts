@@ -45,6 +45,7 @@ import { Service, type IService } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { ScaledObject, type IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { TriggerAuthentication, type ITriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor, type IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { envOf, parseOptions } from './config/options.js';
 import { SERVE_OPTIONS } from './cli/options/serve.js';
@@ -119,6 +120,7 @@ const KINDS: Record<string, Kind> = {
   'keda.sh/v1alpha1/ScaledObject': model(ScaledObject, '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject#IScaledObject'),
   'keda.sh/v1alpha1/TriggerAuthentication': model(TriggerAuthentication, '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication#ITriggerAuthentication'),
   'monitoring.coreos.com/v1/ServiceMonitor': model(ServiceMonitor, '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor#IServiceMonitor'),
+  'monitoring.coreos.com/v1/PrometheusRule': model(PrometheusRule, '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule#IPrometheusRule'),
 };
 const kindOf = (o: K8sObject): Kind => {
   const kind = KINDS[`${o.apiVersion}/${o.kind}`];
@@ -313,7 +315,7 @@ describe('kustomize builds', () => {
     // `kubectl apply -k keda/overlays/kind` builds.
     expect(buildDir('keda/overlays/kind')).toBe(join(ROOT, 'keda/overlays/kind'));
     const built = ids(objectsOf('keda/overlays/kind'));
-    expect(built.filter((id) => /^ServiceMonitor /.test(id))).toEqual([]);
+    expect(built.filter((id) => /^(ServiceMonitor|PrometheusRule) /.test(id))).toEqual([]);
     expect(built).toContain('Deployment amadeus/amadeus');
     expect(built).toContain('PersistentVolumeClaim amadeus/amadeus-weights');
   });
@@ -338,6 +340,7 @@ describe('kustomize builds', () => {
       'Namespace -/amadeus',
       'PersistentVolumeClaim amadeus/amadeus-weights',
       'PodDisruptionBudget amadeus/amadeus',
+      'PrometheusRule amadeus/amadeus',
       'Role amadeus/amadeus-leader-election',
       'RoleBinding amadeus/amadeus-leader-election',
       'Service amadeus/amadeus',
@@ -346,7 +349,7 @@ describe('kustomize builds', () => {
       'ServiceMonitor amadeus/amadeus',
     ]);
     const base = ids(objectsOf('keda/base'));
-    expect(ids(objectsOf('keda/overlays/kind'))).toEqual(base.filter((id) => !id.startsWith('ServiceMonitor')));
+    expect(ids(objectsOf('keda/overlays/kind'))).toEqual(base.filter((id) => !id.startsWith('ServiceMonitor') && !id.startsWith('PrometheusRule')));
     expect(ids(objectsOf('keda/grafana'))).toEqual(['ConfigMap amadeus/amadeus-dashboard']);
     // The shop: Amadeus's additions, and the stand-in's objects where upstream's would be.
     const standIn = ['frontend', 'cartservice', 'checkoutservice'].flatMap((n) => [`Deployment online-boutique/${n}`, `Service online-boutique/${n}`, `ServiceAccount online-boutique/${n}`]);

@@ -166,6 +166,7 @@ test('every dashboard query returns data from the real Prometheus', async () => 
   // forecast made `horizon` minutes ago comes due and the actual-vs-predicted overlay has data.
   await client.getMetricSpec(ref('web-replay', {}));
   amadeus.metrics.heal('raise-memory-limit', 'applied'); // the healer's counter, as it will record actions
+  amadeus.metrics.healerWatch('shop', true); // and its pod watch, as it will report it
   const queries = dashboardQueries(dashboard);
   expect(queries.length).toBeGreaterThanOrEqual(10);
   const empty = async () => {
