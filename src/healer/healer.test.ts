@@ -426,6 +426,22 @@ describe('watch and API failures', () => {
     expect(patches()).toHaveLength(1);
   });
 
+  test('--heal-max-pods counts every watched namespace together: the one that grows past it is dropped, the others are still watched and healed', async () => {
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'batch' } });
+    const h = await startHealer({ namespaces: [NS, 'batch'], maxPods: 4, restartDelayMs: 50 });
+    // batch fills the bound through its watch (shop holds none): dropped, its re-lists refused.
+    for (let i = 0; i < 5; i++) kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `job-${i}`, namespace: 'batch' }, spec: { containers: [{ name: 'c', image: 'busybox' }] }, status: { phase: 'Running' } } as V1Pod);
+    await waitFor(() => lines.some((l) => l.msg === 'pod watch failed; restarting' && l.namespace === 'batch' && String(l.error).includes('namespace batch: at least')), 5000, 'batch dropped');
+    expect(watchUp).toContain('batch:0');
+    // shop's watch holds: an OOM there is healed, once.
+    putPod('oomkilled-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied' });
+    expect(patches()).toHaveLength(1);
+    expect(watchUp.filter((u) => u.startsWith('shop:'))).toEqual(['shop:1']);
+    expect(lines.some((l) => l.msg === 'pod watch failed; restarting' && l.namespace === NS)).toBe(false);
+  });
+
   test('stopped while its pod list is in flight: no watch is opened once the list returns (client-node would open one)', async () => {
     kube.beforeNext({ method: 'GET', path: `/api/v1/namespaces/${NS}/pods` }, () => void healers[0]!.stop());
     await startHealer();

@@ -306,6 +306,10 @@ export class Healer {
         if (this.cachedPodsTotal() > maxPods && !dropped && !this.stopped) {
           dropped = true;
           failed(tooMany(this.cachedPods.get(scope)!));
+          // Its cache is let go at once: no longer counted against the other namespaces' room, nor
+          // looked at by a resync.
+          this.informers.delete(scope);
+          this.cachedPods.set(scope, 0);
           void informer.stop();
         }
       });
