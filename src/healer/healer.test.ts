@@ -390,9 +390,11 @@ describe('watch and API failures', () => {
   test('--heal-max-pods: a namespace with more pods is not watched — nothing healed there, the log says what to narrow — until a re-list fits', async () => {
     const batch = putBystanders(4);
     putPod('oomkilled-pod.json');
-    const h = await startHealer({ maxPods: 4, restartDelayMs: 50 });
+    const h = await startHealer({ maxPods: 4, restartDelayMs: 50, overBoundRetryMs: 100 });
     await waitFor(() => tooManyLogged().length >= 2, 5000, 'the refused list, retried');
     expect(tooManyLogged()[0]!.error).toContain('narrow --heal-namespaces or --heal-pod-selector, or raise --heal-max-pods');
+    // Listed again after overBoundRetryMs, not on the watch's back-off (50 ms doubling).
+    expect(tooManyLogged().map((l) => l.retryInMs as number).every((ms) => ms >= 100)).toBe(true);
     expect(h.reports).toEqual([]);
     expect(patches()).toHaveLength(0);
     expect(new Set(watchUp)).toEqual(new Set(['shop:0']));
@@ -407,7 +409,7 @@ describe('watch and API failures', () => {
 
   test('--heal-max-pods: a watch that grows past it is dropped with its cache, and lists afresh once there is room; what was added meanwhile is healed then', async () => {
     putBystanders(3);
-    const h = await startHealer({ maxPods: 4, restartDelayMs: 50 });
+    const h = await startHealer({ maxPods: 4, restartDelayMs: 50, overBoundRetryMs: 100 });
     const listsBefore = podLists().length;
     // The fifth pod arrives through the watch: past the bound, the watch is dropped.
     const extra = putBystanders(2, 3);
@@ -428,7 +430,7 @@ describe('watch and API failures', () => {
 
   test('--heal-max-pods counts every watched namespace together: the one that grows past it is dropped, the others are still watched and healed', async () => {
     kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'batch' } });
-    const h = await startHealer({ namespaces: [NS, 'batch'], maxPods: 4, restartDelayMs: 50 });
+    const h = await startHealer({ namespaces: [NS, 'batch'], maxPods: 4, restartDelayMs: 50, overBoundRetryMs: 100 });
     // batch fills the bound through its watch (shop holds none): dropped, its re-lists refused.
     for (let i = 0; i < 5; i++) kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `job-${i}`, namespace: 'batch' }, spec: { containers: [{ name: 'c', image: 'busybox' }] }, status: { phase: 'Running' } } as V1Pod);
     await waitFor(() => lines.some((l) => l.msg === 'pod watch failed; restarting' && l.namespace === 'batch' && String(l.error).includes('namespace batch: at least')), 5000, 'batch dropped');

@@ -139,10 +139,15 @@ export interface HealerOptions {
   markIntervalMs?: number;
   /** First delay before restarting a failed watch (doubles up to 30 s, with jitter). */
   restartDelayMs?: number;
+  /** Delay before listing again a namespace refused for --heal-max-pods (default OVER_BOUND_RETRY_MS). */
+  overBoundRetryMs?: number;
   retry?: RetryOptions;
   /** Lines of the failed container's previous logs read for classification. */
   logLines?: number;
 }
+
+/** How long a namespace refused for --heal-max-pods waits before it is listed again. */
+export const OVER_BOUND_RETRY_MS = 5 * 60_000;
 
 /** Previous logs read for classification at most (on top of the line count). */
 const LOG_LIMIT_BYTES = 64 * 1024;
@@ -351,7 +356,9 @@ export class Healer {
       this.watchLiveAt.delete(scope);
       this.o.metrics?.healerWatch?.(scope, false);
       if (this.stopped || scheduled) return;
-      const delay = backoff.next(Date.now());
+      // A namespace over --heal-max-pods stays so for a while: each try lists up to the bound, so it
+      // is tried again rarely, not on the watch's back-off.
+      const delay = Math.max(backoff.next(Date.now()), err instanceof TooManyPods ? (this.o.overBoundRetryMs ?? OVER_BOUND_RETRY_MS) : 0);
       this.o.log.warn('pod watch failed; restarting', { namespace: namespace ?? '*', error: apiMessage(err), retryInMs: delay });
       scheduled = setTimeout(() => {
         this.restartTimers.delete(scheduled!);
