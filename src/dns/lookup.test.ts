@@ -103,3 +103,16 @@ test('as an http.Agent lookup, with the system resolver: a request to localhost 
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('a resolver that throws fails its askers with its error, and the next asker asks again', async () => {
+  let calls = 0;
+  const lookup = boundedLookup({
+    resolve: (_h, _o, cb) => {
+      if (++calls === 1) throw Object.assign(new TypeError('bad hints'), { code: 'ERR_INVALID_ARG_VALUE' });
+      cb(null, ADDRESSES);
+    },
+  });
+  expect((await ask(lookup, 'prometheus')).err?.code).toBe('ERR_INVALID_ARG_VALUE');
+  expect((await ask(lookup, 'prometheus')).address).toBe('10.0.0.7');
+  expect(calls).toBe(2);
+});

@@ -74,12 +74,19 @@ export function boundedLookup(o: BoundedLookupOptions = {}): Lookup {
     if (waiting) return void waiting.push(waiter);
     const waiters = [waiter];
     inFlight.set(key, waiters);
-    resolve(hostname, { all: true, family: family || undefined, hints: options.hints }, (err, addresses) => {
+    const answered = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => {
       inFlight.delete(key);
       if (!err) answers.set(key, { at: now(), addresses });
       // Bounded: a few names per process (its Prometheus servers); expired ones are dropped as met.
       for (const [k, a] of answers) if (now() - a.at >= cacheMs) answers.delete(k);
       for (const w of waiters) w(err, addresses ?? []);
-    });
+    };
+    try {
+      resolve(hostname, { all: true, family: family || undefined, hints: options.hints }, answered);
+    } catch (err) {
+      // A resolver that throws (bad arguments) answers every waiter with it, asynchronously, rather
+      // than leave the name in flight for good.
+      process.nextTick(() => answered(err as NodeJS.ErrnoException, []));
+    }
   };
 }

@@ -444,6 +444,24 @@ describe('watch and API failures', () => {
     expect(lines.some((l) => l.msg === 'pod watch failed; restarting' && l.namespace === NS)).toBe(false);
   });
 
+  test('--heal-max-pods passed by a pod added in a small namespace: the largest one is dropped, not the one that added', async () => {
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'batch' } });
+    for (let i = 0; i < 3; i++) kube.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `job-${i}`, namespace: 'batch' }, spec: { containers: [{ name: 'c', image: 'busybox' }] }, status: { phase: 'Running' } } as V1Pod);
+    const h = await startHealer({ namespaces: [NS, 'batch'], maxPods: 4, restartDelayMs: 50, overBoundRetryMs: 100 });
+    putBystanders(1);
+    // The fifth pod, in shop: batch (3) is the largest and is dropped; shop (2) keeps its watch.
+    putPod('oomkilled-pod.json');
+    await waitFor(() => lines.some((l) => l.msg === 'pod watch failed; restarting' && l.namespace === 'batch'), 5000, 'batch dropped');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ action: 'oom-bump', result: 'applied' });
+    expect(lines.filter((l) => l.msg === 'pod watch failed; restarting').map((l) => [l.namespace, String(l.error).split(';')[0]])).toContainEqual([
+      'batch',
+      'more than --heal-max-pods 4 pods to watch (namespace batch: at least 3, the other watched namespaces: 2)',
+    ]);
+    expect(lines.some((l) => l.msg === 'pod watch failed; restarting' && l.namespace === NS)).toBe(false);
+    expect(watchUp.filter((u) => u.startsWith('shop:'))).toEqual(['shop:1']);
+  });
+
   test('stopped while its pod list is in flight: no watch is opened once the list returns (client-node would open one)', async () => {
     kube.beforeNext({ method: 'GET', path: `/api/v1/namespaces/${NS}/pods` }, () => void healers[0]!.stop());
     await startHealer();

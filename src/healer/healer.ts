@@ -139,15 +139,15 @@ export interface HealerOptions {
   markIntervalMs?: number;
   /** First delay before restarting a failed watch (doubles up to 30 s, with jitter). */
   restartDelayMs?: number;
-  /** Delay before listing again a namespace refused for --heal-max-pods (default OVER_BOUND_RETRY_MS). */
+  /** First delay before listing again a namespace over --heal-max-pods (default OVER_BOUND_RETRY.initialMs; doubling to ten times it). */
   overBoundRetryMs?: number;
   retry?: RetryOptions;
   /** Lines of the failed container's previous logs read for classification. */
   logLines?: number;
 }
 
-/** How long a namespace refused for --heal-max-pods waits before it is listed again. */
-export const OVER_BOUND_RETRY_MS = 5 * 60_000;
+/** How long a namespace over --heal-max-pods waits before it is listed again: doubling from initialMs to capMs. */
+export const OVER_BOUND_RETRY = { initialMs: 30_000, capMs: 5 * 60_000 } as const;
 
 /** Previous logs read for classification at most (on top of the line count). */
 const LOG_LIMIT_BYTES = 64 * 1024;
@@ -170,6 +170,8 @@ export class Healer {
   private readonly watchLiveAt = new Map<string, number>();
   /** Pod watch scope → pods its informer caches (its add and delete events): bounded by maxPods, all together. */
   private readonly cachedPods = new Map<string, number>();
+  /** Pod watch scope → drops its informer and cache (--heal-max-pods passed). */
+  private readonly droppers = new Map<string, (err: TooManyPods) => void>();
   private readonly elector: LeaderElector | null;
   private readonly budget: HourlyLimit;
   private readonly clock: () => number;
@@ -294,29 +296,34 @@ export class Healer {
       return pods;
     };
     const count = (delta: number) => this.cachedPods.set(scope, this.cachedPods.get(scope)! + delta);
-    const onPod = (pod: V1Pod) => this.onPod(pod);
-    // A cache grown past the bound is dropped whole: the next start lists afresh (within the
-    // bound) into a new informer, rather than resuming the watch on top of what it holds.
+    // Past the bound, a scope's informer is dropped with its cache: its pods no longer count
+    // against the others' room nor are resynced, and the next start lists afresh (within the
+    // bound) into a new informer rather than resuming on top of what it held.
     let dropped = false;
+    const drop = (err: TooManyPods) => {
+      if (dropped || this.stopped) return;
+      dropped = true;
+      failed(err);
+      this.informers.delete(scope);
+      this.cachedPods.set(scope, 0);
+      void informer.stop();
+    };
+    this.droppers.set(scope, drop);
     const open = () => {
       const current = () => this.informers.get(scope) === informer;
-      // Stopped (the healer, or this informer dropped) while a list was in flight: no watch after it.
+      // Stopped (the healer, or this informer dropped) while a list was in flight or its watch
+      // connecting: no watch after it.
       const wanted = () => !this.stopped && !dropped && current();
-      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive: alive, lookup: bounds?.lookup, wanted });
+      // A dropped informer's late events (the rest of a chunk, of a list) are neither seen nor proof of life.
+      const onAlive = () => void (current() && alive());
+      const onPod = (pod: V1Pod) => void (current() && this.onPod(pod));
+      const informer = makeBoundedInformer<V1Pod>(kc, path, list, this.o.podSelector, { maxEventBytes: bounds?.maxAnswerBytes, onAlive, lookup: bounds?.lookup, wanted });
       informer.on('add', () => {
         if (!current()) return;
         count(+1);
-        // Grown past the bound through the watch: stopped like a failed watch (restarted with
-        // back-off), so the cache grows no further.
-        if (this.cachedPodsTotal() > maxPods && !dropped && !this.stopped) {
-          dropped = true;
-          failed(tooMany(this.cachedPods.get(scope)!));
-          // Its cache is let go at once: no longer counted against the other namespaces' room, nor
-          // looked at by a resync.
-          this.informers.delete(scope);
-          this.cachedPods.set(scope, 0);
-          void informer.stop();
-        }
+        // Grown past the bound through a watch: the largest scope is dropped (this one, or the
+        // namespace that holds the most), so as many namespaces as fit stay watched.
+        if (this.cachedPodsTotal() > maxPods && !this.stopped) this.dropLargest(maxPods);
       });
       informer.on('add', onPod);
       informer.on('update', onPod);
@@ -324,7 +331,8 @@ export class Healer {
         if (current()) count(-1);
         this.revisions.forget(pod);
       });
-      informer.on('error', (err: unknown) => current() && failed(err));
+      // A list refused for the bound lets its old cache go too (client-node keeps it on a failed re-list).
+      informer.on('error', (err: unknown) => void (current() && (err instanceof TooManyPods ? drop(err) : failed(err))));
       this.informers.set(scope, informer);
       this.cachedPods.set(scope, 0);
       return informer;
@@ -333,6 +341,10 @@ export class Healer {
     // its start() resolves all the same: a start is healthy only if no error came during it. It
     // resumes from its resourceVersion when started again, and re-lists by itself on 410 Gone.
     const backoff = new RestartBackoff({ initialMs: this.o.restartDelayMs ?? 1000 });
+    // Over the bound, each try lists up to it before failing: tried again from 30 s, doubling to 5
+    // minutes, so a passing surge (a rollout's) is over soon and one that stays costs little.
+    const overBoundMs = this.o.overBoundRetryMs ?? OVER_BOUND_RETRY.initialMs;
+    const overBound = new RestartBackoff({ initialMs: overBoundMs, capMs: overBoundMs * (OVER_BOUND_RETRY.capMs / OVER_BOUND_RETRY.initialMs) });
     let errored = false;
     let scheduled: NodeJS.Timeout | null = null;
     let informer = open();
@@ -345,6 +357,7 @@ export class Healer {
       await informer.start().catch(() => undefined); // reported through 'error'
       if (errored) return;
       backoff.healthy(Date.now());
+      overBound.healthy(Date.now());
       this.revisions.rewatched(namespace);
       alive();
       this.o.metrics?.healerWatch?.(scope, true);
@@ -356,9 +369,7 @@ export class Healer {
       this.watchLiveAt.delete(scope);
       this.o.metrics?.healerWatch?.(scope, false);
       if (this.stopped || scheduled) return;
-      // A namespace over --heal-max-pods stays so for a while: each try lists up to the bound, so it
-      // is tried again rarely, not on the watch's back-off.
-      const delay = Math.max(backoff.next(Date.now()), err instanceof TooManyPods ? (this.o.overBoundRetryMs ?? OVER_BOUND_RETRY_MS) : 0);
+      const delay = err instanceof TooManyPods ? overBound.next(Date.now()) : backoff.next(Date.now());
       this.o.log.warn('pod watch failed; restarting', { namespace: namespace ?? '*', error: apiMessage(err), retryInMs: delay });
       scheduled = setTimeout(() => {
         this.restartTimers.delete(scheduled!);
@@ -369,6 +380,15 @@ export class Healer {
       this.restartTimers.add(scheduled);
     };
     await run();
+  }
+
+  /** Drops the informer of the scope caching the most pods (dropLargest: the bound is passed). */
+  private dropLargest(maxPods: number): void {
+    let largest: string | null = null;
+    for (const [scope, n] of this.cachedPods) if (largest === null || n > this.cachedPods.get(largest)!) largest = scope;
+    if (largest === null) return;
+    const n = this.cachedPods.get(largest)!;
+    this.droppers.get(largest)?.(new TooManyPods(maxPods, largest, n, this.cachedPodsTotal() - n));
   }
 
   private cachedPodsTotal(): number {

@@ -321,6 +321,9 @@ test('the files a kubeconfig names, which client-node reads synchronously at eve
     expect(load('ca.crt', `token-file: ${join(dir, 'token')}`)()?.getCurrentUser()?.name).toBe('u');
     writeFileSync(file, config('ca.crt', 'token: t').replace('users: [', `users: [{name: other, user: {token-file: ${join(dir, 'fifo')}}}, `));
     expect(() => loadKubeConfig({ kind: 'file', path: file })).toThrow('user other: token-file');
+    // As client-node: a token-file beside a token is never read, so not checked; one that is no path is refused.
+    expect(load('ca.crt', `token: t, token-file: ${join(dir, 'fifo')}`)()?.getCurrentUser()?.name).toBe('u');
+    expect(load('ca.crt', 'token-file: 1')).toThrow(`kubeconfig ${file}: user u: token-file must be a path, got 1`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -346,6 +349,27 @@ test("a server named by host name is looked up through the bounded lookup, once 
     await ended;
   } finally {
     await kube.close();
+  }
+});
+
+test('a watch that stops being wanted while it connects is ended when its headers come, with no error (the informer had no request to abort yet)', async () => {
+  let closed = false;
+  const server = await loopback((req, res) => {
+    req.on('close', () => (closed = true));
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('');
+    }, 150);
+  });
+  try {
+    let wanted = true;
+    const ended = new Promise<unknown>((resolve) => void new BoundedWatch(kubeConfigFor(server.url), { wanted: () => wanted }).watch('/api/v1/pods', {}, () => undefined, resolve));
+    await new Promise((r) => setTimeout(r, 30));
+    wanted = false;
+    expect(await ended).toBeNull();
+    await until(() => closed, 2000);
+  } finally {
+    await server.close();
   }
 });
 

@@ -213,7 +213,8 @@ function exchange(request: RequestContext, signal: AbortSignal, maxBytes: number
     const headers: Record<string, string> = { ...request.getHeaders() };
     if (body !== undefined) headers['Content-Length'] = String(body.length);
     const send = url.protocol === 'https:' ? https.request : http.request;
-    // The lookup rides on the request: client-node's agent sets none, so it reaches the connection.
+    // The lookup rides on the request: client-node's agent sets none, so it reaches the connection
+    // (a kubeconfig's proxy-url agent connects to its proxy itself, with the system resolver).
     const req = send(url, { method: request.getHttpMethod(), headers, agent: request.getAgent(), signal, lookup });
     req.on('error', reject);
     req.on('response', (res) => {
@@ -318,7 +319,8 @@ export class BoundedWatch extends Watch {
   ): Promise<AbortController> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('No currently active cluster');
-    if (this.bounds.wanted && !this.bounds.wanted()) {
+    const unwanted = () => this.bounds.wanted !== undefined && !this.bounds.wanted();
+    if (unwanted()) {
       const controller = new AbortController();
       controller.abort();
       queueMicrotask(() => done(null));
@@ -340,6 +342,10 @@ export class BoundedWatch extends Watch {
     } catch (err) {
       // Through done, as a failed connection is: the informer's owner hears it and restarts it.
       done(err);
+      return controller;
+    }
+    if (unwanted()) {
+      done(null);
       return controller;
     }
 
@@ -372,6 +378,13 @@ export class BoundedWatch extends Watch {
     });
     if (!res || ended) {
       res?.destroy();
+      return controller;
+    }
+    // Stopped while connecting (the credentials, the lookup, the headers take time): client-node has
+    // no request to abort yet, so the stream is ended here rather than kept for its timeoutSeconds.
+    if (unwanted()) {
+      res.destroy();
+      finish(null);
       return controller;
     }
     if (res.statusCode !== 200) {
@@ -580,9 +593,11 @@ function checkTokenFiles(text: string, source: string): void {
   }
   const users = typeof doc === 'object' && doc !== null ? (doc as { users?: unknown }).users : undefined;
   if (!Array.isArray(users)) return;
-  for (const entry of users as { name?: unknown; user?: { 'token-file'?: unknown } }[]) {
-    const file = entry?.user?.['token-file'];
-    if (typeof file !== 'string' || file === '') continue;
+  for (const entry of users as { name?: unknown; user?: { token?: unknown; 'token-file'?: unknown } }[]) {
+    // As client-node's findToken: the file is read only when there is no token, whatever it holds.
+    const file = entry?.user?.token ? undefined : entry?.user?.['token-file'];
+    if (!file) continue;
+    if (typeof file !== 'string') throw new Error(`${source}: user ${String(entry.name)}: token-file must be a path, got ${JSON.stringify(file)}`);
     try {
       readSmallFile(file, MAX_TLS_FILE_BYTES);
     } catch (err) {
