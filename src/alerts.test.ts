@@ -49,7 +49,7 @@ function promtool(args: string[], cwd: string): string {
 }
 
 test('the manifests carry one alert of each kind, each with a severity, a summary and a description', () => {
-  expect(rules.map((r) => r.alert)).toEqual(['AmadeusDown', 'AmadeusTriggersUnavailable', 'AmadeusTriggersOnLastPlan', 'AmadeusHealerWatchDown', 'AmadeusHealerNotReady', 'AmadeusHealFailed']);
+  expect(rules.map((r) => r.alert)).toEqual(['AmadeusDown', 'AmadeusAllDown', 'AmadeusTriggersUnavailable', 'AmadeusTriggersOnLastPlan', 'AmadeusHealerWatchDown', 'AmadeusHealerNotReady', 'AmadeusHealFailed']);
   for (const r of rules) {
     expect(['critical', 'warning', 'info']).toContain(r.labels.severity);
     expect(r.annotations.summary).toBeTruthy();
@@ -91,6 +91,8 @@ test('promtool: the rules are valid, and each alert fires on what it is about, a
           alert_rule_test: [
             { eval_time: '5m', alertname: 'AmadeusDown', exp_alerts: [] },
             { eval_time: '8m', alertname: 'AmadeusDown', exp_alerts: [fired('AmadeusDown', pod('amadeus-0'), 'Amadeus replica amadeus-0 is not scraped')] },
+            // amadeus-1 is up throughout.
+            { eval_time: '8m', alertname: 'AmadeusAllDown', exp_alerts: [] },
             { eval_time: '5m', alertname: 'AmadeusTriggersUnavailable', exp_alerts: [] },
             { eval_time: '8m', alertname: 'AmadeusTriggersUnavailable', exp_alerts: [fired('AmadeusTriggersUnavailable', { cause: 'deadline' }, '3 Amadeus triggers answer UNAVAILABLE (deadline)')] },
             { eval_time: '15m', alertname: 'AmadeusTriggersOnLastPlan', exp_alerts: [] },
@@ -104,6 +106,26 @@ test('promtool: the rules are valid, and each alert fires on what it is about, a
             { eval_time: '6m', alertname: 'AmadeusHealFailed', exp_alerts: [fired('AmadeusHealFailed', { action: 'rollback' }, 'An Amadeus healing action (rollback) failed')] },
             { eval_time: '40m', alertname: 'AmadeusHealFailed', exp_alerts: [] },
             { eval_time: '51m', alertname: 'AmadeusHealFailed', exp_alerts: [fired('AmadeusHealFailed', { action: 'rollback' }, 'An Amadeus healing action (rollback) failed')] },
+          ],
+        },
+        {
+          // Every replica gone: first both down, then no target left at all (no `up` series).
+          interval: '1m',
+          input_series: [series('up', pod('amadeus-0'), '1 1 0 0 0 0 0 0 _x30'), series('up', pod('amadeus-1'), '1 1 0 0 0 0 0 0 _x30')],
+          alert_rule_test: [
+            { eval_time: '5m', alertname: 'AmadeusAllDown', exp_alerts: [] },
+            { eval_time: '8m', alertname: 'AmadeusAllDown', exp_alerts: [fired('AmadeusAllDown', {}, 'No Amadeus replica is up')] },
+            { eval_time: '30m', alertname: 'AmadeusAllDown', exp_alerts: [fired('AmadeusAllDown', {}, 'No Amadeus replica is up')] },
+          ],
+        },
+        {
+          // A pod watch dropped and listed again by turns (five minutes down, one up): never ten
+          // minutes down in a row, but down most of the time.
+          interval: '1m',
+          input_series: [series('amadeus_healer_watch_up', { ...pod('amadeus-0'), scope: 'batch' }, Array.from({ length: 40 }, (_, i) => (i % 6 === 5 ? 1 : 0)).join(' '))],
+          alert_rule_test: [
+            { eval_time: '8m', alertname: 'AmadeusHealerWatchDown', exp_alerts: [] },
+            { eval_time: '20m', alertname: 'AmadeusHealerWatchDown', exp_alerts: [fired('AmadeusHealerWatchDown', { ...pod('amadeus-0'), scope: 'batch' }, 'The healer on amadeus-0 cannot watch pods in batch')] },
           ],
         },
         {
@@ -123,7 +145,7 @@ test('promtool: the rules are valid, and each alert fires on what it is about, a
       ],
     };
     writeFileSync(join(dir, 'tests.json'), JSON.stringify(tests));
-    expect(promtool(['check', 'rules', 'rules.json'], dir)).toContain('SUCCESS: 6 rules found');
+    expect(promtool(['check', 'rules', 'rules.json'], dir)).toContain('SUCCESS: 7 rules found');
     expect(promtool(['test', 'rules', 'tests.json'], dir)).toContain('SUCCESS');
   } finally {
     rmSync(dir, { recursive: true, force: true });
