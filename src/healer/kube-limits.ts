@@ -26,8 +26,8 @@ export const KUBE_MAX_ANSWER_BYTES_RANGE = { min: 4 * 1024 * 1024, max: 256 * 10
  * replica keeps each watched pod in memory (about 7 KiB of heap for a typical pod without
  * managedFields, measured on the fixtures; several times that with many containers or env vars),
  * twice over during a re-list: 20,000 stays well within the image's 1.5 GiB limit. Past it the
- * healer stops watching the namespace that grew (it then sees and does nothing there) and says
- * how to narrow what it watches.
+ * healer stops watching a namespace — the one whose list does not fit, or the largest when a watch
+ * passes it — (it then sees and does nothing there) and says how to narrow what it watches.
  */
 export const HEAL_MAX_PODS = 20_000;
 export const HEAL_MAX_PODS_RANGE = { min: 100, max: 1_000_000 } as const;
