@@ -14,6 +14,7 @@ import { apiWrites, HEAL, healerWorld, type HealerWorld, LEASE, NS, type Replica
 import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
 import { detectFailures } from './detect.js';
 import { readMark } from './guards.js';
+import { waitFor } from '../test-support/fakes.js';
 import { makeClients } from './kube.js';
 import { HEAL_RULES } from './rules.js';
 
@@ -32,7 +33,6 @@ const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.te
 const setImage = (img: string) => w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = img));
 const holder = () => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
 const served = () => w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The pods a replica's informers hold: what its resync looks at. */
 const cached = (r: Replica): V1Pod[] => [...(r.healer as unknown as { informers: Map<string, { list(): V1Pod[] }> }).informers.values()].flatMap((i) => i.list());
@@ -54,11 +54,6 @@ function notWaitedFor(r: Replica): () => void {
   const x = r as unknown as { held: number };
   x.held++;
   return () => void x.held--;
-}
-
-/** Waits (real time: the healer restarts its watch on its own timers) until `ok` holds. */
-async function realTimeUntil(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !ok(); await sleep(5)) if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
 }
 
 describe('a replica becomes leader while its pod watch is cut, its cache stale', () => {
@@ -148,7 +143,7 @@ describe('a replica becomes leader while its pod watch is cut, its cache stale',
 
     // 4. The proxy heals: B's next restart (on its back-off) watches again, from where it stopped.
     proxy.heal();
-    await realTimeUntil('B’s pod watch is back through the proxy', () => proxy!.openWatches() === 1);
+    await waitFor(() => proxy!.openWatches() === 1, 10_000, 'B’s pod watch is back through the proxy');
     release();
     await w.quiet();
     const backAt = w.cluster.clock.now();

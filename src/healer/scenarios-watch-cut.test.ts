@@ -13,6 +13,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
 import { apiWrites, HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary, revisionSeen, podReady as ready } from '../test-support/healer-world.js';
 import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
+import { waitFor } from '../test-support/fakes.js';
 import { makeClients } from './kube.js';
 
 let w: HealerWorld;
@@ -32,11 +33,6 @@ const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.te
 const markOf = (img: string) => replicaSetRunning(w, 'web', img)!.metadata!.annotations?.['amadeus.io/known-good'];
 const setImage = (img: string) => w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = img));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (real time: the healer restarts its watch on its own timers) until `ok` holds. */
-async function realTimeUntil(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !ok(); await sleep(5)) if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-}
 
 describe('the pod watch cut at once, again and again, by a proxy in trouble', () => {
   test('web:2, Ready just before the cut, earns no mark through it; the healer re-watches with back-off, writes nothing meanwhile, and after the cut rolls web:3’s crash loop back to web:1 — not to web:2, whose healthy time was not watched', async () => {
@@ -93,7 +89,7 @@ describe('the pod watch cut at once, again and again, by a proxy in trouble', ()
     expect(w.kube.requests.slice(writesBefore).filter((q) => q.method === 'GET' && q.path.endsWith('/pods') && q.query.watch === 'true')).toEqual([]); // the proxy ended them: none reached the server
 
     // 3. Healed: the next restart (on its back-off) opens a watch that passes; the clock starts again from then.
-    await realTimeUntil('the pod watch is back through the proxy and web:2’s clock runs', () => proxy!.openWatches() === 1 && revisionSeen(w, a, web2).healthySince !== null);
+    await waitFor(() => proxy!.openWatches() === 1 && revisionSeen(w, a, web2).healthySince !== null, 10_000, 'the pod watch is back through the proxy and web:2’s clock runs');
     await w.quiet();
     const backAt = w.cluster.clock.now();
     expect(revisionSeen(w, a, web2).healthySince).toBe(backAt); // from the watch's return, not from before the cut
