@@ -1,4 +1,5 @@
 /** The Slack notifier against a local HTTP sink standing in for slack.com/api (via slackApiUrl). */
+import dns from 'node:dns';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../telemetry/logger.js';
@@ -198,5 +199,26 @@ describe('bounded', () => {
     await s.flush();
     expect(posts).toHaveLength(3);
     expect(dropped().map((l) => l.error)).toEqual(['rate limited 3 times']);
+  });
+
+  test('DNS not answering: one lookup of the API host in flight, however many attempts and notices (each would hold a libuv pool thread)', async () => {
+    // The resolver every lookup ends in, hung as a DNS server that never answers would leave it.
+    const real = dns.lookup;
+    const asked: string[] = [];
+    dns.lookup = ((hostname: string) => void asked.push(hostname)) as unknown as typeof dns.lookup;
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const s = slack({ apiUrl: `http://slack-api.invalid:${port}/api/`, timeoutMs: 100, retryDelayMs: 10 });
+      await s.notify(note());
+      await s.notify(note({ namespace: 'other' }));
+      await s.flush();
+      // Both notices dropped after their attempts (3 each), every one ended by its deadline...
+      expect(dropped()).toHaveLength(2);
+      expect(posts).toHaveLength(0);
+      // ...while the name was looked up once: six hung lookups would hold six of the pool's threads.
+      expect(asked).toEqual(['slack-api.invalid']);
+    } finally {
+      dns.lookup = real;
+    }
   });
 });

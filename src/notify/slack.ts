@@ -12,8 +12,11 @@
  * de-duplication window is dropped, and at most one notice per `minIntervalMs` is sent — the ones
  * held back are counted and mentioned in the next. The token is never logged.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { WebClient, type KnownBlock, type RetryOptions } from '@slack/web-api';
 import { deadlineSignal } from '../deadline/deadline.js';
+import { boundedLookup } from '../dns/lookup.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Notification, Notifier } from './notifier.js';
 
@@ -46,6 +49,14 @@ export const SLACK_DEFAULTS = { dedupeWindowMs: 10 * 60_000, minIntervalMs: 60_0
 
 /** Slack mrkdwn treats &, < and > as control characters. */
 export const escapeMrkdwn = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Slack's name lookups, as Prometheus's and the Kubernetes API's are: one in flight per name. An
+ * attempt's deadline ends the request, not the getaddrinfo under it, which holds a libuv pool thread
+ * for the resolver's whole timeout; with DNS not answering, every retry of every queued notice would
+ * otherwise hold one more thread (the pool file reads and the other lookups need).
+ */
+const lookup = boundedLookup();
 
 const ICON: Record<Notification['severity'], string> = { info: ':large_green_circle:', warning: ':large_yellow_circle:', critical: ':red_circle:' };
 
@@ -88,8 +99,12 @@ export class SlackNotifier implements Notifier {
   constructor(options: SlackOptions) {
     this.o = { ...SLACK_DEFAULTS, ...options };
     this.clock = options.clock ?? Date.now;
+    // The client hands `agent` to axios for http and https alike: it must match the API's scheme.
+    const plain = /^http:/i.test(options.apiUrl ?? '');
+    const agent = plain ? new http.Agent({ keepAlive: true, lookup }) : new https.Agent({ keepAlive: true, lookup });
     this.client = new WebClient(options.token, {
       slackApiUrl: options.apiUrl,
+      agent,
       timeout: this.o.timeoutMs,
       // 429s come back to us at once (post() honours a Retry-After up to the cap), not slept on by the client.
       rejectRateLimitedCalls: true,
