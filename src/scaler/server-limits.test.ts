@@ -100,6 +100,21 @@ describe('bad metadata over gRPC', () => {
     expect(registry.triggers('shop', 'web').every((t) => t.key.length < 200)).toBe(true);
   });
 
+  test.each([
+    ['name', { name: 'w'.repeat(1 << 20), namespace: 'shop' }, 'scaledObjectRef.name must be a ScaledObject\'s name (at most 253 characters)'],
+    ['namespace', { name: 'web', namespace: 'n'.repeat(1 << 20) }, 'scaledObjectRef.namespace must be a namespace (at most 63 characters)'],
+  ])('a 1 MB %s is refused, naming the field: it would be kept in the trigger\'s key, its logs and its metrics\' labels', async (_field, names, expected) => {
+    const r = { ...names, scalerMetadata: { targetValue: '10' } };
+    const details = await invalid(r);
+    expect(details.startsWith(`${expected}, got "`)).toBe(true);
+    expect(details.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+    const err = await client.getMetrics(r, 'amadeus-predicted-load').catch((e: grpc.ServiceError) => e);
+    expect(grpc.status[(err as grpc.ServiceError).code]).toBe('INVALID_ARGUMENT');
+    expect(registry.size).toBe(0);
+    // Kubernetes's own longest names are served.
+    expect((await getMetricSpec({ name: 'w'.repeat(253), namespace: 'n'.repeat(63), scalerMetadata: { targetValue: '10' } })).metricSpecs[0]!.targetSizeFloat).toBe(10);
+  });
+
   test('StreamIsActive calls are bounded: one past maxStreams is RESOURCE_EXHAUSTED, and a closed one frees its place', async () => {
     const small = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger, maxStreams: 2 });
     small.markReady();

@@ -3,7 +3,7 @@
  * becomes a gRPC status (never a crash, never an unhandled rejection).
  */
 import * as grpc from '@grpc/grpc-js';
-import { capText } from '../config/fields.js';
+import { capText, quote } from '../config/fields.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ExternalScalerHandlers, IsActiveResponse, ScaledObjectRef } from './contract.js';
 import { InvalidRequestError } from './metadata.js';
@@ -43,10 +43,20 @@ export class StreamSet {
 /** KEDA opens one stream per external-push trigger; twice the default --max-objects. */
 export const DEFAULT_MAX_STREAMS = 10_000;
 
+/**
+ * Kubernetes's bounds on a ScaledObject's name (a DNS subdomain) and namespace (a DNS label). Both
+ * are kept whole (the trigger's key, every log line, the metrics' labels), unlike the metadata,
+ * which is digested: past them a request, up to gRPC's 4 MiB, would cost that much per trigger.
+ */
+export const MAX_NAME_LENGTH = 253;
+export const MAX_NAMESPACE_LENGTH = 63;
+
 function toRef(ref: ScaledObjectRef | null | undefined, field: string): ObjectRef {
   if (!ref) throw new InvalidRequestError(`${field} is required`);
   if (!ref.name) throw new InvalidRequestError(`${field}.name is required: the ScaledObject's name`);
   if (!ref.namespace) throw new InvalidRequestError(`${field}.namespace is required: the ScaledObject's namespace`);
+  if (ref.name.length > MAX_NAME_LENGTH) throw new InvalidRequestError(`${field}.name must be a ScaledObject's name (at most ${MAX_NAME_LENGTH} characters), got ${quote(ref.name)}`);
+  if (ref.namespace.length > MAX_NAMESPACE_LENGTH) throw new InvalidRequestError(`${field}.namespace must be a namespace (at most ${MAX_NAMESPACE_LENGTH} characters), got ${quote(ref.namespace)}`);
   return { namespace: ref.namespace, name: ref.name, metadata: ref.scalerMetadata ?? {} };
 }
 
