@@ -27,7 +27,7 @@
 import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
-import { detectFailures, ownerOf, type Failure } from './detect.js';
+import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
 import { cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
 import {
@@ -812,6 +812,14 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
+    // The share above is the pod cache's, which may be behind (a half-open or cut watch, a leader
+    // that followed with a stale cache): its crash loop may be over, the same pods Ready again.
+    // The API server must show it still on too, or nothing is done from the stale view.
+    if (failing && !(await this.stillFailingOnServer(w, failing))) {
+      this.seen.delete(failure.key); // looked at again when the cache catches up, if it still fails
+      this.o.log.info('crash loop not confirmed by the API server (the pod cache is behind): no rollback', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
+      return null;
+    }
     const unwatched = failing ? await this.ranHealthyUnwatched(w, failing, pick) : null;
     if (unwatched) return unwatched;
     const guard = this.sharedGuards('rollback', last, held);
@@ -841,6 +849,21 @@ export class Healer {
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
     return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+  }
+
+  /**
+   * Whether the API server, read now, shows the crash-loop share on the failing revision's pods: a
+   * pod counts when it is not Ready and crash-loops or has restarted at least `crashLoopMinRestarts`
+   * times (between two crashes it runs, not Ready). A Ready pod does not count, whatever the cache says.
+   */
+  private async stillFailingOnServer(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>): Promise<boolean> {
+    const meta = w.object.metadata!;
+    const labelSelector = [selectorString(w.object.spec?.selector), this.o.podSelector].filter((x) => x).join(',') || undefined;
+    const listed = (await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: meta.namespace!, labelSelector, ...p }))).items;
+    const pods = podsOfRevision(listed, w.kind, meta.uid, failing.obj.metadata);
+    const rules = this.o.rules;
+    const failingNow = pods.filter((p) => !isPodReady(p) && (isCrashLooping(p, rules) || podRestarts(p) >= rules.crashLoopMinRestarts)).length;
+    return crashLoopShareMet(failingNow, pods.length, rules.crashLoopShare);
   }
 
   /**

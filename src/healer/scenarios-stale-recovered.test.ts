@@ -1,0 +1,103 @@
+/**
+ * A replica becomes leader with a stale pod cache showing a crash loop that is over. Two replicas
+ * on one Lease, B's pod watch through the watch-cutting proxy. A, the leader, spent its hourly
+ * budget (one action an hour here) on a memory raise of Deployment api, so it refuses web:2's crash
+ * loop (`rate-limit`); B, following, saw web:2's pods crash-loop. B's watch is cut; web:2 then
+ * recovers (what it crashed on is back: its pods restart Ready, the same pods) and its rollout
+ * completes, unseen by B. A goes away; B leads with a fresh budget and a cache still showing every
+ * web:2 pod crash-looping. Nothing is wrong any more: B must not roll the healthy web:2 back.
+ */
+import type { V1Deployment, V1Lease, V1Pod } from '@kubernetes/client-node';
+import { deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, type HealerWorld, LEASE, NS, type Replica, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
+import { waitFor } from '../test-support/fakes.js';
+import { detectFailures } from './detect.js';
+import { makeClients } from './kube.js';
+import { HEAL_RULES } from './rules.js';
+
+let w: HealerWorld;
+let proxy: WatchCuttingProxy | undefined;
+afterEach(async () => {
+  await w?.close();
+  await proxy?.close();
+  proxy = undefined;
+});
+
+/** One action an hour: A's memory raise of api spends it. */
+const RULES = { ...HEAL_RULES, maxActionsPerHour: 1 };
+
+const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image;
+const holder = () => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
+const served = () => w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`);
+const cached = (r: Replica): V1Pod[] => [...(r.healer as unknown as { informers: Map<string, { list(): V1Pod[] }> }).informers.values()].flatMap((i) => i.list());
+const cachedView = (r: Replica) =>
+  cached(r)
+    .filter((p) => p.metadata!.labels?.app === 'web')
+    .map((p) => `${p.spec!.containers[0]!.image} ${detectFailures(p).map((f) => f.kind).join(',') || (ready(p) ? 'ready' : 'not-ready')}`)
+    .sort();
+
+/** See scenarios-stale-leader.test.ts: the world neither waits for B's cache nor for its failures. */
+function notWaitedFor(r: Replica): () => void {
+  const x = r as unknown as { held: number };
+  x.held++;
+  return () => void x.held--;
+}
+
+test('B leads from a stale cache showing web:2 crash-looping after web:2 recovered: no rollback of the healthy revision', async () => {
+  w = await healerWorld();
+  w.cluster.behave('web:1', 'healthy');
+  w.cluster.behave('api:1', 'healthy');
+  w.cluster.behave('web:2', { run: 'crash', log: 'starting web:2\nfatal: license check failed\n' });
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL, strategy: { type: 'Recreate' } }));
+  w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
+  proxy = await startWatchCuttingProxy(w.kube);
+  const a = await w.start({ name: 'a', elect: true, rules: RULES });
+  const b = await w.start({ name: 'b', elect: true, rules: RULES, clients: makeClients(proxy.kubeConfig()) });
+  await w.advance(11 * 60);
+  expect(holder()).toBe('a');
+
+  // A's budget goes on api: a pod comes back OOM-killed, its limit is raised.
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.kube.remove('v1', 'Pod', NS, w.pods({ app: 'api' })[0]!.metadata!.name!);
+  expect(await w.advance(5 * 60, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  w.cluster.behave('api:1', 'healthy');
+
+  // web:2 crash-loops; A refuses it for its budget. B saw it all.
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+  expect(await w.advance(10 * 60, { until: () => a.healer.reports.some((r) => r.reason === 'rate-limit') })).toBe(true);
+  await w.quiet();
+  expect(cachedView(b)).toEqual(Array(3).fill('web:2 crash-loop'));
+
+  // B's watch is cut; web:2 recovers (its next start runs), its pods Ready, its rollout complete.
+  proxy.cut();
+  const release = notWaitedFor(b);
+  w.cluster.behave('web:2', 'healthy');
+  await w.advance(6 * 60);
+  expect(served()).toEqual(Array(3).fill('web:2 true'));
+  expect(cachedView(b)).toEqual(Array(3).fill('web:2 crash-loop')); // stale
+
+  // A goes; B leads, resyncs its stale cache.
+  await w.stop(a);
+  expect(await w.advance(60, { until: () => b.healer.isLeader })).toBe(true);
+  await b.healer.idle();
+  await w.advance(60);
+  await b.healer.idle();
+
+  // Without the API server's word (healer.ts, stillFailingOnServer) B rolled web:2 back to web:1 here.
+  expect(b.healer.reports).toEqual([]);
+  expect(image()).toBe('web:2');
+  expect(served()).toEqual(Array(3).fill('web:2 true'));
+  expect(b.lines.filter((l) => l.msg.startsWith('crash loop not confirmed by the API server')).length).toBeGreaterThan(0);
+
+  // Healed, B's cache catches up: web:2's pods Ready, nothing to do.
+  proxy.heal();
+  await waitFor(() => proxy!.openWatches() === 1, 10_000, 'B’s pod watch is back through the proxy');
+  release();
+  await w.advance(5 * 60);
+  expect(cachedView(b)).toEqual(Array(3).fill('web:2 ready'));
+  expect(b.healer.reports).toEqual([]);
+  expect(image()).toBe('web:2');
+  expect(reportSummary(w).filter((s) => s.includes('applied'))).toEqual(['Deployment/api oom-bump/applied/raised']);
+  expect(w.patches('deployments/web')).toEqual([]);
+});
