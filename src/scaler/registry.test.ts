@@ -531,7 +531,7 @@ describe('ScaledObjectRegistry', () => {
     expect(() => ctx.registry.metricValue(state)).toThrow(NotReadyError);
   });
 
-  test('observed is served before the first plan when the forecaster is slow', async () => {
+  test('before the first plan (a slow forecaster) nothing is answered yet, not the observed load below it', async () => {
     let release!: () => void;
     const slow = fakeForecaster('holt-winters', 3);
     const gate = new Promise<void>((r) => (release = r));
@@ -544,7 +544,8 @@ describe('ScaledObjectRegistry', () => {
     const state = ctx.registry.touch(ref('a'));
     await waitFor(() => state.observed !== null);
     expect(state.plan).toBeNull();
-    expect(ctx.registry.metricValue(state)).toBe(10);
+    expect(() => ctx.registry.metricValue(state)).toThrow(NotReadyError);
+    expect(() => ctx.registry.isActive(state)).toThrow(/its first forecast has not answered yet/);
     release();
     await waitFor(() => state.plan !== null);
     expect(ctx.registry.metricValue(state)).toBe(30);

@@ -33,7 +33,7 @@ import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { ForecastRequest, Forecaster } from '../forecast/types.js';
 import type { GateReason } from '../forecast/gate.js';
 import type { Forecast } from '../series/forecast.js';
-import { makePlan, MAX_PLAN_VALUE, type Plan, type PlanReason } from '../plan/plan.js';
+import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
 import { planSignals, signalHistoryMinutes, type SignalName } from '../plan/signals.js';
 import { DeadlineError, deadlineSignal, untilAborted } from '../deadline/deadline.js';
@@ -114,10 +114,9 @@ export interface RegistryObserver {
 
 /**
  * Why the answered value is what it is: the plan's own reason while the source works; while it
- * fails, `last-plan` (within the plan TTL), then `stale-plan` (the same value, older);
- * `observed-only` before the first plan when the forecaster is slow.
+ * fails, `last-plan` (within the plan TTL), then `stale-plan` (the same value, older).
  */
-export type ServedReason = PlanReason | 'last-plan' | 'stale-plan' | 'observed-only';
+export type ServedReason = PlanReason | 'last-plan' | 'stale-plan';
 
 /** Where a trigger stands: answering (`serving`, or the degraded stages) or not. */
 export type Stage = 'serving' | 'last-plan' | 'stale-plan' | 'unavailable' | 'not-ready';
@@ -160,7 +159,7 @@ export interface EntryState {
   trigger: string;
   config: ScalerConfig;
   plan: Plan | null;
-  /** Latest observed load, known before the first plan when the forecaster is slow or failing. */
+  /** Latest observed load (known before the first plan while the first forecast runs; never answered alone). */
   observed: number | null;
   /** When the last plan was made (the registry's clock). */
   lastRefreshAt: number | null;
@@ -352,14 +351,14 @@ export class ScaledObjectRegistry {
    * (UNAVAILABLE: KEDA's `fallback` applies); with nothing known yet, NotReadyError.
    */
   served(state: EntryState): Served {
-    const { plan, observed, config } = state;
+    const { plan, config } = state;
     let base: Served;
+    // No plan yet, even with the load read and the first forecast running (a slow model): not the
+    // observed load alone, which is at most the plan of the same window and inactive where a forecast
+    // may activate. The other replicas KEDA round-robins over have their plan; this one answering
+    // less would halve the HPA's metric or idle the workload by turns. UNAVAILABLE holds both.
     if (plan) base = { value: plan.value, active: plan.active, reason: plan.reason, model: plan.model };
-    else if (observed !== null) {
-      // Before the first plan (a slow forecaster): the observed load with headroom, within the ceiling.
-      const value = Math.min(observed * (1 + config.headroom), config.maxValue ?? MAX_PLAN_VALUE);
-      base = { value, active: observed > config.activationValue, reason: 'observed-only', model: null };
-    } else if (state.sourceFailing && state.metadataFault !== null) {
+    else if (state.sourceFailing && state.metadataFault !== null) {
       // Nothing is known yet and the metadata is why: a clear error, not "no data yet" for ever.
       // (Once a plan exists the same answer is a source fault: the last plan holds.)
       throw new InvalidRequestError(`ScaledObject ${state.namespace}/${state.name}: ${state.metadataFault}`);
@@ -885,6 +884,7 @@ function triggerKey(ref: { namespace: string; name: string }, signature: string)
 
 function notReadyMessage(state: EntryState): string {
   const name = `${state.namespace}/${state.name}`;
+  if (state.observed !== null && !state.sourceFailing) return `no data yet for ScaledObject ${name}: its first forecast has not answered yet`;
   return state.lastError ? `no data yet for ScaledObject ${name}: ${state.lastError}` : `no data yet for ScaledObject ${name}: the first refresh has not completed`;
 }
 

@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
+import type { Forecaster } from '../forecast/types.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { generateCerts, type TestCerts } from '../test-support/certs.js';
 import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
@@ -24,7 +25,7 @@ interface Harness {
   stop(): Promise<void>;
 }
 
-async function startHarness(opts: { initial?: Record<string, number | null>; gated?: string[]; tls?: TlsFiles; maxObjects?: number; ready?: boolean } = {}): Promise<Harness> {
+async function startHarness(opts: { initial?: Record<string, number | null>; gated?: string[]; tls?: TlsFiles; maxObjects?: number; ready?: boolean; forecaster?: Forecaster } = {}): Promise<Harness> {
   const sources = new Map<string, FakeSource>();
   const gate = new Promise<void>(() => {}); // never resolves: those objects never get data
   const registry = new ScaledObjectRegistry({
@@ -35,7 +36,7 @@ async function startHarness(opts: { initial?: Record<string, number | null>; gat
       sources.set(ref.name, s);
       return s;
     },
-    forecasterFor: () => fakeForecaster('holt-winters', 2),
+    forecasterFor: () => opts.forecaster ?? fakeForecaster('holt-winters', 2),
     idleTimeoutMs: 60_000,
     maxObjects: opts.maxObjects ?? 100,
     refreshConcurrency: 4,
@@ -301,6 +302,43 @@ describe('ExternalScaler over gRPC', () => {
     } finally {
       health.close();
     }
+  });
+});
+
+describe('several replicas behind one Service: KEDA round-robins its calls over them', () => {
+  const started: Harness[] = [];
+  afterEach(async () => {
+    for (const h of started.splice(0)) await h.stop();
+  });
+
+  test("a replica whose first forecast is still running (a rollout's new pod loading its model) answers UNAVAILABLE, never the observed load below its peers' plan", async () => {
+    const r = ref('web', { activationValue: '15' });
+    const a = await startHarness();
+    started.push(a);
+    // Observed 10, forecast 2 × 10: the plan is 20 and active (> 15).
+    expect(await pollUntilPlanned(a, r)).toMatchObject({ metrics: [{ metricValueFloat: 20 }], active: true });
+    // The new replica has read the load; its first forecast has not answered yet.
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const model = fakeForecaster('holt-winters', 2);
+    const forecast = model.forecast.bind(model);
+    let asked = 0;
+    model.forecast = async (req) => {
+      asked++;
+      await gate;
+      return forecast(req);
+    };
+    const b = await startHarness({ forecaster: model });
+    started.push(b);
+    await b.client.getMetricSpec(r);
+    await waitFor(() => b.registry.get('shop', 'web')?.observed != null && asked === 1, 3000, "b's first read");
+    // KEDA's calls that land on b meanwhile: not 10 and inactive while a answers 20 and active (the
+    // HPA would see its metric halve, KEDA the workload go idle), but UNAVAILABLE, which holds both.
+    await expectStatus(b.client.getMetrics(r, 'amadeus-predicted-load'), grpc.status.UNAVAILABLE, /no data yet for ScaledObject shop\/web: its first forecast has not answered yet/);
+    await expectStatus(b.client.isActive(r), grpc.status.UNAVAILABLE);
+    release();
+    await waitFor(() => b.registry.get('shop', 'web')?.plan != null, 3000, "b's first plan");
+    expect(await poll(b.client, r)).toEqual(await poll(a.client, r));
   });
 });
 
