@@ -781,7 +781,8 @@ export class Healer {
     }
     const failing = pick.failing;
     // A marked revision seen crash-looping is no target any more (bookkeeping, like the marks).
-    if (failing) await this.recordCrashLoop(w, failing.obj);
+    // The revision as recorded (its resourceVersion is what a later write of it is checked against).
+    const failingNow = failing && { ...failing, obj: await this.recordCrashLoop(w, failing.obj) };
     // Pods of a revision this workload was rolled back from, still being replaced: done already.
     if (failing && answeredByRollback(failing.hash, away, w.object.spec?.template)) {
       // A StatefulSet rolled back by a replica that stopped (or whose delete failed) before it
@@ -820,7 +821,7 @@ export class Healer {
       this.o.log.info('crash loop not confirmed by the API server (the pod cache is behind): no rollback', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
       return null;
     }
-    const unwatched = failing ? await this.ranHealthyUnwatched(w, failing, pick) : null;
+    const unwatched = failingNow ? await this.ranHealthyUnwatched(w, failingNow, pick) : null;
     if (unwatched) return unwatched;
     const guard = this.sharedGuards('rollback', last, held);
     if (guard) return guard;
@@ -1012,20 +1013,20 @@ export class Healer {
    * Records `crash-looped-at` on a revision whose pods crash-loop (once per mark, or once when unmarked). A
    * conflict re-reads the revision and decides again (it may have been vetoed or recorded since).
    */
-  private async recordCrashLoop(w: Workload, revision: KubernetesObject): Promise<void> {
+  private async recordCrashLoop(w: Workload, revision: KubernetesObject): Promise<KubernetesObject> {
     const namespace = w.object.metadata!.namespace!;
     const name = revision.metadata!.name!;
     const kind = w.kind === 'Deployment' ? 'ReplicaSet' : 'ControllerRevision';
-    const apps = this.o.clients.apps;
     try {
-      await withRetries(async (n) => {
-        const current = n === 1 ? revision : this.withDryMarks(kind === 'ReplicaSet' ? await apps.readNamespacedReplicaSet({ namespace, name }) : await apps.readNamespacedControllerRevision({ namespace, name }));
+      return await withRetries(async (n) => {
+        const current = n === 1 ? revision : this.withDryMarks(await this.readRevision(kind, namespace, name));
         const hash = kind === 'ReplicaSet' ? templateHash((current as V1ReplicaSet).spec?.template) : undefined;
         const patch = crashLoopRecord(current.metadata, new Date(this.clock()), this.o.rules, hash);
-        if (patch) await this.patchRevision(kind, current, patch);
+        return (patch && (await this.patchRevision(kind, current, patch))) || current;
       }, this.o.retry);
     } catch (err) {
       this.o.log.warn('could not record the crash loop on the revision', { namespace, revision: name, error: apiMessage(err) });
+      return revision;
     }
   }
 
@@ -1048,16 +1049,28 @@ export class Healer {
       return;
     }
     try {
-      await this.patchRevision(kind, revision, record);
+      // The crash-loop record may have just changed the revision (its resourceVersion): a conflict
+      // reads it again and records on what is there, unless it is another object or recorded since.
+      await withRetries(async (n) => {
+        const current = n === 1 ? revision : await this.readRevision(kind, namespace, revision.metadata!.name!);
+        if (current.metadata?.uid !== revision.metadata?.uid || (n > 1 && recordedUnwatched(current.metadata, this.o.rules))) return;
+        await this.patchRevision(kind, current, record);
+      }, this.o.retry);
       this.o.log.info('recorded on the revision that it ran healthy while unwatched: its rollback stays refused after a restart', { namespace, revision: name });
     } catch (err) {
       this.o.log.warn('could not record on the revision that it ran healthy while unwatched; tried again at its next crash', { namespace, revision: name, error: apiMessage(err) });
     }
   }
 
+  /** A ReplicaSet or ControllerRevision, read. */
+  private async readRevision(kind: 'ReplicaSet' | 'ControllerRevision', namespace: string, name: string): Promise<KubernetesObject> {
+    const apps = this.o.clients.apps;
+    return kind === 'ReplicaSet' ? apps.readNamespacedReplicaSet({ namespace, name }) : apps.readNamespacedControllerRevision({ namespace, name });
+  }
+
   /** Bookkeeping on a revision (marks, crash-loop records): the leader's alone, checked right before; in dry run, only remembered. */
-  private async patchRevision(kind: 'ReplicaSet' | 'ControllerRevision', revision: KubernetesObject, annotations: AnnotationPatch): Promise<void> {
-    if (!this.isLeader || this.stopped) return;
+  private async patchRevision(kind: 'ReplicaSet' | 'ControllerRevision', revision: KubernetesObject, annotations: AnnotationPatch): Promise<KubernetesObject | null> {
+    if (!this.isLeader || this.stopped) return null;
     const { namespace, name, uid } = revision.metadata! as Required<Pick<V1ObjectMeta, 'namespace' | 'name'>> & V1ObjectMeta;
     if (await this.dryRun(namespace)) {
       if (uid) {
@@ -1066,12 +1079,15 @@ export class Healer {
         if (this.dryMarks.size > REFUSALS_KEPT) this.dryMarks.delete(this.dryMarks.keys().next().value!);
       }
       this.o.log.info('dry run: would annotate a revision', { namespace, revision: `${kind}/${name}`, annotations });
-      return;
+      return null;
     }
     const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    const body = { metadata: { annotations } };
-    if (kind === 'ReplicaSet') await this.o.clients.apps.patchNamespacedReplicaSet({ namespace, name, body }, options);
-    else await this.o.clients.apps.patchNamespacedControllerRevision({ namespace, name, body }, options);
+    // Decided on `revision` as read: its resourceVersion makes the API server refuse (409) the
+    // patch if anything changed since — an operator's veto (`known-good: "false"`) put meanwhile
+    // would otherwise be overwritten by a mark. Callers re-read on a conflict, or try next round.
+    const body = { metadata: { annotations, ...(revision.metadata?.resourceVersion ? { resourceVersion: revision.metadata.resourceVersion } : {}) } };
+    if (kind === 'ReplicaSet') return this.o.clients.apps.patchNamespacedReplicaSet({ namespace, name, body }, options);
+    return this.o.clients.apps.patchNamespacedControllerRevision({ namespace, name, body }, options);
   }
 
   /** The object with the annotations dry run would have written on it (itself outside dry run). */

@@ -101,7 +101,7 @@ describe('the raise seen crash-looping, then a release: left to people, by which
     expect(writes.map((q) => q.status)).toEqual([409, 200]);
     expect(landed).toBe(writes[0]); // the person's write, then the conflict
     // The same record both times, at the time of the crash loop (the retry is no later decision).
-    expect(writes.map((q) => q.body)).toEqual(Array(2).fill({ metadata: { annotations: { [RECORD]: at } } }));
+    expect(writes.map((q) => q.body)).toEqual(Array(2).fill({ metadata: { annotations: { [RECORD]: at }, resourceVersion: expect.any(String) } }));
     // Read again between the refused patch and the written one.
     const index = (q: object) => w.kube.requests.indexOf(q as (typeof w.kube.requests)[number]);
     const reads = w.kube.requests.filter((q) => q.method === 'GET' && q.path === `/apis/apps/v1/namespaces/${NS}/replicasets/${name}` && index(q) > index(writes[0]!) && index(q) < index(writes[1]!));

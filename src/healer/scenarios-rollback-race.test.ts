@@ -168,7 +168,7 @@ describe('a restart-only crash loop decided by a leader that loses its Lease bef
     const restart = replicaSetsOf(w, 'web').find((rs) => rs.metadata!.uid !== good.metadata!.uid)!;
     expect(apiWrites(w, from, { lease: false })).toEqual([`PATCH replicasets/${restart.metadata!.name} 200`]);
     expect(w.kube.requests.find((q) => q.method === 'PATCH' && q.path.endsWith(`/replicasets/${restart.metadata!.name}`) && w.kube.requests.indexOf(q) >= from)!.body).toEqual({
-      metadata: { annotations: { 'amadeus.io/crash-looped-at': expect.any(String) } },
+      metadata: { annotations: { 'amadeus.io/crash-looped-at': expect.any(String) }, resourceVersion: expect.any(String) },
     });
     const writes = (r: typeof a) => r.calls.filter((c) => /^(patch|create|replace|delete)/.test(c) && !c.endsWith('Lease'));
     expect(writes(a)).toEqual(['patchNamespacedReplicaSet', 'patchNamespacedReplicaSet']); // the known-good mark, the record: no Event

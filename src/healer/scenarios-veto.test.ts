@@ -1,0 +1,36 @@
+/**
+ * An operator's veto (`amadeus.io/known-good: "false"` on a ReplicaSet) is never overwritten,
+ * even when it lands between the leader's list of the ReplicaSets and its known-good mark: the
+ * mark was decided on a read without the veto and must not be written over it. On the simulated
+ * cluster with the real Healer.
+ */
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+test('a veto put on web:1 as its mark is being written stays: web:1 is no target, web:2 crash-looping is not rolled back to it', async () => {
+  w = await healerWorld();
+  w.cluster.behave('web:1', 'healthy');
+  w.cluster.behave('web:2', { run: 'crash', log: 'starting web:2\npanic: nil pointer dereference\n' });
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
+  await w.start();
+  const web1 = replicaSetRunning(w, 'web', 'web:1')!.metadata!.name!;
+  // The operator vetoes web:1 just before the healer's first write to it (its mark) is served.
+  w.kube.beforeNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/replicasets/${web1}` }, () =>
+    void w.edit<V1ReplicaSet>('apps/v1', 'ReplicaSet', web1, (rs) => void (rs.metadata!.annotations = { ...rs.metadata!.annotations, 'amadeus.io/known-good': 'false' })),
+  );
+  await w.advance(12 * 60);
+  expect(w.kube.requests.some((q) => q.method === 'PATCH' && q.path.endsWith(`/replicasets/${web1}`))).toBe(true);
+  expect(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', web1).metadata!.annotations!['amadeus.io/known-good']).toBe('false');
+
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+  await w.advance(10 * 60);
+  expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:2');
+  expect(reportSummary(w)).toEqual(['Deployment/web rollback/refused/no-known-good']);
+  expect(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', web1).metadata!.annotations!['amadeus.io/known-good']).toBe('false');
+});
