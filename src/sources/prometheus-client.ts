@@ -120,6 +120,30 @@ export function partialWarnings(body: unknown): string[] {
   return out;
 }
 
+/** A sample value as Prometheus writes it (Go's float formatting): a decimal, NaN or ±Inf. */
+const SAMPLE_VALUE = /^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|NaN|[+-]?Inf)$/;
+
+/**
+ * The first sample value of a range answer that is not a number in Prometheus's form, quoted, or
+ * null. The driver parses values with parseFloat, which reads a prefix: "1,000" would be load 1, so
+ * a server that is not quite Prometheus (a proxy, a look-alike API) could halve a plan unseen; such
+ * an answer fails the read instead (the last good plan holds). A JSON number is taken as it is.
+ */
+export function malformedSample(body: unknown): string | null {
+  const result = (body as { data?: { result?: unknown } } | null)?.data?.result;
+  if (!Array.isArray(result)) return null;
+  for (const series of result as unknown[]) {
+    const values = (series as { values?: unknown } | null)?.values;
+    if (!Array.isArray(values)) continue;
+    for (const point of values as unknown[]) {
+      const v = Array.isArray(point) ? (point as unknown[])[1] : undefined;
+      if (typeof v === 'number' || (typeof v === 'string' && SAMPLE_VALUE.test(v))) continue;
+      return JSON.stringify(String(v).slice(0, 40));
+    }
+  }
+  return null;
+}
+
 export interface PrometheusClient {
   /**
    * Evaluates `query` at the end of each of `minutes` minutes from `start` (a whole minute):
@@ -252,6 +276,9 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
       // Sees the raw axios error (status, body, code), which the driver would flatten.
       responseInterceptor: {
         onFulfilled: (response) => {
+          // Before the driver reads the values with parseFloat, which takes "1,000" for 1 and "12abc" for 12.
+          const bad = malformedSample(response.data);
+          if (bad !== null) throw new PrometheusError('response', `${server}: answered a sample value that is no number: ${bad} (is this the Prometheus HTTP API?)`);
           requestBounds.getStore()?.warnings.push(...partialWarnings(response.data));
           return response;
         },
