@@ -127,6 +127,29 @@ test('a namesake with a new uid replaces the old pod (no delete seen for it)', (
   expect(t.stats(key)).toMatchObject({ pods: 1 });
 });
 
+// A pod that moves to another revision (orphaned from its ReplicaSet and adopted by a namesake
+// ReplicaSet with a new uid) is still known by its name: a re-list that no longer has it (deleted
+// in a watch gap) takes it out of the revision it moved to, and a namesake pod replaces it.
+test('a pod moved to another revision is still forgotten by a re-list without it, or replaced by a namesake', () => {
+  const t = tracker();
+  const RS2 = { ...RS, uid: 'rs2-uid' };
+  const key2 = replicaSetRevisionKey('rs2-uid');
+  t.observe(pod('a', { crash: true }));
+  t.observe(pod('a', { crash: true, owner: RS2 }));
+  expect(t.stats(KEY)).toMatchObject({ pods: 0 });
+  expect(t.stats(key2)).toMatchObject({ pods: 1, crashLooping: 1 });
+  t.relisted('shop', [pod('b', { owner: RS2 })]); // a deleted in the gap: its delete never came
+  expect(t.stats(key2)).toMatchObject({ pods: 1, ready: 1, crashLooping: 0 });
+
+  const u = tracker();
+  u.observe(pod('a', { crash: true }));
+  u.observe(pod('a', { crash: true, owner: RS2 }));
+  const namesake = pod('a', { owner: RS2 });
+  namesake.metadata!.uid = 'a-new-uid';
+  u.observe(namesake);
+  expect(u.stats(key2)).toMatchObject({ pods: 1, ready: 1, crashLooping: 0 });
+});
+
 test('the newest running container start over a revision\'s pods (what a crash-looped revision is proved by); none running: null', () => {
   const t = tracker();
   expect(t.stats(KEY).lastStart).toBeNull();

@@ -105,7 +105,9 @@ export class RevisionTracker {
     this.podUid.set(name, uid);
     const key = revisionKeyOf(pod);
     const before = this.podRevision.get(uid);
-    if (before !== undefined && before !== key) this.forget(pod);
+    // Moved to another revision (adopted by another owner): out of the old one, but still known by
+    // its name (forget() would drop that too, and a re-list or a namesake could then not remove it).
+    if (before !== undefined && before !== key) this.forgetUid(uid);
     if (key === null) return;
     const now = this.clock();
     let rev = this.revisions.get(key);
