@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { within } from '../../deadline/deadline.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { selectBackend, type BackendChoice } from './backend.js';
 import { FineTunePool } from './finetune-pool.js';
@@ -37,13 +38,22 @@ export interface LstmRuntimeOptions {
   inferenceWorker?: boolean;
   /** Override of the worker script (tests run from sources, the worker from dist/). */
   workerUrl?: URL;
+  /** Deadline of reading the model's files (ms). Default MODEL_LOAD_TIMEOUT_MS. */
+  loadTimeoutMs?: number;
 }
+
+/**
+ * How long start-up waits for the model's files: --model may name a mounted volume, and one that
+ * stops answering would hold start-up (and the gRPC server, started after it) for good. Past it the
+ * LSTM is unavailable, as for a corrupt model: the baselines serve.
+ */
+export const MODEL_LOAD_TIMEOUT_MS = 60_000;
 
 export async function loadLstmRuntime(o: LstmRuntimeOptions): Promise<{ runtime: LstmRuntime | null; reason?: string }> {
   const dir = resolveModelDir(o.model);
   try {
     const backend = await selectBackend(o.backend, o.log);
-    const { model, meta } = await loadModel<unknown>(dir);
+    const { model, meta } = await within(loadModel<unknown>(dir), o.loadTimeoutMs ?? MODEL_LOAD_TIMEOUT_MS, `loading the LSTM from ${dir}`);
     const checked = checkMeta(meta, dir);
     o.log.info('LSTM loaded', { dir, backend, trainedOn: checked.training?.trace, history: checked.shape.historyMinutes, horizon: checked.shape.horizonMinutes, quantiles: checked.shape.quantiles });
     const inference = o.inferenceWorker ? new InferencePool({ backend: o.backend }) : null;
