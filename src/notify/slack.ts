@@ -99,16 +99,15 @@ export class SlackNotifier implements Notifier {
   constructor(options: SlackOptions) {
     this.o = { ...SLACK_DEFAULTS, ...options };
     this.clock = options.clock ?? Date.now;
-    // The client hands `agent` to axios for http and https alike: it must match the API's scheme.
-    const plain = /^http:/i.test(options.apiUrl ?? '');
-    const agent = plain ? new http.Agent({ keepAlive: true, lookup }) : new https.Agent({ keepAlive: true, lookup });
+    // Set per request below, not as the client's `agent`, which axios would use for http and https alike.
+    const agents = { httpAgent: new http.Agent({ keepAlive: true, lookup }), httpsAgent: new https.Agent({ keepAlive: true, lookup }) };
     this.client = new WebClient(options.token, {
       slackApiUrl: options.apiUrl,
-      agent,
       timeout: this.o.timeoutMs,
       // 429s come back to us at once (post() honours a Retry-After up to the cap), not slept on by the client.
       rejectRateLimitedCalls: true,
       requestInterceptor: (config) => {
+        Object.assign(config, agents);
         config.signal = deadlineSignal(this.o.timeoutMs, 'slack').signal;
         config.maxContentLength = this.o.maxResponseBytes;
         return config;
