@@ -1411,7 +1411,10 @@ export class Healer {
       return;
     }
     try {
-      await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      // Decided on the Deployment as listed (opted in, no GitOps): its resourceVersion makes the API
+      // server refuse the write (409) if it changed since — opted out meanwhile, it is not touched.
+      const resourceVersion = d.metadata?.resourceVersion;
+      await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
       this.o.log.info('removed revision marks copied onto the Deployment (kubectl rollout undo copies them)', { namespace, workload: `Deployment/${name}`, annotations: Object.keys(annotations) });
     } catch (err) {
       this.o.log.warn('could not remove revision marks from the Deployment; tried again at the next round', { namespace, workload: `Deployment/${name}`, error: apiMessage(err) });

@@ -206,7 +206,7 @@ describe('the healer\'s own marks replaced by `kubectl rollout undo`', () => {
     // record, which kubectl copied onto it with web:2's annotations (it belongs on revisions only).
     const patches = w.patches('deployments/web');
     expect(patches.map((p) => p.status)).toEqual([200, 200]);
-    expect(patches[1]!.body).toEqual({ metadata: { annotations: { 'amadeus.io/crash-looped-at': null } } });
+    expect(patches[1]!.body).toEqual({ metadata: { annotations: { 'amadeus.io/crash-looped-at': null }, resourceVersion: expect.any(String) } });
     expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back', 'Deployment/web rollback/refused/cooldown']);
     expect(a.healer.reports[1]!.message).toMatch(/cooldown/);
   });

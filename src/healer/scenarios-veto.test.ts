@@ -1,12 +1,12 @@
 /**
- * An operator's veto (`amadeus.io/known-good: "false"` on a ReplicaSet) is never overwritten,
- * even when it lands between the leader's list of the ReplicaSets and its known-good mark: the
- * mark was decided on a read without the veto and must not be written over it. On the simulated
- * cluster with the real Healer.
+ * An operator's word landing between the leader's read and its bookkeeping write, on the simulated
+ * cluster with the real Healer: a veto (`amadeus.io/known-good: "false"` on a ReplicaSet) is never
+ * overwritten by a mark decided on a read without it; a workload opted out (`amadeus.io/heal`
+ * removed) is not written by a cleanup decided while it was opted in.
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -33,4 +33,23 @@ test('a veto put on web:1 as its mark is being written stays: web:1 is no target
   expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:2');
   expect(reportSummary(w)).toEqual(['Deployment/web rollback/refused/no-known-good']);
   expect(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', web1).metadata!.annotations!['amadeus.io/known-good']).toBe('false');
+});
+
+test('a workload opted out as the leader removes the marks `kubectl rollout undo` copied onto it is not written', async () => {
+  w = await healerWorld();
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
+  await w.start();
+  await w.advance(11 * 60);
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+  await w.advance(3 * 60);
+  // The operator opts web out just before the healer's cleanup of the copied marks is served.
+  w.kube.beforeNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/deployments/web` }, () =>
+    void w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void delete d.metadata!.annotations!['amadeus.io/heal']),
+  );
+  kubectlUndo(w, 'web', replicaSetRunning(w, 'web', 'web:1')!);
+  await w.advance(5 * 60);
+  const web = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+  expect(web.metadata!.annotations!['amadeus.io/heal']).toBeUndefined();
+  expect(w.patches('deployments/web').map((q) => q.status)).toEqual([409]);
+  expect(web.metadata!.annotations!['amadeus.io/known-good']).toBe('true'); // the copy, left as the operator has it
 });
