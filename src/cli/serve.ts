@@ -265,7 +265,7 @@ export async function startServe(
     metrics.setSnapshotSource(() => registry.servedStates());
     const slack = await slackFrom(opts, logger);
     const notifier = fanOut([logNotifier(logger), ...slack], logger);
-    const notices = new ScaleNotices(opts.slackScaleStep);
+    const notices = new ScaleNotices(opts.slackScaleStep, replicas.owns);
     const server = await startScalerServer({ address: opts.address, tls, registry, logger, observeRpc: (m, c, s) => metrics.observeRpc(m, c, s), maxStreams: 2 * opts.maxObjects });
     opened.push(() => server.shutdown(0));
     signal?.throwIfAborted();

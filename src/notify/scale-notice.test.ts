@@ -32,6 +32,19 @@ test('one notice per episode; again only if it grows, or after the gap closed', 
   expect(n.next(snap(25, [63], 'cart'))).not.toBeNull(); // per ScaledObject
 });
 
+test('several replicas: only the owner announces; ownership moving mid-episode does not announce it again', () => {
+  let owner = 'a';
+  const replicas = ['a', 'b'].map((self) => ({ self, n: new ScaleNotices(2, (key) => key === 'scale-notice:shop/frontend' && owner === self) }));
+  const said = (s: ReturnType<typeof snap>) => replicas.filter((r) => r.n.next(s) !== null).map((r) => r.self);
+  expect(said(snap(25, [63]))).toEqual(['a']);
+  expect(said(snap(26, [63]))).toEqual([]);
+  owner = 'b'; // a replica joined or left: b owns it now
+  expect(said(snap(26, [63]))).toEqual([]); // same episode: b followed it
+  expect(said(snap(26, [90]))).toEqual(['b']); // it grew: said once, by the owner
+  expect(said(snap(80, [82]))).toEqual([]);
+  expect(said(snap(25, [63]))).toEqual(['b']);
+});
+
 test('a bad step is refused', () => {
   expect(() => new ScaleNotices(0)).toThrow(RangeError);
 });

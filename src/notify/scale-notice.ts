@@ -3,6 +3,10 @@
  * (ceil(planned ÷ targetValue), as the HPA computes them) exceed the replicas the observed load
  * needs by at least `step`, because of the forecast. One notice per episode: it repeats only if the
  * episode grows, and a new episode starts once the gap has closed. Pure.
+ *
+ * Every replica behind KEDA plans every ScaledObject, so each would announce the same episode: only
+ * the one that `owns` the object says it (the replicas' rendezvous, as for fine-tuning). All of them
+ * follow the episode, so when ownership moves mid-episode the new owner does not announce it again.
  */
 import type { Plan } from '../plan/plan.js';
 import type { Notification } from './notifier.js';
@@ -22,7 +26,11 @@ export class ScaleNotices {
   /** Per ScaledObject: the replicas last announced in the current episode. */
   private readonly announced = new Map<string, number>();
 
-  constructor(readonly step: number) {
+  constructor(
+    readonly step: number,
+    /** Whether this replica announces for ScaledObject `namespace/name` (default: it is the only one). */
+    private readonly owns: (key: string) => boolean = () => true,
+  ) {
     if (!Number.isInteger(step) || step < 1) throw new RangeError(`step must be an integer >= 1, got ${step}`);
   }
 
@@ -37,6 +45,7 @@ export class ScaleNotices {
     const last = this.announced.get(key);
     if (last !== undefined && to <= last) return null;
     this.announced.set(key, to);
+    if (!this.owns(`scale-notice:${key}`)) return null;
     const peak = s.plan.forecastMax ?? s.plan.value;
     const rise = s.plan.observed > 0 ? `a forecast ${(peak / s.plan.observed).toFixed(1)}× rise` : 'forecast load';
     return {
