@@ -146,6 +146,41 @@ describe('bad metadata over gRPC', () => {
     }
   });
 
+  test('StreamIsActive calls hold their requests for their life: past the characters they may hold together, RESOURCE_EXHAUSTED, and a closed one frees its share', async () => {
+    // Requests of 1 MB (KEDA's own connection keys pass through unchecked), a budget of 2.5 MB.
+    const small = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger, maxStreamChars: 2.5 * (1 << 20) });
+    small.markReady();
+    const c = createScalerClient(`127.0.0.1:${small.port}`);
+    const open = (name: string, fill: string) => {
+      const call = c.streamIsActive(ref({ targetValue: '10', caCert: fill.repeat(1 << 20) }, name));
+      const first = new Promise<unknown>((resolve) => {
+        call.on('data', (d: unknown) => resolve(d));
+        call.on('error', (e: unknown) => resolve(e));
+      });
+      return { call, first };
+    };
+    try {
+      const a = open('a', 'a');
+      const b = open('b', 'b');
+      expect(await a.first).toEqual({ result: true });
+      expect(await b.first).toEqual({ result: true });
+      const third = open('c', 'c');
+      expect(await third.first).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/^the open StreamIsActive calls hold 2097\d{3} characters of requests and this one 1048\d{3}: more than the 2621440 they may hold together$/) });
+      expect(small.openStreams).toBe(2);
+      // A small one still fits; and a closed big one frees its share.
+      const d = open('d', '');
+      expect(await d.first).toEqual({ result: true });
+      a.call.cancel();
+      await waitFor(() => small.openStreams === 2, 5000, 'the cancelled stream closed');
+      const e = open('e', 'e');
+      expect(await e.first).toEqual({ result: true });
+      for (const x of [b, d, e]) x.call.cancel();
+    } finally {
+      c.close();
+      await small.shutdown(1000);
+    }
+  });
+
   test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('%s (inherited by every object) is an unknown key', async (key) => {
     // JSON.parse makes "__proto__" an own key; protobufjs sends and decodes it as one.
     const metadata = JSON.parse(`{"targetValue": "10", ${JSON.stringify(key)}: "1"}`) as Record<string, string>;

@@ -29,6 +29,8 @@ export interface ScalerServerOptions {
   observeRpc?: RpcObserver;
   /** Most StreamIsActive calls open at once; more → RESOURCE_EXHAUSTED. Default DEFAULT_MAX_STREAMS. */
   maxStreams?: number;
+  /** Most characters of requests the open StreamIsActive calls hold together; more → RESOURCE_EXHAUSTED. Default DEFAULT_MAX_STREAM_CHARS. */
+  maxStreamChars?: number;
   /** Default SERVER_KEEPALIVE (tests shorten it). */
   keepalive?: Keepalive;
 }
@@ -97,7 +99,7 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
   const log = opts.logger;
   const { service } = loadExternalScaler();
   const server = new grpc.Server(serverOptions(opts.keepalive));
-  const streams = new StreamSet(opts.maxStreams);
+  const streams = new StreamSet(opts.maxStreams, opts.maxStreamChars);
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
   const health = new HealthService({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addTo(server);

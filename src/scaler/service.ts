@@ -13,23 +13,42 @@ type Stream = grpc.ServerWritableStream<ScaledObjectRef, IsActiveResponse>;
 
 /**
  * Open StreamIsActive calls, so shutdown can end them instead of waiting for clients; at most
- * `limit` at once (each holds a listener and a call: a client opening them without end would hold
- * the scaler's memory).
+ * `limit` at once, holding at most `maxChars` characters of requests together. Each holds a
+ * listener and its call, and grpc-js keeps a stream's request for the stream's life: a request may
+ * be up to gRPC's 4 MiB (KEDA's own connection keys pass through unchecked), so without a budget the
+ * most streams could hold tens of GiB.
  */
 export class StreamSet {
-  private readonly streams = new Set<Stream>();
-  constructor(readonly limit = DEFAULT_MAX_STREAMS) {}
-  add(s: Stream): void {
-    this.streams.add(s);
+  private readonly streams = new Map<Stream, number>();
+  private chars = 0;
+  constructor(
+    readonly limit = DEFAULT_MAX_STREAMS,
+    readonly maxChars = DEFAULT_MAX_STREAM_CHARS,
+  ) {}
+  /** Takes `s` in, holding a request of `chars` characters; CapacityError past either bound. */
+  admit(s: Stream, chars: number): void {
+    if (this.streams.size >= this.limit) throw new CapacityError(`already ${this.streams.size} open StreamIsActive calls (the most at once: twice --max-objects)`);
+    if (this.chars + chars > this.maxChars) {
+      throw new CapacityError(`the open StreamIsActive calls hold ${this.chars} characters of requests and this one ${chars}: more than the ${this.maxChars} they may hold together`);
+    }
+    this.streams.set(s, chars);
+    this.chars += chars;
   }
   delete(s: Stream): void {
+    const chars = this.streams.get(s);
+    if (chars === undefined) return;
     this.streams.delete(s);
+    this.chars -= chars;
   }
   get size(): number {
     return this.streams.size;
   }
+  /** Characters of requests the open streams hold. */
+  get heldChars(): number {
+    return this.chars;
+  }
   endAll(): void {
-    for (const s of this.streams) {
+    for (const s of this.streams.keys()) {
       try {
         s.end();
       } catch {
@@ -37,11 +56,22 @@ export class StreamSet {
       }
     }
     this.streams.clear();
+    this.chars = 0;
   }
 }
 
 /** KEDA opens one stream per external-push trigger; twice the default --max-objects. */
 export const DEFAULT_MAX_STREAMS = 10_000;
+/** Characters of requests the open streams may hold together: 6.7 KB each at DEFAULT_MAX_STREAMS (KEDA's are well under 1 KB without certificates). */
+export const DEFAULT_MAX_STREAM_CHARS = 64 * 1024 * 1024;
+
+/** A request's size in characters: its names, and its metadata's keys and values. */
+export function requestChars(ref: ScaledObjectRef | null | undefined): number {
+  if (!ref) return 0;
+  let n = (ref.name?.length ?? 0) + (ref.namespace?.length ?? 0);
+  for (const [k, v] of Object.entries(ref.scalerMetadata ?? {})) n += k.length + (typeof v === 'string' ? v.length : 0);
+  return n;
+}
 
 /**
  * Kubernetes's bounds on a ScaledObject's name (a DNS subdomain) and namespace (a DNS label). Both
@@ -190,9 +220,9 @@ export function createHandlers(registry: ScaledObjectRegistry, streams: StreamSe
       call.on('finish', cleanup);
       call.on('error', cleanup);
       try {
-        if (streams.size >= streams.limit) throw new CapacityError(`already ${streams.size} open StreamIsActive calls (the most at once: twice --max-objects)`);
-        const state = registry.touch(toRef(call.request, 'scaledObjectRef'));
-        streams.add(call);
+        const ref = toRef(call.request, 'scaledObjectRef');
+        streams.admit(call, requestChars(call.request));
+        const state = registry.touch(ref);
         unsubscribe = registry.subscribe(
           state,
           (active) => {
