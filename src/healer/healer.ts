@@ -156,6 +156,8 @@ const LOG_LIMIT_BYTES = 64 * 1024;
 const REFUSAL_QUIET_MS = 15 * 60_000;
 /** Refusals remembered for that: bounded, oldest forgotten first. */
 const REFUSALS_KEPT = 2000;
+/** ReplicaSets whose first-seen template is remembered (every revision kept of every Deployment): bounded, oldest first. */
+const TEMPLATES_KEPT = 50_000;
 
 const VPA = { group: 'autoscaling.k8s.io', version: 'v1', plural: 'verticalpodautoscalers' } as const;
 /** What the healer reads of a VerticalPodAutoscaler. */
@@ -205,6 +207,12 @@ export class Healer {
    * since run it (`healthySinceTemplateEdit`). A restart forgets it: the edit is then seen anew, later.
    */
   private readonly templateEdits = new Map<string, number>();
+  /**
+   * The template hash this process first saw each ReplicaSet (uid) with. One seen since with
+   * another template was edited in place while watched — before any mark, too: its pods may all
+   * predate the edit, and their health says nothing of the template a mark would name.
+   */
+  private readonly templatesFirstSeen = new Map<string, string>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -1347,7 +1355,10 @@ export class Healer {
             // proves itself again on pods made from the template it has now.
             const hash = templateHash(rs.spec?.template);
             let since = full ? seen.healthySince : null;
-            if (markedForAnotherTemplate(rs.metadata, hash, this.o.rules)) since = healthySinceTemplateEdit(since, this.templateEditSeen(rs.metadata?.uid ?? '', hash, now.getTime()), seen.oldestCreated, CLOCK_MARGIN_SECONDS * 1000);
+            // So does one edited while this process watched it, before any mark: its pods may all predate the edit.
+            const uid = rs.metadata?.uid ?? '';
+            const editedSinceSeen = this.templateChangedSinceFirstSeen(uid, hash);
+            if (markedForAnotherTemplate(rs.metadata, hash, this.o.rules) || editedSinceSeen) since = healthySinceTemplateEdit(since, this.templateEditSeen(uid, hash, now.getTime()), seen.oldestCreated, CLOCK_MARGIN_SECONDS * 1000);
             const patch = knownGoodMark(rs.metadata, since, now, this.o.rules, observedUntil, hash);
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
           }
@@ -1370,6 +1381,15 @@ export class Healer {
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
       }
     }
+  }
+
+  /** Whether ReplicaSet `uid`'s template is `hash` no more than when this process first saw it (the first time: recorded, false). */
+  private templateChangedSinceFirstSeen(uid: string, hash: string): boolean {
+    const first = this.templatesFirstSeen.get(uid);
+    if (first !== undefined) return first !== hash;
+    this.templatesFirstSeen.set(uid, hash);
+    if (this.templatesFirstSeen.size > TEMPLATES_KEPT) this.templatesFirstSeen.delete(this.templatesFirstSeen.keys().next().value!);
+    return false;
   }
 
   /** When this process first saw ReplicaSet `uid`'s template be `hash`, other than its mark's (now, the first time). */

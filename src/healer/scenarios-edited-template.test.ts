@@ -165,3 +165,34 @@ describe('a running ReplicaSet edited in place (its Deployment paused): marked f
     expect(w.reports()).toEqual([]);
   });
 });
+
+describe('a running ReplicaSet edited in place before its first mark (its Deployment paused)', () => {
+  test('kubectl rollout pause, kubectl edit rs three minutes in: the pods from before prove nothing of the edited template — no mark for it; resumed, web:2 crash-looping is never rolled back to the edited template', async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:2', { run: 'crash', log: 'panic: nil map\n' });
+    w.cluster.behave('web:1-edited', { run: 'crash', log: 'panic: edited\n' });
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(2 * 60);
+    const rs = replicaSetRunning(w, 'web', 'web:1')!;
+    const name = rs.metadata!.name!;
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.paused = true));
+    await w.advance(60);
+    expect(rsNamed(w, name).metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
+    await kubectlEditImage(w, name, 'web:1-edited');
+    // Half an hour of the pods from before the edit, healthy: they ran web:1, not the edited template.
+    await w.advance(30 * 60);
+    expect(w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['web:1 true', 'web:1 true']);
+    expect(rsNamed(w, name).metadata!.annotations!['amadeus.io/known-good']).toBeUndefined();
+
+    // Resumed: the controller makes a new ReplicaSet for web:1 and scales the edited one down; web:2
+    // is released before the new one earns a mark, and crash-loops.
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.paused = false));
+    await w.advance(2 * 60);
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(5 * 60);
+    expect(a.healer.reports.map((r) => `${r.action}/${r.result}/${r.reason}`)).toEqual(['rollback/refused/no-known-good']);
+    expect(w.pods().filter((p) => /edited/.test(p.spec!.containers[0]!.image!))).toEqual([]);
+    expect(w.patches('deployments/web')).toEqual([]);
+  });
+});
