@@ -1383,7 +1383,7 @@ export class Healer {
     }
   }
 
-  /** Whether ReplicaSet `uid`'s template is `hash` no more than when this process first saw it (the first time: recorded, false). */
+  /** Whether ReplicaSet `uid`'s template, now `hash`, differs from the one this process first saw it with (the first time: recorded, false). */
   private templateChangedSinceFirstSeen(uid: string, hash: string): boolean {
     const first = this.templatesFirstSeen.get(uid);
     if (first !== undefined) return first !== hash;
