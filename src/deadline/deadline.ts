@@ -86,3 +86,11 @@ export function within<T>(work: Promise<T>, ms: number, what: string): Promise<T
   timer.unref();
   return untilAborted(work, deadline.signal).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Milliseconds on a clock that only moves forward (since the process started): what an elapsed
+ * time — a Lease's expiry as this replica watched it, the age of its own renewal — is measured on.
+ * The wall clock may be stepped (NTP, a VM resumed), which would end a live leader's Lease early
+ * on a follower, or keep a stalled leader acting past it.
+ */
+export const monotonicMs = (): number => performance.now();

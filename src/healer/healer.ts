@@ -227,7 +227,9 @@ export class Healer {
           leaseDurationSeconds: o.lease.durationSeconds,
           retryPeriodSeconds: o.lease.retrySeconds,
           log: o.log,
-          clock: this.clock,
+          // The test's clock when given; else the wall clock for the times written and a monotonic
+          // one for durations (lease.ts), so a stepped wall clock cannot end or stretch a Lease.
+          clock: this.o.clock,
           // A new leader looks again at every pod: failures seen while following were not acted on.
           onChange: (leading) => leading && this.resync(),
         })

@@ -123,6 +123,37 @@ describe('expiry by observed time', () => {
 
 // A silent API server (accepting, never answering) must fail a round by its deadline, not hold it:
 // the loop carries on, and leads again once the server answers.
+describe('a wall clock stepped (NTP, a VM resumed): durations are measured on the elapsed clock', () => {
+  /** A replica whose wall clock is `now + wallStep` while its elapsed clock runs with `now`. */
+  const stepped = (identity: string, wallStep: () => number) =>
+    new LeaderElector({ api: makeClients(kube.kubeConfig()).coordination, namespace: 'amadeus', name: 'healer', identity, leaseDurationSeconds: 15, retryPeriodSeconds: 5, log: silentLogger, clock: () => now + wallStep(), elapsed: () => now });
+
+  test('a follower whose wall clock jumps an hour ahead does not take the Lease its holder keeps renewing', async () => {
+    let step = 0;
+    const a = elector('a');
+    const b = stepped('b', () => step);
+    expect(await a.tryOnce()).toBe(true);
+    expect(await b.tryOnce()).toBe(false);
+    step = 3_600_000;
+    now += 5_000; // b looks again before a's next renewal: the record unchanged for 5 s, not an hour
+    expect(await b.tryOnce()).toBe(false);
+    expect(await a.tryOnce()).toBe(true);
+    expect(lease().spec!.holderIdentity).toBe('a');
+  });
+
+  test('a leader whose wall clock jumps an hour back stops acting a Lease duration after its last renewal, as the others expect', async () => {
+    let step = 0;
+    const a = stepped('a', () => step);
+    expect(await a.tryOnce()).toBe(true);
+    step = -3_600_000;
+    now += 16_000; // no renewal since: another replica may take over now
+    expect(a.isLeader).toBe(false);
+    // The times it writes stay on the wall clock, stepped or not.
+    expect(await a.tryOnce()).toBe(true);
+    expect(new Date(lease().spec!.renewTime as unknown as string).getTime()).toBe(now - 3_600_000);
+  });
+});
+
 describe('a silent API server', () => {
   /** A loopback proxy in front of the fake API server that can stop answering (it holds requests instead). */
   async function gate(target: string) {

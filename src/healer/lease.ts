@@ -2,7 +2,7 @@
  * Leader election on a `coordination.k8s.io/v1` Lease, the way client-go's leaderelection does it:
  * the holder renews `renewTime` every few seconds; a candidate takes the Lease over only once the
  * record has not changed for `leaseDurationSeconds` **as this replica observed it** — measured
- * from when it last saw the record change, on its own clock, never by comparing the holder's
+ * from when it last saw the record change, on its own monotonic clock, never by comparing the holder's
  * `renewTime` with the local clock (the two clocks may disagree by minutes). A fresh candidate
  * therefore waits a full Lease duration after its first look. Every write carries the
  * resourceVersion it read, so two replicas racing for an expired Lease cannot both win: the API
@@ -10,7 +10,7 @@
  * replica.
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
-import { within } from '../deadline/deadline.js';
+import { monotonicMs, within } from '../deadline/deadline.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface LeaseOptions {
@@ -28,7 +28,13 @@ export interface LeaseOptions {
    * the round instead of holding it and every later one: default the retry period, at most 10 s.
    */
   requestTimeoutMs?: number;
+  /** The wall clock: the times written in the Lease (renewTime, acquireTime). */
   clock?: () => number;
+  /**
+   * What durations are measured on: the Lease's expiry as this replica watched it, and its own
+   * renewal's age. Default: `clock` when one is given (a test's simulated clock), else monotonicMs.
+   */
+  elapsed?: () => number;
   onChange?: (leading: boolean) => void;
 }
 
@@ -38,20 +44,22 @@ const isStatus = (err: unknown, code: number) => err instanceof ApiException && 
 
 export class LeaderElector {
   private leading = false;
-  /** When this replica last wrote the Lease successfully. */
+  /** When this replica last wrote the Lease successfully (`elapsed`: taken before the write was sent). */
   private renewedAt = -Infinity;
-  /** The record as last seen (its resourceVersion: every write changes it) and when, on this replica's clock. */
+  /** The record as last seen (its resourceVersion: every write changes it) and when, on this replica's `elapsed` clock. */
   private observed: { version: string; at: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private running: Promise<unknown> | null = null;
   private readonly clock: () => number;
+  private readonly elapsed: () => number;
   private readonly duration: number;
   private readonly retryMs: number;
   private readonly timeoutMs: number;
 
   constructor(private readonly o: LeaseOptions) {
     this.clock = o.clock ?? Date.now;
+    this.elapsed = o.elapsed ?? o.clock ?? monotonicMs;
     this.duration = o.leaseDurationSeconds ?? LEASE_DEFAULTS.leaseDurationSeconds;
     this.retryMs = (o.retryPeriodSeconds ?? LEASE_DEFAULTS.retryPeriodSeconds) * 1000;
     if (!(this.retryMs > 0 && this.retryMs < this.duration * 1000)) {
@@ -62,7 +70,7 @@ export class LeaderElector {
 
   /** Leading, and the last renewal is recent enough that no other replica can have taken over. */
   get isLeader(): boolean {
-    return this.leading && this.clock() - this.renewedAt < this.duration * 1000;
+    return this.leading && this.elapsed() - this.renewedAt < this.duration * 1000;
   }
 
   /** Tries at once, then every retry period. */
@@ -100,9 +108,10 @@ export class LeaderElector {
   async tryOnce(): Promise<boolean> {
     try {
       const lease = await this.read();
-      const now = this.clock();
+      const now = this.elapsed();
+      const wall = this.clock();
       if (!lease) {
-        const created = await within(this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(now, 0) }), this.timeoutMs, 'create the healer lease');
+        const created = await within(this.o.api.createNamespacedLease({ namespace: this.o.namespace, body: this.fresh(wall, 0) }), this.timeoutMs, 'create the healer lease');
         this.observe(created, now);
         this.renewedAt = now;
         this.setLeading(true);
@@ -122,8 +131,8 @@ export class LeaderElector {
           ...spec,
           holderIdentity: this.o.identity,
           leaseDurationSeconds: this.duration,
-          renewTime: new V1MicroTime(now),
-          ...(mine ? {} : { acquireTime: new V1MicroTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+          renewTime: new V1MicroTime(wall),
+          ...(mine ? {} : { acquireTime: new V1MicroTime(wall), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
         },
       };
       // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.

@@ -40,6 +40,18 @@ test('three members see each other; each holds its own labelled Lease', async ()
   expect(ms[0].members).toEqual(['a', 'b', 'c']);
 });
 
+
+test('a member whose wall clock jumps an hour ahead still counts the others live: ages are measured on its elapsed clock', async () => {
+  let step = 0;
+  const ms = [member('a'), member('b', { clock: () => now + step, elapsed: () => now }), member('c')];
+  await tickAll(ms);
+  await tickAll(ms);
+  expect(ms[1]!.members).toEqual(['a', 'b', 'c']);
+  step = 3_600_000;
+  now += 2_000;
+  await ms[1]!.tick(); // before a and c renew again
+  expect(ms[1]!.members).toEqual(['a', 'b', 'c']);
+});
 test('a member that stops renewing (SIGKILL: no cleanup) drops out after the lease duration as observed; its keys move to survivors only', async () => {
   const [a, b, c] = [member('a'), member('b'), member('c')];
   await tickAll([a, b, c]);

@@ -4,7 +4,7 @@
  * `renewMs`, and lists the Leases with that label to compute the live set.
  *
  * Liveness follows client-go's leader election: a Lease is live while its record was seen to
- * change within its `leaseDurationSeconds`, measured on **this replica's own clock** from when this
+ * change within its `leaseDurationSeconds`, measured on **this replica's own monotonic clock** from when this
  * replica last observed the record change (resourceVersion). The holder's `renewTime` is never
  * compared with the local clock, so clock skew between nodes does not matter. A Lease seen for
  * the first time therefore counts as live for one full duration, exactly as a leader-election
@@ -19,7 +19,7 @@
  * Without a Kubernetes client the set is always just this replica.
  */
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
-import { within } from '../deadline/deadline.js';
+import { monotonicMs, within } from '../deadline/deadline.js';
 import { readAllPages } from '../paging/pages.js';
 
 export const REPLICA_SET_LABEL = 'amadeus.io/replica-set';
@@ -49,7 +49,10 @@ export interface MembershipOptions {
   conflictRetries?: number;
   /** Deadline of each request to the API server (default: the renew period, at most 10 s). */
   requestTimeoutMs?: number;
+  /** The wall clock: the renewTime written in this replica's Lease. */
   clock?: () => number;
+  /** What durations are measured on (a Lease's age as seen, this replica's own renewal's): default `clock` when one is given (a test's), else monotonicMs. */
+  elapsed?: () => number;
   log?: MembershipLog;
   /** Called with the sorted live set whenever it changes. */
   onChange?: (members: string[]) => void;
@@ -62,6 +65,7 @@ const silent: MembershipLog = { warn: () => {} };
 export class Membership {
   private readonly api: CoordinationV1Api | null;
   private readonly clock: () => number;
+  private readonly elapsed: () => number;
   private readonly duration: number;
   private readonly renewMs: number;
   private readonly timeoutMs: number;
@@ -80,6 +84,7 @@ export class Membership {
   constructor(private readonly o: MembershipOptions) {
     this.api = o.api ?? null;
     this.clock = o.clock ?? Date.now;
+    this.elapsed = o.elapsed ?? o.clock ?? monotonicMs;
     this.duration = o.leaseDurationSeconds ?? MEMBERSHIP_DEFAULTS.leaseDurationSeconds;
     this.renewMs = o.renewMs ?? MEMBERSHIP_DEFAULTS.renewMs;
     this.timeoutMs = o.requestTimeoutMs ?? Math.min(this.renewMs, 10_000);
@@ -148,7 +153,7 @@ export class Membership {
     } catch (err) {
       if (!this.ended) this.log.warn('listing replica leases failed; keeping the last live set', { error: messageOf(err) });
       // Still drop ourselves once our own renewal is too old to be trusted by the others.
-      if (!this.selfLive(this.clock())) this.setMembers(this.current.filter((m) => m !== this.o.identity));
+      if (!this.selfLive(this.elapsed())) this.setMembers(this.current.filter((m) => m !== this.o.identity));
     }
     return this.members;
   }
@@ -165,11 +170,12 @@ export class Membership {
     const api = this.api!;
     const retries = this.o.conflictRetries ?? MEMBERSHIP_DEFAULTS.conflictRetries;
     for (let attempt = 0; ; attempt++) {
-      const now = this.clock();
+      const now = this.elapsed();
+      const wall = this.clock();
       try {
         const lease = await this.read();
         if (!lease) {
-          await within(api.createNamespacedLease({ namespace: this.namespace, body: this.fresh(now) }), this.timeoutMs, 'create the replica lease');
+          await within(api.createNamespacedLease({ namespace: this.namespace, body: this.fresh(wall) }), this.timeoutMs, 'create the replica lease');
         } else {
           const body: V1Lease = {
             ...lease,
@@ -178,7 +184,7 @@ export class Membership {
               ...lease.spec,
               holderIdentity: this.o.identity,
               leaseDurationSeconds: this.duration,
-              renewTime: new V1MicroTime(now),
+              renewTime: new V1MicroTime(wall),
             },
           };
           // The read resourceVersion stays in metadata: a concurrent writer makes this a 409.
@@ -210,7 +216,7 @@ export class Membership {
   }
 
   private async refresh(): Promise<void> {
-    const now = this.clock();
+    const now = this.elapsed();
     const leases = await this.listLeases();
     const seen = new Set<string>();
     const live = new Set<string>();
