@@ -524,12 +524,13 @@ describe('rollback of a Deployment', () => {
     const target = byName(replicaSets(), 'web-6b9d4c8f7');
     const mark = '{"at":"2024-05-14T12:00:00.000Z","key":"k"}';
     const ops = deploymentRollbackPatch(dep, target, { 'amadeus.io/last-rollback': mark });
-    // Guarded by what a status write does not change: generation and annotations (issue 19, defect 5).
-    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/generation', 'test /metadata/annotations', 'replace /spec/template', 'add /metadata/annotations']);
-    expect(ops[0].value).toBe(9);
-    expect(ops[1].value).toEqual(dep.metadata!.annotations);
-    expect(ops[2].value).toEqual(rollbackTemplate(target));
-    expect(ops[3].value).toEqual({
+    // Guarded by what a status write does not change: uid, generation and annotations (issue 19, defect 5).
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/uid', 'test /metadata/generation', 'test /metadata/annotations', 'replace /spec/template', 'add /metadata/annotations']);
+    expect(ops[0].value).toBe(dep.metadata!.uid);
+    expect(ops[1].value).toBe(9);
+    expect(ops[2].value).toEqual(dep.metadata!.annotations);
+    expect(ops[3].value).toEqual(rollbackTemplate(target));
+    expect(ops[4].value).toEqual({
       'amadeus.io/heal': 'true',
       'amadeus.io/max-memory': '2Gi', // the deployment's, the RS never had it
       'amadeus.io/last-rollback': mark, // the new mark, not the RS's stale copy
@@ -742,8 +743,8 @@ describe('StatefulSets', () => {
     set.metadata!.annotations = { 'amadeus.io/heal': 'true' };
     const target = revisions()[1];
     const ops = statefulSetRollbackPatch(set, target, { 'amadeus.io/last-rollback': '{"at":"x","key":"k"}' });
-    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/generation', 'test /metadata/annotations', 'replace /spec/template', 'add /metadata/annotations/amadeus.io~1last-rollback']);
-    expect(ops[2].value).toEqual(podTemplate('postgres:16.3'));
+    expect(ops.map((o) => `${o.op} ${o.path}`)).toEqual(['test /metadata/uid', 'test /metadata/generation', 'test /metadata/annotations', 'replace /spec/template', 'add /metadata/annotations/amadeus.io~1last-rollback']);
+    expect(ops[3].value).toEqual(podTemplate('postgres:16.3'));
     expect((target.data as { spec: { template: Record<string, unknown> } }).spec.template.$patch).toBe('replace'); // the input is not mutated
     expect(() => statefulSetRollbackPatch(set, { revision: 1, metadata: { name: 'empty' }, data: {} })).toThrow(/empty holds no pod template/);
   });

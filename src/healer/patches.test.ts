@@ -4,7 +4,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { applyJsonPatch, PatchError } from '../test-support/fake-kube-patch.js';
-import { annotationOps, preconditions } from './patches.js';
+import { annotationOps, preconditions, preconditionsHold } from './patches.js';
 
 const planned: V1Deployment = { metadata: { name: 'web', generation: 4 }, spec: { selector: {}, template: {} } };
 
@@ -34,4 +34,15 @@ test('planned on annotations: they are tested as they were', () => {
     { op: 'test', path: '/metadata/generation', value: 4 },
     { op: 'test', path: '/metadata/annotations', value: { 'amadeus.io/heal': 'true' } },
   ]);
+});
+
+test('planned on one object, a namesake made since (same name, generation and annotations, another uid) refuses the patch whole', () => {
+  const meta = { ...planned.metadata, uid: 'uid-old', generation: 1, annotations: { 'amadeus.io/heal': 'true' } };
+  const ops = [...preconditions(meta), ...annotationOps(meta, { 'amadeus.io/last-oom-bump': 'm' })];
+  expect(ops[0]).toEqual({ op: 'test', path: '/metadata/uid', value: 'uid-old' });
+  expect(applyJsonPatch({ ...planned, metadata: meta }, ops).metadata!.annotations!['amadeus.io/last-oom-bump']).toBe('m');
+  const namesake: V1Deployment = { ...planned, metadata: { ...meta, uid: 'uid-new' } };
+  expect(() => applyJsonPatch(namesake, ops)).toThrow(PatchError);
+  expect(preconditionsHold(meta, namesake.metadata)).toBe(false);
+  expect(preconditionsHold(meta, { ...meta })).toBe(true);
 });

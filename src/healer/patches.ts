@@ -1,7 +1,7 @@
 /**
  * The JSON patches (`application/json-patch+json`) the healer writes workloads with, and their
  * preconditions. A patch starts with `test` operations on what its plan was made on — the
- * workload's `metadata.generation` (which changes with every spec change and with nothing else)
+ * workload's `metadata.uid`, its `metadata.generation` (which changes with every spec change and with nothing else)
  * and its `metadata.annotations` (where the healer's bookkeeping lives) — so a concurrent spec or
  * bookkeeping change makes the API server refuse it whole (422), while the status writes a
  * rollout makes every few seconds do not: unlike a resourceVersion precondition, they cannot turn
@@ -15,12 +15,15 @@ export type JsonPatchOp = { op: 'test' | 'replace' | 'add' | 'remove'; path: str
 export const pointerToken = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
- * The `test` operations a patch planned on `meta` starts with: generation and annotations (their
- * absence when there are none); the resourceVersion only when the object carries no generation
- * (not the case for apps/v1 objects).
+ * The `test` operations a patch planned on `meta` starts with: its uid, generation and annotations
+ * (their absence when there are none); the resourceVersion only when the object carries no
+ * generation (not the case for apps/v1 objects).
  */
 export function preconditions(meta: V1ObjectMeta | undefined): JsonPatchOp[] {
   const ops: JsonPatchOp[] = [];
+  // A namesake made since the read (deleted and created again, as a deploy tool may) starts again
+  // at generation 1 and may carry the same annotations: only its uid tells it from the one planned on.
+  if (meta?.uid) ops.push({ op: 'test', path: '/metadata/uid', value: meta.uid });
   if (meta?.generation !== undefined) ops.push({ op: 'test', path: '/metadata/generation', value: meta.generation });
   else if (meta?.resourceVersion) ops.push({ op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion });
   // Without annotations, a patch that sets some adds the whole map: testing against null (which the
@@ -32,6 +35,7 @@ export function preconditions(meta: V1ObjectMeta | undefined): JsonPatchOp[] {
 
 /** What the preconditions test is still what `meta` says (after a 422: was it the test that failed?). */
 export function preconditionsHold(planned: V1ObjectMeta | undefined, now: V1ObjectMeta | undefined): boolean {
+  if (planned?.uid && planned.uid !== now?.uid) return false;
   if (planned?.generation !== undefined ? planned.generation !== now?.generation : planned?.resourceVersion !== now?.resourceVersion) return false;
   return JSON.stringify(sorted(planned?.annotations)) === JSON.stringify(sorted(now?.annotations));
 }
