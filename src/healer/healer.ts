@@ -1433,11 +1433,21 @@ export class Healer {
       return;
     }
     try {
-      // Decided on the Deployment as listed (opted in, no GitOps): its resourceVersion makes the API
-      // server refuse the write (409) if it changed since — opted out meanwhile, it is not touched.
-      const resourceVersion = d.metadata?.resourceVersion;
-      await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations, ...(resourceVersion ? { resourceVersion } : {}) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-      this.o.log.info('removed revision marks copied onto the Deployment (kubectl rollout undo copies them)', { namespace, workload: `Deployment/${name}`, annotations: Object.keys(annotations) });
+      const removed = await withRetries(async (n): Promise<AnnotationPatch | null> => {
+        // Decided on the Deployment as read (opted in, no GitOps): its resourceVersion makes the API
+        // server refuse the write (409) if it changed since — opted out meanwhile, it is not touched.
+        // A conflict reads it again and decides again: the list is as old as every Deployment handled
+        // before this one, and a busy Deployment's status changes all the time, so a conflict left to
+        // the next round could come back every round, the copies never removed.
+        const current = n === 1 ? d : await this.o.clients.apps.readNamespacedDeployment({ namespace, name });
+        if (current.metadata?.uid !== d.metadata?.uid || !eligible(current, this.o.rules) || gitOpsManager(current.metadata, this.o.rules) || !this.isLeader || this.stopped) return null;
+        const marks = revisionMarksOnWorkload(current.metadata, this.o.rules);
+        if (!marks) return null;
+        const resourceVersion = current.metadata?.resourceVersion;
+        await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations: marks, ...(resourceVersion ? { resourceVersion } : {}) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        return marks;
+      }, this.o.retry);
+      if (removed) this.o.log.info('removed revision marks copied onto the Deployment (kubectl rollout undo copies them)', { namespace, workload: `Deployment/${name}`, annotations: Object.keys(removed) });
     } catch (err) {
       this.o.log.warn('could not remove revision marks from the Deployment; tried again at the next round', { namespace, workload: `Deployment/${name}`, error: apiMessage(err) });
     }

@@ -53,3 +53,34 @@ test('a workload opted out as the leader removes the marks `kubectl rollout undo
   expect(w.patches('deployments/web').map((q) => q.status)).toEqual([409]);
   expect(web.metadata!.annotations!['amadeus.io/known-good']).toBe('true'); // the copy, left as the operator has it
 });
+
+test('a busy Deployment, its status written between the leader\'s list and its cleanup every round: the marks `kubectl rollout undo` copied onto it are removed all the same', async () => {
+  w = await healerWorld();
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
+  await w.start();
+  await w.advance(11 * 60);
+  w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+  await w.advance(3 * 60);
+  // Its status is written again (as a controller does at every pod change) each time the leader,
+  // its Deployments listed, gets as far as reading the namespace's dry-run annotation: the list it
+  // decided on is always one status behind by the cleanup's PATCH. Neither an opt-out nor a GitOps tool.
+  let writes = 0;
+  w.kube.beforeNext(
+    { method: 'GET', path: `/api/v1/namespaces/${NS}` },
+    () => {
+      const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+      const conditions = (d.status?.conditions ?? []).filter((c) => c.type !== 'example.com/Probed');
+      w.kube.api.update({ ...d, status: { ...d.status, conditions: [...conditions, { type: 'example.com/Probed', status: 'True', reason: 'Probed', message: `probe ${++writes}` }] } }, { status: true });
+    },
+    1_000_000,
+  );
+  kubectlUndo(w, 'web', replicaSetRunning(w, 'web', 'web:1')!);
+  expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+  await w.advance(5 * 60);
+  expect(writes).toBeGreaterThanOrEqual(1);
+  // The conflict was read again and the copies removed at once; they were left (409) round after round.
+  const web = w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+  expect(Object.keys(web.metadata!.annotations!).filter((k) => k.startsWith('amadeus.io/known-good'))).toEqual([]);
+  expect(web.metadata!.annotations!['amadeus.io/heal']).toBe('true');
+  expect(w.patches('deployments/web').map((q) => q.status)).toEqual([409, 200]);
+});
