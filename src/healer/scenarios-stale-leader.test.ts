@@ -8,9 +8,9 @@
  * rollback, no patch at all, no mark — and that web:1 keeps serving; and that once the proxy
  * heals, B watches again and rolls a later crash loop (web:3) back to web:1, once.
  */
-import type { V1Deployment, V1Lease, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Lease } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { apiWrites, HEAL, healerWorld, type HealerWorld, LEASE, NS, type Replica, replicaSetRunning, reportSummary, revisionSeen, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, cachedPods, cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, replicaSetRunning, reportSummary, revisionSeen, podReady as ready } from '../test-support/healer-world.js';
 import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
 import { detectFailures } from './detect.js';
 import { readMark } from './guards.js';
@@ -33,28 +33,6 @@ const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.te
 const setImage = (img: string) => w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = img));
 const holder = () => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
 const served = () => w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`);
-
-/** The pods a replica's informers hold: what its resync looks at. */
-const cached = (r: Replica): V1Pod[] => [...(r.healer as unknown as { informers: Map<string, { list(): V1Pod[] }> }).informers.values()].flatMap((i) => i.list());
-const cachedView = (r: Replica) =>
-  cached(r)
-    .filter((p) => p.metadata!.labels?.app === 'web')
-    .map((p) => `${p.spec!.containers[0]!.image} ${detectFailures(p).map((f) => f.kind).join(',') || (ready(p) ? 'ready' : 'not-ready')}`)
-    .sort();
-
-/**
- * The world waits, at every step, until each replica's pod cache holds exactly the server's pods;
- * B's cannot while its watch is cut, and that is the point. A replica held on a call is not waited
- * for (`Replica.stallNext`); B's clients are its own (the proxy's), not the world's wrapper, so its
- * held count is raised directly, as a held call raises it. The world then neither waits for its
- * cache nor for its failures to be handled, nor runs its known-good marks (the test does: `idle`,
- * `markKnownGood`); it still runs its Lease rounds. Returns the release.
- */
-function notWaitedFor(r: Replica): () => void {
-  const x = r as unknown as { held: number };
-  x.held++;
-  return () => void x.held--;
-}
 
 describe('a replica becomes leader while its pod watch is cut, its cache stale', () => {
   test('B saw web:2 crash-loop, then A rolled back to web:1 unseen by B; A goes and B leads from its stale cache: no second rollback, no write, no mark, web:1 untouched; healed, B rolls web:3 back to web:1, once', async () => {
@@ -90,7 +68,7 @@ describe('a replica becomes leader while its pod watch is cut, its cache stale',
     expect(cachedView(b)).toEqual(Array(3).fill('web:2 crash-loop'));
     expect(revisionSeen(w, b, web2)).toMatchObject({ pods: 3, crashLooping: 3 });
     expect(revisionSeen(w, b, goodName)).toMatchObject({ pods: 0, healthySince: null });
-    const staleKeys = cached(b).flatMap((p) => detectFailures(p).map((f) => f.key));
+    const staleKeys = cachedPods(b).flatMap((p) => detectFailures(p).map((f) => f.key));
     expect(staleKeys).toHaveLength(3);
 
     // 2. The Deployment controller replaces web:2's pods with web:1's, all Ready; ten minutes on

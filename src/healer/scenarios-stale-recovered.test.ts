@@ -7,12 +7,11 @@
  * completes, unseen by B. A goes away; B leads with a fresh budget and a cache still showing every
  * web:2 pod crash-looping. Nothing is wrong any more: B must not roll the healthy web:2 back.
  */
-import type { V1Deployment, V1Lease, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Lease } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, LEASE, NS, type Replica, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
 import { waitFor } from '../test-support/fakes.js';
-import { detectFailures } from './detect.js';
 import { makeClients } from './kube.js';
 import { HEAL_RULES } from './rules.js';
 
@@ -30,20 +29,6 @@ const RULES = { ...HEAL_RULES, maxActionsPerHour: 1 };
 const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image;
 const holder = () => w.get<V1Lease>('coordination.k8s.io/v1', 'Lease', LEASE.name).spec!.holderIdentity;
 const served = () => w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`);
-const cached = (r: Replica): V1Pod[] => [...(r.healer as unknown as { informers: Map<string, { list(): V1Pod[] }> }).informers.values()].flatMap((i) => i.list());
-const cachedView = (r: Replica) =>
-  cached(r)
-    .filter((p) => p.metadata!.labels?.app === 'web')
-    .map((p) => `${p.spec!.containers[0]!.image} ${detectFailures(p).map((f) => f.kind).join(',') || (ready(p) ? 'ready' : 'not-ready')}`)
-    .sort();
-
-/** See scenarios-stale-leader.test.ts: the world neither waits for B's cache nor for its failures. */
-function notWaitedFor(r: Replica): () => void {
-  const x = r as unknown as { held: number };
-  x.held++;
-  return () => void x.held--;
-}
-
 test('B leads from a stale cache showing web:2 crash-looping after web:2 recovered: no rollback of the healthy revision', async () => {
   w = await healerWorld();
   w.cluster.behave('web:1', 'healthy');

@@ -23,6 +23,7 @@
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1Container, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { detectFailures } from '../healer/detect.js';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
@@ -413,6 +414,30 @@ export const apiWrites = (w: HealerWorld, from = 0, o: { lease?: boolean } = {})
 /** What a replica's own revision clock (from its own pod informer) holds for ReplicaSet `name`. */
 export const revisionSeen = (w: HealerWorld, r: Replica, name: string): RevisionStats =>
   (r.healer as unknown as { revisions: RevisionTracker }).revisions.stats(replicaSetRevisionKey(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', name).metadata!.uid!));
+
+/** The pods a replica's informers hold: what its resync looks at. */
+export const cachedPods = (r: Replica): V1Pod[] => [...(r.healer as unknown as { informers: Map<string, { list(): V1Pod[] }> }).informers.values()].flatMap((i) => i.list());
+
+/** What a replica's informers hold of `app`'s pods, sorted: `<image> <failures detected, else ready or not-ready>`. */
+export const cachedView = (r: Replica, app = 'web'): string[] =>
+  cachedPods(r)
+    .filter((p) => p.metadata!.labels?.app === app)
+    .map((p) => `${p.spec!.containers[0]!.image} ${detectFailures(p).map((f) => f.kind).join(',') || (podReady(p) ? 'ready' : 'not-ready')}`)
+    .sort();
+
+/**
+ * The world waits, at every step, until each replica's pod cache holds exactly the server's pods;
+ * one whose watch is cut cannot. A replica held on a call is not waited for (`Replica.stallNext`);
+ * one with its own clients (a proxy's), not the world's wrapper, has its held count raised here
+ * directly, as a held call raises it. The world then neither waits for its cache nor for its
+ * failures to be handled, nor runs its known-good marks (the test does: `idle`, `markKnownGood`);
+ * it still runs its Lease rounds. Returns the release.
+ */
+export function notWaitedFor(r: Replica): () => void {
+  const x = r as unknown as { held: number };
+  x.held++;
+  return () => void x.held--;
+}
 
 /**
  * The start of the raise-then-release refusal story: Deployment `api` (3 replicas, 256Mi) runs
