@@ -16,8 +16,10 @@
  * (idempotency keys; an OOM kill older than the container's last bump, or at a limit the template
  * has already raised) → GitOps / VPA / paused → for a rollback, is the crashing container in the
  * revision's template (not injected), is it the newest revision, never known-good, more than a
- * restart of the target, failing in more than the share of its pods, not shown by the API server
- * to have run healthy while unwatched (`unwatched.ts`; the finding recorded on the revision) →
+ * restart of the target, failing in more than the share of its pods (by the pod cache, then by the
+ * API server's pods listed at the decision: a cache behind may show a crash loop that is over), not
+ * shown by the API server to have run healthy while unwatched (`unwatched.ts`; the finding recorded
+ * on the revision) →
  * cooldown → hourly budget → the plan itself (cap, known-good target, dependency
  * outage) → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
  * StatefulSet is deleted). The whole sequence runs again on a fresh read of the workload after a
