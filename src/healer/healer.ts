@@ -210,11 +210,12 @@ export class Healer {
    */
   private readonly templateEdits = new Map<string, number>();
   /**
-   * The template hash this process first saw each ReplicaSet (uid) with. One seen since with
-   * another template was edited in place while watched — before any mark, too: its pods may all
-   * predate the edit, and their health says nothing of the template a mark would name.
+   * The template hash this process first saw each ReplicaSet (uid) with; null once it has seen it
+   * with another. One seen since with another template was edited in place while watched — before
+   * any mark, too: its pods may all predate the edit, and their health says nothing of the template
+   * a mark would name.
    */
-  private readonly templatesFirstSeen = new Map<string, string>();
+  private readonly templatesFirstSeen = new Map<string, string | null>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -1387,10 +1388,16 @@ export class Healer {
     }
   }
 
-  /** Whether ReplicaSet `uid`'s template, now `hash`, differs from the one this process first saw it with (the first time: recorded, false). */
+  /** Whether ReplicaSet `uid`'s template, now `hash`, differs or ever differed from the one this process first saw it with (the first time: recorded, false). */
   private templateChangedSinceFirstSeen(uid: string, hash: string): boolean {
     const first = this.templatesFirstSeen.get(uid);
-    if (first !== undefined) return first !== hash;
+    if (first === null) return true;
+    if (first !== undefined) {
+      // Changed once, changed for good: an edit undone is an edit too — the pods made while it
+      // stood run it, not the template the ReplicaSet is back to (first seen again, it would pass).
+      if (first !== hash) this.templatesFirstSeen.set(uid, null);
+      return first !== hash;
+    }
     this.templatesFirstSeen.set(uid, hash);
     if (this.templatesFirstSeen.size > TEMPLATES_KEPT) this.templatesFirstSeen.delete(this.templatesFirstSeen.keys().next().value!);
     return false;

@@ -196,3 +196,37 @@ describe('a running ReplicaSet edited in place before its first mark (its Deploy
     expect(w.patches('deployments/web')).toEqual([]);
   });
 });
+
+describe('a running ReplicaSet edited in place and the edit undone, before its first mark (its Deployment paused)', () => {
+  test('kubectl edit rs, its pods deleted to pick the edit up, then the edit undone on the ReplicaSet alone: its pods run the edit, not the template it is back to — no mark for that template', async () => {
+    w = await healerWorld();
+    w.cluster.behave('web:1-edited', 'healthy');
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
+    await w.start();
+    await w.advance(2 * 60);
+    const name = replicaSetRunning(w, 'web', 'web:1')!.metadata!.name!;
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.paused = true));
+    await w.advance(60);
+    await kubectlEditImage(w, name, 'web:1-edited');
+    await w.advance(60);
+    // The pods are deleted to pick the edit up: the ReplicaSet makes them again, from the edited template.
+    for (const p of w.pods({ app: 'web' })) w.kube.remove('v1', 'Pod', NS, p.metadata!.name!);
+    await w.advance(60);
+    const running = () => w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`);
+    expect(running()).toEqual(['web:1-edited true', 'web:1-edited true']);
+    // The edit is undone on the ReplicaSet; its pods stay as they are, running the edit.
+    await kubectlEditImage(w, name, 'web:1');
+    await w.advance(30 * 60);
+    expect(image(rsNamed(w, name).spec!.template)).toBe('web:1');
+    expect(running()).toEqual(['web:1-edited true', 'web:1-edited true']);
+    // Half an hour of pods running web:1-edited proves nothing of web:1: it was marked for it before.
+    expect(rsNamed(w, name).metadata!.annotations?.['amadeus.io/known-good']).toBeUndefined();
+
+    // Pods made from web:1 again earn it the mark, a whole window after the undo was seen.
+    for (const p of w.pods({ app: 'web' })) w.kube.remove('v1', 'Pod', NS, p.metadata!.name!);
+    await w.advance(15 * 60);
+    expect(running()).toEqual(['web:1 true', 'web:1 true']);
+    const rs = rsNamed(w, name);
+    expect(rs.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-template': templateMark(templateHash(rs.spec!.template)) });
+  });
+});
