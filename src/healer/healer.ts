@@ -1340,6 +1340,10 @@ export class Healer {
     const apps = this.o.clients.apps;
     const now = new Date(this.clock());
     const namespaces = this.o.namespaces.length > 0 ? this.o.namespaces : [null];
+    // The ReplicaSets this round looks at: after a whole round, the first-seen templates of the others
+    // (deleted, or no longer eligible) are let go.
+    const visited = new Set<string>();
+    let whole = true;
     for (const namespace of namespaces) {
       // Only time up to the pod watch's last proof of life counts: a silent, half-open watch observes nothing.
       const observedUntil = this.watchLiveAt.get(namespace ?? '*') ?? -Infinity;
@@ -1362,6 +1366,7 @@ export class Healer {
             let since = full ? seen.healthySince : null;
             // So does one edited while this process watched it, before any mark: its pods may all predate the edit.
             const uid = rs.metadata?.uid ?? '';
+            visited.add(uid);
             const editedSinceSeen = this.templateChangedSinceFirstSeen(uid, hash);
             if (markedForAnotherTemplate(rs.metadata, hash, this.o.rules) || editedSinceSeen) since = healthySinceTemplateEdit(since, this.templateEditSeen(uid, hash, now.getTime()), seen.oldestCreated, CLOCK_MARGIN_SECONDS * 1000);
             const patch = knownGoodMark(rs.metadata, since, now, this.o.rules, observedUntil, hash);
@@ -1383,9 +1388,13 @@ export class Healer {
           if (patch) await this.markRevision('ControllerRevision', cr, patch);
         }
       } catch (err) {
+        whole = false;
         this.o.log.warn('could not update known-good marks', { namespace: namespace ?? '*', error: apiMessage(err) });
       }
     }
+    // Without this, every ReplicaSet ever seen stays until TEMPLATES_KEPT is passed, and then the
+    // oldest entries go first — the long-lived ReplicaSets, an edit seen on them forgotten with them.
+    if (whole && this.isLeader && !this.stopped) for (const uid of this.templatesFirstSeen.keys()) if (!visited.has(uid)) this.templatesFirstSeen.delete(uid);
   }
 
   /** Whether ReplicaSet `uid`'s template, now `hash`, differs or ever differed from the one this process first saw it with (the first time: recorded, false). */

@@ -230,3 +230,19 @@ describe('a running ReplicaSet edited in place and the edit undone, before its f
     expect(rs.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-template': templateMark(templateHash(rs.spec!.template)) });
   });
 });
+
+test('what the leader remembers of each ReplicaSet\'s first-seen template goes with the ReplicaSet (deleted past revisionHistoryLimit): only the live ones are held', async () => {
+  w = await healerWorld();
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL, revisionHistoryLimit: 1 }));
+  const a = await w.start();
+  for (const n of [2, 3, 4, 5, 6]) {
+    await w.advance(2 * 60);
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = `web:${n}`));
+  }
+  await w.advance(3 * 60);
+  const live = replicaSetsOf(w, 'web').map((rs) => rs.metadata!.uid!);
+  expect(live).toHaveLength(2); // web:6 and the one kept before it
+  // It held all six before: every ReplicaSet ever seen, until TEMPLATES_KEPT, then the oldest first.
+  const held = [...(a.healer as unknown as { templatesFirstSeen: Map<string, unknown> }).templatesFirstSeen.keys()];
+  expect(held.sort()).toEqual(live.sort());
+});
