@@ -2,7 +2,7 @@
  * The healer's patch preconditions against the fake API server's JSON patch (which follows the API
  * server's json-patch library, `test` against null included).
  */
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ObjectMeta } from '@kubernetes/client-node';
 import { applyJsonPatch, PatchError } from '../test-support/fake-kube-patch.js';
 import { annotationOps, preconditions, preconditionsHold } from './patches.js';
 
@@ -37,7 +37,7 @@ test('planned on annotations: they are tested as they were', () => {
 });
 
 test('planned on one object, a namesake made since (same name, generation and annotations, another uid) refuses the patch whole', () => {
-  const meta = { ...planned.metadata, uid: 'uid-old', generation: 1, annotations: { 'amadeus.io/heal': 'true' } };
+  const meta: V1ObjectMeta = { ...planned.metadata, uid: 'uid-old', generation: 1, annotations: { 'amadeus.io/heal': 'true' } };
   const ops = [...preconditions(meta), ...annotationOps(meta, { 'amadeus.io/last-oom-bump': 'm' })];
   expect(ops[0]).toEqual({ op: 'test', path: '/metadata/uid', value: 'uid-old' });
   expect(applyJsonPatch({ ...planned, metadata: meta }, ops).metadata!.annotations!['amadeus.io/last-oom-bump']).toBe('m');
