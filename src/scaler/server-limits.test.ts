@@ -14,6 +14,7 @@ import type { GetMetricSpecResponse, ScaledObjectRef } from './contract.js';
 import { createMetadataParser } from './metadata.js';
 import { ScaledObjectRegistry } from './registry.js';
 import { startScalerServer, type ScalerServer } from './server.js';
+import { StreamSet } from './service.js';
 
 let registry: ScaledObjectRegistry;
 let server: ScalerServer;
@@ -144,6 +145,12 @@ describe('bad metadata over gRPC', () => {
       c.close();
       await small.shutdown(1000);
     }
+  });
+
+  test('the streams\' character budget grows with the streams allowed: a large --max-objects does not turn its own streams away', () => {
+    expect(new StreamSet().maxChars).toBe(64 * 1024 * 1024);
+    expect(new StreamSet(2).maxChars).toBe(64 * 1024 * 1024);
+    expect(new StreamSet(200_000).maxChars).toBe(200_000 * 4096); // --max-objects 100000
   });
 
   test('StreamIsActive calls hold their requests for their life: past the characters they may hold together, RESOURCE_EXHAUSTED, and a closed one frees its share', async () => {

@@ -29,7 +29,7 @@ export interface ScalerServerOptions {
   observeRpc?: RpcObserver;
   /** Most StreamIsActive calls open at once; more → RESOURCE_EXHAUSTED. Default DEFAULT_MAX_STREAMS. */
   maxStreams?: number;
-  /** Most characters of requests the open StreamIsActive calls hold together; more → RESOURCE_EXHAUSTED. Default DEFAULT_MAX_STREAM_CHARS. */
+  /** Most characters of requests the open StreamIsActive calls hold together; more → RESOURCE_EXHAUSTED. Default streamCharsFor(maxStreams). */
   maxStreamChars?: number;
   /** Default SERVER_KEEPALIVE (tests shorten it). */
   keepalive?: Keepalive;

@@ -23,7 +23,7 @@ export class StreamSet {
   private chars = 0;
   constructor(
     readonly limit = DEFAULT_MAX_STREAMS,
-    readonly maxChars = DEFAULT_MAX_STREAM_CHARS,
+    readonly maxChars = streamCharsFor(limit),
   ) {}
   /** Takes `s` in, holding a request of `chars` characters; CapacityError past either bound. */
   admit(s: Stream, chars: number): void {
@@ -62,8 +62,14 @@ export class StreamSet {
 
 /** KEDA opens one stream per external-push trigger; twice the default --max-objects. */
 export const DEFAULT_MAX_STREAMS = 10_000;
-/** Characters of requests the open streams may hold together: 6.7 KB each at DEFAULT_MAX_STREAMS (KEDA's are well under 1 KB without certificates). */
+/**
+ * Characters of requests the open streams may hold together: at least 64 Mi, and 4 Ki a stream of
+ * the most allowed (KEDA's are well under 1 KB without certificates), so a larger --max-objects
+ * does not turn its own streams away.
+ */
 export const DEFAULT_MAX_STREAM_CHARS = 64 * 1024 * 1024;
+export const STREAM_CHARS_EACH = 4096;
+export const streamCharsFor = (maxStreams: number): number => Math.max(DEFAULT_MAX_STREAM_CHARS, maxStreams * STREAM_CHARS_EACH);
 
 /** A request's size in characters: its names, and its metadata's keys and values. */
 export function requestChars(ref: ScaledObjectRef | null | undefined): number {
