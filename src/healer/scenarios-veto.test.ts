@@ -35,13 +35,18 @@ test('a veto put on web:1 as its mark is being written stays: web:1 is no target
   expect(w.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', web1).metadata!.annotations!['amadeus.io/known-good']).toBe('false');
 });
 
-test('a workload opted out as the leader removes the marks `kubectl rollout undo` copied onto it is not written', async () => {
+/** web (2 replicas, healed) runs web:1 until it is marked known-good, then web:2 for three minutes. */
+async function web1MarkedThenWeb2(): Promise<void> {
   w = await healerWorld();
   w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
   await w.start();
   await w.advance(11 * 60);
   w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
   await w.advance(3 * 60);
+}
+
+test('a workload opted out as the leader removes the marks `kubectl rollout undo` copied onto it is not written', async () => {
+  await web1MarkedThenWeb2();
   // The operator opts web out just before the healer's cleanup of the copied marks is served.
   w.kube.beforeNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/deployments/web` }, () =>
     void w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void delete d.metadata!.annotations!['amadeus.io/heal']),
@@ -55,12 +60,7 @@ test('a workload opted out as the leader removes the marks `kubectl rollout undo
 });
 
 test('a busy Deployment, its status written between the leader\'s list and its cleanup every round: the marks `kubectl rollout undo` copied onto it are removed all the same', async () => {
-  w = await healerWorld();
-  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
-  await w.start();
-  await w.advance(11 * 60);
-  w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
-  await w.advance(3 * 60);
+  await web1MarkedThenWeb2();
   // Its status is written again (as a controller does at every pod change) each time the leader,
   // its Deployments listed, gets as far as reading the namespace's dry-run annotation: the list it
   // decided on is always one status behind by the cleanup's PATCH. Neither an opt-out nor a GitOps tool.
