@@ -10,20 +10,15 @@
  */
 import type { V1Deployment, V1Lease } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { apiWrites, cachedPods, cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, replicaSetRunning, reportSummary, revisionSeen, podReady as ready } from '../test-support/healer-world.js';
-import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
+import { apiWrites, cachedPods, cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, replicaSetRunning, reportSummary, revisionSeen, podReady as ready, replicasBesideCutProxy } from '../test-support/healer-world.js';
 import { detectFailures } from './detect.js';
 import { readMark } from './guards.js';
 import { waitFor } from '../test-support/fakes.js';
-import { makeClients } from './kube.js';
 import { HEAL_RULES } from './rules.js';
 
 let w: HealerWorld;
-let proxy: WatchCuttingProxy | undefined;
 afterEach(async () => {
   await w?.close();
-  await proxy?.close();
-  proxy = undefined;
 });
 
 /** A short rollback cooldown (the default is four hours): web:3's crash loop is not refused for it, nor is the stale one hidden behind it. */
@@ -42,9 +37,7 @@ describe('a replica becomes leader while its pod watch is cut, its cache stale',
     w.cluster.behave('web:3', { run: 'crash', log: 'starting web:3\npanic: runtime error: index out of range [3] with length 3\n' });
     // Recreate: a release replaces every pod, so B's stale cache holds web:2's pods only, none of web:1's.
     w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL, strategy: { type: 'Recreate' } }));
-    proxy = await startWatchCuttingProxy(w.kube);
-    const a = await w.start({ name: 'a', elect: true, rules: RULES });
-    const b = await w.start({ name: 'b', elect: true, rules: RULES, clients: makeClients(proxy.kubeConfig()) });
+    const { a, b, proxy } = await replicasBesideCutProxy(w, RULES);
     await w.advance(11 * 60);
     expect(holder()).toBe('a');
     expect(b.healer.isLeader).toBe(false);
@@ -121,7 +114,7 @@ describe('a replica becomes leader while its pod watch is cut, its cache stale',
 
     // 4. The proxy heals: B's next restart (on its back-off) watches again, from where it stopped.
     proxy.heal();
-    await waitFor(() => proxy!.openWatches() === 1, 10_000, 'B’s pod watch is back through the proxy');
+    await waitFor(() => proxy.openWatches() === 1, 10_000, 'B’s pod watch is back through the proxy');
     release();
     await w.quiet();
     const backAt = w.cluster.clock.now();

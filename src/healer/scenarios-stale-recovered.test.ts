@@ -9,18 +9,13 @@
  */
 import type { V1Deployment, V1Lease } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, reportSummary, podReady as ready } from '../test-support/healer-world.js';
-import { startWatchCuttingProxy, type WatchCuttingProxy } from '../test-support/watch-cutting-proxy.js';
+import { cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, reportSummary, podReady as ready, replicasBesideCutProxy } from '../test-support/healer-world.js';
 import { waitFor } from '../test-support/fakes.js';
-import { makeClients } from './kube.js';
 import { HEAL_RULES } from './rules.js';
 
 let w: HealerWorld;
-let proxy: WatchCuttingProxy | undefined;
 afterEach(async () => {
   await w?.close();
-  await proxy?.close();
-  proxy = undefined;
 });
 
 /** One action an hour: A's memory raise of api spends it. */
@@ -36,9 +31,7 @@ test('B leads from a stale cache showing web:2 crash-looping after web:2 recover
   w.cluster.behave('web:2', { run: 'crash', log: 'starting web:2\nfatal: license check failed\n' });
   w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL, strategy: { type: 'Recreate' } }));
   w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
-  proxy = await startWatchCuttingProxy(w.kube);
-  const a = await w.start({ name: 'a', elect: true, rules: RULES });
-  const b = await w.start({ name: 'b', elect: true, rules: RULES, clients: makeClients(proxy.kubeConfig()) });
+  const { a, b, proxy } = await replicasBesideCutProxy(w, RULES);
   await w.advance(11 * 60);
   expect(holder()).toBe('a');
 
@@ -77,7 +70,7 @@ test('B leads from a stale cache showing web:2 crash-looping after web:2 recover
 
   // Healed, B's cache catches up: web:2's pods Ready, nothing to do.
   proxy.heal();
-  await waitFor(() => proxy!.openWatches() === 1, 10_000, 'B’s pod watch is back through the proxy');
+  await waitFor(() => proxy.openWatches() === 1, 10_000, 'B’s pod watch is back through the proxy');
   release();
   await w.advance(5 * 60);
   expect(cachedView(b)).toEqual(Array(3).fill('web:2 ready'));

@@ -17,11 +17,9 @@ import { waitFor } from '../test-support/fakes.js';
 import { makeClients } from './kube.js';
 
 let w: HealerWorld;
-let proxy: WatchCuttingProxy | undefined;
+let proxy: WatchCuttingProxy;
 afterEach(async () => {
   await w?.close();
-  await proxy?.close();
-  proxy = undefined;
 });
 
 /** The healer's first restart delay after a watch failure (doubling from there). */
@@ -42,6 +40,7 @@ describe('the pod watch cut at once, again and again, by a proxy in trouble', ()
     w.cluster.behave('web:3', { run: 'crash', log: 'starting web:3\npanic: runtime error: index out of range [3] with length 3\n' });
     w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
     proxy = await startWatchCuttingProxy(w.kube);
+    w.closing(() => proxy.close());
     const a = await w.start({ clients: makeClients(proxy.kubeConfig()), restartDelayMs: FIRST_RETRY_MS });
     await w.advance(11 * 60);
     const good = replicaSetRunning(w, 'web', 'web:1')!;
@@ -89,7 +88,7 @@ describe('the pod watch cut at once, again and again, by a proxy in trouble', ()
     expect(w.kube.requests.slice(writesBefore).filter((q) => q.method === 'GET' && q.path.endsWith('/pods') && q.query.watch === 'true')).toEqual([]); // the proxy ended them: none reached the server
 
     // 3. Healed: the next restart (on its back-off) opens a watch that passes; the clock starts again from then.
-    await waitFor(() => proxy!.openWatches() === 1 && revisionSeen(w, a, web2).healthySince !== null, 10_000, 'the pod watch is back through the proxy and web:2’s clock runs');
+    await waitFor(() => proxy.openWatches() === 1 && revisionSeen(w, a, web2).healthySince !== null, 10_000, 'the pod watch is back through the proxy and web:2’s clock runs');
     await w.quiet();
     const backAt = w.cluster.clock.now();
     expect(revisionSeen(w, a, web2).healthySince).toBe(backAt); // from the watch's return, not from before the cut

@@ -28,12 +28,13 @@ import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
 import type { LeaderElector } from '../healer/lease.js';
 import { replicaSetRevisionKey, type RevisionStats, type RevisionTracker } from '../healer/revisions.js';
-import { HEAL_RULES } from '../healer/rules.js';
+import { HEAL_RULES, type HealRules } from '../healer/rules.js';
 import type { Notification } from '../notify/notifier.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster/index.js';
 import { configMap, deployment } from './cluster/objects.js';
 import type { FakeKube, RecordedRequest } from './fake-kube.js';
+import { startWatchCuttingProxy, type WatchCuttingProxy } from './watch-cutting-proxy.js';
 
 export const NS = 'shop';
 /** The opt-in every healed workload carries. */
@@ -89,6 +90,8 @@ export interface HealerWorld {
   /** A write by a person or a deploy tool: the stored object, edited. */
   edit<T extends KubernetesObject>(apiVersion: string, kind: string, name: string, change: (obj: T) => void): T;
   close(): Promise<void>;
+  /** Also released by close(), after the healers and the cluster (a proxy a scenario put between them). */
+  closing(release: () => Promise<void>): void;
 }
 
 export interface WorldOptions extends ClusterOptions {
@@ -216,6 +219,7 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
   const replicas: LiveReplica[] = [];
   const marks = o.marks ?? true;
   let lastMark = -Infinity;
+  const releases: (() => Promise<void>)[] = [];
   let lastElection = -Infinity;
 
   const live = () => replicas.filter((r) => !r.gone);
@@ -352,7 +356,10 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
       for (const r of replicas) if (r.mode !== 'up' || r.held > 0) r.kill();
       await Promise.all(replicas.filter((r) => !r.stopped).map((r) => r.healer.stop().catch(() => undefined)));
       await cluster.close();
+      for (const release of releases.splice(0)) await release();
     },
+
+    closing: (release) => void releases.push(release),
   };
   return world;
 }
@@ -501,4 +508,16 @@ export function kubectlUndo(w: HealerWorld, name: string, to: V1ReplicaSet): voi
     for (const [k, v] of Object.entries(to.metadata!.annotations ?? {})) if (!skip.includes(k)) annotations[k] = v;
     d.metadata!.annotations = annotations;
   });
+}
+
+/**
+ * Two replicas electing a leader on LEASE with `rules`: A talks to the API server directly, B
+ * through a watch-cutting proxy (closed with the world), so a scenario can blind B alone.
+ */
+export async function replicasBesideCutProxy(w: HealerWorld, rules: HealRules): Promise<{ a: Replica; b: Replica; proxy: WatchCuttingProxy }> {
+  const proxy = await startWatchCuttingProxy(w.kube);
+  w.closing(() => proxy.close());
+  const a = await w.start({ name: 'a', elect: true, rules });
+  const b = await w.start({ name: 'b', elect: true, rules, clients: makeClients(proxy.kubeConfig()) });
+  return { a, b, proxy };
 }
