@@ -92,3 +92,35 @@ test('a lock whose renewTime is older than its duration plus the skew allowance 
   now += 300_000 + SKEW_ALLOWANCE_MS + 1000;
   expect(await b.acquire('shop/web')).toBe(true);
 });
+
+test('a step of the wall clock (NTP) neither ends a live holder\'s lock early nor keeps a dead holder\'s: ages are measured on the monotonic clock', async () => {
+  let tick = 0; // the monotonic clock both replicas measure durations on
+  const stepped = (identity: string, wall: () => number) =>
+    new RoundLock({ api: kube.kubeConfig().makeApiClient(CoordinationV1Api), namespace: 'amadeus', identity, durationSeconds: 300, clock: wall, elapsed: () => tick });
+  let bWall = now;
+  const a = stepped('a', () => now);
+  const b = stepped('b', () => bWall);
+  expect(await a.acquire('shop/web')).toBe(true);
+  expect(await b.acquire('shop/web')).toBe(false); // first seen
+  // B's wall clock jumps 6 minutes ahead (more than the duration) while only a minute passes: A's
+  // lock, unchanged since B saw it a minute ago, is still live.
+  tick += 60_000;
+  now += 60_000;
+  bWall = now + 6 * 60_000;
+  expect(await b.acquire('shop/web')).toBe(false);
+  // A renews; its own wall clock steps back an hour: its renewal still counts as one (the
+  // record changed), and its own hold is not lost.
+  tick += 40_000;
+  now -= 60 * 60_000;
+  await a.renewHeld();
+  expect(a.holds('shop/web')).toBe(true);
+  expect(await b.acquire('shop/web')).toBe(false); // the renewal seen
+  // Then A dies. B's wall clock steps back an hour: five minutes after B saw the last renewal, the
+  // lock is B's all the same.
+  bWall -= 60 * 60_000;
+  tick += 299_000;
+  expect(await b.acquire('shop/web')).toBe(false);
+  tick += 2_000;
+  expect(await b.acquire('shop/web')).toBe(true);
+  expect(holder('shop/web')).toBe('b');
+});

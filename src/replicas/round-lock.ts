@@ -10,15 +10,18 @@
  * fine-tuning queue included) and released (holder cleared) when the round ends. Whether another
  * replica's lock has expired follows client-go's leader election, as the replicas' own Leases do
  * (membership.ts): it expires once its record has not changed for `durationSeconds` on **this
- * replica's clock**, from when this replica first saw that version — the holder's clock is never
- * trusted to the second. A lock whose renewTime is older than the duration plus SKEW_ALLOWANCE_MS
- * (a holder long dead, seen for the first time) expires at once. A holder whose renewals stop
+ * replica's monotonic clock**, from when this replica first saw that version — the holder's clock
+ * is never trusted to the second, and a step of this replica's wall clock (NTP) neither ends a live
+ * holder's lock early nor keeps a dead one. A lock whose renewTime is older than the duration plus
+ * SKEW_ALLOWANCE_MS on this replica's wall clock expires at once, but only at this replica's first
+ * sight of it (a holder long dead): a record seen to change since is a live holder's, however far
+ * behind its clock runs. A holder whose renewals stop
  * succeeding (taken over after a 409, or no renewal for a duration) has lost the lock: `holds` says
  * so, and the round must not publish what it trained.
  */
 import { createHash } from 'node:crypto';
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
-import { within } from '../deadline/deadline.js';
+import { monotonicMs, within } from '../deadline/deadline.js';
 
 export const ROUND_LOCK_LABEL = 'amadeus.io/finetune-lock';
 
@@ -28,7 +31,10 @@ export interface RoundLockOptions {
   identity: string;
   /** How long a lock outlives a holder that never released it. Default 300 s (a round takes seconds). */
   durationSeconds?: number;
+  /** The wall clock: the times written in the Lease, and the renewTime read from it, are on it. */
   clock?: () => number;
+  /** What durations are measured on (a lock's age as seen, this replica's own renewal's): default `clock` when one is given (a test's), else monotonicMs. */
+  elapsed?: () => number;
   /** Deadline of each request (default 10 s): a silent API server loses the lock, it does not hold the round. */
   requestTimeoutMs?: number;
 }
@@ -44,7 +50,7 @@ export function lockName(key: string): string {
 
 interface Held {
   timer: NodeJS.Timeout;
-  /** When this replica last wrote the lock (its own clock). */
+  /** When this replica last wrote the lock (`elapsed`: taken before the write was sent). */
   renewedAt: number;
   lost: boolean;
 }
@@ -52,16 +58,18 @@ interface Held {
 export class RoundLock {
   private readonly duration: number;
   private readonly clock: () => number;
+  private readonly elapsed: () => number;
   private readonly ms: number;
   /** Locks this replica holds, by Lease name. */
   private readonly held = new Map<string, Held>();
-  /** Other holders' locks: the version last seen and when it was first seen (this replica's clock). */
+  /** Other holders' locks: the version last seen and when it was first seen (`elapsed`). */
   private readonly seen = new Map<string, { version: string; at: number }>();
 
   constructor(private readonly o: RoundLockOptions) {
     this.duration = o.durationSeconds ?? 300;
     this.ms = o.requestTimeoutMs ?? 10_000;
     this.clock = o.clock ?? Date.now;
+    this.elapsed = o.elapsed ?? o.clock ?? monotonicMs;
   }
 
   /** Whether this replica still holds `key`'s lock: taken and neither released nor lost since. */
@@ -84,13 +92,13 @@ export class RoundLock {
         h.lost = true;
         return;
       }
-      const now = this.clock();
-      await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(now) } } }), this.ms, 'renew the fine-tuning lock');
+      const now = this.elapsed();
+      await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(this.clock()) } } }), this.ms, 'renew the fine-tuning lock');
       h.renewedAt = now;
     } catch (err) {
       // 409: another replica wrote it, so it took it. Anything else: tried again at the next tick,
       // and lost once the others may have seen it unchanged for a duration.
-      if (statusOf(err) === 409 || statusOf(err) === 404 || this.clock() - h.renewedAt >= this.duration * 1000) h.lost = true;
+      if (statusOf(err) === 409 || statusOf(err) === 404 || this.elapsed() - h.renewedAt >= this.duration * 1000) h.lost = true;
     }
   }
 
@@ -108,28 +116,31 @@ export class RoundLock {
     this.held.delete(name);
   }
 
-  /** Whether another holder's lock has expired, as this replica has watched it (see the header). */
-  private expired(name: string, lease: V1Lease, now: number): boolean {
+  /** Whether another holder's lock has expired, as this replica has watched it (see the header): `now` on `elapsed`, `wall` on `clock`. */
+  private expired(name: string, lease: V1Lease, now: number, wall: number): boolean {
     const durationMs = (lease.spec?.leaseDurationSeconds ?? this.duration) * 1000;
     const version = lease.metadata?.resourceVersion ?? '';
     const prev = this.seen.get(name);
-    if (!prev || prev.version !== version) this.seen.set(name, { version, at: now });
-    if (prev && prev.version === version && now - prev.at > durationMs) return true;
+    if (prev?.version === version) return now - prev.at > durationMs;
+    this.seen.set(name, { version, at: now });
+    // Changed since this replica last looked: written by a live holder, whatever its clock says.
+    if (prev) return false;
     const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string | Date).getTime() : 0;
-    return now - renewed > durationMs + SKEW_ALLOWANCE_MS;
+    return wall - renewed > durationMs + SKEW_ALLOWANCE_MS;
   }
 
   /** True when this replica now holds the lock of `key`; false when another live holder has it. */
   async acquire(key: string): Promise<boolean> {
     const name = lockName(key);
-    const now = this.clock();
+    const now = this.elapsed();
+    const wall = this.clock();
     let lease: V1Lease | null = null;
     try {
       lease = await within(this.o.api.readNamespacedLease({ name, namespace: this.o.namespace }), this.ms, 'read the fine-tuning lock');
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
-    const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: this.duration, acquireTime: new V1MicroTime(now), renewTime: new V1MicroTime(now) };
+    const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: this.duration, acquireTime: new V1MicroTime(wall), renewTime: new V1MicroTime(wall) };
     try {
       if (!lease) {
         await within(
@@ -144,7 +155,7 @@ export class RoundLock {
         return true;
       }
       const holder = lease.spec?.holderIdentity;
-      if (holder && holder !== this.o.identity && !this.expired(name, lease, now)) return false;
+      if (holder && holder !== this.o.identity && !this.expired(name, lease, now, wall)) return false;
       // The resourceVersion read stays in metadata: whoever wrote in between makes this a 409.
       await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, ...spec } } }), this.ms, 'take the fine-tuning lock');
       this.seen.delete(name);
