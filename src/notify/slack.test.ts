@@ -180,6 +180,22 @@ describe('bounded', () => {
     expect(posts).toHaveLength(1);
   });
 
+  test('what the server says goes into the log line bounded: a 100 KiB error code (a proxy answering for Slack) is cut short', async () => {
+    answers = [
+      { status: 200, body: { ok: false, error: 'e'.repeat(100 * 1024) } },
+      { status: 200, body: { ok: false, error: { nested: 'n'.repeat(100 * 1024) } } },
+    ];
+    const s = slack();
+    await s.notify(note());
+    await s.notify(note({ namespace: 'other' }));
+    await s.flush();
+    expect(posts).toHaveLength(2);
+    const errors = dropped().map((l) => String(l.error));
+    expect(errors.map((e) => e.length < 300)).toEqual([true, true]);
+    expect(errors).toEqual([expect.stringMatching(/^e{200}… \(102400 characters\)$/), expect.stringMatching(/^\{"nested":"n+… \(\d+ characters\)$/)]);
+    for (const l of lines) expect(l.length).toBeLessThan(2000);
+  });
+
   test('429 with Retry-After: 3600 drops the notice at once, and the queue is not posted into the limit', async () => {
     answers = [{ status: 429, headers: { 'retry-after': '3600' }, body: { ok: false, error: 'ratelimited' } }];
     const s = slack();

@@ -224,11 +224,23 @@ const isTooLarge = (err: unknown): boolean => {
   return e.code === 'slack_webapi_request_error' && /^maxContentLength size of \d+ exceeded/.test(e.original?.message ?? '');
 };
 
-/** What went wrong, for the log: the API error code, the HTTP status, or the request's own failure (never the token). */
+/** What goes into a log line of what the server said: its error codes are a few words. */
+const MAX_DESCRIBED_CHARS = 200;
+
+/**
+ * What went wrong, for the log: the API error code, the HTTP status, or the request's own failure
+ * (never the token). Cut to MAX_DESCRIBED_CHARS: the error code is the server's text (a proxy may
+ * answer for Slack), up to the whole answer's size cap, and every dropped notice logs it.
+ */
 function describe(err: unknown): string {
+  const text = describeWhole(err);
+  return text.length > MAX_DESCRIBED_CHARS ? `${text.slice(0, MAX_DESCRIBED_CHARS)}… (${text.length} characters)` : text;
+}
+
+function describeWhole(err: unknown): string {
   if (err instanceof SlackAnswerTooLarge) return err.message;
-  const e = err as { code?: string; data?: { error?: string }; statusCode?: number; message?: string; original?: { message?: string; code?: string; cause?: unknown } };
-  if (e.data?.error) return e.data.error;
+  const e = err as { code?: string; data?: { error?: unknown }; statusCode?: number; message?: string; original?: { message?: string; code?: string; cause?: unknown } };
+  if (e.data?.error) return typeof e.data.error === 'string' ? e.data.error : (JSON.stringify(e.data.error) ?? String(e.data.error));
   if (e.statusCode) return `HTTP ${e.statusCode}`;
   if (e.code === 'slack_webapi_request_error' && e.original) {
     // Our deadline aborts the attempt (axios calls that "canceled"); a too large answer names its cap.
