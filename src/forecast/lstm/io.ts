@@ -22,6 +22,7 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uin
 export function manifestWeightBytes(weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[]): number | null {
   let total = 0;
   for (const w of weightsManifest.flatMap((m) => m.weights)) {
+    if (typeof w !== 'object' || w === null || !Array.isArray(w.shape)) return null;
     const per = DTYPE_BYTES[w.quantization?.dtype ?? w.dtype];
     if (per === undefined || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return null;
     total += w.shape.reduce((a, d) => a * d, 1) * per;
@@ -89,19 +90,39 @@ export async function modelFromFiles<M>(files: Record<string, Buffer>, metaName:
     if (!f) throw new Error(`model file ${name} is missing`);
     return f;
   };
-  return parseModel<M>(need('model.json'), need('weights.bin'), need(metaName));
+  return parseModel<M>(need('model.json'), need('weights.bin'), need(metaName), (f) => (f === 'meta.json' ? metaName : f));
 }
 
-async function parseModel<M>(modelJson: Buffer, bin: Buffer, metaJson: Buffer): Promise<LoadedModel<M>> {
-  const manifest = JSON.parse(modelJson.toString()) as {
-    modelTopology: object;
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
+interface Manifest {
+  modelTopology: object;
+  weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+/** A model file's JSON; a file that is not JSON (or not the shape of a tfjs manifest) fails naming the file. */
+function parseJson(bytes: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new Error(`${where}: not JSON (${(err as Error).message.slice(0, 100)})`, { cause: err });
+  }
+}
+
+function parseManifest(bytes: Buffer, where: string): Manifest {
+  const m = parseJson(bytes, where) as Partial<Manifest> | null;
+  const ok = typeof m?.modelTopology === 'object' && m.modelTopology !== null && Array.isArray(m.weightsManifest) && m.weightsManifest.every((g) => Array.isArray(g?.weights));
+  if (!ok) throw new Error(`${where}: not a TensorFlow.js layers model (no modelTopology and weightsManifest)`);
+  return m as Manifest;
+}
+
+/** `where(file)`: how errors name each file (its path when read from a directory). */
+async function parseModel<M>(modelJson: Buffer, bin: Buffer, metaJson: Buffer, where: (file: 'model.json' | 'meta.json') => string): Promise<LoadedModel<M>> {
+  const manifest = parseManifest(modelJson, where('model.json'));
+  const meta = parseJson(metaJson, where('meta.json')) as M;
   const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: manifest.weightsManifest.flatMap((m) => m.weights), weightData }),
   );
-  return { model, meta: JSON.parse(metaJson.toString()) as M };
+  return { model, meta };
 }
 
 export interface LoadedModel<M> {
@@ -119,14 +140,10 @@ export async function loadModel<M>(dir: string): Promise<LoadedModel<M>> {
     }
   };
   const modelJson = await read('model.json', MODEL_FILE_CAPS.json);
-  let described: number | null = null;
-  try {
-    described = manifestWeightBytes((JSON.parse(modelJson.toString()) as { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] }).weightsManifest);
-  } catch {
-    // parseModel reports a malformed model.json
-  }
+  // A malformed model.json fails here, before weights.bin is read.
+  const described = manifestWeightBytes(parseManifest(modelJson, join(dir, 'model.json')).weightsManifest);
   const weights = await read('weights.bin', Math.min(MODEL_FILE_CAPS.weights, described ?? Infinity));
-  return parseModel<M>(modelJson, weights, await read('meta.json', MODEL_FILE_CAPS.json));
+  return parseModel<M>(modelJson, weights, await read('meta.json', MODEL_FILE_CAPS.json), (f) => join(dir, f));
 }
 
 /** The weights as plain arrays: what crosses to the fine-tuning worker and back. */

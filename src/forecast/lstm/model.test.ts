@@ -2,7 +2,7 @@
  * The LSTM on tiny data: training runs and learns, save/load keeps predictions identical, and the
  * fine-tuning acceptance rule rejects a worse candidate. Tiny models, a few seconds in all.
  */
-import { appendFileSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -90,6 +90,28 @@ test('a weights file larger than its manifest describes (or than any model) is r
     await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(`more than the ${size} accepted`);
     truncateSync(weights, 1024 ** 3); // sparse: no disk used, and never read
     await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(/weights\.bin/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model.json or meta.json that is not what it should be fails naming the file, before weights.bin is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-model-'));
+  try {
+    await saveModel(createModel(shape, 11), dir, meta());
+    const modelJson = join(dir, 'model.json');
+    const good = readFileSync(modelJson);
+    const weights = readFileSync(join(dir, 'weights.bin'));
+    // Gone: a failure to read it would mean model.json was let through.
+    rmSync(join(dir, 'weights.bin'));
+    writeFileSync(modelJson, '<html>502 Bad Gateway</html>');
+    await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(`${modelJson}: not JSON (`);
+    writeFileSync(modelJson, '{"format":"graph-model"}');
+    await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(`${modelJson}: not a TensorFlow.js layers model`);
+    writeFileSync(modelJson, good);
+    writeFileSync(join(dir, 'weights.bin'), weights);
+    writeFileSync(join(dir, 'meta.json'), '{"format":');
+    await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(`${join(dir, 'meta.json')}: not JSON (`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
