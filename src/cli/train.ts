@@ -1,11 +1,13 @@
 /** `amadeus train`: pre-trains the LSTM on a trace and saves it (tfjs layers format + meta.json). */
+import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { helpText, parseOptions } from '../config/options.js';
+import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { TRAIN_OPTIONS } from './options/train.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
 import { saveModel } from '../forecast/lstm/io.js';
 import { pretrainBest } from '../forecast/lstm/pretrain.js';
-import { loadTrace, type Trace } from '../sources/trace.js';
+import type { Trace } from '../sources/trace.js';
+import { readTrace } from './trace-file.js';
 import type * as tf from '@tensorflow/tfjs';
 import { backtest } from '../eval/backtest.js';
 import { batchFromForecaster } from '../eval/adapter.js';
@@ -45,9 +47,16 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
     return 0;
   }
   const opts = parseOptions(TRAIN_OPTIONS, argv, env);
+  // Bad input is said at once, as a usage error: not after the backend's start, nor the out
+  // directory after the whole training.
+  const trace = readTrace(opts.trace);
+  try {
+    mkdirSync(opts.out, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`--out: cannot create the directory "${opts.out}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
   await selectBackend(opts.backend, log);
-  const trace = loadTrace(opts.trace);
   let progress = createProgress(process.stderr, `train ${basename(opts.trace)}`);
   let lastVal = '';
   const { model, meta } = await pretrainBest(trace, {
