@@ -19,3 +19,17 @@ test('a model directory on a volume that stops answering: the LSTM is unavailabl
     promises.open = open;
   }
 }, 30_000);
+
+test('a relative model path whose lookup on the volume never answers: the LSTM is unavailable at its deadline and start-up goes on', async () => {
+  const access = promises.access;
+  // The lookup of models/nasa-lstm under the working directory hangs, as a stat on an NFS server gone does.
+  promises.access = ((path: Parameters<typeof access>[0], ...rest: unknown[]) =>
+    String(path).endsWith('nasa-lstm') ? new Promise(() => {}) : (access as (...a: unknown[]) => ReturnType<typeof access>)(path, ...rest)) as typeof access;
+  try {
+    const { runtime, reason } = await loadLstmRuntime({ model: 'models/nasa-lstm', backend: 'cpu', fineTune: false, fineTuneIntervalMs: 60_000, fineTuneHistoryMinutes: 360, weightsDir: null, log: silentLogger, loadTimeoutMs: 500 });
+    expect(runtime).toBeNull();
+    expect(reason).toBe('loading the LSTM from models/nasa-lstm: deadline exceeded after 0.5s');
+  } finally {
+    promises.access = access;
+  }
+}, 30_000);

@@ -2,7 +2,7 @@
  * Loads the pre-trained LSTM and the fine-tuning machinery for `amadeus serve`. A model that cannot
  * be loaded is not fatal: it is logged, and the `auto` gate serves the best baseline instead.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { within } from '../../deadline/deadline.js';
@@ -22,6 +22,19 @@ export const INSTALL_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export function resolveModelDir(path: string): string {
   if (isAbsolute(path) || existsSync(resolve(path))) return resolve(path);
   return join(INSTALL_ROOT, path);
+}
+
+/**
+ * resolveModelDir asked off the event loop, for serve: the relative path may lead onto a mounted
+ * volume, where existsSync's stat on a hung one would block the whole process for good, start-up's
+ * deadline included.
+ */
+export async function findModelDir(path: string): Promise<string> {
+  if (isAbsolute(path)) return resolve(path);
+  return fs.access(resolve(path)).then(
+    () => resolve(path),
+    () => join(INSTALL_ROOT, path),
+  );
 }
 
 export interface LstmRuntimeOptions {
@@ -50,10 +63,12 @@ export interface LstmRuntimeOptions {
 export const MODEL_LOAD_TIMEOUT_MS = 60_000;
 
 export async function loadLstmRuntime(o: LstmRuntimeOptions): Promise<{ runtime: LstmRuntime | null; reason?: string }> {
-  const dir = resolveModelDir(o.model);
+  let dir = o.model;
   try {
     const backend = await selectBackend(o.backend, o.log);
-    const { model, meta } = await within(loadModel<unknown>(dir), o.loadTimeoutMs ?? MODEL_LOAD_TIMEOUT_MS, `loading the LSTM from ${dir}`);
+    // Finding the directory is part of reading the model: within the same deadline.
+    const load = async () => loadModel<unknown>((dir = await findModelDir(o.model)));
+    const { model, meta } = await within(load(), o.loadTimeoutMs ?? MODEL_LOAD_TIMEOUT_MS, `loading the LSTM from ${o.model}`);
     const checked = checkMeta(meta, dir);
     o.log.info('LSTM loaded', { dir, backend, trainedOn: checked.training?.trace, history: checked.shape.historyMinutes, horizon: checked.shape.horizonMinutes, quantiles: checked.shape.quantiles });
     const inference = o.inferenceWorker ? new InferencePool({ backend: o.backend }) : null;
