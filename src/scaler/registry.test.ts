@@ -637,7 +637,8 @@ describe('ScaledObjectRegistry', () => {
    */
   const SPEED = 20;
   function timedSetup(gate: Promise<void> | null = null, speed = SPEED) {
-    const reads = new Map<string, { minute: number; second: number }[]>();
+    /** Each read: the clock's minute and second when it started, and the minute its window ends before. */
+    const reads = new Map<string, { minute: number; second: number; end: number }[]>();
     const c = setup({
       // A gated read here lasts seconds of real time: keep it in its slot (giving the slot up has
       // its own test), so only the minute schedule is under test.
@@ -646,10 +647,10 @@ describe('ScaledObjectRegistry', () => {
         const s = fakeSource(10, speed);
         s.gate = gate;
         const read = s.read.bind(s);
-        s.read = (minutes) => {
+        s.read = (minutes, signal, end) => {
           const now = s.now();
-          reads.set(r.name, [...(reads.get(r.name) ?? []), { minute: floorMinute(now), second: (now - floorMinute(now)) / 1000 }]);
-          return read(minutes);
+          reads.set(r.name, [...(reads.get(r.name) ?? []), { minute: floorMinute(now), second: (now - floorMinute(now)) / 1000, end: end ?? NaN }]);
+          return read(minutes, signal, end);
         };
         c.sources.push(s);
         return s;
@@ -672,7 +673,8 @@ describe('ScaledObjectRegistry', () => {
     const t = timedSetup(null, 10);
     ctx = t.ctx;
     const { reads, untilSecond } = t;
-    // Registered before the offset: refreshed at once, then not again until the next minute's offset.
+    // Registered before the offset: refreshed at once on the minute before (the window its peers
+    // planned on), then at this minute's offset on the minute just ended.
     await untilSecond(1);
     ctx.registry.touch(ref('early'));
     await untilSecond(30);
@@ -681,14 +683,62 @@ describe('ScaledObjectRegistry', () => {
     const early = reads.get('early')!;
     const late = reads.get('late')!;
     expect(early[0]!.second).toBeLessThan(10);
+    expect(early[0]!.end).toBe(early[0]!.minute - MINUTE_MS);
+    expect(early[1]!.minute).toBe(early[0]!.minute);
     for (const r of [early, late]) {
       r.slice(1).forEach((x, i) => {
-        expect(x.minute).toBe(r[i]!.minute + MINUTE_MS); // one read a minute: no repeat, no skip
+        expect(x.end).toBe(r[i]!.end + MINUTE_MS); // one window a minute: no repeat, no skip
+        expect(x.end).toBe(x.minute); // the minute just ended
         expect(x.second).toBeGreaterThanOrEqual(10); // never before the offset
       });
     }
     expect(late[0]!.second).toBeGreaterThanOrEqual(30);
+    expect(late[0]!.end).toBe(late[0]!.minute);
   }, 120_000);
+
+  /** A source at 5× real time whose clock starts at `second` past a whole minute, each minute's load its own. */
+  function startingAt(second: number) {
+    const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
+    const t0 = Date.now();
+    const clock = () => minute + second * 1000 + (Date.now() - t0) * 5;
+    const loadOf = (m: number) => 10 + ((m / MINUTE_MS) % 7);
+    const refreshed: number[] = [];
+    const c = setup({
+      sourceFor: () => {
+        const s = fakeSource(null, 5, clock);
+        s.byMinute = loadOf;
+        c.sources.push(s);
+        return s;
+      },
+      observer: { refreshed: (r) => refreshed.push(r.at), forgotten: () => {} },
+    });
+    return { ctx: c, minute, loadOf, refreshed };
+  }
+
+  test('a trigger first asked for before the offset (mm:05) is planned at once on the window its peers planned on, ending at the minute before; at mm:15 on the minute just ended', async () => {
+    const t = startingAt(5);
+    ctx = t.ctx;
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.plan !== null, 2000, 'the first plan');
+    // The window ends at mm−1:00, as its peers' did at mm−1:10: its newest minute is mm−2.
+    expect(t.refreshed[0]).toBe(t.minute - MINUTE_MS);
+    expect(ctx.sources[0]!.ends[0]).toBe(t.minute - MINUTE_MS);
+    expect(state.observed).toBe(t.loadOf(t.minute - 2 * MINUTE_MS));
+    expect(ctx.registry.metricValue(state)).toBe(2 * t.loadOf(t.minute - 2 * MINUTE_MS));
+    // At mm:10, the minute just ended, as every peer reads it then.
+    await waitFor(() => t.refreshed.length >= 2, 5000, 'the refresh at the offset');
+    expect(t.refreshed[1]).toBe(t.minute);
+    expect(state.observed).toBe(t.loadOf(t.minute - MINUTE_MS));
+    ctx.registry.close();
+
+    const late = startingAt(15);
+    ctx = late.ctx;
+    const lateState = ctx.registry.touch(ref('a'));
+    await waitFor(() => lateState.plan !== null, 2000, 'the first plan');
+    expect(late.refreshed[0]).toBe(late.minute);
+    expect(ctx.sources[0]!.ends[0]).toBe(late.minute);
+    expect(lateState.observed).toBe(late.loadOf(late.minute - MINUTE_MS));
+  });
 
   test('a refresh that overruns the next minute\'s offset is followed at once, reading that minute', async () => {
     let release!: () => void;
@@ -702,7 +752,9 @@ describe('ScaledObjectRegistry', () => {
     const [first, second, third] = t.reads.get('slow')!;
     expect(second!.minute).toBe(first!.minute + MINUTE_MS); // not skipped
     expect(second!.second).toBeGreaterThanOrEqual(25);
+    expect(second!.end).toBe(second!.minute); // the minute then ended
     expect(third!.minute).toBe(second!.minute + MINUTE_MS);
+    expect(third!.end).toBe(third!.minute);
     expect(third!.second).toBeGreaterThanOrEqual(10);
   }, 60_000);
 

@@ -9,9 +9,11 @@
  * KEDA never waits on Amadeus's I/O or models: the RPC handlers only read what this registry has
  * cached. A trigger is registered on its first call (and refreshed at once), then refreshed once per
  * minute of its source's clock, `refreshOffsetMs` after the minute starts, and forgotten once nothing
- * has asked for it for `idleTimeoutMs` (an open IsActive stream counts as asking). Every refresh in
- * minute m + 1 reads the same window (the minutes up to m), whenever its trigger registered and on
- * whichever replica: the plan is a function of the minute, which is also what the simulator computes.
+ * has asked for it for `idleTimeoutMs` (an open IsActive stream counts as asking). Every refresh
+ * between the offsets of minutes m + 1 and m + 2 reads the same window (the minutes up to m),
+ * whenever its trigger registered and on whichever replica: a first refresh before the offset reads
+ * the window its peers planned on then, not the minute just ended. The plan is a function of the
+ * minute, which is also what the simulator computes.
  * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once; every
  * read has a deadline (metadata `timeoutSeconds`), every forecast one too (`forecastTimeoutMs`), and a
  * refresh still running after `slowRefreshMs` gives its slot to the next one (a few such at once), so
@@ -195,7 +197,7 @@ interface Entry extends EntryState {
   listeners: Map<Listener, { told: boolean | null; onFault?: FaultListener }>;
   pinned: boolean;
   timer: NodeJS.Timeout | null;
-  /** The source's minute in progress when it was last read (the window ended just before it). */
+  /** The minute the last read's window ended just before: the last one whose offset had passed. */
   readMinute: number | null;
   /** The forecaster's call in flight (settling, never rejecting), kept past its deadline until it settles. */
   forecasting: Promise<void> | null;
@@ -557,9 +559,10 @@ export class ScaledObjectRegistry {
 
   /**
    * Arms the next refresh: at the offset of the first minute (of the source's clock) not read yet, so
-   * never twice in a minute (a first refresh before the offset, a timer that fired early). A refresh
-   * that overran its minute's successor's offset is followed at once, reading the minute then in
-   * progress; minutes wholly overrun are skipped, never queued up.
+   * never one window twice (a timer that fired early); a first refresh before the offset read the
+   * minute before, so this minute's offset comes next. A refresh that overran its minute's
+   * successor's offset is followed at once, reading the minute then ended; minutes wholly overrun
+   * are skipped, never queued up.
    */
   private schedule(entry: Entry): void {
     if (entry.removed || this.closed) return;
@@ -588,8 +591,11 @@ export class ScaledObjectRegistry {
     const signals = new Set(config.mode === 'predictive' ? config.signals : []);
     const modelMinutes = Math.max(config.historyMinutes, forecaster ? forecaster.historyMinutes(config.historyMinutes) : 0);
     const minutes = Math.max(modelMinutes, signals.size > 0 ? signalHistoryMinutes(config.horizonMinutes, signals) : 0);
-    // The window ends just before this minute: the next refresh waits for a later one.
-    entry.readMinute = floorMinute(entry.source.now());
+    // The window the peers plan on: ending at the last minute whose offset has passed. Before this
+    // minute's offset (a trigger first asked for then) that is the minute before: the minute just
+    // ended may not have landed yet, and the peers did not read it. The next refresh reads a later one.
+    const end = floorMinute(entry.source.now() - this.offsetMs);
+    entry.readMinute = end;
 
     let observed: number;
     let history: History;
@@ -597,7 +603,7 @@ export class ScaledObjectRegistry {
     // fails the read at the deadline (and the refresh ends), it does not hold it.
     const deadline = deadlineSignal(config.timeoutSeconds * 1000);
     try {
-      const read = await untilAborted(entry.source.read(minutes, deadline.signal), deadline.signal);
+      const read = await untilAborted(entry.source.read(minutes, deadline.signal, end), deadline.signal);
       ({ history, observed } = checkSamples(read, config.maxValue));
     } catch (err) {
       if (!entry.removed) this.sourceFailed(entry, err);
@@ -649,7 +655,8 @@ export class ScaledObjectRegistry {
     this.log[this.opts.refreshLogLevel ?? 'info']('refresh', {
       scaledObject: entry.objectKey,
       trigger: entry.trigger,
-      // The source's minute in progress: the history ends just before it (virtual time for a replay).
+      // The minute the history ends just before (virtual time for a replay): the one in progress, or
+      // the one before it for a refresh before the offset.
       at: new Date(at).toISOString(),
       observed: round(observed),
       forecast: forecast ? forecast.values.map(round) : null,

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { rmSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import type { Forecaster } from '../forecast/types.js';
+import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { generateCerts, type TestCerts } from '../test-support/certs.js';
 import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
@@ -25,13 +26,15 @@ interface Harness {
   stop(): Promise<void>;
 }
 
-async function startHarness(opts: { initial?: Record<string, number | null>; gated?: string[]; tls?: TlsFiles; maxObjects?: number; ready?: boolean; forecaster?: Forecaster } = {}): Promise<Harness> {
+async function startHarness(
+  opts: { initial?: Record<string, number | null>; gated?: string[]; tls?: TlsFiles; maxObjects?: number; ready?: boolean; forecaster?: Forecaster; source?: () => FakeSource } = {},
+): Promise<Harness> {
   const sources = new Map<string, FakeSource>();
   const gate = new Promise<void>(() => {}); // never resolves: those objects never get data
   const registry = new ScaledObjectRegistry({
     parseMetadata: createMetadataParser(),
     sourceFor: (_config, ref) => {
-      const s = fakeSource(opts.initial?.[ref.name] === undefined ? 10 : opts.initial[ref.name]!);
+      const s = opts.source?.() ?? fakeSource(opts.initial?.[ref.name] === undefined ? 10 : opts.initial[ref.name]!);
       if (opts.gated?.includes(ref.name)) s.gate = gate;
       sources.set(ref.name, s);
       return s;
@@ -339,6 +342,31 @@ describe('several replicas behind one Service: KEDA round-robins its calls over 
     release();
     await waitFor(() => b.registry.get('shop', 'web')?.plan != null, 3000, "b's first plan");
     expect(await poll(b.client, r)).toEqual(await poll(a.client, r));
+  });
+
+  test('a replica first asked for a trigger within the refresh offset of a minute (mm:02) answers what its peer planned at the previous offset, not a plan on the minute just ended', async () => {
+    // One view of the data for both, on one clock at twice real time starting at mm−1:57; each
+    // minute's load its own, so a plan on another window answers another value.
+    const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
+    const t0 = Date.now();
+    const clock = () => minute - 3_000 + (Date.now() - t0) * 2;
+    const source = () => {
+      const s = fakeSource(null, 2, clock);
+      s.byMinute = (m) => 10 + ((m / MINUTE_MS) % 7);
+      return s;
+    };
+    const r = ref('web');
+    const a = await startHarness({ source });
+    started.push(a);
+    const planned = await pollUntilPlanned(a, r); // at mm−1:57, on the minutes up to mm−2
+    expect(planned.metrics[0]!.metricValueFloat).toBe(2 * (10 + (((minute - 2 * MINUTE_MS) / MINUTE_MS) % 7)));
+    while (clock() < minute + 2_000) await new Promise((res) => setTimeout(res, 50));
+    const b = await startHarness({ source });
+    started.push(b);
+    const answer = await pollUntilPlanned(b, r); // at mm:02, before mm:10
+    expect(clock()).toBeLessThan(minute + 10_000);
+    expect(answer).toEqual(await poll(a.client, r));
+    expect(answer).toEqual(planned);
   });
 });
 

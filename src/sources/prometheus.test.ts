@@ -128,6 +128,30 @@ describe('Prometheus source on a real Prometheus', () => {
     source.close();
   });
 
+  it('reads the window ending at the minute asked for (the query ends there), never a newer cached minute, never past the minute in progress', async () => {
+    const source = createPrometheusSource(config({ serverAddress: proxy.url }), { clock });
+    const seen = () => proxy.requests.splice(0).map((r) => [Number(r.query.get('start')) * 1000, Number(r.query.get('end')) * 1000]);
+    seen();
+
+    after(100); // minute 100 just ended; a refresh before the offset reads up to minute 99, as its peers did
+    expect(await source.read(60, undefined, endOf(99) + 5_000)).toStrictEqual({ start: endOf(39), requests: expected(web, 99, 60) });
+    expect(seen()).toEqual([[endOf(40), endOf(99)]]);
+
+    // At the offset: the minute just ended, fetched with the overlap.
+    expect((await source.read(60)).requests).toStrictEqual(expected(web, 100, 60));
+    expect(seen()).toEqual([[endOf(98), endOf(100)]]);
+
+    // An earlier end after a later one: the cache's newer minute is not handed out.
+    expect(await source.read(30, undefined, endOf(99))).toStrictEqual({ start: endOf(69), requests: expected(web, 99, 30) });
+    expect(seen()).toEqual([]);
+    expect((await source.read(60, undefined, endOf(99))).requests).toStrictEqual(expected(web, 99, 60));
+    seen();
+    // A minute not complete yet is never read: an end past the minute in progress is that minute.
+    expect((await source.read(60, undefined, endOf(103))).requests).toStrictEqual(expected(web, 100, 60));
+    expect(seen().every(([, end]) => end! <= endOf(100))).toBe(true);
+    source.close();
+  });
+
   it('asks to aggregate a query matching two series', async () => {
     after(N);
     const source = createPrometheusSource(config({ query: 'app_requests_per_second' }), { clock });

@@ -1,7 +1,8 @@
 /**
  * The Prometheus MetricSource: one ScaledObject's request rate (and optionally CPU and memory) read
  * from PromQL range queries at a 1-minute step. Minute i of a window is the query's value at the
- * END of that minute, so the newest complete minute ends at floorMinute(now). Reads are
+ * END of that minute, so the newest complete minute ends at floorMinute(now), or at the earlier
+ * minute a read asks for (the query's end: MetricSource.read's `end`). Reads are
  * incremental: refreshes come once a minute over windows of hours, so only the new minutes (plus a
  * short overlap for late scrapes and rule evaluations) are fetched each time.
  */
@@ -9,9 +10,9 @@ import { boolean, FieldsError, number, oneOf, optional, text, type FieldProblem,
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { AUTH_MODES, createPrometheusClient, PrometheusError, safeAddress, type AuthMode, type MinuteValues } from './prometheus-client.js';
 import { deadlineOf, untilAborted } from '../deadline/deadline.js';
-import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import { MINUTE_MS } from '../series/minute.js';
 import { appendSamples, noSamples, type History, type Samples } from '../series/history.js';
-import type { MetricSource } from './types.js';
+import { windowEnd, type MetricSource } from './types.js';
 import { credentialPath } from './credential-file.js';
 
 export { AUTH_MODES, PrometheusError, type AuthMode, type FailureReason } from './prometheus-client.js';
@@ -382,12 +383,12 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     }
   };
 
-  const readWindow = async (minutes: number, budgetEnd: number, signal: AbortSignal | undefined): Promise<History> => {
+  const readWindow = async (minutes: number, windowEndAt: number | undefined, budgetEnd: number, signal: AbortSignal | undefined): Promise<History> => {
     if (closed) throw new Error(`${description}: read after close`);
     if (!(Number.isSafeInteger(minutes) && minutes > 0 && minutes <= maxMinutes)) {
       throw new RangeError(`${description}: minutes must be an integer in 1..${maxMinutes}, got ${minutes}`);
     }
-    const end = floorMinute(clock());
+    const end = windowEnd(clock(), windowEndAt);
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
     let partial: string | null = null;
@@ -411,7 +412,9 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       }
       coveredFrom = from;
     } else if (end > cacheEnd(cache) || warned !== null) {
-      const from = Math.max(start, cacheEnd(cache) - OVERLAP_MINUTES * MINUTE_MS);
+      // A window ending before the cache's end (an earlier end asked after a later one) is fetched
+      // from its own end's overlap: the cache's newer minutes are never handed out for it.
+      const from = Math.max(start, Math.min(end, cacheEnd(cache)) - OVERLAP_MINUTES * MINUTE_MS);
       partial = await fetchInto(from, end, signal);
       coveredFrom = Math.min(coveredFrom, from);
       // Minutes answered with warnings before (even cached ones before this window, which a longer
@@ -443,7 +446,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     get cachedMinutes() {
       return cache ? (cacheEnd(cache) - cache.start) / MINUTE_MS : 0;
     },
-    read(minutes: number, signal?: AbortSignal): Promise<History> {
+    read(minutes: number, signal?: AbortSignal, end?: number): Promise<History> {
       // The back-fill budget counts from the read's start, not from when it leaves the queue below:
       // from its deadline's start when the signal is one (the registry's), else from now. A read that
       // waited behind a slow one then back-fills less (or not at all) and still answers with its
@@ -454,7 +457,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       // One read at a time: two interleaved merges would corrupt the cache.
       const result = queue.then(() => {
         if (signal?.aborted) throw deadlineError(signal.reason);
-        return readWindow(minutes, budgetEnd, signal);
+        return readWindow(minutes, end, budgetEnd, signal);
       });
       queue = result.catch(() => undefined);
       // A read waiting behind a slow one gives up at its own deadline too.

@@ -59,6 +59,23 @@ describe('createReplaySource', () => {
     expect(history.requests.every((v) => typeof v === "number" && v >= 0)).toBe(true);
   });
 
+  it('reads the window ending at the minute asked for, on its virtual clock; the cache never hands out a newer one; never past the minute in progress', async () => {
+    const { clock, advance } = fakeClock(REAL_START);
+    const source = createReplaySource({ generator: { seed: 3 }, speed: 60, clock, virtualStart: Date.UTC(2025, 0, 1, 12, 0, 0) });
+    advance(1_000 / 12); // 12:00:05 virtual
+    const g = createGenerator({ seed: 3 });
+    const newest = await source.read(10); // up to 11:59, cached
+    expect(newest.requests[9]).toBe(g.requests(Date.UTC(2025, 0, 1, 11, 59)));
+    const earlier = await source.read(10, undefined, Date.UTC(2025, 0, 1, 11, 59, 0));
+    expect(earlier.start).toBe(Date.UTC(2025, 0, 1, 11, 49));
+    expect(earlier.requests).toHaveLength(10);
+    expect(earlier.requests[9]).toBe(g.requests(Date.UTC(2025, 0, 1, 11, 58)));
+    expect(earlier.requests.slice(1)).toEqual(newest.requests.slice(0, 9));
+    // An end inside a minute is that minute; one past the minute in progress is the minute in progress.
+    expect(await source.read(10, undefined, Date.UTC(2025, 0, 1, 11, 59, 40))).toEqual(earlier);
+    expect(await source.read(10, undefined, Date.UTC(2025, 0, 1, 12, 5))).toEqual(newest);
+  });
+
   it('defaults the generator to wall-clock time at speed 1', async () => {
     const { clock, advance } = fakeClock(REAL_START);
     const source = createReplaySource({ generator: { scenario: 'flash-sale' }, clock });

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import { createGenerator, type Generator, type GeneratorOptions } from './generator.js';
 import type { Trace } from './trace.js';
-import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
-import type { MetricSource } from './types.js';
+import { windowEnd, type MetricSource } from './types.js';
 import { cachedReader, type WindowReader } from './window-cache.js';
 
 interface ReplayTimingOptions {
@@ -102,13 +102,14 @@ export function createReplayFeed(options: ReplayFeedOptions): ReplayFeed {
         description: scale === 1 ? description : `${description}*${scale}`,
         now,
         msUntil,
-        async read(minutes: number): Promise<History> {
+        async read(minutes: number, _signal?: AbortSignal, endAt?: number): Promise<History> {
           if (closed) throw new Error('replay: read after close');
           if (!(Number.isSafeInteger(minutes) && minutes > 0)) {
             throw new RangeError(`replay: minutes must be a positive integer, got ${minutes}`);
           }
-          // The minute containing "now" is still filling up; the window ends just before it.
-          const end = floorMinute(now());
+          // The minute containing "now" is still filling up; the window ends just before it, or
+          // before the earlier minute asked for (the virtual clock's, as every replica counts it).
+          const end = windowEnd(now(), endAt);
           const history = reader(end - minutes * MINUTE_MS, minutes);
           // Calendar features need the workload's local time.
           history.utcOffsetMinutes = utcOffsetMinutes;

@@ -1,15 +1,17 @@
 /** Controllable sources and forecasters for tests of the layers above them. */
 import type { Forecaster } from '../forecast/types.js';
-import { floorMinute, MINUTE_MS } from '../series/minute.js';
+import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
 import { lastObserved } from '../series/observed.js';
-import type { MetricSource } from '../sources/types.js';
+import { windowEnd, type MetricSource } from '../sources/types.js';
 
 export interface FakeSource extends MetricSource {
   /** The load every minute of the window reads as; null → all minutes unobserved. */
   value: number | null;
   /** When set, the window's minutes repeat this pattern instead (ending on its last element). */
   pattern: number[] | null;
+  /** When set, each minute's load is this function of the minute's start instead (windows ending at different minutes differ). */
+  byMinute: ((minute: number) => number | null) | null;
   /** When set, read() rejects with it. */
   failWith: Error | null;
   /** When set, read() marks its window partial with this reason (an answer with warnings). */
@@ -17,6 +19,8 @@ export interface FakeSource extends MetricSource {
   /** When set, read() waits for this promise first (to hold a refresh in flight). */
   gate: Promise<void> | null;
   reads: number;
+  /** The `end` each read was asked for, in order (undefined: none). */
+  ends: (number | undefined)[];
   closed: boolean;
 }
 
@@ -28,27 +32,35 @@ export const FAKE_SOURCE_SPEED = 1200;
 /** Where every fake clock meets real time: sources of one speed share one clock, as a replay feed's do. */
 const FAKE_EPOCH = Date.now();
 
-export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED): FakeSource {
-  const now = () => FAKE_EPOCH + (Date.now() - FAKE_EPOCH) * speed;
+/** `clock`, when given, is the source's own (it must run `speed` times as fast as real time). */
+export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED, clock?: () => number): FakeSource {
+  const now = clock ?? (() => FAKE_EPOCH + (Date.now() - FAKE_EPOCH) * speed);
   const src: FakeSource = {
     description: 'fake',
     value,
     pattern: null,
+    byMinute: null,
     failWith: null,
     partial: null,
     gate: null,
     reads: 0,
+    ends: [],
     closed: false,
     now,
     msUntil: (t) => (t - now()) / speed,
-    async read(minutes: number): Promise<History> {
+    async read(minutes: number, _signal?: AbortSignal, endAt?: number): Promise<History> {
       src.reads++;
-      const end = floorMinute(now());
+      src.ends.push(endAt);
+      const end = windowEnd(now(), endAt);
       if (src.gate) await src.gate;
       if (src.failWith) throw src.failWith;
       const start = end - minutes * MINUTE_MS;
       const p = src.pattern;
-      const h: History = { start, requests: Array.from({ length: minutes }, (_, i) => (p ? p[(((i - minutes) % p.length) + p.length) % p.length]! : src.value)) };
+      const at = src.byMinute;
+      const h: History = {
+        start,
+        requests: Array.from({ length: minutes }, (_, i) => (at ? at(start + i * MINUTE_MS) : p ? p[(((i - minutes) % p.length) + p.length) % p.length]! : src.value)),
+      };
       if (src.partial !== null) h.partial = src.partial;
       return h;
     },

@@ -53,9 +53,9 @@ export async function startScalerHarness(o: HarnessOptions = {}): Promise<Scaler
         description: source.description,
         now: source.now,
         msUntil: (t) => (t - clock()) / speed,
-        read: (minutes, signal) => {
+        read: (minutes, signal, end) => {
           reads.set(query, (reads.get(query) ?? 0) + 1);
-          return source.read(minutes, signal);
+          return source.read(minutes, signal, end);
         },
         close: () => source.close(),
       };
