@@ -4,7 +4,7 @@
  * which the WebAssembly and CPU backends do not have.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readCapped } from '../../replicas/publish.js';
@@ -41,8 +41,14 @@ function writeAtomic(path: string, data: string | Buffer): void {
   // Unique per write, not per process: two replicas (both PID 1 in their containers) may share the
   // weights volume, and a second write in one process may overlap the first.
   const tmp = `${path}.tmp-${randomUUID()}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (err) {
+    // A failed write (a full disk, a rename refused) leaves no part-written temp file behind.
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 export async function saveModel<M extends object>(model: tf.LayersModel, dir: string, meta: M): Promise<void> {

@@ -2,7 +2,7 @@
  * The LSTM on tiny data: training runs and learns, save/load keeps predictions identical, and the
  * fine-tuning acceptance rule rejects a worse candidate. Tiny models, a few seconds in all.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -112,6 +112,18 @@ test('a model.json or meta.json that is not what it should be fails naming the f
     writeFileSync(join(dir, 'weights.bin'), weights);
     writeFileSync(join(dir, 'meta.json'), '{"format":');
     await expect(loadModel<LstmMeta>(dir)).rejects.toThrow(`${join(dir, 'meta.json')}: not JSON (`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a save that fails leaves no temp file behind', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-model-'));
+  try {
+    // weights.bin's rename is refused (a directory with something in it stands there).
+    mkdirSync(join(dir, 'weights.bin', 'x'), { recursive: true });
+    await expect(saveModel(createModel(shape, 11), dir, meta())).rejects.toThrow(/weights\.bin/);
+    expect(readdirSync(dir)).toEqual(['weights.bin']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
