@@ -108,6 +108,7 @@ describe('amadeus serve (process)', () => {
     [['--tls-cert', '/x.crt'], 'TLS needs both --tls-cert and --tls-key'],
     [['--speed', '2'], 'unknown option --speed'],
     [['--replay-speed'], '--replay-speed needs a value'],
+    [['--replay-trace', '/nonexistent/trace.csv'], '--replay-trace: no such file "/nonexistent/trace.csv"'],
   ])('bad configuration %j exits 2 with a clear message', async (args, message) => {
     proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0', ...args]);
     expect(await proc.exited).toBe(2);

@@ -15,7 +15,8 @@ import { createPrometheusSource, prometheusConfigProblems, type PrometheusConfig
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
 import { createReplayFeed } from '../sources/replay.js';
-import { loadTrace, parseTimestamp, type Trace } from '../sources/trace.js';
+import { parseTimestamp, type Trace } from '../sources/trace.js';
+import { readTrace } from './trace-file.js';
 import type { MetricSource } from '../sources/types.js';
 import { startMetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -189,7 +190,7 @@ export async function startServe(
   const { signal } = startup;
   const tls = tlsFrom(opts);
   replayStartOf(opts); // a bad value fails before the model loads
-  const trace = opts.replayTrace ? loadTrace(opts.replayTrace) : null;
+  const trace = opts.replayTrace ? readTrace(opts.replayTrace, '--replay-trace') : null;
   // What start-up has opened, closed in reverse order when it fails or is interrupted.
   const opened: (() => unknown)[] = [];
   const closeOpened = async () => {

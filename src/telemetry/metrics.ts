@@ -20,7 +20,7 @@ const MINUTE_MS = 60_000;
 export interface RefreshRecord {
   namespace: string;
   name: string;
-  /** Epoch ms of the source's now: the minute this refresh is for (floored to the minute here). */
+  /** Epoch ms (source's clock) of the minute this refresh's window ends just before: the minute it is for (floored to the minute here). */
   at: number;
   observed: number;
   /** Minutes ahead: `values[0]` is the forecast at +1 minute, `values[horizon - 1]` at +horizon. */
