@@ -3,14 +3,14 @@
  * starter adopts the owner's published state, a replica that missed minutes replays them, and one
  * whose state diverged is brought back at the next snapshot. Real files (publish.ts) carry the state.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
 import { createForecaster } from './registry.js';
 import { createSyncedForecaster, SYNC_DEFAULTS, type SyncedForecaster } from './sync.js';
-import { fileStateStore, type StateStore } from '../replicas/shared-dir.js';
+import { fileStateStore, sharedKey, type StateStore } from '../replicas/shared-dir.js';
 import type { Forecast } from '../series/forecast.js';
 import type { History } from '../series/history.js';
 import { sineSeries } from '../test-support/series.js';
@@ -103,6 +103,41 @@ test('a follower whose state diverged (a late sample it saw differently) is brou
   expect(counts.adopted).toBeGreaterThanOrEqual(1);
 });
 
+// Numbers restart at v1 when the volume is emptied (an operator starting over, a PVC replaced); a
+// follower that kept to "never below the highest seen" stayed on its own state until the owner's
+// numbers passed the old ones (here 55 minutes; at the default interval, 5 minutes a version).
+test('after the volume is emptied the owner\'s snapshots (v1 on, a new lineage) still bring followers back; a stale lower current of their lineage is not taken', async () => {
+  const files = fileStateStore(dir);
+  let reads = 0;
+  const store: StateStore = { ...files, read: (key) => (reads++, files.read(key)) };
+  const counts: Record<string, number> = {};
+  const owner = replica(files, true);
+  const follower = replica(store, false, counts);
+  const interval = SYNC_DEFAULTS.intervalMinutes;
+  const key = sharedKey('state', 'shop/web#abc');
+  let diverged = false;
+  for (let m = 200; m < 300; m++) {
+    // Emptied just before minute 250's snapshot: the owner publishes v1 anew (v11 was the last).
+    if (m === 250) rmSync(dir, { recursive: true });
+    const a = await ask(owner, m);
+    await owner.settled();
+    if (m === 250) expect(await files.latestVersion('shop/web#abc')).toBe(1);
+    // A stale `current` (a slow client's cache, a publisher that lost a race) one below the follower's.
+    if (m === 272) writeFileSync(join(dir, key, 'current'), `${(await files.latestVersion('shop/web#abc'))! - 1}\n`);
+    const before = { ...counts, reads };
+    // At minute 251 the follower reads the last minute 50% higher than it stays: its state diverges.
+    const b = await ask(follower, m, m === 251 ? (r) => (r[r.length - 1] = (r[r.length - 1] as number) * 1.5) : undefined);
+    if (m > 251 && JSON.stringify(answer(a)) !== JSON.stringify(answer(b))) diverged = true;
+    // Equal again from the refresh after the next snapshot (v2 of the new lineage, minute 255).
+    if (m < 251 || m > Math.ceil(252 / interval) * interval) expect(answer(b)).toEqual(answer(a));
+    // The stale current is read once and not taken (matched or adopted), however long it stays.
+    if (m === 272) expect({ ...counts, reads }).toEqual({ ...before, reads: before.reads + 1 });
+    if (m > 272 && m < 275) expect({ ...counts, reads }).toEqual(before);
+  }
+  expect(diverged).toBe(true);
+  expect(counts.adopted).toBeGreaterThanOrEqual(1);
+});
+
 test('a snapshot that does not fit is refused whole: the replica keeps its own state and says why', async () => {
   const store = fileStateStore(dir);
   const warnings: string[] = [];
@@ -135,7 +170,7 @@ test('a shared volume that does not answer holds no forecast: each read has a de
       return new Promise((resolve) => hung.push(() => resolve(null)));
     },
     read: () => Promise.resolve(null),
-    publish: () => Promise.resolve(1),
+    publish: () => Promise.resolve({ version: 1 }),
   };
   const f = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => false, readTimeoutMs: 20, log: { warn: (msg, fields) => warnings.push(`${msg}: ${String(fields?.error)}`) } });
   const control = replica(null, false);
@@ -162,7 +197,7 @@ test('a shared volume that does not answer a publish holds neither the owner nor
     publish: (_key, snapshot) => {
       published.push((snapshot.origin - T0) / MIN);
       const version = published.length;
-      return answering ? Promise.resolve(version) : new Promise((resolve) => hung.push(() => resolve(version)));
+      return answering ? Promise.resolve({ version }) : new Promise((resolve) => hung.push(() => resolve({ version })));
     },
   };
   const counts: Record<string, number> = {};
@@ -206,7 +241,7 @@ test('many workloads on a hung volume hold at most the bound\'s reads: the other
       return answering ? Promise.resolve(null) : new Promise((resolve) => hung.push(() => resolve(null)));
     },
     read: () => Promise.resolve(null),
-    publish: () => Promise.resolve(1),
+    publish: () => Promise.resolve({ version: 1 }),
   };
   const warnings: string[] = [];
   const skipped: string[] = [];

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { CURRENT, checksumOf, FileTooLarge, listVersions, publish, READ_CAPS, readCapped, readCurrent, readPointer } from './publish.js';
-import { fileStateStore, fileWeightsStore, SHARED_CAPS } from './shared-dir.js';
+import { CURRENT, checksumOf, continuedLineage, FileTooLarge, LINEAGES_KEPT, listVersions, publish, READ_CAPS, readCapped, readCurrent, readPointer, rememberLineage, supersedes } from './publish.js';
+import { fileStateStore, fileWeightsStore, SHARED_CAPS, sharedKey } from './shared-dir.js';
 
 let root: string;
 beforeEach(() => {
@@ -15,6 +15,8 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const model = (n: number) => ({ 'model.json': JSON.stringify({ layers: n }), 'weights.bin': Buffer.alloc(4096, n) });
+/** The same files as the stores take them (Buffers). */
+const modelFiles = (n: number) => ({ ...model(n), 'model.json': Buffer.from(model(n)['model.json']) });
 
 test('publish v1 then v2: current is v2, verifies, and carries version and checksum in meta.json', async () => {
   await publish(root, 'default.web', 1, model(1));
@@ -114,6 +116,71 @@ describe('size caps', () => {
     await fileWeightsStore(root).publish('shop/web', { 'model.json': Buffer.from('{}'), 'weights.bin': Buffer.alloc(6000) });
     expect((await weights.read('shop/web'))!.version).toBe(1);
     expect(await weights.read('shop/web', 2)).toBeNull();
+  });
+});
+
+// Version numbers restart at 1 when the directory is emptied (an operator starting fine-tuning
+// over, a PVC replaced): the lineage in meta.json tells readers that from a stale `current`.
+describe('lineage', () => {
+  test('the stores continue the lineage of the versions present; a directory emptied starts a new one at v1', async () => {
+    const store = fileWeightsStore(root);
+    const first = await store.publish('shop/web', modelFiles(1));
+    expect(first.lineage).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(await store.publish('shop/web', modelFiles(2))).toEqual({ version: 2, lineage: first.lineage });
+    expect(await store.read('shop/web')).toMatchObject({ version: 2, lineage: first.lineage });
+    expect(await store.read('shop/web', 1)).toMatchObject({ version: 1, lineage: first.lineage });
+    const key = sharedKey('weights', 'shop/web');
+    expect(JSON.parse(readFileSync(join(root, key, 'v2', 'meta.json'), 'utf8'))).toMatchObject({ version: 2, lineage: first.lineage });
+    rmSync(root, { recursive: true });
+    const anew = await store.publish('shop/web', modelFiles(3));
+    expect(anew.version).toBe(1);
+    expect(anew.lineage).not.toBe(first.lineage);
+    expect(await store.read('shop/web')).toMatchObject({ version: 1, lineage: anew.lineage });
+    // The state store alike.
+    const state = fileStateStore(root);
+    const s1 = await state.publish('shop/web', { origin: 1, digest: 'a', state: {} });
+    expect(await state.publish('shop/web', { origin: 2, digest: 'b', state: {} })).toEqual({ version: 2, lineage: s1.lineage });
+    expect(await state.read('shop/web')).toMatchObject({ version: 2, lineage: s1.lineage, snapshot: { origin: 2 } });
+  });
+
+  test('versions an older release published (no lineage in meta.json) read as before and are continued without one', async () => {
+    const key = sharedKey('weights', 'shop/web');
+    await publish(root, key, 1, model(1)); // what an older release writes
+    expect(JSON.parse(readFileSync(join(root, key, 'v1', 'meta.json'), 'utf8'))).not.toHaveProperty('lineage');
+    expect(await continuedLineage(root, key)).toEqual({});
+    const store = fileWeightsStore(root);
+    expect(await store.read('shop/web')).toEqual({ version: 1, lineage: undefined, files: expect.anything() });
+    expect(await store.publish('shop/web', modelFiles(2))).toEqual({ version: 2, lineage: undefined });
+    expect(JSON.parse(readFileSync(join(root, key, 'v2', 'meta.json'), 'utf8'))).not.toHaveProperty('lineage');
+    // A lineage a reader cannot compare (not a short id) reads as none.
+    const meta = join(root, key, 'v2', 'meta.json');
+    writeFileSync(meta, JSON.stringify({ ...JSON.parse(readFileSync(meta, 'utf8')), lineage: { odd: true } }));
+    expect(await store.read('shop/web')).toMatchObject({ version: 2, lineage: undefined });
+    expect(await continuedLineage(root, 'nothing')).toBeNull();
+  });
+
+  test('a version already there in another lineage is a clash, not an idempotent retry (two publishers of an emptied directory)', async () => {
+    await publish(root, 'k', 1, model(1), { lineage: 'aaa' });
+    await publish(root, 'k', 1, model(1), { lineage: 'aaa' });
+    await expect(publish(root, 'k', 1, model(1), { lineage: 'bbb' })).rejects.toThrow(/already exists/);
+    await expect(publish(root, 'k', 2, model(2), { lineage: 'not/one' })).rejects.toThrow(/invalid lineage/);
+  });
+
+  test('supersedes: a higher version always; a lower or equal one only from a lineage never seen', () => {
+    const known = new Set(['old', 'cur']);
+    const seen = { version: 5, lineage: 'cur' };
+    expect(supersedes({ version: 6, lineage: 'cur' }, seen, known)).toBe(true);
+    expect(supersedes({ version: 6 }, seen, known)).toBe(true); // an older release's publisher, during an upgrade
+    expect(supersedes({ version: 4, lineage: 'cur' }, seen, known)).toBe(false); // a stale current, a fallback
+    expect(supersedes({ version: 5, lineage: 'cur' }, seen, known)).toBe(false);
+    expect(supersedes({ version: 4, lineage: 'old' }, seen, known)).toBe(false); // a lineage this reader left
+    expect(supersedes({ version: 4 }, seen, known)).toBe(false);
+    expect(supersedes({ version: 1, lineage: 'new' }, seen, known)).toBe(true); // the volume emptied, published anew
+    expect(supersedes({ version: 1, lineage: 'new' }, { version: 5 }, new Set())).toBe(true); // after an older release's versions too
+    const kept = new Set<string>();
+    for (let i = 0; i < LINEAGES_KEPT + 3; i++) rememberLineage(kept, `l${i}`);
+    rememberLineage(kept, undefined);
+    expect([...kept]).toEqual(Array.from({ length: LINEAGES_KEPT }, (_, i) => `l${i + 3}`));
   });
 });
 

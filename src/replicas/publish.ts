@@ -2,8 +2,14 @@
  * Atomic publication of a model's files to a shared volume, and reading back the newest complete
  * version. Layout under `<root>/<key>/`:
  *
- *   v<N>/<files…>, v<N>/meta.json   one directory per version; meta.json = { version, checksum, files }
+ *   v<N>/<files…>, v<N>/meta.json   one directory per version; meta.json = { version, checksum, files, lineage }
  *   current                         the published version number, as text
+ *
+ * Version numbers only grow within a lineage: an id a publisher continues from the newest version
+ * present and draws anew when there is none (nothing published yet, or the directory was emptied —
+ * an operator starting over). Readers never go back to a lower version of a lineage they have seen
+ * (a stale `current`, a fallback past a corrupt version), but do take a lower one of a lineage new
+ * to them: the directory was emptied and published anew (`supersedes`).
  *
  * A publisher writes every file into a fresh temp directory beside the target (same filesystem),
  * fsyncs each file, writes meta.json last, fsyncs it and the directory, renames the directory to
@@ -83,6 +89,44 @@ export interface Meta {
   checksum: string;
   files: string[];
   publishedAt?: string;
+  /** Absent in versions older releases published (read as a lineage of unknown id). */
+  lineage?: string;
+}
+
+/** A version as a reader has taken it. */
+export interface Seen {
+  version: number;
+  lineage?: string;
+}
+
+const validLineage = (x: unknown): x is string => typeof x === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(x);
+
+/** A new lineage id: random, so two publishers of an emptied directory never draw the same one. */
+export const newLineage = (): string => randomBytes(9).toString('base64url');
+
+/**
+ * Whether a reader that has taken `seen`, and has seen the lineages in `lineages`, takes `got`: a
+ * higher version, or any version of a lineage it has never seen. A lower or equal version of a
+ * known lineage is a stale `current`, a fallback past a corrupt version or a publisher that lost a
+ * race, and taking it would put this replica behind its peers; a lineage it never saw can only come
+ * from a directory emptied and published anew, which every replica (a restarted one too) now loads.
+ */
+export function supersedes(got: Seen, seen: Seen, lineages: ReadonlySet<string>): boolean {
+  return got.version > seen.version || (got.lineage !== undefined && !lineages.has(got.lineage));
+}
+
+/** Lineages a reader remembers (a reset each): enough for any plausible run of resets. */
+export const LINEAGES_KEPT = 8;
+
+/** Adds `lineage` to `lineages`, forgetting the oldest beyond LINEAGES_KEPT. */
+export function rememberLineage(lineages: Set<string>, lineage: string | undefined): void {
+  if (lineage === undefined) return;
+  lineages.delete(lineage);
+  lineages.add(lineage);
+  for (const old of lineages) {
+    if (lineages.size <= LINEAGES_KEPT) break;
+    lineages.delete(old);
+  }
 }
 
 export interface PublishOptions {
@@ -90,6 +134,8 @@ export interface PublishOptions {
   keep?: number;
   /** The cap readers apply to a version's files (ReadLimits); a publish over it is refused. */
   maxBytes?: number;
+  /** Written into meta.json (continuedLineage, newLineage); absent: none, as older releases wrote. */
+  lineage?: string;
   /** Test hook: runs after each model file is written and synced (before meta.json). */
   afterFile?: (name: string) => Promise<void> | void;
   /** Test hook: runs after everything is written and synced, just before the directory rename. */
@@ -166,6 +212,8 @@ export async function readVersion(root: string, key: string, version: number, li
   try {
     const meta = JSON.parse((await readCapped(join(dir, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
     if (meta.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
+    // Not a lineage this reader can compare: read as an older release's version (none).
+    if (!validLineage(meta.lineage)) delete meta.lineage;
     const files: Record<string, Buffer> = {};
     let left = limits.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
     for (const name of meta.files) {
@@ -214,18 +262,39 @@ export async function nextVersion(root: string, key: string): Promise<number> {
 }
 
 /**
+ * The lineage the next version of `key` continues: that of the newest version whose meta.json reads
+ * ({} when it has none: an older release's, continued as such). Null when no version's does: a new
+ * lineage begins (newLineage).
+ */
+export async function continuedLineage(root: string, key: string): Promise<{ lineage?: string } | null> {
+  const pointer = await readPointer(root, key);
+  const versions = [...new Set([...(await listVersions(root, key)), ...(pointer === null ? [] : [pointer])])].sort((a, b) => b - a);
+  for (const v of versions) {
+    try {
+      const meta = JSON.parse((await readCapped(join(root, key, `v${v}`, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
+      if (meta?.version !== v) continue;
+      return validLineage(meta.lineage) ? { lineage: meta.lineage } : {};
+    } catch {
+      // Missing or unreadable: an older one decides.
+    }
+  }
+  return null;
+}
+
+/**
  * Publishes `files` (flat names, no meta.json) as `version` of `key`. Returns the checksum.
  * `current` moves forward only: a publisher finishing after a newer one leaves the pointer alone
  * (best effort: two publishers of one key racing between the pointer read and the rename can move
  * it back one version, never to an incomplete one; ownership leaves one publisher per key anyway).
  * Each pointer write goes through its own uniquely named temp file, so concurrent switches never
  * interleave into a torn `current`.
- * Throws when `version` already exists with different contents.
+ * Throws when `version` already exists with different contents (or lineage).
  */
 export async function publish(root: string, key: string, version: number, files: Record<string, Buffer | string>, o: PublishOptions = {}): Promise<string> {
   if (!Number.isSafeInteger(version) || version < 1) throw new RangeError(`version must be a positive integer, got ${version}`);
   if (!validName(key)) throw new RangeError(`invalid key ${JSON.stringify(key)}`);
   for (const name of Object.keys(files)) if (!validName(name)) throw new RangeError(`invalid file name ${JSON.stringify(name)}`);
+  if (o.lineage !== undefined && !validLineage(o.lineage)) throw new RangeError(`invalid lineage ${JSON.stringify(o.lineage)}`);
   const limits: ReadLimits = { maxBytes: o.maxBytes };
   const total = Object.values(files).reduce((n, f) => n + Buffer.byteLength(f), 0);
   const max = o.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
@@ -242,7 +311,7 @@ export async function publish(root: string, key: string, version: number, files:
       await writeSynced(join(tmp, name), files[name]);
       await o.afterFile?.(name);
     }
-    const meta: Meta = { version, checksum, files: Object.keys(files).sort(), publishedAt: new Date(clock()).toISOString() };
+    const meta: Meta = { version, checksum, files: Object.keys(files).sort(), publishedAt: new Date(clock()).toISOString(), ...(o.lineage === undefined ? {} : { lineage: o.lineage }) };
     await writeSynced(join(tmp, META), JSON.stringify(meta, null, 2) + '\n');
     await syncDir(tmp);
     await o.beforeRename?.();
@@ -252,9 +321,10 @@ export async function publish(root: string, key: string, version: number, files:
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // Already there: the same contents is an idempotent retry; anything else is a version clash.
+      // Already there: the same contents is an idempotent retry; anything else is a version clash
+      // (another lineage too: two publishers of an emptied directory, each with its own).
       const existing = await readVersion(root, key, version, limits);
-      if (existing?.meta.checksum !== checksum) throw new Error(`version ${version} of ${key} already exists with different contents`, { cause: err });
+      if (existing?.meta.checksum !== checksum || existing.meta.lineage !== o.lineage) throw new Error(`version ${version} of ${key} already exists with different contents`, { cause: err });
       await fs.rm(tmp, { recursive: true, force: true });
     }
     await syncDir(keyDir);

@@ -6,7 +6,7 @@
  * and distinct name.
  */
 import { createHash } from 'node:crypto';
-import { nextVersion, publish, readCurrent, readPointer, readVersion, listVersions, type Current, type ReadLimits } from './publish.js';
+import { continuedLineage, nextVersion, newLineage, publish, readCurrent, readPointer, readVersion, listVersions, type Current, type ReadLimits, type Seen } from './publish.js';
 
 export type SharedKind = 'weights' | 'state';
 
@@ -43,8 +43,10 @@ export interface StateSnapshot {
 export interface StateStore {
   /** The newest published version number, cheaply (one small file); null: none. */
   latestVersion(workload: string): Promise<number | null>;
-  read(workload: string): Promise<{ version: number; snapshot: StateSnapshot } | null>;
-  publish(workload: string, snapshot: StateSnapshot): Promise<number>;
+  /** `lineage`: publish.ts's (absent: an older release published it). */
+  read(workload: string): Promise<{ version: number; lineage?: string; snapshot: StateSnapshot } | null>;
+  /** The version and lineage written. */
+  publish(workload: string, snapshot: StateSnapshot): Promise<Seen>;
 }
 
 /** Files of one published model version (any names but meta.json). */
@@ -53,23 +55,29 @@ export type ModelFiles = Record<string, Buffer>;
 export interface WeightsStore {
   latestVersion(workload: string): Promise<number | null>;
   /** The current version, verified; older ones that verify when asked for by number. */
-  read(workload: string, version?: number): Promise<{ version: number; files: ModelFiles } | null>;
+  read(workload: string, version?: number): Promise<{ version: number; lineage?: string; files: ModelFiles } | null>;
   /** Version numbers present (complete or not), ascending. */
   versions(workload: string): Promise<number[]>;
-  publish(workload: string, files: ModelFiles): Promise<number>;
+  /** The version and lineage written. */
+  publish(workload: string, files: ModelFiles): Promise<Seen>;
 }
 
 export function digestOf(state: unknown): string {
   return createHash('sha256').update(JSON.stringify(state)).digest('hex');
 }
 
-/** Publishes with the next free version; a racing publisher that took it makes this retry once more. */
-async function publishNext(root: string, key: string, files: Record<string, Buffer | string>, limits: ReadLimits): Promise<number> {
+/**
+ * Publishes with the next free version, in the lineage of the versions present; a new lineage when
+ * there are none (a directory emptied starts over at v1, and readers take it for the reset it is,
+ * not for a stale `current`). A racing publisher that took the version makes this retry once more.
+ */
+async function publishNext(root: string, key: string, files: Record<string, Buffer | string>, limits: ReadLimits): Promise<Seen> {
   for (let attempt = 0; ; attempt++) {
     const version = await nextVersion(root, key);
+    const lineage = ((await continuedLineage(root, key)) ?? { lineage: newLineage() }).lineage;
     try {
-      await publish(root, key, version, files, { maxBytes: limits.maxBytes });
-      return version;
+      await publish(root, key, version, files, { maxBytes: limits.maxBytes, lineage });
+      return { version, lineage };
     } catch (err) {
       if (attempt >= 2 || !/already exists/.test((err as Error).message)) throw err;
     }
@@ -87,7 +95,7 @@ export function fileStateStore(root: string, limits: ReadLimits = { maxBytes: SH
       if (!got || !bytes) return null;
       const snapshot = JSON.parse(bytes.toString('utf8')) as StateSnapshot;
       if (!Number.isFinite(snapshot?.origin) || typeof snapshot.digest !== 'string') return null;
-      return { version: got.version, snapshot };
+      return { version: got.version, lineage: got.meta.lineage, snapshot };
     },
     publish: (workload, snapshot) => publishNext(root, sharedKey('state', workload), { [STATE_FILE]: JSON.stringify(snapshot) }, limits),
   };
@@ -99,7 +107,7 @@ export function fileWeightsStore(root: string, limits: ReadLimits = { maxBytes: 
     async read(workload, version) {
       const key = sharedKey('weights', workload);
       const got = version === undefined ? await readCurrent(root, key, limits) : await readVersion(root, key, version, limits);
-      return got && { version: got.version, files: got.files };
+      return got && { version: got.version, lineage: got.meta.lineage, files: got.files };
     },
     versions: (workload) => listVersions(root, sharedKey('weights', workload)),
     publish: (workload, files) => publishNext(root, sharedKey('weights', workload), files, limits),

@@ -1,5 +1,5 @@
 /** Fine-tuning scheduling of one workload, with a stand-in pool (no worker, no training). */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../telemetry/logger.js';
@@ -13,7 +13,7 @@ import { FEATURES } from './features.js';
 import { getWeights, saveModel } from './io.js';
 import { createModel, type ModelShape } from './model.js';
 import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir, type LstmRuntime } from './workload.js';
-import type { WeightsStore } from '../../replicas/shared-dir.js';
+import { fileWeightsStore, sharedKey, type WeightsStore } from '../../replicas/shared-dir.js';
 import { VolumeGate } from '../volume-ops.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
@@ -117,6 +117,66 @@ test('a replica that does not own the workload loads the owner\'s published weig
     expect(b.jobs).toHaveLength(0);
     tuned.dispose();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Numbers restart at v1 when the volume is emptied (an operator starting fine-tuning over, a PVC
+// replaced): a follower that kept to "never below the highest seen" stayed on its old weights while
+// the owner, and any replica restarted since, answered with the new v1.
+test('after the volume is emptied the owner\'s next round publishes v1 of a new lineage: followers switch to it at its minute, a restarted replica loads it; a stale lower current is not taken', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const tuned: ReturnType<typeof createModel>[] = [];
+  try {
+    // Each round's weights differ from the last one's, so answers tell which version answers.
+    const pool = {
+      pending: 0,
+      run: async () => {
+        tuned.push(createModel(shape, 7 + tuned.length));
+        return { accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned[tuned.length - 1]!) };
+      },
+    } as unknown as FineTunePool;
+    const files = fileWeightsStore(dir);
+    let reads = 0;
+    const counted: WeightsStore = { ...files, read: (key, version) => (reads++, files.read(key, version)) };
+    const a = setup(0, undefined, { pool, weightsDir: dir, owns: () => true });
+    const b = setup(0, undefined, { pool, weights: counted, owns: () => false });
+    let c: ReturnType<typeof setup> | null = null;
+    const effect = FINE_TUNE_EFFECT_MINUTES;
+    // Rounds at minutes 60 (v1), 120 (v2) and, after the volume is emptied, 180 (v1 anew).
+    const minutes = [0, ...Array.from({ length: 3 * 60 - 59 + effect + 2 }, (_, i) => 60 + i)];
+    for (const m of minutes) {
+      if (m === 125) writeFileSync(join(dir, sharedKey('weights', 'ns/app'), 'current'), '1\n'); // stale, a version b has passed
+      const readsBefore = reads;
+      if (m === 150) rmSync(join(dir, sharedKey('weights', 'ns/app')), { recursive: true });
+      const fa = await a.w.forecast(at(m));
+      await a.w.settled(); // published before anyone looks
+      const fb = await b.w.forecast(at(m));
+      await b.w.settled(); // its look at the volume, once a minute, in the background
+      expect(fb.values).toEqual(fa.values);
+      expect(b.w.version).toBe(a.w.version);
+      const want = m >= 180 + effect ? 1 : m >= 120 + effect ? 2 : m >= 60 + effect ? 1 : 0;
+      expect(a.w.version).toBe(want);
+      // The stale current is read once, and not taken.
+      if (m === 125) expect(reads).toBe(readsBefore + 1);
+      if (m > 125 && m < 130) expect(reads).toBe(readsBefore);
+      // A replica (re)started after the new v1 was published loads it, and answers alike from its
+      // minute (before it, the others answer with v2, which the volume no longer holds).
+      if (m === 181) {
+        c = setup(0, undefined, { weightsDir: dir, owns: () => false });
+        await c.w.loaded;
+      }
+      if (c && m >= 180 + effect) {
+        expect((await c.w.forecast(at(m))).values).toEqual(fa.values);
+        expect(c.w.version).toBe(1);
+      }
+    }
+    expect(tuned).toHaveLength(3);
+    // Three different weights did answer: the test can tell the new v1 from the old ones.
+    const answers = await Promise.all([0, 60 + effect, 120 + effect, 180 + effect].map(async (m) => JSON.stringify((await a.w.forecast(at(m))).values)));
+    expect(new Set(answers).size).toBe(4);
+  } finally {
+    for (const t of tuned) t.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -300,7 +360,7 @@ function memoryWeightsStore(kept: Map<number, Record<string, Buffer>>, publish: 
       return f && v !== null ? { version: v, files: f } : null;
     },
     versions: async () => [...kept.keys()],
-    publish: (_key, f) => publish(f),
+    publish: (_key, f) => publish(f).then((version) => ({ version })),
   };
 }
 

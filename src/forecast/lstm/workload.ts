@@ -31,6 +31,7 @@ import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-recor
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
 import { fileWeightsStore, SHARED_VOLUME_TIMEOUT_MS, type WeightsStore } from '../../replicas/shared-dir.js';
+import { rememberLineage, supersedes, type Seen } from '../../replicas/publish.js';
 import { sharedVolume, VolumeBusyError, type VolumeGate } from '../volume-ops.js';
 import { UsageError } from '../../config/options.js';
 import { checkMeta, type LstmMeta } from './meta.js';
@@ -152,6 +153,8 @@ export function workloadDir(root: string, key: string): string {
 interface Version {
   /** 0: weights of the old layout, or not published. */
   version: number;
+  /** publish.ts's; absent: an older release published it (or not published). */
+  lineage?: string;
   /** Epoch ms of the first origin it answers. */
   from: number;
   model: LstmForecaster;
@@ -169,10 +172,16 @@ export class WorkloadLstm implements Forecaster {
   private checkedAt = -Infinity;
   private checking: Promise<void> | null = null;
   /**
-   * The newest published version this one could not use (a newer release's meta during a rolling
-   * upgrade, a damaged file): not read again, so it costs one read and one warning, not one a minute.
+   * The newest published version read (loaded, published by this replica, or refused: a newer
+   * release's meta during a rolling upgrade, a damaged file, not read again, so it costs one read
+   * and one warning, not one a minute). Never gone back from within its lineage (publish.ts
+   * `supersedes`): a lower `current` is a stale read or a fallback, except in a lineage not seen
+   * before (the volume was emptied and the owner published anew: it answers with that, and so must this).
    */
-  private refusedVersion = 0;
+  private seen: Seen = { version: 0 };
+  private readonly lineages = new Set<string>();
+  /** A `current` lower than `seen` already read and found not to supersede it: not read again while it stays. */
+  private passedOver: number | null = null;
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
   /** A publish of weights the store has not answered yet (past its deadline): no round starts until it ends. */
@@ -264,7 +273,7 @@ export class WorkloadLstm implements Forecaster {
 
   /** Adds a version in `from` order (a version already loaded is not loaded twice). */
   private addVersion(v: Version): void {
-    if (this.closed || this.versions.some((x) => x.version === v.version && v.version > 0)) {
+    if (this.closed || this.versions.some((x) => x.version === v.version && x.lineage === v.lineage && v.version > 0)) {
       setTimeout(() => v.model.dispose(), 5000).unref();
       return;
     }
@@ -279,10 +288,6 @@ export class WorkloadLstm implements Forecaster {
       // Forecasts already queued on it flush on the next tick: dispose it later.
       setTimeout(() => old.model.dispose(), 5000).unref();
     }
-  }
-
-  private newestVersion(): number {
-    return Math.max(0, ...this.versions.map((v) => v.version));
   }
 
   /**
@@ -300,15 +305,20 @@ export class WorkloadLstm implements Forecaster {
     }
   }
 
+  /** Takes `v` as the newest published version read. */
+  private saw(v: Seen): void {
+    this.seen = { version: v.version, lineage: v.lineage };
+    rememberLineage(this.lineages, v.lineage);
+  }
+
   /** Loads and checks one published version; null (logged) when it cannot be used. */
-  private async fromFiles(files: Record<string, Buffer>, version: number, where: string): Promise<{ v: Version; meta: LstmMeta } | null> {
+  private async fromFiles(files: Record<string, Buffer>, version: number, lineage: string | undefined, where: string): Promise<{ v: Version; meta: LstmMeta } | null> {
     try {
       const loaded = await modelFromFiles<unknown>(files, LSTM_META_FILE);
       const { forecaster, meta } = this.usable(loaded.model, loaded.meta, where);
-      return { v: { version, from: meta.fineTuned?.from ?? -Infinity, model: forecaster }, meta };
+      return { v: { version, lineage, from: meta.fineTuned?.from ?? -Infinity, model: forecaster }, meta };
     } catch (err) {
-      this.refusedVersion = Math.max(this.refusedVersion, version);
-      this.rt.log.warn('cannot load fine-tuned weights; answering with the version in use (0: the pre-trained model)', { workload: this.key, where, version, inUse: this.newestVersion(), error: err });
+      this.rt.log.warn('cannot load fine-tuned weights; answering with the version in use (0: the pre-trained model)', { workload: this.key, where, version, inUse: this.version, error: err });
       return null;
     }
   }
@@ -331,14 +341,16 @@ export class WorkloadLstm implements Forecaster {
     try {
       const current = await this.onVolume('reading published weights', () => store.read(this.key), LOAD_TIMEOUT_MS);
       if (current) {
-        const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
+        this.saw(current);
+        const got = await this.fromFiles(current.files, current.version, current.lineage, `published weights v${current.version} of ${this.key}`);
         if (!got) return;
         // A version that answers from a later minute than some still replayable: its predecessor too.
         if (Number.isFinite(got.v.from)) {
           const older = (await this.onVolume('listing published weights', () => store.versions(this.key), LOAD_TIMEOUT_MS)).filter((v) => v < current.version).reverse();
           for (const n of older) {
             const prev = await this.onVolume('reading published weights', () => store.read(this.key, n), LOAD_TIMEOUT_MS);
-            const p = prev && (await this.fromFiles(prev.files, n, `published weights v${n} of ${this.key}`));
+            // Of the same lineage only: an older one's weights never answered beside these.
+            const p = prev && prev.lineage === current.lineage && (await this.fromFiles(prev.files, n, prev.lineage, `published weights v${n} of ${this.key}`));
             if (p) {
               this.addVersion(p.v);
               break;
@@ -378,11 +390,16 @@ export class WorkloadLstm implements Forecaster {
     this.checking = (async () => {
       await this.loaded;
       const latest = await this.onVolume('reading the latest weights version', () => store.latestVersion(this.key));
-      const known = Math.max(this.newestVersion(), this.refusedVersion);
-      if (latest === null || latest <= known) return;
+      if (latest !== this.passedOver) this.passedOver = null;
+      // A lower one is read once: the lineage tells a volume emptied and published anew from a stale read.
+      if (latest === null || latest === this.seen.version || latest === this.passedOver) return;
       const current = await this.onVolume('reading published weights', () => store.read(this.key));
-      if (!current || current.version <= known) return;
-      const got = await this.fromFiles(current.files, current.version, `published weights v${current.version} of ${this.key}`);
+      if (!current || !supersedes(current, this.seen, this.lineages)) {
+        if (latest < this.seen.version) this.passedOver = latest;
+        return;
+      }
+      this.saw(current);
+      const got = await this.fromFiles(current.files, current.version, current.lineage, `published weights v${current.version} of ${this.key}`);
       if (!got) return;
       this.addVersion(got.v);
       this.noteRound(got.meta);
@@ -409,7 +426,7 @@ export class WorkloadLstm implements Forecaster {
    * `files` published, within the deadline. A write past it goes on: if it completes, the version is
    * on the volume like any other (`current` only moves forward) and lookForPublished loads it here too.
    */
-  private publish(store: WeightsStore, files: Record<string, Buffer>): Promise<number> {
+  private publish(store: WeightsStore, files: Record<string, Buffer>): Promise<Seen> {
     // Refused or never started (the volume looks hung), it fails like a write that failed.
     const { result, ended } = this.volume.run('publishing fine-tuned weights', () => store.publish(this.key, files), this.rt.publishTimeoutMs ?? SHARED_VOLUME_TIMEOUT_MS);
     this.writing = ended;
@@ -479,11 +496,13 @@ export class WorkloadLstm implements Forecaster {
           blendRecord: result.record,
           fineTuned: { workload: this.key, at: new Date(now).toISOString(), rounds: this.rounds, lastHoldoutLoss: result.candidateLoss, baseHoldoutLoss: result.baseLoss, origin, from },
         };
-        let version = 0;
+        let written: Seen = { version: 0 };
         if (this.store) {
           try {
-            version = await this.publish(this.store, await modelFiles(model, fineMeta, LSTM_META_FILE));
-            this.rt.log.info('published fine-tuned weights', { workload: this.key, version, from: new Date(from).toISOString() });
+            written = await this.publish(this.store, await modelFiles(model, fineMeta, LSTM_META_FILE));
+            // Its own, whatever the number (after a reset, v1 of a new lineage): not loaded again.
+            this.saw(written);
+            this.rt.log.info('published fine-tuned weights', { workload: this.key, version: written.version, from: new Date(from).toISOString() });
           } catch (err) {
             // Not published: the other replicas would not have it, so this one must not answer with it either.
             model.dispose();
@@ -491,7 +510,7 @@ export class WorkloadLstm implements Forecaster {
             return;
           }
         }
-        this.addVersion({ version, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
+        this.addVersion({ ...written, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
       } finally {
         if (lock) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
       }
