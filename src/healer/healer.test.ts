@@ -199,6 +199,7 @@ describe('CrashLoopBackOff', () => {
 
   test('the target ReplicaSet, read whole before the patch, is gone since the list: re-planned on a fresh read — rolled back to the older known-good revision, never to a template rebuilt from the list', async () => {
     const h = await startHealer();
+    await h.idle(); // its first mark round (which records the template it first saw on web-7d4b9c6f5d) before the crash loop
     kube.beforeNext({ method: 'GET', path: /\/replicasets\/web-6b9d4c8f7$/ }, () => void kube.remove('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7'));
     putPod('crashloop-pod.json');
     const r = await nextReport(h);
@@ -501,7 +502,7 @@ describe('watch and API failures', () => {
     kube.put({ ...other, metadata: { ...other.metadata, labels: { ...other.metadata!.labels, seen: 'again' } } });
     await new Promise((r) => setTimeout(r, 100));
     await h.idle();
-    expect(kube.requests.filter((q) => q.path.endsWith('/replicasets/web-7d4b9c6f5d')).map((q) => q.status)).toEqual([500, 200, 403]);
+    expect(kube.requests.filter((q) => q.method === 'GET' && q.path.endsWith('/replicasets/web-7d4b9c6f5d')).map((q) => q.status)).toEqual([500, 200, 403]);
   });
 
   test('500s that do not stop: reported as failed, nothing half-applied', async () => {

@@ -37,6 +37,7 @@ import {
   crashLoopRecord,
   deploymentRollbackPatch,
   healthySinceTemplateEdit,
+  isKnownGood,
   isReplicaSetFullyReady,
   isStatefulSetRevisionFullyReady,
   knownGoodMark,
@@ -51,6 +52,8 @@ import {
   statefulSetPodsToRecreate,
   statefulSetRollbackPatch,
   templateHash,
+  templateMark,
+  TEMPLATE_MARK_TAG,
   templatesEqualButMemory,
   withRememberedMarks,
   withRolledBackFrom,
@@ -214,6 +217,18 @@ export class Healer {
    * with another. One seen since with another template was edited in place while watched — before
    * any mark, too: its pods may all predate the edit, and their health says nothing of the template
    * a mark would name.
+   *
+   * Only the leader's mark rounds fill it, so it is also recorded on the ReplicaSet (`template-seen`,
+   * `recordTemplateSeen`) and read back by the leaders after this one — a fail-over, a rolling
+   * update or restart of Amadeus would otherwise start from the edited template as first seen, and
+   * mark it on pods that run the one before. Rejected instead: followers tracking templates too (a
+   * ReplicaSet list per replica per round, and a replica started after the edit, or all of them
+   * restarted together, still knows nothing); comparing pods' containers with the template (admission
+   * changes pods — injected sidecars, defaults, a VPA's resources — so a pod never equals its
+   * template, and the `pod-template-hash` label an edit leaves as it was tells nothing). An edit made
+   * before any leader first saw the ReplicaSet (in the minute before its first mark round, or while
+   * none led) stays undetectable: that template is taken as the first seen. A leader that finds an
+   * edit only by the record counts it from its own first look (when it was made is not known).
    */
   private readonly templatesFirstSeen = new Map<string, string | null>();
 
@@ -1367,10 +1382,14 @@ export class Healer {
             // So does one edited while this process watched it, before any mark: its pods may all predate the edit.
             const uid = rs.metadata?.uid ?? '';
             visited.add(uid);
-            const editedSinceSeen = this.templateChangedSinceFirstSeen(uid, hash);
+            const recorded = templateSeenOn(rs.metadata, this.o.rules);
+            const editedSinceSeen = this.templateChangedSinceFirstSeen(uid, hash, recorded);
             if (markedForAnotherTemplate(rs.metadata, hash, this.o.rules) || editedSinceSeen) since = healthySinceTemplateEdit(since, this.templateEditSeen(uid, hash, now.getTime()), seen.oldestCreated, CLOCK_MARGIN_SECONDS * 1000);
             const patch = knownGoodMark(rs.metadata, since, now, this.o.rules, observedUntil, hash);
+            // Unmarked (or a mark copied from another revision), not vetoed: what it would be marked on is recorded.
+            const mark = rs.metadata?.annotations?.[this.o.rules.annotations.knownGood];
             if (patch) await this.markRevision('ReplicaSet', rs, patch);
+            else if (want > 0 && (mark === undefined || (mark === 'true' && !isKnownGood(rs.metadata, this.o.rules)))) await this.recordTemplateSeen(d, rs, recorded);
           }
         }
         const sets = await listPaged((p) => (namespace ? apps.listNamespacedStatefulSet({ namespace, ...p }) : apps.listStatefulSetForAllNamespaces(p)));
@@ -1397,8 +1416,16 @@ export class Healer {
     if (whole && this.isLeader && !this.stopped) for (const uid of this.templatesFirstSeen.keys()) if (!visited.has(uid)) this.templatesFirstSeen.delete(uid);
   }
 
-  /** Whether ReplicaSet `uid`'s template, now `hash`, differs or ever differed from the one this process first saw it with (the first time: recorded, false). */
-  private templateChangedSinceFirstSeen(uid: string, hash: string): boolean {
+  /**
+   * Whether ReplicaSet `uid`'s template, now `hash`, differs or ever differed from the one first
+   * seen (the first time: remembered, false) — by this process or, as `recorded` on the ReplicaSet
+   * (`templateSeenOn`), by a leader before it. Two first-seen templates that differ are an edit too.
+   */
+  private templateChangedSinceFirstSeen(uid: string, hash: string, recorded?: string | null): boolean {
+    const known = this.templatesFirstSeen.get(uid);
+    if (recorded !== undefined && known !== null && known !== recorded) {
+      this.rememberFirstSeen(uid, known === undefined ? recorded : null);
+    }
     const first = this.templatesFirstSeen.get(uid);
     if (first === null) return true;
     if (first !== undefined) {
@@ -1407,9 +1434,36 @@ export class Healer {
       if (first !== hash) this.templatesFirstSeen.set(uid, null);
       return first !== hash;
     }
-    this.templatesFirstSeen.set(uid, hash);
-    if (this.templatesFirstSeen.size > TEMPLATES_KEPT) this.templatesFirstSeen.delete(this.templatesFirstSeen.keys().next().value!);
+    this.rememberFirstSeen(uid, hash);
     return false;
+  }
+
+  private rememberFirstSeen(uid: string, first: string | null): void {
+    this.templatesFirstSeen.set(uid, first);
+    if (this.templatesFirstSeen.size > TEMPLATES_KEPT) this.templatesFirstSeen.delete(this.templatesFirstSeen.keys().next().value!);
+  }
+
+  /**
+   * Records on an unmarked ReplicaSet of Deployment `d` what `templatesFirstSeen` holds of it, when
+   * that differs from what it carries (`recorded`): the next leader reads it back. Only with pods to
+   * earn a mark (`want` > 0: no write per old ReplicaSet kept at zero). Leader only; in dry run only
+   * remembered, as the marks are (`patchRevision`). Decided on the ReplicaSet as listed (its
+   * resourceVersion is sent): a conflict is tried again at the next round, from a fresh list. Not while the Deployment itself carries one
+   * (`kubectl rollout undo` copied it there): the controller would copy it back over the new
+   * ReplicaSet's; `dropRevisionMarks` removes it first — never on a GitOps-managed Deployment, whose
+   * ReplicaSets then rely on this process's memory alone, as before.
+   */
+  private async recordTemplateSeen(d: KubernetesObject, rs: V1ReplicaSet, recorded: string | null | undefined): Promise<void> {
+    const uid = rs.metadata?.uid;
+    const first = uid ? this.templatesFirstSeen.get(uid) : undefined;
+    const key = this.o.rules.annotations.templateSeen;
+    if (!uid || first === undefined || first === recorded || d.metadata?.annotations?.[key] !== undefined) return;
+    try {
+      await this.patchRevision('ReplicaSet', rs, { [key]: templateSeenValue(uid, first) });
+    } catch (err) {
+      const level = statusOf(err) === 409 ? 'debug' : 'warn';
+      this.o.log[level]('could not record the template first seen on the ReplicaSet; tried again at the next round', { namespace: rs.metadata?.namespace, revision: `ReplicaSet/${rs.metadata?.name}`, error: apiMessage(err) });
+    }
   }
 
   /** When this process first saw ReplicaSet `uid`'s template be `hash`, other than its mark's (now, the first time). */
@@ -1441,7 +1495,7 @@ export class Healer {
    * on a GitOps-managed workload.
    */
   private async dropRevisionMarks(d: KubernetesObject): Promise<void> {
-    const annotations = revisionMarksOnWorkload(d.metadata, this.o.rules);
+    const annotations = revisionMarksOnDeployment(d.metadata, this.o.rules);
     const { namespace, name } = d.metadata! as Required<Pick<V1ObjectMeta, 'namespace' | 'name'>>;
     if (!annotations || !this.isLeader || this.stopped) return;
     // A GitOps-managed workload is never written (its copied marks still count for nothing: they name another revision).
@@ -1459,7 +1513,7 @@ export class Healer {
         // the next round could come back every round, the copies never removed.
         const current = n === 1 ? d : await this.o.clients.apps.readNamespacedDeployment({ namespace, name });
         if (current.metadata?.uid !== d.metadata?.uid || !eligible(current, this.o.rules) || gitOpsManager(current.metadata, this.o.rules) || !this.isLeader || this.stopped) return null;
-        const marks = revisionMarksOnWorkload(current.metadata, this.o.rules);
+        const marks = revisionMarksOnDeployment(current.metadata, this.o.rules);
         if (!marks) return null;
         const resourceVersion = current.metadata?.resourceVersion;
         await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations: marks, ...(resourceVersion ? { resourceVersion } : {}) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
@@ -1470,6 +1524,39 @@ export class Healer {
       this.o.log.warn('could not remove revision marks from the Deployment; tried again at the next round', { namespace, workload: `Deployment/${name}`, error: apiMessage(err) });
     }
   }
+}
+
+/** `revisionMarksOnWorkload`, and the record of the template first seen (`templateSeen`), which a ReplicaSet's annotations bring along too. */
+function revisionMarksOnDeployment(meta: V1ObjectMeta | undefined, rules: HealRules): AnnotationPatch | null {
+  const marks = revisionMarksOnWorkload(meta, rules);
+  if (meta?.annotations?.[rules.annotations.templateSeen] === undefined) return marks;
+  return { ...marks, [rules.annotations.templateSeen]: null };
+}
+
+/**
+ * What a leader recorded on a ReplicaSet of the template it first saw it with (`templateSeen`): its
+ * `templateHash`, or null once a leader saw that template change in place. Undefined: no record
+ * for this object — none, one copied from another ReplicaSet (it names another uid), one that does
+ * not parse, or one another build computed (another `templateMark` tag: nothing to compare, as for
+ * `known-good-template`).
+ */
+export function templateSeenOn(meta: Pick<V1ObjectMeta, 'annotations' | 'uid'> | undefined, rules: HealRules): string | null | undefined {
+  const raw = meta?.annotations?.[rules.annotations.templateSeen];
+  if (raw === undefined || meta?.uid === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as { for?: unknown; template?: unknown; edited?: unknown } | null;
+    if (v === null || typeof v !== 'object' || v.for !== meta.uid) return undefined;
+    if (v.edited === true) return null;
+    const tag = `${TEMPLATE_MARK_TAG}:`;
+    return typeof v.template === 'string' && v.template.startsWith(tag) ? v.template.slice(tag.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `templateSeen` value recording, on ReplicaSet `uid`, the template first seen (`first`, its hash), or that it was seen edited (null). */
+export function templateSeenValue(uid: string, first: string | null): string {
+  return JSON.stringify(first === null ? { for: uid, edited: true } : { for: uid, template: templateMark(first) });
 }
 
 /** `: known-good revision N with its memory raised since` when the rollback's target is a raise of a known-good revision. */

@@ -51,6 +51,12 @@ export const HEAL_PREFIX = 'amadeus.io/';
  *   `{"at": "<ISO time>", "for": "<the revision's uid>", "evidence": "<what was shown>"}`: like a
  *   `knownGoodFor`-bound mark it counts only on the object whose uid it names. It only ever refuses
  *   a rollback of that revision, never makes it a target; never written in dry run.
+ * - `templateSeen` (ReplicaSet only): the leader's record of the pod template it first saw an
+ *   unmarked ReplicaSet with, for the leaders after it (a fail-over, a restart): JSON
+ *   `{"for": "<uid>", "template": "<templateMark>"}`, or `{"for": "<uid>", "edited": true}` once a
+ *   leader saw that template change in place (`kubectl edit rs`). A ReplicaSet whose template
+ *   differs from the one recorded, or recorded edited, is marked only on pods made after that was
+ *   seen. Counts only on the object whose uid it names; never written in dry run.
  */
 export const HEAL_ANNOTATIONS = Object.freeze({
   heal: 'amadeus.io/heal',
@@ -67,6 +73,7 @@ export const HEAL_ANNOTATIONS = Object.freeze({
   knownGoodTemplate: 'amadeus.io/known-good-template',
   crashLoopedAt: 'amadeus.io/crash-looped-at',
   ranHealthyUnwatched: 'amadeus.io/ran-healthy-unwatched',
+  templateSeen: 'amadeus.io/template-seen',
 } as const);
 
 export type HealAnnotations = typeof HEAL_ANNOTATIONS;

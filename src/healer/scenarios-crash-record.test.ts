@@ -7,7 +7,7 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
 import { HEAL_ANNOTATIONS } from './rules.js';
-import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, API_STORY } from '../test-support/healer-world.js';
+import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, API_STORY } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -85,19 +85,20 @@ describe('the raise seen crash-looping, then a release: left to people, by which
     let before: Record<string, string> = {};
     let landed: unknown;
     const { a, b, raised } = await twoReplicas(() => {
-      // api:1 is marked already: the next ReplicaSet patch is the raise's record.
-      w.kube.beforeNext({ method: 'PATCH', path: new RegExp(`^/apis/apps/v1/namespaces/${NS}/replicasets/`) }, () => {
+      // api:1 is marked already: the next ReplicaSet patch writing a crash-loop record is the raise's.
+      const match = { method: 'PATCH', path: new RegExp(`^/apis/apps/v1/namespaces/${NS}/replicasets/`) };
+      beforeNextBody(w, match, (body) => JSON.stringify(body).includes(RECORD), () => {
         conflictAt = w.cluster.clock.now();
         landed = w.kube.requests.at(-1); // the request it lands with
         const raise = replicaSetsOf(w, 'api').find((rs) => rs.spec!.template!.spec!.containers[0]!.resources!.limits!.memory === '356Mi')!;
         before = { ...raise.metadata!.annotations };
         w.edit<V1ReplicaSet>('apps/v1', 'ReplicaSet', raise.metadata!.name!, (rs) => void (rs.metadata!.annotations = { ...rs.metadata!.annotations, [TRIAGE]: 'node ip-10-0-3-7 suspect' }));
+        w.kube.failNext(match, 409);
       });
-      w.kube.failNext({ method: 'PATCH', path: new RegExp(`^/apis/apps/v1/namespaces/${NS}/replicasets/`) }, 409);
     });
     const name = raised.metadata!.name!;
     const at = new Date(conflictAt).toISOString();
-    const writes = w.patches(`replicasets/${name}`);
+    const writes = w.patches(`replicasets/${name}`).filter((q) => !isTemplateSeenRecord(q));
     expect(writes.map((q) => q.status)).toEqual([409, 200]);
     expect(landed).toBe(writes[0]); // the person's write, then the conflict
     // The same record both times, at the time of the crash loop (the retry is no later decision).
@@ -106,8 +107,8 @@ describe('the raise seen crash-looping, then a release: left to people, by which
     const index = (q: object) => w.kube.requests.indexOf(q as (typeof w.kube.requests)[number]);
     const reads = w.kube.requests.filter((q) => q.method === 'GET' && q.path === `/apis/apps/v1/namespaces/${NS}/replicasets/${name}` && index(q) > index(writes[0]!) && index(q) < index(writes[1]!));
     expect(reads).toHaveLength(1);
-    // Whole: what was there, the person's annotation, the record; nothing else.
-    expect(annotations(name)).toEqual({ ...before, [TRIAGE]: 'node ip-10-0-3-7 suspect', [RECORD]: at });
+    // Whole: what was there, the person's annotation, the record; nothing else (but the template first seen, the leader's bookkeeping).
+    expect(annotations(name)).toEqual({ ...before, [TRIAGE]: 'node ip-10-0-3-7 suspect', [RECORD]: at, [HEAL_ANNOTATIONS.templateSeen]: expect.any(String) });
     expect(Date.parse(at)).toBeGreaterThanOrEqual(Date.parse(raised.metadata!.creationTimestamp as unknown as string));
     expect(writesBy(b)).toEqual([]);
     expect(w.lines().filter((l) => l.level === 'error' || l.msg.startsWith('could not'))).toEqual([]);

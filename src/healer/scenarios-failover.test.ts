@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1DaemonSet, V1Deployment, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, LEASE, NS, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -330,7 +330,13 @@ describe('409 and 422 on the first attempt of every patch', () => {
 // server gave up retrying). Each must be decided again on a fresh read, never half done.
 
 describe('409 on the first attempt of the bookkeeping patches and the stuck-pod delete', () => {
-  const revisionPatches = (w: HealerWorld, plural: 'replicasets' | 'controllerrevisions') => w.kube.requests.filter((q) => q.method === 'PATCH' && q.path.includes(`/namespaces/${NS}/${plural}/`));
+  /** The PATCHes of revisions: marks and records (the template first seen, a ReplicaSet's bookkeeping for the next leader, left out). */
+  const revisionPatches = (w: HealerWorld, plural: 'replicasets' | 'controllerrevisions') => w.kube.requests.filter((q) => q.method === 'PATCH' && q.path.includes(`/namespaces/${NS}/${plural}/`) && !isTemplateSeenRecord(q));
+  /** The next PATCH of a revision that writes a known-good mark is answered 409 (after the write of another). */
+  const failNextMark = (w: HealerWorld, plural: 'replicasets' | 'controllerrevisions') => {
+    const match = { method: 'PATCH', path: new RegExp(`/namespaces/${NS}/${plural}/`) };
+    beforeNextBody(w, match, (body) => JSON.stringify(body).includes('amadeus.io/known-good'), () => w.kube.failNext(match, 409));
+  };
   const annotations = (w: HealerWorld, kind: 'ReplicaSet' | 'ControllerRevision', name: string) => w.get<V1ControllerRevision>('apps/v1', kind, name).metadata!.annotations ?? {};
 
   test.each([
@@ -339,7 +345,7 @@ describe('409 on the first attempt of the bookkeeping patches and the stuck-pod 
   ] as const)('%s: the known-good mark of its %s first answered 409 → written at the next round from a fresh list; then the rollback, once', async (name, kind, plural) => {
     w = await healerWorld();
     const c = CASES[name]!();
-    w.kube.failNext({ method: 'PATCH', path: new RegExp(`/namespaces/${NS}/${plural}/`) }, 409);
+    failNextMark(w, plural);
     // The case's own run, with one more minute before the bad rollout for the mark's second round.
     await c.run(() => void 0, { before: 60 });
     // The known-good mark's writes (the failing revision's crash-loop record is written too, once).

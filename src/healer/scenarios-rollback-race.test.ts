@@ -11,7 +11,7 @@
  */
 import type { V1Deployment, V1Lease, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { configMap, deployment } from '../test-support/cluster/objects.js';
-import { apiWrites, configReadingWeb, HEAL, healerWorld, type HealerWorld, LEASE, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, configReadingWeb, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -163,16 +163,18 @@ describe('a restart-only crash loop decided by a leader that loses its Lease bef
     expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason} by ${e.reportingInstance}`)).toEqual(['web Warning HealRefused by b']);
     expect(w.notes().map((n) => `${n.severity} ${n.fields?.reason}`)).toEqual(['warning restart-only']);
     expect(b.notes).toHaveLength(1);
-    // One write in all: the crash loop recorded on the restart's ReplicaSet, by a while it led and
-    // decided, found there by b and not written again. No rollback, half or whole, by either.
+    // One write in all but bookkeeping for the next leader (the restart's ReplicaSet's template as
+    // first seen): the crash loop recorded on that ReplicaSet, by a while it led and decided, found
+    // there by b and not written again. No rollback, half or whole, by either.
     const restart = replicaSetsOf(w, 'web').find((rs) => rs.metadata!.uid !== good.metadata!.uid)!;
     expect(apiWrites(w, from, { lease: false })).toEqual([`PATCH replicasets/${restart.metadata!.name} 200`]);
-    expect(w.kube.requests.find((q) => q.method === 'PATCH' && q.path.endsWith(`/replicasets/${restart.metadata!.name}`) && w.kube.requests.indexOf(q) >= from)!.body).toEqual({
+    expect(w.kube.requests.slice(from).filter(isTemplateSeenRecord)).toHaveLength(1);
+    expect(w.kube.requests.find((q) => q.method === 'PATCH' && q.path.endsWith(`/replicasets/${restart.metadata!.name}`) && !isTemplateSeenRecord(q) && w.kube.requests.indexOf(q) >= from)!.body).toEqual({
       metadata: { annotations: { 'amadeus.io/crash-looped-at': expect.any(String) }, resourceVersion: expect.any(String) },
     });
     const writes = (r: typeof a) => r.calls.filter((c) => /^(patch|create|replace|delete)/.test(c) && !c.endsWith('Lease'));
-    expect(writes(a)).toEqual(['patchNamespacedReplicaSet', 'patchNamespacedReplicaSet']); // the known-good mark, the record: no Event
-    expect(writes(b)).toEqual(['createNamespacedEvent']);
+    expect(writes(a)).toEqual(Array(3).fill('patchNamespacedReplicaSet')); // web:1's template first seen and known-good mark, the record: no Event
+    expect(writes(b).sort()).toEqual(['createNamespacedEvent', 'patchNamespacedReplicaSet']); // the refusal; at its mark round, the restart's template first seen (a, held, never recorded it)
     expect(w.patches('deployments/web')).toEqual([]);
     expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec).toEqual(template.spec);
     expect(replicaSetsOf(w, 'web')).toHaveLength(2);

@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, replicaSetRunning, replicaSetsOf, reportSummary } from '../test-support/healer-world.js';
 import { HEAL_RULES } from './rules.js';
 
 let w: HealerWorld;
@@ -154,7 +154,7 @@ describe('a known-good mark copied by `kubectl rollout undo`', () => {
     w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
     await w.advance(3 * 60);
     kubectlUndo(w, 'web', rsRunning(w, 'web', 'web:1')!);
-    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true' });
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/template-seen': one.metadata!.annotations!['amadeus.io/template-seen'] });
     // Right after, web:3: its ReplicaSet is created with the Deployment's annotations, the copied mark included.
     w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:3'));
     await w.advance(5 * 60);
@@ -167,12 +167,14 @@ describe('a known-good mark copied by `kubectl rollout undo`', () => {
     expect(rsRunning(w, 'web', 'web:3')!.spec!.replicas).toBe(0);
     // The copies are gone from the Deployment, so the controller stops spreading them: a healthy
     // web:4 earns its own mark, which stays (one write).
-    expect(Object.keys(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations!).filter((k) => k.startsWith('amadeus.io/known-good'))).toEqual([]);
+    expect(Object.keys(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').metadata!.annotations!).filter((k) => k.startsWith('amadeus.io/known-good') || k === 'amadeus.io/template-seen')).toEqual([]);
     w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:4'));
     await w.advance(30 * 60);
     const four = rsRunning(w, 'web', 'web:4')!;
     expect(four.metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-for': four.metadata!.uid });
-    expect(w.patches(`replicasets/${four.metadata!.name}`)).toHaveLength(1);
+    // Its own record of the template first seen (not web:1's, copied), then its mark.
+    expect(w.patches(`replicasets/${four.metadata!.name}`).map(isTemplateSeenRecord)).toEqual([true, false]);
+    expect(JSON.parse(four.metadata!.annotations!['amadeus.io/template-seen']!)).toMatchObject({ for: four.metadata!.uid });
     expect(summary(w)).toEqual(['Deployment/web rollback/applied/rolled-back']);
   });
 });

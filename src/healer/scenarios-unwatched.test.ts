@@ -7,7 +7,7 @@
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
 import type { HealerOptions } from './healer.js';
 import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched } from './unwatched.js';
 
@@ -171,8 +171,8 @@ const podsShowNow = (released: V1ReplicaSet) => {
   return ranHealthyUnwatched(completed, podsOfRevision(w.pods({ app: 'web' }), 'Deployment', d.metadata!.uid, released.metadata), w.cluster.clock.now());
 };
 
-/** The annotations each PATCH of the revision wrote, in order: the crash-loop record and the finding, each once. */
-const revisionWrites = (revision: V1ReplicaSet) => w.patches(`replicasets/${revision.metadata!.name}`).map((p) => Object.keys((p.body as { metadata: { annotations: object } }).metadata.annotations).join(','));
+/** The annotations each PATCH of the revision wrote, in order (but the template first seen, written once by the leader that first saw it): the crash-loop record and the finding, each once. */
+const revisionWrites = (revision: V1ReplicaSet) => w.patches(`replicasets/${revision.metadata!.name}`).filter((q) => !isTemplateSeenRecord(q)).map((p) => Object.keys((p.body as { metadata: { annotations: object } }).metadata.annotations).join(','));
 
 describe('the finding recorded on the revision: it outlives the process that found it', () => {
   test('web:2 refused and the finding recorded on its ReplicaSet; late in a long crash loop (its pods prove nothing any more) a new Amadeus still refuses, by the record; nothing patched on the Deployment throughout', async () => {
