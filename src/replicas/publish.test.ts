@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { CURRENT, checksumOf, continuedLineage, FileTooLarge, LINEAGES_KEPT, listVersions, publish, READ_CAPS, readCapped, readCurrent, readPointer, rememberLineage, supersedes } from './publish.js';
+import { CURRENT, checksumOf, continuedLineage, FileTooLarge, isEmpty, LINEAGES_KEPT, listVersions, publish, READ_CAPS, readCapped, readCurrent, readPointer, rememberLineage, supersedes } from './publish.js';
 import { fileStateStore, fileWeightsStore, SHARED_CAPS, sharedKey } from './shared-dir.js';
 
 let root: string;
@@ -164,6 +164,20 @@ describe('lineage', () => {
     await publish(root, 'k', 1, model(1), { lineage: 'aaa' });
     await expect(publish(root, 'k', 1, model(1), { lineage: 'bbb' })).rejects.toThrow(/already exists/);
     await expect(publish(root, 'k', 2, model(2), { lineage: 'not/one' })).rejects.toThrow(/invalid lineage/);
+  });
+
+  test('isEmpty says so only of a directory gone or holding nothing published, never of one it cannot read', async () => {
+    expect(await isEmpty(root, 'k')).toBe(true); // never created, or removed
+    await publish(root, 'k', 1, model(1));
+    expect(await isEmpty(root, 'k')).toBe(false);
+    rmSync(join(root, 'k', 'v1'), { recursive: true });
+    expect(await isEmpty(root, 'k')).toBe(false); // `current` left
+    rmSync(join(root, 'k', CURRENT));
+    expect(await isEmpty(root, 'k')).toBe(true);
+    writeFileSync(join(root, 'k', '.tmp-1-abc'), ''); // a publish under way
+    expect(await isEmpty(root, 'k')).toBe(false);
+    writeFileSync(join(root, 'f'), '');
+    expect(await isEmpty(root, 'f')).toBe(false); // ENOTDIR: an error, not an empty directory
   });
 
   test('supersedes: a higher version always; a lower or equal one only from a lineage never seen', () => {

@@ -255,6 +255,19 @@ export async function readCurrent(root: string, key: string, limits: ReadLimits 
 /** Listings readCurrent tries before it reports no readable version. */
 const READ_ATTEMPTS = 5;
 
+/**
+ * Whether `key` holds nothing: its directory gone, or no version, pointer or write in progress in it
+ * (emptied by an operator). False when that cannot be told (any other error): readPointer and
+ * listVersions answer alike for an empty directory and a failing read, this does not.
+ */
+export async function isEmpty(root: string, key: string): Promise<boolean> {
+  try {
+    return !(await fs.readdir(join(root, key))).some((n) => /^v\d+$/.test(n) || n === CURRENT || n.includes(TMP_PREFIX));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 /** One more than the highest version present or pointed at. */
 export async function nextVersion(root: string, key: string): Promise<number> {
   const versions = await listVersions(root, key);

@@ -6,7 +6,7 @@
  * and distinct name.
  */
 import { createHash } from 'node:crypto';
-import { continuedLineage, nextVersion, newLineage, publish, readCurrent, readPointer, readVersion, listVersions, type Current, type ReadLimits, type Seen } from './publish.js';
+import { continuedLineage, isEmpty, nextVersion, newLineage, publish, readCurrent, readPointer, readVersion, listVersions, type Current, type ReadLimits, type Seen } from './publish.js';
 
 export type SharedKind = 'weights' | 'state';
 
@@ -58,6 +58,8 @@ export interface WeightsStore {
   read(workload: string, version?: number): Promise<{ version: number; lineage?: string; files: ModelFiles } | null>;
   /** Version numbers present (complete or not), ascending. */
   versions(workload: string): Promise<number[]>;
+  /** Whether nothing at all is published (emptied); false when that cannot be told. Absent: never said. */
+  empty?(workload: string): Promise<boolean>;
   /** The version and lineage written. */
   publish(workload: string, files: ModelFiles): Promise<Seen>;
 }
@@ -110,6 +112,7 @@ export function fileWeightsStore(root: string, limits: ReadLimits = { maxBytes: 
       return got && { version: got.version, lineage: got.meta.lineage, files: got.files };
     },
     versions: (workload) => listVersions(root, sharedKey('weights', workload)),
+    empty: (workload) => isEmpty(root, sharedKey('weights', workload)),
     publish: (workload, files) => publishNext(root, sharedKey('weights', workload), files, limits),
   };
 }

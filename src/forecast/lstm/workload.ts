@@ -390,6 +390,7 @@ export class WorkloadLstm implements Forecaster {
     this.checking = (async () => {
       await this.loaded;
       const latest = await this.onVolume('reading the latest weights version', () => store.latestVersion(this.key));
+      if (latest === null && this.seen.version > 0 && store.empty && (await this.onVolume('looking for published weights', () => store.empty!(this.key)))) return this.forgetPublished();
       if (latest !== this.passedOver) this.passedOver = null;
       // A lower one is read once: the lineage tells a volume emptied and published anew from a stale read.
       if (latest === null || latest === this.seen.version || latest === this.passedOver) return;
@@ -413,6 +414,20 @@ export class WorkloadLstm implements Forecaster {
       .finally(() => {
         this.checking = null;
       });
+  }
+
+  /**
+   * The volume no longer holds any weights of this workload (emptied to start fine-tuning over): the
+   * published versions loaded are let go, as a replica restarted now would have none, and the
+   * pre-trained model answers (the owner's next round learns from it) until a version is published.
+   */
+  private forgetPublished(): void {
+    const gone = this.versions.filter((v) => v.version > 0);
+    this.versions = this.versions.filter((v) => v.version === 0);
+    for (const v of gone) setTimeout(() => v.model.dispose(), 5000).unref();
+    this.rt.log.info('published fine-tuned weights gone from the volume; answering with the pre-trained model until a version is published', { workload: this.key, version: this.seen.version });
+    this.seen = { version: 0 };
+    this.passedOver = null;
   }
 
   /** This process's record, or the one published with the weights in use, whichever is newer and out of sample for them (blend-record.ts). */
