@@ -1079,12 +1079,17 @@ export class Healer {
     try {
       // The crash-loop record may have just changed the revision (its resourceVersion): a conflict
       // reads it again and records on what is there, unless it is another object or recorded since.
-      await withRetries(async (n) => {
+      const done = await withRetries(async (n): Promise<'written' | 'replaced' | 'recorded' | 'not-leading'> => {
         const current = n === 1 ? revision : await this.readRevision(kind, namespace, revision.metadata!.name!);
-        if (current.metadata?.uid !== revision.metadata?.uid || (n > 1 && recordedUnwatched(current.metadata, this.o.rules))) return;
-        await this.patchRevision(kind, current, record);
+        if (current.metadata?.uid !== revision.metadata?.uid) return 'replaced';
+        if (n > 1 && recordedUnwatched(current.metadata, this.o.rules)) return 'recorded';
+        return (await this.patchRevision(kind, current, record)) ? 'written' : 'not-leading';
       }, this.o.retry);
-      this.o.log.info('recorded on the revision that it ran healthy while unwatched: its rollback stays refused after a restart', { namespace, revision: name });
+      // Said as it happened: only a write of this process is "recorded".
+      if (done === 'written') this.o.log.info('recorded on the revision that it ran healthy while unwatched: its rollback stays refused after a restart', { namespace, revision: name });
+      else if (done === 'recorded') this.o.log.debug('the revision was found recorded (ran healthy while unwatched) by another writer meanwhile: not written again', { namespace, revision: name });
+      else if (done === 'replaced') this.o.log.debug('the revision was replaced since it was read: nothing recorded on it', { namespace, revision: name });
+      else this.o.log.debug('no longer the leader: the finding not recorded (left to the leader)', { namespace, revision: name });
     } catch (err) {
       this.o.log.warn('could not record on the revision that it ran healthy while unwatched; tried again at its next crash', { namespace, revision: name, error: apiMessage(err) });
     }

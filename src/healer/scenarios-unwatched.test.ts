@@ -7,7 +7,7 @@
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
 import type { HealerOptions } from './healer.js';
 import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched } from './unwatched.js';
 
@@ -264,6 +264,26 @@ describe('the finding recorded on the revision: it outlives the process that fou
     expect(revisionWrites(released)).toEqual(['amadeus.io/crash-looped-at', RECORD]);
     expect(w.patches('deployments/web')).toEqual([]);
     expect(image()).toBe('web:2');
+  });
+
+  test('another writer records the finding between the leader\'s read and its write (409): the retry finds it there, writes nothing, and does not say it recorded it', async () => {
+    let theirs = '';
+    const { second, released } = await ranHealthyUnwatchedThenCrashLoops({}, async () => {
+      // Another replica (a second leader for a moment, on an expiring Lease) records it first.
+      const match = { method: 'PATCH', path: new RegExp(`^/apis/apps/v1/namespaces/${NS}/replicasets/`) };
+      beforeNextBody(w, match, (body) => JSON.stringify(body).includes(RECORD), () => {
+        const rs = rsOf('web:2');
+        theirs = JSON.stringify({ at: new Date(w.cluster.clock.now()).toISOString(), for: rs.metadata!.uid, evidence: 'recorded by the other replica' });
+        w.edit<V1ReplicaSet>('apps/v1', 'ReplicaSet', rs.metadata!.name!, (x) => void (x.metadata!.annotations = { ...x.metadata!.annotations, [RECORD]: theirs }));
+      });
+    });
+    expect(theirs).not.toBe('');
+    const records = w.patches(`replicasets/${released.metadata!.name}`).filter((q) => JSON.stringify(q.body).includes(RECORD));
+    expect(records.map((q) => q.status)).toEqual([409]);
+    expect(rsOf('web:2').metadata!.annotations![RECORD]).toBe(theirs);
+    expect(second.lines.filter((l) => l.msg.startsWith('recorded on the revision'))).toEqual([]);
+    expect(second.lines.filter((l) => l.msg.startsWith('the revision was found recorded')).map((l) => l.level)).toEqual(['debug']);
+    expect(second.lines.filter((l) => l.level === 'warn' && l.msg.startsWith('could not record'))).toEqual([]);
   });
 
   test('dry run: refused the same way, nothing recorded (dry run writes nothing), and said what it would record', async () => {
