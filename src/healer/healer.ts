@@ -20,7 +20,8 @@
  * API server's pods listed at the decision: a cache behind may show a crash loop that is over), not
  * shown by the API server to have run healthy while unwatched (`unwatched.ts`; the finding recorded
  * on the revision) →
- * cooldown → hourly budget → the plan itself (cap, known-good target, dependency
+ * cooldown → hourly budget (a refusal of theirs that would only be repeated at debug is given before
+ * the API server's pods are listed, unless the revision ran healthy unwatched) → the plan itself (cap, known-good target, dependency
  * outage) → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
  * StatefulSet is deleted). The whole sequence runs again on a fresh read of the workload after a
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
@@ -548,7 +549,9 @@ export class Healer {
       held.slot = null;
     } else release();
     if (!outcome) return;
-    const l = failure.kind === 'image-pull' ? null : await readLogs();
+    // A refusal only repeated at debug shows no logs: none read for it (a crash loop in a cooldown comes back at every restart).
+    const quiet = (outcome.result === 'refused' || outcome.result === 'dry-run') && this.repeatsRefusal(refOf(workload), action, outcome.reason);
+    const l = failure.kind === 'image-pull' || quiet ? null : await readLogs();
     // A refusal (or a dry run's "would") is the leader's to say, as a patch is its to write: a
     // replica that lost the Lease since it decided leaves it to the new leader, which decides again
     // and says it — else the cluster hears it twice. Forgotten, as a patch given up is (leadingFor).
@@ -585,13 +588,30 @@ export class Healer {
 
   /** The checks every action shares, after its own "nothing to do" checks. */
   private sharedGuards(action: 'oom-bump' | 'rollback', last: ReturnType<typeof readMark>, held: Held): Outcome | null {
+    const refusal = this.guardRefusal(action, last);
+    if (refusal) return refusal;
+    const slot = this.budget.reserve(this.clock());
+    if (!slot) return this.budgetSpent();
+    held.slot = slot;
+    return null;
+  }
+
+  /** What `sharedGuards` would refuse now, looked at without taking a slot of the budget (null: nothing). */
+  private guardRefusal(action: 'oom-bump' | 'rollback', last: ReturnType<typeof readMark>): Outcome | null {
     const cooldown = action === 'oom-bump' ? this.o.rules.oomCooldownSeconds : this.o.rules.rollbackCooldownSeconds;
     const left = cooldownLeft(last, cooldown, this.clock());
     if (left > 0) return this.refused('cooldown', `the last ${action} was at ${new Date(last!.at).toISOString()}; cooldown ends in ${left} s`);
-    const slot = this.budget.reserve(this.clock());
-    if (!slot) return this.refused('rate-limit', `the healer's budget of ${this.o.rules.maxActionsPerHour} actions per hour is spent`);
-    held.slot = slot;
-    return null;
+    return this.budget.allows(this.clock()) ? null : this.budgetSpent();
+  }
+
+  private budgetSpent(): Outcome {
+    return this.refused('rate-limit', `the healer's budget of ${this.o.rules.maxActionsPerHour} actions per hour is spent`);
+  }
+
+  /** Whether this refusal (or dry run) of the workload would only be repeated at debug: `report` said it within REFUSAL_QUIET_MS. */
+  private repeatsRefusal(w: WorkloadRef, action: HealAction, reason: string): boolean {
+    const last = this.refusals.get(refusalKey(w, action, reason));
+    return last !== undefined && this.clock() - last < REFUSAL_QUIET_MS;
   }
 
   private gitOpsRefusal(meta: V1ObjectMeta | undefined): Outcome | null {
@@ -841,6 +861,14 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
+    // The cooldown and the budget are local, and a crash loop comes back at every restart of each
+    // of its pods: a refusal of theirs that `report` would only repeat at debug is given at once,
+    // without the pod list below (one per restart, all the cooldown long). One that is said (an
+    // Event, a notice) still waits for the API server's word, so a crash loop the server shows over
+    // is never said refused; nor does this pass over a revision that ran healthy unwatched, whose
+    // refusal comes before the guards'.
+    const early = this.guardRefusal('rollback', last);
+    if (early && this.repeatsRefusal(refOf(w), 'rollback', early.reason) && !(failingNow && this.unwatchedFindingFor(w, failingNow, false))) return early;
     // The share above is the pod cache's, which may be behind (a half-open or cut watch, a leader
     // that followed with a stale cache): its crash loop may be over, the same pods Ready again.
     // The API server must show it still on too, or nothing is done from the stale view.
@@ -929,18 +957,7 @@ export class Healer {
    */
   private async ranHealthyUnwatched(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, pick: RollbackPick<KubernetesObject>): Promise<Outcome | null> {
     const meta = w.object.metadata!;
-    const key = failing.obj.metadata?.uid ?? `${meta.uid}/${failing.name}`;
-    let found = this.healthyUnwatched.get(key) ?? null;
-    if (found === null && !recordedUnwatched(failing.obj.metadata, this.o.rules)) {
-      const completed = w.kind === 'Deployment' ? deploymentRolloutCompleted(w.object, failing.name) : statefulSetRolloutCompleted(w.object, failing.name);
-      const cached = [...this.informers.values()].flatMap((i) => (i as unknown as { list(): V1Pod[] }).list());
-      found = completed && ranHealthyUnwatched(completed, podsOfRevision(cached, w.kind, meta.uid, failing.obj.metadata), this.clock(), this.o.rules);
-      if (found) {
-        this.healthyUnwatched.set(key, found);
-        if (this.healthyUnwatched.size > REFUSALS_KEPT) this.healthyUnwatched.delete(this.healthyUnwatched.keys().next().value!);
-      }
-    }
-    const finding = unwatchedFinding(failing.obj.metadata, found || null, new Date(this.clock()), this.o.rules);
+    const finding = this.unwatchedFindingFor(w, failing, true);
     if (!finding) return null;
     if (finding.record) await this.recordUnwatched(w, failing.obj, finding.record);
     const evidence = finding.evidence;
@@ -952,6 +969,23 @@ export class Healer {
         `The crash loop points elsewhere (a dependency, the cluster, data), and rolling it back would undo a working release. ` +
         `To roll back anyway: kubectl -n ${meta.namespace} rollout undo ${w.kind.toLowerCase()}/${meta.name}${to}`,
     );
+  }
+
+  /** `unwatchedFinding` for the failing revision, from its record or this process's pods; `remember`: what is found is kept (by the revision's uid). */
+  private unwatchedFindingFor(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, remember: boolean): ReturnType<typeof unwatchedFinding> {
+    const meta = w.object.metadata!;
+    const key = failing.obj.metadata?.uid ?? `${meta.uid}/${failing.name}`;
+    let found = this.healthyUnwatched.get(key) ?? null;
+    if (found === null && !recordedUnwatched(failing.obj.metadata, this.o.rules)) {
+      const completed = w.kind === 'Deployment' ? deploymentRolloutCompleted(w.object, failing.name) : statefulSetRolloutCompleted(w.object, failing.name);
+      const cached = [...this.informers.values()].flatMap((i) => (i as unknown as { list(): V1Pod[] }).list());
+      found = completed && ranHealthyUnwatched(completed, podsOfRevision(cached, w.kind, meta.uid, failing.obj.metadata), this.clock(), this.o.rules);
+      if (found && remember) {
+        this.healthyUnwatched.set(key, found);
+        if (this.healthyUnwatched.size > REFUSALS_KEPT) this.healthyUnwatched.delete(this.healthyUnwatched.keys().next().value!);
+      }
+    }
+    return unwatchedFinding(failing.obj.metadata, found || null, new Date(this.clock()), this.o.rules);
   }
 
   /**
@@ -1303,7 +1337,7 @@ export class Healer {
   private async report(r: HealReport): Promise<void> {
     // A refusal, or a dry run's "would", is the same story for every pod of the workload.
     if (r.result === 'refused' || r.result === 'dry-run') {
-      const key = `${r.workload.uid ?? `${r.workload.namespace}/${r.workload.kind}/${r.workload.name}`}/${r.action}/${r.reason}`;
+      const key = refusalKey(r.workload, r.action, r.reason);
       const now = this.clock();
       const last = this.refusals.get(key);
       if (last !== undefined && now - last < REFUSAL_QUIET_MS) {
@@ -1529,6 +1563,11 @@ export class Healer {
       this.o.log.warn('could not remove revision marks from the Deployment; tried again at the next round', { namespace, workload: `Deployment/${name}`, error: apiMessage(err) });
     }
   }
+}
+
+/** What a refusal (or dry run) is said once per REFUSAL_QUIET_MS by: the workload, the action, the reason. */
+function refusalKey(w: WorkloadRef, action: HealAction, reason: string): string {
+  return `${w.uid ?? `${w.namespace}/${w.kind}/${w.name}`}/${action}/${reason}`;
 }
 
 /** `revisionMarksOnWorkload`, and the record of the template first seen (`templateSeen`), which a ReplicaSet's annotations bring along too. */
