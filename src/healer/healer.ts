@@ -1182,6 +1182,15 @@ export class Healer {
         // Lines can be arbitrarily long: the answer is capped too (the API server cuts the tail off).
         limitBytes: LOG_LIMIT_BYTES,
       });
+      // Logs are read by name: a namesake made since (a StatefulSet's pod deleted and recreated)
+      // would have given its own. The pod of that name, looked up after the read, is still this
+      // one (a uid never comes back): the logs were its own. Else they are no evidence for this
+      // failure (a dependency outage refusing the rollback, an excerpt): decided without.
+      const named = await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: pod.metadata!.namespace!, fieldSelector: `metadata.name=${pod.metadata!.name!}`, ...p }));
+      if (named.items[0]?.metadata?.uid !== pod.metadata?.uid) {
+        this.o.log.debug('the pod was replaced by a namesake since: its logs are not this failure\'s', { pod: pod.metadata?.name, container: failure.container });
+        return null;
+      }
       return { classification: classifyLogs(text), excerpt: excerpt(text, { lines: 10, chars: 800 }) };
     } catch (err) {
       // No previous logs (already rotated, or the container never started): decide without them.
