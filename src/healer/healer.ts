@@ -1182,12 +1182,7 @@ export class Healer {
         // Lines can be arbitrarily long: the answer is capped too (the API server cuts the tail off).
         limitBytes: LOG_LIMIT_BYTES,
       });
-      // Logs are read by name: a namesake made since (a StatefulSet's pod deleted and recreated)
-      // would have given its own. The pod of that name, looked up after the read, is still this
-      // one (a uid never comes back): the logs were its own. Else they are no evidence for this
-      // failure (a dependency outage refusing the rollback, an excerpt): decided without.
-      const named = await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: pod.metadata!.namespace!, fieldSelector: `metadata.name=${pod.metadata!.name!}`, ...p }));
-      if (named.items[0]?.metadata?.uid !== pod.metadata?.uid) {
+      if (await this.replacedByNamesake(pod)) {
         this.o.log.debug('the pod was replaced by a namesake since: its logs are not this failure\'s', { pod: pod.metadata?.name, container: failure.container });
         return null;
       }
@@ -1196,6 +1191,26 @@ export class Healer {
       // No previous logs (already rotated, or the container never started): decide without them.
       this.o.log.debug('no previous logs', { pod: pod.metadata?.name, container: failure.container, error: apiMessage(err) });
       return null;
+    }
+  }
+
+  /**
+   * Logs are read by name: a StatefulSet's pod deleted and made again under its name since the
+   * decision's view would have given its own. Only a pod of that name shown with another uid
+   * discards them: a list that fails or finds none (the pod deleted, not replaced) keeps them, as
+   * before the check — the logs may be what refuses a rollback (a dependency outage), and doubt
+   * must not take a refusal away. Other pods' names are generated, never reused: not looked up.
+   */
+  private async replacedByNamesake(pod: V1Pod): Promise<boolean> {
+    if (ownerOf(pod)?.kind !== 'StatefulSet') return false;
+    const { namespace, name, uid } = pod.metadata!;
+    try {
+      const named = await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: namespace!, fieldSelector: `metadata.name=${name}`, ...p }));
+      const now = named.items[0]?.metadata?.uid;
+      return now !== undefined && now !== uid;
+    } catch (err) {
+      this.o.log.debug('could not look the pod up after reading its logs: they count', { pod: name, error: apiMessage(err) });
+      return false;
     }
   }
 
