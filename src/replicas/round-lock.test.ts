@@ -124,3 +124,15 @@ test('a step of the wall clock (NTP) neither ends a live holder\'s lock early no
   expect(await b.acquire('shop/web')).toBe(true);
   expect(holder('shop/web')).toBe('b');
 });
+
+test('a look at the lock long ago does not stand for a live holder: a lock changed since, by a holder long dead, expires at once', async () => {
+  const [a, b, c] = [lock('a'), lock('b'), lock('c')];
+  expect(await a.acquire('shop/web')).toBe(true);
+  expect(await c.acquire('shop/web')).toBe(false); // C looks once
+  await a.release('shop/web');
+  now += 60 * 60_000;
+  expect(await b.acquire('shop/web')).toBe(true); // then B takes it, and dies
+  now += 300_000 + SKEW_ALLOWANCE_MS + 1000;
+  expect(await c.acquire('shop/web')).toBe(true);
+  expect(holder('shop/web')).toBe('c');
+});

@@ -13,9 +13,9 @@
  * replica's monotonic clock**, from when this replica first saw that version — the holder's clock
  * is never trusted to the second, and a step of this replica's wall clock (NTP) neither ends a live
  * holder's lock early nor keeps a dead one. A lock whose renewTime is older than the duration plus
- * SKEW_ALLOWANCE_MS on this replica's wall clock expires at once, but only at this replica's first
- * sight of it (a holder long dead): a record seen to change since is a live holder's, however far
- * behind its clock runs. A holder whose renewals stop
+ * SKEW_ALLOWANCE_MS on this replica's wall clock expires at once, but only when this replica has not
+ * looked at it within a duration (a holder long dead, seen for the first time in a while): a record
+ * seen to change since a recent look is a live holder's, however far behind its clock runs. A holder whose renewals stop
  * succeeding (taken over after a 409, or no renewal for a duration) has lost the lock: `holds` says
  * so, and the round must not publish what it trained.
  */
@@ -123,8 +123,9 @@ export class RoundLock {
     const prev = this.seen.get(name);
     if (prev?.version === version) return now - prev.at > durationMs;
     this.seen.set(name, { version, at: now });
-    // Changed since this replica last looked: written by a live holder, whatever its clock says.
-    if (prev) return false;
+    // Changed within a duration of this replica's last look: written by a live holder, whatever its
+    // clock says. A look older than that says nothing of when: as at first sight.
+    if (prev && now - prev.at <= durationMs) return false;
     const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string | Date).getTime() : 0;
     return wall - renewed > durationMs + SKEW_ALLOWANCE_MS;
   }
