@@ -2,7 +2,7 @@ import type { PlanSnapshot } from '../notify/scale-notice.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import type { History } from '../series/history.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
-import { fakeForecaster, fakeSource, waitFor, type FakeSource } from '../test-support/fakes.js';
+import { fakeForecaster, fakeSource, manualClock, waitFor, type FakeSource } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
 import { CapacityError, NotReadyError, OutageError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
 
@@ -696,48 +696,68 @@ describe('ScaledObjectRegistry', () => {
     expect(late[0]!.end).toBe(late[0]!.minute);
   }, 120_000);
 
-  /** A source at 5× real time whose clock starts at `second` past a whole minute, each minute's load its own. */
+  /**
+   * A source whose clock the test moves by hand, standing at `second` past a whole minute, each
+   * minute's load its own: the first plan is made at that second however slowly a loaded machine
+   * runs it (on a running clock it had to finish before mm:10 of real-time budget).
+   */
   function startingAt(second: number) {
     const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
-    const t0 = Date.now();
-    const clock = () => minute + second * 1000 + (Date.now() - t0) * 5;
+    const clock = manualClock(minute + second * 1000);
     const loadOf = (m: number) => 10 + ((m / MINUTE_MS) % 7);
     const refreshed: number[] = [];
     const c = setup({
       sourceFor: () => {
-        const s = fakeSource(null, 5, clock);
+        const s = fakeSource(null, 1, clock);
         s.byMinute = loadOf;
         c.sources.push(s);
         return s;
       },
       observer: { refreshed: (r) => refreshed.push(r.at), forgotten: () => {} },
     });
-    return { ctx: c, minute, loadOf, refreshed };
+    return { ctx: c, minute, loadOf, refreshed, clock };
   }
+
+  /** Real time for timers armed on a stopped clock to have woken several times (manualClock polls every 5 ms). */
+  const settle = () => new Promise((r) => setTimeout(r, 100));
 
   test('a trigger first asked for before the offset (mm:05) is planned at once on the window its peers planned on, ending at the minute before; at mm:15 on the minute just ended', async () => {
     const t = startingAt(5);
     ctx = t.ctx;
     const state = ctx.registry.touch(ref('a'));
-    await waitFor(() => state.plan !== null, 2000, 'the first plan');
+    await waitFor(() => state.plan !== null, 10_000, 'the first plan');
     // The window ends at mm−1:00, as its peers' did at mm−1:10: its newest minute is mm−2.
     expect(t.refreshed[0]).toBe(t.minute - MINUTE_MS);
     expect(ctx.sources[0]!.ends[0]).toBe(t.minute - MINUTE_MS);
     expect(state.observed).toBe(t.loadOf(t.minute - 2 * MINUTE_MS));
     expect(ctx.registry.metricValue(state)).toBe(2 * t.loadOf(t.minute - 2 * MINUTE_MS));
+    // Nothing more until the offset: not at mm:09.999 either.
+    t.clock.set(t.minute + 9_999);
+    await settle();
+    expect(t.refreshed).toHaveLength(1);
     // At mm:10, the minute just ended, as every peer reads it then.
-    await waitFor(() => t.refreshed.length >= 2, 5000, 'the refresh at the offset');
+    t.clock.set(t.minute + 10_000);
+    await waitFor(() => t.refreshed.length >= 2, 10_000, 'the refresh at the offset');
     expect(t.refreshed[1]).toBe(t.minute);
+    expect(ctx.sources[0]!.ends[1]).toBe(t.minute);
     expect(state.observed).toBe(t.loadOf(t.minute - MINUTE_MS));
+    await settle();
+    expect(t.refreshed).toHaveLength(2); // once a window
     ctx.registry.close();
 
     const late = startingAt(15);
     ctx = late.ctx;
     const lateState = ctx.registry.touch(ref('a'));
-    await waitFor(() => lateState.plan !== null, 2000, 'the first plan');
+    await waitFor(() => lateState.plan !== null, 10_000, 'the first plan');
     expect(late.refreshed[0]).toBe(late.minute);
     expect(ctx.sources[0]!.ends[0]).toBe(late.minute);
     expect(lateState.observed).toBe(late.loadOf(late.minute - MINUTE_MS));
+    // Its next window is the next minute's, at its offset.
+    await settle();
+    expect(late.refreshed).toHaveLength(1);
+    late.clock.set(late.minute + MINUTE_MS + 10_000);
+    await waitFor(() => late.refreshed.length >= 2, 10_000, 'the refresh at the next offset');
+    expect(late.refreshed[1]).toBe(late.minute + MINUTE_MS);
   });
 
   test('a refresh that overruns the next minute\'s offset is followed at once, reading that minute', async () => {

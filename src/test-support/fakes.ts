@@ -32,9 +32,34 @@ export const FAKE_SOURCE_SPEED = 1200;
 /** Where every fake clock meets real time: sources of one speed share one clock, as a replay feed's do. */
 const FAKE_EPOCH = Date.now();
 
-/** `clock`, when given, is the source's own (it must run `speed` times as fast as real time). */
-export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED, clock?: () => number): FakeSource {
-  const now = clock ?? (() => FAKE_EPOCH + (Date.now() - FAKE_EPOCH) * speed);
+/**
+ * A source clock the test moves by hand: it stands still in between, so what a refresh reads never
+ * depends on how fast a loaded machine runs the test. A timer armed on it (`msUntil`) wakes every
+ * `pollMs` of real time to look again, as the registry's timers do after an early wake-up.
+ */
+export interface ManualClock {
+  now(): number;
+  msUntil(epochMs: number): number;
+  set(epochMs: number): void;
+  advance(ms: number): void;
+}
+
+export function manualClock(start: number, pollMs = 5): ManualClock {
+  let t = start;
+  const set = (epochMs: number) => {
+    if (epochMs < t) throw new RangeError('a manual clock only moves forward');
+    t = epochMs;
+  };
+  return { now: () => t, msUntil: (epochMs) => (epochMs <= t ? epochMs - t : pollMs), set, advance: (ms) => set(t + ms) };
+}
+
+/**
+ * `clock`, when given, is the source's own: a function running `speed` times as fast as real time,
+ * or a `manualClock` (then `speed` is unused).
+ */
+export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED, clock?: (() => number) | ManualClock): FakeSource {
+  const manual = typeof clock === 'object' ? clock : null;
+  const now = manual ? manual.now : typeof clock === 'function' ? clock : () => FAKE_EPOCH + (Date.now() - FAKE_EPOCH) * speed;
   const src: FakeSource = {
     description: 'fake',
     value,
@@ -47,7 +72,7 @@ export function fakeSource(value: number | null = 10, speed = FAKE_SOURCE_SPEED,
     ends: [],
     closed: false,
     now,
-    msUntil: (t) => (t - now()) / speed,
+    msUntil: manual ? manual.msUntil : (t) => (t - now()) / speed,
     async read(minutes: number, _signal?: AbortSignal, endAt?: number): Promise<History> {
       src.reads++;
       src.ends.push(endAt);
