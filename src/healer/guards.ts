@@ -78,6 +78,12 @@ export interface ActionMark {
    * existed has none: then `at` stands for every container.
    */
   containers: Record<string, number> | null;
+  /**
+   * Rollbacks: the `templateHash` (known-good.ts) of the template restored (marks written before it have
+   * none). An OnDelete StatefulSet's stuck pods are recreated from the template only while it is
+   * still that one.
+   */
+  to?: string;
 }
 
 /** Keys kept in a mark: enough for every pod of a workload failing at once, bounded. */
@@ -87,7 +93,7 @@ export function readMark(meta: V1ObjectMeta | undefined, annotation: string): Ac
   const raw = meta?.annotations?.[annotation];
   if (raw === undefined) return null;
   try {
-    const v = JSON.parse(raw) as { at?: unknown; key?: unknown; keys?: unknown; containers?: unknown };
+    const v = JSON.parse(raw) as { at?: unknown; key?: unknown; keys?: unknown; containers?: unknown; to?: unknown };
     const at = typeof v.at === 'string' ? Date.parse(v.at) : NaN;
     if (!Number.isFinite(at) || typeof v.key !== 'string') return null;
     const keys = Array.isArray(v.keys) ? v.keys.filter((k): k is string => typeof k === 'string') : [];
@@ -100,7 +106,7 @@ export function readMark(meta: V1ObjectMeta | undefined, annotation: string): Ac
         if (Number.isFinite(t)) containers[name] = t;
       }
     }
-    return { at, key: v.key, keys, containers };
+    return { at, key: v.key, keys, containers, ...(typeof v.to === 'string' ? { to: v.to } : {}) };
   } catch {
     return null; // a hand-edited annotation: treat as no record rather than block healing forever
   }
@@ -117,6 +123,7 @@ export function writeMark(mark: Pick<ActionMark, 'at' | 'key'> & Partial<ActionM
   const out: Record<string, unknown> = { at: new Date(mark.at).toISOString(), key: mark.key };
   if (mark.keys && mark.keys.length > 0) out.keys = mark.keys.slice(-MARK_KEYS);
   if (mark.containers) out.containers = Object.fromEntries(Object.entries(mark.containers).map(([k, t]) => [k, new Date(t).toISOString()]));
+  if (mark.to !== undefined) out.to = mark.to;
   return JSON.stringify(out);
 }
 

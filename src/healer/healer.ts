@@ -677,8 +677,7 @@ export class Healer {
     const revision = away.length > 0 ? await this.podRevision(w, pod, replicaSets) : null;
     if (revision && answeredByRollback(revision.hash, away, w.object.spec?.template)) {
       if (w.kind === 'StatefulSet') {
-        const stuck = replacedByRollback(w, revision.name);
-        const finished = await this.finishStatefulSet(w, failure, 'rollback', stuck, `at ${revision.name}, which this StatefulSet was rolled back from`);
+        const finished = await this.finishRollback(w, marked, failure, revision.name);
         if (finished) return finished;
       }
       this.o.log.info('OOM kill in a revision this workload was rolled back from: answered by the rollback, no memory raise', {
@@ -836,8 +835,7 @@ export class Healer {
       // A StatefulSet rolled back by a replica that stopped (or whose delete failed) before it
       // recreated the pods stuck at this revision: they block the rollback's rollout until deleted.
       if (w.kind === 'StatefulSet') {
-        const stuck = replacedByRollback(w, failing.name);
-        const finished = await this.finishStatefulSet(w, failure, 'rollback', stuck, `at ${failing.name}, which this StatefulSet was rolled back from`);
+        const finished = await this.finishRollback(w, marked, failure, failing.name);
         if (finished) return finished;
       }
       this.o.log.debug('crash loop of a revision already rolled back from', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
@@ -888,7 +886,10 @@ export class Healer {
     if ('none' in pick) return this.refused(pick.code, `no rollback: ${pick.none}`);
 
     const now = this.clock();
-    const marks = { [A.lastRollback]: writeMark(nextMark(last, now, failure.key)), [A.rolledBackFrom]: withRolledBackFrom(marked, pick.failing.hash, this.o.rules) };
+    // The template restored is recorded with the mark: a later leader finishing the rollback of an
+    // OnDelete StatefulSet checks the template is still that one (`finishRollback`).
+    const to = templateHash(w.kind === 'Deployment' ? (pick.target as V1ReplicaSet).spec?.template : revisionData(pick.target as Parameters<typeof revisionData>[0])?.spec.template);
+    const marks = { [A.lastRollback]: writeMark({ ...nextMark(last, now, failure.key), to }), [A.rolledBackFrom]: withRolledBackFrom(marked, pick.failing.hash, this.o.rules) };
     const targetName = pick.target.metadata?.name;
     if (w.kind === 'Deployment') {
       const target = pick.target as Parameters<typeof deploymentRollbackPatch>[1];
@@ -1069,6 +1070,27 @@ export class Healer {
     if (deleted === 0 && !this.isLeader) this.seen.delete(failure.key);
     if (left.length > 0) this.o.log.debug('stuck pods left as they are', { namespace: w.object.metadata!.namespace, workload: `${w.kind}/${w.object.metadata!.name}`, left });
     return deleted > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${deleted} stuck pod(s) ${what}` } : null;
+  }
+
+  /**
+   * `finishStatefulSet` for a rollback from `revision`. An OnDelete set's controller replaces no pod
+   * and a delete recreates it from the template as it is now: once that is no longer the template
+   * the rollback restored (its mark's `to`; a mark without it proves nothing) — an operator's next
+   * release, applied to be rolled out pod by pod — a delete would roll that release out where
+   * nobody has. Those pods are left to the operator. (Under RollingUpdate the controller rolls the
+   * template onto them anyway; the delete only unblocks it.)
+   */
+  private async finishRollback(w: Workload & { kind: 'StatefulSet' }, marked: V1ObjectMeta, failure: Failure, revision: string): Promise<Outcome | null> {
+    const onDelete = w.object.spec?.updateStrategy?.type === 'OnDelete';
+    if (onDelete && readMark(marked, this.o.rules.annotations.lastRollback)?.to !== templateHash(w.object.spec?.template)) {
+      this.o.log.debug('pods stuck at a revision rolled back from left to the operator: the OnDelete template changed since the rollback, and a delete would roll that out', {
+        workload: `${w.kind}/${w.object.metadata?.name}`,
+        namespace: w.object.metadata?.namespace,
+        revision,
+      });
+      return null;
+    }
+    return this.finishStatefulSet(w, failure, 'rollback', replacedByRollback(w, revision), `at ${revision}, which this StatefulSet was rolled back from`);
   }
 
   /**
