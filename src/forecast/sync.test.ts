@@ -16,6 +16,7 @@ import type { History } from '../series/history.js';
 import { sineSeries } from '../test-support/series.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { VolumeGate } from './volume-ops.js';
+import { LINEAGE_PEEK_MINUTES } from '../replicas/version-cursor.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0);
@@ -136,6 +137,36 @@ test('after the volume is emptied the owner\'s snapshots (v1 on, a new lineage) 
   }
   expect(diverged).toBe(true);
   expect(counts.adopted).toBeGreaterThanOrEqual(1);
+});
+
+// The volume emptied and published anew up to the number a follower had taken, between two of its
+// looks: the follower skipped the equal `current` and stayed on its own state until the next
+// snapshot (an interval: here an hour; the default 5 minutes).
+test('a snapshot published anew under the number a follower took (the volume emptied between two of its looks) is noticed by its lineage within LINEAGE_PEEK_MINUTES', async () => {
+  const files = fileStateStore(dir);
+  let peeks = 0;
+  const store: StateStore = { ...files, lineage: (key, v) => (peeks++, files.lineage!(key, v)) };
+  const make = (st: StateStore, owns: boolean, counts?: Record<string, number>) =>
+    createSyncedForecaster(stack(), { key: 'shop/web#abc', store: st, owns: () => owns, intervalMinutes: 60, catchUpMinutes: 60, log: silentLogger, onSnapshot: (a) => counts && (counts[a] = (counts[a] ?? 0) + 1) });
+  const counts: Record<string, number> = {};
+  const owner = make(files, true);
+  const follower = make(store, false, counts);
+  let diverged = false;
+  for (let m = 200; m < 260; m++) {
+    // The owner's first step is v1 (minute 200), its next at minute 240: v1 anew after the emptying.
+    if (m === 240) rmSync(dir, { recursive: true });
+    const a = await ask(owner, m);
+    await owner.settled();
+    // At minute 230 the follower reads the last minute 50% higher than it stays: its state diverges.
+    const b = await ask(follower, m, m === 230 ? (r) => (r[r.length - 1] = (r[r.length - 1] as number) * 1.5) : undefined);
+    const same = JSON.stringify(answer(a)) === JSON.stringify(answer(b));
+    if (m > 230 && !same) diverged = true;
+    if (m < 230 || m >= 240 + LINEAGE_PEEK_MINUTES) expect(answer(b)).toEqual(answer(a));
+  }
+  expect(await files.latestVersion('shop/web#abc')).toBe(1);
+  expect(diverged).toBe(true);
+  expect(counts.adopted).toBe(2); // v1 at its first look, v1 anew
+  expect(peeks).toBeLessThanOrEqual(60 / LINEAGE_PEEK_MINUTES + 1); // a small read every few minutes, not every minute
 });
 
 test('a snapshot that does not fit is refused whole: the replica keeps its own state and says why', async () => {

@@ -21,7 +21,7 @@ import type { History } from '../series/history.js';
 import type { Forecast } from '../series/forecast.js';
 import type { StateSnapshot, StateStore } from '../replicas/shared-dir.js';
 import { digestOf, SHARED_VOLUME_TIMEOUT_MS } from '../replicas/shared-dir.js';
-import { rememberLineage, supersedes, type Seen } from '../replicas/publish.js';
+import { VersionCursor } from '../replicas/version-cursor.js';
 import { forecastOrigin } from './gate.js';
 import { sharedVolume, VolumeBusyError, type VolumeGate } from './volume-ops.js';
 import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
@@ -84,15 +84,8 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   if (!Number.isInteger(interval) || interval < 1) throw new RangeError(`the state sync interval must be a whole number of minutes >= 1, got ${interval}`);
   if (!Number.isInteger(catchUp) || catchUp < interval) throw new RangeError(`catch-up must be a whole number of minutes >= the interval (${interval}), got ${catchUp}`);
   let lastOrigin: number | null = null;
-  /**
-   * The last snapshot looked at (matched, adopted or skipped as not fitting), or published. Never
-   * gone back from within its lineage (publish.ts `supersedes`): a lower `current` is a stale read
-   * or a fallback, except in a lineage not seen before (the volume was emptied and published anew).
-   */
-  let seen: Seen = { version: 0 };
-  const lineages = new Set<string>();
-  /** A `current` lower than `seen` already read and found not to supersede it: not read again while it stays. */
-  let passedOver: number | null = null;
+  /** The last snapshot looked at (matched, adopted or skipped as not fitting), or published: what to read next (version-cursor.ts). */
+  const cursor = new VersionCursor();
   /** This replica's own state digests at the publishing minutes (the last few). */
   const digests = new Map<number, string>();
   /** Settles once the latest publish has answered or passed its deadline (what settled() waits for). */
@@ -167,8 +160,7 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     publishing = write.then(
       (written) => {
         // Its own, whatever the number (after a reset, v1 of a new lineage): followed from there if it stops owning.
-        seen = written;
-        rememberLineage(lineages, written.lineage);
+        cursor.take(written);
         o.onSnapshot?.('published');
         next();
       },
@@ -190,22 +182,18 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       o.log.debug?.('the shared volume has not answered an earlier read yet; keeping this replica\'s state', { workload: o.key });
       return;
     }
-    let version: number | null;
     try {
-      version = await bounded(() => store.latestVersion(o.key), 'reading the latest state version');
-      if (version !== passedOver) passedOver = null;
-      // A lower one is read once: the lineage tells a volume emptied and published anew from a stale read.
-      if (version === null || version === seen.version || version === passedOver) return;
-      const got = await bounded(() => store.read(o.key), 'reading the published state');
-      if (!got || !supersedes(got, seen, lineages)) {
-        if (version < seen.version) passedOver = version;
-        return;
-      }
+      const version = await bounded(() => store.latestVersion(o.key), 'reading the latest state version');
+      const lineage = store.lineage?.bind(store);
+      const got = await cursor.next(version, origin, {
+        ...(lineage ? { lineage: (v: number) => bounded(() => lineage(o.key, v), 'reading the lineage of the latest state version') } : {}),
+        read: () => bounded(() => store.read(o.key), 'reading the published state'),
+      });
+      if (!got) return;
       const s = got.snapshot;
       // A snapshot of this very minute or later: the owner is ahead; look again next minute.
       if (s.origin >= origin) return;
-      seen = { version: got.version, lineage: got.lineage };
-      rememberLineage(lineages, got.lineage);
+      cursor.take(got);
       if (digests.get(s.origin) === s.digest) return o.onSnapshot?.('matched');
       // Too old to replay up to now: keep what this replica has (a new one comes within an interval).
       if (origin - s.origin > catchUp * MINUTE_MS) return;

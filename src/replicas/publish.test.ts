@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { CURRENT, checksumOf, continuedLineage, FileTooLarge, isEmpty, LINEAGES_KEPT, listVersions, publish, READ_CAPS, readCapped, readCurrent, readPointer, rememberLineage, supersedes } from './publish.js';
-import { fileStateStore, fileWeightsStore, SHARED_CAPS, sharedKey } from './shared-dir.js';
+import { CURRENT, checksumOf, continuedLineage, FileTooLarge, isEmpty, LINEAGES_KEPT, listVersions, publish, READ_CAPS, readCapped, readCurrent, readMeta, readPointer, rememberLineage, supersedes } from './publish.js';
+import { fileStateStore, fileWeightsStore, LineageGone, SHARED_CAPS, sharedKey } from './shared-dir.js';
 
 let root: string;
 beforeEach(() => {
@@ -157,6 +157,31 @@ describe('lineage', () => {
     writeFileSync(meta, JSON.stringify({ ...JSON.parse(readFileSync(meta, 'utf8')), lineage: { odd: true } }));
     expect(await store.read('shop/web')).toMatchObject({ version: 2, lineage: undefined });
     expect(await continuedLineage(root, 'nothing')).toBeNull();
+  });
+
+  test('a version\'s lineage is read from its meta.json alone (null when it cannot be); a publish continuing a lineage is refused once the directory holds another or none', async () => {
+    const store = fileWeightsStore(root);
+    const state = fileStateStore(root);
+    const key = sharedKey('weights', 'shop/web');
+    const first = await store.publish('shop/web', modelFiles(1));
+    expect(await store.lineage!('shop/web', 1)).toBe(first.lineage);
+    expect(await readMeta(root, key, 1)).toMatchObject({ version: 1, lineage: first.lineage });
+    rmSync(join(root, key, 'v1', 'model.json')); // the files are not read
+    expect(await store.lineage!('shop/web', 1)).toBe(first.lineage);
+    expect(await store.lineage!('shop/web', 2)).toBeNull();
+    writeFileSync(join(root, key, 'v1', 'meta.json'), '{"version": 2');
+    expect(await store.lineage!('shop/web', 1)).toBeNull();
+    expect(await readMeta(root, key, 1)).toBeNull();
+    const s1 = await state.publish('shop/web', { origin: 1, digest: 'a', state: {} });
+    expect(await state.lineage!('shop/web', 1)).toBe(s1.lineage);
+    rmSync(root, { recursive: true });
+    const again = await store.publish('shop/web', modelFiles(2));
+    expect(await store.publish('shop/web', modelFiles(3), { continues: { lineage: again.lineage } })).toEqual({ version: 2, lineage: again.lineage });
+    // Learned from what the emptied directory held: not published, neither into the empty directory nor after a new v1.
+    await expect(store.publish('shop/web', modelFiles(4), { continues: { lineage: first.lineage } })).rejects.toThrow(LineageGone);
+    rmSync(root, { recursive: true });
+    await expect(store.publish('shop/web', modelFiles(4), { continues: { lineage: again.lineage } })).rejects.toThrow(LineageGone);
+    expect(await store.latestVersion('shop/web')).toBeNull();
   });
 
   test('a version already there in another lineage is a clash, not an idempotent retry (two publishers of an emptied directory)', async () => {

@@ -8,8 +8,9 @@
  * Version numbers only grow within a lineage: an id a publisher continues from the newest version
  * present and draws anew when there is none (nothing published yet, or the directory was emptied —
  * an operator starting over). Readers never go back to a lower version of a lineage they have seen
- * (a stale `current`, a fallback past a corrupt version), but do take a lower one of a lineage new
- * to them: the directory was emptied and published anew (`supersedes`).
+ * (a stale `current`, a fallback past a corrupt version), but do take a lower or equal one of a
+ * lineage new to them: the directory was emptied and published anew (`supersedes`; how a reader
+ * follows: version-cursor.ts).
  *
  * A publisher writes every file into a fresh temp directory beside the target (same filesystem),
  * fsyncs each file, writes meta.json last, fsyncs it and the directory, renames the directory to
@@ -206,14 +207,28 @@ export async function listVersions(root: string, key: string): Promise<number[]>
   return names.filter((n) => /^v\d+$/.test(n)).map((n) => Number(n.slice(1))).sort((a, b) => a - b);
 }
 
+/**
+ * The meta.json of `version` alone (one read, capped at READ_CAPS.metaBytes): null when missing,
+ * unreadable, or not that version's. A lineage this reader cannot compare is read as none (an older
+ * release's version). Cheap enough to look at a version's lineage without reading its files.
+ */
+export async function readMeta(root: string, key: string, version: number): Promise<Meta | null> {
+  try {
+    const meta = JSON.parse((await readCapped(join(root, key, `v${version}`, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
+    if (meta?.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
+    if (!validLineage(meta.lineage)) delete meta.lineage;
+    return meta;
+  } catch {
+    return null;
+  }
+}
+
 /** Reads and verifies one version; null when missing, partial, corrupt or over its caps. */
 export async function readVersion(root: string, key: string, version: number, limits: ReadLimits = {}): Promise<Current | null> {
   const dir = join(root, key, `v${version}`);
   try {
-    const meta = JSON.parse((await readCapped(join(dir, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
-    if (meta.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
-    // Not a lineage this reader can compare: read as an older release's version (none).
-    if (!validLineage(meta.lineage)) delete meta.lineage;
+    const meta = await readMeta(root, key, version);
+    if (!meta) return null;
     const files: Record<string, Buffer> = {};
     let left = limits.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
     for (const name of meta.files) {
@@ -283,13 +298,9 @@ export async function continuedLineage(root: string, key: string): Promise<{ lin
   const pointer = await readPointer(root, key);
   const versions = [...new Set([...(await listVersions(root, key)), ...(pointer === null ? [] : [pointer])])].sort((a, b) => b - a);
   for (const v of versions) {
-    try {
-      const meta = JSON.parse((await readCapped(join(root, key, `v${v}`, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
-      if (meta?.version !== v) continue;
-      return validLineage(meta.lineage) ? { lineage: meta.lineage } : {};
-    } catch {
-      // Missing or unreadable: an older one decides.
-    }
+    // Missing or unreadable: an older one decides.
+    const meta = await readMeta(root, key, v);
+    if (meta) return meta.lineage === undefined ? {} : { lineage: meta.lineage };
   }
   return null;
 }

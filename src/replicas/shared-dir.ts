@@ -6,7 +6,7 @@
  * and distinct name.
  */
 import { createHash } from 'node:crypto';
-import { continuedLineage, isEmpty, nextVersion, newLineage, publish, readCurrent, readPointer, readVersion, listVersions, type Current, type ReadLimits, type Seen } from './publish.js';
+import { continuedLineage, isEmpty, nextVersion, newLineage, publish, readCurrent, readMeta, readPointer, readVersion, listVersions, type Current, type ReadLimits, type Seen } from './publish.js';
 
 export type SharedKind = 'weights' | 'state';
 
@@ -45,6 +45,8 @@ export interface StateStore {
   latestVersion(workload: string): Promise<number | null>;
   /** `lineage`: publish.ts's (absent: an older release published it). */
   read(workload: string): Promise<{ version: number; lineage?: string; snapshot: StateSnapshot } | null>;
+  /** The lineage of `version` alone (its meta.json): undefined, none; null, cannot tell. Absent: never asked (version-cursor.ts). */
+  lineage?(workload: string, version: number): Promise<string | undefined | null>;
   /** The version and lineage written. */
   publish(workload: string, snapshot: StateSnapshot): Promise<Seen>;
 }
@@ -60,8 +62,18 @@ export interface WeightsStore {
   versions(workload: string): Promise<number[]>;
   /** Whether nothing at all is published (emptied); false when that cannot be told. Absent: never said. */
   empty?(workload: string): Promise<boolean>;
-  /** The version and lineage written. */
-  publish(workload: string, files: ModelFiles): Promise<Seen>;
+  /** As StateStore's. */
+  lineage?(workload: string, version: number): Promise<string | undefined | null>;
+  /** The version and lineage written. With `continues`, only as the next version of that lineage (else LineageGone). */
+  publish(workload: string, files: ModelFiles, o?: { continues?: { lineage?: string } }): Promise<Seen>;
+}
+
+/**
+ * A publish refused: the versions present are not of the lineage it was to continue (the volume was
+ * emptied, and maybe published anew, since what was published was learned from what it held).
+ */
+export class LineageGone extends Error {
+  override name = 'LineageGone';
 }
 
 export function digestOf(state: unknown): string {
@@ -73,10 +85,12 @@ export function digestOf(state: unknown): string {
  * there are none (a directory emptied starts over at v1, and readers take it for the reset it is,
  * not for a stale `current`). A racing publisher that took the version makes this retry once more.
  */
-async function publishNext(root: string, key: string, files: Record<string, Buffer | string>, limits: ReadLimits): Promise<Seen> {
+async function publishNext(root: string, key: string, files: Record<string, Buffer | string>, limits: ReadLimits, continues?: { lineage?: string }): Promise<Seen> {
   for (let attempt = 0; ; attempt++) {
     const version = await nextVersion(root, key);
-    const lineage = ((await continuedLineage(root, key)) ?? { lineage: newLineage() }).lineage;
+    const continued = await continuedLineage(root, key);
+    if (continues && (continued === null || continued.lineage !== continues.lineage)) throw new LineageGone(`${key}: the versions published are no longer of lineage ${continues.lineage ?? '(none)'}`);
+    const lineage = (continued ?? { lineage: newLineage() }).lineage;
     try {
       await publish(root, key, version, files, { maxBytes: limits.maxBytes, lineage });
       return { version, lineage };
@@ -84,6 +98,12 @@ async function publishNext(root: string, key: string, files: Record<string, Buff
       if (attempt >= 2 || !/already exists/.test((err as Error).message)) throw err;
     }
   }
+}
+
+/** The lineage in meta.json of `version` (undefined: none); null when it cannot be read. */
+async function lineageOf(root: string, key: string, version: number): Promise<string | undefined | null> {
+  const meta = await readMeta(root, key, version);
+  return meta && meta.lineage;
 }
 
 const STATE_FILE = 'state.json';
@@ -99,6 +119,7 @@ export function fileStateStore(root: string, limits: ReadLimits = { maxBytes: SH
       if (!Number.isFinite(snapshot?.origin) || typeof snapshot.digest !== 'string') return null;
       return { version: got.version, lineage: got.meta.lineage, snapshot };
     },
+    lineage: (workload, version) => lineageOf(root, sharedKey('state', workload), version),
     publish: (workload, snapshot) => publishNext(root, sharedKey('state', workload), { [STATE_FILE]: JSON.stringify(snapshot) }, limits),
   };
 }
@@ -113,6 +134,7 @@ export function fileWeightsStore(root: string, limits: ReadLimits = { maxBytes: 
     },
     versions: (workload) => listVersions(root, sharedKey('weights', workload)),
     empty: (workload) => isEmpty(root, sharedKey('weights', workload)),
-    publish: (workload, files) => publishNext(root, sharedKey('weights', workload), files, limits),
+    lineage: (workload, version) => lineageOf(root, sharedKey('weights', workload), version),
+    publish: (workload, files, o) => publishNext(root, sharedKey('weights', workload), files, limits, o?.continues),
   };
 }

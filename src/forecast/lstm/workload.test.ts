@@ -15,6 +15,7 @@ import { createModel, type ModelShape } from './model.js';
 import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir, type LstmRuntime } from './workload.js';
 import { fileWeightsStore, sharedKey, type WeightsStore } from '../../replicas/shared-dir.js';
 import { VolumeGate } from '../volume-ops.js';
+import { LINEAGE_PEEK_MINUTES } from '../../replicas/version-cursor.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
@@ -182,6 +183,157 @@ test('after the volume is emptied every replica, the owner too, lets the publish
     expect(jobs[2]!.pretrained).toBeUndefined(); // the third from the pre-trained model: started over
   } finally {
     for (const t of tuned) t.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A pool whose every round returns new weights (answers tell which round's answer), and the jobs it was given. */
+function newWeightsEachRound() {
+  const tuned: ReturnType<typeof createModel>[] = [];
+  const jobs: { pretrained?: unknown }[] = [];
+  const pool = {
+    pending: 0,
+    run: async (job: { pretrained?: unknown }) => {
+      jobs.push(job);
+      tuned.push(createModel(shape, 7 + tuned.length));
+      return { accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned[tuned.length - 1]!) };
+    },
+  } as unknown as FineTunePool;
+  return { pool, jobs, dispose: () => tuned.forEach((t) => t.dispose()) };
+}
+
+/**
+ * Owner a rounds every hour; follower b looks at the same volume through `store`. At `emptyAt` the
+ * volume is emptied between b's look and a's (a lets its weights go then), so a's next round
+ * publishes v1 of a new lineage before b looks again. A replica restarted after that (c) loads
+ * only the new lineage. Returns the minutes b and c answered otherwise than a, live and replayed.
+ */
+async function emptiedBetweenLooks(o: { emptyAt: number; until: number; b: (files: WeightsStore) => WeightsStore }) {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const { pool, jobs, dispose } = newWeightsEachRound();
+  try {
+    const a = setup(0, undefined, { pool, weightsDir: dir, owns: () => true });
+    const b = setup(0, undefined, { pool, weights: o.b(fileWeightsStore(dir)), owns: () => false });
+    let c: ReturnType<typeof setup> | null = null;
+    const differ = { b: [] as number[], c: [] as number[], replayB: [] as number[], replayC: [] as number[] };
+    const look = async (r: ReturnType<typeof setup>, m: number) => {
+      const f = await r.w.forecast(at(m));
+      await r.w.settled();
+      return JSON.stringify(f.values);
+    };
+    for (const m of [0, ...Array.from({ length: o.until - 59 }, (_, i) => 60 + i)]) {
+      let fb: string | null = null;
+      if (m === o.emptyAt) {
+        fb = await look(b, m);
+        rmSync(dir, { recursive: true });
+      }
+      const fa = await look(a, m);
+      fb ??= await look(b, m);
+      if (fb !== fa) differ.b.push(m);
+      if (m === o.emptyAt + 2) {
+        c = setup(0, undefined, { weightsDir: dir, owns: () => false });
+        await c.w.loaded;
+      }
+      if (c && (await look(c, m)) !== fa) differ.c.push(m);
+    }
+    // Replays of the minutes since the emptying (a refresh that finds minutes it missed).
+    for (let m = o.emptyAt + 1; m < o.until; m++) {
+      const fa = JSON.stringify((await a.w.forecast(at(m))).values);
+      if (JSON.stringify((await b.w.forecast(at(m))).values) !== fa) differ.replayB.push(m);
+      if (c && m > o.emptyAt + 2 && JSON.stringify((await c.w.forecast(at(m))).values) !== fa) differ.replayC.push(m);
+    }
+    expect(a.w.version).toBe(1);
+    return { differ, jobs };
+  } finally {
+    dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// b took v1, the owner's v1 anew came before b's next look: b skipped the equal `current` and kept
+// its old v1 until v2 (an interval; 6 h by default), answering otherwise than the owner.
+test('v1 published anew before a follower that took v1 looks again is noticed by its lineage within LINEAGE_PEEK_MINUTES; the follower then answers like the owner and a restarted replica', async () => {
+  let peeks = 0;
+  let reads = 0;
+  const { differ } = await emptiedBetweenLooks({
+    emptyAt: 119,
+    until: 140,
+    b: (files) => ({ ...files, lineage: (k, v) => (peeks++, files.lineage!(k, v)), read: (k, v) => (reads++, files.read(k, v)) }),
+  });
+  // From the owner's publish at minute 120 to b's next look at the lineage, then alike.
+  expect(differ.b.every((m) => m >= 120 && m <= 120 + LINEAGE_PEEK_MINUTES)).toBe(true);
+  expect(differ.c).toEqual([]);
+  expect(differ.replayB).toEqual([]);
+  expect(differ.replayC).toEqual([]);
+  expect(reads).toBe(3); // at start (nothing), v1, v1 anew: an unchanged current is not read, only its meta.json every few minutes
+  expect(peeks).toBeLessThanOrEqual(80 / LINEAGE_PEEK_MINUTES + 1);
+});
+
+// b took v2; after the emptying it took the owner's v1 anew (a lower current of a new lineage) but
+// kept the old lineage's v1 and v2 loaded: they answered the minutes before v1's, live and replayed,
+// where the owner and a restarted replica answer with the pre-trained model.
+test('a follower that takes a version of a new lineage lets the old lineage\'s versions go: it answers like the owner and a restarted replica, live and in replays', async () => {
+  const { differ, jobs } = await emptiedBetweenLooks({ emptyAt: 179, until: 200, b: (files) => files });
+  expect(differ.b).toEqual([180]); // its look at that minute, in the background: the next minute's answer
+  expect(differ.c).toEqual([]);
+  expect(differ.replayB).toEqual([]);
+  expect(differ.replayC).toEqual([]);
+  expect(jobs[2]!.pretrained).toBeUndefined(); // the owner's round after the emptying started over
+});
+
+// NFS may show the new `current` before `v1/`: the one read that found nothing passed v1 over until
+// `current` changed (the owner's next round).
+test('a read of a new lineage\'s lower current that gives nothing does not pass it over: it is read again at the next look', async () => {
+  // The first read after `current` went from 2 back to 1 finds nothing.
+  let last: number | null = null;
+  let fail = false;
+  const { differ } = await emptiedBetweenLooks({
+    emptyAt: 179,
+    until: 200,
+    b: (files) => ({
+      ...files,
+      latestVersion: async (k) => {
+        const latest = await files.latestVersion(k);
+        if (last === 2 && latest === 1) fail = true;
+        last = latest;
+        return latest;
+      },
+      read: async (k, v) => (fail ? ((fail = false), null) : files.read(k, v)),
+    }),
+  });
+  expect(differ.b).toEqual([180, 181]);
+  expect(differ.replayB).toEqual([]);
+});
+
+// The owner's round started on v2; the volume was emptied while it ran: it published weights learned
+// from v2 as v1 of the new lineage, which a replica restarted (or one that never held v2) loads.
+test('a round that learned from weights the volume no longer holds publishes nothing; it runs again at the next minute from the pre-trained model', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const { pool, jobs, dispose } = newWeightsEachRound();
+  try {
+    const run = (pool as unknown as { run: (j: unknown) => Promise<unknown> }).run;
+    // The second round's training outlasts the emptying.
+    (pool as unknown as { run: (j: unknown) => Promise<unknown> }).run = (job) => (jobs.length === 1 ? (rmSync(dir, { recursive: true }), run(job)) : run(job));
+    const files = fileWeightsStore(dir);
+    const a = setup(0, undefined, { pool, weightsDir: dir, owns: () => true });
+    for (const m of [0, 60, ...Array.from({ length: 60 }, (_, i) => 61 + i)]) {
+      await a.w.forecast(at(m));
+      await a.w.settled();
+    }
+    expect(jobs).toHaveLength(2);
+    expect(jobs[1]!.pretrained).toBeDefined(); // learned on top of v1
+    expect(await files.latestVersion('ns/app')).toBeNull(); // not published
+    await a.w.forecast(at(121));
+    await a.w.settled();
+    expect(jobs).toHaveLength(3);
+    expect(jobs[2]!.pretrained).toBeUndefined();
+    expect(await files.latestVersion('ns/app')).toBe(1);
+    const c = setup(0, undefined, { weightsDir: dir, owns: () => false });
+    await c.w.loaded;
+    for (const m of [122, 131, 140]) expect((await c.w.forecast(at(m))).values).toEqual((await a.w.forecast(at(m))).values);
+    expect(a.w.version).toBe(1);
+  } finally {
+    dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });

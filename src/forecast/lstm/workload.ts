@@ -30,8 +30,9 @@ import { roundReadMinutes } from './finetune.js';
 import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
 import { getWeights, loadModel, modelFiles, modelFromFiles, setWeights } from './io.js';
-import { fileWeightsStore, SHARED_VOLUME_TIMEOUT_MS, type WeightsStore } from '../../replicas/shared-dir.js';
-import { rememberLineage, supersedes, type Seen } from '../../replicas/publish.js';
+import { fileWeightsStore, LineageGone, SHARED_VOLUME_TIMEOUT_MS, type WeightsStore } from '../../replicas/shared-dir.js';
+import type { Seen } from '../../replicas/publish.js';
+import { VersionCursor } from '../../replicas/version-cursor.js';
 import { sharedVolume, VolumeBusyError, type VolumeGate } from '../volume-ops.js';
 import { UsageError } from '../../config/options.js';
 import { checkMeta, type LstmMeta } from './meta.js';
@@ -174,14 +175,9 @@ export class WorkloadLstm implements Forecaster {
   /**
    * The newest published version read (loaded, published by this replica, or refused: a newer
    * release's meta during a rolling upgrade, a damaged file, not read again, so it costs one read
-   * and one warning, not one a minute). Never gone back from within its lineage (publish.ts
-   * `supersedes`): a lower `current` is a stale read or a fallback, except in a lineage not seen
-   * before (the volume was emptied and the owner published anew: it answers with that, and so must this).
+   * and one warning, not one a minute), and what to read next (version-cursor.ts).
    */
-  private seen: Seen = { version: 0 };
-  private readonly lineages = new Set<string>();
-  /** A `current` lower than `seen` already read and found not to supersede it: not read again while it stays. */
-  private passedOver: number | null = null;
+  private readonly cursor = new VersionCursor();
   /** The fine-tuning round in flight, if any. */
   private round: Promise<void> | null = null;
   /** A publish of weights the store has not answered yet (past its deadline): no round starts until it ends. */
@@ -305,10 +301,21 @@ export class WorkloadLstm implements Forecaster {
     }
   }
 
-  /** Takes `v` as the newest published version read. */
+  /**
+   * Takes `v` as the newest published version read. One of another lineage (the volume emptied and
+   * published anew) lets the other lineages' versions go: a replica restarted now loads none of them,
+   * so they must not answer here either, not even the minutes before `v` answers (the pre-trained
+   * model does, as there).
+   */
   private saw(v: Seen): void {
-    this.seen = { version: v.version, lineage: v.lineage };
-    rememberLineage(this.lineages, v.lineage);
+    this.cursor.take(v);
+    if (v.version > 0) this.letGo((x) => x.version > 0 && x.lineage !== v.lineage);
+  }
+
+  /** Drops the loaded versions `gone` says (their forecasts already queued flush first). */
+  private letGo(gone: (v: Version) => boolean): void {
+    for (const v of this.versions.filter(gone)) setTimeout(() => v.model.dispose(), 5000).unref();
+    this.versions = this.versions.filter((v) => !gone(v));
   }
 
   /** Loads and checks one published version; null (logged) when it cannot be used. */
@@ -390,15 +397,13 @@ export class WorkloadLstm implements Forecaster {
     this.checking = (async () => {
       await this.loaded;
       const latest = await this.onVolume('reading the latest weights version', () => store.latestVersion(this.key));
-      if (latest === null && this.seen.version > 0 && store.empty && (await this.onVolume('looking for published weights', () => store.empty!(this.key)))) return this.forgetPublished();
-      if (latest !== this.passedOver) this.passedOver = null;
-      // A lower one is read once: the lineage tells a volume emptied and published anew from a stale read.
-      if (latest === null || latest === this.seen.version || latest === this.passedOver) return;
-      const current = await this.onVolume('reading published weights', () => store.read(this.key));
-      if (!current || !supersedes(current, this.seen, this.lineages)) {
-        if (latest < this.seen.version) this.passedOver = latest;
-        return;
-      }
+      if (latest === null && this.cursor.seen.version > 0 && store.empty && (await this.onVolume('looking for published weights', () => store.empty!(this.key)))) return this.forgetPublished();
+      const lineage = store.lineage?.bind(store);
+      const current = await this.cursor.next(latest, origin, {
+        ...(lineage ? { lineage: (v: number) => this.onVolume('reading the lineage of the latest weights version', () => lineage(this.key, v)) } : {}),
+        read: () => this.onVolume('reading published weights', () => store.read(this.key)),
+      });
+      if (!current) return;
       this.saw(current);
       const got = await this.fromFiles(current.files, current.version, current.lineage, `published weights v${current.version} of ${this.key}`);
       if (!got) return;
@@ -422,12 +427,9 @@ export class WorkloadLstm implements Forecaster {
    * pre-trained model answers (the owner's next round learns from it) until a version is published.
    */
   private forgetPublished(): void {
-    const gone = this.versions.filter((v) => v.version > 0);
-    this.versions = this.versions.filter((v) => v.version === 0);
-    for (const v of gone) setTimeout(() => v.model.dispose(), 5000).unref();
-    this.rt.log.info('published fine-tuned weights gone from the volume; answering with the pre-trained model until a version is published', { workload: this.key, version: this.seen.version });
-    this.seen = { version: 0 };
-    this.passedOver = null;
+    this.letGo((v) => v.version > 0);
+    this.rt.log.info('published fine-tuned weights gone from the volume; answering with the pre-trained model until a version is published', { workload: this.key, version: this.cursor.seen.version });
+    this.cursor.reset();
   }
 
   /** This process's record, or the one published with the weights in use, whichever is newer and out of sample for them (blend-record.ts). */
@@ -441,9 +443,11 @@ export class WorkloadLstm implements Forecaster {
    * `files` published, within the deadline. A write past it goes on: if it completes, the version is
    * on the volume like any other (`current` only moves forward) and lookForPublished loads it here too.
    */
-  private publish(store: WeightsStore, files: Record<string, Buffer>): Promise<Seen> {
+  private publish(store: WeightsStore, files: Record<string, Buffer>, base: Version | null): Promise<Seen> {
+    // Learned on top of a published version: only as that lineage's next version (LineageGone).
+    const o = base && base.version > 0 ? { continues: { lineage: base.lineage } } : {};
     // Refused or never started (the volume looks hung), it fails like a write that failed.
-    const { result, ended } = this.volume.run('publishing fine-tuned weights', () => store.publish(this.key, files), this.rt.publishTimeoutMs ?? SHARED_VOLUME_TIMEOUT_MS);
+    const { result, ended } = this.volume.run('publishing fine-tuned weights', () => store.publish(this.key, files, o), this.rt.publishTimeoutMs ?? SHARED_VOLUME_TIMEOUT_MS);
     this.writing = ended;
     void ended.then(() => {
       if (this.writing === ended) this.writing = null;
@@ -469,7 +473,8 @@ export class WorkloadLstm implements Forecaster {
     if (pool.pending >= (this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS)) return;
     this.lastAttempt = origin;
     const now = (this.rt.clock ?? Date.now)();
-    const current = this.active(origin)?.model ?? this.rt.shared;
+    const base = this.active(origin);
+    const current = base?.model ?? this.rt.shared;
     const meta = current.meta;
     const h = request.history;
     // Copies: the job crosses to the worker, and the registry's arrays may be reused.
@@ -514,13 +519,23 @@ export class WorkloadLstm implements Forecaster {
         let written: Seen = { version: 0 };
         if (this.store) {
           try {
-            written = await this.publish(this.store, await modelFiles(model, fineMeta, LSTM_META_FILE));
+            written = await this.publish(this.store, await modelFiles(model, fineMeta, LSTM_META_FILE), base);
             // Its own, whatever the number (after a reset, v1 of a new lineage): not loaded again.
             this.saw(written);
             this.rt.log.info('published fine-tuned weights', { workload: this.key, version: written.version, from: new Date(from).toISOString() });
           } catch (err) {
             // Not published: the other replicas would not have it, so this one must not answer with it either.
             model.dispose();
+            if (err instanceof LineageGone) {
+              // The volume was emptied during the round (or before it, unnoticed): it learned from
+              // weights no replica holds any more. The base is let go here and now, and the round
+              // runs again at the next minute, from the pre-trained model (or a version published anew).
+              this.rt.log.info('fine-tuning round not published: the weights it learned from are gone from the volume; trying again from the pre-trained model', { workload: this.key, version: base?.version });
+              if (this.cursor.seen.lineage === base?.lineage) this.forgetPublished();
+              else this.letGo((v) => v.version > 0 && v.lineage === base?.lineage);
+              this.lastAttempt = origin - this.rt.fineTuneIntervalMs;
+              return;
+            }
             this.rt.log.warn('could not publish fine-tuned weights; keeping the current ones', { workload: this.key, error: err });
             return;
           }
