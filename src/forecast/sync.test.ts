@@ -316,7 +316,7 @@ test('a publish the bound refuses fails like any failed publish: nothing is writ
   const store: StateStore = { ...files, publish: (key, snapshot) => (published.push((snapshot.origin - T0) / MIN), files.publish(key, snapshot)) };
   const warnings: string[] = [];
   const log = { warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg}: ${String(f?.error)}`) };
-  const owner = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => true, readTimeoutMs: 20, log, volume: gate });
+  const owner = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => true, readTimeoutMs: 5_000, log, volume: gate });
   for (let m = 200; m < 205; m++) {
     await ask(owner, m);
     await owner.settled();
