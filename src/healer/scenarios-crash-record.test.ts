@@ -7,7 +7,7 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
 import { HEAL_ANNOTATIONS } from './rules.js';
-import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, API_STORY } from '../test-support/healer-world.js';
+import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, raiseSeenCrashLooping, type Replica, replicaSetRunning, replicaSetsOf, reportSummary, strayTemplateSeenRecords, API_STORY } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -100,6 +100,7 @@ describe('the raise seen crash-looping, then a release: left to people, by which
     const at = new Date(conflictAt).toISOString();
     const writes = w.patches(`replicasets/${name}`).filter((q) => !isTemplateSeenRecord(q));
     expect(writes.map((q) => q.status)).toEqual([409, 200]);
+    expect(strayTemplateSeenRecords(w, 0, 'api')).toEqual([]); // those left out: once a ReplicaSet, api's only
     expect(landed).toBe(writes[0]); // the person's write, then the conflict
     // The same record both times, at the time of the crash loop (the retry is no later decision).
     expect(writes.map((q) => q.body)).toEqual(Array(2).fill({ metadata: { annotations: { [RECORD]: at }, resourceVersion: expect.any(String) } }));

@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1DaemonSet, V1Deployment, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, reportSummary, strayTemplateSeenRecords, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -355,6 +355,7 @@ describe('409 on the first attempt of the bookkeeping patches and the stuck-pod 
     const good = marks[1]!.path.split('/').pop()!;
     expect(annotations(w, kind, good)['amadeus.io/known-good']).toBe('true');
     expect(w.lines().filter((l) => l.msg.startsWith('could not write a known-good mark'))).toHaveLength(1);
+    expect(strayTemplateSeenRecords(w, 0, c.name)).toEqual([]); // the template-seen records left out above: once a ReplicaSet, its own workload's only
     expect(w.patches(c.resource).map((p) => p.status)).toEqual([200]);
     expect(summary(w)).toEqual([`${c.kind}/${c.name} rollback/applied/rolled-back`]);
     c.check();
@@ -384,6 +385,7 @@ describe('409 on the first attempt of the bookkeeping patches and the stuck-pod 
     const [, refused, written] = revisionPatches(w, plural);
     expect([refused!.status, written!.status]).toEqual([409, 200]);
     expect(revisionPatches(w, plural)).toHaveLength(3);
+    expect(strayTemplateSeenRecords(w, 0, name)).toEqual([]); // the template-seen records left out above: once a ReplicaSet, its own workload's only
     // The retry read the revision again, between the refused record and the written one.
     const at = (q: object) => w.kube.requests.indexOf(q as (typeof w.kube.requests)[number]);
     const reads = w.kube.requests.filter((q) => q.method === 'GET' && q.path === `/apis/apps/v1/namespaces/${NS}/${plural}/${good}` && at(q) > at(refused!) && at(q) < at(written!));

@@ -13,7 +13,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
 import { waitFor } from '../test-support/fakes.js';
-import { apiWrites, autoscale, HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary, revisionSeen, podReady as ready, type Replica } from '../test-support/healer-world.js';
+import { apiWrites, autoscale, HEAL, healerWorld, type HealerWorld, NS, replicaSetRunning, reportSummary, revisionSeen, podReady as ready, type Replica, templateSeenRecords } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -29,8 +29,8 @@ const markOf = (img: string) => replicaSetRunning(w, 'web', img)!.metadata!.anno
 const setImage = (img: string) => w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = img));
 const images = (app: string) => w.pods({ app }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`);
 const refusals = (a: Replica) => a.lines.filter((l) => l.msg === 'pod watch failed; restarting' && String(l.error).startsWith(`more than --heal-max-pods ${MAX_PODS} pods to watch (namespace ${NS}: at least `));
-/** Every write but those of a person (`autoscale`, `edit`) and the controllers' (in-process): what the healer wrote, Events aside. */
-const writesOtherThan = (from: number, ...people: string[]) => apiWrites(w, from).filter((x) => !people.includes(x));
+/** Every write but those of a person (`autoscale`, `edit`) and the controllers' (in-process): what the healer wrote, Events aside, template-seen records included. */
+const writesOtherThan = (from: number, ...people: string[]) => apiWrites(w, from, { templateSeen: true }).filter((x) => !people.includes(x));
 /** The watch gauge's changes (each refused re-list sets it down again). */
 const changes = (gauge: { up: boolean }[]) => gauge.map((g) => g.up).filter((up, i, all) => i === 0 || up !== all[i - 1]);
 
@@ -101,7 +101,10 @@ describe('--heal-max-pods passed in the middle of a rollout, with a neighbour th
     expect(tries.length).toBeGreaterThanOrEqual(2);
     expect(tries.every((ms) => ms >= RETRY_MS && ms <= 10 * RETRY_MS)).toBe(true);
     const batchScaled = `PATCH deployments/batch 200`;
-    expect(writesOtherThan(from, batchScaled)).toEqual([]);
+    // Written: only web:2's template as first seen, once — read off the ReplicaSet list, which needs
+    // no pod watch (bookkeeping for a later leader, no mark nor anything of the pods it cannot see).
+    expect(writesOtherThan(from, batchScaled)).toEqual([`PATCH replicasets/${web2} 200`]);
+    expect(templateSeenRecords(w, from)).toEqual([`${web2} 200`]);
 
     // batch is done: the namespace fits, is listed afresh, and web:2's clock runs from then — not
     // from when its pods became Ready, fifteen minutes before.
@@ -169,14 +172,17 @@ describe('--heal-max-pods passed in the middle of a rollout, with a neighbour th
     await rollOutPastTheBound(a, 'web:2');
 
     // The rollout is stuck on its crash-looping surge pod (maxUnavailable 0): five pods, over the
-    // bound for as long as it lasts. The healer, blind, writes nothing.
+    // bound for as long as it lasts. The healer, blind, writes nothing of the crash loop.
     await w.advance(10 * 60);
     const surge = w.pods({ app: 'web' }).filter((p) => p.spec!.containers[0]!.image === 'web:2');
     expect(surge).toHaveLength(1);
     expect(surge[0]!.status!.containerStatuses![0]!.restartCount).toBeGreaterThanOrEqual(3);
     expect(surge[0]!.status!.containerStatuses![0]!.state!.waiting?.reason).toBe('CrashLoopBackOff');
     expect(a.healer.reports).toEqual([]);
-    expect(writesOtherThan(from)).toEqual([]);
+    // Nothing but web:2's template as first seen, once, off the ReplicaSet list (no pod watch needed).
+    const web2 = replicaSetRunning(w, 'web', 'web:2')!.metadata!.name!;
+    expect(writesOtherThan(from)).toEqual([`PATCH replicasets/${web2} 200`]);
+    expect(templateSeenRecords(w, from)).toEqual([`${web2} 200`]);
     expect(changes(gauge)).toEqual([true, false]);
     expect(refusals(a).length).toBeGreaterThanOrEqual(2);
 

@@ -6,7 +6,7 @@
  */
 import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { configReadingWeb, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, NS, replicaSetRunning, replicaSetsOf, reportSummary, podReady as ready } from '../test-support/healer-world.js';
+import { configReadingWeb, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, NS, replicaSetRunning, replicaSetsOf, reportSummary, strayTemplateSeenRecords, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -432,6 +432,7 @@ describe('crash loops that are not the release', () => {
     );
     // Only the healer's bookkeeping on the ReplicaSet (its known-good mark, and the records of the templates first seen) was written.
     expect(w.kube.requests.filter((q) => (q.method === 'PATCH' || q.method === 'DELETE') && !isTemplateSeenRecord(q)).map((q) => q.path.split('/').slice(-2, -1)[0])).toEqual(['replicasets']);
+    expect(strayTemplateSeenRecords(w, 0, 'web', 'cache')).toEqual([]); // those left out: once a ReplicaSet
     expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:2');
     expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('256Mi');
   });

@@ -18,7 +18,7 @@
  */
 import type { V1Deployment, V1Lease, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { HEAL_ANNOTATIONS, HEAL_RULES } from './rules.js';
-import { apiWrites, autoscale, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, API_STORY, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, autoscale, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, strayTemplateSeenRecords, API_STORY, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -40,8 +40,8 @@ const reportsOf = (r: Replica) => r.healer.reports.map((x) => `${x.action}/${x.r
 const seen = (r: Replica, name: string) => revisionSeen(w, r, name);
 /** The writes a replica sent from its `from`th API call on, but for its Lease's and its Events. */
 const writesBy = (r: Replica, from = 0) => r.calls.slice(from).filter((m) => /^(patch|delete|replace|create)/.test(m) && !/(Lease|Event)$/.test(m));
-/** Every write the API server received from request `from` on, but for Events and the Lease: `METHOD resource status`. */
-const writes = (from = 0) => apiWrites(w, from, { lease: false });
+/** Every write the API server received from request `from` on, but for Events and the Lease (template-seen records included): `METHOD resource status`. */
+const writes = (from = 0) => apiWrites(w, from, { lease: false, templateSeen: true });
 
 /** What an HPA does to Deployment api (healer-world's `autoscale`). */
 const scale = (replicas: number) => autoscale(w, 'api', replicas);
@@ -70,6 +70,7 @@ async function scaledDownUnderLeader(follower: boolean) {
   const webUntouched = () => {
     expect(w.patches('deployments/web')).toEqual([]);
     expect(w.patches(`replicasets/${web}`).filter((q) => !isTemplateSeenRecord(q)).map((q) => q.body)).toEqual([{ metadata: { annotations: expect.objectContaining({ [KNOWN_GOOD]: 'true' }), resourceVersion: expect.any(String) } }]);
+    expect(strayTemplateSeenRecords(w, 0, 'web', 'api')).toEqual([]); // the template-seen records left out: once a ReplicaSet
     expect(replicaSetsOf(w, 'web').map((x) => x.metadata!.name)).toEqual([web]);
     const pods = w.pods({ app: 'web' });
     expect(pods.map((p) => p.metadata!.uid)).toEqual(webPods);

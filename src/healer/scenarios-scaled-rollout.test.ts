@@ -18,7 +18,7 @@
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { HEAL_ANNOTATIONS, HEAL_RULES } from './rules.js';
-import { apiWrites, autoscale, healerWorld, type HealerWorld, isTemplateSeenRecord, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, API_STORY, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, autoscale, healerWorld, type HealerWorld, isTemplateSeenRecord, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, strayTemplateSeenRecords, API_STORY, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -34,8 +34,8 @@ const api = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api');
 const container = () => api().spec!.template.spec!.containers[0]!;
 /** What a replica's own revision clock holds for a ReplicaSet (the mark needs it to have run for the window). */
 const seen = (r: Replica, name: string) => revisionSeen(w, r, name);
-/** Every write sent from request `from` on, but for Events: `METHOD resource status`. */
-const writes = (from = 0) => apiWrites(w, from);
+/** Every write sent from request `from` on, but for Events (template-seen records included): `METHOD resource status`. */
+const writes = (from = 0) => apiWrites(w, from, { templateSeen: true });
 
 /** What an HPA does to Deployment api (healer-world's `autoscale`). */
 const scale = (replicas: number) => autoscale(w, 'api', replicas);
@@ -59,6 +59,7 @@ async function raiseThenRelease() {
   const webUntouched = () => {
     expect(w.patches('deployments/web')).toEqual([]);
     expect(w.patches(`replicasets/${web}`).filter((q) => !isTemplateSeenRecord(q)).map((q) => q.body)).toEqual([{ metadata: { annotations: expect.objectContaining({ [KNOWN_GOOD]: 'true' }), resourceVersion: expect.any(String) } }]);
+    expect(strayTemplateSeenRecords(w, 0, 'web', 'api')).toEqual([]); // the template-seen records left out: once a ReplicaSet
     expect(replicaSetsOf(w, 'web').map((x) => x.metadata!.name)).toEqual([web]);
     const pods = w.pods({ app: 'web' });
     expect(pods.map((p) => p.metadata!.uid)).toEqual(webPods);

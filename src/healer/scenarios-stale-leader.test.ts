@@ -96,8 +96,9 @@ describe('a replica becomes leader while its pod watch is cut, its cache stale',
     // read of the Deployment: the one A answered is in A's mark; the others are a crash loop of a
     // revision the Deployment was rolled back from and no longer runs (decideRollback's
     // answeredByRollback: without it, B warns of a crash loop that is over — refused,
-    // not-newest-revision — on the next guard).
-    expect(apiWrites(w, writesBefore, { lease: false })).toEqual([]);
+    // not-newest-revision — on the next guard). Its template-seen records counted too: web:1's is
+    // marked, web:2's at zero, so a leader has nothing of them to record.
+    expect(apiWrites(w, writesBefore, { lease: false, templateSeen: true })).toEqual([]);
     expect(b.healer.reports).toEqual([]);
     expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200]);
     const said = b.lines.slice(linesBefore);

@@ -7,7 +7,7 @@
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary } from '../test-support/healer-world.js';
+import { beforeNextBody, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, kubectlUndo, NS, type Replica, replicaSetRunning, reportSummary, strayTemplateSeenRecords } from '../test-support/healer-world.js';
 import type { HealerOptions } from './healer.js';
 import { deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched } from './unwatched.js';
 
@@ -205,6 +205,7 @@ describe('the finding recorded on the revision: it outlives the process that fou
     expect(third.healer.reports[0]!.message).toContain(`To roll back anyway: kubectl -n ${NS} rollout undo deployment/web --to-revision=1`);
     expect(recordOn(rsOf('web:2'))).toEqual(record);
     expect(revisionWrites(released)).toEqual(['amadeus.io/crash-looped-at', RECORD]);
+    expect(strayTemplateSeenRecords(w, 0, 'web')).toEqual([]); // the template first seen: once a ReplicaSet, by three processes
     expect(w.patches('deployments/web')).toEqual([]);
     expect(image()).toBe('web:2');
     expect(w.events().map((e) => `${e.involvedObject.name} ${e.type} ${e.reason}`)).toEqual(Array(w.reports().length).fill('web Warning HealRefused'));

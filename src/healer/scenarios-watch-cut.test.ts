@@ -84,7 +84,7 @@ describe('the pod watch cut at once, again and again, by a proxy in trouble', ()
     //    Ready), and nothing was written — no mark, no patch, no record.
     expect([null, w.cluster.clock.now()]).toContain(revisionSeen(w, a, web2).healthySince);
     expect(markOf('web:2')).toBeUndefined();
-    expect(apiWrites(w, writesBefore)).toEqual([]);
+    expect(apiWrites(w, writesBefore, { templateSeen: true })).toEqual([]); // nor a template-seen record
     expect(w.kube.requests.slice(writesBefore).filter((q) => q.method === 'GET' && q.path.endsWith('/pods') && q.query.watch === 'true')).toEqual([]); // the proxy ended them: none reached the server
 
     // 3. Healed: the next restart (on its back-off) opens a watch that passes; the clock starts again from then.

@@ -413,8 +413,9 @@ export async function autoscale(w: HealerWorld, name: string, replicas: number):
 
 /**
  * Every write the API server received from request `from` on, but for Events, the leader's records
- * of the templates first seen (`isTemplateSeenRecord`: once a ReplicaSet, unless `templateSeen`) and,
- * with `lease: false`, the Lease's: `METHOD resource status`.
+ * of the templates first seen (`isTemplateSeenRecord`, all of them, unless `templateSeen`: a scenario
+ * that leaves them out checks them with `strayTemplateSeenRecords`) and, with `lease: false`, the
+ * Lease's: `METHOD resource status`.
  */
 export const apiWrites = (w: HealerWorld, from = 0, o: { lease?: boolean; templateSeen?: boolean } = {}): string[] =>
   w.kube.requests
@@ -429,6 +430,35 @@ export const apiWrites = (w: HealerWorld, from = 0, o: { lease?: boolean; templa
  */
 export const isTemplateSeenRecord = (q: RecordedRequest): boolean =>
   q.method === 'PATCH' && q.path.includes('/replicasets/') && Object.keys((q.body as { metadata?: { annotations?: object } } | undefined)?.metadata?.annotations ?? {}).join() === 'amadeus.io/template-seen';
+
+/** The template-seen records (`isTemplateSeenRecord`) from request `from` on, in order: `<ReplicaSet> <status>`. */
+export const templateSeenRecords = (w: HealerWorld, from = 0): string[] =>
+  w.kube.requests
+    .slice(from)
+    .filter(isTemplateSeenRecord)
+    .map((q) => `${q.path.split('/').at(-1)} ${q.status}`);
+
+/**
+ * The template-seen records (`isTemplateSeenRecord`) from request `from` on that no scenario expects:
+ * each on a ReplicaSet not of Deployment `owners`, or a second on one ReplicaSet (a leader records
+ * the template it first saw once; a stale leader, or one writing another workload's, is a bug a
+ * filtered `apiWrites` would hide). A record refused (a 409, tried again at the next round) counts
+ * for its ReplicaSet's owner only. As `apiWrites` words them; empty when all is as it should be.
+ */
+export function strayTemplateSeenRecords(w: HealerWorld, from: number, ...owners: string[]): string[] {
+  const seen = new Set<string>();
+  const stray: string[] = [];
+  for (const q of w.kube.requests.slice(from).filter(isTemplateSeenRecord)) {
+    const name = q.path.split('/').at(-1)!;
+    // Its owner as listed, or (a ReplicaSet since deleted) as the Deployment controller names it: `<owner>-<hash>`.
+    const rs = w.kube.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS).find((x) => x.metadata?.name === name);
+    const owner = rs?.metadata?.ownerReferences?.[0]?.name ?? name.slice(0, name.lastIndexOf('-'));
+    const landed = (q.status ?? 200) < 300; // one not answered yet counts as landed
+    if (!owners.includes(owner) || (landed && seen.has(name))) stray.push(`${q.method} replicasets/${name} ${q.status}`);
+    if (landed) seen.add(name);
+  }
+  return stray;
+}
 
 /** Like `kube.beforeNext`, but for the next request matching whose body passes `body` (the others pass through). */
 export function beforeNextBody(w: HealerWorld, match: FailMatch, body: (b: unknown) => boolean, fn: () => void): void {
