@@ -6,7 +6,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { cachedView, HEAL, healerWorld, type HealerWorld, NS, notWaitedFor, podReady as ready, replicasBesideCutProxy, reportSummary } from '../test-support/healer-world.js';
+import { cachedView, handOver, HEAL, type HealerWorld, healerWorld, notWaitedFor, NS, podReady as ready, replicasBesideCutProxy, reportSummary } from '../test-support/healer-world.js';
 import { HEAL_RULES } from './rules.js';
 
 let w: HealerWorld;
@@ -73,11 +73,7 @@ test('a new leader inside the cooldown, its pod cache behind and still showing w
   expect(cachedView(b).filter((v) => v.startsWith('web:3'))).toEqual(['web:3 crash-loop']); // stale
 
   // A goes; B leads and looks again at what its cache shows, inside the cooldown the Deployment carries.
-  await w.stop(a);
-  expect(await w.advance(60, { until: () => b.healer.isLeader })).toBe(true);
-  await b.healer.idle();
-  await w.advance(60);
-  await b.healer.idle();
+  await handOver(w, a, b);
   // The cooldown is local and first at hand, but no refusal is said for a crash loop that is over.
   expect(b.healer.reports).toEqual([]);
   expect(b.lines.filter((l) => l.msg.startsWith('crash loop not confirmed by the API server')).length).toBeGreaterThan(0);

@@ -9,7 +9,7 @@
  */
 import type { V1Deployment, V1Lease } from '@kubernetes/client-node';
 import { deployment } from '../test-support/cluster/objects.js';
-import { cachedView, HEAL, healerWorld, type HealerWorld, LEASE, NS, notWaitedFor, reportSummary, podReady as ready, replicasBesideCutProxy } from '../test-support/healer-world.js';
+import { cachedView, handOver, HEAL, type HealerWorld, healerWorld, LEASE, notWaitedFor, NS, podReady as ready, replicasBesideCutProxy, reportSummary } from '../test-support/healer-world.js';
 import { waitFor } from '../test-support/fakes.js';
 import { HEAL_RULES } from './rules.js';
 
@@ -56,11 +56,7 @@ test('B leads from a stale cache showing web:2 crash-looping after web:2 recover
   expect(cachedView(b)).toEqual(Array(3).fill('web:2 crash-loop')); // stale
 
   // A goes; B leads, resyncs its stale cache.
-  await w.stop(a);
-  expect(await w.advance(60, { until: () => b.healer.isLeader })).toBe(true);
-  await b.healer.idle();
-  await w.advance(60);
-  await b.healer.idle();
+  await handOver(w, a, b);
 
   // Without the API server's word (healer.ts, stillFailingOnServer) B rolled web:2 back to web:1 here.
   expect(b.healer.reports).toEqual([]);

@@ -568,3 +568,15 @@ export async function replicasBesideCutProxy(w: HealerWorld, rules: HealRules): 
   const b = await w.start({ name: 'b', elect: true, rules, clients: makeClients(proxy.kubeConfig()) });
   return { a, b, proxy };
 }
+
+/**
+ * Leadership handed from `from` to `to`: `from` stops, `to` takes the Lease within a simulated
+ * minute, then looks again at what its cache shows, and a minute of the world passes with it.
+ */
+export async function handOver(w: HealerWorld, from: Replica, to: Replica): Promise<void> {
+  await w.stop(from);
+  if (!(await w.advance(60, { until: () => to.healer.isLeader }))) throw new Error(`${to.name} did not take the Lease within a minute of ${from.name} stopping`);
+  await to.healer.idle();
+  await w.advance(60);
+  await to.healer.idle();
+}

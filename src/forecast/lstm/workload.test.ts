@@ -127,18 +127,9 @@ test('a replica that does not own the workload loads the owner\'s published weig
 // the owner, and any replica restarted since, answered with the new v1.
 test('after the volume is emptied every replica, the owner too, lets the published weights go; the owner\'s next round learns from the pre-trained model and publishes v1 of a new lineage, which every replica takes at its minute; a stale lower current is not taken', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
-  const tuned: ReturnType<typeof createModel>[] = [];
+  // Each round's weights differ from the last one's, so answers tell which version answers.
+  const { pool, jobs, dispose } = newWeightsEachRound();
   try {
-    // Each round's weights differ from the last one's, so answers tell which version answers.
-    const jobs: { pretrained?: unknown }[] = [];
-    const pool = {
-      pending: 0,
-      run: async (job: { pretrained?: unknown }) => {
-        jobs.push(job);
-        tuned.push(createModel(shape, 7 + tuned.length));
-        return { accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned[tuned.length - 1]!) };
-      },
-    } as unknown as FineTunePool;
     const files = fileWeightsStore(dir);
     let reads = 0;
     const counted: WeightsStore = { ...files, read: (key, version) => (reads++, files.read(key, version)) };
@@ -182,7 +173,7 @@ test('after the volume is emptied every replica, the owner too, lets the publish
     expect(jobs[1]!.pretrained).toBeDefined(); // the second round learned on top of v1
     expect(jobs[2]!.pretrained).toBeUndefined(); // the third from the pre-trained model: started over
   } finally {
-    for (const t of tuned) t.dispose();
+    dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
