@@ -1082,13 +1082,15 @@ export class Healer {
    */
   private async finishRollback(w: Workload & { kind: 'StatefulSet' }, marked: V1ObjectMeta, failure: Failure, revision: string): Promise<Outcome | null> {
     const onDelete = w.object.spec?.updateStrategy?.type === 'OnDelete';
-    if (onDelete && readMark(marked, this.o.rules.annotations.lastRollback)?.to !== templateHash(w.object.spec?.template)) {
-      this.o.log.debug('pods stuck at a revision rolled back from left to the operator: the OnDelete template changed since the rollback, and a delete would roll that out', {
-        workload: `${w.kind}/${w.object.metadata?.name}`,
-        namespace: w.object.metadata?.namespace,
-        revision,
-      });
-      return null;
+    const to = readMark(marked, this.o.rules.annotations.lastRollback)?.to;
+    if (onDelete && to !== templateHash(w.object.spec?.template)) {
+      // Said (once a quarter of an hour, like any refusal): the pods keep crash-looping until
+      // someone deletes them, and that someone is the operator rolling the new template out.
+      const why = to === undefined ? 'the rollback was recorded by an earlier Amadeus, which did not name the template it restored, so it cannot tell whether the template has changed since' : 'its template has changed since the rollback';
+      return this.refused(
+        'template-changed-since-rollback',
+        `pods stuck at ${revision}, which this OnDelete StatefulSet was rolled back from, are left as they are: ${why}, and a deleted pod comes back at the template of now. Delete them when you roll the current template out: kubectl -n ${w.object.metadata?.namespace} delete pod <pod>`,
+      );
     }
     return this.finishStatefulSet(w, failure, 'rollback', replacedByRollback(w, revision), `at ${revision}, which this StatefulSet was rolled back from`);
   }

@@ -55,7 +55,9 @@ test('OnDelete: leader a rolls db:2 back and is cut off before deleting db-2; th
   expect(podsOf(w)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:2 false']);
   expect(set().spec!.template.spec!.containers[0]!.image).toBe('db:3');
   expect(w.patches('statefulsets/db').map((p) => p.status)).toEqual([200]);
-  expect(reportSummary(w)).toEqual([]);
+  // Said, not done (once a quarter of an hour): the pod keeps crash-looping until the operator rolls db:3 out.
+  expect(reportSummary(w)).toEqual(Array(2).fill('StatefulSet/db rollback/refused/template-changed-since-rollback'));
+  expect(w.reports()[0]!.message).toContain('pods stuck at');
   expect(w.lines().filter((l) => l.level === 'error')).toEqual([]);
 });
 
