@@ -1,7 +1,8 @@
 /**
  * The JSON patches (`application/json-patch+json`) the healer writes workloads with, and their
  * preconditions. A patch starts with `test` operations on what its plan was made on — the
- * workload's `metadata.uid`, its `metadata.generation` (which changes with every spec change and with nothing else)
+ * workload's `metadata.uid`, its `metadata.generation` (which changes with every spec change, and a Deployment's with
+ * every annotation change too, and with nothing else)
  * and its `metadata.annotations` (where the healer's bookkeeping lives) — so a concurrent spec or
  * bookkeeping change makes the API server refuse it whole (422), while the status writes a
  * rollout makes every few seconds do not: unlike a resourceVersion precondition, they cannot turn

@@ -296,6 +296,58 @@ describe('patches', () => {
   });
 });
 
+describe('generation', () => {
+  const annotations = async (name: string) => (await apps.readNamespacedDeployment({ name, namespace: NS })).metadata?.annotations;
+  const generation = (kind: string, name: string) => fake.get<V1Deployment>('apps/v1', kind, NS, name)?.metadata?.generation;
+
+  it('a Deployment’s annotation change bumps it through every write of the main resource, as kube-apiserver’s deployment strategy does; not a /status write', async () => {
+    fake.put(deployment('web'));
+    const read = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
+    read.metadata!.annotations = { 'example.com/a': '1' };
+    expect((await apps.replaceNamespacedDeployment({ name: 'web', namespace: NS, body: read })).metadata?.generation).toBe(2);
+    const body = { metadata: { annotations: { 'example.com/a': '2' } } };
+    expect((await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body }, mergePatch)).metadata?.generation).toBe(3);
+    expect((await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { metadata: { annotations: { 'example.com/b': 'x' } } } }, smp)).metadata?.generation).toBe(4);
+    // The same annotations again change nothing.
+    expect((await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body }, mergePatch)).metadata?.generation).toBe(4);
+    const jsonPatch = [
+      { op: 'test', path: '/metadata/generation', value: 4 },
+      { op: 'remove', path: '/metadata/annotations/example.com~1b' },
+    ];
+    expect((await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: jsonPatch })).metadata?.generation).toBe(5);
+    // A patch planned on generation 4 no longer applies.
+    expect((await apiError(apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: jsonPatch }))).code).toBe(422);
+    // Emptied annotations equal none (Semantic.DeepEqual).
+    fake.put({ ...fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!, metadata: { ...fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!.metadata, annotations: {} } });
+    expect(generation('Deployment', 'web')).toBe(6);
+    const cleared = fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!;
+    delete cleared.metadata!.annotations;
+    fake.put(cleared);
+    expect(generation('Deployment', 'web')).toBe(6);
+
+    // The status subresource takes annotations (the controller's revision annotation) without a bump.
+    const current = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
+    current.metadata!.annotations = { 'deployment.kubernetes.io/revision': '1' };
+    current.status = { observedGeneration: 6 };
+    const written = await apps.replaceNamespacedDeploymentStatus({ name: 'web', namespace: NS, body: current });
+    expect([written.metadata?.generation, written.status?.observedGeneration]).toEqual([6, 6]);
+    expect(await annotations('web')).toEqual({ 'deployment.kubernetes.io/revision': '1' });
+  });
+
+  it('a StatefulSet’s, ReplicaSet’s or DaemonSet’s annotation change does not bump it; spec changes do', async () => {
+    for (const kind of ['StatefulSet', 'ReplicaSet', 'DaemonSet']) {
+      const { spec } = deployment('x');
+      const stored = fake.put({ apiVersion: 'apps/v1', kind, metadata: { name: 'x', namespace: NS }, spec: { selector: spec!.selector, template: spec!.template } });
+      fake.put({ ...stored, metadata: { ...stored.metadata, annotations: { 'example.com/a': '1' } } });
+      expect(generation(kind, 'x')).toBe(1);
+      const obj = fake.get<V1Deployment>('apps/v1', kind, NS, 'x')!;
+      obj.spec!.minReadySeconds = 5;
+      fake.put(obj);
+      expect(generation(kind, 'x')).toBe(2);
+    }
+  });
+});
+
 describe('injected failures', () => {
   it('failNext(500) fails the next matching request once, then serves normally', async () => {
     fake.put(deployment('web'));

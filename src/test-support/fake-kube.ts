@@ -49,6 +49,13 @@ export interface ResourceType {
   statusSubresource?: boolean;
   /** metadata.generation starts at 1 and is bumped whenever spec changes. */
   generation?: boolean;
+  /**
+   * A write of the main resource that changes metadata.annotations bumps the generation too, and
+   * a /status write may change the annotations (without bumping it): apps/v1 Deployments, after
+   * the apiserver's deployment strategy ("annotations are copied from deployments to their
+   * replica sets"; its status strategy resets only spec and labels).
+   */
+  annotationsGeneration?: boolean;
   /** DELETE answers with the deleted object (pods) rather than a Success Status. */
   returnsDeletedObject?: boolean;
   /** The status an object created through the API starts with (statusSubresource types). */
@@ -91,7 +98,7 @@ export const DEFAULT_RESOURCES: readonly ResourceType[] = [
     statusSubresource: true,
     initialStatus: { phase: 'Active' },
   },
-  workload('deployments', 'Deployment'),
+  { ...workload('deployments', 'Deployment'), annotationsGeneration: true },
   workload('replicasets', 'ReplicaSet'),
   workload('statefulsets', 'StatefulSet'),
   workload('daemonsets', 'DaemonSet'),
@@ -183,7 +190,8 @@ export interface FakeKube {
   /**
    * Create or replace an object the way the cluster's controllers would (no concurrency check):
    * assigns uid and creationTimestamp when absent, a new resourceVersion, sets or bumps
-   * metadata.generation when spec changes (an explicit, different generation is kept), and
+   * metadata.generation when spec changes, or a Deployment's annotations, as a write of the main
+   * resource does (an explicit, different generation is kept), and
    * emits ADDED/MODIFIED. Always writes, even when nothing changed. Status is taken as given.
    * Returns the stored copy (wire JSON: timestamps are strings).
    */
@@ -493,11 +501,13 @@ function asObject(rt: ResourceType, body: unknown): Obj {
   return obj;
 }
 
-/** The generation an update leaves: bumped when spec changed. */
+/** The generation an update leaves: bumped when spec changed (or, for a Deployment, its annotations). */
 function nextGeneration(rt: ResourceType, stored: Obj, next: Obj): number | undefined {
   if (!rt.generation) return stored.metadata.generation;
   const gen = stored.metadata.generation ?? 1;
-  return deepEqual(stored.spec, next.spec) ? gen : gen + 1;
+  // Semantic.DeepEqual: no annotations and an empty map are equal.
+  const annotationsChanged = rt.annotationsGeneration && !deepEqual(stored.metadata.annotations ?? {}, next.metadata.annotations ?? {});
+  return deepEqual(stored.spec, next.spec) && !annotationsChanged ? gen : gen + 1;
 }
 
 /** Equal but for resourceVersion: the real server turns such an update into a no-op. */
@@ -775,6 +785,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       next = clone(stored);
       if (obj.status === undefined) delete next.status;
       else next.status = clone(obj.status);
+      if (rt.annotationsGeneration) {
+        if (meta.annotations === undefined) delete next.metadata.annotations;
+        else next.metadata.annotations = clone(meta.annotations);
+      }
     } else {
       next = obj;
       next.metadata = {

@@ -293,3 +293,22 @@ describe("a ResourceQuota refusing the rollout's pods (403 at creation): maxSurg
     expect(condition('Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
   });
 });
+
+test('an annotation write bumps the generation and the next sync observes it; the controller’s own revision annotation (a status write) does not', async () => {
+  cluster.kube.put(deployment('web', { image: 'web:1', replicas: 2 }));
+  await cluster.settle();
+  expect(revision(get())).toBe('1');
+  expect([get().metadata!.generation, get().status!.observedGeneration]).toEqual([1, 1]);
+
+  const patched = await apps.patchNamespacedDeployment({ name: 'web', namespace: NS, body: { metadata: { annotations: { 'example.com/mark': 'x' } } } }, smp);
+  expect(patched.metadata!.generation).toBe(2);
+  expect(patched.status!.observedGeneration).toBe(1);
+  await cluster.settle();
+  expect([get().metadata!.generation, get().status!.observedGeneration]).toEqual([2, 2]);
+  expect(rsByImage('web:1').metadata!.annotations!['example.com/mark']).toBe('x'); // copied to the ReplicaSet
+
+  await setImage('web:2');
+  await cluster.settle();
+  expect(revision(get())).toBe('2');
+  expect([get().metadata!.generation, get().status!.observedGeneration]).toEqual([3, 3]);
+});

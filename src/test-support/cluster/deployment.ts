@@ -24,9 +24,9 @@
  *
  * The API server defaults nothing here, so the defaults (replicas 1, RollingUpdate 25%/25%,
  * revisionHistoryLimit 10, progressDeadlineSeconds 600) are applied when reading, never written.
- * The real controller writes the revision annotation through UpdateStatus (the Deployment status
- * strategy keeps annotation changes); the fake's status subresource keeps only status, so it goes
- * through an update of the main resource.
+ * The revision annotation is written through the status subresource, as the real controller does
+ * (UpdateStatus: the Deployment status strategy keeps annotation changes), so it does not bump the
+ * generation as an annotation change through the main resource does.
  *
  * Not modelled: adoption/orphaning of ReplicaSets by selector, the deprecated rollbackTo,
  * ReplicaFailure conditions, terminatingReplicas, exact proportional-scaling annotations arithmetic.
@@ -205,24 +205,15 @@ class DeploymentSync {
     return true;
   }
 
-  /** Sets the Deployment's revision annotation (and optionally a condition); true when it wrote. */
+  /** Sets the Deployment's revision annotation (and optionally a condition) in one status write; true when it wrote. */
   private setDeploymentRevision(revision: string | undefined, cond?: Condition): boolean {
-    let d = this.d;
-    let wrote = false;
-    if (revision !== undefined && d.metadata?.annotations?.[REVISION] !== revision) {
-      const next = this.ctx.api.update({ ...d, metadata: { ...d.metadata, annotations: { ...(d.metadata?.annotations ?? {}), [REVISION]: revision } } });
-      if (!next) return true;
-      d = this.d = next;
-      wrote = true;
-    }
-    if (cond) {
-      const status = withCondition(d.status, cond);
-      if (!semanticEqual(status, d.status)) {
-        this.ctx.api.updateStatus({ ...d, status });
-        wrote = true;
-      }
-    }
-    return wrote;
+    const d = this.d;
+    const annotate = revision !== undefined && d.metadata?.annotations?.[REVISION] !== revision;
+    const status = cond ? withCondition(d.status, cond) : d.status;
+    if (!annotate && semanticEqual(status, d.status)) return false;
+    const metadata = annotate ? { ...d.metadata, annotations: { ...(d.metadata?.annotations ?? {}), [REVISION]: revision } } : d.metadata;
+    this.ctx.api.updateStatus({ ...d, metadata, status });
+    return true;
   }
 
   // --- scaling ---------------------------------------------------------------------------------
