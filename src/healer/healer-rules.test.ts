@@ -336,10 +336,11 @@ describe('defect 2: rollback semantics like a rollout controller', () => {
       Object.assign(rs.metadata!.annotations!, { 'amadeus.io/known-good': 'true', 'amadeus.io/known-good-at': '2024-05-14T08:20:00Z' });
       rs.spec!.replicas = 0;
     });
-    setDeployment((d) => {
-      d.metadata!.annotations!['deployment.kubernetes.io/revision'] = '6';
-      d.status!.observedGeneration = d.metadata!.generation; // the controller has seen the rollback
-    });
+    // The controller writes its revision annotation through the status subresource: no new generation.
+    const d = deployment();
+    d.metadata!.annotations!['deployment.kubernetes.io/revision'] = '6';
+    d.status!.observedGeneration = d.metadata!.generation; // the controller has seen the rollback
+    kube.api.update(d, { status: true });
     kube.remove('v1', 'Pod', NS, 'web-a');
     kube.remove('v1', 'Pod', NS, 'web-b');
     now += 5 * 3_600_000; // past the rollback cooldown
