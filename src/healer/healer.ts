@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -213,6 +213,12 @@ export class Healer {
    * since run it (`healthySinceTemplateEdit`). A restart forgets it: the edit is then seen anew, later.
    */
   private readonly templateEdits = new Map<string, number>();
+  /**
+   * Deployment uid → the generation the leader's own removal of copied marks (`dropRevisionMarks`)
+   * left (`after`), and the one its controller had observed before it (`before`): the API server
+   * bumps a Deployment's generation for an annotation change too, though the spec is unchanged.
+   */
+  private readonly ownMarkRemovals = new Map<string, { before: number; after: number }>();
   /**
    * The template hash this process first saw each ReplicaSet (uid) with; null once it has seen it
    * with another. One seen since with another template was edited in place while watched — before
@@ -816,7 +822,7 @@ export class Healer {
     if (w.kind === 'Deployment') {
       const owner = ownerOf(pod);
       const rss = replicaSets.map((x) => this.withDryMarks(x));
-      pick = pickRollbackTarget(w.object, rss, this.o.rules, { failing: owner?.name, rolledBackFrom: away });
+      pick = pickRollbackTarget(this.observedDespiteOwnWrite(w.object), rss, this.o.rules, { failing: owner?.name, rolledBackFrom: away });
       revisionKey = replicaSetRevisionKey(owner?.uid ?? '');
       revisionWhat = 'revision';
     } else {
@@ -1576,6 +1582,17 @@ export class Healer {
   }
 
   /**
+   * The Deployment as far as its controller has observed its spec: a generation left by the
+   * leader's own removal of copied marks (annotations only) counts as observed while the one before
+   * it was, so the controller catching up on that write is no "rollout not observed" refusal.
+   */
+  private observedDespiteOwnWrite(d: V1Deployment): V1Deployment {
+    const own = this.ownMarkRemovals.get(d.metadata?.uid ?? '');
+    if (!own || d.metadata?.generation !== own.after || d.status?.observedGeneration !== own.before) return d;
+    return { ...d, status: { ...d.status, observedGeneration: own.after } };
+  }
+
+  /**
    * Removes revision marks from a Deployment (`kubectl rollout undo` copies them there): the
    * controller would otherwise keep copying them over each new ReplicaSet's own mark. Only those
    * annotations, by merge patch: no spec change, no rollout. Leader only; nothing in dry run, nor
@@ -1603,7 +1620,18 @@ export class Healer {
         const marks = revisionMarksOnDeployment(current.metadata, this.o.rules);
         if (!marks) return null;
         const resourceVersion = current.metadata?.resourceVersion;
-        await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations: marks, ...(resourceVersion ? { resourceVersion } : {}) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        const observed = this.observedDespiteOwnWrite(current).status?.observedGeneration;
+        const written = await this.o.clients.apps.patchNamespacedDeployment({ namespace, name, body: { metadata: { annotations: marks, ...(resourceVersion ? { resourceVersion } : {}) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        // Remembered only when the controller had observed the spec as it stands (the write changes none of it).
+        const uid = current.metadata?.uid;
+        const [before, after] = [current.metadata?.generation, written.metadata?.generation];
+        if (uid && before !== undefined && after !== undefined && observed === before) {
+          const prior = this.ownMarkRemovals.get(uid);
+          const chained = prior?.after === before && prior.before === (current as V1Deployment).status?.observedGeneration;
+          this.ownMarkRemovals.delete(uid);
+          this.ownMarkRemovals.set(uid, { before: chained ? prior.before : before, after });
+          if (this.ownMarkRemovals.size > REFUSALS_KEPT) this.ownMarkRemovals.delete(this.ownMarkRemovals.keys().next().value!);
+        }
         return marks;
       }, this.o.retry);
       if (removed) this.o.log.info('removed revision marks copied onto the Deployment (kubectl rollout undo copies them)', { namespace, workload: `Deployment/${name}`, annotations: Object.keys(removed) });
