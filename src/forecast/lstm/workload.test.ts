@@ -122,6 +122,44 @@ test('a replica that does not own the workload loads the owner\'s published weig
   }
 });
 
+// A replica restarted mid-day, or asked about the workload for the first time hours after its peers,
+// loads the published weights in the background; its first forecasts came before that load had
+// answered (on a restart, every workload's load queues behind two volume operations at a time) and
+// were the pre-trained model's, while the peers answered with the fine-tuned weights.
+test('a replica whose load of the published weights is slow answers its first forecast with them, as its peers do', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  try {
+    const tuned = createModel(shape, 7);
+    const accepted = Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    const a = setup(0, accepted, { weightsDir: dir, owns: () => true });
+    await a.w.forecast(at(0));
+    await a.w.forecast(at(60));
+    await a.w.settled();
+    const m = 60 + FINE_TUNE_EFFECT_MINUTES + 5;
+    const fa = await a.w.forecast(at(m));
+    expect(a.w.version).toBe(1);
+    // The restarted replica's volume answers its first read only after 50 ms.
+    const files = fileWeightsStore(dir);
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const slow: WeightsStore = {
+      ...files,
+      read: async (key, version) => {
+        await opened;
+        return files.read(key, version);
+      },
+    };
+    const c = setup(0, undefined, { weights: slow, owns: () => false });
+    const fc = c.w.forecast(at(m));
+    setTimeout(open, 50);
+    expect((await fc).values).toEqual(fa.values);
+    expect(c.w.version).toBe(1);
+    tuned.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // Numbers restart at v1 when the volume is emptied (an operator starting fine-tuning over, a PVC
 // replaced): a follower that kept to "never below the highest seen" stayed on its old weights while
 // the owner, and any replica restarted since, answered with the new v1.

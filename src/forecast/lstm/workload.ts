@@ -236,6 +236,11 @@ export class WorkloadLstm implements Forecaster {
   }
 
   async forecast(request: ForecastRequest): Promise<Forecast> {
+    // The weights already published answer from the first forecast, as on the peers: not the
+    // pre-trained model while their load is under way (a restart, a workload first seen late). It
+    // never rejects and ends within its reads' deadlines; past the registry's forecast deadline the
+    // trigger is not ready (UNAVAILABLE), never answered otherwise.
+    await this.loaded;
     const origin = forecastOrigin(request.history);
     const live = origin > this.maxOrigin;
     if (live) {
