@@ -84,6 +84,13 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   if (!Number.isInteger(interval) || interval < 1) throw new RangeError(`the state sync interval must be a whole number of minutes >= 1, got ${interval}`);
   if (!Number.isInteger(catchUp) || catchUp < interval) throw new RangeError(`catch-up must be a whole number of minutes >= the interval (${interval}), got ${catchUp}`);
   let lastOrigin: number | null = null;
+  /**
+   * Whether this replica has looked at the published state once and taken what it found (adopted,
+   * matched, nothing there, or too old to replay). Until then an owner follows too and publishes
+   * nothing: one that started while its first read failed (a volume busy with every workload's
+   * start-up loads) would otherwise publish its state from nothing, which every follower then adopts.
+   */
+  let looked = false;
   /** The last snapshot looked at (matched, adopted or skipped as not fitting), or published: what to read next (version-cursor.ts). */
   const cursor = new VersionCursor();
   /** This replica's own state digests at the publishing minutes (the last few). */
@@ -126,7 +133,7 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
 
   /** Keeps this replica's digest at a publishing minute; the owner publishes. */
   const afterStep = (origin: number, publishingMinute: boolean) => {
-    const owner = !!o.store && o.owns();
+    const owner = !!o.store && o.owns() && looked;
     if (!publishingMinute && !owner) return;
     const state = inner.exportState();
     const digest = digestOf(state);
@@ -175,8 +182,8 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   /** Looks at the newest snapshot; loads it when this replica's state differs. Returns the origin to replay from. */
   const follow = async (origin: number): Promise<void> => {
     const store = o.store;
-    // The owner follows nobody, except when it has no state at all (it just started or took over).
-    if (!store || (lastOrigin !== null && o.owns())) return;
+    // The owner follows nobody, once it has looked at what was published (it just started or took over).
+    if (!store || (looked && o.owns())) return;
     // A read that outlived its deadline is still holding a thread of the file system: not another one.
     if (reading) {
       o.log.debug?.('the shared volume has not answered an earlier read yet; keeping this replica\'s state', { workload: o.key });
@@ -189,11 +196,16 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
         ...(lineage ? { lineage: (v: number) => bounded(() => lineage(o.key, v), 'reading the lineage of the latest state version') } : {}),
         read: () => bounded(() => store.read(o.key), 'reading the published state'),
       });
-      if (!got) return;
+      if (!got) {
+        // Nothing published, or nothing newer than what was taken; a version that could not be read yet is read again.
+        if (version === null || cursor.seen.version > 0) looked = true;
+        return;
+      }
       const s = got.snapshot;
       // A snapshot of this very minute or later: the owner is ahead; look again next minute.
       if (s.origin >= origin) return;
       cursor.take(got);
+      looked = true;
       if (digests.get(s.origin) === s.digest) return o.onSnapshot?.('matched');
       // Too old to replay up to now: keep what this replica has (a new one comes within an interval).
       if (origin - s.origin > catchUp * MINUTE_MS) return;
