@@ -302,6 +302,31 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.lines.filter((l) => l.msg === 'refresh recovered')).toHaveLength(1);
   });
 
+  // A known limitation (README, Limitations: "A plan held through a forecaster failure is each
+  // replica's own last good plan"): it documents the divergence, it does not endorse it.
+  test('a replica first asked during a forecaster failure every replica sees has no last good plan to hold: it answers lower than its peer (a known limitation)', async () => {
+    const ctl = controllable('auto');
+    ctx = setup({ maxOutageMs: 600_000, forecasterFor: () => ctl.f });
+    const peer = setup({ maxOutageMs: 600_000, forecasterFor: () => ctl.f });
+    try {
+      const a = ctx.registry.touch(ref('a', { targetValue: '5', activationValue: '15', horizonMinutes: '2' }));
+      await waitFor(() => a.plan !== null);
+      expect(ctx.registry.served(a).value).toBe(20);
+      // The primary fails alike everywhere (a window the LSTM declines); the gate's baseline forecasts less.
+      ctl.gate = 'primary-failed';
+      ctl.model = 'holt-winters';
+      ctl.values = [3, 3];
+      await waitFor(() => a.plan?.reason === 'observed', 2000, 'a plan from the baseline');
+      // The peer is asked for the first time now (a new pod, or a first call later than this one's).
+      const b = peer.registry.touch(ref('a', { targetValue: '5', activationValue: '15', horizonMinutes: '2' }));
+      await waitFor(() => b.plan !== null);
+      expect(ctx.registry.served(a).value).toBe(20);
+      expect(peer.registry.served(b).value).toBe(10);
+    } finally {
+      peer.registry.close();
+    }
+  });
+
   test('fine-tuned weights are kept per series: two triggers of one name on different queries never share them; new planner settings keep them', () => {
     const keys: string[] = [];
     ctx = setup({ forecasterFor: (_name, key) => (keys.push(key), fakeForecaster()) });
