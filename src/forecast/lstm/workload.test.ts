@@ -160,6 +160,27 @@ test('a replica whose load of the published weights is slow answers its first fo
   }
 });
 
+// ... but not for long: a volume that does not answer (hung) must not hold a restarted replica's
+// every trigger past the registry's forecast deadline (UNAVAILABLE, nothing scaled on).
+test('a first load that never answers is waited for once, FIRST_LOAD_WAIT_MS at most: the pre-trained model answers meanwhile', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  try {
+    const files = fileWeightsStore(dir);
+    const hung: WeightsStore = { ...files, read: () => new Promise(() => {}) };
+    const c = setup(0, undefined, { weights: hung, owns: () => false });
+    const plain = setup(0).w;
+    const first = await c.w.forecast(at(100));
+    expect(first.values).toEqual((await plain.forecast(at(100))).values);
+    // Once waited for, never again: the next forecast is not held by the hung load (it would time
+    // the test out were it waited for at each forecast, 60 s).
+    const second = await c.w.forecast(at(101));
+    expect(second.values).toEqual((await plain.forecast(at(101))).values);
+    expect(c.w.version).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // Numbers restart at v1 when the volume is emptied (an operator starting fine-tuning over, a PVC
 // replaced): a follower that kept to "never below the highest seen" stayed on its old weights while
 // the owner, and any replica restarted since, answered with the new v1.

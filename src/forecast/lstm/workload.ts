@@ -34,6 +34,7 @@ import { fileWeightsStore, LineageGone, SHARED_VOLUME_TIMEOUT_MS, type WeightsSt
 import type { Seen } from '../../replicas/publish.js';
 import { VersionCursor } from '../../replicas/version-cursor.js';
 import { sharedVolume, VolumeBusyError, type VolumeGate } from '../volume-ops.js';
+import { within } from '../../deadline/deadline.js';
 import { UsageError } from '../../config/options.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
@@ -133,11 +134,19 @@ export const DEFAULT_MAX_PENDING_ROUNDS = 16;
 
 /**
  * Deadline of each read of the published weights when a workload first appears (ms): nothing waits on
- * it but the background load, so it may wait its turn for the volume (volume-ops.ts) behind the
+ * it but the background load (and a first forecast, FIRST_LOAD_WAIT_MS at most), so it may wait its turn for the volume (volume-ops.ts) behind the
  * reads of many workloads appearing at once. A load that fails is made good by the next minute's
  * look at the volume.
  */
 const LOAD_TIMEOUT_MS = 60_000;
+/**
+ * How long a workload's first forecast waits for the weights already published (their load at
+ * start). Under the registry's slow-refresh mark (2 s), so waiting refreshes keep their queue moving;
+ * a healthy volume loads within it. Past it, or with the volume refusing (hung), the pre-trained
+ * model answers meanwhile, as before: answering differently from the peers for a while is better
+ * than every trigger of a restarted replica waiting out the volume's 60 s deadlines (UNAVAILABLE).
+ */
+export const FIRST_LOAD_WAIT_MS = 1_000;
 
 /** How far back (minutes) a replayed minute may reach: earlier versions are kept that long. */
 const KEEP_VERSIONS_MINUTES = 120;
@@ -171,6 +180,8 @@ export class WorkloadLstm implements Forecaster {
   private maxOrigin = -Infinity;
   /** The origin minute the shared volume was last looked at. */
   private checkedAt = -Infinity;
+  /** Whether a forecast has waited for the first load already (it is waited for once, FIRST_LOAD_WAIT_MS at most). */
+  private loadWaited = false;
   private checking: Promise<void> | null = null;
   /**
    * The newest published version read (loaded, published by this replica, or refused: a newer
@@ -236,11 +247,13 @@ export class WorkloadLstm implements Forecaster {
   }
 
   async forecast(request: ForecastRequest): Promise<Forecast> {
-    // The weights already published answer from the first forecast, as on the peers: not the
-    // pre-trained model while their load is under way (a restart, a workload first seen late). It
-    // never rejects and ends within its reads' deadlines; past the registry's forecast deadline the
-    // trigger is not ready (UNAVAILABLE), never answered otherwise.
-    await this.loaded;
+    // The weights already published answer from the first forecast, as on the peers, not the
+    // pre-trained model while their load is under way (a restart, a workload first seen late) —
+    // within FIRST_LOAD_WAIT_MS, once (`loaded` never rejects).
+    if (!this.loadWaited) {
+      this.loadWaited = true;
+      if (!this.volume.refusing) await within(this.loaded, FIRST_LOAD_WAIT_MS, 'the published weights\' first load').catch(() => undefined);
+    }
     const origin = forecastOrigin(request.history);
     const live = origin > this.maxOrigin;
     if (live) {
