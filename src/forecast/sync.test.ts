@@ -3,7 +3,7 @@
  * starter adopts the owner's published state, a replica that missed minutes replays them, and one
  * whose state diverged is brought back at the next snapshot. Real files (publish.ts) carry the state.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCalibratedForecaster } from './calibrate.js';
@@ -141,6 +141,59 @@ test('an owner whose first read of the published state failed reads it at the ne
     expect(o).toEqual(want);
   }
   expect(differed).toBe(1); // the control can tell a cold state: the test can fail
+});
+
+// The same through the real store: a `current` the volume fails to read (here a symlink loop: ELOOP;
+// on NFS an ESTALE, an EIO) was read as "nothing published", so the restarted owner published its
+// state from nothing over the workload's records.
+test('an owner whose first read of current fails on the volume (not missing: failing) publishes nothing until it has read it', async () => {
+  const store = fileStateStore(dir);
+  let handedOver = false;
+  const old = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => !handedOver, log: silentLogger });
+  const control = replica(null, true);
+  for (let m = 200; m < 251; m++) {
+    await ask(old, m);
+    await old.settled();
+    await ask(control, m);
+  }
+  handedOver = true;
+  const current = join(dir, sharedKey('state', 'shop/web#abc'), 'current');
+  renameSync(current, `${current}.aside`);
+  symlinkSync(current, current); // every read of it fails with ELOOP
+  const restarted = replica(store, true);
+  for (let m = 251; m < 254; m++) {
+    await ask(restarted, m);
+    await restarted.settled();
+  }
+  rmSync(current);
+  renameSync(`${current}.aside`, current);
+  for (let m = 254; m < 300; m++) {
+    const want = answer(await ask(control, m));
+    expect(answer(await ask(restarted, m))).toEqual(want);
+    await restarted.settled();
+    expect(answer(await ask(old, m))).toEqual(want);
+  }
+});
+
+// What the volume answered with is no snapshot at all (every version kept fails its checksum): the
+// owner has looked, and publishes over it — it used to wait for a snapshot forever, publishing nothing.
+test('an owner whose volume answers but holds nothing usable (every version corrupt) publishes its own state', async () => {
+  const files = fileStateStore(dir);
+  const published: number[] = [];
+  const store: StateStore = { ...files, publish: (key, snapshot) => (published.push((snapshot.origin - T0) / MIN), files.publish(key, snapshot)) };
+  const first = replica(files, true);
+  for (let m = 200; m < 206; m++) {
+    await ask(first, m);
+    await first.settled();
+  }
+  const key = join(dir, sharedKey('state', 'shop/web#abc'));
+  for (const v of ['v1', 'v2']) writeFileSync(join(key, v, 'state.json'), 'corrupted');
+  const owner = replica(store, true);
+  for (let m = 206; m < 216; m++) {
+    await ask(owner, m);
+    await owner.settled();
+  }
+  expect(published).toEqual([206, 210, 215]);
 });
 
 // Numbers restart at v1 when the volume is emptied (an operator starting over, a PVC replaced); a

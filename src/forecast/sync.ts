@@ -85,10 +85,10 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   if (!Number.isInteger(catchUp) || catchUp < interval) throw new RangeError(`catch-up must be a whole number of minutes >= the interval (${interval}), got ${catchUp}`);
   let lastOrigin: number | null = null;
   /**
-   * Whether this replica has looked at the published state once and taken what it found (adopted,
-   * matched, nothing there, or too old to replay). Until then an owner follows too and publishes
-   * nothing: one that started while its first read failed (a volume busy with every workload's
-   * start-up loads) would otherwise publish its state from nothing, which every follower then adopts.
+   * Whether this replica has read the published state once (whatever it found: a snapshot, nothing,
+   * nothing usable). Until then an owner follows too and publishes nothing: one that started while
+   * its first read failed (a volume busy with every workload's start-up loads, or failing) would
+   * otherwise publish its state from nothing, which every follower then adopts.
    */
   let looked = false;
   /** The last snapshot looked at (matched, adopted or skipped as not fitting), or published: what to read next (version-cursor.ts). */
@@ -196,16 +196,15 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
         ...(lineage ? { lineage: (v: number) => bounded(() => lineage(o.key, v), 'reading the lineage of the latest state version') } : {}),
         read: () => bounded(() => store.read(o.key), 'reading the published state'),
       });
-      if (!got) {
-        // Nothing published, or nothing newer than what was taken; a version that could not be read yet is read again.
-        if (version === null || cursor.seen.version > 0) looked = true;
-        return;
-      }
+      // The volume answered (a read that failed throws, publish.ts): whatever it holds — nothing, nothing
+      // newer, nothing usable (every version corrupt), a snapshot ahead — this replica has looked, and
+      // an owner may publish over it. Only a failed or refused read leaves an owner silent.
+      looked = true;
+      if (!got) return;
       const s = got.snapshot;
       // A snapshot of this very minute or later: the owner is ahead; look again next minute.
       if (s.origin >= origin) return;
       cursor.take(got);
-      looked = true;
       if (digests.get(s.origin) === s.digest) return o.onSnapshot?.('matched');
       // Too old to replay up to now: keep what this replica has (a new one comes within an interval).
       if (origin - s.origin > catchUp * MINUTE_MS) return;

@@ -1,6 +1,6 @@
 /** Atomic publication to a shared volume: complete versions only, fallback on corruption, no torn pointer. */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync, truncateSync, renameSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -221,6 +221,55 @@ describe('lineage', () => {
     rememberLineage(kept, undefined);
     expect([...kept]).toEqual(Array.from({ length: LINEAGES_KEPT }, (_, i) => `l${i + 3}`));
   });
+});
+
+// A volume failing (ESTALE, EIO on NFS; here ELOOP, a symlink loop) is not a volume holding nothing:
+// taken for none, a restarted owner published its state from nothing (sync.ts), and a transient
+// failure on a publish was taken for the volume emptied (LineageGone: the fine-tuned chain dropped).
+test('a read that fails (not missing, not malformed) throws: current, the listing, a version, the lineage; missing and malformed are still null', async () => {
+  await publish(root, 'w', 1, model(1), { lineage: 'a' });
+  const loop = (path: string) => {
+    renameSync(path, `${path}.aside`);
+    symlinkSync(path, path);
+    return () => {
+      rmSync(path);
+      renameSync(`${path}.aside`, path);
+    };
+  };
+  let restore = loop(join(root, 'w', CURRENT));
+  await expect(readPointer(root, 'w')).rejects.toMatchObject({ code: 'ELOOP' });
+  await expect(readCurrent(root, 'w')).rejects.toMatchObject({ code: 'ELOOP' });
+  restore();
+  restore = loop(join(root, 'w', 'v1', 'meta.json'));
+  await expect(readCurrent(root, 'w')).rejects.toMatchObject({ code: 'ELOOP' });
+  await expect(continuedLineage(root, 'w')).rejects.toMatchObject({ code: 'ELOOP' });
+  expect(await readMeta(root, 'w', 1)).toBeNull(); // the lenient reader, for a look that may fail
+  restore();
+  restore = loop(join(root, 'w', 'v1', 'weights.bin'));
+  await expect(readCurrent(root, 'w')).rejects.toMatchObject({ code: 'ELOOP' });
+  restore();
+  expect((await readCurrent(root, 'w'))?.version).toBe(1);
+  // Missing or malformed: known bad, null as before.
+  writeFileSync(join(root, 'w', CURRENT), 'garbage\n');
+  expect(await readPointer(root, 'w')).toBeNull();
+  expect(await readPointer(root, 'nothing-here')).toBeNull();
+  expect(await listVersions(root, 'nothing-here')).toEqual([]);
+  writeFileSync(join(root, 'w', 'v1', 'meta.json'), '{');
+  expect(await continuedLineage(root, 'w')).toBeNull();
+});
+
+test('a publish continuing a lineage whose meta.json the volume fails to read fails as a publish, not as LineageGone', async () => {
+  const store = fileWeightsStore(root);
+  const first = await store.publish('ns/app', modelFiles(1));
+  const meta = join(root, sharedKey('weights', 'ns/app'), `v${first.version}`, 'meta.json');
+  renameSync(meta, `${meta}.aside`);
+  symlinkSync(meta, meta);
+  const failed = await store.publish('ns/app', modelFiles(2), { continues: { lineage: first.lineage } }).then(() => null, (err: unknown) => err);
+  expect(failed).toMatchObject({ code: 'ELOOP' });
+  expect(failed).not.toBeInstanceOf(LineageGone);
+  rmSync(meta);
+  renameSync(`${meta}.aside`, meta);
+  expect(await store.publish('ns/app', modelFiles(2), { continues: { lineage: first.lineage } })).toEqual({ version: first.version + 1, lineage: first.lineage });
 });
 
 test('nothing published: readCurrent is null', async () => {

@@ -186,14 +186,28 @@ async function syncDir(path: string): Promise<void> {
 
 const tmpName = () => `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
 
-/** The published version number in `current`, or null when absent or unreadable. */
+/** Whether `err` says the file or directory is not there (as opposed to a read that failed). */
+const absent = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+/**
+ * Whether `err` is a read that failed (EIO, ESTALE, EACCES …): what is there is unknown. Not one: the
+ * file is missing, or is what it must not be (over its cap, not a regular file) — known bad.
+ */
+const readFailed = (err: unknown): boolean => typeof (err as NodeJS.ErrnoException).code === 'string' && !absent(err);
+
+/**
+ * The published version number in `current`, or null when absent or not a number. A read that fails
+ * otherwise (EIO, ESTALE, EACCES, a size over the cap) throws: taken for "nothing published", it
+ * would let a restarted owner publish its state from nothing over what is there (sync.ts).
+ */
 export async function readPointer(root: string, key: string): Promise<number | null> {
+  let text: string;
   try {
-    const text = (await readCapped(join(root, key, CURRENT), READ_CAPS.pointerBytes)).toString('utf8').trim();
-    return /^\d+$/.test(text) ? Number(text) : null;
-  } catch {
+    text = (await readCapped(join(root, key, CURRENT), READ_CAPS.pointerBytes)).toString('utf8').trim();
+  } catch (err) {
+    if (readFailed(err)) throw err;
     return null;
   }
+  return /^\d+$/.test(text) ? Number(text) : null;
 }
 
 /** Version numbers present as `v<N>` directories, ascending (complete or not). */
@@ -201,7 +215,8 @@ export async function listVersions(root: string, key: string): Promise<number[]>
   let names: string[];
   try {
     names = await fs.readdir(join(root, key));
-  } catch {
+  } catch (err) {
+    if (readFailed(err)) throw err; // a listing that failed is not an empty one (see readPointer)
     return [];
   }
   return names.filter((n) => /^v\d+$/.test(n)).map((n) => Number(n.slice(1))).sort((a, b) => a - b);
@@ -213,34 +228,51 @@ export async function listVersions(root: string, key: string): Promise<number[]>
  * release's version). Cheap enough to look at a version's lineage without reading its files.
  */
 export async function readMeta(root: string, key: string, version: number): Promise<Meta | null> {
-  try {
-    const meta = JSON.parse((await readCapped(join(root, key, `v${version}`, META), READ_CAPS.metaBytes)).toString('utf8')) as Meta;
-    if (meta?.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
-    if (!validLineage(meta.lineage)) delete meta.lineage;
-    return meta;
-  } catch {
-    return null;
-  }
+  return readMetaOrThrow(root, key, version).catch(() => null);
 }
 
-/** Reads and verifies one version; null when missing, partial, corrupt or over its caps. */
-export async function readVersion(root: string, key: string, version: number, limits: ReadLimits = {}): Promise<Current | null> {
-  const dir = join(root, key, `v${version}`);
+/** readMeta, but a read that failed (not missing, not malformed) throws: "unknown" is not "none". */
+async function readMetaOrThrow(root: string, key: string, version: number): Promise<Meta | null> {
+  let bytes: Buffer;
   try {
-    const meta = await readMeta(root, key, version);
-    if (!meta) return null;
-    const files: Record<string, Buffer> = {};
-    let left = limits.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
-    for (const name of meta.files) {
-      if (!validName(name)) return null;
-      files[name] = await readCapped(join(dir, name), left);
-      left -= files[name].length;
-    }
-    if (checksumOf(files) !== meta.checksum) return null;
-    return { version, dir, meta, files };
+    bytes = await readCapped(join(root, key, `v${version}`, META), READ_CAPS.metaBytes);
+  } catch (err) {
+    if (readFailed(err)) throw err;
+    return null;
+  }
+  let meta: Meta;
+  try {
+    meta = JSON.parse(bytes.toString('utf8')) as Meta;
   } catch {
     return null;
   }
+  if (meta?.version !== version || !Array.isArray(meta.files) || typeof meta.checksum !== 'string') return null;
+  if (!validLineage(meta.lineage)) delete meta.lineage;
+  return meta;
+}
+
+/**
+ * Reads and verifies one version; null when missing, partial, corrupt or over its caps. A read that
+ * failed otherwise (EIO, ESTALE, EACCES) throws: the version may be fine (see readPointer).
+ */
+export async function readVersion(root: string, key: string, version: number, limits: ReadLimits = {}): Promise<Current | null> {
+  const dir = join(root, key, `v${version}`);
+  const meta = await readMetaOrThrow(root, key, version);
+  if (!meta) return null;
+  const files: Record<string, Buffer> = {};
+  let left = limits.maxBytes ?? DEFAULT_VERSION_MAX_BYTES;
+  for (const name of meta.files) {
+    if (!validName(name)) return null;
+    try {
+      files[name] = await readCapped(join(dir, name), left);
+    } catch (err) {
+      if (readFailed(err)) throw err;
+      return null;
+    }
+    left -= files[name].length;
+  }
+  if (checksumOf(files) !== meta.checksum) return null;
+  return { version, dir, meta, files };
 }
 
 /**
@@ -251,6 +283,7 @@ export async function readCurrent(root: string, key: string, limits: ReadLimits 
   // Publishers prune as they go: every version listed may be gone by the time it is read (several
   // publishes between this reader's listing and its reads). Then the listing is stale, not empty:
   // list again, a few times, before saying there is nothing.
+  let failed: unknown;
   for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
     const pointer = await readPointer(root, key);
     const versions = await listVersions(root, key);
@@ -260,10 +293,16 @@ export async function readCurrent(root: string, key: string, limits: ReadLimits 
     const older = versions.filter((v) => pointer === null || v <= pointer).reverse();
     const newer = pointer === null ? [] : versions.filter((v) => v > pointer).reverse();
     for (const v of [...older, ...newer]) {
-      const got = await readVersion(root, key, v, limits);
-      if (got) return got;
+      try {
+        const got = await readVersion(root, key, v, limits);
+        if (got) return got;
+      } catch (err) {
+        failed ??= err;
+      }
     }
   }
+  // Nothing verified, and some read failed: not "nothing published" (the volume may be failing).
+  if (failed !== undefined) throw failed;
   return null;
 }
 
@@ -272,8 +311,7 @@ const READ_ATTEMPTS = 5;
 
 /**
  * Whether `key` holds nothing: its directory gone, or no version, pointer or write in progress in it
- * (emptied by an operator). False when that cannot be told (any other error): readPointer and
- * listVersions answer alike for an empty directory and a failing read, this does not.
+ * (emptied by an operator). False when that cannot be told (any other error).
  */
 export async function isEmpty(root: string, key: string): Promise<boolean> {
   try {
@@ -291,15 +329,16 @@ export async function nextVersion(root: string, key: string): Promise<number> {
 
 /**
  * The lineage the next version of `key` continues: that of the newest version whose meta.json reads
- * ({} when it has none: an older release's, continued as such). Null when no version's does: a new
- * lineage begins (newLineage).
+ * ({} when it has none: an older release's, continued as such). Null when no version's does (none
+ * there, or all missing or malformed): a new lineage begins (newLineage). A read that failed throws:
+ * a volume that did not answer is no evidence of an emptied one (a LineageGone, a new lineage).
  */
 export async function continuedLineage(root: string, key: string): Promise<{ lineage?: string } | null> {
   const pointer = await readPointer(root, key);
   const versions = [...new Set([...(await listVersions(root, key)), ...(pointer === null ? [] : [pointer])])].sort((a, b) => b - a);
   for (const v of versions) {
-    // Missing or unreadable: an older one decides.
-    const meta = await readMeta(root, key, v);
+    // Missing or malformed: an older one decides.
+    const meta = await readMetaOrThrow(root, key, v);
     if (meta) return meta.lineage === undefined ? {} : { lineage: meta.lineage };
   }
   return null;
@@ -364,7 +403,9 @@ export async function publish(root: string, key: string, version: number, files:
     await fs.rename(tmpPointer, join(keyDir, CURRENT));
     await syncDir(keyDir);
   }
-  await prune(root, key, o.keep ?? 2, clock(), limits);
+  // Housekeeping after the switch: a prune that fails (the volume failing meanwhile) does not undo
+  // the publish; the next one prunes again.
+  await prune(root, key, o.keep ?? 2, clock(), limits).catch(() => undefined);
   return checksum;
 }
 
