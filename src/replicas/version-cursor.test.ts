@@ -101,3 +101,37 @@ test('reset: the next current is read whatever its number; lineages seen are sti
   v.current = { version: 1, lineage: 'z' };
   expect(await e.next(1, 0, { read: reads.read })).toBeNull();
 });
+
+// A lower current passed over stays unread while it stays; the volume emptied and published anew up
+// to that very number brought a new lineage under it, which was never read (for weights, until the
+// owner's next round: hours).
+test('a passed-over current is peeked at like an equal one: the same number of a new lineage is read within LINEAGE_PEEK_MINUTES', async () => {
+  const c = new VersionCursor();
+  const { v, reads } = volume();
+  c.take({ version: 5, lineage: 'a' });
+  v.current = { version: 3, lineage: 'a' }; // stale
+  v.lineages.set(3, 'a');
+  expect(await c.next(3, 0, reads)).toBeNull();
+  for (let m = 1; m < 10; m++) expect(await c.next(3, m * MIN, reads)).toBeNull();
+  expect(v.reads).toBe(1);
+  v.current = { version: 3, lineage: 'b' }; // emptied, and published anew up to v3
+  v.lineages.set(3, 'b');
+  let got: Seen | null = null;
+  let m = 10;
+  for (; !got && m < 30; m++) got = await c.next(3, m * MIN, reads);
+  expect(got).toEqual({ version: 3, lineage: 'b' });
+  expect(m - 10).toBeLessThanOrEqual(LINEAGE_PEEK_MINUTES);
+});
+
+test('a lineage peek that could not read is tried again at the next look, not LINEAGE_PEEK_MINUTES later', async () => {
+  const c = new VersionCursor();
+  const { v, reads } = volume();
+  c.take({ version: 1, lineage: 'old' });
+  v.lineages.set(1, 'old');
+  expect(await c.next(1, 0, reads)).toBeNull(); // peeked: old
+  v.lineages.delete(1); // the new lineage's meta.json not readable yet
+  v.current = { version: 1, lineage: 'new' };
+  expect(await c.next(1, LINEAGE_PEEK_MINUTES * MIN, reads)).toBeNull();
+  v.lineages.set(1, 'new');
+  expect(await c.next(1, (LINEAGE_PEEK_MINUTES + 1) * MIN, reads)).toEqual({ version: 1, lineage: 'new' });
+});

@@ -11,7 +11,9 @@
  *   before `v1/`), passes nothing over: the next look reads again.
  * - An equal `current` is the version taken, unless the volume was emptied and published anew up to
  *   that number between two looks: every LINEAGE_PEEK_MINUTES the lineage in its meta.json (one
- *   small read, not the version's files) is compared, and a lineage never seen is read.
+ *   small read, not the version's files) is compared, and a lineage never seen is read. So is a
+ *   `current` passed over (the same emptying can bring it back); a peek that could not read the
+ *   lineage is tried again at the next look.
  */
 import { rememberLineage, supersedes, type Seen } from './publish.js';
 
@@ -63,12 +65,15 @@ export class VersionCursor {
    */
   async next<T extends Seen>(latest: number | null, at: number, reads: CursorReads<T>): Promise<T | null> {
     if (latest !== this.passedOver) this.passedOver = null;
-    if (latest === null || latest === this.passedOver) return null;
-    if (latest === this.taken.version) {
+    if (latest === null) return null;
+    if (latest === this.taken.version || latest === this.passedOver) {
+      // Read before, and not to be taken: only a lineage never seen (the volume emptied and published
+      // anew up to that number between two looks) makes it worth reading again.
       if (!reads.lineage || at - this.peekedAt < this.peekEveryMs) return null;
-      this.peekedAt = at;
       const lineage = await reads.lineage(latest);
-      if (lineage === null || !supersedes({ version: latest, lineage }, this.taken, this.lineages)) return null;
+      if (lineage === null) return null; // not read: looked at again at the next look
+      this.peekedAt = at;
+      if (!supersedes({ version: latest, lineage }, this.taken, this.lineages)) return null;
     }
     const got = await reads.read();
     if (!got) return null;
