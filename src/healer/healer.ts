@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -892,9 +892,12 @@ export class Healer {
     if ('none' in pick) return this.refused(pick.code, `no rollback: ${pick.none}`);
 
     const now = this.clock();
-    // The template restored is recorded with the mark: a later leader finishing the rollback of an
-    // OnDelete StatefulSet checks the template is still that one (`finishRollback`).
-    const to = templateHash(w.kind === 'Deployment' ? (pick.target as V1ReplicaSet).spec?.template : revisionData(pick.target as Parameters<typeof revisionData>[0])?.spec.template);
+    // What was restored is recorded with the mark: a later leader finishing the rollback of an
+    // OnDelete StatefulSet checks the set is still at it (`finishRollback`). A StatefulSet's is its
+    // ControllerRevision's name, which the controller reports as `updateRevision` while the template
+    // equals that revision's data: a hash of the typed set never matches one of the raw data when
+    // the template holds a field client-node's model drops.
+    const to = w.kind === 'Deployment' ? templateHash((pick.target as V1ReplicaSet).spec?.template) : `${REVISION_TO}${pick.target.metadata?.name}`;
     const marks = { [A.lastRollback]: writeMark({ ...nextMark(last, now, failure.key), to }), [A.rolledBackFrom]: withRolledBackFrom(marked, pick.failing.hash, this.o.rules) };
     const targetName = pick.target.metadata?.name;
     if (w.kind === 'Deployment') {
@@ -1008,7 +1011,7 @@ export class Healer {
    * re-decides, and no error here turns the applied change into a failure — a pod left stuck is
    * recreated when it fails again (`finishStatefulSet`).
    */
-  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, raise?: Raise): Promise<Recreated> {
+  private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, raise?: Raise, recheck?: () => Promise<boolean>): Promise<Recreated> {
     const namespace = w.object.metadata!.namespace!;
     let deleted = 0;
     let left: string[] = [];
@@ -1019,6 +1022,7 @@ export class Healer {
         // No revision is spared by name: `stuck` says which pods are the change's to replace.
         let candidates = statefulSetPodsToRecreate(w.object, pods, '').filter(stuck);
         if (raise) ({ recreate: candidates, left } = await this.recreatedWithRaise(w, candidates, raise));
+        if (candidates.length > 0 && recheck && !(await recheck())) return;
         for (const p of candidates) {
           if (!this.stillLeading(w, action)) return;
           try {
@@ -1069,9 +1073,9 @@ export class Healer {
    * whoever sees one of them fail again: the leader, unless in dry-run; no cooldown applies, as
    * it is not a new action. Null when there was nothing to recreate.
    */
-  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, failure: Failure, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string, raise?: Raise): Promise<Outcome | null> {
+  private async finishStatefulSet(w: Workload & { kind: 'StatefulSet' }, failure: Failure, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, what: string, raise?: Raise, recheck?: () => Promise<boolean>): Promise<Outcome | null> {
     if (!this.leadingFor(w, action, failure) || (await this.dryRun(w.object.metadata!.namespace!))) return null;
-    const { deleted, left } = await this.recreateStuckPods(w, action, stuck, raise);
+    const { deleted, left } = await this.recreateStuckPods(w, action, stuck, raise, recheck);
     // Leadership lost before any delete: looked at again once leading again, as before a patch.
     if (deleted === 0 && !this.isLeader) this.seen.delete(failure.key);
     if (left.length > 0) this.o.log.debug('stuck pods left as they are', { namespace: w.object.metadata!.namespace, workload: `${w.kind}/${w.object.metadata!.name}`, left });
@@ -1081,15 +1085,23 @@ export class Healer {
   /**
    * `finishStatefulSet` for a rollback from `revision`. An OnDelete set's controller replaces no pod
    * and a delete recreates it from the template as it is now: once that is no longer the template
-   * the rollback restored (its mark's `to`; a mark without it proves nothing) — an operator's next
+   * the rollback restored (`restoredTemplateKept`; a mark without `to` proves nothing) — an operator's next
    * release, applied to be rolled out pod by pod — a delete would roll that release out where
    * nobody has. Those pods are left to the operator. (Under RollingUpdate the controller rolls the
    * template onto them anyway; the delete only unblocks it.)
    */
   private async finishRollback(w: Workload & { kind: 'StatefulSet' }, marked: V1ObjectMeta, failure: Failure, revision: string): Promise<Outcome | null> {
-    const onDelete = w.object.spec?.updateStrategy?.type === 'OnDelete';
+    const what = `at ${revision}, which this StatefulSet was rolled back from`;
+    if (w.object.spec?.updateStrategy?.type !== 'OnDelete') return this.finishStatefulSet(w, failure, 'rollback', replacedByRollback(w, revision), what);
     const to = readMark(marked, this.o.rules.annotations.lastRollback)?.to;
-    if (onDelete && to !== templateHash(w.object.spec?.template)) {
+    const kept = restoredTemplateKept(w.object, to);
+    if (kept === 'unobserved') {
+      // The controller has not reported on the template of now yet: looked at again at the next event or resync.
+      this.seen.delete(failure.key);
+      this.o.log.debug('pods stuck at a revision rolled back from: waiting for the StatefulSet controller to observe the template', { workload: `${w.kind}/${w.object.metadata?.name}`, namespace: w.object.metadata?.namespace, revision });
+      return null;
+    }
+    if (kept === 'changed') {
       // Said (once a quarter of an hour, like any refusal): the pods keep crash-looping until
       // someone deletes them, and that someone is the operator rolling the new template out.
       const why = to === undefined ? 'the rollback was recorded by an earlier Amadeus, which did not name the template it restored, so it cannot tell whether the template has changed since' : 'its template has changed since the rollback';
@@ -1098,7 +1110,15 @@ export class Healer {
         `pods stuck at ${revision}, which this OnDelete StatefulSet was rolled back from, are left as they are: ${why}, and a deleted pod comes back at the template of now. Delete them when you roll the current template out: kubectl -n ${w.object.metadata?.namespace} delete pod <pod>`,
       );
     }
-    return this.finishStatefulSet(w, failure, 'rollback', replacedByRollback(w, revision), `at ${revision}, which this StatefulSet was rolled back from`);
+    // Checked again on the set as the API server holds it right before the deletes: an operator's
+    // release applied since the event would otherwise be rolled onto the deleted pods.
+    const recheck = async (): Promise<boolean> => {
+      const now = await this.o.clients.apps.readNamespacedStatefulSet({ namespace: w.object.metadata!.namespace!, name: w.object.metadata!.name! });
+      const still = now.metadata?.uid === w.object.metadata?.uid && restoredTemplateKept(now, to) === 'kept';
+      if (!still) this.o.log.info('stuck pods left as they are: the StatefulSet changed since, it may no longer be at the template its rollback restored', { workload: `${w.kind}/${w.object.metadata?.name}`, namespace: w.object.metadata?.namespace, revision });
+      return still;
+    };
+    return this.finishStatefulSet(w, failure, 'rollback', replacedByRollback(w, revision), what, undefined, recheck);
   }
 
   /**
@@ -1698,6 +1718,23 @@ function requestOf(c: V1Container): number | null {
   } catch {
     return null;
   }
+}
+
+/** How a StatefulSet rollback's mark names the ControllerRevision restored (`to`; a bare template hash is an older build's). */
+const REVISION_TO = 'ControllerRevision/';
+
+/**
+ * Whether an `OnDelete` StatefulSet is still at the template its last rollback restored (`to`, its
+ * mark's). A revision name (`REVISION_TO`): the controller's `updateRevision`, once it has observed
+ * the set's generation — it reuses the target's ControllerRevision while the template equals its
+ * data, whatever the typed model keeps of either. A template hash (04cafb3's marks): against the set's
+ * typed template, as that build compared. No `to` (before it): cannot tell, 'changed'.
+ */
+function restoredTemplateKept(set: V1StatefulSet, to: string | undefined): 'kept' | 'changed' | 'unobserved' {
+  if (to === undefined) return 'changed';
+  if (!to.startsWith(REVISION_TO)) return to === templateHash(set.spec?.template) ? 'kept' : 'changed';
+  if (set.metadata?.generation === undefined || set.status?.observedGeneration !== set.metadata.generation) return 'unobserved';
+  return set.status?.updateRevision === to.slice(REVISION_TO.length) ? 'kept' : 'changed';
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import type { V1ControllerRevision, V1Lease, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { statefulSet } from '../test-support/cluster/objects.js';
+import { templateHash } from './known-good.js';
 import { HEAL, healerWorld, LEASE, NS, podReady as ready, reportSummary, type HealerWorld } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
@@ -20,6 +21,16 @@ const holder = (w: HealerWorld) => w.get<V1Lease>('coordination.k8s.io/v1', 'Lea
 const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
 const podsOf = (w: HealerWorld) => w.pods({ app: 'db' }).map((p: V1Pod) => `${p.metadata!.name} ${p.spec!.containers[0]!.image} ${ready(p)}`);
 const deletes = (w: HealerWorld) => w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path);
+
+const MARK = 'amadeus.io/last-rollback';
+const mark = () => JSON.parse(set().metadata!.annotations![MARK]!) as Record<string, unknown>;
+/** Rewrites the rollback's mark as another build would have written it. */
+const remark = (edit: (m: Record<string, unknown>) => void) =>
+  w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => {
+    const m = JSON.parse(s.metadata!.annotations![MARK]!) as Record<string, unknown>;
+    edit(m);
+    s.metadata!.annotations![MARK] = JSON.stringify(m);
+  });
 
 /** db (OnDelete, 3 pods) known-good at db:1; db:2 applied and rolled onto db-2 by the operator; leader a rolls it back and is cut off before deleting db-2. */
 async function rolledBackLeaderGone(): Promise<{ good: string }> {
@@ -71,4 +82,42 @@ test('OnDelete: the same with the template still the rollback\'s → the next le
   expect(podsOf(w)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:1 true']);
   expect(w.pods({ app: 'db' }).every((p) => p.metadata!.labels!['controller-revision-hash'] === good)).toBe(true);
   expect(w.patches('statefulsets/db').map((p) => p.status)).toEqual([200]);
+});
+
+test('OnDelete: the rollback\'s mark names the ControllerRevision restored; a mark of the build before it (`to` a template hash) still finishes', async () => {
+  const { good } = await rolledBackLeaderGone();
+  expect(mark().to).toBe(`ControllerRevision/${good}`);
+  remark((m) => (m.to = templateHash(set().spec!.template)));
+  await w.advance(20 * 60);
+
+  expect(holder(w)).toBe('b');
+  expect(deletes(w)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
+  expect(reportSummary(w)).toEqual(['StatefulSet/db rollback/applied/recreated-stuck-pods']);
+  expect(podsOf(w)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:1 true']);
+});
+
+test('OnDelete: a mark written before the template was recorded (no `to`) → refused and said, db-2 not deleted', async () => {
+  await rolledBackLeaderGone();
+  remark((m) => delete m.to);
+  await w.advance(20 * 60);
+
+  expect(holder(w)).toBe('b');
+  expect(deletes(w)).toEqual([]);
+  expect(podsOf(w)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:2 false']);
+  expect(reportSummary(w)).toEqual(Array(2).fill('StatefulSet/db rollback/refused/template-changed-since-rollback'));
+  expect(w.reports()[0]!.message).toContain('recorded by an earlier Amadeus');
+});
+
+test('OnDelete: the operator applies db:3 between the next leader\'s look at the set and its deletes (as it lists the pods) → db-2 not deleted (it was, and came back at db:3, before)', async () => {
+  await rolledBackLeaderGone();
+  w.kube.beforeNext({ method: 'GET', path: `/api/v1/namespaces/${NS}/pods` }, () =>
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:3')),
+  );
+  await w.advance(20 * 60);
+
+  expect(holder(w)).toBe('b');
+  expect(set().spec!.template.spec!.containers[0]!.image).toBe('db:3');
+  expect(deletes(w)).toEqual([]);
+  expect(podsOf(w)).toEqual(['db-0 db:1 true', 'db-1 db:1 true', 'db-2 db:2 false']);
+  expect(w.lines().filter((l) => l.level === 'error')).toEqual([]);
 });
