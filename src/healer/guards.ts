@@ -79,9 +79,10 @@ export interface ActionMark {
    */
   containers: Record<string, number> | null;
   /**
-   * Rollbacks: the `templateHash` (known-good.ts) of the template restored (marks written before it have
-   * none). An OnDelete StatefulSet's stuck pods are recreated from the template only while it is
-   * still that one.
+   * Rollbacks: what was restored (marks written before 04cafb3 have none) — for a StatefulSet
+   * `ControllerRevision/<name>` of the target (04cafb3's build wrote the template's `templateHash`,
+   * still read), for a Deployment the `templateHash` (known-good.ts). An OnDelete StatefulSet's stuck
+   * pods are recreated only while it is still its update revision (healer.ts restoredTemplateKept).
    */
   to?: string;
 }
