@@ -79,10 +79,10 @@ export interface ActionMark {
    */
   containers: Record<string, number> | null;
   /**
-   * Rollbacks: what was restored (marks written before 04cafb3 have none) — for a StatefulSet
-   * `ControllerRevision/<name>` of the target (04cafb3's build wrote the template's `templateHash`,
-   * still read), for a Deployment the `templateHash` (known-good.ts). An OnDelete StatefulSet's stuck
-   * pods are recreated only while it is still its update revision (healer.ts restoredTemplateKept).
+   * A StatefulSet rollback's: `ControllerRevision/<name>` of the target restored (marks written
+   * before 04cafb3 have none; 04cafb3's build wrote the template's `templateHash`, still read). An
+   * OnDelete StatefulSet's stuck pods are recreated only while it is still its update revision
+   * (healer.ts restoredTemplateKept). Deployments record none: nothing would read it.
    */
   to?: string;
 }

@@ -897,7 +897,8 @@ export class Healer {
     // ControllerRevision's name, which the controller reports as `updateRevision` while the template
     // equals that revision's data: a hash of the typed set never matches one of the raw data when
     // the template holds a field client-node's model drops.
-    const to = w.kind === 'Deployment' ? templateHash((pick.target as V1ReplicaSet).spec?.template) : `${REVISION_TO}${pick.target.metadata?.name}`;
+    // (Nothing reads it for a Deployment, whose controller rolls the template onto every pod itself.)
+    const to = w.kind === 'StatefulSet' ? `${REVISION_TO}${pick.target.metadata?.name}` : undefined;
     const marks = { [A.lastRollback]: writeMark({ ...nextMark(last, now, failure.key), to }), [A.rolledBackFrom]: withRolledBackFrom(marked, pick.failing.hash, this.o.rules) };
     const targetName = pick.target.metadata?.name;
     if (w.kind === 'Deployment') {
