@@ -56,6 +56,8 @@ import {
   templateMark,
   TEMPLATE_MARK_TAG,
   templatesEqualButMemory,
+  templatesEqualIgnoringHash,
+  typedPodTemplate,
   withRememberedMarks,
   withRolledBackFrom,
   type AnnotationPatch,
@@ -681,7 +683,7 @@ export class Healer {
     // what that release needed, not what the template rolled back to needs.
     const away = rolledBackFrom(marked, this.o.rules);
     const revision = away.length > 0 ? await this.podRevision(w, pod, replicaSets) : null;
-    if (revision && answeredByRollback(revision.hash, away, w.object.spec?.template)) {
+    if (revision && answeredByRollback(revision.hash, away, templatesEqualIgnoringHash(revision.template, w.object.spec?.template))) {
       if (w.kind === 'StatefulSet') {
         const finished = await this.finishRollback(w, marked, failure, revision.name);
         if (finished) return finished;
@@ -772,17 +774,17 @@ export class Healer {
    * StatefulSet's ControllerRevision (by its label, read and checked to be the set's) — with the
    * {@link templateHash} of its template; null when unknown (a DaemonSet's: no rollbacks there).
    */
-  private async podRevision(w: Workload, pod: V1Pod, replicaSets: readonly V1ReplicaSet[]): Promise<{ name: string; hash: string } | null> {
+  private async podRevision(w: Workload, pod: V1Pod, replicaSets: readonly V1ReplicaSet[]): Promise<{ name: string; hash: string; template: V1PodTemplateSpec | undefined } | null> {
     const uid = w.object.metadata?.uid;
     if (w.kind === 'Deployment') {
       const owner = ownerOf(pod);
       const rs = replicaSets.find((r) => r.metadata?.uid === owner?.uid && ownerOf(r)?.uid === uid);
-      return rs ? { name: rs.metadata!.name!, hash: templateHash(rs.spec?.template) } : null;
+      return rs ? { name: rs.metadata!.name!, hash: templateHash(rs.spec?.template), template: rs.spec?.template } : null;
     }
     const name = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
     if (w.kind !== 'StatefulSet' || !name) return null;
     const template = await this.setRevisionTemplate(w, name);
-    return template ? { name, hash: templateHash(template) } : null;
+    return template ? { name, hash: templateHash(template), template: typedPodTemplate(template as V1PodTemplateSpec) } : null;
   }
 
   /** The pod template of a StatefulSet's own ControllerRevision `name` (read; owner uid checked); null when it is not there or not the set's. */
@@ -837,7 +839,7 @@ export class Healer {
     // The revision as recorded (its resourceVersion is what a later write of it is checked against).
     const failingNow = failing && { ...failing, obj: await this.recordCrashLoop(w, failing.obj) };
     // Pods of a revision this workload was rolled back from, still being replaced: done already.
-    if (failing && answeredByRollback(failing.hash, away, w.object.spec?.template)) {
+    if (failing && answeredByRollback(failing.hash, away, failing.current)) {
       // A StatefulSet rolled back by a replica that stopped (or whose delete failed) before it
       // recreated the pods stuck at this revision: they block the rollback's rollout until deleted.
       if (w.kind === 'StatefulSet') {
@@ -1062,7 +1064,7 @@ export class Healer {
       const revision = p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] ?? '';
       if (!templates.has(revision)) templates.set(revision, revision ? await this.setRevisionTemplate(w, revision) : null);
       const template = templates.get(revision);
-      if (template && templatesEqualButMemory(template, w.object.spec?.template, raise.container, raise.init)) recreate.push(p);
+      if (template && templatesEqualButMemory(typedPodTemplate(template as V1PodTemplateSpec), w.object.spec?.template, raise.container, raise.init)) recreate.push(p);
       else left.push(`${name} (its revision ${revision || '?'} differs from the template in more than this memory: a delete would roll that change out too)`);
     }
     return { recreate, left };

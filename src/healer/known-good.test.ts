@@ -30,6 +30,7 @@ import {
   templatesEqualButMemory,
   templatesEqualButRestart,
   templatesEqualIgnoringHash,
+  typedPodTemplate,
   withRememberedMarks,
 } from './known-good.js';
 import { HEAL_RULES, resolveHealRules } from './rules.js';
@@ -802,14 +803,25 @@ describe('answeredByRollback', () => {
   const t = (image: string, memory = '256Mi'): V1PodTemplateSpec => ({ metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image, resources: { limits: { memory } } }] } });
   const web2 = templateHash(t('web:2'));
   test('a failure of a revision rolled back from, while the template is another: answered', () => {
-    expect(answeredByRollback(web2, [web2], t('web:1'))).toBe(true);
+    expect(answeredByRollback(web2, [web2], false)).toBe(true);
   });
   test('not rolled back from, unknown, or the template is that revision again (re-applied): not answered', () => {
-    expect(answeredByRollback(web2, [], t('web:1'))).toBe(false);
-    expect(answeredByRollback(null, [web2], t('web:1'))).toBe(false);
-    expect(answeredByRollback(web2, [web2], t('web:2'))).toBe(false);
-    // The pod-template-hash label the controller adds does not make it another template.
-    expect(answeredByRollback(web2, [web2], { ...t('web:2'), metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } } })).toBe(false);
+    expect(answeredByRollback(web2, [], false)).toBe(false);
+    expect(answeredByRollback(null, [web2], false)).toBe(false);
+    expect(answeredByRollback(web2, [web2], true)).toBe(false);
+  });
+});
+
+describe('typedPodTemplate: a ControllerRevision\'s raw template compared with a typed set\'s', () => {
+  test("a field client-node's model does not know, and a null creationTimestamp: equal to the set's typed template once read alike; another image is not", () => {
+    const raw = { metadata: { creationTimestamp: null, labels: { app: 'db' } }, spec: { workloadRef: { name: 'training' }, containers: [{ name: 'db', image: 'db:1', ports: [{ containerPort: 5432 }] }] } };
+    const typed: V1PodTemplateSpec = { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'db:1', ports: [{ containerPort: 5432 }] }] } };
+    expect(templatesEqualIgnoringHash(raw as unknown as V1PodTemplateSpec, typed)).toBe(false);
+    expect(templatesEqualIgnoringHash(typedPodTemplate(raw as unknown as V1PodTemplateSpec), typed)).toBe(true);
+    const other = structuredClone(raw);
+    other.spec.containers[0]!.image = 'db:2';
+    expect(templatesEqualIgnoringHash(typedPodTemplate(other as unknown as V1PodTemplateSpec), typed)).toBe(false);
+    expect(raw.spec.workloadRef).toEqual({ name: 'training' }); // the input is left as it was
   });
 });
 

@@ -30,6 +30,8 @@ import type {
   V1ReplicaSet,
   V1StatefulSet,
 } from '@kubernetes/client-node';
+// Not re-exported by the package's index: the generated serializer the typed API clients read with.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -408,14 +410,15 @@ export function withRolledBackFrom(meta: V1ObjectMeta | undefined, hash: string,
 
 /**
  * A failure in a pod of a revision the workload was rolled back from (`revisionHash`, its
- * {@link templateHash}; null: not known), while the workload's template is no longer that revision's:
+ * {@link templateHash}; null: not known), while the workload's template is no longer that revision's
+ * (`isCurrent` false; compare with {@link typedPodTemplate} for a ControllerRevision's raw data):
  * the rollback answered it already. Its evidence — a crash loop, an OOM kill at that revision's
  * limit — is about a release the workload no longer runs: acting on it would change the
  * (known-good) template rolled back to, or roll back again. A template that is that revision's
  * again (someone re-applied it since) is a new rollout, whose failures count.
  */
-export function answeredByRollback(revisionHash: string | null, rolledBackFromHashes: readonly string[], template: V1PodTemplateSpec | undefined): boolean {
-  return revisionHash !== null && rolledBackFromHashes.includes(revisionHash) && templateHash(template) !== revisionHash;
+export function answeredByRollback(revisionHash: string | null, rolledBackFromHashes: readonly string[], isCurrent: boolean): boolean {
+  return revisionHash !== null && rolledBackFromHashes.includes(revisionHash) && !isCurrent;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,6 +447,8 @@ export interface FailingRevision<T> {
   hash: string;
   /** Its pod template (a ControllerRevision's without `$patch`). */
   template: V1PodTemplateSpec | undefined;
+  /** Its template is the workload's current one (compared as the typed model reads both). */
+  current: boolean;
 }
 
 export type RollbackPick<T> =
@@ -523,7 +528,7 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
   const newest = candidates.find((c) => c.name === newestName) ?? byNumber[0]!;
   const failingCandidate = o.failing === undefined ? newest : candidates.find((c) => c.name === o.failing);
   if (!failingCandidate) return { none: `the crash-looping pods run ${o.failing}, which is not one of this workload's ${what}s`, code: 'unknown-revision' };
-  const failing: FailingRevision<T> = { obj: failingCandidate.obj, name: failingCandidate.name, revision: failingCandidate.revision, hash: failingCandidate.hash, template: failingCandidate.template };
+  const failing: FailingRevision<T> = { obj: failingCandidate.obj, name: failingCandidate.name, revision: failingCandidate.revision, hash: failingCandidate.hash, template: failingCandidate.template, current: failingCandidate.sameTemplate };
   if (failingCandidate !== newest) {
     return {
       none: `the crash-looping pods run revision ${failing.revision}, but revision ${newest.revision} is the newest: its rollout replaces them`,
@@ -720,6 +725,14 @@ export function revisionData(revision: V1ControllerRevision): { spec: { template
   return data as { spec: { template: Record<string, unknown> } };
 }
 
+/**
+ * A raw pod template (a ControllerRevision's data) as client-node's typed model reads it: fields
+ * the model does not know dropped, times as Dates — comparable with a typed workload's template.
+ */
+export function typedPodTemplate(template: V1PodTemplateSpec): V1PodTemplateSpec {
+  return ObjectSerializer.deserialize(template, 'V1PodTemplateSpec', '') as V1PodTemplateSpec;
+}
+
 function revisionTemplate(revision: V1ControllerRevision): V1PodTemplateSpec | undefined {
   const data = revisionData(revision);
   if (!data) return undefined;
@@ -753,7 +766,10 @@ export function pickStatefulSetRevision(
       revision: rev.revision,
       meta: rev.metadata,
       hash: templateHash(template),
-      sameTemplate: templatesEqualIgnoringHash(template, sts.spec?.template),
+      // Compared as the set is read: the revision's data is raw JSON, the set's template typed,
+      // and client-node's model drops fields it does not know (a newer Kubernetes' pod field) —
+      // compared raw, such a field made every revision look unwanted, and no rollback happened.
+      sameTemplate: templatesEqualIgnoringHash(typedPodTemplate(template), sts.spec?.template),
       template,
     });
   }

@@ -177,6 +177,26 @@ describe('an OOM kill at a fixed usage', () => {
   });
 });
 
+describe("a StatefulSet whose pod template holds a field client-node's model does not know", () => {
+  test('one bump; the stuck pod recreated all the same (its revision read alike with the set), the field kept on the pods', async () => {
+    w = await healerWorld({ marks: false });
+    w.cluster.behave('db:1', 'oom-at:300Mi');
+    const sts = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 2, memory: '256Mi', annotations: HEAL });
+    const unknown = { workloadRef: { name: 'training', podGroup: 'workers' } };
+    Object.assign(sts.spec!.template.spec!, unknown);
+    w.kube.put(sts);
+    const a = await w.start();
+    await w.advance(3600);
+    expect(summary(w)).toEqual(['StatefulSet/db oom-bump/applied/raised']);
+    expect(a.healer.reports[0]!.message).toBe('raised the memory limit of app: 256Mi → 356Mi (request → 356Mi); recreated 1 stuck pod(s)');
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-0`]);
+    expect(w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').spec!.template.spec).toMatchObject(unknown);
+    expect(w.pods().map((p) => `${p.metadata!.name} ${memory(p.spec!.containers[0])} ${ready(p)} ${JSON.stringify((p.spec as unknown as Record<string, unknown>).workloadRef)}`)).toEqual(
+      ['db-0', 'db-1'].map((n) => `${n} 356Mi/356Mi true ${JSON.stringify(unknown.workloadRef)}`),
+    );
+  });
+});
+
 describe("the namespace's LimitRange", () => {
   test('a raise stops at what the LimitRange admits (clamped there, named), and the next OOM kill is reported, not patched past it', async () => {
     w = await healerWorld({ marks: false });

@@ -113,6 +113,33 @@ describe('a rollback restores the template as the API server holds it', () => {
   });
 });
 
+describe('a StatefulSet whose template holds a field client-node does not know', () => {
+  test("StatefulSet: a pod-template field client-node's model does not know → still rolled back to the known-good ControllerRevision, the field kept", async () => {
+    w = await healerWorld();
+    w.cluster.behave('db:2', { run: 'crash', log: 'starting db:2\nfatal: unknown flag --wal-mode\n' });
+    const sts = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL });
+    const unknown = { workloadRef: { name: 'training', podGroup: 'workers' } };
+    Object.assign(sts.spec!.template.spec!, unknown);
+    w.kube.put(sts);
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const set = () => w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db');
+    const goodName = set().status!.updateRevision!;
+    expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', goodName).metadata!.annotations).toMatchObject({ 'amadeus.io/known-good': 'true' });
+
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => void (s.spec!.template.spec!.containers[0]!.image = 'db:2'));
+    await w.advance(5 * 60);
+
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+    expect(a.healer.reports[0]!.message).toMatch(new RegExp(`to revision 1 \\(ControllerRevision ${goodName}\\); recreated 1 stuck pod\\(s\\)$`));
+    expect(set().spec!.template.spec).toMatchObject({ ...unknown, containers: [{ image: 'db:1' }] });
+    expect(set().status).toMatchObject({ updateRevision: goodName, currentRevision: goodName, readyReplicas: 3 });
+    await w.advance(60 * 60);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/applied/rolled-back']);
+    expect(w.patches('statefulsets/db').map((p) => p.status)).toEqual([200]);
+  });
+});
+
 describe('a bad rollout of a StatefulSet and its rollback', () => {
   const matchLabels = { matchLabels: { app: 'db' } };
   const matchExpressions = { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] };
