@@ -304,15 +304,15 @@ describe('defect 2: rollback semantics like a rollout controller', () => {
     expect(replicaSet(RS.rev5.name).metadata!.annotations!['amadeus.io/crash-looped-at']).toBe(new Date(NOW).toISOString());
   });
 
-  test('a known-good revision that crash-looped since it was marked is no rollback target', async () => {
+  test('a known-good revision that crash-looped since it was marked is no rollback target, and is not rolled back past either: two releases back is for people to choose', async () => {
     setReplicaSet(RS.rev3.name, (rs) => (rs.metadata!.annotations!['amadeus.io/crash-looped-at'] = '2024-05-01T00:00:00Z')); // marked 2024-04-22
     const h = await startHealer();
     putPod('web-a', { state: 'crash' });
     putPod('web-b', { state: 'crash' });
     const r = await nextReport(h);
-    expect(r).toMatchObject({ result: 'applied' });
-    expect(r.message).toContain('to revision 2');
-    expect(webContainer().image).toBe('ghcr.io/acme/web:2.2.0');
+    expect(r).toMatchObject({ action: 'rollback', result: 'refused', reason: 'known-good-crash-looped' });
+    expect(r.message).toContain('known-good revision 3, the newest, was seen crash-looping at 2024-05-01T00:00:00.000Z since its mark and is no target; rolling back past it to revision 2 would undo two releases');
+    expect(webContainer().image).toBe('ghcr.io/acme/web:2.4.1');
   });
 
   test('no oscillation: once the controller renumbers revisions, the revision rolled away from is never a target', async () => {

@@ -453,10 +453,15 @@ describe('pickRollbackTarget: the failing revision and the memory of rollbacks',
     expect(pick).toMatchObject({ code: 'revision-known-good' });
   });
 
-  test('never to a revision that crash-looped since it was marked', () => {
+  test('never to a revision that crash-looped since it was marked, nor past it when it is the newest known-good', () => {
     const list = replicaSets();
     byName(list, 'web-6b9d4c8f7').metadata!.annotations!['amadeus.io/crash-looped-at'] = '2024-05-01T00:00:00Z';
-    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 2 });
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ code: 'known-good-crash-looped', failing: { revision: 5 } });
+    // Marked again since (it proved itself after the crash loop): the target once more.
+    byName(list, 'web-6b9d4c8f7').metadata!.annotations!['amadeus.io/known-good-at'] = '2024-05-02T00:00:00Z';
+    expect(pickRollbackTarget(deployment(), list)).toMatchObject({ revision: 3 });
+    // Rolled back from before (a bad release): skipped as ever, to the one under it.
+    expect(pickRollbackTarget(deployment(), list, undefined, { rolledBackFrom: [templateHash(byName(list, 'web-6b9d4c8f7').spec!.template)] })).toMatchObject({ revision: 2 });
   });
 
   test('never to a revision rolled back from before, whatever number the controller gave it since', () => {

@@ -271,12 +271,16 @@ export function provedSinceCrashLoop(meta: MarkMeta | undefined, want: number, d
   return want >= deploymentReplicas && lastStart !== null && lastStart > crashed + marginMs && now.getTime() - lastStart >= rules.knownGoodSeconds * 1000;
 }
 
-/** Known-good (for the template `hash` names, when given), and not seen crash-looping since it was marked: a rollback target. */
-export function isUsableKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES, hash?: string): boolean {
-  if (!isKnownGood(meta, rules, hash)) return false;
+/** When a marked revision was seen crash-looping since its mark; null: not since. */
+function crashedSinceMark(meta: MarkMeta | undefined, rules: HealRules): number | null {
   const crashed = parseTime(meta?.annotations?.[rules.annotations.crashLoopedAt]);
   const markedAt = parseTime(meta?.annotations?.[rules.annotations.knownGoodAt]) ?? 0;
-  return crashed === null || crashed < markedAt;
+  return crashed !== null && crashed >= markedAt ? crashed : null;
+}
+
+/** Known-good (for the template `hash` names, when given), and not seen crash-looping since it was marked: a rollback target. */
+export function isUsableKnownGood(meta: MarkMeta | undefined, rules: HealRules = HEAL_RULES, hash?: string): boolean {
+  return isKnownGood(meta, rules, hash) && crashedSinceMark(meta, rules) === null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,6 +439,7 @@ export type NoRollbackCode =
   | 'same-template'
   | 'rollout-not-observed'
   | 'revision-not-wanted'
+  | 'known-good-crash-looped'
   | 'raise-crash-looped'
   | 'restart-only';
 
@@ -511,7 +516,8 @@ function notObserved(kind: string, meta: V1ObjectMeta | undefined, observedGener
  *    crash-looping since, and was never rolled back from (by template
  *    hash: the controller renumbers a revision it reuses, so numbers alone cannot tell); when a
  *    known-good revision has the current template, nothing is done (`same-template`) rather than
- *    going further back;
+ *    going further back; nor when the newest known-good revision crash-looped since its mark
+ *    (`known-good-crash-looped`): the one under it would undo two releases;
  * 5. but a newer revision (still older than the failing one, never rolled back from, vetoed or seen
  *    crash-looping) that is that target's template with more memory — a memory raise, the healer's
  *    own or a person's, not marked yet because the release came within the known-good window — is
@@ -573,6 +579,18 @@ function pick<T>(candidates: Candidate<T>[], o: PickOptions, newestName: string 
         `${c.revision}${away.has(c.hash) ? ' (rolled back from before)' : markedForAnotherTemplate(c.meta, c.hash, rules) ? ' (template edited since marked)' : isKnownGood(c.meta, rules, c.hash) ? ' (crash-looped since marked)' : ''}`,
     );
     return { none: `none of the older revisions (${notes.join(', ')}) is a known-good target`, code: 'no-known-good', failing };
+  }
+  // Never past the newest known-good revision when it was seen crash-looping since its mark (a
+  // minority of its pods is enough for the record: a bad node): it is no target, and the one
+  // under it would undo two releases — the last that ran healthy too. People decide.
+  const newestMarked = older.find((c) => !away.has(c.hash) && isKnownGood(c.meta, rules, c.hash));
+  if (newestMarked && newestMarked !== good[0]) {
+    const at = crashedSinceMark(newestMarked.meta, rules);
+    return {
+      none: `known-good revision ${newestMarked.revision}, the newest, was seen crash-looping${at === null ? '' : ` at ${new Date(at).toISOString()}`} since its mark and is no target; rolling back past it to revision ${good[0]!.revision} would undo two releases: choose by hand`,
+      code: 'known-good-crash-looped',
+      failing,
+    };
   }
   // A known-good revision with the current template: the workload already runs (or asks for) a
   // known-good template, so going further back would undo it rather than fix anything.

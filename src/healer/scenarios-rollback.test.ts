@@ -437,6 +437,44 @@ describe('crash loops that are not the release', () => {
     expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
   });
 
+  test('a minority crash loop of the newest known-good revision (a pod on a bad node), then a release that crash-loops → refused (known-good-crash-looped), not rolled back two releases', async () => {
+    w = await healerWorld();
+    // After web:2 is marked, its pods started from then on crash-loop for one in four (a bad node).
+    let badNode = false;
+    const started: string[] = [];
+    w.cluster.behaviour(({ pod, container }) => {
+      if (container.image === 'web:3') return { run: 'crash', log: 'panic: nil map\n' };
+      if (container.image !== 'web:2' || !badNode) return undefined;
+      if (!started.includes(pod.metadata!.uid!)) started.push(pod.metadata!.uid!);
+      return { run: 'crash', log: 'fatal: mount /data: input/output error\n' };
+    });
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 4, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:2'));
+    await w.advance(15 * 60);
+    const two = rsRunning(w, 'web', 'web:2');
+    expect(two.metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    // The node goes bad: one web:2 pod is replaced there and crash-loops.
+    badNode = true;
+    const victim = w.pods({ app: 'web' })[0]!;
+    w.kube.remove('v1', 'Pod', NS, victim.metadata!.name!);
+    await w.advance(10 * 60);
+    expect(started).toHaveLength(1);
+    expect(summary(w)).toEqual(['Deployment/web rollback/refused/revision-known-good']);
+    expect(rsRunning(w, 'web', 'web:2').metadata!.annotations!['amadeus.io/crash-looped-at']).toBeDefined();
+
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'web:3'));
+    await w.advance(20 * 60);
+    const last = a.healer.reports.at(-1)!;
+    expect(last).toMatchObject({ action: 'rollback', result: 'refused', reason: 'known-good-crash-looped' });
+    expect(last.message).toMatch(/^no rollback: known-good revision 2, the newest, was seen crash-looping at \S+ since its mark and is no target; rolling back past it to revision 1 would undo two releases: choose by hand$/);
+    expect(a.healer.reports.filter((r) => r.result === 'applied')).toEqual([]);
+    expect(w.patches('deployments/web')).toEqual([]);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:3');
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+  });
+
   test('Argo CD-managed workloads: a crash-looping rollout and an OOM kill are reported, never patched', async () => {
     w = await healerWorld();
     w.cluster.behave('web:2', 'crash');
