@@ -315,6 +315,16 @@ describe('defect 2: rollback semantics like a rollout controller', () => {
     expect(webContainer().image).toBe('ghcr.io/acme/web:2.4.1');
   });
 
+  test('the same with one of three pods crash-looping: too few failing is said, not where a rollback would go', async () => {
+    setReplicaSet(RS.rev3.name, (rs) => (rs.metadata!.annotations!['amadeus.io/crash-looped-at'] = '2024-05-01T00:00:00Z'));
+    const h = await startHealer();
+    putPod('web-a', { state: 'ready' });
+    putPod('web-b', { state: 'ready' });
+    putPod('web-c', { state: 'crash' });
+    expect(await nextReport(h)).toMatchObject({ action: 'rollback', result: 'refused', reason: 'too-few-failing' });
+    expect(patches()).toHaveLength(0);
+  });
+
   test('no oscillation: once the controller renumbers revisions, the revision rolled away from is never a target', async () => {
     let now = NOW;
     const h = await startHealer({ clock: () => now });

@@ -62,6 +62,7 @@ import {
   withRolledBackFrom,
   type AnnotationPatch,
   type FailingRevision,
+  type NoRollbackCode,
   type RollbackPick,
 } from './known-good.js';
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
@@ -162,6 +163,8 @@ const LOG_LIMIT_BYTES = 64 * 1024;
 
 /** The same refusal or dry run (workload, action, reason) is reported once per this period; repeats are logged at debug. */
 const REFUSAL_QUIET_MS = 15 * 60_000;
+/** Refusals for want of a rollback target, said only once the crash loop is confirmed. */
+const NO_TARGET_CODES = new Set<NoRollbackCode>(['no-older-revision', 'no-known-good', 'same-template', 'known-good-crash-looped']);
 /** Refusals remembered for that: bounded, oldest forgotten first. */
 const REFUSALS_KEPT = 2000;
 /** ReplicaSets whose first-seen template is remembered (every revision kept of every Deployment): bounded, oldest first. */
@@ -858,7 +861,9 @@ export class Healer {
         `no rollback: the crash-looping ${failure.init ? 'init container' : 'container'} ${failure.container} is not in the pod template of ${what}; it was added when the pod was created (a service mesh's proxy, an injected agent), and a rollback would not change it: fix it where it is injected`,
       );
     }
-    if ('none' in pick && pick.code !== 'no-older-revision' && pick.code !== 'no-known-good' && pick.code !== 'same-template') {
+    // "No target" codes wait for the checks below: the crash loop must be confirmed (its share, the
+    // API server's pods, the logs) before a refusal about where to go says anything.
+    if ('none' in pick && !NO_TARGET_CODES.has(pick.code)) {
       return this.refused(pick.code, `no rollback: ${pick.none}`);
     }
     const stats = this.revisions.stats(revisionKey);
