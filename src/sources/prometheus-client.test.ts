@@ -391,6 +391,36 @@ describe('Prometheus source over HTTP', () => {
     client.close();
   });
 
+  it('a clock stepped back a few minutes (NTP): a long window is still read whole, its values where the server has them, not "no data"', async () => {
+    // Every minute's value is its own, so a window shifted or cut shows.
+    const valueAt = (tSec: number) => (Math.round(tSec / 60) % 1000) + 1;
+    const r = await recorder({
+      respond: (req) => {
+        const values: [number, string][] = [];
+        for (let t = Number(req.query.get('start')); t <= Number(req.query.get('end')); t += 60) values.push([t, String(valueAt(t))]);
+        return { status: 200, body: matrixBody([{ values }]) };
+      },
+    });
+    let now = NOW;
+    const minutes = 7 * 1440 + 60; // the default signals' window: a week, and then some
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock: () => now, maxMinutes: minutes });
+    const expected = (end: number) => Array.from({ length: minutes }, (_, i) => valueAt((end - minutes * MINUTE_MS + (i + 1) * MINUTE_MS) / 1000));
+    expect((await source.read(minutes)).requests).toEqual(expected(END));
+    // The wall clock is stepped back 5 minutes: the window ends 5 minutes earlier, inside the cache.
+    now -= 5 * MINUTE_MS;
+    const back = await source.read(minutes);
+    expect(back.start).toBe(END - 5 * MINUTE_MS - minutes * MINUTE_MS);
+    expect(back.requests).toEqual(expected(END - 5 * MINUTE_MS));
+    // And the minute after, still behind where it was.
+    now += MINUTE_MS;
+    expect((await source.read(minutes)).requests).toEqual(expected(END - 4 * MINUTE_MS));
+    // Once past where it was, the cache is back to the longest window.
+    now += 10 * MINUTE_MS;
+    expect((await source.read(minutes)).requests).toEqual(expected(END + 6 * MINUTE_MS));
+    expect(source.cachedMinutes).toBe(minutes);
+    source.close();
+  });
+
   it('a server too slow for a long window: ready on its newest two hours, the older ones back-filled by later reads in chunks that fit', async () => {
     // Answers a range of at most 800 minutes at once and never answers a longer one.
     const r = await recorder({

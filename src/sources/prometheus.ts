@@ -216,6 +216,8 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
 
   let cache: Cache | undefined;
   let keep = 0; // the longest window asked so far: what the cache holds at most
+  // The start of the window the read in progress hands out: the cache is never trimmed past it.
+  let windowFrom = -Infinity;
   // The cached minutes that came from answers with warnings (one span holding them all): asked again
   // once Prometheus answers whole, so an undercount is not kept. Null when every cached minute is whole.
   let warned: { from: number; to: number } | null = null;
@@ -295,8 +297,11 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
         }
       }
     }
-    // Bounded memory: the longest window asked so far, ending at the newest minute.
-    const excess = (cacheEnd(cache) - cache.start) / MINUTE_MS - keep;
+    // Bounded memory: the longest window asked so far, ending at the newest minute — but never
+    // cutting into the window being read, which ends before the newest minute when the clock was
+    // stepped back (its oldest minutes were cut, and the read found "no data" until the clock got
+    // back). Such a cache holds the step more, until a read past its end trims it.
+    const excess = Math.min((cacheEnd(cache) - cache.start) / MINUTE_MS - keep, (windowFrom - cache.start) / MINUTE_MS);
     if (excess > 0) {
       for (const values of cache.series.values()) values.splice(0, excess);
       cache.start += excess * MINUTE_MS;
@@ -391,6 +396,7 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     const end = windowEnd(clock(), windowEndAt);
     const start = end - minutes * MINUTE_MS;
     keep = Math.max(keep, minutes);
+    windowFrom = start;
     let partial: string | null = null;
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
       // Cold, a longer window than cached, or a clock jump: the newest minutes first, the rest below.
