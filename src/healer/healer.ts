@@ -68,7 +68,7 @@ import {
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { alongside, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -717,7 +717,7 @@ export class Healer {
       return this.refused('invalid-limit', `container ${failure.container}'s memory in the template cannot be read: ${(err as Error).message}`);
     }
     const killedAt = this.killedAtLimit(pod, failure);
-    const cap = await this.memoryCap(w, spec, index, failure.init, template);
+    const cap = await this.memoryCap(w, spec, pod, failure, template);
     // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
     const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
     const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
@@ -1288,7 +1288,7 @@ export class Healer {
    * The cap on the container's limit: the global one, the workload's, and what the namespace admits
    * — its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods.
    */
-  private async memoryCap(w: Workload, spec: V1PodSpec, index: number, init: boolean, template: ReturnType<typeof containerMemory>): Promise<EffectiveCap> {
+  private async memoryCap(w: Workload, spec: V1PodSpec, pod: V1Pod, failure: Failure, template: ReturnType<typeof containerMemory>): Promise<EffectiveCap> {
     const namespace = w.object.metadata!.namespace!;
     const core = this.o.clients.core;
     const [ranges, quotas] = await Promise.all([
@@ -1296,8 +1296,12 @@ export class Healer {
       this.namespaceList(namespace, 'ResourceQuotas', () => listPaged((p) => core.listNamespacedResourceQuota({ namespace, ...p }))),
     ]);
     // What the containers running beside it add against a Pod max or a quota: the other containers
-    // and the sidecars (restartable init containers), or for a regular init container the sidecars started before it.
-    const others = (read: (c: V1Container) => number | null) => alongside(spec, index, init, read);
+    // and the sidecars (restartable init containers), or for a regular init container the sidecars
+    // started before it — as admission makes the pods: with what it injects, and the limits it fills in.
+    const admitted = asAdmitted(spec, pod.spec);
+    const init = failure.init;
+    const index = ((init ? admitted.initContainers : admitted.containers) ?? []).findIndex((c) => c.name === failure.container);
+    const others = (read: (c: V1Container) => number | null) => alongside(admitted, index, init, read);
     // A request unset is the limit (the API server defaults it so); one equal to it is raised with it.
     const follows = template.limitBytes !== null && (template.requestBytes === null || template.requestBytes >= template.limitBytes);
     const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others(limitOf), otherRequestsBytes: others(requestOf) };

@@ -1,6 +1,7 @@
 import type { V1Container, V1DaemonSet, V1Deployment, V1LimitRange, V1ResourceQuota, V1StatefulSet } from '@kubernetes/client-node';
 import {
   alongside,
+  asAdmitted,
   containerMemory,
   effectiveMemoryCap,
   limitRangeCap,
@@ -434,5 +435,38 @@ describe('alongside: what runs beside a container, as the API server sums a pod'
   });
   test('no init containers: the other containers (unset counts 0)', () => {
     expect(alongside({ containers: [c('app', 256), { name: 'bare' }] }, 0, false, (x) => (x.resources ? limit(x) : null))).toBe(0);
+  });
+});
+
+describe('asAdmitted: the pod spec the rollout is admitted with, as the failed pod shows admission', () => {
+  const c = (name: string, memory?: { limit?: string; request?: string }, restartPolicy?: string): V1Container => ({
+    name,
+    ...(restartPolicy ? { restartPolicy } : {}),
+    ...(memory ? { resources: { ...(memory.limit ? { limits: { memory: memory.limit } } : {}), ...(memory.request ? { requests: { memory: memory.request } } : {}) } } : {}),
+  });
+  const limit = (x: V1Container) => (x.resources?.limits?.memory ? parseMemoryQuantity(x.resources.limits.memory) : null);
+
+  test("an injected proxy and a LimitRange's default count beside the raised container, against a Pod max", () => {
+    const template = { containers: [c('app', { limit: '256Mi' }), c('shipper')] };
+    const pod = { containers: [c('app', { limit: '200Mi' }), c('shipper', { limit: '64Mi', request: '32Mi' }), c('istio-proxy', { limit: '128Mi' })] };
+    const admitted = asAdmitted(template, pod);
+    // The template's own limit stays (the pod's is an older revision's); the default and the proxy come from the pod.
+    expect(admitted.containers.map((x) => `${x.name} ${x.resources?.limits?.memory}/${x.resources?.requests?.memory}`)).toEqual(['app 256Mi/undefined', 'shipper 64Mi/32Mi', 'istio-proxy 128Mi/undefined']);
+    expect(alongside(admitted, 0, false, limit)).toBe((64 + 128) * MiB);
+    const range: V1LimitRange = { metadata: { name: 'pods' }, spec: { limits: [{ type: 'Pod', max: { memory: '1Gi' } }] } };
+    expect(limitRangeCap([range], { requestBytes: null, requestFollowsLimit: true, otherLimitsBytes: alongside(admitted, 0, false, limit), otherRequestsBytes: 0 })!.capBytes).toBe((1024 - 192) * MiB);
+  });
+
+  test('injected init containers go first: a sidecar counts before every regular init container of the template', () => {
+    const template = { containers: [c('app', { limit: '256Mi' })], initContainers: [c('migrate', { limit: '512Mi' })] };
+    const pod = { containers: [c('app', { limit: '256Mi' })], initContainers: [c('istio-proxy', { limit: '128Mi' }, 'Always'), c('migrate', { limit: '512Mi' })] };
+    const admitted = asAdmitted(template, pod);
+    expect(admitted.initContainers!.map((x) => x.name)).toEqual(['istio-proxy', 'migrate']);
+    expect(alongside(admitted, 1, true, limit)).toBe(128 * MiB);
+  });
+
+  test('without the pod: the template as it is', () => {
+    const template = { containers: [c('app', { limit: '256Mi' }), c('shipper')] };
+    expect(asAdmitted(template, undefined)).toEqual({ containers: template.containers, initContainers: [] });
   });
 });

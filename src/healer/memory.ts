@@ -163,6 +163,32 @@ export function alongside(spec: Pick<V1PodSpec, 'containers' | 'initContainers'>
   return sum(containers) + sum(sidecars);
 }
 
+/**
+ * The pod spec the rollout's pods are admitted with, as far as the failed pod (`pod`, admitted
+ * already) shows it: the template's containers — one without a memory limit given the pod's (a
+ * LimitRange's `default`, which the LimitRanger plugin fills in; its request too when the template
+ * sets neither) — and the containers admission added (a mesh's proxy, an injected agent: in the pod,
+ * not in the template), its injected init containers first (webhooks put theirs before the
+ * template's, and counted before each of them is the stricter). Admission charges the quota, and
+ * checks a LimitRange's Pod max, with all of them.
+ */
+export function asAdmitted(template: Pick<V1PodSpec, 'containers' | 'initContainers'>, pod: Pick<V1PodSpec, 'containers' | 'initContainers'> | undefined): Pick<V1PodSpec, 'containers' | 'initContainers'> {
+  const filled = (list: V1Container[] | undefined, admitted: V1Container[] | undefined): V1Container[] =>
+    (list ?? []).map((c) => {
+      const a = admitted?.find((x) => x.name === c.name)?.resources;
+      const limit = c.resources?.limits?.memory ?? a?.limits?.memory;
+      if (c.resources?.limits?.memory !== undefined || limit === undefined) return c;
+      const request = c.resources?.requests?.memory ?? a?.requests?.memory;
+      return { ...c, resources: { ...c.resources, limits: { ...c.resources?.limits, memory: limit }, ...(request !== undefined ? { requests: { ...c.resources?.requests, memory: request } } : {}) } };
+    });
+  const names = new Set([...template.containers, ...(template.initContainers ?? [])].map((c) => c.name));
+  const added = (list: V1Container[] | undefined) => (list ?? []).filter((c) => !names.has(c.name));
+  return {
+    containers: [...filled(template.containers, pod?.containers), ...added(pod?.containers)],
+    initContainers: [...added(pod?.initContainers), ...filled(template.initContainers, pod?.initContainers)],
+  };
+}
+
 /** The container whose limit is raised, in its pod. */
 export interface LimitRangeSubject {
   /** Its request now (null: none set). */

@@ -352,6 +352,69 @@ describe("a native sidecar's share of the namespace's ResourceQuota", () => {
   });
 });
 
+describe('what admission adds to each pod: a mesh\'s proxy it injects, a LimitRange default limit it fills in', () => {
+  /**
+   * Four pods of 256Mi (app) in a namespace whose quota bounds limits.memory; the first run of app
+   * leaks to its limit once (an OOM kill about four minutes in). `admission` plays the mutating
+   * admission every pod goes through before the quota's (a mesh's webhook, the LimitRanger plugin).
+   */
+  async function underQuota(hard: string, admission: (pod: V1Pod) => void, template?: (d: V1Deployment) => void): Promise<Replica> {
+    w = await healerWorld({ marks: false });
+    let leaked = false;
+    w.cluster.behaviour(({ container }) => (container.name !== 'app' || leaked ? undefined : ((leaked = true), 'leak')));
+    w.kube.mutateOnCreate('v1', 'Pod', (p) => admission(p as V1Pod));
+    w.kube.put({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'mem', namespace: NS }, spec: { hard: { 'limits.memory': hard, pods: '10' } } });
+    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '256Mi', annotations: HEAL, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
+    template?.(d);
+    w.kube.put(d);
+    await w.quiet();
+    expect(w.pods({ app: 'cache' }).filter(ready)).toHaveLength(4);
+    expect(w.get<{ status?: { used?: Record<string, string> } }>('v1', 'ResourceQuota', 'mem').status!.used!['limits.memory']).toBe('1536Mi');
+    const a = await w.start({ name: 'a' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    return a;
+  }
+
+  /** The raise rolls out whole, within the quota: every pod at `app`'s new limit, Ready, no pod creation refused. */
+  async function rolledOut(limit: string): Promise<void> {
+    await w.advance(30 * 60);
+    const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'cache');
+    expect(w.pods({ app: 'cache' }).map((p) => `${memory(p.spec!.containers.find((c) => c.name === 'app'))} ${ready(p)}`)).toEqual(Array(4).fill(`${limit}/${limit} true`));
+    expect(d.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+    expect(w.cluster.refusals).toBe(0);
+    expect(w.patches('deployments/cache')).toHaveLength(1);
+  }
+
+  test('a proxy injected into every pod (128Mi, not in the template) counts in the quota as a sidecar does: the raise leaves room for it, and the rollout completes', async () => {
+    // 4 pods of 256Mi (app) + 128Mi (istio-proxy, injected): 1536Mi; 760Mi left of the quota.
+    const a = await underQuota('2296Mi', (p) => void p.spec!.containers.push({ name: 'istio-proxy', image: 'istio/proxyv2:1.22.0', resources: { limits: { memory: '128Mi' }, requests: { memory: '128Mi' } } }));
+    // As for a sidecar in the template: (760Mi + 4 × 384Mi) / 5 − 128Mi = 331Mi for app; the rule's 356Mi would not fit the last new pod.
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/clamped']);
+    expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 256Mi → 331Mi \(request → 331Mi\) \(clamped to the cap: ResourceQuota mem: limits\.memory 2296Mi, 1536Mi used: the rollout's 5 pods \(4 \+ 1 surge\) fit 459Mi each, 128Mi of it the other containers'\)$/);
+    await rolledOut('331Mi');
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers.map((c) => c.name)).toEqual(['app']);
+  });
+
+  test('a container without a limit in the template, given the LimitRange\'s default (128Mi) at admission, counts in the quota with it', async () => {
+    // The LimitRanger plugin: a container without a memory limit gets the namespace's default (and its request the default request).
+    const limitRange = { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults', namespace: NS }, spec: { limits: [{ type: 'Container', default: { memory: '128Mi' }, defaultRequest: { memory: '128Mi' } }] } };
+    const defaults = (p: V1Pod) => {
+      for (const c of p.spec!.containers) {
+        if (c.resources?.limits?.memory !== undefined) continue;
+        c.resources = { ...c.resources, limits: { ...c.resources?.limits, memory: '128Mi' }, requests: { ...c.resources?.requests, memory: c.resources?.requests?.memory ?? '128Mi' } };
+      }
+    };
+    const a = await underQuota('2296Mi', defaults, (d) => {
+      w.kube.put(limitRange);
+      d.spec!.template.spec!.containers.push({ name: 'log-shipper', image: 'shipper:1' });
+    });
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/clamped']);
+    expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 256Mi → 331Mi \(request → 331Mi\) \(clamped to the cap: ResourceQuota mem: limits\.memory 2296Mi, 1536Mi used: the rollout's 5 pods \(4 \+ 1 surge\) fit 459Mi each, 128Mi of it the other containers'\)$/);
+    await rolledOut('331Mi');
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'cache').spec!.template.spec!.containers[1]!.resources).toBeUndefined();
+  });
+});
+
 describe('a StatefulSet whose pods a delete would not move to the raised template', () => {
   /**
    * db (3 pods of 256Mi, OrderedReady) with `updateStrategy`; db-0 runs healthy but leaks, and each
