@@ -720,7 +720,19 @@ export class Healer {
     const cap = await this.memoryCap(w, spec, pod, failure, template);
     // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
     const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
-    const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
+    // The container in its pod, without a memory limit: its revision had none (the template's is newer).
+    const inPod = podContainer(pod, failure);
+    const killedWithoutLimit = inPod !== undefined && inPod.resources?.limits?.memory === undefined;
+    const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare, killedWithoutLimit }, this.o.rules);
+    if (plan.action === 'killed-without-limit') {
+      this.o.log.info(`OOM kill in a pod without a memory limit for the container (its revision had none): nothing about the template's ${formatMebibytes(plan.templateLimitBytes)}, not raised`, {
+        workload: `${w.kind}/${meta.name}`,
+        namespace: meta.namespace,
+        pod: pod.metadata?.name,
+        container: failure.container,
+      });
+      return null;
+    }
     if (plan.action === 'already-raised') {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
@@ -1764,9 +1776,14 @@ function hasContainer(template: V1PodTemplateSpec, failure: Failure): boolean {
   return ((failure.init ? template.spec?.initContainers : template.spec?.containers) ?? []).some((c) => c.name === failure.container);
 }
 
+/** The failed container in `pod`'s spec. */
+function podContainer(pod: V1Pod, failure: Failure): V1Container | undefined {
+  return (failure.init ? pod.spec?.initContainers : pod.spec?.containers)?.find((x) => x.name === failure.container);
+}
+
 /** The memory limit the failed container has in `pod`; null when unset or unreadable. */
 function podMemoryLimit(pod: V1Pod, failure: Failure): number | null {
-  const c = (failure.init ? pod.spec?.initContainers : pod.spec?.containers)?.find((x) => x.name === failure.container);
+  const c = podContainer(pod, failure);
   return c ? limitOf(c) : null;
 }
 

@@ -407,6 +407,11 @@ describe('planOomBump', () => {
     expect(planOomBump({ killedAtBytes: Mi(256), templateLimitBytes: null, templateRequestBytes: null, capBytes: cap })).toEqual({ action: 'no-limit' });
   });
 
+  test('killed in a pod that sets no limit for the container (its revision had none): the template\'s limit is not raised for it', () => {
+    expect(planOomBump({ killedAtBytes: null, templateLimitBytes: Mi(512), templateRequestBytes: null, capBytes: cap, killedWithoutLimit: true })).toEqual({ action: 'killed-without-limit', templateLimitBytes: Mi(512) });
+    expect(planOomBump({ killedAtBytes: null, templateLimitBytes: null, templateRequestBytes: null, capBytes: cap, killedWithoutLimit: true })).toEqual({ action: 'no-limit' });
+  });
+
   test('Guaranteed stays Guaranteed: a request equal to the template\'s limit follows the new limit', () => {
     expect(planOomBump({ killedAtBytes: Mi(1024), templateLimitBytes: Mi(1024), templateRequestBytes: Mi(1024), capBytes: cap })).toMatchObject({ limitBytes: Mi(1229), requestBytes: Mi(1229), requestChanged: true });
   });

@@ -417,18 +417,27 @@ export interface OomFacts {
   capBytes: number | null;
   /** See {@link MemoryState.minClampedShare}. */
   minClampedShare?: number;
+  /**
+   * The pod sets no memory limit for the container (its revision had none; `killedAtBytes` is then
+   * null): the node killed it, or a pod-level limit did — no limit of the container's was too low.
+   */
+  killedWithoutLimit?: boolean;
 }
 
 export type OomPlan =
   | MemoryPlan
   /** The template's limit is above what the container was killed at: raised since that pod was made; its replacement has more. */
-  | { action: 'already-raised'; killedAtBytes: number; templateLimitBytes: number };
+  | { action: 'already-raised'; killedAtBytes: number; templateLimitBytes: number }
+  /** Killed in a pod that sets no limit for it, while the template now does: a fact about no limit, not the template's. */
+  | { action: 'killed-without-limit'; templateLimitBytes: number };
 
 /**
  * The OOM rule on the facts: the new limit is the rule's target from the limit the container was
  * actually killed at — not from the template's, which may have been raised (or changed) since the
  * pod was created — and never below the template's:
  * - no template limit → `no-limit` (nothing to raise; a limit is not invented);
+ * - killed in a pod without a limit for it (a revision before the template's limit was set) →
+ *   `killed-without-limit`: the template's limit, which that container never had, is not raised for it;
  * - killed below the template's limit → `already-raised` (a pod of an older revision dying at its
  *   old limit says nothing about the current one);
  * - otherwise {@link planMemoryBump} from the killed-at limit (cap, clamping, max-reached), with the
@@ -436,6 +445,7 @@ export type OomPlan =
  */
 export function planOomBump(f: OomFacts, rules: HealRules = HEAL_RULES): OomPlan {
   if (f.templateLimitBytes === null) return { action: 'no-limit' };
+  if (f.killedWithoutLimit) return { action: 'killed-without-limit', templateLimitBytes: f.templateLimitBytes };
   const killedAt = f.killedAtBytes ?? f.templateLimitBytes;
   if (killedAt < f.templateLimitBytes) return { action: 'already-raised', killedAtBytes: killedAt, templateLimitBytes: f.templateLimitBytes };
   const plan = planMemoryBump({ limitBytes: killedAt, requestBytes: f.templateRequestBytes, capBytes: f.capBytes, minClampedShare: f.minClampedShare }, rules);

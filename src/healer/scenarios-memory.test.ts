@@ -29,7 +29,7 @@ function oomKills(w: HealerWorld): { key: string; limit: string }[] {
       for (const t of [s.state?.terminated, s.lastState?.terminated]) {
         if (t?.reason !== 'OOMKilled') continue;
         const key = `${pod.metadata!.uid}/${s.name}/oom-killed/${t.containerID!.replace('containerd://', '')}`;
-        const limit = pod.spec!.containers.find((x) => x.name === s.name)!.resources!.limits!.memory!;
+        const limit = pod.spec!.containers.find((x) => x.name === s.name)!.resources?.limits?.memory as string;
         if (!seen.some((o) => o.key === key)) seen.push({ key, limit });
       }
     }
@@ -174,6 +174,36 @@ describe('an OOM kill at a fixed usage', () => {
     expect(w.patches('statefulsets/db')).toHaveLength(1);
     expect(memory(w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').spec!.template.spec!.containers[0])).toBe('356Mi/356Mi');
     expect(w.pods().map((p) => `${p.metadata!.name} ${memory(p.spec!.containers[0])} ${ready(p)}`)).toEqual(['db-0 356Mi/356Mi true', 'db-1 356Mi/356Mi true']);
+  });
+});
+
+describe('a release that gives the container its first memory limit', () => {
+  test('a pod of the release before (no limit) OOM-killed by the node while the release rolls out: the new limit is not raised for it; the release rolls out as written', async () => {
+    // Nodes of 1Gi: api:1, without a limit, leaks 8Mi a second until the node kills it (about two minutes).
+    w = await healerWorld({ marks: false, nodeMemory: '1Gi' });
+    w.cluster.behave('api:1', 'leak:8Mi');
+    w.cluster.behave('api:2', 'healthy:90');
+    w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start();
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    expect(summary(w)).toEqual(['Deployment/api oom-bump/refused/no-limit']);
+
+    // api:2 sets a limit of 512Mi; its pods take a minute and a half to get Ready, so the rollout takes minutes, the old pods still leaking.
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => {
+      const c = d.spec!.template.spec!.containers[0]!;
+      c.image = 'api:2';
+      c.resources = { limits: { memory: '512Mi' } };
+    });
+    const kills = oomKills(w);
+    await w.advance(15 * 60);
+    const stillOld = kills.filter((k) => k.limit === undefined);
+    expect(stillOld.length).toBeGreaterThan(0); // api:1 pods were OOM-killed while api:2 rolled out
+
+    // Those kills were at no limit: they say nothing about api:2's 512Mi.
+    expect(summary(w)).toEqual(['Deployment/api oom-bump/refused/no-limit']);
+    expect(w.patches('deployments/api')).toEqual([]);
+    expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers[0]!.resources).toEqual({ limits: { memory: '512Mi' } });
+    expect(w.pods().map((p) => `${p.spec!.containers[0]!.image} ${p.spec!.containers[0]!.resources?.limits?.memory} ${ready(p)}`)).toEqual(Array(3).fill('api:2 512Mi true'));
   });
 });
 
