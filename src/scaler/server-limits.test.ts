@@ -83,7 +83,7 @@ describe('bad metadata over gRPC', () => {
   test.each([
     ['query', 'sum(x)' + ' + x'.repeat(5000), 'a PromQL expression returning one series (at most 16,384 characters)'],
     ['passwordFile', 'a/'.repeat(3000), 'the path of a mounted file (at most 4,096 characters)'],
-    ['serverAddress', `http://prom/${'p'.repeat(3000)}`, 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)'],
+    ['serverAddress', `http://prom/${'p'.repeat(3000)}`, 'an http(s) URL without credentials, query or fragment, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)'],
   ])('a %s longer than any real one is refused, naming the key and the bound', async (key, value, expected) => {
     const details = await invalid(ref({ targetValue: '10', serverAddress: 'http://prom:9090', query: 'up', [key]: value }));
     expect(details.startsWith(`metadata "${key}" must be ${expected}, got "`)).toBe(true);

@@ -97,6 +97,13 @@ describe('PROMETHEUS_METADATA', () => {
     expect(problemKeys({ serverAddress })).toEqual(['serverAddress']);
   });
 
+  // The API's path is appended to the address as a string: after a query or a fragment it is no
+  // path at all (http://prom:9090/?x=1/api/v1/query_range asks for "/"), so such an address could
+  // never answer, and the trigger would wait UNAVAILABLE for ever instead of naming the key.
+  it.each(['http://prom:9090/?timeout=5s', 'http://prom:9090/prefix?x=1', 'http://prom:9090#api', 'https://prom:9090/?'])('rejects serverAddress %j, with a query or a fragment', (serverAddress) => {
+    expect(problemKeys({ serverAddress })).toEqual(['serverAddress']);
+  });
+
   it.each(['digest', 'basic,bearer', ' , '])('rejects authModes %j', (authModes) => {
     expect(problemKeys({ authModes })).toEqual(['authModes']);
   });

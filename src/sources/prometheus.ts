@@ -50,7 +50,7 @@ export const BACKFILL_BUDGET_SHARE = 0.5;
 export const REASK_AFTER_MS = 10 * 60_000;
 
 const httpUrl: FieldSpec<string | undefined> = optional({
-  expected: 'an http(s) URL without credentials, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)',
+  expected: 'an http(s) URL without credentials, query or fragment, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)',
   parse(raw) {
     const s = raw.trim();
     if (s.length > 2048) throw new Error('too long');
@@ -59,6 +59,9 @@ const httpUrl: FieldSpec<string | undefined> = optional({
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || url.username || url.password) {
       throw new Error('not an http(s) URL without credentials');
     }
+    // The API's path is appended to the address as text: after a query or a fragment it is no path
+    // (http://p:9090/?x=1/api/v1/query_range asks for "/"), so no request could ever be answered.
+    if (s.includes('?') || s.includes('#')) throw new Error('a query or fragment');
     return s.replace(/\/+$/, '');
   },
 });
