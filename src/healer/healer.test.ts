@@ -74,14 +74,15 @@ const webContainer = () => deployment().spec!.template.spec!.containers.find((c)
 const events = () => kube.list<CoreV1Event>('v1', 'Event', NS);
 const patches = () => kube.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/deployments/'));
 
-/** A fixture pod; `id` makes it another pod (and termination), `limit` the web container's memory limit in it. */
-function putPod(name: string, o: { container?: string; id?: string; limit?: string } = {}): V1Pod {
+/** A fixture pod; `id` makes it another pod (and termination, which `finishedAt` dates), `limit` the web container's memory limit in it. */
+function putPod(name: string, o: { container?: string; id?: string; limit?: string; finishedAt?: string } = {}): V1Pod {
   const pod = fixture<V1Pod>(name);
   if (o.limit) pod.spec!.containers.find((c) => c.name === 'web')!.resources!.limits!.memory = o.limit;
   if (o.id) {
     const s = pod.status!.containerStatuses!.find((c) => c.name === 'web')!;
     const t = (s.lastState?.terminated ?? s.state?.terminated)!;
     t.containerID = `containerd://${o.id}`;
+    if (o.finishedAt) t.finishedAt = o.finishedAt as unknown as Date;
     pod.metadata!.name = `${pod.metadata!.name}-${o.id}`;
     delete pod.metadata!.uid;
   }
@@ -171,7 +172,8 @@ describe('OOMKilled', () => {
     await nextReport(h);
     await h.stop();
     const later = await startHealer({ clock: () => NOW + 3_700_000 });
-    putPod('oomkilled-pod.json', { id: 'second', limit: '356Mi' });
+    // Killed after the cooldown ended (10:00): a kill inside it is the cooldown's to refuse, also when looked at later.
+    putPod('oomkilled-pod.json', { id: 'second', limit: '356Mi', finishedAt: '2024-05-14T10:01:00Z' });
     await nextReport(later);
     expect(webContainer().resources!.limits!.memory).toBe('456Mi');
   });

@@ -748,6 +748,15 @@ export class Healer {
       });
       return null;
     }
+    // A kill inside the cooldown of the last raise, looked at once that is over (a restarted or
+    // newly elected Amadeus looks at every pod again): the cooldown's to refuse, as it was refused
+    // (or would have been) while it ran. A kill after it is a new fact, raised; so is one that ended
+    // before the last raise, of a container it did not raise (its own bump time above).
+    const cooldownEnd = last ? last.at + this.o.rules.oomCooldownSeconds * 1000 : null;
+    if (cooldownEnd !== null && failure.finishedAt !== null && failure.finishedAt > last!.at && failure.finishedAt < cooldownEnd && this.clock() >= cooldownEnd) {
+      this.o.log.debug('OOM kill inside the cooldown of the last raise, looked at after it: left to the cooldown', { workload: `${w.kind}/${meta.name}`, container: failure.container, key: failure.key });
+      return null;
+    }
     const gitops = this.gitOpsRefusal(meta);
     if (gitops) return gitops;
     if (await this.hasVpa(w)) return this.refused('vpa', "a VerticalPodAutoscaler manages this workload's resources");

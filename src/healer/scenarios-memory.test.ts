@@ -177,6 +177,47 @@ describe('an OOM kill at a fixed usage', () => {
   });
 });
 
+describe('an OOM kill inside the cooldown of a raise', () => {
+  test('refused for the cooldown; the container then runs healthy for hours: a restarted healer does not raise for that kill, and a kill after the cooldown is raised', async () => {
+    w = await healerWorld({ marks: false });
+    // app at 256Mi leaks 1Mi a second; the raised pod's first run takes 8Mi a second (killed at 356Mi in 45 s), its later runs are healthy.
+    const starts = new Map<string, number>();
+    w.cluster.behaviour(({ pod, container }) => {
+      const n = starts.get(pod.metadata!.uid!) ?? 0;
+      starts.set(pod.metadata!.uid!, n + 1);
+      return container.resources?.limits?.memory === '256Mi' ? 'leak' : n === 0 ? 'leak:8Mi' : 'healthy';
+    });
+    const kills = oomKills(w);
+    w.kube.put(deployment('api', { namespace: NS, image: 'api:1', memory: '256Mi', annotations: HEAL }));
+    const a = await w.start({ name: 'a' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.reason === 'cooldown') })).toBe(true);
+    expect(summary(w)).toEqual(['Deployment/api oom-bump/applied/raised', 'Deployment/api oom-bump/refused/cooldown']);
+    expect(kills.map((k) => k.limit)).toEqual(['256Mi', '356Mi']);
+
+    // The raised pod runs healthy past the cooldown, for hours; its last termination is still the kill refused.
+    await w.advance(3 * 3600);
+    const [pod] = w.pods();
+    expect(pod!.status!.containerStatuses![0]!.lastState!.terminated).toMatchObject({ reason: 'OOMKilled' });
+    expect(ready(pod!)).toBe(true);
+
+    // Amadeus restarts (an upgrade): the new instance looks at every pod again.
+    await w.stop(a);
+    const b = await w.start({ name: 'b' });
+    await w.advance(10 * 60);
+    expect(b.healer.reports).toEqual([]);
+    expect(w.patches('deployments/api')).toHaveLength(1);
+    const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers[0];
+    expect(memory(template())).toBe('356Mi/356Mi');
+
+    // A kill after the cooldown is a new fact: raised.
+    w.cluster.behaviour(() => 'leak:8Mi');
+    w.kube.remove('v1', 'Pod', NS, pod!.metadata!.name!);
+    expect(await w.advance(3600, { until: () => b.healer.reports.length > 0 })).toBe(true);
+    expect(summary(w).slice(2)).toEqual(['Deployment/api oom-bump/applied/raised']);
+    expect(memory(template())).toBe('456Mi/456Mi');
+  });
+});
+
 describe('a release that gives the container its first memory limit', () => {
   test('a pod of the release before (no limit) OOM-killed by the node while the release rolls out: the new limit is not raised for it; the release rolls out as written', async () => {
     // Nodes of 1Gi: api:1, without a limit, leaks 8Mi a second until the node kills it (about two minutes).
