@@ -428,6 +428,40 @@ describe('Prometheus source over HTTP', () => {
     source.close();
   });
 
+  it('minutes an answer with warnings filled are never handed out as whole, also after the clock was stepped back over them', async () => {
+    // An answer with warnings undercounts: every minute of it reads 1, a whole answer 7.
+    let warn = false;
+    const r = await recorder({
+      respond: (req) => {
+        const values: [number, string][] = [];
+        for (let t = Number(req.query.get('start')); t <= Number(req.query.get('end')); t += 60) values.push([t, warn ? '1' : '7']);
+        const body = JSON.parse(matrixBody([{ values }])) as Record<string, unknown>;
+        if (warn) body.warnings = ['partial response: store 10.0.0.3:10901 unavailable'];
+        return { status: 200, body: JSON.stringify(body) };
+      },
+    });
+    let now = NOW;
+    const minutes = 2000; // longer than a day: a cold read asks the newest two hours first
+    const source = createPrometheusSource(config({ serverAddress: r.url }), { clock: () => now, maxMinutes: minutes });
+    expect((await source.read(minutes)).partial).toBeUndefined();
+    // The next minute's answer comes with warnings: a partial read, its minutes undercounted.
+    warn = true;
+    now += MINUTE_MS;
+    const partial = await source.read(minutes);
+    expect(partial.partial).toBeDefined();
+    // The clock is stepped back 5 minutes; Prometheus answers whole again.
+    warn = false;
+    now -= 5 * MINUTE_MS;
+    const back = await source.read(minutes);
+    expect(back.partial).toBeUndefined();
+    expect(back.requests.filter((v) => v === 1)).toEqual([]);
+    // Back where it was: a read not marked partial holds no undercounted minute.
+    now += 5 * MINUTE_MS;
+    const again = await source.read(minutes);
+    if (again.partial === undefined) expect(again.requests.filter((v) => v === 1)).toEqual([]);
+    source.close();
+  });
+
   it('a server too slow for a long window: ready on its newest two hours, the older ones back-filled by later reads in chunks that fit', async () => {
     // Answers a range of at most 800 minutes at once and never answers a longer one.
     const r = await recorder({

@@ -282,6 +282,10 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     // covers (a back-fill of minutes an answer with warnings filled); anything else replaces it.
     if (cache === undefined || from < cache.start || from > cacheEnd(cache)) {
       cache = { start: from, series: fetched };
+      // The minutes answered with warnings were the old cache's: none of the new one's yet.
+      warned = null;
+      warnedValues = null;
+      reaskAt = 0;
     } else if (to >= cacheEnd(cache)) {
       const offset = (from - cache.start) / MINUTE_MS;
       for (const [key, values] of fetched) {
@@ -404,9 +408,9 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     if (cache === undefined || start < cache.start || start > cacheEnd(cache)) {
       // Cold, a longer window than cached, or a clock jump: the newest minutes first, the rest below.
       const from = minutes > LONG_WINDOW_MINUTES ? end - FIRST_MINUTES * MINUTE_MS : start;
-      warned = null;
-      warnedValues = null;
-      reaskAt = 0;
+      // The minutes answered with warnings stay marked while the cache keeps them (a longer window
+      // read into it, a clock stepped back over them): forgotten here, they were later handed out
+      // as whole, undercounted. fetchInto forgets them when it starts the cache over.
       partial = await fetchInto(from, end, signal);
       const c = cache!;
       if (c.start > start) {
