@@ -708,7 +708,7 @@ export class Healer {
     const spec = w.object.spec!.template.spec!;
     const containers = (failure.init ? spec.initContainers : spec.containers) ?? [];
     const index = containers.findIndex((c) => c.name === failure.container);
-    if (index < 0) return this.refused('container-gone', `container ${failure.container} is no longer in the template`);
+    if (index < 0) return this.notInTemplate(w, pod, failure, replicaSets);
     const container = containers[index]!;
     let template: ReturnType<typeof containerMemory>;
     try {
@@ -791,6 +791,22 @@ export class Healer {
     const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
     const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.join(', ')}` : '';
     return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}`, undo };
+  }
+
+  /**
+   * An OOM-killed container the template does not have: removed (or renamed) since its pod was
+   * made, when the pod's own revision has it; else added when the pod was created — a mesh's proxy,
+   * an injected agent — whose memory is set where it is injected, not in the template.
+   */
+  private async notInTemplate(w: Workload, pod: V1Pod, failure: Failure, replicaSets: readonly V1ReplicaSet[]): Promise<Outcome> {
+    const revision = await this.podRevision(w, pod, replicaSets);
+    if (revision?.template && hasContainer(revision.template, failure)) return this.refused('container-gone', `container ${failure.container} is no longer in the template`);
+    const what = failure.init ? 'init container' : 'container';
+    const since = revision?.template ? '' : ' (or removed from the template since the pod was made)';
+    return this.refused(
+      'container-not-in-template',
+      `the OOM-killed ${what} ${failure.container} is not in the pod template; it was added when the pod was created (a service mesh's proxy, an injected agent)${since}: raise its memory where it is injected`,
+    );
   }
 
   /**

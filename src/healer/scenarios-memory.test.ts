@@ -177,6 +177,40 @@ describe('an OOM kill at a fixed usage', () => {
   });
 });
 
+describe('a container the template does not have', () => {
+  test("a mesh's proxy, injected into every pod, is OOM-killed: reported as added at admission (where to raise it), not as a container removed from the template; nothing patched", async () => {
+    w = await healerWorld({ marks: false });
+    w.cluster.behave('istio/proxyv2:1.22.0', 'oom-at:100Mi');
+    w.kube.mutateOnCreate('v1', 'Pod', (p) => void (p as V1Pod).spec!.containers.push({ name: 'istio-proxy', image: 'istio/proxyv2:1.22.0', resources: { limits: { memory: '64Mi' } } }));
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
+    const a = await w.start();
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    expect(summary(w)).toEqual(['Deployment/web oom-bump/refused/container-not-in-template']);
+    expect(a.healer.reports[0]!.message).toBe(
+      "the OOM-killed container istio-proxy is not in the pod template; it was added when the pod was created (a service mesh's proxy, an injected agent): raise its memory where it is injected",
+    );
+    expect(w.patches('deployments/web')).toEqual([]);
+  });
+
+  test('a container renamed by the release rolling out, OOM-killed in a pod of the release before: reported as no longer in the template', async () => {
+    w = await healerWorld({ marks: false });
+    w.cluster.behave('web:1', 'leak:8Mi');
+    w.cluster.behave('web:2', 'healthy:600');
+    w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, memory: '256Mi', annotations: HEAL }));
+    await w.quiet();
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'web', (d) => {
+      const c = d.spec!.template.spec!.containers[0]!;
+      c.name = 'server';
+      c.image = 'web:2';
+    });
+    const a = await w.start();
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    expect(summary(w)).toEqual(['Deployment/web oom-bump/refused/container-gone']);
+    expect(a.healer.reports[0]!.message).toBe('container app is no longer in the template');
+    expect(w.patches('deployments/web')).toEqual([]);
+  });
+});
+
 describe('an OOM kill inside the cooldown of a raise', () => {
   test('refused for the cooldown; the container then runs healthy for hours: a restarted healer does not raise for that kill, and a kill after the cooldown is raised', async () => {
     w = await healerWorld({ marks: false });
