@@ -458,7 +458,37 @@ describe('Prometheus source over HTTP', () => {
     // Back where it was: a read not marked partial holds no undercounted minute.
     now += 5 * MINUTE_MS;
     const again = await source.read(minutes);
-    if (again.partial === undefined) expect(again.requests.filter((v) => v === 1)).toEqual([]);
+    expect(again.partial).toBeUndefined();
+    expect(again.requests.filter((v) => v === 1)).toEqual([]);
+    source.close();
+  });
+
+  it('minutes an answer with warnings filled are never handed out as whole when the window grows past a day and the older minutes cannot be back-filled', async () => {
+    // An answer with warnings undercounts (1, a whole one 7); a request of more than 200 points never answers.
+    let warn = true;
+    const r = await recorder({
+      respond: (req) => {
+        const first = Number(req.query.get('start'));
+        const last = Number(req.query.get('end'));
+        if ((last - first) / 60 + 1 > 200) return 'hang';
+        const values: [number, string][] = [];
+        for (let t = first; t <= last; t += 60) values.push([t, warn ? '1' : '7']);
+        const body = JSON.parse(matrixBody([{ values }])) as Record<string, unknown>;
+        if (warn) body.warnings = ['partial response: store 10.0.0.3:10901 unavailable'];
+        return { status: 200, body: JSON.stringify(body) };
+      },
+    });
+    let now = NOW;
+    const source = createPrometheusSource(config({ serverAddress: r.url, timeoutSeconds: 0.5 }), { clock: () => now, maxMinutes: 3000 });
+    expect((await source.read(180)).partial).toBeDefined();
+    // The next minute the window grows past a day (a model asking for more); Prometheus answers whole.
+    warn = false;
+    now += MINUTE_MS;
+    const grown = await source.read(2000);
+    expect(grown.partial).toBeUndefined();
+    expect(grown.requests.filter((v) => v === 1)).toEqual([]);
+    // Those minutes are gaps or asked again, never the undercount: what the read has is 7.
+    expect(grown.requests.filter((v) => v === 7).length).toBeGreaterThanOrEqual(120);
     source.close();
   });
 

@@ -424,6 +424,10 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
         c.start = start;
       }
       coveredFrom = from;
+      // Cached minutes answered with warnings that this whole answer did not cover (a window grown
+      // past a day reads its newest two hours first): gaps, then asked again, as below — not left
+      // to a back-fill that may not get to them, and handed out as whole meanwhile.
+      if (partial === null) await reask(from, budgetEnd, signal);
     } else if (end > cacheEnd(cache) || warned !== null) {
       // A window ending before the cache's end (an earlier end asked after a later one) is fetched
       // from its own end's overlap: the cache's newer minutes are never handed out for it.
