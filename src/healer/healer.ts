@@ -717,6 +717,24 @@ export class Healer {
       return this.refused('invalid-limit', `container ${failure.container}'s memory in the template cannot be read: ${(err as Error).message}`);
     }
     const killedAt = this.killedAtLimit(pod, failure);
+    // Killed above the template's limit in a pod of a revision whose own template set it there: the
+    // template has lowered it since (a release right-sizing it, a rollback by hand) and its replacement
+    // runs at that — a fact about the revision being replaced, not about the template's limit (whose
+    // own kills are raised from it). A pod admitted above its revision's limit (a webhook) is raised from it.
+    if (killedAt !== null && template.limitBytes !== null && killedAt > template.limitBytes) {
+      const revision = await this.podRevision(w, pod, replicaSets);
+      const own = revision?.template && ((failure.init ? revision.template.spec?.initContainers : revision.template.spec?.containers) ?? []).find((c) => c.name === failure.container);
+      if (own && limitOf(own) === killedAt) {
+        this.o.log.info(`OOM kill at ${formatMebibytes(killedAt)} in a pod of a revision whose limit the template has changed since (to ${formatMebibytes(template.limitBytes)}): not raised for it, its replacement runs at that`, {
+          workload: `${w.kind}/${meta.name}`,
+          namespace: meta.namespace,
+          pod: pod.metadata?.name,
+          container: failure.container,
+          revision: revision.name,
+        });
+        return null;
+      }
+    }
     const cap = await this.memoryCap(w, spec, pod, failure, template);
     // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
     const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;

@@ -252,6 +252,37 @@ describe('an OOM kill inside the cooldown of a raise', () => {
   });
 });
 
+describe('a release that lowers the memory limit', () => {
+  test('a pod of the release before, at its higher limit, OOM-killed while the release rolls out: the release\'s limit is not raised past what it replaced; its own kills are raised from it', async () => {
+    w = await healerWorld({ marks: false });
+    // api:1 at 1Gi leaks 4Mi a second (killed about every four minutes); api:2 takes ten minutes to get Ready, then leaks too.
+    w.cluster.behave('api:1', 'leak:4Mi');
+    w.cluster.behave('api:2', 'healthy:600');
+    w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 3, memory: '1Gi', annotations: HEAL }));
+    await w.quiet();
+    // Right-sizing: api:2 at 512Mi.
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => {
+      const c = d.spec!.template.spec!.containers[0]!;
+      c.image = 'api:2';
+      c.resources = { limits: { memory: '512Mi' }, requests: { memory: '512Mi' } };
+    });
+    const kills = oomKills(w);
+    const a = await w.start();
+    await w.advance(9 * 60);
+    expect(kills.filter((k) => k.limit === '1Gi').length).toBeGreaterThan(0); // api:1 pods killed at 1Gi while api:2 rolls out
+    expect(summary(w)).toEqual([]);
+    expect(w.patches('deployments/api')).toEqual([]);
+    const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers[0];
+    expect(memory(template())).toBe('512Mi/512Mi');
+    expect(a.lines.filter((l) => l.msg.includes('a revision whose limit the template has changed since')).length).toBeGreaterThan(0);
+
+    // api:2's own pods are OOM-killed at 512Mi: raised from there.
+    w.cluster.behave('api:2', 'leak:16Mi');
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    expect(a.healer.reports.map((r) => r.message)).toEqual(['raised the memory limit of app: 512Mi → 615Mi (request → 615Mi)']);
+  });
+});
+
 describe('a release that gives the container its first memory limit', () => {
   test('a pod of the release before (no limit) OOM-killed by the node while the release rolls out: the new limit is not raised for it; the release rolls out as written', async () => {
     // Nodes of 1Gi: api:1, without a limit, leaks 8Mi a second until the node kills it (about two minutes).
