@@ -466,6 +466,71 @@ describe('ResourceQuota admission (pods, memory)', () => {
   });
 });
 
+describe('validation of pod-level resources (validatePodResourceConsistency)', () => {
+  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+  /** Deployment web (app: 400Mi limit and request) with pod-level `resources`, put as the tests' own writes are. */
+  const withPodLevel = (resources: Record<string, Record<string, string>>) => {
+    const d = deployment('web');
+    d.spec!.template.spec!.containers = [{ name: 'app', image: 'app:1', resources: { limits: { memory: '400Mi' }, requests: { memory: '400Mi' } } }];
+    d.spec!.template.spec!.resources = resources;
+    return fake.put(d);
+  };
+  const raise = (memory: string) => [
+    { op: 'replace', path: '/spec/template/spec/containers/0/resources/limits/memory', value: memory },
+    { op: 'replace', path: '/spec/template/spec/containers/0/resources/requests/memory', value: memory },
+  ];
+
+  it('a raise of a container past the pod-level limit is 422 Invalid, worded as kube-apiserver words it; nothing written', async () => {
+    withPodLevel({ limits: { memory: '512Mi' } });
+    const before = fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!;
+    const refused = await apiError(apps.patchNamespacedDeployment({ namespace: NS, name: 'web', body: raise('600Mi') }, jsonPatch));
+    expect(refused.code).toBe(422);
+    expect(refused.status).toMatchObject({
+      reason: 'Invalid',
+      code: 422,
+      // The pod-level request, unset, is taken as the limit (the pods are defaulted so): 600Mi exceeds both.
+      message:
+        'Deployment.apps "web" is invalid: [spec.template.spec.resources.requests[memory]: Invalid value: "512Mi": must be greater than or equal to aggregate container requests of 600Mi, spec.template.spec.resources.containers[0][memory].limits: Invalid value: "600Mi": must be less than or equal to pod limits of 512Mi]',
+      details: {
+        name: 'web',
+        group: 'apps',
+        kind: 'deployments',
+        causes: [
+          { reason: 'FieldValueInvalid', message: 'Invalid value: "512Mi": must be greater than or equal to aggregate container requests of 600Mi', field: 'spec.template.spec.resources.requests[memory]' },
+          { reason: 'FieldValueInvalid', message: 'Invalid value: "600Mi": must be less than or equal to pod limits of 512Mi', field: 'spec.template.spec.resources.containers[0][memory].limits' },
+        ],
+      },
+    });
+    expect(fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!.metadata!.resourceVersion).toBe(before.metadata!.resourceVersion);
+    // Up to the pod-level limit is valid.
+    const patched = await apps.patchNamespacedDeployment({ namespace: NS, name: 'web', body: raise('512Mi') }, jsonPatch);
+    expect(patched.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('512Mi');
+  });
+
+  it('the containers\' requests summed against the pod-level request; a pod created past it refused; status writes and put() not validated', async () => {
+    withPodLevel({ limits: { memory: '1Gi' }, requests: { memory: '448Mi' } });
+    const refused = await apiError(apps.patchNamespacedDeployment({ namespace: NS, name: 'web', body: raise('500Mi') }, jsonPatch));
+    expect(refused.status.message).toBe(
+      'Deployment.apps "web" is invalid: spec.template.spec.resources.requests[memory]: Invalid value: "448Mi": must be greater than or equal to aggregate container requests of 500Mi',
+    );
+    const body = pod('p');
+    body.spec!.resources = { limits: { memory: '256Mi' } };
+    body.spec!.containers = [
+      { name: 'app', image: 'app:1', resources: { limits: { memory: '128Mi' } } },
+      { name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '192Mi' } } },
+    ];
+    expect((await apiError(core.createNamespacedPod({ namespace: NS, body }))).status.message).toBe(
+      'Pod "p" is invalid: spec.resources.requests[memory]: Invalid value: "256Mi": must be greater than or equal to aggregate container requests of 320Mi',
+    );
+    body.spec!.containers[1]!.resources = { limits: { memory: '128Mi' } };
+    await core.createNamespacedPod({ namespace: NS, body });
+    const d = fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!;
+    d.spec!.template.spec!.containers[0]!.resources!.limits!.memory = '2Gi';
+    fake.put(d);
+    expect(fake.api.update({ ...fake.get<V1Deployment>('apps/v1', 'Deployment', NS, 'web')!, status: { replicas: 1 } }, { status: true }).status).toEqual({ replicas: 1 });
+  });
+});
+
 describe('mutating admission', () => {
   it('changes each pod created (HTTP and in-process) before the quota admits it; not put(); removable', async () => {
     const remove = fake.mutateOnCreate('v1', 'Pod', (p) => void (p as V1Pod).spec!.containers.push({ name: 'istio-proxy', image: 'proxyv2:1', resources: { limits: { memory: '1Gi' } } }));

@@ -11,14 +11,19 @@
  * and an admitted one is charged to the quota's status.used. put() is not admitted (it plays the
  * controllers, and the tests' own writes).
  *
+ * Validation: names, and the consistency of pod-level resources with the containers' (a pod's, or a
+ * workload's pod template's, on create and update: fake-pod-validation.ts), refused with 422
+ * Invalid as kube-apiserver refuses them.
+ *
  * Not modelled: other admission (LimitRanges are served, not enforced), defaulting and validation
- * beyond names, finalizers and graceful deletion (deletes are immediate), garbage collection of owned objects, namespace lifecycle
+ * beyond those, finalizers and graceful deletion (deletes are immediate), garbage collection of owned objects, namespace lifecycle
  * (objects may live in namespaces that do not exist), server-side apply, dryRun, protobuf.
  */
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { fieldErrorText, podSpecErrors, podSpecOf } from './fake-pod-validation.js';
 import { admitPod as quotaAdmits, type QuotaObject, type QuotaPod } from './fake-quota.js';
 import {
   applyJsonPatch,
@@ -311,6 +316,21 @@ const conflict = (
 const invalid = (rt: ResourceType, name: string, why: string) =>
   new ApiError(422, `${rt.kind}${rt.group ? '.' + rt.group : ''} "${name}" is invalid: ${why}`, 'Invalid', details(rt, name));
 const badRequest = (message: string) => new ApiError(400, message);
+
+/**
+ * Validation of the pod spec an object carries (fake-pod-validation.ts): a 422 as kube-apiserver
+ * answers a field.ErrorList (ToAggregate: one error as is, several in brackets), causes included.
+ */
+function validatePodSpec(rt: ResourceType, obj: Obj): void {
+  const target = podSpecOf(rt.kind, obj);
+  if (!target) return;
+  const errors = podSpecErrors(target.spec, target.path);
+  if (errors.length === 0) return;
+  const texts = errors.map(fieldErrorText);
+  const why = texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`;
+  const causes = errors.map((e, i) => ({ reason: 'FieldValueInvalid', message: texts[i]!.slice(e.field.length + 2), field: e.field }));
+  throw new ApiError(422, `${rt.kind}${rt.group ? '.' + rt.group : ''} "${obj.metadata.name}" is invalid: ${why}`, 'Invalid', { ...details(rt, obj.metadata.name), causes });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Object store with a change history
@@ -736,6 +756,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     if (store.peek(rt, meta.namespace, meta.name)) throw alreadyExists(rt, meta.name);
     // Mutating admission runs before validating admission (a quota sees the injected containers).
     for (const m of mutators) if (m.rt === rt) m.mutate(obj as unknown as KubernetesObject);
+    validatePodSpec(rt, obj);
     if (rt.kind === 'Pod' && rt.group === '') admitPod(rt, obj);
     meta.uid = randomUUID();
     meta.creationTimestamp = nowTimestamp(options.now);
@@ -809,6 +830,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     }
     next.metadata.resourceVersion = stored.metadata.resourceVersion;
     if (sameContent(next, stored)) return stored;
+    if (!statusOnly) validatePodSpec(rt, next);
     return store.commit(rt, 'MODIFIED', next);
   }
 

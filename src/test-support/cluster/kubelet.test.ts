@@ -125,6 +125,17 @@ test('oom-at: OOMKilled (137) under a lower memory limit; raising the Deployment
   expect(fixed!.status!.containerStatuses![0]).toMatchObject({ ready: true, restartCount: 0, state: { running: {} } });
 });
 
+test('pod-level resources: a container without a limit of its own is OOM-killed at the pod-level limit; one with a lower limit of its own at that', async () => {
+  cluster.behave('web:1', 'oom-at:300Mi');
+  runPod('unbounded', 'web:1', { resources: { limits: { memory: '256Mi' } } });
+  runPod('own', 'web:1', { resources: { limits: { memory: '512Mi' } } }, '200Mi');
+  runPod('room', 'web:1', { resources: { limits: { memory: '512Mi' } } });
+  await cluster.settle();
+  expect(app('unbounded').lastState.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+  expect(app('own').lastState.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+  expect(app('room')).toMatchObject({ ready: true, restartCount: 0, state: { running: {} } });
+});
+
 test('leak: Ready until it reaches its limit at 1 MiB/s, then OOMKilled, again and again, whatever the limit', async () => {
   cluster.behave('leaky', 'leak');
   runPod('small', 'leaky', {}, '64Mi');

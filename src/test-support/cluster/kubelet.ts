@@ -13,6 +13,8 @@
  *   memory limit is below it, healthy otherwise, so raising the limit fixes it.
  * - `leak`, `leak:<quantity>`: Ready, but grows by 1Mi (or the quantity) a second until it hits
  *   its memory limit (the node's memory without one) and is OOMKilled: under any limit, slowly.
+ * A container's memory limit is its own, or the pod-level one (`spec.resources.limits.memory`)
+ * when that is lower or the container has none: the pod's cgroup kills it there.
  *
  * Which behaviour a container gets, first match wins: rules added with `rule()` (newest first,
  * given the container's resolved environment and referenced ConfigMaps), the container's
@@ -243,7 +245,10 @@ export class Kubelet {
         return;
       }
       if (cr.last) cr.backoff = !cr.backoff || expired ? { seconds: 10, updatedAt: now } : { seconds: Math.min(cr.backoff.seconds * 2, MAX_BACKOFF), updatedAt: now };
-      const limit = bytesOf(c.resources?.limits?.memory) ?? this.opts.nodeMemoryBytes;
+      // The container's own limit, or the pod's (pod-level resources: the pod's cgroup bounds each
+      // container, alone — what the others use beside it is not modelled), or the node's memory.
+      const limits = [bytesOf(c.resources?.limits?.memory), bytesOf(pod.spec?.resources?.limits?.memory)].filter((b): b is number => b !== undefined);
+      const limit = limits.length > 0 ? Math.min(...limits) : this.opts.nodeMemoryBytes;
       cr.starts++;
       cr.waiting = undefined;
       cr.running = { id: sha256(`${pod.metadata?.uid}/${c.name}/${cr.starts}`), startedAt: now, plan: plan(decided.behaviour, c.image ?? '', limit) };
