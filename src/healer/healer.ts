@@ -68,7 +68,7 @@ import {
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -780,7 +780,18 @@ export class Healer {
     if (await this.hasVpa(w)) return this.refused('vpa', "a VerticalPodAutoscaler manages this workload's resources");
     const guard = this.sharedGuards('oom-bump', last, held);
     if (guard) return guard;
-    if (plan.action === 'no-limit') return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
+    if (plan.action === 'no-limit') {
+      // Under a pod-level limit, a container without one of its own is killed at the pod's: that is
+      // what binds, and it is the pod's to raise (every container shares it), not this container's.
+      const pods = podLevelLimit(pod.spec) ?? podLevelLimit(spec);
+      if (pods !== null) {
+        return this.refused(
+          'pod-level-limit',
+          `container ${failure.container} has no memory limit of its own: it was killed at the pod's (spec.resources.limits.memory ${formatMebibytes(pods)}), which Amadeus does not raise: raise it in the pod template, or give the container a limit of its own`,
+        );
+      }
+      return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
+    }
     if (plan.action === 'max-reached') {
       const at = `(${formatMebibytes(plan.capBytes)}, ${cap.detail ?? cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`;
       // Below the cap only when what is left of the step is too little to be worth a rollout.
@@ -1369,7 +1380,9 @@ export class Healer {
             rollout: rolloutPods(w),
             pod: { activeDeadlineSeconds: spec.activeDeadlineSeconds, priorityClassName: spec.priorityClassName },
           });
-    const cap = withNamespaceCap(effectiveMemoryCap(w.object.metadata!.annotations, this.o.rules), 'limit-range', limitRangeCap(ranges, subject));
+    const limited = withNamespaceCap(effectiveMemoryCap(w.object.metadata!.annotations, this.o.rules), 'limit-range', limitRangeCap(ranges, subject));
+    // The template's own pod-level resources: the API server refuses a template (or pod) past them.
+    const cap = withNamespaceCap(limited, 'pod-level-resources', podLevelCap(spec, subject));
     return withNamespaceCap(cap, 'resource-quota', quota);
   }
 

@@ -9,6 +9,7 @@ import {
   oomBumpTarget,
   planMemoryBump,
   planOomBump,
+  podLevelCap,
   resourceQuotaCap,
   rolloutPods,
   withNamespaceCap,
@@ -202,6 +203,32 @@ describe('limitRangeCap: what the namespace admits, since admission checks pods,
     expect(withNamespaceCap(range, 'resource-quota', { capBytes: Mi(500), detail: 'q' })).toBe(range);
     const invalid = effectiveMemoryCap({ 'amadeus.io/max-memory': 'lots' });
     expect(withNamespaceCap(invalid, 'resource-quota', { capBytes: Mi(300), detail: 'q' }).invalid).toBe(invalid.invalid);
+  });
+});
+
+describe('podLevelCap: what the pod template\'s pod-level resources admit (validatePodResourceConsistency)', () => {
+  const follows = { requestFollowsLimit: true, otherRequestsBytes: 0 };
+  test('none without pod-level memory', () => {
+    expect(podLevelCap({}, follows)).toBeNull();
+    expect(podLevelCap({ resources: { limits: { cpu: '2' } } }, follows)).toBeNull();
+    expect(podLevelCap(undefined, follows)).toBeNull();
+  });
+  test('the pod-level limit bounds each container\'s limit', () => {
+    expect(podLevelCap({ resources: { limits: { memory: '512Mi' } } }, { requestFollowsLimit: false, otherRequestsBytes: Mi(64) })).toEqual({
+      capBytes: Mi(512),
+      detail: "pod-level resources: the pod's memory limit 512Mi, which no container's may exceed",
+    });
+  });
+  test('a request that follows the limit: the pod-level request (the limit when unset) less the other containers\' requests', () => {
+    expect(podLevelCap({ resources: { limits: { memory: '1Gi' }, requests: { memory: '512Mi' } } }, { requestFollowsLimit: true, otherRequestsBytes: Mi(64) })).toEqual({
+      capBytes: Mi(448),
+      detail: "pod-level resources: the pod's memory request 512Mi, which the containers' requests may not exceed together, 64Mi of it the other containers'",
+    });
+    expect(podLevelCap({ resources: { limits: { memory: '512Mi' } } }, { requestFollowsLimit: true, otherRequestsBytes: Mi(64) })!.detail).toBe(
+      "pod-level resources: the pod's memory request 512Mi (its limit: no request set), which the containers' requests may not exceed together, 64Mi of it the other containers'",
+    );
+    // A request kept below the limit adds nothing: only the limit rule.
+    expect(podLevelCap({ resources: { limits: { memory: '1Gi' }, requests: { memory: '512Mi' } } }, { requestFollowsLimit: false, otherRequestsBytes: Mi(64) })!.capBytes).toBe(GiB);
   });
 });
 

@@ -87,8 +87,8 @@ export function planMemoryBump(state: MemoryState, rules: HealRules = HEAL_RULES
 
 export interface EffectiveCap {
   capBytes: number;
-  /** Which cap is the smaller one (the namespace's: {@link limitRangeCap}, {@link resourceQuotaCap}). */
-  source: 'global' | 'workload' | NamespaceCapSource;
+  /** Which cap is the smaller one (the namespace's: {@link limitRangeCap}, {@link resourceQuotaCap}; the pod's: {@link podLevelCap}). */
+  source: 'global' | 'workload' | CapSource;
   /** With a namespace's cap: which LimitRange or ResourceQuota, and which of its rules. */
   detail?: string;
   /** Set when the workload's `amadeus.io/max-memory` is unparsable (then ignored): report it. */
@@ -115,6 +115,8 @@ export function effectiveMemoryCap(workloadAnnotations: Record<string, string> |
 // remove capacity.
 
 export type NamespaceCapSource = 'limit-range' | 'resource-quota';
+/** A cap {@link withNamespaceCap} lowers another to: the namespace's, or the pod template's own pod-level resources. */
+export type CapSource = NamespaceCapSource | 'pod-level-resources';
 
 /** A namespace's cap on the container's limit, and the rule that sets it. */
 export interface NamespaceCap {
@@ -388,8 +390,40 @@ export function resourceQuotaCap(quotas: readonly V1ResourceQuota[], c: QuotaSub
   return low.best;
 }
 
-/** `cap`, or a namespace's when lower (rounded down to a whole MiB, as limits are written). */
-export function withNamespaceCap(cap: EffectiveCap, source: NamespaceCapSource, found: NamespaceCap | null): EffectiveCap {
+/**
+ * The highest memory limit the pod template's pod-level resources (KEP-2837: `spec.resources`, beta
+ * and on by default since Kubernetes 1.34) admit for the container, and the rule that sets it; null
+ * when it sets none. kube-apiserver validates every pod and pod template so
+ * (`validatePodResourceConsistency`): a container's limit at most the pod-level limit, and the
+ * containers' requests summed at most the pod-level request — the latter binds the raise only when
+ * the request follows the limit; a pod-level request left unset is the pod-level limit (as the API
+ * server defaults the pods' so). A raise past either is a patch the API server refuses (422), or
+ * pods it refuses. The limit rule is applied to init containers too (the API server checks only
+ * the others, but the pod's cgroup bounds every container by it: more would buy nothing).
+ * `otherRequestsBytes` are the containers' beside it, as {@link alongside} sums them (which is how
+ * the aggregate counts them). An unreadable quantity is skipped.
+ */
+export function podLevelCap(pod: Pick<V1PodSpec, 'resources'> | undefined, c: Pick<LimitRangeSubject, 'requestFollowsLimit' | 'otherRequestsBytes'>): NamespaceCap | null {
+  const low = lowest();
+  const limit = readQuantity(pod?.resources?.limits?.memory);
+  const setRequest = readQuantity(pod?.resources?.requests?.memory);
+  if (limit !== null) low.consider(limit, `pod-level resources: the pod's memory limit ${formatMebibytes(limit)}, which no container's may exceed`);
+  const request = setRequest ?? limit;
+  if (request !== null && c.requestFollowsLimit) {
+    const unset = setRequest === null ? ' (its limit: no request set)' : '';
+    const share = c.otherRequestsBytes > 0 ? `, ${formatMebibytes(c.otherRequestsBytes)} of it the other containers'` : '';
+    low.consider(request - c.otherRequestsBytes, `pod-level resources: the pod's memory request ${formatMebibytes(request)}${unset}, which the containers' requests may not exceed together${share}`);
+  }
+  return low.best;
+}
+
+/** The pod-level memory limit of a pod spec in bytes; null when unset or unreadable. */
+export function podLevelLimit(pod: Pick<V1PodSpec, 'resources'> | undefined): number | null {
+  return readQuantity(pod?.resources?.limits?.memory);
+}
+
+/** `cap`, or a namespace's (or the pod's) when lower (rounded down to a whole MiB, as limits are written). */
+export function withNamespaceCap(cap: EffectiveCap, source: CapSource, found: NamespaceCap | null): EffectiveCap {
   if (found === null) return cap;
   const bytes = floorToMebibytes(found.capBytes);
   return bytes < cap.capBytes ? { capBytes: bytes, source, detail: found.detail, ...(cap.invalid ? { invalid: cap.invalid } : {}) } : cap;

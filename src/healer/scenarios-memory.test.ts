@@ -606,3 +606,65 @@ describe('a StatefulSet whose pods a delete would not move to the raised templat
     expect(w.pods().map((p) => `${p.metadata!.name} ${p.spec!.containers[0]!.image}`)).toEqual(['db-0 db:1', 'db-1 db:1', 'db-2 db:1']);
   });
 });
+
+describe('pod-level resources (KEP-2837: spec.resources of the pod, beta and on by default since Kubernetes 1.34)', () => {
+  /** Deployment web (2 replicas, app at `memory`, limit = request when given) whose pods have a pod-level memory limit of 512Mi. */
+  const underPodLimit = (memory?: string) => {
+    const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL, ...(memory ? { memory } : {}) });
+    d.spec!.template.spec!.resources = { limits: { memory: '512Mi' } };
+    return d;
+  };
+  const POD_LIMIT = "pod-level resources: the pod's memory limit 512Mi, which no container's may exceed";
+
+  test('a container at 400Mi OOM-killed again and again: raised by the rule (500Mi), then to the pod-level limit (512Mi, named), then "max reached" once, no patch; never a patch the API server refuses', async () => {
+    w = await healerWorld({ marks: false });
+    // The app needs 510Mi: killed at 400Mi and at 500Mi, healthy at 512Mi.
+    w.cluster.behave('web:1', 'oom-at:510Mi');
+    w.kube.put(underPodLimit('400Mi'));
+    const a = await w.start({ name: 'a' });
+    const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web');
+    expect(await w.advance(4 * 3600, { until: () => a.healer.reports.some((r) => r.result !== 'applied' && r.reason !== 'cooldown') || applied(a) === 2 })).toBe(true);
+    expect(a.healer.reports.filter((r) => r.result === 'applied').map((r) => r.message)).toEqual([
+      'raised the memory limit of app: 400Mi → 500Mi (request → 500Mi)',
+      `raised the memory limit of app: 500Mi → 512Mi (request → 512Mi) (clamped to the cap: ${POD_LIMIT})`,
+    ]);
+    expect(new Set(summary(w).slice(1, -1))).toEqual(new Set(['Deployment/web oom-bump/refused/cooldown']));
+    expect(summary(w).at(-1)).toBe('Deployment/web oom-bump/applied/clamped');
+    expect(memory(template().spec!.template.spec!.containers[0])).toBe('512Mi/512Mi');
+
+    // The rollout completes: every pod at 512Mi, Ready; the hour of cooldown passes.
+    await w.advance(60 * 60);
+    expect(w.pods().map((p) => `${memory(p.spec!.containers[0])} ${p.spec!.resources?.limits?.memory} ${ready(p)}`)).toEqual(Array(2).fill('512Mi/512Mi 512Mi true'));
+    expect(template().status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
+
+    // The app grows past the pod's limit: the next kill is at the cap — reported once, nothing patched.
+    const reported = a.healer.reports.length;
+    w.cluster.behave('web:1', 'oom-at:600Mi');
+    w.kube.remove('v1', 'Pod', NS, w.pods()[0]!.metadata!.name!);
+    await w.advance(10 * 60);
+    expect(summary(w).slice(reported)).toEqual(['Deployment/web oom-bump/refused/max-reached']);
+    expect(a.healer.reports.at(-1)!.message).toBe(`memory limit of app is at the cap (512Mi, ${POD_LIMIT})`);
+    expect(a.notes.at(-1)).toMatchObject({ severity: 'warning', result: 'refused' });
+    expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200, 200]);
+    expect(a.healer.reports.filter((r) => r.result === 'failed')).toEqual([]);
+  });
+
+  test('a container without a memory limit of its own, OOM-killed at the pod-level limit: reported as the pod\'s limit binding, which is not raised; no container limit invented, nothing patched', async () => {
+    w = await healerWorld({ marks: false });
+    w.cluster.behave('web:1', 'leak:8Mi'); // the pod's 512Mi in about a minute
+    const kills = oomKills(w);
+    w.kube.put(underPodLimit());
+    const a = await w.start({ name: 'a' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    expect(kills.length).toBeGreaterThan(0);
+    expect(summary(w)).toEqual(['Deployment/web oom-bump/refused/pod-level-limit']);
+    expect(a.healer.reports[0]!.message).toBe(
+      "container app has no memory limit of its own: it was killed at the pod's (spec.resources.limits.memory 512Mi), which Amadeus does not raise: raise it in the pod template, or give the container a limit of its own",
+    );
+    await w.advance(10 * 60);
+    expect(summary(w)).toEqual(['Deployment/web oom-bump/refused/pod-level-limit']);
+    expect(w.patches('deployments/web')).toEqual([]);
+    const spec = w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!;
+    expect([spec.containers[0]!.resources, spec.resources]).toEqual([undefined, { limits: { memory: '512Mi' } }]);
+  });
+});
