@@ -2,10 +2,10 @@
  * The healer: watches pods, and for an OOM-killed container raises its memory limit on the owning
  * workload, for a crash loop rolls the workload back to its last known-good revision — each time
  * only after every guard rail agreed, and always saying so (a Kubernetes Event on the workload, a
- * log line, a metric, a notification). What it cannot heal (a Job's or a bare pod's OOM or crash
- * loop, an image that cannot be pulled, an Argo Rollouts Rollout) it reports the same way, saying
- * why. The decisions are the pure functions beside this file; this module is the I/O around them:
- * informers, reads, patches, the Lease, the audit trail.
+ * log line, a metric, a notification). What it cannot heal (a Job's, a bare pod's or a bare
+ * ReplicaSet's OOM or crash loop, an image that cannot be pulled, an Argo Rollouts Rollout) it
+ * reports the same way, saying why. The decisions are the pure functions beside this file; this
+ * module is the I/O around them: informers, reads, patches, the Lease, the audit trail.
  *
  * Every replica observes every pod (the known-good clock and the rollback share come from that,
  * `revisions.ts`); only the Lease holder acts. One failure at a time per workload (its uid): pods
@@ -1466,13 +1466,19 @@ export class Healer {
           ? 'Argo Rollouts owns this Rollout\'s updates and rollbacks (abort or undo it there, or let its analysis do it): Amadeus does not patch it'
           : 'Argo Rollouts owns this Rollout: raise the memory limit in its template; Amadeus does not patch it';
     } else if (failure.kind === 'crash-loop') {
-      // Nothing to roll back to: a Job's template is fixed once it runs, a bare pod has none.
+      // Nothing to roll back to: a Job's template is fixed once it runs, a bare pod has none, a bare ReplicaSet keeps no revisions.
       message =
-        u.reason === 'job'
+        u.reason === 'bare-replicaset'
+          ? 'a ReplicaSet without a Deployment has no revisions to roll back to: fix the image or configuration in its template and delete its pods for it to recreate them (or run it under a Deployment)'
+          : u.reason === 'job'
           ? u.ref.kind === 'CronJob'
             ? "a Job has no revisions to roll back to: fix the image or configuration in the CronJob's jobTemplate; the next run gets it"
             : "a Job has no revisions to roll back to: fix the image or configuration in the Job's spec and run it again"
           : 'a bare pod has no controller and no revisions to roll back to: fix it where it is created';
+    } else if (u.reason === 'bare-replicaset') {
+      // Patching its template would change no running pod: the raise reaches only pods it creates later.
+      message =
+        'a ReplicaSet without a Deployment does not roll a changed template out to its pods: raise the memory limit in its template and delete its pods for it to recreate them (or run it under a Deployment); Amadeus does not patch it';
     } else if (u.reason === 'job') {
       message =
         u.ref.kind === 'CronJob'

@@ -2,8 +2,8 @@
  * Which workload a failing pod belongs to: Pod → ReplicaSet → Deployment, or Pod → StatefulSet, or
  * Pod → DaemonSet, following the controller ownerReference and checking the owner's uid (a workload
  * deleted and re-created under the same name is another workload). Pods of what the healer does
- * not patch — a Job (or its CronJob), an Argo Rollouts Rollout, no controller at all — resolve to
- * that owner, so the report can say why nothing was done. And label selectors, whole.
+ * not patch — a Job (or its CronJob), an Argo Rollouts Rollout, a ReplicaSet no Deployment controls,
+ * no controller at all — resolve to that owner, so the report can say why nothing was done. And label selectors, whole.
  */
 import type { V1DaemonSet, V1Deployment, V1LabelSelector, V1ObjectMeta, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ownerOf } from './detect.js';
@@ -21,7 +21,7 @@ export function refOf(w: Workload): WorkloadRef {
 }
 
 /** Why a pod's owner is not healed: the reason code of its report. */
-export type UnhealableReason = 'bare-pod' | 'job' | 'argo-rollouts';
+export type UnhealableReason = 'bare-pod' | 'bare-replicaset' | 'job' | 'argo-rollouts';
 
 /** A pod's owner that has no template the healer may change, with what opts it in to reports. */
 export interface Unhealable {
@@ -62,8 +62,11 @@ export async function resolveOwner(api: KubeClients, namespace: string, pod: V1P
   switch (owner.kind) {
     case 'ReplicaSet': {
       const rs = await readOwned(() => api.apps.readNamespacedReplicaSet({ namespace, name: owner.name }), owner.uid);
+      if (!rs) return null;
       const top = ownerOf(rs);
-      if (!rs || !top) return null;
+      // A ReplicaSet no Deployment controls (made directly, or orphaned): its template changes only
+      // the pods it creates afterwards, and it keeps no revisions — reported, like a bare pod.
+      if (!top) return { kind: 'unhealable', owner: { reason: 'bare-replicaset', ref: refTo('apps/v1', 'ReplicaSet', rs.metadata, namespace), annotations: rs.metadata?.annotations ?? {} } };
       if (top.kind === 'Deployment' && top.apiVersion === 'apps/v1') {
         const object = await readOwned(() => api.apps.readNamespacedDeployment({ namespace, name: top.name }), top.uid);
         return object ? { kind: 'workload', workload: { kind: 'Deployment', object } } : null;
