@@ -363,7 +363,8 @@ export class Kubelet {
         condition('Initialized', true),
         allReady ? condition('Ready', true) : condition('Ready', false, notReady[0], notReady[1]),
         allReady ? condition('ContainersReady', true) : condition('ContainersReady', false, notReady[0], notReady[1]),
-        { ...condition('PodScheduled', true), lastTransitionTime: previous('PodScheduled')?.lastTransitionTime ?? iso(rec.startTime) },
+        // Scheduled when bound (a PodScheduled=False the scheduler left while it was Pending is over).
+        { ...condition('PodScheduled', true), lastTransitionTime: (previous('PodScheduled')?.status === 'True' ? previous('PodScheduled')?.lastTransitionTime : undefined) ?? iso(rec.startTime) },
       ],
       hostIP,
       hostIPs: [{ ip: hostIP }],
