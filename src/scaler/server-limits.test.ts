@@ -102,8 +102,8 @@ describe('bad metadata over gRPC', () => {
   });
 
   test.each([
-    ['name', { name: 'w'.repeat(1 << 20), namespace: 'shop' }, 'scaledObjectRef.name must be a ScaledObject\'s name (at most 253 characters)'],
-    ['namespace', { name: 'web', namespace: 'n'.repeat(1 << 20) }, 'scaledObjectRef.namespace must be a namespace (at most 63 characters)'],
+    ['name', { name: 'w'.repeat(1 << 20), namespace: 'shop' }, "scaledObjectRef.name must be a ScaledObject's name (lowercase letters, digits, '-' and '.', at most 253 characters)"],
+    ['namespace', { name: 'web', namespace: 'n'.repeat(1 << 20) }, "scaledObjectRef.namespace must be a namespace (lowercase letters, digits and '-', at most 63 characters)"],
   ])('a 1 MB %s is refused, naming the field: it would be kept in the trigger\'s key, its logs and its metrics\' labels', async (_field, names, expected) => {
     const r = { ...names, scalerMetadata: { targetValue: '10' } };
     const details = await invalid(r);
@@ -114,6 +114,22 @@ describe('bad metadata over gRPC', () => {
     expect(registry.size).toBe(0);
     // Kubernetes's own longest names are served.
     expect((await getMetricSpec({ name: 'w'.repeat(253), namespace: 'n'.repeat(63), scalerMetadata: { targetValue: '10' } })).metricSpecs[0]!.targetSizeFloat).toBe(10);
+  });
+
+  test("names Kubernetes would not give are refused, naming the field: a '/' made namespace a, name b/c and namespace a/b, name c one object", async () => {
+    for (const [names, field] of [
+      [{ name: 'b/c', namespace: 'a' }, 'name'],
+      [{ name: 'c', namespace: 'a/b' }, 'namespace'],
+      [{ name: 'Web', namespace: 'shop' }, 'name'],
+      [{ name: 'web', namespace: 'my.shop' }, 'namespace'],
+      [{ name: '-web', namespace: 'shop' }, 'name'],
+    ] as const) {
+      const details = await invalid({ ...names, scalerMetadata: { targetValue: '10' } });
+      expect(details.startsWith(`scaledObjectRef.${field} must be a`)).toBe(true);
+    }
+    expect(registry.size).toBe(0);
+    // A dotted name is a ScaledObject's name all the same.
+    expect((await getMetricSpec({ name: 'web.v2-canary', namespace: 'shop-1', scalerMetadata: { targetValue: '10' } })).metricSpecs[0]!.targetSizeFloat).toBe(10);
   });
 
   test('StreamIsActive calls are bounded: one past maxStreams is RESOURCE_EXHAUSTED, and a closed one frees its place', async () => {

@@ -86,13 +86,21 @@ export function requestChars(ref: ScaledObjectRef | null | undefined): number {
  */
 export const MAX_NAME_LENGTH = 253;
 export const MAX_NAMESPACE_LENGTH = 63;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function toRef(ref: ScaledObjectRef | null | undefined, field: string): ObjectRef {
   if (!ref) throw new InvalidRequestError(`${field} is required`);
   if (!ref.name) throw new InvalidRequestError(`${field}.name is required: the ScaledObject's name`);
   if (!ref.namespace) throw new InvalidRequestError(`${field}.namespace is required: the ScaledObject's namespace`);
-  if (ref.name.length > MAX_NAME_LENGTH) throw new InvalidRequestError(`${field}.name must be a ScaledObject's name (at most ${MAX_NAME_LENGTH} characters), got ${quote(ref.name)}`);
-  if (ref.namespace.length > MAX_NAMESPACE_LENGTH) throw new InvalidRequestError(`${field}.namespace must be a namespace (at most ${MAX_NAMESPACE_LENGTH} characters), got ${quote(ref.namespace)}`);
+  // As Kubernetes names them (a DNS subdomain, a DNS label): a '/' let namespace "a" with name
+  // "b/c" and namespace "a/b" with name "c" share one object key, its state and its weights.
+  if (ref.name.length > MAX_NAME_LENGTH || !DNS_SUBDOMAIN.test(ref.name)) {
+    throw new InvalidRequestError(`${field}.name must be a ScaledObject's name (lowercase letters, digits, '-' and '.', at most ${MAX_NAME_LENGTH} characters), got ${quote(ref.name)}`);
+  }
+  if (ref.namespace.length > MAX_NAMESPACE_LENGTH || !DNS_LABEL.test(ref.namespace)) {
+    throw new InvalidRequestError(`${field}.namespace must be a namespace (lowercase letters, digits and '-', at most ${MAX_NAMESPACE_LENGTH} characters), got ${quote(ref.namespace)}`);
+  }
   return { namespace: ref.namespace, name: ref.name, metadata: ref.scalerMetadata ?? {} };
 }
 
