@@ -3,7 +3,8 @@
  * kubelet stand-in OOM-kills containers against their limit (`oom-at`, `leak`), the controllers
  * roll the raised limit out, and the real Healer answers each new OOM kill once — across restarts
  * of the healer, pauses and rollouts — within what the namespace's LimitRanges and ResourceQuotas
- * admit (the fake API server refuses pods past a quota, as kube-apiserver does).
+ * admit (the fake API server refuses pods past a quota, as kube-apiserver does) and what a node can
+ * hold (the scheduler leaves a pod whose request fits no node Pending, as kube-scheduler does).
  */
 import type { V1Container, V1DaemonSet, V1Deployment, V1DeploymentStrategy, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
