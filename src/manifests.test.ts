@@ -457,23 +457,6 @@ describe('components', () => {
   });
 });
 
-describe("the healer's read of the nodes", () => {
-  /** The verbs on core nodes a build's `kind` objects named amadeus-healer grant. */
-  const nodeVerbs = (k: string, kind: 'ClusterRole' | 'Role') =>
-    (all<IRole>(k, kind).filter((r) => r.metadata!.name === 'amadeus-healer').flatMap((r) => r.rules ?? []))
-      .filter((r) => r.apiGroups?.includes('') && r.resources?.includes('nodes'))
-      .flatMap((r) => r.verbs)
-      .sort();
-
-  test.each(AMADEUS_BUILDS.map((k) => [k]))('%s: the ClusterRole may list nodes (what a node can hold caps a memory raise), and do nothing else with them', (k) => {
-    expect(nodeVerbs(k, 'ClusterRole')).toEqual(['list']);
-  });
-
-  test.each(COMPONENT_BUILDS.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: the namespaced Roles grant nothing on nodes (cluster-scoped: a Role cannot); the healer warns once and raises unchecked against them', (_c, _base, dir) => {
-    expect(nodeVerbs(dir, 'Role')).toEqual([]);
-  });
-});
-
 describe('ScaledObjects', () => {
   const scaledObjects = objectsOrNone(OB).filter((o) => o.kind === 'ScaledObject') as unknown as IScaledObject[];
   const accepted = new Set([...Object.keys(metadataSchema()), ...KEDA_CONNECTION_KEYS]);

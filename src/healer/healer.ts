@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1Node, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -68,7 +68,7 @@ import {
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, nodeAllocatableCap, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -1351,10 +1351,8 @@ export class Healer {
   }
 
   /**
-   * The cap on the container's limit: the global one, the workload's, what the namespace admits —
-   * its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods — the
-   * template's pod-level resources, and, when the request follows the limit, what a node can hold
-   * (kube-scheduler binds the rollout's pods only where their request fits: {@link nodeAllocatableCap}).
+   * The cap on the container's limit: the global one, the workload's, and what the namespace admits
+   * — its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods.
    */
   private async memoryCap(w: Workload, spec: V1PodSpec, pod: V1Pod, failure: Failure, template: ReturnType<typeof containerMemory>): Promise<EffectiveCap> {
     const namespace = w.object.metadata!.namespace!;
@@ -1385,33 +1383,7 @@ export class Healer {
     const limited = withNamespaceCap(effectiveMemoryCap(w.object.metadata!.annotations, this.o.rules), 'limit-range', limitRangeCap(ranges, subject));
     // The template's own pod-level resources: the API server refuses a template (or pod) past them.
     const cap = withNamespaceCap(limited, 'pod-level-resources', podLevelCap(spec, subject));
-    const quoted = withNamespaceCap(cap, 'resource-quota', quota);
-    // What a node can hold, when the request follows the limit (only then does the raise change what
-    // the pods ask a node for): past every node, the rollout's new pods stay Pending (Unschedulable).
-    // Pod-level resources replace the containers' requests in what the pod asks: nothing to read then.
-    if (template.limitBytes === null || !follows || podLevelLimit(spec) !== null || spec.resources?.requests?.memory !== undefined) return quoted;
-    const fit = { pod: { ...admitted, nodeSelector: spec.nodeSelector, resources: spec.resources, overhead: pod.spec?.overhead }, index, init, requestFollowsLimit: follows };
-    return withNamespaceCap(quoted, 'node-allocatable', nodeAllocatableCap(await this.nodeList(), fit));
-  }
-
-  /**
-   * The cluster's nodes, for what they can hold; none when this service account may not list them
-   * (said once: the namespaced RBAC of keda/components/namespaced-healer grants nothing cluster-wide)
-   * or the API server does not serve them.
-   */
-  private async nodeList(): Promise<V1Node[]> {
-    try {
-      return (await listPaged((p) => this.o.clients.core.listNode({ ...p }))).items ?? [];
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 404) return []; // not served (an API server stand-in); kube-apiserver always serves nodes
-      if (status !== 403) throw err;
-      if (!this.listDenied.has('Nodes')) {
-        this.listDenied.add('Nodes');
-        this.o.log.warn('may not list Nodes: memory raises are not checked against what a node can hold (grant "list" on nodes)', { error: apiMessage(err) });
-      }
-      return [];
-    }
+    return withNamespaceCap(cap, 'resource-quota', quota);
   }
 
   /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */

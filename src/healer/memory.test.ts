@@ -1,4 +1,4 @@
-import type { V1Container, V1DaemonSet, V1Deployment, V1LimitRange, V1Node, V1ResourceQuota, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1Deployment, V1LimitRange, V1ResourceQuota, V1StatefulSet } from '@kubernetes/client-node';
 import {
   alongside,
   asAdmitted,
@@ -6,7 +6,6 @@ import {
   effectiveMemoryCap,
   limitRangeCap,
   memoryJsonPatch,
-  nodeAllocatableCap,
   oomBumpTarget,
   planMemoryBump,
   planOomBump,
@@ -230,71 +229,6 @@ describe('podLevelCap: what the pod template\'s pod-level resources admit (valid
     );
     // A request kept below the limit adds nothing: only the limit rule.
     expect(podLevelCap({ resources: { limits: { memory: '1Gi' }, requests: { memory: '512Mi' } } }, { requestFollowsLimit: false, otherRequestsBytes: Mi(64) })!.capBytes).toBe(GiB);
-  });
-});
-
-describe('nodeAllocatableCap: the rollout\'s pod must fit a node it can go to (kube-scheduler\'s NodeResourcesFit)', () => {
-  const node = (name: string, memory: string | undefined, o: { ready?: boolean; unschedulable?: boolean; labels?: Record<string, string> } = {}): V1Node => ({
-    metadata: { name, labels: o.labels ?? {} },
-    ...(o.unschedulable ? { spec: { unschedulable: true } } : {}),
-    status: { allocatable: memory ? { memory } : {}, conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }] },
-  });
-  const c = (name: string, memory: string | null, o: { request?: string; restartPolicy?: string } = {}): V1Container => ({
-    name,
-    resources: { ...(memory ? { limits: { memory } } : {}), ...(o.request ? { requests: { memory: o.request } } : {}) },
-    ...(o.restartPolicy ? { restartPolicy: o.restartPolicy } : {}),
-  });
-  const app = { pod: { containers: [c('app', '900Mi', { request: '900Mi' })] }, index: 0, init: false, requestFollowsLimit: true };
-  const NODES = [node('small', '512Mi'), node('big', '1Gi'), node('mid', '768Mi')];
-
-  test('the largest node the pods can go to, less the requests of the containers beside it', () => {
-    expect(nodeAllocatableCap(NODES, app)).toEqual({ capBytes: GiB, detail: 'node allocatable: big has the most memory of the 3 nodes the pods can go to (1024Mi)' });
-    // A request unset is the limit; a container with neither counts 0.
-    const two = { ...app, pod: { containers: [c('app', '900Mi', { request: '900Mi' }), c('proxy', '100Mi'), c('shell', null)] } };
-    expect(nodeAllocatableCap(NODES, two)).toEqual({ capBytes: Mi(924), detail: "node allocatable: big has the most memory of the 3 nodes the pods can go to (1024Mi), 100Mi of it the pod's other requests" });
-  });
-
-  test('nodes not Ready, cordoned, without the nodeSelector\'s labels or without a known allocatable are not counted; none left: unchecked', () => {
-    const nodes = [node('a', '4Gi', { ready: false }), node('b', '4Gi', { unschedulable: true }), node('c', '4Gi', { labels: { pool: 'batch' } }), node('d', '768Mi', { labels: { pool: 'web' } }), node('e', undefined, { labels: { pool: 'web' } })];
-    expect(nodeAllocatableCap(nodes, app)!.capBytes).toBe(GiB * 4);
-    const web = { ...app, pod: { ...app.pod, nodeSelector: { pool: 'web' } } };
-    expect(nodeAllocatableCap(nodes, web)).toEqual({ capBytes: Mi(768), detail: 'node allocatable: d has the most memory of the 1 node the pods can go to (768Mi)' });
-    expect(nodeAllocatableCap(nodes, { ...app, pod: { ...app.pod, nodeSelector: { pool: 'gpu' } } })).toBeNull();
-    expect(nodeAllocatableCap([], app)).toBeNull();
-  });
-
-  test('a request that stays (below the limit), or pod-level resources, leave what a node is asked for as it is: no cap', () => {
-    expect(nodeAllocatableCap(NODES, { ...app, requestFollowsLimit: false })).toBeNull();
-    expect(nodeAllocatableCap(NODES, { ...app, pod: { ...app.pod, resources: { requests: { memory: '1Gi' } } } })).toBeNull();
-    expect(nodeAllocatableCap(NODES, { ...app, pod: { ...app.pod, resources: { limits: { memory: '1Gi' } } } })).toBeNull();
-    expect(nodeAllocatableCap(NODES, { ...app, index: -1 })).toBeNull();
-  });
-
-  test('sidecars add to the sum; a regular init container runs with the sidecars before it; the overhead counts', () => {
-    const pod = { containers: [c('app', '600Mi')], initContainers: [c('setup', '700Mi'), c('proxy', '100Mi', { restartPolicy: 'Always' }), c('migrate', '800Mi')], overhead: { memory: '24Mi' } };
-    // app: sum app + proxy (100) fits 1024 - 24 → 900; the init terms (700; 800 + 100) do not involve it and fit.
-    expect(nodeAllocatableCap(NODES, { ...app, pod, index: 0 })).toEqual({
-      capBytes: Mi(900),
-      detail: "node allocatable: big has the most memory of the 3 nodes the pods can go to (1024Mi), 124Mi of it the pod's other requests and overhead",
-    });
-    // migrate (a regular init container): itself + the sidecar before it.
-    expect(nodeAllocatableCap(NODES, { ...app, pod, index: 2, init: true })!.capBytes).toBe(Mi(900));
-    // proxy (the sidecar): in the sum with app (600), and beside migrate (800): 1000 - 800.
-    expect(nodeAllocatableCap(NODES, { ...app, pod, index: 1, init: true })!.capBytes).toBe(Mi(200));
-    // setup runs before the sidecar: alone.
-    expect(nodeAllocatableCap(NODES, { ...app, pod, index: 0, init: true })!.capBytes).toBe(Mi(1000));
-  });
-
-  test('a pod that does not fit even without the container\'s memory: nothing fits (cap 0)', () => {
-    expect(nodeAllocatableCap(NODES, { ...app, pod: { containers: [c('app', '100Mi'), c('big', '2Gi')] } })).toEqual({
-      capBytes: 0,
-      detail: "node allocatable: big has the most memory of the 3 nodes the pods can go to (1024Mi), 2048Mi of it the pod's other requests",
-    });
-    // A regular init container larger than the node does not involve the container: still nothing fits.
-    expect(nodeAllocatableCap(NODES, { ...app, pod: { containers: [c('app', '100Mi')], initContainers: [c('load', '2Gi')] } })).toEqual({
-      capBytes: 0,
-      detail: 'node allocatable: big has the most memory of the 3 nodes the pods can go to (1024Mi); the pod does not fit it even without this container',
-    });
   });
 });
 

@@ -2,7 +2,7 @@
  * The OOM rule: how far to raise a container's memory limit after an OOM kill, within a cap, from
  * the limit it was actually killed at, and the JSON patch operations that do it.
  */
-import type { IntOrString, V1Container, V1LimitRange, V1Node, V1PodSpec, V1ResourceQuota, V1ScopedResourceSelectorRequirement } from '@kubernetes/client-node';
+import type { IntOrString, V1Container, V1LimitRange, V1PodSpec, V1ResourceQuota, V1ScopedResourceSelectorRequirement } from '@kubernetes/client-node';
 import type { Workload } from './owners.js';
 import type { JsonPatchOp } from './patches.js';
 import { floorToMebibytes, formatMebibytes, MiB, parseMemoryQuantity, parseOptionalMemory, QuantityError } from './quantity.js';
@@ -115,8 +115,8 @@ export function effectiveMemoryCap(workloadAnnotations: Record<string, string> |
 // remove capacity.
 
 export type NamespaceCapSource = 'limit-range' | 'resource-quota';
-/** A cap {@link withNamespaceCap} lowers another to: the namespace's, the pod template's own pod-level resources, or what a node can hold. */
-export type CapSource = NamespaceCapSource | 'pod-level-resources' | 'node-allocatable';
+/** A cap {@link withNamespaceCap} lowers another to: the namespace's, or the pod template's own pod-level resources. */
+export type CapSource = NamespaceCapSource | 'pod-level-resources';
 
 /** A namespace's cap on the container's limit, and the rule that sets it. */
 export interface NamespaceCap {
@@ -415,88 +415,6 @@ export function podLevelCap(pod: Pick<V1PodSpec, 'resources'> | undefined, c: Pi
     low.consider(request - c.otherRequestsBytes, `pod-level resources: the pod's memory request ${formatMebibytes(request)}${unset}, which the containers' requests may not exceed together${share}`);
   }
   return low.best;
-}
-
-/** The container whose request follows its limit, in the pod the rollout schedules. */
-export interface NodeFitSubject {
-  /**
-   * The rollout's pod: as admitted ({@link asAdmitted}: injected containers, LimitRange defaults),
-   * with the template's nodeSelector and pod-level resources, and the `overhead` its RuntimeClass
-   * gives it at admission (the failed pod's).
-   */
-  pod: Pick<V1PodSpec, 'containers' | 'initContainers' | 'nodeSelector' | 'resources' | 'overhead'>;
-  /** The container's index, in `initContainers` when `init`, else in `containers`. */
-  index: number;
-  init: boolean;
-  /** See {@link LimitRangeSubject.requestFollowsLimit}: only then does the raise change what the pod requests of a node. */
-  requestFollowsLimit: boolean;
-}
-
-/**
- * The highest memory limit (its request following it) with which the rollout's pod still fits the
- * allocatable memory of at least one node it can go to, and the node; null when the raise changes
- * nothing a node is asked for, or no such node is known. kube-scheduler binds a pod only to a node
- * whose allocatable memory, less the requests of the pods there, fits the pod's request
- * (NodeResourcesFit); a raise past every node leaves the rollout's new pods Pending (Unschedulable)
- * while a RollingUpdate still takes old pods away by its maxUnavailable.
- *
- * The pod's request is kube-scheduler's (`PodRequests` of k8s.io/component-helpers/resource): the
- * containers' and sidecars' (restartable init containers) requests summed, or a regular init
- * container's plus the sidecars declared before it when larger; a request unset is the limit; plus
- * the pod's overhead. Pod-level requests (or a pod-level limit, their default) replace the sum: a
- * container's raise then changes nothing a node is asked for (the pod-level cap bounds it).
- *
- * Nodes it can go to: Ready, not cordoned (`spec.unschedulable`), labels matching the pod's
- * nodeSelector. Not considered, erring toward allowing a raise: node affinity, taints and
- * tolerations, and the requests of the other pods already on the nodes — the largest node is taken
- * as if empty (the rollout frees nodes as it replaces pods, and other pods move or scale).
- */
-export function nodeAllocatableCap(nodes: readonly V1Node[], s: NodeFitSubject): NamespaceCap | null {
-  if (!s.requestFollowsLimit || s.index < 0) return null;
-  if (readQuantity(s.pod.resources?.requests?.memory) !== null || readQuantity(s.pod.resources?.limits?.memory) !== null) return null;
-  const selector = Object.entries(s.pod.nodeSelector ?? {});
-  let best: { name: string; bytes: number } | null = null;
-  let candidates = 0;
-  for (const n of nodes) {
-    const ready = n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
-    if (!ready || n.spec?.unschedulable || selector.some(([k, v]) => n.metadata?.labels?.[k] !== v)) continue;
-    const bytes = readQuantity(n.status?.allocatable?.memory);
-    if (bytes === null) continue;
-    candidates++;
-    if (best === null || bytes > best.bytes) best = { name: n.metadata?.name ?? '?', bytes };
-  }
-  if (best === null) return null;
-  // The pod's request is the largest of terms, each a constant or a constant plus the container's
-  // new request x: x fits while every term fits.
-  const request = (c: V1Container) => readQuantity(c.resources?.requests?.memory) ?? readQuantity(c.resources?.limits?.memory) ?? 0;
-  const fixed: number[] = [];
-  const plusX: number[] = [];
-  const term = (bytes: number, withX: boolean) => (withX ? plusX : fixed).push(bytes);
-  const subjectIsInit = (i: number) => s.init && i === s.index;
-  let sum = s.pod.containers.reduce((n, c, i) => n + (!s.init && i === s.index ? 0 : request(c)), 0);
-  let sumHasX = !s.init;
-  let sidecars = 0;
-  let sidecarsHaveX = false;
-  (s.pod.initContainers ?? []).forEach((c, i) => {
-    if (isSidecar(c)) {
-      if (subjectIsInit(i)) sidecarsHaveX = sumHasX = true;
-      else {
-        sidecars += request(c);
-        sum += request(c);
-      }
-      term(sidecars, sidecarsHaveX);
-    } else if (subjectIsInit(i)) term(sidecars, true);
-    else term(request(c) + sidecars, sidecarsHaveX);
-  });
-  term(sum, sumHasX);
-  const overhead = readQuantity(s.pod.overhead?.memory) ?? 0;
-  const room = best.bytes - overhead;
-  const nodesSaid = `${candidates} node${candidates === 1 ? '' : 's'} the pods can go to`;
-  const others = Math.max(0, ...plusX);
-  const share = others + overhead > 0 ? `, ${formatMebibytes(others + overhead)} of it the pod's other requests${overhead > 0 ? ' and overhead' : ''}` : '';
-  const detail = `node allocatable: ${best.name} has the most memory of the ${nodesSaid} (${formatMebibytes(best.bytes)})${share}`;
-  if (fixed.some((f) => f > room)) return { capBytes: 0, detail: `${detail}; the pod does not fit it even without this container` };
-  return { capBytes: Math.max(0, room - others), detail };
 }
 
 /** The pod-level memory limit of a pod spec in bytes; null when unset or unreadable. */

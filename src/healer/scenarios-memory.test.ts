@@ -3,8 +3,7 @@
  * kubelet stand-in OOM-kills containers against their limit (`oom-at`, `leak`), the controllers
  * roll the raised limit out, and the real Healer answers each new OOM kill once — across restarts
  * of the healer, pauses and rollouts — within what the namespace's LimitRanges and ResourceQuotas
- * admit (the fake API server refuses pods past a quota, as kube-apiserver does) and what a node can
- * hold (the scheduler leaves a pod whose request fits no node Pending, as kube-scheduler does).
+ * admit (the fake API server refuses pods past a quota, as kube-apiserver does).
  */
 import type { V1Container, V1DaemonSet, V1Deployment, V1DeploymentStrategy, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { daemonSet, deployment, statefulSet } from '../test-support/cluster/objects.js';
@@ -670,65 +669,25 @@ describe('pod-level resources (KEP-2837: spec.resources of the pod, beta and on 
   });
 });
 
-describe('what a node can hold', () => {
-  const NODES = ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'];
-  const NODES_DENIED = { method: 'GET', path: '/api/v1/nodes' };
+describe('what a node can hold (a known limitation: not checked)', () => {
   const cache = () => w.pods({ app: 'cache' });
   const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'cache');
-  const condition = (type: string) => template().status?.conditions?.find((c) => c.type === type);
   const unschedulable = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable') === true;
 
-  /**
-   * Five nodes of 1Gi allocatable; four pods of 900Mi (Guaranteed: request = limit), one a node, the
-   * default strategy (25%: one pod of surge, one unavailable). The first container to start leaks to
-   * its limit once (an OOM kill 15 minutes in), every other run is healthy. Returns the fewest Ready
-   * pods seen at any write from the moment all four are Ready.
-   */
-  async function oomOnSmallNodes(o: { denyNodes?: boolean; sidecar?: string } = {}): Promise<{ a: Replica; fewestReady: () => number }> {
-    w = await healerWorld({ marks: false, nodes: NODES, nodeMemory: '1Gi' });
+  // Documents README's Limitations line: a check against the nodes that exist would refuse raises a
+  // node autoscaler (Karpenter, cluster-autoscaler from zero, Fargate) would make room for, so none
+  // is made; on a fixed set of nodes a raise past all of them leaves the rollout a pod short.
+  test('five nodes of 1Gi, four Guaranteed pods of 900Mi OOM-killed once: raised to 1080Mi, the new pods Unschedulable, the Deployment a pod short', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'], nodeMemory: '1Gi' });
     let leaked = false;
     w.cluster.behaviour(() => (leaked ? undefined : ((leaked = true), 'leak')));
-    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '900Mi', annotations: HEAL });
-    if (o.sidecar) d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: o.sidecar }, requests: { memory: o.sidecar } } });
-    w.kube.put(d);
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '900Mi', annotations: HEAL }));
     await w.quiet();
     expect(cache().filter(ready)).toHaveLength(4);
-    let fewest = Infinity;
-    w.kube.onChange((c) => {
-      if (c.kind === 'Pod') fewest = Math.min(fewest, cache().filter(ready).length);
-    });
-    if (o.denyNodes) w.kube.failNext(NODES_DENIED, 403, 1000);
     const a = await w.start({ name: 'a' });
     expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
-    return { a, fewestReady: () => fewest };
-  }
-
-  test('a raise to 1080Mi would fit no node: raised to the 1Gi a node holds (clamped, named); the rollout completes, within its 25% unavailable, and no pod is left Unschedulable', async () => {
-    const { a, fewestReady } = await oomOnSmallNodes();
-    await w.advance(30 * 60);
-    // The rollout of the raise: every pod replaced, none left Unschedulable; a pod of 1Gi on nodes of
-    // 1Gi needs a node of its own, which the rollout frees within its maxUnavailable (one of four).
-    expect(cache().filter(unschedulable)).toEqual([]);
-    expect(cache().map((p) => `${memory(p.spec!.containers[0])} ${ready(p)}`)).toEqual(Array(4).fill('1024Mi/1024Mi true'));
-    expect(fewestReady()).toBeGreaterThanOrEqual(3);
-    expect(condition('Progressing')).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' });
-
-    const nodeRule = 'node allocatable: node-1 has the most memory of the 5 nodes the pods can go to (1024Mi)';
-    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/clamped']);
-    expect(a.healer.reports[0]!.message).toBe(`raised the memory limit of app: 900Mi → 1024Mi (request → 1024Mi) (clamped to the cap: ${nodeRule})`);
-    expect(a.notes[0]!.title).toContain(nodeRule);
-    expect(w.patches('deployments/cache')).toHaveLength(1);
-  });
-
-  test('the same without the check (may not list nodes: warned once): the full raise leaves the new pods Unschedulable and the Deployment a pod short, for good', async () => {
-    const { a, fewestReady } = await oomOnSmallNodes({ denyNodes: true });
-    expect(a.lines.filter((l) => l.msg.startsWith('may not list Nodes'))).toEqual([
-      expect.objectContaining({ level: 'warn', msg: 'may not list Nodes: memory raises are not checked against what a node can hold (grant "list" on nodes)' }),
-    ]);
     expect(a.healer.reports.map((r) => r.message)).toEqual(['raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)']);
-
     await w.advance(60 * 60);
-    // maxUnavailable took an old pod away; the new pods (1080Mi) fit no node of 1Gi.
     expect(cache().map((p) => `${memory(p.spec!.containers[0])} ${ready(p)} ${unschedulable(p)}`).sort()).toEqual([
       '1080Mi/1080Mi false true',
       '1080Mi/1080Mi false true',
@@ -736,23 +695,6 @@ describe('what a node can hold', () => {
       '900Mi/900Mi true false',
       '900Mi/900Mi true false',
     ]);
-    const pending = cache().find(unschedulable)!;
-    expect(pending.status!.conditions!.find((c) => c.type === 'PodScheduled')!.message).toBe('0/5 nodes are available: 5 Insufficient memory.');
-    expect(fewestReady()).toBe(3);
-    expect(template().status).toMatchObject({ replicas: 5, availableReplicas: 3, unavailableReplicas: 1 });
-    expect(condition('Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
-  });
-
-  test('no room at all (a 124Mi container beside it: 900Mi + 124Mi fill a node): refused as "max reached", naming the node; nothing patched, no pod lost', async () => {
-    const { a, fewestReady } = await oomOnSmallNodes({ sidecar: '124Mi' });
-    const nodeRule = "node allocatable: node-1 has the most memory of the 5 nodes the pods can go to (1024Mi), 124Mi of it the pod's other requests";
-    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/max-reached']);
-    expect(a.healer.reports[0]!.message).toBe(`memory limit of app is at the cap (900Mi, ${nodeRule})`);
-    await w.advance(30 * 60);
-    expect(a.healer.reports).toHaveLength(1);
-    expect(w.patches('deployments/cache')).toEqual([]);
-    expect(memory(template().spec!.template.spec!.containers[0])).toBe('900Mi/900Mi');
-    expect(cache().filter(ready)).toHaveLength(4);
-    expect(fewestReady()).toBe(4);
+    expect(template().status).toMatchObject({ availableReplicas: 3 });
   });
 });
