@@ -725,6 +725,14 @@ export class Healer {
       const revision = await this.podRevision(w, pod, replicaSets);
       const own = revision?.template && ((failure.init ? revision.template.spec?.initContainers : revision.template.spec?.containers) ?? []).find((c) => c.name === failure.container);
       if (own && limitOf(own) === killedAt) {
+        // A StatefulSet's controller replaces no pod that is not Ready (OrderedReady,
+        // kubernetes#67250): its rollout may wait on this pod for good — said, not only logged.
+        if (w.kind === 'StatefulSet') {
+          return this.refused(
+            'limit-lowered-since',
+            `pod ${pod.metadata?.name ?? '?'} (revision ${revision.name}) was OOM-killed at ${formatMebibytes(killedAt)}, which the template has lowered since to ${formatMebibytes(template.limitBytes)}: not raised for it. A StatefulSet replaces no pod that is not Ready: if its rollout waits on this one, delete it (kubectl -n ${meta.namespace} delete pod ${pod.metadata?.name ?? '?'}) to have it made at the template's limit`,
+          );
+        }
         this.o.log.info(`OOM kill at ${formatMebibytes(killedAt)} in a pod of a revision whose limit the template has changed since (to ${formatMebibytes(template.limitBytes)}): not raised for it, its replacement runs at that`, {
           workload: `${w.kind}/${meta.name}`,
           namespace: meta.namespace,

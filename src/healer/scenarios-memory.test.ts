@@ -283,6 +283,36 @@ describe('a release that lowers the memory limit', () => {
   });
 });
 
+describe('a StatefulSet release that lowers the memory limit', () => {
+  test('an old-revision pod OOM-killed at its higher limit: not raised, and said (limit-lowered-since, once per quarter hour), not only logged: the set replaces no pod that is not Ready', async () => {
+    w = await healerWorld({ marks: false });
+    // db:1 at 1Gi leaks to its limit (killed about every four minutes); OnDelete: nothing replaces its pods.
+    w.cluster.behave('db:1', 'leak:4Mi');
+    const set = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 2, memory: '1Gi', annotations: HEAL });
+    set.spec!.updateStrategy = { type: 'OnDelete' };
+    w.kube.put(set);
+    await w.advance(60);
+    // Right-sizing to 512Mi, before Amadeus starts.
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (s) => {
+      const c = s.spec!.template.spec!.containers[0]!;
+      c.image = 'db:2';
+      c.resources = { limits: { memory: '512Mi' }, requests: { memory: '512Mi' } };
+    });
+    const a = await w.start();
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    expect(summary(w)).toEqual(['StatefulSet/db oom-bump/refused/limit-lowered-since']);
+    expect(a.healer.reports[0]!.message).toMatch(/^pod db-[01] \(revision db-[a-z0-9]+\) was OOM-killed at 1024Mi, which the template has lowered since to 512Mi: not raised for it\. A StatefulSet replaces no pod that is not Ready/);
+    expect(w.patches('statefulsets/db')).toEqual([]);
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+    expect(memory(w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').spec!.template.spec!.containers[0])).toBe('512Mi/512Mi');
+    // The kills go on every four minutes; the report does not.
+    await w.advance(30 * 60);
+    expect(a.healer.reports.length).toBeLessThanOrEqual(3);
+    expect(new Set(a.healer.reports.map((r) => r.reason))).toEqual(new Set(['limit-lowered-since']));
+    expect(w.patches('statefulsets/db')).toEqual([]);
+  });
+});
+
 describe('a release that gives the container its first memory limit', () => {
   test('a pod of the release before (no limit) OOM-killed by the node while the release rolls out: the new limit is not raised for it; the release rolls out as written', async () => {
     // Nodes of 1Gi: api:1, without a limit, leaks 8Mi a second until the node kills it (about two minutes).
