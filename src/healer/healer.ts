@@ -743,7 +743,7 @@ export class Healer {
         return null;
       }
     }
-    const cap = await this.memoryCap(w, spec, pod, failure, template);
+    const cap = await this.memoryCap(w, spec, pod, failure, template, replicaSets);
     // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
     const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
     // The container in its pod, without a memory limit: its revision had none (the template's is newer).
@@ -1362,7 +1362,7 @@ export class Healer {
    * The cap on the container's limit: the global one, the workload's, and what the namespace admits
    * — its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods.
    */
-  private async memoryCap(w: Workload, spec: V1PodSpec, pod: V1Pod, failure: Failure, template: ReturnType<typeof containerMemory>): Promise<EffectiveCap> {
+  private async memoryCap(w: Workload, spec: V1PodSpec, pod: V1Pod, failure: Failure, template: ReturnType<typeof containerMemory>, replicaSets: readonly V1ReplicaSet[]): Promise<EffectiveCap> {
     const namespace = w.object.metadata!.namespace!;
     const core = this.o.clients.core;
     const [ranges, quotas] = await Promise.all([
@@ -1372,7 +1372,12 @@ export class Healer {
     // What the containers running beside it add against a Pod max or a quota: the other containers
     // and the sidecars (restartable init containers), or for a regular init container the sidecars
     // started before it — as admission makes the pods: with what it injects, and the limits it fills in.
-    const admitted = asAdmitted(spec, pod.spec);
+    // A container in the pod but not in the template was injected — unless the pod's own revision
+    // has it (removed since: the rollout's pods will not carry it).
+    const names = new Set([...spec.containers, ...(spec.initContainers ?? [])].map((c) => c.name));
+    const extra = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) => !names.has(c.name));
+    const own = extra ? (await this.podRevision(w, pod, replicaSets))?.template?.spec : undefined;
+    const admitted = asAdmitted(spec, pod.spec, own);
     const init = failure.init;
     const index = ((init ? admitted.initContainers : admitted.containers) ?? []).findIndex((c) => c.name === failure.container);
     const others = (read: (c: V1Container) => number | null) => alongside(admitted, index, init, read);

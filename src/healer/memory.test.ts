@@ -489,6 +489,14 @@ describe('asAdmitted: the pod spec the rollout is admitted with, as the failed p
     expect(limitRangeCap([range], { requestBytes: null, requestFollowsLimit: true, otherLimitsBytes: alongside(admitted, 0, false, limit), otherRequestsBytes: 0 })!.capBytes).toBe((1024 - 192) * MiB);
   });
 
+  test("a container the pod's own revision has, which the template dropped since (a release removing a sidecar), is not counted as injected: the rollout's pods will not carry it", () => {
+    const template = { containers: [c('app', { limit: '256Mi' })] };
+    const pod = { containers: [c('app', { limit: '256Mi' }), c('log-shipper', { limit: '512Mi' }), c('istio-proxy', { limit: '128Mi' })] };
+    const revision = { containers: [c('app', { limit: '256Mi' }), c('log-shipper', { limit: '512Mi' })] };
+    expect(asAdmitted(template, pod).containers.map((x) => x.name)).toEqual(['app', 'log-shipper', 'istio-proxy']);
+    expect(asAdmitted(template, pod, revision).containers.map((x) => x.name)).toEqual(['app', 'istio-proxy']);
+  });
+
   test('injected init containers go first: a sidecar counts before every regular init container of the template', () => {
     const template = { containers: [c('app', { limit: '256Mi' })], initContainers: [c('migrate', { limit: '512Mi' })] };
     const pod = { containers: [c('app', { limit: '256Mi' })], initContainers: [c('istio-proxy', { limit: '128Mi' }, 'Always'), c('migrate', { limit: '512Mi' })] };

@@ -174,7 +174,12 @@ export function alongside(spec: Pick<V1PodSpec, 'containers' | 'initContainers'>
  * template's, and counted before each of them is the stricter). Admission charges the quota, and
  * checks a LimitRange's Pod max, with all of them.
  */
-export function asAdmitted(template: Pick<V1PodSpec, 'containers' | 'initContainers'>, pod: Pick<V1PodSpec, 'containers' | 'initContainers'> | undefined): Pick<V1PodSpec, 'containers' | 'initContainers'> {
+export function asAdmitted(
+  template: Pick<V1PodSpec, 'containers' | 'initContainers'>,
+  pod: Pick<V1PodSpec, 'containers' | 'initContainers'> | undefined,
+  /** The failed pod's own revision's template, when known: a container it has was not injected but removed since (a release dropping a sidecar), and the rollout's pods will not have it. */
+  podRevision?: Pick<V1PodSpec, 'containers' | 'initContainers'>,
+): Pick<V1PodSpec, 'containers' | 'initContainers'> {
   const filled = (list: V1Container[] | undefined, admitted: V1Container[] | undefined): V1Container[] =>
     (list ?? []).map((c) => {
       const a = admitted?.find((x) => x.name === c.name)?.resources;
@@ -183,7 +188,7 @@ export function asAdmitted(template: Pick<V1PodSpec, 'containers' | 'initContain
       const request = c.resources?.requests?.memory ?? a?.requests?.memory;
       return { ...c, resources: { ...c.resources, limits: { ...c.resources?.limits, memory: limit }, ...(request !== undefined ? { requests: { ...c.resources?.requests, memory: request } } : {}) } };
     });
-  const names = new Set([...template.containers, ...(template.initContainers ?? [])].map((c) => c.name));
+  const names = new Set([...template.containers, ...(template.initContainers ?? []), ...(podRevision?.containers ?? []), ...(podRevision?.initContainers ?? [])].map((c) => c.name));
   const added = (list: V1Container[] | undefined) => (list ?? []).filter((c) => !names.has(c.name));
   return {
     containers: [...filled(template.containers, pod?.containers), ...added(pod?.containers)],

@@ -313,6 +313,28 @@ describe('a StatefulSet release that lowers the memory limit', () => {
   });
 });
 
+describe('a release that removes a sidecar', () => {
+  test("an old-revision pod's app OOM-killed while the release rolls out: the dropped sidecar is not counted as injected against the Pod max, so the raise goes through", async () => {
+    w = await healerWorld({ marks: false });
+    // api:1's app needs 300Mi (killed at its 256Mi); api:2 drops the 512Mi log shipper and takes ten minutes to get Ready.
+    w.cluster.behave('api:1', 'oom-at:300Mi');
+    w.cluster.behave('api:2', 'oom-at:300Mi');
+    w.kube.put({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'pods', namespace: NS }, spec: { limits: [{ type: 'Pod', max: { memory: '768Mi' } }] } });
+    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: 2, memory: '256Mi', annotations: HEAL });
+    d.spec!.template.spec!.containers.push({ name: 'log-shipper', image: 'shipper:1', resources: { limits: { memory: '512Mi' } } });
+    w.kube.put(d);
+    await w.advance(60);
+    w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (x) => {
+      x.spec!.template.spec!.containers = x.spec!.template.spec!.containers.filter((c) => c.name !== 'log-shipper');
+      x.spec!.template.spec!.containers[0]!.image = 'api:2';
+    });
+    const a = await w.start();
+    expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+    // 256Mi + the shipper's 512Mi counted beside it would leave no room under 768Mi: "max reached".
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 256Mi → 356Mi (request → 356Mi)']);
+  });
+});
+
 describe('a release that gives the container its first memory limit', () => {
   test('a pod of the release before (no limit) OOM-killed by the node while the release rolls out: the new limit is not raised for it; the release rolls out as written', async () => {
     // Nodes of 1Gi: api:1, without a limit, leaks 8Mi a second until the node kills it (about two minutes).
