@@ -2,7 +2,7 @@ import type { PlanSnapshot } from '../notify/scale-notice.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import type { History } from '../series/history.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
-import { fakeForecaster, fakeSource, manualClock, waitFor, type FakeSource } from '../test-support/fakes.js';
+import { fakeForecaster, fakeSource, manualClock, waitFor, type FakeSource, type ManualClock } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
 import { CapacityError, NotReadyError, OutageError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
 
@@ -824,6 +824,71 @@ describe('ScaledObjectRegistry', () => {
     expect(end % MINUTE_MS).toBe(0);
     await waitFor(() => ctx.lines.some((l) => l.msg === 'refresh'));
     expect(ctx.lines.find((l) => l.msg === 'refresh')!.at).toBe(new Date(end).toISOString());
+  });
+
+  /** A source clock the test sets by hand, forward or back (the wall clock stepped by NTP, a VM restored). */
+  function steppedClock(start: number): ManualClock {
+    let t = start;
+    return { now: () => t, msUntil: (e) => (e <= t ? e - t : 5), set: (v) => void (t = v), advance: (ms) => void (t += ms) };
+  }
+
+  test('a clock stepped back an hour does not stop the refreshes: they go on at the minutes it now reads, and a source failing then is noticed', async () => {
+    const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
+    const clock = steppedClock(minute + 15_000);
+    const refreshed: number[] = [];
+    const c = setup({
+      sourceFor: () => {
+        const s = fakeSource(10, 1, clock);
+        c.sources.push(s);
+        return s;
+      },
+      observer: { refreshed: (r) => refreshed.push(r.at), forgotten: () => {} },
+    });
+    ctx = c;
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.plan !== null, 10_000, 'the first plan');
+    expect(refreshed).toEqual([minute]);
+    // Stepped back an hour, to mm:30 of that minute: past its offset, a window not read since.
+    clock.set(minute - 60 * MINUTE_MS + 30_000);
+    await waitFor(() => refreshed.length >= 2, 10_000, 'a refresh on the clock as it now reads');
+    expect(refreshed[1]).toBe(minute - 60 * MINUTE_MS);
+    // Then the source fails: noticed at the next minute's offset, not an hour later.
+    ctx.sources[0]!.failWith = new Error('connection refused');
+    clock.set(minute - 59 * MINUTE_MS + 10_000);
+    await waitFor(() => state.sourceFailing, 10_000, 'the failure noticed');
+    expect(ctx.registry.served(state).reason).toBe('last-plan');
+  });
+
+  test('an outage is timed on a clock that only moves forward: the wall clock stepped back an hour does not hold the last plan past maxOutage', async () => {
+    const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
+    const clock = steppedClock(minute + 15_000);
+    // The host's wall clock, which the test steps (the registry's default clock reads it from the start).
+    const wall = Date.now;
+    let step = 0;
+    Date.now = () => wall() - step;
+    try {
+      const c = setup({
+        planTtlMs: 50,
+        maxOutageMs: 300,
+        sourceFor: () => {
+          const s = fakeSource(10, 1, clock);
+          c.sources.push(s);
+          return s;
+        },
+      });
+      ctx = c;
+      const state = ctx.registry.touch(ref('a'));
+      await waitFor(() => state.plan !== null, 10_000, 'the first plan');
+      // Stepped back an hour, then the source fails.
+      step = 3_600_000;
+      ctx.sources[0]!.failWith = new Error('connection refused');
+      clock.set(minute + MINUTE_MS + 10_000);
+      await waitFor(() => state.sourceFailing, 10_000, 'the failure noticed');
+      await waitFor(() => ctx.registry.stageOf(state).stage === 'unavailable', 10_000, 'UNAVAILABLE past maxOutage');
+      expect(() => ctx.registry.served(state)).toThrow(OutageError);
+    } finally {
+      Date.now = wall;
+    }
   });
 
   test('close stops every loop and releases sources', async () => {

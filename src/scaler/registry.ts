@@ -250,7 +250,11 @@ export class ScaledObjectRegistry {
   private readonly offsetMs: number;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.clock = opts.clock ?? Date.now;
+    // Ages (an outage, a plan's TTL, idleness) are measured on a clock that only moves forward,
+    // read as epoch ms: the wall clock stepped back an hour held the last plan an hour past
+    // maxOutageSeconds (its age negative), and one stepped forward forgot triggers at once.
+    const origin = Date.now() - performance.now();
+    this.clock = opts.clock ?? (() => origin + performance.now());
     this.log = opts.logger;
     this.offsetMs = opts.refreshOffsetMs ?? DEFAULT_REFRESH_OFFSET_MS;
     if (!(this.offsetMs >= 0 && this.offsetMs < MINUTE_MS)) throw new RangeError(`refreshOffsetMs must be in [0, ${MINUTE_MS}), got ${this.offsetMs}`);
@@ -569,7 +573,24 @@ export class ScaledObjectRegistry {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
     const current = floorMinute(entry.source.now());
+    // The clock went back before the window already read (the wall clock stepped, a replay
+    // restarted): the refreshes go on at the minutes it now reads, rather than stop until it gets
+    // back there — an hour without a read, the plan frozen and a failing source never noticed.
+    if (this.wentBack(entry, current)) return this.arm(entry, current + this.offsetMs);
     this.arm(entry, (entry.readMinute === null ? current : Math.max(current, entry.readMinute + MINUTE_MS)) + this.offsetMs);
+  }
+
+  /** Whether the source's clock now reads a minute (`current`) before the window last read ended. */
+  private wentBack(entry: Entry, current: number): boolean {
+    if (entry.readMinute === null || current >= entry.readMinute) return false;
+    this.log.warn('the source\'s clock went back: refreshing at the minutes it now reads', {
+      scaledObject: entry.objectKey,
+      trigger: entry.trigger,
+      now: new Date(current).toISOString(),
+      lastRead: new Date(entry.readMinute).toISOString(),
+    });
+    entry.readMinute = null;
+    return true;
   }
 
   /** Waits, in real time, until the source's clock reads `due`, then queues the refresh. */
@@ -580,7 +601,8 @@ export class ScaledObjectRegistry {
     // A timer may fire a little early, and a long wait is cut up: each wake-up checks the clock again.
     entry.timer = setTimeout(() => {
       entry.timer = null;
-      this.arm(entry, due);
+      if (this.wentBack(entry, floorMinute(entry.source.now()))) this.schedule(entry);
+      else this.arm(entry, due);
     }, Math.min(Math.ceil(wait), MAX_TIMER_MS));
   }
 
