@@ -32,7 +32,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
-import { cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
+import { type ActionMark, cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
 import {
   answeredByRollback,
   crashLoopRecord,
@@ -68,7 +68,7 @@ import {
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -110,8 +110,35 @@ interface Outcome {
 
 type Logs = { classification: LogClassification; excerpt: string } | null;
 
-/** A memory raise a StatefulSet's stuck pods are recreated for: the container whose memory alone may differ. */
-type Raise = { container: string; init: boolean };
+/** A memory raise a StatefulSet's stuck pods are recreated for: the containers whose memory alone may differ. */
+type Raise = { container: string; init: boolean }[];
+
+/** One container's part of an OOM raise (see decideOom: one patch may raise several). */
+interface OomRaise {
+  failure: Failure;
+  /** Its index in the template's containers (init containers for an init container's). */
+  index: number;
+  /** The container in the template, before the raise. */
+  container: V1Container;
+  fromBytes: number;
+  killedAt: number | null;
+  plan: Extract<MemoryPlan, { action: 'bump' }>;
+  cap: EffectiveCap;
+}
+
+/** `spec` with `r`'s raise made: what the next container of the same patch is capped beside. */
+function withRaise(spec: V1PodSpec, r: OomRaise): V1PodSpec {
+  const raised = (c: V1Container): V1Container => ({
+    ...c,
+    resources: {
+      ...c.resources,
+      limits: { ...c.resources?.limits, memory: formatMebibytes(r.plan.limitBytes) },
+      ...(r.plan.requestChanged ? { requests: { ...c.resources?.requests, memory: formatMebibytes(r.plan.requestBytes!) } } : {}),
+    },
+  });
+  const list = (cs: V1Container[] | undefined, init: boolean) => (init === r.failure.init ? cs?.map((c, i) => (i === r.index ? raised(c) : c)) : cs);
+  return { ...spec, containers: list(spec.containers, false)!, ...(spec.initContainers ? { initContainers: list(spec.initContainers, true) } : {}) };
+}
 /** Stuck pods deleted (for the controller to recreate), and those left, each with why. */
 type Recreated = { deleted: number; left: string[] };
 
@@ -763,7 +790,7 @@ export class Healer {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
         const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes;
-        const finished = await this.finishStatefulSet(w, failure, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, { container: failure.container, init: failure.init });
+        const finished = await this.finishStatefulSet(w, failure, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, [{ container: failure.container, init: failure.init }]);
         if (finished) return finished;
       }
       this.o.log.info(`OOM kill at ${formatMebibytes(plan.killedAtBytes)}, below the template's ${formatMebibytes(plan.templateLimitBytes)}: already raised, its replacement has more`, {
@@ -774,20 +801,83 @@ export class Healer {
       });
       return null;
     }
-    // A kill inside the cooldown of the last raise, looked at once that is over (a restarted or
-    // newly elected Amadeus looks at every pod again): the cooldown's to refuse, as it was refused
-    // (or would have been) while it ran. A kill after it is a new fact, raised; so is one that ended
-    // before the last raise, of a container it did not raise (its own bump time above).
-    const cooldownEnd = last ? last.at + this.o.rules.oomCooldownSeconds * 1000 : null;
-    if (cooldownEnd !== null && failure.finishedAt !== null && failure.finishedAt > last!.at && failure.finishedAt < cooldownEnd && this.clock() >= cooldownEnd) {
+    // A kill inside the cooldown of the container's last raise, looked at once that is over (a
+    // restarted or newly elected Amadeus looks at every pod again): the cooldown's to refuse, as it
+    // was refused (or would have been) while it ran. A kill after it is a new fact, raised; so is a
+    // kill of a container that raise did not raise (the cooldown is each container's: see below).
+    const cooldownMs = this.o.rules.oomCooldownSeconds * 1000;
+    if (bumpedAt !== null && failure.finishedAt !== null && failure.finishedAt > bumpedAt && failure.finishedAt < bumpedAt + cooldownMs && this.clock() >= bumpedAt + cooldownMs) {
       this.o.log.debug('OOM kill inside the cooldown of the last raise, looked at after it: left to the cooldown', { workload: `${w.kind}/${meta.name}`, container: failure.container, key: failure.key });
       return null;
     }
     const gitops = this.gitOpsRefusal(meta);
     if (gitops) return gitops;
     if (await this.hasVpa(w)) return this.refused('vpa', "a VerticalPodAutoscaler manages this workload's resources");
-    const guard = this.sharedGuards('oom-bump', last, held);
-    if (guard) return guard;
+    const now = this.clock();
+    // The cooldown is each container's, from its own last raise: a raise holds back the next raise
+    // of what it raised (until its rollout shows whether that was enough), not of another container,
+    // whose kill at its template's limit says nothing about that raise. A mark of an older build
+    // (no per-container times) holds every container.
+    const own: Outcome | null = this.containerCooldown(failure.container, bumpedAt, now) ?? (plan.action === 'bump' ? null : this.oomPlanRefusal(failure.container, plan, cap, minClampedShare, pod, spec));
+    const raises: OomRaise[] = own === null && plan.action === 'bump' ? [{ failure, index, container, fromBytes: template.limitBytes!, killedAt, plan, cap }] : [];
+    // Every other container whose kill is current now is raised in the same patch, whether or not
+    // this one is: two containers killed together get one raise and one cooldown, not two an hour apart.
+    const notRaised: Outcome[] = [];
+    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, now, raises, notRaised);
+    if (raises.length === 0) {
+      // Nothing to raise: refused as before — the cooldown, the budget, then the plan.
+      if (own!.reason === 'cooldown') return own;
+      return this.budget.allows(now) ? own : this.budgetSpent();
+    }
+    const slot = this.budget.reserve(now);
+    if (!slot) return this.budgetSpent();
+    held.slot = slot;
+    if (own) notRaised.unshift(own);
+    const part = (r: OomRaise) => {
+      const killedNote = r.killedAt !== null && r.killedAt !== r.fromBytes ? ` (killed at ${formatMebibytes(r.killedAt)})` : '';
+      const request = r.plan.requestChanged ? ` (request → ${formatMebibytes(r.plan.requestBytes!)})` : '';
+      const clamped = r.plan.clamped ? ` (clamped to the cap${r.cap.detail ? `: ${r.cap.detail}` : ''})` : '';
+      return `${r.failure.container}: ${formatMebibytes(r.fromBytes)}${killedNote} → ${formatMebibytes(r.plan.limitBytes)}${request}${clamped}`;
+    };
+    const parts = raises.map(part);
+    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}`;
+    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}` };
+    if (!this.leadingFor(w, 'oom-bump', failure)) return null;
+    // The mark records each raised container's time (its cooldown) and kill; this failure's key last.
+    let mark = last;
+    for (const r of [...raises].reverse()) mark = nextMark(mark, now, r.failure.key, r.failure.container);
+    // One patch: the preconditions it was planned on, every container's change, the bookkeeping.
+    const ops: JsonPatchOp[] = [
+      ...preconditions(meta),
+      ...raises.flatMap((r) => memoryJsonPatch(r.index, r.plan.limitBytes, r.plan.requestChanged ? r.plan.requestBytes : undefined, { init: r.failure.init })),
+      ...annotationOps(meta, { [A.lastOomBump]: writeMark(mark!) }),
+    ];
+    await this.patchChecked(w, ops);
+    if (raises.length > 1) {
+      this.o.log.info('OOM kills of several containers answered by one raise', { workload: `${w.kind}/${meta.name}`, namespace: meta.namespace, containers: raises.map((r) => r.failure.container), keys: raises.map((r) => r.failure.key) });
+    }
+    const stuck = (p: V1Pod) => raises.some((r) => (podMemoryLimit(p, r.failure) ?? Infinity) < r.plan.limitBytes);
+    const { deleted: recreated, left } =
+      w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', stuck, raises.map((r) => ({ container: r.failure.container, init: r.failure.init }))) : { deleted: 0, left: [] };
+    const undo = raises
+      .map((r) => {
+        const res = r.container.resources!;
+        const previous = `--limits=memory=${res.limits!.memory}${r.plan.requestChanged && res.requests?.memory ? ` --requests=memory=${res.requests.memory}` : ''}`;
+        return `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${r.failure.container} ${previous}`;
+      })
+      .join(' && ');
+    const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.join(', ')}` : '';
+    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}`, undo };
+  }
+
+  /** The refusal of a container's raise inside its own cooldown (see decideOom); null when none runs. */
+  private containerCooldown(container: string, bumpedAt: number | null, now: number): Outcome | null {
+    const left = bumpedAt === null ? 0 : cooldownLeft({ at: bumpedAt, key: '' }, this.o.rules.oomCooldownSeconds, now);
+    return left > 0 ? this.refused('cooldown', `the last oom-bump of ${container} was at ${new Date(bumpedAt!).toISOString()}; cooldown ends in ${left} s`) : null;
+  }
+
+  /** Why a container's OOM plan raises nothing: no limit of its own, or its cap. */
+  private oomPlanRefusal(container: string, plan: Exclude<MemoryPlan, { action: 'bump' }>, cap: EffectiveCap, minClampedShare: number, pod: V1Pod, spec: V1PodSpec): Outcome {
     if (plan.action === 'no-limit') {
       // Under a pod-level limit, a container without one of its own is killed at the pod's: that is
       // what binds, and it is the pod's to raise (every container shares it), not this container's.
@@ -795,39 +885,74 @@ export class Healer {
       if (pods !== null) {
         return this.refused(
           'pod-level-limit',
-          `container ${failure.container} has no memory limit of its own: it was killed at the pod's (spec.resources.limits.memory ${formatMebibytes(pods)}), which Amadeus does not raise: raise it in the pod template, or give the container a limit of its own`,
+          `container ${container} has no memory limit of its own: it was killed at the pod's (spec.resources.limits.memory ${formatMebibytes(pods)}), which Amadeus does not raise: raise it in the pod template, or give the container a limit of its own`,
         );
       }
-      return this.refused('no-limit', `container ${failure.container} has no memory limit to raise`);
+      return this.refused('no-limit', `container ${container} has no memory limit to raise`);
     }
-    if (plan.action === 'max-reached') {
-      const at = `(${formatMebibytes(plan.capBytes)}, ${cap.detail ?? cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`;
-      // Below the cap only when what is left of the step is too little to be worth a rollout.
-      const said =
-        plan.limitBytes < plan.capBytes
-          ? `memory limit of ${failure.container} is near the cap ${at}: a raise from ${formatMebibytes(plan.limitBytes)} would be less than ${Math.round(minClampedShare * 100)}% of the rule's step, not worth a rollout`
-          : `memory limit of ${failure.container} is at the cap ${at}`;
-      return this.refused('max-reached', said);
+    const at = `(${formatMebibytes(plan.capBytes)}, ${cap.detail ?? cap.source})${cap.invalid ? `; ${cap.invalid}` : ''}`;
+    // Below the cap only when what is left of the step is too little to be worth a rollout.
+    const said =
+      plan.limitBytes < plan.capBytes
+        ? `memory limit of ${container} is near the cap ${at}: a raise from ${formatMebibytes(plan.limitBytes)} would be less than ${Math.round(minClampedShare * 100)}% of the rule's step, not worth a rollout`
+        : `memory limit of ${container} is at the cap ${at}`;
+    return this.refused('max-reached', said);
+  }
+
+  /**
+   * The workload's other containers whose OOM kill is current as a raise is planned, each raised in
+   * the same patch (pushed to `raises`) or said not to be and why (`notRaised`: its own cooldown, its
+   * cap). Looked for in the pods the cache holds of the failed pod's own revision (its ReplicaSet, or
+   * its set's controller-revision-hash): the revision the checks above found the kill answerable in.
+   * A kill is current as the single-container path judges one: not answered yet (its key, its
+   * container's last raise), of a container in the template (not injected, not removed), killed at
+   * exactly the template's limit (not in a pod without one). Anything else is left to its own
+   * decision, which says what it has to. Each container's cap is planned with the raises before it
+   * (a Pod max, a quota, pod-level resources count the containers together).
+   */
+  private async alsoKilled(w: Workload, pod: V1Pod, failure: Failure, last: ActionMark | null, spec: V1PodSpec, replicaSets: readonly V1ReplicaSet[], now: number, raises: OomRaise[], notRaised: Outcome[]): Promise<void> {
+    const namespace = w.object.metadata!.namespace;
+    const owner = ownerOf(pod)?.uid;
+    if (owner === undefined) return;
+    const revision = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
+    const sameRevision = (p: V1Pod) =>
+      p.metadata?.namespace === namespace && !p.metadata?.deletionTimestamp && ownerOf(p)?.uid === owner && (w.kind === 'Deployment' || p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === revision);
+    const pods = new Map<string, V1Pod>([[pod.metadata?.uid ?? '', pod]]);
+    for (const informer of this.informers.values()) {
+      for (const p of (informer as unknown as { list(): V1Pod[] }).list()) if (!pods.has(p.metadata?.uid ?? '') && sameRevision(p)) pods.set(p.metadata!.uid!, p);
     }
-    const from = template.limitBytes!;
-    const killedNote = killedAt !== null && killedAt !== from ? ` (killed at ${formatMebibytes(killedAt)})` : '';
-    const what = `memory limit of ${failure.container}: ${formatMebibytes(from)}${killedNote} → ${formatMebibytes(plan.limitBytes)}${plan.requestChanged ? ` (request → ${formatMebibytes(plan.requestBytes!)})` : ''}${plan.clamped ? ` (clamped to the cap${cap.detail ? `: ${cap.detail}` : ''})` : ''}`;
-    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}` };
-    if (!this.leadingFor(w, 'oom-bump', failure)) return null;
-    const now = this.clock();
-    // One patch: the preconditions it was planned on, the template change, the bookkeeping.
-    const ops: JsonPatchOp[] = [
-      ...preconditions(meta),
-      ...memoryJsonPatch(index, plan.limitBytes, plan.requestChanged ? plan.requestBytes : undefined, { init: failure.init }),
-      ...annotationOps(meta, { [A.lastOomBump]: writeMark(nextMark(last, now, failure.key, failure.container)) }),
-    ];
-    await this.patchChecked(w, ops);
-    const { deleted: recreated, left } =
-      w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', (p) => (podMemoryLimit(p, failure) ?? Infinity) < plan.limitBytes, { container: failure.container, init: failure.init }) : { deleted: 0, left: [] };
-    const previous = `--limits=memory=${container.resources!.limits!.memory}${plan.requestChanged && container.resources?.requests?.memory ? ` --requests=memory=${container.resources.requests.memory}` : ''}`;
-    const undo = `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${failure.container} ${previous}`;
-    const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.join(', ')}` : '';
-    return { result: 'applied', reason: plan.clamped ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}`, undo };
+    const id = (f: Pick<Failure, 'container' | 'init'>) => `${f.init ? 'init/' : ''}${f.container}`;
+    const decided = new Set([id(failure)]);
+    const cooldownMs = this.o.rules.oomCooldownSeconds * 1000;
+    for (const p of pods.values()) {
+      for (const f of detectFailures(p, this.o.rules)) {
+        if (f.kind !== 'oom-killed' || decided.has(id(f)) || last?.keys.includes(f.key)) continue;
+        const bumpedAt = lastBumpOf(last, f.container);
+        if (bumpedAt !== null && f.finishedAt !== null && (f.finishedAt <= bumpedAt || (f.finishedAt < bumpedAt + cooldownMs && now >= bumpedAt + cooldownMs))) continue;
+        const index = ((f.init ? spec.initContainers : spec.containers) ?? []).findIndex((c) => c.name === f.container);
+        if (index < 0) continue;
+        const container = ((f.init ? spec.initContainers : spec.containers) ?? [])[index]!;
+        let template: ReturnType<typeof containerMemory>;
+        try {
+          template = containerMemory(container);
+        } catch {
+          continue;
+        }
+        const killedAt = podMemoryLimit(p, f);
+        if (killedAt === null || template.limitBytes === null || killedAt !== template.limitBytes) continue;
+        decided.add(id(f));
+        const cooling = this.containerCooldown(f.container, bumpedAt, now);
+        if (cooling) {
+          notRaised.push(cooling);
+          continue;
+        }
+        const cap = await this.memoryCap(w, spec, p, f, template, replicaSets, raises.reduce(withRaise, spec));
+        const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
+        const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
+        if (plan.action === 'bump') raises.push({ failure: f, index, container, fromBytes: template.limitBytes, killedAt, plan, cap });
+        else if (plan.action === 'max-reached') notRaised.push(this.oomPlanRefusal(f.container, plan, cap, minClampedShare, p, spec));
+      }
+    }
   }
 
   /**
@@ -1143,7 +1268,7 @@ export class Healer {
       const revision = p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] ?? '';
       if (!templates.has(revision)) templates.set(revision, revision ? await this.setRevisionTemplate(w, revision) : null);
       const template = templates.get(revision);
-      if (template && templatesEqualButMemory(typedPodTemplate(template as V1PodTemplateSpec), w.object.spec?.template, raise.container, raise.init)) recreate.push(p);
+      if (template && templatesEqualButMemory(typedPodTemplate(template as V1PodTemplateSpec), w.object.spec?.template, raise)) recreate.push(p);
       else left.push(`${name} (its revision ${revision || '?'} differs from the template in more than this memory: a delete would roll that change out too)`);
     }
     return { recreate, left };
@@ -1362,7 +1487,16 @@ export class Healer {
    * The cap on the container's limit: the global one, the workload's, and what the namespace admits
    * — its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods.
    */
-  private async memoryCap(w: Workload, spec: V1PodSpec, pod: V1Pod, failure: Failure, template: ReturnType<typeof containerMemory>, replicaSets: readonly V1ReplicaSet[]): Promise<EffectiveCap> {
+  private async memoryCap(
+    w: Workload,
+    spec: V1PodSpec,
+    pod: V1Pod,
+    failure: Failure,
+    template: ReturnType<typeof containerMemory>,
+    replicaSets: readonly V1ReplicaSet[],
+    /** The template with the raises planned before this one in the same patch (another container's): the pods it makes carry them. */
+    planned: V1PodSpec = spec,
+  ): Promise<EffectiveCap> {
     const namespace = w.object.metadata!.namespace!;
     const core = this.o.clients.core;
     const [ranges, quotas] = await Promise.all([
@@ -1378,17 +1512,24 @@ export class Healer {
     const extra = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) => !names.has(c.name));
     const own = extra ? (await this.podRevision(w, pod, replicaSets))?.template?.spec : undefined;
     const admitted = asAdmitted(spec, pod.spec, own);
+    const after = planned === spec ? admitted : asAdmitted(planned, pod.spec, own);
     const init = failure.init;
     const index = ((init ? admitted.initContainers : admitted.containers) ?? []).findIndex((c) => c.name === failure.container);
     const others = (read: (c: V1Container) => number | null) => alongside(admitted, index, init, read);
+    const othersAfter = (read: (c: V1Container) => number | null) => alongside(after, index, init, read);
     // A request unset is the limit (the API server defaults it so); one equal to it is raised with it.
     const follows = template.limitBytes !== null && (template.requestBytes === null || template.requestBytes >= template.limitBytes);
-    const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: others(limitOf), otherRequestsBytes: others(requestOf) };
+    // What the new pods are admitted with: the other containers as the same patch leaves them.
+    const subject = { requestBytes: template.requestBytes, requestFollowsLimit: follows, otherLimitsBytes: othersAfter(limitOf), otherRequestsBytes: othersAfter(requestOf) };
     const quota =
       template.limitBytes === null
         ? null
         : resourceQuotaCap(quotas, {
             ...subject,
+            // The quota's `used` counts the pods running now: today's limits, and what the patch adds.
+            otherLimitsBytes: others(limitOf),
+            otherRequestsBytes: others(requestOf),
+            othersRaisedBytes: { limits: subject.otherLimitsBytes - others(limitOf), requests: subject.otherRequestsBytes - others(requestOf) },
             limitBytes: template.limitBytes,
             rollout: rolloutPods(w),
             pod: { activeDeadlineSeconds: spec.activeDeadlineSeconds, priorityClassName: spec.priorityClassName },

@@ -879,12 +879,18 @@ const bytesOrNaN = (q: string): number => {
 };
 
 /**
- * Pod templates equal but for one container's memory limit and request (ignoring, too, the
- * `pod-template-hash` label and a ControllerRevision's `$patch`): a pod made from `a`, recreated
- * from `b`, gets that container's memory and nothing else.
+ * Pod templates equal but for the memory limits and requests of the given containers (one raise
+ * may change several; ignoring, too, the `pod-template-hash` label and a ControllerRevision's
+ * `$patch`): a pod made from `a`, recreated from `b`, gets their memory and nothing else.
  */
-export function templatesEqualButMemory(a: V1PodTemplateSpec | Record<string, unknown> | undefined, b: V1PodTemplateSpec | Record<string, unknown> | undefined, container: string, init: boolean): boolean {
-  const only = (name: string, isInit: boolean) => name === container && isInit === init;
+export function templatesEqualButMemory(
+  a: V1PodTemplateSpec | Record<string, unknown> | undefined,
+  b: V1PodTemplateSpec | Record<string, unknown> | undefined,
+  container: string | readonly { container: string; init: boolean }[],
+  init = false,
+): boolean {
+  const containers = typeof container === 'string' ? [{ container, init }] : container;
+  const only = (name: string, isInit: boolean) => containers.some((c) => name === c.container && isInit === c.init);
   return templatesEqualIgnoringHash(withoutMemory(a, only).stripped, withoutMemory(b, only).stripped);
 }
 

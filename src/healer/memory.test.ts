@@ -315,6 +315,15 @@ describe('resourceQuotaCap: the rollout at the new limit must fit the namespace\
     });
   });
 
+  test('another container raised in the same patch: the new pods carry its raise, the pods running now do not', () => {
+    // The sidecar 64Mi → 164Mi with this raise: used 4 × 320Mi frees 4 × (64Mi + 256Mi); 5 × (164Mi + L) ≤ 1900Mi → L ≤ 216Mi.
+    const raised = { ...subject, otherLimitsBytes: Mi(64), otherRequestsBytes: Mi(32), othersRaisedBytes: { limits: Mi(100), requests: 0 } };
+    expect(resourceQuotaCap([mem('1900Mi', '1280Mi')], raised)).toEqual({
+      capBytes: Mi(216),
+      detail: "ResourceQuota mem: limits.memory 1900Mi, 1280Mi used: the rollout's 5 pods (4 + 1 surge) fit 380Mi each, 164Mi of it the other containers' (raised by 100Mi in the same patch)",
+    });
+  });
+
   test('requests.memory and memory count only when the request follows the limit', () => {
     const requests = quota('req', { hard: { 'requests.memory': '1300Mi', memory: '1400Mi' }, used: { 'requests.memory': '1024Mi', memory: '1024Mi' } });
     expect(resourceQuotaCap([requests], subject)).toEqual({ capBytes: Mi(260), detail: "ResourceQuota req: requests.memory 1300Mi, 1024Mi used: the rollout's 5 pods (4 + 1 surge) fit 260Mi each" });

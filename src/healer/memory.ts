@@ -301,6 +301,12 @@ export interface QuotaSubject extends LimitRangeSubject {
   rollout: RolloutPods;
   /** What a quota's scopes look at, from the pod template. */
   pod: { activeDeadlineSeconds?: number | null; priorityClassName?: string | null };
+  /**
+   * How much the limits and requests of the containers beside it go up in the same patch (several
+   * containers raised at once): the new pods carry those too, while the pods running now (counted
+   * in `used`) do not — `otherLimitsBytes` and `otherRequestsBytes` stay today's.
+   */
+  othersRaisedBytes?: { limits: number; requests: number };
 }
 
 /**
@@ -388,8 +394,9 @@ export function resourceQuotaCap(quotas: readonly V1ResourceQuota[], c: QuotaSub
       const others = limits ? c.otherLimitsBytes : c.otherRequestsBytes;
       const own = limits ? c.limitBytes : (c.requestBytes ?? c.limitBytes);
       const perPod = (hard - used + counted * (others + own)) / peak;
-      const share = others > 0 ? `, ${formatMebibytes(others)} of it the other containers'` : '';
-      low.consider(perPod - others, `${name}: ${resource} ${formatMebibytes(hard)}, ${formatMebibytes(used)} used: the rollout's ${pods} fit ${formatMebibytes(floorToMebibytes(Math.max(0, perPod)))} each${share}`);
+      const raised = limits ? (c.othersRaisedBytes?.limits ?? 0) : (c.othersRaisedBytes?.requests ?? 0);
+      const share = others + raised > 0 ? `, ${formatMebibytes(others + raised)} of it the other containers'${raised > 0 ? ` (raised by ${formatMebibytes(raised)} in the same patch)` : ''}` : '';
+      low.consider(perPod - others - raised, `${name}: ${resource} ${formatMebibytes(hard)}, ${formatMebibytes(used)} used: the rollout's ${pods} fit ${formatMebibytes(floorToMebibytes(Math.max(0, perPod)))} each${share}`);
     }
   }
   return low.best;

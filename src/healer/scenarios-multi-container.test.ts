@@ -1,0 +1,114 @@
+/**
+ * Two containers of one workload OOM-killed, on the simulated cluster: the app and its sidecar in
+ * the same pods. The raise answering one kill raises every container whose kill is current then
+ * (killed at the template's limit), in one patch, each by its own step under its own caps; the
+ * cooldown then covers each container raised. A container whose raise a guard refuses (its cap)
+ * does not hold the others back, and is named. A container the last raise did not raise, killed
+ * later inside that raise's cooldown, is raised: the cooldown is each container's own.
+ */
+import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import { deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, type HealerWorld, NS, podReady as ready, reportSummary } from '../test-support/healer-world.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const memory = (c: V1Container | undefined) => `${c?.resources?.limits?.memory}/${c?.resources?.requests?.memory}`;
+const containers = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers;
+/** The Deployment `api`: its app (api:1) and a proxy sidecar (proxy:1), each with its memory limit (request = limit). */
+function withProxy(app: string, proxy: string, annotations: Record<string, string> = HEAL, replicas = 2): V1Deployment {
+  const d = deployment('api', { namespace: NS, image: 'api:1', replicas, memory: app, annotations });
+  d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: proxy }, requests: { memory: proxy } } });
+  return d;
+}
+
+test('the app and its sidecar OOM-killed together: one patch raises both, each by its own step; the report names both; nothing more within the cooldown or after', async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.cluster.behave('proxy:1', 'oom-at:100Mi');
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '64Mi'));
+  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  await w.advance(3 * 3600);
+
+  // One patch, both containers: the app by 20% or 100Mi (100Mi), the proxy by its own (100Mi).
+  expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+  expect(containers().map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
+  const applied = a.healer.reports.filter((r) => r.result === 'applied');
+  expect(applied).toHaveLength(1);
+  expect(applied[0]!.message).toMatch(/^raised the memory limit of (app: 256Mi → 356Mi \(request → 356Mi\)|proxy: 64Mi → 164Mi \(request → 164Mi\)), and of (app|proxy): /);
+  expect(applied[0]!.message).toContain('app: 256Mi → 356Mi (request → 356Mi)');
+  expect(applied[0]!.message).toContain('proxy: 64Mi → 164Mi (request → 164Mi)');
+  expect(applied[0]!.undo).toContain('-c app --limits=memory=256Mi');
+  expect(applied[0]!.undo).toContain('-c proxy --limits=memory=64Mi');
+  // The other container's kill is answered by that patch: no cooldown refusal for it, then or later.
+  expect(reportSummary(w)).toEqual(['Deployment/api oom-bump/applied/raised']);
+  expect(w.events().map((e) => e.reason)).toEqual(['MemoryLimitRaised']);
+  const mark = JSON.parse(w.get<V1Deployment>('apps/v1', 'Deployment', 'api').metadata!.annotations!['amadeus.io/last-oom-bump']!) as { containers: Record<string, string> };
+  expect(Object.keys(mark.containers).sort()).toEqual(['app', 'proxy']);
+  const pods = w.pods({ app: 'api' });
+  expect(pods).toHaveLength(2);
+  expect(pods.every(ready)).toBe(true);
+});
+
+test('the sidecar at its cap, the app not: the app is raised, the sidecar named as not raised and why — whichever kill is looked at first', async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.cluster.behave('proxy:1', 'oom-at:500Mi');
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '400Mi', { ...HEAL, 'amadeus.io/max-memory': '400Mi' }, 1));
+  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  await w.advance(600);
+
+  expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+  expect(containers().map(memory)).toEqual(['356Mi/356Mi', '400Mi/400Mi']);
+  const applied = a.healer.reports.filter((r) => r.result === 'applied');
+  expect(applied.map((r) => r.message)).toEqual(['raised the memory limit of app: 256Mi → 356Mi (request → 356Mi); not raised: memory limit of proxy is at the cap (400Mi, workload)']);
+  // The sidecar's own kills are refused as they were: at its cap.
+  const refused = a.healer.reports.filter((r) => r.result === 'refused');
+  expect(refused.length).toBeGreaterThanOrEqual(1);
+  for (const r of refused) expect(r).toMatchObject({ reason: 'max-reached', message: 'memory limit of proxy is at the cap (400Mi, workload)' });
+});
+
+test('the sidecar killed after the app was raised, inside that raise’s cooldown: raised then: a container the last raise did not raise, killed at the template\'s limit, is a new fact', async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  // 32 KiB a second: 64Mi in about 34 minutes, 164Mi in about 87.
+  w.cluster.behave('proxy:1', 'leak:32Ki');
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '64Mi', HEAL, 1));
+  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  const first = a.healer.reports.find((r) => r.result === 'applied')!;
+  expect(first.message).toBe('raised the memory limit of app: 256Mi → 356Mi (request → 356Mi)');
+  expect(containers().map(memory)).toEqual(['356Mi/356Mi', '64Mi/64Mi']);
+
+  // The proxy leaks to its limit in the app's raised pods, well inside the app's hour of cooldown.
+  expect(await w.advance(50 * 60, { until: () => a.healer.reports.filter((r) => r.result !== 'refused' || r.reason === 'cooldown').length >= 2 })).toBe(true);
+  const second = a.healer.reports.filter((r) => r !== first);
+  expect(second.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of proxy: 64Mi → 164Mi (request → 164Mi)']);
+  expect(containers().map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
+  expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200, 200]);
+});
+
+test("both raised under a LimitRange's Pod max: the second container's cap counts the first one's raise in the same patch, so the pods the patch makes are admitted", async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.cluster.behave('proxy:1', 'oom-at:100Mi');
+  // 256Mi + 64Mi now; each raise alone fits 500Mi (356Mi + 64Mi, 256Mi + 164Mi), both together would not.
+  w.kube.put({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'pods', namespace: NS }, spec: { limits: [{ type: 'Pod', max: { memory: '500Mi' } }] } });
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '64Mi'));
+  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  await w.advance(600);
+
+  expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+  const [app, proxy] = containers().map((c) => Number.parseInt(String(c.resources!.limits!.memory), 10));
+  expect(app! > 256 && proxy! > 64).toBe(true);
+  expect(app! + proxy!).toBeLessThanOrEqual(500);
+  const [raised] = a.healer.reports.filter((r) => r.result === 'applied');
+  expect(raised).toMatchObject({ reason: 'clamped' });
+  expect(raised!.message).toContain('(clamped to the cap: LimitRange pods: max memory per pod 500Mi');
+  expect(w.pods({ app: 'api' }).every(ready)).toBe(true);
+});
