@@ -39,6 +39,21 @@ function call<Req, Res>(fn: Unary<Req, Res>, self: grpc.Client, req: Req, timeou
   return new Promise((resolve, reject) => fn.call(self, req, new grpc.Metadata(), options, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
+/**
+ * grpc-js (1.14) starts a call on the wire a microtask after it is made and does not check whether
+ * it was cancelled meanwhile: a stream cancelled in the tick it was opened goes out with no
+ * RST_STREAM, and the server holds it (and its trigger's subscription) until the connection closes.
+ * Cancelling again once that microtask has run resets it; on a call already ended it does nothing.
+ */
+function resetOnCancel<T extends grpc.ClientReadableStream<unknown>>(call: T): T {
+  const cancel = call.cancel.bind(call);
+  call.cancel = () => {
+    cancel();
+    setImmediate(cancel);
+  };
+  return call;
+}
+
 export function createScalerClient(
   address: string,
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
@@ -52,7 +67,7 @@ export function createScalerClient(
     getMetricSpec: (ref) => call(raw.GetMetricSpec, raw, ref, callTimeoutMs),
     getMetrics: (ref, metricName) => call(raw.GetMetrics, raw, { scaledObjectRef: ref, metricName }, callTimeoutMs),
     isActive: (ref) => call(raw.IsActive, raw, ref, callTimeoutMs),
-    streamIsActive: (ref) => raw.StreamIsActive(ref),
+    streamIsActive: (ref) => resetOnCancel(raw.StreamIsActive(ref)),
     close: () => raw.close(),
   };
 }
