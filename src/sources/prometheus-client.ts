@@ -85,8 +85,12 @@ const requestBounds = new AsyncLocalStorage<RequestBounds>();
 
 /** One query over a range of minutes: how many series it matched, and the single series' values. */
 export interface MinuteValues {
+  /**
+   * 0 (none matched), 1 (one series, or several that never have a sample at the same minute: one
+   * ends, the next begins), or how many matched when some of them overlap (the query needs sum).
+   */
   series: number;
-  /** All gaps unless exactly one series matched; gaps are holes (history.ts, `Samples`). */
+  /** All gaps unless `series` is 1; gaps are holes (history.ts, `Samples`). */
   values: Samples;
   /**
    * The answer's warnings (partialWarnings): a store, shard or remote read missing from it, so its
@@ -324,14 +328,23 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
     }
     const matched = result.result as RangeVector[];
     const values = noSamples(minutes);
-    if (matched.length === 1) {
-      for (const sample of matched[0]!.values as SampleValue[]) {
+    // Several series one after another are one workload relabelled (a pod restarted, a rule's labels
+    // changed): read as one, so a cold read across the change (a restarted replica's) answers what a
+    // warm one reading only the newest minutes does. Several at the same minute need sum(...).
+    const taken = matched.length > 1 ? new Uint8Array(minutes) : null;
+    for (const series of matched) {
+      for (const sample of series.values as SampleValue[]) {
         const i = Math.round((sample.time.getTime() - start) / MINUTE_MS) - 1;
+        if (i < 0 || i >= minutes) continue;
+        if (taken !== null) {
+          if (taken[i] === 1) return { series: matched.length, values: noSamples(minutes), warnings: bounds.warnings };
+          taken[i] = 1;
+        }
         // NaN and ±Inf (a division by zero) carry no load: a gap, unless the caller judges them.
-        if (i >= 0 && i < minutes && (options.keepNonFinite || Number.isFinite(sample.value))) values[i] = sample.value;
+        if (options.keepNonFinite || Number.isFinite(sample.value)) values[i] = sample.value;
       }
     }
-    return { series: matched.length, values, warnings: bounds.warnings };
+    return { series: Math.min(matched.length, 1), values, warnings: bounds.warnings };
   };
 
   return {

@@ -23,6 +23,12 @@ const web = (k: number) => (k >= GAP.from && k < GAP.to ? null : Math.round((40 
 const cpu = (k: number) => (k >= GAP.from && k < GAP.to ? null : k / 100);
 const memory = (k: number) => (k >= GAP.from && k < GAP.to ? null : 2e8 + k * 4096);
 const api = (k: number) => k * 2;
+// One workload's rate without sum(): its pod restarted at minute RELABEL, so one series ends and the
+// next (new pod label) begins; and a pair of pods whose series overlap for minutes 121..130.
+const RELABEL = 121;
+const shop = (k: number) => k + 0.5;
+const before = (f: (k: number) => number | null, last: number) => (k: number) => (k <= last ? f(k) : null);
+const from = (f: (k: number) => number | null, first: number) => (k: number) => (k >= first ? f(k) : null);
 
 const points = (f: (k: number) => number | null) => Array.from({ length: N }, (_, i) => ({ t: endOf(i + 1), v: f(i + 1) }));
 
@@ -55,6 +61,10 @@ beforeAll(async () => {
       openMetricsGauge('app_requests_per_second', { app: 'api' }, points(api)),
       openMetricsGauge('app_cpu_cores', { app: 'web' }, points(cpu)),
       openMetricsGauge('app_memory_bytes', { app: 'web' }, points(memory)),
+      openMetricsGauge('app_pod_rps', { app: 'shop', pod: 'shop-a' }, points(before(shop, RELABEL - 1))),
+      openMetricsGauge('app_pod_rps', { app: 'shop', pod: 'shop-b' }, points(from(shop, RELABEL))),
+      openMetricsGauge('app_pod_rps', { app: 'pair', pod: 'p1' }, points(before(shop, 130))),
+      openMetricsGauge('app_pod_rps', { app: 'pair', pod: 'p2' }, points(from(shop, 121))),
     ], // chunks, as the refresh bench writes a week of 1,000 series (other tests pass one string)
     // Under a minute, so a gap reads as a gap rather than as the last value for 5 more minutes.
     lookbackDelta: '30s',
@@ -163,6 +173,32 @@ describe('Prometheus source on a real Prometheus', () => {
     expect((await summed.read(60)).requests.map(round)).toEqual(expectedSum.map(round));
     source.close();
     summed.close();
+  });
+
+  it('reads a relabelled series (one ends, the next begins: a pod restarted) as one: a cold read across the change, as a restarted replica makes, and a warm one', async () => {
+    after(N);
+    const cold = createPrometheusSource(config({ query: 'app_pod_rps{app="shop"}' }), { clock });
+    expect((await cold.read(N)).requests).toStrictEqual(expected(shop, N, N));
+    cold.close();
+    after(110);
+    const warm = createPrometheusSource(config({ query: 'app_pod_rps{app="shop"}' }), { clock });
+    expect((await warm.read(60)).requests).toStrictEqual(expected(shop, 110, 60));
+    after(125); // the new minutes, the overlap with them, cross the change
+    expect((await warm.read(60)).requests).toStrictEqual(expected(shop, 125, 60));
+    warm.close();
+  });
+
+  it('asks to aggregate, naming the key, a query whose series overlap in time (two pods at once), and reads a window where only one is', async () => {
+    after(140);
+    const source = createPrometheusSource(config({ cpuQuery: 'app_pod_rps{app="pair"}' }), { clock });
+    const err = await source.read(60).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'series', metadataField: 'cpuQuery' });
+    expect((err as Error).message).toMatch(/cpuQuery returned 2 series; it must return exactly one: aggregate it, e\.g\. sum\(app_pod_rps\{app="pair"\}\)/);
+    source.close();
+    after(N);
+    const late = createPrometheusSource(config({ cpuQuery: 'app_pod_rps{app="pair"}' }), { clock });
+    expect((await late.read(60)).cpu).toStrictEqual(expected(shop, N, 60));
+    late.close();
   });
 
   it('rejects a query with no data, and a cpu query with no data', async () => {
