@@ -867,7 +867,52 @@ export class Healer {
       })
       .join(' && ');
     const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.join(', ')}` : '';
-    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}`, undo };
+    const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.split(' ')[0]!) }); // each of `left` names its pod first
+    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo };
+  }
+
+  /**
+   * What an applied change leaves to a person, for the report: a paused Deployment rolls nothing
+   * out until it is resumed, and an OnDelete StatefulSet or DaemonSet replaces only the pods
+   * deleted (a StatefulSet's stuck ones the healer deleted itself). The template is changed —
+   * `applied` — while the pods run on as they were (`old`: still at what the change replaces);
+   * said with the pods and the command that finishes it. For a raise (`memory`), a pod whose
+   * revision differs from the template in more than the raised memory is named apart (a delete
+   * would roll that out too), and those the report told of already (`told`) are left out. '' when
+   * the controller rolls it out.
+   */
+  private async rolloutPending(w: Workload, old: (pod: V1Pod) => boolean, what: string, memory?: { raise: Raise; told: string[] }): Promise<string> {
+    const { namespace, name, uid } = w.object.metadata!;
+    if (w.kind === 'Deployment') return w.object.spec?.paused ? `; the Deployment is paused: its pods keep ${what} until it is resumed (kubectl -n ${namespace} rollout resume deployment/${name})` : '';
+    if (w.object.spec?.updateStrategy?.type !== 'OnDelete') return '';
+    const onDelete = `the ${w.kind}'s update strategy is OnDelete`;
+    const only: string[] = [];
+    const more: string[] = [];
+    try {
+      const listed = (await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: namespace!, labelSelector: selectorString(w.object.spec?.selector), ...p }))).items;
+      const pods = listed.filter((p) => ownerOf(p)?.uid === uid && !p.metadata?.deletionTimestamp && old(p) && !memory?.told.includes(p.metadata!.name!));
+      const templates = new Map<string, Record<string, unknown> | null>();
+      for (const p of pods.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))) {
+        // A delete makes the pod from the template as it is now: for a raise, that must be the pod's
+        // revision but for the memory raised, else the delete rolls out what an operator has not.
+        let gives = true;
+        if (memory) {
+          const hash = p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] ?? '';
+          const revision = w.kind === 'DaemonSet' ? `${name}-${hash}` : hash;
+          if (!templates.has(revision)) templates.set(revision, hash ? await this.setRevisionTemplate(w, revision) : null);
+          const template = templates.get(revision);
+          gives = template !== null && template !== undefined && templatesEqualButMemory(typedPodTemplate(template as V1PodTemplateSpec), w.object.spec?.template, memory.raise);
+        }
+        (gives ? only : more).push(p.metadata!.name!);
+      }
+    } catch (err) {
+      this.o.log.warn('could not list the pods an OnDelete change leaves as they were', { namespace, workload: `${w.kind}/${name}`, error: apiMessage(err) });
+      return `; ${onDelete}: its pods keep ${what} until deleted (kubectl -n ${namespace} delete pod <pod>, one at a time)`;
+    }
+    const notes: string[] = [];
+    if (only.length > 0) notes.push(`${only.length} pod(s) keep ${what} until deleted (${only.join(', ')}): delete them one at a time for their replacements to get it (kubectl -n ${namespace} delete pod ${only[0]})`);
+    if (more.length > 0) notes.push(`${more.length} pod(s) keep ${what} at a revision that differs from the template in more than this memory (${more.join(', ')}): a delete would roll that change out too`);
+    return notes.length > 0 ? `; ${onDelete}: ${notes.join('; ')}` : '';
   }
 
   /** The refusal of a container's raise inside its own cooldown (see decideOom); null when none runs. */
@@ -1122,7 +1167,8 @@ export class Healer {
     if (!this.leadingFor(w, 'rollback', failure)) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
-    return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
+    const pending = await this.rolloutPending(w, (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === pick.failing.name, `revision ${pick.failing.name}`);
+    return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${pending}`, undo: `kubectl -n ${namespace} rollout undo statefulset/${meta.name}` };
   }
 
   /**

@@ -651,7 +651,8 @@ describe('a StatefulSet whose pods a delete would not move to the raised templat
     expect(summary(w)).toEqual(['StatefulSet/db oom-bump/applied/raised']);
     const db0 = w.pods().find((p) => p.metadata!.name === 'db-0')!.metadata!.labels!['controller-revision-hash'];
     expect(a.healer.reports[0]!.message).toBe(
-      `raised the memory limit of app: 256Mi → 356Mi (request → 356Mi); not recreated, still at the old limit: db-0 (its revision ${db0} differs from the template in more than this memory: a delete would roll that change out too)`,
+      `raised the memory limit of app: 256Mi → 356Mi (request → 356Mi); not recreated, still at the old limit: db-0 (its revision ${db0} differs from the template in more than this memory: a delete would roll that change out too)` +
+        "; the StatefulSet's update strategy is OnDelete: 2 pod(s) keep the old limit at a revision that differs from the template in more than this memory (db-1, db-2): a delete would roll that change out too",
     );
     expect(set().spec!.template.spec!.containers[0]).toMatchObject({ image: 'db:2', resources: { limits: { memory: '356Mi' } } });
     expect(deletes()).toEqual([]);
