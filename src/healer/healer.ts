@@ -113,6 +113,9 @@ type Logs = { classification: LogClassification; excerpt: string } | null;
 /** A memory raise a StatefulSet's stuck pods are recreated for: the containers whose memory alone may differ. */
 type Raise = { container: string; init: boolean }[];
 
+/** How recent another container's OOM kill must be to be raised in the same patch (or within the cooldown, if longer). */
+const ALSO_KILLED_WINDOW_MS = 15 * 60_000;
+
 /** One container's part of an OOM raise (see decideOom: one patch may raise several). */
 interface OomRaise {
   failure: Failure;
@@ -790,7 +793,16 @@ export class Healer {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
         const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes;
-        const finished = await this.finishStatefulSet(w, failure, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, [{ container: failure.container, init: failure.init }]);
+        // Every container the same patch raised: the pod's revision differs from the template in all
+        // their memory, and a delete is what gives the pod each of them.
+        const together = Object.entries(last?.containers ?? {}).filter(([, at]) => at === bumpedAt).map(([name]) => name);
+        const raised: Raise = [{ container: failure.container, init: failure.init }];
+        for (const name of together) {
+          if (name === failure.container) continue;
+          const init = !(spec.containers ?? []).some((c) => c.name === name) && (spec.initContainers ?? []).some((c) => c.name === name);
+          raised.push({ container: name, init });
+        }
+        const finished = await this.finishStatefulSet(w, failure, 'oom-bump', stuck, `still at a memory limit below the template's ${formatMebibytes(plan.templateLimitBytes)}`, raised);
         if (finished) return finished;
       }
       this.o.log.info(`OOM kill at ${formatMebibytes(plan.killedAtBytes)}, below the template's ${formatMebibytes(plan.templateLimitBytes)}: already raised, its replacement has more`, {
@@ -972,6 +984,10 @@ export class Healer {
     for (const p of pods.values()) {
       for (const f of detectFailures(p, this.o.rules)) {
         if (f.kind !== 'oom-killed' || decided.has(id(f)) || last?.keys.includes(f.key)) continue;
+        // Only a recent kill (within the cooldown, at least ALSO_KILLED_WINDOW_MS): an old one the
+        // container has run through since (a raise refused long ago; lastState keeps it) is no reason
+        // to raise it now, beside another.
+        if (f.finishedAt === null || f.finishedAt < now - Math.max(cooldownMs, ALSO_KILLED_WINDOW_MS)) continue;
         const bumpedAt = lastBumpOf(last, f.container);
         if (bumpedAt !== null && f.finishedAt !== null && (f.finishedAt <= bumpedAt || (f.finishedAt < bumpedAt + cooldownMs && now >= bumpedAt + cooldownMs))) continue;
         const index = ((f.init ? spec.initContainers : spec.containers) ?? []).findIndex((c) => c.name === f.container);

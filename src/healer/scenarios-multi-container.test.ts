@@ -6,8 +6,8 @@
  * does not hold the others back, and is named. A container the last raise did not raise, killed
  * later inside that raise's cooldown, is raised: the cooldown is each container's own.
  */
-import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import { deployment } from '../test-support/cluster/objects.js';
+import type { V1Container, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import { deployment, statefulSet } from '../test-support/cluster/objects.js';
 import { HEAL, healerWorld, type HealerWorld, NS, podReady as ready, reportSummary } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
@@ -111,4 +111,46 @@ test("both raised under a LimitRange's Pod max: the second container's cap count
   expect(raised).toMatchObject({ reason: 'clamped' });
   expect(raised!.message).toContain('(clamped to the cap: LimitRange pods: max memory per pod 500Mi');
   expect(w.pods({ app: 'api' }).every(ready)).toBe(true);
+});
+
+test('an OnDelete StatefulSet whose app and sidecar were raised together: a pod that was Ready then and is killed later at the old limit is recreated (its revision differs from the template in both containers\' memory)', async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behaviour(({ pod, container }) => {
+    const name = pod.metadata!.name;
+    if (name === 'db-0') return container.name === 'app' ? 'oom-at:300Mi' : 'oom-at:100Mi';
+    if (name === 'db-1' && container.name === 'app') return 'leak:4Mi';
+    return 'healthy';
+  });
+  const s = statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, memory: '256Mi', annotations: HEAL, updateStrategy: { type: 'OnDelete' }, podManagementPolicy: 'Parallel' });
+  s.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '64Mi' }, requests: { memory: '64Mi' } } });
+  w.kube.put(s);
+  const a = await w.start();
+  await w.advance(20 * 60);
+  expect(a.healer.reports.filter((r) => r.result === 'applied').map((r) => r.reason)).toEqual(['raised', 'recreated-stuck-pods']);
+  expect(w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').spec!.template.spec!.containers.map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
+  // db-0 recreated by the raise; db-1, killed at the old 256Mi after it, recreated too (left stuck before).
+  const deletes = w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path.split('/').pop());
+  expect(deletes).toEqual(expect.arrayContaining(['db-0', 'db-1']));
+  const db1 = w.pods().find((p) => p.metadata!.name === 'db-1')!;
+  expect(db1.spec!.containers.map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
+});
+
+test("the sidecar's one OOM kill hours ago, never raised (healing was off then), is not raised beside the app's kill now: only a recent kill is taken into another's raise", async () => {
+  w = await healerWorld({ marks: false });
+  let proxyRuns = 0;
+  w.cluster.behaviour(({ container }) => {
+    // The proxy is killed once at start, then runs fine; the app leaks to its 256Mi in about 5 hours.
+    if (container.name === 'proxy') return proxyRuns++ === 0 ? 'oom-at:100Mi' : 'healthy';
+    return 'leak:14Ki';
+  });
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '64Mi', {}, 1));
+  await w.advance(3600);
+  expect(w.pods({ app: 'api' })[0]!.status!.containerStatuses!.find((c) => c.name === 'proxy')!.lastState?.terminated?.reason).toBe('OOMKilled');
+  // Healing switched on an hour later: the proxy's kill is answered (or not) on its own, as before.
+  const d = w.get<V1Deployment>('apps/v1', 'Deployment', 'api');
+  w.kube.put({ ...d, metadata: { ...d.metadata, annotations: { ...d.metadata!.annotations, ...HEAL } } });
+  expect(await w.advance(6 * 3600, { until: () => a.healer.reports.some((r) => r.result === 'applied' && r.message.includes('app:')) })).toBe(true);
+  const raise = a.healer.reports.find((r) => r.result === 'applied' && r.message.includes('app:'))!;
+  expect(raise.message).toBe('raised the memory limit of app: 256Mi → 356Mi (request → 356Mi)');
 });
