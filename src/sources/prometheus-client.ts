@@ -330,18 +330,31 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
     const values = noSamples(minutes);
     // Several series one after another are one workload relabelled (a pod restarted, a rule's labels
     // changed): read as one, so a cold read across the change (a restarted replica's) answers what a
-    // warm one reading only the newest minutes does. Several at the same minute need sum(...).
-    const taken = matched.length > 1 ? new Uint8Array(minutes) : null;
+    // warm one reading only the newest minutes does. Several that overlap, or take turns (two pods'
+    // gauges alternating), are different sources at once: they need sum(...), not a merge.
+    const minuteOf = (sample: SampleValue) => Math.round((sample.time.getTime() - start) / MINUTE_MS) - 1;
+    if (matched.length > 1) {
+      const spans = matched.map((series) => {
+        let first = Infinity;
+        let last = -Infinity;
+        for (const sample of series.values as SampleValue[]) {
+          const i = minuteOf(sample);
+          if (i < 0 || i >= minutes) continue;
+          first = Math.min(first, i);
+          last = Math.max(last, i);
+        }
+        return { first, last };
+      });
+      spans.sort((a, b) => a.first - b.first);
+      for (let k = 1; k < spans.length; k++) {
+        if (spans[k]!.first !== Infinity && spans[k]!.first <= spans[k - 1]!.last) return { series: matched.length, values: noSamples(minutes), warnings: bounds.warnings };
+      }
+    }
     for (const series of matched) {
       for (const sample of series.values as SampleValue[]) {
-        const i = Math.round((sample.time.getTime() - start) / MINUTE_MS) - 1;
-        if (i < 0 || i >= minutes) continue;
-        if (taken !== null) {
-          if (taken[i] === 1) return { series: matched.length, values: noSamples(minutes), warnings: bounds.warnings };
-          taken[i] = 1;
-        }
+        const i = minuteOf(sample);
         // NaN and ±Inf (a division by zero) carry no load: a gap, unless the caller judges them.
-        if (options.keepNonFinite || Number.isFinite(sample.value)) values[i] = sample.value;
+        if (i >= 0 && i < minutes && (options.keepNonFinite || Number.isFinite(sample.value))) values[i] = sample.value;
       }
     }
     return { series: Math.min(matched.length, 1), values, warnings: bounds.warnings };

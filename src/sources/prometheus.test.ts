@@ -65,6 +65,9 @@ beforeAll(async () => {
       openMetricsGauge('app_pod_rps', { app: 'shop', pod: 'shop-b' }, points(from(shop, RELABEL))),
       openMetricsGauge('app_pod_rps', { app: 'pair', pod: 'p1' }, points(before(shop, 130))),
       openMetricsGauge('app_pod_rps', { app: 'pair', pod: 'p2' }, points(from(shop, 121))),
+      // Two pods taking turns, ten minutes each: never a minute with both, yet two sources at once.
+      openMetricsGauge('app_pod_rps', { app: 'turns', pod: 't1' }, points((k) => (Math.floor(k / 10) % 2 === 0 ? shop(k) : null))),
+      openMetricsGauge('app_pod_rps', { app: 'turns', pod: 't2' }, points((k) => (Math.floor(k / 10) % 2 === 1 ? 2 * shop(k) : null))),
     ], // chunks, as the refresh bench writes a week of 1,000 series (other tests pass one string)
     // Under a minute, so a gap reads as a gap rather than as the last value for 5 more minutes.
     lookbackDelta: '30s',
@@ -199,6 +202,13 @@ describe('Prometheus source on a real Prometheus', () => {
     const late = createPrometheusSource(config({ cpuQuery: 'app_pod_rps{app="pair"}' }), { clock });
     expect((await late.read(60)).cpu).toStrictEqual(expected(shop, N, 60));
     late.close();
+  });
+
+  it('asks to aggregate a query whose series take turns (two pods alternating), rather than read them as one', async () => {
+    after(N);
+    const source = createPrometheusSource(config({ query: 'app_pod_rps{app="turns"}' }), { clock });
+    await expect(source.read(60)).rejects.toMatchObject({ reason: 'series', metadataField: 'query' });
+    source.close();
   });
 
   it('rejects a query with no data, and a cpu query with no data', async () => {
