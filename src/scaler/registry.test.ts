@@ -859,6 +859,31 @@ describe('ScaledObjectRegistry', () => {
     expect(ctx.registry.served(state).reason).toBe('last-plan');
   });
 
+  test('a clock stepped back a few seconds past a minute\'s start reads no window twice: the next refresh waits for the next minute', async () => {
+    const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
+    const clock = steppedClock(minute + 15_000);
+    const ends: number[] = [];
+    const c = setup({
+      sourceFor: () => {
+        const s = fakeSource(10, 1, clock);
+        c.sources.push(s);
+        return s;
+      },
+      observer: { refreshed: (r) => ends.push(r.at), forgotten: () => {} },
+    });
+    ctx = c;
+    const state = ctx.registry.touch(ref('a'));
+    await waitFor(() => state.plan !== null, 10_000, 'the first plan');
+    // Back 20 s, into the minute before; then on to the next minute's offset.
+    clock.set(minute - 5_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ends).toEqual([minute]);
+    clock.set(minute + MINUTE_MS + 11_000);
+    await waitFor(() => ends.length >= 2, 10_000, 'the next minute\'s refresh');
+    expect(ends).toEqual([minute, minute + MINUTE_MS]);
+    expect(ctx.sources[0]!.reads).toBe(2);
+  });
+
   test('an outage is timed on a clock that only moves forward: the wall clock stepped back an hour does not hold the last plan past maxOutage', async () => {
     const minute = floorMinute(Date.now()) + 10 * MINUTE_MS;
     const clock = steppedClock(minute + 15_000);

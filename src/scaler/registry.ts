@@ -580,9 +580,11 @@ export class ScaledObjectRegistry {
     this.arm(entry, (entry.readMinute === null ? current : Math.max(current, entry.readMinute + MINUTE_MS)) + this.offsetMs);
   }
 
-  /** Whether the source's clock now reads a minute (`current`) before the window last read ended. */
+  /** Whether the source's clock now reads a minute (`current`) more than a minute before the window last read ended. */
   private wentBack(entry: Entry, current: number): boolean {
-    if (entry.readMinute === null || current >= entry.readMinute) return false;
+    // A step of seconds (NTP slewing past a minute's start, a replay's clock at 60×) is waited out: the
+    // next refresh is at most a minute later. Re-reading at once would ask for a window already read.
+    if (entry.readMinute === null || current >= entry.readMinute - MINUTE_MS) return false;
     this.log.warn('the source\'s clock went back: refreshing at the minutes it now reads', {
       scaledObject: entry.objectKey,
       trigger: entry.trigger,
