@@ -976,7 +976,8 @@ export class Healer {
       p.metadata?.namespace === namespace && !p.metadata?.deletionTimestamp && ownerOf(p)?.uid === owner && (w.kind === 'Deployment' || p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === revision);
     const pods = new Map<string, V1Pod>([[pod.metadata?.uid ?? '', pod]]);
     for (const informer of this.informers.values()) {
-      for (const p of (informer as unknown as { list(): V1Pod[] }).list()) if (!pods.has(p.metadata?.uid ?? '') && sameRevision(p)) pods.set(p.metadata!.uid!, p);
+      // The workload's namespace only (the cache's index): not a copy of every cached pod per decision.
+      for (const p of (informer as unknown as { list(namespace?: string): readonly V1Pod[] }).list(namespace)) if (!pods.has(p.metadata?.uid ?? '') && sameRevision(p)) pods.set(p.metadata!.uid!, p);
     }
     const id = (f: Pick<Failure, 'container' | 'init'>) => `${f.init ? 'init/' : ''}${f.container}`;
     const decided = new Set([id(failure)]);
