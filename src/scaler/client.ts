@@ -45,7 +45,7 @@ function call<Req, Res>(fn: Unary<Req, Res>, self: grpc.Client, req: Req, timeou
  * RST_STREAM, and the server holds it (and its trigger's subscription) until the connection closes.
  * Cancelling again once that microtask has run resets it; on a call already ended it does nothing.
  */
-function resetOnCancel<T extends grpc.ClientReadableStream<unknown>>(call: T): T {
+export function resetOnCancel<T extends grpc.ClientReadableStream<unknown>>(call: T): T {
   const cancel = call.cancel.bind(call);
   call.cancel = () => {
     cancel();

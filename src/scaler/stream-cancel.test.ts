@@ -7,6 +7,7 @@ import { service as healthService } from 'grpc-health-check';
 import { silentLogger } from '../telemetry/logger.js';
 import { fakeForecaster, fakeSource, waitFor } from '../test-support/fakes.js';
 import { startFrameRelay, type FrameRelay } from '../test-support/h2-frame-relay.js';
+import { healthClient } from '../test-support/health.js';
 import { createScalerClient } from './client.js';
 import { loadExternalScaler, type ScaledObjectRef } from './contract.js';
 import { createMetadataParser } from './metadata.js';
@@ -83,6 +84,32 @@ test('our client cancelling StreamIsActive in the tick it opens it, or any momen
     await waitFor(() => registry.get('shop', 'web') === undefined, 6000, 'the idle trigger forgotten');
   } finally {
     client.close();
+  }
+}, 20_000);
+
+test('our health client cancelling Watch in the tick it opens it, or any moment later, resets the stream: the server keeps no watch', async () => {
+  const health = healthClient(`127.0.0.1:${relay.port}`);
+  try {
+    await health.check('');
+    const before = new Set(relay.fromClient.keys()); // the Check, which ended without a reset
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const call = health.watch('');
+          call.on('error', () => {});
+          call.on('data', () => {});
+          if (i % delays.length === 0) call.cancel();
+          else {
+            await delays[i % delays.length]!();
+            call.cancel();
+          }
+        }),
+      );
+    }
+    await waitFor(() => server.health.openWatches === 0, 5000, `watches closed (open ${server.health.openWatches})`);
+    expect(streamsWithoutReset().filter((id) => !before.has(id))).toEqual([]);
+  } finally {
+    health.close();
   }
 }, 20_000);
 

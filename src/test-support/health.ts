@@ -1,6 +1,7 @@
 /** A client of the standard grpc.health.v1 service, as a kubelet gRPC probe or grpc-health-probe uses it. */
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { resetOnCancel } from '../scaler/client.js';
 
 type CheckClient = grpc.Client & {
   Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res: { status: string }) => void): void;
@@ -13,8 +14,8 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
   return {
     check: (service = '') =>
       new Promise<string>((resolve, reject) => client.Check({ service }, (err, res) => (err ? reject(err) : resolve(res.status)))),
-    /** The Watch stream: every status change of `service`, as it happens. */
-    watch: (service = '') => client.Watch({ service }),
+    /** The Watch stream: every status change of `service`, as it happens (a cancel in the tick it opened still resets it: see resetOnCancel). */
+    watch: (service = '') => resetOnCancel(client.Watch({ service })),
     close: () => client.close(),
   };
 }
