@@ -56,7 +56,7 @@ test('the hourly limit slides', () => {
 // Issue 19, defect 6: Argo CD's default tracking label (2.x), Argo's annotation tracking and both
 // of Flux's label pairs. `app.kubernetes.io/instance` is also Helm's: explained by a Helm release
 // of the same name it is Helm's; unexplained it may be Argo CD's, and the healer does not patch.
-describe('GitOps tracking as Argo CD and Flux apply it', () => {
+describe('GitOps tracking as Argo CD, Flux, Config Sync, Fleet and kapp apply it', () => {
   const helm = { labels: { 'app.kubernetes.io/instance': 'web', 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'web', 'meta.helm.sh/release-namespace': 'shop' } };
   test.each([
     ['Argo CD 2.x label tracking (the default)', { labels: { 'app.kubernetes.io/instance': 'shop' } }, 'argocd'],
@@ -67,6 +67,13 @@ describe('GitOps tracking as Argo CD and Flux apply it', () => {
     ['Argo CD annotation tracking (3.x default), whatever the operator says', { annotations: { 'argocd.argoproj.io/tracking-id': 'shop:apps/Deployment:shop/web', 'amadeus.io/gitops': 'none' } }, 'argocd'],
     ['Flux kustomize-controller (namespace label)', { labels: { 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } }, 'flux'],
     ['Flux helm-controller (namespace label)', { labels: { 'helm.toolkit.fluxcd.io/namespace': 'flux-system' } }, 'flux'],
+    ['Config Sync (managed annotation)', { annotations: { 'configmanagement.gke.io/managed': 'enabled', 'configsync.gke.io/resource-id': 'apps_deployment_shop_web' } }, 'config-sync'],
+    ['Config Sync (managed-by label)', { labels: { 'app.kubernetes.io/managed-by': 'configmanagement.gke.io' } }, 'config-sync'],
+    ['an object Config Sync was told to leave unmanaged', { annotations: { 'configmanagement.gke.io/managed': 'disabled' } }, null],
+    ['a Rancher Fleet bundle (a Helm release Fleet deployed)', { labels: helm.labels, annotations: { ...helm.annotations, 'objectset.rio.cattle.io/id': 'default-web' } }, 'fleet'],
+    ["a k3s manifest add-on (wrangler's empty objectset id)", { annotations: { 'objectset.rio.cattle.io/id': '', 'objectset.rio.cattle.io/owner-gvk': 'k3s.cattle.io/v1, Kind=Addon' } }, null],
+    ['kapp or kapp-controller', { labels: { 'kapp.k14s.io/app': '1718000000000000000', 'kapp.k14s.io/association': 'v1.abc' } }, 'kapp'],
+    ['a Helm managed-by label alone', { labels: { 'app.kubernetes.io/managed-by': 'Helm' } }, null],
   ])('%s', (_what, meta, tool) => {
     expect(gitOpsManager(meta)?.tool ?? null).toBe(tool);
   });

@@ -10,15 +10,29 @@ export const PROTECTED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system']
 
 /** Which GitOps tool manages a workload, by which key, and whether that key is unambiguous. */
 export interface GitOpsManager {
-  tool: 'argocd' | 'flux';
+  tool: GitOpsTool;
   /** `label k=v` or `annotation k=v`, for the report. */
   evidence: string;
   /** False for `app.kubernetes.io/instance`, which Helm sets too: "possibly". */
   certain: boolean;
 }
 
+export type GitOpsTool = 'argocd' | 'flux' | 'config-sync' | 'fleet' | 'kapp';
+
+/** The tools' names as their users know them, for reports. */
+export const GITOPS_TOOL_NAMES: Readonly<Record<GitOpsTool, string>> = {
+  argocd: 'Argo CD',
+  flux: 'Flux',
+  'config-sync': 'Config Sync',
+  fleet: 'Rancher Fleet',
+  kapp: 'kapp',
+};
+
+/** A key that marks what a tool applied; `value` when only some values of it do. */
+type Mark = { key: string; value?: (v: string) => boolean };
+
 /**
- * Keys Argo CD and Flux put on what they apply. A healer patching a GitOps-managed template starts
+ * Keys GitOps tools put on what they apply. A healer patching a GitOps-managed template starts
  * a tug of war with the controller (it reverts the patch on the next sync, or reports drift), so
  * it reports instead and leaves the fix to the Git repository.
  * - Argo CD: `argocd.argoproj.io/tracking-id` (annotation tracking, the default since 3.0, and
@@ -26,15 +40,33 @@ export interface GitOpsManager {
  *   tracking label is customised.
  * - Flux: kustomize-controller and helm-controller label everything they apply with the name and
  *   namespace of their Kustomization / HelmRelease.
+ * - Config Sync (GKE): `configmanagement.gke.io/managed: enabled` (`disabled` is how a config
+ *   leaves an object unmanaged) and its `app.kubernetes.io/managed-by` value; its admission
+ *   webhook may refuse the patch outright.
+ * - Rancher Fleet: deploys bundles as Helm releases (so the Helm rule below would take them for
+ *   plain Helm) and marks them with a non-empty `objectset.rio.cattle.io/id`; k3s's manifest
+ *   add-ons leave it empty.
+ * - kapp (and kapp-controller's App, which re-deploys on its sync period): the `kapp.k14s.io/app`
+ *   label on everything it deploys.
  */
-const CERTAIN: { tool: GitOpsManager['tool']; labels: string[]; annotations: string[] }[] = [
-  { tool: 'argocd', labels: ['argocd.argoproj.io/instance'], annotations: ['argocd.argoproj.io/tracking-id'] },
+const CERTAIN: { tool: GitOpsTool; labels: Mark[]; annotations: Mark[] }[] = [
+  { tool: 'argocd', labels: [{ key: 'argocd.argoproj.io/instance' }], annotations: [{ key: 'argocd.argoproj.io/tracking-id' }] },
   {
     tool: 'flux',
-    labels: ['kustomize.toolkit.fluxcd.io/name', 'kustomize.toolkit.fluxcd.io/namespace', 'helm.toolkit.fluxcd.io/name', 'helm.toolkit.fluxcd.io/namespace'],
+    labels: ['kustomize.toolkit.fluxcd.io/name', 'kustomize.toolkit.fluxcd.io/namespace', 'helm.toolkit.fluxcd.io/name', 'helm.toolkit.fluxcd.io/namespace'].map((key) => ({ key })),
     annotations: [],
   },
+  {
+    tool: 'config-sync',
+    labels: [{ key: 'app.kubernetes.io/managed-by', value: (v) => v === 'configmanagement.gke.io' }],
+    annotations: [{ key: 'configmanagement.gke.io/managed', value: (v) => v === 'enabled' }],
+  },
+  { tool: 'fleet', labels: [], annotations: [{ key: 'objectset.rio.cattle.io/id', value: (v) => v.trim() !== '' }] },
+  { tool: 'kapp', labels: [{ key: 'kapp.k14s.io/app' }], annotations: [] },
 ];
+
+const marked = (marks: Mark[], found: Record<string, string>): string | undefined =>
+  marks.find((m) => found[m.key] !== undefined && (m.value?.(found[m.key]!) ?? true))?.key;
 
 /** Argo CD 2.x's default tracking label: the Application's name. Helm charts set it to the release name. */
 const INSTANCE_LABEL = 'app.kubernetes.io/instance';
@@ -53,9 +85,9 @@ export function gitOpsManager(meta: V1ObjectMeta | undefined, rules: HealRules =
   const labels = meta?.labels ?? {};
   const annotations = meta?.annotations ?? {};
   for (const m of CERTAIN) {
-    const label = m.labels.find((k) => labels[k] !== undefined);
+    const label = marked(m.labels, labels);
     if (label) return { tool: m.tool, evidence: `label ${label}=${labels[label]}`, certain: true };
-    const annotation = m.annotations.find((k) => annotations[k] !== undefined);
+    const annotation = marked(m.annotations, annotations);
     if (annotation) return { tool: m.tool, evidence: `annotation ${annotation}=${annotations[annotation]}`, certain: true };
   }
   const instance = labels[INSTANCE_LABEL];

@@ -271,6 +271,19 @@ describe('guard rails', () => {
     expect(patches()).toHaveLength(0);
   });
 
+  test('a Helm release Rancher Fleet deployed: reported as Fleet\'s, never patched (the Helm rule alone would have patched it)', async () => {
+    const d = deployment();
+    d.metadata!.labels = { ...d.metadata!.labels, 'app.kubernetes.io/instance': 'web', 'app.kubernetes.io/managed-by': 'Helm' };
+    d.metadata!.annotations = { ...d.metadata!.annotations, 'meta.helm.sh/release-name': 'web', 'objectset.rio.cattle.io/id': 'default-web' };
+    kube.put(d);
+    const h = await startHealer();
+    putPod('oomkilled-pod.json');
+    const r = await nextReport(h);
+    expect(r).toMatchObject({ result: 'refused', reason: 'gitops' });
+    expect(r.message).toContain('managed by Rancher Fleet (annotation objectset.rio.cattle.io/id=default-web)');
+    expect(patches()).toHaveLength(0);
+  });
+
   test('a VerticalPodAutoscaler that updates the workload: memory left to it, reported', async () => {
     await kube.close();
     kube = await startFakeKube({ resources: [{ group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true }] });

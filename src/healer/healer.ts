@@ -32,7 +32,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
-import { type ActionMark, cooldownLeft, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
+import { type ActionMark, cooldownLeft, GITOPS_TOOL_NAMES, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
 import {
   answeredByRollback,
   crashLoopRecord,
@@ -658,7 +658,7 @@ export class Healer {
   private gitOpsRefusal(meta: V1ObjectMeta | undefined): Outcome | null {
     const gitops = gitOpsManager(meta, this.o.rules);
     if (!gitops) return null;
-    const tool = gitops.tool === 'argocd' ? 'Argo CD' : 'Flux';
+    const tool = GITOPS_TOOL_NAMES[gitops.tool];
     return this.refused(
       'gitops',
       gitops.certain
