@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1ReplicaSet, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -142,6 +142,9 @@ function withRaise(spec: V1PodSpec, r: OomRaise): V1PodSpec {
   const list = (cs: V1Container[] | undefined, init: boolean) => (init === r.failure.init ? cs?.map((c, i) => (i === r.index ? raised(c) : c)) : cs);
   return { ...spec, containers: list(spec.containers, false)!, ...(spec.initContainers ? { initContainers: list(spec.initContainers, true) } : {}) };
 }
+/** A namespace's LimitRanges and ResourceQuotas, listed once for every container a raise decision caps. */
+type NamespaceLimits = { ranges: V1LimitRange[]; quotas: V1ResourceQuota[] };
+
 /** Stuck pods deleted (for the controller to recreate), and those left, each with why. */
 type Recreated = { deleted: number; left: string[] };
 
@@ -773,7 +776,9 @@ export class Healer {
         return null;
       }
     }
-    const cap = await this.memoryCap(w, spec, pod, failure, template, replicaSets);
+    // One snapshot of what the namespace admits, for this container and every other the patch raises.
+    const limits = await this.namespaceLimits(meta.namespace!);
+    const cap = await this.memoryCap(w, spec, pod, failure, template, replicaSets, limits);
     // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
     const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
     // The container in its pod, without a memory limit: its revision had none (the template's is newer).
@@ -835,7 +840,7 @@ export class Healer {
     // Every other container whose kill is current now is raised in the same patch, whether or not
     // this one is: two containers killed together get one raise and one cooldown, not two an hour apart.
     const notRaised: Outcome[] = [];
-    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, now, raises, notRaised);
+    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, now, raises, notRaised);
     if (raises.length === 0) {
       // Nothing to raise: refused as before — the cooldown, the budget, then the plan.
       if (own!.reason === 'cooldown') return own;
@@ -965,9 +970,21 @@ export class Healer {
    * container's last raise), of a container in the template (not injected, not removed), killed at
    * exactly the template's limit (not in a pod without one). Anything else is left to its own
    * decision, which says what it has to. Each container's cap is planned with the raises before it
-   * (a Pod max, a quota, pod-level resources count the containers together).
+   * (a Pod max, a quota, pod-level resources count the containers together), against the same
+   * `limits` as the first container's.
    */
-  private async alsoKilled(w: Workload, pod: V1Pod, failure: Failure, last: ActionMark | null, spec: V1PodSpec, replicaSets: readonly V1ReplicaSet[], now: number, raises: OomRaise[], notRaised: Outcome[]): Promise<void> {
+  private async alsoKilled(
+    w: Workload,
+    pod: V1Pod,
+    failure: Failure,
+    last: ActionMark | null,
+    spec: V1PodSpec,
+    replicaSets: readonly V1ReplicaSet[],
+    limits: NamespaceLimits,
+    now: number,
+    raises: OomRaise[],
+    notRaised: Outcome[],
+  ): Promise<void> {
     const namespace = w.object.metadata!.namespace;
     const owner = ownerOf(pod)?.uid;
     if (owner === undefined) return;
@@ -1008,7 +1025,7 @@ export class Healer {
           notRaised.push(cooling);
           continue;
         }
-        const cap = await this.memoryCap(w, spec, p, f, template, replicaSets, raises.reduce(withRaise, spec));
+        const cap = await this.memoryCap(w, spec, p, f, template, replicaSets, limits, raises.reduce(withRaise, spec));
         const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
         const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
         if (plan.action === 'bump') raises.push({ failure: f, index, container, fromBytes: template.limitBytes, killedAt, plan, cap });
@@ -1548,7 +1565,7 @@ export class Healer {
 
   /**
    * The cap on the container's limit: the global one, the workload's, and what the namespace admits
-   * — its LimitRanges and ResourceQuotas, which admission checks when the rollout creates pods.
+   * — its LimitRanges and ResourceQuotas (`limits`), which admission checks when the rollout creates pods.
    */
   private async memoryCap(
     w: Workload,
@@ -1557,15 +1574,10 @@ export class Healer {
     failure: Failure,
     template: ReturnType<typeof containerMemory>,
     replicaSets: readonly V1ReplicaSet[],
+    { ranges, quotas }: NamespaceLimits,
     /** The template with the raises planned before this one in the same patch (another container's): the pods it makes carry them. */
     planned: V1PodSpec = spec,
   ): Promise<EffectiveCap> {
-    const namespace = w.object.metadata!.namespace!;
-    const core = this.o.clients.core;
-    const [ranges, quotas] = await Promise.all([
-      this.namespaceList(namespace, 'LimitRanges', () => listPaged((p) => core.listNamespacedLimitRange({ namespace, ...p }))),
-      this.namespaceList(namespace, 'ResourceQuotas', () => listPaged((p) => core.listNamespacedResourceQuota({ namespace, ...p }))),
-    ]);
     // What the containers running beside it add against a Pod max or a quota: the other containers
     // and the sidecars (restartable init containers), or for a regular init container the sidecars
     // started before it — as admission makes the pods: with what it injects, and the limits it fills in.
@@ -1601,6 +1613,16 @@ export class Healer {
     // The template's own pod-level resources: the API server refuses a template (or pod) past them.
     const cap = withNamespaceCap(limited, 'pod-level-resources', podLevelCap(spec, subject));
     return withNamespaceCap(cap, 'resource-quota', quota);
+  }
+
+  /** The namespace's LimitRanges and ResourceQuotas, as a raise decision caps its containers against them. */
+  private async namespaceLimits(namespace: string): Promise<NamespaceLimits> {
+    const core = this.o.clients.core;
+    const [ranges, quotas] = await Promise.all([
+      this.namespaceList(namespace, 'LimitRanges', () => listPaged((p) => core.listNamespacedLimitRange({ namespace, ...p }))),
+      this.namespaceList(namespace, 'ResourceQuotas', () => listPaged((p) => core.listNamespacedResourceQuota({ namespace, ...p }))),
+    ]);
+    return { ranges, quotas };
   }
 
   /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */

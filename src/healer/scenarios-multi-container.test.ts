@@ -111,6 +111,10 @@ test("both raised under a LimitRange's Pod max: the second container's cap count
   expect(raised).toMatchObject({ reason: 'clamped' });
   expect(raised!.message).toContain('(clamped to the cap: LimitRange pods: max memory per pod 500Mi');
   expect(w.pods({ app: 'api' }).every(ready)).toBe(true);
+  // The decision that raised both read the namespace's LimitRanges and ResourceQuotas once (it did per container).
+  const decision = a.calls.slice(0, a.calls.indexOf('patchNamespacedDeployment'));
+  expect(decision.filter((m) => m === 'listNamespacedLimitRange')).toHaveLength(1);
+  expect(decision.filter((m) => m === 'listNamespacedResourceQuota')).toHaveLength(1);
 });
 
 test('an OnDelete StatefulSet whose app and sidecar were raised together: a pod that was Ready then and is killed later at the old limit is recreated (its revision differs from the template in both containers\' memory)', async () => {
