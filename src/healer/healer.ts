@@ -145,8 +145,12 @@ function withRaise(spec: V1PodSpec, r: OomRaise): V1PodSpec {
 /** A namespace's LimitRanges and ResourceQuotas, listed once for every container a raise decision caps. */
 type NamespaceLimits = { ranges: V1LimitRange[]; quotas: V1ResourceQuota[] };
 
-/** Stuck pods deleted (for the controller to recreate), and those left, each with why. */
-type Recreated = { deleted: number; left: string[] };
+/** A stuck pod not recreated, by name, and why: the name is what later notes leave out, `why` is said once. */
+type LeftPod = { pod: string; why: string };
+const leftText = (l: LeftPod): string => `${l.pod} (${l.why})`;
+
+/** Stuck pods deleted (for the controller to recreate), and those left. */
+type Recreated = { deleted: number; left: LeftPod[] };
 
 /** A failure's reserved slot of the hourly budget, if it holds one. */
 interface Held {
@@ -883,8 +887,8 @@ export class Healer {
         return `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${r.failure.container} ${previous}`;
       })
       .join(' && ');
-    const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.join(', ')}` : '';
-    const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.split(' ')[0]!) }); // each of `left` names its pod first
+    const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.map(leftText).join(', ')}` : '';
+    const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.pod) });
     return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo };
   }
 
@@ -1301,7 +1305,7 @@ export class Healer {
   private async recreateStuckPods(w: Workload & { kind: 'StatefulSet' }, action: 'oom-bump' | 'rollback', stuck: (pod: V1Pod) => boolean, raise?: Raise, recheck?: () => Promise<boolean>): Promise<Recreated> {
     const namespace = w.object.metadata!.namespace!;
     let deleted = 0;
-    let left: string[] = [];
+    let left: LeftPod[] = [];
     try {
       await withRetries(async () => {
         if (!this.stillLeading(w, action)) return;
@@ -1335,21 +1339,21 @@ export class Healer {
    * container's memory (not, say, an image an `OnDelete` set's operator has not rolled out yet:
    * the delete would roll it out). The others are left, each with why.
    */
-  private async recreatedWithRaise(w: Workload & { kind: 'StatefulSet' }, pods: V1Pod[], raise: Raise): Promise<{ recreate: V1Pod[]; left: string[] }> {
+  private async recreatedWithRaise(w: Workload & { kind: 'StatefulSet' }, pods: V1Pod[], raise: Raise): Promise<{ recreate: V1Pod[]; left: LeftPod[] }> {
     const templates = new Map<string, Record<string, unknown> | null>();
     const recreate: V1Pod[] = [];
-    const left: string[] = [];
+    const left: LeftPod[] = [];
     for (const p of pods) {
       const name = p.metadata?.name ?? '?';
       if (!recreatedFromTemplate(w.object, p)) {
-        left.push(`${name} (below the partition: it would come back at the current revision)`);
+        left.push({ pod: name, why: 'below the partition: it would come back at the current revision' });
         continue;
       }
       const revision = p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] ?? '';
       if (!templates.has(revision)) templates.set(revision, revision ? await this.setRevisionTemplate(w, revision) : null);
       const template = templates.get(revision);
       if (template && templatesEqualButMemory(typedPodTemplate(template as V1PodTemplateSpec), w.object.spec?.template, raise)) recreate.push(p);
-      else left.push(`${name} (its revision ${revision || '?'} differs from the template in more than this memory: a delete would roll that change out too)`);
+      else left.push({ pod: name, why: `its revision ${revision || '?'} differs from the template in more than this memory: a delete would roll that change out too` });
     }
     return { recreate, left };
   }
@@ -1365,7 +1369,7 @@ export class Healer {
     const { deleted, left } = await this.recreateStuckPods(w, action, stuck, raise, recheck);
     // Leadership lost before any delete: looked at again once leading again, as before a patch.
     if (deleted === 0 && !this.isLeader) this.seen.delete(failure.key);
-    if (left.length > 0) this.o.log.debug('stuck pods left as they are', { namespace: w.object.metadata!.namespace, workload: `${w.kind}/${w.object.metadata!.name}`, left });
+    if (left.length > 0) this.o.log.debug('stuck pods left as they are', { namespace: w.object.metadata!.namespace, workload: `${w.kind}/${w.object.metadata!.name}`, left: left.map(leftText) });
     return deleted > 0 ? { result: 'applied', reason: 'recreated-stuck-pods', message: `recreated ${deleted} stuck pod(s) ${what}` } : null;
   }
 
