@@ -68,7 +68,7 @@ import {
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
-import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryBefore, memoryUndoJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -142,6 +142,26 @@ function withRaise(spec: V1PodSpec, r: OomRaise): V1PodSpec {
   const list = (cs: V1Container[] | undefined, init: boolean) => (init === r.failure.init ? cs?.map((c, i) => (i === r.index ? raised(c) : c)) : cs);
   return { ...spec, containers: list(spec.containers, false)!, ...(spec.initContainers ? { initContainers: list(spec.initContainers, true) } : {}) };
 }
+/** A word for a POSIX shell, single-quoted (a `'` in it closed, escaped and reopened). */
+const shellWord = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+
+/**
+ * The command that undoes an applied OOM raise: `kubectl set resources` for one container; for
+ * several, one JSON patch putting back them all — one rollout, not one per container.
+ */
+function oomUndo(w: Workload, raises: readonly OomRaise[]): string {
+  const { namespace, name } = w.object.metadata!;
+  const target = `${w.kind.toLowerCase()}/${name}`;
+  const before: MemoryBefore[] = raises.map((r) => {
+    const res = r.container.resources!;
+    const request = r.plan.requestChanged && res.requests?.memory ? { request: res.requests.memory } : {};
+    return { index: r.index, init: r.failure.init, name: r.failure.container, limit: res.limits!.memory!, ...request };
+  });
+  if (before.length > 1) return `kubectl -n ${namespace} patch ${target} --type=json -p ${shellWord(JSON.stringify(memoryUndoJsonPatch(before)))}`;
+  const [one] = before;
+  return `kubectl -n ${namespace} set resources ${target} -c ${one!.name} --limits=memory=${one!.limit}${one!.request ? ` --requests=memory=${one!.request}` : ''}`;
+}
+
 /** A namespace's LimitRanges and ResourceQuotas, listed once for every container a raise decision caps. */
 type NamespaceLimits = { ranges: V1LimitRange[]; quotas: V1ResourceQuota[] };
 
@@ -880,13 +900,7 @@ export class Healer {
     const stuck = (p: V1Pod) => raises.some((r) => (podMemoryLimit(p, r.failure) ?? Infinity) < r.plan.limitBytes);
     const { deleted: recreated, left } =
       w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', stuck, raises.map((r) => ({ container: r.failure.container, init: r.failure.init }))) : { deleted: 0, left: [] };
-    const undo = raises
-      .map((r) => {
-        const res = r.container.resources!;
-        const previous = `--limits=memory=${res.limits!.memory}${r.plan.requestChanged && res.requests?.memory ? ` --requests=memory=${res.requests.memory}` : ''}`;
-        return `kubectl -n ${meta.namespace} set resources ${w.kind.toLowerCase()}/${meta.name} -c ${r.failure.container} ${previous}`;
-      })
-      .join(' && ');
+    const undo = oomUndo(w, raises);
     const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.map(leftText).join(', ')}` : '';
     const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.pod) });
     return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo };

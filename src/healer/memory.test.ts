@@ -6,6 +6,7 @@ import {
   effectiveMemoryCap,
   limitRangeCap,
   memoryJsonPatch,
+  memoryUndoJsonPatch,
   oomBumpTarget,
   planMemoryBump,
   planOomBump,
@@ -16,6 +17,7 @@ import {
   type QuotaSubject,
 } from './memory.js';
 import { GiB, MiB, parseMemoryQuantity } from './quantity.js';
+import { applyJsonPatch, PatchError } from '../test-support/fake-kube-patch.js';
 import { HEAL_RULES, resolveHealRules } from './rules.js';
 
 const Mi = (n: number) => n * MiB;
@@ -424,6 +426,50 @@ describe('memoryJsonPatch', () => {
 
   test('containerMemory: unset is null', () => {
     expect(containerMemory({ name: 'x' })).toEqual({ limitBytes: null, requestBytes: null });
+  });
+});
+
+describe('memoryUndoJsonPatch', () => {
+  const raised = (): V1Deployment => ({
+    spec: {
+      selector: {},
+      template: {
+        spec: {
+          initContainers: [{ name: 'setup', resources: { limits: { memory: '128Mi' } } }],
+          containers: [
+            { name: 'app', resources: { limits: { memory: '356Mi' }, requests: { memory: '356Mi' } } },
+            { name: 'proxy', resources: { limits: { memory: '164Mi' }, requests: { memory: '32Mi' } } },
+          ],
+        },
+      },
+    },
+  });
+  const undo = memoryUndoJsonPatch([
+    { index: 0, init: false, name: 'app', limit: '256Mi', request: '256Mi' },
+    { index: 1, init: false, name: 'proxy', limit: '64Mi' },
+    { index: 0, init: true, name: 'setup', limit: '0.1Gi' },
+  ]);
+
+  test('puts back each container\'s limit, and the request where given, as written', () => {
+    const spec = applyJsonPatch(raised(), undo).spec!.template.spec!;
+    expect(spec.containers.map((c) => c.resources)).toEqual([
+      { limits: { memory: '256Mi' }, requests: { memory: '256Mi' } },
+      { limits: { memory: '64Mi' }, requests: { memory: '32Mi' } },
+    ]);
+    expect(spec.initContainers![0]!.resources).toEqual({ limits: { memory: '0.1Gi' } });
+  });
+
+  test('containers reordered since: refused whole (422), nothing changed in the wrong one', () => {
+    const reordered = raised();
+    reordered.spec!.template.spec!.containers.reverse();
+    let err: unknown;
+    try {
+      applyJsonPatch(reordered, undo);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PatchError);
+    expect((err as PatchError).status).toBe(422);
   });
 });
 

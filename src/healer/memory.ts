@@ -506,8 +506,37 @@ export function planOomBump(f: OomFacts, rules: HealRules = HEAL_RULES): OomPlan
  * puts the preconditions first: the template (generation) must be the one the index was found in.
  */
 export function memoryJsonPatch(index: number, limitBytes: number, requestBytes: number | null | undefined, options: { init?: boolean } = {}): JsonPatchOp[] {
-  const base = `/spec/template/spec/${options.init ? 'initContainers' : 'containers'}/${index}/resources`;
+  const base = `${templateContainerPath(index, options.init)}/resources`;
   const ops: JsonPatchOp[] = [{ op: 'replace', path: `${base}/limits/memory`, value: formatMebibytes(limitBytes) }];
   if (requestBytes !== undefined && requestBytes !== null) ops.push({ op: 'replace', path: `${base}/requests/memory`, value: formatMebibytes(requestBytes) });
   return ops;
+}
+
+/** Container `index` of the pod template (of its init containers, with `init`), as a JSON pointer. */
+const templateContainerPath = (index: number, init = false): string => `/spec/template/spec/${init ? 'initContainers' : 'containers'}/${index}`;
+
+/** A container's memory as the template had it before a raise: where it is, its name, its limit and (when the raise changed it) its request. */
+export interface MemoryBefore {
+  index: number;
+  init: boolean;
+  name: string;
+  limit: string;
+  request?: string;
+}
+
+/**
+ * The JSON patch putting back the memory of every container a raise changed, in one write: one
+ * rollout. Each container's name is tested at its index first, so a template whose containers
+ * were reordered or renamed since is refused whole (422), not changed in another container.
+ */
+export function memoryUndoJsonPatch(before: readonly MemoryBefore[]): JsonPatchOp[] {
+  return before.flatMap((b): JsonPatchOp[] => {
+    const at = templateContainerPath(b.index, b.init);
+    const ops: JsonPatchOp[] = [
+      { op: 'test', path: `${at}/name`, value: b.name },
+      { op: 'replace', path: `${at}/resources/limits/memory`, value: b.limit },
+    ];
+    if (b.request !== undefined) ops.push({ op: 'replace', path: `${at}/resources/requests/memory`, value: b.request });
+    return ops;
+  });
 }

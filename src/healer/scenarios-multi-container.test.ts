@@ -6,9 +6,11 @@
  * does not hold the others back, and is named. A container the last raise did not raise, killed
  * later inside that raise's cooldown, is raised: the cooldown is each container's own.
  */
-import type { V1Container, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
 import { HEAL, healerWorld, type HealerWorld, NS, podReady as ready, reportSummary } from '../test-support/healer-world.js';
+import { makeClients } from './kube.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -41,8 +43,7 @@ test('the app and its sidecar OOM-killed together: one patch raises both, each b
   expect(applied[0]!.message).toMatch(/^raised the memory limit of (app: 256Mi → 356Mi \(request → 356Mi\)|proxy: 64Mi → 164Mi \(request → 164Mi\)), and of (app|proxy): /);
   expect(applied[0]!.message).toContain('app: 256Mi → 356Mi (request → 356Mi)');
   expect(applied[0]!.message).toContain('proxy: 64Mi → 164Mi (request → 164Mi)');
-  expect(applied[0]!.undo).toContain('-c app --limits=memory=256Mi');
-  expect(applied[0]!.undo).toContain('-c proxy --limits=memory=64Mi');
+  expect(applied[0]!.undo).toMatch(new RegExp(`^kubectl -n ${NS} patch deployment/api --type=json -p '\\[.*\\]'$`));
   // The other container's kill is answered by that patch: no cooldown refusal for it, then or later.
   expect(reportSummary(w)).toEqual(['Deployment/api oom-bump/applied/raised']);
   expect(w.events().map((e) => e.reason)).toEqual(['MemoryLimitRaised']);
@@ -51,6 +52,39 @@ test('the app and its sidecar OOM-killed together: one patch raises both, each b
   const pods = w.pods({ app: 'api' });
   expect(pods).toHaveLength(2);
   expect(pods.every(ready)).toBe(true);
+});
+
+/** The kubectl invocations a command line makes, each its arguments as bash parses them (kubectl a shell function printing them). */
+function kubectlCalls(command: string): string[][] {
+  const out = execFileSync('bash', ['-c', `kubectl() { printf '%s\\0' "$@"; printf '\\n'; }\n${command}`], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\0').slice(0, -1));
+}
+
+test("the undo of a raise of app and sidecar is one command, one JSON patch: applied as given, it puts both containers' limits and requests back in one write", async () => {
+  w = await healerWorld({ marks: false });
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.cluster.behave('proxy:1', 'oom-at:100Mi');
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '64Mi'));
+  const before = structuredClone(w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template);
+  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  await w.stop(a);
+  expect(containers().map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
+
+  // One kubectl call, its patch one quoted word (two `kubectl set resources`, two rollouts, before).
+  const calls = kubectlCalls(a.healer.reports.find((r) => r.result === 'applied')!.undo!);
+  expect(calls).toHaveLength(1);
+  const [args] = calls;
+  expect(args!.slice(0, -1)).toEqual(['-n', NS, 'patch', 'deployment/api', '--type=json', '-p']);
+  const body = JSON.parse(args!.at(-1)!) as object[];
+  // Applied as kubectl sends it (application/json-patch+json), through the client.
+  const { apps } = makeClients(w.kube.kubeConfig());
+  await apps.patchNamespacedDeployment({ namespace: NS, name: 'api', body }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+  expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200, 200]);
+  expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template).toEqual(before);
 });
 
 test('the sidecar at its cap, the app not: the app is raised, the sidecar named as not raised and why — whichever kill is looked at first', async () => {
