@@ -7,9 +7,9 @@
  * later inside that raise's cooldown, is raised: the cooldown is each container's own.
  */
 import { execFileSync } from 'node:child_process';
-import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1PodTemplateSpec, type V1StatefulSet } from '@kubernetes/client-node';
 import { deployment, statefulSet } from '../test-support/cluster/objects.js';
-import { HEAL, healerWorld, type HealerWorld, NS, podReady as ready, reportSummary } from '../test-support/healer-world.js';
+import { HEAL, healerWorld, type HealerWorld, NS, podReady as ready, type Replica, reportSummary } from '../test-support/healer-world.js';
 import { makeClients } from './kube.js';
 
 let w: HealerWorld;
@@ -26,13 +26,19 @@ function withProxy(app: string, proxy: string, annotations: Record<string, strin
   return d;
 }
 
-test('the app and its sidecar OOM-killed together: one patch raises both, each by its own step; the report names both; nothing more within the cooldown or after', async () => {
+/** `api` (app 256Mi, proxy 64Mi) whose app and proxy are killed at those limits, one step below what they need; until replica `a` applies a raise. */
+async function killedTogether(): Promise<{ a: Replica; before: V1PodTemplateSpec }> {
   w = await healerWorld({ marks: false });
   w.cluster.behave('api:1', 'oom-at:300Mi');
   w.cluster.behave('proxy:1', 'oom-at:100Mi');
   const a = await w.start({ name: 'a' });
-  w.kube.put(withProxy('256Mi', '64Mi'));
+  const before = structuredClone(w.kube.put(withProxy('256Mi', '64Mi')).spec!.template);
   expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  return { a, before };
+}
+
+test('the app and its sidecar OOM-killed together: one patch raises both, each by its own step; the report names both; nothing more within the cooldown or after', async () => {
+  const { a } = await killedTogether();
   await w.advance(3 * 3600);
 
   // One patch, both containers: the app by 20% or 100Mi (100Mi), the proxy by its own (100Mi).
@@ -64,13 +70,7 @@ function kubectlCalls(command: string): string[][] {
 }
 
 test("the undo of a raise of app and sidecar is one command, one JSON patch: applied as given, it puts both containers' limits and requests back in one write", async () => {
-  w = await healerWorld({ marks: false });
-  w.cluster.behave('api:1', 'oom-at:300Mi');
-  w.cluster.behave('proxy:1', 'oom-at:100Mi');
-  const a = await w.start({ name: 'a' });
-  w.kube.put(withProxy('256Mi', '64Mi'));
-  const before = structuredClone(w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template);
-  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  const { a, before } = await killedTogether();
   await w.stop(a);
   expect(containers().map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
 
