@@ -142,6 +142,7 @@ function withRaise(spec: V1PodSpec, r: OomRaise): V1PodSpec {
   const list = (cs: V1Container[] | undefined, init: boolean) => (init === r.failure.init ? cs?.map((c, i) => (i === r.index ? raised(c) : c)) : cs);
   return { ...spec, containers: list(spec.containers, false)!, ...(spec.initContainers ? { initContainers: list(spec.initContainers, true) } : {}) };
 }
+
 /** A word for a POSIX shell, single-quoted (a `'` in it closed, escaped and reopened). */
 const shellWord = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
@@ -991,18 +992,7 @@ export class Healer {
    * (a Pod max, a quota, pod-level resources count the containers together), against the same
    * `limits` as the first container's.
    */
-  private async alsoKilled(
-    w: Workload,
-    pod: V1Pod,
-    failure: Failure,
-    last: ActionMark | null,
-    spec: V1PodSpec,
-    replicaSets: readonly V1ReplicaSet[],
-    limits: NamespaceLimits,
-    now: number,
-    raises: OomRaise[],
-    notRaised: Outcome[],
-  ): Promise<void> {
+  private async alsoKilled(w: Workload, pod: V1Pod, failure: Failure, last: ActionMark | null, spec: V1PodSpec, replicaSets: readonly V1ReplicaSet[], limits: NamespaceLimits, now: number, raises: OomRaise[], notRaised: Outcome[]): Promise<void> {
     const namespace = w.object.metadata!.namespace;
     const owner = ownerOf(pod)?.uid;
     if (owner === undefined) return;
