@@ -67,6 +67,7 @@ import {
 } from './known-good.js';
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
+import { vpaSettingMemoryLimit, type Vpa } from './vpa.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryBefore, memoryUndoJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
@@ -229,10 +230,6 @@ const REFUSALS_KEPT = 2000;
 const TEMPLATES_KEPT = 50_000;
 
 const VPA = { group: 'autoscaling.k8s.io', version: 'v1', plural: 'verticalpodautoscalers' } as const;
-/** What the healer reads of a VerticalPodAutoscaler. */
-interface Vpa {
-  spec?: { targetRef?: { kind?: string; name?: string }; updatePolicy?: { updateMode?: string } };
-}
 
 export class Healer {
   /** Pod watch scope (namespace, `*` for all) → its informer. */
@@ -854,21 +851,26 @@ export class Healer {
     }
     const gitops = this.gitOpsRefusal(meta);
     if (gitops) return gitops;
-    if (await this.hasVpa(w)) return this.refused('vpa', "a VerticalPodAutoscaler manages this workload's resources");
+    // A VPA setting a container's memory limit has it: those containers are left to it, the others raised.
+    const vpas = await this.vpas(w);
+    const vpaRefusal = (container: string): Outcome | null => {
+      const v = vpaSettingMemoryLimit(vpas, w.kind, meta.name!, container);
+      return v ? this.refused('vpa', `${container}: a VerticalPodAutoscaler (${v.metadata?.name ?? '?'}) sets its memory limit`) : null;
+    };
     const now = this.clock();
     // The cooldown is each container's, from its own last raise: a raise holds back the next raise
     // of what it raised (until its rollout shows whether that was enough), not of another container,
     // whose kill at its template's limit says nothing about that raise. A mark of an older build
     // (no per-container times) holds every container.
-    const own: Outcome | null = this.containerCooldown(failure.container, bumpedAt, now) ?? (plan.action === 'bump' ? null : this.oomPlanRefusal(failure.container, plan, cap, minClampedShare, pod, spec));
+    const own: Outcome | null = vpaRefusal(failure.container) ?? this.containerCooldown(failure.container, bumpedAt, now) ?? (plan.action === 'bump' ? null : this.oomPlanRefusal(failure.container, plan, cap, minClampedShare, pod, spec));
     const raises: OomRaise[] = own === null && plan.action === 'bump' ? [{ failure, index, container, fromBytes: template.limitBytes!, killedAt, plan, cap }] : [];
     // Every other container whose kill is current now is raised in the same patch, whether or not
     // this one is: two containers killed together get one raise and one cooldown, not two an hour apart.
     const notRaised: Outcome[] = [];
-    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, now, raises, notRaised);
+    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, vpaRefusal, now, raises, notRaised);
     if (raises.length === 0) {
-      // Nothing to raise: refused as before — the cooldown, the budget, then the plan.
-      if (own!.reason === 'cooldown') return own;
+      // Nothing to raise: refused as before — the VPA, the cooldown, the budget, then the plan.
+      if (own!.reason === 'vpa' || own!.reason === 'cooldown') return own;
       return this.budget.allows(now) ? own : this.budgetSpent();
     }
     const slot = this.budget.reserve(now);
@@ -982,7 +984,7 @@ export class Healer {
 
   /**
    * The workload's other containers whose OOM kill is current as a raise is planned, each raised in
-   * the same patch (pushed to `raises`) or said not to be and why (`notRaised`: its own cooldown, its
+   * the same patch (pushed to `raises`) or said not to be and why (`notRaised`: a VPA setting its limit, its own cooldown, its
    * cap). Looked for in the pods the cache holds of the failed pod's own revision (its ReplicaSet, or
    * its set's controller-revision-hash): the revision the checks above found the kill answerable in.
    * A kill is current as the single-container path judges one: not answered yet (its key, its
@@ -992,7 +994,7 @@ export class Healer {
    * (a Pod max, a quota, pod-level resources count the containers together), against the same
    * `limits` as the first container's.
    */
-  private async alsoKilled(w: Workload, pod: V1Pod, failure: Failure, last: ActionMark | null, spec: V1PodSpec, replicaSets: readonly V1ReplicaSet[], limits: NamespaceLimits, now: number, raises: OomRaise[], notRaised: Outcome[]): Promise<void> {
+  private async alsoKilled(w: Workload, pod: V1Pod, failure: Failure, last: ActionMark | null, spec: V1PodSpec, replicaSets: readonly V1ReplicaSet[], limits: NamespaceLimits, vpaRefusal: (container: string) => Outcome | null, now: number, raises: OomRaise[], notRaised: Outcome[]): Promise<void> {
     const namespace = w.object.metadata!.namespace;
     const owner = ownerOf(pod)?.uid;
     if (owner === undefined) return;
@@ -1028,7 +1030,7 @@ export class Healer {
         const killedAt = podMemoryLimit(p, f);
         if (killedAt === null || template.limitBytes === null || killedAt !== template.limitBytes) continue;
         decided.add(id(f));
-        const cooling = this.containerCooldown(f.container, bumpedAt, now);
+        const cooling = vpaRefusal(f.container) ?? this.containerCooldown(f.container, bumpedAt, now);
         if (cooling) {
           notRaised.push(cooling);
           continue;
@@ -1559,14 +1561,13 @@ export class Healer {
     }
   }
 
-  private async hasVpa(w: Workload): Promise<boolean> {
+  /** The VerticalPodAutoscalers of the workload's namespace (none when the VPA CRD is not installed). */
+  private async vpas(w: Workload): Promise<Vpa[]> {
     const m = w.object.metadata!;
     try {
-      const list = await listPaged((p) => this.o.clients.custom.listNamespacedCustomObject({ ...VPA, namespace: m.namespace!, ...p }).then(customList<Vpa>));
-      // A VPA in "Off" mode only recommends: it does not fight a patched limit.
-      return list.items.some((v) => v.spec?.targetRef?.kind === w.kind && v.spec.targetRef.name === m.name && v.spec.updatePolicy?.updateMode !== 'Off');
+      return (await listPaged((p) => this.o.clients.custom.listNamespacedCustomObject({ ...VPA, namespace: m.namespace!, ...p }).then(customList<Vpa>))).items;
     } catch (err) {
-      if (statusOf(err) === 404) return false; // the VPA CRD is not installed
+      if (statusOf(err) === 404) return []; // the VPA CRD is not installed
       throw err;
     }
   }

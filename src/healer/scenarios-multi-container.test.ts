@@ -192,3 +192,45 @@ test("the sidecar's one OOM kill hours ago, never raised (healing was off then),
   const raise = a.healer.reports.find((r) => r.result === 'applied' && r.message.includes('app:'))!;
   expect(raise.message).toBe('raised the memory limit of app: 256Mi → 356Mi (request → 356Mi)');
 });
+
+const VPA_TYPE = { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true };
+/** A VPA on `api` in Auto mode with these container policies. */
+const vpaOnApi = (containerPolicies: object[]) => ({
+  apiVersion: 'autoscaling.k8s.io/v1',
+  kind: 'VerticalPodAutoscaler',
+  metadata: { name: 'api-vpa', namespace: NS },
+  spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, updatePolicy: { updateMode: 'Auto' }, resourcePolicy: { containerPolicies } },
+});
+
+test("a VPA that sets the app's memory but leaves the sidecar (mode Off): both killed together, the sidecar raised, the app left to the VPA and named", async () => {
+  w = await healerWorld({ marks: false, fake: { resources: [VPA_TYPE] } });
+  w.cluster.behave('api:1', 'oom-at:300Mi');
+  w.cluster.behave('proxy:1', 'oom-at:100Mi');
+  w.kube.put(vpaOnApi([{ containerName: 'proxy', mode: 'Off' }, { containerName: '*', controlledResources: ['cpu', 'memory'] }]));
+  const a = await w.start({ name: 'a' });
+  w.kube.put(withProxy('256Mi', '64Mi'));
+  expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+  await w.advance(600);
+
+  expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+  expect(containers().map(memory)).toEqual(['256Mi/256Mi', '164Mi/164Mi']);
+  const applied = a.healer.reports.filter((r) => r.result === 'applied');
+  expect(applied.map((r) => r.message)).toEqual(['raised the memory limit of proxy: 64Mi → 164Mi (request → 164Mi); not raised: app: a VerticalPodAutoscaler (api-vpa) sets its memory limit']);
+  // The app's own kills, before and after: the VPA's, never a budget refusal or a raise.
+  for (const r of a.healer.reports.filter((r) => r.result === 'refused')) expect(r).toMatchObject({ reason: 'vpa', message: 'app: a VerticalPodAutoscaler (api-vpa) sets its memory limit' });
+});
+
+test('a VPA that sets requests only (controlledValues RequestsOnly), or CPU only: the limits are the healer\'s, both raised in one patch', async () => {
+  for (const policy of [{ containerName: '*', controlledValues: 'RequestsOnly' }, { containerName: '*', controlledResources: ['cpu'] }]) {
+    w = await healerWorld({ marks: false, fake: { resources: [VPA_TYPE] } });
+    w.cluster.behave('api:1', 'oom-at:300Mi');
+    w.cluster.behave('proxy:1', 'oom-at:100Mi');
+    w.kube.put(vpaOnApi([policy]));
+    const a = await w.start({ name: 'a' });
+    w.kube.put(withProxy('256Mi', '64Mi'));
+    expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+    expect(containers().map(memory)).toEqual(['356Mi/356Mi', '164Mi/164Mi']);
+    expect(a.healer.reports.filter((r) => r.reason === 'vpa')).toEqual([]);
+    await w.close();
+  }
+});

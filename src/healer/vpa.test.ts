@@ -1,0 +1,33 @@
+import { vpaSettingMemoryLimit, type Vpa } from './vpa.js';
+
+const vpa = (spec: Vpa['spec'], name = 'web'): Vpa => ({ metadata: { name }, spec: { targetRef: { kind: 'Deployment', name: 'web' }, ...spec } });
+const sets = (vpas: Vpa[], container = 'app') => vpaSettingMemoryLimit(vpas, 'Deployment', 'web', container)?.metadata?.name ?? null;
+
+test('a VPA that writes pods sets every container\'s memory limit unless its policy says otherwise', () => {
+  expect(sets([vpa({ updatePolicy: { updateMode: 'Auto' } })])).toBe('web');
+  expect(sets([vpa({})])).toBe('web'); // updateMode unset: Auto
+  expect(sets([vpa({ updatePolicy: { updateMode: 'Initial' } })])).toBe('web'); // new pods get its values
+  expect(sets([vpa({ updatePolicy: { updateMode: 'Off' } })])).toBeNull(); // recommends only
+});
+
+test('another workload\'s VPA, or one of another kind of the same name, sets nothing here', () => {
+  expect(sets([{ spec: { targetRef: { kind: 'Deployment', name: 'api' } } }])).toBeNull();
+  expect(sets([{ spec: { targetRef: { kind: 'StatefulSet', name: 'web' } } }])).toBeNull();
+});
+
+test('container policies: the container\'s own entry before `*`; mode Off, no memory among the controlled resources, or requests only leave the limit to the healer', () => {
+  const policies = (...containerPolicies: object[]) => [vpa({ resourcePolicy: { containerPolicies } })];
+  expect(sets(policies({ containerName: 'istio-proxy', mode: 'Off' }), 'istio-proxy')).toBeNull();
+  expect(sets(policies({ containerName: 'istio-proxy', mode: 'Off' }), 'app')).toBe('web');
+  expect(sets(policies({ containerName: '*', mode: 'Off' }, { containerName: 'app', mode: 'Auto' }), 'app')).toBe('web');
+  expect(sets(policies({ containerName: '*', mode: 'Off' }, { containerName: 'app', mode: 'Auto' }), 'sidecar')).toBeNull();
+  expect(sets(policies({ containerName: '*', controlledResources: ['cpu'] }))).toBeNull();
+  expect(sets(policies({ containerName: '*', controlledResources: ['cpu', 'memory'] }))).toBe('web');
+  expect(sets(policies({ containerName: 'app', controlledValues: 'RequestsOnly' }))).toBeNull();
+  expect(sets(policies({ containerName: 'app', controlledValues: 'RequestsAndLimits' }))).toBe('web');
+  expect(sets(policies({ mode: 'Off' }))).toBeNull(); // no containerName: `*`
+});
+
+test('of two VPAs on one workload (a misconfiguration VPA itself warns about), either one setting the limit counts', () => {
+  expect(sets([vpa({ updatePolicy: { updateMode: 'Off' } }, 'a'), vpa({}, 'b')])).toBe('b');
+});
