@@ -1,0 +1,126 @@
+import type { V1Container, V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
+import { addPods, nodeFit, noRoomMessage, podMemoryRequest, roomOf, tolerates } from './node-fit.js';
+import { MiB } from './quantity.js';
+
+const c = (name: string, memory: { request?: string; limit?: string } = {}, restartPolicy?: string): V1Container => ({
+  name,
+  ...(restartPolicy ? { restartPolicy } : {}),
+  resources: { ...(memory.request ? { requests: { memory: memory.request } } : {}), ...(memory.limit ? { limits: { memory: memory.limit } } : {}) },
+});
+
+describe('podMemoryRequest: what the scheduler sums', () => {
+  test('the containers\' requests; a request left unset is the limit; neither counts 0', () => {
+    expect(podMemoryRequest({ containers: [c('a', { request: '100Mi', limit: '200Mi' }), c('b', { limit: '300Mi' }), c('c')] })).toBe(400 * MiB);
+  });
+
+  test('sidecars (restartable init containers) run beside the containers and add to them', () => {
+    expect(podMemoryRequest({ containers: [c('app', { request: '100Mi' })], initContainers: [c('proxy', { request: '50Mi' }, 'Always')] })).toBe(150 * MiB);
+  });
+
+  test('a regular init container runs alone with the sidecars declared before it: its peak counts when larger', () => {
+    const spec = {
+      containers: [c('app', { request: '100Mi' })],
+      initContainers: [c('migrate', { request: '300Mi' }), c('proxy', { request: '50Mi' }, 'Always'), c('warm', { request: '400Mi' })],
+    };
+    // running: 100 + 50 = 150; migrate alone: 300; warm beside the proxy: 450.
+    expect(podMemoryRequest(spec)).toBe(450 * MiB);
+    // A small init container does not count over the running sum.
+    expect(podMemoryRequest({ ...spec, initContainers: [c('migrate', { request: '10Mi' })] })).toBe(100 * MiB);
+  });
+
+  test('overhead comes on top; a pod-level request takes precedence over the containers\' (its limit when unset)', () => {
+    const containers = [c('app', { request: '100Mi' })];
+    expect(podMemoryRequest({ containers, overhead: { memory: '20Mi' } })).toBe(120 * MiB);
+    expect(podMemoryRequest({ containers, resources: { requests: { memory: '1Gi' } }, overhead: { memory: '20Mi' } })).toBe(1044 * MiB);
+    expect(podMemoryRequest({ containers, resources: { limits: { memory: '512Mi' } } })).toBe(512 * MiB);
+  });
+
+  test('an unreadable quantity counts as unset', () => {
+    expect(podMemoryRequest({ containers: [c('a', { request: 'lots', limit: '64Mi' })] })).toBe(64 * MiB);
+    expect(podMemoryRequest(undefined)).toBe(0);
+  });
+});
+
+describe('tolerates: kube\'s ToleratesTaint', () => {
+  const taint = { key: 'pool', value: 'gpu', effect: 'NoSchedule' };
+  test.each([
+    [{ key: 'pool', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }, true],
+    [{ key: 'pool', value: 'gpu' }, true], // operator defaults to Equal, effect to any
+    [{ key: 'pool', operator: 'Equal', value: 'cpu' }, false],
+    [{ key: 'pool', operator: 'Exists' }, true],
+    [{ key: 'pool', operator: 'Exists', effect: 'NoExecute' }, false],
+    [{ key: 'zone', operator: 'Exists' }, false],
+    [{ operator: 'Exists' }, true], // empty key with Exists: every taint
+    [{ operator: 'Exists', effect: 'NoExecute' }, false],
+    [{ operator: 'Equal', value: 'gpu' }, false],
+  ])('%j → %s', (t, want) => {
+    expect(tolerates(t, taint)).toBe(want);
+  });
+});
+
+const node = (name: string, memory: string | undefined, o: Partial<{ ready: boolean; cordoned: boolean; labels: Record<string, string>; taints: V1Taint[] }> = {}): V1Node => ({
+  metadata: { name, labels: o.labels ?? {} },
+  spec: { unschedulable: o.cordoned ?? false, taints: o.taints ?? [] },
+  status: { ...(memory ? { allocatable: { memory } } : {}), conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }] },
+});
+const pod = (name: string, onNode: string, request: string, o: { owner?: string; phase?: string } = {}): V1Pod => ({
+  metadata: { name, ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: o.owner, controller: true }] } : {}) },
+  spec: { nodeName: onNode, containers: [c('app', { request, limit: request })] },
+  status: { phase: o.phase ?? 'Running' },
+});
+
+describe('nodeFit: some node the pods may go to has room', () => {
+  const owners = new Set<string>(['rs-web']);
+
+  test('room is allocatable less the requests of the pods bound there (DaemonSet pods too); finished pods hold none', () => {
+    const room = roomOf([node('n1', '1Gi'), node('n2', '1Gi')]);
+    addPods(room, [pod('agent-1', 'n1', '300Mi', { owner: 'ds-agent' }), pod('agent-2', 'n2', '300Mi', { owner: 'ds-agent' }), pod('done', 'n2', '900Mi', { phase: 'Succeeded' }), pod('elsewhere', 'n9', '1Gi')]);
+    expect(nodeFit(room, { requestBytes: 724 * MiB, owners })).toEqual({ fits: true, node: 'n1' });
+    const no = nodeFit(room, { requestBytes: 725 * MiB, owners });
+    expect(no).toEqual({ fits: false, requestBytes: 725 * MiB, nodes: 2, excluded: {}, best: { node: 'n1', roomBytes: 724 * MiB } });
+    expect(noRoomMessage(no as Extract<typeof no, { fits: false }>)).toBe(
+      "no node has room for the new pods' memory request of 725Mi: of 2 node(s), the most room a node it may go to has is 724Mi (n1; one of the workload's own pods there counted as freed)",
+    );
+  });
+
+  test('one pod of the workload on each node is credited back (the largest of them), not all of them', () => {
+    const room = roomOf([node('n1', '1Gi')]);
+    addPods(room, [pod('web-a', 'n1', '300Mi', { owner: 'rs-web' }), pod('web-b', 'n1', '400Mi', { owner: 'rs-web' }), pod('other', 'n1', '200Mi', { owner: 'rs-other' })]);
+    // 1024 − 900 = 124, + 400 credited = 524.
+    expect(nodeFit(room, { requestBytes: 524 * MiB, owners }).fits).toBe(true);
+    expect(nodeFit(room, { requestBytes: 525 * MiB, owners }).fits).toBe(false);
+    expect(nodeFit(room, { requestBytes: 125 * MiB, owners: new Set() }).fits).toBe(false);
+  });
+
+  test('not Ready, cordoned, tainted without a toleration, or not matching the nodeSelector: not a place for the pods, counted by why', () => {
+    const room = roomOf([
+      node('down', '4Gi', { ready: false }),
+      node('cordoned', '4Gi', { cordoned: true }),
+      node('gpu', '4Gi', { labels: { pool: 'small' }, taints: [{ key: 'pool', value: 'gpu', effect: 'NoSchedule' }] }),
+      node('evicting', '4Gi', { labels: { pool: 'small' }, taints: [{ key: 'maintenance', effect: 'NoExecute' }] }),
+      node('big', '4Gi', { labels: { pool: 'big' } }),
+      node('small', '1Gi', { labels: { pool: 'small' }, taints: [{ key: 'soft', effect: 'PreferNoSchedule' }] }),
+    ]);
+    const subject = { requestBytes: 2048 * MiB, owners, nodeSelector: { pool: 'small' } };
+    const no = nodeFit(room, subject);
+    expect(no).toEqual({
+      fits: false,
+      requestBytes: 2048 * MiB,
+      nodes: 6,
+      excluded: { 'not Ready': 1, cordoned: 1, 'tainted, not tolerated': 2, 'not matching its nodeSelector': 1 },
+      best: { node: 'small', roomBytes: 1024 * MiB },
+    });
+    expect(noRoomMessage(no as Extract<typeof no, { fits: false }>)).toContain('of 6 node(s) (1 not Ready, 1 cordoned, 2 tainted, not tolerated, 1 not matching its nodeSelector), the most room a node it may go to has is 1024Mi (small;');
+    // Without the selector the big node takes it; a toleration opens the tainted one.
+    expect(nodeFit(room, { ...subject, nodeSelector: undefined })).toEqual({ fits: true, node: 'big' });
+    expect(nodeFit(room, { ...subject, nodeSelector: undefined, tolerations: [{ key: 'pool', operator: 'Exists' }] })).toEqual({ fits: true, node: 'gpu' });
+    expect(nodeFit(room, { ...subject, nodeSelector: {}, tolerations: [{ operator: 'Exists' }] })).toEqual({ fits: true, node: 'gpu' });
+  });
+
+  test('no eligible node at all: no room, none best; a node without a readable allocatable memory has room for anything', () => {
+    const no = nodeFit(roomOf([node('down', '4Gi', { ready: false })]), { requestBytes: MiB, owners });
+    expect(no).toMatchObject({ fits: false, best: null });
+    expect(noRoomMessage(no as Extract<typeof no, { fits: false }>)).toBe("no node has room for the new pods' memory request of 1Mi: of 1 node(s) (1 not Ready), none is left that its pods may go to");
+    expect(nodeFit(roomOf([node('unknown', undefined)]), { requestBytes: 64 * 1024 * MiB, owners })).toEqual({ fits: true, node: 'unknown' });
+  });
+});
