@@ -1,6 +1,7 @@
 /**
  * The scheduler binds a pod only where kube-scheduler would for what the fake models: a Ready,
- * uncordoned node matching its nodeSelector whose allocatable memory, less the requests of the pods
+ * uncordoned node matching its nodeSelector, with no NoSchedule or NoExecute taint the pod does not
+ * tolerate, whose allocatable memory, less the requests of the pods
  * bound there, fits the pod's request (NodeResourcesFit); a pod no node takes stays Pending,
  * PodScheduled=False, reason Unschedulable.
  */
@@ -103,5 +104,30 @@ describe('binding', () => {
     edit('node-3', (n) => void (n.metadata!.labels = { ...n.metadata!.labels, pool: 'web' }));
     await cluster.settle();
     expect(placement(cluster)).toEqual(['node-3']);
+  });
+
+  test('a NoSchedule or NoExecute taint keeps off the pods that do not tolerate it (PreferNoSchedule only steers); a toleration lets them on', async () => {
+    cluster = await startCluster({ nodes: ['node-1', 'node-2'] });
+    const taint = (name: string, taints: { key: string; value?: string; effect: string }[]) => {
+      const n = cluster!.kube.get<V1Node>('v1', 'Node', undefined, name)!;
+      cluster!.kube.put({ ...n, spec: { ...n.spec, taints } });
+    };
+    taint('node-1', [{ key: 'pool', value: 'gpu', effect: 'NoSchedule' }]);
+    taint('node-2', [{ key: 'maintenance', effect: 'NoExecute' }, { key: 'soft', effect: 'PreferNoSchedule' }]);
+    cluster.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 1, memory: '100Mi' }));
+    await cluster.settle();
+    const [pod] = cluster.pods(NS);
+    expect(scheduled(pod!)).toMatchObject({ status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: 1 node(s) had untolerated taint {maintenance: }, 1 node(s) had untolerated taint {pool: gpu}.' });
+
+    const tolerant = deployment('gpu', { namespace: NS, image: 'gpu:1', replicas: 1, memory: '100Mi' });
+    tolerant.spec!.template.spec!.tolerations = [{ key: 'pool', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }];
+    const any = deployment('any', { namespace: NS, image: 'any:1', replicas: 1, memory: '100Mi' });
+    any.spec!.template.spec!.nodeSelector = { 'kubernetes.io/hostname': 'node-2' };
+    any.spec!.template.spec!.tolerations = [{ operator: 'Exists' }];
+    cluster.kube.put(tolerant);
+    cluster.kube.put(any);
+    await cluster.settle();
+    expect(cluster.pods(NS, { app: 'gpu' }).map((p) => p.spec!.nodeName)).toEqual(['node-1']);
+    expect(cluster.pods(NS, { app: 'any' }).map((p) => p.spec!.nodeName)).toEqual(['node-2']);
   });
 });

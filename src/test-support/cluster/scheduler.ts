@@ -3,7 +3,7 @@
  *
  * The scheduler binds each unbound pod to a node that can take it, as kube-scheduler's filters
  * decide for what the fake models: the node is Ready and not cordoned (`spec.unschedulable`), its
- * labels match the pod's `nodeSelector`, it has room for one more pod (`allocatable.pods`), and its
+ * labels match the pod's `nodeSelector`, the pod tolerates its NoSchedule and NoExecute taints, it has room for one more pod (`allocatable.pods`), and its
  * allocatable memory less the memory requests of the non-terminal pods bound to it (terminating
  * ones included: they hold their room until they are gone) fits the pod's request (NodeResourcesFit,
  * see {@link podMemoryRequest}). Among those it takes the node running the fewest pods (ties: node
@@ -11,8 +11,8 @@
  * fake does not serve). A pod no node can take stays Pending with condition PodScheduled=False,
  * reason Unschedulable, and a message in kube-scheduler's words (`0/3 nodes are available: 3
  * Insufficient memory.`); it is tried again at every round. Not modelled: CPU and other resources,
- * affinity, taints and tolerations (a not-Ready or cordoned node is simply filtered, as its taint
- * would for a pod that does not tolerate it), topology spread, preemption.
+ * affinity, the taints the node lifecycle controller adds (a not-Ready or cordoned node is simply
+ * filtered, as its taint would for a pod that does not tolerate it), topology spread, preemption.
  *
  * The garbage collector deletes ReplicaSets, pods and ControllerRevisions whose owners are all
  * gone (an owner is gone when no object of its kind and name has its uid), as foreground-less
@@ -61,6 +61,14 @@ export function podMemoryRequest(spec: PodSpecLike | undefined): number {
 }
 
 type Node = Wire<V1Node>;
+type Taint = { key?: string; value?: string; effect?: string };
+type Toleration = Taint & { operator?: string };
+/** kube's ToleratesTaint: an empty key with Exists tolerates every taint, an empty effect every effect. */
+const tolerated = (taint: Taint, tolerations: Toleration[]) =>
+  tolerations.some((t) => (!t.effect || t.effect === taint.effect) && (t.key ? t.key === taint.key && (t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '')) : t.operator === 'Exists'));
+/** The first NoSchedule or NoExecute taint of the node the pod does not tolerate. */
+const untolerated = (n: Node, p: V1Pod): Taint | undefined =>
+  ((n.spec?.taints ?? []) as Taint[]).find((taint) => (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !tolerated(taint, (p.spec?.tolerations ?? []) as Toleration[]));
 const isReadyNode = (n: Node) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 export function schedule(ctx: Ctx): void {
@@ -89,6 +97,10 @@ export function schedule(ctx: Ctx): void {
       if (!isReadyNode(n)) no("node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
       else if (n.spec?.unschedulable) no("node(s) were unschedulable");
       else if (Object.entries(p.spec?.nodeSelector ?? {}).some(([k, v]) => n.metadata?.labels?.[k] !== v)) no("node(s) didn't match Pod's node affinity/selector");
+      else if (untolerated(n, p)) {
+        const t = untolerated(n, p)!;
+        no(`node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`);
+      }
       else if (l.pods + 1 > maxPods) no('Too many pods');
       else if (allocatable !== undefined && l.memory + request > allocatable) no('Insufficient memory');
       else if (!best || l.pods < load.get(best.metadata!.name!)!.pods) best = n;
