@@ -67,7 +67,7 @@ type Toleration = Taint & { operator?: string };
 const tolerated = (taint: Taint, tolerations: Toleration[]) =>
   tolerations.some((t) => (!t.effect || t.effect === taint.effect) && (t.key ? t.key === taint.key && (t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '')) : t.operator === 'Exists'));
 /** The first NoSchedule or NoExecute taint of the node the pod does not tolerate. */
-const untolerated = (n: Node, p: V1Pod): Taint | undefined =>
+const untolerated = (n: Node, p: { spec?: { tolerations?: unknown[] } }): Taint | undefined =>
   ((n.spec?.taints ?? []) as Taint[]).find((taint) => (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !tolerated(taint, (p.spec?.tolerations ?? []) as Toleration[]));
 const isReadyNode = (n: Node) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
@@ -94,13 +94,11 @@ export function schedule(ctx: Ctx): void {
       const l = load.get(n.metadata!.name!)!;
       const allocatable = memoryOf(n.status?.allocatable?.memory);
       const maxPods = Number(n.status?.allocatable?.pods ?? Infinity);
+      const taint = untolerated(n, p);
       if (!isReadyNode(n)) no("node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
       else if (n.spec?.unschedulable) no("node(s) were unschedulable");
       else if (Object.entries(p.spec?.nodeSelector ?? {}).some(([k, v]) => n.metadata?.labels?.[k] !== v)) no("node(s) didn't match Pod's node affinity/selector");
-      else if (untolerated(n, p)) {
-        const t = untolerated(n, p)!;
-        no(`node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`);
-      }
+      else if (taint) no(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`);
       else if (l.pods + 1 > maxPods) no('Too many pods');
       else if (allocatable !== undefined && l.memory + request > allocatable) no('Insufficient memory');
       else if (!best || l.pods < load.get(best.metadata!.name!)!.pods) best = n;
