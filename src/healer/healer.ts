@@ -70,6 +70,8 @@ import { LeaderElector } from './lease.js';
 import { vpaSettingMemoryLimit, type Vpa } from './vpa.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryBefore, memoryUndoJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
+import { nodeFit, noRoomMessage, podMemoryRequest, type NodeFitMode } from './node-fit.js';
+import { NodeRoomReader } from './node-room.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseOptionalMemory } from './quantity.js';
@@ -99,6 +101,8 @@ export interface HealReport {
   logs: LogClassification | null;
   excerpt: string | null;
   undo?: string;
+  /** An applied change that leaves something wrong (--heal-node-fit warn: no node has room): said as a warning. */
+  warn?: boolean;
 }
 
 /** What an action came to; `undo` is the command a person runs to reverse it. */
@@ -107,6 +111,7 @@ interface Outcome {
   reason: string;
   message: string;
   undo?: string;
+  warn?: boolean;
 }
 
 type Logs = { classification: LogClassification; excerpt: string } | null;
@@ -212,6 +217,8 @@ export interface HealerOptions {
   retry?: RetryOptions;
   /** Lines of the failed container's previous logs read for classification. */
   logLines?: number;
+  /** --heal-node-fit: whether a raise of the pods' memory request is checked against the nodes' room (default off). */
+  nodeFit?: NodeFitMode;
 }
 
 /** How long a namespace over --heal-max-pods waits before it is listed again: doubling from initialMs to capMs. */
@@ -248,6 +255,10 @@ export class Healer {
   private readonly seen = new Set<string>();
   /** `LimitRanges/<namespace>`, `ResourceQuotas/<namespace>`: what this service account may not list there (warned once). */
   private readonly listDenied = new Set<string>();
+  /** The nodes' room (--heal-node-fit), read when a checked raise is about to be made. */
+  private readonly nodeRoom: NodeRoomReader;
+  /** The nodes' room could not be read the last time: warned once until it can again. */
+  private nodeRoomFailing = false;
   /** One failure at a time per workload uid. */
   private readonly queues = new Map<string, Promise<void>>();
   private markTimer: NodeJS.Timeout | null = null;
@@ -303,6 +314,7 @@ export class Healer {
     this.clock = o.clock ?? Date.now;
     this.budget = new HourlyLimit(o.rules.maxActionsPerHour);
     this.revisions = new RevisionTracker(this.clock, o.rules);
+    this.nodeRoom = new NodeRoomReader(o.clients.core, this.clock);
     this.elector = o.lease
       ? new LeaderElector({
           api: o.clients.coordination,
@@ -884,8 +896,10 @@ export class Healer {
       return `${r.failure.container}: ${formatMebibytes(r.fromBytes)}${killedNote} → ${formatMebibytes(r.plan.limitBytes)}${request}${clamped}`;
     };
     const parts = raises.map(part);
-    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}`;
-    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}` };
+    const fit = await this.nodeFitCheck(w, spec, pod, replicaSets, raises);
+    if (fit.refusal) return fit.refusal;
+    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}${fit.note}`;
+    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}`, ...(fit.warn ? { warn: true } : {}) };
     if (!this.leadingFor(w, 'oom-bump', failure)) return null;
     // The mark records each raised container's time (its cooldown) and kill; this failure's key last.
     let mark = last;
@@ -906,7 +920,7 @@ export class Healer {
     const undo = oomUndo(w, raises);
     const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.map(leftText).join(', ')}` : '';
     const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.pod) });
-    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo };
+    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo, ...(fit.warn ? { warn: true } : {}) };
   }
 
   /**
@@ -1592,9 +1606,7 @@ export class Healer {
     // started before it — as admission makes the pods: with what it injects, and the limits it fills in.
     // A container in the pod but not in the template was injected — unless the pod's own revision
     // has it (removed since: the rollout's pods will not carry it).
-    const names = new Set([...spec.containers, ...(spec.initContainers ?? [])].map((c) => c.name));
-    const extra = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) => !names.has(c.name));
-    const own = extra ? (await this.podRevision(w, pod, replicaSets))?.template?.spec : undefined;
+    const own = await this.removedSince(w, spec, pod, replicaSets);
     const admitted = asAdmitted(spec, pod.spec, own);
     const after = planned === spec ? admitted : asAdmitted(planned, pod.spec, own);
     const init = failure.init;
@@ -1632,6 +1644,62 @@ export class Healer {
       this.namespaceList(namespace, 'ResourceQuotas', () => listPaged((p) => core.listNamespacedResourceQuota({ namespace, ...p }))),
     ]);
     return { ranges, quotas };
+  }
+
+  /**
+   * For `asAdmitted`: the failed pod's own revision's spec, when the pod has a container the
+   * template lacks — injected, or removed from the template since (then the rollout's pods will not
+   * have it). Undefined when it has none (nothing read).
+   */
+  private async removedSince(w: Workload, spec: V1PodSpec, pod: V1Pod, replicaSets: readonly V1ReplicaSet[]): Promise<V1PodSpec | undefined> {
+    const names = new Set([...spec.containers, ...(spec.initContainers ?? [])].map((c) => c.name));
+    const extra = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) => !names.has(c.name));
+    return extra ? (await this.podRevision(w, pod, replicaSets))?.template?.spec : undefined;
+  }
+
+  /**
+   * --heal-node-fit: whether some node can take the raised pods, for a raise that raises their
+   * memory request (a request raised with the limit, or unset so that it follows it; the pod's
+   * request as the scheduler sums it, on the pod as admission made it). Others are not checked.
+   * `refuse` refuses a raise no node can hold; `warn` makes it and says so (`note`, `warn`). Any
+   * failure to read the nodes' room leaves the raise unchecked, said in the report (`note`) and
+   * warned in the log once until it can be read again: the check never holds healing back.
+   */
+  private async nodeFitCheck(w: Workload, spec: V1PodSpec, pod: V1Pod, replicaSets: readonly V1ReplicaSet[], raises: readonly OomRaise[]): Promise<{ refusal: Outcome | null; note: string; warn: boolean }> {
+    const none = { refusal: null, note: '', warn: false };
+    const mode = this.o.nodeFit ?? 'off';
+    const follows = (r: OomRaise) => r.plan.requestChanged || r.container.resources?.requests?.memory === undefined;
+    if (mode === 'off' || !raises.some(follows)) return none;
+    const planned = raises.reduce(withRaise, spec);
+    let fit: ReturnType<typeof nodeFit>;
+    try {
+      const own = await this.removedSince(w, spec, pod, replicaSets);
+      // What the scheduler is asked for: overhead is the pod's (RuntimeClass admission sets it), pod-level resources the template's.
+      const request = (s: V1PodSpec) => podMemoryRequest({ ...asAdmitted(s, pod.spec, own), overhead: pod.spec?.overhead, resources: s.resources });
+      const requestBytes = request(planned);
+      if (requestBytes <= request(spec)) return none; // a pod-level request, say, holds it where it was
+      const room = await this.nodeRoom.read();
+      if (this.nodeRoomFailing) this.o.log.info("the nodes' room can be read again: memory raises are checked against it (--heal-node-fit)");
+      this.nodeRoomFailing = false;
+      const uid = w.object.metadata?.uid;
+      // The workload's pods' controllers: a Deployment's ReplicaSets, or the set itself.
+      const owners = new Set(w.kind === 'Deployment' ? replicaSets.filter((rs) => ownerOf(rs)?.uid === uid).map((rs) => rs.metadata?.uid ?? '') : [uid ?? '']);
+      fit = nodeFit(room, { requestBytes, nodeSelector: planned.nodeSelector, tolerations: planned.tolerations, owners });
+    } catch (err) {
+      const cause = apiMessage(err);
+      if (!this.nodeRoomFailing) {
+        this.nodeRoomFailing = true;
+        const grant = statusOf(err) === 403 ? ' (grant "list" on nodes, and on pods in all namespaces)' : '';
+        this.o.log.warn(`could not read the nodes' room: memory raises are made without checking it until it can be read${grant} (--heal-node-fit)`, { workload: `${w.kind}/${w.object.metadata?.name}`, namespace: w.object.metadata?.namespace, error: cause });
+      }
+      return { refusal: null, note: `; the nodes' room could not be checked (${cause}): raised without it`, warn: false };
+    }
+    if (fit.fits) return none;
+    const said = noRoomMessage(fit);
+    if (mode === 'refuse') {
+      return { refusal: this.refused('no-node-room', `${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`), note: '', warn: false };
+    }
+    return { refusal: null, note: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)`, warn: true };
   }
 
   /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */
@@ -1761,7 +1829,7 @@ export class Healer {
     const w = r.workload;
     const object = `${w.kind}/${w.name}`;
     const fields = { namespace: w.namespace, workload: object, action: r.action, result: r.result, reason: r.reason, container: r.failure.container, failure: r.failure.kind, restarts: r.failure.restartCount, logs: r.logs?.category, evidence: r.logs?.evidence ?? undefined };
-    (r.result === 'failed' ? this.o.log.error : r.result === 'refused' ? this.o.log.warn : this.o.log.info).call(this.o.log, `heal ${r.action} ${r.result}: ${r.message}`, fields);
+    (r.result === 'failed' ? this.o.log.error : r.result === 'refused' || r.warn ? this.o.log.warn : this.o.log.info).call(this.o.log, `heal ${r.action} ${r.result}: ${r.message}`, fields);
     this.o.metrics?.heal(r.action, r.result);
     const reason = r.result === 'applied' ? (r.action === 'oom-bump' ? 'MemoryLimitRaised' : 'RolledBack') : r.result === 'dry-run' ? 'HealDryRun' : r.result === 'failed' ? 'HealFailed' : 'HealRefused';
     const cause =
@@ -1772,12 +1840,12 @@ export class Healer {
           : `container ${r.failure.container} cannot pull its image`;
     const logsNote = r.logs && r.logs.category !== 'unknown' ? `; logs: ${r.logs.category}${r.logs.evidence ? ` (${r.logs.evidence})` : ''}` : '';
     await Promise.all([
-      emitEvent(this.o.clients.core, { workload: w, reason, action: r.action, message: `${cause}: ${r.message}${logsNote}`, warning: r.result !== 'applied' && r.result !== 'dry-run' }, this.o.identity, this.o.log, this.clock()),
+      emitEvent(this.o.clients.core, { workload: w, reason, action: r.action, message: `${cause}: ${r.message}${logsNote}`, warning: (r.result !== 'applied' && r.result !== 'dry-run') || r.warn === true }, this.o.identity, this.o.log, this.clock()),
       this.o.notifier.notify({
         source: 'heal',
         action: r.action,
         result: r.result,
-        severity: r.result === 'failed' ? 'critical' : r.result === 'refused' ? 'warning' : 'info',
+        severity: r.result === 'failed' ? 'critical' : r.result === 'refused' || r.warn ? 'warning' : 'info',
         namespace: w.namespace,
         object,
         title: `Amadeus: ${cause} — ${r.message}`,

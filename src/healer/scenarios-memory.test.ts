@@ -722,14 +722,15 @@ describe('pod-level resources (KEP-2837: spec.resources of the pod, beta and on 
   });
 });
 
-describe('what a node can hold (a known limitation: not checked)', () => {
+describe('what a node can hold (not checked by default: --heal-node-fit off)', () => {
   const cache = () => w.pods({ app: 'cache' });
   const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'cache');
   const unschedulable = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable') === true;
 
   // Documents README's Limitations line: a check against the nodes that exist would refuse raises a
-  // node autoscaler (Karpenter, cluster-autoscaler from zero, Fargate) would make room for, so none
-  // is made; on a fixed set of nodes a raise past all of them leaves the rollout a pod short.
+  // node autoscaler (Karpenter, cluster-autoscaler from zero, Fargate) would make room for, so it is
+  // off unless asked for (scenarios-node-fit.test.ts); off, on a fixed set of nodes a raise past all
+  // of them leaves the rollout a pod short.
   test('five nodes of 1Gi, four Guaranteed pods of 900Mi OOM-killed once: raised to 1080Mi, the new pods Unschedulable, the Deployment a pod short', async () => {
     w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'], nodeMemory: '1Gi' });
     let leaked = false;

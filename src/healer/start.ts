@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { Healer, type HealerMetrics } from './healer.js';
 import { podIdentity, podNamespace, type KubeCredentials } from './credentials.js';
 import { loadKubeConfig, makeClients } from './kube.js';
+import type { NodeFitMode } from './node-fit.js';
 import { resolveHealRules } from './rules.js';
 
 export interface HealerConfig {
@@ -28,6 +29,8 @@ export interface HealerConfig {
   healRollbackCooldown: number;
   healMaxActionsPerHour: number;
   healKnownGood: number;
+  /** --heal-node-fit: off, warn or refuse a memory raise no node has room for. */
+  healNodeFit: NodeFitMode;
   healLeaseNamespace?: string;
   healLeaseName: string;
   healIdentity?: string;
@@ -76,6 +79,7 @@ export async function startHealer(
     maxPods: c.healMaxPods,
     rules,
     dryRun: c.healDryRun,
+    nodeFit: c.healNodeFit,
     identity,
     lease: { namespace: leaseNamespace, name: c.healLeaseName },
     notifier: deps.notifier,

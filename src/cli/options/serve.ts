@@ -9,6 +9,7 @@ import { LEVELS } from '../../telemetry/logger.js';
 import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
 import { HEAL_MAX_PODS, HEAL_MAX_PODS_RANGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from '../../healer/kube-limits.js';
+import { NODE_FIT_MODES } from '../../healer/node-fit.js';
 
 const o = option;
 
@@ -83,6 +84,7 @@ export const SERVE_OPTIONS = {
   healRollbackCooldown: o(number({ min: 0, max: 2_592_000, default: 14400 }), 'Seconds before the same workload is rolled back again.'),
   healMaxActionsPerHour: o(integer({ min: 1, max: 10000, default: 10 }), 'Healing actions allowed across the cluster in any hour.'),
   healKnownGood: o(number({ min: 0, max: 604800, default: 600 }), 'Seconds a revision\'s pods must all have been Ready before it is a rollback target.'),
+  healNodeFit: o(oneOf(NODE_FIT_MODES, { default: 'off' }), 'A memory raise that raises the pods\' request, checked against the nodes\' room: refuse it when no node can hold the new pods (for a fixed set of nodes only), warn and raise, or off (with a node autoscaler: it makes room the nodes that exist do not show).'),
   healLeaseNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the leader-election Lease; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
   healLeaseName: o(text({ default: 'amadeus-healer', pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, expected: 'a Lease name' }), 'Name of the leader-election Lease: one replica heals.'),
   // Several replicas (src/replicas, docs/adr/0003-replica-state.md).

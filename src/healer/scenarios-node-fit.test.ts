@@ -1,0 +1,243 @@
+/**
+ * Scenarios of --heal-node-fit on the simulated cluster: a memory raise that raises the pods'
+ * request, checked against the nodes' room (node-fit.ts, node-room.ts) before it is patched. The
+ * fake scheduler binds pods as kube-scheduler would for memory, nodeSelector, taints and cordons,
+ * so what the check foresees is what the rollout then meets: `refuse` keeps a workload its pods
+ * where no node can hold the raised ones, `warn` raises and says the rollout stays a pod short,
+ * `off` is as before. The room counts every pod on a node (DaemonSets' too), only the nodes the
+ * pods may go to, and one of the workload's own pods on each as freed; a read that fails leaves
+ * the raise unchecked, never held back.
+ */
+import type { V1Container, V1DaemonSet, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
+import { daemonSet, deployment } from '../test-support/cluster/objects.js';
+import { HEAL, healerWorld, type HealerWorld, NS, type Replica, reportSummary as summary, podReady as ready } from '../test-support/healer-world.js';
+import type { NodeFitMode } from './node-fit.js';
+
+let w: HealerWorld;
+afterEach(async () => {
+  await w?.close();
+});
+
+const memory = (c: V1Container | undefined) => `${c?.resources?.limits?.memory}/${c?.resources?.requests?.memory}`;
+const cache = () => w.pods({ app: 'cache' });
+const template = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'cache');
+const unschedulable = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable') === true;
+const view = () => cache().map((p) => `${memory(p.spec!.containers[0])} ${ready(p)} ${unschedulable(p)}`).sort();
+/** The healer's reads of the nodes' room: its node lists and its pod lists of all namespaces. */
+const roomReads = () => w.kube.requests.filter((q) => q.method === 'GET' && (q.path === '/api/v1/nodes' || (q.path === '/api/v1/pods' && q.query.watch !== 'true'))).map((q) => q.path);
+
+/** The first cache:1 container the kubelet starts leaks until its limit kills it: one OOM kill. */
+function oneLeak(world: HealerWorld): void {
+  let leaked = false;
+  world.cluster.behaviour((c) => (c.container.image !== 'cache:1' || leaked ? undefined : ((leaked = true), 'leak')));
+}
+
+function editNode(name: string, change: (n: V1Node) => void): void {
+  const n = w.kube.get<V1Node>('v1', 'Node', undefined, name)!;
+  change(n);
+  w.kube.put(n);
+}
+
+async function firstReport(nodeFit: NodeFitMode): Promise<Replica> {
+  const a = await w.start({ name: 'a', nodeFit });
+  expect(await w.advance(3600, { until: () => a.healer.reports.length > 0 })).toBe(true);
+  return a;
+}
+
+describe('five nodes of 1Gi, four Guaranteed pods of 900Mi OOM-killed once: the raise to 1080Mi fits no node', () => {
+  async function fiveNodes(): Promise<void> {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '900Mi', annotations: HEAL }));
+    await w.quiet();
+    expect(cache().filter(ready)).toHaveLength(4);
+  }
+  const NO_ROOM =
+    "no node has room for the new pods' memory request of 1080Mi: of 5 node(s), the most room a node it may go to has is 1024Mi (node-1; one of the workload's own pods there counted as freed)";
+
+  test('refuse: nothing patched, the report names the nodes\' room, the workload keeps its four pods', async () => {
+    await fiveNodes();
+    const a = await firstReport('refuse');
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
+    expect(a.healer.reports[0]!.message).toBe(
+      `${NO_ROOM}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`,
+    );
+    expect(a.notes[0]).toMatchObject({ severity: 'warning', result: 'refused', fields: { reason: 'no-node-room' } });
+    expect(roomReads()).toEqual(['/api/v1/nodes', '/api/v1/pods']);
+    await w.advance(60 * 60);
+    expect(w.patches('deployments/cache')).toEqual([]);
+    expect(view()).toEqual(Array(4).fill('900Mi/900Mi true false'));
+    expect(template().status).toMatchObject({ availableReplicas: 4 });
+  });
+
+  test('warn: raised, and the report says plainly that no node has room and the rollout stays a pod short (a warning Event and notice); the rollout then is', async () => {
+    await fiveNodes();
+    const a = await firstReport('warn');
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+    expect(a.healer.reports[0]!.message).toBe(
+      `raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi); warning: ${NO_ROOM}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)`,
+    );
+    expect(a.notes[0]).toMatchObject({ severity: 'warning', result: 'applied' });
+    expect(w.events().filter((e) => e.reason === 'MemoryLimitRaised').map((e) => e.type)).toEqual(['Warning']);
+    expect(a.lines.some((l) => l.level === 'warn' && l.msg.startsWith('heal oom-bump applied: raised'))).toBe(true);
+    await w.advance(60 * 60);
+    expect(view()).toEqual(['1080Mi/1080Mi false true', '1080Mi/1080Mi false true', '900Mi/900Mi true false', '900Mi/900Mi true false', '900Mi/900Mi true false']);
+    expect(template().status).toMatchObject({ availableReplicas: 3 });
+  });
+
+  test('off (the default): raised as before, the nodes never listed', async () => {
+    await fiveNodes();
+    const a = await firstReport('off');
+    expect(a.healer.reports.map((r) => r.message)).toEqual(['raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)']);
+    expect(a.notes[0]).toMatchObject({ severity: 'info' });
+    expect(roomReads()).toEqual([]);
+  });
+
+  test('the nodes cannot be listed (403: RBAC without nodes): unchecked, the raise is made even under refuse, the report says so and the log warns once', async () => {
+    await fiveNodes();
+    w.kube.failNext({ method: 'GET', path: '/api/v1/nodes' }, 403);
+    const a = await firstReport('refuse');
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+    expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 900Mi → 1080Mi \(request → 1080Mi\); the nodes' room could not be checked \(HTTP 403: .*\): raised without it$/);
+    const warned = a.lines.filter((l) => l.msg.startsWith("could not read the nodes' room"));
+    expect(warned).toEqual([expect.objectContaining({ level: 'warn', workload: 'Deployment/cache', namespace: NS, error: expect.stringMatching(/^HTTP 403/) })]);
+    expect(warned[0]!.msg).toContain('grant "list" on nodes, and on pods in all namespaces');
+    expect(w.patches('deployments/cache').map((p) => p.status)).toEqual([200]);
+  });
+
+  test('a list that fails otherwise (500) is unchecked too; a burst of kills within the cache\'s 30 s reads once, and a failed read is not asked again for each', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3'], nodeMemory: '1Gi' });
+    // Two workloads killed at once: one read of the room serves both raises.
+    w.cluster.behave('cache:1', 'oom-at:150Mi');
+    w.cluster.behave('queue:1', 'oom-at:150Mi');
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '100Mi', annotations: HEAL }));
+    w.kube.put(deployment('queue', { namespace: NS, image: 'queue:1', replicas: 1, memory: '100Mi', annotations: HEAL }));
+    w.kube.failNext({ method: 'GET', path: '/api/v1/nodes' }, 500);
+    const a = await w.start({ name: 'a', nodeFit: 'refuse' });
+    expect(await w.advance(600, { until: () => a.healer.reports.length >= 2 })).toBe(true);
+    expect(summary(w).sort()).toEqual(['Deployment/cache oom-bump/applied/raised', 'Deployment/queue oom-bump/applied/raised']);
+    for (const r of a.healer.reports) expect(r.message).toMatch(/the nodes' room could not be checked \(HTTP 500: .*\): raised without it$/);
+    expect(roomReads()).toEqual(['/api/v1/nodes']);
+    expect(a.lines.filter((l) => l.msg.startsWith("could not read the nodes' room"))).toHaveLength(1);
+  });
+});
+
+describe('the room of a node counts every pod bound there, DaemonSets\' too', () => {
+  /** Three nodes of 1Gi, Deployment cache (2 × 700Mi, Guaranteed) on two of them; with `agent`, a DaemonSet pod of 300Mi on each node. */
+  async function world(agent: boolean): Promise<Replica> {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    if (agent) w.kube.put<V1DaemonSet>(daemonSet('agent', { namespace: NS, image: 'agent:1', memory: '300Mi' }));
+    await w.quiet();
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 2, memory: '700Mi', annotations: HEAL }));
+    await w.quiet();
+    expect(cache().filter(ready)).toHaveLength(2);
+    return firstReport('refuse');
+  }
+
+  test('a DaemonSet pod on each node: 700Mi → 840Mi fits none (724Mi at most, the empty node\'s less the agent): refused, and the Deployment keeps its pods', async () => {
+    const a = await world(true);
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
+    expect(a.healer.reports[0]!.message).toContain("no node has room for the new pods' memory request of 840Mi: of 3 node(s), the most room a node it may go to has is 724Mi");
+    await w.advance(30 * 60);
+    expect(view()).toEqual(Array(2).fill('700Mi/700Mi true false'));
+  });
+
+  test('without it the empty node has 1024Mi: raised, and the rollout completes', async () => {
+    const a = await world(false);
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 700Mi → 840Mi (request → 840Mi)']);
+    await w.advance(30 * 60);
+    expect(view()).toEqual(Array(2).fill('840Mi/840Mi true false'));
+  });
+});
+
+describe('only the nodes the new pods may go to count', () => {
+  /**
+   * Three nodes of 1Gi, node-3 given 4Gi and changed by `node3` first; Deployment cache (2 × 900Mi,
+   * Guaranteed, `spec` changing its template) on node-1 and node-2: the raise to 1080Mi fits node-3 alone.
+   */
+  async function world(node3: (n: V1Node) => void, spec: (d: V1Deployment) => void = () => {}): Promise<Replica> {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    for (const name of ['node-1', 'node-2']) editNode(name, (n) => void (n.metadata!.labels = { ...n.metadata!.labels, pool: 'small' }));
+    editNode('node-3', (n) => {
+      n.status!.allocatable = { ...n.status!.allocatable, memory: '4Gi' };
+      n.metadata!.labels = { ...n.metadata!.labels, pool: 'big' };
+      node3(n);
+    });
+    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 2, memory: '900Mi', annotations: HEAL });
+    spec(d);
+    w.kube.put(d);
+    await w.quiet();
+    expect(cache().map((p) => `${p.spec!.nodeName} ${ready(p)}`).sort()).toEqual(['node-1 true', 'node-2 true']);
+    return firstReport('refuse');
+  }
+  const tainted = (n: V1Node) => void (n.spec = { ...n.spec, taints: [{ key: 'dedicated', value: 'batch', effect: 'NoSchedule' }] });
+
+  test.each<[string, (n: V1Node) => void, (d: V1Deployment) => void, string]>([
+    ['tainted (NoSchedule), not tolerated', tainted, () => {}, '1 tainted, not tolerated'],
+    ['cordoned', (n) => void (n.spec = { ...n.spec, unschedulable: true }), () => {}, '1 cordoned'],
+    ['not Ready', (n) => void (n.status!.conditions = [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady' }]), () => {}, '1 not Ready'],
+    ['outside the template\'s nodeSelector', () => {}, (d) => void (d.spec!.template.spec!.nodeSelector = { pool: 'small' }), '1 not matching its nodeSelector'],
+  ])('the only roomy node %s: refused, nothing patched', async (_what, node3, spec, excluded) => {
+    const a = await world(node3, spec);
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
+    expect(a.healer.reports[0]!.message).toContain(`memory request of 1080Mi: of 3 node(s) (${excluded}), the most room a node it may go to has is 1024Mi (node-1;`);
+    await w.advance(30 * 60);
+    expect(w.patches('deployments/cache')).toEqual([]);
+    expect(view()).toEqual(Array(2).fill('900Mi/900Mi true false'));
+  });
+
+  test('the taint tolerated by the template: the roomy node counts, raised, and the rollout puts the new pods there', async () => {
+    const a = await world(tainted, (d) => void (d.spec!.template.spec!.tolerations = [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }]));
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+    expect(a.healer.reports[0]!.message).toBe('raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)');
+    await w.advance(30 * 60);
+    expect(cache().map((p) => `${memory(p.spec!.containers[0])} ${p.spec!.nodeName} ${ready(p)}`)).toEqual(Array(2).fill('1080Mi/1080Mi node-3 true'));
+  });
+});
+
+describe('one of the workload\'s own pods on a node is counted as freed (a rolling replacement frees it)', () => {
+  test('four nodes of 1Gi, a DaemonSet pod of 400Mi and a cache pod of 500Mi on each: 124Mi free, 624Mi with the cache pod freed: the raise to 600Mi is made, and the rollout completes', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3', 'node-4'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    w.kube.put<V1DaemonSet>(daemonSet('agent', { namespace: NS, image: 'agent:1', memory: '400Mi' }));
+    await w.quiet();
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '500Mi', annotations: HEAL }));
+    await w.quiet();
+    expect(cache().map((p) => p.spec!.nodeName).sort()).toEqual(['node-1', 'node-2', 'node-3', 'node-4']);
+    const a = await firstReport('refuse');
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 500Mi → 600Mi (request → 600Mi)']);
+    expect(roomReads()).toEqual(['/api/v1/nodes', '/api/v1/pods']);
+    // maxUnavailable 1 (25% of 4): an old pod goes, and a new one takes its room, node by node.
+    await w.advance(30 * 60);
+    expect(view()).toEqual(Array(4).fill('600Mi/600Mi true false'));
+    expect(template().status).toMatchObject({ availableReplicas: 4, updatedReplicas: 4 });
+  });
+});
+
+describe('only raises that raise the pods\' request are checked', () => {
+  test('a request below the limit stays where it is: no check, no list, raised under refuse though no node could hold the new limit as a request', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL });
+    d.spec!.template.spec!.containers[0]!.resources!.requests = { memory: '300Mi' };
+    w.kube.put(d);
+    await w.quiet();
+    const a = await firstReport('refuse');
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 900Mi → 1080Mi']);
+    expect(roomReads()).toEqual([]);
+  });
+
+  test('a request left unset follows the limit: checked, and refused where no node has room', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL });
+    delete d.spec!.template.spec!.containers[0]!.resources!.requests;
+    w.kube.put(d);
+    await w.quiet();
+    const a = await firstReport('refuse');
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
+    expect(a.healer.reports[0]!.message).toContain("no node has room for the new pods' memory request of 1080Mi: of 1 node(s), the most room a node it may go to has is 1024Mi (node-1;");
+  });
+});
