@@ -8,7 +8,8 @@
 #   online-boutique; src/integration/healer-rbac.test.ts checks the two agree). Only the component's five
 #   files are written. Then, in an overlay of keda/base:  components: [<path to DIR>]
 #
-# The rules are keda/base/rbac.yaml's ClusterRole's: change them together (the test compares them).
+# The rules are keda/base/rbac.yaml's ClusterRole's but for nodes (cluster-scoped: a Role cannot
+# grant them, so --heal-node-fit's raises go unchecked here): change them together (the test compares them).
 set -euo pipefail
 
 out="$(cd "$(dirname "$0")/.." && pwd)/keda/components/namespaced-healer"
@@ -92,7 +93,8 @@ EOF
   echo "$header"
   echo "# The base ClusterRole's rules, granted in each namespace alone. \"namespaces: get\" in a Role"
   echo "# allows reading that namespace only (its dry-run annotation): the API server authorizes"
-  echo "# GET /api/v1/namespaces/NAME in namespace NAME. Nothing here is cluster-wide."
+  echo "# GET /api/v1/namespaces/NAME in namespace NAME. Nothing here is cluster-wide: not the base's"
+  echo "# \"nodes: list\" either, so --heal-node-fit cannot read the nodes' room (its raises go unchecked)."
   sep=''
   for ns in "$@"; do
     printf '%s' "$sep"

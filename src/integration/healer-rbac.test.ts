@@ -8,13 +8,15 @@
  *
  * The healer runs through its actions against the fake API server (a Deployment's memory bump and
  * rollback, a StatefulSet's rollback, a DaemonSet's bump, the known-good marks, reports on a
- * CronJob's Job and an Argo Rollout, leader election), with the namespaces the build's ConfigMap
+ * CronJob's Job and an Argo Rollout, leader election; --heal-node-fit on, so its raises read the
+ * nodes' room), with the namespaces the build's ConfigMap
  * gives it; beside it a replica joins and leaves the replica set (src/replicas/membership.ts: its
  * own Lease created and renewed, the set's Leases listed, its Lease deleted on a graceful stop).
  * Every request they made must be allowed by the build's RBAC — decided as the API server does:
  * its request attributes (k8s.io/apiserver's RequestInfo) against the bindings of the pod's
  * service account — and every granted verb must be used. For the namespaced variant, the same
- * healer requests in another namespace, or cluster-wide, must be denied.
+ * healer requests in another namespace, or cluster-wide, must be denied, and so are the node room's
+ * reads (cluster-scoped: its raises go unchecked there).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,6 +161,8 @@ function authorize(objects: K8s[], sa: { namespace: string; name: string }, a: A
   return false;
 }
 
+/** --heal-node-fit's reads of the nodes' room: the nodes, and the pods bound to them in all namespaces. */
+const nodeRoomRead = (r: Pick<RecordedRequest, 'method' | 'path' | 'query'>) => r.method === 'GET' && (r.path === '/api/v1/nodes' || (r.path === '/api/v1/pods' && r.query.watch === undefined));
 const show = (r: Pick<RecordedRequest, 'method' | 'path' | 'query'>) => `${r.method} ${r.path}${r.query.watch ? '?watch' : ''}`;
 /** Requests the build's RBAC denies the service account. */
 const denied = (objects: K8s[], requests: Pick<RecordedRequest, 'method' | 'path' | 'query'>[]) =>
@@ -289,16 +293,21 @@ async function replicaLifecycle(k: FakeKube): Promise<void> {
   expect(k.get('coordination.k8s.io/v1', 'Lease', LEASE_NS, 'amadeus-replica-amadeus-0')).toBeUndefined();
 }
 
-/** Runs the healer (watching `namespaces`, all when empty) through every action, and a replica through the replica set; their requests. */
+/**
+ * Runs the healer (watching `namespaces`, all when empty; --heal-node-fit warn, so its memory raises
+ * read the nodes' room) through every action, and a replica through the replica set; their requests.
+ */
 async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
   const k = (kube = await startFakeKube({
     resources: [
+      { group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, statusSubresource: true },
       { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true, statusSubresource: true, generation: true },
       { group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true, statusSubresource: true, generation: true },
       { group: 'argoproj.io', version: 'v1alpha1', kind: 'Rollout', plural: 'rollouts', namespaced: true },
     ],
   }));
   for (const name of [NS, NS2]) k.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  k.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, status: { allocatable: { memory: '64Gi' }, conditions: [{ type: 'Ready', status: 'True' }] } });
   observed(k, k.put(fixture<V1Deployment>('web-deployment.json')));
   for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) k.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
   statefulSetWorld(k);
@@ -311,6 +320,7 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     namespaces,
     rules: { ...HEAL_RULES, maxActionsPerHour: 100 },
     dryRun: false,
+    nodeFit: 'warn',
     identity: 'amadeus-0',
     lease: { namespace: LEASE_NS, name: 'amadeus-healer', durationSeconds: 15, retrySeconds: 1 },
     notifier: { name: 'none', notify: async () => undefined },
@@ -412,6 +422,8 @@ test('keda/base: every request of the healer watching all namespaces, and of a r
   const requests = await exercise(namespaces);
   // All namespaces: one cluster-wide pod watch.
   expect(requests.some((r) => r.path === '/api/v1/pods' && r.query.watch === 'true')).toBe(true);
+  // --heal-node-fit on: the memory raises read the nodes' room (granted: nodes list, pods list everywhere).
+  expect(requests.filter(nodeRoomRead).map(show)).toEqual(expect.arrayContaining(['GET /api/v1/nodes', 'GET /api/v1/pods']));
   expect(denied(objects, requests)).toEqual([]);
   expect(unusedGrants(objects, requests)).toEqual([]);
   // The replica Leases: every verb of the Role used, in the Leases' namespace only.
@@ -433,18 +445,24 @@ test('keda/components/namespaced-healer (from scripts/namespaced-healer.sh): Rol
     `RoleBinding ${NS2}/amadeus-healer`,
     `RoleBinding ${NS}/amadeus-healer`,
   ]);
-  // Each Role is the base ClusterRole's rules, no more, no less.
+  // Each Role is the base ClusterRole's rules, no more, no less — but for nodes, which are cluster-scoped: a Role cannot grant them.
   const clusterRole = one(kustomize(join(ROOT, 'keda/base')), 'ClusterRole', 'amadeus-healer');
-  for (const ns of [NS, NS2]) expect(ruleKeys(one(objects, 'Role', 'amadeus-healer', ns).rules)).toEqual(ruleKeys(clusterRole.rules));
+  const namespaced = ruleKeys(clusterRole.rules).filter((k) => !k.startsWith('|nodes|'));
+  expect(namespaced).toHaveLength(ruleKeys(clusterRole.rules).length - 1);
+  for (const ns of [NS, NS2]) expect(ruleKeys(one(objects, 'Role', 'amadeus-healer', ns).rules)).toEqual(namespaced);
   // The healer is told the same namespaces.
   const namespaces = healNamespacesOf(objects);
   expect(namespaces).toEqual([NS, NS2]);
 
   const requests = await exercise(namespaces);
-  expect(denied(objects, requests)).toEqual([]);
+  // Only --heal-node-fit's reads of the nodes' room are denied: cluster-wide, they are not this
+  // component's to grant. On a cluster they fail (403), and each raise is made unchecked and says so
+  // (scenarios-node-fit.test.ts: the nodes cannot be listed).
+  expect(denied(objects, requests)).toEqual(['GET /api/v1/nodes', 'GET /api/v1/pods']);
+  expect(denied(objects, requests.filter((r) => !nodeRoomRead(r)))).toEqual([]);
   expect(unusedGrants(objects, requests)).toEqual([]);
-  // Every request names a listed namespace (the Lease's aside): nothing cluster-wide, watches included.
-  const outside = requests.map(attributesOf).filter((a) => !(a.namespace && [...namespaces, LEASE_NS].includes(a.namespace)));
+  // Every request names a listed namespace (the Lease's aside, and the node room's reads): nothing cluster-wide, watches included.
+  const outside = requests.filter((r) => !nodeRoomRead(r)).map(attributesOf).filter((a) => !(a.namespace && [...namespaces, LEASE_NS].includes(a.namespace)));
   expect(outside).toEqual([]);
   expect(requests.filter((r) => r.query.watch === 'true').map((r) => r.path).sort()).toEqual(expect.arrayContaining([`/api/v1/namespaces/${NS}/pods`, `/api/v1/namespaces/${NS2}/pods`]));
 
