@@ -22,7 +22,7 @@
  * on the revision) →
  * cooldown → hourly budget (a refusal of theirs that would only be repeated at debug is given before
  * the API server's pods are listed, unless the revision ran healthy unwatched) → the plan itself (cap, known-good target, dependency
- * outage) → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
+ * outage) → for a raise of the pods' memory request with --heal-node-fit, the nodes' room → dry-run → leader, again → patch (→ leader, again, before each stuck pod of a
  * StatefulSet is deleted). The whole sequence runs again on a fresh read of the workload after a
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
@@ -92,7 +92,7 @@ export type HealResult = 'applied' | 'dry-run' | 'refused' | 'failed';
 export interface HealReport {
   action: HealAction;
   result: HealResult;
-  /** Machine-readable: `max-reached`, `cooldown`, `gitops`, `vpa`, `dependency-outage`, `no-known-good`, `too-few-failing`… */
+  /** Machine-readable: `max-reached`, `no-node-room`, `cooldown`, `gitops`, `vpa`, `dependency-outage`, `no-known-good`, `too-few-failing`… */
   reason: string;
   message: string;
   /** What the report is about: the workload, or the Job / CronJob / Rollout / Pod that is not healed. */

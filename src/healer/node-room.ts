@@ -27,13 +27,14 @@ export class NodeRoomReader {
   constructor(
     private readonly core: Pick<CoreV1Api, 'listNode' | 'listPodForAllNamespaces'>,
     private readonly clock: () => number,
+    private readonly deadlineMs = NODE_ROOM_DEADLINE_MS,
   ) {}
 
   /** The nodes' room as read at most NODE_ROOM_TTL_MS ago (or now); rejects when it could not be read. */
   read(): Promise<ClusterRoom> {
     const now = this.clock();
     if (this.cached && now - this.cached.at < NODE_ROOM_TTL_MS) return this.cached.room;
-    const room = within(this.list(), NODE_ROOM_DEADLINE_MS, 'Kubernetes API: the nodes and their pods (--heal-node-fit)');
+    const room = within(this.list(), this.deadlineMs, 'Kubernetes API: the nodes and their pods (--heal-node-fit)');
     room.catch(() => undefined); // a cached failure is reported by each caller
     this.cached = { at: now, room };
     return room;
@@ -46,12 +47,12 @@ export class NodeRoomReader {
       const page = await this.core.listNode({ limit: KUBE_LIST_PAGE, _continue: cont });
       roomOf(page.items, room);
       return { ...page, items: [] };
-    }, NODE_ROOM_DEADLINE_MS);
+    }, this.deadlineMs);
     await listAllPages(async (cont) => {
       const page = await this.core.listPodForAllNamespaces({ fieldSelector: HOLDING, limit: KUBE_LIST_PAGE, _continue: cont });
       addPods(room, page.items);
       return { ...page, items: [] };
-    }, NODE_ROOM_DEADLINE_MS);
+    }, this.deadlineMs);
     return room;
   }
 }

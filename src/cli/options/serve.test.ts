@@ -19,6 +19,16 @@ test('--heal-crash-loop-share / AMADEUS_HEAL_CRASH_LOOP_SHARE: the healer\'s def
   for (const bad of ['0', '1.5', 'half']) expect(() => parseOptions(SERVE_OPTIONS, ['--heal-crash-loop-share', bad], {})).toThrow(UsageError);
 });
 
+test('--heal-node-fit / AMADEUS_HEAL_NODE_FIT: off by default; off, warn or refuse, nothing else', () => {
+  expect(parseOptions(SERVE_OPTIONS, [], {}).healNodeFit).toBe('off');
+  expect(parseOptions(SERVE_OPTIONS, ['--heal-node-fit', 'refuse'], {}).healNodeFit).toBe('refuse');
+  expect(parseOptions(SERVE_OPTIONS, [], { AMADEUS_HEAL_NODE_FIT: 'warn' }).healNodeFit).toBe('warn');
+  expect(parseOptions(SERVE_OPTIONS, ['--heal-node-fit=off'], { AMADEUS_HEAL_NODE_FIT: 'refuse' }).healNodeFit).toBe('off');
+  for (const bad of ['on', 'true', 'Refuse']) {
+    expect(() => parseOptions(SERVE_OPTIONS, ['--heal-node-fit', bad], {})).toThrow('--heal-node-fit (AMADEUS_HEAL_NODE_FIT) must be one of "off", "warn", "refuse"');
+  }
+});
+
 // With fine-tuning and its blend on, a refresh of an LSTM trigger reads about the interval plus five
 // days: an interval whose read exceeds a Prometheus read's largest window failed every read.
 test('--fine-tune-interval: at most what a refresh can read from Prometheus, naming the flag and the bound', () => {
