@@ -33,7 +33,8 @@ export class NodeRoomReader {
   /** The nodes' room as read at most NODE_ROOM_TTL_MS ago (or now); rejects when it could not be read. */
   read(): Promise<ClusterRoom> {
     const now = this.clock();
-    if (this.cached && now - this.cached.at < NODE_ROOM_TTL_MS) return this.cached.room;
+    // A clock stepped back does not stretch the read's life.
+    if (this.cached && now >= this.cached.at && now - this.cached.at < NODE_ROOM_TTL_MS) return this.cached.room;
     const room = within(this.list(), this.deadlineMs, 'Kubernetes API: the nodes and their pods (--heal-node-fit)');
     room.catch(() => undefined); // a cached failure is reported by each caller
     this.cached = { at: now, room };
