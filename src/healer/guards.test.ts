@@ -73,6 +73,8 @@ describe('GitOps tracking as Argo CD, Flux, Config Sync, Fleet and kapp apply it
     ['a Rancher Fleet bundle (a Helm release Fleet deployed)', { labels: helm.labels, annotations: { ...helm.annotations, 'objectset.rio.cattle.io/id': 'default-web' } }, 'fleet'],
     ["a k3s manifest add-on (wrangler's empty objectset id)", { annotations: { 'objectset.rio.cattle.io/id': '', 'objectset.rio.cattle.io/owner-gvk': 'k3s.cattle.io/v1, Kind=Addon' } }, null],
     ['kapp or kapp-controller', { labels: { 'kapp.k14s.io/app': '1718000000000000000', 'kapp.k14s.io/association': 'v1.abc' } }, 'kapp'],
+    ['kapp, and the operator says nothing syncs it (the CLI run once)', { labels: { 'kapp.k14s.io/app': '1718000000000000000' }, annotations: { 'amadeus.io/gitops': 'none' } }, null],
+    ['Config Sync, whatever the operator says', { annotations: { 'configmanagement.gke.io/managed': 'enabled', 'amadeus.io/gitops': 'none' } }, 'config-sync'],
     ['a Helm managed-by label alone', { labels: { 'app.kubernetes.io/managed-by': 'Helm' } }, null],
   ])('%s', (_what, meta, tool) => {
     expect(gitOpsManager(meta)?.tool ?? null).toBe(tool);
@@ -81,5 +83,6 @@ describe('GitOps tracking as Argo CD, Flux, Config Sync, Fleet and kapp apply it
   test('the evidence says which key, and whether it is certain', () => {
     expect(gitOpsManager({ labels: { 'app.kubernetes.io/instance': 'shop' } })).toMatchObject({ tool: 'argocd', certain: false, evidence: 'label app.kubernetes.io/instance=shop' });
     expect(gitOpsManager({ annotations: { 'argocd.argoproj.io/tracking-id': 'x' } })).toMatchObject({ certain: true });
+    expect(gitOpsManager({ labels: { 'kapp.k14s.io/app': '17' } })).toMatchObject({ tool: 'kapp', certain: false, doubt: 'which the kapp CLI, run once, sets too' });
   });
 });

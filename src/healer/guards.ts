@@ -13,8 +13,14 @@ export interface GitOpsManager {
   tool: GitOpsTool;
   /** `label k=v` or `annotation k=v`, for the report. */
   evidence: string;
-  /** False for `app.kubernetes.io/instance`, which Helm sets too: "possibly". */
+  /**
+   * False for keys other tools set too — `app.kubernetes.io/instance` (Helm), `kapp.k14s.io/app`
+   * (the kapp CLI run once, which does not sync): "possibly"; the operator's
+   * `amadeus.io/gitops: "none"` clears them.
+   */
   certain: boolean;
+  /** Why it is only "possibly", for the report. */
+  doubt?: string;
 }
 
 export type GitOpsTool = 'argocd' | 'flux' | 'config-sync' | 'fleet' | 'kapp';
@@ -24,8 +30,8 @@ export const GITOPS_TOOL_NAMES: Readonly<Record<GitOpsTool, string>> = {
   argocd: 'Argo CD',
   flux: 'Flux',
   'config-sync': 'Config Sync',
-  fleet: 'Rancher Fleet',
-  kapp: 'kapp',
+  fleet: 'Rancher Fleet or another Rancher controller',
+  kapp: 'kapp-controller',
 };
 
 /** A key that marks what a tool applied; `value` when only some values of it do. */
@@ -44,12 +50,13 @@ type Mark = { key: string; value?: (v: string) => boolean };
  *   leaves an object unmanaged) and its `app.kubernetes.io/managed-by` value; its admission
  *   webhook may refuse the patch outright.
  * - Rancher Fleet: deploys bundles as Helm releases (so the Helm rule below would take them for
- *   plain Helm) and marks them with a non-empty `objectset.rio.cattle.io/id`; k3s's manifest
- *   add-ons leave it empty.
- * - kapp (and kapp-controller's App, which re-deploys on its sync period): the `kapp.k14s.io/app`
- *   label on everything it deploys.
+ *   plain Helm) and marks them with a non-empty `objectset.rio.cattle.io/id` — the mark of
+ *   Rancher's generic apply, which its other controllers also re-apply; k3s's manifest add-ons leave
+ *   it empty.
+ * - kapp-controller's App re-deploys on its sync period; everything kapp deploys carries
+ *   `kapp.k14s.io/app`, the one-shot CLI's too: possibly, cleared by the operator's word.
  */
-const CERTAIN: { tool: GitOpsTool; labels: Mark[]; annotations: Mark[] }[] = [
+const MARKS: { tool: GitOpsTool; labels: Mark[]; annotations: Mark[]; doubt?: string }[] = [
   { tool: 'argocd', labels: [{ key: 'argocd.argoproj.io/instance' }], annotations: [{ key: 'argocd.argoproj.io/tracking-id' }] },
   {
     tool: 'flux',
@@ -62,7 +69,7 @@ const CERTAIN: { tool: GitOpsTool; labels: Mark[]; annotations: Mark[] }[] = [
     annotations: [{ key: 'configmanagement.gke.io/managed', value: (v) => v === 'enabled' }],
   },
   { tool: 'fleet', labels: [], annotations: [{ key: 'objectset.rio.cattle.io/id', value: (v) => v.trim() !== '' }] },
-  { tool: 'kapp', labels: [{ key: 'kapp.k14s.io/app' }], annotations: [] },
+  { tool: 'kapp', labels: [{ key: 'kapp.k14s.io/app' }], annotations: [], doubt: 'which the kapp CLI, run once, sets too' },
 ];
 
 const marked = (marks: Mark[], found: Record<string, string>): string | undefined =>
@@ -84,17 +91,19 @@ const HELM_RELEASE_NAME = 'meta.helm.sh/release-name';
 export function gitOpsManager(meta: V1ObjectMeta | undefined, rules: HealRules = HEAL_RULES): GitOpsManager | null {
   const labels = meta?.labels ?? {};
   const annotations = meta?.annotations ?? {};
-  for (const m of CERTAIN) {
+  const none = annotations[rules.annotations.gitops]?.trim().toLowerCase() === 'none';
+  for (const m of MARKS) {
+    if (m.doubt && none) continue;
+    const found = { tool: m.tool, certain: !m.doubt, ...(m.doubt ? { doubt: m.doubt } : {}) };
     const label = marked(m.labels, labels);
-    if (label) return { tool: m.tool, evidence: `label ${label}=${labels[label]}`, certain: true };
+    if (label) return { ...found, evidence: `label ${label}=${labels[label]}` };
     const annotation = marked(m.annotations, annotations);
-    if (annotation) return { tool: m.tool, evidence: `annotation ${annotation}=${annotations[annotation]}`, certain: true };
+    if (annotation) return { ...found, evidence: `annotation ${annotation}=${annotations[annotation]}` };
   }
   const instance = labels[INSTANCE_LABEL];
-  if (instance === undefined) return null;
-  if (annotations[rules.annotations.gitops]?.trim().toLowerCase() === 'none') return null;
+  if (instance === undefined || none) return null;
   if (annotations[HELM_RELEASE_NAME] === instance) return null;
-  return { tool: 'argocd', evidence: `label ${INSTANCE_LABEL}=${instance}`, certain: false };
+  return { tool: 'argocd', evidence: `label ${INSTANCE_LABEL}=${instance}`, certain: false, doubt: 'its default tracking label, not explained by a Helm release of that name' };
 }
 
 /** What the workload's bookkeeping annotation says about the last action of one kind. */

@@ -280,7 +280,7 @@ describe('guard rails', () => {
     putPod('oomkilled-pod.json');
     const r = await nextReport(h);
     expect(r).toMatchObject({ result: 'refused', reason: 'gitops' });
-    expect(r.message).toContain('managed by Rancher Fleet (annotation objectset.rio.cattle.io/id=default-web)');
+    expect(r.message).toContain('managed by Rancher Fleet or another Rancher controller (annotation objectset.rio.cattle.io/id=default-web)');
     expect(patches()).toHaveLength(0);
   });
 

@@ -700,7 +700,7 @@ export class Healer {
       'gitops',
       gitops.certain
         ? `managed by ${tool} (${gitops.evidence}): fix it in Git rather than fight the controller`
-        : `possibly managed by ${tool} (${gitops.evidence}, its default tracking label, not explained by a Helm release of that name): not patched; fix it in Git, or set ${this.o.rules.annotations.gitops}: "none" on the workload if nothing syncs it`,
+        : `possibly managed by ${tool} (${gitops.evidence}, ${gitops.doubt}): not patched; fix it in Git, or set ${this.o.rules.annotations.gitops}: "none" on the workload if nothing syncs it`,
     );
   }
 

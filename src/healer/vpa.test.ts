@@ -1,4 +1,4 @@
-import { vpaSettingMemoryLimit, type Vpa } from './vpa.js';
+import { vpaMemoryControl, vpaSettingMemoryLimit, type Vpa } from './vpa.js';
 
 const vpa = (spec: Vpa['spec'], name = 'web'): Vpa => ({ metadata: { name }, spec: { targetRef: { kind: 'Deployment', name: 'web' }, ...spec } });
 const sets = (vpas: Vpa[], container = 'app') => vpaSettingMemoryLimit(vpas, 'Deployment', 'web', container)?.metadata?.name ?? null;
@@ -25,9 +25,16 @@ test('container policies: the container\'s own entry before `*`; mode Off, no me
   expect(sets(policies({ containerName: '*', controlledResources: ['cpu', 'memory'] }))).toBe('web');
   expect(sets(policies({ containerName: 'app', controlledValues: 'RequestsOnly' }))).toBeNull();
   expect(sets(policies({ containerName: 'app', controlledValues: 'RequestsAndLimits' }))).toBe('web');
-  expect(sets(policies({ mode: 'Off' }))).toBeNull(); // no containerName: `*`
+  expect(sets(policies({ mode: 'Off' }))).toBe('web'); // a policy naming no container applies to none: the defaults hold
 });
 
 test('of two VPAs on one workload (a misconfiguration VPA itself warns about), either one setting the limit counts', () => {
   expect(sets([vpa({ updatePolicy: { updateMode: 'Off' } }, 'a'), vpa({}, 'b')])).toBe('b');
+});
+
+test('a RequestsOnly VPA sets the request, not the limit; one setting the limit wins over it', () => {
+  const only = vpa({ resourcePolicy: { containerPolicies: [{ containerName: '*', controlledValues: 'RequestsOnly' }] } }, 'only');
+  expect(vpaMemoryControl([only], 'Deployment', 'web', 'app')).toEqual({ vpa: only, limit: false });
+  expect(vpaMemoryControl([only, vpa({}, 'all')], 'Deployment', 'web', 'app')?.vpa.metadata?.name).toBe('all');
+  expect(vpaMemoryControl([], 'Deployment', 'web', 'app')).toBeNull();
 });

@@ -4,10 +4,11 @@
  * Pure: the caller lists the VPAs. Read as VPA's admission controller applies them:
  * - `updatePolicy.updateMode` `Off` only recommends; every other mode (Auto, Recreate, Initial,
  *   InPlaceOrRecreate; Auto when unset) writes the pods it admits.
- * - A container's policy is the `containerPolicies` entry of its name, else the `*` entry.
+ * - A container's policy is the `containerPolicies` entry of its name, else the `*` entry (one
+ *   naming no container applies to none, as in VPA's own lookup).
  * - Its `mode: Off` leaves the container alone; `controlledResources` (default cpu and memory)
  *   without `memory` leaves its memory alone; `controlledValues: RequestsOnly` sets requests only,
- *   so the limit the healer raises stands.
+ *   so the limit the healer raises stands (and the request is the VPA's, whatever the template says).
  */
 
 /** What the healer reads of a VerticalPodAutoscaler. */
@@ -27,17 +28,25 @@ interface ContainerPolicy {
   controlledValues?: string;
 }
 
-/** The VPA that sets `container`'s memory limit in the workload `kind`/`name`, or null. */
-export function vpaSettingMemoryLimit(vpas: readonly Vpa[], kind: string, name: string, container: string): Vpa | null {
+/** How a VPA sets `container`'s memory in the workload `kind`/`name`: its limit too, or only its request; null when none does. */
+export function vpaMemoryControl(vpas: readonly Vpa[], kind: string, name: string, container: string): { vpa: Vpa; limit: boolean } | null {
+  let requestsOnly: Vpa | null = null;
   for (const v of vpas) {
     if (v.spec?.targetRef?.kind !== kind || v.spec.targetRef.name !== name) continue;
     if (v.spec.updatePolicy?.updateMode === 'Off') continue;
     const policies = v.spec.resourcePolicy?.containerPolicies ?? [];
-    const policy = policies.find((p) => p.containerName === container) ?? policies.find((p) => (p.containerName ?? '*') === '*');
+    // VPA's own lookup: the container's name, else `*`; a policy naming no container applies to none.
+    const policy = policies.find((p) => p.containerName === container) ?? policies.find((p) => p.containerName === '*');
     if (policy?.mode === 'Off') continue;
     if (policy?.controlledResources && !policy.controlledResources.includes('memory')) continue;
-    if (policy?.controlledValues === 'RequestsOnly') continue;
-    return v;
+    if (policy?.controlledValues !== 'RequestsOnly') return { vpa: v, limit: true };
+    requestsOnly ??= v;
   }
-  return null;
+  return requestsOnly ? { vpa: requestsOnly, limit: false } : null;
+}
+
+/** The VPA that sets `container`'s memory limit in the workload `kind`/`name`, or null. */
+export function vpaSettingMemoryLimit(vpas: readonly Vpa[], kind: string, name: string, container: string): Vpa | null {
+  const control = vpaMemoryControl(vpas, kind, name, container);
+  return control?.limit ? control.vpa : null;
 }
