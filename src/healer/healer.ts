@@ -67,10 +67,10 @@ import {
 } from './known-good.js';
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
-import { vpaSettingMemoryLimit, type Vpa } from './vpa.js';
+import { vpaMemoryControl, vpaSettingMemoryLimit, type Vpa } from './vpa.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryBefore, memoryUndoJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
-import { nodeFit, noRoomMessage, podMemoryRequest, type NodeFitMode } from './node-fit.js';
+import { daemonSetFit, nodeFit, noRoomMessage, podMemoryRequest, type NodeFitMode } from './node-fit.js';
 import { NodeRoomReader } from './node-room.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
@@ -885,6 +885,14 @@ export class Healer {
       if (own!.reason === 'vpa' || own!.reason === 'cooldown') return own;
       return this.budget.allows(now) ? own : this.budgetSpent();
     }
+    // The nodes' room, read before a budget slot is held for this decision (the read may take a while).
+    const fit = await this.nodeFitCheck(w, spec, pod, replicaSets, raises, vpas);
+    if (fit.refusal) {
+      // The raises no node can hold are left out, named; the others are still made.
+      for (const r of fit.refused) raises.splice(raises.indexOf(r), 1);
+      if (raises.length === 0) return fit.refusal;
+      notRaised.push(fit.refusal);
+    }
     const slot = this.budget.reserve(now);
     if (!slot) return this.budgetSpent();
     held.slot = slot;
@@ -896,8 +904,6 @@ export class Healer {
       return `${r.failure.container}: ${formatMebibytes(r.fromBytes)}${killedNote} → ${formatMebibytes(r.plan.limitBytes)}${request}${clamped}`;
     };
     const parts = raises.map(part);
-    const fit = await this.nodeFitCheck(w, spec, pod, replicaSets, raises);
-    if (fit.refusal) return fit.refusal;
     const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}${fit.note}`;
     if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}`, ...(fit.warn ? { warn: true } : {}) };
     if (!this.leadingFor(w, 'oom-bump', failure)) return null;
@@ -1658,19 +1664,30 @@ export class Healer {
   }
 
   /**
-   * --heal-node-fit: whether some node can take the raised pods, for a raise that raises their
-   * memory request (a request raised with the limit, or unset so that it follows it; the pod's
-   * request as the scheduler sums it, on the pod as admission made it). Others are not checked.
-   * `refuse` refuses a raise no node can hold; `warn` makes it and says so (`note`, `warn`). Any
-   * failure to read the nodes' room leaves the raise unchecked, said in the report (`note`) and
-   * warned in the log once until it can be read again: the check never holds healing back.
+   * --heal-node-fit: whether the nodes can take the raised pods, for the raises that raise their
+   * memory request (a request raised with the limit, or unset so that it follows it — not one a
+   * VPA sets: its pods get the VPA's; the pod's request as the scheduler sums it, on the pod as
+   * admission made it, its tolerations included). Others are not checked. `refuse` leaves out the
+   * raises no node can hold (`refused`, named in `refusal`); `warn` makes them and says so (`note`,
+   * `warn`). Any failure to read the nodes' room leaves the raises unchecked, said in the report
+   * (`note`) and warned in the log once until it can be read again: the check never holds healing back.
    */
-  private async nodeFitCheck(w: Workload, spec: V1PodSpec, pod: V1Pod, replicaSets: readonly V1ReplicaSet[], raises: readonly OomRaise[]): Promise<{ refusal: Outcome | null; note: string; warn: boolean }> {
-    const none = { refusal: null, note: '', warn: false };
+  private async nodeFitCheck(
+    w: Workload,
+    spec: V1PodSpec,
+    pod: V1Pod,
+    replicaSets: readonly V1ReplicaSet[],
+    raises: readonly OomRaise[],
+    vpas: readonly Vpa[],
+  ): Promise<{ refusal: Outcome | null; refused: OomRaise[]; note: string; warn: boolean }> {
+    const none = { refusal: null, refused: [], note: '', warn: false };
     const mode = this.o.nodeFit ?? 'off';
-    const follows = (r: OomRaise) => r.plan.requestChanged || r.container.resources?.requests?.memory === undefined;
-    if (mode === 'off' || !raises.some(follows)) return none;
-    const planned = raises.reduce(withRaise, spec);
+    const meta = w.object.metadata!;
+    const follows = (r: OomRaise) =>
+      (r.plan.requestChanged || r.container.resources?.requests?.memory === undefined) && !vpaMemoryControl(vpas, w.kind, meta.name!, r.failure.container);
+    const checked = raises.filter(follows);
+    if (mode === 'off' || checked.length === 0) return none;
+    const planned = checked.reduce(withRaise, spec);
     let fit: ReturnType<typeof nodeFit>;
     try {
       const own = await this.removedSince(w, spec, pod, replicaSets);
@@ -1681,25 +1698,29 @@ export class Healer {
       const room = await this.nodeRoom.read();
       if (this.nodeRoomFailing) this.o.log.info("the nodes' room can be read again: memory raises are checked against it (--heal-node-fit)");
       this.nodeRoomFailing = false;
-      const uid = w.object.metadata?.uid;
+      const uid = meta.uid;
       // The workload's pods' controllers: a Deployment's ReplicaSets, or the set itself.
       const owners = new Set(w.kind === 'Deployment' ? replicaSets.filter((rs) => ownerOf(rs)?.uid === uid).map((rs) => rs.metadata?.uid ?? '') : [uid ?? '']);
-      fit = nodeFit(room, { requestBytes, nodeSelector: planned.nodeSelector, tolerations: planned.tolerations, owners });
+      // Tolerations as admission made the pods: a RuntimeClass's, a namespace's defaults, a webhook's besides the template's.
+      const tolerations = [...(planned.tolerations ?? []), ...(pod.spec?.tolerations ?? [])];
+      fit = w.kind === 'DaemonSet' ? daemonSetFit(room, { requestBytes, owners }) : nodeFit(room, { requestBytes, nodeSelector: planned.nodeSelector, tolerations, owners });
     } catch (err) {
       const cause = apiMessage(err);
       if (!this.nodeRoomFailing) {
         this.nodeRoomFailing = true;
         const grant = statusOf(err) === 403 ? ' (grant "list" on nodes, and on pods in all namespaces)' : '';
-        this.o.log.warn(`could not read the nodes' room: memory raises are made without checking it until it can be read${grant} (--heal-node-fit)`, { workload: `${w.kind}/${w.object.metadata?.name}`, namespace: w.object.metadata?.namespace, error: cause });
+        this.o.log.warn(`could not read the nodes' room: memory raises are made without checking it until it can be read${grant} (--heal-node-fit)`, { workload: `${w.kind}/${meta.name}`, namespace: meta.namespace, error: cause });
       }
-      return { refusal: null, note: `; the nodes' room could not be checked (${cause}): raised without it`, warn: false };
+      return { ...none, note: `; the nodes' room could not be checked (${cause}): raised without it` };
     }
     if (fit.fits) return none;
     const said = noRoomMessage(fit);
     if (mode === 'refuse') {
-      return { refusal: this.refused('no-node-room', `${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`), note: '', warn: false };
+      const names = checked.map((r) => r.failure.container).join(', ');
+      const refusal = this.refused('no-node-room', `memory limit of ${names}: ${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`);
+      return { ...none, refusal, refused: checked };
     }
-    return { refusal: null, note: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)`, warn: true };
+    return { ...none, note: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)`, warn: true };
   }
 
   /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */

@@ -1,5 +1,5 @@
 import type { V1Container, V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
-import { addPods, nodeFit, noRoomMessage, podMemoryRequest, roomOf, tolerates } from './node-fit.js';
+import { addPods, daemonSetFit, nodeFit, noRoomMessage, podMemoryRequest, roomOf, tolerates } from './node-fit.js';
 import { MiB } from './quantity.js';
 
 const c = (name: string, memory: { request?: string; limit?: string } = {}, restartPolicy?: string): V1Container => ({
@@ -28,11 +28,14 @@ describe('podMemoryRequest: what the scheduler sums', () => {
     expect(podMemoryRequest({ ...spec, initContainers: [c('migrate', { request: '10Mi' })] })).toBe(100 * MiB);
   });
 
-  test('overhead comes on top; a pod-level request takes precedence over the containers\' (its limit when unset)', () => {
+  test('overhead comes on top; a pod-level request takes precedence over the containers\'; a pod-level limit alone only when no container states its memory', () => {
     const containers = [c('app', { request: '100Mi' })];
     expect(podMemoryRequest({ containers, overhead: { memory: '20Mi' } })).toBe(120 * MiB);
     expect(podMemoryRequest({ containers, resources: { requests: { memory: '1Gi' } }, overhead: { memory: '20Mi' } })).toBe(1044 * MiB);
-    expect(podMemoryRequest({ containers, resources: { limits: { memory: '512Mi' } } })).toBe(512 * MiB);
+    // The API server defaults the pod's request to the containers' sum when any states one (KEP-2837).
+    expect(podMemoryRequest({ containers, resources: { limits: { memory: '512Mi' } } })).toBe(100 * MiB);
+    expect(podMemoryRequest({ containers: [c('app', { limit: '300Mi' })], resources: { limits: { memory: '2Gi' } } })).toBe(300 * MiB);
+    expect(podMemoryRequest({ containers: [c('app', {})], resources: { limits: { memory: '512Mi' } } })).toBe(512 * MiB);
   });
 
   test('an unreadable quantity counts as unset', () => {
@@ -114,7 +117,28 @@ describe('nodeFit: some node the pods may go to has room', () => {
     // Without the selector the big node takes it; a toleration opens the tainted one.
     expect(nodeFit(room, { ...subject, nodeSelector: undefined })).toEqual({ fits: true, node: 'big' });
     expect(nodeFit(room, { ...subject, nodeSelector: undefined, tolerations: [{ key: 'pool', operator: 'Exists' }] })).toEqual({ fits: true, node: 'gpu' });
-    expect(nodeFit(room, { ...subject, nodeSelector: {}, tolerations: [{ operator: 'Exists' }] })).toEqual({ fits: true, node: 'gpu' });
+    // Tolerating everything tolerates a cordon too (kube-scheduler's NodeUnschedulable): the cordoned node comes first.
+    expect(nodeFit(room, { ...subject, nodeSelector: {}, tolerations: [{ operator: 'Exists' }] })).toEqual({ fits: true, node: 'cordoned' });
+    expect(nodeFit(room, { ...subject, nodeSelector: {}, tolerations: [{ key: 'pool', operator: 'Exists' }, { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] })).toEqual({ fits: true, node: 'cordoned' });
+  });
+
+  test("a DaemonSet's new pods must fit on every node its pods run on, each its own pod credited, whatever the node's cordon, taints or Ready", () => {
+    const ds = new Set(['ds-uid']);
+    const pod = (name: string, nodeName: string, owner: string, request: string): V1Pod => ({
+      metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: owner, controller: true }] },
+      spec: { nodeName, containers: [c('c', { request })] },
+    });
+    const room = roomOf([node('roomy', '4Gi'), node('full', '1Gi', { cordoned: true }), node('bare', '1Gi')]);
+    addPods(room, [pod('a-1', 'roomy', 'ds-uid', '100Mi'), pod('a-2', 'full', 'ds-uid', '100Mi'), pod('other', 'full', 'x', '800Mi'), pod('other-2', 'bare', 'x', '1000Mi')]);
+    // full: 1024 − 900 + 100 (its own pod) = 224Mi; bare runs none of its pods and is not asked.
+    expect(daemonSetFit(room, { requestBytes: 224 * MiB, owners: ds })).toEqual({ fits: true, node: '*' });
+    const no = daemonSetFit(room, { requestBytes: 225 * MiB, owners: ds });
+    expect(no).toEqual({ fits: false, requestBytes: 225 * MiB, pinned: [{ node: 'full', roomBytes: 224 * MiB }], of: 2 });
+    expect(noRoomMessage(no as Extract<typeof no, { fits: false }>)).toBe(
+      "the DaemonSet's new pods' memory request of 225Mi does not fit on 1 of the 2 node(s) its pods run on, where each must run (full has 224Mi, its own pod there counted as freed)",
+    );
+    // Where none of its pods runs yet, nothing to check.
+    expect(daemonSetFit(room, { requestBytes: 64 * 1024 * MiB, owners: new Set(['none']) }).fits).toBe(true);
   });
 
   test('no eligible node at all: no room, none best; a node without a readable allocatable memory has room for anything', () => {

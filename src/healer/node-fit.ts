@@ -29,14 +29,21 @@ function bytes(q: unknown): number | null {
 /** A container's memory request; its limit when unset (the API server defaults it so); 0 for neither. */
 const requestOf = (c: V1Container): number => bytes(c.resources?.requests?.memory) ?? bytes(c.resources?.limits?.memory) ?? 0;
 
+/** Whether some container states its memory (a request, or a limit the request defaults to). */
+const containersSayMemory = (spec: Pick<V1PodSpec, 'containers' | 'initContainers'> | undefined): boolean =>
+  [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some((c) => c.resources?.requests?.memory !== undefined || c.resources?.limits?.memory !== undefined);
+
 /**
  * The memory a pod asks of a node, as kube-scheduler's NodeResourcesFit sums it (PodRequests of
- * k8s.io/component-helpers): the pod-level request when set (KEP-2837; unset, its limit); else the
- * containers' and sidecars' requests, or — when larger — the largest regular init container's plus
- * the sidecars declared before it; then `overhead` (RuntimeClass) on top.
+ * k8s.io/component-helpers): the pod-level request when set (KEP-2837); a pod-level limit alone is
+ * the request only when no container states its memory (else the API server defaults the pod's
+ * request to the containers' sum); else the containers' and sidecars' requests, or — when larger —
+ * the largest regular init container's plus the sidecars declared before it; then `overhead`
+ * (RuntimeClass) on top.
  */
 export function podMemoryRequest(spec: Pick<V1PodSpec, 'containers' | 'initContainers' | 'overhead' | 'resources'> | undefined): number {
-  const podLevel = bytes(spec?.resources?.requests?.memory) ?? bytes(spec?.resources?.limits?.memory);
+  const podLimit = bytes(spec?.resources?.limits?.memory);
+  const podLevel = bytes(spec?.resources?.requests?.memory) ?? (podLimit !== null && !containersSayMemory(spec) ? podLimit : null);
   let request = podLevel ?? 0;
   if (podLevel === null) {
     let running = (spec?.containers ?? []).reduce((n, c) => n + requestOf(c), 0);
@@ -73,8 +80,10 @@ export interface FitSubject {
 /** One node as the check sees it. */
 export interface NodeRoom {
   name: string;
-  /** Why the scheduler would not place any pod here (not Ready, cordoned); null when it would. */
-  closed: string | null;
+  /** Ready (a pod is placed on no other node). */
+  ready: boolean;
+  /** Cordoned: only pods tolerating `node.kubernetes.io/unschedulable` go there. */
+  cordoned: boolean;
   labels: Record<string, string>;
   /** Its NoSchedule and NoExecute taints (PreferNoSchedule only steers). */
   taints: V1Taint[];
@@ -97,7 +106,8 @@ export function roomOf(nodes: readonly V1Node[], into: ClusterRoom = new Map()):
     const ready = n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     into.set(name, {
       name,
-      closed: !ready ? 'not Ready' : n.spec?.unschedulable ? 'cordoned' : null,
+      ready,
+      cordoned: n.spec?.unschedulable === true,
       labels: n.metadata?.labels ?? {},
       taints: (n.spec?.taints ?? []).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'),
       allocatableBytes: bytes(n.status?.allocatable?.memory),
@@ -120,9 +130,13 @@ export function addPods(room: ClusterRoom, pods: readonly V1Pod[]): void {
   }
 }
 
+const UNSCHEDULABLE = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' } as const;
+
 /** Why `node` cannot take the subject's pods at all; null when it can. */
 function excluded(node: NodeRoom, s: FitSubject): string | null {
-  if (node.closed) return node.closed;
+  if (!node.ready) return 'not Ready';
+  // kube-scheduler's NodeUnschedulable: a cordoned node takes the pods that tolerate its taint.
+  if (node.cordoned && !(s.tolerations ?? []).some((t) => tolerates(t, UNSCHEDULABLE))) return 'cordoned';
   if (Object.entries(s.nodeSelector ?? {}).some(([k, v]) => node.labels[k] !== v)) return 'not matching its nodeSelector';
   if (node.taints.some((taint) => !(s.tolerations ?? []).some((t) => tolerates(t, taint)))) return 'tainted, not tolerated';
   return null;
@@ -131,7 +145,9 @@ function excluded(node: NodeRoom, s: FitSubject): string | null {
 export type NodeFit =
   | { fits: true; node: string }
   /** `best`: the eligible node with the most room (its own pod credited), null when none is eligible. */
-  | { fits: false; requestBytes: number; nodes: number; excluded: Record<string, number>; best: { node: string; roomBytes: number } | null };
+  | { fits: false; requestBytes: number; nodes: number; excluded: Record<string, number>; best: { node: string; roomBytes: number } | null }
+  /** A DaemonSet's: the nodes running one of its pods whose room (that pod credited) is short of the new request. */
+  | { fits: false; requestBytes: number; pinned: { node: string; roomBytes: number }[]; of: number };
 
 /** Whether some node the new pods may go to has room for their request, one pod of the workload credited back on each. */
 export function nodeFit(room: ClusterRoom, s: FitSubject): NodeFit {
@@ -153,8 +169,34 @@ export function nodeFit(room: ClusterRoom, s: FitSubject): NodeFit {
   return { fits: false, requestBytes: s.requestBytes, nodes: room.size, excluded: out, best };
 }
 
+/**
+ * A DaemonSet's pods cannot go elsewhere: each replacement runs on its node, where the rolling
+ * update deletes the old pod first. So every node running one of its pods must have room for the
+ * new request, that pod credited; cordons, taints and selectors do not matter there (it runs there
+ * already, and tolerates the node's conditions by default). No such node: nothing to check.
+ */
+export function daemonSetFit(room: ClusterRoom, s: Pick<FitSubject, 'requestBytes' | 'owners'>): NodeFit {
+  const pinned: { node: string; roomBytes: number }[] = [];
+  let of = 0;
+  for (const node of room.values()) {
+    const here = [...s.owners].filter((o) => node.byOwner.has(o));
+    if (here.length === 0) continue;
+    of++;
+    const own = Math.max(...here.map((o) => node.byOwner.get(o)!));
+    if (node.allocatableBytes === null) continue;
+    const roomBytes = node.allocatableBytes - node.requestedBytes + own;
+    if (roomBytes < s.requestBytes) pinned.push({ node: node.name, roomBytes });
+  }
+  return pinned.length === 0 ? { fits: true, node: '*' } : { fits: false, requestBytes: s.requestBytes, pinned, of };
+}
+
 /** The plain words for a raise no node can hold. */
 export function noRoomMessage(f: Extract<NodeFit, { fits: false }>): string {
+  if ('pinned' in f) {
+    const short = f.pinned.slice(0, 5).map((p) => `${p.node} has ${formatMebibytes(floorToMebibytes(Math.max(0, p.roomBytes)))}`);
+    const more = f.pinned.length > 5 ? ` and ${f.pinned.length - 5} more` : '';
+    return `the DaemonSet's new pods' memory request of ${formatMebibytes(f.requestBytes)} does not fit on ${f.pinned.length} of the ${f.of} node(s) its pods run on, where each must run (${short.join(', ')}${more}, its own pod there counted as freed)`;
+  }
   const left = Object.entries(f.excluded).map(([why, n]) => `${n} ${why}`);
   const most = f.best
     ? `the most room a node it may go to has is ${formatMebibytes(floorToMebibytes(Math.max(0, f.best.roomBytes)))} (${f.best.node}; one of the workload's own pods there counted as freed)`

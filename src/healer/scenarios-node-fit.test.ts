@@ -60,7 +60,7 @@ describe('five nodes of 1Gi, four Guaranteed pods of 900Mi OOM-killed once: the 
     const a = await firstReport('refuse');
     expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
     expect(a.healer.reports[0]!.message).toBe(
-      `${NO_ROOM}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`,
+      `memory limit of app: ${NO_ROOM}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`,
     );
     expect(a.notes[0]).toMatchObject({ severity: 'warning', result: 'refused', fields: { reason: 'no-node-room' } });
     expect(roomReads()).toEqual(['/api/v1/nodes', '/api/v1/pods']);
@@ -240,4 +240,75 @@ describe('only raises that raise the pods\' request are checked', () => {
     expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
     expect(a.healer.reports[0]!.message).toContain("no node has room for the new pods' memory request of 1080Mi: of 1 node(s), the most room a node it may go to has is 1024Mi (node-1;");
   });
+});
+
+describe('review of the first build: what the check must not hold back, and what it must see', () => {
+  test('app and proxy killed together, the app\'s raise fits no node: the proxy (its request below its limit: no scheduling change) is still raised, the app named as not raised', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2'], nodeMemory: '1Gi' });
+    w.cluster.behave('api:1', 'oom-at:1000Mi');
+    w.cluster.behave('proxy:1', 'oom-at:100Mi');
+    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: 2, memory: '900Mi', annotations: HEAL });
+    d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '64Mi' }, requests: { memory: '32Mi' } } });
+    w.kube.put(d);
+    const a = await w.start({ name: 'a', nodeFit: 'refuse' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+    const containers = w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers;
+    expect(containers.map(memory)).toEqual(['900Mi/900Mi', '164Mi/32Mi']);
+    const applied = a.healer.reports.find((r) => r.result === 'applied')!;
+    expect(applied.message).toMatch(/^raised the memory limit of proxy: 64Mi → 164Mi; not raised: memory limit of app: no node has room for the new pods' memory request of 1112Mi: /);
+    expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+  });
+
+  test("a DaemonSet's raise must fit on every node its pods run on: one node full (its pod credited) refuses it under refuse — its pod there would be deleted and its replacement stay Pending", async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2'], nodeMemory: '1Gi' });
+    let leaked = false;
+    w.cluster.behaviour((c) => (c.container.image !== 'agent:1' || leaked ? undefined : ((leaked = true), 'leak')));
+    w.kube.put<V1DaemonSet>(daemonSet('agent', { namespace: NS, image: 'agent:1', memory: '100Mi', annotations: HEAL }));
+    // node-2 filled by another workload: 1024 − 900 − 100 (the agent) = 24Mi, 124Mi with the agent's pod freed.
+    const filler = deployment('filler', { namespace: NS, image: 'filler:1', replicas: 1, memory: '900Mi' });
+    filler.spec!.template.spec!.nodeSelector = { 'kubernetes.io/hostname': 'node-2' };
+    w.kube.put(filler);
+    await w.quiet();
+    const a = await firstReport('refuse');
+    expect(summary(w)).toEqual(['DaemonSet/agent oom-bump/refused/no-node-room']);
+    expect(a.healer.reports[0]!.message).toContain("the DaemonSet's new pods' memory request of 200Mi does not fit on 1 of the 2 node(s) its pods run on, where each must run (node-2 has 124Mi");
+    expect(w.patches('daemonsets/agent')).toEqual([]);
+  });
+
+  test('tolerations a webhook (or a RuntimeClass) adds to the pods count: the only roomy node, tainted for them, takes the raised pods', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    editNode('node-2', (n) => {
+      n.status!.allocatable = { ...n.status!.allocatable, memory: '4Gi' };
+      n.spec = { ...n.spec, taints: [{ key: 'sandbox.gke.io/runtime', value: 'gvisor', effect: 'NoSchedule' }] };
+    });
+    // As GKE Sandbox's RuntimeClass does at admission: the pods carry a toleration their template lacks.
+    w.kube.mutateOnCreate('v1', 'Pod', (p) => {
+      const pod = p as V1Pod;
+      pod.spec!.tolerations = [...(pod.spec!.tolerations ?? []), { key: 'sandbox.gke.io/runtime', operator: 'Equal', value: 'gvisor', effect: 'NoSchedule' }];
+    });
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL }));
+    await w.quiet();
+    const a = await firstReport('refuse');
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)']);
+    await w.advance(30 * 60);
+    expect(cache().map((p) => `${memory(p.spec!.containers[0])} ${p.spec!.nodeName} ${ready(p)}`)).toEqual(['1080Mi/1080Mi node-2 true']);
+  });
+});
+
+test("a VPA that sets the container's request (RequestsOnly): the pods get the VPA's request, not the raised limit, so the raise is not checked — no read, raised under refuse", async () => {
+  const VPA_TYPE = { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true };
+  w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi', fake: { resources: [VPA_TYPE] } });
+  oneLeak(w);
+  w.kube.put({
+    apiVersion: 'autoscaling.k8s.io/v1',
+    kind: 'VerticalPodAutoscaler',
+    metadata: { name: 'cache', namespace: NS },
+    spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cache' }, resourcePolicy: { containerPolicies: [{ containerName: '*', controlledValues: 'RequestsOnly' }] } },
+  });
+  w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL }));
+  await w.quiet();
+  const a = await firstReport('refuse');
+  expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)']);
+  expect(roomReads()).toEqual([]);
 });
