@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -67,14 +67,14 @@ import {
 } from './known-good.js';
 import { apiMessage, customList, isRetryable, listPaged, makeBoundedInformer, PreconditionFailed, statusOf, withRetries, writeMayHaveLanded, WriteOutcomeUnknown, type KubeClients, type RetryOptions } from './kube.js';
 import { LeaderElector } from './lease.js';
-import { vpaMemoryControl, vpaSettingMemoryLimit, type Vpa } from './vpa.js';
+import { vpaMemoryControl, vpaMemoryTarget, vpaSettingMemoryLimit, type Vpa } from './vpa.js';
 import { classifyLogs, excerpt, isDependencyOutage, type LogClassification } from './logs.js';
 import { alongside, asAdmitted, containerMemory, effectiveMemoryCap, type EffectiveCap, limitRangeCap, memoryJsonPatch, type MemoryBefore, memoryUndoJsonPatch, type MemoryPlan, planOomBump, podLevelCap, podLevelLimit, resourceQuotaCap, rolloutPods, withNamespaceCap } from './memory.js';
-import { daemonSetFit, nodeFit, noRoomMessage, podMemoryRequest, type NodeFitMode } from './node-fit.js';
+import { daemonSetFit, daemonSetSurges, nodeFit, noRoomMessage, podMemoryRequest, type NodeFitMode } from './node-fit.js';
 import { NodeRoomReader } from './node-room.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
-import { formatMebibytes, parseOptionalMemory } from './quantity.js';
+import { formatMebibytes, parseMemoryQuantity, parseOptionalMemory } from './quantity.js';
 import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
 import { CLOCK_MARGIN_SECONDS, deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
@@ -874,24 +874,31 @@ export class Healer {
     // of what it raised (until its rollout shows whether that was enough), not of another container,
     // whose kill at its template's limit says nothing about that raise. A mark of an older build
     // (no per-container times) holds every container.
-    const own: Outcome | null = vpaRefusal(failure.container) ?? this.containerCooldown(failure.container, bumpedAt, now) ?? (plan.action === 'bump' ? null : this.oomPlanRefusal(failure.container, plan, cap, minClampedShare, pod, spec));
-    const raises: OomRaise[] = own === null && plan.action === 'bump' ? [{ failure, index, container, fromBytes: template.limitBytes!, killedAt, plan, cap }] : [];
+    // --heal-node-fit, one more guard of each raise once planned, beside those made before it in the
+    // patch (so one no node can hold neither blocks nor shrinks the others); read before a budget
+    // slot is held (the read may take a while). Its notes and warning go with the report.
+    const fitSaid = { notes: new Set<string>(), warn: false };
+    const fits = async (accepted: readonly OomRaise[], r: OomRaise): Promise<Outcome | null> => {
+      const v = await this.nodeFitCheck(w, spec, pod, replicaSets, accepted, r, vpas);
+      if (v.note) fitSaid.notes.add(v.note);
+      fitSaid.warn ||= v.warn;
+      return v.refusal;
+    };
+    let own: Outcome | null = vpaRefusal(failure.container) ?? this.containerCooldown(failure.container, bumpedAt, now) ?? (plan.action === 'bump' ? null : this.oomPlanRefusal(failure.container, plan, cap, minClampedShare, pod, spec));
+    const raises: OomRaise[] = [];
+    if (own === null && plan.action === 'bump') {
+      const first: OomRaise = { failure, index, container, fromBytes: template.limitBytes!, killedAt, plan, cap };
+      own = await fits([], first);
+      if (own === null) raises.push(first);
+    }
     // Every other container whose kill is current now is raised in the same patch, whether or not
     // this one is: two containers killed together get one raise and one cooldown, not two an hour apart.
     const notRaised: Outcome[] = [];
-    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, vpaRefusal, now, raises, notRaised);
+    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, vpaRefusal, fits, now, raises, notRaised);
     if (raises.length === 0) {
-      // Nothing to raise: refused as before — the VPA, the cooldown, the budget, then the plan.
-      if (own!.reason === 'vpa' || own!.reason === 'cooldown') return own;
+      // Nothing to raise: refused as before — the VPA, the cooldown, the nodes' room, the budget, then the plan.
+      if (own!.reason === 'vpa' || own!.reason === 'cooldown' || own!.reason === 'no-node-room') return own;
       return this.budget.allows(now) ? own : this.budgetSpent();
-    }
-    // The nodes' room, read before a budget slot is held for this decision (the read may take a while).
-    const fit = await this.nodeFitCheck(w, spec, pod, replicaSets, raises, vpas);
-    if (fit.refusal) {
-      // The raises no node can hold are left out, named; the others are still made.
-      for (const r of fit.refused) raises.splice(raises.indexOf(r), 1);
-      if (raises.length === 0) return fit.refusal;
-      notRaised.push(fit.refusal);
     }
     const slot = this.budget.reserve(now);
     if (!slot) return this.budgetSpent();
@@ -904,8 +911,9 @@ export class Healer {
       return `${r.failure.container}: ${formatMebibytes(r.fromBytes)}${killedNote} → ${formatMebibytes(r.plan.limitBytes)}${request}${clamped}`;
     };
     const parts = raises.map(part);
-    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}${fit.note}`;
-    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}`, ...(fit.warn ? { warn: true } : {}) };
+    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}${[...fitSaid.notes].join('')}`;
+    const warn = fitSaid.warn ? { warn: true } : {};
+    if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}`, ...warn };
     if (!this.leadingFor(w, 'oom-bump', failure)) return null;
     // The mark records each raised container's time (its cooldown) and kill; this failure's key last.
     let mark = last;
@@ -926,7 +934,7 @@ export class Healer {
     const undo = oomUndo(w, raises);
     const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.map(leftText).join(', ')}` : '';
     const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.pod) });
-    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo, ...(fit.warn ? { warn: true } : {}) };
+    return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo, ...warn };
   }
 
   /**
@@ -1014,7 +1022,20 @@ export class Healer {
    * (a Pod max, a quota, pod-level resources count the containers together), against the same
    * `limits` as the first container's.
    */
-  private async alsoKilled(w: Workload, pod: V1Pod, failure: Failure, last: ActionMark | null, spec: V1PodSpec, replicaSets: readonly V1ReplicaSet[], limits: NamespaceLimits, vpaRefusal: (container: string) => Outcome | null, now: number, raises: OomRaise[], notRaised: Outcome[]): Promise<void> {
+  private async alsoKilled(
+    w: Workload,
+    pod: V1Pod,
+    failure: Failure,
+    last: ActionMark | null,
+    spec: V1PodSpec,
+    replicaSets: readonly V1ReplicaSet[],
+    limits: NamespaceLimits,
+    vpaRefusal: (container: string) => Outcome | null,
+    fits: (accepted: readonly OomRaise[], r: OomRaise) => Promise<Outcome | null>,
+    now: number,
+    raises: OomRaise[],
+    notRaised: Outcome[],
+  ): Promise<void> {
     const namespace = w.object.metadata!.namespace;
     const owner = ownerOf(pod)?.uid;
     if (owner === undefined) return;
@@ -1058,8 +1079,12 @@ export class Healer {
         const cap = await this.memoryCap(w, spec, p, f, template, replicaSets, limits, raises.reduce(withRaise, spec));
         const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
         const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
-        if (plan.action === 'bump') raises.push({ failure: f, index, container, fromBytes: template.limitBytes, killedAt, plan, cap });
-        else if (plan.action === 'max-reached') notRaised.push(this.oomPlanRefusal(f.container, plan, cap, minClampedShare, p, spec));
+        if (plan.action === 'bump') {
+          const raise: OomRaise = { failure: f, index, container, fromBytes: template.limitBytes, killedAt, plan, cap };
+          const noRoom = await fits(raises, raise);
+          if (noRoom) notRaised.push(noRoom);
+          else raises.push(raise);
+        } else if (plan.action === 'max-reached') notRaised.push(this.oomPlanRefusal(f.container, plan, cap, minClampedShare, p, spec));
       }
     }
   }
@@ -1664,46 +1689,56 @@ export class Healer {
   }
 
   /**
-   * --heal-node-fit: whether the nodes can take the raised pods, for the raises that raise their
-   * memory request (a request raised with the limit, or unset so that it follows it — not one a
-   * VPA sets: its pods get the VPA's; the pod's request as the scheduler sums it, on the pod as
-   * admission made it, its tolerations included). Others are not checked. `refuse` leaves out the
-   * raises no node can hold (`refused`, named in `refusal`); `warn` makes them and says so (`note`,
-   * `warn`). Any failure to read the nodes' room leaves the raises unchecked, said in the report
-   * (`note`) and warned in the log once until it can be read again: the check never holds healing back.
+   * --heal-node-fit, for `r` beside the raises `accepted` before it in the patch: whether the nodes
+   * can take the raised pods when `r` raises their memory request — a request raised with the limit,
+   * or unset so that it follows it; or one a `RequestsOnly` VPA sets, which it caps at the limit
+   * (its target, at most the new limit). The pod's request as the scheduler sums it, on the pod as
+   * admission made it (its injected containers, tolerations, nodeSelector and priority). A raise
+   * that leaves the request where it was is not checked. `refuse` refuses `r` (`no-node-room`);
+   * `warn` lets it be made and says so (`note`, `warn`). A failure to read the nodes' room leaves it
+   * unchecked, said in the report (`note`) and warned in the log once until it can be read again:
+   * the check never holds healing back.
    */
-  private async nodeFitCheck(
-    w: Workload,
-    spec: V1PodSpec,
-    pod: V1Pod,
-    replicaSets: readonly V1ReplicaSet[],
-    raises: readonly OomRaise[],
-    vpas: readonly Vpa[],
-  ): Promise<{ refusal: Outcome | null; refused: OomRaise[]; note: string; warn: boolean }> {
-    const none = { refusal: null, refused: [], note: '', warn: false };
+  private async nodeFitCheck(w: Workload, spec: V1PodSpec, pod: V1Pod, replicaSets: readonly V1ReplicaSet[], accepted: readonly OomRaise[], r: OomRaise, vpas: readonly Vpa[]): Promise<{ refusal: Outcome | null; note: string; warn: boolean }> {
+    const none = { refusal: null, note: '', warn: false };
     const mode = this.o.nodeFit ?? 'off';
+    if (mode === 'off') return none;
     const meta = w.object.metadata!;
-    const follows = (r: OomRaise) =>
-      (r.plan.requestChanged || r.container.resources?.requests?.memory === undefined) && !vpaMemoryControl(vpas, w.kind, meta.name!, r.failure.container);
-    const checked = raises.filter(follows);
-    if (mode === 'off' || checked.length === 0) return none;
-    const planned = checked.reduce(withRaise, spec);
     let fit: ReturnType<typeof nodeFit>;
     try {
       const own = await this.removedSince(w, spec, pod, replicaSets);
+      // The requests a RequestsOnly VPA gives its containers: its target, capped at each one's limit.
+      const vpaRequests = (s: V1PodSpec): V1PodSpec => ({
+        ...s,
+        containers: s.containers.map((c) => {
+          const control = vpaMemoryControl(vpas, w.kind, meta.name!, c.name);
+          const target = control && !control.limit ? vpaMemoryTarget(control.vpa, c.name, parseMemoryQuantity) : null;
+          const limit = parseOptionalMemory(c.resources?.limits?.memory);
+          if (target === null) return c;
+          const request = limit === null ? target : Math.min(target, limit);
+          return { ...c, resources: { ...c.resources, requests: { ...c.resources?.requests, memory: `${request}` } } };
+        }),
+      });
       // What the scheduler is asked for: overhead is the pod's (RuntimeClass admission sets it), pod-level resources the template's.
-      const request = (s: V1PodSpec) => podMemoryRequest({ ...asAdmitted(s, pod.spec, own), overhead: pod.spec?.overhead, resources: s.resources });
+      const request = (s: V1PodSpec) => podMemoryRequest({ ...asAdmitted(vpaRequests(s), pod.spec, own), overhead: pod.spec?.overhead, resources: s.resources });
+      const before = accepted.reduce(withRaise, spec);
+      const planned = withRaise(before, r);
       const requestBytes = request(planned);
-      if (requestBytes <= request(spec)) return none; // a pod-level request, say, holds it where it was
+      if (requestBytes <= request(before)) return none; // its request stays (below its limit, a pod-level request, a VPA's target)
       const room = await this.nodeRoom.read();
       if (this.nodeRoomFailing) this.o.log.info("the nodes' room can be read again: memory raises are checked against it (--heal-node-fit)");
       this.nodeRoomFailing = false;
       const uid = meta.uid;
       // The workload's pods' controllers: a Deployment's ReplicaSets, or the set itself.
       const owners = new Set(w.kind === 'Deployment' ? replicaSets.filter((rs) => ownerOf(rs)?.uid === uid).map((rs) => rs.metadata?.uid ?? '') : [uid ?? '']);
-      // Tolerations as admission made the pods: a RuntimeClass's, a namespace's defaults, a webhook's besides the template's.
+      // As admission made the pods: a RuntimeClass's, a namespace's or a webhook's tolerations and nodeSelector beside the template's.
       const tolerations = [...(planned.tolerations ?? []), ...(pod.spec?.tolerations ?? [])];
-      fit = w.kind === 'DaemonSet' ? daemonSetFit(room, { requestBytes, owners }) : nodeFit(room, { requestBytes, nodeSelector: planned.nodeSelector, tolerations, owners });
+      const nodeSelector = { ...planned.nodeSelector, ...pod.spec?.nodeSelector };
+      const priority = pod.spec?.preemptionPolicy === 'Never' ? undefined : (pod.spec?.priority ?? 0);
+      fit =
+        w.kind === 'DaemonSet'
+          ? daemonSetFit(room, { requestBytes, owners, priority, surge: daemonSetSurges(w.object as V1DaemonSet) })
+          : nodeFit(room, { requestBytes, nodeSelector, tolerations, owners, priority });
     } catch (err) {
       const cause = apiMessage(err);
       if (!this.nodeRoomFailing) {
@@ -1716,9 +1751,7 @@ export class Healer {
     if (fit.fits) return none;
     const said = noRoomMessage(fit);
     if (mode === 'refuse') {
-      const names = checked.map((r) => r.failure.container).join(', ');
-      const refusal = this.refused('no-node-room', `memory limit of ${names}: ${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`);
-      return { ...none, refusal, refused: checked };
+      return { ...none, refusal: this.refused('no-node-room', `memory limit of ${r.failure.container}: ${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`) };
     }
     return { ...none, note: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)`, warn: true };
   }

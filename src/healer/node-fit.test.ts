@@ -122,7 +122,7 @@ describe('nodeFit: some node the pods may go to has room', () => {
     expect(nodeFit(room, { ...subject, nodeSelector: {}, tolerations: [{ key: 'pool', operator: 'Exists' }, { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] })).toEqual({ fits: true, node: 'cordoned' });
   });
 
-  test("a DaemonSet's new pods must fit on every node its pods run on, each its own pod credited, whatever the node's cordon, taints or Ready", () => {
+  test("a DaemonSet's new pods must fit on every node its pods run on, each its own pod credited unless it surges, whatever the node's cordon, taints or Ready", () => {
     const ds = new Set(['ds-uid']);
     const pod = (name: string, nodeName: string, owner: string, request: string): V1Pod => ({
       metadata: { name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: owner, controller: true }] },
@@ -131,14 +131,16 @@ describe('nodeFit: some node the pods may go to has room', () => {
     const room = roomOf([node('roomy', '4Gi'), node('full', '1Gi', { cordoned: true }), node('bare', '1Gi')]);
     addPods(room, [pod('a-1', 'roomy', 'ds-uid', '100Mi'), pod('a-2', 'full', 'ds-uid', '100Mi'), pod('other', 'full', 'x', '800Mi'), pod('other-2', 'bare', 'x', '1000Mi')]);
     // full: 1024 − 900 + 100 (its own pod) = 224Mi; bare runs none of its pods and is not asked.
-    expect(daemonSetFit(room, { requestBytes: 224 * MiB, owners: ds })).toEqual({ fits: true, node: '*' });
-    const no = daemonSetFit(room, { requestBytes: 225 * MiB, owners: ds });
+    expect(daemonSetFit(room, { requestBytes: 224 * MiB, owners: ds, surge: false })).toEqual({ fits: true, node: '*' });
+    const no = daemonSetFit(room, { requestBytes: 225 * MiB, owners: ds, surge: false });
     expect(no).toEqual({ fits: false, requestBytes: 225 * MiB, pinned: [{ node: 'full', roomBytes: 224 * MiB }], of: 2 });
     expect(noRoomMessage(no as Extract<typeof no, { fits: false }>)).toBe(
-      "the DaemonSet's new pods' memory request of 225Mi does not fit on 1 of the 2 node(s) its pods run on, where each must run (full has 224Mi, its own pod there counted as freed)",
+      "the DaemonSet's new pods' memory request of 225Mi does not fit on 1 of the 2 node(s) its pods run on, where each must run (full has 224Mi)",
     );
+    // A surging rolling update (maxSurge above 0) starts the new pod beside the old one: nothing is freed first.
+    expect(daemonSetFit(room, { requestBytes: 125 * MiB, owners: ds, surge: true })).toMatchObject({ fits: false, pinned: [{ node: 'full', roomBytes: 124 * MiB }] });
     // Where none of its pods runs yet, nothing to check.
-    expect(daemonSetFit(room, { requestBytes: 64 * 1024 * MiB, owners: new Set(['none']) }).fits).toBe(true);
+    expect(daemonSetFit(room, { requestBytes: 64 * 1024 * MiB, owners: new Set(['none']), surge: false }).fits).toBe(true);
   });
 
   test('no eligible node at all: no room, none best; a node without a readable allocatable memory has room for anything', () => {
@@ -147,4 +149,15 @@ describe('nodeFit: some node the pods may go to has room', () => {
     expect(noRoomMessage(no as Extract<typeof no, { fits: false }>)).toBe("no node has room for the new pods' memory request of 1Mi: of 1 node(s) (1 not Ready), none is left that its pods may go to");
     expect(nodeFit(roomOf([node('unknown', undefined)]), { requestBytes: 64 * 1024 * MiB, owners })).toEqual({ fits: true, node: 'unknown' });
   });
+});
+
+test('pods of a lower priority than the new ones hold no room (the scheduler preempts them); of the same or higher, they do', () => {
+  const owners = new Set(['rs']);
+  const pod = (name: string, priority: number | undefined, request: string): V1Pod => ({ metadata: { name }, spec: { nodeName: 'n', priority, containers: [c('c', { request })] } });
+  const room = roomOf([node('n', '1Gi')]);
+  addPods(room, [pod('batch', -10, '600Mi'), pod('web', 0, '300Mi'), pod('critical', 2_000_000_000, '100Mi')]);
+  expect(nodeFit(room, { requestBytes: 200 * MiB, owners }).fits).toBe(false); // every pod holds: 24Mi free
+  expect(nodeFit(room, { requestBytes: 600 * MiB, owners, priority: 0 }).fits).toBe(true); // the batch pod preempted: 624Mi
+  expect(nodeFit(room, { requestBytes: 625 * MiB, owners, priority: 0 }).fits).toBe(false);
+  expect(nodeFit(room, { requestBytes: 900 * MiB, owners, priority: 1_000_000 }).fits).toBe(true); // only the critical pod holds
 });

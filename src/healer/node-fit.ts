@@ -5,11 +5,12 @@
  * refusal must only come when no node can take the pod:
  * - affinity, topology spread, the pods-per-node bound, CPU and other resources are not checked;
  * - on each node, one pod of the workload is credited back (a rolling replacement frees it first);
+ * - pods of a lower priority than the new ones' hold no room (the scheduler preempts them);
  * - a node without a readable allocatable memory has room for anything.
  * A node autoscaler (Karpenter, cluster-autoscaler from zero, Fargate) makes room the nodes that
  * exist do not show: that is why the check is off by default.
  */
-import type { V1Container, V1Node, V1Pod, V1PodSpec, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1Node, V1Pod, V1PodSpec, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import { isSidecar } from './memory.js';
 import { floorToMebibytes, formatMebibytes, parseOptionalMemory } from './quantity.js';
 
@@ -75,6 +76,12 @@ export interface FitSubject {
   tolerations?: V1Toleration[];
   /** The workload's pods' controllers (a Deployment's ReplicaSets, a set's own uid): one of its pods on a node is credited back. */
   owners: ReadonlySet<string>;
+  /**
+   * The new pods' priority when they may preempt (`spec.priority`; not `preemptionPolicy: Never`):
+   * the scheduler evicts lower-priority pods to make room, so only pods of this priority or higher
+   * hold theirs. Undefined: every pod holds its room.
+   */
+  priority?: number;
 }
 
 /** One node as the check sees it. */
@@ -91,6 +98,8 @@ export interface NodeRoom {
   allocatableBytes: number | null;
   /** The requests of the non-terminal pods bound to it (DaemonSets' included). */
   requestedBytes: number;
+  /** The same by the pods' priority (`spec.priority`, 0 when unset): what preemption can and cannot take. */
+  byPriority: Map<number, number>;
   /** Controller uid → the largest request of its pods here. */
   byOwner: Map<string, number>;
 }
@@ -112,6 +121,7 @@ export function roomOf(nodes: readonly V1Node[], into: ClusterRoom = new Map()):
       taints: (n.spec?.taints ?? []).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'),
       allocatableBytes: bytes(n.status?.allocatable?.memory),
       requestedBytes: 0,
+      byPriority: new Map(),
       byOwner: new Map(),
     });
   }
@@ -125,6 +135,8 @@ export function addPods(room: ClusterRoom, pods: readonly V1Pod[]): void {
     if (!node || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
     const request = podMemoryRequest(p.spec);
     node.requestedBytes += request;
+    const priority = p.spec?.priority ?? 0;
+    node.byPriority.set(priority, (node.byPriority.get(priority) ?? 0) + request);
     const owner = p.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
     if (owner) node.byOwner.set(owner, Math.max(node.byOwner.get(owner) ?? 0, request));
   }
@@ -149,6 +161,16 @@ export type NodeFit =
   /** A DaemonSet's: the nodes running one of its pods whose room (that pod credited) is short of the new request. */
   | { fits: false; requestBytes: number; pinned: { node: string; roomBytes: number }[]; of: number };
 
+/** The room `node` has for the subject's pods: allocatable less what pods it cannot preempt hold, `credit` given back. */
+function roomOn(node: NodeRoom, s: Pick<FitSubject, 'priority'>, credit: number): number {
+  let held = node.requestedBytes;
+  if (s.priority !== undefined) {
+    held = 0;
+    for (const [priority, bytes] of node.byPriority) if (priority >= s.priority) held += bytes;
+  }
+  return node.allocatableBytes! - held + credit;
+}
+
 /** Whether some node the new pods may go to has room for their request, one pod of the workload credited back on each. */
 export function nodeFit(room: ClusterRoom, s: FitSubject): NodeFit {
   const out: Record<string, number> = {};
@@ -162,29 +184,36 @@ export function nodeFit(room: ClusterRoom, s: FitSubject): NodeFit {
     if (node.allocatableBytes === null) return { fits: true, node: node.name };
     let credit = 0;
     for (const owner of s.owners) credit = Math.max(credit, node.byOwner.get(owner) ?? 0);
-    const roomBytes = node.allocatableBytes - node.requestedBytes + credit;
+    const roomBytes = roomOn(node, s, credit);
     if (roomBytes >= s.requestBytes) return { fits: true, node: node.name };
     if (!best || roomBytes > best.roomBytes) best = { node: node.name, roomBytes };
   }
   return { fits: false, requestBytes: s.requestBytes, nodes: room.size, excluded: out, best };
 }
 
+/** Whether a DaemonSet's rolling update starts the new pod beside the old one (`maxSurge` above 0) rather than after deleting it. */
+export function daemonSetSurges(ds: V1DaemonSet): boolean {
+  const u = ds.spec?.updateStrategy;
+  const surge = u?.type === 'OnDelete' ? 0 : u?.rollingUpdate?.maxSurge;
+  return typeof surge === 'number' ? surge > 0 : typeof surge === 'string' ? parseFloat(surge) > 0 : false;
+}
+
 /**
- * A DaemonSet's pods cannot go elsewhere: each replacement runs on its node, where the rolling
- * update deletes the old pod first. So every node running one of its pods must have room for the
- * new request, that pod credited; cordons, taints and selectors do not matter there (it runs there
- * already, and tolerates the node's conditions by default). No such node: nothing to check.
+ * A DaemonSet's pods cannot go elsewhere: each replacement runs on its node. So every node running
+ * one of its pods must have room for the new request — its old pod credited where the rolling
+ * update deletes it first (`maxSurge` 0, the default), not where it surges (both run a while);
+ * cordons, taints and selectors do not matter there (it runs there already, and tolerates the
+ * node's conditions by default). No such node: nothing to check.
  */
-export function daemonSetFit(room: ClusterRoom, s: Pick<FitSubject, 'requestBytes' | 'owners'>): NodeFit {
+export function daemonSetFit(room: ClusterRoom, s: Pick<FitSubject, 'requestBytes' | 'owners' | 'priority'> & { surge: boolean }): NodeFit {
   const pinned: { node: string; roomBytes: number }[] = [];
   let of = 0;
   for (const node of room.values()) {
     const here = [...s.owners].filter((o) => node.byOwner.has(o));
     if (here.length === 0) continue;
     of++;
-    const own = Math.max(...here.map((o) => node.byOwner.get(o)!));
     if (node.allocatableBytes === null) continue;
-    const roomBytes = node.allocatableBytes - node.requestedBytes + own;
+    const roomBytes = roomOn(node, s, s.surge ? 0 : Math.max(...here.map((o) => node.byOwner.get(o)!)));
     if (roomBytes < s.requestBytes) pinned.push({ node: node.name, roomBytes });
   }
   return pinned.length === 0 ? { fits: true, node: '*' } : { fits: false, requestBytes: s.requestBytes, pinned, of };
@@ -195,7 +224,7 @@ export function noRoomMessage(f: Extract<NodeFit, { fits: false }>): string {
   if ('pinned' in f) {
     const short = f.pinned.slice(0, 5).map((p) => `${p.node} has ${formatMebibytes(floorToMebibytes(Math.max(0, p.roomBytes)))}`);
     const more = f.pinned.length > 5 ? ` and ${f.pinned.length - 5} more` : '';
-    return `the DaemonSet's new pods' memory request of ${formatMebibytes(f.requestBytes)} does not fit on ${f.pinned.length} of the ${f.of} node(s) its pods run on, where each must run (${short.join(', ')}${more}, its own pod there counted as freed)`;
+    return `the DaemonSet's new pods' memory request of ${formatMebibytes(f.requestBytes)} does not fit on ${f.pinned.length} of the ${f.of} node(s) its pods run on, where each must run (${short.join(', ')}${more})`;
   }
   const left = Object.entries(f.excluded).map(([why, n]) => `${n} ${why}`);
   const most = f.best

@@ -243,20 +243,48 @@ describe('only raises that raise the pods\' request are checked', () => {
 });
 
 describe('review of the first build: what the check must not hold back, and what it must see', () => {
-  test('app and proxy killed together, the app\'s raise fits no node: the proxy (its request below its limit: no scheduling change) is still raised, the app named as not raised', async () => {
-    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2'], nodeMemory: '1Gi' });
-    w.cluster.behave('api:1', 'oom-at:1000Mi');
-    w.cluster.behave('proxy:1', 'oom-at:100Mi');
-    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: 2, memory: '900Mi', annotations: HEAL });
-    d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '64Mi' }, requests: { memory: '32Mi' } } });
+  /** Deployment `api` (its app at `app`, request = limit, killed at `appOom`; a proxy of 64Mi asking `proxyRequest`, killed at `proxyOom`) on two nodes of `nodeMemory`. */
+  async function appAndProxy(o: { nodeMemory: string; replicas: number; app: string; appOom: string; proxyRequest: string; proxyOom: string }): Promise<void> {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2'], nodeMemory: o.nodeMemory });
+    w.cluster.behave('api:1', `oom-at:${o.appOom}`);
+    w.cluster.behave('proxy:1', `oom-at:${o.proxyOom}`);
+    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: o.replicas, memory: o.app, annotations: HEAL });
+    d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '64Mi' }, requests: { memory: o.proxyRequest } } });
     w.kube.put(d);
+  }
+  const apiContainers = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers.map(memory);
+
+  test('app and proxy killed together, the app\'s raise fits no node: the proxy (its request below its limit: no scheduling change) is still raised, the app named as not raised', async () => {
+    await appAndProxy({ nodeMemory: '1Gi', replicas: 2, app: '900Mi', appOom: '1000Mi', proxyRequest: '32Mi', proxyOom: '100Mi' });
     const a = await w.start({ name: 'a', nodeFit: 'refuse' });
     expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
-    const containers = w.get<V1Deployment>('apps/v1', 'Deployment', 'api').spec!.template.spec!.containers;
-    expect(containers.map(memory)).toEqual(['900Mi/900Mi', '164Mi/32Mi']);
+    expect(apiContainers()).toEqual(['900Mi/900Mi', '164Mi/32Mi']);
     const applied = a.healer.reports.find((r) => r.result === 'applied')!;
     expect(applied.message).toMatch(/^raised the memory limit of proxy: 64Mi → 164Mi; not raised: memory limit of app: no node has room for the new pods' memory request of 1112Mi: /);
     expect(w.patches('deployments/api').map((p) => p.status)).toEqual([200]);
+  });
+
+  test("Guaranteed app and proxy (request = limit) killed together, the proxy's raise fits alone and the app's does not: the proxy is raised, the app named", async () => {
+    // The pod: 850 + 64 = 914Mi. The app raised: 1020 + 64 = 1084Mi, no node; the proxy raised: 850 + 164 = 1014Mi, fits.
+    await appAndProxy({ nodeMemory: '1Gi', replicas: 1, app: '850Mi', appOom: '1100Mi', proxyRequest: '64Mi', proxyOom: '100Mi' });
+    const a = await w.start({ name: 'a', nodeFit: 'refuse' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+    expect(apiContainers()).toEqual(['850Mi/850Mi', '164Mi/164Mi']);
+    expect(a.healer.reports.find((r) => r.result === 'applied')!.message).toMatch(/^raised the memory limit of proxy: 64Mi → 164Mi \(request → 164Mi\); not raised: memory limit of app: no node has room for the new pods' memory request of 1084Mi/);
+  });
+
+  test("a raise left out for the nodes' room does not shrink the others': under a LimitRange Pod max, the proxy is raised by its whole step", async () => {
+    // Nodes of 960Mi: the pod (850 + 32 = 882Mi) fits; the app raised to 1020Mi (1052Mi with the proxy's request) does not, nor later to what the Pod max leaves it (936Mi, 968Mi).
+    await appAndProxy({ nodeMemory: '960Mi', replicas: 1, app: '850Mi', appOom: '1100Mi', proxyRequest: '32Mi', proxyOom: '150Mi' });
+    w.kube.put({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'pod-max', namespace: NS }, spec: { limits: [{ type: 'Pod', max: { memory: '1100Mi' } }] } });
+    // Both killed before the healer starts: its first look decides the app's kill (the pod's first container) with the proxy's beside it.
+    expect(await w.advance(1800, { until: () => w.pods({ app: 'api' }).some((p) => (p.status?.containerStatuses ?? []).every((c) => c.lastState?.terminated?.reason === 'OOMKilled')) })).toBe(true);
+    const a = await w.start({ name: 'a', nodeFit: 'refuse' });
+    expect(await w.advance(3600, { until: () => a.healer.reports.some((r) => r.result === 'applied') })).toBe(true);
+    // The app left out: the Pod max leaves 1100 − 850 = 250Mi for the proxy, room for its 100Mi step
+    // (counting the app's refused raise, 1100 − 1020 = 80Mi: the proxy clamped to 80Mi, and killed again).
+    expect(apiContainers()).toEqual(['850Mi/850Mi', '164Mi/32Mi']);
+    expect(a.healer.reports.find((r) => r.result === 'applied')!.message).toMatch(/^raised the memory limit of proxy: 64Mi → 164Mi; not raised: memory limit of app: no node has room/);
   });
 
   test("a DaemonSet's raise must fit on every node its pods run on: one node full (its pod credited) refuses it under refuse — its pod there would be deleted and its replacement stay Pending", async () => {
@@ -296,19 +324,36 @@ describe('review of the first build: what the check must not hold back, and what
   });
 });
 
-test("a VPA that sets the container's request (RequestsOnly): the pods get the VPA's request, not the raised limit, so the raise is not checked — no read, raised under refuse", async () => {
-  const VPA_TYPE = { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true };
-  w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi', fake: { resources: [VPA_TYPE] } });
-  oneLeak(w);
-  w.kube.put({
-    apiVersion: 'autoscaling.k8s.io/v1',
-    kind: 'VerticalPodAutoscaler',
-    metadata: { name: 'cache', namespace: NS },
-    spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cache' }, resourcePolicy: { containerPolicies: [{ containerName: '*', controlledValues: 'RequestsOnly' }] } },
+describe("a VPA that sets the container's request (RequestsOnly) caps its target at the container's limit: the raise is checked against what the pods will ask", () => {
+  /** One node of 1Gi, cache (900Mi, request = limit) OOM-killed once, a RequestsOnly VPA on it recommending `target` (none: no recommendation yet). The fake cluster has no VPA admission: only the healer's decision is looked at. */
+  async function world(target: string | undefined): Promise<Replica> {
+    const VPA_TYPE = { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true };
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi', fake: { resources: [VPA_TYPE] } });
+    oneLeak(w);
+    w.kube.put({
+      apiVersion: 'autoscaling.k8s.io/v1',
+      kind: 'VerticalPodAutoscaler',
+      metadata: { name: 'cache', namespace: NS },
+      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cache' }, resourcePolicy: { containerPolicies: [{ containerName: '*', controlledValues: 'RequestsOnly' }] } },
+      ...(target ? { status: { recommendation: { containerRecommendations: [{ containerName: 'app', target: { memory: target } }] } } } : {}),
+    });
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL }));
+    await w.quiet();
+    return firstReport('refuse');
+  }
+
+  test('its target (300Mi) below the old limit: the pods ask 300Mi before and after, so nothing to check — no read, raised under refuse', async () => {
+    const a = await world('300Mi');
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)']);
+    expect(roomReads()).toEqual([]);
   });
-  w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL }));
-  await w.quiet();
-  const a = await firstReport('refuse');
-  expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 900Mi → 1080Mi (request → 1080Mi)']);
-  expect(roomReads()).toEqual([]);
+
+  test('its target above the old limit (after the OOM kill, 2Gi), or no recommendation yet: the pods will ask the new limit, checked and refused where no node has room', async () => {
+    for (const target of ['2Gi', undefined]) {
+      const a = await world(target);
+      expect(summary(w)).toEqual(['Deployment/cache oom-bump/refused/no-node-room']);
+      expect(a.healer.reports[0]!.message).toContain("no node has room for the new pods' memory request of 1080Mi");
+      await w.close();
+    }
+  });
 });

@@ -13,7 +13,8 @@
 
 /** What the healer reads of a VerticalPodAutoscaler. */
 export interface Vpa {
-  metadata?: { name?: string };
+  metadata?: { name?: string; creationTimestamp?: Date | string };
+  status?: { recommendation?: { containerRecommendations?: { containerName?: string; target?: Record<string, string> }[] } };
   spec?: {
     targetRef?: { kind?: string; name?: string };
     updatePolicy?: { updateMode?: string };
@@ -28,21 +29,37 @@ interface ContainerPolicy {
   controlledValues?: string;
 }
 
-/** How a VPA sets `container`'s memory in the workload `kind`/`name`: its limit too, or only its request; null when none does. */
+/** Older first, then by name: VPA's admission applies the oldest of several matching a pod (its `Stronger`). */
+const oldestFirst = (a: Vpa, b: Vpa): number => {
+  const t = (v: Vpa) => new Date(v.metadata?.creationTimestamp ?? 0).getTime() || 0;
+  return t(a) - t(b) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
+};
+
+/**
+ * How a VPA sets `container`'s memory in the workload `kind`/`name`: its limit too, or only its
+ * request; null when none does. Of several VPAs on the workload (a misconfiguration VPA warns
+ * about) the oldest not `Off` decides, as VPA's admission picks it.
+ */
 export function vpaMemoryControl(vpas: readonly Vpa[], kind: string, name: string, container: string): { vpa: Vpa; limit: boolean } | null {
-  let requestsOnly: Vpa | null = null;
-  for (const v of vpas) {
-    if (v.spec?.targetRef?.kind !== kind || v.spec.targetRef.name !== name) continue;
-    if (v.spec.updatePolicy?.updateMode === 'Off') continue;
-    const policies = v.spec.resourcePolicy?.containerPolicies ?? [];
-    // VPA's own lookup: the container's name, else `*`; a policy naming no container applies to none.
-    const policy = policies.find((p) => p.containerName === container) ?? policies.find((p) => p.containerName === '*');
-    if (policy?.mode === 'Off') continue;
-    if (policy?.controlledResources && !policy.controlledResources.includes('memory')) continue;
-    if (policy?.controlledValues !== 'RequestsOnly') return { vpa: v, limit: true };
-    requestsOnly ??= v;
+  const v = vpas.filter((v) => v.spec?.targetRef?.kind === kind && v.spec.targetRef.name === name && v.spec.updatePolicy?.updateMode !== 'Off').sort(oldestFirst)[0];
+  if (!v) return null;
+  const policies = v.spec?.resourcePolicy?.containerPolicies ?? [];
+  // VPA's own lookup: the container's name, else the last `*`; a policy naming no container applies to none.
+  const policy = policies.find((p) => p.containerName === container) ?? policies.findLast((p) => p.containerName === '*');
+  if (policy?.mode === 'Off') return null;
+  if (policy?.controlledResources && !policy.controlledResources.includes('memory')) return null;
+  return { vpa: v, limit: policy?.controlledValues !== 'RequestsOnly' };
+}
+
+/** The memory the VPA recommends for `container` (its `target`), in bytes as parsed by `parse`; null when it has none. */
+export function vpaMemoryTarget(v: Vpa, container: string, parse: (q: string) => number): number | null {
+  const target = v.status?.recommendation?.containerRecommendations?.find((r) => r.containerName === container)?.target?.memory;
+  if (target === undefined) return null;
+  try {
+    return parse(target);
+  } catch {
+    return null;
   }
-  return requestsOnly ? { vpa: requestsOnly, limit: false } : null;
 }
 
 /** The VPA that sets `container`'s memory limit in the workload `kind`/`name`, or null. */

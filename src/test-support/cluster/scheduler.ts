@@ -35,13 +35,17 @@ const requestOf = (c: Container): number => memoryOf(c.resources?.requests?.memo
  * The memory a pod requests of a node, as kube-scheduler's NodeResourcesFit computes it
  * (`computePodResourceRequest` in pkg/scheduler/framework/plugins/noderesources/fit.go, which calls
  * `PodRequests` of k8s.io/component-helpers/resource/helpers.go): pod-level requests when the pod
- * sets them (KEP-2837; an unset pod-level request is its limit, as the API server defaults it);
+ * sets them (KEP-2837; an unset pod-level request is its limit when no container states its
+ * memory, else the containers' sum, as the API server defaults it);
  * otherwise the containers' requests summed, restartable init containers (sidecars) included, or
  * — when larger — the largest of the regular init containers' requests, each plus the sidecars
  * declared before it (they run beside it); then the pod's `overhead` added.
  */
 export function podMemoryRequest(spec: PodSpecLike | undefined): number {
-  const podLevel = memoryOf(spec?.resources?.requests?.memory) ?? memoryOf(spec?.resources?.limits?.memory);
+  // A pod-level limit alone is the pod's request only when no container states its memory; else the
+  // API server defaults the pod's request to the containers' sum (KEP-2837's defaulting).
+  const stated = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some((c) => c.resources?.requests?.memory !== undefined || c.resources?.limits?.memory !== undefined);
+  const podLevel = memoryOf(spec?.resources?.requests?.memory) ?? (stated ? undefined : memoryOf(spec?.resources?.limits?.memory));
   let request: number;
   if (podLevel !== undefined) request = podLevel;
   else {
