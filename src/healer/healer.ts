@@ -877,10 +877,12 @@ export class Healer {
     // --heal-node-fit, one more guard of each raise once planned, beside those made before it in the
     // patch (so one no node can hold neither blocks nor shrinks the others); read before a budget
     // slot is held (the read may take a while). Its notes and warning go with the report.
-    const fitSaid = { notes: new Set<string>(), warn: false };
+    // One note of each kind (unchecked, warning, preemption): the latest, which counts every raise before it.
+    const fitSaid = { notes: new Map<string, string>(), warn: false };
+    let revisionSpec: Promise<V1PodSpec | undefined> | undefined;
     const fits = async (accepted: readonly OomRaise[], r: OomRaise): Promise<Outcome | null> => {
-      const v = await this.nodeFitCheck(w, spec, pod, replicaSets, accepted, r, vpas);
-      if (v.note) fitSaid.notes.add(v.note);
+      const v = await this.nodeFitCheck(w, spec, pod, accepted, r, vpas, () => (revisionSpec ??= this.removedSince(w, spec, pod, replicaSets)), replicaSets);
+      if (v.note) fitSaid.notes.set(v.note.kind, v.note.text);
       fitSaid.warn ||= v.warn;
       return v.refusal;
     };
@@ -897,7 +899,9 @@ export class Healer {
     await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, vpaRefusal, fits, now, raises, notRaised);
     if (raises.length === 0) {
       // Nothing to raise: refused as before — the VPA, the cooldown, the nodes' room, the budget, then the plan.
-      if (own!.reason === 'vpa' || own!.reason === 'cooldown' || own!.reason === 'no-node-room') return own;
+      // A VPA's or the nodes' refusal names the other containers killed with it and why they were not raised either.
+      if (own!.reason === 'vpa' || own!.reason === 'no-node-room') return { ...own!, message: `${own!.message}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}` };
+      if (own!.reason === 'cooldown') return own;
       return this.budget.allows(now) ? own : this.budgetSpent();
     }
     const slot = this.budget.reserve(now);
@@ -911,7 +915,7 @@ export class Healer {
       return `${r.failure.container}: ${formatMebibytes(r.fromBytes)}${killedNote} → ${formatMebibytes(r.plan.limitBytes)}${request}${clamped}`;
     };
     const parts = raises.map(part);
-    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}${[...fitSaid.notes].join('')}`;
+    const what = `memory limit of ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', of ')}, and of ${parts.at(-1)}`}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}${[...fitSaid.notes.values()].join('')}`;
     const warn = fitSaid.warn ? { warn: true } : {};
     if (await this.dryRun(meta.namespace!)) return { result: 'dry-run', reason: 'dry-run', message: `would raise the ${what}`, ...warn };
     if (!this.leadingFor(w, 'oom-bump', failure)) return null;
@@ -1699,21 +1703,32 @@ export class Healer {
    * unchecked, said in the report (`note`) and warned in the log once until it can be read again:
    * the check never holds healing back.
    */
-  private async nodeFitCheck(w: Workload, spec: V1PodSpec, pod: V1Pod, replicaSets: readonly V1ReplicaSet[], accepted: readonly OomRaise[], r: OomRaise, vpas: readonly Vpa[]): Promise<{ refusal: Outcome | null; note: string; warn: boolean }> {
-    const none = { refusal: null, note: '', warn: false };
+  private async nodeFitCheck(
+    w: Workload,
+    spec: V1PodSpec,
+    pod: V1Pod,
+    accepted: readonly OomRaise[],
+    r: OomRaise,
+    vpas: readonly Vpa[],
+    /** removedSince's answer, read once per decision. */
+    revisionSpec: () => Promise<V1PodSpec | undefined>,
+    replicaSets: readonly V1ReplicaSet[],
+  ): Promise<{ refusal: Outcome | null; note: { kind: 'unchecked' | 'warning' | 'preempts'; text: string } | null; warn: boolean }> {
+    const none = { refusal: null, note: null, warn: false };
     const mode = this.o.nodeFit ?? 'off';
     if (mode === 'off') return none;
     const meta = w.object.metadata!;
     let fit: ReturnType<typeof nodeFit>;
     try {
-      const own = await this.removedSince(w, spec, pod, replicaSets);
-      // The requests a RequestsOnly VPA gives its containers: its target, capped at each one's limit.
+      const own = await revisionSpec();
+      // The requests a VPA gives the containers it sets: its target — capped at the limit when it sets
+      // requests only (RequestsOnly), as is (the limit scaled with it) when it sets both.
       const vpaRequests = (s: V1PodSpec): V1PodSpec => ({
         ...s,
         containers: s.containers.map((c) => {
           const control = vpaMemoryControl(vpas, w.kind, meta.name!, c.name);
-          const target = control && !control.limit ? vpaMemoryTarget(control.vpa, c.name, parseMemoryQuantity) : null;
-          const limit = parseOptionalMemory(c.resources?.limits?.memory);
+          const target = control ? vpaMemoryTarget(control.vpa, c.name, parseMemoryQuantity) : null;
+          const limit = control?.limit ? null : parseOptionalMemory(c.resources?.limits?.memory);
           if (target === null) return c;
           const request = limit === null ? target : Math.min(target, limit);
           return { ...c, resources: { ...c.resources, requests: { ...c.resources?.requests, memory: `${request}` } } };
@@ -1731,9 +1746,11 @@ export class Healer {
       const uid = meta.uid;
       // The workload's pods' controllers: a Deployment's ReplicaSets, or the set itself.
       const owners = new Set(w.kind === 'Deployment' ? replicaSets.filter((rs) => ownerOf(rs)?.uid === uid).map((rs) => rs.metadata?.uid ?? '') : [uid ?? '']);
-      // As admission made the pods: a RuntimeClass's, a namespace's or a webhook's tolerations and nodeSelector beside the template's.
+      // As admission made the pods: a RuntimeClass's, a namespace's or a webhook's tolerations beside the
+      // template's (an old revision's kept too: that errs toward raising). The nodeSelector is the
+      // template's alone: the failed pod's is its own revision's, which a release may have moved since.
       const tolerations = [...(planned.tolerations ?? []), ...(pod.spec?.tolerations ?? [])];
-      const nodeSelector = { ...planned.nodeSelector, ...pod.spec?.nodeSelector };
+      const nodeSelector = planned.nodeSelector;
       const priority = pod.spec?.preemptionPolicy === 'Never' ? undefined : (pod.spec?.priority ?? 0);
       fit =
         w.kind === 'DaemonSet'
@@ -1746,14 +1763,14 @@ export class Healer {
         const grant = statusOf(err) === 403 ? ' (grant "list" on nodes, and on pods in all namespaces)' : '';
         this.o.log.warn(`could not read the nodes' room: memory raises are made without checking it until it can be read${grant} (--heal-node-fit)`, { workload: `${w.kind}/${meta.name}`, namespace: meta.namespace, error: cause });
       }
-      return { ...none, note: `; the nodes' room could not be checked (${cause}): raised without it` };
+      return { ...none, note: { kind: 'unchecked', text: `; the nodes' room could not be checked (${cause}): raised without it` } };
     }
-    if (fit.fits) return none;
+    if (fit.fits) return fit.preempts ? { ...none, note: { kind: 'preempts', text: `; the new pods fit only by preempting lower-priority pods (on ${fit.node}, say)` } } : none;
     const said = noRoomMessage(fit);
     if (mode === 'refuse') {
       return { ...none, refusal: this.refused('no-node-room', `memory limit of ${r.failure.container}: ${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`) };
     }
-    return { ...none, note: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)`, warn: true };
+    return { ...none, note: { kind: 'warning', text: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)` }, warn: true };
   }
 
   /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */

@@ -157,7 +157,8 @@ test('pods of a lower priority than the new ones hold no room (the scheduler pre
   const room = roomOf([node('n', '1Gi')]);
   addPods(room, [pod('batch', -10, '600Mi'), pod('web', 0, '300Mi'), pod('critical', 2_000_000_000, '100Mi')]);
   expect(nodeFit(room, { requestBytes: 200 * MiB, owners }).fits).toBe(false); // every pod holds: 24Mi free
-  expect(nodeFit(room, { requestBytes: 600 * MiB, owners, priority: 0 }).fits).toBe(true); // the batch pod preempted: 624Mi
+  expect(nodeFit(room, { requestBytes: 600 * MiB, owners, priority: 0 })).toEqual({ fits: true, node: 'n', preempts: true }); // the batch pod preempted: 624Mi
+  expect(nodeFit(room, { requestBytes: 20 * MiB, owners, priority: 0 })).toEqual({ fits: true, node: 'n' }); // room without preempting anyone
   expect(nodeFit(room, { requestBytes: 625 * MiB, owners, priority: 0 }).fits).toBe(false);
   expect(nodeFit(room, { requestBytes: 900 * MiB, owners, priority: 1_000_000 }).fits).toBe(true); // only the critical pod holds
 });

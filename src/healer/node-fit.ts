@@ -155,7 +155,8 @@ function excluded(node: NodeRoom, s: FitSubject): string | null {
 }
 
 export type NodeFit =
-  | { fits: true; node: string }
+  /** `preempts`: only by preempting lower-priority pods there (none eligible fits without). */
+  | { fits: true; node: string; preempts?: boolean }
   /** `best`: the eligible node with the most room (its own pod credited), null when none is eligible. */
   | { fits: false; requestBytes: number; nodes: number; excluded: Record<string, number>; best: { node: string; roomBytes: number } | null }
   /** A DaemonSet's: the nodes running one of its pods whose room (that pod credited) is short of the new request. */
@@ -175,6 +176,7 @@ function roomOn(node: NodeRoom, s: Pick<FitSubject, 'priority'>, credit: number)
 export function nodeFit(room: ClusterRoom, s: FitSubject): NodeFit {
   const out: Record<string, number> = {};
   let best: { node: string; roomBytes: number } | null = null;
+  let preempting: string | undefined;
   for (const node of room.values()) {
     const why = excluded(node, s);
     if (why) {
@@ -185,9 +187,14 @@ export function nodeFit(room: ClusterRoom, s: FitSubject): NodeFit {
     let credit = 0;
     for (const owner of s.owners) credit = Math.max(credit, node.byOwner.get(owner) ?? 0);
     const roomBytes = roomOn(node, s, credit);
-    if (roomBytes >= s.requestBytes) return { fits: true, node: node.name };
+    if (roomBytes >= s.requestBytes) {
+      if (s.priority === undefined || roomOn(node, {}, credit) >= s.requestBytes) return { fits: true, node: node.name };
+      preempting ??= node.name;
+      continue;
+    }
     if (!best || roomBytes > best.roomBytes) best = { node: node.name, roomBytes };
   }
+  if (preempting) return { fits: true, node: preempting, preempts: true };
   return { fits: false, requestBytes: s.requestBytes, nodes: room.size, excluded: out, best };
 }
 

@@ -357,3 +357,66 @@ describe("a VPA that sets the container's request (RequestsOnly) caps its target
     }
   });
 });
+
+describe('third review: the template decides where the new pods go, what a VPA sets counts, every container left out is said', () => {
+  test("the template's nodeSelector, not the failed pod's: a paused Deployment moved from pool a to pool b is raised where pool b has room", async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    editNode('node-1', (n) => void (n.metadata!.labels = { ...n.metadata!.labels, pool: 'a' }));
+    editNode('node-2', (n) => {
+      n.status!.allocatable = { ...n.status!.allocatable, memory: '4Gi' };
+      n.metadata!.labels = { ...n.metadata!.labels, pool: 'b' };
+    });
+    const d = deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '900Mi', annotations: HEAL });
+    d.spec!.template.spec!.nodeSelector = { pool: 'a' };
+    w.kube.put(d);
+    await w.quiet();
+    // Paused, then moved to pool b: its pods stay on pool a until it is resumed.
+    const moved = template();
+    moved.spec!.paused = true;
+    moved.spec!.template.spec!.nodeSelector = { pool: 'b' };
+    w.kube.put(moved);
+    await w.quiet();
+    expect(cache().map((p) => `${p.spec!.nodeName} ${p.spec!.nodeSelector?.pool}`)).toEqual(['node-1 a']);
+    await firstReport('refuse');
+    expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+  });
+
+  test("a VPA setting the proxy's requests and limits (its target 50Mi, the template 200Mi): the pods ask its target, and the app's raise fits", async () => {
+    const VPA_TYPE = { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true };
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi', fake: { resources: [VPA_TYPE] } });
+    w.cluster.behave('api:1', 'oom-at:900Mi');
+    w.kube.put({
+      apiVersion: 'autoscaling.k8s.io/v1',
+      kind: 'VerticalPodAutoscaler',
+      metadata: { name: 'api', namespace: NS },
+      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, resourcePolicy: { containerPolicies: [{ containerName: 'app', mode: 'Off' }, { containerName: 'proxy' }] } },
+      status: { recommendation: { containerRecommendations: [{ containerName: 'proxy', target: { memory: '50Mi' } }] } },
+    });
+    // VPA's admission, as it sets the proxy's resources (request = target, limit in proportion).
+    w.kube.mutateOnCreate('v1', 'Pod', (p) => {
+      for (const c of (p as V1Pod).spec!.containers) if (c.name === 'proxy') c.resources = { limits: { memory: '50Mi' }, requests: { memory: '50Mi' } };
+    });
+    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: 1, memory: '800Mi', annotations: HEAL });
+    d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '200Mi' }, requests: { memory: '200Mi' } } });
+    w.kube.put(d);
+    await w.quiet();
+    const a = await firstReport('refuse');
+    // 960 + 50 = 1010Mi of a 1024Mi node (960 + 200 = 1160Mi, counting the template's proxy).
+    expect(a.healer.reports.map((r) => `${r.result} ${r.message}`)).toEqual(['applied raised the memory limit of app: 800Mi → 960Mi (request → 960Mi)']);
+  });
+
+  test('app and proxy killed together and neither fits: the refusal names both', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi' });
+    w.cluster.behave('api:1', 'oom-at:1100Mi');
+    w.cluster.behave('proxy:1', 'oom-at:400Mi');
+    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: 1, memory: '850Mi', annotations: HEAL });
+    d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '150Mi' }, requests: { memory: '150Mi' } } });
+    w.kube.put(d);
+    expect(await w.advance(1800, { until: () => w.pods({ app: 'api' }).some((p) => (p.status?.containerStatuses ?? []).every((c) => c.lastState?.terminated?.reason === 'OOMKilled')) })).toBe(true);
+    const a = await firstReport('refuse');
+    expect(summary(w)).toEqual(['Deployment/api oom-bump/refused/no-node-room']);
+    expect(a.healer.reports[0]!.message).toMatch(/^memory limit of (app|proxy): no node has room .*; not raised: memory limit of (proxy|app): no node has room /);
+    expect(w.patches('deployments/api')).toEqual([]);
+  });
+});
