@@ -169,6 +169,17 @@ function oomUndo(w: Workload, raises: readonly OomRaise[]): string {
   return `kubectl -n ${namespace} set resources ${target} -c ${one!.name} --limits=memory=${one!.limit}${one!.request ? ` --requests=memory=${one!.request}` : ''}`;
 }
 
+/** What every no-node-room refusal ends with: said once when several are joined. */
+const NO_ROOM_TAIL = ": the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)";
+
+/** A refusal and the other containers' of the same reason, as one message: their shared ending said once, at the end. */
+function joinRefusals(own: Outcome, others: readonly Outcome[]): string {
+  if (others.length === 0) return own.message;
+  const tail = [own, ...others].every((o) => o.message.endsWith(NO_ROOM_TAIL)) ? NO_ROOM_TAIL : '';
+  const head = (o: Outcome) => (tail ? o.message.slice(0, -tail.length) : o.message);
+  return `${head(own)}${others.map((o) => `; and ${head(o)}`).join('')}${tail}`;
+}
+
 /** A namespace's LimitRanges and ResourceQuotas, listed once for every container a raise decision caps. */
 type NamespaceLimits = { ranges: V1LimitRange[]; quotas: V1ResourceQuota[] };
 
@@ -877,7 +888,7 @@ export class Healer {
     // --heal-node-fit, one more guard of each raise once planned, beside those made before it in the
     // patch (so one no node can hold neither blocks nor shrinks the others); read before a budget
     // slot is held (the read may take a while). Its notes and warning go with the report.
-    // One note of each kind (unchecked, warning, preemption): the latest, which counts every raise before it.
+    // One note of each kind (unchecked; the fit: a warning or a preemption): the latest, which counts every raise before it.
     const fitSaid = { notes: new Map<string, string>(), warn: false };
     let revisionSpec: Promise<V1PodSpec | undefined> | undefined;
     const fits = async (accepted: readonly OomRaise[], r: OomRaise): Promise<Outcome | null> => {
@@ -900,7 +911,8 @@ export class Healer {
     if (raises.length === 0) {
       // Nothing to raise: refused as before — the VPA, the cooldown, the nodes' room, the budget, then the plan.
       // A VPA's or the nodes' refusal names the other containers killed with it and why they were not raised either.
-      if (own!.reason === 'vpa' || own!.reason === 'no-node-room') return { ...own!, message: `${own!.message}${notRaised.map((o) => `; not raised: ${o.message}`).join('')}` };
+      // (Only those refused for the same reason: another reason's decision is reported on its own, not silenced as a repeat of this one.)
+      if (own!.reason === 'vpa' || own!.reason === 'no-node-room') return { ...own!, message: joinRefusals(own!, notRaised.filter((o) => o.reason === own!.reason)) };
       if (own!.reason === 'cooldown') return own;
       return this.budget.allows(now) ? own : this.budgetSpent();
     }
@@ -1713,7 +1725,7 @@ export class Healer {
     /** removedSince's answer, read once per decision. */
     revisionSpec: () => Promise<V1PodSpec | undefined>,
     replicaSets: readonly V1ReplicaSet[],
-  ): Promise<{ refusal: Outcome | null; note: { kind: 'unchecked' | 'warning' | 'preempts'; text: string } | null; warn: boolean }> {
+  ): Promise<{ refusal: Outcome | null; note: { kind: 'unchecked' | 'fit'; text: string } | null; warn: boolean }> {
     const none = { refusal: null, note: null, warn: false };
     const mode = this.o.nodeFit ?? 'off';
     if (mode === 'off') return none;
@@ -1751,7 +1763,11 @@ export class Healer {
       // template's alone: the failed pod's is its own revision's, which a release may have moved since.
       const tolerations = [...(planned.tolerations ?? []), ...(pod.spec?.tolerations ?? [])];
       const nodeSelector = planned.nodeSelector;
-      const priority = pod.spec?.preemptionPolicy === 'Never' ? undefined : (pod.spec?.priority ?? 0);
+      // The pods' priority as the failed pod has it — unless the template names another class, whose
+      // value is not read: then any pod may be preempted for all the check knows (errs toward raising).
+      const samePriority = (planned.priorityClassName ?? '') === (pod.spec?.priorityClassName ?? '');
+      const preemption = (samePriority ? pod.spec?.preemptionPolicy : planned.preemptionPolicy) !== 'Never';
+      const priority = !preemption ? undefined : samePriority ? (pod.spec?.priority ?? 0) : Number.MAX_SAFE_INTEGER;
       fit =
         w.kind === 'DaemonSet'
           ? daemonSetFit(room, { requestBytes, owners, priority, surge: daemonSetSurges(w.object as V1DaemonSet) })
@@ -1765,12 +1781,12 @@ export class Healer {
       }
       return { ...none, note: { kind: 'unchecked', text: `; the nodes' room could not be checked (${cause}): raised without it` } };
     }
-    if (fit.fits) return fit.preempts ? { ...none, note: { kind: 'preempts', text: `; the new pods fit only by preempting lower-priority pods (on ${fit.node}, say)` } } : none;
+    if (fit.fits) return fit.preempts ? { ...none, note: { kind: 'fit', text: `; the new pods fit only by preempting lower-priority pods (on ${fit.node}${fit.node === '*' ? '' : ', say'})` } } : none;
     const said = noRoomMessage(fit);
     if (mode === 'refuse') {
-      return { ...none, refusal: this.refused('no-node-room', `memory limit of ${r.failure.container}: ${said}: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised (--heal-node-fit refuse: with a node autoscaler, use warn or off)`) };
+      return { ...none, refusal: this.refused('no-node-room', `memory limit of ${r.failure.container}: ${said}${NO_ROOM_TAIL}`) };
     }
-    return { ...none, note: { kind: 'warning', text: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)` }, warn: true };
+    return { ...none, note: { kind: 'fit', text: `; warning: ${said}: the rollout's new pods stay Unschedulable and the workload a pod short unless a node is added (--heal-node-fit warn)` }, warn: true };
   }
 
   /** A namespace's LimitRanges or ResourceQuotas; none when this service account may not list them (said once per namespace and kind). */

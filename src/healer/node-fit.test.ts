@@ -139,6 +139,12 @@ describe('nodeFit: some node the pods may go to has room', () => {
     );
     // A surging rolling update (maxSurge above 0) starts the new pod beside the old one: nothing is freed first.
     expect(daemonSetFit(room, { requestBytes: 125 * MiB, owners: ds, surge: true })).toMatchObject({ fits: false, pinned: [{ node: 'full', roomBytes: 124 * MiB }] });
+    // Room that only preempting a lower-priority pod makes is said as such.
+    addPods(room, [{ metadata: { name: 'low' }, spec: { nodeName: 'roomy', priority: -1, containers: [c('c', { request: '3900Mi' })] } }]);
+    expect(daemonSetFit(room, { requestBytes: 225 * MiB, owners: ds, surge: false, priority: 0 })).toMatchObject({ fits: false }); // full's 224Mi
+    // roomy: 196Mi beside the low-priority pod, 4Gi once it is preempted; full: 224Mi.
+    expect(daemonSetFit(room, { requestBytes: 210 * MiB, owners: ds, surge: false, priority: 0 })).toEqual({ fits: true, node: '*', preempts: true });
+    expect(daemonSetFit(room, { requestBytes: 190 * MiB, owners: ds, surge: false, priority: 0 })).toEqual({ fits: true, node: '*' });
     // Where none of its pods runs yet, nothing to check.
     expect(daemonSetFit(room, { requestBytes: 64 * 1024 * MiB, owners: new Set(['none']), surge: false }).fits).toBe(true);
   });

@@ -215,15 +215,19 @@ export function daemonSetSurges(ds: V1DaemonSet): boolean {
 export function daemonSetFit(room: ClusterRoom, s: Pick<FitSubject, 'requestBytes' | 'owners' | 'priority'> & { surge: boolean }): NodeFit {
   const pinned: { node: string; roomBytes: number }[] = [];
   let of = 0;
+  let preempts = false;
   for (const node of room.values()) {
     const here = [...s.owners].filter((o) => node.byOwner.has(o));
     if (here.length === 0) continue;
     of++;
     if (node.allocatableBytes === null) continue;
-    const roomBytes = roomOn(node, s, s.surge ? 0 : Math.max(...here.map((o) => node.byOwner.get(o)!)));
+    const credit = s.surge ? 0 : Math.max(...here.map((o) => node.byOwner.get(o)!));
+    const roomBytes = roomOn(node, s, credit);
     if (roomBytes < s.requestBytes) pinned.push({ node: node.name, roomBytes });
+    else if (s.priority !== undefined && roomOn(node, {}, credit) < s.requestBytes) preempts = true;
   }
-  return pinned.length === 0 ? { fits: true, node: '*' } : { fits: false, requestBytes: s.requestBytes, pinned, of };
+  if (pinned.length > 0) return { fits: false, requestBytes: s.requestBytes, pinned, of };
+  return preempts ? { fits: true, node: '*', preempts } : { fits: true, node: '*' };
 }
 
 /** The plain words for a raise no node can hold. */

@@ -416,7 +416,54 @@ describe('third review: the template decides where the new pods go, what a VPA s
     expect(await w.advance(1800, { until: () => w.pods({ app: 'api' }).some((p) => (p.status?.containerStatuses ?? []).every((c) => c.lastState?.terminated?.reason === 'OOMKilled')) })).toBe(true);
     const a = await firstReport('refuse');
     expect(summary(w)).toEqual(['Deployment/api oom-bump/refused/no-node-room']);
-    expect(a.healer.reports[0]!.message).toMatch(/^memory limit of (app|proxy): no node has room .*; not raised: memory limit of (proxy|app): no node has room /);
+    // One message, the shared ending said once: "memory limit of app: …; and memory limit of proxy: …: the rollout's new pods would stay Unschedulable …".
+    expect(a.healer.reports[0]!.message).toMatch(/^memory limit of (app|proxy): no node has room .*; and memory limit of (proxy|app): no node has room .*: the rollout's new pods would stay Unschedulable and the workload a pod short; not raised \(--heal-node-fit refuse: with a node autoscaler, use warn or off\)$/);
+    expect(a.healer.reports[0]!.message.match(/not raised \(--heal-node-fit refuse/g)).toHaveLength(1);
     expect(w.patches('deployments/api')).toEqual([]);
+  });
+
+  test('a template naming another priority class than the failed pod\'s: its value is not read, so any pod may be preempted for all the check knows — raised, said as preempting', async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi' });
+    oneLeak(w);
+    const batch = deployment('batch', { namespace: NS, image: 'batch:1', replicas: 1, memory: '200Mi' });
+    batch.spec!.template.spec!.priority = 500;
+    w.kube.put(batch);
+    await w.quiet();
+    w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 1, memory: '800Mi', annotations: HEAL }));
+    await w.quiet();
+    // Paused, then given a higher class (the fake cluster resolves no class: the value is set beside it).
+    const moved = template();
+    moved.spec!.paused = true;
+    moved.spec!.template.spec!.priorityClassName = 'high';
+    moved.spec!.template.spec!.priority = 1000;
+    w.kube.put(moved);
+    await w.quiet();
+    const a = await firstReport('refuse');
+    // 960Mi: 24Mi free beside the batch pod (824Mi with the cache pod freed): fits only by preempting the batch pod.
+    expect(a.healer.reports.map((r) => r.result)).toEqual(['applied']);
+    expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 800Mi → 960Mi \(request → 960Mi\); the new pods fit only by preempting lower-priority pods \(on node-1, say\); the Deployment is paused/);
+  });
+
+  test("the app left to its VPA and the proxy refused for the nodes' room, killed together: each refusal is said once, in its own container's report", async () => {
+    const VPA_TYPE = { group: 'autoscaling.k8s.io', version: 'v1', kind: 'VerticalPodAutoscaler', plural: 'verticalpodautoscalers', namespaced: true };
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi', fake: { resources: [VPA_TYPE] } });
+    w.cluster.behave('api:1', 'oom-at:900Mi');
+    w.cluster.behave('proxy:1', 'oom-at:200Mi');
+    w.kube.put({
+      apiVersion: 'autoscaling.k8s.io/v1',
+      kind: 'VerticalPodAutoscaler',
+      metadata: { name: 'api', namespace: NS },
+      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, resourcePolicy: { containerPolicies: [{ containerName: 'app' }, { containerName: 'proxy', mode: 'Off' }] } },
+      status: { recommendation: { containerRecommendations: [{ containerName: 'app', target: { memory: '850Mi' } }] } },
+    });
+    const d = deployment('api', { namespace: NS, image: 'api:1', replicas: 1, memory: '850Mi', annotations: HEAL });
+    d.spec!.template.spec!.containers.push({ name: 'proxy', image: 'proxy:1', resources: { limits: { memory: '150Mi' }, requests: { memory: '150Mi' } } });
+    w.kube.put(d);
+    expect(await w.advance(1800, { until: () => w.pods({ app: 'api' }).some((p) => (p.status?.containerStatuses ?? []).every((c) => c.lastState?.terminated?.reason === 'OOMKilled')) })).toBe(true);
+    const a = await w.start({ name: 'a', nodeFit: 'refuse' });
+    expect(await w.advance(600, { until: () => a.healer.reports.length > 1 })).toBe(true);
+    const said = a.healer.reports.map((r) => `${r.reason}: ${r.message.split(':')[0]}`).sort();
+    expect(said).toEqual(['no-node-room: memory limit of proxy', 'vpa: app']);
+    expect(a.healer.reports.every((r) => !r.message.includes('; and ') && !r.message.includes('not raised: '))).toBe(true);
   });
 });
