@@ -1124,7 +1124,7 @@ export class Healer {
   /**
    * The revision a workload's pod runs — its ReplicaSet (among `replicaSets`, by uid), or its
    * StatefulSet's ControllerRevision (by its label, read and checked to be the set's) — with the
-   * {@link templateHash} of its template; null when unknown (a DaemonSet's: no rollbacks there).
+   * {@link templateHash} of its template; a DaemonSet's ControllerRevision likewise (`<set>-<hash>`); null when unknown.
    */
   private async podRevision(w: Workload, pod: V1Pod, replicaSets: readonly V1ReplicaSet[]): Promise<{ name: string; hash: string; template: V1PodTemplateSpec | undefined } | null> {
     const uid = w.object.metadata?.uid;
@@ -1133,13 +1133,15 @@ export class Healer {
       const rs = replicaSets.find((r) => r.metadata?.uid === owner?.uid && ownerOf(r)?.uid === uid);
       return rs ? { name: rs.metadata!.name!, hash: templateHash(rs.spec?.template), template: rs.spec?.template } : null;
     }
-    const name = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
-    if (w.kind !== 'StatefulSet' || !name) return null;
+    // A StatefulSet's pods carry their ControllerRevision's name; a DaemonSet's only its hash (the revision is `<set>-<hash>`).
+    const hash = pod.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash];
+    if (!hash) return null;
+    const name = w.kind === 'DaemonSet' ? `${w.object.metadata?.name}-${hash}` : hash;
     const template = await this.setRevisionTemplate(w, name);
     return template ? { name, hash: templateHash(template), template: typedPodTemplate(template as V1PodTemplateSpec) } : null;
   }
 
-  /** The pod template of a StatefulSet's own ControllerRevision `name` (read; owner uid checked); null when it is not there or not the set's. */
+  /** The pod template of a StatefulSet's or DaemonSet's own ControllerRevision `name` (read; owner uid checked); null when it is not there or not the set's. */
   private async setRevisionTemplate(w: Workload, name: string): Promise<Record<string, unknown> | null> {
     const cr = await this.o.clients.apps.readNamespacedControllerRevision({ namespace: w.object.metadata!.namespace!, name }).catch((err: unknown) => {
       if (statusOf(err) === 404) return null;

@@ -466,4 +466,26 @@ describe('third review: the template decides where the new pods go, what a VPA s
     expect(said).toEqual(['no-node-room: memory limit of proxy', 'vpa: app']);
     expect(a.healer.reports.every((r) => !r.message.includes('; and ') && !r.message.includes('not raised: '))).toBe(true);
   });
+
+  test("a DaemonSet's container dropped since its pods were made (OnDelete) is not counted in its new pods: its revision is read", async () => {
+    w = await healerWorld({ marks: false, nodes: ['node-1'], nodeMemory: '1Gi' });
+    let leaked = false;
+    w.cluster.behaviour((c) => (c.container.image !== 'agent:1' || leaked ? undefined : ((leaked = true), 'leak')));
+    w.kube.put(deployment('batch', { namespace: NS, image: 'batch:1', replicas: 1, memory: '150Mi' }));
+    await w.quiet();
+    const ds = daemonSet('agent', { namespace: NS, image: 'agent:1', memory: '600Mi', annotations: HEAL, updateStrategy: { type: 'OnDelete' } });
+    ds.spec!.template.spec!.containers.push({ name: 'exporter', image: 'exporter:1', resources: { limits: { memory: '200Mi' }, requests: { memory: '200Mi' } } });
+    w.kube.put(ds);
+    await w.quiet();
+    // The exporter dropped from the template; OnDelete: the pod keeps it until it is deleted.
+    const now = w.get<V1DaemonSet>('apps/v1', 'DaemonSet', 'agent');
+    now.spec!.template.spec!.containers = now.spec!.template.spec!.containers.filter((c) => c.name !== 'exporter');
+    w.kube.put(now);
+    await w.quiet();
+    expect(w.pods({ app: 'agent' }).map((p) => p.spec!.containers.map((c) => c.name).join('+'))).toEqual(['app+exporter']);
+    const a = await firstReport('refuse');
+    // 150 + 800 on node-1; the new pod asks 720Mi (no exporter), its old pod (800Mi) credited: 874Mi of room (920Mi counting the exporter).
+    expect(summary(w)).toEqual(['DaemonSet/agent oom-bump/applied/raised']);
+    expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 600Mi → 720Mi \(request → 720Mi\)/);
+  });
 });
