@@ -823,7 +823,14 @@ export class Healer {
     }
     // One snapshot of what the namespace admits, for this container and every other the patch raises.
     const limits = await this.namespaceLimits(meta.namespace!);
-    const cap = await this.memoryCap(w, spec, pod, failure, template, replicaSets, limits);
+    // The pods' own revisions, read once each for every cap and node-fit check of this decision.
+    const revisions = new Map<string, Promise<V1PodSpec | undefined>>();
+    const revisionSpec = (p: V1Pod): Promise<V1PodSpec | undefined> => {
+      const key = p.metadata?.uid ?? p.metadata?.name ?? '';
+      if (!revisions.has(key)) revisions.set(key, this.removedSince(w, spec, p, replicaSets));
+      return revisions.get(key)!;
+    };
+    const cap = await this.memoryCap(w, spec, pod, failure, template, revisionSpec, limits);
     // A quota's room is the namespace's to share: a raise it cuts to a sliver is not worth a rollout.
     const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
     // The container in its pod, without a memory limit: its revision had none (the template's is newer).
@@ -890,9 +897,8 @@ export class Healer {
     // slot is held (the read may take a while). Its notes and warning go with the report.
     // One note of each kind (unchecked; the fit: a warning or a preemption): the latest, which counts every raise before it.
     const fitSaid = { notes: new Map<string, string>(), warn: false };
-    let revisionSpec: Promise<V1PodSpec | undefined> | undefined;
     const fits = async (accepted: readonly OomRaise[], r: OomRaise): Promise<Outcome | null> => {
-      const v = await this.nodeFitCheck(w, spec, pod, accepted, r, vpas, () => (revisionSpec ??= this.removedSince(w, spec, pod, replicaSets)), replicaSets);
+      const v = await this.nodeFitCheck(w, spec, pod, accepted, r, vpas, () => revisionSpec(pod), replicaSets);
       if (v.note) fitSaid.notes.set(v.note.kind, v.note.text);
       fitSaid.warn ||= v.warn;
       return v.refusal;
@@ -907,7 +913,7 @@ export class Healer {
     // Every other container whose kill is current now is raised in the same patch, whether or not
     // this one is: two containers killed together get one raise and one cooldown, not two an hour apart.
     const notRaised: Outcome[] = [];
-    await this.alsoKilled(w, pod, failure, last, spec, replicaSets, limits, vpaRefusal, fits, now, raises, notRaised);
+    await this.alsoKilled(w, pod, failure, last, spec, limits, vpaRefusal, fits, revisionSpec, now, raises, notRaised);
     if (raises.length === 0) {
       // Nothing to raise: refused as before — the VPA, the cooldown, the nodes' room, the budget, then the plan.
       // A VPA's or the nodes' refusal names the other containers killed with it and why they were not raised either.
@@ -1044,10 +1050,10 @@ export class Healer {
     failure: Failure,
     last: ActionMark | null,
     spec: V1PodSpec,
-    replicaSets: readonly V1ReplicaSet[],
     limits: NamespaceLimits,
     vpaRefusal: (container: string) => Outcome | null,
     fits: (accepted: readonly OomRaise[], r: OomRaise) => Promise<Outcome | null>,
+    revisionSpec: (pod: V1Pod) => Promise<V1PodSpec | undefined>,
     now: number,
     raises: OomRaise[],
     notRaised: Outcome[],
@@ -1092,7 +1098,7 @@ export class Healer {
           notRaised.push(cooling);
           continue;
         }
-        const cap = await this.memoryCap(w, spec, p, f, template, replicaSets, limits, raises.reduce(withRaise, spec));
+        const cap = await this.memoryCap(w, spec, p, f, template, revisionSpec, limits, raises.reduce(withRaise, spec));
         const minClampedShare = cap.source === 'resource-quota' ? this.o.rules.quotaMinRaiseShare : 0;
         const plan = planOomBump({ killedAtBytes: killedAt, templateLimitBytes: template.limitBytes, templateRequestBytes: template.requestBytes, capBytes: cap.capBytes, minClampedShare }, this.o.rules);
         if (plan.action === 'bump') {
@@ -1645,7 +1651,8 @@ export class Healer {
     pod: V1Pod,
     failure: Failure,
     template: ReturnType<typeof containerMemory>,
-    replicaSets: readonly V1ReplicaSet[],
+    /** removedSince for a pod of the decision, read once per pod. */
+    revisionSpec: (pod: V1Pod) => Promise<V1PodSpec | undefined>,
     { ranges, quotas }: NamespaceLimits,
     /** The template with the raises planned before this one in the same patch (another container's): the pods it makes carry them. */
     planned: V1PodSpec = spec,
@@ -1655,7 +1662,7 @@ export class Healer {
     // started before it — as admission makes the pods: with what it injects, and the limits it fills in.
     // A container in the pod but not in the template was injected — unless the pod's own revision
     // has it (removed since: the rollout's pods will not carry it).
-    const own = await this.removedSince(w, spec, pod, replicaSets);
+    const own = await revisionSpec(pod);
     const admitted = asAdmitted(spec, pod.spec, own);
     const after = planned === spec ? admitted : asAdmitted(planned, pod.spec, own);
     const init = failure.init;
