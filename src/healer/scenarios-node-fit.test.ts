@@ -489,3 +489,18 @@ describe('third review: the template decides where the new pods go, what a VPA s
     expect(a.healer.reports[0]!.message).toMatch(/^raised the memory limit of app: 600Mi → 720Mi \(request → 720Mi\)/);
   });
 });
+
+test('a 409 on the patch of a checked raise (under warn): re-read, decided again from the cached room, patched once, one slot of the budget, the warning said once', async () => {
+  w = await healerWorld({ marks: false, nodes: ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'], nodeMemory: '1Gi' });
+  oneLeak(w);
+  w.kube.put(deployment('cache', { namespace: NS, image: 'cache:1', replicas: 4, memory: '900Mi', annotations: HEAL }));
+  await w.quiet();
+  w.kube.failNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/deployments/cache` }, 409);
+  const a = await firstReport('warn');
+  await w.advance(30 * 60);
+  expect(w.patches('deployments/cache').map((p) => p.status)).toEqual([409, 200]);
+  expect(summary(w)).toEqual(['Deployment/cache oom-bump/applied/raised']);
+  expect(a.healer.reports[0]!.message.match(/; warning: no node has room/g)).toHaveLength(1);
+  expect(roomReads()).toEqual(['/api/v1/nodes', '/api/v1/pods']);
+  expect((a.healer as unknown as { budget: { slots: unknown[] } }).budget.slots).toHaveLength(1);
+});
