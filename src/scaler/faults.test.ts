@@ -243,6 +243,48 @@ describe('defect 4: timeoutSeconds bounds a trickling Prometheus; one slow objec
   });
 });
 
+describe('triggers whose sources hang cannot starve the others, and a refresh stuck behind them ages the plan', () => {
+  test('with every slot held by reads that hang, a working trigger is refreshed before them, minute after minute', async () => {
+    prom.behaviour = (q) => (q.query.startsWith('slow') ? { kind: 'hang' } : { kind: 'healthy', value: 10 });
+    // One slot and four detached: five reads in flight at most. Twelve hang to their 3 s deadlines.
+    await start({ refreshConcurrency: 1, slowRefreshMs: 200 });
+    const ok = web();
+    await planned(ok);
+    const slow = Array.from({ length: 12 }, (_, i) => triggerRef(`slow${i}`, { serverAddress: prom.url, query: `slow${i}`, timeoutSeconds: '3' }));
+    for (const s of slow) await h!.client.getMetricSpec(s);
+    // Until each hanging trigger has ended one read at its deadline.
+    await waitFor(() => slow.every((s) => h!.registry.get('shop', s.name)?.cause === 'deadline'), 30_000, 'every hanging read to fail once');
+    const reads = h!.reads.get('web_rps')!;
+    await new Promise((res) => setTimeout(res, 6000));
+    // A minute of the source per second: taken in turn behind the hanging ones, the working trigger
+    // read about once in 3 s × 12 / 5 ≈ 7 s; taken first, every minute.
+    expect(h!.reads.get('web_rps')! - reads).toBeGreaterThanOrEqual(4);
+    expect(h!.registry.servedStates().find((r) => r.name === 'web')).toMatchObject({ stage: 'serving', planned: 20 });
+  }, 60_000);
+
+  test('a refresh waiting in the queue past overdueMs is a failing read: the last plan as last-plan, then UNAVAILABLE, then fresh again', async () => {
+    prom.behaviour = (q) => (q.query === 'slow' ? { kind: 'hang' } : { kind: 'healthy', value: 10 });
+    // One slot that never detaches: a hanging read holds it to its deadline (6 s).
+    await start({ refreshConcurrency: 1, slowRefreshMs: 60_000, overdueMs: 500, planTtlMs: 60_000, maxOutageMs: 3000 });
+    const ok = web();
+    await planned(ok);
+    await h!.client.getMetricSpec(triggerRef('slow', { serverAddress: prom.url, query: 'slow', timeoutSeconds: '6' }));
+    await waitFor(() => h!.registry.servedStates().find((r) => r.name === 'web')?.cause === 'overdue', 5000, 'the refresh overdue');
+    // The plan is held — same value, same activity — and said to be aging.
+    expect(await poll(ok)).toEqual({ value: 20, int: 20, active: true });
+    expect(h!.registry.served(h!.registry.get('shop', 'web')!).reason).toBe('last-plan');
+    expect(h!.lines.map((l) => l.msg)).toContain("refresh overdue (other triggers' slow reads hold every slot): serving the last good plan");
+    // Past maxOutage without a refresh: UNAVAILABLE, saying why.
+    await waitFor(() => h!.registry.stageOf(h!.registry.get('shop', 'web')!).stage === 'unavailable', 5000, 'UNAVAILABLE');
+    const err = (await h!.client.getMetrics(ok, '').catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    expect(grpc.status[err.code]).toBe('UNAVAILABLE');
+    expect(err.details).toMatch(/not refreshed for \d+s \(maxOutageSeconds 3\): its refresh is waiting behind other triggers' slow reads/);
+    // The hanging read ends at its deadline: the slot frees and the plan is fresh again.
+    await waitFor(() => h!.registry.stageOf(h!.registry.get('shop', 'web')!).stage === 'serving', 10_000, 'fresh again');
+    expect(await poll(ok)).toEqual({ value: 20, int: 20, active: true });
+  }, 30_000);
+});
+
 describe('defect 5: the size of an answer is bounded', () => {
   test('a 400 MB answer is cut off as it streams, refused as too large, and the last good plan stays', async () => {
     await start();

@@ -16,8 +16,10 @@
  * minute, which is also what the simulator computes.
  * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once; every
  * read has a deadline (metadata `timeoutSeconds`), every forecast one too (`forecastTimeoutMs`), and a
- * refresh still running after `slowRefreshMs` gives its slot to the next one (a few such at once), so
- * a hanging source or model cannot starve the rest: every refresh ends within both deadlines.
+ * refresh still running after `slowRefreshMs` gives its slot to the next one (a few such at once), and
+ * a trigger whose last refresh was that slow is taken after the quick ones, so triggers whose source or
+ * model hangs — however many — cannot starve the rest: every refresh ends within both deadlines. A
+ * refresh that still waits `overdueMs` past its due time counts as a failing read (the plan ages).
  *
  * A failing source never lowers what is answered: the last good plan (value and activity) stays in
  * force, `last-plan` within `planTtlMs`, `stale-plan` after, until the outage passes
@@ -100,6 +102,12 @@ export interface RegistryOptions {
    * running then is not called again until it settles. Default 30 s (DEFAULT_FORECAST_TIMEOUT_MS).
    */
   forecastTimeoutMs?: number;
+  /**
+   * A trigger whose refresh has waited in the queue this long (ms) past its due time is treated as
+   * failing: its last plan is answered as `last-plan`, then `stale-plan`, and UNAVAILABLE past
+   * maxOutageSeconds, as when its source fails. Default one minute.
+   */
+  overdueMs?: number;
   /** Told about every successful refresh and every forgotten object (metrics). */
   observer?: RegistryObserver;
   clock?: () => number;
@@ -199,6 +207,10 @@ interface Entry extends EntryState {
   timer: NodeJS.Timeout | null;
   /** The minute the last read's window ended just before: the last one whose offset had passed. */
   readMinute: number | null;
+  /** When the next refresh is due, on the registry's clock and on the source's; null while one runs or none is armed. */
+  dueAt: { at: number; source: number } | null;
+  /** Its last refresh ran past slowRefreshMs (a hanging source or model): its next one waits for the others'. */
+  slowLast: boolean;
   /** The forecaster's call in flight (settling, never rejecting), kept past its deadline until it settles. */
   forecasting: Promise<void> | null;
   queued: boolean;
@@ -325,6 +337,8 @@ export class ScaledObjectRegistry {
       pinned: options.pinned ?? false,
       timer: null,
       readMinute: null,
+      dueAt: null,
+      slowLast: false,
       forecasting: null,
       queued: false,
       refreshing: false,
@@ -369,18 +383,35 @@ export class ScaledObjectRegistry {
       // (Once a plan exists the same answer is a source fault: the last plan holds.)
       throw new InvalidRequestError(`ScaledObject ${state.namespace}/${state.name}: ${state.metadataFault}`);
     } else throw new NotReadyError(notReadyMessage(state));
-    if (!state.sourceFailing) return this.stageNoted(state, 'serving', base);
+    // A refresh stuck in the queue (other triggers' sources hanging hold every slot) is no fresher
+    // than a failed read: the plan it would replace ages the same way, to UNAVAILABLE.
+    const overdue = !state.sourceFailing && this.overdue(state);
+    if (!state.sourceFailing && !overdue) return this.stageNoted(state, 'serving', base);
     const age = this.clock() - (state.lastGoodAt ?? 0);
     const limit = this.maxOutageMs(config);
     if (age > limit) {
       this.stageNoted(state, 'unavailable', null);
       throw new OutageError(
-        `ScaledObject ${state.namespace}/${state.name}: the source has failed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}), ` +
-          `answering UNAVAILABLE so KEDA's fallback applies: ${state.lastError ?? 'source failing'}`,
+        overdue
+          ? `ScaledObject ${state.namespace}/${state.name}: not refreshed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}): its refresh is waiting behind other triggers' slow reads, answering UNAVAILABLE so KEDA's fallback applies`
+          : `ScaledObject ${state.namespace}/${state.name}: the source has failed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}), ` +
+              `answering UNAVAILABLE so KEDA's fallback applies: ${state.lastError ?? 'source failing'}`,
       );
     }
     const stage = age <= (this.opts.planTtlMs ?? DEFAULT_PLAN_TTL_MS) ? 'last-plan' : 'stale-plan';
     return this.stageNoted(state, stage, { ...base, reason: stage });
+  }
+
+  /**
+   * Whether the trigger's next refresh has waited longer than overdueMs past its due time without
+   * starting — on both clocks: a replay's minute passes in a second of real time, and a test's
+   * registry clock may jump where the source's does not.
+   */
+  private overdue(state: EntryState): boolean {
+    const entry = this.entries.get(state.key);
+    if (!entry || entry.dueAt === null) return false;
+    const limit = this.opts.overdueMs ?? MINUTE_MS;
+    return this.clock() - entry.dueAt.at > limit && entry.source.now() - entry.dueAt.source > limit;
   }
 
   /** The metric value to answer now (see served). */
@@ -420,7 +451,7 @@ export class ScaledObjectRegistry {
         reason: served?.reason ?? (stage === 'unavailable' ? 'unavailable' : null),
         model: served?.model ?? null,
         stage,
-        cause: e.sourceFailing ? e.cause : null,
+        cause: e.sourceFailing ? e.cause : this.overdue(e) ? 'overdue' : null,
       };
       const k = `${e.objectKey}\u0000${e.config.metricName}`;
       const seen = rows.get(k);
@@ -484,9 +515,11 @@ export class ScaledObjectRegistry {
     if (!entry || entry.loggedStage === stage) return served;
     const previous = entry.loggedStage;
     entry.loggedStage = stage;
-    const fields = { scaledObject: entry.objectKey, trigger: entry.trigger, error: entry.lastError ?? undefined, cause: entry.cause ?? undefined };
+    const overdue = !entry.sourceFailing && this.overdue(entry);
+    const fields = { scaledObject: entry.objectKey, trigger: entry.trigger, error: entry.lastError ?? undefined, cause: overdue ? 'overdue' : (entry.cause ?? undefined) };
     const failingFor = entry.lastGoodAt === null ? undefined : formatAge(this.clock() - entry.lastGoodAt);
-    if (stage === 'last-plan') this.log.warn('source failing: serving the last good plan', { ...fields, failingFor });
+    if (stage === 'last-plan' && overdue) this.log.warn('refresh overdue (other triggers\' slow reads hold every slot): serving the last good plan', { ...fields, failingFor });
+    else if (stage === 'last-plan') this.log.warn('source failing: serving the last good plan', { ...fields, failingFor });
     else if (stage === 'stale-plan') this.log.warn('source still failing: serving the last good plan, now stale', { ...fields, failingFor });
     else if (stage === 'unavailable') {
       this.log.error('source outage past maxOutageSeconds: answering UNAVAILABLE, KEDA\'s fallback applies', { ...fields, failingFor, maxOutageSeconds: this.maxOutageMs(entry.config) / 1000 });
@@ -503,6 +536,7 @@ export class ScaledObjectRegistry {
     // A refresh in flight schedules the next one itself when it finishes.
     if (entry.refreshing) return;
     entry.queued = true;
+    if (entry.dueAt === null) entry.dueAt = { at: this.clock(), source: entry.source.now() };
     this.queue.push(entry);
     // Deferred: touch() runs inside an RPC handler, which must never do a refresh's work.
     this.schedulePump();
@@ -527,38 +561,62 @@ export class ScaledObjectRegistry {
     const slowMs = this.opts.slowRefreshMs ?? DEFAULT_SLOW_REFRESH_MS;
     const maxDetached = 4 * this.opts.refreshConcurrency;
     while (this.running < this.opts.refreshConcurrency && this.queue.length > 0) {
-      const entry = this.queue.shift()!;
+      const entry = this.queue.splice(this.nextQueued(), 1)[0]!;
       entry.queued = false;
       if (entry.removed) continue;
-      this.running++;
-      entry.refreshing = true;
-      let holding = true;
-      let detached = false;
-      const release = () => {
-        if (!holding) return;
-        holding = false;
-        this.running--;
-        this.schedulePump();
-      };
-      // A refresh waiting on a slow source (until its deadline) hands its slot on: the queue moves.
-      const slow = setTimeout(() => {
-        if (this.detached >= maxDetached) return;
-        this.detached++;
-        detached = true;
-        release();
-      }, slowMs);
-      slow.unref();
-      this.refresh(entry)
-        .catch((err: unknown) => this.log.error('refresh failed unexpectedly', { scaledObject: entry.objectKey, trigger: entry.trigger, error: err }))
-        .finally(() => {
-          clearTimeout(slow);
-          if (detached) this.detached--;
-          release();
-          entry.refreshing = false;
-          this.schedule(entry);
-          this.schedulePump();
-        });
+      this.start(entry, slowMs, maxDetached);
     }
+  }
+
+  /**
+   * The queue's first trigger whose last refresh was quick, else its first. Triggers whose reads
+   * hang hold their slots until their deadlines; were they taken in turn, enough of them (a
+   * Prometheus that hangs for hundreds of triggers) would hold every slot, and the triggers of
+   * working sources would wait minutes behind them with their plans aging.
+   */
+  private nextQueued(): number {
+    const i = this.queue.findIndex((e) => !e.slowLast || e.removed);
+    return i < 0 ? 0 : i;
+  }
+
+  private start(entry: Entry, slowMs: number, maxDetached: number): void {
+    this.running++;
+    entry.refreshing = true;
+    entry.dueAt = null;
+    const started = performance.now();
+    let holding = true;
+    let detached = false;
+    const release = () => {
+      if (!holding) return;
+      holding = false;
+      this.running--;
+      this.schedulePump();
+    };
+    // A refresh waiting on a slow source (until its deadline) hands its slot on: the queue moves.
+    // While as many as may be are detached already, it asks again every slowMs.
+    const detach = () => {
+      if (this.detached >= maxDetached) {
+        slow = setTimeout(detach, slowMs);
+        slow.unref();
+        return;
+      }
+      this.detached++;
+      detached = true;
+      release();
+    };
+    let slow = setTimeout(detach, slowMs);
+    slow.unref();
+    this.refresh(entry)
+      .catch((err: unknown) => this.log.error('refresh failed unexpectedly', { scaledObject: entry.objectKey, trigger: entry.trigger, error: err }))
+      .finally(() => {
+        clearTimeout(slow);
+        if (detached) this.detached--;
+        entry.slowLast = performance.now() - started > slowMs;
+        release();
+        entry.refreshing = false;
+        this.schedule(entry);
+        this.schedulePump();
+      });
   }
 
   /**
@@ -572,6 +630,7 @@ export class ScaledObjectRegistry {
     if (entry.removed || this.closed) return;
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
+    entry.dueAt = null;
     const current = floorMinute(entry.source.now());
     // The clock went back before the window already read (the wall clock stepped, a replay
     // restarted): the refreshes go on at the minutes it now reads, rather than stop until it gets
@@ -599,6 +658,7 @@ export class ScaledObjectRegistry {
   private arm(entry: Entry, due: number): void {
     if (entry.removed || this.closed) return;
     const wait = msUntil(entry.source, due);
+    if (entry.dueAt === null) entry.dueAt = { at: this.clock() + Math.max(0, wait), source: due };
     if (wait <= 0) return this.enqueue(entry);
     // A timer may fire a little early, and a long wait is cut up: each wake-up checks the clock again.
     entry.timer = setTimeout(() => {

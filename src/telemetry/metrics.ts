@@ -162,7 +162,7 @@ export class ScalerMetrics {
     });
     new Gauge({
       name: 'amadeus_degraded_triggers',
-      help: 'Triggers whose source fails, by stage (last-plan, stale-plan: the last good plan is answered; unavailable: past maxOutageSeconds, UNAVAILABLE so KEDA\'s fallback applies) and cause (timeout, deadline, unreachable, http, response, too-large, bounds, no-data, …).',
+      help: 'Triggers whose source fails, by stage (last-plan, stale-plan: the last good plan is answered; unavailable: past maxOutageSeconds, UNAVAILABLE so KEDA\'s fallback applies) and cause (timeout, deadline, unreachable, http, response, too-large, bounds, no-data, overdue: its refresh waits behind slow reads, …).',
       labelNames: ['stage', 'cause'],
       registers,
       collect() {
