@@ -45,6 +45,20 @@ test('several replicas: only the owner announces; ownership moving mid-episode d
   expect(said(snap(25, [63]))).toEqual(['b']);
 });
 
+test('two triggers of one ScaledObject: each has its own episode, so one without a scale-out does not make the other announce again every minute', () => {
+  const n = new ScaleNotices(2);
+  const rps = (observed: number, forecast: number[]) => ({ ...snap(observed, forecast), trigger: 'aaaa1111' });
+  const cpu = (observed: number, forecast: number[]) => ({ ...snap(observed, forecast), trigger: 'bbbb2222' });
+  expect(n.next(rps(25, [63]))).not.toBeNull();
+  for (let minute = 0; minute < 5; minute++) {
+    expect(n.next(cpu(25, [26]))).toBeNull(); // the other trigger plans no scale-out
+    expect(n.next(rps(25, [63]))).toBeNull(); // the same episode, told once
+  }
+  // Forgetting the ScaledObject forgets its triggers' episodes: a new one is announced again.
+  n.forget('shop', 'frontend');
+  expect(n.next(rps(25, [63]))).not.toBeNull();
+});
+
 test('a bad step is refused', () => {
   expect(() => new ScaleNotices(0)).toThrow(RangeError);
 });

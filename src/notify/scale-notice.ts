@@ -14,6 +14,12 @@ import type { Notification } from './notifier.js';
 export interface PlanSnapshot {
   namespace: string;
   name: string;
+  /**
+   * Which of the ScaledObject's triggers planned it (several may reach Amadeus under one name, each
+   * with its own plan): each has its own episode, or a trigger without a scale-out would end the
+   * episode of one with it every minute, and it would be announced again every minute.
+   */
+  trigger?: string;
   plan: Plan;
   /** Per-pod capacity (metadata targetValue). */
   targetValue: number;
@@ -23,7 +29,7 @@ export interface PlanSnapshot {
 const replicas = (load: number, target: number) => Math.max(1, Math.ceil(load / target));
 
 export class ScaleNotices {
-  /** Per ScaledObject: the replicas last announced in the current episode. */
+  /** Per trigger (`namespace/name#trigger`): the replicas last announced in the current episode. */
   private readonly announced = new Map<string, number>();
 
   constructor(
@@ -35,7 +41,8 @@ export class ScaleNotices {
   }
 
   next(s: PlanSnapshot): Notification | null {
-    const key = `${s.namespace}/${s.name}`;
+    const object = `${s.namespace}/${s.name}`;
+    const key = `${object}#${s.trigger ?? ''}`;
     const from = replicas(s.plan.observed, s.targetValue);
     const to = replicas(s.plan.value, s.targetValue);
     if (s.plan.reason !== 'forecast' || to - from < this.step) {
@@ -45,7 +52,7 @@ export class ScaleNotices {
     const last = this.announced.get(key);
     if (last !== undefined && to <= last) return null;
     this.announced.set(key, to);
-    if (!this.owns(`scale-notice:${key}`)) return null;
+    if (!this.owns(`scale-notice:${object}`)) return null;
     const peak = s.plan.forecastMax ?? s.plan.value;
     const rise = s.plan.observed > 0 ? `a forecast ${(peak / s.plan.observed).toFixed(1)}× rise` : 'forecast load';
     return {
@@ -65,7 +72,9 @@ export class ScaleNotices {
     };
   }
 
+  /** The ScaledObject's last trigger was forgotten: every episode of its triggers goes. */
   forget(namespace: string, name: string): void {
-    this.announced.delete(`${namespace}/${name}`);
+    const prefix = `${namespace}/${name}#`;
+    for (const key of [...this.announced.keys()]) if (key.startsWith(prefix)) this.announced.delete(key);
   }
 }

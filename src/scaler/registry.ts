@@ -765,7 +765,7 @@ export class ScaledObjectRegistry {
     try {
       this.opts.observer?.refreshed({ namespace: entry.namespace, name: entry.name, at, observed, horizon: config.horizonMinutes, forecast });
       this.opts.observer?.refreshDuration?.((this.clock() - started) / 1000);
-      this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
+      this.opts.observer?.planned?.({ namespace: entry.namespace, name: entry.name, trigger: entry.trigger, plan, targetValue: config.targetValue, horizonMinutes: config.horizonMinutes });
     } catch (err) {
       this.log.warn('metrics observer failed', { scaledObject: entry.objectKey, error: err });
     }
