@@ -75,6 +75,43 @@ test('a member that stops renewing (SIGKILL: no cleanup) drops out after the lea
   for (const k of before.get('b')!) expect(afterB).toContain(k);
 });
 
+test("a dead replica's Lease is deleted once the live ones have watched it unchanged for 40 durations (10 min at least); one renewed after a long pause, or one a newcomer has just seen, stays", async () => {
+  const said: Record<string, string[]> = { a: [], b: [], d: [] };
+  const log = (id: string) => ({ log: { warn: (m: string) => said[id]!.push(m), info: (m: string) => said[id]!.push(m) } });
+  const [a, b, c] = [member('a', log('a')), member('b', log('b')), member('c')];
+  await tickAll([a, b, c]);
+  await tickAll([a, b, c]);
+  const rounds = async (ms: Membership[], n: number) => {
+    for (let i = 0; i < n; i++) {
+      now += 5_000;
+      await tickAll(ms);
+    }
+  };
+  const deletes = () => kube.requests.filter((r) => r.method === 'DELETE').length;
+  // c stops (killed, no cleanup) for 9 minutes, then renews once: it was paused, not dead.
+  await rounds([a, b], 108);
+  expect(deletes()).toBe(0);
+  await c.tick();
+  await rounds([a, b], 60); // 5 minutes more: c's record changed 5 minutes ago
+  expect(lease('c')).toBeDefined();
+  expect(deletes()).toBe(0);
+  // A newcomer d joins now; c stays silent. Once a and b have watched it unchanged for 10 minutes,
+  // c's Lease goes (one DELETE wins; the other replica's is a 404 or never sent) — d, which has
+  // watched it for less, deletes nothing and simply stops seeing it.
+  const d = member('d', log('d'));
+  await d.tick();
+  await rounds([a, b, d], 73);
+  for (let i = 0; i < 50 && lease('c'); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(lease('c')).toBeUndefined();
+  for (const id of ['a', 'b', 'd']) expect(lease(id)).toBeDefined();
+  await rounds([a, b, d], 1);
+  expect(a.members).toEqual(['a', 'b', 'd']);
+  expect(d.members).toEqual(['a', 'b', 'd']);
+  expect([...said.a!, ...said.b!].filter((m) => m === "deleted a dead replica's lease")).toHaveLength(1);
+  expect(said.d!.filter((m) => m.includes('dead replica'))).toEqual([]);
+  expect(deletes()).toBeLessThanOrEqual(2);
+});
+
 test("liveness uses this replica's observation clock, never the holder's renewTime", async () => {
   const ahead = member('ahead', {}, 3_600_000); // its renewTime looks an hour in the future
   const behind = member('behind', {}, -3_600_000); // and this one's an hour in the past

@@ -28,6 +28,15 @@ export const MEMBERSHIP_DEFAULTS = { leaseDurationSeconds: 15, renewMs: 5_000, p
 /** Leases per page of the set's list, and most pages read (so at most 1,000 members). */
 export const LEASE_PAGE = 100;
 export const LEASE_MAX_PAGES = 10;
+/**
+ * A Lease this replica has seen unchanged for this many of its durations (and at least
+ * LEASE_GC_MIN_MS) is a dead replica's — killed without releasing it (SIGKILL, node lost, spot
+ * reclaimed) — and is deleted, at most LEASE_GC_PER_ROUND a round. Left alone they piled up until
+ * the list passed its page limit, every round failed, and every replica's set froze.
+ */
+export const LEASE_GC_DURATIONS = 40;
+export const LEASE_GC_MIN_MS = 10 * 60_000;
+export const LEASE_GC_PER_ROUND = 5;
 
 export interface MembershipLog {
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -77,6 +86,8 @@ export class Membership {
   private current: string[];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /** The deletion of dead replicas' Leases in flight, if any (one at a time). */
+  private collecting: Promise<void> | null = null;
   private stopped = true;
   /** stop() was called: late ticks neither log nor change the set. */
   private ended = false;
@@ -129,6 +140,7 @@ export class Membership {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    await this.collecting;
     if (!this.api || opts.release === false) return;
     try {
       await within(this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.namespace }), this.timeoutMs, 'delete the replica lease');
@@ -237,6 +249,34 @@ export class Membership {
     if (this.selfLive(now)) live.add(this.o.identity);
     else live.delete(this.o.identity);
     this.setMembers([...live]);
+    // Off the round: a slow delete must not push the next renewal toward the Lease's expiry.
+    if (this.selfLive(now) && !this.collecting) this.collecting = this.collectDead(now).finally(() => (this.collecting = null));
+  }
+
+  /**
+   * Deletes Leases long dead as this replica has watched them (see LEASE_GC_DURATIONS), each with
+   * its resourceVersion as a precondition: one renewed meanwhile (a replica back from a long pause)
+   * is a 409 and stays. A replica that just started has watched nothing for long, so deletes nothing.
+   */
+  private async collectDead(now: number): Promise<void> {
+    let deleted = 0;
+    for (const [name, seen] of this.observed) {
+      if (deleted >= LEASE_GC_PER_ROUND || this.ended) return;
+      if (name === this.leaseName || now - seen.at < Math.max(LEASE_GC_MIN_MS, LEASE_GC_DURATIONS * seen.duration * 1000)) continue;
+      deleted++;
+      try {
+        await within(
+          this.api!.deleteNamespacedLease({ name, namespace: this.namespace, body: { preconditions: { resourceVersion: seen.version } } }),
+          this.timeoutMs,
+          'delete a dead replica\'s lease',
+        );
+        this.observed.delete(name);
+        this.log.info?.('deleted a dead replica\'s lease', { lease: name, holder: seen.holder, unchangedFor: `${Math.round((now - seen.at) / 1000)}s` });
+      } catch (err) {
+        // 404: another replica deleted it; 409: renewed since. Anything else: tried again next round.
+        if (statusOf(err) !== 404 && statusOf(err) !== 409) this.log.warn('could not delete a dead replica\'s lease', { lease: name, error: messageOf(err) });
+      }
+    }
   }
 
   private get setName(): string {
