@@ -1,6 +1,7 @@
 /** Replica discovery over Leases, against the fake API server over real HTTP with the real client-node. */
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
+import { waitFor } from '../test-support/fakes.js';
 import { LEASE_MAX_PAGES, LEASE_PAGE, Membership, REPLICA_SET_LABEL, type MembershipOptions } from './membership.js';
 import { owned } from './rendezvous.js';
 
@@ -148,6 +149,32 @@ test('a fresh member joins: the others see it at their next round', async () => 
   expect(changes).toEqual([['a', 'b', 'd']]);
   await a.tick();
   expect(a.members).toEqual(['a', 'b', 'd']);
+});
+
+test('renewals are every renew period from the start of each round: a round the API server made slow does not push the next renewal later', async () => {
+  const api = kube.kubeConfig().makeApiClient(CoordinationV1Api);
+  // Each list takes 4 s of the member's clock (a slow API server); the renew period is 5 s.
+  const slow = new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== 'listNamespacedLease' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+      return async (...args: unknown[]) => {
+        const got = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        now += 4_000;
+        return got;
+      };
+    },
+  });
+  const a = member('a', { api: slow });
+  const renewals = () => kube.requests.filter((r) => /leases\/amadeus-replica-a$/.test(r.path) && (r.method === 'PUT' || r.method === 'POST')).length;
+  a.start();
+  try {
+    await waitFor(() => renewals() >= 1, 3000, 'the first renewal');
+    // 1 s of real time after the slow round (5 s − its 4 s), not 5 s.
+    await waitFor(() => renewals() >= 2, 3000, 'the second renewal, a renew period after the first round started');
+  } finally {
+    await a.stop();
+  }
 });
 
 test('a concurrent update (409 Conflict) is re-read and retried', async () => {

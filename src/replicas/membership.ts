@@ -116,15 +116,20 @@ export class Membership {
     return [...this.current];
   }
 
-  /** Renews at once, then every renew period. */
+  /**
+   * Renews at once, then every renew period — counted from each round's start, not its end, so a
+   * slow API server does not stretch the time between renewals toward the Lease's duration (the
+   * others would drop a replica that still counts itself live).
+   */
   start(): void {
     if (!this.api || !this.stopped) return;
     this.stopped = false;
     this.ended = false;
     const loop = () => {
+      const started = this.elapsed();
       this.running = this.tick().finally(() => {
         this.running = null;
-        if (!this.stopped) this.timer = setTimeout(loop, this.renewMs);
+        if (!this.stopped) this.timer = setTimeout(loop, Math.max(0, this.renewMs - (this.elapsed() - started)));
       });
     };
     loop();
