@@ -25,6 +25,7 @@ import type { Healer } from '../healer/healer.js';
 import { healerCredentials } from '../healer/credentials.js';
 import { fileStateStore } from '../replicas/shared-dir.js';
 import { replicaMetrics, startReplicas } from './replicas.js';
+import { startVolumeGc } from './volume-gc.js';
 import { fanOut, logNotifier } from '../notify/notifier.js';
 import { ScaleNotices } from '../notify/scale-notice.js';
 import type { SlackNotifier } from '../notify/slack.js';
@@ -263,6 +264,7 @@ export async function startServe(
       logger,
     });
     opened.push(() => registry.close());
+    opened.push(startVolumeGc({ weightsDir: opts.weightsDir, owns: replicas.owns, workloads: () => lstm?.workloads ?? null, log: logger }));
     metrics.setSnapshotSource(() => registry.servedStates());
     const slack = await slackFrom(opts, logger);
     const notifier = fanOut([logNotifier(logger), ...slack], logger);
