@@ -8,12 +8,13 @@ import * as grpc from '@grpc/grpc-js';
 import { MAX_MESSAGE_LENGTH } from '../config/fields.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { fakeForecaster, fakeSource, waitFor } from '../test-support/fakes.js';
+import { generateCerts } from '../test-support/certs.js';
 import { healthClient } from '../test-support/health.js';
 import { createScalerClient, type ScalerClient } from './client.js';
 import type { GetMetricSpecResponse, ScaledObjectRef } from './contract.js';
 import { createMetadataParser } from './metadata.js';
 import { ScaledObjectRegistry } from './registry.js';
-import { startScalerServer, type ScalerServer } from './server.js';
+import { concurrentStreamsFor, MAX_REQUEST_BYTES, serverOptions, startScalerServer, type ScalerServer } from './server.js';
 import { StreamSet } from './service.js';
 
 let registry: ScaledObjectRegistry;
@@ -65,12 +66,12 @@ async function invalid(r: ScaledObjectRef): Promise<string> {
 }
 
 describe('bad metadata over gRPC', () => {
-  test('a 1 MB value and 10,000 unknown keys: a short INVALID_ARGUMENT naming the field, and the same channel keeps answering promptly', async () => {
-    const metadata: Record<string, string> = { targetValue: 'x'.repeat(1 << 20) };
+  test('a 512 KiB value and 10,000 unknown keys: a short INVALID_ARGUMENT naming the field, and the same channel keeps answering promptly', async () => {
+    const metadata: Record<string, string> = { targetValue: 'x'.repeat(1 << 19) };
     for (let i = 0; i < 10_000; i++) metadata[`unknownKey${i}`] = String(i);
     const details = await invalid(ref(metadata));
     expect(details.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    expect(details).toMatch(/^metadata "targetValue" must be a number >= 0\.001 and <= 1e12, got "x+\.\.\." \(1048576 characters\); metadata "unknownKey0" is not a known key \(known: targetValue, /);
+    expect(details).toMatch(/^metadata "targetValue" must be a number >= 0\.001 and <= 1e12, got "x+\.\.\." \(524288 characters\); metadata "unknownKey0" is not a known key \(known: targetValue, /);
     expect(details).toMatch(/; and \d+ more problems$/);
     // The connection the error went out on still serves, at once (not at a deadline).
     for (let i = 0; i < 3; i++) {
@@ -89,22 +90,22 @@ describe('bad metadata over gRPC', () => {
     expect(details.startsWith(`metadata "${key}" must be ${expected}, got "`)).toBe(true);
   });
 
-  test('a trigger\'s key costs the same whatever KEDA sends: its own 1 MB connection keys are digested, not kept', async () => {
-    const big = { targetValue: '10', caCert: 'c'.repeat(1 << 20) };
+  test('a trigger\'s key costs the same whatever KEDA sends: its own 512 KiB connection keys are digested, not kept', async () => {
+    const big = { targetValue: '10', caCert: 'c'.repeat(1 << 19) };
     expect((await getMetricSpec(ref(big), 5000)).metricSpecs[0]!.targetSizeFloat).toBe(10);
     await client.getMetrics(ref(big), 'amadeus-predicted-load').catch(() => undefined); // registers it
     const state = registry.get('shop', 'web')!;
     expect(state.key.length).toBeLessThan(200);
     // Still one trigger per metadata: another certificate is another trigger.
-    await client.getMetrics(ref({ ...big, caCert: 'd'.repeat(1 << 20) }), 'amadeus-predicted-load').catch(() => undefined);
+    await client.getMetrics(ref({ ...big, caCert: 'd'.repeat(1 << 19) }), 'amadeus-predicted-load').catch(() => undefined);
     expect(registry.triggers('shop', 'web')).toHaveLength(2);
     expect(registry.triggers('shop', 'web').every((t) => t.key.length < 200)).toBe(true);
   });
 
   test.each([
-    ['name', { name: 'w'.repeat(1 << 20), namespace: 'shop' }, "scaledObjectRef.name must be a ScaledObject's name (lowercase letters, digits, '-' and '.', at most 253 characters)"],
-    ['namespace', { name: 'web', namespace: 'n'.repeat(1 << 20) }, "scaledObjectRef.namespace must be a namespace (lowercase letters, digits and '-', at most 63 characters)"],
-  ])('a 1 MB %s is refused, naming the field: it would be kept in the trigger\'s key, its logs and its metrics\' labels', async (_field, names, expected) => {
+    ['name', { name: 'w'.repeat(1 << 19), namespace: 'shop' }, "scaledObjectRef.name must be a ScaledObject's name (lowercase letters, digits, '-' and '.', at most 253 characters)"],
+    ['namespace', { name: 'web', namespace: 'n'.repeat(1 << 19) }, "scaledObjectRef.namespace must be a namespace (lowercase letters, digits and '-', at most 63 characters)"],
+  ])('a 512 KiB %s is refused, naming the field: it would be kept in the trigger\'s key, its logs and its metrics\' labels', async (_field, names, expected) => {
     const r = { ...names, scalerMetadata: { targetValue: '10' } };
     const details = await invalid(r);
     expect(details.startsWith(`${expected}, got "`)).toBe(true);
@@ -170,12 +171,12 @@ describe('bad metadata over gRPC', () => {
   });
 
   test('StreamIsActive calls hold their requests for their life: past the characters they may hold together, RESOURCE_EXHAUSTED, and a closed one frees its share', async () => {
-    // Requests of 1 MB (KEDA's own connection keys pass through unchecked), a budget of 2.5 MB.
-    const small = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger, maxStreamChars: 2.5 * (1 << 20) });
+    // Requests of 512 KiB (KEDA's own connection keys pass through unchecked), a budget of 1.25 MiB.
+    const small = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger, maxStreamChars: 2.5 * (1 << 19) });
     small.markReady();
     const c = createScalerClient(`127.0.0.1:${small.port}`);
     const open = (name: string, fill: string) => {
-      const call = c.streamIsActive(ref({ targetValue: '10', caCert: fill.repeat(1 << 20) }, name));
+      const call = c.streamIsActive(ref({ targetValue: '10', caCert: fill.repeat(1 << 19) }, name));
       const first = new Promise<unknown>((resolve) => {
         call.on('data', (d: unknown) => resolve(d));
         call.on('error', (e: unknown) => resolve(e));
@@ -188,7 +189,7 @@ describe('bad metadata over gRPC', () => {
       expect(await a.first).toEqual({ result: true });
       expect(await b.first).toEqual({ result: true });
       const third = open('c', 'c');
-      expect(await third.first).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/^the open StreamIsActive calls hold 2097\d{3} characters of requests and this one 1048\d{3}: more than the 2621440 they may hold together$/) });
+      expect(await third.first).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/^the open StreamIsActive calls hold 1048\d{3} characters of requests and this one 524\d{3}: more than the 1310720 they may hold together$/) });
       expect(small.openStreams).toBe(2);
       // A small one still fits; and a closed big one frees its share.
       const d = open('d', '');
@@ -225,6 +226,60 @@ describe('bad metadata over gRPC', () => {
   test('the ends of the ranges are accepted', async () => {
     expect((await getMetricSpec(ref({ targetValue: '0.001', timeoutSeconds: '0.1' }, 'small'))).metricSpecs[0]!.targetSizeFloat).toBe(0.001);
     expect((await getMetricSpec(ref({ targetValue: '1e12', timeoutSeconds: '300' }, 'large'))).metricSpecs[0]!.targetSizeFloat).toBe(1e12);
+  });
+});
+
+describe('the size of a request', () => {
+  const code = (e: unknown) => grpc.status[(e as grpc.ServiceError).code];
+
+  test('one over MAX_REQUEST_BYTES is RESOURCE_EXHAUSTED (grpc-js held each unary request until half-close, up to 4 MiB), and the server keeps serving', async () => {
+    const over = { targetValue: '10', caCert: 'c'.repeat(MAX_REQUEST_BYTES) };
+    expect(code(await getMetricSpec(ref(over)).catch((e: unknown) => e))).toBe('RESOURCE_EXHAUSTED');
+    const stream = client.streamIsActive(ref(over, 'streamed'));
+    expect(code(await new Promise((resolve) => stream.on('error', resolve)))).toBe('RESOURCE_EXHAUSTED');
+    expect(server.openStreams).toBe(0);
+    // The health service shares the server and its limit.
+    const health = healthClient(address);
+    try {
+      expect(code(await health.check('s'.repeat(MAX_REQUEST_BYTES)).catch((e: unknown) => e))).toBe('RESOURCE_EXHAUSTED');
+      expect(await health.check('')).toBe('SERVING');
+    } finally {
+      health.close();
+    }
+    // The same channel still answers.
+    expect((await getMetricSpec(ref({ targetValue: '10' }))).metricSpecs[0]!.targetSizeFloat).toBe(10);
+  });
+
+  test("KEDA's metadata with its PEM connection keys (a CA bundle, a client certificate and key) is served", async () => {
+    const certs = generateCerts();
+    const pem = (f: string) => certs.read(f).toString();
+    // A bundle of 150 CAs (~250 KiB, as large as a system bundle), a client certificate and its key.
+    const metadata = {
+      targetValue: '10',
+      scalerAddress: 'amadeus.keda:6000',
+      caCert: pem(certs.caCert).repeat(150),
+      tlsClientCert: pem(certs.clientCert),
+      tlsClientKey: pem(certs.clientKey),
+      unsafeSsl: 'false',
+    };
+    expect(metadata.caCert.length).toBeGreaterThan(150_000);
+    expect((await getMetricSpec(ref(metadata))).metricSpecs[0]!.targetSizeFloat).toBe(10);
+    const stream = client.streamIsActive(ref(metadata));
+    stream.on('error', () => {});
+    expect(await new Promise((resolve) => stream.on('data', resolve))).toEqual({ result: true });
+    stream.cancel();
+  });
+
+  test('every StreamIsActive allowed, every health Watch and room for unary calls fit on one connection; its HTTP/2 session memory is bounded', () => {
+    for (const maxStreams of [2, 10_000, 2_000_000]) {
+      const o = serverOptions(undefined, maxStreams);
+      expect(o['grpc.max_concurrent_streams']).toBe(concurrentStreamsFor(maxStreams));
+      expect(concurrentStreamsFor(maxStreams)).toBeGreaterThanOrEqual(maxStreams + 256 + 1000);
+      const mb = o['grpc-node.max_session_memory'] as number;
+      // grpc-js lifts it to MAX_SAFE_INTEGER unless it is set; Node counts ~1 KB a stream.
+      expect(Number.isSafeInteger(mb) && mb >= 10 + concurrentStreamsFor(maxStreams) / 1000 && mb < 10 + concurrentStreamsFor(maxStreams) / 100).toBe(true);
+    }
+    expect(serverOptions()['grpc.max_receive_message_length']).toBe(MAX_REQUEST_BYTES);
   });
 });
 

@@ -6,9 +6,9 @@ import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-f
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger.js';
 import { loadExternalScaler, SERVICE_NAME } from './contract.js';
-import { HealthService } from './health.js';
+import { HealthService, MAX_HEALTH_WATCHES } from './health.js';
 import type { ScaledObjectRegistry } from './registry.js';
-import { createHandlers, StreamSet, type RpcObserver } from './service.js';
+import { createHandlers, DEFAULT_MAX_STREAMS, StreamSet, type RpcObserver } from './service.js';
 
 export interface TlsFiles {
   /** Server certificate chain (PEM). */
@@ -50,17 +50,44 @@ export interface Keepalive {
 export const SERVER_KEEPALIVE: Keepalive = { timeMs: 60_000, timeoutMs: 20_000 };
 
 /**
+ * The largest request accepted (bytes); a larger one is refused RESOURCE_EXHAUSTED by grpc-js. grpc-js
+ * holds a unary call's request until the client half-closes, so its default (4 MiB) let every call a
+ * client opened hold 4 MiB. KEDA's biggest is its own connection keys (caCert, tlsClientCert,
+ * tlsClientKey: PEM, a few KiB; a whole CA bundle ~250 KiB); ours are capped far lower (a query at
+ * 16 Ki characters, a path at 4 Ki).
+ */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+/** Calls on one connection besides its StreamIsActive and health Watch streams: KEDA's unary calls. */
+export const UNARY_STREAMS = 1024;
+/**
+ * Streams one HTTP/2 connection may have open (grpc.max_concurrent_streams; unlimited otherwise):
+ * KEDA opens every StreamIsActive on one connection, so room for all of them, every health Watch and
+ * the unary calls. A client past it waits for a place (HTTP/2 flow control), nothing fails.
+ */
+export const concurrentStreamsFor = (maxStreams: number): number => maxStreams + MAX_HEALTH_WATCHES + UNARY_STREAMS;
+/**
+ * What Node lets one HTTP/2 session hold (MB: nghttp2's state, header tables, queued writes) before
+ * refusing new streams with ENHANCE_YOUR_CALM. grpc-js lifts it to MAX_SAFE_INTEGER unless it is set:
+ * a peer that sends headers but never reads its answers could grow it without bound. Sized to hold
+ * every stream allowed, 2 KiB each as Node counts them, on top of Node's own default of 10 MB.
+ */
+export const sessionMemoryFor = (maxStreams: number): number => 10 + Math.ceil((concurrentStreamsFor(maxStreams) * 2048) / 1e6);
+
+/**
  * The grpc.Server options. Only the server's own pings: grpc-js servers ping every connection, with
  * calls or without, and police no client's pings (no too_many_pings GOAWAY; C-core options such as
  * 'grpc.http2.min_ping_interval_without_data_ms' and the channel option
  * 'grpc.keepalive_permit_without_calls' have no effect here). KEDA's client sets no keepalive and
- * answers pings as any HTTP/2 peer must.
+ * answers pings as any HTTP/2 peer must. The health service shares the server, and its limits.
  */
-export function serverOptions(keepalive: Keepalive = SERVER_KEEPALIVE): grpc.ServerOptions {
+export function serverOptions(keepalive: Keepalive = SERVER_KEEPALIVE, maxStreams = DEFAULT_MAX_STREAMS): grpc.ServerOptions {
   return {
     'grpc.keepalive_time_ms': keepalive.timeMs,
     'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
     'grpc.enable_channelz': 0,
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    'grpc.max_concurrent_streams': concurrentStreamsFor(maxStreams),
+    'grpc-node.max_session_memory': sessionMemoryFor(maxStreams),
   };
 }
 
@@ -98,8 +125,8 @@ export function credentialsFor(tls: TlsFiles | undefined): grpc.ServerCredential
 export async function startScalerServer(opts: ScalerServerOptions): Promise<ScalerServer> {
   const log = opts.logger;
   const { service } = loadExternalScaler();
-  const server = new grpc.Server(serverOptions(opts.keepalive));
   const streams = new StreamSet(opts.maxStreams, opts.maxStreamChars);
+  const server = new grpc.Server(serverOptions(opts.keepalive, streams.limit));
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
   const health = new HealthService({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addTo(server);

@@ -15,8 +15,8 @@ type Stream = grpc.ServerWritableStream<ScaledObjectRef, IsActiveResponse>;
  * Open StreamIsActive calls, so shutdown can end them instead of waiting for clients; at most
  * `limit` at once, holding at most `maxChars` characters of requests together. Each holds a
  * listener and its call, and grpc-js keeps a stream's request for the stream's life: a request may
- * be up to gRPC's 4 MiB (KEDA's own connection keys pass through unchecked), so without a budget the
- * most streams could hold tens of GiB.
+ * be up to 1 MiB (server.ts MAX_REQUEST_BYTES; KEDA's own connection keys pass through unchecked), so
+ * without a budget the most streams could hold GiBs.
  */
 export class StreamSet {
   private readonly streams = new Map<Stream, number>();
@@ -82,7 +82,7 @@ export function requestChars(ref: ScaledObjectRef | null | undefined): number {
 /**
  * Kubernetes's bounds on a ScaledObject's name (a DNS subdomain) and namespace (a DNS label). Both
  * are kept whole (the trigger's key, every log line, the metrics' labels), unlike the metadata,
- * which is digested: past them a request, up to gRPC's 4 MiB, would cost that much per trigger.
+ * which is digested: past them a request, up to 1 MiB, would cost that much per trigger.
  */
 export const MAX_NAME_LENGTH = 253;
 export const MAX_NAMESPACE_LENGTH = 63;
