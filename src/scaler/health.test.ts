@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { waitFor } from '../test-support/fakes.js';
 import { healthClient } from '../test-support/health.js';
-import { HealthService, MAX_HEALTH_WATCHES } from './health.js';
+import { HealthService, MAX_HEALTH_WATCHES, MAX_SERVICE_NAME } from './health.js';
 
 let server: grpc.Server;
 let health: HealthService;
@@ -112,5 +112,29 @@ test('a client whose connection drops frees its slots', async () => {
   } finally {
     client.close();
     await new Promise<void>((resolve) => relay.close(() => resolve()));
+  }
+});
+
+test(`a service name over ${MAX_SERVICE_NAME} characters is INVALID_ARGUMENT, before a Watch is held; the longest allowed is answered as any`, async () => {
+  const client = healthClient(address);
+  try {
+    const long = 's'.repeat(MAX_SERVICE_NAME + 1);
+    const refused = watch(client, long);
+    const status = await refused.status;
+    expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(status.details).toBe(`the service name is ${MAX_SERVICE_NAME + 1} characters long; a service's name is at most ${MAX_SERVICE_NAME}`);
+    expect(refused.seen).toEqual([]);
+    expect(health.openWatches).toBe(0);
+    const checked = await client.check('s'.repeat(512 * 1024)).catch((e: grpc.ServiceError) => e);
+    expect((checked as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+
+    // At the bound: the protocol's answers for an unknown service.
+    const atBound = watch(client, 's'.repeat(MAX_SERVICE_NAME));
+    await waitFor(() => atBound.seen.length === 1, 10_000, 'the watch at the bound answered');
+    expect(atBound.seen).toEqual(['SERVICE_UNKNOWN']);
+    expect(health.openWatches).toBe(1);
+    expect(((await client.check('s'.repeat(MAX_SERVICE_NAME)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
+  } finally {
+    client.close();
   }
 });

@@ -15,8 +15,21 @@ type WatchCall = grpc.ServerWritableStream<{ service: string }, { status: string
 
 // grpc-health-check answers at most this many services in List, as the gRPC spec suggests.
 const LIST_LIMIT = 100;
+const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const RESOURCE_EXHAUSTED = 8;
+
+/**
+ * The longest service name asked about. Ours are a few dozen characters; a Watch keeps its name for
+ * the stream's life (and the 256 Watches could each hold up to a 1 MiB request). A longer one is
+ * INVALID_ARGUMENT, not the protocol's NOT_FOUND (Check) or SERVICE_UNKNOWN-and-wait (Watch): those
+ * say a service may yet be registered, and no service this long ever will be; the client is misconfigured.
+ */
+export const MAX_SERVICE_NAME = 256;
+const tooLong = (service: string) => ({
+  code: INVALID_ARGUMENT,
+  details: `the service name is ${service.length} characters long; a service's name is at most ${MAX_SERVICE_NAME}`,
+});
 
 /**
  * The most health Watch streams open at once; one more is answered RESOURCE_EXHAUSTED. Watchers
@@ -66,12 +79,18 @@ export class HealthService {
   addTo(server: grpc.Server): void {
     server.addService(healthService as unknown as grpc.ServiceDefinition, {
       check: (call: grpc.ServerUnaryCall<{ service: string }, { status: string }>, callback: grpc.sendUnaryData<{ status: string }>) => {
-        const status = this.statuses.get(call.request.service);
+        const service = call.request.service;
+        if (service.length > MAX_SERVICE_NAME) return callback(tooLong(service));
+        const status = this.statuses.get(service);
         if (status) callback(null, { status });
         else callback({ code: NOT_FOUND, details: 'health status unknown for that service' });
       },
       watch: (call: WatchCall) => {
         const service = call.request.service;
+        if (service.length > MAX_SERVICE_NAME) {
+          call.emit('error', tooLong(service));
+          return;
+        }
         if (this.watches.size >= this.maxWatches) {
           call.emit('error', {
             code: RESOURCE_EXHAUSTED,
