@@ -336,3 +336,22 @@ describe('every misbehaviour of the source: the last good plan stays, with the r
     expect(state.cause).toBe(cause);
   });
 });
+
+describe("a server's error body is cut, JSON as plain text: it is each trigger's last error and its log line", () => {
+  test('HTTP 500 with a 200 KB errorType and error: the last error, the log line and the UNAVAILABLE stay short', async () => {
+    prom.behaviour = () => ({ kind: 'error500', errorType: 't'.repeat(50_000), error: 'e'.repeat(200_000) });
+    await start();
+    const r = web();
+    await h!.client.getMetricSpec(r);
+    await waitFor(() => h!.registry.get('shop', 'web')?.lastError != null, 5000, 'the error noted');
+    const lastError = h!.registry.get('shop', 'web')!.lastError!;
+    expect(lastError).toMatch(/HTTP 500: t{150,200}/);
+    expect(lastError.length).toBeLessThan(500);
+    const logged = h!.lines.filter((l) => l.msg === 'refresh degraded').map((l) => String(l.error));
+    expect(logged.length).toBeGreaterThan(0);
+    expect(Math.max(...logged.map((e) => e.length))).toBeLessThan(500);
+    const err = (await h!.client.getMetrics(r, '').catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(grpc.status[err.code]).toBe('UNAVAILABLE');
+    expect(err.details.length).toBeLessThan(600);
+  });
+});

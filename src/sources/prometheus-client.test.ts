@@ -298,6 +298,32 @@ describe('Prometheus source over HTTP', () => {
     }
   });
 
+  it('a JSON error body is cut as a plain-text one is, the query\'s fault still told from the server\'s', async () => {
+    const huge = { status: 500, body: JSON.stringify({ status: 'error', errorType: 'x'.repeat(50_000), error: 'y'.repeat(150_000) }) };
+    const parse = { status: 400, body: JSON.stringify({ status: 'error', errorType: 'bad_data', error: `1:15: parse error: ${'z'.repeat(150_000)}` }) };
+    for (const [answer, reason] of [
+      [huge, 'http'],
+      [parse, 'query'],
+    ] as const) {
+      const r = await recorder({ respond: () => answer });
+      const source = createPrometheusSource(config({ serverAddress: r.url, query: 'x' }), { clock });
+      const err = await failure(source.read(5));
+      expect(err.reason).toBe(reason);
+      expect(err.message.length).toBeLessThan(r.url.length + 300);
+      source.close();
+    }
+  });
+
+  it('an error body echoing the token where it is cut shows none of it: redacted first, then cut', async () => {
+    file('echoed-token', 'tok-0123456789abcdef\n');
+    const r = await recorder({ respond: (req) => ({ status: 401, body: `${'x'.repeat(187)} ${String(req.headers.authorization)}`, contentType: 'text/plain' }) });
+    const source = createPrometheusSource(config({ serverAddress: r.url, authModes: ['bearer'], bearerTokenFile: 'echoed-token' }), { clock });
+    const err = await failure(source.read(2));
+    expect(err.message).toMatch(/HTTP 401: x{187} Bearer/);
+    expect(err.message).not.toMatch(/tok-/);
+    source.close();
+  });
+
   it('splits windows longer than Prometheus allows per query', async () => {
     const r = await recorder();
     const minutes = 2 * MAX_POINTS_PER_QUERY + 500;

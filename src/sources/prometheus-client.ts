@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
+import { capText } from '../config/fields.js';
 import { boundedLookup } from '../dns/lookup.js';
 import { MINUTE_MS } from '../series/minute.js';
 import { appendSamples, noSamples, type Samples } from '../series/history.js';
@@ -44,7 +45,8 @@ export class PrometheusError extends Error {
     /** The metadata key at fault, when the trigger's own metadata is what is wrong (not the server). */
     readonly metadataField?: string,
   ) {
-    super(message);
+    // Kept as each trigger's last error and logged: bounded whatever it quotes.
+    super(capText(message));
   }
 }
 
@@ -429,7 +431,8 @@ function describeFailure(error: unknown, server: string, timeoutSeconds: number,
   if (tooLarge) return new PrometheusError('too-large', `${server}: answer larger than ${tooLarge[1]} bytes, refused (does the query match many series?)`);
   const status = e.response?.status;
   if (status !== undefined && (status < 200 || status >= 300)) {
-    const detail = redact(bodyText(e.response?.data) ?? e.response?.statusText ?? '', secrets);
+    // Redacted before it is cut: a secret the cut splits would be left half shown.
+    const detail = capText(redact(bodyText(e.response?.data) ?? e.response?.statusText ?? '', secrets), ERROR_BODY_CHARS);
     // Prometheus's answer to PromQL it cannot parse (2.x: "1:15: parse error: …"; later versions
     // prefix 'invalid parameter "query"'): the query, the trigger's metadata, is wrong, not the
     // server. The range parameters are ours and always valid.
@@ -442,13 +445,19 @@ function describeFailure(error: unknown, server: string, timeoutSeconds: number,
   return new PrometheusError('unreachable', `${server}: cannot reach Prometheus: ${message}`);
 }
 
-/** Prometheus's JSON error (`errorType: error`), or the first line of a plain-text body. */
+/**
+ * The most characters of an error body kept: it is logged and kept as each trigger's last error, and
+ * a server (a tenant's own, a gateway) may answer an error of up to the answer cap, hundreds of KiB.
+ */
+export const ERROR_BODY_CHARS = 200;
+
+/** Prometheus's JSON error (`errorType: error`), or the first line of a plain-text body (the caller cuts it). */
 function bodyText(data: unknown): string | undefined {
   if (typeof data === 'object' && data !== null && 'error' in data && typeof data.error === 'string') {
     const type = 'errorType' in data && typeof data.errorType === 'string' ? `${data.errorType}: ` : '';
     return type + data.error;
   }
-  if (typeof data === 'string' && data.trim() !== '') return data.trim().split('\n')[0]!.slice(0, 200);
+  if (typeof data === 'string' && data.trim() !== '') return data.trim().split('\n')[0]!;
   return undefined;
 }
 

@@ -24,8 +24,8 @@ export type Fault =
   | { kind: 'hang' }
   /** Headers and the start of a matrix at once, then one byte every `everyMs` (default 500), forever. */
   | { kind: 'trickle'; everyMs?: number }
-  /** HTTP 500 with Prometheus's error body. */
-  | { kind: 'error500' }
+  /** HTTP 500 with Prometheus's error body (`errorType`, `error`: the stand-in's own unless given). */
+  | { kind: 'error500'; errorType?: string; error?: string }
   /** 200, JSON content type, a body that is no JSON at all. */
   | { kind: 'garbage' }
   /** 200 with a well-formed matrix of `bytes` bytes (default 400 MB), streamed as the client reads. */
@@ -122,7 +122,7 @@ export async function startFaultPrometheus(behaviour: (req: RangeRequest) => Fau
       }
       case 'error500':
         res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'error', errorType: 'internal', error: 'stand-in: internal error' }));
+        res.end(JSON.stringify({ status: 'error', errorType: fault.errorType ?? 'internal', error: fault.error ?? 'stand-in: internal error' }));
         return;
       case 'garbage':
         res.writeHead(200, { 'content-type': 'application/json' });
