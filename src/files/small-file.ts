@@ -12,6 +12,13 @@ export const MAX_TLS_FILE_BYTES = 1024 * 1024;
 
 export class SmallFileError extends Error {
   override name = 'SmallFileError';
+  constructor(
+    message: string,
+    /** The file's kind or size is wrong, not an errno that may pass (ENOENT while a volume mounts). */
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
 }
 
 export interface SmallFileOptions {
@@ -33,8 +40,8 @@ export function readSmallFile(path: string, maxBytes: number, o: SmallFileOption
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new SmallFileError('not a regular file');
-    if (stat.size > maxBytes) throw new SmallFileError(`larger than ${maxBytes} bytes`);
+    if (!stat.isFile()) throw new SmallFileError('not a regular file', true);
+    if (stat.size > maxBytes) throw new SmallFileError(`larger than ${maxBytes} bytes`, true);
     // One byte more than the cap: a file that grew since fstat is refused, not cut short.
     const buf = Buffer.alloc(maxBytes + 1);
     let n = 0;
@@ -43,7 +50,7 @@ export function readSmallFile(path: string, maxBytes: number, o: SmallFileOption
       if (got === 0) break;
       n += got;
     }
-    if (n > maxBytes) throw new SmallFileError(`larger than ${maxBytes} bytes`);
+    if (n > maxBytes) throw new SmallFileError(`larger than ${maxBytes} bytes`, true);
     return buf.subarray(0, n);
   } finally {
     closeSync(fd);

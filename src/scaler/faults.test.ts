@@ -7,6 +7,11 @@
  * larger than its points can need.
  */
 import * as grpc from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_CREDENTIAL_BYTES } from '../sources/credential-file.js';
 import type { ScaledObjectRef } from './contract.js';
 import { waitFor } from '../test-support/fakes.js';
 import { startFaultPrometheus, type Fault, type FaultPrometheus } from '../test-support/fault-prometheus.js';
@@ -353,5 +358,67 @@ describe("a server's error body is cut, JSON as plain text: it is each trigger's
     const err = (await h!.client.getMetrics(r, '').catch((e: unknown) => e)) as grpc.ServiceError;
     expect(grpc.status[err.code]).toBe('UNAVAILABLE');
     expect(err.details.length).toBeLessThan(600);
+  });
+});
+
+describe('credential files: a path that cannot work is the metadata key\'s fault, INVALID_ARGUMENT naming it; a missing file may be a mount race', () => {
+  let dir: string;
+  let outside: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'amadeus-faults-creds-'));
+    outside = mkdtempSync(join(tmpdir(), 'amadeus-faults-outside-'));
+    mkdirSync(join(dir, 'subdir'));
+    writeFileSync(join(dir, 'good'), 'pem');
+    writeFileSync(join(dir, 'huge'), 'x'.repeat(MAX_CREDENTIAL_BYTES + 1));
+    writeFileSync(join(outside, 'token'), 'service-account-token');
+    symlinkSync(join(outside, 'token'), join(dir, 'link-out'));
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  async function status(call: Promise<unknown>): Promise<grpc.ServiceError> {
+    const err = await call.then(
+      () => new Error('expected an error, the call succeeded'),
+      (e: unknown) => e,
+    );
+    if (!('code' in (err as object))) throw err;
+    return err as grpc.ServiceError;
+  }
+
+  test.each([
+    ['caFile', 'subdir', 'not a regular file'],
+    ['certFile', 'fifo', 'not a regular file'],
+    ['keyFile', 'huge', `larger than ${MAX_CREDENTIAL_BYTES} bytes`],
+    ['bearerTokenFile', 'link-out', 'leads out of the credentials directory'],
+  ])('%s naming %s: every RPC answers INVALID_ARGUMENT naming the key', async (key, value, why) => {
+    await start({ credentialsDir: dir });
+    // A client certificate and key go together: the other one is a good file.
+    const auth = key === 'bearerTokenFile' ? { authModes: 'bearer' } : key === 'caFile' ? { authModes: 'tls' } : { authModes: 'tls', certFile: 'good', keyFile: 'good' };
+    const r = web({ ...auth, [key]: value });
+    await h!.client.getMetricSpec(r);
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === true, 5000, 'the read failed');
+    const message = `ScaledObject shop/web: metadata "${key}": ${prom.url}: cannot read ${key} ${value}: ${why}`;
+    for (const call of [h!.client.getMetrics(r, ''), h!.client.isActive(r)]) {
+      const err = await status(call);
+      expect(grpc.status[err.code]).toBe('INVALID_ARGUMENT');
+      expect(err.details.startsWith(message)).toBe(true);
+    }
+    expect(prom.requests).toBe(0);
+  });
+
+  test('a missing file (a Secret not mounted yet) stays UNAVAILABLE, and is read once it appears', async () => {
+    await start({ credentialsDir: dir });
+    const r = web({ authModes: 'bearer', bearerTokenFile: 'later' });
+    await h!.client.getMetricSpec(r);
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === true, 5000, 'the read failed');
+    const err = await status(h!.client.getMetrics(r, ''));
+    expect(grpc.status[err.code]).toBe('UNAVAILABLE');
+    expect(err.details).toMatch(/cannot read bearerTokenFile later: ENOENT/);
+    writeFileSync(join(dir, 'later'), 'token\n');
+    await waitFor(() => h!.registry.get('shop', 'web')?.plan != null, 10_000, 'a plan once the file is there');
+    expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
   });
 });

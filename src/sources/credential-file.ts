@@ -25,6 +25,16 @@ function inside(dir: string, path: string): boolean {
 
 export class CredentialFileError extends Error {
   override name = 'CredentialFileError';
+  constructor(
+    message: string,
+    /**
+     * The path itself is wrong (outside the directory, not a regular file, too large): the metadata
+     * naming it must change. False for an errno (ENOENT: a Secret not mounted yet), which may pass.
+     */
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -34,17 +44,18 @@ export class CredentialFileError extends Error {
  */
 export function readCredentialFile(dir: string, value: string, maxBytes = MAX_CREDENTIAL_BYTES): Buffer {
   const path = credentialPath(dir, value);
-  if (path === null) throw new CredentialFileError(`not under the credentials directory ${dir}`);
+  if (path === null) throw new CredentialFileError(`not under the credentials directory ${dir}`, true);
   let real: string;
   try {
     real = realpathSync(path);
   } catch (err) {
     throw new CredentialFileError((err as NodeJS.ErrnoException).code ?? 'cannot resolve');
   }
-  if (!inside(realpathSync(dir), real)) throw new CredentialFileError(`leads out of the credentials directory ${dir}`);
+  if (!inside(realpathSync(dir), real)) throw new CredentialFileError(`leads out of the credentials directory ${dir}`, true);
   try {
     return readSmallFile(real, maxBytes, { noFollow: true });
   } catch (err) {
-    throw new CredentialFileError(err instanceof SmallFileError ? err.message : 'cannot read');
+    if (!(err instanceof SmallFileError)) throw new CredentialFileError('cannot read');
+    throw new CredentialFileError(err.message, err.permanent);
   }
 }

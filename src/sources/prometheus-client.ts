@@ -396,7 +396,11 @@ function readFile(server: string, key: string, path: string, dir: string | undef
     return readCredentialFile(dir, path);
   } catch (err) {
     const reason = err instanceof CredentialFileError ? err.message : ((err as NodeJS.ErrnoException).code ?? 'error');
-    throw new PrometheusError('credentials', `${server}: cannot read ${key} ${path}: ${reason}`);
+    // A directory, a FIFO, a file too large or a link leading out will not change by waiting: the
+    // key's fault (INVALID_ARGUMENT naming it, as a bad query is). An errno such as ENOENT may be a
+    // Secret still being mounted: the source's, retried.
+    const field = err instanceof CredentialFileError && err.permanent ? key : undefined;
+    throw new PrometheusError('credentials', `${server}: cannot read ${key} ${path}: ${reason}`, field);
   }
 }
 

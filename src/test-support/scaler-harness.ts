@@ -30,6 +30,8 @@ export interface HarnessOptions extends Partial<Omit<RegistryOptions, 'parseMeta
   speed?: number;
   /** Where the source's clock starts (epoch ms). Default now. */
   start?: number;
+  /** serve's --prometheus-credentials-dir. */
+  credentialsDir?: string;
 }
 
 export async function startScalerHarness(o: HarnessOptions = {}): Promise<ScalerHarness> {
@@ -47,7 +49,7 @@ export async function startScalerHarness(o: HarnessOptions = {}): Promise<Scaler
     ...o,
     parseMetadata: createMetadataParser('holt-winters'),
     sourceFor: (config): MetricSource => {
-      const source = createPrometheusSource({ ...config, serverAddress: config.serverAddress! }, { clock });
+      const source = createPrometheusSource({ ...config, serverAddress: config.serverAddress!, credentialsDir: o.credentialsDir }, { clock });
       const query = config.query ?? '';
       return {
         description: source.description,
