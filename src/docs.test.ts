@@ -33,3 +33,11 @@ test('README states the two commands', () => {
   expect(readme).toContain('npm ci && npm start');
   expect(readme).toContain('npm test');
 });
+
+test("README never advises a plain `or vector(0)`: a scrape outage would read as a load of 0", () => {
+  // Each PromQL span with vector(0) gates the zero on the workload really having no replicas; the one
+  // plain `… or vector(0)` allowed is the warning against it.
+  const spans = [...readme.matchAll(/(Not a plain )?`([^`]*vector\(0\)[^`]*)`/g)];
+  expect(spans.length).toBeGreaterThan(0);
+  for (const [, warning, span] of spans) if (!warning) expect(span).toMatch(/or \(vector\(0\) and on\(\) \(.+ == 0\)\)$/);
+});
