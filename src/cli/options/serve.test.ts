@@ -1,6 +1,6 @@
 import { parseOptions, UsageError } from '../../config/options.js';
 import { HEAL_RULES } from '../../healer/rules.js';
-import { MAX_FINE_TUNE_INTERVAL_SECONDS, SERVE_OPTIONS } from './serve.js';
+import { MAX_FINE_TUNE_INTERVAL_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, SERVE_OPTIONS } from './serve.js';
 import { createForecasterProvider } from '../../forecast/catalog.js';
 import type { FineTunePool } from '../../forecast/lstm/finetune-pool.js';
 import { LstmForecaster } from '../../forecast/lstm/forecaster.js';
@@ -72,4 +72,16 @@ test('--fine-tune-interval: a loaded model whose horizon makes the interval\'s r
   expect(readMinutes(max, 'auto', { horizonMinutes: horizon, fineTune: false })).toBeLessThanOrEqual(DEFAULT_MAX_MINUTES);
   // A horizon so long that no interval fits with a blend: the message says what does.
   expect(() => readMinutes(600, 'auto', { horizonMinutes: 40_000 })).toThrow(/--fine-tune-interval 600 s .*use --no-fine-tune-blend with this model$/);
+});
+
+// Review 5, D11: below KEDA's polling (30 s) or the HPA's metrics period (15 s) every trigger was
+// forgotten between two calls, and each call answered UNAVAILABLE (no plan yet) for ever.
+test('--idle-timeout / AMADEUS_IDLE_TIMEOUT: at least 120 s, well above KEDA\'s and the HPA\'s polling; the default stays 600', () => {
+  expect(MIN_IDLE_TIMEOUT_SECONDS).toBe(120);
+  expect(parseOptions(SERVE_OPTIONS, [], {}).idleTimeout).toBe(600);
+  expect(parseOptions(SERVE_OPTIONS, ['--idle-timeout', '120'], {}).idleTimeout).toBe(120);
+  for (const short of ['10', '30', '119']) {
+    expect(() => parseOptions(SERVE_OPTIONS, ['--idle-timeout', short], {})).toThrow(UsageError);
+    expect(() => parseOptions(SERVE_OPTIONS, [], { AMADEUS_IDLE_TIMEOUT: short })).toThrow(/--idle-timeout \(AMADEUS_IDLE_TIMEOUT\) must be a number >= 120 and <= 604800/);
+  }
 });

@@ -27,6 +27,13 @@ const file = fileOption;
  */
 export const MAX_FINE_TUNE_INTERVAL_SECONDS = maxFineTuneIntervalMinutes(DEFAULT_MAX_MINUTES, SYNC_DEFAULTS.catchUpMinutes, DEFAULT_SHAPE.horizonMinutes) * 60;
 
+/**
+ * The shortest --idle-timeout: well above KEDA's polling (30 s by default) and the HPA's metrics
+ * period (15 s). Below them every trigger was forgotten between two calls, so each call found it new
+ * and answered UNAVAILABLE (no plan yet), for ever.
+ */
+export const MIN_IDLE_TIMEOUT_SECONDS = 120;
+
 export const SERVE_OPTIONS = {
   address: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:6000' }), 'gRPC listen address.'),
   tlsCert: o(file(), 'Server certificate (PEM) for TLS; needs --tls-key.'),
@@ -34,7 +41,7 @@ export const SERVE_OPTIONS = {
   tlsClientCa: o(file(), 'CA (PEM) that client certificates must chain to: enables mutual TLS.'),
   refreshOffset: o(number({ min: 0, max: 59, default: 10 }), 'Seconds after each minute (of the source\'s clock) at which every ScaledObject refreshes, reading the history up to the minute just ended.'),
   refreshConcurrency: o(integer({ min: 1, max: 1000, default: 8 }), 'Refreshes that may run at once.'),
-  idleTimeout: o(number({ min: 10, max: 604800, default: 600 }), 'Seconds without a call after which a ScaledObject is forgotten.'),
+  idleTimeout: o(number({ min: MIN_IDLE_TIMEOUT_SECONDS, max: 604800, default: 600 }), 'Seconds without a call after which a ScaledObject is forgotten.'),
   maxObjects: o(integer({ min: 1, max: 1_000_000, default: 5000 }), 'Most ScaledObjects served at once (more → RESOURCE_EXHAUSTED).'),
   defaultForecaster: o(oneOf(MODEL_NAMES, { default: DEFAULT_MODEL }), 'Forecaster for ScaledObjects that name none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'The pre-trained LSTM (model.json, weights.bin, meta.json); relative paths are from the Amadeus install.'),
