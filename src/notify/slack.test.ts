@@ -238,3 +238,31 @@ describe('bounded', () => {
     }
   });
 });
+
+// Review 5, D12: a workload whose last notice was held back kept its held-back count, and so its
+// last-sent time, for the life of the process (pruning started only at 1,000 notices remembered).
+test('workloads gone while notices were held back are forgotten once the windows pass, the count told in a log line', async () => {
+  let now = 0;
+  const s = slack({ minIntervalMs: 60_000, dedupeWindowMs: 600_000, clock: () => now });
+  for (let i = 0; i < 50; i++) {
+    await s.notify(note({ object: `Deployment/w${i}` }));
+    await s.notify(note({ object: `Deployment/w${i}`, action: 'rollback', title: 'rolled back' })); // held back
+  }
+  expect(s.remembered).toBe(150);
+  // A notice of another workload a window later: the 50 are forgotten.
+  now = 600_001 + 1;
+  await s.notify(note({ object: 'Deployment/other' }));
+  expect(s.remembered).toBe(2);
+  const told = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'slack: notices held back by the rate limit, none sent since');
+  expect(told).toHaveLength(50);
+  expect(told[0]).toMatchObject({ workload: 'shop/Deployment/w0', heldBack: 1 });
+  // A count not pruned yet still goes out with the workload's next notice, however late.
+  now = 1_000_000;
+  await s.notify(note({ object: 'Deployment/late' }));
+  now = 1_001_000;
+  await s.notify(note({ object: 'Deployment/late', action: 'rollback', title: 'held' }));
+  now = 1_700_000;
+  await s.notify(note({ object: 'Deployment/late', action: 'rollback', title: 'late' }));
+  await s.flush();
+  expect(posts.at(-1)!.form.get('text')).toMatch(/^late\n[^]*\(\+1 held back\)$/);
+});

@@ -89,7 +89,9 @@ export class SlackNotifier implements Notifier {
   private readonly queue: Queued[] = [];
   private readonly lastSent = new Map<string, number>();
   private readonly lastByContent = new Map<string, number>();
-  private readonly heldBack = new Map<string, number>();
+  /** Per workload: notices held back by the rate limit since its last one sent, and when the newest was. */
+  private readonly heldBack = new Map<string, { count: number; at: number }>();
+  private prunedAt = 0;
   private draining: Promise<void> | null = null;
   private readonly clock: () => number;
   /** Slack asked for quiet until then (a Retry-After beyond the cap): queued messages are dropped, not sent. */
@@ -141,15 +143,16 @@ export class SlackNotifier implements Notifier {
     }
     const last = this.lastSent.get(workload);
     if (last !== undefined && now - last < this.o.minIntervalMs) {
-      this.heldBack.set(workload, (this.heldBack.get(workload) ?? 0) + 1);
+      this.heldBack.set(workload, { count: (this.heldBack.get(workload)?.count ?? 0) + 1, at: now });
       this.o.log.debug('slack: notice held back by the per-workload rate limit', { workload, action: n.action });
+      this.forgetOld(now);
       return;
     }
     this.lastByContent.set(content, now);
     this.lastSent.set(workload, now);
-    this.forgetOld(now);
-    const suppressed = this.heldBack.get(workload) ?? 0;
+    const suppressed = this.heldBack.get(workload)?.count ?? 0;
     this.heldBack.delete(workload);
+    this.forgetOld(now);
     this.queue.push({ n, suppressed });
     if (this.queue.length > this.o.maxQueue) {
       const dropped = this.queue.shift()!;
@@ -158,11 +161,28 @@ export class SlackNotifier implements Notifier {
     this.draining ??= this.drain().finally(() => (this.draining = null));
   }
 
-  /** Entries past both windows decide nothing any more: a long-running scaler must not keep them all. */
+  /** Workloads (and notices) remembered: what forgetOld bounds. */
+  get remembered(): number {
+    return this.lastSent.size + this.heldBack.size + this.lastByContent.size;
+  }
+
+  /**
+   * Entries past both windows decide nothing any more: a long-running scaler must not keep them all.
+   * Once a window, or at every notice while 1,000 are kept. A workload's held-back count is kept until
+   * its newest held-back notice is that old too (the workload gone or quiet since; told in a log line
+   * instead): kept for good, with its lastSent, a workload deleted under the rate limit leaked both.
+   */
   private forgetOld(now: number): void {
-    if (this.lastByContent.size < 1000) return;
-    const horizon = now - Math.max(this.o.dedupeWindowMs, this.o.minIntervalMs);
+    const window = Math.max(this.o.dedupeWindowMs, this.o.minIntervalMs);
+    if (this.remembered < 1000 && now - this.prunedAt < window) return;
+    this.prunedAt = now;
+    const horizon = now - window;
     for (const [k, t] of this.lastByContent) if (t < horizon) this.lastByContent.delete(k);
+    for (const [workload, held] of this.heldBack) {
+      if (held.at >= horizon) continue;
+      this.heldBack.delete(workload);
+      this.o.log.info('slack: notices held back by the rate limit, none sent since', { workload, heldBack: held.count });
+    }
     for (const [k, t] of this.lastSent) if (t < horizon && !this.heldBack.has(k)) this.lastSent.delete(k);
   }
 
