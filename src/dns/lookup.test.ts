@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dns, { type LookupAddress } from 'node:dns';
 import { boundedLookup, type BoundedLookupOptions } from './lookup.js';
+import { LookupSlots, processSlots } from './slots.js';
 
 type Resolve = NonNullable<BoundedLookupOptions['resolve']>;
 
@@ -116,3 +117,72 @@ test('a resolver that throws fails its askers with its error, and the next asker
   expect((await ask(lookup, 'prometheus')).address).toBe('10.0.0.7');
   expect(calls).toBe(2);
 });
+
+// Review 5, D8: one lookup per name bounded nothing across names: 16 black-holed `serverAddress`
+// hosts held every libuv pool thread, and every other lookup and file read queued behind them.
+describe('lookups across names share bounded slots', () => {
+  test('names that never answer take at most the unproven slots; a name that answered before still resolves, and the rest wait', async () => {
+    const r = heldResolver();
+    const slots = new LookupSlots({ max: 3, maxUnproven: 2 });
+    // No answer is reused (cacheMs 0): each ask of prometheus is a lookup of its own.
+    const lookup = boundedLookup({ resolve: r.resolve, slots, cacheMs: 0, deadlineMs: 60_000 });
+    // prometheus answered once: proven.
+    const first = ask(lookup, 'prometheus');
+    r.asked[0]!.answer(null, ADDRESSES);
+    expect((await first).address).toBe('10.0.0.7');
+
+    const black = [1, 2, 3, 4].map((i) => ask(lookup, `black${i}.example`));
+    expect(r.asked.map((a) => a.hostname)).toEqual(['prometheus', 'black1.example', 'black2.example']);
+    expect(slots.inFlight).toBe(2);
+    // The proven name takes the third slot and resolves while the black-holed ones hang.
+    const again = ask(lookup, 'prometheus');
+    expect(r.asked.map((a) => a.hostname).at(-1)).toBe('prometheus');
+    r.asked.at(-1)!.answer(null, ADDRESSES);
+    expect((await again).address).toBe('10.0.0.7');
+    // All slots taken (two stuck, one proven busy): a further lookup waits for one.
+    await new Promise((resolve) => process.nextTick(resolve));
+    const busy = ask(lookup, 'prometheus');
+    void ask(lookup, 'new.example');
+    expect(r.asked).toHaveLength(5);
+    // A stuck one answers at last: its slot goes to the next waiting unproven name, in order.
+    r.asked[1]!.answer(Object.assign(new Error('getaddrinfo EAI_AGAIN black1.example'), { code: 'EAI_AGAIN' }));
+    expect((await black[0]!).err?.code).toBe('EAI_AGAIN');
+    await waitTicks();
+    expect(r.asked.map((a) => a.hostname).slice(5)).toEqual(['black3.example']);
+    r.asked[4]!.answer(null, ADDRESSES);
+    expect((await busy).address).toBe('10.0.0.7');
+  });
+
+  test('a lookup whose askers all gave up while it waited for a slot is dropped, never started; the next asker of the name starts anew', async () => {
+    const r = heldResolver();
+    const slots = new LookupSlots({ max: 1, maxUnproven: 1 });
+    const lookup = boundedLookup({ resolve: r.resolve, slots, deadlineMs: 30 });
+    const stuck = ask(lookup, 'black.example');
+    const queued = await ask(lookup, 'other.example');
+    expect(queued.err?.code).toBe('ETIMEOUT');
+    expect((await stuck).err?.code).toBe('ETIMEOUT');
+    expect(r.asked.map((a) => a.hostname)).toEqual(['black.example']);
+    r.asked[0]!.answer(null, ADDRESSES); // the stuck one ends: its slot is free
+    await waitTicks();
+    expect(r.asked).toHaveLength(1); // other.example nobody awaits: not looked up
+    const later = ask(lookup, 'other.example');
+    expect(r.asked.map((a) => a.hostname)).toEqual(['black.example', 'other.example']);
+    r.asked[1]!.answer(null, ADDRESSES);
+    expect((await later).address).toBe('10.0.0.7');
+  });
+
+  test('every boundedLookup shares the process\'s slots by default', async () => {
+    const r = heldResolver();
+    const a = boundedLookup({ resolve: r.resolve, deadlineMs: 20 });
+    const b = boundedLookup({ resolve: r.resolve, deadlineMs: 20 });
+    const before = processSlots.inFlight;
+    const asked = [ask(a, 'x1.example'), ask(b, 'x2.example')];
+    expect(processSlots.inFlight).toBe(before + 2);
+    for (const q of r.asked) q.answer(null, ADDRESSES);
+    await Promise.all(asked);
+    await waitTicks();
+    expect(processSlots.inFlight).toBe(before);
+  });
+});
+
+const waitTicks = () => new Promise((resolve) => setImmediate(resolve));

@@ -5,9 +5,12 @@
  * connection holds a pool thread for the resolver's full timeout and retries. Here one lookup per
  * name is in flight at a time, whoever asks (later askers wait for it), an answer is kept for a few
  * seconds, and each asker gets an error after `deadlineMs` even while the lookup runs on. So a DNS
- * outage occupies one thread per name, not one per connection attempt. Ground floor: node:dns only.
+ * outage occupies one thread per name, not one per connection attempt; and lookups across names
+ * share the process's slots (slots.ts), so many black-holed names cannot take every thread.
+ * Ground floor: node:dns only.
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+import { processSlots, type LookupSlots } from './slots.js';
 
 export interface BoundedLookupOptions {
   /** An asker waits at most this long for an answer (default 10 s). */
@@ -17,12 +20,17 @@ export interface BoundedLookupOptions {
   /** The resolver (default dns.lookup); tests pass a fake. */
   resolve?: (hostname: string, options: { all: true; family?: number; hints?: number }, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
   now?: () => number;
+  /** The lookups in flight this one counts against (default: the process's, shared by every boundedLookup). */
+  slots?: LookupSlots;
 }
 
 export const LOOKUP_DEFAULTS = { deadlineMs: 10_000, cacheMs: 5_000 } as const;
 
 /** The lookup callback of net.connect: an address and its family, or every address (`all`). */
 type Callback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** One asker of a lookup in flight; `settled` once answered or past its deadline. */
+type Waiter = ((err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) & { settled?: boolean };
 
 /** A lookup function for http(s).Agent's `lookup` option (net.LookupFunction). */
 export type Lookup = (hostname: string, options: LookupOptions, callback: Callback) => void;
@@ -37,8 +45,9 @@ export function boundedLookup(o: BoundedLookupOptions = {}): Lookup {
   const cacheMs = o.cacheMs ?? LOOKUP_DEFAULTS.cacheMs;
   const resolve = o.resolve ?? ((h, opts, cb) => dns.lookup(h, opts, cb));
   const now = o.now ?? Date.now;
+  const slots = o.slots ?? processSlots;
   const answers = new Map<string, { at: number; addresses: LookupAddress[] }>();
-  const inFlight = new Map<string, ((err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void)[]>();
+  const inFlight = new Map<string, Waiter[]>();
 
   const deliver = (callback: Callback, options: LookupOptions, err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => {
     if (err) return callback(err, options.all ? [] : '', undefined);
@@ -58,35 +67,47 @@ export function boundedLookup(o: BoundedLookupOptions = {}): Lookup {
       // Asynchronously, as dns.lookup answers: a caller may attach its handlers after asking.
       return void process.nextTick(() => deliver(callback, options, null, addresses));
     }
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      callback(timedOut(hostname, deadlineMs), options.all ? [] : '', undefined);
-    }, deadlineMs);
-    timer.unref();
-    const waiter = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => {
-      if (settled) return;
-      settled = true;
+    const waiter: Waiter = (err, addresses) => {
+      if (waiter.settled) return;
+      waiter.settled = true;
       clearTimeout(timer);
       deliver(callback, options, err, addresses);
     };
+    waiter.settled = false;
+    const timer = setTimeout(() => {
+      waiter.settled = true;
+      callback(timedOut(hostname, deadlineMs), options.all ? [] : '', undefined);
+    }, deadlineMs);
+    timer.unref();
     const waiting = inFlight.get(key);
     if (waiting) return void waiting.push(waiter);
     const waiters = [waiter];
     inFlight.set(key, waiters);
-    const answered = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => {
-      inFlight.delete(key);
-      if (!err) answers.set(key, { at: now(), addresses });
-      // Bounded: a few names per process (its Prometheus servers); expired ones are dropped as met.
-      for (const [k, a] of answers) if (now() - a.at >= cacheMs) answers.delete(k);
-      for (const w of waiters) w(err, addresses ?? []);
+    // Waiting for a slot, every asker gave up: the lookup is dropped, and the next asker starts anew.
+    const wanted = () => {
+      if (waiters.some((w) => !w.settled)) return true;
+      if (inFlight.get(key) === waiters) inFlight.delete(key);
+      return false;
     };
-    try {
-      resolve(hostname, { all: true, family: family || undefined, hints: options.hints }, answered);
-    } catch (err) {
-      // A resolver that throws (bad arguments) answers every waiter with it, asynchronously, rather
-      // than leave the name in flight for good.
-      process.nextTick(() => answered(err as NodeJS.ErrnoException, []));
-    }
+    slots.request(hostname, wanted, (release) => {
+      const answered = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => {
+        release();
+        inFlight.delete(key);
+        if (!err) {
+          answers.set(key, { at: now(), addresses });
+          slots.answered(hostname);
+        }
+        // Bounded: a few names per process (its Prometheus servers); expired ones are dropped as met.
+        for (const [k, a] of answers) if (now() - a.at >= cacheMs) answers.delete(k);
+        for (const w of waiters) w(err, addresses ?? []);
+      };
+      try {
+        resolve(hostname, { all: true, family: family || undefined, hints: options.hints }, answered);
+      } catch (err) {
+        // A resolver that throws (bad arguments) answers every waiter with it, asynchronously, rather
+        // than leave the name in flight for good.
+        process.nextTick(() => answered(err as NodeJS.ErrnoException, []));
+      }
+    });
   };
 }
