@@ -396,7 +396,7 @@ describe('credential files: a path that cannot work is the metadata key\'s fault
   ])('%s naming %s: every RPC answers INVALID_ARGUMENT naming the key', async (key, value, why) => {
     await start({ credentialsDir: dir });
     // A client certificate and key go together: the other one is a good file.
-    const auth = key === 'bearerTokenFile' ? { authModes: 'bearer' } : key === 'caFile' ? { authModes: 'tls' } : { authModes: 'tls', certFile: 'good', keyFile: 'good' };
+    const auth: Record<string, string> = key === 'bearerTokenFile' ? { authModes: 'bearer' } : key === 'caFile' ? { authModes: 'tls' } : { authModes: 'tls', certFile: 'good', keyFile: 'good' };
     const r = web({ ...auth, [key]: value });
     await h!.client.getMetricSpec(r);
     await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === true, 5000, 'the read failed');
