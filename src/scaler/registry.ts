@@ -965,7 +965,7 @@ function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' 
 
 /**
  * A trigger's key: its object and a digest of its canonical metadata. The digest, not the metadata
- * itself: a key then costs the same whatever KEDA sends (values up to gRPC's 4 MiB, and KEDA's own
+ * itself: a key then costs the same whatever KEDA sends (values up to the server's 1 MiB request limit, and KEDA's own
  * connection keys, TLS material included, that are not ours to keep).
  */
 function triggerKey(ref: { namespace: string; name: string }, signature: string): { key: string; digest: string } {
