@@ -37,6 +37,7 @@ import { Role, type IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1
 import { RoleBinding, type IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { NetworkPolicy, type INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace, type INamespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim, type IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
@@ -113,6 +114,7 @@ const KINDS: Record<string, Kind> = {
   'v1/PersistentVolumeClaim': model(PersistentVolumeClaim, 'kubernetes-models/v1/PersistentVolumeClaim#IPersistentVolumeClaim'),
   'apps/v1/Deployment': model(Deployment, 'kubernetes-models/apps/v1/Deployment#IDeployment'),
   'policy/v1/PodDisruptionBudget': model(PodDisruptionBudget, 'kubernetes-models/policy/v1/PodDisruptionBudget#IPodDisruptionBudget'),
+  'networking.k8s.io/v1/NetworkPolicy': model(NetworkPolicy, 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy#INetworkPolicy'),
   'rbac.authorization.k8s.io/v1/ClusterRole': model(ClusterRole, 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole#IClusterRole'),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': model(ClusterRoleBinding, 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding#IClusterRoleBinding'),
   'rbac.authorization.k8s.io/v1/Role': model(Role, 'kubernetes-models/rbac.authorization.k8s.io/v1/Role#IRole'),
@@ -209,9 +211,12 @@ function schemaErrors(o: K8sObject): string[] {
 // The kustomizations, built by the real `kubectl kustomize`
 
 const KUSTOMIZATIONS = ['keda/base', 'keda/grafana', 'keda/overlays/online-boutique', 'keda/overlays/online-boutique/shop', 'keda/overlays/kind-online-boutique', 'keda/overlays/kind'];
-const COMPONENTS = ['keda/components/namespaced-healer'];
+const COMPONENTS = ['keda/components/namespaced-healer', 'keda/components/network-policy'];
 /** The kustomizations each component is meant to be used from (keda/README.md): it is built on each. */
-const COMPONENT_BASES: Record<string, string[]> = { 'keda/components/namespaced-healer': ['keda/base', 'keda/overlays/online-boutique'] };
+const COMPONENT_BASES: Record<string, string[]> = {
+  'keda/components/namespaced-healer': ['keda/base', 'keda/overlays/online-boutique'],
+  'keda/components/network-policy': ['keda/base', 'keda/overlays/online-boutique'],
+};
 const OB = 'keda/overlays/online-boutique';
 
 /**
@@ -434,7 +439,8 @@ describe('schemas', () => {
 });
 
 describe('components', () => {
-  test.each(COMPONENT_BUILDS.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: every object valid, the ClusterRole replaced by a Role in each healed namespace', (c, base, dir) => {
+  const healerBuilds = COMPONENT_BUILDS.filter((b) => b.component === 'keda/components/namespaced-healer');
+  test.each(healerBuilds.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: every object valid, the ClusterRole replaced by a Role in each healed namespace', (c, base, dir) => {
     const k = readKustomization(join(ROOT, c));
     expect([k.apiVersion, k.kind]).toEqual(['kustomize.config.k8s.io/v1alpha1', 'Component']);
     const objects = objectsOf(dir);
@@ -454,6 +460,30 @@ describe('components', () => {
       expect(objects.filter((o) => o.kind === kind && o.metadata.name === 'amadeus-healer').map((o) => o.metadata.namespace).sort()).toEqual(namespaces);
     }
     expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+  });
+
+  const policyBuilds = COMPONENT_BUILDS.filter((b) => b.component === 'keda/components/network-policy');
+  test.each(policyBuilds.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: the base plus one valid NetworkPolicy over the scaler pods — gRPC from KEDA\'s namespace only, the metrics port from anywhere', (c, base, dir) => {
+    const k = readKustomization(join(ROOT, c));
+    expect([k.apiVersion, k.kind]).toEqual(['kustomize.config.k8s.io/v1alpha1', 'Component']);
+    const objects = objectsOf(dir);
+    for (const o of objects) {
+      expect(schemaErrors(o)).toEqual([]);
+      expect(unknownFields(o)).toEqual([]);
+    }
+    expect(ids(objects)).toEqual([...ids(objectsOf(base)), 'NetworkPolicy amadeus/amadeus'].sort());
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy') as unknown as INetworkPolicy;
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'amadeus') as unknown as IDeployment;
+    // It selects the scaler's pods, and names ports the container declares.
+    const labels = deployment.spec!.template.metadata!.labels!;
+    expect(Object.entries(policy.spec!.podSelector!.matchLabels!).every(([key, v]) => labels[key] === v)).toBe(true);
+    const ports = new Map(deployment.spec!.template.spec!.containers[0]!.ports!.map((p) => [p.name, p.containerPort]));
+    expect(policy.spec!.policyTypes).toEqual(['Ingress']);
+    const rules = policy.spec!.ingress!.map((r) => ({ from: r.from ?? null, ports: r.ports!.map((p) => ports.get(String(p.port))) }));
+    expect(rules).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } } }], ports: [6000] },
+      { from: null, ports: [9464] },
+    ]);
   });
 });
 
