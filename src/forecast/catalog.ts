@@ -9,7 +9,7 @@
 import type { Logger } from '../telemetry/logger.js';
 import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
-import { createSyncedForecaster, SYNC_DEFAULTS, type SyncOptions } from './sync.js';
+import { createSyncedForecaster, syncMinutes, type SyncOptions } from './sync.js';
 import { checkFineTuneInterval, WorkloadLstm, type LstmRuntime } from './lstm/workload.js';
 import { DEFAULT_MAX_MINUTES } from '../sources/prometheus.js';
 import { createForecaster, FORECASTER_NAMES } from './registry.js';
@@ -53,7 +53,9 @@ export type ForecasterProvider = (name: string, key: string, stateKey?: string) 
 
 export function createForecasterProvider(o: CatalogOptions): ForecasterProvider {
   const readLimit = o.maxReadMinutes !== undefined ? o.maxReadMinutes : o.sync ? DEFAULT_MAX_MINUTES : null;
-  if (o.lstm && readLimit !== null) checkFineTuneInterval(o.lstm, readLimit, o.sync ? (o.sync.catchUpMinutes ?? SYNC_DEFAULTS.catchUpMinutes) : 0);
+  // Checked here, at start-up: every workload's forecaster is made with them, per call.
+  const catchUp = o.sync ? syncMinutes(o.sync).catchUp : 0;
+  if (o.lstm && readLimit !== null) checkFineTuneInterval(o.lstm, readLimit, catchUp);
   // Baselines hold no per-workload state: one instance each serves every workload. The order is the
   // gate's preference before any has a live record: best first on the NASA backtest.
   const preference = ['holt-winters', 'mean30', 'mean10', 'seasonal-day', 'persistence'] as const;

@@ -78,11 +78,22 @@ export function windowEndingAt(h: History, origin: number, minutes: number): His
   return out;
 }
 
-export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o: SyncOptions): SyncedForecaster {
+/**
+ * The interval and catch-up `o` asks for, checked (RangeError). The catch-up defaults to the longer of
+ * SYNC_DEFAULTS.catchUpMinutes and the interval: a follower replays from a snapshot up to an interval
+ * old, so a shorter one would skip every snapshot of a long interval (serve's --state-sync-interval
+ * goes to 60 minutes).
+ */
+export function syncMinutes(o: Pick<SyncOptions, 'intervalMinutes' | 'catchUpMinutes'>): { interval: number; catchUp: number } {
   const interval = o.intervalMinutes ?? SYNC_DEFAULTS.intervalMinutes;
-  const catchUp = o.catchUpMinutes ?? SYNC_DEFAULTS.catchUpMinutes;
+  const catchUp = o.catchUpMinutes ?? Math.max(SYNC_DEFAULTS.catchUpMinutes, interval);
   if (!Number.isInteger(interval) || interval < 1) throw new RangeError(`the state sync interval must be a whole number of minutes >= 1, got ${interval}`);
   if (!Number.isInteger(catchUp) || catchUp < interval) throw new RangeError(`catch-up must be a whole number of minutes >= the interval (${interval}), got ${catchUp}`);
+  return { interval, catchUp };
+}
+
+export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o: SyncOptions): SyncedForecaster {
+  const { interval, catchUp } = syncMinutes(o);
   let lastOrigin: number | null = null;
   /**
    * Whether this replica has read the published state once (whatever it found: a snapshot, nothing,

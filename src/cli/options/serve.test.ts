@@ -1,6 +1,6 @@
 import { parseOptions, UsageError } from '../../config/options.js';
 import { HEAL_RULES } from '../../healer/rules.js';
-import { MAX_FINE_TUNE_INTERVAL_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, SERVE_OPTIONS } from './serve.js';
+import { MAX_FINE_TUNE_INTERVAL_SECONDS, MAX_STATE_SYNC_INTERVAL_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, SERVE_OPTIONS } from './serve.js';
 import { createForecasterProvider } from '../../forecast/catalog.js';
 import type { FineTunePool } from '../../forecast/lstm/finetune-pool.js';
 import { LstmForecaster } from '../../forecast/lstm/forecaster.js';
@@ -39,20 +39,22 @@ test('--fine-tune-interval: at most what a refresh can read from Prometheus, nam
     expect(() => parseOptions(SERVE_OPTIONS, [], { AMADEUS_FINE_TUNE_INTERVAL: String(over) })).toThrow(new RegExp(`--fine-tune-interval .*<= ${max}\\b`));
   }
   // What serve builds for a trigger (sync over calibration over the gate or the LSTM, the metadata's
-  // longest history) reads at most a Prometheus read at the bound, and more one minute past it.
+  // longest history) reads at most a Prometheus read at the bound, and more one minute past it; with
+  // the longest --state-sync-interval (whose catch-up is longest), and less with a shorter one.
   for (const name of ['auto', 'lstm']) {
     expect(readMinutes(max, name)).toBe(DEFAULT_MAX_MINUTES);
+    expect(readMinutes(max, name, { syncMinutes: 5 })).toBe(DEFAULT_MAX_MINUTES - 30);
     // (Past the bound serve refuses to start, below: the read is measured with the check off.)
     expect(readMinutes(max + 60, name, { maxReadMinutes: null })).toBeGreaterThan(DEFAULT_MAX_MINUTES);
   }
 });
 
 /** The most minutes one refresh of `name` reads in serve's composition (the metadata's longest history). */
-function readMinutes(intervalSeconds: number, name: string, o: { horizonMinutes?: number; blend?: boolean; fineTune?: boolean; maxReadMinutes?: number | null } = {}): number {
+function readMinutes(intervalSeconds: number, name: string, o: { horizonMinutes?: number; blend?: boolean; fineTune?: boolean; maxReadMinutes?: number | null; syncMinutes?: number } = {}): number {
   const shape = { ...DEFAULT_SHAPE, horizonMinutes: o.horizonMinutes ?? DEFAULT_SHAPE.horizonMinutes };
   const shared = new LstmForecaster('lstm', {} as never, { shape } as LstmMeta);
   const lstm: LstmRuntime = { shared, pool: o.fineTune === false ? null : ({} as FineTunePool), weightsDir: null, weights: null, fineTuneIntervalMs: intervalSeconds * 1000, fineTuneHistoryMinutes: 20160, fineTuneBlend: o.blend ?? true, log: silentLogger };
-  const provider = createForecasterProvider({ lstm, log: silentLogger, sync: { store: null, owns: () => true }, ...(o.maxReadMinutes === undefined ? {} : { maxReadMinutes: o.maxReadMinutes }) });
+  const provider = createForecasterProvider({ lstm, log: silentLogger, sync: { store: null, owns: () => true, intervalMinutes: o.syncMinutes ?? MAX_STATE_SYNC_INTERVAL_SECONDS / 60 }, ...(o.maxReadMinutes === undefined ? {} : { maxReadMinutes: o.maxReadMinutes }) });
   return provider(name, 'shop/web').historyMinutes(10080);
 }
 
@@ -84,4 +86,22 @@ test('--idle-timeout / AMADEUS_IDLE_TIMEOUT: at least 120 s, well above KEDA\'s 
     expect(() => parseOptions(SERVE_OPTIONS, ['--idle-timeout', short], {})).toThrow(UsageError);
     expect(() => parseOptions(SERVE_OPTIONS, [], { AMADEUS_IDLE_TIMEOUT: short })).toThrow(/--idle-timeout \(AMADEUS_IDLE_TIMEOUT\) must be a number >= 120 and <= 604800/);
   }
+});
+
+// Intervals over 30 minutes passed the flag's checks, but serve made their forecasters with the
+// default 30-minute catch-up, which the sync refuses (it must be at least an interval): every call of
+// every trigger answered INTERNAL, each leaving a forecaster behind.
+test('--state-sync-interval: every value the flag accepts builds serve\'s forecasters, which forecast', async () => {
+  const history = { start: Date.UTC(2025, 0, 6), requests: Array.from({ length: 3000 }, (_, i) => 100 + (i % 7)) };
+  for (const seconds of [60, 1800, 1860, MAX_STATE_SYNC_INTERVAL_SECONDS]) {
+    const interval = parseOptions(SERVE_OPTIONS, ['--state-sync-interval', String(seconds)], {}).stateSyncInterval;
+    const provider = createForecasterProvider({ lstm: null, unavailableReason: 'none here', log: silentLogger, sync: { store: null, owns: () => true, intervalMinutes: interval / 60 } });
+    const f = provider('auto', 'shop/web');
+    expect(f.historyMinutes(60)).toBeGreaterThanOrEqual(60 + interval / 60); // it replays up to an interval
+    expect((await f.forecast({ history, horizon: 10 })).values).toHaveLength(10);
+  }
+  expect(() => parseOptions(SERVE_OPTIONS, ['--state-sync-interval', String(MAX_STATE_SYNC_INTERVAL_SECONDS + 60)], {})).toThrow(UsageError);
+  // A catch-up shorter than the interval (only a caller of the catalog can ask for one) fails when the
+  // provider is made (serve's start-up), not at each trigger's call.
+  expect(() => createForecasterProvider({ lstm: null, log: silentLogger, sync: { store: null, owns: () => true, intervalMinutes: 60, catchUpMinutes: 30 } })).toThrow(RangeError);
 });

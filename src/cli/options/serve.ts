@@ -3,7 +3,7 @@ import { DEFAULT_MODEL, MODEL_NAMES } from '../../forecast/catalog.js';
 import { BACKENDS } from '../../forecast/lstm/backend.js';
 import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES, maxFineTuneIntervalMinutes } from '../../forecast/lstm/workload.js';
 import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
-import { SYNC_DEFAULTS } from '../../forecast/sync.js';
+import { syncMinutes } from '../../forecast/sync.js';
 import { DEFAULT_MAX_MINUTES } from '../../sources/prometheus.js';
 import { LEVELS } from '../../telemetry/logger.js';
 import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
@@ -19,13 +19,19 @@ const o = option;
 const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const file = fileOption;
 
+/** Longest --state-sync-interval (s). */
+export const MAX_STATE_SYNC_INTERVAL_SECONDS = 3600;
+
 /**
  * Longest --fine-tune-interval (s): with --fine-tune-blend a refresh reads about the interval plus
  * five days, and a longer one than a Prometheus read allows (DEFAULT_MAX_MINUTES) would fail every
- * read of every LSTM trigger. The horizon is the one `amadeus train` gives its models; a loaded model
- * with a longer one lowers it, and serve refuses to start past that (checkFineTuneInterval).
+ * read of every LSTM trigger. The state sync reads its catch-up more, the longest any accepted
+ * --state-sync-interval makes (syncMinutes), so every pair of accepted values fits. The horizon is
+ * the one `amadeus train` gives its models; a loaded model with a longer one lowers it, and serve
+ * refuses to start past that (checkFineTuneInterval).
  */
-export const MAX_FINE_TUNE_INTERVAL_SECONDS = maxFineTuneIntervalMinutes(DEFAULT_MAX_MINUTES, SYNC_DEFAULTS.catchUpMinutes, DEFAULT_SHAPE.horizonMinutes) * 60;
+export const MAX_FINE_TUNE_INTERVAL_SECONDS =
+  maxFineTuneIntervalMinutes(DEFAULT_MAX_MINUTES, syncMinutes({ intervalMinutes: MAX_STATE_SYNC_INTERVAL_SECONDS / 60 }).catchUp, DEFAULT_SHAPE.horizonMinutes) * 60;
 
 /**
  * The shortest --idle-timeout: well above KEDA's polling (30 s by default) and the HPA's metrics
@@ -101,6 +107,6 @@ export const SERVE_OPTIONS = {
   replicaLeaseDuration: o(number({ min: 2, max: 600, default: 15 }), 'Seconds after its last renewal that a replica (its Lease) counts as gone.'),
   replicaRenew: o(number({ min: 0.5, max: 300, default: 5 }), 'Seconds between two renewals of this replica\'s Lease (less than --replica-lease-duration).'),
   fineTuneLockDuration: o(integer({ min: 5, max: 3600, default: 120 }), 'Seconds a workload\'s fine-tuning lock (a Lease) outlives a replica that died holding it, as the other replicas see it unchanged; the holder renews it every third of this while its round runs and releases it when done.'),
-  stateSyncInterval: o(integer({ min: 60, max: 3600, default: 300 }), 'Seconds (whole minutes) between two snapshots of a workload\'s gate and calibration state that its owner publishes to --weights-dir; the other replicas compare and adopt them.'),
+  stateSyncInterval: o(integer({ min: 60, max: MAX_STATE_SYNC_INTERVAL_SECONDS, default: 300 }), 'Seconds (whole minutes) between two snapshots of a workload\'s gate and calibration state that its owner publishes to --weights-dir; the other replicas compare and adopt them.'),
   healIdentity: o(optional(text({ required: true, expected: 'a name' })), 'This replica in the Leases (healer and replicas); unset: POD_NAME or the host name.'),
 } satisfies OptionSchema;
