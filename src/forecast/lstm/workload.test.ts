@@ -93,6 +93,75 @@ test('only the owner runs rounds, and only while it holds the workload\'s lock; 
   expect(held.size).toBe(0); // released after the round
 });
 
+// A round whose lock another replica held (a 409 during a join or leave; a replica that died holding
+// it, until the lock expires) or that the API did not answer (a timeout, a 5xx) was pushed back a
+// whole interval (6 hours by default), not the minute or two until the lock is free.
+test('a round whose lock is held elsewhere or not answered is tried again at the next minute, not an interval later', async () => {
+  const answers: (boolean | Error)[] = [false, new Error('read the fine-tuning lock: deadline exceeded after 10s'), true];
+  const released: string[] = [];
+  const lock = {
+    acquire: async () => {
+      const a = answers.shift()!;
+      if (a instanceof Error) throw a;
+      return a;
+    },
+    release: async (k: string) => void released.push(k),
+  };
+  const logged: string[] = [];
+  const log = { ...silentLogger, info: (msg: string) => void logged.push(`info ${msg}`), warn: (msg: string) => void logged.push(`warn ${msg}`), debug: (msg: string) => void logged.push(`debug ${msg}`) };
+  const { w, jobs } = setup(0, Promise.resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1 }), { owns: () => true, roundLock: lock, log });
+  await w.forecast(at(0));
+  for (const m of [60, 61]) {
+    await w.forecast(at(m));
+    await w.settled();
+    expect(jobs).toHaveLength(0);
+  }
+  expect(released).toEqual([]); // never taken: nothing to release
+  await w.forecast(at(62));
+  await w.settled();
+  expect(jobs).toHaveLength(1);
+  expect(released).toEqual(['ns/app']);
+  expect(w.nextRoundDue).toBe(at(62 + 60).history.start + history.requests.length * MIN); // the schedule runs from the round that ran
+  // Said once, at info (held elsewhere); the miss after it at debug.
+  expect(logged.filter((l) => /postponed/.test(l))).toEqual([
+    'info fine-tuning round postponed to the next minute: another replica holds the workload\'s lock',
+    'debug fine-tuning round postponed to the next minute: the workload\'s lock could not be taken',
+  ]);
+});
+
+test('a round another replica ran and published while this one found the lock held is not run again here: the schedule follows the published round', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const tuned = createModel(shape, 7);
+  try {
+    const accepted = Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    let aHolds = false;
+    const lock = { acquire: async () => !aHolds, release: async () => {} };
+    // Both count themselves the owner (their views of the live set differ for a moment).
+    const a = setup(0, accepted, { weightsDir: dir, owns: () => true });
+    const b = setup(0, Promise.resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1 }), { weightsDir: dir, owns: () => true, roundLock: lock });
+    await a.w.forecast(at(0));
+    await b.w.forecast(at(0));
+    aHolds = true; // a's round takes the lock first
+    await a.w.forecast(at(60));
+    await b.w.forecast(at(60));
+    await b.w.settled();
+    await a.w.settled(); // published, then released
+    aHolds = false;
+    for (let m = 61; m < 120; m++) {
+      await b.w.forecast(at(m));
+      await b.w.settled();
+    }
+    expect(b.jobs).toHaveLength(0);
+    expect(b.w.version).toBe(1);
+    await b.w.forecast(at(120)); // an interval after a's round
+    await b.w.settled();
+    expect(b.jobs).toHaveLength(1);
+  } finally {
+    tuned.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a replica that does not own the workload loads the owner\'s published weights and switches at the same minute', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
   try {

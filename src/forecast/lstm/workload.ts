@@ -194,6 +194,8 @@ export class WorkloadLstm implements Forecaster {
   /** A publish of weights the store has not answered yet (past its deadline): no round starts until it ends. */
   private writing: Promise<void> | null = null;
   private rounds = 0;
+  /** Attempts in a row whose round lock was held elsewhere or not answered (the first is logged at info or warn, the rest at debug). */
+  private lockMisses = 0;
   /**
    * The blend's record of out-of-sample errors (blend-record.ts), carried from round to round and
    * published with accepted weights: a restarted process, or a replica taking the workload over,
@@ -473,12 +475,24 @@ export class WorkloadLstm implements Forecaster {
     return result;
   }
 
+  private lockMissed(message: string, err?: unknown): void {
+    const fields = { workload: this.key, ...(err === undefined ? {} : { error: err }) };
+    if (this.lockMisses++ > 0) this.rt.log.debug(message, fields);
+    else if (err === undefined) this.rt.log.info(message, fields);
+    else this.rt.log.warn(message, fields);
+  }
+
+  /** Whether a round is due at `origin`: an interval after the last one (this replica's, or the one published it loaded). */
+  private due(origin: number): boolean {
+    return this.lastAttempt !== null && origin - this.lastAttempt >= this.rt.fineTuneIntervalMs;
+  }
+
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
     const origin = forecastOrigin(request.history);
     // The first round waits one interval: a workload that just appeared has little history.
     if (this.lastAttempt === null) this.lastAttempt = origin;
-    if (!pool || this.round || this.closed || origin - this.lastAttempt < this.rt.fineTuneIntervalMs) return;
+    if (!pool || this.round || this.closed || !this.due(origin)) return;
     // The volume still has not answered the last publish: a new round could not publish either (tried
     // again each minute, so it runs as soon as the volume is back).
     if (this.writing) return;
@@ -489,22 +503,38 @@ export class WorkloadLstm implements Forecaster {
     // Another replica's: it publishes, this one loads (lookForPublished).
     if (this.rt.owns && !this.rt.owns(this.key)) return;
     if (pool.pending >= (this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS)) return;
-    this.lastAttempt = origin;
     const now = (this.rt.clock ?? Date.now)();
-    const base = this.active(origin);
-    const current = base?.model ?? this.rt.shared;
-    const meta = current.meta;
     const h = request.history;
     // Copies: the job crosses to the worker, and the registry's arrays may be reused.
     const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 };
     const lock = this.rt.roundLock ?? null;
+    let taken = false;
     this.round = (async () => {
-      if (lock && !(await lock.acquire(this.key))) {
-        this.rt.log.info('fine-tuning round skipped: another replica holds the workload\'s lock', { workload: this.key });
-        return;
-      }
-      this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
       try {
+        if (lock) {
+          // Not due any more once this minute's look at the volume has loaded a round another
+          // replica published (noteRound moves the schedule): that round is not run again here.
+          // (Without a lock there is no other replica.)
+          if (this.checking) await this.checking;
+          if (!this.due(origin)) return;
+          // Held by another replica (a round of a replica whose view of the live set differs, or of
+          // one that died holding it), or not answered: tried again at the next minute, not an
+          // interval later. A round the holder publishes meanwhile moves the schedule (above).
+          try {
+            taken = await lock.acquire(this.key);
+          } catch (err) {
+            this.lockMissed('fine-tuning round postponed to the next minute: the workload\'s lock could not be taken', err);
+            return;
+          }
+          if (!taken) return this.lockMissed('fine-tuning round postponed to the next minute: another replica holds the workload\'s lock');
+          if (!this.due(origin) || this.closed) return;
+        }
+        this.lockMisses = 0;
+        this.lastAttempt = origin;
+        const base = this.active(origin);
+        const current = base?.model ?? this.rt.shared;
+        const meta = current.meta;
+        this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
         const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, fitMinutes: this.rt.fineTuneHistoryMinutes, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.recordToContinue(meta) });
         this.blendRecord = result.record;
         this.rt.log.info('fine-tuning round', {
@@ -560,7 +590,7 @@ export class WorkloadLstm implements Forecaster {
         }
         this.addVersion({ ...written, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
       } finally {
-        if (lock) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
+        if (lock && taken) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
       }
     })()
       .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
