@@ -625,6 +625,41 @@ test('workloads that all came due at once (a restart) are worked through minute 
   expect(trained.size).toBe(30);
 });
 
+// With a round lock (any set of replicas), the bound was checked before `await lock.acquire`, when
+// the pool did not count the round yet: every due workload passed it, and all of them queued.
+test('rounds taking their lock count toward the backlog bound: no more than maxPendingRounds take it or wait for the worker at once', async () => {
+  const inFlight: (() => void)[] = [];
+  const pool = {
+    get pending() {
+      return inFlight.length;
+    },
+    run: () => new Promise((resolve) => inFlight.push(() => resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1 }))),
+  } as unknown as FineTunePool;
+  const acquiring: ((taken: boolean) => void)[] = [];
+  const lock = { acquire: () => new Promise<boolean>((resolve) => acquiring.push(resolve)), release: async () => {} };
+  const shared = new LstmForecaster('lstm', createModel(shape, 1), meta);
+  const ws = Array.from({ length: 5 }, (_, i) => new WorkloadLstm({ shared, pool, weightsDir: null, fineTuneIntervalMs: 60 * MIN, fineTuneHistoryMinutes: 1500, log: silentLogger, maxPendingRounds: 2, roundLock: lock }, `ns/w${i}`));
+  for (const w of ws) await w.forecast(at(0));
+  for (const w of ws) await w.forecast(at(60));
+  expect(acquiring).toHaveLength(2); // all 5 before
+  for (const take of acquiring.splice(0)) take(true);
+  await new Promise((r) => setImmediate(r));
+  expect(inFlight).toHaveLength(2);
+  for (const w of ws) await w.forecast(at(61)); // the worker has not caught up: none more
+  expect(acquiring).toHaveLength(0);
+  // A lock not had frees its slot: another workload takes it at the next minute.
+  inFlight.splice(0).forEach((done) => done());
+  await new Promise((r) => setImmediate(r));
+  for (const w of ws) await w.forecast(at(62));
+  expect(acquiring).toHaveLength(2);
+  acquiring.shift()!(false);
+  acquiring.shift()!(true);
+  await new Promise((r) => setImmediate(r));
+  expect(inFlight).toHaveLength(1);
+  for (const w of ws) await w.forecast(at(63));
+  expect(acquiring).toHaveLength(1);
+});
+
 /** Versions kept in memory (1, 2, …; the newest current), published by `publish`: a shared volume for one process. */
 function memoryWeightsStore(kept: Map<number, Record<string, Buffer>>, publish: (files: Record<string, Buffer>) => Promise<number>): WeightsStore {
   const newest = () => (kept.size ? kept.size : null);

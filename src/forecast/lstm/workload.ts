@@ -26,6 +26,7 @@ import { forecastOrigin } from '../gate.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
+import { roundSlots } from './round-slots.js';
 import { roundReadMinutes } from './finetune.js';
 import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
@@ -63,9 +64,9 @@ export interface LstmRuntime {
   /** Rounds also choose a blend toward a baseline (finetune.ts `chooseBlend`, `--fine-tune-blend`). */
   fineTuneBlend?: boolean;
   /**
-   * Rounds allowed to wait for the worker at once (default 16, about 11 s of work). A round that
-   * would queue behind more is tried again at the next minute's refresh: the backlog stays bounded,
-   * and workloads that all came due at once (a restart) are worked through over the following
+   * Rounds allowed to wait for the worker at once, those taking their round lock included (default
+   * 16, about 11 s of work). A round that would queue behind more is tried again at the next
+   * minute's refresh: the backlog stays bounded, and workloads that all came due at once (a restart) are worked through over the following
    * minutes rather than pushed back a whole interval each time they collide.
    */
   maxPendingRounds?: number;
@@ -502,7 +503,9 @@ export class WorkloadLstm implements Forecaster {
     if (this.versions.some((v) => v.from > origin)) return;
     // Another replica's: it publishes, this one loads (lookForPublished).
     if (this.rt.owns && !this.rt.owns(this.key)) return;
-    if (pool.pending >= (this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS)) return;
+    // A slot from here on, not from the pool's queue: rounds taking their lock count toward the bound.
+    const slot = roundSlots(pool).reserve(pool.pending, this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS);
+    if (!slot) return;
     const now = (this.rt.clock ?? Date.now)();
     const h = request.history;
     // Copies: the job crosses to the worker, and the registry's arrays may be reused.
@@ -535,7 +538,9 @@ export class WorkloadLstm implements Forecaster {
         const current = base?.model ?? this.rt.shared;
         const meta = current.meta;
         this.rt.log.info('fine-tuning round started', { workload: this.key, origin: new Date(origin).toISOString() });
-        const result = await pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, fitMinutes: this.rt.fineTuneHistoryMinutes, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.recordToContinue(meta) });
+        const job = pool.run({ shape: meta.shape, weights: getWeights(current.currentModel), pretrained: current === this.rt.shared ? undefined : getWeights(this.rt.shared.currentModel), series, fitMinutes: this.rt.fineTuneHistoryMinutes, targetSmoothing: meta.training?.targetSmoothing, blend: meta.blend, chooseBlend: this.rt.fineTuneBlend === true, record: this.recordToContinue(meta) });
+        slot.queued();
+        const result = await job;
         this.blendRecord = result.record;
         this.rt.log.info('fine-tuning round', {
           workload: this.key,
@@ -590,6 +595,7 @@ export class WorkloadLstm implements Forecaster {
         }
         this.addVersion({ ...written, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
       } finally {
+        slot.end();
         if (lock && taken) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
       }
     })()
