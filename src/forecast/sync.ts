@@ -95,6 +95,8 @@ export function syncMinutes(o: Pick<SyncOptions, 'intervalMinutes' | 'catchUpMin
 export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o: SyncOptions): SyncedForecaster {
   const { interval, catchUp } = syncMinutes(o);
   let lastOrigin: number | null = null;
+  /** The first origin of a state stepped from nothing (no snapshot taken); null once one is taken. */
+  let bornAt: number | null = null;
   /**
    * Whether this replica has read the published state once (whatever it found: a snapshot, nothing,
    * nothing usable). Until then an owner follows too and publishes nothing: one that started while
@@ -134,6 +136,7 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     // An owner with nothing published or adopted yet (a new object) publishes its first step too,
     // so replicas that saw the object a minute later follow it within a minute, not an interval.
     const first = lastOrigin === null;
+    if (first) bornAt = origin;
     try {
       return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon, ...(requested === undefined ? {} : { requested }) });
     } finally {
@@ -217,10 +220,16 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       if (s.origin >= origin) return;
       cursor.take(got);
       if (digests.get(s.origin) === s.digest) return o.onSnapshot?.('matched');
-      // Too old to replay up to now: keep what this replica has (a new one comes within an interval).
-      if (origin - s.origin > catchUp * MINUTE_MS) return;
+      // Too old to replay up to now: a replica with a state of its own keeps it (a new snapshot
+      // comes within an interval). One with none, or one stepped from nothing within the catch-up
+      // (its first look failed), takes it all the same and replays the catch-up's minutes: the state
+      // skips the minutes between, as a running replica's that missed them did. An owner would
+      // otherwise publish a state from nothing, which every follower adopts over its own.
+      const fresh = lastOrigin === null || (bornAt !== null && origin - bornAt <= catchUp * MINUTE_MS);
+      if (origin - s.origin > catchUp * MINUTE_MS && !fresh) return;
       inner.importState(s.state);
       lastOrigin = s.origin;
+      bornAt = null;
       digests.set(s.origin, s.digest);
       o.onSnapshot?.('adopted');
     } catch (err) {
