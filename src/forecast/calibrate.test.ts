@@ -1,4 +1,4 @@
-import { createCalibratedForecaster, dispersion, ScoreWindow } from './calibrate.js';
+import { createCalibratedForecaster, dispersion, SCORE_LIMIT, ScoreWindow } from './calibrate.js';
 import type { Forecaster } from './types.js';
 import { MINUTE_MS } from '../series/minute.js';
 
@@ -101,4 +101,51 @@ test('overlapping calls get exactly the answers of calls made one after the othe
   for (let t = 10; t < 80; t += 10) together.push(...(await Promise.all(Array.from({ length: Math.min(10, 80 - t) }, (_, k) => batched.forecast(request(t + k))))).map((f) => f.maxQuantiles));
   expect(together).toEqual(sequential);
   expect(sequential.at(-1)).not.toEqual({ '0.9': 777 }); // calibrated by then
+});
+
+// A snapshot from a peer (another release during a rolling upgrade, a buggy owner) was checked for
+// finiteness only: −1e300 scores zeroed every calibrated quantile, +1e300 sent the plan to maxValue,
+// and a pending forecast with a zero dispersion or a non-integer horizon scored ±Infinity or NaN.
+test('an adopted state is range-checked and refused whole: scores within ±SCORE_LIMIT, positive peaks and dispersions, a whole horizon a trigger can ask for', async () => {
+  const f = createCalibratedForecaster(flat, { minScored: 1 });
+  for (let t = 2; t <= 10; t++) await f.forecast({ history: history(Array.from({ length: t }, (_, i) => 100 + (i % 3) * 10)), horizon: 2 });
+  const good = f.exportState() as { scores: { values: number[] }; pending: Record<string, number>[] };
+  expect(good.scores.values.length).toBeGreaterThan(0);
+  expect(good.pending.length).toBeGreaterThan(0);
+  const copy = () => JSON.parse(JSON.stringify(good)) as typeof good;
+  const bad: ((s: typeof good) => void)[] = [
+    (s) => (s.scores.values[0] = -1e300),
+    (s) => (s.scores.values[0] = 1e300),
+    (s) => (s.scores.values[0] = SCORE_LIMIT * 1.5),
+    (s) => (s.pending[0]!.dispersion = 0),
+    (s) => (s.pending[0]!.dispersion = -1),
+    (s) => (s.pending[0]!.forecastMax = 0),
+    (s) => (s.pending[0]!.horizon = 0),
+    (s) => (s.pending[0]!.horizon = 2.5),
+    (s) => (s.pending[0]!.horizon = 1e9),
+  ];
+  for (const edit of bad) {
+    const g = createCalibratedForecaster(flat, { minScored: 1 });
+    const s = copy();
+    edit(s);
+    expect(() => g.importState(s)).toThrow(/does not fit|malformed pending/);
+    expect(g.scores.count).toBe(0); // nothing taken
+  }
+  // The state itself, and scores at the limit, are taken.
+  const g = createCalibratedForecaster(flat, { minScored: 1 });
+  const s = copy();
+  s.scores.values[0] = -SCORE_LIMIT;
+  g.importState(s);
+  expect(g.scores.quantile(0)).toBe(-SCORE_LIMIT);
+});
+
+test('a score is kept within ±SCORE_LIMIT, so every state this code exports is one it takes; NaN is refused', () => {
+  const w = new ScoreWindow(4);
+  w.push(1e300);
+  w.push(-Infinity);
+  w.push(3);
+  expect(w.toState().values).toEqual([SCORE_LIMIT, -SCORE_LIMIT, 3]);
+  expect(() => w.push(NaN)).toThrow(RangeError);
+  expect(w.count).toBe(3);
+  new ScoreWindow(4).loadState(w.toState());
 });

@@ -35,6 +35,17 @@ export const CALIBRATION_DEFAULTS = {
   levels: ['0.5', '0.8', '0.9', '0.95'],
 } as const;
 
+/**
+ * The largest score kept, either sign: a horizon's peak a million times the load's minute-to-minute
+ * change off the forecast. The scale has no bound of its own (a near-flat history has a tiny
+ * dispersion), so scores are clamped to it: a window beyond it is no state of this code, and an
+ * adopted one is refused (±1e300 from a peer would zero every quantile, or send it to maxValue).
+ */
+export const SCORE_LIMIT = 1e6;
+
+/** The longest horizon a forecast is scored over (minutes): a trigger's metadata horizonMinutes at most. */
+export const MAX_SCORED_HORIZON_MINUTES = 120;
+
 /** A bounded window of scores with exact quantiles (linear interpolation between ranks). */
 export class ScoreWindow {
   private readonly values: Float64Array;
@@ -47,8 +58,10 @@ export class ScoreWindow {
     this.values = new Float64Array(capacity);
   }
 
+  /** Adds `score`, clamped to ±SCORE_LIMIT; a NaN is refused (RangeError). */
   push(score: number): void {
-    this.values[this.next] = score;
+    if (Number.isNaN(score)) throw new RangeError('a score must be a number, got NaN');
+    this.values[this.next] = Math.max(-SCORE_LIMIT, Math.min(SCORE_LIMIT, score));
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
     this.sorted = null;
@@ -65,7 +78,7 @@ export class ScoreWindow {
 
   loadState(s: { next: number; size: number; values: number[] }): void {
     const ok = Number.isInteger(s.size) && s.size >= 0 && s.size <= this.capacity && Number.isInteger(s.next) && s.next >= 0 && s.next < this.capacity
-      && Array.isArray(s.values) && s.values.length === s.size && s.values.every(Number.isFinite);
+      && Array.isArray(s.values) && s.values.length === s.size && s.values.every((v) => typeof v === 'number' && Math.abs(v) <= SCORE_LIMIT);
     if (!ok) throw new Error('score window state does not fit this window');
     this.values.fill(0);
     this.values.set(s.values);
@@ -157,6 +170,7 @@ export function createCalibratedForecaster(inner: Forecaster, options: Calibrati
         }
         if (v > actual) actual = v;
       }
+      // Finite, as the pending forecasts are (imports are checked); pushed within ±SCORE_LIMIT.
       if (complete) scores.push((actual - p.forecastMax) / p.dispersion);
     }
   };
@@ -190,7 +204,15 @@ export function createCalibratedForecaster(inner: Forecaster, options: Calibrati
     importState(state: unknown): void {
       const s = state as { kind?: unknown; scores?: { next: number; size: number; values: number[] }; pending?: Pending[]; inner?: unknown };
       if (s?.kind !== 'calibration' || !s.scores || !Array.isArray(s.pending)) throw new Error('the state is not a calibration state');
-      const ok = s.pending.every((p) => [p.origin, p.horizon, p.forecastMax, p.dispersion].every(Number.isFinite));
+      // As calibrated() keeps them: a positive peak and dispersion (scores divide by it), a horizon
+      // a trigger can ask for (scoring walks it minute by minute).
+      const ok = s.pending.every(
+        (p) =>
+          Number.isFinite(p?.origin)
+          && Number.isInteger(p.horizon) && p.horizon >= 1 && p.horizon <= MAX_SCORED_HORIZON_MINUTES
+          && Number.isFinite(p.forecastMax) && p.forecastMax > 0
+          && Number.isFinite(p.dispersion) && p.dispersion > 0,
+      );
       if (!ok) throw new Error('calibration state: malformed pending forecast');
       const window = new ScoreWindow(scores.capacity);
       window.loadState(s.scores); // checked on a copy first
