@@ -136,3 +136,19 @@ test('a look at the lock long ago does not stand for a live holder: a lock chang
   expect(await c.acquire('shop/web')).toBe(true);
   expect(holder('shop/web')).toBe('c');
 });
+
+// holds() looked at `lost` only, which a renewal sets: a holder whose process stalled for longer than
+// the duration (a GC pause, a frozen cgroup) still believed it held the lock when it resumed, before
+// its renew timer ran — after another replica had taken it and started training.
+test('a holder that has not written the lock for its duration no longer holds it, before any renewal says so', async () => {
+  const [a, b] = [lock('a'), lock('b')];
+  expect(await a.acquire('shop/web')).toBe(true);
+  now += 299_000;
+  expect(a.holds('shop/web')).toBe(true);
+  now += 1_000; // stalled: no renewal for the whole duration
+  expect(a.holds('shop/web')).toBe(false);
+  // A renewal that succeeds (nobody took it meanwhile) makes it hold again.
+  await a.renewHeld();
+  expect(a.holds('shop/web')).toBe(true);
+  expect(await b.acquire('shop/web')).toBe(false);
+});

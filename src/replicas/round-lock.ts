@@ -72,10 +72,14 @@ export class RoundLock {
     this.elapsed = o.elapsed ?? o.clock ?? monotonicMs;
   }
 
-  /** Whether this replica still holds `key`'s lock: taken and neither released nor lost since. */
+  /**
+   * Whether this replica still holds `key`'s lock: taken and neither released nor lost since, and
+   * written within the duration. A holder stalled past it (a long GC pause, a frozen cgroup) may have
+   * been taken over before its renew timer runs again to find out: it must not count on the lock.
+   */
   holds(key: string): boolean {
     const h = this.held.get(lockName(key));
-    return h !== undefined && !h.lost;
+    return h !== undefined && !h.lost && this.elapsed() - h.renewedAt < this.duration * 1000;
   }
 
   /** Renews every lock held (the timer does this every third of the duration). */
