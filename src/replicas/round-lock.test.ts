@@ -75,13 +75,14 @@ test('clock skew: a holder whose clock runs minutes ahead or behind is judged by
   expect(await b.acquire('shop/web')).toBe(true); // 5 minutes as B saw it, not 13
   await b.release('shop/web');
 
-  // A's clock 8 minutes behind: its fresh renewals look old, but they change the record: not expired.
+  // A (restarted) with its clock 8 minutes behind: its fresh renewals look old, but they change the record: not expired.
   aNow = now - 8 * 60_000;
-  expect(await a.acquire('shop/web')).toBe(true);
+  const a2 = new RoundLock({ api: kube.kubeConfig().makeApiClient(CoordinationV1Api), namespace: 'amadeus', identity: 'a', durationSeconds: 300, clock: () => aNow });
+  expect(await a2.acquire('shop/web')).toBe(true);
   for (let i = 0; i < 5; i++) {
     now += 100_000;
     aNow += 100_000;
-    await a.renewHeld();
+    await a2.renewHeld();
     expect(await b.acquire('shop/web')).toBe(false);
   }
 });
@@ -151,4 +152,18 @@ test('a holder that has not written the lock for its duration no longer holds it
   await a.renewHeld();
   expect(a.holds('shop/web')).toBe(true);
   expect(await b.acquire('shop/web')).toBe(false);
+});
+
+// The lock was re-entrant (holder === identity): two rounds of one key in one process (two triggers
+// of one workload) both took it, the second's hold replaced the first's renew timer, and the first
+// release dropped the second's hold while its round still ran.
+test('not re-entrant: a process that holds a key\'s lock, or is taking it, does not get it again for another round until released', async () => {
+  const a = lock('a');
+  const [one, two] = await Promise.all([a.acquire('shop/web'), a.acquire('shop/web')]);
+  expect([one, two]).toEqual([true, false]);
+  expect(await a.acquire('shop/web')).toBe(false);
+  expect(a.holds('shop/web')).toBe(true);
+  await a.release('shop/web');
+  expect(await a.acquire('shop/web')).toBe(true);
+  expect(holder('shop/web')).toBe('a');
 });

@@ -62,6 +62,8 @@ export class RoundLock {
   private readonly ms: number;
   /** Locks this replica holds, by Lease name. */
   private readonly held = new Map<string, Held>();
+  /** Locks an acquire of this process is taking (from its read to its write). */
+  private readonly taking = new Set<string>();
   /** Other holders' locks: the version last seen and when it was first seen (`elapsed`). */
   private readonly seen = new Map<string, { version: string; at: number }>();
 
@@ -134,9 +136,23 @@ export class RoundLock {
     return wall - renewed > durationMs + SKEW_ALLOWANCE_MS;
   }
 
-  /** True when this replica now holds the lock of `key`; false when another live holder has it. */
+  /**
+   * True when this replica now holds the lock of `key`; false when another live holder has it, or this
+   * process does for another round (not re-entrant: two rounds of one key in one process, e.g. two
+   * triggers of one workload, would otherwise both hold it, and the first release would end both).
+   */
   async acquire(key: string): Promise<boolean> {
     const name = lockName(key);
+    if (this.held.has(name) || this.taking.has(name)) return false;
+    this.taking.add(name);
+    try {
+      return await this.take(name);
+    } finally {
+      this.taking.delete(name);
+    }
+  }
+
+  private async take(name: string): Promise<boolean> {
     const now = this.elapsed();
     const wall = this.clock();
     let lease: V1Lease | null = null;

@@ -660,6 +660,35 @@ test('rounds taking their lock count toward the backlog bound: no more than maxP
   expect(acquiring).toHaveLength(1);
 });
 
+// Two triggers of one workload (one key, other planner metadata) each have a WorkloadLstm: both came
+// due at the same minute and both ran the round, each taking the (then re-entrant) lock.
+test('two triggers of one workload run one round between them, whatever the lock (or none) says', async () => {
+  for (const roundLock of [null, { acquire: async () => true, release: async () => {} }]) {
+    const jobs: unknown[] = [];
+    const pool = { pending: 0, run: (job: unknown) => (jobs.push(job), Promise.resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1 })) } as unknown as FineTunePool;
+    const shared = new LstmForecaster('lstm', createModel(shape, 1), meta);
+    const make = () => new WorkloadLstm({ shared, pool, weightsDir: null, fineTuneIntervalMs: 60 * MIN, fineTuneHistoryMinutes: 1500, log: silentLogger, roundLock }, 'ns/app');
+    const [a, b] = [make(), make()];
+    for (let m = 0; m <= 121; m++) {
+      await a.forecast(at(m));
+      await b.forecast(at(m));
+      await a.settled();
+      await b.settled();
+    }
+    expect(jobs).toHaveLength(2); // minutes 60 and 120, not two each
+    // Another trigger made later waits its own first interval, then keeps to the shared schedule.
+    a.close();
+    const c = make();
+    for (let m = 122; m <= 200; m++) {
+      await b.forecast(at(m));
+      await c.forecast(at(m));
+      await b.settled();
+      await c.settled();
+    }
+    expect(jobs).toHaveLength(3); // minute 180 (b's), not c's too at 182
+  }
+});
+
 /** Versions kept in memory (1, 2, …; the newest current), published by `publish`: a shared volume for one process. */
 function memoryWeightsStore(kept: Map<number, Record<string, Buffer>>, publish: (files: Record<string, Buffer>) => Promise<number>): WeightsStore {
   const newest = () => (kept.size ? kept.size : null);

@@ -26,7 +26,7 @@ import { forecastOrigin } from '../gate.js';
 import { MINUTE_MS } from '../../series/minute.js';
 import { LstmForecaster } from './forecaster.js';
 import type { FineTunePool } from './finetune-pool.js';
-import { roundSlots } from './round-slots.js';
+import { roundSlots, type RoundSlots } from './round-slots.js';
 import { roundReadMinutes } from './finetune.js';
 import { isBlendRecord, recordToContinue, type BlendRecord } from './blend-record.js';
 import type { InferencePool } from './inference-pool.js';
@@ -207,6 +207,8 @@ export class WorkloadLstm implements Forecaster {
   private closed = false;
   private readonly store: WeightsStore | null;
   private readonly volume: VolumeGate;
+  /** Shared with the other workloads of the pool: the backlog, and this key's rounds (round-slots.ts). */
+  private readonly slots: RoundSlots | null;
   readonly loaded: Promise<void>;
 
   constructor(
@@ -215,6 +217,8 @@ export class WorkloadLstm implements Forecaster {
   ) {
     this.store = rt.weights !== undefined ? rt.weights : rt.weightsDir ? fileWeightsStore(rt.weightsDir) : null;
     this.volume = rt.volume ?? sharedVolume;
+    this.slots = rt.pool ? roundSlots(rt.pool) : null;
+    this.slots?.join(key);
     this.loaded = this.loadPersisted();
     rt.workloads?.add(this);
   }
@@ -276,6 +280,7 @@ export class WorkloadLstm implements Forecaster {
   }
 
   close(): void {
+    if (!this.closed) this.slots?.leave(this.key);
     this.closed = true;
     this.rt.workloads?.delete(this);
     for (const v of this.versions) setTimeout(() => v.model.dispose(), 5000).unref();
@@ -485,7 +490,9 @@ export class WorkloadLstm implements Forecaster {
 
   /** Whether a round is due at `origin`: an interval after the last one (this replica's, or the one published it loaded). */
   private due(origin: number): boolean {
-    return this.lastAttempt !== null && origin - this.lastAttempt >= this.rt.fineTuneIntervalMs;
+    // Another trigger of this workload (its own WorkloadLstm) may have run it: one round between them.
+    const last = Math.max(this.lastAttempt ?? Infinity, this.slots?.lastRound(this.key) ?? -Infinity);
+    return origin - last >= this.rt.fineTuneIntervalMs;
   }
 
   private maybeFineTune(request: ForecastRequest): void {
@@ -504,7 +511,8 @@ export class WorkloadLstm implements Forecaster {
     // Another replica's: it publishes, this one loads (lookForPublished).
     if (this.rt.owns && !this.rt.owns(this.key)) return;
     // A slot from here on, not from the pool's queue: rounds taking their lock count toward the bound.
-    const slot = roundSlots(pool).reserve(pool.pending, this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS);
+    // (Null too while another trigger of this workload tries a round: it is tried again next minute.)
+    const slot = this.slots?.reserve(this.key, pool.pending, this.rt.maxPendingRounds ?? DEFAULT_MAX_PENDING_ROUNDS);
     if (!slot) return;
     const now = (this.rt.clock ?? Date.now)();
     const h = request.history;
@@ -512,6 +520,8 @@ export class WorkloadLstm implements Forecaster {
     const series = { requests: h.requests.slice(), cpu: h.cpu?.slice(), memory: h.memory?.slice(), start: h.start, utcOffsetMinutes: h.utcOffsetMinutes ?? 0 };
     const lock = this.rt.roundLock ?? null;
     let taken = false;
+    /** The origin of the round run, for this workload's other triggers; null: none ran, or it runs again. */
+    let ranAt: number | null = null;
     this.round = (async () => {
       try {
         if (lock) {
@@ -534,6 +544,7 @@ export class WorkloadLstm implements Forecaster {
         }
         this.lockMisses = 0;
         this.lastAttempt = origin;
+        ranAt = origin;
         const base = this.active(origin);
         const current = base?.model ?? this.rt.shared;
         const meta = current.meta;
@@ -587,6 +598,7 @@ export class WorkloadLstm implements Forecaster {
               if (this.cursor.seen.lineage === base?.lineage) this.forgetPublished();
               else this.letGo((v) => v.version > 0 && v.lineage === base?.lineage);
               this.lastAttempt = origin - this.rt.fineTuneIntervalMs;
+              ranAt = null;
               return;
             }
             this.rt.log.warn('could not publish fine-tuned weights; keeping the current ones', { workload: this.key, error: err });
@@ -595,7 +607,7 @@ export class WorkloadLstm implements Forecaster {
         }
         this.addVersion({ ...written, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
       } finally {
-        slot.end();
+        slot.end(ranAt);
         if (lock && taken) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
       }
     })()
