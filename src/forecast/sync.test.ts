@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createCalibratedForecaster } from './calibrate.js';
 import { createGatedForecaster } from './gate.js';
 import { createForecaster } from './registry.js';
-import { createSyncedForecaster, SYNC_DEFAULTS, type SyncedForecaster } from './sync.js';
+import { createSyncedForecaster, publishPhase, SYNC_DEFAULTS, type SyncedForecaster } from './sync.js';
 import { fileStateStore, sharedKey, type StateStore } from '../replicas/shared-dir.js';
 import type { Forecast } from '../series/forecast.js';
 import type { History } from '../series/history.js';
@@ -18,6 +18,11 @@ import { silentLogger } from '../telemetry/logger.js';
 import { VolumeGate } from './volume-ops.js';
 import { LINEAGE_PEEK_MINUTES } from '../replicas/version-cursor.js';
 
+/**
+ * The workload: its publishing phase (publishPhase) is 0 for 5- and 60-minute intervals, so its
+ * snapshots come at whole multiples of the interval, as the tests below count minutes.
+ */
+const KEY = 'shop/web#037';
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0);
 const series = sineSeries(3000, { period: 90, base: 100, amplitude: 40, noise: 12, seed: 11 });
@@ -36,7 +41,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function replica(store: StateStore | null, owns: boolean, counts?: Record<string, number>): SyncedForecaster {
-  return createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => owns, log: silentLogger, onSnapshot: (a) => counts && (counts[a] = (counts[a] ?? 0) + 1) });
+  return createSyncedForecaster(stack(), { key: KEY, store, owns: () => owns, log: silentLogger, onSnapshot: (a) => counts && (counts[a] = (counts[a] ?? 0) + 1) });
 }
 
 /** The window the registry reads at minute index `m` (the history ends just before it). */
@@ -96,7 +101,7 @@ test('a follower whose state diverged (a late sample it saw differently) is brou
     const b = await ask(follower, m, m === 251 ? (r) => (r[r.length - 1] = (r[r.length - 1] as number) * 1.5) : undefined);
     const same = JSON.stringify(answer(a)) === JSON.stringify(answer(b));
     if (m > 251 && !same) diverged = true;
-    // Equal again from the first refresh after the next snapshot (at the next multiple of the interval).
+    // Equal again from the first refresh after the next snapshot (at the next multiple of the interval: KEY's phase is 0).
     const healedBy = Math.ceil(252 / interval) * interval + 1;
     if (m < 251 || m >= healedBy) expect(answer(b)).toEqual(answer(a));
   }
@@ -111,7 +116,7 @@ test('a follower whose state diverged (a late sample it saw differently) is brou
 test('an owner whose first read of the published state failed reads it at the next minute and publishes nothing before: no replica loses the state', async () => {
   const store = fileStateStore(dir);
   let handedOver = false;
-  const old = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => !handedOver, log: silentLogger });
+  const old = createSyncedForecaster(stack(), { key: KEY, store, owns: () => !handedOver, log: silentLogger });
   const control = replica(null, true); // a replica that never lost the state
   for (let m = 200; m < 251; m++) {
     await ask(old, m);
@@ -177,7 +182,7 @@ test('a new owner that finds only a snapshot older than the catch-up starts from
 test('an owner whose first read of current fails on the volume (not missing: failing) publishes nothing until it has read it', async () => {
   const store = fileStateStore(dir);
   let handedOver = false;
-  const old = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => !handedOver, log: silentLogger });
+  const old = createSyncedForecaster(stack(), { key: KEY, store, owns: () => !handedOver, log: silentLogger });
   const control = replica(null, true);
   for (let m = 200; m < 251; m++) {
     await ask(old, m);
@@ -185,7 +190,7 @@ test('an owner whose first read of current fails on the volume (not missing: fai
     await ask(control, m);
   }
   handedOver = true;
-  const current = join(dir, sharedKey('state', 'shop/web#abc'), 'current');
+  const current = join(dir, sharedKey('state', KEY), 'current');
   renameSync(current, `${current}.aside`);
   symlinkSync(current, current); // every read of it fails with ELOOP
   const restarted = replica(store, true);
@@ -214,7 +219,7 @@ test('an owner whose volume answers but holds nothing usable (every version corr
     await ask(first, m);
     await first.settled();
   }
-  const key = join(dir, sharedKey('state', 'shop/web#abc'));
+  const key = join(dir, sharedKey('state', KEY));
   for (const v of ['v1', 'v2']) writeFileSync(join(key, v, 'state.json'), 'corrupted');
   const owner = replica(store, true);
   for (let m = 206; m < 216; m++) {
@@ -235,16 +240,16 @@ test('after the volume is emptied the owner\'s snapshots (v1 on, a new lineage) 
   const owner = replica(files, true);
   const follower = replica(store, false, counts);
   const interval = SYNC_DEFAULTS.intervalMinutes;
-  const key = sharedKey('state', 'shop/web#abc');
+  const key = sharedKey('state', KEY);
   let diverged = false;
   for (let m = 200; m < 300; m++) {
     // Emptied just before minute 250's snapshot: the owner publishes v1 anew (v11 was the last).
     if (m === 250) rmSync(dir, { recursive: true });
     const a = await ask(owner, m);
     await owner.settled();
-    if (m === 250) expect(await files.latestVersion('shop/web#abc')).toBe(1);
+    if (m === 250) expect(await files.latestVersion(KEY)).toBe(1);
     // A stale `current` (a slow client's cache, a publisher that lost a race) one below the follower's.
-    if (m === 272) writeFileSync(join(dir, key, 'current'), `${(await files.latestVersion('shop/web#abc'))! - 1}\n`);
+    if (m === 272) writeFileSync(join(dir, key, 'current'), `${(await files.latestVersion(KEY))! - 1}\n`);
     const before = { ...counts, reads };
     // At minute 251 the follower reads the last minute 50% higher than it stays: its state diverges.
     const b = await ask(follower, m, m === 251 ? (r) => (r[r.length - 1] = (r[r.length - 1] as number) * 1.5) : undefined);
@@ -267,7 +272,7 @@ test('a snapshot published anew under the number a follower took (the volume emp
   let peeks = 0;
   const store: StateStore = { ...files, lineage: (key, v) => (peeks++, files.lineage!(key, v)) };
   const make = (st: StateStore, owns: boolean, counts?: Record<string, number>) =>
-    createSyncedForecaster(stack(), { key: 'shop/web#abc', store: st, owns: () => owns, intervalMinutes: 60, catchUpMinutes: 60, log: silentLogger, onSnapshot: (a) => counts && (counts[a] = (counts[a] ?? 0) + 1) });
+    createSyncedForecaster(stack(), { key: KEY, store: st, owns: () => owns, intervalMinutes: 60, catchUpMinutes: 60, log: silentLogger, onSnapshot: (a) => counts && (counts[a] = (counts[a] ?? 0) + 1) });
   const counts: Record<string, number> = {};
   const owner = make(files, true);
   const follower = make(store, false, counts);
@@ -283,7 +288,7 @@ test('a snapshot published anew under the number a follower took (the volume emp
     if (m > 230 && !same) diverged = true;
     if (m < 230 || m >= 240 + LINEAGE_PEEK_MINUTES) expect(answer(b)).toEqual(answer(a));
   }
-  expect(await files.latestVersion('shop/web#abc')).toBe(1);
+  expect(await files.latestVersion(KEY)).toBe(1);
   expect(diverged).toBe(true);
   expect(counts.adopted).toBe(2); // v1 at its first look, v1 anew
   expect(peeks).toBeLessThanOrEqual(60 / LINEAGE_PEEK_MINUTES + 1); // a small read every few minutes, not every minute
@@ -292,11 +297,11 @@ test('a snapshot published anew under the number a follower took (the volume emp
 test('a snapshot that does not fit is refused whole: the replica keeps its own state and says why', async () => {
   const store = fileStateStore(dir);
   const warnings: string[] = [];
-  const follower = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => false, log: { ...silentLogger, warn: (m: string) => void warnings.push(m) } });
+  const follower = createSyncedForecaster(stack(), { key: KEY, store, owns: () => false, log: { ...silentLogger, warn: (m: string) => void warnings.push(m) } });
   const twin = replica(null, false);
   for (let m = 200; m < 230; m++) {
     expect(answer(await ask(follower, m))).toEqual(answer(await ask(twin, m)));
-    if (m === 214) await store.publish('shop/web#abc', { origin: T0 + 210 * MIN, digest: 'x', state: { kind: 'calibration', scores: { next: 0, size: 0, values: [] }, pending: [], inner: { kind: 'gate', names: ['other'] } } });
+    if (m === 214) await store.publish(KEY, { origin: T0 + 210 * MIN, digest: 'x', state: { kind: 'calibration', scores: { next: 0, size: 0, values: [] }, pending: [], inner: { kind: 'gate', names: ['other'] } } });
   }
   expect(warnings.join('\n')).toMatch(/could not read or load the published forecasting state/);
 });
@@ -323,7 +328,7 @@ test('a shared volume that does not answer holds no forecast: each read has a de
     read: () => Promise.resolve(null),
     publish: () => Promise.resolve({ version: 1 }),
   };
-  const f = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => false, readTimeoutMs: 20, log: { warn: (msg, fields) => warnings.push(`${msg}: ${String(fields?.error)}`) } });
+  const f = createSyncedForecaster(stack(), { key: KEY, store, owns: () => false, readTimeoutMs: 20, log: { warn: (msg, fields) => warnings.push(`${msg}: ${String(fields?.error)}`) } });
   const control = replica(null, false);
   expect(answer(await ask(f, 200))).toEqual(answer(await ask(control, 200)));
   expect(warnings).toEqual([expect.stringMatching(/keeping this replica's: reading the latest state version: deadline exceeded after 0.02s$/)]);
@@ -353,7 +358,7 @@ test('a shared volume that does not answer a publish holds neither the owner nor
   };
   const counts: Record<string, number> = {};
   const owner = createSyncedForecaster(stack(), {
-    key: 'shop/web#abc',
+    key: KEY,
     store,
     owns: () => true,
     readTimeoutMs: 20,
@@ -433,7 +438,7 @@ test('a publish the bound refuses fails like any failed publish: nothing is writ
   const store: StateStore = { ...files, publish: (key, snapshot) => (published.push((snapshot.origin - T0) / MIN), files.publish(key, snapshot)) };
   const warnings: string[] = [];
   const log = { warn: (msg: string, f?: Record<string, unknown>) => void warnings.push(`${msg}: ${String(f?.error)}`) };
-  const owner = createSyncedForecaster(stack(), { key: 'shop/web#abc', store, owns: () => true, readTimeoutMs: 5_000, log, volume: gate });
+  const owner = createSyncedForecaster(stack(), { key: KEY, store, owns: () => true, readTimeoutMs: 5_000, log, volume: gate });
   // Its first refresh looks at the volume (an owner publishes nothing before it has): nothing there yet.
   await ask(owner, 199);
   await owner.settled();
@@ -460,4 +465,29 @@ test('a publish the bound refuses fails like any failed publish: nothing is writ
   expect(published).toEqual([205, 210]);
   expect(counts.adopted).toBe(1);
   expect(warnings).toHaveLength(1);
+});
+
+// Every workload published at the minutes that are multiples of the interval: on every owner, all of
+// them at once, each a few fsyncs and a prune through the volume's two slots with 5 s deadlines.
+test('each workload publishes at its own minute of the interval (a hash of its key, the same on every replica): publishes spread over the interval', async () => {
+  expect([publishPhase(KEY, 5), publishPhase(KEY, 60)]).toEqual([0, 0]);
+  const phases = Array.from({ length: 1000 }, (_, i) => publishPhase(`shop/web-${i}#abc`, 5));
+  for (let p = 0; p < 5; p++) expect(phases.filter((x) => x === p).length).toBeGreaterThan(150); // about 200 each, not 1,000 at 0
+  expect(publishPhase('shop/web-1#abc', 5)).toBe(publishPhase('shop/web-1#abc', 5));
+  // An owner of a workload whose phase is 2 publishes its first step, then at minutes ≡ 2 (mod 5).
+  const key = 'shop/web-1#abc';
+  expect(publishPhase(key, 5)).toBe(2);
+  const files = fileStateStore(dir);
+  const published: number[] = [];
+  const store: StateStore = { ...files, publish: (k, snapshot) => (published.push((snapshot.origin - T0) / MIN), files.publish(k, snapshot)) };
+  const owner = createSyncedForecaster(stack(), { key, store, owns: () => true, log: silentLogger });
+  const counts: Record<string, number> = {};
+  const follower = createSyncedForecaster(stack(), { key, store: files, owns: () => false, log: silentLogger, onSnapshot: (a) => (counts[a] = (counts[a] ?? 0) + 1) });
+  for (let m = 200; m < 220; m++) {
+    const a = await ask(owner, m);
+    await owner.settled();
+    expect(answer(await ask(follower, m))).toEqual(answer(a));
+  }
+  expect(published).toEqual([200, 202, 207, 212, 217]);
+  expect(counts.matched).toBe(4); // the follower's own digests at the same minutes: equal each time
 });

@@ -6,15 +6,17 @@
  *   length for every step). A refresh that finds minutes it missed (an overrun, a source outage, a
  *   restart) first replays them, up to `catchUpMinutes` back, from the window it has just read:
  *   so the state after minute m is the same whether a replica saw every minute or not.
- * - The owner of the workload publishes the state every `intervalMinutes` (at origins that are whole
- *   multiples of it, the same minutes on every replica). Every replica keeps the digest of its own
- *   state at those minutes; on seeing a newer snapshot it compares: equal → nothing to do; different,
+ * - The owner of the workload publishes the state every `intervalMinutes`, at the origins whose
+ *   minute is the workload's phase of it (publishPhase: the same minutes on every replica, and the
+ *   workloads' publishes spread over the interval, not all at once). Every replica keeps the digest
+ *   of its own state at those minutes; on seeing a newer snapshot it compares: equal → nothing to do; different,
  *   or no state yet (a replica just started, or just saw the object) → it loads the snapshot and
  *   replays the minutes since. So a newcomer answers like the others from its first refresh, and a
  *   divergence (a late sample one replica saw and another did not) lasts at most one interval.
  *
  * Only serve wraps forecasters in this: the simulator already steps through every minute itself.
  */
+import { createHash } from 'node:crypto';
 import { DeadlineError } from '../deadline/deadline.js';
 import { MINUTE_MS } from '../series/minute.js';
 import type { History } from '../series/history.js';
@@ -92,8 +94,20 @@ export function syncMinutes(o: Pick<SyncOptions, 'intervalMinutes' | 'catchUpMin
   return { interval, catchUp };
 }
 
+/**
+ * The minute of each interval (0 … interval − 1) at which `key`'s state is published: from a hash of
+ * the key, so every replica agrees, and the workloads' publishes (each a few fsyncs and a prune on
+ * the shared volume) spread over the interval instead of all coming at its first minute, where the
+ * volume's two slots and 5 s deadlines dropped many.
+ */
+export function publishPhase(key: string, intervalMinutes: number): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) % intervalMinutes;
+}
+
 export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o: SyncOptions): SyncedForecaster {
   const { interval, catchUp } = syncMinutes(o);
+  const phase = publishPhase(o.key, interval);
+  const publishingMinute = (origin: number) => (((origin / MINUTE_MS) % interval) + interval) % interval === phase;
   let lastOrigin: number | null = null;
   /** The first origin of a state stepped from nothing (no snapshot taken); null once one is taken. */
   let bornAt: number | null = null;
@@ -141,7 +155,7 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon, ...(requested === undefined ? {} : { requested }) });
     } finally {
       lastOrigin = origin;
-      if ((origin / MINUTE_MS) % interval === 0 || first) afterStep(origin, (origin / MINUTE_MS) % interval === 0);
+      if (publishingMinute(origin) || first) afterStep(origin, publishingMinute(origin));
     }
   };
 
