@@ -9,9 +9,9 @@
  * - The owner of the workload publishes the state every `intervalMinutes`, at the origins whose
  *   minute is the workload's phase of it (publishPhase: the same minutes on every replica, and the
  *   workloads' publishes spread over the interval, not all at once). Every replica keeps the digest
- *   of its own state at those minutes; on seeing a newer snapshot it compares: equal → nothing to do; different,
- *   or no state yet (a replica just started, or just saw the object) → it loads the snapshot and
- *   replays the minutes since. So a newcomer answers like the others from its first refresh, and a
+ *   of its own state at those minutes; on seeing a newer snapshot it compares: equal → nothing to
+ *   do; different, or no state yet (a replica just started, or just saw the object) → it loads the
+ *   snapshot and replays the minutes since. So a newcomer answers like the others from its first refresh, and a
  *   divergence (a late sample one replica saw and another did not) lasts at most one interval.
  *
  * Only serve wraps forecasters in this: the simulator already steps through every minute itself.

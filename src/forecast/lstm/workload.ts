@@ -66,8 +66,9 @@ export interface LstmRuntime {
   /**
    * Rounds allowed to wait for the worker at once, those taking their round lock included (default
    * 16, about 11 s of work). A round that would queue behind more is tried again at the next
-   * minute's refresh: the backlog stays bounded, and workloads that all came due at once (a restart) are worked through over the following
-   * minutes rather than pushed back a whole interval each time they collide.
+   * minute's refresh: the backlog stays bounded, and workloads that all came due at once (a restart)
+   * are worked through over the following minutes rather than pushed back a whole interval each time
+   * they collide.
    */
   maxPendingRounds?: number;
   log: Logger;
