@@ -916,6 +916,18 @@ describe('ScaledObjectRegistry', () => {
     }
   });
 
+  test('a forecaster that cannot be made fails the call and leaves neither its source open nor the trigger registered', () => {
+    ctx = setup({
+      forecasterFor: () => {
+        throw new Error('no model here');
+      },
+    });
+    expect(() => ctx.registry.touch(ref('a'))).toThrow('no model here');
+    expect(ctx.sources).toHaveLength(1);
+    expect(ctx.sources[0]!.closed).toBe(true);
+    expect(ctx.registry.size).toBe(0);
+  });
+
   test('close stops every loop and releases sources', async () => {
     ctx = setup();
     ctx.registry.touch(ref('a'));

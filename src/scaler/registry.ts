@@ -313,6 +313,16 @@ export class ScaledObjectRegistry {
     }
     const objectKey = `${ref.namespace}/${ref.name}`;
     const trigger = digest.slice(0, 8);
+    const source = this.opts.sourceFor(config, ref);
+    let forecaster: Forecaster | null;
+    try {
+      // The model's state is the trigger's own (its metadata may differ from a sibling's of one name).
+      forecaster = this.forecasterOf(config, workloadKey(objectKey, config), `${objectKey}#${trigger}`);
+    } catch (err) {
+      // Nothing else holds the source: a call that failed here must not leave one open behind it.
+      source.close();
+      throw err;
+    }
     entry = {
       key,
       objectKey,
@@ -320,9 +330,8 @@ export class ScaledObjectRegistry {
       name: ref.name,
       trigger,
       config,
-      source: this.opts.sourceFor(config, ref),
-      // The model's state is the trigger's own (its metadata may differ from a sibling's of one name).
-      forecaster: this.forecasterOf(config, workloadKey(objectKey, config), `${objectKey}#${trigger}`),
+      source,
+      forecaster,
       plan: null,
       observed: null,
       lastRefreshAt: null,
