@@ -17,8 +17,9 @@
  * Refreshes run through one bounded queue so 1,000 objects do not hit a data source at once; every
  * read has a deadline (metadata `timeoutSeconds`), every forecast one too (`forecastTimeoutMs`), and a
  * refresh still running after `slowRefreshMs` gives its slot to the next one (a few such at once), and
- * a trigger whose last refresh was that slow is taken after the quick ones, so triggers whose source or
- * model hangs — however many — cannot starve the rest: every refresh ends within both deadlines. A
+ * a trigger whose last read was that slow and failed runs only in the room of those, never in a slot,
+ * so triggers whose source hangs — however many — cannot starve the rest: every refresh ends within
+ * both deadlines. A
  * refresh that still waits `overdueMs` past its due time counts as a failing read (the plan ages).
  *
  * A failing source never lowers what is answered: the last good plan (value and activity) stays in
@@ -209,7 +210,7 @@ interface Entry extends EntryState {
   readMinute: number | null;
   /** When the next refresh is due, on the registry's clock and on the source's; null while one runs or none is armed. */
   dueAt: { at: number; source: number } | null;
-  /** Its last refresh ran past slowRefreshMs (a hanging source or model): its next one waits for the others'. */
+  /** Its last refresh ran past slowRefreshMs and its read failed (a source that hangs): its next one runs only among the detached, never in a slot. */
   slowLast: boolean;
   /** The forecaster's call in flight (settling, never rejecting), kept past its deadline until it settles. */
   forecasting: Promise<void> | null;
@@ -569,32 +570,32 @@ export class ScaledObjectRegistry {
   private pump(): void {
     const slowMs = this.opts.slowRefreshMs ?? DEFAULT_SLOW_REFRESH_MS;
     const maxDetached = 4 * this.opts.refreshConcurrency;
-    while (this.running < this.opts.refreshConcurrency && this.queue.length > 0) {
-      const entry = this.queue.splice(this.nextQueued(), 1)[0]!;
+    // Triggers whose last read hung run only in the detached refreshes' room, never in a slot:
+    // were they taken in turn, enough of them (a Prometheus that hangs for hundreds of triggers)
+    // would hold every slot to its deadline, and the triggers of working sources would wait minutes
+    // behind them with their plans aging. The others take the slots, first come, first served.
+    for (let i = 0; i < this.queue.length && (this.running < this.opts.refreshConcurrency || this.detached < maxDetached); ) {
+      const entry = this.queue[i]!;
+      const room = entry.slowLast ? this.detached < maxDetached : this.running < this.opts.refreshConcurrency;
+      if (!entry.removed && !room) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
       entry.queued = false;
-      if (entry.removed) continue;
-      this.start(entry, slowMs, maxDetached);
+      if (!entry.removed) this.start(entry, slowMs, maxDetached, entry.slowLast);
     }
   }
 
-  /**
-   * The queue's first trigger whose last refresh was quick, else its first. Triggers whose reads
-   * hang hold their slots until their deadlines; were they taken in turn, enough of them (a
-   * Prometheus that hangs for hundreds of triggers) would hold every slot, and the triggers of
-   * working sources would wait minutes behind them with their plans aging.
-   */
-  private nextQueued(): number {
-    const i = this.queue.findIndex((e) => !e.slowLast || e.removed);
-    return i < 0 ? 0 : i;
-  }
-
-  private start(entry: Entry, slowMs: number, maxDetached: number): void {
-    this.running++;
+  /** Starts a refresh in a slot (handed on once it runs past slowMs), or among the detached ones from the start (`detachedFromStart`). */
+  private start(entry: Entry, slowMs: number, maxDetached: number, detachedFromStart: boolean): void {
     entry.refreshing = true;
     entry.dueAt = null;
     const started = performance.now();
-    let holding = true;
-    let detached = false;
+    let holding = !detachedFromStart;
+    let detached = detachedFromStart;
+    if (detachedFromStart) this.detached++;
+    else this.running++;
     const release = () => {
       if (!holding) return;
       holding = false;
@@ -613,14 +614,19 @@ export class ScaledObjectRegistry {
       detached = true;
       release();
     };
-    let slow = setTimeout(detach, slowMs);
-    slow.unref();
+    let slow: NodeJS.Timeout | undefined = detachedFromStart ? undefined : setTimeout(detach, slowMs);
+    slow?.unref();
     this.refresh(entry)
       .catch((err: unknown) => this.log.error('refresh failed unexpectedly', { scaledObject: entry.objectKey, trigger: entry.trigger, error: err }))
       .finally(() => {
         clearTimeout(slow);
-        if (detached) this.detached--;
-        entry.slowLast = performance.now() - started > slowMs;
+        if (detached) {
+          this.detached--;
+          this.schedulePump();
+        }
+        // Slow and failed: a source that hangs or trickles to its deadline. A slow read that
+        // answered keeps its turn: the source works, it is only busy.
+        entry.slowLast = entry.sourceFailing && performance.now() - started > slowMs;
         release();
         entry.refreshing = false;
         this.schedule(entry);
