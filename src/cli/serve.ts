@@ -264,7 +264,7 @@ export async function startServe(
       logger,
     });
     opened.push(() => registry.close());
-    opened.push(startVolumeGc({ weightsDir: opts.weightsDir, owns: replicas.owns, workloads: () => lstm?.workloads ?? null, log: logger }));
+    opened.push(startVolumeGc({ weightsDir: opts.weightsDir, owns: replicas.owns, workloads: () => lstm?.workloads ?? null, roundLock: replicas.roundLock, log: logger }));
     metrics.setSnapshotSource(() => registry.servedStates());
     const slack = await slackFrom(opts, logger);
     const notifier = fanOut([logNotifier(logger), ...slack], logger);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { waitFor } from '../test-support/fakes.js';
 import { createLogger } from '../telemetry/logger.js';
 import { sharedKey } from '../replicas/shared-dir.js';
+import type { RoundLock } from '../replicas/round-lock.js';
 import { startVolumeGc } from './volume-gc.js';
 
 let root: string;
@@ -21,11 +22,16 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 test('the owner removes what no one reads after its first period; the weights of a workload it serves stay', async () => {
   const lines: string[] = [];
-  const stop = startVolumeGc({ weightsDir: root, owns: (k) => k === 'volume-gc', workloads: () => [{ key: 'shop/web#rps' }], log: createLogger({ level: 'info', sink: (l) => lines.push(l) }) }, 150);
+  const asked: string[][] = [];
+  const roundLock = { collect: async (keys: Iterable<string>) => (asked.push([...keys]), ['amadeus-finetune-0123']) } as unknown as RoundLock;
+  const stop = startVolumeGc({ weightsDir: root, owns: (k) => k === 'volume-gc', workloads: () => [{ key: 'shop/web#rps' }], roundLock, log: createLogger({ level: 'info', sink: (l) => lines.push(l) }) }, 150);
   try {
-    await waitFor(() => readdirSync(root).length === 1, 3000, 'the clean-up');
+    await waitFor(() => readdirSync(root).length === 1 && asked.length > 0, 3000, 'the clean-up');
     expect(readdirSync(root)).toEqual([sharedKey('weights', 'shop/web#rps')]);
     expect(lines.join('\n')).toContain('removed from the shared volume what no replica reads any more');
+    // The fine-tuning locks too, keeping those of the workloads served.
+    expect(asked[0]).toEqual(['shop/web#rps']);
+    await waitFor(() => lines.join('\n').includes('deleted the fine-tuning locks of workloads no longer served'), 3000, 'the locks said');
   } finally {
     stop();
   }

@@ -1,13 +1,15 @@
 /**
- * `serve`'s clean-up of the shared volume (replicas/volume-gc.ts): once an hour, on the one replica
- * that owns the key `volume-gc` among the live set, and only after the first hour of the process —
- * by then KEDA has asked it about every trigger (every replica serves them all), so a workload it
- * does not know is one no replica serves.
+ * `serve`'s clean-up of what workloads leave behind: the shared volume's directories
+ * (replicas/volume-gc.ts) and the fine-tuning locks' Leases (RoundLock.collect). Once an hour, on
+ * the one replica that owns the key `volume-gc` among the live set, and only after the first hour of
+ * the process — by then KEDA has asked it about every trigger (every replica serves them all), so a
+ * workload it does not know is one no replica serves.
  */
 import { performance } from 'node:perf_hooks';
 import { sharedVolume } from '../forecast/volume-ops.js';
 import { SHARED_VOLUME_TIMEOUT_MS, sharedKey } from '../replicas/shared-dir.js';
 import { collectVolume } from '../replicas/volume-gc.js';
+import type { RoundLock } from '../replicas/round-lock.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export const VOLUME_GC_EVERY_MS = 3_600_000;
@@ -17,6 +19,8 @@ export interface VolumeGcWiring {
   owns(key: string): boolean;
   /** The LSTM workloads served now; null without the LSTM (its weights are then left alone). */
   workloads: () => Iterable<{ key: string }> | null;
+  /** The fine-tuning locks (null: no replica set, no locks). */
+  roundLock?: RoundLock | null;
   log: Logger;
 }
 
@@ -28,13 +32,24 @@ export function startVolumeGc(w: VolumeGcWiring, everyMs = VOLUME_GC_EVERY_MS): 
     if (running || performance.now() - started < everyMs || !w.owns('volume-gc')) return;
     running = true;
     const served = w.workloads();
-    const weightsInUse = served === null ? null : new Set([...served].map((x) => sharedKey('weights', x.key)));
-    collectVolume({ root: w.weightsDir, weightsInUse, run: (what, op) => sharedVolume.run(what, op, SHARED_VOLUME_TIMEOUT_MS).result })
+    const keys = served === null ? null : [...served].map((x) => x.key);
+    const weightsInUse = keys === null ? null : new Set(keys.map((k) => sharedKey('weights', k)));
+    const volume = collectVolume({ root: w.weightsDir, weightsInUse, run: (what, op) => sharedVolume.run(what, op, SHARED_VOLUME_TIMEOUT_MS).result })
       .then((r) => {
         if (r.removed.length > 0) w.log.info('removed from the shared volume what no replica reads any more', { removed: r.removed, scanned: r.scanned });
       })
-      .catch((err: unknown) => w.log.warn('could not clean the shared volume; trying again in an hour', { error: err }))
-      .finally(() => (running = false));
+      .catch((err: unknown) => w.log.warn('could not clean the shared volume; trying again in an hour', { error: err }));
+    // Locks only where this replica can tell which workloads are served (the LSTM's).
+    const locks =
+      w.roundLock && keys !== null
+        ? w.roundLock
+            .collect(keys)
+            .then((deleted) => {
+              if (deleted.length > 0) w.log.info('deleted the fine-tuning locks of workloads no longer served', { deleted });
+            })
+            .catch((err: unknown) => w.log.warn('could not clean the fine-tuning locks; trying again in an hour', { error: err }))
+        : Promise.resolve();
+    void Promise.all([volume, locks]).finally(() => (running = false));
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

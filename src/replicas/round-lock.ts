@@ -22,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { monotonicMs, within } from '../deadline/deadline.js';
+import { readAllPages } from '../paging/pages.js';
 
 export const ROUND_LOCK_LABEL = 'amadeus.io/finetune-lock';
 
@@ -40,6 +41,13 @@ export interface RoundLockOptions {
 }
 
 const statusOf = (err: unknown): number | null => (err instanceof ApiException ? err.code : null);
+
+/** A released lock of a workload no longer served is deleted once it has not been written for this long (wall clock: days, so skew does not matter). */
+export const LOCK_GC_AFTER_MS = 7 * 86_400_000;
+/** Locks listed per page, pages read at most, and locks deleted at most, by one clean-up. */
+export const LOCK_GC_PAGE = 500;
+export const LOCK_GC_MAX_PAGES = 20;
+export const LOCK_GC_MAX_DELETES = 50;
 
 /** How far the holders' clocks may run behind this one before a stale-looking renewTime is believed. */
 export const SKEW_ALLOWANCE_MS = 10 * 60_000;
@@ -188,6 +196,39 @@ export class RoundLock {
     }
   }
 
+  /**
+   * Deletes the locks no round will take again: released (no holder), of no workload in `inUse`
+   * (the keys this replica serves now), and not written for LOCK_GC_AFTER_MS — each with its
+   * resourceVersion as a precondition, so one taken meanwhile stays. Also forgets the versions it
+   * has not looked at for as long. Returns the names deleted. Without it every workload ever
+   * fine-tuned (and every query change, a new key) left its Lease in etcd for good.
+   */
+  async collect(inUse: Iterable<string>, olderThanMs = LOCK_GC_AFTER_MS): Promise<string[]> {
+    const now = this.elapsed();
+    for (const [name, s] of this.seen) if (now - s.at > olderThanMs) this.seen.delete(name);
+    const keep = new Set([...inUse].map(lockName));
+    const list = (cont: string | undefined) =>
+      within(this.o.api.listNamespacedLease({ namespace: this.o.namespace, labelSelector: ROUND_LOCK_LABEL, limit: LOCK_GC_PAGE, _continue: cont }), this.ms, 'list the fine-tuning locks');
+    const { items } = await readAllPages(list, LOCK_GC_MAX_PAGES, () => new Error(`fine-tuning locks: more than ${LOCK_GC_PAGE * LOCK_GC_MAX_PAGES}, listed no further`));
+    const wall = this.clock();
+    const deleted: string[] = [];
+    for (const lease of items) {
+      if (deleted.length >= LOCK_GC_MAX_DELETES) break;
+      const name = lease.metadata?.name;
+      const version = lease.metadata?.resourceVersion;
+      if (!name || !version || keep.has(name) || this.held.has(name) || this.taking.has(name) || lease.spec?.holderIdentity) continue;
+      const written = Math.max(timeOf(lease.spec?.renewTime), timeOf(lease.spec?.acquireTime));
+      if (!(wall - written > olderThanMs)) continue;
+      try {
+        await within(this.o.api.deleteNamespacedLease({ name, namespace: this.o.namespace, body: { preconditions: { resourceVersion: version } } }), this.ms, 'delete a fine-tuning lock');
+        deleted.push(name);
+      } catch (err) {
+        if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err; // 404: gone already; 409: taken since
+      }
+    }
+    return deleted;
+  }
+
   /** Clears the holder (only if still this replica), so the next round anywhere may take it at once. */
   async release(key: string): Promise<void> {
     const name = lockName(key);
@@ -206,4 +247,10 @@ export class RoundLock {
       if (statusOf(err) !== 409) throw err; // taken over meanwhile: not ours to clear
     }
   }
+}
+
+/** Epoch ms of a Lease's time field (a V1MicroTime, a Date or its string); -Infinity without one. */
+function timeOf(t: unknown): number {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : NaN;
+  return Number.isFinite(ms) ? ms : -Infinity;
 }
