@@ -28,14 +28,17 @@ export interface VolumeGcWiring {
 export function startVolumeGc(w: VolumeGcWiring, everyMs = VOLUME_GC_EVERY_MS): () => void {
   const started = performance.now();
   let running = false;
+  /** Where the next run starts reading ages in the listing: each run goes on from the last. */
+  let next = 0;
   const timer = setInterval(() => {
     if (running || performance.now() - started < everyMs || !w.owns('volume-gc')) return;
     running = true;
     const served = w.workloads();
     const keys = served === null ? null : [...served].map((x) => x.key);
     const weightsInUse = keys === null ? null : new Set(keys.map((k) => sharedKey('weights', k)));
-    const volume = collectVolume({ root: w.weightsDir, weightsInUse, run: (what, op) => sharedVolume.run(what, op, SHARED_VOLUME_TIMEOUT_MS).result })
+    const volume = collectVolume({ root: w.weightsDir, weightsInUse, start: next, run: (what, op) => sharedVolume.run(what, op, SHARED_VOLUME_TIMEOUT_MS).result })
       .then((r) => {
+        next += r.checked - r.removed.length;
         if (r.removed.length > 0) w.log.info('removed from the shared volume what no replica reads any more', { removed: r.removed, scanned: r.scanned });
       })
       .catch((err: unknown) => w.log.warn('could not clean the shared volume; trying again in an hour', { error: err }));

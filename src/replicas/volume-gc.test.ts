@@ -64,3 +64,16 @@ test('every file system call goes through the gate, and a refused one removes no
   expect(asked).toEqual(['list the shared volume', 'read the age of state-shop_web-aaaa', 'remove state-shop_web-aaaa']);
   expect(readdirSync(root)).toEqual(['state-shop_web-aaaa']);
 });
+
+test('a run reads the ages of at most maxChecks directories, from where the caller says, around the listing', async () => {
+  for (let i = 0; i < 5; i++) published(`state-s${i}-0000`, 10);
+  const first = await collectVolume({ root, now, run, weightsInUse: null, maxChecks: 2 });
+  expect(first).toMatchObject({ scanned: 5, checked: 2 });
+  expect(first.removed).toHaveLength(2);
+  // The next run starts past what the first read (less what it removed, which left the listing).
+  const second = await collectVolume({ root, now, run, weightsInUse: null, maxChecks: 2, start: first.checked - first.removed.length });
+  expect(second).toMatchObject({ scanned: 3, checked: 2 });
+  const third = await collectVolume({ root, now, run, weightsInUse: null, maxChecks: 2, start: 7 });
+  expect(third).toMatchObject({ scanned: 1, checked: 1 });
+  expect(readdirSync(root)).toEqual([]);
+});

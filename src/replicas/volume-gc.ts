@@ -3,9 +3,10 @@
  * gone, and the weights of workloads no longer served. Without it every trigger ever seen — and
  * every metadata edit, which makes a new trigger — left a directory behind for good.
  *
- * - `state-*`: a snapshot is adopted only within 30 minutes of its minute (forecast/sync.ts), and a
- *   live trigger's owner publishes one every `--state-sync-interval` (at most an hour). A directory
- *   whose `current` pointer has not changed for `stateAfterMs` (7 days) is read by no one: removed.
+ * - `state-*`: a live trigger's owner publishes a snapshot every `--state-sync-interval` (at most an
+ *   hour). A directory whose `current` pointer has not changed for `stateAfterMs` (7 days) belongs
+ *   to a trigger no replica has served for a week (a replica without state of its own would adopt
+ *   that week-old snapshot, no better than starting afresh): removed.
  * - `weights-*`: weights stay useful however old (a workload whose rounds are all rejected keeps
  *   its last accepted ones), so only the weights of workloads this replica does not serve, and
  *   unchanged for `weightsAfterMs` (30 days). Every replica serves every trigger KEDA asks about, so
@@ -23,6 +24,7 @@ export const VOLUME_GC_DEFAULTS = {
   weightsAfterMs: 30 * 86_400_000,
   maxRemovals: 20,
   maxEntries: 10_000,
+  maxChecks: 500,
 } as const;
 
 export interface VolumeGcOptions {
@@ -36,10 +38,15 @@ export interface VolumeGcOptions {
   weightsAfterMs?: number;
   maxRemovals?: number;
   maxEntries?: number;
+  /** Directories whose age a run reads at most (each a volume operation), from `start` on, around the listing. */
+  maxChecks?: number;
+  start?: number;
 }
 
 export interface VolumeGcResult {
   scanned: number;
+  /** Directories whose age was read. */
+  checked: number;
   removed: string[];
 }
 
@@ -73,7 +80,13 @@ export async function collectVolume(o: VolumeGcOptions): Promise<VolumeGcResult>
     return out;
   });
   const removed: string[] = [];
-  for (const name of names) {
+  const maxChecks = Math.min(names.length, o.maxChecks ?? VOLUME_GC_DEFAULTS.maxChecks);
+  // A run reads the ages of at most maxChecks directories (on a slow NFS each holds one of the two
+  // volume slots a while), starting where the caller says: successive runs go around the listing.
+  const first = names.length > 0 ? (o.start ?? 0) % names.length : 0;
+  let checked = 0;
+  for (; checked < maxChecks; checked++) {
+    const name = names[(first + checked) % names.length]!;
     if (removed.length >= maxRemovals) break;
     const isState = name.startsWith('state-');
     if (!isState && (o.weightsInUse === null || o.weightsInUse.has(name))) continue;
@@ -83,5 +96,5 @@ export async function collectVolume(o: VolumeGcOptions): Promise<VolumeGcResult>
     await o.run(`remove ${name}`, () => rm(path, { recursive: true, force: true }));
     removed.push(name);
   }
-  return { scanned: names.length, removed };
+  return { scanned: names.length, checked, removed };
 }

@@ -208,7 +208,7 @@ interface Entry extends EntryState {
   timer: NodeJS.Timeout | null;
   /** The minute the last read's window ended just before: the last one whose offset had passed. */
   readMinute: number | null;
-  /** When the next refresh is due, on the registry's clock and on the source's; null while one runs or none is armed. */
+  /** When the next refresh is (or the running one was) due, on the registry's clock and on the source's; null while none is armed. */
   dueAt: { at: number; source: number } | null;
   /** Its last refresh ran past slowRefreshMs and its read failed (a source that hangs): its next one runs only among the detached, never in a slot. */
   slowLast: boolean;
@@ -403,7 +403,7 @@ export class ScaledObjectRegistry {
       this.stageNoted(state, 'unavailable', null);
       throw new OutageError(
         overdue
-          ? `ScaledObject ${state.namespace}/${state.name}: not refreshed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}): its refresh is waiting behind other triggers' slow reads, answering UNAVAILABLE so KEDA's fallback applies`
+          ? `ScaledObject ${state.namespace}/${state.name}: not refreshed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}): its refresh is overdue (the refreshes in flight hold every slot), answering UNAVAILABLE so KEDA's fallback applies`
           : `ScaledObject ${state.namespace}/${state.name}: the source has failed for ${formatAge(age)} (maxOutageSeconds ${limit / 1000}), ` +
               `answering UNAVAILABLE so KEDA's fallback applies: ${state.lastError ?? 'source failing'}`,
       );
@@ -528,7 +528,7 @@ export class ScaledObjectRegistry {
     const overdue = !entry.sourceFailing && this.overdue(entry);
     const fields = { scaledObject: entry.objectKey, trigger: entry.trigger, error: entry.lastError ?? undefined, cause: overdue ? 'overdue' : (entry.cause ?? undefined) };
     const failingFor = entry.lastGoodAt === null ? undefined : formatAge(this.clock() - entry.lastGoodAt);
-    if (stage === 'last-plan' && overdue) this.log.warn('refresh overdue (other triggers\' slow reads hold every slot): serving the last good plan', { ...fields, failingFor });
+    if (stage === 'last-plan' && overdue) this.log.warn('refresh overdue (the refreshes in flight hold every slot): serving the last good plan', { ...fields, failingFor });
     else if (stage === 'last-plan') this.log.warn('source failing: serving the last good plan', { ...fields, failingFor });
     else if (stage === 'stale-plan') this.log.warn('source still failing: serving the last good plan, now stale', { ...fields, failingFor });
     else if (stage === 'unavailable') {
@@ -590,7 +590,9 @@ export class ScaledObjectRegistry {
   /** Starts a refresh in a slot (handed on once it runs past slowMs), or among the detached ones from the start (`detachedFromStart`). */
   private start(entry: Entry, slowMs: number, maxDetached: number, detachedFromStart: boolean): void {
     entry.refreshing = true;
-    entry.dueAt = null;
+    // The due time stays until the refresh ends (schedule() arms the next): one that starts late
+    // keeps its plan aging while it runs, as it did while it waited — not fresh again for the
+    // length of a read that may fail anyway (KEDA would see UNAVAILABLE, a value, UNAVAILABLE).
     const started = performance.now();
     let holding = !detachedFromStart;
     let detached = detachedFromStart;

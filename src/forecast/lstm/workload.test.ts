@@ -676,6 +676,9 @@ test('two triggers of one workload run one round between them, whatever the lock
       await b.settled();
     }
     expect(jobs).toHaveLength(2); // minutes 60 and 120, not two each
+    // Each says the same next round (the lag metric): the one the other ran counts for both.
+    expect(b.nextRoundDue).toBe(a.nextRoundDue);
+    expect(a.nextRoundDue! - 60 * MIN).toBeGreaterThan(at(119).history.start);
     // Another trigger made later waits its own first interval, then keeps to the shared schedule.
     a.close();
     const c = make();

@@ -246,7 +246,8 @@ export class WorkloadLstm implements Forecaster {
 
   /** Epoch ms (history time) by which the next round is due; null before the first forecast. */
   get nextRoundDue(): number | null {
-    return this.lastAttempt === null ? null : this.lastAttempt + this.rt.fineTuneIntervalMs;
+    // As due() reads it: a round another trigger of this workload ran counts (the lag metric).
+    return this.lastAttempt === null ? null : Math.max(this.lastAttempt, this.slots?.lastRound(this.key) ?? -Infinity) + this.rt.fineTuneIntervalMs;
   }
 
   /** The latest origin forecast live, or null. */
