@@ -255,6 +255,8 @@ export class ScaledObjectRegistry {
   private running = 0;
   /** Slow refreshes that gave their slot back and go on to their deadline. */
   private detached = 0;
+  /** Queued triggers whose last read hung (they wait for the detached room, not a slot). */
+  private queuedSlow = 0;
   private pumpScheduled = false;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
@@ -512,6 +514,7 @@ export class ScaledObjectRegistry {
     clearInterval(this.sweeper);
     for (const entry of this.entries.values()) this.remove(entry, 'shutdown');
     this.queue.length = 0;
+    this.queuedSlow = 0;
   }
 
   private maxOutageMs(config: ScalerConfig): number {
@@ -548,6 +551,7 @@ export class ScaledObjectRegistry {
     entry.queued = true;
     if (entry.dueAt === null) entry.dueAt = { at: this.clock(), source: entry.source.now() };
     this.queue.push(entry);
+    if (entry.slowLast) this.queuedSlow++;
     // Deferred: touch() runs inside an RPC handler, which must never do a refresh's work.
     this.schedulePump();
   }
@@ -574,7 +578,10 @@ export class ScaledObjectRegistry {
     // were they taken in turn, enough of them (a Prometheus that hangs for hundreds of triggers)
     // would hold every slot to its deadline, and the triggers of working sources would wait minutes
     // behind them with their plans aging. The others take the slots, first come, first served.
-    for (let i = 0; i < this.queue.length && (this.running < this.opts.refreshConcurrency || this.detached < maxDetached); ) {
+    for (let i = 0; i < this.queue.length; ) {
+      const slotFree = this.running < this.opts.refreshConcurrency;
+      // Nothing more can start: no slot, and no hanging trigger waits for the detached room (or it is full).
+      if (!slotFree && (this.queuedSlow === 0 || this.detached >= maxDetached)) break;
       const entry = this.queue[i]!;
       const room = entry.slowLast ? this.detached < maxDetached : this.running < this.opts.refreshConcurrency;
       if (!entry.removed && !room) {
@@ -582,6 +589,7 @@ export class ScaledObjectRegistry {
         continue;
       }
       this.queue.splice(i, 1);
+      if (entry.slowLast) this.queuedSlow--;
       entry.queued = false;
       if (!entry.removed) this.start(entry, slowMs, maxDetached, entry.slowLast);
     }
@@ -589,10 +597,12 @@ export class ScaledObjectRegistry {
 
   /** Starts a refresh in a slot (handed on once it runs past slowMs), or among the detached ones from the start (`detachedFromStart`). */
   private start(entry: Entry, slowMs: number, maxDetached: number, detachedFromStart: boolean): void {
+    // A refresh that starts overdue keeps its due time until it ends (schedule() arms the next): its
+    // plan goes on aging while it runs, as it did while it waited — not fresh again for the length of
+    // a read that may fail anyway (KEDA would see UNAVAILABLE, a value, UNAVAILABLE). One that
+    // starts on time is not overdue while it runs: its deadlines bound it.
+    if (!this.overdue(entry)) entry.dueAt = null;
     entry.refreshing = true;
-    // The due time stays until the refresh ends (schedule() arms the next): one that starts late
-    // keeps its plan aging while it runs, as it did while it waited — not fresh again for the
-    // length of a read that may fail anyway (KEDA would see UNAVAILABLE, a value, UNAVAILABLE).
     const started = performance.now();
     let holding = !detachedFromStart;
     let detached = detachedFromStart;
