@@ -578,12 +578,15 @@ export class ScaledObjectRegistry {
     // were they taken in turn, enough of them (a Prometheus that hangs for hundreds of triggers)
     // would hold every slot to its deadline, and the triggers of working sources would wait minutes
     // behind them with their plans aging. The others take the slots, first come, first served.
+    // They may not fill that room: a slot's worth of it stays for the refreshes in the slots to hand
+    // theirs on (a read that starts hanging now), or the slots would stay held and starve the rest.
+    const slowRoom = maxDetached - this.opts.refreshConcurrency;
     for (let i = 0; i < this.queue.length; ) {
       const slotFree = this.running < this.opts.refreshConcurrency;
       // Nothing more can start: no slot, and no hanging trigger waits for the detached room (or it is full).
-      if (!slotFree && (this.queuedSlow === 0 || this.detached >= maxDetached)) break;
+      if (!slotFree && (this.queuedSlow === 0 || this.detached >= slowRoom)) break;
       const entry = this.queue[i]!;
-      const room = entry.slowLast ? this.detached < maxDetached : this.running < this.opts.refreshConcurrency;
+      const room = entry.slowLast ? this.detached < slowRoom : this.running < this.opts.refreshConcurrency;
       if (!entry.removed && !room) {
         i++;
         continue;
