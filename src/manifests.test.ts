@@ -439,8 +439,8 @@ describe('schemas', () => {
 });
 
 describe('components', () => {
-  const healerBuilds = COMPONENT_BUILDS.filter((b) => b.component === 'keda/components/namespaced-healer');
-  test.each(healerBuilds.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: every object valid, the ClusterRole replaced by a Role in each healed namespace', (c, base, dir) => {
+  /** The component's kustomization (a Component) and its build on a base, every object valid. */
+  const validBuild = (c: string, dir: string) => {
     const k = readKustomization(join(ROOT, c));
     expect([k.apiVersion, k.kind]).toEqual(['kustomize.config.k8s.io/v1alpha1', 'Component']);
     const objects = objectsOf(dir);
@@ -448,6 +448,11 @@ describe('components', () => {
       expect(schemaErrors(o)).toEqual([]);
       expect(unknownFields(o)).toEqual([]);
     }
+    return { k, objects };
+  };
+  const healerBuilds = COMPONENT_BUILDS.filter((b) => b.component === 'keda/components/namespaced-healer');
+  test.each(healerBuilds.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: every object valid, the ClusterRole replaced by a Role in each healed namespace', (c, base, dir) => {
+    const { k, objects } = validBuild(c, dir);
     // What the build holds: the base's objects, less what the component deletes, plus what it adds.
     const deleted = (k.patches ?? []).flatMap((p) => loadDocs(join(ROOT, c, p.path as string))).filter((p) => p.$patch === 'delete');
     const added = (k.resources ?? []).flatMap((r) => loadDocs(join(ROOT, c, r)));
@@ -464,13 +469,7 @@ describe('components', () => {
 
   const policyBuilds = COMPONENT_BUILDS.filter((b) => b.component === 'keda/components/network-policy');
   test.each(policyBuilds.map((b) => [b.component, b.base, b.dir] as const))('%s on %s: the base plus one valid NetworkPolicy over the scaler pods — gRPC from KEDA\'s namespace only, the metrics port from anywhere', (c, base, dir) => {
-    const k = readKustomization(join(ROOT, c));
-    expect([k.apiVersion, k.kind]).toEqual(['kustomize.config.k8s.io/v1alpha1', 'Component']);
-    const objects = objectsOf(dir);
-    for (const o of objects) {
-      expect(schemaErrors(o)).toEqual([]);
-      expect(unknownFields(o)).toEqual([]);
-    }
+    const { objects } = validBuild(c, dir);
     expect(ids(objects)).toEqual([...ids(objectsOf(base)), 'NetworkPolicy amadeus/amadeus'].sort());
     const policy = objects.find((o) => o.kind === 'NetworkPolicy') as unknown as INetworkPolicy;
     const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'amadeus') as unknown as IDeployment;
