@@ -1,7 +1,7 @@
 /** The per-workload fine-tuning lock, against the fake API server over real HTTP with the real client-node. */
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
-import { lockName, RoundLock, SKEW_ALLOWANCE_MS } from './round-lock.js';
+import { FIRST_SEEN_ANNOTATION, LAST_ROUND_ANNOTATION, lockName, RECALL_LIST_MS, RoundLock, SKEW_ALLOWANCE_MS } from './round-lock.js';
 
 let kube: FakeKube;
 let now = Date.UTC(2026, 11, 4, 3, 0);
@@ -196,4 +196,100 @@ test('the clean-up deletes released locks of workloads no longer served, once un
   expect(holder('shop/taken')).toBe('b');
   // Deleted, the lock is simply made again by the next round that wants it.
   expect(await a.acquire('shop/gone')).toBe(true);
+});
+
+// The schedule lived only in the process that ran it: an owner restarted more often than the
+// interval, before any round was accepted, never fine-tuned, and a takeover just after a rejected
+// round ran it again. The lock now recalls both.
+describe('the fine-tuning schedule kept in the lock', () => {
+  const MIN = 60_000;
+  const HOUR = 60 * MIN;
+  const t0 = Date.UTC(2026, 11, 4, 0, 0);
+  const annotations = (key: string) => kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus', lockName(key))?.metadata?.annotations ?? {};
+
+  test('a round released with its origin is recalled by the next taker: not taken again within the interval (it says when it ran), taken after', async () => {
+    const [a, b] = [lock('a'), lock('b')];
+    expect(await a.acquireRound('shop/web', { origin: t0, intervalMs: 6 * HOUR })).toEqual({ taken: true, lastRound: null });
+    await a.release('shop/web', t0);
+    expect(annotations('shop/web')[LAST_ROUND_ANNOTATION]).toBe(new Date(t0).toISOString());
+    expect(await b.acquireRound('shop/web', { origin: t0 + 5 * MIN, intervalMs: 6 * HOUR })).toEqual({ taken: false, lastRound: t0 });
+    expect(holder('shop/web')).toBeFalsy();
+    expect(await b.acquireRound('shop/web', { origin: t0 + 6 * HOUR, intervalMs: 6 * HOUR })).toEqual({ taken: true, lastRound: t0 });
+    // A release without a round run (the round found it was not due after all) leaves the record.
+    await b.release('shop/web', null);
+    expect(annotations('shop/web')[LAST_ROUND_ANNOTATION]).toBe(new Date(t0).toISOString());
+    // acquire() without a round asks nothing of the record, as before.
+    expect(await a.acquire('shop/web')).toBe(true);
+  });
+
+  test('a holder that dies mid-round records nothing: once its lock expires, its round is run again', async () => {
+    const [a, b] = [lock('a'), lock('b')];
+    expect((await a.acquireRound('shop/web', { origin: t0, intervalMs: 6 * HOUR })).taken).toBe(true);
+    await a.release('shop/web', t0);
+    expect((await a.acquireRound('shop/web', { origin: t0 + 6 * HOUR, intervalMs: 6 * HOUR })).taken).toBe(true); // then a dies
+    expect((await b.acquireRound('shop/web', { origin: t0 + 6 * HOUR + MIN, intervalMs: 6 * HOUR })).taken).toBe(false);
+    now += 301_000;
+    expect(await b.acquireRound('shop/web', { origin: t0 + 6 * HOUR + 6 * MIN, intervalMs: 6 * HOUR })).toEqual({ taken: true, lastRound: t0 });
+  });
+
+  test('a recorded round later than the origin asked, or a damaged one, is not believed', async () => {
+    const a = lock('a');
+    expect((await a.acquireRound('shop/web', { origin: t0, intervalMs: HOUR })).taken).toBe(true);
+    await a.release('shop/web', t0 + 100 * HOUR); // a hand-made or damaged record
+    expect(await a.acquireRound('shop/web', { origin: t0 + MIN, intervalMs: HOUR })).toEqual({ taken: true, lastRound: null });
+    await a.release('shop/web');
+    const l = kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus', lockName('shop/web'))!;
+    kube.put({ ...l, metadata: { ...l.metadata, annotations: { [LAST_ROUND_ANNOTATION]: 'yesterday', [FIRST_SEEN_ANNOTATION]: 'x'.repeat(100) } } });
+    expect(await a.recall('shop/web')).toEqual({ firstSeen: null, lastRound: null });
+    expect(await a.acquireRound('shop/web', { origin: t0 + 2 * MIN, intervalMs: HOUR })).toEqual({ taken: true, lastRound: null });
+  });
+
+  test('first sight: recorded once (the first writer wins), on a lock made for it, released, or added to an existing one; recall reads every lock with one listing', async () => {
+    const [a, b] = [lock('a'), lock('b')];
+    await a.noteFirstSeen('shop/web', t0);
+    expect(annotations('shop/web')[FIRST_SEEN_ANNOTATION]).toBe(new Date(t0).toISOString());
+    expect(holder('shop/web')).toBeFalsy();
+    await b.noteFirstSeen('shop/web', t0 + HOUR);
+    expect(annotations('shop/web')[FIRST_SEEN_ANNOTATION]).toBe(new Date(t0).toISOString());
+    // A lock of an older release (no annotations), held: the record is added, the holder kept.
+    expect(await b.acquire('shop/cart')).toBe(true);
+    await b.noteFirstSeen('shop/cart', t0 + 2 * HOUR);
+    expect(annotations('shop/cart')[FIRST_SEEN_ANNOTATION]).toBe(new Date(t0 + 2 * HOUR).toISOString());
+    expect(holder('shop/cart')).toBe('b');
+    expect(b.holds('shop/cart')).toBe(true);
+    await b.renewHeld();
+    expect(b.holds('shop/cart')).toBe(true);
+    await b.release('shop/cart', t0 + 3 * HOUR);
+    // Another replica writing between the read and the write (a 409): its record stands.
+    kube.beforeNext({ method: 'POST', path: /leases$/ }, () => {
+      kube.put({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: lockName('shop/ad'), namespace: 'amadeus', labels: { 'amadeus.io/finetune-lock': 'true' }, annotations: { [FIRST_SEEN_ANNOTATION]: new Date(t0 - HOUR).toISOString() } }, spec: {} });
+    });
+    await a.noteFirstSeen('shop/ad', t0);
+    expect(annotations('shop/ad')[FIRST_SEEN_ANNOTATION]).toBe(new Date(t0 - HOUR).toISOString());
+
+    const c = lock('c');
+    const lists = () => kube.requests.filter((r) => r.method === 'GET' && /leases$/.test(r.path)).length;
+    const before = lists();
+    expect(await Promise.all(['shop/web', 'shop/cart', 'shop/new'].map((k) => c.recall(k)))).toEqual([
+      { firstSeen: t0, lastRound: null },
+      { firstSeen: t0 + 2 * HOUR, lastRound: t0 + 3 * HOUR },
+      { firstSeen: null, lastRound: null },
+    ]);
+    expect(lists() - before).toBe(1);
+    now += RECALL_LIST_MS + 1; // a listing answers for a while, then is read again
+    await c.recall('shop/web');
+    expect(lists() - before).toBe(2);
+    // A failed listing is not kept.
+    kube.failNext({ method: 'GET', path: /leases$/ }, 500);
+    now += RECALL_LIST_MS + 1;
+    await expect(c.recall('shop/web')).rejects.toThrow();
+    expect(await c.recall('shop/web')).toEqual({ firstSeen: t0, lastRound: null });
+  });
+
+  test('a lock made only to record a first sight is cleaned up like any other once its workload is gone for 7 days', async () => {
+    const a = lock('a');
+    await a.noteFirstSeen('shop/gone', t0);
+    now += 8 * 86_400_000;
+    expect(await a.collect([])).toEqual([lockName('shop/gone')]);
+  });
 });

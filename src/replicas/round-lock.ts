@@ -18,6 +18,15 @@
  * seen to change since a recent look is a live holder's, however far behind its clock runs. A holder whose renewals stop
  * succeeding (taken over after a 409, or no renewal for a duration) has lost the lock: `holds` says
  * so, and the round must not publish what it trained.
+ *
+ * The Lease also keeps the workload's fine-tuning schedule across restarts and takeovers, in two
+ * annotations (times of the history, as the rounds' origins are): when a replica first forecast the
+ * workload (`amadeus.io/first-seen`, written once by its owner) and the origin of the last round
+ * that ran to its end, accepted or not (`amadeus.io/last-round`, written with the release, so a
+ * holder that dies mid-round leaves it unchanged and the round is run again). Without them a
+ * process learned of past rounds only from the weights published by accepted ones: an owner
+ * restarted more often than the interval, before any round was accepted, never fine-tuned, and a
+ * takeover just after a rejected round ran it again.
  */
 import { createHash } from 'node:crypto';
 import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
@@ -52,6 +61,30 @@ export const LOCK_GC_MAX_DELETES = 50;
 /** How far the holders' clocks may run behind this one before a stale-looking renewTime is believed. */
 export const SKEW_ALLOWANCE_MS = 10 * 60_000;
 
+/** The schedule's annotations on a workload's lock (see the header). */
+export const FIRST_SEEN_ANNOTATION = 'amadeus.io/first-seen';
+export const LAST_ROUND_ANNOTATION = 'amadeus.io/last-round';
+/** How long one listing of the locks answers `recall` (ms): a restart's workloads share one LIST, not a GET each. */
+export const RECALL_LIST_MS = 5 * 60_000;
+
+/** What a workload's lock recalls of its schedule (epoch ms of the history; null: not recorded, or unreadable). */
+export interface RoundRecord {
+  firstSeen: number | null;
+  lastRound: number | null;
+}
+
+/** An annotation's time: an ISO time within the years a history can hold, else null (a damaged or hand-made value is not believed). */
+function annotationTime(lease: V1Lease | null | undefined, annotation: string): number | null {
+  const v = lease?.metadata?.annotations?.[annotation];
+  if (typeof v !== 'string' || v.length > 64) return null;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) && ms > 0 && ms < 8.64e15 ? ms : null;
+}
+
+function recordOf(lease: V1Lease | null | undefined): RoundRecord {
+  return { firstSeen: annotationTime(lease, FIRST_SEEN_ANNOTATION), lastRound: annotationTime(lease, LAST_ROUND_ANNOTATION) };
+}
+
 export function lockName(key: string): string {
   return `amadeus-finetune-${createHash('sha256').update(key).digest('hex').slice(0, 20)}`;
 }
@@ -74,6 +107,8 @@ export class RoundLock {
   private readonly taking = new Set<string>();
   /** Other holders' locks: the version last seen and when it was first seen (`elapsed`). */
   private readonly seen = new Map<string, { version: string; at: number }>();
+  /** The last listing of the locks for `recall`, and when it was asked (`elapsed`). */
+  private listing: { at: number; records: Promise<Map<string, RoundRecord>> } | null = null;
 
   constructor(private readonly o: RoundLockOptions) {
     this.duration = o.durationSeconds ?? 300;
@@ -150,17 +185,26 @@ export class RoundLock {
    * triggers of one workload, would otherwise both hold it, and the first release would end both).
    */
   async acquire(key: string): Promise<boolean> {
+    return (await this.acquireRound(key)).taken;
+  }
+
+  /**
+   * `acquire` for a round at `round.origin`: not taken either when the lock recalls a round that ran
+   * to its end less than `round.intervalMs` before it (another replica's, or this one's before a
+   * restart) — `lastRound` says when, so the caller's schedule follows it.
+   */
+  async acquireRound(key: string, round?: { origin: number; intervalMs: number }): Promise<{ taken: boolean; lastRound: number | null }> {
     const name = lockName(key);
-    if (this.held.has(name) || this.taking.has(name)) return false;
+    if (this.held.has(name) || this.taking.has(name)) return { taken: false, lastRound: null };
     this.taking.add(name);
     try {
-      return await this.take(name);
+      return await this.take(name, round);
     } finally {
       this.taking.delete(name);
     }
   }
 
-  private async take(name: string): Promise<boolean> {
+  private async take(name: string, round?: { origin: number; intervalMs: number }): Promise<{ taken: boolean; lastRound: number | null }> {
     const now = this.elapsed();
     const wall = this.clock();
     let lease: V1Lease | null = null;
@@ -181,18 +225,73 @@ export class RoundLock {
           'create the fine-tuning lock',
         );
         this.hold(name, now);
-        return true;
+        return { taken: true, lastRound: null };
       }
       const holder = lease.spec?.holderIdentity;
-      if (holder && holder !== this.o.identity && !this.expired(name, lease, now, wall)) return false;
+      if (holder && holder !== this.o.identity && !this.expired(name, lease, now, wall)) return { taken: false, lastRound: null };
+      // Ran to its end since the caller last knew (a round it could not see: rejected, or before its
+      // restart): not run again. A recorded round later than the origin asked is not believed.
+      const recorded = recordOf(lease).lastRound;
+      const lastRound = round && recorded !== null && recorded > round.origin ? null : recorded;
+      if (round && lastRound !== null && round.origin - lastRound < round.intervalMs) return { taken: false, lastRound };
       // The resourceVersion read stays in metadata: whoever wrote in between makes this a 409.
       await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, ...spec } } }), this.ms, 'take the fine-tuning lock');
       this.seen.delete(name);
       this.hold(name, now);
-      return true;
+      return { taken: true, lastRound };
     } catch (err) {
-      if (statusOf(err) === 409) return false; // another replica took it first
+      if (statusOf(err) === 409) return { taken: false, lastRound: null }; // another replica took it first
       throw err;
+    }
+  }
+
+  /**
+   * What `key`'s lock recalls of its schedule. Every workload of a restarted replica asks at once:
+   * they share one paged listing of the locks (RECALL_LIST_MS); a lock created since reads as not
+   * recorded (a workload that new has no schedule to recall).
+   */
+  async recall(key: string): Promise<RoundRecord> {
+    const now = this.elapsed();
+    if (!this.listing || now - this.listing.at > RECALL_LIST_MS) {
+      const list = (cont: string | undefined) =>
+        within(this.o.api.listNamespacedLease({ namespace: this.o.namespace, labelSelector: ROUND_LOCK_LABEL, limit: LOCK_GC_PAGE, _continue: cont }), this.ms, 'list the fine-tuning locks');
+      const records = readAllPages(list, LOCK_GC_MAX_PAGES, () => new Error(`fine-tuning locks: more than ${LOCK_GC_PAGE * LOCK_GC_MAX_PAGES}, listed no further`)).then(
+        ({ items }) => new Map(items.flatMap((l) => (l.metadata?.name ? [[l.metadata.name, recordOf(l)] as const] : []))),
+      );
+      this.listing = { at: now, records };
+      // A failed listing is not kept: the next workload to ask lists again.
+      records.catch(() => {
+        if (this.listing?.records === records) this.listing = null;
+      });
+    }
+    return (await this.listing.records).get(lockName(key)) ?? { firstSeen: null, lastRound: null };
+  }
+
+  /**
+   * Records when `key` was first seen, unless its lock already says (the first to write it wins: a
+   * 409 leaves the other's). Creates the lock, released, when there is none yet.
+   */
+  async noteFirstSeen(key: string, at: number): Promise<void> {
+    const name = lockName(key);
+    let lease: V1Lease | null = null;
+    try {
+      lease = await within(this.o.api.readNamespacedLease({ name, namespace: this.o.namespace }), this.ms, 'read the fine-tuning lock');
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+    if (recordOf(lease).firstSeen !== null) return;
+    const annotation = { [FIRST_SEEN_ANNOTATION]: new Date(at).toISOString() };
+    try {
+      if (!lease) {
+        // renewTime: when it was written, for the clean-up of locks no workload uses (collect).
+        const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: this.o.namespace, labels: { [ROUND_LOCK_LABEL]: 'true' }, annotations: annotation }, spec: { renewTime: new V1MicroTime(this.clock()) } };
+        await within(this.o.api.createNamespacedLease({ namespace: this.o.namespace, body }), this.ms, 'create the fine-tuning lock');
+      } else {
+        const body = { ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...annotation } } };
+        await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body }), this.ms, 'record when the workload was first seen');
+      }
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err; // written by another replica meanwhile: its record stands
     }
   }
 
@@ -229,8 +328,11 @@ export class RoundLock {
     return deleted;
   }
 
-  /** Clears the holder (only if still this replica), so the next round anywhere may take it at once. */
-  async release(key: string): Promise<void> {
+  /**
+   * Clears the holder (only if still this replica), so the next round anywhere may take it at once;
+   * with `ranAt`, records it as the origin of the last round run (see the header).
+   */
+  async release(key: string, ranAt?: number | null): Promise<void> {
     const name = lockName(key);
     this.drop(name);
     let lease: V1Lease;
@@ -242,7 +344,8 @@ export class RoundLock {
     }
     if (lease.spec?.holderIdentity !== this.o.identity) return;
     try {
-      await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined } } }), this.ms, 'release the fine-tuning lock');
+      const metadata = ranAt === undefined || ranAt === null ? lease.metadata : { ...lease.metadata, annotations: { ...lease.metadata?.annotations, [LAST_ROUND_ANNOTATION]: new Date(ranAt).toISOString() } };
+      await within(this.o.api.replaceNamespacedLease({ name, namespace: this.o.namespace, body: { ...lease, metadata, spec: { ...lease.spec, holderIdentity: undefined } } }), this.ms, 'release the fine-tuning lock');
     } catch (err) {
       if (statusOf(err) !== 409) throw err; // taken over meanwhile: not ours to clear
     }

@@ -16,6 +16,9 @@ import { FINE_TUNE_EFFECT_MINUTES, WorkloadLstm, workloadDir, type LstmRuntime }
 import { fileWeightsStore, sharedKey, type WeightsStore } from '../../replicas/shared-dir.js';
 import { VolumeGate } from '../volume-ops.js';
 import { LINEAGE_PEEK_MINUTES } from '../../replicas/version-cursor.js';
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { startFakeKube } from '../../test-support/fake-kube.js';
+import { FIRST_SEEN_ANNOTATION, LAST_ROUND_ANNOTATION, lockName, RoundLock } from '../../replicas/round-lock.js';
 
 const shape: ModelShape = { historyMinutes: 20, horizonMinutes: 5, quantiles: [0.5, 0.9], units: 2, stepMinutes: 5 };
 const meta: LstmMeta = { format: META_FORMAT, shape, features: FEATURES, normalisation: '', createdAt: '', backend: '', training: {} as LstmMeta['training'] };
@@ -817,5 +820,111 @@ test('while the shared volume refuses every operation no round starts; a publish
     expect(gate.outstanding).toBe(0);
   } finally {
     tuned.dispose();
+  }
+});
+
+// The schedule lived only in the process: it learned of past rounds from the weights accepted ones
+// published. An owner restarted more often than the interval, before any round was accepted, never
+// fine-tuned (each restart waited an interval from its first forecast), and a replica taking over
+// just after the owner's rejected round ran that round again. With the lock's record (round-lock.ts,
+// the real client against the fake API server) neither happens.
+describe('the fine-tuning schedule across restarts and takeovers', () => {
+  const rejected = () => Promise.resolve({ accepted: false, reason: 'worse', baseLoss: 1, candidateLoss: 2, trainWindows: 1, holdoutWindows: 1 });
+  const withKube = async (body: (lockOf: (identity: string) => RoundLock, annotations: () => Record<string, string>) => Promise<void>) => {
+    const kube = await startFakeKube();
+    try {
+      const lockOf = (identity: string) => new RoundLock({ api: kube.kubeConfig().makeApiClient(CoordinationV1Api), namespace: 'amadeus', identity });
+      await body(lockOf, () => kube.get<V1Lease>('coordination.k8s.io/v1', 'Lease', 'amadeus', lockName('ns/app'))?.metadata?.annotations ?? {});
+    } finally {
+      await kube.close();
+    }
+  };
+  const run = async (w: WorkloadLstm, m: number) => {
+    await w.forecast(at(m));
+    await w.settled();
+  };
+
+  test('an owner restarted every 50 minutes (interval 60) still runs its first round at minute 60 of the workload, not never', () =>
+    withKube(async (lockOf, annotations) => {
+      let first = setup(0, rejected(), { owns: () => true, roundLock: lockOf('amadeus-0') });
+      await run(first.w, 0);
+      expect(annotations()[FIRST_SEEN_ANNOTATION]).toBe(new Date(at(0).history.start + history.requests.length * MIN).toISOString());
+      for (const restartAt of [50, 100]) {
+        first.w.close();
+        first = setup(0, rejected(), { owns: () => true, roundLock: lockOf('amadeus-0') });
+        await run(first.w, restartAt - 1 + 1); // the restarted process's first forecast
+        if (restartAt === 50) {
+          for (let m = 51; m < 60; m++) await run(first.w, m);
+          expect(first.jobs).toHaveLength(0);
+          await run(first.w, 60);
+          expect(first.jobs).toHaveLength(1); // an interval after the workload was first seen
+        } else {
+          // The rejected round at 60 is recalled: the next one at 120, not at 100 + 60.
+          for (let m = 101; m < 120; m++) await run(first.w, m);
+          expect(first.jobs).toHaveLength(0);
+          await run(first.w, 120);
+          expect(first.jobs).toHaveLength(1);
+        }
+      }
+      expect(annotations()[LAST_ROUND_ANNOTATION]).toBe(new Date(at(120).history.start + history.requests.length * MIN).toISOString());
+      first.w.close();
+    }));
+
+  test('a replica taking over just after the owner\'s rejected round does not run it again; it runs the next one an interval after it', () =>
+    withKube(async (lockOf) => {
+      let aOwns = true;
+      const a = setup(0, rejected(), { owns: () => aOwns, roundLock: lockOf('amadeus-0') });
+      const b = setup(0, rejected(), { owns: () => !aOwns, roundLock: lockOf('amadeus-1') });
+      for (const m of [0, 60]) {
+        await run(a.w, m);
+        await run(b.w, m);
+      }
+      expect(a.jobs).toHaveLength(1); // rejected: nothing published for b to see
+      aOwns = false; // a leaves the set
+      for (let m = 61; m < 120; m++) await run(b.w, m);
+      expect(b.jobs).toHaveLength(0);
+      expect(b.w.nextRoundDue).toBe(at(120).history.start + history.requests.length * MIN);
+      await run(b.w, 120);
+      expect(b.jobs).toHaveLength(1);
+      a.w.close();
+      b.w.close();
+    }));
+
+  test('a lock the API server does not answer leaves the schedule as without one: the first round an interval after this process\'s first forecast', () =>
+    withKube(async () => {
+      const down = { acquire: async () => true, release: async () => {}, recall: async () => Promise.reject(new Error('list the fine-tuning locks: deadline exceeded after 10s')) };
+      const { w, jobs } = setup(0, rejected(), { owns: () => true, roundLock: down });
+      for (let m = 0; m < 60; m++) await run(w, m);
+      expect(jobs).toHaveLength(0);
+      await run(w, 60);
+      expect(jobs).toHaveLength(1);
+      w.close();
+    }));
+});
+
+test('a restart with published weights runs the next round an interval after the round that published them, not an interval after the restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-ft-'));
+  const tuned = createModel(shape, 7);
+  try {
+    const accepted = () => Promise.resolve({ accepted: true, reason: 'better', baseLoss: 2, candidateLoss: 1, trainWindows: 1, holdoutWindows: 1, weights: getWeights(tuned) });
+    const a = setup(0, accepted(), { weightsDir: dir });
+    await a.w.forecast(at(0));
+    await a.w.forecast(at(60));
+    await a.w.settled();
+    expect(a.w.version).toBe(0); // published, answering from 70
+    a.w.close();
+    const b = setup(0, accepted(), { weightsDir: dir }); // restarted at 100
+    await b.w.loaded;
+    for (let m = 100; m < 120; m++) {
+      await b.w.forecast(at(m));
+      await b.w.settled();
+    }
+    expect(b.jobs).toHaveLength(0);
+    await b.w.forecast(at(120));
+    expect(b.jobs).toHaveLength(1);
+    b.w.close();
+  } finally {
+    tuned.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

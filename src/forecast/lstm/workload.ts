@@ -40,6 +40,23 @@ import { UsageError } from '../../config/options.js';
 import { checkMeta, type LstmMeta } from './meta.js';
 import { createModel } from './model.js';
 
+/**
+ * The per-workload round lock as a workload uses it (round-lock.ts). The optional parts keep the
+ * schedule across restarts and takeovers: without them a process knows of the rounds it ran and of
+ * the weights accepted rounds published, and a workload first seen by it waits an interval.
+ */
+export interface RoundLockLike {
+  acquire(key: string): Promise<boolean>;
+  /** Like acquire, but not taken when a round ran to its end less than `intervalMs` before `origin` (lastRound: when). */
+  acquireRound?(key: string, round: { origin: number; intervalMs: number }): Promise<{ taken: boolean; lastRound: number | null }>;
+  /** `ranAt`: the origin of the round that ran under it (null: none ran), recorded for the next round anywhere. */
+  release(key: string, ranAt?: number | null): Promise<void>;
+  holds?(key: string): boolean;
+  /** When the workload was first seen and its last round ran, as recorded. */
+  recall?(key: string): Promise<{ firstSeen: number | null; lastRound: number | null }>;
+  noteFirstSeen?(key: string, at: number): Promise<void>;
+}
+
 export interface LstmRuntime {
   /** The pre-trained model, shared (and batched) by every workload without fine-tuned weights. */
   shared: LstmForecaster;
@@ -57,7 +74,7 @@ export interface LstmRuntime {
    * The exclusive right to run a round of `key` across replicas (a Lease); absent: always granted.
    * acquire resolves false when another replica holds it.
    */
-  roundLock?: { acquire(key: string): Promise<boolean>; release(key: string): Promise<void>; holds?(key: string): boolean } | null;
+  roundLock?: RoundLockLike | null;
   fineTuneIntervalMs: number;
   /** History each fine-tuning round learns from (minutes). */
   fineTuneHistoryMinutes: number;
@@ -176,8 +193,14 @@ export class WorkloadLstm implements Forecaster {
   readonly name = 'lstm';
   /** Fine-tuned versions loaded, by `from` ascending; before the first one the shared model answers. */
   private versions: Version[] = [];
-  /** Origin (epoch ms) of the last round; null before the first forecast. */
+  /** Origin (epoch ms) of the last round known (run here, published, or recorded by the lock); null: none. */
   private lastAttempt: number | null = null;
+  /**
+   * Origin of the first forecast (this process's, or an earlier one's the lock recorded); null before
+   * it. With no round known, the first waits an interval from it: a workload that just appeared has
+   * little history.
+   */
+  private firstSeen: number | null = null;
   /** The latest origin forecast live (a smaller one is a replay). */
   private maxOrigin = -Infinity;
   /** The origin minute the shared volume was last looked at. */
@@ -185,6 +208,8 @@ export class WorkloadLstm implements Forecaster {
   /** Whether a forecast has waited for the first load already (it is waited for once, FIRST_LOAD_WAIT_MS at most). */
   private loadWaited = false;
   private checking: Promise<void> | null = null;
+  /** The lock's recall of the schedule, at the first forecast (recallSchedule). */
+  private recalling: Promise<void> | null = null;
   /**
    * The newest published version read (loaded, published by this replica, or refused: a newer
    * release's meta during a rolling upgrade, a damaged file, not read again, so it costs one read
@@ -247,7 +272,14 @@ export class WorkloadLstm implements Forecaster {
   /** Epoch ms (history time) by which the next round is due; null before the first forecast. */
   get nextRoundDue(): number | null {
     // As due() reads it: a round another trigger of this workload ran counts (the lag metric).
-    return this.lastAttempt === null ? null : Math.max(this.lastAttempt, this.slots?.lastRound(this.key) ?? -Infinity) + this.rt.fineTuneIntervalMs;
+    const last = this.lastRoundOrFirstSeen;
+    return last === null ? null : last + this.rt.fineTuneIntervalMs;
+  }
+
+  /** What the schedule runs from: the last round known (another trigger's of this workload too), else the first forecast. */
+  private get lastRoundOrFirstSeen(): number | null {
+    if (this.firstSeen === null) return null;
+    return Math.max(this.lastAttempt ?? this.firstSeen, this.slots?.lastRound(this.key) ?? -Infinity);
   }
 
   /** The latest origin forecast live, or null. */
@@ -277,6 +309,7 @@ export class WorkloadLstm implements Forecaster {
   }
 
   async settled(): Promise<void> {
+    await this.recalling;
     await this.round;
     await this.checking;
   }
@@ -362,7 +395,33 @@ export class WorkloadLstm implements Forecaster {
     this.rounds = Math.max(this.rounds, meta.fineTuned?.rounds ?? 0);
     // A replica that takes the workload over continues the schedule of the round it loaded.
     const origin = meta.fineTuned?.origin;
-    if (origin !== undefined && (this.lastAttempt === null || origin > this.lastAttempt)) this.lastAttempt = origin;
+    if (origin !== undefined) this.noteLastRound(origin);
+  }
+
+  private noteLastRound(origin: number): void {
+    if (this.lastAttempt === null || origin > this.lastAttempt) this.lastAttempt = origin;
+  }
+
+  /**
+   * Once, at the first forecast: what the lock recalls of the schedule (an earlier first sight, the
+   * last round run anywhere); this first sight is recorded when none is. Failing,
+   * the schedule runs from this process's own first forecast, as without a lock.
+   */
+  private recallSchedule(origin: number): void {
+    const lock = this.rt.roundLock;
+    if (!lock?.recall) return;
+    const recall = lock.recall.bind(lock);
+    this.recalling = (async () => {
+      const got = await recall(this.key);
+      if (this.closed) return;
+      if (got.firstSeen !== null && this.firstSeen !== null && got.firstSeen < this.firstSeen) this.firstSeen = got.firstSeen;
+      // A replica's minute may run a little ahead of this one's; a round recorded further ahead than
+      // a round's effect (a damaged or hand-made value) would stop the schedule: not believed.
+      if (got.lastRound !== null && got.lastRound <= this.maxOrigin + FINE_TUNE_EFFECT_MINUTES * MINUTE_MS) this.noteLastRound(got.lastRound);
+      // Any replica may record it (the first write wins): the owner at this minute may not be the
+      // one whose view of the live set settles first.
+      if (got.firstSeen === null && lock.noteFirstSeen) await lock.noteFirstSeen(this.key, origin);
+    })().catch((err: unknown) => this.rt.log.debug('could not read or record the fine-tuning schedule; it runs from this process\'s first forecast', { workload: this.key, error: err }));
   }
 
   /** One operation on the shared volume, through the process's bound (volume-ops.ts), within `ms`. */
@@ -493,15 +552,17 @@ export class WorkloadLstm implements Forecaster {
   /** Whether a round is due at `origin`: an interval after the last one (this replica's, or the one published it loaded). */
   private due(origin: number): boolean {
     // Another trigger of this workload (its own WorkloadLstm) may have run it: one round between them.
-    const last = Math.max(this.lastAttempt ?? Infinity, this.slots?.lastRound(this.key) ?? -Infinity);
-    return origin - last >= this.rt.fineTuneIntervalMs;
+    const last = this.lastRoundOrFirstSeen;
+    return last !== null && origin - last >= this.rt.fineTuneIntervalMs;
   }
 
   private maybeFineTune(request: ForecastRequest): void {
     const pool = this.rt.pool;
     const origin = forecastOrigin(request.history);
-    // The first round waits one interval: a workload that just appeared has little history.
-    if (this.lastAttempt === null) this.lastAttempt = origin;
+    if (this.firstSeen === null) {
+      this.firstSeen = origin;
+      this.recallSchedule(origin);
+    }
     if (!pool || this.round || this.closed || !this.due(origin)) return;
     // The volume still has not answered the last publish: a new round could not publish either (tried
     // again each minute, so it runs as soon as the volume is back).
@@ -535,10 +596,19 @@ export class WorkloadLstm implements Forecaster {
           // Held by another replica (a round of a replica whose view of the live set differs, or of
           // one that died holding it), or not answered: tried again at the next minute, not an
           // interval later. A round the holder publishes meanwhile moves the schedule (above).
+          let ranElsewhere: number | null = null;
           try {
-            taken = await lock.acquire(this.key);
+            if (lock.acquireRound) ({ taken, lastRound: ranElsewhere } = await lock.acquireRound(this.key, { origin, intervalMs: this.rt.fineTuneIntervalMs }));
+            else taken = await lock.acquire(this.key);
           } catch (err) {
             this.lockMissed('fine-tuning round postponed to the next minute: the workload\'s lock could not be taken', err);
+            return;
+          }
+          if (!taken && ranElsewhere !== null) {
+            // A round this process could not see (rejected, or run before a restart): the schedule follows it.
+            this.noteLastRound(ranElsewhere);
+            this.lockMisses = 0;
+            this.rt.log.debug('fine-tuning round not due: the workload\'s lock records a round run since', { workload: this.key, lastRound: new Date(ranElsewhere).toISOString() });
             return;
           }
           if (!taken) return this.lockMissed('fine-tuning round postponed to the next minute: another replica holds the workload\'s lock');
@@ -610,7 +680,7 @@ export class WorkloadLstm implements Forecaster {
         this.addVersion({ ...written, from, model: new LstmForecaster('lstm', model, fineMeta, this.rt.inference ?? null) });
       } finally {
         slot.end(ranAt);
-        if (lock && taken) await lock.release(this.key).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
+        if (lock && taken) await lock.release(this.key, ranAt).catch((err: unknown) => this.rt.log.warn('could not release the fine-tuning lock; it expires', { workload: this.key, error: err }));
       }
     })()
       .catch((err: unknown) => this.rt.log.warn('fine-tuning round failed', { workload: this.key, error: err }))
