@@ -26,12 +26,16 @@ export interface VolumeGcWiring {
 
 /** Starts the hourly clean-up; returns its stop. */
 export function startVolumeGc(w: VolumeGcWiring, everyMs = VOLUME_GC_EVERY_MS): () => void {
-  const started = performance.now();
+  /** When this replica last ran one (at first: its start, so the first waits a period). */
+  let lastRun = performance.now();
   let running = false;
   /** Where the next run starts reading ages in the listing: each run goes on from the last. */
   let next = 0;
+  // Looked at four times a period: a timer of exactly the period, firing a hair early, put the first
+  // run at two periods, and a replica that became the owner waited up to a period more.
   const timer = setInterval(() => {
-    if (running || performance.now() - started < everyMs || !w.owns('volume-gc')) return;
+    if (running || performance.now() - lastRun < everyMs || !w.owns('volume-gc')) return;
+    lastRun = performance.now();
     running = true;
     const served = w.workloads();
     const keys = served === null ? null : [...served].map((x) => x.key);
@@ -53,7 +57,7 @@ export function startVolumeGc(w: VolumeGcWiring, everyMs = VOLUME_GC_EVERY_MS): 
             .catch((err: unknown) => w.log.warn('could not clean the fine-tuning locks; trying again in an hour', { error: err }))
         : Promise.resolve();
     void Promise.all([volume, locks]).finally(() => (running = false));
-  }, everyMs);
+  }, everyMs / 4);
   timer.unref();
   return () => clearInterval(timer);
 }
