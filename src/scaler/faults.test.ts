@@ -435,3 +435,52 @@ describe('credential files: a path that cannot work is the metadata key\'s fault
     expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
   });
 });
+
+// Review 8, two defects of the read itself.
+describe('an extra model input, or a minute long past, failing does not fail the trigger', () => {
+  // cpuQuery and memoryQuery are model inputs; the request rate is what the plan stands on. One
+  // failing alone (a heavy cAdvisor query timing out) failed the whole read: the load Prometheus had
+  // answered was thrown away, the last plan held, then UNAVAILABLE.
+  test('cpuQuery failing while the request rate answers: the plan follows the load (gaps for the CPU, said once)', async () => {
+    let load = 10;
+    let cpuFails = false;
+    prom.behaviour = (req) => (req.query === 'web_cpu' && cpuFails ? { kind: 'error500', errorType: 'timeout', error: 'query timed out in expression evaluation' } : { kind: 'healthy', value: req.query === 'web_cpu' ? 0.5 : load });
+    await start({ maxOutageMs: 3000 });
+    const r = web({ cpuQuery: 'web_cpu' });
+    await planned(r);
+    load = 50;
+    cpuFails = true;
+    await waitFor(() => h!.registry.get('shop', 'web')?.observed === 50, 5000, 'the new load read');
+    const answers: Awaited<ReturnType<typeof poll>>[] = [];
+    const until = Date.now() + 5000; // past maxOutage
+    while (Date.now() < until) {
+      answers.push(await poll(r));
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(answers.filter((a) => !(a.value === 100 && a.active === true))).toEqual([]);
+    expect(h!.registry.get('shop', 'web')!.sourceFailing).toBe(false);
+    expect(h!.lines.filter((l) => l.msg === 'an extra model input failed: its minutes are left as gaps, the request rate is planned on')).toHaveLength(1);
+    // (A cpuQuery that Prometheus refuses stays INVALID_ARGUMENT naming it: prometheus-e2e, against a real Prometheus.)
+  }, 30_000);
+
+  // A query that is not aggregated answers two series for the minutes a one-pod Deployment's rolling
+  // update overlapped its pods. The read that met them failed (rightly); every read after it fetched
+  // from the cache's end, frozen before those minutes, to now — so it met them again, every minute,
+  // for as long as the window reached back to them (days), while a replica started later served.
+  test('a fetch error tied to minutes past (two series while pods overlapped) fails the reads that meet it, then no more: the newest minutes are read, those minutes left as gaps', async () => {
+    const t0 = Date.now();
+    const X = Math.floor((t0 + 4 * 60_000) / 60_000) * 60; // epoch s of a minute 4 source minutes on
+    prom.behaviour = () => ({ kind: 'overlap', value: 10, from: X, to: X + 60 });
+    await start({ start: t0, maxOutageMs: 60_000 });
+    const r = web({ historyMinutes: '2000' });
+    await planned(r);
+    // The overlap comes and goes (at 60×, a source minute a second): reads meet it and fail.
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === true, 10_000, 'a read meeting the overlap');
+    // 20 source minutes later the overlap is long past: reads succeed again and stay so.
+    await waitFor(() => h!.registry.get('shop', 'web')?.sourceFailing === false, 25_000, 'reads succeeding again');
+    const reads = prom.requests;
+    await waitFor(() => prom.requests >= reads + 3, 10_000, 'three more reads');
+    expect(h!.registry.get('shop', 'web')!.sourceFailing).toBe(false);
+    expect(await poll(r)).toEqual({ value: 20, int: 20, active: true });
+  }, 60_000);
+});

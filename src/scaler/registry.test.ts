@@ -940,3 +940,40 @@ describe('ScaledObjectRegistry', () => {
     expect(() => ctx.registry.touch(ref('b'))).toThrow(NotReadyError);
   });
 });
+
+// Review 8: the refresh that read the source again after an outage recorded the load, cleared the
+// failure, and then waited for its forecast (up to forecastTimeoutMs; the first after an outage is
+// the slow one, the gate replaying the minutes missed) while served() answered the pre-outage plan as
+// fresh: KEDA went from UNAVAILABLE straight to a value below the load just read, and inactive.
+test('after an outage, while the first forecast runs, the answer is at least the reactive plan of the load just read, and active where it is', async () => {
+  let now = 1_000_000;
+  let hold: Promise<void> | null = null;
+  const { registry, sources, forecaster: f } = setup({ clock: () => now, maxOutageMs: 600_000, idleTimeoutMs: 600_000 }, { value: 4 });
+  const inner = f.forecast.bind(f);
+  f.forecast = async (req) => {
+    if (hold) await hold;
+    return inner(req);
+  };
+  try {
+    const state = registry.touch(ref('a', { targetValue: '5', activationValue: '15' }));
+    await waitFor(() => state.plan !== null, 2000, 'first plan');
+    expect(registry.served(state)).toMatchObject({ value: 8, active: false, reason: 'forecast' });
+    sources[0]!.failWith = new Error('connection refused');
+    await waitFor(() => state.sourceFailing, 2000, 'failure noticed');
+    now += 601_000;
+    expect(() => registry.served(state)).toThrow(OutageError);
+    // Back, with ten times the load; the forecaster is slow.
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    sources[0]!.value = 40;
+    sources[0]!.failWith = null;
+    await waitFor(() => !state.sourceFailing && state.observed === 40, 2000, 'the recovered read');
+    expect(registry.served(state)).toMatchObject({ value: 40, active: true });
+    release();
+    hold = null;
+    await waitFor(() => state.plan?.value === 80, 2000, 'the forecast');
+    expect(registry.served(state)).toMatchObject({ value: 80, active: true, reason: 'forecast' });
+  } finally {
+    registry.close();
+  }
+});

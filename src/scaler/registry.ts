@@ -727,11 +727,18 @@ export class ScaledObjectRegistry {
     }
     if (entry.removed) return;
     if (history.partial !== undefined) return this.partialRead(entry, history, observed, signals, started);
+    // The plan in force until the forecast answers (up to forecastTimeoutMs) is from before this read:
+    // after a failing or overdue spell it may be hours old, and answering it as fresh would drop a
+    // trigger from UNAVAILABLE to less than the load just read. So it is raised to the reactive plan of
+    // that load first (never lowered), as a partial answer raises it. Not on a plan from the minute
+    // before: the forecast follows within seconds.
+    const behind = entry.sourceFailing || this.overdue(entry) || (entry.lastRefreshAt !== null && this.clock() - entry.lastRefreshAt > 2 * MINUTE_MS);
     entry.observed = observed;
     entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
     entry.cause = null;
     entry.metadataFault = null;
+    if (behind) this.raisePlan(entry, planOf(config, history, observed, null, signals), 'plan raised by the load read after a failing or late spell, until the forecast answers', started);
 
     let forecast: Forecast | null = null;
     let forecastError: string | null = null;
@@ -825,30 +832,30 @@ export class ScaledObjectRegistry {
     entry.cause = 'partial';
     entry.metadataFault = null;
     this.noteError(entry, `source ${entry.source.description}: ${history.partial}`);
-    const previous = entry.plan;
-    if (previous !== null) {
-      const seen = planOf(config, history, observed, null, signals);
-      const raised = seen.value > previous.value || (seen.active && !previous.active);
-      if (raised) {
-        entry.plan = { ...previous, value: Math.max(seen.value, previous.value), active: seen.active || previous.active };
-        this.log.info('plan raised by a partial answer', {
-          scaledObject: entry.objectKey,
-          trigger: entry.trigger,
-          observed: round(observed),
-          planned: round(entry.plan.value),
-          previous: round(previous.value),
-          active: entry.plan.active,
-          durationMs: this.clock() - started,
-        });
-        this.tell(entry, entry.plan.active);
-      }
-    }
+    if (entry.plan !== null) this.raisePlan(entry, planOf(config, history, observed, null, signals), 'plan raised by a partial answer', started);
     // The stage as of now (last-plan, stale-plan, unavailable, not ready), logged on change.
     try {
       this.served(entry);
     } catch {
       // Nothing to answer yet, or the outage has passed maxOutageSeconds: served() noted it.
     }
+  }
+
+  /** The plan in force raised to `seen`'s value and activity where they are higher (never lowered); logged at info when raised. */
+  private raisePlan(entry: Entry, seen: Plan, message: string, started: number): void {
+    const previous = entry.plan;
+    if (previous === null || !(seen.value > previous.value || (seen.active && !previous.active))) return;
+    entry.plan = { ...previous, value: Math.max(seen.value, previous.value), active: seen.active || previous.active };
+    this.log.info(message, {
+      scaledObject: entry.objectKey,
+      trigger: entry.trigger,
+      observed: round(seen.observed),
+      planned: round(entry.plan.value),
+      previous: round(previous.value),
+      active: entry.plan.active,
+      durationMs: this.clock() - started,
+    });
+    this.tell(entry, entry.plan.active);
   }
 
   /**

@@ -48,6 +48,15 @@ export const LONG_WINDOW_MINUTES = 1440;
 export const BACKFILL_BUDGET_SHARE = 0.5;
 /** Older minutes answered with warnings are asked again at most this often (source clock). */
 export const REASK_AFTER_MS = 10 * 60_000;
+/**
+ * After a warm fetch failed, the next one fetches the newest minutes (OVERLAP_MINUTES + 1) first and
+ * asks the minutes between the cache's end and them again as minutes answered with warnings are
+ * (gaps until they answer, at most every REASK_AFTER_MS): a fetch error tied to one of them (two
+ * series of a query that is not aggregated, for the minutes a rolling update overlapped its pods)
+ * failed every read from then on — each fetched from the cache's end, frozen before the error — for
+ * as long as the window reached back to it, days, while a replica started later served.
+ */
+const NEWEST_AFTER_FAILURE_MINUTES = OVERLAP_MINUTES + 1;
 
 const httpUrl: FieldSpec<string | undefined> = optional({
   expected: 'an http(s) URL without credentials, query or fragment, e.g. http://prometheus.monitoring:9090 (at most 2,048 characters)',
@@ -234,6 +243,12 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   let olderWarnings = '';
   let chunk: number = CHUNK_MINUTES.start;
   let acceptedWarnings = '';
+  // The last warm fetch failed (not by the read's own deadline): see NEWEST_AFTER_FAILURE_MINUTES.
+  let warmFailed = false;
+  // The extra inputs' failures last logged (a warning when they change, not every minute), and those
+  // said to have no data in the window.
+  let extraFailures = '';
+  const noDataSaid = new Set<string>();
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -253,16 +268,37 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
   const fetchInto = async (from: number, to: number, signal: AbortSignal | undefined, older = false): Promise<string | null> => {
     const minutes = (to - from) / MINUTE_MS;
     log.debug('prometheus range query', { from: new Date(from).toISOString(), minutes, queries: queries.length });
-    const answers = await Promise.all(
-      queries.map((q) =>
-        client.minutes(q.query, from, minutes, signal).catch((err: unknown) => {
+    type Got = { answer: MinuteValues; values: Samples };
+    const ask = (q: (typeof queries)[number]): Promise<Got> =>
+      client.minutes(q.query, from, minutes, signal).then(
+        (answer) => ({ answer, values: checked(answer, q.field, q.query, server) }),
+        (err: unknown) => {
           throw err instanceof PrometheusError && err.reason === 'query' ? new PrometheusError('query', `metadata "${q.field}": ${err.message}`, q.field) : err;
-        }),
-      ),
-    );
+        },
+      );
+    // The request rate is what the plan stands on: its failure fails the fetch at once. The extra
+    // model inputs (cpuQuery, memoryQuery) failing leave their minutes as gaps instead — a timeout of
+    // a heavy cAdvisor query threw away the load Prometheus had answered, and held the trigger's last
+    // plan to UNAVAILABLE — unless their metadata is at fault (a query Prometheus refuses, several
+    // series), which stays a clear error naming the field.
+    const got = await Promise.all(queries.map((q, i) => (i === 0 ? ask(q) : ask(q).catch((err: unknown) => ({ err })))));
     const fetched = new Map<SeriesKey, Samples>();
-    queries.forEach((q, i) => fetched.set(q.key, checked(answers[i]!, q.field, q.query, server)));
-    const warnings = queries.flatMap((q, i) => answers[i]!.warnings.map((w) => `${q.field}: ${w}`));
+    const failedExtras: string[] = [];
+    const warnings: string[] = [];
+    queries.forEach((q, i) => {
+      const g = got[i]!;
+      if ('err' in g) {
+        if (signal?.aborted || (g.err instanceof PrometheusError && g.err.metadataField !== undefined)) throw g.err;
+        fetched.set(q.key, noSamples(minutes));
+        failedExtras.push(`${q.field}: ${g.err instanceof Error ? g.err.message : String(g.err)}`);
+        return;
+      }
+      fetched.set(q.key, g.values);
+      warnings.push(...g.answer.warnings.map((w) => `${q.field}: ${w}`));
+    });
+    const extraText = failedExtras.join('; ');
+    if (extraText !== extraFailures && extraText !== '') log.warn('an extra model input failed: its minutes are left as gaps, the request rate is planned on', { from: new Date(from).toISOString(), minutes, failures: failedExtras });
+    extraFailures = extraText;
     let partial: string | null = null;
     if (warnings.length > 0 && config.partialResponse === 'accept') {
       const text = warnings.join('; ');
@@ -431,8 +467,22 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
     } else if (end > cacheEnd(cache) || warned !== null) {
       // A window ending before the cache's end (an earlier end asked after a later one) is fetched
       // from its own end's overlap: the cache's newer minutes are never handed out for it.
-      const from = Math.max(start, Math.min(end, cacheEnd(cache)) - OVERLAP_MINUTES * MINUTE_MS);
-      partial = await fetchInto(from, end, signal);
+      let from = Math.max(start, Math.min(end, cacheEnd(cache)) - OVERLAP_MINUTES * MINUTE_MS);
+      const newestFrom = end - NEWEST_AFTER_FAILURE_MINUTES * MINUTE_MS;
+      if (warmFailed && newestFrom > from) {
+        // See NEWEST_AFTER_FAILURE_MINUTES: the cache runs on to the newest minutes' start as gaps.
+        const length = (newestFrom - cache.start) / MINUTE_MS;
+        for (const values of cache.series.values()) if (values.length < length) values.length = length;
+        warned = warned ? { from: Math.min(warned.from, from), to: Math.max(warned.to, newestFrom) } : { from, to: newestFrom };
+        from = newestFrom;
+      }
+      try {
+        partial = await fetchInto(from, end, signal);
+        warmFailed = false;
+      } catch (err) {
+        warmFailed = !signal?.aborted;
+        throw err;
+      }
       coveredFrom = Math.min(coveredFrom, from);
       // Minutes answered with warnings before (even cached ones before this window, which a longer
       // read could hand out) once the newest are whole: not while they are partial too.
@@ -450,8 +500,12 @@ export function createPrometheusSource(config: PrometheusConfig, options: Promet
       // young-generation GCs promoted (V8's sampling heap profiler, refresh benchmark).
       const values = a === 0 && minutes === cached.length ? cached : cached.slice(a, a + minutes);
       if (!values.some((v) => v !== null && v !== undefined)) {
-        throw new PrometheusError('no-data', `${server}: query returned no data in the last ${minutes} minutes (${q.field}: ${q.query})`);
-      }
+        // An extra input with no data (its series not scraped yet, a failing query): gaps, said above.
+        if (q.key !== 'requests') {
+          if (!noDataSaid.has(q.field)) log.warn('an extra model input has no data in the window: left as gaps', { field: q.field, minutes });
+          noDataSaid.add(q.field);
+        } else throw new PrometheusError('no-data', `${server}: query returned no data in the last ${minutes} minutes (${q.field}: ${q.query})`);
+      } else noDataSaid.delete(q.field);
       history[q.key] = values;
     }
     return history;

@@ -18,6 +18,11 @@ export type Fault =
   | { kind: 'stopped'; value: number; missing: number }
   /** Like healthy, with `warning` in the answer's `warnings`: a partial response (a store or shard missing), `value` its undercount. */
   | { kind: 'partial'; value: number; warning: string }
+  /**
+   * Like healthy, but a second series (another pod's) has points for the minutes `from`–`to` (epoch
+   * seconds) inside the range: a query that is not aggregated, during a rolling update's overlap.
+   */
+  | { kind: 'overlap'; value: number; from: number; to: number }
   /** The connection is reset as soon as the request arrives: no status, no byte. */
   | { kind: 'refuse' }
   /** Headers never come. */
@@ -85,14 +90,19 @@ export async function startFaultPrometheus(behaviour: (req: RangeRequest) => Fau
       case 'healthy':
       case 'lies':
       case 'stopped':
-      case 'partial': {
+      case 'partial':
+      case 'overlap': {
         const values: [number, string][] = [];
         const last = fault.kind === 'stopped' ? range.end - fault.missing * range.step : range.end;
         for (let t = range.start; t <= last; t += range.step) values.push([t, String(fault.value)]);
         if (fault.kind === 'lies' && values.length > 0) values[values.length - 1]![1] = fault.newest;
         res.writeHead(200, { 'content-type': 'application/json' });
         // A series with no point in the range is not in the answer at all, as Prometheus leaves it out.
-        const result = values.length > 0 ? [{ metric: {}, values }] : [];
+        const result: { metric: Record<string, string>; values: [number, string][] }[] = values.length > 0 ? [{ metric: {}, values }] : [];
+        if (fault.kind === 'overlap') {
+          const other = values.filter(([t]) => t >= fault.from && t <= fault.to);
+          if (other.length > 0) result.push({ metric: { pod: 'other' }, values: other });
+        }
         const warnings = fault.kind === 'partial' ? { warnings: [fault.warning] } : {};
         res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result }, ...warnings }));
         return;

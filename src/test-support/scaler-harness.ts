@@ -49,7 +49,7 @@ export async function startScalerHarness(o: HarnessOptions = {}): Promise<Scaler
     ...o,
     parseMetadata: createMetadataParser('holt-winters'),
     sourceFor: (config): MetricSource => {
-      const source = createPrometheusSource({ ...config, serverAddress: config.serverAddress!, credentialsDir: o.credentialsDir }, { clock });
+      const source = createPrometheusSource({ ...config, serverAddress: config.serverAddress!, credentialsDir: o.credentialsDir }, { clock, log: logger });
       const query = config.query ?? '';
       return {
         description: source.description,
