@@ -211,11 +211,12 @@ function schemaErrors(o: K8sObject): string[] {
 // The kustomizations, built by the real `kubectl kustomize`
 
 const KUSTOMIZATIONS = ['keda/base', 'keda/grafana', 'keda/overlays/online-boutique', 'keda/overlays/online-boutique/shop', 'keda/overlays/kind-online-boutique', 'keda/overlays/kind'];
-const COMPONENTS = ['keda/components/namespaced-healer', 'keda/components/network-policy'];
+const COMPONENTS = ['keda/components/namespaced-healer', 'keda/components/network-policy', 'keda/components/no-prometheus-operator'];
 /** The kustomizations each component is meant to be used from (keda/README.md): it is built on each. */
 const COMPONENT_BASES: Record<string, string[]> = {
   'keda/components/namespaced-healer': ['keda/base', 'keda/overlays/online-boutique'],
   'keda/components/network-policy': ['keda/base', 'keda/overlays/online-boutique'],
+  'keda/components/no-prometheus-operator': ['keda/base'],
 };
 const OB = 'keda/overlays/online-boutique';
 
@@ -323,6 +324,28 @@ describe('kustomize builds', () => {
     expect(built.filter((id) => /^(ServiceMonitor|PrometheusRule) /.test(id))).toEqual([]);
     expect(built).toContain('Deployment amadeus/amadeus');
     expect(built).toContain('PersistentVolumeClaim amadeus/amadeus-weights');
+  });
+
+  // README.md's "Deploying on Kubernetes" tells users to apply the base through an overlay of their
+  // own (the base alone names a placeholder image and a claim without a storage class): that overlay,
+  // as printed there, builds, with and without the component its comment offers.
+  test('the README\'s own overlay (`my-amadeus`) builds: the image replaced, the claim given a storage class; with the component, no Prometheus Operator objects', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = /```yaml\n# my-amadeus\/kustomization\.yaml\n([\s\S]*?)```/.exec(readme);
+    expect(block).not.toBeNull();
+    for (const withComponentToo of [false, true]) {
+      const text = withComponentToo ? block![1]!.replace(/^# components:\n#   - /m, 'components:\n  - ') : block![1]!;
+      const dir = offline.at(`my-amadeus-${withComponentToo ? 'no-operator' : 'plain'}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'kustomization.yaml'), text);
+      const objects = kustomize<K8sObject>(dir);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'amadeus') as unknown as IDeployment;
+      expect(deployment.spec!.template.spec!.containers.map((c) => c.image)).toEqual(['ghcr.io/you/amadeus:1']);
+      const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim') as unknown as IPersistentVolumeClaim;
+      expect(claim.spec!.storageClassName).toBe('nfs-client');
+      expect(claim.spec!.accessModes).toEqual(['ReadWriteMany']);
+      expect(objects.filter((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule')).toHaveLength(withComponentToo ? 0 : 2);
+    }
   });
 
   test('a `$patch: delete` patch file holds that one document (kustomize 5.5 panics on a deletion followed by another patch in the same file)', () => {
