@@ -334,7 +334,7 @@ describe('kustomize builds', () => {
     const block = /```yaml\n# my-amadeus\/kustomization\.yaml\n([\s\S]*?)```/.exec(readme);
     expect(block).not.toBeNull();
     for (const withComponentToo of [false, true]) {
-      const text = withComponentToo ? block![1]!.replace(/^# components:\n#   - /m, 'components:\n  - ') : block![1]!;
+      const text = withComponentToo ? block![1]!.replace(/^# components:\n# {3}- /m, 'components:\n  - ') : block![1]!;
       const dir = offline.at(`my-amadeus-${withComponentToo ? 'no-operator' : 'plain'}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'kustomization.yaml'), text);
