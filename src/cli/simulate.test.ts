@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLANNER_DEFAULTS } from '../plan/defaults.js';
+import { createMetadataParser } from '../scaler/metadata.js';
 import { generatedTrace } from '../simulate/suite.js';
 import { runCli } from '../test-support/process.js';
 import { openMetricsGauge, prometheusAvailable, startPrometheus, type TestPrometheus } from '../test-support/prometheus.js';
@@ -89,7 +90,7 @@ test('--tune chooses quantile, headroom and noise margin on the days before the 
   const report = join(dir, 'tuned.html');
   const { code, logs, stderr } = await run([...SMALL, '--policies', 'hpa-cpu,amadeus', '--tune', '--tune-days', '0.5', '--json', '--report', report]);
   expect(code).toBe(0);
-  const out = logs[0] as { amadeus: Record<string, unknown>; tuning: { minutes: number; candidates: unknown[]; chosen: { quantile: string; headroom: number; noiseMargin: number }; met: boolean; goals: unknown } };
+  const out = logs[0] as { amadeus: Record<string, unknown>; tuning: { minutes: number; candidates: unknown[]; chosen: { quantile: string; headroom: number; noiseMargin: number }; met: boolean; goals: unknown; metadata: Record<string, string> } };
   expect(out.tuning.minutes).toBe(720);
   expect(out.tuning.goals).toEqual({ p95IncreasePct: 10, sloShareOfHpa: 0.25 });
   expect(out.tuning.candidates).toHaveLength(275);
@@ -102,6 +103,22 @@ test('--tune chooses quantile, headroom and noise margin on the days before the 
   const table = await run([...SMALL, '--policies', 'hpa-cpu,amadeus', '--tune', '--tune-days', '0.5']);
   const text = table.logs.map((l) => String(l.raw ?? JSON.stringify(l))).join('\n');
   expect(text).toMatch(new RegExp(`amadeus tuned on 0\\.5 days from .* \\(275 settings\\): quantile ${out.tuning.chosen.quantile.replace('.', '\\.')}, headroom ${out.tuning.chosen.headroom}, noise margin ${out.tuning.chosen.noiseMargin}`));
+
+  // The recommendation, pasted as a ScaledObject's metadata, gives serve the planner the tuned run used.
+  const lines = text.split('\n');
+  const first = lines.findIndex((l) => l.includes("put these keys under the trigger's metadata")) + 1;
+  expect(first).toBeGreaterThan(0);
+  const printed: Record<string, string> = {};
+  for (const m of lines.slice(first).map((l) => /^ {2}(\w+): "(.*)"$/.exec(l))) {
+    if (!m) break;
+    printed[m[1]!] = m[2]!;
+  }
+  expect(Object.keys(printed)).toContain('surgeNoiseMargin');
+  expect(out.tuning.metadata).toEqual(printed);
+  const config = createMetadataParser()({ targetValue: '1', ...printed });
+  const used = out.amadeus;
+  expect({ forecaster: config.forecaster, horizonMinutes: config.horizonMinutes, historyMinutes: config.historyMinutes, quantile: config.quantile ?? 'none', headroom: config.headroom, noiseMargin: config.noiseMargin, surgeNoiseMargin: config.surgeNoiseMargin, signals: config.signals.join(',') || 'none' })
+    .toEqual({ forecaster: used.forecaster, horizonMinutes: used.horizonMinutes, historyMinutes: used.historyMinutes, quantile: used.quantile, headroom: used.headroom, noiseMargin: used.noiseMargin, surgeNoiseMargin: used.surgeNoiseMargin, signals: used.signals });
 
   const tooLong = await run([...SMALL, '--tune', '--tune-days', '2']);
   expect(tooLong.code).toBe(2);

@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../telemetry/logger.js';
 import { createProgress } from '../telemetry/progress.js';
 import type { TraceWindow } from '../sources/trace.js';
 import { readTrace } from './trace-file.js';
+import { metadataLines, tunedMetadata } from './tuned-metadata.js';
 
 type Options = SimulateOptions;
 
@@ -115,6 +116,8 @@ export function formatTable(r: SimulationResult): string {
       `amadeus tuned on ${fmt(t.minutes / 1440)} days from ${t.from} (${t.candidates.length} settings): quantile ${c.quantile}, headroom ${c.headroom}, noise margin ${c.noiseMargin} — ` +
         `there p95 Δ ${fmt(c.p95LatencyIncreasePct)}%, SLO ${c.sloViolationMinutes} min (hpa-cpu ${t.hpaCpu.sloViolationMinutes}), pod-hours ${fmt(c.podHours)} (hpa-cpu ${fmt(t.hpaCpu.podHours)})` +
         (t.met ? '' : `; no setting met the goals there (p95 < ${t.goals.p95IncreasePct}%, SLO ≤ ${t.goals.sloShareOfHpa} × hpa-cpu's): the lowest p95 was chosen`),
+      'for serve to plan as this run did, put these keys under the trigger\'s metadata (every other key as its default):',
+      ...metadataLines(tunedMetadata(r.amadeus ?? {})),
     );
   }
   const a = r.policies.find((p) => p.name === 'amadeus');
@@ -182,8 +185,13 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
 
   if (o.report !== undefined) writeFileSync(o.report, renderReport(result));
   if (o.svg !== undefined) writeFileSync(o.svg, renderMainChartSvg(result));
-  process.stdout.write(`${o.json ? JSON.stringify(jsonSummary(result)) : formatTable(result)}\n`);
+  process.stdout.write(`${o.json ? JSON.stringify(jsonOf(result)) : formatTable(result)}\n`);
   return 0;
+}
+
+/** The `--json` object; with --tune, the metadata the table recommends too. */
+function jsonOf(r: SimulationResult): object {
+  return { ...jsonSummary(r), ...(r.tuning && { tuning: { ...r.tuning, metadata: tunedMetadata(r.amadeus ?? {}) } }) };
 }
 
 /**

@@ -93,7 +93,7 @@ export const SIMULATE_OPTIONS = {
   fineTuneInterval: o(integer({ min: 10, max: 43200, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
   fineTuneBlend: o(boolean({ default: true }), 'Amadeus: each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10, mean30, days3 (the median of the last three weekdays\' same minutes) or holt-winters (over the two days before) by a weight it chooses on the workload\'s own history, as serve does; with --suite, eval\'s lstm-finetuned does the same (--no-fine-tune-blend: neither).'),
-  tune: o(boolean({ default: false }), 'Amadeus: choose its quantile, headroom and noise margin on the days before the simulated span (the cheapest setting meeting the goals there), then simulate the span with it.'),
+  tune: o(boolean({ default: false }), 'Amadeus: choose its quantile, headroom and noise margin on the days before the simulated span (the cheapest setting meeting the goals there), simulate the span with it, and print the ScaledObject metadata under which serve plans the same.'),
   tuneDays: o(number({ min: 0.01, max: 366, default: 4 }), 'With --tune: days before the simulated span to tune on.'),
   goalP95: o(number({ gt: -100, max: 1e6, default: DEFAULT_GOALS.p95IncreasePct }), 'With --tune: a setting must keep the p95 latency increase during spikes below this, percent.'),
   goalSloShare: o(number({ min: 0, max: 100, default: DEFAULT_GOALS.sloShareOfHpa }), 'With --tune: a setting may have at most this share of hpa-cpu\'s SLO-violation minutes.'),
