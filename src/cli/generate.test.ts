@@ -42,3 +42,24 @@ test('amadeus generate --scenario random draws the workload from --seed', async 
   }
 });
 
+
+test('an --out that cannot be written: a usage error naming it before generating (exit 2); a write that fails midway, an error naming it, no stack trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'amadeus-gen-'));
+  try {
+    const generate = async (out: string) => {
+      const proc = runCli(['generate', '--out', out, '--days', '1']);
+      return { code: await proc.exited, stderr: proc.stderr() };
+    };
+    const missing = await generate('/nonexistent/x.csv');
+    expect(missing).toEqual({ code: 2, stderr: 'amadeus generate: --out: cannot write "/nonexistent/x.csv": no such directory\n' });
+    const directory = await generate(dir);
+    expect(directory).toEqual({ code: 2, stderr: `amadeus generate: --out: cannot write "${dir}": it is a directory\n` });
+    // /dev/full accepts the open and fails every write (ENOSPC).
+    const full = await generate('/dev/full');
+    expect(full.code).toBe(1);
+    expect(full.stderr).toContain('"error":"--out: cannot write \\"/dev/full\\": no space left on the device"');
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

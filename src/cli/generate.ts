@@ -3,12 +3,15 @@
  * so `eval`, `train` and `serve --replay-trace` can use it like any recorded trace.
  */
 import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { GENERATE_OPTIONS } from './options/generate.js';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { createGenerator } from '../sources/generator.js';
 import { describeScenario } from '../sources/scenario-family.js';
 import { formatUtcOffset } from '../sources/trace.js';
 import { MINUTE_MS } from '../series/minute.js';
+import { checkOutputFile, fsReason } from './output-path.js';
 
 /** ISO-8601 with the given offset, e.g. 2025-01-06T09:00:00-04:00 (the trace CSV's form). */
 export function isoWithOffset(t: number, offsetMinutes: number): string {
@@ -24,17 +27,23 @@ export async function runGenerate(argv: readonly string[], env: NodeJS.ProcessEn
   const o = parseOptions(GENERATE_OPTIONS, argv, env);
   const start = Date.parse(o.start);
   if (!Number.isFinite(start) || start % MINUTE_MS !== 0) throw new UsageError('--start must be a whole minute');
+  checkOutputFile(o.out, '--out');
   const g = createGenerator({ scenario: o.scenario, seed: o.seed, peakRate: o.peak, utcOffsetMinutes: o.utcOffsetMinutes });
   const minutes = Math.round(o.days * 1440);
-  const out = createWriteStream(o.out);
-  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  await write('timestamp,requests,observed\n');
-  for (let i = 0; i < minutes; i++) {
-    const t = start + i * MINUTE_MS;
-    // The generator gives requests per second; a trace holds the minute's count.
-    await write(`${isoWithOffset(t, o.utcOffsetMinutes)},${Math.round(g.requests(t) * 60)},1\n`);
+  function* rows() {
+    yield 'timestamp,requests,observed\n';
+    for (let i = 0; i < minutes; i++) {
+      const t = start + i * MINUTE_MS;
+      // The generator gives requests per second; a trace holds the minute's count.
+      yield `${isoWithOffset(t, o.utcOffsetMinutes)},${Math.round(g.requests(t) * 60)},1\n`;
+    }
   }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  // pipeline turns a write error (a full disk) into a rejection, not an unhandled 'error' event.
+  try {
+    await pipeline(Readable.from(rows()), createWriteStream(o.out));
+  } catch (err) {
+    throw new Error(`--out: cannot write "${o.out}": ${fsReason(err)}`, { cause: err });
+  }
   const what = g.params ? `random seed ${o.seed} (${describeScenario(g.params)})` : o.scenario;
   process.stderr.write(`wrote ${minutes} minutes of ${what} to ${o.out}\n`);
   return 0;

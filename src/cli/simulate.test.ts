@@ -125,6 +125,24 @@ test('--tune chooses quantile, headroom and noise margin on the days before the 
   expect(tooLong.stderr).toContain('tuning needs 2880 minutes before the simulated span; the trace has 1440');
 }, 90_000);
 
+test('--report and --svg paths are checked before the run (usage error naming the flag); a write failing at the end comes after the table', async () => {
+  const missing = await run([...SMALL, '--policies', 'hpa-cpu', '--report', '/nonexistent/r.html']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toBe('amadeus simulate: --report: cannot write "/nonexistent/r.html": no such directory\n');
+  const directory = await run([...SMALL, '--policies', 'hpa-cpu', '--svg', dir]);
+  expect(directory.code).toBe(2);
+  expect(directory.stderr).toBe(`amadeus simulate: --svg: cannot write "${dir}": it is a directory\n`);
+
+  // /dev/full passes the check and fails the write (ENOSPC): the figures are printed all the same.
+  const svg = join(dir, 'full.svg');
+  const full = await run([...SMALL, '--policies', 'hpa-cpu', '--report', '/dev/full', '--svg', svg]);
+  expect(full.code).toBe(1);
+  expect(full.logs.map((l) => String(l.raw ?? '')).join('\n')).toMatch(/^hpa-cpu /m);
+  expect(full.stderr).toContain('"error":"--report: cannot write \\"/dev/full\\": no space left on the device"');
+  expect(full.stderr).not.toMatch(/\n\s+at /);
+  expect(readFileSync(svg, 'utf8')).toContain('<svg');
+}, 60_000);
+
 test('--fine-tune fine-tunes the LSTM in its worker as the simulation runs, on the simulated clock', async () => {
   const { code, logs, stderr } = await run([
     '--scenario', 'flash-sale', '--days', '1', '--split', '0.5', '--policies', 'amadeus', '--forecaster', 'lstm',

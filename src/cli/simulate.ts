@@ -4,7 +4,6 @@
  * built-in generator, or a real workload's history from Prometheus ("what if"). Figures go to stdout
  * (a table, or one JSON object with --json); progress and logs to stderr; charts to --report/--svg.
  */
-import { writeFileSync } from 'node:fs';
 import { helpText, parseOptions, UsageError } from '../config/options.js';
 import { amadeusOf, SIMULATE_OPTIONS, type SimulateOptions } from './options/simulate.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
@@ -22,6 +21,7 @@ import { createLogger, type Logger } from '../telemetry/logger.js';
 import { createProgress } from '../telemetry/progress.js';
 import type { TraceWindow } from '../sources/trace.js';
 import { readTrace } from './trace-file.js';
+import { checkOutputFile, writeOutputFile } from './output-path.js';
 import { metadataLines, tunedMetadata } from './tuned-metadata.js';
 
 type Options = SimulateOptions;
@@ -135,6 +135,8 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
   const params = paramsOf(o);
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
   if (o.suite !== undefined) return runSuiteCommand(o, params, log);
+  const outputs = outputsOf(o);
+  for (const out of outputs) checkOutputFile(out.path, out.flag);
   const { name, trace } = await loadOf(o, log);
 
   let now = trace.start;
@@ -183,10 +185,26 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
     await tuneModel?.close();
   }
 
-  if (o.report !== undefined) writeFileSync(o.report, renderReport(result));
-  if (o.svg !== undefined) writeFileSync(o.svg, renderMainChartSvg(result));
+  // The figures first: a file that cannot be written after all must not cost them.
   process.stdout.write(`${o.json ? JSON.stringify(jsonOf(result)) : formatTable(result)}\n`);
+  const failed: string[] = [];
+  for (const out of outputs) {
+    try {
+      writeOutputFile(out.path, out.render(result), out.flag);
+    } catch (err) {
+      failed.push((err as Error).message);
+    }
+  }
+  if (failed.length) throw new Error(failed.join('; '));
   return 0;
+}
+
+/** The files --report and --svg ask for. */
+function outputsOf(o: Options): { flag: string; path: string; render: (r: SimulationResult) => string }[] {
+  return [
+    ...(o.report === undefined ? [] : [{ flag: '--report', path: o.report, render: renderReport }]),
+    ...(o.svg === undefined ? [] : [{ flag: '--svg', path: o.svg, render: renderMainChartSvg }]),
+  ];
 }
 
 /** The `--json` object; with --tune, the metadata the table recommends too. */

@@ -29,3 +29,10 @@ test('an --out that cannot be a directory: a usage error before training, not af
   writeFileSync(file, '');
   await expect(runTrain(['--trace', trace, '--out', file], {})).rejects.toThrow(new UsageError(`--out: cannot create the directory "${file}": EEXIST`));
 });
+
+test('an --out directory that cannot be written in: a usage error before training, not after it', async () => {
+  const trace = join(dir, 'trace.csv');
+  writeFileSync(trace, 'timestamp,requests\n2024-01-01T00:00:00-04:00,1\n');
+  // A directory that exists and that no user, root included, may create files in.
+  await expect(runTrain(['--trace', trace, '--out', '/proc/self'], {})).rejects.toThrow(new UsageError('--out: cannot write in the directory "/proc/self": permission denied'));
+});

@@ -1,13 +1,13 @@
 /** `amadeus train`: pre-trains the LSTM on a trace and saves it (tfjs layers format + meta.json). */
-import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { helpText, parseOptions, UsageError } from '../config/options.js';
+import { helpText, parseOptions } from '../config/options.js';
 import { TRAIN_OPTIONS } from './options/train.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
 import { saveModel } from '../forecast/lstm/io.js';
 import { pretrainBest } from '../forecast/lstm/pretrain.js';
 import type { Trace } from '../sources/trace.js';
 import { readTrace } from './trace-file.js';
+import { checkOutputDir, fsReason } from './output-path.js';
 import type * as tf from '@tensorflow/tfjs';
 import { backtest } from '../eval/backtest.js';
 import { batchFromForecaster } from '../eval/adapter.js';
@@ -50,11 +50,7 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
   // Bad input is said at once, as a usage error: not after the backend's start, nor the out
   // directory after the whole training.
   const trace = readTrace(opts.trace);
-  try {
-    mkdirSync(opts.out, { recursive: true });
-  } catch (err) {
-    throw new UsageError(`--out: cannot create the directory "${opts.out}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  checkOutputDir(opts.out, '--out');
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
   await selectBackend(opts.backend, log);
   let progress = createProgress(process.stderr, `train ${basename(opts.trace)}`);
@@ -75,7 +71,11 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
   });
   progress.finish();
   if (opts.split < 1) meta.backtest = await heldOutBacktest(trace, model, meta, opts.split);
-  await saveModel(model, opts.out, meta);
+  try {
+    await saveModel(model, opts.out, meta);
+  } catch (err) {
+    throw new Error(`--out: cannot save the model in "${opts.out}": ${fsReason(err)}`, { cause: err });
+  }
   log.info('model saved', { out: opts.out, windows: meta.training.windows, seed: meta.training.seed, bestEpoch: meta.training.bestEpoch, seconds: meta.training.seconds, ...(meta.training.restarts ? { restarts: meta.training.restarts } : {}) });
   return 0;
 }
