@@ -52,7 +52,7 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
   const trace = readTrace(opts.trace);
   checkOutputDir(opts.out, '--out');
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
-  await selectBackend(opts.backend, log);
+  await selectBackend(opts.backend, log, '--backend');
   let progress = createProgress(process.stderr, `train ${basename(opts.trace)}`);
   let lastVal = '';
   const { model, meta } = await pretrainBest(trace, {

@@ -1,6 +1,6 @@
 /** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
 import { DEFAULT_MODEL, MODEL_NAMES } from '../../forecast/catalog.js';
-import { BACKENDS } from '../../forecast/lstm/backend.js';
+import { backendOption } from './backend.js';
 import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES, maxFineTuneIntervalMinutes } from '../../forecast/lstm/workload.js';
 import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
 import { syncMinutes } from '../../forecast/sync.js';
@@ -51,7 +51,7 @@ export const SERVE_OPTIONS = {
   maxObjects: o(integer({ min: 1, max: 1_000_000, default: 5000 }), 'Most ScaledObjects served at once (more → RESOURCE_EXHAUSTED).'),
   defaultForecaster: o(oneOf(MODEL_NAMES, { default: DEFAULT_MODEL }), 'Forecaster for ScaledObjects that name none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'The pre-trained LSTM (model.json, weights.bin, meta.json); relative paths are from the Amadeus install.'),
-  tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
+  tfBackend: backendOption(),
   inferenceWorker: o(boolean({ default: true }), 'Run LSTM inference in a worker thread, off the event loop that answers KEDA.'),
   fineTune: o(boolean({ default: true }), 'Fine-tune the LSTM per workload from its live history (in a worker thread).'),
   fineTuneInterval: o(number({ min: 600, max: MAX_FINE_TUNE_INTERVAL_SECONDS, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Seconds of the workload\'s own history between two fine-tuning rounds of one workload (its weights answer 10 minutes after the round starts); at most what a Prometheus read can hold beside the five days a round choosing a blend reads too.'),

@@ -1,6 +1,6 @@
 /** `amadeus simulate` options: the trace-driven autoscaling comparison of design §5. */
 import { MODEL_NAMES } from '../../forecast/catalog.js';
-import { BACKENDS } from '../../forecast/lstm/backend.js';
+import { backendOption } from './backend.js';
 import { QUANTILES } from '../../scaler/metadata.js';
 import { DEFAULT_BATCH_MINUTES } from '../../simulate/amadeus.js';
 import { SIM_DEFAULTS, type SimParams } from '../../simulate/params.js';
@@ -88,7 +88,7 @@ export const SIMULATE_OPTIONS = {
   surgeNoiseMargin: o(number({ min: 0, max: 10, default: PLANNER_DEFAULTS.surgeNoiseMargin }), 'Amadeus: k of the noise margin while a surge is under way (metadata surgeNoiseMargin).'),
   signals: o(nameSet('signal', SIGNAL_NAMES, PLANNER_DEFAULTS.signals), 'Amadeus: what the history says beyond the forecast (metadata signals): ramp, recurring, surge, onset, level, or none.'),
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
-  tfBackend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend: auto tries tensorflow (tfjs-node), then wasm, then cpu.'),
+  tfBackend: backendOption(),
   fineTune: o(boolean({ default: true }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs, as serve does (--no-fine-tune: the shipped model only).'),
   fineTuneInterval: o(integer({ min: 10, max: 43200, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),

@@ -1,8 +1,8 @@
 /** `amadeus train` options. */
 import { DEFAULT_AUGMENT } from '../../forecast/lstm/augment.js';
-import { BACKENDS } from '../../forecast/lstm/backend.js';
+import { backendOption } from './backend.js';
 import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
-import { integer, number, oneOf, SEED_MAX, text } from '../../config/fields.js';
+import { integer, number, SEED_MAX, text } from '../../config/fields.js';
 import { option as o, type OptionSchema } from '../../config/options.js';
 import type { FieldSpec } from '../../config/fields.js';
 
@@ -45,6 +45,6 @@ export const TRAIN_OPTIONS = {
   targetSmoothing: o(integer({ min: 1, max: 15, default: 1 }), 'Minutes averaged (centred) into each point target: the rate behind a noisy per-minute count.'),
   seed: o(integer({ min: 0, max: SEED_MAX, default: 42 }), 'Seed for initial weights, shuffling and augmentation.'),
   restarts: o(integer({ min: 1, max: 16, default: 1 }), 'Trainings with seeds --seed, --seed + 1, …; the one with the lowest validation loss is kept and every one is recorded in meta.json (needs --validation above 0). The seed alone can move the model as much as a change of recipe.'),
-  backend: o(oneOf(BACKENDS, { default: 'auto' }), 'TensorFlow.js backend.'),
+  backend: backendOption(),
   provenance: o(text({ default: 'see the trace directory\'s PROVENANCE.md', expected: 'text' }), 'Where the trace came from, recorded in meta.json.'),
 } satisfies OptionSchema;

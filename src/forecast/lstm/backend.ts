@@ -3,6 +3,7 @@
  * optional dependency: its install downloads a binary, which works in the Docker image and fails
  * on machines without internet, so it is tried first and skipped when absent. Then the WebAssembly
  * backend (its .wasm files ship inside the npm package: nothing is downloaded), then plain JS.
+ * An explicit choice is a preference, not a demand: the docs promise only that the choice is logged.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -37,12 +38,17 @@ async function tryWasm(): Promise<boolean> {
   }
 }
 
+/** Every backend in the order `auto` tries them. */
+const AUTO_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
+
 /**
- * Initialises a backend: `auto` tries tensorflow → wasm → cpu; a named choice falls back to cpu if
- * it cannot start. Returns the backend's name and the ones that could not start.
+ * Initialises a backend: `auto` tries tensorflow → wasm → cpu; a named choice that cannot start
+ * falls back as `auto` would from there (tensorflow → wasm, not straight to the slow cpu), so
+ * replicas that lack tfjs-node still all run the same backend (ADR 0003). Returns the backend's
+ * name and the ones that could not start.
  */
 export async function startBackend(choice: BackendChoice): Promise<{ backend: string; unavailable: string[] }> {
-  const order: BackendChoice[] = choice === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [choice, 'cpu'];
+  const order = choice === 'auto' ? AUTO_ORDER : AUTO_ORDER.slice(AUTO_ORDER.indexOf(choice));
   const unavailable: string[] = [];
   for (const b of order) {
     const ok = b === 'tensorflow' ? await tryNode() : b === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
@@ -55,9 +61,13 @@ export async function startBackend(choice: BackendChoice): Promise<{ backend: st
   throw new Error(`no TensorFlow.js backend could start (tried ${unavailable.join(', ')})`);
 }
 
-/** startBackend once per process (later calls return the first result), logging the choice. */
-export function selectBackend(choice: BackendChoice = 'auto', log?: Logger): Promise<string> {
+/**
+ * startBackend once per process (later calls return the first result), logging the choice; a
+ * named choice that could not start is a warning naming `flag`, the option that asked for it.
+ */
+export function selectBackend(choice: BackendChoice = 'auto', log?: Logger, flag = '--tf-backend'): Promise<string> {
   selected ??= startBackend(choice).then(({ backend, unavailable }) => {
+    if (choice !== 'auto' && backend !== choice) log?.warn(`${flag} ${choice} could not start: using ${backend} instead`, { requested: choice, backend, unavailable });
     log?.info('tensorflow backend', { backend, requested: choice, unavailable });
     return backend;
   });
