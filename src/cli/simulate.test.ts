@@ -15,8 +15,8 @@ let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'amadeus-simulate-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[]) {
-  const proc = runCli(['simulate', ...args]);
+async function run(args: string[], env: Record<string, string> = {}) {
+  const proc = runCli(['simulate', ...args], env);
   const code = await proc.exited;
   return { code, logs: proc.logs, stderr: proc.stderr() };
 }
@@ -143,11 +143,12 @@ test('--report and --svg paths are checked before the run (usage error naming th
   expect(readFileSync(svg, 'utf8')).toContain('<svg');
 }, 60_000);
 
-test('--fine-tune fine-tunes the LSTM in its worker as the simulation runs, on the simulated clock', async () => {
+test('--fine-tune fine-tunes the LSTM in its worker as the simulation runs, on the simulated clock, every AMADEUS_FINE_TUNE_INTERVAL seconds as serve', async () => {
+  // The interval as serve's ConfigMap gives it: seconds, from the same environment variable.
   const { code, logs, stderr } = await run([
     '--scenario', 'flash-sale', '--days', '1', '--split', '0.5', '--policies', 'amadeus', '--forecaster', 'lstm',
-    '--fine-tune', '--fine-tune-interval', '180', '--fine-tune-history', '360', '--json',
-  ]);
+    '--fine-tune', '--fine-tune-history', '360', '--json',
+  ], { AMADEUS_FINE_TUNE_INTERVAL: '10800' });
   expect(code).toBe(0);
   // 720 simulated minutes, a round at most every 180: the first one interval after the start.
   const rounds = stderr.split('\n').filter((l) => l.includes('"msg":"fine-tuning round"'));

@@ -77,7 +77,7 @@ describe('simulate runs what serve runs', () => {
 
     // The same settings on both sides: the metadata's defaults are the simulator's.
     // Fine-tuning on, as by default, with rounds every 20 minutes so that a few land in the span.
-    const simOptions = { ...simulateDefaults(), fineTuneInterval: FINE_TUNE_MINUTES };
+    const simOptions = { ...simulateDefaults(), fineTuneInterval: FINE_TUNE_MINUTES * 60 };
     const amadeus = amadeusOf(simOptions, SIM_DEFAULTS);
     const config = createMetadataParser(simOptions.forecaster)(REF.scalerMetadata);
     expect({ horizonMinutes: config.horizonMinutes, historyMinutes: config.historyMinutes, headroom: config.headroom, noiseMargin: config.noiseMargin, surgeNoiseMargin: config.surgeNoiseMargin, signals: [...config.signals].sort(), quantile: config.quantile, forecaster: config.forecaster }).toEqual({

@@ -8,7 +8,6 @@ import type { BackendChoice } from '../forecast/lstm/backend.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import type { LstmRuntime } from '../forecast/lstm/workload.js';
 import type { Forecaster } from '../forecast/types.js';
-import { MINUTE_MS } from '../series/minute.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface SimForecasterOptions {
@@ -16,8 +15,8 @@ export interface SimForecasterOptions {
   model: string;
   backend: BackendChoice;
   fineTune: boolean;
-  /** Simulated minutes between two fine-tuning rounds. */
-  fineTuneIntervalMinutes: number;
+  /** Seconds of simulated time between two fine-tuning rounds (serve's --fine-tune-interval). */
+  fineTuneIntervalSeconds: number;
   fineTuneHistoryMinutes: number;
   /** Rounds also choose a blend toward a baseline (`--fine-tune-blend`). */
   fineTuneBlend?: boolean;
@@ -39,7 +38,7 @@ export async function createSimForecaster(o: SimForecasterOptions): Promise<SimF
       model: o.model,
       backend: o.backend,
       fineTune: o.fineTune,
-      fineTuneIntervalMs: o.fineTuneIntervalMinutes * MINUTE_MS,
+      fineTuneIntervalMs: o.fineTuneIntervalSeconds * 1000,
       fineTuneHistoryMinutes: o.fineTuneHistoryMinutes,
       fineTuneBlend: o.fineTuneBlend === true,
       // A simulation must not leave weights behind that a real scaler would pick up.

@@ -23,6 +23,9 @@ const d = SIM_DEFAULTS;
 /** The LSTM's trained horizon: beyond it a forecast only holds its last value. */
 export const MAX_SIM_HORIZON = DEFAULT_SHAPE.horizonMinutes;
 
+/** Longest --fine-tune-interval, seconds (30 days): a simulation reads no Prometheus, so serve's read bound does not apply. */
+export const MAX_SIM_FINE_TUNE_INTERVAL_SECONDS = 30 * 86400;
+
 /** At most this many held-out seeds in one suite: each is a full simulation and backtest. */
 export const MAX_REPORT_SEEDS = 100;
 
@@ -90,7 +93,7 @@ export const SIMULATE_OPTIONS = {
   model: o(text({ default: 'models/nasa-lstm', expected: 'a directory' }), 'Amadeus: the pre-trained LSTM.'),
   tfBackend: backendOption(),
   fineTune: o(boolean({ default: true }), 'Amadeus: fine-tune the LSTM on the simulated workload\'s past as the simulation runs, as serve does (--no-fine-tune: the shipped model only).'),
-  fineTuneInterval: o(integer({ min: 10, max: 43200, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES }), 'Amadeus: simulated minutes between two fine-tuning rounds.'),
+  fineTuneInterval: o(number({ min: 600, max: MAX_SIM_FINE_TUNE_INTERVAL_SECONDS, default: DEFAULT_FINE_TUNE_INTERVAL_MINUTES * 60 }), 'Amadeus: seconds of the simulated workload\'s history between two fine-tuning rounds, as serve\'s --fine-tune-interval (the same unit and variable, so a ConfigMap\'s value simulates what serve runs).'),
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Amadeus: minutes of history a fine-tuning round learns from.'),
   fineTuneBlend: o(boolean({ default: true }), 'Amadeus: each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10, mean30, days3 (the median of the last three weekdays\' same minutes) or holt-winters (over the two days before) by a weight it chooses on the workload\'s own history, as serve does; with --suite, eval\'s lstm-finetuned does the same (--no-fine-tune-blend: neither).'),
   tune: o(boolean({ default: false }), 'Amadeus: choose its quantile, headroom and noise margin on the days before the simulated span (the cheapest setting meeting the goals there), simulate the span with it, and print the ScaledObject metadata under which serve plans the same.'),
@@ -115,7 +118,7 @@ export const simulateDefaults = (): SimulateOptions => parseOptions(SIMULATE_OPT
 export function amadeusOf(o: SimulateOptions, params: Pick<SimParams, 'startupSeconds' | 'syncSeconds' | 'pollSeconds'>): SuiteAmadeus {
   const horizonMinutes = o.horizon ?? defaultSimHorizon(params);
   return {
-    forecaster: { forecaster: o.forecaster, model: o.model, backend: o.tfBackend, fineTune: o.fineTune, fineTuneIntervalMinutes: o.fineTuneInterval, fineTuneHistoryMinutes: o.fineTuneHistory, fineTuneBlend: o.fineTuneBlend },
+    forecaster: { forecaster: o.forecaster, model: o.model, backend: o.tfBackend, fineTune: o.fineTune, fineTuneIntervalSeconds: o.fineTuneInterval, fineTuneHistoryMinutes: o.fineTuneHistory, fineTuneBlend: o.fineTuneBlend },
     settings: { horizonMinutes, historyMinutes: o.history, headroom: o.headroom, noiseMargin: o.noiseMargin, surgeNoiseMargin: o.surgeNoiseMargin, signals: new Set(o.signals), quantile: plannerQuantile(o.quantile), batchMinutes: o.batchMinutes },
     describe: { forecaster: o.forecaster, horizonMinutes, historyMinutes: o.history, headroom: o.headroom, quantile: o.quantile, noiseMargin: o.noiseMargin, surgeNoiseMargin: o.surgeNoiseMargin, signals: o.signals.join(',') || 'none', fineTune: o.fineTune, fineTuneBlend: o.fineTuneBlend },
   };
