@@ -63,3 +63,13 @@ test('an --out that cannot be written: a usage error naming it before generating
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test.each([
+  ['2025-13-45T00:00Z', 'amadeus generate: --start (AMADEUS_START) is not a valid time: "2025-13-45T00:00Z"\n'],
+  ['2025-02-30T00:00Z', 'amadeus generate: --start (AMADEUS_START) is not a valid time: "2025-02-30T00:00Z"\n'],
+  ['2025-01-06T00:00:30Z', 'amadeus generate: --start must be a whole minute\n'],
+])('--start %s: a usage error that says what is wrong', async (start, message) => {
+  const proc = runCli(['generate', '--out', join(tmpdir(), 'amadeus-never-written.csv'), '--start', start]);
+  expect(await proc.exited).toBe(2);
+  expect(proc.stderr()).toBe(message);
+});

@@ -12,6 +12,7 @@ import { describeScenario } from '../sources/scenario-family.js';
 import { formatUtcOffset } from '../sources/trace.js';
 import { MINUTE_MS } from '../series/minute.js';
 import { checkOutputFile, fsReason } from './output-path.js';
+import { timeOption } from './time-option.js';
 
 /** ISO-8601 with the given offset, e.g. 2025-01-06T09:00:00-04:00 (the trace CSV's form). */
 export function isoWithOffset(t: number, offsetMinutes: number): string {
@@ -25,8 +26,8 @@ export async function runGenerate(argv: readonly string[], env: NodeJS.ProcessEn
     return 0;
   }
   const o = parseOptions(GENERATE_OPTIONS, argv, env);
-  const start = Date.parse(o.start);
-  if (!Number.isFinite(start) || start % MINUTE_MS !== 0) throw new UsageError('--start must be a whole minute');
+  const start = timeOption('start', o.start);
+  if (start % MINUTE_MS !== 0) throw new UsageError('--start must be a whole minute');
   checkOutputFile(o.out, '--out');
   const g = createGenerator({ scenario: o.scenario, seed: o.seed, peakRate: o.peak, utcOffsetMinutes: o.utcOffsetMinutes });
   const minutes = Math.round(o.days * 1440);

@@ -15,7 +15,8 @@ import { createPrometheusSource, prometheusConfigProblems, type PrometheusConfig
 import { ScaledObjectRegistry } from '../scaler/registry.js';
 import { startScalerServer, type ScalerServer, type TlsFiles } from '../scaler/server.js';
 import { createReplayFeed } from '../sources/replay.js';
-import { parseTimestamp, type Trace } from '../sources/trace.js';
+import type { Trace } from '../sources/trace.js';
+import { timeOption } from './time-option.js';
 import { readTrace } from './trace-file.js';
 import type { MetricSource } from '../sources/types.js';
 import { startMetricsServer } from '../telemetry/http.js';
@@ -53,10 +54,7 @@ export function tlsFrom(opts: ServeOptions): TlsFiles | undefined {
 
 /** `--replay-start` as epoch ms, or undefined for the replay's own default. */
 export function replayStartOf(opts: Pick<ServeOptions, 'replayStart'>): number | undefined {
-  if (opts.replayStart === undefined) return undefined;
-  const t = parseTimestamp(opts.replayStart);
-  if (t === null) throw new UsageError(`--replay-start (AMADEUS_REPLAY_START) is not a valid time: "${opts.replayStart}"`);
-  return t.epochMs;
+  return opts.replayStart === undefined ? undefined : timeOption('replayStart', opts.replayStart);
 }
 
 /**

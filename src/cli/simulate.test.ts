@@ -165,6 +165,7 @@ test.each([
   [['--scenario', 'daily', '--tick-seconds', '7'], 'tickSeconds must divide a minute'],
   [['--trace', '/nonexistent/trace.csv'], 'no such file'],
   [['--scenario', 'daily', '--quantile', '0.99'], '--quantile'],
+  [['--prometheus-url', 'http://127.0.0.1:1', '--query', 'up', '--end', '2025-02-30T00:00Z'], '--end (AMADEUS_END) is not a valid time: "2025-02-30T00:00Z"'],
 ])('usage error %j', async (args, message) => {
   const { code, stderr } = await run(args);
   expect(code).toBe(2);

@@ -23,6 +23,7 @@ import type { TraceWindow } from '../sources/trace.js';
 import { readTrace } from './trace-file.js';
 import { checkOutputFile, writeOutputFile } from './output-path.js';
 import { metadataLines, tunedMetadata } from './tuned-metadata.js';
+import { timeOption } from './time-option.js';
 
 type Options = SimulateOptions;
 
@@ -71,7 +72,7 @@ async function loadOf(o: Options, log: Logger): Promise<{ name: string; trace: T
     const trace = generatedTrace({ scenario: o.scenario, seed: o.seed, days: o.days, utcOffsetMinutes: o.utcOffsetMinutes });
     return { name: `generator:${o.scenario} seed ${o.seed}, ${o.days} days`, trace };
   }
-  const end = o.end === undefined ? Date.now() : Date.parse(o.end);
+  const end = o.end === undefined ? Date.now() : timeOption('end', o.end);
   const client = createPrometheusClient({ serverAddress: o.prometheusUrl!, prometheusUnsafeSsl: false, timeoutSeconds: o.timeout });
   const progress = createProgress(process.stderr, 'prometheus');
   try {
