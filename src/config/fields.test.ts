@@ -1,4 +1,4 @@
-import { boolean, FieldsError, formatBound, integer, joinMessages, MAX_MESSAGE_LENGTH, number, oneOf, optional, parseFields, quote, text } from './fields.js';
+import { boolean, FieldsError, formatBound, hostPort, httpUrl, integer, joinMessages, MAX_MESSAGE_LENGTH, number, oneOf, optional, parseFields, quote, text } from './fields.js';
 
 describe('field primitives', () => {
   test.each([
@@ -36,6 +36,22 @@ describe('field primitives', () => {
     expect(boolean({ default: false }).parse('TRUE')).toBe(true);
     expect(boolean({ default: true }).parse('0')).toBe(false);
     expect(() => boolean({ default: false }).parse('maybe')).toThrow();
+  });
+
+  // 127.0.0.1:99999 passed (five digits) and failed only when serve bound it, with exit 1.
+  test('hostPort: a port within 0-65535 for a listen address, 1-65535 for a target', () => {
+    const listen = hostPort({ minPort: 0, default: '0.0.0.0:6000' });
+    for (const ok of ['127.0.0.1:0', '0.0.0.0:65535', '[::]:6000', 'scaler.local:1']) expect(listen.parse(ok)).toBe(ok);
+    for (const bad of ['127.0.0.1:99999', '127.0.0.1:65536', 'nowhere', ':6000', '127.0.0.1:']) expect(() => listen.parse(bad)).toThrow('host:port, the port 0-65535 (0: any free port)');
+    const target = hostPort({ minPort: 1, default: '127.0.0.1:6000' });
+    expect(target.parse('127.0.0.1:65535')).toBe('127.0.0.1:65535');
+    for (const bad of ['127.0.0.1:0', '127.0.0.1:70000']) expect(() => target.parse(bad)).toThrow('host:port, the port 1-65535');
+  });
+
+  test('httpUrl: a URL that parses, its port within range', () => {
+    const f = httpUrl({ required: true });
+    expect(f.parse('http://user:secret@127.0.0.1:9090/prom')).toBe('http://user:secret@127.0.0.1:9090/prom');
+    for (const bad of ['http://127.0.0.1:99999', 'http://[::1:9090', 'ftp://h:21', 'prometheus:9090']) expect(() => f.parse(bad)).toThrow('an http(s) URL');
   });
 
   test('a field must be required or defaulted, unless made optional', () => {

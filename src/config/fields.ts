@@ -182,17 +182,39 @@ interface TextOpts extends Common<string> {
   /** Replaces the generic description when a pattern is given. */
   expected?: string;
   maxLength?: number;
+  /** What a pattern cannot say (a port's range, a URL that parses), checked after it. */
+  check?: (s: string) => boolean;
 }
 
 export function text(o: TextOpts): FieldSpec<string> {
   const expected = o.expected ?? 'a non-empty string';
   return spec(expected, (raw) => {
     const s = raw.trim();
-    if (s === '' || (o.maxLength !== undefined && s.length > o.maxLength) || (o.pattern && !o.pattern.test(s))) {
+    if (s === '' || (o.maxLength !== undefined && s.length > o.maxLength) || (o.pattern && !o.pattern.test(s)) || (o.check && !o.check(s))) {
       throw new Error(expected);
     }
     return s;
   }, o);
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/**
+ * A `host:port` address (`[v6]:port` too). A listen address may take port 0, any free port (the
+ * tests' choice); a target address (`minPort` 1) may not.
+ */
+export function hostPort(o: Common<string> & { minPort: 0 | 1 }): FieldSpec<string> {
+  const expected = `host:port, the port ${o.minPort}-65535${o.minPort === 0 ? ' (0: any free port)' : ''}`;
+  const inRange = (s: string) => {
+    const port = Number(HOST_PORT.exec(s)![2]);
+    return port >= o.minPort && port <= 65535;
+  };
+  return text({ default: o.default, required: o.required, pattern: HOST_PORT, expected, check: inRange });
+}
+
+/** An http(s) URL that parses (a port past 65535 does not), credentials allowed. */
+export function httpUrl(o: Common<string> & { expected?: string; pattern?: RegExp }): FieldSpec<string> {
+  return text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', ...o, check: (s) => URL.canParse(s) });
 }
 
 export function boolean(o: Common<boolean>): FieldSpec<boolean> {

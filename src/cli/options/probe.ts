@@ -1,12 +1,12 @@
 /** `amadeus probe` options: one KEDA-style poll against a running scaler. */
-import { boolean, number, text } from '../../config/fields.js';
+import { boolean, hostPort, number, text } from '../../config/fields.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
 
 const o = option;
 const file = fileOption;
 
 export const PROBE_OPTIONS = {
-  address: o(text({ default: '127.0.0.1:6000', expected: 'host:port' }), 'The scaler to call.'),
+  address: o(hostPort({ minPort: 1, default: '127.0.0.1:6000' }), 'The scaler to call.'),
   namespace: o(text({ default: 'default' }), 'ScaledObject namespace.'),
   name: o(text({ default: 'amadeus-demo' }), 'ScaledObject name.'),
   metadata: o(text({ default: 'targetValue=20,activationValue=1,headroom=0.1', expected: 'key=value pairs separated by commas' }), 'The trigger metadata, as KEDA would send it.'),

@@ -1,5 +1,7 @@
 import { parseOptions, UsageError } from '../../config/options.js';
 import { HEAL_RULES } from '../../healer/rules.js';
+import { PROBE_OPTIONS } from './probe.js';
+import { SIMULATE_OPTIONS } from './simulate.js';
 import { MAX_FINE_TUNE_INTERVAL_SECONDS, MAX_STATE_SYNC_INTERVAL_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, SERVE_OPTIONS } from './serve.js';
 import { createForecasterProvider } from '../../forecast/catalog.js';
 import type { FineTunePool } from '../../forecast/lstm/finetune-pool.js';
@@ -27,6 +29,18 @@ test('--heal-node-fit / AMADEUS_HEAL_NODE_FIT: off by default; off, warn or refu
   for (const bad of ['on', 'true', 'Refuse']) {
     expect(() => parseOptions(SERVE_OPTIONS, ['--heal-node-fit', bad], {})).toThrow('--heal-node-fit (AMADEUS_HEAL_NODE_FIT) must be one of "off", "warn", "refuse"');
   }
+});
+
+// `--address 127.0.0.1:99999` passed validation; the server failed to bind it (exit 1), and
+// `--prometheus-url http://h:99999` passed too, to fail the start-up's last step.
+test('address and URL flags: a port past 65535 is refused at parse time, naming the flag and variable', () => {
+  expect(parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '[::1]:65535'], {})).toMatchObject({ address: '127.0.0.1:0', metricsAddress: '[::1]:65535' });
+  expect(() => parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:99999'], {})).toThrow('--address (AMADEUS_ADDRESS) must be host:port, the port 0-65535 (0: any free port), got "127.0.0.1:99999"');
+  expect(() => parseOptions(SERVE_OPTIONS, [], { AMADEUS_METRICS_ADDRESS: '0.0.0.0:65536' })).toThrow('--metrics-address (AMADEUS_METRICS_ADDRESS) must be host:port');
+  expect(() => parseOptions(SERVE_OPTIONS, ['--prometheus-url', 'http://127.0.0.1:99999'], {})).toThrow('--prometheus-url (AMADEUS_PROMETHEUS_URL) must be an http(s) URL');
+  expect(() => parseOptions(SERVE_OPTIONS, ['--slack-api-url', 'http://127.0.0.1:99999/'], {})).toThrow('--slack-api-url (AMADEUS_SLACK_API_URL) must be an http(s) URL ending in /');
+  expect(() => parseOptions(PROBE_OPTIONS, ['--address', '127.0.0.1:0'], {})).toThrow('--address (AMADEUS_ADDRESS) must be host:port, the port 1-65535');
+  expect(() => parseOptions(SIMULATE_OPTIONS, ['--prometheus-url', 'http://127.0.0.1:99999'], {})).toThrow(UsageError);
 });
 
 // With fine-tuning and its blend on, a refresh of an LSTM trigger reads about the interval plus five

@@ -6,7 +6,7 @@ import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
 import { syncMinutes } from '../../forecast/sync.js';
 import { DEFAULT_MAX_MINUTES } from '../../sources/prometheus.js';
 import { LEVELS } from '../../telemetry/logger.js';
-import { boolean, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
+import { boolean, hostPort, httpUrl, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
 import { HEAL_MAX_PODS, HEAL_MAX_PODS_RANGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from '../../healer/kube-limits.js';
 import { NODE_FIT_MODES } from '../../healer/node-fit.js';
@@ -16,7 +16,6 @@ const o = option;
 // Every number has both bounds (README "Configuration" says why each): a duration within what a
 // timer or a cooldown can mean (below a day to a month), a count within what one process serves.
 
-const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 const file = fileOption;
 
 /** Longest --state-sync-interval (s). */
@@ -41,7 +40,7 @@ export const MAX_FINE_TUNE_INTERVAL_SECONDS =
 export const MIN_IDLE_TIMEOUT_SECONDS = 120;
 
 export const SERVE_OPTIONS = {
-  address: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:6000' }), 'gRPC listen address.'),
+  address: o(hostPort({ minPort: 0, default: '0.0.0.0:6000' }), 'gRPC listen address.'),
   tlsCert: o(file(), 'Server certificate (PEM) for TLS; needs --tls-key.'),
   tlsKey: o(file(), 'Server private key (PEM) for TLS.'),
   tlsClientCa: o(file(), 'CA (PEM) that client certificates must chain to: enables mutual TLS.'),
@@ -58,10 +57,10 @@ export const SERVE_OPTIONS = {
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
   fineTuneBlend: o(boolean({ default: true }), 'Each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10, mean30, days3 (the median of the last three weekdays\' same minutes) or holt-winters (over the two days before) by a weight it chooses on the workload\'s own history (published with the weights); --no-fine-tune-blend: the round\'s weights alone.'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
-  prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),
+  prometheusUrl: o(optional(httpUrl({ required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),
   prometheusCredentialsDir: o(text({ default: '/etc/amadeus/prometheus-credentials', expected: 'a directory' }), 'The only directory whose files ScaledObject metadata may name as Prometheus credentials (usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile; relative names are taken from it): mount the Secrets there. Any other path is refused, so a ScaledObject cannot make Amadeus send its own service-account token, or read a device, on its behalf.'),
   planTtl: o(number({ min: 1, max: 86400, default: 300 }), 'Seconds the last good plan is served as `last-plan` while the data source fails; then as `stale-plan` until the trigger\'s maxOutageSeconds, then UNAVAILABLE.'),
-  metricsAddress: o(text({ pattern: ADDRESS, expected: 'host:port', default: '0.0.0.0:9464' }), 'HTTP listen address of /metrics, /healthz and /readyz.'),
+  metricsAddress: o(hostPort({ minPort: 0, default: '0.0.0.0:9464' }), 'HTTP listen address of /metrics, /healthz and /readyz.'),
   replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]); unset → the built-in generator.'),
   replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
   replaySpeed: o(number({ min: 0.01, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),
@@ -76,7 +75,7 @@ export const SERVE_OPTIONS = {
   slackToken: o(optional(text({ required: true, expected: 'a Slack bot token' })), 'Slack bot token (chat:write); prefer the environment variable or --slack-token-file: flags show in process lists.'),
   slackTokenFile: o(file(), 'A file holding the Slack bot token (a mounted Secret).'),
   slackChannel: o(optional(text({ required: true, expected: 'a channel name or ID' })), 'Slack channel for notices (#ops or C0123…).'),
-  slackApiUrl: o(optional(text({ pattern: /^https?:\/\/\S+\/$/, expected: 'an http(s) URL ending in /', required: true })), 'Slack API base URL (default https://slack.com/api/).'),
+  slackApiUrl: o(optional(httpUrl({ pattern: /^https?:\/\/\S+\/$/, expected: 'an http(s) URL ending in /', required: true })), 'Slack API base URL (default https://slack.com/api/).'),
   slackScaleStep: o(integer({ min: 1, max: 10000, default: 2 }), 'Announce a predicted scale-out when the plan needs at least this many pods more than the current load.'),
   slackMinInterval: o(number({ min: 0, max: 86400, default: 60 }), 'Seconds between two Slack notices for one workload (the ones held back are counted in the next).'),
   slackDedupeWindow: o(number({ min: 0, max: 604800, default: 600 }), 'Seconds within which an identical notice is not repeated.'),

@@ -14,7 +14,7 @@ import { MODEL_NAMES as EVAL_MODEL_NAMES } from '../../eval/models.js';
 import { DEFAULT_NASA_TRACE, DEFAULT_TRACES_DIR, SUITE_NAMES } from '../../simulate/suite.js';
 import type { SuiteAmadeus } from '../../simulate/suite-run.js';
 import { split } from './eval.js';
-import { boolean, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text, type FieldSpec } from '../../config/fields.js';
+import { boolean, httpUrl, integer, nameList, nameSet, number, oneOf, optional, SEED_MAX, text, type FieldSpec } from '../../config/fields.js';
 import { PLANNER_DEFAULTS } from '../../plan/defaults.js';
 import { SIGNAL_NAMES } from '../../plan/signals.js';
 import { fileOption, option as o, parseOptions, type OptionSchema, type ParsedOptions } from '../../config/options.js';
@@ -54,7 +54,7 @@ export const SIMULATE_OPTIONS = {
   // The load: exactly one of a trace file, the generator, or a Prometheus query.
   trace: o(fileOption(), 'The load: a trace CSV (timestamp,requests[,observed]), one row per minute.'),
   scenario: o(optional(oneOf(SCENARIOS, { required: true })), 'The load: the built-in generator (daily; flash-sale: daily cycle + weekday 12:00 sale + random surges; or random: a whole workload drawn from --seed).'),
-  prometheusUrl: o(optional(text({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, expected: 'an http(s) URL', required: true })), 'The load: "what if" on a real workload — its history from this Prometheus (needs --query).'),
+  prometheusUrl: o(optional(httpUrl({ required: true })), 'The load: "what if" on a real workload — its history from this Prometheus (needs --query).'),
   query: o(optional(text({ required: true, expected: 'a PromQL expression' })), 'PromQL for the workload\'s request rate (one series), with --prometheus-url.'),
   days: o(number({ min: 0.001, max: 366, default: 28 }), 'Days of load from --scenario or --prometheus-url.'),
   end: o(optional(text({ pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, expected: 'an ISO-8601 time with offset', required: true })), 'With --prometheus-url: the end of the history (default: now).'),
