@@ -107,6 +107,7 @@ describe('amadeus serve (process)', () => {
     [['--address', 'nowhere'], '--address (AMADEUS_ADDRESS) must be host:port, the port 0-65535 (0: any free port), got "nowhere"'],
     [['--address', '127.0.0.1:99999'], '--address (AMADEUS_ADDRESS) must be host:port, the port 0-65535 (0: any free port), got "127.0.0.1:99999"'],
     [['--tls-cert', '/x.crt'], 'TLS needs both --tls-cert and --tls-key'],
+    [['--heal-pod-selector', 'app in (('], '--heal-pod-selector (AMADEUS_HEAL_POD_SELECTOR) must be a label selector'],
     [['--speed', '2'], 'unknown option --speed'],
     [['--replay-speed'], '--replay-speed needs a value'],
     [['--replay-trace', '/nonexistent/trace.csv'], '--replay-trace: no such file "/nonexistent/trace.csv"'],

@@ -89,6 +89,11 @@ export function joinMessages(messages: readonly string[], max = MAX_MESSAGE_LENG
   return out;
 }
 
+/** Thrown by a field's `parse` to say where a value is wrong; the message follows the expected form. */
+export class FieldDetail extends Error {
+  override name = 'FieldDetail';
+}
+
 export class FieldsError extends Error {
   override name = 'FieldsError';
   constructor(readonly problems: FieldProblem[]) {
@@ -252,8 +257,9 @@ export function parseFields<S extends Schema>(
     }
     try {
       out[key] = field.parse(value);
-    } catch {
-      problems.push({ key, message: `${name(key)} must be ${field.expected}, got ${quote(value)}` });
+    } catch (err) {
+      const detail = err instanceof FieldDetail ? `: ${err.message}` : '';
+      problems.push({ key, message: `${name(key)} must be ${field.expected}, got ${quote(value)}${detail}` });
     }
   }
   if (options.rejectUnknown ?? true) {

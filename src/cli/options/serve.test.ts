@@ -43,6 +43,17 @@ test('address and URL flags: a port past 65535 is refused at parse time, naming 
   expect(() => parseOptions(SIMULATE_OPTIONS, ['--prometheus-url', 'http://127.0.0.1:99999'], {})).toThrow(UsageError);
 });
 
+// 'app in ((' started, logged "healer started" and reported ready, while every pod watch got HTTP 400.
+test('--heal-pod-selector / AMADEUS_HEAL_POD_SELECTOR: a Kubernetes label selector, refused at parse time saying where it is wrong', () => {
+  expect(parseOptions(SERVE_OPTIONS, ['--heal-pod-selector', ' app in (web, api),!canary '], {}).healPodSelector).toBe('app in (web, api),!canary');
+  expect(parseOptions(SERVE_OPTIONS, [], { AMADEUS_HEAL_POD_SELECTOR: 'app.kubernetes.io/part-of=shop' }).healPodSelector).toBe('app.kubernetes.io/part-of=shop');
+  expect(() => parseOptions(SERVE_OPTIONS, ['--heal-pod-selector', 'app in (('], {})).toThrow(UsageError);
+  expect(() => parseOptions(SERVE_OPTIONS, ['--heal-pod-selector', 'app in (('], {})).toThrow(
+    '--heal-pod-selector (AMADEUS_HEAL_POD_SELECTOR) must be a label selector (key=value, key!=value, key in (a,b), key notin (a,b), key, !key; separated by commas), got "app in ((": expected "," or ")" in a set of values, found "(" at character 9',
+  );
+  expect(() => parseOptions(SERVE_OPTIONS, [], { AMADEUS_HEAL_POD_SELECTOR: 'tier>1' })).toThrow(/AMADEUS_HEAL_POD_SELECTOR.*operator ">"/);
+});
+
 // With fine-tuning and its blend on, a refresh of an LSTM trigger reads about the interval plus five
 // days: an interval whose read exceeds a Prometheus read's largest window failed every read.
 test('--fine-tune-interval: at most what a refresh can read from Prometheus, naming the flag and the bound', () => {

@@ -6,12 +6,28 @@ import { DEFAULT_SHAPE } from '../../forecast/lstm/model.js';
 import { syncMinutes } from '../../forecast/sync.js';
 import { DEFAULT_MAX_MINUTES } from '../../sources/prometheus.js';
 import { LEVELS } from '../../telemetry/logger.js';
-import { boolean, hostPort, httpUrl, integer, number, oneOf, optional, SEED_MAX, text } from '../../config/fields.js';
+import { boolean, FieldDetail, hostPort, httpUrl, integer, number, oneOf, optional, SEED_MAX, text, type FieldSpec } from '../../config/fields.js';
+import { LabelSelectorError, parseLabelSelector } from '../../healer/label-selector.js';
 import { fileOption, option, type OptionSchema } from '../../config/options.js';
 import { HEAL_MAX_PODS, HEAL_MAX_PODS_RANGE, KUBE_MAX_ANSWER_BYTES, KUBE_MAX_ANSWER_BYTES_RANGE } from '../../healer/kube-limits.js';
 import { NODE_FIT_MODES } from '../../healer/node-fit.js';
 
 const o = option;
+
+/** A selector the API server would refuse fails every pod watch with HTTP 400: refused here, saying where. */
+const labelSelector = (): FieldSpec<string> => ({
+  expected: 'a label selector (key=value, key!=value, key in (a,b), key notin (a,b), key, !key; separated by commas)',
+  required: true,
+  parse(raw) {
+    try {
+      parseLabelSelector(raw);
+    } catch (err) {
+      if (err instanceof LabelSelectorError) throw new FieldDetail(err.message);
+      throw err;
+    }
+    return raw.trim();
+  },
+});
 
 // Every number has both bounds (README "Configuration" says why each): a duration within what a
 // timer or a cooldown can mean (below a day to a month), a count within what one process serves.
@@ -84,7 +100,7 @@ export const SERVE_OPTIONS = {
   kubeconfig: o(file(), 'Kubeconfig for the healer; unset: the in-cluster service account, else KUBECONFIG, else ~/.kube/config.'),
   kubeMaxAnswerBytes: o(integer({ ...KUBE_MAX_ANSWER_BYTES_RANGE, default: KUBE_MAX_ANSWER_BYTES }), 'Most bytes one Kubernetes API answer (a page of a list, an object) or one watch event may take (healer and replica Leases); a larger one fails its call, which changes nothing and is reported.'),
   healNamespaces: o(text({ default: '', pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, expected: 'namespace names separated by commas' }), 'Namespaces the healer watches; empty: all (kube-system is never touched).'),
-  healPodSelector: o(optional(text({ required: true, expected: 'a label selector' })), 'Only pods matching this label selector are watched.'),
+  healPodSelector: o(optional(labelSelector()), 'Only pods matching this label selector are watched.'),
   healMaxPods: o(integer({ ...HEAL_MAX_PODS_RANGE, default: HEAL_MAX_PODS }), 'Most pods the healer watches, all its namespaces together (each replica keeps them in memory); past it a namespace (the one whose list does not fit, or the largest) is not watched (nothing is healed there) until there is room again, and the log says so.'),
   healDryRun: o(boolean({ default: false }), 'Decide and report every healing action, but patch nothing (namespaces can ask for it with amadeus.io/heal-dry-run).'),
   healMemoryCap: o(text({ default: '8Gi', pattern: /^\d+(\.\d+)?([EPTGMk]i?|e\d+)?$/, expected: 'a memory quantity such as 8Gi' }), 'No memory limit is raised above this (a workload\'s amadeus.io/max-memory may lower it).'),
