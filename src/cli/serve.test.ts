@@ -3,6 +3,8 @@
  * SIGTERM while KEDA holds a stream open.
  */
 import * as grpc from '@grpc/grpc-js';
+import { rmSync } from 'node:fs';
+import { generateCerts } from '../test-support/certs.js';
 import { createScalerClient } from '../scaler/client.js';
 import { waitFor } from '../test-support/fakes.js';
 import { healthClient } from '../test-support/health.js';
@@ -115,6 +117,18 @@ describe('amadeus serve (process)', () => {
     proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0', ...args]);
     expect(await proc.exited).toBe(2);
     expect(proc.stderr()).toContain(message);
+  });
+
+  // Swapped, they reached gRPC: "cannot listen on …: PEM routines::no start line", exit 1.
+  test('a TLS certificate and key swapped exit 2, naming the flags and the files', async () => {
+    const certs = generateCerts();
+    try {
+      proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0', '--tls-cert', certs.serverKey, '--tls-key', certs.serverCert]);
+      expect(await proc.exited).toBe(2);
+      expect(proc.stderr()).toContain(`--tls-cert (AMADEUS_TLS_CERT): ${certs.serverKey} is not a PEM certificate (it holds a private key: swapped with --tls-key?)`);
+    } finally {
+      rmSync(certs.dir, { recursive: true, force: true });
+    }
   });
 
   test('a bad environment variable is named', async () => {

@@ -18,6 +18,7 @@ import { createReplayFeed } from '../sources/replay.js';
 import type { Trace } from '../sources/trace.js';
 import { timeOption } from './time-option.js';
 import { readTrace } from './trace-file.js';
+import { checkTlsFiles } from './tls-files.js';
 import type { MetricSource } from '../sources/types.js';
 import { startMetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -46,10 +47,13 @@ export const DEMO_OBJECT = {
   metadata: { targetValue: '20', activationValue: '1', headroom: '0.1' },
 };
 
+/** The TLS files, checked (tls-files.ts), or undefined without TLS. */
 export function tlsFrom(opts: ServeOptions): TlsFiles | undefined {
   if (!opts.tlsCert && !opts.tlsKey && !opts.tlsClientCa) return undefined;
   if (!opts.tlsCert || !opts.tlsKey) throw new UsageError('TLS needs both --tls-cert and --tls-key (--tls-client-ca alone cannot enable it)');
-  return { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.tlsClientCa };
+  const tls = { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.tlsClientCa };
+  checkTlsFiles(tls);
+  return tls;
 }
 
 /** `--replay-start` as epoch ms, or undefined for the replay's own default. */
