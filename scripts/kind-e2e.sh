@@ -90,6 +90,7 @@ spec:
           image: busybox:1.36
           command: [sh, -c, "echo release 1 up; sleep 86400"]
 ---
+# No query (this cluster has no Prometheus): the overlay's AMADEUS_REPLAY serves it synthetic load.
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata: { name: release, namespace: e2e }

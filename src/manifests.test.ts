@@ -607,7 +607,13 @@ describe('amadeus serve configuration', () => {
       expect(opts.heal).toBe('on');
       expect(opts.healNamespaces).toBe('e2e');
       expect(opts.replicas).toBe('on');
-    } else expect([opts.heal, opts.replicas]).toEqual(['auto', 'auto']);
+      // scripts/kind-e2e.sh's ScaledObject has no query: only this test overlay turns replay on.
+      expect(opts.replay).toBe(true);
+    } else {
+      expect([opts.heal, opts.replicas]).toEqual(['auto', 'auto']);
+      // Synthetic load for a trigger without a query: never where real workloads are scaled.
+      expect([opts.replay, opts.demo, opts.replayTrace]).toEqual([false, false, undefined]);
+    }
   });
 });
 

@@ -16,6 +16,11 @@ test('scripts/kind-e2e.sh is valid bash and deploys the kind overlay with the im
   expect(overlay).toMatch(/newName: amadeus\s+newTag: e2e/);
   expect(overlay).toContain('imagePullPolicy: Never');
   expect(overlay).toContain('AMADEUS_HEAL_NAMESPACES: "e2e"');
+  // Its ScaledObject has no query (no Prometheus there): the overlay turns the replay source on,
+  // without which Amadeus refuses such a trigger.
+  expect(script).toMatch(/kind: ScaledObject/);
+  expect(script).not.toMatch(/\bquery:/);
+  expect(overlay).toContain('AMADEUS_REPLAY: "true"');
 });
 
 test('scripts/kind-online-boutique.sh is valid bash and applies the Online Boutique overlay with the Locust flash sale', () => {

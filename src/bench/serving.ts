@@ -189,7 +189,8 @@ export async function registerAll(client: ScalerClient, refs: ScaledObjectRef[])
 }
 
 export async function runServingBench(opts: ServingBenchOptions): Promise<ServingBenchResult> {
-  const server = await startServer();
+  // Its objects have no query: the replay source (opt-in) serves them.
+  const server = await startServer(['--replay']);
   const client = createScalerClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
   try {
     await sleep(500);

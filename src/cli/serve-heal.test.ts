@@ -160,7 +160,7 @@ describe('a Kubernetes API that never answers', () => {
 
   test('--heal on: the scaler is ready within seconds and answers GetMetrics; the healer waits apart; SIGTERM exits 0', async () => {
     api = await silentKubeApi();
-    proc = runCli([...BASE, '--heal', 'on', '--kubeconfig', api.kubeconfig, '--shutdown-timeout', '2']);
+    proc = runCli([...BASE, '--heal', 'on', '--kubeconfig', api.kubeconfig, '--shutdown-timeout', '2', '--replay']);
     const port = (await proc.waitForLog((l) => l.msg === 'gRPC server listening', 15_000, 'listening')).port as number;
     const ready = await proc.waitForLog((l) => l.msg === 'ready', 10_000, 'ready, with the Kubernetes API silent');
     expect(ready.healer).toBe('starting in the background');

@@ -24,6 +24,8 @@ describe('amadeus serve (process)', () => {
     const port = (await proc.waitForLog(listening)).port as number;
     const address = `127.0.0.1:${port}`;
     const refresh = await proc.waitForLog((l) => l.msg === 'refresh' && l.scaledObject === 'default/amadeus-demo', 10_000, 'demo refresh');
+    // The replay source is on, and says so.
+    expect(proc.logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'replay source on: triggers without a query are served synthetic load (for demos and tests, never production)', by: '--demo' }));
     // The default forecaster is `auto`: the shipped LSTM, gated by live accuracy (warming up at first).
     expect(refresh).toMatchObject({ level: 'info', reason: expect.any(String), model: 'lstm', gate: 'warming-up' });
     expect(refresh.observed).toBeGreaterThan(0);
@@ -82,6 +84,21 @@ describe('amadeus serve (process)', () => {
     expect(at('stopped') - at('shutting down')).toBeLessThan(2000);
     expect(proc.logs.some((l) => l.msg === 'graceful shutdown timed out; closing remaining calls')).toBe(false);
     health.close();
+  });
+
+  // Without --prometheus-url a trigger with no query was served the replay generator's synthetic
+  // load, in production too (the base ConfigMap leaves the URL unset).
+  test('without --replay, a trigger with no query is INVALID_ARGUMENT naming query and --replay; the ready line says replay is off', async () => {
+    proc = runCli(['serve', '--metrics-address', '127.0.0.1:0', '--address', '127.0.0.1:0', '--fine-tune', 'false', '--no-inference-worker', '--heal', 'off']);
+    const port = (await proc.waitForLog(listening, 15_000)).port as number;
+    expect(await proc.waitForLog((l) => l.msg === 'ready', 10_000, 'ready')).toMatchObject({ replay: 'off', prometheus: 'each trigger\'s serverAddress' });
+    expect(proc.logs.some((l) => l.msg?.toString().startsWith('replay source on'))).toBe(false);
+    const client = createScalerClient(`127.0.0.1:${port}`);
+    await expect(client.getMetricSpec({ name: 'web', namespace: 'shop', scalerMetadata: { targetValue: '10' } })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^metadata "query" is required: .*needs amadeus serve --replay\)$/),
+    });
+    client.close();
   });
 
   test('configuration comes from environment variables too, flags winning', async () => {

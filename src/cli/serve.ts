@@ -36,7 +36,7 @@ export type ServeOptions = ParsedOptions<typeof SERVE_OPTIONS>;
 
 export const SERVE_HELP = helpText(
   'serve',
-  'Serve KEDA\'s ExternalScaler gRPC contract with predicted load. Without a data source configured it replays a built-in synthetic workload.',
+  'Serve KEDA\'s ExternalScaler gRPC contract with predicted load, read from Prometheus (each trigger\'s metadata query). --demo serves a built-in synthetic workload instead, with no cluster.',
   SERVE_OPTIONS,
 );
 
@@ -73,16 +73,25 @@ function replaySourceFactory(opts: ServeOptions, trace: Trace | null): (config: 
   return (config) => feed.source(config.replayScale);
 }
 
+/** The flag that turned the replay source on, or null: it is for demos and tests, never the default. */
+export function replayBy(opts: Pick<ServeOptions, 'replay' | 'demo' | 'replayTrace'>): string | null {
+  return opts.replay ? '--replay' : opts.demo ? '--demo' : opts.replayTrace !== undefined ? '--replay-trace' : null;
+}
+
+const NO_QUERY = 'metadata "query" is required: PromQL returning the workload\'s load, one series (the replay source\'s synthetic load, for demos and tests, needs amadeus serve --replay)';
+
 /**
- * The Prometheus configuration of a trigger, or null when it reads the replay source: Prometheus when
- * its metadata has a `query` (at its `serverAddress`, else `--prometheus-url`); the replay source
- * otherwise, unless `--prometheus-url` made Prometheus the default, in which case a missing `query`
- * is the metadata's error. Throws InvalidRequestError for metadata no source could serve; opens nothing.
+ * The Prometheus configuration of a trigger, or null when it reads the replay source: Prometheus
+ * when its metadata has a `query` (at its `serverAddress`, else `--prometheus-url`); the replay
+ * source when it has neither `query` nor `serverAddress` and replayBy(opts) turned it on; else the
+ * metadata's error. Throws InvalidRequestError for metadata no source could serve; opens nothing.
  */
 function prometheusConfigOf(opts: ServeOptions, config: ScalerConfig): PrometheusConfig | null {
+  if (config.query === undefined && config.serverAddress === undefined) {
+    if (replayBy(opts) !== null) return null;
+    throw new InvalidRequestError(NO_QUERY);
+  }
   const serverAddress = config.serverAddress ?? opts.prometheusUrl;
-  const wantsPrometheus = config.query !== undefined || config.serverAddress !== undefined || opts.prometheusUrl !== undefined;
-  if (!wantsPrometheus) return null;
   if (serverAddress === undefined) throw new InvalidRequestError('metadata "serverAddress" is required with "query" (or start Amadeus with --prometheus-url)');
   const full = { ...config, serverAddress, credentialsDir: opts.prometheusCredentialsDir };
   const problems = prometheusConfigProblems(full, (k) => `metadata "${k}"`);
@@ -194,6 +203,8 @@ export async function startServe(
   const tls = tlsFrom(opts);
   replayStartOf(opts); // a bad value fails before the model loads
   const trace = opts.replayTrace ? readTrace(opts.replayTrace, '--replay-trace') : null;
+  const replay = replayBy(opts);
+  if (replay !== null) logger.warn('replay source on: triggers without a query are served synthetic load (for demos and tests, never production)', { by: replay });
   // What start-up has opened, closed in reverse order when it fails or is interrupted.
   const opened: (() => unknown)[] = [];
   const closeOpened = async () => {
@@ -315,7 +326,8 @@ export async function startServe(
     if (opts.demo) registry.touch(DEMO_OBJECT, { pinned: true });
     server.markReady();
     logger.info('ready', {
-      source: opts.prometheusUrl ? `prometheus ${new URL(opts.prometheusUrl).origin}` : trace ? `replay trace ${opts.replayTrace}` : `replay generator (${opts.replayScenario})`,
+      prometheus: opts.prometheusUrl ? `default ${new URL(opts.prometheusUrl).origin}` : 'each trigger\'s serverAddress',
+      replay: replay === null ? 'off' : trace ? `trace ${opts.replayTrace}` : `generator (${opts.replayScenario})`,
       replaySpeed: opts.replaySpeed,
       defaultForecaster: opts.defaultForecaster,
       healer: healer ? 'starting in the background' : 'off',

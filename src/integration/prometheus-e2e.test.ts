@@ -65,7 +65,7 @@ const weightsDir = mkdtempSync(join(tmpdir(), 'amadeus-e2e-weights-'));
 
 beforeAll(async () => {
   ksm = await startKubeStateMetrics();
-  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--plan-ttl', '65', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker', '--weights-dir', weightsDir], {});
+  const opts = parseOptions(SERVE_OPTIONS, ['--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--plan-ttl', '65', '--replay', '--replay-speed', '150', '--fine-tune', 'false', '--no-inference-worker', '--weights-dir', weightsDir], {});
   amadeus = await startServe(opts, silentLogger);
   client = createScalerClient(`127.0.0.1:${amadeus.server.port}`);
   prom = await startPrometheus({

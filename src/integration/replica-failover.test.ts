@@ -28,6 +28,7 @@ const startReplica = (name: string) =>
     '--replica-lease-duration', String(LEASE_SECONDS),
     '--replica-renew', String(RENEW_SECONDS),
     '--fine-tune-lock-duration', '8',
+    '--replay', // its triggers have no query
     '--replay-speed', '60',
     '--fine-tune-interval', '600',
     '--fine-tune-history', '360',

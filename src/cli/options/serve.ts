@@ -1,4 +1,4 @@
-/** `amadeus serve` options: the defaults serve a no-cluster demo on 0.0.0.0:6000. */
+/** `amadeus serve` options: the defaults serve KEDA on 0.0.0.0:6000, each trigger reading Prometheus. */
 import { DEFAULT_MODEL, MODEL_NAMES } from '../../forecast/catalog.js';
 import { backendOption } from './backend.js';
 import { DEFAULT_FINE_TUNE_INTERVAL_MINUTES, maxFineTuneIntervalMinutes } from '../../forecast/lstm/workload.js';
@@ -73,17 +73,19 @@ export const SERVE_OPTIONS = {
   fineTuneHistory: o(integer({ min: 360, max: 20160, default: 2880 }), 'Minutes of history a fine-tuning round learns from.'),
   fineTuneBlend: o(boolean({ default: true }), 'Each fine-tuning round also shrinks the LSTM\'s point forecast toward persistence, mean10, mean30, days3 (the median of the last three weekdays\' same minutes) or holt-winters (over the two days before) by a weight it chooses on the workload\'s own history (published with the weights); --no-fine-tune-blend: the round\'s weights alone.'),
   weightsDir: o(text({ default: '.amadeus/weights', expected: 'a directory' }), 'Where accepted fine-tuned weights are kept per workload, so a restart keeps them.'),
-  prometheusUrl: o(optional(httpUrl({ required: true })), 'Default Prometheus for ScaledObjects without metadata serverAddress; makes Prometheus the default source (metadata query required).'),
+  prometheusUrl: o(optional(httpUrl({ required: true })), 'Default Prometheus for triggers whose metadata has a query and no serverAddress.'),
   prometheusCredentialsDir: o(text({ default: '/etc/amadeus/prometheus-credentials', expected: 'a directory' }), 'The only directory whose files ScaledObject metadata may name as Prometheus credentials (usernameFile, passwordFile, bearerTokenFile, caFile, certFile, keyFile; relative names are taken from it): mount the Secrets there. Any other path is refused, so a ScaledObject cannot make Amadeus send its own service-account token, or read a device, on its behalf.'),
   planTtl: o(number({ min: 1, max: 86400, default: 300 }), 'Seconds the last good plan is served as `last-plan` while the data source fails; then as `stale-plan` until the trigger\'s maxOutageSeconds, then UNAVAILABLE.'),
   metricsAddress: o(hostPort({ minPort: 0, default: '0.0.0.0:9464' }), 'HTTP listen address of /metrics, /healthz and /readyz.'),
-  replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]); unset → the built-in generator.'),
+  // Opt-in: a trigger without a query scaled a real workload on synthetic load when it was the default.
+  replay: o(boolean({ default: false }), 'Serve triggers whose metadata has no query (nor serverAddress) from the replay source: synthetic load, for demos and tests, never production; without it such a trigger is INVALID_ARGUMENT. --demo and --replay-trace turn it on too.'),
+  replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]), which turns the replay source on; unset → the built-in generator.'),
   replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
   replaySpeed: o(number({ min: 0.01, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),
   replayStart: o(optional(text({ pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, expected: 'an ISO-8601 time with offset', required: true })), 'Replay source: the virtual time at start-up; unset: the trace\'s start + 2 days, or now for the generator.'),
   replaySeed: o(integer({ min: 0, max: SEED_MAX, default: 1 }), 'Replay source: the generator seed.'),
   replayPeak: o(number({ min: 0.001, max: 1e9, default: 100 }), 'Replay source: the generator\'s weekday peak, requests per second.'),
-  demo: o(boolean({ default: false }), 'Register a demo ScaledObject (default/amadeus-demo) so refreshes run without KEDA.'),
+  demo: o(boolean({ default: false }), 'Register a demo ScaledObject (default/amadeus-demo) on the replay source so refreshes run without KEDA.'),
   shutdownTimeout: o(number({ min: 0.1, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
   logLevel: o(oneOf(LEVELS, { default: 'info' }), 'Log level.'),
   refreshLogLevel: o(oneOf(LEVELS, { default: 'info' }), 'Level of the one line logged per refresh.'),
