@@ -85,6 +85,30 @@ test('with a kubeconfig, the healer raises an OOM-killed container\'s memory, ex
   await waitFor(() => kube!.get<{ spec: { holderIdentity?: string } }>('coordination.k8s.io/v1', 'Lease', 'amadeus', 'amadeus-healer')?.spec.holderIdentity === undefined, 5000, 'the release');
 }, 60_000);
 
+// `npm start` (serve --demo) took the healer Lease on whatever cluster ~/.kube/config named,
+// watched every pod and joined a replica set there.
+test('--demo with a kubeconfig found touches no cluster unless --heal / --replicas are given', async () => {
+  kube = await startFakeKube();
+  const kubeconfig = join(dir, 'demo-kubeconfig.json');
+  writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
+  proc = runCli([...BASE, '--demo'], { KUBECONFIG: kubeconfig });
+  const ready = await proc.waitForLog((l) => l.msg === 'ready', 15_000, 'ready');
+  expect(ready.healer).toBe('off');
+  expect(proc.logs).toContainEqual(expect.objectContaining({ msg: '--demo touches no cluster: healing and replica Leases off (give --heal / --replicas to turn them on)', heal: 'off', replicas: 'off' }));
+  expect(proc.logs).toContainEqual(expect.objectContaining({ msg: 'replicas: this one owns every workload', reason: '--replicas off' }));
+  await proc.waitForLog((l) => l.msg === 'refresh' && l.scaledObject === 'default/amadeus-demo', 10_000, 'the demo refresh');
+  expect(kube.requests).toEqual([]);
+  proc.child.kill('SIGTERM');
+  expect(await proc.exited).toBe(0);
+
+  // Asked for (here by its variable), the healer runs with the demo; the replica Leases stay off.
+  proc = runCli([...BASE, '--demo', '--heal-lease-namespace', 'amadeus'], { KUBECONFIG: kubeconfig, AMADEUS_HEAL: 'auto' });
+  await proc.waitForLog((l) => l.msg === 'healer started', 15_000, 'the healer');
+  expect(proc.logs).toContainEqual(expect.objectContaining({ msg: '--demo touches no cluster: healing and replica Leases off (give --heal / --replicas to turn them on)', replicas: 'off' }));
+  expect(proc.logs).toContainEqual(expect.objectContaining({ msg: 'replicas: this one owns every workload', reason: '--replicas off' }));
+  expect(kube.requests.some((r) => r.path.endsWith('/leases/amadeus-healer'))).toBe(true);
+}, 60_000);
+
 test('Slack with a channel but no token refuses to start', async () => {
   proc = runCli([...BASE, '--heal', 'off', '--slack-channel', '#ops']);
   expect(await proc.exited).toBe(2);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFailure, readSmallFile } from '../files/small-file.js';
 import { SERVE_OPTIONS } from './options/serve.js';
 import { joinMessages } from '../config/fields.js';
-import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
+import { helpText, parseOptionsGiven, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import { createMetadataParser, InvalidRequestError, type ScalerConfig } from '../scaler/metadata.js';
@@ -19,6 +19,7 @@ import type { Trace } from '../sources/trace.js';
 import { timeOption } from './time-option.js';
 import { readTrace } from './trace-file.js';
 import { checkTlsFiles } from './tls-files.js';
+import { demoDefaults } from './demo.js';
 import type { MetricSource } from '../sources/types.js';
 import { startMetricsServer } from '../telemetry/http.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -384,8 +385,10 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   };
   // Kept after the command returns: a signal while the process exits must not kill it by signal.
   onSignals(onSignal);
-  const opts = parseOptions(SERVE_OPTIONS, argv, env);
+  const parsed = parseOptionsGiven(SERVE_OPTIONS, argv, env);
+  const { opts, off } = demoDefaults(parsed.opts, parsed.given);
   const log = (logger = createLogger({ level: opts.logLevel }));
+  if (off.length) log.info('--demo touches no cluster: healing and replica Leases off (give --heal / --replicas to turn them on)', Object.fromEntries(off.map((k) => [k, 'off'])));
   // A bug in one handler or refresh must not take the scaler down: log and keep serving.
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
   const serve = async (): Promise<number> => {

@@ -36,6 +36,15 @@ export function parseOptions<O extends OptionSchema>(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): ParsedOptions<O> {
+  return parseOptionsGiven(options, argv, env).opts;
+}
+
+/** parseOptions, with the keys a flag or an environment variable gave (the others took their defaults). */
+export function parseOptionsGiven<O extends OptionSchema>(
+  options: O,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { opts: ParsedOptions<O>; given: ReadonlySet<keyof O & string> } {
   const byFlag = new Map(Object.keys(options).map((k) => [flagOf(k), k]));
   const raw: Record<string, string> = {};
   for (const key of Object.keys(options)) {
@@ -72,7 +81,8 @@ export function parseOptions<O extends OptionSchema>(
   }
   const fields = Object.fromEntries(Object.entries(options).map(([k, o]) => [k, o.field])) as Schema;
   try {
-    return parseFields(fields, raw, { describeKey: (k) => `${flagOf(k)} (${envOf(k)})` }) as ParsedOptions<O>;
+    const opts = parseFields(fields, raw, { describeKey: (k) => `${flagOf(k)} (${envOf(k)})` }) as ParsedOptions<O>;
+    return { opts, given: new Set(Object.keys(raw)) };
   } catch (err) {
     if (err instanceof FieldsError) throw new UsageError(err.message);
     throw err;

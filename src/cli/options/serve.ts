@@ -85,7 +85,7 @@ export const SERVE_OPTIONS = {
   replayStart: o(optional(text({ pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, expected: 'an ISO-8601 time with offset', required: true })), 'Replay source: the virtual time at start-up; unset: the trace\'s start + 2 days, or now for the generator.'),
   replaySeed: o(integer({ min: 0, max: SEED_MAX, default: 1 }), 'Replay source: the generator seed.'),
   replayPeak: o(number({ min: 0.001, max: 1e9, default: 100 }), 'Replay source: the generator\'s weekday peak, requests per second.'),
-  demo: o(boolean({ default: false }), 'Register a demo ScaledObject (default/amadeus-demo) on the replay source so refreshes run without KEDA.'),
+  demo: o(boolean({ default: false }), 'Register a demo ScaledObject (default/amadeus-demo) on the replay source so refreshes run without KEDA; touches no cluster: --heal and --replicas default to off.'),
   shutdownTimeout: o(number({ min: 0.1, max: 600, default: 10 }), 'Seconds a graceful shutdown may take before calls are cut.'),
   logLevel: o(oneOf(LEVELS, { default: 'info' }), 'Log level.'),
   refreshLogLevel: o(oneOf(LEVELS, { default: 'info' }), 'Level of the one line logged per refresh.'),
@@ -98,7 +98,7 @@ export const SERVE_OPTIONS = {
   slackMinInterval: o(number({ min: 0, max: 86400, default: 60 }), 'Seconds between two Slack notices for one workload (the ones held back are counted in the next).'),
   slackDedupeWindow: o(number({ min: 0, max: 604800, default: 600 }), 'Seconds within which an identical notice is not repeated.'),
   // The healer (src/healer): runs when Kubernetes credentials are found, unless turned off.
-  heal: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Self-healing: auto runs it when a kubeconfig or in-cluster service account is found; on requires one; off never runs it.'),
+  heal: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Self-healing: auto runs it when a kubeconfig or in-cluster service account is found; on requires one; off never runs it (the default with --demo).'),
   kubeconfig: o(file(), 'Kubeconfig for the healer; unset: the in-cluster service account, else KUBECONFIG, else ~/.kube/config.'),
   kubeMaxAnswerBytes: o(integer({ ...KUBE_MAX_ANSWER_BYTES_RANGE, default: KUBE_MAX_ANSWER_BYTES }), 'Most bytes one Kubernetes API answer (a page of a list, an object) or one watch event may take (healer and replica Leases); a larger one fails its call, which changes nothing and is reported.'),
   healNamespaces: o(text({ default: '', pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$/, expected: 'namespace names separated by commas' }), 'Namespaces the healer watches; empty: all (kube-system is never touched).'),
@@ -118,7 +118,7 @@ export const SERVE_OPTIONS = {
   healLeaseNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the leader-election Lease; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
   healLeaseName: o(text({ default: 'amadeus-healer', pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, expected: 'a Lease name' }), 'Name of the leader-election Lease: one replica heals.'),
   // Several replicas (src/replicas, docs/adr/0003-replica-state.md).
-  replicas: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Replica coordination: auto uses Kubernetes Leases when credentials are found (in-cluster, --kubeconfig, KUBECONFIG, ~/.kube/config); on requires them; off: this replica owns every workload.'),
+  replicas: o(oneOf(['auto', 'on', 'off'] as const, { default: 'auto' }), 'Replica coordination: auto uses Kubernetes Leases when credentials are found (in-cluster, --kubeconfig, KUBECONFIG, ~/.kube/config); on requires them; off: this replica owns every workload (the default with --demo).'),
   replicaSet: o(text({ default: 'amadeus', pattern: /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, expected: 'a label value' }), 'The replica set\'s name (label amadeus.io/replica-set on each replica\'s Lease): replicas of one set share the work.'),
   replicaNamespace: o(optional(text({ required: true, pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, expected: 'a namespace' })), 'Namespace of the replica and fine-tuning Leases; unset: this pod\'s namespace (POD_NAMESPACE or the service account\'s), else default.'),
   replicaLeaseDuration: o(number({ min: 2, max: 600, default: 15 }), 'Seconds after its last renewal that a replica (its Lease) counts as gone.'),
