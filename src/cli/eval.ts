@@ -4,7 +4,7 @@
  * stderr so that stdout holds the result alone.
  */
 import { EVAL_OPTIONS } from './options/eval.js';
-import { helpText, parseOptions, UsageError } from '../config/options.js';
+import { helpText, parseOptions, UsageError, warnUnreadEnv } from '../config/options.js';
 import { backtest } from '../eval/backtest.js';
 import { loadModels } from '../eval/models.js';
 import { findOrigins, firstEvaluatedMinute } from '../eval/origins.js';
@@ -25,6 +25,7 @@ export async function runEval(argv: readonly string[], env: NodeJS.ProcessEnv): 
     return 0;
   }
   const opts = parseOptions(EVAL_OPTIONS, argv, env);
+  warnUnreadEnv('eval', EVAL_OPTIONS, env);
   const trace = readTrace(opts.trace);
   const { horizon, split } = opts;
   // Checked before loading models, which may take long (the LSTM), to fail fast on a short trace.

@@ -15,8 +15,10 @@ test('amadeus generate writes a trace that loads back, one row per minute', asyn
   const dir = mkdtempSync(join(tmpdir(), 'amadeus-gen-'));
   try {
     const out = join(dir, 'day.csv');
-    const proc = runCli(['generate', '--out', out, '--days', '1', '--scenario', 'daily', '--utc-offset-minutes', '-240']);
+    const proc = runCli(['generate', '--out', out, '--days', '1', '--scenario', 'daily', '--utc-offset-minutes', '-240'], { AMADEUS_DAY: '7' });
     expect(await proc.exited).toBe(0);
+    // A misspelt variable is ignored, and said to be.
+    expect(proc.stderr()).toContain('amadeus generate: warning: AMADEUS_DAY is read by no option of amadeus generate, so it is ignored (did you mean AMADEUS_DAYS?)');
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe('timestamp,requests,observed');
     const trace = loadTrace(out);
     expect(trace.requests).toHaveLength(1440);

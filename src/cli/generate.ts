@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GENERATE_OPTIONS } from './options/generate.js';
-import { helpText, parseOptions, UsageError } from '../config/options.js';
+import { helpText, parseOptions, UsageError, warnUnreadEnv } from '../config/options.js';
 import { createGenerator } from '../sources/generator.js';
 import { describeScenario } from '../sources/scenario-family.js';
 import { formatUtcOffset } from '../sources/trace.js';
@@ -26,6 +26,7 @@ export async function runGenerate(argv: readonly string[], env: NodeJS.ProcessEn
     return 0;
   }
   const o = parseOptions(GENERATE_OPTIONS, argv, env);
+  warnUnreadEnv('generate', GENERATE_OPTIONS, env);
   const start = timeOption('start', o.start);
   if (start % MINUTE_MS !== 0) throw new UsageError('--start must be a whole minute');
   checkOutputFile(o.out, '--out');

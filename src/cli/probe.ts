@@ -4,7 +4,7 @@
  */
 import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-file.js';
 import * as grpc from '@grpc/grpc-js';
-import { helpText, parseOptions, UsageError, type ParsedOptions } from '../config/options.js';
+import { helpText, parseOptions, UsageError, warnUnreadEnv, type ParsedOptions } from '../config/options.js';
 import { PROBE_OPTIONS } from './options/probe.js';
 import { createScalerClient } from '../scaler/client.js';
 import type { ScaledObjectRef } from '../scaler/contract.js';
@@ -44,6 +44,7 @@ export async function runProbe(argv: readonly string[], env: NodeJS.ProcessEnv):
     return 0;
   }
   const opts = parseOptions(PROBE_OPTIONS, argv, env);
+  warnUnreadEnv('probe', PROBE_OPTIONS, env);
   const ref: ScaledObjectRef = { namespace: opts.namespace, name: opts.name, scalerMetadata: parseMetadataPairs(opts.metadata) };
   // Every call has a deadline: a server that accepts the connection and never answers (a wedged
   // process, a proxy with nothing behind it) fails the poll after --timeout instead of hanging it.

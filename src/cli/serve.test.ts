@@ -107,8 +107,16 @@ describe('amadeus serve (process)', () => {
       AMADEUS_REPLAY_SPEED: '600',
       AMADEUS_REFRESH_OFFSET: '5',
       AMADEUS_REFRESH_LOG_LEVEL: 'warn',
+      AMADEUS_HEAL_NAMESPACE: 'shop', // misspelt (…_NAMESPACES): warned of, not fatal
+      AMADEUS_SOME_OTHER_TOOL: 'x',
     });
     await proc.waitForLog(listening);
+    const ignored = proc.logs.filter((l) => l.msg === 'environment variable ignored: no option of amadeus serve reads it');
+    expect(ignored).toEqual([
+      expect.objectContaining({ level: 'warn', variable: 'AMADEUS_HEAL_NAMESPACE', didYouMean: 'AMADEUS_HEAL_NAMESPACES' }),
+      expect.not.objectContaining({ didYouMean: expect.anything() }),
+    ]);
+    expect(ignored[1]!.variable).toBe('AMADEUS_SOME_OTHER_TOOL');
     const first = await proc.waitForLog((l) => l.msg === 'refresh', 10_000, 'refresh');
     expect(first.level).toBe('warn');
     // A replayed minute every 0.1 s: the next minute's refresh comes within seconds, not a real minute.

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFailure, readSmallFile } from '../files/small-file.js';
 import { SERVE_OPTIONS } from './options/serve.js';
 import { joinMessages } from '../config/fields.js';
-import { helpText, parseOptionsGiven, UsageError, type ParsedOptions } from '../config/options.js';
+import { helpText, parseOptionsGiven, unreadEnv, UsageError, type ParsedOptions } from '../config/options.js';
 import { createForecasterProvider } from '../forecast/catalog.js';
 import { loadLstmRuntime } from '../forecast/lstm/runtime.js';
 import { createMetadataParser, InvalidRequestError, type ScalerConfig } from '../scaler/metadata.js';
@@ -388,6 +388,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv):
   const parsed = parseOptionsGiven(SERVE_OPTIONS, argv, env);
   const { opts, off } = demoDefaults(parsed.opts, parsed.given);
   const log = (logger = createLogger({ level: opts.logLevel }));
+  for (const u of unreadEnv(SERVE_OPTIONS, env)) log.warn('environment variable ignored: no option of amadeus serve reads it', { variable: u.variable, didYouMean: u.closest ?? undefined });
   if (off.length) log.info('--demo touches no cluster: healing and replica Leases off (give --heal / --replicas to turn them on)', Object.fromEntries(off.map((k) => [k, 'off'])));
   // A bug in one handler or refresh must not take the scaler down: log and keep serving.
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));

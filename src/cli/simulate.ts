@@ -4,7 +4,7 @@
  * built-in generator, or a real workload's history from Prometheus ("what if"). Figures go to stdout
  * (a table, or one JSON object with --json); progress and logs to stderr; charts to --report/--svg.
  */
-import { helpText, parseOptions, UsageError } from '../config/options.js';
+import { helpText, parseOptions, UsageError, warnUnreadEnv } from '../config/options.js';
 import { amadeusOf, SIMULATE_OPTIONS, type SimulateOptions } from './options/simulate.js';
 import { createSimForecaster } from '../simulate/forecaster.js';
 import { checkParams, type SimParams } from '../simulate/params.js';
@@ -133,6 +133,7 @@ export async function runSimulate(argv: readonly string[], env: NodeJS.ProcessEn
     return 0;
   }
   const o = parseOptions(SIMULATE_OPTIONS, argv, env);
+  warnUnreadEnv('simulate', SIMULATE_OPTIONS, env);
   const params = paramsOf(o);
   const log = createLogger({ sink: (l) => process.stderr.write(l + '\n') });
   if (o.suite !== undefined) return runSuiteCommand(o, params, log);

@@ -1,6 +1,6 @@
 /** `amadeus train`: pre-trains the LSTM on a trace and saves it (tfjs layers format + meta.json). */
 import { basename } from 'node:path';
-import { helpText, parseOptions } from '../config/options.js';
+import { helpText, parseOptions, warnUnreadEnv } from '../config/options.js';
 import { TRAIN_OPTIONS } from './options/train.js';
 import { selectBackend } from '../forecast/lstm/backend.js';
 import { saveModel } from '../forecast/lstm/io.js';
@@ -47,6 +47,7 @@ export async function runTrain(argv: readonly string[], env: NodeJS.ProcessEnv):
     return 0;
   }
   const opts = parseOptions(TRAIN_OPTIONS, argv, env);
+  warnUnreadEnv('train', TRAIN_OPTIONS, env);
   // Bad input is said at once, as a usage error: not after the backend's start, nor the out
   // directory after the whole training.
   const trace = readTrace(opts.trace);

@@ -3,6 +3,7 @@
  * has a flag (`--refresh-offset 10` or `--refresh-offset=10`) and an environment variable
  * (`AMADEUS_REFRESH_OFFSET`); a flag wins over the environment, the environment over the default.
  */
+import { closest } from './closest.js';
 import { FieldsError, optional, parseFields, text, type FieldSpec, type Parsed, type Schema } from './fields.js';
 
 export interface OptionSpec<T> {
@@ -24,6 +25,31 @@ export function flagOf(key: string): string {
 }
 export function envOf(key: string): string {
   return ENV_PREFIX + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+export interface UnreadVariable {
+  variable: string;
+  /** The option variable it most likely meant, when one is near. */
+  closest: string | null;
+}
+
+/**
+ * The AMADEUS_* variables in `env` that no option reads: a misspelt one (AMADEUS_HEAL_NAMESPACE)
+ * left its option at the default, silently. Only warned of: other tools may share the prefix.
+ */
+export function unreadEnv(options: OptionSchema, env: Readonly<Record<string, string | undefined>>): UnreadVariable[] {
+  const known = new Set(Object.keys(options).map(envOf));
+  return Object.keys(env)
+    .filter((v) => v.startsWith(ENV_PREFIX) && !known.has(v))
+    .sort()
+    .map((variable) => ({ variable, closest: closest(variable, known, Math.max(1, Math.floor((variable.length - ENV_PREFIX.length) / 3))) }));
+}
+
+/** For the commands that log to stderr: one line per unread variable (serve logs them instead). */
+export function warnUnreadEnv(command: string, options: OptionSchema, env: Readonly<Record<string, string | undefined>>): void {
+  for (const u of unreadEnv(options, env)) {
+    process.stderr.write(`amadeus ${command}: warning: ${u.variable} is read by no option of amadeus ${command}, so it is ignored${u.closest ? ` (did you mean ${u.closest}?)` : ''}\n`);
+  }
 }
 
 /** A configuration problem: the CLI prints it and exits with status 2. */
