@@ -728,17 +728,20 @@ export class ScaledObjectRegistry {
     if (entry.removed) return;
     if (history.partial !== undefined) return this.partialRead(entry, history, observed, signals, started);
     // The plan in force until the forecast answers (up to forecastTimeoutMs) is from before this read:
-    // after a failing or overdue spell it may be hours old, and answering it as fresh would drop a
-    // trigger from UNAVAILABLE to less than the load just read. So it is raised to the reactive plan of
-    // that load first (never lowered), as a partial answer raises it. Not on a plan from the minute
-    // before: the forecast follows within seconds.
-    const behind = entry.sourceFailing || this.overdue(entry) || (entry.lastRefreshAt !== null && this.clock() - entry.lastRefreshAt > 2 * MINUTE_MS);
+    // after a failing or overdue spell past --plan-ttl (a `stale-plan`, or UNAVAILABLE) it may be hours
+    // old, and answering it as fresh would drop a trigger from UNAVAILABLE to less than the load just
+    // read. So it is raised to the reactive plan of that load first (never lowered), as a partial
+    // answer raises it. Not on a younger plan: it was answered through the spell already.
+    const behind = entry.lastGoodAt !== null && this.clock() - entry.lastGoodAt > (this.opts.planTtlMs ?? DEFAULT_PLAN_TTL_MS);
     entry.observed = observed;
     entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
     entry.cause = null;
     entry.metadataFault = null;
-    if (behind) this.raisePlan(entry, planOf(config, history, observed, null, signals), 'plan raised by the load read after a failing or late spell, until the forecast answers', started);
+    // The observed load's plan alone (no signals: they read the whole window, and a fault soak's
+    // hundreds of triggers recovering each minute doubled that work until refreshes fell overdue),
+    // logged at debug: the refresh's own line follows within the forecast's deadline.
+    if (behind) this.raisePlan(entry, planOf(config, history, observed, null, NO_SIGNALS), 'plan raised by the load read after a failing or late spell, until the forecast answers', started, 'debug');
 
     let forecast: Forecast | null = null;
     let forecastError: string | null = null;
@@ -841,12 +844,12 @@ export class ScaledObjectRegistry {
     }
   }
 
-  /** The plan in force raised to `seen`'s value and activity where they are higher (never lowered); logged at info when raised. */
-  private raisePlan(entry: Entry, seen: Plan, message: string, started: number): void {
+  /** The plan in force raised to `seen`'s value and activity where they are higher (never lowered); logged when raised. */
+  private raisePlan(entry: Entry, seen: Plan, message: string, started: number, level: 'info' | 'debug' = 'info'): void {
     const previous = entry.plan;
     if (previous === null || !(seen.value > previous.value || (seen.active && !previous.active))) return;
     entry.plan = { ...previous, value: Math.max(seen.value, previous.value), active: seen.active || previous.active };
-    this.log.info(message, {
+    this.log[level](message, {
       scaledObject: entry.objectKey,
       trigger: entry.trigger,
       observed: round(seen.observed),
@@ -1017,6 +1020,8 @@ function notReadyMessage(state: EntryState): string {
 }
 
 /** The plan of one refresh: the observed load, the forecast (if any) and the signals on `history`. */
+const NO_SIGNALS: ReadonlySet<SignalName> = new Set();
+
 function planOf(config: ScalerConfig, history: History, observed: number, forecast: Forecast | null, signals: ReadonlySet<SignalName>): Plan {
   // The noise scale is fitted on the object's own history window, not on the longer one a model may read.
   const noise = config.noiseMargin > 0 || config.surgeNoiseMargin > 0 || signals.size > 0 ? noiseScale(history.requests, config.historyMinutes) : null;
