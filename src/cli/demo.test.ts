@@ -20,3 +20,13 @@ test('--demo turns the healer and replica Leases off unless --heal / --replicas 
   expect(demo(['--no-demo'], { AMADEUS_DEMO: 'true' })).toEqual({ heal: 'auto', replicas: 'auto', off: [] });
   expect(demo([], { AMADEUS_DEMO: 'true' })).toEqual({ heal: 'off', replicas: 'off', off: ['heal', 'replicas'] });
 });
+
+// `--demo --no-replay` still replayed: --demo's object and the triggers without a query were served
+// synthetic load though the user had said no replay.
+test('--no-replay beside --demo or --replay-trace is refused, naming both', () => {
+  expect(() => demo(['--demo', '--no-replay'])).toThrow(/--demo serves from the replay source: it cannot be given with --no-replay/);
+  expect(() => demo(['--demo'], { AMADEUS_REPLAY: 'false' })).toThrow(/--demo .* --no-replay/);
+  expect(() => demo(['--replay-trace', 'x.csv', '--no-replay'])).toThrow(/--replay-trace serves from the replay source/);
+  expect(demo(['--no-replay'])).toEqual({ heal: 'auto', replicas: 'auto', off: [] });
+  expect(demo(['--demo', '--replay'])).toEqual({ heal: 'off', replicas: 'off', off: ['heal', 'replicas'] });
+});

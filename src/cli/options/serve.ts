@@ -78,7 +78,7 @@ export const SERVE_OPTIONS = {
   planTtl: o(number({ min: 1, max: 86400, default: 300 }), 'Seconds the last good plan is served as `last-plan` while the data source fails; then as `stale-plan` until the trigger\'s maxOutageSeconds, then UNAVAILABLE.'),
   metricsAddress: o(hostPort({ minPort: 0, default: '0.0.0.0:9464' }), 'HTTP listen address of /metrics, /healthz and /readyz.'),
   // Opt-in: a trigger without a query scaled a real workload on synthetic load when it was the default.
-  replay: o(boolean({ default: false }), 'Serve triggers whose metadata has no query (nor serverAddress) from the replay source: synthetic load, for demos and tests, never production; without it such a trigger is INVALID_ARGUMENT. --demo and --replay-trace turn it on too.'),
+  replay: o(boolean({ default: false }), 'Serve triggers whose metadata has no query (nor serverAddress) from the replay source: synthetic load, for demos and tests, never production; without it such a trigger is INVALID_ARGUMENT. --demo and --replay-trace turn it on too (refused beside --no-replay).'),
   replayTrace: o(file(), 'Replay source: a trace CSV (timestamp,requests[,observed]), which turns the replay source on; unset → the built-in generator.'),
   replayScenario: o(oneOf(['daily', 'flash-sale'] as const, { default: 'flash-sale' }), 'Replay source: the generator scenario.'),
   replaySpeed: o(number({ min: 0.01, max: 100000, default: 1 }), 'Replay source: virtual minutes per real minute.'),
