@@ -9,8 +9,9 @@
  * Reports: answers out of bounds (not finite, < 0, or > the objects' maxValue), activity lost to an
  * error (IsActive true → false: every object's load is above its activation value throughout),
  * answers below the object's last good plan, UNAVAILABLE answers (objects with a short
- * maxOutageSeconds are meant to reach it), GetMetrics p50/p99 of the healthy objects, and the
- * server's RSS (before the faults, at its peak, at the end).
+ * maxOutageSeconds are meant to reach it), objects of the healthy source whose refresh the server
+ * said was overdue (held up by the faulty source's: never meant to happen), GetMetrics p50/p99 of
+ * the healthy objects, and the server's RSS (before the faults, at its peak, at the end).
  */
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -105,7 +106,15 @@ export async function runFaultSoakBench(o: FaultSoakOptions) {
     },
   }));
 
-  const server = await startServer(o.serveArgs ?? []);
+  // Triggers the server said were overdue (their refresh waited a minute past its time), by the
+  // source they read: a faulty source's own triggers may be; the healthy source's must never be.
+  const overdue = { healthy: new Set<number>(), faulty: new Set<number>() };
+  const onLine = (line: string) => {
+    if (!line.includes('"refresh overdue')) return;
+    const i = Number(/"scaledObject":"[^"]*\/app-(\d+)"/.exec(line)?.[1] ?? NaN);
+    if (Number.isInteger(i)) overdue[isFaulty(i) ? 'faulty' : 'healthy'].add(i);
+  };
+  const server = await startServer(o.serveArgs ?? [], onLine);
   const client = createScalerClient(`127.0.0.1:${server.port}`);
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(server.pid))), 1000);
@@ -211,7 +220,14 @@ export async function runFaultSoakBench(o: FaultSoakOptions) {
       phases: FAULT_PHASES,
       maxValue: MAX_VALUE,
       answers: { getMetrics: stats.getMetrics, isActive: stats.isActive },
-      violations: { outOfBounds: stats.outOfBounds, deactivatedByError: stats.deactivatedByError, belowLastGoodPlan: stats.lowered, unavailableBeforeMaxOutage: stats.unavailable.others },
+      violations: {
+        outOfBounds: stats.outOfBounds,
+        deactivatedByError: stats.deactivatedByError,
+        belowLastGoodPlan: stats.lowered,
+        unavailableBeforeMaxOutage: stats.unavailable.others,
+        healthyObjectsOverdue: overdue.healthy.size,
+      },
+      faultyObjectsOverdue: overdue.faulty.size,
       unavailableAfterMaxOutage: stats.unavailable.shortOutageObjects,
       otherErrors: stats.otherErrors,
       examples,

@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { createScalerClient, type ScalerClient } from '../scaler/client.js';
@@ -64,7 +65,8 @@ function refOf(i: number): ScaledObjectRef {
   return { name: `app-${i}`, namespace: `bench-${i % 20}`, scalerMetadata: { scalerAddress: 'amadeus:6000', targetValue: '20', headroom: '0.1', replayScale: String(1 + (i % 7) / 10) } };
 }
 
-export async function startServer(extraArgs: string[] = []): Promise<{ port: number; pid: number; metricsPort: number; stop: () => Promise<void> }> {
+/** `onLine`: each line the server writes (its JSON log), for a benchmark that counts what it says. */
+export async function startServer(extraArgs: string[] = [], onLine?: (line: string) => void): Promise<{ port: number; pid: number; metricsPort: number; stop: () => Promise<void> }> {
   // BENCH_NODE_ARGS: Node flags for the server (e.g. --cpu-prof, which NODE_OPTIONS may not carry).
   const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), CLI, 'serve', '--address', '127.0.0.1:0', '--metrics-address', '127.0.0.1:0', '--refresh-log-level', 'debug', '--max-objects', '100000', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -77,7 +79,8 @@ export async function startServer(extraArgs: string[] = []): Promise<{ port: num
   const [port, metricsPort] = await readPorts(child, [/"msg":"gRPC server listening".*?"port":(\d+)/, /"msg":"metrics listening".*?"port":(\d+)/], 'amadeus serve');
   // BENCH_SERVER_LOG=FILE keeps the server's output (its logs, or --trace-gc lines) for diagnosis.
   if (process.env.BENCH_SERVER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVER_LOG, { flags: 'a' }));
-  else child.stdout!.resume();
+  if (onLine) createInterface({ input: child.stdout! }).on('line', onLine);
+  if (!process.env.BENCH_SERVER_LOG && !onLine) child.stdout!.resume();
   return {
     port,
     metricsPort,

@@ -301,6 +301,31 @@ describe('triggers whose sources hang cannot starve the others, and a refresh st
     await waitFor(() => h!.registry.stageOf(h!.registry.get('shop', 'web')!).stage === 'serving', 20_000, 'fresh again');
     expect(await poll(ok)).toEqual({ value: 20, int: 20, active: true });
   }, 60_000);
+
+  // The fault soak (2026-12-08): in the first minute of a Prometheus hanging for half of 1,000
+  // triggers, its triggers — none yet known to hang — took the slots in turn, each until it gave
+  // its slot on, and 191 triggers of the healthy Prometheus waited past a minute (overdue).
+  test("a Prometheus that starts hanging for many triggers at once does not hold up another Prometheus's triggers", async () => {
+    const other = await startFaultPrometheus(() => ({ kind: 'healthy', value: 10 }));
+    try {
+      // Two slots; a read still running after 1 s gives its slot on (8 such at most).
+      await start({ refreshConcurrency: 2, slowRefreshMs: 1000 });
+      const bad = Array.from({ length: 16 }, (_, i) => triggerRef(`bad${i}`, { serverAddress: prom.url, query: `bad${i}`, timeoutSeconds: '8' }));
+      const good = Array.from({ length: 3 }, (_, i) => triggerRef(`good${i}`, { serverAddress: other.url, query: `good${i}` }));
+      for (const r of [...bad, ...good]) await planned(r);
+      prom.behaviour = () => ({ kind: 'hang' });
+      const before = good.map((r) => h!.reads.get(r.scalerMetadata.query!) ?? 0);
+      // A minute of the sources per second: five minutes. Behind the hanging ones, which take the
+      // two slots a second at a time, the healthy server's triggers would wait about 16 / 2 s.
+      await new Promise((res) => setTimeout(res, 5000));
+      good.forEach((r, i) => expect((h!.reads.get(r.scalerMetadata.query!) ?? 0) - before[i]!).toBeGreaterThanOrEqual(3));
+      for (const r of good) expect(h!.registry.servedStates().find((s) => s.name === r.name)).toMatchObject({ stage: 'serving', planned: 20 });
+    } finally {
+      await h?.stop();
+      h = undefined;
+      await other.close();
+    }
+  }, 60_000);
 });
 
 describe('defect 5: the size of an answer is bounded', () => {

@@ -257,6 +257,8 @@ export class ScaledObjectRegistry {
   private detached = 0;
   /** Queued triggers whose last read hung (they wait for the detached room, not a slot). */
   private queuedSlow = 0;
+  /** Slots held now, by source (its description: one Prometheus server, one replay feed). */
+  private readonly slotsBySource = new Map<string, number>();
   private pumpScheduled = false;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
@@ -581,12 +583,24 @@ export class ScaledObjectRegistry {
     // They may not fill that room: a slot's worth of it stays for the refreshes in the slots to hand
     // theirs on (a read that starts hanging now), or the slots would stay held and starve the rest.
     const slowRoom = maxDetached - this.opts.refreshConcurrency;
+    // The slots are shared out between the sources with refreshes waiting or running: a source
+    // takes more than its share only when no other source's trigger waits. A Prometheus that starts
+    // hanging for hundreds of triggers at once (none yet known to hang) would otherwise have them
+    // take every slot in turn, each until it is handed on, while the triggers of the working
+    // Prometheus beside it wait minutes behind them (the fault soak of 2026-12-08).
+    const share = this.slotShare();
+    this.startQueued(slowMs, maxDetached, slowRoom, share);
+    if (this.running < this.opts.refreshConcurrency) this.startQueued(slowMs, maxDetached, slowRoom, Infinity);
+  }
+
+  /** One pass of pump() over the queue; a trigger takes a slot only while its source holds fewer than `share`. */
+  private startQueued(slowMs: number, maxDetached: number, slowRoom: number, share: number): void {
     for (let i = 0; i < this.queue.length; ) {
       const slotFree = this.running < this.opts.refreshConcurrency;
       // Nothing more can start: no slot, and no hanging trigger waits for the detached room (or it is full).
       if (!slotFree && (this.queuedSlow === 0 || this.detached >= slowRoom)) break;
       const entry = this.queue[i]!;
-      const room = entry.slowLast ? this.detached < slowRoom : this.running < this.opts.refreshConcurrency;
+      const room = entry.slowLast ? this.detached < slowRoom : slotFree && (this.slotsBySource.get(entry.source.description) ?? 0) < share;
       if (!entry.removed && !room) {
         i++;
         continue;
@@ -596,6 +610,14 @@ export class ScaledObjectRegistry {
       entry.queued = false;
       if (!entry.removed) this.start(entry, slowMs, maxDetached, entry.slowLast);
     }
+  }
+
+  /** The slots each source may hold while another waits: an equal part for every source with a trigger waiting for, or holding, a slot. */
+  private slotShare(): number {
+    const sources = new Set<string>();
+    for (const [source, held] of this.slotsBySource) if (held > 0) sources.add(source);
+    for (const entry of this.queue) if (!entry.slowLast && !entry.removed) sources.add(entry.source.description);
+    return Math.max(1, Math.floor(this.opts.refreshConcurrency / Math.max(1, sources.size)));
   }
 
   /** Starts a refresh in a slot (handed on once it runs past slowMs), or among the detached ones from the start (`detachedFromStart`). */
@@ -609,12 +631,20 @@ export class ScaledObjectRegistry {
     const started = performance.now();
     let holding = !detachedFromStart;
     let detached = detachedFromStart;
+    // The source as it was when the slot was taken: a metadata change may replace entry.source meanwhile.
+    const source = entry.source.description;
     if (detachedFromStart) this.detached++;
-    else this.running++;
+    else {
+      this.running++;
+      this.slotsBySource.set(source, (this.slotsBySource.get(source) ?? 0) + 1);
+    }
     const release = () => {
       if (!holding) return;
       holding = false;
       this.running--;
+      const held = (this.slotsBySource.get(source) ?? 1) - 1;
+      if (held > 0) this.slotsBySource.set(source, held);
+      else this.slotsBySource.delete(source);
       this.schedulePump();
     };
     // A refresh waiting on a slow source (until its deadline) hands its slot on: the queue moves.
