@@ -945,7 +945,12 @@ describe('ScaledObjectRegistry', () => {
 // failure, and then waited for its forecast (up to forecastTimeoutMs; the first after an outage is
 // the slow one, the gate replaying the minutes missed) while served() answered the pre-outage plan as
 // fresh: KEDA went from UNAVAILABLE straight to a value below the load just read, and inactive.
-test('after an outage, while the first forecast runs, the answer is at least the reactive plan of the load just read, and active where it is', async () => {
+// The raise first applied only after a spell past --plan-ttl (300 s), so a trigger whose own
+// maxOutageSeconds is shorter (120 s: UNAVAILABLE from then on) missed it.
+test.each([
+  ['past the default maxOutage (600 s)', {}, 601_000],
+  ["past the trigger's maxOutageSeconds (120 s), shorter than --plan-ttl", { maxOutageSeconds: '120' }, 121_000],
+])('after an outage %s, while the first forecast runs, the answer is at least the reactive plan of the load just read, and active where it is', async (_what, meta, outage) => {
   let now = 1_000_000;
   let hold: Promise<void> | null = null;
   const { registry, sources, forecaster: f } = setup({ clock: () => now, maxOutageMs: 600_000, idleTimeoutMs: 600_000 }, { value: 4 });
@@ -955,12 +960,12 @@ test('after an outage, while the first forecast runs, the answer is at least the
     return inner(req);
   };
   try {
-    const state = registry.touch(ref('a', { targetValue: '5', activationValue: '15' }));
+    const state = registry.touch(ref('a', { targetValue: '5', activationValue: '15', ...meta }));
     await waitFor(() => state.plan !== null, 2000, 'first plan');
     expect(registry.served(state)).toMatchObject({ value: 8, active: false, reason: 'forecast' });
     sources[0]!.failWith = new Error('connection refused');
     await waitFor(() => state.sourceFailing, 2000, 'failure noticed');
-    now += 601_000;
+    now += outage;
     expect(() => registry.served(state)).toThrow(OutageError);
     // Back, with ten times the load; the forecaster is slow.
     let release!: () => void;

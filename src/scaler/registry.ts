@@ -758,11 +758,13 @@ export class ScaledObjectRegistry {
     if (entry.removed) return;
     if (history.partial !== undefined) return this.partialRead(entry, history, observed, signals, started);
     // The plan in force until the forecast answers (up to forecastTimeoutMs) is from before this read:
-    // after a failing or overdue spell past --plan-ttl (a `stale-plan`, or UNAVAILABLE) it may be hours
-    // old, and answering it as fresh would drop a trigger from UNAVAILABLE to less than the load just
-    // read. So it is raised to the reactive plan of that load first (never lowered), as a partial
-    // answer raises it. Not on a younger plan: it was answered through the spell already.
-    const behind = entry.lastGoodAt !== null && this.clock() - entry.lastGoodAt > (this.opts.planTtlMs ?? DEFAULT_PLAN_TTL_MS);
+    // after a failing or overdue spell past --plan-ttl or the trigger's maxOutageSeconds (a
+    // `stale-plan`, or UNAVAILABLE) it may be hours old, and answering it as fresh would drop a
+    // trigger from UNAVAILABLE to less than the load just read. So it is raised to the reactive plan
+    // of that load first (never lowered), as a partial answer raises it. Not on a younger plan: it
+    // was answered through the spell already.
+    const spell = Math.min(this.opts.planTtlMs ?? DEFAULT_PLAN_TTL_MS, this.maxOutageMs(config));
+    const behind = entry.lastGoodAt !== null && this.clock() - entry.lastGoodAt > spell;
     entry.observed = observed;
     entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
