@@ -79,8 +79,9 @@ describe('a worker that misbehaves (a stand-in worker: no model, it doubles its 
   let sent: number;
   const call = (key: string) => pool.run(key, shape, () => (key === 'm' || key === 'fail-once' ? sent++ : 0, [new Float32Array(1)]), Float32Array.from([1, 2]), 1);
 
+  const QUARANTINE_MS = 3000;
   beforeEach(() => {
-    pool = new InferencePool({ workerUrl: STAND_IN, callTimeoutMs: TIMEOUT_MS });
+    pool = new InferencePool({ workerUrl: STAND_IN, callTimeoutMs: TIMEOUT_MS, quarantineMs: QUARANTINE_MS });
     sent = 0;
   });
   afterEach(() => pool.close());
@@ -96,6 +97,32 @@ describe('a worker that misbehaves (a stand-in worker: no model, it doubles its 
     expect(Array.from(await call('m'))).toEqual([2, 4]);
     expect(pool.started).toBe(2);
     expect(sent).toBe(2); // the new worker had to be sent the model
+  });
+
+  // A model that hangs the worker took every call in flight down with it at each of its refreshes,
+  // 20 s each time, minute after minute.
+  test('the model that left the worker stuck is quarantined: its calls fail at once, the others run; after the quarantine it is tried again, for twice as long after a second strike', async () => {
+    await expect(call('hang')).rejects.toThrow(/stuck/);
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    await expect(call('hang')).rejects.toThrow(/^model hang quarantined for [1-3]s more: it left the inference worker stuck \(1 time\)$/);
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    expect(pool.started).toBe(2); // the quarantined call never reached a worker
+    await new Promise((res) => setTimeout(res, QUARANTINE_MS + 100));
+    await expect(call('hang')).rejects.toThrow(/stuck/);
+    expect(pool.started).toBe(2);
+    expect(Array.from(await call('m'))).toEqual([2, 4]);
+    await expect(call('hang')).rejects.toThrow(/quarantined for [4-6]s more: it left the inference worker stuck \(2 times\)/);
+    expect(pool.started).toBe(3);
+  }, 20_000);
+
+  // A worker that hangs on every call: each 20 s stall held every refresh's forecast in flight.
+  test('after a worker was stuck, its successor takes one call at a time until it answers; then calls run together again', async () => {
+    await expect(call('hang')).rejects.toThrow(/stuck/);
+    const first = call('m');
+    await expect(call('m')).rejects.toThrow('inference worker restarted after it was stuck or crashed: one call at a time until it answers');
+    expect(Array.from(await first)).toEqual([2, 4]);
+    const both = await Promise.all([call('m'), call('m')]);
+    expect(both.map((o) => Array.from(o))).toEqual([[2, 4], [2, 4]]);
   });
 
   test('a call the worker leaves unanswered while it answers others fails alone; the worker is kept', async () => {

@@ -9,6 +9,16 @@
  * terminated, every call in flight fails, and the next call starts a new worker, which is sent its
  * models again. A crashed or exited worker is handled the same way. A worker that is merely busy
  * (answering calls, just not this one yet) is left alone.
+ *
+ * Two guards keep one bad model or a broken worker from costing every forecast a full deadline,
+ * over and over (each stall holds every call in flight, and the refreshes waiting on them, up to
+ * 20 s; with a worker that hangs on every call, only as many refreshes as the registry lets run at
+ * once — 40 at its defaults — would end per 20 s, of 1,000 due a minute):
+ * - the model whose call found the worker stuck is quarantined: its calls fail at once (its gate
+ *   answers a baseline) for a minute, doubling with each strike up to an hour; a call of it that
+ *   answers clears its strikes;
+ * - after a worker was stuck or crashed, its successor takes one call at a time until it answers:
+ *   the others fail at once instead of waiting behind a call that may never end.
  */
 import { Worker } from 'node:worker_threads';
 import { DeadlineError } from '../../deadline/deadline.js';
@@ -25,12 +35,18 @@ export const DEFAULT_INFERENCE_WORKER_URL = new URL('./inference-worker.js', imp
  * registry's forecast deadline (30 s), so the gate's baseline answers before the refresh gives up.
  */
 export const DEFAULT_INFERENCE_TIMEOUT_MS = 20_000;
+/** A model's first quarantine after it left the worker stuck (ms); each further strike doubles it. */
+export const DEFAULT_QUARANTINE_MS = 60_000;
+/** The longest quarantine (ms). */
+export const MAX_QUARANTINE_MS = 3_600_000;
 
 export interface InferencePoolOptions {
   workerUrl?: URL;
   backend?: BackendChoice;
   /** Deadline of one call (ms); default DEFAULT_INFERENCE_TIMEOUT_MS. */
   callTimeoutMs?: number;
+  /** A model's first quarantine (ms); default DEFAULT_QUARANTINE_MS, doubling per strike up to MAX_QUARANTINE_MS. */
+  quarantineMs?: number;
 }
 
 interface Pending {
@@ -55,9 +71,15 @@ export class InferencePool {
   private nextId = 1;
   private closed = false;
   private readonly timeoutMs: number;
+  private readonly quarantineMs: number;
+  /** Models that left a worker stuck: strikes, and until when (performance.now()) their calls fail at once. */
+  private readonly quarantined = new Map<string, { strikes: number; until: number }>();
+  /** The current worker follows one that was stuck or crashed and has not answered yet: one call at a time. */
+  private probation = false;
 
   constructor(private readonly opts: InferencePoolOptions = {}) {
     this.timeoutMs = opts.callTimeoutMs ?? DEFAULT_INFERENCE_TIMEOUT_MS;
+    this.quarantineMs = opts.quarantineMs ?? DEFAULT_QUARANTINE_MS;
     if (!(this.timeoutMs > 0)) throw new RangeError(`the inference call timeout must be > 0 ms, got ${this.timeoutMs}`);
   }
 
@@ -69,6 +91,14 @@ export class InferencePool {
   run(key: string, shape: ModelShape, weights: () => Float32Array[], x: Float32Array, rows: number): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
     if (rows === 0) return Promise.resolve(new Float32Array(0));
+    const q = this.quarantined.get(key);
+    const now = performance.now();
+    if (q && now < q.until) {
+      return Promise.reject(new Error(`model ${key} quarantined for ${Math.ceil((q.until - now) / 1000)}s more: it left the inference worker stuck (${q.strikes} time${q.strikes === 1 ? '' : 's'})`));
+    }
+    if (this.probation && this.pending.size > 0) {
+      return Promise.reject(new Error('inference worker restarted after it was stuck or crashed: one call at a time until it answers'));
+    }
     let worker: Worker;
     try {
       worker = this.ensureWorker();
@@ -96,6 +126,7 @@ export class InferencePool {
     // A load still in flight must not mark it held once the worker has dropped it.
     for (const p of this.pending.values()) if (p.key === key) p.weights = false;
     this.loaded.delete(key);
+    this.quarantined.delete(key);
     this.worker?.postMessage({ drop: key });
   }
 
@@ -123,13 +154,19 @@ export class InferencePool {
     const stuck = this.worker === worker && this.answers === p.answersAtSend;
     const err = new DeadlineError(this.timeoutMs, stuck ? 'inference worker stuck, restarted' : 'inference call');
     p.reject(err);
-    if (stuck) this.discard(worker, err);
+    if (stuck) {
+      const strikes = (this.quarantined.get(p.key)?.strikes ?? 0) + 1;
+      const ms = Math.min(this.quarantineMs * 2 ** (strikes - 1), MAX_QUARANTINE_MS);
+      this.quarantined.set(p.key, { strikes, until: performance.now() + ms });
+      this.discard(worker, err);
+    }
   }
 
   /** Stops using `w` (crashed, exited or stuck): every call in flight fails; the next call starts a new worker. */
   private discard(w: Worker, err: Error): void {
     if (this.worker !== w) return; // already replaced: its calls were failed then
     this.worker = null;
+    this.probation = true;
     retireWorker(w);
     this.failAll(err);
   }
@@ -148,6 +185,7 @@ export class InferencePool {
     w.on('message', (msg: { id: number; out?: Float32Array; error?: string }) => {
       if (this.worker !== w) return;
       this.answers++;
+      this.probation = false;
       const p = this.settle(msg.id);
       if (!p) return; // past its deadline: already failed
       if (msg.error !== undefined) {
@@ -156,6 +194,7 @@ export class InferencePool {
       }
       // Held only once the worker says so: a model whose weights failed to load is sent again.
       if (p.weights) this.loaded.add(p.key);
+      this.quarantined.delete(p.key);
       p.resolve(msg.out!);
     });
     w.on('error', (err) => this.discard(w, err));
