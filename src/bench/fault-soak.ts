@@ -108,6 +108,8 @@ export async function runFaultSoakBench(o: FaultSoakOptions) {
 
   // Triggers the server said were overdue (their refresh waited a minute past its time), by the
   // source they read: a faulty source's own triggers may be; the healthy source's must never be.
+  // Said once as a trigger's answer turns to last-plan for it, when a poll or scrape asks: each
+  // object is polled every 10 s or so, far within the 5 minutes before a plan is stale.
   const overdue = { healthy: new Set<number>(), faulty: new Set<number>() };
   const onLine = (line: string) => {
     if (!line.includes('"refresh overdue')) return;

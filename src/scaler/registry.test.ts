@@ -2,7 +2,7 @@ import type { PlanSnapshot } from '../notify/scale-notice.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import type { History } from '../series/history.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
-import { fakeForecaster, fakeSource, manualClock, waitFor, type FakeSource, type ManualClock } from '../test-support/fakes.js';
+import { FAKE_SOURCE_SPEED, fakeForecaster, fakeSource, manualClock, waitFor, type FakeSource, type ManualClock } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
 import { CapacityError, NotReadyError, OutageError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
 
@@ -982,3 +982,39 @@ test.each([
     registry.close();
   }
 });
+
+// Review 9: with the raise keyed on age alone, a healthy trigger with maxOutageSeconds 60 whose
+// refresh ran a little later than the last (a slower read, a later place in the queue) took the raise
+// — an extra plan, and an answer raised before its forecast — though no read had failed.
+test.each([
+  ['the defaults', {}],
+  ['maxOutageSeconds 60', { maxOutageSeconds: '60' }],
+])('a trigger whose reads never fail is never raised before its forecast (%s)', async (_what, meta) => {
+  const lines: Record<string, unknown>[] = [];
+  const t0 = Date.now();
+  const registry = new ScaledObjectRegistry({
+    // The registry's clock as fast as the fake source's: refreshes a minute apart on both.
+    clock: () => t0 + (Date.now() - t0) * FAKE_SOURCE_SPEED,
+    parseMetadata: createMetadataParser(),
+    sourceFor: () => {
+      const src = fakeSource(10);
+      // Rising 10 a minute: each read's reactive plan is above the plan in force.
+      src.byMinute = (m) => 10 * ((m / MINUTE_MS) % 100_000);
+      return src;
+    },
+    // Half the load: the forecast's plan is below the reactive one, so a raise would show.
+    forecasterFor: () => fakeForecaster('holt-winters', 0.5),
+    idleTimeoutMs: 600_000,
+    maxObjects: 10,
+    refreshConcurrency: 2,
+    logger: createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }),
+  });
+  try {
+    registry.touch({ namespace: 'ns', name: 'a', metadata: { targetValue: '5', signals: 'none', noiseMargin: '0', surgeNoiseMargin: '0', ...meta } });
+    await waitFor(() => lines.filter((l) => l.msg === 'refresh').length >= 40, 20_000, '40 refreshes');
+    expect(lines.filter((l) => l.msg === 'refresh degraded')).toEqual([]);
+    expect(lines.filter((l) => String(l.msg).startsWith('plan raised'))).toEqual([]);
+  } finally {
+    registry.close();
+  }
+}, 30_000);

@@ -94,7 +94,8 @@ export interface RegistryOptions {
   maxOutageMs?: number;
   /**
    * A refresh still running after this long (ms) frees its concurrency slot, up to
-   * 4 × refreshConcurrency such at once, and goes on to its deadline. Default 2 s.
+   * 4 × refreshConcurrency such at once (5 × for slots a source holds beyond its share), and goes on
+   * to its deadline. Default 2 s.
    */
   slowRefreshMs?: number;
   /**
@@ -215,6 +216,8 @@ interface Entry extends EntryState {
   /** The forecaster's call in flight (settling, never rejecting), kept past its deadline until it settles. */
   forecasting: Promise<void> | null;
   queued: boolean;
+  /** Its place in the queue (first come, first served across the sources' queues). */
+  queuedSeq: number;
   refreshing: boolean;
   removed: boolean;
   /** The stage last logged, so each change is logged once. */
@@ -251,14 +254,22 @@ export class ScaledObjectRegistry {
   private readonly entries = new Map<string, Entry>();
   /** The triggers of each ScaledObject (namespace/name). */
   private readonly objects = new Map<string, Set<Entry>>();
-  private readonly queue: Entry[] = [];
+  /**
+   * Triggers waiting for a slot, one queue per source (its description: one Prometheus server as its
+   * address is written, one replay feed), so the next for a slot is found among the sources, not by
+   * walking every trigger waiting behind a source at its share.
+   */
+  private readonly waiting = new Map<string, Entry[]>();
+  /** Triggers whose last read hung, waiting for the detached room (never a slot). */
+  private readonly waitingSlow: Entry[] = [];
+  private queuedSeq = 0;
   private running = 0;
   /** Slow refreshes that gave their slot back and go on to their deadline. */
   private detached = 0;
-  /** Queued triggers whose last read hung (they wait for the detached room, not a slot). */
-  private queuedSlow = 0;
   /** Slots held now, by source (its description: one Prometheus server, one replay feed). */
   private readonly slotsBySource = new Map<string, number>();
+  /** Triggers registered, by source: each source's share of the slots is an equal part among these. */
+  private readonly triggersBySource = new Map<string, number>();
   private pumpScheduled = false;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
@@ -355,11 +366,14 @@ export class ScaledObjectRegistry {
       slowLast: false,
       forecasting: null,
       queued: false,
+      queuedSeq: 0,
       refreshing: false,
       removed: false,
       loggedStage: 'not-ready',
     };
     this.entries.set(key, entry);
+    const described = entry.source.description;
+    this.triggersBySource.set(described, (this.triggersBySource.get(described) ?? 0) + 1);
     let siblings = this.objects.get(objectKey);
     if (!siblings) this.objects.set(objectKey, (siblings = new Set()));
     const others = [...siblings];
@@ -515,8 +529,8 @@ export class ScaledObjectRegistry {
     this.closed = true;
     clearInterval(this.sweeper);
     for (const entry of this.entries.values()) this.remove(entry, 'shutdown');
-    this.queue.length = 0;
-    this.queuedSlow = 0;
+    this.waiting.clear();
+    this.waitingSlow.length = 0;
   }
 
   private maxOutageMs(config: ScalerConfig): number {
@@ -552,8 +566,14 @@ export class ScaledObjectRegistry {
     if (entry.refreshing) return;
     entry.queued = true;
     if (entry.dueAt === null) entry.dueAt = { at: this.clock(), source: entry.source.now() };
-    this.queue.push(entry);
-    if (entry.slowLast) this.queuedSlow++;
+    entry.queuedSeq = this.queuedSeq++;
+    if (entry.slowLast) this.waitingSlow.push(entry);
+    else {
+      const source = entry.source.description;
+      const queue = this.waiting.get(source);
+      if (queue) queue.push(entry);
+      else this.waiting.set(source, [entry]);
+    }
     // Deferred: touch() runs inside an RPC handler, which must never do a refresh's work.
     this.schedulePump();
   }
@@ -583,41 +603,52 @@ export class ScaledObjectRegistry {
     // They may not fill that room: a slot's worth of it stays for the refreshes in the slots to hand
     // theirs on (a read that starts hanging now), or the slots would stay held and starve the rest.
     const slowRoom = maxDetached - this.opts.refreshConcurrency;
-    // The slots are shared out between the sources with refreshes waiting or running: a source
-    // takes more than its share only when no other source's trigger waits. A Prometheus that starts
-    // hanging for hundreds of triggers at once (none yet known to hang) would otherwise have them
-    // take every slot in turn, each until it is handed on, while the triggers of the working
-    // Prometheus beside it wait minutes behind them (the fault soak of 2026-12-08).
-    const share = this.slotShare();
-    this.startQueued(slowMs, maxDetached, slowRoom, share);
-    if (this.running < this.opts.refreshConcurrency) this.startQueued(slowMs, maxDetached, slowRoom, Infinity);
-  }
-
-  /** One pass of pump() over the queue; a trigger takes a slot only while its source holds fewer than `share`. */
-  private startQueued(slowMs: number, maxDetached: number, slowRoom: number, share: number): void {
-    for (let i = 0; i < this.queue.length; ) {
-      const slotFree = this.running < this.opts.refreshConcurrency;
-      // Nothing more can start: no slot, and no hanging trigger waits for the detached room (or it is full).
-      if (!slotFree && (this.queuedSlow === 0 || this.detached >= slowRoom)) break;
-      const entry = this.queue[i]!;
-      const room = entry.slowLast ? this.detached < slowRoom : slotFree && (this.slotsBySource.get(entry.source.description) ?? 0) < share;
-      if (!entry.removed && !room) {
-        i++;
-        continue;
-      }
-      this.queue.splice(i, 1);
-      if (entry.slowLast) this.queuedSlow--;
+    // The slots are shared out between the sources the triggers read: a source takes more than its
+    // share only when no other source's trigger waits and while the detached room has space, so
+    // what it takes beyond its share can be handed on if it turns slow (see detach in start). A
+    // Prometheus that starts hanging for hundreds of triggers at once (none yet known to hang)
+    // would otherwise have them take every slot in turn, each until it is handed on, and keep them
+    // to their deadlines once the room is full, while the triggers of the working Prometheus
+    // beside it wait minutes behind them (the fault soak of 2026-12-08).
+    while (this.waitingSlow.length > 0 && (this.waitingSlow[0]!.removed || this.detached < slowRoom)) {
+      const entry = this.waitingSlow.shift()!;
       entry.queued = false;
-      if (!entry.removed) this.start(entry, slowMs, maxDetached, entry.slowLast);
+      if (!entry.removed) this.start(entry, slowMs, maxDetached, true);
+    }
+    const share = this.slotShare();
+    while (this.running < this.opts.refreshConcurrency) {
+      const entry = this.nextForSlot(share) ?? (this.detached < maxDetached ? this.nextForSlot(Infinity) : null);
+      if (!entry) break;
+      entry.queued = false;
+      this.start(entry, slowMs, maxDetached, false);
     }
   }
 
-  /** The slots each source may hold while another waits: an equal part for every source with a trigger waiting for, or holding, a slot. */
+  /**
+   * Takes the trigger that has waited longest among the sources holding fewer than `cap` slots (its
+   * queue's first: each source's queue is in arrival order), or null. Forgotten triggers at the
+   * head of a queue are dropped on the way.
+   */
+  private nextForSlot(cap: number): Entry | null {
+    let best: { source: string; queue: Entry[] } | null = null;
+    for (const [source, queue] of this.waiting) {
+      while (queue.length > 0 && queue[0]!.removed) queue.shift()!.queued = false;
+      if (queue.length === 0) {
+        this.waiting.delete(source);
+        continue;
+      }
+      if ((this.slotsBySource.get(source) ?? 0) >= cap) continue;
+      if (!best || queue[0]!.queuedSeq < best.queue[0]!.queuedSeq) best = { source, queue };
+    }
+    if (!best) return null;
+    const entry = best.queue.shift()!;
+    if (best.queue.length === 0) this.waiting.delete(best.source);
+    return entry;
+  }
+
+  /** The slots each source may hold while another's trigger waits: an equal part for every source the triggers read. */
   private slotShare(): number {
-    const sources = new Set<string>();
-    for (const [source, held] of this.slotsBySource) if (held > 0) sources.add(source);
-    for (const entry of this.queue) if (!entry.slowLast && !entry.removed) sources.add(entry.source.description);
-    return Math.max(1, Math.floor(this.opts.refreshConcurrency / Math.max(1, sources.size)));
+    return Math.max(1, Math.floor(this.opts.refreshConcurrency / Math.max(1, this.triggersBySource.size)));
   }
 
   /** Starts a refresh in a slot (handed on once it runs past slowMs), or among the detached ones from the start (`detachedFromStart`). */
@@ -631,7 +662,6 @@ export class ScaledObjectRegistry {
     const started = performance.now();
     let holding = !detachedFromStart;
     let detached = detachedFromStart;
-    // The source as it was when the slot was taken: a metadata change may replace entry.source meanwhile.
     const source = entry.source.description;
     if (detachedFromStart) this.detached++;
     else {
@@ -648,9 +678,13 @@ export class ScaledObjectRegistry {
       this.schedulePump();
     };
     // A refresh waiting on a slow source (until its deadline) hands its slot on: the queue moves.
-    // While as many as may be are detached already, it asks again every slowMs.
+    // While as many as may be are detached already, it asks again every slowMs — unless its source
+    // holds more than its share (taken while no other source's trigger waited, the room then not
+    // full): then it may go beyond the room, by at most a slot's worth, or the other sources'
+    // triggers would wait out its deadline.
     const detach = () => {
-      if (this.detached >= maxDetached) {
+      const overShare = (this.slotsBySource.get(source) ?? 0) > this.slotShare();
+      if (this.detached >= maxDetached && !(overShare && this.detached < maxDetached + this.opts.refreshConcurrency)) {
         slow = setTimeout(detach, slowMs);
         slow.unref();
         return;
@@ -762,9 +796,12 @@ export class ScaledObjectRegistry {
     // `stale-plan`, or UNAVAILABLE) it may be hours old, and answering it as fresh would drop a
     // trigger from UNAVAILABLE to less than the load just read. So it is raised to the reactive plan
     // of that load first (never lowered), as a partial answer raises it. Not on a younger plan: it
-    // was answered through the spell already.
+    // was answered through the spell already. Only after a failing read or a refresh that started
+    // overdue: a healthy trigger whose refresh merely ran later than the last (a short
+    // maxOutageSeconds, a later place in the queue) has no such spell behind it.
     const spell = Math.min(this.opts.planTtlMs ?? DEFAULT_PLAN_TTL_MS, this.maxOutageMs(config));
-    const behind = entry.lastGoodAt !== null && this.clock() - entry.lastGoodAt > spell;
+    const late = entry.sourceFailing || entry.dueAt !== null;
+    const behind = late && entry.lastGoodAt !== null && this.clock() - entry.lastGoodAt > spell;
     entry.observed = observed;
     entry.lastGoodAt = this.clock();
     entry.sourceFailing = false;
@@ -993,6 +1030,10 @@ export class ScaledObjectRegistry {
     entry.forecaster?.close?.();
     entry.listeners.clear();
     this.entries.delete(entry.key);
+    const described = entry.source.description;
+    const triggers = (this.triggersBySource.get(described) ?? 1) - 1;
+    if (triggers > 0) this.triggersBySource.set(described, triggers);
+    else this.triggersBySource.delete(described);
     const siblings = this.objects.get(entry.objectKey);
     siblings?.delete(entry);
     if (!siblings || siblings.size === 0) {
