@@ -87,6 +87,32 @@ test('a replica that missed minutes replays them from the window it reads, and a
   expect(b.lastOrigin).toBe(T0 + 299 * MIN);
 });
 
+test('a forecaster seeded from another of the same series (a new trigger after a metadata edit) answers as it does from its first call; a stepped one refuses a seed', async () => {
+  const a = replica(null, true);
+  for (let m = 200; m < 260; m++) await ask(a, m);
+  const seed = a.exportSeed()!;
+  expect(seed.origin).toBe(T0 + 259 * MIN);
+  const b = replica(null, true);
+  const control = replica(null, true);
+  b.importSeed(seed);
+  expect(b.lastOrigin).toBe(seed.origin);
+  let differed = 0;
+  for (let m = 260; m < 300; m++) {
+    const x = await ask(a, m);
+    if (m < 263) continue; // made three minutes after the seed was taken: it replays them
+    expect(answer(await ask(b, m))).toEqual(answer(x));
+    if (JSON.stringify(answer(await ask(control, m))) !== JSON.stringify(answer(x))) differed++;
+  }
+  expect(differed).toBeGreaterThan(5); // from nothing it would have answered otherwise
+  expect(b.exportSeed()).toEqual(a.exportSeed());
+  expect(() => b.importSeed(seed)).toThrow(/stepped already/);
+  // A state that does not fit changes nothing.
+  const c = replica(null, true);
+  expect(() => c.importSeed({ origin: seed.origin, state: { kind: 'something else' } })).toThrow();
+  expect(() => c.importSeed({ origin: seed.origin + 1, state: seed.state })).toThrow(/whole minute/);
+  expect(c.lastOrigin).toBeNull();
+});
+
 test('a follower whose state diverged (a late sample it saw differently) is brought back at the next snapshot', async () => {
   const store = fileStateStore(dir);
   const counts: Record<string, number> = {};

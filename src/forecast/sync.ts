@@ -26,7 +26,7 @@ import { digestOf, SHARED_VOLUME_TIMEOUT_MS } from '../replicas/shared-dir.js';
 import { VersionCursor } from '../replicas/version-cursor.js';
 import { forecastOrigin } from './gate.js';
 import { sharedVolume, VolumeBusyError, type VolumeGate } from './volume-ops.js';
-import type { ForecastRequest, Forecaster, StatefulForecaster } from './types.js';
+import type { ForecastRequest, Forecaster, ForecasterSeed, SeedableForecaster, StatefulForecaster } from './types.js';
 
 export const SYNC_DEFAULTS = {
   /** Minutes between two published snapshots of a workload's state. */
@@ -67,7 +67,7 @@ export interface SyncOptions {
   onSnapshot?: (action: 'published' | 'matched' | 'adopted') => void;
 }
 
-export type SyncedForecaster = Forecaster & { settled(): Promise<void>; close(): void; readonly lastOrigin: number | null };
+export type SyncedForecaster = Forecaster & SeedableForecaster & { settled(): Promise<void>; close(): void };
 
 /** The last `minutes` minutes of `h` before `origin` (which must lie inside h or just after it). */
 export function windowEndingAt(h: History, origin: number, minutes: number): History {
@@ -260,6 +260,21 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       return lastOrigin;
     },
     historyMinutes: (requested) => Math.max(requested, inner.historyMinutes(requested)) + catchUp,
+
+    exportSeed(): ForecasterSeed | null {
+      return lastOrigin === null ? null : { origin: lastOrigin, state: inner.exportState() };
+    },
+
+    importSeed(seed: ForecasterSeed): void {
+      if (lastOrigin !== null) throw new Error(`the forecasting state of ${o.key} has been stepped already: a seed would replace it`);
+      if (!Number.isFinite(seed.origin) || seed.origin % MINUTE_MS !== 0) throw new Error(`a seed's origin must be a whole minute, got ${seed.origin}`);
+      inner.importState(seed.state);
+      // As a state adopted from a snapshot: stepped to its origin, the minutes since replayed (up to
+      // the catch-up), so every replica that seeds from its own copy of the sibling arrives alike.
+      lastOrigin = seed.origin;
+      bornAt = null;
+      digests.set(seed.origin, digestOf(seed.state));
+    },
 
     async forecast(request: ForecastRequest): Promise<Forecast> {
       const h = request.history;

@@ -45,6 +45,26 @@ export interface StatefulForecaster {
   importState(state: unknown): void;
 }
 
+/** A stateful forecaster's state and the origin minute it was stepped to (SeedableForecaster). */
+export interface ForecasterSeed {
+  origin: number;
+  state: unknown;
+}
+
+/**
+ * A trigger's forecaster that a new trigger of the same series and forecast may start from: a
+ * metadata edit of planner settings alone (headroom, margins) makes a new trigger, whose gate and
+ * calibration would otherwise start over (the gate back on a baseline for its warm-up).
+ */
+export interface SeedableForecaster {
+  /** The minute the state was stepped to; null before the first step. */
+  readonly lastOrigin: number | null;
+  /** Null before the first step. */
+  exportSeed(): ForecasterSeed | null;
+  /** Only into one never stepped; throws, changing nothing, when the state does not fit. */
+  importSeed(seed: ForecasterSeed): void;
+}
+
 /** Raised when a forecaster cannot produce a forecast from the given history. */
 export class InsufficientHistoryError extends Error {
   override name = 'InsufficientHistoryError';

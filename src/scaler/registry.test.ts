@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { PlanSnapshot } from '../notify/scale-notice.js';
-import { createLogger, type Logger } from '../telemetry/logger.js';
+import { createLogger, silentLogger, type Logger } from '../telemetry/logger.js';
 import type { History } from '../series/history.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
 import { FAKE_SOURCE_SPEED, fakeForecaster, fakeSource, manualClock, waitFor, type FakeSource, type ManualClock } from '../test-support/fakes.js';
 import { createMetadataParser, InvalidRequestError } from './metadata.js';
+import { createForecasterProvider } from '../forecast/catalog.js';
+import type { SyncedForecaster } from '../forecast/sync.js';
+import type { ForecasterSeed } from '../forecast/types.js';
 import { CapacityError, NotReadyError, OutageError, ScaledObjectRegistry, type RegistryOptions } from './registry.js';
 
 function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: number | null; gate?: Promise<void>; speed?: number } = {}) {
@@ -27,6 +31,20 @@ function setup(overrides: Partial<RegistryOptions> = {}, initial: { value?: numb
     ...overrides,
   });
   return { registry, sources, lines, forecaster };
+}
+
+/** setup, each trigger's source on `clock` (a manualClock the test moves), each minute's load `loadOf(minute)`. */
+function setupOnClock(clock: ManualClock, loadOf: (minute: number) => number, overrides: Partial<RegistryOptions> = {}) {
+  const c = setup({
+    sourceFor: () => {
+      const s = fakeSource(null, 1, clock);
+      s.byMinute = loadOf;
+      c.sources.push(s);
+      return s;
+    },
+    ...overrides,
+  });
+  return c;
 }
 
 /** The planner's own margins off, so these tests read the registry's arithmetic alone (plan/ tests the planner). */
@@ -340,6 +358,113 @@ describe('ScaledObjectRegistry', () => {
     expect(keys[1]).not.toBe(keys[0]);
     expect(keys[2]).toBe(keys[0]);
     expect(keys[3]).toBe(`ns/shop_shop-queue~${keys[1]!.split('~')[1]}`);
+  });
+
+  /**
+   * Serve's forecasters (gate over the baselines under the calibration, in the replica sync; no LSTM
+   * loaded, so the gate answers its baselines) on a source whose clock the test moves a minute at a
+   * time; `made` holds each trigger's forecaster in the order made.
+   */
+  function servedForecasters() {
+    const start = floorMinute(Date.now()) + 10 * MINUTE_MS;
+    const clock = manualClock(start + 15_000);
+    // A daily-ish wave with a deterministic wobble, so the models' errors differ minute by minute.
+    const loadOf = (t: number) => {
+      const m = t / MINUTE_MS;
+      return 100 + 40 * Math.sin((2 * Math.PI * m) / 90) + ((m * 7919) % 13);
+    };
+    const provide = createForecasterProvider({ lstm: null, unavailableReason: 'none loaded in this test', log: silentLogger, sync: { store: null, owns: () => true } });
+    const made: SyncedForecaster[] = [];
+    const refreshed: string[] = [];
+    const c = setupOnClock(clock, loadOf, {
+      forecasterFor: (name, key, stateKey) => {
+        const f = provide(name, key, stateKey) as SyncedForecaster;
+        made.push(f);
+        return f;
+      },
+      observer: { refreshed: (r) => refreshed.push(`${r.name}@${r.at}`), forgotten: () => {} },
+    });
+    /** Moves the clock to the next minute's mm:15 and waits for `n` refreshes of it. */
+    const nextMinute = async (n: number) => {
+      const before = refreshed.length;
+      clock.advance(MINUTE_MS);
+      await waitFor(() => refreshed.length >= before + n, 10_000, `${n} refreshes of the minute`);
+    };
+    return { ctx: c, made, nextMinute, refreshed };
+  }
+  const seedDigest = (f: SyncedForecaster) => createHash('sha256').update(JSON.stringify(f.exportSeed())).digest('hex');
+
+  test('a metadata edit of planner settings alone keeps the forecasting state: the new trigger starts from its sibling\'s gate and calibration, and steps alike', async () => {
+    const t = servedForecasters();
+    ctx = t.ctx;
+    const base = { targetValue: '5', forecaster: 'auto', query: 'sum(rate(http_requests_total[1m]))' };
+    const first = ctx.registry.touch(ref('shop', base));
+    await waitFor(() => first.plan !== null, 10_000, 'the first plan');
+    for (let i = 0; i < 40; i++) await t.nextMinute(1);
+    const [old] = t.made;
+    const scoredBefore = JSON.stringify(old!.exportSeed()!.state).length;
+
+    // The user raises the headroom: KEDA sends the new metadata, a new trigger.
+    const edited = ctx.registry.touch(ref('shop', { ...base, headroom: '0.5' }));
+    // Another edit changes the forecast itself (its horizon): that one starts from nothing.
+    const reshaped = ctx.registry.touch(ref('shop', { ...base, horizonMinutes: '5' }));
+    await waitFor(() => edited.plan !== null && reshaped.plan !== null, 10_000, 'the new triggers\' first plans');
+    const carried = ctx.lines.filter((l) => l.msg === 'forecasting state carried over from a trigger of the same series and forecast');
+    expect(carried).toHaveLength(1);
+    expect(carried[0]).toMatchObject({ scaledObject: 'ns/shop', trigger: edited.trigger, from: first.trigger });
+    const [, fresh, other] = t.made;
+    for (let i = 0; i < 5; i++) await t.nextMinute(3);
+    // Stepped the same minutes from the same state: the same state (a replica seeding from its own
+    // copy of the sibling arrives at this one's too).
+    expect(fresh!.lastOrigin).toBe(old!.lastOrigin);
+    expect(seedDigest(fresh!)).toBe(seedDigest(old!));
+    // The reshaped one holds six minutes' record, far less than forty-five (the test can fail).
+    expect(JSON.stringify(other!.exportSeed()!.state).length).toBeLessThan(scoredBefore);
+    expect(seedDigest(other!)).not.toBe(seedDigest(old!));
+  }, 60_000);
+
+  test('a sibling whose forecast is still running hands nothing on: after a short wait the new trigger starts from nothing and plans', async () => {
+    let release!: () => void;
+    const hang = new Promise<void>((r) => (release = r));
+    const imported: ForecasterSeed[] = [];
+    /** A seedable forecaster; `hangs`: every call after its first waits for the test. */
+    const seedable = (hangs: boolean) => {
+      let lastOrigin: number | null = null;
+      let calls = 0;
+      return {
+        name: 'fake',
+        get lastOrigin() {
+          return lastOrigin;
+        },
+        get calls() {
+          return calls;
+        },
+        historyMinutes: (r: number) => r,
+        async forecast({ history, horizon }: { history: History; horizon: number }) {
+          if (hangs && calls++ > 0) await hang;
+          lastOrigin = history.start + history.requests.length * MINUTE_MS;
+          return { model: 'fake', values: Array.from({ length: horizon }, () => 30) };
+        },
+        exportSeed: () => (lastOrigin === null ? null : { origin: lastOrigin, state: 'the sibling\'s' }),
+        importSeed: (seed: ForecasterSeed) => void imported.push(seed),
+      };
+    };
+    const made: ReturnType<typeof seedable>[] = [];
+    ctx = setup({ forecasterFor: () => (made.push(seedable(made.length === 0)), made[made.length - 1]!) });
+    const first = ctx.registry.touch(ref('a'));
+    await waitFor(() => first.plan !== null && made[0]!.calls >= 2, 5000, 'the sibling\'s second forecast, hung');
+    const started = Date.now();
+    const edited = ctx.registry.touch(ref('a', { targetValue: '5', headroom: '0.5' }));
+    await waitFor(() => edited.plan !== null, 10_000, 'the new trigger\'s first plan');
+    expect(Date.now() - started).toBeLessThan(10_000); // the wait is 2 s, not the forecast's 30 s deadline
+    expect(imported).toEqual([]);
+    expect(ctx.registry.metricValue(edited)).toBe(45);
+    expect(ctx.lines.find((l) => l.msg === 'could not carry the forecasting state over from a sibling trigger; starting from nothing')).toMatchObject({
+      scaledObject: 'ns/a',
+      from: first.trigger,
+      error: expect.stringContaining('still running'),
+    });
+    release();
   });
 
   test('a source failure keeps the last plan; with no plan ever it stays not-ready', async () => {
@@ -731,13 +856,7 @@ describe('ScaledObjectRegistry', () => {
     const clock = manualClock(minute + second * 1000);
     const loadOf = (m: number) => 10 + ((m / MINUTE_MS) % 7);
     const refreshed: number[] = [];
-    const c = setup({
-      sourceFor: () => {
-        const s = fakeSource(null, 1, clock);
-        s.byMinute = loadOf;
-        c.sources.push(s);
-        return s;
-      },
+    const c = setupOnClock(clock, loadOf, {
       observer: { refreshed: (r) => refreshed.push(r.at), forgotten: () => {} },
     });
     return { ctx: c, minute, loadOf, refreshed, clock };

@@ -35,7 +35,7 @@
 import type { ServedState } from '../telemetry/metrics.js';
 import { createHash } from 'node:crypto';
 import type { PlanSnapshot } from '../notify/scale-notice.js';
-import type { ForecastRequest, Forecaster } from '../forecast/types.js';
+import type { ForecastRequest, Forecaster, SeedableForecaster } from '../forecast/types.js';
 import type { GateReason } from '../forecast/gate.js';
 import type { Forecast } from '../series/forecast.js';
 import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
@@ -215,6 +215,13 @@ interface Entry extends EntryState {
   slowLast: boolean;
   /** The forecaster's call in flight (settling, never rejecting), kept past its deadline until it settles. */
   forecasting: Promise<void> | null;
+  /**
+   * What its forecaster's state is the state of (forecastIdentity): a sibling with the same one may
+   * hand its state on. Null without a forecaster.
+   */
+  forecastKey: string | null;
+  /** Its first forecast is still to come: its forecaster may start from a sibling's state (seedFromSibling). */
+  seedPending: boolean;
   queued: boolean;
   /** Its place in the queue (first come, first served across the sources' queues). */
   queuedSeq: number;
@@ -238,6 +245,8 @@ function signatureOf(metadata: Readonly<Record<string, string>>): string {
 /** The default refresh offset: late enough after a minute for Prometheus to have scraped and evaluated it. */
 export const DEFAULT_REFRESH_OFFSET_MS = 10_000;
 export const DEFAULT_PLAN_TTL_MS = 300_000;
+/** How long a new trigger's first forecast waits for a sibling's call in flight to take its state (seedFromSibling). */
+const SEED_WAIT_MS = 2_000;
 export const DEFAULT_SLOW_REFRESH_MS = 2_000;
 /**
  * How long a refresh waits for its forecast: longer than the LSTM inference worker's own deadline
@@ -365,6 +374,8 @@ export class ScaledObjectRegistry {
       dueAt: null,
       slowLast: false,
       forecasting: null,
+      forecastKey: forecaster ? forecastIdentity(objectKey, config) : null,
+      seedPending: isSeedable(forecaster),
       queued: false,
       queuedSeq: 0,
       refreshing: false,
@@ -961,6 +972,7 @@ export class ScaledObjectRegistry {
     const deadline = deadlineSignal(ms);
     try {
       if (entry.forecasting) await untilAborted(entry.forecasting, deadline.signal, () => new DeadlineError(ms, 'its previous forecast is still running'));
+      if (entry.seedPending) await this.seedFromSibling(entry, Math.min(ms, SEED_WAIT_MS));
       let call: Promise<Forecast>;
       try {
         call = forecaster.forecast(request);
@@ -978,6 +990,47 @@ export class ScaledObjectRegistry {
       return await untilAborted(call, deadline.signal);
     } finally {
       deadline.clear();
+    }
+  }
+
+  /**
+   * Before a new trigger's first forecast: when a sibling (same ScaledObject) forecasts the same
+   * series the same way — a metadata edit of planner settings alone, or a second trigger differing
+   * only in them — the new forecaster starts from the sibling's state (the gate's live record, the
+   * calibration) rather than from nothing, where the gate would answer a baseline through its
+   * warm-up. The sibling's call in flight is waited for, up to `waitMs` (a hung sibling must not
+   * spend this forecast's deadline): its state is whole only between calls. Every replica seeds from its own copy of the sibling, and each copy
+   * steps alike (sync.ts), so they stay alike. Nothing is carried over when nothing fits.
+   */
+  private async seedFromSibling(entry: Entry, waitMs: number): Promise<void> {
+    entry.seedPending = false;
+    const target = entry.forecaster;
+    if (!isSeedable(target) || target.lastOrigin !== null) return;
+    let from: (Entry & { forecaster: SeedableForecaster }) | null = null;
+    for (const o of this.objects.get(entry.objectKey) ?? []) {
+      const f = o.forecaster;
+      if (o === entry || o.removed || o.forecastKey !== entry.forecastKey || !isSeedable(f) || f.lastOrigin === null) continue;
+      if (!from || f.lastOrigin > from.forecaster.lastOrigin!) from = o as Entry & { forecaster: SeedableForecaster };
+    }
+    if (!from) return;
+    const fields = { scaledObject: entry.objectKey, trigger: entry.trigger, from: from.trigger };
+    try {
+      if (from.forecasting) {
+        const wait = deadlineSignal(waitMs);
+        try {
+          await untilAborted(from.forecasting, wait.signal, () => new DeadlineError(waitMs, 'the sibling\'s forecast is still running'));
+        } finally {
+          wait.clear();
+        }
+      }
+      // Another call of the sibling's may have started meanwhile (its next minute): its state is mid-step.
+      if (from.forecasting || entry.removed) return;
+      const seed = from.forecaster.exportSeed();
+      if (!seed) return;
+      target.importSeed(seed);
+      this.log.info('forecasting state carried over from a trigger of the same series and forecast', { ...fields, stateAt: new Date(seed.origin).toISOString() });
+    } catch (err) {
+      this.log.warn('could not carry the forecasting state over from a sibling trigger; starting from nothing', { ...fields, error: messageOf(err) });
     }
   }
 
@@ -1074,6 +1127,20 @@ const isUsable = (v: unknown): boolean => typeof v === 'number' && Number.isFini
 function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' | 'serverAddress' | 'query' | 'replayScale'>): string {
   const series = createHash('sha256').update(JSON.stringify([config.serverAddress ?? null, config.query ?? null, config.replayScale])).digest('hex').slice(0, 8);
   return `${config.metricName === DEFAULT_METRIC_NAME ? objectKey : `${objectKey}_${config.metricName}`}~${series}`;
+}
+
+/**
+ * What a trigger's forecaster state is the state of: the series (workloadKey, with the CPU and memory
+ * queries a model may read) and the forecast asked of it (model, horizon, history). Planner settings
+ * (headroom, margins, signals, quantile, targets) are not in it: they never reach the forecaster.
+ */
+function forecastIdentity(objectKey: string, config: ScalerConfig): string {
+  return JSON.stringify([workloadKey(objectKey, config), config.cpuQuery ?? null, config.memoryQuery ?? null, config.forecaster, config.horizonMinutes, config.historyMinutes]);
+}
+
+function isSeedable(f: Forecaster | null): f is Forecaster & SeedableForecaster {
+  const g = f as Partial<SeedableForecaster> | null;
+  return !!g && typeof g.exportSeed === 'function' && typeof g.importSeed === 'function';
 }
 
 /**
