@@ -113,6 +113,30 @@ test('a forecaster seeded from another of the same series (a new trigger after a
   expect(c.lastOrigin).toBeNull();
 });
 
+test('replicas of which only some could seed (the sibling busy or gone on the others) answer alike from the minute after: the seeded owner publishes its first step, and an owner from nothing outweighs seeded followers', async () => {
+  const sibling = replica(null, true);
+  for (let m = 200; m < 260; m++) await ask(sibling, m);
+  const seed = sibling.exportSeed()!;
+  for (const ownerSeeded of [true, false]) {
+    const store = fileStateStore(mkdtempSync(join(dir, 'mixed-')));
+    const counts: Record<string, number> = {};
+    // A long interval: minute 260 is not a publishing minute (the test can fail).
+    const make = (owns: boolean) => createSyncedForecaster(stack(), { key: KEY, store, owns: () => owns, log: silentLogger, intervalMinutes: 60, onSnapshot: (a) => (counts[a] = (counts[a] ?? 0) + 1) });
+    const owner = make(true);
+    const follower = make(false);
+    (ownerSeeded ? owner : follower).importSeed(seed);
+    const differ: number[] = [];
+    for (let m = 260; m < 300; m++) {
+      const a = await ask(owner, m);
+      await owner.settled();
+      if (JSON.stringify(answer(await ask(follower, m))) !== JSON.stringify(answer(a))) differ.push(m);
+    }
+    // At 260 the owner's first snapshot is of that very minute: the follower takes it at 261.
+    expect({ ownerSeeded, differ }).toEqual({ ownerSeeded, differ: [260] });
+    expect(counts.adopted).toBe(1);
+  }
+});
+
 test('a follower whose state diverged (a late sample it saw differently) is brought back at the next snapshot', async () => {
   const store = fileStateStore(dir);
   const counts: Record<string, number> = {};

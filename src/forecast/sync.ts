@@ -111,6 +111,8 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
   let lastOrigin: number | null = null;
   /** The first origin of a state stepped from nothing (no snapshot taken); null once one is taken. */
   let bornAt: number | null = null;
+  /** A seed was taken (importSeed) and no call has stepped since: the owner publishes that call's step. */
+  let seeded = false;
   /**
    * Whether this replica has read the published state once (whatever it found: a snapshot, nothing,
    * nothing usable). Until then an owner follows too and publishes nothing: one that started while
@@ -146,16 +148,18 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
     return result;
   };
 
-  const step = async (history: History, origin: number, minutes: number, horizon: number, requested: number | undefined): Promise<Forecast> => {
+  const step = async (history: History, origin: number, minutes: number, horizon: number, requested: number | undefined, publish = false): Promise<Forecast> => {
     // An owner with nothing published or adopted yet (a new object) publishes its first step too,
     // so replicas that saw the object a minute later follow it within a minute, not an interval.
+    // So does one just seeded (`publish`): a replica that could not seed (its sibling busy, or gone)
+    // started from nothing and follows the owner's state from the next minute.
     const first = lastOrigin === null;
     if (first) bornAt = origin;
     try {
       return await inner.forecast({ history: windowEndingAt(history, origin, minutes), horizon, ...(requested === undefined ? {} : { requested }) });
     } finally {
       lastOrigin = origin;
-      if (publishingMinute(origin) || first) afterStep(origin, publishingMinute(origin));
+      if (publishingMinute(origin) || first || publish) afterStep(origin, publishingMinute(origin));
     }
   };
 
@@ -273,6 +277,7 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
       // the catch-up), so every replica that seeds from its own copy of the sibling arrives alike.
       lastOrigin = seed.origin;
       bornAt = null;
+      seeded = true;
       digests.set(seed.origin, digestOf(seed.state));
     },
 
@@ -289,7 +294,9 @@ export function createSyncedForecaster(inner: Forecaster & StatefulForecaster, o
           await step(h, t, minutes, request.horizon, request.requested).catch(() => undefined);
         }
       }
-      return step(h, origin, minutes, request.horizon, request.requested);
+      const afterSeed = seeded;
+      seeded = false;
+      return step(h, origin, minutes, request.horizon, request.requested, afterSeed);
     },
 
     async settled(): Promise<void> {

@@ -390,7 +390,7 @@ describe('ScaledObjectRegistry', () => {
       clock.advance(MINUTE_MS);
       await waitFor(() => refreshed.length >= before + n, 10_000, `${n} refreshes of the minute`);
     };
-    return { ctx: c, made, nextMinute, refreshed };
+    return { ctx: c, made, nextMinute, refreshed, clock };
   }
   const seedDigest = (f: SyncedForecaster) => createHash('sha256').update(JSON.stringify(f.exportSeed())).digest('hex');
 
@@ -421,6 +421,36 @@ describe('ScaledObjectRegistry', () => {
     // The reshaped one holds six minutes' record, far less than forty-five (the test can fail).
     expect(JSON.stringify(other!.exportSeed()!.state).length).toBeLessThan(scoredBefore);
     expect(seedDigest(other!)).not.toBe(seedDigest(old!));
+  }, 60_000);
+
+  test('a sibling already past the new trigger\'s first minute hands nothing on (a state cannot be stepped back); nor one whose maxValue differs (it gaps the history)', async () => {
+    const t = servedForecasters();
+    ctx = t.ctx;
+    const base = { targetValue: '5', forecaster: 'auto', query: 'sum(rate(http_requests_total[1m]))' };
+    const first = ctx.registry.touch(ref('shop', base));
+    await waitFor(() => first.plan !== null, 10_000, 'the first plan');
+    for (let i = 0; i < 20; i++) await t.nextMinute(1);
+    // At mm:05 of the next minute, before the offset, the edit arrives: its first read is of the
+    // minute before, and is slow; meanwhile the offset passes and the sibling steps the next minute.
+    t.clock.set(floorMinute(t.clock.now()) + MINUTE_MS + 5_000);
+    const edited = ctx.registry.touch(ref('shop', { ...base, headroom: '0.5' }));
+    const source = ctx.sources[ctx.sources.length - 1]!;
+    let release!: () => void;
+    source.gate = new Promise<void>((r) => (release = r));
+    await waitFor(() => source.reads >= 1, 5000, 'the new trigger\'s first read');
+    const before = t.refreshed.length;
+    t.clock.advance(10_000);
+    await waitFor(() => t.refreshed.length > before, 10_000, 'the sibling\'s refresh of the next minute');
+    release();
+    await waitFor(() => edited.plan !== null, 10_000, 'the new trigger\'s first plan');
+    expect(ctx.lines.some((l) => l.msg === 'forecasting state carried over from a trigger of the same series and forecast')).toBe(false);
+    expect(ctx.lines.find((l) => l.msg === 'a sibling trigger\'s forecasting state is already past this forecast\'s minute: starting from nothing')).toMatchObject({ trigger: edited.trigger, from: first.trigger });
+
+    // Another maxValue: a different history (older samples above it are gaps), so another state.
+    source.gate = null;
+    const capped = ctx.registry.touch(ref('shop', { ...base, maxValue: '150' }));
+    await waitFor(() => capped.plan !== null, 10_000, 'the capped trigger\'s first plan');
+    expect(ctx.lines.filter((l) => String(l.msg).startsWith('forecasting state carried over'))).toEqual([]);
   }, 60_000);
 
   test('a sibling whose forecast is still running hands nothing on: after a short wait the new trigger starts from nothing and plans', async () => {

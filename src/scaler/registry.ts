@@ -36,7 +36,7 @@ import type { ServedState } from '../telemetry/metrics.js';
 import { createHash } from 'node:crypto';
 import type { PlanSnapshot } from '../notify/scale-notice.js';
 import type { ForecastRequest, Forecaster, SeedableForecaster } from '../forecast/types.js';
-import type { GateReason } from '../forecast/gate.js';
+import { forecastOrigin, type GateReason } from '../forecast/gate.js';
 import type { Forecast } from '../series/forecast.js';
 import { makePlan, type Plan, type PlanReason } from '../plan/plan.js';
 import { noiseScale } from '../plan/noise.js';
@@ -972,7 +972,7 @@ export class ScaledObjectRegistry {
     const deadline = deadlineSignal(ms);
     try {
       if (entry.forecasting) await untilAborted(entry.forecasting, deadline.signal, () => new DeadlineError(ms, 'its previous forecast is still running'));
-      if (entry.seedPending) await this.seedFromSibling(entry, Math.min(ms, SEED_WAIT_MS));
+      if (entry.seedPending) await this.seedFromSibling(entry, forecastOrigin(request.history), Math.min(ms, SEED_WAIT_MS));
       let call: Promise<Forecast>;
       try {
         call = forecaster.forecast(request);
@@ -999,10 +999,12 @@ export class ScaledObjectRegistry {
    * only in them — the new forecaster starts from the sibling's state (the gate's live record, the
    * calibration) rather than from nothing, where the gate would answer a baseline through its
    * warm-up. The sibling's call in flight is waited for, up to `waitMs` (a hung sibling must not
-   * spend this forecast's deadline): its state is whole only between calls. Every replica seeds from its own copy of the sibling, and each copy
+   * spend this forecast's deadline): its state is whole only between calls. A sibling already past
+   * this forecast's origin `origin` (a first read of the minute before the offset, slow enough for
+   * the sibling to step the next) is not taken: a state cannot be stepped back. Every replica seeds from its own copy of the sibling, and each copy
    * steps alike (sync.ts), so they stay alike. Nothing is carried over when nothing fits.
    */
-  private async seedFromSibling(entry: Entry, waitMs: number): Promise<void> {
+  private async seedFromSibling(entry: Entry, origin: number, waitMs: number): Promise<void> {
     entry.seedPending = false;
     const target = entry.forecaster;
     if (!isSeedable(target) || target.lastOrigin !== null) return;
@@ -1027,6 +1029,10 @@ export class ScaledObjectRegistry {
       if (from.forecasting || entry.removed) return;
       const seed = from.forecaster.exportSeed();
       if (!seed) return;
+      if (seed.origin > origin) {
+        this.log.debug('a sibling trigger\'s forecasting state is already past this forecast\'s minute: starting from nothing', { ...fields, stateAt: new Date(seed.origin).toISOString() });
+        return;
+      }
       target.importSeed(seed);
       this.log.info('forecasting state carried over from a trigger of the same series and forecast', { ...fields, stateAt: new Date(seed.origin).toISOString() });
     } catch (err) {
@@ -1131,11 +1137,15 @@ function workloadKey(objectKey: string, config: Pick<ScalerConfig, 'metricName' 
 
 /**
  * What a trigger's forecaster state is the state of: the series (workloadKey, with the CPU and memory
- * queries a model may read) and the forecast asked of it (model, horizon, history). Planner settings
- * (headroom, margins, signals, quantile, targets) are not in it: they never reach the forecaster.
+ * queries a model may read, the credentials and the samples' ceiling) and the forecast asked of it
+ * (model, horizon, history). Planner settings (headroom, margins, signals, quantile, targetValue,
+ * activationValue) are not in it: they never reach the forecaster.
  */
 function forecastIdentity(objectKey: string, config: ScalerConfig): string {
-  return JSON.stringify([workloadKey(objectKey, config), config.cpuQuery ?? null, config.memoryQuery ?? null, config.forecaster, config.horizonMinutes, config.historyMinutes]);
+  // maxValue: an older sample above it is a gap in the history the model is handed (samples.ts).
+  // The credentials: behind one URL they may choose the tenant, so the series.
+  const { cpuQuery, memoryQuery, maxValue, authModes, usernameFile, passwordFile, bearerTokenFile, certFile } = config;
+  return JSON.stringify([workloadKey(objectKey, config), cpuQuery, memoryQuery, maxValue, authModes, usernameFile, passwordFile, bearerTokenFile, certFile, config.forecaster, config.horizonMinutes, config.historyMinutes]);
 }
 
 function isSeedable(f: Forecaster | null): f is Forecaster & SeedableForecaster {
