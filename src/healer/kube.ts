@@ -44,6 +44,7 @@ import {
   type V1ListMeta,
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted, within } from '../deadline/deadline.js';
+import { ByteSink } from '../files/byte-sink.js';
 import { boundedLookup, type Lookup } from '../dns/lookup.js';
 import { readAllPages, type ItemBound } from '../paging/pages.js';
 import type { KubeCredentials } from './credentials.js';
@@ -239,14 +240,13 @@ function readCapped(res: IncomingMessage, maxBytes: number, what: string): Promi
       reject(new AnswerTooLarge(maxBytes, what));
     };
     if (Number(res.headers['content-length']) > maxBytes) return refuse();
-    const chunks: Buffer[] = [];
-    let size = 0;
+    // One growing buffer, not a list of chunks: a server trickling a byte per packet would make the
+    // list cost a hundred times the bytes the cap counts (byte-sink.ts).
+    const sink = new ByteSink(maxBytes);
     res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) return refuse();
-      chunks.push(chunk);
+      if (!sink.append(chunk)) refuse();
     });
-    res.on('end', () => resolve(Buffer.concat(chunks, size)));
+    res.on('end', () => resolve(sink.bytes()));
     res.on('error', reject);
     res.on('close', () => {
       if (!res.complete) reject(new Error(`${what}: answer broken off`));
@@ -416,30 +416,28 @@ export class BoundedWatch extends Watch {
       if (events === 0 && lasted < VERY_SHORT_WATCH_MS) finish(new Error(`${what}: ended after ${lasted} ms with no event (very short watch)`));
       else finish(null);
     };
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    // The line not yet ended, in one growing buffer: as a list of the chunks' tails, an API server
+    // (or a proxy) trickling a byte per packet made 2.7 MB of a line cost about 500 MiB (byte-sink.ts).
+    const pending = new ByteSink(maxEventBytes);
     const tooLarge = () => finish(new AnswerTooLarge(maxEventBytes, what, 'event'));
     res.on('data', (chunk: Buffer) => {
       let start = 0;
       for (let nl = chunk.indexOf(10); nl !== -1 && !ended; nl = chunk.indexOf(10, start)) {
         const part = chunk.subarray(start, nl);
-        if (pendingBytes + part.length > maxEventBytes) return tooLarge();
-        const line = pendingBytes > 0 ? Buffer.concat([...pending, part]) : part;
-        pending = [];
-        pendingBytes = 0;
+        let line = part;
+        if (pending.size > 0) {
+          if (!pending.append(part)) return tooLarge();
+          line = pending.bytes();
+          pending.clear();
+        } else if (part.length > maxEventBytes) return tooLarge();
         start = nl + 1;
         emit(line);
       }
       if (ended) return;
-      const rest = chunk.subarray(start);
-      if (pendingBytes + rest.length > maxEventBytes) return tooLarge();
-      if (rest.length > 0) {
-        pending.push(rest);
-        pendingBytes += rest.length;
-      }
+      if (!pending.append(chunk.subarray(start))) return tooLarge();
     });
     res.on('end', () => {
-      if (pendingBytes > 0 && !ended) emit(Buffer.concat(pending));
+      if (pending.size > 0 && !ended) emit(pending.bytes());
       if (!ended) this.bounds.onAlive?.();
       endClean();
     });

@@ -20,7 +20,7 @@ import {
   prometheusConfigProblems,
   type PrometheusConfig,
 } from './prometheus.js';
-import { createPrometheusClient, MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER, MAX_WARNINGS, partialWarnings, WARNING_CHARS } from './prometheus-client.js';
+import { createPrometheusClient, MAX_POINTS_PER_QUERY, MAX_SOCKETS_PER_SERVER, MAX_WARNINGS, maxAnswerBytes, partialWarnings, WARNING_CHARS } from './prometheus-client.js';
 import { fetchHistory } from './prometheus-history.js';
 import { credentialPath, CredentialFileError, MAX_CREDENTIAL_BYTES, readCredentialFile } from './credential-file.js';
 import { floorMinute, MINUTE_MS } from '../series/minute.js';
@@ -343,6 +343,40 @@ describe('Prometheus source over HTTP', () => {
     await expect(source.read(minutes + 1)).rejects.toThrow(RangeError);
     await expect(source.read(0)).rejects.toThrow(RangeError);
     source.close();
+  });
+
+  it('an answer trickled in tiny pieces is read whole; past the answer cap it is refused as too large, the connection dropped', async () => {
+    /** A server writing `body` `piece` bytes at a time, each in its own turn (its own packet). */
+    const trickling = async (body: string, piece: number) => {
+      const server = http.createServer((_req, res) => {
+        res.socket?.setNoDelay(true);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let at = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          if (at >= body.length) return void res.end();
+          res.write(body.slice(at, (at += piece)));
+          setImmediate(next);
+        };
+        next();
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    };
+    const good = await trickling(matrixBody([{ values: [[END / 1000, '7']] }]), 1);
+    const source = createPrometheusSource(config({ serverAddress: good.url }), { clock });
+    expect((await source.read(5)).requests.at(-1)).toBe(7);
+    source.close();
+    good.server.close();
+    // Past maxAnswerBytes(5): padding after the data, as a broken proxy might append.
+    const pad = ' '.repeat(maxAnswerBytes(5) + 1000);
+    const big = await trickling(matrixBody([{ values: [[END / 1000, '7']] }]).replace(/}$/, `${pad}}`), 64);
+    const over = createPrometheusSource(config({ serverAddress: big.url }), { clock });
+    const err = await failure(over.read(5));
+    expect(err.reason).toBe('too-large');
+    over.close();
+    big.server.closeAllConnections();
+    big.server.close();
   });
 
   it('reads a long window newest two hours first, then the rest; a fast server fills it in one read', async () => {

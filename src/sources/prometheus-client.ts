@@ -9,9 +9,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import { PrometheusDriver, type RangeVector, type SampleValue } from 'prometheus-query';
 import { capText } from '../config/fields.js';
 import { boundedLookup } from '../dns/lookup.js';
+import { readCapped, TooManyBytesError } from '../files/byte-sink.js';
 import { MINUTE_MS } from '../series/minute.js';
 import { appendSamples, noSamples, type Samples } from '../series/history.js';
 import { CredentialFileError, readCredentialFile } from './credential-file.js';
@@ -274,21 +276,33 @@ export function createPrometheusClient(config: ConnectionConfig, options: Client
           const bounds = requestBounds.getStore();
           if (bounds) {
             request.signal = bounds.signal;
-            request.maxContentLength = bounds.maxBytes;
+            // The body is read and capped here (readAnswer), not by axios: axios keeps every chunk
+            // as it comes, so a server trickling a byte per packet cost ~190× the bytes its cap counts.
+            request.responseType = 'stream';
+            request.maxContentLength = -1;
           }
           return request;
         },
       },
       // Sees the raw axios error (status, body, code), which the driver would flatten.
       responseInterceptor: {
-        onFulfilled: (response) => {
+        onFulfilled: async (response) => {
+          const bounds = requestBounds.getStore();
+          if (bounds && isStream(response.data)) response.data = await readAnswer(response.data, bounds.maxBytes, bounds.signal, server);
           // Before the driver reads the values with parseFloat, which takes "1,000" for 1 and "12abc" for 12.
           const bad = malformedSample(response.data);
           if (bad !== null) throw new PrometheusError('response', `${server}: answered a sample value that is no number: ${bad} (is this the Prometheus HTTP API?)`);
-          requestBounds.getStore()?.warnings.push(...partialWarnings(response.data));
+          bounds?.warnings.push(...partialWarnings(response.data));
           return response;
         },
-        onRejected: (error: unknown) => {
+        onRejected: async (error: unknown) => {
+          const response = (error as AxiosLike | null)?.response;
+          const bounds = requestBounds.getStore();
+          if (response && isStream(response.data)) {
+            // Within the answer's cap, as a good answer: a JSON error is classified from its parsed
+            // fields (a parse error of the query is the metadata's fault), whatever their length.
+            response.data = bounds ? await readAnswer(response.data, bounds.maxBytes, bounds.signal, server).catch(() => undefined) : undefined;
+          }
           throw describeFailure(error, server, config.timeoutSeconds, secrets);
         },
       },
@@ -447,6 +461,29 @@ function describeFailure(error: unknown, server: string, timeoutSeconds: number,
   if (status !== undefined) return new PrometheusError('response', `${server}: answer broken off: ${message}`);
   if (TLS_CODE.test(code)) return new PrometheusError('tls', `${server}: TLS failed: ${message}`);
   return new PrometheusError('unreachable', `${server}: cannot reach Prometheus: ${message}`);
+}
+
+const isStream = (x: unknown): x is Readable => x instanceof Readable;
+
+/**
+ * A streamed answer's body, at most `maxBytes` (else `too-large`), parsed as JSON when it is JSON
+ * (as axios would have: the text as it is otherwise). Past the deadline the read ends with it.
+ */
+async function readAnswer(stream: Readable, maxBytes: number, signal: AbortSignal | undefined, server: string): Promise<unknown> {
+  let body: Buffer;
+  try {
+    body = await readCapped(stream, maxBytes, signal);
+  } catch (err) {
+    if (err instanceof TooManyBytesError) throw new PrometheusError('too-large', `${server}: answer larger than ${maxBytes} bytes, refused (does the query match many series?)`);
+    if (signal?.aborted) throw Object.assign(new Error('canceled'), { code: 'ERR_CANCELED' });
+    throw new PrometheusError('response', `${server}: answer broken off: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = body.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /**
