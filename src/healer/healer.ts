@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ControllerRevision, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -1281,9 +1281,11 @@ export class Healer {
       await this.patchChecked(w, deploymentRollbackPatch(w.object, { ...target, spec: { ...target.spec!, template } }, marks));
       return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}`, undo: `kubectl -n ${namespace} rollout undo deployment/${meta.name}` };
     }
-    const target = pick.target as Parameters<typeof statefulSetRollbackPatch>[1];
     const what = `from ${pick.failing.name} to revision ${pick.revision} (ControllerRevision ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
+    // The target as the API server holds it now, as a Deployment's (`rawTemplate`): one vetoed,
+    // replaced or changed since the list is a conflict, re-read and re-planned.
+    const target = await this.rawRevision(namespace, pick.target as Parameters<typeof statefulSetRollbackPatch>[1]);
     if (!this.leadingFor(w, 'rollback', failure)) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
@@ -1329,6 +1331,28 @@ export class Healer {
       throw new PreconditionFailed(new Error(`ReplicaSet ${name} was replaced, changed or emptied since it was listed`));
     }
     return raw.spec.template;
+  }
+
+  /**
+   * A StatefulSet rollback's target ControllerRevision read again right before the patch, raw JSON
+   * (as `rawTemplate` reads a Deployment's): the patch restores the template read here. Gone,
+   * replaced or changed since the list (another uid or resourceVersion: an operator's veto,
+   * `amadeus.io/known-good: "false"`, a mark withdrawn, a crash loop recorded) or holding no
+   * template: a conflict, re-read and re-planned — the veto is refused as the Deployment's is.
+   */
+  private async rawRevision(namespace: string, target: V1ControllerRevision): Promise<V1ControllerRevision> {
+    const name = target.metadata!.name!;
+    let raw: V1ControllerRevision;
+    try {
+      raw = (await this.o.clients.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'controllerrevisions', name })) as V1ControllerRevision;
+    } catch (err) {
+      if (statusOf(err) === 404) throw new PreconditionFailed(err);
+      throw err;
+    }
+    if (raw.metadata?.uid !== target.metadata?.uid || raw.metadata?.resourceVersion !== target.metadata?.resourceVersion || !revisionData(raw)?.spec.template) {
+      throw new PreconditionFailed(new Error(`ControllerRevision ${name} was replaced, changed or emptied since it was listed`));
+    }
+    return raw;
   }
 
   /**
