@@ -27,7 +27,7 @@
  * conflict (409, or 422 from a failed precondition), so a retry re-checks the cooldown, the budget
  * and the plan, never re-sends a stale decision.
  */
-import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ControllerRevision, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
 import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
@@ -45,6 +45,7 @@ import {
   markedForAnotherTemplate,
   pickRollbackTarget,
   pickStatefulSetRevision,
+  podOrdinal,
   recreatedFromTemplate,
   revisionData,
   revisionMarksOnWorkload,
@@ -849,7 +850,8 @@ export class Healer {
     if (plan.action === 'already-raised') {
       // A StatefulSet's pod still OOM-killed at the old limit may be what blocks the raise's rollout.
       if (w.kind === 'StatefulSet' && bumpedAt !== null) {
-        const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes;
+        // Stuck: killed at a limit below the template's, as its own status shows (not a peer not Ready for another reason).
+        const stuck = (p: V1Pod) => (podMemoryLimit(p, failure) ?? Infinity) < plan.templateLimitBytes && oomKilledIn(p, failure);
         // Every container the same patch raised: the pod's revision differs from the template in all
         // their memory, and a delete is what gives the pod each of them.
         const together = Object.entries(last?.containers ?? {}).filter(([, at]) => at === bumpedAt).map(([name]) => name);
@@ -950,12 +952,17 @@ export class Healer {
     if (raises.length > 1) {
       this.o.log.info('OOM kills of several containers answered by one raise', { workload: `${w.kind}/${meta.name}`, namespace: meta.namespace, containers: raises.map((r) => r.failure.container), keys: raises.map((r) => r.failure.key) });
     }
-    const stuck = (p: V1Pod) => raises.some((r) => (podMemoryLimit(p, r.failure) ?? Infinity) < r.plan.limitBytes);
+    const atOldLimit = (p: V1Pod) => raises.some((r) => (podMemoryLimit(p, r.failure) ?? Infinity) < r.plan.limitBytes);
+    // Stuck — deleted for the controller to recreate — only with its own evidence that it cannot
+    // come up at the old limit: a raised container OOM-killed there, just now or as its last run (a
+    // crash loop of OOM kills). A peer not Ready for another reason (restarted once, waiting for a
+    // quorum) is not the raise's to delete: the controller rolls it once it is Ready again.
+    const stuck = (p: V1Pod) => raises.some((r) => (podMemoryLimit(p, r.failure) ?? Infinity) < r.plan.limitBytes && oomKilledIn(p, r.failure));
     const { deleted: recreated, left } =
       w.kind === 'StatefulSet' ? await this.recreateStuckPods(w, 'oom-bump', stuck, raises.map((r) => ({ container: r.failure.container, init: r.failure.init }))) : { deleted: 0, left: [] };
     const undo = oomUndo(w, raises);
     const leftNote = left.length > 0 ? `; not recreated, still at the old limit: ${left.map(leftText).join(', ')}` : '';
-    const pending = await this.rolloutPending(w, stuck, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.pod) });
+    const pending = await this.rolloutPending(w, atOldLimit, 'the old limit', { raise: raises.map((r) => ({ container: r.failure.container, init: r.failure.init })), told: left.map((l) => l.pod) });
     return { result: 'applied', reason: raises.some((r) => r.plan.clamped) ? 'clamped' : 'raised', message: `raised the ${what}${recreated ? `; recreated ${recreated} stuck pod(s)` : ''}${leftNote}${pending}`, undo, ...warn };
   }
 
@@ -1274,9 +1281,11 @@ export class Healer {
       await this.patchChecked(w, deploymentRollbackPatch(w.object, { ...target, spec: { ...target.spec!, template } }, marks));
       return { result: 'applied', reason: 'rolled-back', message: `rolled back ${what}`, undo: `kubectl -n ${namespace} rollout undo deployment/${meta.name}` };
     }
-    const target = pick.target as Parameters<typeof statefulSetRollbackPatch>[1];
     const what = `from ${pick.failing.name} to revision ${pick.revision} (ControllerRevision ${targetName}${raiseNote(pick.raiseOf, 'revision')})`;
     if (await this.dryRun(namespace)) return { result: 'dry-run', reason: 'dry-run', message: `would roll back ${what}` };
+    // The target as the API server holds it now, as a Deployment's (`rawTemplate`): one vetoed,
+    // replaced or changed since the list is a conflict, re-read and re-planned.
+    const target = await this.rawRevision(namespace, pick.target as Parameters<typeof statefulSetRollbackPatch>[1]);
     if (!this.leadingFor(w, 'rollback', failure)) return null;
     await this.patchChecked(w, statefulSetRollbackPatch(w.object, target, marks));
     const { deleted: recreated } = await this.recreateStuckPods(w, 'rollback', replacedByRollback(w, pick.failing.name));
@@ -1322,6 +1331,28 @@ export class Healer {
       throw new PreconditionFailed(new Error(`ReplicaSet ${name} was replaced, changed or emptied since it was listed`));
     }
     return raw.spec.template;
+  }
+
+  /**
+   * A StatefulSet rollback's target ControllerRevision read again right before the patch, raw JSON
+   * (as `rawTemplate` reads a Deployment's): the patch restores the template read here. Gone,
+   * replaced or changed since the list (another uid or resourceVersion: an operator's veto,
+   * `amadeus.io/known-good: "false"`, a mark withdrawn, a crash loop recorded) or holding no
+   * template: a conflict, re-read and re-planned — the veto is refused as the Deployment's is.
+   */
+  private async rawRevision(namespace: string, target: V1ControllerRevision): Promise<V1ControllerRevision> {
+    const name = target.metadata!.name!;
+    let raw: V1ControllerRevision;
+    try {
+      raw = (await this.o.clients.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'controllerrevisions', name })) as V1ControllerRevision;
+    } catch (err) {
+      if (statusOf(err) === 404) throw new PreconditionFailed(err);
+      throw err;
+    }
+    if (raw.metadata?.uid !== target.metadata?.uid || raw.metadata?.resourceVersion !== target.metadata?.resourceVersion || !revisionData(raw)?.spec.template) {
+      throw new PreconditionFailed(new Error(`ControllerRevision ${name} was replaced, changed or emptied since it was listed`));
+    }
+    return raw;
   }
 
   /**
@@ -1388,6 +1419,11 @@ export class Healer {
         // No revision is spared by name: `stuck` says which pods are the change's to replace.
         let candidates = statefulSetPodsToRecreate(w.object, pods, '').filter(stuck);
         if (raise) ({ recreate: candidates, left } = await this.recreatedWithRaise(w, candidates, raise));
+        if (raise) {
+          const ordered = oneAtATime(w.object, pods, candidates);
+          candidates = ordered.recreate;
+          left = [...left, ...ordered.left];
+        }
         if (candidates.length > 0 && recheck && !(await recheck())) return;
         for (const p of candidates) {
           if (!this.stillLeading(w, action)) return;
@@ -2235,11 +2271,51 @@ function restoredTemplateKept(set: V1StatefulSet, to: string | undefined): 'kept
   return set.status?.updateRevision === to.slice(REVISION_TO.length) ? 'kept' : 'changed';
 }
 
+/** Whether `pod`'s own status shows the failed container OOM-killed: just now, or as its last run (OOM-killed, then waiting to restart or crash-looping on it). */
+function oomKilledIn(pod: V1Pod, failure: Pick<Failure, 'container' | 'init'>): boolean {
+  const s = (failure.init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.find((x) => x.name === failure.container);
+  return s?.state?.terminated?.reason === 'OOMKilled' || s?.lastState?.terminated?.reason === 'OOMKilled';
+}
+
+/**
+ * Of a raise's stuck pods of an `OrderedReady` StatefulSet, the one to delete now: at most one at
+ * a time, as the controller itself replaces pods — the lowest ordinal, which it recreates first,
+ * and only when every pod below it is there and Ready and none of the set's pods is being deleted
+ * (else the controller would not recreate it yet: the delete would take a pod away and give
+ * nothing back). The others are left, each with why; a pod still stuck at the old limit is
+ * recreated when it is OOM-killed again (`finishStatefulSet`). A `Parallel` set's: all of them.
+ */
+function oneAtATime(set: V1StatefulSet, pods: readonly V1Pod[], candidates: V1Pod[]): { recreate: V1Pod[]; left: LeftPod[] } {
+  if (set.spec?.podManagementPolicy === 'Parallel' || candidates.length === 0) return { recreate: candidates, left: [] };
+  const own = pods.filter((p) => ownerOf(p)?.uid === set.metadata?.uid);
+  const ordinal = (p: V1Pod) => podOrdinal(set, p) ?? Infinity;
+  const [first, ...rest] = [...candidates].sort((a, b) => ordinal(a) - ordinal(b));
+  const name = (p: V1Pod) => p.metadata?.name ?? '?';
+  let blocked: string | null = null;
+  const deleting = own.find((p) => p.metadata?.deletionTimestamp);
+  if (deleting) blocked = `${name(deleting)} is being deleted`;
+  else if (ordinal(first!) === Infinity) blocked = 'its ordinal cannot be told';
+  else {
+    for (let i = 0; i < ordinal(first!) && !blocked; i++) {
+      const below = own.find((p) => podOrdinal(set, p) === i);
+      if (!below) blocked = `${set.metadata?.name}-${i} is not there`;
+      else if (!isPodReady(below)) blocked = `${name(below)} is not Ready`;
+    }
+  }
+  const later = `OrderedReady: one pod at a time, ${blocked ? 'and none now' : `${name(first!)} first`}; recreated when it is OOM-killed again`;
+  if (blocked) {
+    return { recreate: [], left: [{ pod: name(first!), why: `OrderedReady: ${blocked}, and the controller would not recreate it until then; recreated when it is OOM-killed again` }, ...rest.map((p) => ({ pod: name(p), why: later }))] };
+  }
+  return { recreate: [first!], left: rest.map((p) => ({ pod: name(p), why: later })) };
+}
+
 /**
  * A StatefulSet's pods a delete moves off `revision` (the one rolled back from) onto the restored
  * template: that revision's, at or above a RollingUpdate partition. Others — another revision's, or
  * one below the partition, which the controller recreates at the current revision — are not the
- * rollback's to replace.
+ * rollback's to replace. No evidence of its own is asked of the pod, unlike a raise's (`oomKilledIn`):
+ * every pod at the revision rolled back from is the rollback's to replace, and one not Ready there
+ * (starting, waiting for a quorum) blocks the controller from replacing it or any pod after it.
  */
 function replacedByRollback(w: Workload & { kind: 'StatefulSet' }, revision: string): (pod: V1Pod) => boolean {
   return (p) => p.metadata?.labels?.[KUBE_KEYS.controllerRevisionHash] === revision && recreatedFromTemplate(w.object, p);

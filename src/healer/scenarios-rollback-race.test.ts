@@ -5,12 +5,13 @@
  * - The Deployment rollback's target ReplicaSet is read raw right before the patch (fd9f4d2); what
  *   the healer listed and planned on may have been replaced (deleted, re-created under its name)
  *   or changed (its known-good mark withdrawn) by then. The rollback must be re-planned on a fresh
- *   read — never a template from another object, or from one that no longer qualifies.
+ *   read — never a template from another object, or from one that no longer qualifies. A
+ *   StatefulSet's target ControllerRevision is read again the same way (review 11, D).
  * - A `restart-only` refusal (c922552) decided by a leader that loses its Lease before it says so:
  *   the new leader decides the same, and the cluster hears it once; nothing is written.
  */
-import type { V1Deployment, V1Lease, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
-import { configMap, deployment } from '../test-support/cluster/objects.js';
+import type { V1ControllerRevision, V1Deployment, V1Lease, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import { configMap, deployment, statefulSet } from '../test-support/cluster/objects.js';
 import { apiWrites, configReadingWeb, HEAL, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, replicaSetRunning, replicaSetsOf, reportSummary, templateSeenRecords, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
@@ -110,6 +111,73 @@ describe("the rollback target changes between the healer's list and its raw read
       expect(w.reports().filter((r) => r.result === 'failed')).toEqual([]);
     },
   );
+});
+
+describe('the StatefulSet rollback target vetoed between the list and the patch (review 11, D)', () => {
+  // The ControllerRevision a StatefulSet rollback goes to is read again right before the patch,
+  // as a Deployment's ReplicaSet is: an operator's veto (`amadeus.io/known-good: "false"`) landing
+  // after the list — here while the leader reads the failing pod's logs — is a conflict, re-planned.
+  const veto = (w: HealerWorld, name: string) =>
+    w.kube.beforeNext({ method: 'GET', path: /\/pods\/db-\d+\/log$/ }, () =>
+      void w.edit<V1ControllerRevision>('apps/v1', 'ControllerRevision', name, (cr) => void (cr.metadata!.annotations!['amadeus.io/known-good'] = 'false')),
+    );
+  const setImage = (w: HealerWorld) => image(w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').spec!.template);
+  const revisionReads = (w: HealerWorld, from: number) =>
+    w.kube.requests
+      .slice(from)
+      .filter((q) => q.method === 'GET' && (q.path.includes('/controllerrevisions/') || q.path.endsWith('/log')))
+      .map((q) => `${q.path.includes('/log') ? 'log' : q.path.split('/').pop()} ${q.status}`);
+
+  test('db:2 crash-loops; db:1, its only known-good revision, is vetoed while the leader reads the logs → re-read, refused as `no-known-good` (as a Deployment is): the set stays at db:2, no pod deleted', async () => {
+    w = await healerWorld();
+    w.cluster.behave('db:2', { run: 'crash', log: 'starting db:2\nfatal: unknown flag --wal-mode\n' });
+    w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const good = w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').status!.updateRevision!;
+    expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', good).metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    veto(w, good);
+    const from = w.kube.requests.length;
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (x) => void (x.spec!.template.spec!.containers[0]!.image = 'db:2'));
+    await w.advance(5 * 60);
+    expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', good).metadata!.annotations!['amadeus.io/known-good']).toBe('false');
+
+    // The target read again after the logs (the veto served), refused, and the decision re-planned.
+    expect(revisionReads(w, from).slice(0, 2)).toEqual(['log 200', `${good} 200`]);
+    expect(summary(w)).toEqual(['StatefulSet/db rollback/refused/no-known-good']);
+    expect(a.healer.reports[0]!.message).toMatch(/^no rollback: /);
+    expect(w.patches('statefulsets/db')).toEqual([]);
+    expect(setImage(w)).toBe('db:2');
+    expect(w.kube.requests.filter((q) => q.method === 'DELETE')).toEqual([]);
+  });
+
+  test('db:3 crash-loops; db:2, the newest known-good revision, is vetoed while the leader reads the logs → re-planned: rolled back to db:1, never to db:2', async () => {
+    w = await healerWorld();
+    w.cluster.behave('db:3', { run: 'crash', log: 'starting db:3\nfatal: unknown flag --wal-mode\n' });
+    w.kube.put(statefulSet('db', { namespace: NS, image: 'db:1', replicas: 3, annotations: HEAL }));
+    const a = await w.start();
+    await w.advance(11 * 60);
+    const one = w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').status!.updateRevision!;
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (x) => void (x.spec!.template.spec!.containers[0]!.image = 'db:2'));
+    await w.advance(11 * 60);
+    const two = w.get<V1StatefulSet>('apps/v1', 'StatefulSet', 'db').status!.updateRevision!;
+    for (const r of [one, two]) expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', r).metadata!.annotations!['amadeus.io/known-good']).toBe('true');
+    veto(w, two);
+    const from = w.kube.requests.length;
+    w.edit<V1StatefulSet>('apps/v1', 'StatefulSet', 'db', (x) => void (x.spec!.template.spec!.containers[0]!.image = 'db:3'));
+    await w.advance(5 * 60);
+
+    // db:2's read after the logs refused; re-planned, db:1's read and restored, in one patch.
+    expect(revisionReads(w, from).filter((x) => !x.startsWith('log')).slice(0, 2)).toEqual([`${two} 200`, `${one} 200`]);
+    expect(summary(w)[0]).toBe('StatefulSet/db rollback/applied/rolled-back');
+    expect(a.healer.reports[0]!.message).toMatch(new RegExp(`to revision 1 \\(ControllerRevision ${one}\\); recreated 1 stuck pod\\(s\\)$`));
+    const patches = w.patches('statefulsets/db');
+    expect(patches.map((p) => p.status)).toEqual([200]);
+    expect(JSON.stringify(patches[0]!.body)).not.toContain('db:2');
+    await w.advance(10 * 60);
+    expect(setImage(w)).toBe('db:1');
+    expect(w.pods({ app: 'db' }).map((p) => `${p.spec!.containers[0]!.image} ${ready(p)}`)).toEqual(['db:1 true', 'db:1 true', 'db:1 true']);
+  });
 });
 
 describe('a restart-only crash loop decided by a leader that loses its Lease before it acts', () => {
