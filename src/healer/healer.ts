@@ -128,7 +128,14 @@ const shown = (l: LogRead): Logs => (isUnavailable(l) ? null : l);
 /** A memory raise a StatefulSet's stuck pods are recreated for: the containers whose memory alone may differ. */
 type Raise = { container: string; init: boolean }[];
 
-/** How recent another container's OOM kill must be to be raised in the same patch (or within the cooldown, if longer). */
+/**
+ * How recent an OOM kill must be to be raised (or within the cooldown, if longer): the kill decided
+ * on (decideOom) and another container's raised in the same patch (alsoKilled). `lastState` keeps
+ * a container's last termination for as long as it runs since: a kill older than this has been run
+ * through, and is no reason to roll every pod now (at a start, a fail-over, an opt-in, dry run
+ * switched off). A container killed again and again has a latest kill minutes old (the kubelet's
+ * back-off is at most 5 minutes).
+ */
 const ALSO_KILLED_WINDOW_MS = 15 * 60_000;
 
 /** One container's part of an OOM raise (see decideOom: one patch may raise several). */
@@ -886,6 +893,20 @@ export class Healer {
     const cooldownMs = this.o.rules.oomCooldownSeconds * 1000;
     if (bumpedAt !== null && failure.finishedAt !== null && failure.finishedAt > bumpedAt && failure.finishedAt < bumpedAt + cooldownMs && this.clock() >= bumpedAt + cooldownMs) {
       this.o.log.debug('OOM kill inside the cooldown of the last raise, looked at after it: left to the cooldown', { workload: `${w.kind}/${meta.name}`, container: failure.container, key: failure.key });
+      return null;
+    }
+    // A kill long past, run through since (lastState keeps it): looked at only now — Amadeus
+    // started, a new leader, the workload opted in, dry run switched off — it is no reason to roll
+    // every pod. Its time unknown: acted on, as before.
+    const windowMs = Math.max(cooldownMs, ALSO_KILLED_WINDOW_MS);
+    if (failure.finishedAt !== null && failure.finishedAt < this.clock() - windowMs) {
+      this.o.log.info(`OOM kill too old to act on: ${new Date(failure.finishedAt).toISOString()}, more than ${Math.round(windowMs / 60_000)} minutes ago, the container not killed since: not raised for it`, {
+        workload: `${w.kind}/${meta.name}`,
+        namespace: meta.namespace,
+        pod: pod.metadata?.name,
+        container: failure.container,
+        key: failure.key,
+      });
       return null;
     }
     const gitops = this.gitOpsRefusal(meta);
