@@ -358,7 +358,8 @@ describe('guard rails', () => {
     const b = await startHealer({ lease, clock: Date.now });
     await new Promise((r) => setTimeout(r, 300));
     expect(b.isLeader).toBe(false);
-    putPod('oomkilled-pod.json');
+    // On the wall clock (the Lease's), the kill dated a minute ago: the fixture's own date is too old to act on.
+    putPod('oomkilled-pod.json', { id: 'recent', finishedAt: new Date(Date.now() - 60_000).toISOString() });
     await nextReport(a);
     await new Promise((r) => setTimeout(r, 300));
     await b.idle();

@@ -116,11 +116,27 @@ interface Outcome {
 }
 
 type Logs = { classification: LogClassification; excerpt: string } | null;
+/**
+ * A log read that failed for a reason other than "there are none" (see readLogs): not `null`, which
+ * is an answer; what refuses a rollback may be in logs that could not be read.
+ */
+type LogsUnavailable = { unavailable: string };
+type LogRead = Logs | LogsUnavailable;
+const isUnavailable = (l: LogRead): l is LogsUnavailable => l !== null && 'unavailable' in l;
+/** The logs to show in a report: none when they could not be read. */
+const shown = (l: LogRead): Logs => (isUnavailable(l) ? null : l);
 
 /** A memory raise a StatefulSet's stuck pods are recreated for: the containers whose memory alone may differ. */
 type Raise = { container: string; init: boolean }[];
 
-/** How recent another container's OOM kill must be to be raised in the same patch (or within the cooldown, if longer). */
+/**
+ * How recent an OOM kill must be to be raised (or within the cooldown, if longer): the kill decided
+ * on (decideOom) and another container's raised in the same patch (alsoKilled). `lastState` keeps
+ * a container's last termination for as long as it runs since: a kill older than this has been run
+ * through, and is no reason to roll every pod now (at a start, a fail-over, an opt-in, dry run
+ * switched off). A container killed again and again has a latest kill minutes old (the kubelet's
+ * back-off is at most 5 minutes).
+ */
 const ALSO_KILLED_WINDOW_MS = 15 * 60_000;
 
 /** One container's part of an OOM raise (see decideOom: one patch may raise several). */
@@ -588,8 +604,8 @@ export class Healer {
 
   private async handle(pod: V1Pod, failure: Failure, initial: Workload): Promise<void> {
     const action: HealAction = failure.kind === 'oom-killed' ? 'oom-bump' : failure.kind === 'crash-loop' ? 'rollback' : 'report';
-    let logs: Logs | undefined;
-    const readLogs = async (): Promise<Logs> => (logs === undefined ? (logs = await this.readLogs(pod, failure)) : logs);
+    let logs: LogRead | undefined;
+    const readLogs = async (): Promise<LogRead> => (logs === undefined ? (logs = await this.readLogs(pod, failure)) : logs);
     let workload = initial;
     let outcome: Outcome | null;
     // The budget slot this failure holds (taken at the budget check, kept only if applied).
@@ -641,7 +657,7 @@ export class Healer {
     if (!outcome) return;
     // A refusal only repeated at debug shows no logs: none read for it (a crash loop in a cooldown comes back at every restart).
     const quiet = (outcome.result === 'refused' || outcome.result === 'dry-run') && this.repeatsRefusal(refOf(workload), action, outcome.reason);
-    const l = failure.kind === 'image-pull' || quiet ? null : await readLogs();
+    const l = failure.kind === 'image-pull' || quiet ? null : shown(await readLogs());
     // A refusal (or a dry run's "would") is the leader's to say, as a patch is its to write: a
     // replica that lost the Lease since it decided leaves it to the new leader, which decides again
     // and says it — else the cluster hears it twice. Forgotten, as a patch given up is (leadingFor).
@@ -662,7 +678,7 @@ export class Healer {
   }
 
   /** One attempt: the checks and the plan on what was just read, then the patch. Null: nothing to do or to say. */
-  private async decide(w: Workload, pod: V1Pod, failure: Failure, action: HealAction, readLogs: () => Promise<Logs>, held: Held): Promise<Outcome | null> {
+  private async decide(w: Workload, pod: V1Pod, failure: Failure, action: HealAction, readLogs: () => Promise<LogRead>, held: Held): Promise<Outcome | null> {
     if (!isHealEnabled(w.object.metadata?.annotations, this.o.rules)) return null;
     if (action === 'report') {
       return { result: 'refused', reason: 'image-pull', message: `${failure.message ?? 'the image cannot be pulled'}: fix the image reference or its pull secret; nothing is patched for it` };
@@ -879,6 +895,20 @@ export class Healer {
     const cooldownMs = this.o.rules.oomCooldownSeconds * 1000;
     if (bumpedAt !== null && failure.finishedAt !== null && failure.finishedAt > bumpedAt && failure.finishedAt < bumpedAt + cooldownMs && this.clock() >= bumpedAt + cooldownMs) {
       this.o.log.debug('OOM kill inside the cooldown of the last raise, looked at after it: left to the cooldown', { workload: `${w.kind}/${meta.name}`, container: failure.container, key: failure.key });
+      return null;
+    }
+    // A kill long past, run through since (lastState keeps it): looked at only now — Amadeus
+    // started, a new leader, the workload opted in, dry run switched off — it is no reason to roll
+    // every pod. Its time unknown: acted on, as before.
+    const windowMs = Math.max(cooldownMs, ALSO_KILLED_WINDOW_MS);
+    if (failure.finishedAt !== null && failure.finishedAt < this.clock() - windowMs) {
+      this.o.log.info(`OOM kill too old to act on: ${new Date(failure.finishedAt).toISOString()}, more than ${Math.round(windowMs / 60_000)} minutes ago, the container not killed since: not raised for it`, {
+        workload: `${w.kind}/${meta.name}`,
+        namespace: meta.namespace,
+        pod: pod.metadata?.name,
+        container: failure.container,
+        key: failure.key,
+      });
       return null;
     }
     const gitops = this.gitOpsRefusal(meta);
@@ -1170,7 +1200,7 @@ export class Healer {
 
   // --- rollback -------------------------------------------------------------------------------
 
-  private async decideRollback(w: Workload, pod: V1Pod, failure: Failure, readLogs: () => Promise<Logs>, held: Held): Promise<Outcome | null> {
+  private async decideRollback(w: Workload, pod: V1Pod, failure: Failure, readLogs: () => Promise<LogRead>, held: Held): Promise<Outcome | null> {
     if (w.kind === 'DaemonSet') return this.refused('unsupported', 'DaemonSet rollbacks are left to people');
     const meta = w.object.metadata!;
     const namespace = meta.namespace!;
@@ -1257,6 +1287,14 @@ export class Healer {
     const guard = this.sharedGuards('rollback', last, held);
     if (guard) return guard;
     const logs = await readLogs();
+    // Logs that could not be read may be the ones blaming a dependency: doubt never takes that
+    // refusal away. Decided again at the container's next restart, as every refusal is.
+    if (isUnavailable(logs)) {
+      return this.refused(
+        'logs-unavailable',
+        `no rollback: the crashed container's previous logs could not be read (${logs.unavailable}), and they may point at a dependency rather than the revision; decided again at its next restart`,
+      );
+    }
     if (logs && isDependencyOutage(logs.classification)) {
       return this.refused('dependency-outage', `the logs point at a dependency, not the revision (${logs.classification.evidence}): a rollback would not help`);
     }
@@ -1623,26 +1661,49 @@ export class Healer {
 
   // --- I/O helpers ----------------------------------------------------------------------------
 
-  private async readLogs(pod: V1Pod, failure: Failure): Promise<Logs> {
-    try {
-      const text = await this.o.clients.core.readNamespacedPodLog({
-        namespace: pod.metadata!.namespace!,
-        name: pod.metadata!.name!,
-        container: failure.container,
-        previous: true,
-        tailLines: this.o.logLines ?? 200,
-        // Lines can be arbitrarily long: the answer is capped too (the API server cuts the tail off).
-        limitBytes: LOG_LIMIT_BYTES,
-      });
+  /**
+   * The failed container's previous logs (`kubectl logs --previous`). Null only on an answer that
+   * there are none: a 400 (the API server relays the kubelet's `previous terminated container … not
+   * found`, or a container waiting to start) or a 404 (the pod is gone). Any other failure is not
+   * "no logs": a passing one — a 5xx (the kubelet or the API server's proxy to it), a 429, no answer
+   * (a refused or reset connection, the client's request deadline) — is tried once more, each try
+   * under that deadline; then, as for any other (a 403: no `pods/log` rule), the read is
+   * unavailable, which refuses a rollback (decideRollback) and shows no logs in a report.
+   */
+  private async readLogs(pod: V1Pod, failure: Failure): Promise<LogRead> {
+    const where = { pod: pod.metadata?.name, namespace: pod.metadata?.namespace, container: failure.container };
+    for (let attempt = 1; ; attempt++) {
+      let text: string;
+      try {
+        text = await this.o.clients.core.readNamespacedPodLog({
+          namespace: pod.metadata!.namespace!,
+          name: pod.metadata!.name!,
+          container: failure.container,
+          previous: true,
+          tailLines: this.o.logLines ?? 200,
+          // Lines can be arbitrarily long: the answer is capped too (the API server cuts the tail off).
+          limitBytes: LOG_LIMIT_BYTES,
+        });
+      } catch (err) {
+        const code = statusOf(err);
+        if (code === 400 || code === 404) {
+          // No previous logs (already rotated, the container never ran before, the pod gone): decide without them.
+          this.o.log.debug('no previous logs', { ...where, error: apiMessage(err) });
+          return null;
+        }
+        if (attempt === 1 && (code === null || code === 429 || code >= 500)) {
+          this.o.log.debug('could not read the previous logs; trying once more', { ...where, error: apiMessage(err) });
+          await (this.o.retry?.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))))(this.o.retry?.baseDelayMs ?? 200);
+          continue;
+        }
+        this.o.log.warn('could not read the previous logs', { ...where, error: apiMessage(err), tries: attempt });
+        return { unavailable: apiMessage(err) };
+      }
       if (await this.replacedByNamesake(pod)) {
         this.o.log.debug('the pod was replaced by a namesake since: its logs are not this failure\'s', { pod: pod.metadata?.name, container: failure.container });
         return null;
       }
       return { classification: classifyLogs(text), excerpt: excerpt(text, { lines: 10, chars: 800 }) };
-    } catch (err) {
-      // No previous logs (already rotated, or the container never started): decide without them.
-      this.o.log.debug('no previous logs', { pod: pod.metadata?.name, container: failure.container, error: apiMessage(err) });
-      return null;
     }
   }
 
@@ -1935,7 +1996,7 @@ export class Healer {
     } else {
       message = 'a bare pod has no controller and no template to change: raise its memory limit where it is created';
     }
-    const logs = failure.kind === 'image-pull' ? null : await this.readLogs(pod, failure);
+    const logs = failure.kind === 'image-pull' ? null : shown(await this.readLogs(pod, failure));
     await this.report({ action, result: 'refused', reason, message, workload: u.ref, failure, logs: logs?.classification ?? null, excerpt: logs?.excerpt ?? null });
   }
 
