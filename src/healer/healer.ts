@@ -30,7 +30,7 @@
 import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
-import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
+import { detectFailures, epochMs, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
 import { type ActionMark, cooldownLeft, GITOPS_TOOL_NAMES, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
 import {
@@ -75,7 +75,7 @@ import { NodeRoomReader } from './node-room.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseMemoryQuantity, parseOptionalMemory } from './quantity.js';
-import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
+import { crashLoopNodeEvidence, crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey, type NodeEvidence } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
 import { CLOCK_MARGIN_SECONDS, deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
 import { RestartBackoff, TooManyPods } from './watch.js';
@@ -1229,6 +1229,11 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
+    // The node rule: crash-looping pods all on one node that has not run this workload Ready are
+    // explained by the node as well as by the revision (a surge pod alone on a broken node).
+    const scope = workloadScope(w, replicaSets);
+    const onNodes = crashLoopNodeEvidence(this.revisions.crashLoopingPods(revisionKey), this.revisions.ranReadyOn(scope.revision), this.clock());
+    if (!onNodes.met) return this.oneNodeRefusal(w, `${revisionWhat} ${failing?.revision ?? '?'}`, onNodes, pick);
     // The cooldown and the budget are local, and a crash loop comes back at every restart of each
     // of its pods: a refusal of theirs that `report` would only repeat at debug is given at once,
     // without the pod list below (one per restart, all the cooldown long). One that is said (an
@@ -1240,7 +1245,7 @@ export class Healer {
     // The share above is the pod cache's, which may be behind (a half-open or cut watch, a leader
     // that followed with a stale cache): its crash loop may be over, the same pods Ready again.
     // The API server must show it still on too, or nothing is done from the stale view.
-    if (failing && !(await this.stillFailingOnServer(w, failing))) {
+    if (failing && !(await this.stillFailingOnServer(w, failing, scope))) {
       this.seen.delete(failure.key); // looked at again when the cache catches up, if it still fails
       this.o.log.info('crash loop not confirmed by the API server (the pod cache is behind): no rollback', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
       return null;
@@ -1289,14 +1294,37 @@ export class Healer {
    * pod counts when it is not Ready and crash-loops or has restarted at least `crashLoopMinRestarts`
    * times (between two crashes it runs, not Ready). A Ready pod does not count, whatever the cache says.
    */
-  private async stillFailingOnServer(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>): Promise<boolean> {
+  private async stillFailingOnServer(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, scope: WorkloadScope): Promise<boolean> {
     const meta = w.object.metadata!;
     const labelSelector = [selectorString(w.object.spec?.selector), this.o.podSelector].filter((x) => x).join(',') || undefined;
     const listed = (await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: meta.namespace!, labelSelector, ...p }))).items;
     const pods = podsOfRevision(listed, w.kind, meta.uid, failing.obj.metadata);
     const rules = this.o.rules;
-    const failingNow = pods.filter((p) => !isPodReady(p) && (isCrashLooping(p, rules) || podRestarts(p) >= rules.crashLoopMinRestarts)).length;
-    return crashLoopShareMet(failingNow, pods.length, rules.crashLoopShare);
+    const failingNow = pods.filter((p) => !isPodReady(p) && (isCrashLooping(p, rules) || podRestarts(p) >= rules.crashLoopMinRestarts));
+    if (!crashLoopShareMet(failingNow.length, pods.length, rules.crashLoopShare)) return false;
+    // The node rule on the server's pods too (a node bound since, a pod Ready again): what runs
+    // Ready now is the server's; what ran Ready until deleted, this process's memory.
+    const now = this.clock();
+    const ranReady = this.revisions.ranReadyOn(scope.revision, false);
+    for (const p of listed) {
+      const node = p.spec?.nodeName;
+      if (node && !p.metadata?.deletionTimestamp && isPodReady(p) && scope.pod(p)) ranReady.set(node, now);
+    }
+    const crashing = failingNow.map((p) => ({ node: p.spec?.nodeName || null, created: epochMs(p.metadata?.creationTimestamp) }));
+    return crashLoopNodeEvidence(crashing, ranReady, now).met;
+  }
+
+  /** The node rule's refusal (`crashLoopNodeEvidence`): `what` is the failing revision, as said. */
+  private oneNodeRefusal(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, what: string, evidence: NodeEvidence & { met: false }, pick: RollbackPick<KubernetesObject>): Outcome {
+    const meta = w.object.metadata!;
+    const to = 'target' in pick ? ` --to-revision=${pick.revision}` : '';
+    const node = evidence.nodes[0];
+    return this.refused(
+      'one-node',
+      `no rollback: ${what} crash-loops, but ${evidence.why}: the node${node ? ` ${node}` : ''} may be to blame (a broken disk, runtime or driver), not the revision. ` +
+        `Decided again as its pods run on other nodes (or on one that runs this workload Ready). ` +
+        `To roll back anyway: kubectl -n ${meta.namespace} rollout undo ${w.kind.toLowerCase()}/${meta.name}${to}`,
+    );
   }
 
   /**
@@ -2279,4 +2307,22 @@ function ownedRefusal(w: Workload): Outcome | null {
     reason: 'owned',
     message: `controlled by ${owner.kind}/${owner.name} (${owner.apiVersion}), which writes this ${w.kind}'s template and would undo or fight a patch: fix it there; Amadeus does not patch it`,
   };
+}
+
+/** What belongs to one workload, for the node rule: its revisions (tracker keys) and its pods. */
+interface WorkloadScope {
+  revision: (key: string) => boolean;
+  pod: (pod: V1Pod) => boolean;
+}
+
+/** A Deployment's ReplicaSets (among `replicaSets`, by owner uid) and their pods; a StatefulSet's revisions and pods (by its uid). */
+function workloadScope(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, replicaSets: readonly V1ReplicaSet[]): WorkloadScope {
+  const uid = w.object.metadata?.uid ?? '';
+  if (w.kind === 'Deployment') {
+    const owned = new Set(replicaSets.filter((r) => ownerOf(r)?.uid === uid).map((r) => r.metadata?.uid ?? ''));
+    const keys = new Set([...owned].map(replicaSetRevisionKey));
+    return { revision: (key) => keys.has(key), pod: (p) => ownerOf(p)?.kind === 'ReplicaSet' && owned.has(ownerOf(p)!.uid) };
+  }
+  const prefix = statefulSetRevisionKey(uid, '');
+  return { revision: (key) => key.startsWith(prefix), pod: (p) => ownerOf(p)?.kind === 'StatefulSet' && ownerOf(p)!.uid === uid };
 }
