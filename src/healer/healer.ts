@@ -320,6 +320,12 @@ export class Healer {
    * edit only by the record counts it from its own first look (when it was made is not known).
    */
   private readonly templatesFirstSeen = new Map<string, string | null>();
+  /**
+   * ReplicaSet uid → its Deployment's uid, as listed (a decision's list, the known-good rounds'):
+   * the node rule's scope keeps a ReplicaSet deleted since (a namesake put in its place, a history
+   * limit of 0) — a pod of it that ran Ready on a node still shows the node ran the workload.
+   */
+  private readonly replicaSetOwners = new Map<string, string>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -749,7 +755,20 @@ export class Healer {
     const meta = w.object.metadata!;
     if (w.kind !== 'Deployment') return { meta, replicaSets: [] };
     const rss = (await listPaged((p) => this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector), ...p }))).items;
+    this.noteOwners(rss);
     return { meta: withRememberedMarks(meta, rss, this.o.rules), replicaSets: rss };
+  }
+
+  /** Remembers which Deployment each listed ReplicaSet belongs to (`replicaSetOwners`). */
+  private noteOwners(rss: readonly V1ReplicaSet[]): void {
+    for (const rs of rss) {
+      const uid = rs.metadata?.uid;
+      const owner = ownerOf(rs);
+      if (!uid || owner?.kind !== 'Deployment') continue;
+      this.replicaSetOwners.delete(uid);
+      this.replicaSetOwners.set(uid, owner.uid);
+      if (this.replicaSetOwners.size > TEMPLATES_KEPT) this.replicaSetOwners.delete(this.replicaSetOwners.keys().next().value!);
+    }
   }
 
   private async decideOom(w: Workload, pod: V1Pod, failure: Failure, held: Held): Promise<Outcome | null> {
@@ -1231,7 +1250,7 @@ export class Healer {
     }
     // The node rule: crash-looping pods all on one node that has not run this workload Ready are
     // explained by the node as well as by the revision (a surge pod alone on a broken node).
-    const scope = workloadScope(w, replicaSets);
+    const scope = workloadScope(w, replicaSets, this.replicaSetOwners);
     const onNodes = crashLoopNodeEvidence(this.revisions.crashLoopingPods(revisionKey), this.revisions.ranReadyOn(scope.revision), this.clock());
     if (!onNodes.met) return this.oneNodeRefusal(w, `${revisionWhat} ${failing?.revision ?? '?'}`, onNodes, pick);
     // The cooldown and the budget are local, and a crash loop comes back at every restart of each
@@ -2005,9 +2024,11 @@ export class Healer {
         const deployments = await listPaged((p) => (namespace ? apps.listNamespacedDeployment({ namespace, ...p }) : apps.listDeploymentForAllNamespaces(p)));
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = d.metadata!.namespace!;
-          await this.dropRevisionMarks(d);
           const rss = (await listPaged((p) => apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector), ...p }))).items.map((x) => this.withDryMarks(x));
-          for (const rs of rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid)) {
+          this.noteOwners(rss);
+          const owned = rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid);
+          await this.dropRevisionMarks(d);
+          for (const rs of owned) {
             const want = rs.spec?.replicas ?? 1;
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
             // A revision with its own crash-loop record proves itself again only at the Deployment's
@@ -2315,11 +2336,15 @@ interface WorkloadScope {
   pod: (pod: V1Pod) => boolean;
 }
 
-/** A Deployment's ReplicaSets (among `replicaSets`, by owner uid) and their pods; a StatefulSet's revisions and pods (by its uid). */
-function workloadScope(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, replicaSets: readonly V1ReplicaSet[]): WorkloadScope {
+/**
+ * A Deployment's ReplicaSets (among `replicaSets`, by owner uid, and those `remembered` as its since
+ * they were listed) and their pods; a StatefulSet's revisions and pods (by its uid).
+ */
+function workloadScope(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, replicaSets: readonly V1ReplicaSet[], remembered: ReadonlyMap<string, string>): WorkloadScope {
   const uid = w.object.metadata?.uid ?? '';
   if (w.kind === 'Deployment') {
     const owned = new Set(replicaSets.filter((r) => ownerOf(r)?.uid === uid).map((r) => r.metadata?.uid ?? ''));
+    for (const [rs, owner] of remembered) if (owner === uid) owned.add(rs);
     const keys = new Set([...owned].map(replicaSetRevisionKey));
     return { revision: (key) => keys.has(key), pod: (p) => ownerOf(p)?.kind === 'ReplicaSet' && owned.has(ownerOf(p)!.uid) };
   }

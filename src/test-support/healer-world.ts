@@ -22,7 +22,7 @@
  * past any test's length). A replica can be stalled on one API call, cut off from the API server
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1Container, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1Container, type V1Deployment, type V1Node, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { detectFailures } from '../healer/detect.js';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
@@ -541,6 +541,19 @@ export async function releaseBesideNeighbour<T>(w: HealerWorld, start: () => Pro
   w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'api:2'));
   await w.advance(3 * 60);
   return { started, raise: raised.metadata!.name!, release: replicaSetRunning(w, 'api', 'api:2')!.metadata!.name!, web, webPods };
+}
+
+/**
+ * An operator moving `pod` off its node: the node cordoned (`spec.unschedulable`, as `kubectl
+ * cordon` sets it) and the pod evicted (deleted; its controller makes a replacement, which the
+ * scheduler places on another node). The other pods on the node are left where they are. Returns the node's name.
+ */
+export function cordonAndEvict(w: HealerWorld, pod: V1Pod): string {
+  const name = pod.spec!.nodeName!;
+  const node = w.kube.get<V1Node>('v1', 'Node', undefined, name)!;
+  w.kube.put({ ...node, spec: { ...node.spec, unschedulable: true } });
+  w.kube.remove('v1', 'Pod', NS, pod.metadata!.name!);
+  return name;
 }
 
 /** `kubectl rollout undo --to-revision`: the ReplicaSet's template (without pod-template-hash) and its annotations, except kubectl's skip list, replace the Deployment's. */
