@@ -2006,7 +2006,8 @@ export class Healer {
    * whole window (`revisions.ts`), every desired pod Ready now — by the revision's status and by
    * what this process saw — is marked on its ReplicaSet / ControllerRevision. A StatefulSet's
    * revision is its `updateRevision` (what `OnDelete` sets' pods run too; their `currentRevision`
-   * never moves).
+   * never moves). With `--heal-pod-selector`, a workload none of whose cached pods the selector
+   * selects is passed over whole: no mark, no template-seen record, no copied marks removed.
    */
   async markKnownGood(): Promise<void> {
     if (!this.isLeader || this.stopped) return;
@@ -2017,6 +2018,7 @@ export class Healer {
     // (deleted, or no longer eligible) are let go.
     const visited = new Set<string>();
     let whole = true;
+    const selected = this.selectedOwners();
     for (const namespace of namespaces) {
       // Only time up to the pod watch's last proof of life counts: a silent, half-open watch observes nothing.
       const observedUntil = this.watchLiveAt.get(namespace ?? '*') ?? -Infinity;
@@ -2027,6 +2029,9 @@ export class Healer {
           const rss = (await listPaged((p) => apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector), ...p }))).items.map((x) => this.withDryMarks(x));
           this.noteOwners(rss);
           const owned = rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid);
+          // --heal-pod-selector scopes every write: a Deployment none of whose pods it selects is
+          // out of view, its revisions and itself written nothing (no mark, no record, no removal).
+          if (selected && !owned.some((r) => selected.has(r.metadata?.uid ?? ''))) continue;
           await this.dropRevisionMarks(d);
           for (const rs of owned) {
             const want = rs.spec?.replicas ?? 1;
@@ -2056,7 +2061,7 @@ export class Healer {
         for (const s of sets.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = s.metadata!.namespace!;
           const revision = s.status?.updateRevision;
-          if (!revision) continue;
+          if (!revision || (selected && !selected.has(s.metadata?.uid ?? ''))) continue;
           const read = await apps.readNamespacedControllerRevision({ namespace: ns, name: revision }).catch(() => null);
           const cr = read && this.withDryMarks(read);
           if (!cr || ownerOf(cr)?.uid !== s.metadata?.uid) continue;
@@ -2074,6 +2079,23 @@ export class Healer {
     // Without this, every ReplicaSet ever seen stays until TEMPLATES_KEPT is passed, and then the
     // oldest entries go first — the long-lived ReplicaSets, an edit seen on them forgotten with them.
     if (whole && this.isLeader && !this.stopped) for (const uid of this.templatesFirstSeen.keys()) if (!visited.has(uid)) this.templatesFirstSeen.delete(uid);
+  }
+
+  /**
+   * With `--heal-pod-selector`, the uids of the owners (ReplicaSets, StatefulSets) of the pods the
+   * pod cache holds — the pods the selector selects: a workload owning none of them is out of the
+   * healer's view, for its bookkeeping as for its healing. Null without a selector (all in view).
+   */
+  private selectedOwners(): Set<string> | null {
+    if (!this.o.podSelector) return null;
+    const owners = new Set<string>();
+    for (const informer of this.informers.values()) {
+      for (const p of (informer as unknown as { list(): readonly V1Pod[] }).list()) {
+        const uid = ownerOf(p)?.uid;
+        if (uid) owners.add(uid);
+      }
+    }
+    return owners;
   }
 
   /**

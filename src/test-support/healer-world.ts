@@ -33,7 +33,7 @@ import type { Notification } from '../notify/notifier.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster/index.js';
 import { configMap, deployment } from './cluster/objects.js';
-import type { FailMatch, FakeKube, RecordedRequest } from './fake-kube.js';
+import { parseLabelSelector, type FailMatch, type FakeKube, type RecordedRequest } from './fake-kube.js';
 import { startWatchCuttingProxy, type WatchCuttingProxy } from './watch-cutting-proxy.js';
 
 export const NS = 'shop';
@@ -119,6 +119,8 @@ class LiveReplica implements Replica {
   private readonly hung: ((err: Error) => void)[] = [];
   /** Calls held or hanging right now: the replica cannot be waited for. */
   held = 0;
+  /** Which pods its informers hold (`--heal-pod-selector`): all when unset. */
+  selects: (labels: Record<string, string>) => boolean = () => true;
 
   constructor(
     readonly name: string,
@@ -225,9 +227,9 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
   const live = () => replicas.filter((r) => !r.gone);
   const waitable = () => live().filter((r) => r.held === 0);
 
-  /** The replica's pod informer holds exactly the server's pods. */
+  /** The replica's pod informer holds exactly the server's pods (those its pod selector selects). */
   const caughtUp = (r: LiveReplica): boolean => {
-    const want = new Map(kube.list<V1Pod>('v1', 'Pod', NS).map((p) => [p.metadata!.name!, p.metadata!.resourceVersion!]));
+    const want = new Map(kube.list<V1Pod>('v1', 'Pod', NS).filter((p) => r.selects(p.metadata!.labels ?? {})).map((p) => [p.metadata!.name!, p.metadata!.resourceVersion!]));
     for (const informer of informers(r.healer)) {
       const have = informer.list().filter((p) => p.metadata?.namespace === NS);
       if (have.length !== want.size || have.some((p) => want.get(p.metadata!.name!) !== p.metadata!.resourceVersion)) return false;
@@ -286,6 +288,7 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
     async start(opts = {}) {
       const { name, elect, bounds, ...rest } = opts;
       const r = new LiveReplica(name ?? `amadeus-${replicas.length}`, elect ?? false);
+      if (rest.podSelector) r.selects = parseLabelSelector(rest.podSelector);
       const log = createLogger({ level: 'debug', sink: (l) => r.lines.push(JSON.parse(l) as LogLine) });
       r.healer = new Healer({
         clients: r.clients(makeClients(kube.kubeConfig(), bounds)),
