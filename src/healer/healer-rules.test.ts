@@ -112,6 +112,8 @@ interface PodOptions {
   container?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** The node it runs on; its own by default (`node-<name>`: a cluster that spreads its pods). */
+  node?: string;
 }
 
 /** A pod of the web Deployment as the kubelet reports it. */
@@ -162,7 +164,7 @@ function webPod(name: string, o: PodOptions = {}): V1Pod {
       ...(o.annotations ? { annotations: o.annotations } : {}),
       ...(owner ? { ownerReferences: [{ ...owner, controller: true, blockOwnerDeletion: true }] } : {}),
     },
-    spec: { containers: [container('web', o.limit ?? '256Mi'), container('log-shipper', '64Mi')] },
+    spec: { nodeName: o.node ?? `node-${name}`, containers: [container('web', o.limit ?? '256Mi'), container('log-shipper', '64Mi')] },
     status: {
       phase: 'Running',
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
@@ -216,7 +218,7 @@ describe('defect 1: after a StatefulSet rollback only its own stuck pods are rec
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: NS, uid: `${name}-uid`, labels: podLabels, ...(ownerRefs ? { ownerReferences: ownerRefs } : {}) },
-      spec: { containers: [{ name: 'db', image: 'db:2' }] },
+      spec: { nodeName: 'node-1', containers: [{ name: 'db', image: 'db:2' }] },
       status: {
         conditions: [{ type: 'Ready', status: 'False' }],
         containerStatuses: [
@@ -233,6 +235,12 @@ describe('defect 1: after a StatefulSet rollback only its own stuck pods are rec
     kube.put(notReady('debug-db', { ...labels, role: 'primary', 'controller-revision-hash': 'db-x' }, undefined, false));
     kube.put(notReady('db-replica-0', { ...labels, role: 'replica', 'controller-revision-hash': 'db-0' }, owner('db', sts.metadata!.uid!), false));
     const h = await startHealer();
+    // The rollout replaced db-0: at db-1 it ran Ready on node-1 until deleted; at db-2 it is made there again and crash-loops.
+    const before = notReady('db-0', { ...labels, role: 'primary', 'controller-revision-hash': 'db-1' }, owner('db', sts.metadata!.uid!), false);
+    kube.put({ ...before, metadata: { ...before.metadata, uid: 'db-0-before' }, status: { conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'db', image: 'db:1', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] } });
+    await settle(h);
+    kube.remove('v1', 'Pod', NS, 'db-0');
+    await settle(h);
     kube.put(notReady('db-0', { ...labels, role: 'primary', 'controller-revision-hash': 'db-2' }, owner('db', sts.metadata!.uid!), true));
     const r = await nextReport(h);
     expect(r).toMatchObject({ action: 'rollback', result: 'applied' });
@@ -772,7 +780,8 @@ describe('found by the scenarios: stuck OrderedReady pods (an OrderedReady State
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name, namespace: NS, uid: `${name}-uid`, labels: { ...labels, 'controller-revision-hash': o.revision }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true }] },
-      spec: { containers: [{ name: 'db', image, resources: { limits: { memory: o.memory ?? '256Mi' }, requests: { memory: o.memory ?? '256Mi' } } }] },
+      // One node (kind, minikube): a crash loop beside a Ready pod of the set is the revision's (the rollback's node rule).
+      spec: { nodeName: 'node-1', containers: [{ name: 'db', image, resources: { limits: { memory: o.memory ?? '256Mi' }, requests: { memory: o.memory ?? '256Mi' } } }] },
       status: {
         phase: 'Running',
         conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],

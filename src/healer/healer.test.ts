@@ -89,6 +89,28 @@ function putPod(name: string, o: { container?: string; id?: string; limit?: stri
   return kube.put({ apiVersion: 'v1', kind: 'Pod', ...pod });
 }
 
+/**
+ * A Ready pod of web's revision 4 (its ReplicaSet web-84f6b7c9d8, being scaled down by the rollout)
+ * on the crash-looping fixture pod's node: the node runs web, so a crash loop there is the
+ * revision's, not the node's (the rollback's node rule).
+ */
+function putReadyNeighbour(): V1Pod {
+  const pod = fixture<V1Pod>('crashloop-pod.json');
+  pod.metadata = {
+    ...pod.metadata!,
+    name: 'web-84f6b7c9d8-x7k2p',
+    uid: undefined,
+    labels: { ...pod.metadata!.labels, 'pod-template-hash': '84f6b7c9d8' },
+    ownerReferences: [{ ...pod.metadata!.ownerReferences![0]!, name: 'web-84f6b7c9d8', uid: '3c5e7a9b-1d3f-4c5e-a0b7-9f1b3c5e7a9b' }],
+  };
+  pod.status = {
+    ...pod.status!,
+    conditions: pod.status!.conditions!.map((c) => ({ ...c, status: 'True', message: undefined, reason: undefined })),
+    containerStatuses: pod.status!.containerStatuses!.map((c) => ({ ...c, ready: true, started: true, restartCount: 0, lastState: {}, state: { running: { startedAt: c.state?.running?.startedAt ?? ('2024-05-14T08:00:00Z' as unknown as Date) } } })),
+  };
+  return kube.put({ apiVersion: 'v1', kind: 'Pod', ...pod });
+}
+
 async function nextReport(h: Healer, count = 1): Promise<HealReport> {
   await waitFor(() => h.reports.length >= count, 5000, 'a heal report');
   await h.idle();
@@ -183,6 +205,7 @@ describe('CrashLoopBackOff', () => {
   test('rolls the Deployment back to the newest known-good revision, as kubectl rollout undo does', async () => {
     const h = await startHealer();
     kube.setLogs(NS, 'web-7d4b9c6f5d-q9zvt', 'web', 'panic: invalid memory address or nil pointer dereference\ngoroutine 1 [running]:\n', { previous: true });
+    putReadyNeighbour();
     putPod('crashloop-pod.json');
     const r = await nextReport(h);
     expect(r).toMatchObject({ action: 'rollback', result: 'applied', reason: 'rolled-back' });
@@ -203,6 +226,7 @@ describe('CrashLoopBackOff', () => {
     const h = await startHealer();
     await h.idle(); // its first mark round (which records the template it first saw on web-7d4b9c6f5d) before the crash loop
     kube.beforeNext({ method: 'GET', path: /\/replicasets\/web-6b9d4c8f7$/ }, () => void kube.remove('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7'));
+    putReadyNeighbour();
     putPod('crashloop-pod.json');
     const r = await nextReport(h);
     expect(r).toMatchObject({ action: 'rollback', result: 'applied', reason: 'rolled-back' });
@@ -223,6 +247,7 @@ describe('CrashLoopBackOff', () => {
       kube.put(rs);
     }
     const h = await startHealer();
+    putReadyNeighbour();
     putPod('crashloop-pod.json');
     const r = await nextReport(h);
     expect(r).toMatchObject({ result: 'refused', reason: 'no-known-good' });
@@ -238,6 +263,7 @@ describe('CrashLoopBackOff', () => {
       'FATAL: dial tcp 10.0.3.7:5432: connect: connection refused',
     ].join('\n');
     kube.setLogs(NS, 'web-7d4b9c6f5d-q9zvt', 'web', text, { previous: true });
+    putReadyNeighbour();
     putPod('crashloop-pod.json');
     const r = await nextReport(h);
     expect(r).toMatchObject({ result: 'refused', reason: 'dependency-outage' });
@@ -525,6 +551,7 @@ describe('watch and API failures', () => {
     const h = await startHealer();
     const before = deployment();
     kube.failNext({ method: 'PATCH', path: /\/deployments\/web$/ }, 500, 10);
+    putReadyNeighbour();
     putPod('crashloop-pod.json');
     const r = await nextReport(h);
     expect(r).toMatchObject({ result: 'failed', reason: 'api-error' });

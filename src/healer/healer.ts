@@ -30,7 +30,7 @@
 import { PatchStrategy, setHeaderOptions, type Informer, type KubernetesObject, type V1Container, type V1ControllerRevision, type V1DaemonSet, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodSpec, type V1PodTemplateSpec, type V1LimitRange, type V1ReplicaSet, type V1ResourceQuota, type V1StatefulSet } from '@kubernetes/client-node';
 import type { Notifier } from '../notify/notifier.js';
 import type { Logger } from '../telemetry/logger.js';
-import { detectFailures, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
+import { detectFailures, epochMs, isCrashLooping, isPodReady, ownerOf, podRestarts, type Failure } from './detect.js';
 import { emitEvent, type WorkloadRef } from './events.js';
 import { type ActionMark, cooldownLeft, GITOPS_TOOL_NAMES, gitOpsManager, HourlyLimit, lastBumpOf, nextMark, PROTECTED_NAMESPACES, readMark, writeMark } from './guards.js';
 import {
@@ -76,7 +76,7 @@ import { NodeRoomReader } from './node-room.js';
 import { readWorkload, refOf, resolveOwner, selectorString, type Unhealable, type Workload } from './owners.js';
 import { annotationOps, preconditions, preconditionsHold, type JsonPatchOp } from './patches.js';
 import { formatMebibytes, parseMemoryQuantity, parseOptionalMemory } from './quantity.js';
-import { crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey } from './revisions.js';
+import { crashLoopNodeEvidence, crashLoopShareMet, replicaSetRevisionKey, RevisionTracker, statefulSetRevisionKey, type NodeEvidence } from './revisions.js';
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
 import { CLOCK_MARGIN_SECONDS, deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
 import { RestartBackoff, TooManyPods } from './watch.js';
@@ -337,6 +337,12 @@ export class Healer {
    * edit only by the record counts it from its own first look (when it was made is not known).
    */
   private readonly templatesFirstSeen = new Map<string, string | null>();
+  /**
+   * ReplicaSet uid → its Deployment's uid, as listed (a decision's list, the known-good rounds'):
+   * the node rule's scope keeps a ReplicaSet deleted since (a namesake put in its place, a history
+   * limit of 0) — a pod of it that ran Ready on a node still shows the node ran the workload.
+   */
+  private readonly replicaSetOwners = new Map<string, string>();
 
   constructor(private readonly o: HealerOptions) {
     this.clock = o.clock ?? Date.now;
@@ -766,7 +772,20 @@ export class Healer {
     const meta = w.object.metadata!;
     if (w.kind !== 'Deployment') return { meta, replicaSets: [] };
     const rss = (await listPaged((p) => this.o.clients.apps.listNamespacedReplicaSet({ namespace: meta.namespace!, labelSelector: selectorString(w.object.spec?.selector), ...p }))).items;
+    this.noteOwners(rss);
     return { meta: withRememberedMarks(meta, rss, this.o.rules), replicaSets: rss };
+  }
+
+  /** Remembers which Deployment each listed ReplicaSet belongs to (`replicaSetOwners`). */
+  private noteOwners(rss: readonly V1ReplicaSet[]): void {
+    for (const rs of rss) {
+      const uid = rs.metadata?.uid;
+      const owner = ownerOf(rs);
+      if (!uid || owner?.kind !== 'Deployment') continue;
+      this.replicaSetOwners.delete(uid);
+      this.replicaSetOwners.set(uid, owner.uid);
+      if (this.replicaSetOwners.size > TEMPLATES_KEPT) this.replicaSetOwners.delete(this.replicaSetOwners.keys().next().value!);
+    }
   }
 
   private async decideOom(w: Workload, pod: V1Pod, failure: Failure, held: Held): Promise<Outcome | null> {
@@ -1266,6 +1285,11 @@ export class Healer {
       const need = share >= 1 ? 'all of them' : `more than ${Math.round(share * 100)}% of them (all when fewer than 3)`;
       return this.refused('too-few-failing', `${stats.crashLooping} of ${stats.pods} pods of ${revisionWhat} ${failing?.revision ?? '?'} crash-loop; a rollback needs ${need}`);
     }
+    // The node rule: crash-looping pods all on one node that has not run this workload Ready are
+    // explained by the node as well as by the revision (a surge pod alone on a broken node).
+    const scope = workloadScope(w, replicaSets, this.replicaSetOwners);
+    const onNodes = crashLoopNodeEvidence(this.revisions.crashLoopingPods(revisionKey), this.revisions.ranReadyOn(scope.revision), this.clock());
+    if (!onNodes.met) return this.oneNodeRefusal(w, `${revisionWhat} ${failing?.revision ?? '?'}`, onNodes, pick);
     // The cooldown and the budget are local, and a crash loop comes back at every restart of each
     // of its pods: a refusal of theirs that `report` would only repeat at debug is given at once,
     // without the pod list below (one per restart, all the cooldown long). One that is said (an
@@ -1277,7 +1301,7 @@ export class Healer {
     // The share above is the pod cache's, which may be behind (a half-open or cut watch, a leader
     // that followed with a stale cache): its crash loop may be over, the same pods Ready again.
     // The API server must show it still on too, or nothing is done from the stale view.
-    if (failing && !(await this.stillFailingOnServer(w, failing))) {
+    if (failing && !(await this.stillFailingOnServer(w, failing, scope))) {
       this.seen.delete(failure.key); // looked at again when the cache catches up, if it still fails
       this.o.log.info('crash loop not confirmed by the API server (the pod cache is behind): no rollback', { workload: `${w.kind}/${meta.name}`, namespace, revision: failing.name });
       return null;
@@ -1336,14 +1360,37 @@ export class Healer {
    * pod counts when it is not Ready and crash-loops or has restarted at least `crashLoopMinRestarts`
    * times (between two crashes it runs, not Ready). A Ready pod does not count, whatever the cache says.
    */
-  private async stillFailingOnServer(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>): Promise<boolean> {
+  private async stillFailingOnServer(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, failing: FailingRevision<KubernetesObject>, scope: WorkloadScope): Promise<boolean> {
     const meta = w.object.metadata!;
     const labelSelector = [selectorString(w.object.spec?.selector), this.o.podSelector].filter((x) => x).join(',') || undefined;
     const listed = (await listPaged((p) => this.o.clients.core.listNamespacedPod({ namespace: meta.namespace!, labelSelector, ...p }))).items;
     const pods = podsOfRevision(listed, w.kind, meta.uid, failing.obj.metadata);
     const rules = this.o.rules;
-    const failingNow = pods.filter((p) => !isPodReady(p) && (isCrashLooping(p, rules) || podRestarts(p) >= rules.crashLoopMinRestarts)).length;
-    return crashLoopShareMet(failingNow, pods.length, rules.crashLoopShare);
+    const failingNow = pods.filter((p) => !isPodReady(p) && (isCrashLooping(p, rules) || podRestarts(p) >= rules.crashLoopMinRestarts));
+    if (!crashLoopShareMet(failingNow.length, pods.length, rules.crashLoopShare)) return false;
+    // The node rule on the server's pods too (a node bound since, a pod Ready again): what runs
+    // Ready now is the server's; what ran Ready until deleted, this process's memory.
+    const now = this.clock();
+    const ranReady = this.revisions.ranReadyOn(scope.revision, false);
+    for (const p of listed) {
+      const node = p.spec?.nodeName;
+      if (node && !p.metadata?.deletionTimestamp && isPodReady(p) && scope.pod(p)) ranReady.set(node, now);
+    }
+    const crashing = failingNow.map((p) => ({ node: p.spec?.nodeName || null, created: epochMs(p.metadata?.creationTimestamp) }));
+    return crashLoopNodeEvidence(crashing, ranReady, now).met;
+  }
+
+  /** The node rule's refusal (`crashLoopNodeEvidence`): `what` is the failing revision, as said. */
+  private oneNodeRefusal(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, what: string, evidence: NodeEvidence & { met: false }, pick: RollbackPick<KubernetesObject>): Outcome {
+    const meta = w.object.metadata!;
+    const to = 'target' in pick ? ` --to-revision=${pick.revision}` : '';
+    const node = evidence.nodes[0];
+    return this.refused(
+      'one-node',
+      `no rollback: ${what} crash-loops, but ${evidence.why}: the node${node ? ` ${node}` : ''} may be to blame (a broken disk, runtime or driver), not the revision. ` +
+        `Decided again as its pods run on other nodes (or on one that runs this workload Ready). ` +
+        `To roll back anyway: kubectl -n ${meta.namespace} rollout undo ${w.kind.toLowerCase()}/${meta.name}${to}`,
+    );
   }
 
   /**
@@ -2056,7 +2103,8 @@ export class Healer {
    * whole window (`revisions.ts`), every desired pod Ready now — by the revision's status and by
    * what this process saw — is marked on its ReplicaSet / ControllerRevision. A StatefulSet's
    * revision is its `updateRevision` (what `OnDelete` sets' pods run too; their `currentRevision`
-   * never moves).
+   * never moves). With `--heal-pod-selector`, a workload none of whose cached pods the selector
+   * selects is passed over whole: no mark, no template-seen record, no copied marks removed.
    */
   async markKnownGood(): Promise<void> {
     if (!this.isLeader || this.stopped) return;
@@ -2067,6 +2115,7 @@ export class Healer {
     // (deleted, or no longer eligible) are let go.
     const visited = new Set<string>();
     let whole = true;
+    const selected = this.selectedOwners();
     for (const namespace of namespaces) {
       // Only time up to the pod watch's last proof of life counts: a silent, half-open watch observes nothing.
       const observedUntil = this.watchLiveAt.get(namespace ?? '*') ?? -Infinity;
@@ -2074,9 +2123,14 @@ export class Healer {
         const deployments = await listPaged((p) => (namespace ? apps.listNamespacedDeployment({ namespace, ...p }) : apps.listDeploymentForAllNamespaces(p)));
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = d.metadata!.namespace!;
-          await this.dropRevisionMarks(d);
           const rss = (await listPaged((p) => apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector), ...p }))).items.map((x) => this.withDryMarks(x));
-          for (const rs of rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid)) {
+          this.noteOwners(rss);
+          const owned = rss.filter((r) => ownerOf(r)?.uid === d.metadata?.uid);
+          // --heal-pod-selector scopes every write: a Deployment none of whose pods it selects is
+          // out of view, its revisions and itself written nothing (no mark, no record, no removal).
+          if (selected && !owned.some((r) => selected.has(r.metadata?.uid ?? ''))) continue;
+          await this.dropRevisionMarks(d);
+          for (const rs of owned) {
             const want = rs.spec?.replicas ?? 1;
             const seen = this.revisions.stats(replicaSetRevisionKey(rs.metadata?.uid ?? ''));
             // A revision with its own crash-loop record proves itself again only at the Deployment's
@@ -2104,7 +2158,7 @@ export class Healer {
         for (const s of sets.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = s.metadata!.namespace!;
           const revision = s.status?.updateRevision;
-          if (!revision) continue;
+          if (!revision || (selected && !selected.has(s.metadata?.uid ?? ''))) continue;
           const read = await apps.readNamespacedControllerRevision({ namespace: ns, name: revision }).catch(() => null);
           const cr = read && this.withDryMarks(read);
           if (!cr || ownerOf(cr)?.uid !== s.metadata?.uid) continue;
@@ -2122,6 +2176,23 @@ export class Healer {
     // Without this, every ReplicaSet ever seen stays until TEMPLATES_KEPT is passed, and then the
     // oldest entries go first — the long-lived ReplicaSets, an edit seen on them forgotten with them.
     if (whole && this.isLeader && !this.stopped) for (const uid of this.templatesFirstSeen.keys()) if (!visited.has(uid)) this.templatesFirstSeen.delete(uid);
+  }
+
+  /**
+   * With `--heal-pod-selector`, the uids of the owners (ReplicaSets, StatefulSets) of the pods the
+   * pod cache holds — the pods the selector selects: a workload owning none of them is out of the
+   * healer's view, for its bookkeeping as for its healing. Null without a selector (all in view).
+   */
+  private selectedOwners(): Set<string> | null {
+    if (!this.o.podSelector) return null;
+    const owners = new Set<string>();
+    for (const informer of this.informers.values()) {
+      for (const p of (informer as unknown as { list(): readonly V1Pod[] }).list()) {
+        const uid = ownerOf(p)?.uid;
+        if (uid) owners.add(uid);
+      }
+    }
+    return owners;
   }
 
   /**
@@ -2416,4 +2487,26 @@ function ownedRefusal(w: Workload): Outcome | null {
     reason: 'owned',
     message: `controlled by ${owner.kind}/${owner.name} (${owner.apiVersion}), which writes this ${w.kind}'s template and would undo or fight a patch: fix it there; Amadeus does not patch it`,
   };
+}
+
+/** What belongs to one workload, for the node rule: its revisions (tracker keys) and its pods. */
+interface WorkloadScope {
+  revision: (key: string) => boolean;
+  pod: (pod: V1Pod) => boolean;
+}
+
+/**
+ * A Deployment's ReplicaSets (among `replicaSets`, by owner uid, and those `remembered` as its since
+ * they were listed) and their pods; a StatefulSet's revisions and pods (by its uid).
+ */
+function workloadScope(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, replicaSets: readonly V1ReplicaSet[], remembered: ReadonlyMap<string, string>): WorkloadScope {
+  const uid = w.object.metadata?.uid ?? '';
+  if (w.kind === 'Deployment') {
+    const owned = new Set(replicaSets.filter((r) => ownerOf(r)?.uid === uid).map((r) => r.metadata?.uid ?? ''));
+    for (const [rs, owner] of remembered) if (owner === uid) owned.add(rs);
+    const keys = new Set([...owned].map(replicaSetRevisionKey));
+    return { revision: (key) => keys.has(key), pod: (p) => ownerOf(p)?.kind === 'ReplicaSet' && owned.has(ownerOf(p)!.uid) };
+  }
+  const prefix = statefulSetRevisionKey(uid, '');
+  return { revision: (key) => key.startsWith(prefix), pod: (p) => ownerOf(p)?.kind === 'StatefulSet' && ownerOf(p)!.uid === uid };
 }

@@ -30,6 +30,8 @@ interface PodState {
   lastStart: number | null;
   /** The pod's creation (API server clock), null when unknown. */
   created: number | null;
+  /** The node it is bound to (`spec.nodeName`), null while Pending. */
+  node: string | null;
 }
 
 interface RevisionState {
@@ -86,6 +88,12 @@ export class RevisionTracker {
   private readonly podRevision = new Map<string, string>();
   /** namespace/name → the uid last seen under it: a namesake with a new uid replaces it. */
   private readonly podUid = new Map<string, string>();
+  /**
+   * Revision key → node → when (this process's clock) a pod of it, Ready to the last, was seen
+   * deleted there (a rollout's or a scale-down's delete): the node ran the workload just before. Kept
+   * {@link NODE_EVIDENCE_WINDOW_MS}.
+   */
+  private readonly leftReady = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly clock: () => number,
@@ -121,7 +129,7 @@ export class RevisionTracker {
       (prev !== undefined && restarts > prev.restarts) ||
       (prev?.ready === true && !ready) ||
       (prev === undefined && !ready && restarts > 0);
-    rev.pods.set(uid, { ready, restarts, crashLooping, lastStart: lastContainerStart(pod), created: epochMs(pod.metadata?.creationTimestamp) });
+    rev.pods.set(uid, { ready, restarts, crashLooping, lastStart: lastContainerStart(pod), created: epochMs(pod.metadata?.creationTimestamp), node: pod.spec?.nodeName || null });
     this.podRevision.set(uid, key);
     if (failed) rev.healthySince = null;
     // (Re)started when every pod is Ready: after a restart already over, from now.
@@ -166,7 +174,41 @@ export class RevisionTracker {
     if (!uid) return;
     const name = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
     if (this.podUid.get(name) === uid) this.podUid.delete(name);
+    const key = this.podRevision.get(uid);
+    const last = key === undefined ? undefined : this.revisions.get(key)?.pods.get(uid);
+    if (key !== undefined && last?.ready && last.node !== null) this.rememberLeftReady(key, last.node);
     this.forgetUid(uid);
+  }
+
+  private rememberLeftReady(key: string, node: string): void {
+    const now = this.clock();
+    for (const [k, nodes] of this.leftReady) {
+      for (const [n, at] of nodes) if (now - at > NODE_EVIDENCE_WINDOW_MS) nodes.delete(n);
+      if (nodes.size === 0) this.leftReady.delete(k);
+    }
+    let nodes = this.leftReady.get(key);
+    if (!nodes) this.leftReady.set(key, (nodes = new Map()));
+    nodes.set(node, now);
+  }
+
+  /**
+   * Per node, the latest time a pod of the revisions `inWorkload` selects ran Ready there: now for
+   * one Ready now (pods being deleted are not here), else when one Ready to the last was deleted
+   * there (within {@link NODE_EVIDENCE_WINDOW_MS}). `current: false`: the deleted ones alone.
+   */
+  ranReadyOn(inWorkload: (key: string) => boolean, current = true): Map<string, number> {
+    const now = this.clock();
+    const out = new Map<string, number>();
+    const note = (node: string, at: number) => out.set(node, Math.max(at, out.get(node) ?? -Infinity));
+    for (const [key, nodes] of this.leftReady) if (inWorkload(key)) for (const [node, at] of nodes) if (now - at <= NODE_EVIDENCE_WINDOW_MS) note(node, at);
+    if (current) for (const [key, rev] of this.revisions) if (inWorkload(key)) for (const p of rev.pods.values()) if (p.ready && p.node !== null) note(p.node, now);
+    return out;
+  }
+
+  /** The crash-looping pods of revision `key`: their nodes (null: Pending) and creation times. */
+  crashLoopingPods(key: string): CrashLoopingPod[] {
+    const rev = this.revisions.get(key);
+    return rev ? [...rev.pods.values()].filter((p) => p.crashLooping).map((p) => ({ node: p.node, created: p.created })) : [];
   }
 
   private forgetUid(uid: string): void {
@@ -219,4 +261,45 @@ export function crashLoopShareMet(crashLooping: number, pods: number, share: num
   if (crashLooping >= pods) return true;
   if (pods < 3 || share >= 1) return false;
   return crashLooping > share * pods;
+}
+
+/**
+ * How long a node that ran a pod of the workload Ready, until that pod was deleted, counts as able
+ * to run it (the node rule below): a StatefulSet's rollout deletes a pod and makes its successor,
+ * often on the same node (the only one free of its peers, under anti-affinity); a Deployment's
+ * rollout with maxUnavailable > 0 frees a node the same way.
+ */
+export const NODE_EVIDENCE_WINDOW_MS = 10 * 60_000;
+
+/** A crash-looping pod as the node rule reads it: its node (null: Pending) and creation (API server clock). */
+export interface CrashLoopingPod {
+  node: string | null;
+  created: number | null;
+}
+
+export type NodeEvidence = { met: true; why: string } | { met: false; nodes: string[]; why: string };
+
+/**
+ * The node rule: a crash loop is the revision's — not a node's — when its crash-looping pods run on
+ * at least two nodes, or one of them runs on a node that ran a pod of the same workload (any
+ * revision) Ready: Ready now (`ranReady` gives `now`), or until that pod was deleted, no more than
+ * {@link NODE_EVIDENCE_WINDOW_MS} before the crash-looping pod was made. Otherwise one bad node (a
+ * broken disk, runtime or driver) is enough to explain it, and a rollback would undo a release that
+ * may be healthy everywhere else. Pending pods (no node) count for neither side.
+ */
+export function crashLoopNodeEvidence(crashing: readonly CrashLoopingPod[], ranReady: ReadonlyMap<string, number>, now: number): NodeEvidence {
+  const nodes = [...new Set(crashing.map((p) => p.node).filter((n): n is string => n !== null))].sort();
+  if (nodes.length >= 2) return { met: true, why: `crash-looping on ${nodes.length} nodes (${nodes.join(', ')})` };
+  for (const p of crashing) {
+    if (p.node === null) continue;
+    const at = ranReady.get(p.node);
+    if (at === undefined) continue;
+    if (at >= now) return { met: true, why: `a pod of the workload runs Ready on ${p.node}, where one crash-loops` };
+    if (at >= (p.created ?? now) - NODE_EVIDENCE_WINDOW_MS) return { met: true, why: `a pod of the workload ran Ready on ${p.node} until it was deleted, just before the crash-looping one was made there` };
+  }
+  return {
+    met: false,
+    nodes,
+    why: nodes.length === 0 ? 'none of its crash-looping pods is on a node yet' : `its crash-looping pods all run on node ${nodes[0]}, where no pod of the workload runs Ready (nor ran Ready just before)`,
+  };
 }

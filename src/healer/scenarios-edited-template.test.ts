@@ -42,7 +42,8 @@ describe('a known-good ReplicaSet whose template is edited in place after it was
   ] as const)(
     'web:1 and web:1b run healthy and are marked; web:1b\'s ReplicaSet is edited (%s); web:3 crash-loops → never rolled back to an edited template',
     async (_, editOne) => {
-      w = await healerWorld();
+      // One node (kind): every pod of every revision beside the others, so web:3 crash-loops where web runs Ready (the rollback's node rule).
+      w = await healerWorld({ nodes: ['node-1'] });
       w.cluster.behave('web:3', { run: 'crash', log: 'panic: nil map\n' });
       // What the edits put there was never run: had it been restored, its pods would crash too.
       w.cluster.behave('web:1b-edited', { run: 'crash', log: 'panic: edited\n' });

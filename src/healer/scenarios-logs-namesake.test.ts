@@ -71,7 +71,8 @@ test('db:2 crash-loops on the database; the look-up of db-2 after its log read f
 });
 
 test('a Deployment\'s pods have generated names, never reused: their logs are not followed by a look-up (web:2 on the database, refused as a dependency outage)', async () => {
-  w = await healerWorld();
+  // Two nodes for two replicas: the rollout's surge pod lands beside a Ready pod of the old revision (the node runs web), as the rollback's node rule wants.
+  w = await healerWorld({ nodes: ['node-1', 'node-2'] });
   w.cluster.behave('web:2', { run: 'crash', log: 'FATAL: dial tcp 10.0.3.7:5432: connect: connection refused\n' });
   w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
   await w.start();

@@ -50,7 +50,8 @@ test("db-analytics, whose pods db's selector matches, crash-loops beside db's he
   expect(image('db')).toBe('db:2');
   expect(uids(dbPods())).toEqual(db2Pods);
   expect(w.patches('statefulsets/db')).toEqual([]);
-  expect(said()).toEqual(['StatefulSet/db-analytics rollback/refused/no-older-revision']);
+  // Its first pod alone, on a node that never ran it Ready (OrderedReady makes no second): the node rule refuses first.
+  expect(said()).toEqual(['StatefulSet/db-analytics rollback/refused/one-node']);
   expect(w.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', second).metadata!.annotations!['amadeus.io/known-good']).toBe('true');
 
   // db's own bad release: rolled back to db:2 (its newest known-good), db-2 alone deleted.
@@ -60,7 +61,7 @@ test("db-analytics, whose pods db's selector matches, crash-loops beside db's he
   await w.advance(10 * 60);
 
   expect(image('db')).toBe('db:2');
-  expect(said()).toEqual(['StatefulSet/db-analytics rollback/refused/no-older-revision', 'StatefulSet/db rollback/applied/rolled-back']);
+  expect(said()).toEqual(['StatefulSet/db-analytics rollback/refused/one-node', 'StatefulSet/db rollback/applied/rolled-back']);
   expect(a.healer.reports.find((r) => r.workload.name === 'db')!.message).toMatch(new RegExp(`^rolled back from db-[a-z0-9]+ to revision \\d+ \\(ControllerRevision ${second}\\); recreated 1 stuck pod\\(s\\)$`));
   expect(w.kube.requests.filter((q) => q.method === 'DELETE').map((q) => q.path)).toEqual([`/api/v1/namespaces/${NS}/pods/db-2`]);
   expect(dbPods().map((p) => p.spec!.containers[0]!.image)).toEqual(['db:2', 'db:2', 'db:2']);

@@ -59,7 +59,8 @@ describe("the rollback target changes between the healer's list and its raw read
   test.each(Object.keys(races) as (keyof typeof races)[])(
     'web:3 crash-loops; the target web:1b is %s → re-read and re-planned: rolled back to web:1 in one whole patch, never to what was listed',
     async (how) => {
-      w = await healerWorld();
+      // Two nodes for two replicas: the rollout's surge pod lands beside a Ready pod of the old revision (the node runs web), as the rollback's node rule wants.
+      w = await healerWorld({ nodes: ['node-1', 'node-2'] });
       w.cluster.behave('web:3', { run: 'crash', log: 'panic: nil map\n' });
       w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
       const a = await w.start();

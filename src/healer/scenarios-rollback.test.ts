@@ -79,7 +79,8 @@ describe('a bad rollout and its rollback', () => {
 
 describe('a rollback restores the template as the API server holds it', () => {
   test("a pod-template field client-node's model does not know survives the rollback: the known-good ReplicaSet is reused, no new one made for a stripped template", async () => {
-    w = await healerWorld();
+    // Two nodes for two replicas: the rollout's surge pod lands beside a Ready pod of the old revision (the node runs web), as the rollback's node rule wants.
+    w = await healerWorld({ nodes: ['node-1', 'node-2'] });
     w.cluster.behave('web:2', { run: 'crash', log: 'panic: nil map\n' });
     const d = deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL });
     // A pod field client-node 1.4's model does not know (a newer Kubernetes', or an alpha one).

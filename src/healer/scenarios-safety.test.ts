@@ -181,7 +181,8 @@ describe('a known-good mark copied by `kubectl rollout undo`', () => {
 
 describe('the healer\'s own marks replaced by `kubectl rollout undo`', () => {
   test('rolled back web:2 → web:1; the operator undoes it (web:2\'s older annotations replace the Deployment\'s): web:2 crash-loops again inside the cooldown → refused, not rolled back a second time', async () => {
-    w = await healerWorld();
+    // Two nodes for two replicas: the rollout's surge pod lands beside a Ready pod of the old revision (the node runs web), as the rollback's node rule wants.
+    w = await healerWorld({ nodes: ['node-1', 'node-2'] });
     w.cluster.behave('web:2', { run: 'crash', log: 'panic: nil map\n' });
     w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
     const a = await w.start();
@@ -216,7 +217,8 @@ describe('the healer\'s own marks replaced by `kubectl rollout undo`', () => {
 
 describe('dry run', () => {
   test('writes nothing over a bad rollout — no known-good mark, no crash-loop record, no patch — and still says what it would do', async () => {
-    w = await healerWorld();
+    // Two nodes for two replicas: the rollout's surge pod lands beside a Ready pod of the old revision (the node runs web), as the rollback's node rule wants.
+    w = await healerWorld({ nodes: ['node-1', 'node-2'] });
     w.cluster.behave('web:2', { run: 'crash', log: 'panic: nil map\n' });
     w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 2, annotations: HEAL }));
     const a = await w.start({ dryRun: true });

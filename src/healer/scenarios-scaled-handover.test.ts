@@ -12,13 +12,13 @@
  *   clock has run from its first list, the remainder Ready at the Deployment's size for five windows
  *   and more — still no mark: the pod started before the crash loop.
  * Either way, for an hour the release is only refused, and the new leader writes nothing but its
- * Lease and Events; once the surviving pod is replaced (its node drained) and the new one has run
- * the window, the new leader marks the raise and rolls the release back to it, once. Deployment
+ * Lease and Events; once the surviving pod is replaced (its node cordoned, the pod evicted) and the
+ * new one has run the window, the new leader marks the raise and rolls the release back to it, once. Deployment
  * `web` in the namespace is never written after its own mark, and no pod is deleted.
  */
 import type { V1Deployment, V1Lease, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { HEAL_ANNOTATIONS, HEAL_RULES } from './rules.js';
-import { apiWrites, autoscale, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, strayTemplateSeenRecords, API_STORY, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, autoscale, cordonAndEvict, healerWorld, type HealerWorld, isTemplateSeenRecord, LEASE, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, strayTemplateSeenRecords, API_STORY, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -54,7 +54,9 @@ const scale = (replicas: number) => autoscale(w, 'api', replicas);
  * passes: the raise's remainder is the Deployment's full size, its one pod started before the record.
  */
 async function scaledDownUnderLeader(follower: boolean) {
-  w = await healerWorld();
+  // Two nodes: the release's one pod and the raise's, once moved off its node (`drainedThenMarked`),
+  // share a node — the node rule's evidence that the release's crash loop is its own, not its node's.
+  w = await healerWorld({ nodes: ['node-1', 'node-2'] });
   const { started, raise, release, web, webPods } = await releaseBesideNeighbour(w, async () => {
     const a = await w.start({ name: 'a', elect: true });
     return { a, b: follower ? await w.start({ name: 'b', elect: true }) : null };
@@ -91,21 +93,25 @@ async function hpaToOne(raise: string, release: string, record: number): Promise
   const survivor = w.pods({ 'pod-template-hash': rs(raise).metadata!.labels!['pod-template-hash']! });
   expect(survivor).toHaveLength(1);
   expect(startedAt(survivor[0]!)).toBeLessThan(record);
+  const released = w.pods({ 'pod-template-hash': rs(release).metadata!.labels!['pod-template-hash']! });
+  expect(released.map((p) => p.spec!.nodeName)).not.toEqual([survivor[0]!.spec!.nodeName]);
   return survivor[0]!;
 }
 
 /**
- * The surviving pod's node drained: its replacement comes up after the crash loop and runs Ready
- * at the Deployment's size. `leader` does not mark the raise before the pod has run the window;
+ * The surviving pod's node cordoned and the pod evicted: its replacement comes up after the crash
+ * loop, on the release's node (the one left), and runs Ready at the Deployment's size. `leader` does not mark the raise before the pod has run the window;
  * after, it does (bound to the raise, later than its record), and rolls the release's next crash
  * loop back to it, once, memory kept.
  */
 async function drainedThenMarked(leader: Replica, survivor: V1Pod, raise: string, record: number): Promise<void> {
   const calls = leader.calls.length;
-  w.kube.remove('v1', 'Pod', NS, survivor.metadata!.name!);
+  const releasedOn = w.pods({ app: 'api' }).filter((p) => p.metadata!.uid !== survivor.metadata!.uid).map((p) => p.spec!.nodeName);
+  cordonAndEvict(w, survivor);
   await w.advance(WINDOW - 2 * 60);
   const replacement = w.pods({ 'pod-template-hash': rs(raise).metadata!.labels!['pod-template-hash']! });
   expect(replacement.map((p) => p.metadata!.uid)).not.toContain(survivor.metadata!.uid);
+  expect(replacement.map((p) => p.spec!.nodeName)).toEqual(releasedOn);
   expect(replacement.map((p) => ready(p) && startedAt(p) > record)).toEqual([true]);
   expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
   expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();

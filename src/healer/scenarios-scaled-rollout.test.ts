@@ -18,7 +18,7 @@
  */
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { HEAL_ANNOTATIONS, HEAL_RULES } from './rules.js';
-import { apiWrites, autoscale, healerWorld, type HealerWorld, isTemplateSeenRecord, NS, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, strayTemplateSeenRecords, API_STORY, podReady as ready } from '../test-support/healer-world.js';
+import { apiWrites, autoscale, cordonAndEvict, healerWorld, type HealerWorld, isTemplateSeenRecord, releaseBesideNeighbour, type Replica, replicaSetsOf, reportSummary, revisionSeen, strayTemplateSeenRecords, API_STORY, podReady as ready } from '../test-support/healer-world.js';
 
 let w: HealerWorld;
 afterEach(async () => {
@@ -46,8 +46,8 @@ const scale = (replicas: number) => autoscale(w, 'api', replicas);
  * minutes: refused, its rollout stuck with one pod of the raise left — the raise's crash-looping pod
  * went first.
  */
-async function raiseThenRelease() {
-  w = await healerWorld();
+async function raiseThenRelease(nodes?: string[]) {
+  w = await healerWorld(nodes ? { nodes } : {});
   const { started: a, raise, release, web, webPods } = await releaseBesideNeighbour(w, () => w.start());
   expect(rs(web).metadata!.annotations![KNOWN_GOOD]).toBe('true');
   expect(summary()).toEqual([RAISED, TOO_FEW, REFUSED]);
@@ -120,7 +120,9 @@ describe('the crash-looped raise scaled up with the Deployment during the releas
 
 describe('the crash-looped raise, its Deployment scaled down to its remainder during the release’s rollout', () => {
   test('HPA 3 → 1 mid-rollout (the remainder, 1 of 1, is the full size, its pod one that ran beside the crash loop): not marked by the process that watched the crash loop, nor by a fresh one, for an hour; once that pod is replaced (a node drained), the new one Ready for the window, the raise is marked and the release rolled back to it; web untouched', async () => {
-    const { a, raise, release, webUntouched } = await raiseThenRelease();
+    // Two nodes: the release's one pod and the raise's, once moved off its node, share a node — the
+    // node rule's evidence that the release's crash loop is its own, not its node's.
+    const { a, raise, release, webUntouched } = await raiseThenRelease(['node-1', 'node-2']);
     const from = w.kube.requests.length;
     await scale(1);
     await w.advance(60);
@@ -130,6 +132,8 @@ describe('the crash-looped raise, its Deployment scaled down to its remainder du
     expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
     expect(rs(release).spec!.replicas).toBe(1);
     const survivor = w.pods({ 'pod-template-hash': rs(raise).metadata!.labels!['pod-template-hash']! })[0]!;
+    const releasePod = w.pods({ 'pod-template-hash': rs(release).metadata!.labels!['pod-template-hash']! })[0]!;
+    expect(releasePod.spec!.nodeName).not.toBe(survivor.spec!.nodeName);
     const record = Date.parse(rs(raise).metadata!.annotations![RECORD]!);
     expect(Date.parse(survivor.status!.containerStatuses![0]!.state!.running!.startedAt as unknown as string)).toBeLessThan(record);
 
@@ -153,12 +157,14 @@ describe('the crash-looped raise, its Deployment scaled down to its remainder du
     expect(writes(from)).toEqual(['PATCH deployments/api 200']);
     expect(container().image).toBe('api:2');
 
-    // The node under it drained: its replacement comes up after the crash loop and runs Ready at the
-    // Deployment's size. Not marked before it has run the window; after, marked (bound to the raise,
-    // later than its record), and the release's next crash loop is rolled back to it, memory kept.
-    w.kube.remove('v1', 'Pod', NS, survivor.metadata!.name!);
+    // The node under it cordoned, the pod evicted: its replacement comes up after the crash loop, on
+    // the release's node (the one left), and runs Ready at the Deployment's size. Not marked before it
+    // has run the window; after, marked (bound to the raise, later than its record), and the
+    // release's next crash loop is rolled back to it, memory kept.
+    cordonAndEvict(w, survivor);
     await w.advance(WINDOW - 2 * 60);
     expect(rs(raise).status).toMatchObject({ replicas: 1, readyReplicas: 1 });
+    expect(w.pods({ 'pod-template-hash': rs(raise).metadata!.labels!['pod-template-hash']! }).map((p) => p.spec!.nodeName)).toEqual([releasePod.spec!.nodeName]);
     expect(rs(raise).metadata!.annotations![KNOWN_GOOD]).toBeUndefined();
     await w.advance(5 * 60);
     const marks = rs(raise).metadata!.annotations!;

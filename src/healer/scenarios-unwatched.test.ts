@@ -20,9 +20,9 @@ const image = () => w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.te
 /** Not a dependency outage by the log classifier's patterns (the app's own words for it). */
 const LOST_PRIMARY = 'starting web:2\nfatal: lost the primary: ledger is read-only, refusing to serve stale balances\n';
 
-/** A new world: web:1 rolled out and marked known-good by a first Amadeus, which then stops; web:1's ReplicaSet. */
-async function webOneKnownGoodThenStopped(): Promise<V1ReplicaSet> {
-  w = await healerWorld();
+/** A new world (`nodes`: the cluster's, three unless given): web:1 rolled out and marked known-good by a first Amadeus, which then stops; web:1's ReplicaSet. */
+async function webOneKnownGoodThenStopped(nodes?: string[]): Promise<V1ReplicaSet> {
+  w = await healerWorld(nodes ? { nodes } : {});
   w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 3, annotations: HEAL }));
   const first = await w.start({ name: 'amadeus-before' });
   await w.advance(11 * 60);
@@ -138,12 +138,14 @@ const rsOf = (img: string) => replicaSetRunning(w, 'web', img)!;
  * web:1 marked known-good by a first Amadeus, which stops; web:2 rolls out and serves for three
  * hours unwatched; a second Amadeus starts (with `second`'s options), and five minutes later web:2
  * crash-loops with logs the classifier does not know, until `outage.end` (never, unless set).
+ * `nodes`: the cluster's (three unless given).
  */
 async function ranHealthyUnwatchedThenCrashLoops(
   second: Partial<HealerOptions> & { elect?: boolean } = {},
   alongside: () => Promise<void> = async () => {},
+  nodes?: string[],
 ): Promise<{ second: Replica; good: V1ReplicaSet; released: V1ReplicaSet; outage: { at: number; end: number } }> {
-  const good = await webOneKnownGoodThenStopped();
+  const good = await webOneKnownGoodThenStopped(nodes);
   const outage = { at: w.cluster.clock.now() + (3 * 60 + 5) * 60_000, end: Infinity };
   w.cluster.behaviour(({ container }) => {
     if (container.image !== 'web:2') return undefined;
@@ -212,13 +214,17 @@ describe('the finding recorded on the revision: it outlives the process that fou
   });
 
   test('the record copied by kubectl rollout undo onto the Deployment, and by its controller onto web:3’s new ReplicaSet, protects nothing there: web:3 crash-looping from its start is rolled back to known-good web:1 — not to web:2, which the record never makes a target', async () => {
-    const { second, good, released } = await ranHealthyUnwatchedThenCrashLoops();
+    // Two nodes: web:3's crash-looping pod lands beside a Ready web:1 pod, wherever it lands, so the
+    // node rule (no rollback for a crash loop one node alone explains) has its evidence: the crash
+    // loop is the revision's, and what is tested here is the copied record alone.
+    const { second, good, released } = await ranHealthyUnwatchedThenCrashLoops({}, undefined, ['node-1', 'node-2']);
     expect(recordOn(rsOf('web:2'))!.for).toBe(released.metadata!.uid);
     // The operator rolls back by hand, as the report says (kubectl rollout undo --to-revision=1).
     kubectlUndo(w, 'web', rsOf('web:1'));
     await w.advance(10 * 60);
     expect(image()).toBe('web:1');
     expect(w.pods({ app: 'web' }).map((p) => `${p.spec!.containers[0]!.image} ${p.status!.containerStatuses![0]!.ready}`)).toEqual(Array(3).fill('web:1 true'));
+    expect(new Set(w.pods({ app: 'web' }).map((p) => p.spec!.nodeName))).toEqual(new Set(['node-1', 'node-2']));
 
     // Later: undo back to web:2 — its annotations, the record included, replace the Deployment's —
     // and, before the healer's next round, web:3, whose ReplicaSet the controller makes with them.

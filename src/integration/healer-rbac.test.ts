@@ -195,8 +195,8 @@ function statefulSetWorld(k: FakeKube): void {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name: 'db', namespace: NS, uid: 'sts-uid', annotations: { 'amadeus.io/heal': 'true' } },
-    spec: { serviceName: 'db', replicas: 1, selector: { matchLabels: labels }, template: template('db:2') },
-    status: { replicas: 1, readyReplicas: 0, currentRevision: 'db-2', updateRevision: 'db-2' },
+    spec: { serviceName: 'db', replicas: 2, selector: { matchLabels: labels }, template: template('db:2') },
+    status: { replicas: 2, readyReplicas: 0, currentRevision: 'db-2', updateRevision: 'db-2' },
   });
   observed(k, sts);
   const owner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }];
@@ -209,11 +209,12 @@ function statefulSetWorld(k: FakeKube): void {
       data: { spec: { template: { ...template(image), $patch: 'replace' } } },
     });
   }
-  k.put<V1Pod>({
+  // Both pods crash-loop at db:2, each on its own node: the revision's crash loop, not a node's.
+  for (const [i, node] of [[0, 'node-1'], [1, 'node-2']] as const) k.put<V1Pod>({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'db-0', namespace: NS, uid: 'db-0-uid', labels: { ...labels, 'controller-revision-hash': 'db-2' }, ownerReferences: owner },
-    spec: { containers: [{ name: 'db', image: 'db:2' }] },
+    metadata: { name: `db-${i}`, namespace: NS, uid: `db-${i}-uid`, labels: { ...labels, 'controller-revision-hash': 'db-2' }, ownerReferences: owner },
+    spec: { nodeName: node, containers: [{ name: 'db', image: 'db:2' }] },
     status: {
       conditions: [{ type: 'Ready', status: 'False' }],
       containerStatuses: [
@@ -223,8 +224,8 @@ function statefulSetWorld(k: FakeKube): void {
           imageID: '',
           ready: false,
           restartCount: 4,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container=db pod=db-0' } },
-          lastState: { terminated: { exitCode: 1, reason: 'Error', containerID: 'containerd://db0', finishedAt: new Date(NOW - 60_000) } },
+          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 1m20s restarting failed container=db pod=db-${i}` } },
+          lastState: { terminated: { exitCode: 1, reason: 'Error', containerID: `containerd://db${i}`, finishedAt: new Date(NOW - 60_000) } },
         },
       ],
     },
@@ -307,7 +308,7 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     ],
   }));
   for (const name of [NS, NS2]) k.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  k.put({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, status: { allocatable: { memory: '64Gi' }, conditions: [{ type: 'Ready', status: 'True' }] } });
+  for (const name of ['node-1', 'node-2']) k.put({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { allocatable: { memory: '64Gi' }, conditions: [{ type: 'Ready', status: 'True' }] } });
   observed(k, k.put(fixture<V1Deployment>('web-deployment.json')));
   for (const rs of fixture<{ items: V1ReplicaSet[] }>('web-replicasets.json').items) k.put({ apiVersion: 'apps/v1', kind: 'ReplicaSet', ...rs });
   statefulSetWorld(k);
@@ -339,6 +340,7 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     const second = fixture<V1Pod>('crashloop-pod.json');
     second.metadata!.name = 'web-7d4b9c6f5d-second';
     second.metadata!.uid = 'second-crash-uid';
+    second.spec!.nodeName = 'ip-10-0-45-67.eu-west-1.compute.internal'; // on another node: the revision's crash loop, not a node's
     k.put({ apiVersion: 'v1', kind: 'Pod', ...second });
     await waitFor(() => healer.reports.some((r) => r.workload.kind === 'Deployment' && r.action === 'rollback'), 10_000, 'the rollback');
     await healer.idle();
@@ -358,19 +360,21 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     await waitFor(() => healer.reports.length >= 7, 10_000, 'seven reports');
     await healer.idle();
     expect(k.get<V1ReplicaSet>('apps/v1', 'ReplicaSet', NS, 'web-6b9d4c8f7')!.metadata!.annotations!['amadeus.io/crash-looped-at']).toBeDefined();
-    // The StatefulSet controller recorded the restored template as revision 3; its pod is Ready.
+    // The StatefulSet controller recorded the restored template as revision 3; its pods are Ready.
     const sts = k.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!;
     const stsOwner = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid', controller: true }];
     k.put<V1ControllerRevision>({ ...k.get<V1ControllerRevision>('apps/v1', 'ControllerRevision', NS, 'db-1')!, metadata: { name: 'db-3', namespace: NS, labels: { app: 'db' }, ownerReferences: stsOwner }, revision: 3 });
-    k.put({ ...sts, status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1, currentReplicas: 1, currentRevision: 'db-3', updateRevision: 'db-3', observedGeneration: sts.metadata!.generation } });
-    k.put<V1Pod>({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'db-0', namespace: NS, uid: 'db-0-restored', labels: { app: 'db', 'controller-revision-hash': 'db-3' }, ownerReferences: stsOwner },
-      spec: { containers: [{ name: 'db', image: 'db:1' }] },
-      status: { conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'db', image: 'db:1', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] },
-    });
-    await waitFor(() => healer.observed(NS).ready >= 2, 5000, 'the restored pod observed'); // with the OOM-killed web pod
+    k.put({ ...sts, status: { replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, currentReplicas: 2, currentRevision: 'db-3', updateRevision: 'db-3', observedGeneration: sts.metadata!.generation } });
+    for (const [i, node] of [[0, 'node-1'], [1, 'node-2']] as const) {
+      k.put<V1Pod>({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `db-${i}`, namespace: NS, uid: `db-${i}-restored`, labels: { app: 'db', 'controller-revision-hash': 'db-3' }, ownerReferences: stsOwner },
+        spec: { nodeName: node, containers: [{ name: 'db', image: 'db:1' }] },
+        status: { conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'db', image: 'db:1', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] },
+      });
+    }
+    await waitFor(() => healer.observed(NS).ready >= 3, 5000, 'the restored pods observed'); // with the OOM-killed web pod
     // Ten minutes later (this process's clock), revision 3 is marked known-good.
     skew += 601_000;
     await waitFor(() => healer.isLeader, 5000, 'leadership renewed on the new clock');
@@ -398,9 +402,9 @@ async function exercise(namespaces: string[]): Promise<RecordedRequest[]> {
     await healer.stop();
   }
 
-  // The StatefulSet's template is revision 1's, and its pod stuck at revision 2 was deleted.
+  // The StatefulSet's template is revision 1's, and its pods stuck at revision 2 were deleted.
   expect(k.get<V1StatefulSet>('apps/v1', 'StatefulSet', NS, 'db')!.spec!.template.spec!.containers[0]!.image).toBe('db:1');
-  expect(k.get<V1Pod>('v1', 'Pod', NS, 'db-0')!.metadata!.uid).toBe('db-0-restored');
+  expect(['db-0', 'db-1'].map((name) => k.get<V1Pod>('v1', 'Pod', NS, name)!.metadata!.uid)).toEqual(['db-0-restored', 'db-1-restored']);
   // The DaemonSet's agent: 1000Mi × 1.2 = 1200Mi.
   expect(k.get<V1DaemonSet>('apps/v1', 'DaemonSet', NS, 'agent')!.spec!.template.spec!.containers[0]!.resources!.limits!.memory).toBe('1200Mi');
   // Nothing the healer only reports on was written to.

@@ -22,7 +22,7 @@
  * past any test's length). A replica can be stalled on one API call, cut off from the API server
  * after one, or made to stop renewing its Lease: a crash, a pause, a partition.
  */
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1Container, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubernetesObject, type V1Container, type V1Deployment, type V1Node, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { detectFailures } from '../healer/detect.js';
 import { Healer, type HealerOptions, type HealReport } from '../healer/healer.js';
 import { makeClients, type KubeClients, type KubeRequestOptions } from '../healer/kube.js';
@@ -33,7 +33,7 @@ import type { Notification } from '../notify/notifier.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster/index.js';
 import { configMap, deployment } from './cluster/objects.js';
-import type { FailMatch, FakeKube, RecordedRequest } from './fake-kube.js';
+import { parseLabelSelector, type FailMatch, type FakeKube, type RecordedRequest } from './fake-kube.js';
 import { startWatchCuttingProxy, type WatchCuttingProxy } from './watch-cutting-proxy.js';
 
 export const NS = 'shop';
@@ -119,6 +119,8 @@ class LiveReplica implements Replica {
   private readonly hung: ((err: Error) => void)[] = [];
   /** Calls held or hanging right now: the replica cannot be waited for. */
   held = 0;
+  /** Which pods its informers hold (`--heal-pod-selector`): all when unset. */
+  selects: (labels: Record<string, string>) => boolean = () => true;
 
   constructor(
     readonly name: string,
@@ -225,9 +227,9 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
   const live = () => replicas.filter((r) => !r.gone);
   const waitable = () => live().filter((r) => r.held === 0);
 
-  /** The replica's pod informer holds exactly the server's pods. */
+  /** The replica's pod informer holds exactly the server's pods (those its pod selector selects). */
   const caughtUp = (r: LiveReplica): boolean => {
-    const want = new Map(kube.list<V1Pod>('v1', 'Pod', NS).map((p) => [p.metadata!.name!, p.metadata!.resourceVersion!]));
+    const want = new Map(kube.list<V1Pod>('v1', 'Pod', NS).filter((p) => r.selects(p.metadata!.labels ?? {})).map((p) => [p.metadata!.name!, p.metadata!.resourceVersion!]));
     for (const informer of informers(r.healer)) {
       const have = informer.list().filter((p) => p.metadata?.namespace === NS);
       if (have.length !== want.size || have.some((p) => want.get(p.metadata!.name!) !== p.metadata!.resourceVersion)) return false;
@@ -286,6 +288,7 @@ export async function healerWorld(o: WorldOptions = {}): Promise<HealerWorld> {
     async start(opts = {}) {
       const { name, elect, bounds, ...rest } = opts;
       const r = new LiveReplica(name ?? `amadeus-${replicas.length}`, elect ?? false);
+      if (rest.podSelector) r.selects = parseLabelSelector(rest.podSelector);
       const log = createLogger({ level: 'debug', sink: (l) => r.lines.push(JSON.parse(l) as LogLine) });
       r.healer = new Healer({
         clients: r.clients(makeClients(kube.kubeConfig(), bounds)),
@@ -541,6 +544,19 @@ export async function releaseBesideNeighbour<T>(w: HealerWorld, start: () => Pro
   w.edit<V1Deployment>('apps/v1', 'Deployment', 'api', (d) => void (d.spec!.template.spec!.containers[0]!.image = 'api:2'));
   await w.advance(3 * 60);
   return { started, raise: raised.metadata!.name!, release: replicaSetRunning(w, 'api', 'api:2')!.metadata!.name!, web, webPods };
+}
+
+/**
+ * An operator moving `pod` off its node: the node cordoned (`spec.unschedulable`, as `kubectl
+ * cordon` sets it) and the pod evicted (deleted; its controller makes a replacement, which the
+ * scheduler places on another node). The other pods on the node are left where they are. Returns the node's name.
+ */
+export function cordonAndEvict(w: HealerWorld, pod: V1Pod): string {
+  const name = pod.spec!.nodeName!;
+  const node = w.kube.get<V1Node>('v1', 'Node', undefined, name)!;
+  w.kube.put({ ...node, spec: { ...node.spec, unschedulable: true } });
+  w.kube.remove('v1', 'Pod', NS, pod.metadata!.name!);
+  return name;
 }
 
 /** `kubectl rollout undo --to-revision`: the ReplicaSet's template (without pod-template-hash) and its annotations, except kubectl's skip list, replace the Deployment's. */
