@@ -21,7 +21,7 @@ import { silentLogger } from '../telemetry/logger.js';
 import { generateCerts } from '../test-support/certs.js';
 import { startFakeKube, type FakeKube } from '../test-support/fake-kube.js';
 import { emitEvent } from './events.js';
-import { AnswerTooLarge, BoundedWatch, customList, withoutManagedFields, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, loadKubeConfig, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
+import { AnswerTooLarge, apiMessage, BoundedWatch, customList, withoutManagedFields, KUBE_LIST_PAGE, KUBE_MAX_ANSWER_BYTES, KUBE_WATCH, listAllPages, listPaged, loadKubeConfig, makeBoundedInformer, makeClients, watchTimeoutSeconds } from './kube.js';
 import { readWorkload } from './owners.js';
 
 /** A loopback server answering each request with `handle` (which may never answer); closing ends every connection. */
@@ -658,3 +658,14 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('an API error\'s message is cut: the server\'s text may be of any length', async () => {
+  const { ApiException } = await import('@kubernetes/client-node');
+  const long = 'x'.repeat(8 * 1024 * 1024);
+  for (const body of [{ kind: 'Status', message: long }, JSON.stringify({ kind: 'Status', message: long }), long]) {
+    const text = apiMessage(new ApiException(500, 'failed', body, {}));
+    expect(text.startsWith('HTTP 500: xxx')).toBe(true);
+    expect(text.length).toBeLessThanOrEqual(1_010);
+  }
+  expect(apiMessage(new Error(long)).length).toBeLessThanOrEqual(1_000);
+});

@@ -44,6 +44,7 @@ import {
   type V1ListMeta,
 } from '@kubernetes/client-node';
 import { DeadlineError, deadlineSignal, untilAborted, within } from '../deadline/deadline.js';
+import { capText } from '../config/fields.js';
 import { ByteSink } from '../files/byte-sink.js';
 import { boundedLookup, type Lookup } from '../dns/lookup.js';
 import { readAllPages, type ItemBound } from '../paging/pages.js';
@@ -671,18 +672,26 @@ export const isRetryable = (err: unknown): boolean => {
 };
 
 /** The API server's own message when there is one (a Status body), else the error's. */
+/**
+ * An API error as a short line: the server's message is its own text, of any length (an 8 MiB
+ * Status was logged whole, kept in the reports and sent to Slack), so it is cut.
+ */
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiException) {
-    const body = err.body as { message?: string } | string | undefined;
-    const detail = typeof body === 'string' ? tryMessage(body) : body?.message;
+    const body = err.body as { message?: unknown } | string | undefined;
+    const message = typeof body === 'string' ? tryMessage(body) : body?.message;
+    const detail = typeof message === 'string' ? capText(message, API_MESSAGE_CHARS) : undefined;
     return `HTTP ${err.code}${detail ? `: ${detail}` : ''}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return capText(err instanceof Error ? err.message : String(err), API_MESSAGE_CHARS);
 }
 
-function tryMessage(text: string): string | undefined {
+/** The most characters of an API server's message kept (a quota's or a webhook's fits well). */
+const API_MESSAGE_CHARS = 1_000;
+
+function tryMessage(text: string): unknown {
   try {
-    return (JSON.parse(text) as { message?: string }).message ?? text.slice(0, 200);
+    return (JSON.parse(text) as { message?: unknown }).message ?? text.slice(0, 200);
   } catch {
     return text.slice(0, 200);
   }

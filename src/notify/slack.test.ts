@@ -144,6 +144,15 @@ test('mrkdwn control characters in titles are escaped', () => {
   expect(JSON.stringify(m.blocks)).not.toContain('<!channel>');
 });
 
+test('a title or field of any length stays within Block Kit\'s limits (else Slack refuses the whole message)', () => {
+  const huge = 'refused by the API server: '.padEnd(8 * 1024 * 1024, '&');
+  const m = slackMessage(note({ title: huge, fields: { reason: huge } }));
+  const sections = m.blocks.filter((b) => b.type === 'section') as { text?: { text: string }; fields?: { text: string }[] }[];
+  expect(sections[0]!.text!.text.length).toBeLessThanOrEqual(3000);
+  for (const f of sections[1]!.fields!) expect(f.text.length).toBeLessThanOrEqual(2000);
+  expect(m.text.length).toBeLessThanOrEqual(4000);
+});
+
 // Every attempt has an overall deadline and a size cap; a Retry-After has a cap too.
 describe('bounded', () => {
   const dropped = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'slack: notice dropped after retries');

@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { WebClient, type KnownBlock, type RetryOptions } from '@slack/web-api';
 import { deadlineSignal } from '../deadline/deadline.js';
+import { capText } from '../config/fields.js';
 import { boundedLookup } from '../dns/lookup.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Notification, Notifier } from './notifier.js';
@@ -60,6 +61,13 @@ const lookup = boundedLookup();
 
 const ICON: Record<Notification['severity'], string> = { info: ':large_green_circle:', warning: ':large_yellow_circle:', critical: ':red_circle:' };
 
+/** Room left in a section's 3,000 characters for the icon and the bold marks. */
+const SECTION_CHARS = 2_900;
+/** A field's text (Block Kit's limit is 2,000). */
+const FIELD_CHARS = 1_900;
+/** The plain-text fallback: Slack advises at most 4,000 characters. */
+const FALLBACK_CHARS = 3_900;
+
 /** The message for one notification: Block Kit, and the text shown where blocks are not (notifications, old clients). */
 export function slackMessage(n: Notification, suppressed = 0): { text: string; blocks: KnownBlock[] } {
   const fields: [string, string][] = [
@@ -67,14 +75,16 @@ export function slackMessage(n: Notification, suppressed = 0): { text: string; b
     ['Result', `${n.action}: ${n.result}`],
     ...Object.entries(n.fields ?? {}),
   ];
+  // Within Block Kit's limits (a section's text 3,000 characters, a field's 2,000), else Slack refuses
+  // the whole message (invalid_blocks) and the notice is lost: a title may carry an API server's error.
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `${ICON[n.severity]} *${escapeMrkdwn(n.title)}*` } },
-    { type: 'section', fields: fields.slice(0, 10).map(([k, v]) => ({ type: 'mrkdwn' as const, text: `*${escapeMrkdwn(k)}*\n${escapeMrkdwn(v)}` })) },
+    { type: 'section', text: { type: 'mrkdwn', text: `${ICON[n.severity]} *${capText(escapeMrkdwn(n.title), SECTION_CHARS)}*` } },
+    { type: 'section', fields: fields.slice(0, 10).map(([k, v]) => ({ type: 'mrkdwn' as const, text: capText(`*${escapeMrkdwn(k)}*\n${escapeMrkdwn(v)}`, FIELD_CHARS) })) },
   ];
   // Backticks would end the code block early.
   if (n.excerpt) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(n.excerpt.replace(/```/g, "'''")).slice(0, 2900)}\`\`\`` } });
   if (suppressed > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${suppressed} more notice(s) for this workload were held back by the rate limit.` }] });
-  const text = [n.title, ...fields.map(([k, v]) => `${k}: ${v}`), ...(suppressed > 0 ? [`(+${suppressed} held back)`] : [])].join('\n');
+  const text = capText([n.title, ...fields.map(([k, v]) => `${k}: ${v}`), ...(suppressed > 0 ? [`(+${suppressed} held back)`] : [])].join('\n'), FALLBACK_CHARS);
   return { text, blocks };
 }
 

@@ -131,7 +131,7 @@ describe('every connection is bounded in time and in number', () => {
   const huge = { registry: { metrics: () => Promise.resolve('x'.repeat(64 * 1024 * 1024)), contentType: 'text/plain' } } as unknown as ScalerMetrics;
 
   test('the defaults', () => {
-    expect(HTTP_LIMITS).toEqual({ idleTimeoutMs: 30_000, headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000, maxConnections: 128 });
+    expect(HTTP_LIMITS).toEqual({ idleTimeoutMs: 30_000, headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000, maxConnections: 128, metricsReuseMs: 2_000 });
   });
 
   test('a client that connects and never sends is disconnected', async () => {
@@ -196,5 +196,42 @@ describe('every connection is bounded in time and in number', () => {
     a.destroy();
     await untilConnections(1, 'one connection');
     expect((await call(server.port, '/healthz')).status).toBe(200);
+  });
+});
+
+describe('the /metrics body is built once for requests at once and reused briefly (it is built on the thread that answers KEDA)', () => {
+  test('twenty scrapers at once: one build; within metricsReuseMs the same body; after it, a new one', async () => {
+    const metrics = new ScalerMetrics({ defaultMetrics: false });
+    let builds = 0;
+    const real = metrics.registry.metrics.bind(metrics.registry);
+    metrics.registry.metrics = async () => {
+      builds++;
+      return real();
+    };
+    metrics.recordRefresh({ namespace: 'shop', name: 'a', at: 0, observed: 1, horizon: 1, forecast: { model: 'lstm', values: [2] } });
+    server = await startMetricsServer({ address: '127.0.0.1:0', metrics, ready: () => true, limits: { metricsReuseMs: 500 } });
+    const port = server.port;
+    const replies = await Promise.all(Array.from({ length: 20 }, () => call(port, '/metrics')));
+    expect(replies.every((r) => r.status === 200 && r.body.includes('amadeus_observed_load{namespace="shop",scaledobject="a"} 1'))).toBe(true);
+    expect(builds).toBe(1);
+    metrics.recordRefresh({ namespace: 'shop', name: 'a', at: 0, observed: 7, horizon: 1, forecast: { model: 'lstm', values: [2] } });
+    expect((await call(port, '/metrics')).body).toContain('scaledobject="a"} 1\n');
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await call(port, '/metrics')).body).toContain('amadeus_observed_load{namespace="shop",scaledobject="a"} 7');
+    expect(builds).toBe(2);
+  });
+
+  test('a failed build is not kept: the next request builds again', async () => {
+    const { sharedBuild } = await import('./http.js');
+    let n = 0;
+    const build = sharedBuild(async () => {
+      n++;
+      if (n === 1) throw new Error('boom');
+      return `body ${n}`;
+    }, 10_000);
+    await expect(build()).rejects.toThrow('boom');
+    await expect(build()).resolves.toBe('body 2');
+    await expect(build()).resolves.toBe('body 2');
+    expect(n).toBe(2);
   });
 });

@@ -42,6 +42,13 @@ export interface HttpLimits {
   checkIntervalMs: number;
   /** Connections past this many are closed as soon as they are accepted. */
   maxConnections: number;
+  /**
+   * A /metrics body built less than this long ago is answered again, and requests while one is
+   * being built wait for it: the body is built synchronously (prom-client), on the thread that
+   * answers KEDA, in hundreds of ms with thousands of objects, and 20 scrapers at once stalled
+   * GetMetrics past its deadline. Scrapers (15–60 s apart) see values at most this old.
+   */
+  metricsReuseMs: number;
 }
 
 // A scrape is a few hundred KB at most, the kubelet's probes a few bytes: generous for both.
@@ -51,6 +58,7 @@ export const HTTP_LIMITS: HttpLimits = {
   requestTimeoutMs: 10_000,
   checkIntervalMs: 1_000,
   maxConnections: 128,
+  metricsReuseMs: 2_000,
 };
 
 export interface MetricsServer {
@@ -71,12 +79,13 @@ export function parseAddress(address: string): { host: string; port: number } {
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const { host, port } = parseAddress(opts.address);
   const limits = { ...HTTP_LIMITS, ...opts.limits };
+  const scrape = sharedBuild(() => opts.metrics.registry.metrics(), limits.metricsReuseMs);
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     connectionsCheckingInterval: limits.checkIntervalMs,
   }, (req, res) => {
-    handle(req, res, opts).catch((err: unknown) => {
+    handle(req, res, opts, scrape).catch((err: unknown) => {
       // handle() answers every error itself; this only guards against a bug there.
       opts.log?.error('metrics request failed', { error: err });
       if (!res.headersSent) send(res, 500, 'internal error');
@@ -119,7 +128,32 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 
 const ROUTES = new Set(['/metrics', '/healthz', '/readyz']);
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsServerOptions): Promise<void> {
+/**
+ * `build`, shared: a call while one runs gets its result, and one within `reuseMs` of the last
+ * success gets that (a failure is not kept).
+ */
+export function sharedBuild<T>(build: () => Promise<T>, reuseMs: number, clock: () => number = Date.now): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  let last: { at: number; value: T } | null = null;
+  return () => {
+    if (running) return running;
+    if (last && clock() - last.at < reuseMs) return Promise.resolve(last.value);
+    const p = build().then(
+      (value) => {
+        last = { at: clock(), value };
+        return value;
+      },
+    );
+    running = p;
+    const clear = () => {
+      if (running === p) running = null;
+    };
+    p.then(clear, clear);
+    return p;
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsServerOptions, scrape: () => Promise<string>): Promise<void> {
   // A client that goes away mid-answer must not surface as an unhandled 'error' event.
   req.on('error', () => {});
   res.on('error', () => {});
@@ -140,7 +174,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsSe
   }
   let body: string;
   try {
-    body = await opts.metrics.registry.metrics();
+    body = await scrape();
   } catch (err) {
     opts.log?.error('metrics collection failed', { error: err });
     return send(res, 500, 'metrics collection failed');
