@@ -323,3 +323,39 @@ describe('graceful shutdown', () => {
     await stopping;
   });
 });
+
+describe('a request that never arrives whole', () => {
+  test('is ended with DEADLINE_EXCEEDED and its stream reset after requestReceiveMs (grpc-js would hold it while the connection lives); a request sent whole is answered as ever', async () => {
+    const http2 = await import('node:http2');
+    const held = await startScalerServer({ address: '127.0.0.1:0', registry, logger: silentLogger, requestReceiveMs: 300 });
+    held.markReady();
+    const session = http2.connect(`http://127.0.0.1:${held.port}`);
+    session.on('error', () => {});
+    // ScaledObjectRef { name: 'web' }, framed as gRPC: a whole message, but the client never half-closes.
+    const body = Buffer.from([0x0a, 3, ...Buffer.from('web')]);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+    const calls = Array.from({ length: 20 }, () => {
+      const st = session.request({ ':method': 'POST', ':path': '/externalscaler.ExternalScaler/IsActive', 'content-type': 'application/grpc', te: 'trailers' });
+      const seen = { status: '', closed: false };
+      st.on('response', (h) => (seen.status = String(h['grpc-status'] ?? '')));
+      st.on('close', () => (seen.closed = true));
+      st.on('error', () => {});
+      st.write(frame); // no end()
+      return seen;
+    });
+    try {
+      await waitFor(() => calls.every((c) => c.closed), 5000, 'the held calls ended by the server');
+      expect(calls.every((c) => c.status === String(grpc.status.DEADLINE_EXCEEDED))).toBe(true);
+      // The same connection still works for a whole request.
+      const ok = createScalerClient(`127.0.0.1:${held.port}`);
+      try {
+        await expect(new Promise((resolve, reject) => (ok.raw as unknown as { GetMetricSpec(r: ScaledObjectRef, cb: (e: Error | null, r: unknown) => void): void }).GetMetricSpec(ref({ targetValue: '5' }), (e, r) => (e ? reject(e) : resolve(r))))).resolves.toBeDefined();
+      } finally {
+        ok.close();
+      }
+    } finally {
+      session.destroy();
+      await held.shutdown(1000);
+    }
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { MAX_TLS_FILE_BYTES, readFailure, readSmallFile } from '../files/small-file.js';
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
 import type { Logger } from '../telemetry/logger.js';
 import { loadExternalScaler, SERVICE_NAME } from './contract.js';
 import { HealthService, MAX_HEALTH_WATCHES } from './health.js';
@@ -33,6 +34,8 @@ export interface ScalerServerOptions {
   maxStreamChars?: number;
   /** Default SERVER_KEEPALIVE (tests shorten it). */
   keepalive?: Keepalive;
+  /** How long a request may take to arrive whole (ms; receiveDeadline). Default REQUEST_RECEIVE_MS (tests shorten it). */
+  requestReceiveMs?: number;
 }
 
 export interface Keepalive {
@@ -80,7 +83,7 @@ export const sessionMemoryFor = (maxStreams: number): number => 10 + Math.ceil((
  * 'grpc.keepalive_permit_without_calls' have no effect here). KEDA's client sets no keepalive and
  * answers pings as any HTTP/2 peer must. The health service shares the server, and its limits.
  */
-export function serverOptions(keepalive: Keepalive = SERVER_KEEPALIVE, maxStreams = DEFAULT_MAX_STREAMS): grpc.ServerOptions {
+export function serverOptions(keepalive: Keepalive = SERVER_KEEPALIVE, maxStreams = DEFAULT_MAX_STREAMS, requestReceiveMs = REQUEST_RECEIVE_MS): grpc.ServerOptions {
   return {
     'grpc.keepalive_time_ms': keepalive.timeMs,
     'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
@@ -88,6 +91,64 @@ export function serverOptions(keepalive: Keepalive = SERVER_KEEPALIVE, maxStream
     'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
     'grpc.max_concurrent_streams': concurrentStreamsFor(maxStreams),
     'grpc-node.max_session_memory': sessionMemoryFor(maxStreams),
+    interceptors: [receiveDeadline(requestReceiveMs)],
+  };
+}
+
+/**
+ * How long a call's request may take to arrive whole (the client's half-close). Every method here
+ * takes one small request; KEDA sends it at once.
+ */
+export const REQUEST_RECEIVE_MS = 10_000;
+
+/**
+ * Ends a call whose request has not arrived whole within `ms` (DEADLINE_EXCEEDED): grpc-js holds a
+ * call's request bytes until the client half-closes, with no deadline of its own, so a client that
+ * sent near-1 MiB requests and never half-closed held them all (700 calls: 1.5 GiB) for as long as
+ * its connection lived.
+ */
+function resetStream(call: grpc.ServerInterceptingCallInterface): void {
+  const stream = (call as unknown as { stream?: { close?: (code: number) => void; closed?: boolean } }).stream;
+  if (stream && typeof stream.close === 'function' && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+}
+
+export function receiveDeadline(ms = REQUEST_RECEIVE_MS): grpc.ServerInterceptor {
+  return (method, call) => {
+    if (method.requestStream) return new grpc.ServerInterceptingCall(call);
+    let timer: NodeJS.Timeout | undefined;
+    const clear = () => {
+      clearTimeout(timer);
+      timer = undefined;
+    };
+    const responder = new grpc.ResponderBuilder()
+      .withStart((next) => {
+        timer = setTimeout(() => {
+          timer = undefined;
+          intercepted.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `the request did not arrive whole within ${ms / 1000} s` });
+          // The status ends the answer, not the request: the client's half of the stream stays open,
+          // and grpc-js keeps what it read of it. Resetting the stream lets that go. grpc-js gives an
+          // interceptor no handle on it but its own call's (checked, so a version without it only
+          // answers the status).
+          resetStream(call);
+        }, ms);
+        timer.unref();
+        next(
+          new grpc.ServerListenerBuilder()
+            .withOnReceiveHalfClose((done) => {
+              clear();
+              done();
+            })
+            .withOnCancel(clear)
+            .build(),
+        );
+      })
+      .withSendStatus((status, next) => {
+        clear();
+        next(status);
+      })
+      .build();
+    const intercepted = new grpc.ServerInterceptingCall(call, responder);
+    return intercepted;
   };
 }
 
@@ -126,7 +187,7 @@ export async function startScalerServer(opts: ScalerServerOptions): Promise<Scal
   const log = opts.logger;
   const { service } = loadExternalScaler();
   const streams = new StreamSet(opts.maxStreams, opts.maxStreamChars);
-  const server = new grpc.Server(serverOptions(opts.keepalive, streams.limit));
+  const server = new grpc.Server(serverOptions(opts.keepalive, streams.limit, opts.requestReceiveMs));
   server.addService(service, createHandlers(opts.registry, streams, log, opts.observeRpc));
   const health = new HealthService({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addTo(server);
