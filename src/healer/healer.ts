@@ -80,7 +80,8 @@ import { crashLoopNodeEvidence, crashLoopShareMet, replicaSetRevisionKey, Revisi
 import { isDryRun, isHealEnabled, KUBE_KEYS, type HealRules } from './rules.js';
 import { CLOCK_MARGIN_SECONDS, deploymentRolloutCompleted, podsOfRevision, ranHealthyUnwatched, recordedUnwatched, statefulSetRolloutCompleted, unwatchedFinding } from './unwatched.js';
 import { RestartBackoff, TooManyPods } from './watch.js';
-import { HEAL_MAX_PODS } from './kube-limits.js';
+import { HEAL_MAX_PODS, HEAL_MAX_WORKLOADS_LISTED } from './kube-limits.js';
+import type { ItemBound } from '../paging/pages.js';
 
 /** `report`: nothing could be done and nothing was tried (an image that cannot be pulled). */
 export type HealAction = 'oom-bump' | 'rollback' | 'report';
@@ -226,6 +227,8 @@ export interface HealerOptions {
   podSelector?: string;
   /** The most pods the watches may cache, all together (HEAL_MAX_PODS by default; --heal-max-pods). */
   maxPods?: number;
+  /** The most Deployments, or StatefulSets, the known-good round lists in one scope (HEAL_MAX_WORKLOADS_LISTED by default). */
+  maxWorkloadsListed?: number;
   rules: HealRules;
   /** Globally: decide and report, never patch. Namespaces can ask for it with an annotation too. */
   dryRun: boolean;
@@ -2120,7 +2123,7 @@ export class Healer {
       // Only time up to the pod watch's last proof of life counts: a silent, half-open watch observes nothing.
       const observedUntil = this.watchLiveAt.get(namespace ?? '*') ?? -Infinity;
       try {
-        const deployments = await listPaged((p) => (namespace ? apps.listNamespacedDeployment({ namespace, ...p }) : apps.listDeploymentForAllNamespaces(p)));
+        const deployments = await listPaged((p) => (namespace ? apps.listNamespacedDeployment({ namespace, ...p }) : apps.listDeploymentForAllNamespaces(p)), workloadBound('Deployments', namespace, this.o.maxWorkloadsListed ?? HEAL_MAX_WORKLOADS_LISTED));
         for (const d of deployments.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = d.metadata!.namespace!;
           const rss = (await listPaged((p) => apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selectorString(d.spec?.selector), ...p }))).items.map((x) => this.withDryMarks(x));
@@ -2154,7 +2157,7 @@ export class Healer {
             else if (want > 0 && (mark === undefined || (mark === 'true' && !isKnownGood(rs.metadata, this.o.rules)))) await this.recordTemplateSeen(d, rs, recorded);
           }
         }
-        const sets = await listPaged((p) => (namespace ? apps.listNamespacedStatefulSet({ namespace, ...p }) : apps.listStatefulSetForAllNamespaces(p)));
+        const sets = await listPaged((p) => (namespace ? apps.listNamespacedStatefulSet({ namespace, ...p }) : apps.listStatefulSetForAllNamespaces(p)), workloadBound('StatefulSets', namespace, this.o.maxWorkloadsListed ?? HEAL_MAX_WORKLOADS_LISTED));
         for (const s of sets.items.filter((x) => eligible(x, this.o.rules))) {
           const ns = s.metadata!.namespace!;
           const revision = s.status?.updateRevision;
@@ -2509,4 +2512,12 @@ function workloadScope(w: Workload & { kind: 'Deployment' | 'StatefulSet' }, rep
   }
   const prefix = statefulSetRevisionKey(uid, '');
   return { revision: (key) => key.startsWith(prefix), pod: (p) => ownerOf(p)?.kind === 'StatefulSet' && ownerOf(p)!.uid === uid };
+}
+
+/** The known-good round's bound on one list of workloads (HEAL_MAX_WORKLOADS_LISTED). */
+function workloadBound(kind: string, namespace: string | null, count: number): ItemBound {
+  return {
+    count,
+    error: (read) => new Error(`more than ${count} ${kind} in ${namespace ?? 'all namespaces'} (${read} read): not marked this round; watch fewer namespaces (--heal-namespaces)`),
+  };
 }

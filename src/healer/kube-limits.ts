@@ -31,3 +31,12 @@ export const KUBE_MAX_ANSWER_BYTES_RANGE = { min: 4 * 1024 * 1024, max: 256 * 10
  */
 export const HEAL_MAX_PODS = 20_000;
 export const HEAL_MAX_PODS_RANGE = { min: 100, max: 1_000_000 } as const;
+
+/**
+ * The most Deployments, or StatefulSets, one known-good round lists in one scope (a namespace, or
+ * all): each is held in memory for the round, managedFields and all (about 9 KiB each; 20,000 held
+ * 182 MiB of heap). Past it the round fails for that scope, logged each minute, and marks nothing
+ * there: with no known-good revision recorded, a rollback there is refused, never guessed. Watch
+ * fewer namespaces (--heal-namespaces) to bring it back.
+ */
+export const HEAL_MAX_WORKLOADS_LISTED = 20_000;

@@ -61,3 +61,17 @@ test('a bad rollout whose ReplicaSet list is larger than the cap: the rollback i
   expect(w.get<V1Deployment>('apps/v1', 'Deployment', 'web').spec!.template.spec!.containers[0]!.image).toBe('web:1');
   expect(w.patches('deployments/web').map((p) => p.status)).toEqual([200]);
 });
+
+test('more Deployments than the known-good round may list: the round marks nothing there and says so (no rollback target is guessed); within the bound, marked', async () => {
+  w = await healerWorld();
+  w.kube.put(deployment('web', { namespace: NS, image: 'web:1', replicas: 1, annotations: HEAL }));
+  w.kube.put(deployment('api', { namespace: NS, image: 'api:1', replicas: 1, annotations: HEAL }));
+  const a = await w.start({ name: 'a', maxWorkloadsListed: 1 });
+  await w.advance(11 * 60);
+  expect(replicaSetRunning(w, 'web', 'web:1')!.metadata!.annotations?.['amadeus.io/known-good']).toBeUndefined();
+  expect(a.lines.some((l) => l.msg === 'could not update known-good marks' && String(l.error).startsWith(`more than 1 Deployments in ${NS}`))).toBe(true);
+  await w.stop(a);
+  await w.start({ name: 'b', maxWorkloadsListed: 2 });
+  await w.advance(11 * 60);
+  expect(replicaSetRunning(w, 'web', 'web:1')!.metadata!.annotations?.['amadeus.io/known-good']).toBe('true');
+});
