@@ -1407,18 +1407,28 @@ export class Healer {
    * a known-good mark withdrawn, a crash loop recorded): a conflict, re-read and re-planned.
    */
   private async rawTemplate(namespace: string, target: V1ReplicaSet): Promise<V1PodTemplateSpec> {
+    const raw = await this.rereadUnchanged(namespace, 'replicasets', 'ReplicaSet', target, (r: V1ReplicaSet) => !!r.spec?.template);
+    return raw.spec!.template!;
+  }
+
+  /**
+   * `target` read again raw (custom-objects client: no field dropped), or PreconditionFailed when it
+   * is gone, replaced or changed since it was listed (another uid or resourceVersion), or `whole`
+   * finds no template in it: the caller re-reads and re-plans.
+   */
+  private async rereadUnchanged<T extends V1ReplicaSet | V1ControllerRevision>(namespace: string, plural: string, kind: string, target: T, whole: (raw: T) => boolean): Promise<T> {
     const name = target.metadata!.name!;
-    let raw: V1ReplicaSet;
+    let raw: T;
     try {
-      raw = (await this.o.clients.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'replicasets', name })) as V1ReplicaSet;
+      raw = (await this.o.clients.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural, name })) as T;
     } catch (err) {
       if (statusOf(err) === 404) throw new PreconditionFailed(err);
       throw err;
     }
-    if (raw.metadata?.uid !== target.metadata?.uid || raw.metadata?.resourceVersion !== target.metadata?.resourceVersion || !raw.spec?.template) {
-      throw new PreconditionFailed(new Error(`ReplicaSet ${name} was replaced, changed or emptied since it was listed`));
+    if (raw.metadata?.uid !== target.metadata?.uid || raw.metadata?.resourceVersion !== target.metadata?.resourceVersion || !whole(raw)) {
+      throw new PreconditionFailed(new Error(`${kind} ${name} was replaced, changed or emptied since it was listed`));
     }
-    return raw.spec.template;
+    return raw;
   }
 
   /**
@@ -1428,19 +1438,8 @@ export class Healer {
    * `amadeus.io/known-good: "false"`, a mark withdrawn, a crash loop recorded) or holding no
    * template: a conflict, re-read and re-planned — the veto is refused as the Deployment's is.
    */
-  private async rawRevision(namespace: string, target: V1ControllerRevision): Promise<V1ControllerRevision> {
-    const name = target.metadata!.name!;
-    let raw: V1ControllerRevision;
-    try {
-      raw = (await this.o.clients.custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', namespace, plural: 'controllerrevisions', name })) as V1ControllerRevision;
-    } catch (err) {
-      if (statusOf(err) === 404) throw new PreconditionFailed(err);
-      throw err;
-    }
-    if (raw.metadata?.uid !== target.metadata?.uid || raw.metadata?.resourceVersion !== target.metadata?.resourceVersion || !revisionData(raw)?.spec.template) {
-      throw new PreconditionFailed(new Error(`ControllerRevision ${name} was replaced, changed or emptied since it was listed`));
-    }
-    return raw;
+  private rawRevision(namespace: string, target: V1ControllerRevision): Promise<V1ControllerRevision> {
+    return this.rereadUnchanged(namespace, 'controllerrevisions', 'ControllerRevision', target, (r: V1ControllerRevision) => !!revisionData(r)?.spec.template);
   }
 
   /**
